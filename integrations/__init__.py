@@ -1,0 +1,1 @@
+"""Inbound alert sources (one parser module each) and, later, the Feishu / Lark app."""

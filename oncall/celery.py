@@ -1,0 +1,28 @@
+"""The Celery application: ``celery -A oncall worker`` / ``celery -A oncall beat``."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oncall.settings")
+
+app = Celery("oncall")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# Periodic sweeps: each one repairs what a lost task or a stopped worker left undone.
+app.conf.beat_schedule = {
+    "requeue-stale-inbound-events": {
+        "task": "oncall.tasks.sweep_inbound_events",
+        "schedule": 30.0,
+    },
+    "wake-snoozed-incidents": {
+        "task": "oncall.tasks.sweep_snoozed_incidents",
+        "schedule": 30.0,
+    },
+    "purge-old-inbound-events": {
+        "task": "oncall.tasks.purge_inbound_events",
+        "schedule": crontab(minute=17, hour=3),
+    },
+}

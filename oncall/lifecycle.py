@@ -1,0 +1,268 @@
+"""The incident-lifecycle service: the only code that changes an incident's state.
+
+Every surface (web pages, the REST API, Feishu cards and chat commands, alert sources, tasks)
+calls these functions. Each one:
+
+* locks the incident row (``SELECT ... FOR UPDATE``), so two simultaneous requests are applied
+  one after the other and the second sees what the first did;
+* checks the actor may act on the incident's channel (``PermissionDenied`` otherwise);
+* validates the transition against the state *as it is now*: a transition that is not possible
+  raises :class:`TransitionRefused` whose message says why ("Already claimed by alice at
+  12:03"); asking for a state the incident is already in returns an :class:`Outcome` with
+  ``changed=False``, so a click delivered twice changes the state once;
+* records a timeline entry with actor and source, and announces the change after commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from oncall.models import Incident, TimelineEntry
+from oncall.permissions import can_act_on_channel
+from oncall.timeline import Actor, display_name, record
+
+Kind = TimelineEntry.Kind
+Status = Incident.Status
+
+
+class LifecycleError(Exception):
+    """Base of the errors an action can end in; ``message`` is meant for the person acting."""
+
+    def __init__(self, message: str, incident: Incident | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.incident = incident
+
+
+class TransitionRefused(LifecycleError):
+    """The incident's current state does not allow the action; ``incident`` is that state."""
+
+
+class InvalidRequest(LifecycleError):
+    """The request itself is wrong (e.g. a snooze duration out of range)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    incident: Incident
+    changed: bool
+    message: str
+
+
+IncidentRef = Incident | int | UUID
+
+
+def claim(ref: IncidentRef, actor: Actor) -> Outcome:
+    """Acknowledge: the actor takes the incident; escalation stops. Ends a snooze."""
+    return _apply(ref, actor, _claim)
+
+
+def unclaim(ref: IncidentRef, actor: Actor) -> Outcome:
+    """Give a claimed incident back: it is triggered again and escalation resumes."""
+    return _apply(ref, actor, _unclaim)
+
+
+def close(ref: IncidentRef, actor: Actor, *, reason: str = "") -> Outcome:
+    """Close the incident (by hand, or by the system when every alert recovered)."""
+    return _apply(ref, actor, lambda incident, actor, now: _close(incident, actor, now, reason))
+
+
+def reopen(ref: IncidentRef, actor: Actor) -> Outcome:
+    """Bring a closed incident back to triggered; escalation starts again."""
+    return _apply(ref, actor, _reopen)
+
+
+def snooze(ref: IncidentRef, actor: Actor, duration: timedelta) -> Outcome:
+    """Silence the incident's escalation for ``duration``; it wakes by itself afterwards."""
+    _check_snooze_duration(duration)
+    return _apply(ref, actor, lambda incident, actor, now: _snooze(incident, actor, now, duration))
+
+
+def wake(ref: IncidentRef, actor: Actor, *, if_snoozed_until: datetime | None = None) -> Outcome:
+    """End a snooze now. ``if_snoozed_until`` lets the timer task wake only the snooze it was
+    scheduled for (a later re-snooze moved the time)."""
+    return _apply(ref, actor, lambda incident, actor, now: _wake(incident, actor, if_snoozed_until))
+
+
+# --- the transitions -------------------------------------------------------------------------
+# Each takes the locked incident, mutates it, and returns (timeline kind, message, fields) for a
+# change, or an unchanged Outcome; it raises TransitionRefused when the action is not possible.
+
+Change = tuple[TimelineEntry.Kind, str, list[str]]
+Step = Callable[[Incident, Actor, datetime], Change | Outcome]
+
+
+def _claim(incident: Incident, actor: Actor, now: datetime) -> Change | Outcome:
+    _refuse_if_closed(incident, "claim")
+    if incident.status == Status.ACKNOWLEDGED:
+        if incident.claimed_by_id == _user_id(actor):
+            return Outcome(
+                incident, False, f"Already claimed by you at {_when(incident.claimed_at)}"
+            )
+        raise TransitionRefused(
+            f"Already claimed by {display_name(incident.claimed_by)} "
+            f"at {_when(incident.claimed_at)}",
+            incident,
+        )
+    incident.status = Status.ACKNOWLEDGED
+    incident.claimed_by = actor.user
+    incident.claimed_at = now
+    fields = ["status", "claimed_by", "claimed_at"]
+    if incident.snoozed_until:
+        incident.snoozed_until = None
+        fields.append("snoozed_until")
+    return Kind.CLAIMED, f"Claimed by {actor.name}", fields
+
+
+def _unclaim(incident: Incident, actor: Actor, now: datetime) -> Change | Outcome:
+    _refuse_if_closed(incident, "unclaim")
+    if incident.status != Status.ACKNOWLEDGED:
+        raise TransitionRefused("Nobody has claimed this incident", incident)
+    previous = display_name(incident.claimed_by)
+    incident.status = Status.TRIGGERED
+    incident.claimed_by = None
+    incident.claimed_at = None
+    return (
+        Kind.UNCLAIMED,
+        f"Unclaimed by {actor.name} (was {previous})",
+        [
+            "status",
+            "claimed_by",
+            "claimed_at",
+        ],
+    )
+
+
+def _close(incident: Incident, actor: Actor, now: datetime, reason: str) -> Change | Outcome:
+    if incident.status == Status.CLOSED:
+        return Outcome(
+            incident,
+            False,
+            f"Already closed by {_closer(incident)} at {_when(incident.closed_at)}",
+        )
+    incident.status = Status.CLOSED
+    incident.closed_by = actor.user
+    incident.closed_at = now
+    incident.snoozed_until = None
+    message = f"Closed by {actor.name}" + (f": {reason}" if reason else "")
+    return Kind.CLOSED, message, ["status", "closed_by", "closed_at", "snoozed_until"]
+
+
+def _reopen(incident: Incident, actor: Actor, now: datetime) -> Change | Outcome:
+    if incident.status != Status.CLOSED:
+        raise TransitionRefused(
+            f"This incident is open ({incident.get_status_display()})", incident
+        )
+    incident.status = Status.TRIGGERED
+    incident.closed_by = incident.claimed_by = None
+    incident.closed_at = incident.claimed_at = None
+    return (
+        Kind.REOPENED,
+        f"Reopened by {actor.name}",
+        [
+            "status",
+            "closed_by",
+            "closed_at",
+            "claimed_by",
+            "claimed_at",
+        ],
+    )
+
+
+def _snooze(incident: Incident, actor: Actor, now: datetime, duration: timedelta) -> Change:
+    _refuse_if_closed(incident, "snooze")
+    incident.snoozed_until = now + duration
+    _schedule_wake(incident)
+    message = f"Snoozed by {actor.name} for {_humanize(duration)}"
+    return Kind.SNOOZED, message, ["snoozed_until"]
+
+
+def _wake(incident: Incident, actor: Actor, if_snoozed_until: datetime | None) -> Change | Outcome:
+    if incident.snoozed_until is None:
+        raise TransitionRefused("This incident is not snoozed", incident)
+    if if_snoozed_until is not None and incident.snoozed_until != if_snoozed_until:
+        return Outcome(incident, False, "The snooze was changed since this wake-up was planned")
+    incident.snoozed_until = None
+    message = f"Woken by {actor.name}" if actor.is_person else "Snooze ended"
+    return Kind.WOKEN, message, ["snoozed_until"]
+
+
+# --- the machinery ---------------------------------------------------------------------------
+
+
+def _apply(ref: IncidentRef, actor: Actor, step: Step) -> Outcome:
+    with transaction.atomic():
+        incident = _lock(ref)
+        if actor.is_person and not can_act_on_channel(actor.user, incident.channel_id):
+            raise PermissionDenied("You are not a member of this incident's channel.")
+        now = timezone.now()
+        result = step(incident, actor, now)
+        if isinstance(result, Outcome):
+            return result
+        kind, message, fields = result
+        incident.save(update_fields=[*fields, "updated_at"])
+        record(incident, kind, actor, message, at=now)
+        return Outcome(incident, True, message)
+
+
+def _lock(ref: IncidentRef) -> Incident:
+    # No select_related here: PostgreSQL re-reads a row it waited to lock, but not the rows
+    # joined to it, so the claimer would come back as it was before the wait.
+    queryset = Incident.objects.select_for_update()
+    if isinstance(ref, Incident):
+        return queryset.get(pk=ref.pk)
+    if isinstance(ref, UUID):
+        return queryset.get(public_id=ref)
+    return queryset.get(pk=ref)
+
+
+def _refuse_if_closed(incident: Incident, action: str) -> None:
+    if incident.status == Status.CLOSED:
+        raise TransitionRefused(
+            f"Cannot {action}: already closed by {_closer(incident)} at "
+            f"{_when(incident.closed_at)}",
+            incident,
+        )
+
+
+def _check_snooze_duration(duration: timedelta) -> None:
+    longest = timedelta(minutes=settings.SNOOZE_MAX_MINUTES)
+    if not timedelta(minutes=1) <= duration <= longest:
+        raise InvalidRequest(f"A snooze lasts from 1 minute to {_humanize(longest)}")
+
+
+def _schedule_wake(incident: Incident) -> None:
+    from oncall.tasks import schedule_wake  # tasks import this module
+
+    until = incident.snoozed_until
+    transaction.on_commit(lambda: schedule_wake(incident.pk, until))
+
+
+def _closer(incident: Incident) -> str:
+    return display_name(incident.closed_by) if incident.closed_by_id else "the system"
+
+
+def _user_id(actor: Actor) -> int | None:
+    return actor.user.pk if actor.user else None
+
+
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return "an unknown time"
+    return date_format(timezone.localtime(moment), "Y-m-d H:i")
+
+
+def _humanize(duration: timedelta) -> str:
+    minutes = int(duration.total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{hours} h" if hours else "", f"{minutes} min" if minutes else ""]
+    return " ".join(p for p in parts if p) or "0 min"

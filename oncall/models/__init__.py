@@ -1,0 +1,15 @@
+from oncall.models.channels import Channel
+from oncall.models.incidents import ActionSource, Alert, Counter, Incident, TimelineEntry
+from oncall.models.sources import AlertSource, InboundEvent, Route
+
+__all__ = [
+    "ActionSource",
+    "Alert",
+    "AlertSource",
+    "Channel",
+    "Counter",
+    "InboundEvent",
+    "Incident",
+    "Route",
+    "TimelineEntry",
+]

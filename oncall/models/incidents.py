@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from oncall.events import Severity
+
+
+class ActionSource(models.TextChoices):
+    """Where an action on an incident came from; recorded on every timeline entry."""
+
+    WEB = "web", _("web")
+    API = "api", _("API")
+    FEISHU = "feishu", _("Feishu")
+    INTEGRATION = "integration", _("alert source")
+    SYSTEM = "system", _("system")
+
+
+class Incident(models.Model):
+    """What people handle: one or more alerts of a channel, escalated until someone claims it."""
+
+    class Status(models.TextChoices):
+        TRIGGERED = "triggered", _("triggered")
+        ACKNOWLEDGED = "acknowledged", _("acknowledged")
+        CLOSED = "closed", _("closed")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    number = models.PositiveBigIntegerField(unique=True, editable=False)
+    channel = models.ForeignKey(
+        "oncall.Channel", on_delete=models.PROTECT, related_name="incidents"
+    )
+    title = models.CharField(max_length=512)
+    severity = models.CharField(max_length=16, choices=Severity.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.TRIGGERED)
+    group_key = models.CharField(max_length=128, editable=False)
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    alert_count = models.PositiveIntegerField(default=0)
+    last_alert_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["channel", "group_key", "status"], name="incident_grouping"),
+            models.Index(fields=["status", "-created_at"], name="incident_status_created"),
+            models.Index(
+                fields=["snoozed_until"],
+                name="incident_snoozed",
+                condition=models.Q(snoozed_until__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.title}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != self.Status.CLOSED
+
+    @property
+    def is_snoozed(self) -> bool:
+        return self.snoozed_until is not None and self.snoozed_until > timezone.now()
+
+
+class Alert(models.Model):
+    """One monitored problem, merged from every event with its ``alert_key``."""
+
+    class Status(models.TextChoices):
+        FIRING = "firing", _("firing")
+        RESOLVED = "resolved", _("resolved")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    channel = models.ForeignKey("oncall.Channel", on_delete=models.CASCADE, related_name="alerts")
+    source = models.ForeignKey(
+        "oncall.AlertSource", null=True, on_delete=models.SET_NULL, related_name="alerts"
+    )
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="alerts")
+    alert_key = models.CharField(max_length=255)
+    title = models.CharField(max_length=512)
+    description = models.TextField(blank=True)
+    severity = models.CharField(max_length=16, choices=Severity.choices)
+    raw_severity = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.FIRING)
+    labels = models.JSONField(default=dict, blank=True)
+    links = models.JSONField(default=list, blank=True)
+    images = models.JSONField(default=list, blank=True)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    event_count = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-last_seen"]
+        indexes = [
+            models.Index(fields=["channel", "source", "alert_key"], name="alert_identity"),
+            models.Index(fields=["incident", "status"], name="alert_incident_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class TimelineEntry(models.Model):
+    """Every event of an incident, in order: the incident's history as people read it."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("created")
+        ALERT_ADDED = "alert_added", _("alert added")
+        ALERT_REFIRED = "alert_refired", _("alert firing again")
+        ALERT_RESOLVED = "alert_resolved", _("alert recovered")
+        CLAIMED = "claimed", _("claimed")
+        UNCLAIMED = "unclaimed", _("unclaimed")
+        CLOSED = "closed", _("closed")
+        REOPENED = "reopened", _("reopened")
+        SNOOZED = "snoozed", _("snoozed")
+        WOKEN = "woken", _("woken")
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    source = models.CharField(max_length=16, choices=ActionSource.choices)
+    message = models.TextField()
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "timeline entries"
+        indexes = [models.Index(fields=["incident", "created_at"], name="timeline_incident_time")]
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class Counter(models.Model):
+    """A named, transactionally incremented number (incident numbers: #1, #2, ...)."""
+
+    name = models.CharField(max_length=32, primary_key=True)
+    value = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"

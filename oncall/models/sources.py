@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from oncall.crypto import EncryptedTextField
+from oncall.events import Severity
+from oncall.matchers import parse_matchers
+from oncall.sources import source_kind_choices
+
+
+def new_push_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _validate_severity_overrides(value: object) -> None:
+    if not isinstance(value, dict):
+        raise ValidationError('Enter an object such as {"P1": "critical", "disaster": "critical"}.')
+    bad = {raw: sev for raw, sev in value.items() if sev not in Severity.values}
+    if bad:
+        raise ValidationError(
+            f"Unknown severities {sorted(set(bad.values()))}: use {', '.join(Severity.values)}."
+        )
+
+
+class AlertSource(models.Model):
+    """An inbound integration: monitoring systems POST alerts to its push URL."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=32, choices=source_kind_choices)
+    description = models.TextField(blank=True)
+    channel = models.ForeignKey(
+        "oncall.Channel",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="alert_sources",
+        help_text="Private source: every alert goes to this channel. "
+        "Leave empty for a shared source that routes alerts with its routes.",
+    )
+    enabled = models.BooleanField(default=True)
+    # The token is part of the push URL an admin copies, so it must be readable: encrypted at
+    # rest, looked up by its SHA-256 (a random 192-bit token needs no slower hash).
+    token = EncryptedTextField(default=new_push_token, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    severity_overrides = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[_validate_severity_overrides],
+        help_text="Map the sender's own severity words to critical / warning / info, "
+        'e.g. {"P1": "critical", "disaster": "critical"}. Applied after the default mapping.',
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        self.token_hash = hash_token(self.token)
+        super().save(*args, **kwargs)
+
+    @property
+    def is_shared(self) -> bool:
+        return self.channel_id is None
+
+    @property
+    def push_url(self) -> str:
+        return f"{settings.PUBLIC_BASE_URL}/push/{self.token}"
+
+    def rotate_token(self) -> None:
+        """A new push URL; the old one stops working at once."""
+        self.token = new_push_token()
+        self.save(update_fields=["token", "token_hash"])
+
+    def map_severity(self, raw: str, default: Severity) -> Severity:
+        override = self.severity_overrides.get(raw)
+        return Severity(override) if override else default
+
+
+class Route(models.Model):
+    """A shared source's routing rule: when every matcher holds, the alert goes to channels."""
+
+    source = models.ForeignKey(AlertSource, on_delete=models.CASCADE, related_name="routes")
+    position = models.PositiveIntegerField(default=0, help_text="Routes are tried in this order.")
+    name = models.CharField(max_length=120, blank=True)
+    matchers = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='All must hold, e.g. [{"key": "labels.team", "op": "eq", "value": "db"}]. '
+        "Ops: eq, neq, re, nre, exists, absent. Keys: labels.<name>, title, description, "
+        "severity, alert_key.",
+    )
+    channels = models.ManyToManyField("oncall.Channel", related_name="routes")
+    stop = models.BooleanField(
+        default=True,
+        help_text="Stop at this route when it matches; otherwise try the next ones.",
+    )
+    is_default = models.BooleanField(
+        default=False,
+        help_text="The default route takes alerts that no other route matched (matchers ignored).",
+    )
+
+    class Meta:
+        ordering = ["source", "is_default", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source"],
+                condition=models.Q(is_default=True),
+                name="one_default_route_per_source",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.is_default:
+            return f"{self.source}: default route"
+        return f"{self.source}: {self.name or f'route {self.position}'}"
+
+    def clean(self) -> None:
+        try:
+            parse_matchers(self.matchers)
+        except ValidationError as exc:
+            raise ValidationError({"matchers": exc.messages}) from None
+
+
+class InboundEvent(models.Model):
+    """One push request as accepted: stored before the sender gets its 2xx."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        PROCESSED = "processed", _("processed")
+        UNROUTED = "unrouted", _("matched no route")
+        FAILED = "failed", _("failed")
+
+    request_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    source = models.ForeignKey(AlertSource, on_delete=models.CASCADE, related_name="inbound_events")
+    received_at = models.DateTimeField(db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # [{"event": AlertEvent.to_json(), "channels": [channel ids]}]
+    events = models.JSONField(default=list)
+    notes = models.JSONField(default=list, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    body_bytes = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-received_at"]
+        indexes = [models.Index(fields=["status", "received_at"], name="inbound_status_received")]
+
+    def __str__(self) -> str:
+        return f"{self.source} @ {self.received_at:%Y-%m-%d %H:%M:%S} ({self.status})"
+
+    @property
+    def event_count(self) -> int:
+        return len(self.events)

@@ -1,0 +1,84 @@
+"""Celery tasks: thin wrappers that load by primary key and call a service.
+
+Every task is safe to run twice and safe to lose: the rows it works on say what is left to do,
+and a periodic sweep hands out again whatever a lost task left undone.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import suppress
+from datetime import datetime, timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from oncall import ingest, lifecycle
+from oncall.models import InboundEvent, Incident
+from oncall.timeline import Actor
+
+logger = logging.getLogger(__name__)
+
+SWEEP_BATCH = 500
+
+
+@shared_task(ignore_result=True)
+def process_inbound_event(inbound_id: int) -> None:
+    ingest.process(inbound_id)
+
+
+@shared_task(ignore_result=True)
+def sweep_inbound_events() -> int:
+    """Hand out again the pushes still pending a while after they arrived."""
+    cutoff = timezone.now() - timedelta(seconds=settings.INBOUND_EVENT_REQUEUE_SECONDS)
+    stale = list(
+        InboundEvent.objects.filter(status=InboundEvent.Status.PENDING, received_at__lt=cutoff)
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    for inbound_id in stale:
+        process_inbound_event.delay(inbound_id)
+    if stale:
+        logger.warning("re-queued %d inbound event(s) whose processing was lost", len(stale))
+    return len(stale)
+
+
+def schedule_wake(incident_id: int, until: datetime) -> None:
+    wake_incident.apply_async((incident_id, until.isoformat()), eta=until)
+
+
+@shared_task(ignore_result=True)
+def wake_incident(incident_id: int, until_iso: str) -> None:
+    """Wake the incident if it is still snoozed until exactly ``until_iso``."""
+    until = datetime.fromisoformat(until_iso)
+    if until > timezone.now():
+        return  # delivered early (a broker without eta support): the sweep wakes it on time
+    with suppress(Incident.DoesNotExist, lifecycle.TransitionRefused):  # gone, or woken already
+        lifecycle.wake(incident_id, Actor.system(), if_snoozed_until=until)
+
+
+@shared_task(ignore_result=True)
+def sweep_snoozed_incidents() -> int:
+    """Wake every incident whose snooze is over: catches wake-ups a lost task missed."""
+    due = list(
+        Incident.objects.filter(snoozed_until__lte=timezone.now()).values_list(
+            "pk", "snoozed_until"
+        )[:SWEEP_BATCH]
+    )
+    for incident_id, until in due:
+        with suppress(Incident.DoesNotExist, lifecycle.TransitionRefused):
+            lifecycle.wake(incident_id, Actor.system(), if_snoozed_until=until)
+    return len(due)
+
+
+@shared_task(ignore_result=True)
+def purge_inbound_events() -> int:
+    """Drop handled push records past the retention period (alerts and incidents stay)."""
+    cutoff = timezone.now() - timedelta(days=settings.INBOUND_EVENT_RETENTION_DAYS)
+    deleted, _ = (
+        InboundEvent.objects.filter(received_at__lt=cutoff)
+        .exclude(status=InboundEvent.Status.PENDING)
+        .delete()
+    )
+    return deleted

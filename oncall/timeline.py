@@ -1,0 +1,79 @@
+"""The one place that writes an incident's timeline and announces the change."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from oncall.models import ActionSource, Incident, TimelineEntry
+from oncall.signals import incident_changed
+
+User = get_user_model()
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who does something and from where. ``via`` records details such as a Feishu message id."""
+
+    user: Any = None  # a User, or None for the system and alert sources
+    source: ActionSource = ActionSource.SYSTEM
+    via: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(None, ActionSource.SYSTEM)
+
+    @property
+    def is_person(self) -> bool:
+        return self.user is not None
+
+    @property
+    def name(self) -> str:
+        if self.user is None:
+            return self.via.get("name") or str(self.source.label)
+        return display_name(self.user)
+
+
+def display_name(user: Any) -> str:
+    return (user.get_full_name() or user.get_username()) if user else "nobody"
+
+
+def record(
+    incident: Incident,
+    kind: TimelineEntry.Kind,
+    actor: Actor,
+    message: str,
+    *,
+    data: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> TimelineEntry:
+    """Write one timeline entry and announce the change once the transaction commits."""
+    entry = TimelineEntry.objects.create(
+        incident=incident,
+        kind=kind,
+        actor=actor.user,
+        source=actor.source,
+        message=message,
+        data={**actor.via, **(data or {})},
+        created_at=at or timezone.now(),
+    )
+    announce(incident.pk, kind, actor)
+    return entry
+
+
+def announce(incident_id: int, kind: str, actor: Actor) -> None:
+    actor_id = actor.user.pk if actor.user else None
+    transaction.on_commit(
+        lambda: incident_changed.send(
+            sender=Incident,
+            incident_id=incident_id,
+            kind=str(kind),
+            actor_id=actor_id,
+            source=str(actor.source),
+        )
+    )

@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import path
+from django.views.generic import RedirectView
+
+from oncall.views import health, push
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),
+    path("admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
+    path("push/<str:token>", push.push, name="push"),
+    path("push/pagerduty/v2/enqueue", push.pagerduty_enqueue, name="pagerduty-enqueue"),
+]

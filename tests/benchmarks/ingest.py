@@ -1,0 +1,369 @@
+"""Ingestion benchmark: the console as in production, pushed by concurrent Alertmanagers.
+
+    python3 dev.py bench [--clients 8] [--seconds 10] [--batch 10] [--rate 500]
+
+Starts gunicorn and Celery workers on a fresh PostgreSQL database (``oncall_bench``) with Redis
+as the broker, creates a channel and an Alertmanager source, then for 0 and for 10,000 already
+open incidents:
+
+1. *flat out*: ``--clients`` threads push batches of ``--batch`` alerts as fast as answers come;
+2. *paced*: pushes at ``--rate`` events per second;
+
+and prints events accepted per second, p50 / p99 accept latency, and events fully processed
+(the incident up to date) per second: events divided by the time from the first push until the
+last push of the phase is processed. Alerts come from a pool of ``--keys`` identities, 80 %
+firing and 20 % resolved, so pushes open, merge into, recover and auto-close incidents.
+
+Needs PostgreSQL on 127.0.0.1:5432 (user root, trust) and Redis on 127.0.0.1:6379; it sends
+traffic only to 127.0.0.1 and stops by itself. Not part of the test run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PORT = 8765
+DB_NAME = "oncall_bench"
+PG_ADMIN = "postgres://root@127.0.0.1:5432/test"
+
+
+@dataclass
+class PhaseResult:
+    name: str
+    events: int
+    send_seconds: float
+    process_seconds: float
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+
+    def row(self) -> list[str]:
+        lat = sorted(self.latencies_ms)
+        p50 = statistics.median(lat) if lat else float("nan")
+        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] if lat else float("nan")
+        return [
+            self.name,
+            str(self.events),
+            f"{self.events / self.send_seconds:,.0f}",
+            f"{p50:.1f}",
+            f"{p99:.1f}",
+            f"{self.events / self.process_seconds:,.0f}",
+            str(self.errors),
+        ]
+
+
+def environment(data_dir: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "oncall.settings",
+        "DATABASE_URL": f"postgres://root@127.0.0.1:5432/{DB_NAME}",
+        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/14",
+        "CELERY_QUEUE": "bench",
+        "SECRET_KEY": "benchmark-secret-key",
+        "FIELD_ENCRYPTION_KEYS": "benchmark-encryption-key",
+        "DEBUG": "false",
+        "DATA_DIR": data_dir,
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{PORT}",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def recreate_database() -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+
+
+def flush_broker() -> None:
+    import redis
+
+    redis.Redis.from_url("redis://127.0.0.1:6379/14").flushdb()
+
+
+def start_servers(env: dict[str, str], web_workers: int, task_workers: int) -> list:
+    bin_dir = Path(sys.executable).parent
+    web = subprocess.Popen(
+        [
+            str(bin_dir / "gunicorn"),
+            "oncall.wsgi",
+            "--bind",
+            f"127.0.0.1:{PORT}",
+            "--workers",
+            str(web_workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "4",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    worker = subprocess.Popen(
+        [
+            str(bin_dir / "celery"),
+            "-A",
+            "oncall",
+            "worker",
+            "--concurrency",
+            str(task_workers),
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    wait_for_web()
+    return [web, worker]
+
+
+def wait_for_web() -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    sys.exit("gunicorn did not answer /healthz within 60 s")
+
+
+def seed(open_incidents: int) -> str:
+    """Create the channel and source (once) and top up open incidents; return the push path."""
+    from django.utils import timezone
+
+    from oncall.ingest import next_incident_number
+    from oncall.models import Alert, AlertSource, Channel, Incident
+
+    channel, _ = Channel.objects.get_or_create(name="Bench")
+    source = AlertSource.objects.filter(name="Bench Alertmanager").first()
+    if source is None:
+        source = AlertSource.objects.create(
+            name="Bench Alertmanager", kind="alertmanager", channel=channel
+        )
+    missing = open_incidents - Incident.objects.exclude(status="closed").count()
+    now = timezone.now()
+    for start in range(0, max(missing, 0), 1000):
+        size = min(1000, missing - start)
+        incidents = Incident.objects.bulk_create(
+            Incident(
+                number=next_incident_number(),
+                channel=channel,
+                title=f"Seeded {start + i}",
+                severity="warning",
+                group_key=f"seed:{start + i}",
+                alert_count=1,
+            )
+            for i in range(size)
+        )
+        Alert.objects.bulk_create(
+            Alert(
+                channel=channel,
+                source=source,
+                incident=incident,
+                alert_key=f"seed-{incident.number}",
+                title=incident.title,
+                severity="warning",
+                first_seen=now,
+                last_seen=now,
+            )
+            for incident in incidents
+        )
+    return f"/push/{source.token}"
+
+
+def batch_body(rng: random.Random, batch: int, keys: int) -> bytes:
+    alerts = []
+    for _ in range(batch):
+        key = rng.randrange(keys)
+        status = "resolved" if rng.random() < 0.2 else "firing"
+        alerts.append(
+            {
+                "status": status,
+                "labels": {
+                    "alertname": f"Bench{key % 50}",
+                    "instance": f"host-{key}:9100",
+                    "severity": rng.choice(["critical", "warning", "info"]),
+                    "job": "node",
+                },
+                "annotations": {"summary": f"Bench alert {key}", "description": "benchmark"},
+                "startsAt": "2026-11-21T10:00:00Z",
+                "endsAt": "2026-11-21T10:05:00Z"
+                if status == "resolved"
+                else "0001-01-01T00:00:00Z",
+                "generatorURL": "http://prometheus:9090/graph",
+                "fingerprint": f"bench-{key:06d}",
+            }
+        )
+    return json.dumps(
+        {
+            "version": "4",
+            "status": "firing",
+            "receiver": "oncall",
+            "groupKey": "{}:{}",
+            "truncatedAlerts": 0,
+            "groupLabels": {},
+            "commonLabels": {},
+            "commonAnnotations": {},
+            "externalURL": "http://alertmanager:9093",
+            "alerts": alerts,
+        }
+    ).encode()
+
+
+def push_loop(
+    path: str,
+    bodies: list[bytes],
+    start_at: list[float] | None,
+    latencies: list[float],
+    errors: list[int],
+) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+    for index, body in enumerate(bodies):
+        if start_at is not None:
+            delay = start_at[index] - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        began = time.monotonic()
+        try:
+            conn.request("POST", path, body=body, headers={"Content-Type": "application/json"})
+            response = conn.getresponse()
+            response.read()
+            ok = response.status == 200
+        except OSError:
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+            ok = False
+        latencies.append((time.monotonic() - began) * 1000)
+        if not ok:
+            errors.append(1)
+    conn.close()
+
+
+def wait_processed(timeout: float = 600) -> float:
+    from oncall.models import InboundEvent
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not InboundEvent.objects.filter(status=InboundEvent.Status.PENDING).exists():
+            return time.monotonic()
+        time.sleep(0.05)
+    sys.exit("events were still pending after the timeout")
+
+
+def run_phase(name: str, path: str, args: argparse.Namespace, rate: float | None) -> PhaseResult:
+    rng = random.Random(name)
+    total_batches = int((rate or 10_000) * args.seconds / args.batch) if rate else None
+    per_client: list[list[bytes]] = [[] for _ in range(args.clients)]
+    schedules: list[list[float] | None] = [None] * args.clients
+    if rate:
+        interval = args.batch / rate
+        start = time.monotonic() + 0.5
+        for i in range(total_batches):
+            per_client[i % args.clients].append(batch_body(rng, args.batch, args.keys))
+        schedules = [
+            [start + (c + k * args.clients) * interval for k in range(len(per_client[c]))]
+            for c in range(args.clients)
+        ]
+    else:
+        for c in range(args.clients):
+            per_client[c] = [
+                batch_body(rng, args.batch, args.keys)
+                for _ in range(args.flat_batches // args.clients)
+            ]
+    latencies: list[float] = []
+    errors: list[int] = []
+    threads = [
+        threading.Thread(
+            target=push_loop, args=(path, per_client[c], schedules[c], latencies, errors)
+        )
+        for c in range(args.clients)
+    ]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    sent = time.monotonic()
+    done = wait_processed()
+    events = sum(len(bodies) for bodies in per_client) * args.batch
+    return PhaseResult(name, events, sent - began, done - began, latencies, len(errors))
+
+
+def print_table(results: list[PhaseResult], args: argparse.Namespace) -> None:
+    header = ["phase", "events", "accepted ev/s", "p50 ms", "p99 ms", "processed ev/s", "errors"]
+    rows = [header, *(r.row() for r in results)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    print(
+        f"\nbatch {args.batch} alerts/request, {args.clients} clients, "
+        f"{args.web_workers} gunicorn workers x 4 threads, {args.task_workers} Celery workers, "
+        f"PostgreSQL + Redis, {os.cpu_count()} cores"
+    )
+    for i, row in enumerate(rows):
+        print("  ".join(cell.rjust(widths[j]) for j, cell in enumerate(row)))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--batch", type=int, default=10)
+    parser.add_argument("--flat-batches", type=int, default=2000)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--rate", type=float, default=500)
+    parser.add_argument("--keys", type=int, default=2000)
+    parser.add_argument("--open-incidents", default="0,10000")
+    parser.add_argument("--web-workers", type=int, default=3)
+    parser.add_argument("--task-workers", type=int, default=2)
+    args = parser.parse_args()
+
+    data_dir = tempfile.mkdtemp(prefix="oncall-bench-")
+    env = environment(data_dir)
+    os.environ.update(env)
+    recreate_database()
+    flush_broker()
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    servers = start_servers(env, args.web_workers, args.task_workers)
+    results = []
+    try:
+        for level in (int(n) for n in args.open_incidents.split(",")):
+            path = seed(level)
+            results.append(run_phase(f"flat out, {level:,} open", path, args, rate=None))
+            results.append(
+                run_phase(f"{args.rate:.0f} ev/s, {level:,} open", path, args, rate=args.rate)
+            )
+    finally:
+        for process in servers:
+            process.terminate()
+        for process in servers:
+            process.wait(timeout=30)
+    print_table(results, args)
+
+
+if __name__ == "__main__":
+    main()

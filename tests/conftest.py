@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from tests import factories, network_guard
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    network_guard.install()
+
+
+@pytest.fixture
+def channel(db):
+    return factories.ChannelFactory()
+
+
+@pytest.fixture
+def responder(channel):
+    user = factories.UserFactory(username="alice", first_name="Alice")
+    channel.members.add(user)
+    return user
+
+
+@pytest.fixture
+def outsider(db):
+    return factories.UserFactory(username="mallory")
+
+
+@pytest.fixture
+def push(client: Client, django_capture_on_commit_callbacks):
+    """POST a payload to a source's push URL and run what it enqueued (processing) inline."""
+
+    def _push(source, payload: Any, *, raw: bytes | None = None, process: bool = True):
+        body = raw if raw is not None else json.dumps(payload)
+        with django_capture_on_commit_callbacks(execute=process):
+            return client.post(f"/push/{source.token}", data=body, content_type="application/json")
+
+    return _push

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from oncall.ingest import next_incident_number
+from oncall.models import AlertSource, Channel, Incident, Route
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.django.Password("correct horse battery staple")
+
+
+class ChannelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Channel
+
+    name = factory.Sequence(lambda n: f"Channel {n}")
+
+
+class AlertSourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AlertSource
+
+    name = factory.Sequence(lambda n: f"Source {n}")
+    kind = "alertmanager"
+    channel = factory.SubFactory(ChannelFactory)
+
+
+class RouteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Route
+        skip_postgeneration_save = True
+
+    source = factory.SubFactory(AlertSourceFactory, channel=None)
+    matchers = factory.LazyFunction(list)
+
+    @factory.post_generation
+    def channels(self, create: bool, extracted: list | None, **kwargs) -> None:
+        if create and extracted:
+            self.channels.set(extracted)
+
+
+class IncidentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Incident
+
+    number = factory.LazyFunction(next_incident_number)
+    channel = factory.SubFactory(ChannelFactory)
+    title = factory.Sequence(lambda n: f"Disk almost full on db-{n}")
+    severity = "critical"
+    group_key = factory.Sequence(lambda n: f"test:{n}")
+    created_at = factory.LazyFunction(timezone.now)

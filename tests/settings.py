@@ -1,0 +1,19 @@
+"""Settings for the test suite: the real settings with test-only secrets and an eager-free
+Celery (tests call task functions directly or capture on-commit callbacks)."""
+
+import os
+import tempfile
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "test-encryption-key")
+os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="oncall-test-"))
+os.environ.setdefault("PUBLIC_BASE_URL", "https://oncall.example.com")
+
+from oncall.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast user creation
+
+# Tasks enqueued on commit run inline when a test executes the captured callbacks
+# (django_capture_on_commit_callbacks(execute=True)); the real-worker test turns this off.
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True

@@ -1,0 +1,155 @@
+"""The admin as a product screen: every page renders, URLs are copyable, state changes go
+through the lifecycle service."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from oncall.models import AlertSource, Incident, Route, TimelineEntry
+from tests import payloads
+from tests.factories import AlertSourceFactory, ChannelFactory, IncidentFactory, UserFactory
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
+def source(channel):
+    return AlertSourceFactory(channel=channel, name="Prometheus prod")
+
+
+@pytest.mark.parametrize("model", ["channel", "alertsource", "incident", "alert", "inboundevent"])
+def test_every_list_page_renders(admin_client, push, source, model):
+    push(source, payloads.alertmanager(payloads.am_alert()))
+    response = admin_client.get(reverse(f"admin:oncall_{model}_changelist"))
+    assert response.status_code == 200
+
+
+def test_the_source_page_shows_its_push_url_with_a_copy_button(admin_client, source, push):
+    push(source, payloads.alertmanager(payloads.am_alert(), truncated=2))
+    page = admin_client.get(reverse("admin:oncall_alertsource_change", args=[source.pk]))
+    html = page.content.decode()
+    assert f'value="https://oncall.example.com/push/{source.token}"' in html
+    assert f'data-copy-target="push-url-{source.pk}"' in html
+    assert "oncall/copy.js" in html
+    assert "left out 2 alert(s)" in html  # the recent events
+
+
+def test_an_admin_creates_a_shared_source_with_routes(admin_client, channel):
+    response = admin_client.post(
+        reverse("admin:oncall_alertsource_add"),
+        {
+            "name": "Shared Alertmanager",
+            "kind": "alertmanager",
+            "enabled": "on",
+            "severity_overrides": "{}",
+            "channel": "",
+        },
+    )
+    assert response.status_code == 302
+    source = AlertSource.objects.get(name="Shared Alertmanager")
+    assert source.is_shared
+
+    change_url = reverse("admin:oncall_alertsource_change", args=[source.pk])
+    form = {
+        "name": source.name,
+        "kind": "alertmanager",
+        "enabled": "on",
+        "severity_overrides": "{}",
+        "channel": "",
+        "routes-TOTAL_FORMS": "1",
+        "routes-INITIAL_FORMS": "0",
+        "routes-0-position": "1",
+        "routes-0-name": "db team",
+        "routes-0-stop": "on",
+        "routes-0-channels": [str(channel.pk)],
+        "routes-0-matchers": '[{"key": "labels.team", "op": "eq", "value": "db"}]',
+    }
+    assert admin_client.post(change_url, form).status_code == 302
+    route = Route.objects.get(source=source)
+    assert list(route.channels.all()) == [channel]
+
+    form["routes-0-matchers"] = '[{"key": "labels.team", "op": "like", "value": "db"}]'
+    form["routes-0-name"] = "broken"
+    response = admin_client.post(change_url, form)
+    assert response.status_code == 200
+    assert "op must be one of" in response.content.decode()
+    assert not Route.objects.filter(name="broken").exists()
+
+
+def test_invalid_severity_overrides_are_refused(admin_client, channel):
+    response = admin_client.post(
+        reverse("admin:oncall_alertsource_add"),
+        {
+            "name": "Bad",
+            "kind": "alertmanager",
+            "channel": channel.pk,
+            "severity_overrides": '{"P1": "urgent"}',
+        },
+    )
+    assert response.status_code == 200
+    assert "Unknown severities" in response.content.decode()
+    assert not AlertSource.objects.filter(name="Bad").exists()
+
+
+def test_rotating_a_token_changes_the_push_url(admin_client, source):
+    old = source.token
+    admin_client.post(
+        reverse("admin:oncall_alertsource_changelist"),
+        {"action": "rotate_tokens", "_selected_action": [source.pk]},
+    )
+    source.refresh_from_db()
+    assert source.token != old
+
+
+def test_incident_actions_go_through_the_lifecycle(admin_client, admin_user, channel):
+    incident = IncidentFactory(channel=channel)
+    url = reverse("admin:oncall_incident_changelist")
+    admin_client.post(url, {"action": "claim", "_selected_action": [incident.pk]})
+    incident.refresh_from_db()
+    assert incident.status == Incident.Status.ACKNOWLEDGED
+    assert incident.claimed_by == admin_user
+    entry = incident.timeline.get()
+    assert (entry.kind, entry.source) == (TimelineEntry.Kind.CLAIMED, "web")
+
+    admin_client.post(url, {"action": "close", "_selected_action": [incident.pk]})
+    response = admin_client.post(
+        url, {"action": "claim", "_selected_action": [incident.pk]}, follow=True
+    )
+    assert "Cannot claim: already closed by root" in response.content.decode()
+
+
+def test_the_incident_page_shows_alerts_and_timeline_read_only(admin_client, push, source):
+    push(source, payloads.alertmanager(payloads.am_alert()))
+    incident = Incident.objects.get()
+    page = admin_client.get(reverse("admin:oncall_incident_change", args=[incident.pk]))
+    html = page.content.decode()
+    assert "HighLatency on db-1:9100" in html
+    assert "Alert added: HighLatency on db-1:9100" in html
+    assert 'name="status"' not in html  # state changes only through actions
+
+
+def test_a_channel_can_be_created_with_grouping(admin_client):
+    response = admin_client.post(
+        reverse("admin:oncall_channel_add"),
+        {
+            "name": "Databases",
+            "group_by_labels": '["cluster"]',
+            "group_window_minutes": "30",
+            "auto_close": "on",
+        },
+    )
+    assert response.status_code == 302
+    channel = ChannelFactory._meta.model.objects.get(name="Databases")
+    assert channel.group_by_labels == ["cluster"]
+    listing = admin_client.get(reverse("admin:oncall_channel_changelist")).content.decode()
+    assert "by cluster within 30 min" in listing

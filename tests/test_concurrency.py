@@ -1,0 +1,108 @@
+"""Real concurrency on PostgreSQL: row locks make simultaneous requests give one result."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from oncall import ingest, lifecycle
+from oncall.models import ActionSource, Alert, InboundEvent, Incident, TimelineEntry
+from oncall.timeline import Actor
+from tests import payloads
+from tests.factories import AlertSourceFactory, IncidentFactory, UserFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+ROUNDS = 10
+
+
+def race(*calls: Callable[[], Any]) -> list[Any]:
+    """Start the calls at the same moment, each on its own thread and database connection."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def runner(index: int, call: Callable[[], Any]) -> None:
+        barrier.wait()
+        try:
+            results[index] = call()
+        except Exception as exc:  # the loser's refusal is a result too
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=runner, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
+
+
+@pytest.fixture
+def people(channel):
+    alice = UserFactory(username="alice", first_name="Alice")
+    bob = UserFactory(username="bob", first_name="Bob")
+    channel.members.add(alice, bob)
+    return Actor(alice, ActionSource.WEB), Actor(bob, ActionSource.API)
+
+
+def test_two_simultaneous_claims_have_one_winner_and_the_loser_learns_who(channel, people):
+    assert connection.vendor == "postgresql"
+    alice, bob = people
+    for _ in range(ROUNDS):
+        incident = IncidentFactory(channel=channel)
+        results = race(
+            lambda pk=incident.pk: lifecycle.claim(pk, alice),
+            lambda pk=incident.pk: lifecycle.claim(pk, bob),
+        )
+
+        winners = [r for r in results if isinstance(r, lifecycle.Outcome)]
+        losers = [r for r in results if isinstance(r, lifecycle.TransitionRefused)]
+        assert len(winners) == 1, results
+        assert len(losers) == 1, results
+        incident.refresh_from_db()
+        winner_name = "Alice" if incident.claimed_by == alice.user else "Bob"
+        assert losers[0].message.startswith(f"Already claimed by {winner_name} at ")
+        assert incident.timeline.filter(kind=TimelineEntry.Kind.CLAIMED).count() == 1
+
+
+def test_a_simultaneous_claim_and_close_end_closed_with_a_consistent_timeline(channel, people):
+    alice, bob = people
+    for _ in range(ROUNDS):
+        incident = IncidentFactory(channel=channel)
+        claim, close = race(
+            lambda pk=incident.pk: lifecycle.claim(pk, alice),
+            lambda pk=incident.pk: lifecycle.close(pk, bob),
+        )
+
+        incident.refresh_from_db()
+        assert incident.status == Incident.Status.CLOSED
+        assert isinstance(close, lifecycle.Outcome)
+        assert close.changed
+        kinds = list(incident.timeline.values_list("kind", flat=True))
+        if isinstance(claim, lifecycle.TransitionRefused):  # the close won the race
+            assert claim.message.startswith("Cannot claim: already closed by Bob")
+            assert kinds == ["closed"]
+        else:
+            assert kinds == ["claimed", "closed"]
+
+
+def test_two_batches_for_one_alert_processed_at_once_merge_into_one_alert(
+    channel, push, monkeypatch
+):
+    monkeypatch.setattr(ingest, "_enqueue", lambda inbound_id: None)  # process them here, racing
+    source = AlertSourceFactory(channel=channel)
+    for _ in range(2):
+        push(source, payloads.alertmanager(payloads.am_alert("Race")), process=False)
+    first, second = InboundEvent.objects.order_by("pk").values_list("pk", flat=True)
+
+    results = race(lambda: ingest.process(first), lambda: ingest.process(second))
+
+    assert results == [True, True]
+    alert = Alert.objects.get()
+    assert alert.event_count == 2
+    assert Incident.objects.get().alert_count == 1
