@@ -171,6 +171,9 @@ if CELERY_BROKER_URL == "filesystem://":
 # Several consoles may share one Redis: give each its own queue name.
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE") or "oncall"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# Celery's Django fix-up closes the database connection around every task unless told to reuse
+# it: a new PostgreSQL backend per task halves ingestion throughput. Reconnect every 100 tasks.
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 100, minimum=1)
 CELERY_TASK_IGNORE_RESULT = True
 # Tasks are idempotent, so a task whose worker died is delivered again rather than lost.
 CELERY_TASK_ACKS_LATE = True

@@ -53,7 +53,30 @@ def record(
     at: datetime | None = None,
 ) -> TimelineEntry:
     """Write one timeline entry and announce the change once the transaction commits."""
-    entry = TimelineEntry.objects.create(
+    entry = build(incident, kind, actor, message, data=data, at=at)
+    entry.save()
+    announce(incident.pk, kind, actor)
+    return entry
+
+
+def record_many(entries: list[TimelineEntry]) -> None:
+    """Write entries made with :func:`build` in one query and announce each change."""
+    TimelineEntry.objects.bulk_create(entries)
+    for entry in entries:
+        announce(entry.incident_id, entry.kind, Actor(entry.actor, entry.source))
+
+
+def build(
+    incident: Incident,
+    kind: TimelineEntry.Kind,
+    actor: Actor,
+    message: str,
+    *,
+    data: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> TimelineEntry:
+    """An unsaved entry, for callers that write many at once with :func:`record_many`."""
+    return TimelineEntry(
         incident=incident,
         kind=kind,
         actor=actor.user,
@@ -62,8 +85,6 @@ def record(
         data={**actor.via, **(data or {})},
         created_at=at or timezone.now(),
     )
-    announce(incident.pk, kind, actor)
-    return entry
 
 
 def announce(incident_id: int, kind: str, actor: Actor) -> None:

@@ -4,7 +4,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from oncall.ingest import next_incident_number
+from oncall.merge import next_incident_number
 from oncall.models import AlertSource, Channel, Incident, Route
 
 

@@ -106,3 +106,59 @@ def test_two_batches_for_one_alert_processed_at_once_merge_into_one_alert(
     alert = Alert.objects.get()
     assert alert.event_count == 2
     assert Incident.objects.get().alert_count == 1
+
+
+def test_two_batches_for_one_group_processed_at_once_open_one_incident(channel, push, monkeypatch):
+    monkeypatch.setattr(ingest, "_enqueue", lambda inbound_id: None)
+    channel.group_by_labels = ["cluster"]
+    channel.save()
+    source = AlertSourceFactory(channel=channel)
+    for _round in range(ROUNDS):
+        InboundEvent.objects.all().delete()
+        names = [f"A{_round}", f"B{_round}"]
+        for name in names:  # two different alerts of one group, in two batches
+            push(
+                source,
+                payloads.alertmanager(payloads.am_alert(name, cluster=f"c{_round}")),
+                process=False,
+            )
+        first, second = InboundEvent.objects.order_by("pk").values_list("pk", flat=True)
+
+        assert race(lambda a=first: ingest.process(a), lambda b=second: ingest.process(b)) == [
+            True,
+            True,
+        ]
+        incident = Incident.objects.get(alerts__alert_key__startswith=f"fp-{names[0]}-")
+        assert incident.alerts.count() == 2
+        assert incident.alert_count == 2
+
+
+def test_a_recovery_racing_a_new_alert_of_the_group_never_closes_over_a_firing_alert(
+    channel, push, monkeypatch
+):
+    monkeypatch.setattr(ingest, "_enqueue", lambda inbound_id: None)
+    channel.group_by_labels = ["cluster"]
+    channel.save()
+    source = AlertSourceFactory(channel=channel)
+    for _round in range(ROUNDS):
+        cluster = f"r{_round}"
+        push(
+            source, payloads.alertmanager(payloads.am_alert("Old", cluster=cluster)), process=False
+        )
+        ingest.process(InboundEvent.objects.order_by("-pk").first().pk)
+        push(
+            source,
+            payloads.alertmanager(payloads.am_alert("Old", cluster=cluster, status="resolved")),
+            process=False,
+        )
+        push(
+            source, payloads.alertmanager(payloads.am_alert("New", cluster=cluster)), process=False
+        )
+        resolve, fire = InboundEvent.objects.order_by("-pk").values_list("pk", flat=True)[:2][::-1]
+
+        race(lambda a=resolve: ingest.process(a), lambda b=fire: ingest.process(b))
+
+        new = Alert.objects.get(alert_key__startswith="fp-New-", labels__cluster=cluster)
+        # Either New joined before the recovery (incident stays open) or after the close (its
+        # own new incident): never a firing alert inside a closed incident.
+        assert new.incident.status != Incident.Status.CLOSED

@@ -165,3 +165,10 @@ def test_reencrypt_secrets_moves_every_secret_to_the_new_key(settings, channel):
         raw = cursor.fetchone()[0]
     assert not crypto.needs_reencryption(raw)
     assert crypto.decrypt(raw) == source.token
+
+
+@pytest.mark.django_db
+def test_the_migrations_match_the_models():
+    from django.core.management import call_command
+
+    call_command("makemigrations", "--check", "--dry-run", stdout=io.StringIO())

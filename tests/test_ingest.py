@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from oncall import ingest, lifecycle
+from oncall import ingest, lifecycle, merge
 from oncall.models import Alert, InboundEvent, Incident, TimelineEntry
 from oncall.timeline import Actor
 from tests import payloads
@@ -224,7 +224,7 @@ def test_a_failing_batch_is_kept_pending_with_its_error(push, source, monkeypatc
     def broken(self, channel, event):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(ingest.Merger, "apply", broken)
+    monkeypatch.setattr(merge.Merger, "apply", broken)
     with pytest.raises(RuntimeError):
         ingest.process(inbound.pk)
     inbound.refresh_from_db()
@@ -237,7 +237,7 @@ def test_a_failing_batch_is_kept_pending_with_its_error(push, source, monkeypatc
 def test_a_batch_that_keeps_failing_is_marked_failed(push, source, monkeypatch):
     push(source, payloads.alertmanager(payloads.am_alert()), process=False)
     inbound = InboundEvent.objects.get()
-    monkeypatch.setattr(ingest.Merger, "apply", lambda *a: 1 / 0)
+    monkeypatch.setattr(merge.Merger, "apply", lambda *a: 1 / 0)
     for _ in range(ingest.MAX_PROCESS_ATTEMPTS):
         with pytest.raises(ZeroDivisionError):
             ingest.process(inbound.pk)

@@ -1,4 +1,4 @@
-"""Incident numbers come from a PostgreSQL sequence (see ``oncall.ingest.next_incident_number``);
+"""Incident numbers come from a PostgreSQL sequence (see ``oncall.merge.next_incident_number``);
 other databases use the ``Counter`` row instead."""
 
 from django.db import migrations

@@ -113,7 +113,9 @@ class Alert(models.Model):
     class Meta:
         ordering = ["-last_seen"]
         indexes = [
-            models.Index(fields=["channel", "source", "alert_key"], name="alert_identity"),
+            # alert_key first: a batch looks up many keys of one source at once, and with the
+            # key leading, no stale planner estimate can turn the key into a mere filter.
+            models.Index(fields=["alert_key", "source", "channel"], name="alert_identity"),
             models.Index(fields=["incident", "status"], name="alert_incident_status"),
         ]
 

@@ -1,0 +1,316 @@
+"""Merging a batch of alert events into alerts and incidents (the worker side of ingestion).
+
+Concurrency. Several workers merge batches at once. On PostgreSQL a batch takes transaction-level
+advisory locks before it reads anything it will change: first one per alert identity (channel,
+source, alert_key), then one per grouping key it may touch, each set in sorted order. Every
+batch takes its locks in that one global order, so batches that share an alert or a group wait
+for each other and can never deadlock, while batches for different alerts run in parallel.
+SQLite has a single writer (``IMMEDIATE`` transactions), which serialises batches by itself.
+
+Speed. The batch's current alerts are read in one query; changed alerts and timeline entries
+are written in one query each when the batch ends (alerts also before a query that must see
+them), and an incident only when its severity or alert count changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import F, Model, Q
+
+from oncall import lifecycle
+from oncall.events import AlertEvent, EventKind, Severity, stable_key
+from oncall.models import ActionSource, Alert, AlertSource, Channel, Counter, Incident
+from oncall.models import TimelineEntry as Entry
+from oncall.timeline import Actor, build, record_many
+
+Kind = Entry.Kind
+OPEN = (Incident.Status.TRIGGERED, Incident.Status.ACKNOWLEDGED)
+PREFETCH_CHUNK = 500
+ALERT_EVENT_FIELDS = [
+    "title",
+    "description",
+    "severity",
+    "raw_severity",
+    "labels",
+    "links",
+    "images",
+    "status",
+    "resolved_at",
+    "last_seen",
+    "event_count",
+]
+
+
+@dataclass
+class IncidentTouch:
+    """What a batch changes on an incident: a more urgent severity, new alerts."""
+
+    severity: str
+    new_alerts: int = 0
+
+
+@dataclass
+class Merger:
+    """Merges the events of one push (one source, received at one moment)."""
+
+    source: AlertSource
+    at: datetime
+    pairs: list[tuple[Channel, AlertEvent]]
+    actor: Actor = field(init=False)
+    alerts: dict[tuple[int, str], Alert] = field(default_factory=dict)
+    incidents: dict[int, Incident] = field(default_factory=dict)
+    touched: dict[int, IncidentTouch] = field(default_factory=dict)
+    dirty: dict[int, Alert] = field(default_factory=dict)
+    entries: list[Entry] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.actor = Actor(None, ActionSource.INTEGRATION, {"name": self.source.name})
+
+    def run(self) -> None:
+        advisory_lock(f"alert:{c.pk}:{self.source.pk}:{e.alert_key}" for c, e in self.pairs)
+        self._prefetch_alerts()
+        advisory_lock(
+            [f"group:{c.pk}:{group_key(c, self.source, e)}" for c, e in self.pairs]
+            + [f"group:{a.channel_id}:{a.incident.group_key}" for a in self.alerts.values()]
+        )
+        self._reload_incidents()
+        for channel, event in self.pairs:
+            self.apply(channel, event)
+        self._write_alerts()
+        self._write_touches()
+        record_many(self.entries)
+
+    def apply(self, channel: Channel, event: AlertEvent) -> None:
+        alert = self.alerts.get((channel.pk, event.alert_key))
+        incident_open = alert is not None and alert.incident.is_open
+        match event.kind:
+            case EventKind.FIRING if incident_open:
+                self._merge_firing(alert, event)
+            case EventKind.FIRING:
+                self._open_alert(channel, event)
+            case EventKind.RESOLVED if alert and alert.status == Alert.Status.FIRING:
+                self._resolve(channel, alert, event)
+            case EventKind.ACKNOWLEDGED if incident_open:
+                self._acknowledge(alert)
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def _prefetch_alerts(self) -> None:
+        """The alert each event may change: per identity, the newest one that is firing or
+        belongs to an open incident (closed history is never needed, so never read)."""
+        keys = sorted({e.alert_key for _, e in self.pairs})
+        channel_ids = {c.pk for c, _ in self.pairs}
+        for start in range(0, len(keys), PREFETCH_CHUNK):
+            rows = (
+                Alert.objects.filter(
+                    channel_id__in=channel_ids,
+                    source=self.source,
+                    alert_key__in=keys[start : start + PREFETCH_CHUNK],
+                )
+                .filter(Q(status=Alert.Status.FIRING) | Q(incident__status__in=OPEN))
+                .select_related("incident")
+                .order_by("-pk")
+            )
+            for alert in rows:
+                self.alerts.setdefault((alert.channel_id, alert.alert_key), alert)
+
+    def _reload_incidents(self) -> None:
+        """Read the incidents again now that their group locks are held."""
+        self.incidents = Incident.objects.in_bulk({a.incident_id for a in self.alerts.values()})
+        for alert in self.alerts.values():
+            alert.incident = self.incidents[alert.incident_id]
+
+    def _open_incident_for(self, channel: Channel, key: str) -> Incident | None:
+        candidates = Incident.objects.filter(channel=channel, group_key=key, status__in=OPEN)
+        if channel.group_window is not None:
+            candidates = candidates.filter(created_at__gte=self.at - channel.group_window)
+        found = candidates.order_by("-created_at").first()
+        return self.incidents.setdefault(found.pk, found) if found else None
+
+    # --- changing -----------------------------------------------------------------------------
+
+    def _merge_firing(self, alert: Alert, event: AlertEvent) -> None:
+        refired = alert.status == Alert.Status.RESOLVED
+        self._copy_event(alert, event)
+        alert.status = Alert.Status.FIRING
+        alert.resolved_at = None
+        self._count_event(alert)
+        self._touch(alert.incident, event.severity)
+        if refired:
+            self._note(
+                alert.incident,
+                Kind.ALERT_REFIRED,
+                f"Alert firing again: {event.title}",
+                alert=alert,
+            )
+
+    def _open_alert(self, channel: Channel, event: AlertEvent) -> None:
+        key = group_key(channel, self.source, event)
+        incident = self._open_incident_for(channel, key) or self._new_incident(channel, key, event)
+        alert = Alert(
+            channel=channel,
+            source=self.source,
+            incident=incident,
+            alert_key=event.alert_key,
+            first_seen=self.at,
+            last_seen=self.at,
+        )
+        self._copy_event(alert, event)
+        alert.save()
+        self.alerts[(channel.pk, event.alert_key)] = alert
+        self._touch(incident, event.severity, new_alert=True)
+        self._note(
+            incident,
+            Kind.ALERT_ADDED,
+            f"Alert added: {event.title}",
+            alert=alert,
+            severity=event.severity,
+        )
+
+    def _new_incident(self, channel: Channel, key: str, event: AlertEvent) -> Incident:
+        incident = Incident.objects.create(
+            number=next_incident_number(),
+            channel=channel,
+            title=event.title,
+            severity=event.severity,
+            group_key=key,
+            created_at=self.at,
+        )
+        self.incidents[incident.pk] = incident
+        self._note(incident, Kind.CREATED, f"Incident opened by {self.source.name}")
+        return incident
+
+    def _resolve(self, channel: Channel, alert: Alert, event: AlertEvent) -> None:
+        alert.status = Alert.Status.RESOLVED
+        alert.resolved_at = event.ends_at or self.at
+        self._count_event(alert)
+        incident = alert.incident
+        if not incident.is_open:
+            return
+        self._note(incident, Kind.ALERT_RESOLVED, f"Alert recovered: {alert.title}", alert=alert)
+        self._write_alerts()  # the question below must see this batch's alert changes
+        all_recovered = not incident.alerts.filter(status=Alert.Status.FIRING).exists()
+        if all_recovered and channel.auto_close:
+            outcome = lifecycle.close(incident, Actor.system(), reason="every alert recovered")
+            incident.status = outcome.incident.status
+
+    def _acknowledge(self, alert: Alert) -> None:
+        try:
+            outcome = lifecycle.claim(alert.incident, self.actor)
+        except lifecycle.TransitionRefused:
+            return  # already claimed: whoever claimed it keeps it
+        alert.incident.status = outcome.incident.status
+
+    def _copy_event(self, alert: Alert, event: AlertEvent) -> None:
+        alert.title = event.title
+        alert.description = event.description
+        alert.severity = event.severity
+        alert.raw_severity = event.raw_severity[:64]
+        alert.labels = event.labels
+        alert.links = [{"href": link.href, "text": link.text} for link in event.links]
+        alert.images = [{"src": i.src, "alt": i.alt, "href": i.href} for i in event.images]
+
+    def _count_event(self, alert: Alert) -> None:
+        """Count the event on the alert, to be written with the batch's other changed alerts.
+        (The batch holds the alert's identity lock, so the count in memory is the true one.)"""
+        alert.last_seen = self.at
+        alert.event_count += 1
+        self.dirty[alert.pk] = alert
+
+    def _touch(self, incident: Incident, severity: str, *, new_alert: bool = False) -> None:
+        """An incident is as urgent as its most urgent alert."""
+        worst = Severity.most_urgent(incident.severity, severity)
+        if worst == incident.severity and not new_alert:
+            return  # a repeat of a known alert changes nothing on its incident
+        incident.severity = worst
+        touch = self.touched.setdefault(incident.pk, IncidentTouch(worst))
+        touch.severity = worst
+        touch.new_alerts += int(new_alert)
+
+    def _note(
+        self,
+        incident: Incident,
+        kind: Entry.Kind,
+        message: str,
+        *,
+        alert: Alert | None = None,
+        **data: Any,
+    ) -> None:
+        if alert is not None:
+            data["alert"] = str(alert.public_id)
+        self.entries.append(build(incident, kind, self.actor, message, data=data, at=self.at))
+
+    def _write_alerts(self) -> None:
+        if self.dirty:
+            update_rows(Alert, list(self.dirty.values()), ALERT_EVENT_FIELDS)
+            self.dirty.clear()
+
+    def _write_touches(self) -> None:
+        for incident_id, touch in self.touched.items():
+            changes: dict[str, Any] = {"severity": touch.severity}
+            if touch.new_alerts:
+                changes["alert_count"] = F("alert_count") + touch.new_alerts
+                changes["last_alert_at"] = self.at
+            Incident.objects.filter(pk=incident_id).update(**changes)
+
+
+def update_rows(model: type[Model], rows: list[Model], fields: list[str]) -> None:
+    """UPDATE each row's ``fields`` with one ``executemany`` (pipelined by psycopg).
+
+    ``QuerySet.bulk_update`` builds a CASE expression per field and row, which costs more
+    Python time than the whole rest of a batch; this sends the same values, prepared by the
+    fields themselves, as plain parameterised statements."""
+    concrete = [model._meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(f.column)} = %s" for f in concrete)
+    # Identifiers come from the model and are quoted; every value is a parameter.
+    sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {quote('id')} = %s"  # noqa: S608
+    params = [
+        [f.get_db_prep_save(getattr(row, f.attname), connection) for f in concrete] + [row.pk]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+def group_key(channel: Channel, source: AlertSource, event: AlertEvent) -> str:
+    """Alerts with equal keys share one open incident of the channel."""
+    if not channel.group_by_labels:
+        return "alert:" + stable_key(source.pk, event.alert_key)
+    values = [event.labels.get(name, "") for name in channel.group_by_labels]
+    return "labels:" + stable_key(channel.group_by_labels, values)
+
+
+def advisory_lock(names: Iterable[str]) -> None:
+    """Take PostgreSQL transaction-level advisory locks on ``names``, in sorted order."""
+    if connection.vendor != "postgresql":
+        return  # SQLite: one writer at a time already
+    ids = sorted(
+        {int.from_bytes(hashlib.sha256(n.encode()).digest()[:8], "big", signed=True) for n in names}
+    )
+    if ids:
+        with connection.cursor() as cursor:
+            # unnest() yields the sorted array in order, so the locks are taken in that order.
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(id) FROM unnest(%s::bigint[]) AS id", [ids]
+            )
+
+
+def next_incident_number() -> int:
+    """Console-wide incident numbers. PostgreSQL: a sequence, so concurrent batches never wait
+    on each other (a rolled-back batch leaves a gap). Elsewhere a counter row, which SQLite's
+    single writer serialises anyway."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nextval('oncall_incident_number_seq')")
+            return cursor.fetchone()[0]
+    counter, _ = Counter.objects.get_or_create(name="incident")
+    Counter.objects.filter(pk=counter.pk).update(value=F("value") + 1)
+    counter.refresh_from_db()
+    return counter.value
