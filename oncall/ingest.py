@@ -95,7 +95,9 @@ def _initial_status(routed: list, unrouted: list) -> InboundEvent.Status:
 def _enqueue(inbound_id: int) -> None:
     from oncall.tasks import process_inbound_event  # tasks import this module
 
-    transaction.on_commit(lambda: process_inbound_event.delay(inbound_id))
+    # robust: with the broker down the push is still stored and answered 2xx (the sender must
+    # not send it again); the sweep hands it to a worker once the broker is back.
+    transaction.on_commit(lambda: process_inbound_event.delay(inbound_id), robust=True)
 
 
 # --- process (worker) --------------------------------------------------------------------------

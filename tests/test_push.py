@@ -253,3 +253,23 @@ class TestSharedSources:
         assert inbound.status == InboundEvent.Status.UNROUTED
         assert "matched no route" in inbound.notes[0]
         assert not Alert.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_broker_down_the_push_is_kept_and_answered(client, monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    from oncall.tasks import process_inbound_event
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to redis:6379. Connection refused.")
+
+    monkeypatch.setattr(process_inbound_event, "delay", broker_down)
+    source = AlertSourceFactory()
+    response = client.post(
+        f"/push/{source.token}",
+        data=payloads.alertmanager(payloads.am_alert()),
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    assert InboundEvent.objects.get().status == InboundEvent.Status.PENDING  # for the sweep
