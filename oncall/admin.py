@@ -22,6 +22,7 @@ from oncall.models import (
     ActionSource,
     Alert,
     AlertSource,
+    ApiToken,
     Channel,
     InboundEvent,
     Incident,
@@ -321,3 +322,24 @@ class AlertAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are issued here or with ``create_api_token``; the key is shown once, then only
+    its prefix. Revoke by deleting."""
+
+    list_display = ["name", "user", "prefix", "created_at", "last_used_at"]
+    list_filter = [("user", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name", "user__username", "prefix"]
+    autocomplete_fields = ["user"]
+    fields = ["user", "name", "prefix", "created_at", "last_used_at"]
+    readonly_fields = ["prefix", "created_at", "last_used_at"]
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: ApiToken, form, change: bool) -> None:
+        token, key = ApiToken.issue(obj.user, obj.name)
+        obj.pk = token.pk
+        self.message_user(request, f"Copy the key now, it is not shown again: {key}")

@@ -28,3 +28,14 @@ def visible_incidents(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Incide
 
 def can_act_on_channel(user: AbstractBaseUser | AnonymousUser, channel_id: int) -> bool:
     return visible_channels(user).filter(pk=channel_id).exists()
+
+
+def readable_channels(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Channel]:
+    """Channels a user may read the configuration of: staff manage all of them."""
+    if getattr(user, "is_staff", False) and user.is_active:
+        return Channel.objects.all()
+    return visible_channels(user)
+
+
+def manages_configuration(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return bool(user.is_authenticated and user.is_active and user.is_staff)

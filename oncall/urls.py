@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from oncall.views import health, push
@@ -7,6 +7,7 @@ from oncall.views import health, push
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),
     path("admin/", admin.site.urls),
+    path("api/", include("oncall.api.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("push/<str:token>", push.push, name="push"),
     path("push/pagerduty/v2/enqueue", push.pagerduty_enqueue, name="pagerduty-enqueue"),

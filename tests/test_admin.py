@@ -27,7 +27,9 @@ def source(channel):
     return AlertSourceFactory(channel=channel, name="Prometheus prod")
 
 
-@pytest.mark.parametrize("model", ["channel", "alertsource", "incident", "alert", "inboundevent"])
+@pytest.mark.parametrize(
+    "model", ["channel", "alertsource", "incident", "alert", "inboundevent", "apitoken"]
+)
 def test_every_list_page_renders(admin_client, push, source, model):
     push(source, payloads.alertmanager(payloads.am_alert()))
     response = admin_client.get(reverse(f"admin:oncall_{model}_changelist"))
@@ -153,3 +155,16 @@ def test_a_channel_can_be_created_with_grouping(admin_client):
     assert channel.group_by_labels == ["cluster"]
     listing = admin_client.get(reverse("admin:oncall_channel_changelist")).content.decode()
     assert "by cluster within 30 min" in listing
+
+
+def test_an_admin_issues_an_api_token_and_sees_the_key_once(admin_client, responder):
+    from oncall.models import ApiToken
+
+    response = admin_client.post(
+        reverse("admin:oncall_apitoken_add"), {"user": responder.pk, "name": "grafana"}, follow=True
+    )
+    html = response.content.decode()
+    token = ApiToken.objects.get(name="grafana")
+    assert "Copy the key now" in html
+    assert f"{token.prefix}" in html
+    assert token.user == responder

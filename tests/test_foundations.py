@@ -172,3 +172,31 @@ def test_the_migrations_match_the_models():
     from django.core.management import call_command
 
     call_command("makemigrations", "--check", "--dry-run", stdout=io.StringIO())
+
+
+@pytest.mark.parametrize(
+    ("text", "minutes"),
+    [
+        ("30m", 30),
+        ("2h", 120),
+        ("1h30m", 90),
+        ("1d", 1440),
+        (" 2 H ", 120),
+        ("45", 45),
+        (90, 90),
+    ],
+)
+def test_durations_people_type(text, minutes):
+    from datetime import timedelta
+
+    from oncall.durations import parse_duration
+
+    assert parse_duration(text) == timedelta(minutes=minutes)
+
+
+@pytest.mark.parametrize("text", ["", "soon", "2x", "h", "1h30", "-5m"])
+def test_durations_that_are_not(text):
+    from oncall.durations import parse_duration
+
+    with pytest.raises(ValueError, match="is not a duration"):
+        parse_duration(text)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -16,6 +17,7 @@ def _validate_label_names(value: object) -> None:
 class Channel(models.Model):
     """A team's collaboration space: its alert sources, escalation rules and incidents."""
 
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=120, unique=True)
     description = models.TextField(blank=True)
     members = models.ManyToManyField(

@@ -94,6 +94,7 @@ class AlertSource(models.Model):
 class Route(models.Model):
     """A shared source's routing rule: when every matcher holds, the alert goes to channels."""
 
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     source = models.ForeignKey(AlertSource, on_delete=models.CASCADE, related_name="routes")
     position = models.PositiveIntegerField(default=0, help_text="Routes are tried in this order.")
     name = models.CharField(max_length=120, blank=True)

@@ -1,0 +1,20 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from oncall.api import views
+
+router = DefaultRouter()
+router.register("channels", views.ChannelViewSet, basename="channel")
+router.register("alert-sources", views.AlertSourceViewSet, basename="alert-source")
+router.register("routes", views.RouteViewSet, basename="route")
+router.register("users", views.UserViewSet, basename="user")
+router.register("incidents", views.IncidentViewSet, basename="incident")
+router.register("alerts", views.AlertViewSet, basename="alert")
+router.register("tokens", views.ApiTokenViewSet, basename="token")
+
+urlpatterns = [
+    path("v1/", include(router.urls)),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]

@@ -1,0 +1,22 @@
+"""Durations people type: ``30m``, ``2h``, ``1h30m``, ``1d`` or a bare number of minutes."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+_PART = re.compile(r"(\d+)\s*([dhm])", re.IGNORECASE)
+_UNIT_MINUTES = {"d": 24 * 60, "h": 60, "m": 1}
+
+
+def parse_duration(value: str | int) -> timedelta:
+    """Raise ``ValueError`` with a message meant for the person who typed it."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return timedelta(minutes=value)
+    text = str(value).strip().lower().replace(" ", "")
+    if text.isdigit():
+        return timedelta(minutes=int(text))
+    if not text or _PART.sub("", text):
+        raise ValueError(f"{value!r} is not a duration: write e.g. 30m, 2h, 1h30m or 1d")
+    minutes = sum(int(n) * _UNIT_MINUTES[unit] for n, unit in _PART.findall(text))
+    return timedelta(minutes=minutes)
