@@ -273,3 +273,27 @@ def test_with_the_broker_down_the_push_is_kept_and_answered(client, monkeypatch)
     )
     assert response.status_code == 200
     assert InboundEvent.objects.get().status == InboundEvent.Status.PENDING  # for the sweep
+
+
+def test_push_tokens_never_reach_the_logs(push, source, caplog):
+    import logging
+
+    from oncall.logfilters import RedactPushTokens
+
+    source.enabled = False
+    source.save()
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        assert push(source, payloads.alertmanager(payloads.am_alert())).status_code == 403
+    record = next(r for r in caplog.records if r.name == "django.request")
+    RedactPushTokens().filter(record)
+    assert source.token not in record.getMessage()
+    assert "/push/<token>" in record.getMessage()
+
+
+def test_the_console_log_handler_redacts():
+    import logging
+
+    from oncall.logfilters import RedactPushTokens
+
+    handlers = logging.getLogger().handlers + logging.getLogger("django.server").handlers
+    assert any(isinstance(f, RedactPushTokens) for h in handlers for f in h.filters)
