@@ -127,6 +127,10 @@ class Merger:
             alert.incident = self.incidents[alert.incident_id]
 
     def _open_incident_for(self, channel: Channel, key: str) -> Incident | None:
+        if not channel.group_by_labels:
+            # One incident per alert: the key is the alert's identity, whose open incident
+            # the prefetch would have found, so there is none.
+            return None
         candidates = Incident.objects.filter(channel=channel, group_key=key, status__in=OPEN)
         if channel.group_window is not None:
             candidates = candidates.filter(created_at__gte=self.at - channel.group_window)
@@ -152,7 +156,10 @@ class Merger:
 
     def _open_alert(self, channel: Channel, event: AlertEvent) -> None:
         key = group_key(channel, self.source, event)
-        incident = self._open_incident_for(channel, key) or self._new_incident(channel, key, event)
+        incident = self._open_incident_for(channel, key)
+        joins_existing = incident is not None
+        if incident is None:
+            incident = self._new_incident(channel, key, event)
         alert = Alert(
             channel=channel,
             source=self.source,
@@ -164,7 +171,8 @@ class Merger:
         self._copy_event(alert, event)
         alert.save()
         self.alerts[(channel.pk, event.alert_key)] = alert
-        self._touch(incident, event.severity, new_alert=True)
+        if joins_existing:  # a new incident is written with its first alert counted
+            self._touch(incident, event.severity, new_alert=True)
         self._note(
             incident,
             Kind.ALERT_ADDED,
@@ -181,6 +189,8 @@ class Merger:
             severity=event.severity,
             group_key=key,
             created_at=self.at,
+            alert_count=1,
+            last_alert_at=self.at,
         )
         self.incidents[incident.pk] = incident
         self._note(incident, Kind.CREATED, f"Incident opened by {self.source.name}")
