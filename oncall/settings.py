@@ -208,6 +208,10 @@ if CELERY_BROKER_URL == "filesystem://":
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
     }
+# Redis for state shared by every process (Feishu rate limits); defaults to a Redis broker.
+REDIS_URL = env_str("REDIS_URL") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else None
+)
 # Several consoles may share one Redis: give each its own queue name.
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE") or "oncall"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)

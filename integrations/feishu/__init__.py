@@ -1,0 +1,1 @@
+"""The Feishu / Lark app integration: credentials, Open API client, callbacks, sandbox."""
