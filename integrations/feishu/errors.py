@@ -1,0 +1,189 @@
+"""Typed errors for the Feishu / Lark Open API, mapped from Feishu's own ``code``.
+
+Callers branch on the class (or on ``permanent``): a task retries ``TransientError`` and
+``RateLimited`` (after ``retry_after`` seconds), records a ``PermanentError`` against the chat,
+user or message it concerns, and shows an ``AuthError`` to the admin who configured the app.
+
+Feishu answers business errors as HTTP 400 with a non-zero ``code``, so the mapping looks at the
+code first and at the HTTP status only when the code says nothing (see /work/shared/FEISHU.md).
+No message built here contains the app secret or a token: ``from_response`` redacts the values it
+is given, and the client never puts request headers or bodies into a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+REDACTED = "[redacted]"
+DEFAULT_RETRY_AFTER = 1.0
+
+
+class FeishuError(Exception):
+    """Base class: Feishu's ``code`` (None when there was no usable answer) and ``msg``."""
+
+    permanent: bool = False
+
+    def __init__(self, msg: str, *, code: int | None = None, http_status: int | None = None):
+        self.code = code
+        self.msg = msg
+        self.http_status = http_status
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        if self.code is None:
+            return self.msg
+        return f"Feishu code {self.code}: {self.msg}"
+
+
+class AuthError(FeishuError):
+    """The App ID / App Secret were refused when fetching a tenant token: an admin must fix them."""
+
+    permanent = True
+
+    def __init__(
+        self,
+        msg: str,
+        *,
+        code: int | None = None,
+        http_status: int | None = None,
+        app_id: str = "",
+    ):
+        self.app_id = app_id
+        super().__init__(msg, code=code, http_status=http_status)
+
+    def _describe(self) -> str:
+        return (
+            f"Feishu refused the App ID / App Secret of app {self.app_id or '(unknown)'} "
+            f"(Feishu code {self.code}: {self.msg}). Check both values in the integration "
+            "settings, and that the app belongs to this platform (Feishu or Lark)."
+        )
+
+
+class TokenInvalid(FeishuError):
+    """The tenant token was rejected; the client refreshes it and retries a call once."""
+
+
+class RateLimited(FeishuError):
+    """Too many calls: try again after ``retry_after`` seconds."""
+
+    def __init__(
+        self,
+        msg: str,
+        *,
+        retry_after: float = DEFAULT_RETRY_AFTER,
+        code: int | None = None,
+        http_status: int | None = None,
+    ):
+        self.retry_after = retry_after
+        super().__init__(msg, code=code, http_status=http_status)
+
+    def _describe(self) -> str:
+        return f"{super()._describe()} (retry after {self.retry_after:g} s)"
+
+
+class TransientError(FeishuError):
+    """Network error, timeout, HTTP 5xx or an answer that is not JSON: worth retrying later."""
+
+
+class PermanentError(FeishuError):
+    """Feishu refused the call for a reason that retrying will not change."""
+
+    permanent = True
+
+
+class BotNotInChat(PermanentError):
+    """230002: the bot is not a member of the chat."""
+
+
+class UserOutsideAvailability(PermanentError):
+    """230013: the user is outside the app's availability range."""
+
+
+class ChatDisbanded(PermanentError):
+    """232009: the chat was disbanded."""
+
+
+class CardTooOld(PermanentError):
+    """230031: a card older than 14 days can no longer be updated."""
+
+
+TOKEN_INVALID_CODES = frozenset({99991663, 99991661, 99991671})
+RATE_LIMIT_CODES = frozenset({99991400, 230020})
+PERMANENT_CODES: dict[int, type[PermanentError]] = {
+    230002: BotNotInChat,
+    230013: UserOutsideAvailability,
+    232009: ChatDisbanded,
+    230031: CardTooOld,
+}
+RETRY_AFTER_HEADER = "x-ogw-ratelimit-reset"
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def retry_after_from(headers: Mapping[str, str] | None) -> float:
+    """Seconds from ``x-ogw-ratelimit-reset``; 1 s when the header is absent or unreadable."""
+    raw = (headers or {}).get(RETRY_AFTER_HEADER)
+    try:
+        value = float(raw) if raw is not None else DEFAULT_RETRY_AFTER
+    except ValueError:
+        return DEFAULT_RETRY_AFTER
+    return value if value >= 0 else DEFAULT_RETRY_AFTER
+
+
+def from_response(
+    http_status: int,
+    payload: object,
+    headers: Mapping[str, str] | None = None,
+    *,
+    secrets: Iterable[str | None] = (),
+) -> FeishuError:
+    """The error for a failed answer: ``payload`` is the parsed JSON (None if it was not JSON).
+
+    ``headers`` must be case-insensitive (``requests``' headers are). ``secrets`` are values
+    that must never reach a message (the app secret, tokens) and are redacted from Feishu's msg.
+    """
+    secrets = tuple(secrets)
+    if not isinstance(payload, dict):
+        if http_status == 429:
+            return RateLimited(
+                "rate limited (HTTP 429)",
+                retry_after=retry_after_from(headers),
+                http_status=http_status,
+            )
+        return TransientError(
+            f"Feishu answered HTTP {http_status} with a body that is not a JSON object",
+            http_status=http_status,
+        )
+
+    code = _int_or_none(payload.get("code"))
+    # The OAuth v2 token endpoint answers errors with `error` / `error_description`.
+    raw_msg = payload.get("msg") or payload.get("error_description") or payload.get("error") or ""
+    msg = redact(str(raw_msg), secrets) or f"HTTP {http_status}"
+
+    if code in TOKEN_INVALID_CODES:
+        return TokenInvalid(msg, code=code, http_status=http_status)
+    if code in RATE_LIMIT_CODES or http_status == 429:
+        return RateLimited(
+            msg, retry_after=retry_after_from(headers), code=code, http_status=http_status
+        )
+    if code in PERMANENT_CODES:
+        return PERMANENT_CODES[code](msg, code=code, http_status=http_status)
+    if http_status >= 500 or (code is None and http_status < 400):
+        # A 5xx, or a 2xx/3xx without a code (a proxy's page, not Feishu's answer).
+        return TransientError(msg, code=code, http_status=http_status)
+    return PermanentError(msg, code=code, http_status=http_status)
+
+
+def _int_or_none(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.lstrip("-").isdigit():
+        return int(value)
+    return None

@@ -1,0 +1,286 @@
+"""The shared rate limiter: one contract on the database and on Redis.
+
+Redis tests are marked ``postgres``: they run in the PostgreSQL + Redis stage, where Redis on
+127.0.0.1:6379 is guaranteed. Each Redis test uses its own key prefix in db 15 and deletes it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+import uuid
+from collections import Counter
+
+import pytest
+from django.db import connection
+
+from integrations.feishu import ratelimit
+from integrations.feishu.errors import RateLimited
+from integrations.feishu.ratelimit import (
+    DatabaseLimiter,
+    Limit,
+    RedisLimiter,
+    default_limiter,
+    wait_for,
+)
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+T0 = 1_700_000_000.25  # a quarter of a second into a one-second window
+
+
+class FakeClock:
+    def __init__(self, now: float = T0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def redis_prefix():
+    import redis
+
+    prefix = f"test:ratelimit:{uuid.uuid4().hex}:"
+    yield prefix
+    connection = redis.Redis.from_url(REDIS_URL)
+    for key in connection.scan_iter(f"{prefix}*"):
+        connection.delete(key)
+
+
+@pytest.fixture(params=["database", pytest.param("redis", marks=pytest.mark.postgres)])
+def limiter(request, clock):
+    if request.param == "database":
+        request.getfixturevalue("db")
+        return DatabaseLimiter(clock=clock)
+    return RedisLimiter(REDIS_URL, prefix=request.getfixturevalue("redis_prefix"), clock=clock)
+
+
+# --- The contract, on both backends ------------------------------------------------------------
+
+
+def test_it_grants_up_to_the_limit_then_says_how_long_to_wait(limiter):
+    three_per_second = [Limit("k", 3, 1)]
+
+    assert [limiter.acquire(three_per_second) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert limiter.acquire(three_per_second) == pytest.approx(0.75)
+
+
+def test_a_refused_call_is_not_counted(limiter, clock):
+    one_per_second = [Limit("k", 1, 1)]
+    limiter.acquire(one_per_second)
+
+    for _ in range(5):
+        assert limiter.acquire(one_per_second) > 0
+    clock.advance(0.75)
+
+    assert limiter.acquire(one_per_second) == 0.0
+
+
+def test_the_window_expires_and_the_count_starts_again(limiter, clock):
+    two_per_second = [Limit("k", 2, 1)]
+    limiter.acquire(two_per_second)
+    limiter.acquire(two_per_second)
+    clock.advance(0.5)  # binary fractions keep the fake clock exact
+    assert limiter.acquire(two_per_second) == pytest.approx(0.25)
+
+    clock.advance(0.25)
+
+    assert limiter.acquire(two_per_second) == 0.0
+    assert limiter.acquire(two_per_second) == 0.0
+    assert limiter.acquire(two_per_second) == pytest.approx(1.0)
+
+
+def test_several_limits_are_all_or_nothing(limiter):
+    wide, narrow = Limit("app", 5, 1), Limit("receiver", 1, 1)
+    assert limiter.acquire([wide, narrow]) == 0.0
+
+    assert limiter.acquire([wide, narrow]) > 0  # the narrow one is spent: nothing counted
+
+    # so the wide limit has counted 1 call, not 2: four more fit, the fifth does not
+    assert [limiter.acquire([wide]) for _ in range(4)] == [0.0] * 4
+    assert limiter.acquire([wide]) > 0
+
+
+def test_it_waits_for_the_exhausted_window_that_ends_last(limiter):
+    per_second, per_minute = Limit("app", 1, 1), Limit("app", 1, 60)
+    limiter.acquire([per_second, per_minute])
+
+    # T0 is 20.25 s into its minute: the per-minute window ends 39.75 s later
+    assert limiter.acquire([per_second, per_minute]) == pytest.approx(39.75)
+
+
+def test_the_same_key_with_another_period_is_another_limit(limiter):
+    limiter.acquire([Limit("app", 1, 1)])
+
+    assert limiter.acquire([Limit("app", 1, 60)]) == 0.0
+    assert limiter.acquire([Limit("other", 1, 1)]) == 0.0
+    assert limiter.acquire([Limit("app", 1, 1)]) > 0
+
+
+def test_no_limits_means_go(limiter):
+    assert limiter.acquire([]) == 0.0
+
+
+def test_a_very_long_key_still_works(limiter):
+    key = "feishu:receiver:email:" + "x" * 500 + "@example.com"
+
+    assert limiter.acquire([Limit(key, 1, 1)]) == 0.0
+    assert limiter.acquire([Limit(key, 1, 1)]) > 0
+    assert limiter.acquire([Limit(key[:-1] + "n", 1, 1)]) == 0.0
+
+
+def test_wait_for_sleeps_until_the_limiter_grants(limiter, clock):
+    limits = [Limit("k", 1, 1)]
+    limiter.acquire(limits)
+    slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        clock.advance(seconds)
+
+    assert wait_for(limiter, limits, sleep=sleep) == pytest.approx(0.75)
+    assert slept == [pytest.approx(0.75)]
+    assert limiter.acquire(limits) > 0  # wait_for's call was counted
+
+
+def test_wait_for_raises_rate_limited_rather_than_wait_past_max_wait(limiter):
+    limits = [Limit("k", 1, 60)]
+    limiter.acquire(limits)
+
+    with pytest.raises(RateLimited) as caught:
+        wait_for(limiter, limits, sleep=pytest.fail, max_wait=10)
+
+    assert caught.value.retry_after == pytest.approx(39.75)
+
+
+# --- Backend specifics ---------------------------------------------------------------------------
+
+
+def test_the_database_limiter_deletes_stale_windows_when_new_keys_appear(db, clock):
+    from integrations.models import RateWindow
+
+    limiter = DatabaseLimiter(clock=clock)
+    limiter.acquire([Limit("feishu:message:om_old", 5, 1)])
+    clock.advance(ratelimit.STALE_AFTER_MS / 1000 + 2)
+
+    limiter.acquire([Limit("feishu:message:om_new", 5, 1)])
+
+    assert list(RateWindow.objects.values_list("key", flat=True)) == ["feishu:message:om_new/1s"]
+
+
+@pytest.mark.postgres
+def test_redis_uses_its_own_clock_when_none_is_given(redis_prefix):
+    limiter = RedisLimiter(REDIS_URL, prefix=redis_prefix)
+    two_per_hour = [Limit("k", 2, 3600)]
+
+    assert limiter.acquire(two_per_hour) == 0.0
+    assert limiter.acquire(two_per_hour) == 0.0
+    assert 0 < limiter.acquire(two_per_hour) <= 3600
+
+
+@pytest.mark.postgres
+def test_redis_keys_expire_after_their_window(redis_prefix, clock):
+    import redis
+
+    RedisLimiter(REDIS_URL, prefix=redis_prefix, clock=clock).acquire([Limit("k", 1, 1)])
+
+    ttl_ms = redis.Redis.from_url(REDIS_URL).pttl(f"{redis_prefix}k/1s")
+    assert 0 < ttl_ms <= 2000
+
+
+def test_default_limiter_is_redis_when_redis_url_is_set(settings):
+    settings.REDIS_URL = REDIS_URL  # building the client does not connect
+
+    assert isinstance(default_limiter(), RedisLimiter)
+
+
+def test_default_limiter_is_the_database_without_redis(settings):
+    settings.REDIS_URL = None
+
+    assert isinstance(default_limiter(), DatabaseLimiter)
+
+
+# --- Several OS processes ------------------------------------------------------------------------
+
+PROCESSES, ACQUISITIONS, PER_SECOND = 4, 20, 10
+
+
+def _hammer(prefix: str, results) -> None:
+    """In a child process: take ACQUISITIONS grants, recording the window of each."""
+    now = [0.0]
+
+    def clock() -> float:
+        now[0] = time.time()
+        return now[0]
+
+    limiter = RedisLimiter(REDIS_URL, prefix=prefix, clock=clock)
+    windows = []
+    while len(windows) < ACQUISITIONS:
+        wait = limiter.acquire([Limit("shared", PER_SECOND, 1)])
+        if wait == 0:
+            windows.append(int(now[0]))
+        else:
+            time.sleep(wait)
+    results.put(windows)
+
+
+@pytest.mark.postgres
+def test_processes_sharing_redis_never_exceed_the_limit_in_any_window(redis_prefix):
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    workers = [
+        context.Process(target=_hammer, args=(redis_prefix, results)) for _ in range(PROCESSES)
+    ]
+    for worker in workers:
+        worker.start()
+    granted = [results.get(timeout=60) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=10)
+
+    per_window = Counter(window for windows in granted for window in windows)
+    assert sum(per_window.values()) == PROCESSES * ACQUISITIONS
+    assert max(per_window.values()) <= PER_SECOND
+    # and the limiter does not starve them: most windows are used up to the limit
+    assert len(per_window) <= PROCESSES * ACQUISITIONS // PER_SECOND + 2
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_threads_on_postgresql_never_exceed_the_limit_nor_lose_a_count(clock):
+    """Row locks, not luck: 4 connections x 20 attempts in one window grant exactly 10,
+    including the race to create the rows of two fresh keys."""
+    assert connection.vendor == "postgresql"
+    limiter = DatabaseLimiter(clock=clock)  # the clock stands still: one window for everyone
+    limits = [Limit("shared", PER_SECOND, 1), Limit("wide", 1000, 60)]
+    barrier = threading.Barrier(PROCESSES)
+    granted = Counter()
+
+    def attempt() -> None:
+        barrier.wait()
+        try:
+            for _ in range(ACQUISITIONS):
+                if limiter.acquire(limits) == 0.0:
+                    granted[threading.get_ident()] += 1
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(PROCESSES)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    from integrations.models import RateWindow
+
+    assert sum(granted.values()) == PER_SECOND
+    # the wide limit counted exactly the granted calls: refusals counted nothing anywhere
+    assert RateWindow.objects.get(key="wide/60s").count == PER_SECOND
