@@ -80,6 +80,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "oncall",
     "integrations",
+    # Always installed so that its tables exist; its URLs are served only when enabled.
+    "integrations.feishu.sandbox",
 ]
 
 MIDDLEWARE = [
@@ -240,6 +242,23 @@ INBOUND_EVENT_RETENTION_DAYS = env_int("INBOUND_EVENT_RETENTION_DAYS", 7, minimu
 # An inbound event still unprocessed after this long is handed to a worker again by the sweep.
 INBOUND_EVENT_REQUEUE_SECONDS = env_int("INBOUND_EVENT_REQUEUE_SECONDS", 60, minimum=5)
 SNOOZE_MAX_MINUTES = env_int("SNOOZE_MAX_MINUTES", 24 * 60, minimum=1)
+
+# --- Feishu / Lark --------------------------------------------------------------------------
+# The local stand-in for the Open Platform (integrations/feishu/sandbox): on in the embedded
+# (DEBUG) run, off by default in production, where nobody should be able to fake a tenant.
+FEISHU_SANDBOX_ENABLED = env_bool("FEISHU_SANDBOX_ENABLED", DEBUG)
+# Where apps whose platform is "Sandbox" send their Open API and OAuth calls.
+FEISHU_SANDBOX_BASE_URL = (
+    env_str("FEISHU_SANDBOX_BASE_URL") or f"{PUBLIC_BASE_URL}/sandbox/feishu"
+).rstrip("/")
+# A signed callback whose X-Lark-Request-Timestamp is further than this from now is refused
+# (Feishu documents no window; this is ours). Deduplication keeps receipts far longer.
+FEISHU_CALLBACK_MAX_SKEW_SECONDS = env_int("FEISHU_CALLBACK_MAX_SKEW_SECONDS", 300, minimum=30)
+FEISHU_CALLBACK_RECEIPT_RETENTION_DAYS = env_int(
+    "FEISHU_CALLBACK_RECEIPT_RETENTION_DAYS", 7, minimum=1
+)
+FEISHU_CALLBACK_MAX_BODY_BYTES = env_int("FEISHU_CALLBACK_MAX_BODY_BYTES", 256 * 1024, minimum=1024)
+FEISHU_CHAT_SYNC_MINUTES = env_int("FEISHU_CHAT_SYNC_MINUTES", 15, minimum=1)
 
 LOG_LEVEL = (env_str("LOG_LEVEL") or "INFO").upper()
 LOGGING = {

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -12,3 +13,6 @@ urlpatterns = [
     path("push/<str:token>", push.push, name="push"),
     path("push/pagerduty/v2/enqueue", push.pagerduty_enqueue, name="pagerduty-enqueue"),
 ]
+
+if settings.FEISHU_SANDBOX_ENABLED:
+    urlpatterns.append(path("sandbox/feishu/", include("integrations.feishu.sandbox.urls")))

@@ -8,6 +8,7 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "test-encryption-key")
 os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="oncall-test-"))
 os.environ.setdefault("PUBLIC_BASE_URL", "https://oncall.example.com")
+os.environ.setdefault("FEISHU_SANDBOX_ENABLED", "true")
 
 from oncall.settings import *  # noqa: F403
 

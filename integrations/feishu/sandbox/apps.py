@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class FeishuSandboxConfig(AppConfig):
+    name = "integrations.feishu.sandbox"
+    label = "feishu_sandbox"
+    verbose_name = "Feishu sandbox"
+    default_auto_field = "django.db.models.BigAutoField"
