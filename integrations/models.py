@@ -1,8 +1,13 @@
-"""Models of the integrations app. Only the database rate limiter's counters live here."""
+"""Models of the integrations app: the Feishu app integration (defined in its package) and the
+database rate limiter's counters."""
 
 from __future__ import annotations
 
 from django.db import models
+
+from integrations.feishu.models import CallbackReceipt, FeishuApp, FeishuChat, Platform
+
+__all__ = ["CallbackReceipt", "FeishuApp", "FeishuChat", "Platform", "RateWindow"]
 
 
 class RateWindow(models.Model):

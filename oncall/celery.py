@@ -25,4 +25,17 @@ app.conf.beat_schedule = {
         "task": "oncall.tasks.purge_inbound_events",
         "schedule": crontab(minute=17, hour=3),
     },
+    # Integrations are named by task name only: the core never imports a platform.
+    "sync-feishu-chats": {
+        "task": "integrations.feishu.tasks.sync_all_chats",
+        "schedule": 60.0,  # each app is synced when FEISHU_CHAT_SYNC_MINUTES have passed
+    },
+    "purge-feishu-callback-receipts": {
+        "task": "integrations.feishu.tasks.purge_callback_receipts",
+        "schedule": crontab(minute=27, hour=3),
+    },
+    "purge-rate-limit-windows": {
+        "task": "integrations.feishu.tasks.purge_rate_windows",
+        "schedule": crontab(minute=7),
+    },
 }

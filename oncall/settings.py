@@ -179,9 +179,12 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "oncall.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# Functions that add an integration's resources to the API router.
+API_RESOURCE_REGISTRARS = ["integrations.feishu.api.register"]
 SPECTACULAR_SETTINGS = {
     "TITLE": "On-call console API",
-    "DESCRIPTION": "Channels, alert sources, routes, incidents and alerts. Authenticate with "
+    "DESCRIPTION": "Channels, alert sources, routes, incidents, alerts and Feishu apps and "
+    "chats. Authenticate with "
     "`Authorization: Token <key>` (or `Bearer <key>`); create a key with "
     "`python manage.py create_api_token <username>`.",
     "VERSION": "1",

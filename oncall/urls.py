@@ -12,6 +12,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("push/<str:token>", push.push, name="push"),
     path("push/pagerduty/v2/enqueue", push.pagerduty_enqueue, name="pagerduty-enqueue"),
+    path("feishu/", include("integrations.feishu.urls")),
 ]
 
 if settings.FEISHU_SANDBOX_ENABLED:

@@ -58,3 +58,24 @@ class IncidentFactory(factory.django.DjangoModelFactory):
     severity = "critical"
     group_key = factory.Sequence(lambda n: f"test:{n}")
     created_at = factory.LazyFunction(timezone.now)
+
+
+class FeishuAppFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "integrations.FeishuApp"
+
+    name = factory.Sequence(lambda n: f"Feishu app {n}")
+    platform = "feishu"
+    app_id = factory.Sequence(lambda n: f"cli_test{n:012d}")
+    app_secret = factory.Sequence(lambda n: f"app-secret-{n}-5c1f0e")
+    verification_token = factory.Sequence(lambda n: f"verification-token-{n}-b7a2")
+    encrypt_key = factory.Sequence(lambda n: f"encrypt-key-{n}-93d4")
+
+
+class FeishuChatFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "integrations.FeishuChat"
+
+    app = factory.SubFactory(FeishuAppFactory)
+    chat_id = factory.Sequence(lambda n: f"oc_{n:032x}")
+    name = factory.Sequence(lambda n: f"Group {n}")

@@ -114,17 +114,15 @@ class FeishuClient:
     def send_message(self, receive_id_type: str, receive_id: str, card: dict, uuid: str) -> str:
         """Send an interactive card; returns its ``message_id``. The same ``uuid`` is
         delivered at most once per hour, so a retry with it cannot post twice."""
-        app = self.credentials.app_id
-        limits = [
-            Limit(f"feishu:{app}:send", 50, 1),
-            Limit(f"feishu:{app}:send", 1000, 60),
-            # 5/s per receiver; a group's budget is shared by all bots in it, hence no app id.
-            Limit(f"feishu:receiver:{receive_id_type}:{receive_id}", 5, 1),
-        ]
+        return self._send(receive_id_type, receive_id, "interactive", card, uuid)
+
+    def _send(
+        self, receive_id_type: str, receive_id: str, msg_type: str, content: dict, uuid: str
+    ) -> str:
         body = {
             "receive_id": receive_id,
-            "msg_type": "interactive",
-            "content": json.dumps(card),
+            "msg_type": msg_type,
+            "content": json.dumps(content),
             "uuid": uuid,
         }
         data = self._api(
@@ -132,6 +130,32 @@ class FeishuClient:
             "/open-apis/im/v1/messages",
             params={"receive_id_type": receive_id_type},
             json=body,
+            limits=self._send_limits(receive_id_type, receive_id),
+        )
+        return data["message_id"]
+
+    def _send_limits(self, receive_id_type: str = "", receive_id: str = "") -> list[Limit]:
+        app = self.credentials.app_id
+        limits = [Limit(f"feishu:{app}:send", 50, 1), Limit(f"feishu:{app}:send", 1000, 60)]
+        if receive_id:
+            # 5/s per receiver; a group's budget is shared by all bots in it: no app id.
+            limits.append(Limit(f"feishu:receiver:{receive_id_type}:{receive_id}", 5, 1))
+        return limits
+
+    # https://open.feishu.cn/document/server-docs/im-v1/message/create
+    def send_text(self, receive_id_type: str, receive_id: str, text: str, uuid: str) -> str:
+        """Send a plain-text message; returns its ``message_id`` (idempotent by ``uuid``)."""
+        return self._send(receive_id_type, receive_id, "text", {"text": text}, uuid)
+
+    # https://open.feishu.cn/document/server-docs/im-v1/message/reply
+    def reply_text(self, message_id: str, text: str, uuid: str, *, chat_id: str = "") -> str:
+        """Answer a message in its conversation; returns the reply's ``message_id``.
+        ``chat_id`` (when known) lets the reply share that chat's 5/s budget."""
+        limits = self._send_limits("chat_id", chat_id) if chat_id else self._send_limits()
+        data = self._api(
+            "POST",
+            f"/open-apis/im/v1/messages/{message_id}/reply",
+            json={"msg_type": "text", "content": json.dumps({"text": text}), "uuid": uuid},
             limits=limits,
         )
         return data["message_id"]

@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.urls import include, path
+from django.utils.module_loading import import_string
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
@@ -12,6 +14,9 @@ router.register("users", views.UserViewSet, basename="user")
 router.register("incidents", views.IncidentViewSet, basename="incident")
 router.register("alerts", views.AlertViewSet, basename="alert")
 router.register("tokens", views.ApiTokenViewSet, basename="token")
+# Integrations add their own resources; the core does not import them by name.
+for register in settings.API_RESOURCE_REGISTRARS:
+    import_string(register)(router)
 
 urlpatterns = [
     path("v1/", include(router.urls)),

@@ -1,0 +1,307 @@
+"""The Feishu app integration in the admin: the guide's step 2 form, the URLs to paste back into
+Feishu with copy buttons, the setup checklist, "check configuration" and "sync chats now".
+
+Secrets are write-only: the form never renders them back ("leave blank to keep").
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.views.decorators.http import require_POST
+
+from integrations.feishu import chats, checks, errors
+from integrations.feishu.models import FeishuApp, FeishuChat
+from oncall.admin import ADMIN_MEDIA, copy_field
+
+SECRET_FIELDS = ("app_secret", "verification_token", "encrypt_key")
+KEEP = "Leave blank to keep the current value."
+
+# The setup guide's checklist (Feishu developer console), in the order an admin works.
+CHECKLIST = [
+    "Add Features: enable <b>Web App</b> and <b>Bot</b>.",
+    "Web App: set the desktop and the mobile homepage to the <b>web configuration URL</b>.",
+    "Events &amp; Callbacks → Event Configuration: set the request URL to the <b>event request "
+    "URL</b>; add the events <code>im.message.receive_v1</code> and "
+    "<code>im.chat.disbanded_v1</code> (and, to follow groups at once, "
+    "<code>im.chat.member.bot.added_v1</code> / <code>im.chat.member.bot.deleted_v1</code>).",
+    "Events &amp; Callbacks → Callback Configuration: set the <b>message card request URL</b> "
+    "and add the card action callback.",
+    "Security Settings: add the <b>redirect URL</b>.",
+    "Permissions: request <code>im:chat</code>, <code>im:message</code> and "
+    "<code>contact:user.id:readonly</code>.",
+    "Availability: all employees. Then create a version and publish it.",
+    "In Feishu, add the bot to each group that should receive cards, then sync chats here.",
+    "Each person opens the app once from the Feishu workplace to link their account.",
+]
+
+
+class FeishuAppForm(forms.ModelForm):
+    app_secret = forms.CharField(label="App Secret", widget=forms.PasswordInput, required=False)
+    verification_token = forms.CharField(
+        label="Verification Token", widget=forms.PasswordInput, required=False
+    )
+    encrypt_key = forms.CharField(
+        label="Encrypt Key",
+        widget=forms.PasswordInput,
+        required=False,
+        help_text="Optional but recommended: with it Feishu encrypts and signs every callback.",
+    )
+    clear_encrypt_key = forms.BooleanField(
+        label="Remove the Encrypt Key", required=False, help_text="After removing it in Feishu."
+    )
+
+    class Meta:
+        model = FeishuApp
+        # The secrets are the form's own write-only fields above, copied in by clean().
+        fields = ["name", "platform", "app_id", "enabled", "war_room_enabled", "api_base_url"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            for name in SECRET_FIELDS:
+                self.fields[name].help_text = KEEP
+            if not self.instance.encrypt_key:
+                self.fields["encrypt_key"].help_text = "Not set. " + KEEP
+        else:
+            self.fields["app_secret"].required = True
+            self.fields["verification_token"].required = True
+            self.fields.pop("clear_encrypt_key", None)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        # The admin builds this form with the secrets among its model fields, so whatever
+        # cleaned_data holds is saved: blank means "keep", so put the stored value back.
+        for name in SECRET_FIELDS:
+            value = (cleaned.get(name) or "").strip() or getattr(self.instance, name) or ""
+            cleaned[name] = value
+            setattr(self.instance, name, value)
+        if cleaned.get("clear_encrypt_key"):
+            if (self.data.get("encrypt_key") or "").strip():
+                self.add_error("clear_encrypt_key", "Either enter a new key or remove it.")
+            cleaned["encrypt_key"] = self.instance.encrypt_key = ""
+        return cleaned
+
+
+@admin.register(FeishuApp)
+class FeishuAppAdmin(admin.ModelAdmin):
+    form = FeishuAppForm
+    list_display = ["name", "platform", "app_id", "enabled", "configuration", "active_chats"]
+    list_filter = ["platform", "enabled"]
+    search_fields = ["name", "app_id"]
+    actions = ["check_configuration_action", "sync_chats_action"]
+    readonly_fields = [
+        "web_url_field",
+        "redirect_url_field",
+        "card_callback_url_field",
+        "event_callback_url_field",
+        "checklist",
+        "last_check",
+        "chats_summary",
+    ]
+    add_fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "name",
+                    "platform",
+                    "app_id",
+                    "app_secret",
+                    "verification_token",
+                    "encrypt_key",
+                ],
+                "description": "Copy these from the Feishu developer console: Credentials & "
+                "Basic Info (App ID, App Secret) and Events & Callbacks → Encryption Strategy "
+                "(Verification Token, Encrypt Key).",
+            },
+        ),
+    ]
+    fieldsets = [
+        (None, {"fields": ["name", "platform", "app_id", "enabled"]}),
+        (
+            "Credentials",
+            {"fields": ["app_secret", "verification_token", "encrypt_key", "clear_encrypt_key"]},
+        ),
+        (
+            "Paste these into the Feishu developer console",
+            {
+                "fields": [
+                    "web_url_field",
+                    "redirect_url_field",
+                    "card_callback_url_field",
+                    "event_callback_url_field",
+                ]
+            },
+        ),
+        ("Setup checklist", {"fields": ["checklist", "last_check", "chats_summary"]}),
+        ("Options", {"fields": ["war_room_enabled", "api_base_url"]}),
+    ]
+    media = ADMIN_MEDIA
+
+    def get_fieldsets(self, request: HttpRequest, obj: FeishuApp | None = None) -> list:
+        return self.add_fieldsets if obj is None else self.fieldsets
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[FeishuApp]:
+        active = Count("chats", filter=Q(chats__status=FeishuChat.Status.ACTIVE))
+        return super().get_queryset(request).annotate(active_chat_count=active)
+
+    # --- Read-only fields -------------------------------------------------------------------
+
+    def _url(self, app: FeishuApp, field: str, note: str) -> SafeString:
+        return format_html(
+            '{}<div class="help">{}</div>',
+            copy_field(f"{field}-{app.pk}", getattr(app, field)),
+            note,
+        )
+
+    @admin.display(description="web configuration URL")
+    def web_url_field(self, app: FeishuApp) -> SafeString:
+        return self._url(app, "web_url", "Web App → desktop homepage and mobile homepage.")
+
+    @admin.display(description="redirect URL")
+    def redirect_url_field(self, app: FeishuApp) -> SafeString:
+        return self._url(app, "redirect_url", "Security Settings → Redirect URLs (OAuth).")
+
+    @admin.display(description="message card request URL")
+    def card_callback_url_field(self, app: FeishuApp) -> SafeString:
+        return self._url(app, "card_callback_url", "Events & Callbacks → Callback Configuration.")
+
+    @admin.display(description="event request URL")
+    def event_callback_url_field(self, app: FeishuApp) -> SafeString:
+        return self._url(
+            app,
+            "event_callback_url",
+            "Events & Callbacks → Event Configuration. It accepts card callbacks too.",
+        )
+
+    @admin.display(description="in Feishu")
+    def checklist(self, app: FeishuApp) -> SafeString:
+        items = format_html_join("", "<li>{}</li>", ((SafeString(i),) for i in CHECKLIST))
+        return format_html('<ol class="setup-checklist">{}</ol>', items)
+
+    @admin.display(description="last check")
+    def last_check(self, app: FeishuApp) -> SafeString | str:
+        if app.checked_at is None:
+            return "Not checked yet: use “Check configuration” above."
+        css = "check-ok" if app.check_ok else "check-failed"
+        return format_html('<span class="{}">{}</span>', css, app.check_message)
+
+    @admin.display(description="chats with the bot")
+    def chats_summary(self, app: FeishuApp) -> SafeString:
+        url = reverse("admin:integrations_feishuchat_changelist") + f"?app__id__exact={app.pk}"
+        counts = {s: 0 for s in FeishuChat.Status}
+        for status in app.chats.values_list("status", flat=True):
+            counts[FeishuChat.Status(status)] += 1
+        parts = ", ".join(f"{n} {s.label}" for s, n in counts.items() if n) or "none yet"
+        return format_html('<a href="{}">{}</a>', url, parts)
+
+    @admin.display(description="configuration")
+    def configuration(self, app: FeishuApp) -> SafeString | str:
+        if app.checked_at is None:
+            return "not checked"
+        if app.check_ok:
+            return format_html('<span class="check-ok">{}</span>', "works")
+        return format_html(
+            '<span class="check-failed" title="{}">{}</span>', app.check_message, "failing"
+        )
+
+    @admin.display(description="active chats", ordering="active_chat_count")
+    def active_chats(self, app: FeishuApp) -> int:
+        return app.active_chat_count
+
+    # --- Actions ------------------------------------------------------------------------------
+
+    @admin.action(description="Check configuration (token and the bot's chats)")
+    def check_configuration_action(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for app in queryset:
+            self._report_check(request, app)
+
+    @admin.action(description="Sync chats now")
+    def sync_chats_action(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for app in queryset:
+            self._report_sync(request, app)
+
+    def _report_check(self, request: HttpRequest, app: FeishuApp) -> None:
+        result = checks.check_configuration(app)
+        level = messages.SUCCESS if result.ok else messages.ERROR
+        self.message_user(request, f"{app}: {result.message}", level)
+
+    def _report_sync(self, request: HttpRequest, app: FeishuApp) -> None:
+        try:
+            result = chats.sync_chats(app)
+        except errors.FeishuError as exc:
+            self.message_user(request, f"{app}: chats not synced: {exc}", messages.ERROR)
+        else:
+            self.message_user(request, f"{app}: {result}.", messages.SUCCESS)
+
+    # Buttons on the change page (templates/admin/integrations/feishuapp/change_form.html).
+    def get_urls(self) -> list:
+        own = [
+            path(
+                "<int:pk>/check/",
+                self.admin_site.admin_view(require_POST(self.check_view)),
+                name="integrations_feishuapp_check",
+            ),
+            path(
+                "<int:pk>/sync-chats/",
+                self.admin_site.admin_view(require_POST(self.sync_view)),
+                name="integrations_feishuapp_sync",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def _app_for_change(self, request: HttpRequest, pk: int) -> FeishuApp:
+        app = get_object_or_404(FeishuApp, pk=pk)
+        if not self.has_change_permission(request, app):
+            raise admin.sites.PermissionDenied
+        return app
+
+    def check_view(self, request: HttpRequest, pk: int) -> HttpResponseRedirect:
+        app = self._app_for_change(request, pk)
+        self._report_check(request, app)
+        return HttpResponseRedirect(reverse("admin:integrations_feishuapp_change", args=[pk]))
+
+    def sync_view(self, request: HttpRequest, pk: int) -> HttpResponseRedirect:
+        app = self._app_for_change(request, pk)
+        self._report_sync(request, app)
+        return HttpResponseRedirect(reverse("admin:integrations_feishuapp_change", args=[pk]))
+
+
+@admin.register(FeishuChat)
+class FeishuChatAdmin(admin.ModelAdmin):
+    """Synced from Feishu: read-only here. A chat the bot left stays listed (as broken) so
+    that whatever targets it can be fixed."""
+
+    list_display = ["__str__", "app", "status_badge", "chat_id", "synced_at"]
+    list_filter = [("app", admin.RelatedOnlyFieldListFilter), "status"]
+    search_fields = ["name", "chat_id"]
+    list_select_related = ["app"]
+    readonly_fields = [
+        "app",
+        "chat_id",
+        "name",
+        "description",
+        "status",
+        "first_seen_at",
+        "synced_at",
+        "status_changed_at",
+    ]
+    media = ADMIN_MEDIA
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, chat: FeishuChat) -> SafeString:
+        css = "check-ok" if chat.usable else "check-failed"
+        return format_html('<span class="{}">{}</span>', css, chat.get_status_display())

@@ -1,0 +1,187 @@
+"""REST resources of the Feishu integration: ``/api/v1/feishu-apps/`` and ``/feishu-chats/``.
+
+Staff only, for reading too: an app's configuration is an admin's business. Secrets are
+write-only: required when creating, omitted (or blank) on update keeps them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.routers import BaseRouter
+
+from integrations.feishu import chats, checks, errors
+from integrations.feishu.models import FeishuApp, FeishuChat
+from oncall.permissions import manages_configuration
+
+
+class FeishuUnavailable(APIException):
+    status_code = 502
+    default_code = "feishu_error"
+
+
+class StaffOnly(permissions.BasePermission):
+    message = "Only staff manage Feishu apps."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return manages_configuration(request.user)
+
+
+def _secret(label: str, *, required_on_create: bool = True) -> serializers.CharField:
+    return serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        trim_whitespace=True,
+        style={"input_type": "password"},
+        help_text=f"{label}. Write-only; omit or leave blank on update to keep it."
+        + ("" if required_on_create else " Optional."),
+    )
+
+
+class FeishuAppSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    app_secret = _secret("App Secret")
+    verification_token = _secret("Verification Token")
+    encrypt_key = _secret("Encrypt Key (recommended)", required_on_create=False)
+    has_encrypt_key = serializers.SerializerMethodField()
+    urls = serializers.SerializerMethodField()
+    last_check = serializers.SerializerMethodField()
+
+    class Meta:
+        model = FeishuApp
+        fields = [
+            "id",
+            "name",
+            "platform",
+            "app_id",
+            "app_secret",
+            "verification_token",
+            "encrypt_key",
+            "has_encrypt_key",
+            "api_base_url",
+            "war_room_enabled",
+            "enabled",
+            "urls",
+            "last_check",
+            "chats_synced_at",
+            "created_at",
+        ]
+        read_only_fields = ["chats_synced_at", "created_at"]
+
+    def get_has_encrypt_key(self, app: FeishuApp) -> bool:
+        return bool(app.encrypt_key)
+
+    @extend_schema(
+        responses=inline_serializer(
+            "FeishuAppUrls",
+            {
+                "web": serializers.URLField(),
+                "redirect": serializers.URLField(),
+                "card_callback": serializers.URLField(),
+                "event_callback": serializers.URLField(),
+            },
+        )
+    )
+    def get_urls(self, app: FeishuApp) -> dict[str, str]:
+        """The URLs to paste into the Feishu developer console."""
+        return {
+            "web": app.web_url,
+            "redirect": app.redirect_url,
+            "card_callback": app.card_callback_url,
+            "event_callback": app.event_callback_url,
+        }
+
+    def get_last_check(self, app: FeishuApp) -> dict | None:
+        if app.checked_at is None:
+            return None
+        return {"at": app.checked_at, "ok": app.check_ok, "message": app.check_message}
+
+    def validate(self, attrs: dict) -> dict:
+        for name in ("app_secret", "verification_token", "encrypt_key"):
+            if not attrs.get(name):
+                attrs.pop(name, None)  # blank keeps the stored value
+        if self.instance is None:
+            missing = [n for n in ("app_secret", "verification_token") if n not in attrs]
+            if missing:
+                raise serializers.ValidationError({n: "This field is required." for n in missing})
+        return attrs
+
+
+class FeishuChatSerializer(serializers.ModelSerializer):
+    id = serializers.IntegerField(read_only=True)
+    app = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+
+    class Meta:
+        model = FeishuChat
+        fields = [
+            "id",
+            "app",
+            "chat_id",
+            "name",
+            "description",
+            "status",
+            "first_seen_at",
+            "synced_at",
+            "status_changed_at",
+        ]
+        read_only_fields = fields
+
+
+CheckSerializer = inline_serializer(
+    "FeishuCheckResult", {"ok": serializers.BooleanField(), "message": serializers.CharField()}
+)
+
+
+class FeishuAppViewSet(viewsets.ModelViewSet):
+    """Feishu / Lark custom apps (IM integrations)."""
+
+    serializer_class = FeishuAppSerializer
+    permission_classes = [permissions.IsAuthenticated, StaffOnly]
+    lookup_field = "public_id"
+    filterset_fields = ["platform", "enabled"]
+    ordering_fields = ["name", "created_at"]
+    queryset = FeishuApp.objects.order_by("name")
+
+    @transaction.atomic
+    def perform_update(self, serializer: FeishuAppSerializer) -> None:
+        serializer.save()
+
+    @extend_schema(request=None, responses=CheckSerializer)
+    @action(detail=True, methods=["post"])
+    def check(self, request: Request, public_id: str | None = None) -> Response:
+        """Fetch a fresh tenant token and list the bot's chats; Feishu's error in plain words."""
+        result = checks.check_configuration(self.get_object())
+        return Response({"ok": result.ok, "message": result.message})
+
+    @extend_schema(request=None, responses=CheckSerializer)
+    @action(detail=True, methods=["post"], url_path="sync-chats")
+    def sync_chats(self, request: Request, public_id: str | None = None) -> Response:
+        """Bring the app's chat list up to date with Feishu now."""
+        try:
+            result = chats.sync_chats(self.get_object())
+        except errors.FeishuError as exc:
+            raise FeishuUnavailable(f"Feishu refused or failed: {exc}") from None
+        return Response({"ok": True, "message": str(result)})
+
+
+class FeishuChatViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Group chats the bots are (or were) in; synced from Feishu, read-only."""
+
+    serializer_class = FeishuChatSerializer
+    permission_classes = [permissions.IsAuthenticated, StaffOnly]
+    filterset_fields = {"app__public_id": ["exact"], "status": ["exact"]}
+    ordering_fields = ["name"]
+    queryset = FeishuChat.objects.select_related("app").order_by("app_id", "name", "id")
+
+
+def register(router: BaseRouter) -> None:
+    router.register("feishu-apps", FeishuAppViewSet, basename="feishu-app")
+    router.register("feishu-chats", FeishuChatViewSet, basename="feishu-chat")

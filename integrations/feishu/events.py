@@ -1,0 +1,125 @@
+"""What the console does with each Feishu event it subscribes to.
+
+Chat membership changes are one small write, done while answering. A message to the bot is
+answered through the Open API, which may be slow or rate limited, so it goes to a task.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+
+from django.db import transaction
+
+from integrations.feishu import chats
+from integrations.feishu.commands import IncomingMessage
+from integrations.feishu.models import FeishuApp, FeishuChat
+
+logger = logging.getLogger(__name__)
+
+Status = FeishuChat.Status
+
+
+def handle(app: FeishuApp, event_type: str, event: dict) -> bool:
+    """Act on one event; False when the console does not handle this type."""
+    handler = HANDLERS.get(event_type)
+    if handler is None:
+        return False
+    handler(app, event)
+    return True
+
+
+def _chat_id(event: dict) -> str:
+    # Schema 2.0 events say chat_id; the schema 1.0 ones say open_chat_id.
+    chat_id = event.get("chat_id") or event.get("open_chat_id")
+    if not isinstance(chat_id, str) or not chat_id:
+        raise ValueError("the event has no chat_id")
+    return chat_id
+
+
+def _chat_name(event: dict) -> str:
+    name = event.get("name") or event.get("chat_name") or ""
+    return name if isinstance(name, str) else ""
+
+
+def bot_added(app: FeishuApp, event: dict) -> None:
+    chats.record_bot_added(app, _chat_id(event), _chat_name(event))
+
+
+def bot_removed(app: FeishuApp, event: dict) -> None:
+    chats.record_gone(app, _chat_id(event), Status.BOT_REMOVED, _chat_name(event))
+
+
+def chat_disbanded(app: FeishuApp, event: dict) -> None:
+    chats.record_gone(app, _chat_id(event), Status.DISBANDED, _chat_name(event))
+
+
+def message_received(app: FeishuApp, event: dict) -> None:
+    message = incoming_message(event)
+    if message is None:
+        return
+    from integrations.feishu.tasks import answer_message
+
+    args = (app.pk, message.__dict__)
+    transaction.on_commit(lambda: answer_message.delay(*args))
+
+
+def incoming_message(event: dict) -> IncomingMessage | None:
+    """The text message addressed to the bot, or None: other message types, and group
+    messages that do not mention anyone (an app allowed to read every group message gets
+    those too), are not for the bot."""
+    message = event.get("message")
+    sender = event.get("sender")
+    if not isinstance(message, dict) or not isinstance(sender, dict):
+        raise ValueError("im.message.receive_v1 needs message and sender objects")
+    if sender.get("sender_type") not in (None, "user"):
+        return None  # another bot, or the system
+    chat_type = message.get("chat_type")
+    if chat_type == "group" and not message.get("mentions"):
+        return None
+    message_id = _str(message, "message_id")
+    if not message_id:
+        raise ValueError("the message has no message_id")
+    # An image or a file gets the help text, like a command the bot does not know.
+    is_text = message.get("message_type") == "text"
+    return IncomingMessage(
+        message_id=message_id,
+        chat_id=_str(message, "chat_id"),
+        chat_type=str(chat_type),
+        sender_open_id=_sender(sender),
+        text=_text_content(message.get("content")) if is_text else "",
+        parent_id=_str(message, "parent_id"),
+    )
+
+
+def _str(parent: dict, key: str) -> str:
+    value = parent.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _sender(sender: dict) -> str:
+    ids = sender.get("sender_id")
+    return _str(ids, "open_id") if isinstance(ids, dict) else ""
+
+
+def _text_content(content: object) -> str:
+    """``content`` is a JSON string such as ``"{\\"text\\":\\"@_user_1 help\\"}"``."""
+    try:
+        parsed = json.loads(content) if isinstance(content, str) else None
+    except ValueError:
+        return ""
+    text = parsed.get("text") if isinstance(parsed, dict) else None
+    return text if isinstance(text, str) else ""
+
+
+HANDLERS: dict[str, Callable[[FeishuApp, dict], None]] = {
+    "im.chat.member.bot.added_v1": bot_added,
+    "im.chat.member.bot.deleted_v1": bot_removed,
+    "im.chat.disbanded_v1": chat_disbanded,
+    "im.message.receive_v1": message_received,
+    # Schema 1.0 names of the same events, for apps still subscribed to them.
+    "add_bot": bot_added,
+    "remove_bot": bot_removed,
+    "chat_disband": chat_disbanded,
+}

@@ -1,0 +1,230 @@
+"""The Feishu / Lark app integration: one custom app per row, the chats its bot is in, and the
+receipts that make callback handling idempotent.
+
+Secrets (App Secret, Verification Token, Encrypt Key) are encrypted at rest by
+``EncryptedTextField`` and never rendered back by the admin or the API.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from integrations.feishu.client import AppCredentials, FeishuClient
+from integrations.feishu.ratelimit import default_limiter
+from oncall.crypto import EncryptedTextField
+
+
+class Platform(models.TextChoices):
+    FEISHU = "feishu", _("Feishu (open.feishu.cn)")
+    LARK = "lark", _("Lark (open.larksuite.com)")
+    SANDBOX = "sandbox", _("Sandbox (the console's local stand-in)")
+
+
+# (Open API base, OAuth accounts base) per platform. The sandbox's comes from settings.
+PLATFORM_HOSTS = {
+    Platform.FEISHU: ("https://open.feishu.cn", "https://accounts.feishu.cn"),
+    Platform.LARK: ("https://open.larksuite.com", "https://accounts.larksuite.com"),
+}
+
+
+def validate_api_base_url(value: str) -> None:
+    """An admin-chosen outbound URL: an absolute https URL (http only in DEBUG) that does not
+    point at this machine, link-local addresses or cloud metadata services (SSRF guard)."""
+    parts = urlsplit(value)
+    allowed_schemes = {"https", "http"} if settings.DEBUG else {"https"}
+    if parts.scheme not in allowed_schemes or not parts.hostname:
+        raise ValidationError(_("Enter an absolute https:// URL, e.g. https://feishu-proxy.corp"))
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValidationError(_("The base URL takes no credentials, query or fragment."))
+    if _points_inward(parts.hostname):
+        raise ValidationError(
+            _("%(host)s points at this machine or a link-local address; that is not allowed."),
+            params={"host": parts.hostname},
+        )
+
+
+def _points_inward(hostname: str) -> bool:
+    """Literal loopback / link-local / unspecified addresses and localhost names. Names are not
+    resolved here: an admin sets this URL, and a resolution now proves nothing about later."""
+    name = hostname.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(name.split("%")[0])
+    except ValueError:
+        return False
+    return ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_multicast
+
+
+class FeishuApp(models.Model):
+    """A custom app of one Feishu or Lark tenant (the "IM integration" of the setup guide)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=120)
+    platform = models.CharField(max_length=16, choices=Platform.choices, default=Platform.FEISHU)
+    app_id = models.CharField(
+        "App ID", max_length=64, help_text=_("Credentials & Basic Info, e.g. cli_a1b2c3d4e5f6")
+    )
+    app_secret = EncryptedTextField("App Secret")
+    verification_token = EncryptedTextField(
+        "Verification Token", help_text=_("Events & Callbacks → Encryption Strategy.")
+    )
+    encrypt_key = EncryptedTextField(
+        "Encrypt Key",
+        blank=True,
+        help_text=_(
+            "Events & Callbacks → Encryption Strategy. Optional but recommended: with it "
+            "Feishu encrypts and signs every event and callback."
+        ),
+    )
+    api_base_url = models.CharField(
+        "API base URL override",
+        max_length=300,
+        blank=True,
+        validators=[validate_api_base_url],
+        help_text=_(
+            "Leave blank to use the platform's own host. Set it for an egress proxy or a "
+            "private deployment; it then serves both the Open API and OAuth."
+        ),
+    )
+    war_room_enabled = models.BooleanField(
+        _("enable war room"),
+        default=False,
+        help_text=_("Create a Feishu group chat for an incident on request."),
+    )
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # The last "check configuration", for the admin's list.
+    checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    check_ok = models.BooleanField(null=True, editable=False)
+    check_message = models.TextField(blank=True, editable=False)
+    chats_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("Feishu app")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["platform", "app_id"], name="one_integration_per_feishu_app"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    # --- Where the app's calls go -------------------------------------------------------
+
+    @property
+    def open_api_base(self) -> str:
+        if self.api_base_url:
+            return self.api_base_url.rstrip("/")
+        if self.platform == Platform.SANDBOX:
+            return settings.FEISHU_SANDBOX_BASE_URL
+        return PLATFORM_HOSTS[Platform(self.platform)][0]
+
+    @property
+    def accounts_base(self) -> str:
+        if self.api_base_url:
+            return self.api_base_url.rstrip("/")
+        if self.platform == Platform.SANDBOX:
+            return settings.FEISHU_SANDBOX_BASE_URL
+        return PLATFORM_HOSTS[Platform(self.platform)][1]
+
+    def credentials(self) -> AppCredentials:
+        return AppCredentials(
+            app_id=self.app_id,
+            app_secret=self.app_secret,
+            open_api_base=self.open_api_base,
+            accounts_base=self.accounts_base,
+        )
+
+    def client(self, **options) -> FeishuClient:
+        """A client with the console's shared rate limits (build one per task)."""
+        options.setdefault("limiter", default_limiter())
+        return FeishuClient(self.credentials(), **options)
+
+    # --- The URLs the admin pastes into the Feishu developer console -----------------------
+
+    def _absolute(self, name: str) -> str:
+        return settings.PUBLIC_BASE_URL + reverse(name, args=[self.public_id])
+
+    @property
+    def web_url(self) -> str:
+        """Web app → desktop and mobile homepage."""
+        return self._absolute("feishu:web")
+
+    @property
+    def redirect_url(self) -> str:
+        """Security Settings → Redirect URL (OAuth)."""
+        return self._absolute("feishu:oauth-callback")
+
+    @property
+    def card_callback_url(self) -> str:
+        """Events & Callbacks → Callback Configuration → message card request URL."""
+        return self._absolute("feishu:card-callback")
+
+    @property
+    def event_callback_url(self) -> str:
+        """Events & Callbacks → Event Configuration → request URL."""
+        return self._absolute("feishu:event-callback")
+
+
+class FeishuChat(models.Model):
+    """A group chat the app's bot is (or was) in: an escalation target."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        BOT_REMOVED = "bot_removed", _("bot removed")
+        DISBANDED = "disbanded", _("disbanded")
+
+    app = models.ForeignKey(FeishuApp, on_delete=models.CASCADE, related_name="chats")
+    chat_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=255, blank=True)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Feishu chat")
+        ordering = ["app", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["app", "chat_id"], name="one_row_per_app_chat"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.chat_id
+
+    @property
+    def usable(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+class CallbackReceipt(models.Model):
+    """One event or card callback already accepted: Feishu re-sends events it thinks were not
+    answered, and a second copy must be answered 200 without being processed again."""
+
+    app = models.ForeignKey(FeishuApp, on_delete=models.CASCADE, related_name="+")
+    # header.event_id (schema 2.0), uuid (schema 1.0), or a digest of an old card callback.
+    key = models.CharField(max_length=128)
+    kind = models.CharField(max_length=80)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("Feishu callback receipt")
+        constraints = [
+            models.UniqueConstraint(fields=["app", "key"], name="one_receipt_per_callback"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}"

@@ -1,0 +1,93 @@
+"""Celery tasks of the Feishu integration: answering messages, syncing chats, purging receipts.
+
+Provider errors are retried only when they are named transient (network, 5xx, rate limits),
+a bounded number of times; anything permanent is logged with Feishu's code and dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from integrations.feishu import chats, commands, errors
+from integrations.feishu.models import CallbackReceipt, FeishuApp
+from integrations.feishu.ratelimit import DatabaseLimiter
+
+logger = logging.getLogger(__name__)
+
+MAX_RETRIES = 5
+
+
+def _backoff(retries: int) -> float:
+    return min(2**retries, 60)
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=MAX_RETRIES)
+def answer_message(self, app_id: int, message: dict) -> None:
+    """Reply to a message sent to the bot. The reply's uuid is derived from the message, so a
+    retried (or twice-delivered) task cannot answer twice."""
+    app = FeishuApp.objects.filter(pk=app_id, enabled=True).first()
+    if app is None:
+        return
+    incoming = commands.IncomingMessage(**message)
+    text = commands.answer(app, incoming)
+    try:
+        app.client().reply_text(
+            incoming.message_id,
+            text,
+            uuid=f"reply-{incoming.message_id}"[:50],
+            chat_id=incoming.chat_id,
+        )
+    except errors.RateLimited as exc:
+        raise self.retry(countdown=exc.retry_after) from None
+    except errors.TransientError as exc:
+        raise self.retry(countdown=_backoff(self.request.retries)) from exc
+    except errors.FeishuError as exc:
+        logger.warning("Feishu app %s: could not answer message: %s", app.pk, exc)
+
+
+@shared_task(ignore_result=True)
+def sync_app_chats(app_id: int) -> None:
+    app = FeishuApp.objects.filter(pk=app_id, enabled=True).first()
+    if app is None:
+        return
+    try:
+        chats.sync_chats(app)
+    except errors.FeishuError as exc:
+        # Try again a full period later rather than every minute; "check configuration" in
+        # the admin shows the admin why it fails.
+        FeishuApp.objects.filter(pk=app.pk).update(chats_synced_at=timezone.now())
+        logger.warning("Feishu app %s: chat sync failed: %s", app.pk, exc)
+
+
+@shared_task(ignore_result=True)
+def sync_all_chats() -> int:
+    """Periodic: sync the chats of every enabled app not synced for FEISHU_CHAT_SYNC_MINUTES
+    (repairs bot events Feishu never delivered)."""
+    due = timezone.now() - timedelta(minutes=settings.FEISHU_CHAT_SYNC_MINUTES)
+    apps = FeishuApp.objects.filter(enabled=True).filter(
+        Q(chats_synced_at__isnull=True) | Q(chats_synced_at__lt=due)
+    )
+    app_ids = list(apps.values_list("pk", flat=True))
+    for app_id in app_ids:
+        sync_app_chats.delay(app_id)
+    return len(app_ids)
+
+
+@shared_task(ignore_result=True)
+def purge_callback_receipts() -> int:
+    cutoff = timezone.now() - timedelta(days=settings.FEISHU_CALLBACK_RECEIPT_RETENTION_DAYS)
+    deleted, _ = CallbackReceipt.objects.filter(received_at__lt=cutoff).delete()
+    return deleted
+
+
+@shared_task(ignore_result=True)
+def purge_rate_windows() -> int:
+    """Drop the database limiter's windows that ended over an hour ago (Redis expires its own)."""
+    cutoff_ms = int((timezone.now() - timedelta(hours=1)).timestamp() * 1000)
+    return DatabaseLimiter().purge(cutoff_ms)
