@@ -266,3 +266,12 @@ def test_chats_are_listed_and_filtered_by_app_and_status(api):
     assert [c["name"] for c in body["results"]] == ["A", "B"]
     body = api.get("/api/v1/feishu-chats/?status=bot_removed").json()
     assert [c["name"] for c in body["results"]] == ["B"]
+
+
+def test_the_sandbox_in_production_is_warned_about(settings):
+    from integrations.feishu.system_checks import sandbox_in_production
+
+    settings.DEBUG, settings.FEISHU_SANDBOX_ENABLED = False, True
+    assert [m.id for m in sandbox_in_production(None)] == ["oncall.W101"]
+    settings.FEISHU_SANDBOX_ENABLED = False
+    assert sandbox_in_production(None) == []
