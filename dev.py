@@ -75,6 +75,10 @@ def cmd_up() -> None:
     env.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")
     run(PY, "manage.py", "migrate", "--no-input", env=env)
     run(PY, "manage.py", "ensure_admin", env=env)
+    sandbox = env.get("FEISHU_SANDBOX_ENABLED", env["DEBUG"]).strip().lower()
+    if sandbox in {"1", "true", "yes", "on"}:
+        # A demo tenant in the Feishu sandbox: people, chats and an app to connect.
+        run(PY, "manage.py", "sandbox_seed", "--console-url", env["PUBLIC_BASE_URL"], env=env)
     processes = {
         "web": [PY, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
         # -B runs beat inside the worker: one process fewer on the embedded default.
@@ -91,6 +95,8 @@ def cmd_up() -> None:
         ],
     }
     say(f"console on {env['PUBLIC_BASE_URL']}/admin/ (Ctrl-C stops web, worker and beat)")
+    if sandbox in {"1", "true", "yes", "on"}:
+        say(f"Feishu sandbox on {env['PUBLIC_BASE_URL']}/sandbox/feishu/")
     supervise(processes, env)
 
 

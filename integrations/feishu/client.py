@@ -229,7 +229,9 @@ class FeishuClient:
             data = self._api(
                 "POST",
                 f"/open-apis/im/v1/chats/{chat_id}/members",
-                params={"member_id_type": "open_id"},
+                # succeed_type=1: add whoever can be added and list the rest, rather than
+                # failing the whole call on one unknown id (Feishu's default, 0).
+                params={"member_id_type": "open_id", "succeed_type": 1},
                 json={"id_list": chunk},
             )
             refused += data.get("invalid_id_list") or []
@@ -268,6 +270,7 @@ class FeishuClient:
     ) -> str:
         """Where to send the browser to ask the user's consent (PKCE S256 when a challenge)."""
         query = {
+            "response_type": "code",
             "client_id": self.credentials.app_id,
             "redirect_uri": redirect_uri,
             "state": state,

@@ -176,7 +176,7 @@ def test_it_adds_chat_members_and_returns_the_ids_feishu_refused(rsps, client):
         json={"code": 0, "data": {"invalid_id_list": ["ou_x"], "not_existed_id_list": ["ou_y"]}},
         match=[
             bearer(),
-            matchers.query_param_matcher({"member_id_type": "open_id"}),
+            matchers.query_param_matcher({"member_id_type": "open_id", "succeed_type": "1"}),
             matchers.json_params_matcher({"id_list": ["ou_1", "ou_x", "ou_y"]}),
         ],
     )
@@ -241,7 +241,7 @@ def test_authorize_url_is_exact_on_feishu_and_lark(credentials, host):
     url = FeishuClient(credentials).authorize_url("https://oncall.example.com/cb?x=1", "st8")
 
     assert url == (
-        f"https://{host}/open-apis/authen/v1/authorize?client_id=cli_a1b2c3"
+        f"https://{host}/open-apis/authen/v1/authorize?response_type=code&client_id=cli_a1b2c3"
         "&redirect_uri=https%3A%2F%2Foncall.example.com%2Fcb%3Fx%3D1&state=st8"
     )
 
@@ -250,8 +250,8 @@ def test_authorize_url_carries_a_pkce_challenge():
     url = FeishuClient(FEISHU).authorize_url("https://oncall.example.com/cb", "st8", "ch-AL_1")
 
     assert url == (
-        "https://accounts.feishu.cn/open-apis/authen/v1/authorize?client_id=cli_a1b2c3"
-        "&redirect_uri=https%3A%2F%2Foncall.example.com%2Fcb&state=st8"
+        "https://accounts.feishu.cn/open-apis/authen/v1/authorize?response_type=code"
+        "&client_id=cli_a1b2c3&redirect_uri=https%3A%2F%2Foncall.example.com%2Fcb&state=st8"
         "&code_challenge=ch-AL_1&code_challenge_method=S256"
     )
 

@@ -1,3 +1,27 @@
-from django.urls import path  # noqa: F401
+"""Feishu's Open API and OAuth paths, relative to ``/sandbox/feishu/open-apis/``."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from integrations.feishu.sandbox import api_auth, api_chats, api_messages, oauth
+
+urlpatterns = [
+    path(
+        "auth/v3/tenant_access_token/internal",
+        api_auth.tenant_access_token,
+        name="api-tenant-access-token",
+    ),
+    path("im/v1/messages", api_messages.create_message, name="api-messages"),
+    path("im/v1/messages/<str:message_id>", api_messages.patch_message, name="api-message"),
+    path(
+        "im/v1/messages/<str:message_id>/reply",
+        api_messages.reply_message,
+        name="api-message-reply",
+    ),
+    path("interactive/v1/card/update", api_messages.update_card, name="api-card-update"),
+    path("im/v1/chats", api_chats.chats, name="api-chats"),
+    path("im/v1/chats/<str:chat_id>/members", api_chats.add_members, name="api-chat-members"),
+    path("contact/v3/users/batch_get_id", api_chats.batch_get_id, name="api-batch-get-id"),
+    path("authen/v1/authorize", oauth.authorize, name="api-oauth-authorize"),
+    path("authen/v2/oauth/token", oauth.token, name="api-oauth-token"),
+    path("authen/v1/user_info", oauth.user_info, name="api-user-info"),
+]

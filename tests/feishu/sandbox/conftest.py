@@ -1,0 +1,112 @@
+"""Fixtures of the Feishu sandbox's tests: an app, a small directory, a chat with the app's bot,
+and the console's real ``FeishuClient`` pointed at the sandbox on the live test server."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+
+import pytest
+from django.core.cache import cache
+
+from integrations.feishu.client import AppCredentials, FeishuClient
+from integrations.feishu.sandbox.models import SandboxApp, SandboxChat, SandboxUser
+
+REDIRECT_URI = "https://console.example.com/feishu/oauth/callback/"
+PEOPLE = {
+    "alice": ("Alice Chen", "+8613800000001"),
+    "bob": ("Bob Li", "+8613800000002"),
+    "carol": ("Carol Wang", "+8613800000003"),
+    "dave": ("Dave Zhang", "+8613800000004"),
+}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_token_cache():
+    """The client caches tenant tokens in Django's cache, which outlives each test's data."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def sandbox_app(db) -> SandboxApp:
+    """A custom app available to everyone, with ``REDIRECT_URI`` registered for OAuth."""
+    return SandboxApp.objects.create(name="Sandbox test app", redirect_urls=[REDIRECT_URI])
+
+
+@pytest.fixture
+def sandbox_people(db) -> dict[str, SandboxUser]:
+    """alice, bob, carol and dave (emails ``<key>@example.com``), by first name."""
+    return {
+        key: SandboxUser.objects.create(name=name, email=f"{key}@example.com", mobile=mobile)
+        for key, (name, mobile) in PEOPLE.items()
+    }
+
+
+@pytest.fixture
+def sandbox_chat(sandbox_app, sandbox_people) -> SandboxChat:
+    """The group "SRE on-call": alice (its owner) and bob, with ``sandbox_app``'s bot."""
+    chat = SandboxChat.objects.create(name="SRE on-call", owner=sandbox_people["alice"])
+    chat.members.add(sandbox_people["alice"], sandbox_people["bob"])
+    chat.bots.add(sandbox_app)
+    return chat
+
+
+@pytest.fixture(scope="session")
+def _drained_live_server(live_server):
+    """The live server, whose request threads are waited for before it stops.
+
+    Its threads close the shared in-memory SQLite connection after answering; one still
+    closing when pytest-django stops the server (and withdraws the connection's thread
+    sharing) dies with "DatabaseWrapper objects created in a thread...". Torn down before
+    ``live_server``, this waits for them."""
+    yield live_server
+    gc.collect()  # closes kept-alive sockets of responses that only a dead traceback held
+    for thread in threading.enumerate():
+        if "process_request_thread" in thread.name:
+            thread.join(timeout=5)
+
+
+@pytest.fixture
+def sandbox_base_url(_drained_live_server) -> str:
+    """The sandbox on the live server: both the Open API and the accounts base of its apps."""
+    return _drained_live_server.url + "/sandbox/feishu"
+
+
+@pytest.fixture
+def make_sandbox_client(sandbox_base_url):
+    """``make_sandbox_client(app, secret=None)``: the console's client for any sandbox app
+    (``secret`` overrides the app's). Sessions are closed after the test: a kept-alive
+    connection would hold a live-server thread past the end of the test database."""
+    made: list[FeishuClient] = []
+
+    def make(app: SandboxApp, *, secret: str | None = None) -> FeishuClient:
+        credentials = AppCredentials(
+            app.app_id,
+            app.app_secret if secret is None else secret,
+            sandbox_base_url,
+            sandbox_base_url,
+        )
+        made.append(FeishuClient(credentials))
+        return made[-1]
+
+    yield make
+    # A failed call's response lives on in its exception's traceback (a reference cycle):
+    # collect it, or its kept-alive connection survives session.close().
+    gc.collect()
+    for client in made:
+        client.session.close()
+
+
+@pytest.fixture
+def sandbox_client(sandbox_app, make_sandbox_client) -> FeishuClient:
+    """The console's client for ``sandbox_app``, without a client-side rate limiter."""
+    return make_sandbox_client(sandbox_app)
+
+
+def start_of_a_fresh_second(margin: float = 0.05) -> None:
+    """Sleep until just after a whole second, so a burst of calls shares one 1-s window of the
+    fixed-window rate limiter instead of straddling two."""
+    time.sleep(1 - time.time() % 1 + margin)
