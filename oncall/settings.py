@@ -205,13 +205,15 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "filesystem://"
 if CELERY_BROKER_URL == "filesystem://":
     # kombu's filesystem transport: a broker that needs no server, for the embedded run.
     _broker_dir = DATA_DIR / "broker"
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
+        # Broadcast (worker control) messages; kombu's default is ./control in the checkout.
+        "control_folder": str(_broker_dir / "control"),
     }
 # Redis for state shared by every process (Feishu rate limits); defaults to a Redis broker.
 REDIS_URL = env_str("REDIS_URL") or (
