@@ -4,6 +4,8 @@ from integrations.feishu.tasks import (  # noqa: F401
     answer_message,
     purge_callback_receipts,
     purge_rate_windows,
+    send_card,
     sync_all_chats,
     sync_app_chats,
+    sync_cards,
 )

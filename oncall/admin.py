@@ -7,28 +7,34 @@ every other surface, so the timeline and the announcements stay right.
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.formats import localize
 from django.utils.html import format_html, format_html_join
+from django.utils.module_loading import import_string
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
 
 from oncall import lifecycle
+from oncall.events import Severity
 from oncall.models import (
     ActionSource,
     Alert,
     AlertSource,
     ApiToken,
     Channel,
+    EscalationLevel,
+    EscalationRule,
     InboundEvent,
     Incident,
     Route,
     TimelineEntry,
 )
+from oncall.models.escalation import known_time_zones
 from oncall.timeline import Actor
 
 RECENT_EVENTS = 20
@@ -64,7 +70,34 @@ class ChannelAdmin(admin.ModelAdmin):
             "Grouping and closing",
             {"fields": ["group_by_labels", "group_window_minutes", "auto_close"]},
         ),
+        ("Escalation", {"fields": ["escalation_rule_links"]}),
     ]
+    readonly_fields = ["escalation_rule_links"]
+
+    @admin.display(description="escalation rules (first match wins)")
+    def escalation_rule_links(self, channel: Channel) -> SafeString | str:
+        if not channel.pk:
+            return "A Default rule is created with the channel."
+        rules = channel.escalation_rules.order_by("position", "id")
+        items = format_html_join(
+            "",
+            '<li><a href="{}">{}</a>{} <span class="help">{}</span></li>',
+            (
+                (
+                    reverse("admin:oncall_escalationrule_change", args=[rule.pk]),
+                    rule.name,
+                    "" if rule.enabled else " (disabled)",
+                    rule.describe_conditions(),
+                )
+                for rule in rules
+            ),
+        )
+        add_url = reverse("admin:oncall_escalationrule_add") + f"?channel={channel.pk}"
+        return format_html(
+            '<ol class="escalation-rules">{}</ol><a href="{}">Add a rule</a>',
+            items or format_html("<li>{}</li>", "None: nobody is notified."),
+            add_url,
+        )
 
     @admin.display(description="members")
     def member_count(self, channel: Channel) -> int:
@@ -232,8 +265,8 @@ class IncidentAdmin(admin.ModelAdmin):
     list_display_links = ["number_label", "title"]
     list_filter = ["status", "severity", "channel"]
     search_fields = ["title", "=number"]
-    readonly_fields = [*INCIDENT_STATE_FIELDS, "channel"]
-    fields = ["title", "channel", *INCIDENT_STATE_FIELDS]
+    readonly_fields = [*INCIDENT_STATE_FIELDS, "channel", "escalation"]
+    fields = ["title", "channel", *INCIDENT_STATE_FIELDS, "escalation"]
     list_select_related = ["channel", "claimed_by"]
     inlines = [AlertInline, TimelineInline]
     actions = ["claim", "unclaim", "close", "reopen", "wake"]
@@ -242,6 +275,22 @@ class IncidentAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # incidents come from alerts
+
+    def get_inlines(self, request: HttpRequest, obj: Incident | None) -> list:
+        # Integrations add theirs (Feishu's card deliveries) by name, in settings.
+        return [*self.inlines, *map(import_string, settings.INCIDENT_ADMIN_INLINES)]
+
+    @admin.display(description="escalation")
+    def escalation(self, incident: Incident) -> str:
+        rule = incident.escalation_rule
+        if rule is None:
+            return "No rule matched."
+        if incident.next_escalation_at is None:
+            return f"“{rule.name}”: nothing planned."
+        when = localize(localtime(incident.next_escalation_at))
+        if incident.escalation_level >= rule.levels.count():
+            return f"“{rule.name}”: every level notified; ends at {when}."
+        return f"“{rule.name}”: level {incident.escalation_level + 1} at {when}."
 
     @admin.display(description="#", ordering="number")
     def number_label(self, incident: Incident) -> str:
@@ -343,3 +392,149 @@ class ApiTokenAdmin(admin.ModelAdmin):
         token, key = ApiToken.issue(obj.user, obj.name)
         obj.pk = token.pk
         self.message_user(request, f"Copy the key now, it is not shown again: {key}")
+
+
+# --- Escalation rules ---------------------------------------------------------------------------
+
+WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
+
+
+def _time_zone_choices() -> list[tuple[str, str]]:
+    return [(name, name) for name in known_time_zones()]
+
+
+def _model_help(field: str) -> str:
+    return str(EscalationRule._meta.get_field(field).help_text)
+
+
+class EscalationRuleForm(forms.ModelForm):
+    """Severities and days as tick boxes, the time zone from a list, instead of raw JSON."""
+
+    severities = forms.TypedMultipleChoiceField(
+        choices=Severity.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: any severity.",
+    )
+    days = forms.TypedMultipleChoiceField(
+        choices=WEEKDAYS,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The days the window starts on. None ticked: every day.",
+    )
+    timezone = forms.ChoiceField(choices=_time_zone_choices, help_text=_model_help("timezone"))
+
+    class Meta:
+        model = EscalationRule
+        fields = [
+            "channel",
+            "name",
+            "position",
+            "enabled",
+            "severities",
+            "matchers",
+            "days",
+            "start_time",
+            "end_time",
+            "timezone",
+            "feishu_app",
+            "stop_when",
+            "repeat_rule_times",
+        ]
+
+
+class EscalationLevelFormSet(forms.BaseInlineFormSet):
+    """Checks what only the whole form knows: a rule has levels, a level has targets, and its
+    chats belong to the app that delivers the rule (the one being saved)."""
+
+    def clean(self) -> None:
+        super().clean()
+        levels = [
+            form
+            for form in self.forms
+            if form.cleaned_data and not (self.can_delete and self._should_delete_form(form))
+        ]
+        if not levels:
+            raise ValidationError("A rule needs at least one level.")
+        app = self.instance.delivering_app()
+        for form in levels:
+            if form.errors:
+                continue
+            try:
+                EscalationLevel.validate_targets(
+                    users=form.cleaned_data.get("users") or [],
+                    chats=form.cleaned_data.get("chats") or [],
+                    notify_channel_members=form.cleaned_data.get("notify_channel_members", False),
+                    app=app,
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+
+
+class EscalationLevelInline(admin.StackedInline):
+    model = EscalationLevel
+    formset = EscalationLevelFormSet
+    fields = [
+        "position",
+        "users",
+        "notify_channel_members",
+        "chats",
+        "escalate_after_minutes",
+        ("repeat_every_minutes", "repeat_times"),
+        "summary",
+    ]
+    readonly_fields = ["summary"]
+    autocomplete_fields = ["users", "chats"]
+    ordering = ["position", "id"]
+
+    def get_extra(self, request: HttpRequest, obj: EscalationRule | None = None, **kwargs) -> int:
+        return 1 if obj is None else 0  # a new rule starts with one empty level
+
+    @admin.display(description="summary")
+    def summary(self, level: EscalationLevel) -> str:
+        return level.describe() if level.pk else "Shown after saving."
+
+
+@admin.register(EscalationRule)
+class EscalationRuleAdmin(admin.ModelAdmin):
+    form = EscalationRuleForm
+    list_display = ["channel", "position", "name", "enabled", "conditions", "level_count"]
+    list_display_links = ["name"]
+    list_filter = [("channel", admin.RelatedOnlyFieldListFilter), "enabled"]
+    search_fields = ["name", "channel__name"]
+    list_select_related = ["channel"]
+    ordering = ["channel__name", "position", "id"]
+    autocomplete_fields = ["channel", "feishu_app"]
+    readonly_fields = ["delivery_warnings"]
+    inlines = [EscalationLevelInline]
+    fieldsets = [
+        (None, {"fields": ["channel", "name", "position", "enabled", "delivery_warnings"]}),
+        ("Which incidents", {"fields": ["severities", "matchers"]}),
+        ("When", {"fields": ["days", ("start_time", "end_time"), "timezone"]}),
+        ("Delivery", {"fields": ["feishu_app", "stop_when", "repeat_rule_times"]}),
+    ]
+    media = ADMIN_MEDIA
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[EscalationRule]:
+        return super().get_queryset(request).annotate(level_total=Count("levels"))
+
+    @admin.display(description="conditions")
+    def conditions(self, rule: EscalationRule) -> str:
+        return rule.describe_conditions()
+
+    @admin.display(description="levels", ordering="level_total")
+    def level_count(self, rule: EscalationRule) -> int:
+        return rule.level_total
+
+    @admin.display(description="targets that won't receive anything")
+    def delivery_warnings(self, rule: EscalationRule) -> SafeString | str:
+        if not rule.pk:
+            return "Checked after saving."
+        problems = rule.delivery_problems()
+        if not problems:
+            return "None: every target is reachable."
+        return format_html(
+            '<ul class="delivery-warnings errorlist">{}</ul>',
+            format_html_join("", "<li>{}</li>", ((problem,) for problem in problems)),
+        )

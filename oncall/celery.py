@@ -17,6 +17,10 @@ app.conf.beat_schedule = {
         "task": "oncall.tasks.sweep_inbound_events",
         "schedule": 30.0,
     },
+    "replan-lost-escalation-steps": {
+        "task": "oncall.tasks.sweep_escalations",
+        "schedule": 15.0,
+    },
     "wake-snoozed-incidents": {
         "task": "oncall.tasks.sweep_snoozed_incidents",
         "schedule": 30.0,

@@ -263,6 +263,10 @@ INBOUND_EVENT_RETENTION_DAYS = env_int("INBOUND_EVENT_RETENTION_DAYS", 7, minimu
 # An inbound event still unprocessed after this long is handed to a worker again by the sweep.
 INBOUND_EVENT_REQUEUE_SECONDS = env_int("INBOUND_EVENT_REQUEUE_SECONDS", 60, minimum=5)
 SNOOZE_MAX_MINUTES = env_int("SNOOZE_MAX_MINUTES", 24 * 60, minimum=1)
+# Delivers an escalation level's notifications (the core names it; it never imports a platform).
+ESCALATION_NOTIFIER = "integrations.feishu.delivery.notify_level"
+# Inlines integrations add to the incident's admin page.
+INCIDENT_ADMIN_INLINES = ["integrations.feishu.admin.CardDeliveryInline"]
 
 # --- Feishu / Lark --------------------------------------------------------------------------
 # The local stand-in for the Open Platform (integrations/feishu/sandbox): on in the embedded

@@ -14,7 +14,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from oncall import ingest, lifecycle
+from oncall import escalation, ingest, lifecycle
 from oncall.models import InboundEvent, Incident
 from oncall.timeline import Actor
 
@@ -82,3 +82,14 @@ def purge_inbound_events() -> int:
         .delete()
     )
     return deleted
+
+
+@shared_task(ignore_result=True)
+def escalation_step(incident_id: int, due_iso: str) -> None:
+    escalation.step(incident_id, due_iso)
+
+
+@shared_task(ignore_result=True)
+def sweep_escalations() -> int:
+    """Re-plan escalation steps whose task was lost (worker killed, broker restarted)."""
+    return escalation.sweep()

@@ -13,6 +13,17 @@ def pytest_configure(config: pytest.Config) -> None:
     network_guard.install()
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """The cache outlives each test's rolled-back data (throttle counts keyed by token ids
+    that repeat, tenant tokens, card-sync flags): every test starts with it empty."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def channel(db):
     return factories.ChannelFactory()

@@ -79,3 +79,57 @@ class FeishuChatFactory(factory.django.DjangoModelFactory):
     app = factory.SubFactory(FeishuAppFactory)
     chat_id = factory.Sequence(lambda n: f"oc_{n:032x}")
     name = factory.Sequence(lambda n: f"Group {n}")
+
+
+class AlertFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "oncall.Alert"
+
+    incident = factory.SubFactory(IncidentFactory)
+    channel = factory.LazyAttribute(lambda alert: alert.incident.channel)
+    alert_key = factory.Sequence(lambda n: f"alert-{n}")
+    title = factory.LazyAttribute(lambda alert: alert.incident.title)
+    severity = factory.LazyAttribute(lambda alert: alert.incident.severity)
+    first_seen = factory.LazyFunction(timezone.now)
+    last_seen = factory.LazyAttribute(lambda alert: alert.first_seen)
+
+
+class TimelineEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "oncall.TimelineEntry"
+
+    incident = factory.SubFactory(IncidentFactory)
+    kind = "created"
+    source = "system"
+    message = factory.Sequence(lambda n: f"Something happened ({n})")
+
+
+class EscalationRuleFactory(factory.django.DjangoModelFactory):
+    """A rule without levels; add them with ``EscalationLevelFactory(rule=...)``."""
+
+    class Meta:
+        model = "oncall.EscalationRule"
+
+    channel = factory.SubFactory(ChannelFactory)
+    name = factory.Sequence(lambda n: f"Rule {n}")
+    position = factory.Sequence(lambda n: n + 1)  # after the channel's Default rule (0)
+
+
+class EscalationLevelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "oncall.EscalationLevel"
+        skip_postgeneration_save = True
+
+    rule = factory.SubFactory(EscalationRuleFactory)
+    position = factory.Sequence(lambda n: n)
+    escalate_after_minutes = 30
+
+    @factory.post_generation
+    def users(self, create: bool, extracted: list | None, **kwargs) -> None:
+        if create and extracted:
+            self.users.set(extracted)
+
+    @factory.post_generation
+    def chats(self, create: bool, extracted: list | None, **kwargs) -> None:
+        if create and extracted:
+            self.chats.set(extracted)

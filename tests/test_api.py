@@ -302,7 +302,10 @@ class TestIncidents:
         body = dana.get(f"/api/v1/incidents/{incident.public_id}/").json()
         assert body["number"] == incident.number
         assert body["alerts"][0]["labels"]["alertname"] == "HighLatency"
-        assert [e["kind"] for e in body["timeline"]] == ["created", "alert_added"]
+        assert [e["kind"] for e in body["timeline"]] == ["created", "alert_added", "notified"]
+        # The default rule's only level was notified: what is left is the end of it.
+        assert body["escalation"]["next_level"] is None
+        assert body["escalation"]["next_step_at"] is not None
 
     @pytest.mark.parametrize(
         ("setup", "action", "data", "status"),

@@ -46,6 +46,7 @@ def test_a_firing_alert_opens_an_incident(push, source, channel):
     assert list(incident.timeline.values_list("kind", flat=True)) == [
         Kind.CREATED,
         Kind.ALERT_ADDED,
+        Kind.NOTIFIED,  # escalation starts with the channel's default rule
     ]
     assert InboundEvent.objects.get().status == InboundEvent.Status.PROCESSED
 

@@ -9,15 +9,16 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
-from integrations.feishu import chats, checks, errors
-from integrations.feishu.models import FeishuApp, FeishuChat
+from integrations.feishu import chats, checks, errors, samples
+from integrations.feishu.models import CardDelivery, FeishuApp, FeishuChat, LinkedAccount
 from oncall.admin import ADMIN_MEDIA, copy_field
 
 SECRET_FIELDS = ("app_secret", "verification_token", "encrypt_key")
@@ -254,6 +255,11 @@ class FeishuAppAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(require_POST(self.sync_view)),
                 name="integrations_feishuapp_sync",
             ),
+            path(
+                "<int:pk>/test-card/",
+                self.admin_site.admin_view(self.test_card_view),
+                name="integrations_feishuapp_test_card",
+            ),
         ]
         return own + super().get_urls()
 
@@ -272,6 +278,48 @@ class FeishuAppAdmin(admin.ModelAdmin):
         app = self._app_for_change(request, pk)
         self._report_sync(request, app)
         return HttpResponseRedirect(reverse("admin:integrations_feishuapp_change", args=[pk]))
+
+    def test_card_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Send an example card to a linked person or a chat, to see the whole path work."""
+        app = self._app_for_change(request, pk)
+        form = TestCardForm(app, request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                message_id = samples.send_test_card(app, form.cleaned_data["recipient"])
+            except errors.FeishuError as exc:
+                self.message_user(request, f"Test card not sent: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"Test card sent (message {message_id}).")
+                return HttpResponseRedirect(
+                    reverse("admin:integrations_feishuapp_change", args=[pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Send a test card through {app}",
+            "opts": self.model._meta,
+            "original": app,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/integrations/feishuapp/test_card.html", context)
+
+
+class TestCardForm(forms.Form):
+    recipient = forms.ChoiceField(
+        help_text="A person with a linked account (their direct messages), or a group chat "
+        "the bot is in."
+    )
+
+    def __init__(self, app: FeishuApp, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        people = [
+            (f"user:{link.user_id}", f"{link.user} ({link.name or link.open_id})")
+            for link in app.linked_accounts.select_related("user")
+        ]
+        chats = [
+            (f"chat:{chat.pk}", chat.name or chat.chat_id)
+            for chat in app.chats.filter(status=FeishuChat.Status.ACTIVE)
+        ]
+        self.fields["recipient"].choices = [("People", people), ("Chats", chats)]
 
 
 @admin.register(FeishuChat)
@@ -305,3 +353,99 @@ class FeishuChatAdmin(admin.ModelAdmin):
     def status_badge(self, chat: FeishuChat) -> SafeString:
         css = "check-ok" if chat.usable else "check-failed"
         return format_html('<span class="{}">{}</span>', css, chat.get_status_display())
+
+
+@admin.register(LinkedAccount)
+class LinkedAccountAdmin(admin.ModelAdmin):
+    """Console users linked to Feishu identities, one per user per app. Linking happens when a
+    person opens the app from Feishu; removing a link here makes them link again."""
+
+    list_display = ["user", "name", "email", "app", "open_id", "linked_at"]
+    list_filter = [("app", admin.RelatedOnlyFieldListFilter)]
+    search_fields = [
+        "name",
+        "email",
+        "user__username",
+        "user__email",
+        "user__first_name",
+        "user__last_name",
+        "open_id",
+    ]
+    list_select_related = ["user", "app"]
+    autocomplete_fields = ["user"]
+    readonly_fields = ["linked_at", "updated_at"]
+
+
+class LastDeliveryFailed(admin.SimpleListFilter):
+    title = "delivery outcome"
+    parameter_name = "outcome"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [("failed", "not delivered (any reason)"), ("sent", "delivered")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "failed":
+            return queryset.exclude(state__in=[CardDelivery.State.SENT, CardDelivery.State.PENDING])
+        if self.value() == "sent":
+            return queryset.filter(state=CardDelivery.State.SENT)
+        return queryset
+
+
+@admin.register(CardDelivery)
+class CardDeliveryAdmin(admin.ModelAdmin):
+    """Every card sent (or not) for an incident: who, through which app, and what went wrong."""
+
+    list_display = [
+        "incident",
+        "recipient",
+        "app",
+        "state_badge",
+        "sent",
+        "attempts",
+        "last_error",
+        "updated_at",
+    ]
+    list_filter = [LastDeliveryFailed, "state", ("app", admin.RelatedOnlyFieldListFilter)]
+    search_fields = [
+        "user__username",
+        "user__first_name",
+        "user__last_name",
+        "chat__name",
+        "last_error",
+    ]
+    list_select_related = ["incident", "app", "user", "chat"]
+    readonly_fields = [f.name for f in CardDelivery._meta.fields]
+    media = ADMIN_MEDIA
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.display(description="recipient")
+    def recipient(self, delivery: CardDelivery) -> str:
+        return delivery.recipient_name
+
+    @admin.display(description="state", ordering="state")
+    def state_badge(self, delivery: CardDelivery) -> SafeString:
+        css = "check-ok" if delivery.state == CardDelivery.State.SENT else "check-failed"
+        if delivery.state == CardDelivery.State.PENDING:
+            css = ""
+        return format_html('<span class="{}">{}</span>', css, delivery.get_state_display())
+
+
+class CardDeliveryInline(admin.TabularInline):
+    """On the incident's admin page (listed in settings.INCIDENT_ADMIN_INLINES)."""
+
+    model = CardDelivery
+    fields = ["recipient", "app", "state", "sent", "attempts", "last_error", "updated_at"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    verbose_name_plural = "Feishu card deliveries"
+
+    @admin.display(description="recipient")
+    def recipient(self, delivery: CardDelivery) -> str:
+        return delivery.recipient_name

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
@@ -18,8 +19,8 @@ from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
 from integrations.feishu import chats, checks, errors
-from integrations.feishu.models import FeishuApp, FeishuChat
-from oncall.permissions import manages_configuration
+from integrations.feishu.models import CardDelivery, FeishuApp, FeishuChat, LinkedAccount
+from oncall.permissions import manages_configuration, visible_incidents
 
 
 class FeishuUnavailable(APIException):
@@ -182,6 +183,88 @@ class FeishuChatViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     queryset = FeishuChat.objects.select_related("app").order_by("app_id", "name", "id")
 
 
+class LinkedAccountSerializer(serializers.ModelSerializer):
+    app = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+
+    class Meta:
+        model = LinkedAccount
+        fields = [
+            "id",
+            "user",
+            "app",
+            "open_id",
+            "union_id",
+            "feishu_user_id",
+            "name",
+            "email",
+            "avatar_url",
+            "linked_at",
+        ]
+        read_only_fields = fields
+
+
+class LinkedAccountViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Console users linked to Feishu identities (made when a person opens the app in Feishu).
+    Deleting one makes that person link again."""
+
+    serializer_class = LinkedAccountSerializer
+    permission_classes = [permissions.IsAuthenticated, StaffOnly]
+    filterset_fields = {"app__public_id": ["exact"], "user": ["exact"]}
+    queryset = LinkedAccount.objects.select_related("app").order_by("app_id", "name", "id")
+
+
+class CardDeliverySerializer(serializers.ModelSerializer):
+    incident = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+    app = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+    recipient = serializers.CharField(source="recipient_name", read_only=True)
+    message_ids = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = CardDelivery
+        fields = [
+            "id",
+            "incident",
+            "app",
+            "recipient",
+            "user",
+            "chat",
+            "state",
+            "requested",
+            "sent",
+            "attempts",
+            "last_error",
+            "message_ids",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class CardDeliveryViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Who was sent an incident's card, and what went wrong ("app not linked", ...). Everyone
+    sees the deliveries of the incidents they can see."""
+
+    serializer_class = CardDeliverySerializer
+    filterset_fields = {"incident__public_id": ["exact"], "state": ["exact"]}
+    queryset = CardDelivery.objects.none()  # for the schema; requests use get_queryset
+
+    def get_queryset(self) -> QuerySet:
+        incidents = visible_incidents(self.request.user)
+        return (
+            CardDelivery.objects.filter(incident__in=incidents)
+            .select_related("incident", "app", "user", "chat")
+            .order_by("-id")
+        )
+
+
 def register(router: BaseRouter) -> None:
     router.register("feishu-apps", FeishuAppViewSet, basename="feishu-app")
     router.register("feishu-chats", FeishuChatViewSet, basename="feishu-chat")
+    router.register("feishu-linked-accounts", LinkedAccountViewSet, basename="feishu-link")
+    router.register("feishu-card-deliveries", CardDeliveryViewSet, basename="feishu-delivery")

@@ -228,3 +228,105 @@ class CallbackReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key}"
+
+
+class LinkedAccount(models.Model):
+    """A console user's identity in one Feishu app: what cards are delivered to, and how a card
+    click is traced back to a person. ``open_id`` is per app; ``union_id`` is the same across
+    one developer's apps; ``feishu_user_id`` is the tenant's employee id."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="feishu_accounts"
+    )
+    app = models.ForeignKey(FeishuApp, on_delete=models.CASCADE, related_name="linked_accounts")
+    open_id = models.CharField(max_length=64)
+    union_id = models.CharField(max_length=64, blank=True)
+    feishu_user_id = models.CharField("Feishu user ID", max_length=64, blank=True)
+    name = models.CharField(max_length=255, blank=True)
+    email = models.EmailField(blank=True)
+    avatar_url = models.URLField(max_length=1000, blank=True)
+    linked_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("linked Feishu account")
+        ordering = ["app", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "app"], name="one_link_per_user_and_app"),
+            models.UniqueConstraint(fields=["app", "open_id"], name="one_user_per_open_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ↔ {self.name or self.open_id} ({self.app})"
+
+
+class CardDelivery(models.Model):
+    """An incident's card for one recipient (a person's direct messages, or a group chat)
+    through one app. Escalation asks for notifications (``requested``); a task sends them, each
+    with a uuid derived from the row and its number, so a retried send never posts twice.
+    Every message sent is kept in ``messages`` so that every copy can be updated."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+        NOT_LINKED = "not_linked", _("app not linked")
+        BOT_NOT_IN_CHAT = "bot_not_in_chat", _("bot not in chat")
+
+    incident = models.ForeignKey(
+        "oncall.Incident", on_delete=models.CASCADE, related_name="feishu_deliveries"
+    )
+    app = models.ForeignKey(FeishuApp, on_delete=models.CASCADE, related_name="deliveries")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    chat = models.ForeignKey(
+        FeishuChat, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    requested = models.PositiveIntegerField(default=0)
+    sent = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    # [{"id": "om_...", "at": "<iso time sent>"}], oldest first.
+    messages = models.JSONField(default=list, blank=True)
+    # The last card content sent or patched, so that an update that changes nothing is skipped.
+    card_fingerprint = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("card delivery")
+        verbose_name_plural = _("card deliveries")
+        ordering = ["incident", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "app", "user"],
+                condition=models.Q(user__isnull=False),
+                name="one_delivery_per_incident_app_user",
+            ),
+            models.UniqueConstraint(
+                fields=["incident", "app", "chat"],
+                condition=models.Q(chat__isnull=False),
+                name="one_delivery_per_incident_app_chat",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=True) ^ models.Q(chat__isnull=True),
+                name="delivery_to_a_user_or_a_chat",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.incident_id} → {self.recipient_name}"
+
+    @property
+    def recipient_name(self) -> str:
+        if self.chat_id:
+            return str(self.chat)
+        from oncall.timeline import display_name
+
+        return display_name(self.user)
+
+    @property
+    def message_ids(self) -> list[str]:
+        return [m["id"] for m in self.messages]

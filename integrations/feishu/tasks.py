@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from integrations.feishu import chats, commands, errors
+from integrations.feishu import chats, commands, delivery, errors
 from integrations.feishu.models import CallbackReceipt, FeishuApp
 from integrations.feishu.ratelimit import DatabaseLimiter
 
@@ -91,3 +91,22 @@ def purge_rate_windows() -> int:
     """Drop the database limiter's windows that ended over an hour ago (Redis expires its own)."""
     cutoff_ms = int((timezone.now() - timedelta(hours=1)).timestamp() * 1000)
     return DatabaseLimiter().purge(cutoff_ms)
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=None)
+def send_card(self, delivery_id: int) -> None:
+    """Send the card notifications a delivery is owed. Retries are bounded by the delivery's
+    own attempt count (transient errors) and Feishu's reset time (rate limits)."""
+    try:
+        delivery.send(delivery_id)
+    except delivery.Retry as retry:
+        raise self.retry(countdown=retry.countdown) from None
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=20)
+def sync_cards(self, incident_id: int) -> None:
+    """Bring every sent copy of the incident's card up to date."""
+    try:
+        delivery.sync(incident_id)
+    except delivery.Retry as retry:
+        raise self.retry(countdown=retry.countdown) from None

@@ -4,12 +4,26 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.settings import api_settings
 
 from oncall.durations import parse_duration
+from oncall.events import Severity
 from oncall.matchers import parse_matchers
-from oncall.models import Alert, AlertSource, ApiToken, Channel, Incident, Route, TimelineEntry
+from oncall.models import (
+    Alert,
+    AlertSource,
+    ApiToken,
+    Channel,
+    EscalationLevel,
+    EscalationRule,
+    Incident,
+    Route,
+    TimelineEntry,
+)
+from oncall.models.escalation import validate_days, validate_severities
 from oncall.timeline import display_name
 
 User = get_user_model()
@@ -183,12 +197,33 @@ class IncidentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class EscalationStateSerializer(serializers.Serializer):
+    rule = serializers.UUIDField(source="escalation_rule.public_id", allow_null=True)
+    next_level = serializers.SerializerMethodField(
+        help_text="The level (from 1) the next step notifies; null when no level is left."
+    )
+    next_step_at = serializers.DateTimeField(source="next_escalation_at", allow_null=True)
+
+    def get_next_level(self, incident: Incident) -> int | None:
+        return next_level(incident)
+
+
+def next_level(incident: Incident) -> int | None:
+    rule = incident.escalation_rule
+    if incident.next_escalation_at is None or rule is None:
+        return None
+    if incident.escalation_level >= rule.levels.count():
+        return None
+    return incident.escalation_level + 1
+
+
 class IncidentDetailSerializer(IncidentSerializer):
     alerts = AlertSerializer(many=True, read_only=True)
     timeline = TimelineEntrySerializer(many=True, read_only=True)
+    escalation = EscalationStateSerializer(source="*", read_only=True)
 
     class Meta(IncidentSerializer.Meta):
-        fields = [*IncidentSerializer.Meta.fields, "alerts", "timeline"]
+        fields = [*IncidentSerializer.Meta.fields, "alerts", "timeline", "escalation"]
         read_only_fields = fields
 
 
@@ -230,3 +265,174 @@ class ApiTokenSerializer(serializers.ModelSerializer):
     @extend_schema_field({"type": "string", "nullable": True})
     def get_key(self, token: ApiToken) -> str | None:
         return getattr(token, "key", None)  # set on the instance only when it is issued
+
+
+# --- Escalation rules ---------------------------------------------------------------------------
+
+
+def _drf_detail(exc: DjangoValidationError) -> dict[str, Any]:
+    """A model's ValidationError as DRF field errors."""
+    if hasattr(exc, "error_dict"):
+        return exc.message_dict
+    return {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
+
+
+def _related_model(model: Any, field: str) -> Any:
+    # Models of the integrations, reached through the relation: the core never imports them.
+    return model._meta.get_field(field).related_model
+
+
+class EscalationLevelSerializer(serializers.ModelSerializer):
+    users = serializers.PrimaryKeyRelatedField(
+        many=True,
+        queryset=User.objects.all(),
+        required=False,
+        help_text="User ids, notified in the direct messages of their linked Feishu account.",
+    )
+    chats = serializers.PrimaryKeyRelatedField(
+        many=True,
+        queryset=_related_model(EscalationLevel, "chats").objects.all(),
+        required=False,
+        help_text="Feishu chat ids (see /api/v1/feishu-chats/), of the rule's Feishu app.",
+    )
+    summary = serializers.CharField(source="describe", read_only=True)
+
+    class Meta:
+        model = EscalationLevel
+        fields = [
+            "position",
+            "users",
+            "notify_channel_members",
+            "chats",
+            "escalate_after_minutes",
+            "repeat_every_minutes",
+            "repeat_times",
+            "summary",
+        ]
+        read_only_fields = ["position"]  # the level's place in the rule's list
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # Fields left out take the model's defaults: levels are written as a whole list.
+        level = EscalationLevel(**{k: v for k, v in attrs.items() if k not in ("users", "chats")})
+        try:
+            level.clean()
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(_drf_detail(exc)) from None
+        return attrs
+
+
+class EscalationRuleSerializer(serializers.ModelSerializer):
+    """A rule with its levels. ``levels`` is written as a whole: the list given replaces the
+    rule's levels, in that order."""
+
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    channel = public_id_field(Channel.objects.all())
+    severities = serializers.ListField(
+        child=serializers.ChoiceField(choices=Severity.choices),
+        required=False,
+        validators=[validate_severities],
+        help_text="Only incidents of these severities. Empty: any.",
+    )
+    days = serializers.ListField(
+        child=serializers.IntegerField(min_value=0, max_value=6),
+        required=False,
+        validators=[validate_days],
+        help_text="Days the time window starts on, 0 = Monday ... 6 = Sunday. Empty: every day.",
+    )
+    feishu_app = public_id_field(
+        _related_model(EscalationRule, "feishu_app").objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="Id of the Feishu app that delivers the cards. Null: the only enabled app.",
+    )
+    levels = EscalationLevelSerializer(
+        many=True, allow_empty=False, help_text="Replaces all levels; the order is theirs."
+    )
+    conditions = serializers.CharField(source="describe_conditions", read_only=True)
+    warnings = serializers.ListField(
+        child=serializers.CharField(),
+        source="delivery_problems",
+        read_only=True,
+        help_text="Targets that won't receive anything (no app, chats the bot left).",
+    )
+
+    class Meta:
+        model = EscalationRule
+        fields = [
+            "id",
+            "channel",
+            "position",
+            "name",
+            "enabled",
+            "severities",
+            "matchers",
+            "days",
+            "start_time",
+            "end_time",
+            "timezone",
+            "feishu_app",
+            "stop_when",
+            "repeat_rule_times",
+            "levels",
+            "conditions",
+            "warnings",
+        ]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        rule = self._rule_as_it_would_be(attrs)
+        try:
+            rule.clean()
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(_drf_detail(exc)) from None
+        if "levels" in attrs:
+            self._check_targets(attrs["levels"], rule.delivering_app())
+        return attrs
+
+    def _rule_as_it_would_be(self, attrs: dict[str, Any]) -> EscalationRule:
+        """An unsaved rule with the stored values and the request's changes."""
+        values: dict[str, Any] = {}
+        if self.instance is not None:
+            fields = EscalationRule._meta.concrete_fields
+            values = {f.name: getattr(self.instance, f.name) for f in fields if not f.primary_key}
+        values.update({k: v for k, v in attrs.items() if k != "levels"})
+        return EscalationRule(**values)
+
+    def _check_targets(self, levels: list[dict[str, Any]], app: Any) -> None:
+        # Keyed by the level's index, the way DRF reports errors of list items.
+        errors: dict[int, dict[str, Any]] = {}
+        for index, level in enumerate(levels):
+            try:
+                EscalationLevel.validate_targets(
+                    users=level.get("users", []),
+                    chats=level.get("chats", []),
+                    notify_channel_members=level.get("notify_channel_members", False),
+                    app=app,
+                )
+            except DjangoValidationError as exc:
+                errors[index] = _drf_detail(exc)
+        if errors:
+            raise serializers.ValidationError({"levels": errors})
+
+    @transaction.atomic
+    def create(self, validated_data: dict[str, Any]) -> EscalationRule:
+        levels = validated_data.pop("levels")
+        rule = EscalationRule.objects.create(**validated_data)
+        self._write_levels(rule, levels)
+        return rule
+
+    @transaction.atomic
+    def update(self, instance: EscalationRule, validated_data: dict[str, Any]) -> EscalationRule:
+        levels = validated_data.pop("levels", None)
+        rule = super().update(instance, validated_data)
+        if levels is not None:
+            rule.levels.all().delete()
+            self._write_levels(rule, levels)
+        return rule
+
+    @staticmethod
+    def _write_levels(rule: EscalationRule, levels: list[dict[str, Any]]) -> None:
+        for position, data in enumerate(levels):
+            users, chats = data.pop("users", []), data.pop("chats", [])
+            level = EscalationLevel.objects.create(rule=rule, position=position, **data)
+            level.users.set(users)
+            level.chats.set(chats)

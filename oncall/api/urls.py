@@ -14,6 +14,7 @@ router.register("users", views.UserViewSet, basename="user")
 router.register("incidents", views.IncidentViewSet, basename="incident")
 router.register("alerts", views.AlertViewSet, basename="alert")
 router.register("tokens", views.ApiTokenViewSet, basename="token")
+router.register("escalation-rules", views.EscalationRuleViewSet, basename="escalation-rule")
 # Integrations add their own resources; the core does not import them by name.
 for register in settings.API_RESOURCE_REGISTRARS:
     import_string(register)(router)

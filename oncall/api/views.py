@@ -26,6 +26,7 @@ from oncall.models import (
     Alert,
     AlertSource,
     ApiToken,
+    EscalationRule,
     Incident,
     Route,
     TimelineEntry,
@@ -255,3 +256,31 @@ class ApiTokenViewSet(
         token, key = ApiToken.issue(self.request.user, serializer.validated_data["name"])
         token.key = key
         serializer.instance = token
+
+
+class EscalationRuleFilter(django_filters.FilterSet):
+    channel = django_filters.UUIDFilter(field_name="channel__public_id", label="Channel id")
+
+    class Meta:
+        model = EscalationRule
+        fields = ["channel", "enabled"]
+
+
+class EscalationRuleViewSet(viewsets.ModelViewSet):
+    """Escalation rules with their levels, tried per channel in ``position`` order (the first
+    that matches wins). Staff write; members read the rules of their channels."""
+
+    serializer_class = s.EscalationRuleSerializer
+    permission_classes = [permissions.IsAuthenticated, StaffWrites]
+    lookup_field = "public_id"
+    filterset_class = EscalationRuleFilter
+    ordering_fields = ["position", "name"]
+
+    def get_queryset(self) -> QuerySet:
+        readable = readable_channels(self.request.user).values("pk")
+        return (
+            EscalationRule.objects.filter(channel__in=readable)
+            .select_related("channel", "feishu_app")
+            .prefetch_related("levels__users", "levels__chats")
+            .order_by("channel__name", "position", "id")
+        )

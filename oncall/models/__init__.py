@@ -1,4 +1,5 @@
 from oncall.models.channels import Channel
+from oncall.models.escalation import EscalationLevel, EscalationRule
 from oncall.models.incidents import ActionSource, Alert, Counter, Incident, TimelineEntry
 from oncall.models.sources import AlertSource, InboundEvent, Route
 from oncall.models.tokens import ApiToken
@@ -10,6 +11,8 @@ __all__ = [
     "ApiToken",
     "Channel",
     "Counter",
+    "EscalationLevel",
+    "EscalationRule",
     "InboundEvent",
     "Incident",
     "Route",

@@ -58,6 +58,30 @@ class Incident(models.Model):
     last_alert_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The escalation engine's state (``oncall.escalation``), kept here so that no lost task
+    # loses a step: the rule chosen, where in it the incident is, and when the next step is due.
+    escalation_rule = models.ForeignKey(
+        "oncall.EscalationRule",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    escalation_level = models.PositiveSmallIntegerField(
+        default=0, help_text=_("Index into the rule's levels, by position.")
+    )
+    escalation_repeats = models.PositiveSmallIntegerField(
+        default=0, help_text=_("Notifications already sent at this level beyond the first.")
+    )
+    escalation_loops = models.PositiveSmallIntegerField(
+        default=0, help_text=_("Times the rule was started again after its last level.")
+    )
+    next_escalation_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text=_("When the next escalation step is due; empty: nothing planned."),
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -137,6 +161,9 @@ class TimelineEntry(models.Model):
         REOPENED = "reopened", _("reopened")
         SNOOZED = "snoozed", _("snoozed")
         WOKEN = "woken", _("woken")
+        NOTIFIED = "notified", _("notified")
+        DELIVERY_FAILED = "delivery_failed", _("delivery failed")
+        ESCALATION = "escalation", _("escalation")
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(max_length=32, choices=Kind.choices)

@@ -112,6 +112,9 @@ def mention(mention_id: str, text: str, names: Names) -> str:
     return f'<span class="mention">@{escape(name)}</span>'
 
 
+_NUMERIC_ENTITY = re.compile(r"&amp;#(\d{1,7}|x[0-9a-fA-F]{1,6});")
+
+
 def _inline(text: str, markdown: bool) -> str:
     html = escape(text)
     if markdown:
@@ -119,6 +122,10 @@ def _inline(text: str, markdown: bool) -> str:
         html = _BOLD.sub(r"<strong>\1</strong>", html)
         html = _STRIKE.sub(r"<del>\1</del>", html)
         html = _ITALIC.sub(r"<em>\1</em>", html)
+        # lark_md shows a character literally when written as a numeric entity (&#95; for
+        # "_"): after the markup above, hand such entities back to the browser as entities.
+        # They stay text: "&#60;" is drawn as "<", never parsed as a tag.
+        html = _NUMERIC_ENTITY.sub(r"&#\1;", html)
     return html.replace("\n", "<br>")
 
 

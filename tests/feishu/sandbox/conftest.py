@@ -110,3 +110,21 @@ def start_of_a_fresh_second(margin: float = 0.05) -> None:
     """Sleep until just after a whole second, so a burst of calls shares one 1-s window of the
     fixed-window rate limiter instead of straddling two."""
     time.sleep(1 - time.time() % 1 + margin)
+
+
+@pytest.fixture
+def console_app(sandbox_app, sandbox_base_url, live_server, settings):
+    """The console's integration for ``sandbox_app``, as an admin would create it, on a console
+    whose public URL is the live server (so the sandbox can call it back)."""
+    from integrations.feishu.models import FeishuApp, Platform
+
+    settings.PUBLIC_BASE_URL = live_server.url
+    settings.FEISHU_SANDBOX_BASE_URL = sandbox_base_url
+    return FeishuApp.objects.create(
+        name="Sandbox",
+        platform=Platform.SANDBOX,
+        app_id=sandbox_app.app_id,
+        app_secret=sandbox_app.app_secret,
+        verification_token=sandbox_app.verification_token,
+        encrypt_key=sandbox_app.encrypt_key,
+    )

@@ -11,26 +11,10 @@ from django.urls import reverse
 
 from integrations.feishu import chats, checks, tasks
 from integrations.feishu.commands import IncomingMessage
-from integrations.feishu.models import FeishuApp, FeishuChat, Platform
+from integrations.feishu.models import FeishuChat
 from integrations.feishu.sandbox import send
 from integrations.feishu.sandbox.models import SandboxChat, SandboxMessage
 from tests.factories import UserFactory
-
-
-@pytest.fixture
-def console_app(sandbox_app, sandbox_base_url, live_server, settings) -> FeishuApp:
-    """The console's integration for ``sandbox_app``, as an admin would create it, on a console
-    whose public URL is the live server (so the sandbox can call it back)."""
-    settings.PUBLIC_BASE_URL = live_server.url
-    settings.FEISHU_SANDBOX_BASE_URL = sandbox_base_url
-    return FeishuApp.objects.create(
-        name="Sandbox",
-        platform=Platform.SANDBOX,
-        app_id=sandbox_app.app_id,
-        app_secret=sandbox_app.app_secret,
-        verification_token=sandbox_app.verification_token,
-        encrypt_key=sandbox_app.encrypt_key,
-    )
 
 
 @pytest.fixture

@@ -563,3 +563,10 @@ def test_it_recognises_what_looks_like_a_card():
     assert not looks_like_card({})
     assert not looks_like_card({"toast": {}})
     assert not looks_like_card([])
+
+
+def test_numeric_entities_in_lark_md_show_the_character_and_stay_text():
+    html = html_of({"tag": "div", "text": md("a&#95;b &#60;x&#62;")})
+    assert "a&#95;b" in html
+    assert "&#60;x&#62;" in html
+    assert "<x>" not in html

@@ -1,0 +1,364 @@
+"""The incident card: one Feishu message card (JSON 1.0) with an incident's state and the
+buttons that act on it, built again after every change and patched into every sent copy.
+
+* ``config.update_multi`` is on: Feishu updates a sent card only when it is shared (FEISHU.md,
+  "update card").
+* The body follows the knowledge base's default Feishu template: the first alert's
+  ``body_text`` label (else its description), its ``resource`` label, then every other label.
+  Everything an alert or a person wrote is escaped for lark_md, so an alert cannot mention
+  people or show a link of its own.
+* Buttons carry ``{"action": ..., "incident": <public id>}`` and nothing else: the callback looks
+  the incident up and checks who clicked; nothing in a value is trusted or secret.
+* Feishu refuses cards over 30 KB: the body (text, then labels) is cut to fit.
+
+``incident_card`` reads the incident and its alerts and writes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Max, Min, Q
+from django.utils import timezone
+
+from oncall.events import Severity
+from oncall.links import incident_url
+from oncall.models import Alert, Incident
+from oncall.wording import DisplayState, display_state, moment, status_line
+
+# Feishu's limit is 30 KB (code 230025). The budget keeps a margin and is measured on the
+# ASCII-escaped JSON, the larger of the two forms a client may send (\uXXXX is 6 bytes where
+# UTF-8 needs 3), so the card fits however it is serialised.
+CARD_BUDGET_BYTES = 28 * 1024
+
+# Snooze menu: option value -> minutes. The callback receives the value as ``action.option``.
+SNOOZE_OPTIONS: dict[str, int] = {
+    "30m": 30,
+    "1h": 60,
+    "2h": 120,
+    "4h": 240,
+    "12h": 720,
+    "24h": 1440,
+}
+
+MAX_TITLE_CHARS = 120
+# A card summarises; the incident page has the whole text.
+MAX_TEXT_CHARS = 2000
+MAX_LABEL_KEY_CHARS = 100
+MAX_LABEL_VALUE_CHARS = 500
+ELLIPSIS = "…"
+# Labels the template shows first (resource) or as the text (body_text), not in the list.
+_SPECIAL_LABELS = ("body_text", "resource")
+
+_SEVERITY_COLOURS = {Severity.CRITICAL: "red", Severity.WARNING: "orange", Severity.INFO: "blue"}
+_STATE_COLOURS = {DisplayState.CLOSED: "green", DisplayState.SNOOZED: "grey"}
+
+# Characters lark_md gives a meaning to: mentions and font tags (<), links ([...](...)),
+# emphasis (* _ ~), code (`), escapes (\\) and entities (&). Feishu documents HTML numeric
+# entities as the way to show them literally ("特殊字符转义说明" in the card Markdown docs:
+# https://open.feishu.cn/document/feishu-cards/card-components/content-components/rich-text).
+_LARK_MD_SPECIALS = "&<>*_~`[]\\"
+_LARK_MD_ESCAPES = str.maketrans({char: f"&#{ord(char)};" for char in _LARK_MD_SPECIALS})
+# "\n" inside a JSON string costs two bytes.
+_NEWLINE_COST = 2
+# Where the body goes among the card's elements (after the fields and a rule).
+_BODY_INDEX = 2
+
+
+def incident_card(
+    incident: Incident,
+    *,
+    alerts: Sequence[Alert] | None = None,
+    now: datetime | None = None,
+) -> dict:
+    """The card of ``incident`` as it is now: a dict ready to be sent as ``interactive``
+    content. ``alerts`` (all of the incident's alerts) saves the queries when the caller has
+    them; ``now`` decides what counts as snoozed and as today."""
+    now = now or timezone.now()
+    summary = _summarise(incident, alerts)
+    state = display_state(incident, now)
+    card = {
+        "config": {"update_multi": True, "wide_screen_mode": True},
+        "header": {
+            "template": _header_colour(incident, state),
+            "title": _plain(f"#{incident.number} {_clip(incident.title, MAX_TITLE_CHARS)}"),
+        },
+        "elements": [
+            {"tag": "div", "fields": _fields(incident, summary, now)},
+            {"tag": "hr"},
+            _lark_md_div(""),  # _BODY_INDEX: the body, once the rest of the card is measured
+            _lark_md_div(f"[Open in console]({incident_url(incident)})"),
+            {"tag": "action", "actions": _actions(incident, state)},
+            {"tag": "note", "elements": [_plain(_note(incident, now))]},
+        ],
+    }
+    _fill_body(card, summary.first)
+    return card
+
+
+def card_fingerprint(card: dict) -> str:
+    """A digest of the card's content: equal digests mean an update would change nothing."""
+    canonical = json.dumps(card, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def card_size(card: dict) -> int:
+    """The card's size in bytes as the budget counts it (ASCII-escaped JSON)."""
+    return len(json.dumps(card).encode())
+
+
+def escape_lark_md(text: str) -> str:
+    """``text`` shown literally inside lark_md: no mention, link, emphasis or tag survives."""
+    return text.translate(_LARK_MD_ESCAPES)
+
+
+# --- Alerts --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _AlertSummary:
+    firing: int
+    total: int
+    first_seen: datetime | None
+    last_seen: datetime | None
+    first: Alert | None  # the alert that opened the incident: the body shows it
+
+
+def _summarise(incident: Incident, alerts: Sequence[Alert] | None) -> _AlertSummary:
+    if alerts is not None:
+        return _summary_of(alerts)
+    if incident.pk is None:  # an example incident (the admin's test card) has no alerts stored
+        return _summary_of([])
+    return _summary_from_database(incident)
+
+
+def _summary_of(alerts: Sequence[Alert]) -> _AlertSummary:
+    if not alerts:
+        return _AlertSummary(0, 0, None, None, None)
+    return _AlertSummary(
+        firing=sum(1 for alert in alerts if alert.status == Alert.Status.FIRING),
+        total=len(alerts),
+        first_seen=min(alert.first_seen for alert in alerts),
+        last_seen=max(alert.last_seen for alert in alerts),
+        first=min(alerts, key=lambda alert: (alert.first_seen, alert.pk or 0)),
+    )
+
+
+def _summary_from_database(incident: Incident) -> _AlertSummary:
+    # Two queries however many alerts the incident has (a storm can merge thousands).
+    alerts = Alert.objects.filter(incident=incident)
+    totals = alerts.aggregate(
+        total=Count("pk"),
+        firing=Count("pk", filter=Q(status=Alert.Status.FIRING)),
+        first_seen=Min("first_seen"),
+        last_seen=Max("last_seen"),
+    )
+    return _AlertSummary(
+        firing=totals["firing"],
+        total=totals["total"],
+        first_seen=totals["first_seen"],
+        last_seen=totals["last_seen"],
+        first=alerts.order_by("first_seen", "pk").first(),
+    )
+
+
+# --- Header, fields, note ------------------------------------------------------------------
+
+
+def _header_colour(incident: Incident, state: DisplayState) -> str:
+    if state in _STATE_COLOURS:
+        return _STATE_COLOURS[state]
+    return _SEVERITY_COLOURS.get(incident.severity, "blue")
+
+
+def _fields(incident: Incident, summary: _AlertSummary, now: datetime) -> list[dict]:
+    first_seen = summary.first_seen or incident.created_at
+    last_seen = summary.last_seen or incident.last_alert_at or first_seen
+    return [
+        _field("Channel", incident.channel.name),
+        _field("Status", status_line(incident, now)),
+        _field("Severity", incident.get_severity_display()),
+        _field("Alerts", f"{summary.firing} firing / {summary.total} total"),
+        _field("First seen", moment(first_seen, now)),
+        _field("Last seen", moment(last_seen, now)),
+    ]
+
+
+def _field(name: str, value: str) -> dict:
+    return {"is_short": True, "text": _lark_md(f"**{name}**\n{escape_lark_md(value)}")}
+
+
+def _note(incident: Incident, now: datetime) -> str:
+    return f"Incident #{incident.number} · updated {moment(incident.updated_at or now, now)}"
+
+
+# --- Buttons -------------------------------------------------------------------------------
+
+
+def _actions(incident: Incident, state: DisplayState) -> list[dict]:
+    ref = str(incident.public_id)
+    if state == DisplayState.CLOSED:
+        return [_button("Reopen", "reopen", ref)]
+    if state == DisplayState.SNOOZED:
+        return [_button("Wake", "wake", ref, kind="primary"), _close_button(ref)]
+    if state == DisplayState.CLAIMED:
+        first = _button("Unclaim", "unclaim", ref)
+    else:
+        first = _button("Claim", "claim", ref, kind="primary")
+    return [first, _close_button(ref), *_snooze_menu(ref)]
+
+
+def _button(label: str, action: str, ref: str, *, kind: str = "default") -> dict:
+    return {
+        "tag": "button",
+        "text": _plain(label),
+        "type": kind,
+        "value": {"action": action, "incident": ref},
+    }
+
+
+def _close_button(ref: str) -> dict:
+    button = _button("Close", "close", ref, kind="danger")
+    # Closing stops escalation for everyone: Feishu asks before it sends the click.
+    button["confirm"] = {
+        "title": _plain("Close this incident?"),
+        "text": _plain("Escalation stops and every copy of this card shows it closed."),
+    }
+    return button
+
+
+def _snooze_menu(ref: str) -> list[dict]:
+    """The snooze menu, offering only what the lifecycle accepts (``SNOOZE_MAX_MINUTES``)."""
+    options = [
+        {"text": _plain(_duration_label(minutes)), "value": value}
+        for value, minutes in SNOOZE_OPTIONS.items()
+        if minutes <= settings.SNOOZE_MAX_MINUTES
+    ]
+    if not options:
+        return []
+    return [
+        {
+            "tag": "select_static",
+            "placeholder": _plain("Snooze"),
+            "options": options,
+            "value": {"action": "snooze", "incident": ref},
+        }
+    ]
+
+
+def _duration_label(minutes: int) -> str:
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h"
+
+
+# --- Body ----------------------------------------------------------------------------------
+
+
+def _fill_body(card: dict, alert: Alert | None) -> None:
+    """Put the body into the card's placeholder, cut to the room the rest leaves; drop the
+    placeholder when there is nothing to show (Feishu refuses empty text)."""
+    room = CARD_BUDGET_BYTES - card_size(card)
+    body = _body(alert, room) if alert is not None else ""
+    if body:
+        card["elements"][_BODY_INDEX] = _lark_md_div(body)
+    else:
+        del card["elements"][_BODY_INDEX]
+
+
+def _body(alert: Alert, room: int) -> str:
+    labels = alert.labels if isinstance(alert.labels, dict) else {}
+    text = _label_value(labels.get("body_text")) or alert.description or ""
+    lines = [_label_line(key, labels[key]) for key in _label_order(labels)]
+    return _fit(_clip(text.strip(), MAX_TEXT_CHARS), lines, room)
+
+
+def _label_order(labels: dict) -> list[str]:
+    rest = sorted(key for key in labels if key not in _SPECIAL_LABELS)
+    return (["resource"] if _label_value(labels.get("resource")) else []) + rest
+
+
+def _label_line(key: str, value: Any) -> str:
+    name = escape_lark_md(_one_line(_clip(str(key), MAX_LABEL_KEY_CHARS)))
+    text = escape_lark_md(_one_line(_clip(_label_value(value), MAX_LABEL_VALUE_CHARS)))
+    return f"**{name}**: {text}"
+
+
+def _label_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _fit(text: str, lines: list[str], room: int) -> str:
+    """The text, then as many label lines as fit in ``room`` bytes, then "…N more labels".
+    When the labels do not all fit, the text may take at most half of the room."""
+    if _cost([escape_lark_md(text), *lines]) <= room:
+        return "\n".join(part for part in (escape_lark_md(text), *lines) if part)
+    reserve = _cost([_more_labels(len(lines))]) + _NEWLINE_COST
+    text_room = room - reserve if not lines else (room - reserve) // 2
+    parts = [part for part in (_escaped_within(text, text_room),) if part]
+    used = _cost(parts)
+    for shown, line in enumerate(lines):
+        extra = _cost([line]) + (_NEWLINE_COST if parts else 0)
+        if used + extra > room - reserve:
+            parts.append(_more_labels(len(lines) - shown))
+            break
+        parts.append(line)
+        used += extra
+    return "\n".join(part for part in parts if part)
+
+
+def _escaped_within(raw: str, limit: int) -> str:
+    """``raw`` escaped, cut (with an ellipsis) to cost at most ``limit`` bytes."""
+    if limit <= 0:
+        return ""
+    escaped = escape_lark_md(raw)
+    while raw and _cost([escaped]) > limit:
+        # Proportional cut: escaping makes the cost uneven, so re-measure until it fits.
+        raw = raw[: len(raw) * limit // (_cost([escaped]) + 1)]
+        escaped = escape_lark_md(raw) + ELLIPSIS
+    return escaped if _cost([escaped]) <= limit else ""
+
+
+def _more_labels(count: int) -> str:
+    return f"{ELLIPSIS}{count} more label{'s' if count != 1 else ''}"
+
+
+def _cost(parts: Sequence[str]) -> int:
+    """Bytes the parts add to the card, joined by newlines, inside one JSON string."""
+    present = [part for part in parts if part]
+    if not present:
+        return 0
+    text = sum(len(json.dumps(part)) - 2 for part in present)
+    return text + _NEWLINE_COST * (len(present) - 1)
+
+
+# --- Small pieces --------------------------------------------------------------------------
+
+
+def _plain(content: str) -> dict:
+    return {"tag": "plain_text", "content": content}
+
+
+def _lark_md(content: str) -> dict:
+    return {"tag": "lark_md", "content": content}
+
+
+def _lark_md_div(content: str) -> dict:
+    return {"tag": "div", "text": _lark_md(content)}
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
+
+
+def _one_line(text: str) -> str:
+    # A label is one line: a value with line breaks could pass for more labels.
+    return " ".join(text.splitlines())

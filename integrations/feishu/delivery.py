@@ -1,0 +1,317 @@
+"""Delivering incident cards through a Feishu app, and keeping every sent copy current.
+
+* ``notify(incident, app, users, chats, ...)`` is what escalation calls: it asks for one more
+  notification per recipient (a ``CardDelivery`` row each) and hands the sending to tasks. A
+  person without a linked account for the app, or a chat the bot is not in, is recorded on the
+  timeline instead (the setup guide's FAQ: "app not linked").
+* ``send(delivery_id)`` sends what was asked for. Each message carries the uuid
+  ``oncall-<delivery>-<n>``, which Feishu delivers at most once per hour, so a send retried after
+  a crash, or run twice, posts once. No transaction is open during the HTTP call (the embedded
+  run's SQLite would block the sandbox answering it).
+* ``sync(incident_id)`` patches every sent copy of the card with the incident's current state,
+  skipping copies whose content would not change and cards older than Feishu's 14 days.
+  ``schedule_sync`` coalesces bursts: changes within a second give each card one update.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from integrations.feishu import errors
+from integrations.feishu.cards import card_fingerprint as fingerprint
+from integrations.feishu.cards import incident_card
+from integrations.feishu.models import CardDelivery, FeishuApp, FeishuChat, LinkedAccount
+from oncall.models import Incident, TimelineEntry
+from oncall.timeline import Actor, display_name, record
+
+logger = logging.getLogger(__name__)
+
+State = CardDelivery.State
+Kind = TimelineEntry.Kind
+# Feishu refuses to update a card older than this (code 230031); stop a little before.
+CARD_UPDATE_WINDOW = timedelta(days=14) - timedelta(minutes=10)
+SYNC_DELAY_SECONDS = 1.0
+MAX_SEND_ATTEMPTS = 8
+
+
+class Retry(Exception):
+    """Try again after ``countdown`` seconds (a task reschedules itself)."""
+
+    def __init__(self, countdown: float, reason: str):
+        super().__init__(reason)
+        self.countdown = countdown
+
+
+# --- Asking for notifications -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Notified:
+    """What ``notify`` did: deliveries to send, and recipients it could not reach."""
+
+    delivery_ids: list[int]
+    unreachable: list[str]
+
+
+def notify(
+    incident: Incident,
+    app: FeishuApp,
+    users: Iterable[Any],
+    chats: Iterable[FeishuChat],
+) -> Notified:
+    """One more notification of ``incident`` for each recipient; sends after commit."""
+    links = {
+        link.user_id: link
+        for link in LinkedAccount.objects.filter(app=app, user__in=[u.pk for u in users])
+    }
+    to_send: list[int] = []
+    unreachable: list[str] = []
+    for user in users:
+        delivery = _request(incident, app, user=user)
+        if user.pk in links:
+            to_send.append(delivery.pk)
+        else:
+            unreachable.append(display_name(user))
+            _refuse(delivery, State.NOT_LINKED, _not_linked_message(user, app))
+    for chat in chats:
+        delivery = _request(incident, app, chat=chat)
+        if chat.usable:
+            to_send.append(delivery.pk)
+        else:
+            unreachable.append(str(chat))
+            _refuse(delivery, State.BOT_NOT_IN_CHAT, f"Not sent to {chat}: {_chat_gone(chat)}.")
+    if to_send:
+        transaction.on_commit(lambda: _enqueue_sends(to_send))
+    return Notified(to_send, unreachable)
+
+
+def _request(incident: Incident, app: FeishuApp, **recipient: Any) -> CardDelivery:
+    delivery, _ = CardDelivery.objects.select_for_update().get_or_create(
+        incident=incident, app=app, **recipient
+    )
+    delivery.requested += 1
+    delivery.save(update_fields=["requested", "updated_at"])
+    return delivery
+
+
+def _refuse(delivery: CardDelivery, state: State, message: str) -> None:
+    """Record why a recipient gets nothing; on the timeline once per change of reason."""
+    if delivery.state != state:
+        record(delivery.incident, Kind.DELIVERY_FAILED, Actor.system(), message)
+    delivery.state, delivery.last_error = state, message
+    delivery.save(update_fields=["state", "last_error", "updated_at"])
+
+
+def _not_linked_message(user: Any, app: FeishuApp) -> str:
+    return (
+        f"App not linked: {display_name(user)} has no linked account in {app}. They should "
+        f"open the app once from the Feishu workplace ({app.web_url}) to link it."
+    )
+
+
+def _chat_gone(chat: FeishuChat) -> str:
+    if chat.status == FeishuChat.Status.DISBANDED:
+        return "the chat was disbanded"
+    return "the bot is not in this chat; add it in Feishu, then sync chats"
+
+
+def _enqueue_sends(delivery_ids: Sequence[int]) -> None:
+    from integrations.feishu.tasks import send_card
+
+    for delivery_id in delivery_ids:
+        send_card.delay(delivery_id)
+
+
+# --- Sending ----------------------------------------------------------------------------------
+
+
+def send(delivery_id: int) -> None:
+    """Send every notification asked for and not sent yet. Raises ``Retry`` for transient
+    failures (the task reschedules itself); permanent ones are recorded and end it."""
+    while True:
+        delivery = (
+            CardDelivery.objects.select_related("incident", "app", "chat", "user")
+            .filter(pk=delivery_id)
+            .first()
+        )
+        if delivery is None or delivery.sent >= delivery.requested or not delivery.app.enabled:
+            return
+        number = delivery.sent + 1
+        card = incident_card(delivery.incident)
+        try:
+            message_id = _post(delivery, card, number)
+        except errors.RateLimited as exc:
+            raise Retry(exc.retry_after, str(exc)) from None
+        except errors.TransientError as exc:
+            countdown = _transient_failure(delivery, exc)
+            if countdown is None:
+                return
+            raise Retry(countdown, str(exc)) from None
+        except errors.FeishuError as exc:
+            _permanent_failure(delivery, exc)
+            return
+        else:
+            _record_sent(delivery.pk, number, message_id, fingerprint(card))
+
+
+def _post(delivery: CardDelivery, card: dict, number: int) -> str:
+    client = delivery.app.client()
+    uuid = f"oncall-{delivery.pk}-{number}"
+    if delivery.chat_id:
+        return client.send_message("chat_id", delivery.chat.chat_id, card, uuid)
+    link = LinkedAccount.objects.filter(app=delivery.app, user=delivery.user).first()
+    if link is None:
+        raise errors.PermanentError(_not_linked_message(delivery.user, delivery.app))
+    return client.send_message("open_id", link.open_id, card, uuid)
+
+
+def _record_sent(delivery_id: int, number: int, message_id: str, card_fingerprint: str) -> None:
+    with transaction.atomic():
+        delivery = CardDelivery.objects.select_for_update().get(pk=delivery_id)
+        if delivery.sent >= number:
+            return  # a twin task sent it (Feishu answered both with the same message)
+        delivery.sent = number
+        delivery.messages = [*delivery.messages, {"id": message_id, "at": _now_iso()}]
+        delivery.state, delivery.last_error, delivery.attempts = State.SENT, "", 0
+        delivery.card_fingerprint = card_fingerprint
+        delivery.save()
+        transaction.on_commit(lambda: schedule_sync(delivery.incident_id))
+
+
+def _transient_failure(delivery: CardDelivery, exc: errors.FeishuError) -> float | None:
+    """Seconds until the next attempt (bounded exponential backoff), or None after the last
+    attempt, when the failure is recorded as final."""
+    attempts = delivery.attempts + 1
+    CardDelivery.objects.filter(pk=delivery.pk).update(attempts=attempts, last_error=str(exc))
+    if attempts >= MAX_SEND_ATTEMPTS:
+        _permanent_failure(delivery, exc, after=attempts)
+        return None
+    return min(2.0**attempts, 300.0)
+
+
+def _permanent_failure(delivery: CardDelivery, exc: errors.FeishuError, after: int = 0) -> None:
+    state = State.FAILED
+    if isinstance(exc, errors.BotNotInChat):
+        state = State.BOT_NOT_IN_CHAT
+        _mark_chat(delivery, FeishuChat.Status.BOT_REMOVED)
+    elif isinstance(exc, errors.ChatDisbanded):
+        _mark_chat(delivery, FeishuChat.Status.DISBANDED)
+    tries = f" after {after} attempts" if after else ""
+    message = f"Card not delivered to {delivery.recipient_name}{tries}: {exc}"
+    with transaction.atomic():
+        CardDelivery.objects.filter(pk=delivery.pk).update(
+            state=state, last_error=str(exc), sent=delivery.requested
+        )
+        record(delivery.incident, Kind.DELIVERY_FAILED, Actor.system(), message)
+    logger.warning("delivery %s: %s", delivery.pk, message)
+
+
+def _mark_chat(delivery: CardDelivery, status: FeishuChat.Status) -> None:
+    if delivery.chat_id:
+        FeishuChat.objects.filter(pk=delivery.chat_id).update(
+            status=status, status_changed_at=timezone.now()
+        )
+
+
+def _now_iso() -> str:
+    return timezone.now().isoformat()
+
+
+# --- Keeping cards current --------------------------------------------------------------------
+
+
+def _sync_key(incident_id: int) -> str:
+    return f"feishu:card-sync:{incident_id}"
+
+
+def schedule_sync(incident_id: int) -> None:
+    """Update the incident's cards in a second, once however many changes come meanwhile."""
+    if not CardDelivery.objects.filter(incident_id=incident_id, sent__gt=0).exists():
+        return
+    if cache.add(_sync_key(incident_id), 1, timeout=30):
+        from integrations.feishu.tasks import sync_cards
+
+        sync_cards.apply_async((incident_id,), countdown=SYNC_DELAY_SECONDS)
+
+
+def sync(incident_id: int) -> int:
+    """Patch every sent copy whose content is out of date; returns the copies patched."""
+    cache.delete(_sync_key(incident_id))  # changes from now on schedule another run
+    incident = Incident.objects.select_related("channel", "claimed_by", "closed_by").get(
+        pk=incident_id
+    )
+    card = incident_card(incident)
+    current = fingerprint(card)
+    patched = 0
+    deliveries = incident.feishu_deliveries.select_related("app").filter(sent__gt=0)
+    for delivery in deliveries.exclude(card_fingerprint=current):
+        patched += _patch_copies(delivery, card)
+        CardDelivery.objects.filter(pk=delivery.pk).update(card_fingerprint=current)
+    return patched
+
+
+def _patch_copies(delivery: CardDelivery, card: dict) -> int:
+    client = delivery.app.client()
+    patched = 0
+    for message in delivery.messages:
+        if _too_old(message):
+            continue
+        try:
+            client.patch_message(message["id"], card)
+        except errors.RateLimited as exc:
+            raise Retry(exc.retry_after, str(exc)) from None
+        except errors.TransientError as exc:
+            raise Retry(2, str(exc)) from None
+        except errors.CardTooOld:
+            continue
+        except errors.FeishuError as exc:
+            logger.warning("delivery %s: card %s not updated: %s", delivery.pk, message["id"], exc)
+            continue
+        patched += 1
+    return patched
+
+
+def _too_old(message: dict) -> bool:
+    try:
+        sent_at = datetime.fromisoformat(message["at"])
+    except (KeyError, ValueError):
+        return False
+    return timezone.now() - sent_at > CARD_UPDATE_WINDOW
+
+
+# --- What escalation calls ----------------------------------------------------------------------
+
+
+def notify_level(incident: Incident, rule: Any, level: Any) -> Any:
+    """``settings.ESCALATION_NOTIFIER``: deliver one escalation level's cards through the rule's
+    Feishu app (or the console's only one)."""
+    from oncall.escalation import LevelReport
+
+    users = level.recipients()
+    chats = list(level.chats.all())
+    app = rule.delivering_app()
+    if app is None:
+        names = [display_name(u) for u in users] + [str(c) for c in chats]
+        return LevelReport([], [f"{n} (no Feishu app is set on the rule)" for n in names])
+    outcome = notify(incident, app, users, chats)
+    unreachable = set(outcome.unreachable)
+    names = [display_name(u) for u in users] + [str(c) for c in chats]
+    return LevelReport([n for n in names if n not in unreachable], outcome.unreachable)
+
+
+# Lifecycle changes that leave the card as it was (the timeline's own bookkeeping).
+CARD_NEUTRAL_KINDS = frozenset({Kind.NOTIFIED, Kind.DELIVERY_FAILED, Kind.ESCALATION})
+
+
+def on_incident_changed(sender: Any, incident_id: int, kind: str, **_: Any) -> None:
+    """Every change, from any surface, refreshes the incident's sent cards (coalesced)."""
+    if kind not in CARD_NEUTRAL_KINDS:
+        schedule_sync(incident_id)

@@ -1,0 +1,270 @@
+"""The escalation engine: level by level, notify the incident's rule's targets until it is
+claimed (or, by a rule option, closed).
+
+State lives on the incident (``escalation_rule``, ``escalation_level``, ``escalation_repeats``,
+``escalation_loops``, ``next_escalation_at``), so nothing is lost with a task: a step is a Celery
+task scheduled for ``next_escalation_at`` and carrying that time; a periodic sweep re-plans any
+step that is overdue (worker killed, broker restarted). A step locks the incident row and acts
+only if the incident still expects exactly that step, so a step delivered twice notifies once.
+Every step re-reads the incident: claimed, snoozed or closed stops it; wake, unclaim and reopen
+start it again (``on_incident_changed``).
+
+Notifying is a platform's business: ``settings.ESCALATION_NOTIFIER`` names the function that
+delivers a level's notifications (the Feishu integration's), called inside the step's
+transaction; it must hand slow work to tasks that run after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from oncall.escalation_rules import rule_for
+from oncall.models import EscalationLevel, EscalationRule, Incident, TimelineEntry
+from oncall.timeline import Actor, record
+
+logger = logging.getLogger(__name__)
+
+Kind = TimelineEntry.Kind
+# A step this late is presumed lost and handed out again by the sweep.
+SWEEP_GRACE = timedelta(seconds=15)
+SWEEP_BATCH = 500
+
+
+@dataclass(frozen=True)
+class LevelReport:
+    """What a notifier did for one level: who was notified, who could not be reached."""
+
+    notified: list[str] = field(default_factory=list)
+    unreachable: list[str] = field(default_factory=list)
+
+
+class Notifier(Protocol):
+    def __call__(
+        self, incident: Incident, rule: EscalationRule, level: EscalationLevel
+    ) -> LevelReport: ...
+
+
+def _notifier() -> Notifier:
+    return import_string(settings.ESCALATION_NOTIFIER)
+
+
+# --- Starting, stopping, resuming ---------------------------------------------------------------
+
+
+def start(incident_id: int) -> None:
+    """Escalate from the first level of the first matching rule (new or reopened incident)."""
+    with transaction.atomic():
+        incident = _lock(incident_id)
+        if incident is None or not incident.is_open:
+            return
+        rule = rule_for(incident)
+        incident.escalation_rule = rule
+        incident.escalation_level = incident.escalation_repeats = incident.escalation_loops = 0
+        incident.next_escalation_at = timezone.now() if rule else None
+        _save(incident, "escalation_rule")
+        if rule is None:
+            record(
+                incident,
+                Kind.ESCALATION,
+                Actor.system(),
+                "No escalation rule of the channel matches: nobody is notified.",
+            )
+        _schedule(incident)
+
+
+def resume(incident_id: int) -> None:
+    """Notify the current level again now (after a wake or an unclaim)."""
+    with transaction.atomic():
+        incident = _lock(incident_id)
+        if incident is None or not _may_escalate(incident) or incident.escalation_rule is None:
+            return
+        incident.escalation_repeats = 0
+        incident.next_escalation_at = timezone.now()
+        _save(incident)
+        _schedule(incident)
+
+
+def stop(incident_id: int) -> None:
+    """No further steps (claimed, snoozed, closed); the level reached is kept for a resume."""
+    Incident.objects.filter(pk=incident_id).update(next_escalation_at=None)
+
+
+def on_incident_changed(sender: Any, incident_id: int, kind: str, **_: Any) -> None:
+    """React to a lifecycle change, from any surface (connected in ``OncallConfig.ready``)."""
+    if kind in (Kind.CREATED, Kind.REOPENED):
+        start(incident_id)
+    elif kind in (Kind.WOKEN, Kind.UNCLAIMED):
+        resume(incident_id)
+    elif kind in (Kind.SNOOZED, Kind.CLOSED) or (
+        kind == Kind.CLAIMED and _stops_when_claimed(incident_id)
+    ):
+        stop(incident_id)
+
+
+def _stops_when_claimed(incident_id: int) -> bool:
+    """Unless its rule says "only when closed", a claim ends the escalation."""
+    only_when_closed = EscalationRule.StopWhen.CLOSED
+    return not Incident.objects.filter(
+        pk=incident_id, escalation_rule__stop_when=only_when_closed
+    ).exists()
+
+
+# --- One step ------------------------------------------------------------------------------------
+
+
+def step(incident_id: int, due_iso: str) -> None:
+    """Run the step planned for ``due_iso``, if the incident still expects it."""
+    due = datetime.fromisoformat(due_iso)
+    with transaction.atomic():
+        incident = _lock(incident_id)
+        if incident is None or incident.next_escalation_at != due:
+            return  # done already, or re-planned since: this copy of the task is stale
+        now = timezone.now()
+        if due > now:
+            return  # delivered early (a broker without eta support): the sweep runs it on time
+        if not _may_escalate(incident):
+            incident.next_escalation_at = None
+            _save(incident)
+            return
+        _run_level(incident, now)
+        _save(incident)
+        _schedule(incident)
+
+
+def _run_level(incident: Incident, now: datetime) -> None:
+    rule = incident.escalation_rule
+    levels = list(rule.levels.order_by("position", "id")) if rule else []
+    if rule is None or incident.escalation_level >= len(levels):
+        incident.next_escalation_at = None
+        if rule is not None:
+            record(
+                incident,
+                Kind.ESCALATION,
+                Actor.system(),
+                f"Escalation finished: every level of “{rule.name}” was notified.",
+            )
+        return
+    level = levels[incident.escalation_level]
+    report = _notifier()(incident, rule, level)
+    record(
+        incident,
+        Kind.NOTIFIED,
+        Actor.system(),
+        _describe(incident, report),
+        data={
+            "level": incident.escalation_level + 1,
+            "notified": report.notified,
+            "unreachable": report.unreachable,
+        },
+    )
+    _plan_next(incident, rule, level, len(levels), now)
+
+
+def _plan_next(
+    incident: Incident,
+    rule: EscalationRule,
+    level: EscalationLevel,
+    level_count: int,
+    now: datetime,
+) -> None:
+    """Repeat within the level (every M minutes, up to K times, while time is left), else
+    move on after what is left of the level's N minutes; after the last level, start the rule
+    again up to L times; past that, one last step records the end."""
+    every, repeats = level.repeat_every_minutes, incident.escalation_repeats
+    if (
+        every
+        and repeats < level.repeat_times
+        and (repeats + 1) * every < level.escalate_after_minutes
+    ):
+        incident.escalation_repeats = repeats + 1
+        incident.next_escalation_at = now + timedelta(minutes=every)
+        return
+    left = level.escalate_after_minutes - repeats * (every or 0)
+    incident.next_escalation_at = now + timedelta(minutes=max(left, 1))
+    incident.escalation_repeats = 0
+    incident.escalation_level += 1
+    if (
+        incident.escalation_level >= level_count
+        and incident.escalation_loops < rule.repeat_rule_times
+    ):
+        incident.escalation_level = 0
+        incident.escalation_loops += 1
+
+
+def _describe(incident: Incident, report: LevelReport) -> str:
+    level = incident.escalation_level + 1
+    repeat = f" (repeat {incident.escalation_repeats})" if incident.escalation_repeats else ""
+    loop = f", round {incident.escalation_loops + 1}" if incident.escalation_loops else ""
+    who = ", ".join(report.notified) or "nobody"
+    text = f"Level {level}{repeat}{loop}: notified {who}"
+    if report.unreachable:
+        text += f"; not reachable: {', '.join(report.unreachable)}"
+    return text + "."
+
+
+def _may_escalate(incident: Incident) -> bool:
+    if not incident.is_open or incident.is_snoozed:
+        return False
+    rule = incident.escalation_rule
+    claimed = incident.status == Incident.Status.ACKNOWLEDGED
+    return not (claimed and rule is not None and rule.stop_when == EscalationRule.StopWhen.CLAIMED)
+
+
+# --- Plumbing --------------------------------------------------------------------------------
+
+
+def _lock(incident_id: int) -> Incident | None:
+    return (
+        Incident.objects.select_for_update()
+        .select_related("escalation_rule")
+        .filter(pk=incident_id)
+        .first()
+    )
+
+
+def _save(incident: Incident, *extra: str) -> None:
+    incident.save(
+        update_fields=[
+            *extra,
+            "escalation_level",
+            "escalation_repeats",
+            "escalation_loops",
+            "next_escalation_at",
+        ]
+    )
+
+
+def _schedule(incident: Incident) -> None:
+    due = incident.next_escalation_at
+    if due is None:
+        return
+    from oncall.tasks import escalation_step
+
+    args = (incident.pk, due.isoformat())
+    transaction.on_commit(lambda: escalation_step.apply_async(args, eta=due))
+
+
+def sweep() -> int:
+    """Hand out again every step that is overdue (its task was lost)."""
+    cutoff = timezone.now() - SWEEP_GRACE
+    overdue = list(
+        Incident.objects.filter(next_escalation_at__lt=cutoff)
+        .exclude(status=Incident.Status.CLOSED)
+        .order_by("next_escalation_at")
+        .values_list("pk", "next_escalation_at")[:SWEEP_BATCH]
+    )
+    from oncall.tasks import escalation_step
+
+    for incident_id, due in overdue:
+        escalation_step.delay(incident_id, due.isoformat())
+    if overdue:
+        logger.warning("re-planned %d escalation step(s) whose task was lost", len(overdue))
+    return len(overdue)

@@ -1,0 +1,478 @@
+"""Escalation rules and their levels: who is notified about a channel's incidents, and when.
+
+A channel's enabled rules are tried in ``position`` order and the first whose conditions hold
+(severities, matchers, a weekly time window in a time zone) escalates the incident, level by
+level. The engine (``oncall.escalation``) reads these rows; the Feishu integration delivers what
+a level asks for. Every new channel gets a ``Default`` rule so that nothing goes unnotified.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import datetime, time
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, available_timezones
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+from django.utils import timezone as django_timezone
+from django.utils.translation import gettext_lazy as _
+
+from oncall.events import Severity
+from oncall.matchers import all_match, parse_matchers
+from oncall.models.channels import Channel
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+DEFAULT_RULE_NAME = "Default"
+DEFAULT_ESCALATE_AFTER_MINUTES = 30
+
+
+# --- Validators (shared by the admin, the API and ``full_clean``) ------------------------------
+
+
+@lru_cache(maxsize=1)
+def known_time_zones() -> tuple[str, ...]:
+    """IANA time zone names, sorted (``available_timezones`` reads the disk on every call)."""
+    return tuple(sorted(available_timezones()))
+
+
+@lru_cache(maxsize=1)
+def _time_zone_set() -> frozenset[str]:
+    return frozenset(known_time_zones())
+
+
+def default_time_zone() -> str:
+    """The console's own time zone: a callable, so migrations don't freeze today's setting."""
+    return settings.TIME_ZONE
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in _time_zone_set():
+        raise ValidationError(
+            _("%(value)s is not a known time zone; use an IANA name such as Asia/Shanghai."),
+            params={"value": value},
+        )
+
+
+def validate_severities(value: Any) -> None:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValidationError(_('Enter a list of severities, e.g. ["critical", "warning"].'))
+    unknown = sorted(set(value) - set(Severity.values))
+    if unknown:
+        raise ValidationError(
+            _("Unknown severities %(unknown)s: use %(known)s."),
+            params={"unknown": ", ".join(unknown), "known": ", ".join(Severity.values)},
+        )
+    if len(set(value)) != len(value):
+        raise ValidationError(_("Each severity may appear once."))
+
+
+def validate_days(value: Any) -> None:
+    # bool is an int in Python; true / false in JSON are not days.
+    if not isinstance(value, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 6 for v in value
+    ):
+        raise ValidationError(_("Enter a list of days as numbers, 0 = Monday ... 6 = Sunday."))
+    if len(set(value)) != len(value):
+        raise ValidationError(_("Each day may appear once."))
+
+
+def validate_matchers(value: Any) -> None:
+    parse_matchers(value)  # raises ValidationError with the reason
+
+
+def _join_names(names: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+# --- Rules --------------------------------------------------------------------------------------
+
+
+class EscalationRule(models.Model):
+    """Who is notified about a channel's incidents, and when: the first enabled rule of the
+    channel (by ``position``) whose conditions hold escalates an incident along its levels."""
+
+    class StopWhen(models.TextChoices):
+        CLAIMED = "claimed", _("the incident is claimed")
+        CLOSED = "closed", _("the incident is closed")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    channel = models.ForeignKey(
+        "oncall.Channel", on_delete=models.CASCADE, related_name="escalation_rules"
+    )
+    position = models.PositiveIntegerField(
+        default=0, help_text=_("Rules are tried in this order; the first that matches wins.")
+    )
+    name = models.CharField(max_length=120)
+    enabled = models.BooleanField(default=True)
+    severities = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_severities],
+        help_text=_('Only incidents of these severities, e.g. ["critical"]. Empty: any.'),
+    )
+    matchers = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_matchers],
+        help_text=_(
+            "All must hold for the incident's first alert, as in routes, e.g. "
+            '[{"key": "labels.env", "op": "eq", "value": "prod"}]. Ops: eq, neq, re, nre, '
+            "exists, absent. Keys: labels.<name>, title, description, severity, alert_key."
+        ),
+    )
+    days = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_days],
+        help_text=_(
+            "Days of the week, 0 = Monday ... 6 = Sunday, on which the time window starts. "
+            "Empty: every day."
+        ),
+    )
+    start_time = models.TimeField(
+        null=True, blank=True, help_text=_("Leave start and end empty for all day.")
+    )
+    end_time = models.TimeField(
+        null=True,
+        blank=True,
+        help_text=_("Excluded. An end before the start crosses midnight, e.g. 22:00-06:00."),
+    )
+    timezone = models.CharField(
+        max_length=64,
+        default=default_time_zone,
+        validators=[validate_time_zone],
+        help_text=_("The time zone of the days and times, e.g. Asia/Shanghai."),
+    )
+    feishu_app = models.ForeignKey(
+        "integrations.FeishuApp",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="escalation_rules",
+        help_text=_(
+            "The Feishu app that delivers this rule's cards. Empty: the only enabled app, "
+            "when exactly one exists."
+        ),
+    )
+    stop_when = models.CharField(
+        max_length=16,
+        choices=StopWhen.choices,
+        default=StopWhen.CLAIMED,
+        help_text=_("Stop escalating to the next level when..."),
+    )
+    repeat_rule_times = models.PositiveIntegerField(
+        default=0,
+        help_text=_("After the last level, run the rule again from its first level this often."),
+    )
+
+    class Meta:
+        ordering = ["channel", "position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.channel}: {self.name}"
+
+    def clean(self) -> None:
+        if (self.start_time is None) != (self.end_time is None):
+            missing = "start_time" if self.start_time is None else "end_time"
+            raise ValidationError(
+                {missing: _("Give both a start and an end time, or neither for all day.")}
+            )
+        if self.start_time is not None and self.start_time == self.end_time:
+            raise ValidationError(
+                {"end_time": _("The window ends when it starts; leave both empty for all day.")}
+            )
+
+    # --- Matching ---------------------------------------------------------------------------
+
+    def matches(self, severity: str, subject: Mapping[str, str], at: datetime) -> bool:
+        """Whether an incident of ``severity`` whose first alert reads ``subject`` (see
+        ``oncall.matchers.subject_of``) falls under this rule at the aware moment ``at``.
+        ``enabled`` is the caller's business (``oncall.escalation_rules.rule_for``)."""
+        if self.severities and severity not in self.severities:
+            return False
+        if not all_match(parse_matchers(self.matchers), subject):
+            return False
+        return self.in_window(at)
+
+    def in_window(self, at: datetime) -> bool:
+        local = django_timezone.localtime(at, ZoneInfo(self.timezone))
+        if self.start_time is None or self.end_time is None:
+            return self._on_day(local.weekday())
+        now = local.time()
+        if self.start_time < self.end_time:
+            return self.start_time <= now < self.end_time and self._on_day(local.weekday())
+        # Crossing midnight: after the start, the window began today; before the end, it began
+        # yesterday, and ``days`` names the day a window starts.
+        if now >= self.start_time:
+            return self._on_day(local.weekday())
+        if now < self.end_time:
+            return self._on_day((local.weekday() - 1) % 7)
+        return False
+
+    def _on_day(self, weekday: int) -> bool:
+        return not self.days or weekday in self.days
+
+    # --- Delivery ---------------------------------------------------------------------------
+
+    def delivering_app(self) -> Any | None:
+        """The ``FeishuApp`` that delivers this rule's cards: the chosen one, else the only
+        enabled app; None when none is chosen and there are zero or several enabled apps."""
+        if self.feishu_app_id is not None:
+            return self.feishu_app
+        # Looked up through the relation: the core never imports the integration by name.
+        app_model = self._meta.get_field("feishu_app").related_model
+        apps = list(app_model.objects.filter(enabled=True)[:2])
+        return apps[0] if len(apps) == 1 else None
+
+    def delivery_problems(self) -> list[str]:
+        """Why some targets won't receive anything, in words for the admin: no app delivers
+        the rule, or a chat the bot was removed from (or that was disbanded)."""
+        problems = []
+        app = self.delivering_app()
+        if app is None and self.feishu_app_id is None:
+            problems.append(
+                "No Feishu app is chosen and there is not exactly one enabled app: "
+                "choose the app that delivers this rule's cards."
+            )
+        elif app is not None and not app.enabled:
+            problems.append(f"The Feishu app {app} is disabled: nothing is delivered.")
+        # Sorted here rather than by the database, so that a prefetch (the API's) is used.
+        levels = sorted(self.levels.all(), key=lambda level: (level.position, level.pk))
+        for number, level in enumerate(levels, start=1):
+            for chat in level.chats.all():
+                if not chat.usable:
+                    problems.append(f"Level {number}: chat {chat} ({chat.get_status_display()}).")
+                elif app is not None and chat.app_id != app.pk:
+                    problems.append(f"Level {number}: chat {chat} belongs to another Feishu app.")
+        return problems
+
+    # --- Descriptions for people ------------------------------------------------------------
+
+    def describe_conditions(self) -> str:
+        """``critical · labels.env eq prod · Mon, Tue 22:00-06:00 Asia/Shanghai``."""
+        parts = []
+        if self.severities:
+            parts.append(", ".join(self.severities))
+        parts.extend(
+            f"{m.key} {m.op}{f' {m.value}' if m.value else ''}"
+            for m in _matchers_or_empty(self.matchers)
+        )
+        window = self.describe_window()
+        if window:
+            parts.append(window)
+        return " · ".join(parts) or "any incident, any time"
+
+    def describe_window(self) -> str:
+        days = ", ".join(DAY_NAMES[d] for d in sorted(self.days)) if self.days else ""
+        hours = ""
+        if self.start_time is not None and self.end_time is not None:
+            hours = f"{_hhmm(self.start_time)}-{_hhmm(self.end_time)}"
+        if not days and not hours:
+            return ""
+        return " ".join(filter(None, [days, hours, self.timezone]))
+
+
+def _matchers_or_empty(raw: Any) -> list:
+    try:
+        return parse_matchers(raw)
+    except ValidationError:
+        return []  # an unsaved, invalid form: its errors are shown next to the field
+
+
+def _hhmm(value: time) -> str:
+    return value.strftime("%H:%M")
+
+
+# --- Levels -------------------------------------------------------------------------------------
+
+
+class EscalationLevel(models.Model):
+    """One step of a rule: whom to notify when it starts, how often to remind them, and when
+    to move on to the next level."""
+
+    rule = models.ForeignKey(EscalationRule, on_delete=models.CASCADE, related_name="levels")
+    position = models.PositiveIntegerField(default=0, help_text=_("Levels run in this order."))
+    users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="escalation_levels",
+        help_text=_("Delivered to the direct messages of their linked Feishu account."),
+    )
+    notify_channel_members = models.BooleanField(
+        default=False,
+        help_text=_(
+            "Also notify every member of the channel, direct or through its teams, as they "
+            "are when the level runs."
+        ),
+    )
+    chats = models.ManyToManyField(
+        "integrations.FeishuChat",
+        blank=True,
+        related_name="escalation_levels",
+        help_text=_("Feishu group chats of the rule's Feishu app."),
+    )
+    escalate_after_minutes = models.PositiveIntegerField(
+        default=DEFAULT_ESCALATE_AFTER_MINUTES,
+        validators=[MinValueValidator(1)],
+        help_text=_("Move on to the next level after this many minutes unless stopped."),
+    )
+    repeat_every_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("Notify this level again every this many minutes. Empty: no repeat."),
+    )
+    repeat_times = models.PositiveIntegerField(
+        default=0,
+        help_text=_("How many times to repeat, within the level's time."),
+    )
+
+    class Meta:
+        ordering = ["rule", "position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.rule}: level {self.position}"
+
+    def clean(self) -> None:
+        every, times = self.repeat_every_minutes, self.repeat_times or 0
+        if times and not every:
+            raise ValidationError(
+                {"repeat_every_minutes": _("Say how often to repeat, in minutes.")}
+            )
+        if every and not times:
+            raise ValidationError(
+                {"repeat_times": _("Say how many times to repeat, or leave repeat every empty.")}
+            )
+        # The engine repeats only while the level's time lasts (``oncall.escalation``).
+        if (
+            every
+            and times
+            and self.escalate_after_minutes
+            and (every * times >= self.escalate_after_minutes)
+        ):
+            raise ValidationError(
+                {
+                    "repeat_times": _(
+                        "Repeating %(times)s time(s) every %(every)s min takes %(total)s min, "
+                        "but the level escalates after %(after)s min: repeat less often or "
+                        "escalate later."
+                    )
+                    % {
+                        "times": times,
+                        "every": every,
+                        "total": every * times,
+                        "after": self.escalate_after_minutes,
+                    }
+                }
+            )
+
+    @staticmethod
+    def validate_targets(
+        *, users: Iterable[Any], chats: Iterable[Any], notify_channel_members: bool, app: Any
+    ) -> None:
+        """A level notifies someone, and its chats belong to the app that delivers the rule.
+        Many-to-many values are only known to forms and serializers, so they call this."""
+        users, chats = list(users), list(chats)
+        if not users and not chats and not notify_channel_members:
+            raise ValidationError(
+                _("Choose at least one target: users, the channel's members, or chats.")
+            )
+        if app is None:
+            return
+        foreign = [str(chat) for chat in chats if chat.app_id != app.pk]
+        if foreign:
+            raise ValidationError(
+                {
+                    "chats": _("%(chats)s belong to another Feishu app than %(app)s.")
+                    % {"chats": ", ".join(foreign), "app": app}
+                }
+            )
+
+    def recipients(self) -> list[AbstractBaseUser]:
+        """The active users this level notifies: its users, and the channel's members (direct
+        or through a team) when flagged; each once."""
+        user_model = get_user_model()
+        chosen = Q(escalation_levels=self)
+        if self.notify_channel_members:
+            channel_id = self.rule.channel_id
+            chosen |= Q(oncall_channels=channel_id) | Q(groups__oncall_channels=channel_id)
+        return list(
+            user_model.objects.filter(chosen, is_active=True)
+            .distinct()
+            .order_by(user_model.USERNAME_FIELD)
+        )
+
+    def describe(self) -> str:
+        """One line for people, e.g. ``Notify Alice, channel members and SRE on-call; escalate
+        after 30 min; repeat every 10 min`` followed by the repeat count."""
+        from oncall.timeline import display_name  # oncall.timeline imports the models
+
+        targets = [display_name(user) for user in self.users.all()] if self.pk else []
+        if self.notify_channel_members:
+            targets.append("channel members")
+        if self.pk:
+            targets.extend(str(chat) for chat in self.chats.all())
+        parts = [
+            f"Notify {_join_names(targets) or 'nobody'}",
+            f"escalate after {self.escalate_after_minutes} min",
+        ]
+        if self.repeat_every_minutes and self.repeat_times:
+            times = f"\N{MULTIPLICATION SIGN}{self.repeat_times}"
+            parts.append(f"repeat every {self.repeat_every_minutes} min {times}")
+        return "; ".join(parts)
+
+
+# --- The default rule ---------------------------------------------------------------------------
+
+
+def create_default_rule(
+    channel: Any, *, rule_model: Any = EscalationRule, level_model: Any = EscalationLevel
+) -> Any:
+    """Rule ``Default`` (any incident, any time): notify the channel's members, escalating
+    after 30 minutes. Takes the model classes so that the data migration can pass its own."""
+    rule = rule_model.objects.create(channel=channel, position=0, name=DEFAULT_RULE_NAME)
+    level_model.objects.create(
+        rule=rule,
+        position=0,
+        notify_channel_members=True,
+        escalate_after_minutes=DEFAULT_ESCALATE_AFTER_MINUTES,
+    )
+    return rule
+
+
+def add_missing_default_rules(
+    *,
+    channel_model: Any = Channel,
+    rule_model: Any = EscalationRule,
+    level_model: Any = EscalationLevel,
+) -> int:
+    """Give every channel without any rule the default one (migration ``0003_escalation``);
+    returns how many channels got one."""
+    channels = list(channel_model.objects.filter(escalation_rules__isnull=True))
+    for channel in channels:
+        create_default_rule(channel, rule_model=rule_model, level_model=level_model)
+    return len(channels)
+
+
+@receiver(post_save, sender=Channel, dispatch_uid="oncall.default_escalation_rule")
+def give_new_channel_its_default_rule(
+    sender: type[Channel], instance: Channel, created: bool, raw: bool, **_: Any
+) -> None:
+    # ``raw``: loaddata restores a channel together with its own rules.
+    if created and not raw:
+        create_default_rule(instance)

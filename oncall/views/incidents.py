@@ -1,0 +1,67 @@
+"""The incident page (``/incidents/<public id>/``): what Feishu cards link to.
+
+Read-only for now: the API and the cards act on incidents. One query each for the session, the
+user, the incident (with channel and claimer), its alerts and its timeline (with actors),
+however many alerts and entries there are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from oncall.models import Alert, Incident, TimelineEntry
+from oncall.permissions import visible_incidents
+from oncall.wording import closer_name, display_state, status_line
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    alert: Alert
+    labels: list[tuple[str, str]]
+    links: list[dict[str, str]]
+
+
+@login_required
+@require_GET
+def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    incidents = visible_incidents(request.user).select_related("channel", "claimed_by", "closed_by")
+    incident = get_object_or_404(
+        incidents.prefetch_related(
+            Prefetch("alerts", queryset=Alert.objects.order_by("first_seen", "pk")),
+            Prefetch("timeline", queryset=TimelineEntry.objects.select_related("actor")),
+        ),
+        public_id=public_id,
+    )
+    now = timezone.now()
+    context = {
+        "incident": incident,
+        "state": display_state(incident, now),
+        "status_line": status_line(incident, now),
+        "closed_by": closer_name(incident) if incident.status == Incident.Status.CLOSED else "",
+        "alerts": [_alert_row(alert) for alert in incident.alerts.all()],
+        "timeline": incident.timeline.all(),
+    }
+    return render(request, "oncall/incident_detail.html", context)
+
+
+def _alert_row(alert: Alert) -> AlertRow:
+    labels = alert.labels if isinstance(alert.labels, dict) else {}
+    return AlertRow(
+        alert=alert,
+        labels=sorted((str(key), str(value)) for key, value in labels.items()),
+        links=[link for link in alert.links if _is_web_link(link)],
+    )
+
+
+def _is_web_link(link: object) -> bool:
+    # Sources store only http(s) links; checked again because an href is executable markup.
+    href = link.get("href") if isinstance(link, dict) else None
+    return isinstance(href, str) and href.lower().startswith(("https://", "http://"))

@@ -1,0 +1,68 @@
+"""How an incident's state reads to people: the same words on Feishu cards and web pages.
+
+Times are shown in the console's time zone (``settings.TIME_ZONE``), never a per-request one:
+a card is one message that every recipient sees alike. A time of another day carries its date.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from django.utils import timezone
+
+from oncall.models import Incident
+from oncall.timeline import display_name
+
+
+class DisplayState(StrEnum):
+    """The state people act on; it decides a card's colour and buttons."""
+
+    TRIGGERED = "triggered"
+    CLAIMED = "claimed"
+    SNOOZED = "snoozed"
+    CLOSED = "closed"
+
+
+def display_state(incident: Incident, now: datetime) -> DisplayState:
+    if incident.status == Incident.Status.CLOSED:
+        return DisplayState.CLOSED
+    if incident.snoozed_until is not None and incident.snoozed_until > now:
+        return DisplayState.SNOOZED
+    if incident.status == Incident.Status.ACKNOWLEDGED:
+        return DisplayState.CLAIMED
+    return DisplayState.TRIGGERED
+
+
+def status_line(incident: Incident, now: datetime) -> str:
+    """The state in a few words: "Triggered", "Claimed by Alice at 10:42", "Snoozed until
+    12:00", "Closed by Bob at 11:05" ("Closed by system at ..." when nobody closed it by hand).
+    """
+    state = display_state(incident, now)
+    if state == DisplayState.CLOSED:
+        return f"Closed by {closer_name(incident)} at {moment(incident.closed_at, now)}"
+    claimer = display_name(incident.claimed_by)
+    if state == DisplayState.SNOOZED:
+        line = f"Snoozed until {moment(incident.snoozed_until, now)}"
+        if incident.status == Incident.Status.ACKNOWLEDGED:
+            line += f" · claimed by {claimer}"
+        return line
+    if state == DisplayState.CLAIMED:
+        return f"Claimed by {claimer} at {moment(incident.claimed_at, now)}"
+    return "Triggered"
+
+
+def closer_name(incident: Incident) -> str:
+    # No closer means the system closed it (every alert recovered, or a source resolved it).
+    return display_name(incident.closed_by) if incident.closed_by_id else "system"
+
+
+def moment(value: datetime | None, now: datetime) -> str:
+    """``10:42`` on the day of ``now``, ``2026-11-20 10:42`` on any other day."""
+    if value is None:
+        return "an unknown time"
+    zone = timezone.get_default_timezone()
+    local = timezone.localtime(value, zone)
+    if local.date() == timezone.localtime(now, zone).date():
+        return local.strftime("%H:%M")
+    return local.strftime("%Y-%m-%d %H:%M")

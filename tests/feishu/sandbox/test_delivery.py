@@ -1,0 +1,223 @@
+"""Card deliveries against the sandbox: sending once, "app not linked", the bot not in a chat,
+5xx and 429 answers, and every copy of a card updated after a change."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from integrations.feishu import delivery, tasks
+from integrations.feishu.cards import incident_card
+from integrations.feishu.models import CardDelivery, FeishuChat, LinkedAccount
+from integrations.feishu.sandbox.models import Fault, SandboxMessage
+from oncall import lifecycle
+from oncall.models import TimelineEntry
+from oncall.timeline import Actor
+from tests.factories import ChannelFactory, IncidentFactory, UserFactory
+
+State = CardDelivery.State
+
+
+@pytest.fixture
+def people(console_app, sandbox_app, sandbox_people):
+    """Console users alice and bob, linked to their sandbox identities; carol not linked."""
+    users = {}
+    for key in ("alice", "bob", "carol"):
+        users[key] = UserFactory(username=key, first_name=key.title())
+    for key in ("alice", "bob"):
+        LinkedAccount.objects.create(
+            user=users[key],
+            app=console_app,
+            open_id=sandbox_app.open_id_of(sandbox_people[key]),
+            name=sandbox_people[key].name,
+        )
+    return users
+
+
+@pytest.fixture
+def incident(people):
+    channel = ChannelFactory()
+    channel.members.add(*people.values())
+    return IncidentFactory(channel=channel, title="Disk full on db-1")
+
+
+@pytest.fixture
+def group(console_app, sandbox_chat):
+    return FeishuChat.objects.create(
+        app=console_app, chat_id=sandbox_chat.chat_id, name=sandbox_chat.name
+    )
+
+
+def send_all(django_capture_on_commit_callbacks, incident, app, users=(), chats=()):
+    with django_capture_on_commit_callbacks(execute=True):
+        return delivery.notify(incident, app, list(users), list(chats))
+
+
+def owed_card(incident, app, user) -> CardDelivery:
+    """A delivery asked for and not sent yet (what ``notify`` leaves for the send task)."""
+    return CardDelivery.objects.create(incident=incident, app=app, user=user, requested=1)
+
+
+def cards_of(sandbox_person) -> list[SandboxMessage]:
+    return list(SandboxMessage.objects.filter(user=sandbox_person, msg_type="interactive"))
+
+
+def test_cards_reach_linked_people_and_a_chat_once(
+    console_app,
+    incident,
+    people,
+    group,
+    sandbox_people,
+    sandbox_chat,
+    django_capture_on_commit_callbacks,
+):
+    send_all(
+        django_capture_on_commit_callbacks,
+        incident,
+        console_app,
+        [people["alice"], people["bob"]],
+        [group],
+    )
+    for key in ("alice", "bob"):
+        (card,) = cards_of(sandbox_people[key])
+        assert "Disk full on db-1" in card.content
+    assert SandboxMessage.objects.filter(chat=sandbox_chat).count() == 1
+    deliveries = CardDelivery.objects.filter(incident=incident)
+    assert {d.state for d in deliveries} == {State.SENT}
+    for d in deliveries:
+        tasks.send_card(d.pk)  # a redelivered task sends nothing more
+    assert SandboxMessage.objects.filter(msg_type="interactive").count() == 3
+
+
+def test_a_repeat_posts_a_second_card_to_the_same_row(
+    console_app, incident, people, sandbox_people, django_capture_on_commit_callbacks
+):
+    for _ in range(2):
+        send_all(django_capture_on_commit_callbacks, incident, console_app, [people["alice"]])
+    row = CardDelivery.objects.get(incident=incident, user=people["alice"])
+    assert (row.requested, row.sent, len(row.messages)) == (2, 2, 2)
+    assert len(cards_of(sandbox_people["alice"])) == 2
+
+
+def test_a_send_interrupted_before_it_was_recorded_does_not_post_twice(
+    console_app, incident, people, sandbox_people, django_capture_on_commit_callbacks
+):
+    row = owed_card(incident, console_app, people["alice"])
+    # The worker sent the card and died before writing it down: the same uuid is sent again.
+    console_app.client().send_message(
+        "open_id",
+        LinkedAccount.objects.get(user=people["alice"]).open_id,
+        incident_card(incident),
+        f"oncall-{row.pk}-1",
+    )
+    tasks.send_card(row.pk)
+    assert len(cards_of(sandbox_people["alice"])) == 1
+    row.refresh_from_db()
+    assert row.sent == 1
+
+
+def test_a_person_without_a_linked_account_is_recorded_as_app_not_linked(
+    console_app, incident, people, django_capture_on_commit_callbacks
+):
+    report = send_all(django_capture_on_commit_callbacks, incident, console_app, [people["carol"]])
+    assert report.unreachable == ["Carol"]
+    row = CardDelivery.objects.get(incident=incident, user=people["carol"])
+    assert row.state == State.NOT_LINKED
+    entry = incident.timeline.get(kind=TimelineEntry.Kind.DELIVERY_FAILED)
+    assert entry.message.startswith("App not linked: Carol")
+    assert console_app.web_url in entry.message
+    # Asked again at the next level: still not linked, and the timeline says it once.
+    send_all(django_capture_on_commit_callbacks, incident, console_app, [people["carol"]])
+    assert incident.timeline.filter(kind=TimelineEntry.Kind.DELIVERY_FAILED).count() == 1
+
+
+def test_a_chat_the_bot_left_is_recorded_and_marked(
+    console_app, sandbox_app, incident, group, sandbox_chat, django_capture_on_commit_callbacks
+):
+    sandbox_chat.bots.remove(sandbox_app)  # the console has not heard of it yet
+    send_all(django_capture_on_commit_callbacks, incident, console_app, [], [group])
+    row = CardDelivery.objects.get(incident=incident, chat=group)
+    assert row.state == State.BOT_NOT_IN_CHAT
+    group.refresh_from_db()
+    assert group.status == FeishuChat.Status.BOT_REMOVED
+    assert "230002" in incident.timeline.get(kind=TimelineEntry.Kind.DELIVERY_FAILED).message
+
+
+def test_5xx_and_429_answers_are_retried_and_the_card_arrives_once(
+    console_app, incident, people, sandbox_people, django_capture_on_commit_callbacks
+):
+    Fault.objects.create(path_prefix="/open-apis/im/v1/messages", status=503, remaining=2)
+    Fault.objects.create(
+        path_prefix="/open-apis/im/v1/messages", status=429, retry_after=7, remaining=1
+    )
+    row = owed_card(incident, console_app, people["alice"])
+    countdowns = []
+    for _ in range(3):
+        with pytest.raises(delivery.Retry) as retry:
+            delivery.send(row.pk)
+        countdowns.append(retry.value.countdown)
+    delivery.send(row.pk)
+    assert countdowns == [2.0, 4.0, 7.0]  # backoff, backoff, Feishu's reset header
+    assert len(cards_of(sandbox_people["alice"])) == 1
+    row.refresh_from_db()
+    assert (row.state, row.sent, row.attempts) == (State.SENT, 1, 0)
+
+
+def test_transient_failures_end_after_the_last_attempt(
+    console_app, incident, people, django_capture_on_commit_callbacks
+):
+    Fault.objects.create(path_prefix="/open-apis/im/v1/messages", status=500, remaining=100)
+    row = owed_card(incident, console_app, people["alice"])
+    for _ in range(delivery.MAX_SEND_ATTEMPTS - 1):
+        with pytest.raises(delivery.Retry):
+            delivery.send(row.pk)
+    delivery.send(row.pk)  # the last attempt records the failure instead of retrying
+    row.refresh_from_db()
+    assert row.state == State.FAILED
+    assert row.attempts == delivery.MAX_SEND_ATTEMPTS
+    assert "after 8 attempts" in incident.timeline.get(kind="delivery_failed").message
+
+
+def test_every_copy_is_updated_after_a_claim_and_an_unchanged_card_is_not(
+    console_app, incident, people, group, sandbox_chat, django_capture_on_commit_callbacks
+):
+    send_all(
+        django_capture_on_commit_callbacks,
+        incident,
+        console_app,
+        [people["alice"], people["bob"]],
+        [group],
+    )
+    # The claim's announcement schedules the sync (run at once here: tasks are eager).
+    lifecycle.claim(incident, Actor(people["bob"], "api"))
+    copies = SandboxMessage.objects.filter(msg_type="interactive")
+    assert [c.update_count for c in copies] == [1, 1, 1]
+    for copy in copies:
+        assert "Claimed by Bob" in json.dumps(json.loads(copy.content))
+    assert delivery.sync(incident.pk) == 0  # nothing changed since
+
+
+def test_changes_in_a_burst_schedule_one_sync(
+    console_app, incident, people, monkeypatch, django_capture_on_commit_callbacks
+):
+    send_all(django_capture_on_commit_callbacks, incident, console_app, [people["alice"]])
+    scheduled = []
+    monkeypatch.setattr(tasks.sync_cards, "apply_async", lambda *a, **k: scheduled.append(k))
+    delivery.cache.delete(delivery._sync_key(incident.pk))
+    for _ in range(10):
+        delivery.schedule_sync(incident.pk)
+    assert scheduled == [{"countdown": delivery.SYNC_DELAY_SECONDS}]
+
+
+def test_cards_older_than_14_days_are_left_alone(
+    console_app, incident, people, django_capture_on_commit_callbacks
+):
+    send_all(django_capture_on_commit_callbacks, incident, console_app, [people["alice"]])
+    row = CardDelivery.objects.get(incident=incident)
+    row.messages = [{**row.messages[0], "at": "2020-01-01T00:00:00+00:00"}]
+    row.save()
+    lifecycle.close(incident, Actor(people["alice"], "api"))  # syncs (eager tasks)
+    assert delivery.sync(incident.pk) == 0
+    (card,) = SandboxMessage.objects.filter(msg_type="interactive")
+    assert card.update_count == 0
