@@ -3,7 +3,9 @@
 
     python3 dev.py up      run the console: web + worker + beat on the embedded default
     python3 dev.py test    ruff, then the test suite on SQLite, then on PostgreSQL + Redis
-    python3 dev.py bench   the ingestion benchmark (PostgreSQL, Redis, gunicorn, workers)
+    python3 dev.py bench [ingest|delivery] [args...]
+                           a benchmark (PostgreSQL, Redis, gunicorn, workers): ingestion
+                           (the default) or Feishu card delivery; --help lists its options
     python3 dev.py lock    regenerate requirements.lock from pyproject.toml
 
 Every command first creates ``.venv`` and installs ``requirements.lock`` into it when the lock
@@ -155,9 +157,34 @@ def cmd_test(extra: list[str]) -> None:
 # --- bench, lock -----------------------------------------------------------------------------
 
 
+BENCHMARKS = ("ingest", "delivery")
+
+
 def cmd_bench(extra: list[str]) -> None:
+    """``bench [ingest|delivery] [args...]``: without a name (or with options only) the
+    ingestion benchmark, as before there were two."""
+    name, args = "ingest", extra
+    if extra and not extra[0].startswith("-"):
+        name, args = extra[0], extra[1:]
+    if name not in BENCHMARKS:
+        sys.exit(f"Unknown benchmark {name!r}: choose one of {', '.join(BENCHMARKS)}.")
     ensure_venv()
-    run(PY, "-m", "tests.benchmarks.ingest", *extra)
+    sys.exit(run_until_done([PY, "-m", f"tests.benchmarks.{name}", *args]))
+
+
+def run_until_done(command: list[str | Path]) -> int:
+    """Run a benchmark in the foreground; a Ctrl-C reaches it too, so wait while it stops its
+    servers rather than leave them running (a second Ctrl-C gives up waiting)."""
+    process = subprocess.Popen([str(a) for a in command], cwd=ROOT)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        say("waiting for the benchmark to stop its servers")
+        try:
+            return process.wait()
+        except KeyboardInterrupt:
+            process.kill()
+            return 130
 
 
 def cmd_lock() -> None:

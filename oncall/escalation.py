@@ -222,12 +222,9 @@ def _may_escalate(incident: Incident) -> bool:
 
 
 def _lock(incident_id: int) -> Incident | None:
-    return (
-        Incident.objects.select_for_update()
-        .select_related("escalation_rule")
-        .filter(pk=incident_id)
-        .first()
-    )
+    # Nothing joined: PostgreSQL refuses FOR UPDATE on the nullable side of an outer join, and
+    # would not re-read a joined row after waiting for the lock anyway.
+    return Incident.objects.select_for_update().filter(pk=incident_id).first()
 
 
 def _save(incident: Incident, *extra: str) -> None:

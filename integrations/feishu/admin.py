@@ -17,9 +17,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
-from integrations.feishu import chats, checks, errors, samples
+from integrations.feishu import chats, checks, delivery, errors, samples
 from integrations.feishu.models import CardDelivery, FeishuApp, FeishuChat, LinkedAccount
 from oncall.admin import ADMIN_MEDIA, copy_field
+from oncall.timeline import display_name
 
 SECRET_FIELDS = ("app_secret", "verification_token", "encrypt_key")
 KEEP = "Leave blank to keep the current value."
@@ -105,6 +106,7 @@ class FeishuAppAdmin(admin.ModelAdmin):
         "checklist",
         "last_check",
         "chats_summary",
+        "unlinked_people",
     ]
     add_fieldsets = [
         (
@@ -142,6 +144,7 @@ class FeishuAppAdmin(admin.ModelAdmin):
             },
         ),
         ("Setup checklist", {"fields": ["checklist", "last_check", "chats_summary"]}),
+        ("Linked accounts", {"fields": ["unlinked_people"]}),
         ("Options", {"fields": ["war_room_enabled", "api_base_url"]}),
     ]
     media = ADMIN_MEDIA
@@ -202,6 +205,19 @@ class FeishuAppAdmin(admin.ModelAdmin):
             counts[FeishuChat.Status(status)] += 1
         parts = ", ".join(f"{n} {s.label}" for s, n in counts.items() if n) or "none yet"
         return format_html('<a href="{}">{}</a>', url, parts)
+
+    @admin.display(description="people not linked yet")
+    def unlinked_people(self, app: FeishuApp) -> SafeString | str:
+        linked = set(app.linked_accounts.values_list("user_id", flat=True))
+        missing = [u for u in delivery.people_targeted_through(app) if u.pk not in linked]
+        if not missing:
+            return "Everyone the escalation rules notify through this app has linked an account."
+        names = format_html_join(", ", "{}", ((display_name(u),) for u in missing))
+        return format_html(
+            '<span class="check-failed">{}</span>: cards to them are recorded as “app not '
+            "linked” until each opens the app once from the Feishu workplace.",
+            names,
+        )
 
     @admin.display(description="configuration")
     def configuration(self, app: FeishuApp) -> SafeString | str:
@@ -312,7 +328,7 @@ class TestCardForm(forms.Form):
     def __init__(self, app: FeishuApp, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         people = [
-            (f"user:{link.user_id}", f"{link.user} ({link.name or link.open_id})")
+            (f"user:{link.user_id}", f"{display_name(link.user)} ({link.name or link.open_id})")
             for link in app.linked_accounts.select_related("user")
         ]
         chats = [

@@ -61,6 +61,7 @@ class Notified:
     unreachable: list[str]
 
 
+@transaction.atomic
 def notify(
     incident: Incident,
     app: FeishuApp,
@@ -315,3 +316,19 @@ def on_incident_changed(sender: Any, incident_id: int, kind: str, **_: Any) -> N
     """Every change, from any surface, refreshes the incident's sent cards (coalesced)."""
     if kind not in CARD_NEUTRAL_KINDS:
         schedule_sync(incident_id)
+
+
+def people_targeted_through(app: FeishuApp) -> list[Any]:
+    """Everyone an escalation rule delivering through ``app`` would notify (for the admin's
+    list of people who still have to link their account)."""
+    from oncall.models import EscalationRule
+
+    people: dict[int, Any] = {}
+    rules = EscalationRule.objects.filter(enabled=True).prefetch_related("levels")
+    for rule in rules:
+        delivering = rule.delivering_app()
+        if delivering is None or delivering.pk != app.pk:
+            continue
+        for level in rule.levels.all():
+            people.update((user.pk, user) for user in level.recipients())
+    return sorted(people.values(), key=lambda user: display_name(user).lower())

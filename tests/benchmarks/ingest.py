@@ -28,18 +28,17 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.benchmarks import common
+
 PORT = 8765
 DB_NAME = "oncall_bench"
-PG_ADMIN = "postgres://root@127.0.0.1:5432/test"
+REDIS_URL = "redis://127.0.0.1:6379/14"
 
 
 @dataclass
@@ -55,7 +54,7 @@ class PhaseResult:
     def row(self) -> list[str]:
         lat = sorted(self.latencies_ms)
         p50 = statistics.median(lat) if lat else float("nan")
-        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] if lat else float("nan")
+        p99 = common.percentile(lat, 0.99)
         return [
             self.name,
             str(self.events),
@@ -69,87 +68,9 @@ class PhaseResult:
 
 
 def environment(data_dir: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "oncall.settings",
-        "DATABASE_URL": f"postgres://root@127.0.0.1:5432/{DB_NAME}",
-        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/14",
-        "CELERY_QUEUE": "bench",
-        "SECRET_KEY": "benchmark-secret-key",
-        "FIELD_ENCRYPTION_KEYS": "benchmark-encryption-key",
-        "DEBUG": "false",
-        "DATA_DIR": data_dir,
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{PORT}",
-        "LOG_LEVEL": "WARNING",
-    }
-
-
-def recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-
-
-def flush_broker() -> None:
-    import redis
-
-    redis.Redis.from_url("redis://127.0.0.1:6379/14").flushdb()
-
-
-def start_servers(env: dict[str, str], web_workers: int, task_workers: int) -> list:
-    bin_dir = Path(sys.executable).parent
-    web = subprocess.Popen(
-        [
-            str(bin_dir / "gunicorn"),
-            "oncall.wsgi",
-            "--bind",
-            f"127.0.0.1:{PORT}",
-            "--workers",
-            str(web_workers),
-            "--worker-class",
-            "gthread",
-            "--threads",
-            "4",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
+    return common.environment(
+        db_name=DB_NAME, redis_url=REDIS_URL, port=PORT, queue="bench", data_dir=data_dir
     )
-    worker = subprocess.Popen(
-        [
-            str(bin_dir / "celery"),
-            "-A",
-            "oncall",
-            "worker",
-            "--concurrency",
-            str(task_workers),
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    wait_for_web()
-    return [web, worker]
-
-
-def wait_for_web() -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    sys.exit("gunicorn did not answer /healthz within 60 s")
 
 
 def seed(open_incidents: int) -> str:
@@ -332,17 +253,12 @@ def print_table(results: list[PhaseResult], args: argparse.Namespace) -> None:
         "drain s",
         "errors",
     ]
-    rows = [header, *(r.row() for r in results)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     print(
         f"\nbatch {args.batch} alerts/request, {args.clients} clients, "
         f"{args.web_workers} gunicorn workers x 4 threads, {args.task_workers} Celery workers, "
         f"PostgreSQL + Redis, {os.cpu_count()} cores"
     )
-    for i, row in enumerate(rows):
-        print("  ".join(cell.rjust(widths[j]) for j, cell in enumerate(row)))
-        if i == 0:
-            print("  ".join("-" * w for w in widths))
+    common.print_rows([header, *(r.row() for r in results)])
 
 
 def main() -> None:
@@ -360,10 +276,8 @@ def main() -> None:
 
     data_dir = tempfile.mkdtemp(prefix="oncall-bench-")
     env = environment(data_dir)
-    os.environ.update(env)
-    import django
-
-    django.setup()
+    common.setup_django(env)
+    common.stop_on_sigterm()
     results = []
     for level in (int(n) for n in args.open_incidents.split(",")):
         results.extend(run_level(level, env, args))
@@ -373,25 +287,15 @@ def main() -> None:
 def run_level(level: int, env: dict[str, str], args: argparse.Namespace) -> list[PhaseResult]:
     """Both phases on a fresh database holding ``level`` open incidents, so that the number of
     open incidents is the only thing that differs between levels."""
-    from django.core.management import call_command
-    from django.db import connections
-
-    connections.close_all()
-    recreate_database()
-    flush_broker()
-    call_command("migrate", verbosity=0)
+    common.reset_state(DB_NAME, REDIS_URL)
     path = seed(level)
-    servers = start_servers(env, args.web_workers, args.task_workers)
-    try:
+    with common.Servers(
+        env, port=PORT, web_workers=args.web_workers, task_workers=args.task_workers
+    ):
         return [
             run_phase(f"flat out, {level:,} open", path, args, rate=None),
             run_phase(f"{args.rate:.0f} ev/s, {level:,} open", path, args, rate=args.rate),
         ]
-    finally:
-        for process in servers:
-            process.terminate()
-        for process in servers:
-            process.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,251 @@
+"""What the benchmarks share: their environment, a fresh PostgreSQL database and Redis database,
+gunicorn and Celery workers as subprocesses, and the printed tables.
+
+Servers run in their own process groups, so that a Ctrl-C in the terminal reaches only the
+benchmark, which then stops every process of every group it started (``Servers``), and a
+SIGTERM does the same (``stop_on_sigterm``). Traffic goes only to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+PG_ADMIN = "postgres://root@127.0.0.1:5432/test"
+HOST = "127.0.0.1"
+# How long a server group may take to stop after SIGTERM before it is killed.
+STOP_GRACE_SECONDS = 10
+
+
+def environment(
+    *, db_name: str, redis_url: str, port: int, queue: str, data_dir: str, **extra: str
+) -> dict[str, str]:
+    """The variables every process of a benchmark runs with (``extra`` adds or overrides)."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "oncall.settings",
+        "DATABASE_URL": f"postgres://root@{HOST}:5432/{db_name}",
+        "CELERY_BROKER_URL": redis_url,
+        "CELERY_QUEUE": queue,
+        "SECRET_KEY": "benchmark-secret-key",
+        "FIELD_ENCRYPTION_KEYS": "benchmark-encryption-key",
+        "DEBUG": "false",
+        "DATA_DIR": data_dir,
+        "PUBLIC_BASE_URL": f"http://{HOST}:{port}",
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
+def setup_django(env: dict[str, str]) -> None:
+    """Use ``env`` in this process too (seeding and polling go through the ORM)."""
+    os.environ.update(env)
+    import django
+
+    django.setup()
+
+
+def reset_state(db_name: str, redis_url: str, *, skip_checks: bool = False) -> None:
+    """A new, migrated database ``db_name`` and an empty Redis database (broker, cache, rate
+    limits): what one measurement starts from."""
+    from django.core.management import call_command
+    from django.db import connections
+
+    connections.close_all()
+    recreate_database(db_name)
+    flush_redis(redis_url)
+    call_command("migrate", verbosity=0, skip_checks=skip_checks)
+
+
+def recreate_database(db_name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {db_name}")
+
+
+def flush_redis(redis_url: str) -> None:
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def stop_on_sigterm() -> None:
+    """Treat SIGTERM like Ctrl-C, so that ``finally`` blocks stop the servers."""
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+class Servers:
+    """gunicorn (``web_workers`` x ``threads``) and a Celery worker (``task_workers``
+    processes), started on entry, answering ``/healthz`` when entered, stopped on exit."""
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        *,
+        port: int,
+        web_workers: int,
+        task_workers: int,
+        threads: int = 4,
+    ):
+        self.env = env
+        self.port = port
+        self.web_workers = web_workers
+        self.task_workers = task_workers
+        self.threads = threads
+        self.processes: list[subprocess.Popen] = []
+        self.names: list[str] = []
+
+    def __enter__(self) -> Servers:
+        try:
+            self._spawn("web", self._gunicorn())
+            self._spawn("workers", self._celery())
+            wait_for_web(self.port)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _gunicorn(self) -> list[str]:
+        return [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "oncall.wsgi",
+            "--bind",
+            f"{HOST}:{self.port}",
+            "--workers",
+            str(self.web_workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(self.threads),
+            "--log-level",
+            "warning",
+        ]
+
+    def _celery(self) -> list[str]:
+        return [
+            str(Path(sys.executable).parent / "celery"),
+            "-A",
+            "oncall",
+            "worker",
+            "--concurrency",
+            str(self.task_workers),
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+
+    def _spawn(self, name: str, command: Sequence[str]) -> None:
+        # A session of its own: the terminal's Ctrl-C goes to the benchmark alone, which stops
+        # the whole group, pool children included.
+        process = subprocess.Popen(command, cwd=ROOT, env=self.env, start_new_session=True)
+        self.processes.append(process)
+        self.names.append(name)
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time used so far by each server's process group ("web", "workers")."""
+        return {
+            name: group_cpu_seconds(process.pid)
+            for name, process in zip(self.names, self.processes, strict=True)
+        }
+
+    def stop(self) -> None:
+        """SIGTERM to every group, then SIGKILL to whatever is left after the grace period
+        (a Celery task may be sleeping in a rate limiter: nothing here needs it finished)."""
+        for process in self.processes:
+            _signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for process in self.processes:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        for process in self.processes:
+            _signal_group(process, signal.SIGKILL)  # orphaned children of a stopped leader
+            process.wait()
+        self.processes, self.names = [], []
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU seconds of the live processes of group ``pgid`` and of the children
+    they reaped (Linux ``/proc``; 0.0 elsewhere)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # Fields after the command name (which may hold spaces) start at "state" (3rd).
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended meanwhile
+        if int(fields[2]) == pgid:
+            ticks += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, summed over cores (Linux)."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    except OSError:
+        return 0.0, 0.0
+    idle = values[3] + values[4]  # idle + iowait
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(values) - idle) / tick, sum(values) / tick
+
+
+def _signal_group(process: subprocess.Popen, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # the whole group has ended
+        os.killpg(process.pid, signum)
+
+
+def wait_for_web(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection(HOST, port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    sys.exit(f"gunicorn did not answer /healthz within {timeout:g} s")
+
+
+def print_rows(rows: Sequence[Sequence[Any]]) -> None:
+    """A right-aligned table whose first row is the header, underlined."""
+    cells = [[str(cell) for cell in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    for i, row in enumerate(cells):
+        print("  ".join(cell.rjust(widths[j]) for j, cell in enumerate(row)))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def percentile(sorted_values: Sequence[float], fraction: float) -> float:
+    """The value below which ``fraction`` of ``sorted_values`` lie (nearest rank, as the
+    ingestion benchmark has always computed its p99)."""
+    if not sorted_values:
+        return float("nan")
+    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * fraction))]

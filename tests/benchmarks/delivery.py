@@ -1,0 +1,533 @@
+"""Delivery benchmark: incident cards through one Feishu app, the sandbox enforcing Feishu's limits.
+
+    python3 dev.py bench delivery [--incidents 200] [--recipients 10] [--rate 50] [--seconds 10]
+                                  [--latency-users 50] [--task-workers 8] [--only fanout|latency]
+
+Each measurement starts gunicorn and Celery workers on a fresh PostgreSQL database
+(``oncall_bench_delivery``) with Redis database 13 as broker, cache and rate-limit store, and the
+Feishu sandbox served by the console itself (``FEISHU_SANDBOX_ENABLED``); the console's Feishu
+app has platform Sandbox, so its client calls ``http://127.0.0.1:<port>/sandbox/feishu``. The
+sandbox answers as Feishu does past its limits (99991400 / HTTP 429 past 50/s or 1000/min of
+sends per app, 230020 past 5/s per receiver) and records every call (``ApiCall``). Setup goes
+through the ORM of this process: a sandbox app and its people, the console's app with the same
+credentials, console users linked to those people, channels whose default escalation rule
+notifies their members, and an Alertmanager source per channel.
+
+1. **Fan-out**: ``--incidents`` distinct alerts pushed as fast as answers come (8 clients) to one
+   channel of ``--recipients`` members: 200 x 10 = 2,000 cards through one app. It waits until
+   every card delivery has sent what was asked (or failed), then prints the cards sent, the
+   failures, the sandbox's 99991400 and 230020 answers, the time from the first push to the
+   last card the sandbox accepted, the minimum that Feishu's limits allow, and their ratio.
+   The issue's goal: no 99991400 at all, and a total within 10 % of the minimum.
+2. **Latency**: ``--rate`` alerts per second for ``--seconds`` (500 incidents), each to one of
+   ``--latency-users`` channels of one linked member, round robin (50 users: 1 card per second
+   each, so that the 5/s per receiver does not dominate). For each incident, the time from
+   sending its push to the sandbox accepting its first card (``SandboxMessage.created_at``,
+   found through ``CardDelivery.messages[0]``): p50, p99 and max.
+
+**The minimum time for N sends from one app.** Both the console's limiter and the sandbox count
+fixed windows from the Unix epoch: 50 sends in each second ``[s, s + 1)`` and 1000 in each minute
+``[60 m, 60 (m + 1))``. Starting at the first push ``t0``, second windows are filled in order,
+each with ``min(50, 1000 - sent in its minute)``; a window whose minute is used up is skipped to
+the next minute. The minimum is ``max(s_N, t0) - t0``, where ``s_N`` is the start of the window
+that holds the N-th send (``minimum_send_seconds``). For N = 2,000 and ``p = t0 mod 60`` this
+is ``79 - p`` when ``p < 41`` (1000 sends before the minute ends, 1000 in the 20 s after it) and
+``79 - (p mod 1)`` otherwise (the third minute holds the last sends): between 38 and 79 s,
+depending on where in its minute the run starts, so the table shows ``p``. Ten receivers at 5/s
+each allow 50/s as well, so the per-receiver limit adds nothing when sends are spread evenly.
+
+Needs PostgreSQL on 127.0.0.1:5432 (user root, trust) and Redis on 127.0.0.1:6379; it sends
+traffic only to 127.0.0.1 and stops by itself (about three minutes), stopping its servers on
+Ctrl-C or failure too. Not part of the test run; it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import math
+import os
+import statistics
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+from tests.benchmarks import common
+
+PORT = 8766
+DB_NAME = "oncall_bench_delivery"
+REDIS_URL = "redis://127.0.0.1:6379/13"
+SANDBOX_PATH = "/sandbox/feishu"
+SENDS_PER_SECOND = 50
+SENDS_PER_MINUTE = 1000
+RATE_LIMITED = 99991400
+FREQUENCY_LIMIT = 230020
+SEND_PATH = "/open-apis/im/v1/messages"
+PUSH_CLIENTS = 8
+
+
+def environment(data_dir: str) -> dict[str, str]:
+    return common.environment(
+        db_name=DB_NAME,
+        redis_url=REDIS_URL,
+        port=PORT,
+        queue="bench-delivery",
+        data_dir=data_dir,
+        REDIS_URL=REDIS_URL,
+        FEISHU_SANDBOX_ENABLED="true",
+        FEISHU_SANDBOX_BASE_URL=f"http://{common.HOST}:{PORT}{SANDBOX_PATH}",
+    )
+
+
+# --- The minimum Feishu's limits allow --------------------------------------------------------
+
+
+def minimum_send_seconds(
+    count: int,
+    start: float,
+    per_second: int = SENDS_PER_SECOND,
+    per_minute: int = SENDS_PER_MINUTE,
+) -> float:
+    """Seconds from ``start`` (Unix time) until the ``count``-th send may go, with fixed
+    one-second and one-minute windows counted from the epoch (see the module docstring)."""
+    second = math.floor(start)
+    minute = second - second % 60
+    used_in_minute = 0
+    left = count
+    while True:
+        if second >= minute + 60:
+            minute, used_in_minute = second - second % 60, 0
+        room = min(per_second, per_minute - used_in_minute)
+        if room <= 0:
+            second = minute + 60
+            continue
+        taken = min(room, left)
+        left -= taken
+        used_in_minute += taken
+        if left == 0:
+            return max(second, start) - start
+        second += 1
+
+
+# --- Setup ------------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    """What a measurement pushes to: one push path per channel, and the app's App ID."""
+
+    push_paths: list[str]
+    app_id: str
+
+
+def seed(channels: int, members_per_channel: int) -> World:
+    """A sandbox app and one person per console user, linked; ``channels`` channels of
+    ``members_per_channel`` members each, with the default escalation rule (level 1 notifies
+    the channel's members) and an Alertmanager source."""
+    from django.contrib.auth import get_user_model
+
+    from integrations.feishu.models import FeishuApp, LinkedAccount, Platform
+    from integrations.feishu.sandbox.models import SandboxApp, SandboxUser
+    from oncall.models import AlertSource, Channel
+
+    sandbox_app = SandboxApp.objects.create(name="Bench app", encrypt_key="")
+    console_app = FeishuApp.objects.create(
+        name="Bench app",
+        platform=Platform.SANDBOX,
+        app_id=sandbox_app.app_id,
+        app_secret=sandbox_app.app_secret,
+        verification_token=sandbox_app.verification_token,
+    )
+    user_model = get_user_model()
+    paths = []
+    for c in range(channels):
+        channel = Channel.objects.create(name=f"Bench {c}")
+        for m in range(members_per_channel):
+            name = f"bench-{c}-{m}"
+            person = SandboxUser.objects.create(name=name, email=f"{name}@example.com")
+            user = user_model.objects.create_user(username=name, email=f"{name}@example.com")
+            LinkedAccount.objects.create(
+                user=user, app=console_app, open_id=sandbox_app.open_id_of(person), name=name
+            )
+            channel.members.add(user)
+        source = AlertSource.objects.create(
+            name=f"Bench {c} Alertmanager", kind="alertmanager", channel=channel
+        )
+        paths.append(f"/push/{source.token}")
+    return World(paths, sandbox_app.app_id)
+
+
+def alert_body(fingerprint: str) -> bytes:
+    """One firing Alertmanager alert: its fingerprint is its identity, so one incident each."""
+    alert = {
+        "status": "firing",
+        "labels": {"alertname": "BenchDelivery", "instance": fingerprint, "severity": "critical"},
+        "annotations": {"summary": f"Bench delivery {fingerprint}"},
+        "startsAt": "2026-11-21T10:00:00Z",
+        "endsAt": "0001-01-01T00:00:00Z",
+        "generatorURL": "http://prometheus:9090/graph",
+        "fingerprint": fingerprint,
+    }
+    return json.dumps(
+        {
+            "version": "4",
+            "status": "firing",
+            "receiver": "oncall",
+            "groupKey": "{}:{}",
+            "truncatedAlerts": 0,
+            "groupLabels": {},
+            "commonLabels": {},
+            "commonAnnotations": {},
+            "externalURL": "http://alertmanager:9093",
+            "alerts": [alert],
+        }
+    ).encode()
+
+
+# --- Pushing ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Push:
+    fingerprint: str
+    path: str
+    due: float | None = None  # time.monotonic() to send at; None: as soon as possible
+
+
+@dataclass
+class Pushed:
+    """Unix time at which each fingerprint's push was sent, and the pushes not answered 200."""
+
+    sent_at: dict[str, float]
+    errors: int
+
+
+def push_all(pushes: list[Push], clients: int) -> Pushed:
+    """Send ``pushes`` from ``clients`` threads, each taking every ``clients``-th push."""
+    sent_at: dict[str, float] = {}
+    errors: list[str] = []
+    threads = [
+        threading.Thread(target=_push_loop, args=(pushes[c::clients], sent_at, errors))
+        for c in range(clients)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return Pushed(sent_at, len(errors))
+
+
+def _push_loop(pushes: list[Push], sent_at: dict[str, float], errors: list[str]) -> None:
+    conn = http.client.HTTPConnection(common.HOST, PORT, timeout=30)
+    for push in pushes:
+        if push.due is not None:
+            time.sleep(max(0.0, push.due - time.monotonic()))
+        sent_at[push.fingerprint] = time.time()
+        try:
+            conn.request(
+                "POST",
+                push.path,
+                body=alert_body(push.fingerprint),
+                headers={"Content-Type": "application/json"},
+            )
+            response = conn.getresponse()
+            response.read()
+            if response.status != 200:
+                errors.append(push.fingerprint)
+        except OSError:
+            conn.close()
+            conn = http.client.HTTPConnection(common.HOST, PORT, timeout=30)
+            errors.append(push.fingerprint)
+    conn.close()
+
+
+# --- Waiting and reading the outcome ----------------------------------------------------------
+
+
+def undelivered() -> int:
+    """Deliveries still owing a card: asked for, neither sent nor given up."""
+    from django.db.models import F
+
+    from integrations.feishu.models import CardDelivery
+
+    unreachable = [CardDelivery.State.NOT_LINKED, CardDelivery.State.BOT_NOT_IN_CHAT]
+    return (
+        CardDelivery.objects.filter(sent__lt=F("requested")).exclude(state__in=unreachable).count()
+    )
+
+
+def wait_delivered(expected: int, timeout: float) -> int:
+    """Wait until ``expected`` deliveries exist and none owes a card; returns how many deliveries
+    are missing or still owing when the ``timeout`` ran out (0: all done)."""
+    from integrations.feishu.models import CardDelivery
+
+    deadline = time.monotonic() + timeout
+    while True:
+        missing = max(0, expected - CardDelivery.objects.count()) + undelivered()
+        if missing == 0 or time.monotonic() > deadline:
+            return missing
+        time.sleep(0.2)
+
+
+def sandbox_answers(app_id: str) -> Counter:
+    """How often the sandbox answered the app's sends with each code."""
+    from integrations.feishu.sandbox.models import ApiCall
+
+    codes = ApiCall.objects.filter(app_id=app_id, method="POST", path=SEND_PATH)
+    return Counter(codes.values_list("code", flat=True))
+
+
+def card_times(app_id: str) -> list[float]:
+    """Unix times at which the sandbox accepted the app's cards, in order."""
+    from integrations.feishu.sandbox.models import SandboxMessage
+
+    stamps = SandboxMessage.objects.filter(app__app_id=app_id, msg_type="interactive")
+    return sorted(at.timestamp() for at in stamps.values_list("created_at", flat=True))
+
+
+def failed_deliveries() -> int:
+    from integrations.feishu.models import CardDelivery
+
+    return CardDelivery.objects.exclude(state=CardDelivery.State.SENT).count()
+
+
+# --- Fan-out ----------------------------------------------------------------------------------
+
+
+@dataclass
+class FanOut:
+    cards: int
+    failed: int
+    owing: int
+    push_errors: int
+    answers: Counter
+    first_push: float
+    cards_at: list[float]
+
+    @property
+    def total(self) -> float:
+        return (self.cards_at[-1] - self.first_push) if self.cards_at else float("nan")
+
+    def minimum(self, count: int) -> float:
+        return minimum_send_seconds(count, self.first_push)
+
+    def rows(self, count: int) -> list[list[str]]:
+        header = [
+            "cards",
+            "sent",
+            "failed",
+            "owing",
+            "99991400",
+            "230020",
+            "start :ss",
+            "total s",
+            "minimum s",
+            "ratio",
+        ]
+        minimum = self.minimum(count)
+        row = [
+            str(count),
+            str(self.cards),
+            str(self.failed),
+            str(self.owing),
+            str(self.answers[RATE_LIMITED]),
+            str(self.answers[FREQUENCY_LIMIT]),
+            f"{self.first_push % 60:.1f}",
+            f"{self.total:.1f}",
+            f"{minimum:.1f}",
+            f"{self.total / minimum:.3f}" if minimum > 0 else "-",
+        ]
+        return [header, row]
+
+    def details(self) -> str:
+        """Where the time went: the first card, cards per minute window, the busiest second."""
+        if not self.cards_at:
+            return "no card was sent"
+        per_minute = Counter(int(at // 60) for at in self.cards_at)
+        per_second = Counter(int(at) for at in self.cards_at)
+        minutes = ", ".join(str(per_minute[m]) for m in sorted(per_minute))
+        return (
+            f"first card {self.cards_at[0] - self.first_push:.2f} s after the first push; "
+            f"cards per minute window: {minutes}; busiest second: "
+            f"{max(per_second.values())}; send calls answered: {sum(self.answers.values())}; "
+            f"push errors: {self.push_errors}"
+        )
+
+
+def run_fan_out(env: dict[str, str], args: argparse.Namespace) -> FanOut:
+    common.reset_state(DB_NAME, REDIS_URL, skip_checks=True)
+    world = seed(channels=1, members_per_channel=args.recipients)
+    expected = args.incidents * args.recipients
+    with servers(env, args):
+        pushes = [Push(f"fan-{i:05d}", world.push_paths[0]) for i in range(args.incidents)]
+        pushed = push_all(pushes, PUSH_CLIENTS)
+        owing = wait_delivered(expected, args.timeout)
+    cards_at = card_times(world.app_id)
+    return FanOut(
+        cards=len(cards_at),
+        failed=failed_deliveries(),
+        owing=owing,
+        push_errors=pushed.errors,
+        answers=sandbox_answers(world.app_id),
+        first_push=min(pushed.sent_at.values()),
+        cards_at=cards_at,
+    )
+
+
+# --- Latency ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Latency:
+    alerts: int
+    cards: int
+    failed: int
+    owing: int
+    push_errors: int
+    answers: Counter
+    latencies_ms: list[float]
+
+    def rows(self, rate: float) -> list[list[str]]:
+        header = ["alerts", "alerts/s", "cards", "failed", "owing", "99991400", "230020"]
+        header += ["p50 ms", "p99 ms", "max ms"]
+        lat = sorted(self.latencies_ms)
+        row = [
+            str(self.alerts),
+            f"{rate:g}",
+            str(self.cards),
+            str(self.failed),
+            str(self.owing),
+            str(self.answers[RATE_LIMITED]),
+            str(self.answers[FREQUENCY_LIMIT]),
+            f"{statistics.median(lat):.0f}" if lat else "-",
+            f"{common.percentile(lat, 0.99):.0f}",
+            f"{lat[-1]:.0f}" if lat else "-",
+        ]
+        return [header, row]
+
+
+def run_latency(env: dict[str, str], args: argparse.Namespace) -> Latency:
+    common.reset_state(DB_NAME, REDIS_URL, skip_checks=True)
+    world = seed(channels=args.latency_users, members_per_channel=1)
+    count = int(args.rate * args.seconds)
+    with servers(env, args):
+        begin = time.monotonic() + 0.5
+        pushes = [
+            Push(
+                f"lat-{i:05d}",
+                world.push_paths[i % len(world.push_paths)],
+                due=begin + i / args.rate,
+            )
+            for i in range(count)
+        ]
+        pushed = push_all(pushes, PUSH_CLIENTS)
+        owing = wait_delivered(count, args.timeout)
+    return Latency(
+        alerts=count,
+        cards=len(card_times(world.app_id)),
+        failed=failed_deliveries(),
+        owing=owing,
+        push_errors=pushed.errors,
+        answers=sandbox_answers(world.app_id),
+        latencies_ms=first_card_latencies(pushed.sent_at),
+    )
+
+
+def first_card_latencies(sent_at: dict[str, float]) -> list[float]:
+    """Milliseconds from each push to the sandbox accepting its incident's first card."""
+    from integrations.feishu.models import CardDelivery
+    from integrations.feishu.sandbox.models import SandboxMessage
+    from oncall.models import Alert
+
+    incident_of = dict(
+        Alert.objects.filter(alert_key__in=sent_at).values_list("alert_key", "incident_id")
+    )
+    first_message: dict[int, str] = {}
+    for delivery in CardDelivery.objects.filter(sent__gt=0).order_by("created_at"):
+        first_message.setdefault(delivery.incident_id, delivery.messages[0]["id"])
+    accepted = dict(
+        SandboxMessage.objects.filter(message_id__in=first_message.values()).values_list(
+            "message_id", "created_at"
+        )
+    )
+    latencies = []
+    for fingerprint, pushed_at in sent_at.items():
+        message_id = first_message.get(incident_of.get(fingerprint, -1))
+        if message_id in accepted:
+            latencies.append((accepted[message_id].timestamp() - pushed_at) * 1000)
+    return latencies
+
+
+# --- Running ----------------------------------------------------------------------------------
+
+
+def servers(env: dict[str, str], args: argparse.Namespace) -> common.Servers:
+    return common.Servers(
+        env,
+        port=PORT,
+        web_workers=args.web_workers,
+        task_workers=args.task_workers,
+        threads=args.threads,
+    )
+
+
+def report(title: str, rows: list[list[str]], *notes: str) -> None:
+    print(f"\n{title}")
+    common.print_rows(rows)
+    for note in notes:
+        print(note)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--incidents", type=int, default=200)
+    parser.add_argument("--recipients", type=int, default=10)
+    parser.add_argument("--rate", type=float, default=50, help="alerts per second (latency)")
+    parser.add_argument("--seconds", type=float, default=10, help="how long (latency)")
+    parser.add_argument("--latency-users", type=int, default=50)
+    parser.add_argument("--web-workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=4, help="per gunicorn worker")
+    parser.add_argument("--task-workers", type=int, default=8, help="Celery processes")
+    parser.add_argument(
+        "--timeout", type=float, default=150, help="seconds to wait for the cards of a phase"
+    )
+    parser.add_argument("--only", choices=["fanout", "latency"])
+    args = parser.parse_args()
+
+    env = environment(tempfile.mkdtemp(prefix="oncall-bench-delivery-"))
+    common.setup_django(env)
+    common.stop_on_sigterm()
+    print(
+        f"{args.web_workers} gunicorn workers x {args.threads} threads (console and sandbox), "
+        f"{args.task_workers} Celery workers, PostgreSQL + Redis, {os.cpu_count()} cores"
+    )
+    if args.only in (None, "fanout"):
+        print_fan_out(run_fan_out(env, args), args)
+    if args.only in (None, "latency"):
+        print_latency(run_latency(env, args), args)
+
+
+def print_fan_out(result: FanOut, args: argparse.Namespace) -> None:
+    count = args.incidents * args.recipients
+    report(
+        f"Fan-out: {args.incidents} incidents x {args.recipients} recipients through one app "
+        f"(minimum: {SENDS_PER_SECOND}/s and {SENDS_PER_MINUTE}/min, fixed windows)",
+        result.rows(count),
+        result.details(),
+    )
+
+
+def print_latency(result: Latency, args: argparse.Namespace) -> None:
+    report(
+        f"Latency: alert to first card, {args.rate:g} alerts/s for {args.seconds:g} s, "
+        f"one linked user per incident ({args.latency_users} users, round robin)",
+        result.rows(args.rate),
+        f"push errors: {result.push_errors}",
+    )
+
+
+if __name__ == "__main__":
+    main()

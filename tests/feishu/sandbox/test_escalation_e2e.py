@@ -1,0 +1,143 @@
+"""Issue #5 end to end against the sandbox on a live server: an Alertmanager alert becomes an
+incident, level 1's cards reach two people and a group, nobody claims it, level 2 follows after
+its timeout, a claim updates every copy, and level 3 never comes.
+
+It runs twice: with tasks run inline (any database), and, in the PostgreSQL + Redis stage, with
+a real Celery worker, which is also killed mid-escalation and replaced: the sweep resumes the
+escalation and nobody is notified twice. Time passes by moving the planned step into the past.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from integrations.feishu.models import FeishuChat, LinkedAccount
+from integrations.feishu.sandbox.models import SandboxMessage, SandboxUser
+from oncall import escalation, lifecycle
+from oncall.models import EscalationLevel, EscalationRule, Incident
+from oncall.timeline import Actor
+from tests import payloads
+from tests.factories import AlertSourceFactory, ChannelFactory, UserFactory
+from tests.workers import celery_worker, wait_for
+
+
+@pytest.fixture
+def world(console_app, sandbox_app, sandbox_people, sandbox_chat, live_server):
+    """Alice and Bob (level 1, with the SRE group), Carol (level 2), Dave (level 3)."""
+    users = {}
+    for key in ("alice", "bob", "carol", "dave"):
+        users[key] = UserFactory(username=key, first_name=key.title())
+        LinkedAccount.objects.create(
+            user=users[key], app=console_app, open_id=sandbox_app.open_id_of(sandbox_people[key])
+        )
+    channel = ChannelFactory(name="Databases")
+    channel.members.add(*users.values())
+    channel.escalation_rules.all().delete()
+    rule = EscalationRule.objects.create(
+        channel=channel, name="Databases on-call", feishu_app=console_app
+    )
+    group = FeishuChat.objects.create(
+        app=console_app, chat_id=sandbox_chat.chat_id, name=sandbox_chat.name
+    )
+    first = EscalationLevel.objects.create(rule=rule, position=1, escalate_after_minutes=5)
+    first.users.add(users["alice"], users["bob"])
+    first.chats.add(group)
+    EscalationLevel.objects.create(rule=rule, position=2, escalate_after_minutes=5).users.add(
+        users["carol"]
+    )
+    EscalationLevel.objects.create(rule=rule, position=3, escalate_after_minutes=5).users.add(
+        users["dave"]
+    )
+    source = AlertSourceFactory(channel=channel, kind="alertmanager")
+    return {"users": users, "people": sandbox_people, "chat": sandbox_chat, "source": source}
+
+
+def cards_to(person: SandboxUser) -> int:
+    return SandboxMessage.objects.filter(user=person, msg_type="interactive").count()
+
+
+def all_cards() -> list[SandboxMessage]:
+    return list(SandboxMessage.objects.filter(msg_type="interactive"))
+
+
+def push_alert(client, source) -> Incident:
+    body = payloads.alertmanager(payloads.am_alert("ReplicationLag"))
+    response = client.post(f"/push/{source.token}", data=body, content_type="application/json")
+    assert response.status_code == 200
+    return wait_for(lambda: Incident.objects.filter(channel=source.channel).first(), "an incident")
+
+
+def let_the_level_time_out(incident: Incident) -> None:
+    """The level's minutes have passed: the planned step is overdue, the sweep hands it out."""
+    incident.refresh_from_db()
+    assert incident.next_escalation_at is not None
+    overdue = timezone.now() - timedelta(minutes=1)
+    Incident.objects.filter(pk=incident.pk).update(next_escalation_at=overdue)
+    escalation.sweep()
+
+
+def level_1(client, world) -> Incident:
+    people = world["people"]
+    incident = push_alert(client, world["source"])
+    wait_for(
+        lambda: (
+            cards_to(people["alice"]) == cards_to(people["bob"]) == 1
+            and SandboxMessage.objects.filter(chat=world["chat"]).count() == 1
+        ),
+        "level 1's cards to Alice, Bob and the SRE group",
+    )
+    assert cards_to(people["carol"]) == 0
+    return incident
+
+
+def level_2_after_the_timeout(world, incident: Incident) -> None:
+    let_the_level_time_out(incident)
+    wait_for(lambda: cards_to(world["people"]["carol"]) == 1, "level 2's card to Carol")
+
+
+def claim_updates_every_copy_and_level_3_never_comes(world, incident: Incident) -> None:
+    people = world["people"]
+    lifecycle.claim(incident, Actor(world["users"]["carol"], "api"))
+    wait_for(
+        lambda: all("Claimed by Carol" in json.dumps(json.loads(m.content)) for m in all_cards()),
+        "every copy of the card to show the claim",
+    )
+    assert len(all_cards()) == 4
+    incident.refresh_from_db()
+    assert incident.next_escalation_at is None
+    assert escalation.sweep() == 0
+    assert cards_to(people["dave"]) == 0
+    assert cards_to(people["alice"]) == cards_to(people["bob"]) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_alert_to_cards_to_level_2_to_claim_with_tasks_inline(client, world):
+    incident = level_1(client, world)
+    level_2_after_the_timeout(world, incident)
+    claim_updates_every_copy_and_level_3_never_comes(world, incident)
+
+
+@pytest.mark.postgres
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_the_same_with_a_real_worker_that_is_killed_mid_escalation(
+    client, world, live_server, monkeypatch
+):
+    env = {
+        "PUBLIC_BASE_URL": live_server.url,
+        "FEISHU_SANDBOX_BASE_URL": live_server.url + "/sandbox/feishu",
+    }
+    with celery_worker(monkeypatch, **env) as worker:
+        incident = level_1(client, world)
+        # Killed while it holds level 2's step (a task with an eta): that task is lost.
+        worker.kill()
+        worker.wait(timeout=30)
+    with celery_worker(monkeypatch, **env):
+        level_2_after_the_timeout(world, incident)  # the sweep re-plans the lost step
+        claim_updates_every_copy_and_level_3_never_comes(world, incident)
+    # Nobody was notified twice across the two workers.
+    assert [cards_to(world["people"][k]) for k in ("alice", "bob", "carol")] == [1, 1, 1]

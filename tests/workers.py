@@ -1,0 +1,68 @@
+"""A real Celery worker process for tests that need one (PostgreSQL + Redis stage only)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from oncall.celery import app as celery_app
+
+WAIT_SECONDS = 60
+T = TypeVar("T")
+
+
+@contextmanager
+def celery_worker(monkeypatch, **env: str) -> Iterator[subprocess.Popen]:
+    """``celery worker`` on a queue of its own, against the test database and Redis; this
+    process's tasks go to that queue (not run eagerly) while it lasts. ``env`` adds settings."""
+    assert settings.CELERY_BROKER_URL.startswith("redis://"), "run with Redis as the broker"
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    db = connection.settings_dict
+    worker_env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CELERY_QUEUE": queue,
+        **env,
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "oncall",
+        "worker",
+        "--pool",
+        "solo",
+        "--without-gossip",
+        "--without-mingle",
+        "--loglevel",
+        "WARNING",
+    ]
+    worker = subprocess.Popen(command, env=worker_env, cwd=settings.BASE_DIR)
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
+    monkeypatch.setitem(celery_app.conf, "task_default_queue", queue)
+    try:
+        yield worker
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+
+def wait_for(condition: Callable[[], T], what: str, seconds: float = WAIT_SECONDS) -> T:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if result := condition():
+            return result
+        time.sleep(0.2)
+    pytest.fail(f"gave up after {seconds:g}s waiting for {what}")
