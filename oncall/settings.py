@@ -78,6 +78,9 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
     "oncall",
     "integrations",
     # Always installed so that its tables exist; its URLs are served only when enabled.
@@ -94,6 +97,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
 ]
 
 ROOT_URLCONF = "oncall.urls"
@@ -159,7 +163,19 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-LOGIN_URL = "admin:login"
+# Sign-in for everyone (local accounts, and Feishu through each app's web entry) is allauth's.
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "home"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+# Accounts are made by admins (or, when allowed, by signing in with Feishu): no public sign-up.
+ACCOUNT_ADAPTER = "oncall.accounts.NoSignupAccountAdapter"
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_LOGOUT_ON_GET = False
 
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -284,6 +300,16 @@ FEISHU_CALLBACK_RECEIPT_RETENTION_DAYS = env_int(
 )
 FEISHU_CALLBACK_MAX_BODY_BYTES = env_int("FEISHU_CALLBACK_MAX_BODY_BYTES", 256 * 1024, minimum=1024)
 FEISHU_CHAT_SYNC_MINUTES = env_int("FEISHU_CHAT_SYNC_MINUTES", 15, minimum=1)
+
+# --- Feishu / Lark sign-in and account linking (integrations/feishu/oauth) -------------------
+# The provider is built per Feishu app from its own credentials (no SocialApp, nothing to
+# register with allauth). A Feishu user nobody has linked yet is matched to the one active
+# console user with the same email (addresses the tenant vouches for) ...
+FEISHU_LINK_BY_VERIFIED_EMAIL = env_bool("FEISHU_LINK_BY_VERIFIED_EMAIL", True)
+# ... and, failing that, gets a new console account (no password) when this is on; when off,
+# they sign in to the console once with a local account to link it.
+FEISHU_CREATE_ACCOUNTS = env_bool("FEISHU_CREATE_ACCOUNTS", False)
+# --- end of Feishu / Lark sign-in ------------------------------------------------------------
 
 LOG_LEVEL = (env_str("LOG_LEVEL") or "INFO").upper()
 LOGGING = {

@@ -1,13 +1,15 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 
-from oncall.views import health, incidents, push
+from integrations.feishu.account_views import linked_accounts
+from oncall.views import health, home, incidents, push
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),
+    path("", home.home, name="home"),
     path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("account/feishu/", linked_accounts, name="account-feishu"),
     path("api/", include("oncall.api.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("incidents/<uuid:public_id>/", incidents.detail, name="incident-detail"),

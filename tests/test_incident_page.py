@@ -38,7 +38,7 @@ def test_it_sends_someone_signed_out_to_sign_in_and_back(client, incident):
     response = client.get(page_of(incident))
 
     assert response.status_code == 302
-    assert response["Location"] == f"/admin/login/?next={page_of(incident)}"
+    assert response["Location"] == f"/accounts/login/?next={page_of(incident)}"
 
 
 def test_it_hides_an_incident_of_a_channel_the_user_is_not_a_member_of(client, incident, outsider):

@@ -297,3 +297,16 @@ def test_the_console_log_handler_redacts():
 
     handlers = logging.getLogger().handlers + logging.getLogger("django.server").handlers
     assert any(isinstance(f, RedactPushTokens) for h in handlers for f in h.filters)
+
+
+def test_oauth_codes_and_states_never_reach_the_logs():
+    import logging
+
+    from oncall.logfilters import RedactPushTokens
+
+    line = '"GET /feishu/x/oauth/callback/?code=abc123&state=s-9f HTTP/1.1" 302 0'
+    record = logging.LogRecord("django.server", logging.INFO, "", 0, line, (), None)
+    RedactPushTokens().filter(record)
+    assert record.getMessage() == (
+        '"GET /feishu/x/oauth/callback/?code=<redacted>&state=<redacted> HTTP/1.1" 302 0'
+    )

@@ -17,7 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
-from integrations.feishu import chats, checks, delivery, errors, samples
+from integrations.feishu import bulk_linking, chats, checks, delivery, errors, samples
 from integrations.feishu.models import CardDelivery, FeishuApp, FeishuChat, LinkedAccount
 from oncall.admin import ADMIN_MEDIA, copy_field
 from oncall.timeline import display_name
@@ -97,7 +97,11 @@ class FeishuAppAdmin(admin.ModelAdmin):
     list_display = ["name", "platform", "app_id", "enabled", "configuration", "active_chats"]
     list_filter = ["platform", "enabled"]
     search_fields = ["name", "app_id"]
-    actions = ["check_configuration_action", "sync_chats_action"]
+    actions = [
+        "check_configuration_action",
+        "sync_chats_action",
+        "link_by_email_action",
+    ]
     readonly_fields = [
         "web_url_field",
         "redirect_url_field",
@@ -245,6 +249,24 @@ class FeishuAppAdmin(admin.ModelAdmin):
         for app in queryset:
             self._report_sync(request, app)
 
+    @admin.action(description="Link console users by email (Feishu directory lookup)")
+    def link_by_email_action(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for app in queryset:
+            self._report_bulk_link(request, app)
+
+    def _report_bulk_link(self, request: HttpRequest, app: FeishuApp) -> None:
+        """One message per outcome, each naming the people it concerns."""
+        if not app.enabled:
+            self.message_user(request, f"{app}: disabled; nobody was linked.", messages.WARNING)
+            return
+        try:
+            result = bulk_linking.link_by_email(app)
+        except errors.FeishuError as exc:
+            self.message_user(request, f"{app}: {bulk_linking.describe_error(exc)}", messages.ERROR)
+            return
+        for level, text in bulk_link_report(result):
+            self.message_user(request, f"{app}: {text}", level)
+
     def _report_check(self, request: HttpRequest, app: FeishuApp) -> None:
         result = checks.check_configuration(app)
         level = messages.SUCCESS if result.ok else messages.ERROR
@@ -317,6 +339,55 @@ class FeishuAppAdmin(admin.ModelAdmin):
             "form": form,
         }
         return TemplateResponse(request, "admin/integrations/feishuapp/test_card.html", context)
+
+
+# Names listed in one message before "and N more": the admin's messages are one line each.
+REPORT_NAMES = 20
+
+
+def _names(users: list) -> str:
+    shown = ", ".join(display_name(u) for u in users[:REPORT_NAMES])
+    rest = len(users) - REPORT_NAMES
+    return f"{shown} and {rest} more" if rest > 0 else shown
+
+
+def bulk_link_report(result: bulk_linking.BulkLinkResult) -> list[tuple[int, str]]:
+    """The admin's messages for one app's one-click linking, most useful first."""
+    if result.considered == 0:
+        return [(messages.INFO, "every active console user is already linked.")]
+    report = []
+    if result.linked:
+        report.append((messages.SUCCESS, f"linked {len(result.linked)}: {_names(result.linked)}."))
+    if result.not_found:
+        report.append(
+            (
+                messages.WARNING,
+                f"not found in Feishu by email: {_names(result.not_found)}. Console accounts "
+                "have no mobile number, so the lookup is by email only; check the email, or "
+                "that the person is in the app's availability range.",
+            )
+        )
+    if result.taken:
+        taken = "; ".join(
+            f"{display_name(t.user)} (already linked to {display_name(t.linked_to)})"
+            for t in result.taken
+        )
+        report.append((messages.WARNING, f"not linked, the Feishu account is taken: {taken}."))
+    if result.shared_email:
+        report.append(
+            (
+                messages.WARNING,
+                f"not linked, these console users share an email: {_names(result.shared_email)}.",
+            )
+        )
+    if result.without_email:
+        report.append(
+            (
+                messages.WARNING,
+                f"not looked up, no email on the console account: {_names(result.without_email)}.",
+            )
+        )
+    return report
 
 
 class TestCardForm(forms.Form):

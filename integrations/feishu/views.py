@@ -11,17 +11,15 @@ import logging
 from uuid import UUID
 
 from django.conf import settings
-from django.contrib.auth.views import redirect_to_login
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
-from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from integrations.feishu import actions, events
 from integrations.feishu.callbacks import Callback, Rejected, open_callback
 from integrations.feishu.models import CallbackReceipt, FeishuApp
+from integrations.feishu.oauth import views as oauth_views
 
 logger = logging.getLogger(__name__)
 
@@ -112,16 +110,27 @@ def _card_callback(app: FeishuApp, opened: Callback) -> JsonResponse:
 
 
 def web_entry(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    """The web app's homepage (desktop and mobile) that Feishu opens in its frame. Signing in
-    with Feishu itself arrives with account linking; until then it is the console's login."""
-    _enabled_app(public_id)
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path(), reverse("admin:login"))
-    return redirect("home")
+    """The web app's homepage (desktop and mobile) that Feishu opens in its frame: the Feishu
+    sign-in round trip, then ``?next=`` (a same-site path, e.g. an incident) or home."""
+    return oauth_views.start_sign_in(request, _enabled_app(public_id))
+
+
+def link(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """Link, or switch, the signed-in user's Feishu account (from the linked-accounts page)."""
+    return oauth_views.start_linking(request, _enabled_app(public_id))
 
 
 def oauth_callback(request: HttpRequest, public_id: UUID) -> HttpResponse:
     """The OAuth redirect URL registered in the app's Security Settings: the round trip of
-    account linking ends here; it continues at the web entry."""
-    app = _enabled_app(public_id)
-    return redirect("feishu:web", app.public_id)
+    account linking ends here."""
+    return oauth_views.finish(request, _enabled_app(public_id))
+
+
+def link_sign_in(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """ "Sign in to the console to link your Feishu account"."""
+    return oauth_views.sign_in_to_link(request, _enabled_app(public_id))
+
+
+def link_resume(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """Where the console's login returns to, to link the Feishu identity waiting there."""
+    return oauth_views.resume_after_sign_in(request, _enabled_app(public_id))

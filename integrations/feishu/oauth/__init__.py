@@ -1,0 +1,6 @@
+"""Signing in with Feishu / Lark and linking Feishu users to console accounts.
+
+``provider`` is the allauth OAuth2 provider (per-app credentials and hosts), ``linking`` decides
+which console account a Feishu identity belongs to, ``problems`` turns every failure into a page a
+person understands, and ``views`` runs the round trip from the web entry to the callback.
+"""

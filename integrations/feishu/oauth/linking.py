@@ -1,0 +1,152 @@
+"""Which console account a Feishu identity belongs to, and keeping ``LinkedAccount`` rows.
+
+One link per (user, app) and per (app, open_id): linking a user who already has a link for the
+app replaces it (the guide's "switch account").
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from integrations.feishu.models import FeishuApp, LinkedAccount
+from integrations.feishu.oauth.provider import FeishuIdentity
+
+PENDING_SESSION_KEY = "feishu_pending_link"
+# As long as an OAuth state lives: the person signs in locally right after the round trip.
+PENDING_TTL_SECONDS = 600
+USERNAME_MAX_LENGTH = 150
+
+
+def safe_next(value: str | None, default: str) -> str:
+    """``value`` when it is a same-site relative path (``/incidents/…``), else ``default``: a
+    ``next`` pointing elsewhere would make the sign-in an open redirect."""
+    if (
+        value
+        and value.startswith("/")
+        and not value.startswith(("//", "/\\"))
+        and url_has_allowed_host_and_scheme(value, allowed_hosts=None)
+    ):
+        return value
+    return default
+
+
+def linked_account(app: FeishuApp, open_id: str) -> LinkedAccount | None:
+    return LinkedAccount.objects.select_related("user").filter(app=app, open_id=open_id).first()
+
+
+def refresh(link: LinkedAccount, identity: FeishuIdentity) -> LinkedAccount:
+    """Keep the stored profile as Feishu last described it."""
+    link.union_id = identity.union_id
+    link.feishu_user_id = identity.user_id
+    link.name = identity.name
+    link.email = identity.email or identity.enterprise_email
+    link.avatar_url = identity.avatar_url
+    link.save()
+    return link
+
+
+@transaction.atomic
+def link(user: AbstractBaseUser, app: FeishuApp, identity: FeishuIdentity) -> LinkedAccount:
+    """Link ``user`` to ``identity`` in ``app``, replacing the user's earlier link for the app.
+    The caller has checked that the open_id is not linked to somebody else."""
+    link = LinkedAccount.objects.select_for_update().filter(user=user, app=app).first()
+    if link is None:
+        link = LinkedAccount(user=user, app=app)
+    link.open_id = identity.open_id
+    return refresh(link, identity)
+
+
+def match_by_email(app: FeishuApp, identity: FeishuIdentity) -> AbstractBaseUser | None:
+    """The one active console user whose email is the Feishu user's (case-insensitive).
+
+    Feishu's ``email`` and ``enterprise_email`` are set by the tenant's administrators, not
+    typed in by the person, so the tenant vouches for them: that is what makes matching on
+    them safe. Ambiguity (two users with one address), or a user already linked to another
+    Feishu account in this app, is left to a person to resolve by signing in."""
+    if not settings.FEISHU_LINK_BY_VERIFIED_EMAIL:
+        return None
+    users = get_user_model().objects.filter(is_active=True)
+    for email in identity.emails:
+        matches = list(users.filter(email__iexact=email)[:2])
+        if len(matches) == 1 and not matches[0].feishu_accounts.filter(app=app).exists():
+            return matches[0]
+    return None
+
+
+def create_account(identity: FeishuIdentity) -> AbstractBaseUser:
+    """A console account for a new person: no usable password, so Feishu is the only way in
+    until an administrator sets one."""
+    user_model = get_user_model()
+    email = identity.emails[0] if identity.emails else ""
+    user = user_model(
+        username=unique_username(email.partition("@")[0] or identity.name or identity.open_id),
+        email=email,
+        first_name=identity.name[: user_model._meta.get_field("first_name").max_length],
+    )
+    user.set_unusable_password()
+    user.save()
+    return user
+
+
+def unique_username(wish: str) -> str:
+    """``wish`` reduced to the characters Django's username validator accepts, with a number
+    added when it is taken: ``alice``, ``alice2``, ``alice3``…"""
+    base = re.sub(r"[^\w.@+-]", "", wish.replace(" ", ".")).strip(".")[:140] or "feishu-user"
+    taken = get_user_model().objects.filter(username__iexact=base).exists()
+    candidate, number = base, 1
+    while taken:
+        number += 1
+        candidate = f"{base}{number}"
+        taken = get_user_model().objects.filter(username__iexact=candidate).exists()
+    return candidate[:USERNAME_MAX_LENGTH]
+
+
+# --- The identity waiting for a local sign-in ---------------------------------------------------
+
+
+def keep_pending(
+    request: HttpRequest, app: FeishuApp, identity: FeishuIdentity, next_url: str
+) -> None:
+    """Keep the Feishu identity in the session (never in a URL) while the person signs in."""
+    request.session[PENDING_SESSION_KEY] = {
+        "app": str(app.public_id),
+        "identity": identity.as_dict(),
+        "next": next_url,
+        "at": time.time(),
+    }
+
+
+def take_pending(request: HttpRequest, app: FeishuApp) -> tuple[FeishuIdentity, str] | None:
+    """The pending identity for ``app`` and its ``next``, removed from the session; None when
+    there is none, it is another app's, or it is older than ``PENDING_TTL_SECONDS``."""
+    pending = _pending(request, app)
+    request.session.pop(PENDING_SESSION_KEY, None)
+    if pending is None:
+        return None
+    return FeishuIdentity.from_user_info(pending["identity"]), str(pending["next"])
+
+
+def peek_pending(request: HttpRequest, app: FeishuApp) -> FeishuIdentity | None:
+    """The pending identity for ``app``, left in the session."""
+    pending = _pending(request, app)
+    return None if pending is None else FeishuIdentity.from_user_info(pending["identity"])
+
+
+def _pending(request: HttpRequest, app: FeishuApp) -> dict[str, Any] | None:
+    pending: Any = request.session.get(PENDING_SESSION_KEY)
+    if not isinstance(pending, dict) or pending.get("app") != str(app.public_id):
+        return None
+    if time.time() - float(pending.get("at") or 0) > PENDING_TTL_SECONDS:
+        return None
+    if not isinstance(pending.get("identity"), dict):
+        return None
+    return pending

@@ -1,0 +1,186 @@
+"""The Feishu / Lark OAuth2 provider, built on allauth's OAuth2 classes.
+
+allauth's bundled ``feishu`` provider speaks the legacy endpoints, one host and one global
+``SocialApp``. Here every ``FeishuApp`` is its own OAuth client: ``FeishuProvider.for_app`` wraps
+an in-memory ``SocialApp`` carrying that app's App ID / App Secret, and its ``provider_id``
+(``feishu_app:<public_id>``) is what allauth's state store binds each ``state`` to, so a state
+issued for one app is refused at another app's callback. Hosts come from the app (Feishu, Lark,
+the sandbox or the admin's override); the token exchange and ``user_info`` go through the
+console's ``FeishuClient`` so rate limits, typed errors and secret redaction are shared.
+
+The provider is deliberately not in allauth's provider registry: its apps are ``FeishuApp`` rows,
+not ``SocialApp`` rows, and identities are kept as ``LinkedAccount`` rows (see ``linking``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from allauth.socialaccount.models import SocialApp, SocialLogin, SocialToken
+from allauth.socialaccount.providers.base import ProviderAccount
+from allauth.socialaccount.providers.base.constants import AuthProcess
+from allauth.socialaccount.providers.oauth2.provider import OAuth2Provider
+from allauth.socialaccount.providers.oauth2.utils import generate_code_challenge
+from allauth.socialaccount.providers.oauth2.views import OAuth2Adapter
+from django.http import HttpRequest, HttpResponseRedirect
+
+from integrations.feishu.models import FeishuApp
+
+PROVIDER_ID = "feishu_app"
+AUTHORIZE_PATH = "/open-apis/authen/v1/authorize"
+TOKEN_PATH = "/open-apis/authen/v2/oauth/token"  # noqa: S105 (a path, not a secret)
+USER_INFO_PATH = "/open-apis/authen/v1/user_info"
+
+
+@dataclass(frozen=True)
+class FeishuIdentity:
+    """Who signed in, as ``/open-apis/authen/v1/user_info`` describes them."""
+
+    open_id: str
+    union_id: str = ""
+    user_id: str = ""
+    name: str = ""
+    email: str = ""
+    enterprise_email: str = ""
+    avatar_url: str = ""
+
+    @classmethod
+    def from_user_info(cls, data: dict[str, Any]) -> FeishuIdentity:
+        """From user_info's ``data`` (or ``as_dict()``'s output, kept in the session)."""
+        return cls(**{key: str(data.get(key) or "") for key in cls.__dataclass_fields__})
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+    @property
+    def emails(self) -> list[str]:
+        """The addresses this person may be matched by, without duplicates or blanks."""
+        found: list[str] = []
+        for email in (self.email, self.enterprise_email):
+            if email and email.lower() not in (e.lower() for e in found):
+                found.append(email)
+        return found
+
+
+class FeishuAccount(ProviderAccount):
+    def get_avatar_url(self) -> str | None:
+        return self.account.extra_data.get("avatar_url") or None
+
+    def to_str(self) -> str:
+        return self.account.extra_data.get("name") or super().to_str()
+
+
+class FeishuOAuth2Adapter(OAuth2Adapter):
+    """The OAuth2 endpoints and calls of one ``FeishuApp``."""
+
+    provider_id = PROVIDER_ID
+
+    def __init__(self, request: HttpRequest, feishu_app: FeishuApp):
+        super().__init__(request)
+        self.feishu_app = feishu_app
+
+    @property
+    def authorize_url(self) -> str:  # type: ignore[override]
+        return self.feishu_app.accounts_base + AUTHORIZE_PATH
+
+    @property
+    def access_token_url(self) -> str:  # type: ignore[override]
+        return self.feishu_app.open_api_base + TOKEN_PATH
+
+    @property
+    def profile_url(self) -> str:
+        return self.feishu_app.open_api_base + USER_INFO_PATH
+
+    def get_provider(self) -> FeishuProvider:
+        return FeishuProvider.for_app(self.request, self.feishu_app)
+
+    def get_callback_url(self, request: HttpRequest, app: SocialApp) -> str:
+        # The URL registered in the app's Security Settings, exactly: Feishu compares strings.
+        return self.feishu_app.redirect_url
+
+    def exchange_code(self, code: str, code_verifier: str | None) -> SocialToken:
+        """Trade the authorization code (once) for a user token. Raises ``FeishuError``."""
+        client = self.feishu_app.client()
+        data = client.exchange_code(code, self.feishu_app.redirect_url, code_verifier)
+        self.did_fetch_access_token = True
+        return self.parse_token(data)
+
+    def complete_login(
+        self, request: HttpRequest, app: SocialApp, token: SocialToken, **kwargs: Any
+    ) -> SocialLogin:
+        """The signed-in Feishu user as an (unsaved) ``SocialLogin``. Raises ``FeishuError``."""
+        info = self.feishu_app.client().user_info(token.token)
+        return self.get_provider().sociallogin_from_response(request, info)
+
+
+class FeishuProvider(OAuth2Provider):
+    """Sign in with Feishu or Lark through one ``FeishuApp`` (PKCE S256 always on)."""
+
+    id = PROVIDER_ID
+    name = "Feishu / Lark"
+    account_class = FeishuAccount
+    pkce_enabled_default = True
+
+    def __init__(self, request: HttpRequest, app: SocialApp, feishu_app: FeishuApp):
+        super().__init__(request, app)
+        self.feishu_app = feishu_app
+
+    @classmethod
+    def for_app(cls, request: HttpRequest, feishu_app: FeishuApp) -> FeishuProvider:
+        social_app = SocialApp(
+            provider=PROVIDER_ID,
+            provider_id=f"{PROVIDER_ID}:{feishu_app.public_id}",
+            name=feishu_app.name,
+            client_id=feishu_app.app_id,
+            secret=feishu_app.app_secret,
+        )
+        return cls(request, social_app, feishu_app)
+
+    def get_oauth2_adapter(self, request: HttpRequest) -> FeishuOAuth2Adapter:
+        return FeishuOAuth2Adapter(request, self.feishu_app)
+
+    def redirect(
+        self,
+        request: HttpRequest,
+        process: str = AuthProcess.LOGIN,
+        next_url: str | None = None,
+        data: dict | None = None,
+        **kwargs: Any,
+    ) -> HttpResponseRedirect:
+        """Stash a fresh state (with the PKCE verifier) in the session and send the browser to
+        the app's consent page. The verifier never leaves the session; only its S256 does."""
+        pkce = generate_code_challenge()
+        state_id = self.stash_redirect_state(
+            request, process, next_url, data, pkce_code_verifier=pkce["code_verifier"]
+        )
+        challenge = pkce["code_challenge"]
+        if isinstance(challenge, bytes):
+            challenge = challenge.decode("ascii")
+        url = self.feishu_app.client().authorize_url(
+            self.feishu_app.redirect_url, state_id, challenge
+        )
+        return HttpResponseRedirect(url)
+
+    def extract_uid(self, data: dict[str, Any]) -> str:
+        return str(data.get("open_id") or "")
+
+    def extract_extra_data(self, data: dict[str, Any]) -> dict[str, str]:
+        return FeishuIdentity.from_user_info(data).as_dict()
+
+    def extract_common_fields(self, data: dict[str, Any]) -> dict[str, Any]:
+        identity = FeishuIdentity.from_user_info(data)
+        return {
+            "name": identity.name,
+            "email": identity.emails[0] if identity.emails else None,
+            # The tenant verifies the addresses Feishu returns (see linking.match_by_email).
+            "email_verified": bool(identity.emails),
+        }
+
+    def extract_email_addresses(self, data: dict[str, Any]) -> list[EmailAddress]:
+        emails = FeishuIdentity.from_user_info(data).emails
+        return [
+            EmailAddress(email=email, verified=True, primary=index == 0)
+            for index, email in enumerate(emails)
+        ]

@@ -1,0 +1,108 @@
+"""Headless Debian chromium for the browser tests, driven by Selenium through Debian's own
+``chromedriver`` (``apt-get install chromium chromium-driver``; ``.ci/run`` installs both).
+
+Selenium rather than Playwright: Debian's chromedriver is built from the same source as its
+chromium, so the pair always matches, while Playwright's Python package pins one Chromium
+revision of its own and only hopes that a system build speaks the same protocol. The driver's
+path is given explicitly, so Selenium Manager never looks for (or downloads) a driver.
+
+Without chromium the tests are skipped on a developer's machine, and fail in CI (``CI`` set):
+a CI that silently skipped them would prove nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# The Feishu sandbox's fixtures: an app, its directory, and the console's integration for it.
+from tests.feishu.sandbox.conftest import (  # noqa: F401
+    _drained_live_server,
+    console_app,
+    sandbox_app,
+    sandbox_base_url,
+    sandbox_people,
+)
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+# Feishu's web-app frame on a phone: the pages must work at this size (CSS pixels).
+PHONE_SCREEN = {"width": 412, "height": 915, "pixelRatio": 2}
+WAIT_SECONDS = 10
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def _system_chromium() -> tuple[str, str]:
+    """Paths of chromium and chromedriver; skip (fail in CI) when either is missing."""
+    browser = shutil.which("chromium")
+    driver = shutil.which("chromedriver")
+    if browser and driver:
+        return browser, driver
+    missing = " and ".join(n for n, p in (("chromium", browser), ("chromedriver", driver)) if not p)
+    message = f"{missing} not installed: apt-get install chromium chromium-driver"
+    if _in_ci():
+        pytest.fail(f"CI must run the browser tests, but {message} (see .ci/run).")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator:
+    """A headless chromium with a fresh profile, sized like a phone."""
+    browser_path, driver_path = _system_chromium()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser_path
+    for argument in (
+        "--headless=new",
+        # CI runs as root, where chromium's sandbox cannot start.
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        # The tests talk to the live server only: no update checks, sync or other calls out.
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-default-apps",
+    ):
+        options.add_argument(argument)
+    # Headless windows have a minimum width above a phone's: emulate the phone's screen instead.
+    options.add_experimental_option("mobileEmulation", {"deviceMetrics": PHONE_SCREEN})
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
+    driver.implicitly_wait(0)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def screenshot(browser, request: pytest.FixtureRequest):
+    """``screenshot("step")`` saves ``test-artifacts/browser/<test>-<n>-<step>.png``."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    taken: list[str] = []
+
+    def shoot(step: str) -> Path:
+        taken.append(step)
+        path = ARTIFACTS / f"{request.node.name}-{len(taken):02d}-{step}.png"
+        browser.save_screenshot(str(path))
+        return path
+
+    yield shoot
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        shoot("failure")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Keep each phase's report on the test item, so ``screenshot`` sees a failure."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
