@@ -86,6 +86,9 @@ def resume(incident_id: int) -> None:
         incident = _lock(incident_id)
         if incident is None or not _may_escalate(incident) or incident.escalation_rule is None:
             return
+        if incident.escalation_repeats == 0 and incident.escalation_level > 0:
+            # The plan had moved on to the next level: the current one is the last notified.
+            incident.escalation_level -= 1
         incident.escalation_repeats = 0
         incident.next_escalation_at = timezone.now()
         _save(incident)

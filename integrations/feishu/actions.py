@@ -4,8 +4,8 @@ Both formats carry the same facts in different places (see /work/shared/FEISHU.m
 callbacks"); ``CardAction`` holds them once. ``action.value`` is the object the console put on
 the button, ``{"action": "claim", "incident": "<public id>"}``: it is looked up, never trusted.
 
-Handlers are registered by name in ``HANDLERS`` (dotted paths, resolved when first used): the
-card interactions add claim, close, snooze and the rest there.
+Handlers are registered by name in ``HANDLERS`` (dotted paths, resolved when first used); the
+incident buttons are ``integrations.feishu.interactions``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,10 @@ logger = logging.getLogger(__name__)
 ToastType = Literal["success", "info", "warning", "error"]
 
 # action name -> "module.function" taking a CardAction and returning a CardResponse.
-HANDLERS: dict[str, str] = {}
+HANDLERS: dict[str, str] = {
+    name: "integrations.feishu.interactions.handle"
+    for name in ("claim", "unclaim", "close", "reopen", "snooze", "wake", "refresh")
+}
 
 
 @dataclass(frozen=True)

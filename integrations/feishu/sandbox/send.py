@@ -50,7 +50,8 @@ TIMEOUT_SECONDS = 3.0
 # What the Feishu client shows when the card request URL fails (its wording is localised;
 # this is the sense of it, not a copy).
 FAILURE_TOAST = "Something went wrong. Please try again later."
-ANSWER_PREVIEW_CHARS = 4000
+# The answer is read whole up to this size: a card answer holds a whole card (up to 30 KB).
+ANSWER_PREVIEW_CHARS = 64 * 1024
 
 Signing = Literal["event", "card_v1", "none"]
 

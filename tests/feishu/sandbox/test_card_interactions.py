@@ -1,0 +1,209 @@
+"""Card buttons end to end: the sandbox sends real clicks (signed, encrypted, in both callback
+formats) to the console, which acts through the lifecycle service and answers with a toast and
+the current card."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from integrations.feishu import delivery
+from integrations.feishu.models import FeishuChat, LinkedAccount
+from integrations.feishu.sandbox.models import CallbackFormat, SandboxMessage
+from integrations.feishu.sandbox.send import Click, send_card_action
+from oncall import lifecycle
+from oncall.models import Incident, TimelineEntry
+from oncall.timeline import Actor
+from tests.factories import ChannelFactory, IncidentFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FORMATS = [CallbackFormat.NEW, CallbackFormat.OLD]
+Kind = TimelineEntry.Kind
+KIND_OF = {
+    "claim": Kind.CLAIMED,
+    "unclaim": Kind.UNCLAIMED,
+    "close": Kind.CLOSED,
+    "reopen": Kind.REOPENED,
+    "snooze": Kind.SNOOZED,
+    "wake": Kind.WOKEN,
+}
+
+
+@pytest.fixture
+def world(console_app, sandbox_app, sandbox_people, sandbox_chat):
+    """Alice and Bob are linked members; Carol is a member without a link; Dave is linked but
+    not a member. The incident's card was sent to the SRE group."""
+    sandbox_app.card_request_url = console_app.card_callback_url
+    sandbox_app.save()
+    users = {k: UserFactory(username=k, first_name=k.title()) for k in sandbox_people}
+    for key in ("alice", "bob", "dave"):
+        LinkedAccount.objects.create(
+            user=users[key], app=console_app, open_id=sandbox_app.open_id_of(sandbox_people[key])
+        )
+    channel = ChannelFactory(name="Databases")
+    channel.members.add(users["alice"], users["bob"], users["carol"])
+    incident = IncidentFactory(channel=channel, title="Replication lag")
+    group = FeishuChat.objects.create(app=console_app, chat_id=sandbox_chat.chat_id, name="SRE")
+    delivery.notify(incident, console_app, [], [group])
+    card = SandboxMessage.objects.get(chat=sandbox_chat, msg_type="interactive")
+    return {
+        "app": sandbox_app,
+        "people": sandbox_people,
+        "users": users,
+        "card": card,
+        "incident": incident,
+    }
+
+
+def click(world, who: str, action: str, *, option=None, fmt=CallbackFormat.NEW):
+    value = {"action": action, "incident": str(world["incident"].public_id)}
+    tag = "select_static" if option else "button"
+    return send_card_action(
+        world["app"],
+        world["people"][who],
+        world["card"],
+        Click(tag, value, option),
+        callback_format=fmt,
+    )
+
+
+def status(world) -> Incident:
+    return Incident.objects.get(pk=world["incident"].pk)
+
+
+def card_text(answer) -> str:
+    return json.dumps(answer.card)
+
+
+def set_state(world, state: str) -> None:
+    actor = Actor(world["users"]["bob"], "api")
+    incident = world["incident"]
+    if state in ("claimed", "snoozed"):
+        lifecycle.claim(incident, actor)
+    if state == "snoozed":
+        from datetime import timedelta
+
+        lifecycle.snooze(incident, actor, timedelta(hours=1))
+    if state == "closed":
+        lifecycle.close(incident, actor)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(
+    ("state", "action", "option", "toast", "after"),
+    [
+        ("triggered", "claim", None, "Claimed by you", "Claimed by Alice"),
+        ("claimed", "unclaim", None, "Unclaimed: escalation resumes", "Triggered"),
+        ("triggered", "close", None, "Closed", "Closed by Alice"),
+        ("claimed", "close", None, "Closed", "Closed by Alice"),
+        ("closed", "reopen", None, "Reopened: escalation starts again", "Triggered"),
+        ("triggered", "snooze", "2h", "Snoozed", "Snoozed until"),
+        ("snoozed", "wake", None, "Woken up", "Claimed by Bob"),
+    ],
+)
+def test_each_action_answers_with_a_toast_and_the_new_card(
+    world, fmt, state, action, option, toast, after
+):
+    set_state(world, state)
+    answer = click(world, "alice", action, option=option, fmt=fmt)
+    assert not answer.failed, answer
+    assert after in card_text(answer)
+    if fmt == CallbackFormat.NEW:
+        assert answer.toast_type == "success"
+        assert answer.toast.startswith(toast)
+    entry = status(world).timeline.get(kind=KIND_OF[action], actor=world["users"]["alice"])
+    assert entry.source == "feishu"
+    assert entry.data["message_id"] == world["card"].message_id
+    assert entry.data["via"] == "card"
+
+
+def test_the_clicked_card_and_every_other_copy_show_the_change(world):
+    answer = click(world, "alice", "claim")
+    world["card"].refresh_from_db()
+    assert "Claimed by Alice" in world["card"].content  # the click's answer replaced it
+    assert answer.card is not None
+
+
+def test_an_unlinked_clicker_is_told_how_to_link_and_nothing_changes(world, console_app):
+    answer = click(world, "carol", "claim")
+    assert answer.toast_type == "warning"
+    assert console_app.web_url in answer.toast
+    assert status(world).status == Incident.Status.TRIGGERED
+
+
+def test_a_linked_clicker_outside_the_channel_is_refused(world):
+    answer = click(world, "dave", "close")
+    assert answer.toast == "You are not a member of the channel Databases."
+    assert status(world).status == Incident.Status.TRIGGERED
+
+
+def test_a_stale_card_gets_the_current_card_and_says_what_happened(world):
+    set_state(world, "closed")
+    answer = click(world, "alice", "claim")
+    assert answer.toast_type == "warning"
+    assert answer.toast.startswith("Cannot claim: already closed by Bob")
+    assert "Closed by Bob" in card_text(answer)
+
+
+def test_a_second_claim_by_the_same_person_changes_nothing(world):
+    click(world, "alice", "claim")
+    answer = click(world, "alice", "claim")
+    assert answer.toast_type == "info"
+    assert answer.toast.startswith("Already claimed by you")
+    assert status(world).timeline.filter(kind=TimelineEntry.Kind.CLAIMED).count() == 1
+
+
+def test_a_claim_by_someone_else_names_who_has_it(world):
+    click(world, "bob", "claim")
+    answer = click(world, "alice", "claim")
+    assert "Bob" in answer.toast
+    assert status(world).claimed_by == world["users"]["bob"]
+
+
+def test_a_snooze_needs_a_duration_from_the_menu(world):
+    answer = click(world, "alice", "snooze", option="7 years")
+    assert answer.toast_type == "error"
+    assert status(world).snoozed_until is None
+
+
+def test_an_unknown_incident_is_said_plainly(world):
+    world["incident"] = IncidentFactory.build(channel=world["incident"].channel)
+    answer = click(world, "alice", "claim")
+    assert answer.toast == "This incident no longer exists."
+
+
+@pytest.mark.postgres
+def test_two_people_claiming_at_once_one_wins_and_the_other_is_told(world):
+    answers = {}
+
+    def claim_as(who: str) -> None:
+        answers[who] = click(world, who, "claim")
+
+    threads = [threading.Thread(target=claim_as, args=(w,)) for w in ("alice", "bob")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    winner = status(world).claimed_by.username
+    loser = "bob" if winner == "alice" else "alice"
+    assert answers[winner].toast == "Claimed by you"
+    assert winner.title() in answers[loser].toast
+    assert status(world).timeline.filter(kind=TimelineEntry.Kind.CLAIMED).count() == 1
+
+
+def test_snooze_pauses_escalation_and_wake_notifies_again(world):
+    from oncall import escalation
+
+    escalation.start(world["incident"].pk)  # the channel's default rule: its members
+    notified = status(world).timeline.filter(kind=Kind.NOTIFIED)
+    assert notified.count() == 1
+    snoozed = click(world, "alice", "snooze", option="30m")
+    assert '"template": "grey"' in card_text(snoozed)
+    assert status(world).next_escalation_at is None
+    woken = click(world, "bob", "wake")
+    assert '"template": "grey"' not in card_text(woken)
+    assert notified.count() == 2
+    assert status(world).next_escalation_at is not None
