@@ -16,7 +16,16 @@ from django.utils.module_loading import import_string
 from integrations.feishu.models import FeishuApp
 
 # command -> (usage, description, dotted path of the handler)
-COMMANDS: dict[str, tuple[str, str, str]] = {}
+_CHAT = "integrations.feishu.chat_commands"
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "list": ("list", "the open incidents of your channels", f"{_CHAT}.list_open"),
+    "claim": ("claim N", "claim incident #N", f"{_CHAT}.claim"),
+    "unclaim": ("unclaim N", "give incident #N back", f"{_CHAT}.unclaim"),
+    "snooze": ("snooze N 2h", "pause the escalation of #N (30m, 1h, 2h...)", f"{_CHAT}.snooze"),
+    "wake": ("wake N", "end the snooze of #N", f"{_CHAT}.wake"),
+    "close": ("close N", "close incident #N", f"{_CHAT}.close"),
+    "reopen": ("reopen N", "reopen closed incident #N", f"{_CHAT}.reopen"),
+}
 
 # Feishu replaces each mention in a text message by a key such as "@_user_1".
 MENTION_KEY = re.compile(r"@_user_\d+")
@@ -56,5 +65,6 @@ def help_text(app: FeishuApp) -> str:
         "help: this text",
     ]
     lines += [f"{usage}: {description}" for usage, description, _ in COMMANDS.values()]
+    lines += ["N is an incident's number; in a reply to an incident's card it may be left out."]
     lines += ["", f"Open the console: {app.web_url}"]
     return "\n".join(lines)
