@@ -157,11 +157,11 @@ def cmd_test(extra: list[str]) -> None:
 # --- bench, lock -----------------------------------------------------------------------------
 
 
-BENCHMARKS = ("ingest", "delivery")
+BENCHMARKS = ("ingest", "delivery", "clicks")
 
 
 def cmd_bench(extra: list[str]) -> None:
-    """``bench [ingest|delivery] [args...]``: without a name (or with options only) the
+    """``bench [ingest|delivery|clicks] [args...]``: without a name (or with options only) the
     ingestion benchmark, as before there were two."""
     name, args = "ingest", extra
     if extra and not extra[0].startswith("-"):

@@ -150,6 +150,7 @@ class Servers:
             str(Path(sys.executable).parent / "celery"),
             "-A",
             "oncall",
+            "--quiet",  # no banner between the tables
             "worker",
             "--concurrency",
             str(self.task_workers),
@@ -174,10 +175,11 @@ class Servers:
         }
 
     def stop(self) -> None:
-        """SIGTERM to every group, then SIGKILL to whatever is left after the grace period
-        (a Celery task may be sleeping in a rate limiter: nothing here needs it finished)."""
+        """SIGTERM to each server's main process (gunicorn and Celery stop their own workers),
+        then SIGKILL to whatever is left of its group after the grace period (a Celery task may
+        be sleeping in a rate limiter: nothing here needs it finished)."""
         for process in self.processes:
-            _signal_group(process, signal.SIGTERM)
+            process.terminate()
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         for process in self.processes:
             with contextlib.suppress(subprocess.TimeoutExpired):

@@ -2,6 +2,7 @@
 
     python3 dev.py bench delivery [--incidents 200] [--recipients 10] [--rate 50] [--seconds 10]
                                   [--latency-users 50] [--task-workers 8] [--only fanout|latency]
+                                  [--start-second 0-59]
 
 Each measurement starts gunicorn and Celery workers on a fresh PostgreSQL database
 (``oncall_bench_delivery``) with Redis database 13 as broker, cache and rate-limit store, and the
@@ -33,8 +34,15 @@ the next minute. The minimum is ``max(s_N, t0) - t0``, where ``s_N`` is the star
 that holds the N-th send (``minimum_send_seconds``). For N = 2,000 and ``p = t0 mod 60`` this
 is ``79 - p`` when ``p < 41`` (1000 sends before the minute ends, 1000 in the 20 s after it) and
 ``79 - (p mod 1)`` otherwise (the third minute holds the last sends): between 38 and 79 s,
-depending on where in its minute the run starts, so the table shows ``p``. Ten receivers at 5/s
-each allow 50/s as well, so the per-receiver limit adds nothing when sends are spread evenly.
+depending on where in its minute the run starts, so the table shows ``p`` (``--start-second``
+chooses it). Ten receivers at 5/s each allow 50/s as well, so the per-receiver limit adds
+nothing when sends are spread evenly.
+
+Under each table, a line says where the time went (the first card, the last incident's level 1,
+cards per minute window, the busiest second) and one the CPU used by the web and worker
+processes. Defaults: gunicorn 3 workers x 4 threads (it serves the pushes and the sandbox's Open
+API), 8 Celery processes (a send waiting for the client's rate limiter sleeps in its process for
+up to 30 s; on 2 cores 4, 8 and 12 processes sent at the same rate: CPU is the limit there).
 
 Needs PostgreSQL on 127.0.0.1:5432 (user root, trust) and Redis on 127.0.0.1:6379; it sends
 traffic only to 127.0.0.1 and stops by itself (about three minutes), stopping its servers on
@@ -133,7 +141,7 @@ def seed(channels: int, members_per_channel: int) -> World:
     from integrations.feishu.sandbox.models import SandboxApp, SandboxUser
     from oncall.models import AlertSource, Channel
 
-    sandbox_app = SandboxApp.objects.create(name="Bench app", encrypt_key="")
+    sandbox_app = SandboxApp.objects.create(name="Bench app")
     console_app = FeishuApp.objects.create(
         name="Bench app",
         platform=Platform.SANDBOX,
@@ -204,13 +212,21 @@ class Pushed:
     sent_at: dict[str, float]
     errors: int
 
+    @property
+    def rate(self) -> float:
+        """Pushes per second actually sent (a slow answer delays a client's next push)."""
+        times = sorted(self.sent_at.values())
+        span = times[-1] - times[0] if len(times) > 1 else 0.0
+        return (len(times) - 1) / span if span else float("nan")
+
 
 def push_all(pushes: list[Push], clients: int) -> Pushed:
     """Send ``pushes`` from ``clients`` threads, each taking every ``clients``-th push."""
     sent_at: dict[str, float] = {}
     errors: list[str] = []
     threads = [
-        threading.Thread(target=_push_loop, args=(pushes[c::clients], sent_at, errors))
+        # Daemons: a Ctrl-C stops the servers at once instead of waiting for the last pushes.
+        threading.Thread(target=_push_loop, args=(pushes[c::clients], sent_at, errors), daemon=True)
         for c in range(clients)
     ]
     for thread in threads:
@@ -272,12 +288,23 @@ def wait_delivered(expected: int, timeout: float) -> int:
         time.sleep(0.2)
 
 
-def sandbox_answers(app_id: str) -> Counter:
-    """How often the sandbox answered the app's sends with each code."""
+@dataclass(frozen=True)
+class Answers:
+    """The sandbox's answers to the app: how many carried each code (sends, tokens, card
+    updates alike), and how many calls were sends."""
+
+    codes: Counter
+    sends: int
+
+
+def sandbox_answers(app_id: str) -> Answers:
     from integrations.feishu.sandbox.models import ApiCall
 
-    codes = ApiCall.objects.filter(app_id=app_id, method="POST", path=SEND_PATH)
-    return Counter(codes.values_list("code", flat=True))
+    calls = ApiCall.objects.filter(app_id=app_id)
+    return Answers(
+        codes=Counter(calls.values_list("code", flat=True)),
+        sends=calls.filter(method="POST", path=SEND_PATH).count(),
+    )
 
 
 def card_times(app_id: str) -> list[float]:
@@ -288,10 +315,59 @@ def card_times(app_id: str) -> list[float]:
     return sorted(at.timestamp() for at in stamps.values_list("created_at", flat=True))
 
 
+def last_notified_at() -> float:
+    """Unix time of the last escalation level run (its "notified" timeline entry)."""
+    from django.db.models import Max
+
+    from oncall.models import TimelineEntry
+
+    last = TimelineEntry.objects.filter(kind=TimelineEntry.Kind.NOTIFIED).aggregate(
+        at=Max("created_at")
+    )
+    return last["at"].timestamp() if last["at"] else float("nan")
+
+
 def failed_deliveries() -> int:
     from integrations.feishu.models import CardDelivery
 
     return CardDelivery.objects.exclude(state=CardDelivery.State.SENT).count()
+
+
+@dataclass
+class Usage:
+    """CPU used while a phase ran: by the web (console and sandbox), by the task workers, and
+    how busy the whole machine was (PostgreSQL, Redis and anything else included)."""
+
+    web: float
+    workers: float
+    machine_busy: float
+
+    def describe(self, cards: int) -> str:
+        per_card = (self.web + self.workers) / cards * 1000 if cards else float("nan")
+        return (
+            f"CPU while it ran: web (console + sandbox) {self.web:.1f} s, workers "
+            f"{self.workers:.1f} s, {per_card:.0f} ms per card; the machine was "
+            f"{self.machine_busy:.0%} busy"
+        )
+
+
+class CpuMeter:
+    """Measures ``Usage`` from its creation until ``read``."""
+
+    def __init__(self, servers: common.Servers):
+        self.servers = servers
+        self.groups = servers.cpu_seconds()
+        self.machine = common.machine_cpu()
+
+    def read(self) -> Usage:
+        groups = self.servers.cpu_seconds()
+        busy, total = common.machine_cpu()
+        spent = total - self.machine[1]
+        return Usage(
+            web=groups["web"] - self.groups["web"],
+            workers=groups["workers"] - self.groups["workers"],
+            machine_busy=(busy - self.machine[0]) / spent if spent else float("nan"),
+        )
 
 
 # --- Fan-out ----------------------------------------------------------------------------------
@@ -303,9 +379,11 @@ class FanOut:
     failed: int
     owing: int
     push_errors: int
-    answers: Counter
+    answers: Answers
     first_push: float
     cards_at: list[float]
+    last_level_run: float
+    usage: Usage
 
     @property
     def total(self) -> float:
@@ -333,8 +411,8 @@ class FanOut:
             str(self.cards),
             str(self.failed),
             str(self.owing),
-            str(self.answers[RATE_LIMITED]),
-            str(self.answers[FREQUENCY_LIMIT]),
+            str(self.answers.codes[RATE_LIMITED]),
+            str(self.answers.codes[FREQUENCY_LIMIT]),
             f"{self.first_push % 60:.1f}",
             f"{self.total:.1f}",
             f"{minimum:.1f}",
@@ -350,9 +428,11 @@ class FanOut:
         per_second = Counter(int(at) for at in self.cards_at)
         minutes = ", ".join(str(per_minute[m]) for m in sorted(per_minute))
         return (
-            f"first card {self.cards_at[0] - self.first_push:.2f} s after the first push; "
+            f"first card {self.cards_at[0] - self.first_push:.2f} s after the first push, "
+            f"the last incident's level 1 ran after "
+            f"{self.last_level_run - self.first_push:.2f} s; "
             f"cards per minute window: {minutes}; busiest second: "
-            f"{max(per_second.values())}; send calls answered: {sum(self.answers.values())}; "
+            f"{max(per_second.values())}; send calls answered: {self.answers.sends}; "
             f"push errors: {self.push_errors}"
         )
 
@@ -361,10 +441,14 @@ def run_fan_out(env: dict[str, str], args: argparse.Namespace) -> FanOut:
     common.reset_state(DB_NAME, REDIS_URL, skip_checks=True)
     world = seed(channels=1, members_per_channel=args.recipients)
     expected = args.incidents * args.recipients
-    with servers(env, args):
+    with servers(env, args) as running:
+        if args.start_second is not None:
+            sleep_until_second(args.start_second)
+        meter = CpuMeter(running)
         pushes = [Push(f"fan-{i:05d}", world.push_paths[0]) for i in range(args.incidents)]
         pushed = push_all(pushes, PUSH_CLIENTS)
         owing = wait_delivered(expected, args.timeout)
+        usage = meter.read()
     cards_at = card_times(world.app_id)
     return FanOut(
         cards=len(cards_at),
@@ -374,7 +458,15 @@ def run_fan_out(env: dict[str, str], args: argparse.Namespace) -> FanOut:
         answers=sandbox_answers(world.app_id),
         first_push=min(pushed.sent_at.values()),
         cards_at=cards_at,
+        last_level_run=last_notified_at(),
+        usage=usage,
     )
+
+
+def sleep_until_second(second: int) -> None:
+    """Wait for the next time the clock shows ``second`` seconds into a minute (the minimum
+    depends on where in its minute window the fan-out starts)."""
+    time.sleep((second - time.time()) % 60)
 
 
 # --- Latency ----------------------------------------------------------------------------------
@@ -386,9 +478,10 @@ class Latency:
     cards: int
     failed: int
     owing: int
-    push_errors: int
-    answers: Counter
+    pushed: Pushed
+    answers: Answers
     latencies_ms: list[float]
+    usage: Usage
 
     def rows(self, rate: float) -> list[list[str]]:
         header = ["alerts", "alerts/s", "cards", "failed", "owing", "99991400", "230020"]
@@ -400,8 +493,8 @@ class Latency:
             str(self.cards),
             str(self.failed),
             str(self.owing),
-            str(self.answers[RATE_LIMITED]),
-            str(self.answers[FREQUENCY_LIMIT]),
+            str(self.answers.codes[RATE_LIMITED]),
+            str(self.answers.codes[FREQUENCY_LIMIT]),
             f"{statistics.median(lat):.0f}" if lat else "-",
             f"{common.percentile(lat, 0.99):.0f}",
             f"{lat[-1]:.0f}" if lat else "-",
@@ -413,7 +506,8 @@ def run_latency(env: dict[str, str], args: argparse.Namespace) -> Latency:
     common.reset_state(DB_NAME, REDIS_URL, skip_checks=True)
     world = seed(channels=args.latency_users, members_per_channel=1)
     count = int(args.rate * args.seconds)
-    with servers(env, args):
+    with servers(env, args) as running:
+        meter = CpuMeter(running)
         begin = time.monotonic() + 0.5
         pushes = [
             Push(
@@ -425,14 +519,16 @@ def run_latency(env: dict[str, str], args: argparse.Namespace) -> Latency:
         ]
         pushed = push_all(pushes, PUSH_CLIENTS)
         owing = wait_delivered(count, args.timeout)
+        usage = meter.read()
     return Latency(
         alerts=count,
         cards=len(card_times(world.app_id)),
         failed=failed_deliveries(),
         owing=owing,
-        push_errors=pushed.errors,
+        pushed=pushed,
         answers=sandbox_answers(world.app_id),
         latencies_ms=first_card_latencies(pushed.sent_at),
+        usage=usage,
     )
 
 
@@ -492,9 +588,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="per gunicorn worker")
     parser.add_argument("--task-workers", type=int, default=8, help="Celery processes")
     parser.add_argument(
-        "--timeout", type=float, default=150, help="seconds to wait for the cards of a phase"
+        "--timeout", type=float, default=130, help="seconds to wait for the cards of a phase"
     )
     parser.add_argument("--only", choices=["fanout", "latency"])
+    parser.add_argument(
+        "--start-second",
+        type=int,
+        choices=range(60),
+        metavar="0-59",
+        help="start the fan-out at this second of a minute (default: at once)",
+    )
     args = parser.parse_args()
 
     env = environment(tempfile.mkdtemp(prefix="oncall-bench-delivery-"))
@@ -502,7 +605,8 @@ def main() -> None:
     common.stop_on_sigterm()
     print(
         f"{args.web_workers} gunicorn workers x {args.threads} threads (console and sandbox), "
-        f"{args.task_workers} Celery workers, PostgreSQL + Redis, {os.cpu_count()} cores"
+        f"{args.task_workers} Celery workers, PostgreSQL + Redis, {os.cpu_count()} cores "
+        f"(load average {os.getloadavg()[0]:.2f} at the start)"
     )
     if args.only in (None, "fanout"):
         print_fan_out(run_fan_out(env, args), args)
@@ -517,6 +621,7 @@ def print_fan_out(result: FanOut, args: argparse.Namespace) -> None:
         f"(minimum: {SENDS_PER_SECOND}/s and {SENDS_PER_MINUTE}/min, fixed windows)",
         result.rows(count),
         result.details(),
+        result.usage.describe(result.cards),
     )
 
 
@@ -525,7 +630,8 @@ def print_latency(result: Latency, args: argparse.Namespace) -> None:
         f"Latency: alert to first card, {args.rate:g} alerts/s for {args.seconds:g} s, "
         f"one linked user per incident ({args.latency_users} users, round robin)",
         result.rows(args.rate),
-        f"push errors: {result.push_errors}",
+        f"pushes sent at {result.pushed.rate:.1f}/s; push errors: {result.pushed.errors}",
+        result.usage.describe(result.cards),
     )
 
 
