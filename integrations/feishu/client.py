@@ -34,6 +34,10 @@ TOKEN_EARLY_REFRESH_SECONDS = 300
 BATCH_GET_ID_CHUNK = 50
 CHAT_MEMBERS_CHUNK = 50
 LIST_CHATS_PAGE_SIZE = 100
+# Feishu counts a call when it arrives, the limiter here when it admits it: admitting nothing in
+# a window's last 200 ms keeps a call from landing in Feishu's next window on top of that
+# window's full budget (measured: without it, a 2,000-card fan-out got 99991400 answers).
+EDGE_GUARD_MS = 200
 
 
 @dataclass(frozen=True)
@@ -136,10 +140,14 @@ class FeishuClient:
 
     def _send_limits(self, receive_id_type: str = "", receive_id: str = "") -> list[Limit]:
         app = self.credentials.app_id
-        limits = [Limit(f"feishu:{app}:send", 50, 1), Limit(f"feishu:{app}:send", 1000, 60)]
+        limits = [
+            Limit(f"feishu:{app}:send", 50, 1, EDGE_GUARD_MS),
+            Limit(f"feishu:{app}:send", 1000, 60, EDGE_GUARD_MS),
+        ]
         if receive_id:
             # 5/s per receiver; a group's budget is shared by all bots in it: no app id.
-            limits.append(Limit(f"feishu:receiver:{receive_id_type}:{receive_id}", 5, 1))
+            receiver = f"feishu:receiver:{receive_id_type}:{receive_id}"
+            limits.append(Limit(receiver, 5, 1, EDGE_GUARD_MS))
         return limits
 
     # https://open.feishu.cn/document/server-docs/im-v1/message/create
@@ -315,7 +323,7 @@ class FeishuClient:
     # --- Plumbing -------------------------------------------------------------------------
 
     def _app_limits(self) -> list[Limit]:
-        return [Limit(f"feishu:{self.credentials.app_id}:api", 50, 1)]
+        return [Limit(f"feishu:{self.credentials.app_id}:api", 50, 1, EDGE_GUARD_MS)]
 
     def _api(
         self,
@@ -399,7 +407,7 @@ def _is_oauth_success(payload: object) -> bool:
 
 
 def _message_limit(message_id: str) -> Limit:
-    return Limit(f"feishu:message:{message_id}", 5, 1)
+    return Limit(f"feishu:message:{message_id}", 5, 1, EDGE_GUARD_MS)
 
 
 def _digest(value: str) -> str:

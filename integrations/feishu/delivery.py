@@ -163,8 +163,13 @@ def send(delivery_id: int) -> None:
             _record_sent(delivery.pk, number, message_id, fingerprint(card))
 
 
+# A task waits this long at most for the console's own rate limits, then is rescheduled: a
+# worker process sleeping through an exhausted minute would stall every other task.
+TASK_MAX_WAIT_SECONDS = 2.0
+
+
 def _post(delivery: CardDelivery, card: dict, number: int) -> str:
-    client = delivery.app.client()
+    client = delivery.app.client(max_wait=TASK_MAX_WAIT_SECONDS)
     uuid = f"oncall-{delivery.pk}-{number}"
     if delivery.chat_id:
         return client.send_message("chat_id", delivery.chat.chat_id, card, uuid)
@@ -260,7 +265,7 @@ def sync(incident_id: int) -> int:
 
 
 def _patch_copies(delivery: CardDelivery, card: dict) -> int:
-    client = delivery.app.client()
+    client = delivery.app.client(max_wait=TASK_MAX_WAIT_SECONDS)
     patched = 0
     for message in delivery.messages:
         if _too_old(message):

@@ -41,15 +41,23 @@ STALE_AFTER_MS = 10 * 60 * 1000
 
 @dataclass(frozen=True)
 class Limit:
-    """At most ``limit`` calls per ``per_seconds`` for everything sharing ``key``."""
+    """At most ``limit`` calls per ``per_seconds`` for everything sharing ``key``.
+
+    ``guard_ms``: admit nothing in the last ``guard_ms`` of a window. A call counted here late in
+    a window reaches the server (which counts when it arrives) in the next one, on top of that
+    window's full budget: the server would refuse it. The guard keeps both counts in the same
+    window at the cost of at most ``guard_ms`` of waiting."""
 
     key: str
     limit: int
     per_seconds: int
+    guard_ms: int = 0
 
     def __post_init__(self) -> None:
         if self.per_seconds < 1:
             raise ValueError(f"per_seconds must be at least 1, not {self.per_seconds}")
+        if not 0 <= self.guard_ms < self.per_seconds * 1000:
+            raise ValueError(f"guard_ms must be within the window, not {self.guard_ms}")
 
     @property
     def storage_key(self) -> str:
@@ -75,7 +83,8 @@ def _unique(limits: Sequence[Limit]) -> dict[str, Limit]:
 
 
 # KEYS: one hash per limit ({w: window start ms, n: count}).
-# ARGV[1]: now in ms, or "" to use the Redis server's clock; then (limit, period ms) per key.
+# ARGV[1]: now in ms, or "" to use the Redis server's clock; then (limit, period ms, guard ms)
+# per key.
 # Returns 0 after counting the call against every key, else the ms to wait (nothing counted).
 _ACQUIRE_LUA = """
 local now
@@ -89,22 +98,23 @@ local wait = 0
 local starts = {}
 local counts = {}
 for i, key in ipairs(KEYS) do
-  local limit = tonumber(ARGV[2 * i])
-  local period = tonumber(ARGV[2 * i + 1])
+  local limit = tonumber(ARGV[3 * i - 1])
+  local period = tonumber(ARGV[3 * i])
+  local guard = tonumber(ARGV[3 * i + 1])
   local start = now - (now % period)
   local stored = redis.call('HMGET', key, 'w', 'n')
   local count = 0
   if tonumber(stored[1]) == start then count = tonumber(stored[2]) or 0 end
   starts[i] = start
   counts[i] = count
-  if count + 1 > limit then
-    local remaining = start + period - now
+  local remaining = start + period - now
+  if count + 1 > limit or remaining <= guard then
     if remaining > wait then wait = remaining end
   end
 end
 if wait > 0 then return wait end
 for i, key in ipairs(KEYS) do
-  local period = tonumber(ARGV[2 * i + 1])
+  local period = tonumber(ARGV[3 * i])
   redis.call('HSET', key, 'w', starts[i], 'n', counts[i] + 1)
   redis.call('PEXPIRE', key, period + 1000)
 end
@@ -132,7 +142,7 @@ class RedisLimiter:
         keys = [self._prefix + storage_key for storage_key in chosen]
         args: list[int | str] = [int(self._clock() * 1000) if self._clock else ""]
         for limit in chosen.values():
-            args += [limit.limit, limit.per_seconds * 1000]
+            args += [limit.limit, limit.per_seconds * 1000, limit.guard_ms]
         wait_ms = int(self._script(keys=keys, args=args))
         return wait_ms / 1000
 
@@ -161,8 +171,9 @@ class DatabaseLimiter:
                 period = limit.per_seconds * 1000
                 start = now - now % period
                 count = row.count if row.window_start_ms == start else 0
-                if count + 1 > limit.limit:
-                    wait = max(wait, start + period - now)
+                remaining = start + period - now
+                if count + 1 > limit.limit or remaining <= limit.guard_ms:
+                    wait = max(wait, remaining)
                 plans.append((row, start, period, count))
             if wait:
                 return wait / 1000

@@ -543,9 +543,9 @@ def test_it_waits_as_the_limiter_says_before_a_call(rsps):
 
     assert slept == [0.25, 0.5]
     assert limiter.asked[-1] == [
-        Limit("feishu:cli_a1b2c3:send", 50, 1),
-        Limit("feishu:cli_a1b2c3:send", 1000, 60),
-        Limit("feishu:receiver:chat_id:oc_123", 5, 1),
+        Limit("feishu:cli_a1b2c3:send", 50, 1, guard_ms=200),
+        Limit("feishu:cli_a1b2c3:send", 1000, 60, guard_ms=200),
+        Limit("feishu:receiver:chat_id:oc_123", 5, 1, guard_ms=200),
     ]
 
 
@@ -560,8 +560,8 @@ def test_card_updates_are_limited_per_message_and_other_calls_per_app(rsps):
     client.list_chats()
 
     assert limiter.asked == [
-        [Limit("feishu:message:om_1", 5, 1)],
-        [Limit("feishu:cli_a1b2c3:api", 50, 1)],
+        [Limit("feishu:message:om_1", 5, 1, guard_ms=200)],
+        [Limit("feishu:cli_a1b2c3:api", 50, 1, guard_ms=200)],
     ]
 
 

@@ -57,9 +57,9 @@ def redis_prefix():
 
 
 @pytest.fixture(params=["database", pytest.param("redis", marks=pytest.mark.postgres)])
-def limiter(request, clock):
+def limiter(request, clock, db):
+    # ``db`` for both: asked for lazily, the test database was not set up when a test ran alone.
     if request.param == "database":
-        request.getfixturevalue("db")
         return DatabaseLimiter(clock=clock)
     return RedisLimiter(REDIS_URL, prefix=request.getfixturevalue("redis_prefix"), clock=clock)
 
@@ -284,3 +284,19 @@ def test_threads_on_postgresql_never_exceed_the_limit_nor_lose_a_count(clock):
     assert sum(granted.values()) == PER_SECOND
     # the wide limit counted exactly the granted calls: refusals counted nothing anywhere
     assert RateWindow.objects.get(key="wide/60s").count == PER_SECOND
+
+
+def test_nothing_is_admitted_in_a_windows_guard_time(limiter, clock):
+    guarded = Limit("guarded", 5, 1, guard_ms=200)
+    clock.now = 1_000.85  # 150 ms before the window ends
+    wait = limiter.acquire([guarded])
+    assert wait == pytest.approx(0.15, abs=0.002)
+    clock.now = 1_001.0  # the next window: admitted, and the refused call was not counted
+    for _ in range(5):
+        assert limiter.acquire([guarded]) == 0
+    assert limiter.acquire([guarded]) > 0
+
+
+def test_a_guard_must_fit_inside_the_window():
+    with pytest.raises(ValueError, match="guard_ms"):
+        Limit("x", 5, 1, guard_ms=1000)
