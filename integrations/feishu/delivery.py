@@ -251,9 +251,13 @@ def schedule_sync(incident_id: int) -> None:
 def sync(incident_id: int) -> int:
     """Patch every sent copy whose content is out of date; returns the copies patched."""
     cache.delete(_sync_key(incident_id))  # changes from now on schedule another run
-    incident = Incident.objects.select_related("channel", "claimed_by", "closed_by").get(
-        pk=incident_id
+    incident = (
+        Incident.objects.select_related("channel", "claimed_by", "closed_by")
+        .filter(pk=incident_id)
+        .first()
     )
+    if incident is None:
+        return 0  # deleted meanwhile: its deliveries went with it
     card = incident_card(incident)
     current = fingerprint(card)
     patched = 0

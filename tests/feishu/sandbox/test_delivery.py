@@ -221,3 +221,9 @@ def test_cards_older_than_14_days_are_left_alone(
     assert delivery.sync(incident.pk) == 0
     (card,) = SandboxMessage.objects.filter(msg_type="interactive")
     assert card.update_count == 0
+
+
+def test_syncing_a_deleted_incident_does_nothing(console_app, incident):
+    incident_id = incident.pk
+    incident.delete()
+    assert delivery.sync(incident_id) == 0
