@@ -19,7 +19,7 @@ from django.utils.module_loading import import_string
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
 
-from oncall import lifecycle
+from oncall import escalation, lifecycle
 from oncall.events import Severity
 from oncall.models import (
     ActionSource,
@@ -288,9 +288,10 @@ class IncidentAdmin(admin.ModelAdmin):
         if incident.next_escalation_at is None:
             return f"“{rule.name}”: nothing planned."
         when = localize(localtime(incident.next_escalation_at))
-        if incident.escalation_level >= rule.levels.count():
+        level = escalation.next_level(incident)
+        if level is None:
             return f"“{rule.name}”: every level notified; ends at {when}."
-        return f"“{rule.name}”: level {incident.escalation_level + 1} at {when}."
+        return f"“{rule.name}”: level {level} at {when}."
 
     @admin.display(description="#", ordering="number")
     def number_label(self, incident: Incident) -> str:

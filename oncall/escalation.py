@@ -95,9 +95,14 @@ def resume(incident_id: int) -> None:
         _schedule(incident)
 
 
-def stop(incident_id: int) -> None:
-    """No further steps (claimed, snoozed, closed); the level reached is kept for a resume."""
-    Incident.objects.filter(pk=incident_id).update(next_escalation_at=None)
+def pause_if_stopped(incident_id: int) -> None:
+    """After a claim, snooze or close: plan nothing while ``_may_escalate`` says no (the same
+    rule every step applies). The level reached is kept for a resume."""
+    with transaction.atomic():
+        incident = _lock(incident_id)
+        if incident is not None and incident.next_escalation_at and not _may_escalate(incident):
+            incident.next_escalation_at = None
+            _save(incident)
 
 
 def on_incident_changed(sender: Any, incident_id: int, kind: str, **_: Any) -> None:
@@ -106,18 +111,19 @@ def on_incident_changed(sender: Any, incident_id: int, kind: str, **_: Any) -> N
         start(incident_id)
     elif kind in (Kind.WOKEN, Kind.UNCLAIMED):
         resume(incident_id)
-    elif kind in (Kind.SNOOZED, Kind.CLOSED) or (
-        kind == Kind.CLAIMED and _stops_when_claimed(incident_id)
-    ):
-        stop(incident_id)
+    elif kind in (Kind.CLAIMED, Kind.SNOOZED, Kind.CLOSED):
+        pause_if_stopped(incident_id)
 
 
-def _stops_when_claimed(incident_id: int) -> bool:
-    """Unless its rule says "only when closed", a claim ends the escalation."""
-    only_when_closed = EscalationRule.StopWhen.CLOSED
-    return not Incident.objects.filter(
-        pk=incident_id, escalation_rule__stop_when=only_when_closed
-    ).exists()
+def next_level(incident: Incident) -> int | None:
+    """The level (from 1) the next planned step notifies; None when nothing is planned or
+    only the closing step of a rule whose every level was notified is left."""
+    rule = incident.escalation_rule
+    if incident.next_escalation_at is None or rule is None:
+        return None
+    if incident.escalation_level >= rule.levels.count():
+        return None
+    return incident.escalation_level + 1
 
 
 # --- One step ------------------------------------------------------------------------------------

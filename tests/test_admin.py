@@ -8,18 +8,7 @@ from django.urls import reverse
 
 from oncall.models import AlertSource, Incident, Route, TimelineEntry
 from tests import payloads
-from tests.factories import AlertSourceFactory, ChannelFactory, IncidentFactory, UserFactory
-
-
-@pytest.fixture
-def admin_user(db):
-    return UserFactory(username="root", is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
+from tests.factories import AlertSourceFactory, ChannelFactory, IncidentFactory
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, time
 
 import pytest
 from django.contrib.auth.models import Group
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.urls import reverse
@@ -291,12 +290,6 @@ class TestRecipients:
 # --- Admin --------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def admin_client(client):
-    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
-    return client
-
-
 def rule_form(channel: Channel, *levels: dict, **fields) -> dict:
     """The add / change form of a rule with its levels inline, as the browser posts it."""
     form = {
@@ -428,13 +421,6 @@ def api_as(user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle_counts():
-    """Throttle counts live in the cache, keyed by token id, and ids repeat between tests
-    (rolled back): a test that made many requests before must not throttle these."""
-    cache.clear()
 
 
 @pytest.fixture

@@ -317,8 +317,9 @@ def notify_level(incident: Incident, rule: Any, level: Any) -> Any:
     return LevelReport([n for n in names if n not in unreachable], outcome.unreachable)
 
 
-# Lifecycle changes that leave the card as it was (the timeline's own bookkeeping).
-CARD_NEUTRAL_KINDS = frozenset({Kind.NOTIFIED, Kind.DELIVERY_FAILED, Kind.ESCALATION})
+# Changes with no card to update: the timeline's own bookkeeping, and a new incident (its cards
+# are not sent yet). Every ingested event announces a change, so this spares a query each.
+CARD_NEUTRAL_KINDS = frozenset({Kind.CREATED, Kind.NOTIFIED, Kind.DELIVERY_FAILED, Kind.ESCALATION})
 
 
 def on_incident_changed(sender: Any, incident_id: int, kind: str, **_: Any) -> None:

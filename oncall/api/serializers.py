@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
+from oncall import escalation
 from oncall.durations import parse_duration
 from oncall.events import Severity
 from oncall.matchers import parse_matchers
@@ -205,16 +206,7 @@ class EscalationStateSerializer(serializers.Serializer):
     next_step_at = serializers.DateTimeField(source="next_escalation_at", allow_null=True)
 
     def get_next_level(self, incident: Incident) -> int | None:
-        return next_level(incident)
-
-
-def next_level(incident: Incident) -> int | None:
-    rule = incident.escalation_rule
-    if incident.next_escalation_at is None or rule is None:
-        return None
-    if incident.escalation_level >= rule.levels.count():
-        return None
-    return incident.escalation_level + 1
+        return escalation.next_level(incident)
 
 
 class IncidentDetailSerializer(IncidentSerializer):

@@ -62,7 +62,6 @@ from tests.benchmarks import common
 PORT = 8767
 DB_NAME = "oncall_bench_clicks"
 REDIS_URL = "redis://127.0.0.1:6379/12"
-SANDBOX_PATH = "/sandbox/feishu"
 PATCH_PREFIX = "/open-apis/im/v1/messages/"
 RATE_LIMITED = 99991400
 FREQUENCY_LIMIT = 230020
@@ -84,15 +83,8 @@ SETTLE_QUIET = 3.0
 
 
 def environment(data_dir: str) -> dict[str, str]:
-    return common.environment(
-        db_name=DB_NAME,
-        redis_url=REDIS_URL,
-        port=PORT,
-        queue="bench-clicks",
-        data_dir=data_dir,
-        REDIS_URL=REDIS_URL,
-        FEISHU_SANDBOX_ENABLED="true",
-        FEISHU_SANDBOX_BASE_URL=f"http://{common.HOST}:{PORT}{SANDBOX_PATH}",
+    return common.sandbox_environment(
+        db_name=DB_NAME, redis_url=REDIS_URL, port=PORT, queue="bench-clicks", data_dir=data_dir
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import os
 import signal
 import subprocess
@@ -45,6 +46,43 @@ def environment(
         "LOG_LEVEL": "WARNING",
         **extra,
     }
+
+
+SANDBOX_PATH = "/sandbox/feishu"
+
+
+def sandbox_environment(
+    *, db_name: str, redis_url: str, port: int, queue: str, data_dir: str
+) -> dict[str, str]:
+    """``environment`` for a console whose Feishu apps are served by its own sandbox."""
+    return environment(
+        db_name=db_name,
+        redis_url=redis_url,
+        port=port,
+        queue=queue,
+        data_dir=data_dir,
+        REDIS_URL=redis_url,
+        FEISHU_SANDBOX_ENABLED="true",
+        FEISHU_SANDBOX_BASE_URL=f"http://{HOST}:{port}{SANDBOX_PATH}",
+    )
+
+
+def alertmanager_body(alerts: list[dict]) -> bytes:
+    """An Alertmanager v4 webhook body carrying ``alerts``."""
+    return json.dumps(
+        {
+            "version": "4",
+            "status": "firing",
+            "receiver": "oncall",
+            "groupKey": "{}:{}",
+            "truncatedAlerts": 0,
+            "groupLabels": {},
+            "commonLabels": {},
+            "commonAnnotations": {},
+            "externalURL": "http://alertmanager:9093",
+            "alerts": alerts,
+        }
+    ).encode()
 
 
 def setup_django(env: dict[str, str]) -> None:

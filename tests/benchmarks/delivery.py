@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import math
 import os
 import statistics
@@ -68,7 +67,6 @@ from tests.benchmarks import common
 PORT = 8766
 DB_NAME = "oncall_bench_delivery"
 REDIS_URL = "redis://127.0.0.1:6379/13"
-SANDBOX_PATH = "/sandbox/feishu"
 SENDS_PER_SECOND = 50
 SENDS_PER_MINUTE = 1000
 RATE_LIMITED = 99991400
@@ -78,15 +76,8 @@ PUSH_CLIENTS = 8
 
 
 def environment(data_dir: str) -> dict[str, str]:
-    return common.environment(
-        db_name=DB_NAME,
-        redis_url=REDIS_URL,
-        port=PORT,
-        queue="bench-delivery",
-        data_dir=data_dir,
-        REDIS_URL=REDIS_URL,
-        FEISHU_SANDBOX_ENABLED="true",
-        FEISHU_SANDBOX_BASE_URL=f"http://{common.HOST}:{PORT}{SANDBOX_PATH}",
+    return common.sandbox_environment(
+        db_name=DB_NAME, redis_url=REDIS_URL, port=PORT, queue="bench-delivery", data_dir=data_dir
     )
 
 
@@ -179,20 +170,7 @@ def alert_body(fingerprint: str) -> bytes:
         "generatorURL": "http://prometheus:9090/graph",
         "fingerprint": fingerprint,
     }
-    return json.dumps(
-        {
-            "version": "4",
-            "status": "firing",
-            "receiver": "oncall",
-            "groupKey": "{}:{}",
-            "truncatedAlerts": 0,
-            "groupLabels": {},
-            "commonLabels": {},
-            "commonAnnotations": {},
-            "externalURL": "http://alertmanager:9093",
-            "alerts": [alert],
-        }
-    ).encode()
+    return common.alertmanager_body([alert])
 
 
 # --- Pushing ----------------------------------------------------------------------------------

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import os
 import random
 import statistics
@@ -145,20 +144,7 @@ def batch_body(rng: random.Random, batch: int, keys: int) -> bytes:
                 "fingerprint": f"bench-{key:06d}",
             }
         )
-    return json.dumps(
-        {
-            "version": "4",
-            "status": "firing",
-            "receiver": "oncall",
-            "groupKey": "{}:{}",
-            "truncatedAlerts": 0,
-            "groupLabels": {},
-            "commonLabels": {},
-            "commonAnnotations": {},
-            "externalURL": "http://alertmanager:9093",
-            "alerts": alerts,
-        }
-    ).encode()
+    return common.alertmanager_body(alerts)
 
 
 def push_loop(

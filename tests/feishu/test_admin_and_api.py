@@ -21,17 +21,6 @@ SECRETS = {
 
 
 @pytest.fixture
-def admin_user():
-    return UserFactory(username="root", is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
-@pytest.fixture
 def api(admin_user) -> APIClient:
     api = APIClient()
     api.force_authenticate(admin_user)

@@ -107,39 +107,29 @@ def _i18n_names(name: str) -> dict[str, str]:
     return {"zh_cn": name, "en_us": name, "ja_jp": name}
 
 
+def _chat_event_body(app: SandboxApp, chat: SandboxChat, operator: SandboxUser | None) -> dict:
+    """What the bot added / deleted and chat disbanded events say about the chat."""
+    return {
+        "chat_id": chat.chat_id,
+        "operator_id": user_ids(app, operator),
+        "external": False,
+        "operator_tenant_key": tenant_key(),
+        "name": chat.name,
+        "i18n_names": _i18n_names(chat.name),
+    }
+
+
 def bot_membership_event(
     app: SandboxApp, chat: SandboxChat, operator: SandboxUser | None, *, added: bool
 ) -> dict:
     """``im.chat.member.bot.added_v1`` / ``im.chat.member.bot.deleted_v1``."""
     event_type = "im.chat.member.bot.added_v1" if added else "im.chat.member.bot.deleted_v1"
-    return event_envelope(
-        app,
-        event_type,
-        {
-            "chat_id": chat.chat_id,
-            "operator_id": user_ids(app, operator),
-            "external": False,
-            "operator_tenant_key": tenant_key(),
-            "name": chat.name,
-            "i18n_names": _i18n_names(chat.name),
-        },
-    )
+    return event_envelope(app, event_type, _chat_event_body(app, chat, operator))
 
 
 def chat_disbanded_event(app: SandboxApp, chat: SandboxChat, operator: SandboxUser | None) -> dict:
     """``im.chat.disbanded_v1``."""
-    return event_envelope(
-        app,
-        "im.chat.disbanded_v1",
-        {
-            "chat_id": chat.chat_id,
-            "operator_id": user_ids(app, operator),
-            "external": False,
-            "operator_tenant_key": tenant_key(),
-            "name": chat.name,
-            "i18n_names": _i18n_names(chat.name),
-        },
-    )
+    return event_envelope(app, "im.chat.disbanded_v1", _chat_event_body(app, chat, operator))
 
 
 MENTION_KEY = "@_user_1"

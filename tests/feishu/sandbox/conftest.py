@@ -8,7 +8,6 @@ import threading
 import time
 
 import pytest
-from django.core.cache import cache
 
 from integrations.feishu.client import AppCredentials, FeishuClient
 from integrations.feishu.sandbox.models import SandboxApp, SandboxChat, SandboxUser
@@ -20,14 +19,6 @@ PEOPLE = {
     "carol": ("Carol Wang", "+8613800000003"),
     "dave": ("Dave Zhang", "+8613800000004"),
 }
-
-
-@pytest.fixture(autouse=True)
-def _fresh_token_cache():
-    """The client caches tenant tokens in Django's cache, which outlives each test's data."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -125,12 +125,6 @@ def test_a_missing_permission_is_explained_with_the_scope_to_request():
 # --- The admin action -----------------------------------------------------------------------
 
 
-@pytest.fixture
-def admin_client(client: Client, db) -> Client:
-    client.force_login(factories.UserFactory(username="root", is_staff=True, is_superuser=True))
-    return client
-
-
 def run_action(admin_client: Client, app) -> list[tuple[str, str]]:
     response = admin_client.post(
         reverse("admin:integrations_feishuapp_changelist"),

@@ -120,7 +120,7 @@ def test_each_action_answers_with_a_toast_and_the_new_card(
     assert entry.data["via"] == "card"
 
 
-def test_the_clicked_card_and_every_other_copy_show_the_change(world):
+def test_the_clicked_card_is_replaced_by_the_answer(world):
     answer = click(world, "alice", "claim")
     world["card"].refresh_from_db()
     assert "Claimed by Alice" in world["card"].content  # the click's answer replaced it

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 
-import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
@@ -14,13 +13,6 @@ from integrations.feishu.commands import IncomingMessage
 from integrations.feishu.models import FeishuChat
 from integrations.feishu.sandbox import send
 from integrations.feishu.sandbox.models import SandboxChat, SandboxMessage
-from tests.factories import UserFactory
-
-
-@pytest.fixture
-def admin_client(client, transactional_db):
-    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
-    return client
 
 
 def test_check_configuration_succeeds_and_lists_the_bots_chats(console_app, sandbox_chat):

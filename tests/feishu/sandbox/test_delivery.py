@@ -49,9 +49,9 @@ def group(console_app, sandbox_chat):
     )
 
 
-def send_all(django_capture_on_commit_callbacks, incident, app, users=(), chats=()):
-    with django_capture_on_commit_callbacks(execute=True):
-        return delivery.notify(incident, app, list(users), list(chats))
+def send_all(incident, app, users=(), chats=()):
+    # Live-server tests commit for real: the send tasks run (eagerly) when notify commits.
+    return delivery.notify(incident, app, list(users), list(chats))
 
 
 def owed_card(incident, app, user) -> CardDelivery:
@@ -70,10 +70,8 @@ def test_cards_reach_linked_people_and_a_chat_once(
     group,
     sandbox_people,
     sandbox_chat,
-    django_capture_on_commit_callbacks,
 ):
     send_all(
-        django_capture_on_commit_callbacks,
         incident,
         console_app,
         [people["alice"], people["bob"]],
@@ -91,17 +89,17 @@ def test_cards_reach_linked_people_and_a_chat_once(
 
 
 def test_a_repeat_posts_a_second_card_to_the_same_row(
-    console_app, incident, people, sandbox_people, django_capture_on_commit_callbacks
+    console_app, incident, people, sandbox_people
 ):
     for _ in range(2):
-        send_all(django_capture_on_commit_callbacks, incident, console_app, [people["alice"]])
+        send_all(incident, console_app, [people["alice"]])
     row = CardDelivery.objects.get(incident=incident, user=people["alice"])
     assert (row.requested, row.sent, len(row.messages)) == (2, 2, 2)
     assert len(cards_of(sandbox_people["alice"])) == 2
 
 
 def test_a_send_interrupted_before_it_was_recorded_does_not_post_twice(
-    console_app, incident, people, sandbox_people, django_capture_on_commit_callbacks
+    console_app, incident, people, sandbox_people
 ):
     row = owed_card(incident, console_app, people["alice"])
     # The worker sent the card and died before writing it down: the same uuid is sent again.
@@ -118,9 +116,9 @@ def test_a_send_interrupted_before_it_was_recorded_does_not_post_twice(
 
 
 def test_a_person_without_a_linked_account_is_recorded_as_app_not_linked(
-    console_app, incident, people, django_capture_on_commit_callbacks
+    console_app, incident, people
 ):
-    report = send_all(django_capture_on_commit_callbacks, incident, console_app, [people["carol"]])
+    report = send_all(incident, console_app, [people["carol"]])
     assert report.unreachable == ["Carol"]
     row = CardDelivery.objects.get(incident=incident, user=people["carol"])
     assert row.state == State.NOT_LINKED
@@ -128,15 +126,15 @@ def test_a_person_without_a_linked_account_is_recorded_as_app_not_linked(
     assert entry.message.startswith("App not linked: Carol")
     assert console_app.web_url in entry.message
     # Asked again at the next level: still not linked, and the timeline says it once.
-    send_all(django_capture_on_commit_callbacks, incident, console_app, [people["carol"]])
+    send_all(incident, console_app, [people["carol"]])
     assert incident.timeline.filter(kind=TimelineEntry.Kind.DELIVERY_FAILED).count() == 1
 
 
 def test_a_chat_the_bot_left_is_recorded_and_marked(
-    console_app, sandbox_app, incident, group, sandbox_chat, django_capture_on_commit_callbacks
+    console_app, sandbox_app, incident, group, sandbox_chat
 ):
     sandbox_chat.bots.remove(sandbox_app)  # the console has not heard of it yet
-    send_all(django_capture_on_commit_callbacks, incident, console_app, [], [group])
+    send_all(incident, console_app, [], [group])
     row = CardDelivery.objects.get(incident=incident, chat=group)
     assert row.state == State.BOT_NOT_IN_CHAT
     group.refresh_from_db()
@@ -145,7 +143,7 @@ def test_a_chat_the_bot_left_is_recorded_and_marked(
 
 
 def test_5xx_and_429_answers_are_retried_and_the_card_arrives_once(
-    console_app, incident, people, sandbox_people, django_capture_on_commit_callbacks
+    console_app, incident, people, sandbox_people
 ):
     Fault.objects.create(path_prefix="/open-apis/im/v1/messages", status=503, remaining=2)
     Fault.objects.create(
@@ -164,9 +162,7 @@ def test_5xx_and_429_answers_are_retried_and_the_card_arrives_once(
     assert (row.state, row.sent, row.attempts) == (State.SENT, 1, 0)
 
 
-def test_transient_failures_end_after_the_last_attempt(
-    console_app, incident, people, django_capture_on_commit_callbacks
-):
+def test_transient_failures_end_after_the_last_attempt(console_app, incident, people):
     Fault.objects.create(path_prefix="/open-apis/im/v1/messages", status=500, remaining=100)
     row = owed_card(incident, console_app, people["alice"])
     for _ in range(delivery.MAX_SEND_ATTEMPTS - 1):
@@ -180,10 +176,9 @@ def test_transient_failures_end_after_the_last_attempt(
 
 
 def test_every_copy_is_updated_after_a_claim_and_an_unchanged_card_is_not(
-    console_app, incident, people, group, sandbox_chat, django_capture_on_commit_callbacks
+    console_app, incident, people, group, sandbox_chat
 ):
     send_all(
-        django_capture_on_commit_callbacks,
         incident,
         console_app,
         [people["alice"], people["bob"]],
@@ -198,10 +193,8 @@ def test_every_copy_is_updated_after_a_claim_and_an_unchanged_card_is_not(
     assert delivery.sync(incident.pk) == 0  # nothing changed since
 
 
-def test_changes_in_a_burst_schedule_one_sync(
-    console_app, incident, people, monkeypatch, django_capture_on_commit_callbacks
-):
-    send_all(django_capture_on_commit_callbacks, incident, console_app, [people["alice"]])
+def test_changes_in_a_burst_schedule_one_sync(console_app, incident, people, monkeypatch):
+    send_all(incident, console_app, [people["alice"]])
     scheduled = []
     monkeypatch.setattr(tasks.sync_cards, "apply_async", lambda *a, **k: scheduled.append(k))
     delivery.cache.delete(delivery._sync_key(incident.pk))
@@ -210,10 +203,8 @@ def test_changes_in_a_burst_schedule_one_sync(
     assert scheduled == [{"countdown": delivery.SYNC_DELAY_SECONDS}]
 
 
-def test_cards_older_than_14_days_are_left_alone(
-    console_app, incident, people, django_capture_on_commit_callbacks
-):
-    send_all(django_capture_on_commit_callbacks, incident, console_app, [people["alice"]])
+def test_cards_older_than_14_days_are_left_alone(console_app, incident, people):
+    send_all(incident, console_app, [people["alice"]])
     row = CardDelivery.objects.get(incident=incident)
     row.messages = [{**row.messages[0], "at": "2020-01-01T00:00:00+00:00"}]
     row.save()

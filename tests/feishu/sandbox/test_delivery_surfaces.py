@@ -18,17 +18,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def admin_user():
-    return UserFactory(username="root", is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
-@pytest.fixture
 def setup(console_app, sandbox_app, sandbox_people):
     alice = UserFactory(username="alice", first_name="Alice")
     carol = UserFactory(username="carol", first_name="Carol")

@@ -4,20 +4,12 @@ to a chat on the sandbox's page, "sync chats now", and a wrong secret reported i
 
 from __future__ import annotations
 
-import pytest
 from django.contrib.messages import get_messages
 from django.core.management import call_command
 from django.urls import reverse
 
 from integrations.feishu.models import FeishuApp, FeishuChat
 from integrations.feishu.sandbox.models import SandboxApp, SandboxChat
-from tests.factories import UserFactory
-
-
-@pytest.fixture
-def admin_client(client, transactional_db):
-    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
-    return client
 
 
 def flashed(response) -> list[str]:
