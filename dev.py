@@ -76,6 +76,7 @@ def cmd_up() -> None:
     host, port = env.get("HOST", "127.0.0.1"), env.get("PORT", "8000")
     env.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")
     run(PY, "manage.py", "migrate", "--no-input", env=env)
+    run(PY, "manage.py", "compile_translations", env=env)
     run(PY, "manage.py", "ensure_admin", env=env)
     sandbox = env.get("FEISHU_SANDBOX_ENABLED", env["DEBUG"]).strip().lower()
     if sandbox in {"1", "true", "yes", "on"}:

@@ -20,3 +20,15 @@ def parse_duration(value: str | int) -> timedelta:
         raise ValueError(f"{value!r} is not a duration: write e.g. 30m, 2h, 1h30m or 1d")
     minutes = sum(int(n) * _UNIT_MINUTES[unit] for n, unit in _PART.findall(text))
     return timedelta(minutes=minutes)
+
+
+# The snooze durations people pick from (cards' menu, web pages), by label; a snooze longer
+# than ``settings.SNOOZE_MAX_MINUTES`` is left out where they are offered.
+SNOOZE_PRESETS: dict[str, int] = {
+    "30m": 30,
+    "1h": 60,
+    "2h": 120,
+    "4h": 240,
+    "12h": 720,
+    "24h": 1440,
+}

@@ -283,6 +283,13 @@ SNOOZE_MAX_MINUTES = env_int("SNOOZE_MAX_MINUTES", 24 * 60, minimum=1)
 ESCALATION_NOTIFIER = "integrations.feishu.delivery.notify_level"
 # Inlines integrations add to the incident's admin page.
 INCIDENT_ADMIN_INLINES = ["integrations.feishu.admin.CardDeliveryInline"]
+# Sections integrations add to responder pages (oncall.sections): who an incident's
+# notifications reached, and the linked accounts on "My account".
+INCIDENT_PAGE_SECTIONS = ["integrations.feishu.pages.incident_deliveries"]
+ACCOUNT_PAGE_SECTIONS = ["integrations.feishu.pages.linked_accounts_summary"]
+LOGIN_PAGE_SECTIONS = ["integrations.feishu.pages.sign_in_buttons"]
+# How often an open incident list asks for news (seconds); the page pauses while hidden.
+INCIDENT_LIST_REFRESH_SECONDS = env_int("INCIDENT_LIST_REFRESH_SECONDS", 10, minimum=1)
 
 # --- Feishu / Lark --------------------------------------------------------------------------
 # The local stand-in for the Open Platform (integrations/feishu/sandbox): on in the embedded

@@ -3,16 +3,44 @@ from django.contrib import admin
 from django.urls import include, path
 
 from integrations.feishu.account_views import linked_accounts
-from oncall.views import health, home, incidents, push
+from oncall.views import (
+    account,
+    channels,
+    health,
+    home,
+    incident_actions,
+    incident_list,
+    incidents,
+    push,
+)
 
 urlpatterns = [
     path("", home.home, name="home"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("account/", account.account, name="account"),
+    path("account/tokens/", account.create_token, name="account-token-create"),
+    path(
+        "account/tokens/<uuid:public_id>/revoke/",
+        account.revoke_token,
+        name="account-token-revoke",
+    ),
     path("account/feishu/", linked_accounts, name="account-feishu"),
     path("api/", include("oncall.api.urls")),
     path("healthz", health.healthz, name="healthz"),
+    path("channels/", channels.channel_index, name="channel-list"),
+    path("channels/<uuid:public_id>/", channels.channel_detail, name="channel-detail"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("incidents/", incident_list.incident_index, name="incident-list"),
     path("incidents/<uuid:public_id>/", incidents.detail, name="incident-detail"),
+    *(
+        path(
+            f"incidents/<uuid:public_id>/{name}/",
+            getattr(incident_actions, name),
+            name=f"incident-{name}",
+        )
+        for name in ("claim", "unclaim", "close", "reopen", "snooze", "wake")
+    ),
     path("push/<str:token>", push.push, name="push"),
     path("push/pagerduty/v2/enqueue", push.pagerduty_enqueue, name="pagerduty-enqueue"),
     path("feishu/", include("integrations.feishu.urls")),

@@ -24,6 +24,15 @@ class DisplayState(StrEnum):
     CLOSED = "closed"
 
 
+# What people may do in each state, in the order pages offer it (cards offer the same).
+ACTIONS: dict[DisplayState, tuple[str, ...]] = {
+    DisplayState.TRIGGERED: ("claim", "snooze", "close"),
+    DisplayState.CLAIMED: ("unclaim", "snooze", "close"),
+    DisplayState.SNOOZED: ("wake", "close"),
+    DisplayState.CLOSED: ("reopen",),
+}
+
+
 def display_state(incident: Incident, now: datetime) -> DisplayState:
     if incident.status == Incident.Status.CLOSED:
         return DisplayState.CLOSED

@@ -11,6 +11,12 @@ from tests import factories, network_guard
 
 def pytest_configure(config: pytest.Config) -> None:
     network_guard.install()
+    # The pages are tested in Chinese too: their catalogs must be built (git keeps only .po).
+    from django.conf import settings
+
+    from oncall.translations import compile_catalogs
+
+    compile_catalogs(settings.LOCALE_PATHS)
 
 
 @pytest.fixture(autouse=True)

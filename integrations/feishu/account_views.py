@@ -14,6 +14,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -59,12 +60,13 @@ def linked_accounts(request: HttpRequest) -> HttpResponse:
         return _unlink(request)
     if "unlink" in request.GET:
         return _confirm_unlink(request)
-    return render(request, "feishu/linked_accounts.html", {"rows": _rows(request)})
+    return render(request, "feishu/linked_accounts.html", {"rows": link_rows(request.user)})
 
 
-def _rows(request: HttpRequest) -> list[AppRow]:
+def link_rows(user: AbstractBaseUser) -> list[AppRow]:
+    """Every enabled app with ``user``'s link to it (two queries)."""
     apps = list(FeishuApp.objects.filter(enabled=True).order_by("name", "pk"))
-    links = LinkedAccount.objects.filter(user=request.user, app__in=apps)
+    links = LinkedAccount.objects.filter(user=user, app__in=apps)
     by_app = {link.app_id: link for link in links}
     return [AppRow(app=app, link=by_app.get(app.pk)) for app in apps]
 

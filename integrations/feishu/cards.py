@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
+from oncall.durations import SNOOZE_PRESETS
 from oncall.events import Severity
 from oncall.links import incident_url
 from oncall.models import Alert, Incident
@@ -38,14 +39,7 @@ from oncall.wording import DisplayState, display_state, moment, status_line
 CARD_BUDGET_BYTES = 28 * 1024
 
 # Snooze menu: option value -> minutes. The callback receives the value as ``action.option``.
-SNOOZE_OPTIONS: dict[str, int] = {
-    "30m": 30,
-    "1h": 60,
-    "2h": 120,
-    "4h": 240,
-    "12h": 720,
-    "24h": 1440,
-}
+SNOOZE_OPTIONS: dict[str, int] = SNOOZE_PRESETS
 
 MAX_TITLE_CHARS = 120
 # A card summarises; the incident page has the whole text.

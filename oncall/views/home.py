@@ -1,4 +1,4 @@
-"""Where a signed-in person lands."""
+"""Where a signed-in person lands: the incident list (staff reach the admin from its header)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,4 @@ from django.shortcuts import redirect
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Admins land in the admin; responders on their linked accounts until the responder
-    pages (incident list) exist."""
-    if request.user.is_staff:
-        return redirect("admin:index")
-    return redirect("account-feishu")
+    return redirect("incident-list")

@@ -1,13 +1,15 @@
 """The incident page (``/incidents/<public id>/``): what Feishu cards link to.
 
-Read-only for now: the API and the cards act on incidents. One query each for the session, the
-user, the incident (with channel and claimer), its alerts and its timeline (with actors),
-however many alerts and entries there are.
+It shows the incident, its alerts with links back to their source, its timeline, what
+integrations add (who was notified, ``INCIDENT_PAGE_SECTIONS``) and the actions its state
+allows (``incident_actions``). One query each for the session, the user, the incident (with
+channel and people), its alerts and its timeline (with actors), however many there are.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from django.contrib.auth.decorators import login_required
@@ -17,9 +19,11 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from oncall.forms import SnoozeForm
 from oncall.models import Alert, Incident, TimelineEntry
 from oncall.permissions import visible_incidents
-from oncall.wording import closer_name, display_state, status_line
+from oncall.sections import sections
+from oncall.wording import ACTIONS, closer_name, display_state, status_line
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,12 @@ class AlertRow:
 @login_required
 @require_GET
 def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    return render_detail(request, public_id)
+
+
+def render_detail(
+    request: HttpRequest, public_id: UUID, *, snooze_form: Any = None, status: int = 200
+) -> HttpResponse:
     incidents = visible_incidents(request.user).select_related("channel", "claimed_by", "closed_by")
     incident = get_object_or_404(
         incidents.prefetch_related(
@@ -41,15 +51,19 @@ def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
         public_id=public_id,
     )
     now = timezone.now()
+    state = display_state(incident, now)
     context = {
         "incident": incident,
-        "state": display_state(incident, now),
+        "state": state,
+        "actions": ACTIONS[state],
+        "snooze_form": snooze_form or SnoozeForm(),
         "status_line": status_line(incident, now),
         "closed_by": closer_name(incident) if incident.status == Incident.Status.CLOSED else "",
         "alerts": [_alert_row(alert) for alert in incident.alerts.all()],
         "timeline": incident.timeline.all(),
+        "sections": sections("INCIDENT_PAGE_SECTIONS", request, incident),
     }
-    return render(request, "oncall/incident_detail.html", context)
+    return render(request, "oncall/incident_detail.html", context, status=status)
 
 
 def _alert_row(alert: Alert) -> AlertRow:

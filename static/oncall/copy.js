@@ -1,4 +1,5 @@
-// Copy buttons next to read-only URLs in the admin ("copy this into Alertmanager / Feishu").
+// Copy buttons next to read-only values: URLs in the admin ("copy this into Alertmanager /
+// Feishu"), a new API token on "My account".
 document.addEventListener("click", async (event) => {
   const button = event.target.closest("[data-copy-target]");
   if (!button) return;

@@ -78,7 +78,13 @@ def test_first_visit_links_after_a_console_sign_in(
     screenshot("console-login")
     browser.find_element(By.NAME, "password").send_keys(Keys.ENTER)
 
-    # Linked, signed in, and home: a responder's home is their linked accounts.
+    # Linked, signed in, and home: the incident list; "My account" shows the link.
+    wait_for_heading(browser, "Incidents")
+    assert browser.current_url == f"{live_server.url}/incidents/"
+    browser.find_element(By.LINK_TEXT, "My account").click()
+    wait_for_heading(browser, "My account")
+    assert "linked as Alice Chen" in browser.page_source
+    browser.find_element(By.LINK_TEXT, "Details of your linked accounts").click()
     wait_for_heading(browser, "Linked Feishu accounts")
     assert browser.current_url == f"{live_server.url}/account/feishu/"
     screenshot("linked")
@@ -94,7 +100,7 @@ def test_first_visit_links_after_a_console_sign_in(
     browser.find_element(By.PARTIAL_LINK_TEXT, "Unlink").click()
     wait_for_heading(browser, "Unlink your Feishu account from Sandbox?")
     screenshot("confirm-unlink")
-    browser.find_element(By.XPATH, "//form//button[@type='submit']").click()
+    browser.find_element(By.XPATH, "//main//form//button[@type='submit']").click()
     wait_for_heading(browser, "Linked Feishu accounts")
     assert "no longer linked to Sandbox" in browser.page_source
     link_again = browser.find_element(By.CSS_SELECTOR, "section.link-card a.button-primary")

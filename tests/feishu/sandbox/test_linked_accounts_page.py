@@ -171,12 +171,3 @@ def test_unlink_needs_the_csrf_token(person, ops_app):
 
     assert response.status_code == 403
     assert LinkedAccount.objects.filter(user=person).exists()
-
-
-def test_responders_land_here_and_staff_in_the_admin(client: Client, person, db):
-    client.force_login(person)
-    assert client.get("/").url == PAGE
-
-    admin = factories.UserFactory(username="root", is_staff=True)
-    client.force_login(admin)
-    assert client.get("/").url == reverse("admin:index")

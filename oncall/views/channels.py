@@ -1,0 +1,93 @@
+"""The responder's channels (``/channels/``): the channels they belong to, how many incidents
+each has open, and (``/channels/<id>/``) one channel's open incidents, people and escalation
+rules at a glance. Read-only: configuration stays in the admin, linked for staff.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from oncall.incident_list import state_conditions
+from oncall.models import Channel, EscalationLevel, EscalationRule, Incident
+from oncall.permissions import visible_channels
+from oncall.wording import display_state, status_line
+
+OPEN_INCIDENTS_SHOWN = 20
+
+
+def _open_counts(channels: QuerySet[Channel]) -> dict[int, dict[str, int]]:
+    """Per channel id: its triggered, claimed and snoozed incidents (one grouped query)."""
+    conditions = state_conditions(timezone.now())
+    rows = (
+        Incident.objects.filter(channel__in=channels.values("pk"))
+        .exclude(conditions["closed"])
+        .order_by()
+        .values("channel_id")
+        .annotate(
+            **{
+                name: Count("pk", filter=conditions[name])
+                for name in ("triggered", "claimed", "snoozed")
+            }
+        )
+    )
+    return {row.pop("channel_id"): row for row in rows}
+
+
+@login_required
+@require_GET
+def channel_index(request: HttpRequest) -> HttpResponse:
+    channels = list(visible_channels(request.user).order_by("name"))
+    counts = _open_counts(visible_channels(request.user))
+    empty = {"triggered": 0, "claimed": 0, "snoozed": 0}
+    rows = []
+    for channel in channels:
+        row = counts.get(channel.pk, empty)
+        rows.append({"channel": channel, **row, "open": sum(row.values())})
+    return render(request, "oncall/channel_list.html", {"rows": rows})
+
+
+@login_required
+@require_GET
+def channel_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    channel = get_object_or_404(visible_channels(request.user), public_id=public_id)
+    now = timezone.now()
+    open_incidents = (
+        Incident.objects.filter(channel=channel)
+        .exclude(status=Incident.Status.CLOSED)
+        .select_related("claimed_by")
+        .order_by("-created_at", "-pk")[:OPEN_INCIDENTS_SHOWN]
+    )
+    levels = EscalationLevel.objects.prefetch_related("users", "chats").order_by("position", "pk")
+    rules = (
+        EscalationRule.objects.filter(channel=channel)
+        .select_related("feishu_app")
+        .prefetch_related(Prefetch("levels", queryset=levels))
+        .order_by("position", "pk")
+    )
+    user_model = get_user_model()
+    people = (
+        user_model.objects.filter(Q(oncall_channels=channel) | Q(groups__oncall_channels=channel))
+        .filter(is_active=True)
+        .distinct()
+        .order_by(user_model.USERNAME_FIELD)
+    )
+    context = {
+        "channel": channel,
+        "rows": [
+            {"incident": i, "state": display_state(i, now), "status_line": status_line(i, now)}
+            for i in open_incidents
+        ],
+        "counts": _open_counts(Channel.objects.filter(pk=channel.pk)).get(channel.pk, {}),
+        "rules": rules,
+        "people": people,
+        "teams": channel.teams.order_by("name"),
+    }
+    return render(request, "oncall/channel_detail.html", context)
