@@ -31,6 +31,7 @@ from tests.feishu.sandbox.conftest import (  # noqa: F401
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 # Feishu's web-app frame on a phone: the pages must work at this size (CSS pixels).
 PHONE_SCREEN = {"width": 412, "height": 915, "pixelRatio": 2}
+DESKTOP_SCREEN = {"width": 1280, "height": 900}
 WAIT_SECONDS = 10
 
 
@@ -52,8 +53,10 @@ def _system_chromium() -> tuple[str, str]:
 
 
 @pytest.fixture
-def browser(tmp_path: Path) -> Iterator:
-    """A headless chromium with a fresh profile, sized like a phone."""
+def browser(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator:
+    """A headless chromium with a fresh profile, sized like a phone; parametrize it
+    indirectly with ``DESKTOP_SCREEN`` for a desktop window."""
+    screen = getattr(request, "param", PHONE_SCREEN)
     browser_path, driver_path = _system_chromium()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -74,8 +77,11 @@ def browser(tmp_path: Path) -> Iterator:
         "--disable-default-apps",
     ):
         options.add_argument(argument)
-    # Headless windows have a minimum width above a phone's: emulate the phone's screen instead.
-    options.add_experimental_option("mobileEmulation", {"deviceMetrics": PHONE_SCREEN})
+    if screen is DESKTOP_SCREEN:
+        options.add_argument(f"--window-size={screen['width']},{screen['height']}")
+    else:
+        # Headless windows have a minimum width above a phone's: emulate the phone's screen.
+        options.add_experimental_option("mobileEmulation", {"deviceMetrics": screen})
     driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
     driver.implicitly_wait(0)
     yield driver
@@ -98,6 +104,30 @@ def screenshot(browser, request: pytest.FixtureRequest):
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
         shoot("failure")
+
+
+@pytest.fixture
+def console_over_http(settings):
+    """The live server speaks plain http: cookies marked Secure would not come back."""
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+
+
+def wait_for_heading(browser, text: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    WebDriverWait(browser, WAIT_SECONDS).until(
+        EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), text)
+    )
+
+
+def fits_the_screen(browser) -> bool:
+    """Nothing sticks out sideways (no horizontal scrolling on a phone)."""
+    return browser.execute_script(
+        "return document.documentElement.scrollWidth <= window.innerWidth"
+    )
 
 
 @pytest.hookimpl(wrapper=True)

@@ -1,6 +1,7 @@
 """A person opens the console's Feishu web app for the first time, in a real browser: the
 sandbox's Feishu sign-in page identifies them, the console asks them to sign in with their
-local account once, links the two, and lands them on their linked accounts."""
+local account once, links the two, and lands them on the incident list; "My account" shows
+the link, and unlinking asks first."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 from integrations.feishu.models import LinkedAccount
 from tests import factories
-from tests.browser.conftest import WAIT_SECONDS
+from tests.browser.conftest import WAIT_SECONDS, fits_the_screen, wait_for_heading
 
 pytestmark = pytest.mark.browser
 
@@ -20,25 +21,10 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
-def console_over_http(settings):
-    """The live server speaks plain http: cookies marked Secure would not come back."""
-    settings.SESSION_COOKIE_SECURE = False
-    settings.CSRF_COOKIE_SECURE = False
+def console_over_http(console_over_http, settings):
     # Neither matched by email nor created: the person must sign in to link.
     settings.FEISHU_LINK_BY_VERIFIED_EMAIL = False
     settings.FEISHU_CREATE_ACCOUNTS = False
-
-
-def wait_for_heading(browser, text: str) -> None:
-    WebDriverWait(browser, WAIT_SECONDS).until(
-        EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), text)
-    )
-
-
-def fits_the_screen(browser) -> bool:
-    return browser.execute_script(
-        "return document.documentElement.scrollWidth <= window.innerWidth"
-    )
 
 
 def test_first_visit_links_after_a_console_sign_in(
