@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 MAX_LABELS = 50
 MAX_LABEL_KEY_CHARS = 128
@@ -25,9 +26,9 @@ MAX_DESCRIPTION_CHARS = 16_384
 
 class Severity(models.TextChoices):
     # Ordered from most to least urgent; ``rank`` relies on this order.
-    CRITICAL = "critical", "Critical"
-    WARNING = "warning", "Warning"
-    INFO = "info", "Info"
+    CRITICAL = "critical", _("Critical")
+    WARNING = "warning", _("Warning")
+    INFO = "info", _("Info")
 
     @property
     def rank(self) -> int:

@@ -1,5 +1,8 @@
 """How an incident's state reads to people: the same words on Feishu cards and web pages.
 
+Pages show them in the reader's language; cards, one message for every recipient, in the
+console's (``LANGUAGE_CODE``, see ``integrations.feishu.cards``).
+
 Times are shown in the console's time zone (``settings.TIME_ZONE``), never a per-request one:
 a card is one message that every recipient sees alike. A time of another day carries its date.
 """
@@ -10,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from oncall.models import Incident
 from oncall.timeline import display_name
@@ -49,27 +53,33 @@ def status_line(incident: Incident, now: datetime) -> str:
     """
     state = display_state(incident, now)
     if state == DisplayState.CLOSED:
-        return f"Closed by {closer_name(incident)} at {moment(incident.closed_at, now)}"
+        return _("Closed by %(name)s at %(time)s") % {
+            "name": closer_name(incident),
+            "time": moment(incident.closed_at, now),
+        }
     claimer = display_name(incident.claimed_by)
     if state == DisplayState.SNOOZED:
-        line = f"Snoozed until {moment(incident.snoozed_until, now)}"
+        line = _("Snoozed until %(time)s") % {"time": moment(incident.snoozed_until, now)}
         if incident.status == Incident.Status.ACKNOWLEDGED:
-            line += f" · claimed by {claimer}"
+            line += " · " + _("claimed by %(name)s") % {"name": claimer}
         return line
     if state == DisplayState.CLAIMED:
-        return f"Claimed by {claimer} at {moment(incident.claimed_at, now)}"
-    return "Triggered"
+        return _("Claimed by %(name)s at %(time)s") % {
+            "name": claimer,
+            "time": moment(incident.claimed_at, now),
+        }
+    return _("Triggered")
 
 
 def closer_name(incident: Incident) -> str:
     # No closer means the system closed it (every alert recovered, or a source resolved it).
-    return display_name(incident.closed_by) if incident.closed_by_id else "system"
+    return display_name(incident.closed_by) if incident.closed_by_id else _("system")
 
 
 def moment(value: datetime | None, now: datetime) -> str:
     """``10:42`` on the day of ``now``, ``2026-11-20 10:42`` on any other day."""
     if value is None:
-        return "an unknown time"
+        return _("an unknown time")
     zone = timezone.get_default_timezone()
     local = timezone.localtime(value, zone)
     if local.date() == timezone.localtime(now, zone).date():

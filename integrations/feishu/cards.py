@@ -25,7 +25,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, Max, Min, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from oncall.durations import SNOOZE_PRESETS
 from oncall.events import Severity
@@ -73,7 +73,17 @@ def incident_card(
 ) -> dict:
     """The card of ``incident`` as it is now: a dict ready to be sent as ``interactive``
     content. ``alerts`` (all of the incident's alerts) saves the queries when the caller has
-    them; ``now`` decides what counts as snoozed and as today."""
+    them; ``now`` decides what counts as snoozed and as today.
+
+    One card is read by every recipient alike: it is written in the console's language, not
+    in the language of whoever's click or page made it change."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _incident_card(incident, alerts=alerts, now=now)
+
+
+def _incident_card(
+    incident: Incident, *, alerts: Sequence[Alert] | None, now: datetime | None
+) -> dict:
     now = now or timezone.now()
     summary = _summarise(incident, alerts)
     state = display_state(incident, now)
