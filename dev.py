@@ -97,7 +97,8 @@ def cmd_up() -> None:
             env.get("WORKER_CONCURRENCY", "2"),
         ],
     }
-    say(f"console on {env['PUBLIC_BASE_URL']}/admin/ (Ctrl-C stops web, worker and beat)")
+    say(f"console on {env['PUBLIC_BASE_URL']}/ (Ctrl-C stops web, worker and beat)")
+    say(f"administration on {env['PUBLIC_BASE_URL']}/admin/")
     if sandbox in {"1", "true", "yes", "on"}:
         say(f"Feishu sandbox on {env['PUBLIC_BASE_URL']}/sandbox/feishu/")
     supervise(processes, env)
