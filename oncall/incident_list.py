@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from oncall.events import Severity
 from oncall.models import Channel, Incident
 from oncall.permissions import visible_channels, visible_incidents
+from oncall.wording import display_state, status_line
 
 Status = Incident.Status
 
@@ -106,6 +107,15 @@ class IncidentList:
     incidents: QuerySet[Incident]
     counts: dict[str, int]
     state: str
+
+
+def incident_row(incident: Incident, now: datetime) -> dict[str, Any]:
+    """What a row of any incident list shows besides the incident: its state and status line."""
+    return {
+        "incident": incident,
+        "state": display_state(incident, now),
+        "status_line": status_line(incident, now),
+    }
 
 
 def incident_list(form: IncidentFilterForm, now: datetime) -> IncidentList:

@@ -15,10 +15,9 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from oncall.incident_list import state_conditions
+from oncall.incident_list import incident_row, state_conditions
 from oncall.models import Channel, EscalationLevel, EscalationRule, Incident
 from oncall.permissions import visible_channels
-from oncall.wording import display_state, status_line
 
 OPEN_INCIDENTS_SHOWN = 20
 
@@ -81,10 +80,7 @@ def channel_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     )
     context = {
         "channel": channel,
-        "rows": [
-            {"incident": i, "state": display_state(i, now), "status_line": status_line(i, now)}
-            for i in open_incidents
-        ],
+        "rows": [incident_row(incident, now) for incident in open_incidents],
         "counts": _open_counts(Channel.objects.filter(pk=channel.pk)).get(channel.pk, {}),
         "rules": rules,
         "people": people,

@@ -17,8 +17,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
-from oncall.incident_list import STATE_CHOICES, IncidentFilterForm, incident_list
-from oncall.wording import display_state, status_line
+from oncall.incident_list import STATE_CHOICES, IncidentFilterForm, incident_list, incident_row
 
 PAGE_SIZE = 50
 LIVE_HEADER = "X-Live-Refresh"
@@ -34,7 +33,7 @@ def incident_index(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
-        "rows": [_row(incident, now) for incident in page.object_list],
+        "rows": [incident_row(incident, now) for incident in page.object_list],
         "tabs": _tabs(request, listed.state, listed.counts),
         "state": listed.state,
         "refresh_seconds": settings.INCIDENT_LIST_REFRESH_SECONDS,
@@ -49,14 +48,6 @@ def incident_index(request: HttpRequest) -> HttpResponse:
     patch_vary_headers(response, [LIVE_HEADER])
     response["Cache-Control"] = "no-store"
     return response
-
-
-def _row(incident, now) -> dict:
-    return {
-        "incident": incident,
-        "state": display_state(incident, now),
-        "status_line": status_line(incident, now),
-    }
 
 
 def _tabs(request: HttpRequest, current: str, counts: dict[str, int]) -> list[dict]:
