@@ -11,6 +11,8 @@
 * ``sync(incident_id)`` patches every sent copy of the card with the incident's current state,
   skipping copies whose content would not change and cards older than Feishu's 14 days.
   ``schedule_sync`` coalesces bursts: changes within a second give each card one update.
+* ``remember_shown(message_id, card)``: a card click's answer replaces the clicked copy, so the
+  sync that follows the click leaves that copy alone while it still shows the current card.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ Kind = TimelineEntry.Kind
 # Feishu refuses to update a card older than this (code 230031); stop a little before.
 CARD_UPDATE_WINDOW = timedelta(days=14) - timedelta(minutes=10)
 SYNC_DELAY_SECONDS = 1.0
+# How long a click's answer is remembered: the sync it schedules runs a second later, or after
+# a few retries; past this a copy is patched again, which is harmless.
+SHOWN_SECONDS = 600
 MAX_SEND_ATTEMPTS = 8
 
 
@@ -260,19 +265,45 @@ def sync(incident_id: int) -> int:
         return 0  # deleted meanwhile: its deliveries went with it
     card = incident_card(incident)
     current = fingerprint(card)
+    deliveries = list(
+        incident.feishu_deliveries.select_related("app")
+        .filter(sent__gt=0)
+        .exclude(card_fingerprint=current)
+    )
+    answered = _copies_showing(current, deliveries)
     patched = 0
-    deliveries = incident.feishu_deliveries.select_related("app").filter(sent__gt=0)
-    for delivery in deliveries.exclude(card_fingerprint=current):
-        patched += _patch_copies(delivery, card)
+    for delivery in deliveries:
+        patched += _patch_copies(delivery, card, skip=answered)
         CardDelivery.objects.filter(pk=delivery.pk).update(card_fingerprint=current)
     return patched
 
 
-def _patch_copies(delivery: CardDelivery, card: dict) -> int:
+def remember_shown(message_id: str, card: dict) -> None:
+    """``card`` replaced the copy ``message_id`` (a click's answer did): a sync that finds
+    the same card current does not patch that copy again."""
+    if message_id:
+        cache.set(_shown_key(message_id), fingerprint(card), timeout=SHOWN_SECONDS)
+
+
+def _shown_key(message_id: str) -> str:
+    return f"feishu:card-shown:{message_id}"
+
+
+def _copies_showing(current: str, deliveries: Sequence[CardDelivery]) -> set[str]:
+    """The message ids among ``deliveries`` that a click's answer left showing ``current``
+    (one cache read for all of them)."""
+    keys = {_shown_key(m["id"]): m["id"] for d in deliveries for m in d.messages}
+    if not keys:
+        return set()
+    shown = cache.get_many(list(keys))
+    return {keys[key] for key, value in shown.items() if value == current}
+
+
+def _patch_copies(delivery: CardDelivery, card: dict, *, skip: set[str]) -> int:
     client = delivery.app.client(max_wait=TASK_MAX_WAIT_SECONDS)
     patched = 0
     for message in delivery.messages:
-        if _too_old(message):
+        if message["id"] in skip or _too_old(message):
             continue
         try:
             client.patch_message(message["id"], card)

@@ -16,7 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from integrations.feishu import actions, events
+from integrations.feishu import actions, delivery, events
 from integrations.feishu.callbacks import Callback, Rejected, open_callback
 from integrations.feishu.models import CallbackReceipt, FeishuApp
 from integrations.feishu.oauth import views as oauth_views
@@ -103,6 +103,9 @@ def _card_callback(app: FeishuApp, opened: Callback) -> JsonResponse:
             toast="Something went wrong on the on-call console; please try again.",
             toast_type="error",
         )
+    if response.card is not None:
+        # The answer replaces the clicked copy: the sync this click scheduled can skip it.
+        delivery.remember_shown(action.message_id, response.card)
     return JsonResponse(response.body(action.format))
 
 
