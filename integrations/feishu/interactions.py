@@ -106,4 +106,6 @@ def _refused(incident: Incident, message: str) -> CardResponse:
 
 
 def _card(incident: Incident) -> dict[str, Any]:
+    # Not stored for reuse (``rendered``): this copy was read before the change's version was
+    # set, so a later change's version may already be the current one.
     return incident_card(incident)
