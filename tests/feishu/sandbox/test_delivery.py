@@ -293,3 +293,16 @@ def test_an_incident_nobody_announced_is_rendered_for_every_send_and_synced_afte
     send_all(incident, console_app, [people["alice"], people["bob"]])
     assert renders == [incident.pk, incident.pk]
     assert syncs == [incident.pk, incident.pk]
+
+
+def test_notifying_many_recipients_takes_the_same_few_queries(
+    console_app, incident, people, group, monkeypatch, django_assert_num_queries
+):
+    monkeypatch.setattr(delivery, "_enqueue_sends", lambda ids: None)
+    linked = [people["alice"], people["bob"]]
+    with django_assert_num_queries(6):  # savepoint, links, insert, update, select, release
+        first = delivery.notify(incident, console_app, linked, [group])
+    with django_assert_num_queries(6):
+        again = delivery.notify(incident, console_app, linked, [group])
+    assert first.delivery_ids == again.delivery_ids
+    assert [row.requested for row in CardDelivery.objects.filter(incident=incident)] == [2, 2, 2]
