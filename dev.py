@@ -84,7 +84,8 @@ def cmd_up() -> None:
         run(PY, "manage.py", "sandbox_seed", "--console-url", env["PUBLIC_BASE_URL"], env=env)
     processes = {
         "web": [PY, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
-        # -B runs beat inside the worker: one process fewer on the embedded default.
+        # -B runs beat inside the worker: one process fewer on the embedded default. Without
+        # -Q it takes tasks from every queue (the default one and the Feishu cards queue).
         "worker": [
             BIN / "celery",
             "-A",

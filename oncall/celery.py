@@ -7,6 +7,24 @@ from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oncall.settings")
 
+# Tasks that send or update Feishu cards, by name (the core never imports a platform): they go
+# to settings.CELERY_CARDS_QUEUE, read when a task is sent (a test worker moves it).
+CARD_TASKS = frozenset(
+    {"integrations.feishu.tasks.send_card", "integrations.feishu.tasks.sync_cards"}
+)
+
+
+def route_task(
+    name: str, args: object, kwargs: object, options: object, **_: object
+) -> dict | None:
+    """``task_routes``: card tasks to the cards queue, everything else to the default one."""
+    if name in CARD_TASKS:
+        from django.conf import settings
+
+        return {"queue": settings.CELERY_CARDS_QUEUE}
+    return None
+
+
 app = Celery("oncall")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

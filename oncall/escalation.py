@@ -59,8 +59,10 @@ def _notifier() -> Notifier:
 # --- Starting, stopping, resuming ---------------------------------------------------------------
 
 
-def start(incident_id: int) -> None:
-    """Escalate from the first level of the first matching rule (new or reopened incident)."""
+def start(incident_id: int, *, notify_now: bool = False) -> None:
+    """Escalate from the first level of the first matching rule (new or reopened incident).
+    With ``notify_now`` the first level is notified in this transaction instead of by a step
+    task (a new incident: its cards should not wait for a task queued behind a burst)."""
     with transaction.atomic():
         incident = _lock(incident_id)
         if incident is None or not incident.is_open:
@@ -68,7 +70,10 @@ def start(incident_id: int) -> None:
         rule = rule_for(incident)
         incident.escalation_rule = rule
         incident.escalation_level = incident.escalation_repeats = incident.escalation_loops = 0
-        incident.next_escalation_at = timezone.now() if rule else None
+        now = timezone.now()
+        incident.next_escalation_at = now if rule else None
+        if notify_now and rule is not None and _may_escalate(incident):
+            _run_level(incident, now)  # plans the next step
         _save(incident, "escalation_rule")
         if rule is None:
             record(
@@ -107,7 +112,11 @@ def pause_if_stopped(incident_id: int) -> None:
 
 def on_incident_changed(sender: Any, incident_id: int, kind: str, **_: Any) -> None:
     """React to a lifecycle change, from any surface (connected in ``OncallConfig.ready``)."""
-    if kind in (Kind.CREATED, Kind.REOPENED):
+    if kind == Kind.CREATED:
+        # Ingestion runs in a worker: notifying here saves a task. A reopen comes from a
+        # person waiting for an answer (a card click), so its level 1 is left to a task.
+        start(incident_id, notify_now=True)
+    elif kind == Kind.REOPENED:
         start(incident_id)
     elif kind in (Kind.WOKEN, Kind.UNCLAIMED):
         resume(incident_id)

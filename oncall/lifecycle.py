@@ -219,10 +219,21 @@ def _lock(ref: IncidentRef) -> Incident:
     # joined to it, so the claimer would come back as it was before the wait.
     queryset = Incident.objects.select_for_update()
     if isinstance(ref, Incident):
-        return queryset.get(pk=ref.pk)
+        locked = queryset.get(pk=ref.pk)
+        _keep_loaded_channel(ref, locked)
+        return locked
     if isinstance(ref, UUID):
         return queryset.get(public_id=ref)
     return queryset.get(pk=ref)
+
+
+def _keep_loaded_channel(loaded: Incident, locked: Incident) -> None:
+    """Give the locked copy the channel the caller already read: whoever shows the outcome
+    (a card, a page) needs its name, and the lock protects the incident's state, not the
+    channel's name, so the caller's copy is as good as a query."""
+    field = Incident._meta.get_field("channel")
+    if field.is_cached(loaded) and loaded.channel_id == locked.channel_id:
+        field.set_cached_value(locked, field.get_cached_value(loaded))
 
 
 def _refuse_if_closed(incident: Incident, action: str) -> None:

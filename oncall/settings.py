@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 from oncall.env import env_bool, env_int, env_list, env_str
 
@@ -253,6 +254,17 @@ CACHES = {
 }
 # Several consoles may share one Redis: give each its own queue name.
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE") or "oncall"
+# Card sends and card updates have a queue of their own (``oncall.celery.route_task``): a burst
+# of alerts queues one ingestion and one escalation task per incident, and the cards they cause
+# should not wait behind the rest of the burst. Workers may be dedicated to it (``-Q``); a worker
+# started without ``-Q`` consumes both queues.
+CELERY_CARDS_QUEUE = env_str("CELERY_CARDS_QUEUE") or f"{CELERY_TASK_DEFAULT_QUEUE}-cards"
+CELERY_TASK_QUEUES = [
+    # Exchange and routing key named after the queue, as Celery makes a queue it routes to.
+    Queue(_name, Exchange(_name), routing_key=_name)
+    for _name in dict.fromkeys((CELERY_TASK_DEFAULT_QUEUE, CELERY_CARDS_QUEUE))
+]
+CELERY_TASK_ROUTES = ("oncall.celery.route_task",)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # Celery's Django fix-up closes the database connection around every task unless told to reuse
 # it: a new PostgreSQL backend per task halves ingestion throughput. Reconnect every 100 tasks.

@@ -10,13 +10,15 @@ os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="oncall-test-"))
 os.environ.setdefault("PUBLIC_BASE_URL", "https://oncall.example.com")
 os.environ.setdefault("FEISHU_SANDBOX_ENABLED", "true")
 
+from oncall.env import env_bool
 from oncall.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast user creation
 
 # Tasks enqueued on commit run inline when a test executes the captured callbacks
 # (django_capture_on_commit_callbacks(execute=True)); the real-worker test turns this off.
-CELERY_TASK_ALWAYS_EAGER = True
+# A test worker runs the tasks its tasks send inline too, unless its test says otherwise.
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", True)
 CELERY_TASK_EAGER_PROPAGATES = True
 
 # The suite runs with DEBUG off and the sandbox on, on purpose: it is the warning's case.

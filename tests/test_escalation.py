@@ -93,6 +93,32 @@ def test_a_new_incident_notifies_level_1_at_once(incident):
     assert entry.message == "Level 1: notified level 1 people."
 
 
+def test_a_new_incident_is_notified_by_the_start_itself_not_by_a_step_task(
+    rule, push, channel, monkeypatch
+):
+    from oncall import tasks
+
+    planned = []
+    monkeypatch.setattr(tasks.escalation_step, "apply_async", lambda args, eta: planned.append(eta))
+    push(AlertSourceFactory(channel=channel), payloads.alertmanager(payloads.am_alert("Disk")))
+    incident = Incident.objects.get(channel=channel)
+    assert notified_levels == [(incident.pk, 1)]
+    assert planned == [incident.next_escalation_at]  # only the first repeat, 3 min later
+    assert minutes_to_next(incident) == 3.0
+
+
+def test_a_reopen_starts_level_1_in_a_step_task(incident, alice, monkeypatch):
+    lifecycle.close(incident, Actor(alice, "web"))
+    from oncall import tasks
+
+    planned = []
+    monkeypatch.setattr(tasks.escalation_step, "apply_async", lambda args, eta: planned.append(eta))
+    notified_levels.clear()
+    lifecycle.reopen(incident, Actor(alice, "web"))
+    assert notified_levels == []  # the person reopening does not wait for the notifying
+    assert len(planned) == 1
+
+
 def test_repeats_then_the_next_level_then_the_end(incident):
     run_due_step(incident)  # repeat 1, 3 min later
     run_due_step(incident)  # repeat 2, 6 min in

@@ -50,6 +50,15 @@ def test_it_claims_a_triggered_incident_and_records_who_and_where(incident, alic
     assert entry.message == "Claimed by Alice"
 
 
+def test_the_outcome_keeps_the_channel_the_caller_had_read(
+    incident, alice, django_assert_num_queries
+):
+    loaded = Incident.objects.select_related("channel").get(pk=incident.pk)
+    outcome = lifecycle.claim(loaded, alice)
+    with django_assert_num_queries(0):
+        assert outcome.incident.channel.name == incident.channel.name
+
+
 def test_it_accepts_incident_by_public_id_and_by_pk(incident, alice, bob):
     lifecycle.claim(incident.public_id, alice)
     lifecycle.unclaim(incident.pk, bob)

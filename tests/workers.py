@@ -14,6 +14,7 @@ from typing import TypeVar
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import override_settings
 
 from oncall.celery import app as celery_app
 
@@ -22,17 +23,27 @@ T = TypeVar("T")
 
 
 @contextmanager
-def celery_worker(monkeypatch, **env: str) -> Iterator[subprocess.Popen]:
-    """``celery worker`` on a queue of its own, against the test database and Redis; this
-    process's tasks go to that queue (not run eagerly) while it lasts. ``env`` adds settings."""
+def celery_worker(
+    monkeypatch,
+    *,
+    queue: str | None = None,
+    consume: tuple[str, ...] = ("default", "cards"),
+    **env: str,
+) -> Iterator[subprocess.Popen]:
+    """``celery worker`` on queues of its own (``queue``, random unless given, and its cards
+    queue ``<queue>-cards``), against the test database and Redis; this process's tasks go to
+    those queues (not run eagerly) while it lasts. ``consume`` picks the queues the worker
+    takes tasks from ("default", "cards"); ``env`` adds settings."""
     assert settings.CELERY_BROKER_URL.startswith("redis://"), "run with Redis as the broker"
-    queue = f"test-{uuid.uuid4().hex[:8]}"
+    queue = queue or f"test-{uuid.uuid4().hex[:8]}"
+    names = {"default": queue, "cards": f"{queue}-cards"}
     db = connection.settings_dict
     worker_env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "CELERY_QUEUE": queue,
+        "CELERY_QUEUE": names["default"],
+        "CELERY_CARDS_QUEUE": names["cards"],
         **env,
     }
     command = [
@@ -42,6 +53,8 @@ def celery_worker(monkeypatch, **env: str) -> Iterator[subprocess.Popen]:
         "-A",
         "oncall",
         "worker",
+        "--queues",
+        ",".join(names[which] for which in consume),
         "--pool",
         "solo",
         "--without-gossip",
@@ -51,9 +64,10 @@ def celery_worker(monkeypatch, **env: str) -> Iterator[subprocess.Popen]:
     ]
     worker = subprocess.Popen(command, env=worker_env, cwd=settings.BASE_DIR)
     monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
-    monkeypatch.setitem(celery_app.conf, "task_default_queue", queue)
+    monkeypatch.setitem(celery_app.conf, "task_default_queue", names["default"])
     try:
-        yield worker
+        with override_settings(CELERY_CARDS_QUEUE=names["cards"]):
+            yield worker
     finally:
         worker.terminate()
         worker.wait(timeout=30)

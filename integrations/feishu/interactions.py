@@ -43,10 +43,11 @@ def handle(action: CardAction) -> CardResponse:
     user = linked_user(action.app, action.open_id)
     if user is None:
         return CardResponse(how_to_link(action.app), "warning")
-    if not visible_incidents(user).filter(pk=incident.pk).exists():
-        return _refused(incident, f"You are not a member of the channel {incident.channel}.")
     if action.name == "refresh":
+        if not visible_incidents(user).filter(pk=incident.pk).exists():
+            return _not_a_member(incident)
         return CardResponse("Up to date", "info", _card(incident))
+    # The lifecycle service checks membership itself (PermissionDenied): no check here.
     actor = feishu_actor(user, action.app, message_id=action.message_id, via="card")
     return _perform(action, incident, actor)
 
@@ -55,7 +56,7 @@ def _perform(action: CardAction, incident: Incident, actor: Actor) -> CardRespon
     try:
         outcome = _transition(action)(incident, actor)
     except PermissionDenied:
-        return _refused(incident, f"You are not a member of the channel {incident.channel}.")
+        return _not_a_member(incident)
     except lifecycle.TransitionRefused as refused:
         return _refused(incident, refused.message)
     except lifecycle.InvalidRequest as invalid:
@@ -94,6 +95,10 @@ def _incident(action: CardAction) -> Incident | None:
     return Incident.objects.select_related("channel").filter(public_id=public_id).first()
 
 
+def _not_a_member(incident: Incident) -> CardResponse:
+    return _refused(incident, f"You are not a member of the channel {incident.channel}.")
+
+
 def _refused(incident: Incident, message: str) -> CardResponse:
     """A click that changes nothing still gets the card as it is now (it may be stale)."""
     incident.refresh_from_db()
@@ -101,4 +106,6 @@ def _refused(incident: Incident, message: str) -> CardResponse:
 
 
 def _card(incident: Incident) -> dict[str, Any]:
+    # Not stored for reuse (``rendered``): this copy was read before the change's version was
+    # set, so a later change's version may already be the current one.
     return incident_card(incident)

@@ -20,6 +20,7 @@ window closes. Two backends:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from collections.abc import Callable, Sequence
@@ -229,12 +230,18 @@ class DatabaseLimiter:
 def default_limiter() -> Limiter:
     """Redis when ``settings.REDIS_URL`` is set, else the database (read on every call).
 
-    Each call builds a new limiter (and, for Redis, a connection pool): build one per task or
-    per client, not one per API call."""
+    The Redis limiter is made once per process and URL: its connection pool is thread-safe
+    and redis-py renews it in a forked child, while a new limiter per call (per card sent)
+    opened a new connection each time."""
     redis_url = getattr(settings, "REDIS_URL", None)
     if redis_url:
-        return RedisLimiter(redis_url)
+        return _redis_limiter(redis_url)
     return DatabaseLimiter()
+
+
+@functools.lru_cache(maxsize=8)
+def _redis_limiter(redis_url: str) -> RedisLimiter:
+    return RedisLimiter(redis_url)
 
 
 def wait_for(

@@ -11,12 +11,12 @@ import logging
 from uuid import UUID
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from integrations.feishu import actions, events
+from integrations.feishu import actions, delivery, events
 from integrations.feishu.callbacks import Callback, Rejected, open_callback
 from integrations.feishu.models import CallbackReceipt, FeishuApp
 from integrations.feishu.oauth import views as oauth_views
@@ -62,15 +62,12 @@ def callback(request: HttpRequest, public_id: UUID) -> JsonResponse:
 
 def _first_delivery(app: FeishuApp, opened: Callback) -> bool:
     """Record the receipt; False when this event or click was received before."""
-    try:
-        with transaction.atomic():
-            CallbackReceipt.objects.create(app=app, key=opened.dedup_key, kind=opened.type)
-    except IntegrityError:
-        logger.info(
-            "Feishu app %s: %s %s received again; ignored", app.pk, opened.type, opened.dedup_key
-        )
-        return False
-    return True
+    if CallbackReceipt.objects.record_first(app, opened.dedup_key, opened.type):
+        return True
+    logger.info(
+        "Feishu app %s: %s %s received again; ignored", app.pk, opened.type, opened.dedup_key
+    )
+    return False
 
 
 def _event(app: FeishuApp, opened: Callback) -> JsonResponse:
@@ -106,6 +103,9 @@ def _card_callback(app: FeishuApp, opened: Callback) -> JsonResponse:
             toast="Something went wrong on the on-call console; please try again.",
             toast_type="error",
         )
+    if response.card is not None:
+        # The answer replaces the clicked copy: the sync this click scheduled can skip it.
+        delivery.remember_shown(action.message_id, response.card)
     return JsonResponse(response.body(action.format))
 
 

@@ -28,7 +28,10 @@ clickers, ``--web-workers`` x ``--threads`` threads). The server's own time come
 gunicorn's access log (``%(D)s``, from the request being parsed to the answer being written,
 so without the wait in the accept queue). The table shows p50 / p99 / max of both, per action
 and overall, the answers that were not HTTP 200, and the answers whose toast type is "error".
-The issue's goal: p99 under 200 ms on this machine (Feishu gives up after 3 s).
+The issue's goal: a server time p99 under 200 ms on this machine (Feishu gives up after 3 s).
+The verdict is on the server time: with no think time the 50 clickers are a closed loop, so
+the client-observed time is about 50 / (clicks per second) whatever the server does, and the
+wait for a free thread is a matter of how many the deployment runs.
 
 **Card updates.** Every change schedules a sync of the incident's cards (coalesced: changes
 within a second give each card one PATCH). After the clicks stop and the syncs settle, the
@@ -475,9 +478,13 @@ def main() -> None:
         "latency = server time + loopback + wait for a free gunicorn thread"
     )
     common.print_rows(answer_rows(answers, server_ms))
-    p99 = common.percentile(sorted(a.ms for a in answers), 0.99)
-    verdict = "met" if p99 < GOAL_P99_MS else "NOT met"
-    print(f"goal p99 < {GOAL_P99_MS} ms (client-observed): {verdict} ({p99:.0f} ms)")
+    server_p99 = common.percentile(sorted(server_ms), 0.99)
+    client_p99 = common.percentile(sorted(a.ms for a in answers), 0.99)
+    verdict = "met" if server_p99 < GOAL_P99_MS else "NOT met"
+    print(
+        f"goal p99 < {GOAL_P99_MS} ms (server time, as issue #7 states it): {verdict} "
+        f"({server_p99:.0f} ms); client-observed p99 {client_p99:.0f} ms"
+    )
     unexpected = Counter(
         (a.action, a.toast) for a in answers if a.toast_type not in ("success",) or a.status != 200
     )

@@ -130,7 +130,10 @@ def stop_on_sigterm() -> None:
 
 class Servers:
     """gunicorn (``web_workers`` x ``threads``) and a Celery worker (``task_workers``
-    processes), started on entry, answering ``/healthz`` when entered, stopped on exit."""
+    processes), started on entry, answering ``/healthz`` when entered, stopped on exit. With
+    ``card_workers``, a second Celery worker of that many processes takes the cards queue
+    (card sends and updates) and the first one only the default queue; without, the one
+    worker takes both, as ``dev.py up`` runs it."""
 
     def __init__(
         self,
@@ -140,11 +143,13 @@ class Servers:
         web_workers: int,
         task_workers: int,
         threads: int = 4,
+        card_workers: int = 0,
     ):
         self.env = env
         self.port = port
         self.web_workers = web_workers
         self.task_workers = task_workers
+        self.card_workers = card_workers
         self.threads = threads
         self.processes: list[subprocess.Popen] = []
         self.names: list[str] = []
@@ -152,7 +157,11 @@ class Servers:
     def __enter__(self) -> Servers:
         try:
             self._spawn("web", self._gunicorn())
-            self._spawn("workers", self._celery())
+            if self.card_workers:
+                self._spawn("workers", self._celery(self.task_workers, self._queue()))
+                self._spawn("card workers", self._celery(self.card_workers, self._cards_queue()))
+            else:
+                self._spawn("workers", self._celery(self.task_workers))
             wait_for_web(self.port)
         except BaseException:
             self.stop()
@@ -183,15 +192,24 @@ class Servers:
             "warning",
         ]
 
-    def _celery(self) -> list[str]:
+    def _queue(self) -> str:
+        return self.env.get("CELERY_QUEUE", "oncall")
+
+    def _cards_queue(self) -> str:
+        # As oncall.settings names it.
+        return self.env.get("CELERY_CARDS_QUEUE") or f"{self._queue()}-cards"
+
+    def _celery(self, processes: int, queue: str | None = None) -> list[str]:
+        """A Celery worker of ``processes`` processes on ``queue`` (None: every queue)."""
         return [
             str(Path(sys.executable).parent / "celery"),
             "-A",
             "oncall",
             "--quiet",  # no banner between the tables
             "worker",
+            *(["--queues", queue] if queue else []),
             "--concurrency",
-            str(self.task_workers),
+            str(processes),
             "--loglevel",
             "WARNING",
             "--without-gossip",
@@ -206,11 +224,12 @@ class Servers:
         self.names.append(name)
 
     def cpu_seconds(self) -> dict[str, float]:
-        """CPU time used so far by each server's process group ("web", "workers")."""
-        return {
-            name: group_cpu_seconds(process.pid)
-            for name, process in zip(self.names, self.processes, strict=True)
-        }
+        """CPU time used so far by the web server ("web") and all Celery workers ("workers",
+        card workers included)."""
+        used = {"web": 0.0, "workers": 0.0}
+        for name, process in zip(self.names, self.processes, strict=True):
+            used["web" if name == "web" else "workers"] += group_cpu_seconds(process.pid)
+        return used
 
     def stop(self) -> None:
         """SIGTERM to each server's main process (gunicorn and Celery stop their own workers),

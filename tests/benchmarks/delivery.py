@@ -1,8 +1,8 @@
 """Delivery benchmark: incident cards through one Feishu app, the sandbox enforcing Feishu's limits.
 
     python3 dev.py bench delivery [--incidents 200] [--recipients 10] [--rate 50] [--seconds 10]
-                                  [--latency-users 50] [--task-workers 8] [--only fanout|latency]
-                                  [--start-second 0-59]
+                                  [--latency-users 50] [--task-workers 4] [--card-workers 8]
+                                  [--only fanout|latency] [--start-second 0-59]
 
 Each measurement starts gunicorn and Celery workers on a fresh PostgreSQL database
 (``oncall_bench_delivery``) with Redis database 13 as broker, cache and rate-limit store, and the
@@ -41,8 +41,10 @@ nothing when sends are spread evenly.
 Under each table, a line says where the time went (the first card, the last incident's level 1,
 cards per minute window, the busiest second) and one the CPU used by the web and worker
 processes. Defaults: gunicorn 3 workers x 4 threads (it serves the pushes and the sandbox's Open
-API), 8 Celery processes (a send waiting for the client's rate limiter sleeps in its process for
-up to 30 s; on 2 cores 4, 8 and 12 processes sent at the same rate: CPU is the limit there).
+API), 4 Celery processes on the default queue (ingestion, escalation) and 8 on the cards queue
+(card sends and updates, as a production deployment may dedicate workers to it, so that cards
+do not wait behind a burst of ingestion tasks; a send waiting for the client's rate limiter
+sleeps in its process for up to 2 s). ``--card-workers 0`` runs one worker on every queue.
 
 Needs PostgreSQL on 127.0.0.1:5432 (user root, trust) and Redis on 127.0.0.1:6379; it sends
 traffic only to 127.0.0.1 and stops by itself (about three minutes), stopping its servers on
@@ -544,6 +546,7 @@ def servers(env: dict[str, str], args: argparse.Namespace) -> common.Servers:
         port=PORT,
         web_workers=args.web_workers,
         task_workers=args.task_workers,
+        card_workers=args.card_workers,
         threads=args.threads,
     )
 
@@ -564,7 +567,15 @@ def main() -> None:
     parser.add_argument("--latency-users", type=int, default=50)
     parser.add_argument("--web-workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=4, help="per gunicorn worker")
-    parser.add_argument("--task-workers", type=int, default=8, help="Celery processes")
+    parser.add_argument(
+        "--task-workers", type=int, default=4, help="Celery processes on the default queue"
+    )
+    parser.add_argument(
+        "--card-workers",
+        type=int,
+        default=8,
+        help="Celery processes on the cards queue (0: the task workers take every queue)",
+    )
     parser.add_argument(
         "--timeout", type=float, default=130, help="seconds to wait for the cards of a phase"
     )
@@ -583,7 +594,8 @@ def main() -> None:
     common.stop_on_sigterm()
     print(
         f"{args.web_workers} gunicorn workers x {args.threads} threads (console and sandbox), "
-        f"{args.task_workers} Celery workers, PostgreSQL + Redis, {os.cpu_count()} cores "
+        f"{args.task_workers} Celery workers + {args.card_workers} on the cards queue, "
+        f"PostgreSQL + Redis, {os.cpu_count()} cores "
         f"(load average {os.getloadavg()[0]:.2f} at the start)"
     )
     if args.only in (None, "fanout"):

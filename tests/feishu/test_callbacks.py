@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 import pytest
+from django.db import transaction
 
 from integrations.feishu import actions, crypto
 from integrations.feishu.actions import CardAction, CardResponse
@@ -328,6 +329,19 @@ def test_a_repeated_event_is_answered_200_and_not_processed_again(client, app):
     assert again.status_code == 200
     assert FeishuChat.objects.get(chat_id="oc_d").status == FeishuChat.Status.ACTIVE
     assert CallbackReceipt.objects.filter(app=app, key="ev-1").count() == 1
+
+
+def test_a_receipt_is_recorded_once_in_one_statement_inside_or_outside_a_transaction(
+    app, django_assert_num_queries
+):
+    with django_assert_num_queries(1):
+        assert CallbackReceipt.objects.record_first(app, "ev-9", "im.chat.disbanded_v1")
+    with transaction.atomic():
+        assert not CallbackReceipt.objects.record_first(app, "ev-9", "im.chat.disbanded_v1")
+        FeishuChatFactory(app=app)  # the transaction is still usable after the repeat
+    receipt = CallbackReceipt.objects.get(app=app, key="ev-9")
+    assert receipt.kind == "im.chat.disbanded_v1"
+    assert receipt.received_at is not None
 
 
 def test_the_same_event_id_in_another_app_is_a_different_event(client, app):

@@ -203,6 +203,14 @@ def test_default_limiter_is_redis_when_redis_url_is_set(settings):
     assert isinstance(default_limiter(), RedisLimiter)
 
 
+def test_the_redis_limiter_is_made_once_per_process_and_url(settings):
+    settings.REDIS_URL = REDIS_URL
+    first = default_limiter()
+    assert default_limiter() is first  # one connection pool, not one per card
+    settings.REDIS_URL = REDIS_URL + "0"
+    assert default_limiter() is not first
+
+
 def test_default_limiter_is_the_database_without_redis(settings):
     settings.REDIS_URL = None
 

@@ -9,9 +9,9 @@ import threading
 
 import pytest
 
-from integrations.feishu import delivery
+from integrations.feishu import delivery, tasks
 from integrations.feishu.models import FeishuChat, LinkedAccount
-from integrations.feishu.sandbox.models import CallbackFormat, SandboxMessage
+from integrations.feishu.sandbox.models import ApiCall, CallbackFormat, SandboxMessage
 from integrations.feishu.sandbox.send import Click, send_card_action
 from oncall import lifecycle
 from oncall.models import Incident, TimelineEntry
@@ -207,3 +207,49 @@ def test_snooze_pauses_escalation_and_wake_notifies_again(world):
     assert '"template": "grey"' not in card_text(woken)
     assert notified.count() == 2
     assert status(world).next_escalation_at is not None
+
+
+@pytest.fixture
+def syncs_held_back(monkeypatch) -> list[int]:
+    """Card syncs are recorded instead of run (eagerly, before the click is answered), so a
+    test runs them when Feishu would: after the answer."""
+    scheduled: list[int] = []
+    monkeypatch.setattr(
+        tasks.sync_cards, "apply_async", lambda args, **_: scheduled.append(args[0])
+    )
+    return scheduled
+
+
+def patches_of(message: SandboxMessage) -> int:
+    path = f"/open-apis/im/v1/messages/{message.message_id}"
+    return ApiCall.objects.filter(method="PATCH", path=path).count()
+
+
+def second_copy_to_alice(world, console_app) -> SandboxMessage:
+    delivery.notify(world["incident"], console_app, [world["users"]["alice"]], [])
+    return SandboxMessage.objects.filter(msg_type="interactive").exclude(pk=world["card"].pk).get()
+
+
+def test_the_sync_after_a_click_patches_the_other_copies_but_not_the_answered_one(
+    world, console_app, syncs_held_back
+):
+    other = second_copy_to_alice(world, console_app)
+    click(world, "bob", "claim")
+    assert syncs_held_back == [world["incident"].pk]
+    assert delivery.sync(world["incident"].pk) == 1
+    assert patches_of(world["card"]) == 0  # the answer already shows the claim
+    assert patches_of(other) == 1
+    other.refresh_from_db()
+    assert "Claimed by Bob" in other.content
+
+
+def test_the_answered_copy_is_patched_when_the_incident_changed_again_before_the_sync(
+    world, console_app, syncs_held_back
+):
+    second_copy_to_alice(world, console_app)
+    click(world, "bob", "claim")
+    lifecycle.close(world["incident"], Actor(world["users"]["alice"], "api"))
+    assert delivery.sync(world["incident"].pk) == 2
+    assert patches_of(world["card"]) == 1
+    world["card"].refresh_from_db()
+    assert "Closed by Alice" in world["card"].content

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from integrations.feishu import delivery, tasks
+from integrations.feishu import delivery, rendered, tasks
 from integrations.feishu.cards import incident_card
 from integrations.feishu.models import CardDelivery, FeishuChat, LinkedAccount
 from integrations.feishu.sandbox.models import Fault, SandboxMessage
@@ -218,3 +218,91 @@ def test_syncing_a_deleted_incident_does_nothing(console_app, incident):
     incident_id = incident.pk
     incident.delete()
     assert delivery.sync(incident_id) == 0
+
+
+@pytest.fixture
+def announced(incident):
+    """The incident as its creation announces it: with a card version (``rendered``)."""
+    rendered.changed(incident.pk)
+    return incident
+
+
+@pytest.fixture
+def renders(monkeypatch) -> list[int]:
+    """The incident ids whose card was rendered (not reused)."""
+    calls: list[int] = []
+    real = rendered.incident_card
+
+    def counting(incident, **kwargs):
+        calls.append(incident.pk)
+        return real(incident, **kwargs)
+
+    monkeypatch.setattr(rendered, "incident_card", counting)
+    return calls
+
+
+@pytest.fixture
+def syncs(monkeypatch) -> list[int]:
+    scheduled: list[int] = []
+    monkeypatch.setattr(delivery, "schedule_sync", scheduled.append)
+    return scheduled
+
+
+def test_a_fan_out_renders_the_card_once_and_schedules_no_sync(
+    console_app, announced, people, group, renders, syncs
+):
+    send_all(announced, console_app, [people["alice"], people["bob"]], [group])
+    assert SandboxMessage.objects.filter(msg_type="interactive").count() == 3
+    assert renders == [announced.pk]
+    assert syncs == []  # nothing changed while the cards were on their way
+
+
+def test_a_change_makes_the_next_send_render_the_card_again(
+    console_app, announced, people, renders, syncs
+):
+    send_all(announced, console_app, [people["alice"]])
+    lifecycle.claim(announced, Actor(people["bob"], "api"))
+    send_all(announced, console_app, [people["bob"]])
+    assert renders == [announced.pk, announced.pk]
+    (card,) = cards_of_user(people["bob"], console_app)
+    assert "Claimed by Bob" in card.content
+
+
+def cards_of_user(user, app) -> list[SandboxMessage]:
+    row = CardDelivery.objects.get(app=app, user=user)
+    return list(SandboxMessage.objects.filter(message_id__in=row.message_ids))
+
+
+def test_a_change_while_a_card_is_on_its_way_schedules_a_sync(
+    console_app, announced, people, syncs, monkeypatch
+):
+    real_post = delivery._post
+
+    def post_during_a_change(*args):
+        rendered.changed(announced.pk)  # e.g. a claim committed meanwhile
+        return real_post(*args)
+
+    monkeypatch.setattr(delivery, "_post", post_during_a_change)
+    send_all(announced, console_app, [people["alice"]])
+    assert syncs == [announced.pk]
+
+
+def test_an_incident_nobody_announced_is_rendered_for_every_send_and_synced_after(
+    console_app, incident, people, renders, syncs
+):
+    send_all(incident, console_app, [people["alice"], people["bob"]])
+    assert renders == [incident.pk, incident.pk]
+    assert syncs == [incident.pk, incident.pk]
+
+
+def test_notifying_many_recipients_takes_the_same_few_queries(
+    console_app, incident, people, group, monkeypatch, django_assert_num_queries
+):
+    monkeypatch.setattr(delivery, "_enqueue_sends", lambda ids: None)
+    linked = [people["alice"], people["bob"]]
+    with django_assert_num_queries(6):  # savepoint, links, insert, update, select, release
+        first = delivery.notify(incident, console_app, linked, [group])
+    with django_assert_num_queries(6):
+        again = delivery.notify(incident, console_app, linked, [group])
+    assert first.delivery_ids == again.delivery_ids
+    assert [row.requested for row in CardDelivery.objects.filter(incident=incident)] == [2, 2, 2]

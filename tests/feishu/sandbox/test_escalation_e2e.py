@@ -141,3 +141,28 @@ def test_the_same_with_a_real_worker_that_is_killed_mid_escalation(
         claim_updates_every_copy_and_level_3_never_comes(world, incident)
     # Nobody was notified twice across the two workers.
     assert [cards_to(world["people"][k]) for k in ("alice", "bob", "carol")] == [1, 1, 1]
+
+
+@pytest.mark.postgres
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_cards_are_sent_and_updated_by_a_worker_dedicated_to_the_cards_queue(
+    client, world, live_server, monkeypatch
+):
+    env = {
+        "PUBLIC_BASE_URL": live_server.url,
+        "FEISHU_SANDBOX_BASE_URL": live_server.url + "/sandbox/feishu",
+        # The tasks a task sends go through the queues, as in production.
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+    }
+    # The worker of the default queue cannot reach the sandbox: every card that arrives was
+    # sent, and every copy updated, by the worker of the cards queue.
+    unreachable = {**env, "FEISHU_SANDBOX_BASE_URL": "http://127.0.0.1:9/sandbox/feishu"}
+    queue = "test-dedicated"
+    with (
+        celery_worker(monkeypatch, queue=queue, consume=("default",), **unreachable),
+        celery_worker(monkeypatch, queue=queue, consume=("cards",), **env),
+    ):
+        incident = level_1(client, world)
+        level_2_after_the_timeout(world, incident)
+        claim_updates_every_copy_and_level_3_never_comes(world, incident)
