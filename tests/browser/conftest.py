@@ -113,14 +113,26 @@ def console_over_http(settings):
     settings.CSRF_COOKIE_SECURE = False
 
 
+def wait_until(browser, condition) -> None:
+    """Wait for ``condition`` across a page load. While the old page is torn down, chromium
+    may answer for an element it just detached with "Node with given id does not belong to
+    the document" (a plain WebDriverException): that is retried like a stale element, and
+    only the timeout fails the test."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    WebDriverWait(
+        browser,
+        WAIT_SECONDS,
+        ignored_exceptions=(StaleElementReferenceException, WebDriverException),
+    ).until(condition)
+
+
 def wait_for_heading(browser, text: str) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
-    from selenium.webdriver.support.wait import WebDriverWait
 
-    WebDriverWait(browser, WAIT_SECONDS).until(
-        EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), text)
-    )
+    wait_until(browser, EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), text))
 
 
 def fits_the_screen(browser) -> bool:

@@ -8,16 +8,15 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.select import Select
-from selenium.webdriver.support.wait import WebDriverWait
 
 from oncall.models import Incident, TimelineEntry
 from tests import factories
 from tests.browser.conftest import (
     DESKTOP_SCREEN,
     PHONE_SCREEN,
-    WAIT_SECONDS,
     fits_the_screen,
     wait_for_heading,
+    wait_until,
 )
 
 pytestmark = pytest.mark.browser
@@ -27,9 +26,7 @@ Kind = TimelineEntry.Kind
 
 
 def wait_for_text(browser, css: str, text: str) -> None:
-    WebDriverWait(browser, WAIT_SECONDS).until(
-        EC.text_to_be_present_in_element((By.CSS_SELECTOR, css), text)
-    )
+    wait_until(browser, EC.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
 
 
 def press(browser, label: str) -> None:
