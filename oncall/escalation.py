@@ -7,7 +7,7 @@ task scheduled for ``next_escalation_at`` and carrying that time; a periodic swe
 step that is overdue (worker killed, broker restarted). A step locks the incident row and acts
 only if the incident still expects exactly that step, so a step delivered twice notifies once.
 Every step re-reads the incident: claimed, snoozed or closed stops it; wake, unclaim and reopen
-start it again (``on_incident_changed``).
+start it again (``on_incident_changed``, ``replan``).
 
 Notifying is a platform's business: ``settings.ESCALATION_NOTIFIER`` names the function that
 delivers a level's notifications (the Feishu integration's), called inside the step's
@@ -70,6 +70,7 @@ def start(incident_id: int, *, notify_now: bool = False) -> None:
         rule = rule_for(incident)
         incident.escalation_rule = rule
         incident.escalation_level = incident.escalation_repeats = incident.escalation_loops = 0
+        incident.escalation_finished_at = None
         now = timezone.now()
         incident.next_escalation_at = now if rule else None
         if notify_now and rule is not None and _may_escalate(incident):
@@ -85,29 +86,47 @@ def start(incident_id: int, *, notify_now: bool = False) -> None:
         _schedule(incident)
 
 
-def resume(incident_id: int) -> None:
-    """Notify the current level again now (after a wake or an unclaim)."""
+# The lifecycle changes after which escalation is re-planned from the incident's state.
+REPLANNED_AFTER = (Kind.CLAIMED, Kind.UNCLAIMED, Kind.SNOOZED, Kind.WOKEN, Kind.CLOSED)
+
+
+def replan(incident_id: int) -> None:
+    """After a claim, unclaim, snooze, wake or close: decide from the incident's state alone
+    (``_may_escalate``, the rule every step applies), never from what the change was. A
+    stopped incident plans nothing (the level reached is kept); one that may escalate again
+    while nothing is planned has its last notified level notified again now (a wake, an
+    unclaim, a claim that ended a snooze under "stop when closed"); one already planned keeps
+    its plan, and one whose escalation ran out stays finished."""
     with transaction.atomic():
         incident = _lock(incident_id)
-        if incident is None or not _may_escalate(incident) or incident.escalation_rule is None:
+        if incident is None or incident.escalation_rule_id is None:
             return
-        if incident.escalation_repeats == 0 and incident.escalation_level > 0:
-            # The plan had moved on to the next level: the current one is the last notified.
-            incident.escalation_level -= 1
-        incident.escalation_repeats = 0
-        incident.next_escalation_at = timezone.now()
-        _save(incident)
-        _schedule(incident)
-
-
-def pause_if_stopped(incident_id: int) -> None:
-    """After a claim, snooze or close: plan nothing while ``_may_escalate`` says no (the same
-    rule every step applies). The level reached is kept for a resume."""
-    with transaction.atomic():
-        incident = _lock(incident_id)
-        if incident is not None and incident.next_escalation_at and not _may_escalate(incident):
-            incident.next_escalation_at = None
+        if incident.escalation_finished_at is not None:
+            return
+        if not _may_escalate(incident):
+            if incident.next_escalation_at is not None:
+                incident.next_escalation_at = None
+                _save(incident)
+            return
+        if incident.next_escalation_at is None:
+            _back_to_last_notified(incident)
+            incident.next_escalation_at = timezone.now()
             _save(incident)
+            _schedule(incident)
+
+
+def _back_to_last_notified(incident: Incident) -> None:
+    """Undo ``_plan_next``: point the incident at the level its last step notified, as a first
+    notification of that level. A planned repeat stays on its level; a plan that moved on goes
+    back one level, or, when it had looped back to the first level, to the previous round's
+    last level."""
+    if incident.escalation_repeats == 0:
+        if incident.escalation_level > 0:
+            incident.escalation_level -= 1
+        elif incident.escalation_loops > 0:
+            incident.escalation_loops -= 1
+            incident.escalation_level = incident.escalation_rule.levels.count() - 1
+    incident.escalation_repeats = 0
 
 
 def on_incident_changed(sender: Any, incident_id: int, kind: str, **_: Any) -> None:
@@ -118,10 +137,8 @@ def on_incident_changed(sender: Any, incident_id: int, kind: str, **_: Any) -> N
         start(incident_id, notify_now=True)
     elif kind == Kind.REOPENED:
         start(incident_id)
-    elif kind in (Kind.WOKEN, Kind.UNCLAIMED):
-        resume(incident_id)
-    elif kind in (Kind.CLAIMED, Kind.SNOOZED, Kind.CLOSED):
-        pause_if_stopped(incident_id)
+    elif kind in REPLANNED_AFTER:
+        replan(incident_id)
 
 
 def next_level(incident: Incident) -> int | None:
@@ -163,6 +180,7 @@ def _run_level(incident: Incident, now: datetime) -> None:
     if rule is None or incident.escalation_level >= len(levels):
         incident.next_escalation_at = None
         if rule is not None:
+            incident.escalation_finished_at = now
             record(
                 incident,
                 Kind.ESCALATION,
@@ -253,6 +271,7 @@ def _save(incident: Incident, *extra: str) -> None:
             "escalation_repeats",
             "escalation_loops",
             "next_escalation_at",
+            "escalation_finished_at",
         ]
     )
 

@@ -178,6 +178,60 @@ def test_snooze_pauses_and_wake_notifies_the_current_level_again(incident, alice
     assert notified_levels[-1] == (incident.pk, 2)
 
 
+def test_a_claim_that_ends_a_snooze_resumes_a_rule_that_stops_only_when_closed(
+    incident, rule, alice
+):
+    rule.stop_when = EscalationRule.StopWhen.CLOSED
+    rule.save()
+    lifecycle.snooze(incident, Actor(alice, "api"), timedelta(hours=1))
+    incident.refresh_from_db()
+    assert incident.next_escalation_at is None
+
+    lifecycle.claim(incident, Actor(alice, "api"))  # ends the snooze; the rule goes on
+
+    incident.refresh_from_db()
+    assert incident.status == Incident.Status.ACKNOWLEDGED
+    assert incident.next_escalation_at is not None
+    run_due_step(incident)
+    assert notified_levels[-1] == (incident.pk, 1)
+
+
+def test_an_unclaim_after_a_rule_looped_notifies_the_last_level_again_not_the_first(
+    incident, rule, alice
+):
+    rule.repeat_rule_times = 1
+    rule.save()
+    for _ in range(3):
+        run_due_step(incident)  # two repeats of level 1, then level 2; the plan loops back
+    assert notified_levels[-1] == (incident.pk, 2)
+    assert state(incident) == (0, 0, 1)
+
+    lifecycle.claim(incident, Actor(alice, "api"))
+    notified = len(notified_levels)
+    lifecycle.unclaim(incident, Actor(alice, "api"))  # its step is due now (tasks run eagerly)
+
+    assert notified_levels[notified:] == [(incident.pk, 2)]
+    run_due_step(incident)  # then the second round begins
+    assert notified_levels[-1] == (incident.pk, 1)
+    assert state(incident)[2] == 1
+
+
+def test_a_finished_escalation_stays_finished_after_a_claim(incident, rule, alice):
+    rule.stop_when = EscalationRule.StopWhen.CLOSED
+    rule.save()
+    for _ in range(5):
+        run_due_step(incident)  # level 1 three times, level 2, then the end
+    incident.refresh_from_db()
+    assert incident.escalation_finished_at is not None
+    notified = len(notified_levels)
+
+    lifecycle.claim(incident, Actor(alice, "api"))
+
+    incident.refresh_from_db()
+    assert incident.next_escalation_at is None
+    assert len(notified_levels) == notified
+
+
 def test_reopen_starts_again_from_level_1(incident, alice):
     run_due_step(incident)
     run_due_step(incident)

@@ -82,6 +82,13 @@ class Incident(models.Model):
         db_index=True,
         help_text=_("When the next escalation step is due; empty: nothing planned."),
     )
+    escalation_finished_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_(
+            "When the rule's last level (and round) ran out; empty while escalating or paused."
+        ),
+    )
 
     class Meta:
         ordering = ["-created_at"]
