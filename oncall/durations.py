@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from django.conf import settings
+from django.utils.translation import gettext as _
+
 _PART = re.compile(r"(\d+)\s*([dhm])", re.IGNORECASE)
 _UNIT_MINUTES = {"d": 24 * 60, "h": 60, "m": 1}
 
@@ -22,8 +25,8 @@ def parse_duration(value: str | int) -> timedelta:
     return timedelta(minutes=minutes)
 
 
-# The snooze durations people pick from (cards' menu, web pages), by label; a snooze longer
-# than ``settings.SNOOZE_MAX_MINUTES`` is left out where they are offered.
+# The snooze durations people pick from (cards' menu, web pages, chat commands), by value; a
+# snooze longer than ``settings.SNOOZE_MAX_MINUTES`` is left out where they are offered.
 SNOOZE_PRESETS: dict[str, int] = {
     "30m": 30,
     "1h": 60,
@@ -32,3 +35,20 @@ SNOOZE_PRESETS: dict[str, int] = {
     "12h": 720,
     "24h": 1440,
 }
+
+
+def snooze_choices() -> list[tuple[str, str]]:
+    """The presets the lifecycle accepts (``SNOOZE_MAX_MINUTES``), as (value, label) in the
+    active language: what every surface offers."""
+    return [
+        (value, _humanize(minutes))
+        for value, minutes in SNOOZE_PRESETS.items()
+        if minutes <= settings.SNOOZE_MAX_MINUTES
+    ]
+
+
+def _humanize(minutes: int) -> str:
+    if minutes % 60:
+        return _("%(count)d minutes") % {"count": minutes}
+    hours = minutes // 60
+    return _("1 hour") if hours == 1 else _("%(count)d hours") % {"count": hours}

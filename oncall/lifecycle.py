@@ -93,6 +93,17 @@ def wake(ref: IncidentRef, actor: Actor, *, if_snoozed_until: datetime | None = 
     return _apply(ref, actor, lambda incident, actor, now: _wake(incident, actor, if_snoozed_until))
 
 
+# The actions that take nothing but the incident and the actor, by the name every surface
+# uses for them (buttons, chat commands, URLs). Snooze also takes a duration.
+BY_NAME: dict[str, Callable[[IncidentRef, Actor], Outcome]] = {
+    "claim": claim,
+    "unclaim": unclaim,
+    "close": close,
+    "reopen": reopen,
+    "wake": wake,
+}
+
+
 # --- the transitions -------------------------------------------------------------------------
 # Each takes the locked incident, mutates it, and returns (timeline kind, message, fields) for a
 # change, or an unchanged Outcome; it raises TransitionRefused when the action is not possible.
@@ -215,25 +226,16 @@ def _apply(ref: IncidentRef, actor: Actor, step: Step) -> Outcome:
 
 
 def _lock(ref: IncidentRef) -> Incident:
-    # No select_related here: PostgreSQL re-reads a row it waited to lock, but not the rows
-    # joined to it, so the claimer would come back as it was before the wait.
-    queryset = Incident.objects.select_for_update()
+    # Only the channel is joined, and only the incident row is locked: PostgreSQL re-reads a
+    # row it waited to lock but not the rows joined to it, so the claimer or closer (which a
+    # concurrent action changes) must be read afterwards; the channel (whose name whoever
+    # shows the outcome needs) is not something an action changes.
+    queryset = Incident.objects.select_related("channel").select_for_update(of=("self",))
     if isinstance(ref, Incident):
-        locked = queryset.get(pk=ref.pk)
-        _keep_loaded_channel(ref, locked)
-        return locked
+        return queryset.get(pk=ref.pk)
     if isinstance(ref, UUID):
         return queryset.get(public_id=ref)
     return queryset.get(pk=ref)
-
-
-def _keep_loaded_channel(loaded: Incident, locked: Incident) -> None:
-    """Give the locked copy the channel the caller already read: whoever shows the outcome
-    (a card, a page) needs its name, and the lock protects the incident's state, not the
-    channel's name, so the caller's copy is as good as a query."""
-    field = Incident._meta.get_field("channel")
-    if field.is_cached(loaded) and loaded.channel_id == locked.channel_id:
-        field.set_cached_value(locked, field.get_cached_value(loaded))
 
 
 def _refuse_if_closed(incident: Incident, action: str) -> None:

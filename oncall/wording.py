@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from oncall.models import Incident
 from oncall.timeline import display_name
@@ -30,10 +31,22 @@ class DisplayState(StrEnum):
 
 # What people may do in each state, in the order pages offer it (cards offer the same).
 ACTIONS: dict[DisplayState, tuple[str, ...]] = {
-    DisplayState.TRIGGERED: ("claim", "snooze", "close"),
-    DisplayState.CLAIMED: ("unclaim", "snooze", "close"),
+    DisplayState.TRIGGERED: ("claim", "close", "snooze"),
+    DisplayState.CLAIMED: ("unclaim", "close", "snooze"),
     DisplayState.SNOOZED: ("wake", "close"),
     DisplayState.CLOSED: ("reopen",),
+}
+
+
+# What the person acting reads when the action changed something (a page's message, a card's
+# toast); when it changed nothing, the lifecycle's own message says why.
+DONE = {
+    "claim": gettext_lazy("Claimed by you."),
+    "unclaim": gettext_lazy("Unclaimed: escalation resumes."),
+    "close": gettext_lazy("Closed."),
+    "reopen": gettext_lazy("Reopened: escalation starts again."),
+    "snooze": gettext_lazy("Snoozed: escalation pauses until it wakes."),
+    "wake": gettext_lazy("Woken up: the current level is notified again."),
 }
 
 

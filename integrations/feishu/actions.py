@@ -27,7 +27,7 @@ ToastType = Literal["success", "info", "warning", "error"]
 # action name -> "module.function" taking a CardAction and returning a CardResponse.
 HANDLERS: dict[str, str] = {
     name: "integrations.feishu.interactions.handle"
-    for name in ("claim", "unclaim", "close", "reopen", "snooze", "wake", "refresh")
+    for name in ("claim", "unclaim", "close", "reopen", "snooze", "wake")
 }
 
 

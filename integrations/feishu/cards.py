@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,19 +27,16 @@ from django.conf import settings
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone, translation
 
-from oncall.durations import SNOOZE_PRESETS
+from oncall.durations import snooze_choices
 from oncall.events import Severity
 from oncall.links import incident_url
 from oncall.models import Alert, Incident
-from oncall.wording import DisplayState, display_state, moment, status_line
+from oncall.wording import ACTIONS, DisplayState, display_state, moment, status_line
 
 # Feishu's limit is 30 KB (code 230025). The budget keeps a margin and is measured on the
 # ASCII-escaped JSON, the larger of the two forms a client may send (\uXXXX is 6 bytes where
 # UTF-8 needs 3), so the card fits however it is serialised.
 CARD_BUDGET_BYTES = 28 * 1024
-
-# Snooze menu: option value -> minutes. The callback receives the value as ``action.option``.
-SNOOZE_OPTIONS: dict[str, int] = SNOOZE_PRESETS
 
 MAX_TITLE_CHARS = 120
 # A card summarises; the incident page has the whole text.
@@ -206,16 +203,17 @@ def _note(incident: Incident, now: datetime) -> str:
 
 
 def _actions(incident: Incident, state: DisplayState) -> list[dict]:
+    """The state's actions (``wording.ACTIONS``, the same the web page offers), as buttons."""
     ref = str(incident.public_id)
-    if state == DisplayState.CLOSED:
-        return [_button("Reopen", "reopen", ref)]
-    if state == DisplayState.SNOOZED:
-        return [_button("Wake", "wake", ref, kind="primary"), _close_button(ref)]
-    if state == DisplayState.CLAIMED:
-        first = _button("Unclaim", "unclaim", ref)
-    else:
-        first = _button("Claim", "claim", ref, kind="primary")
-    return [first, _close_button(ref), *_snooze_menu(ref)]
+    builders: dict[str, Callable[[str], list[dict]]] = {
+        "claim": lambda ref: [_button("Claim", "claim", ref, kind="primary")],
+        "unclaim": lambda ref: [_button("Unclaim", "unclaim", ref)],
+        "wake": lambda ref: [_button("Wake", "wake", ref, kind="primary")],
+        "reopen": lambda ref: [_button("Reopen", "reopen", ref)],
+        "close": lambda ref: [_close_button(ref)],
+        "snooze": _snooze_menu,
+    }
+    return [element for name in ACTIONS[state] for element in builders[name](ref)]
 
 
 def _button(label: str, action: str, ref: str, *, kind: str = "default") -> dict:
@@ -238,12 +236,9 @@ def _close_button(ref: str) -> dict:
 
 
 def _snooze_menu(ref: str) -> list[dict]:
-    """The snooze menu, offering only what the lifecycle accepts (``SNOOZE_MAX_MINUTES``)."""
-    options = [
-        {"text": _plain(_duration_label(minutes)), "value": value}
-        for value, minutes in SNOOZE_OPTIONS.items()
-        if minutes <= settings.SNOOZE_MAX_MINUTES
-    ]
+    """The snooze menu: what every surface offers (``snooze_choices``). The callback receives
+    the chosen value as ``action.option``."""
+    options = [{"text": _plain(label), "value": value} for value, label in snooze_choices()]
     if not options:
         return []
     return [
@@ -254,10 +249,6 @@ def _snooze_menu(ref: str) -> list[dict]:
             "value": {"action": "snooze", "incident": ref},
         }
     ]
-
-
-def _duration_label(minutes: int) -> str:
-    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h"
 
 
 # --- Body ----------------------------------------------------------------------------------

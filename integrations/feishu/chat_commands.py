@@ -20,20 +20,18 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from integrations.feishu.cards import SNOOZE_OPTIONS
 from integrations.feishu.commands import IncomingMessage
 from integrations.feishu.identity import feishu_actor, how_to_link, linked_user
 from integrations.feishu.models import CardDelivery, FeishuApp
 from oncall import lifecycle
-from oncall.durations import parse_duration
-from oncall.events import Severity
+from oncall.durations import parse_duration, snooze_choices
+from oncall.incident_list import IncidentFilterForm, incident_list
 from oncall.models import Incident
 from oncall.permissions import visible_incidents
-from oncall.timeline import Actor, display_name
-from oncall.wording import DisplayState, display_state, moment
+from oncall.timeline import Actor
+from oncall.wording import status_line
 
 LIST_LIMIT = 10
 MAX_LIST_TITLE_CHARS = 80
@@ -50,24 +48,22 @@ class _Answer(Exception):
 # --- the commands ----------------------------------------------------------------------------
 
 
-def claim(app: FeishuApp, message: IncomingMessage) -> str:
-    return _run(app, message, lambda incident, actor, _: lifecycle.claim(incident, actor))
+def _simple(name: str) -> Callable[[FeishuApp, IncomingMessage], str]:
+    """The command ``name`` of the lifecycle's argument-free actions (``lifecycle.BY_NAME``)."""
+    call = lifecycle.BY_NAME[name]
+
+    def command(app: FeishuApp, message: IncomingMessage) -> str:
+        return _run(app, message, lambda incident, actor, _: call(incident, actor))
+
+    command.__name__ = command.__qualname__ = name
+    return command
 
 
-def unclaim(app: FeishuApp, message: IncomingMessage) -> str:
-    return _run(app, message, lambda incident, actor, _: lifecycle.unclaim(incident, actor))
-
-
-def close(app: FeishuApp, message: IncomingMessage) -> str:
-    return _run(app, message, lambda incident, actor, _: lifecycle.close(incident, actor))
-
-
-def reopen(app: FeishuApp, message: IncomingMessage) -> str:
-    return _run(app, message, lambda incident, actor, _: lifecycle.reopen(incident, actor))
-
-
-def wake(app: FeishuApp, message: IncomingMessage) -> str:
-    return _run(app, message, lambda incident, actor, _: lifecycle.wake(incident, actor))
+claim = _simple("claim")
+unclaim = _simple("unclaim")
+close = _simple("close")
+reopen = _simple("reopen")
+wake = _simple("wake")
 
 
 def snooze(app: FeishuApp, message: IncomingMessage) -> str:
@@ -83,13 +79,15 @@ def list_open(app: FeishuApp, message: IncomingMessage) -> str:
     user = linked_user(app, message.sender_open_id)
     if user is None:
         return how_to_link(app)
-    incidents = _open_incidents(user)
-    shown = list(incidents[:LIST_LIMIT])
+    now = timezone.now()
+    # The web list's query and order (open, most urgent first), in the console's language.
+    listed = incident_list(IncidentFilterForm({}, user), now)
+    shown = list(listed.incidents[:LIST_LIMIT])
     if not shown:
         return "No open incidents in your channels."
-    now = timezone.now()
-    lines = [_list_line(incident, now) for incident in shown]
-    if len(shown) == LIST_LIMIT and (more := incidents.count() - LIST_LIMIT) > 0:
+    with translation.override(settings.LANGUAGE_CODE):
+        lines = [_list_line(incident, now) for incident in shown]
+    if (more := listed.counts["open"] - len(shown)) > 0:
         lines.append(f"and {more} more")
     return "\n".join(lines)
 
@@ -128,7 +126,7 @@ def _arguments(
 def _usage(command: str, wants_duration: bool) -> str:
     if not wants_duration:
         return f"Write “{command} N” with the incident's number, or reply “{command}” to its card."
-    choices = ", ".join(v for v, m in SNOOZE_OPTIONS.items() if m <= settings.SNOOZE_MAX_MINUTES)
+    choices = ", ".join(value for value, _label in snooze_choices())
     return (
         f"Write “{command} N 2h” with the incident's number and a duration ({choices}), "
         f"or reply “{command} 2h” to its card."
@@ -163,13 +161,9 @@ def _incident_of_card(app: FeishuApp, message_id: str) -> Incident | None:
     # the exact id is then compared in Python.
     deliveries = CardDelivery.objects.filter(app=app, messages__icontains=message_id)
     for delivery in deliveries.select_related("incident__channel"):
-        if any(_sent_id(sent) == message_id for sent in delivery.messages):
+        if message_id in delivery.message_ids:
             return delivery.incident
     return None
-
-
-def _sent_id(sent: object) -> str:
-    return sent.get("id", "") if isinstance(sent, dict) else ""
 
 
 def _apply(incident: Incident, actor: Actor, duration: timedelta | None, act: Act) -> str:
@@ -191,37 +185,8 @@ def _not_found(number: int) -> str:
 # --- the list --------------------------------------------------------------------------------
 
 
-def _open_incidents(user: Any) -> QuerySet[Incident]:
-    """Unclaimed and awake ones first, then by severity, newest first."""
-    waiting = Q(status=Incident.Status.ACKNOWLEDGED) | Q(snoozed_until__gt=timezone.now())
-    severity_rank = Case(
-        *(When(severity=s.value, then=Value(s.rank)) for s in Severity),
-        default=Value(len(Severity)),
-        output_field=IntegerField(),
-    )
-    return (
-        visible_incidents(user)
-        .exclude(status=Incident.Status.CLOSED)
-        .select_related("claimed_by")
-        .annotate(
-            _waiting=Case(When(waiting, then=Value(1)), default=Value(0)),
-            _severity_rank=severity_rank,
-        )
-        .order_by("_waiting", "_severity_rank", "-created_at", "-number")
-    )
-
-
 def _list_line(incident: Incident, now: datetime) -> str:
     title = " ".join(incident.title.split())
     if len(title) > MAX_LIST_TITLE_CHARS:
         title = title[: MAX_LIST_TITLE_CHARS - 1] + "…"
-    return f"#{incident.number} [{incident.severity}] {title} — {_state(incident, now)}"
-
-
-def _state(incident: Incident, now: datetime) -> str:
-    state = display_state(incident, now)
-    if state == DisplayState.SNOOZED:
-        return f"snoozed until {moment(incident.snoozed_until, now)}"
-    if state == DisplayState.CLAIMED:
-        return f"claimed by {display_name(incident.claimed_by)}"
-    return str(state)
+    return f"#{incident.number} [{incident.severity}] {title} — {status_line(incident, now)}"

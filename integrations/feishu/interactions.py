@@ -1,4 +1,4 @@
-"""Card buttons: claim, unclaim, close, reopen, snooze, wake and refresh, through the one
+"""Card buttons: claim, unclaim, close, reopen, snooze and wake, through the one
 incident-lifecycle service, answered within Feishu's 3 s with a toast and the current card.
 
 Nothing in the button is trusted: its value names an incident by public id, the clicker is
@@ -18,21 +18,13 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 
 from integrations.feishu.actions import CardAction, CardResponse
-from integrations.feishu.cards import SNOOZE_OPTIONS, incident_card
+from integrations.feishu.cards import incident_card
 from integrations.feishu.identity import feishu_actor, how_to_link, linked_user
 from oncall import lifecycle
+from oncall.durations import SNOOZE_PRESETS
 from oncall.models import Incident
-from oncall.permissions import visible_incidents
 from oncall.timeline import Actor
-
-# What the clicker reads when the action changed something.
-DONE = {
-    "claim": "Claimed by you",
-    "unclaim": "Unclaimed: escalation resumes",
-    "close": "Closed",
-    "reopen": "Reopened: escalation starts again",
-    "wake": "Woken up: the current level is notified again",
-}
+from oncall.wording import DONE
 
 
 def handle(action: CardAction) -> CardResponse:
@@ -43,10 +35,6 @@ def handle(action: CardAction) -> CardResponse:
     user = linked_user(action.app, action.open_id)
     if user is None:
         return CardResponse(how_to_link(action.app), "warning")
-    if action.name == "refresh":
-        if not visible_incidents(user).filter(pk=incident.pk).exists():
-            return _not_a_member(incident)
-        return CardResponse("Up to date", "info", _card(incident))
     # The lifecycle service checks membership itself (PermissionDenied): no check here.
     actor = feishu_actor(user, action.app, message_id=action.message_id, via="card")
     return _perform(action, incident, actor)
@@ -56,32 +44,27 @@ def _perform(action: CardAction, incident: Incident, actor: Actor) -> CardRespon
     try:
         outcome = _transition(action)(incident, actor)
     except PermissionDenied:
-        return _not_a_member(incident)
+        incident.refresh_from_db()  # the card shows the incident as it is, not as loaded
+        return _refused(incident, f"You are not a member of the channel {incident.channel}.")
     except lifecycle.TransitionRefused as refused:
-        return _refused(incident, refused.message)
+        # The refusal carries the incident as read under the lock: what the card must show.
+        return _refused(refused.incident or incident, refused.message)
     except lifecycle.InvalidRequest as invalid:
         return CardResponse(invalid.message, "error", _card(incident))
     if not outcome.changed:
         return CardResponse(outcome.message, "info", _card(outcome.incident))
-    text = DONE.get(action.name) or outcome.message
-    return CardResponse(text, "success", _card(outcome.incident))
+    return CardResponse(str(DONE[action.name]), "success", _card(outcome.incident))
 
 
 def _transition(action: CardAction) -> Callable[[Incident, Actor], lifecycle.Outcome]:
     if action.name == "snooze":
         duration = _snooze_duration(action)
         return lambda incident, actor: lifecycle.snooze(incident, actor, duration)
-    return {
-        "claim": lifecycle.claim,
-        "unclaim": lifecycle.unclaim,
-        "close": lifecycle.close,
-        "reopen": lifecycle.reopen,
-        "wake": lifecycle.wake,
-    }[action.name]
+    return lifecycle.BY_NAME[action.name]
 
 
 def _snooze_duration(action: CardAction) -> timedelta:
-    minutes = SNOOZE_OPTIONS.get(action.option or "")
+    minutes = SNOOZE_PRESETS.get(action.option or "")
     if minutes is None:
         raise lifecycle.InvalidRequest("Choose how long to snooze from the menu.")
     return timedelta(minutes=minutes)
@@ -95,13 +78,8 @@ def _incident(action: CardAction) -> Incident | None:
     return Incident.objects.select_related("channel").filter(public_id=public_id).first()
 
 
-def _not_a_member(incident: Incident) -> CardResponse:
-    return _refused(incident, f"You are not a member of the channel {incident.channel}.")
-
-
 def _refused(incident: Incident, message: str) -> CardResponse:
     """A click that changes nothing still gets the card as it is now (it may be stale)."""
-    incident.refresh_from_db()
     return CardResponse(message, "warning", _card(incident))
 
 

@@ -18,7 +18,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from oncall import lifecycle
@@ -28,17 +27,7 @@ from oncall.models import ActionSource, Incident
 from oncall.permissions import visible_incidents
 from oncall.timeline import Actor
 from oncall.views.incidents import render_detail
-
-# What the person reads when the action changed something (the lifecycle's message says the
-# rest: "Already claimed by Bob at 10:42").
-DONE = {
-    "claim": gettext_lazy("Claimed by you."),
-    "unclaim": gettext_lazy("Unclaimed: escalation resumes."),
-    "close": gettext_lazy("Closed."),
-    "reopen": gettext_lazy("Reopened: escalation starts again."),
-    "snooze": gettext_lazy("Snoozed: escalation pauses until it wakes."),
-    "wake": gettext_lazy("Woken up: the current level is notified again."),
-}
+from oncall.wording import DONE
 
 
 def _visible_incident(request: HttpRequest, public_id: UUID) -> Incident:
@@ -70,7 +59,9 @@ def _act(
     return redirect("incident-detail", public_id=incident.public_id)
 
 
-def _simple_action(name: str, call: Callable[[Incident, Actor], lifecycle.Outcome]) -> Callable:
+def _simple_action(name: str) -> Callable:
+    call = lifecycle.BY_NAME[name]
+
     @login_required
     @require_POST
     def view(request: HttpRequest, public_id: UUID) -> HttpResponse:
@@ -81,10 +72,10 @@ def _simple_action(name: str, call: Callable[[Incident, Actor], lifecycle.Outcom
     return view
 
 
-claim = _simple_action("claim", lifecycle.claim)
-unclaim = _simple_action("unclaim", lifecycle.unclaim)
-reopen = _simple_action("reopen", lifecycle.reopen)
-wake = _simple_action("wake", lifecycle.wake)
+claim = _simple_action("claim")
+unclaim = _simple_action("unclaim")
+reopen = _simple_action("reopen")
+wake = _simple_action("wake")
 
 
 @login_required

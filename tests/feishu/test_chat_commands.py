@@ -344,21 +344,33 @@ def test_the_timeline_names_the_message_of_a_card_reply(app, alice, incident, ca
 # --- list ------------------------------------------------------------------------------------
 
 
+def hhmm(moment) -> str:
+    """How ``wording.moment`` writes a time: the clock today, with the date on another day."""
+    local = timezone.localtime(moment)
+    return local.strftime("%H:%M" if local.date() == timezone.localdate() else "%Y-%m-%d %H:%M")
+
+
 def test_list_shows_each_state(app, alice, bob, channel):
     now = timezone.now()
     triggered = IncidentFactory(channel=channel, title="Disk full on db-1", severity="critical")
     claimed = IncidentFactory(
-        channel=channel, severity="warning", status=Status.ACKNOWLEDGED, claimed_by=bob
+        channel=channel,
+        severity="warning",
+        status=Status.ACKNOWLEDGED,
+        claimed_by=bob,
+        claimed_at=now,
     )
     snoozed = IncidentFactory(
         channel=channel, severity="info", snoozed_until=now + timedelta(hours=2)
     )
     lines = say(app, "list").splitlines()
-    assert lines[0] == f"#{triggered.number} [critical] Disk full on db-1 — triggered"
-    assert lines[1] == f"#{claimed.number} [warning] {claimed.title} — claimed by Bob Li"
-    local = timezone.localtime(snoozed.snoozed_until)
-    expected = local.strftime("%H:%M" if local.date() == timezone.localdate() else "%Y-%m-%d %H:%M")
-    assert lines[2] == f"#{snoozed.number} [info] {snoozed.title} — snoozed until {expected}"
+    # The words of the cards and pages (oncall.wording.status_line), most urgent first.
+    assert lines[0] == f"#{triggered.number} [critical] Disk full on db-1 — Triggered"
+    assert lines[1] == (
+        f"#{claimed.number} [warning] {claimed.title} — Claimed by Bob Li at {hhmm(now)}"
+    )
+    until = hhmm(snoozed.snoozed_until)
+    assert lines[2] == f"#{snoozed.number} [info] {snoozed.title} — Snoozed until {until}"
 
 
 def test_list_leaves_out_closed_incidents_and_other_channels(app, alice, channel):

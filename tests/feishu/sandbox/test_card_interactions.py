@@ -189,7 +189,7 @@ def test_two_people_claiming_at_once_one_wins_and_the_other_is_told(world):
         thread.join()
     winner = status(world).claimed_by.username
     loser = "bob" if winner == "alice" else "alice"
-    assert answers[winner].toast == "Claimed by you"
+    assert answers[winner].toast == "Claimed by you."
     assert winner.title() in answers[loser].toast
     assert status(world).timeline.filter(kind=TimelineEntry.Kind.CLAIMED).count() == 1
 
