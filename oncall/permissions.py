@@ -20,6 +20,12 @@ def visible_channels(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Channel
     return Channel.objects.filter(Q(members=user) | Q(teams__user=user)).distinct()
 
 
+def channel_member(channel_id: int) -> Q:
+    """A condition on users: a member of the channel, directly or through one of its teams
+    (the inverse of ``visible_channels``)."""
+    return Q(oncall_channels=channel_id) | Q(groups__oncall_channels=channel_id)
+
+
 def visible_incidents(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Incident]:
     if getattr(user, "is_superuser", False) and user.is_active:
         return Incident.objects.all()

@@ -61,7 +61,20 @@ def test_a_channel_page_shows_open_incidents_rules_and_people(signed_in, channel
     assert "Default" in body  # every channel's default rule
     assert "Notify Alice; escalate after 10 min" in body
     assert "Sat, Sun" in body
-    assert "Alice" in body
+    people = re.search(r'<ul class="people">(.*?)</ul>', body, re.S).group(1)
+    assert re.findall(r"<li>(.*?)</li>", people) == ["Alice"]
+
+
+def test_a_channel_page_orders_its_incidents_as_the_incident_list_does(signed_in, channel):
+    older_critical = IncidentFactory(
+        channel=channel, severity="critical", created_at=timezone.now() - timedelta(hours=1)
+    )
+    newer_info = IncidentFactory(channel=channel, severity="info")
+
+    body = signed_in.get(f"/channels/{channel.public_id}/").content.decode()
+
+    numbers = [int(n) for n in re.findall(r'data-number="(\d+)"', body)]
+    assert numbers == [older_critical.number, newer_info.number]
 
 
 def test_a_channel_of_others_is_404(client, channel):

@@ -173,22 +173,28 @@ def test_search_finds_title_words_and_numbers(signed_in, channel):
 
 
 @pytest.mark.parametrize(
-    "query",
+    ("query", "error"),
     [
-        {"state": "exploded"},
-        {"severity": "apocalyptic"},
-        {"period": "forever"},
-        {"channel": "not-a-uuid"},
-        {"page": "-4"},
-        {"q": "x" * 5000},
+        ({"state": "exploded"}, "exploded is not one of the available choices."),
+        ({"severity": "apocalyptic"}, "apocalyptic is not one of the available choices."),
+        ({"period": "forever"}, "forever is not one of the available choices."),
+        ({"channel": "not-a-uuid"}, "is not a valid UUID."),
+        ({"q": "x" * 5000}, "Ensure this value has at most 200 characters (it has 5000)."),
+        ({"page": "-4"}, None),  # not a filter: the nearest page is shown
     ],
 )
-def test_bad_filter_values_are_reported_not_a_500(signed_in, channel, query):
-    IncidentFactory(channel=channel)
+def test_bad_filter_values_are_reported_and_the_rest_still_applies(
+    signed_in, channel, query, error
+):
+    shown = IncidentFactory(channel=channel)
+    IncidentFactory(channel=channel, status=Status.CLOSED)  # still left out: the list is "open"
 
     response = signed_in.get(LIST, query)
 
     assert response.status_code == 200
+    if error:
+        assert error in response.content.decode()
+    assert numbers_on(response) == [shown.number]
 
 
 def test_the_live_refresh_gets_the_results_alone(signed_in, channel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -149,8 +150,11 @@ def test_it_shows_the_timeline_with_time_actor_and_source(client, incident, resp
     assert html.index("Incident opened") < html.index("Claimed by Alice")
     assert "2026-11-21 10:00:05" in html
     assert "System" in html
-    assert "via Feishu" in html
-    assert "Alice" in html
+    metas = [
+        " ".join(m.split())
+        for m in re.findall(r'<span class="timeline-meta">(.*?)</span>', html, re.S)
+    ]
+    assert "Alice · via Feishu" in metas
 
 
 def test_it_escapes_what_alerts_and_people_wrote(client, incident, responder):

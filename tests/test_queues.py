@@ -26,6 +26,8 @@ def test_the_cards_queue_follows_the_setting_when_a_task_is_sent(settings):
     assert queue_of("integrations.feishu.tasks.send_card") == "elsewhere-cards"
 
 
-def test_a_worker_started_without_queues_consumes_both():
+def test_the_queues_a_worker_consumes_without_q_are_both():
+    # What celery's worker subscribes to when started without -Q (``conf.task_queues``); a
+    # real worker per queue is tested in tests/feishu/sandbox (consume=...).
     names = [queue.name for queue in celery_app.conf.task_queues]
     assert names == [settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_CARDS_QUEUE]

@@ -406,11 +406,12 @@ class EscalationLevel(models.Model):
     def recipients(self) -> list[AbstractBaseUser]:
         """The active users this level notifies: its users, and the channel's members (direct
         or through a team) when flagged; each once."""
+        from oncall.permissions import channel_member  # it imports the models
+
         user_model = get_user_model()
         chosen = Q(escalation_levels=self)
         if self.notify_channel_members:
-            channel_id = self.rule.channel_id
-            chosen |= Q(oncall_channels=channel_id) | Q(groups__oncall_channels=channel_id)
+            chosen |= channel_member(self.rule.channel_id)
         return list(
             user_model.objects.filter(chosen, is_active=True)
             .distinct()

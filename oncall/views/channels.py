@@ -9,15 +9,20 @@ from uuid import UUID
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from oncall.incident_list import incident_row, state_conditions
+from oncall.incident_list import (
+    IncidentFilterForm,
+    incident_list,
+    incident_row,
+    state_conditions,
+)
 from oncall.models import Channel, EscalationLevel, EscalationRule, Incident
-from oncall.permissions import visible_channels
+from oncall.permissions import channel_member, visible_channels
 
 OPEN_INCIDENTS_SHOWN = 20
 
@@ -58,11 +63,9 @@ def channel_index(request: HttpRequest) -> HttpResponse:
 def channel_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     channel = get_object_or_404(visible_channels(request.user), public_id=public_id)
     now = timezone.now()
-    open_incidents = (
-        Incident.objects.filter(channel=channel)
-        .exclude(status=Incident.Status.CLOSED)
-        .select_related("claimed_by")
-        .order_by("-created_at", "-pk")[:OPEN_INCIDENTS_SHOWN]
+    # The incident list's own query, order and counts, for this channel's open incidents.
+    listed = incident_list(
+        IncidentFilterForm({"channel": str(channel.public_id)}, request.user), now
     )
     levels = EscalationLevel.objects.prefetch_related("users", "chats").order_by("position", "pk")
     rules = (
@@ -73,15 +76,16 @@ def channel_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     )
     user_model = get_user_model()
     people = (
-        user_model.objects.filter(Q(oncall_channels=channel) | Q(groups__oncall_channels=channel))
-        .filter(is_active=True)
+        user_model.objects.filter(channel_member(channel.pk), is_active=True)
         .distinct()
         .order_by(user_model.USERNAME_FIELD)
     )
     context = {
         "channel": channel,
-        "rows": [incident_row(incident, now) for incident in open_incidents],
-        "counts": _open_counts(Channel.objects.filter(pk=channel.pk)).get(channel.pk, {}),
+        "rows": [
+            incident_row(incident, now) for incident in listed.incidents[:OPEN_INCIDENTS_SHOWN]
+        ],
+        "counts": listed.counts,
         "rules": rules,
         "people": people,
         "teams": channel.teams.order_by("name"),

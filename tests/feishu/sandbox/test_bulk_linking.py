@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from integrations.feishu import bulk_linking, errors
 from integrations.feishu.models import LinkedAccount
-from integrations.feishu.sandbox.models import Fault
+from integrations.feishu.sandbox.models import ApiCall, Fault
 from tests import factories
 
 
@@ -100,6 +100,7 @@ def test_nobody_to_look_up_makes_no_call(console_app, sandbox_people):
     result = bulk_linking.link_by_email(console_app)
 
     assert result.considered == 0
+    assert not ApiCall.objects.filter(path__contains="batch_get_id").exists()
 
 
 def test_a_feishu_outage_links_nobody_and_is_explained(console_app, sandbox_people, team):

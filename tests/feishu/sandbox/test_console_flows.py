@@ -106,7 +106,10 @@ def test_a_chat_added_in_the_sandbox_reaches_the_console(console_app, sandbox_ap
     delivery = send.send_event(sandbox_app, event)
     assert delivery.status == 200, delivery.summary()
     assert FeishuChat.objects.get(app=console_app, chat_id=chat.chat_id).name == "Database team"
+    # The same event id again: answered, not processed again (a rename meanwhile survives).
+    FeishuChat.objects.filter(app=console_app, chat_id=chat.chat_id).update(name="Renamed")
     again = send.post(
         send.prepare(sandbox_app, sandbox_app.event_request_url, event, signing="event")
     )
-    assert again.status == 200  # the same event id: answered, not processed again
+    assert again.status == 200
+    assert FeishuChat.objects.get(app=console_app, chat_id=chat.chat_id).name == "Renamed"

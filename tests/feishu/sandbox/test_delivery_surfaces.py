@@ -3,6 +3,8 @@ list, the app's "people not linked yet", "send a test card", and the API."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
@@ -34,9 +36,12 @@ def setup(console_app, sandbox_app, sandbox_people):
 def test_the_incident_page_lists_its_deliveries(admin_client, setup):
     url = reverse("admin:oncall_incident_change", args=[setup["incident"].pk])
     page = admin_client.get(url).content.decode()
-    assert "Feishu card deliveries" in page
-    assert "app not linked" in page
-    assert "sent" in page
+    cell = r'<td class="field-{}">\s*<p>{}</p>'
+    rows = re.findall(r"<tr[^>]*>.*?</tr>", page, flags=re.S)
+    alice = next(row for row in rows if re.search(cell.format("recipient", "Alice"), row))
+    carol = next(row for row in rows if re.search(cell.format("recipient", "Carol"), row))
+    assert re.search(cell.format("state", "sent"), alice)
+    assert re.search(cell.format("state", "app not linked"), carol)
 
 
 def test_the_delivery_list_filters_what_was_not_delivered(admin_client, setup):
