@@ -9,12 +9,13 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from oncall.escalation_rules import rule_for
 from oncall.matchers import subject_of
-from oncall.models import Alert, ApiToken, Channel, EscalationLevel, EscalationRule
+from oncall.models import Alert, Channel, EscalationLevel, EscalationRule
 from oncall.models.escalation import add_missing_default_rules
 from tests.factories import (
     ChannelFactory,
@@ -25,6 +26,7 @@ from tests.factories import (
     IncidentFactory,
     UserFactory,
 )
+from tests.test_api import api_as
 
 pytestmark = pytest.mark.django_db
 
@@ -416,16 +418,24 @@ class TestAdmin:
 # --- API ----------------------------------------------------------------------------------------
 
 
-def api_as(user) -> APIClient:
-    _, key = ApiToken.issue(user, "tests")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    return client
-
-
 @pytest.fixture
 def staff():
     return api_as(UserFactory(username="root", is_staff=True))
+
+
+def test_listing_rules_costs_the_same_queries_for_2_channels_and_12(staff):
+    def queries_for_the_list() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert staff.get("/api/v1/escalation-rules/").status_code == 200
+        return len(captured.captured_queries)
+
+    for _ in range(2):
+        ChannelFactory()  # each gets its default rule, which names no Feishu app
+    queries_for_the_list()  # the token's first use is recorded once
+    few = queries_for_the_list()
+    for _ in range(10):
+        ChannelFactory()
+    assert queries_for_the_list() == few
 
 
 MEMBERS = {"notify_channel_members": True}

@@ -408,8 +408,9 @@ def people_targeted_through(app: FeishuApp) -> list[Any]:
 
     people: dict[int, Any] = {}
     rules = EscalationRule.objects.filter(enabled=True).prefetch_related("levels")
+    default_app = EscalationRule.default_delivering_app()
     for rule in rules:
-        delivering = rule.delivering_app()
+        delivering = rule.delivering_app(default_app)
         if delivering is None or delivering.pk != app.pk:
             continue
         for level in rule.levels.all():

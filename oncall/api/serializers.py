@@ -341,12 +341,16 @@ class EscalationRuleSerializer(serializers.ModelSerializer):
         many=True, allow_empty=False, help_text="Replaces all levels; the order is theirs."
     )
     conditions = serializers.CharField(source="describe_conditions", read_only=True)
-    warnings = serializers.ListField(
-        child=serializers.CharField(),
-        source="delivery_problems",
-        read_only=True,
-        help_text="Targets that won't receive anything (no app, chats the bot left).",
+    warnings = serializers.SerializerMethodField(
+        help_text="Targets that won't receive anything (no app, chats the bot left)."
     )
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_warnings(self, rule: EscalationRule) -> list[str]:
+        # The only-enabled-app fallback is read once per answer, not once per rule.
+        if "default_app" not in self.context:
+            self.context["default_app"] = EscalationRule.default_delivering_app()
+        return rule.delivery_problems(self.context["default_app"])
 
     class Meta:
         model = EscalationRule

@@ -102,6 +102,10 @@ def _join_names(names: list[str]) -> str:
 # --- Rules --------------------------------------------------------------------------------------
 
 
+# "Not given: look it up" (None is a valid answer: no app delivers).
+LOOK_UP: Any = object()
+
+
 class EscalationRule(models.Model):
     """Who is notified about a channel's incidents, and when: the first enabled rule of the
     channel (by ``position``) whose conditions hold escalates an incident along its levels."""
@@ -229,21 +233,28 @@ class EscalationRule(models.Model):
 
     # --- Delivery ---------------------------------------------------------------------------
 
-    def delivering_app(self) -> Any | None:
+    def delivering_app(self, default_app: Any = LOOK_UP) -> Any | None:
         """The ``FeishuApp`` that delivers this rule's cards: the chosen one, else the only
-        enabled app; None when none is chosen and there are zero or several enabled apps."""
+        enabled app; None when none is chosen and there are zero or several enabled apps.
+        Whoever asks for many rules passes ``default_app`` (``default_delivering_app()``,
+        read once) instead of a query per rule."""
         if self.feishu_app_id is not None:
             return self.feishu_app
+        return self.default_delivering_app() if default_app is LOOK_UP else default_app
+
+    @classmethod
+    def default_delivering_app(cls) -> Any | None:
+        """The only enabled app (None for zero or several): what a rule without one uses."""
         # Looked up through the relation: the core never imports the integration by name.
-        app_model = self._meta.get_field("feishu_app").related_model
+        app_model = cls._meta.get_field("feishu_app").related_model
         apps = list(app_model.objects.filter(enabled=True)[:2])
         return apps[0] if len(apps) == 1 else None
 
-    def delivery_problems(self) -> list[str]:
+    def delivery_problems(self, default_app: Any = LOOK_UP) -> list[str]:
         """Why some targets won't receive anything, in words for the admin: no app delivers
         the rule, or a chat the bot was removed from (or that was disbanded)."""
         problems = []
-        app = self.delivering_app()
+        app = self.delivering_app(default_app)
         if app is None and self.feishu_app_id is None:
             problems.append(
                 "No Feishu app is chosen and there is not exactly one enabled app: "
