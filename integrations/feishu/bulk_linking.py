@@ -21,9 +21,6 @@ from django.db import IntegrityError, transaction
 from integrations.feishu import errors
 from integrations.feishu.models import FeishuApp, LinkedAccount
 
-# Feishu's codes for "the app lacks the permission (scope) this API needs".
-MISSING_SCOPE_CODES = frozenset({99991672, 99991679})
-
 
 @dataclass(frozen=True)
 class TakenOpenId:
@@ -139,23 +136,10 @@ def _link(
 
 
 def describe_error(exc: errors.FeishuError) -> str:
-    """A failed lookup in words an admin can act on (no secrets: the client redacts them)."""
-    if isinstance(exc, errors.AuthError):
-        return str(exc)
-    if isinstance(exc, errors.RateLimited):
-        return (
-            "Feishu is limiting how often the app may call it. Nothing was linked; "
-            f"try again in {exc.retry_after:g} seconds."
-        )
-    if isinstance(exc, errors.TransientError):
-        return (
-            "Feishu could not be reached or answered with a server error. Nothing was linked; "
-            "try again in a minute."
-        )
-    if exc.code in MISSING_SCOPE_CODES:
-        return (
-            "The app may not look people up. In the Feishu developer console, request the "
-            "permission contact:user.id:readonly (Permissions), publish a new version, then "
-            "try again."
-        )
-    return f"Feishu refused to look people up ({exc}). Nothing was linked."
+    """A failed lookup in words an admin can act on."""
+    return errors.explain(
+        exc,
+        doing="looking people up",
+        scopes="contact:user.id:readonly",
+        nothing_done="Nothing was linked.",
+    )

@@ -10,15 +10,6 @@ from django.utils import timezone
 from integrations.feishu import chats, errors
 from integrations.feishu.models import FeishuApp, FeishuChat
 
-# Feishu codes whose fix is in the developer console, with the step to take.
-HINTS = {
-    99991672: "The app lacks a scope: request im:chat and im:message under Permissions "
-    "and publish a new version.",
-    99991679: "The app lacks a scope: request im:chat and im:message under Permissions "
-    "and publish a new version.",
-    1000040351: "The App ID belongs to the other platform: choose Feishu or Lark to match.",
-}
-
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -52,11 +43,4 @@ def check_configuration(app: FeishuApp) -> CheckResult:
 
 
 def _explain(exc: errors.FeishuError) -> str:
-    if isinstance(exc, errors.AuthError):
-        return str(exc)
-    if isinstance(exc, errors.RateLimited):
-        return f"Feishu is rate limiting this app; try again in {exc.retry_after:g} s."
-    if isinstance(exc, errors.TransientError):
-        return f"Feishu could not be reached or failed: {exc}. Try again later."
-    hint = HINTS.get(exc.code or 0, "")
-    return f"Feishu refused listing the bot's chats ({exc}). {hint}".strip()
+    return errors.explain(exc, doing="listing the bot's chats", scopes="im:chat and im:message")

@@ -30,9 +30,11 @@ from django.utils import timezone
 
 from integrations.feishu import errors, rendered
 from integrations.feishu.cards import card_fingerprint as fingerprint
+from integrations.feishu.chats import record_gone
+from integrations.feishu.client import FeishuClient
 from integrations.feishu.models import CardDelivery, FeishuApp, FeishuChat, LinkedAccount
 from oncall.models import Incident, TimelineEntry
-from oncall.timeline import Actor, display_name, record
+from oncall.timeline import Actor, build, display_name, record, record_many
 
 logger = logging.getLogger(__name__)
 
@@ -83,20 +85,23 @@ def notify(
     rows = _request(incident, app, users, chats)
     to_send: list[int] = []
     unreachable: list[str] = []
+    refused: list[tuple[CardDelivery, State, str]] = []
     for user in users:
         delivery = rows[("user", user.pk)]
         if user.pk in linked:
             to_send.append(delivery.pk)
         else:
             unreachable.append(display_name(user))
-            _refuse(delivery, State.NOT_LINKED, _not_linked_message(user, app))
+            refused.append((delivery, State.NOT_LINKED, _not_linked_message(user, app)))
     for chat in chats:
         delivery = rows[("chat", chat.pk)]
         if chat.usable:
             to_send.append(delivery.pk)
         else:
             unreachable.append(str(chat))
-            _refuse(delivery, State.BOT_NOT_IN_CHAT, f"Not sent to {chat}: {_chat_gone(chat)}.")
+            message = f"Not sent to {chat}: {_chat_gone(chat)}."
+            refused.append((delivery, State.BOT_NOT_IN_CHAT, message))
+    _refuse(incident, refused)
     if to_send:
         transaction.on_commit(lambda: _enqueue_sends(to_send))
     return Notified(to_send, unreachable)
@@ -126,12 +131,23 @@ def _request(
     return rows
 
 
-def _refuse(delivery: CardDelivery, state: State, message: str) -> None:
-    """Record why a recipient gets nothing; on the timeline once per change of reason."""
-    if delivery.state != state:
-        record(delivery.incident, Kind.DELIVERY_FAILED, Actor.system(), message)
-    delivery.state, delivery.last_error = state, message
-    delivery.save(update_fields=["state", "last_error", "updated_at"])
+def _refuse(incident: Incident, refused: list[tuple[CardDelivery, State, str]]) -> None:
+    """Record why recipients get nothing (one UPDATE); on the timeline once per change of
+    reason (one INSERT), however many recipients: this runs under the incident's lock."""
+    if not refused:
+        return
+    entries = [
+        build(incident, Kind.DELIVERY_FAILED, Actor.system(), message)
+        for delivery, state, message in refused
+        if delivery.state != state
+    ]
+    now = timezone.now()
+    for delivery, state, message in refused:
+        delivery.state, delivery.last_error, delivery.updated_at = state, message, now
+    CardDelivery.objects.bulk_update(
+        [delivery for delivery, _, _ in refused], ["state", "last_error", "updated_at"]
+    )
+    record_many(entries)
 
 
 def _not_linked_message(user: Any, app: FeishuApp) -> str:
@@ -262,9 +278,7 @@ def _permanent_failure(delivery: CardDelivery, exc: errors.FeishuError, after: i
 
 def _mark_chat(delivery: CardDelivery, status: FeishuChat.Status) -> None:
     if delivery.chat_id:
-        FeishuChat.objects.filter(pk=delivery.chat_id).update(
-            status=status, status_changed_at=timezone.now()
-        )
+        record_gone(delivery.app, delivery.chat.chat_id, status)
 
 
 def _now_iso() -> str:
@@ -300,10 +314,18 @@ def sync(incident_id: int) -> int:
         .exclude(card_fingerprint=card.fingerprint)
     )
     answered = _copies_showing(card.fingerprint, deliveries)
+    # One client (one HTTP session, so one connection) per app for every copy, not one each.
+    clients: dict[int, FeishuClient] = {}
     patched = 0
-    for delivery in deliveries:
-        patched += _patch_copies(delivery, card.card, skip=answered)
-        CardDelivery.objects.filter(pk=delivery.pk).update(card_fingerprint=card.fingerprint)
+    try:
+        for delivery in deliveries:
+            if delivery.app_id not in clients:
+                clients[delivery.app_id] = delivery.app.client(max_wait=TASK_MAX_WAIT_SECONDS)
+            patched += _patch_copies(clients[delivery.app_id], delivery, card.card, skip=answered)
+            CardDelivery.objects.filter(pk=delivery.pk).update(card_fingerprint=card.fingerprint)
+    finally:
+        for client in clients.values():
+            client.session.close()
     return patched
 
 
@@ -337,8 +359,9 @@ def _copies_showing(current: str, deliveries: Sequence[CardDelivery]) -> set[str
     return {keys[key] for key, value in shown.items() if value == current}
 
 
-def _patch_copies(delivery: CardDelivery, card: dict, *, skip: set[str]) -> int:
-    client = delivery.app.client(max_wait=TASK_MAX_WAIT_SECONDS)
+def _patch_copies(
+    client: FeishuClient, delivery: CardDelivery, card: dict, *, skip: set[str]
+) -> int:
     patched = 0
     for message in delivery.messages:
         if message["id"] in skip or _too_old(message):

@@ -116,6 +116,32 @@ PERMANENT_CODES: dict[int, type[PermanentError]] = {
     230031: CardTooOld,
 }
 RETRY_AFTER_HEADER = "x-ogw-ratelimit-reset"
+# "The app lacks the permission (scope) this API needs".
+MISSING_SCOPE_CODES = frozenset({99991672, 99991679})
+# The App ID belongs to the other platform (a Lark app on Feishu's host, or the reverse).
+WRONG_PLATFORM_CODE = 1000040351
+
+
+def explain(exc: FeishuError, *, doing: str, scopes: str, nothing_done: str = "") -> str:
+    """A failed call in words an admin can act on, for the admin's and the API's messages:
+    ``doing`` is what was tried ("listing the bot's chats"), ``scopes`` the permissions it
+    needs, ``nothing_done`` what did not happen because of it ("Nothing was linked.").
+    No secrets: the client redacts them from ``exc``."""
+    then = f" {nothing_done}" if nothing_done else ""
+    if isinstance(exc, AuthError):
+        return f"{exc}{then}"
+    if isinstance(exc, RateLimited):
+        return f"Feishu is rate limiting this app.{then} Try again in {exc.retry_after:g} s."
+    if isinstance(exc, TransientError):
+        return f"Feishu could not be reached or failed: {exc}.{then} Try again later."
+    if exc.code in MISSING_SCOPE_CODES:
+        return (
+            f"The app may not be {doing}: request {scopes} under Permissions in the Feishu "
+            f"developer console and publish a new version.{then}"
+        )
+    if exc.code == WRONG_PLATFORM_CODE:
+        return f"The App ID belongs to the other platform: choose Feishu or Lark to match.{then}"
+    return f"Feishu refused {doing} ({exc}).{then}"
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:

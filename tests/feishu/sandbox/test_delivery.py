@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from integrations.feishu import delivery, rendered, tasks
 from integrations.feishu.cards import incident_card
@@ -293,6 +295,25 @@ def test_an_incident_nobody_announced_is_rendered_for_every_send_and_synced_afte
     send_all(incident, console_app, [people["alice"], people["bob"]])
     assert renders == [incident.pk, incident.pk]
     assert syncs == [incident.pk, incident.pk]
+
+
+def test_recipients_that_cannot_be_reached_cost_no_query_each(
+    console_app, people, group, monkeypatch
+):
+    monkeypatch.setattr(delivery, "_enqueue_sends", lambda ids: None)
+    FeishuChat.objects.filter(pk=group.pk).update(status=FeishuChat.Status.BOT_REMOVED)
+    group.refresh_from_db()
+
+    def queries_to_notify(unlinked_count: int) -> int:
+        incident = IncidentFactory(channel=ChannelFactory())
+        unlinked = [UserFactory() for _ in range(unlinked_count)]
+        with CaptureQueriesContext(connection) as captured:
+            result = delivery.notify(incident, console_app, [people["alice"], *unlinked], [group])
+        assert len(result.unreachable) == unlinked_count + 1
+        assert incident.timeline.filter(kind="delivery_failed").count() == unlinked_count + 1
+        return len(captured.captured_queries)
+
+    assert queries_to_notify(1) == queries_to_notify(6)
 
 
 def test_notifying_many_recipients_takes_the_same_few_queries(
