@@ -34,7 +34,7 @@ from oncall.models import (
     Route,
     TimelineEntry,
 )
-from oncall.models.escalation import known_time_zones
+from oncall.models.escalation import DAY_NAMES, known_time_zones
 from oncall.timeline import Actor
 
 RECENT_EVENTS = 20
@@ -397,7 +397,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 # --- Escalation rules ---------------------------------------------------------------------------
 
-WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
+WEEKDAYS = list(enumerate(DAY_NAMES))
 
 
 def _time_zone_choices() -> list[tuple[str, str]]:

@@ -32,19 +32,14 @@ STATE_CHOICES = [
     ("closed", _("Closed")),
     ("all", _("All")),
 ]
+# "Opened within": value -> (label, how far back).
 PERIODS = {
-    "1h": timedelta(hours=1),
-    "24h": timedelta(days=1),
-    "7d": timedelta(days=7),
-    "30d": timedelta(days=30),
+    "1h": (_("Last hour"), timedelta(hours=1)),
+    "24h": (_("Last 24 hours"), timedelta(days=1)),
+    "7d": (_("Last 7 days"), timedelta(days=7)),
+    "30d": (_("Last 30 days"), timedelta(days=30)),
 }
-PERIOD_CHOICES = [
-    ("", _("Any time")),
-    ("1h", _("Last hour")),
-    ("24h", _("Last 24 hours")),
-    ("7d", _("Last 7 days")),
-    ("30d", _("Last 30 days")),
-]
+PERIOD_CHOICES = [("", _("Any time"))] + [(key, label) for key, (label, _ago) in PERIODS.items()]
 SORT_CHOICES = [("urgency", _("Most urgent first")), ("newest", _("Newest first"))]
 SEARCH_MAX_CHARS = 200
 
@@ -150,16 +145,16 @@ def _filtered(form: IncidentFilterForm, now: datetime) -> QuerySet[Incident]:
         incidents = incidents.filter(severity=severity)
     period = form.value("period")
     if period in PERIODS:
-        incidents = incidents.filter(created_at__gte=now - PERIODS[period])
+        incidents = incidents.filter(created_at__gte=now - PERIODS[period][1])
     if form.value("mine", False):
         incidents = incidents.filter(claimed_by=form.user)
     search = form.value("q")
     if search:
-        incidents = incidents.filter(_search(search))
+        incidents = incidents.filter(search_condition(search))
     return incidents
 
 
-def _search(text: str) -> Q:
+def search_condition(text: str) -> Q:
     """Title words, or an incident number written as ``#123`` or ``123``."""
     matches = Q(title__icontains=text)
     number = text.removeprefix("#").strip()

@@ -284,6 +284,9 @@ class TestIncidents:
 
         q = dana.get("/api/v1/incidents/?q=replica").json()["results"]
         assert [i["title"] for i in q] == ["Replica lag"]
+        number = teams["db_incident"].number
+        by_number = dana.get("/api/v1/incidents/", {"q": f"#{number}"}).json()["results"]
+        assert [i["number"] for i in by_number] == [number]
 
     def test_status_mine_and_time_filters(self, teams, dana):
         lifecycle.claim(teams["db_incident"], Actor(teams["dana"], ActionSource.WEB))

@@ -21,6 +21,7 @@ from oncall import lifecycle
 from oncall.api import serializers as s
 from oncall.api.pagination import NewestFirstCursorPagination
 from oncall.events import Severity
+from oncall.incident_list import search_condition
 from oncall.models import (
     ActionSource,
     Alert,
@@ -139,11 +140,17 @@ class IncidentFilter(django_filters.FilterSet):
     mine = django_filters.BooleanFilter(method="filter_mine", label="Claimed by me")
     created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    q = django_filters.CharFilter(field_name="title", lookup_expr="icontains", label="Search")
+    q = django_filters.CharFilter(
+        method="filter_q", label="Search: title words, or an incident number (#123 or 123)"
+    )
 
     class Meta:
         model = Incident
         fields = ["status", "severity", "channel", "claimed_by", "number"]
+
+    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        # The web list's search, so that the same words find the same incidents.
+        return queryset.filter(search_condition(value)) if value else queryset
 
     def filter_mine(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
         if value is None:

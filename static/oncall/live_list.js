@@ -12,7 +12,9 @@
   }
   var seconds = Math.max(1, parseInt(results.dataset.refreshSeconds, 10) || 10);
   var words = script ? script.dataset : {};
-  var lastHtml = results.innerHTML;
+  // Null until the first answer: the server's fragment never equals the page's first
+  // rendering character for character, so the first refresh always swaps once.
+  var lastHtml = null;
   var busy = false;
 
   function numbers(root) {
@@ -90,8 +92,6 @@
       });
   }
 
-  // The first fetch normalises lastHtml to what the server sends for the fragment.
-  lastHtml = null;
   window.setInterval(refresh, seconds * 1000);
   document.addEventListener("visibilitychange", refresh);
 })();
