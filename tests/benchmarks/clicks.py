@@ -133,20 +133,13 @@ def seed(count: int) -> World:
     per member."""
     from django.contrib.auth import get_user_model
 
-    from integrations.feishu.models import FeishuApp, LinkedAccount, Platform
     from integrations.feishu.sandbox.models import SandboxApp, SandboxUser
     from oncall.merge import next_incident_number
     from oncall.models import Channel, EscalationRule, Incident
+    from tests.feishu.sandbox.world import console_app_for, link
 
     sandbox_app = SandboxApp.objects.create(name="Bench clicks")  # with an Encrypt Key
-    console_app = FeishuApp.objects.create(
-        name="Bench clicks",
-        platform=Platform.SANDBOX,
-        app_id=sandbox_app.app_id,
-        app_secret=sandbox_app.app_secret,
-        verification_token=sandbox_app.verification_token,
-        encrypt_key=sandbox_app.encrypt_key,
-    )
+    console_app = console_app_for(sandbox_app)
     sandbox_app.card_request_url = console_app.card_callback_url
     sandbox_app.save()
     channel = Channel.objects.create(name="Bench clicks")
@@ -159,9 +152,7 @@ def seed(count: int) -> World:
         user = user_model.objects.create_user(
             username=name, email=f"{name}@example.com", first_name=name
         )
-        LinkedAccount.objects.create(
-            user=user, app=console_app, open_id=sandbox_app.open_id_of(person), name=name
-        )
+        link(user, console_app, sandbox_app, person)
         channel.members.add(user)
         incident = Incident.objects.create(
             number=next_incident_number(),

@@ -130,18 +130,12 @@ def seed(channels: int, members_per_channel: int) -> World:
     the channel's members) and an Alertmanager source."""
     from django.contrib.auth import get_user_model
 
-    from integrations.feishu.models import FeishuApp, LinkedAccount, Platform
     from integrations.feishu.sandbox.models import SandboxApp, SandboxUser
     from oncall.models import AlertSource, Channel
+    from tests.feishu.sandbox.world import console_app_for, link
 
     sandbox_app = SandboxApp.objects.create(name="Bench app")
-    console_app = FeishuApp.objects.create(
-        name="Bench app",
-        platform=Platform.SANDBOX,
-        app_id=sandbox_app.app_id,
-        app_secret=sandbox_app.app_secret,
-        verification_token=sandbox_app.verification_token,
-    )
+    console_app = console_app_for(sandbox_app)
     user_model = get_user_model()
     paths = []
     for c in range(channels):
@@ -150,9 +144,7 @@ def seed(channels: int, members_per_channel: int) -> World:
             name = f"bench-{c}-{m}"
             person = SandboxUser.objects.create(name=name, email=f"{name}@example.com")
             user = user_model.objects.create_user(username=name, email=f"{name}@example.com")
-            LinkedAccount.objects.create(
-                user=user, app=console_app, open_id=sandbox_app.open_id_of(person), name=name
-            )
+            link(user, console_app, sandbox_app, person)
             channel.members.add(user)
         source = AlertSource.objects.create(
             name=f"Bench {c} Alertmanager", kind="alertmanager", channel=channel

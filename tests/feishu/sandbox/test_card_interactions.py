@@ -10,13 +10,14 @@ import threading
 import pytest
 
 from integrations.feishu import delivery, tasks
-from integrations.feishu.models import FeishuChat, LinkedAccount
+from integrations.feishu.models import FeishuChat
 from integrations.feishu.sandbox.models import ApiCall, CallbackFormat, SandboxMessage
 from integrations.feishu.sandbox.send import Click, send_card_action
 from oncall import lifecycle
 from oncall.models import Incident, TimelineEntry
 from oncall.timeline import Actor
 from tests.factories import ChannelFactory, IncidentFactory, UserFactory
+from tests.feishu.sandbox.world import link
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -40,9 +41,7 @@ def world(console_app, sandbox_app, sandbox_people, sandbox_chat):
     sandbox_app.save()
     users = {k: UserFactory(username=k, first_name=k.title()) for k in sandbox_people}
     for key in ("alice", "bob", "dave"):
-        LinkedAccount.objects.create(
-            user=users[key], app=console_app, open_id=sandbox_app.open_id_of(sandbox_people[key])
-        )
+        link(users[key], console_app, sandbox_app, sandbox_people[key])
     channel = ChannelFactory(name="Databases")
     channel.members.add(users["alice"], users["bob"], users["carol"])
     incident = IncidentFactory(channel=channel, title="Replication lag")
