@@ -393,29 +393,6 @@ def answer_rows(answers: list[Answer], server_ms: list[float]) -> list[list[str]
     return rows
 
 
-class CpuMeter:
-    """CPU seconds of the web and worker groups, and how busy the machine was, since made."""
-
-    def __init__(self, servers: common.Servers):
-        self.servers = servers
-        self.groups = servers.cpu_seconds()
-        self.machine = common.machine_cpu()
-
-    def describe(self, clicks: int) -> str:
-        groups = self.servers.cpu_seconds()
-        busy, total = common.machine_cpu()
-        web = groups["web"] - self.groups["web"]
-        workers = groups["workers"] - self.groups["workers"]
-        spent = total - self.machine[1]
-        machine = (busy - self.machine[0]) / spent if spent else float("nan")
-        per_click = web / clicks * 1000 if clicks else float("nan")
-        return (
-            f"CPU while clicking and syncing: web (console + sandbox) {web:.1f} s "
-            f"({per_click:.1f} ms per click), workers {workers:.1f} s; the machine was "
-            f"{machine:.0%} busy ({os.cpu_count()} cores)"
-        )
-
-
 # --- Running ----------------------------------------------------------------------------------
 
 
@@ -454,10 +431,10 @@ def main() -> None:
     with servers as running:
         deliver_cards(world, timeout=60)
         access_log.write_text("")  # only the clicks from here on (gunicorn appends)
-        meter = CpuMeter(running)
+        meter = common.CpuMeter(running)
         answers, wall = click_all(world, args.seconds, args.think)
         wait_for_syncs(world.sandbox_app.app_id)
-        usage = meter.describe(len(answers))
+        usage = meter.read().describe("while clicking and syncing", len(answers), "click")
     callback_path = urlsplit(world.console_app.card_callback_url).path
     server_ms = server_times(access_log, callback_path)
     patches = patch_windows(world.sandbox_app.app_id)

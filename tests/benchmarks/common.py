@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -271,6 +272,48 @@ def machine_cpu() -> tuple[float, float]:
     idle = values[3] + values[4]  # idle + iowait
     tick = os.sysconf("SC_CLK_TCK")
     return (sum(values) - idle) / tick, sum(values) / tick
+
+
+@dataclass
+class Usage:
+    """CPU used while a phase ran: by the web (console and sandbox), by the task workers, and
+    how busy the whole machine was (PostgreSQL, Redis and anything else included)."""
+
+    web: float
+    workers: float
+    machine_busy: float
+
+    def describe(self, during: str, count: int, unit: str) -> str:
+        """One line; ``count`` ``unit``s (cards, clicks) share the cost."""
+        web, workers = (
+            (self.web / count * 1000, self.workers / count * 1000)
+            if count
+            else (float("nan"), float("nan"))
+        )
+        return (
+            f"CPU {during}: web (console + sandbox) {self.web:.1f} s, workers "
+            f"{self.workers:.1f} s, per {unit} {web:.1f} ms web + {workers:.1f} ms workers; "
+            f"the machine was {self.machine_busy:.0%} busy ({os.cpu_count()} cores)"
+        )
+
+
+class CpuMeter:
+    """Measures ``Usage`` of ``servers`` and of the machine from its creation until ``read``."""
+
+    def __init__(self, servers: Servers):
+        self.servers = servers
+        self.groups = servers.cpu_seconds()
+        self.machine = machine_cpu()
+
+    def read(self) -> Usage:
+        groups = self.servers.cpu_seconds()
+        busy, total = machine_cpu()
+        spent = total - self.machine[1]
+        return Usage(
+            web=groups["web"] - self.groups["web"],
+            workers=groups["workers"] - self.groups["workers"],
+            machine_busy=(busy - self.machine[0]) / spent if spent else float("nan"),
+        )
 
 
 def _signal_group(process: subprocess.Popen, signum: int) -> None:

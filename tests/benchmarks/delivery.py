@@ -305,43 +305,6 @@ def failed_deliveries() -> int:
     return CardDelivery.objects.exclude(state=CardDelivery.State.SENT).count()
 
 
-@dataclass
-class Usage:
-    """CPU used while a phase ran: by the web (console and sandbox), by the task workers, and
-    how busy the whole machine was (PostgreSQL, Redis and anything else included)."""
-
-    web: float
-    workers: float
-    machine_busy: float
-
-    def describe(self, cards: int) -> str:
-        per_card = (self.web + self.workers) / cards * 1000 if cards else float("nan")
-        return (
-            f"CPU while it ran: web (console + sandbox) {self.web:.1f} s, workers "
-            f"{self.workers:.1f} s, {per_card:.0f} ms per card; the machine was "
-            f"{self.machine_busy:.0%} busy"
-        )
-
-
-class CpuMeter:
-    """Measures ``Usage`` from its creation until ``read``."""
-
-    def __init__(self, servers: common.Servers):
-        self.servers = servers
-        self.groups = servers.cpu_seconds()
-        self.machine = common.machine_cpu()
-
-    def read(self) -> Usage:
-        groups = self.servers.cpu_seconds()
-        busy, total = common.machine_cpu()
-        spent = total - self.machine[1]
-        return Usage(
-            web=groups["web"] - self.groups["web"],
-            workers=groups["workers"] - self.groups["workers"],
-            machine_busy=(busy - self.machine[0]) / spent if spent else float("nan"),
-        )
-
-
 # --- Fan-out ----------------------------------------------------------------------------------
 
 
@@ -355,7 +318,7 @@ class FanOut:
     first_push: float
     cards_at: list[float]
     last_level_run: float
-    usage: Usage
+    usage: common.Usage
 
     @property
     def total(self) -> float:
@@ -416,7 +379,7 @@ def run_fan_out(env: dict[str, str], args: argparse.Namespace) -> FanOut:
     with servers(env, args) as running:
         if args.start_second is not None:
             sleep_until_second(args.start_second)
-        meter = CpuMeter(running)
+        meter = common.CpuMeter(running)
         pushes = [Push(f"fan-{i:05d}", world.push_paths[0]) for i in range(args.incidents)]
         pushed = push_all(pushes, PUSH_CLIENTS)
         owing = wait_delivered(expected, args.timeout)
@@ -453,7 +416,7 @@ class Latency:
     pushed: Pushed
     answers: Answers
     latencies_ms: list[float]
-    usage: Usage
+    usage: common.Usage
 
     def rows(self, rate: float) -> list[list[str]]:
         header = ["alerts", "alerts/s", "cards", "failed", "owing", "99991400", "230020"]
@@ -479,7 +442,7 @@ def run_latency(env: dict[str, str], args: argparse.Namespace) -> Latency:
     world = seed(channels=args.latency_users, members_per_channel=1)
     count = int(args.rate * args.seconds)
     with servers(env, args) as running:
-        meter = CpuMeter(running)
+        meter = common.CpuMeter(running)
         begin = time.monotonic() + 0.5
         pushes = [
             Push(
@@ -603,7 +566,7 @@ def print_fan_out(result: FanOut, args: argparse.Namespace) -> None:
         f"(minimum: {SENDS_PER_SECOND}/s and {SENDS_PER_MINUTE}/min, fixed windows)",
         result.rows(count),
         result.details(),
-        result.usage.describe(result.cards),
+        result.usage.describe("while it ran", result.cards, "card"),
     )
 
 
@@ -613,7 +576,7 @@ def print_latency(result: Latency, args: argparse.Namespace) -> None:
         f"one linked user per incident ({args.latency_users} users, round robin)",
         result.rows(args.rate),
         f"pushes sent at {result.pushed.rate:.1f}/s; push errors: {result.pushed.errors}",
-        result.usage.describe(result.cards),
+        result.usage.describe("while it ran", result.cards, "card"),
     )
 
 
