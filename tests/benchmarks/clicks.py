@@ -60,15 +60,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from integrations.feishu.sandbox.limits import (
+    FREQUENCY_LIMIT,
+    PER_MESSAGE_PER_SECOND,
+    RATE_LIMITED,
+)
 from tests.benchmarks import common
 
 PORT = 8767
 DB_NAME = "oncall_bench_clicks"
 REDIS_URL = "redis://127.0.0.1:6379/12"
 PATCH_PREFIX = "/open-apis/im/v1/messages/"
-RATE_LIMITED = 99991400
-FREQUENCY_LIMIT = 230020
-PER_MESSAGE_PER_SECOND = 5
 GOAL_P99_MS = 200
 # claim, unclaim, claim, snooze 30m, wake, close, reopen: each valid after the one before.
 CYCLE: list[tuple[str, str | None]] = [

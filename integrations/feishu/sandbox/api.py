@@ -32,7 +32,9 @@ from django.http import HttpRequest, JsonResponse, QueryDict
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from integrations.feishu.errors import RETRY_AFTER_HEADER
 from integrations.feishu.ratelimit import Limit, default_limiter
+from integrations.feishu.sandbox.limits import API_PER_MINUTE, API_PER_SECOND, RATE_LIMITED
 from integrations.feishu.sandbox.models import (
     AccessToken,
     ApiCall,
@@ -48,16 +50,10 @@ TOKEN_LIFETIME = timedelta(seconds=7200)
 TOKEN_MISSING = 99991661
 TOKEN_INVALID = 99991663
 TOKEN_BAD_FORMAT = 99991671
-RATE_LIMITED = 99991400
 FIELD_VALIDATION_FAILED = 99992402
 BAD_REQUEST = 9499
 RATE_LIMIT_MSG = "request trigger frequency limit"
-RETRY_AFTER_HEADER = "x-ogw-ratelimit-reset"
 LIMIT_HEADER = "x-ogw-ratelimit-limit"
-
-# Tier 4 of Feishu's frequency control: what every endpoint the sandbox serves is documented at.
-API_PER_SECOND = 50
-API_PER_MINUTE = 1000
 
 
 class ApiError(Exception):

@@ -38,6 +38,11 @@ from integrations.feishu.sandbox.api import (
     success,
     tenant_key,
 )
+from integrations.feishu.sandbox.limits import (
+    FREQUENCY_LIMIT,
+    PER_MESSAGE_PER_SECOND,
+    PER_RECEIVER_PER_SECOND,
+)
 from integrations.feishu.sandbox.models import (
     AppIdentity,
     CardUpdateToken,
@@ -51,7 +56,6 @@ INVALID_PARAM = 230001
 BOT_NOT_IN_CHAT = 230002
 BOT_NOT_SENDER = 230012
 USER_UNAVAILABLE = 230013
-FREQUENCY_LIMIT = 230020
 CONTENT_TOO_LONG = 230025
 UPDATE_WINDOW_PASSED = 230031
 RECEIVE_ID_INVALID = 230034
@@ -74,8 +78,6 @@ CARD_MAX_BYTES = 30 * 1024
 UUID_MAX_LENGTH = 50
 UUID_WINDOW = timedelta(hours=1)
 UPDATE_WINDOW = timedelta(days=14)
-PER_RECEIVER_PER_SECOND = 5
-PER_MESSAGE_PER_SECOND = 5
 MAX_REPLY_DEPTH = 1000
 
 
