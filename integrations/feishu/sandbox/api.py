@@ -41,6 +41,7 @@ from integrations.feishu.sandbox.models import (
     Fault,
     SandboxApp,
     SandboxUser,
+    secret_hash,
 )
 
 OPEN_APIS = "/open-apis/"
@@ -285,7 +286,7 @@ def authenticate_tenant(request: HttpRequest) -> SandboxApp:
     token = bearer_token(request)
     found = (
         AccessToken.objects.filter(
-            token_hash=AccessToken.hash(token),
+            token_hash=secret_hash(token),
             kind=AccessToken.Kind.TENANT,
             expires_at__gt=timezone.now(),
         )
@@ -308,7 +309,7 @@ def authenticate_user(request: HttpRequest) -> tuple[SandboxApp, SandboxUser]:
     token = bearer_token(request)
     found = (
         AccessToken.objects.filter(
-            token_hash=AccessToken.hash(token),
+            token_hash=secret_hash(token),
             kind=AccessToken.Kind.USER,
             expires_at__gt=timezone.now(),
         )

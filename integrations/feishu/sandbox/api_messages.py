@@ -51,6 +51,8 @@ from integrations.feishu.sandbox.models import (
     SandboxMessage,
     SandboxUser,
 )
+from integrations.feishu.sandbox.render import looks_like_card
+from integrations.feishu.sandbox.render_markup import json_object_or_none
 
 INVALID_PARAM = 230001
 BOT_NOT_IN_CHAT = 230002
@@ -134,7 +136,7 @@ def patch_message(call: Call, message_id: str) -> dict[str, Any]:
     content = required_string(call.body, "content")
     check_size(SandboxMessage.MsgType.INTERACTIVE, content)
     card = parse_content(SandboxMessage.MsgType.INTERACTIVE, content)
-    if not (is_shared_card(card) and is_shared_card(stored_card(message))):
+    if not (is_shared_card(card) and is_shared_card(json_object_or_none(message.content) or {})):
         raise card_error(
             None,
             "only shared cards can be updated: set config.update_multi to true in the card "
@@ -319,7 +321,7 @@ def valid_card(value: Any) -> dict[str, Any]:
         raise card_error(200621, "parse card json err: the content is not a JSON object")
     if value.get("type") == "template":
         raise card_error(200380, "template does not exist: the sandbox has no card templates")
-    if not any(key in value for key in ("elements", "i18n_elements", "header", "body")):
+    if not looks_like_card(value):
         raise card_error(200621, "parse card json err: the card has no header, elements or body")
     if "elements" in value and not isinstance(value["elements"], list):
         raise card_error(200621, "parse card json err: elements must be a list")
@@ -338,14 +340,6 @@ def is_shared_card(card: dict[str, Any]) -> bool:
     if card.get("schema") == "2.0":
         return config.get("update_multi", True) is not False
     return config.get("update_multi") is True
-
-
-def stored_card(message: SandboxMessage) -> dict[str, Any]:
-    try:
-        card = json.loads(message.content)
-    except ValueError:
-        return {}
-    return card if isinstance(card, dict) else {}
 
 
 # --- Existing messages --------------------------------------------------------------------------
@@ -440,6 +434,7 @@ def sender_of(message: SandboxMessage, viewer: SandboxApp) -> dict[str, str]:
 
 
 def root_of(message: SandboxMessage) -> SandboxMessage:
+    """The first message of the thread ``message`` belongs to (itself when it starts one)."""
     root = message
     for _ in range(MAX_REPLY_DEPTH):
         if root.reply_to is None:

@@ -229,8 +229,13 @@ class CardUpdateToken(models.Model):
         return self.uses < self.MAX_USES and timezone.now() - self.created_at < self.VALID_FOR
 
 
+def secret_hash(secret: str) -> str:
+    """How the sandbox keeps the tokens and OAuth codes it issues: SHA-256, never the value."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
 class AccessToken(models.Model):
-    """Tenant (``t-``) and user (``u-``) access tokens the sandbox issued, by SHA-256."""
+    """Tenant (``t-``) and user (``u-``) access tokens the sandbox issued, by ``secret_hash``."""
 
     class Kind(models.TextChoices):
         TENANT = "tenant"
@@ -244,10 +249,6 @@ class AccessToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} token of {self.app_id}"
-
-    @staticmethod
-    def hash(token: str) -> str:
-        return hashlib.sha256(token.encode()).hexdigest()
 
 
 class AuthorizationCode(models.Model):

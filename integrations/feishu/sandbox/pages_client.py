@@ -20,10 +20,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from integrations.feishu.sandbox import send
+from integrations.feishu.sandbox.api_messages import replace_content
 from integrations.feishu.sandbox.models import (
     AppIdentity,
     CallbackFormat,
@@ -35,6 +35,7 @@ from integrations.feishu.sandbox.models import (
 from integrations.feishu.sandbox.page_forms import MessageForm
 from integrations.feishu.sandbox.pages import flash, page
 from integrations.feishu.sandbox.render import ClickForm, find_element, render_message
+from integrations.feishu.sandbox.render_markup import json_object_or_none
 
 SHOWN_MESSAGES = 100
 FORMATS = ("", CallbackFormat.NEW.value, CallbackFormat.OLD.value)
@@ -308,7 +309,9 @@ def click(request: HttpRequest, user_id: str, message_id: str) -> HttpResponse:
         callback_format=_format(request.POST.get("format", "")),
     )
     if answer.card is not None:
-        _replace_card(message, answer.card)
+        # In the database, not on the row read above: a PATCH from the console's sync may land
+        # meanwhile, and its update must still count.
+        replace_content(message, json.dumps(answer.card, ensure_ascii=False))
     toast = {"type": answer.toast_type, "content": answer.toast} if answer.toast else None
     text = answer.delivery.summary() if answer.delivery else answer.toast
     flash(
@@ -341,11 +344,8 @@ def _visible_card(person: SandboxUser, message_id: str) -> SandboxMessage:
 
 def _clicked_element(message: SandboxMessage, pointer: str) -> dict | None:
     """The element as the stored card has it now: its ``value`` is what Feishu sends."""
-    try:
-        card = json.loads(message.content)
-    except ValueError:
-        return None
-    return find_element(card, pointer) if isinstance(card, dict) and pointer else None
+    card = json_object_or_none(message.content)
+    return find_element(card, pointer) if card is not None and pointer else None
 
 
 def _conversation_of(person: SandboxUser, message: SandboxMessage) -> Conversation:
@@ -372,10 +372,3 @@ def _option_allowed(element: dict, option: str | None) -> bool:
     if option is None or not isinstance(options, list):
         return False
     return option in {str(item.get("value")) for item in options if isinstance(item, dict)}
-
-
-def _replace_card(message: SandboxMessage, card: dict) -> None:
-    message.content = json.dumps(card, ensure_ascii=False)
-    message.update_count += 1
-    message.updated_at = timezone.now()
-    message.save(update_fields=["content", "update_count", "updated_at"])
