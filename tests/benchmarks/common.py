@@ -129,6 +129,14 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, _interrupt)
 
 
+def queues() -> tuple[str, str]:
+    """The default and the cards queue, as the console's settings name them. Call it after
+    ``setup_django``, whose environment the servers are started with too."""
+    from django.conf import settings
+
+    return settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_CARDS_QUEUE
+
+
 class Servers:
     """gunicorn (``web_workers`` x ``threads``) and a Celery worker (``task_workers``
     processes), started on entry, answering ``/healthz`` when entered, stopped on exit. With
@@ -159,8 +167,9 @@ class Servers:
         try:
             self._spawn("web", self._gunicorn())
             if self.card_workers:
-                self._spawn("workers", self._celery(self.task_workers, self._queue()))
-                self._spawn("card workers", self._celery(self.card_workers, self._cards_queue()))
+                default, cards = queues()
+                self._spawn("workers", self._celery(self.task_workers, default))
+                self._spawn("card workers", self._celery(self.card_workers, cards))
             else:
                 self._spawn("workers", self._celery(self.task_workers))
             wait_for_web(self.port)
@@ -192,13 +201,6 @@ class Servers:
             "--log-level",
             "warning",
         ]
-
-    def _queue(self) -> str:
-        return self.env.get("CELERY_QUEUE", "oncall")
-
-    def _cards_queue(self) -> str:
-        # As oncall.settings names it.
-        return self.env.get("CELERY_CARDS_QUEUE") or f"{self._queue()}-cards"
 
     def _celery(self, processes: int, queue: str | None = None) -> list[str]:
         """A Celery worker of ``processes`` processes on ``queue`` (None: every queue)."""
