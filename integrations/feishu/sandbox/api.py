@@ -258,11 +258,6 @@ def enforce_app_limit(app_id: str, api: str) -> None:
         raise rate_limited(wait)
 
 
-def acquire(limits: list[Limit]) -> float:
-    """Count one call against ``limits``: 0 when admitted, else the seconds to wait."""
-    return default_limiter().acquire(limits)
-
-
 # --- Tokens -----------------------------------------------------------------------------------
 
 

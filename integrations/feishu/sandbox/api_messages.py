@@ -22,11 +22,10 @@ from typing import Any
 from django.db.models import F
 from django.utils import timezone
 
-from integrations.feishu.ratelimit import Limit
+from integrations.feishu.ratelimit import Limit, default_limiter
 from integrations.feishu.sandbox.api import (
     ApiError,
     Call,
-    acquire,
     epoch_ms,
     find_user,
     invalid_field,
@@ -259,7 +258,7 @@ def p2p_user(app: SandboxApp, chat_id: str) -> SandboxUser | None:
 
 
 def throttle_receiver(conversation: Conversation) -> None:
-    if acquire([Limit(conversation.limit_key, PER_RECEIVER_PER_SECOND, 1)]) > 0:
+    if default_limiter().acquire([Limit(conversation.limit_key, PER_RECEIVER_PER_SECOND, 1)]):
         raise frequency_limited(1)
 
 
@@ -379,7 +378,8 @@ def check_updatable(app: SandboxApp, message: SandboxMessage) -> None:
 
 def throttle_message(message: SandboxMessage, *, answer: Any) -> None:
     """5 updates per second per message, shared by PATCH and the delayed update."""
-    wait = acquire([Limit(f"sandbox:message:{message.message_id}", PER_MESSAGE_PER_SECOND, 1)])
+    key = f"sandbox:message:{message.message_id}"
+    wait = default_limiter().acquire([Limit(key, PER_MESSAGE_PER_SECOND, 1)])
     if wait > 0:
         raise answer(wait)
 
@@ -456,9 +456,9 @@ def usable_update_token(app: SandboxApp, token: str) -> CardUpdateToken:
         raise ApiError(UPDATE_TOKEN_EXPIRED, "the card update token is invalid or has expired")
     if row.message.app_id != app.pk:
         raise ApiError(OTHER_APPS_CARD, "cannot update a card that another app sent")
-    if timezone.now() - row.created_at >= CardUpdateToken.VALID_FOR:
+    if row.expired():
         raise ApiError(UPDATE_TOKEN_EXPIRED, "the card update token has expired (30 minutes)")
-    if row.uses >= CardUpdateToken.MAX_USES:
+    if row.used_up():
         raise ApiError(UPDATE_TOKEN_USED_UP, "the card update token was already used twice")
     return row
 
