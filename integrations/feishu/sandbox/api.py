@@ -40,6 +40,7 @@ from integrations.feishu.sandbox.models import (
     ApiCall,
     Fault,
     SandboxApp,
+    SandboxChat,
     SandboxUser,
     secret_hash,
 )
@@ -52,6 +53,8 @@ TOKEN_MISSING = 99991661
 TOKEN_INVALID = 99991663
 TOKEN_BAD_FORMAT = 99991671
 FIELD_VALIDATION_FAILED = 99992402
+# The chat APIs' code, which the message APIs answer too.
+CHAT_DISBANDED = 232009
 BAD_REQUEST = 9499
 RATE_LIMIT_MSG = "request trigger frequency limit"
 LIMIT_HEADER = "x-ogw-ratelimit-limit"
@@ -339,6 +342,16 @@ def p2p_chat_id(app: SandboxApp, user: SandboxUser) -> str:
     """The chat_id of a person's direct chat with an app's bot: stable, derived, never stored."""
     digest = hashlib.sha256(f"p2p:{app.app_id}:{user.user_id}".encode()).hexdigest()
     return "oc_" + digest[:32]
+
+
+def check_chat(chat: SandboxChat, app: SandboxApp, *, outside: ApiError | None) -> None:
+    """What Feishu checks first in a group an API acts in: that it was not disbanded (232009),
+    then, when ``outside`` is given, that ``app``'s bot is in it (each API answers that with
+    its own code, ``outside``)."""
+    if chat.disbanded:
+        raise ApiError(CHAT_DISBANDED, "Your request specifies a chat which has been disbanded.")
+    if outside is not None and not chat.bots.filter(pk=app.pk).exists():
+        raise outside
 
 
 USER_ID_TYPES = ("open_id", "union_id", "user_id")

@@ -26,6 +26,7 @@ from integrations.feishu.ratelimit import Limit, default_limiter
 from integrations.feishu.sandbox.api import (
     ApiError,
     Call,
+    check_chat,
     epoch_ms,
     find_user,
     invalid_field,
@@ -61,7 +62,6 @@ CONTENT_TOO_LONG = 230025
 UPDATE_WINDOW_PASSED = 230031
 RECEIVE_ID_INVALID = 230034
 CARD_CONTENT_FAILED = 230099
-CHAT_DISBANDED = 232009
 # Delayed update (interactive/v1/card/update) codes.
 CARD_PARAM_INVALID = 10002
 CARD_FORMAT_INVALID = 11311
@@ -236,10 +236,9 @@ def resolve_receiver(app: SandboxApp, id_type: str, receive_id: str) -> Conversa
 
 
 def group_conversation(app: SandboxApp, chat: SandboxChat) -> Conversation:
-    if chat.disbanded:
-        raise ApiError(CHAT_DISBANDED, "Your request specifies a chat which has been disbanded.")
-    if not chat.bots.filter(pk=app.pk).exists():
-        raise ApiError(BOT_NOT_IN_CHAT, "The bot can not be outside the group.")
+    check_chat(
+        chat, app, outside=ApiError(BOT_NOT_IN_CHAT, "The bot can not be outside the group.")
+    )
     return Conversation(chat=chat)
 
 
@@ -368,8 +367,10 @@ def check_updatable(app: SandboxApp, message: SandboxMessage) -> None:
         raise ApiError(BOT_NOT_SENDER, "Bot is NOT the sender of the message.")
     if message.msg_type != SandboxMessage.MsgType.INTERACTIVE:
         raise ApiError(INVALID_PARAM, "only cards (msg_type interactive) can be updated")
-    if message.chat is not None and message.chat.disbanded:
-        raise ApiError(CHAT_DISBANDED, "Your request specifies a chat which has been disbanded.")
+    if message.chat is not None:
+        # Only disbanding: the sandbox lets the sender update its card whether or not its bot
+        # is still in the chat.
+        check_chat(message.chat, app, outside=None)
     if timezone.now() - message.created_at > UPDATE_WINDOW:
         raise ApiError(
             UPDATE_WINDOW_PASSED, "Message can only be modified within 14 days after sending."
