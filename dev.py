@@ -78,10 +78,9 @@ def cmd_up() -> None:
     run(PY, "manage.py", "migrate", "--no-input", env=env)
     run(PY, "manage.py", "compile_translations", env=env)
     run(PY, "manage.py", "ensure_admin", env=env)
-    sandbox = env.get("FEISHU_SANDBOX_ENABLED", env["DEBUG"]).strip().lower()
-    if sandbox in {"1", "true", "yes", "on"}:
-        # A demo tenant in the Feishu sandbox: people, chats and an app to connect.
-        run(PY, "manage.py", "sandbox_seed", "--console-url", env["PUBLIC_BASE_URL"], env=env)
+    # A demo tenant in the Feishu sandbox (people, chats, an app to connect) and its URL; the
+    # command does nothing unless the settings enable the sandbox.
+    run(PY, "manage.py", "sandbox_seed", "--console-url", env["PUBLIC_BASE_URL"], env=env)
     processes = {
         "web": [PY, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
         # -B runs beat inside the worker: one process fewer on the embedded default. Without
@@ -100,8 +99,6 @@ def cmd_up() -> None:
     }
     say(f"console on {env['PUBLIC_BASE_URL']}/ (Ctrl-C stops web, worker and beat)")
     say(f"administration on {env['PUBLIC_BASE_URL']}/admin/")
-    if sandbox in {"1", "true", "yes", "on"}:
-        say(f"Feishu sandbox on {env['PUBLIC_BASE_URL']}/sandbox/feishu/")
     supervise(processes, env)
 
 

@@ -60,15 +60,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from integrations.feishu.sandbox.limits import (
+    FREQUENCY_LIMIT,
+    PER_MESSAGE_PER_SECOND,
+    RATE_LIMITED,
+)
 from tests.benchmarks import common
 
 PORT = 8767
 DB_NAME = "oncall_bench_clicks"
 REDIS_URL = "redis://127.0.0.1:6379/12"
 PATCH_PREFIX = "/open-apis/im/v1/messages/"
-RATE_LIMITED = 99991400
-FREQUENCY_LIMIT = 230020
-PER_MESSAGE_PER_SECOND = 5
 GOAL_P99_MS = 200
 # claim, unclaim, claim, snooze 30m, wake, close, reopen: each valid after the one before.
 CYCLE: list[tuple[str, str | None]] = [
@@ -133,20 +135,13 @@ def seed(count: int) -> World:
     per member."""
     from django.contrib.auth import get_user_model
 
-    from integrations.feishu.models import FeishuApp, LinkedAccount, Platform
     from integrations.feishu.sandbox.models import SandboxApp, SandboxUser
     from oncall.merge import next_incident_number
     from oncall.models import Channel, EscalationRule, Incident
+    from tests.feishu.sandbox.world import console_app_for, link
 
     sandbox_app = SandboxApp.objects.create(name="Bench clicks")  # with an Encrypt Key
-    console_app = FeishuApp.objects.create(
-        name="Bench clicks",
-        platform=Platform.SANDBOX,
-        app_id=sandbox_app.app_id,
-        app_secret=sandbox_app.app_secret,
-        verification_token=sandbox_app.verification_token,
-        encrypt_key=sandbox_app.encrypt_key,
-    )
+    console_app = console_app_for(sandbox_app)
     sandbox_app.card_request_url = console_app.card_callback_url
     sandbox_app.save()
     channel = Channel.objects.create(name="Bench clicks")
@@ -159,9 +154,7 @@ def seed(count: int) -> World:
         user = user_model.objects.create_user(
             username=name, email=f"{name}@example.com", first_name=name
         )
-        LinkedAccount.objects.create(
-            user=user, app=console_app, open_id=sandbox_app.open_id_of(person), name=name
-        )
+        link(user, console_app, sandbox_app, person)
         channel.members.add(user)
         incident = Incident.objects.create(
             number=next_incident_number(),
@@ -402,29 +395,6 @@ def answer_rows(answers: list[Answer], server_ms: list[float]) -> list[list[str]
     return rows
 
 
-class CpuMeter:
-    """CPU seconds of the web and worker groups, and how busy the machine was, since made."""
-
-    def __init__(self, servers: common.Servers):
-        self.servers = servers
-        self.groups = servers.cpu_seconds()
-        self.machine = common.machine_cpu()
-
-    def describe(self, clicks: int) -> str:
-        groups = self.servers.cpu_seconds()
-        busy, total = common.machine_cpu()
-        web = groups["web"] - self.groups["web"]
-        workers = groups["workers"] - self.groups["workers"]
-        spent = total - self.machine[1]
-        machine = (busy - self.machine[0]) / spent if spent else float("nan")
-        per_click = web / clicks * 1000 if clicks else float("nan")
-        return (
-            f"CPU while clicking and syncing: web (console + sandbox) {web:.1f} s "
-            f"({per_click:.1f} ms per click), workers {workers:.1f} s; the machine was "
-            f"{machine:.0%} busy ({os.cpu_count()} cores)"
-        )
-
-
 # --- Running ----------------------------------------------------------------------------------
 
 
@@ -463,10 +433,10 @@ def main() -> None:
     with servers as running:
         deliver_cards(world, timeout=60)
         access_log.write_text("")  # only the clicks from here on (gunicorn appends)
-        meter = CpuMeter(running)
+        meter = common.CpuMeter(running)
         answers, wall = click_all(world, args.seconds, args.think)
         wait_for_syncs(world.sandbox_app.app_id)
-        usage = meter.describe(len(answers))
+        usage = meter.read().describe("while clicking and syncing", len(answers), "click")
     callback_path = urlsplit(world.console_app.card_callback_url).path
     server_ms = server_times(access_log, callback_path)
     patches = patch_windows(world.sandbox_app.app_id)

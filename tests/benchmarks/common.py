@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -128,6 +129,14 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, _interrupt)
 
 
+def queues() -> tuple[str, str]:
+    """The default and the cards queue, as the console's settings name them. Call it after
+    ``setup_django``, whose environment the servers are started with too."""
+    from django.conf import settings
+
+    return settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_CARDS_QUEUE
+
+
 class Servers:
     """gunicorn (``web_workers`` x ``threads``) and a Celery worker (``task_workers``
     processes), started on entry, answering ``/healthz`` when entered, stopped on exit. With
@@ -158,8 +167,9 @@ class Servers:
         try:
             self._spawn("web", self._gunicorn())
             if self.card_workers:
-                self._spawn("workers", self._celery(self.task_workers, self._queue()))
-                self._spawn("card workers", self._celery(self.card_workers, self._cards_queue()))
+                default, cards = queues()
+                self._spawn("workers", self._celery(self.task_workers, default))
+                self._spawn("card workers", self._celery(self.card_workers, cards))
             else:
                 self._spawn("workers", self._celery(self.task_workers))
             wait_for_web(self.port)
@@ -191,13 +201,6 @@ class Servers:
             "--log-level",
             "warning",
         ]
-
-    def _queue(self) -> str:
-        return self.env.get("CELERY_QUEUE", "oncall")
-
-    def _cards_queue(self) -> str:
-        # As oncall.settings names it.
-        return self.env.get("CELERY_CARDS_QUEUE") or f"{self._queue()}-cards"
 
     def _celery(self, processes: int, queue: str | None = None) -> list[str]:
         """A Celery worker of ``processes`` processes on ``queue`` (None: every queue)."""
@@ -271,6 +274,48 @@ def machine_cpu() -> tuple[float, float]:
     idle = values[3] + values[4]  # idle + iowait
     tick = os.sysconf("SC_CLK_TCK")
     return (sum(values) - idle) / tick, sum(values) / tick
+
+
+@dataclass
+class Usage:
+    """CPU used while a phase ran: by the web (console and sandbox), by the task workers, and
+    how busy the whole machine was (PostgreSQL, Redis and anything else included)."""
+
+    web: float
+    workers: float
+    machine_busy: float
+
+    def describe(self, during: str, count: int, unit: str) -> str:
+        """One line; ``count`` ``unit``s (cards, clicks) share the cost."""
+        web, workers = (
+            (self.web / count * 1000, self.workers / count * 1000)
+            if count
+            else (float("nan"), float("nan"))
+        )
+        return (
+            f"CPU {during}: web (console + sandbox) {self.web:.1f} s, workers "
+            f"{self.workers:.1f} s, per {unit} {web:.1f} ms web + {workers:.1f} ms workers; "
+            f"the machine was {self.machine_busy:.0%} busy ({os.cpu_count()} cores)"
+        )
+
+
+class CpuMeter:
+    """Measures ``Usage`` of ``servers`` and of the machine from its creation until ``read``."""
+
+    def __init__(self, servers: Servers):
+        self.servers = servers
+        self.groups = servers.cpu_seconds()
+        self.machine = machine_cpu()
+
+    def read(self) -> Usage:
+        groups = self.servers.cpu_seconds()
+        busy, total = machine_cpu()
+        spent = total - self.machine[1]
+        return Usage(
+            web=groups["web"] - self.groups["web"],
+            workers=groups["workers"] - self.groups["workers"],
+            machine_busy=(busy - self.machine[0]) / spent if spent else float("nan"),
+        )
 
 
 def _signal_group(process: subprocess.Popen, signum: int) -> None:

@@ -64,15 +64,18 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
+# Sends are one API (im.v1.message.create): the gateway's per-API limits are the send limits.
+from integrations.feishu.sandbox.limits import (
+    API_PER_MINUTE,
+    API_PER_SECOND,
+    FREQUENCY_LIMIT,
+    RATE_LIMITED,
+)
 from tests.benchmarks import common
 
 PORT = 8766
 DB_NAME = "oncall_bench_delivery"
 REDIS_URL = "redis://127.0.0.1:6379/13"
-SENDS_PER_SECOND = 50
-SENDS_PER_MINUTE = 1000
-RATE_LIMITED = 99991400
-FREQUENCY_LIMIT = 230020
 SEND_PATH = "/open-apis/im/v1/messages"
 PUSH_CLIENTS = 8
 
@@ -89,8 +92,8 @@ def environment(data_dir: str) -> dict[str, str]:
 def minimum_send_seconds(
     count: int,
     start: float,
-    per_second: int = SENDS_PER_SECOND,
-    per_minute: int = SENDS_PER_MINUTE,
+    per_second: int = API_PER_SECOND,
+    per_minute: int = API_PER_MINUTE,
 ) -> float:
     """Seconds from ``start`` (Unix time) until the ``count``-th send may go, with fixed
     one-second and one-minute windows counted from the epoch (see the module docstring)."""
@@ -130,18 +133,12 @@ def seed(channels: int, members_per_channel: int) -> World:
     the channel's members) and an Alertmanager source."""
     from django.contrib.auth import get_user_model
 
-    from integrations.feishu.models import FeishuApp, LinkedAccount, Platform
     from integrations.feishu.sandbox.models import SandboxApp, SandboxUser
     from oncall.models import AlertSource, Channel
+    from tests.feishu.sandbox.world import console_app_for, link
 
     sandbox_app = SandboxApp.objects.create(name="Bench app")
-    console_app = FeishuApp.objects.create(
-        name="Bench app",
-        platform=Platform.SANDBOX,
-        app_id=sandbox_app.app_id,
-        app_secret=sandbox_app.app_secret,
-        verification_token=sandbox_app.verification_token,
-    )
+    console_app = console_app_for(sandbox_app)
     user_model = get_user_model()
     paths = []
     for c in range(channels):
@@ -150,9 +147,7 @@ def seed(channels: int, members_per_channel: int) -> World:
             name = f"bench-{c}-{m}"
             person = SandboxUser.objects.create(name=name, email=f"{name}@example.com")
             user = user_model.objects.create_user(username=name, email=f"{name}@example.com")
-            LinkedAccount.objects.create(
-                user=user, app=console_app, open_id=sandbox_app.open_id_of(person), name=name
-            )
+            link(user, console_app, sandbox_app, person)
             channel.members.add(user)
         source = AlertSource.objects.create(
             name=f"Bench {c} Alertmanager", kind="alertmanager", channel=channel
@@ -313,43 +308,6 @@ def failed_deliveries() -> int:
     return CardDelivery.objects.exclude(state=CardDelivery.State.SENT).count()
 
 
-@dataclass
-class Usage:
-    """CPU used while a phase ran: by the web (console and sandbox), by the task workers, and
-    how busy the whole machine was (PostgreSQL, Redis and anything else included)."""
-
-    web: float
-    workers: float
-    machine_busy: float
-
-    def describe(self, cards: int) -> str:
-        per_card = (self.web + self.workers) / cards * 1000 if cards else float("nan")
-        return (
-            f"CPU while it ran: web (console + sandbox) {self.web:.1f} s, workers "
-            f"{self.workers:.1f} s, {per_card:.0f} ms per card; the machine was "
-            f"{self.machine_busy:.0%} busy"
-        )
-
-
-class CpuMeter:
-    """Measures ``Usage`` from its creation until ``read``."""
-
-    def __init__(self, servers: common.Servers):
-        self.servers = servers
-        self.groups = servers.cpu_seconds()
-        self.machine = common.machine_cpu()
-
-    def read(self) -> Usage:
-        groups = self.servers.cpu_seconds()
-        busy, total = common.machine_cpu()
-        spent = total - self.machine[1]
-        return Usage(
-            web=groups["web"] - self.groups["web"],
-            workers=groups["workers"] - self.groups["workers"],
-            machine_busy=(busy - self.machine[0]) / spent if spent else float("nan"),
-        )
-
-
 # --- Fan-out ----------------------------------------------------------------------------------
 
 
@@ -363,7 +321,7 @@ class FanOut:
     first_push: float
     cards_at: list[float]
     last_level_run: float
-    usage: Usage
+    usage: common.Usage
 
     @property
     def total(self) -> float:
@@ -424,7 +382,7 @@ def run_fan_out(env: dict[str, str], args: argparse.Namespace) -> FanOut:
     with servers(env, args) as running:
         if args.start_second is not None:
             sleep_until_second(args.start_second)
-        meter = CpuMeter(running)
+        meter = common.CpuMeter(running)
         pushes = [Push(f"fan-{i:05d}", world.push_paths[0]) for i in range(args.incidents)]
         pushed = push_all(pushes, PUSH_CLIENTS)
         owing = wait_delivered(expected, args.timeout)
@@ -461,7 +419,7 @@ class Latency:
     pushed: Pushed
     answers: Answers
     latencies_ms: list[float]
-    usage: Usage
+    usage: common.Usage
 
     def rows(self, rate: float) -> list[list[str]]:
         header = ["alerts", "alerts/s", "cards", "failed", "owing", "99991400", "230020"]
@@ -487,7 +445,7 @@ def run_latency(env: dict[str, str], args: argparse.Namespace) -> Latency:
     world = seed(channels=args.latency_users, members_per_channel=1)
     count = int(args.rate * args.seconds)
     with servers(env, args) as running:
-        meter = CpuMeter(running)
+        meter = common.CpuMeter(running)
         begin = time.monotonic() + 0.5
         pushes = [
             Push(
@@ -608,10 +566,10 @@ def print_fan_out(result: FanOut, args: argparse.Namespace) -> None:
     count = args.incidents * args.recipients
     report(
         f"Fan-out: {args.incidents} incidents x {args.recipients} recipients through one app "
-        f"(minimum: {SENDS_PER_SECOND}/s and {SENDS_PER_MINUTE}/min, fixed windows)",
+        f"(minimum: {API_PER_SECOND}/s and {API_PER_MINUTE}/min, fixed windows)",
         result.rows(count),
         result.details(),
-        result.usage.describe(result.cards),
+        result.usage.describe("while it ran", result.cards, "card"),
     )
 
 
@@ -621,7 +579,7 @@ def print_latency(result: Latency, args: argparse.Namespace) -> None:
         f"one linked user per incident ({args.latency_users} users, round robin)",
         result.rows(args.rate),
         f"pushes sent at {result.pushed.rate:.1f}/s; push errors: {result.pushed.errors}",
-        result.usage.describe(result.cards),
+        result.usage.describe("while it ran", result.cards, "card"),
     )
 
 

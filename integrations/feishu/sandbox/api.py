@@ -32,13 +32,17 @@ from django.http import HttpRequest, JsonResponse, QueryDict
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from integrations.feishu.errors import RETRY_AFTER_HEADER
 from integrations.feishu.ratelimit import Limit, default_limiter
+from integrations.feishu.sandbox.limits import API_PER_MINUTE, API_PER_SECOND, RATE_LIMITED
 from integrations.feishu.sandbox.models import (
     AccessToken,
     ApiCall,
     Fault,
     SandboxApp,
+    SandboxChat,
     SandboxUser,
+    secret_hash,
 )
 
 OPEN_APIS = "/open-apis/"
@@ -48,16 +52,12 @@ TOKEN_LIFETIME = timedelta(seconds=7200)
 TOKEN_MISSING = 99991661
 TOKEN_INVALID = 99991663
 TOKEN_BAD_FORMAT = 99991671
-RATE_LIMITED = 99991400
 FIELD_VALIDATION_FAILED = 99992402
+# The chat APIs' code, which the message APIs answer too.
+CHAT_DISBANDED = 232009
 BAD_REQUEST = 9499
 RATE_LIMIT_MSG = "request trigger frequency limit"
-RETRY_AFTER_HEADER = "x-ogw-ratelimit-reset"
 LIMIT_HEADER = "x-ogw-ratelimit-limit"
-
-# Tier 4 of Feishu's frequency control: what every endpoint the sandbox serves is documented at.
-API_PER_SECOND = 50
-API_PER_MINUTE = 1000
 
 
 class ApiError(Exception):
@@ -261,11 +261,6 @@ def enforce_app_limit(app_id: str, api: str) -> None:
         raise rate_limited(wait)
 
 
-def acquire(limits: list[Limit]) -> float:
-    """Count one call against ``limits``: 0 when admitted, else the seconds to wait."""
-    return default_limiter().acquire(limits)
-
-
 # --- Tokens -----------------------------------------------------------------------------------
 
 
@@ -289,7 +284,7 @@ def authenticate_tenant(request: HttpRequest) -> SandboxApp:
     token = bearer_token(request)
     found = (
         AccessToken.objects.filter(
-            token_hash=AccessToken.hash(token),
+            token_hash=secret_hash(token),
             kind=AccessToken.Kind.TENANT,
             expires_at__gt=timezone.now(),
         )
@@ -312,7 +307,7 @@ def authenticate_user(request: HttpRequest) -> tuple[SandboxApp, SandboxUser]:
     token = bearer_token(request)
     found = (
         AccessToken.objects.filter(
-            token_hash=AccessToken.hash(token),
+            token_hash=secret_hash(token),
             kind=AccessToken.Kind.USER,
             expires_at__gt=timezone.now(),
         )
@@ -347,6 +342,16 @@ def p2p_chat_id(app: SandboxApp, user: SandboxUser) -> str:
     """The chat_id of a person's direct chat with an app's bot: stable, derived, never stored."""
     digest = hashlib.sha256(f"p2p:{app.app_id}:{user.user_id}".encode()).hexdigest()
     return "oc_" + digest[:32]
+
+
+def check_chat(chat: SandboxChat, app: SandboxApp, *, outside: ApiError | None) -> None:
+    """What Feishu checks first in a group an API acts in: that it was not disbanded (232009),
+    then, when ``outside`` is given, that ``app``'s bot is in it (each API answers that with
+    its own code, ``outside``)."""
+    if chat.disbanded:
+        raise ApiError(CHAT_DISBANDED, "Your request specifies a chat which has been disbanded.")
+    if outside is not None and not chat.bots.filter(pk=app.pk).exists():
+        raise outside
 
 
 USER_ID_TYPES = ("open_id", "union_id", "user_id")

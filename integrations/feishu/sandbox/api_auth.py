@@ -27,7 +27,7 @@ from integrations.feishu.sandbox.api import (
     enforce_app_limit,
     open_api,
 )
-from integrations.feishu.sandbox.models import AccessToken, SandboxApp
+from integrations.feishu.sandbox.models import AccessToken, SandboxApp, secret_hash
 
 INVALID_PARAM = 10003
 SECRET_INVALID = 10014
@@ -69,7 +69,7 @@ def current_or_new_token(app: SandboxApp) -> tuple[str, Any]:
     for row in candidates:
         token = derived_tenant_token(app, row.pk, int(row.expires_at.timestamp()))
         # A row issued under a former App Secret no longer derives to its hash: skip it.
-        if AccessToken.hash(token) == row.token_hash:
+        if secret_hash(token) == row.token_hash:
             return token, row.expires_at
     return issue_token(app, now)
 
@@ -86,7 +86,7 @@ def issue_token(app: SandboxApp, now: Any) -> tuple[str, Any]:
         expires_at=expires_at,
     )
     token = derived_tenant_token(app, row.pk, int(expires_at.timestamp()))
-    row.token_hash = AccessToken.hash(token)
+    row.token_hash = secret_hash(token)
     row.save(update_fields=["token_hash"])
     AccessToken.objects.filter(expires_at__lt=now - EXPIRED_RETENTION).delete()
     return token, expires_at

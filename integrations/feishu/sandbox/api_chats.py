@@ -24,6 +24,7 @@ from django.utils import timezone
 from integrations.feishu.sandbox.api import (
     ApiError,
     Call,
+    check_chat,
     external_user_id,
     find_user,
     invalid_field,
@@ -38,7 +39,6 @@ from integrations.feishu.sandbox.models import SandboxApp, SandboxChat, SandboxU
 
 CHAT_INVALID_PARAM = 232001
 CHAT_ID_INVALID = 232006
-CHAT_DISBANDED = 232009
 OPERATOR_NOT_IN_CHAT = 232011
 USERS_NOT_VISIBLE = 232024
 NO_VALID_MEMBERS = 232027
@@ -246,10 +246,9 @@ def chat_of_operator(app: SandboxApp, chat_id: str) -> SandboxChat:
     chat = SandboxChat.objects.filter(chat_id=chat_id).first()
     if chat is None:
         raise ApiError(CHAT_ID_INVALID, "Your request specifies a chat_id which is invalid.")
-    if chat.disbanded:
-        raise ApiError(CHAT_DISBANDED, "Your request specifies a chat which has been disbanded.")
-    if not chat.bots.filter(pk=app.pk).exists():
-        raise ApiError(OPERATOR_NOT_IN_CHAT, "Operator can NOT be out of the chat.")
+    check_chat(
+        chat, app, outside=ApiError(OPERATOR_NOT_IN_CHAT, "Operator can NOT be out of the chat.")
+    )
     return chat
 
 

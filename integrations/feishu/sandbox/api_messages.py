@@ -22,11 +22,11 @@ from typing import Any
 from django.db.models import F
 from django.utils import timezone
 
-from integrations.feishu.ratelimit import Limit
+from integrations.feishu.ratelimit import Limit, default_limiter
 from integrations.feishu.sandbox.api import (
     ApiError,
     Call,
-    acquire,
+    check_chat,
     epoch_ms,
     find_user,
     invalid_field,
@@ -38,6 +38,11 @@ from integrations.feishu.sandbox.api import (
     success,
     tenant_key,
 )
+from integrations.feishu.sandbox.limits import (
+    FREQUENCY_LIMIT,
+    PER_MESSAGE_PER_SECOND,
+    PER_RECEIVER_PER_SECOND,
+)
 from integrations.feishu.sandbox.models import (
     AppIdentity,
     CardUpdateToken,
@@ -46,17 +51,17 @@ from integrations.feishu.sandbox.models import (
     SandboxMessage,
     SandboxUser,
 )
+from integrations.feishu.sandbox.render import looks_like_card
+from integrations.feishu.sandbox.render_markup import json_object_or_none
 
 INVALID_PARAM = 230001
 BOT_NOT_IN_CHAT = 230002
 BOT_NOT_SENDER = 230012
 USER_UNAVAILABLE = 230013
-FREQUENCY_LIMIT = 230020
 CONTENT_TOO_LONG = 230025
 UPDATE_WINDOW_PASSED = 230031
 RECEIVE_ID_INVALID = 230034
 CARD_CONTENT_FAILED = 230099
-CHAT_DISBANDED = 232009
 # Delayed update (interactive/v1/card/update) codes.
 CARD_PARAM_INVALID = 10002
 CARD_FORMAT_INVALID = 11311
@@ -74,8 +79,6 @@ CARD_MAX_BYTES = 30 * 1024
 UUID_MAX_LENGTH = 50
 UUID_WINDOW = timedelta(hours=1)
 UPDATE_WINDOW = timedelta(days=14)
-PER_RECEIVER_PER_SECOND = 5
-PER_MESSAGE_PER_SECOND = 5
 MAX_REPLY_DEPTH = 1000
 
 
@@ -132,7 +135,7 @@ def patch_message(call: Call, message_id: str) -> dict[str, Any]:
     content = required_string(call.body, "content")
     check_size(SandboxMessage.MsgType.INTERACTIVE, content)
     card = parse_content(SandboxMessage.MsgType.INTERACTIVE, content)
-    if not (is_shared_card(card) and is_shared_card(stored_card(message))):
+    if not (is_shared_card(card) and is_shared_card(json_object_or_none(message.content) or {})):
         raise card_error(
             None,
             "only shared cards can be updated: set config.update_multi to true in the card "
@@ -233,10 +236,9 @@ def resolve_receiver(app: SandboxApp, id_type: str, receive_id: str) -> Conversa
 
 
 def group_conversation(app: SandboxApp, chat: SandboxChat) -> Conversation:
-    if chat.disbanded:
-        raise ApiError(CHAT_DISBANDED, "Your request specifies a chat which has been disbanded.")
-    if not chat.bots.filter(pk=app.pk).exists():
-        raise ApiError(BOT_NOT_IN_CHAT, "The bot can not be outside the group.")
+    check_chat(
+        chat, app, outside=ApiError(BOT_NOT_IN_CHAT, "The bot can not be outside the group.")
+    )
     return Conversation(chat=chat)
 
 
@@ -255,7 +257,7 @@ def p2p_user(app: SandboxApp, chat_id: str) -> SandboxUser | None:
 
 
 def throttle_receiver(conversation: Conversation) -> None:
-    if acquire([Limit(conversation.limit_key, PER_RECEIVER_PER_SECOND, 1)]) > 0:
+    if default_limiter().acquire([Limit(conversation.limit_key, PER_RECEIVER_PER_SECOND, 1)]):
         raise frequency_limited(1)
 
 
@@ -317,7 +319,7 @@ def valid_card(value: Any) -> dict[str, Any]:
         raise card_error(200621, "parse card json err: the content is not a JSON object")
     if value.get("type") == "template":
         raise card_error(200380, "template does not exist: the sandbox has no card templates")
-    if not any(key in value for key in ("elements", "i18n_elements", "header", "body")):
+    if not looks_like_card(value):
         raise card_error(200621, "parse card json err: the card has no header, elements or body")
     if "elements" in value and not isinstance(value["elements"], list):
         raise card_error(200621, "parse card json err: elements must be a list")
@@ -336,14 +338,6 @@ def is_shared_card(card: dict[str, Any]) -> bool:
     if card.get("schema") == "2.0":
         return config.get("update_multi", True) is not False
     return config.get("update_multi") is True
-
-
-def stored_card(message: SandboxMessage) -> dict[str, Any]:
-    try:
-        card = json.loads(message.content)
-    except ValueError:
-        return {}
-    return card if isinstance(card, dict) else {}
 
 
 # --- Existing messages --------------------------------------------------------------------------
@@ -373,8 +367,10 @@ def check_updatable(app: SandboxApp, message: SandboxMessage) -> None:
         raise ApiError(BOT_NOT_SENDER, "Bot is NOT the sender of the message.")
     if message.msg_type != SandboxMessage.MsgType.INTERACTIVE:
         raise ApiError(INVALID_PARAM, "only cards (msg_type interactive) can be updated")
-    if message.chat is not None and message.chat.disbanded:
-        raise ApiError(CHAT_DISBANDED, "Your request specifies a chat which has been disbanded.")
+    if message.chat is not None:
+        # Only disbanding: the sandbox lets the sender update its card whether or not its bot
+        # is still in the chat.
+        check_chat(message.chat, app, outside=None)
     if timezone.now() - message.created_at > UPDATE_WINDOW:
         raise ApiError(
             UPDATE_WINDOW_PASSED, "Message can only be modified within 14 days after sending."
@@ -383,7 +379,8 @@ def check_updatable(app: SandboxApp, message: SandboxMessage) -> None:
 
 def throttle_message(message: SandboxMessage, *, answer: Any) -> None:
     """5 updates per second per message, shared by PATCH and the delayed update."""
-    wait = acquire([Limit(f"sandbox:message:{message.message_id}", PER_MESSAGE_PER_SECOND, 1)])
+    key = f"sandbox:message:{message.message_id}"
+    wait = default_limiter().acquire([Limit(key, PER_MESSAGE_PER_SECOND, 1)])
     if wait > 0:
         raise answer(wait)
 
@@ -438,6 +435,7 @@ def sender_of(message: SandboxMessage, viewer: SandboxApp) -> dict[str, str]:
 
 
 def root_of(message: SandboxMessage) -> SandboxMessage:
+    """The first message of the thread ``message`` belongs to (itself when it starts one)."""
     root = message
     for _ in range(MAX_REPLY_DEPTH):
         if root.reply_to is None:
@@ -459,9 +457,9 @@ def usable_update_token(app: SandboxApp, token: str) -> CardUpdateToken:
         raise ApiError(UPDATE_TOKEN_EXPIRED, "the card update token is invalid or has expired")
     if row.message.app_id != app.pk:
         raise ApiError(OTHER_APPS_CARD, "cannot update a card that another app sent")
-    if timezone.now() - row.created_at >= CardUpdateToken.VALID_FOR:
+    if row.expired():
         raise ApiError(UPDATE_TOKEN_EXPIRED, "the card update token has expired (30 minutes)")
-    if row.uses >= CardUpdateToken.MAX_USES:
+    if row.used_up():
         raise ApiError(UPDATE_TOKEN_USED_UP, "the card update token was already used twice")
     return row
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import uuid
 from datetime import timedelta
 
 from django.db import models
@@ -225,12 +224,21 @@ class CardUpdateToken(models.Model):
     def new_token() -> str:
         return "c-" + secrets.token_hex(20)
 
-    def usable(self) -> bool:
-        return self.uses < self.MAX_USES and timezone.now() - self.created_at < self.VALID_FOR
+    # Two checks rather than one "usable": Feishu answers each with its own code.
+    def expired(self) -> bool:
+        return timezone.now() - self.created_at >= self.VALID_FOR
+
+    def used_up(self) -> bool:
+        return self.uses >= self.MAX_USES
+
+
+def secret_hash(secret: str) -> str:
+    """How the sandbox keeps the tokens and OAuth codes it issues: SHA-256, never the value."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 class AccessToken(models.Model):
-    """Tenant (``t-``) and user (``u-``) access tokens the sandbox issued, by SHA-256."""
+    """Tenant (``t-``) and user (``u-``) access tokens the sandbox issued, by ``secret_hash``."""
 
     class Kind(models.TextChoices):
         TENANT = "tenant"
@@ -244,10 +252,6 @@ class AccessToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} token of {self.app_id}"
-
-    @staticmethod
-    def hash(token: str) -> str:
-        return hashlib.sha256(token.encode()).hexdigest()
 
 
 class AuthorizationCode(models.Model):
@@ -299,7 +303,3 @@ class ApiCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} -> {self.code}"
-
-
-def new_event_id() -> str:
-    return uuid.uuid4().hex

@@ -45,6 +45,7 @@ from integrations.feishu.sandbox.models import (
     AuthorizationCode,
     SandboxApp,
     SandboxUser,
+    secret_hash,
 )
 
 INVALID_REQUEST = 20001
@@ -164,17 +165,13 @@ def with_query(url: str, params: dict[str, str]) -> str:
 def issue_code(auth: AuthorizeRequest, person: SandboxUser) -> str:
     code = secrets.token_urlsafe(48)
     AuthorizationCode.objects.create(
-        code_hash=hash_secret(code),
+        code_hash=secret_hash(code),
         app=auth.app,
         user=person,
         redirect_uri=auth.redirect_uri,
         code_challenge=auth.s256_challenge,
     )
     return code
-
-
-def hash_secret(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 # --- The token exchange -----------------------------------------------------------------------
@@ -223,7 +220,7 @@ def authenticate_client(call: Call, client_id: str, client_secret: str) -> Sandb
 def redeemable_code(app: SandboxApp, code: str, body: dict[str, Any]) -> AuthorizationCode:
     """The code's row, checked in Feishu's terms and marked used (once, even under races)."""
     grant = (
-        AuthorizationCode.objects.filter(code_hash=hash_secret(code)).select_related("user").first()
+        AuthorizationCode.objects.filter(code_hash=secret_hash(code)).select_related("user").first()
     )
     if grant is None:
         raise oauth_error(20003, "invalid_grant", "The authorization code is not found.")
@@ -263,7 +260,7 @@ def check_pkce(grant: AuthorizationCode, verifier: Any) -> None:
 def issue_user_token(app: SandboxApp, person: SandboxUser) -> str:
     value = "u-" + secrets.token_urlsafe(32)
     AccessToken.objects.create(
-        token_hash=AccessToken.hash(value),
+        token_hash=secret_hash(value),
         kind=AccessToken.Kind.USER,
         app=app,
         user=person,

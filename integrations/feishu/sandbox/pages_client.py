@@ -11,19 +11,19 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from urllib.parse import urlencode
 
-from django.db.models import Max, QuerySet, Sum
+from django.db.models import Count, Max, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from integrations.feishu.sandbox import send
+from integrations.feishu.sandbox.api_messages import replace_content
 from integrations.feishu.sandbox.models import (
     AppIdentity,
     CallbackFormat,
@@ -35,6 +35,7 @@ from integrations.feishu.sandbox.models import (
 from integrations.feishu.sandbox.page_forms import MessageForm
 from integrations.feishu.sandbox.pages import flash, page
 from integrations.feishu.sandbox.render import ClickForm, find_element, render_message
+from integrations.feishu.sandbox.render_markup import json_object_or_none
 
 SHOWN_MESSAGES = 100
 FORMATS = ("", CallbackFormat.NEW.value, CallbackFormat.OLD.value)
@@ -60,7 +61,8 @@ class Conversation:
             )
         return reverse("feishu_sandbox:client-direct", args=[self.person.user_id, self.app.app_id])
 
-    @property
+    # Cached: the page asks for these once per message it shows.
+    @cached_property
     def bots(self) -> list[SandboxApp]:
         return list(self.chat.bots.all()) if self.chat else []
 
@@ -71,6 +73,7 @@ class Conversation:
             found = SandboxMessage.objects.filter(app=self.app, user=self.person, chat=None)
         return found.select_related("app", "sender", "reply_to")
 
+    @cached_property
     def closed_reason(self) -> str:
         if self.chat and self.chat.disbanded:
             return "This group has been disbanded."
@@ -132,15 +135,9 @@ def _conversation_page(request: HttpRequest, conversation: Conversation) -> Http
     callback_format = _format(request.GET.get("format", ""))
     if request.method == "POST":
         return _write(request, conversation)
-    messages = _shown_messages(request, conversation, callback_format)
     if request.GET.get("partial"):
-        # The page polls this fragment to show cards the console sends or updates.
-        context = {
-            "conversation": conversation,
-            "messages": messages,
-            "callback_format": callback_format,
-        }
-        return render(request, "feishu_sandbox/_messages.html", context)
+        return _poll(request, conversation, callback_format)
+    messages = _shown_messages(request, conversation, callback_format, _stamp(conversation))
     reply_to = _reply_target(conversation, request.GET.get("reply_to", ""))
     form = MessageForm(
         initial={"reply_to": reply_to.message_id if reply_to else "", "mention": True},
@@ -157,6 +154,31 @@ def _conversation_page(request: HttpRequest, conversation: Conversation) -> Http
         "poll_url": f"{conversation.url}?{urlencode({'partial': 1, 'format': callback_format})}",
     }
     return page(request, "conversation.html", context)
+
+
+def _poll(request: HttpRequest, conversation: Conversation, callback_format: str) -> HttpResponse:
+    """The fragment the page polls every 3 s to show cards the console sends or updates; 204
+    while the page's ``since`` stamp is current, rather than render up to 100 cards that the
+    page would throw away. The stamp is taken before the messages are read: a message that
+    arrives in between costs one more render at the next poll, and is never missed."""
+    stamp = _stamp(conversation)
+    if request.GET.get("since") == stamp:
+        return HttpResponse(status=204)
+    context = {
+        "conversation": conversation,
+        "messages": _shown_messages(request, conversation, callback_format, stamp),
+        "callback_format": callback_format,
+    }
+    return render(request, "feishu_sandbox/_messages.html", context)
+
+
+def _stamp(conversation: Conversation) -> str:
+    """Changes whenever a message is added or updated, or the conversation closes."""
+    totals = conversation.messages().aggregate(
+        count=Count("id"), last=Max("id"), updates=Coalesce(Sum("update_count"), 0)
+    )
+    state = "closed" if conversation.closed_reason else "open"
+    return f"{totals['count']}:{totals['last']}:{totals['updates']}:{state}"
 
 
 def _format(value: str) -> str:
@@ -180,15 +202,13 @@ class ShownMessage:
 @dataclass(frozen=True)
 class ShownMessages:
     items: list[ShownMessage]
-    # Changes whenever a message is added or updated: the poller swaps the list only then.
-    stamp: str
+    stamp: str  # _stamp: the poller swaps the list only when it changes
 
 
 def _shown_messages(
-    request: HttpRequest, conversation: Conversation, callback_format: str
+    request: HttpRequest, conversation: Conversation, callback_format: str, stamp: str
 ) -> ShownMessages:
-    found = conversation.messages()
-    latest = list(found.order_by("-created_at", "-id")[:SHOWN_MESSAGES])[::-1]
+    latest = list(conversation.messages().order_by("-created_at", "-id")[:SHOWN_MESSAGES])[::-1]
     csrf_token = get_token(request)
     names = _names_by_app()
     items = []
@@ -199,8 +219,7 @@ def _shown_messages(
         )
         sender = message.sender.name if message.sender else message.app.bot_name
         items.append(ShownMessage(message, html, sender, from_bot=message.sender is None))
-    totals = found.aggregate(last=Max("id"), updates=Coalesce(Sum("update_count"), 0))
-    return ShownMessages(items, f"{len(items)}:{totals['last']}:{totals['updates']}")
+    return ShownMessages(items, stamp)
 
 
 def _click_form(
@@ -237,7 +256,7 @@ def _names_by_app() -> Callable[[SandboxApp], dict[str, str]]:
 def _write(request: HttpRequest, conversation: Conversation) -> HttpResponse:
     """Store the person's text message and send it to the app as ``im.message.receive_v1``."""
     back = _with_format(conversation.url, request.GET.get("format", ""))
-    closed = conversation.closed_reason()
+    closed = conversation.closed_reason
     form = MessageForm(request.POST, bots=conversation.bots)
     if closed or not form.is_valid():
         flash(request, closed or _first_error(form), level="error")
@@ -308,7 +327,9 @@ def click(request: HttpRequest, user_id: str, message_id: str) -> HttpResponse:
         callback_format=_format(request.POST.get("format", "")),
     )
     if answer.card is not None:
-        _replace_card(message, answer.card)
+        # In the database, not on the row read above: a PATCH from the console's sync may land
+        # meanwhile, and its update must still count.
+        replace_content(message, json.dumps(answer.card, ensure_ascii=False))
     toast = {"type": answer.toast_type, "content": answer.toast} if answer.toast else None
     text = answer.delivery.summary() if answer.delivery else answer.toast
     flash(
@@ -341,11 +362,8 @@ def _visible_card(person: SandboxUser, message_id: str) -> SandboxMessage:
 
 def _clicked_element(message: SandboxMessage, pointer: str) -> dict | None:
     """The element as the stored card has it now: its ``value`` is what Feishu sends."""
-    try:
-        card = json.loads(message.content)
-    except ValueError:
-        return None
-    return find_element(card, pointer) if isinstance(card, dict) and pointer else None
+    card = json_object_or_none(message.content)
+    return find_element(card, pointer) if card is not None and pointer else None
 
 
 def _conversation_of(person: SandboxUser, message: SandboxMessage) -> Conversation:
@@ -372,10 +390,3 @@ def _option_allowed(element: dict, option: str | None) -> bool:
     if option is None or not isinstance(options, list):
         return False
     return option in {str(item.get("value")) for item in options if isinstance(item, dict)}
-
-
-def _replace_card(message: SandboxMessage, card: dict) -> None:
-    message.content = json.dumps(card, ensure_ascii=False)
-    message.update_count += 1
-    message.updated_at = timezone.now()
-    message.save(update_fields=["content", "update_count", "updated_at"])

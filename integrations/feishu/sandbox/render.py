@@ -29,6 +29,7 @@ from integrations.feishu.sandbox.render_markup import (  # render_text/post: pub
     image_placeholder,
     json_object_or_none,
     lark_md,
+    list_or_empty,
     plain,
     render_post,
     render_text,
@@ -131,7 +132,8 @@ def find_element(card: Mapping[str, Any], pointer: str) -> dict | None:
 
 
 def looks_like_card(value: object) -> bool:
-    """Whether a JSON value is shaped like a card (old-format callback answers are the card)."""
+    """Whether a JSON value is shaped like a card: the Open API's first check of a card, and how
+    an old-format callback answer (the card itself) is told from one that carries no card."""
     if not isinstance(value, dict):
         return False
     return any(key in value for key in ("elements", "i18n_elements", "header", "body"))
@@ -234,7 +236,7 @@ def _div(element: dict, pointer: str, context: _Context) -> str:
     text = text_object(element.get("text"), context.names)
     if text:
         parts.append(f'<div class="card-text">{text}</div>')
-    fields = _list(element.get("fields"))
+    fields = list_or_empty(element.get("fields"))
     if fields:
         parts.append(_fields(fields, context))
     extra = element.get("extra")
@@ -263,7 +265,7 @@ def _hr(element: dict, pointer: str, context: _Context) -> str:
 
 def _note(element: dict, pointer: str, context: _Context) -> str:
     pieces = []
-    for item in _list(element.get("elements")):
+    for item in list_or_empty(element.get("elements")):
         if not isinstance(item, dict):
             raise MalformedCard("a note element must be an object")
         if item.get("tag") == "img":
@@ -287,12 +289,12 @@ def _img(element: dict, pointer: str, context: _Context) -> str:
 
 def _column_set(element: dict, pointer: str, context: _Context) -> str:
     columns = []
-    for index, column in enumerate(_list(element.get("columns"))):
+    for index, column in enumerate(list_or_empty(element.get("columns"))):
         if not isinstance(column, dict):
             raise MalformedCard("a column must be an object")
         inner = "".join(
             _element(child, f"{pointer}/columns/{index}/elements/{position}", context)
-            for position, child in enumerate(_list(column.get("elements")))
+            for position, child in enumerate(list_or_empty(column.get("elements")))
         )
         columns.append(f'<div class="card-column">{inner}</div>')
     return '<div class="card-columns">' + "".join(columns) + "</div>"
@@ -303,7 +305,7 @@ def _action(element: dict, pointer: str, context: _Context) -> str:
     layout_class = layout if layout in ("bisected", "trisection", "flow") else "flow"
     actions = "".join(
         _element(child, f"{pointer}/actions/{index}", context)
-        for index, child in enumerate(_list(element.get("actions")))
+        for index, child in enumerate(list_or_empty(element.get("actions")))
     )
     return f'<div class="card-actions card-actions-{layout_class}">{actions}</div>'
 
@@ -391,7 +393,7 @@ def _overflow(element: dict, pointer: str, context: _Context) -> str:
 
 
 def _options(element: dict) -> Iterable[dict]:
-    for option in _list(element.get("options")):
+    for option in list_or_empty(element.get("options")):
         if not isinstance(option, dict):
             raise MalformedCard("an option must be an object")
         yield option
@@ -428,7 +430,3 @@ ELEMENTS: dict[str, Callable[[dict, str, _Context], str]] = {
     "picker_time": _not_drawn,
     "picker_datetime": _not_drawn,
 }
-
-
-def _list(value: object) -> list:
-    return value if isinstance(value, list) else []

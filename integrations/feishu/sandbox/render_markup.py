@@ -167,6 +167,7 @@ def _dumps(value: object) -> str:
 
 
 def json_object_or_none(content: str) -> dict | None:
+    """``content`` parsed, when it is a JSON object; None for anything else."""
     try:
         value = json.loads(content)
     except (TypeError, ValueError):
@@ -198,8 +199,8 @@ def render_post(content: str, *, names: Names | None = None) -> SafeString:
         if isinstance(title, str) and title
         else []
     )
-    for paragraph in _list(post.get("content")):
-        pieces = "".join(_post_piece(piece, names or {}) for piece in _list(paragraph))
+    for paragraph in list_or_empty(post.get("content")):
+        pieces = "".join(_post_piece(piece, names or {}) for piece in list_or_empty(paragraph))
         parts.append(f"<p>{pieces}</p>")
     return mark_safe('<div class="msg-post">' + "".join(parts) + "</div>")  # noqa: S308
 
@@ -236,5 +237,6 @@ def _post_piece(piece: object, names: Names) -> str:
     return plain_html(text)
 
 
-def _list(value: object) -> list:
+def list_or_empty(value: object) -> list:
+    """A list the card or message holds, or none (a missing or mistyped one draws nothing)."""
     return value if isinstance(value, list) else []

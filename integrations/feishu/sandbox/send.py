@@ -34,7 +34,8 @@ from typing import Literal
 import requests
 
 from integrations.feishu import crypto
-from integrations.feishu.sandbox.api import p2p_chat_id, tenant_key
+from integrations.feishu.sandbox.api import tenant_key
+from integrations.feishu.sandbox.api_messages import chat_id_of, root_of
 from integrations.feishu.sandbox.models import (
     CallbackFormat,
     CardUpdateToken,
@@ -44,6 +45,7 @@ from integrations.feishu.sandbox.models import (
     SandboxUser,
 )
 from integrations.feishu.sandbox.render import looks_like_card
+from integrations.feishu.sandbox.render_markup import json_object_or_none
 
 # Feishu waits 3 s for an answer to a card callback, and counts an event as failed after that.
 TIMEOUT_SECONDS = 3.0
@@ -69,12 +71,6 @@ def user_ids(app: SandboxApp, user: SandboxUser | None) -> dict[str, str]:
 def bot_open_id(app: SandboxApp) -> str:
     """The open_id of the app's bot, as it appears in a mention of the bot."""
     return "ou_" + hashlib.sha256(f"bot:{app.app_id}".encode()).hexdigest()[:32]
-
-
-def chat_id_of(message: SandboxMessage) -> str:
-    if message.chat_id is not None:
-        return message.chat.chat_id
-    return p2p_chat_id(message.app, message.user)
 
 
 # --- Payloads -----------------------------------------------------------------------------------
@@ -142,7 +138,7 @@ def message_received_event(app: SandboxApp, message: SandboxMessage, text: str) 
     created = str(int(message.created_at.timestamp() * 1000))
     body: dict = {"message_id": message.message_id}
     if message.reply_to is not None:
-        body["root_id"] = _thread_root(message.reply_to).message_id
+        body["root_id"] = root_of(message).message_id
         body["parent_id"] = message.reply_to.message_id
     body |= {
         "create_time": created,
@@ -167,15 +163,6 @@ def message_received_event(app: SandboxApp, message: SandboxMessage, text: str) 
         "tenant_key": tenant_key(),
     }
     return event_envelope(app, "im.message.receive_v1", {"sender": sender, "message": body})
-
-
-def _thread_root(message: SandboxMessage, max_depth: int = 100) -> SandboxMessage:
-    """The first message of the thread ``message`` belongs to (itself when it starts one)."""
-    for _ in range(max_depth):
-        if message.reply_to is None:
-            break
-        message = message.reply_to
-    return message
 
 
 @dataclass(frozen=True)
@@ -371,7 +358,7 @@ def read_card_answer(callback_format: str, delivery: Delivery) -> CardAnswer:
     """The answer as Feishu's client applies it. New format: ``toast`` and ``card`` (``raw``
     or ``template``). Old format: the replacement card itself, ``{}`` to keep the card.
     A failed request or an answer that is not a JSON object shows the failure toast."""
-    answer = _json_object(delivery.answer) if delivery.ok else None
+    answer = json_object_or_none(delivery.answer) if delivery.ok else None
     if answer is None:
         return CardAnswer(delivery, FAILURE_TOAST, "error", failed=True)
     toast, toast_type = _toast(answer.get("toast"))
@@ -413,14 +400,6 @@ def _toast(value: object) -> tuple[str, str]:
     )
 
 
-def _json_object(text: str) -> dict | None:
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
 @dataclass(frozen=True)
 class Verification:
     """The result of "save" on a request URL: did the console echo the challenge?"""
@@ -430,7 +409,7 @@ class Verification:
 
     @property
     def passed(self) -> bool:
-        answer = _json_object(self.delivery.answer) if self.delivery.ok else None
+        answer = json_object_or_none(self.delivery.answer) if self.delivery.ok else None
         return answer is not None and answer.get("challenge") == self.challenge
 
 

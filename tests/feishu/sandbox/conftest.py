@@ -11,6 +11,7 @@ import pytest
 
 from integrations.feishu.client import AppCredentials, FeishuClient
 from integrations.feishu.sandbox.models import SandboxApp, SandboxChat, SandboxUser
+from tests.feishu.sandbox.world import console_app_for
 
 REDIRECT_URI = "https://console.example.com/feishu/oauth/callback/"
 PEOPLE = {
@@ -107,15 +108,6 @@ def start_of_a_fresh_second(margin: float = 0.05) -> None:
 def console_app(sandbox_app, sandbox_base_url, live_server, settings):
     """The console's integration for ``sandbox_app``, as an admin would create it, on a console
     whose public URL is the live server (so the sandbox can call it back)."""
-    from integrations.feishu.models import FeishuApp, Platform
-
     settings.PUBLIC_BASE_URL = live_server.url
     settings.FEISHU_SANDBOX_BASE_URL = sandbox_base_url
-    return FeishuApp.objects.create(
-        name="Sandbox",
-        platform=Platform.SANDBOX,
-        app_id=sandbox_app.app_id,
-        app_secret=sandbox_app.app_secret,
-        verification_token=sandbox_app.verification_token,
-        encrypt_key=sandbox_app.encrypt_key,
-    )
+    return console_app_for(sandbox_app, name="Sandbox")

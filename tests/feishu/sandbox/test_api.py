@@ -22,6 +22,7 @@ from integrations.feishu.sandbox.models import (
     SandboxApp,
     SandboxChat,
     SandboxMessage,
+    secret_hash,
 )
 from tests.feishu.sandbox.conftest import start_of_a_fresh_second
 
@@ -112,14 +113,14 @@ def test_it_issues_a_tenant_token_for_the_right_credentials(sandbox_base_url, sa
     assert 7190 <= payload["expire"] <= 7200
     assert "data" not in payload
     stored = AccessToken.objects.get(app=sandbox_app)
-    assert stored.token_hash == AccessToken.hash(payload["tenant_access_token"])
+    assert stored.token_hash == secret_hash(payload["tenant_access_token"])
 
 
 def test_it_stores_tenant_tokens_hashed_only(sandbox_base_url, sandbox_app):
     token = fetch_token(sandbox_base_url, sandbox_app)["tenant_access_token"]
 
     assert not AccessToken.objects.filter(token_hash=token).exists()
-    assert AccessToken.objects.filter(token_hash=AccessToken.hash(token)).exists()
+    assert AccessToken.objects.filter(token_hash=secret_hash(token)).exists()
 
 
 def test_it_returns_the_same_token_while_it_has_30_minutes_or_more_left(

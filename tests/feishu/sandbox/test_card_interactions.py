@@ -8,15 +8,18 @@ import json
 import threading
 
 import pytest
+from django.urls import reverse
 
 from integrations.feishu import delivery, tasks
-from integrations.feishu.models import FeishuChat, LinkedAccount
+from integrations.feishu.models import FeishuChat
+from integrations.feishu.sandbox import send
 from integrations.feishu.sandbox.models import ApiCall, CallbackFormat, SandboxMessage
 from integrations.feishu.sandbox.send import Click, send_card_action
 from oncall import lifecycle
 from oncall.models import Incident, TimelineEntry
 from oncall.timeline import Actor
 from tests.factories import ChannelFactory, IncidentFactory, UserFactory
+from tests.feishu.sandbox.world import link
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -40,9 +43,7 @@ def world(console_app, sandbox_app, sandbox_people, sandbox_chat):
     sandbox_app.save()
     users = {k: UserFactory(username=k, first_name=k.title()) for k in sandbox_people}
     for key in ("alice", "bob", "dave"):
-        LinkedAccount.objects.create(
-            user=users[key], app=console_app, open_id=sandbox_app.open_id_of(sandbox_people[key])
-        )
+        link(users[key], console_app, sandbox_app, sandbox_people[key])
     channel = ChannelFactory(name="Databases")
     channel.members.add(users["alice"], users["bob"], users["carol"])
     incident = IncidentFactory(channel=channel, title="Replication lag")
@@ -120,11 +121,53 @@ def test_each_action_answers_with_a_toast_and_the_new_card(
     assert entry.data["via"] == "card"
 
 
-def test_the_clicked_card_is_replaced_by_the_answer(world):
-    answer = click(world, "alice", "claim")
-    world["card"].refresh_from_db()
-    assert "Claimed by Alice" in world["card"].content  # the click's answer replaced it
+def pointer_to(node: object, action: str, path: str = "") -> str | None:
+    """The JSON pointer of the card's button for ``action``, as the chat page posts it."""
+    if isinstance(node, dict):
+        value = node.get("value")
+        if node.get("tag") == "button" and isinstance(value, dict) and value["action"] == action:
+            return path
+        children = node.items()
+    elif isinstance(node, list):
+        children = enumerate(node)
+    else:
+        return None
+    for key, child in children:
+        found = pointer_to(child, action, f"{path}/{key}".lstrip("/"))
+        if found is not None:
+            return found
+    return None
+
+
+def test_a_click_on_the_chat_page_replaces_the_card_with_the_answer(
+    world, client, monkeypatch, syncs_held_back
+):
+    # The sync a click schedules would PATCH the card too: held back, only the page's
+    # applying of the answer can change the stored card.
+    answers: list[send.CardAnswer] = []
+    real_send = send.send_card_action
+
+    def send_and_keep(*args, **kwargs) -> send.CardAnswer:
+        answers.append(real_send(*args, **kwargs))
+        return answers[-1]
+
+    monkeypatch.setattr(send, "send_card_action", send_and_keep)
+    card = world["card"]
+    pointer = pointer_to(json.loads(card.content), "claim")
+    url = reverse(
+        "feishu_sandbox:client-click", args=[world["people"]["alice"].user_id, card.message_id]
+    )
+
+    assert client.post(url, {"element": pointer}).status_code == 302
+
+    (answer,) = answers
     assert answer.card is not None
+    assert "Claimed by Alice" in json.dumps(answer.card)
+    card.refresh_from_db()
+    assert json.loads(card.content) == answer.card
+    assert card.update_count == 1
+    assert syncs_held_back == [world["incident"].pk]
+    assert patches_of(card) == 0
 
 
 def test_an_unlinked_clicker_is_told_how_to_link_and_nothing_changes(world, console_app):

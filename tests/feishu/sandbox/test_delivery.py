@@ -17,6 +17,7 @@ from oncall import lifecycle
 from oncall.models import TimelineEntry
 from oncall.timeline import Actor
 from tests.factories import ChannelFactory, IncidentFactory, UserFactory
+from tests.feishu.sandbox.world import link
 
 State = CardDelivery.State
 
@@ -28,12 +29,7 @@ def people(console_app, sandbox_app, sandbox_people):
     for key in ("alice", "bob", "carol"):
         users[key] = UserFactory(username=key, first_name=key.title())
     for key in ("alice", "bob"):
-        LinkedAccount.objects.create(
-            user=users[key],
-            app=console_app,
-            open_id=sandbox_app.open_id_of(sandbox_people[key]),
-            name=sandbox_people[key].name,
-        )
+        link(users[key], console_app, sandbox_app, sandbox_people[key])
     return users
 
 

@@ -15,6 +15,7 @@ from integrations.feishu.models import CardDelivery, FeishuChat, LinkedAccount
 from integrations.feishu.sandbox.models import SandboxMessage
 from oncall.models import EscalationLevel, EscalationRule
 from tests.factories import ChannelFactory, IncidentFactory, UserFactory
+from tests.feishu.sandbox.world import link
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,9 +24,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def setup(console_app, sandbox_app, sandbox_people):
     alice = UserFactory(username="alice", first_name="Alice")
     carol = UserFactory(username="carol", first_name="Carol")
-    LinkedAccount.objects.create(
-        user=alice, app=console_app, open_id=sandbox_app.open_id_of(sandbox_people["alice"])
-    )
+    link(alice, console_app, sandbox_app, sandbox_people["alice"])
     channel = ChannelFactory()
     channel.members.add(alice, carol)
     incident = IncidentFactory(channel=channel, title="Queue backlog")

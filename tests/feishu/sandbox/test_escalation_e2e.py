@@ -15,13 +15,14 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from integrations.feishu.models import FeishuChat, LinkedAccount
+from integrations.feishu.models import FeishuChat
 from integrations.feishu.sandbox.models import SandboxMessage, SandboxUser
 from oncall import escalation, lifecycle
 from oncall.models import EscalationLevel, EscalationRule, Incident
 from oncall.timeline import Actor
 from tests import payloads
 from tests.factories import AlertSourceFactory, ChannelFactory, UserFactory
+from tests.feishu.sandbox.world import link
 from tests.workers import celery_worker, wait_for
 
 
@@ -31,9 +32,7 @@ def world(console_app, sandbox_app, sandbox_people, sandbox_chat, live_server):
     users = {}
     for key in ("alice", "bob", "carol", "dave"):
         users[key] = UserFactory(username=key, first_name=key.title())
-        LinkedAccount.objects.create(
-            user=users[key], app=console_app, open_id=sandbox_app.open_id_of(sandbox_people[key])
-        )
+        link(users[key], console_app, sandbox_app, sandbox_people[key])
     channel = ChannelFactory(name="Databases")
     channel.members.add(*users.values())
     channel.escalation_rules.all().delete()

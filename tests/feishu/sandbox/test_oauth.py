@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 
 from integrations.feishu import errors
-from integrations.feishu.sandbox.models import AccessToken, ApiCall, AuthorizationCode
+from integrations.feishu.sandbox.models import AccessToken, ApiCall, AuthorizationCode, secret_hash
 from tests.feishu.sandbox.conftest import REDIRECT_URI
 
 AUTHORIZE = "/sandbox/feishu/open-apis/authen/v1/authorize"
@@ -133,7 +133,7 @@ def test_a_code_with_pkce_becomes_a_user_token(client, sandbox_client, sandbox_a
     assert "refresh_token" not in answer
     stored = AccessToken.objects.get(kind=AccessToken.Kind.USER)
     assert stored.user == sandbox_people["alice"]
-    assert stored.token_hash == AccessToken.hash(answer["access_token"])
+    assert stored.token_hash == secret_hash(answer["access_token"])
 
 
 def test_a_wrong_pkce_verifier_is_refused_with_20049(

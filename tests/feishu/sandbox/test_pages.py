@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import pytest
 from django.test import Client
@@ -488,6 +489,26 @@ def test_the_polled_fragment_changes_its_stamp_when_a_card_is_updated(
     assert "<html" not in before
     assert before != after
     assert 'data-stamp="1:' in after
+
+
+def stamp_of(html: str) -> str:
+    return re.search(r'data-stamp="([^"]+)"', html).group(1)
+
+
+def test_the_poll_answers_204_while_the_page_s_stamp_is_current(
+    client: Client, direct_card, alice, sandbox_app
+):
+    conversation = url("client-direct", alice.user_id, sandbox_app.app_id)
+    stamp = stamp_of(text_of(client.get(conversation, {"partial": 1})))
+
+    unchanged = client.get(conversation, {"partial": 1, "since": stamp})
+    direct_card.update_count += 1
+    direct_card.save()
+    changed = client.get(conversation, {"partial": 1, "since": stamp})
+
+    assert unchanged.status_code == 204
+    assert changed.status_code == 200
+    assert stamp_of(text_of(changed)) != stamp
 
 
 # --- Clicking cards -----------------------------------------------------------------------------

@@ -69,3 +69,16 @@ def test_with_a_console_url_it_says_where_to_register_the_app(db):
     assert "http://127.0.0.1:8000/admin/" in output
     # The console's callback URLs hold its own app's id, so the seed leaves them to the admin.
     assert (app.event_request_url, app.card_request_url, app.redirect_urls) == ("", "", [])
+
+
+def test_it_does_nothing_and_says_nothing_when_the_sandbox_is_off(db, settings):
+    settings.FEISHU_SANDBOX_ENABLED = False
+
+    assert seed("--console-url", "http://127.0.0.1:8000/") == ""
+    assert not SandboxApp.objects.exists()
+
+
+def test_it_says_where_the_sandbox_is(db, settings):
+    settings.FEISHU_SANDBOX_BASE_URL = "http://127.0.0.1:8000/sandbox/feishu"
+
+    assert "Feishu sandbox on http://127.0.0.1:8000/sandbox/feishu/" in seed()

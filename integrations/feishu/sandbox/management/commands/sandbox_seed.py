@@ -5,6 +5,9 @@ app's bot, "Database team" does not, so that the walkthrough "add the bot to a c
 sandbox page, then sync chats in the console" works. Running it again changes nothing that
 exists (people are found by email, chats and the app by name), except credentials passed as
 options. Secrets are never printed: the sandbox's app page shows them.
+
+With ``FEISHU_SANDBOX_ENABLED`` off it does nothing and says nothing, so that ``dev.py up`` can
+always run it and leave the setting's parsing (``*_FILE`` variables included) to the settings.
 """
 
 from __future__ import annotations
@@ -44,19 +47,25 @@ class Command(BaseCommand):
             help="The console's base URL, to print where to register the demo app there",
         )
 
-    @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
-        people = {email: seed_person(name, email, mobile) for name, email, mobile in PEOPLE}
-        app = seed_app(options.get("app_id"), options.get("app_secret"))
-        for name, description, members, with_bot in CHATS:
-            seed_chat(name, description, [people[email] for _, email, _ in members], app, with_bot)
+        if not settings.FEISHU_SANDBOX_ENABLED:
+            return
+        app = self.seed(options.get("app_id"), options.get("app_secret"))
         self.report(app, options.get("console_url"))
 
+    @transaction.atomic
+    def seed(self, app_id: str | None, app_secret: str | None) -> SandboxApp:
+        people = {email: seed_person(name, email, mobile) for name, email, mobile in PEOPLE}
+        app = seed_app(app_id, app_secret)
+        for name, description, members, with_bot in CHATS:
+            seed_chat(name, description, [people[email] for _, email, _ in members], app, with_bot)
+        return app
+
     def report(self, app: SandboxApp, console_url: str | None) -> None:
+        self.stdout.write(f"Feishu sandbox on {settings.FEISHU_SANDBOX_BASE_URL}/")
         self.stdout.write(self.style.SUCCESS(f"Sandbox app {app.name!r}: App ID {app.app_id}"))
         self.stdout.write(
-            "Its App Secret, Verification Token and Encrypt Key are on the sandbox's pages: "
-            f"{settings.FEISHU_SANDBOX_BASE_URL}/"
+            "Its App Secret, Verification Token and Encrypt Key are on the sandbox's pages."
         )
         if console_url:
             self.stdout.write(

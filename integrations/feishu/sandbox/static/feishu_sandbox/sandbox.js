@@ -55,8 +55,11 @@
     var url = box.getAttribute("data-poll-url");
     setInterval(function () {
       if (document.hidden || busy(box)) return;
-      fetch(url, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
-        .then(function (response) { return response.ok ? response.text() : null; })
+      var shown = box.querySelector("[data-stamp]");
+      // With the stamp it shows, the page gets 204 (nothing to render) until something changed.
+      var since = shown ? "&since=" + encodeURIComponent(shown.getAttribute("data-stamp")) : "";
+      fetch(url + since, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
+        .then(function (response) { return response.status === 200 ? response.text() : null; })
         .then(function (html) {
           if (html === null) return;
           var holder = document.createElement("div");
