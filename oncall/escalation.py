@@ -115,6 +115,16 @@ def replan(incident_id: int) -> None:
             _schedule(incident)
 
 
+def _replan_may_change(incident: Incident) -> bool:
+    """Whether ``replan`` could change anything, judged from the incident as the change
+    committed it. Without a rule, after the escalation ran out, when stopped with nothing
+    planned or escalating with a step planned, ``replan`` leaves the incident as it is: most
+    clicks need not lock the incident a second time. A later change announces its own state."""
+    if incident.escalation_rule_id is None or incident.escalation_finished_at is not None:
+        return False
+    return _may_escalate(incident) != (incident.next_escalation_at is not None)
+
+
 def _back_to_last_notified(incident: Incident) -> None:
     """Undo ``_plan_next``: point the incident at the level its last step notified, as a first
     notification of that level. A planned repeat stays on its level; a plan that moved on goes
@@ -129,7 +139,9 @@ def _back_to_last_notified(incident: Incident) -> None:
     incident.escalation_repeats = 0
 
 
-def on_incident_changed(sender: Any, incident_id: int, kind: str, **_: Any) -> None:
+def on_incident_changed(
+    sender: Any, incident_id: int, kind: str, incident: Incident | None = None, **_: Any
+) -> None:
     """React to a lifecycle change, from any surface (connected in ``OncallConfig.ready``)."""
     if kind == Kind.CREATED:
         # Ingestion runs in a worker: notifying here saves a task. A reopen comes from a
@@ -137,7 +149,7 @@ def on_incident_changed(sender: Any, incident_id: int, kind: str, **_: Any) -> N
         start(incident_id, notify_now=True)
     elif kind == Kind.REOPENED:
         start(incident_id)
-    elif kind in REPLANNED_AFTER:
+    elif kind in REPLANNED_AFTER and (incident is None or _replan_may_change(incident)):
         replan(incident_id)
 
 
@@ -249,9 +261,10 @@ def _describe(incident: Incident, report: LevelReport) -> str:
 def _may_escalate(incident: Incident) -> bool:
     if not incident.is_open or incident.is_snoozed:
         return False
-    rule = incident.escalation_rule
-    claimed = incident.status == Incident.Status.ACKNOWLEDGED
-    return not (claimed and rule is not None and rule.stop_when == EscalationRule.StopWhen.CLAIMED)
+    if incident.status != Incident.Status.ACKNOWLEDGED:
+        return True
+    rule = incident.escalation_rule  # read only for a claimed incident: its rule decides
+    return rule is None or rule.stop_when != EscalationRule.StopWhen.CLAIMED
 
 
 # --- Plumbing --------------------------------------------------------------------------------

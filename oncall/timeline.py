@@ -55,7 +55,7 @@ def record(
     """Write one timeline entry and announce the change once the transaction commits."""
     entry = build(incident, kind, actor, message, data=data, at=at)
     entry.save()
-    announce(incident.pk, kind, actor)
+    announce(incident.pk, kind, actor, incident)
     return entry
 
 
@@ -87,12 +87,13 @@ def build(
     )
 
 
-def announce(incident_id: int, kind: str, actor: Actor) -> None:
+def announce(incident_id: int, kind: str, actor: Actor, incident: Incident | None = None) -> None:
     actor_id = actor.user.pk if actor.user else None
     transaction.on_commit(
         lambda: incident_changed.send(
             sender=Incident,
             incident_id=incident_id,
+            incident=incident,
             kind=str(kind),
             actor_id=actor_id,
             source=str(actor.source),

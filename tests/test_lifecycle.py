@@ -248,15 +248,19 @@ def test_changes_are_announced_after_commit(incident, alice, django_capture_on_c
             callback()
     finally:
         incident_changed.disconnect(listener)
-    assert heard == [
-        {
-            "signal": incident_changed,
-            "incident_id": incident.pk,
-            "kind": "claimed",
-            "actor_id": alice.user.pk,
-            "source": "web",
-        }
-    ]
+    [announced] = heard
+    committed = announced.pop("incident")
+    assert announced == {
+        "signal": incident_changed,
+        "incident_id": incident.pk,
+        "kind": "claimed",
+        "actor_id": alice.user.pk,
+        "source": "web",
+    }
+    # The instance as the change left it, so receivers can decide without reading it again.
+    assert committed.pk == incident.pk
+    assert committed.status == Incident.Status.ACKNOWLEDGED
+    assert committed.claimed_by == alice.user
 
 
 def test_the_feishu_message_an_action_came_from_is_kept(incident, responder):

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Max, Min, Q, Window
 from django.utils import timezone, translation
 
 from oncall.durations import snooze_choices
@@ -152,20 +152,27 @@ def _summary_of(alerts: Sequence[Alert]) -> _AlertSummary:
 
 
 def _summary_from_database(incident: Incident) -> _AlertSummary:
-    # Two queries however many alerts the incident has (a storm can merge thousands).
-    alerts = Alert.objects.filter(incident=incident)
-    totals = alerts.aggregate(
-        total=Count("pk"),
-        firing=Count("pk", filter=Q(status=Alert.Status.FIRING)),
-        first_seen=Min("first_seen"),
-        last_seen=Max("last_seen"),
+    # One query however many alerts the incident has (a storm can merge thousands): the first
+    # alert, with the totals over all of them as window aggregates.
+    first = (
+        Alert.objects.filter(incident=incident)
+        .annotate(
+            alerts_total=Window(Count("pk")),
+            alerts_firing=Window(Count("pk", filter=Q(status=Alert.Status.FIRING))),
+            alerts_first_seen=Window(Min("first_seen")),
+            alerts_last_seen=Window(Max("last_seen")),
+        )
+        .order_by("first_seen", "pk")
+        .first()
     )
+    if first is None:
+        return _summary_of([])
     return _AlertSummary(
-        firing=totals["firing"],
-        total=totals["total"],
-        first_seen=totals["first_seen"],
-        last_seen=totals["last_seen"],
-        first=alerts.order_by("first_seen", "pk").first(),
+        firing=first.alerts_firing,
+        total=first.alerts_total,
+        first_seen=first.alerts_first_seen,
+        last_seen=first.alerts_last_seen,
+        first=first,
     )
 
 

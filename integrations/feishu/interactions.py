@@ -29,34 +29,41 @@ from oncall.wording import DONE
 
 def handle(action: CardAction) -> CardResponse:
     """The handler of every incident button (registered in ``actions.HANDLERS``)."""
-    incident = _incident(action)
-    if incident is None:
-        return CardResponse("This incident no longer exists.", "warning")
+    public_id = _public_id(action)
+    if public_id is None:
+        return _gone()
     user = linked_user(action.app, action.open_id)
     if user is None:
         return CardResponse(how_to_link(action.app), "warning")
-    # The lifecycle service checks membership itself (PermissionDenied): no check here.
+    # The lifecycle service reads the incident under its lock and checks membership itself
+    # (PermissionDenied): nothing is read or checked here first, so a click costs one read.
     actor = feishu_actor(user, action.app, message_id=action.message_id, via="card")
-    return _perform(action, incident, actor)
+    return _perform(action, public_id, actor)
 
 
-def _perform(action: CardAction, incident: Incident, actor: Actor) -> CardResponse:
+def _perform(action: CardAction, public_id: uuid.UUID, actor: Actor) -> CardResponse:
     try:
-        outcome = _transition(action)(incident, actor)
+        outcome = _transition(action)(public_id, actor)
+    except Incident.DoesNotExist:
+        return _gone()
     except PermissionDenied:
-        incident.refresh_from_db()  # the card shows the incident as it is, not as loaded
+        incident = _incident(public_id)
+        if incident is None:
+            return _gone()
         return _refused(incident, f"You are not a member of the channel {incident.channel}.")
     except lifecycle.TransitionRefused as refused:
         # The refusal carries the incident as read under the lock: what the card must show.
-        return _refused(refused.incident or incident, refused.message)
+        incident = refused.incident or _incident(public_id)
+        return _refused(incident, refused.message) if incident else _gone()
     except lifecycle.InvalidRequest as invalid:
-        return CardResponse(invalid.message, "error", _card(incident))
+        incident = _incident(public_id)
+        return CardResponse(invalid.message, "error", _card(incident)) if incident else _gone()
     if not outcome.changed:
         return CardResponse(outcome.message, "info", _card(outcome.incident))
     return CardResponse(str(DONE[action.name]), "success", _card(outcome.incident))
 
 
-def _transition(action: CardAction) -> Callable[[Incident, Actor], lifecycle.Outcome]:
+def _transition(action: CardAction) -> Callable[[lifecycle.IncidentRef, Actor], lifecycle.Outcome]:
     if action.name == "snooze":
         duration = _snooze_duration(action)
         return lambda incident, actor: lifecycle.snooze(incident, actor, duration)
@@ -70,12 +77,19 @@ def _snooze_duration(action: CardAction) -> timedelta:
     return timedelta(minutes=minutes)
 
 
-def _incident(action: CardAction) -> Incident | None:
+def _public_id(action: CardAction) -> uuid.UUID | None:
     try:
-        public_id = uuid.UUID(str(action.value.get("incident", "")))
+        return uuid.UUID(str(action.value.get("incident", "")))
     except ValueError:
         return None
+
+
+def _incident(public_id: uuid.UUID) -> Incident | None:
     return Incident.objects.select_related("channel").filter(public_id=public_id).first()
+
+
+def _gone() -> CardResponse:
+    return CardResponse("This incident no longer exists.", "warning")
 
 
 def _refused(incident: Incident, message: str) -> CardResponse:

@@ -458,7 +458,7 @@ def test_it_needs_no_query_when_given_the_alerts(incident, alice, django_assert_
         card_of(incident, alert)
 
 
-def test_it_reads_the_alerts_itself_in_two_queries(incident, django_assert_num_queries):
+def test_it_reads_the_alerts_itself_in_one_query(incident, django_assert_num_queries):
     make_alert(incident, description="second", first_seen=NOW - timedelta(minutes=3))
     make_alert(
         incident,
@@ -469,12 +469,19 @@ def test_it_reads_the_alerts_itself_in_two_queries(incident, django_assert_num_q
     for _ in range(5):
         make_alert(incident, first_seen=NOW - timedelta(minutes=10))
 
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         card = incident_card(incident, now=NOW)
 
     assert fields_of(card)["Alerts"] == "6 firing / 7 total"
     assert fields_of(card)["First seen"] == "09:30"
     assert body_of(card).startswith("first")
+
+
+def test_a_stored_incident_without_alerts_shows_none(incident, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        card = incident_card(incident, now=NOW)
+
+    assert fields_of(card)["Alerts"] == "0 firing / 0 total"
 
 
 def test_it_builds_the_card_of_an_incident_that_is_not_stored():
