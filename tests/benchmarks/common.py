@@ -194,8 +194,10 @@ class Servers:
             f"{HOST}:{self.port}",
             "--workers",
             str(self.web_workers),
+            # One thread: gunicorn's own sync worker, as the README's production command runs
+            # it; more: its threaded worker.
             "--worker-class",
-            "gthread",
+            "sync" if self.threads == 1 else "gthread",
             "--threads",
             str(self.threads),
             "--log-level",
