@@ -9,8 +9,10 @@ the console itself (``FEISHU_SANDBOX_ENABLED``). Setup goes through the ORM of t
 sandbox app with an Encrypt Key whose card request URL is the console's
 ``FeishuApp.card_callback_url``, the console's app (platform Sandbox, same credentials), one
 channel of ``--clickers`` members, each linked to a sandbox person, and one incident per member.
-Each incident's card goes to its member's direct chat with the bot through
-``integrations.feishu.delivery.notify`` and the worker, so real ``SandboxMessage`` cards exist.
+Each incident's card goes to its member's direct chat with the bot and to the team's group chat
+(all members and the bot) through ``integrations.feishu.delivery.notify`` and the worker, so
+real ``SandboxMessage`` cards exist: the clicked copy, answered by the click itself, and the
+group's copy, which each click's follow-up sync updates.
 The channel's default escalation rule is removed: an unclaim, wake or reopen would otherwise
 send new cards to all 50 members, which is the delivery benchmark's business, not this one's.
 
@@ -136,14 +138,16 @@ class World:
     sandbox_app: object
     console_app: object
     clickers: list[Clicker]
+    team_chat: object  # the console's FeishuChat of the group every card also goes to
 
 
 def seed(count: int) -> World:
-    """The apps, one channel of ``count`` linked members (no escalation rule) and one incident
-    per member."""
+    """The apps, one channel of ``count`` linked members (no escalation rule), one incident
+    per member, and the team's group chat (every member and the bot)."""
     from django.contrib.auth import get_user_model
 
-    from integrations.feishu.sandbox.models import SandboxApp, SandboxUser
+    from integrations.feishu.models import FeishuChat
+    from integrations.feishu.sandbox.models import SandboxApp, SandboxChat, SandboxUser
     from oncall.merge import next_incident_number
     from oncall.models import Channel, EscalationRule, Incident
     from tests.feishu.sandbox.world import console_app_for, link
@@ -172,27 +176,31 @@ def seed(count: int) -> World:
             group_key=f"bench-clicks:{i}",
         )
         clickers.append(Clicker(person, user, incident))
-    return World(sandbox_app, console_app, clickers)
+    group = SandboxChat.objects.create(name="Bench on-call", owner=clickers[0].person)
+    group.members.add(*(clicker.person for clicker in clickers))
+    group.bots.add(sandbox_app)
+    team_chat = FeishuChat.objects.create(app=console_app, chat_id=group.chat_id, name=group.name)
+    return World(sandbox_app, console_app, clickers, team_chat)
 
 
 def deliver_cards(world: World, timeout: float) -> None:
-    """Each incident's card to its clicker's direct chat, sent by the worker; waits for them."""
+    """Each incident's card to its clicker's direct chat with the bot and to the team's group,
+    sent by the worker; waits for them (the group takes 5 cards a second)."""
     from integrations.feishu import delivery
     from integrations.feishu.models import CardDelivery
     from integrations.feishu.sandbox.models import SandboxMessage
 
     for clicker in world.clickers:
-        delivery.notify(clicker.incident, world.console_app, [clicker.user], [])
+        delivery.notify(clicker.incident, world.console_app, [clicker.user], [world.team_chat])
     deadline = time.monotonic() + timeout
-    while CardDelivery.objects.filter(sent__gt=0).count() < len(world.clickers):
+    while CardDelivery.objects.filter(sent__gt=0).count() < 2 * len(world.clickers):
         if time.monotonic() > deadline:
             failed = CardDelivery.objects.exclude(state=CardDelivery.State.SENT)
             errors = "; ".join(sorted({d.last_error for d in failed if d.last_error}))
             raise SystemExit(f"the cards were not all delivered within {timeout:g} s: {errors}")
         time.sleep(0.2)
-    first_message = {
-        d.incident_id: d.messages[0]["id"] for d in CardDelivery.objects.filter(sent__gt=0)
-    }
+    direct = CardDelivery.objects.filter(sent__gt=0, user__isnull=False)
+    first_message = {d.incident_id: d.messages[0]["id"] for d in direct}
     messages = SandboxMessage.objects.in_bulk(first_message.values(), field_name="message_id")
     for clicker in world.clickers:
         clicker.message = messages[first_message[clicker.incident.pk]]
@@ -457,7 +465,7 @@ def main() -> None:
         threads=args.threads,
     )
     with servers as running:
-        deliver_cards(world, timeout=60)
+        deliver_cards(world, timeout=120)
         prepared = prepare_clicks(world, args.cycles)
         access_log.write_text("")  # only the clicks from here on (gunicorn appends)
         meter = common.CpuMeter(running)
