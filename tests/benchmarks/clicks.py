@@ -4,8 +4,9 @@
                                        [--web-workers 4] [--threads 1] [--task-workers 4]
 
 It starts gunicorn and a Celery worker on a fresh PostgreSQL database (``oncall_bench_clicks``)
-with Redis database 12 as broker, cache and rate-limit store, and the Feishu sandbox served by
-the console itself (``FEISHU_SANDBOX_ENABLED``). Setup goes through the ORM of this process: a
+with Redis database 12 as broker, cache and rate-limit store, and the Feishu sandbox
+(``FEISHU_SANDBOX_ENABLED``) on a gunicorn of its own, as Feishu's servers are not the
+console's: its CPU is printed apart. Setup goes through the ORM of this process: a
 sandbox app with an Encrypt Key whose card request URL is the console's
 ``FeishuApp.card_callback_url``, the console's app (platform Sandbox, same credentials), one
 channel of ``--clickers`` members, each linked to a sandbox person, and one incident per member.
@@ -78,6 +79,7 @@ from integrations.feishu.sandbox.limits import (
 from tests.benchmarks import common
 
 PORT = 8767
+SANDBOX_PORT = 8768
 DB_NAME = "oncall_bench_clicks"
 REDIS_URL = "redis://127.0.0.1:6379/12"
 PATCH_PREFIX = "/open-apis/im/v1/messages/"
@@ -99,7 +101,12 @@ SETTLE_QUIET = 3.0
 
 def environment(data_dir: str) -> dict[str, str]:
     return common.sandbox_environment(
-        db_name=DB_NAME, redis_url=REDIS_URL, port=PORT, queue="bench-clicks", data_dir=data_dir
+        db_name=DB_NAME,
+        redis_url=REDIS_URL,
+        port=PORT,
+        queue="bench-clicks",
+        data_dir=data_dir,
+        sandbox_port=SANDBOX_PORT,
     )
 
 
@@ -463,6 +470,7 @@ def main() -> None:
         web_workers=args.web_workers,
         task_workers=args.task_workers,
         threads=args.threads,
+        sandbox_port=SANDBOX_PORT,
     )
     with servers as running:
         deliver_cards(world, timeout=120)

@@ -53,9 +53,16 @@ SANDBOX_PATH = "/sandbox/feishu"
 
 
 def sandbox_environment(
-    *, db_name: str, redis_url: str, port: int, queue: str, data_dir: str
+    *,
+    db_name: str,
+    redis_url: str,
+    port: int,
+    queue: str,
+    data_dir: str,
+    sandbox_port: int | None = None,
 ) -> dict[str, str]:
-    """``environment`` for a console whose Feishu apps are served by its own sandbox."""
+    """``environment`` for a console whose Feishu apps are served by its own sandbox: on the
+    console's web server, or on a server of its own at ``sandbox_port`` (``Servers``)."""
     return environment(
         db_name=db_name,
         redis_url=redis_url,
@@ -64,7 +71,7 @@ def sandbox_environment(
         data_dir=data_dir,
         REDIS_URL=redis_url,
         FEISHU_SANDBOX_ENABLED="true",
-        FEISHU_SANDBOX_BASE_URL=f"http://{HOST}:{port}{SANDBOX_PATH}",
+        FEISHU_SANDBOX_BASE_URL=f"http://{HOST}:{sandbox_port or port}{SANDBOX_PATH}",
     )
 
 
@@ -153,6 +160,7 @@ class Servers:
         task_workers: int,
         threads: int = 4,
         card_workers: int = 0,
+        sandbox_port: int | None = None,
     ):
         self.env = env
         self.port = port
@@ -160,12 +168,15 @@ class Servers:
         self.task_workers = task_workers
         self.card_workers = card_workers
         self.threads = threads
+        self.sandbox_port = sandbox_port
         self.processes: list[subprocess.Popen] = []
         self.names: list[str] = []
 
     def __enter__(self) -> Servers:
         try:
             self._spawn("web", self._gunicorn())
+            if self.sandbox_port:
+                self._spawn("sandbox", self._sandbox_gunicorn())
             if self.card_workers:
                 default, cards = queues()
                 self._spawn("workers", self._celery(self.task_workers, default))
@@ -173,6 +184,8 @@ class Servers:
             else:
                 self._spawn("workers", self._celery(self.task_workers))
             wait_for_web(self.port)
+            if self.sandbox_port:
+                wait_for_web(self.sandbox_port)
         except BaseException:
             self.stop()
             raise
@@ -204,6 +217,25 @@ class Servers:
             "warning",
         ]
 
+    def _sandbox_gunicorn(self) -> list[str]:
+        """The Feishu sandbox on a server of its own, standing in for Feishu's servers: its
+        work (every send and card update) does not take the console's web workers, and its
+        CPU is counted apart."""
+        return [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "oncall.wsgi",
+            "--bind",
+            f"{HOST}:{self.sandbox_port}",
+            "--workers",
+            "2",
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "4",
+            "--log-level",
+            "warning",
+        ]
+
     def _celery(self, processes: int, queue: str | None = None) -> list[str]:
         """A Celery worker of ``processes`` processes on ``queue`` (None: every queue)."""
         return [
@@ -229,11 +261,12 @@ class Servers:
         self.names.append(name)
 
     def cpu_seconds(self) -> dict[str, float]:
-        """CPU time used so far by the web server ("web") and all Celery workers ("workers",
-        card workers included)."""
-        used = {"web": 0.0, "workers": 0.0}
+        """CPU time used so far by the web server ("web"), all Celery workers ("workers", card
+        workers included) and the sandbox's own server, if any ("sandbox")."""
+        used = {"web": 0.0, "workers": 0.0, "sandbox": 0.0}
         for name, process in zip(self.names, self.processes, strict=True):
-            used["web" if name == "web" else "workers"] += group_cpu_seconds(process.pid)
+            kind = name if name in ("web", "sandbox") else "workers"
+            used[kind] += group_cpu_seconds(process.pid)
         return used
 
     def stop(self) -> None:
@@ -280,12 +313,14 @@ def machine_cpu() -> tuple[float, float]:
 
 @dataclass
 class Usage:
-    """CPU used while a phase ran: by the web (console and sandbox), by the task workers, and
-    how busy the whole machine was (PostgreSQL, Redis and anything else included)."""
+    """CPU used while a phase ran: by the web (console, and the sandbox unless it has a server
+    of its own), by the task workers, by the sandbox's own server, and how busy the whole
+    machine was (PostgreSQL, Redis and anything else included)."""
 
     web: float
     workers: float
     machine_busy: float
+    sandbox: float = 0.0
 
     def describe(self, during: str, count: int, unit: str) -> str:
         """One line; ``count`` ``unit``s (cards, clicks) share the cost."""
@@ -294,10 +329,12 @@ class Usage:
             if count
             else (float("nan"), float("nan"))
         )
+        web_name = "web (console)" if self.sandbox else "web (console + sandbox)"
+        apart = f"; the sandbox (Feishu's part) {self.sandbox:.1f} s" if self.sandbox else ""
         return (
-            f"CPU {during}: web (console + sandbox) {self.web:.1f} s, workers "
-            f"{self.workers:.1f} s, per {unit} {web:.1f} ms web + {workers:.1f} ms workers; "
-            f"the machine was {self.machine_busy:.0%} busy ({os.cpu_count()} cores)"
+            f"CPU {during}: {web_name} {self.web:.1f} s, workers "
+            f"{self.workers:.1f} s, per {unit} {web:.1f} ms web + {workers:.1f} ms workers"
+            f"{apart}; the machine was {self.machine_busy:.0%} busy ({os.cpu_count()} cores)"
         )
 
 
@@ -316,6 +353,7 @@ class CpuMeter:
         return Usage(
             web=groups["web"] - self.groups["web"],
             workers=groups["workers"] - self.groups["workers"],
+            sandbox=groups["sandbox"] - self.groups["sandbox"],
             machine_busy=(busy - self.machine[0]) / spent if spent else float("nan"),
         )
 
