@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from oncall import escalation, lifecycle
@@ -230,6 +232,18 @@ def test_a_finished_escalation_stays_finished_after_a_claim(incident, rule, alic
     incident.refresh_from_db()
     assert incident.next_escalation_at is None
     assert len(notified_levels) == notified
+
+
+def test_a_change_that_leaves_the_plan_as_it_is_reads_the_incident_once(incident, alice):
+    actor = Actor(alice, "api")
+    lifecycle.snooze(incident, actor, timedelta(hours=1))  # the plan is cleared
+    with CaptureQueriesContext(connection) as queries:
+        lifecycle.snooze(incident, actor, timedelta(hours=2))  # still nothing to plan
+
+    reads = [q["sql"] for q in queries if q["sql"].startswith('SELECT "oncall_incident"')]
+    assert len(reads) == 1  # the lifecycle's own, under its lock: the re-plan had nothing to do
+    incident.refresh_from_db()
+    assert incident.next_escalation_at is None
 
 
 def test_reopen_starts_again_from_level_1(incident, alice):
