@@ -103,6 +103,15 @@ def send_card(self, delivery_id: int) -> None:
         raise self.retry(countdown=retry.countdown) from None
 
 
+@shared_task(ignore_result=True)
+def send_cards(delivery_ids: list[int]) -> None:
+    """Send the cards of one notification (``delivery.SEND_BATCH_SIZE`` deliveries at most);
+    a card that must wait longer than the task may (a backoff, a closed rate-limit window)
+    gets a ``send_card`` task of its own for then."""
+    for delivery_id, countdown in delivery.send_many(delivery_ids).items():
+        send_card.apply_async((delivery_id,), countdown=countdown)
+
+
 @shared_task(bind=True, ignore_result=True, max_retries=20)
 def sync_cards(self, incident_id: int) -> None:
     """Bring every sent copy of the incident's card up to date."""
