@@ -22,7 +22,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -197,15 +197,23 @@ def send(delivery_id: int) -> None:
         _send_owed(delivery, _client(delivery.app, max_wait=TASK_MAX_WAIT_SECONDS))
 
 
+@dataclass
+class Later:
+    """What ``send_many`` leaves to try again, by delivery id, with the seconds to wait:
+    ``windows``, rate-limit windows closed past ``TASK_MAX_WAIT_SECONDS`` (such as the app's
+    1000/min), worth one task for them all; ``backoffs``, each transient failure's own."""
+
+    windows: dict[int, float] = field(default_factory=dict)
+    backoffs: dict[int, float] = field(default_factory=dict)
+
+
 def send_many(
     delivery_ids: Sequence[int],
     *,
     sleep: Callable[[float], object] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-) -> dict[int, float]:
-    """Send what each delivery is owed; returns the deliveries to try again later, with the
-    seconds to wait: a transient failure's backoff, or rate limits that stay closed past
-    ``TASK_MAX_WAIT_SECONDS``.
+) -> Later:
+    """Send what each delivery is owed; returns what is left to try again later.
 
     A send that meets a closed window (the app's 50/s or 1000/min, its receiver's 5/s, or
     Feishu's own 99991400) is set aside while the others go, and tried again when that window
@@ -214,14 +222,15 @@ def send_many(
     owed = _owed(delivery_ids)
     ready = deque(owed[pk] for pk in dict.fromkeys(delivery_ids) if pk in owed)
     waiting: list[tuple[float, int]] = []  # (when it may go, pk): a heap
-    later: dict[int, float] = {}
+    later = Later()
     clients: dict[int, FeishuClient] = {}
+    held: dict[int, rendered.Rendered] = {}
     deadline = clock() + TASK_MAX_WAIT_SECONDS
     while ready or waiting:
         if not ready:
             when = waiting[0][0]
             if when > deadline:
-                later.update((pk, max(0.0, at - clock())) for at, pk in waiting)
+                later.windows.update((pk, max(0.0, at - clock())) for at, pk in waiting)
                 break
             sleep(max(0.0, when - clock()))
             ready.append(owed[heapq.heappop(waiting)[1]])
@@ -231,12 +240,12 @@ def send_many(
             # max_wait=0: the limiter answers "not now" at once instead of sleeping.
             clients[delivery.app_id] = _client(delivery.app, max_wait=0)
         try:
-            _send_owed(delivery, clients[delivery.app_id])
+            _send_owed(delivery, clients[delivery.app_id], held)
         except Retry as retry:
             if retry.rate_limited:
                 heapq.heappush(waiting, (clock() + retry.countdown, delivery.pk))
             else:
-                later[delivery.pk] = retry.countdown
+                later.backoffs[delivery.pk] = retry.countdown
     return later
 
 
@@ -245,18 +254,29 @@ def _client(app: FeishuApp, *, max_wait: float) -> FeishuClient:
     return app.client(max_wait=max_wait, session=pooled_session())
 
 
-def _send_owed(delivery: CardDelivery, client: FeishuClient) -> None:
+def _send_owed(
+    delivery: CardDelivery,
+    client: FeishuClient,
+    held: dict[int, rendered.Rendered] | None = None,
+) -> None:
     """Send ``delivery``'s notifications not sent yet, keeping the object in step with its row.
     Raises ``Retry``; permanent failures are recorded and end it. A notification asked for
-    later (``requested`` + 1) comes with a task of its own, so the row is not read again."""
+    later (``requested`` + 1) comes with a task of its own, so the row is not read again.
+
+    ``held``: cards rendered for sends a rate limit put off, by delivery, sent as they are
+    when the send is tried again (as when the limiter slept), then checked for changes."""
+    held = {} if held is None else held
     while delivery.sent < delivery.requested and delivery.app.enabled:
         number = delivery.sent + 1
-        card = rendered.current(delivery.incident_id, load=_incident_loader(delivery.incident_id))
+        card = held.pop(delivery.pk, None) or rendered.current(
+            delivery.incident_id, load=_incident_loader(delivery.incident_id)
+        )
         if card is None:
             return  # deleted meanwhile
         try:
             message_id = _post(delivery, card.card, number, client)
         except errors.RateLimited as exc:
+            held[delivery.pk] = card
             raise Retry(exc.retry_after, str(exc), rate_limited=True) from None
         except errors.TransientError as exc:
             countdown = _transient_failure(delivery, exc)

@@ -105,10 +105,14 @@ def send_card(self, delivery_id: int) -> None:
 
 @shared_task(ignore_result=True)
 def send_cards(delivery_ids: list[int]) -> None:
-    """Send the cards of one notification (``delivery.SEND_BATCH_SIZE`` deliveries at most);
-    a card that must wait longer than the task may (a backoff, a closed rate-limit window)
-    gets a ``send_card`` task of its own for then."""
-    for delivery_id, countdown in delivery.send_many(delivery_ids).items():
+    """Send the cards of one notification (``delivery.SEND_BATCH_SIZE`` deliveries at most).
+    Cards waiting for a rate-limit window that opens later than the task may wait (the app's
+    1000/min) are tried again together when the first of those windows opens; a transient
+    failure gets a ``send_card`` task of its own after its backoff."""
+    later = delivery.send_many(delivery_ids)
+    if later.windows:
+        send_cards.apply_async((list(later.windows),), countdown=min(later.windows.values()))
+    for delivery_id, countdown in later.backoffs.items():
         send_card.apply_async((delivery_id,), countdown=countdown)
 
 

@@ -366,7 +366,15 @@ class FakeTime:
 
 
 @pytest.fixture
-def closed_window_for(monkeypatch):
+def no_limiter(monkeypatch):
+    """Sends that no real rate limiter (nor its clock) puts off: the test's windows alone."""
+    monkeypatch.setattr(
+        delivery, "_client", lambda app, max_wait: app.client(max_wait=max_wait, limiter=None)
+    )
+
+
+@pytest.fixture
+def closed_window_for(monkeypatch, no_limiter):
     """``closed_window_for(user, seconds)``: the first send to ``user`` meets a closed rate-limit
     window that opens after ``seconds``; ``attempts`` lists every send tried, by username."""
     real_post = delivery._post
@@ -396,7 +404,7 @@ def test_a_batch_sends_to_others_while_a_receivers_window_is_closed(
     attempts = closed_window_for(people["alice"], 0.4)
     clock = FakeTime()
     later = delivery.send_many([r.pk for r in rows], sleep=clock.sleep, clock=clock.clock)
-    assert later == {}
+    assert later == delivery.Later()
     assert attempts == ["alice", "bob", "alice"]
     assert clock.slept == [0.4]  # only until alice's window opened
     for key in ("alice", "bob"):
@@ -404,30 +412,32 @@ def test_a_batch_sends_to_others_while_a_receivers_window_is_closed(
     assert {r.state for r in CardDelivery.objects.filter(incident=incident)} == {State.SENT}
 
 
-def test_a_batch_leaves_a_send_that_must_wait_too_long_to_a_task_of_its_own(
+def test_a_batch_leaves_sends_that_must_wait_too_long_to_one_later_task(
     console_app, incident, people, sandbox_people, closed_window_for, monkeypatch
 ):
-    rows = [owed_card(incident, console_app, people[key]) for key in ("alice", "bob")]
+    rows = [owed_card(incident, console_app, people[key]) for key in ("alice", "bob", "carol")]
+    LinkedAccount.objects.create(user=people["carol"], app=console_app, open_id="ou_carol")
     closed_window_for(people["alice"], 7)
+    closed_window_for(people["bob"], 9)
     retries = []
     monkeypatch.setattr(
-        tasks.send_card, "apply_async", lambda args, countdown: retries.append((args, countdown))
+        tasks.send_cards, "apply_async", lambda args, countdown: retries.append((args, countdown))
     )
+    monkeypatch.setattr(tasks.send_card, "apply_async", lambda *a, **k: pytest.fail("one task"))
     tasks.send_cards([r.pk for r in rows])
-    assert len(cards_of(sandbox_people["bob"])) == 1
-    assert cards_of(sandbox_people["alice"]) == []
-    ((args, countdown),) = retries
-    assert args == (rows[0].pk,)
+    assert cards_of(sandbox_people["alice"]) == cards_of(sandbox_people["bob"]) == []
+    ((args, countdown),) = retries  # both, when the first window opens
+    assert args == ([rows[0].pk, rows[1].pk],)
     assert 6 < countdown <= 7
 
 
 def test_a_transient_failure_in_a_batch_is_retried_with_backoff_alone(
-    console_app, incident, people, sandbox_people
+    console_app, incident, people, sandbox_people, no_limiter
 ):
     Fault.objects.create(path_prefix="/open-apis/im/v1/messages", status=503, remaining=1)
     rows = [owed_card(incident, console_app, people[key]) for key in ("alice", "bob")]
     later = delivery.send_many([r.pk for r in rows])
-    assert later == {rows[0].pk: 2.0}
+    assert later == delivery.Later(backoffs={rows[0].pk: 2.0})  # alice's send went first
     assert len(cards_of(sandbox_people["bob"])) == 1
     rows[0].refresh_from_db()
     assert (rows[0].attempts, rows[0].sent) == (1, 0)
@@ -438,8 +448,21 @@ def test_a_batch_sends_every_notification_a_delivery_owes_once(
 ):
     row = owed_card(incident, console_app, people["alice"])
     CardDelivery.objects.filter(pk=row.pk).update(requested=2)
-    assert delivery.send_many([row.pk, row.pk]) == {}
-    assert delivery.send_many([row.pk]) == {}  # a redelivered task sends nothing more
+    assert delivery.send_many([row.pk, row.pk]) == delivery.Later()
+    assert delivery.send_many([row.pk]) == delivery.Later()  # a redelivered task: nothing more
     row.refresh_from_db()
     assert (row.sent, len(row.messages)) == (2, 2)
     assert len(cards_of(sandbox_people["alice"])) == 2
+
+
+def test_a_send_put_off_by_a_rate_limit_goes_with_the_card_rendered_for_it(
+    console_app, incident, people, sandbox_people, closed_window_for, renders, syncs
+):
+    # Nobody announced the incident: without the card kept, the second try renders again.
+    row = owed_card(incident, console_app, people["alice"])
+    attempts = closed_window_for(people["alice"], 0.2)
+    clock = FakeTime()
+    assert delivery.send_many([row.pk], sleep=clock.sleep, clock=clock.clock) == delivery.Later()
+    assert attempts == ["alice", "alice"]
+    assert renders == [incident.pk]  # not rendered again for the second try
+    assert len(cards_of(sandbox_people["alice"])) == 1
