@@ -5,6 +5,7 @@ from integrations.feishu.tasks import (  # noqa: F401
     purge_callback_receipts,
     purge_rate_windows,
     send_card,
+    send_cards,
     sync_all_chats,
     sync_app_chats,
     sync_cards,

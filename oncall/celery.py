@@ -10,7 +10,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oncall.settings")
 # Tasks that send or update Feishu cards, by name (the core never imports a platform): they go
 # to settings.CELERY_CARDS_QUEUE, read when a task is sent (a test worker moves it).
 CARD_TASKS = frozenset(
-    {"integrations.feishu.tasks.send_card", "integrations.feishu.tasks.sync_cards"}
+    {
+        "integrations.feishu.tasks.send_cards",
+        "integrations.feishu.tasks.send_card",
+        "integrations.feishu.tasks.sync_cards",
+    }
 )
 
 

@@ -12,6 +12,7 @@ def queue_of(task_name: str) -> str:
 
 
 def test_card_sends_and_updates_go_to_the_cards_queue():
+    assert queue_of("integrations.feishu.tasks.send_cards") == settings.CELERY_CARDS_QUEUE
     assert queue_of("integrations.feishu.tasks.send_card") == settings.CELERY_CARDS_QUEUE
     assert queue_of("integrations.feishu.tasks.sync_cards") == settings.CELERY_CARDS_QUEUE
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +55,23 @@ class AppCredentials:
     def __post_init__(self) -> None:
         object.__setattr__(self, "open_api_base", self.open_api_base.rstrip("/"))
         object.__setattr__(self, "accounts_base", self.accounts_base.rstrip("/"))
+
+
+_pooled = threading.local()
+
+
+def pooled_session() -> requests.Session:
+    """A session kept for the life of this process and thread, for callers that make many
+    calls one task after another (card sends): its connections stay open between calls
+    (keep-alive), where a new session per call paid a TCP connection each time, on both ends.
+
+    One per thread (``requests.Session`` is not documented as thread-safe) and per process id:
+    a worker process forked from one that had used it never shares its parent's sockets."""
+    session = getattr(_pooled, "session", None)
+    if session is None or _pooled.pid != os.getpid():
+        session = requests.Session()
+        _pooled.session, _pooled.pid = session, os.getpid()
+    return session
 
 
 def token_cache_key(credentials: AppCredentials) -> str:

@@ -17,9 +17,12 @@
 
 from __future__ import annotations
 
+import heapq
 import logging
+import time
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,7 +34,7 @@ from django.utils import timezone
 from integrations.feishu import errors, rendered
 from integrations.feishu.cards import card_fingerprint as fingerprint
 from integrations.feishu.chats import record_gone
-from integrations.feishu.client import FeishuClient
+from integrations.feishu.client import FeishuClient, pooled_session
 from integrations.feishu.models import CardDelivery, FeishuApp, FeishuChat, LinkedAccount
 from oncall.models import Incident, TimelineEntry
 from oncall.timeline import Actor, build, display_name, record, record_many
@@ -50,11 +53,13 @@ MAX_SEND_ATTEMPTS = 8
 
 
 class Retry(Exception):
-    """Try again after ``countdown`` seconds (a task reschedules itself)."""
+    """Try again after ``countdown`` seconds (a task reschedules itself); ``rate_limited``
+    when a rate limit said so, rather than a failure."""
 
-    def __init__(self, countdown: float, reason: str):
+    def __init__(self, countdown: float, reason: str, *, rate_limited: bool = False):
         super().__init__(reason)
         self.countdown = countdown
+        self.rate_limited = rate_limited
 
 
 # --- Asking for notifications -------------------------------------------------------------------
@@ -163,31 +168,116 @@ def _chat_gone(chat: FeishuChat) -> str:
     return "the bot is not in this chat; add it in Feishu, then sync chats"
 
 
-def _enqueue_sends(delivery_ids: Sequence[int]) -> None:
-    from integrations.feishu.tasks import send_card
+# The cards of one notification go out from tasks of this many deliveries each (a level of ten
+# people: one task). A task per card spent more CPU on Celery than on the card.
+SEND_BATCH_SIZE = 10
 
-    for delivery_id in delivery_ids:
-        send_card.delay(delivery_id)
+
+def _enqueue_sends(delivery_ids: Sequence[int]) -> None:
+    from integrations.feishu.tasks import send_cards
+
+    ids = list(delivery_ids)
+    for start in range(0, len(ids), SEND_BATCH_SIZE):
+        send_cards.delay(ids[start : start + SEND_BATCH_SIZE])
 
 
 # --- Sending ----------------------------------------------------------------------------------
 
 
+# A task waits this long at most for the console's own rate limits, then is rescheduled: a
+# worker process sleeping through an exhausted minute would stall every other task.
+TASK_MAX_WAIT_SECONDS = 2.0
+
+
 def send(delivery_id: int) -> None:
     """Send every notification asked for and not sent yet. Raises ``Retry`` for transient
     failures (the task reschedules itself); permanent ones are recorded and end it."""
-    while True:
-        delivery = _owed(delivery_id)
-        if delivery is None or delivery.sent >= delivery.requested or not delivery.app.enabled:
-            return
+    delivery = _owed([delivery_id]).get(delivery_id)
+    if delivery is not None:
+        _send_owed(delivery, _client(delivery.app, max_wait=TASK_MAX_WAIT_SECONDS))
+
+
+@dataclass
+class Later:
+    """What ``send_many`` leaves to try again, by delivery id, with the seconds to wait:
+    ``windows``, rate-limit windows closed past ``TASK_MAX_WAIT_SECONDS`` (such as the app's
+    1000/min), worth one task for them all; ``backoffs``, each transient failure's own."""
+
+    windows: dict[int, float] = field(default_factory=dict)
+    backoffs: dict[int, float] = field(default_factory=dict)
+
+
+def send_many(
+    delivery_ids: Sequence[int],
+    *,
+    sleep: Callable[[float], object] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Later:
+    """Send what each delivery is owed; returns what is left to try again later.
+
+    A send that meets a closed window (the app's 50/s or 1000/min, its receiver's 5/s, or
+    Feishu's own 99991400) is set aside while the others go, and tried again when that window
+    opens: the task sleeps only when everything left is waiting, until the first window opens.
+    Sleeping in the limiter instead, one receiver's full second held the whole task."""
+    owed = _owed(delivery_ids)
+    ready = deque(owed[pk] for pk in dict.fromkeys(delivery_ids) if pk in owed)
+    waiting: list[tuple[float, int]] = []  # (when it may go, pk): a heap
+    later = Later()
+    clients: dict[int, FeishuClient] = {}
+    held: dict[int, rendered.Rendered] = {}
+    deadline = clock() + TASK_MAX_WAIT_SECONDS
+    while ready or waiting:
+        if not ready:
+            when = waiting[0][0]
+            if when > deadline:
+                later.windows.update((pk, max(0.0, at - clock())) for at, pk in waiting)
+                break
+            sleep(max(0.0, when - clock()))
+            ready.append(owed[heapq.heappop(waiting)[1]])
+            continue
+        delivery = ready.popleft()
+        if delivery.app_id not in clients:
+            # max_wait=0: the limiter answers "not now" at once instead of sleeping.
+            clients[delivery.app_id] = _client(delivery.app, max_wait=0)
+        try:
+            _send_owed(delivery, clients[delivery.app_id], held)
+        except Retry as retry:
+            if retry.rate_limited:
+                heapq.heappush(waiting, (clock() + retry.countdown, delivery.pk))
+            else:
+                later.backoffs[delivery.pk] = retry.countdown
+    return later
+
+
+def _client(app: FeishuApp, *, max_wait: float) -> FeishuClient:
+    """A client for sends, on this process's kept-alive HTTP session."""
+    return app.client(max_wait=max_wait, session=pooled_session())
+
+
+def _send_owed(
+    delivery: CardDelivery,
+    client: FeishuClient,
+    held: dict[int, rendered.Rendered] | None = None,
+) -> None:
+    """Send ``delivery``'s notifications not sent yet, keeping the object in step with its row.
+    Raises ``Retry``; permanent failures are recorded and end it. A notification asked for
+    later (``requested`` + 1) comes with a task of its own, so the row is not read again.
+
+    ``held``: cards rendered for sends a rate limit put off, by delivery, sent as they are
+    when the send is tried again (as when the limiter slept), then checked for changes."""
+    held = {} if held is None else held
+    while delivery.sent < delivery.requested and delivery.app.enabled:
         number = delivery.sent + 1
-        card = rendered.current(delivery.incident_id, load=_incident_loader(delivery.incident_id))
+        card = held.pop(delivery.pk, None) or rendered.current(
+            delivery.incident_id, load=_incident_loader(delivery.incident_id)
+        )
         if card is None:
             return  # deleted meanwhile
         try:
-            message_id = _post(delivery, card.card, number)
+            message_id = _post(delivery, card.card, number, client)
         except errors.RateLimited as exc:
-            raise Retry(exc.retry_after, str(exc)) from None
+            held[delivery.pk] = card
+            raise Retry(exc.retry_after, str(exc), rate_limited=True) from None
         except errors.TransientError as exc:
             countdown = _transient_failure(delivery, exc)
             if countdown is None:
@@ -196,32 +286,30 @@ def send(delivery_id: int) -> None:
         except errors.FeishuError as exc:
             _permanent_failure(delivery, exc)
             return
-        if _record_sent(delivery, number, message_id, card.fingerprint) and (
-            rendered.changed_since(card)
-        ):
+        if not _record_sent(delivery, number, message_id, card.fingerprint):
+            # A twin task recorded this number first: go on from the row as it is now.
+            try:
+                delivery.refresh_from_db(fields=["requested", "sent", "messages", "attempts"])
+            except CardDelivery.DoesNotExist:
+                return
+        elif rendered.changed_since(card):
             # A change while the card was on its way may have found nothing sent to update.
             schedule_sync(delivery.incident_id)
 
 
-def _owed(delivery_id: int) -> CardDelivery | None:
-    """The delivery with all a send needs but the card, in one query: app, chat, person, and
-    the person's open_id in the app (``linked_open_id``)."""
+def _owed(delivery_ids: Sequence[int]) -> dict[int, CardDelivery]:
+    """The deliveries with all a send needs but the card, in one query: app, chat, person,
+    and the person's open_id in the app (``linked_open_id``)."""
     open_id = LinkedAccount.objects.filter(app=OuterRef("app"), user=OuterRef("user"))
-    return (
-        CardDelivery.objects.select_related("app", "chat", "user")
+    return {
+        delivery.pk: delivery
+        for delivery in CardDelivery.objects.select_related("app", "chat", "user")
         .annotate(linked_open_id=Subquery(open_id.values("open_id")[:1]))
-        .filter(pk=delivery_id)
-        .first()
-    )
+        .filter(pk__in=list(delivery_ids))
+    }
 
 
-# A task waits this long at most for the console's own rate limits, then is rescheduled: a
-# worker process sleeping through an exhausted minute would stall every other task.
-TASK_MAX_WAIT_SECONDS = 2.0
-
-
-def _post(delivery: CardDelivery, card: dict, number: int) -> str:
-    client = delivery.app.client(max_wait=TASK_MAX_WAIT_SECONDS)
+def _post(delivery: CardDelivery, card: dict, number: int, client: FeishuClient) -> str:
     uuid = f"oncall-{delivery.pk}-{number}"
     if delivery.chat_id:
         return client.send_message("chat_id", delivery.chat.chat_id, card, uuid)
@@ -233,18 +321,23 @@ def _post(delivery: CardDelivery, card: dict, number: int) -> str:
 def _record_sent(
     delivery: CardDelivery, number: int, message_id: str, card_fingerprint: str
 ) -> bool:
-    """Record message ``number``; False when a twin task recorded it first (Feishu answered
-    both with the same message). One conditional UPDATE: ``messages`` was read while ``sent``
-    was ``number - 1``, and only this function changes it, always with ``sent``."""
+    """Record message ``number`` (on the row and on ``delivery``); False when a twin task
+    recorded it first (Feishu answered both with the same message). One conditional UPDATE:
+    ``messages`` was read while ``sent`` was ``number - 1``, and only this function changes
+    it, always with ``sent``."""
+    messages = [*delivery.messages, {"id": message_id, "at": _now_iso()}]
     recorded = CardDelivery.objects.filter(pk=delivery.pk, sent=number - 1).update(
         sent=number,
-        messages=[*delivery.messages, {"id": message_id, "at": _now_iso()}],
+        messages=messages,
         state=State.SENT,
         last_error="",
         attempts=0,
         card_fingerprint=card_fingerprint,
         updated_at=timezone.now(),
     )
+    if recorded:
+        delivery.sent, delivery.messages, delivery.state = number, messages, State.SENT
+        delivery.last_error, delivery.attempts = "", 0
     return recorded == 1
 
 

@@ -103,6 +103,19 @@ def send_card(self, delivery_id: int) -> None:
         raise self.retry(countdown=retry.countdown) from None
 
 
+@shared_task(ignore_result=True)
+def send_cards(delivery_ids: list[int]) -> None:
+    """Send the cards of one notification (``delivery.SEND_BATCH_SIZE`` deliveries at most).
+    Cards waiting for a rate-limit window that opens later than the task may wait (the app's
+    1000/min) are tried again together when the first of those windows opens; a transient
+    failure gets a ``send_card`` task of its own after its backoff."""
+    later = delivery.send_many(delivery_ids)
+    if later.windows:
+        send_cards.apply_async((list(later.windows),), countdown=min(later.windows.values()))
+    for delivery_id, countdown in later.backoffs.items():
+        send_card.apply_async((delivery_id,), countdown=countdown)
+
+
 @shared_task(bind=True, ignore_result=True, max_retries=20)
 def sync_cards(self, incident_id: int) -> None:
     """Bring every sent copy of the incident's card up to date."""

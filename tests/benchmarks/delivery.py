@@ -43,8 +43,9 @@ cards per minute window, the busiest second) and one the CPU used by the web and
 processes. Defaults: gunicorn 3 workers x 4 threads (it serves the pushes and the sandbox's Open
 API), 4 Celery processes on the default queue (ingestion, escalation) and 8 on the cards queue
 (card sends and updates, as a production deployment may dedicate workers to it, so that cards
-do not wait behind a burst of ingestion tasks; a send waiting for the client's rate limiter
-sleeps in its process for up to 2 s). ``--card-workers 0`` runs one worker on every queue.
+do not wait behind a burst of ingestion tasks; a task of up to ten cards sleeps in its process,
+for up to 2 s, when every card it has left waits for a rate-limit window). ``--card-workers 0``
+runs one worker on every queue.
 
 Needs PostgreSQL on 127.0.0.1:5432 (user root, trust) and Redis on 127.0.0.1:6379; it sends
 traffic only to 127.0.0.1 and stops by itself (about three minutes), stopping its servers on

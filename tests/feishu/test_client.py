@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 
 import pytest
 import requests
@@ -11,8 +12,14 @@ import responses
 from django.core.cache import cache
 from responses import matchers
 
+from integrations.feishu import client as client_module
 from integrations.feishu import errors
-from integrations.feishu.client import AppCredentials, FeishuClient, token_cache_key
+from integrations.feishu.client import (
+    AppCredentials,
+    FeishuClient,
+    pooled_session,
+    token_cache_key,
+)
 from integrations.feishu.ratelimit import Limit
 
 SECRET = "app-secret-9f8e7d6c5b4a"
@@ -567,3 +574,24 @@ def test_it_raises_rate_limited_instead_of_waiting_past_max_wait(rsps):
 
     assert caught.value.retry_after == 45.0
     assert not rsps.calls
+
+
+# --- The kept-alive session of card sends ------------------------------------------------------
+
+
+def test_the_pooled_session_is_kept_for_the_thread_and_process():
+    assert pooled_session() is pooled_session()
+
+
+def test_each_thread_has_its_own_pooled_session():
+    sessions = []
+    thread = threading.Thread(target=lambda: sessions.append(pooled_session()))
+    thread.start()
+    thread.join()
+    assert sessions[0] is not pooled_session()
+
+
+def test_a_forked_process_does_not_reuse_its_parents_pooled_session(monkeypatch):
+    parents = pooled_session()
+    monkeypatch.setattr(client_module.os, "getpid", lambda: -1)
+    assert pooled_session() is not parents

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from integrations.feishu import delivery, rendered, tasks
+from integrations.feishu import delivery, errors, rendered, tasks
 from integrations.feishu.cards import incident_card
 from integrations.feishu.models import CardDelivery, FeishuChat, LinkedAccount
 from integrations.feishu.sandbox.models import Fault, SandboxMessage
@@ -323,3 +323,146 @@ def test_notifying_many_recipients_takes_the_same_few_queries(
         again = delivery.notify(incident, console_app, linked, [group])
     assert first.delivery_ids == again.delivery_ids
     assert [row.requested for row in CardDelivery.objects.filter(incident=incident)] == [2, 2, 2]
+
+
+# --- Sending in batches -------------------------------------------------------------------------
+
+
+def test_a_send_reads_its_delivery_once(console_app, announced, people, syncs):
+    row = owed_card(announced, console_app, people["alice"])
+    with CaptureQueriesContext(connection) as captured:
+        delivery.send(row.pk)
+    reads = [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].startswith("SELECT") and 'FROM "integrations_carddelivery"' in q["sql"]
+    ]
+    assert len(reads) == 1
+    row.refresh_from_db()
+    assert (row.state, row.sent) == (State.SENT, 1)
+
+
+def test_a_notification_is_sent_by_one_task_per_batch_of_deliveries(monkeypatch):
+    batches = []
+    monkeypatch.setattr(tasks.send_cards, "delay", batches.append)
+    delivery._enqueue_sends(list(range(1, 24)))
+    assert [len(batch) for batch in batches] == [10, 10, 3]
+    assert [pk for batch in batches for pk in batch] == list(range(1, 24))
+
+
+class FakeTime:
+    """``sleep`` and ``clock`` for ``send_many``: sleeping moves the clock."""
+
+    def __init__(self):
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 3))
+        self.now += seconds
+
+
+@pytest.fixture
+def no_limiter(monkeypatch):
+    """Sends that no real rate limiter (nor its clock) puts off: the test's windows alone."""
+    monkeypatch.setattr(
+        delivery, "_client", lambda app, max_wait: app.client(max_wait=max_wait, limiter=None)
+    )
+
+
+@pytest.fixture
+def closed_window_for(monkeypatch, no_limiter):
+    """``closed_window_for(user, seconds)``: the first send to ``user`` meets a closed rate-limit
+    window that opens after ``seconds``; ``attempts`` lists every send tried, by username."""
+    real_post = delivery._post
+    closed: dict[str, float] = {}
+    attempts: list[str] = []
+
+    def post(row, card, number, client):
+        name = row.user.username
+        attempts.append(name)
+        if name in closed:
+            raise errors.RateLimited("receiver window", retry_after=closed.pop(name))
+        return real_post(row, card, number, client)
+
+    monkeypatch.setattr(delivery, "_post", post)
+
+    def close(user, seconds):
+        closed[user.username] = seconds
+        return attempts
+
+    return close
+
+
+def test_a_batch_sends_to_others_while_a_receivers_window_is_closed(
+    console_app, incident, people, sandbox_people, closed_window_for
+):
+    rows = [owed_card(incident, console_app, people[key]) for key in ("alice", "bob")]
+    attempts = closed_window_for(people["alice"], 0.4)
+    clock = FakeTime()
+    later = delivery.send_many([r.pk for r in rows], sleep=clock.sleep, clock=clock.clock)
+    assert later == delivery.Later()
+    assert attempts == ["alice", "bob", "alice"]
+    assert clock.slept == [0.4]  # only until alice's window opened
+    for key in ("alice", "bob"):
+        assert len(cards_of(sandbox_people[key])) == 1
+    assert {r.state for r in CardDelivery.objects.filter(incident=incident)} == {State.SENT}
+
+
+def test_a_batch_leaves_sends_that_must_wait_too_long_to_one_later_task(
+    console_app, incident, people, sandbox_people, closed_window_for, monkeypatch
+):
+    rows = [owed_card(incident, console_app, people[key]) for key in ("alice", "bob", "carol")]
+    LinkedAccount.objects.create(user=people["carol"], app=console_app, open_id="ou_carol")
+    closed_window_for(people["alice"], 7)
+    closed_window_for(people["bob"], 9)
+    retries = []
+    monkeypatch.setattr(
+        tasks.send_cards, "apply_async", lambda args, countdown: retries.append((args, countdown))
+    )
+    monkeypatch.setattr(tasks.send_card, "apply_async", lambda *a, **k: pytest.fail("one task"))
+    tasks.send_cards([r.pk for r in rows])
+    assert cards_of(sandbox_people["alice"]) == cards_of(sandbox_people["bob"]) == []
+    ((args, countdown),) = retries  # both, when the first window opens
+    assert args == ([rows[0].pk, rows[1].pk],)
+    assert 6 < countdown <= 7
+
+
+def test_a_transient_failure_in_a_batch_is_retried_with_backoff_alone(
+    console_app, incident, people, sandbox_people, no_limiter
+):
+    Fault.objects.create(path_prefix="/open-apis/im/v1/messages", status=503, remaining=1)
+    rows = [owed_card(incident, console_app, people[key]) for key in ("alice", "bob")]
+    later = delivery.send_many([r.pk for r in rows])
+    assert later == delivery.Later(backoffs={rows[0].pk: 2.0})  # alice's send went first
+    assert len(cards_of(sandbox_people["bob"])) == 1
+    rows[0].refresh_from_db()
+    assert (rows[0].attempts, rows[0].sent) == (1, 0)
+
+
+def test_a_batch_sends_every_notification_a_delivery_owes_once(
+    console_app, incident, people, sandbox_people
+):
+    row = owed_card(incident, console_app, people["alice"])
+    CardDelivery.objects.filter(pk=row.pk).update(requested=2)
+    assert delivery.send_many([row.pk, row.pk]) == delivery.Later()
+    assert delivery.send_many([row.pk]) == delivery.Later()  # a redelivered task: nothing more
+    row.refresh_from_db()
+    assert (row.sent, len(row.messages)) == (2, 2)
+    assert len(cards_of(sandbox_people["alice"])) == 2
+
+
+def test_a_send_put_off_by_a_rate_limit_goes_with_the_card_rendered_for_it(
+    console_app, incident, people, sandbox_people, closed_window_for, renders, syncs
+):
+    # Nobody announced the incident: without the card kept, the second try renders again.
+    row = owed_card(incident, console_app, people["alice"])
+    attempts = closed_window_for(people["alice"], 0.2)
+    clock = FakeTime()
+    assert delivery.send_many([row.pk], sleep=clock.sleep, clock=clock.clock) == delivery.Later()
+    assert attempts == ["alice", "alice"]
+    assert renders == [incident.pk]  # not rendered again for the second try
+    assert len(cards_of(sandbox_people["alice"])) == 1
