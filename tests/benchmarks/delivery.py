@@ -38,6 +38,12 @@ depending on where in its minute the run starts, so the table shows ``p`` (``--s
 chooses it). Ten receivers at 5/s each allow 50/s as well, so the per-receiver limit adds
 nothing when sends are spread evenly.
 
+Just before ``p = 41`` the minimum is out of reach for any pipeline: it counts 50 sends in every
+second from the first push's, while the first card needs a push, an ingestion and an escalation
+(about 1.1-1.9 s here), and one card that misses the first minute waits for a third one.
+Measured: 991 of the first minute's 1000 cards at ``p = 38`` (ratio 2.0), and 1.02-1.09 at 2,
+31, 49 and 54.
+
 Under each table, a line says where the time went (the first card, the last incident's level 1,
 cards per minute window, the busiest second) and one the CPU used by the web and worker
 processes. Defaults: gunicorn 3 workers x 4 threads (it serves the pushes and the sandbox's Open
