@@ -99,27 +99,24 @@ def replan(incident_id: int) -> None:
     its plan, and one whose escalation ran out stays finished."""
     with transaction.atomic():
         incident = _lock(incident_id)
-        if incident is None or incident.escalation_rule_id is None:
+        if incident is None or not _replan_may_change(incident):
             return
-        if incident.escalation_finished_at is not None:
-            return
-        if not _may_escalate(incident):
-            if incident.next_escalation_at is not None:
-                incident.next_escalation_at = None
-                _save(incident)
-            return
-        if incident.next_escalation_at is None:
-            _back_to_last_notified(incident)
-            incident.next_escalation_at = timezone.now()
+        if incident.next_escalation_at is not None:  # stopped, with a step still planned
+            incident.next_escalation_at = None
             _save(incident)
-            _schedule(incident)
+            return
+        _back_to_last_notified(incident)
+        incident.next_escalation_at = timezone.now()
+        _save(incident)
+        _schedule(incident)
 
 
 def _replan_may_change(incident: Incident) -> bool:
-    """Whether ``replan`` could change anything, judged from the incident as the change
-    committed it. Without a rule, after the escalation ran out, when stopped with nothing
-    planned or escalating with a step planned, ``replan`` leaves the incident as it is: most
-    clicks need not lock the incident a second time. A later change announces its own state."""
+    """Whether ``replan`` changes anything: only when whether the incident may escalate
+    (``_may_escalate``) disagrees with whether a step is planned, and it has a rule whose
+    escalation did not run out. ``replan`` asks it of the locked row; ``on_incident_changed``
+    of the instance the change committed, so that most clicks need not lock the incident a
+    second time (a later change announces its own state)."""
     if incident.escalation_rule_id is None or incident.escalation_finished_at is not None:
         return False
     return _may_escalate(incident) != (incident.next_escalation_at is not None)
