@@ -32,12 +32,6 @@ def count_of(response, state: str) -> int:
     return int(match.group(1))
 
 
-@pytest.fixture
-def signed_in(client, responder):
-    client.force_login(responder)
-    return client
-
-
 def test_it_asks_someone_signed_out_to_sign_in(client):
     response = client.get(LIST)
 

@@ -18,12 +18,6 @@ from tests.factories import IncidentFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def signed_in(client, responder):
-    client.force_login(responder)
-    return client
-
-
 def test_the_list_follows_the_browsers_language(signed_in, channel):
     IncidentFactory(channel=channel)
 
