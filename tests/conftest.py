@@ -54,6 +54,13 @@ def responder(channel):
 
 
 @pytest.fixture
+def signed_in(client, responder):
+    """The test client, signed in as ``responder``."""
+    client.force_login(responder)
+    return client
+
+
+@pytest.fixture
 def outsider(db):
     return factories.UserFactory(username="mallory")
 

@@ -19,12 +19,6 @@ pytestmark = pytest.mark.django_db
 Status = Incident.Status
 
 
-@pytest.fixture
-def signed_in(client, responder):
-    client.force_login(responder)
-    return client
-
-
 # --- Channels ------------------------------------------------------------------------------
 
 
@@ -77,8 +71,8 @@ def test_a_channel_page_orders_its_incidents_as_the_incident_list_does(signed_in
     assert numbers == [older_critical.number, newer_info.number]
 
 
-def test_a_channel_of_others_is_404(client, channel):
-    client.force_login(UserFactory(username="mallory"))
+def test_a_channel_of_others_is_404(client, channel, outsider):
+    client.force_login(outsider)
 
     assert client.get(f"/channels/{channel.public_id}/").status_code == 404
 

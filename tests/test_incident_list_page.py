@@ -32,12 +32,6 @@ def count_of(response, state: str) -> int:
     return int(match.group(1))
 
 
-@pytest.fixture
-def signed_in(client, responder):
-    client.force_login(responder)
-    return client
-
-
 def test_it_asks_someone_signed_out_to_sign_in(client):
     response = client.get(LIST)
 
@@ -231,6 +225,17 @@ def test_pages_of_fifty(signed_in, channel):
     assert len(numbers_on(second)) == 5
     assert 'rel="next"' in first.content.decode()
     assert set(numbers_on(first)).isdisjoint(numbers_on(second))
+
+
+def test_tabs_and_page_links_keep_the_filters(signed_in, channel):
+    for _ in range(55):
+        IncidentFactory(channel=channel)
+
+    body = signed_in.get(LIST, {"severity": "critical", "page": "2"}).content.decode()
+
+    # A tab starts on its first page; a page link keeps the filters.
+    assert 'href="?severity=critical&amp;state=closed"' in body
+    assert 'href="?severity=critical&amp;page=1" rel="prev"' in body
 
 
 def _many_incidents(channel, count: int) -> None:

@@ -26,12 +26,6 @@ def incident(channel):
     return IncidentFactory(channel=channel, title="Replication lag on db-2")
 
 
-@pytest.fixture
-def signed_in(client, responder):
-    client.force_login(responder)
-    return client
-
-
 def page(incident: Incident) -> str:
     return f"/incidents/{incident.public_id}/"
 
@@ -195,8 +189,10 @@ def test_an_impossible_action_says_why(signed_in, incident):
 
 
 @pytest.mark.parametrize("action", ["claim", "unclaim", "close", "reopen", "snooze", "wake"])
-def test_someone_outside_the_channel_gets_404_and_changes_nothing(client, incident, action):
-    client.force_login(UserFactory(username="mallory"))
+def test_someone_outside_the_channel_gets_404_and_changes_nothing(
+    client, incident, outsider, action
+):
+    client.force_login(outsider)
 
     response = act(client, incident, action, {"duration": "1h"})
 

@@ -12,16 +12,11 @@ from django.conf import settings
 from django.utils import translation
 
 from integrations.feishu.cards import incident_card
+from integrations.feishu.models import LinkedAccount
 from oncall.translations import compile_catalogs
-from tests.factories import IncidentFactory
+from tests.factories import FeishuAppFactory, IncidentFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def signed_in(client, responder):
-    client.force_login(responder)
-    return client
 
 
 def test_the_list_follows_the_browsers_language(signed_in, channel):
@@ -58,6 +53,18 @@ def test_the_action_messages_are_translated(signed_in, channel):
     response = signed_in.post(f"/incidents/{incident.public_id}/claim/", follow=True)
 
     assert "已由你认领。" in response.content.decode()
+
+
+def test_the_unlink_messages_are_translated(signed_in, responder):
+    app = FeishuAppFactory(name="Ops bot")
+    LinkedAccount.objects.create(user=responder, app=app, open_id="ou_1")
+    signed_in.post("/i18n/setlang/", {"language": "zh-hans"})
+
+    done = signed_in.post("/account/feishu/", {"app": str(app.public_id)}, follow=True)
+    again = signed_in.post("/account/feishu/", {"app": str(app.public_id)}, follow=True)
+
+    assert "你的飞书账号已与 Ops bot 解除关联" in done.content.decode()
+    assert "这里没有可以解除的关联账号。" in again.content.decode()
 
 
 def test_a_card_stays_in_the_consoles_language_during_a_chinese_request(channel, responder):

@@ -18,6 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from integrations.feishu.models import FeishuApp, LinkedAccount
@@ -88,7 +89,7 @@ def _own_link(request: HttpRequest, public_id: str) -> LinkedAccount | None:
 def _confirm_unlink(request: HttpRequest) -> HttpResponse:
     link = _own_link(request, request.GET["unlink"])
     if link is None:
-        messages.info(request, "There is no linked account to remove there.")
+        messages.info(request, _("There is no linked account to remove there."))
         return redirect(page_url())
     row = AppRow(app=link.app, link=link)
     return render(request, "feishu/unlink_confirm.html", {"row": row})
@@ -97,13 +98,16 @@ def _confirm_unlink(request: HttpRequest) -> HttpResponse:
 def _unlink(request: HttpRequest) -> HttpResponse:
     link = _own_link(request, request.POST.get("app", ""))
     if link is None:
-        messages.info(request, "There is no linked account to remove there.")
+        messages.info(request, _("There is no linked account to remove there."))
         return redirect(page_url())
     app_name = link.app.name
     link.delete()
     messages.success(
         request,
-        f"Your Feishu account is no longer linked to {app_name}. Cards from it no longer reach "
-        "you until you link again.",
+        _(
+            "Your Feishu account is no longer linked to %(app)s. Cards from it no longer reach "
+            "you until you link again."
+        )
+        % {"app": app_name},
     )
     return redirect(page_url())

@@ -48,11 +48,11 @@ def _open_counts(channels: QuerySet[Channel]) -> dict[int, dict[str, int]]:
 @login_required
 @require_GET
 def channel_index(request: HttpRequest) -> HttpResponse:
-    channels = list(visible_channels(request.user).order_by("name"))
-    counts = _open_counts(visible_channels(request.user))
+    channels = visible_channels(request.user)
+    counts = _open_counts(channels)
     empty = {"triggered": 0, "claimed": 0, "snoozed": 0}
     rows = []
-    for channel in channels:
+    for channel in channels.order_by("name"):
         row = counts.get(channel.pk, empty)
         rows.append({"channel": channel, **row, "open": sum(row.values())})
     return render(request, "oncall/channel_list.html", {"rows": rows})

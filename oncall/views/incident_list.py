@@ -52,34 +52,35 @@ def incident_index(request: HttpRequest) -> HttpResponse:
 
 def _tabs(request: HttpRequest, current: str, counts: dict[str, int]) -> list[dict]:
     """One link per status, keeping the other filters; each shows its count."""
-    tabs = []
-    for value, label in STATE_CHOICES:
-        query = request.GET.copy()
-        query["state"] = value
-        query.pop("page", None)
-        tabs.append(
-            {
-                "value": value,
-                "label": label,
-                "count": counts[value],
-                "url": f"?{query.urlencode()}",
-                "current": value == current,
-            }
-        )
-    return tabs
+    return [
+        {
+            "value": value,
+            "label": label,
+            "count": counts[value],
+            "url": _this_page_with(request, state=value, page=None),
+            "current": value == current,
+        }
+        for value, label in STATE_CHOICES
+    ]
 
 
 def _page_links(request: HttpRequest, page: Page) -> dict[str, str]:
     links = {}
-    for name, has, number in (
-        ("previous", page.has_previous, page.previous_page_number),
-        ("next", page.has_next, page.next_page_number),
-    ):
-        if has():
-            query = request.GET.copy()
-            query["page"] = str(number())
-            links[name] = f"?{query.urlencode()}"
+    if page.has_previous():
+        links["previous"] = _this_page_with(request, page=str(page.previous_page_number()))
+    if page.has_next():
+        links["next"] = _this_page_with(request, page=str(page.next_page_number()))
     return links
+
+
+def _this_page_with(request: HttpRequest, **changes: str | None) -> str:
+    """This page's query string with ``changes`` made (None leaves a parameter out)."""
+    query = request.GET.copy()
+    for name, value in changes.items():
+        query.pop(name, None)
+        if value is not None:
+            query[name] = value
+    return f"?{query.urlencode()}"
 
 
 def _is_filtered(form: IncidentFilterForm) -> bool:

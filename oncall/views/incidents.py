@@ -17,6 +17,7 @@ from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from oncall.forms import SnoozeForm
@@ -24,6 +25,15 @@ from oncall.models import Alert, Incident, TimelineEntry
 from oncall.permissions import visible_incidents
 from oncall.sections import sections
 from oncall.wording import ACTIONS, closer_name, display_state, status_line
+
+# The actions a click does, as the page's buttons: (label, whether it is the main one). Snooze
+# (a duration menu) and close (a question first) have their own markup.
+ONE_CLICK_BUTTONS = {
+    "claim": (gettext_lazy("Claim"), True),
+    "unclaim": (gettext_lazy("Unclaim"), False),
+    "wake": (gettext_lazy("Wake"), True),
+    "reopen": (gettext_lazy("Reopen"), False),
+}
 
 
 @dataclass(frozen=True)
@@ -55,7 +65,7 @@ def render_detail(
     context = {
         "incident": incident,
         "state": state,
-        "actions": ACTIONS[state],
+        "actions": [_action(name) for name in ACTIONS[state]],
         "snooze_form": snooze_form or SnoozeForm(),
         "status_line": status_line(incident, now),
         "closed_by": closer_name(incident) if incident.status == Incident.Status.CLOSED else "",
@@ -64,6 +74,11 @@ def render_detail(
         "sections": sections("INCIDENT_PAGE_SECTIONS", request, incident),
     }
     return render(request, "oncall/incident_detail.html", context, status=status)
+
+
+def _action(name: str) -> dict[str, Any]:
+    label, primary = ONE_CLICK_BUTTONS.get(name, ("", False))
+    return {"name": name, "label": label, "primary": primary}
 
 
 def _alert_row(alert: Alert) -> AlertRow:
