@@ -110,23 +110,6 @@ def environment(data_dir: str) -> dict[str, str]:
     )
 
 
-class Servers(common.Servers):
-    """The common servers, with gunicorn writing each request's path, status and time (µs)."""
-
-    def __init__(self, env: dict[str, str], access_log: Path, **options):
-        super().__init__(env, **options)
-        self.access_log = access_log
-
-    def _gunicorn(self) -> list[str]:
-        return [
-            *super()._gunicorn(),
-            "--access-logfile",
-            str(self.access_log),
-            "--access-logformat",
-            "%(m)s %(U)s %(s)s %(D)s",
-        ]
-
-
 # --- Setup ------------------------------------------------------------------------------------
 
 
@@ -332,7 +315,8 @@ def click_all(prepared: dict[int, list[Prepared]], think: float) -> Clicked:
 
 
 def server_times(access_log: Path, callback_path: str) -> list[float]:
-    """Milliseconds gunicorn spent on each card callback (its access log's ``%(D)s``)."""
+    """Milliseconds gunicorn spent on each card callback: the ``%(D)s`` of each line
+    ``common.ACCESS_LOG_FORMAT`` wrote."""
     times = []
     if not access_log.exists():
         return times
@@ -456,21 +440,22 @@ def main() -> None:
     common.setup_django(env)
     common.stop_on_sigterm()
     print(
-        f"{args.web_workers} gunicorn workers x {args.threads} threads (console and sandbox), "
+        f"{args.web_workers} gunicorn workers x {args.threads} threads (console; the sandbox "
+        f"on its own {common.SANDBOX_WEB_WORKERS} x {common.SANDBOX_THREADS}), "
         f"{args.task_workers} Celery workers, PostgreSQL + Redis, {os.cpu_count()} cores "
         f"(load average {os.getloadavg()[0]:.2f} at the start)"
     )
     common.reset_state(DB_NAME, REDIS_URL, skip_checks=True)
     world = seed(args.clickers)
     access_log = Path(data_dir) / "access.log"
-    servers = Servers(
+    servers = common.Servers(
         env,
-        access_log,
         port=PORT,
         web_workers=args.web_workers,
         task_workers=args.task_workers,
         threads=args.threads,
         sandbox_port=SANDBOX_PORT,
+        access_log=access_log,
     )
     with servers as running:
         deliver_cards(world, timeout=120)
