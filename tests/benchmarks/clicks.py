@@ -235,7 +235,8 @@ def prepare_clicks(world: World, cycles: int) -> dict[int, list[Prepared]]:
     prepared: dict[int, list[Prepared]] = {}
     for c, clicker in enumerate(world.clickers):
         clicks = []
-        for (action, option), token in zip(steps, tokens[c * len(steps) :], strict=False):
+        own = tokens[c * len(steps) : (c + 1) * len(steps)]
+        for (action, option), token in zip(steps, own, strict=True):
             value = {"action": action, "incident": str(clicker.incident.public_id)}
             click = Click("select_static" if option else "button", value, option)
             payload = card_action_trigger(app, clicker.person, clicker.message, click, token.token)
