@@ -1,7 +1,7 @@
 """Card-click benchmark: 50 people clicking the buttons of 50 incident cards at once.
 
-    python3 -m tests.benchmarks.clicks [--clickers 50] [--cycles 3] [--think 0]
-                                       [--web-workers 4] [--threads 1] [--task-workers 4]
+    python3 dev.py bench clicks [--clickers 50] [--cycles 3] [--think 0]
+                                [--web-workers 4] [--threads 1] [--task-workers 4]
 
 It starts gunicorn and a Celery worker on a fresh PostgreSQL database (``oncall_bench_clicks``)
 with Redis database 12 as broker, cache and rate-limit store, and the Feishu sandbox
@@ -476,7 +476,7 @@ def main() -> None:
         f"{args.cycles} x {len(CYCLE)} clicks each, think time {args.think:g} s "
         f"({len(answers)} clicks in {clicked.wall:.1f} s, {len(answers) / clicked.wall:.0f} "
         "clicks/s); client-observed "
-        "latency = server time + loopback + wait for a free gunicorn thread"
+        "latency = server time + loopback + wait for a free gunicorn worker"
     )
     common.print_rows(answer_rows(answers, server_ms))
     server_p99 = common.percentile(sorted(server_ms), 0.99)
