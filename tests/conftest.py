@@ -31,17 +31,6 @@ def _empty_cache():
 
 
 @pytest.fixture
-def admin_user(db):
-    return factories.UserFactory(username="root", is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
-@pytest.fixture
 def channel(db):
     return factories.ChannelFactory()
 

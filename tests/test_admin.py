@@ -116,7 +116,7 @@ def test_incident_actions_go_through_the_lifecycle(admin_client, admin_user, cha
     response = admin_client.post(
         url, {"action": "claim", "_selected_action": [incident.pk]}, follow=True
     )
-    assert "Cannot claim: already closed by root" in response.content.decode()
+    assert "Cannot claim: already closed by admin" in response.content.decode()
 
 
 def test_the_incident_page_shows_alerts_and_timeline_read_only(admin_client, push, source):

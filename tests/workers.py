@@ -31,9 +31,10 @@ def celery_worker(
     **env: str,
 ) -> Iterator[subprocess.Popen]:
     """``celery worker`` on queues of its own (``queue``, random unless given, and its cards
-    queue ``<queue>-cards``), against the test database and Redis; this process's tasks go to
+    queue ``<queue>-cards``), against the test database and Redis and the console's and
+    sandbox's URLs as this test has set them (a live server's, say); this process's tasks go to
     those queues (not run eagerly) while it lasts. ``consume`` picks the queues the worker
-    takes tasks from ("default", "cards"); ``env`` adds settings."""
+    takes tasks from ("default", "cards"); ``env`` adds or overrides settings."""
     assert settings.CELERY_BROKER_URL.startswith("redis://"), "run with Redis as the broker"
     queue = queue or f"test-{uuid.uuid4().hex[:8]}"
     names = {"default": queue, "cards": f"{queue}-cards"}
@@ -44,6 +45,8 @@ def celery_worker(
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "CELERY_QUEUE": names["default"],
         "CELERY_CARDS_QUEUE": names["cards"],
+        "PUBLIC_BASE_URL": settings.PUBLIC_BASE_URL,
+        "FEISHU_SANDBOX_BASE_URL": settings.FEISHU_SANDBOX_BASE_URL,
         **env,
     }
     command = [

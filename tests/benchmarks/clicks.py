@@ -1,7 +1,7 @@
 """Card-click benchmark: 50 people clicking the buttons of 50 incident cards at once.
 
-    python3 -m tests.benchmarks.clicks [--clickers 50] [--cycles 3] [--think 0]
-                                       [--web-workers 4] [--threads 1] [--task-workers 4]
+    python3 dev.py bench clicks [--clickers 50] [--cycles 3] [--think 0]
+                                [--web-workers 4] [--threads 1] [--task-workers 4]
 
 It starts gunicorn and a Celery worker on a fresh PostgreSQL database (``oncall_bench_clicks``)
 with Redis database 12 as broker, cache and rate-limit store, and the Feishu sandbox
@@ -108,23 +108,6 @@ def environment(data_dir: str) -> dict[str, str]:
         data_dir=data_dir,
         sandbox_port=SANDBOX_PORT,
     )
-
-
-class Servers(common.Servers):
-    """The common servers, with gunicorn writing each request's path, status and time (µs)."""
-
-    def __init__(self, env: dict[str, str], access_log: Path, **options):
-        super().__init__(env, **options)
-        self.access_log = access_log
-
-    def _gunicorn(self) -> list[str]:
-        return [
-            *super()._gunicorn(),
-            "--access-logfile",
-            str(self.access_log),
-            "--access-logformat",
-            "%(m)s %(U)s %(s)s %(D)s",
-        ]
 
 
 # --- Setup ------------------------------------------------------------------------------------
@@ -252,7 +235,8 @@ def prepare_clicks(world: World, cycles: int) -> dict[int, list[Prepared]]:
     prepared: dict[int, list[Prepared]] = {}
     for c, clicker in enumerate(world.clickers):
         clicks = []
-        for (action, option), token in zip(steps, tokens[c * len(steps) :], strict=False):
+        own = tokens[c * len(steps) : (c + 1) * len(steps)]
+        for (action, option), token in zip(steps, own, strict=True):
             value = {"action": action, "incident": str(clicker.incident.public_id)}
             click = Click("select_static" if option else "button", value, option)
             payload = card_action_trigger(app, clicker.person, clicker.message, click, token.token)
@@ -332,7 +316,8 @@ def click_all(prepared: dict[int, list[Prepared]], think: float) -> Clicked:
 
 
 def server_times(access_log: Path, callback_path: str) -> list[float]:
-    """Milliseconds gunicorn spent on each card callback (its access log's ``%(D)s``)."""
+    """Milliseconds gunicorn spent on each card callback: the ``%(D)s`` of each line
+    ``common.ACCESS_LOG_FORMAT`` wrote."""
     times = []
     if not access_log.exists():
         return times
@@ -456,21 +441,22 @@ def main() -> None:
     common.setup_django(env)
     common.stop_on_sigterm()
     print(
-        f"{args.web_workers} gunicorn workers x {args.threads} threads (console and sandbox), "
+        f"{args.web_workers} gunicorn workers x {args.threads} threads (console; the sandbox "
+        f"on its own {common.SANDBOX_WEB_WORKERS} x {common.SANDBOX_THREADS}), "
         f"{args.task_workers} Celery workers, PostgreSQL + Redis, {os.cpu_count()} cores "
         f"(load average {os.getloadavg()[0]:.2f} at the start)"
     )
     common.reset_state(DB_NAME, REDIS_URL, skip_checks=True)
     world = seed(args.clickers)
     access_log = Path(data_dir) / "access.log"
-    servers = Servers(
+    servers = common.Servers(
         env,
-        access_log,
         port=PORT,
         web_workers=args.web_workers,
         task_workers=args.task_workers,
         threads=args.threads,
         sandbox_port=SANDBOX_PORT,
+        access_log=access_log,
     )
     with servers as running:
         deliver_cards(world, timeout=120)
@@ -490,7 +476,7 @@ def main() -> None:
         f"{args.cycles} x {len(CYCLE)} clicks each, think time {args.think:g} s "
         f"({len(answers)} clicks in {clicked.wall:.1f} s, {len(answers) / clicked.wall:.0f} "
         "clicks/s); client-observed "
-        "latency = server time + loopback + wait for a free gunicorn thread"
+        "latency = server time + loopback + wait for a free gunicorn worker"
     )
     common.print_rows(answer_rows(answers, server_ms))
     server_p99 = common.percentile(sorted(server_ms), 0.99)

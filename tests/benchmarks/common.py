@@ -27,6 +27,8 @@ PG_ADMIN = "postgres://root@127.0.0.1:5432/test"
 HOST = "127.0.0.1"
 # How long a server group may take to stop after SIGTERM before it is killed.
 STOP_GRACE_SECONDS = 10
+# What ``Servers(access_log=...)`` writes per request: method, path, status, microseconds.
+ACCESS_LOG_FORMAT = "%(m)s %(U)s %(s)s %(D)s"
 
 
 def environment(
@@ -144,12 +146,42 @@ def queues() -> tuple[str, str]:
     return settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_CARDS_QUEUE
 
 
+# The Feishu sandbox's own server (``Servers(sandbox_port=...)``): as Feishu's servers are not
+# the console's, its work (every send and card update) does not take the console's web workers.
+SANDBOX_WEB_WORKERS = 2
+SANDBOX_THREADS = 4
+
+
+def gunicorn(port: int, workers: int, threads: int, *options: str) -> list[str]:
+    """gunicorn serving the console's WSGI app (and the sandbox's, when enabled) on ``port``:
+    with one thread, its own sync worker, as the README's production command runs it; with
+    more, its threaded worker. ``options`` adds to the command line."""
+    return [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "oncall.wsgi",
+        "--bind",
+        f"{HOST}:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "sync" if threads == 1 else "gthread",
+        "--threads",
+        str(threads),
+        "--log-level",
+        "warning",
+        *options,
+    ]
+
+
 class Servers:
     """gunicorn (``web_workers`` x ``threads``) and a Celery worker (``task_workers``
     processes), started on entry, answering ``/healthz`` when entered, stopped on exit. With
     ``card_workers``, a second Celery worker of that many processes takes the cards queue
     (card sends and updates) and the first one only the default queue; without, the one
-    worker takes both, as ``dev.py up`` runs it."""
+    worker takes both, as ``dev.py up`` runs it. With ``sandbox_port``, the Feishu sandbox
+    gets a gunicorn of its own there (``SANDBOX_WEB_WORKERS`` x ``SANDBOX_THREADS``), whose
+    CPU is counted apart. With ``access_log``, the console's gunicorn writes each request's
+    method, path, status and time (µs) there."""
 
     def __init__(
         self,
@@ -161,6 +193,7 @@ class Servers:
         threads: int = 4,
         card_workers: int = 0,
         sandbox_port: int | None = None,
+        access_log: Path | None = None,
     ):
         self.env = env
         self.port = port
@@ -169,14 +202,19 @@ class Servers:
         self.card_workers = card_workers
         self.threads = threads
         self.sandbox_port = sandbox_port
+        self.access_log = access_log
         self.processes: list[subprocess.Popen] = []
         self.names: list[str] = []
 
     def __enter__(self) -> Servers:
         try:
-            self._spawn("web", self._gunicorn())
+            log = self.access_log
+            logging = ["--access-logfile", str(log), "--access-logformat", ACCESS_LOG_FORMAT]
+            web = gunicorn(self.port, self.web_workers, self.threads, *(logging if log else []))
+            self._spawn("web", web)
             if self.sandbox_port:
-                self._spawn("sandbox", self._sandbox_gunicorn())
+                sandbox = gunicorn(self.sandbox_port, SANDBOX_WEB_WORKERS, SANDBOX_THREADS)
+                self._spawn("sandbox", sandbox)
             if self.card_workers:
                 default, cards = queues()
                 self._spawn("workers", self._celery(self.task_workers, default))
@@ -198,43 +236,6 @@ class Servers:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
-
-    def _gunicorn(self) -> list[str]:
-        return [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "oncall.wsgi",
-            "--bind",
-            f"{HOST}:{self.port}",
-            "--workers",
-            str(self.web_workers),
-            # One thread: gunicorn's own sync worker, as the README's production command runs
-            # it; more: its threaded worker.
-            "--worker-class",
-            "sync" if self.threads == 1 else "gthread",
-            "--threads",
-            str(self.threads),
-            "--log-level",
-            "warning",
-        ]
-
-    def _sandbox_gunicorn(self) -> list[str]:
-        """The Feishu sandbox on a server of its own, standing in for Feishu's servers: its
-        work (every send and card update) does not take the console's web workers, and its
-        CPU is counted apart."""
-        return [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "oncall.wsgi",
-            "--bind",
-            f"{HOST}:{self.sandbox_port}",
-            "--workers",
-            "2",
-            "--worker-class",
-            "gthread",
-            "--threads",
-            "4",
-            "--log-level",
-            "warning",
-        ]
 
     def _celery(self, processes: int, queue: str | None = None) -> list[str]:
         """A Celery worker of ``processes`` processes on ``queue`` (None: every queue)."""

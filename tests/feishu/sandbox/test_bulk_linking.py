@@ -140,10 +140,10 @@ def test_the_admin_action_reports_who_was_found_and_who_was_not(
 ):
     reported = run_action(admin_client, console_app)
 
-    # "root" is a console user too, with root@example.com, unknown to the directory.
+    # "admin" is a console user too, with admin@example.com, unknown to the directory.
     assert reported[0] == ("success", "Sandbox: linked 2: Alice, Bob.")
     assert reported[1][0] == "warning"
-    assert reported[1][1].startswith("Sandbox: not found in Feishu by email: root, Zoe.")
+    assert reported[1][1].startswith("Sandbox: not found in Feishu by email: admin, Zoe.")
     assert "no mobile number" in reported[1][1]
     assert reported[2] == (
         "warning",

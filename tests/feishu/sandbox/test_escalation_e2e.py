@@ -123,19 +123,14 @@ def test_alert_to_cards_to_level_2_to_claim_with_tasks_inline(client, world):
 @pytest.mark.postgres
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_the_same_with_a_real_worker_that_is_killed_mid_escalation(
-    client, world, live_server, monkeypatch
-):
-    env = {
-        "PUBLIC_BASE_URL": live_server.url,
-        "FEISHU_SANDBOX_BASE_URL": live_server.url + "/sandbox/feishu",
-    }
-    with celery_worker(monkeypatch, **env) as worker:
+def test_the_same_with_a_real_worker_that_is_killed_mid_escalation(client, world, monkeypatch):
+    # The workers call the sandbox on the live server, as the console_app fixture set it.
+    with celery_worker(monkeypatch) as worker:
         incident = level_1(client, world)
         # Killed while it holds level 2's step (a task with an eta): that task is lost.
         worker.kill()
         worker.wait(timeout=30)
-    with celery_worker(monkeypatch, **env):
+    with celery_worker(monkeypatch):
         level_2_after_the_timeout(world, incident)  # the sweep re-plans the lost step
         claim_updates_every_copy_and_level_3_never_comes(world, incident)
     # Nobody was notified twice across the two workers.
@@ -146,21 +141,17 @@ def test_the_same_with_a_real_worker_that_is_killed_mid_escalation(
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_cards_are_sent_and_updated_by_a_worker_dedicated_to_the_cards_queue(
-    client, world, live_server, monkeypatch
+    client, world, monkeypatch
 ):
-    env = {
-        "PUBLIC_BASE_URL": live_server.url,
-        "FEISHU_SANDBOX_BASE_URL": live_server.url + "/sandbox/feishu",
-        # The tasks a task sends go through the queues, as in production.
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-    }
+    # The tasks a task sends go through the queues, as in production.
+    queued = {"CELERY_TASK_ALWAYS_EAGER": "false"}
     # The worker of the default queue cannot reach the sandbox: every card that arrives was
     # sent, and every copy updated, by the worker of the cards queue.
-    unreachable = {**env, "FEISHU_SANDBOX_BASE_URL": "http://127.0.0.1:9/sandbox/feishu"}
+    unreachable = {**queued, "FEISHU_SANDBOX_BASE_URL": "http://127.0.0.1:9/sandbox/feishu"}
     queue = "test-dedicated"
     with (
         celery_worker(monkeypatch, queue=queue, consume=("default",), **unreachable),
-        celery_worker(monkeypatch, queue=queue, consume=("cards",), **env),
+        celery_worker(monkeypatch, queue=queue, consume=("cards",), **queued),
     ):
         incident = level_1(client, world)
         level_2_after_the_timeout(world, incident)

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from integrations.feishu.models import FeishuApp, LinkedAccount, Platform
 from integrations.feishu.sandbox.models import AuthorizationCode, SandboxApp
+from tests.feishu.sandbox.world import console_app_for
 
 PASSWORD = "correct horse battery staple"
 
@@ -372,13 +373,8 @@ def test_two_apps_on_two_platforms_link_side_by_side(
     client, app, sandbox_app, sandbox_base_url, people
 ):
     lark_sandbox = SandboxApp.objects.create(name="Lark tenant")
-    lark_app = FeishuApp.objects.create(
-        name="Lark",
-        platform=Platform.LARK,
-        api_base_url=sandbox_base_url,
-        app_id=lark_sandbox.app_id,
-        app_secret=lark_sandbox.app_secret,
-        verification_token=lark_sandbox.verification_token,
+    lark_app = console_app_for(
+        lark_sandbox, name="Lark", platform=Platform.LARK, api_base_url=sandbox_base_url
     )
     lark_sandbox.redirect_urls = [lark_app.redirect_url]
     lark_sandbox.save()
@@ -400,13 +396,7 @@ def test_a_state_issued_for_one_app_is_refused_by_anothers_callback(
     client, app, sandbox_base_url, people
 ):
     other_sandbox = SandboxApp.objects.create(name="Other")
-    other = FeishuApp.objects.create(
-        name="Other",
-        platform=Platform.SANDBOX,
-        app_id=other_sandbox.app_id,
-        app_secret=other_sandbox.app_secret,
-        verification_token=other_sandbox.verification_token,
-    )
+    other = console_app_for(other_sandbox)
     back = at_feishu(client, client.get(web_entry(app)), people["alice"])
     foreign = reverse("feishu:oauth-callback", args=[other.public_id]) + "?" + urlsplit(back).query
 
