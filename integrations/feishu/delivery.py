@@ -189,14 +189,6 @@ def _enqueue_sends(delivery_ids: Sequence[int]) -> None:
 TASK_MAX_WAIT_SECONDS = 2.0
 
 
-def send(delivery_id: int) -> None:
-    """Send every notification asked for and not sent yet. Raises ``Retry`` for transient
-    failures (the task reschedules itself); permanent ones are recorded and end it."""
-    delivery = _owed([delivery_id]).get(delivery_id)
-    if delivery is not None:
-        _send_owed(delivery, _client(delivery.app, max_wait=TASK_MAX_WAIT_SECONDS))
-
-
 @dataclass
 class Later:
     """What ``send_many`` leaves to try again, by delivery id, with the seconds to wait:

@@ -93,27 +93,25 @@ def purge_rate_windows() -> int:
     return DatabaseLimiter().purge(cutoff_ms)
 
 
-@shared_task(bind=True, ignore_result=True, max_retries=None)
-def send_card(self, delivery_id: int) -> None:
-    """Send the card notifications a delivery is owed. Retries are bounded by the delivery's
-    own attempt count (transient errors) and Feishu's reset time (rate limits)."""
-    try:
-        delivery.send(delivery_id)
-    except delivery.Retry as retry:
-        raise self.retry(countdown=retry.countdown) from None
-
-
 @shared_task(ignore_result=True)
 def send_cards(delivery_ids: list[int]) -> None:
     """Send the cards of one notification (``delivery.SEND_BATCH_SIZE`` deliveries at most).
     Cards waiting for a rate-limit window that opens later than the task may wait (the app's
     1000/min) are tried again together when the first of those windows opens; a transient
-    failure gets a ``send_card`` task of its own after its backoff."""
+    failure is tried again alone after its backoff. Retries end with the delivery's own
+    attempt count (``delivery.MAX_SEND_ATTEMPTS``), which the row keeps."""
     later = delivery.send_many(delivery_ids)
     if later.windows:
         send_cards.apply_async((list(later.windows),), countdown=min(later.windows.values()))
     for delivery_id, countdown in later.backoffs.items():
-        send_card.apply_async((delivery_id,), countdown=countdown)
+        send_cards.apply_async(([delivery_id],), countdown=countdown)
+
+
+@shared_task(ignore_result=True)
+def send_card(delivery_id: int) -> None:
+    """One delivery's cards: the task versions before batching queued, still in a broker
+    during an upgrade. It sends as ``send_cards`` does."""
+    send_cards([delivery_id])
 
 
 @shared_task(bind=True, ignore_result=True, max_retries=20)

@@ -82,7 +82,7 @@ def test_cards_reach_linked_people_and_a_chat_once(
     deliveries = CardDelivery.objects.filter(incident=incident)
     assert {d.state for d in deliveries} == {State.SENT}
     for d in deliveries:
-        tasks.send_card(d.pk)  # a redelivered task sends nothing more
+        tasks.send_cards([d.pk])  # a redelivered task sends nothing more
     assert SandboxMessage.objects.filter(msg_type="interactive").count() == 3
 
 
@@ -107,7 +107,7 @@ def test_a_send_interrupted_before_it_was_recorded_does_not_post_twice(
         incident_card(incident),
         f"oncall-{row.pk}-1",
     )
-    tasks.send_card(row.pk)
+    tasks.send_cards([row.pk])
     assert len(cards_of(sandbox_people["alice"])) == 1
     row.refresh_from_db()
     assert row.sent == 1
@@ -141,20 +141,20 @@ def test_a_chat_the_bot_left_is_recorded_and_marked(
 
 
 def test_5xx_and_429_answers_are_retried_and_the_card_arrives_once(
-    console_app, incident, people, sandbox_people
+    console_app, incident, people, sandbox_people, no_limiter
 ):
     Fault.objects.create(path_prefix="/open-apis/im/v1/messages", status=503, remaining=2)
     Fault.objects.create(
         path_prefix="/open-apis/im/v1/messages", status=429, retry_after=7, remaining=1
     )
     row = owed_card(incident, console_app, people["alice"])
-    countdowns = []
-    for _ in range(3):
-        with pytest.raises(delivery.Retry) as retry:
-            delivery.send(row.pk)
-        countdowns.append(retry.value.countdown)
-    delivery.send(row.pk)
-    assert countdowns == [2.0, 4.0, 7.0]  # backoff, backoff, Feishu's reset header
+    tries = [delivery.send_many([row.pk], sleep=pytest.fail) for _ in range(4)]
+    assert tries == [
+        delivery.Later(backoffs={row.pk: 2.0}),  # backoff
+        delivery.Later(backoffs={row.pk: 4.0}),  # backoff
+        delivery.Later(windows={row.pk: pytest.approx(7.0, abs=0.1)}),  # Feishu's reset header
+        delivery.Later(),
+    ]
     assert len(cards_of(sandbox_people["alice"])) == 1
     row.refresh_from_db()
     assert (row.state, row.sent, row.attempts) == (State.SENT, 1, 0)
@@ -164,9 +164,9 @@ def test_transient_failures_end_after_the_last_attempt(console_app, incident, pe
     Fault.objects.create(path_prefix="/open-apis/im/v1/messages", status=500, remaining=100)
     row = owed_card(incident, console_app, people["alice"])
     for _ in range(delivery.MAX_SEND_ATTEMPTS - 1):
-        with pytest.raises(delivery.Retry):
-            delivery.send(row.pk)
-    delivery.send(row.pk)  # the last attempt records the failure instead of retrying
+        assert row.pk in delivery.send_many([row.pk]).backoffs
+    # The last attempt records the failure instead of asking for another.
+    assert delivery.send_many([row.pk]) == delivery.Later()
     row.refresh_from_db()
     assert row.state == State.FAILED
     assert row.attempts == delivery.MAX_SEND_ATTEMPTS
@@ -331,7 +331,7 @@ def test_notifying_many_recipients_takes_the_same_few_queries(
 def test_a_send_reads_its_delivery_once(console_app, announced, people, syncs):
     row = owed_card(announced, console_app, people["alice"])
     with CaptureQueriesContext(connection) as captured:
-        delivery.send(row.pk)
+        delivery.send_many([row.pk])
     reads = [
         q["sql"]
         for q in captured.captured_queries
@@ -423,7 +423,6 @@ def test_a_batch_leaves_sends_that_must_wait_too_long_to_one_later_task(
     monkeypatch.setattr(
         tasks.send_cards, "apply_async", lambda args, countdown: retries.append((args, countdown))
     )
-    monkeypatch.setattr(tasks.send_card, "apply_async", lambda *a, **k: pytest.fail("one task"))
     tasks.send_cards([r.pk for r in rows])
     assert cards_of(sandbox_people["alice"]) == cards_of(sandbox_people["bob"]) == []
     ((args, countdown),) = retries  # both, when the first window opens
@@ -441,6 +440,29 @@ def test_a_transient_failure_in_a_batch_is_retried_with_backoff_alone(
     assert len(cards_of(sandbox_people["bob"])) == 1
     rows[0].refresh_from_db()
     assert (rows[0].attempts, rows[0].sent) == (1, 0)
+
+
+def test_the_task_sends_a_transient_failure_again_alone_after_its_backoff(
+    console_app, incident, people, sandbox_people, no_limiter, monkeypatch
+):
+    Fault.objects.create(path_prefix="/open-apis/im/v1/messages", status=503, remaining=1)
+    rows = [owed_card(incident, console_app, people[key]) for key in ("alice", "bob")]
+    again = []
+    monkeypatch.setattr(
+        tasks.send_cards, "apply_async", lambda args, countdown: again.append((args, countdown))
+    )
+    tasks.send_cards([r.pk for r in rows])
+    assert again == [(([rows[0].pk],), 2.0)]
+    tasks.send_cards(*again[0][0])  # the retry, when it is due
+    assert [len(cards_of(sandbox_people[key])) for key in ("alice", "bob")] == [1, 1]
+
+
+def test_a_send_card_task_queued_before_batching_still_sends(
+    console_app, incident, people, sandbox_people
+):
+    row = owed_card(incident, console_app, people["alice"])
+    tasks.send_card(row.pk)
+    assert len(cards_of(sandbox_people["alice"])) == 1
 
 
 def test_a_batch_sends_every_notification_a_delivery_owes_once(
