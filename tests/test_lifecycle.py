@@ -50,11 +50,10 @@ def test_it_claims_a_triggered_incident_and_records_who_and_where(incident, alic
     assert entry.message == "Claimed by Alice"
 
 
-def test_the_outcome_keeps_the_channel_the_caller_had_read(
+def test_the_outcome_comes_with_its_channel_read_under_the_lock(
     incident, alice, django_assert_num_queries
 ):
-    loaded = Incident.objects.select_related("channel").get(pk=incident.pk)
-    outcome = lifecycle.claim(loaded, alice)
+    outcome = lifecycle.claim(incident.public_id, alice)  # nothing read by the caller
     with django_assert_num_queries(0):
         assert outcome.incident.channel.name == incident.channel.name
 
