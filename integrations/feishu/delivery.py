@@ -242,7 +242,7 @@ def send_many(
 
 
 def _client(app: FeishuApp, *, max_wait: float) -> FeishuClient:
-    """A client for sends and card updates, on this process's kept-alive HTTP session."""
+    """A client for sends, on this process's kept-alive HTTP session."""
     return app.client(max_wait=max_wait, session=pooled_session())
 
 
@@ -399,14 +399,18 @@ def sync(incident_id: int) -> int:
         .exclude(card_fingerprint=card.fingerprint)
     )
     answered = _copies_showing(card.fingerprint, deliveries)
-    # One client per app for every copy, on the kept-alive session the sends use.
+    # One client (one HTTP session, so one connection) per app for every copy, not one each.
     clients: dict[int, FeishuClient] = {}
     patched = 0
-    for delivery in deliveries:
-        if delivery.app_id not in clients:
-            clients[delivery.app_id] = _client(delivery.app, max_wait=TASK_MAX_WAIT_SECONDS)
-        patched += _patch_copies(clients[delivery.app_id], delivery, card.card, skip=answered)
-        CardDelivery.objects.filter(pk=delivery.pk).update(card_fingerprint=card.fingerprint)
+    try:
+        for delivery in deliveries:
+            if delivery.app_id not in clients:
+                clients[delivery.app_id] = delivery.app.client(max_wait=TASK_MAX_WAIT_SECONDS)
+            patched += _patch_copies(clients[delivery.app_id], delivery, card.card, skip=answered)
+            CardDelivery.objects.filter(pk=delivery.pk).update(card_fingerprint=card.fingerprint)
+    finally:
+        for client in clients.values():
+            client.session.close()
     return patched
 
 
