@@ -56,6 +56,10 @@ app.conf.beat_schedule = {
         "task": "integrations.feishu.tasks.sync_all_chats",
         "schedule": 60.0,  # each app is synced when FEISHU_CHAT_SYNC_MINUTES have passed
     },
+    "resend-lost-feishu-cards": {
+        "task": "integrations.feishu.tasks.resend_stalled_cards",
+        "schedule": 30.0,
+    },
     "purge-feishu-callback-receipts": {
         "task": "integrations.feishu.tasks.purge_callback_receipts",
         "schedule": crontab(minute=27, hour=3),

@@ -319,6 +319,9 @@ FEISHU_CALLBACK_RECEIPT_RETENTION_DAYS = env_int(
 )
 FEISHU_CALLBACK_MAX_BODY_BYTES = env_int("FEISHU_CALLBACK_MAX_BODY_BYTES", 256 * 1024, minimum=1024)
 FEISHU_CHAT_SYNC_MINUTES = env_int("FEISHU_CHAT_SYNC_MINUTES", 15, minimum=1)
+# A card still owed this long after its delivery last moved (plus its backoff) is sent again
+# by the sweep: its task was lost with a worker.
+FEISHU_DELIVERY_REQUEUE_SECONDS = env_int("FEISHU_DELIVERY_REQUEUE_SECONDS", 120, minimum=10)
 
 # --- Feishu / Lark sign-in and account linking (integrations/feishu/oauth) -------------------
 # The provider is built per Feishu app from its own credentials (no SocialApp, nothing to

@@ -96,3 +96,12 @@ def test_old_handled_pushes_are_purged_but_pending_ones_kept(source, settings):
     )
     assert tasks.purge_inbound_events() == 1
     assert InboundEvent.objects.count() == 2
+
+
+def test_every_periodic_task_names_a_registered_task():
+    from oncall.celery import app
+
+    app.loader.import_default_modules()
+    names = {entry["task"] for entry in app.conf.beat_schedule.values()}
+    assert "integrations.feishu.tasks.resend_stalled_cards" in names
+    assert names <= set(app.tasks)

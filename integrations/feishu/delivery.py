@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, OuterRef, Q, Subquery
@@ -46,6 +47,11 @@ Kind = TimelineEntry.Kind
 # Feishu refuses to update a card older than this (code 230031); stop a little before.
 CARD_UPDATE_WINDOW = timedelta(days=14) - timedelta(minutes=10)
 SYNC_DELAY_SECONDS = 1.0
+# A planned sync holds off the others this long: until it is due, and a little after. A sync
+# task lost with a killed worker must not hold them off for long, or the changes it was meant
+# to carry (a claim, say) never reach the cards. A sync that only runs late meets a second
+# one, which finds the copies already current.
+SYNC_PLANNED_SECONDS = int(SYNC_DELAY_SECONDS) + 3
 # How long a click's answer is remembered: the sync it schedules runs a second later, or after
 # a few retries; past this a copy is patched again, which is harmless.
 SHOWN_SECONDS = 600
@@ -337,11 +343,39 @@ def _transient_failure(delivery: CardDelivery, exc: errors.FeishuError) -> float
     """Seconds until the next attempt (bounded exponential backoff), or None after the last
     attempt, when the failure is recorded as final."""
     attempts = delivery.attempts + 1
-    CardDelivery.objects.filter(pk=delivery.pk).update(attempts=attempts, last_error=str(exc))
+    CardDelivery.objects.filter(pk=delivery.pk).update(
+        attempts=attempts, last_error=str(exc), updated_at=timezone.now()
+    )
     if attempts >= MAX_SEND_ATTEMPTS:
         _permanent_failure(delivery, exc, after=attempts)
         return None
+    return _backoff(attempts)
+
+
+def _backoff(attempts: int) -> float:
     return min(2.0**attempts, 300.0)
+
+
+def resend_stalled(now: datetime | None = None) -> int:
+    """Hand out again the sends whose task was lost (a worker killed mid-send, a broker
+    restarted): deliveries still owed a card and untouched for longer than their last backoff
+    plus ``FEISHU_DELIVERY_REQUEUE_SECONDS``. The broker would give such a task back only after
+    its visibility timeout (an hour on Redis). A send handed out twice posts once (Feishu's
+    ``uuid``, the conditional "record message N"). Returns the deliveries handed out."""
+    now = now or timezone.now()
+    grace = timedelta(seconds=settings.FEISHU_DELIVERY_REQUEUE_SECONDS)
+    owed = CardDelivery.objects.filter(
+        sent__lt=F("requested"), state__in=[State.PENDING, State.SENT], updated_at__lt=now - grace
+    ).values_list("pk", "attempts", "updated_at")
+    stalled = [
+        pk
+        for pk, attempts, updated_at in owed
+        if updated_at + timedelta(seconds=_backoff(attempts) if attempts else 0) + grace < now
+    ]
+    # Touched, so that the next sweep leaves them to the tasks handed out now.
+    CardDelivery.objects.filter(pk__in=stalled).update(updated_at=now)
+    _enqueue_sends(stalled)
+    return len(stalled)
 
 
 def _permanent_failure(delivery: CardDelivery, exc: errors.FeishuError, after: int = 0) -> None:
@@ -381,7 +415,7 @@ def schedule_sync(incident_id: int) -> None:
     """Update the incident's cards in a second, once however many changes come meanwhile."""
     if not CardDelivery.objects.filter(incident_id=incident_id, sent__gt=0).exists():
         return
-    if cache.add(_sync_key(incident_id), 1, timeout=30):
+    if cache.add(_sync_key(incident_id), 1, timeout=SYNC_PLANNED_SECONDS):
         from integrations.feishu.tasks import sync_cards
 
         sync_cards.apply_async((incident_id,), countdown=SYNC_DELAY_SECONDS)

@@ -108,6 +108,12 @@ def send_cards(delivery_ids: list[int]) -> None:
 
 
 @shared_task(ignore_result=True)
+def resend_stalled_cards() -> int:
+    """Periodic: send again the cards whose task was lost with a worker."""
+    return delivery.resend_stalled()
+
+
+@shared_task(ignore_result=True)
 def send_card(delivery_id: int) -> None:
     """One delivery's cards: the task versions before batching queued, still in a broker
     during an upgrade. It sends as ``send_cards`` does."""

@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import json
+import time
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from integrations.feishu import delivery, errors, rendered, tasks
 from integrations.feishu.cards import incident_card
@@ -199,6 +202,20 @@ def test_changes_in_a_burst_schedule_one_sync(console_app, incident, people, mon
     for _ in range(10):
         delivery.schedule_sync(incident.pk)
     assert scheduled == [{"countdown": delivery.SYNC_DELAY_SECONDS}]
+
+
+def test_a_sync_lost_with_its_worker_holds_off_the_next_only_until_it_was_due(
+    console_app, incident, people, monkeypatch
+):
+    send_all(incident, console_app, [people["alice"]])
+    scheduled = []
+    monkeypatch.setattr(tasks.sync_cards, "apply_async", lambda *a, **k: scheduled.append(k))
+    monkeypatch.setattr(delivery, "SYNC_PLANNED_SECONDS", 1)
+    delivery.cache.delete(delivery._sync_key(incident.pk))
+    delivery.schedule_sync(incident.pk)  # its task is lost: it never runs
+    time.sleep(1.2)
+    delivery.schedule_sync(incident.pk)  # a claim, say: its change must still reach the cards
+    assert len(scheduled) == 2
 
 
 def test_cards_older_than_14_days_are_left_alone(console_app, incident, people):
@@ -488,3 +505,39 @@ def test_a_send_put_off_by_a_rate_limit_goes_with_the_card_rendered_for_it(
     assert attempts == ["alice", "alice"]
     assert renders == [incident.pk]  # not rendered again for the second try
     assert len(cards_of(sandbox_people["alice"])) == 1
+
+
+# --- Sends lost with their worker ----------------------------------------------------------------
+
+
+def test_a_send_lost_with_its_worker_is_sent_again_by_the_sweep_once(
+    console_app, incident, people, sandbox_people
+):
+    lost = owed_card(incident, console_app, people["alice"])
+    # The worker posted the card, then died before writing it down; its task is gone.
+    console_app.client().send_message(
+        "open_id",
+        LinkedAccount.objects.get(user=people["alice"]).open_id,
+        incident_card(incident),
+        f"oncall-{lost.pk}-1",
+    )
+    moving = owed_card(incident, console_app, people["bob"])  # its task is on its way
+    long_ago = timezone.now() - timedelta(minutes=10)
+    CardDelivery.objects.filter(pk=lost.pk).update(updated_at=long_ago)
+
+    assert delivery.resend_stalled() == 1
+    assert len(cards_of(sandbox_people["alice"])) == 1  # recorded, not posted again
+    lost.refresh_from_db()
+    assert (lost.state, lost.sent) == (State.SENT, 1)
+    moving.refresh_from_db()
+    assert moving.sent == 0
+    assert delivery.resend_stalled() == 0  # nothing else is stalled
+
+
+def test_a_send_waiting_for_its_backoff_is_not_stalled(console_app, incident, people, settings):
+    row = owed_card(incident, console_app, people["alice"])
+    moved = timezone.now() - timedelta(seconds=settings.FEISHU_DELIVERY_REQUEUE_SECONDS + 10)
+    CardDelivery.objects.filter(pk=row.pk).update(attempts=7, updated_at=moved)
+    assert delivery.resend_stalled() == 0  # its 128 s backoff is not over
+    later = timezone.now() + timedelta(seconds=130)
+    assert delivery.resend_stalled(now=later) == 1
