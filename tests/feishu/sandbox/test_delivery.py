@@ -60,6 +60,16 @@ def owed_card(incident, app, user) -> CardDelivery:
     return CardDelivery.objects.create(incident=incident, app=app, user=user, requested=1)
 
 
+def posted_but_not_recorded(row: CardDelivery, user) -> None:
+    """Feishu took ``row``'s first card (its uuid) and the worker died before writing it down."""
+    row.app.client().send_message(
+        "open_id",
+        LinkedAccount.objects.get(user=user, app=row.app).open_id,
+        incident_card(row.incident),
+        f"oncall-{row.pk}-1",
+    )
+
+
 def cards_of(sandbox_person) -> list[SandboxMessage]:
     return list(SandboxMessage.objects.filter(user=sandbox_person, msg_type="interactive"))
 
@@ -104,12 +114,7 @@ def test_a_send_interrupted_before_it_was_recorded_does_not_post_twice(
 ):
     row = owed_card(incident, console_app, people["alice"])
     # The worker sent the card and died before writing it down: the same uuid is sent again.
-    console_app.client().send_message(
-        "open_id",
-        LinkedAccount.objects.get(user=people["alice"]).open_id,
-        incident_card(incident),
-        f"oncall-{row.pk}-1",
-    )
+    posted_but_not_recorded(row, people["alice"])
     tasks.send_cards([row.pk])
     assert len(cards_of(sandbox_people["alice"])) == 1
     row.refresh_from_db()
@@ -514,13 +519,7 @@ def test_a_send_lost_with_its_worker_is_sent_again_by_the_sweep_once(
     console_app, incident, people, sandbox_people
 ):
     lost = owed_card(incident, console_app, people["alice"])
-    # The worker posted the card, then died before writing it down; its task is gone.
-    console_app.client().send_message(
-        "open_id",
-        LinkedAccount.objects.get(user=people["alice"]).open_id,
-        incident_card(incident),
-        f"oncall-{lost.pk}-1",
-    )
+    posted_but_not_recorded(lost, people["alice"])  # and its task is gone with its worker
     moving = owed_card(incident, console_app, people["bob"])  # its task is on its way
     long_ago = timezone.now() - timedelta(minutes=10)
     CardDelivery.objects.filter(pk=lost.pk).update(updated_at=long_ago)
