@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 
 import pytest
 import requests
@@ -200,3 +203,29 @@ def test_durations_that_are_not(text):
 
     with pytest.raises(ValueError, match="is not a duration"):
         parse_duration(text)
+
+
+def test_the_wsgi_entry_point_imports_what_a_first_request_would():
+    """A fresh gunicorn worker answers its first card click without importing the URLconf, the
+    views or the broker's transport on the way; loading the entry point connects to nothing
+    (the broker's port here has nobody listening)."""
+    probe = (
+        "import sys, oncall.wsgi; "
+        "print(' '.join(m for m in ('oncall.urls', 'integrations.feishu.views', "
+        "'oncall.api.views', 'kombu.transport.redis') if m in sys.modules))"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "oncall.settings",
+        "DEBUG": "true",
+        "CELERY_BROKER_URL": "redis://127.0.0.1:9/0",
+    }
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout.split() == [
+        "oncall.urls",
+        "integrations.feishu.views",
+        "oncall.api.views",
+        "kombu.transport.redis",
+    ]
