@@ -20,11 +20,12 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Max, Min, Q, Window
+from django.db import connection
 from django.utils import timezone, translation
 
 from oncall.durations import snooze_choices
@@ -153,27 +154,48 @@ def _summary_of(alerts: Sequence[Alert]) -> _AlertSummary:
 
 def _summary_from_database(incident: Incident) -> _AlertSummary:
     # One query however many alerts the incident has (a storm can merge thousands): the first
-    # alert, with the totals over all of them as window aggregates.
-    first = (
-        Alert.objects.filter(incident=incident)
-        .annotate(
-            alerts_total=Window(Count("pk")),
-            alerts_firing=Window(Count("pk", filter=Q(status=Alert.Status.FIRING))),
-            alerts_first_seen=Window(Min("first_seen")),
-            alerts_last_seen=Window(Max("last_seen")),
-        )
-        .order_by("first_seen", "pk")
-        .first()
-    )
+    # alert, with the totals over all of them as window aggregates. Ordered by first_seen, the
+    # first alert's own first_seen is the earliest.
+    rows = Alert.objects.raw(_summary_sql(), [Alert.Status.FIRING, incident.pk])
+    first = next(iter(rows), None)
     if first is None:
         return _summary_of([])
     return _AlertSummary(
         firing=first.alerts_firing,
         total=first.alerts_total,
-        first_seen=first.alerts_first_seen,
-        last_seen=first.alerts_last_seen,
+        first_seen=first.first_seen,
+        last_seen=_aware(first.alerts_last_seen),
         first=first,
     )
+
+
+@lru_cache(maxsize=1)
+def _summary_sql() -> str:
+    """The summary query, written in SQL: every card click and card sync runs it, and Django
+    took about 2 ms of CPU to compile it from the ORM's window expressions (four of them),
+    three times what running it costs. PostgreSQL and SQLite (3.30+) both take it."""
+    quote = connection.ops.quote_name
+
+    def column(name: str) -> str:
+        return quote(Alert._meta.get_field(name).column)
+
+    first_seen, last_seen = column("first_seen"), column("last_seen")
+    # Names from the model, quoted; the values are parameters.
+    return (
+        f"SELECT *, COUNT(*) OVER () AS alerts_total, "  # noqa: S608
+        f"COUNT(*) FILTER (WHERE {column('status')} = %s) OVER () AS alerts_firing, "
+        f"MAX({last_seen}) OVER () AS alerts_last_seen "
+        f"FROM {quote(Alert._meta.db_table)} WHERE {column('incident')} = %s "
+        f"ORDER BY {first_seen}, {column('id')} LIMIT 1"
+    )
+
+
+def _aware(value: datetime | str) -> datetime:
+    """A timestamp computed in SQL, which Django does not convert as it converts a column:
+    PostgreSQL gives a datetime, SQLite the text Django stored (UTC)."""
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
 # --- Header, fields, note ------------------------------------------------------------------
