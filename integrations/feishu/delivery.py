@@ -55,6 +55,9 @@ SYNC_PLANNED_SECONDS = int(SYNC_DELAY_SECONDS) + 3
 # How long a click's answer is remembered: the sync it schedules runs a second later, or after
 # a few retries; past this a copy is patched again, which is harmless.
 SHOWN_SECONDS = 600
+# How long "this incident has a sent card" is kept (it never stops being true; this only bounds
+# what the cache holds for incidents nobody changes any more).
+CARDS_SENT_SECONDS = 24 * 3600
 MAX_SEND_ATTEMPTS = 8
 
 
@@ -411,9 +414,25 @@ def _sync_key(incident_id: int) -> str:
     return f"feishu:card-sync:{incident_id}"
 
 
+def _cards_sent_key(incident_id: int) -> str:
+    return f"feishu:cards-sent:{incident_id}"
+
+
+def _has_sent_cards(incident_id: int) -> bool:
+    """Whether any card of the incident was sent. Once true it stays true (deliveries go only
+    with their incident), so the answer is kept in the shared cache once the database gave it:
+    a change asks Redis, not PostgreSQL, and a card click is one."""
+    if cache.get(_cards_sent_key(incident_id)):
+        return True
+    if not CardDelivery.objects.filter(incident_id=incident_id, sent__gt=0).exists():
+        return False
+    cache.set(_cards_sent_key(incident_id), True, timeout=CARDS_SENT_SECONDS)
+    return True
+
+
 def schedule_sync(incident_id: int) -> None:
     """Update the incident's cards in a second, once however many changes come meanwhile."""
-    if not CardDelivery.objects.filter(incident_id=incident_id, sent__gt=0).exists():
+    if not _has_sent_cards(incident_id):
         return
     if cache.add(_sync_key(incident_id), 1, timeout=SYNC_PLANNED_SECONDS):
         from integrations.feishu.tasks import sync_cards

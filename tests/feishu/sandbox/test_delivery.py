@@ -209,6 +209,20 @@ def test_changes_in_a_burst_schedule_one_sync(console_app, incident, people, mon
     assert scheduled == [{"countdown": delivery.SYNC_DELAY_SECONDS}]
 
 
+def test_a_change_asks_the_database_about_sent_cards_until_it_has_found_one(
+    console_app, incident, people, monkeypatch, django_assert_num_queries
+):
+    monkeypatch.setattr(tasks.sync_cards, "apply_async", lambda *a, **k: None)
+    with django_assert_num_queries(1):
+        delivery.schedule_sync(incident.pk)  # nothing sent: nothing to keep
+    send_all(incident, console_app, [people["alice"]])
+    delivery.cache.delete(delivery._cards_sent_key(incident.pk))  # evicted, say
+    with django_assert_num_queries(1):
+        delivery.schedule_sync(incident.pk)
+    with django_assert_num_queries(0):  # every change after that, from any process
+        delivery.schedule_sync(incident.pk)
+
+
 def test_a_sync_lost_with_its_worker_holds_off_the_next_only_until_it_was_due(
     console_app, incident, people, monkeypatch
 ):
