@@ -1,7 +1,7 @@
 """Card-click benchmark: 50 people clicking the buttons of 50 incident cards at once.
 
     python3 dev.py bench clicks [--clickers 50] [--cycles 3] [--think 0]
-                                [--web-workers 4] [--threads 1] [--task-workers 4]
+                                [--web-workers 3] [--threads 1] [--task-workers 4]
 
 It starts gunicorn and a Celery worker on a fresh PostgreSQL database (``oncall_bench_clicks``)
 with Redis database 12 as broker, cache and rate-limit store, and the Feishu sandbox
@@ -38,11 +38,20 @@ goal: a server time p99 under 200 ms on this machine (Feishu gives up after 3 s)
 is on the server time: with no think time the 50 clickers are a closed loop, so the
 client-observed time is about 50 / (clicks per second) whatever the server does.
 
-The web server runs as the README's production command does: 4 gunicorn sync workers (one
-request at a time each). Threads are worse for this CPU-bound work on 2 cores: measured with
-the defaults otherwise, 3 workers x 4 threads answered 79 clicks/s with a server p99 of 342 ms
-(a request waits for its worker's interpreter lock behind the other threads' requests), and 4
-sync workers 97-103 clicks/s with a p99 of 105-109 ms.
+The web server runs as the README's production command sizes it for a 2-core machine that
+PostgreSQL, Redis and the Celery workers share: 3 gunicorn sync workers (one request at a time
+each). Measured with the defaults otherwise, the same code, one run after another:
+
+    web workers   clicks/s   server p50 / p99     client p99
+    2             33         53 / 150 ms          2.03 s
+    3             41-48      49-61 / 177-178 ms   1.63-1.69 s
+    4             38         93 / 271 ms          1.90 s
+
+With 4, two requests share each core, so every answer takes about twice its CPU time and
+none comes sooner; with 2, a core idles while its worker waits for PostgreSQL. Threads are
+worse still for this CPU-bound work: on an earlier version, 3 workers x 4 threads answered 79
+clicks/s with a server p99 of 342 ms (a request waits for its worker's interpreter lock behind
+the other threads' requests) where 4 sync workers answered 97-103 clicks/s at 105-109 ms.
 
 **Card updates.** Every change schedules a sync of the incident's cards (coalesced: changes
 within a second give each card one PATCH). After the clicks stop and the syncs settle, the
@@ -429,7 +438,7 @@ def main() -> None:
     parser.add_argument(
         "--think", type=float, default=0, help="seconds a clicker waits between its clicks"
     )
-    parser.add_argument("--web-workers", type=int, default=4)
+    parser.add_argument("--web-workers", type=int, default=3)
     parser.add_argument(
         "--threads", type=int, default=1, help="per gunicorn worker (1: its sync worker)"
     )
