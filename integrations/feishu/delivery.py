@@ -421,7 +421,7 @@ def _cards_sent_key(incident_id: int) -> str:
 def _has_sent_cards(incident_id: int) -> bool:
     """Whether any card of the incident was sent. Once true it stays true (deliveries go only
     with their incident), so the answer is kept in the shared cache once the database gave it:
-    a change asks Redis, not PostgreSQL, and a card click is one."""
+    every later change (each card click is one) asks Redis, not PostgreSQL."""
     if cache.get(_cards_sent_key(incident_id)):
         return True
     if not CardDelivery.objects.filter(incident_id=incident_id, sent__gt=0).exists():
