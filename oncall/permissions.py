@@ -33,7 +33,17 @@ def visible_incidents(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Incide
 
 
 def can_act_on_channel(user: AbstractBaseUser | AnonymousUser, channel_id: int) -> bool:
-    return visible_channels(user).filter(pk=channel_id).exists()
+    """``visible_channels(user)`` holds the channel, asked as two indexed look-ups, the direct
+    membership first: every action on every surface asks it, and the one query of
+    ``visible_channels`` (DISTINCT over two outer joins) cost twice the CPU of the first."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return (
+        Channel.members.through.objects.filter(channel_id=channel_id, user_id=user.pk).exists()
+        or Channel.teams.through.objects.filter(channel_id=channel_id, group__user=user).exists()
+    )
 
 
 def readable_channels(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Channel]:

@@ -10,7 +10,7 @@ from oncall import lifecycle
 from oncall.models import ActionSource, Incident, TimelineEntry
 from oncall.signals import incident_changed
 from oncall.timeline import Actor
-from tests.factories import IncidentFactory, UserFactory
+from tests.factories import ChannelFactory, IncidentFactory, UserFactory
 
 Status = Incident.Status
 Kind = TimelineEntry.Kind
@@ -268,3 +268,29 @@ def test_the_feishu_message_an_action_came_from_is_kept(incident, responder):
     entry = incident.timeline.get()
     assert entry.source == "feishu"
     assert entry.data == {"feishu_message_id": "om_123"}
+
+
+@pytest.mark.parametrize(
+    "who",
+    ["member", "team member", "member elsewhere", "outsider", "superuser", "inactive member"],
+)
+def test_who_may_act_on_a_channel_is_who_may_see_it(channel, who):
+    from django.contrib.auth.models import Group
+
+    from oncall.permissions import can_act_on_channel, visible_channels
+
+    other = ChannelFactory(name="Payments")
+    user = UserFactory(username="u", is_superuser=who == "superuser")
+    team = Group.objects.create(name="SRE")
+    team.user_set.add(user)
+    (channel if who == "team member" else other).teams.add(team)
+    if who in ("member", "inactive member"):
+        channel.members.add(user)
+    if who == "member elsewhere":
+        other.members.add(user)
+    if who == "inactive member":
+        user.is_active = False
+        user.save()
+    may_act = can_act_on_channel(user, channel.pk)
+    assert may_act == visible_channels(user).filter(pk=channel.pk).exists()
+    assert may_act is (who in ("member", "team member", "superuser"))
