@@ -38,6 +38,17 @@ ACTIONS: dict[DisplayState, tuple[str, ...]] = {
 }
 
 
+# The actions one click does, as every surface's button: its label, and whether it is the
+# state's main action. Snooze (a choice of durations) and close (a question first) are drawn
+# by each surface its own way.
+ONE_CLICK_BUTTONS: dict[str, tuple[str, bool]] = {
+    "claim": (gettext_lazy("Claim"), True),
+    "unclaim": (gettext_lazy("Unclaim"), False),
+    "wake": (gettext_lazy("Wake"), True),
+    "reopen": (gettext_lazy("Reopen"), False),
+}
+
+
 # What the person acting reads when the action changed something (a page's message, a card's
 # toast); when it changed nothing, the lifecycle's own message says why.
 DONE = {

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -32,7 +32,14 @@ from oncall.durations import snooze_choices
 from oncall.events import Severity
 from oncall.links import incident_url
 from oncall.models import Alert, Incident
-from oncall.wording import ACTIONS, DisplayState, display_state, moment, status_line
+from oncall.wording import (
+    ACTIONS,
+    ONE_CLICK_BUTTONS,
+    DisplayState,
+    display_state,
+    moment,
+    status_line,
+)
 
 # Feishu's limit is 30 KB (code 230025). The budget keeps a margin and is measured on the
 # ASCII-escaped JSON, the larger of the two forms a client may send (\uXXXX is 6 bytes where
@@ -234,15 +241,20 @@ def _note(incident: Incident, now: datetime) -> str:
 def _actions(incident: Incident, state: DisplayState) -> list[dict]:
     """The state's actions (``wording.ACTIONS``, the same the web page offers), as buttons."""
     ref = str(incident.public_id)
-    builders: dict[str, Callable[[str], list[dict]]] = {
-        "claim": lambda ref: [_button("Claim", "claim", ref, kind="primary")],
-        "unclaim": lambda ref: [_button("Unclaim", "unclaim", ref)],
-        "wake": lambda ref: [_button("Wake", "wake", ref, kind="primary")],
-        "reopen": lambda ref: [_button("Reopen", "reopen", ref)],
-        "close": lambda ref: [_close_button(ref)],
-        "snooze": _snooze_menu,
-    }
-    return [element for name in ACTIONS[state] for element in builders[name](ref)]
+    elements: list[dict] = []
+    for name in ACTIONS[state]:
+        if name == "snooze":
+            elements += _snooze_menu(ref)
+        elif name == "close":
+            elements.append(_close_button(ref))
+        else:
+            elements.append(_one_click(name, ref))
+    return elements
+
+
+def _one_click(action: str, ref: str) -> dict:
+    label, main = ONE_CLICK_BUTTONS[action]
+    return _button(str(label), action, ref, kind="primary" if main else "default")
 
 
 def _button(label: str, action: str, ref: str, *, kind: str = "default") -> dict:

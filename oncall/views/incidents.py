@@ -17,23 +17,19 @@ from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from oncall.forms import SnoozeForm
 from oncall.models import Alert, Incident, TimelineEntry
 from oncall.permissions import visible_incidents
 from oncall.sections import sections
-from oncall.wording import ACTIONS, closer_name, display_state, status_line
-
-# The actions a click does, as the page's buttons: (label, whether it is the main one). Snooze
-# (a duration menu) and close (a question first) have their own markup.
-ONE_CLICK_BUTTONS = {
-    "claim": (gettext_lazy("Claim"), True),
-    "unclaim": (gettext_lazy("Unclaim"), False),
-    "wake": (gettext_lazy("Wake"), True),
-    "reopen": (gettext_lazy("Reopen"), False),
-}
+from oncall.wording import (
+    ACTIONS,
+    ONE_CLICK_BUTTONS,
+    closer_name,
+    display_state,
+    status_line,
+)
 
 
 @dataclass(frozen=True)
