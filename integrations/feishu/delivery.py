@@ -258,7 +258,7 @@ def _client(app: FeishuApp, *, max_wait: float) -> FeishuClient:
 def _send_owed(
     delivery: CardDelivery,
     client: FeishuClient,
-    held: dict[int, rendered.Rendered] | None = None,
+    held: dict[int, rendered.Rendered],
 ) -> None:
     """Send ``delivery``'s notifications not sent yet, keeping the object in step with its row.
     Raises ``Retry``; permanent failures are recorded and end it. A notification asked for
@@ -266,7 +266,6 @@ def _send_owed(
 
     ``held``: cards rendered for sends a rate limit put off, by delivery, sent as they are
     when the send is tried again (as when the limiter slept), then checked for changes."""
-    held = {} if held is None else held
     while delivery.sent < delivery.requested and delivery.app.enabled:
         number = delivery.sent + 1
         card = held.pop(delivery.pk, None) or rendered.current(
