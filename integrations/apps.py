@@ -11,8 +11,3 @@ class IntegrationsConfig(AppConfig):
         from integrations.feishu.system_checks import sandbox_in_production
 
         checks.register(sandbox_in_production, checks.Tags.security, deploy=False)
-
-        from integrations.feishu.delivery import on_incident_changed
-        from oncall.signals import incident_changed
-
-        incident_changed.connect(on_incident_changed, dispatch_uid="feishu-card-sync")

@@ -6,8 +6,9 @@ every other surface, so the timeline and the announcements stay right.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, QuerySet
@@ -15,7 +16,6 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.formats import localize
 from django.utils.html import format_html, format_html_join
-from django.utils.module_loading import import_string
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
 
@@ -35,6 +35,15 @@ from oncall.models import (
     TimelineEntry,
 )
 from oncall.models.escalation import DAY_NAMES, known_time_zones
+from oncall.platforms import (
+    level_has_platform_targets,
+    platform_level_form_fields,
+    platform_rule_form_fields,
+    platforms,
+    rule_problems,
+    save_platform_targets,
+    validate_platform_targets,
+)
 from oncall.timeline import Actor
 
 RECENT_EVENTS = 20
@@ -277,8 +286,9 @@ class IncidentAdmin(admin.ModelAdmin):
         return False  # incidents come from alerts
 
     def get_inlines(self, request: HttpRequest, obj: Incident | None) -> list:
-        # Integrations add theirs (Feishu's card deliveries) by name, in settings.
-        return [*self.inlines, *map(import_string, settings.INCIDENT_ADMIN_INLINES)]
+        # Chat platforms add theirs (Feishu's card deliveries).
+        extra = [inline for p in platforms() for inline in p.incident_admin_inlines()]
+        return [*self.inlines, *extra]
 
     @admin.display(description="escalation")
     def escalation(self, incident: Incident) -> str:
@@ -439,15 +449,15 @@ class EscalationRuleForm(forms.ModelForm):
             "start_time",
             "end_time",
             "timezone",
-            "feishu_app",
             "stop_when",
             "repeat_rule_times",
         ]
 
 
 class EscalationLevelFormSet(forms.BaseInlineFormSet):
-    """Checks what only the whole form knows: a rule has levels, a level has targets, and its
-    chats belong to the app that delivers the rule (the one being saved)."""
+    """Checks what only the whole form knows: a rule has levels, a level has targets, and the
+    chat platforms' targets fit the rule being saved (e.g. chats of the app that delivers it:
+    ``EscalationRuleAdmin.save_form`` keeps the rule form's platform values for this)."""
 
     def clean(self) -> None:
         super().clean()
@@ -458,19 +468,34 @@ class EscalationLevelFormSet(forms.BaseInlineFormSet):
         ]
         if not levels:
             raise ValidationError("A rule needs at least one level.")
-        app = self.instance.delivering_app()
-        for form in levels:
-            if form.errors:
-                continue
+        valid = [form for form in levels if not form.errors]
+        for form in valid:
             try:
                 EscalationLevel.validate_targets(
                     users=form.cleaned_data.get("users") or [],
-                    chats=form.cleaned_data.get("chats") or [],
                     notify_channel_members=form.cleaned_data.get("notify_channel_members", False),
-                    app=app,
+                    platform_targets=level_has_platform_targets(form.cleaned_data),
                 )
             except ValidationError as exc:
                 form.add_error(None, exc)
+        rule_values = getattr(self.instance, "platform_values", {})
+        errors = validate_platform_targets(
+            self.instance, rule_values, [form.cleaned_data for form in valid]
+        )
+        for index, level_errors in errors.items():
+            if isinstance(index, int):
+                for field, messages_ in level_errors.items():
+                    valid[index].add_error(field, messages_)
+
+
+class EscalationLevelForm(forms.ModelForm):
+    """A level, with the targets the chat platforms add (declared by ``_level_form``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            for name, field in platform_level_form_fields(self.instance).items():
+                self.initial.setdefault(name, field.initial)
 
 
 class EscalationLevelInline(admin.StackedInline):
@@ -480,14 +505,26 @@ class EscalationLevelInline(admin.StackedInline):
         "position",
         "users",
         "notify_channel_members",
-        "chats",
         "escalate_after_minutes",
         ("repeat_every_minutes", "repeat_times"),
         "summary",
     ]
     readonly_fields = ["summary"]
-    autocomplete_fields = ["users", "chats"]
+    autocomplete_fields = ["users"]
     ordering = ["position", "id"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list:
+        fields = list(super().get_fields(request, obj))
+        extra = list(platform_level_form_fields(None))
+        at = fields.index("notify_channel_members") + 1
+        return [*fields[:at], *extra, *fields[at:]]
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        # Declared on a subclass, or the form factory refuses names that are not model fields.
+        kwargs["form"] = type(
+            "EscalationLevelForm", (EscalationLevelForm,), platform_level_form_fields(None)
+        )
+        return super().get_formset(request, obj, **kwargs)
 
     def get_extra(self, request: HttpRequest, obj: EscalationRule | None = None, **kwargs) -> int:
         return 1 if obj is None else 0  # a new rule starts with one empty level
@@ -506,16 +543,49 @@ class EscalationRuleAdmin(admin.ModelAdmin):
     search_fields = ["name", "channel__name"]
     list_select_related = ["channel"]
     ordering = ["channel__name", "position", "id"]
-    autocomplete_fields = ["channel", "feishu_app"]
+    autocomplete_fields = ["channel"]
     readonly_fields = ["delivery_warnings"]
     inlines = [EscalationLevelInline]
     fieldsets = [
         (None, {"fields": ["channel", "name", "position", "enabled", "delivery_warnings"]}),
         ("Which incidents", {"fields": ["severities", "matchers"]}),
         ("When", {"fields": ["days", ("start_time", "end_time"), "timezone"]}),
-        ("Delivery", {"fields": ["feishu_app", "stop_when", "repeat_rule_times"]}),
+        ("Delivery", {"fields": ["stop_when", "repeat_rule_times"]}),
     ]
     media = ADMIN_MEDIA
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list:
+        # The chat platforms' fields (Feishu: the app that delivers the cards) go to Delivery.
+        fieldsets = [(name, {**options}) for name, options in super().get_fieldsets(request, obj)]
+        delivery = fieldsets[-1][1]
+        delivery["fields"] = [*platform_rule_form_fields(obj), *delivery["fields"]]
+        return fieldsets
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs):
+        kwargs["form"] = type("EscalationRuleForm", (self.form,), platform_rule_form_fields(obj))
+        return super().get_form(request, obj, change, **kwargs)
+
+    def save_form(self, request: HttpRequest, form: forms.ModelForm, change: bool) -> Any:
+        rule = super().save_form(request, form, change)
+        # Read by the levels' formset, which checks the levels against them.
+        rule.platform_values = {
+            name: form.cleaned_data.get(name) for name in platform_rule_form_fields(None)
+        }
+        return rule
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        rule = form.instance
+        levels = [
+            (level_form.instance, level_form.cleaned_data)
+            for formset in formsets
+            if formset.model is EscalationLevel
+            for level_form in formset.forms
+            if level_form.instance.pk
+            and level_form.cleaned_data
+            and not level_form.cleaned_data.get("DELETE")
+        ]
+        save_platform_targets(rule, getattr(rule, "platform_values", {}), levels)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[EscalationRule]:
         return super().get_queryset(request).annotate(level_total=Count("levels"))
@@ -532,7 +602,7 @@ class EscalationRuleAdmin(admin.ModelAdmin):
     def delivery_warnings(self, rule: EscalationRule) -> SafeString | str:
         if not rule.pk:
             return "Checked after saving."
-        problems = rule.delivery_problems()
+        problems = rule_problems(rule)
         if not problems:
             return "None: every target is reachable."
         return format_html(

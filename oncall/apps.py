@@ -8,7 +8,10 @@ class OncallConfig(AppConfig):
 
     def ready(self) -> None:
         from oncall.escalation import on_incident_changed
+        from oncall.platforms import announce_change
         from oncall.signals import incident_changed
 
         # Escalation follows every lifecycle change, whichever surface made it.
         incident_changed.connect(on_incident_changed, dispatch_uid="oncall-escalation")
+        # Every chat platform refreshes what it sent (``ChatPlatform.incident_changed``).
+        incident_changed.connect(announce_change, dispatch_uid="oncall-platforms")

@@ -7,24 +7,17 @@ from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oncall.settings")
 
-# Tasks that send or update Feishu cards, by name (the core never imports a platform): they go
-# to settings.CELERY_CARDS_QUEUE, read when a task is sent (a test worker moves it).
-CARD_TASKS = frozenset(
-    {
-        "integrations.feishu.tasks.send_cards",
-        "integrations.feishu.tasks.send_card",
-        "integrations.feishu.tasks.sync_cards",
-    }
-)
-
 
 def route_task(
     name: str, args: object, kwargs: object, options: object, **_: object
 ) -> dict | None:
-    """``task_routes``: card tasks to the cards queue, everything else to the default one."""
-    if name in CARD_TASKS:
-        from django.conf import settings
+    """``task_routes``: the chat platforms' card tasks to the cards queue (read when a task is
+    sent: a test worker moves it), everything else to the default one."""
+    from django.conf import settings
 
+    from oncall.platforms import platforms
+
+    if any(name in platform.card_task_names() for platform in platforms()):
         return {"queue": settings.CELERY_CARDS_QUEUE}
     return None
 
@@ -34,7 +27,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 # Periodic sweeps: each one repairs what a lost task or a stopped worker left undone.
-app.conf.beat_schedule = {
+CORE_SCHEDULE = {
     "requeue-stale-inbound-events": {
         "task": "oncall.tasks.sweep_inbound_events",
         "schedule": 30.0,
@@ -51,21 +44,17 @@ app.conf.beat_schedule = {
         "task": "oncall.tasks.purge_inbound_events",
         "schedule": crontab(minute=17, hour=3),
     },
-    # Integrations are named by task name only: the core never imports a platform.
-    "sync-feishu-chats": {
-        "task": "integrations.feishu.tasks.sync_all_chats",
-        "schedule": 60.0,  # each app is synced when FEISHU_CHAT_SYNC_MINUTES have passed
-    },
-    "resend-lost-feishu-cards": {
-        "task": "integrations.feishu.tasks.resend_stalled_cards",
-        "schedule": 30.0,
-    },
-    "purge-feishu-callback-receipts": {
-        "task": "integrations.feishu.tasks.purge_callback_receipts",
-        "schedule": crontab(minute=27, hour=3),
-    },
-    "purge-rate-limit-windows": {
-        "task": "integrations.feishu.tasks.purge_rate_windows",
-        "schedule": crontab(minute=7),
-    },
 }
+
+
+@app.on_after_configure.connect
+def set_beat_schedule(sender: Celery, **_: object) -> None:
+    """The core's sweeps and each chat platform's periodic tasks, set once the settings are
+    read (the platforms are listed there). Nothing above touches ``app.conf``, which would
+    read the settings before this receiver is connected."""
+    from oncall.platforms import platforms
+
+    schedule = dict(CORE_SCHEDULE)
+    for platform in platforms():
+        schedule.update(platform.periodic_tasks())
+    sender.conf.beat_schedule = schedule

@@ -9,25 +9,23 @@ only if the incident still expects exactly that step, so a step delivered twice 
 Every step re-reads the incident: claimed, snoozed or closed stops it; wake, unclaim and reopen
 start it again (``on_incident_changed``, ``replan``).
 
-Notifying is a platform's business: ``settings.ESCALATION_NOTIFIER`` names the function that
-delivers a level's notifications (the Feishu integration's), called inside the step's
-transaction; it must hand slow work to tasks that run after commit.
+Notifying is the chat platforms' business (``oncall.platforms``): each installed platform is
+asked to notify the level, inside the step's transaction; it must hand slow work to tasks that
+run after commit.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from oncall.escalation_rules import rule_for
 from oncall.models import EscalationLevel, EscalationRule, Incident, TimelineEntry
+from oncall.platforms import LevelReport, platforms
 from oncall.timeline import Actor, record
 
 logger = logging.getLogger(__name__)
@@ -38,22 +36,12 @@ SWEEP_GRACE = timedelta(seconds=15)
 SWEEP_BATCH = 500
 
 
-@dataclass(frozen=True)
-class LevelReport:
-    """What a notifier did for one level: who was notified, who could not be reached."""
-
-    notified: list[str] = field(default_factory=list)
-    unreachable: list[str] = field(default_factory=list)
-
-
-class Notifier(Protocol):
-    def __call__(
-        self, incident: Incident, rule: EscalationRule, level: EscalationLevel
-    ) -> LevelReport: ...
-
-
-def _notifier() -> Notifier:
-    return import_string(settings.ESCALATION_NOTIFIER)
+def _notify(incident: Incident, rule: EscalationRule, level: EscalationLevel) -> LevelReport:
+    """Every platform notifies the level's people (resolved once, here) and its own targets."""
+    people = level.recipients()
+    return LevelReport.combine(
+        platform.notify(incident, rule, level, people) for platform in platforms()
+    )
 
 
 # --- Starting, stopping, resuming ---------------------------------------------------------------
@@ -198,7 +186,7 @@ def _run_level(incident: Incident, now: datetime) -> None:
             )
         return
     level = levels[incident.escalation_level]
-    report = _notifier()(incident, rule, level)
+    report = _notify(incident, rule, level)
     record(
         incident,
         Kind.NOTIFIED,

@@ -1,7 +1,7 @@
-"""Parts of the console's pages that integrations contribute (the core imports no platform).
+"""Parts of the console's pages that chat platforms contribute (the core imports no platform).
 
-A setting names callables, e.g. ``INCIDENT_PAGE_SECTIONS``; each takes the request and the page's
-object and returns a :class:`Section` to include, or None to show nothing.
+Each installed platform (``oncall.platforms``) may add one :class:`Section` to an incident's
+page, to "My account" and to the sign-in page: a template to include and its context.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest
-from django.utils.module_loading import import_string
+
+from oncall.platforms import platforms
 
 
 @dataclass(frozen=True)
@@ -23,12 +23,21 @@ class Section:
     context: dict[str, Any] = field(default_factory=dict)
 
 
-def _providers(setting: str) -> list[Callable[..., Section | None]]:
-    # Read on every call: a changed setting (tests, reloads) takes effect at once.
-    return [import_string(path) for path in getattr(settings, setting)]
-
-
-def sections(setting: str, request: HttpRequest, *args: Any) -> list[Section]:
-    """The sections the callables named by ``setting`` contribute, in the setting's order."""
-    found = (provider(request, *args) for provider in _providers(setting))
+def _collect(ask: Callable[[Any], Section | None]) -> list[Section]:
+    found = (ask(platform) for platform in platforms())
     return [section for section in found if section is not None]
+
+
+def incident_sections(request: HttpRequest, incident: Any) -> list[Section]:
+    """Whom the incident's notifications reached, per platform."""
+    return _collect(lambda platform: platform.incident_section(request, incident))
+
+
+def account_sections(request: HttpRequest) -> list[Section]:
+    """The person's linked accounts, per platform."""
+    return _collect(lambda platform: platform.account_section(request))
+
+
+def login_sections(request: HttpRequest) -> list[Section]:
+    """ "Sign in with ..." buttons, per platform."""
+    return _collect(lambda platform: platform.login_section(request))

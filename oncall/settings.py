@@ -196,8 +196,6 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "oncall.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
-# Functions that add an integration's resources to the API router.
-API_RESOURCE_REGISTRARS = ["integrations.feishu.api.register"]
 SPECTACULAR_SETTINGS = {
     "TITLE": "On-call console API",
     "DESCRIPTION": "Channels, alert sources, routes, incidents, alerts and Feishu apps and "
@@ -291,15 +289,9 @@ INBOUND_EVENT_RETENTION_DAYS = env_int("INBOUND_EVENT_RETENTION_DAYS", 7, minimu
 # An inbound event still unprocessed after this long is handed to a worker again by the sweep.
 INBOUND_EVENT_REQUEUE_SECONDS = env_int("INBOUND_EVENT_REQUEUE_SECONDS", 60, minimum=5)
 SNOOZE_MAX_MINUTES = env_int("SNOOZE_MAX_MINUTES", 24 * 60, minimum=1)
-# Delivers an escalation level's notifications (the core names it; it never imports a platform).
-ESCALATION_NOTIFIER = "integrations.feishu.delivery.notify_level"
-# Inlines integrations add to the incident's admin page.
-INCIDENT_ADMIN_INLINES = ["integrations.feishu.admin.CardDeliveryInline"]
-# Sections integrations add to responder pages (oncall.sections): who an incident's
-# notifications reached, and the linked accounts on "My account".
-INCIDENT_PAGE_SECTIONS = ["integrations.feishu.pages.incident_deliveries"]
-ACCOUNT_PAGE_SECTIONS = ["integrations.feishu.pages.linked_accounts_summary"]
-LOGIN_PAGE_SECTIONS = ["integrations.feishu.pages.sign_in_buttons"]
+# The chat platforms the console speaks through (``oncall.platforms``): one class each, by
+# dotted path. Escalation, the admin, the API, the pages, the URLs and Celery ask these.
+CHAT_PLATFORMS = env_list("CHAT_PLATFORMS", ["integrations.feishu.platform.FeishuPlatform"])
 # How often an open incident list asks for news (seconds); the page pauses while hidden.
 INCIDENT_LIST_REFRESH_SECONDS = env_int("INCIDENT_LIST_REFRESH_SECONDS", 10, minimum=1)
 

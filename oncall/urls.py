@@ -1,8 +1,7 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from integrations.feishu.account_views import linked_accounts
+from oncall.platforms import platforms
 from oncall.views import (
     account,
     channels,
@@ -25,7 +24,6 @@ urlpatterns = [
         account.revoke_token,
         name="account-token-revoke",
     ),
-    path("account/feishu/", linked_accounts, name="account-feishu"),
     path("api/", include("oncall.api.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("channels/", channels.channel_index, name="channel-list"),
@@ -43,8 +41,6 @@ urlpatterns = [
     ),
     path("push/<str:token>", push.push, name="push"),
     path("push/pagerduty/v2/enqueue", push.pagerduty_enqueue, name="pagerduty-enqueue"),
-    path("feishu/", include("integrations.feishu.urls")),
+    # Each chat platform's pages and callbacks (Feishu: /feishu/..., /account/feishu/).
+    *(pattern for platform in platforms() for pattern in platform.url_patterns()),
 ]
-
-if settings.FEISHU_SANDBOX_ENABLED:
-    urlpatterns.append(path("sandbox/feishu/", include("integrations.feishu.sandbox.urls")))

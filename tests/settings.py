@@ -23,3 +23,7 @@ CELERY_TASK_EAGER_PROPAGATES = True
 
 # The suite runs with DEBUG off and the sandbox on, on purpose: it is the warning's case.
 SILENCED_SYSTEM_CHECKS = ["oncall.W101"]
+
+# A test-only chat platform with targets of its own (tests/stub_platform): its table exists in
+# every test database; the tests that exercise it list it in CHAT_PLATFORMS.
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.stub_platform"]  # noqa: F405

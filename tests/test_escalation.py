@@ -14,8 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from oncall import escalation, lifecycle
-from oncall.escalation import LevelReport
 from oncall.models import EscalationLevel, EscalationRule, Incident, TimelineEntry
+from oncall.platforms import LevelReport, PlatformBase
 from oncall.timeline import Actor
 from tests import payloads
 from tests.factories import AlertSourceFactory, UserFactory
@@ -26,14 +26,19 @@ pytestmark = pytest.mark.django_db(transaction=True)
 notified_levels: list[tuple[int, int]] = []  # (incident id, level position)
 
 
-def recording_notifier(incident, rule, level) -> LevelReport:
-    notified_levels.append((incident.pk, level.position))
-    return LevelReport([f"level {level.position} people"], [])
+class RecordingPlatform(PlatformBase):
+    """The only chat platform of these tests: it records which level it was asked to notify."""
+
+    name = "recording"
+
+    def notify(self, incident, rule, level, people) -> LevelReport:
+        notified_levels.append((incident.pk, level.position))
+        return LevelReport([f"level {level.position} people"], [])
 
 
 @pytest.fixture(autouse=True)
 def _recording(settings):
-    settings.ESCALATION_NOTIFIER = "tests.test_escalation.recording_notifier"
+    settings.CHAT_PLATFORMS = ["tests.test_escalation.RecordingPlatform"]
     notified_levels.clear()
 
 

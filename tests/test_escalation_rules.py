@@ -263,30 +263,16 @@ class TestRecipients:
         level.notify_channel_members = True
         assert [u.username for u in level.recipients()] == ["alice", "bob", "carol", "dave"]
 
-    def test_it_delivers_through_the_chosen_or_the_only_enabled_app(self, channel):
-        default = channel.escalation_rules.get()
-        assert default.delivering_app() is None  # no app at all
-        only = FeishuAppFactory()
-        FeishuAppFactory(enabled=False)
-        assert default.delivering_app() == only
-        second = FeishuAppFactory()
-        assert default.delivering_app() is None  # two enabled: the rule must choose
-        default.feishu_app = second
-        assert default.delivering_app() == second
-
-    def test_a_level_needs_a_target_and_chats_of_the_delivering_app(self):
-        app = FeishuAppFactory()
+    def test_a_level_needs_a_target(self):
         with pytest.raises(ValidationError) as nobody:
             EscalationLevel.validate_targets(
-                users=[], chats=[], notify_channel_members=False, app=app
-            )
-        foreign = FeishuChatFactory(name="Elsewhere")
-        with pytest.raises(ValidationError) as wrong_app:
-            EscalationLevel.validate_targets(
-                users=[], chats=[foreign], notify_channel_members=False, app=app
+                users=[], notify_channel_members=False, platform_targets=False
             )
         assert "at least one target" in nobody.value.messages[0]
-        assert "Elsewhere belong to another Feishu app" in wrong_app.value.message_dict["chats"][0]
+        # A chat platform's target (a Feishu group chat) is a target.
+        EscalationLevel.validate_targets(
+            users=[], notify_channel_members=False, platform_targets=True
+        )
 
 
 # --- Admin --------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
-from integrations.feishu import bulk_linking, chats, checks, delivery, errors, samples
+from integrations.feishu import bulk_linking, chats, checks, errors, escalation_targets, samples
 from integrations.feishu.models import CardDelivery, FeishuApp, FeishuChat, LinkedAccount
 from oncall.admin import ADMIN_MEDIA, copy_field
 from oncall.timeline import display_name
@@ -213,7 +213,7 @@ class FeishuAppAdmin(admin.ModelAdmin):
     @admin.display(description="people not linked yet")
     def unlinked_people(self, app: FeishuApp) -> SafeString | str:
         linked = set(app.linked_accounts.values_list("user_id", flat=True))
-        missing = [u for u in delivery.people_targeted_through(app) if u.pk not in linked]
+        missing = [u for u in escalation_targets.people_targeted_through(app) if u.pk not in linked]
         if not missing:
             return "Everyone the escalation rules notify through this app has linked an account."
         names = format_html_join(", ", "{}", ((display_name(u),) for u in missing))

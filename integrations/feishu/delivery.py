@@ -526,26 +526,6 @@ def _too_old(message: dict) -> bool:
     return timezone.now() - sent_at > CARD_UPDATE_WINDOW
 
 
-# --- What escalation calls ----------------------------------------------------------------------
-
-
-def notify_level(incident: Incident, rule: Any, level: Any) -> Any:
-    """``settings.ESCALATION_NOTIFIER``: deliver one escalation level's cards through the rule's
-    Feishu app (or the console's only one)."""
-    from oncall.escalation import LevelReport
-
-    users = level.recipients()
-    chats = list(level.chats.all())
-    app = rule.delivering_app()
-    if app is None:
-        names = [display_name(u) for u in users] + [str(c) for c in chats]
-        return LevelReport([], [f"{n} (no Feishu app is set on the rule)" for n in names])
-    outcome = notify(incident, app, users, chats)
-    unreachable = set(outcome.unreachable)
-    names = [display_name(u) for u in users] + [str(c) for c in chats]
-    return LevelReport([n for n in names if n not in unreachable], outcome.unreachable)
-
-
 # The timeline's own bookkeeping: nothing the card shows.
 CARD_NEUTRAL_KINDS = frozenset({Kind.NOTIFIED, Kind.DELIVERY_FAILED, Kind.ESCALATION})
 
@@ -559,20 +539,3 @@ def on_incident_changed(sender: Any, incident_id: int, kind: str, **_: Any) -> N
     rendered.changed(incident_id)
     if kind != Kind.CREATED:
         schedule_sync(incident_id)
-
-
-def people_targeted_through(app: FeishuApp) -> list[Any]:
-    """Everyone an escalation rule delivering through ``app`` would notify (for the admin's
-    list of people who still have to link their account)."""
-    from oncall.models import EscalationRule
-
-    people: dict[int, Any] = {}
-    rules = EscalationRule.objects.filter(enabled=True).prefetch_related("levels")
-    default_app = EscalationRule.default_delivering_app()
-    for rule in rules:
-        delivering = rule.delivering_app(default_app)
-        if delivering is None or delivering.pk != app.pk:
-            continue
-        for level in rule.levels.all():
-            people.update((user.pk, user) for user in level.recipients())
-    return sorted(people.values(), key=lambda user: display_name(user).lower())

@@ -25,6 +25,14 @@ from oncall.models import (
     TimelineEntry,
 )
 from oncall.models.escalation import validate_days, validate_severities
+from oncall.platforms import (
+    level_has_platform_targets,
+    platform_level_fields,
+    platform_rule_fields,
+    rule_problems,
+    save_platform_targets,
+    validate_platform_targets,
+)
 from oncall.timeline import display_name
 
 User = get_user_model()
@@ -269,23 +277,12 @@ def _drf_detail(exc: DjangoValidationError) -> dict[str, Any]:
     return {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
 
 
-def _related_model(model: Any, field: str) -> Any:
-    # Models of the integrations, reached through the relation: the core never imports them.
-    return model._meta.get_field(field).related_model
-
-
 class EscalationLevelSerializer(serializers.ModelSerializer):
     users = serializers.PrimaryKeyRelatedField(
         many=True,
         queryset=User.objects.all(),
         required=False,
         help_text="User ids, notified in the direct messages of their linked Feishu account.",
-    )
-    chats = serializers.PrimaryKeyRelatedField(
-        many=True,
-        queryset=_related_model(EscalationLevel, "chats").objects.all(),
-        required=False,
-        help_text="Feishu chat ids (see /api/v1/feishu-chats/), of the rule's Feishu app.",
     )
     summary = serializers.CharField(source="describe", read_only=True)
 
@@ -295,7 +292,6 @@ class EscalationLevelSerializer(serializers.ModelSerializer):
             "position",
             "users",
             "notify_channel_members",
-            "chats",
             "escalate_after_minutes",
             "repeat_every_minutes",
             "repeat_times",
@@ -303,9 +299,14 @@ class EscalationLevelSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["position"]  # the level's place in the rule's list
 
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # The chat platforms' targets (Feishu: ``chats``) after the core's.
+        return {**super().get_fields(), **platform_level_fields()}
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         # Fields left out take the model's defaults: levels are written as a whole list.
-        level = EscalationLevel(**{k: v for k, v in attrs.items() if k not in ("users", "chats")})
+        model_fields = {f.name for f in EscalationLevel._meta.concrete_fields}
+        level = EscalationLevel(**{k: v for k, v in attrs.items() if k in model_fields})
         try:
             level.clean()
         except DjangoValidationError as exc:
@@ -331,12 +332,6 @@ class EscalationRuleSerializer(serializers.ModelSerializer):
         validators=[validate_days],
         help_text="Days the time window starts on, 0 = Monday ... 6 = Sunday. Empty: every day.",
     )
-    feishu_app = public_id_field(
-        _related_model(EscalationRule, "feishu_app").objects.all(),
-        allow_null=True,
-        required=False,
-        help_text="Id of the Feishu app that delivers the cards. Null: the only enabled app.",
-    )
     levels = EscalationLevelSerializer(
         many=True, allow_empty=False, help_text="Replaces all levels; the order is theirs."
     )
@@ -347,10 +342,8 @@ class EscalationRuleSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_warnings(self, rule: EscalationRule) -> list[str]:
-        # The only-enabled-app fallback is read once per answer, not once per rule.
-        if "default_app" not in self.context:
-            self.context["default_app"] = EscalationRule.default_delivering_app()
-        return rule.delivery_problems(self.context["default_app"])
+        # What is the same for every rule is looked up once per answer, not once per rule.
+        return rule_problems(rule, self.context.setdefault("platform_memo", {}))
 
     class Meta:
         model = EscalationRule
@@ -366,7 +359,6 @@ class EscalationRuleSerializer(serializers.ModelSerializer):
             "start_time",
             "end_time",
             "timezone",
-            "feishu_app",
             "stop_when",
             "repeat_rule_times",
             "levels",
@@ -374,14 +366,24 @@ class EscalationRuleSerializer(serializers.ModelSerializer):
             "warnings",
         ]
 
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # The chat platforms' part of a rule (Feishu: ``feishu_app``) after the core's.
+        return {**super().get_fields(), **platform_rule_fields()}
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         rule = self._rule_as_it_would_be(attrs)
         try:
             rule.clean()
         except DjangoValidationError as exc:
             raise serializers.ValidationError(_drf_detail(exc)) from None
+        platform_values = {k: attrs[k] for k in platform_rule_fields() if k in attrs}
+        errors = validate_platform_targets(
+            self.instance or rule, platform_values, attrs.get("levels", [])
+        )
         if "levels" in attrs:
-            self._check_targets(attrs["levels"], rule.delivering_app())
+            errors = self._check_targets(attrs["levels"], errors)
+        if errors:
+            raise serializers.ValidationError(errors)
         return attrs
 
     def _rule_as_it_would_be(self, attrs: dict[str, Any]) -> EscalationRule:
@@ -390,45 +392,63 @@ class EscalationRuleSerializer(serializers.ModelSerializer):
         if self.instance is not None:
             fields = EscalationRule._meta.concrete_fields
             values = {f.name: getattr(self.instance, f.name) for f in fields if not f.primary_key}
-        values.update({k: v for k, v in attrs.items() if k != "levels"})
+        model_fields = {f.name for f in EscalationRule._meta.concrete_fields}
+        values.update({k: v for k, v in attrs.items() if k in model_fields})
         return EscalationRule(**values)
 
-    def _check_targets(self, levels: list[dict[str, Any]], app: Any) -> None:
-        # Keyed by the level's index, the way DRF reports errors of list items.
-        errors: dict[int, dict[str, Any]] = {}
+    @staticmethod
+    def _check_targets(
+        levels: list[dict[str, Any]], errors: dict[int | str, Any]
+    ) -> dict[int | str, Any]:
+        """Each level names a target; the platforms' errors (``errors``) are kept, and level
+        errors keyed by the level's index, the way DRF reports errors of list items."""
+        by_level: dict[int, dict[str, Any]] = {
+            key: value for key, value in errors.items() if isinstance(key, int)
+        }
         for index, level in enumerate(levels):
             try:
                 EscalationLevel.validate_targets(
                     users=level.get("users", []),
-                    chats=level.get("chats", []),
                     notify_channel_members=level.get("notify_channel_members", False),
-                    app=app,
+                    platform_targets=level_has_platform_targets(level),
                 )
             except DjangoValidationError as exc:
-                errors[index] = _drf_detail(exc)
-        if errors:
-            raise serializers.ValidationError({"levels": errors})
+                by_level.setdefault(index, {}).update(_drf_detail(exc))
+        rest = {key: value for key, value in errors.items() if not isinstance(key, int)}
+        return {**rest, "levels": by_level} if by_level else rest
 
     @transaction.atomic
     def create(self, validated_data: dict[str, Any]) -> EscalationRule:
         levels = validated_data.pop("levels")
+        platform_values = self._pop_platform_values(validated_data)
         rule = EscalationRule.objects.create(**validated_data)
-        self._write_levels(rule, levels)
+        self._write_levels(rule, levels, platform_values)
         return rule
 
     @transaction.atomic
     def update(self, instance: EscalationRule, validated_data: dict[str, Any]) -> EscalationRule:
         levels = validated_data.pop("levels", None)
+        platform_values = self._pop_platform_values(validated_data)
         rule = super().update(instance, validated_data)
         if levels is not None:
             rule.levels.all().delete()
-            self._write_levels(rule, levels)
+        self._write_levels(rule, levels or [], platform_values)
         return rule
 
     @staticmethod
-    def _write_levels(rule: EscalationRule, levels: list[dict[str, Any]]) -> None:
+    def _pop_platform_values(validated_data: dict[str, Any]) -> dict[str, Any]:
+        return {k: validated_data.pop(k) for k in platform_rule_fields() if k in validated_data}
+
+    @staticmethod
+    def _write_levels(
+        rule: EscalationRule, levels: list[dict[str, Any]], platform_values: dict[str, Any]
+    ) -> None:
+        platform_names = set(platform_level_fields())
+        written = []
         for position, data in enumerate(levels):
-            users, chats = data.pop("users", []), data.pop("chats", [])
+            theirs = {k: data.pop(k) for k in platform_names if k in data}
+            users = data.pop("users", [])
             level = EscalationLevel.objects.create(rule=rule, position=position, **data)
             level.users.set(users)
-            level.chats.set(chats)
+            written.append((level, theirs))
+        save_platform_targets(rule, platform_values, written)

@@ -1,10 +1,9 @@
-from django.conf import settings
 from django.urls import include, path
-from django.utils.module_loading import import_string
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from oncall.api import views
+from oncall.platforms import platforms
 
 router = DefaultRouter()
 router.register("channels", views.ChannelViewSet, basename="channel")
@@ -15,9 +14,9 @@ router.register("incidents", views.IncidentViewSet, basename="incident")
 router.register("alerts", views.AlertViewSet, basename="alert")
 router.register("tokens", views.ApiTokenViewSet, basename="token")
 router.register("escalation-rules", views.EscalationRuleViewSet, basename="escalation-rule")
-# Integrations add their own resources; the core does not import them by name.
-for register in settings.API_RESOURCE_REGISTRARS:
-    import_string(register)(router)
+# Chat platforms add their own resources; the core does not import them by name.
+for platform in platforms():
+    platform.register_api(router)
 
 urlpatterns = [
     path("v1/", include(router.urls)),

@@ -38,6 +38,7 @@ from oncall.permissions import (
     visible_channels,
     visible_incidents,
 )
+from oncall.platforms import prefetch_rules
 from oncall.timeline import Actor
 
 User = get_user_model()
@@ -285,9 +286,9 @@ class EscalationRuleViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self) -> QuerySet:
         readable = readable_channels(self.request.user).values("pk")
-        return (
+        return prefetch_rules(
             EscalationRule.objects.filter(channel__in=readable)
-            .select_related("channel", "feishu_app")
-            .prefetch_related("levels__users", "levels__chats")
+            .select_related("channel")
+            .prefetch_related("levels__users")
             .order_by("channel__name", "position", "id")
         )

@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from oncall.events import Severity
 from oncall.matchers import all_match, parse_matchers
 from oncall.models.channels import Channel
+from oncall.platforms import level_target_names
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -100,10 +101,6 @@ def _join_names(names: list[str]) -> str:
 
 
 # --- Rules --------------------------------------------------------------------------------------
-
-
-# "Not given: look it up" (None is a valid answer: no app delivers).
-LOOK_UP: Any = object()
 
 
 class EscalationRule(models.Model):
@@ -231,47 +228,6 @@ class EscalationRule(models.Model):
     def _on_day(self, weekday: int) -> bool:
         return not self.days or weekday in self.days
 
-    # --- Delivery ---------------------------------------------------------------------------
-
-    def delivering_app(self, default_app: Any = LOOK_UP) -> Any | None:
-        """The ``FeishuApp`` that delivers this rule's cards: the chosen one, else the only
-        enabled app; None when none is chosen and there are zero or several enabled apps.
-        Whoever asks for many rules passes ``default_app`` (``default_delivering_app()``,
-        read once) instead of a query per rule."""
-        if self.feishu_app_id is not None:
-            return self.feishu_app
-        return self.default_delivering_app() if default_app is LOOK_UP else default_app
-
-    @classmethod
-    def default_delivering_app(cls) -> Any | None:
-        """The only enabled app (None for zero or several): what a rule without one uses."""
-        # Looked up through the relation: the core never imports the integration by name.
-        app_model = cls._meta.get_field("feishu_app").related_model
-        apps = list(app_model.objects.filter(enabled=True)[:2])
-        return apps[0] if len(apps) == 1 else None
-
-    def delivery_problems(self, default_app: Any = LOOK_UP) -> list[str]:
-        """Why some targets won't receive anything, in words for the admin: no app delivers
-        the rule, or a chat the bot was removed from (or that was disbanded)."""
-        problems = []
-        app = self.delivering_app(default_app)
-        if app is None and self.feishu_app_id is None:
-            problems.append(
-                "No Feishu app is chosen and there is not exactly one enabled app: "
-                "choose the app that delivers this rule's cards."
-            )
-        elif app is not None and not app.enabled:
-            problems.append(f"The Feishu app {app} is disabled: nothing is delivered.")
-        # Sorted here rather than by the database, so that a prefetch (the API's) is used.
-        levels = sorted(self.levels.all(), key=lambda level: (level.position, level.pk))
-        for number, level in enumerate(levels, start=1):
-            for chat in level.chats.all():
-                if not chat.usable:
-                    problems.append(f"Level {number}: chat {chat} ({chat.get_status_display()}).")
-                elif app is not None and chat.app_id != app.pk:
-                    problems.append(f"Level {number}: chat {chat} belongs to another Feishu app.")
-        return problems
-
     # --- Descriptions for people ------------------------------------------------------------
 
     def describe_conditions(self) -> str:
@@ -394,24 +350,14 @@ class EscalationLevel(models.Model):
 
     @staticmethod
     def validate_targets(
-        *, users: Iterable[Any], chats: Iterable[Any], notify_channel_members: bool, app: Any
+        *, users: Iterable[Any], notify_channel_members: bool, platform_targets: bool
     ) -> None:
-        """A level notifies someone, and its chats belong to the app that delivers the rule.
-        Many-to-many values are only known to forms and serializers, so they call this."""
-        users, chats = list(users), list(chats)
-        if not users and not chats and not notify_channel_members:
+        """A level notifies someone: people, the channel's members, or a chat platform's
+        targets (``platform_targets``: e.g. Feishu group chats). Many-to-many values are only
+        known to forms and serializers, so they call this."""
+        if not list(users) and not notify_channel_members and not platform_targets:
             raise ValidationError(
                 _("Choose at least one target: users, the channel's members, or chats.")
-            )
-        if app is None:
-            return
-        foreign = [str(chat) for chat in chats if chat.app_id != app.pk]
-        if foreign:
-            raise ValidationError(
-                {
-                    "chats": _("%(chats)s belong to another Feishu app than %(app)s.")
-                    % {"chats": ", ".join(foreign), "app": app}
-                }
             )
 
     def recipients(self) -> list[AbstractBaseUser]:
@@ -438,7 +384,7 @@ class EscalationLevel(models.Model):
         if self.notify_channel_members:
             targets.append("channel members")
         if self.pk:
-            targets.extend(str(chat) for chat in self.chats.all())
+            targets.extend(level_target_names(self))
         parts = [
             f"Notify {_join_names(targets) or 'nobody'}",
             f"escalate after {self.escalate_after_minutes} min",

@@ -6,17 +6,17 @@ from typing import Any
 
 from django import template
 
-from oncall import timeline
-from oncall.sections import Section, sections
+from oncall import sections, timeline
+from oncall.sections import Section
 
 register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
-def integration_sections(context: dict[str, Any], setting: str, *args: Any) -> list[Section]:
-    """``{% integration_sections "LOGIN_PAGE_SECTIONS" as found %}``: for pages rendered by
-    views the console does not own (allauth's), where the view cannot add them."""
-    return sections(setting, context["request"], *args)
+def login_sections(context: dict[str, Any]) -> list[Section]:
+    """``{% login_sections as found %}``: the platforms' sign-in buttons, for the sign-in page
+    that allauth's view renders (the console cannot add them in a view of its own)."""
+    return sections.login_sections(context["request"])
 
 
 @register.filter

@@ -1,6 +1,6 @@
 """The signed-in person's own page (``/account/``): who they are, the personal API tokens
-they use with the REST API (create, revoke), and what integrations add (their linked Feishu
-accounts, ``ACCOUNT_PAGE_SECTIONS``).
+they use with the REST API (create, revoke), and what chat platforms add (their linked
+accounts, ``oncall.sections``).
 
 A new token's key is shown once, in the answer to the POST that made it (never stored, never
 put in the session or a redirect), with ``Cache-Control: no-store`` so the browser keeps no
@@ -22,7 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from oncall.models import ApiToken
-from oncall.sections import sections
+from oncall.sections import account_sections
 
 TOKEN_NAME_MAX_CHARS = ApiToken._meta.get_field("name").max_length
 
@@ -39,7 +39,7 @@ def _page(request: HttpRequest, *, form: TokenForm | None = None, status: int = 
     context = {
         "tokens": ApiToken.objects.filter(user=request.user).order_by("-created_at", "-pk"),
         "form": form or TokenForm(),
-        "sections": sections("ACCOUNT_PAGE_SECTIONS", request),
+        "sections": account_sections(request),
     }
     return render(request, "oncall/account.html", context, status=status)
 

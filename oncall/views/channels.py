@@ -23,6 +23,7 @@ from oncall.incident_list import (
 )
 from oncall.models import Channel, EscalationLevel, EscalationRule, Incident
 from oncall.permissions import channel_member, visible_channels
+from oncall.platforms import prefetch_rules, rule_facts
 
 OPEN_INCIDENTS_SHOWN = 20
 
@@ -67,13 +68,17 @@ def channel_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     listed = incident_list(
         IncidentFilterForm({"channel": str(channel.public_id)}, request.user), now
     )
-    levels = EscalationLevel.objects.prefetch_related("users", "chats").order_by("position", "pk")
-    rules = (
-        EscalationRule.objects.filter(channel=channel)
-        .select_related("feishu_app")
-        .prefetch_related(Prefetch("levels", queryset=levels))
-        .order_by("position", "pk")
+    levels = EscalationLevel.objects.prefetch_related("users").order_by("position", "pk")
+    rules = list(
+        prefetch_rules(
+            EscalationRule.objects.filter(channel=channel)
+            .prefetch_related(Prefetch("levels", queryset=levels))
+            .order_by("position", "pk")
+        )
     )
+    facts = rule_facts(rules)
+    for rule in rules:
+        rule.platform_facts = facts[rule.pk]
     user_model = get_user_model()
     people = (
         user_model.objects.filter(channel_member(channel.pk), is_active=True)

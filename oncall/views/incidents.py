@@ -1,7 +1,7 @@
 """The incident page (``/incidents/<public id>/``): what Feishu cards link to.
 
 It shows the incident, its alerts with links back to their source, its timeline, what
-integrations add (who was notified, ``INCIDENT_PAGE_SECTIONS``) and the actions its state
+chat platforms add (who was notified, ``oncall.sections``) and the actions its state
 allows (``incident_actions``). One query each for the session, the user, the incident (with
 channel and people), its alerts and its timeline (with actors), however many there are.
 """
@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET
 from oncall.forms import SnoozeForm
 from oncall.models import Alert, Incident, TimelineEntry
 from oncall.permissions import visible_incidents
-from oncall.sections import sections
+from oncall.sections import incident_sections
 from oncall.wording import (
     ACTIONS,
     ONE_CLICK_BUTTONS,
@@ -67,7 +67,7 @@ def render_detail(
         "closed_by": closer_name(incident) if incident.status == Incident.Status.CLOSED else "",
         "alerts": [_alert_row(alert) for alert in incident.alerts.all()],
         "timeline": incident.timeline.all(),
-        "sections": sections("INCIDENT_PAGE_SECTIONS", request, incident),
+        "sections": incident_sections(request, incident),
     }
     return render(request, "oncall/incident_detail.html", context, status=status)
 

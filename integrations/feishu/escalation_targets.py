@@ -1,0 +1,203 @@
+"""Feishu's part of escalation rules and levels: which app delivers a rule's cards, and each
+level's group chats (``oncall.platforms.TargetFields``, for the REST API and the admin).
+
+A rule without a chosen app is delivered by the console's only enabled app, when there is
+exactly one. A level's chats must belong to the app that delivers its rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from integrations.feishu.models import FeishuApp, FeishuChat
+from oncall.models import EscalationLevel, EscalationRule
+from oncall.timeline import display_name
+
+RULE_APP = "feishu_app"
+LEVEL_CHATS = "chats"
+# "Not given: look it up" (None is a valid answer: no app delivers).
+LOOK_UP: Any = object()
+
+
+# --- Storage ------------------------------------------------------------------------------------
+
+
+def chosen_app(rule: EscalationRule) -> FeishuApp | None:
+    return rule.feishu_app
+
+
+def chosen_apps(rules: Sequence[EscalationRule]) -> dict[int, FeishuApp]:
+    """The chosen app of each rule that has one, by the rule's pk, in one query."""
+    apps = FeishuApp.objects.in_bulk({rule.feishu_app_id for rule in rules} - {None})
+    return {rule.pk: apps[rule.feishu_app_id] for rule in rules if rule.feishu_app_id in apps}
+
+
+def level_chats(level: EscalationLevel) -> list[FeishuChat]:
+    return list(level.chats.all())
+
+
+def default_delivering_app() -> FeishuApp | None:
+    """The only enabled app (None for zero or several): what a rule without one uses."""
+    apps = list(FeishuApp.objects.filter(enabled=True)[:2])
+    return apps[0] if len(apps) == 1 else None
+
+
+def delivering_app(rule: EscalationRule, default_app: Any = LOOK_UP) -> FeishuApp | None:
+    """The app that delivers ``rule``'s cards: the chosen one, else the only enabled app. Whoever
+    asks for many rules passes ``default_app`` (read once) instead of a query per rule."""
+    app = chosen_app(rule)
+    if app is not None:
+        return app
+    return default_delivering_app() if default_app is LOOK_UP else default_app
+
+
+def rule_problems(rule: EscalationRule, default_app: Any = LOOK_UP) -> list[str]:
+    """Why some targets won't receive anything, in words for the admin: no app delivers the
+    rule, or a chat the bot was removed from (or that was disbanded)."""
+    problems = []
+    chosen = chosen_app(rule)
+    app = delivering_app(rule, default_app)
+    if app is None and chosen is None:
+        problems.append(
+            "No Feishu app is chosen and there is not exactly one enabled app: "
+            "choose the app that delivers this rule's cards."
+        )
+    elif app is not None and not app.enabled:
+        problems.append(f"The Feishu app {app} is disabled: nothing is delivered.")
+    # Sorted here rather than by the database, so that a prefetch (the API's) is used.
+    levels = sorted(rule.levels.all(), key=lambda level: (level.position, level.pk))
+    for number, level in enumerate(levels, start=1):
+        for chat in level_chats(level):
+            if not chat.usable:
+                problems.append(f"Level {number}: chat {chat} ({chat.get_status_display()}).")
+            elif app is not None and chat.app_id != app.pk:
+                problems.append(f"Level {number}: chat {chat} belongs to another Feishu app.")
+    return problems
+
+
+def foreign_chats(chats: Sequence[FeishuChat], app: FeishuApp | None) -> list[str]:
+    """The chats that belong to another app than ``app`` (none when no app delivers)."""
+    if app is None:
+        return []
+    return [str(chat) for chat in chats if chat.app_id != app.pk]
+
+
+def people_targeted_through(app: FeishuApp) -> list[Any]:
+    """Everyone an escalation rule delivering through ``app`` would notify (for the admin's
+    list of people who still have to link their account)."""
+    people: dict[int, Any] = {}
+    rules = EscalationRule.objects.filter(enabled=True).prefetch_related("levels")
+    default_app = default_delivering_app()
+    for rule in rules:
+        delivering = delivering_app(rule, default_app)
+        if delivering is None or delivering.pk != app.pk:
+            continue
+        for level in rule.levels.all():
+            people.update((user.pk, user) for user in level.recipients())
+    return sorted(people.values(), key=lambda user: display_name(user).lower())
+
+
+# --- Fields for the API and the admin -------------------------------------------------------------
+
+
+class _RuleAppField(serializers.SlugRelatedField):
+    def get_attribute(self, rule: EscalationRule) -> FeishuApp | None:
+        return chosen_app(rule)
+
+
+class _LevelChatsField(serializers.ManyRelatedField):
+    def get_attribute(self, level: EscalationLevel) -> list[FeishuChat]:
+        return level_chats(level)
+
+
+class FeishuTargets:
+    """``oncall.platforms.TargetFields`` for Feishu: ``feishu_app`` on a rule, ``chats`` on a
+    level. API values and admin form values are the same model instances."""
+
+    def rule_fields(self) -> dict[str, serializers.Field]:
+        return {
+            RULE_APP: _RuleAppField(
+                slug_field="public_id",
+                queryset=FeishuApp.objects.all(),
+                allow_null=True,
+                required=False,
+                help_text="Id of the Feishu app that delivers the cards. Null: the only "
+                "enabled app.",
+            )
+        }
+
+    def level_fields(self) -> dict[str, serializers.Field]:
+        return {
+            LEVEL_CHATS: _LevelChatsField(
+                child_relation=serializers.PrimaryKeyRelatedField(
+                    queryset=FeishuChat.objects.all()
+                ),
+                required=False,
+                help_text="Feishu chat ids (see /api/v1/feishu-chats/), of the rule's Feishu app.",
+            )
+        }
+
+    def rule_form_fields(self, rule: EscalationRule | None) -> dict[str, forms.Field]:
+        return {
+            RULE_APP: forms.ModelChoiceField(
+                FeishuApp.objects.order_by("name"),
+                required=False,
+                initial=chosen_app(rule) if rule is not None and rule.pk else None,
+                label=_("Feishu app"),
+                help_text=_(
+                    "The Feishu app that delivers this rule's cards. Empty: the only enabled "
+                    "app, when exactly one exists."
+                ),
+            )
+        }
+
+    def level_form_fields(self, level: EscalationLevel | None) -> dict[str, forms.Field]:
+        initial = level_chats(level) if level is not None and level.pk else []
+        return {
+            LEVEL_CHATS: forms.ModelMultipleChoiceField(
+                FeishuChat.objects.select_related("app").order_by("app__name", "name"),
+                required=False,
+                initial=initial,
+                label=_("Feishu chats"),
+                help_text=_("Feishu group chats of the rule's Feishu app."),
+            )
+        }
+
+    def level_has_targets(self, level_values: dict[str, Any]) -> bool:
+        return bool(level_values.get(LEVEL_CHATS))
+
+    def validate(
+        self, rule: EscalationRule, rule_values: dict[str, Any], levels: list[dict[str, Any]]
+    ) -> dict[int | str, Any]:
+        app = rule_values[RULE_APP] if RULE_APP in rule_values else chosen_app(rule)
+        if app is None:
+            app = default_delivering_app()
+        errors: dict[int | str, Any] = {}
+        for index, values in enumerate(levels):
+            foreign = foreign_chats(values.get(LEVEL_CHATS) or [], app)
+            if foreign:
+                errors[index] = {
+                    LEVEL_CHATS: [
+                        _("%(chats)s belong to another Feishu app than %(app)s.")
+                        % {"chats": ", ".join(foreign), "app": app}
+                    ]
+                }
+        return errors
+
+    def save(
+        self,
+        rule: EscalationRule,
+        rule_values: dict[str, Any],
+        levels: Sequence[tuple[EscalationLevel, dict[str, Any]]],
+    ) -> None:
+        if RULE_APP in rule_values and rule.feishu_app != rule_values[RULE_APP]:
+            rule.feishu_app = rule_values[RULE_APP]
+            rule.save(update_fields=["feishu_app"])
+        for level, values in levels:
+            if LEVEL_CHATS in values:
+                level.chats.set(values[LEVEL_CHATS] or [])

@@ -1,0 +1,153 @@
+"""Feishu / Lark as a chat platform of the console (``oncall.platforms.ChatPlatform``): the one
+object the core reaches Feishu through, listed in ``settings.CHAT_PLATFORMS``.
+
+Everything is imported when asked for: the registry builds this class while Django starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from celery.schedules import crontab
+from django.conf import settings
+from django.urls import include, path
+
+from oncall.platforms import LevelReport, PlatformBase, TargetFields
+
+if TYPE_CHECKING:
+    from django.contrib.admin.options import InlineModelAdmin
+    from django.db.models import QuerySet
+    from django.http import HttpRequest
+    from django.urls import URLPattern, URLResolver
+    from rest_framework.routers import BaseRouter
+
+    from oncall.models import EscalationLevel, EscalationRule, Incident
+    from oncall.sections import Section
+
+TASKS = "integrations.feishu.tasks"
+
+
+class FeishuPlatform(PlatformBase):
+    name = "feishu"
+    label = "Feishu / Lark"
+
+    @cached_property
+    def targets(self) -> TargetFields:  # type: ignore[override]
+        from integrations.feishu.escalation_targets import FeishuTargets
+
+        return FeishuTargets()
+
+    # --- Escalation ------------------------------------------------------------------------
+
+    def notify(
+        self, incident: Incident, rule: EscalationRule, level: EscalationLevel, people: list[Any]
+    ) -> LevelReport:
+        """One more card for each of the level's people (through their linked accounts) and
+        chats, through the app that delivers the rule."""
+        from integrations.feishu import delivery, escalation_targets
+        from oncall.timeline import display_name
+
+        chats = escalation_targets.level_chats(level)
+        names = [display_name(u) for u in people] + [str(c) for c in chats]
+        app = escalation_targets.delivering_app(rule)
+        if app is None:
+            return LevelReport([], [f"{n} (no Feishu app is set on the rule)" for n in names])
+        outcome = delivery.notify(incident, app, people, chats)
+        unreachable = set(outcome.unreachable)
+        return LevelReport([n for n in names if n not in unreachable], outcome.unreachable)
+
+    def incident_changed(self, incident_id: int, kind: str, incident: Incident | None) -> None:
+        from integrations.feishu import delivery
+
+        delivery.on_incident_changed(None, incident_id=incident_id, kind=kind)
+
+    def rule_problems(self, rule: EscalationRule, memo: dict[str, Any] | None = None) -> list[str]:
+        from integrations.feishu import escalation_targets
+
+        if memo is None:
+            return escalation_targets.rule_problems(rule)
+        # One look-up of "the only enabled app" per answer, not one per rule.
+        if "feishu_default_app" not in memo:
+            memo["feishu_default_app"] = escalation_targets.default_delivering_app()
+        return escalation_targets.rule_problems(rule, memo["feishu_default_app"])
+
+    def level_target_names(self, level: EscalationLevel) -> list[str]:
+        from integrations.feishu import escalation_targets
+
+        return [str(chat) for chat in escalation_targets.level_chats(level)]
+
+    def prefetch_rules(self, rules: QuerySet[EscalationRule]) -> QuerySet[EscalationRule]:
+        return rules.select_related("feishu_app").prefetch_related("levels__chats")
+
+    def rule_facts(self, rules: Sequence[EscalationRule]) -> dict[int, list[tuple[str, str]]]:
+        from django.utils.translation import gettext
+
+        from integrations.feishu import escalation_targets
+
+        chosen = escalation_targets.chosen_apps(rules)
+        return {pk: [(gettext("Feishu app"), app.name)] for pk, app in chosen.items()}
+
+    # --- Surfaces ---------------------------------------------------------------------------
+
+    def url_patterns(self) -> list[URLPattern | URLResolver]:
+        from integrations.feishu.account_views import linked_accounts
+
+        patterns: list[URLPattern | URLResolver] = [
+            path("account/feishu/", linked_accounts, name="account-feishu"),
+            path("feishu/", include("integrations.feishu.urls")),
+        ]
+        if settings.FEISHU_SANDBOX_ENABLED:
+            patterns.append(path("sandbox/feishu/", include("integrations.feishu.sandbox.urls")))
+        return patterns
+
+    def register_api(self, router: BaseRouter) -> None:
+        from integrations.feishu import api
+
+        api.register(router)
+
+    def incident_admin_inlines(self) -> list[type[InlineModelAdmin]]:
+        from integrations.feishu.admin import CardDeliveryInline
+
+        return [CardDeliveryInline]
+
+    def incident_section(self, request: HttpRequest, incident: Incident) -> Section | None:
+        from integrations.feishu import pages
+
+        return pages.incident_deliveries(request, incident)
+
+    def account_section(self, request: HttpRequest) -> Section | None:
+        from integrations.feishu import pages
+
+        return pages.linked_accounts_summary(request)
+
+    def login_section(self, request: HttpRequest) -> Section | None:
+        from integrations.feishu import pages
+
+        return pages.sign_in_buttons(request)
+
+    # --- Celery -----------------------------------------------------------------------------
+
+    def periodic_tasks(self) -> dict[str, dict[str, Any]]:
+        return {
+            "sync-feishu-chats": {
+                "task": f"{TASKS}.sync_all_chats",
+                "schedule": 60.0,  # each app is synced when FEISHU_CHAT_SYNC_MINUTES have passed
+            },
+            "resend-lost-feishu-cards": {
+                "task": f"{TASKS}.resend_stalled_cards",
+                "schedule": 30.0,
+            },
+            "purge-feishu-callback-receipts": {
+                "task": f"{TASKS}.purge_callback_receipts",
+                "schedule": crontab(minute=27, hour=3),
+            },
+            "purge-rate-limit-windows": {
+                "task": f"{TASKS}.purge_rate_windows",
+                "schedule": crontab(minute=7),
+            },
+        }
+
+    def card_task_names(self) -> frozenset[str]:
+        return frozenset({f"{TASKS}.send_cards", f"{TASKS}.send_card", f"{TASKS}.sync_cards"})

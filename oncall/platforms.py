@@ -1,0 +1,343 @@
+"""The chat-platform contract and its registry: how the core speaks to Feishu, DingTalk, ...
+
+The core never imports a platform. ``settings.CHAT_PLATFORMS`` lists the installed platforms by
+dotted path (one class each, built without arguments); :func:`platforms` returns them in that
+order. Everything a platform adds to the console goes through :class:`ChatPlatform`:
+
+* escalation asks it to notify a level (``notify``) and tells it about every incident change
+  (``incident_changed``), so that it updates every copy of the card it sent;
+* the admin, the REST API, the responder pages, the URLconf and Celery (beat and queues) ask it
+  for what it contributes (admin inlines, API routes, page sections, URL patterns, periodic
+  tasks, the task names that belong on the cards queue);
+* an escalation rule's and level's platform targets (which app delivers, group chats) live in
+  the platform's own models, pointing at the core's rows; the API and admin reach them through
+  :class:`TargetFields`.
+
+:class:`PlatformBase` gives every method a neutral answer, so a platform overrides only what
+it has.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+if TYPE_CHECKING:
+    from django import forms
+    from django.contrib.admin.options import InlineModelAdmin
+    from django.db.models import QuerySet
+    from django.http import HttpRequest
+    from django.urls import URLPattern, URLResolver
+    from rest_framework import serializers
+    from rest_framework.routers import BaseRouter
+
+    from oncall.models import EscalationLevel, EscalationRule, Incident
+    from oncall.sections import Section
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LevelReport:
+    """What a platform did for one escalation level: whom it notified (people and its own
+    targets, by name) and who could not be reached, each with the reason in words."""
+
+    notified: list[str] = field(default_factory=list)
+    unreachable: list[str] = field(default_factory=list)
+
+    @classmethod
+    def combine(cls, reports: Iterable[LevelReport]) -> LevelReport:
+        notified: list[str] = []
+        unreachable: list[str] = []
+        for report in reports:
+            notified.extend(n for n in report.notified if n not in notified)
+            unreachable.extend(u for u in report.unreachable if u not in unreachable)
+        return cls(notified, unreachable)
+
+
+class TargetFields(Protocol):
+    """A platform's part of an escalation rule and its levels, for the REST API and the admin
+    (e.g. Feishu: the app that delivers the rule's cards, and each level's group chats).
+
+    ``rule_fields`` / ``level_fields`` are DRF fields and ``*_form_fields`` the admin's form
+    fields, under the same names and with the same values (model instances), which arrive in
+    ``validate`` and ``save`` under those names. A name missing from ``rule_values`` means
+    "unchanged"."""
+
+    def rule_fields(self) -> dict[str, serializers.Field]: ...
+
+    def level_fields(self) -> dict[str, serializers.Field]: ...
+
+    def rule_form_fields(self, rule: EscalationRule | None) -> dict[str, forms.Field]:
+        """The admin's form fields, named as the API's, with ``rule``'s values as initial."""
+        ...
+
+    def level_form_fields(self, level: EscalationLevel | None) -> dict[str, forms.Field]: ...
+
+    def level_has_targets(self, level_values: dict[str, Any]) -> bool:
+        """Whether ``level_values`` (this platform's part of one level) names a target."""
+        ...
+
+    def validate(
+        self, rule: EscalationRule, rule_values: dict[str, Any], levels: list[dict[str, Any]]
+    ) -> dict[int | str, Any]:
+        """Errors, keyed by a rule field's name or a level's index (then a dict of errors)."""
+        ...
+
+    def save(
+        self,
+        rule: EscalationRule,
+        rule_values: dict[str, Any],
+        levels: Sequence[tuple[EscalationLevel, dict[str, Any]]],
+    ) -> None: ...
+
+
+@runtime_checkable
+class ChatPlatform(Protocol):
+    """One chat platform. ``name`` is its key in the registry and the timeline's source for the
+    actions people take through it ("feishu"); ``label`` names it for people."""
+
+    name: str
+    label: str
+    targets: TargetFields | None
+
+    # --- Escalation ------------------------------------------------------------------------
+
+    def notify(
+        self, incident: Incident, rule: EscalationRule, level: EscalationLevel, people: list[Any]
+    ) -> LevelReport:
+        """Deliver one level's notification, inside the escalation step's transaction (slow
+        work goes to tasks queued on commit). ``people`` are the level's active recipients,
+        resolved once by the core; the platform reports on them and on its own targets."""
+        ...
+
+    def incident_changed(self, incident_id: int, kind: str, incident: Incident | None) -> None:
+        """After a committed change (any surface): refresh every copy of what was sent."""
+        ...
+
+    def rule_problems(self, rule: EscalationRule, memo: dict[str, Any] | None = None) -> list[str]:
+        """Why some of the rule's targets won't receive anything, in words for admins.
+        ``memo`` is kept by a caller that asks about many rules in one answer, for look-ups
+        that are the same for all of them."""
+        ...
+
+    def level_target_names(self, level: EscalationLevel) -> list[str]:
+        """The level's targets on this platform (its chats), for one-line descriptions."""
+        ...
+
+    def prefetch_rules(self, rules: QuerySet[EscalationRule]) -> QuerySet[EscalationRule]:
+        """``rules`` with what this platform reads of each rule and its levels prefetched
+        (``rule_problems``, ``level_target_names``, the API's fields), for lists."""
+        ...
+
+    def rule_facts(self, rules: Sequence[EscalationRule]) -> dict[int, list[tuple[str, str]]]:
+        """(label, value) pairs the channel page shows for each rule, by the rule's pk (e.g.
+        its Feishu app); for every rule of the page at once, in a fixed number of queries."""
+        ...
+
+    # --- Surfaces ---------------------------------------------------------------------------
+
+    def url_patterns(self) -> list[URLPattern | URLResolver]: ...
+
+    def register_api(self, router: BaseRouter) -> None: ...
+
+    def incident_admin_inlines(self) -> list[type[InlineModelAdmin]]: ...
+
+    def incident_section(self, request: HttpRequest, incident: Incident) -> Section | None: ...
+
+    def account_section(self, request: HttpRequest) -> Section | None: ...
+
+    def login_section(self, request: HttpRequest) -> Section | None: ...
+
+    # --- Celery -----------------------------------------------------------------------------
+
+    def periodic_tasks(self) -> dict[str, dict[str, Any]]:
+        """Celery beat entries (name -> {"task", "schedule"}), merged into the console's."""
+        ...
+
+    def card_task_names(self) -> frozenset[str]:
+        """Tasks that send or update cards: routed to ``CELERY_CARDS_QUEUE``."""
+        ...
+
+
+class PlatformBase:
+    """Neutral answers for every part of :class:`ChatPlatform` a platform does not have."""
+
+    name: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+    targets: TargetFields | None = None
+
+    def notify(
+        self, incident: Incident, rule: EscalationRule, level: EscalationLevel, people: list[Any]
+    ) -> LevelReport:
+        return LevelReport()
+
+    def incident_changed(self, incident_id: int, kind: str, incident: Incident | None) -> None:
+        return None
+
+    def rule_problems(self, rule: EscalationRule, memo: dict[str, Any] | None = None) -> list[str]:
+        return []
+
+    def level_target_names(self, level: EscalationLevel) -> list[str]:
+        return []
+
+    def prefetch_rules(self, rules: QuerySet[EscalationRule]) -> QuerySet[EscalationRule]:
+        return rules
+
+    def rule_facts(self, rules: Sequence[EscalationRule]) -> dict[int, list[tuple[str, str]]]:
+        return {}
+
+    def url_patterns(self) -> list[URLPattern | URLResolver]:
+        return []
+
+    def register_api(self, router: BaseRouter) -> None:
+        return None
+
+    def incident_admin_inlines(self) -> list[type[InlineModelAdmin]]:
+        return []
+
+    def incident_section(self, request: HttpRequest, incident: Incident) -> Section | None:
+        return None
+
+    def account_section(self, request: HttpRequest) -> Section | None:
+        return None
+
+    def login_section(self, request: HttpRequest) -> Section | None:
+        return None
+
+    def periodic_tasks(self) -> dict[str, dict[str, Any]]:
+        return {}
+
+    def card_task_names(self) -> frozenset[str]:
+        return frozenset()
+
+
+# --- The registry ---------------------------------------------------------------------------------
+
+
+def platforms() -> tuple[ChatPlatform, ...]:
+    """The installed platforms, in ``settings.CHAT_PLATFORMS`` order. Read on every call and
+    built once per value of the setting, so a test's settings override takes effect."""
+    return _build(tuple(settings.CHAT_PLATFORMS))
+
+
+@lru_cache(maxsize=8)
+def _build(paths: tuple[str, ...]) -> tuple[ChatPlatform, ...]:
+    built = []
+    for path in paths:
+        platform = import_string(path)()
+        if not isinstance(platform, ChatPlatform) or not platform.name:
+            raise TypeError(f"{path} does not fulfil oncall.platforms.ChatPlatform")
+        built.append(platform)
+    names = [p.name for p in built]
+    if len(set(names)) != len(names):
+        raise ValueError(f"CHAT_PLATFORMS names a platform twice: {names}")
+    return tuple(built)
+
+
+def platform_named(name: str) -> ChatPlatform | None:
+    return next((p for p in platforms() if p.name == name), None)
+
+
+def target_fields() -> list[TargetFields]:
+    """Every installed platform's part of escalation rules and levels."""
+    return [p.targets for p in platforms() if p.targets is not None]
+
+
+def announce_change(sender: Any, incident_id: int, kind: str, **extra: Any) -> None:
+    """The one receiver of ``oncall.signals.incident_changed`` for platforms (connected in
+    ``OncallConfig.ready``): each platform hears every change, and one that fails is logged
+    without keeping the others from refreshing their cards."""
+    incident = extra.get("incident")
+    for platform in platforms():
+        try:
+            platform.incident_changed(incident_id, kind, incident)
+        except Exception:
+            logger.exception(
+                "platform %s failed to follow a change (%s) of incident %s",
+                platform.name,
+                kind,
+                incident_id,
+            )
+
+
+# --- Escalation targets, for the admin and the API ---------------------------------------------
+
+
+def _merged(ask: Any) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for targets in target_fields():
+        merged.update(ask(targets))
+    return merged
+
+
+def platform_rule_fields() -> dict[str, serializers.Field]:
+    return _merged(lambda targets: targets.rule_fields())
+
+
+def platform_level_fields() -> dict[str, serializers.Field]:
+    return _merged(lambda targets: targets.level_fields())
+
+
+def platform_rule_form_fields(rule: EscalationRule | None) -> dict[str, forms.Field]:
+    return _merged(lambda targets: targets.rule_form_fields(rule))
+
+
+def platform_level_form_fields(level: EscalationLevel | None) -> dict[str, forms.Field]:
+    return _merged(lambda targets: targets.level_form_fields(level))
+
+
+def level_has_platform_targets(level_values: dict[str, Any]) -> bool:
+    return any(targets.level_has_targets(level_values) for targets in target_fields())
+
+
+def validate_platform_targets(
+    rule: EscalationRule, rule_values: dict[str, Any], levels: list[dict[str, Any]]
+) -> dict[int | str, Any]:
+    """Every platform's errors, keyed by rule field name or level index (see ``TargetFields``)."""
+    errors: dict[int | str, Any] = {}
+    for targets in target_fields():
+        for key, found in targets.validate(rule, rule_values, levels).items():
+            if isinstance(key, int):
+                errors.setdefault(key, {}).update(found)
+            else:
+                errors[key] = found
+    return errors
+
+
+def save_platform_targets(
+    rule: EscalationRule,
+    rule_values: dict[str, Any],
+    levels: Sequence[tuple[EscalationLevel, dict[str, Any]]],
+) -> None:
+    for targets in target_fields():
+        targets.save(rule, rule_values, levels)
+
+
+def rule_problems(rule: EscalationRule, memo: dict[str, Any] | None = None) -> list[str]:
+    """Why some of the rule's targets won't receive anything, from every platform."""
+    return [problem for p in platforms() for problem in p.rule_problems(rule, memo)]
+
+
+def level_target_names(level: EscalationLevel) -> list[str]:
+    return [name for p in platforms() for name in p.level_target_names(level)]
+
+
+def prefetch_rules(rules: QuerySet[EscalationRule]) -> QuerySet[EscalationRule]:
+    for platform in platforms():
+        rules = platform.prefetch_rules(rules)
+    return rules
+
+
+def rule_facts(rules: Sequence[EscalationRule]) -> dict[int, list[tuple[str, str]]]:
+    facts: dict[int, list[tuple[str, str]]] = {rule.pk: [] for rule in rules}
+    for platform in platforms():
+        for pk, found in platform.rule_facts(rules).items():
+            facts[pk].extend(found)
+    return facts

@@ -1,0 +1,76 @@
+"""The stub platform: every call the core makes through the contract is recorded in ``CALLS``;
+a level's ``stub_addresses`` (API and admin field) are its own targets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from rest_framework import serializers
+
+from oncall.platforms import LevelReport, PlatformBase
+
+CALLS: list[tuple[Any, ...]] = []
+FIELD = "stub_addresses"
+
+
+class _AddressesField(serializers.ListField):
+    def get_attribute(self, level: Any) -> list[str]:
+        return [t.address for t in level.stub_addresses.all()]
+
+
+class StubTargets:
+    def rule_fields(self) -> dict:
+        return {}
+
+    def level_fields(self) -> dict:
+        return {FIELD: _AddressesField(child=serializers.CharField(), required=False)}
+
+    def rule_form_fields(self, rule: Any) -> dict:
+        return {}
+
+    def level_form_fields(self, level: Any) -> dict:
+        return {FIELD: forms.CharField(required=False, help_text="Comma-separated addresses.")}
+
+    def level_has_targets(self, values: dict) -> bool:
+        return bool(_addresses(values.get(FIELD)))
+
+    def validate(self, rule: Any, rule_values: dict, levels: list[dict]) -> dict:
+        return {
+            index: {FIELD: ["Addresses end in .stub"]}
+            for index, values in enumerate(levels)
+            if any(not a.endswith(".stub") for a in _addresses(values.get(FIELD)))
+        }
+
+    def save(self, rule: Any, rule_values: dict, levels: Any) -> None:
+        from tests.stub_platform.models import StubAddress
+
+        for level, values in levels:
+            if FIELD in values:
+                level.stub_addresses.all().delete()
+                StubAddress.objects.bulk_create(
+                    StubAddress(level=level, address=a) for a in _addresses(values[FIELD])
+                )
+
+
+def _addresses(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = value.split(",")
+    return [a.strip() for a in value or [] if a.strip()]
+
+
+class StubPlatform(PlatformBase):
+    name = "stub"
+    label = "Stub"
+    targets = StubTargets()
+
+    def notify(self, incident: Any, rule: Any, level: Any, people: list[Any]) -> LevelReport:
+        addresses = [t.address for t in level.stub_addresses.all()]
+        CALLS.append(("notify", incident.pk, level.pk, addresses))
+        return LevelReport([f"{a} (stub)" for a in addresses], [])
+
+    def incident_changed(self, incident_id: int, kind: str, incident: Any) -> None:
+        CALLS.append(("changed", incident_id, kind))
+
+    def level_target_names(self, level: Any) -> list[str]:
+        return [t.address for t in level.stub_addresses.all()]
