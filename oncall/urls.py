@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from integrations.feishu.account_views import linked_accounts
+from oncall.sources import source_urls
 from oncall.views import (
     account,
     channels,
@@ -42,7 +43,8 @@ urlpatterns = [
         for name in ("claim", "unclaim", "close", "reopen", "snooze", "wake")
     ),
     path("push/<str:token>", push.push, name="push"),
-    path("push/pagerduty/v2/enqueue", push.pagerduty_enqueue, name="pagerduty-enqueue"),
+    # URLs alert sources declare (SourceKind.urls), each under push/<kind>/.
+    *source_urls(),
     path("feishu/", include("integrations.feishu.urls")),
 ]
 
