@@ -130,11 +130,13 @@ def source_urls() -> list[URLResolver]:
 @cache
 def _load(kind: str, dotted_path: str) -> SourceKind:
     # Keyed by the path too, so that tests overriding the setting get what they listed.
-    source = import_string(dotted_path)()
-    if not isinstance(source, SourceKind):
+    source_class = import_string(dotted_path)
+    if not (isinstance(source_class, type) and issubclass(source_class, SourceKind)):
         raise ImproperlyConfigured(
-            f"ALERT_SOURCES[{kind!r}] = {dotted_path!r} is not an oncall.sources.SourceKind"
+            f"ALERT_SOURCES[{kind!r}] = {dotted_path!r} is not a subclass of "
+            "oncall.sources.SourceKind"
         )
+    source = source_class()
     if source.kind != kind:
         raise ImproperlyConfigured(
             f"ALERT_SOURCES lists {dotted_path!r} as {kind!r}, but its kind is {source.kind!r}"
