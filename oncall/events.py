@@ -1,9 +1,10 @@
 """The normalised alert event: what every alert-source parser produces.
 
-A parser is a pure function ``parse(payload) -> list[AlertEvent]`` living in one module per
-source under ``integrations/sources/``. It never touches the database: the ingestion service
-stores, routes and merges what it returns. Parsers raise :class:`PayloadError` for payloads the
-console cannot use; the push view turns that into a 400 with the reason.
+A parser is a pure function ``parse(payload) -> list[AlertEvent]`` living in one folder per
+source under ``integrations/sources/`` (the contract is :class:`oncall.sources.SourceKind`). It
+never touches the database: the ingestion service stores, routes and merges what it returns.
+Parsers raise :class:`PayloadError` for payloads the console cannot use; the push view turns that
+into a 400 with the reason.
 """
 
 from __future__ import annotations
@@ -130,7 +131,7 @@ def stable_key(*parts: Any) -> str:
 
 @dataclass(frozen=True)
 class AcceptResult:
-    """What the push view accepted, handed to a source's optional ``accepted_response``."""
+    """What the push view accepted, handed to its source's ``accepted_answer``."""
 
     request_id: str
     events: list[AlertEvent]

@@ -24,7 +24,7 @@ from oncall.events import AcceptResult, AlertEvent, PayloadError
 from oncall.merge import Merger
 from oncall.models import AlertSource, Channel, InboundEvent
 from oncall.routing import RoutingTable
-from oncall.sources import source_module
+from oncall.sources import SourceKind, source_kind
 
 logger = logging.getLogger(__name__)
 
@@ -36,9 +36,9 @@ MAX_PROCESS_ATTEMPTS = 5
 
 def accept(source: AlertSource, payload: Any, *, body_bytes: int) -> AcceptResult:
     """Parse, route and store a push. Raises ``PayloadError``; stores nothing in that case."""
-    module = source_module(source.kind)
-    events = [_with_overrides(source, event) for event in module.parse(payload)]
-    notes = _sender_notes(module, payload)
+    kind = source_kind(source.kind)
+    events = [_with_overrides(source, event) for event in kind.parse(payload)]
+    notes = _sender_notes(kind, payload)
     table = RoutingTable.load(source)
     routed, unrouted = [], []
     for event in events:
@@ -76,8 +76,8 @@ def _with_overrides(source: AlertSource, event: AlertEvent) -> AlertEvent:
     return event if severity == event.severity else replace(event, severity=severity)
 
 
-def _sender_notes(module: Any, payload: Any) -> list[str]:
-    truncated = getattr(module, "truncated_count", lambda payload: 0)(payload)
+def _sender_notes(kind: SourceKind, payload: Any) -> list[str]:
+    truncated = kind.truncated_count(payload)
     if truncated:
         return [
             f"The sender left out {truncated} alert(s) of this group (truncatedAlerts); "

@@ -277,12 +277,13 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
 
 # --- The product ----------------------------------------------------------------------------
-# Inbound alert sources: kind -> parser module. Explicit so that a grep finds every source.
+# Inbound alert sources: kind -> its oncall.sources.SourceKind class, one folder per kind under
+# integrations/sources/. Explicit so that a grep finds every source; imported when first used.
 ALERT_SOURCES = {
-    "standard": "integrations.sources.standard",
-    "alertmanager": "integrations.sources.alertmanager",
-    "grafana": "integrations.sources.grafana",
-    "pagerduty": "integrations.sources.pagerduty",
+    "standard": "integrations.sources.standard.source.StandardSource",
+    "alertmanager": "integrations.sources.alertmanager.source.AlertmanagerSource",
+    "grafana": "integrations.sources.grafana.source.GrafanaSource",
+    "pagerduty": "integrations.sources.pagerduty.source.PagerDutySource",
 }
 PUSH_MAX_BODY_BYTES = env_int("PUSH_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 INBOUND_EVENT_RETENTION_DAYS = env_int("INBOUND_EVENT_RETENTION_DAYS", 7, minimum=1)

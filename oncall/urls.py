@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from oncall.platforms import platforms
+from oncall.sources import source_urls
 from oncall.views import (
     account,
     channels,
@@ -40,7 +41,8 @@ urlpatterns = [
         for name in ("claim", "unclaim", "close", "reopen", "snooze", "wake")
     ),
     path("push/<str:token>", push.push, name="push"),
-    path("push/pagerduty/v2/enqueue", push.pagerduty_enqueue, name="pagerduty-enqueue"),
+    # URLs alert sources declare (SourceKind.urls), each under push/<kind>/.
+    *source_urls(),
     # Each chat platform's pages and callbacks (Feishu: /feishu/..., /account/feishu/).
     *(pattern for platform in platforms() for pattern in platform.url_patterns()),
 ]

@@ -1,10 +1,11 @@
-"""Inbound alert-source parsers: one module per kind of sender.
+"""Inbound alert sources: one folder per kind of sender.
 
-Each module exposes ``LABEL`` (a human name), a pure ``parse(payload) -> list[AlertEvent]`` and,
-where the sender expects a particular answer, ``accepted_response(result)`` and
-``error_response(error)``. The contract they produce is in :mod:`oncall.events`; helpers they
-share are in :mod:`integrations.sources.common`.
+Each ``<kind>/`` folder holds ``parser.py`` (a pure ``parse(payload) -> list[AlertEvent]``),
+``source.py`` (its :class:`oncall.sources.SourceKind`: kind, label, the answers the sender
+expects, any URL of its own), ``fixtures/`` (one captured JSON payload per real event shape,
+read by the tests under ``tests/sources/``) and a ``README.md`` naming the sender's own
+documentation. Helpers the parsers share are in :mod:`integrations.sources.common`.
 
-The registry of kinds is not here: it is ``settings.ALERT_SOURCES`` (kind -> module path), read
-by :mod:`oncall.sources`, so that adding a source is one module plus one line in the settings.
+The registry of kinds is not here: it is ``settings.ALERT_SOURCES`` (kind -> source class),
+read by :mod:`oncall.sources`. Sources import the core, never a chat platform.
 """

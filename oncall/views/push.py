@@ -2,7 +2,9 @@
 
 Monitoring systems want a fast answer and retry on 5xx, so this view only authenticates, parses,
 routes and stores (see ``oncall.ingest.accept``); merging into incidents happens in a worker.
-Anything it cannot use gets a 4xx JSON answer with the reason and nothing is stored.
+Anything it cannot use gets a 4xx JSON answer with the reason and nothing is stored. The answers
+to a parsed push are the source's (``oncall.sources.SourceKind``); a source with a URL of its own
+(PagerDuty's ``/v2/enqueue``) builds its view from ``authenticate``, ``read_json`` and ``accept``.
 """
 
 from __future__ import annotations
@@ -16,81 +18,52 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from oncall import ingest
-from oncall.events import AcceptResult, PayloadError
+from oncall.events import PayloadError
 from oncall.models import AlertSource
 from oncall.models.sources import hash_token
-from oncall.sources import source_module
+from oncall.sources import Answer, console_error, source_kind
 
 
 class Rejected(Exception):
+    """A push refused before its payload was parsed (bad token, bad JSON, too large)."""
+
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
 
     def response(self) -> JsonResponse:
-        return error_response(self.status, self.code, self.message)
-
-
-def error_response(status: int, code: str, message: str, **extra: Any) -> JsonResponse:
-    return JsonResponse({"error": {"code": code, "message": message, **extra}}, status=status)
+        return _respond(console_error(self.status, self.code, self.message))
 
 
 @csrf_exempt
 @require_POST
 def push(request: HttpRequest, token: str) -> JsonResponse:
     try:
-        source = _authenticate(token)
-        payload, size = _read_json(request)
+        source = authenticate(token)
+        payload, size = read_json(request)
     except Rejected as rejected:
         return rejected.response()
-    return _accept(source, payload, size)
+    return accept(source, payload, size)
 
 
-@csrf_exempt
-@require_POST
-def pagerduty_enqueue(request: HttpRequest) -> JsonResponse:
-    """PagerDuty's own URL shape: the source's token is the event's ``routing_key``, for tools
-    that let you change only the Events API base URL."""
-    try:
-        payload, size = _read_json(request)
-        routing_key = payload.get("routing_key") if isinstance(payload, dict) else None
-        if not isinstance(routing_key, str) or not routing_key:
-            raise Rejected(400, "invalid_payload", "routing_key is required")
-        source = _authenticate(routing_key, kind="pagerduty")
-    except Rejected as rejected:
-        return JsonResponse(
-            {"status": "invalid event", "message": rejected.message, "errors": [rejected.code]},
-            status=rejected.status,
-        )
-    return _accept(source, payload, size)
+def accept(source: AlertSource, payload: Any, size: int) -> JsonResponse:
+    """Parse, route and store an authenticated push; answer as its source's sender expects.
 
-
-def _accept(source: AlertSource, payload: Any, size: int) -> JsonResponse:
-    module = source_module(source.kind)
+    Public for the views a source declares in its ``urls()``."""
+    kind = source_kind(source.kind)
     try:
         result = ingest.accept(source, payload, body_bytes=size)
     except PayloadError as error:
-        if hasattr(module, "error_response"):
-            status, body = module.error_response(error)
-            return JsonResponse(body, status=status)
-        return error_response(400, "invalid_payload", error.message, field=error.field)
-    if hasattr(module, "accepted_response"):
-        status, body = module.accepted_response(result)
-        return JsonResponse(body, status=status)
-    return JsonResponse(_default_accepted_body(result))
+        return _respond(kind.invalid_answer(error))
+    return _respond(kind.accepted_answer(result))
 
 
-def _default_accepted_body(result: AcceptResult) -> dict[str, Any]:
-    return {
-        "request_id": result.request_id,
-        "accepted": len(result.events) - len(result.unrouted),
-        "alert_keys": [event.alert_key for event in result.events],
-        "unrouted": result.unrouted,
-        "notes": result.notes,
-    }
+def _respond(answer: Answer) -> JsonResponse:
+    return JsonResponse(answer.body, status=answer.status)
 
 
-def _authenticate(token: str, *, kind: str | None = None) -> AlertSource:
+def authenticate(token: str, *, kind: str | None = None) -> AlertSource:
+    """The enabled source with this push token (and of this kind, if given), else ``Rejected``."""
     # Looked up by SHA-256: the database compares digests, never the token itself.
     source = AlertSource.objects.filter(token_hash=hash_token(token)).first()
     if source is None or (kind and source.kind != kind):
@@ -100,7 +73,8 @@ def _authenticate(token: str, *, kind: str | None = None) -> AlertSource:
     return source
 
 
-def _read_json(request: HttpRequest) -> tuple[Any, int]:
+def read_json(request: HttpRequest) -> tuple[Any, int]:
+    """The decoded JSON body and its size in bytes, else ``Rejected`` (413 or 400)."""
     limit = settings.PUSH_MAX_BODY_BYTES
     declared = request.META.get("CONTENT_LENGTH") or "0"
     if declared.isdigit() and int(declared) > limit:

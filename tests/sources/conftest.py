@@ -1,6 +1,7 @@
 """Fixture loading for the alert-source parser tests (pure: no database, no settings).
 
-Payloads live in ``tests/fixtures/sources/<source>/<case>.json``, one per real event shape.
+Payloads live next to their parser, in ``integrations/sources/<source>/fixtures/<case>.json``,
+one per real event shape.
 """
 
 from __future__ import annotations
@@ -12,15 +13,20 @@ from typing import Any
 
 import pytest
 
-FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "sources"
+SOURCES_DIR = Path(__file__).resolve().parents[2] / "integrations" / "sources"
+
+
+def fixtures_dir(source: str) -> Path:
+    return SOURCES_DIR / source / "fixtures"
 
 
 def _read(name: str) -> Any:
-    return json.loads((FIXTURES_DIR / f"{name}.json").read_text(encoding="utf-8"))
+    source, case = name.split("/")
+    return json.loads((fixtures_dir(source) / f"{case}.json").read_text(encoding="utf-8"))
 
 
 def _cases(source: str, prefix: str = "") -> list[str]:
-    return sorted(path.stem for path in (FIXTURES_DIR / source).glob(f"{prefix}*.json"))
+    return sorted(path.stem for path in fixtures_dir(source).glob(f"{prefix}*.json"))
 
 
 @pytest.fixture

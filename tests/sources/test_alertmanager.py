@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from integrations.sources import alertmanager
+from integrations.sources.alertmanager import parser as alertmanager
+from integrations.sources.alertmanager.source import AlertmanagerSource
 from oncall.events import (
     MAX_DESCRIPTION_CHARS,
     MAX_LABEL_VALUE_CHARS,
@@ -19,7 +20,7 @@ from oncall.events import (
 
 
 def test_it_has_a_human_label():
-    assert alertmanager.LABEL == "Prometheus Alertmanager"
+    assert AlertmanagerSource.label == "Prometheus Alertmanager"
 
 
 def test_it_reads_a_firing_alert(load_fixture):

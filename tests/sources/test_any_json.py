@@ -4,11 +4,12 @@ reason), never with another exception (a 500 the sender would retry forever)."""
 from __future__ import annotations
 
 import pytest
+from django.conf import settings as django_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from integrations.sources import alertmanager, grafana, pagerduty, standard
 from oncall.events import AlertEvent, PayloadError
+from oncall.sources import source_kind
 
 SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
 JSON = st.recursive(
@@ -57,17 +58,13 @@ SHAPED = st.recursive(
 )
 
 
-@pytest.mark.parametrize(
-    "parser",
-    [standard, alertmanager, grafana, pagerduty],
-    ids=lambda m: m.__name__.rsplit(".", 1)[-1],
-)
+@pytest.mark.parametrize("kind", list(django_settings.ALERT_SOURCES))
 @settings(
     max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
 )
 @given(payload=JSON | SHAPED)
-def test_any_json_gives_events_or_a_payload_error(parser, payload):
-    outcome = parse_or_error(parser, payload)
+def test_any_json_gives_events_or_a_payload_error(kind, payload):
+    outcome = parse_or_error(source_kind(kind), payload)
     if isinstance(outcome, PayloadError):
         assert outcome.message
     else:

@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from integrations.sources import grafana
+from integrations.sources.grafana import parser as grafana
+from integrations.sources.grafana.source import GrafanaSource
 from oncall.events import EventKind, Image, Link, PayloadError, Severity, stable_key
 
 G = "https://grafana.example.org"
@@ -13,7 +14,7 @@ CEST = timezone(timedelta(hours=2))
 
 
 def test_it_has_a_human_label():
-    assert grafana.LABEL == "Grafana"
+    assert GrafanaSource.label == "Grafana"
 
 
 # --- Unified alerting -------------------------------------------------------------------------

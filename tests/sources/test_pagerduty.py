@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from integrations.sources import pagerduty
+from integrations.sources.pagerduty import parser as pagerduty
+from integrations.sources.pagerduty.source import PagerDutySource
 from oncall.events import (
     MAX_TITLE_CHARS,
     AcceptResult,
@@ -19,7 +20,7 @@ from oncall.events import (
 
 
 def test_it_has_a_human_label():
-    assert pagerduty.LABEL == "PagerDuty Events API v2"
+    assert PagerDutySource.label == "PagerDuty Events API v2"
 
 
 def test_it_reads_a_trigger_event(load_fixture):
@@ -227,7 +228,7 @@ def test_it_answers_202_like_pagerduty(load_fixture):
     events = pagerduty.parse(load_fixture("pagerduty/trigger_without_dedup_key"))
     result = AcceptResult(request_id="req-9", events=events, unrouted=[events[0].alert_key])
 
-    status, body = pagerduty.accepted_response(result)
+    status, body = PagerDutySource().accepted_answer(result)
 
     assert status == 202
     assert body == {
@@ -240,7 +241,7 @@ def test_it_answers_202_like_pagerduty(load_fixture):
 
 
 def test_it_answers_an_invalid_event_like_pagerduty():
-    status, body = pagerduty.error_response(
+    status, body = PagerDutySource().invalid_answer(
         PayloadError("payload.summary is required", field="payload.summary")
     )
 

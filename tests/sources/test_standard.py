@@ -4,7 +4,8 @@ import copy
 
 import pytest
 
-from integrations.sources import standard
+from integrations.sources.standard import parser as standard
+from integrations.sources.standard.source import StandardSource
 from oncall.events import (
     MAX_DESCRIPTION_CHARS,
     MAX_TITLE_CHARS,
@@ -19,7 +20,7 @@ from oncall.events import (
 
 
 def test_it_has_a_human_label():
-    assert standard.LABEL == "Standard alert event"
+    assert StandardSource.label == "Standard alert event"
 
 
 def test_it_reads_a_firing_event(load_fixture):
@@ -218,7 +219,7 @@ def test_it_answers_with_the_alert_key(load_fixture):
     events = standard.parse(load_fixture("standard/firing_without_alert_key"))
     result = AcceptResult(request_id="req-1", events=events, unrouted=[], notes=["a note"])
 
-    status, body = standard.accepted_response(result)
+    status, body = StandardSource().accepted_answer(result)
 
     assert status == 200
     assert body == {
@@ -234,7 +235,7 @@ def test_it_does_not_count_an_unrouted_event_as_accepted(load_fixture):
     events = standard.parse(load_fixture("standard/firing"))
     result = AcceptResult(request_id="req-2", events=events, unrouted=["checkout-error-rate"])
 
-    status, body = standard.accepted_response(result)
+    status, body = StandardSource().accepted_answer(result)
 
     assert status == 200
     assert body["unrouted"] == ["checkout-error-rate"]
@@ -242,8 +243,19 @@ def test_it_does_not_count_an_unrouted_event_as_accepted(load_fixture):
     assert body["accepted"] == 0
 
 
-def test_it_has_no_error_response_of_its_own():
-    assert not hasattr(standard, "error_response")
+def test_it_answers_an_invalid_payload_with_the_consoles_error():
+    status, body = StandardSource().invalid_answer(
+        PayloadError("event_status is required", field="event_status")
+    )
+
+    assert status == 400
+    assert body == {
+        "error": {
+            "code": "invalid_payload",
+            "message": "event_status is required",
+            "field": "event_status",
+        }
+    }
 
 
 INVALID_CASES = {

@@ -1,8 +1,7 @@
-"""PagerDuty Events API v2 compatible endpoint: one alert event per request.
+"""PagerDuty Events API v2 alert events: one alert event per request.
 
-Any tool that can send to PagerDuty's ``/v2/enqueue`` can send here, and gets PagerDuty's
-answers: 202 ``{"status": "success", "message": "Event processed", "dedup_key": ...}`` and 400
-``{"status": "invalid event", "message": "Event object is invalid", "errors": [...]}``.
+Any tool that can send to PagerDuty's ``/v2/enqueue`` can send here; PagerDuty's answers and
+its URL shape are in :mod:`integrations.sources.pagerduty.source`.
 
 * ``routing_key`` (required, non-empty; PagerDuty's are 32 characters, any length is accepted
   here; it is a secret and goes nowhere).
@@ -51,15 +50,12 @@ from integrations.sources.common import (
 from oncall.events import (
     MAX_LABELS,
     MAX_TITLE_CHARS,
-    AcceptResult,
     AlertEvent,
     EventKind,
     Link,
     PayloadError,
     Severity,
 )
-
-LABEL = "PagerDuty Events API v2"
 
 MAX_DEDUP_KEY_CHARS = 255
 MAX_SUMMARY_CHARS = 1024
@@ -89,26 +85,6 @@ def parse(payload: Any) -> list[AlertEvent]:
     if kind != EventKind.FIRING:
         return [AlertEvent(alert_key=dedup_key, kind=kind, title=dedup_key, severity=Severity.INFO)]
     return [_trigger(body, dedup_key)]
-
-
-def accepted_response(result: AcceptResult) -> tuple[int, dict[str, Any]]:
-    """PagerDuty's 202, plus the console's ``request_id`` and ``unrouted``."""
-    return 202, {
-        "status": "success",
-        "message": "Event processed",
-        "dedup_key": result.events[0].alert_key if result.events else None,
-        "request_id": result.request_id,
-        "unrouted": list(result.unrouted),
-    }
-
-
-def error_response(error: PayloadError) -> tuple[int, dict[str, Any]]:
-    """PagerDuty's 400 for an invalid event; ``errors`` holds the reason."""
-    return 400, {
-        "status": "invalid event",
-        "message": "Event object is invalid",
-        "errors": [error.message],
-    }
 
 
 def _kind(body: dict[str, Any]) -> EventKind:

@@ -37,14 +37,11 @@ from integrations.sources.common import (
 from oncall.events import (
     MAX_DESCRIPTION_CHARS,
     MAX_TITLE_CHARS,
-    AcceptResult,
     AlertEvent,
     EventKind,
     PayloadError,
     stable_key,
 )
-
-LABEL = "Standard alert event"
 
 MAX_ALERT_KEY_CHARS = 255
 EVENT_STATUSES = ("critical", "warning", "info", "ok")
@@ -79,20 +76,6 @@ def parse(payload: Any) -> list[AlertEvent]:
 def render_title(rule: str, labels: dict[str, str]) -> str:
     """``rule`` with each ``$name`` / ``${name}`` replaced by that label's value (or ``""``)."""
     return _PLACEHOLDER.sub(lambda m: labels.get(m.group(1) or m.group(2), ""), rule)
-
-
-def accepted_response(result: AcceptResult) -> tuple[int, dict[str, Any]]:
-    """200 with the alert's key, so a caller that sent none can resolve it later.
-
-    ``accepted`` counts routed events, as the push view's default answer does: an event that
-    matched no route is listed in ``unrouted`` instead."""
-    return 200, {
-        "request_id": result.request_id,
-        "alert_key": result.events[0].alert_key if result.events else None,
-        "accepted": len(result.events) - len(result.unrouted),
-        "unrouted": list(result.unrouted),
-        "notes": list(result.notes),
-    }
 
 
 def _event_status(body: dict[str, Any]) -> str:

@@ -59,8 +59,6 @@ from oncall.events import (
     stable_key,
 )
 
-LABEL = "Prometheus Alertmanager"
-
 # Top-level URL fields of an entry, in the order their links are shown.
 LINK_FIELDS: Sequence[tuple[str, str]] = (("generatorURL", "Source"),)
 # Annotations that become links (when they hold an http(s) URL) instead of labels.

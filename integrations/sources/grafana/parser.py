@@ -5,7 +5,7 @@ or ``ruleName`` means legacy alerting; neither is a ``PayloadError``.
 
 Unified alerting (Grafana 8 and later, ``version`` "1")
     The ``alerts`` entries are Alertmanager's, read exactly as
-    :mod:`integrations.sources.alertmanager` reads them (key = ``fingerprint``, title =
+    :mod:`integrations.sources.alertmanager.parser` reads them (key = ``fingerprint``, title =
     ``summary`` annotation / ``alertname`` label, severity = ``severity`` label, remaining
     annotations copied into free label slots), except that:
 
@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from integrations.sources.alertmanager import alert_entries, alert_event
+from integrations.sources.alertmanager.parser import alert_entries, alert_event
 from integrations.sources.common import (
     at,
     clean_labels,
@@ -64,8 +64,6 @@ from oncall.events import (
     PayloadError,
     stable_key,
 )
-
-LABEL = "Grafana"
 
 UNIFIED_LINK_FIELDS = (
     ("dashboardURL", "Dashboard"),

@@ -1,0 +1,1 @@
+"""Grafana's webhook contact point (unified and legacy alerting); see README.md."""

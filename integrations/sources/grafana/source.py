@@ -1,0 +1,21 @@
+"""Grafana's webhook contact point (unified and legacy alerting) as an alert source (the parser
+is in ``parser.py``). It answers with the console's default answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from integrations.sources.grafana import parser
+from oncall.events import AlertEvent
+from oncall.sources import SourceKind
+
+
+class GrafanaSource(SourceKind):
+    kind = "grafana"
+    label = "Grafana"
+
+    def parse(self, payload: Any) -> list[AlertEvent]:
+        return parser.parse(payload)
+
+    def truncated_count(self, payload: Any) -> int:
+        return parser.truncated_count(payload)

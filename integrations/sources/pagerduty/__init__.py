@@ -1,0 +1,1 @@
+"""PagerDuty Events API v2, and PagerDuty's own enqueue URL; see README.md."""

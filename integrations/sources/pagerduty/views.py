@@ -1,0 +1,29 @@
+"""PagerDuty's own URL shape, ``POST /push/pagerduty/v2/enqueue``, for tools that let you
+change only the Events API base URL: the source's push token is the event's ``routing_key``."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from integrations.sources.pagerduty.source import PagerDutySource
+from oncall.views.push import Rejected, accept, authenticate, read_json
+
+
+@csrf_exempt
+@require_POST
+def enqueue(request: HttpRequest) -> JsonResponse:
+    try:
+        payload, size = read_json(request)
+        routing_key = payload.get("routing_key") if isinstance(payload, dict) else None
+        if not isinstance(routing_key, str) or not routing_key:
+            raise Rejected(400, "invalid_payload", "routing_key is required")
+        source = authenticate(routing_key, kind=PagerDutySource.kind)
+    except Rejected as rejected:
+        # Refusals in PagerDuty's shape too: the sender only knows that one.
+        return JsonResponse(
+            {"status": "invalid event", "message": rejected.message, "errors": [rejected.code]},
+            status=rejected.status,
+        )
+    return accept(source, payload, size)

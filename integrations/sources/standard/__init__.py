@@ -1,0 +1,1 @@
+"""The console's own JSON protocol ("standard alert event"); see README.md."""
