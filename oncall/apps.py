@@ -5,10 +5,3 @@ class OncallConfig(AppConfig):
     name = "oncall"
     verbose_name = "On-call"
     default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        from oncall.escalation import on_incident_changed
-        from oncall.signals import incident_changed
-
-        # Escalation follows every lifecycle change, whichever surface made it.
-        incident_changed.connect(on_incident_changed, dispatch_uid="oncall-escalation")
