@@ -2,12 +2,19 @@
 claimed (or, by a rule option, closed).
 
 State lives on the incident (``escalation_rule``, ``escalation_level``, ``escalation_repeats``,
-``escalation_loops``, ``next_escalation_at``), so nothing is lost with a task: a step is a Celery
-task scheduled for ``next_escalation_at`` and carrying that time; a periodic sweep re-plans any
-step that is overdue (worker killed, broker restarted). A step locks the incident row and acts
-only if the incident still expects exactly that step, so a step delivered twice notifies once.
-Every step re-reads the incident: claimed, snoozed or closed stops it; wake, unclaim and reopen
-start it again (``on_incident_changed``, ``replan``).
+``escalation_loops``, ``next_escalation_at``) and every step is planned in the same transaction
+as the change that makes it necessary, on the locked row: the merge calls ``plan_start`` for a
+new incident, the lifecycle calls ``plan_start`` for a reopen and ``plan_after_change`` after
+every other change (claim, unclaim, snooze, wake, close). A planned step commits with its change
+or not at all; nothing waits for an announcement.
+
+After commit, the step is handed to a Celery task scheduled for ``next_escalation_at`` (or, for
+a new incident, run at once in the ingesting worker). That is only a shortcut: the sweep (Celery
+beat, every 15 s) hands out every step overdue by ``SWEEP_GRACE``, so a lost task, a restarted
+broker or a process killed between the commit and its callbacks delays a notification by
+seconds and never drops it. A step locks the incident row and acts only if the incident still
+expects exactly that step, so a step delivered twice notifies once; it re-reads the incident,
+and a claimed, snoozed or closed one is not notified.
 
 Notifying is the chat platforms' business (``oncall.platforms``): each installed platform is
 asked to notify the level, inside the step's transaction; it must hand slow work to tasks that
@@ -18,7 +25,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -44,67 +50,59 @@ def _notify(incident: Incident, rule: EscalationRule, level: EscalationLevel) ->
     )
 
 
-# --- Starting, stopping, resuming ---------------------------------------------------------------
+# --- Planning, inside the change's transaction -----------------------------------------------
 
 
-def start(incident_id: int, *, notify_now: bool = False) -> None:
-    """Escalate from the first level of the first matching rule (new or reopened incident).
-    With ``notify_now`` the first level is notified in this transaction instead of by a step
-    task (a new incident: its cards should not wait for a task queued behind a burst)."""
-    with transaction.atomic():
-        incident = _lock(incident_id)
-        if incident is None or not incident.is_open:
-            return
-        rule = rule_for(incident)
-        incident.escalation_rule = rule
-        incident.escalation_level = incident.escalation_repeats = incident.escalation_loops = 0
-        incident.escalation_finished_at = None
-        now = timezone.now()
-        incident.next_escalation_at = now if rule else None
-        if notify_now and rule is not None and _may_escalate(incident):
-            _run_level(incident, now)  # plans the next step
-        _save(incident, "escalation_rule")
-        if rule is None:
-            record(
-                incident,
-                Kind.ESCALATION,
-                Actor.system(),
-                "No escalation rule of the channel matches: nobody is notified.",
-            )
-        _schedule(incident)
+def plan_start(incident: Incident, now: datetime, *, run_at_commit: bool = False) -> None:
+    """Plan escalation from the first level of the first matching rule, due ``now`` (a new or
+    reopened incident). Call it inside the change's transaction, with the incident row locked
+    (or created by that transaction); it saves the escalation fields.
+
+    After commit the step goes to a task; with ``run_at_commit`` it runs in this process
+    instead: ingestion runs in a worker, and a new incident's cards should not wait for a task
+    queued behind a burst. A reopen comes from a person waiting for an answer (a card click),
+    so its level 1 is left to a task. Either way, if that is lost the sweep runs the step."""
+    rule = rule_for(incident, now)
+    incident.escalation_rule = rule
+    incident.escalation_level = incident.escalation_repeats = incident.escalation_loops = 0
+    incident.escalation_finished_at = None
+    incident.next_escalation_at = now if rule is not None and _may_escalate(incident) else None
+    _save(incident, "escalation_rule")
+    if rule is None:
+        record(
+            incident,
+            Kind.ESCALATION,
+            Actor.system(),
+            "No escalation rule of the channel matches: nobody is notified.",
+        )
+    _schedule(incident, run_at_commit=run_at_commit)
 
 
-# The lifecycle changes after which escalation is re-planned from the incident's state.
-REPLANNED_AFTER = (Kind.CLAIMED, Kind.UNCLAIMED, Kind.SNOOZED, Kind.WOKEN, Kind.CLOSED)
-
-
-def replan(incident_id: int) -> None:
-    """After a claim, unclaim, snooze, wake or close: decide from the incident's state alone
-    (``_may_escalate``, the rule every step applies), never from what the change was. A
-    stopped incident plans nothing (the level reached is kept); one that may escalate again
-    while nothing is planned has its last notified level notified again now (a wake, an
-    unclaim, a claim that ended a snooze under "stop when closed"); one already planned keeps
-    its plan, and one whose escalation ran out stays finished."""
-    with transaction.atomic():
-        incident = _lock(incident_id)
-        if incident is None or not _replan_may_change(incident):
-            return
-        if incident.next_escalation_at is not None:  # stopped, with a step still planned
-            incident.next_escalation_at = None
-            _save(incident)
-            return
-        _back_to_last_notified(incident)
-        incident.next_escalation_at = timezone.now()
+def plan_after_change(incident: Incident, now: datetime) -> None:
+    """After a claim, unclaim, snooze, wake or close, inside its transaction with the incident
+    row locked: decide from the incident's state alone (``_may_escalate``, the rule every step
+    applies), never from what the change was. A stopped incident plans nothing (the level
+    reached is kept); one that may escalate again while nothing is planned has its last
+    notified level notified again, due ``now`` (a wake, an unclaim, a claim that ended a snooze
+    under "stop when closed"); one already planned keeps its plan, and one whose escalation ran
+    out stays finished."""
+    if not _replan_may_change(incident):
+        return
+    if incident.next_escalation_at is not None:  # stopped, with a step still planned
+        incident.next_escalation_at = None
         _save(incident)
-        _schedule(incident)
+        return
+    _back_to_last_notified(incident)
+    incident.next_escalation_at = now
+    _save(incident)
+    _schedule(incident)
 
 
 def _replan_may_change(incident: Incident) -> bool:
-    """Whether ``replan`` changes anything: only when whether the incident may escalate
-    (``_may_escalate``) disagrees with whether a step is planned, and it has a rule whose
-    escalation did not run out. ``replan`` asks it of the locked row; ``on_incident_changed``
-    of the instance the change committed, so that most clicks need not lock the incident a
-    second time (a later change announces its own state)."""
+    """Whether ``plan_after_change`` changes anything: only when whether the incident may
+    escalate (``_may_escalate``) disagrees with whether a step is planned, and it has a rule
+    whose escalation did not run out. Most changes (a snooze of a snoozed incident, a claim
+    of one already stopped) need no write."""
     if incident.escalation_rule_id is None or incident.escalation_finished_at is not None:
         return False
     return _may_escalate(incident) != (incident.next_escalation_at is not None)
@@ -122,20 +120,6 @@ def _back_to_last_notified(incident: Incident) -> None:
             incident.escalation_loops -= 1
             incident.escalation_level = incident.escalation_rule.levels.count() - 1
     incident.escalation_repeats = 0
-
-
-def on_incident_changed(
-    sender: Any, incident_id: int, kind: str, incident: Incident | None = None, **_: Any
-) -> None:
-    """React to a lifecycle change, from any surface (connected in ``OncallConfig.ready``)."""
-    if kind == Kind.CREATED:
-        # Ingestion runs in a worker: notifying here saves a task. A reopen comes from a
-        # person waiting for an answer (a card click), so its level 1 is left to a task.
-        start(incident_id, notify_now=True)
-    elif kind == Kind.REOPENED:
-        start(incident_id)
-    elif kind in REPLANNED_AFTER and (incident is None or _replan_may_change(incident)):
-        replan(incident_id)
 
 
 def next_level(incident: Incident) -> int | None:
@@ -274,18 +258,27 @@ def _save(incident: Incident, *extra: str) -> None:
     )
 
 
-def _schedule(incident: Incident) -> None:
+def _schedule(incident: Incident, *, run_at_commit: bool = False) -> None:
+    """Once the planned step is committed, hand it out: to a task with its due time as eta, or
+    (``run_at_commit``) to ``step`` in this process. A shortcut only, hence ``robust``: if it
+    fails (broker down) or never runs (process killed), the sweep hands the step out."""
     due = incident.next_escalation_at
     if due is None:
         return
+    incident_id, due_iso = incident.pk, due.isoformat()
+    if run_at_commit:
+        transaction.on_commit(lambda: step(incident_id, due_iso), robust=True)
+        return
     from oncall.tasks import escalation_step
 
-    args = (incident.pk, due.isoformat())
-    transaction.on_commit(lambda: escalation_step.apply_async(args, eta=due))
+    transaction.on_commit(
+        lambda: escalation_step.apply_async((incident_id, due_iso), eta=due), robust=True
+    )
 
 
 def sweep() -> int:
-    """Hand out again every step that is overdue (its task was lost)."""
+    """Hand out every step overdue by ``SWEEP_GRACE``: its task was lost, or the process that
+    committed it died before handing it out."""
     cutoff = timezone.now() - SWEEP_GRACE
     overdue = list(
         Incident.objects.filter(next_escalation_at__lt=cutoff)
@@ -298,5 +291,5 @@ def sweep() -> int:
     for incident_id, due in overdue:
         escalation_step.delay(incident_id, due.isoformat())
     if overdue:
-        logger.warning("re-planned %d escalation step(s) whose task was lost", len(overdue))
+        logger.warning("handed out %d overdue escalation step(s)", len(overdue))
     return len(overdue)

@@ -10,7 +10,12 @@ calls these functions. Each one:
   raises :class:`TransitionRefused` whose message says why ("Already claimed by alice at
   12:03"); asking for a state the incident is already in returns an :class:`Outcome` with
   ``changed=False``, so a click delivered twice changes the state once;
-* records a timeline entry with actor and source, and announces the change after commit.
+* records a timeline entry with actor and source;
+* plans escalation in the same transaction (``escalation.plan_start`` for a reopen,
+  ``escalation.plan_after_change`` after any other change), so a process that dies right after
+  the commit cannot leave an incident that should escalate unplanned;
+* announces the change after commit (``oncall.signals.incident_changed``), for refreshing
+  cards and pages only.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from oncall import escalation
 from oncall.models import Incident, TimelineEntry
 from oncall.permissions import can_act_on_channel
 from oncall.timeline import Actor, display_name, record
@@ -222,7 +228,16 @@ def _apply(ref: IncidentRef, actor: Actor, step: Step) -> Outcome:
         kind, message, fields = result
         incident.save(update_fields=[*fields, "updated_at"])
         record(incident, kind, actor, message, at=now)
+        _plan_escalation(incident, kind, now)
         return Outcome(incident, True, message)
+
+
+def _plan_escalation(incident: Incident, kind: TimelineEntry.Kind, now: datetime) -> None:
+    """A reopen escalates from level 1 again; any other change re-plans from the state."""
+    if kind == Kind.REOPENED:
+        escalation.plan_start(incident, now)
+    else:
+        escalation.plan_after_change(incident, now)
 
 
 def _lock(ref: IncidentRef) -> Incident:

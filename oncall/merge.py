@@ -7,6 +7,11 @@ batch takes its locks in that one global order, so batches that share an alert o
 for each other and can never deadlock, while batches for different alerts run in parallel.
 SQLite has a single writer (``IMMEDIATE`` transactions), which serialises batches by itself.
 
+Escalation. Every incident a batch opens has its level 1 planned, due now, in the batch's
+transaction (``escalation.plan_start``); right after the commit this worker runs that step
+itself rather than queueing a task. A worker killed in between leaves a due step the escalation
+sweep hands out.
+
 Speed. The batch's current alerts are read in one query; changed alerts and timeline entries
 are written in one query each when the batch ends (alerts also before a query that must see
 them), and an incident only when its severity or alert count changes.
@@ -22,8 +27,9 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import F, Model, Q
+from django.utils import timezone
 
-from oncall import lifecycle
+from oncall import escalation, lifecycle
 from oncall.events import AlertEvent, EventKind, Severity, stable_key
 from oncall.models import ActionSource, Alert, AlertSource, Channel, Counter, Incident
 from oncall.models import TimelineEntry as Entry
@@ -65,6 +71,7 @@ class Merger:
     actor: Actor = field(init=False)
     alerts: dict[tuple[int, str], Alert] = field(default_factory=dict)
     incidents: dict[int, Incident] = field(default_factory=dict)
+    opened: list[Incident] = field(default_factory=list)
     touched: dict[int, IncidentTouch] = field(default_factory=dict)
     dirty: dict[int, Alert] = field(default_factory=dict)
     entries: list[Entry] = field(default_factory=list)
@@ -85,6 +92,7 @@ class Merger:
         self._write_alerts()
         self._write_touches()
         record_many(self.entries)
+        self._plan_escalations()
 
     def apply(self, channel: Channel, event: AlertEvent) -> None:
         alert = self.alerts.get((channel.pk, event.alert_key))
@@ -193,6 +201,7 @@ class Merger:
             last_alert_at=self.at,
         )
         self.incidents[incident.pk] = incident
+        self.opened.append(incident)
         self._note(incident, Kind.CREATED, f"Incident opened by {self.source.name}")
         return incident
 
@@ -216,6 +225,14 @@ class Merger:
         except lifecycle.TransitionRefused:
             return  # already claimed: whoever claimed it keeps it
         alert.incident.status = outcome.incident.status
+
+    def _plan_escalations(self) -> None:
+        """Level 1 of each incident the batch opened (and did not close again), once its
+        alerts and severity are written, since they decide which rule escalates it."""
+        now = timezone.now()
+        for incident in self.opened:
+            if incident.is_open:
+                escalation.plan_start(incident, now, run_at_commit=True)
 
     def _copy_event(self, alert: Alert, event: AlertEvent) -> None:
         alert.title = event.title

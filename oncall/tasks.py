@@ -91,5 +91,6 @@ def escalation_step(incident_id: int, due_iso: str) -> None:
 
 @shared_task(ignore_result=True)
 def sweep_escalations() -> int:
-    """Re-plan escalation steps whose task was lost (worker killed, broker restarted)."""
+    """Hand out every overdue escalation step: its task was lost (worker killed, broker
+    restarted) or the process that committed it died before handing it out."""
     return escalation.sweep()

@@ -1,4 +1,5 @@
-"""The one place that writes an incident's timeline and announces the change."""
+"""The one place that writes an incident's timeline and announces the change (to refresh
+cards and pages: see ``oncall.signals``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from oncall.models import ActionSource, Incident, TimelineEntry
-from oncall.signals import incident_changed
+from oncall.signals import send_incident_changed
 
 User = get_user_model()
 
@@ -90,8 +91,8 @@ def build(
 def announce(incident_id: int, kind: str, actor: Actor, incident: Incident | None = None) -> None:
     actor_id = actor.user.pk if actor.user else None
     transaction.on_commit(
-        lambda: incident_changed.send(
-            sender=Incident,
+        lambda: send_incident_changed(
+            Incident,
             incident_id=incident_id,
             incident=incident,
             kind=str(kind),

@@ -20,7 +20,7 @@ from oncall.timeline import Actor
 from tests import payloads
 from tests.factories import AlertSourceFactory, UserFactory
 
-# Real commits: announcements (and the escalation they drive) happen after commit.
+# Real commits: the steps a change plans are handed out after commit.
 pytestmark = pytest.mark.django_db(transaction=True)
 
 notified_levels: list[tuple[int, int]] = []  # (incident id, level position)
@@ -100,7 +100,7 @@ def test_a_new_incident_notifies_level_1_at_once(incident):
     assert entry.message == "Level 1: notified level 1 people."
 
 
-def test_a_new_incident_is_notified_by_the_start_itself_not_by_a_step_task(
+def test_a_new_incident_is_notified_by_the_ingesting_worker_itself_not_by_a_step_task(
     rule, push, channel, monkeypatch
 ):
     from oncall import tasks

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -260,6 +261,35 @@ def test_changes_are_announced_after_commit(incident, alice, django_capture_on_c
     assert committed.pk == incident.pk
     assert committed.status == Incident.Status.ACKNOWLEDGED
     assert committed.claimed_by == alice.user
+
+
+def test_a_receiver_that_raises_is_logged_and_the_others_still_hear(
+    incident, alice, django_capture_on_commit_callbacks, caplog
+):
+    heard = []
+
+    def broken(sender, **kwargs):
+        raise RuntimeError("the card refresh is down")
+
+    def listener(sender, **kwargs):
+        heard.append(kwargs["kind"])
+
+    incident_changed.connect(broken)
+    incident_changed.connect(listener)  # after the broken one: receivers run in order
+    try:
+        with (
+            caplog.at_level(logging.ERROR, logger="oncall.signals"),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            outcome = lifecycle.claim(incident, alice)
+    finally:
+        incident_changed.disconnect(broken)
+        incident_changed.disconnect(listener)
+    assert outcome.changed
+    assert heard == ["claimed"]
+    [failure] = [r for r in caplog.records if r.name == "oncall.signals"]
+    assert "<locals>.broken failed on incident" in failure.getMessage()
+    assert isinstance(failure.exc_info[1], RuntimeError)
 
 
 def test_the_feishu_message_an_action_came_from_is_kept(incident, responder):

@@ -7,7 +7,9 @@ from __future__ import annotations
 import logging
 
 import pytest
+from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from oncall import escalation, lifecycle
 from oncall.models import EscalationLevel, Incident, TimelineEntry
@@ -90,13 +92,16 @@ def test_the_admin_offers_the_platforms_targets_on_a_level(admin_client, channel
     assert [t.address for t in level.stub_addresses.all()] == ["pager.stub"]
 
 
-def test_escalation_asks_every_platform_to_notify_a_level(channel):
+def test_escalation_asks_every_platform_to_notify_a_level(
+    channel, django_capture_on_commit_callbacks
+):
     rule = channel.escalation_rules.get()
     level = rule.levels.get()
     level.stub_addresses.create(address="ops.stub")
     incident = IncidentFactory(channel=channel)
 
-    escalation.start(incident.pk, notify_now=True)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        escalation.plan_start(incident, timezone.now(), run_at_commit=True)
 
     assert ("notify", incident.pk, level.pk, ["ops.stub"]) in CALLS
     entry = TimelineEntry.objects.get(incident=incident, kind=TimelineEntry.Kind.NOTIFIED)

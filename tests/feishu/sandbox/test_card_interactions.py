@@ -250,9 +250,14 @@ def test_two_people_claiming_at_once_one_wins_and_the_other_is_told(world):
 
 
 def test_snooze_pauses_escalation_and_wake_notifies_again(world):
+    from django.db import transaction
+    from django.utils import timezone
+
     from oncall import escalation
 
-    escalation.start(world["incident"].pk)  # the channel's default rule: its members
+    with transaction.atomic():  # the channel's default rule: its members; level 1 at commit
+        incident = Incident.objects.select_for_update().get(pk=world["incident"].pk)
+        escalation.plan_start(incident, timezone.now())
     notified = status(world).timeline.filter(kind=Kind.NOTIFIED)
     assert notified.count() == 1
     snoozed = click(world, "alice", "snooze", option="30m")
