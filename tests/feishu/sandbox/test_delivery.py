@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from integrations.feishu import delivery, errors, rendered, tasks
 from integrations.feishu.cards import incident_card
-from integrations.feishu.models import CardDelivery, FeishuChat, LinkedAccount
+from integrations.feishu.models import CardDelivery, FeishuChat, LinkedAccount, SentCard
 from integrations.feishu.sandbox.models import Fault, SandboxMessage
 from oncall import lifecycle
 from oncall.models import TimelineEntry
@@ -105,7 +105,7 @@ def test_a_repeat_posts_a_second_card_to_the_same_row(
     for _ in range(2):
         send_all(incident, console_app, [people["alice"]])
     row = CardDelivery.objects.get(incident=incident, user=people["alice"])
-    assert (row.requested, row.sent, len(row.messages)) == (2, 2, 2)
+    assert (row.requested, row.sent, len(row.message_ids)) == (2, 2, 2)
     assert len(cards_of(sandbox_people["alice"])) == 2
 
 
@@ -239,9 +239,9 @@ def test_a_sync_lost_with_its_worker_holds_off_the_next_only_until_it_was_due(
 
 def test_cards_older_than_14_days_are_left_alone(console_app, incident, people):
     send_all(incident, console_app, [people["alice"]])
-    row = CardDelivery.objects.get(incident=incident)
-    row.messages = [{**row.messages[0], "at": "2020-01-01T00:00:00+00:00"}]
-    row.save()
+    SentCard.objects.filter(delivery__incident=incident).update(
+        sent_at=timezone.now() - timedelta(days=14)
+    )
     lifecycle.close(incident, Actor(people["alice"], "api"))  # syncs (eager tasks)
     assert delivery.sync(incident.pk) == 0
     (card,) = SandboxMessage.objects.filter(msg_type="interactive")
@@ -509,7 +509,7 @@ def test_a_batch_sends_every_notification_a_delivery_owes_once(
     assert delivery.send_many([row.pk, row.pk]) == delivery.Later()
     assert delivery.send_many([row.pk]) == delivery.Later()  # a redelivered task: nothing more
     row.refresh_from_db()
-    assert (row.sent, len(row.messages)) == (2, 2)
+    assert (row.sent, len(row.message_ids)) == (2, 2)
     assert len(cards_of(sandbox_people["alice"])) == 2
 
 
