@@ -18,7 +18,13 @@ from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
 from integrations.feishu import bulk_linking, chats, checks, errors, escalation_targets, samples
-from integrations.feishu.models import CardDelivery, FeishuApp, FeishuChat, LinkedAccount
+from integrations.feishu.models import (
+    CardDelivery,
+    FeishuApp,
+    FeishuChat,
+    LinkedAccount,
+    SentCard,
+)
 from oncall.admin import ADMIN_MEDIA, copy_field
 from oncall.timeline import display_name
 
@@ -478,6 +484,23 @@ class LastDeliveryFailed(admin.SimpleListFilter):
         return queryset
 
 
+class SentCardInline(admin.TabularInline):
+    """The messages a delivery sent, and which card content each copy shows (read-only)."""
+
+    model = SentCard
+    fields = ["message_id", "fingerprint", "sent_at", "updated_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "sent copies"
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(CardDelivery)
 class CardDeliveryAdmin(admin.ModelAdmin):
     """Every card sent (or not) for an incident: who, through which app, and what went wrong."""
@@ -499,9 +522,11 @@ class CardDeliveryAdmin(admin.ModelAdmin):
         "user__last_name",
         "chat__name",
         "last_error",
+        "=sent_messages__message_id",  # a message id pasted from Feishu finds its delivery
     ]
     list_select_related = ["incident", "app", "user", "chat"]
     readonly_fields = [f.name for f in CardDelivery._meta.fields]
+    inlines = [SentCardInline]
     media = ADMIN_MEDIA
 
     def has_add_permission(self, request: HttpRequest) -> bool:

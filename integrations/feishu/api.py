@@ -259,6 +259,7 @@ class CardDeliveryViewSet(
         return (
             CardDelivery.objects.filter(incident__in=incidents)
             .select_related("incident", "app", "user", "chat")
+            .prefetch_related("sent_messages")
             .order_by("-id")
         )
 

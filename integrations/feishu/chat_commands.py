@@ -24,7 +24,7 @@ from django.utils import timezone, translation
 
 from integrations.feishu.commands import IncomingMessage
 from integrations.feishu.identity import feishu_actor, how_to_link, linked_user
-from integrations.feishu.models import CardDelivery, FeishuApp
+from integrations.feishu.models import FeishuApp, SentCard
 from oncall import lifecycle
 from oncall.durations import parse_duration, snooze_choices
 from oncall.incident_list import IncidentFilterForm, incident_list
@@ -157,13 +157,12 @@ def _incident_of_card(app: FeishuApp, message_id: str) -> Incident | None:
     """The incident whose card (any copy sent through ``app``) is ``message_id``."""
     if not message_id:
         return None
-    # A text search narrows the rows on every database (SQLite has no JSON containment);
-    # the exact id is then compared in Python.
-    deliveries = CardDelivery.objects.filter(app=app, messages__icontains=message_id)
-    for delivery in deliveries.select_related("incident__channel"):
-        if message_id in delivery.message_ids:
-            return delivery.incident
-    return None
+    sent = (
+        SentCard.objects.filter(message_id=message_id, delivery__app=app)
+        .select_related("delivery__incident__channel")
+        .first()
+    )
+    return sent.delivery.incident if sent else None
 
 
 def _apply(incident: Incident, actor: Actor, duration: timedelta | None, act: Act) -> str:

@@ -8,11 +8,18 @@
   ``oncall-<delivery>-<n>``, which Feishu delivers at most once per hour, so a send retried after
   a crash, or run twice, posts once. No transaction is open during the HTTP call (the embedded
   run's SQLite would block the sandbox answering it).
-* ``sync(incident_id)`` patches every sent copy of the card with the incident's current state,
-  skipping copies whose content would not change and cards older than Feishu's 14 days.
-  ``schedule_sync`` coalesces bursts: changes within a second give each card one update.
-* ``remember_shown(message_id, card)``: a card click's answer replaces the clicked copy, so the
-  sync that follows the click leaves that copy alone while it still shows the current card.
+* Every message sent is a ``SentCard`` row, written in the step that records the send, with
+  the fingerprint of the card it shows.
+* ``sync(incident_id)`` patches every sent copy of the card with the incident's current state:
+  the copies whose fingerprint differs from the current card's (one query), except cards older
+  than Feishu's 14 days. ``schedule_sync`` coalesces bursts: changes within a second give each
+  card one update.
+* ``record_shown(app, message_id, card)``: a card click's answer replaces the clicked copy, so
+  the sync that follows the click leaves that copy alone while it still shows the current card.
+
+The cache holds no correctness: "this incident has a sent card" and "a sync is planned" only
+spare queries and tasks. Flushed, a change asks the database and may plan one sync more, which
+finds the copies current and patches nothing.
 """
 
 from __future__ import annotations
@@ -36,7 +43,13 @@ from integrations.feishu import errors, rendered
 from integrations.feishu.cards import card_fingerprint as fingerprint
 from integrations.feishu.chats import record_gone
 from integrations.feishu.client import FeishuClient, pooled_session
-from integrations.feishu.models import CardDelivery, FeishuApp, FeishuChat, LinkedAccount
+from integrations.feishu.models import (
+    CardDelivery,
+    FeishuApp,
+    FeishuChat,
+    LinkedAccount,
+    SentCard,
+)
 from oncall.models import Incident, TimelineEntry
 from oncall.timeline import Actor, build, display_name, record, record_many
 
@@ -52,9 +65,6 @@ SYNC_DELAY_SECONDS = 1.0
 # to carry (a claim, say) never reach the cards. A sync that only runs late meets a second
 # one, which finds the copies already current.
 SYNC_PLANNED_SECONDS = int(SYNC_DELAY_SECONDS) + 3
-# How long a click's answer is remembered: the sync it schedules runs a second later, or after
-# a few retries; past this a copy is patched again, which is harmless.
-SHOWN_SECONDS = 600
 # How long "this incident has a sent card" is kept (it never stops being true; this only bounds
 # what the cache holds for incidents nobody changes any more).
 CARDS_SENT_SECONDS = 24 * 3600
@@ -289,7 +299,7 @@ def _send_owed(
         if not _record_sent(delivery, number, message_id, card.fingerprint):
             # A twin task recorded this number first: go on from the row as it is now.
             try:
-                delivery.refresh_from_db(fields=["requested", "sent", "messages", "attempts"])
+                delivery.refresh_from_db(fields=["requested", "sent", "attempts"])
             except CardDelivery.DoesNotExist:
                 return
         elif rendered.changed_since(card):
@@ -321,22 +331,25 @@ def _post(delivery: CardDelivery, card: dict, number: int, client: FeishuClient)
 def _record_sent(
     delivery: CardDelivery, number: int, message_id: str, card_fingerprint: str
 ) -> bool:
-    """Record message ``number`` (on the row and on ``delivery``); False when a twin task
-    recorded it first (Feishu answered both with the same message). One conditional UPDATE:
-    ``messages`` was read while ``sent`` was ``number - 1``, and only this function changes
-    it, always with ``sent``."""
-    messages = [*delivery.messages, {"id": message_id, "at": _now_iso()}]
-    recorded = CardDelivery.objects.filter(pk=delivery.pk, sent=number - 1).update(
-        sent=number,
-        messages=messages,
-        state=State.SENT,
-        last_error="",
-        attempts=0,
-        card_fingerprint=card_fingerprint,
-        updated_at=timezone.now(),
-    )
+    """Record message ``number`` (on the row and on ``delivery``) and its ``SentCard``; False
+    when a twin task recorded it first (Feishu answered both with the same message). A
+    conditional UPDATE (``sent`` still ``number - 1``) decides which task writes the message's
+    row, in the same transaction."""
+    now = timezone.now()
+    with transaction.atomic():
+        recorded = CardDelivery.objects.filter(pk=delivery.pk, sent=number - 1).update(
+            sent=number, state=State.SENT, last_error="", attempts=0, updated_at=now
+        )
+        if recorded:
+            SentCard.objects.create(
+                delivery_id=delivery.pk,
+                message_id=message_id,
+                fingerprint=card_fingerprint,
+                sent_at=now,
+                updated_at=now,
+            )
     if recorded:
-        delivery.sent, delivery.messages, delivery.state = number, messages, State.SENT
+        delivery.sent, delivery.state = number, State.SENT
         delivery.last_error, delivery.attempts = "", 0
     return recorded == 1
 
@@ -402,10 +415,6 @@ def _mark_chat(delivery: CardDelivery, status: FeishuChat.Status) -> None:
         record_gone(delivery.app, delivery.chat.chat_id, status)
 
 
-def _now_iso() -> str:
-    return timezone.now().isoformat()
-
-
 # --- Keeping cards current --------------------------------------------------------------------
 
 
@@ -445,25 +454,32 @@ def sync(incident_id: int) -> int:
     card = rendered.current(incident_id, load=_incident_loader(incident_id))
     if card is None:
         return 0  # deleted meanwhile: its deliveries went with it
-    deliveries = list(
-        CardDelivery.objects.select_related("app")
-        .filter(incident_id=incident_id, sent__gt=0)
-        .exclude(card_fingerprint=card.fingerprint)
-    )
-    answered = _copies_showing(card.fingerprint, deliveries)
     # One client (one HTTP session, so one connection) per app for every copy, not one each.
     clients: dict[int, FeishuClient] = {}
     patched = 0
     try:
-        for delivery in deliveries:
-            if delivery.app_id not in clients:
-                clients[delivery.app_id] = delivery.app.client(max_wait=TASK_MAX_WAIT_SECONDS)
-            patched += _patch_copies(clients[delivery.app_id], delivery, card.card, skip=answered)
-            CardDelivery.objects.filter(pk=delivery.pk).update(card_fingerprint=card.fingerprint)
+        for copy in _stale_copies(incident_id, card.fingerprint):
+            app = copy.delivery.app
+            if app.pk not in clients:
+                clients[app.pk] = app.client(max_wait=TASK_MAX_WAIT_SECONDS)
+            if _patch_copy(clients[app.pk], copy, card.card):
+                _record_patched(copy, card.fingerprint)
+                patched += 1
     finally:
         for client in clients.values():
             client.session.close()
     return patched
+
+
+def _stale_copies(incident_id: int, current: str) -> list[SentCard]:
+    """The incident's sent copies that show another card than ``current`` and that Feishu
+    still lets us update, oldest first."""
+    return list(
+        SentCard.objects.select_related("delivery__app")
+        .filter(delivery__incident_id=incident_id, sent_at__gt=timezone.now() - CARD_UPDATE_WINDOW)
+        .exclude(fingerprint=current)
+        .order_by("delivery_id", "sent_at", "id")
+    )
 
 
 def _incident_loader(incident_id: int) -> Callable[[], Incident | None]:
@@ -475,55 +491,37 @@ def _incident_loader(incident_id: int) -> Callable[[], Incident | None]:
     )
 
 
-def remember_shown(message_id: str, card: dict) -> None:
+def record_shown(app: FeishuApp, message_id: str, card: dict) -> None:
     """``card`` replaced the copy ``message_id`` (a click's answer did): a sync that finds
     the same card current does not patch that copy again."""
     if message_id:
-        cache.set(_shown_key(message_id), fingerprint(card), timeout=SHOWN_SECONDS)
+        SentCard.objects.filter(message_id=message_id, delivery__app=app).update(
+            fingerprint=fingerprint(card), updated_at=timezone.now()
+        )
 
 
-def _shown_key(message_id: str) -> str:
-    return f"feishu:card-shown:{message_id}"
-
-
-def _copies_showing(current: str, deliveries: Sequence[CardDelivery]) -> set[str]:
-    """The message ids among ``deliveries`` that a click's answer left showing ``current``
-    (one cache read for all of them)."""
-    keys = {_shown_key(m["id"]): m["id"] for d in deliveries for m in d.messages}
-    if not keys:
-        return set()
-    shown = cache.get_many(list(keys))
-    return {keys[key] for key, value in shown.items() if value == current}
-
-
-def _patch_copies(
-    client: FeishuClient, delivery: CardDelivery, card: dict, *, skip: set[str]
-) -> int:
-    patched = 0
-    for message in delivery.messages:
-        if message["id"] in skip or _too_old(message):
-            continue
-        try:
-            client.patch_message(message["id"], card)
-        except errors.RateLimited as exc:
-            raise Retry(exc.retry_after, str(exc)) from None
-        except errors.TransientError as exc:
-            raise Retry(2, str(exc)) from None
-        except errors.CardTooOld:
-            continue
-        except errors.FeishuError as exc:
-            logger.warning("delivery %s: card %s not updated: %s", delivery.pk, message["id"], exc)
-            continue
-        patched += 1
-    return patched
-
-
-def _too_old(message: dict) -> bool:
+def _patch_copy(client: FeishuClient, copy: SentCard, card: dict) -> bool:
+    """PATCH one copy; False when Feishu refused it for good (it stays as it was). Raises
+    ``Retry`` on rate limits and transient failures: the copies patched so far are recorded,
+    so the retry patches only the rest."""
     try:
-        sent_at = datetime.fromisoformat(message["at"])
-    except (KeyError, ValueError):
+        client.patch_message(copy.message_id, card)
+    except errors.RateLimited as exc:
+        raise Retry(exc.retry_after, str(exc)) from None
+    except errors.TransientError as exc:
+        raise Retry(2, str(exc)) from None
+    except errors.CardTooOld:
         return False
-    return timezone.now() - sent_at > CARD_UPDATE_WINDOW
+    except errors.FeishuError as exc:
+        logger.warning(
+            "delivery %s: card %s not updated: %s", copy.delivery_id, copy.message_id, exc
+        )
+        return False
+    return True
+
+
+def _record_patched(copy: SentCard, shown: str) -> None:
+    SentCard.objects.filter(pk=copy.pk).update(fingerprint=shown, updated_at=timezone.now())
 
 
 # The timeline's own bookkeeping: nothing the card shows.

@@ -288,7 +288,8 @@ class CardDelivery(models.Model):
     """An incident's card for one recipient (a person's direct messages, or a group chat)
     through one app. Escalation asks for notifications (``requested``); a task sends them, each
     with a uuid derived from the row and its number, so a retried send never posts twice.
-    Every message sent is kept in ``messages`` so that every copy can be updated."""
+    Every message sent is a ``SentCard`` row (``sent_messages``) so that every copy can be
+    updated."""
 
     class State(models.TextChoices):
         PENDING = "pending", _("pending")
@@ -312,10 +313,6 @@ class CardDelivery(models.Model):
     sent = models.PositiveIntegerField(default=0)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
-    # [{"id": "om_...", "at": "<iso time sent>"}], oldest first.
-    messages = models.JSONField(default=list, blank=True)
-    # The last card content sent or patched, so that an update that changes nothing is skipped.
-    card_fingerprint = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -353,4 +350,34 @@ class CardDelivery(models.Model):
 
     @property
     def message_ids(self) -> list[str]:
-        return [m["id"] for m in self.messages]
+        """The ids of the messages sent, oldest first (``prefetch_related("sent_messages")``
+        makes this free for a list of deliveries)."""
+        return [sent.message_id for sent in self.sent_messages.all()]
+
+
+class SentCard(models.Model):
+    """One message a delivery sent: a copy of the incident's card in someone's chat.
+
+    The row is written with the send that produced it, and ``fingerprint`` says which card
+    content the copy shows now (the card sent, a PATCH, or a click's answer replacing it), so
+    that a sync patches exactly the copies that are out of date, and a reply or a click finds
+    its incident by ``message_id``, all without asking a cache."""
+
+    delivery = models.ForeignKey(
+        CardDelivery, on_delete=models.CASCADE, related_name="sent_messages"
+    )
+    # Feishu's om_... ids are unique across tenants; unique also makes the look-up indexed.
+    message_id = models.CharField(max_length=64, unique=True)
+    fingerprint = models.CharField(
+        max_length=64, blank=True, help_text=_("The card content this copy shows.")
+    )
+    sent_at = models.DateTimeField(default=timezone.now)
+    # Last PATCH of this copy, or the click answer that replaced it.
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("sent card")
+        ordering = ["sent_at", "id"]
+
+    def __str__(self) -> str:
+        return self.message_id

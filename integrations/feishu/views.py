@@ -105,7 +105,7 @@ def _card_callback(app: FeishuApp, opened: Callback) -> JsonResponse:
         )
     if response.card is not None:
         # The answer replaces the clicked copy: the sync this click scheduled can skip it.
-        delivery.remember_shown(action.message_id, response.card)
+        delivery.record_shown(app, action.message_id, response.card)
     return JsonResponse(response.body(action.format))
 
 

@@ -199,7 +199,9 @@ def deliver_cards(world: World, timeout: float) -> None:
             raise SystemExit(f"the cards were not all delivered within {timeout:g} s: {errors}")
         time.sleep(0.2)
     direct = CardDelivery.objects.filter(sent__gt=0, user__isnull=False)
-    first_message = {d.incident_id: d.messages[0]["id"] for d in direct}
+    first_message = {
+        d.incident_id: d.message_ids[0] for d in direct.prefetch_related("sent_messages")
+    }
     messages = SandboxMessage.objects.in_bulk(first_message.values(), field_name="message_id")
     for clicker in world.clickers:
         clicker.message = messages[first_message[clicker.incident.pk]]

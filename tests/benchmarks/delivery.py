@@ -24,7 +24,7 @@ notifies their members, and an Alertmanager source per channel.
    ``--latency-users`` channels of one linked member, round robin (50 users: 1 card per second
    each, so that the 5/s per receiver does not dominate). For each incident, the time from
    sending its push to the sandbox accepting its first card (``SandboxMessage.created_at``,
-   found through ``CardDelivery.messages[0]``): p50, p99 and max.
+   found through the delivery's first ``SentCard``): p50, p99 and max.
 
 **The minimum time for N sends from one app.** Both the console's limiter and the sandbox count
 fixed windows from the Unix epoch: 50 sends in each second ``[s, s + 1)`` and 1000 in each minute
@@ -487,8 +487,9 @@ def first_card_latencies(sent_at: dict[str, float]) -> list[float]:
         Alert.objects.filter(alert_key__in=sent_at).values_list("alert_key", "incident_id")
     )
     first_message: dict[int, str] = {}
-    for delivery in CardDelivery.objects.filter(sent__gt=0).order_by("created_at"):
-        first_message.setdefault(delivery.incident_id, delivery.messages[0]["id"])
+    sent = CardDelivery.objects.filter(sent__gt=0).prefetch_related("sent_messages")
+    for delivery in sent.order_by("created_at"):
+        first_message.setdefault(delivery.incident_id, delivery.message_ids[0])
     accepted = dict(
         SandboxMessage.objects.filter(message_id__in=first_message.values()).values_list(
             "message_id", "created_at"

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import count
 
 import pytest
@@ -12,7 +12,7 @@ from django.utils import timezone
 from integrations.feishu import commands
 from integrations.feishu.commands import IncomingMessage
 from integrations.feishu.identity import how_to_link
-from integrations.feishu.models import CardDelivery, LinkedAccount
+from integrations.feishu.models import CardDelivery, LinkedAccount, SentCard
 from oncall.models import Incident, TimelineEntry
 from tests.factories import (
     ChannelFactory,
@@ -256,12 +256,19 @@ def test_unknown_words_and_help_give_the_help_text(app, alice):
 # --- replying to an incident's card ----------------------------------------------------------
 
 
+def delivered(incident, chat, *message_ids: str) -> CardDelivery:
+    """``incident``'s card sent to ``chat`` as the messages ``message_ids``, a minute apart."""
+    row = CardDelivery.objects.create(incident=incident, app=chat.app, chat=chat, sent=1)
+    first = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
+    for minutes, message_id in enumerate(message_ids):
+        at = first + timedelta(minutes=minutes)
+        SentCard.objects.create(delivery=row, message_id=message_id, sent_at=at, updated_at=at)
+    return row
+
+
 @pytest.fixture
 def card(app, incident):
-    sent = [{"id": "om_earlier", "at": "2026-01-01T10:00:00+00:00"}]
-    sent.append({"id": "om_card", "at": "2026-01-01T10:05:00+00:00"})
-    chat = FeishuChatFactory(app=app)
-    return CardDelivery.objects.create(incident=incident, app=app, chat=chat, messages=sent)
+    return delivered(incident, FeishuChatFactory(app=app), "om_earlier", "om_card")
 
 
 def test_a_reply_to_the_card_needs_no_number(app, alice, incident, card):
@@ -287,18 +294,12 @@ def test_a_reply_to_another_message_asks_for_the_number(app, alice, card):
 
 
 def test_a_card_of_another_app_is_not_found(app, alice, incident):
-    other = FeishuChatFactory()
-    CardDelivery.objects.create(
-        incident=incident, app=other.app, chat=other, messages=[{"id": "om_x"}]
-    )
+    delivered(incident, FeishuChatFactory(), "om_x")
     assert say(app, "claim", chat_type="group", parent_id="om_x").startswith("Write “claim N”")
 
 
 def test_an_id_that_only_contains_the_parent_does_not_match(app, alice, incident):
-    chat = FeishuChatFactory(app=app)
-    CardDelivery.objects.create(
-        incident=incident, app=app, chat=chat, messages=[{"id": "om_card_2"}]
-    )
+    delivered(incident, FeishuChatFactory(app=app), "om_card_2")
     assert say(app, "claim", parent_id="om_card").startswith("Write “claim N”")
 
 

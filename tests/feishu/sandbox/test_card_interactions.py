@@ -8,10 +8,11 @@ import json
 import threading
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 
 from integrations.feishu import delivery, tasks
-from integrations.feishu.models import FeishuChat
+from integrations.feishu.models import FeishuChat, SentCard
 from integrations.feishu.sandbox import send
 from integrations.feishu.sandbox.models import ApiCall, CallbackFormat, SandboxMessage
 from integrations.feishu.sandbox.send import Click, send_card_action
@@ -313,3 +314,13 @@ def test_the_answered_copy_is_patched_when_the_incident_changed_again_before_the
     assert patches_of(world["card"]) == 1
     world["card"].refresh_from_db()
     assert "Closed by Alice" in world["card"].content
+
+
+def test_what_a_click_answered_is_known_after_a_cache_flush(world, console_app, syncs_held_back):
+    other = second_copy_to_alice(world, console_app)
+    click(world, "bob", "claim")
+    cache.clear()  # a Redis restart between the click and its sync, say
+    assert delivery.sync(world["incident"].pk) == 1
+    assert (patches_of(world["card"]), patches_of(other)) == (0, 1)
+    answered = SentCard.objects.get(message_id=world["card"].message_id)
+    assert answered.fingerprint == SentCard.objects.get(message_id=other.message_id).fingerprint

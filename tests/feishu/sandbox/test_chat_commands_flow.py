@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from integrations.feishu.models import CardDelivery, FeishuChat, LinkedAccount
+from integrations.feishu.models import CardDelivery, FeishuChat, LinkedAccount, SentCard
 from integrations.feishu.sandbox import send
 from integrations.feishu.sandbox.models import SandboxMessage
 from oncall.models import Incident, TimelineEntry
@@ -68,9 +68,8 @@ def test_a_reply_to_the_card_in_a_group_snoozes_without_a_number(
         app=sandbox_app, chat=sandbox_chat, msg_type="interactive", content="{}"
     )
     chat = FeishuChat.objects.create(app=console_app, chat_id=sandbox_chat.chat_id, name="SRE")
-    CardDelivery.objects.create(
-        incident=incident, app=console_app, chat=chat, messages=[{"id": card.message_id}]
-    )
+    row = CardDelivery.objects.create(incident=incident, app=console_app, chat=chat, sent=1)
+    SentCard.objects.create(delivery=row, message_id=card.message_id)
     message = write(
         sandbox_app,
         sandbox_people["alice"],

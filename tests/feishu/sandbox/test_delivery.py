@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from integrations.feishu import delivery, errors, rendered, tasks
 from integrations.feishu.cards import incident_card
-from integrations.feishu.models import CardDelivery, FeishuChat, LinkedAccount
+from integrations.feishu.models import CardDelivery, FeishuChat, LinkedAccount, SentCard
 from integrations.feishu.sandbox.models import Fault, SandboxMessage
 from oncall import lifecycle
 from oncall.models import TimelineEntry
@@ -105,7 +105,7 @@ def test_a_repeat_posts_a_second_card_to_the_same_row(
     for _ in range(2):
         send_all(incident, console_app, [people["alice"]])
     row = CardDelivery.objects.get(incident=incident, user=people["alice"])
-    assert (row.requested, row.sent, len(row.messages)) == (2, 2, 2)
+    assert (row.requested, row.sent, len(row.message_ids)) == (2, 2, 2)
     assert len(cards_of(sandbox_people["alice"])) == 2
 
 
@@ -199,6 +199,63 @@ def test_every_copy_is_updated_after_a_claim_and_an_unchanged_card_is_not(
     assert delivery.sync(incident.pk) == 0  # nothing changed since
 
 
+def test_a_send_records_the_message_and_the_card_it_shows(console_app, incident, people):
+    send_all(incident, console_app, [people["alice"]])
+    row = CardDelivery.objects.get(incident=incident)
+    (sent,) = row.sent_messages.all()
+    (card,) = SandboxMessage.objects.filter(msg_type="interactive")
+    assert sent.message_id == card.message_id
+    assert sent.fingerprint == rendered.current(incident.pk, load=lambda: incident).fingerprint
+    assert sent.sent_at == sent.updated_at
+    assert row.updated_at - timedelta(seconds=1) < sent.sent_at <= row.updated_at
+
+
+def test_a_sync_records_each_copy_it_patched(console_app, incident, people, group):
+    send_all(incident, console_app, [people["alice"]], [group])
+    sent_at = {s.message_id: s.sent_at for s in SentCard.objects.all()}
+    lifecycle.claim(incident, Actor(people["bob"], "api"))  # syncs (eager tasks)
+    current = rendered.current(incident.pk, load=lambda: incident).fingerprint
+    for copy in SentCard.objects.all():
+        assert copy.fingerprint == current
+        assert copy.updated_at > copy.sent_at == sent_at[copy.message_id]
+
+
+def test_a_sync_retried_after_a_failure_patches_only_the_copies_left(
+    console_app, incident, people, group, monkeypatch
+):
+    send_all(incident, console_app, [people["alice"]], [group])
+    monkeypatch.setattr(tasks.sync_cards, "apply_async", lambda *a, **k: None)
+    lifecycle.claim(incident, Actor(people["bob"], "api"))
+    first, second = SentCard.objects.order_by("delivery_id")
+    Fault.objects.create(
+        path_prefix=f"/open-apis/im/v1/messages/{second.message_id}", status=503, remaining=1
+    )
+    with pytest.raises(delivery.Retry):
+        delivery.sync(incident.pk)
+    assert delivery.sync(incident.pk) == 1  # the retry: the first copy was recorded
+    updates = SandboxMessage.objects.filter(msg_type="interactive").values_list(
+        "message_id", "update_count"
+    )
+    assert dict(updates) == {first.message_id: 1, second.message_id: 1}
+
+
+def test_a_cache_flush_between_a_change_and_its_sync_patches_every_copy_once(
+    console_app, incident, people, group, monkeypatch
+):
+    send_all(incident, console_app, [people["alice"], people["bob"]], [group])
+    planned = []
+    monkeypatch.setattr(tasks.sync_cards, "apply_async", lambda args, **_: planned.append(args))
+    lifecycle.claim(incident, Actor(people["bob"], "api"))
+    delivery.cache.clear()  # "cards sent" and "sync planned" are gone: both asked again
+    lifecycle.snooze(incident, Actor(people["bob"], "api"), timedelta(hours=1))
+    assert planned == [(incident.pk,), (incident.pk,)]
+    assert [delivery.sync(*args) for args in planned] == [3, 0]
+    copies = SandboxMessage.objects.filter(msg_type="interactive")
+    assert [c.update_count for c in copies] == [1, 1, 1]
+    for copy in copies:
+        assert "Snoozed until" in copy.content
+
+
 def test_changes_in_a_burst_schedule_one_sync(console_app, incident, people, monkeypatch):
     send_all(incident, console_app, [people["alice"]])
     scheduled = []
@@ -239,9 +296,9 @@ def test_a_sync_lost_with_its_worker_holds_off_the_next_only_until_it_was_due(
 
 def test_cards_older_than_14_days_are_left_alone(console_app, incident, people):
     send_all(incident, console_app, [people["alice"]])
-    row = CardDelivery.objects.get(incident=incident)
-    row.messages = [{**row.messages[0], "at": "2020-01-01T00:00:00+00:00"}]
-    row.save()
+    SentCard.objects.filter(delivery__incident=incident).update(
+        sent_at=timezone.now() - timedelta(days=14)
+    )
     lifecycle.close(incident, Actor(people["alice"], "api"))  # syncs (eager tasks)
     assert delivery.sync(incident.pk) == 0
     (card,) = SandboxMessage.objects.filter(msg_type="interactive")
@@ -509,7 +566,7 @@ def test_a_batch_sends_every_notification_a_delivery_owes_once(
     assert delivery.send_many([row.pk, row.pk]) == delivery.Later()
     assert delivery.send_many([row.pk]) == delivery.Later()  # a redelivered task: nothing more
     row.refresh_from_db()
-    assert (row.sent, len(row.messages)) == (2, 2)
+    assert (row.sent, len(row.message_ids)) == (2, 2)
     assert len(cards_of(sandbox_people["alice"])) == 2
 
 

@@ -50,6 +50,24 @@ def test_the_delivery_list_filters_what_was_not_delivered(admin_client, setup):
     assert ">Alice<" not in page
 
 
+def test_the_delivery_page_shows_its_sent_copies_read_only(admin_client, setup, sandbox_people):
+    (card,) = SandboxMessage.objects.filter(user=sandbox_people["alice"], msg_type="interactive")
+    row = CardDelivery.objects.get(user=setup["alice"])
+    page = admin_client.get(reverse("admin:integrations_carddelivery_change", args=[row.pk]))
+    html = page.content.decode()
+    assert re.search(rf'<td class="field-message_id">\s*<p>{card.message_id}</p>', html)
+    assert row.sent_messages.get().fingerprint in html
+    assert 'name="sent_messages-0-message_id"' not in html  # shown, not editable
+
+
+def test_the_delivery_list_finds_a_delivery_by_a_message_id(admin_client, setup, sandbox_people):
+    (card,) = SandboxMessage.objects.filter(user=sandbox_people["alice"], msg_type="interactive")
+    url = reverse("admin:integrations_carddelivery_changelist")
+    page = admin_client.get(url, {"q": card.message_id}).content.decode()
+    assert ">Alice<" in page
+    assert "Carol" not in page
+
+
 def test_the_app_page_names_the_people_not_linked_yet(admin_client, console_app, setup):
     channel = setup["channel"]
     channel.escalation_rules.all().delete()
@@ -96,6 +114,9 @@ def test_the_api_shows_deliveries_to_those_who_see_the_incident(setup, console_a
     body = member.get(f"/api/v1/feishu-card-deliveries/?incident__public_id={incident.public_id}")
     states = {d["recipient"]: d["state"] for d in body.json()["results"]}
     assert states == {"Alice": "sent", "Carol": "not_linked"}
+    sent = SandboxMessage.objects.get(msg_type="interactive")
+    ids = {d["recipient"]: d["message_ids"] for d in body.json()["results"]}
+    assert ids == {"Alice": [sent.message_id], "Carol": []}
     outsider = APIClient()
     outsider.force_authenticate(UserFactory(username="mallory"))
     assert outsider.get("/api/v1/feishu-card-deliveries/").json()["results"] == []

@@ -15,12 +15,13 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import F
 from django.utils import timezone
 
 from integrations.feishu import delivery
 from integrations.feishu.models import CardDelivery, FeishuChat
-from integrations.feishu.sandbox.models import SandboxMessage, SandboxUser
+from integrations.feishu.sandbox.models import ApiCall, SandboxMessage, SandboxUser
 from oncall import escalation, lifecycle
 from oncall.models import EscalationLevel, EscalationRule, Incident
 from oncall.timeline import Actor
@@ -136,6 +137,33 @@ def test_alert_to_cards_to_level_2_to_claim_with_tasks_inline(client, world):
     incident = level_1(client, world)
     level_2_after_the_timeout(world, incident)
     claim_updates_every_copy_and_level_3_never_comes(world, incident)
+
+
+def patches() -> dict[str, int]:
+    """PATCH calls per sent copy."""
+    return {
+        m.message_id: ApiCall.objects.filter(
+            method="PATCH", path=f"/open-apis/im/v1/messages/{m.message_id}"
+        ).count()
+        for m in all_cards()
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cache_flush_mid_escalation_changes_nothing_anyone_sees(client, world):
+    # The cache (Redis) is flushed after the cards were sent and again before the claim:
+    # "this incident has sent cards", "a sync is planned" and the rendered card are gone.
+    incident = level_1(client, world)
+    cache.clear()
+    level_2_after_the_timeout(world, incident)
+    before_the_claim = patches()
+    cache.clear()
+    claim_updates_every_copy_and_level_3_never_comes(world, incident)
+    assert {m: n - before_the_claim[m] for m, n in patches().items()} == dict.fromkeys(
+        before_the_claim, 1
+    )
+    cache.clear()
+    assert delivery.sync(incident.pk) == 0  # every copy is known to show the claim
 
 
 @pytest.mark.postgres
