@@ -2,7 +2,7 @@
 """The console's development entry point; needs only Python 3.11.
 
     python3 dev.py up      run the console: web + worker + beat on the embedded default
-    python3 dev.py test    ruff, then the test suite on SQLite, then on PostgreSQL + Redis
+    python3 dev.py test    ruff, import contracts, the suite on SQLite, then PostgreSQL + Redis
     python3 dev.py bench [ingest|delivery] [args...]
                            a benchmark (PostgreSQL, Redis, gunicorn, workers): ingestion
                            (the default) or Feishu card delivery; --help lists its options
@@ -138,6 +138,8 @@ def cmd_test(extra: list[str]) -> None:
     say("ruff")
     run(BIN / "ruff", "check", ".")
     run(BIN / "ruff", "format", "--check", ".")
+    say("import contracts (the core imports no platform; platforms and sources stay apart)")
+    run(BIN / "lint-imports", "--no-cache")
     base_env = {
         k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL"}
     }

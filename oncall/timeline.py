@@ -22,7 +22,7 @@ class Actor:
     """Who does something and from where. ``via`` records details such as a Feishu message id."""
 
     user: Any = None  # a User, or None for the system and alert sources
-    source: ActionSource = ActionSource.SYSTEM
+    source: str = ActionSource.SYSTEM  # or the name of a chat platform
     via: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

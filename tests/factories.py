@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from integrations.feishu.escalation_targets import choose_app
 from oncall.merge import next_incident_number
 from oncall.models import AlertSource, Channel, Incident, Route
 
@@ -109,10 +112,17 @@ class EscalationRuleFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = "oncall.EscalationRule"
+        skip_postgeneration_save = True
 
     channel = factory.SubFactory(ChannelFactory)
     name = factory.Sequence(lambda n: f"Rule {n}")
     position = factory.Sequence(lambda n: n + 1)  # after the channel's Default rule (0)
+
+    @factory.post_generation
+    def feishu_app(self, create: bool, extracted: Any, **kwargs) -> None:
+        """``feishu_app=app``: the Feishu app that delivers the rule's cards."""
+        if create and extracted:
+            choose_app(self, extracted)
 
 
 class EscalationLevelFactory(factory.django.DjangoModelFactory):
@@ -131,5 +141,6 @@ class EscalationLevelFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def chats(self, create: bool, extracted: list | None, **kwargs) -> None:
+        """``chats=[...]``: the level's Feishu group chats."""
         if create and extracted:
-            self.chats.set(extracted)
+            self.feishu_chats.set(extracted)

@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from integrations.feishu.escalation_targets import chosen_app
 from oncall.escalation_rules import rule_for
 from oncall.matchers import subject_of
 from oncall.models import Alert, Channel, EscalationLevel, EscalationRule
@@ -460,7 +461,7 @@ class TestApi:
         assert response.status_code == 201, response.json()
         data = response.json()
         created = EscalationRule.objects.get(public_id=data["id"])
-        assert created.feishu_app == app
+        assert chosen_app(created) == app
         assert created.stop_when == EscalationRule.StopWhen.CLOSED
         assert [level["position"] for level in data["levels"]] == [0, 1]
         assert data["levels"][0]["users"] == [alice.pk]

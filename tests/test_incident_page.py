@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from oncall.links import incident_url
-from oncall.models import ActionSource, Alert, Incident
+from oncall.models import Alert, Incident
 from tests.factories import (
     AlertFactory,
     IncidentFactory,
@@ -140,7 +140,7 @@ def test_it_shows_the_timeline_with_time_actor_and_source(client, incident, resp
         kind="claimed",
         message="Claimed by Alice",
         actor=responder,
-        source=ActionSource.FEISHU,
+        source="feishu",
         created_at=datetime(2026, 11, 21, 10, 2, tzinfo=UTC),
     )
     client.force_login(responder)

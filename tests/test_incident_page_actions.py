@@ -72,7 +72,7 @@ def test_claim_goes_through_the_lifecycle_and_says_so(signed_in, incident, respo
 def test_a_claim_someone_else_won_names_them_and_changes_nothing(signed_in, incident, channel):
     bob = UserFactory(username="bob", first_name="Bob")
     channel.members.add(bob)
-    lifecycle.claim(incident, Actor(bob, ActionSource.FEISHU))
+    lifecycle.claim(incident, Actor(bob, "feishu"))
 
     response = act(signed_in, incident, "claim")
 

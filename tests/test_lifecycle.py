@@ -293,7 +293,7 @@ def test_a_receiver_that_raises_is_logged_and_the_others_still_hear(
 
 
 def test_the_feishu_message_an_action_came_from_is_kept(incident, responder):
-    actor = Actor(responder, ActionSource.FEISHU, {"feishu_message_id": "om_123"})
+    actor = Actor(responder, "feishu", {"feishu_message_id": "om_123"})
     lifecycle.claim(incident, actor)
     entry = incident.timeline.get()
     assert entry.source == "feishu"

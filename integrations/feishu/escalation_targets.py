@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from integrations.feishu.models import FeishuApp, FeishuChat
+from integrations.feishu.models import FeishuApp, FeishuChat, RuleApp
 from oncall.models import EscalationLevel, EscalationRule
 from oncall.timeline import display_name
 
@@ -28,17 +29,26 @@ LOOK_UP: Any = object()
 
 
 def chosen_app(rule: EscalationRule) -> FeishuApp | None:
-    return rule.feishu_app
+    """The app chosen for ``rule`` (``RuleApp``), or None. Uses a ``select_related`` or
+    prefetch of ``feishu_delivery__app`` when the caller made one."""
+    try:
+        return rule.feishu_delivery.app
+    except ObjectDoesNotExist:
+        return None
 
 
-def chosen_apps(rules: Sequence[EscalationRule]) -> dict[int, FeishuApp]:
-    """The chosen app of each rule that has one, by the rule's pk, in one query."""
-    apps = FeishuApp.objects.in_bulk({rule.feishu_app_id for rule in rules} - {None})
-    return {rule.pk: apps[rule.feishu_app_id] for rule in rules if rule.feishu_app_id in apps}
+def choose_app(rule: EscalationRule, app: FeishuApp | None) -> None:
+    """Make ``app`` deliver ``rule``'s cards; None: the only enabled app."""
+    if app is None:
+        RuleApp.objects.filter(rule=rule).delete()
+    else:
+        RuleApp.objects.update_or_create(rule=rule, defaults={"app": app})
+    # The cached relation (from a select_related) no longer says the truth.
+    rule._state.fields_cache.pop("feishu_delivery", None)
 
 
 def level_chats(level: EscalationLevel) -> list[FeishuChat]:
-    return list(level.chats.all())
+    return list(level.feishu_chats.all())
 
 
 def default_delivering_app() -> FeishuApp | None:
@@ -91,7 +101,11 @@ def people_targeted_through(app: FeishuApp) -> list[Any]:
     """Everyone an escalation rule delivering through ``app`` would notify (for the admin's
     list of people who still have to link their account)."""
     people: dict[int, Any] = {}
-    rules = EscalationRule.objects.filter(enabled=True).prefetch_related("levels")
+    rules = (
+        EscalationRule.objects.filter(enabled=True)
+        .select_related("feishu_delivery__app")
+        .prefetch_related("levels")
+    )
     default_app = default_delivering_app()
     for rule in rules:
         delivering = delivering_app(rule, default_app)
@@ -195,9 +209,8 @@ class FeishuTargets:
         rule_values: dict[str, Any],
         levels: Sequence[tuple[EscalationLevel, dict[str, Any]]],
     ) -> None:
-        if RULE_APP in rule_values and rule.feishu_app != rule_values[RULE_APP]:
-            rule.feishu_app = rule_values[RULE_APP]
-            rule.save(update_fields=["feishu_app"])
+        if RULE_APP in rule_values and chosen_app(rule) != rule_values[RULE_APP]:
+            choose_app(rule, rule_values[RULE_APP])
         for level, values in levels:
             if LEVEL_CHATS in values:
-                level.chats.set(values[LEVEL_CHATS] or [])
+                level.feishu_chats.set(values[LEVEL_CHATS] or [])

@@ -7,8 +7,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist
 
+from integrations.feishu import PLATFORM_NAME
 from integrations.feishu.models import FeishuApp
-from oncall.models import ActionSource
 from oncall.timeline import Actor
 
 
@@ -31,7 +31,7 @@ def feishu_actor(user: Any, app: FeishuApp, *, message_id: str, via: str) -> Act
     """An actor for the timeline: a person acting from Feishu, with the message it came from
     (``via`` is "card" or "chat command")."""
     return Actor(
-        user, ActionSource.FEISHU, {"app": str(app.public_id), "message_id": message_id, "via": via}
+        user, PLATFORM_NAME, {"app": str(app.public_id), "message_id": message_id, "via": via}
     )
 
 

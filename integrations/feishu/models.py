@@ -195,6 +195,10 @@ class FeishuChat(models.Model):
     first_seen_at = models.DateTimeField(auto_now_add=True)
     synced_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    # Escalation levels that notify this chat (the core's levels know no platform).
+    escalation_levels = models.ManyToManyField(
+        "oncall.EscalationLevel", blank=True, related_name="feishu_chats"
+    )
 
     class Meta:
         verbose_name = _("Feishu chat")
@@ -209,6 +213,22 @@ class FeishuChat(models.Model):
     @property
     def usable(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+
+class RuleApp(models.Model):
+    """The Feishu app that delivers an escalation rule's cards. A rule without one is delivered
+    by the only enabled app, when there is exactly one (``escalation_targets``)."""
+
+    rule = models.OneToOneField(
+        "oncall.EscalationRule", on_delete=models.CASCADE, related_name="feishu_delivery"
+    )
+    app = models.ForeignKey(FeishuApp, on_delete=models.CASCADE, related_name="rule_choices")
+
+    class Meta:
+        verbose_name = _("Feishu app of an escalation rule")
+
+    def __str__(self) -> str:
+        return f"{self.rule} → {self.app}"
 
 
 class CallbackReceiptManager(models.Manager["CallbackReceipt"]):

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 from celery.schedules import crontab
 from django.conf import settings
 from django.urls import include, path
+from django.utils.translation import gettext_lazy
 
+from integrations.feishu import PLATFORM_NAME
 from oncall.platforms import LevelReport, PlatformBase, TargetFields
 
 if TYPE_CHECKING:
@@ -30,8 +32,8 @@ TASKS = "integrations.feishu.tasks"
 
 
 class FeishuPlatform(PlatformBase):
-    name = "feishu"
-    label = "Feishu / Lark"
+    name = PLATFORM_NAME
+    label = gettext_lazy("Feishu")
 
     @cached_property
     def targets(self) -> TargetFields:  # type: ignore[override]
@@ -79,15 +81,16 @@ class FeishuPlatform(PlatformBase):
         return [str(chat) for chat in escalation_targets.level_chats(level)]
 
     def prefetch_rules(self, rules: QuerySet[EscalationRule]) -> QuerySet[EscalationRule]:
-        return rules.select_related("feishu_app").prefetch_related("levels__chats")
+        return rules.select_related("feishu_delivery__app").prefetch_related("levels__feishu_chats")
 
     def rule_facts(self, rules: Sequence[EscalationRule]) -> dict[int, list[tuple[str, str]]]:
         from django.utils.translation import gettext
 
         from integrations.feishu import escalation_targets
 
-        chosen = escalation_targets.chosen_apps(rules)
-        return {pk: [(gettext("Feishu app"), app.name)] for pk, app in chosen.items()}
+        # ``prefetch_rules`` joined the chosen apps: no query here.
+        chosen = {rule.pk: escalation_targets.chosen_app(rule) for rule in rules}
+        return {pk: [(gettext("Feishu app"), app.name)] for pk, app in chosen.items() if app}
 
     # --- Surfaces ---------------------------------------------------------------------------
 

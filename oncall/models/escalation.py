@@ -2,8 +2,10 @@
 
 A channel's enabled rules are tried in ``position`` order and the first whose conditions hold
 (severities, matchers, a weekly time window in a time zone) escalates the incident, level by
-level. The engine (``oncall.escalation``) reads these rows; the Feishu integration delivers what
-a level asks for. Every new channel gets a ``Default`` rule so that nothing goes unnotified.
+level. The engine (``oncall.escalation``) reads these rows; the chat platforms
+(``oncall.platforms``) deliver what a level asks for, to people and to targets of their own
+that point at the level. Every new channel gets a ``Default`` rule so that nothing goes
+unnotified.
 """
 
 from __future__ import annotations
@@ -159,17 +161,6 @@ class EscalationRule(models.Model):
         validators=[validate_time_zone],
         help_text=_("The time zone of the days and times, e.g. Asia/Shanghai."),
     )
-    feishu_app = models.ForeignKey(
-        "integrations.FeishuApp",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="escalation_rules",
-        help_text=_(
-            "The Feishu app that delivers this rule's cards. Empty: the only enabled app, "
-            "when exactly one exists."
-        ),
-    )
     stop_when = models.CharField(
         max_length=16,
         choices=StopWhen.choices,
@@ -278,7 +269,7 @@ class EscalationLevel(models.Model):
         settings.AUTH_USER_MODEL,
         blank=True,
         related_name="escalation_levels",
-        help_text=_("Delivered to the direct messages of their linked Feishu account."),
+        help_text=_("Notified through each chat platform, e.g. their linked Feishu account."),
     )
     notify_channel_members = models.BooleanField(
         default=False,
@@ -286,12 +277,6 @@ class EscalationLevel(models.Model):
             "Also notify every member of the channel, direct or through its teams, as they "
             "are when the level runs."
         ),
-    )
-    chats = models.ManyToManyField(
-        "integrations.FeishuChat",
-        blank=True,
-        related_name="escalation_levels",
-        help_text=_("Feishu group chats of the rule's Feishu app."),
     )
     escalate_after_minutes = models.PositiveIntegerField(
         default=DEFAULT_ESCALATE_AFTER_MINUTES,

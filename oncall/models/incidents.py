@@ -11,11 +11,12 @@ from oncall.events import Severity
 
 
 class ActionSource(models.TextChoices):
-    """Where an action on an incident came from; recorded on every timeline entry."""
+    """Where an action on an incident came from, for the core's own surfaces; recorded on
+    every timeline entry. A chat platform records its own name instead (``"feishu"``), so the
+    core needs no member per platform."""
 
     WEB = "web", _("web")
     API = "api", _("API")
-    FEISHU = "feishu", _("Feishu")
     INTEGRATION = "integration", _("alert source")
     SYSTEM = "system", _("system")
 
@@ -181,7 +182,8 @@ class TimelineEntry(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    source = models.CharField(max_length=16, choices=ActionSource.choices)
+    # An ``ActionSource`` value, or the name of the chat platform the action came through.
+    source = models.CharField(max_length=32)
     message = models.TextField()
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -193,6 +195,16 @@ class TimelineEntry(models.Model):
 
     def __str__(self) -> str:
         return self.message
+
+    @property
+    def source_label(self) -> str:
+        """Where the entry came from, for people: "web", "API", or the platform's label."""
+        if self.source in ActionSource.values:
+            return str(ActionSource(self.source).label)
+        from oncall.platforms import platform_named
+
+        platform = platform_named(self.source)
+        return str(platform.label) if platform is not None else self.source
 
 
 class Counter(models.Model):

@@ -13,8 +13,8 @@ from rest_framework.test import APIClient
 from integrations.feishu import delivery
 from integrations.feishu.models import CardDelivery, FeishuChat, LinkedAccount
 from integrations.feishu.sandbox.models import SandboxMessage
-from oncall.models import EscalationLevel, EscalationRule
-from tests.factories import ChannelFactory, IncidentFactory, UserFactory
+from oncall.models import EscalationLevel
+from tests.factories import ChannelFactory, EscalationRuleFactory, IncidentFactory, UserFactory
 from tests.feishu.sandbox.world import link
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -71,7 +71,7 @@ def test_the_delivery_list_finds_a_delivery_by_a_message_id(admin_client, setup,
 def test_the_app_page_names_the_people_not_linked_yet(admin_client, console_app, setup):
     channel = setup["channel"]
     channel.escalation_rules.all().delete()
-    rule = EscalationRule.objects.create(channel=channel, name="R", feishu_app=console_app)
+    rule = EscalationRuleFactory(channel=channel, name="R", feishu_app=console_app)
     EscalationLevel.objects.create(rule=rule, position=1, notify_channel_members=True)
     url = reverse("admin:integrations_feishuapp_change", args=[console_app.pk])
     page = admin_client.get(url).content.decode()

@@ -23,10 +23,10 @@ from integrations.feishu import delivery
 from integrations.feishu.models import CardDelivery, FeishuChat
 from integrations.feishu.sandbox.models import ApiCall, SandboxMessage, SandboxUser
 from oncall import escalation, lifecycle
-from oncall.models import EscalationLevel, EscalationRule, Incident
+from oncall.models import EscalationLevel, Incident
 from oncall.timeline import Actor
 from tests import payloads
-from tests.factories import AlertSourceFactory, ChannelFactory, UserFactory
+from tests.factories import AlertSourceFactory, ChannelFactory, EscalationRuleFactory, UserFactory
 from tests.feishu.sandbox.world import link
 from tests.workers import celery_worker, wait_for
 
@@ -41,15 +41,13 @@ def world(console_app, sandbox_app, sandbox_people, sandbox_chat, live_server):
     channel = ChannelFactory(name="Databases")
     channel.members.add(*users.values())
     channel.escalation_rules.all().delete()
-    rule = EscalationRule.objects.create(
-        channel=channel, name="Databases on-call", feishu_app=console_app
-    )
+    rule = EscalationRuleFactory(channel=channel, name="Databases on-call", feishu_app=console_app)
     group = FeishuChat.objects.create(
         app=console_app, chat_id=sandbox_chat.chat_id, name=sandbox_chat.name
     )
     first = EscalationLevel.objects.create(rule=rule, position=1, escalate_after_minutes=5)
     first.users.add(users["alice"], users["bob"])
-    first.chats.add(group)
+    first.feishu_chats.add(group)
     EscalationLevel.objects.create(rule=rule, position=2, escalate_after_minutes=5).users.add(
         users["carol"]
     )
