@@ -78,9 +78,11 @@ def cmd_up() -> None:
     run(PY, "manage.py", "migrate", "--no-input", env=env)
     run(PY, "manage.py", "compile_translations", env=env)
     run(PY, "manage.py", "ensure_admin", env=env)
-    # A demo tenant in the Feishu sandbox (people, chats, an app to connect) and its URL; the
-    # command does nothing unless the settings enable the sandbox.
-    run(PY, "manage.py", "sandbox_seed", "--console-url", env["PUBLIC_BASE_URL"], env=env)
+    # A demo tenant in the Feishu sandbox (people, chats, an app to connect) and its URL. The
+    # sandbox is installed (and has its command) unless FEISHU_SANDBOX_ENABLED turns it off.
+    sandbox = env.get("FEISHU_SANDBOX_ENABLED", env["DEBUG"]).strip().lower()
+    if sandbox not in {"0", "false", "no", "off"}:
+        run(PY, "manage.py", "sandbox_seed", "--console-url", env["PUBLIC_BASE_URL"], env=env)
     processes = {
         "web": [PY, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
         # -B runs beat inside the worker: one process fewer on the embedded default. Without

@@ -1,1 +1,3 @@
-"""Inbound alert sources (one parser module each) and, later, the Feishu / Lark app."""
+"""What the console plugs in: chat platforms (``feishu/``, each a Django app, listed in
+``settings.CHAT_PLATFORMS``), the Feishu sandbox (``feishu_sandbox/``, installed only when
+enabled) and alert sources (``sources/<kind>/``, listed in ``settings.ALERT_SOURCES``)."""

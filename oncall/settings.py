@@ -67,6 +67,10 @@ if _public.scheme == "https":
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
+# The local stand-in for the Open Platform (integrations/feishu_sandbox): on in the embedded
+# (DEBUG) run, off by default in production, where nobody should be able to fake a tenant.
+FEISHU_SANDBOX_ENABLED = env_bool("FEISHU_SANDBOX_ENABLED", DEBUG)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -83,9 +87,10 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "oncall",
-    "integrations",
-    # Always installed so that its tables exist; its URLs are served only when enabled.
-    "integrations.feishu.sandbox",
+    # The chat platforms' Django apps (CHAT_PLATFORMS lists the platforms themselves).
+    "integrations.feishu",
+    # The local Feishu stand-in, with its tables, only where it is enabled.
+    *(["integrations.feishu_sandbox"] if FEISHU_SANDBOX_ENABLED else []),
 ]
 
 MIDDLEWARE = [
@@ -297,9 +302,6 @@ CHAT_PLATFORMS = env_list("CHAT_PLATFORMS", ["integrations.feishu.platform.Feish
 INCIDENT_LIST_REFRESH_SECONDS = env_int("INCIDENT_LIST_REFRESH_SECONDS", 10, minimum=1)
 
 # --- Feishu / Lark --------------------------------------------------------------------------
-# The local stand-in for the Open Platform (integrations/feishu/sandbox): on in the embedded
-# (DEBUG) run, off by default in production, where nobody should be able to fake a tenant.
-FEISHU_SANDBOX_ENABLED = env_bool("FEISHU_SANDBOX_ENABLED", DEBUG)
 # Where apps whose platform is "Sandbox" send their Open API and OAuth calls.
 FEISHU_SANDBOX_BASE_URL = (
     env_str("FEISHU_SANDBOX_BASE_URL") or f"{PUBLIC_BASE_URL}/sandbox/feishu"

@@ -401,3 +401,22 @@ class SentCard(models.Model):
 
     def __str__(self) -> str:
         return self.message_id
+
+
+class RateWindow(models.Model):
+    """One fixed window of one rate limit, used by ``ratelimit.DatabaseLimiter``.
+
+    ``key`` is the limit's key plus its period (one row per limit, reused window after window);
+    times are milliseconds since the epoch so that every database compares them the same way.
+    """
+
+    key = models.CharField(max_length=255, unique=True)
+    window_start_ms = models.BigIntegerField()
+    window_end_ms = models.BigIntegerField(db_index=True)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "rate-limit window"
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

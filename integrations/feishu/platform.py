@@ -11,7 +11,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from celery.schedules import crontab
-from django.conf import settings
+from django.apps import apps
 from django.urls import include, path
 from django.utils.translation import gettext_lazy
 
@@ -101,8 +101,8 @@ class FeishuPlatform(PlatformBase):
             path("account/feishu/", linked_accounts, name="account-feishu"),
             path("feishu/", include("integrations.feishu.urls")),
         ]
-        if settings.FEISHU_SANDBOX_ENABLED:
-            patterns.append(path("sandbox/feishu/", include("integrations.feishu.sandbox.urls")))
+        if apps.is_installed("integrations.feishu_sandbox"):
+            patterns.append(path("sandbox/feishu/", include("integrations.feishu_sandbox.urls")))
         return patterns
 
     def register_api(self, router: BaseRouter) -> None:

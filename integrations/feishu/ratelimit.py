@@ -13,7 +13,7 @@ window closes. Two backends:
 
 - ``RedisLimiter``: one Lua script, atomic on the Redis server; time from Redis ``TIME`` so that
   hosts with skewed clocks still share windows.
-- ``DatabaseLimiter``: rows of ``integrations.models.RateWindow`` locked with
+- ``DatabaseLimiter``: rows of ``integrations.feishu.models.RateWindow`` locked with
   ``select_for_update`` in one transaction (on SQLite the IMMEDIATE transaction mode of the
   settings serialises writers instead); time from this host's clock.
 """
@@ -187,7 +187,7 @@ class DatabaseLimiter:
 
     def _lock_rows(self, storage_keys: list[str]) -> tuple[dict, bool]:
         """Lock one row per key, creating missing rows first; always locks in key order."""
-        from integrations.models import RateWindow
+        from integrations.feishu.models import RateWindow
 
         manager = RateWindow.objects.db_manager(self._using)
         rows = self._select(manager, storage_keys)
@@ -212,7 +212,7 @@ class DatabaseLimiter:
 
     def purge(self, before_ms: int) -> int:
         """Delete windows that ended before ``before_ms``, skipping rows another process holds."""
-        from integrations.models import RateWindow
+        from integrations.feishu.models import RateWindow
 
         manager = RateWindow.objects.db_manager(self._using)
         with transaction.atomic(using=self._using):

@@ -19,7 +19,7 @@ send new cards to all 50 members, which is the delivery benchmark's business, no
 
 **Clicks.** One thread per clicker, each on its own incident and card, sends the exact bodies
 Feishu sends (``card.action.trigger``, encrypted and SHA-256 signed, built with
-``integrations.feishu.sandbox.send``; a fresh ``CardUpdateToken`` per click, as
+``integrations.feishu_sandbox.send``; a fresh ``CardUpdateToken`` per click, as
 ``send_card_action`` does), cycling claim, unclaim, claim, snooze 30m, wake, close, reopen
 ``--cycles`` times; each clicker sends its next click when the previous one is answered (plus
 ``--think`` seconds). Each transition is valid, so every answer should be a "success" toast.
@@ -80,7 +80,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from integrations.feishu.sandbox.limits import (
+from integrations.feishu_sandbox.limits import (
     FREQUENCY_LIMIT,
     PER_MESSAGE_PER_SECOND,
     RATE_LIMITED,
@@ -146,7 +146,7 @@ def seed(count: int) -> World:
     from django.contrib.auth import get_user_model
 
     from integrations.feishu.models import FeishuChat
-    from integrations.feishu.sandbox.models import SandboxApp, SandboxChat, SandboxUser
+    from integrations.feishu_sandbox.models import SandboxApp, SandboxChat, SandboxUser
     from oncall.merge import next_incident_number
     from oncall.models import Channel, EscalationRule, Incident
     from tests.feishu.sandbox.world import console_app_for, link
@@ -187,7 +187,7 @@ def deliver_cards(world: World, timeout: float) -> None:
     sent by the worker; waits for them (the group takes 5 cards a second)."""
     from integrations.feishu import delivery
     from integrations.feishu.models import CardDelivery
-    from integrations.feishu.sandbox.models import SandboxMessage
+    from integrations.feishu_sandbox.models import SandboxMessage
 
     for clicker in world.clickers:
         delivery.notify(clicker.incident, world.console_app, [clicker.user], [world.team_chat])
@@ -232,8 +232,8 @@ def prepare_clicks(world: World, cycles: int) -> dict[int, list[Prepared]]:
     send (``send.Push``), each with a card-update token of its own. The clickers share the
     console's two cores: building a click (a token row, encryption, signature) while the
     console answers would take its CPU."""
-    from integrations.feishu.sandbox.models import CardUpdateToken
-    from integrations.feishu.sandbox.send import Click, card_action_trigger, prepare
+    from integrations.feishu_sandbox.models import CardUpdateToken
+    from integrations.feishu_sandbox.send import Click, card_action_trigger, prepare
 
     app = world.sandbox_app
     path = urlsplit(app.card_request_url).path
@@ -342,7 +342,7 @@ def server_times(access_log: Path, callback_path: str) -> list[float]:
 def wait_for_syncs(app_id: str) -> None:
     """Until no card was patched for ``SETTLE_QUIET`` seconds (syncs run a second after a
     change, and retry after a 230020 / 99991400)."""
-    from integrations.feishu.sandbox.models import ApiCall
+    from integrations.feishu_sandbox.models import ApiCall
 
     deadline = time.monotonic() + SETTLE_TIMEOUT
     while time.monotonic() < deadline:
@@ -365,7 +365,7 @@ class Patches:
 
 def patch_windows(app_id: str) -> Patches:
     """Per message, the most PATCH calls within any one-second window; the worst message."""
-    from integrations.feishu.sandbox.models import ApiCall
+    from integrations.feishu_sandbox.models import ApiCall
 
     calls = ApiCall.objects.filter(app_id=app_id, method="PATCH", path__startswith=PATCH_PREFIX)
     by_message: dict[str, list[float]] = defaultdict(list)

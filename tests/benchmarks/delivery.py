@@ -72,7 +72,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 # Sends are one API (im.v1.message.create): the gateway's per-API limits are the send limits.
-from integrations.feishu.sandbox.limits import (
+from integrations.feishu_sandbox.limits import (
     API_PER_MINUTE,
     API_PER_SECOND,
     FREQUENCY_LIMIT,
@@ -140,7 +140,7 @@ def seed(channels: int, members_per_channel: int) -> World:
     the channel's members) and an Alertmanager source."""
     from django.contrib.auth import get_user_model
 
-    from integrations.feishu.sandbox.models import SandboxApp, SandboxUser
+    from integrations.feishu_sandbox.models import SandboxApp, SandboxUser
     from oncall.models import AlertSource, Channel
     from tests.feishu.sandbox.world import console_app_for, link
 
@@ -280,7 +280,7 @@ class Answers:
 
 
 def sandbox_answers(app_id: str) -> Answers:
-    from integrations.feishu.sandbox.models import ApiCall
+    from integrations.feishu_sandbox.models import ApiCall
 
     calls = ApiCall.objects.filter(app_id=app_id)
     return Answers(
@@ -291,7 +291,7 @@ def sandbox_answers(app_id: str) -> Answers:
 
 def card_times(app_id: str) -> list[float]:
     """Unix times at which the sandbox accepted the app's cards, in order."""
-    from integrations.feishu.sandbox.models import SandboxMessage
+    from integrations.feishu_sandbox.models import SandboxMessage
 
     stamps = SandboxMessage.objects.filter(app__app_id=app_id, msg_type="interactive")
     return sorted(at.timestamp() for at in stamps.values_list("created_at", flat=True))
@@ -480,7 +480,7 @@ def run_latency(env: dict[str, str], args: argparse.Namespace) -> Latency:
 def first_card_latencies(sent_at: dict[str, float]) -> list[float]:
     """Milliseconds from each push to the sandbox accepting its incident's first card."""
     from integrations.feishu.models import CardDelivery
-    from integrations.feishu.sandbox.models import SandboxMessage
+    from integrations.feishu_sandbox.models import SandboxMessage
     from oncall.models import Alert
 
     incident_of = dict(

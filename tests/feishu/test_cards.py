@@ -14,7 +14,7 @@ from integrations.feishu.cards import (
     escape_lark_md,
     incident_card,
 )
-from integrations.feishu.sandbox.render import ClickForm, render_card
+from integrations.feishu_sandbox.render import ClickForm, render_card
 from oncall.models import Alert, Channel, Incident
 from tests.factories import AlertFactory, ChannelFactory, IncidentFactory, UserFactory
 

@@ -166,7 +166,7 @@ def test_wait_for_raises_rate_limited_rather_than_wait_past_max_wait(limiter):
 
 
 def test_the_database_limiter_deletes_stale_windows_when_new_keys_appear(db, clock):
-    from integrations.models import RateWindow
+    from integrations.feishu.models import RateWindow
 
     limiter = DatabaseLimiter(clock=clock)
     limiter.acquire([Limit("feishu:message:om_old", 5, 1)])
@@ -287,7 +287,7 @@ def test_threads_on_postgresql_never_exceed_the_limit_nor_lose_a_count(clock):
     for thread in threads:
         thread.join(timeout=30)
 
-    from integrations.models import RateWindow
+    from integrations.feishu.models import RateWindow
 
     assert sum(granted.values()) == PER_SECOND
     # the wide limit counted exactly the granted calls: refusals counted nothing anywhere

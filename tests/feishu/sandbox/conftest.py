@@ -10,7 +10,7 @@ import time
 import pytest
 
 from integrations.feishu.client import AppCredentials, FeishuClient
-from integrations.feishu.sandbox.models import SandboxApp, SandboxChat, SandboxUser
+from integrations.feishu_sandbox.models import SandboxApp, SandboxChat, SandboxUser
 from tests.feishu.sandbox.world import console_app_for
 
 REDIRECT_URI = "https://console.example.com/feishu/oauth/callback/"

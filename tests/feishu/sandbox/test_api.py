@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from integrations.feishu import errors
 from integrations.feishu.ratelimit import default_limiter
-from integrations.feishu.sandbox.api import app_limits, p2p_chat_id
-from integrations.feishu.sandbox.models import (
+from integrations.feishu_sandbox.api import app_limits, p2p_chat_id
+from integrations.feishu_sandbox.models import (
     AccessToken,
     ApiCall,
     CardUpdateToken,

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from integrations.feishu import bulk_linking, errors
 from integrations.feishu.models import LinkedAccount
-from integrations.feishu.sandbox.models import ApiCall, Fault
+from integrations.feishu_sandbox.models import ApiCall, Fault
 from tests import factories
 
 

@@ -13,9 +13,9 @@ from django.urls import reverse
 
 from integrations.feishu import delivery, tasks
 from integrations.feishu.models import FeishuChat, SentCard
-from integrations.feishu.sandbox import send
-from integrations.feishu.sandbox.models import ApiCall, CallbackFormat, SandboxMessage
-from integrations.feishu.sandbox.send import Click, send_card_action
+from integrations.feishu_sandbox import send
+from integrations.feishu_sandbox.models import ApiCall, CallbackFormat, SandboxMessage
+from integrations.feishu_sandbox.send import Click, send_card_action
 from oncall import lifecycle
 from oncall.models import Incident, TimelineEntry
 from oncall.timeline import Actor

@@ -9,8 +9,8 @@ import json
 import pytest
 
 from integrations.feishu.models import CardDelivery, FeishuChat, LinkedAccount, SentCard
-from integrations.feishu.sandbox import send
-from integrations.feishu.sandbox.models import SandboxMessage
+from integrations.feishu_sandbox import send
+from integrations.feishu_sandbox.models import SandboxMessage
 from oncall.models import Incident, TimelineEntry
 from tests.factories import ChannelFactory, IncidentFactory, UserFactory
 

@@ -11,8 +11,8 @@ from django.urls import reverse
 from integrations.feishu import chats, checks, tasks
 from integrations.feishu.commands import IncomingMessage
 from integrations.feishu.models import FeishuChat
-from integrations.feishu.sandbox import send
-from integrations.feishu.sandbox.models import SandboxChat, SandboxMessage
+from integrations.feishu_sandbox import send
+from integrations.feishu_sandbox.models import SandboxChat, SandboxMessage
 
 
 def test_check_configuration_succeeds_and_lists_the_bots_chats(console_app, sandbox_chat):

@@ -15,7 +15,7 @@ from django.utils import timezone
 from integrations.feishu import delivery, errors, rendered, tasks
 from integrations.feishu.cards import incident_card
 from integrations.feishu.models import CardDelivery, FeishuChat, LinkedAccount, SentCard
-from integrations.feishu.sandbox.models import Fault, SandboxMessage
+from integrations.feishu_sandbox.models import Fault, SandboxMessage
 from oncall import lifecycle
 from oncall.models import TimelineEntry
 from oncall.timeline import Actor

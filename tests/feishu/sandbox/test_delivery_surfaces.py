@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from integrations.feishu import delivery
 from integrations.feishu.models import CardDelivery, FeishuChat, LinkedAccount
-from integrations.feishu.sandbox.models import SandboxMessage
+from integrations.feishu_sandbox.models import SandboxMessage
 from oncall.models import EscalationLevel
 from tests.factories import ChannelFactory, EscalationRuleFactory, IncidentFactory, UserFactory
 from tests.feishu.sandbox.world import link

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from integrations.feishu import delivery
 from integrations.feishu.models import CardDelivery, FeishuChat
-from integrations.feishu.sandbox.models import ApiCall, SandboxMessage, SandboxUser
+from integrations.feishu_sandbox.models import ApiCall, SandboxMessage, SandboxUser
 from oncall import escalation, lifecycle
 from oncall.models import EscalationLevel, Incident
 from oncall.timeline import Actor

@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 
 from integrations.feishu import errors
-from integrations.feishu.sandbox.models import AccessToken, ApiCall, AuthorizationCode, secret_hash
+from integrations.feishu_sandbox.models import AccessToken, ApiCall, AuthorizationCode, secret_hash
 from tests.feishu.sandbox.conftest import REDIRECT_URI
 
 AUTHORIZE = "/sandbox/feishu/open-apis/authen/v1/authorize"
@@ -231,7 +231,7 @@ def test_a_wrong_client_secret_is_refused_with_20002(
 def test_another_apps_code_is_refused_with_20024(
     client, sandbox_client, sandbox_app, sandbox_people
 ):
-    from integrations.feishu.sandbox.models import SandboxApp
+    from integrations.feishu_sandbox.models import SandboxApp
 
     other = SandboxApp.objects.create(name="Other app", redirect_urls=[REDIRECT_URI])
     code = sign_in(client, other, sandbox_people["alice"])["code"]

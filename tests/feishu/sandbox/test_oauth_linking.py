@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.feishu.models import FeishuApp, LinkedAccount, Platform
-from integrations.feishu.sandbox.models import AuthorizationCode, SandboxApp
+from integrations.feishu_sandbox.models import AuthorizationCode, SandboxApp
 from tests.feishu.sandbox.world import console_app_for
 
 PASSWORD = "correct horse battery staple"

@@ -16,9 +16,9 @@ from django.test import Client
 from django.urls import reverse
 
 from integrations.feishu import crypto
-from integrations.feishu.sandbox import send
-from integrations.feishu.sandbox.api import p2p_chat_id
-from integrations.feishu.sandbox.models import (
+from integrations.feishu_sandbox import send
+from integrations.feishu_sandbox.api import p2p_chat_id
+from integrations.feishu_sandbox.models import (
     ApiCall,
     CardUpdateToken,
     Fault,

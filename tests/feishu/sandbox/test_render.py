@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from integrations.feishu.sandbox.render import (
+from integrations.feishu_sandbox.render import (
     ClickForm,
     find_element,
     looks_like_card,

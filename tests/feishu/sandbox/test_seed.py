@@ -6,7 +6,7 @@ from io import StringIO
 
 from django.core.management import call_command
 
-from integrations.feishu.sandbox.models import SandboxApp, SandboxChat, SandboxUser
+from integrations.feishu_sandbox.models import SandboxApp, SandboxChat, SandboxUser
 
 
 def seed(*args: str) -> str:

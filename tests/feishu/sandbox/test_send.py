@@ -9,9 +9,9 @@ import json
 import pytest
 
 from integrations.feishu import crypto
-from integrations.feishu.sandbox import send
-from integrations.feishu.sandbox.api import p2p_chat_id, tenant_key
-from integrations.feishu.sandbox.models import CardUpdateToken, SandboxMessage
+from integrations.feishu_sandbox import send
+from integrations.feishu_sandbox.api import p2p_chat_id, tenant_key
+from integrations.feishu_sandbox.models import CardUpdateToken, SandboxMessage
 
 CARD = {
     "config": {"update_multi": True},

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from integrations.feishu.models import FeishuApp, FeishuChat
-from integrations.feishu.sandbox.models import SandboxApp, SandboxChat
+from integrations.feishu_sandbox.models import SandboxApp, SandboxChat
 
 
 def flashed(response) -> list[str]:

@@ -13,7 +13,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 
 from integrations.feishu.models import FeishuApp, LinkedAccount, Platform
-from integrations.feishu.sandbox.models import SandboxApp, SandboxUser
+from integrations.feishu_sandbox.models import SandboxApp, SandboxUser
 
 
 def console_app_for(sandbox_app: SandboxApp, **overrides: Any) -> FeishuApp:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from integrations.feishu.sandbox import api_auth, api_chats, api_messages, oauth
+from integrations.feishu_sandbox import api_auth, api_chats, api_messages, oauth
 
 urlpatterns = [
     path(

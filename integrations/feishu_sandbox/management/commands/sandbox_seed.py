@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-from integrations.feishu.sandbox.models import SandboxApp, SandboxChat, SandboxUser
+from integrations.feishu_sandbox.models import SandboxApp, SandboxChat, SandboxUser
 
 APP_NAME = "On-call demo"
 PEOPLE = [

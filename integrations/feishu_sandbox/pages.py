@@ -17,8 +17,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from integrations.feishu.sandbox import send
-from integrations.feishu.sandbox.models import (
+from integrations.feishu_sandbox import send
+from integrations.feishu_sandbox.models import (
     ApiCall,
     Fault,
     SandboxApp,
@@ -26,7 +26,7 @@ from integrations.feishu.sandbox.models import (
     SandboxUser,
     new_encrypt_key,
 )
-from integrations.feishu.sandbox.page_forms import (
+from integrations.feishu_sandbox.page_forms import (
     AppCreateForm,
     AppSettingsForm,
     BotForm,

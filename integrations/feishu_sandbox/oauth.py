@@ -30,7 +30,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from integrations.feishu.sandbox.api import (
+from integrations.feishu_sandbox.api import (
     TOKEN_LIFETIME,
     ApiError,
     Call,
@@ -40,7 +40,7 @@ from integrations.feishu.sandbox.api import (
     success,
     tenant_key,
 )
-from integrations.feishu.sandbox.models import (
+from integrations.feishu_sandbox.models import (
     AccessToken,
     AuthorizationCode,
     SandboxApp,

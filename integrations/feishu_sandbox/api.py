@@ -34,8 +34,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from integrations.feishu.errors import RETRY_AFTER_HEADER
 from integrations.feishu.ratelimit import Limit, default_limiter
-from integrations.feishu.sandbox.limits import API_PER_MINUTE, API_PER_SECOND, RATE_LIMITED
-from integrations.feishu.sandbox.models import (
+from integrations.feishu_sandbox.limits import API_PER_MINUTE, API_PER_SECOND, RATE_LIMITED
+from integrations.feishu_sandbox.models import (
     AccessToken,
     ApiCall,
     Fault,

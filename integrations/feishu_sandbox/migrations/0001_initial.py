@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import integrations.feishu.sandbox.models
+import integrations.feishu_sandbox.models
 import oncall.crypto
 from django.db import migrations, models
 
@@ -49,10 +49,10 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=120)),
-                ('app_id', models.CharField(default=integrations.feishu.sandbox.models.new_app_id, max_length=64, unique=True)),
-                ('app_secret', oncall.crypto.EncryptedTextField(default=integrations.feishu.sandbox.models.new_app_secret)),
-                ('verification_token', oncall.crypto.EncryptedTextField(default=integrations.feishu.sandbox.models.new_verification_token)),
-                ('encrypt_key', oncall.crypto.EncryptedTextField(blank=True, default=integrations.feishu.sandbox.models.new_encrypt_key)),
+                ('app_id', models.CharField(default=integrations.feishu_sandbox.models.new_app_id, max_length=64, unique=True)),
+                ('app_secret', oncall.crypto.EncryptedTextField(default=integrations.feishu_sandbox.models.new_app_secret)),
+                ('verification_token', oncall.crypto.EncryptedTextField(default=integrations.feishu_sandbox.models.new_verification_token)),
+                ('encrypt_key', oncall.crypto.EncryptedTextField(blank=True, default=integrations.feishu_sandbox.models.new_encrypt_key)),
                 ('bot_name', models.CharField(default='On-call bot', max_length=120)),
                 ('event_request_url', models.URLField(blank=True, help_text='Events (and new-format card callbacks).', max_length=500)),
                 ('card_request_url', models.URLField(blank=True, help_text='Message card request URL; blank sends card callbacks to the event URL.', max_length=500)),
@@ -72,8 +72,8 @@ class Migration(migrations.Migration):
                 ('name', models.CharField(max_length=120)),
                 ('email', models.EmailField(blank=True, max_length=254)),
                 ('mobile', models.CharField(blank=True, help_text='e.g. +8613800000001', max_length=32)),
-                ('user_id', models.CharField(default=integrations.feishu.sandbox.models.new_user_id, max_length=64, unique=True)),
-                ('union_id', models.CharField(default=integrations.feishu.sandbox.models.new_union_id, max_length=64, unique=True)),
+                ('user_id', models.CharField(default=integrations.feishu_sandbox.models.new_user_id, max_length=64, unique=True)),
+                ('union_id', models.CharField(default=integrations.feishu_sandbox.models.new_union_id, max_length=64, unique=True)),
                 ('avatar_url', models.URLField(blank=True)),
             ],
             options={
@@ -84,7 +84,7 @@ class Migration(migrations.Migration):
             name='SandboxChat',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('chat_id', models.CharField(default=integrations.feishu.sandbox.models.new_chat_id, max_length=64, unique=True)),
+                ('chat_id', models.CharField(default=integrations.feishu_sandbox.models.new_chat_id, max_length=64, unique=True)),
                 ('name', models.CharField(max_length=120)),
                 ('description', models.TextField(blank=True)),
                 ('create_uuid', models.CharField(blank=True, max_length=64)),
@@ -103,7 +103,7 @@ class Migration(migrations.Migration):
             name='SandboxMessage',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('message_id', models.CharField(default=integrations.feishu.sandbox.models.new_message_id, max_length=64, unique=True)),
+                ('message_id', models.CharField(default=integrations.feishu_sandbox.models.new_message_id, max_length=64, unique=True)),
                 ('msg_type', models.CharField(choices=[('text', 'Text'), ('interactive', 'Interactive'), ('post', 'Post')], max_length=16)),
                 ('content', models.TextField(help_text='The JSON string the API received.')),
                 ('uuid', models.CharField(blank=True, max_length=64)),

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from django import forms
 from django.core.exceptions import ValidationError
 
-from integrations.feishu.sandbox.models import (
+from integrations.feishu_sandbox.models import (
     CallbackFormat,
     Fault,
     SandboxApp,

@@ -3,7 +3,7 @@ chat client (namespace ``feishu_sandbox``, mounted at ``/sandbox/feishu/``)."""
 
 from django.urls import path
 
-from integrations.feishu.sandbox import pages, pages_client
+from integrations.feishu_sandbox import pages, pages_client
 
 urlpatterns = [
     path("", pages.home, name="home"),

@@ -9,6 +9,6 @@ from django.urls import include, path
 
 app_name = "feishu_sandbox"
 urlpatterns = [
-    path("open-apis/", include("integrations.feishu.sandbox.api_urls")),
-    path("", include("integrations.feishu.sandbox.page_urls")),
+    path("open-apis/", include("integrations.feishu_sandbox.api_urls")),
+    path("", include("integrations.feishu_sandbox.page_urls")),
 ]

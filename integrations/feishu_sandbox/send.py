@@ -34,9 +34,9 @@ from typing import Literal
 import requests
 
 from integrations.feishu import crypto
-from integrations.feishu.sandbox.api import tenant_key
-from integrations.feishu.sandbox.api_messages import chat_id_of, root_of
-from integrations.feishu.sandbox.models import (
+from integrations.feishu_sandbox.api import tenant_key
+from integrations.feishu_sandbox.api_messages import chat_id_of, root_of
+from integrations.feishu_sandbox.models import (
     CallbackFormat,
     CardUpdateToken,
     SandboxApp,
@@ -44,8 +44,8 @@ from integrations.feishu.sandbox.models import (
     SandboxMessage,
     SandboxUser,
 )
-from integrations.feishu.sandbox.render import looks_like_card
-from integrations.feishu.sandbox.render_markup import json_object_or_none
+from integrations.feishu_sandbox.render import looks_like_card
+from integrations.feishu_sandbox.render_markup import json_object_or_none
 
 # Feishu waits 3 s for an answer to a card callback, and counts an event as failed after that.
 TIMEOUT_SECONDS = 3.0

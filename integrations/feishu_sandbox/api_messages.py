@@ -23,7 +23,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from integrations.feishu.ratelimit import Limit, default_limiter
-from integrations.feishu.sandbox.api import (
+from integrations.feishu_sandbox.api import (
     ApiError,
     Call,
     check_chat,
@@ -38,12 +38,12 @@ from integrations.feishu.sandbox.api import (
     success,
     tenant_key,
 )
-from integrations.feishu.sandbox.limits import (
+from integrations.feishu_sandbox.limits import (
     FREQUENCY_LIMIT,
     PER_MESSAGE_PER_SECOND,
     PER_RECEIVER_PER_SECOND,
 )
-from integrations.feishu.sandbox.models import (
+from integrations.feishu_sandbox.models import (
     AppIdentity,
     CardUpdateToken,
     SandboxApp,
@@ -51,8 +51,8 @@ from integrations.feishu.sandbox.models import (
     SandboxMessage,
     SandboxUser,
 )
-from integrations.feishu.sandbox.render import looks_like_card
-from integrations.feishu.sandbox.render_markup import json_object_or_none
+from integrations.feishu_sandbox.render import looks_like_card
+from integrations.feishu_sandbox.render_markup import json_object_or_none
 
 INVALID_PARAM = 230001
 BOT_NOT_IN_CHAT = 230002

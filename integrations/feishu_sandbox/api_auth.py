@@ -19,7 +19,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from integrations.feishu.sandbox.api import (
+from integrations.feishu_sandbox.api import (
     TOKEN_LIFETIME,
     ApiError,
     Call,
@@ -27,7 +27,7 @@ from integrations.feishu.sandbox.api import (
     enforce_app_limit,
     open_api,
 )
-from integrations.feishu.sandbox.models import AccessToken, SandboxApp, secret_hash
+from integrations.feishu_sandbox.models import AccessToken, SandboxApp, secret_hash
 
 INVALID_PARAM = 10003
 SECRET_INVALID = 10014

@@ -22,7 +22,7 @@ from typing import Any
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from integrations.feishu.sandbox.render_markup import (  # render_text/post: public here too
+from integrations.feishu_sandbox.render_markup import (  # render_text/post: public here too
     LANGUAGES,
     anchor,
     cannot_be_shown,

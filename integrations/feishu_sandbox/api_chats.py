@@ -21,7 +21,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from integrations.feishu.sandbox.api import (
+from integrations.feishu_sandbox.api import (
     ApiError,
     Call,
     check_chat,
@@ -35,7 +35,7 @@ from integrations.feishu.sandbox.api import (
     tenant_key,
     user_id_type_param,
 )
-from integrations.feishu.sandbox.models import SandboxApp, SandboxChat, SandboxUser
+from integrations.feishu_sandbox.models import SandboxApp, SandboxChat, SandboxUser
 
 CHAT_INVALID_PARAM = 232001
 CHAT_ID_INVALID = 232006

@@ -22,9 +22,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from integrations.feishu.sandbox import send
-from integrations.feishu.sandbox.api_messages import replace_content
-from integrations.feishu.sandbox.models import (
+from integrations.feishu_sandbox import send
+from integrations.feishu_sandbox.api_messages import replace_content
+from integrations.feishu_sandbox.models import (
     AppIdentity,
     CallbackFormat,
     SandboxApp,
@@ -32,10 +32,10 @@ from integrations.feishu.sandbox.models import (
     SandboxMessage,
     SandboxUser,
 )
-from integrations.feishu.sandbox.page_forms import MessageForm
-from integrations.feishu.sandbox.pages import flash, page
-from integrations.feishu.sandbox.render import ClickForm, find_element, render_message
-from integrations.feishu.sandbox.render_markup import json_object_or_none
+from integrations.feishu_sandbox.page_forms import MessageForm
+from integrations.feishu_sandbox.pages import flash, page
+from integrations.feishu_sandbox.render import ClickForm, find_element, render_message
+from integrations.feishu_sandbox.render_markup import json_object_or_none
 
 SHOWN_MESSAGES = 100
 FORMATS = ("", CallbackFormat.NEW.value, CallbackFormat.OLD.value)
