@@ -18,29 +18,18 @@ from django.utils import timezone
 from oncall import lifecycle, tasks
 from oncall.escalation import SWEEP_GRACE
 from oncall.models import EscalationLevel, EscalationRule, InboundEvent, Incident
-from oncall.platforms import LevelReport, PlatformBase
 from oncall.timeline import Actor
 from tests import payloads
 from tests.factories import AlertSourceFactory, UserFactory
+from tests.stub_platform.platform import NOTIFIED_LEVELS as notified_levels
+from tests.stub_platform.platform import RECORDING
 
 pytestmark = pytest.mark.django_db
-
-notified_levels: list[tuple[int, int]] = []  # (incident id, level position)
-
-
-class RecordingPlatform(PlatformBase):
-    """The only chat platform of these tests: it records which level it was asked to notify."""
-
-    name = "recording"
-
-    def notify(self, incident, rule, level, people) -> LevelReport:
-        notified_levels.append((incident.pk, level.position))
-        return LevelReport([f"level {level.position} people"], [])
 
 
 @pytest.fixture(autouse=True)
 def _recording(settings):
-    settings.CHAT_PLATFORMS = ["tests.test_escalation_durability.RecordingPlatform"]
+    settings.CHAT_PLATFORMS = [RECORDING]
     notified_levels.clear()
 
 

@@ -74,3 +74,19 @@ class StubPlatform(PlatformBase):
 
     def level_target_names(self, level: Any) -> list[str]:
         return [t.address for t in level.stub_addresses.all()]
+
+
+# (incident id, level position) of every level ``RecordingPlatform`` was asked to notify.
+NOTIFIED_LEVELS: list[tuple[int, int]] = []
+RECORDING = "tests.stub_platform.platform.RecordingPlatform"
+
+
+class RecordingPlatform(PlatformBase):
+    """A platform for the escalation engine's tests: it records which level it was asked to
+    notify and reports "level N people" as notified."""
+
+    name = "recording"
+
+    def notify(self, incident: Any, rule: Any, level: Any, people: list[Any]) -> LevelReport:
+        NOTIFIED_LEVELS.append((incident.pk, level.position))
+        return LevelReport([f"level {level.position} people"], [])
