@@ -17,7 +17,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
-from integrations.feishu import bulk_linking, chats, checks, errors, escalation_targets, samples
+from integrations.feishu import bulk_linking, chats, checks, escalation_targets, samples
+from integrations.feishu.client import errors
 from integrations.feishu.models import (
     CardDelivery,
     FeishuApp,

@@ -18,7 +18,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
-from integrations.feishu import chats, checks, errors
+from integrations.feishu import chats, checks
+from integrations.feishu.client import errors
 from integrations.feishu.models import CardDelivery, FeishuApp, FeishuChat, LinkedAccount
 from oncall.permissions import manages_configuration, visible_incidents
 

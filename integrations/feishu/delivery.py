@@ -39,10 +39,11 @@ from django.db import transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from integrations.feishu import errors, rendered
+from integrations.feishu import rendered
 from integrations.feishu.cards import card_fingerprint as fingerprint
 from integrations.feishu.chats import record_gone
-from integrations.feishu.client import FeishuClient, pooled_session
+from integrations.feishu.client import errors
+from integrations.feishu.client.open_api import FeishuClient, pooled_session
 from integrations.feishu.models import (
     CardDelivery,
     FeishuApp,

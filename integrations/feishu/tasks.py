@@ -14,9 +14,10 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from integrations.feishu import chats, commands, delivery, errors
+from integrations.feishu import chats, commands, delivery
+from integrations.feishu.client import errors
+from integrations.feishu.client.ratelimit import DatabaseLimiter
 from integrations.feishu.models import CallbackReceipt, FeishuApp
-from integrations.feishu.ratelimit import DatabaseLimiter
 
 logger = logging.getLogger(__name__)
 

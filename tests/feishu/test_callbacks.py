@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from django.db import transaction
 
-from integrations.feishu import actions, crypto
+from integrations.feishu import actions
 from integrations.feishu.actions import CardAction, CardResponse
+from integrations.feishu.client import crypto
 from integrations.feishu.models import CallbackReceipt, FeishuChat
 from tests.factories import FeishuAppFactory, FeishuChatFactory
 

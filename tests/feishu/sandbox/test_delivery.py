@@ -12,8 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from integrations.feishu import delivery, errors, rendered, tasks
+from integrations.feishu import delivery, rendered, tasks
 from integrations.feishu.cards import incident_card
+from integrations.feishu.client import errors
 from integrations.feishu.models import CardDelivery, FeishuChat, LinkedAccount, SentCard
 from integrations.feishu_sandbox.models import Fault, SandboxMessage
 from oncall import lifecycle
