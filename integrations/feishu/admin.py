@@ -17,7 +17,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
-from integrations.feishu import bulk_linking, chats, checks, escalation_targets, samples
+from integrations.feishu import bulk_linking, chats, checks, escalation_targets
+from integrations.feishu.cards import sample
 from integrations.feishu.client import errors
 from integrations.feishu.models import (
     CardDelivery,
@@ -330,7 +331,7 @@ class FeishuAppAdmin(admin.ModelAdmin):
         form = TestCardForm(app, request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                message_id = samples.send_test_card(app, form.cleaned_data["recipient"])
+                message_id = sample.send_test_card(app, form.cleaned_data["recipient"])
             except errors.FeishuError as exc:
                 self.message_user(request, f"Test card not sent: {exc}", messages.ERROR)
             else:

@@ -18,7 +18,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 
 from integrations.feishu.actions import CardAction, CardResponse
-from integrations.feishu.cards import incident_card
+from integrations.feishu.cards.render import incident_card
 from integrations.feishu.identity import feishu_actor, how_to_link, linked_user
 from oncall import lifecycle
 from oncall.durations import SNOOZE_PRESETS
@@ -98,6 +98,6 @@ def _refused(incident: Incident, message: str) -> CardResponse:
 
 
 def _card(incident: Incident) -> dict[str, Any]:
-    # Not stored for reuse (``rendered``): this copy was read before the change's version was
+    # Not stored for reuse (``render_cache``): this copy was read before the change's version was
     # set, so a later change's version may already be the current one.
     return incident_card(incident)

@@ -48,7 +48,8 @@ class FeishuPlatform(PlatformBase):
     ) -> LevelReport:
         """One more card for each of the level's people (through their linked accounts) and
         chats, through the app that delivers the rule."""
-        from integrations.feishu import delivery, escalation_targets
+        from integrations.feishu import escalation_targets
+        from integrations.feishu.cards import delivery
         from oncall.timeline import display_name
 
         chats = escalation_targets.level_chats(level)
@@ -61,7 +62,7 @@ class FeishuPlatform(PlatformBase):
         return LevelReport([n for n in names if n not in unreachable], outcome.unreachable)
 
     def incident_changed(self, incident_id: int, kind: str, incident: Incident | None) -> None:
-        from integrations.feishu import delivery
+        from integrations.feishu.cards import delivery
 
         delivery.on_incident_changed(None, incident_id=incident_id, kind=kind)
 

@@ -14,7 +14,8 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from integrations.feishu import chats, commands, delivery
+from integrations.feishu import chats, commands
+from integrations.feishu.cards import delivery
 from integrations.feishu.client import errors
 from integrations.feishu.client.ratelimit import DatabaseLimiter
 from integrations.feishu.models import CallbackReceipt, FeishuApp

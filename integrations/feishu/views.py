@@ -16,8 +16,9 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from integrations.feishu import actions, delivery, events
+from integrations.feishu import actions, events
 from integrations.feishu.callbacks import Callback, Rejected, open_callback
+from integrations.feishu.cards import delivery
 from integrations.feishu.models import CallbackReceipt, FeishuApp
 from integrations.feishu.oauth import views as oauth_views
 
