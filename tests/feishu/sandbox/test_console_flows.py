@@ -9,7 +9,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from integrations.feishu import chats, checks, tasks
-from integrations.feishu.commands import IncomingMessage
+from integrations.feishu.inbound.events import IncomingMessage
 from integrations.feishu.models import FeishuChat
 from integrations.feishu_sandbox import send
 from integrations.feishu_sandbox.models import SandboxChat, SandboxMessage
