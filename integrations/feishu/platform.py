@@ -96,7 +96,7 @@ class FeishuPlatform(PlatformBase):
     # --- Surfaces ---------------------------------------------------------------------------
 
     def url_patterns(self) -> list[URLPattern | URLResolver]:
-        from integrations.feishu.account_views import linked_accounts
+        from integrations.feishu.oauth.account_page import linked_accounts
 
         patterns: list[URLPattern | URLResolver] = [
             path("account/feishu/", linked_accounts, name="account-feishu"),
@@ -107,9 +107,9 @@ class FeishuPlatform(PlatformBase):
         return patterns
 
     def register_api(self, router: BaseRouter) -> None:
-        from integrations.feishu import api
+        from integrations.feishu import rest_api
 
-        api.register(router)
+        rest_api.register(router)
 
     def incident_admin_inlines(self) -> list[type[InlineModelAdmin]]:
         from integrations.feishu.admin import CardDeliveryInline
