@@ -1,7 +1,7 @@
 """How an incident's state reads to people: the same words on Feishu cards and web pages.
 
 Pages show them in the reader's language; cards, one message for every recipient, in the
-console's (``LANGUAGE_CODE``, see ``integrations.feishu.cards``).
+console's (``LANGUAGE_CODE``, see ``integrations.feishu.cards.render``).
 
 Times are shown in the console's time zone (``settings.TIME_ZONE``), never a per-request one:
 a card is one message that every recipient sees alike. A time of another day carries its date.

@@ -211,7 +211,7 @@ def test_the_wsgi_entry_point_imports_what_a_first_request_would():
     (the broker's port here has nobody listening)."""
     probe = (
         "import sys, oncall.wsgi; "
-        "print(' '.join(m for m in ('oncall.urls', 'integrations.feishu.views', "
+        "print(' '.join(m for m in ('oncall.urls', 'integrations.feishu.inbound.endpoint', "
         "'oncall.api.views', 'kombu.transport.redis') if m in sys.modules))"
     )
     env = {
@@ -225,7 +225,7 @@ def test_the_wsgi_entry_point_imports_what_a_first_request_would():
     )
     assert loaded.stdout.split() == [
         "oncall.urls",
-        "integrations.feishu.views",
+        "integrations.feishu.inbound.endpoint",
         "oncall.api.views",
         "kombu.transport.redis",
     ]

@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.utils import translation
 
-from integrations.feishu.cards import incident_card
+from integrations.feishu.cards.render import incident_card
 from integrations.feishu.models import LinkedAccount
 from oncall.translations import compile_catalogs
 from tests.factories import FeishuAppFactory, IncidentFactory

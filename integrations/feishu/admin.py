@@ -17,7 +17,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
-from integrations.feishu import bulk_linking, chats, checks, errors, escalation_targets, samples
+from integrations.feishu import chats, escalation_targets, setup_check
+from integrations.feishu.cards import sample
+from integrations.feishu.client import errors
 from integrations.feishu.models import (
     CardDelivery,
     FeishuApp,
@@ -25,6 +27,7 @@ from integrations.feishu.models import (
     LinkedAccount,
     SentCard,
 )
+from integrations.feishu.oauth import bulk_linking
 from oncall.admin import ADMIN_MEDIA, copy_field
 from oncall.timeline import display_name
 
@@ -274,7 +277,7 @@ class FeishuAppAdmin(admin.ModelAdmin):
             self.message_user(request, f"{app}: {text}", level)
 
     def _report_check(self, request: HttpRequest, app: FeishuApp) -> None:
-        result = checks.check_configuration(app)
+        result = setup_check.check_configuration(app)
         level = messages.SUCCESS if result.ok else messages.ERROR
         self.message_user(request, f"{app}: {result.message}", level)
 
@@ -329,7 +332,7 @@ class FeishuAppAdmin(admin.ModelAdmin):
         form = TestCardForm(app, request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                message_id = samples.send_test_card(app, form.cleaned_data["recipient"])
+                message_id = sample.send_test_card(app, form.cleaned_data["recipient"])
             except errors.FeishuError as exc:
                 self.message_user(request, f"Test card not sent: {exc}", messages.ERROR)
             else:

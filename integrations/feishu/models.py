@@ -18,8 +18,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from integrations.feishu.client import AppCredentials, FeishuClient
-from integrations.feishu.ratelimit import default_limiter
+from integrations.feishu.client.open_api import AppCredentials, FeishuClient
+from integrations.feishu.client.ratelimit import default_limiter
 from oncall.crypto import EncryptedTextField
 
 

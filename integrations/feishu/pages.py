@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 from django.http import HttpRequest
 from django.urls import reverse
 
-from integrations.feishu.account_views import link_rows
 from integrations.feishu.models import CardDelivery, FeishuApp
+from integrations.feishu.oauth.account_page import link_rows
 from oncall.models import Incident
 from oncall.sections import Section
 

@@ -48,7 +48,8 @@ class FeishuPlatform(PlatformBase):
     ) -> LevelReport:
         """One more card for each of the level's people (through their linked accounts) and
         chats, through the app that delivers the rule."""
-        from integrations.feishu import delivery, escalation_targets
+        from integrations.feishu import escalation_targets
+        from integrations.feishu.cards import delivery
         from oncall.timeline import display_name
 
         chats = escalation_targets.level_chats(level)
@@ -61,7 +62,7 @@ class FeishuPlatform(PlatformBase):
         return LevelReport([n for n in names if n not in unreachable], outcome.unreachable)
 
     def incident_changed(self, incident_id: int, kind: str, incident: Incident | None) -> None:
-        from integrations.feishu import delivery
+        from integrations.feishu.cards import delivery
 
         delivery.on_incident_changed(None, incident_id=incident_id, kind=kind)
 
@@ -95,7 +96,7 @@ class FeishuPlatform(PlatformBase):
     # --- Surfaces ---------------------------------------------------------------------------
 
     def url_patterns(self) -> list[URLPattern | URLResolver]:
-        from integrations.feishu.account_views import linked_accounts
+        from integrations.feishu.oauth.account_page import linked_accounts
 
         patterns: list[URLPattern | URLResolver] = [
             path("account/feishu/", linked_accounts, name="account-feishu"),
@@ -106,9 +107,9 @@ class FeishuPlatform(PlatformBase):
         return patterns
 
     def register_api(self, router: BaseRouter) -> None:
-        from integrations.feishu import api
+        from integrations.feishu import rest_api
 
-        api.register(router)
+        rest_api.register(router)
 
     def incident_admin_inlines(self) -> list[type[InlineModelAdmin]]:
         from integrations.feishu.admin import CardDeliveryInline

@@ -14,9 +14,13 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from integrations.feishu import chats, commands, delivery, errors
+from integrations.feishu import chats
+from integrations.feishu.cards import delivery
+from integrations.feishu.client import errors
+from integrations.feishu.client.ratelimit import DatabaseLimiter
+from integrations.feishu.inbound import chat_commands
+from integrations.feishu.inbound.events import IncomingMessage
 from integrations.feishu.models import CallbackReceipt, FeishuApp
-from integrations.feishu.ratelimit import DatabaseLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +38,8 @@ def answer_message(self, app_id: int, message: dict) -> None:
     app = FeishuApp.objects.filter(pk=app_id, enabled=True).first()
     if app is None:
         return
-    incoming = commands.IncomingMessage(**message)
-    text = commands.answer(app, incoming)
+    incoming = IncomingMessage(**message)
+    text = chat_commands.answer(app, incoming)
     try:
         app.client().reply_text(
             incoming.message_id,

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from integrations.feishu import views
+from integrations.feishu.inbound import endpoint
 
 app_name = "feishu"
 urlpatterns = [
@@ -12,6 +13,6 @@ urlpatterns = [
     path("<uuid:public_id>/link/sign-in/", views.link_sign_in, name="link-sign-in"),
     path("<uuid:public_id>/link/resume/", views.link_resume, name="link-resume"),
     # One view serves both: the body says whether it is an event or a card callback.
-    path("<uuid:public_id>/events", views.callback, name="event-callback"),
-    path("<uuid:public_id>/cards", views.callback, name="card-callback"),
+    path("<uuid:public_id>/events", endpoint.callback, name="event-callback"),
+    path("<uuid:public_id>/cards", endpoint.callback, name="card-callback"),
 ]

@@ -6,9 +6,9 @@ then the per-app, per-API rate limit (1000/min and 50/s, Feishu's tier 4); then 
 runs. Whatever the outcome, one ``ApiCall`` row records it. Endpoints raise ``ApiError`` with
 Feishu's code; business errors are HTTP 400 with a non-zero ``code``, as on Feishu.
 
-Rate limits are counted by the project's limiter (``integrations.feishu.ratelimit``) under keys
-that start with ``sandbox:``, so that they never share counters with the console's own
-client-side limiter, which counts the same calls from the other end.
+Rate limits are counted by the project's limiter (``integrations.feishu.client.ratelimit``)
+under keys that start with ``sandbox:``, so that they never share counters with the console's
+own client-side limiter, which counts the same calls from the other end.
 
 Facts: https://open.feishu.cn/document/server-docs/api-call-guide/frequency-control (429,
 ``x-ogw-ratelimit-reset``, limits per API, per app, per tenant) and /work/shared/FEISHU.md.
@@ -32,8 +32,8 @@ from django.http import HttpRequest, JsonResponse, QueryDict
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from integrations.feishu.errors import RETRY_AFTER_HEADER
-from integrations.feishu.ratelimit import Limit, default_limiter
+from integrations.feishu.client.errors import RETRY_AFTER_HEADER
+from integrations.feishu.client.ratelimit import Limit, default_limiter
 from integrations.feishu_sandbox.limits import API_PER_MINUTE, API_PER_SECOND, RATE_LIMITED
 from integrations.feishu_sandbox.models import (
     AccessToken,

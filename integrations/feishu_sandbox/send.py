@@ -33,7 +33,7 @@ from typing import Literal
 
 import requests
 
-from integrations.feishu import crypto
+from integrations.feishu.client import crypto
 from integrations.feishu_sandbox.api import tenant_key
 from integrations.feishu_sandbox.api_messages import chat_id_of, root_of
 from integrations.feishu_sandbox.models import (

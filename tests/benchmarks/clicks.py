@@ -11,7 +11,7 @@ sandbox app with an Encrypt Key whose card request URL is the console's
 ``FeishuApp.card_callback_url``, the console's app (platform Sandbox, same credentials), one
 channel of ``--clickers`` members, each linked to a sandbox person, and one incident per member.
 Each incident's card goes to its member's direct chat with the bot and to the team's group chat
-(all members and the bot) through ``integrations.feishu.delivery.notify`` and the worker, so
+(all members and the bot) through ``integrations.feishu.cards.delivery.notify`` and the worker, so
 real ``SandboxMessage`` cards exist: the clicked copy, answered by the click itself, and the
 group's copy, which each click's follow-up sync updates.
 The channel's default escalation rule is removed: an unclaim, wake or reopen would otherwise
@@ -185,7 +185,7 @@ def seed(count: int) -> World:
 def deliver_cards(world: World, timeout: float) -> None:
     """Each incident's card to its clicker's direct chat with the bot and to the team's group,
     sent by the worker; waits for them (the group takes 5 cards a second)."""
-    from integrations.feishu import delivery
+    from integrations.feishu.cards import delivery
     from integrations.feishu.models import CardDelivery
     from integrations.feishu_sandbox.models import SandboxMessage
 

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from django.db import transaction
 
-from integrations.feishu import actions, crypto
-from integrations.feishu.actions import CardAction, CardResponse
+from integrations.feishu.client import crypto
+from integrations.feishu.inbound import endpoint
+from integrations.feishu.inbound.card_actions import CardAction, CardResponse
 from integrations.feishu.models import CallbackReceipt, FeishuChat
 from tests.factories import FeishuAppFactory, FeishuChatFactory
 
@@ -25,7 +26,7 @@ CALLS: list[CardAction] = []
 
 
 def probe_handler(action: CardAction) -> CardResponse:
-    """A registered card handler that records what it was given."""
+    """A listed card handler that records what it was given."""
     CALLS.append(action)
     return CardResponse(toast="Claimed by you", toast_type="success", card={"elements": []})
 
@@ -366,7 +367,7 @@ def test_schema_1_events_are_handled_and_deduplicated_on_uuid(client, plain_app)
 
 
 def test_an_unknown_event_type_is_answered_200_and_logged(client, app, caplog):
-    with caplog.at_level(logging.INFO, logger="integrations.feishu.views"):
+    with caplog.at_level(logging.INFO, logger="integrations.feishu.inbound.endpoint"):
         response = deliver(client, app, event(app, "contact.user.created_v3", {"x": 1}))
     assert response.status_code == 200
     assert "contact.user.created_v3 is not handled" in caplog.text
@@ -406,7 +407,7 @@ def test_a_group_message_without_a_mention_is_not_for_the_bot(
 
 
 def test_a_new_format_click_is_normalised_and_dispatched(client, app, monkeypatch):
-    monkeypatch.setitem(actions.HANDLERS, "probe", "tests.feishu.test_callbacks.probe_handler")
+    monkeypatch.setitem(endpoint.CARD_ACTIONS, "probe", probe_handler)
     payload = card_v2(app, {"action": "probe", "incident": "abc"}, option="2h")
     response = deliver(client, app, payload, url="cards")
     assert response.status_code == 200
@@ -426,7 +427,7 @@ def test_a_new_format_click_is_normalised_and_dispatched(client, app, monkeypatc
 def test_an_old_format_click_is_signed_with_sha1_and_answered_with_the_card(
     client, app, monkeypatch
 ):
-    monkeypatch.setitem(actions.HANDLERS, "probe", "tests.feishu.test_callbacks.probe_handler")
+    monkeypatch.setitem(endpoint.CARD_ACTIONS, "probe", probe_handler)
     response = deliver(
         client, app, card_v1({"action": "probe"}), url="cards", sign="sha1", encrypt=False
     )
@@ -437,7 +438,7 @@ def test_an_old_format_click_is_signed_with_sha1_and_answered_with_the_card(
 
 
 def test_an_old_format_click_without_a_valid_signature_is_refused(client, app, monkeypatch):
-    monkeypatch.setitem(actions.HANDLERS, "probe", "tests.feishu.test_callbacks.probe_handler")
+    monkeypatch.setitem(endpoint.CARD_ACTIONS, "probe", probe_handler)
     for sign in (None, "bad", "sha256"):
         response = deliver(
             client, app, card_v1({"action": "probe"}), url="cards", sign=sign, encrypt=False
@@ -447,7 +448,7 @@ def test_an_old_format_click_without_a_valid_signature_is_refused(client, app, m
 
 
 def test_a_click_delivered_twice_is_acted_on_once(client, app, monkeypatch):
-    monkeypatch.setitem(actions.HANDLERS, "probe", "tests.feishu.test_callbacks.probe_handler")
+    monkeypatch.setitem(endpoint.CARD_ACTIONS, "probe", probe_handler)
     payload = card_v1({"action": "probe"}, token="c-same-click")
     first = deliver(client, app, payload, url="cards", sign="sha1", encrypt=False)
     second = deliver(client, app, payload, url="cards", sign="sha1", encrypt=False)
@@ -464,7 +465,7 @@ def test_a_click_nobody_handles_gets_a_toast_not_an_error(client, app):
 
 
 def test_a_failing_handler_is_answered_with_an_error_toast(client, app, monkeypatch, caplog):
-    monkeypatch.setitem(actions.HANDLERS, "boom", "tests.feishu.test_callbacks.failing_handler")
+    monkeypatch.setitem(endpoint.CARD_ACTIONS, "boom", failing_handler)
     with caplog.at_level(logging.ERROR):
         response = deliver(client, app, card_v2(app, {"action": "boom"}), url="cards")
     assert response.status_code == 200

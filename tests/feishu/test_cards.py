@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from integrations.feishu.cards import (
+from integrations.feishu.cards.render import (
     card_fingerprint,
     escape_lark_md,
     incident_card,

@@ -1,5 +1,5 @@
-"""The bot's incident commands (``integrations.feishu.chat_commands``), through
-``commands.answer`` as the message task calls it."""
+"""The bot's incident commands (``integrations.feishu.inbound.incident_commands``), through
+``chat_commands.answer`` as the message task calls it."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from itertools import count
 import pytest
 from django.utils import timezone
 
-from integrations.feishu import commands
-from integrations.feishu.commands import IncomingMessage
-from integrations.feishu.identity import how_to_link
+from integrations.feishu.inbound import chat_commands
+from integrations.feishu.inbound.events import IncomingMessage
+from integrations.feishu.inbound.identity import how_to_link
 from integrations.feishu.models import CardDelivery, LinkedAccount, SentCard
 from oncall.models import Incident, TimelineEntry
 from tests.factories import (
@@ -68,7 +68,7 @@ def say(app, text, *, sender="ou_alice", chat_type="p2p", parent_id="") -> str:
         text=text,
         parent_id=parent_id,
     )
-    return commands.answer(app, message)
+    return chat_commands.answer(app, message)
 
 
 def fresh(incident: Incident) -> Incident:
@@ -337,7 +337,7 @@ def test_the_timeline_names_the_message_of_a_card_reply(app, alice, incident, ca
     message = IncomingMessage(
         "om_reply", "oc_chat", "group", "ou_alice", "@_user_1 close", "om_card"
     )
-    commands.answer(app, message)
+    chat_commands.answer(app, message)
     entry = TimelineEntry.objects.get(incident=incident, kind="closed")
     assert entry.data["message_id"] == "om_reply"
 

@@ -12,15 +12,15 @@ import responses
 from django.core.cache import cache
 from responses import matchers
 
-from integrations.feishu import client as client_module
-from integrations.feishu import errors
-from integrations.feishu.client import (
+from integrations.feishu.client import errors
+from integrations.feishu.client import open_api as client_module
+from integrations.feishu.client.open_api import (
     AppCredentials,
     FeishuClient,
     pooled_session,
     token_cache_key,
 )
-from integrations.feishu.ratelimit import Limit
+from integrations.feishu.client.ratelimit import Limit
 
 SECRET = "app-secret-9f8e7d6c5b4a"
 TOKEN = "t-tenant-token-0123456789"

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from integrations.feishu import crypto
+from integrations.feishu.client import crypto
 
 BODY = b'{"schema":"2.0","header":{"event_type":"im.chat.disbanded_v1"}}'
 

@@ -15,9 +15,9 @@ from collections import Counter
 import pytest
 from django.db import connection
 
-from integrations.feishu import ratelimit
-from integrations.feishu.errors import RateLimited
-from integrations.feishu.ratelimit import (
+from integrations.feishu.client import ratelimit
+from integrations.feishu.client.errors import RateLimited
+from integrations.feishu.client.ratelimit import (
     DatabaseLimiter,
     Limit,
     RedisLimiter,

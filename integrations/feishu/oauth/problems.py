@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from integrations.feishu import errors
+from integrations.feishu.client import errors
 
 ASK_ADMIN = "Ask the console's administrator to check the app's settings."
 

@@ -24,7 +24,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from integrations.feishu import errors
+from integrations.feishu.client import errors
 from integrations.feishu.models import FeishuApp, LinkedAccount
 from integrations.feishu.oauth import linking, problems
 from integrations.feishu.oauth.problems import LinkProblem

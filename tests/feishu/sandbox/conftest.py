@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from integrations.feishu.client import AppCredentials, FeishuClient
+from integrations.feishu.client.open_api import AppCredentials, FeishuClient
 from integrations.feishu_sandbox.models import SandboxApp, SandboxChat, SandboxUser
 from tests.feishu.sandbox.world import console_app_for
 

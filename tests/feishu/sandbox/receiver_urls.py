@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
-from integrations.feishu import crypto
+from integrations.feishu.client import crypto
 from oncall.urls import urlpatterns as project_urlpatterns
 
 

@@ -11,8 +11,8 @@ import pytest
 import requests
 from django.utils import timezone
 
-from integrations.feishu import errors
-from integrations.feishu.ratelimit import default_limiter
+from integrations.feishu.client import errors
+from integrations.feishu.client.ratelimit import default_limiter
 from integrations.feishu_sandbox.api import app_limits, p2p_chat_id
 from integrations.feishu_sandbox.models import (
     AccessToken,

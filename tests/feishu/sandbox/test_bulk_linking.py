@@ -8,8 +8,9 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
-from integrations.feishu import bulk_linking, errors
+from integrations.feishu.client import errors
 from integrations.feishu.models import LinkedAccount
+from integrations.feishu.oauth import bulk_linking
 from integrations.feishu_sandbox.models import ApiCall, Fault
 from tests import factories
 

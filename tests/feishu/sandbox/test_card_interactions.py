@@ -11,7 +11,8 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from integrations.feishu import delivery, tasks
+from integrations.feishu import tasks
+from integrations.feishu.cards import delivery
 from integrations.feishu.models import FeishuChat, SentCard
 from integrations.feishu_sandbox import send
 from integrations.feishu_sandbox.models import ApiCall, CallbackFormat, SandboxMessage

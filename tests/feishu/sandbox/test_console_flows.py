@@ -8,15 +8,15 @@ import logging
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from integrations.feishu import chats, checks, tasks
-from integrations.feishu.commands import IncomingMessage
+from integrations.feishu import chats, setup_check, tasks
+from integrations.feishu.inbound.events import IncomingMessage
 from integrations.feishu.models import FeishuChat
 from integrations.feishu_sandbox import send
 from integrations.feishu_sandbox.models import SandboxChat, SandboxMessage
 
 
 def test_check_configuration_succeeds_and_lists_the_bots_chats(console_app, sandbox_chat):
-    result = checks.check_configuration(console_app)
+    result = setup_check.check_configuration(console_app)
     assert result.ok, result.message
     assert "SRE on-call" in result.message
     console_app.refresh_from_db()
@@ -32,7 +32,7 @@ def test_check_configuration_reports_feishus_error_for_a_wrong_secret(
     console_app.app_secret = "not-the-secret"
     console_app.save()
     with caplog.at_level(logging.DEBUG):
-        result = checks.check_configuration(console_app)
+        result = setup_check.check_configuration(console_app)
     assert not result.ok
     assert "App ID / App Secret" in result.message
     assert "Feishu code" in result.message

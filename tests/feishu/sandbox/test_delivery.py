@@ -12,8 +12,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from integrations.feishu import delivery, errors, rendered, tasks
-from integrations.feishu.cards import incident_card
+from integrations.feishu import tasks
+from integrations.feishu.cards import delivery, render_cache
+from integrations.feishu.cards.render import incident_card
+from integrations.feishu.client import errors
 from integrations.feishu.models import CardDelivery, FeishuChat, LinkedAccount, SentCard
 from integrations.feishu_sandbox.models import Fault, SandboxMessage
 from oncall import lifecycle
@@ -205,7 +207,7 @@ def test_a_send_records_the_message_and_the_card_it_shows(console_app, incident,
     (sent,) = row.sent_messages.all()
     (card,) = SandboxMessage.objects.filter(msg_type="interactive")
     assert sent.message_id == card.message_id
-    assert sent.fingerprint == rendered.current(incident.pk, load=lambda: incident).fingerprint
+    assert sent.fingerprint == render_cache.current(incident.pk, load=lambda: incident).fingerprint
     assert sent.sent_at == sent.updated_at
     assert row.updated_at - timedelta(seconds=1) < sent.sent_at <= row.updated_at
 
@@ -214,7 +216,7 @@ def test_a_sync_records_each_copy_it_patched(console_app, incident, people, grou
     send_all(incident, console_app, [people["alice"]], [group])
     sent_at = {s.message_id: s.sent_at for s in SentCard.objects.all()}
     lifecycle.claim(incident, Actor(people["bob"], "api"))  # syncs (eager tasks)
-    current = rendered.current(incident.pk, load=lambda: incident).fingerprint
+    current = render_cache.current(incident.pk, load=lambda: incident).fingerprint
     for copy in SentCard.objects.all():
         assert copy.fingerprint == current
         assert copy.updated_at > copy.sent_at == sent_at[copy.message_id]
@@ -313,8 +315,8 @@ def test_syncing_a_deleted_incident_does_nothing(console_app, incident):
 
 @pytest.fixture
 def announced(incident):
-    """The incident as its creation announces it: with a card version (``rendered``)."""
-    rendered.changed(incident.pk)
+    """The incident as its creation announces it: with a card version (``render_cache``)."""
+    render_cache.changed(incident.pk)
     return incident
 
 
@@ -322,13 +324,13 @@ def announced(incident):
 def renders(monkeypatch) -> list[int]:
     """The incident ids whose card was rendered (not reused)."""
     calls: list[int] = []
-    real = rendered.incident_card
+    real = render_cache.incident_card
 
     def counting(incident, **kwargs):
         calls.append(incident.pk)
         return real(incident, **kwargs)
 
-    monkeypatch.setattr(rendered, "incident_card", counting)
+    monkeypatch.setattr(render_cache, "incident_card", counting)
     return calls
 
 
@@ -370,7 +372,7 @@ def test_a_change_while_a_card_is_on_its_way_schedules_a_sync(
     real_post = delivery._post
 
     def post_during_a_change(*args):
-        rendered.changed(announced.pk)  # e.g. a claim committed meanwhile
+        render_cache.changed(announced.pk)  # e.g. a claim committed meanwhile
         return real_post(*args)
 
     monkeypatch.setattr(delivery, "_post", post_during_a_change)

@@ -10,7 +10,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from integrations.feishu import delivery
+from integrations.feishu.cards import delivery
 from integrations.feishu.models import CardDelivery, FeishuChat, LinkedAccount
 from integrations.feishu_sandbox.models import SandboxMessage
 from oncall.models import EscalationLevel

@@ -19,7 +19,7 @@ from django.core.cache import cache
 from django.db.models import F
 from django.utils import timezone
 
-from integrations.feishu import delivery
+from integrations.feishu.cards import delivery
 from integrations.feishu.models import CardDelivery, FeishuChat
 from integrations.feishu_sandbox.models import ApiCall, SandboxMessage, SandboxUser
 from oncall import escalation, lifecycle

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from django.utils import timezone
 
-from integrations.feishu import errors
+from integrations.feishu.client import errors
 from integrations.feishu_sandbox.models import AccessToken, ApiCall, AuthorizationCode, secret_hash
 from tests.feishu.sandbox.conftest import REDIRECT_URI
 

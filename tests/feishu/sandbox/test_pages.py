@@ -15,7 +15,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from integrations.feishu import crypto
+from integrations.feishu.client import crypto
 from integrations.feishu_sandbox import send
 from integrations.feishu_sandbox.api import p2p_chat_id
 from integrations.feishu_sandbox.models import (

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from integrations.feishu import crypto
+from integrations.feishu.client import crypto
 from integrations.feishu_sandbox import send
 from integrations.feishu_sandbox.api import p2p_chat_id, tenant_key
 from integrations.feishu_sandbox.models import CardUpdateToken, SandboxMessage

@@ -17,9 +17,9 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 
-from integrations.feishu.actions import CardAction, CardResponse
-from integrations.feishu.cards import incident_card
-from integrations.feishu.identity import feishu_actor, how_to_link, linked_user
+from integrations.feishu.cards.render import incident_card
+from integrations.feishu.inbound.card_actions import CardAction, CardResponse
+from integrations.feishu.inbound.identity import feishu_actor, how_to_link, linked_user
 from oncall import lifecycle
 from oncall.durations import SNOOZE_PRESETS
 from oncall.models import Incident
@@ -28,7 +28,7 @@ from oncall.wording import DONE
 
 
 def handle(action: CardAction) -> CardResponse:
-    """The handler of every incident button (registered in ``actions.HANDLERS``)."""
+    """The handler of every incident button (listed in ``endpoint.CARD_ACTIONS``)."""
     public_id = _public_id(action)
     if public_id is None:
         return _gone()
@@ -98,6 +98,6 @@ def _refused(incident: Incident, message: str) -> CardResponse:
 
 
 def _card(incident: Incident) -> dict[str, Any]:
-    # Not stored for reuse (``rendered``): this copy was read before the change's version was
+    # Not stored for reuse (``render_cache``): this copy was read before the change's version was
     # set, so a later change's version may already be the current one.
     return incident_card(incident)

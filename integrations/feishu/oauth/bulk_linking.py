@@ -18,7 +18,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
-from integrations.feishu import errors
+from integrations.feishu.client import errors
 from integrations.feishu.models import FeishuApp, LinkedAccount
 
 

@@ -8,17 +8,38 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.db import transaction
 
 from integrations.feishu import chats
-from integrations.feishu.commands import IncomingMessage
 from integrations.feishu.models import FeishuApp, FeishuChat
 
 logger = logging.getLogger(__name__)
 
 Status = FeishuChat.Status
+
+# Feishu replaces each mention in a text message by a key such as "@_user_1".
+MENTION_KEY = re.compile(r"@_user_\d+")
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    """A text message to the bot, as the chat commands read it (``chat_commands.answer``)."""
+
+    message_id: str
+    chat_id: str
+    chat_type: str  # "p2p" or "group"
+    sender_open_id: str
+    text: str
+    # The message this one replies to (a card, for "reply to the card" commands).
+    parent_id: str = ""
+
+    @property
+    def words(self) -> list[str]:
+        return MENTION_KEY.sub(" ", self.text).split()
 
 
 def handle(app: FeishuApp, event_type: str, event: dict) -> bool:

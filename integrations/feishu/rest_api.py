@@ -18,7 +18,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
-from integrations.feishu import chats, checks, errors
+from integrations.feishu import chats, setup_check
+from integrations.feishu.client import errors
 from integrations.feishu.models import CardDelivery, FeishuApp, FeishuChat, LinkedAccount
 from oncall.permissions import manages_configuration, visible_incidents
 
@@ -159,7 +160,7 @@ class FeishuAppViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     def check(self, request: Request, public_id: str | None = None) -> Response:
         """Fetch a fresh tenant token and list the bot's chats; Feishu's error in plain words."""
-        result = checks.check_configuration(self.get_object())
+        result = setup_check.check_configuration(self.get_object())
         return Response({"ok": result.ok, "message": result.message})
 
     @extend_schema(request=None, responses=CheckSerializer)

@@ -1,34 +1,22 @@
-"""Card button clicks, normalised from either callback format, and the dispatcher they go to.
+"""Card button clicks, normalised from either callback format, and the answer they get.
 
 Both formats carry the same facts in different places (see /work/shared/FEISHU.md, "Card button
 callbacks"); ``CardAction`` holds them once. ``action.value`` is the object the console put on
 the button, ``{"action": "claim", "incident": "<public id>"}``: it is looked up, never trusted.
 
-Handlers are registered by name in ``HANDLERS`` (dotted paths, resolved when first used); the
-incident buttons are ``integrations.feishu.interactions``.
+The handler of each action name is listed in ``endpoint.CARD_ACTIONS``; the incident buttons
+are ``integrations.feishu.inbound.incident_buttons``.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from django.utils.module_loading import import_string
-
-from integrations.feishu.callbacks import CARD_V1, Callback
+from integrations.feishu.inbound.callbacks import CARD_V1, Callback
 from integrations.feishu.models import FeishuApp
 
-logger = logging.getLogger(__name__)
-
 ToastType = Literal["success", "info", "warning", "error"]
-
-# action name -> "module.function" taking a CardAction and returning a CardResponse.
-HANDLERS: dict[str, str] = {
-    name: "integrations.feishu.interactions.handle"
-    for name in ("claim", "unclaim", "close", "reopen", "snooze", "wake")
-}
 
 
 @dataclass(frozen=True)
@@ -146,21 +134,3 @@ def _value(action: dict) -> dict:
 def _option(action: dict) -> str | None:
     option = action.get("option")
     return option if isinstance(option, str) else None
-
-
-def dispatch(action: CardAction) -> CardResponse:
-    """Run the handler named by the button's ``action``. A click nobody handles (an old card,
-    a foreign button) gets a toast saying so, not an error: Feishu shows errors as failures."""
-    handler = _handler(action.name)
-    if handler is None:
-        logger.info("Feishu card click with unknown action %r on app %s", action.name, action.app)
-        return CardResponse(
-            toast="This button is no longer available. The card may be out of date.",
-            toast_type="warning",
-        )
-    return handler(action)
-
-
-def _handler(name: str) -> Callable[[CardAction], CardResponse] | None:
-    path = HANDLERS.get(name)
-    return import_string(path) if path else None

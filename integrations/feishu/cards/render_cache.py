@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from django.core.cache import cache
 from django.utils import timezone
 
-from integrations.feishu.cards import card_fingerprint, incident_card
+from integrations.feishu.cards.render import card_fingerprint, incident_card
 from oncall.models import Incident
 
 MAX_SECONDS = 60

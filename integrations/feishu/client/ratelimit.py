@@ -30,7 +30,7 @@ from typing import Protocol
 from django.conf import settings
 from django.db import transaction
 
-from integrations.feishu.errors import RateLimited
+from integrations.feishu.client.errors import RateLimited
 
 Clock = Callable[[], float]
 DEFAULT_MAX_WAIT = 30.0

@@ -1,5 +1,5 @@
 """The incident commands of the chat bot: ``list``, ``claim N``, ``unclaim N``, ``close N``,
-``reopen N``, ``snooze N 2h`` and ``wake N`` (registered in ``commands.COMMANDS``).
+``reopen N``, ``snooze N 2h`` and ``wake N`` (listed in ``chat_commands.COMMANDS``).
 
 They follow the rules of the card buttons, answered as text: an unlinked sender is told how to
 link; every change goes through ``oncall.lifecycle`` with a Feishu actor that names the message,
@@ -22,8 +22,8 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone, translation
 
-from integrations.feishu.commands import IncomingMessage
-from integrations.feishu.identity import feishu_actor, how_to_link, linked_user
+from integrations.feishu.inbound.events import IncomingMessage
+from integrations.feishu.inbound.identity import feishu_actor, how_to_link, linked_user
 from integrations.feishu.models import FeishuApp, SentCard
 from oncall import lifecycle
 from oncall.durations import parse_duration, snooze_choices

@@ -2,9 +2,9 @@
 
 ``FeishuClient`` wraps one ``requests.Session``: every answer is parsed as JSON and judged by its
 ``code`` (0 = success), never by the HTTP status; failures become the typed errors of
-``integrations.feishu.errors``. The tenant token is cached in the Django cache and refreshed
+``integrations.feishu.client.errors``. The tenant token is cached in the Django cache and refreshed
 once when Feishu says it is invalid. With a limiter, every call first waits for the console's
-shared rate limits (``integrations.feishu.ratelimit``).
+shared rate limits (``integrations.feishu.client.ratelimit``).
 
 Logs carry the method, the path and Feishu's code: never a token, a secret or a body.
 """
@@ -25,8 +25,8 @@ from urllib.parse import urlencode
 import requests
 from django.core.cache import cache
 
-from integrations.feishu import errors
-from integrations.feishu.ratelimit import DEFAULT_MAX_WAIT, Limit, Limiter, wait_for
+from integrations.feishu.client import errors
+from integrations.feishu.client.ratelimit import DEFAULT_MAX_WAIT, Limit, Limiter, wait_for
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import uuid
 
 from django.utils import timezone
 
-from integrations.feishu.cards import incident_card
+from integrations.feishu.cards.render import incident_card
 from integrations.feishu.models import FeishuApp, FeishuChat, LinkedAccount
 from oncall.models import Alert, Channel, Incident
 

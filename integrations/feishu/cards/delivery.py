@@ -39,10 +39,11 @@ from django.db import transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from integrations.feishu import errors, rendered
-from integrations.feishu.cards import card_fingerprint as fingerprint
+from integrations.feishu.cards import render_cache
+from integrations.feishu.cards.render import card_fingerprint as fingerprint
 from integrations.feishu.chats import record_gone
-from integrations.feishu.client import FeishuClient, pooled_session
+from integrations.feishu.client import errors
+from integrations.feishu.client.open_api import FeishuClient, pooled_session
 from integrations.feishu.models import (
     CardDelivery,
     FeishuApp,
@@ -235,7 +236,7 @@ def send_many(
     waiting: list[tuple[float, int]] = []  # (when it may go, pk): a heap
     later = Later()
     clients: dict[int, FeishuClient] = {}
-    held: dict[int, rendered.Rendered] = {}
+    held: dict[int, render_cache.Rendered] = {}
     deadline = clock() + TASK_MAX_WAIT_SECONDS
     while ready or waiting:
         if not ready:
@@ -268,7 +269,7 @@ def _client(app: FeishuApp, *, max_wait: float) -> FeishuClient:
 def _send_owed(
     delivery: CardDelivery,
     client: FeishuClient,
-    held: dict[int, rendered.Rendered],
+    held: dict[int, render_cache.Rendered],
 ) -> None:
     """Send ``delivery``'s notifications not sent yet, keeping the object in step with its row.
     Raises ``Retry``; permanent failures are recorded and end it. A notification asked for
@@ -278,7 +279,7 @@ def _send_owed(
     when the send is tried again (as when the limiter slept), then checked for changes."""
     while delivery.sent < delivery.requested and delivery.app.enabled:
         number = delivery.sent + 1
-        card = held.pop(delivery.pk, None) or rendered.current(
+        card = held.pop(delivery.pk, None) or render_cache.current(
             delivery.incident_id, load=_incident_loader(delivery.incident_id)
         )
         if card is None:
@@ -302,7 +303,7 @@ def _send_owed(
                 delivery.refresh_from_db(fields=["requested", "sent", "attempts"])
             except CardDelivery.DoesNotExist:
                 return
-        elif rendered.changed_since(card):
+        elif render_cache.changed_since(card):
             # A change while the card was on its way may have found nothing sent to update.
             schedule_sync(delivery.incident_id)
 
@@ -451,7 +452,7 @@ def schedule_sync(incident_id: int) -> None:
 def sync(incident_id: int) -> int:
     """Patch every sent copy whose content is out of date; returns the copies patched."""
     cache.delete(_sync_key(incident_id))  # changes from now on schedule another run
-    card = rendered.current(incident_id, load=_incident_loader(incident_id))
+    card = render_cache.current(incident_id, load=_incident_loader(incident_id))
     if card is None:
         return 0  # deleted meanwhile: its deliveries went with it
     # One client (one HTTP session, so one connection) per app for every copy, not one each.
@@ -483,7 +484,7 @@ def _stale_copies(incident_id: int, current: str) -> list[SentCard]:
 
 
 def _incident_loader(incident_id: int) -> Callable[[], Incident | None]:
-    """Reads the incident with what its card shows, when ``rendered`` needs it."""
+    """Reads the incident with what its card shows, when ``render_cache`` needs it."""
     return (
         Incident.objects.select_related("channel", "claimed_by", "closed_by")
         .filter(pk=incident_id)
@@ -534,6 +535,6 @@ def on_incident_changed(sender: Any, incident_id: int, kind: str, **_: Any) -> N
     event announces a change, so skipping the sync spares a query each."""
     if kind in CARD_NEUTRAL_KINDS:
         return
-    rendered.changed(incident_id)
+    render_cache.changed(incident_id)
     if kind != Kind.CREATED:
         schedule_sync(incident_id)

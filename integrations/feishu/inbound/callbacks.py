@@ -27,7 +27,7 @@ from typing import Literal
 
 from django.conf import settings
 
-from integrations.feishu import crypto
+from integrations.feishu.client import crypto
 from integrations.feishu.models import FeishuApp
 
 CARD_V1 = "card.action.trigger_v1"

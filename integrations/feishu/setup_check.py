@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from integrations.feishu import chats, errors
+from integrations.feishu import chats
+from integrations.feishu.client import errors
 from integrations.feishu.models import FeishuApp, FeishuChat
 
 
