@@ -297,7 +297,8 @@ INBOUND_EVENT_REQUEUE_SECONDS = env_int("INBOUND_EVENT_REQUEUE_SECONDS", 60, min
 SNOOZE_MAX_MINUTES = env_int("SNOOZE_MAX_MINUTES", 24 * 60, minimum=1)
 # The chat platforms the console speaks through (``oncall.platforms``): one class each, by
 # dotted path. Escalation, the admin, the API, the pages, the URLs and Celery ask these.
-CHAT_PLATFORMS = env_list("CHAT_PLATFORMS", ["integrations.feishu.platform.FeishuPlatform"])
+# A platform's Django app is in INSTALLED_APPS above.
+CHAT_PLATFORMS = ["integrations.feishu.platform.FeishuPlatform"]
 # How often an open incident list asks for news (seconds); the page pauses while hidden.
 INCIDENT_LIST_REFRESH_SECONDS = env_int("INCIDENT_LIST_REFRESH_SECONDS", 10, minimum=1)
 
