@@ -489,7 +489,8 @@ class EscalationLevelFormSet(forms.BaseInlineFormSet):
 
 
 class EscalationLevelForm(forms.ModelForm):
-    """A level, with the targets the chat platforms add (declared by ``_level_form``)."""
+    """A level, with the targets the chat platforms add (``EscalationLevelInline.get_formset``
+    declares their fields on a subclass; their initial values are read here)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -112,32 +112,20 @@ def test_it_notifies_level_1_of_a_new_incident_whose_worker_died_after_the_commi
     assert planned_step(incident) > timezone.now()  # and level 2 is planned
 
 
-def test_a_reopen_whose_process_died_after_the_commit_still_notifies_level_1(
-    incident, alice, django_capture_on_commit_callbacks, sweep_period_passes
+@pytest.mark.parametrize(
+    ("stop", "resume"),
+    [(lifecycle.close, lifecycle.reopen), (lifecycle.claim, lifecycle.unclaim)],
+    ids=["reopen", "unclaim"],
+)
+def test_a_reopen_or_unclaim_whose_process_died_after_the_commit_still_notifies_level_1(
+    stop, resume, incident, alice, django_capture_on_commit_callbacks, sweep_period_passes
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        lifecycle.close(incident, alice)
+        stop(incident, alice)
     assert planned_step(incident) is None
 
     with django_capture_on_commit_callbacks(execute=False) as lost:
-        lifecycle.reopen(incident, alice)
-    assert lost
-
-    assert planned_step(incident) is not None
-    assert notified_levels == []
-    assert [pk for pk, _ in sweep_period_passes(incident)] == [incident.pk]
-    assert notified_levels == [(incident.pk, 1)]
-
-
-def test_an_unclaim_whose_process_died_after_the_commit_still_notifies_again(
-    incident, alice, django_capture_on_commit_callbacks, sweep_period_passes
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        lifecycle.claim(incident, alice)
-    assert planned_step(incident) is None
-
-    with django_capture_on_commit_callbacks(execute=False) as lost:
-        lifecycle.unclaim(incident, alice)
+        resume(incident, alice)
     assert lost
 
     assert planned_step(incident) is not None

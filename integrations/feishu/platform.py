@@ -64,7 +64,7 @@ class FeishuPlatform(PlatformBase):
     def incident_changed(self, incident_id: int, kind: str, incident: Incident | None) -> None:
         from integrations.feishu.cards import delivery
 
-        delivery.on_incident_changed(None, incident_id=incident_id, kind=kind)
+        delivery.follow_change(incident_id, kind)
 
     def rule_problems(self, rule: EscalationRule, memo: dict[str, Any] | None = None) -> list[str]:
         from integrations.feishu import escalation_targets

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from oncall.events import Severity
+from oncall.platforms import platform_named
 
 
 class ActionSource(models.TextChoices):
@@ -201,8 +202,6 @@ class TimelineEntry(models.Model):
         """Where the entry came from, for people: "web", "API", or the platform's label."""
         if self.source in ActionSource.values:
             return str(ActionSource(self.source).label)
-        from oncall.platforms import platform_named
-
         platform = platform_named(self.source)
         return str(platform.label) if platform is not None else self.source
 

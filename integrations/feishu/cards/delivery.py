@@ -529,10 +529,11 @@ def _record_patched(copy: SentCard, shown: str) -> None:
 CARD_NEUTRAL_KINDS = frozenset({Kind.NOTIFIED, Kind.DELIVERY_FAILED, Kind.ESCALATION})
 
 
-def on_incident_changed(sender: Any, incident_id: int, kind: str, **_: Any) -> None:
-    """Every change, from any surface, makes the stored card stale and refreshes the
-    incident's sent cards (coalesced). A new incident has no card sent yet: every ingested
-    event announces a change, so skipping the sync spares a query each."""
+def follow_change(incident_id: int, kind: str) -> None:
+    """``FeishuPlatform.incident_changed``: every change, from any surface, makes the stored
+    card stale and refreshes the incident's sent cards (coalesced). A new incident has no card
+    sent yet: every ingested event announces a change, so skipping the sync spares a query
+    each."""
     if kind in CARD_NEUTRAL_KINDS:
         return
     render_cache.changed(incident_id)

@@ -2,7 +2,7 @@
 
 A fan-out sends the same card to ten people, and a click's answer renders the card its sync
 would render again a second later: the card is the same until the incident changes. Every
-change announced for an incident (``delivery.on_incident_changed``) gives it a new random
+change announced for an incident (``delivery.follow_change``) gives it a new random
 *version* in the shared cache; a rendered card is stored with the version read before it was
 rendered, and reused only while that version is still the current one. Since the version is
 read before the incident, a stored card shows at least every change whose version it names; a

@@ -5,7 +5,7 @@ Nothing in the button is trusted: its value names an incident by public id, the 
 looked up by open_id among the app's linked accounts, and the lifecycle service checks what that
 person may do. A click on a stale card (the action no longer fits the incident) gets the
 current card and a toast saying what happened, never an error. The other copies of the card
-are updated by the change's announcement (``delivery.on_incident_changed``).
+are updated by the change's announcement (``delivery.follow_change``).
 """
 
 from __future__ import annotations
