@@ -330,18 +330,18 @@ FEISHU_CREATE_ACCOUNTS = env_bool("FEISHU_CREATE_ACCOUNTS", False)
 # --- end of Feishu / Lark sign-in ------------------------------------------------------------
 
 LOG_LEVEL = (env_str("LOG_LEVEL") or "INFO").upper()
+# Every record is redacted where it is made (push tokens, routing keys, Authorization values,
+# OAuth codes: oncall.logfilters), whichever handler writes it.
+LOGGING_CONFIG = "oncall.logfilters.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"redact": {"()": "oncall.logfilters.RedactPushTokens"}},
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
-    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
-        # runserver's access log has its own handler; send it through ours to redact it.
+        # runserver's access log has its own handler; write it in our format instead.
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
