@@ -21,16 +21,22 @@ DATA_DIR = Path(env_str("DATA_DIR") or BASE_DIR / "var").resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DEBUG", False)
+# The embedded default: SQLite under DATA_DIR, no database server. Its secrets may be generated
+# and kept next to the database (below) whether DEBUG is on or not, so that the README's
+# `manage.py ...` commands work as written beside `dev.py up` (which turns DEBUG on).
+EMBEDDED = not env_str("DATABASE_URL")
 
 
 def _kept_secret(name: str) -> str:
-    """A development secret generated once and kept in DATA_DIR; production must set it."""
+    """A secret generated once and kept in DATA_DIR, for DEBUG and the embedded default (the
+    database it protects lives there too); a real database needs it set."""
     value = env_str(name)
     if value:
         return value
-    if not DEBUG:
+    if not (DEBUG or EMBEDDED):
         raise ImproperlyConfigured(
-            f"{name} is required when DEBUG is off (set {name} or {name}_FILE)."
+            f"{name} is required when DEBUG is off and DATABASE_URL is set "
+            f"(set {name} or {name}_FILE)."
         )
     path = DATA_DIR / name.lower()
     if not path.exists():
