@@ -15,9 +15,13 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from integrations.feishu.cards.render import incident_card
+from integrations.feishu.cards.sample import EXAMPLE_INCIDENT_ID
 from integrations.feishu.inbound.card_actions import CardAction, CardResponse
 from integrations.feishu.inbound.identity import feishu_actor, how_to_link, linked_user
 from oncall import lifecycle
@@ -32,6 +36,8 @@ def handle(action: CardAction) -> CardResponse:
     public_id = _public_id(action)
     if public_id is None:
         return _gone()
+    if public_id == EXAMPLE_INCIDENT_ID:
+        return _test_card()
     user = linked_user(action.app, action.open_id)
     if user is None:
         return CardResponse(how_to_link(action.app), "warning")
@@ -90,6 +96,18 @@ def _incident(public_id: uuid.UUID) -> Incident | None:
 
 def _gone() -> CardResponse:
     return CardResponse("This incident no longer exists.", "warning")
+
+
+def _test_card() -> CardResponse:
+    # In the console's language, as the card itself (one message for every recipient).
+    with translation.override(settings.LANGUAGE_CODE):
+        return CardResponse(
+            _(
+                "This is a test card from the admin's “send a test card”: its buttons do "
+                "nothing. On the card of a real incident they claim, snooze or close it."
+            ),
+            "info",
+        )
 
 
 def _refused(incident: Incident, message: str) -> CardResponse:
