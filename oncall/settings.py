@@ -336,6 +336,9 @@ FEISHU_CREATE_ACCOUNTS = env_bool("FEISHU_CREATE_ACCOUNTS", False)
 # --- end of Feishu / Lark sign-in ------------------------------------------------------------
 
 LOG_LEVEL = (env_str("LOG_LEVEL") or "INFO").upper()
+# Celery's received / sent / succeeded lines about the periodic sweeps: DEBUG unless this is on
+# (oncall.quiet_sweeps), so that a dozen sweeps a minute do not bury the lines that matter.
+LOG_SWEEPS = env_bool("LOG_SWEEPS", False)
 # Every record is redacted where it is made (push tokens, routing keys, Authorization values,
 # OAuth codes: oncall.logfilters), whichever handler writes it.
 LOGGING_CONFIG = "oncall.logfilters.configure"
@@ -344,8 +347,14 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"quiet_sweeps": {"()": "oncall.quiet_sweeps.QuietSweeps"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # On the loggers themselves, so that the filter holds under Celery's own handlers.
+        **{
+            name: {"filters": ["quiet_sweeps"]}
+            for name in ("celery.worker.strategy", "celery.app.trace", "celery.beat")
+        },
         "django.db.backends": {"level": "INFO"},
         # runserver's access log has its own handler; write it in our format instead.
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
