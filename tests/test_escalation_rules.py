@@ -468,7 +468,10 @@ class TestApi:
         assert data["levels"][1]["chats"] == [chat.pk]
         assert data["levels"][1]["escalate_after_minutes"] == 30  # the default
         assert data["start_time"] == "09:00:00"
-        assert data["warnings"] == []
+        # alice has no linked account in the app: her cards cannot reach her.
+        assert [w.split(":")[:2] for w in data["warnings"]] == [
+            ["Level 1", f" alice not linked to {app}"]
+        ]
 
     def test_levels_are_replaced_as_a_whole(self, staff, channel):
         default = channel.escalation_rules.get()

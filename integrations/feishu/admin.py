@@ -221,8 +221,8 @@ class FeishuAppAdmin(admin.ModelAdmin):
 
     @admin.display(description="people not linked yet")
     def unlinked_people(self, app: FeishuApp) -> SafeString | str:
-        linked = set(app.linked_accounts.values_list("user_id", flat=True))
-        missing = [u for u in escalation_targets.people_targeted_through(app) if u.pk not in linked]
+        targeted = escalation_targets.people_targeted_through(app)
+        missing = escalation_targets.not_linked(app, targeted)
         if not missing:
             return "Everyone the escalation rules notify through this app has linked an account."
         names = format_html_join(", ", "{}", ((display_name(u),) for u in missing))

@@ -39,6 +39,7 @@ from django.db import transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from integrations.feishu import escalation_targets
 from integrations.feishu.cards import render_cache
 from integrations.feishu.cards.render import card_fingerprint as fingerprint
 from integrations.feishu.chats import record_gone
@@ -102,18 +103,14 @@ def notify(
 ) -> Notified:
     """One more notification of ``incident`` for each recipient; sends after commit."""
     users, chats = list(users), list(chats)
-    linked = set(
-        LinkedAccount.objects.filter(app=app, user__in=[u.pk for u in users]).values_list(
-            "user_id", flat=True
-        )
-    )
+    unlinked = {user.pk for user in escalation_targets.not_linked(app, users)}
     rows = _request(incident, app, users, chats)
     to_send: list[int] = []
     unreachable: list[str] = []
     refused: list[tuple[CardDelivery, State, str]] = []
     for user in users:
         delivery = rows[("user", user.pk)]
-        if user.pk in linked:
+        if user.pk not in unlinked:
             to_send.append(delivery.pk)
         else:
             unreachable.append(display_name(user))
