@@ -10,9 +10,11 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.formats import localize
 from django.utils.html import format_html, format_html_join
@@ -51,13 +53,16 @@ ADMIN_MEDIA = forms.Media(js=["oncall/copy.js"], css={"all": ["oncall/admin.css"
 
 
 def copy_field(element_id: str, value: str) -> SafeString:
-    """A read-only value with a Copy button (for URLs admins paste into other systems)."""
+    """A read-only value with a Copy button (for URLs admins paste into other systems), its box
+    as wide as the value (``size``; the style sheet keeps it within the page) so that the whole
+    URL can be read before it is copied."""
     return format_html(
-        '<span class="copy-field"><input id="{}" type="text" readonly value="{}" '
+        '<span class="copy-field"><input id="{}" type="text" readonly value="{}" size="{}" '
         'aria-label="URL"><button type="button" class="button" data-copy-target="{}">Copy'
         "</button></span>",
         element_id,
         value,
+        len(value) + 2,
         element_id,
     )
 
@@ -156,6 +161,28 @@ class AlertSourceAdmin(admin.ModelAdmin):
             return []
         return [RouteInline] if obj.is_shared else []
 
+    def response_add(
+        self, request: HttpRequest, obj: AlertSource, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        """A new source's page, not the list: its push URL, to copy into the sender, is there."""
+        if _lands_on_the_list(request):
+            return self._back_to_push_url(request, obj, "added")
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request: HttpRequest, obj: AlertSource) -> HttpResponse:
+        if _lands_on_the_list(request):
+            return self._back_to_push_url(request, obj, "saved")
+        return super().response_change(request, obj)
+
+    def _back_to_push_url(self, request: HttpRequest, source: AlertSource, done: str) -> Any:
+        self.message_user(
+            request,
+            f"The alert source “{source}” was {done}. Its push URL is below: copy it into "
+            "the sender's configuration.",
+            messages.SUCCESS,
+        )
+        return redirect("admin:oncall_alertsource_change", source.pk)
+
     @admin.display(description="routing")
     def routing(self, source: AlertSource) -> str:
         return f"private: {source.channel}" if source.channel_id else "shared (routes)"
@@ -196,6 +223,13 @@ class AlertSourceAdmin(admin.ModelAdmin):
         for source in queryset:
             source.rotate_token()
         self.message_user(request, f"New push URLs for {queryset.count()} source(s).")
+
+
+def _lands_on_the_list(request: HttpRequest) -> bool:
+    """Django's plain "Save" (not "and continue editing", "and add another", "as new", nor a
+    pop-up's), which would go back to the list."""
+    buttons = {"_continue", "_addanother", "_saveasnew", IS_POPUP_VAR}
+    return not buttons & set(request.POST)
 
 
 @admin.register(InboundEvent)
