@@ -49,7 +49,16 @@ from oncall.platforms import (
 from oncall.timeline import Actor
 
 RECENT_EVENTS = 20
-ADMIN_MEDIA = forms.Media(js=["oncall/copy.js"], css={"all": ["oncall/admin.css"]})
+
+
+class AdminMedia:
+    """The console's additions to an admin's media, as its ``Media`` (``Media = AdminMedia``),
+    which Django adds to the admin's own (jQuery, core.js, ...). A ``media`` attribute would
+    replace those instead: the time and filter widgets then failed ("quickElement is not
+    defined") and an inline's "add another" left its boxes empty."""
+
+    js = ["oncall/copy.js"]
+    css = {"all": ["oncall/admin.css"]}
 
 
 def copy_field(element_id: str, value: str) -> SafeString:
@@ -154,7 +163,7 @@ class AlertSourceAdmin(admin.ModelAdmin):
         ("Severity", {"fields": ["severity_overrides"]}),
         ("Recent events", {"fields": ["recent_events"]}),
     ]
-    media = ADMIN_MEDIA
+    Media = AdminMedia
 
     def get_inlines(self, request: HttpRequest, obj: AlertSource | None) -> list:
         if obj is None:
@@ -314,7 +323,7 @@ class IncidentAdmin(admin.ModelAdmin):
     inlines = [AlertInline, TimelineInline]
     actions = ["claim", "unclaim", "close", "reopen", "wake"]
     date_hierarchy = "created_at"
-    media = ADMIN_MEDIA
+    Media = AdminMedia
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # incidents come from alerts
@@ -528,6 +537,14 @@ class EscalationLevelForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # An ordering key, not the number people read ("Level 1" on the timeline, "level 1"
+        # in the header above): levels are numbered from 1 in this order.
+        self.fields["position"].label = "Order"
+        self.fields[
+            "position"
+        ].help_text = (
+            "Levels run from the lowest to the highest, and are numbered 1, 2, … in that order."
+        )
         if self.instance.pk:
             for name, field in platform_level_form_fields(self.instance).items():
                 self.initial.setdefault(name, field.initial)
@@ -587,7 +604,7 @@ class EscalationRuleAdmin(admin.ModelAdmin):
         ("When", {"fields": ["days", ("start_time", "end_time"), "timezone"]}),
         ("Delivery", {"fields": ["stop_when", "repeat_rule_times"]}),
     ]
-    media = ADMIN_MEDIA
+    Media = AdminMedia
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list:
         # The chat platforms' fields (Feishu: the app that delivers the cards) go to Delivery.

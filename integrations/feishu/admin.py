@@ -28,7 +28,7 @@ from integrations.feishu.models import (
     SentCard,
 )
 from integrations.feishu.oauth import bulk_linking
-from oncall.admin import ADMIN_MEDIA, copy_field
+from oncall.admin import AdminMedia, copy_field
 from oncall.timeline import display_name
 
 SECRET_FIELDS = ("app_secret", "verification_token", "encrypt_key")
@@ -160,7 +160,7 @@ class FeishuAppAdmin(admin.ModelAdmin):
         ("Linked accounts", {"fields": ["unlinked_people"]}),
         ("Options", {"fields": ["war_room_enabled", "api_base_url"]}),
     ]
-    media = ADMIN_MEDIA
+    Media = AdminMedia
 
     def get_fieldsets(self, request: HttpRequest, obj: FeishuApp | None = None) -> list:
         return self.add_fieldsets if obj is None else self.fieldsets
@@ -437,7 +437,7 @@ class FeishuChatAdmin(admin.ModelAdmin):
         "synced_at",
         "status_changed_at",
     ]
-    media = ADMIN_MEDIA
+    Media = AdminMedia
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -530,7 +530,7 @@ class CardDeliveryAdmin(admin.ModelAdmin):
     list_select_related = ["incident", "app", "user", "chat"]
     readonly_fields = [f.name for f in CardDelivery._meta.fields]
     inlines = [SentCardInline]
-    media = ADMIN_MEDIA
+    Media = AdminMedia
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
