@@ -6,10 +6,13 @@
     python3 dev.py bench [ingest|delivery] [args...]
                            a benchmark (PostgreSQL, Redis, gunicorn, workers): ingestion
                            (the default) or Feishu card delivery; --help lists its options
-    python3 dev.py lock    regenerate requirements.lock from pyproject.toml
+    python3 dev.py lock [uv options]
+                           re-lock requirements.lock (runtime) and requirements-dev.lock (tests,
+                           tools) from pyproject.toml with hashes, keeping every pin it can;
+                           e.g. --upgrade-package django moves one package
 
-Every command first creates ``.venv`` and installs ``requirements.lock`` into it when the lock
-changed since the last install.
+Every command first creates ``.venv`` and installs both locks into it, every file checked
+against its hash, when a lock changed since the last install.
 """
 
 from __future__ import annotations
@@ -29,8 +32,14 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / "bin"
 PY = BIN / "python"
+# What production installs, and what development adds on top of it (the same pins for shared
+# packages); both with every file's hash. STAMP holds their digests as last installed.
 LOCK = ROOT / "requirements.lock"
+DEV_LOCK = ROOT / "requirements-dev.lock"
+LOCKS = (LOCK, DEV_LOCK)
 STAMP = VENV / ".requirements.sha256"
+# The resolver that writes the locks (`lock` only: installing needs nothing but pip).
+UV = "uv==0.13.8"
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgres://root@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -51,11 +60,17 @@ def ensure_venv() -> None:
     if not PY.exists():
         say("creating the virtual environment in .venv")
         venv.EnvBuilder(with_pip=True).create(VENV)
-    wanted = hashlib.sha256(LOCK.read_bytes()).hexdigest()
+    wanted = "\n".join(hashlib.sha256(lock.read_bytes()).hexdigest() for lock in LOCKS)
     if STAMP.exists() and STAMP.read_text() == wanted:
         return
-    say("installing requirements.lock")
-    run(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", LOCK)
+    say(f"installing {LOCK.name} and {DEV_LOCK.name} (hash-checked)")
+    # --require-hashes: a file whose hash is not in the lock, or a dependency the locks do not
+    # pin, stops the install rather than installing something nobody reviewed.
+    run(
+        PY,
+        *("-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--require-hashes"),
+        *("-r", LOCK, "-r", DEV_LOCK),
+    )
     STAMP.write_text(wanted)
 
 
@@ -191,24 +206,25 @@ def run_until_done(command: list[str | Path]) -> int:
             return 130
 
 
-def cmd_lock() -> None:
+def cmd_lock(extra: list[str]) -> None:
+    """Resolve pyproject.toml into the runtime lock, then the dev extra into the dev lock
+    constrained to the runtime lock's pins. uv prefers the versions already in each lock, so
+    only what pyproject.toml or ``extra`` (``--upgrade-package NAME``, ``--upgrade``) asks for
+    moves. The resolution is universal: markers keep one lock right for every Python 3.11.x
+    and platform (redis wants async-timeout below 3.11.3, Windows gets tzdata)."""
     with tempfile.TemporaryDirectory() as tmp:
-        builder = Path(tmp) / "venv"
-        venv.EnvBuilder(with_pip=True).create(builder)
-        pip = builder / "bin" / "pip"
-        run(pip, "install", "--quiet", "--disable-pip-version-check", f"{ROOT}[dev]")
-        frozen = subprocess.run(
-            [str(pip), "freeze", "--exclude", "oncall-console"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    header = (
-        "# Exact versions for reproducible installs (runtime + dev). Regenerate: "
-        "python3 dev.py lock\n"
-    )
-    LOCK.write_text(header + frozen)
-    say(f"wrote {LOCK.name}")
+        tool = Path(tmp) / "venv"
+        venv.EnvBuilder(with_pip=True).create(tool)
+        run(tool / "bin" / "pip", "install", "--quiet", "--disable-pip-version-check", UV)
+        compile_args = [
+            *(tool / "bin" / "uv", "pip", "compile", "pyproject.toml", "--quiet"),
+            *("--universal", "--python-version", "3.11", "--generate-hashes"),
+            *("--custom-compile-command", "python3 dev.py lock"),
+        ]
+        run(*compile_args, *extra, "--output-file", LOCK.name)
+        dev_args = ("--extra", "dev", "--constraint", LOCK.name, "--output-file", DEV_LOCK.name)
+        run(*compile_args, *extra, *dev_args)
+    say(f"wrote {LOCK.name} and {DEV_LOCK.name}")
 
 
 def main(argv: list[str]) -> None:
@@ -223,7 +239,7 @@ def main(argv: list[str]) -> None:
         case "bench":
             cmd_bench(rest)
         case "lock":
-            cmd_lock()
+            cmd_lock(rest)
         case _:
             print(__doc__)
             sys.exit(0 if command in {"help", "-h", "--help"} else 2)
