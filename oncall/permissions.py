@@ -4,14 +4,16 @@
   are a member of, directly or through one of the channel's teams (Django groups).
 * Configuration (channels, alert sources, routes, escalation rules, a platform's apps): the
   admin's model permissions, in the API too (``ModelPermissions``).
+* People: who sees whose e-mail address (``with_email_visibility``).
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Exists, Model, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Case, Exists, Model, OuterRef, Q, QuerySet, Value, When
 from django.utils.translation import gettext
 from rest_framework import permissions as drf_permissions
 from rest_framework.request import Request
@@ -148,3 +150,33 @@ def _permission_missing(model: type[Model], action: Action) -> str:
     return gettext("Only staff with the permission %(permission)s may do this.") % {
         "permission": _codename(model, action)
     }
+
+
+# --- People ----------------------------------------------------------------------------------
+
+
+def with_email_visibility(users: QuerySet, viewer: AbstractBaseUser | AnonymousUser) -> QuerySet:
+    """``users`` annotated with ``email_visible``: whether ``viewer`` may see each one's
+    e-mail address. Staff with the view permission on users see all of them (superusers
+    too); everyone else sees their own and those of the people they share a channel with,
+    whom they work with anyway. An address is how an outsider would start phishing."""
+    return users.annotate(
+        email_visible=Case(
+            When(_email_visible_to(viewer), then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
+    )
+
+
+def _email_visible_to(viewer: AbstractBaseUser | AnonymousUser) -> Q:
+    if has_model_permission(viewer, get_user_model(), "view"):
+        return Q(pk__isnull=False)
+    if not viewer.is_authenticated or not viewer.is_active:
+        return Q(pk__in=[])
+    shared = visible_channels(viewer).values("pk")
+    direct = Channel.members.through.objects.filter(channel__in=shared).values("user_id")
+    through_team = Channel.teams.through.objects.filter(
+        channel__in=shared, group__user__isnull=False
+    ).values("group__user")
+    return Q(pk=viewer.pk) | Q(pk__in=direct) | Q(pk__in=through_team)

@@ -1,5 +1,6 @@
 """The API applies the admin's model permissions: a staff account reads and changes through the
-API exactly what its permissions let it read and change in the admin, and no more."""
+API exactly what its permissions let it read and change in the admin, and no more. And who sees
+whose e-mail address in the list of people."""
 
 from __future__ import annotations
 
@@ -197,6 +198,50 @@ def test_superusers_keep_everything(world):
     assert root.get(url("alert-sources")).json()["results"][0]["push_url"]
     response = root.patch(url("feishu-apps", world["app"]), {"name": "Renamed"}, format="json")
     assert response.status_code == 200
+
+
+class TestEmailAddresses:
+    @pytest.fixture
+    def people(self):
+        databases, web = ChannelFactory(name="Databases"), ChannelFactory(name="Web")
+        dana, dave, walt = (UserFactory(username=n) for n in ("dana", "dave", "walt"))
+        tina = UserFactory(username="tina")
+        databases.members.add(dana, dave)
+        team = Group.objects.create(name="dba")
+        team.user_set.add(tina)
+        databases.teams.add(team)
+        web.members.add(walt)
+        return {u.username: u for u in (dana, dave, walt, tina)}
+
+    @staticmethod
+    def emails(client: APIClient) -> dict[str, str | None]:
+        users = client.get("/api/v1/users/?page_size=100").json()["results"]
+        return {u["username"]: u["email"] for u in users}
+
+    def test_an_outsider_sees_only_its_own(self, people):
+        mallory = UserFactory(username="mallory")
+        seen = self.emails(client_for(mallory))
+        assert seen["mallory"] == "mallory@example.com"
+        assert {seen[n] for n in ("dana", "dave", "walt", "tina")} == {None}
+
+    def test_an_outsider_cannot_find_an_address_by_filtering(self, people):
+        mallory = client_for(UserFactory(username="mallory"))
+        found = mallory.get("/api/v1/users/?email=dana@example.com").json()["results"]
+        assert found == []
+
+    def test_a_member_sees_those_of_the_people_it_shares_a_channel_with(self, people):
+        seen = self.emails(client_for(people["dana"]))
+        assert seen["dave"] == "dave@example.com"
+        assert seen["tina"] == "tina@example.com"  # a member through a team
+        assert seen["walt"] is None
+        found = client_for(people["dana"]).get("/api/v1/users/?email=dave@example.com")
+        assert [u["username"] for u in found.json()["results"]] == ["dave"]
+
+    def test_staff_need_the_view_permission_on_users(self, people):
+        stan, _ = staff_with()
+        assert self.emails(stan)["walt"] is None
+        viewer, _ = staff_with("auth.view_user", username="vera")
+        assert self.emails(viewer)["walt"] == "walt@example.com"
 
 
 def test_the_refusal_is_translated(world):

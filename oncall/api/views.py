@@ -38,6 +38,7 @@ from oncall.permissions import (
     readable_channels,
     visible_channels,
     visible_incidents,
+    with_email_visibility,
 )
 from oncall.platforms import prefetch_rules
 from oncall.timeline import Actor
@@ -101,13 +102,30 @@ class RouteViewSet(viewsets.ModelViewSet):
         )
 
 
+class UserFilter(django_filters.FilterSet):
+    email = django_filters.CharFilter(method="filter_email", label="E-mail address")
+
+    class Meta:
+        model = User
+        fields = ["username", "email"]
+
+    def filter_email(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        # Only among the addresses the caller may see: a match would tell an address's owner.
+        return queryset.filter(email=value, email_visible=True) if value else queryset
+
+
 class UserViewSet(viewsets.ReadOnlyModelViewSet):
-    """People, to pick channel members and escalation targets from."""
+    """People, to pick channel members and escalation targets from. An e-mail address is
+    shown (and found by ``?email=``) only to those ``with_email_visibility`` allows."""
 
     serializer_class = s.UserSerializer
-    queryset = User.objects.filter(is_active=True).order_by("username")
-    filterset_fields = ["username", "email"]
+    queryset = User.objects.none()  # for the schema; requests use get_queryset
+    filterset_class = UserFilter
     ordering_fields = ["username"]
+
+    def get_queryset(self) -> QuerySet:
+        users = User.objects.filter(is_active=True).order_by("username")
+        return with_email_visibility(users, self.request.user)
 
 
 class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
