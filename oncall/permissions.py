@@ -5,6 +5,7 @@
 * Configuration (channels, alert sources, routes, escalation rules, a platform's apps): the
   admin's model permissions, in the API too (``ModelPermissions``).
 * People: who sees whose e-mail address (``with_email_visibility``).
+* Sign-in: who may be signed in by an e-mail match (``may_sign_in_by_email``).
 """
 
 from __future__ import annotations
@@ -180,3 +181,14 @@ def _email_visible_to(viewer: AbstractBaseUser | AnonymousUser) -> Q:
         channel__in=shared, group__user__isnull=False
     ).values("group__user")
     return Q(pk=viewer.pk) | Q(pk__in=direct) | Q(pk__in=through_team)
+
+
+# --- Sign-in ---------------------------------------------------------------------------------
+
+
+def may_sign_in_by_email(user: AbstractBaseUser) -> bool:
+    """Whether a chat platform may link ``user`` to one of its accounts (and so sign them in)
+    because their e-mail addresses match. Never staff or superusers: whoever controls the
+    address in the platform's directory (its tenant administrator, a recycled mailbox) would
+    become an administrator of the console. They link from a session they signed in to."""
+    return not (user.is_staff or user.is_superuser)
