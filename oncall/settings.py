@@ -180,6 +180,8 @@ ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 # Accounts are made by admins (or, when allowed, by signing in with Feishu): no public sign-up.
 ACCOUNT_ADAPTER = "oncall.accounts.NoSignupAccountAdapter"
+# Staff and superusers are never signed in by an e-mail match (oncall.permissions).
+SOCIALACCOUNT_ADAPTER = "oncall.accounts.SocialAccountAdapter"
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGOUT_ON_GET = False
 

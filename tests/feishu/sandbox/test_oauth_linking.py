@@ -227,6 +227,43 @@ def test_an_inactive_user_is_not_matched_by_email(client, app, people):
     assert response["Location"] == reverse("feishu:link-sign-in", args=[app.public_id])
 
 
+@pytest.mark.parametrize(
+    "privilege",
+    [{"is_staff": True}, {"is_superuser": True}, {"is_staff": True, "is_superuser": True}],
+    ids=["staff", "superuser", "both"],
+)
+@pytest.mark.parametrize("create_accounts", [False, True], ids=["no-creation", "creation"])
+def test_an_administrators_email_never_signs_anyone_in_as_them(
+    client, app, people, settings, privilege, create_accounts
+):
+    """Whoever holds the admin's address in the Feishu tenant is sent to sign in with a console
+    password: no link, no session, and no second account in the admin's name."""
+    settings.FEISHU_CREATE_ACCOUNTS = create_accounts
+    root = make_user("root", "Alice@example.com", **privilege)
+    users_before = get_user_model().objects.count()
+
+    response = round_trip(client, app, people["alice"])
+
+    assert response["Location"] == reverse("feishu:link-sign-in", args=[app.public_id])
+    assert not LinkedAccount.objects.exists()
+    assert signed_in_user(client) is None
+    assert get_user_model().objects.count() == users_before
+    page = client.get(response["Location"]).text
+    assert "Administrators and other staff are never signed in by their e-mail address" in page
+    # Signed in with the password, the admin links the account.
+    client.force_login(root)
+    assert round_trip(client, app, people["alice"])["Location"] == reverse("home")
+    assert LinkedAccount.objects.get(app=app).user == root
+
+
+def test_the_sign_in_page_says_so_in_chinese(client, app, people):
+    round_trip(client, app, people["alice"])
+    page = client.get(
+        reverse("feishu:link-sign-in", args=[app.public_id]), HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+    assert "管理员和其他管理人员不会通过电子邮箱地址自动登录" in page.text
+
+
 def test_with_account_creation_on_a_new_person_gets_an_account_without_a_password(
     client, app, people, settings
 ):
