@@ -141,7 +141,8 @@ def test_the_encrypt_key_can_be_removed(admin_client):
     assert app.encrypt_key == ""
 
 
-def test_an_api_base_url_pointing_inward_is_refused(admin_client):
+def test_an_api_base_url_pointing_inward_is_refused(admin_client, fake_dns):
+    fake_dns.answers["feishu-proxy.corp"] = ["93.184.216.34"]
     app = FeishuAppFactory()
     url = reverse("admin:integrations_feishuapp_change", args=[app.pk])
     for bad in (
