@@ -24,8 +24,9 @@ are, not names.
 
 The operator's way out is ``settings.OUTBOUND_ALLOWED_NETWORKS``: addresses in these networks are
 allowed although inward (an egress proxy on the private network, the Feishu sandbox on loopback
-in development and tests), and may be reached over plain http. Otherwise http is allowed only
-with ``DEBUG``. The allow-list holds networks, not names: a name is only as good as its DNS.
+in development and tests), and may be reached over plain http (known metadata addresses stay
+refused). Otherwise http is allowed only with ``DEBUG``. The allow-list holds networks, not
+names: a name is only as good as its DNS.
 
 A name that does not resolve at save time is refused (a typo is caught at once; the check would
 otherwise prove nothing). At send time it is a connection error like any other (DNS may be down
@@ -50,6 +51,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+from urllib3.util.connection import allowed_gai_family
 from urllib3.util.timeout import _DEFAULT_TIMEOUT
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -85,8 +87,9 @@ class OutboundRefused(Exception):
 
 
 def getaddrinfo(host: str, port: int) -> list[tuple[Any, ...]]:
-    """The system resolver (tests replace this function to answer without a network)."""
-    return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    """The system resolver (tests replace this function to answer without a network). IPv6
+    answers only where this machine has IPv6, as urllib3 itself asks."""
+    return socket.getaddrinfo(host, port, allowed_gai_family(), socket.SOCK_STREAM)
 
 
 def literal_address(host: str) -> IPAddress | None:
@@ -144,7 +147,7 @@ def inward_reason(address: IPAddress) -> str | None:
         return _("a loopback address (this machine)")
     if address.is_unspecified:
         return _("an unspecified address (this machine)")
-    if address in METADATA_ADDRESSES:
+    if is_metadata(address):
         return _("a cloud metadata address")
     embedded = embedded_ipv4(address)
     if embedded is not None:
@@ -160,6 +163,10 @@ def inward_reason(address: IPAddress) -> str | None:
     if address.is_reserved or not address.is_global:
         return _("a reserved address")
     return None
+
+
+def is_metadata(address: IPAddress) -> bool:
+    return address in METADATA_ADDRESSES or embedded_ipv4(address) in METADATA_ADDRESSES
 
 
 def allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
@@ -185,7 +192,12 @@ def check_addresses(host: str, addresses: Sequence[IPAddress], *, plain_http: bo
     networks = allowed_networks()
     listed = [is_allow_listed(address, networks) for address in addresses]
     for address, allowed in zip(addresses, listed, strict=True):
-        reason = None if allowed else inward_reason(address)
+        # A metadata service stays refused inside an allowed network (100.64.0.0/10 for a
+        # carrier-grade NAT holds Alibaba Cloud's): nothing the console calls lives there.
+        if is_metadata(address):
+            reason: str | None = _("a cloud metadata address")
+        else:
+            reason = None if allowed else inward_reason(address)
         if reason:
             raise OutboundRefused(
                 _(

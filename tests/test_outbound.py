@@ -182,6 +182,14 @@ def test_the_allow_list_lets_an_inward_network_through_even_over_http(fake_dns, 
     assert "loopback" in refusal("https://127.0.0.1")  # only the networks listed
 
 
+def test_a_metadata_address_stays_refused_inside_an_allowed_network(settings):
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["100.64.0.0/10", "169.254.0.0/16"]
+
+    outbound.validate_base_url("https://100.100.100.100")
+    assert "cloud metadata" in refusal("https://100.100.100.200")
+    assert "cloud metadata" in refusal("https://[::ffff:169.254.169.254]")
+
+
 def test_a_bad_allow_list_entry_stops_the_process(monkeypatch):
     monkeypatch.setenv("OUTBOUND_ALLOWED_NETWORKS", "10.0.0.0/8, localhost")
 
