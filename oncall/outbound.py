@@ -246,7 +246,10 @@ def validate_base_url(value: str) -> None:
     """A Django validator for a user-set base URL: absolute https (http only in DEBUG or for an
     allow-listed network), no credentials, query or fragment, and a host that resolves now to
     outward addresses only."""
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # "https://[::1" and other broken brackets
+        parts = urlsplit("")
     if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
         raise ValidationError(_("Enter an absolute https:// URL, e.g. https://proxy.example.com"))
     if parts.query or parts.fragment or parts.username or parts.password:

@@ -6,15 +6,20 @@ redirect. The allow-list lets an operator through (the sandbox on loopback)."""
 from __future__ import annotations
 
 import socket
+from unittest import mock
 
 import pytest
 import requests
 import responses
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.utils import translation
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from oncall import outbound
 from oncall.env import env_networks
+from tests.conftest import FakeDNS
 from tests.listener import Listener
 
 PUBLIC = "93.184.216.34"
@@ -155,6 +160,9 @@ def test_it_accepts_a_public_https_url(fake_dns):
         "https://proxy.example.com:99999/",
         "https://proxy .example.com/",
         "https://proxy..example.com/",
+        "https://[::1/",
+        "https://[not-an-address]/",
+        "https://" + "a" * 64 + ".example.com/",
     ],
 )
 def test_it_refuses_a_malformed_base_url(url, fake_dns):
@@ -291,3 +299,20 @@ def test_no_proxy_carries_a_guarded_call(fake_dns, no_socket_connects):
         )
 
     assert no_socket_connects == []
+
+
+@given(
+    host=st.text(max_size=80) | st.from_regex(r"[0-9a-fx.:\[\]%]{1,40}", fullmatch=True),
+    scheme=st.sampled_from(["https://", "http://", ""]),
+    rest=st.sampled_from(["", "/", ":443/", ":0", "/?q#f", "@x"]),
+)
+@hypothesis_settings(max_examples=400, deadline=None, database=None, derandomize=True)
+def test_any_text_is_accepted_or_refused_with_a_reason_never_a_crash(host, scheme, rest):
+    dns = FakeDNS()  # every name unknown: the network is never asked
+    with mock.patch.object(outbound, "getaddrinfo", dns.getaddrinfo):
+        try:
+            outbound.validate_base_url(scheme + host + rest)
+            reasons = ["accepted"]
+        except ValidationError as refused:
+            reasons = refused.messages
+    assert all(reasons)
