@@ -66,7 +66,7 @@ class AppCredentials:
 _pooled = threading.local()
 
 
-def pooled_session() -> requests.Session:
+def pooled_session() -> outbound.GuardedSession:
     """A session kept for the life of this process and thread, for callers that make many
     calls one task after another (card sends): its connections stay open between calls
     (keep-alive), where a new session per call paid a TCP connection each time, on both ends.
@@ -93,7 +93,7 @@ class FeishuClient:
         self,
         credentials: AppCredentials,
         *,
-        session: requests.Session | None = None,
+        session: outbound.GuardedSession | None = None,
         timeout: float | tuple[float, float] = (3.05, 10),
         limiter: Limiter | None = None,
         sleep: Callable[[float], object] = time.sleep,
