@@ -4,6 +4,8 @@ straight to the database) before the App Secret leaves the console."""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 import responses
 from django.urls import reverse
@@ -118,6 +120,18 @@ def test_the_client_never_sends_the_app_secret_to_a_refused_host(settings):
     assert "127.0.0.1 points at a loopback address" in str(caught.value)
     assert listener.received == []  # no connection at all...
     assert b"the-app-secret-0f3a" not in listener.everything  # ... so no App Secret
+
+
+@pytest.mark.parametrize("url", BYPASSES)
+def test_the_client_refuses_every_bypass_without_opening_a_socket(url, attacker_dns, monkeypatch):
+    app = saved_without_validation(url)
+    connected: list = []
+    monkeypatch.setattr(socket.socket, "connect", lambda sock, address: connected.append(address))
+
+    with pytest.raises(errors.DestinationRefused):
+        app.client().tenant_access_token()
+
+    assert connected == []
 
 
 def test_the_client_refuses_a_name_that_resolves_to_loopback(attacker_dns):
