@@ -252,14 +252,16 @@ def validate_base_url(value: str) -> None:
         parts = urlsplit("")
     if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
         raise ValidationError(_("Enter an absolute https:// URL, e.g. https://proxy.example.com"))
-    if parts.query or parts.fragment or parts.username or parts.password:
+    # An empty "?" or "#" counts too: paths are appended to the base, and would land after it.
+    if "?" in value or "#" in value or parts.username is not None:
         raise ValidationError(_("A base URL takes no credentials, query or fragment."))
     try:
         port = parts.port or DEFAULT_PORTS[parts.scheme]
-        check_host_syntax(parts.hostname)
-        checked_addresses(parts.hostname, port, plain_http=parts.scheme == "http")
     except ValueError:
         raise ValidationError(_("The URL's port is not a number from 1 to 65535.")) from None
+    try:
+        check_host_syntax(parts.hostname)
+        checked_addresses(parts.hostname, port, plain_http=parts.scheme == "http")
     except OutboundRefused as exc:
         raise ValidationError(str(exc)) from None
     except OSError:  # socket.gaierror and friends: the name does not resolve
