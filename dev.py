@@ -97,6 +97,9 @@ def cmd_up() -> None:
     # sandbox is installed (and has its command) unless FEISHU_SANDBOX_ENABLED turns it off.
     sandbox = env.get("FEISHU_SANDBOX_ENABLED", env["DEBUG"]).strip().lower()
     if sandbox not in {"0", "false", "no", "off"}:
+        # The console calls its sandbox on loopback, which the outbound (SSRF) guard refuses
+        # unless the operator allows it (README: OUTBOUND_ALLOWED_NETWORKS).
+        env.setdefault("OUTBOUND_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
         run(PY, "manage.py", "sandbox_seed", "--console-url", env["PUBLIC_BASE_URL"], env=env)
     processes = {
         "web": [PY, "manage.py", "runserver", f"{host}:{port}", "--noreload"],

@@ -14,7 +14,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
-from oncall.env import env_bool, env_int, env_list, env_str
+from oncall.env import env_bool, env_int, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR") or BASE_DIR / "var").resolve()
@@ -303,6 +303,12 @@ SNOOZE_MAX_MINUTES = env_int("SNOOZE_MAX_MINUTES", 24 * 60, minimum=1)
 CHAT_PLATFORMS = ["integrations.feishu.platform.FeishuPlatform"]
 # How often an open incident list asks for news (seconds); the page pauses while hidden.
 INCIDENT_LIST_REFRESH_SECONDS = env_int("INCIDENT_LIST_REFRESH_SECONDS", 10, minimum=1)
+
+# --- Outbound calls to user-set URLs (oncall/outbound.py) -------------------------------------
+# Addresses the SSRF guard lets through although they are inward (loopback, private, ...), and
+# which may then be reached over plain http: e.g. an egress proxy at 10.1.2.3/32, or the Feishu
+# sandbox on loopback (127.0.0.1/32) in development. Networks, not names: DNS can lie.
+OUTBOUND_ALLOWED_NETWORKS = env_networks("OUTBOUND_ALLOWED_NETWORKS", [])
 
 # --- Feishu / Lark --------------------------------------------------------------------------
 # Where apps whose platform is "Sandbox" send their Open API and OAuth calls.

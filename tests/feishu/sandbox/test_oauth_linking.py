@@ -597,6 +597,20 @@ def test_feishu_unreachable_is_a_502_that_says_so(client, app, people, settings,
     assert query_of(back)["code"] not in caplog.text
 
 
+def test_an_app_whose_host_the_guard_refuses_gets_a_502_that_says_so(
+    client, app, people, settings, caplog
+):
+    back = at_feishu(client, client.get(web_entry(app)), people["alice"])
+    settings.OUTBOUND_ALLOWED_NETWORKS = []  # the sandbox on loopback is no longer allowed
+
+    with caplog.at_level(logging.WARNING):
+        response = client.get(back)
+
+    assert_problem_page(response, 502, "The console will not call this app&#x27;s API", app)
+    assert "destination_refused (DestinationRefused" in caplog.text
+    assert not LinkedAccount.objects.exists()
+
+
 def test_a_wrong_app_secret_is_an_administrators_problem(client, app, people):
     app.app_secret = "not-the-secret"
     app.save()
