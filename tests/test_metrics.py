@@ -361,3 +361,31 @@ def test_counts_written_by_separate_processes_are_summed(client, tmp_path, monke
     assert value(samples, "oncall_notifications_failed_total", **failed) == 2
     # The gauges read at scrape time are there as well.
     assert value(samples, "oncall_metrics_source_up", source="database") == 1
+
+
+# --- What platforms report ---------------------------------------------------------------------
+
+
+def test_a_platforms_report_counts_once_its_transaction_commits(
+    scrape, django_capture_on_commit_callbacks
+):
+    from django.db import transaction
+
+    from oncall import platforms
+
+    labels = {"platform": "stub", "reason": "not_linked"}
+    before = value(scrape(), "oncall_notifications_failed_total", **labels)
+
+    def failing_step() -> None:
+        with transaction.atomic():
+            platforms.notifications_failed("stub", "not_linked")
+            raise RuntimeError("the escalation step failed: nothing was notified")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(RuntimeError):
+            failing_step()
+        platforms.notifications_failed("stub", "not_linked", 2)
+        platforms.notifications_sent("stub", 3)
+    after = scrape()
+    assert value(after, "oncall_notifications_failed_total", **labels) - before == 2
+    assert value(after, "oncall_notifications_sent_total", platform="stub") >= 3
