@@ -6,6 +6,7 @@ sets ``DATABASE_URL`` and ``CELERY_BROKER_URL`` (and ``SECRET_KEY``, ``FIELD_ENC
 
 from __future__ import annotations
 
+import os
 import secrets
 from ipaddress import ip_network
 from pathlib import Path
@@ -348,6 +349,20 @@ def _metrics_allowed_ips() -> list[str]:
 
 
 METRICS_ALLOWED_IPS = _metrics_allowed_ips()
+
+
+def _check_metrics_directory() -> None:
+    """prometheus_client (not Django) reads PROMETHEUS_MULTIPROC_DIR and writes every
+    process's counts there: checked here, so that a missing directory stops the process at
+    start rather than failing the first push it counts."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory and not (os.path.isdir(directory) and os.access(directory, os.W_OK)):
+        raise ImproperlyConfigured(
+            f"PROMETHEUS_MULTIPROC_DIR={directory!r} must be an existing, writable directory."
+        )
+
+
+_check_metrics_directory()
 # --- end of metrics --------------------------------------------------------------------------
 
 LOG_LEVEL = (env_str("LOG_LEVEL") or "INFO").upper()

@@ -318,6 +318,43 @@ def test_a_malformed_allow_list_stops_the_console_from_starting():
     assert "not-an-address" in check.stderr
 
 
+def test_a_missing_multiprocess_directory_stops_the_console_from_starting(tmp_path):
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "missing")}
+    check = subprocess.run(
+        [sys.executable, "-c", "import tests.settings"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode != 0
+    assert "PROMETHEUS_MULTIPROC_DIR" in check.stderr
+
+
+def test_a_count_that_cannot_be_written_does_not_fail_what_it_counts(tmp_path):
+    directory = tmp_path / "prometheus"
+    directory.mkdir()
+    # The directory disappears after the process started (a tmpfs cleaned by hand, say).
+    script = textwrap.dedent(
+        f"""
+        import shutil
+        from oncall import metrics
+
+        shutil.rmtree({str(directory)!r})
+        metrics.push_answered("alertmanager", 200, "accepted")
+        print("the push was answered")
+        """
+    )
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
+    run = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    assert "the push was answered" in run.stdout
+    assert "could not record push_answered" in run.stderr
+
+
 # --- Several processes -------------------------------------------------------------------------
 
 

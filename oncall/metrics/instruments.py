@@ -9,9 +9,32 @@ recording call is a dictionary look-up and an addition (a few microseconds, see 
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import ParamSpec
+
 from prometheus_client import Counter, Histogram
 
+logger = logging.getLogger(__name__)
+
 UNKNOWN = "unknown"
+P = ParamSpec("P")
+
+
+def _never_fails(record: Callable[P, None]) -> Callable[P, None]:
+    """Counting must not fail what it counts (a push, a click): a metric that cannot be
+    written (the multiprocess directory gone, a full disk) is logged and skipped."""
+
+    @wraps(record)
+    def safely(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            record(*args, **kwargs)
+        except Exception:
+            logger.exception("metrics: could not record %s", record.__name__)
+
+    return safely
+
 
 PUSHES_ACCEPTED = Counter(
     "oncall_pushes_accepted",
@@ -58,6 +81,7 @@ CARD_CALLBACK_SECONDS = Histogram(
 )
 
 
+@_never_fails
 def push_answered(kind: str, status: int, code: str) -> None:
     """A push was answered: ``kind`` is the source's (``UNKNOWN`` before one is known),
     ``code`` the answer's reason (``invalid_json``, ...) when it was refused."""
@@ -67,23 +91,28 @@ def push_answered(kind: str, status: int, code: str) -> None:
         PUSHES_REFUSED.labels(kind, code).inc()
 
 
+@_never_fails
 def push_processed(kind: str, seconds: float) -> None:
     """A stored push was merged into incidents ``seconds`` after it was accepted."""
     PUSH_PROCESSING_SECONDS.labels(kind).observe(max(seconds, 0.0))
 
 
+@_never_fails
 def notification_sent(platform: str, count: int = 1) -> None:
     NOTIFICATIONS_SENT.labels(platform).inc(count)
 
 
+@_never_fails
 def notification_failed(platform: str, reason: str, count: int = 1) -> None:
     NOTIFICATIONS_FAILED.labels(platform, reason).inc(count)
 
 
+@_never_fails
 def notification_retried(platform: str, reason: str) -> None:
     NOTIFICATION_RETRIES.labels(platform, reason).inc()
 
 
+@_never_fails
 def card_callback_answered(platform: str, action: str, outcome: str, seconds: float) -> None:
     CARD_CALLBACKS.labels(platform, action, outcome).inc()
     CARD_CALLBACK_SECONDS.labels(platform, action).observe(seconds)
