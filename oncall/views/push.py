@@ -34,7 +34,7 @@ class Rejected(Exception):
 
     def response(self, source: AlertSource | None = None) -> JsonResponse:
         kind = source.kind if source else self.kind
-        return _respond(console_error(self.status, self.code, self.message), kind, self.code)
+        return _respond(console_error(self.status, self.code, self.message), kind)
 
 
 @csrf_exempt
@@ -57,14 +57,21 @@ def accept(source: AlertSource, payload: Any, size: int) -> JsonResponse:
     try:
         result = ingest.accept(source, payload, body_bytes=size)
     except PayloadError as error:
+        # The source's own shape may carry no code (PagerDuty's): named here.
         return _respond(kind.invalid_answer(error), source.kind, "invalid_payload")
-    return _respond(kind.accepted_answer(result), source.kind, "accepted")
+    return _respond(kind.accepted_answer(result), source.kind)
 
 
-def _respond(answer: Answer, kind: str, code: str) -> JsonResponse:
-    """Every answer of the push views goes out here, and is counted (``/metrics``)."""
-    metrics.push_answered(kind, answer.status, code)
+def _respond(answer: Answer, kind: str = metrics.UNKNOWN, code: str = "") -> JsonResponse:
+    """Every answer of ``push`` and ``accept`` goes out here and is counted for ``/metrics``
+    under the source's kind and the answer's error code (``code`` when the body has none)."""
+    metrics.push_answered(kind, answer.status, code or _error_code(answer))
     return JsonResponse(answer.body, status=answer.status)
+
+
+def _error_code(answer: Answer) -> str:
+    error = answer.body.get("error")
+    return str(error.get("code", "")) if isinstance(error, dict) else ""
 
 
 def authenticate(token: str, *, kind: str | None = None) -> AlertSource:
