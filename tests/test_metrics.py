@@ -162,7 +162,7 @@ def test_processing_a_push_observes_how_long_it_waited(push, source, scrape):
 # --- Incidents ---------------------------------------------------------------------------------
 
 
-def test_incidents_by_status_match_the_database(scrape):
+def test_open_incidents_by_status_match_the_database(scrape):
     Status = Incident.Status
     now = timezone.now()
     for status, count in ((Status.TRIGGERED, 3), (Status.ACKNOWLEDGED, 2), (Status.CLOSED, 4)):
@@ -173,10 +173,12 @@ def test_incidents_by_status_match_the_database(scrape):
     IncidentFactory(status=Status.TRIGGERED, next_escalation_at=now - timedelta(minutes=5))
     IncidentFactory(status=Status.TRIGGERED, next_escalation_at=now + timedelta(minutes=5))
     samples = scrape()
-    for status in Status:
+    for status in (Status.TRIGGERED, Status.ACKNOWLEDGED):
         expected = Incident.objects.filter(status=status).count()
         assert value(samples, "oncall_incidents", status=status.value) == expected
     assert value(samples, "oncall_incidents", status="triggered") == 6
+    # Closed ones are left out: counting them would scan the table at every scrape.
+    assert ("oncall_incidents", frozenset({("status", "closed")})) not in samples
     assert value(samples, "oncall_incidents_snoozed") == 1  # the closed one does not count
     assert value(samples, "oncall_escalation_steps_overdue") == 1
 
@@ -216,7 +218,7 @@ def test_a_broker_that_does_not_answer_leaves_the_rest_of_the_scrape(scrape, mon
     assert value(samples, "oncall_metrics_source_up", source="broker") == 0
     assert not any(name == "oncall_task_queue_depth" for name, _ in samples)
     assert value(samples, "oncall_metrics_source_up", source="database") == 1
-    assert ("oncall_incidents", frozenset({("status", "closed")})) in samples
+    assert ("oncall_incidents", frozenset({("status", "triggered")})) in samples
 
 
 # --- Who may read it ---------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Nothing is cached between scrapes. Every query here is answered from an index (the inbound
 events' ``(status, received_at)``, the incidents' ``(status, created_at)``, ``snoozed_until``
-and ``next_escalation_at``), so a scrape every 15 s costs a handful of index scans.
+and ``next_escalation_at``) and reads only rows still in play (pending or failed pushes, open
+incidents), so a scrape costs about the same with a million closed incidents as with none.
 
 A part that cannot be read (database or broker down) is left out of the answer and says so in
 ``oncall_metrics_source_up``, rather than failing the whole scrape: the other numbers are
@@ -84,16 +85,24 @@ def _backlog_gauges() -> Iterator[Metric]:
     )
 
 
+# Closed incidents are not counted: their number only grows, and counting them is a scan of
+# most of the table at every scrape (about half a second at a million incidents on
+# PostgreSQL), where the open ones are found through the status index.
+OPEN_STATUSES = [Incident.Status.TRIGGERED, Incident.Status.ACKNOWLEDGED]
+
+
 def _incident_gauges() -> Iterator[Metric]:
-    counts = dict(Incident.objects.order_by().values_list("status").annotate(count=Count("id")))
+    open_incidents = Incident.objects.filter(status__in=OPEN_STATUSES)
+    counts = dict(open_incidents.order_by().values_list("status").annotate(count=Count("id")))
     incidents = GaugeMetricFamily(
-        "oncall_incidents", "Incidents by status (closed ones included).", labels=["status"]
+        "oncall_incidents",
+        "Open incidents by status (closed ones are not counted).",
+        labels=["status"],
     )
-    for status in Incident.Status:
+    for status in OPEN_STATUSES:
         incidents.add_metric([status.value], counts.get(status.value, 0))
     yield incidents
     now = timezone.now()
-    open_incidents = Incident.objects.exclude(status=Incident.Status.CLOSED)
     yield GaugeMetricFamily(
         "oncall_incidents_snoozed",
         "Open incidents snoozed right now (also counted in oncall_incidents by status).",
