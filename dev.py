@@ -90,6 +90,7 @@ def cmd_up() -> None:
     env = {**os.environ, "DEBUG": os.environ.get("DEBUG", "true")}
     host, port = env.get("HOST", "127.0.0.1"), env.get("PORT", "8000")
     env.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(fresh_metrics_dir(env))
     run(PY, "manage.py", "migrate", "--no-input", env=env)
     run(PY, "manage.py", "compile_translations", env=env)
     run(PY, "manage.py", "ensure_admin", env=env)
@@ -119,7 +120,20 @@ def cmd_up() -> None:
     }
     say(f"console on {env['PUBLIC_BASE_URL']}/ (Ctrl-C stops web, worker and beat)")
     say(f"administration on {env['PUBLIC_BASE_URL']}/admin/")
+    say(f"Prometheus metrics on {env['PUBLIC_BASE_URL']}/metrics (README: Metrics)")
     supervise(processes, env)
+
+
+def fresh_metrics_dir(env: dict[str, str]) -> Path:
+    """Where web and worker write their counts for ``/metrics``, which sums them
+    (prometheus_client's multiprocess mode), emptied of the previous run's: its counts would
+    be summed too. Only the ``.db`` files prometheus_client writes are removed."""
+    data_dir = Path(env.get("DATA_DIR") or ROOT / "var")
+    directory = Path(env.get("PROMETHEUS_MULTIPROC_DIR") or data_dir / "prometheus")
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+    return directory
 
 
 def _interrupt(*_: object) -> None:

@@ -10,11 +10,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 from typing import Literal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import BooleanField, Case, Exists, Model, OuterRef, Q, QuerySet, Value, When
+from django.http import HttpRequest
 from django.utils.translation import gettext
 from rest_framework import permissions as drf_permissions
 from rest_framework.request import Request
@@ -192,3 +197,51 @@ def may_sign_in_by_email(user: AbstractBaseUser) -> bool:
     address in the platform's directory (its tenant administrator, a recycled mailbox) would
     become an administrator of the console. They link from a session they signed in to."""
     return not (user.is_staff or user.is_superuser)
+
+
+# --- /metrics -----------------------------------------------------------------------------------
+
+
+def metrics_refusal(request: HttpRequest) -> tuple[int, str] | None:
+    """Why ``request`` may not scrape ``/metrics`` (an HTTP status and the reason), or None.
+
+    Every check configured must pass: the bearer token (``METRICS_TOKEN``) and the client's
+    address (``METRICS_ALLOWED_IPS``). With neither configured the endpoint is off (404):
+    never open by default. The one exception is the development run (``DEBUG``), where a
+    scraper on the same machine needs nothing."""
+    token, networks = settings.METRICS_TOKEN, settings.METRICS_ALLOWED_IPS
+    address = _client_address(request)
+    if not token and not networks:
+        if settings.DEBUG and address is not None and address.is_loopback:
+            return None
+        return 404, "Metrics are off: set METRICS_TOKEN or METRICS_ALLOWED_IPS to turn them on."
+    if networks and not (address and any(address in ip_network(n) for n in networks)):
+        return 403, "This address may not read the metrics."
+    if token and not _bearer_matches(request, token):
+        return 403, "The metrics need the bearer token (Authorization: Bearer <METRICS_TOKEN>)."
+    return None
+
+
+def _client_address(request: HttpRequest) -> IPv4Address | IPv6Address | None:
+    """The peer's address as the console sees it. X-Forwarded-For is not read: anyone can
+    write it (behind a proxy, use the token, or list the proxy's address)."""
+    try:
+        address = ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return None
+    if isinstance(address, IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped  # ::ffff:10.0.0.5 is 10.0.0.5 for the allow-list
+    return address
+
+
+def _bearer_matches(request: HttpRequest, token: str) -> bool:
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    # Compared as digests, in constant time: neither the token's content nor its length
+    # shows in how long a wrong guess takes to be refused.
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(_digest(given.strip()), _digest(token))
+
+
+def _digest(value: str) -> bytes:
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).digest()

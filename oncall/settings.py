@@ -6,7 +6,9 @@ sets ``DATABASE_URL`` and ``CELERY_BROKER_URL`` (and ``SECRET_KEY``, ``FIELD_ENC
 
 from __future__ import annotations
 
+import os
 import secrets
+from ipaddress import ip_network
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -336,6 +338,40 @@ FEISHU_LINK_BY_VERIFIED_EMAIL = env_bool("FEISHU_LINK_BY_VERIFIED_EMAIL", True)
 # they sign in to the console once with a local account to link it.
 FEISHU_CREATE_ACCOUNTS = env_bool("FEISHU_CREATE_ACCOUNTS", False)
 # --- end of Feishu / Lark sign-in ------------------------------------------------------------
+
+# --- Metrics (GET /metrics, for Prometheus; README "Metrics") --------------------------------
+# Off (404) unless one of these is set; with both set, a scrape must pass both. In the
+# development run (DEBUG) a scraper on loopback needs neither.
+METRICS_TOKEN = env_str("METRICS_TOKEN") or ""  # Authorization: Bearer <token>
+
+
+def _metrics_allowed_ips() -> list[str]:
+    """Addresses and networks (``10.0.0.0/8``, ``2001:db8::1``) that may scrape."""
+    networks = env_list("METRICS_ALLOWED_IPS", [])
+    for network in networks:
+        try:
+            ip_network(network)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {exc}") from None
+    return networks
+
+
+METRICS_ALLOWED_IPS = _metrics_allowed_ips()
+
+
+def _check_metrics_directory() -> None:
+    """prometheus_client (not Django) reads PROMETHEUS_MULTIPROC_DIR and writes every
+    process's counts there: checked here, so that a missing directory stops the process at
+    start rather than failing the first push it counts."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory and not (os.path.isdir(directory) and os.access(directory, os.W_OK)):
+        raise ImproperlyConfigured(
+            f"PROMETHEUS_MULTIPROC_DIR={directory!r} must be an existing, writable directory."
+        )
+
+
+_check_metrics_directory()
+# --- end of metrics --------------------------------------------------------------------------
 
 LOG_LEVEL = (env_str("LOG_LEVEL") or "INFO").upper()
 LOGGING = {
