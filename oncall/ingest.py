@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from oncall import metrics
 from oncall.events import AcceptResult, AlertEvent, PayloadError
 from oncall.merge import Merger
 from oncall.models import AlertSource, Channel, InboundEvent
@@ -117,10 +118,13 @@ def process(inbound_id: int) -> bool:
             inbound.attempts = F("attempts") + 1
             inbound.error = ""
             inbound.save(update_fields=["status", "processed_at", "attempts", "error"])
-            return True
     except Exception as exc:
         _record_failure(inbound_id, exc)
         raise
+    # Counted once committed: a rolled-back merge is not "processed".
+    waited = (inbound.processed_at - inbound.received_at).total_seconds()
+    metrics.push_processed(inbound.source.kind, waited)
+    return True
 
 
 def _relax_commit_durability() -> None:

@@ -6,7 +6,9 @@ sets ``DATABASE_URL`` and ``CELERY_BROKER_URL`` (and ``SECRET_KEY``, ``FIELD_ENC
 
 from __future__ import annotations
 
+import os
 import secrets
+from ipaddress import ip_network
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,7 +16,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
-from oncall.env import env_bool, env_int, env_list, env_str
+from oncall.env import env_bool, env_int, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR") or BASE_DIR / "var").resolve()
@@ -186,6 +188,8 @@ ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 # Accounts are made by admins (or, when allowed, by signing in with Feishu): no public sign-up.
 ACCOUNT_ADAPTER = "oncall.accounts.NoSignupAccountAdapter"
+# Staff and superusers are never signed in by an e-mail match (oncall.permissions).
+SOCIALACCOUNT_ADAPTER = "oncall.accounts.SocialAccountAdapter"
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGOUT_ON_GET = False
 
@@ -308,6 +312,12 @@ CHAT_PLATFORMS = ["integrations.feishu.platform.FeishuPlatform"]
 # How often an open incident list asks for news (seconds); the page pauses while hidden.
 INCIDENT_LIST_REFRESH_SECONDS = env_int("INCIDENT_LIST_REFRESH_SECONDS", 10, minimum=1)
 
+# --- Outbound calls to user-set URLs (oncall/outbound.py) -------------------------------------
+# Addresses the SSRF guard lets through although they are inward (loopback, private, ...), and
+# which may then be reached over plain http: e.g. an egress proxy at 10.1.2.3/32, or the Feishu
+# sandbox on loopback (127.0.0.1/32) in development. Networks, not names: DNS can lie.
+OUTBOUND_ALLOWED_NETWORKS = env_networks("OUTBOUND_ALLOWED_NETWORKS", [])
+
 # --- Feishu / Lark --------------------------------------------------------------------------
 # Where apps whose platform is "Sandbox" send their Open API and OAuth calls.
 FEISHU_SANDBOX_BASE_URL = (
@@ -334,6 +344,40 @@ FEISHU_LINK_BY_VERIFIED_EMAIL = env_bool("FEISHU_LINK_BY_VERIFIED_EMAIL", True)
 # they sign in to the console once with a local account to link it.
 FEISHU_CREATE_ACCOUNTS = env_bool("FEISHU_CREATE_ACCOUNTS", False)
 # --- end of Feishu / Lark sign-in ------------------------------------------------------------
+
+# --- Metrics (GET /metrics, for Prometheus; README "Metrics") --------------------------------
+# Off (404) unless one of these is set; with both set, a scrape must pass both. In the
+# development run (DEBUG) a scraper on loopback needs neither.
+METRICS_TOKEN = env_str("METRICS_TOKEN") or ""  # Authorization: Bearer <token>
+
+
+def _metrics_allowed_ips() -> list[str]:
+    """Addresses and networks (``10.0.0.0/8``, ``2001:db8::1``) that may scrape."""
+    networks = env_list("METRICS_ALLOWED_IPS", [])
+    for network in networks:
+        try:
+            ip_network(network)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {exc}") from None
+    return networks
+
+
+METRICS_ALLOWED_IPS = _metrics_allowed_ips()
+
+
+def _check_metrics_directory() -> None:
+    """prometheus_client (not Django) reads PROMETHEUS_MULTIPROC_DIR and writes every
+    process's counts there: checked here, so that a missing directory stops the process at
+    start rather than failing the first push it counts."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory and not (os.path.isdir(directory) and os.access(directory, os.W_OK)):
+        raise ImproperlyConfigured(
+            f"PROMETHEUS_MULTIPROC_DIR={directory!r} must be an existing, writable directory."
+        )
+
+
+_check_metrics_directory()
+# --- end of metrics --------------------------------------------------------------------------
 
 LOG_LEVEL = (env_str("LOG_LEVEL") or "INFO").upper()
 # Celery's received / sent / succeeded lines about the periodic sweeps: DEBUG unless this is on

@@ -19,6 +19,7 @@ from oncall.matchers import subject_of
 from oncall.models import Alert, Channel, EscalationLevel, EscalationRule
 from oncall.models.escalation import add_missing_default_rules
 from tests.factories import (
+    ESCALATION_RULE_PERMISSIONS,
     ChannelFactory,
     EscalationLevelFactory,
     EscalationRuleFactory,
@@ -26,6 +27,7 @@ from tests.factories import (
     FeishuChatFactory,
     IncidentFactory,
     UserFactory,
+    staff_user,
 )
 from tests.test_api import api_as
 
@@ -407,7 +409,8 @@ class TestAdmin:
 
 @pytest.fixture
 def staff():
-    return api_as(UserFactory(username="root", is_staff=True))
+    """Staff who manage escalation rules (the permissions the API asks for, as the admin)."""
+    return api_as(staff_user("root", *ESCALATION_RULE_PERMISSIONS))
 
 
 def test_listing_rules_costs_the_same_queries_for_2_channels_and_12(staff):

@@ -396,6 +396,14 @@ def bulk_link_report(result: bulk_linking.BulkLinkResult) -> list[tuple[int, str
                 f"not looked up, no email on the console account: {_names(result.without_email)}.",
             )
         )
+    if result.staff:
+        report.append(
+            (
+                messages.INFO,
+                f"not linked by email, staff and superusers: {_names(result.staff)}. They link "
+                "their own Feishu account while signed in to the console (Account page).",
+            )
+        )
     return report
 
 

@@ -17,7 +17,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from oncall import ingest
+from oncall import ingest, metrics
 from oncall.events import PayloadError
 from oncall.models import AlertSource
 from oncall.models.sources import hash_token
@@ -27,22 +27,25 @@ from oncall.sources import Answer, console_error, source_kind
 class Rejected(Exception):
     """A push refused before its payload was parsed (bad token, bad JSON, too large)."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, *, kind: str = metrics.UNKNOWN):
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.kind = kind  # the source's, when it is known (``/metrics`` counts by kind)
 
-    def response(self) -> JsonResponse:
-        return _respond(console_error(self.status, self.code, self.message))
+    def response(self, source: AlertSource | None = None) -> JsonResponse:
+        kind = source.kind if source else self.kind
+        return _respond(console_error(self.status, self.code, self.message), kind)
 
 
 @csrf_exempt
 @require_POST
 def push(request: HttpRequest, token: str) -> JsonResponse:
+    source = None
     try:
         source = authenticate(token)
         payload, size = read_json(request)
     except Rejected as rejected:
-        return rejected.response()
+        return rejected.response(source)
     return accept(source, payload, size)
 
 
@@ -54,12 +57,21 @@ def accept(source: AlertSource, payload: Any, size: int) -> JsonResponse:
     try:
         result = ingest.accept(source, payload, body_bytes=size)
     except PayloadError as error:
-        return _respond(kind.invalid_answer(error))
-    return _respond(kind.accepted_answer(result))
+        # The source's own shape may carry no code (PagerDuty's): named here.
+        return _respond(kind.invalid_answer(error), source.kind, "invalid_payload")
+    return _respond(kind.accepted_answer(result), source.kind)
 
 
-def _respond(answer: Answer) -> JsonResponse:
+def _respond(answer: Answer, kind: str = metrics.UNKNOWN, code: str = "") -> JsonResponse:
+    """Every answer of ``push`` and ``accept`` goes out here and is counted for ``/metrics``
+    under the source's kind and the answer's error code (``code`` when the body has none)."""
+    metrics.push_answered(kind, answer.status, code or _error_code(answer))
     return JsonResponse(answer.body, status=answer.status)
+
+
+def _error_code(answer: Answer) -> str:
+    error = answer.body.get("error")
+    return str(error.get("code", "")) if isinstance(error, dict) else ""
 
 
 def authenticate(token: str, *, kind: str | None = None) -> AlertSource:
@@ -69,7 +81,8 @@ def authenticate(token: str, *, kind: str | None = None) -> AlertSource:
     if source is None or (kind and source.kind != kind):
         raise Rejected(401, "invalid_token", "No alert source has this push token.")
     if not source.enabled:
-        raise Rejected(403, "source_disabled", f"The alert source {source.name!r} is disabled.")
+        message = f"The alert source {source.name!r} is disabled."
+        raise Rejected(403, "source_disabled", message, kind=source.kind)
     return source
 
 

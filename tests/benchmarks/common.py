@@ -74,6 +74,8 @@ def sandbox_environment(
         REDIS_URL=redis_url,
         FEISHU_SANDBOX_ENABLED="true",
         FEISHU_SANDBOX_BASE_URL=f"http://{HOST}:{sandbox_port or port}{SANDBOX_PATH}",
+        # The sandbox is on loopback: allowed past the outbound (SSRF) guard, as `dev.py up` does.
+        OUTBOUND_ALLOWED_NETWORKS=f"{HOST}/32",
     )
 
 

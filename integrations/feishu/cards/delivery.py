@@ -27,7 +27,7 @@ from __future__ import annotations
 import heapq
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -39,7 +39,7 @@ from django.db import transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from integrations.feishu import escalation_targets
+from integrations.feishu import PLATFORM_NAME, escalation_targets
 from integrations.feishu.cards import render_cache
 from integrations.feishu.cards.render import card_fingerprint as fingerprint
 from integrations.feishu.chats import record_gone
@@ -52,6 +52,7 @@ from integrations.feishu.models import (
     LinkedAccount,
     SentCard,
 )
+from oncall import platforms
 from oncall.models import Incident, TimelineEntry
 from oncall.timeline import Actor, build, display_name, record, record_many
 
@@ -170,6 +171,8 @@ def _refuse(incident: Incident, refused: list[tuple[CardDelivery, State, str]]) 
         [delivery for delivery, _, _ in refused], ["state", "last_error", "updated_at"]
     )
     record_many(entries)
+    for state, count in Counter(state for _, state, _ in refused).items():
+        platforms.notifications_failed(PLATFORM_NAME, state.value, count)
 
 
 def _not_linked_message(user: Any, app: FeishuApp) -> str:
@@ -349,6 +352,7 @@ def _record_sent(
     if recorded:
         delivery.sent, delivery.state = number, State.SENT
         delivery.last_error, delivery.attempts = "", 0
+        platforms.notifications_sent(PLATFORM_NAME)
     return recorded == 1
 
 
@@ -362,6 +366,7 @@ def _transient_failure(delivery: CardDelivery, exc: errors.FeishuError) -> float
     if attempts >= MAX_SEND_ATTEMPTS:
         _permanent_failure(delivery, exc, after=attempts)
         return None
+    platforms.notification_retried(PLATFORM_NAME, failure_reason(exc))
     return _backoff(attempts)
 
 
@@ -405,7 +410,25 @@ def _permanent_failure(delivery: CardDelivery, exc: errors.FeishuError, after: i
             state=state, last_error=str(exc), sent=delivery.requested
         )
         record(delivery.incident, Kind.DELIVERY_FAILED, Actor.system(), message)
+    platforms.notifications_failed(PLATFORM_NAME, failure_reason(exc))
     logger.warning("delivery %s: %s", delivery.pk, message)
+
+
+# Why a send failed, for /metrics: the error's class, never its message (a label takes few
+# values). The first class that matches wins, so subclasses come before their bases.
+FAILURE_REASONS: tuple[tuple[type[errors.FeishuError], str], ...] = (
+    (errors.BotNotInChat, "bot_not_in_chat"),
+    (errors.ChatDisbanded, "chat_disbanded"),
+    (errors.UserOutsideAvailability, "user_outside_availability"),
+    (errors.AuthError, "app_credentials_refused"),
+    (errors.RateLimited, "rate_limited"),
+    (errors.TransientError, "transient_error"),
+    (errors.PermanentError, "refused"),
+)
+
+
+def failure_reason(exc: errors.FeishuError) -> str:
+    return next((reason for cls, reason in FAILURE_REASONS if isinstance(exc, cls)), "error")
 
 
 def _mark_chat(delivery: CardDelivery, status: FeishuChat.Status) -> None:
