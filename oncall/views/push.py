@@ -53,6 +53,12 @@ def accept(source: AlertSource, payload: Any, size: int) -> JsonResponse:
     kind = source_kind(source.kind)
     try:
         result = ingest.accept(source, payload, body_bytes=size)
+    except ingest.TooManyAlerts as error:
+        return _respond(
+            console_error(
+                413, "too_many_alerts", error.message, limit=error.limit, count=error.count
+            )
+        )
     except PayloadError as error:
         return _respond(kind.invalid_answer(error))
     return _respond(kind.accepted_answer(result))
