@@ -20,13 +20,17 @@ one-shot merge. Only the moment of the commits differs (another push may be merg
 chunks, as between two pushes).
 
 The cap. A push of more than ``PUSH_MAX_ALERTS`` alerts is refused whole (``TooManyAlerts``, a
-413 naming the cap), rather than accepted in part: a sender told "too many" keeps the alerts and
-can say so (Alertmanager logs the failed notification and counts it); a console that dropped the
-tail of a batch would pick which alerts go unseen. The cap bounds the request's own work (parse,
-route and store run in the web request) and the row a push is stored in; the body limit
-(``PUSH_MAX_BODY_BYTES``) refuses a big batch the same way. For Alertmanager, set the webhook's
-``max_alerts`` to the cap or below: Alertmanager then sends the first alerts of a larger group
-and says how many it left out (``truncatedAlerts``), which the push's notes report.
+413 naming the cap and the count), rather than accepted in part, Alertmanager's grouped
+notifications included: a sender told "too many" still has every alert and shows the refusal
+where its operators look (Alertmanager logs the failed notification and counts it in its
+``alertmanager_notifications_failed_total``), whereas a console that silently kept the first N
+would choose on its own which alerts nobody sees, and answer 2xx for them. Chunks already bound
+what a big push costs a worker, so the cap bounds what is left: the request's own work (parse,
+route and store run in the web request) and the size of the row a push is stored in; the body
+limit (``PUSH_MAX_BODY_BYTES``) refuses a big batch the same way. The choice of what to leave
+out belongs to the sender, which can make it: set Alertmanager's webhook ``max_alerts`` to the
+cap or below, and it sends the first alerts of a larger group and says how many it left out
+(``truncatedAlerts``), which the push's answer and notes report.
 """
 
 from __future__ import annotations
