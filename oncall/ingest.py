@@ -36,6 +36,7 @@ cap or below, and it sends the first alerts of a larger group and says how many 
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import replace
 from typing import Any
 
@@ -135,11 +136,31 @@ def _initial_status(routed: list, unrouted: list) -> InboundEvent.Status:
 
 
 def _enqueue(inbound_id: int) -> None:
-    from oncall.tasks import process_inbound_event  # tasks import this module
-
     # robust: with the broker down the push is still stored and answered 2xx (the sender must
     # not send it again); the sweep hands it to a worker once the broker is back.
-    transaction.on_commit(lambda: process_inbound_event.delay(inbound_id), robust=True)
+    transaction.on_commit(lambda: _send(inbound_id), robust=True)
+
+
+_sending = threading.local()
+
+
+def _send(inbound_id: int) -> None:
+    """Send the push's task. With eager tasks (``CELERY_TASK_ALWAYS_EAGER``) sending runs the
+    task, whose commit sends the next chunk's, and so on: a push of hundreds of chunks would
+    nest that deep. So a task sent while another is being sent in this thread waits in a list
+    that the outer send works through, one after the other."""
+    from oncall.tasks import process_inbound_event  # tasks import this module
+
+    waiting: list[int] | None = getattr(_sending, "waiting", None)
+    if waiting is not None:
+        waiting.append(inbound_id)
+        return
+    _sending.waiting = waiting = [inbound_id]
+    try:
+        while waiting:
+            process_inbound_event.delay(waiting.pop(0))
+    finally:
+        _sending.waiting = None
 
 
 # --- process (worker) --------------------------------------------------------------------------

@@ -293,3 +293,19 @@ def test_chunked_and_one_shot_merges_store_the_same_incidents_and_alerts(
         stores[chunk_size] = snapshot(channel)
 
     assert stores[chunk] == stores[10_000]
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(INGEST_CHUNK_ALERTS=1)
+def test_with_eager_tasks_a_push_of_many_chunks_runs_them_one_after_the_other(client):
+    """CELERY_TASK_ALWAYS_EAGER runs each chunk's task as it is sent, at the previous chunk's
+    commit (real commits here): the chunks must not nest one inside the other."""
+    source = AlertSourceFactory(channel=ChannelFactory(group_by_labels=["alertname"]))
+    body = payloads.alertmanager(*alerts(150))  # one incident: the chunks are cheap
+
+    response = client.post(f"/push/{source.token}", data=body, content_type="application/json")
+
+    assert response.status_code == 200
+    inbound = InboundEvent.objects.get()
+    assert (inbound.status, inbound.merged) == (InboundEvent.Status.PROCESSED, 150)
+    assert Incident.objects.get().alert_count == 150
