@@ -3,9 +3,10 @@
 
     python3 dev.py up      run the console: web + worker + beat on the embedded default
     python3 dev.py test    ruff, import contracts, the suite on SQLite, then PostgreSQL + Redis
-    python3 dev.py bench [ingest|delivery] [args...]
+    python3 dev.py bench [ingest|delivery|clicks|big-push] [args...]
                            a benchmark (PostgreSQL, Redis, gunicorn, workers): ingestion
-                           (the default) or Feishu card delivery; --help lists its options
+                           (the default), Feishu card delivery, card clicks, or one big push
+                           and the small ones behind it; --help lists its options
     python3 dev.py lock [uv options]
                            re-lock requirements.lock (runtime) and requirements-dev.lock (tests,
                            tools) from pyproject.toml with hashes, keeping every pin it can;
@@ -193,19 +194,20 @@ def cmd_test(extra: list[str]) -> None:
 # --- bench, lock -----------------------------------------------------------------------------
 
 
-BENCHMARKS = ("ingest", "delivery", "clicks")
+BENCHMARKS = ("ingest", "delivery", "clicks", "big-push")
 
 
 def cmd_bench(extra: list[str]) -> None:
-    """``bench [ingest|delivery|clicks] [args...]``: without a name (or with options only) the
-    ingestion benchmark, as before there were two."""
+    """``bench [ingest|delivery|clicks|big-push] [args...]``: without a name (or with options
+    only) the ingestion benchmark, as before there were others."""
     name, args = "ingest", extra
     if extra and not extra[0].startswith("-"):
         name, args = extra[0], extra[1:]
     if name not in BENCHMARKS:
         sys.exit(f"Unknown benchmark {name!r}: choose one of {', '.join(BENCHMARKS)}.")
     ensure_venv()
-    sys.exit(run_until_done([PY, "-m", f"tests.benchmarks.{name}", *args]))
+    module = name.replace("-", "_")
+    sys.exit(run_until_done([PY, "-m", f"tests.benchmarks.{module}", *args]))
 
 
 def run_until_done(command: list[str | Path]) -> int:

@@ -301,6 +301,12 @@ ALERT_SOURCES = {
     "pagerduty": "integrations.sources.pagerduty.source.PagerDutySource",
 }
 PUSH_MAX_BODY_BYTES = env_int("PUSH_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
+# At most this many alerts in one push: more is refused with a 413 naming the cap, nothing
+# stored (``oncall.ingest.TooManyAlerts``; Alertmanager: set the webhook's max_alerts).
+PUSH_MAX_ALERTS = env_int("PUSH_MAX_ALERTS", 5000, minimum=1)
+# A push is merged at most this many alerts per transaction and task, so that a big push
+# holds a worker for a bounded time and other pushes' tasks run between its chunks.
+INGEST_CHUNK_ALERTS = env_int("INGEST_CHUNK_ALERTS", 50, minimum=1)
 INBOUND_EVENT_RETENTION_DAYS = env_int("INBOUND_EVENT_RETENTION_DAYS", 7, minimum=1)
 # An inbound event still unprocessed after this long is handed to a worker again by the sweep.
 INBOUND_EVENT_REQUEUE_SECONDS = env_int("INBOUND_EVENT_REQUEUE_SECONDS", 60, minimum=5)

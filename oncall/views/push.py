@@ -56,6 +56,11 @@ def accept(source: AlertSource, payload: Any, size: int) -> JsonResponse:
     kind = source_kind(source.kind)
     try:
         result = ingest.accept(source, payload, body_bytes=size)
+    except ingest.TooManyAlerts as error:
+        answer = console_error(
+            413, "too_many_alerts", error.message, limit=error.limit, count=error.count
+        )
+        return _respond(answer, source.kind)
     except PayloadError as error:
         # The source's own shape may carry no code (PagerDuty's): named here.
         return _respond(kind.invalid_answer(error), source.kind, "invalid_payload")
