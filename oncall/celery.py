@@ -1,8 +1,9 @@
 """The Celery application: ``celery -A oncall worker`` / ``celery -A oncall beat``."""
 
 import os
+from typing import Any
 
-from celery import Celery
+from celery import Celery, Task, signals
 from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oncall.settings")
@@ -58,3 +59,18 @@ def set_beat_schedule(sender: Celery, **_: object) -> None:
     for platform in platforms():
         schedule.update(platform.periodic_tasks())
     sender.conf.beat_schedule = schedule
+
+
+@signals.task_prerun.connect(dispatch_uid="oncall.check_database_connections")
+def check_database_connections(sender: Task | None = None, **_: Any) -> None:
+    """Before each task, what Django does before each request: drop a connection that failed
+    (PostgreSQL restarted, a failover, ``pg_terminate_backend``) or outlived ``CONN_MAX_AGE``,
+    and check the kept one before its first query (``CONN_HEALTH_CHECKS``). Celery's own
+    fix-up does this only every ``CELERY_DB_REUSE_MAX`` x 2 tasks, so a worker process whose
+    connection was cut failed every task (its sweeps too) until then. Eager tasks run inside
+    their caller's transaction: their connection is the caller's business."""
+    if sender is not None and getattr(sender.request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()
