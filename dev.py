@@ -6,6 +6,10 @@
     python3 dev.py bench [ingest|delivery] [args...]
                            a benchmark (PostgreSQL, Redis, gunicorn, workers): ingestion
                            (the default) or Feishu card delivery; --help lists its options
+    python3 dev.py drill [args...]
+                           the fault drill: alerts pushed while the broker, a worker,
+                           PostgreSQL connections and Feishu fail; a table of lost and
+                           duplicated alerts, incidents and cards per fault (--help)
     python3 dev.py lock    regenerate requirements.lock from pyproject.toml
 
 Every command first creates ``.venv`` and installs ``requirements.lock`` into it when the lock
@@ -191,6 +195,13 @@ def run_until_done(command: list[str | Path]) -> int:
             return 130
 
 
+def cmd_drill(extra: list[str]) -> None:
+    """``drill [args...]``: the fault drill (``tests/benchmarks/drill.py``); exits 1 when it
+    found a lost or duplicated alert, incident or card."""
+    ensure_venv()
+    sys.exit(run_until_done([PY, "-m", "tests.benchmarks.drill", *extra]))
+
+
 def cmd_lock() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         builder = Path(tmp) / "venv"
@@ -222,6 +233,8 @@ def main(argv: list[str]) -> None:
             cmd_test(rest)
         case "bench":
             cmd_bench(rest)
+        case "drill":
+            cmd_drill(rest)
         case "lock":
             cmd_lock()
         case _:
