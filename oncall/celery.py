@@ -52,7 +52,17 @@ CORE_SCHEDULE = {
 def set_beat_schedule(sender: Celery, **_: object) -> None:
     """The core's sweeps and each chat platform's periodic tasks, set once the settings are
     read (the platforms are listed there). Nothing above touches ``app.conf``, which would
-    read the settings before this receiver is connected."""
+    read the settings before this receiver is connected.
+
+    ``celery -A oncall beat`` (and ``worker``) read the configuration before Celery's Django
+    fix-up sets Django up, and building the platforms needs the app registry (their models):
+    there, the receiver used to fail and beat ran with no sweep at all. So Django is set up
+    here first when it is not yet (``django.setup`` does nothing the second time)."""
+    import django
+    from django.apps import apps
+
+    if not apps.ready:
+        django.setup()
     from oncall.platforms import platforms
 
     schedule = dict(CORE_SCHEDULE)

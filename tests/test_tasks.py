@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from oncall import lifecycle, tasks
@@ -105,3 +110,27 @@ def test_every_periodic_task_names_a_registered_task():
     names = {entry["task"] for entry in app.conf.beat_schedule.values()}
     assert "integrations.feishu.tasks.resend_stalled_cards" in names
     assert names <= set(app.tasks)
+
+
+def test_a_beat_started_from_the_command_line_schedules_every_sweep():
+    # ``celery -A oncall beat`` reads the app's configuration before Django is set up, in a
+    # process of its own: the fault drill found such a beat sending nothing but Celery's own
+    # cleanup, so no lost push, escalation step or card was ever handed out again.
+    read_schedule = (
+        "import json; from oncall.celery import app; "
+        "print(json.dumps(sorted(e['task'] for e in app.conf.beat_schedule.values())))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", read_schedule],
+        cwd=settings.BASE_DIR,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+
+    tasks_named = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert "oncall.tasks.sweep_inbound_events" in tasks_named
+    assert "oncall.tasks.sweep_escalations" in tasks_named
+    assert "integrations.feishu.tasks.resend_stalled_cards" in tasks_named
