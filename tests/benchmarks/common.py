@@ -304,6 +304,10 @@ class Servers:
         index = self.names.index(name)
         self.processes[index] = self._start(self.commands[index])
 
+    def ended(self) -> list[str]:
+        """The servers whose main process has ended (crashed, or killed and not started again)."""
+        return [n for n, p in zip(self.names, self.processes, strict=True) if p.poll() is not None]
+
     def cpu_seconds(self) -> dict[str, float]:
         """CPU time used so far by the web server ("web"), all Celery workers ("workers", card
         workers included) and the sandbox's own server, if any ("sandbox")."""

@@ -45,7 +45,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,11 +144,60 @@ class Phase:
     fault: Fault | None = None
 
 
+class Supervisor:
+    """Starts again, within a second, any server that ended while the drill did not hold it
+    down: what systemd's ``Restart=always`` (or a container's restart policy) does in
+    production. Celery's worker can exit by itself when its Redis broker goes away (kombu's
+    "Unrecoverable error" on the lost connection), so the drill counts such restarts."""
+
+    def __init__(self, servers: common.Servers):
+        self.servers = servers
+        self.held: set[str] = set()
+        self.restarts: Counter = Counter()
+        self.lock = threading.Lock()
+        self.running = True
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> Supervisor:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.running = False
+        self.thread.join()
+
+    def _watch(self) -> None:
+        while self.running:
+            time.sleep(1)
+            with self.lock:
+                for name in self.servers.ended():
+                    if name not in self.held:
+                        say(f"{name} ended by itself: started again (as a supervisor would)")
+                        self.restarts[name] += 1
+                        self.servers.respawn(name)
+
+    def hold(self, names: tuple[str, ...]) -> None:
+        """Kill ``names`` with SIGKILL and keep them down until ``release``."""
+        with self.lock:
+            self.held.update(names)
+            for name in names:
+                self.servers.kill(name)
+
+    def release(self, names: tuple[str, ...]) -> None:
+        with self.lock:
+            self.held.difference_update(names)
+            for name in names:
+                self.servers.respawn(name)
+
+
+WORKERS = ("workers", "card workers")
+
+
 @dataclass
 class Drill:
     """The running world the faults act on."""
 
-    servers: common.Servers
+    supervisor: Supervisor
     redis: RedisServer
     seconds: float
 
@@ -190,12 +241,10 @@ class Drill:
         return Phase("Feishu 5xx/429", share, Fault(0.05, stop, actions))
 
     def kill_workers(self) -> None:
-        for name in ("workers", "card workers"):
-            self.servers.kill(name)
+        self.supervisor.hold(WORKERS)
 
     def workers(self) -> None:
-        for name in ("workers", "card workers"):
-            self.servers.respawn(name)
+        self.supervisor.release(WORKERS)
 
 
 def _nothing() -> None:
@@ -386,14 +435,19 @@ def main() -> None:
     common.stop_on_sigterm()
     redis.start()
     try:
-        table = run(env, args, redis, log)
+        table, restarts = run(env, args, redis, log)
     finally:
         redis.kill()
     print_table(table, args, log)
+    print(f"servers that ended by themselves and were started again: {restarts}")
     sys.exit(1 if table[-1].lost or table[-1].duplicated else 0)
 
 
-def run(env: dict[str, str], args: argparse.Namespace, redis: RedisServer, log: Path) -> list[Row]:
+def run(
+    env: dict[str, str], args: argparse.Namespace, redis: RedisServer, log: Path
+) -> tuple[list[Row], str]:
+    """The drill itself; returns its table and the servers restarted after ending by
+    themselves."""
     common.reset_state(DB_NAME, redis.url, skip_checks=True)
     channels = max(1, math.ceil(args.rate))  # about one alert per second per receiver
     paths = seed(args.apps, channels)
@@ -407,8 +461,8 @@ def run(env: dict[str, str], args: argparse.Namespace, redis: RedisServer, log: 
         beat=True,
         output=log,
     )
-    with servers:
-        drill = Drill(servers, redis, args.seconds)
+    with servers, Supervisor(servers) as supervisor:
+        drill = Drill(supervisor, redis, args.seconds)
         phases = drill.phases()
         pushes = schedule(paths, phases, args)
         sender = Sender(PORT, pushes, PUSH_CLIENTS, args.give_up)
@@ -418,7 +472,8 @@ def run(env: dict[str, str], args: argparse.Namespace, redis: RedisServer, log: 
         sender.join()
         say(f"every push answered or given up ({sum(p.accepted for p in pushes)} accepted)")
         wait_drained(pushes, args.drain_timeout)
-    return rows(times, pushes, sender.refused_at, read_stored())
+    restarts = ", ".join(f"{name} {n}x" for name, n in supervisor.restarts.items())
+    return rows(times, pushes, sender.refused_at, read_stored()), restarts or "none"
 
 
 if __name__ == "__main__":
