@@ -6,8 +6,11 @@ the drill's time). The cards are counted on the sandbox's side, as Feishu would 
 each ``SandboxMessage`` carries the uuid ``oncall-<delivery>-<n>`` the console sent it with, and
 the delivery names the incident.
 
-* **lost**: a push answered 2xx whose alert is not stored, or whose incident has no card
-  (a delivery that gave up counts as lost too: nobody was told);
+* **lost**: a push answered 2xx whose alert is not stored and that no pending push holds, or
+  whose incident has no card and none on its way (no delivery still owed, no level 1 still
+  planned); a delivery that gave up counts as lost too: nobody was told;
+* **late**: neither stored with its card nor lost when the drill stopped waiting (its push
+  still pending, or its card still owed): the backlog had not drained;
 * **duplicated**: an alert key stored twice, an alert key in two incidents, an incident with
   more cards than notifications asked for (one);
 * **2xx again**: from the fault's end until the last push refused during or after the fault
@@ -39,6 +42,8 @@ class Stored:
     first_card_at: dict[int, float]  # incident id -> Unix time of its first card
     gave_up: set[int]  # incidents with a delivery that failed for good
     pending_pushes: int  # stored pushes still waiting to be merged
+    pending_keys: set[str] = field(default_factory=set)  # alert keys those pushes hold
+    on_the_way: set[int] = field(default_factory=set)  # incidents with a card still to come
 
 
 def read_stored() -> Stored:
@@ -68,8 +73,40 @@ def read_stored() -> Stored:
             "incident_id", flat=True
         )
     )
-    pending = InboundEvent.objects.filter(status=InboundEvent.Status.PENDING).count()
-    return Stored(alerts, dict(incidents_of), cards_of, first_card_at, gave_up, pending)
+    pending = InboundEvent.objects.filter(status=InboundEvent.Status.PENDING)
+    pending_keys = {
+        item["event"]["alert_key"]
+        for events in pending.values_list("events", flat=True)
+        for item in events
+    }
+    return Stored(
+        alerts,
+        dict(incidents_of),
+        cards_of,
+        first_card_at,
+        gave_up,
+        pending.count(),
+        pending_keys,
+        cards_on_the_way(),
+    )
+
+
+def cards_on_the_way() -> set[int]:
+    """Incidents whose card a sweep or a task will still send: a delivery owed a card (not
+    given up), or level 1 still planned (a lost step, which the escalation sweep runs)."""
+    from django.db.models import F
+
+    from integrations.feishu.models import CardDelivery
+    from oncall.models import Incident
+
+    State = CardDelivery.State
+    owed = CardDelivery.objects.filter(
+        sent__lt=F("requested"), state__in=[State.PENDING, State.SENT]
+    ).values_list("incident_id", flat=True)
+    planned = Incident.objects.filter(
+        escalation_level=0, next_escalation_at__isnull=False
+    ).values_list("pk", flat=True)
+    return set(owed) | set(planned)
 
 
 def missing(pushes: Sequence[Push], stored: Stored) -> tuple[int, int]:
@@ -97,6 +134,7 @@ class Row:
     accepted: int = 0
     retried: int = 0
     refused: int = 0
+    late: int = 0
     alerts: int = 0
     incidents: int = 0
     cards: int = 0
@@ -125,7 +163,11 @@ class Row:
         self.duplicated += extra
         if extra:
             self.duplicated_keys.append(push.fingerprint)
-        if push.accepted and (not incidents or cards == 0 or incidents & stored.gave_up):
+        if not push.accepted or (cards and not incidents & stored.gave_up):
+            return
+        if stored_later(push, incidents, stored):
+            self.late += 1
+        else:
             self.lost += 1
             self.lost_keys.append(push.fingerprint)
 
@@ -141,6 +183,7 @@ class Row:
             str(self.cards),
             str(self.lost),
             str(self.duplicated),
+            str(self.late),
             _seconds(self.again_seconds),
             _seconds(self.drained_seconds),
         ]
@@ -157,6 +200,7 @@ HEADER = [
     "cards",
     "lost",
     "duplicated",
+    "late",
     "2xx again s",
     "drained s",
 ]
@@ -166,6 +210,14 @@ def _seconds(value: float | None) -> str:
     if value is None:
         return "-"
     return "never" if value == float("inf") else f"{value:.1f}"
+
+
+def stored_later(push: Push, incidents: set[int], stored: Stored) -> bool:
+    """Whether what ``push`` still lacks is on its way: the alert in a pending push, or the
+    card of an incident not given up owed by a delivery or a planned level 1."""
+    if not incidents:
+        return push.fingerprint in stored.pending_keys
+    return not incidents & stored.gave_up and bool(incidents & stored.on_the_way)
 
 
 @dataclass(frozen=True)
@@ -196,7 +248,7 @@ def rows(
     for row in table:
         for name in ("sent", "accepted", "retried", "refused", "alerts"):
             setattr(total, name, getattr(total, name) + getattr(row, name))
-        for name in ("incidents", "cards", "lost", "duplicated"):
+        for name in ("incidents", "cards", "lost", "duplicated", "late"):
             setattr(total, name, getattr(total, name) + getattr(row, name))
         total.lost_keys += row.lost_keys
         total.duplicated_keys += row.duplicated_keys
