@@ -1,6 +1,6 @@
 """Fault drill: a steady stream of alerts while the broker, a worker, PostgreSQL and Feishu fail.
 
-    python3 dev.py drill [--seconds 300] [--rate 20] [--apps N] [--drain-timeout 600]
+    python3 dev.py drill [--seconds 300] [--rate 20] [--apps N] [--drain-timeout 1200]
 
 Starts its own ``redis-server`` (broker, cache and rate limits; a free loopback port, nothing
 saved to disk), a fresh PostgreSQL database ``oncall_drill``, gunicorn serving the console and
@@ -422,7 +422,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20, help="alerts per second")
     parser.add_argument("--apps", type=int, help="Feishu apps (default: one per 8 alerts/s)")
     parser.add_argument("--give-up", type=float, default=300, help="seconds a push is retried")
-    parser.add_argument("--drain-timeout", type=float, default=600)
+    parser.add_argument("--drain-timeout", type=float, default=1200)
     args = parser.parse_args()
     args.apps = args.apps or max(1, math.ceil(args.rate / 8))
 
