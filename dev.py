@@ -7,6 +7,10 @@
                            a benchmark (PostgreSQL, Redis, gunicorn, workers): ingestion
                            (the default), Feishu card delivery, card clicks, or one big push
                            and the small ones behind it; --help lists its options
+    python3 dev.py drill [args...]
+                           the fault drill: alerts pushed while the broker, a worker,
+                           PostgreSQL connections and Feishu fail; a table of lost and
+                           duplicated alerts, incidents and cards per fault (--help)
     python3 dev.py lock [uv options]
                            re-lock requirements.lock (runtime) and requirements-dev.lock (tests,
                            tools) from pyproject.toml with hashes, keeping every pin it can;
@@ -225,6 +229,13 @@ def run_until_done(command: list[str | Path]) -> int:
             return 130
 
 
+def cmd_drill(extra: list[str]) -> None:
+    """``drill [args...]``: the fault drill (``tests/benchmarks/drill.py``); exits 1 when it
+    found a lost or duplicated alert, incident or card."""
+    ensure_venv()
+    sys.exit(run_until_done([PY, "-m", "tests.benchmarks.drill", *extra]))
+
+
 def cmd_lock(extra: list[str]) -> None:
     """Resolve pyproject.toml into the runtime lock, then the dev extra into the dev lock
     constrained to the runtime lock's pins. uv prefers the versions already in each lock, so
@@ -257,6 +268,8 @@ def main(argv: list[str]) -> None:
             cmd_test(rest)
         case "bench":
             cmd_bench(rest)
+        case "drill":
+            cmd_drill(rest)
         case "lock":
             cmd_lock(rest)
         case _:

@@ -1,8 +1,9 @@
 """The Celery application: ``celery -A oncall worker`` / ``celery -A oncall beat``."""
 
 import os
+from typing import Any
 
-from celery import Celery
+from celery import Celery, Task, signals
 from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oncall.settings")
@@ -51,16 +52,16 @@ CORE_SCHEDULE = {
 def set_beat_schedule(sender: Celery, **_: object) -> None:
     """The core's sweeps and each chat platform's periodic tasks, set once the settings are
     read (the platforms are listed there). Nothing above touches ``app.conf``, which would
-    read the settings before this receiver is connected."""
+    read the settings before this receiver is connected.
+
+    ``celery -A oncall beat`` (and ``worker``) read the configuration before Celery's Django
+    fix-up sets Django up, and building the platforms needs the app registry (their models):
+    there, the receiver used to fail and beat ran with no sweep at all. So Django is set up
+    here first when it is not yet (``django.setup`` does nothing the second time)."""
+    import django
     from django.apps import apps
 
     if not apps.ready:
-        # Celery reads its configuration (sending this signal) before its Django fix-up sets
-        # Django up, and the platforms' classes import their models: without this, the worker
-        # and beat processes found AppRegistryNotReady here (swallowed by the signal) and beat
-        # ran with an empty schedule, no sweep at all.
-        import django
-
         django.setup()
     from oncall.platforms import platforms
 
@@ -68,3 +69,18 @@ def set_beat_schedule(sender: Celery, **_: object) -> None:
     for platform in platforms():
         schedule.update(platform.periodic_tasks())
     sender.conf.beat_schedule = schedule
+
+
+@signals.task_prerun.connect(dispatch_uid="oncall.check_database_connections")
+def check_database_connections(sender: Task | None = None, **_: Any) -> None:
+    """Before each task, what Django does before each request: drop a connection that failed
+    (PostgreSQL restarted, a failover, ``pg_terminate_backend``) or outlived ``CONN_MAX_AGE``,
+    and check the kept one before its first query (``CONN_HEALTH_CHECKS``). Celery's own
+    fix-up does this only every ``CELERY_DB_REUSE_MAX`` x 2 tasks, so a worker process whose
+    connection was cut failed every task (its sweeps too) until then. Eager tasks run inside
+    their caller's transaction: their connection is the caller's business."""
+    if sender is not None and getattr(sender.request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()

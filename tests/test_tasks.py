@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -111,18 +112,25 @@ def test_every_periodic_task_names_a_registered_task():
     assert names <= set(app.tasks)
 
 
-def test_a_process_without_django_set_up_reads_the_whole_beat_schedule():
-    """As ``celery -A oncall beat`` and ``worker -B`` do: Celery reads its configuration
-    before its Django fix-up sets Django up."""
-    code = "from oncall.celery import app; print(sorted(app.conf.beat_schedule))"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
-    printed = subprocess.run(
-        [sys.executable, "-c", code],
+def test_a_beat_started_from_the_command_line_schedules_every_sweep():
+    # ``celery -A oncall beat`` reads the app's configuration before Django is set up, in a
+    # process of its own: the fault drill found such a beat sending nothing but Celery's own
+    # cleanup, so no lost push, escalation step or card was ever handed out again.
+    read_schedule = (
+        "import json; from oncall.celery import app; "
+        "print(json.dumps(sorted(e['task'] for e in app.conf.beat_schedule.values())))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", read_schedule],
         cwd=settings.BASE_DIR,
-        env=env,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"},
         capture_output=True,
         text=True,
+        timeout=120,
         check=True,
-    ).stdout
-    assert "replan-lost-escalation-steps" in printed
-    assert "resend-lost-feishu-cards" in printed
+    )
+
+    tasks_named = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert "oncall.tasks.sweep_inbound_events" in tasks_named
+    assert "oncall.tasks.sweep_escalations" in tasks_named
+    assert "integrations.feishu.tasks.resend_stalled_cards" in tasks_named

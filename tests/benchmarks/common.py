@@ -184,7 +184,10 @@ class Servers:
     gets a gunicorn of its own there (``SANDBOX_WEB_WORKERS`` x ``SANDBOX_THREADS``), whose
     CPU is counted apart. With ``access_log``, the console's gunicorn writes each request's
     method, path, status and time (µs) there. With ``worker_log``, the Celery workers log at
-    INFO there (one "succeeded in" line per task, with its time)."""
+    INFO there (one "succeeded in" line per task, with its time). With ``beat``, Celery beat
+    runs too (its sweeps repair what a lost task left undone), as a process of its own. With
+    ``output``, the servers write their logs there rather than to the terminal. ``kill`` and
+    ``respawn`` stop and start one server again (the fault drill)."""
 
     def __init__(
         self,
@@ -198,6 +201,8 @@ class Servers:
         sandbox_port: int | None = None,
         access_log: Path | None = None,
         worker_log: Path | None = None,
+        beat: bool = False,
+        output: Path | None = None,
     ):
         self.env = env
         self.port = port
@@ -208,8 +213,11 @@ class Servers:
         self.sandbox_port = sandbox_port
         self.access_log = access_log
         self.worker_log = worker_log
+        self.beat = beat
+        self.output = output.open("ab") if output else None
         self.processes: list[subprocess.Popen] = []
         self.names: list[str] = []
+        self.commands: list[Sequence[str]] = []
 
     def __enter__(self) -> Servers:
         try:
@@ -226,6 +234,8 @@ class Servers:
                 self._spawn("card workers", self._celery(self.card_workers, cards))
             else:
                 self._spawn("workers", self._celery(self.task_workers))
+            if self.beat:
+                self._spawn("beat", self._celery_beat())
             wait_for_web(self.port)
             if self.sandbox_port:
                 wait_for_web(self.sandbox_port)
@@ -262,12 +272,49 @@ class Servers:
             "--without-mingle",
         ]
 
+    def _celery_beat(self) -> list[str]:
+        return [
+            str(Path(sys.executable).parent / "celery"),
+            "-A",
+            "oncall",
+            "--quiet",
+            "beat",
+            "--loglevel",
+            "WARNING",
+        ]
+
     def _spawn(self, name: str, command: Sequence[str]) -> None:
+        self.processes.append(self._start(command))
+        self.names.append(name)
+        self.commands.append(command)
+
+    def _start(self, command: Sequence[str]) -> subprocess.Popen:
         # A session of its own: the terminal's Ctrl-C goes to the benchmark alone, which stops
         # the whole group, pool children included.
-        process = subprocess.Popen(command, cwd=ROOT, env=self.env, start_new_session=True)
-        self.processes.append(process)
-        self.names.append(name)
+        return subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=self.env,
+            start_new_session=True,
+            stdout=self.output,
+            stderr=self.output,
+        )
+
+    def kill(self, name: str, signum: int = signal.SIGKILL) -> None:
+        """Send ``signum`` to every process of server ``name``'s group (pool children too), as
+        the kernel's OOM killer or a lost machine would end them, and reap its leader."""
+        process = self.processes[self.names.index(name)]
+        _signal_group(process, signum)
+        process.wait()
+
+    def respawn(self, name: str) -> None:
+        """Start server ``name`` again with the command it was started with."""
+        index = self.names.index(name)
+        self.processes[index] = self._start(self.commands[index])
+
+    def ended(self) -> list[str]:
+        """The servers whose main process has ended (crashed, or killed and not started again)."""
+        return [n for n, p in zip(self.names, self.processes, strict=True) if p.poll() is not None]
 
     def cpu_seconds(self) -> dict[str, float]:
         """CPU time used so far by the web server ("web"), all Celery workers ("workers", card
@@ -291,7 +338,10 @@ class Servers:
         for process in self.processes:
             _signal_group(process, signal.SIGKILL)  # orphaned children of a stopped leader
             process.wait()
-        self.processes, self.names = [], []
+        self.processes, self.names, self.commands = [], [], []
+        if self.output:
+            self.output.close()
+            self.output = None
 
 
 def group_cpu_seconds(pgid: int) -> float:
