@@ -13,6 +13,7 @@ sweep hands it out again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -34,11 +35,16 @@ MAX_PROCESS_ATTEMPTS = 5
 # --- accept (web request) ----------------------------------------------------------------------
 
 
-def accept(source: AlertSource, payload: Any, *, body_bytes: int) -> AcceptResult:
-    """Parse, route and store a push. Raises ``PayloadError``; stores nothing in that case."""
+def accept(
+    source: AlertSource, payload: Any, *, body_bytes: int, edge_notes: Sequence[str] = ()
+) -> AcceptResult:
+    """Parse, route and store a push. Raises ``PayloadError``; stores nothing in that case.
+
+    ``edge_notes`` say what reading the body changed (``oncall.jsonbody``); they are stored and
+    answered with the push's own notes."""
     kind = source_kind(source.kind)
     events = [_with_overrides(source, event) for event in kind.parse(payload)]
-    notes = _sender_notes(kind, payload)
+    notes = [*edge_notes, *_sender_notes(kind, payload)]
     table = RoutingTable.load(source)
     routed, unrouted = [], []
     for event in events:

@@ -5,19 +5,22 @@ routes and stores (see ``oncall.ingest.accept``); merging into incidents happens
 Anything it cannot use gets a 4xx JSON answer with the reason and nothing is stored. The answers
 to a parsed push are the source's (``oncall.sources.SourceKind``); a source with a URL of its own
 (PagerDuty's ``/v2/enqueue``) builds its view from ``authenticate``, ``read_json`` and ``accept``.
+
+Bodies are read by ``oncall.jsonbody``, the one reader for the edge: JSON too deep or with
+numbers Python cannot read is a 400 ``invalid_json`` with the reason, and text the console
+cannot store (NUL, lone surrogates) is replaced with U+FFFD and noted on the stored push.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from oncall import ingest
+from oncall import ingest, jsonbody
 from oncall.events import PayloadError
 from oncall.models import AlertSource
 from oncall.models.sources import hash_token
@@ -35,24 +38,32 @@ class Rejected(Exception):
         return _respond(console_error(self.status, self.code, self.message))
 
 
+class Body(NamedTuple):
+    """A push's decoded JSON, its size in bytes, and notes on what reading it changed."""
+
+    payload: Any
+    size: int
+    notes: list[str]
+
+
 @csrf_exempt
 @require_POST
 def push(request: HttpRequest, token: str) -> JsonResponse:
     try:
         source = authenticate(token)
-        payload, size = read_json(request)
+        body = read_json(request)
     except Rejected as rejected:
         return rejected.response()
-    return accept(source, payload, size)
+    return accept(source, body)
 
 
-def accept(source: AlertSource, payload: Any, size: int) -> JsonResponse:
+def accept(source: AlertSource, body: Body) -> JsonResponse:
     """Parse, route and store an authenticated push; answer as its source's sender expects.
 
     Public for the views a source declares in its ``urls()``."""
     kind = source_kind(source.kind)
     try:
-        result = ingest.accept(source, payload, body_bytes=size)
+        result = ingest.accept(source, body.payload, body_bytes=body.size, edge_notes=body.notes)
     except PayloadError as error:
         return _respond(kind.invalid_answer(error))
     return _respond(kind.accepted_answer(result))
@@ -64,6 +75,10 @@ def _respond(answer: Answer) -> JsonResponse:
 
 def authenticate(token: str, *, kind: str | None = None) -> AlertSource:
     """The enabled source with this push token (and of this kind, if given), else ``Rejected``."""
+    # No token holds a character that cannot be stored (nor hashed: a lone surrogate has no
+    # UTF-8 form), so such a token matches no source.
+    if jsonbody.unstorable(token):
+        raise Rejected(401, "invalid_token", "No alert source has this push token.")
     # Looked up by SHA-256: the database compares digests, never the token itself.
     source = AlertSource.objects.filter(token_hash=hash_token(token)).first()
     if source is None or (kind and source.kind != kind):
@@ -73,18 +88,26 @@ def authenticate(token: str, *, kind: str | None = None) -> AlertSource:
     return source
 
 
-def read_json(request: HttpRequest) -> tuple[Any, int]:
-    """The decoded JSON body and its size in bytes, else ``Rejected`` (413 or 400)."""
+def _declared_length(request: HttpRequest) -> int:
+    """The Content-Length header's value; 0 when it is missing or not a number (the read then
+    stops at the limit all the same)."""
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:  # "abc", "²", or more digits than Python converts
+        return 0
+
+
+def read_json(request: HttpRequest) -> Body:
+    """The decoded JSON body, else ``Rejected`` (413, or 400 with the reason)."""
     limit = settings.PUSH_MAX_BODY_BYTES
-    declared = request.META.get("CONTENT_LENGTH") or "0"
-    if declared.isdigit() and int(declared) > limit:
+    if _declared_length(request) > limit:
         raise Rejected(413, "payload_too_large", f"The body is larger than {limit} bytes.")
     body = request.read(limit + 1)
     if len(body) > limit:
         raise Rejected(413, "payload_too_large", f"The body is larger than {limit} bytes.")
     try:
-        return json.loads(body.decode("utf-8")), len(body)
-    except UnicodeDecodeError:
-        raise Rejected(400, "invalid_json", "The body is not UTF-8 text.") from None
-    except json.JSONDecodeError as exc:
-        raise Rejected(400, "invalid_json", f"The body is not valid JSON: {exc}") from None
+        decoded = jsonbody.decode(body)
+    except jsonbody.InvalidJSON as invalid:
+        raise Rejected(400, "invalid_json", invalid.reason) from None
+    note = jsonbody.replacement_note(decoded.replaced)
+    return Body(decoded.value, len(body), [note] if note else [])

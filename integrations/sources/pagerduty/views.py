@@ -15,7 +15,8 @@ from oncall.views.push import Rejected, accept, authenticate, read_json
 @require_POST
 def enqueue(request: HttpRequest) -> JsonResponse:
     try:
-        payload, size = read_json(request)
+        body = read_json(request)
+        payload = body.payload
         routing_key = payload.get("routing_key") if isinstance(payload, dict) else None
         if not isinstance(routing_key, str) or not routing_key:
             raise Rejected(400, "invalid_payload", "routing_key is required")
@@ -26,4 +27,4 @@ def enqueue(request: HttpRequest) -> JsonResponse:
             {"status": "invalid event", "message": rejected.message, "errors": [rejected.code]},
             status=rejected.status,
         )
-    return accept(source, payload, size)
+    return accept(source, body)
