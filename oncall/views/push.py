@@ -4,7 +4,8 @@ Monitoring systems want a fast answer and retry on 5xx, so this view only authen
 routes and stores (see ``oncall.ingest.accept``); merging into incidents happens in a worker.
 Anything it cannot use gets a 4xx JSON answer with the reason and nothing is stored. The answers
 to a parsed push are the source's (``oncall.sources.SourceKind``); a source with a URL of its own
-(PagerDuty's ``/v2/enqueue``) builds its view from ``authenticate``, ``read_json`` and ``accept``.
+(PagerDuty's ``/v2/enqueue``) builds its view from ``require_post``, ``authenticate``,
+``read_json`` and ``accept``.
 
 Bodies are read by ``oncall.jsonbody``, the one reader for the edge: JSON too deep or with
 numbers Python cannot read is a 400 ``invalid_json`` with the reason, and text the console
@@ -18,7 +19,6 @@ from typing import Any, NamedTuple
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
 from oncall import ingest, jsonbody
 from oncall.events import PayloadError
@@ -28,14 +28,18 @@ from oncall.sources import Answer, console_error, source_kind
 
 
 class Rejected(Exception):
-    """A push refused before its payload was parsed (bad token, bad JSON, too large)."""
+    """A push refused before its payload was parsed (bad method, token or JSON, too large)."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.headers = headers or {}
 
     def response(self) -> JsonResponse:
-        return _respond(console_error(self.status, self.code, self.message))
+        answer = console_error(self.status, self.code, self.message)
+        return JsonResponse(answer.body, status=answer.status, headers=self.headers)
 
 
 class Body(NamedTuple):
@@ -47,9 +51,9 @@ class Body(NamedTuple):
 
 
 @csrf_exempt
-@require_POST
 def push(request: HttpRequest, token: str) -> JsonResponse:
     try:
+        require_post(request)
         source = authenticate(token)
         body = read_json(request)
     except Rejected as rejected:
@@ -73,6 +77,18 @@ def _respond(answer: Answer) -> JsonResponse:
     return JsonResponse(answer.body, status=answer.status)
 
 
+def require_post(request: HttpRequest) -> None:
+    """``Rejected`` (405, in JSON like every other refusal) unless the request is a POST.
+    Django's ``require_POST`` answers an empty HTML page, which a sender's log shows as nothing."""
+    if request.method != "POST":
+        raise Rejected(
+            405,
+            "method_not_allowed",
+            f"Alerts are pushed with POST; {request.method} is not accepted here.",
+            headers={"Allow": "POST"},
+        )
+
+
 def authenticate(token: str, *, kind: str | None = None) -> AlertSource:
     """The enabled source with this push token (and of this kind, if given), else ``Rejected``."""
     # No token holds a character that cannot be stored (nor hashed: a lone surrogate has no
@@ -81,8 +97,16 @@ def authenticate(token: str, *, kind: str | None = None) -> AlertSource:
         raise Rejected(401, "invalid_token", "No alert source has this push token.")
     # Looked up by SHA-256: the database compares digests, never the token itself.
     source = AlertSource.objects.filter(token_hash=hash_token(token)).first()
-    if source is None or (kind and source.kind != kind):
+    if source is None:
         raise Rejected(401, "invalid_token", "No alert source has this push token.")
+    if kind and source.kind != kind:
+        # The sender holds a real token: say what is wrong with using it here (never the token).
+        raise Rejected(
+            403,
+            "wrong_source_kind",
+            f"This push token belongs to a source of kind {source.kind!r}, and this URL takes "
+            f"only {kind!r} sources: push to the source's own URL, /push/<token>.",
+        )
     if not source.enabled:
         raise Rejected(403, "source_disabled", f"The alert source {source.name!r} is disabled.")
     return source

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
 from integrations.sources.pagerduty.source import PagerDutySource
-from oncall.views.push import Rejected, accept, authenticate, read_json
+from oncall.views.push import Rejected, accept, authenticate, read_json, require_post
 
 
 @csrf_exempt
-@require_POST
 def enqueue(request: HttpRequest) -> JsonResponse:
     try:
+        require_post(request)
         body = read_json(request)
         payload = body.payload
         routing_key = payload.get("routing_key") if isinstance(payload, dict) else None
@@ -26,5 +25,6 @@ def enqueue(request: HttpRequest) -> JsonResponse:
         return JsonResponse(
             {"status": "invalid event", "message": rejected.message, "errors": [rejected.code]},
             status=rejected.status,
+            headers=rejected.headers,
         )
     return accept(source, body)
