@@ -106,6 +106,9 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
 ]
 
+# Database sessions that look up only keys Django could have issued (oncall/sessions.py).
+SESSION_ENGINE = "oncall.sessions"
+
 ROOT_URLCONF = "oncall.urls"
 WSGI_APPLICATION = "oncall.wsgi.application"
 
