@@ -3,13 +3,17 @@
 
     python3 dev.py up      run the console: web + worker + beat on the embedded default
     python3 dev.py test    ruff, import contracts, the suite on SQLite, then PostgreSQL + Redis
-    python3 dev.py bench [ingest|delivery] [args...]
+    python3 dev.py bench [ingest|delivery|clicks|big-push] [args...]
                            a benchmark (PostgreSQL, Redis, gunicorn, workers): ingestion
-                           (the default) or Feishu card delivery; --help lists its options
-    python3 dev.py lock    regenerate requirements.lock from pyproject.toml
+                           (the default), Feishu card delivery, card clicks, or one big push
+                           and the small ones behind it; --help lists its options
+    python3 dev.py lock [uv options]
+                           re-lock requirements.lock (runtime) and requirements-dev.lock (tests,
+                           tools) from pyproject.toml with hashes, keeping every pin it can;
+                           e.g. --upgrade-package django moves one package
 
-Every command first creates ``.venv`` and installs ``requirements.lock`` into it when the lock
-changed since the last install.
+Every command first creates ``.venv`` and installs both locks into it, every file checked
+against its hash, when a lock changed since the last install.
 """
 
 from __future__ import annotations
@@ -29,8 +33,14 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / "bin"
 PY = BIN / "python"
+# What production installs, and what development adds on top of it (the same pins for shared
+# packages); both with every file's hash. STAMP holds their digests as last installed.
 LOCK = ROOT / "requirements.lock"
+DEV_LOCK = ROOT / "requirements-dev.lock"
+LOCKS = (LOCK, DEV_LOCK)
 STAMP = VENV / ".requirements.sha256"
+# The resolver that writes the locks (`lock` only: installing needs nothing but pip).
+UV = "uv==0.13.8"
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgres://root@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -51,11 +61,17 @@ def ensure_venv() -> None:
     if not PY.exists():
         say("creating the virtual environment in .venv")
         venv.EnvBuilder(with_pip=True).create(VENV)
-    wanted = hashlib.sha256(LOCK.read_bytes()).hexdigest()
+    wanted = "\n".join(hashlib.sha256(lock.read_bytes()).hexdigest() for lock in LOCKS)
     if STAMP.exists() and STAMP.read_text() == wanted:
         return
-    say("installing requirements.lock")
-    run(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", LOCK)
+    say(f"installing {LOCK.name} and {DEV_LOCK.name} (hash-checked)")
+    # --require-hashes: a file whose hash is not in the lock, or a dependency the locks do not
+    # pin, stops the install rather than installing something nobody reviewed.
+    run(
+        PY,
+        *("-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--require-hashes"),
+        *("-r", LOCK, "-r", DEV_LOCK),
+    )
     STAMP.write_text(wanted)
 
 
@@ -75,6 +91,7 @@ def cmd_up() -> None:
     env = {**os.environ, "DEBUG": os.environ.get("DEBUG", "true")}
     host, port = env.get("HOST", "127.0.0.1"), env.get("PORT", "8000")
     env.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(fresh_metrics_dir(env))
     run(PY, "manage.py", "migrate", "--no-input", env=env)
     run(PY, "manage.py", "compile_translations", env=env)
     run(PY, "manage.py", "ensure_admin", env=env)
@@ -82,6 +99,9 @@ def cmd_up() -> None:
     # sandbox is installed (and has its command) unless FEISHU_SANDBOX_ENABLED turns it off.
     sandbox = env.get("FEISHU_SANDBOX_ENABLED", env["DEBUG"]).strip().lower()
     if sandbox not in {"0", "false", "no", "off"}:
+        # The console calls its sandbox on loopback, which the outbound (SSRF) guard refuses
+        # unless the operator allows it (README: OUTBOUND_ALLOWED_NETWORKS).
+        env.setdefault("OUTBOUND_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
         run(PY, "manage.py", "sandbox_seed", "--console-url", env["PUBLIC_BASE_URL"], env=env)
     processes = {
         "web": [PY, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
@@ -101,7 +121,20 @@ def cmd_up() -> None:
     }
     say(f"console on {env['PUBLIC_BASE_URL']}/ (Ctrl-C stops web, worker and beat)")
     say(f"administration on {env['PUBLIC_BASE_URL']}/admin/")
+    say(f"Prometheus metrics on {env['PUBLIC_BASE_URL']}/metrics (README: Metrics)")
     supervise(processes, env)
+
+
+def fresh_metrics_dir(env: dict[str, str]) -> Path:
+    """Where web and worker write their counts for ``/metrics``, which sums them
+    (prometheus_client's multiprocess mode), emptied of the previous run's: its counts would
+    be summed too. Only the ``.db`` files prometheus_client writes are removed."""
+    data_dir = Path(env.get("DATA_DIR") or ROOT / "var")
+    directory = Path(env.get("PROMETHEUS_MULTIPROC_DIR") or data_dir / "prometheus")
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+    return directory
 
 
 def _interrupt(*_: object) -> None:
@@ -161,19 +194,20 @@ def cmd_test(extra: list[str]) -> None:
 # --- bench, lock -----------------------------------------------------------------------------
 
 
-BENCHMARKS = ("ingest", "delivery", "clicks")
+BENCHMARKS = ("ingest", "delivery", "clicks", "big-push")
 
 
 def cmd_bench(extra: list[str]) -> None:
-    """``bench [ingest|delivery|clicks] [args...]``: without a name (or with options only) the
-    ingestion benchmark, as before there were two."""
+    """``bench [ingest|delivery|clicks|big-push] [args...]``: without a name (or with options
+    only) the ingestion benchmark, as before there were others."""
     name, args = "ingest", extra
     if extra and not extra[0].startswith("-"):
         name, args = extra[0], extra[1:]
     if name not in BENCHMARKS:
         sys.exit(f"Unknown benchmark {name!r}: choose one of {', '.join(BENCHMARKS)}.")
     ensure_venv()
-    sys.exit(run_until_done([PY, "-m", f"tests.benchmarks.{name}", *args]))
+    module = name.replace("-", "_")
+    sys.exit(run_until_done([PY, "-m", f"tests.benchmarks.{module}", *args]))
 
 
 def run_until_done(command: list[str | Path]) -> int:
@@ -191,24 +225,25 @@ def run_until_done(command: list[str | Path]) -> int:
             return 130
 
 
-def cmd_lock() -> None:
+def cmd_lock(extra: list[str]) -> None:
+    """Resolve pyproject.toml into the runtime lock, then the dev extra into the dev lock
+    constrained to the runtime lock's pins. uv prefers the versions already in each lock, so
+    only what pyproject.toml or ``extra`` (``--upgrade-package NAME``, ``--upgrade``) asks for
+    moves. The resolution is universal: markers keep one lock right for every Python 3.11.x
+    and platform (redis wants async-timeout below 3.11.3, Windows gets tzdata)."""
     with tempfile.TemporaryDirectory() as tmp:
-        builder = Path(tmp) / "venv"
-        venv.EnvBuilder(with_pip=True).create(builder)
-        pip = builder / "bin" / "pip"
-        run(pip, "install", "--quiet", "--disable-pip-version-check", f"{ROOT}[dev]")
-        frozen = subprocess.run(
-            [str(pip), "freeze", "--exclude", "oncall-console"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    header = (
-        "# Exact versions for reproducible installs (runtime + dev). Regenerate: "
-        "python3 dev.py lock\n"
-    )
-    LOCK.write_text(header + frozen)
-    say(f"wrote {LOCK.name}")
+        tool = Path(tmp) / "venv"
+        venv.EnvBuilder(with_pip=True).create(tool)
+        run(tool / "bin" / "pip", "install", "--quiet", "--disable-pip-version-check", UV)
+        compile_args = [
+            *(tool / "bin" / "uv", "pip", "compile", "pyproject.toml", "--quiet"),
+            *("--universal", "--python-version", "3.11", "--generate-hashes"),
+            *("--custom-compile-command", "python3 dev.py lock"),
+        ]
+        run(*compile_args, *extra, "--output-file", LOCK.name)
+        dev_args = ("--extra", "dev", "--constraint", LOCK.name, "--output-file", DEV_LOCK.name)
+        run(*compile_args, *extra, *dev_args)
+    say(f"wrote {LOCK.name} and {DEV_LOCK.name}")
 
 
 def main(argv: list[str]) -> None:
@@ -223,7 +258,7 @@ def main(argv: list[str]) -> None:
         case "bench":
             cmd_bench(rest)
         case "lock":
-            cmd_lock()
+            cmd_lock(rest)
         case _:
             print(__doc__)
             sys.exit(0 if command in {"help", "-h", "--help"} else 2)

@@ -10,9 +10,11 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.formats import localize
 from django.utils.html import format_html, format_html_join
@@ -47,17 +49,29 @@ from oncall.platforms import (
 from oncall.timeline import Actor
 
 RECENT_EVENTS = 20
-ADMIN_MEDIA = forms.Media(js=["oncall/copy.js"], css={"all": ["oncall/admin.css"]})
+
+
+class AdminMedia:
+    """The console's additions to an admin's media, as its ``Media`` (``Media = AdminMedia``),
+    which Django adds to the admin's own (jQuery, core.js, ...). A ``media`` attribute would
+    replace those instead: the time and filter widgets then failed ("quickElement is not
+    defined") and an inline's "add another" left its boxes empty."""
+
+    js = ["oncall/copy.js"]
+    css = {"all": ["oncall/admin.css"]}
 
 
 def copy_field(element_id: str, value: str) -> SafeString:
-    """A read-only value with a Copy button (for URLs admins paste into other systems)."""
+    """A read-only value with a Copy button (for URLs admins paste into other systems), its box
+    as wide as the value (``size``; the style sheet keeps it within the page) so that the whole
+    URL can be read before it is copied."""
     return format_html(
-        '<span class="copy-field"><input id="{}" type="text" readonly value="{}" '
+        '<span class="copy-field"><input id="{}" type="text" readonly value="{}" size="{}" '
         'aria-label="URL"><button type="button" class="button" data-copy-target="{}">Copy'
         "</button></span>",
         element_id,
         value,
+        len(value) + 2,
         element_id,
     )
 
@@ -149,12 +163,34 @@ class AlertSourceAdmin(admin.ModelAdmin):
         ("Severity", {"fields": ["severity_overrides"]}),
         ("Recent events", {"fields": ["recent_events"]}),
     ]
-    media = ADMIN_MEDIA
+    Media = AdminMedia
 
     def get_inlines(self, request: HttpRequest, obj: AlertSource | None) -> list:
         if obj is None:
             return []
         return [RouteInline] if obj.is_shared else []
+
+    def response_add(
+        self, request: HttpRequest, obj: AlertSource, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        """A new source's page, not the list: its push URL, to copy into the sender, is there."""
+        if _lands_on_the_list(request):
+            return self._back_to_push_url(request, obj, "added")
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request: HttpRequest, obj: AlertSource) -> HttpResponse:
+        if _lands_on_the_list(request):
+            return self._back_to_push_url(request, obj, "saved")
+        return super().response_change(request, obj)
+
+    def _back_to_push_url(self, request: HttpRequest, source: AlertSource, done: str) -> Any:
+        self.message_user(
+            request,
+            f"The alert source “{source}” was {done}. Its push URL is below: copy it into "
+            "the sender's configuration.",
+            messages.SUCCESS,
+        )
+        return redirect("admin:oncall_alertsource_change", source.pk)
 
     @admin.display(description="routing")
     def routing(self, source: AlertSource) -> str:
@@ -196,6 +232,13 @@ class AlertSourceAdmin(admin.ModelAdmin):
         for source in queryset:
             source.rotate_token()
         self.message_user(request, f"New push URLs for {queryset.count()} source(s).")
+
+
+def _lands_on_the_list(request: HttpRequest) -> bool:
+    """Django's plain "Save" (not "and continue editing", "and add another", "as new", nor a
+    pop-up's), which would go back to the list."""
+    buttons = {"_continue", "_addanother", "_saveasnew", IS_POPUP_VAR}
+    return not buttons & set(request.POST)
 
 
 @admin.register(InboundEvent)
@@ -280,7 +323,7 @@ class IncidentAdmin(admin.ModelAdmin):
     inlines = [AlertInline, TimelineInline]
     actions = ["claim", "unclaim", "close", "reopen", "wake"]
     date_hierarchy = "created_at"
-    media = ADMIN_MEDIA
+    Media = AdminMedia
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # incidents come from alerts
@@ -494,6 +537,14 @@ class EscalationLevelForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # An ordering key, not the number people read ("Level 1" on the timeline, "level 1"
+        # in the header above): levels are numbered from 1 in this order.
+        self.fields["position"].label = "Order"
+        self.fields[
+            "position"
+        ].help_text = (
+            "Levels run from the lowest to the highest, and are numbered 1, 2, … in that order."
+        )
         if self.instance.pk:
             for name, field in platform_level_form_fields(self.instance).items():
                 self.initial.setdefault(name, field.initial)
@@ -553,7 +604,7 @@ class EscalationRuleAdmin(admin.ModelAdmin):
         ("When", {"fields": ["days", ("start_time", "end_time"), "timezone"]}),
         ("Delivery", {"fields": ["stop_when", "repeat_rule_times"]}),
     ]
-    media = ADMIN_MEDIA
+    Media = AdminMedia
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list:
         # The chat platforms' fields (Feishu: the app that delivers the cards) go to Delivery.

@@ -52,6 +52,16 @@ def set_beat_schedule(sender: Celery, **_: object) -> None:
     """The core's sweeps and each chat platform's periodic tasks, set once the settings are
     read (the platforms are listed there). Nothing above touches ``app.conf``, which would
     read the settings before this receiver is connected."""
+    from django.apps import apps
+
+    if not apps.ready:
+        # Celery reads its configuration (sending this signal) before its Django fix-up sets
+        # Django up, and the platforms' classes import their models: without this, the worker
+        # and beat processes found AppRegistryNotReady here (swallowed by the signal) and beat
+        # ran with an empty schedule, no sweep at all.
+        import django
+
+        django.setup()
     from oncall.platforms import platforms
 
     schedule = dict(CORE_SCHEDULE)

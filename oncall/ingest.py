@@ -5,24 +5,50 @@ answer: parse (so bad payloads get a 400 with the reason), route (so "no route" 
 response), store one ``InboundEvent`` row, and enqueue its processing after commit.
 
 ``process`` runs in a worker. It locks the inbound row (a second delivery of the same task finds
-it processed and returns) and hands the events to ``oncall.merge``, all in one transaction: a
-batch is merged entirely or not at all. A batch whose task was lost stays ``pending`` and the
-sweep hands it out again.
+it processed, or locked by the worker merging it, and returns) and hands the events to
+``oncall.merge`` in chunks of at most ``INGEST_CHUNK_ALERTS``, one transaction and one task
+each. A chunk is merged entirely or not at all, and it moves the row's ``merged`` count on in
+the same transaction, so a chunk whose worker died is redone from the row, never twice. The
+next chunk's task is queued after the commit, behind the tasks queued meanwhile: other pushes
+do not wait for the whole of a big one, and a big push holds a worker for one chunk at a time.
+A push whose task was lost stays ``pending`` and the sweep hands it out again.
+
+Chunking changes nothing in what is stored: the chunks merge the push's events in order, under
+its one arrival time, and an incident opened by one chunk is escalated once the last chunk that
+could change it is merged (``oncall.merge``), so the alerts, incidents and rules are those of a
+one-shot merge. Only the moment of the commits differs (another push may be merged between two
+chunks, as between two pushes).
+
+The cap. A push of more than ``PUSH_MAX_ALERTS`` alerts is refused whole (``TooManyAlerts``, a
+413 naming the cap and the count), rather than accepted in part, Alertmanager's grouped
+notifications included: a sender told "too many" still has every alert and shows the refusal
+where its operators look (Alertmanager logs the failed notification and counts it in its
+``alertmanager_notifications_failed_total``), whereas a console that silently kept the first N
+would choose on its own which alerts nobody sees, and answer 2xx for them. Chunks already bound
+what a big push costs a worker, so the cap bounds what is left: the request's own work (parse,
+route and store run in the web request) and the size of the row a push is stored in; the body
+limit (``PUSH_MAX_BODY_BYTES``) refuses a big batch the same way. The choice of what to leave
+out belongs to the sender, which can make it: set Alertmanager's webhook ``max_alerts`` to the
+cap or below, and it sends the first alerts of a larger group and says how many it left out
+(``truncatedAlerts``), which the push's answer and notes report.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from oncall import metrics
 from oncall.events import AcceptResult, AlertEvent, PayloadError
-from oncall.merge import Merger
+from oncall.merge import Merger, plan_left_waiting, touched_names
 from oncall.models import AlertSource, Channel, InboundEvent
 from oncall.routing import RoutingTable
 from oncall.sources import SourceKind, source_kind
@@ -32,18 +58,36 @@ logger = logging.getLogger(__name__)
 MAX_PROCESS_ATTEMPTS = 5
 
 
+class TooManyAlerts(PayloadError):
+    """A push of more alerts than ``PUSH_MAX_ALERTS``: refused whole (see the module's
+    docstring), answered 413 by the push view."""
+
+    def __init__(self, count: int, limit: int) -> None:
+        super().__init__(
+            f"The push holds {count} alerts; at most {limit} are accepted in one push "
+            f"(PUSH_MAX_ALERTS). Send them in smaller batches (Alertmanager: set the "
+            f"webhook's max_alerts to {limit}).",
+            field="alerts",
+        )
+        self.count, self.limit = count, limit
+
+
 # --- accept (web request) ----------------------------------------------------------------------
 
 
 def accept(
     source: AlertSource, payload: Any, *, body_bytes: int, edge_notes: Sequence[str] = ()
 ) -> AcceptResult:
-    """Parse, route and store a push. Raises ``PayloadError``; stores nothing in that case.
+    """Parse, route and store a push. Raises ``PayloadError`` (``TooManyAlerts`` past the cap);
+    stores nothing in that case.
 
     ``edge_notes`` say what reading the body changed (``oncall.jsonbody``); they are stored and
     answered with the push's own notes."""
     kind = source_kind(source.kind)
-    events = [_with_overrides(source, event) for event in kind.parse(payload)]
+    parsed = kind.parse(payload)
+    if len(parsed) > settings.PUSH_MAX_ALERTS:
+        raise TooManyAlerts(len(parsed), settings.PUSH_MAX_ALERTS)
+    events = [_with_overrides(source, event) for event in parsed]
     notes = [*edge_notes, *_sender_notes(kind, payload)]
     table = RoutingTable.load(source)
     routed, unrouted = [], []
@@ -99,34 +143,102 @@ def _initial_status(routed: list, unrouted: list) -> InboundEvent.Status:
 
 
 def _enqueue(inbound_id: int) -> None:
-    from oncall.tasks import process_inbound_event  # tasks import this module
-
     # robust: with the broker down the push is still stored and answered 2xx (the sender must
     # not send it again); the sweep hands it to a worker once the broker is back.
-    transaction.on_commit(lambda: process_inbound_event.delay(inbound_id), robust=True)
+    transaction.on_commit(lambda: _send(inbound_id), robust=True)
+
+
+_sending = threading.local()
+
+
+def _send(inbound_id: int) -> None:
+    """Send the push's task. With eager tasks (``CELERY_TASK_ALWAYS_EAGER``) sending runs the
+    task, whose commit sends the next chunk's, and so on: a push of hundreds of chunks would
+    nest that deep. So a task sent while another is being sent in this thread waits in a list
+    that the outer send works through, one after the other."""
+    from oncall.tasks import process_inbound_event  # tasks import this module
+
+    waiting: list[int] | None = getattr(_sending, "waiting", None)
+    if waiting is not None:
+        waiting.append(inbound_id)
+        return
+    _sending.waiting = waiting = [inbound_id]
+    try:
+        while waiting:
+            process_inbound_event.delay(waiting.pop(0))
+    finally:
+        _sending.waiting = None
 
 
 # --- process (worker) --------------------------------------------------------------------------
 
 
 def process(inbound_id: int) -> bool:
-    """Merge a stored push into alerts and incidents, exactly once. True if it did the work."""
+    """Merge the next chunk of a stored push into alerts and incidents, exactly once, and queue
+    the chunk after it. True if it merged a chunk."""
     try:
         with transaction.atomic():
             _relax_commit_durability()
             inbound = _lock_pending(inbound_id)
             if inbound is None:
                 return False
-            _merge_all(inbound)
-            inbound.status = InboundEvent.Status.PROCESSED
-            inbound.processed_at = timezone.now()
-            inbound.attempts = F("attempts") + 1
-            inbound.error = ""
-            inbound.save(update_fields=["status", "processed_at", "attempts", "error"])
-            return True
+            _merge_next_chunk(inbound)
+            _record_progress(inbound)
     except Exception as exc:
         _record_failure(inbound_id, exc)
         raise
+    if inbound.status == InboundEvent.Status.PROCESSED:
+        # Counted once committed, and once per push (its last chunk): a rolled-back merge is
+        # not "processed".
+        waited = (inbound.processed_at - inbound.received_at).total_seconds()
+        metrics.push_processed(inbound.source.kind, waited)
+    return True
+
+
+def _merge_next_chunk(inbound: InboundEvent) -> None:
+    """Merge the push's next ``INGEST_CHUNK_ALERTS`` entries; move ``merged`` past them."""
+    start = inbound.merged
+    end = start + settings.INGEST_CHUNK_ALERTS
+    if end < len(inbound.events):
+        # Queued at commit before this chunk's escalation steps run in this worker (they
+        # are on_commit callbacks too), so that another worker may take it meanwhile.
+        _enqueue(inbound.pk)
+    channels = _channels(inbound.events)
+    merger = Merger(
+        inbound.source,
+        inbound.received_at,
+        _pairs(inbound.events[start:end], channels),
+        later=touched_names(inbound.source, _pairs(inbound.events[end:], channels)),
+        waiting=inbound.waiting_incidents,
+    )
+    merger.run()
+    inbound.merged = min(end, len(inbound.events))
+    inbound.waiting_incidents = merger.waiting
+
+
+def _record_progress(inbound: InboundEvent) -> None:
+    """Save the chunk's progress in its transaction; queue the next chunk, or mark the push
+    processed. ``attempts`` counts the tries of the chunk in hand (of the last, once done)."""
+    now = timezone.now()
+    inbound.progressed_at = now
+    inbound.error = ""
+    if inbound.merged < len(inbound.events):
+        inbound.attempts = 0  # the next chunk's tries start afresh
+    else:
+        inbound.status = InboundEvent.Status.PROCESSED
+        inbound.processed_at = now
+        inbound.attempts = F("attempts") + 1
+    inbound.save(
+        update_fields=[
+            "status",
+            "processed_at",
+            "progressed_at",
+            "attempts",
+            "error",
+            "merged",
+            "waiting_incidents",
+        ]
+    )
 
 
 def _relax_commit_durability() -> None:
@@ -153,21 +265,34 @@ def _record_failure(inbound_id: int, exc: Exception) -> None:
     InboundEvent.objects.filter(pk=inbound_id, status=InboundEvent.Status.PENDING).update(
         attempts=F("attempts") + 1, error=f"{type(exc).__name__}: {exc}"[:2000]
     )
-    InboundEvent.objects.filter(
-        pk=inbound_id, status=InboundEvent.Status.PENDING, attempts__gte=MAX_PROCESS_ATTEMPTS
-    ).update(status=InboundEvent.Status.FAILED)
+    with transaction.atomic():
+        failed = (
+            InboundEvent.objects.select_for_update()
+            .filter(
+                pk=inbound_id,
+                status=InboundEvent.Status.PENDING,
+                attempts__gte=MAX_PROCESS_ATTEMPTS,
+            )
+            .first()
+        )
+        if failed is not None:
+            # Its later chunks will not run: what its earlier ones opened is escalated now.
+            plan_left_waiting(failed.waiting_incidents)
+            failed.status, failed.waiting_incidents = InboundEvent.Status.FAILED, []
+            failed.save(update_fields=["status", "waiting_incidents"])
 
 
-def _merge_all(inbound: InboundEvent) -> None:
-    channel_ids = {cid for item in inbound.events for cid in item["channels"]}
-    channels = Channel.objects.in_bulk(channel_ids)
-    pairs = [
+def _channels(events: list[dict]) -> dict[int, Channel]:
+    return Channel.objects.in_bulk({cid for item in events for cid in item["channels"]})
+
+
+def _pairs(events: list[dict], channels: dict[int, Channel]) -> list[tuple[Channel, AlertEvent]]:
+    return [
         (channels[channel_id], AlertEvent.from_json(item["event"]))
-        for item in inbound.events
+        for item in events
         for channel_id in item["channels"]
         if channel_id in channels  # a channel deleted since the push was accepted is skipped
     ]
-    Merger(inbound.source, inbound.received_at, pairs).run()
 
 
-__all__ = ["PayloadError", "accept", "process"]
+__all__ = ["PayloadError", "TooManyAlerts", "accept", "process"]

@@ -34,7 +34,7 @@ from django.utils.formats import date_format
 from oncall import escalation
 from oncall.models import Incident, TimelineEntry
 from oncall.permissions import can_act_on_channel
-from oncall.timeline import Actor, display_name, record
+from oncall.timeline import Actor, claimed_by_person, claimer_name, display_name, record
 
 Kind = TimelineEntry.Kind
 Status = Incident.Status
@@ -125,9 +125,9 @@ def _claim(incident: Incident, actor: Actor, now: datetime) -> Change | Outcome:
             return Outcome(
                 incident, False, f"Already claimed by you at {_when(incident.claimed_at)}"
             )
+        verb = "claimed" if claimed_by_person(incident) else "acknowledged"
         raise TransitionRefused(
-            f"Already claimed by {display_name(incident.claimed_by)} "
-            f"at {_when(incident.claimed_at)}",
+            f"Already {verb} by {claimer_name(incident)} at {_when(incident.claimed_at)}",
             incident,
         )
     incident.status = Status.ACKNOWLEDGED
@@ -137,14 +137,16 @@ def _claim(incident: Incident, actor: Actor, now: datetime) -> Change | Outcome:
     if incident.snoozed_until:
         incident.snoozed_until = None
         fields.append("snoozed_until")
-    return Kind.CLAIMED, f"Claimed by {actor.name}", fields
+    # An alert source (PagerDuty's acknowledge) acknowledges; only a person claims.
+    verb = "Claimed" if actor.is_person else "Acknowledged"
+    return Kind.CLAIMED, f"{verb} by {actor.name}", fields
 
 
 def _unclaim(incident: Incident, actor: Actor, now: datetime) -> Change | Outcome:
     _refuse_if_closed(incident, "unclaim")
     if incident.status != Status.ACKNOWLEDGED:
         raise TransitionRefused("Nobody has claimed this incident", incident)
-    previous = display_name(incident.claimed_by)
+    previous = claimer_name(incident)
     incident.status = Status.TRIGGERED
     incident.claimed_by = None
     incident.claimed_at = None

@@ -9,8 +9,15 @@ SQLite has a single writer (``IMMEDIATE`` transactions), which serialises batche
 
 Escalation. Every incident a batch opens has its level 1 planned, due now, in the batch's
 transaction (``escalation.plan_start``); right after the commit this worker runs that step
-itself rather than queueing a task. A worker killed in between leaves a due step the escalation
-sweep hands out.
+itself rather than queueing a task, for the first ``INLINE_ESCALATION_STEPS`` incidents (the
+rest go to tasks, which other workers can take: a batch that opens hundreds of incidents must
+not hold its worker for their notifications). A worker killed in between leaves a due step the
+escalation sweep hands out.
+
+Chunks. A big push is merged in chunks, one batch each (``oncall.ingest``). An incident a chunk
+opens waits for its plan while a later chunk of the push may still change it (``later``: an
+event of its group or of one of its alerts), so that its rule sees the severity and alerts a
+one-shot merge would have given it; the chunk that last touches it plans it.
 
 Speed. The batch's current alerts are read in one query; changed alerts and timeline entries
 are written in one query each when the batch ends (alerts also before a query that must see
@@ -38,6 +45,8 @@ from oncall.timeline import Actor, build, record_many
 Kind = Entry.Kind
 OPEN = (Incident.Status.TRIGGERED, Incident.Status.ACKNOWLEDGED)
 PREFETCH_CHUNK = 500
+# Level-1 steps a batch runs in its own worker right after commit; the rest go to tasks.
+INLINE_ESCALATION_STEPS = 20
 ALERT_EVENT_FIELDS = [
     "title",
     "description",
@@ -63,11 +72,16 @@ class IncidentTouch:
 
 @dataclass
 class Merger:
-    """Merges the events of one push (one source, received at one moment)."""
+    """Merges the events of one push (one source, received at one moment), or of one chunk
+    of it: ``later`` names what the push's later chunks touch (``touched_names``), and
+    ``waiting`` holds the incidents earlier chunks opened and left unplanned; after ``run``,
+    ``waiting`` holds those still left for a later chunk."""
 
     source: AlertSource
     at: datetime
     pairs: list[tuple[Channel, AlertEvent]]
+    later: frozenset[str] = frozenset()
+    waiting: list[int] = field(default_factory=list)
     actor: Actor = field(init=False)
     alerts: dict[tuple[int, str], Alert] = field(default_factory=dict)
     incidents: dict[int, Incident] = field(default_factory=dict)
@@ -85,6 +99,9 @@ class Merger:
         advisory_lock(
             [f"group:{c.pk}:{group_key(c, self.source, e)}" for c, e in self.pairs]
             + [f"group:{a.channel_id}:{a.incident.group_key}" for a in self.alerts.values()]
+            # the waiting incidents are planned under their row locks, taken at the end:
+            # holding their group locks first keeps every other batch off those rows
+            + [f"group:{c}:{k}" for c, k in group_names(self.waiting)]
         )
         self._reload_incidents()
         for channel, event in self.pairs:
@@ -227,12 +244,31 @@ class Merger:
         alert.incident.status = outcome.incident.status
 
     def _plan_escalations(self) -> None:
-        """Level 1 of each incident the batch opened (and did not close again), once its
-        alerts and severity are written, since they decide which rule escalates it."""
+        """Level 1 of each incident the batch (or an earlier chunk) opened and did not close
+        again, once its alerts and severity are written, since they decide which rule
+        escalates it; an incident a later chunk may still change waits (``waiting``)."""
+        waiting = Incident.objects.select_for_update().filter(pk__in=self.waiting).order_by("pk")
+        candidates = self.opened + list(waiting)
+        changed_later = self._changed_later(candidates)
+        self.waiting = [incident.pk for incident in candidates if incident.pk in changed_later]
+        ready = [i for i in candidates if i.pk not in changed_later and i.is_open]
         now = timezone.now()
-        for incident in self.opened:
-            if incident.is_open:
-                escalation.plan_start(incident, now, run_at_commit=True)
+        for index, incident in enumerate(ready):
+            inline = index < INLINE_ESCALATION_STEPS
+            escalation.plan_start(incident, now, run_at_commit=inline)
+
+    def _changed_later(self, incidents: list[Incident]) -> set[int]:
+        """The incidents a later chunk of the push touches: its group, or one of its alerts."""
+        if not self.later:
+            return set()
+        changed = {i.pk for i in incidents if f"group:{i.channel_id}:{i.group_key}" in self.later}
+        alerts = Alert.objects.filter(incident__in=[i.pk for i in incidents])
+        for incident_id, channel_id, source_id, key in alerts.values_list(
+            "incident_id", "channel_id", "source_id", "alert_key"
+        ):
+            if f"alert:{channel_id}:{source_id}:{key}" in self.later:
+                changed.add(incident_id)
+        return changed
 
     def _copy_event(self, alert: Alert, event: AlertEvent) -> None:
         alert.title = event.title
@@ -304,6 +340,36 @@ def update_rows(model: type[Model], rows: list[Model], fields: list[str]) -> Non
     ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
+
+
+def touched_names(
+    source: AlertSource, pairs: Iterable[tuple[Channel, AlertEvent]]
+) -> frozenset[str]:
+    """What merging ``pairs`` may change, named as their advisory locks are: each event's
+    alert identity and the group it would join (``Merger.later``)."""
+    names = set()
+    for channel, event in pairs:
+        names.add(f"alert:{channel.pk}:{source.pk}:{event.alert_key}")
+        names.add(f"group:{channel.pk}:{group_key(channel, source, event)}")
+    return frozenset(names)
+
+
+def group_names(incident_ids: list[int]) -> list[tuple[int, str]]:
+    """(channel id, group key) of each incident: what its group lock is named after."""
+    if not incident_ids:
+        return []
+    return list(Incident.objects.filter(pk__in=incident_ids).values_list("channel_id", "group_key"))
+
+
+def plan_left_waiting(incident_ids: list[int]) -> None:
+    """Plan level 1 of incidents a push left waiting for chunks that will never run (it was
+    marked failed): better escalated with what they have than never. Call it in a
+    transaction."""
+    advisory_lock(f"group:{c}:{k}" for c, k in group_names(incident_ids))
+    now = timezone.now()
+    incidents = Incident.objects.select_for_update().filter(pk__in=incident_ids, status__in=OPEN)
+    for incident in incidents.order_by("pk"):
+        escalation.plan_start(incident, now)
 
 
 def group_key(channel: Channel, source: AlertSource, event: AlertEvent) -> str:

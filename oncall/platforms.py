@@ -9,6 +9,8 @@ order. Everything a platform adds to the console goes through :class:`ChatPlatfo
 * the admin, the REST API, the responder pages, the URLconf and Celery (beat and queues) ask it
   for what it contributes (admin inlines, API routes, page sections, URL patterns, periodic
   tasks, the task names that belong on the cards queue);
+* it reports what became of its notifications and card clicks (``notifications_sent``,
+  ``notifications_failed``, ``counts_card_callbacks``, ...), which ``/metrics`` counts;
 * an escalation rule's and level's platform targets (which app delivers, group chats) live in
   the platform's own models, pointing at the core's rows; the API and admin reach them through
   :class:`TargetFields`.
@@ -20,19 +22,23 @@ it has.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, wraps
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from django.conf import settings
+from django.db import transaction
 from django.utils.module_loading import import_string
+
+from oncall import metrics
 
 if TYPE_CHECKING:
     from django import forms
     from django.contrib.admin.options import InlineModelAdmin
     from django.db.models import QuerySet
-    from django.http import HttpRequest
+    from django.http import HttpRequest, HttpResponse
     from django.urls import URLPattern, URLResolver
     from rest_framework import serializers
     from rest_framework.routers import BaseRouter
@@ -341,3 +347,64 @@ def rule_facts(rules: Sequence[EscalationRule]) -> dict[int, list[tuple[str, str
         for pk, found in platform.rule_facts(rules).items():
             facts[pk].extend(found)
     return facts
+
+
+# --- What a platform reports back, counted for /metrics -----------------------------------------
+#
+# A platform calls these as things happen; the core counts them (``oncall.metrics``). Reasons
+# and outcomes become label values, so they come from a short fixed vocabulary of the
+# platform's (``not_linked``, ``bot_not_in_chat``, ``transient_error``), never from a message.
+# Counts are made when the current transaction commits (at once outside one): a notification
+# recorded in a step that rolls back was not sent.
+
+
+def notifications_sent(platform: str, count: int = 1) -> None:
+    """``count`` notifications were delivered (messages posted)."""
+    _on_commit(lambda: metrics.notification_sent(platform, count))
+
+
+def notifications_failed(platform: str, reason: str, count: int = 1) -> None:
+    """``count`` notifications will not arrive (the platform gave up on them), for ``reason``."""
+    _on_commit(lambda: metrics.notification_failed(platform, reason, count))
+
+
+def notification_retried(platform: str, reason: str) -> None:
+    """An attempt to deliver a notification failed, for ``reason``; it will be tried again."""
+    _on_commit(lambda: metrics.notification_retried(platform, reason))
+
+
+def _on_commit(count: Callable[[], None]) -> None:
+    # robust: counting must never fail the work it counts.
+    transaction.on_commit(count, robust=True)
+
+
+_CARD_CALLBACK_MARK = "oncall_card_callback"
+View = Callable[..., "HttpResponse"]
+
+
+def counts_card_callbacks(platform: str) -> Callable[[View], View]:
+    """Decorates a platform's callback view: an answer marked with :func:`card_callback` is
+    counted, with the time the view took (from the request to the answer)."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def timed(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            started = time.perf_counter()
+            response = view(request, *args, **kwargs)
+            mark = getattr(response, _CARD_CALLBACK_MARK, None)
+            if mark is not None:
+                action, outcome = mark
+                seconds = time.perf_counter() - started
+                metrics.card_callback_answered(platform, action, outcome, seconds)
+            return response
+
+        return timed
+
+    return decorate
+
+
+def card_callback(response: HttpResponse, action: str, outcome: str) -> HttpResponse:
+    """Mark ``response`` as the answer to a click on a card's ``action`` button, with its
+    ``outcome`` (``changed``, ``refused``, ``failed``, ...), for :func:`counts_card_callbacks`."""
+    setattr(response, _CARD_CALLBACK_MARK, (action, outcome))
+    return response

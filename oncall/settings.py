@@ -6,7 +6,9 @@ sets ``DATABASE_URL`` and ``CELERY_BROKER_URL`` (and ``SECRET_KEY``, ``FIELD_ENC
 
 from __future__ import annotations
 
+import os
 import secrets
+from ipaddress import ip_network
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,23 +16,29 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
-from oncall.env import env_bool, env_int, env_list, env_str
+from oncall.env import env_bool, env_int, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR") or BASE_DIR / "var").resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DEBUG", False)
+# The embedded default: SQLite under DATA_DIR, no database server. Its secrets may be generated
+# and kept next to the database (below) whether DEBUG is on or not, so that the README's
+# `manage.py ...` commands work as written beside `dev.py up` (which turns DEBUG on).
+EMBEDDED = not env_str("DATABASE_URL")
 
 
 def _kept_secret(name: str) -> str:
-    """A development secret generated once and kept in DATA_DIR; production must set it."""
+    """A secret generated once and kept in DATA_DIR, for DEBUG and the embedded default (the
+    database it protects lives there too); a real database needs it set."""
     value = env_str(name)
     if value:
         return value
-    if not DEBUG:
+    if not (DEBUG or EMBEDDED):
         raise ImproperlyConfigured(
-            f"{name} is required when DEBUG is off (set {name} or {name}_FILE)."
+            f"{name} is required when DEBUG is off and DATABASE_URL is set "
+            f"(set {name} or {name}_FILE)."
         )
     path = DATA_DIR / name.lower()
     if not path.exists():
@@ -183,6 +191,8 @@ ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 # Accounts are made by admins (or, when allowed, by signing in with Feishu): no public sign-up.
 ACCOUNT_ADAPTER = "oncall.accounts.NoSignupAccountAdapter"
+# Staff and superusers are never signed in by an e-mail match (oncall.permissions).
+SOCIALACCOUNT_ADAPTER = "oncall.accounts.SocialAccountAdapter"
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGOUT_ON_GET = False
 
@@ -300,6 +310,12 @@ ALERT_SOURCES = {
     "pagerduty": "integrations.sources.pagerduty.source.PagerDutySource",
 }
 PUSH_MAX_BODY_BYTES = env_int("PUSH_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
+# At most this many alerts in one push: more is refused with a 413 naming the cap, nothing
+# stored (``oncall.ingest.TooManyAlerts``; Alertmanager: set the webhook's max_alerts).
+PUSH_MAX_ALERTS = env_int("PUSH_MAX_ALERTS", 5000, minimum=1)
+# A push is merged at most this many alerts per transaction and task, so that a big push
+# holds a worker for a bounded time and other pushes' tasks run between its chunks.
+INGEST_CHUNK_ALERTS = env_int("INGEST_CHUNK_ALERTS", 50, minimum=1)
 INBOUND_EVENT_RETENTION_DAYS = env_int("INBOUND_EVENT_RETENTION_DAYS", 7, minimum=1)
 # An inbound event still unprocessed after this long is handed to a worker again by the sweep.
 INBOUND_EVENT_REQUEUE_SECONDS = env_int("INBOUND_EVENT_REQUEUE_SECONDS", 60, minimum=5)
@@ -310,6 +326,12 @@ SNOOZE_MAX_MINUTES = env_int("SNOOZE_MAX_MINUTES", 24 * 60, minimum=1)
 CHAT_PLATFORMS = ["integrations.feishu.platform.FeishuPlatform"]
 # How often an open incident list asks for news (seconds); the page pauses while hidden.
 INCIDENT_LIST_REFRESH_SECONDS = env_int("INCIDENT_LIST_REFRESH_SECONDS", 10, minimum=1)
+
+# --- Outbound calls to user-set URLs (oncall/outbound.py) -------------------------------------
+# Addresses the SSRF guard lets through although they are inward (loopback, private, ...), and
+# which may then be reached over plain http: e.g. an egress proxy at 10.1.2.3/32, or the Feishu
+# sandbox on loopback (127.0.0.1/32) in development. Networks, not names: DNS can lie.
+OUTBOUND_ALLOWED_NETWORKS = env_networks("OUTBOUND_ALLOWED_NETWORKS", [])
 
 # --- Feishu / Lark --------------------------------------------------------------------------
 # Where apps whose platform is "Sandbox" send their Open API and OAuth calls.
@@ -338,19 +360,62 @@ FEISHU_LINK_BY_VERIFIED_EMAIL = env_bool("FEISHU_LINK_BY_VERIFIED_EMAIL", True)
 FEISHU_CREATE_ACCOUNTS = env_bool("FEISHU_CREATE_ACCOUNTS", False)
 # --- end of Feishu / Lark sign-in ------------------------------------------------------------
 
+# --- Metrics (GET /metrics, for Prometheus; README "Metrics") --------------------------------
+# Off (404) unless one of these is set; with both set, a scrape must pass both. In the
+# development run (DEBUG) a scraper on loopback needs neither.
+METRICS_TOKEN = env_str("METRICS_TOKEN") or ""  # Authorization: Bearer <token>
+
+
+def _metrics_allowed_ips() -> list[str]:
+    """Addresses and networks (``10.0.0.0/8``, ``2001:db8::1``) that may scrape."""
+    networks = env_list("METRICS_ALLOWED_IPS", [])
+    for network in networks:
+        try:
+            ip_network(network)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {exc}") from None
+    return networks
+
+
+METRICS_ALLOWED_IPS = _metrics_allowed_ips()
+
+
+def _check_metrics_directory() -> None:
+    """prometheus_client (not Django) reads PROMETHEUS_MULTIPROC_DIR and writes every
+    process's counts there: checked here, so that a missing directory stops the process at
+    start rather than failing the first push it counts."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory and not (os.path.isdir(directory) and os.access(directory, os.W_OK)):
+        raise ImproperlyConfigured(
+            f"PROMETHEUS_MULTIPROC_DIR={directory!r} must be an existing, writable directory."
+        )
+
+
+_check_metrics_directory()
+# --- end of metrics --------------------------------------------------------------------------
+
 LOG_LEVEL = (env_str("LOG_LEVEL") or "INFO").upper()
+# Celery's received / sent / succeeded lines about the periodic sweeps: DEBUG unless this is on
+# (oncall.quiet_sweeps), so that a dozen sweeps a minute do not bury the lines that matter.
+LOG_SWEEPS = env_bool("LOG_SWEEPS", False)
+# Every record is redacted where it is made (push tokens, routing keys, Authorization values,
+# OAuth codes: oncall.logfilters), whichever handler writes it.
+LOGGING_CONFIG = "oncall.logfilters.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"redact": {"()": "oncall.logfilters.RedactPushTokens"}},
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
-    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"quiet_sweeps": {"()": "oncall.quiet_sweeps.QuietSweeps"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # On the loggers themselves, so that the filter holds under Celery's own handlers.
+        **{
+            name: {"filters": ["quiet_sweeps"]}
+            for name in ("celery.worker.strategy", "celery.app.trace", "celery.beat")
+        },
         "django.db.backends": {"level": "INFO"},
-        # runserver's access log has its own handler; send it through ours to redact it.
+        # runserver's access log has its own handler; write it in our format instead.
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from oncall import escalation, ingest, lifecycle
@@ -30,10 +31,12 @@ def process_inbound_event(inbound_id: int) -> None:
 
 @shared_task(ignore_result=True)
 def sweep_inbound_events() -> int:
-    """Hand out again the pushes still pending a while after they arrived."""
+    """Hand out again the pushes still pending a while after they arrived and after their last
+    chunk was merged (a big push whose chunks keep coming is moving: it is left alone)."""
     cutoff = timezone.now() - timedelta(seconds=settings.INBOUND_EVENT_REQUEUE_SECONDS)
     stale = list(
         InboundEvent.objects.filter(status=InboundEvent.Status.PENDING, received_at__lt=cutoff)
+        .filter(Q(progressed_at__isnull=True) | Q(progressed_at__lt=cutoff))
         .order_by("received_at")
         .values_list("pk", flat=True)[:SWEEP_BATCH]
     )

@@ -12,6 +12,7 @@ from oncall.views import (
     incident_actions,
     incident_list,
     incidents,
+    metrics,
     push,
 )
 
@@ -30,6 +31,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("channels/", channels.channel_index, name="channel-list"),
     path("channels/<uuid:public_id>/", channels.channel_detail, name="channel-detail"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("incidents/", incident_list.incident_index, name="incident-list"),
     path("incidents/<uuid:public_id>/", incidents.detail, name="incident-detail"),

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from oncall.models import Incident
-from oncall.timeline import display_name
+from oncall.timeline import claimed_by_person, claimer_name, display_name
 
 
 class DisplayState(StrEnum):
@@ -81,18 +81,30 @@ def status_line(incident: Incident, now: datetime) -> str:
             "name": closer_name(incident),
             "time": moment(incident.closed_at, now),
         }
-    claimer = display_name(incident.claimed_by)
     if state == DisplayState.SNOOZED:
         line = _("Snoozed until %(time)s") % {"time": moment(incident.snoozed_until, now)}
         if incident.status == Incident.Status.ACKNOWLEDGED:
-            line += " · " + _("claimed by %(name)s") % {"name": claimer}
+            line += " · " + claimed_part(incident)
         return line
     if state == DisplayState.CLAIMED:
-        return _("Claimed by %(name)s at %(time)s") % {
-            "name": claimer,
-            "time": moment(incident.claimed_at, now),
-        }
+        return claimed_line(incident, now)
     return _("Triggered")
+
+
+def claimed_line(incident: Incident, now: datetime) -> str:
+    """ "Claimed by Alice at 10:42", or "Acknowledged by PagerDuty at 10:42" when an alert
+    source acknowledged it (no person holds it)."""
+    values = {"name": claimer_name(incident), "time": moment(incident.claimed_at, now)}
+    if claimed_by_person(incident):
+        return _("Claimed by %(name)s at %(time)s") % values
+    return _("Acknowledged by %(name)s at %(time)s") % values
+
+
+def claimed_part(incident: Incident) -> str:
+    values = {"name": claimer_name(incident)}
+    if claimed_by_person(incident):
+        return _("claimed by %(name)s") % values
+    return _("acknowledged by %(name)s") % values
 
 
 def closer_name(incident: Incident) -> str:

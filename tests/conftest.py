@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from typing import Any
 
 import pytest
@@ -64,3 +65,32 @@ def push(client: Client, django_capture_on_commit_callbacks):
             return client.post(f"/push/{source.token}", data=body, content_type="application/json")
 
     return _push
+
+
+class FakeDNS:
+    """Answers for host names in place of the outbound guard's resolver (``oncall.outbound.
+    getaddrinfo``, the one place the console resolves a user-set name itself): set
+    ``answers["proxy.example.com"] = ["93.184.216.34"]``; a name it does not know does not
+    resolve. ``lookups`` lists the names asked, in order."""
+
+    def __init__(self) -> None:
+        self.answers: dict[str, list[str]] = {}
+        self.lookups: list[str] = []
+
+    def getaddrinfo(self, host: str, port: int) -> list[tuple]:
+        self.lookups.append(host)
+        if host not in self.answers:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return [
+            (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
+            for a in self.answers[host]
+        ]
+
+
+@pytest.fixture
+def fake_dns(monkeypatch) -> FakeDNS:
+    from oncall import outbound
+
+    dns = FakeDNS()
+    monkeypatch.setattr(outbound, "getaddrinfo", dns.getaddrinfo)
+    return dns

@@ -21,6 +21,25 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("correct horse battery staple")
 
 
+def staff_user(username: str, *permissions: str) -> Any:
+    """A staff account holding exactly ``permissions`` (``"app_label.codename"``), as an
+    administrator would grant them in the admin."""
+    from django.contrib.auth.models import Permission
+
+    user = UserFactory(username=username, is_staff=True)
+    for name in permissions:
+        app_label, codename = name.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    return user
+
+
+ESCALATION_RULE_PERMISSIONS = tuple(
+    f"oncall.{action}_escalationrule" for action in ("view", "add", "change", "delete")
+)
+
+
 class ChannelFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Channel

@@ -157,3 +157,30 @@ def test_an_admin_issues_an_api_token_and_sees_the_key_once(admin_client, respon
     assert "Copy the key now" in html
     assert f"{token.prefix}" in html
     assert token.user == responder
+
+
+def test_adding_a_source_lands_on_its_push_url(admin_client, channel):
+    response = admin_client.post(
+        reverse("admin:oncall_alertsource_add"),
+        {"name": "Grafana", "kind": "grafana", "severity_overrides": "{}", "channel": channel.pk},
+        follow=True,
+    )
+    source = AlertSource.objects.get(name="Grafana")
+    assert response.redirect_chain == [
+        (reverse("admin:oncall_alertsource_change", args=[source.pk]), 302)
+    ]
+    html = response.content.decode()
+    assert "Its push URL is below" in html
+    assert f'value="{source.push_url}" size="{len(source.push_url) + 2}"' in html
+    assert f'data-copy-target="push-url-{source.pk}"' in html
+
+
+def test_saving_a_source_stays_on_its_push_url_and_the_other_buttons_keep_their_ways(
+    admin_client, source
+):
+    url = reverse("admin:oncall_alertsource_change", args=[source.pk])
+    form = {"name": "Renamed", "kind": source.kind, "severity_overrides": "{}"}
+    form["channel"] = source.channel_id
+    assert admin_client.post(url, form)["Location"] == url
+    add_another = admin_client.post(url, {**form, "_addanother": "1"})
+    assert add_another["Location"] == reverse("admin:oncall_alertsource_add")

@@ -19,6 +19,7 @@ from oncall.matchers import subject_of
 from oncall.models import Alert, Channel, EscalationLevel, EscalationRule
 from oncall.models.escalation import add_missing_default_rules
 from tests.factories import (
+    ESCALATION_RULE_PERMISSIONS,
     ChannelFactory,
     EscalationLevelFactory,
     EscalationRuleFactory,
@@ -26,6 +27,7 @@ from tests.factories import (
     FeishuChatFactory,
     IncidentFactory,
     UserFactory,
+    staff_user,
 )
 from tests.test_api import api_as
 
@@ -407,7 +409,8 @@ class TestAdmin:
 
 @pytest.fixture
 def staff():
-    return api_as(UserFactory(username="root", is_staff=True))
+    """Staff who manage escalation rules (the permissions the API asks for, as the admin)."""
+    return api_as(staff_user("root", *ESCALATION_RULE_PERMISSIONS))
 
 
 def test_listing_rules_costs_the_same_queries_for_2_channels_and_12(staff):
@@ -468,7 +471,10 @@ class TestApi:
         assert data["levels"][1]["chats"] == [chat.pk]
         assert data["levels"][1]["escalate_after_minutes"] == 30  # the default
         assert data["start_time"] == "09:00:00"
-        assert data["warnings"] == []
+        # alice has no linked account in the app: her cards cannot reach her.
+        assert [w.split(":")[:2] for w in data["warnings"]] == [
+            ["Level 1", f" alice not linked to {app}"]
+        ]
 
     def test_levels_are_replaced_as_a_whole(self, staff, channel):
         default = channel.escalation_rules.get()

@@ -265,7 +265,7 @@ def test_pagerduty_acknowledge_claims_the_incident_for_the_source(push, channel)
     push(source, payloads.pagerduty("acknowledge", dedup_key="disk-db-1"))
     incident = Incident.objects.get()
     assert incident.status == Incident.Status.ACKNOWLEDGED
-    assert incident.timeline.get(kind=Kind.CLAIMED).message == "Claimed by Legacy PD"
+    assert incident.timeline.get(kind=Kind.CLAIMED).message == "Acknowledged by Legacy PD"
 
     push(source, payloads.pagerduty("resolve", dedup_key="disk-db-1"))
     incident.refresh_from_db()

@@ -16,7 +16,12 @@ from oncall.models import EscalationLevel, Incident, TimelineEntry
 from oncall.platforms import PlatformBase, platforms
 from oncall.signals import incident_changed
 from oncall.timeline import Actor
-from tests.factories import IncidentFactory, UserFactory
+from tests.factories import (
+    ESCALATION_RULE_PERMISSIONS,
+    IncidentFactory,
+    UserFactory,
+    staff_user,
+)
 from tests.stub_platform.platform import CALLS, StubPlatform
 from tests.test_api import api_as
 from tests.test_escalation_rules import payload, rule_form
@@ -34,7 +39,8 @@ def _stub_installed(settings):
 
 @pytest.fixture
 def staff():
-    return api_as(UserFactory(username="root", is_staff=True))
+    """Staff who manage escalation rules (the permissions the API asks for, as the admin)."""
+    return api_as(staff_user("root", *ESCALATION_RULE_PERMISSIONS))
 
 
 def test_the_registry_builds_the_listed_platforms_in_order():

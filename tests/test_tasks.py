@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from oncall import lifecycle, tasks
@@ -105,3 +109,20 @@ def test_every_periodic_task_names_a_registered_task():
     names = {entry["task"] for entry in app.conf.beat_schedule.values()}
     assert "integrations.feishu.tasks.resend_stalled_cards" in names
     assert names <= set(app.tasks)
+
+
+def test_a_process_without_django_set_up_reads_the_whole_beat_schedule():
+    """As ``celery -A oncall beat`` and ``worker -B`` do: Celery reads its configuration
+    before its Django fix-up sets Django up."""
+    code = "from oncall.celery import app; print(sorted(app.conf.beat_schedule))"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    printed = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "replan-lost-escalation-steps" in printed
+    assert "resend-lost-feishu-cards" in printed

@@ -47,6 +47,7 @@ def celery_worker(
         "CELERY_CARDS_QUEUE": names["cards"],
         "PUBLIC_BASE_URL": settings.PUBLIC_BASE_URL,
         "FEISHU_SANDBOX_BASE_URL": settings.FEISHU_SANDBOX_BASE_URL,
+        "OUTBOUND_ALLOWED_NETWORKS": ",".join(settings.OUTBOUND_ALLOWED_NETWORKS),
         **env,
     }
     command = [

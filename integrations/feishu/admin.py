@@ -28,7 +28,7 @@ from integrations.feishu.models import (
     SentCard,
 )
 from integrations.feishu.oauth import bulk_linking
-from oncall.admin import ADMIN_MEDIA, copy_field
+from oncall.admin import AdminMedia, copy_field
 from oncall.timeline import display_name
 
 SECRET_FIELDS = ("app_secret", "verification_token", "encrypt_key")
@@ -160,7 +160,7 @@ class FeishuAppAdmin(admin.ModelAdmin):
         ("Linked accounts", {"fields": ["unlinked_people"]}),
         ("Options", {"fields": ["war_room_enabled", "api_base_url"]}),
     ]
-    media = ADMIN_MEDIA
+    Media = AdminMedia
 
     def get_fieldsets(self, request: HttpRequest, obj: FeishuApp | None = None) -> list:
         return self.add_fieldsets if obj is None else self.fieldsets
@@ -221,8 +221,8 @@ class FeishuAppAdmin(admin.ModelAdmin):
 
     @admin.display(description="people not linked yet")
     def unlinked_people(self, app: FeishuApp) -> SafeString | str:
-        linked = set(app.linked_accounts.values_list("user_id", flat=True))
-        missing = [u for u in escalation_targets.people_targeted_through(app) if u.pk not in linked]
+        targeted = escalation_targets.people_targeted_through(app)
+        missing = escalation_targets.not_linked(app, targeted)
         if not missing:
             return "Everyone the escalation rules notify through this app has linked an account."
         names = format_html_join(", ", "{}", ((display_name(u),) for u in missing))
@@ -396,6 +396,14 @@ def bulk_link_report(result: bulk_linking.BulkLinkResult) -> list[tuple[int, str
                 f"not looked up, no email on the console account: {_names(result.without_email)}.",
             )
         )
+    if result.staff:
+        report.append(
+            (
+                messages.INFO,
+                f"not linked by email, staff and superusers: {_names(result.staff)}. They link "
+                "their own Feishu account while signed in to the console (Account page).",
+            )
+        )
     return report
 
 
@@ -437,7 +445,7 @@ class FeishuChatAdmin(admin.ModelAdmin):
         "synced_at",
         "status_changed_at",
     ]
-    media = ADMIN_MEDIA
+    Media = AdminMedia
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -530,7 +538,7 @@ class CardDeliveryAdmin(admin.ModelAdmin):
     list_select_related = ["incident", "app", "user", "chat"]
     readonly_fields = [f.name for f in CardDelivery._meta.fields]
     inlines = [SentCardInline]
-    media = ADMIN_MEDIA
+    Media = AdminMedia
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -12,6 +12,10 @@ class FeishuConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from integrations.feishu.system_checks import sandbox_in_production
+        from integrations.feishu.system_checks import (
+            sandbox_in_production,
+            sandbox_outside_the_allow_list,
+        )
 
         checks.register(sandbox_in_production, checks.Tags.security, deploy=False)
+        checks.register(sandbox_outside_the_allow_list, deploy=False)

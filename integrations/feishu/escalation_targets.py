@@ -7,7 +7,7 @@ exactly one. A level's chats must belong to the app that delivers its rule.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django import forms
@@ -15,7 +15,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from integrations.feishu.models import FeishuApp, FeishuChat, RuleApp
+from integrations.feishu.models import FeishuApp, FeishuChat, LinkedAccount, RuleApp
 from oncall.models import EscalationLevel, EscalationRule
 from oncall.timeline import display_name
 
@@ -87,7 +87,38 @@ def rule_problems(rule: EscalationRule, default_app: Any = LOOK_UP) -> list[str]
                 problems.append(f"Level {number}: chat {chat} ({chat.get_status_display()}).")
             elif app is not None and chat.app_id != app.pk:
                 problems.append(f"Level {number}: chat {chat} belongs to another Feishu app.")
+    if app is not None:
+        problems.extend(_unlinked_recipients(levels, app))
     return problems
+
+
+def _unlinked_recipients(levels: Sequence[EscalationLevel], app: FeishuApp) -> list[str]:
+    recipients = [(number, level.recipients()) for number, level in enumerate(levels, start=1)]
+    everyone = {user.pk: user for _, people in recipients for user in people}
+    unlinked = {user.pk for user in not_linked(app, everyone.values())}
+    problems = []
+    for number, people in recipients:
+        names = [display_name(user) for user in people if user.pk in unlinked]
+        if names:
+            problems.append(
+                f"Level {number}: {', '.join(names)} not linked to {app}: their cards are "
+                "recorded as “app not linked” until each opens the app once from the Feishu "
+                "workplace."
+            )
+    return problems
+
+
+def not_linked(app: FeishuApp, people: Iterable[Any]) -> list[Any]:
+    """Those of ``people`` whom ``app``'s cards cannot reach: they have no linked account in
+    it. The one test of a person's reachability: sending (``delivery.notify`` records their
+    card "app not linked"), the rule's problems and the app's "people not linked yet" use it."""
+    people = list(people)
+    linked = set(
+        LinkedAccount.objects.filter(app=app, user__in=[u.pk for u in people]).values_list(
+            "user_id", flat=True
+        )
+    )
+    return [user for user in people if user.pk not in linked]
 
 
 def foreign_chats(chats: Sequence[FeishuChat], app: FeishuApp | None) -> list[str]:

@@ -16,7 +16,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy
 
 from integrations.feishu import PLATFORM_NAME
-from oncall.platforms import LevelReport, PlatformBase, TargetFields
+from oncall.platforms import LevelReport, PlatformBase, TargetFields, notifications_failed
 
 if TYPE_CHECKING:
     from django.contrib.admin.options import InlineModelAdmin
@@ -56,6 +56,8 @@ class FeishuPlatform(PlatformBase):
         names = [display_name(u) for u in people] + [str(c) for c in chats]
         app = escalation_targets.delivering_app(rule)
         if app is None:
+            if names:
+                notifications_failed(self.name, "no_app", len(names))
             return LevelReport([], [f"{n} (no Feishu app is set on the rule)" for n in names])
         outcome = delivery.notify(incident, app, people, chats)
         unreachable = set(outcome.unreachable)

@@ -1,12 +1,11 @@
 """REST resources of the Feishu integration: ``/api/v1/feishu-apps/`` and ``/feishu-chats/``.
 
-Staff only, for reading too: an app's configuration is an admin's business. Secrets are
-write-only: required when creating, omitted (or blank) on update keeps them.
+Staff with the admin's model permissions only, for reading too (``oncall.permissions``): an
+app's configuration is an admin's business. Secrets are write-only: required when creating,
+omitted (or blank) on update keeps them.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -21,19 +20,12 @@ from rest_framework.routers import BaseRouter
 from integrations.feishu import chats, setup_check
 from integrations.feishu.client import errors
 from integrations.feishu.models import CardDelivery, FeishuApp, FeishuChat, LinkedAccount
-from oncall.permissions import manages_configuration, visible_incidents
+from oncall.permissions import ModelPermissions, visible_incidents
 
 
 class FeishuUnavailable(APIException):
     status_code = 502
     default_code = "feishu_error"
-
-
-class StaffOnly(permissions.BasePermission):
-    message = "Only staff manage Feishu apps."
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return manages_configuration(request.user)
 
 
 def _secret(label: str, *, required_on_create: bool = True) -> serializers.CharField:
@@ -146,7 +138,7 @@ class FeishuAppViewSet(viewsets.ModelViewSet):
     """Feishu / Lark custom apps (IM integrations)."""
 
     serializer_class = FeishuAppSerializer
-    permission_classes = [permissions.IsAuthenticated, StaffOnly]
+    permission_classes = [permissions.IsAuthenticated, ModelPermissions]
     lookup_field = "public_id"
     filterset_fields = ["platform", "enabled"]
     ordering_fields = ["name", "created_at"]
@@ -178,7 +170,7 @@ class FeishuChatViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     """Group chats the bots are (or were) in; synced from Feishu, read-only."""
 
     serializer_class = FeishuChatSerializer
-    permission_classes = [permissions.IsAuthenticated, StaffOnly]
+    permission_classes = [permissions.IsAuthenticated, ModelPermissions]
     filterset_fields = {"app__public_id": ["exact"], "status": ["exact"]}
     ordering_fields = ["name"]
     queryset = FeishuChat.objects.select_related("app").order_by("app_id", "name", "id")
@@ -214,7 +206,7 @@ class LinkedAccountViewSet(
     Deleting one makes that person link again."""
 
     serializer_class = LinkedAccountSerializer
-    permission_classes = [permissions.IsAuthenticated, StaffOnly]
+    permission_classes = [permissions.IsAuthenticated, ModelPermissions]
     filterset_fields = {"app__public_id": ["exact"], "user": ["exact"]}
     queryset = LinkedAccount.objects.select_related("app").order_by("app_id", "name", "id")
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.core.checks import CheckMessage, Warning
+
+from oncall import outbound
 
 
 def sandbox_in_production(app_configs: object, **kwargs: object) -> list[CheckMessage]:
@@ -17,3 +22,30 @@ def sandbox_in_production(app_configs: object, **kwargs: object) -> list[CheckMe
             )
         ]
     return []
+
+
+def sandbox_outside_the_allow_list(app_configs: object, **kwargs: object) -> list[CheckMessage]:
+    """The sandbox on this machine is refused by the outbound guard unless its network is
+    allow-listed: say so at start-up, not at the first "check configuration". Only literal
+    addresses and ``localhost`` are judged (a system check does not query DNS)."""
+    if not settings.FEISHU_SANDBOX_ENABLED:
+        return []
+    host = urlsplit(settings.FEISHU_SANDBOX_BASE_URL).hostname or ""
+    if host == "localhost":
+        address: outbound.IPAddress | None = ipaddress.ip_address("127.0.0.1")
+    else:
+        address = outbound.literal_address(host)
+    if (
+        address is None
+        or outbound.inward_reason(address) is None
+        or outbound.is_allow_listed(address, outbound.allowed_networks())
+    ):
+        return []
+    return [
+        Warning(
+            f"The Feishu sandbox at {host} will be refused by the outbound (SSRF) guard.",
+            hint="Allow its network, e.g. OUTBOUND_ALLOWED_NETWORKS=127.0.0.0/8,::1/128 for "
+            "this machine (python3 dev.py up sets this).",
+            id="oncall.W102",
+        )
+    ]

@@ -44,6 +44,10 @@ def public_id_field(queryset: Any, **kwargs: Any) -> serializers.SlugRelatedFiel
 
 class UserSerializer(serializers.ModelSerializer):
     name = serializers.SerializerMethodField()
+    email = serializers.SerializerMethodField(
+        help_text="Null unless you are staff with the view permission on users, or share a "
+        "channel with this person."
+    )
 
     class Meta:
         model = User
@@ -51,6 +55,10 @@ class UserSerializer(serializers.ModelSerializer):
 
     def get_name(self, user: Any) -> str:
         return display_name(user)
+
+    def get_email(self, user: Any) -> str | None:
+        # ``email_visible`` is annotated by ``permissions.with_email_visibility``.
+        return user.email if getattr(user, "email_visible", False) else None
 
 
 class ChannelSerializer(serializers.ModelSerializer):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 import django_filters
 from django.contrib.auth import get_user_model
@@ -33,10 +32,13 @@ from oncall.models import (
     TimelineEntry,
 )
 from oncall.permissions import (
-    manages_configuration,
+    MembersReadModelPermissionsWrite,
+    ModelPermissions,
+    configuration_channels,
     readable_channels,
     visible_channels,
     visible_incidents,
+    with_email_visibility,
 )
 from oncall.platforms import prefetch_rules
 from oncall.timeline import Actor
@@ -44,18 +46,11 @@ from oncall.timeline import Actor
 User = get_user_model()
 
 
-class StaffWrites(permissions.BasePermission):
-    """Everyone signed in reads what they may see; staff change configuration."""
-
-    message = "Only staff manage configuration."
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return request.method in permissions.SAFE_METHODS or manages_configuration(request.user)
-
-
 class ChannelViewSet(viewsets.ModelViewSet):
+    """Members read their channels; staff read and change them as their permissions allow."""
+
     serializer_class = s.ChannelSerializer
-    permission_classes = [permissions.IsAuthenticated, StaffWrites]
+    permission_classes = [permissions.IsAuthenticated, MembersReadModelPermissionsWrite]
     lookup_field = "public_id"
     filterset_fields = ["name"]
     ordering_fields = ["name", "created_at"]
@@ -65,17 +60,16 @@ class ChannelViewSet(viewsets.ModelViewSet):
 
 
 class AlertSourceViewSet(viewsets.ModelViewSet):
-    """Inbound integrations. Staff only: the push URL is a secret."""
+    """Inbound integrations. Staff with the permissions only, for reading too: the push URL is a
+    secret."""
 
     serializer_class = s.AlertSourceSerializer
-    permission_classes = [permissions.IsAuthenticated, StaffWrites]
+    permission_classes = [permissions.IsAuthenticated, ModelPermissions]
     lookup_field = "public_id"
     filterset_fields = ["kind", "enabled"]
     ordering_fields = ["name", "created_at"]
 
     def get_queryset(self) -> QuerySet:
-        if not manages_configuration(self.request.user):
-            return AlertSource.objects.none()
         return (
             AlertSource.objects.select_related("channel")
             .prefetch_related("routes")
@@ -95,14 +89,12 @@ class RouteViewSet(viewsets.ModelViewSet):
     """Routing rules of shared alert sources, tried in ``position`` order."""
 
     serializer_class = s.RouteSerializer
-    permission_classes = [permissions.IsAuthenticated, StaffWrites]
+    permission_classes = [permissions.IsAuthenticated, ModelPermissions]
     lookup_field = "public_id"
     filterset_fields = {"source__public_id": ["exact"]}
     ordering_fields = ["position"]
 
     def get_queryset(self) -> QuerySet:
-        if not manages_configuration(self.request.user):
-            return Route.objects.none()
         return (
             Route.objects.select_related("source")
             .prefetch_related("channels")
@@ -110,13 +102,30 @@ class RouteViewSet(viewsets.ModelViewSet):
         )
 
 
+class UserFilter(django_filters.FilterSet):
+    email = django_filters.CharFilter(method="filter_email", label="E-mail address")
+
+    class Meta:
+        model = User
+        fields = ["username", "email"]
+
+    def filter_email(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        # Only among the addresses the caller may see: a match would tell an address's owner.
+        return queryset.filter(email=value, email_visible=True) if value else queryset
+
+
 class UserViewSet(viewsets.ReadOnlyModelViewSet):
-    """People, to pick channel members and escalation targets from."""
+    """People, to pick channel members and escalation targets from. An e-mail address is
+    shown (and found by ``?email=``) only to those ``with_email_visibility`` allows."""
 
     serializer_class = s.UserSerializer
-    queryset = User.objects.filter(is_active=True).order_by("username")
-    filterset_fields = ["username", "email"]
+    queryset = User.objects.none()  # for the schema; requests use get_queryset
+    filterset_class = UserFilter
     ordering_fields = ["username"]
+
+    def get_queryset(self) -> QuerySet:
+        users = User.objects.filter(is_active=True).order_by("username")
+        return with_email_visibility(users, self.request.user)
 
 
 class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
@@ -276,16 +285,17 @@ class EscalationRuleFilter(django_filters.FilterSet):
 
 class EscalationRuleViewSet(viewsets.ModelViewSet):
     """Escalation rules with their levels, tried per channel in ``position`` order (the first
-    that matches wins). Staff write; members read the rules of their channels."""
+    that matches wins). Members read the rules of their channels; staff read and change them as
+    their permissions allow (a rule's levels and targets are part of it)."""
 
     serializer_class = s.EscalationRuleSerializer
-    permission_classes = [permissions.IsAuthenticated, StaffWrites]
+    permission_classes = [permissions.IsAuthenticated, MembersReadModelPermissionsWrite]
     lookup_field = "public_id"
     filterset_class = EscalationRuleFilter
     ordering_fields = ["position", "name"]
 
     def get_queryset(self) -> QuerySet:
-        readable = readable_channels(self.request.user).values("pk")
+        readable = configuration_channels(self.request.user, EscalationRule).values("pk")
         return prefetch_rules(
             EscalationRule.objects.filter(channel__in=readable)
             .select_related("channel")

@@ -298,7 +298,16 @@ class EscalationLevel(models.Model):
         ordering = ["rule", "position", "id"]
 
     def __str__(self) -> str:
-        return f"{self.rule}: level {self.position}"
+        return f"{self.rule}: level {self.number}"
+
+    @property
+    def number(self) -> int | None:
+        """The level's number as people read it, from 1 ("Level 1" on the timeline): its place
+        in the rule's order, whatever the positions (an ordering key, from 0, with gaps)."""
+        if self.pk is None:
+            return None
+        before = Q(position__lt=self.position) | Q(position=self.position, pk__lt=self.pk)
+        return EscalationLevel.objects.filter(before, rule_id=self.rule_id).count() + 1
 
     def clean(self) -> None:
         every, times = self.repeat_every_minutes, self.repeat_times or 0

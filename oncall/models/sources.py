@@ -157,6 +157,13 @@ class InboundEvent(models.Model):
     error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     body_bytes = models.PositiveIntegerField(default=0)
+    # A big push is merged in chunks, each its own transaction (``oncall.ingest.process``):
+    # how many entries of ``events`` are merged, when the last chunk committed (the sweep
+    # leaves a push that is moving alone), and the incidents its chunks opened whose
+    # escalation waits for a later chunk that may still change them.
+    merged = models.PositiveIntegerField(default=0)
+    progressed_at = models.DateTimeField(null=True, blank=True)
+    waiting_incidents = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-received_at"]

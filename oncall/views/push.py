@@ -20,7 +20,7 @@ from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from oncall import ingest, jsonbody
+from oncall import ingest, jsonbody, metrics
 from oncall.events import PayloadError
 from oncall.models import AlertSource
 from oncall.models.sources import hash_token
@@ -31,15 +31,23 @@ class Rejected(Exception):
     """A push refused before its payload was parsed (bad method, token or JSON, too large)."""
 
     def __init__(
-        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        kind: str = metrics.UNKNOWN,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.kind = kind  # the source's, when it is known (``/metrics`` counts by kind)
         self.headers = headers or {}
 
-    def response(self) -> JsonResponse:
+    def response(self, source: AlertSource | None = None) -> JsonResponse:
+        kind = source.kind if source else self.kind
         answer = console_error(self.status, self.code, self.message)
-        return JsonResponse(answer.body, status=answer.status, headers=self.headers)
+        return _respond(answer, kind, headers=self.headers)
 
 
 class Body(NamedTuple):
@@ -52,12 +60,13 @@ class Body(NamedTuple):
 
 @csrf_exempt
 def push(request: HttpRequest, token: str) -> JsonResponse:
+    source = None
     try:
         require_post(request)
         source = authenticate(token)
         body = read_json(request)
     except Rejected as rejected:
-        return rejected.response()
+        return rejected.response(source)
     return accept(source, body)
 
 
@@ -68,13 +77,32 @@ def accept(source: AlertSource, body: Body) -> JsonResponse:
     kind = source_kind(source.kind)
     try:
         result = ingest.accept(source, body.payload, body_bytes=body.size, edge_notes=body.notes)
+    except ingest.TooManyAlerts as error:
+        answer = console_error(
+            413, "too_many_alerts", error.message, limit=error.limit, count=error.count
+        )
+        return _respond(answer, source.kind)
     except PayloadError as error:
-        return _respond(kind.invalid_answer(error))
-    return _respond(kind.accepted_answer(result))
+        # The source's own shape may carry no code (PagerDuty's): named here.
+        return _respond(kind.invalid_answer(error), source.kind, "invalid_payload")
+    return _respond(kind.accepted_answer(result), source.kind)
 
 
-def _respond(answer: Answer) -> JsonResponse:
-    return JsonResponse(answer.body, status=answer.status)
+def _respond(
+    answer: Answer,
+    kind: str = metrics.UNKNOWN,
+    code: str = "",
+    headers: dict[str, str] | None = None,
+) -> JsonResponse:
+    """Every answer of ``push`` and ``accept`` goes out here and is counted for ``/metrics``
+    under the source's kind and the answer's error code (``code`` when the body has none)."""
+    metrics.push_answered(kind, answer.status, code or _error_code(answer))
+    return JsonResponse(answer.body, status=answer.status, headers=headers)
+
+
+def _error_code(answer: Answer) -> str:
+    error = answer.body.get("error")
+    return str(error.get("code", "")) if isinstance(error, dict) else ""
 
 
 def require_post(request: HttpRequest) -> None:
@@ -106,9 +134,11 @@ def authenticate(token: str, *, kind: str | None = None) -> AlertSource:
             "wrong_source_kind",
             f"This push token belongs to a source of kind {source.kind!r}, and this URL takes "
             f"only {kind!r} sources: push to the source's own URL, /push/<token>.",
+            kind=source.kind,
         )
     if not source.enabled:
-        raise Rejected(403, "source_disabled", f"The alert source {source.name!r} is disabled.")
+        message = f"The alert source {source.name!r} is disabled."
+        raise Rejected(403, "source_disabled", message, kind=source.kind)
     return source
 
 

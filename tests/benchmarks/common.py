@@ -74,6 +74,8 @@ def sandbox_environment(
         REDIS_URL=redis_url,
         FEISHU_SANDBOX_ENABLED="true",
         FEISHU_SANDBOX_BASE_URL=f"http://{HOST}:{sandbox_port or port}{SANDBOX_PATH}",
+        # The sandbox is on loopback: allowed past the outbound (SSRF) guard, as `dev.py up` does.
+        OUTBOUND_ALLOWED_NETWORKS=f"{HOST}/32",
     )
 
 
@@ -181,7 +183,8 @@ class Servers:
     worker takes both, as ``dev.py up`` runs it. With ``sandbox_port``, the Feishu sandbox
     gets a gunicorn of its own there (``SANDBOX_WEB_WORKERS`` x ``SANDBOX_THREADS``), whose
     CPU is counted apart. With ``access_log``, the console's gunicorn writes each request's
-    method, path, status and time (µs) there."""
+    method, path, status and time (µs) there. With ``worker_log``, the Celery workers log at
+    INFO there (one "succeeded in" line per task, with its time)."""
 
     def __init__(
         self,
@@ -194,6 +197,7 @@ class Servers:
         card_workers: int = 0,
         sandbox_port: int | None = None,
         access_log: Path | None = None,
+        worker_log: Path | None = None,
     ):
         self.env = env
         self.port = port
@@ -203,6 +207,7 @@ class Servers:
         self.threads = threads
         self.sandbox_port = sandbox_port
         self.access_log = access_log
+        self.worker_log = worker_log
         self.processes: list[subprocess.Popen] = []
         self.names: list[str] = []
 
@@ -248,8 +253,11 @@ class Servers:
             *(["--queues", queue] if queue else []),
             "--concurrency",
             str(processes),
-            "--loglevel",
-            "WARNING",
+            *(
+                ["--loglevel", "INFO", "--logfile", str(self.worker_log)]
+                if self.worker_log
+                else ["--loglevel", "WARNING"]
+            ),
             "--without-gossip",
             "--without-mingle",
         ]

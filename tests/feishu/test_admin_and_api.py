@@ -141,7 +141,8 @@ def test_the_encrypt_key_can_be_removed(admin_client):
     assert app.encrypt_key == ""
 
 
-def test_an_api_base_url_pointing_inward_is_refused(admin_client):
+def test_an_api_base_url_pointing_inward_is_refused(admin_client, fake_dns):
+    fake_dns.answers["feishu-proxy.corp"] = ["93.184.216.34"]
     app = FeishuAppFactory()
     url = reverse("admin:integrations_feishuapp_change", args=[app.pk])
     for bad in (
@@ -264,3 +265,18 @@ def test_the_sandbox_in_production_is_warned_about(settings):
     assert [m.id for m in sandbox_in_production(None)] == ["oncall.W101"]
     settings.FEISHU_SANDBOX_ENABLED = False
     assert sandbox_in_production(None) == []
+
+
+def test_a_sandbox_on_loopback_outside_the_allow_list_is_warned_about(settings):
+    from integrations.feishu.system_checks import sandbox_outside_the_allow_list
+
+    settings.FEISHU_SANDBOX_ENABLED = True
+    settings.OUTBOUND_ALLOWED_NETWORKS = []
+    for url in ("http://127.0.0.1:8000/sandbox/feishu", "http://localhost:8000/sandbox/feishu"):
+        settings.FEISHU_SANDBOX_BASE_URL = url
+        assert [m.id for m in sandbox_outside_the_allow_list(None)] == ["oncall.W102"]
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
+    assert sandbox_outside_the_allow_list(None) == []
+    settings.FEISHU_SANDBOX_BASE_URL = "https://oncall.example.com/sandbox/feishu"
+    settings.OUTBOUND_ALLOWED_NETWORKS = []
+    assert sandbox_outside_the_allow_list(None) == []

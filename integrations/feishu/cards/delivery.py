@@ -27,7 +27,7 @@ from __future__ import annotations
 import heapq
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -39,6 +39,7 @@ from django.db import transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from integrations.feishu import PLATFORM_NAME, escalation_targets
 from integrations.feishu.cards import render_cache
 from integrations.feishu.cards.render import card_fingerprint as fingerprint
 from integrations.feishu.chats import record_gone
@@ -51,6 +52,7 @@ from integrations.feishu.models import (
     LinkedAccount,
     SentCard,
 )
+from oncall import platforms
 from oncall.models import Incident, TimelineEntry
 from oncall.timeline import Actor, build, display_name, record, record_many
 
@@ -102,18 +104,14 @@ def notify(
 ) -> Notified:
     """One more notification of ``incident`` for each recipient; sends after commit."""
     users, chats = list(users), list(chats)
-    linked = set(
-        LinkedAccount.objects.filter(app=app, user__in=[u.pk for u in users]).values_list(
-            "user_id", flat=True
-        )
-    )
+    unlinked = {user.pk for user in escalation_targets.not_linked(app, users)}
     rows = _request(incident, app, users, chats)
     to_send: list[int] = []
     unreachable: list[str] = []
     refused: list[tuple[CardDelivery, State, str]] = []
     for user in users:
         delivery = rows[("user", user.pk)]
-        if user.pk in linked:
+        if user.pk not in unlinked:
             to_send.append(delivery.pk)
         else:
             unreachable.append(display_name(user))
@@ -173,6 +171,8 @@ def _refuse(incident: Incident, refused: list[tuple[CardDelivery, State, str]]) 
         [delivery for delivery, _, _ in refused], ["state", "last_error", "updated_at"]
     )
     record_many(entries)
+    for state, count in Counter(state for _, state, _ in refused).items():
+        platforms.notifications_failed(PLATFORM_NAME, state.value, count)
 
 
 def _not_linked_message(user: Any, app: FeishuApp) -> str:
@@ -352,6 +352,7 @@ def _record_sent(
     if recorded:
         delivery.sent, delivery.state = number, State.SENT
         delivery.last_error, delivery.attempts = "", 0
+        platforms.notifications_sent(PLATFORM_NAME)
     return recorded == 1
 
 
@@ -365,6 +366,7 @@ def _transient_failure(delivery: CardDelivery, exc: errors.FeishuError) -> float
     if attempts >= MAX_SEND_ATTEMPTS:
         _permanent_failure(delivery, exc, after=attempts)
         return None
+    platforms.notification_retried(PLATFORM_NAME, failure_reason(exc))
     return _backoff(attempts)
 
 
@@ -408,7 +410,25 @@ def _permanent_failure(delivery: CardDelivery, exc: errors.FeishuError, after: i
             state=state, last_error=str(exc), sent=delivery.requested
         )
         record(delivery.incident, Kind.DELIVERY_FAILED, Actor.system(), message)
+    platforms.notifications_failed(PLATFORM_NAME, failure_reason(exc))
     logger.warning("delivery %s: %s", delivery.pk, message)
+
+
+# Why a send failed, for /metrics: the error's class, never its message (a label takes few
+# values). The first class that matches wins, so subclasses come before their bases.
+FAILURE_REASONS: tuple[tuple[type[errors.FeishuError], str], ...] = (
+    (errors.BotNotInChat, "bot_not_in_chat"),
+    (errors.ChatDisbanded, "chat_disbanded"),
+    (errors.UserOutsideAvailability, "user_outside_availability"),
+    (errors.AuthError, "app_credentials_refused"),
+    (errors.RateLimited, "rate_limited"),
+    (errors.TransientError, "transient_error"),
+    (errors.PermanentError, "refused"),
+)
+
+
+def failure_reason(exc: errors.FeishuError) -> str:
+    return next((reason for cls, reason in FAILURE_REASONS if isinstance(exc, cls)), "error")
 
 
 def _mark_chat(delivery: CardDelivery, status: FeishuChat.Status) -> None:

@@ -10,11 +10,16 @@ from integrations.feishu.cards.render import incident_card
 from integrations.feishu.models import FeishuApp, FeishuChat, LinkedAccount
 from oncall.models import Alert, Channel, Incident
 
+# The example incident's id, in its buttons: a click on a test card names no real incident, and
+# is told it clicked a test card (``inbound.incident_buttons``) rather than "no longer exists".
+EXAMPLE_INCIDENT_ID = uuid.UUID(int=0)
+
 
 def example_card() -> dict:
     """The card of an example incident (never saved), as responders will see them."""
     now = timezone.now()
     incident = Incident(
+        public_id=EXAMPLE_INCIDENT_ID,
         number=0,
         title="Test card from the on-call console",
         severity="info",

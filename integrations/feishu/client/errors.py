@@ -91,6 +91,11 @@ class PermanentError(FeishuError):
     permanent = True
 
 
+class DestinationRefused(PermanentError):
+    """The console's SSRF guard (``oncall.outbound``) refused the app's host: an inward address,
+    plain http, or a redirect. Nothing was sent there; an admin must fix the API base URL."""
+
+
 class BotNotInChat(PermanentError):
     """230002: the bot is not a member of the chat."""
 
@@ -129,6 +134,8 @@ def explain(exc: FeishuError, *, doing: str, scopes: str, nothing_done: str = ""
     No secrets: the client redacts them from ``exc``."""
     then = f" {nothing_done}" if nothing_done else ""
     if isinstance(exc, AuthError):
+        return f"{exc}{then}"
+    if isinstance(exc, DestinationRefused):
         return f"{exc}{then}"
     if isinstance(exc, RateLimited):
         return f"Feishu is rate limiting this app.{then} Try again in {exc.retry_after:g} s."

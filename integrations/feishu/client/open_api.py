@@ -6,6 +6,11 @@
 once when Feishu says it is invalid. With a limiter, every call first waits for the console's
 shared rate limits (``integrations.feishu.client.ratelimit``).
 
+Every session is the core's guarded one (``oncall.outbound``): an app's base URL is set by an
+admin, so each connection goes only to an address checked against the SSRF rules, and no
+redirect is followed. The built-in Feishu and Lark hosts go through the same guard: they resolve
+to public addresses, and one transport for all is simpler to reason about than a trusted list.
+
 Logs carry the method, the path and Feishu's code: never a token, a secret or a body.
 """
 
@@ -27,6 +32,7 @@ from django.core.cache import cache
 
 from integrations.feishu.client import errors
 from integrations.feishu.client.ratelimit import DEFAULT_MAX_WAIT, Limit, Limiter, wait_for
+from oncall import outbound
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +66,7 @@ class AppCredentials:
 _pooled = threading.local()
 
 
-def pooled_session() -> requests.Session:
+def pooled_session() -> outbound.GuardedSession:
     """A session kept for the life of this process and thread, for callers that make many
     calls one task after another (card sends): its connections stay open between calls
     (keep-alive), where a new session per call paid a TCP connection each time, on both ends.
@@ -69,7 +75,7 @@ def pooled_session() -> requests.Session:
     a worker process forked from one that had used it never shares its parent's sockets."""
     session = getattr(_pooled, "session", None)
     if session is None or _pooled.pid != os.getpid():
-        session = requests.Session()
+        session = outbound.session()
         _pooled.session, _pooled.pid = session, os.getpid()
     return session
 
@@ -87,14 +93,14 @@ class FeishuClient:
         self,
         credentials: AppCredentials,
         *,
-        session: requests.Session | None = None,
+        session: outbound.GuardedSession | None = None,
         timeout: float | tuple[float, float] = (3.05, 10),
         limiter: Limiter | None = None,
         sleep: Callable[[float], object] = time.sleep,
         max_wait: float = DEFAULT_MAX_WAIT,
     ):
         self.credentials = credentials
-        self.session = session or requests.Session()
+        self.session = session or outbound.session()
         self.timeout = timeout
         self.limiter = limiter
         self._sleep = sleep
@@ -115,6 +121,8 @@ class FeishuClient:
         body = {"app_id": self.credentials.app_id, "app_secret": self.credentials.app_secret}
         try:
             payload = self._call("POST", TENANT_AUTH_PATH, json=body, limits=self._app_limits())
+        except errors.DestinationRefused:
+            raise  # the host is wrong, not the App ID / App Secret
         except errors.PermanentError as exc:
             raise errors.AuthError(
                 exc.msg, code=exc.code, http_status=exc.http_status, app_id=self.credentials.app_id
@@ -394,6 +402,9 @@ class FeishuClient:
             response = self.session.request(
                 method, url, params=params, json=json, headers=headers, timeout=self.timeout
             )
+        except outbound.OutboundRefused as exc:
+            logger.warning("Feishu %s %s refused by the outbound guard: %s", method, path, exc)
+            raise errors.DestinationRefused(str(exc)) from None
         except requests.RequestException as exc:
             logger.warning("Feishu %s %s failed: %s", method, path, type(exc).__name__)
             raise errors.TransientError(

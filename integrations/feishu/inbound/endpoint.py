@@ -19,11 +19,13 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from integrations.feishu import PLATFORM_NAME
 from integrations.feishu.cards import delivery
 from integrations.feishu.inbound import card_actions, events, incident_buttons
 from integrations.feishu.inbound.callbacks import Callback, Rejected, open_callback
 from integrations.feishu.inbound.card_actions import CardAction, CardResponse
 from integrations.feishu.models import CallbackReceipt, FeishuApp
+from oncall.platforms import card_callback, counts_card_callbacks
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +40,24 @@ CARD_ACTIONS: dict[str, Callable[[CardAction], CardResponse]] = {
 }
 
 
+# A click's outcome for /metrics, from the kind of toast its answer shows: the incident
+# changed, was already so, the click was refused (not a member, not linked, a stale button),
+# or the request was invalid (a snooze without a duration). "failed" is a handler's exception.
+CLICK_OUTCOMES = {
+    "success": "changed",
+    "info": "unchanged",
+    "warning": "refused",
+    "error": "invalid",
+}
+
+
 def _error(status: int, reason: str) -> JsonResponse:
     return JsonResponse({"error": reason}, status=status)
 
 
 @csrf_exempt
 @require_POST
+@counts_card_callbacks(PLATFORM_NAME)
 def callback(request: HttpRequest, public_id: UUID) -> JsonResponse:
     """Events, card callbacks (both formats) and URL verification, on either of the app's URLs."""
     app = FeishuApp.objects.filter(public_id=public_id, enabled=True).first()
@@ -108,13 +122,17 @@ def _card_callback(app: FeishuApp, opened: Callback) -> JsonResponse:
     try:
         action = card_actions.card_action(app, opened)
     except card_actions.MalformedAction as exc:
-        return _error(400, f"Malformed card callback: {exc}.")
+        return card_callback(
+            _error(400, f"Malformed card callback: {exc}."), "unknown", "malformed"
+        )
+    button = action.name if action.name in CARD_ACTIONS else "unknown"  # /metrics' label
     if not _first_delivery(app, opened):
         # Feishu does not re-send card callbacks: this is a replay or a double delivery of one
         # click, and the click has already been acted on. Keep the card as it is.
-        return JsonResponse({})
+        return card_callback(JsonResponse({}), button, "duplicate")
     try:
         response = _dispatch(action)
+        outcome = CLICK_OUTCOMES[response.toast_type]
     except Exception:
         # The person sees Feishu's own failure toast otherwise; say something useful instead.
         logger.exception("Feishu app %s: card action %r failed", app.pk, action.name)
@@ -122,10 +140,11 @@ def _card_callback(app: FeishuApp, opened: Callback) -> JsonResponse:
             toast="Something went wrong on the on-call console; please try again.",
             toast_type="error",
         )
+        outcome = "failed"
     if response.card is not None:
         # The answer replaces the clicked copy: the sync this click scheduled can skip it.
         delivery.record_shown(app, action.message_id, response.card)
-    return JsonResponse(response.body(action.format))
+    return card_callback(JsonResponse(response.body(action.format)), button, outcome)
 
 
 def _dispatch(action: CardAction) -> CardResponse:

@@ -4,8 +4,10 @@ incident-lifecycle service, answered within Feishu's 3 s with a toast and the cu
 Nothing in the button is trusted: its value names an incident by public id, the clicker is
 looked up by open_id among the app's linked accounts, and the lifecycle service checks what that
 person may do. A click on a stale card (the action no longer fits the incident) gets the
-current card and a toast saying what happened, never an error. The other copies of the card
-are updated by the change's announcement (``delivery.follow_change``).
+current card and a toast saying what happened, never an error. A clicker who may not act on the
+incident (not a member of its channel), or whose request is invalid before that is checked,
+gets the refusal alone: the current card would show them another channel's incident. The other
+copies of the card are updated by the change's announcement (``delivery.follow_change``).
 """
 
 from __future__ import annotations
@@ -15,9 +17,13 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from integrations.feishu.cards.render import incident_card
+from integrations.feishu.cards.sample import EXAMPLE_INCIDENT_ID
 from integrations.feishu.inbound.card_actions import CardAction, CardResponse
 from integrations.feishu.inbound.identity import feishu_actor, how_to_link, linked_user
 from oncall import lifecycle
@@ -32,6 +38,8 @@ def handle(action: CardAction) -> CardResponse:
     public_id = _public_id(action)
     if public_id is None:
         return _gone()
+    if public_id == EXAMPLE_INCIDENT_ID:
+        return _test_card()
     user = linked_user(action.app, action.open_id)
     if user is None:
         return CardResponse(how_to_link(action.app), "warning")
@@ -46,18 +54,16 @@ def _perform(action: CardAction, public_id: uuid.UUID, actor: Actor) -> CardResp
         outcome = _transition(action)(public_id, actor)
     except Incident.DoesNotExist:
         return _gone()
-    except PermissionDenied:
-        incident = _incident(public_id)
-        if incident is None:
-            return _gone()
-        return _refused(incident, f"You are not a member of the channel {incident.channel}.")
+    except PermissionDenied as denied:
+        # No card, nothing read: Feishu keeps the clicked card as it is.
+        return CardResponse(str(denied), "warning")
     except lifecycle.TransitionRefused as refused:
-        # The refusal carries the incident as read under the lock: what the card must show.
+        # Refused after the membership check, under the lock: the clicker may see the card.
         incident = refused.incident or _incident(public_id)
         return _refused(incident, refused.message) if incident else _gone()
     except lifecycle.InvalidRequest as invalid:
-        incident = _incident(public_id)
-        return CardResponse(invalid.message, "error", _card(incident)) if incident else _gone()
+        # Possibly refused before the membership check (a snooze's duration): no card.
+        return CardResponse(invalid.message, "error")
     if not outcome.changed:
         return CardResponse(outcome.message, "info", _card(outcome.incident))
     return CardResponse(str(DONE[action.name]), "success", _card(outcome.incident))
@@ -90,6 +96,18 @@ def _incident(public_id: uuid.UUID) -> Incident | None:
 
 def _gone() -> CardResponse:
     return CardResponse("This incident no longer exists.", "warning")
+
+
+def _test_card() -> CardResponse:
+    # In the console's language, as the card itself (one message for every recipient).
+    with translation.override(settings.LANGUAGE_CODE):
+        return CardResponse(
+            _(
+                "This is a test card from the admin's “send a test card”: its buttons do "
+                "nothing. On the card of a real incident they claim, snooze or close it."
+            ),
+            "info",
+        )
 
 
 def _refused(incident: Incident, message: str) -> CardResponse:

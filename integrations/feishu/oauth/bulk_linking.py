@@ -5,7 +5,9 @@ Feishu's ``batch_get_id`` finds people by email or mobile number
 (https://open.feishu.cn/document/server-docs/contact-v3/user/batch_get_id). Console accounts are
 Django's users, which have an email and no mobile number, so the lookup is by email only.
 A person Feishu does not return is either unknown to the tenant or outside the app's contact
-range (Feishu answers both the same way), and is reported as not found.
+range (Feishu answers both the same way), and is reported as not found. Staff and superusers
+are never linked by e-mail (``oncall.permissions.may_sign_in_by_email``): they are reported, and
+link from a session they signed in to.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from django.db import IntegrityError, transaction
 
 from integrations.feishu.client import errors
 from integrations.feishu.models import FeishuApp, LinkedAccount
+from oncall.permissions import may_sign_in_by_email
 
 
 @dataclass(frozen=True)
@@ -42,11 +45,14 @@ class BulkLinkResult:
     # Two or more console users with one email: Feishu's answer cannot say which one it is.
     shared_email: list[AbstractBaseUser] = field(default_factory=list)
     taken: list[TakenOpenId] = field(default_factory=list)
+    # Staff and superusers: not looked up, they link themselves from a signed-in session.
+    staff: list[AbstractBaseUser] = field(default_factory=list)
 
     @property
     def considered(self) -> int:
         return (
-            len(self.linked)
+            len(self.staff)
+            + len(self.linked)
             + len(self.not_found)
             + len(self.without_email)
             + len(self.shared_email)
@@ -67,7 +73,9 @@ def link_by_email(app: FeishuApp) -> BulkLinkResult:
     Raises ``errors.FeishuError`` when the lookup fails; nothing is linked then
     (``describe_error`` says what went wrong in words an admin can act on)."""
     result = BulkLinkResult(app=app)
-    by_email = _group_by_email(unlinked_users(app), result)
+    users = unlinked_users(app)
+    result.staff = [user for user in users if not may_sign_in_by_email(user)]
+    by_email = _group_by_email([u for u in users if may_sign_in_by_email(u)], result)
     open_ids = _open_ids_by_email(app, by_email.keys())
     for email, users in by_email.items():
         open_id = open_ids.get(email)

@@ -14,11 +14,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from integrations.feishu.models import FeishuApp, LinkedAccount
 from integrations.feishu.oauth.provider import FeishuIdentity
+from oncall.permissions import may_sign_in_by_email
 
 PENDING_SESSION_KEY = "feishu_pending_link"
 # As long as an OAuth state lives: the person signs in locally right after the round trip.
@@ -71,8 +73,10 @@ def match_by_email(app: FeishuApp, identity: FeishuIdentity) -> AbstractBaseUser
     Feishu's ``email`` and ``enterprise_email`` are set by the tenant's administrators, not
     typed in by the person, so the tenant vouches for them: that is what makes matching on
     them safe. Ambiguity (two users with one address), or a user already linked to another
-    Feishu account in this app, is left to a person to resolve by signing in."""
-    if not settings.FEISHU_LINK_BY_VERIFIED_EMAIL:
+    Feishu account in this app, is left to a person to resolve by signing in. So is any
+    address of a staff account or a superuser (``may_sign_in_by_email``): the tenant vouching
+    for an address must not make anyone an administrator of the console."""
+    if not settings.FEISHU_LINK_BY_VERIFIED_EMAIL or is_staff_address(identity):
         return None
     users = get_user_model().objects.filter(is_active=True)
     for email in identity.emails:
@@ -80,6 +84,19 @@ def match_by_email(app: FeishuApp, identity: FeishuIdentity) -> AbstractBaseUser
         if len(matches) == 1 and not matches[0].feishu_accounts.filter(app=app).exists():
             return matches[0]
     return None
+
+
+def is_staff_address(identity: FeishuIdentity) -> bool:
+    """Whether one of the identity's addresses is that of a console account that may not be
+    signed in by e-mail (staff, superusers, active or not). Its owner signs in to link, and
+    gets no new account either: it would be a second, unprivileged one in their name."""
+    if not identity.emails:
+        return False
+    same_address = Q()
+    for email in identity.emails:
+        same_address |= Q(email__iexact=email)
+    users = get_user_model().objects.filter(same_address).only("is_staff", "is_superuser")
+    return any(not may_sign_in_by_email(user) for user in users)
 
 
 def create_account(identity: FeishuIdentity) -> AbstractBaseUser:

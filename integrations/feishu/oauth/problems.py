@@ -101,6 +101,15 @@ NO_IDENTITY = LinkProblem(
     "Try again. If it keeps happening, tell the console's administrator.",
 )
 
+DESTINATION_REFUSED = LinkProblem(
+    "destination_refused",
+    502,
+    "The console will not call this app's API address",
+    "The app's API base URL points at an address the console does not call (this machine, "
+    "a private network or a cloud metadata service), so nothing was sent there.",
+    ASK_ADMIN,
+)
+
 CODE_PROBLEMS: dict[int, LinkProblem] = {
     20003: CODE_INVALID,  # code not found
     20004: CODE_INVALID,  # code expired
@@ -132,6 +141,8 @@ def from_feishu_error(error: errors.FeishuError) -> LinkProblem:
     """A failed token exchange or user_info call."""
     if isinstance(error, errors.TransientError | errors.RateLimited):
         return UNREACHABLE
+    if isinstance(error, errors.DestinationRefused):
+        return DESTINATION_REFUSED
     if error.code in CODE_PROBLEMS:
         return CODE_PROBLEMS[error.code]
     return LinkProblem(

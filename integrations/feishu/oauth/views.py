@@ -129,7 +129,7 @@ def _sign_in(
     if request.user.is_authenticated:
         return _connect(request, app, identity, next_url, state)
     user = linking.match_by_email(app, identity)
-    if user is None and settings.FEISHU_CREATE_ACCOUNTS:
+    if user is None and settings.FEISHU_CREATE_ACCOUNTS and not linking.is_staff_address(identity):
         user = linking.create_account(identity)
         logger.info("Feishu app %s: created console user %s for a new person", app.pk, user.pk)
     if user is None:

@@ -7,6 +7,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from integrations.sources.pagerduty.source import PagerDutySource
+from oncall import metrics
 from oncall.views.push import Rejected, accept, authenticate, read_json, require_post
 
 
@@ -21,6 +22,7 @@ def enqueue(request: HttpRequest) -> JsonResponse:
             raise Rejected(400, "invalid_payload", "routing_key is required")
         source = authenticate(routing_key, kind=PagerDutySource.kind)
     except Rejected as rejected:
+        metrics.push_answered(PagerDutySource.kind, rejected.status, rejected.code)
         # Refusals in PagerDuty's shape too: the sender only knows that one.
         return JsonResponse(
             {"status": "invalid event", "message": rejected.message, "errors": [rejected.code]},

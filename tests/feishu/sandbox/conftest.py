@@ -61,9 +61,15 @@ def _drained_live_server(live_server):
             thread.join(timeout=5)
 
 
+# The live server listens on loopback, which the outbound guard refuses unless allowed.
+LOOPBACK_NETWORKS = ["127.0.0.0/8", "::1/128"]
+
+
 @pytest.fixture
-def sandbox_base_url(_drained_live_server) -> str:
-    """The sandbox on the live server: both the Open API and the accounts base of its apps."""
+def sandbox_base_url(_drained_live_server, settings) -> str:
+    """The sandbox on the live server: both the Open API and the accounts base of its apps.
+    Loopback is allow-listed for the outbound guard, as ``dev.py up`` and the benchmarks do."""
+    settings.OUTBOUND_ALLOWED_NETWORKS = LOOPBACK_NETWORKS
     return _drained_live_server.url + "/sandbox/feishu"
 
 

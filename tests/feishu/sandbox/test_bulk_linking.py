@@ -88,6 +88,20 @@ def test_people_outside_the_apps_availability_are_not_found(
     assert result.not_found == [team["bob"], team["zoe"]]
 
 
+def test_staff_and_superusers_are_never_linked_by_email(console_app, sandbox_people):
+    """Their addresses are in the directory; they link from a signed-in session instead."""
+    staff = user("alice", "alice@example.com", is_staff=True)
+    root = user("bob", "bob@example.com", is_superuser=True)
+    carol = user("carol", "carol@example.com")
+
+    result = bulk_linking.link_by_email(console_app)
+
+    assert result.staff == [staff, root]
+    assert result.linked == [carol]
+    assert result.considered == 3
+    assert list(LinkedAccount.objects.values_list("user", flat=True)) == [carol.pk]
+
+
 def test_console_users_sharing_an_email_are_not_guessed_between(console_app, sandbox_people):
     twins = [user("alice", "alice@example.com"), user("alice2", "ALICE@example.com")]
 
@@ -141,15 +155,17 @@ def test_the_admin_action_reports_who_was_found_and_who_was_not(
 ):
     reported = run_action(admin_client, console_app)
 
-    # "admin" is a console user too, with admin@example.com, unknown to the directory.
     assert reported[0] == ("success", "Sandbox: linked 2: Alice, Bob.")
     assert reported[1][0] == "warning"
-    assert reported[1][1].startswith("Sandbox: not found in Feishu by email: admin, Zoe.")
+    assert reported[1][1].startswith("Sandbox: not found in Feishu by email: Zoe.")
     assert "no mobile number" in reported[1][1]
     assert reported[2] == (
         "warning",
         "Sandbox: not looked up, no email on the console account: Nomail.",
     )
+    # "admin", the superuser running the action, is a console user too: never linked by email.
+    assert reported[3][0] == "info"
+    assert reported[3][1].startswith("Sandbox: not linked by email, staff and superusers: admin.")
     assert LinkedAccount.objects.filter(app=console_app).count() == 2
 
 

@@ -191,9 +191,21 @@ def test_an_unlinked_clicker_is_told_how_to_link_and_nothing_changes(world, cons
     assert status(world).status == Incident.Status.TRIGGERED
 
 
-def test_a_linked_clicker_outside_the_channel_is_refused(world):
-    answer = click(world, "dave", "close")
-    assert answer.toast == "You are not a member of the channel Databases."
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_linked_clicker_outside_the_channel_gets_the_refusal_alone(world, fmt):
+    """The answer shows nothing of another channel's incident: no card, which would carry its
+    title, description and labels (the clicked card stays as it was)."""
+    incident = world["incident"]
+    incident.description = "Primary db-7 lags 40 s behind"
+    incident.labels = {"cluster": "payments-eu"}
+    incident.save()
+    answer = click(world, "dave", "close", fmt=fmt)
+    assert answer.card is None
+    for secret in ("Replication lag", "db-7", "payments-eu", "Databases"):
+        assert secret not in answer.delivery.answer
+    if fmt == CallbackFormat.NEW:
+        assert answer.toast == "You are not a member of this incident's channel."
+        assert answer.toast_type == "warning"
     assert status(world).status == Incident.Status.TRIGGERED
 
 

@@ -150,6 +150,22 @@ def test_a_chat_the_bot_left_is_recorded_and_marked(
     assert "230002" in incident.timeline.get(kind=TimelineEntry.Kind.DELIVERY_FAILED).message
 
 
+def test_a_host_the_outbound_guard_refuses_fails_the_card_at_once_and_says_why(
+    console_app, incident, people, sandbox_people, settings, no_limiter
+):
+    settings.OUTBOUND_ALLOWED_NETWORKS = []  # the sandbox on loopback is no longer allowed
+    row = owed_card(incident, console_app, people["alice"])
+
+    assert delivery.send_many([row.pk], sleep=pytest.fail) == delivery.Later()
+
+    row.refresh_from_db()
+    assert (row.state, row.attempts) == (State.FAILED, 0)  # permanent: no retries
+    assert "points at a loopback address" in row.last_error
+    failure = incident.timeline.get(kind=TimelineEntry.Kind.DELIVERY_FAILED).message
+    assert "the console does not call such addresses" in failure
+    assert cards_of(sandbox_people["alice"]) == []
+
+
 def test_5xx_and_429_answers_are_retried_and_the_card_arrives_once(
     console_app, incident, people, sandbox_people, no_limiter
 ):

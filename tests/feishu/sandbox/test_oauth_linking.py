@@ -227,6 +227,43 @@ def test_an_inactive_user_is_not_matched_by_email(client, app, people):
     assert response["Location"] == reverse("feishu:link-sign-in", args=[app.public_id])
 
 
+@pytest.mark.parametrize(
+    "privilege",
+    [{"is_staff": True}, {"is_superuser": True}, {"is_staff": True, "is_superuser": True}],
+    ids=["staff", "superuser", "both"],
+)
+@pytest.mark.parametrize("create_accounts", [False, True], ids=["no-creation", "creation"])
+def test_an_administrators_email_never_signs_anyone_in_as_them(
+    client, app, people, settings, privilege, create_accounts
+):
+    """Whoever holds the admin's address in the Feishu tenant is sent to sign in with a console
+    password: no link, no session, and no second account in the admin's name."""
+    settings.FEISHU_CREATE_ACCOUNTS = create_accounts
+    root = make_user("root", "Alice@example.com", **privilege)
+    users_before = get_user_model().objects.count()
+
+    response = round_trip(client, app, people["alice"])
+
+    assert response["Location"] == reverse("feishu:link-sign-in", args=[app.public_id])
+    assert not LinkedAccount.objects.exists()
+    assert signed_in_user(client) is None
+    assert get_user_model().objects.count() == users_before
+    page = client.get(response["Location"]).text
+    assert "Administrators and other staff are never signed in by their e-mail address" in page
+    # Signed in with the password, the admin links the account.
+    client.force_login(root)
+    assert round_trip(client, app, people["alice"])["Location"] == reverse("home")
+    assert LinkedAccount.objects.get(app=app).user == root
+
+
+def test_the_sign_in_page_says_so_in_chinese(client, app, people):
+    round_trip(client, app, people["alice"])
+    page = client.get(
+        reverse("feishu:link-sign-in", args=[app.public_id]), HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+    assert "管理员和其他管理人员不会通过电子邮箱地址自动登录" in page.text
+
+
 def test_with_account_creation_on_a_new_person_gets_an_account_without_a_password(
     client, app, people, settings
 ):
@@ -558,6 +595,20 @@ def test_feishu_unreachable_is_a_502_that_says_so(client, app, people, settings,
     assert_problem_page(response, 502, "Feishu could not be reached", app)
     assert "unreachable (TransientError" in caplog.text
     assert query_of(back)["code"] not in caplog.text
+
+
+def test_an_app_whose_host_the_guard_refuses_gets_a_502_that_says_so(
+    client, app, people, settings, caplog
+):
+    back = at_feishu(client, client.get(web_entry(app)), people["alice"])
+    settings.OUTBOUND_ALLOWED_NETWORKS = []  # the sandbox on loopback is no longer allowed
+
+    with caplog.at_level(logging.WARNING):
+        response = client.get(back)
+
+    assert_problem_page(response, 502, "The console will not call this app&#x27;s API", app)
+    assert "destination_refused (DestinationRefused" in caplog.text
+    assert not LinkedAccount.objects.exists()
 
 
 def test_a_wrong_app_secret_is_an_administrators_problem(client, app, people):

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from integrations.feishu.models import FeishuApp, FeishuChat
 from integrations.feishu_sandbox.models import SandboxApp, SandboxChat
+from tests.feishu.sandbox.conftest import LOOPBACK_NETWORKS
 
 
 def flashed(response) -> list[str]:
@@ -19,6 +20,8 @@ def flashed(response) -> list[str]:
 def test_the_walkthrough(admin_client, live_server, settings):
     settings.PUBLIC_BASE_URL = live_server.url
     settings.FEISHU_SANDBOX_BASE_URL = live_server.url + "/sandbox/feishu"
+    # As `dev.py up` does: the sandbox on loopback is allowed past the outbound guard.
+    settings.OUTBOUND_ALLOWED_NETWORKS = LOOPBACK_NETWORKS
     call_command("sandbox_seed", "--console-url", live_server.url)
     demo = SandboxApp.objects.get(name="On-call demo")
 

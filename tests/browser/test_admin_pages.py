@@ -1,0 +1,84 @@
+"""The admin screens a new admin meets, in a real browser: an escalation rule's "add another
+level" (people and chats to choose from, no script error, levels numbered from 1), and an
+alert source's push URL, readable whole."""
+
+from __future__ import annotations
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+
+from tests import factories
+from tests.browser.conftest import DESKTOP_SCREEN, wait_for_heading, wait_until
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "correct horse battery staple"
+
+
+def sign_in_to_the_admin(browser, live_server) -> None:
+    factories.UserFactory(username="root", password=PASSWORD, is_staff=True, is_superuser=True)
+    browser.get(f"{live_server.url}/admin/login/")
+    browser.find_element(By.ID, "id_username").send_keys("root")
+    browser.find_element(By.ID, "id_password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    wait_for_heading(browser, "administration")
+
+
+def script_errors(browser) -> list[str]:
+    """What the page's scripts threw (chromium's console at SEVERE, minus a missing favicon)."""
+    return [
+        entry["message"]
+        for entry in browser.get_log("browser")
+        if entry["level"] == "SEVERE" and "favicon.ico" not in entry["message"]
+    ]
+
+
+@pytest.mark.parametrize("browser", [DESKTOP_SCREEN], indirect=True, ids=["desktop"])
+def test_adding_a_level_offers_people_and_chats_to_choose_from(
+    transactional_db, browser, screenshot, console_over_http, live_server
+):
+    channel = factories.ChannelFactory(name="Storage")
+    factories.UserFactory(username="dana", first_name="Dana")
+    app = factories.FeishuAppFactory(name="Ops bot")
+    factories.FeishuChatFactory(app=app, name="SRE war room")
+    rule = channel.escalation_rules.get()
+    sign_in_to_the_admin(browser, live_server)
+
+    browser.get(f"{live_server.url}/admin/oncall/escalationrule/{rule.pk}/change/")
+    headers = browser.find_elements(By.CSS_SELECTOR, ".inline-related h3")
+    assert headers[0].text.startswith("Escalation level: Storage: Default: level 1")
+    browser.find_element(By.PARTIAL_LINK_TEXT, "Add another").click()
+    screenshot("level-added")
+    assert "#2" in browser.find_elements(By.CSS_SELECTOR, ".inline-related h3")[1].text
+
+    # The new level's chats box lists the app's chats ...
+    chats = browser.find_elements(By.CSS_SELECTOR, "#id_levels-1-chats option")
+    assert [option.text for option in chats] == ["SRE war room"]
+    # ... and its people box, opened, offers the people.
+    people = browser.find_element(By.CSS_SELECTOR, "#id_levels-1-users + .select2")
+    people.click()
+    wait_until(
+        browser,
+        EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".select2-results"), "dana"),
+    )
+    screenshot("people-offered")
+    assert script_errors(browser) == []
+
+
+@pytest.mark.parametrize("browser", [DESKTOP_SCREEN], indirect=True, ids=["desktop"])
+def test_a_sources_push_url_is_shown_whole(
+    transactional_db, browser, screenshot, console_over_http, live_server
+):
+    source = factories.AlertSourceFactory(channel=factories.ChannelFactory(), name="Grafana")
+    sign_in_to_the_admin(browser, live_server)
+
+    browser.get(f"{live_server.url}/admin/oncall/alertsource/{source.pk}/change/")
+    box = browser.find_element(By.ID, f"push-url-{source.pk}")
+    screenshot("push-url")
+    assert box.get_attribute("value") == source.push_url
+    # Nothing of the URL is scrolled out of its box.
+    assert browser.execute_script(
+        "return arguments[0].scrollWidth <= arguments[0].clientWidth", box
+    )
+    assert script_errors(browser) == []
