@@ -10,7 +10,7 @@ longer than Python reads, NaN, wrong types, random bytes, and mutations of the r
 mutation reaches the handlers); headers are generated too. An accepted push is processed at once
 (the worker's merge), so what the edge lets through must also be storable.
 
-The full run (2,000 cases, see FULL) is the PostgreSQL stage's, where NUL broke the jsonb insert;
+The full run (3,000 cases, see FULL) is the PostgreSQL stage's, where NUL broke the jsonb insert;
 the SQLite stage runs a tenth of it. Requests go through Django's whole handler (``Client``).
 """
 
@@ -50,7 +50,7 @@ SOURCES_DIR = Path(__file__).resolve().parents[1] / "integrations" / "sources"
 KINDS = list(django_settings.ALERT_SOURCES)
 
 # Cases per entry point in the full (PostgreSQL) run; the quick run takes a tenth.
-FULL = {"push": 800, "pagerduty": 250, "callbacks": 700, "browser": 250}
+FULL = {"push": 1200, "pagerduty": 400, "callbacks": 1000, "browser": 400}
 QUICK_SHARE = 10
 
 
