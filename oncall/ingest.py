@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -74,15 +75,20 @@ class TooManyAlerts(PayloadError):
 # --- accept (web request) ----------------------------------------------------------------------
 
 
-def accept(source: AlertSource, payload: Any, *, body_bytes: int) -> AcceptResult:
+def accept(
+    source: AlertSource, payload: Any, *, body_bytes: int, edge_notes: Sequence[str] = ()
+) -> AcceptResult:
     """Parse, route and store a push. Raises ``PayloadError`` (``TooManyAlerts`` past the cap);
-    stores nothing in that case."""
+    stores nothing in that case.
+
+    ``edge_notes`` say what reading the body changed (``oncall.jsonbody``); they are stored and
+    answered with the push's own notes."""
     kind = source_kind(source.kind)
     parsed = kind.parse(payload)
     if len(parsed) > settings.PUSH_MAX_ALERTS:
         raise TooManyAlerts(len(parsed), settings.PUSH_MAX_ALERTS)
     events = [_with_overrides(source, event) for event in parsed]
-    notes = _sender_notes(kind, payload)
+    notes = [*edge_notes, *_sender_notes(kind, payload)]
     table = RoutingTable.load(source)
     routed, unrouted = [], []
     for event in events:

@@ -114,6 +114,9 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
 ]
 
+# Database sessions that look up only keys Django could have issued (oncall/sessions.py).
+SESSION_ENGINE = "oncall.sessions"
+
 ROOT_URLCONF = "oncall.urls"
 WSGI_APPLICATION = "oncall.wsgi.application"
 
@@ -207,6 +210,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "oncall.api.pagination.PageNumberPagination",
     "DEFAULT_THROTTLE_CLASSES": ["oncall.api.throttling.PerTokenThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api": env_str("API_THROTTLE_RATE") or "1200/min"},
+    # DRF's JSON parser reading with the edge's reader (depth, huge numbers, NUL: a 400).
+    "DEFAULT_PARSER_CLASSES": [
+        "oncall.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "oncall.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -6,6 +6,7 @@ from oncall.sources import source_urls
 from oncall.views import (
     account,
     channels,
+    errors,
     health,
     home,
     incident_actions,
@@ -48,3 +49,6 @@ urlpatterns = [
     # Each chat platform's pages and callbacks (Feishu: /feishu/..., /account/feishu/).
     *(pattern for platform in platforms() for pattern in platform.url_patterns()),
 ]
+
+# Unknown URLs under /api/ answer in the API's JSON error shape.
+handler404 = errors.not_found

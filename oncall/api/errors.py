@@ -5,9 +5,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import ProtectedError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -30,11 +32,25 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, ProtectedError):
+        exc = _protected(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
     response.data = {"error": _error_body(exc, response.data)}
     return response
+
+
+def _protected(exc: ProtectedError) -> Conflict:
+    """A delete refused by a protecting foreign key (a channel's incidents): what still holds
+    on to the row, counted by kind."""
+    counts = Counter(str(row._meta.verbose_name_plural) for row in exc.protected_objects)
+    held = ", ".join(f"{count} {name}" for name, count in sorted(counts.items()))
+    return Conflict(
+        f"This cannot be deleted while {held} belong to it: deleting them would lose their "
+        "history.",
+        code="protected",
+    )
 
 
 def _error_body(exc: Exception, data: Any) -> dict[str, Any]:

@@ -4,20 +4,23 @@ Monitoring systems want a fast answer and retry on 5xx, so this view only authen
 routes and stores (see ``oncall.ingest.accept``); merging into incidents happens in a worker.
 Anything it cannot use gets a 4xx JSON answer with the reason and nothing is stored. The answers
 to a parsed push are the source's (``oncall.sources.SourceKind``); a source with a URL of its own
-(PagerDuty's ``/v2/enqueue``) builds its view from ``authenticate``, ``read_json`` and ``accept``.
+(PagerDuty's ``/v2/enqueue``) builds its view from ``require_post``, ``authenticate``,
+``read_json`` and ``accept``.
+
+Bodies are read by ``oncall.jsonbody``, the one reader for the edge: JSON too deep or with
+numbers Python cannot read is a 400 ``invalid_json`` with the reason, and text the console
+cannot store (NUL, lone surrogates) is replaced with U+FFFD and noted on the stored push.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
-from oncall import ingest, metrics
+from oncall import ingest, jsonbody, metrics
 from oncall.events import PayloadError
 from oncall.models import AlertSource
 from oncall.models.sources import hash_token
@@ -25,37 +28,55 @@ from oncall.sources import Answer, console_error, source_kind
 
 
 class Rejected(Exception):
-    """A push refused before its payload was parsed (bad token, bad JSON, too large)."""
+    """A push refused before its payload was parsed (bad method, token or JSON, too large)."""
 
-    def __init__(self, status: int, code: str, message: str, *, kind: str = metrics.UNKNOWN):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        kind: str = metrics.UNKNOWN,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.kind = kind  # the source's, when it is known (``/metrics`` counts by kind)
+        self.headers = headers or {}
 
     def response(self, source: AlertSource | None = None) -> JsonResponse:
         kind = source.kind if source else self.kind
-        return _respond(console_error(self.status, self.code, self.message), kind)
+        answer = console_error(self.status, self.code, self.message)
+        return _respond(answer, kind, headers=self.headers)
+
+
+class Body(NamedTuple):
+    """A push's decoded JSON, its size in bytes, and notes on what reading it changed."""
+
+    payload: Any
+    size: int
+    notes: list[str]
 
 
 @csrf_exempt
-@require_POST
 def push(request: HttpRequest, token: str) -> JsonResponse:
     source = None
     try:
+        require_post(request)
         source = authenticate(token)
-        payload, size = read_json(request)
+        body = read_json(request)
     except Rejected as rejected:
         return rejected.response(source)
-    return accept(source, payload, size)
+    return accept(source, body)
 
 
-def accept(source: AlertSource, payload: Any, size: int) -> JsonResponse:
+def accept(source: AlertSource, body: Body) -> JsonResponse:
     """Parse, route and store an authenticated push; answer as its source's sender expects.
 
     Public for the views a source declares in its ``urls()``."""
     kind = source_kind(source.kind)
     try:
-        result = ingest.accept(source, payload, body_bytes=size)
+        result = ingest.accept(source, body.payload, body_bytes=body.size, edge_notes=body.notes)
     except ingest.TooManyAlerts as error:
         answer = console_error(
             413, "too_many_alerts", error.message, limit=error.limit, count=error.count
@@ -67,11 +88,16 @@ def accept(source: AlertSource, payload: Any, size: int) -> JsonResponse:
     return _respond(kind.accepted_answer(result), source.kind)
 
 
-def _respond(answer: Answer, kind: str = metrics.UNKNOWN, code: str = "") -> JsonResponse:
+def _respond(
+    answer: Answer,
+    kind: str = metrics.UNKNOWN,
+    code: str = "",
+    headers: dict[str, str] | None = None,
+) -> JsonResponse:
     """Every answer of ``push`` and ``accept`` goes out here and is counted for ``/metrics``
     under the source's kind and the answer's error code (``code`` when the body has none)."""
     metrics.push_answered(kind, answer.status, code or _error_code(answer))
-    return JsonResponse(answer.body, status=answer.status)
+    return JsonResponse(answer.body, status=answer.status, headers=headers)
 
 
 def _error_code(answer: Answer) -> str:
@@ -79,30 +105,63 @@ def _error_code(answer: Answer) -> str:
     return str(error.get("code", "")) if isinstance(error, dict) else ""
 
 
+def require_post(request: HttpRequest) -> None:
+    """``Rejected`` (405, in JSON like every other refusal) unless the request is a POST.
+    Django's ``require_POST`` answers an empty HTML page, which a sender's log shows as nothing."""
+    if request.method != "POST":
+        raise Rejected(
+            405,
+            "method_not_allowed",
+            f"Alerts are pushed with POST; {request.method} is not accepted here.",
+            headers={"Allow": "POST"},
+        )
+
+
 def authenticate(token: str, *, kind: str | None = None) -> AlertSource:
     """The enabled source with this push token (and of this kind, if given), else ``Rejected``."""
+    # No token holds a character that cannot be stored (nor hashed: a lone surrogate has no
+    # UTF-8 form), so such a token matches no source.
+    if jsonbody.unstorable(token):
+        raise Rejected(401, "invalid_token", "No alert source has this push token.")
     # Looked up by SHA-256: the database compares digests, never the token itself.
     source = AlertSource.objects.filter(token_hash=hash_token(token)).first()
-    if source is None or (kind and source.kind != kind):
+    if source is None:
         raise Rejected(401, "invalid_token", "No alert source has this push token.")
+    if kind and source.kind != kind:
+        # The sender holds a real token: say what is wrong with using it here (never the token).
+        raise Rejected(
+            403,
+            "wrong_source_kind",
+            f"This push token belongs to a source of kind {source.kind!r}, and this URL takes "
+            f"only {kind!r} sources: push to the source's own URL, /push/<token>.",
+            kind=source.kind,
+        )
     if not source.enabled:
         message = f"The alert source {source.name!r} is disabled."
         raise Rejected(403, "source_disabled", message, kind=source.kind)
     return source
 
 
-def read_json(request: HttpRequest) -> tuple[Any, int]:
-    """The decoded JSON body and its size in bytes, else ``Rejected`` (413 or 400)."""
+def _declared_length(request: HttpRequest) -> int:
+    """The Content-Length header's value; 0 when it is missing or not a number (the read then
+    stops at the limit all the same)."""
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:  # "abc", "²", or more digits than Python converts
+        return 0
+
+
+def read_json(request: HttpRequest) -> Body:
+    """The decoded JSON body, else ``Rejected`` (413, or 400 with the reason)."""
     limit = settings.PUSH_MAX_BODY_BYTES
-    declared = request.META.get("CONTENT_LENGTH") or "0"
-    if declared.isdigit() and int(declared) > limit:
+    if _declared_length(request) > limit:
         raise Rejected(413, "payload_too_large", f"The body is larger than {limit} bytes.")
     body = request.read(limit + 1)
     if len(body) > limit:
         raise Rejected(413, "payload_too_large", f"The body is larger than {limit} bytes.")
     try:
-        return json.loads(body.decode("utf-8")), len(body)
-    except UnicodeDecodeError:
-        raise Rejected(400, "invalid_json", "The body is not UTF-8 text.") from None
-    except json.JSONDecodeError as exc:
-        raise Rejected(400, "invalid_json", f"The body is not valid JSON: {exc}") from None
+        decoded = jsonbody.decode(body)
+    except jsonbody.InvalidJSON as invalid:
+        raise Rejected(400, "invalid_json", invalid.reason) from None
+    note = jsonbody.replacement_note(decoded.replaced)
+    return Body(decoded.value, len(body), [note] if note else [])

@@ -13,13 +13,16 @@ events and new-format cards must carry a valid SHA-256 signature; old-format car
 their SHA-1 one. A signed request whose timestamp is more than
 ``FEISHU_CALLBACK_MAX_SKEW_SECONDS`` from now is refused: Feishu documents no window, so this is
 our own replay bound (a replay inside it is still caught by the receipt of its event id).
+
+Bodies, plain or decrypted, are read by the console's one edge reader (``oncall.jsonbody``): JSON
+too deep or with numbers that cannot be read is a 400 with the reason, and text the database
+cannot store (NUL, lone surrogates) arrives here already replaced with U+FFFD.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,6 +32,7 @@ from django.conf import settings
 
 from integrations.feishu.client import crypto
 from integrations.feishu.models import FeishuApp
+from oncall import jsonbody
 
 CARD_V1 = "card.action.trigger_v1"
 CARD_V2 = "card.action.trigger"
@@ -75,9 +79,9 @@ def open_callback(app: FeishuApp, headers: Mapping[str, str], body: bytes) -> Ca
 
 def _json_object(raw: bytes | str, what: str) -> dict:
     try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise Rejected(400, f"{what} is not valid JSON.") from None
+        value = jsonbody.decode(raw).value
+    except jsonbody.InvalidJSON as invalid:
+        raise Rejected(400, f"{what} is not valid JSON: {invalid.reason}") from None
     if not isinstance(value, dict):
         raise Rejected(400, f"{what} must be a JSON object.")
     return value

@@ -6,7 +6,6 @@ answered through the Open API, which may be slow or rate limited, so it goes to 
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from django.db import transaction
 
 from integrations.feishu import chats
 from integrations.feishu.models import FeishuApp, FeishuChat
+from oncall import jsonbody
 
 logger = logging.getLogger(__name__)
 
@@ -127,8 +127,9 @@ def _sender(sender: dict) -> str:
 def _text_content(content: object) -> str:
     """``content`` is a JSON string such as ``"{\\"text\\":\\"@_user_1 help\\"}"``."""
     try:
-        parsed = json.loads(content) if isinstance(content, str) else None
-    except ValueError:
+        # The edge's reader: this JSON inside the JSON may be as deep or as odd as the body.
+        parsed = jsonbody.decode(content).value if isinstance(content, str) else None
+    except jsonbody.InvalidJSON:
         return ""
     text = parsed.get("text") if isinstance(parsed, dict) else None
     return text if isinstance(text, str) else ""

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
 from integrations.sources.pagerduty.source import PagerDutySource
 from oncall import metrics
-from oncall.views.push import Rejected, accept, authenticate, read_json
+from oncall.views.push import Rejected, accept, authenticate, read_json, require_post
 
 
 @csrf_exempt
-@require_POST
 def enqueue(request: HttpRequest) -> JsonResponse:
     try:
-        payload, size = read_json(request)
+        require_post(request)
+        body = read_json(request)
+        payload = body.payload
         routing_key = payload.get("routing_key") if isinstance(payload, dict) else None
         if not isinstance(routing_key, str) or not routing_key:
             raise Rejected(400, "invalid_payload", "routing_key is required")
@@ -27,5 +27,6 @@ def enqueue(request: HttpRequest) -> JsonResponse:
         return JsonResponse(
             {"status": "invalid event", "message": rejected.message, "errors": [rejected.code]},
             status=rejected.status,
+            headers=rejected.headers,
         )
-    return accept(source, payload, size)
+    return accept(source, body)
