@@ -35,6 +35,18 @@ def staff_user(username: str, *permissions: str) -> Any:
     return user
 
 
+def api_as(user: Any) -> Any:
+    """A REST API client authenticated as ``user`` by an API token of theirs."""
+    from rest_framework.test import APIClient
+
+    from oncall.models import ApiToken
+
+    _, key = ApiToken.issue(user, "tests")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
 ESCALATION_RULE_PERMISSIONS = tuple(
     f"oncall.{action}_escalationrule" for action in ("view", "add", "change", "delete")
 )

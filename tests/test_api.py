@@ -20,16 +20,10 @@ from tests.factories import (
     IncidentFactory,
     RouteFactory,
     UserFactory,
+    api_as,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def api_as(user) -> APIClient:
-    _, key = ApiToken.issue(user, "tests")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    return client
 
 
 @pytest.fixture

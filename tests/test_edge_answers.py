@@ -8,10 +8,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from rest_framework.test import APIClient
 
 from integrations.feishu.models import LinkedAccount
-from oncall.models import ApiToken, Channel, Incident
+from oncall.models import Channel, Incident
 from tests import payloads
 from tests.factories import (
     AlertSourceFactory,
@@ -19,6 +18,7 @@ from tests.factories import (
     FeishuAppFactory,
     IncidentFactory,
     UserFactory,
+    api_as,
 )
 from tests.feishu.test_callbacks import card_v2, deliver
 from tests.feishu.test_chat_commands import say
@@ -26,13 +26,6 @@ from tests.feishu.test_chat_commands import say
 pytestmark = pytest.mark.django_db
 
 HUGE = "99999999999999999999d"
-
-
-def api_as(user) -> APIClient:
-    _, key = ApiToken.issue(user, "tests")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    return client
 
 
 @pytest.fixture

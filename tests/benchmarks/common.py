@@ -79,6 +79,21 @@ def sandbox_environment(
     )
 
 
+def firing_alert_body(fingerprint: str, name: str) -> bytes:
+    """One firing Alertmanager alert named ``name``: its fingerprint is its identity, so one
+    incident each."""
+    alert = {
+        "status": "firing",
+        "labels": {"alertname": name, "instance": fingerprint, "severity": "critical"},
+        "annotations": {"summary": f"{name} {fingerprint}"},
+        "startsAt": "2026-11-21T10:00:00Z",
+        "endsAt": "0001-01-01T00:00:00Z",
+        "generatorURL": "http://prometheus:9090/graph",
+        "fingerprint": fingerprint,
+    }
+    return alertmanager_body([alert])
+
+
 def alertmanager_body(alerts: list[dict]) -> bytes:
     """An Alertmanager v4 webhook body carrying ``alerts``."""
     return json.dumps(

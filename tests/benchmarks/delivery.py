@@ -163,20 +163,6 @@ def seed(channels: int, members_per_channel: int) -> World:
     return World(paths, sandbox_app.app_id)
 
 
-def alert_body(fingerprint: str) -> bytes:
-    """One firing Alertmanager alert: its fingerprint is its identity, so one incident each."""
-    alert = {
-        "status": "firing",
-        "labels": {"alertname": "BenchDelivery", "instance": fingerprint, "severity": "critical"},
-        "annotations": {"summary": f"Bench delivery {fingerprint}"},
-        "startsAt": "2026-11-21T10:00:00Z",
-        "endsAt": "0001-01-01T00:00:00Z",
-        "generatorURL": "http://prometheus:9090/graph",
-        "fingerprint": fingerprint,
-    }
-    return common.alertmanager_body([alert])
-
-
 # --- Pushing ----------------------------------------------------------------------------------
 
 
@@ -228,7 +214,7 @@ def _push_loop(pushes: list[Push], sent_at: dict[str, float], errors: list[str])
             conn.request(
                 "POST",
                 push.path,
-                body=alert_body(push.fingerprint),
+                body=common.firing_alert_body(push.fingerprint, "BenchDelivery"),
                 headers={"Content-Type": "application/json"},
             )
             response = conn.getresponse()

@@ -48,19 +48,6 @@ class Push:
         return bool(self.refusals)
 
 
-def alert_body(fingerprint: str) -> bytes:
-    alert = {
-        "status": "firing",
-        "labels": {"alertname": "Drill", "instance": fingerprint, "severity": "critical"},
-        "annotations": {"summary": f"Fault drill {fingerprint}"},
-        "startsAt": "2026-11-21T10:00:00Z",
-        "endsAt": "0001-01-01T00:00:00Z",
-        "generatorURL": "http://prometheus:9090/graph",
-        "fingerprint": fingerprint,
-    }
-    return common.alertmanager_body([alert])
-
-
 def retryable(status: int) -> bool:
     """Alertmanager's webhook notifier retries 5xx and 429, and gives up on other 4xx."""
     return status >= 500 or status == 429
@@ -123,7 +110,7 @@ class Sender:
             conn.request(
                 "POST",
                 push.path,
-                body=alert_body(push.fingerprint),
+                body=common.firing_alert_body(push.fingerprint, "FaultDrill"),
                 headers={"Content-Type": "application/json"},
             )
             response = conn.getresponse()
