@@ -1,7 +1,8 @@
 """Answers at the edges that used to be a 500 or an HTML page: each is now JSON with a reason.
 
-The wrong method on a push URL, an unknown API URL, a token of the wrong kind of source, a
-channel that cannot be deleted, a snooze longer than time itself, JSON too deep for the API."""
+The wrong method on a push URL, a Feishu callback URL or /metrics, an unknown API URL, a token
+of the wrong kind of source, a channel that cannot be deleted, a snooze longer than time itself,
+JSON too deep for the API."""
 
 from __future__ import annotations
 
@@ -53,6 +54,22 @@ def test_pagerdutys_own_url_answers_the_wrong_method_in_its_shape(client):
     assert response.status_code == 405
     assert response["Allow"] == "POST"
     assert response.json()["errors"] == ["method_not_allowed"]
+
+
+@pytest.mark.parametrize("url", ["event_callback_url", "card_callback_url"])
+def test_a_feishu_callback_url_answers_the_wrong_method_in_json(client, url):
+    path = getattr(FeishuAppFactory(), url)
+    response = client.get(path)
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_metrics_answers_the_wrong_method_in_json(client):
+    response = client.post("/metrics")
+    assert response.status_code == 405
+    assert response["Allow"] == "GET"
+    assert "POST is not accepted" in response.json()["error"]["message"]
 
 
 def test_a_token_of_another_kind_of_source_is_told_so_without_the_token(client, channel):

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from oncall.metrics import exposition
 from oncall.permissions import metrics_refusal
+from oncall.views.errors import json_methods
 
 REFUSAL_CODES = {403: "forbidden", 404: "metrics_disabled"}
 
 
 @never_cache
-@require_GET
+@json_methods("GET")
 def metrics(request: HttpRequest) -> HttpResponse:
     refusal = metrics_refusal(request)
     if refusal is not None:

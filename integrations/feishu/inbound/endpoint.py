@@ -17,7 +17,6 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
 from integrations.feishu import PLATFORM_NAME
 from integrations.feishu.cards import delivery
@@ -26,6 +25,7 @@ from integrations.feishu.inbound.callbacks import Callback, Rejected, open_callb
 from integrations.feishu.inbound.card_actions import CardAction, CardResponse
 from integrations.feishu.models import CallbackReceipt, FeishuApp
 from oncall.platforms import card_callback, counts_card_callbacks
+from oncall.views.errors import json_methods
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def _error(status: int, reason: str) -> JsonResponse:
 
 
 @csrf_exempt
-@require_POST
+@json_methods("POST")
 @counts_card_callbacks(PLATFORM_NAME)
 def callback(request: HttpRequest, public_id: UUID) -> JsonResponse:
     """Events, card callbacks (both formats) and URL verification, on either of the app's URLs."""
