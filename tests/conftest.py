@@ -31,6 +31,18 @@ def _empty_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Django keeps the language a request activated in its thread (LocaleMiddleware never
+    resets it): every test starts in the default language, whatever an earlier test's request
+    asked for, so that assertions on wording do not depend on the order tests run in."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def channel(db):
     return factories.ChannelFactory()

@@ -60,14 +60,6 @@ INWARD_HOSTS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _in_english():
-    """The refusals are read in English (a request of an earlier test may leave its language
-    active in this thread)."""
-    with translation.override("en"):
-        yield
-
-
 @pytest.fixture
 def no_socket_connects(monkeypatch) -> list:
     """Every socket connection attempted (there must be none), recorded and refused."""

@@ -9,7 +9,6 @@ import socket
 import pytest
 import responses
 from django.urls import reverse
-from django.utils import translation
 from rest_framework.test import APIClient
 
 from integrations.feishu.client import errors
@@ -32,14 +31,6 @@ BYPASSES = [
     "https://[fd00:ec2::254]",
     "https://loopback.attacker.example",
 ]
-
-
-@pytest.fixture(autouse=True)
-def _in_english():
-    """The refusals are read in English (a request of an earlier test may leave its language
-    active in this thread)."""
-    with translation.override("en"):
-        yield
 
 
 @pytest.fixture
