@@ -1,0 +1,236 @@
+"""Channels, alert sources with their routes and recent pushes, and API tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.formats import localize
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.timezone import localtime
+
+from oncall.admin.shared import AdminMedia, copy_field
+from oncall.models import (
+    AlertSource,
+    ApiToken,
+    Channel,
+    InboundEvent,
+    Incident,
+    Route,
+)
+
+RECENT_EVENTS = 20
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    list_display = ["name", "member_count", "open_incidents", "auto_close", "grouping"]
+    list_filter = ["auto_close"]
+    search_fields = ["name", "description"]
+    filter_horizontal = ["members", "teams"]
+    fieldsets = [
+        (None, {"fields": ["name", "description"]}),
+        ("Who may act on its incidents", {"fields": ["members", "teams"]}),
+        (
+            "Grouping and closing",
+            {"fields": ["group_by_labels", "group_window_minutes", "auto_close"]},
+        ),
+        ("Escalation", {"fields": ["escalation_rule_links"]}),
+    ]
+    readonly_fields = ["escalation_rule_links"]
+
+    @admin.display(description="escalation rules (first match wins)")
+    def escalation_rule_links(self, channel: Channel) -> SafeString | str:
+        if not channel.pk:
+            return "A Default rule is created with the channel."
+        rules = channel.escalation_rules.order_by("position", "id")
+        items = format_html_join(
+            "",
+            '<li><a href="{}">{}</a>{} <span class="help">{}</span></li>',
+            (
+                (
+                    reverse("admin:oncall_escalationrule_change", args=[rule.pk]),
+                    rule.name,
+                    "" if rule.enabled else " (disabled)",
+                    rule.describe_conditions(),
+                )
+                for rule in rules
+            ),
+        )
+        add_url = reverse("admin:oncall_escalationrule_add") + f"?channel={channel.pk}"
+        return format_html(
+            '<ol class="escalation-rules">{}</ol><a href="{}">Add a rule</a>',
+            items or format_html("<li>{}</li>", "None: nobody is notified."),
+            add_url,
+        )
+
+    @admin.display(description="members")
+    def member_count(self, channel: Channel) -> int:
+        return channel.members.count()
+
+    @admin.display(description="open incidents")
+    def open_incidents(self, channel: Channel) -> int:
+        return channel.incidents.exclude(status=Incident.Status.CLOSED).count()
+
+    @admin.display(description="grouping")
+    def grouping(self, channel: Channel) -> str:
+        if not channel.group_by_labels:
+            return "one incident per alert"
+        window = (
+            f" within {channel.group_window_minutes} min" if channel.group_window_minutes else ""
+        )
+        return f"by {', '.join(channel.group_by_labels)}{window}"
+
+
+class RouteInline(admin.StackedInline):
+    model = Route
+    extra = 0
+    fields = ["position", "name", "matchers", "channels", "stop", "is_default"]
+    filter_horizontal = ["channels"]
+    ordering = ["is_default", "position"]
+
+
+@admin.register(AlertSource)
+class AlertSourceAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "routing", "enabled", "created_at"]
+    list_filter = ["kind", "enabled", ("channel", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name", "description"]
+    readonly_fields = ["push_url_field", "recent_events"]
+    autocomplete_fields = ["channel"]
+    actions = ["rotate_tokens"]
+    fieldsets = [
+        (None, {"fields": ["name", "kind", "description", "enabled"]}),
+        ("Where alerts go", {"fields": ["channel"]}),
+        ("Push URL", {"fields": ["push_url_field"]}),
+        ("Severity", {"fields": ["severity_overrides"]}),
+        ("Recent events", {"fields": ["recent_events"]}),
+    ]
+    Media = AdminMedia
+
+    def get_inlines(self, request: HttpRequest, obj: AlertSource | None) -> list:
+        if obj is None:
+            return []
+        return [RouteInline] if obj.is_shared else []
+
+    def response_add(
+        self, request: HttpRequest, obj: AlertSource, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        """A new source's page, not the list: its push URL, to copy into the sender, is there."""
+        if _lands_on_the_list(request):
+            return self._back_to_push_url(request, obj, "added")
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request: HttpRequest, obj: AlertSource) -> HttpResponse:
+        if _lands_on_the_list(request):
+            return self._back_to_push_url(request, obj, "saved")
+        return super().response_change(request, obj)
+
+    def _back_to_push_url(self, request: HttpRequest, source: AlertSource, done: str) -> Any:
+        self.message_user(
+            request,
+            f"The alert source “{source}” was {done}. Its push URL is below: copy it into "
+            "the sender's configuration.",
+            messages.SUCCESS,
+        )
+        return redirect("admin:oncall_alertsource_change", source.pk)
+
+    @admin.display(description="routing")
+    def routing(self, source: AlertSource) -> str:
+        return f"private: {source.channel}" if source.channel_id else "shared (routes)"
+
+    @admin.display(description="push URL")
+    def push_url_field(self, source: AlertSource) -> SafeString | str:
+        if not source.pk:
+            return "Shown after saving."
+        return copy_field(f"push-url-{source.pk}", source.push_url)
+
+    @admin.display(description="recent events (newest first)")
+    def recent_events(self, source: AlertSource) -> SafeString | str:
+        events = source.inbound_events.order_by("-received_at")[:RECENT_EVENTS]
+        rows = format_html_join(
+            "",
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    reverse("admin:oncall_inboundevent_change", args=[e.pk]),
+                    localize(localtime(e.received_at)),
+                    e.get_status_display(),
+                    e.event_count,
+                    " ".join(e.notes) or e.error,
+                )
+                for e in events
+            ),
+        )
+        if not rows:
+            return "Nothing received yet."
+        return format_html(
+            "<table><thead><tr><th>received</th><th>status</th><th>events</th><th>notes</th>"
+            "</tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+    @admin.action(description="Rotate the push token (the old push URL stops working)")
+    def rotate_tokens(self, request: HttpRequest, queryset: QuerySet[AlertSource]) -> None:
+        for source in queryset:
+            source.rotate_token()
+        self.message_user(request, f"New push URLs for {queryset.count()} source(s).")
+
+
+def _lands_on_the_list(request: HttpRequest) -> bool:
+    """Django's plain "Save" (not "and continue editing", "and add another", "as new", nor a
+    pop-up's), which would go back to the list."""
+    buttons = {"_continue", "_addanother", "_saveasnew", IS_POPUP_VAR}
+    return not buttons & set(request.POST)
+
+
+@admin.register(InboundEvent)
+class InboundEventAdmin(admin.ModelAdmin):
+    list_display = ["received_at", "source", "status", "event_count", "attempts"]
+    list_filter = ["status", ("source", admin.RelatedOnlyFieldListFilter)]
+    date_hierarchy = "received_at"
+    readonly_fields = [
+        "request_id",
+        "source",
+        "received_at",
+        "status",
+        "events",
+        "notes",
+        "attempts",
+        "error",
+        "processed_at",
+        "body_bytes",
+    ]
+    list_select_related = ["source"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are issued here or with ``create_api_token``; the key is shown once, then only
+    its prefix. Revoke by deleting."""
+
+    list_display = ["name", "user", "prefix", "created_at", "last_used_at"]
+    list_filter = [("user", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name", "user__username", "prefix"]
+    autocomplete_fields = ["user"]
+    fields = ["user", "name", "prefix", "created_at", "last_used_at"]
+    readonly_fields = ["prefix", "created_at", "last_used_at"]
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: ApiToken, form, change: bool) -> None:
+        token, key = ApiToken.issue(obj.user, obj.name)
+        obj.pk = token.pk
+        self.message_user(request, f"Copy the key now, it is not shown again: {key}")

@@ -1,0 +1,187 @@
+"""Incidents and alerts.
+
+Incident state is read-only here: admin actions change it through the lifecycle service, like
+every other surface, so the timeline and the announcements stay right."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.formats import localize
+from django.utils.safestring import SafeString
+from django.utils.timezone import localtime
+
+from oncall import escalation, lifecycle
+from oncall.admin.shared import AdminMedia, severity_badge
+from oncall.models import (
+    ActionSource,
+    Alert,
+    Incident,
+    TimelineEntry,
+)
+from oncall.platforms import (
+    platforms,
+)
+from oncall.timeline import Actor
+
+
+class AlertInline(admin.TabularInline):
+    model = Alert
+    fields = ["title", "severity", "status", "event_count", "first_seen", "last_seen"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+
+
+class TimelineInline(admin.TabularInline):
+    model = TimelineEntry
+    fields = ["created_at", "kind", "message", "actor", "source"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+
+INCIDENT_STATE_FIELDS = [
+    "number",
+    "status",
+    "severity",
+    "snoozed_until",
+    "claimed_by",
+    "claimed_at",
+    "closed_by",
+    "closed_at",
+    "alert_count",
+    "last_alert_at",
+    "created_at",
+    "public_id",
+]
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    list_display = [
+        "number_label",
+        "title",
+        "severity_label",
+        "status",
+        "channel",
+        "claimed_by",
+        "alert_count",
+        "created_at",
+    ]
+    list_display_links = ["number_label", "title"]
+    list_filter = ["status", "severity", "channel"]
+    search_fields = ["title", "=number"]
+    readonly_fields = [*INCIDENT_STATE_FIELDS, "channel", "escalation"]
+    fields = ["title", "channel", *INCIDENT_STATE_FIELDS, "escalation"]
+    list_select_related = ["channel", "claimed_by"]
+    inlines = [AlertInline, TimelineInline]
+    actions = ["claim", "unclaim", "close", "reopen", "wake"]
+    date_hierarchy = "created_at"
+    Media = AdminMedia
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # incidents come from alerts
+
+    def get_inlines(self, request: HttpRequest, obj: Incident | None) -> list:
+        # Chat platforms add theirs (Feishu's card deliveries).
+        extra = [inline for p in platforms() for inline in p.incident_admin_inlines()]
+        return [*self.inlines, *extra]
+
+    @admin.display(description="escalation")
+    def escalation(self, incident: Incident) -> str:
+        rule = incident.escalation_rule
+        if rule is None:
+            return "No rule matched."
+        if incident.next_escalation_at is None:
+            return f"“{rule.name}”: nothing planned."
+        when = localize(localtime(incident.next_escalation_at))
+        level = escalation.next_level(incident)
+        if level is None:
+            return f"“{rule.name}”: every level notified; ends at {when}."
+        return f"“{rule.name}”: level {level} at {when}."
+
+    @admin.display(description="#", ordering="number")
+    def number_label(self, incident: Incident) -> str:
+        return f"#{incident.number}"
+
+    @admin.display(description="severity", ordering="severity")
+    def severity_label(self, incident: Incident) -> SafeString:
+        return severity_badge(incident.severity, incident.get_severity_display())
+
+    def _run(self, request: HttpRequest, queryset: QuerySet[Incident], action) -> None:
+        actor = Actor(request.user, ActionSource.WEB)
+        for incident in queryset:
+            try:
+                outcome = action(incident, actor)
+            except (lifecycle.LifecycleError, PermissionDenied) as exc:
+                text = getattr(exc, "message", None) or str(exc)
+                self.message_user(request, f"#{incident.number}: {text}", messages.WARNING)
+            else:
+                self.message_user(request, f"#{incident.number}: {outcome.message}")
+
+    @admin.action(description="Claim selected incidents")
+    def claim(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
+        self._run(request, queryset, lifecycle.claim)
+
+    @admin.action(description="Unclaim selected incidents")
+    def unclaim(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
+        self._run(request, queryset, lifecycle.unclaim)
+
+    @admin.action(description="Close selected incidents")
+    def close(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
+        self._run(request, queryset, lifecycle.close)
+
+    @admin.action(description="Reopen selected incidents")
+    def reopen(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
+        self._run(request, queryset, lifecycle.reopen)
+
+    @admin.action(description="Wake selected snoozed incidents")
+    def wake(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
+        self._run(request, queryset, lifecycle.wake)
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    list_display = [
+        "title",
+        "severity",
+        "status",
+        "channel",
+        "incident",
+        "event_count",
+        "last_seen",
+    ]
+    list_filter = ["status", "severity", "channel", ("source", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["title", "alert_key"]
+    list_select_related = ["channel", "incident"]
+    readonly_fields = [
+        "channel",
+        "source",
+        "incident",
+        "alert_key",
+        "title",
+        "description",
+        "severity",
+        "raw_severity",
+        "status",
+        "labels",
+        "links",
+        "images",
+        "first_seen",
+        "last_seen",
+        "resolved_at",
+        "event_count",
+    ]
+    date_hierarchy = "last_seen"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -1,0 +1,35 @@
+"""What the console's admins share: their media, and the read-only values they show."""
+
+from __future__ import annotations
+
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+
+class AdminMedia:
+    """The console's additions to an admin's media, as its ``Media`` (``Media = AdminMedia``),
+    which Django adds to the admin's own (jQuery, core.js, ...). A ``media`` attribute would
+    replace those instead: the time and filter widgets then failed ("quickElement is not
+    defined") and an inline's "add another" left its boxes empty."""
+
+    js = ["oncall/copy.js"]
+    css = {"all": ["oncall/admin.css"]}
+
+
+def copy_field(element_id: str, value: str) -> SafeString:
+    """A read-only value with a Copy button (for URLs admins paste into other systems), its box
+    as wide as the value (``size``; the style sheet keeps it within the page) so that the whole
+    URL can be read before it is copied."""
+    return format_html(
+        '<span class="copy-field"><input id="{}" type="text" readonly value="{}" size="{}" '
+        'aria-label="URL"><button type="button" class="button" data-copy-target="{}">Copy'
+        "</button></span>",
+        element_id,
+        value,
+        len(value) + 2,
+        element_id,
+    )
+
+
+def severity_badge(severity: str, label: str) -> SafeString:
+    return format_html('<span class="severity-{}">{}</span>', severity, label)
