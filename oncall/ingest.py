@@ -45,6 +45,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from oncall import metrics
 from oncall.events import AcceptResult, AlertEvent, PayloadError
@@ -165,7 +166,19 @@ def _send(inbound_id: int) -> None:
     _sending.waiting = waiting = [inbound_id]
     try:
         while waiting:
-            process_inbound_event.delay(waiting.pop(0))
+            pending_id = waiting.pop(0)
+            try:
+                process_inbound_event.delay(pending_id)
+            except OperationalError as error:
+                # The broker is down: the push is stored and stays pending, and the sweep hands
+                # it to a worker once the broker is back. One line per push, not a traceback
+                # each (as ``on_commit(robust=True)`` would log it), during an outage.
+                logger.warning(
+                    "Push %s is stored; the broker did not take its task (%s): the sweep "
+                    "will hand it to a worker.",
+                    pending_id,
+                    error,
+                )
     finally:
         _sending.waiting = None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
@@ -256,7 +257,7 @@ class TestSharedSources:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_with_the_broker_down_the_push_is_kept_and_answered(client, monkeypatch):
+def test_with_the_broker_down_the_push_is_kept_and_answered(client, monkeypatch, caplog):
     from kombu.exceptions import OperationalError
 
     from oncall.tasks import process_inbound_event
@@ -273,3 +274,8 @@ def test_with_the_broker_down_the_push_is_kept_and_answered(client, monkeypatch)
     )
     assert response.status_code == 200
     assert InboundEvent.objects.get().status == InboundEvent.Status.PENDING  # for the sweep
+    # One warning line per push during an outage, not an error with a traceback each.
+    (logged,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert logged.levelname == "WARNING"
+    assert "the sweep will hand it to a worker" in logged.getMessage()
+    assert logged.exc_info is None
