@@ -133,7 +133,8 @@ def _claim(incident: Incident, actor: Actor, now: datetime) -> Change | Outcome:
     incident.status = Status.ACKNOWLEDGED
     incident.claimed_by = actor.user
     incident.claimed_at = now
-    fields = ["status", "claimed_by", "claimed_at"]
+    incident.acknowledged_by_source = "" if actor.is_person else actor.name
+    fields = ["status", "claimed_by", "claimed_at", "acknowledged_by_source"]
     if incident.snoozed_until:
         incident.snoozed_until = None
         fields.append("snoozed_until")
@@ -150,6 +151,7 @@ def _unclaim(incident: Incident, actor: Actor, now: datetime) -> Change | Outcom
     incident.status = Status.TRIGGERED
     incident.claimed_by = None
     incident.claimed_at = None
+    incident.acknowledged_by_source = ""
     return (
         Kind.UNCLAIMED,
         f"Unclaimed by {actor.name} (was {previous})",
@@ -157,6 +159,7 @@ def _unclaim(incident: Incident, actor: Actor, now: datetime) -> Change | Outcom
             "status",
             "claimed_by",
             "claimed_at",
+            "acknowledged_by_source",
         ],
     )
 
@@ -184,6 +187,7 @@ def _reopen(incident: Incident, actor: Actor, now: datetime) -> Change | Outcome
     incident.status = Status.TRIGGERED
     incident.closed_by = incident.claimed_by = None
     incident.closed_at = incident.claimed_at = None
+    incident.acknowledged_by_source = ""
     return (
         Kind.REOPENED,
         f"Reopened by {actor.name}",
@@ -193,6 +197,7 @@ def _reopen(incident: Incident, actor: Actor, now: datetime) -> Change | Outcome
             "closed_at",
             "claimed_by",
             "claimed_at",
+            "acknowledged_by_source",
         ],
     )
 

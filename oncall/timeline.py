@@ -45,19 +45,11 @@ def display_name(user: Any) -> str:
 
 
 def claimer_name(incident: Incident) -> str:
-    """Who holds a claimed incident: its person, or, when no person claimed it (an alert
-    source's acknowledgement, such as PagerDuty's ``acknowledge``), the name its claim entry
-    records (the source's), read from the timeline since the incident keeps only a person."""
+    """Who holds a claimed incident: its person, or the alert source that acknowledged it
+    (PagerDuty's ``acknowledge``)."""
     if incident.claimed_by_id:
         return display_name(incident.claimed_by)
-    entry = (
-        incident.timeline.filter(kind=TimelineEntry.Kind.CLAIMED)
-        .order_by("-created_at", "-id")
-        .first()
-    )
-    if entry is None:
-        return str(ActionSource.SYSTEM.label)
-    return entry.data.get("name") or entry.source_label
+    return incident.acknowledged_by_source or str(ActionSource.SYSTEM.label)
 
 
 def claimed_by_person(incident: Incident) -> bool:

@@ -126,3 +126,30 @@ def test_the_move_can_be_undone_with_the_targets_back_on_the_core():
         assert sorted(c.chat_id for c in first.chats.all()) == ["oc_dba", "oc_sre"]
     finally:
         migrate()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_incident_a_source_acknowledged_before_keeps_the_sources_name():
+    before = [("oncall", "0007_inbound_event_chunks")]
+    try:
+        old = migrate(before)
+        channel = old.get_model("oncall", "Channel").objects.create(name="Payments")
+        incident = old.get_model("oncall", "Incident").objects.create(
+            channel=channel,
+            number=41,
+            title="Latency",
+            status="acknowledged",
+            group_key="g",
+            claimed_at=datetime(2026, 11, 1, tzinfo=UTC),
+        )
+        old.get_model("oncall", "TimelineEntry").objects.create(
+            incident=incident,
+            kind="claimed",
+            message="Acknowledged by Legacy PD",
+            data={"name": "Legacy PD"},
+        )
+        migrate()
+
+        assert Incident.objects.get(number=41).acknowledged_by_source == "Legacy PD"
+    finally:
+        migrate()

@@ -46,6 +46,21 @@ def test_its_status_line_names_the_source(acknowledged):
         assert status_line(acknowledged, timezone.now()) == f"Legacy PD 于 {at(acknowledged)} 确认"
 
 
+def test_naming_the_source_reads_nothing_more_from_the_database(
+    acknowledged, django_assert_num_queries
+):
+    incident = Incident.objects.get(pk=acknowledged.pk)
+    with django_assert_num_queries(0):
+        status_line(incident, timezone.now())
+
+
+def test_the_name_goes_when_a_person_unclaims_it(acknowledged, django_user_model):
+    person = Actor(django_user_model.objects.create(username="ann", is_superuser=True))
+    lifecycle.unclaim(acknowledged, person)
+    acknowledged.refresh_from_db()
+    assert acknowledged.acknowledged_by_source == ""
+
+
 def test_the_incident_page_says_acknowledged_by_the_source(signed_in, acknowledged):
     html = signed_in.get(f"/incidents/{acknowledged.public_id}/").content.decode()
     assert f"Acknowledged by Legacy PD at {at(acknowledged)}" in html

@@ -48,6 +48,9 @@ class Incident(models.Model):
         related_name="+",
     )
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Who acknowledged it when no person did (an alert source, e.g. PagerDuty's acknowledge):
+    # kept on the row so that every list and card can name it without reading the timeline.
+    acknowledged_by_source = models.CharField(max_length=200, blank=True, default="")
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
