@@ -35,7 +35,10 @@ import math
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
 
 #: How deep a body may nest objects and arrays (``[]`` is 1 level, ``{"a": []}`` 2).
 MAX_DEPTH = 64
@@ -79,6 +82,21 @@ def decode(raw: bytes | str) -> Decoded:
         return Decoded(value)  # the common case: nothing to clean, no second walk
     replaced: list[str] = []
     return Decoded(_clean(value, "", replaced), replaced)
+
+
+def read_limited(request: HttpRequest, limit: int) -> bytes | None:
+    """A request's body, or None when it is larger than ``limit`` bytes. Read from the stream
+    (at most ``limit + 1`` bytes), never through ``request.body``, whose
+    ``int(CONTENT_LENGTH)`` fails on a header that is not a number; such a header counts as
+    none, and the read stops at the limit all the same."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:  # "abc", "²", or more digits than Python converts
+        declared = 0
+    if declared > limit:
+        return None
+    body = request.read(limit + 1)
+    return None if len(body) > limit else body
 
 
 def unstorable(text: str) -> bool:

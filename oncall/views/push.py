@@ -142,22 +142,11 @@ def authenticate(token: str, *, kind: str | None = None) -> AlertSource:
     return source
 
 
-def _declared_length(request: HttpRequest) -> int:
-    """The Content-Length header's value; 0 when it is missing or not a number (the read then
-    stops at the limit all the same)."""
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:  # "abc", "²", or more digits than Python converts
-        return 0
-
-
 def read_json(request: HttpRequest) -> Body:
     """The decoded JSON body, else ``Rejected`` (413, or 400 with the reason)."""
     limit = settings.PUSH_MAX_BODY_BYTES
-    if _declared_length(request) > limit:
-        raise Rejected(413, "payload_too_large", f"The body is larger than {limit} bytes.")
-    body = request.read(limit + 1)
-    if len(body) > limit:
+    body = jsonbody.read_limited(request, limit)
+    if body is None:
         raise Rejected(413, "payload_too_large", f"The body is larger than {limit} bytes.")
     try:
         decoded = jsonbody.decode(body)

@@ -24,6 +24,7 @@ from integrations.feishu.inbound import card_actions, events, incident_buttons
 from integrations.feishu.inbound.callbacks import Callback, Rejected, open_callback
 from integrations.feishu.inbound.card_actions import CardAction, CardResponse
 from integrations.feishu.models import CallbackReceipt, FeishuApp
+from oncall import jsonbody
 from oncall.platforms import card_callback, counts_card_callbacks
 from oncall.views.errors import json_methods
 
@@ -63,7 +64,7 @@ def callback(request: HttpRequest, public_id: UUID) -> JsonResponse:
     app = FeishuApp.objects.filter(public_id=public_id, enabled=True).first()
     if app is None:
         return _error(404, "No enabled Feishu app has this URL.")
-    body = _read_body(request, settings.FEISHU_CALLBACK_MAX_BODY_BYTES)
+    body = jsonbody.read_limited(request, settings.FEISHU_CALLBACK_MAX_BODY_BYTES)
     if body is None:
         return _error(413, "The body is too large for a Feishu callback.")
     try:
@@ -78,19 +79,6 @@ def callback(request: HttpRequest, public_id: UUID) -> JsonResponse:
     if opened.kind == "card":
         return _card_callback(app, opened)
     return _event(app, opened)
-
-
-def _read_body(request: HttpRequest, limit: int) -> bytes | None:
-    """The body, or None when it is larger than ``limit``. Read from the stream, never through
-    ``request.body``, whose ``int(CONTENT_LENGTH)`` fails on a header that is not a number."""
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:  # "abc", "²", more digits than Python converts: the read stops anyway
-        declared = 0
-    if declared > limit:
-        return None
-    body = request.read(limit + 1)
-    return None if len(body) > limit else body
 
 
 def _first_delivery(app: FeishuApp, opened: Callback) -> bool:
