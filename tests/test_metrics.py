@@ -305,31 +305,27 @@ def test_with_both_set_a_scrape_needs_both(client, unconfigured):
     )
 
 
-def test_a_malformed_allow_list_stops_the_console_from_starting():
-    env = {**os.environ, "METRICS_ALLOWED_IPS": "10.0.0.0/8,not-an-address"}
-    check = subprocess.run(
+def start_with(**variables: str) -> subprocess.CompletedProcess:
+    """Load the settings in a new process, as the console starts, with ``variables`` set."""
+    return subprocess.run(
         [sys.executable, "-c", "import tests.settings"],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, **variables},
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+def test_a_malformed_allow_list_stops_the_console_from_starting():
+    check = start_with(METRICS_ALLOWED_IPS="10.0.0.0/8,not-an-address")
     assert check.returncode != 0
     assert "METRICS_ALLOWED_IPS" in check.stderr
     assert "not-an-address" in check.stderr
 
 
 def test_a_missing_multiprocess_directory_stops_the_console_from_starting(tmp_path):
-    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "missing")}
-    check = subprocess.run(
-        [sys.executable, "-c", "import tests.settings"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    check = start_with(PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "missing"))
     assert check.returncode != 0
     assert "PROMETHEUS_MULTIPROC_DIR" in check.stderr
 

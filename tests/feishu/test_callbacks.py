@@ -40,17 +40,6 @@ def _fresh_calls():
     CALLS.clear()
 
 
-@pytest.fixture
-def app():
-    return FeishuAppFactory()
-
-
-@pytest.fixture
-def plain_app():
-    """An app without an Encrypt Key: nothing is encrypted or signed, the token authenticates."""
-    return FeishuAppFactory(encrypt_key="")
-
-
 def deliver(
     client,
     app,

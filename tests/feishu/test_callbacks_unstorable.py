@@ -10,20 +10,9 @@ import pytest
 
 from integrations.feishu.client import crypto
 from integrations.feishu.models import CallbackReceipt, FeishuChat
-from tests.factories import FeishuAppFactory
 from tests.feishu.test_callbacks import bot_added, deliver, event
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def app():
-    return FeishuAppFactory()
-
-
-@pytest.fixture
-def plain_app():
-    return FeishuAppFactory(encrypt_key="")
 
 
 @pytest.mark.parametrize(
