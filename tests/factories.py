@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import factory
@@ -175,3 +176,27 @@ class EscalationLevelFactory(factory.django.DjangoModelFactory):
         """``chats=[...]``: the level's Feishu group chats."""
         if create and extracted:
             self.feishu_chats.set(extracted)
+
+
+class ScheduleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "oncall.Schedule"
+
+    name = factory.Sequence(lambda n: f"Schedule {n}")
+    time_zone = "Asia/Shanghai"
+
+
+class ScheduleLayerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "oncall.ScheduleLayer"
+        skip_postgeneration_save = True
+
+    schedule = factory.SubFactory(ScheduleFactory)
+    name = factory.Sequence(lambda n: f"Layer {n}")
+    start_date = datetime.date(2026, 1, 5)
+
+    @factory.post_generation
+    def people(self, create: bool, extracted: Any, **kwargs: Any) -> None:
+        """``ScheduleLayerFactory(people=[alice, bob])``: the turn order."""
+        for position, user in enumerate(extracted or []):
+            self.participants.create(user=user, position=position)

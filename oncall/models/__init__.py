@@ -1,6 +1,12 @@
 from oncall.models.channels import Channel
 from oncall.models.escalation import EscalationLevel, EscalationRule
 from oncall.models.incidents import ActionSource, Alert, Counter, Incident, TimelineEntry
+from oncall.models.schedules import (
+    LayerParticipant,
+    Schedule,
+    ScheduleLayer,
+    ScheduleOverride,
+)
 from oncall.models.sources import AlertSource, InboundEvent, Route
 from oncall.models.tokens import ApiToken
 
@@ -15,6 +21,10 @@ __all__ = [
     "EscalationRule",
     "InboundEvent",
     "Incident",
+    "LayerParticipant",
     "Route",
+    "Schedule",
+    "ScheduleLayer",
+    "ScheduleOverride",
     "TimelineEntry",
 ]
