@@ -88,7 +88,13 @@ def compute(scope: Scope) -> dict[str, Any]:
         incident__created_at__gte=scope.period.start,
         incident__created_at__lt=scope.period.end,
     ).order_by()
-    channels = _per_channel(incidents, alerts, scope)
+    # One pass over the alerts counts them per channel and per source (a few rows each).
+    by_channel_and_source = list(
+        alerts.values("incident__channel_id", "source_id").annotate(
+            alerts=Count("pk"), events=Sum("event_count")
+        )
+    )
+    channels = _per_channel(incidents, by_channel_and_source, scope)
     if len(channels) == 1:
         summary = {name: value for name, value in channels[0].items() if name != "channel"}
     else:  # percentiles do not add up: the whole scope's are computed over all its incidents
@@ -114,7 +120,7 @@ def compute(scope: Scope) -> dict[str, Any]:
         "by_hour": by_hour,
         "by_weekday": by_weekday,
         "top_alerts": _top_alerts(alerts),
-        "top_sources": _top_sources(alerts),
+        "top_sources": _top_sources(by_channel_and_source),
         "responders": _responders(incidents, scope),
     }
 
@@ -159,24 +165,24 @@ def _noise(incidents: int, alerts: int) -> dict[str, Any]:
 
 
 def _per_channel(
-    incidents: QuerySet[Incident], alerts: QuerySet[Alert], scope: Scope
+    incidents: QuerySet[Incident], alert_counts: list[dict[str, Any]], scope: Scope
 ) -> list[dict[str, Any]]:
     """One row per channel of the scope, those without incidents included, busiest first."""
     times = {
         row.pop("channel_id"): row
         for row in incidents.values("channel_id").annotate(**_time_figures(scope))
     }
-    counted = alerts.values("incident__channel_id").annotate(
-        alerts=Count("pk"), events=Sum("event_count")
-    )
-    alert_counts = {row["incident__channel_id"]: row for row in counted}
+    counted: dict[int, dict[str, int]] = defaultdict(lambda: {"alerts": 0, "events": 0})
+    for row in alert_counts:
+        totals = counted[row["incident__channel_id"]]
+        totals["alerts"] += row["alerts"]
+        totals["events"] += row["events"] or 0
     empty = {name: 0 for name in ("incidents", "acknowledged", "closed", "ack_within_target")}
     empty.update(dict.fromkeys(("mtta_median", "mtta_p90", "mttr_median", "mttr_p90")))
     rows = []
     for channel in Channel.objects.filter(pk__in=scope.channel_ids).order_by("name"):
         row = _shares({**empty, **times.get(channel.pk, {})})
-        counts = alert_counts.get(channel.pk, {})
-        row.update(alerts=counts.get("alerts", 0), events=counts.get("events") or 0)
+        row.update(counted[channel.pk])
         row.update(_noise(row["incidents"], row["alerts"]))
         rows.append({"channel": {"id": str(channel.public_id), "name": channel.name}, **row})
     rows.sort(key=lambda row: -row["incidents"])
@@ -234,27 +240,27 @@ def _top_alerts(alerts: QuerySet[Alert]) -> list[dict[str, Any]]:
     return [dict(row) for row in rows]
 
 
-def _top_sources(alerts: QuerySet[Alert]) -> list[dict[str, Any]]:
+def _top_sources(alert_counts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The alert sources that sent the most alerts (alerts without a source, e.g. of a deleted
-    source, count together)."""
-    rows = list(
-        alerts.values("source_id")
-        .annotate(
-            alerts=Count("pk"),
-            events=Sum("event_count"),
-        )
-        .order_by("-alerts", "-events", "source_id")[:TOP]
-    )
-    sources = AlertSource.objects.in_bulk([row["source_id"] for row in rows if row["source_id"]])
+    source, count together), from the per channel and source counts."""
+    counted: dict[int | None, dict[str, int]] = defaultdict(lambda: {"alerts": 0, "events": 0})
+    for row in alert_counts:
+        totals = counted[row["source_id"]]
+        totals["alerts"] += row["alerts"]
+        totals["events"] += row["events"] or 0
+    busiest = sorted(
+        counted.items(), key=lambda item: (-item[1]["alerts"], -item[1]["events"], item[0] or 0)
+    )[:TOP]
+    sources = AlertSource.objects.in_bulk([pk for pk, _totals in busiest if pk is not None])
     answer = []
-    for row in rows:
-        source = sources.get(row.pop("source_id"))
+    for pk, totals in busiest:
+        source = sources.get(pk)
         described = (
             {"id": str(source.public_id), "name": source.name, "kind": source.kind}
             if source
             else None
         )
-        answer.append({"source": described, **row})
+        answer.append({"source": described, **totals})
     return answer
 
 
@@ -323,7 +329,8 @@ def _notifications(incidents: QuerySet[Incident], scope: Scope) -> list[tuple[in
     unnest = UNNEST_PEOPLE[connection.vendor].format(entries=sql)
     with connection.cursor() as cursor:
         cursor.execute(unnest, params)
-        return [(int(user_id), count, int(night or 0)) for user_id, count, night in cursor]
+        # SUM answers numeric (Decimal) on PostgreSQL.
+        return [(int(user_id), int(count), int(night or 0)) for user_id, count, night in cursor]
 
 
 def _night_flag(hour: Any, scope: Scope) -> Case:

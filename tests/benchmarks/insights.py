@@ -1,7 +1,8 @@
 """Insights benchmark: the insights page and API over a channel with a year of incidents.
 
     python3 dev.py bench insights [--incidents 100000] [--requests 30]
-                                  [--database oncall_bench_insights] [--explain]
+                                  [--database oncall_bench_insights]
+                                  [--explain] [--verbose-plans]
 
 Recreates the PostgreSQL database ``--database`` (dropped and created again), then seeds one
 channel of 8 members with ``--incidents`` incidents spread evenly over the last 365 days, in
@@ -11,8 +12,9 @@ two members, a claim for six in seven of them and a close for nine in ten. Then,
 process, with Django's test client signed in as a member (no server: the time is the view's,
 from the request to the whole answer), it asks ``--requests`` times each for the page with the
 30-day and 90-day presets and a 365-day custom period, the API for 365 days and one CSV file,
-and prints p50 / p99 / max per request. ``--explain`` first prints PostgreSQL's plan (EXPLAIN
-ANALYZE: estimated cost, actual time) of every query the 365-day page runs.
+and prints p50 / p99 / max per request. ``--explain`` first prints, for the last 30 and 365
+days, the root of PostgreSQL's plan (EXPLAIN ANALYZE: estimated cost, actual time) of every
+query the figures run (``--verbose-plans``: whole plans).
 
 Needs PostgreSQL on 127.0.0.1:5432 (user root, trust). Not part of the test run; it asserts
 nothing.
@@ -140,8 +142,9 @@ def measure(client: Any, url: str, requests: int) -> list[float]:
     return sorted(times)
 
 
-def explain(channel: Any) -> None:
-    """EXPLAIN ANALYZE of each query the 365-day figures run."""
+def explain(channel: Any, days: int, verbose: bool) -> None:
+    """EXPLAIN ANALYZE of each query the figures of the last ``days`` days run: the plan's
+    root (estimated cost, actual time) per query, or whole plans with ``verbose``."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
@@ -150,17 +153,20 @@ def explain(channel: Any) -> None:
     from oncall.insights.period import days_period
 
     today = timezone.localdate()
-    period = days_period(today - timedelta(days=DAYS - 1), today, timezone.get_current_timezone())
+    period = days_period(today - timedelta(days=days - 1), today, timezone.get_current_timezone())
     scope = Scope([channel.pk], period, timedelta(minutes=5), Night(22, 8))
     with CaptureQueriesContext(connection) as captured:
         compute(scope)
+    print(f"\nquery plans, last {days} days")
     with connection.cursor() as cursor:
         for query in captured.captured_queries:
-            if not query["sql"].lstrip().upper().startswith("SELECT"):
+            sql = query["sql"]
+            if not sql.lstrip().upper().startswith("SELECT"):
                 continue
-            cursor.execute("EXPLAIN ANALYZE " + query["sql"])
+            cursor.execute("EXPLAIN ANALYZE " + sql)
             plan = [row[0] for row in cursor.fetchall()]
-            print(f"\n{query['sql'][:160]}...\n  " + "\n  ".join(plan))
+            print(f"\n{sql[:110]}...")
+            print("  " + "\n  ".join(plan if verbose else [plan[0], plan[-1]]))
 
 
 def main() -> None:
@@ -168,7 +174,8 @@ def main() -> None:
     parser.add_argument("--incidents", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--database", default=DB_NAME)
-    parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--explain", action="store_true", help="the queries' plans first")
+    parser.add_argument("--verbose-plans", action="store_true", help="whole plans")
     args = parser.parse_args()
 
     env = common.environment(
@@ -192,7 +199,8 @@ def main() -> None:
     channel, member = seed(args.incidents)
     seeded = time.perf_counter() - began
     if args.explain:
-        explain(channel)
+        for days in (30, DAYS):
+            explain(channel, days, args.verbose_plans)
     run(channel, member, args, seeded)
 
 
