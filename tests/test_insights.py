@@ -540,3 +540,34 @@ def test_the_schema_documents_the_insights_endpoint(client, dataset):
     assert {p["name"] for p in operation["parameters"]} == {"channel", "since", "until", "target"}
     assert {"200", "400"} <= set(operation["responses"])
     assert "mtta_median" in schema["components"]["schemas"]["ResponseFigures"]["properties"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_incidents_claimed_before_the_migration_take_their_first_claim_from_the_timeline():
+    from tests.test_migrations import migrate
+
+    try:
+        old = migrate([("oncall", "0008_incident_acknowledged_by_source")])
+        channel = old.get_model("oncall", "Channel").objects.create(name="Payments")
+        incident_model = old.get_model("oncall", "Incident")
+        entry_model = old.get_model("oncall", "TimelineEntry")
+        claimed = incident_model.objects.create(
+            channel=channel, number=51, title="Latency", group_key="a"
+        )
+        never = incident_model.objects.create(
+            channel=channel, number=52, title="Errors", group_key="b"
+        )
+        for minute in (30, 10, 20):  # the earliest claim, whatever the order written
+            entry_model.objects.create(
+                incident=claimed,
+                kind="claimed",
+                message="Claimed",
+                created_at=local(2, 9, minute),
+            )
+        entry_model.objects.create(incident=never, kind="created", message="Opened")
+        migrate()
+
+        assert Incident.objects.get(number=51).first_claimed_at == local(2, 9, 10)
+        assert Incident.objects.get(number=52).first_claimed_at is None
+    finally:
+        migrate()
