@@ -26,7 +26,19 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Case, Count, F, IntegerField, Max, Q, QuerySet, Sum, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    JSONField,
+    Max,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import ExtractHour, TruncDate
 from django.db.models.lookups import GreaterThanOrEqual, LessThan, LessThanOrEqual
@@ -38,12 +50,16 @@ from oncall.timeline import display_name
 
 TOP = 10
 # Per person (id): the entries listing them, and how many of those were at night.
-UNNEST_PEOPLE = {
-    "postgresql": "SELECT person::bigint, SUM(entry.entries), SUM(entry.night) "
-    "FROM ({entries}) entry "
-    "CROSS JOIN LATERAL jsonb_array_elements_text(entry.users) AS person GROUP BY 1",
-    "sqlite": "SELECT CAST(person.value AS INTEGER), SUM(entry.entries), SUM(entry.night) "
-    "FROM ({entries}) entry, json_each(entry.users) AS person GROUP BY 1",
+# Per kind and person: the entries, and how many of those were at night. A claim names its
+# person (the entry's actor), a notification lists the people it reached (unnested here).
+PEOPLE_LOAD = {
+    "postgresql": "SELECT entry.kind, COALESCE(entry.actor_id, person::bigint), "
+    "SUM(entry.entries), SUM(entry.night) FROM ({entries}) entry "
+    "LEFT JOIN LATERAL jsonb_array_elements_text(entry.users) AS person ON TRUE "
+    "GROUP BY 1, 2",
+    "sqlite": "SELECT entry.kind, COALESCE(entry.actor_id, CAST(person.value AS INTEGER)), "
+    "SUM(entry.entries), SUM(entry.night) FROM ({entries}) entry "
+    "LEFT JOIN json_each(entry.users) AS person GROUP BY 1, 2",
 }
 Kind = TimelineEntry.Kind
 
@@ -278,10 +294,13 @@ def _responders(incidents: QuerySet[Incident], scope: Scope) -> list[dict[str, A
             {"notifications": 0, "night_notifications": 0, "claims": 0, "night_claims": 0},
         )
 
-    for user_id, count, night in _notifications(incidents, scope):
-        person(user_id).update(notifications=count, night_notifications=night)
-    for user_id, count, night in _claims(incidents, scope):
-        person(user_id).update(claims=count, night_claims=night)
+    for kind, user_id, count, night in _people_load(incidents, scope):
+        if user_id is None:
+            continue  # a notification recorded before people's ids were: nobody to count
+        if kind == Kind.CLAIMED:
+            person(user_id).update(claims=count, night_claims=night)
+        else:
+            person(user_id).update(notifications=count, night_notifications=night)
     users = get_user_model().objects.in_bulk(list(load))
     rows = [
         {
@@ -295,42 +314,42 @@ def _responders(incidents: QuerySet[Incident], scope: Scope) -> list[dict[str, A
     return rows
 
 
-def _claims(incidents: QuerySet[Incident], scope: Scope) -> list[tuple[int, int, int]]:
-    """Claims by people (an alert source's acknowledgement has no person)."""
+def _people_load(
+    incidents: QuerySet[Incident], scope: Scope
+) -> list[tuple[str, int | None, int, int]]:
+    """(kind, person, entries, at night) for claims by people (an alert source's
+    acknowledgement has none) and notifications, in one pass over the timeline. The ORM writes
+    the query of the entries (with the time zone's hour); only the unnesting of a
+    notification's list of people, which the ORM cannot express, is written here, once per
+    database. Entries are grouped by person and list first: lists repeat (a level notifies
+    the same people), so only a few distinct ones are unnested, whatever the number of
+    entries."""
     hour = ExtractHour("created_at", tzinfo=scope.period.tz)
-    rows = (
+    listed = KeyTransform("notified_users", "data")
+    inner = (
         TimelineEntry.objects.filter(
-            kind=Kind.CLAIMED, actor__isnull=False, incident__in=incidents.values("pk")
+            Q(kind=Kind.NOTIFIED) | Q(kind=Kind.CLAIMED, actor__isnull=False),
+            incident__in=incidents.values("pk"),
         )
         .order_by()
-        .values("actor_id")
-        .annotate(claims=Count("pk"), night=Count("pk", filter=scope.night.holds(hour)))
-        .values_list("actor_id", "claims", "night")
-    )
-    return list(rows)
-
-
-def _notifications(incidents: QuerySet[Incident], scope: Scope) -> list[tuple[int, int, int]]:
-    """People notified, from the ids each ``notified`` entry lists. The ORM writes the query of
-    the entries (with the time zone's hour); only the unnesting of the list, which the ORM
-    cannot express, is written here, once per database."""
-    hour = ExtractHour("created_at", tzinfo=scope.period.tz)
-    # Grouped by the list first: the lists repeat (a level notifies the same people), so only
-    # a few distinct ones are unnested, whatever the number of entries.
-    inner = (
-        TimelineEntry.objects.filter(kind=Kind.NOTIFIED, incident__in=incidents.values("pk"))
-        .order_by()
-        .annotate(users=KeyTransform("notified_users", "data"))
-        .values("users")
+        .annotate(
+            users=Case(
+                When(kind=Kind.NOTIFIED, then=listed), default=None, output_field=JSONField()
+            )
+        )
+        .values("kind", "actor_id", "users")
         .annotate(entries=Count("pk"), night=Sum(_night_flag(hour, scope)))
     )
     sql, params = inner.query.sql_with_params()
     # The ORM's SQL goes in as SQL, its parameters apart: nothing of a user's is formatted in.
-    unnest = UNNEST_PEOPLE[connection.vendor].format(entries=sql)
+    load = PEOPLE_LOAD[connection.vendor].format(entries=sql)
     with connection.cursor() as cursor:
-        cursor.execute(unnest, params)
+        cursor.execute(load, params)
         # SUM answers numeric (Decimal) on PostgreSQL.
-        return [(int(user_id), int(count), int(night or 0)) for user_id, count, night in cursor]
+        return [
+            (kind, None if person is None else int(person), int(count), int(night or 0))
+            for kind, person, count, night in cursor
+        ]
 
 
 def _night_flag(hour: Any, scope: Scope) -> Case:
