@@ -342,6 +342,8 @@ def test_presets_are_whole_local_days_ending_today():
         ("2025-01-01", "2026-01-02", "range_too_long"),
         ("yesterday", "2026-11-01", "invalid_date"),
         ("2026-02-30", "2026-03-02", "invalid_date"),
+        ("9999-12-30", "9999-12-31", "invalid_date"),
+        ("0001-01-01T00:00:00+14:00", "0001-01-02", "invalid_date"),
     ],
 )
 def test_bad_api_periods_are_refused_with_a_code(since, until, code):
@@ -395,6 +397,7 @@ def test_the_page_in_chinese(client, dataset):
 
 def test_a_bad_period_on_the_page_is_a_400_naming_it(client, dataset):
     client.force_login(dataset.alice)
+    assert client.get(page_url(until="9999-12-31")).status_code == 400
     response = client.get(page_url(since=LAST_DAY, until=FIRST_DAY))
     assert response.status_code == 400
     assert "must be before its end" in response.content.decode()
@@ -571,3 +574,14 @@ def test_incidents_claimed_before_the_migration_take_their_first_claim_from_the_
         assert Incident.objects.get(number=52).first_claimed_at is None
     finally:
         migrate()
+
+
+def test_someone_without_channels_sees_empty_figures(client, dataset):
+    loner = UserFactory(username="loner")
+    client.force_login(loner)
+    response = client.get(page_url())
+    assert response.status_code == 200
+    body = api_as(loner).get(api_url()).json()
+    assert body["summary"]["incidents"] == 0
+    assert body["channels"] == []
+    assert body["responders"] == []

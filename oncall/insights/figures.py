@@ -324,6 +324,8 @@ def _people_load(
     database. Entries are grouped by person and list first: lists repeat (a level notifies
     the same people), so only a few distinct ones are unnested, whatever the number of
     entries."""
+    if not scope.channel_ids:
+        return []  # an empty IN has no SQL: the ORM would not write the query
     hour = ExtractHour("created_at", tzinfo=scope.period.tz)
     listed = KeyTransform("notified_users", "data")
     inner = (

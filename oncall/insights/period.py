@@ -82,8 +82,24 @@ def custom_period(since: datetime, end: datetime, tz: tzinfo) -> Period:
     return Period(since, end, tz)
 
 
+# Days outside these years are refused rather than risk an overflow at the calendar's ends.
+FIRST_YEAR, LAST_YEAR = 1970, 9998
+
+
+def _in_range(day: date, field: str) -> date:
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise BadPeriod(
+            "invalid_date",
+            _("Choose a day between the years %(first)d and %(last)d.")
+            % {"first": FIRST_YEAR, "last": LAST_YEAR},
+            field,
+        )
+    return day
+
+
 def days_period(first: date, last: date, tz: tzinfo) -> Period:
     """From the start of local day ``first`` to the end of local day ``last``."""
+    first, last = _in_range(first, "since"), _in_range(last, "until")
     return custom_period(
         local_midnight(first, tz), local_midnight(last + timedelta(days=1), tz), tz
     )
@@ -99,6 +115,7 @@ def parse_bound(value: str, tz: tzinfo, field: str, *, end: bool) -> datetime:
     except ValueError:  # well formed but impossible, e.g. 2026-02-30
         day = moment = None
     if day is not None:
+        day = _in_range(day, field)
         return local_midnight(day + timedelta(days=1) if end else day, tz)
     if moment is None:
         raise BadPeriod(
@@ -106,6 +123,7 @@ def parse_bound(value: str, tz: tzinfo, field: str, *, end: bool) -> datetime:
             _("“%(value)s” is not a date (YYYY-MM-DD) or an ISO 8601 time.") % {"value": text},
             field,
         )
+    _in_range(moment.date(), field)
     return moment if moment.tzinfo else moment.replace(tzinfo=tz)
 
 
