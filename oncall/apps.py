@@ -7,9 +7,14 @@ class OncallConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
+        from oncall.insights.sql import register_sqlite_functions
         from oncall.platforms import announce_change
         from oncall.signals import incident_changed
 
         # Every chat platform refreshes what it sent (``ChatPlatform.incident_changed``).
         # Escalation is not a receiver: the lifecycle and the merge plan it in their change.
         incident_changed.connect(announce_change, dispatch_uid="oncall-platforms")
+        # Insights' percentile on SQLite, which has none (PostgreSQL's is built in).
+        connection_created.connect(register_sqlite_functions, dispatch_uid="oncall-insights-sql")

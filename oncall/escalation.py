@@ -32,7 +32,7 @@ from django.utils import timezone
 from oncall.escalation_rules import rule_for
 from oncall.models import EscalationLevel, EscalationRule, Incident, TimelineEntry
 from oncall.platforms import LevelReport, platforms
-from oncall.timeline import Actor, record
+from oncall.timeline import Actor, display_name, record
 
 logger = logging.getLogger(__name__)
 
@@ -42,12 +42,18 @@ SWEEP_GRACE = timedelta(seconds=15)
 SWEEP_BATCH = 500
 
 
-def _notify(incident: Incident, rule: EscalationRule, level: EscalationLevel) -> LevelReport:
-    """Every platform notifies the level's people (resolved once, here) and its own targets."""
+def _notify(
+    incident: Incident, rule: EscalationRule, level: EscalationLevel
+) -> tuple[LevelReport, list[int]]:
+    """Every platform notifies the level's people (resolved once, here) and its own targets.
+    Also the ids of the people some platform reached: the report names them, and a name is no
+    key to count someone's notifications by (insights' responders' load)."""
     people = level.recipients()
-    return LevelReport.combine(
+    report = LevelReport.combine(
         platform.notify(incident, rule, level, people) for platform in platforms()
     )
+    reached = set(report.notified)
+    return report, [user.pk for user in people if display_name(user) in reached]
 
 
 # --- Planning, inside the change's transaction -----------------------------------------------
@@ -170,7 +176,7 @@ def _run_level(incident: Incident, now: datetime) -> None:
             )
         return
     level = levels[incident.escalation_level]
-    report = _notify(incident, rule, level)
+    report, notified_users = _notify(incident, rule, level)
     record(
         incident,
         Kind.NOTIFIED,
@@ -179,6 +185,7 @@ def _run_level(incident: Incident, now: datetime) -> None:
         data={
             "level": incident.escalation_level + 1,
             "notified": report.notified,
+            "notified_users": notified_users,
             "unreachable": report.unreachable,
         },
     )

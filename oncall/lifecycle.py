@@ -135,6 +135,9 @@ def _claim(incident: Incident, actor: Actor, now: datetime) -> Change | Outcome:
     incident.claimed_at = now
     incident.acknowledged_by_source = "" if actor.is_person else actor.name
     fields = ["status", "claimed_by", "claimed_at", "acknowledged_by_source"]
+    if incident.first_claimed_at is None:  # time to acknowledge counts to the first claim
+        incident.first_claimed_at = now
+        fields.append("first_claimed_at")
     if incident.snoozed_until:
         incident.snoozed_until = None
         fields.append("snoozed_until")

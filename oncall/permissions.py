@@ -2,6 +2,7 @@
 
 * Incidents: superusers act everywhere; everyone else acts on the incidents of channels they
   are a member of, directly or through one of the channel's teams (Django groups).
+* Insights: a responder's channels; staff who may view incidents, every channel.
 * Configuration (channels, alert sources, routes, escalation rules, a platform's apps): the
   admin's model permissions, in the API too (``ModelPermissions``).
 * People: who sees whose e-mail address (``with_email_visibility``).
@@ -107,6 +108,12 @@ def configuration_channels(
     if has_model_permission(user, model, "view"):
         return Channel.objects.all()
     return visible_channels(user)
+
+
+def insight_channels(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Channel]:
+    """The channels whose insights ``user`` may see: as with incidents, their own channels;
+    staff who may view incidents in the admin (superusers too) see every channel's."""
+    return configuration_channels(user, Incident)
 
 
 def readable_channels(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Channel]:

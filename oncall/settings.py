@@ -326,6 +326,17 @@ SNOOZE_MAX_MINUTES = env_int("SNOOZE_MAX_MINUTES", 24 * 60, minimum=1)
 CHAT_PLATFORMS = ["integrations.feishu.platform.FeishuPlatform"]
 # How often an open incident list asks for news (seconds); the page pauses while hidden.
 INCIDENT_LIST_REFRESH_SECONDS = env_int("INCIDENT_LIST_REFRESH_SECONDS", 10, minimum=1)
+# Insights: the time to acknowledge an incident should stay within (the page may ask another),
+# and the local hours that count as night in responders' load, [start, end), past midnight.
+INSIGHTS_ACK_TARGET_MINUTES = env_int("INSIGHTS_ACK_TARGET_MINUTES", 5, minimum=1)
+INSIGHTS_NIGHT_START_HOUR = env_int("INSIGHTS_NIGHT_START_HOUR", 22, minimum=0)
+INSIGHTS_NIGHT_END_HOUR = env_int("INSIGHTS_NIGHT_END_HOUR", 8, minimum=0)
+if max(INSIGHTS_NIGHT_START_HOUR, INSIGHTS_NIGHT_END_HOUR) > 23 or (
+    INSIGHTS_NIGHT_START_HOUR == INSIGHTS_NIGHT_END_HOUR
+):
+    raise ImproperlyConfigured(
+        "INSIGHTS_NIGHT_START_HOUR and INSIGHTS_NIGHT_END_HOUR are different hours, 0 to 23."
+    )
 
 # --- Outbound calls to user-set URLs (oncall/outbound.py) -------------------------------------
 # Addresses the SSRF guard lets through although they are inward (loopback, private, ...), and

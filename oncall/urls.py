@@ -12,6 +12,7 @@ from oncall.views import (
     incident_actions,
     incident_list,
     incidents,
+    insights,
     metrics,
     push,
 )
@@ -34,6 +35,8 @@ urlpatterns = [
     path("metrics", metrics.metrics, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("incidents/", incident_list.incident_index, name="incident-list"),
+    path("insights/", insights.insights, name="insights"),
+    path("insights/export/<str:table>.csv", insights.export, name="insights-export"),
     path("incidents/<uuid:public_id>/", incidents.detail, name="incident-detail"),
     *(
         path(

@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from oncall.api import views
+from oncall.api.insights import InsightsView
 from oncall.platforms import platforms
 
 router = DefaultRouter()
@@ -19,6 +20,7 @@ for platform in platforms():
     platform.register_api(router)
 
 urlpatterns = [
+    path("v1/insights/", InsightsView.as_view(), name="api-insights"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

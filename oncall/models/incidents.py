@@ -48,6 +48,9 @@ class Incident(models.Model):
         related_name="+",
     )
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # When it was first claimed or acknowledged (kept through unclaims and reopens, which
+    # clear ``claimed_at``): insights' time to acknowledge, without reading the timeline.
+    first_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Who acknowledged it when no person did (an alert source, e.g. PagerDuty's acknowledge):
     # kept on the row so that every list and card can name it without reading the timeline.
     acknowledged_by_source = models.CharField(max_length=200, blank=True, default="")
@@ -100,6 +103,8 @@ class Incident(models.Model):
         indexes = [
             models.Index(fields=["channel", "group_key", "status"], name="incident_grouping"),
             models.Index(fields=["status", "-created_at"], name="incident_status_created"),
+            # Insights: a channel's incidents opened within a period.
+            models.Index(fields=["channel", "created_at"], name="incident_channel_created"),
             models.Index(
                 fields=["snoozed_until"],
                 name="incident_snoozed",
