@@ -20,7 +20,7 @@ def remember_first_claims(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("oncall", "0008_incident_acknowledged_by_source"),
+        ("oncall", "0009_schedules"),
     ]
 
     operations = [
