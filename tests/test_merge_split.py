@@ -439,3 +439,24 @@ def test_a_person_who_lost_membership_cannot_split(source, alice):
         lifecycle.split(source.alerts.first(), Actor(other, ActionSource.WEB))
     with pytest.raises(PermissionDenied):
         lifecycle.split(source.alerts.first(), alice)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_split_out_incident_notifies_level_1_once_committed(channel, settings):
+    from tests.stub_platform.platform import NOTIFIED_LEVELS as notified_levels
+    from tests.stub_platform.platform import RECORDING
+
+    settings.CHAT_PLATFORMS = [RECORDING]
+    notified_levels.clear()
+    user = UserFactory(username="alice", first_name="Alice")
+    channel.members.add(user)
+    incident = IncidentFactory(channel=channel)
+    AlertFactory(incident=incident)
+    alert = AlertFactory(incident=incident)
+
+    new = lifecycle.split(alert, Actor(user, ActionSource.WEB)).incident
+
+    first = channel.escalation_rules.get().levels.order_by("position").first()
+    # The step task ran (eagerly here) once the split committed.
+    assert notified_levels == [(new.pk, first.position)]
+    assert new.timeline.filter(kind=Kind.NOTIFIED).exists()

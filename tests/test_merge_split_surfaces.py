@@ -494,3 +494,13 @@ def test_the_help_lists_the_merge_command(app, linked):
     text = say(app, "help")
     assert "merge N into M" in text
     assert "合并 N 到 M" in text
+
+
+# --- the admin -------------------------------------------------------------------------------
+
+
+def test_the_admin_shows_what_an_incident_was_merged_into(admin_client, target, source, responder):
+    lifecycle.merge(target, [source], Actor(responder, ActionSource.WEB))
+    page = admin_client.get(f"/admin/oncall/incident/{source.pk}/change/").content.decode()
+    assert "Merged into" in page or "merged into" in page
+    assert f"#{target.number} Database down" in page
