@@ -7,6 +7,13 @@ batch takes its locks in that one global order, so batches that share an alert o
 for each other and can never deadlock, while batches for different alerts run in parallel.
 SQLite has a single writer (``IMMEDIATE`` transactions), which serialises batches by itself.
 
+Merged and split incidents. ``lifecycle.merge`` and ``lifecycle.split`` move alert rows between
+incidents under these same locks (the moved alerts', then the incidents' groups), so a batch
+sees an alert before its move or after it, and after it merges the alert's events into the
+incident it moved to. A merged incident is closed: no batch joins a new alert to it (only open
+incidents of a group are joined), so a new alert of its group opens an incident of its own, as
+after any close.
+
 Escalation. Every incident a batch opens has its level 1 planned, due now, in the batch's
 transaction (``escalation.plan_start``); right after the commit this worker runs that step
 itself rather than queueing a task, for the first ``INLINE_ESCALATION_STEPS`` incidents (the

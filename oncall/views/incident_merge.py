@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from oncall import lifecycle
@@ -56,7 +57,12 @@ def _candidates(incident: Incident) -> list[tuple[str, str]]:
 
 
 def _label(number: int, title: str, alerts: int) -> str:
-    return _("#%(number)s %(title)s (%(alerts)s alerts)") % {
+    text = ngettext(
+        "#%(number)s %(title)s (%(alerts)s alert)",
+        "#%(number)s %(title)s (%(alerts)s alerts)",
+        alerts,
+    )
+    return text % {
         "number": number,
         "title": title,
         "alerts": alerts,
