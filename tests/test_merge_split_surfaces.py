@@ -173,6 +173,7 @@ def test_a_merged_incidents_page_links_to_the_target_and_offers_nothing(
 
     assert f'Merged into <a href="{page(target)}">#{target.number} Database down</a>' in body
     assert f"Merged into #{target.number} by Alice at" in body  # the status line
+    assert f"Its alerts were moved to #{target.number}." in body
     assert "/reopen/" not in body
     assert "/merge/" not in body
     assert f"{page(target)}merge/" not in signed_in.get(page(source)).content.decode()

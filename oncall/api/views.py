@@ -184,14 +184,7 @@ def _lifecycle_action(
             payload.is_valid(raise_exception=True)
             kwargs = dict(payload.validated_data)
         outcome = call(incident, Actor(request.user, ActionSource.API), **kwargs)
-        detail = self.get_queryset().get(pk=outcome.incident.pk)
-        return Response(
-            {
-                "changed": outcome.changed,
-                "message": outcome.message,
-                "incident": s.IncidentDetailSerializer(detail).data,
-            }
-        )
+        return _action_result(request.user, outcome)
 
     # DRF routes an action by its function's name, so it is named before being decorated.
     view.__name__ = name
