@@ -3,6 +3,8 @@ alert is lost or doubled, and every timeline says what happened to its incident.
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from django.db import connection
 
@@ -179,3 +181,64 @@ def test_an_event_of_an_alert_being_merged_lands_on_the_target_whatever_the_orde
         old = Incident.objects.get(pk=moving.incident_id)
         assert old.status == Incident.Status.CLOSED
         assert kinds(old)[-1] == Kind.MERGED_INTO  # nothing landed on it afterwards
+
+
+def committed_elsewhere(change) -> None:
+    """Run ``change`` on its own connection and commit it, as a concurrent batch would."""
+    thread = threading.Thread(target=lambda: (change(), connection.close()))
+    thread.start()
+    thread.join(timeout=30)
+
+
+def test_an_alert_committed_before_the_merge_held_its_locks_is_locked_and_moved_too(
+    channel, people, monkeypatch
+):
+    """A batch may commit a new alert of the source between the merge's first read and its
+    group locks: the merge must not move an alert whose lock it does not hold, so it starts
+    again, and moves that alert too."""
+    alice, _ = people
+    target, source = incident_with_alerts(channel), incident_with_alerts(channel)
+    real = lifecycle._lock_alerts_and_groups
+    calls = []
+
+    def lock_while_a_batch_commits(*args, **kwargs):
+        names = real(*args, **kwargs)
+        calls.append(names)
+        if len(calls) == 1:
+            committed_elsewhere(lambda: AlertFactory(incident=source, title="arrived meanwhile"))
+        return names
+
+    monkeypatch.setattr(lifecycle, "_lock_alerts_and_groups", lock_while_a_batch_commits)
+
+    outcome = lifecycle.merge(target.pk, [source.pk], alice)
+
+    assert len(calls) == 2
+    assert "(3 alerts moved)" in outcome.message
+    assert Alert.objects.get(title="arrived meanwhile").incident_id == target.pk
+    assert kinds(target) == [Kind.MERGED]
+
+
+def test_an_alert_moved_before_the_split_held_its_locks_is_split_from_where_it_is_now(
+    channel, people, monkeypatch
+):
+    alice, _ = people
+    target, source = incident_with_alerts(channel), incident_with_alerts(channel)
+    alert = source.alerts.order_by("pk").first()
+    real = lifecycle._lock_alerts_and_groups
+    calls = []
+
+    def lock_while_a_merge_commits(*args, **kwargs):
+        names = real(*args, **kwargs)
+        calls.append(names)
+        if len(calls) == 1:
+            committed_elsewhere(
+                lambda: Alert.objects.filter(pk=alert.pk).update(incident_id=target.pk)
+            )
+        return names
+
+    monkeypatch.setattr(lifecycle, "_lock_alerts_and_groups", lock_while_a_merge_commits)
+
+    outcome = lifecycle.split(alert.pk, alice)
+
+    assert len(calls) == 2
+    assert outcome.message.startswith(f"Alert “{alert.title}” split out of #{target.number}")

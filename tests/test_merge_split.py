@@ -460,3 +460,19 @@ def test_the_split_out_incident_notifies_level_1_once_committed(channel, setting
     # The step task ran (eagerly here) once the split committed.
     assert notified_levels == [(new.pk, first.position)]
     assert new.timeline.filter(kind=Kind.NOTIFIED).exists()
+
+
+# --- an alert that arrives between reading what to lock and holding the locks ------------------
+
+
+def test_a_merge_that_never_gets_its_locks_right_is_refused_and_changes_nothing(
+    target, source, alice, monkeypatch
+):
+    monkeypatch.setattr(lifecycle, "_lock_alerts_and_groups", lambda *a, **k: set())
+
+    with pytest.raises(lifecycle.TransitionRefused, match="try again in a moment"):
+        lifecycle.merge(target, [source], alice)
+
+    assert fresh(source).status == Status.TRIGGERED
+    assert source.alerts.count() == 2
+    assert not TimelineEntry.objects.exists()
