@@ -369,11 +369,18 @@ def test_the_api_refuses_splitting_the_only_alert(api, target):
     assert response.json()["error"]["code"] == "transition_refused"
 
 
-def test_the_schema_documents_merge_and_split(client):
-    schema = client.get("/api/schema/").content
-    assert b"/api/v1/incidents/{public_id}/merge/" in schema
-    assert b"/api/v1/alerts/{public_id}/split/" in schema
-    assert b"Merge" in schema
+def test_the_schema_documents_merge_and_split_with_their_errors(client):
+    schema = client.get("/api/schema/?format=json").json()
+    merge = schema["paths"]["/api/v1/incidents/{public_id}/merge/"]["post"]
+    split = schema["paths"]["/api/v1/alerts/{public_id}/split/"]["post"]
+    assert set(merge["responses"]) == {"200", "400", "404", "409"}
+    assert set(split["responses"]) == {"200", "404", "409"}
+    error = merge["responses"]["409"]["content"]["application/json"]["schema"]["$ref"]
+    assert error == "#/components/schemas/Error"
+    detail = schema["components"]["schemas"]["ErrorDetail"]
+    assert {"code", "message"} <= set(detail["required"])
+    body = merge["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert body.endswith("/MergeRequest")
 
 
 # --- the Feishu card -------------------------------------------------------------------------

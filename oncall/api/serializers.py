@@ -269,6 +269,20 @@ class SnoozeSerializer(serializers.Serializer):
     duration = DurationField(help_text="30m, 2h, 1h30m, 1d, or minutes as a number.")
 
 
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable: invalid, not_found, transition_refused, ...")
+    message = serializers.CharField(help_text="Why, for people.")
+    fields = serializers.DictField(
+        required=False, help_text="With code invalid: the reasons, by field."
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The API's one error shape (``oncall.api.errors``)."""
+
+    error = ErrorDetailSerializer()
+
+
 # An incident number fits PostgreSQL's bigint (and SQLite's integer); a larger one names none.
 MAX_INCIDENT_NUMBER = 2**63 - 1
 MAX_MERGED_AT_ONCE = 100

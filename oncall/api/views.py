@@ -11,7 +11,7 @@ from uuid import UUID
 import django_filters
 from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, Q, QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -218,7 +218,22 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
     )
     wake = _lifecycle_action("wake", lifecycle.wake, doc="End a snooze now.")
 
-    @extend_schema(request=s.MergeSerializer, responses=s.ActionResultSerializer)
+    @extend_schema(
+        request=s.MergeSerializer,
+        responses={
+            200: s.ActionResultSerializer,
+            400: OpenApiResponse(
+                s.ErrorSerializer,
+                "invalid: no incident given, one the caller cannot see, this incident itself, "
+                "or an incident of another channel",
+            ),
+            404: OpenApiResponse(s.ErrorSerializer, "not_found: no such incident here"),
+            409: OpenApiResponse(
+                s.ErrorSerializer,
+                "transition_refused: this incident or one to merge is closed (or merged)",
+            ),
+        },
+    )
     @action(detail=True, methods=["post"], url_path="merge", url_name="merge")
     def merge(self, request: Request, public_id: str | None = None) -> Response:
         """Move every alert of the given incidents (of this incident's channel, open) into
@@ -253,7 +268,17 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
             return queryset
         return queryset.filter(channel__in=visible_channels(self.request.user).values("pk"))
 
-    @extend_schema(request=None, responses=s.ActionResultSerializer)
+    @extend_schema(
+        request=None,
+        responses={
+            200: s.ActionResultSerializer,
+            404: OpenApiResponse(s.ErrorSerializer, "not_found: no such alert here"),
+            409: OpenApiResponse(
+                s.ErrorSerializer,
+                "transition_refused: the incident is closed, or this is its only alert",
+            ),
+        },
+    )
     @action(detail=True, methods=["post"], url_path="split", url_name="split")
     def split(self, request: Request, public_id: str | None = None) -> Response:
         """Move this alert out of its incident into a new incident, which escalates like any
