@@ -159,6 +159,25 @@ def test_merging_into_a_closed_incident_says_why_and_changes_nothing(
     assert fresh(source).status == Status.TRIGGERED
 
 
+def test_merging_into_an_incident_of_another_channel_is_refused(signed_in, source, responder):
+    elsewhere = ChannelFactory(name="Payments")
+    elsewhere.members.add(responder)
+    stranger = IncidentFactory(channel=elsewhere)
+
+    response = signed_in.post(f"{page(source)}merge-into/", {"number": stranger.number})
+
+    assert response.url == page(source)
+    assert "only incidents of one channel can be merged" in said(response)[0]
+    assert fresh(source).merged_into_id is None
+
+
+def test_merging_what_is_already_merged_says_so(signed_in, target, source):
+    signed_in.post(f"{page(source)}merge-into/", {"number": target.number})
+    response = signed_in.post(f"{page(source)}merge-into/", {"number": target.number})
+    assert said(response)[-1] == f"#{source.number} already merged into #{target.number}"
+    assert target.timeline.filter(kind=Kind.MERGED).count() == 1
+
+
 def test_merging_into_itself_is_refused(signed_in, source):
     response = signed_in.post(f"{page(source)}merge-into/", {"number": source.number})
     assert said(response) == ["An incident cannot be merged into itself."]
