@@ -32,6 +32,7 @@ from uuid import UUID
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -582,7 +583,7 @@ def _alerts_under_locks(incident_pks: list[int], locked: set[str]) -> dict[int, 
     return found
 
 
-def _identities(alerts: Any) -> list[tuple[int, int | None, str]]:
+def _identities(alerts: QuerySet[Alert]) -> list[tuple[int, int | None, str]]:
     return list(alerts.values_list("channel_id", "source_id", "alert_key"))
 
 
