@@ -115,9 +115,9 @@ def _incident_card(
 
 def _merged_into(incident: Incident) -> list[dict]:
     """A merged incident's card says where its alerts went, and links there."""
-    target = incident.merged_into if incident.merged_into_id is not None else None
-    if target is None:
+    if incident.merged_into_id is None:
         return []
+    target = incident.merged_into
     title = escape_lark_md(_one_line(_clip(target.title, MAX_TITLE_CHARS)))
     text = gettext("Merged into %(link)s: its alerts are handled there.") % {
         "link": f"[#{target.number} {title}]({incident_url(target)})"
