@@ -21,3 +21,28 @@ class CloseForm(forms.Form):
         max_length=CLOSE_NOTE_MAX_CHARS,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+class MergeForm(forms.Form):
+    """The incidents of the channel to merge into the one whose page this is: the page offers
+    ``candidates`` (open incidents of its channel), as ``(public id, label)`` pairs."""
+
+    incidents = forms.MultipleChoiceField(
+        label=gettext_lazy("Incidents to merge into this one"),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": gettext_lazy("Choose at least one incident to merge.")},
+    )
+
+    def __init__(self, *args, candidates: list[tuple[str, str]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["incidents"].choices = candidates
+
+
+class MergeIntoForm(forms.Form):
+    """The number of the incident to merge this one into."""
+
+    number = forms.IntegerField(
+        label=gettext_lazy("Merge this incident into incident number"),
+        min_value=1,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "placeholder": "123"}),
+    )

@@ -16,23 +16,29 @@ calls these functions. Each one:
   the commit cannot leave an incident that should escalate unplanned;
 * announces the change after commit (``oncall.signals.incident_changed``), for refreshing
   cards and pages only.
+
+``merge`` and ``split`` move alerts between incidents of one channel; they lock every incident
+involved, and take ingestion's locks first (see "Merge and split" below).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
 
 from oncall import escalation
-from oncall.models import Incident, TimelineEntry
+from oncall.events import Severity
+from oncall.models import Alert, Incident, TimelineEntry
 from oncall.permissions import can_act_on_channel
 from oncall.timeline import Actor, claimed_by_person, claimer_name, display_name, record
 
@@ -65,6 +71,7 @@ class Outcome:
 
 
 IncidentRef = Incident | int | UUID
+AlertRef = Alert | int | UUID
 
 
 def claim(ref: IncidentRef, actor: Actor) -> Outcome:
@@ -187,6 +194,14 @@ def _reopen(incident: Incident, actor: Actor, now: datetime) -> Change | Outcome
         raise TransitionRefused(
             f"This incident is open ({incident.get_status_display()})", incident
         )
+    if incident.is_merged:
+        # Its alerts live on in the incident it was merged into; reopened, it would escalate
+        # with nothing in it. Splitting an alert out of the target is the way back.
+        raise TransitionRefused(
+            f"Cannot reopen: merged into #{incident.merged_into.number}, which holds its alerts "
+            "now (split an alert out of it to handle it apart)",
+            incident,
+        )
     incident.status = Status.TRIGGERED
     incident.closed_by = incident.claimed_by = None
     incident.closed_at = incident.claimed_at = None
@@ -264,6 +279,10 @@ def _lock(ref: IncidentRef) -> Incident:
 
 
 def _refuse_if_closed(incident: Incident, action: str) -> None:
+    if incident.is_merged:
+        raise TransitionRefused(
+            f"Cannot {action}: merged into #{incident.merged_into.number}", incident
+        )
     if incident.status == Status.CLOSED:
         raise TransitionRefused(
             f"Cannot {action}: already closed by {_closer(incident)} at "
@@ -304,3 +323,337 @@ def _humanize(duration: timedelta) -> str:
     hours, minutes = divmod(minutes, 60)
     parts = [f"{hours} h" if hours else "", f"{minutes} min" if minutes else ""]
     return " ".join(p for p in parts if p) or "0 min"
+
+
+# --- Merge and split -------------------------------------------------------------------------
+#
+# Both move alert rows between incidents, which ingestion (``oncall.merge.Merger``) also reads
+# and changes under its advisory locks: one per alert identity, then one per grouping key. So
+# they take the same locks in the same order (every alert they move, then the group of every
+# incident involved), and only then the incident rows, by id. A batch with an event of a moved
+# alert thus runs wholly before the move or wholly after it, and after it finds the alert in
+# the incident it moved to: its future events land there. Which alerts to lock is read before
+# the locks are held; when, under the locks, an incident turns out to hold an alert that was
+# not locked (a batch added it meanwhile), the transaction is rolled back and tried again:
+# taking that lock now, out of order, could deadlock with a batch.
+#
+# Only incidents of one channel merge: an alert belongs to its channel (its identity, who may
+# see it, which escalation rules apply are the channel's), and an incident shows its channel's
+# alerts to its channel's members only.
+#
+# A merged incident is closed with ``merged_into`` set, holds no alerts and cannot be reopened.
+# Ingestion joins a new alert only to an open incident of its group, so a new alert of a merged
+# incident's group opens an incident of its own, as after any close; the target keeps grouping
+# by its own key. A split-out alert's new incident has a grouping key of its own
+# (``split:<alert>``): new alerts of the group keep joining the incident it left.
+
+MERGE_ATTEMPTS = 5
+# The timeline names the alerts moved; a storm's thousands are counted, the first ones named.
+TIMELINE_ALERTS_NAMED = 100
+
+
+class _LocksOutdated(Exception):
+    """The alerts to lock changed between reading them and holding the locks: start again."""
+
+
+def merge(target_ref: IncidentRef, source_refs: Iterable[IncidentRef], actor: Actor) -> Outcome:
+    """Move every alert of the ``source_refs`` incidents into ``target_ref``. Each source is
+    closed as merged into the target (its escalation stops); the target takes the most urgent
+    severity, counts the alerts and keeps its own state and escalation plan. Both timelines
+    record it. Refused: merging an incident into itself or across channels, a closed source,
+    a closed target. Sources already merged into the target change nothing."""
+    target_pk = _incident_pk(target_ref)
+    source_pks = sorted({_incident_pk(ref) for ref in source_refs})
+    if not source_pks:
+        raise InvalidRequest("Choose at least one incident to merge.")
+    if target_pk in source_pks:
+        raise InvalidRequest("An incident cannot be merged into itself.")
+    return _retrying(lambda: _merge(target_pk, source_pks, actor))
+
+
+def split(alert_ref: AlertRef, actor: Actor) -> Outcome:
+    """Move one alert out of its incident into a new incident of the channel, which escalates
+    like any new one; ``outcome.incident`` is the new incident. Both timelines record it.
+    Refused for the only alert of an incident and for an alert of a closed incident."""
+    alert_pk = _alert_pk(alert_ref)
+    return _retrying(lambda: _split(alert_pk, actor))
+
+
+def _retrying(attempt: Callable[[], Outcome]) -> Outcome:
+    for _ in range(MERGE_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return attempt()
+        except _LocksOutdated:
+            continue
+    raise TransitionRefused("Alerts keep arriving for these incidents: try again in a moment.")
+
+
+def _merge(target_pk: int, source_pks: list[int], actor: Actor) -> Outcome:
+    locked_alerts = _lock_alerts_and_groups(source_pks, [target_pk, *source_pks])
+    incidents = _lock_all([target_pk, *source_pks])
+    target = incidents[target_pk]
+    _check_may_act(actor, incidents.values())
+    _check_one_channel(target, [incidents[pk] for pk in source_pks])
+    if not target.is_open:
+        raise TransitionRefused(
+            f"Cannot merge into #{target.number}: {_why_closed(target)}", target
+        )
+    sources = [incidents[pk] for pk in source_pks if incidents[pk].merged_into_id != target.pk]
+    if not sources:
+        numbers = _numbers(incidents[pk] for pk in source_pks)
+        return Outcome(target, False, f"{numbers} already merged into #{target.number}")
+    for source in sources:
+        if not source.is_open:
+            raise TransitionRefused(f"Cannot merge #{source.number}: {_why_closed(source)}", target)
+    moved = _alerts_under_locks([s.pk for s in sources], locked_alerts)
+    now = timezone.now()
+    Alert.objects.filter(incident__in=[s.pk for s in sources]).update(incident=target)
+    for source in sources:
+        _close_as_merged(source, target, actor, now, moved.get(source.pk, []))
+    _absorb(target, sources, actor, now, moved)
+    count = sum(len(ids) for ids in moved.values())
+    return Outcome(
+        target,
+        True,
+        f"Merged {_numbers(sources)} into #{target.number} ({_alerts_moved(count)})",
+    )
+
+
+def _close_as_merged(
+    source: Incident, target: Incident, actor: Actor, now: datetime, alert_ids: list[str]
+) -> None:
+    source.status = Status.CLOSED
+    source.closed_by = actor.user
+    source.closed_at = now
+    source.snoozed_until = None
+    source.merged_into = target
+    source.alert_count = 0
+    source.save(
+        update_fields=[
+            "status",
+            "closed_by",
+            "closed_at",
+            "snoozed_until",
+            "merged_into",
+            "alert_count",
+            "updated_at",
+        ]
+    )
+    record(
+        source,
+        Kind.MERGED_INTO,
+        actor,
+        f"Merged into #{target.number} by {actor.name} ({_alerts_moved(len(alert_ids))})",
+        data={
+            "into": target.number,
+            "into_incident": str(target.public_id),
+            **_named_alerts(alert_ids),
+        },
+        at=now,
+    )
+    escalation.plan_after_change(source, now)  # closed: its planned step is dropped
+
+
+def _absorb(
+    target: Incident,
+    sources: list[Incident],
+    actor: Actor,
+    now: datetime,
+    moved: dict[int, list[str]],
+) -> None:
+    """The target after the move: as urgent as the most urgent incident merged, its alerts
+    counted again, its last alert the latest of all."""
+    target.severity = Severity.most_urgent(target.severity, *(s.severity for s in sources))
+    target.alert_count = target.alerts.count()
+    latest = [i.last_alert_at for i in (target, *sources) if i.last_alert_at is not None]
+    target.last_alert_at = max(latest, default=None)
+    target.save(update_fields=["severity", "alert_count", "last_alert_at", "updated_at"])
+    alert_ids = [alert for source in sources for alert in moved.get(source.pk, [])]
+    record(
+        target,
+        Kind.MERGED,
+        actor,
+        f"{_numbers(sources)} merged into this incident by {actor.name} "
+        f"({_alerts_moved(len(alert_ids))})",
+        data={
+            "merged": [s.number for s in sources],
+            "incidents": [str(s.public_id) for s in sources],
+            **_named_alerts(alert_ids),
+        },
+        at=now,
+    )
+    escalation.plan_after_change(target, now)
+
+
+def _split(alert_pk: int, actor: Actor) -> Outcome:
+    incident_pk = Alert.objects.values_list("incident_id", flat=True).get(pk=alert_pk)
+    _lock_alerts_and_groups([incident_pk], [incident_pk], only_alert=alert_pk)
+    incident = _lock_all([incident_pk])[incident_pk]
+    alert = Alert.objects.get(pk=alert_pk)
+    if alert.incident_id != incident_pk:
+        raise _LocksOutdated  # moved (merged, split) since it was read
+    _check_may_act(actor, [incident])
+    if not incident.is_open:
+        raise TransitionRefused(
+            f"Cannot split an alert of #{incident.number}: {_why_closed(incident)}", incident
+        )
+    remaining = list(incident.alerts.exclude(pk=alert.pk).values_list("severity", "first_seen"))
+    if not remaining:
+        raise TransitionRefused(
+            f"Cannot split: this is the only alert of #{incident.number}", incident
+        )
+    now = timezone.now()
+    new = _incident_for_split(incident, alert, now)
+    Alert.objects.filter(pk=alert.pk).update(incident=new)
+    incident.severity = Severity.most_urgent(*(severity for severity, _ in remaining))
+    incident.alert_count = len(remaining)
+    incident.last_alert_at = max(first_seen for _, first_seen in remaining)
+    incident.save(update_fields=["severity", "alert_count", "last_alert_at", "updated_at"])
+    data = {"alert": str(alert.public_id)}
+    record(
+        new,
+        Kind.CREATED,
+        actor,
+        f"Opened by {actor.name} by splitting the alert “{alert.title}” out of #{incident.number}",
+        data={**data, "split_from": incident.number, "from_incident": str(incident.public_id)},
+        at=now,
+    )
+    record(
+        incident,
+        Kind.SPLIT,
+        actor,
+        f"Alert “{alert.title}” split out into #{new.number} by {actor.name}",
+        data={**data, "split_into": new.number, "into_incident": str(new.public_id)},
+        at=now,
+    )
+    escalation.plan_after_change(incident, now)
+    escalation.plan_start(new, now)  # a person is waiting: level 1 goes to a task
+    return Outcome(
+        new, True, f"Alert “{alert.title}” split out of #{incident.number} into #{new.number}"
+    )
+
+
+def _incident_for_split(incident: Incident, alert: Alert, now: datetime) -> Incident:
+    from oncall.merge import next_incident_number  # the merge imports this module
+
+    return Incident.objects.create(
+        number=next_incident_number(),
+        channel=incident.channel,
+        title=alert.title,
+        severity=alert.severity,
+        group_key=f"split:{alert.public_id.hex}",
+        created_at=now,
+        alert_count=1,
+        last_alert_at=alert.first_seen,
+    )
+
+
+# --- Merge and split: locks and checks -------------------------------------------------------
+
+
+def _lock_alerts_and_groups(
+    moving_from: list[int], involved: list[int], *, only_alert: int | None = None
+) -> set[str]:
+    """Ingestion's advisory locks, in its order: the alerts that will move (those of the
+    ``moving_from`` incidents, or only ``only_alert``), then the groups of the ``involved``
+    incidents. Returns the names of the alert locks taken."""
+    from oncall.merge import advisory_lock, alert_lock, group_lock
+
+    alerts = Alert.objects.filter(incident__in=moving_from)
+    if only_alert is not None:
+        alerts = alerts.filter(pk=only_alert)
+    names = {alert_lock(*identity) for identity in _identities(alerts)}
+    advisory_lock(names)
+    groups = Incident.objects.filter(pk__in=involved).values_list("channel_id", "group_key")
+    advisory_lock(group_lock(channel_id, key) for channel_id, key in groups)
+    return names
+
+
+def _alerts_under_locks(incident_pks: list[int], locked: set[str]) -> dict[int, list[str]]:
+    """The public ids of the incidents' alerts, by incident, read with every lock held;
+    ``_LocksOutdated`` when one of them was not locked (it arrived after the first read)."""
+    from oncall.merge import alert_lock
+
+    rows = Alert.objects.filter(incident__in=incident_pks).order_by("first_seen", "pk")
+    found: dict[int, list[str]] = {}
+    for incident_id, public_id, *identity in rows.values_list(
+        "incident_id", "public_id", "channel_id", "source_id", "alert_key"
+    ):
+        if alert_lock(*identity) not in locked:
+            raise _LocksOutdated
+        found.setdefault(incident_id, []).append(str(public_id))
+    return found
+
+
+def _identities(alerts: QuerySet[Alert]) -> list[tuple[int, int | None, str]]:
+    return list(alerts.values_list("channel_id", "source_id", "alert_key"))
+
+
+def _lock_all(pks: list[int]) -> dict[int, Incident]:
+    """Lock the incident rows in id order (every merge and split does, so two never wait
+    for each other in a circle)."""
+    rows = (
+        Incident.objects.select_related("channel", "merged_into")
+        .select_for_update(of=("self",))
+        .filter(pk__in=sorted(set(pks)))
+        .order_by("pk")
+    )
+    locked = {incident.pk: incident for incident in rows}
+    for pk in pks:
+        if pk not in locked:
+            raise Incident.DoesNotExist(f"No incident with id {pk}")
+    return locked
+
+
+def _check_may_act(actor: Actor, incidents: Iterable[Incident]) -> None:
+    if not actor.is_person:
+        return
+    for channel_id in sorted({incident.channel_id for incident in incidents}):
+        if not can_act_on_channel(actor.user, channel_id):
+            raise PermissionDenied("You are not a member of this incident's channel.")
+
+
+def _check_one_channel(target: Incident, sources: list[Incident]) -> None:
+    for source in sources:
+        if source.channel_id != target.channel_id:
+            raise InvalidRequest(
+                f"#{source.number} belongs to the channel {source.channel.name} and "
+                f"#{target.number} to {target.channel.name}: only incidents of one channel "
+                "can be merged.",
+                target,
+            )
+
+
+def _why_closed(incident: Incident) -> str:
+    if incident.is_merged:
+        return f"it was merged into #{incident.merged_into.number}"
+    return f"it was closed by {_closer(incident)} at {_when(incident.closed_at)}"
+
+
+def _incident_pk(ref: IncidentRef) -> int:
+    if isinstance(ref, Incident):
+        return ref.pk
+    if isinstance(ref, UUID):
+        return Incident.objects.values_list("pk", flat=True).get(public_id=ref)
+    return int(ref)
+
+
+def _alert_pk(ref: AlertRef) -> int:
+    if isinstance(ref, Alert):
+        return ref.pk
+    if isinstance(ref, UUID):
+        return Alert.objects.values_list("pk", flat=True).get(public_id=ref)
+    return int(ref)
+
+
+def _numbers(incidents: Iterable[Incident]) -> str:
+    return ", ".join(f"#{incident.number}" for incident in incidents)
+
+
+def _alerts_moved(count: int) -> str:
+    return f"{count} alert moved" if count == 1 else f"{count} alerts moved"
+
+
+def _named_alerts(alert_ids: list[str]) -> dict[str, Any]:
+    return {"alerts": alert_ids[:TIMELINE_ALERTS_NAMED], "alert_count": len(alert_ids)}

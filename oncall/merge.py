@@ -7,6 +7,13 @@ batch takes its locks in that one global order, so batches that share an alert o
 for each other and can never deadlock, while batches for different alerts run in parallel.
 SQLite has a single writer (``IMMEDIATE`` transactions), which serialises batches by itself.
 
+Merged and split incidents. ``lifecycle.merge`` and ``lifecycle.split`` move alert rows between
+incidents under these same locks (the moved alerts', then the incidents' groups), so a batch
+sees an alert before its move or after it, and after it merges the alert's events into the
+incident it moved to. A merged incident is closed: no batch joins a new alert to it (only open
+incidents of a group are joined), so a new alert of its group opens an incident of its own, as
+after any close.
+
 Escalation. Every incident a batch opens has its level 1 planned, due now, in the batch's
 transaction (``escalation.plan_start``); right after the commit this worker runs that step
 itself rather than queueing a task, for the first ``INLINE_ESCALATION_STEPS`` incidents (the
@@ -94,14 +101,14 @@ class Merger:
         self.actor = Actor(None, ActionSource.INTEGRATION, {"name": self.source.name})
 
     def run(self) -> None:
-        advisory_lock(f"alert:{c.pk}:{self.source.pk}:{e.alert_key}" for c, e in self.pairs)
+        advisory_lock(alert_lock(c.pk, self.source.pk, e.alert_key) for c, e in self.pairs)
         self._prefetch_alerts()
         advisory_lock(
-            [f"group:{c.pk}:{group_key(c, self.source, e)}" for c, e in self.pairs]
-            + [f"group:{a.channel_id}:{a.incident.group_key}" for a in self.alerts.values()]
+            [group_lock(c.pk, group_key(c, self.source, e)) for c, e in self.pairs]
+            + [group_lock(a.channel_id, a.incident.group_key) for a in self.alerts.values()]
             # the waiting incidents are planned under their row locks, taken at the end:
             # holding their group locks first keeps every other batch off those rows
-            + [f"group:{c}:{k}" for c, k in group_names(self.waiting)]
+            + [group_lock(c, k) for c, k in group_names(self.waiting)]
         )
         self._reload_incidents()
         for channel, event in self.pairs:
@@ -261,12 +268,12 @@ class Merger:
         """The incidents a later chunk of the push touches: its group, or one of its alerts."""
         if not self.later:
             return set()
-        changed = {i.pk for i in incidents if f"group:{i.channel_id}:{i.group_key}" in self.later}
+        changed = {i.pk for i in incidents if group_lock(i.channel_id, i.group_key) in self.later}
         alerts = Alert.objects.filter(incident__in=[i.pk for i in incidents])
         for incident_id, channel_id, source_id, key in alerts.values_list(
             "incident_id", "channel_id", "source_id", "alert_key"
         ):
-            if f"alert:{channel_id}:{source_id}:{key}" in self.later:
+            if alert_lock(channel_id, source_id, key) in self.later:
                 changed.add(incident_id)
         return changed
 
@@ -349,8 +356,8 @@ def touched_names(
     alert identity and the group it would join (``Merger.later``)."""
     names = set()
     for channel, event in pairs:
-        names.add(f"alert:{channel.pk}:{source.pk}:{event.alert_key}")
-        names.add(f"group:{channel.pk}:{group_key(channel, source, event)}")
+        names.add(alert_lock(channel.pk, source.pk, event.alert_key))
+        names.add(group_lock(channel.pk, group_key(channel, source, event)))
     return frozenset(names)
 
 
@@ -365,7 +372,7 @@ def plan_left_waiting(incident_ids: list[int]) -> None:
     """Plan level 1 of incidents a push left waiting for chunks that will never run (it was
     marked failed): better escalated with what they have than never. Call it in a
     transaction."""
-    advisory_lock(f"group:{c}:{k}" for c, k in group_names(incident_ids))
+    advisory_lock(group_lock(c, k) for c, k in group_names(incident_ids))
     now = timezone.now()
     incidents = Incident.objects.select_for_update().filter(pk__in=incident_ids, status__in=OPEN)
     for incident in incidents.order_by("pk"):
@@ -378,6 +385,17 @@ def group_key(channel: Channel, source: AlertSource, event: AlertEvent) -> str:
         return "alert:" + stable_key(source.pk, event.alert_key)
     values = [event.labels.get(name, "") for name in channel.group_by_labels]
     return "labels:" + stable_key(channel.group_by_labels, values)
+
+
+def alert_lock(channel_id: int, source_id: int | None, alert_key: str) -> str:
+    """The advisory lock name of one alert identity. Whatever moves an alert between
+    incidents (``lifecycle.merge`` and ``lifecycle.split``) takes it too."""
+    return f"alert:{channel_id}:{source_id}:{alert_key}"
+
+
+def group_lock(channel_id: int, key: str) -> str:
+    """The advisory lock name of one grouping key of a channel."""
+    return f"group:{channel_id}:{key}"
 
 
 def advisory_lock(names: Iterable[str]) -> None:

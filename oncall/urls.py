@@ -11,6 +11,7 @@ from oncall.views import (
     home,
     incident_actions,
     incident_list,
+    incident_merge,
     incidents,
     insights,
     metrics,
@@ -46,6 +47,13 @@ urlpatterns = [
         )
         for name in ("claim", "unclaim", "close", "reopen", "snooze", "wake")
     ),
+    path("incidents/<uuid:public_id>/merge/", incident_merge.merge, name="incident-merge"),
+    path(
+        "incidents/<uuid:public_id>/merge-into/",
+        incident_merge.merge_into,
+        name="incident-merge-into",
+    ),
+    path("alerts/<uuid:public_id>/split/", incident_merge.split, name="alert-split"),
     path("push/<str:token>", push.push, name="push"),
     # URLs alert sources declare (SourceKind.urls), each under push/<kind>/.
     *source_urls(),

@@ -61,6 +61,14 @@ DONE = {
 }
 
 
+def available_actions(incident: Incident, state: DisplayState) -> tuple[str, ...]:
+    """What people may do with ``incident`` in ``state`` (``ACTIONS``), on every surface: a
+    merged incident offers nothing (its alerts are in the incident it was merged into)."""
+    if incident.merged_into_id is not None:
+        return ()
+    return ACTIONS[state]
+
+
 def display_state(incident: Incident, now: datetime) -> DisplayState:
     if incident.status == Incident.Status.CLOSED:
         return DisplayState.CLOSED
@@ -73,9 +81,16 @@ def display_state(incident: Incident, now: datetime) -> DisplayState:
 
 def status_line(incident: Incident, now: datetime) -> str:
     """The state in a few words: "Triggered", "Claimed by Alice at 10:42", "Snoozed until
-    12:00", "Closed by Bob at 11:05" ("Closed by system at ..." when nobody closed it by hand).
+    12:00", "Closed by Bob at 11:05" ("Closed by system at ..." when nobody closed it by hand),
+    "Merged into #12 by Bob at 11:05" (read ``merged_into`` with the incident: it is shown).
     """
     state = display_state(incident, now)
+    if state == DisplayState.CLOSED and incident.merged_into_id is not None:
+        return _("Merged into #%(number)s by %(name)s at %(time)s") % {
+            "number": incident.merged_into.number,
+            "name": closer_name(incident),
+            "time": moment(incident.closed_at, now),
+        }
     if state == DisplayState.CLOSED:
         return _("Closed by %(name)s at %(time)s") % {
             "name": closer_name(incident),

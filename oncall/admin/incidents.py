@@ -55,6 +55,7 @@ INCIDENT_STATE_FIELDS = [
     "claimed_at",
     "closed_by",
     "closed_at",
+    "merged_into",
     "alert_count",
     "last_alert_at",
     "created_at",

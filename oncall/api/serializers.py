@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -190,6 +191,12 @@ class IncidentSerializer(serializers.ModelSerializer):
     claimed_by = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     closed_by = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     is_snoozed = serializers.BooleanField(read_only=True)
+    merged_into = serializers.SlugRelatedField(
+        slug_field="public_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The incident this one was merged into (it is closed and holds no alerts).",
+    )
 
     class Meta:
         model = Incident
@@ -205,6 +212,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "claimed_at",
             "closed_by",
             "closed_at",
+            "merged_into",
             "channel",
             "alert_count",
             "last_alert_at",
@@ -259,6 +267,69 @@ class DurationField(serializers.Field):
 
 class SnoozeSerializer(serializers.Serializer):
     duration = DurationField(help_text="30m, 2h, 1h30m, 1d, or minutes as a number.")
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable: invalid, not_found, transition_refused, ...")
+    message = serializers.CharField(help_text="Why, for people.")
+    fields = serializers.DictField(
+        required=False, help_text="With code invalid: the reasons, by field."
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The API's one error shape (``oncall.api.errors``)."""
+
+    error = ErrorDetailSerializer()
+
+
+# An incident number fits PostgreSQL's bigint (and SQLite's integer); a larger one names none.
+MAX_INCIDENT_NUMBER = 2**63 - 1
+MAX_MERGED_AT_ONCE = 100
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "format": "uuid"},
+            {"type": "integer", "minimum": 1, "maximum": MAX_INCIDENT_NUMBER},
+        ]
+    }
+)
+class IncidentRefField(serializers.Field):
+    """An incident's id (uuid), or its number (``12``, ``"12"`` or ``"#12"``)."""
+
+    default_error_messages = {"invalid": "Give an incident's id or its number."}
+
+    def to_internal_value(self, data: Any) -> uuid.UUID | int:
+        if isinstance(data, int) and not isinstance(data, bool):
+            return self._number(data)
+        if isinstance(data, str):
+            text = data.strip()
+            if text.lstrip("#").isdigit() and text.lstrip("#").isascii():
+                return self._number(int(text.lstrip("#")))
+            try:
+                return uuid.UUID(text)
+            except ValueError:
+                pass
+        self.fail("invalid")
+
+    def _number(self, number: int) -> int:
+        if not 1 <= number <= MAX_INCIDENT_NUMBER:
+            self.fail("invalid")
+        return number
+
+    def to_representation(self, value: Any) -> str:
+        return str(value)
+
+
+class MergeSerializer(serializers.Serializer):
+    incidents = serializers.ListField(
+        child=IncidentRefField(),
+        min_length=1,
+        max_length=MAX_MERGED_AT_ONCE,
+        help_text="The incidents to merge into this one: ids or numbers, of the same channel.",
+    )
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
 
 import django_filters
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, QuerySet
-from drf_spectacular.utils import extend_schema
+from django.db.models import Prefetch, Q, QuerySet
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -182,14 +184,7 @@ def _lifecycle_action(
             payload.is_valid(raise_exception=True)
             kwargs = dict(payload.validated_data)
         outcome = call(incident, Actor(request.user, ActionSource.API), **kwargs)
-        detail = self.get_queryset().get(pk=outcome.incident.pk)
-        return Response(
-            {
-                "changed": outcome.changed,
-                "message": outcome.message,
-                "incident": s.IncidentDetailSerializer(detail).data,
-            }
-        )
+        return _action_result(request.user, outcome)
 
     # DRF routes an action by its function's name, so it is named before being decorated.
     view.__name__ = name
@@ -207,13 +202,9 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = NewestFirstCursorPagination
 
     def get_queryset(self) -> QuerySet:
-        queryset = visible_incidents(self.request.user).select_related("channel")
         if self.action != "list":
-            queryset = queryset.prefetch_related(
-                Prefetch("alerts", Alert.objects.select_related("channel", "source", "incident")),
-                Prefetch("timeline", TimelineEntry.objects.order_by("created_at", "id")),
-            )
-        return queryset
+            return _incident_details(self.request.user)
+        return visible_incidents(self.request.user).select_related("channel", "merged_into")
 
     def get_serializer_class(self) -> type:
         return s.IncidentSerializer if self.action == "list" else s.IncidentDetailSerializer
@@ -226,6 +217,33 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
         "snooze", lifecycle.snooze, body=s.SnoozeSerializer, doc="Pause escalation for a duration."
     )
     wake = _lifecycle_action("wake", lifecycle.wake, doc="End a snooze now.")
+
+    @extend_schema(
+        request=s.MergeSerializer,
+        responses={
+            200: s.ActionResultSerializer,
+            400: OpenApiResponse(
+                s.ErrorSerializer,
+                "invalid: no incident given, one the caller cannot see, this incident itself, "
+                "or an incident of another channel",
+            ),
+            404: OpenApiResponse(s.ErrorSerializer, "not_found: no such incident here"),
+            409: OpenApiResponse(
+                s.ErrorSerializer,
+                "transition_refused: this incident or one to merge is closed (or merged)",
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="merge", url_name="merge")
+    def merge(self, request: Request, public_id: str | None = None) -> Response:
+        """Move every alert of the given incidents (of this incident's channel, open) into
+        this one; they close as merged into it. Undo with an alert's ``split``."""
+        target = self.get_object()  # 404 outside the user's channels
+        payload = s.MergeSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        sources = _visible_incident_ids(request.user, payload.validated_data["incidents"])
+        outcome = lifecycle.merge(target, sources, Actor(request.user, ActionSource.API))
+        return _action_result(request.user, outcome)
 
 
 class AlertCursorPagination(NewestFirstCursorPagination):
@@ -249,6 +267,64 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
         if self.request.user.is_superuser:
             return queryset
         return queryset.filter(channel__in=visible_channels(self.request.user).values("pk"))
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: s.ActionResultSerializer,
+            404: OpenApiResponse(s.ErrorSerializer, "not_found: no such alert here"),
+            409: OpenApiResponse(
+                s.ErrorSerializer,
+                "transition_refused: the incident is closed, or this is its only alert",
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="split", url_name="split")
+    def split(self, request: Request, public_id: str | None = None) -> Response:
+        """Move this alert out of its incident into a new incident, which escalates like any
+        new one; the answer's ``incident`` is the new incident."""
+        alert = self.get_object()  # 404 outside the user's channels
+        outcome = lifecycle.split(alert, Actor(request.user, ActionSource.API))
+        return _action_result(request.user, outcome)
+
+
+def _incident_details(user: Any) -> QuerySet:
+    """Incidents of the user's channels with what their detail shows, in three queries."""
+    return (
+        visible_incidents(user)
+        .select_related("channel", "merged_into")
+        .prefetch_related(
+            Prefetch("alerts", Alert.objects.select_related("channel", "source", "incident")),
+            Prefetch("timeline", TimelineEntry.objects.order_by("created_at", "id")),
+        )
+    )
+
+
+def _action_result(user: Any, outcome: lifecycle.Outcome) -> Response:
+    detail = _incident_details(user).get(pk=outcome.incident.pk)
+    return Response(
+        {
+            "changed": outcome.changed,
+            "message": outcome.message,
+            "incident": s.IncidentDetailSerializer(detail).data,
+        }
+    )
+
+
+def _visible_incident_ids(user: Any, refs: list[UUID | int]) -> list[int]:
+    """The ids of the incidents ``refs`` name (ids or numbers), each visible to ``user``;
+    a 400 naming those that are not (as if they did not exist)."""
+    ids = [ref for ref in refs if isinstance(ref, UUID)]
+    numbers = [ref for ref in refs if isinstance(ref, int)]
+    found = visible_incidents(user).filter(Q(public_id__in=ids) | Q(number__in=numbers))
+    by_ref: dict[UUID | int, int] = {}
+    for pk, public_id, number in found.values_list("pk", "public_id", "number"):
+        by_ref[public_id] = by_ref[number] = pk
+    missing = [str(ref) for ref in refs if ref not in by_ref]
+    if missing:
+        message = f"No incident {', '.join(missing)} that you can see."
+        raise ValidationError({"detail": message, "incidents": [message]})
+    return [by_ref[ref] for ref in refs]
 
 
 class ApiTokenViewSet(

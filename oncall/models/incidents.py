@@ -62,6 +62,16 @@ class Incident(models.Model):
         related_name="+",
     )
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Set when a responder merged this incident's alerts into another one (``lifecycle.merge``):
+    # it is closed, holds no alerts, and every surface says "merged into #N" and links there.
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="merged_incidents",
+        editable=False,
+    )
     alert_count = models.PositiveIntegerField(default=0)
     last_alert_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -118,6 +128,10 @@ class Incident(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status != self.Status.CLOSED
+
+    @property
+    def is_merged(self) -> bool:
+        return self.merged_into_id is not None
 
     @property
     def is_snoozed(self) -> bool:
@@ -181,6 +195,9 @@ class TimelineEntry(models.Model):
         NOTIFIED = "notified", _("notified")
         DELIVERY_FAILED = "delivery_failed", _("delivery failed")
         ESCALATION = "escalation", _("escalation")
+        MERGED = "merged", _("incidents merged in")
+        MERGED_INTO = "merged_into", _("merged into another incident")
+        SPLIT = "split", _("alert split out")
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(max_length=32, choices=Kind.choices)

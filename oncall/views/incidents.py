@@ -24,8 +24,8 @@ from oncall.models import Alert, Incident, TimelineEntry
 from oncall.permissions import visible_incidents
 from oncall.sections import incident_sections
 from oncall.wording import (
-    ACTIONS,
     ONE_CLICK_BUTTONS,
+    available_actions,
     closer_name,
     display_state,
     status_line,
@@ -48,7 +48,9 @@ def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
 def render_detail(
     request: HttpRequest, public_id: UUID, *, snooze_form: Any = None, status: int = 200
 ) -> HttpResponse:
-    incidents = visible_incidents(request.user).select_related("channel", "claimed_by", "closed_by")
+    incidents = visible_incidents(request.user).select_related(
+        "channel", "claimed_by", "closed_by", "merged_into"
+    )
     incident = get_object_or_404(
         incidents.prefetch_related(
             Prefetch("alerts", queryset=Alert.objects.order_by("first_seen", "pk")),
@@ -61,7 +63,7 @@ def render_detail(
     context = {
         "incident": incident,
         "state": state,
-        "actions": [_action(name) for name in ACTIONS[state]],
+        "actions": [_action(name) for name in available_actions(incident, state)],
         "snooze_form": snooze_form or SnoozeForm(),
         "status_line": status_line(incident, now),
         "closed_by": closer_name(incident) if incident.status == Incident.Status.CLOSED else "",

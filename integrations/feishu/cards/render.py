@@ -27,15 +27,16 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from oncall.durations import snooze_choices
 from oncall.events import Severity
 from oncall.links import incident_url
 from oncall.models import Alert, Incident
 from oncall.wording import (
-    ACTIONS,
     ONE_CLICK_BUTTONS,
     DisplayState,
+    available_actions,
     display_state,
     moment,
     status_line,
@@ -102,13 +103,26 @@ def _incident_card(
             {"tag": "div", "fields": _fields(incident, summary, now)},
             {"tag": "hr"},
             _lark_md_div(""),  # _BODY_INDEX: the body, once the rest of the card is measured
+            *_merged_into(incident),
             _lark_md_div(f"[Open in console]({incident_url(incident)})"),
-            {"tag": "action", "actions": _actions(incident, state)},
+            *_action_row(incident, state),
             {"tag": "note", "elements": [_plain(_note(incident, now))]},
         ],
     }
     _fill_body(card, summary.first)
     return card
+
+
+def _merged_into(incident: Incident) -> list[dict]:
+    """A merged incident's card says where its alerts went, and links there."""
+    if incident.merged_into_id is None:
+        return []
+    target = incident.merged_into
+    title = escape_lark_md(_one_line(_clip(target.title, MAX_TITLE_CHARS)))
+    text = gettext("Merged into %(link)s: its alerts are handled there.") % {
+        "link": f"[#{target.number} {title}]({incident_url(target)})"
+    }
+    return [_lark_md_div(f"**{text}**")]
 
 
 def card_fingerprint(card: dict) -> str:
@@ -217,11 +231,14 @@ def _header_colour(incident: Incident, state: DisplayState) -> str:
 def _fields(incident: Incident, summary: _AlertSummary, now: datetime) -> list[dict]:
     first_seen = summary.first_seen or incident.created_at
     last_seen = summary.last_seen or incident.last_alert_at or first_seen
+    alerts = f"{summary.firing} firing / {summary.total} total"
+    if incident.merged_into_id is not None:
+        alerts = gettext("moved to #%(number)s") % {"number": incident.merged_into.number}
     return [
         _field("Channel", incident.channel.name),
         _field("Status", status_line(incident, now)),
         _field("Severity", incident.get_severity_display()),
-        _field("Alerts", f"{summary.firing} firing / {summary.total} total"),
+        _field("Alerts", alerts),
         _field("First seen", moment(first_seen, now)),
         _field("Last seen", moment(last_seen, now)),
     ]
@@ -238,11 +255,19 @@ def _note(incident: Incident, now: datetime) -> str:
 # --- Buttons -------------------------------------------------------------------------------
 
 
+def _action_row(incident: Incident, state: DisplayState) -> list[dict]:
+    """The buttons' row, left out when the incident offers no action (a merged one) rather
+    than sent as an empty row."""
+    actions = _actions(incident, state)
+    return [{"tag": "action", "actions": actions}] if actions else []
+
+
 def _actions(incident: Incident, state: DisplayState) -> list[dict]:
-    """The state's actions (``wording.ACTIONS``, the same the web page offers), as buttons."""
+    """The state's actions (``wording.available_actions``, the same the web page offers), as
+    buttons."""
     ref = str(incident.public_id)
     elements: list[dict] = []
-    for name in ACTIONS[state]:
+    for name in available_actions(incident, state):
         if name == "snooze":
             elements += _snooze_menu(ref)
         elif name == "close":

@@ -29,6 +29,12 @@ COMMANDS: dict[str, tuple[str, str, Command]] = {
     "wake": ("wake N", "end the snooze of #N", incident_commands.wake),
     "close": ("close N", "close incident #N", incident_commands.close),
     "reopen": ("reopen N", "reopen closed incident #N", incident_commands.reopen),
+    "merge": (
+        "merge N into M",
+        "move the alerts of #N into #M; #N closes as merged",
+        incident_commands.merge,
+    ),
+    "合并": ("合并 N 到 M", "把 #N 的告警合并到 #M", incident_commands.merge),
 }
 
 

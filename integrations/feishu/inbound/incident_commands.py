@@ -1,5 +1,6 @@
 """The incident commands of the chat bot: ``list``, ``claim N``, ``unclaim N``, ``close N``,
-``reopen N``, ``snooze N 2h`` and ``wake N`` (listed in ``chat_commands.COMMANDS``).
+``reopen N``, ``snooze N 2h``, ``wake N`` and ``merge N into M`` (``合并 N 到 M``), listed in
+``chat_commands.COMMANDS``.
 
 They follow the rules of the card buttons, answered as text: an unlinked sender is told how to
 link; every change goes through ``oncall.lifecycle`` with a Feishu actor that names the message,
@@ -72,6 +73,54 @@ def snooze(app: FeishuApp, message: IncomingMessage) -> str:
         return lifecycle.snooze(incident, actor, duration)
 
     return _run(app, message, act, wants_duration=True)
+
+
+# "merge 3 4 into 5", "merge #3, #4 into #5", "合并 3 到 5", "合并 3到5"; in a reply to a card,
+# "merge into 5". Numbers may be separated by ASCII or full-width commas (\uff0c, \u3001).
+_MERGE = re.compile(
+    r"(?P<sources>(?:#?\d+[\s,\uff0c\u3001]*)*)(?:\binto\b|到)\s*#?(?P<target>\d+)", re.IGNORECASE
+)
+
+
+def merge(app: FeishuApp, message: IncomingMessage) -> str:
+    """``merge N into M``: move the alerts of #N (several numbers, or the card replied to)
+    into #M; #N closes as merged into #M."""
+    user = linked_user(app, message.sender_open_id)
+    if user is None:
+        return how_to_link(app)
+    command, *args = message.words
+    match = _MERGE.fullmatch(" ".join(args).strip())
+    if match is None:
+        return _merge_usage(command)
+    try:
+        target = _incident(app, user, message, int(match["target"]))
+        numbers = [int(n) for n in re.findall(r"\d+", match["sources"])]
+        if numbers:
+            sources = [_incident(app, user, message, number) for number in numbers]
+        elif (replied := _incident_of_card(app, message.parent_id)) is not None:
+            sources = [replied]
+        else:
+            return _merge_usage(command)
+    except _Answer as answer:
+        return str(answer)
+    actor = feishu_actor(user, app, message_id=message.message_id, via="chat command")
+    try:
+        return lifecycle.merge(target, sources, actor).message
+    except PermissionDenied:
+        return f"You are not a member of the channel {target.channel.name} of #{target.number}."
+    except lifecycle.LifecycleError as exc:
+        return exc.message
+    except Incident.DoesNotExist:  # deleted since it was looked up
+        return f"#{target.number} or one of the incidents to merge is gone."
+
+
+def _merge_usage(command: str) -> str:
+    word = command.lower().lstrip("/")
+    into = "到" if word == "合并" else "into"
+    return (
+        f"Write “{word} N {into} M” to move the alerts of incident #N into #M (several N may "
+        f"be given), or reply “{word} {into} M” to the card of the incident to merge."
+    )
 
 
 def list_open(app: FeishuApp, message: IncomingMessage) -> str:
