@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('oncall', '0008_incident_acknowledged_by_source'),
+        ('oncall', '0010_insights'),
     ]
 
     operations = [
