@@ -129,7 +129,7 @@ def incident_list(form: IncidentFilterForm, now: datetime) -> IncidentList:
         chosen = filtered.filter(conditions[state])
     ordered = _ordered(chosen, form.value("sort", "urgency"), conditions)
     return IncidentList(
-        incidents=ordered.select_related("channel", "claimed_by", "closed_by"),
+        incidents=ordered.select_related("channel", "claimed_by", "closed_by", "assigned_to"),
         counts=counts,
         state=state,
     )

@@ -11,6 +11,7 @@ from oncall.views import (
     home,
     incident_actions,
     incident_list,
+    incident_new,
     incidents,
     metrics,
     push,
@@ -34,6 +35,7 @@ urlpatterns = [
     path("metrics", metrics.metrics, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("incidents/", incident_list.incident_index, name="incident-list"),
+    path("incidents/new/", incident_new.new_incident, name="incident-new"),
     path("incidents/<uuid:public_id>/", incidents.detail, name="incident-detail"),
     *(
         path(
@@ -41,7 +43,7 @@ urlpatterns = [
             getattr(incident_actions, name),
             name=f"incident-{name}",
         )
-        for name in ("claim", "unclaim", "close", "reopen", "snooze", "wake")
+        for name in ("claim", "unclaim", "close", "reopen", "snooze", "wake", "assign")
     ),
     path("push/<str:token>", push.push, name="push"),
     # URLs alert sources declare (SourceKind.urls), each under push/<kind>/.

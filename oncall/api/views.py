@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import django_filters
 from django.contrib.auth import get_user_model
@@ -194,13 +195,30 @@ def _lifecycle_action(
     # DRF routes an action by its function's name, so it is named before being decorated.
     view.__name__ = name
     view.__doc__ = doc
-    documented = extend_schema(request=body, responses=s.ActionResultSerializer)(view)
-    return action(detail=True, methods=["post"], url_path=name, url_name=name)(documented)
+    routed = action(detail=True, methods=["post"], url_path=name, url_name=name)(view)
+    # Applied over the action, as drf-spectacular reads it: under it, the body went missing
+    # from the schema (snooze's duration was undocumented).
+    return extend_schema(request=body, responses=s.ActionResultSerializer)(routed)
+
+
+def _assign(
+    incident: Incident,
+    actor: Actor,
+    *,
+    user: Any = None,
+    escalation_level: int | None = None,
+    escalation_rule: EscalationRule | None = None,
+) -> lifecycle.Outcome:
+    if user is not None:
+        return lifecycle.assign_person(incident, actor, user)
+    assert escalation_level is not None  # AssignSerializer insists on one or the other
+    return lifecycle.assign_level(incident, actor, escalation_level, escalation_rule)
 
 
 class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
     """Incidents of the caller's channels. Actions follow the same rules as cards and pages:
-    a state the incident already has answers ``changed: false``; an impossible one 409."""
+    a state the incident already has answers ``changed: false``; an impossible one 409.
+    ``POST`` opens one by hand in a channel of the caller's."""
 
     lookup_field = "public_id"
     filterset_class = IncidentFilter
@@ -226,6 +244,34 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
         "snooze", lifecycle.snooze, body=s.SnoozeSerializer, doc="Pause escalation for a duration."
     )
     wake = _lifecycle_action("wake", lifecycle.wake, doc="End a snooze now.")
+    assign = _lifecycle_action(
+        "assign",
+        _assign,
+        body=s.AssignSerializer,
+        doc="Hand it to a member of its channel (who alone is notified from then on, its "
+        "escalation rule stopped) or to a level of one of its channel's escalation rules "
+        "(notified now, escalation goes on from there). Either is notified at once; a claim by "
+        "anyone else is released and a snooze ends. 400 when the person is not a member.",
+    )
+
+    @extend_schema(request=s.NewIncidentSerializer, responses={201: s.IncidentDetailSerializer})
+    def create(self, request: Request) -> Response:
+        """Open an incident by hand. It escalates like any other (level 1 of the channel's
+        matching rule is notified now) and ``page`` is notified at once besides. 403 for a
+        channel you are not a member of; 400 for a bad title, severity or person to page."""
+        payload = s.NewIncidentSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        values = payload.validated_data
+        outcome = lifecycle.open_incident(
+            values["channel"],
+            Actor(request.user, ActionSource.API),
+            title=values["title"],
+            description=values["description"],
+            severity=values["severity"],
+            page=values["page"],
+        )
+        detail = self.get_queryset().get(pk=outcome.incident.pk)
+        return Response(s.IncidentDetailSerializer(detail).data, status=201)
 
 
 class AlertCursorPagination(NewestFirstCursorPagination):

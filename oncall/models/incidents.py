@@ -22,6 +22,10 @@ class ActionSource(models.TextChoices):
     SYSTEM = "system", _("system")
 
 
+# The group key of an incident opened by hand: its own, so that no alert ever joins it.
+MANUAL_GROUP_PREFIX = "manual:"
+
+
 class Incident(models.Model):
     """What people handle: one or more alerts of a channel, escalated until someone claims it."""
 
@@ -59,6 +63,24 @@ class Incident(models.Model):
         related_name="+",
     )
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Who opened it by hand (``lifecycle.open_incident``); empty when an alert source did.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Whom it was handed to (``lifecycle.assign``): that person alone is expected to act.
+    # Empty when the escalation rule decides who is notified (also after assigning a level).
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
     alert_count = models.PositiveIntegerField(default=0)
     last_alert_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -113,6 +135,12 @@ class Incident(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status != self.Status.CLOSED
+
+    @property
+    def is_manual(self) -> bool:
+        """Opened by a person rather than by an alert source: the group key says so for as
+        long as the incident exists, even once its creator's account is deleted."""
+        return self.group_key.startswith(MANUAL_GROUP_PREFIX)
 
     @property
     def is_snoozed(self) -> bool:
@@ -176,6 +204,7 @@ class TimelineEntry(models.Model):
         NOTIFIED = "notified", _("notified")
         DELIVERY_FAILED = "delivery_failed", _("delivery failed")
         ESCALATION = "escalation", _("escalation")
+        ASSIGNED = "assigned", _("assigned")
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(max_length=32, choices=Kind.choices)

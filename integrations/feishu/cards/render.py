@@ -32,6 +32,7 @@ from oncall.durations import snooze_choices
 from oncall.events import Severity
 from oncall.links import incident_url
 from oncall.models import Alert, Incident
+from oncall.timeline import display_name
 from oncall.wording import (
     ACTIONS,
     ONE_CLICK_BUTTONS,
@@ -217,7 +218,7 @@ def _header_colour(incident: Incident, state: DisplayState) -> str:
 def _fields(incident: Incident, summary: _AlertSummary, now: datetime) -> list[dict]:
     first_seen = summary.first_seen or incident.created_at
     last_seen = summary.last_seen or incident.last_alert_at or first_seen
-    return [
+    fields = [
         _field("Channel", incident.channel.name),
         _field("Status", status_line(incident, now)),
         _field("Severity", incident.get_severity_display()),
@@ -225,6 +226,10 @@ def _fields(incident: Incident, summary: _AlertSummary, now: datetime) -> list[d
         _field("First seen", moment(first_seen, now)),
         _field("Last seen", moment(last_seen, now)),
     ]
+    if incident.assigned_to_id is not None:
+        # Whoever the card reaches knows who holds the incident (``lifecycle.assign_person``).
+        fields.append(_field("Assigned to", display_name(incident.assigned_to)))
+    return fields
 
 
 def _field(name: str, value: str) -> dict:

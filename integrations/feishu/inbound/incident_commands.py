@@ -1,5 +1,6 @@
 """The incident commands of the chat bot: ``list``, ``claim N``, ``unclaim N``, ``close N``,
-``reopen N``, ``snooze N 2h`` and ``wake N`` (listed in ``chat_commands.COMMANDS``).
+``reopen N``, ``snooze N 2h``, ``wake N``, ``new <title>`` and ``assign N @person`` (listed in
+``chat_commands.COMMANDS``).
 
 They follow the rules of the card buttons, answered as text: an unlinked sender is told how to
 link; every change goes through ``oncall.lifecycle`` with a Feishu actor that names the message,
@@ -9,6 +10,11 @@ so the timeline records who acted, from where, and with which message. ``N`` may
 An incident the sender cannot see is answered like one that does not exist, so that numbers do
 not reveal other teams' incidents. Only a reply to a card (which the sender has seen) is told
 that the sender is not a member of its channel.
+
+``new`` opens an incident by hand. Its channel: the one named as ``new #<channel> <title>``;
+else the channel whose escalation notifies the group chat the command was written in; else the
+sender's only channel; else the answer lists the sender's channels to choose from. A severity
+may lead the title (``new critical <title>``); warning otherwise.
 """
 
 from __future__ import annotations
@@ -27,9 +33,11 @@ from integrations.feishu.inbound.identity import feishu_actor, how_to_link, link
 from integrations.feishu.models import FeishuApp, SentCard
 from oncall import lifecycle
 from oncall.durations import parse_duration, snooze_choices
+from oncall.events import Severity
 from oncall.incident_list import IncidentFilterForm, incident_list
-from oncall.models import Incident
-from oncall.permissions import visible_incidents
+from oncall.links import incident_url
+from oncall.models import Channel, Incident
+from oncall.permissions import visible_channels, visible_incidents
 from oncall.timeline import Actor
 from oncall.wording import status_line
 
@@ -90,6 +98,134 @@ def list_open(app: FeishuApp, message: IncomingMessage) -> str:
     if (more := listed.counts["open"] - len(shown)) > 0:
         lines.append(f"and {more} more")
     return "\n".join(lines)
+
+
+def new_incident(app: FeishuApp, message: IncomingMessage) -> str:
+    """``new [#<channel>] [critical|warning|info] <title>``: open an incident by hand."""
+    user = linked_user(app, message.sender_open_id)
+    if user is None:
+        return how_to_link(app)
+    command, *words = message.words
+    channels = list(visible_channels(user).order_by("name"))
+    try:
+        severity, words = _leading_severity(words)
+        channel, words = _chosen_channel(app, message, channels, command, words)
+        severity, words = _leading_severity(words, severity)
+    except _Answer as answer:
+        return str(answer)
+    if not words:
+        return _new_usage(command)
+    actor = feishu_actor(user, app, message_id=message.message_id, via="chat command")
+    try:
+        outcome = lifecycle.open_incident(
+            channel, actor, title=" ".join(words), severity=severity or Severity.WARNING
+        )
+    except PermissionDenied:
+        return f"You are not a member of the channel {channel.name}."
+    except lifecycle.LifecycleError as exc:
+        return exc.message
+    incident = outcome.incident
+    return (
+        f"#{incident.number} opened in {channel.name} ({incident.severity}): {incident.title}\n"
+        f"{incident_url(incident)}"
+    )
+
+
+def _leading_severity(words: list[str], found: str = "") -> tuple[str, list[str]]:
+    """A severity written before the title (``new critical Disk full``), once."""
+    if not found and words and words[0].lower() in Severity.values:
+        return words[0].lower(), words[1:]
+    return found, words
+
+
+def _chosen_channel(
+    app: FeishuApp,
+    message: IncomingMessage,
+    channels: list[Channel],
+    command: str,
+    words: list[str],
+) -> tuple[Channel, list[str]]:
+    """The channel to open the incident in, and the words left for the title."""
+    if not channels:
+        raise _Answer(
+            "You are not a member of any channel: an administrator adds you to one in the console."
+        )
+    if words and words[0].startswith("#"):
+        return _channel_named(channels, command, " ".join(words)[1:])
+    candidates = _channels_of_chat(app, message, channels) or channels
+    if len(candidates) == 1:
+        return candidates[0], words
+    raise _Answer(_which_channel(command, candidates))
+
+
+def _channel_named(channels: list[Channel], command: str, text: str) -> tuple[Channel, list[str]]:
+    """The channel whose name ``text`` starts with (a name may have spaces: the longest that
+    matches wins), and the words after it."""
+    folded = text.casefold()
+    for channel in sorted(channels, key=lambda c: len(c.name), reverse=True):
+        name = channel.name.casefold()
+        if folded.startswith(name) and (len(text) == len(name) or text[len(name)].isspace()):
+            return channel, text[len(name) :].split()
+    raise _Answer(f"You have no channel named so. {_which_channel(command, channels)}")
+
+
+def _channels_of_chat(
+    app: FeishuApp, message: IncomingMessage, channels: list[Channel]
+) -> list[Channel]:
+    """The sender's channels whose enabled escalation rules notify this group chat."""
+    if message.chat_type != "group" or not message.chat_id:
+        return []
+    targeted = set(
+        Channel.objects.filter(
+            escalation_rules__enabled=True,
+            escalation_rules__levels__feishu_chats__app=app,
+            escalation_rules__levels__feishu_chats__chat_id=message.chat_id,
+        ).values_list("pk", flat=True)
+    )
+    return [channel for channel in channels if channel.pk in targeted]
+
+
+def _which_channel(command: str, channels: list[Channel]) -> str:
+    names = ", ".join(channel.name for channel in channels)
+    return f"Which channel? Write “{command} #<channel> <title>” with one of: {names}."
+
+
+def _new_usage(command: str) -> str:
+    return (
+        f"Write “{command} <title>” to open an incident; “{command} #<channel> <title>” to "
+        f"choose its channel, “{command} critical <title>” for its severity (warning otherwise)."
+    )
+
+
+def assign(app: FeishuApp, message: IncomingMessage) -> str:
+    """``assign N @person``: hand incident #N to the person mentioned, who is notified now."""
+    user = linked_user(app, message.sender_open_id)
+    if user is None:
+        return how_to_link(app)
+    command, *args = message.words
+    command = command.lower().lstrip("/")
+    number = None
+    if args and (match := _NUMBER.fullmatch(args[0])):
+        number, args = int(match[1]), args[1:]
+    people = message.mentioned_after_command
+    if args or len(people) != 1 or (number is None and not message.parent_id):
+        return (
+            f"Write “{command} N @person” with the incident's number and one person, or reply "
+            f"“{command} @person” to its card."
+        )
+    try:
+        incident = _incident(app, user, message, number)
+    except _Answer as answer:
+        return str(answer)
+    assignee = linked_user(app, people[0]["open_id"])
+    if assignee is None:
+        who = people[0]["name"] or "This person"
+        return (
+            f"{who} has no console account linked to this Feishu app: they should open "
+            f"“{app.name}” once from the Feishu workplace ({app.web_url})."
+        )
+    actor = feishu_actor(user, app, message_id=message.message_id, via="chat command")
+    return _apply(incident, actor, None, lambda i, a, _: lifecycle.assign_person(i, a, assignee))
 
 
 # --- one action, step by step ----------------------------------------------------------------
