@@ -453,3 +453,26 @@ def test_the_api_refuses_a_closed_incident_with_409(alice, bob, incident):
 
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "transition_refused"
+
+
+def test_the_api_filters_by_assignee(alice, bob, incident, channel):
+    other = IncidentFactory(channel=channel)
+    lifecycle.assign_person(incident, web(alice), bob)
+
+    listed = api_as(alice).get(f"/api/v1/incidents/?assigned_to={bob.pk}").json()["results"]
+
+    assert [row["id"] for row in listed] == [str(incident.public_id)]
+    assert other.assigned_to is None
+
+
+# --- the admin -----------------------------------------------------------------------------------
+
+
+def test_the_admin_shows_the_assignee_and_why_no_rule_escalates(client, alice, bob, incident):
+    lifecycle.assign_person(incident, web(alice), bob)
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+
+    body = client.get(f"/admin/oncall/incident/{incident.pk}/change/").content.decode()
+
+    assert "Assigned to Bob Li: no rule escalates it." in body
+    assert "Assigned at" in body

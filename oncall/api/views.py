@@ -148,6 +148,7 @@ class IncidentFilter(django_filters.FilterSet):
     severity = django_filters.MultipleChoiceFilter(choices=Severity.choices)
     channel = django_filters.UUIDFilter(field_name="channel__public_id")
     claimed_by = django_filters.NumberFilter(field_name="claimed_by_id")
+    assigned_to = django_filters.NumberFilter(field_name="assigned_to_id")
     mine = django_filters.BooleanFilter(method="filter_mine", label="Claimed by me")
     created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
@@ -157,7 +158,7 @@ class IncidentFilter(django_filters.FilterSet):
 
     class Meta:
         model = Incident
-        fields = ["status", "severity", "channel", "claimed_by", "number"]
+        fields = ["status", "severity", "channel", "claimed_by", "assigned_to", "number"]
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         # The web list's search, so that the same words find the same incidents.
