@@ -476,3 +476,53 @@ def test_the_admin_shows_the_assignee_and_why_no_rule_escalates(client, alice, b
 
     assert "Assigned to Bob Li: no rule escalates it." in body
     assert "Assigned at" in body
+
+
+# --- at the same time (PostgreSQL) ----------------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_assignments_and_a_claim_end_consistent(alice, bob, carol, channel, rule):
+    from tests.test_concurrency import race
+
+    for _ in range(5):
+        incident = IncidentFactory(channel=channel)
+        notified_people.clear()
+        results = race(
+            lambda pk=incident.pk: lifecycle.assign_person(pk, web(alice), bob),
+            lambda pk=incident.pk: lifecycle.assign_person(pk, web(alice), carol),
+            lambda pk=incident.pk: lifecycle.claim(pk, web(alice)),
+        )
+
+        assert all(isinstance(r, lifecycle.Outcome) for r in results), results
+        incident.refresh_from_db()
+        entries = list(incident.timeline.order_by("created_at", "pk"))
+        assigned = [e for e in entries if e.kind == Kind.ASSIGNED]
+        assert len(assigned) == 2
+        # The last assignment is who holds it, and each assignee was notified once.
+        assert incident.assigned_to.pk == assigned[-1].data["assigned_to"]
+        assert sorted(names for _, names, _ in notified_people) == [["bob"], ["carol"]]
+        # A claim stands only if no assignment came after it.
+        claimed_last = entries[-1].kind == Kind.CLAIMED
+        assert (incident.status == Status.ACKNOWLEDGED) == claimed_last
+        assert incident.escalation_rule is None
+        assert incident.next_escalation_at is None
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_manual_incidents_get_distinct_numbers(alice, channel, rule):
+    from tests.test_concurrency import race
+
+    results = race(
+        *(
+            lambda n=n: lifecycle.open_incident(channel, web(alice), title=f"By hand {n}")
+            for n in range(6)
+        )
+    )
+
+    assert all(isinstance(r, lifecycle.Outcome) for r in results), results
+    incidents = Incident.objects.filter(channel=channel)
+    assert len({i.number for i in incidents}) == 6
+    assert all(i.alerts.count() == 1 for i in incidents)
