@@ -70,6 +70,8 @@ class Outcome:
     incident: Incident
     changed: bool
     message: str
+    # Whom an action that notifies people (an assignment) could not reach, with the reason.
+    unreachable: tuple[str, ...] = ()
 
 
 IncidentRef = Incident | int | UUID
@@ -264,7 +266,7 @@ def assign_person(ref: IncidentRef, actor: Actor, user: Any) -> Outcome:
         message = f"Assigned to {name} by {actor.name}{released}; {describe_notified(report)}"
         data = {"assigned_to": user.pk, **_notified_data([user], report)}
         record(incident, Kind.ASSIGNED, actor, message, data=data, at=now)
-        return Outcome(incident, True, message)
+        return Outcome(incident, True, message, tuple(report.unreachable))
 
 
 def assign_level(
@@ -298,7 +300,7 @@ def assign_level(
             "unreachable": report.unreachable,
         }
         record(incident, Kind.ASSIGNED, actor, message, data=data, at=now)
-        return Outcome(incident, True, message)
+        return Outcome(incident, True, message, tuple(report.unreachable))
 
 
 _HANDOVER_FIELDS = [

@@ -327,6 +327,19 @@ def test_the_page_assigns_to_a_person(signed_in, incident, alice, bob):
     assert last_entry(incident).source == "web"
 
 
+def test_the_page_warns_when_the_assignee_could_not_be_reached(signed_in, channel, incident):
+    nobody = UserFactory(username=UNREACHABLE, first_name="Dave")
+    channel.members.add(nobody)
+
+    response = signed_in.post(
+        f"/incidents/{incident.public_id}/assign/", {"target": f"user:{nobody.pk}"}, follow=True
+    )
+
+    (message,) = list(response.context["messages"])
+    assert message.level_tag == "warning"
+    assert "not reachable: Dave (no address)" in message.message
+
+
 def test_the_page_assigns_to_a_level(signed_in, incident, rule):
     response = signed_in.post(
         f"/incidents/{incident.public_id}/assign/", {"target": f"level:{rule.public_id}:3"}

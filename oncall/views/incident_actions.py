@@ -55,7 +55,8 @@ def _act(
     else:
         if outcome.changed and name == "assign":
             # Whom it notified, and who could not be reached, matters to the person assigning.
-            messages.success(request, f"{DONE[name]} {outcome.message}")
+            say = messages.warning if outcome.unreachable else messages.success
+            say(request, f"{DONE[name]} {outcome.message}")
         elif outcome.changed:
             messages.success(request, DONE[name])
         else:
