@@ -247,6 +247,9 @@ def test_assign_in_a_reply_to_the_card_needs_no_number(app, alice, bob, incident
     [
         ("assign {n}", {}),
         ("assign {n} bob", {}),
+        ("assign {n} 2", {}),
+        ("assign {n} level two", {}),
+        ("assign {n} level 2 @_user_1", {"@_user_1": mention("ou_bob", "Bob Li")}),
         ("assign @_user_1", {"@_user_1": mention("ou_bob", "Bob Li")}),
         (
             "assign {n} @_user_1 @_user_2",
@@ -258,10 +261,30 @@ def test_assign_explains_itself(app, alice, incident, text, mentions):
     answer = say(app, text.format(n=incident.number), mentions=mentions)
 
     assert answer == (
-        "Write “assign N @person” with the incident's number and one person, or reply "
-        "“assign @person” to its card."
+        "Write “assign N @person” with the incident's number and one person, or “assign N "
+        "level 2” for a level of its escalation rule; in a reply to its card, N may be left out."
     )
     assert Incident.objects.get().assigned_to is None
+
+
+@pytest.mark.parametrize("words", ["level 2", "L2", "级别 2"])
+def test_assign_to_a_level_of_the_rule(app, alice, incident, words):
+    rule = EscalationRuleFactory(channel=incident.channel, name="DBA", position=0)
+    incident.channel.escalation_rules.exclude(pk=rule.pk).delete()
+    EscalationLevel.objects.create(rule=rule, position=1, notify_channel_members=True)
+    EscalationLevel.objects.create(rule=rule, position=2, notify_channel_members=True)
+
+    answer = say(app, f"分派 {incident.number} {words}")
+
+    assert answer.startswith(f"#{incident.number} Assigned to level 2 of “DBA” by Alice Chen; ")
+    incident.refresh_from_db()
+    assert (incident.escalation_rule, incident.escalation_level) == (rule, 2)
+
+
+def test_assign_to_a_level_that_does_not_exist_says_so(app, alice, incident):
+    answer = say(app, f"assign {incident.number} level 7")
+
+    assert "there is no level 7" in answer
 
 
 def test_assign_to_someone_not_linked_says_so(app, alice, incident):

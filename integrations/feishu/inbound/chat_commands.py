@@ -37,7 +37,8 @@ COMMANDS: dict[str, tuple[str, str, Command]] = {
     ),
     "assign": (
         "assign N @person",
-        "hand incident #N to a member of its channel, who is notified now (分派 N @某人)",
+        "hand incident #N to a member of its channel, who is notified now (分派 N @某人); "
+        "assign N level 2 hands it to a level of its escalation rule",
         incident_commands.assign,
     ),
 }

@@ -198,7 +198,8 @@ def _new_usage(command: str) -> str:
 
 
 def assign(app: FeishuApp, message: IncomingMessage) -> str:
-    """``assign N @person``: hand incident #N to the person mentioned, who is notified now."""
+    """``assign N @person``: hand incident #N to the person mentioned, who is notified now;
+    ``assign N level 2`` (or ``L2``): to that level of the rule escalating it."""
     user = linked_user(app, message.sender_open_id)
     if user is None:
         return how_to_link(app)
@@ -208,15 +209,21 @@ def assign(app: FeishuApp, message: IncomingMessage) -> str:
     if args and (match := _NUMBER.fullmatch(args[0])):
         number, args = int(match[1]), args[1:]
     people = message.mentioned_after_command
-    if args or len(people) != 1 or (number is None and not message.parent_id):
+    level = None if people else _level(args)
+    names_one = (len(people) == 1 and not args) or level is not None
+    if not names_one or (number is None and not message.parent_id):
         return (
-            f"Write “{command} N @person” with the incident's number and one person, or reply "
-            f"“{command} @person” to its card."
+            f"Write “{command} N @person” with the incident's number and one person, or "
+            f"“{command} N level 2” for a level of its escalation rule; in a reply to its card, "
+            "N may be left out."
         )
     try:
         incident = _incident(app, user, message, number)
     except _Answer as answer:
         return str(answer)
+    actor = feishu_actor(user, app, message_id=message.message_id, via="chat command")
+    if level is not None:
+        return _apply(incident, actor, None, lambda i, a, _: lifecycle.assign_level(i, a, level))
     assignee = linked_user(app, people[0]["open_id"])
     if assignee is None:
         who = people[0]["name"] or "This person"
@@ -224,8 +231,16 @@ def assign(app: FeishuApp, message: IncomingMessage) -> str:
             f"{who} has no console account linked to this Feishu app: they should open "
             f"“{app.name}” once from the Feishu workplace ({app.web_url})."
         )
-    actor = feishu_actor(user, app, message_id=message.message_id, via="chat command")
     return _apply(incident, actor, None, lambda i, a, _: lifecycle.assign_person(i, a, assignee))
+
+
+_LEVEL = re.compile(r"(?:l|level|级别)(\d{1,3})", re.IGNORECASE)
+
+
+def _level(args: list[str]) -> int | None:
+    """``level 2``, ``L2`` or ``级别 2``: the level's number, or None."""
+    match = _LEVEL.fullmatch("".join(args))
+    return int(match[1]) if match else None
 
 
 # --- one action, step by step ----------------------------------------------------------------
