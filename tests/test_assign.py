@@ -478,6 +478,14 @@ def test_the_api_filters_by_assignee(alice, bob, incident, channel):
     assert other.assigned_to is None
 
 
+@pytest.mark.parametrize("name", ["assigned_to", "claimed_by"])
+def test_the_api_refuses_a_person_filter_no_id_can_match(alice, name):
+    response = api_as(alice).get(f"/api/v1/incidents/?{name}=99999999999999999999999")
+
+    assert response.status_code == 400
+    assert name in response.json()["error"]["fields"]
+
+
 # --- the admin -----------------------------------------------------------------------------------
 
 

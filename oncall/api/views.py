@@ -45,6 +45,8 @@ from oncall.platforms import prefetch_rules
 from oncall.timeline import Actor
 
 User = get_user_model()
+# The largest id a database row can have (a signed 64-bit integer).
+MAX_ID = 2**63 - 1
 
 
 class ChannelViewSet(viewsets.ModelViewSet):
@@ -147,8 +149,13 @@ class IncidentFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=Incident.Status.choices)
     severity = django_filters.MultipleChoiceFilter(choices=Severity.choices)
     channel = django_filters.UUIDFilter(field_name="channel__public_id")
-    claimed_by = django_filters.NumberFilter(field_name="claimed_by_id")
-    assigned_to = django_filters.NumberFilter(field_name="assigned_to_id")
+    # Bounded to what a database id can be: a bigger number overflowed the driver (a 500).
+    claimed_by = django_filters.NumberFilter(
+        field_name="claimed_by_id", min_value=1, max_value=MAX_ID, label="Claimed by (user id)"
+    )
+    assigned_to = django_filters.NumberFilter(
+        field_name="assigned_to_id", min_value=1, max_value=MAX_ID, label="Assigned to (user id)"
+    )
     mine = django_filters.BooleanFilter(method="filter_mine", label="Claimed by me")
     created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
