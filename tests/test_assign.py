@@ -389,6 +389,20 @@ def test_the_page_and_the_list_show_the_assignee(signed_in, incident, alice, bob
     assert "已分派给 Bob Li" in chinese
 
 
+def test_the_list_filters_what_is_assigned_to_me(signed_in, channel, incident, alice, bob):
+    mine = IncidentFactory(channel=channel, title="Handed to Alice")
+    lifecycle.assign_person(mine, web(bob), alice)
+    lifecycle.assign_person(incident, web(alice), bob)
+
+    body = signed_in.get("/incidents/?assigned=on").content.decode()
+
+    assert "Handed to Alice" in body
+    assert incident.title not in body
+    assert 'href="?state=open">Clear filters' in body
+    chinese = signed_in.get("/incidents/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "分派给我的" in chinese
+
+
 def test_a_closed_incident_offers_no_assignment(signed_in, incident, alice):
     lifecycle.close(incident, web(alice))
     page = signed_in.get(f"/incidents/{incident.public_id}/").content.decode()
