@@ -139,6 +139,17 @@ def test_new_takes_a_channel_by_name_even_with_spaces(app, alice, channel):
     )
 
 
+def test_new_takes_a_hash_apart_from_the_name(app, alice, channel):
+    ChannelFactory(name="Payments").members.add(alice)
+
+    say(app, "new # databases Replication lag")
+
+    assert (Incident.objects.get().channel, Incident.objects.get().title) == (
+        channel,
+        "Replication lag",
+    )
+
+
 def test_new_refuses_a_channel_name_the_sender_does_not_have(app, alice, channel):
     ChannelFactory(name="Secret")
 

@@ -151,21 +151,24 @@ def _chosen_channel(
             "You are not a member of any channel: an administrator adds you to one in the console."
         )
     if words and words[0].startswith("#"):
-        return _channel_named(channels, command, " ".join(words)[1:])
+        named = [words[0][1:], *words[1:]] if words[0] != "#" else words[1:]  # "# Name" too
+        return _channel_named(channels, command, named)
     candidates = _channels_of_chat(app, message, channels) or channels
     if len(candidates) == 1:
         return candidates[0], words
     raise _Answer(_which_channel(command, candidates))
 
 
-def _channel_named(channels: list[Channel], command: str, text: str) -> tuple[Channel, list[str]]:
-    """The channel whose name ``text`` starts with (a name may have spaces: the longest that
-    matches wins), and the words after it."""
-    folded = text.casefold()
-    for channel in sorted(channels, key=lambda c: len(c.name), reverse=True):
-        name = channel.name.casefold()
-        if folded.startswith(name) and (len(text) == len(name) or text[len(name)].isspace()):
-            return channel, text[len(name) :].split()
+def _channel_named(
+    channels: list[Channel], command: str, words: list[str]
+) -> tuple[Channel, list[str]]:
+    """The channel whose name the words start with, compared word by word and regardless of
+    case (a name may have spaces: the longest that matches wins), and the words after it."""
+    folded = [word.casefold() for word in words]
+    for channel in sorted(channels, key=lambda c: len(c.name.split()), reverse=True):
+        name = [word.casefold() for word in channel.name.split()]
+        if name and folded[: len(name)] == name:
+            return channel, words[len(name) :]
     raise _Answer(f"You have no channel named so. {_which_channel(command, channels)}")
 
 
