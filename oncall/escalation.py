@@ -128,6 +128,40 @@ def _back_to_last_notified(incident: Incident) -> None:
     incident.escalation_repeats = 0
 
 
+def move_to_level(
+    incident: Incident, rule: EscalationRule, index: int, now: datetime
+) -> tuple[LevelReport, list[int]]:
+    """Assign the incident to level ``index`` (from 0) of ``rule`` (``lifecycle.assign_level``):
+    notify that level now and go on from it as if the escalation had just reached it: its
+    repeats, then the next levels after their times, then the rule's rounds. Inside the
+    change's transaction with the row locked, like the planning above; the caller records the
+    timeline (one entry for the assignment and whom it notified): the report, and the ids of
+    the people reached, as ``_notify`` gives them."""
+    levels = list(rule.levels.order_by("position", "id"))
+    level = levels[index]
+    incident.escalation_rule = rule
+    incident.escalation_level = index
+    incident.escalation_repeats = incident.escalation_loops = 0
+    incident.escalation_finished_at = None
+    notified = _notify(incident, rule, level)
+    _plan_next(incident, rule, level, len(levels), now)
+    _save(incident, "escalation_rule")
+    _schedule(incident)
+    return notified
+
+
+def leave_rule(incident: Incident) -> None:
+    """An incident assigned to a person leaves its escalation rule: from now on that person
+    alone is notified (PagerDuty's "reassign to a user"), and no later change (an unclaim, a
+    wake) starts the rule again; a reopen or an assignment to a level does. Inside the
+    change's transaction with the row locked."""
+    incident.escalation_rule = None
+    incident.escalation_level = incident.escalation_repeats = incident.escalation_loops = 0
+    incident.next_escalation_at = None
+    incident.escalation_finished_at = None
+    _save(incident, "escalation_rule")
+
+
 def next_level(incident: Incident) -> int | None:
     """The level (from 1) the next planned step notifies; None when nothing is planned or
     only the closing step of a rule whose every level was notified is left."""

@@ -73,6 +73,7 @@ class IncidentFilterForm(forms.Form):
     )
     period = forms.ChoiceField(label=_("Opened"), choices=PERIOD_CHOICES, required=False)
     mine = forms.BooleanField(label=_("Claimed by me"), required=False)
+    assigned = forms.BooleanField(label=_("Assigned to me"), required=False)
     q = forms.CharField(
         label=_("Search"),
         required=False,
@@ -129,7 +130,9 @@ def incident_list(form: IncidentFilterForm, now: datetime) -> IncidentList:
         chosen = filtered.filter(conditions[state])
     ordered = _ordered(chosen, form.value("sort", "urgency"), conditions)
     return IncidentList(
-        incidents=ordered.select_related("channel", "claimed_by", "closed_by", "merged_into"),
+        incidents=ordered.select_related(
+            "channel", "claimed_by", "closed_by", "merged_into", "assigned_to"
+        ),
         counts=counts,
         state=state,
     )
@@ -148,6 +151,8 @@ def _filtered(form: IncidentFilterForm, now: datetime) -> QuerySet[Incident]:
         incidents = incidents.filter(created_at__gte=now - PERIODS[period][1])
     if form.value("mine", False):
         incidents = incidents.filter(claimed_by=form.user)
+    if form.value("assigned", False):
+        incidents = incidents.filter(assigned_to=form.user)
     search = form.value("q")
     if search:
         incidents = incidents.filter(search_condition(search))

@@ -19,11 +19,14 @@ calls these functions. Each one:
 
 ``merge`` and ``split`` move alerts between incidents of one channel; they lock every incident
 involved, and take ingestion's locks first (see "Merge and split" below).
+
+Opening an incident by hand (``open_incident``) and assigning one (``assign_person``,
+``assign_level``) follow the same rules; their semantics are described where they are defined.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,9 +40,12 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from oncall import escalation
+from oncall.escalation_rules import rule_for
 from oncall.events import Severity
-from oncall.models import Alert, Incident, TimelineEntry
-from oncall.permissions import can_act_on_channel
+from oncall.models import Alert, Channel, EscalationRule, Incident, TimelineEntry
+from oncall.models.incidents import MANUAL_GROUP_PREFIX
+from oncall.permissions import can_act_on_channel, can_be_assigned, can_open_incident
+from oncall.platforms import LevelReport, describe_notified, notify_people, reached_people
 from oncall.timeline import Actor, claimed_by_person, claimer_name, display_name, record
 
 Kind = TimelineEntry.Kind
@@ -68,6 +74,8 @@ class Outcome:
     incident: Incident
     changed: bool
     message: str
+    # Whom an action that notifies people (an assignment) could not reach, with the reason.
+    unreachable: tuple[str, ...] = ()
 
 
 IncidentRef = Incident | int | UUID
@@ -115,6 +123,237 @@ BY_NAME: dict[str, Callable[[IncidentRef, Actor], Outcome]] = {
     "reopen": reopen,
     "wake": wake,
 }
+
+
+# --- opening an incident by hand --------------------------------------------------------------
+#
+# A manual incident is an incident like any other, made of one alert: that alert has no alert
+# source (``Alert.source`` is empty), takes the incident's title, description and severity,
+# and is never touched by ingestion (whose look-ups are per source). The incident's group key
+# is its own (``MANUAL_GROUP_PREFIX`` + its id), so no pushed alert ever joins it, and
+# ``Incident.created_by`` names who opened it. Lists, cards, the API, escalation rules (whose
+# matchers read the first alert) and closing therefore treat it as they treat every incident.
+
+MANUAL_TITLE_MAX_CHARS = Incident._meta.get_field("title").max_length
+MANUAL_DESCRIPTION_MAX_CHARS = 10_000
+MANUAL_DEFAULT_SEVERITY = Severity.WARNING
+
+
+def open_incident(
+    channel: Channel,
+    actor: Actor,
+    *,
+    title: str,
+    description: str = "",
+    severity: str = MANUAL_DEFAULT_SEVERITY,
+    page: Sequence[Any] = (),
+) -> Outcome:
+    """Open an incident by hand in ``channel``: its escalation starts at level 1 of the
+    channel's matching rule, as for an incident an alert opened, and the people in ``page``
+    (members of the channel) are notified at once besides. Raises ``PermissionDenied`` for
+    someone who is not a member of the channel and ``InvalidRequest`` for a title, severity or
+    person to page that cannot be used; nothing is written then."""
+    if not actor.is_person:
+        raise InvalidRequest("Only a person opens an incident by hand")
+    if not can_open_incident(actor.user, channel.pk):
+        raise PermissionDenied("You are not a member of this channel.")
+    title, description = _checked_text(title, description)
+    if severity not in Severity.values:
+        raise InvalidRequest(f"Unknown severity “{severity}”: use {', '.join(Severity.values)}")
+    paged = _checked_people(channel, page, "paged about its incidents")
+    from oncall.merge import next_incident_number  # the merge imports this module
+
+    with transaction.atomic():
+        now = timezone.now()
+        incident = Incident(
+            number=next_incident_number(),
+            channel=channel,
+            title=title,
+            severity=severity,
+            created_by=actor.user,
+            created_at=now,
+            alert_count=1,
+            last_alert_at=now,
+        )
+        incident.group_key = f"{MANUAL_GROUP_PREFIX}{incident.public_id}"
+        incident.save()
+        Alert.objects.create(
+            channel=channel,
+            source=None,
+            incident=incident,
+            alert_key=incident.group_key,
+            title=title,
+            description=description,
+            severity=severity,
+            raw_severity=severity,
+            first_seen=now,
+            last_seen=now,
+        )
+        record(incident, Kind.CREATED, actor, f"Opened by {actor.name}", data={"manual": True})
+        escalation.plan_start(incident, now)
+        if paged:
+            report = notify_people(incident, paged, f"Paged by {actor.name}")
+            message = f"Paged by {actor.name}: {describe_notified(report)}"
+            record(incident, Kind.NOTIFIED, actor, message, data=_notified_data(paged, report))
+    return Outcome(incident, True, f"Opened #{incident.number}")
+
+
+def _checked_text(title: str, description: str) -> tuple[str, str]:
+    title = " ".join(str(title).split())  # one line: it heads cards and lists
+    description = str(description).strip()
+    if not title:
+        raise InvalidRequest("Give the incident a title")
+    if len(title) > MANUAL_TITLE_MAX_CHARS:
+        raise InvalidRequest(f"A title has at most {MANUAL_TITLE_MAX_CHARS} characters")
+    if len(description) > MANUAL_DESCRIPTION_MAX_CHARS:
+        raise InvalidRequest(f"A description has at most {MANUAL_DESCRIPTION_MAX_CHARS} characters")
+    return title, description
+
+
+def _checked_people(channel: Channel, people: Sequence[Any], purpose: str) -> list[Any]:
+    """``people``, each once, when every one may act on the channel's incidents."""
+    unique = list({person.pk: person for person in people}.values())
+    outsiders = [p for p in unique if not can_be_assigned(p, channel.pk)]
+    if outsiders:
+        names = ", ".join(display_name(p) for p in outsiders)
+        raise InvalidRequest(
+            f"Not a member of the channel {channel.name}: {names}. Only its members can be "
+            f"{purpose}."
+        )
+    return unique
+
+
+def _notified_data(people: Sequence[Any], report: LevelReport) -> dict[str, Any]:
+    """Whom an entry was about and whom it reached, by id too: insights count each person's
+    notifications by ``notified_users``, as for escalation steps."""
+    return {
+        "people": [person.pk for person in people],
+        "notified": report.notified,
+        "notified_users": reached_people(people, report),
+        "unreachable": report.unreachable,
+    }
+
+
+# --- assigning ---------------------------------------------------------------------------------
+#
+# As PagerDuty's "reassign": an incident is handed either to a person or to a level of one of
+# its channel's escalation rules, and whoever it is handed to is notified at once.
+#
+# * To a person (``assign_person``): ``Incident.assigned_to`` names them and they alone are
+#   notified from then on: the incident leaves its escalation rule (``escalation.leave_rule``),
+#   so nobody else is paged if they do not claim it; a reopen or an assignment to a level
+#   starts a rule again.
+# * To a level (``assign_level``): the escalation moves to that rule and level, notifies it now
+#   and goes on from there (its repeats, then the next levels); any assignee is cleared.
+#
+# Either way the incident must be open; a claim by anyone else than the new assignee is
+# released (the incident is triggered again and waits for them to claim it, as a reassigned
+# PagerDuty incident does), and a snooze ends: handing an incident over asks for action now.
+# Only members of the channel may assign, and only members may be assigned.
+
+
+def assign_person(ref: IncidentRef, actor: Actor, user: Any) -> Outcome:
+    """Hand the incident to ``user`` and notify them now (see above)."""
+    with transaction.atomic():
+        incident = _lock_for(ref, actor)
+        _refuse_if_closed(incident, "assign")
+        _checked_people(incident.channel, [user], "assigned its incidents")
+        name = display_name(user)
+        held_by_other = incident.status == Status.ACKNOWLEDGED and incident.claimed_by_id != user.pk
+        if incident.assigned_to_id == user.pk and not held_by_other and not incident.snoozed_until:
+            return Outcome(incident, False, f"Already assigned to {name}")
+        now = timezone.now()
+        released = _release_claim(incident) if held_by_other else ""
+        incident.assigned_to, incident.assigned_at = user, now
+        incident.snoozed_until = None
+        incident.save(update_fields=[*_HANDOVER_FIELDS, "updated_at"])
+        # Notified before the incident leaves its rule: a platform may deliver through what
+        # the rule chose (its Feishu app).
+        report = notify_people(incident, [user], f"Assigned to you by {actor.name}")
+        escalation.leave_rule(incident)
+        message = f"Assigned to {name} by {actor.name}{released}; {describe_notified(report)}"
+        data = {"assigned_to": user.pk, **_notified_data([user], report)}
+        record(incident, Kind.ASSIGNED, actor, message, data=data, at=now)
+        return Outcome(incident, True, message, tuple(report.unreachable))
+
+
+def assign_level(
+    ref: IncidentRef, actor: Actor, number: int, rule: EscalationRule | None = None
+) -> Outcome:
+    """Hand the incident to level ``number`` (from 1) of ``rule``: by default the rule that
+    escalates it, else the channel's rule that matches it now, else its first enabled rule."""
+    with transaction.atomic():
+        incident = _lock_for(ref, actor)
+        _refuse_if_closed(incident, "assign")
+        rule = _rule_to_assign(incident, rule)
+        count = rule.levels.count()
+        if not 1 <= number <= count:
+            raise InvalidRequest(
+                f"“{rule.name}” has levels 1 to {count}; there is no level {number}", incident
+            )
+        now = timezone.now()
+        released = _release_claim(incident) if incident.status == Status.ACKNOWLEDGED else ""
+        incident.assigned_to, incident.assigned_at = None, None
+        incident.snoozed_until = None
+        incident.save(update_fields=[*_HANDOVER_FIELDS, "updated_at"])
+        report, reached = escalation.move_to_level(incident, rule, number - 1, now)
+        message = (
+            f"Assigned to level {number} of “{rule.name}” by {actor.name}{released}; "
+            f"{describe_notified(report)}"
+        )
+        data = {
+            "rule": str(rule.public_id),
+            "level": number,
+            "notified": report.notified,
+            "notified_users": reached,
+            "unreachable": report.unreachable,
+        }
+        record(incident, Kind.ASSIGNED, actor, message, data=data, at=now)
+        return Outcome(incident, True, message, tuple(report.unreachable))
+
+
+_HANDOVER_FIELDS = [
+    "status",
+    "claimed_by",
+    "claimed_at",
+    "acknowledged_by_source",
+    "assigned_to",
+    "assigned_at",
+    "snoozed_until",
+]
+
+
+def _release_claim(incident: Incident) -> str:
+    """Give the claim back (the incident is triggered again); says whose it was."""
+    verb = "claim" if claimed_by_person(incident) else "acknowledgement"
+    previous = claimer_name(incident)
+    incident.status = Status.TRIGGERED
+    incident.claimed_by, incident.claimed_at = None, None
+    incident.acknowledged_by_source = ""
+    return f" ({verb} by {previous} released)"
+
+
+def _rule_to_assign(incident: Incident, rule: EscalationRule | None) -> EscalationRule:
+    if rule is not None:
+        if rule.channel_id != incident.channel_id or not rule.enabled:
+            raise InvalidRequest(
+                f"“{rule.name}” is not an enabled escalation rule of the channel "
+                f"{incident.channel.name}",
+                incident,
+            )
+        return rule
+    chosen = incident.escalation_rule or rule_for(incident)
+    if chosen is None:
+        chosen = (
+            EscalationRule.objects.filter(channel_id=incident.channel_id, enabled=True)
+            .order_by("position", "id")
+            .first()
+        )
+    if chosen is None:
+        raise InvalidRequest(
+            f"The channel {incident.channel.name} has no enabled escalation rule", incident
+        )
+    return chosen
 
 
 # --- the transitions -------------------------------------------------------------------------
@@ -206,6 +445,8 @@ def _reopen(incident: Incident, actor: Actor, now: datetime) -> Change | Outcome
     incident.closed_by = incident.claimed_by = None
     incident.closed_at = incident.claimed_at = None
     incident.acknowledged_by_source = ""
+    # A reopen escalates from level 1 of its rule again: nobody holds it by assignment.
+    incident.assigned_to, incident.assigned_at = None, None
     return (
         Kind.REOPENED,
         f"Reopened by {actor.name}",
@@ -216,6 +457,8 @@ def _reopen(incident: Incident, actor: Actor, now: datetime) -> Change | Outcome
             "claimed_by",
             "claimed_at",
             "acknowledged_by_source",
+            "assigned_to",
+            "assigned_at",
         ],
     )
 
@@ -243,9 +486,7 @@ def _wake(incident: Incident, actor: Actor, if_snoozed_until: datetime | None) -
 
 def _apply(ref: IncidentRef, actor: Actor, step: Step) -> Outcome:
     with transaction.atomic():
-        incident = _lock(ref)
-        if actor.is_person and not can_act_on_channel(actor.user, incident.channel_id):
-            raise PermissionDenied("You are not a member of this incident's channel.")
+        incident = _lock_for(ref, actor)
         now = timezone.now()
         result = step(incident, actor, now)
         if isinstance(result, Outcome):
@@ -263,6 +504,14 @@ def _plan_escalation(incident: Incident, kind: TimelineEntry.Kind, now: datetime
         escalation.plan_start(incident, now)
     else:
         escalation.plan_after_change(incident, now)
+
+
+def _lock_for(ref: IncidentRef, actor: Actor) -> Incident:
+    """The incident, locked, once the actor is known to be allowed to act on it."""
+    incident = _lock(ref)
+    if actor.is_person and not can_act_on_channel(actor.user, incident.channel_id):
+        raise PermissionDenied("You are not a member of this incident's channel.")
+    return incident
 
 
 def _lock(ref: IncidentRef) -> Incident:

@@ -3,6 +3,9 @@
 * Incidents: superusers act everywhere; everyone else acts on the incidents of channels they
   are a member of, directly or through one of the channel's teams (Django groups).
 * Insights: a responder's channels; staff who may view incidents, every channel.
+  are a member of, directly or through one of the channel's teams (Django groups). The same
+  people may open an incident by hand in the channel, and only they may be assigned one of
+  its incidents or paged about it (``can_open_incident``, ``can_be_assigned``).
 * Configuration (channels, alert sources, routes, escalation rules, a platform's apps): the
   admin's model permissions, in the API too (``ModelPermissions``).
 * People: who sees whose e-mail address (``with_email_visibility``).
@@ -67,6 +70,31 @@ def can_act_on_channel(user: AbstractBaseUser | AnonymousUser, channel_id: int) 
         return True
     direct, through_team = _memberships(user, channel_id)
     return direct.exists() or through_team.exists()
+
+
+def can_open_incident(user: AbstractBaseUser | AnonymousUser, channel_id: int) -> bool:
+    """Whether ``user`` may open an incident by hand in the channel: whoever may act on its
+    incidents (a member, directly or through a team; a superuser)."""
+    return can_act_on_channel(user, channel_id)
+
+
+def can_be_assigned(user: AbstractBaseUser, channel_id: int) -> bool:
+    """Whether an incident of the channel may be handed to ``user`` (or ``user`` paged about
+    it): someone who can see and act on it once notified, an active member. Handing it to
+    anyone else would notify a person who cannot open the incident, let alone claim it."""
+    return can_act_on_channel(user, channel_id)
+
+
+def assignable_people(channel_id: int) -> QuerySet:
+    """The people to offer when choosing an assignee: the channel's active members, direct or
+    through a team, each once. (A superuser who is not a member may be assigned through the
+    API, but is not offered.)"""
+    user_model = get_user_model()
+    return (
+        user_model.objects.filter(channel_member(channel_id), is_active=True)
+        .distinct()
+        .order_by(user_model.USERNAME_FIELD)
+    )
 
 
 # --- Configuration: the admin's model permissions, in the API too ---------------------------

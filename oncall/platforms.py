@@ -6,6 +6,8 @@ order. Everything a platform adds to the console goes through :class:`ChatPlatfo
 
 * escalation asks it to notify a level (``notify``) and tells it about every incident change
   (``incident_changed``), so that it updates every copy of the card it sent;
+* the lifecycle asks it to notify given people outside any level (``notify_people``): the
+  person an incident is assigned to, the people paged when someone opens one by hand;
 * the admin, the REST API, the responder pages, the URLconf and Celery (beat and queues) ask it
   for what it contributes (admin inlines, API routes, page sections, URL patterns, periodic
   tasks, the task names that belong on the cards queue);
@@ -123,6 +125,14 @@ class ChatPlatform(Protocol):
         resolved once by the core; the platform reports on them and on its own targets."""
         ...
 
+    def notify_people(self, incident: Incident, people: list[Any], reason: str) -> LevelReport:
+        """Notify ``people`` (active users, resolved by the core) about ``incident`` now,
+        outside any escalation level: an assignment, or the people paged when an incident is
+        opened by hand. Inside the caller's transaction, like ``notify``. ``reason`` says why,
+        in words ("Assigned to you by Alice"), for a platform whose message can carry it.
+        Reports each person it reached by name, and each it could not as "name (reason)"."""
+        ...
+
     def incident_changed(self, incident_id: int, kind: str, incident: Incident | None) -> None:
         """After a committed change (any surface): refresh every copy of what was sent."""
         ...
@@ -182,6 +192,9 @@ class PlatformBase:
     def notify(
         self, incident: Incident, rule: EscalationRule, level: EscalationLevel, people: list[Any]
     ) -> LevelReport:
+        return LevelReport()
+
+    def notify_people(self, incident: Incident, people: list[Any], reason: str) -> LevelReport:
         return LevelReport()
 
     def incident_changed(self, incident_id: int, kind: str, incident: Incident | None) -> None:
@@ -249,6 +262,50 @@ def _build(paths: tuple[str, ...]) -> tuple[ChatPlatform, ...]:
 
 def platform_named(name: str) -> ChatPlatform | None:
     return next((p for p in platforms() if p.name == name), None)
+
+
+def notify_people(incident: Incident, people: Sequence[Any], reason: str) -> LevelReport:
+    """Every platform notifies ``people`` about ``incident`` (``ChatPlatform.notify_people``).
+    Whom a platform reached is named with the platform ("Bob Li (Feishu)"); someone whom no
+    platform reached nor reported on is unreachable too, so that the timeline never reads as
+    if a person was told when nobody could tell them."""
+    from oncall.timeline import display_name  # the timeline imports the models, which import us
+
+    people = list(people)
+    if not people:
+        return LevelReport()
+    reports = []
+    for platform in platforms():
+        report = platform.notify_people(incident, people, reason)
+        label = platform.label or platform.name
+        reports.append(LevelReport([f"{n} ({label})" for n in report.notified], report.unreachable))
+    combined = LevelReport.combine(reports)
+    reported = combined.notified + combined.unreachable
+    silent = [
+        f"{name} (no chat platform can reach them)"
+        for name in map(display_name, people)
+        if not any(entry == name or entry.startswith(f"{name} (") for entry in reported)
+    ]
+    return LevelReport(combined.notified, combined.unreachable + silent)
+
+
+def reached_people(people: Sequence[Any], report: LevelReport) -> list[int]:
+    """The ids of ``people`` whom :func:`notify_people`'s report names as notified ("Bob Li"
+    or "Bob Li (Feishu)")."""
+    from oncall.timeline import display_name  # the timeline imports the models, which import us
+
+    def reached(name: str) -> bool:
+        return any(entry == name or entry.startswith(f"{name} (") for entry in report.notified)
+
+    return [person.pk for person in people if reached(display_name(person))]
+
+
+def describe_notified(report: LevelReport) -> str:
+    """ "notified Bob Li (Feishu); not reachable: Carol Wang (no linked Feishu account)"."""
+    text = f"notified {', '.join(report.notified) or 'nobody'}"
+    if report.unreachable:
+        text += f"; not reachable: {', '.join(report.unreachable)}"
+    return text
 
 
 def target_fields() -> list[TargetFields]:

@@ -12,6 +12,7 @@ from oncall.views import (
     incident_actions,
     incident_list,
     incident_merge,
+    incident_new,
     incidents,
     insights,
     metrics,
@@ -38,6 +39,7 @@ urlpatterns = [
     path("incidents/", incident_list.incident_index, name="incident-list"),
     path("insights/", insights.insights, name="insights"),
     path("insights/export/<str:table>.csv", insights.export, name="insights-export"),
+    path("incidents/new/", incident_new.new_incident, name="incident-new"),
     path("incidents/<uuid:public_id>/", incidents.detail, name="incident-detail"),
     *(
         path(
@@ -45,7 +47,7 @@ urlpatterns = [
             getattr(incident_actions, name),
             name=f"incident-{name}",
         )
-        for name in ("claim", "unclaim", "close", "reopen", "snooze", "wake")
+        for name in ("claim", "unclaim", "close", "reopen", "snooze", "wake", "assign")
     ),
     path("incidents/<uuid:public_id>/merge/", incident_merge.merge, name="incident-merge"),
     path(

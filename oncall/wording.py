@@ -58,6 +58,8 @@ DONE = {
     "reopen": gettext_lazy("Reopened: escalation starts again."),
     "snooze": gettext_lazy("Snoozed: escalation pauses until it wakes."),
     "wake": gettext_lazy("Woken up: the current level is notified again."),
+    "open": gettext_lazy("Incident opened: its escalation has started."),
+    "assign": gettext_lazy("Assigned."),
 }
 
 

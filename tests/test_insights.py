@@ -324,6 +324,28 @@ def test_a_notified_entry_records_the_ids_of_the_people_reached(settings, channe
     assert entry.data["notified_users"] == [alice.pk]
 
 
+class NamingPagerPlatform(NamingPlatform):
+    def notify_people(self, incident: Any, people: list[Any], reason: str) -> LevelReport:
+        return self.notify(incident, None, None, people)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_assignment_counts_for_the_assignee_not_for_who_assigned(settings, channel):
+    settings.CHAT_PLATFORMS = ["tests.test_insights.NamingPagerPlatform"]
+    alice = UserFactory(username="alice", first_name="Alice")
+    carol = UserFactory(username="carol", first_name="Carol")
+    channel.members.add(alice, carol)
+    incident = IncidentFactory(channel=channel, created_at=local(2, 9))
+
+    lifecycle.assign_person(incident, Actor(carol, "web"), alice)
+
+    load = {
+        row["user"]["username"]: (row["notifications"], row["claims"])
+        for row in compute(scope_of(channel))["responders"]
+    }
+    assert load == {"alice": (1, 0)}
+
+
 # --- The period ------------------------------------------------------------------------------
 
 

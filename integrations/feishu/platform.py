@@ -63,6 +63,32 @@ class FeishuPlatform(PlatformBase):
         unreachable = set(outcome.unreachable)
         return LevelReport([n for n in names if n not in unreachable], outcome.unreachable)
 
+    def notify_people(self, incident: Incident, people: list[Any], reason: str) -> LevelReport:
+        """The incident's card to each person's linked account, through the app that delivers
+        the incident's rule (else the only enabled app): the card itself says whom it is
+        assigned to, so ``reason`` needs no message of its own."""
+        from integrations.feishu import escalation_targets
+        from integrations.feishu.cards import delivery
+        from oncall.timeline import display_name
+
+        names = [display_name(user) for user in people]
+        rule = incident.escalation_rule
+        app = (
+            escalation_targets.delivering_app(rule)
+            if rule is not None
+            else escalation_targets.default_delivering_app()
+        )
+        if app is None:
+            if names:
+                notifications_failed(self.name, "no_app", len(names))
+            return LevelReport([], [f"{n} (no Feishu app delivers this incident)" for n in names])
+        outcome = delivery.notify(incident, app, people, [])
+        unreachable = set(outcome.unreachable)
+        return LevelReport(
+            [n for n in names if n not in unreachable],
+            [f"{n} (no linked Feishu account in {app})" for n in outcome.unreachable],
+        )
+
     def incident_changed(self, incident_id: int, kind: str, incident: Incident | None) -> None:
         from integrations.feishu.cards import delivery
 

@@ -131,10 +131,17 @@ def chat_disbanded_event(app: SandboxApp, chat: SandboxChat, operator: SandboxUs
 MENTION_KEY = "@_user_1"
 
 
-def message_received_event(app: SandboxApp, message: SandboxMessage, text: str) -> dict:
+def message_received_event(
+    app: SandboxApp,
+    message: SandboxMessage,
+    text: str,
+    people: Mapping[str, SandboxUser] | None = None,
+) -> dict:
     """``im.message.receive_v1`` for a text ``message`` a person wrote. ``text`` is what the
     console reads: Feishu replaces each mention with a key (``@_user_1``) and lists the key in
-    ``mentions``; here the only mention is of the app's bot, when ``text`` contains the key."""
+    ``mentions``: the app's bot, when ``text`` contains ``MENTION_KEY``, and each person of
+    ``people`` (key -> person, e.g. ``{"@_user_2": bob}``) whose key ``text`` contains, with
+    the open_id this app knows them by."""
     created = str(int(message.created_at.timestamp() * 1000))
     body: dict = {"message_id": message.message_id}
     if message.reply_to is not None:
@@ -148,15 +155,28 @@ def message_received_event(app: SandboxApp, message: SandboxMessage, text: str) 
         "message_type": "text",
         "content": json.dumps({"text": text}, ensure_ascii=False),
     }
+    mentions = []
     if MENTION_KEY in text:
-        body["mentions"] = [
+        mentions.append(
             {
                 "key": MENTION_KEY,
                 "id": {"open_id": bot_open_id(app), "union_id": "", "user_id": ""},
                 "name": app.bot_name,
                 "tenant_key": tenant_key(),
             }
-        ]
+        )
+    for key, person in (people or {}).items():
+        if key in text:
+            mentions.append(
+                {
+                    "key": key,
+                    "id": user_ids(app, person),
+                    "name": person.name,
+                    "tenant_key": tenant_key(),
+                }
+            )
+    if mentions:
+        body["mentions"] = mentions
     sender = {
         "sender_id": user_ids(app, message.sender),
         "sender_type": "user",

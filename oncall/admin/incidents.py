@@ -24,7 +24,7 @@ from oncall.models import (
 from oncall.platforms import (
     platforms,
 )
-from oncall.timeline import Actor
+from oncall.timeline import Actor, display_name
 
 
 class AlertInline(admin.TabularInline):
@@ -56,6 +56,9 @@ INCIDENT_STATE_FIELDS = [
     "closed_by",
     "closed_at",
     "merged_into",
+    "assigned_to",
+    "assigned_at",
+    "created_by",
     "alert_count",
     "last_alert_at",
     "created_at",
@@ -97,6 +100,8 @@ class IncidentAdmin(admin.ModelAdmin):
     @admin.display(description="escalation")
     def escalation(self, incident: Incident) -> str:
         rule = incident.escalation_rule
+        if rule is None and incident.assigned_to_id is not None:
+            return f"Assigned to {display_name(incident.assigned_to)}: no rule escalates it."
         if rule is None:
             return "No rule matched."
         if incident.next_escalation_at is None:

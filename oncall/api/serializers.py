@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
-from oncall import escalation
+from oncall import escalation, lifecycle
 from oncall.durations import parse_duration
 from oncall.events import Severity
 from oncall.matchers import parse_matchers
@@ -190,6 +190,17 @@ class IncidentSerializer(serializers.ModelSerializer):
     channel = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
     claimed_by = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     closed_by = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    assigned_to = serializers.PrimaryKeyRelatedField(
+        read_only=True,
+        allow_null=True,
+        help_text="The person it was handed to (POST .../assign/); null when its escalation "
+        "rule decides who is notified.",
+    )
+    created_by = serializers.PrimaryKeyRelatedField(
+        read_only=True,
+        allow_null=True,
+        help_text="Who opened it by hand; null when an alert source opened it.",
+    )
     is_snoozed = serializers.BooleanField(read_only=True)
     merged_into = serializers.SlugRelatedField(
         slug_field="public_id",
@@ -213,6 +224,9 @@ class IncidentSerializer(serializers.ModelSerializer):
             "closed_by",
             "closed_at",
             "merged_into",
+            "assigned_to",
+            "assigned_at",
+            "created_by",
             "channel",
             "alert_count",
             "last_alert_at",
@@ -330,6 +344,63 @@ class MergeSerializer(serializers.Serializer):
         max_length=MAX_MERGED_AT_ONCE,
         help_text="The incidents to merge into this one: ids or numbers, of the same channel.",
     )
+
+
+class NewIncidentSerializer(serializers.Serializer):
+    """An incident opened by hand (``lifecycle.open_incident``)."""
+
+    channel = public_id_field(
+        Channel.objects.all(), help_text="The channel's id; you must be one of its members."
+    )
+    title = serializers.CharField(max_length=lifecycle.MANUAL_TITLE_MAX_CHARS)
+    description = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=lifecycle.MANUAL_DESCRIPTION_MAX_CHARS,
+    )
+    severity = serializers.ChoiceField(
+        choices=Severity.choices, default=lifecycle.MANUAL_DEFAULT_SEVERITY
+    )
+    page = serializers.PrimaryKeyRelatedField(
+        many=True,
+        required=False,
+        default=list,
+        queryset=User.objects.filter(is_active=True),
+        help_text="Ids of members of the channel to notify now, besides its escalation.",
+    )
+
+
+class AssignSerializer(serializers.Serializer):
+    """Either ``user`` or ``escalation_level`` (with ``escalation_rule`` optionally)."""
+
+    user = serializers.PrimaryKeyRelatedField(
+        required=False,
+        queryset=User.objects.filter(is_active=True),
+        help_text="A member of the incident's channel: they alone are notified from now on.",
+    )
+    escalation_level = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="A level (from 1) of the rule: notified now, then escalation goes on from it.",
+    )
+    escalation_rule = public_id_field(
+        EscalationRule.objects.all(),
+        required=False,
+        help_text="The rule of the level; default: the rule escalating the incident, else the "
+        "channel's rule that matches it now.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("user" in attrs) == ("escalation_level" in attrs):
+            raise serializers.ValidationError(
+                {"detail": "Give either user or escalation_level, not both or neither."}
+            )
+        if "escalation_rule" in attrs and "escalation_level" not in attrs:
+            raise serializers.ValidationError(
+                {"escalation_rule": ["Give escalation_level with the rule."]}
+            )
+        return attrs
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):

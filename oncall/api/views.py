@@ -46,6 +46,8 @@ from oncall.platforms import prefetch_rules
 from oncall.timeline import Actor
 
 User = get_user_model()
+# The largest id a database row can have (a signed 64-bit integer).
+MAX_ID = 2**63 - 1
 
 
 class ChannelViewSet(viewsets.ModelViewSet):
@@ -148,7 +150,13 @@ class IncidentFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=Incident.Status.choices)
     severity = django_filters.MultipleChoiceFilter(choices=Severity.choices)
     channel = django_filters.UUIDFilter(field_name="channel__public_id")
-    claimed_by = django_filters.NumberFilter(field_name="claimed_by_id")
+    # Bounded to what a database id can be: a bigger number overflowed the driver (a 500).
+    claimed_by = django_filters.NumberFilter(
+        field_name="claimed_by_id", min_value=1, max_value=MAX_ID, label="Claimed by (user id)"
+    )
+    assigned_to = django_filters.NumberFilter(
+        field_name="assigned_to_id", min_value=1, max_value=MAX_ID, label="Assigned to (user id)"
+    )
     mine = django_filters.BooleanFilter(method="filter_mine", label="Claimed by me")
     created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
@@ -158,7 +166,7 @@ class IncidentFilter(django_filters.FilterSet):
 
     class Meta:
         model = Incident
-        fields = ["status", "severity", "channel", "claimed_by", "number"]
+        fields = ["status", "severity", "channel", "claimed_by", "assigned_to", "number"]
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         # The web list's search, so that the same words find the same incidents.
@@ -189,13 +197,30 @@ def _lifecycle_action(
     # DRF routes an action by its function's name, so it is named before being decorated.
     view.__name__ = name
     view.__doc__ = doc
-    documented = extend_schema(request=body, responses=s.ActionResultSerializer)(view)
-    return action(detail=True, methods=["post"], url_path=name, url_name=name)(documented)
+    routed = action(detail=True, methods=["post"], url_path=name, url_name=name)(view)
+    # Applied over the action, as drf-spectacular reads it: under it, the body went missing
+    # from the schema (snooze's duration was undocumented).
+    return extend_schema(request=body, responses=s.ActionResultSerializer)(routed)
+
+
+def _assign(
+    incident: Incident,
+    actor: Actor,
+    *,
+    user: Any = None,
+    escalation_level: int | None = None,
+    escalation_rule: EscalationRule | None = None,
+) -> lifecycle.Outcome:
+    if user is not None:
+        return lifecycle.assign_person(incident, actor, user)
+    assert escalation_level is not None  # AssignSerializer insists on one or the other
+    return lifecycle.assign_level(incident, actor, escalation_level, escalation_rule)
 
 
 class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
     """Incidents of the caller's channels. Actions follow the same rules as cards and pages:
-    a state the incident already has answers ``changed: false``; an impossible one 409."""
+    a state the incident already has answers ``changed: false``; an impossible one 409.
+    ``POST`` opens one by hand in a channel of the caller's."""
 
     lookup_field = "public_id"
     filterset_class = IncidentFilter
@@ -217,6 +242,34 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
         "snooze", lifecycle.snooze, body=s.SnoozeSerializer, doc="Pause escalation for a duration."
     )
     wake = _lifecycle_action("wake", lifecycle.wake, doc="End a snooze now.")
+    assign = _lifecycle_action(
+        "assign",
+        _assign,
+        body=s.AssignSerializer,
+        doc="Hand it to a member of its channel (who alone is notified from then on, its "
+        "escalation rule stopped) or to a level of one of its channel's escalation rules "
+        "(notified now, escalation goes on from there). Either is notified at once; a claim by "
+        "anyone else is released and a snooze ends. 400 when the person is not a member.",
+    )
+
+    @extend_schema(request=s.NewIncidentSerializer, responses={201: s.IncidentDetailSerializer})
+    def create(self, request: Request) -> Response:
+        """Open an incident by hand. It escalates like any other (level 1 of the channel's
+        matching rule is notified now) and ``page`` is notified at once besides. 403 for a
+        channel you are not a member of; 400 for a bad title, severity or person to page."""
+        payload = s.NewIncidentSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        values = payload.validated_data
+        outcome = lifecycle.open_incident(
+            values["channel"],
+            Actor(request.user, ActionSource.API),
+            title=values["title"],
+            description=values["description"],
+            severity=values["severity"],
+            page=values["page"],
+        )
+        detail = self.get_queryset().get(pk=outcome.incident.pk)
+        return Response(s.IncidentDetailSerializer(detail).data, status=201)
 
     @extend_schema(
         request=s.MergeSerializer,

@@ -49,15 +49,14 @@ from oncall.models import Alert, AlertSource, Channel, Incident, TimelineEntry
 from oncall.timeline import display_name
 
 TOP = 10
-# Per person (id): the entries listing them, and how many of those were at night.
 # Per kind and person: the entries, and how many of those were at night. A claim names its
 # person (the entry's actor), a notification lists the people it reached (unnested here).
 PEOPLE_LOAD = {
-    "postgresql": "SELECT entry.kind, COALESCE(entry.actor_id, person::bigint), "
+    "postgresql": "SELECT entry.kind, COALESCE(entry.claimer, person::bigint), "
     "SUM(entry.entries), SUM(entry.night) FROM ({entries}) entry "
     "LEFT JOIN LATERAL jsonb_array_elements_text(entry.users) AS person ON TRUE "
     "GROUP BY 1, 2",
-    "sqlite": "SELECT entry.kind, COALESCE(entry.actor_id, CAST(person.value AS INTEGER)), "
+    "sqlite": "SELECT entry.kind, COALESCE(entry.claimer, CAST(person.value AS INTEGER)), "
     "SUM(entry.entries), SUM(entry.night) FROM ({entries}) entry "
     "LEFT JOIN json_each(entry.users) AS person GROUP BY 1, 2",
 }
@@ -280,6 +279,9 @@ def _top_sources(alert_counts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return answer
 
 
+# Timeline entries that notify people, each listing whom it reached in ``notified_users``.
+NOTIFYING_KINDS = (Kind.NOTIFIED, Kind.ASSIGNED)
+
 # --- Who ----------------------------------------------------------------------------------
 
 
@@ -297,10 +299,13 @@ def _responders(incidents: QuerySet[Incident], scope: Scope) -> list[dict[str, A
     for kind, user_id, count, night in _people_load(incidents, scope):
         if user_id is None:
             continue  # a notification recorded before people's ids were: nobody to count
+        figures = person(user_id)
         if kind == Kind.CLAIMED:
-            person(user_id).update(claims=count, night_claims=night)
-        else:
-            person(user_id).update(notifications=count, night_notifications=night)
+            figures["claims"] += count
+            figures["night_claims"] += night
+        else:  # an escalation step, or an assignment / a page by hand: both notify people
+            figures["notifications"] += count
+            figures["night_notifications"] += night
     users = get_user_model().objects.in_bulk(list(load))
     rows = [
         {
@@ -330,16 +335,25 @@ def _people_load(
     listed = KeyTransform("notified_users", "data")
     inner = (
         TimelineEntry.objects.filter(
-            Q(kind=Kind.NOTIFIED) | Q(kind=Kind.CLAIMED, actor__isnull=False),
+            Q(kind__in=NOTIFYING_KINDS) | Q(kind=Kind.CLAIMED, actor__isnull=False),
             incident__in=incidents.values("pk"),
         )
         .order_by()
         .annotate(
+            # The person a claim counts for; an assignment's or a page's actor is who asked,
+            # not who was notified, so only the list counts for those.
+            claimer=Case(
+                When(kind=Kind.CLAIMED, then=F("actor_id")),
+                default=None,
+                output_field=IntegerField(),
+            ),
             users=Case(
-                When(kind=Kind.NOTIFIED, then=listed), default=None, output_field=JSONField()
+                When(kind__in=NOTIFYING_KINDS, then=listed),
+                default=None,
+                output_field=JSONField(),
             )
         )
-        .values("kind", "actor_id", "users")
+        .values("kind", "claimer", "users")
         .annotate(entries=Count("pk"), night=Sum(_night_flag(hour, scope)))
     )
     sql, params = inner.query.sql_with_params()

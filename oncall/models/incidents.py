@@ -22,6 +22,10 @@ class ActionSource(models.TextChoices):
     SYSTEM = "system", _("system")
 
 
+# The group key of an incident opened by hand: its own, so that no alert ever joins it.
+MANUAL_GROUP_PREFIX = "manual:"
+
+
 class Incident(models.Model):
     """What people handle: one or more alerts of a channel, escalated until someone claims it."""
 
@@ -72,6 +76,24 @@ class Incident(models.Model):
         related_name="merged_incidents",
         editable=False,
     )
+    # Who opened it by hand (``lifecycle.open_incident``); empty when an alert source did.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Whom it was handed to (``lifecycle.assign``): that person alone is expected to act.
+    # Empty when the escalation rule decides who is notified (also after assigning a level).
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
     alert_count = models.PositiveIntegerField(default=0)
     last_alert_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -132,6 +154,12 @@ class Incident(models.Model):
     @property
     def is_merged(self) -> bool:
         return self.merged_into_id is not None
+
+    @property
+    def is_manual(self) -> bool:
+        """Opened by a person rather than by an alert source: the group key says so for as
+        long as the incident exists, even once its creator's account is deleted."""
+        return self.group_key.startswith(MANUAL_GROUP_PREFIX)
 
     @property
     def is_snoozed(self) -> bool:
@@ -198,6 +226,7 @@ class TimelineEntry(models.Model):
         MERGED = "merged", _("incidents merged in")
         MERGED_INTO = "merged_into", _("merged into another incident")
         SPLIT = "split", _("alert split out")
+        ASSIGNED = "assigned", _("assigned")
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(max_length=32, choices=Kind.choices)

@@ -3,8 +3,9 @@
 Every action goes through the lifecycle service with a web actor, so the rules are the cards'
 and the API's: a state the incident already has says so, an impossible one says why (naming
 who got there first), and the page comes back with the outcome as a message (post, redirect,
-get: a reload never repeats the action). Closing asks first: ``GET .../close/`` is the question,
-its form the answer. Incidents outside the person's channels are 404, as on every page.
+get: a reload never repeats the action). Closing and assigning ask first: ``GET .../close/``
+and ``GET .../assign/`` are the questions, their forms the answers. Incidents outside the
+person's channels are 404, as on every page.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from oncall import lifecycle
 from oncall.durations import SNOOZE_PRESETS
-from oncall.forms import CloseForm, SnoozeForm
+from oncall.forms import AssignForm, CloseForm, SnoozeForm
 from oncall.models import ActionSource, Incident
 from oncall.permissions import visible_incidents
 from oncall.timeline import Actor
@@ -52,7 +53,11 @@ def _act(
     except lifecycle.InvalidRequest as invalid:
         messages.error(request, invalid.message)
     else:
-        if outcome.changed:
+        if outcome.changed and name == "assign":
+            # Whom it notified, and who could not be reached, matters to the person assigning.
+            say = messages.warning if outcome.unreachable else messages.success
+            say(request, f"{DONE[name]} {outcome.message}")
+        elif outcome.changed:
             messages.success(request, DONE[name])
         else:
             messages.info(request, outcome.message)
@@ -111,4 +116,22 @@ def close(request: HttpRequest, public_id: UUID) -> HttpResponse:
     status = 400 if form.is_bound else 200
     return render(
         request, "oncall/incident_close.html", {"incident": incident, "form": form}, status=status
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def assign(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """GET asks "Assign incident #N to whom?" (a member of its channel, or a level of one of its
+    escalation rules: ``AssignForm``); its form's POST hands it over, and the outcome says whom
+    that notified. A page of its own, like closing: the choices cost queries the incident page
+    does without."""
+    incident = _visible_incident(request, public_id)
+    form = AssignForm(request.POST if request.method == "POST" else None, incident)
+    if request.method == "POST" and form.is_valid():
+        choice = form.cleaned_data["choice"]
+        return _act(request, incident, "assign", lambda: choice.assign(incident, _actor(request)))
+    status = 400 if form.is_bound else 200
+    return render(
+        request, "oncall/incident_assign.html", {"incident": incident, "form": form}, status=status
     )

@@ -84,4 +84,5 @@ def _this_page_with(request: HttpRequest, **changes: str | None) -> str:
 
 
 def _is_filtered(form: IncidentFilterForm) -> bool:
-    return any(form.value(name) for name in ("channel", "severity", "period", "mine", "q"))
+    names = ("channel", "severity", "period", "mine", "assigned", "q")
+    return any(form.value(name) for name in names)

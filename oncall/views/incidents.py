@@ -46,10 +46,14 @@ def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 
 def render_detail(
-    request: HttpRequest, public_id: UUID, *, snooze_form: Any = None, status: int = 200
+    request: HttpRequest,
+    public_id: UUID,
+    *,
+    snooze_form: Any = None,
+    status: int = 200,
 ) -> HttpResponse:
     incidents = visible_incidents(request.user).select_related(
-        "channel", "claimed_by", "closed_by", "merged_into"
+        "channel", "claimed_by", "closed_by", "merged_into", "assigned_to", "created_by"
     )
     incident = get_object_or_404(
         incidents.prefetch_related(

@@ -78,6 +78,10 @@ class StubPlatform(PlatformBase):
 
 # (incident id, level position) of every level ``RecordingPlatform`` was asked to notify.
 NOTIFIED_LEVELS: list[tuple[int, int]] = []
+# (incident id, usernames, reason) of every ``notify_people`` call ``RecordingPlatform`` had.
+NOTIFIED_PEOPLE: list[tuple[int, list[str], str]] = []
+# The username ``RecordingPlatform`` reports as unreachable.
+UNREACHABLE = "unreachable"
 RECORDING = "tests.stub_platform.platform.RecordingPlatform"
 
 
@@ -86,7 +90,19 @@ class RecordingPlatform(PlatformBase):
     notify and reports "level N people" as notified."""
 
     name = "recording"
+    label = "Recording"
 
     def notify(self, incident: Any, rule: Any, level: Any, people: list[Any]) -> LevelReport:
         NOTIFIED_LEVELS.append((incident.pk, level.position))
         return LevelReport([f"level {level.position} people"], [])
+
+    def notify_people(self, incident: Any, people: list[Any], reason: str) -> LevelReport:
+        """Records the call; reports everyone notified but the person named ``UNREACHABLE``."""
+        from oncall.timeline import display_name
+
+        NOTIFIED_PEOPLE.append((incident.pk, [p.get_username() for p in people], reason))
+        reached = [p for p in people if p.get_username() != UNREACHABLE]
+        missed = [p for p in people if p.get_username() == UNREACHABLE]
+        return LevelReport(
+            [display_name(p) for p in reached], [f"{display_name(p)} (no address)" for p in missed]
+        )

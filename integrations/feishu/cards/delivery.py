@@ -506,7 +506,9 @@ def _stale_copies(incident_id: int, current: str) -> list[SentCard]:
 def _incident_loader(incident_id: int) -> Callable[[], Incident | None]:
     """Reads the incident with what its card shows, when ``render_cache`` needs it."""
     return (
-        Incident.objects.select_related("channel", "claimed_by", "closed_by", "merged_into")
+        Incident.objects.select_related(
+            "channel", "claimed_by", "closed_by", "merged_into", "assigned_to"
+        )
         .filter(pk=incident_id)
         .first
     )

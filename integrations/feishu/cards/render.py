@@ -33,6 +33,7 @@ from oncall.durations import snooze_choices
 from oncall.events import Severity
 from oncall.links import incident_url
 from oncall.models import Alert, Incident
+from oncall.timeline import display_name
 from oncall.wording import (
     ONE_CLICK_BUTTONS,
     DisplayState,
@@ -234,7 +235,7 @@ def _fields(incident: Incident, summary: _AlertSummary, now: datetime) -> list[d
     alerts = f"{summary.firing} firing / {summary.total} total"
     if incident.merged_into_id is not None:
         alerts = gettext("moved to #%(number)s") % {"number": incident.merged_into.number}
-    return [
+    fields = [
         _field("Channel", incident.channel.name),
         _field("Status", status_line(incident, now)),
         _field("Severity", incident.get_severity_display()),
@@ -242,6 +243,10 @@ def _fields(incident: Incident, summary: _AlertSummary, now: datetime) -> list[d
         _field("First seen", moment(first_seen, now)),
         _field("Last seen", moment(last_seen, now)),
     ]
+    if incident.assigned_to_id is not None:
+        # Whoever the card reaches knows who holds the incident (``lifecycle.assign_person``).
+        fields.append(_field("Assigned to", display_name(incident.assigned_to)))
+    return fields
 
 
 def _field(name: str, value: str) -> dict:

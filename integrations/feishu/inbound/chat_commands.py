@@ -35,13 +35,27 @@ COMMANDS: dict[str, tuple[str, str, Command]] = {
         incident_commands.merge,
     ),
     "合并": ("合并 N 到 M", "把 #N 的告警合并到 #M", incident_commands.merge),
+    "new": (
+        "new <title>",
+        "open an incident (新建 <标题>); new #<channel> <title> chooses the channel, "
+        "new critical <title> the severity",
+        incident_commands.new_incident,
+    ),
+    "assign": (
+        "assign N @person",
+        "hand incident #N to a member of its channel, who is notified now (分派 N @某人); "
+        "assign N level 2 hands it to a level of its escalation rule",
+        incident_commands.assign,
+    ),
 }
+# Other words for a command (Chinese), shown with the command's own description.
+ALIASES: dict[str, str] = {"新建": "new", "分派": "assign"}
 
 
 def answer(app: FeishuApp, message: IncomingMessage) -> str:
     words = message.words
     command = words[0].lower().lstrip("/") if words else "help"
-    entry = COMMANDS.get(command)
+    entry = COMMANDS.get(ALIASES.get(command, command))
     if entry is None:
         return help_text(app)
     _usage, _description, handler = entry

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import transaction
 
@@ -36,10 +36,22 @@ class IncomingMessage:
     text: str
     # The message this one replies to (a card, for "reply to the card" commands).
     parent_id: str = ""
+    # Each mention's key in ``text`` -> {"open_id", "name"} of whom it mentions (the bot, in a
+    # group, and the people a command names: ``assign 12 @Bob``). Plain JSON: the message
+    # travels to the answering task as a dict.
+    mentions: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def words(self) -> list[str]:
         return MENTION_KEY.sub(" ", self.text).split()
+
+    @property
+    def mentioned_after_command(self) -> list[dict[str, str]]:
+        """The mentions written after the command word, in order: the people a command names.
+        Those before it (``@bot assign ...`` in a group) address the bot."""
+        command = re.search(r"(?:^|\s)(?!@_user_\d)\S", self.text)
+        rest = self.text[command.end() :] if command else ""
+        return [self.mentions[key] for key in MENTION_KEY.findall(rest) if key in self.mentions]
 
 
 def handle(app: FeishuApp, event_type: str, event: dict) -> bool:
@@ -111,7 +123,21 @@ def incoming_message(event: dict) -> IncomingMessage | None:
         sender_open_id=_sender(sender),
         text=_text_content(message.get("content")) if is_text else "",
         parent_id=_str(message, "parent_id"),
+        mentions=_mentions(message.get("mentions")),
     )
+
+
+def _mentions(mentions: object) -> dict[str, dict[str, str]]:
+    """``mentions[]``: ``{"key": "@_user_1", "id": {"open_id", ...}, "name", ...}`` each."""
+    found: dict[str, dict[str, str]] = {}
+    for mention in mentions if isinstance(mentions, list) else []:
+        if not isinstance(mention, dict):
+            continue
+        key, ids = _str(mention, "key"), mention.get("id")
+        open_id = _str(ids, "open_id") if isinstance(ids, dict) else ""
+        if MENTION_KEY.fullmatch(key) and open_id:
+            found[key] = {"open_id": open_id, "name": _str(mention, "name")}
+    return found
 
 
 def _str(parent: dict, key: str) -> str:

@@ -1,6 +1,6 @@
 """The incident commands of the chat bot: ``list``, ``claim N``, ``unclaim N``, ``close N``,
-``reopen N``, ``snooze N 2h``, ``wake N`` and ``merge N into M`` (``合并 N 到 M``), listed in
-``chat_commands.COMMANDS``.
+``reopen N``, ``snooze N 2h``, ``wake N``, ``merge N into M`` (``合并 N 到 M``), ``new <title>``
+and ``assign N @person``, listed in ``chat_commands.COMMANDS``.
 
 They follow the rules of the card buttons, answered as text: an unlinked sender is told how to
 link; every change goes through ``oncall.lifecycle`` with a Feishu actor that names the message,
@@ -10,6 +10,11 @@ so the timeline records who acted, from where, and with which message. ``N`` may
 An incident the sender cannot see is answered like one that does not exist, so that numbers do
 not reveal other teams' incidents. Only a reply to a card (which the sender has seen) is told
 that the sender is not a member of its channel.
+
+``new`` opens an incident by hand. Its channel: the one named as ``new #<channel> <title>``;
+else the channel whose escalation notifies the group chat the command was written in; else the
+sender's only channel; else the answer lists the sender's channels to choose from. A severity
+may lead the title (``new critical <title>``); warning otherwise.
 """
 
 from __future__ import annotations
@@ -28,9 +33,11 @@ from integrations.feishu.inbound.identity import feishu_actor, how_to_link, link
 from integrations.feishu.models import FeishuApp, SentCard
 from oncall import lifecycle
 from oncall.durations import parse_duration, snooze_choices
+from oncall.events import Severity
 from oncall.incident_list import IncidentFilterForm, incident_list
-from oncall.models import Incident
-from oncall.permissions import visible_incidents
+from oncall.links import incident_url
+from oncall.models import Channel, Incident
+from oncall.permissions import visible_channels, visible_incidents
 from oncall.timeline import Actor
 from oncall.wording import status_line
 
@@ -139,6 +146,152 @@ def list_open(app: FeishuApp, message: IncomingMessage) -> str:
     if (more := listed.counts["open"] - len(shown)) > 0:
         lines.append(f"and {more} more")
     return "\n".join(lines)
+
+
+def new_incident(app: FeishuApp, message: IncomingMessage) -> str:
+    """``new [#<channel>] [critical|warning|info] <title>``: open an incident by hand."""
+    user = linked_user(app, message.sender_open_id)
+    if user is None:
+        return how_to_link(app)
+    command, *words = message.words
+    channels = list(visible_channels(user).order_by("name"))
+    try:
+        severity, words = _leading_severity(words)
+        channel, words = _chosen_channel(app, message, channels, command, words)
+        severity, words = _leading_severity(words, severity)
+    except _Answer as answer:
+        return str(answer)
+    if not words:
+        return _new_usage(command)
+    actor = feishu_actor(user, app, message_id=message.message_id, via="chat command")
+    try:
+        outcome = lifecycle.open_incident(
+            channel, actor, title=" ".join(words), severity=severity or Severity.WARNING
+        )
+    except PermissionDenied:
+        return f"You are not a member of the channel {channel.name}."
+    except lifecycle.LifecycleError as exc:
+        return exc.message
+    incident = outcome.incident
+    return (
+        f"#{incident.number} opened in {channel.name} ({incident.severity}): {incident.title}\n"
+        f"{incident_url(incident)}"
+    )
+
+
+def _leading_severity(words: list[str], found: str = "") -> tuple[str, list[str]]:
+    """A severity written before the title (``new critical Disk full``), once."""
+    if not found and words and words[0].lower() in Severity.values:
+        return words[0].lower(), words[1:]
+    return found, words
+
+
+def _chosen_channel(
+    app: FeishuApp,
+    message: IncomingMessage,
+    channels: list[Channel],
+    command: str,
+    words: list[str],
+) -> tuple[Channel, list[str]]:
+    """The channel to open the incident in, and the words left for the title."""
+    if not channels:
+        raise _Answer(
+            "You are not a member of any channel: an administrator adds you to one in the console."
+        )
+    if words and words[0].startswith("#"):
+        named = [words[0][1:], *words[1:]] if words[0] != "#" else words[1:]  # "# Name" too
+        return _channel_named(channels, command, named)
+    candidates = _channels_of_chat(app, message, channels) or channels
+    if len(candidates) == 1:
+        return candidates[0], words
+    raise _Answer(_which_channel(command, candidates))
+
+
+def _channel_named(
+    channels: list[Channel], command: str, words: list[str]
+) -> tuple[Channel, list[str]]:
+    """The channel whose name the words start with, compared word by word and regardless of
+    case (a name may have spaces: the longest that matches wins), and the words after it."""
+    folded = [word.casefold() for word in words]
+    for channel in sorted(channels, key=lambda c: len(c.name.split()), reverse=True):
+        name = [word.casefold() for word in channel.name.split()]
+        if name and folded[: len(name)] == name:
+            return channel, words[len(name) :]
+    raise _Answer(f"You have no channel named so. {_which_channel(command, channels)}")
+
+
+def _channels_of_chat(
+    app: FeishuApp, message: IncomingMessage, channels: list[Channel]
+) -> list[Channel]:
+    """The sender's channels whose enabled escalation rules notify this group chat."""
+    if message.chat_type != "group" or not message.chat_id:
+        return []
+    targeted = set(
+        Channel.objects.filter(
+            escalation_rules__enabled=True,
+            escalation_rules__levels__feishu_chats__app=app,
+            escalation_rules__levels__feishu_chats__chat_id=message.chat_id,
+        ).values_list("pk", flat=True)
+    )
+    return [channel for channel in channels if channel.pk in targeted]
+
+
+def _which_channel(command: str, channels: list[Channel]) -> str:
+    names = ", ".join(channel.name for channel in channels)
+    return f"Which channel? Write “{command} #<channel> <title>” with one of: {names}."
+
+
+def _new_usage(command: str) -> str:
+    return (
+        f"Write “{command} <title>” to open an incident; “{command} #<channel> <title>” to "
+        f"choose its channel, “{command} critical <title>” for its severity (warning otherwise)."
+    )
+
+
+def assign(app: FeishuApp, message: IncomingMessage) -> str:
+    """``assign N @person``: hand incident #N to the person mentioned, who is notified now;
+    ``assign N level 2`` (or ``L2``): to that level of the rule escalating it."""
+    user = linked_user(app, message.sender_open_id)
+    if user is None:
+        return how_to_link(app)
+    command, *args = message.words
+    command = command.lower().lstrip("/")
+    number = None
+    if args and (match := _NUMBER.fullmatch(args[0])):
+        number, args = int(match[1]), args[1:]
+    people = message.mentioned_after_command
+    level = None if people else _level(args)
+    names_one = (len(people) == 1 and not args) or level is not None
+    if not names_one or (number is None and not message.parent_id):
+        return (
+            f"Write “{command} N @person” with the incident's number and one person, or "
+            f"“{command} N level 2” for a level of its escalation rule; in a reply to its card, "
+            "N may be left out."
+        )
+    try:
+        incident = _incident(app, user, message, number)
+    except _Answer as answer:
+        return str(answer)
+    actor = feishu_actor(user, app, message_id=message.message_id, via="chat command")
+    if level is not None:
+        return _apply(incident, actor, None, lambda i, a, _: lifecycle.assign_level(i, a, level))
+    assignee = linked_user(app, people[0]["open_id"])
+    if assignee is None:
+        who = people[0]["name"] or "This person"
+        return (
+            f"{who} has no console account linked to this Feishu app: they should open "
+            f"“{app.name}” once from the Feishu workplace ({app.web_url})."
+        )
+    return _apply(incident, actor, None, lambda i, a, _: lifecycle.assign_person(i, a, assignee))
+
+
+_LEVEL = re.compile(r"(?:l|level|级别)(\d{1,3})", re.IGNORECASE)
+
+
+def _level(args: list[str]) -> int | None:
+    """``level 2``, ``L2`` or ``级别 2``: the level's number, or None."""
+    match = _LEVEL.fullmatch("".join(args))
+    return int(match[1]) if match else None
 
 
 # --- one action, step by step ----------------------------------------------------------------
