@@ -351,7 +351,7 @@ def _people_load(
                 When(kind__in=NOTIFYING_KINDS, then=listed),
                 default=None,
                 output_field=JSONField(),
-            )
+            ),
         )
         .values("kind", "claimer", "users")
         .annotate(entries=Count("pk"), night=Sum(_night_flag(hour, scope)))
