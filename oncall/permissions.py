@@ -6,6 +6,8 @@
   admin's model permissions, in the API too (``ModelPermissions``).
 * People: who sees whose e-mail address (``with_email_visibility``).
 * Sign-in: who may be signed in by an e-mail match (``may_sign_in_by_email``).
+* On-call schedules: every signed-in person reads them all (``visible_schedules``); changing
+  them takes the admin's model permissions, as other configuration.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from rest_framework import permissions as drf_permissions
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from oncall.models import Channel, Incident
+from oncall.models import Channel, Incident, Schedule
 
 
 def visible_channels(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Channel]:
@@ -66,6 +68,15 @@ def can_act_on_channel(user: AbstractBaseUser | AnonymousUser, channel_id: int) 
         return True
     direct, through_team = _memberships(user, channel_id)
     return direct.exists() or through_team.exists()
+
+
+def visible_schedules(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Schedule]:
+    """Schedules ``user`` may read: all of them for anyone signed in and active. Rosters are
+    shared across teams (whom to call when another team's service breaks), and a schedule
+    shows only names and times."""
+    if not user.is_authenticated or not user.is_active:
+        return Schedule.objects.none()
+    return Schedule.objects.all()
 
 
 # --- Configuration: the admin's model permissions, in the API too ---------------------------

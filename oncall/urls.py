@@ -14,6 +14,7 @@ from oncall.views import (
     incidents,
     metrics,
     push,
+    schedules,
 )
 
 urlpatterns = [
@@ -44,6 +45,8 @@ urlpatterns = [
         for name in ("claim", "unclaim", "close", "reopen", "snooze", "wake")
     ),
     path("push/<str:token>", push.push, name="push"),
+    path("schedules/", schedules.schedule_index, name="schedule-list"),
+    path("schedules/<uuid:public_id>/", schedules.schedule_detail, name="schedule-detail"),
     # URLs alert sources declare (SourceKind.urls), each under push/<kind>/.
     *source_urls(),
     # Each chat platform's pages and callbacks (Feishu: /feishu/..., /account/feishu/).
