@@ -3,10 +3,11 @@
 
     python3 dev.py up      run the console: web + worker + beat on the embedded default
     python3 dev.py test    ruff, import contracts, the suite on SQLite, then PostgreSQL + Redis
-    python3 dev.py bench [ingest|delivery|clicks|big-push] [args...]
+    python3 dev.py bench [ingest|delivery|clicks|big-push|schedules] [args...]
                            a benchmark (PostgreSQL, Redis, gunicorn, workers): ingestion
-                           (the default), Feishu card delivery, card clicks, or one big push
-                           and the small ones behind it; --help lists its options
+                           (the default), Feishu card delivery, card clicks, one big push
+                           and the small ones behind it, or resolving and drawing on-call
+                           schedules (no servers; --sqlite for SQLite); --help lists options
     python3 dev.py drill [args...]
                            the fault drill: alerts pushed while the broker, a worker,
                            PostgreSQL connections and Feishu fail; a table of lost and
@@ -198,12 +199,12 @@ def cmd_test(extra: list[str]) -> None:
 # --- bench, lock -----------------------------------------------------------------------------
 
 
-BENCHMARKS = ("ingest", "delivery", "clicks", "big-push")
+BENCHMARKS = ("ingest", "delivery", "clicks", "big-push", "schedules")
 
 
 def cmd_bench(extra: list[str]) -> None:
-    """``bench [ingest|delivery|clicks|big-push] [args...]``: without a name (or with options
-    only) the ingestion benchmark, as before there were others."""
+    """``bench [ingest|delivery|clicks|big-push|schedules] [args...]``: without a name (or
+    with options only) the ingestion benchmark, as before there were others."""
     name, args = "ingest", extra
     if extra and not extra[0].startswith("-"):
         name, args = extra[0], extra[1:]

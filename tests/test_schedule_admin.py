@@ -3,7 +3,7 @@ not overlap, the warnings that do not refuse, and the preview of the next two we
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -259,7 +259,34 @@ def test_a_schedule_with_nobody_at_all_says_so_after_saving(admin_client, team):
     assert Schedule.objects.filter(name="Future").exists()
 
 
-def test_the_list_and_the_add_page_render(admin_client, team):
-    ScheduleLayerFactory(people=team, start_date=date(2026, 1, 5), handoff_time=time(9))
-    assert admin_client.get(reverse("admin:oncall_schedule_changelist")).status_code == 200
+def test_the_list_names_who_is_on_call_in_a_few_queries(
+    admin_client, team, django_assert_max_num_queries
+):
+    for n in range(5):
+        ScheduleLayerFactory(
+            schedule=ScheduleFactory(name=f"Rota {n}"),
+            people=team[n % 3 :] + team[: n % 3],
+            start_date=timezone.now().date() - timedelta(days=2),
+            rotation_unit="weeks",
+        )
+    ScheduleFactory(name="Rota empty")
+
+    with django_assert_max_num_queries(15):
+        page = admin_client.get(reverse("admin:oncall_schedule_changelist"))
+
+    html = page.content.decode()
+    rows = {name: html.split(f">{name}<")[1].split("</tr>")[0] for name in ("Rota 0", "Rota 1")}
+    assert "Ann" in rows["Rota 0"]
+    assert "Ben" in rows["Rota 1"]
+    assert "nobody" in html.split(">Rota empty<")[1].split("</tr>")[0]
     assert admin_client.get(reverse("admin:oncall_schedule_add")).status_code == 200
+
+
+def test_the_admins_refusals_are_translated(admin_client, team):
+    form = schedule_form(layer_fields(0, people="ann\nann"))
+
+    response = admin_client.post(
+        reverse("admin:oncall_schedule_add"), form, HTTP_ACCEPT_LANGUAGE="zh-CN"
+    )
+
+    assert "Ann 连续出现了两次" in response.content.decode()

@@ -165,3 +165,16 @@ def test_my_shifts_lists_the_next_four_weeks_across_schedules(frozen, client, pr
 def test_my_shifts_says_when_there_are_none(frozen, signed_in):
     html = signed_in.get(reverse("account")).content.decode()
     assert "You have no on-call shifts in the next four weeks." in html
+
+
+def test_the_schedule_pages_speak_chinese(frozen, signed_in, primary):
+    listed = signed_in.get(reverse("schedule-list"), HTTP_ACCEPT_LANGUAGE="zh-CN").content
+    page = signed_in.get(
+        reverse("schedule-detail", args=[primary.public_id]), HTTP_ACCEPT_LANGUAGE="zh-CN"
+    ).content.decode()
+
+    assert "当前值班" in listed.decode()
+    assert "下一位值班" in listed.decode()
+    assert "时间为 Asia/Shanghai 时区。" in page
+    assert "上一周" in page
+    assert "Previous week" not in page

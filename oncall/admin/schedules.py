@@ -17,6 +17,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
@@ -34,6 +35,7 @@ from oncall.models import Schedule, ScheduleLayer, ScheduleOverride
 from oncall.models.escalation import known_time_zones, validate_time_zone
 from oncall.schedules import display, resolve
 from oncall.schedules.checks import check_turn_order, schedule_warnings
+from oncall.timeline import display_name
 
 
 def _time_zone_choices() -> list[tuple[str, str]]:
@@ -189,6 +191,17 @@ class OverrideInline(admin.TabularInline):
     verbose_name_plural = gettext_lazy("overrides (times in the schedule's time zone)")
 
 
+class ScheduleChangeList(ChangeList):
+    """The list's page of schedules, each with who is on call, resolved together (a few
+    queries for the page, not a few per schedule)."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        found = display.now_and_next_of_all(self.result_list, timezone.now())
+        for schedule in self.result_list:
+            schedule.on_call = found[schedule.pk]
+
+
 # --- The schedule -------------------------------------------------------------------------------
 
 
@@ -253,13 +266,17 @@ class ScheduleAdmin(admin.ModelAdmin):
     def layer_count(self, schedule: Schedule) -> int:
         return schedule.layer_total
 
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return ScheduleChangeList
+
     @admin.display(description=gettext_lazy("on call now"))
     def on_call_now(self, schedule: Schedule) -> str:
-        found = resolve.responder(schedule, timezone.now())
-        if found is None:
-            return _("nobody")
-        name = found.user.get_full_name() or found.user.get_username()
-        return _("next: %(name)s") % {"name": name} if found.is_next else name
+        found: display.NowNext = schedule.on_call  # set by ScheduleChangeList
+        if found.now is not None:
+            return display_name(found.now.person)
+        if found.next is not None:
+            return _("next: %(name)s") % {"name": display_name(found.next.person)}
+        return _("nobody")
 
     @admin.display(description=gettext_lazy("responders' page"))
     def responder_page(self, schedule: Schedule) -> SafeString | str:

@@ -31,6 +31,8 @@ from oncall.schedules.rotation import (
 WINDOW_DAYS = 14
 # Bars take one of this many colours, by person, so that a person's bars match across rows.
 PALETTE_SIZE = 8
+# How far ahead "now and next" look first (see ``now_and_next``).
+FIRST_LOOK_AHEAD = timedelta(days=2)
 
 
 @dataclass(frozen=True)
@@ -136,31 +138,50 @@ def _piece(schedule: Schedule, people: dict[int, Any], shift: Shift, **extra: An
 
 
 def now_and_next(schedule: Schedule, at: datetime) -> NowNext:
-    """Who is on call at ``at`` (the whole shift) and who comes after them, within
-    ``resolve.NEXT_HORIZON``. ``schedule`` is loaded by ``resolve.with_rows`` for at least
-    ``[at - 1 day, at + NEXT_HORIZON)``. The same person carrying on through another layer
-    is one stretch, not "next"."""
-    shifts = final_shifts(
-        resolve.spec_of(schedule), at - timedelta(days=1), at + resolve.NEXT_HORIZON
-    )
+    """Who is on call at ``at`` (the whole shift, up to a day back) and who comes after them,
+    within ``resolve.NEXT_HORIZON``. ``schedule`` is loaded by ``resolve.with_rows`` for at
+    least ``[at - 1 day, at + NEXT_HORIZON)``. The same person carrying on through another
+    layer is one stretch, not "next"."""
+    current, following = current_and_next(resolve.spec_of(schedule), at)
     people = people_in(schedule)
+    return NowNext(
+        _piece(schedule, people, current) if current else None,
+        _piece(schedule, people, following) if following else None,
+    )
+
+
+def current_and_next(spec: ScheduleSpec, at: datetime) -> tuple[Shift | None, Shift | None]:
+    """The shifts :func:`now_and_next` names. They are first looked for in a short look ahead,
+    a third of the work of the whole horizon: the answer is the same whenever the next shift
+    is found and both end within it (a shift cut by the look's end might go on); otherwise
+    the whole horizon is drawn."""
+    for ahead in (FIRST_LOOK_AHEAD, resolve.NEXT_HORIZON):
+        end = at + ahead
+        current, following = _current_and_following(
+            final_shifts(spec, at - timedelta(days=1), end), at
+        )
+        found = [s for s in (current, following) if s is not None]
+        if following is not None and all(s.end < end for s in found):
+            break
+    return current, following
+
+
+def _current_and_following(
+    shifts: Sequence[Shift], at: datetime
+) -> tuple[Shift | None, Shift | None]:
+    """The stretch on call at ``at`` (one person's back-to-back shifts joined) and the shift
+    after it; or no stretch and the first shift after ``at``."""
     current = next((s for s in shifts if s.contains(at)), None)
     later = [s for s in shifts if s.start > at]
     if current is None:
-        return NowNext(None, _piece(schedule, people, later[0]) if later else None)
+        return None, later[0] if later else None
     end = current.end
-    following = None
     for shift in later:
         if shift.user == current.user and shift.start == end:
             end = shift.end
             continue
-        following = shift
-        break
-    stretch = Shift(current.start, end, current.user, current.layer, current.override)
-    return NowNext(
-        _piece(schedule, people, stretch),
-        _piece(schedule, people, following) if following else None,
-    )
+        return Shift(current.start, end, current.user, current.layer, current.override), shift
+    return Shift(current.start, end, current.user, current.layer, current.override), None
 
 
 def now_and_next_of_all(schedules: Iterable[Schedule], at: datetime) -> dict[int, NowNext]:
