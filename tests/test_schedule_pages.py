@@ -178,3 +178,13 @@ def test_the_schedule_pages_speak_chinese(frozen, signed_in, primary):
     assert "时间为 Asia/Shanghai 时区。" in page
     assert "上一周" in page
     assert "Previous week" not in page
+
+
+def test_staff_who_may_change_schedules_get_a_link_to_the_admin(frozen, client, primary, team):
+    page = reverse("schedule-detail", args=[primary.public_id])
+    admin_link = reverse("admin:oncall_schedule_change", args=[primary.pk])
+    client.force_login(team[0])
+    assert admin_link not in client.get(page).content.decode()
+
+    client.force_login(UserFactory(username="boss", is_staff=True, is_superuser=True))
+    assert admin_link in client.get(page).content.decode()

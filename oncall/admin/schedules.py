@@ -27,6 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -44,7 +45,7 @@ def _time_zone_choices() -> list[tuple[str, str]]:
 
 class ScheduleForm(forms.ModelForm):
     time_zone = forms.ChoiceField(
-        label=gettext_lazy("time zone"),
+        label=capfirst(Schedule._meta.get_field("time_zone").verbose_name),
         choices=_time_zone_choices,
         help_text=Schedule._meta.get_field("time_zone").help_text,
     )
@@ -180,8 +181,17 @@ def _local(moment: Any) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
 
 
+class OverrideForm(forms.ModelForm):
+    class Meta:
+        model = ScheduleOverride
+        fields = ["user", "start", "end", "note"]
+        # Narrow enough for the row of an override to fit a laptop's screen.
+        widgets = {"note": forms.TextInput(attrs={"size": 16})}
+
+
 class OverrideInline(admin.TabularInline):
     model = ScheduleOverride
+    form = OverrideForm
     formset = OverrideFormSet
     fields = ["user", "start", "end", "note", "created_by"]
     readonly_fields = ["created_by"]
@@ -197,7 +207,10 @@ class ScheduleChangeList(ChangeList):
 
     def get_results(self, request: HttpRequest) -> None:
         super().get_results(request)
-        found = display.now_and_next_of_all(self.result_list, timezone.now())
+        found = dict(
+            (schedule.pk, on_call)
+            for schedule, on_call in display.now_and_next_of_all(self.result_list, timezone.now())
+        )
         for schedule in self.result_list:
             schedule.on_call = found[schedule.pk]
 

@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from oncall.models.schedules import Schedule
@@ -184,13 +185,15 @@ def _current_and_following(
     return Shift(current.start, end, current.user, current.layer, current.override), None
 
 
-def now_and_next_of_all(schedules: Iterable[Schedule], at: datetime) -> dict[int, NowNext]:
-    """:func:`now_and_next` for many schedules, their rows loaded together."""
-    ids = [s.pk for s in schedules]
-    loaded = resolve.with_rows(
-        Schedule.objects.filter(pk__in=ids), at - timedelta(days=1), at + resolve.NEXT_HORIZON
-    )
-    return {schedule.pk: now_and_next(schedule, at) for schedule in loaded}
+def now_and_next_of_all(
+    schedules: QuerySet[Schedule] | Iterable[Schedule], at: datetime
+) -> list[tuple[Schedule, NowNext]]:
+    """:func:`now_and_next` for many schedules (a query of them, in its order, or the rows),
+    their rows loaded together."""
+    if not isinstance(schedules, QuerySet):
+        schedules = Schedule.objects.filter(pk__in=[s.pk for s in schedules])
+    loaded = resolve.with_rows(schedules, at - timedelta(days=1), at + resolve.NEXT_HORIZON)
+    return [(schedule, now_and_next(schedule, at)) for schedule in loaded]
 
 
 # --- The drawing --------------------------------------------------------------------------------

@@ -31,9 +31,8 @@ PAGE_STEP = timedelta(days=7)
 @require_GET
 def schedule_index(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    schedules = list(visible_schedules(request.user).order_by("name"))
-    found = display.now_and_next_of_all(schedules, now)
-    rows = [{"schedule": s, "on_call": found[s.pk]} for s in schedules]
+    found = display.now_and_next_of_all(visible_schedules(request.user).order_by("name"), now)
+    rows = [{"schedule": schedule, "on_call": on_call} for schedule, on_call in found]
     return render(request, "oncall/schedule_list.html", {"rows": rows})
 
 

@@ -98,3 +98,27 @@ def test_the_schedule_page_draws_two_weeks(
         shift = browser.find_element(By.CSS_SELECTOR, ".sched-day .shift")
         assert shift.is_displayed()
         assert shift.size["width"] <= browser.execute_script("return window.innerWidth")
+
+
+@pytest.mark.parametrize("browser", [DESKTOP_SCREEN], indirect=True, ids=["desktop"])
+def test_the_admins_preview_draws_the_same_timeline(
+    transactional_db, browser, screenshot, console_over_http, live_server
+):
+    from tests.browser.test_admin_pages import script_errors, sign_in_to_the_admin
+
+    schedule, _ = a_schedule_with_two_layers_and_an_override()
+    sign_in_to_the_admin(browser, live_server)
+
+    browser.get(f"{live_server.url}/admin/oncall/schedule/{schedule.pk}/change/")
+    browser.execute_script("document.querySelector('.sched-preview').scrollIntoView()")
+    screenshot("admin-preview")
+
+    grid = browser.find_element(By.CSS_SELECTOR, ".sched-preview .sched-grid")
+    assert grid.is_displayed()
+    assert browser.find_elements(By.CSS_SELECTOR, '.sched-preview [data-row="final"] .sched-bar')
+    # The turn order is shown as typed: one username per line.
+    people = browser.find_element(By.ID, "id_layers-0-people").get_attribute("value")
+    assert people.splitlines() == ["erin", "finn", "gail"]
+    assert script_errors(browser) == []
+    # Nothing sticks out sideways: the overrides' rows fit a laptop's screen.
+    assert fits_the_screen(browser)
