@@ -181,15 +181,25 @@ class PersonSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+class LayerRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class OverrideRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    note = serializers.CharField()
+
+
 class ShiftSerializer(serializers.Serializer):
+    """A shift as answered (the answers are built by ``_shift``; this documents them)."""
+
     user = PersonSerializer()
-    start = serializers.CharField(help_text="ISO 8601 in the schedule's zone, with its offset.")
-    end = serializers.CharField(help_text="ISO 8601 in the schedule's zone, with its offset.")
-    layer = serializers.DictField(
-        allow_null=True, help_text='{"id", "name"} of the layer it comes from, or null.'
-    )
-    override = serializers.DictField(
-        allow_null=True, help_text='{"id", "note"} of the override it comes from, or null.'
+    start = serializers.DateTimeField(help_text="In the schedule's zone, with its offset.")
+    end = serializers.DateTimeField(help_text="In the schedule's zone, with its offset.")
+    layer = LayerRefSerializer(allow_null=True, help_text="The layer it comes from, or null.")
+    override = OverrideRefSerializer(
+        allow_null=True, help_text="The override it comes from, or null."
     )
 
 
@@ -200,14 +210,14 @@ class OnCallSerializer(ShiftSerializer):
 
 
 class OnCallAnswerSerializer(serializers.Serializer):
-    at = serializers.CharField()
+    at = serializers.DateTimeField()
     time_zone = serializers.CharField()
     on_call = OnCallSerializer(allow_null=True, help_text="Null: nobody in the next 14 days.")
 
 
 class ShiftsAnswerSerializer(serializers.Serializer):
-    since = serializers.CharField()
-    until = serializers.CharField()
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
     time_zone = serializers.CharField()
     layer = serializers.IntegerField(allow_null=True)
     shifts = ShiftSerializer(many=True)
