@@ -339,3 +339,31 @@ def test_the_schema_documents_schedules(admin_api):
         p["name"] for p in paths["/api/v1/schedules/{public_id}/shifts/"]["get"]["parameters"]
     }
     assert {"since", "until", "layer"} <= parameters
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_overlapping_overrides_sent_at_once_have_one_winner(team):
+    from django.db import connection
+
+    from tests.test_concurrency import race
+
+    assert connection.vendor == "postgresql"
+    schedule = ScheduleFactory(name="Raced")
+    admin = UserFactory(username="root", is_staff=True, is_superuser=True)
+    for round_ in range(5):
+        day = f"2026-02-{10 + round_:02d}"
+
+        def create(person, day=day):
+            body = {
+                "schedule": str(schedule.public_id),
+                "user": person.pk,
+                "start": f"{day}T09:00:00+08:00",
+                "end": f"{day}T18:00:00+08:00",
+            }
+            return client_for(admin).post(f"{API}/schedule-overrides/", body, format="json")
+
+        answers = race(lambda: create(team[0]), lambda: create(team[1]))
+
+        assert sorted(answer.status_code for answer in answers) == [201, 400]
+    assert ScheduleOverride.objects.filter(schedule=schedule).count() == 5
