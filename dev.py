@@ -3,11 +3,12 @@
 
     python3 dev.py up      run the console: web + worker + beat on the embedded default
     python3 dev.py test    ruff, import contracts, the suite on SQLite, then PostgreSQL + Redis
-    python3 dev.py bench [ingest|delivery|clicks|big-push|insights] [args...]
+    python3 dev.py bench [ingest|delivery|clicks|big-push|insights|schedules] [args...]
                            a benchmark (PostgreSQL, Redis, gunicorn, workers): ingestion
                            (the default), Feishu card delivery, card clicks, one big push
-                           and the small ones behind it, or the insights page and API over
-                           a year of incidents; --help lists its options
+                           and the small ones behind it, the insights page and API over a
+                           year of incidents, or resolving and drawing on-call schedules (no
+                           servers; --sqlite for SQLite); --help lists its options
     python3 dev.py drill [args...]
                            the fault drill: alerts pushed while the broker, a worker,
                            PostgreSQL connections and Feishu fail; a table of lost and
@@ -199,7 +200,7 @@ def cmd_test(extra: list[str]) -> None:
 # --- bench, lock -----------------------------------------------------------------------------
 
 
-BENCHMARKS = ("ingest", "delivery", "clicks", "big-push", "insights")
+BENCHMARKS = ("ingest", "delivery", "clicks", "big-push", "insights", "schedules")
 
 
 def cmd_bench(extra: list[str]) -> None:

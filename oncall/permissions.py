@@ -10,6 +10,8 @@
   admin's model permissions, in the API too (``ModelPermissions``).
 * People: who sees whose e-mail address (``with_email_visibility``).
 * Sign-in: who may be signed in by an e-mail match (``may_sign_in_by_email``).
+* On-call schedules: every signed-in person reads them all (``visible_schedules``); changing
+  them takes the admin's model permissions, as other configuration.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from rest_framework import permissions as drf_permissions
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from oncall.models import Channel, Incident
+from oncall.models import Channel, Incident, Schedule
 
 
 def visible_channels(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Channel]:
@@ -95,6 +97,15 @@ def assignable_people(channel_id: int) -> QuerySet:
         .distinct()
         .order_by(user_model.USERNAME_FIELD)
     )
+
+
+def visible_schedules(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Schedule]:
+    """Schedules ``user`` may read: all of them for anyone signed in and active. Rosters are
+    shared across teams (whom to call when another team's service breaks), and a schedule
+    shows only names and times."""
+    if not user.is_authenticated or not user.is_active:
+        return Schedule.objects.none()
+    return Schedule.objects.all()
 
 
 # --- Configuration: the admin's model permissions, in the API too ---------------------------

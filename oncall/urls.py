@@ -17,6 +17,7 @@ from oncall.views import (
     insights,
     metrics,
     push,
+    schedules,
 )
 
 urlpatterns = [
@@ -57,6 +58,8 @@ urlpatterns = [
     ),
     path("alerts/<uuid:public_id>/split/", incident_merge.split, name="alert-split"),
     path("push/<str:token>", push.push, name="push"),
+    path("schedules/", schedules.schedule_index, name="schedule-list"),
+    path("schedules/<uuid:public_id>/", schedules.schedule_detail, name="schedule-detail"),
     # URLs alert sources declare (SourceKind.urls), each under push/<kind>/.
     *source_urls(),
     # Each chat platform's pages and callbacks (Feishu: /feishu/..., /account/feishu/).

@@ -1,9 +1,15 @@
 """The admins' screen: channels, alert sources with their routes, alerts and incidents, API
-tokens and escalation rules, one module per area. Django's autodiscovery imports this package,
-which registers them all; a chat platform's admin builds on ``AdminMedia`` and ``copy_field``.
+tokens, escalation rules and on-call schedules, one module per area. Django's autodiscovery
+imports this package, which registers them all; a chat platform's admin builds on
+``AdminMedia`` and ``copy_field``.
 """
 
-from oncall.admin import configuration, escalation_rules, incidents  # noqa: F401 (registers)
+from oncall.admin import (  # noqa: F401 (registers)
+    configuration,
+    escalation_rules,
+    incidents,
+    schedules,
+)
 from oncall.admin.shared import AdminMedia, copy_field, severity_badge
 
 __all__ = ["AdminMedia", "copy_field", "severity_badge"]

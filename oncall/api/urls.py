@@ -2,7 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from oncall.api import views
+from oncall.api import schedules, views
 from oncall.api.insights import InsightsView
 from oncall.platforms import platforms
 
@@ -15,6 +15,10 @@ router.register("incidents", views.IncidentViewSet, basename="incident")
 router.register("alerts", views.AlertViewSet, basename="alert")
 router.register("tokens", views.ApiTokenViewSet, basename="token")
 router.register("escalation-rules", views.EscalationRuleViewSet, basename="escalation-rule")
+router.register("schedules", schedules.ScheduleViewSet, basename="schedule")
+router.register(
+    "schedule-overrides", schedules.ScheduleOverrideViewSet, basename="schedule-override"
+)
 # Chat platforms add their own resources; the core does not import them by name.
 for platform in platforms():
     platform.register_api(router)

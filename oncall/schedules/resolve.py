@@ -35,6 +35,8 @@ from oncall.schedules.rotation import (
 
 # How far ahead "the next person" is looked for when nobody is on call now.
 NEXT_HORIZON = timedelta(days=14)
+# How far ahead "who is on call" looks first (``on_call_or_next``).
+FIRST_LOOK = timedelta(days=2)
 
 
 def with_rows(schedules: QuerySet[Schedule], start: datetime, end: datetime) -> QuerySet[Schedule]:
@@ -120,15 +122,30 @@ def responder(schedule: Schedule, at: datetime, *, loaded: bool = False) -> OnCa
     """Whoever is on call at ``at``, or else the next person within :data:`NEXT_HORIZON`; None
     when the schedule has nobody in that time. The shift is whole (not cut at ``at``) up to a
     day back."""
-    start = at - timedelta(days=1)
     if not loaded:
-        schedule = load(schedule, start, at + NEXT_HORIZON)
-    shifts = final_shifts(spec_of(schedule), start, at + NEXT_HORIZON)
-    current = next((s for s in shifts if s.contains(at)), None)
-    chosen = current or next((s for s in shifts if s.start > at), None)
-    if chosen is None:
+        schedule = load(schedule, at - timedelta(days=1), at + NEXT_HORIZON)
+    found = on_call_or_next(spec_of(schedule), at)
+    if found is None:
         return None
-    return OnCall(schedule, _people_in(schedule)[chosen.user], chosen, is_next=current is None)
+    shift, is_next = found
+    return OnCall(schedule, _people_in(schedule)[shift.user], shift, is_next=is_next)
+
+
+def on_call_or_next(spec: ScheduleSpec, at: datetime) -> tuple[Shift, bool] | None:
+    """The piece of the final schedule at ``at`` (whole up to a day back), or else the first
+    one after ``at`` within :data:`NEXT_HORIZON` (then ``True``: it is the next person's).
+
+    It is looked for in :data:`FIRST_LOOK` first, a fraction of the work of the whole
+    horizon: the answer is the same whenever the piece found ends within that look (one cut
+    by the look's end might go on), and only otherwise is the whole horizon drawn."""
+    for ahead in (FIRST_LOOK, NEXT_HORIZON):
+        end = at + ahead
+        shifts = final_shifts(spec, at - timedelta(days=1), end)
+        current = next((s for s in shifts if s.contains(at)), None)
+        chosen = current or next((s for s in shifts if s.start > at), None)
+        if chosen is not None and chosen.end < end:
+            break
+    return None if chosen is None else (chosen, current is None)
 
 
 def responders(schedules: Iterable[Schedule], at: datetime) -> list[OnCall]:

@@ -1,5 +1,6 @@
 """The signed-in person's own page (``/account/``): who they are, the personal API tokens
-they use with the REST API (create, revoke), and what chat platforms add (their linked
+they use with the REST API (create, revoke), their on-call shifts of the next four weeks
+across schedules, and what chat platforms add (their linked
 accounts, ``oncall.sections``).
 
 A new token's key is shown once, in the answer to the POST that made it (never stored, never
@@ -16,12 +17,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from oncall.models import ApiToken
+from oncall.schedules.display import shifts_ahead
 from oncall.sections import account_sections
 
 TOKEN_NAME_MAX_CHARS = ApiToken._meta.get_field("name").max_length
@@ -40,6 +43,7 @@ def _page(request: HttpRequest, *, form: TokenForm | None = None, status: int = 
         "tokens": ApiToken.objects.filter(user=request.user).order_by("-created_at", "-pk"),
         "form": form or TokenForm(),
         "sections": account_sections(request),
+        "my_shifts": shifts_ahead(request.user, timezone.now()),
     }
     return render(request, "oncall/account.html", context, status=status)
 
