@@ -120,7 +120,9 @@ class ChatPlatform(Protocol):
     ) -> LevelReport:
         """Deliver one level's notification, inside the escalation step's transaction (slow
         work goes to tasks queued on commit). ``people`` are the level's active recipients,
-        resolved once by the core; the platform reports on them and on its own targets."""
+        resolved once by the core (its users, its schedules' on-call, the channel's members);
+        the platform reports on them, named with :func:`person_name` (which says why a
+        schedule reached them), and on its own targets."""
         ...
 
     def incident_changed(self, incident_id: int, kind: str, incident: Incident | None) -> None:
@@ -222,6 +224,16 @@ class PlatformBase:
 
     def card_task_names(self) -> frozenset[str]:
         return frozenset()
+
+
+def person_name(user: Any) -> str:
+    """How a level's report names a person: their name, and why a schedule reached them when
+    one did (``Alice (on call: SRE primary)``; see ``oncall.schedules.targets``)."""
+    from oncall.schedules.targets import reasons_of  # they import the models
+    from oncall.timeline import display_name
+
+    reasons = reasons_of(user)
+    return f"{display_name(user)} ({'; '.join(reasons)})" if reasons else display_name(user)
 
 
 # --- The registry ---------------------------------------------------------------------------------

@@ -16,7 +16,13 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy
 
 from integrations.feishu import PLATFORM_NAME
-from oncall.platforms import LevelReport, PlatformBase, TargetFields, notifications_failed
+from oncall.platforms import (
+    LevelReport,
+    PlatformBase,
+    TargetFields,
+    notifications_failed,
+    person_name,
+)
 
 if TYPE_CHECKING:
     from django.contrib.admin.options import InlineModelAdmin
@@ -50,10 +56,9 @@ class FeishuPlatform(PlatformBase):
         chats, through the app that delivers the rule."""
         from integrations.feishu import escalation_targets
         from integrations.feishu.cards import delivery
-        from oncall.timeline import display_name
 
         chats = escalation_targets.level_chats(level)
-        names = [display_name(u) for u in people] + [str(c) for c in chats]
+        names = [person_name(u) for u in people] + [str(c) for c in chats]
         app = escalation_targets.delivering_app(rule)
         if app is None:
             if names:
