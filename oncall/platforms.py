@@ -6,6 +6,8 @@ order. Everything a platform adds to the console goes through :class:`ChatPlatfo
 
 * escalation asks it to notify a level (``notify``) and tells it about every incident change
   (``incident_changed``), so that it updates every copy of the card it sent;
+* schedules ask it to give people a notice in words (``send_notice``: "You are on call for SRE
+  primary from 18:00");
 * the admin, the REST API, the responder pages, the URLconf and Celery (beat and queues) ask it
   for what it contributes (admin inlines, API routes, page sections, URL patterns, periodic
   tasks, the task names that belong on the cards queue);
@@ -51,8 +53,9 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class LevelReport:
-    """What a platform did for one escalation level: whom it notified (people and its own
-    targets, by name) and who could not be reached, each with the reason in words."""
+    """What a platform did for one escalation level (or one notice): whom it notified (people
+    and its own targets, by name) and who could not be reached, each with the reason in
+    words."""
 
     notified: list[str] = field(default_factory=list)
     unreachable: list[str] = field(default_factory=list)
@@ -129,6 +132,16 @@ class ChatPlatform(Protocol):
         """After a committed change (any surface): refresh every copy of what was sent."""
         ...
 
+    def send_notice(self, people: list[Any], text: str, *, key: str) -> LevelReport:
+        """Send ``text`` (plain words, not about an incident: e.g. a shift about to start) to
+        each of ``people`` directly, e.g. a direct message to their linked account. Called
+        inside a transaction: the sending goes to tasks queued on commit, retried like the
+        platform's other sends. ``key`` is unique to this notice and the same if it is ever
+        asked for again, so that a retried send posts once. Reports whom it will reach and
+        who cannot be reached, and why (named with :func:`person_name`); a platform that has
+        no way to reach a person leaves them out of both."""
+        ...
+
     def rule_problems(self, rule: EscalationRule, memo: dict[str, Any] | None = None) -> list[str]:
         """Why some of the rule's targets won't receive anything, in words for admins.
         ``memo`` is kept by a caller that asks about many rules in one answer, for look-ups
@@ -188,6 +201,9 @@ class PlatformBase:
 
     def incident_changed(self, incident_id: int, kind: str, incident: Incident | None) -> None:
         return None
+
+    def send_notice(self, people: list[Any], text: str, *, key: str) -> LevelReport:
+        return LevelReport()
 
     def rule_problems(self, rule: EscalationRule, memo: dict[str, Any] | None = None) -> list[str]:
         return []

@@ -4,15 +4,18 @@ its description, the admin and the REST API (the end-to-end test through Feishu 
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from oncall import escalation
+from oncall.celery import app as celery_app
 from oncall.models import EscalationLevel, EscalationRule, ScheduleOverride
 from oncall.platforms import LevelReport, PlatformBase, person_name
 from tests.factories import (
@@ -27,6 +30,12 @@ from tests.factories import (
 from tests.test_escalation_rules import payload, rule_form, staff  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db
+
+# The URLconf and Celery's beat schedule take the installed platforms when first built: built
+# here, with the console's platforms, before a fixture swaps them for the test's own, so that
+# later tests (and this module's admin pages) find Feishu's URLs and periodic tasks.
+importlib.import_module(settings.ROOT_URLCONF)
+assert celery_app.conf.beat_schedule
 
 # A Tuesday, in the first week of the layers below (weekly from Monday 2026-01-05 09:00 +08:00).
 TUESDAY = datetime(2026, 1, 6, 4, tzinfo=UTC)

@@ -73,6 +73,13 @@ class FeishuPlatform(PlatformBase):
 
         delivery.follow_change(incident_id, kind)
 
+    def send_notice(self, people: list[Any], text: str, *, key: str) -> LevelReport:
+        """A direct message to each person's linked account (in the only enabled app when
+        they have several, else the first they linked), sent by a task after commit."""
+        from integrations.feishu import notices
+
+        return notices.send(people, text, key)
+
     def rule_problems(self, rule: EscalationRule, memo: dict[str, Any] | None = None) -> list[str]:
         from integrations.feishu import escalation_targets
 
@@ -161,4 +168,11 @@ class FeishuPlatform(PlatformBase):
         }
 
     def card_task_names(self) -> frozenset[str]:
-        return frozenset({f"{TASKS}.send_cards", f"{TASKS}.send_card", f"{TASKS}.sync_cards"})
+        return frozenset(
+            {
+                f"{TASKS}.send_cards",
+                f"{TASKS}.send_card",
+                f"{TASKS}.sync_cards",
+                f"{TASKS}.send_notice",
+            }
+        )
