@@ -2,7 +2,8 @@
 
 ``COMMANDS`` maps a command word to ``(usage, description, handler)``; the handler takes the app
 and the ``IncomingMessage`` and returns the text to answer (the incident commands are
-``integrations.feishu.inbound.incident_commands``). ``help`` is built in, and anything the bot
+``integrations.feishu.inbound.incident_commands``, ``oncall`` is ``schedule_commands``);
+``ALIASES`` gives a command other words (``值班``). ``help`` is built in, and anything the bot
 does not understand is answered with the help text.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from integrations.feishu.inbound import incident_commands
+from integrations.feishu.inbound import incident_commands, schedule_commands
 from integrations.feishu.inbound.events import IncomingMessage
 from integrations.feishu.models import FeishuApp
 
@@ -29,13 +30,20 @@ COMMANDS: dict[str, tuple[str, str, Command]] = {
     "wake": ("wake N", "end the snooze of #N", incident_commands.wake),
     "close": ("close N", "close incident #N", incident_commands.close),
     "reopen": ("reopen N", "reopen closed incident #N", incident_commands.reopen),
+    "oncall": (
+        "oncall (or 值班)",
+        "who is on call now and next in your channels' schedules",
+        schedule_commands.on_call,
+    ),
 }
+# Other words for a command: command word -> its name in ``COMMANDS``.
+ALIASES = {"值班": "oncall"}
 
 
 def answer(app: FeishuApp, message: IncomingMessage) -> str:
     words = message.words
     command = words[0].lower().lstrip("/") if words else "help"
-    entry = COMMANDS.get(command)
+    entry = COMMANDS.get(ALIASES.get(command, command))
     if entry is None:
         return help_text(app)
     _usage, _description, handler = entry
