@@ -19,6 +19,7 @@ from oncall.models import ScheduleOverride, ShiftNotice
 from oncall.platforms import LevelReport, PlatformBase, person_name
 from oncall.schedules import notices
 from tests.factories import ScheduleFactory, ScheduleLayerFactory, UserFactory
+from tests.test_concurrency import race
 
 pytestmark = pytest.mark.django_db
 
@@ -192,3 +193,20 @@ def test_the_admin_lists_the_notices_with_their_outcome(primary, admin_client):
     page = admin_client.get(reverse("admin:oncall_shiftnotice_changelist"))
     assert "Sent to Bob." in page.content.decode()
     assert admin_client.get(reverse("admin:oncall_shiftnotice_add")).status_code == 403
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_the_same_moment_give_each_notice_once(primary, people):
+    def run() -> int:
+        return notices.send_due(BOBS_START - timedelta(minutes=10))
+
+    for round_ in range(5):
+        ShiftNotice.objects.all().delete()
+        sent_notices.clear()
+
+        given = race(run, run)
+
+        assert sorted(given) == [0, 1], (round_, given)
+        assert [who for who, _, _ in sent_notices] == [["bob"]]
+        assert ShiftNotice.objects.count() == 1
