@@ -381,7 +381,7 @@ class EscalationLevel(models.Model):
         """Whom this level reaches at ``at`` (now): its users, whoever is on call then in each
         of its schedules (or the next person when nobody is), and the channel's members
         (direct or through a team) when flagged; each once, active, by username. A person a
-        schedule reached says so (``oncall.schedules.targets.reached_as``); a schedule with
+        schedule reached carries why (``oncall.schedules.targets.REACHED_AS``); a schedule with
         nobody at all is in ``unreachable``, in words."""
         from oncall.permissions import channel_member  # it imports the models
         from oncall.schedules.targets import on_call_for  # it imports the models

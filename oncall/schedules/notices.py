@@ -72,20 +72,24 @@ def send_due(now: datetime | None = None) -> int:
 def due_starts(now: datetime) -> list[Start]:
     """The shift starts in ``[now - LATE_GRACE, now + lead]`` of every schedule, by start;
     all schedules loaded in a fixed number of queries."""
-    window_end = now + lead_time()
+    window_start, window_end = now - LATE_GRACE, now + lead_time()
     # From a day back, so that a shift going on at the window's start shows whole and is not
     # mistaken for one starting there.
-    first, last = now - LATE_GRACE - timedelta(days=1), window_end + UNTIL_HORIZON
+    first, last = window_start - timedelta(days=1), window_end + UNTIL_HORIZON
     found: list[Start] = []
     for schedule in resolve.with_rows(Schedule.objects.all(), first, last):
-        runs = person_runs(final_shifts(resolve.spec_of(schedule), first, last))
-        starting = [s for s in runs if now - LATE_GRACE <= s.start <= window_end]
-        if not starting:
+        spec = resolve.spec_of(schedule)
+        # Every minute, every schedule: the arithmetic looks only as far as the window (and a
+        # day on), and to the horizon only for the few schedules with a start in it.
+        near = person_runs(final_shifts(spec, first, window_end + timedelta(days=1)))
+        if not any(window_start <= run.start <= window_end for run in near):
             continue
+        runs = person_runs(final_shifts(spec, first, last))
+        starting = [run for run in runs if window_start <= run.start <= window_end]
         people = resolve.people_of(starting)
         found.extend(
-            Start(schedule, people[s.user], s.start, s.end if s.end < last else None)
-            for s in starting
+            Start(schedule, people[run.user], run.start, run.end if run.end < last else None)
+            for run in starting
         )
     return sorted(found, key=lambda s: (s.start, s.schedule.name))
 
