@@ -143,8 +143,9 @@ def send_notice(self, app_id: int, open_id: str, text: str, uuid: str) -> None:
     if app is None:
         platforms.notifications_failed(PLATFORM_NAME, "app_disabled")
         return
+    client = app.client()
     try:
-        app.client().send_text("open_id", open_id, text, uuid)
+        client.send_text("open_id", open_id, text, uuid)
     except errors.RateLimited as exc:
         raise self.retry(countdown=exc.retry_after) from None
     except errors.TransientError as exc:
@@ -156,6 +157,8 @@ def send_notice(self, app_id: int, open_id: str, text: str, uuid: str) -> None:
     except errors.FeishuError as exc:
         _notice_failed(app, exc)
         return
+    finally:
+        client.session.close()
     platforms.notifications_sent(PLATFORM_NAME)
 
 
