@@ -113,10 +113,15 @@ def test_a_person_named_and_on_call_is_reached_once_with_every_reason(people):
     primary = weekly("SRE primary", people["alice"])
     secondary = weekly("SRE secondary", people["alice"])
 
-    reach = level_with(primary, secondary, users=[people["alice"], people["bob"]]).reach(TUESDAY)
+    hours = [{"days": [0, 1, 2, 3, 4], "start": "09:00", "end": "18:00"}]
+    later = weekly("Business hours", people["alice"], restrictions=hours)
+    tuesday_night = datetime(2026, 1, 6, 14, tzinfo=UTC)  # 22:00 +08:00
+    level = level_with(primary, secondary, later, users=[people["alice"], people["bob"]])
+
+    reach = level.reach(tuesday_night)
 
     assert [person_name(user) for user in reach.people] == [
-        "Alice (on call: SRE primary; on call: SRE secondary)",
+        "Alice (on call: SRE primary, SRE secondary; next on call: Business hours, from Wed 09:00)",
         "Bob",
     ]
 

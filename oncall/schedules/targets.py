@@ -50,7 +50,7 @@ class OnCallReach:
 def on_call_for(schedules: Sequence[Schedule], at: datetime) -> OnCallReach:
     found = {o.schedule.pk: o for o in resolve.responders(schedules, at)}
     people: dict[int, Any] = {}
-    reasons: dict[int, list[str]] = {}
+    reached: dict[int, list[resolve.OnCall]] = {}
     unreachable: list[str] = []
     for schedule in sorted(schedules, key=lambda s: s.name):
         on_call = found.get(schedule.pk)
@@ -58,17 +58,22 @@ def on_call_for(schedules: Sequence[Schedule], at: datetime) -> OnCallReach:
             unreachable.append(nobody_on_call(schedule))
             continue
         people.setdefault(on_call.user.pk, on_call.user)
-        reasons.setdefault(on_call.user.pk, []).append(reason(on_call))
+        reached.setdefault(on_call.user.pk, []).append(on_call)
+    reasons = {pk: reasons_for(on_calls) for pk, on_calls in reached.items()}
     return OnCallReach(people, reasons, unreachable)
 
 
-def reason(on_call: resolve.OnCall) -> str:
-    """``on call: SRE primary``, or ``next on call: SRE primary, from Mon 09:00`` (in the
-    schedule's zone) when nobody is on call and this is the next person."""
-    if not on_call.is_next:
-        return f"on call: {on_call.schedule.name}"
-    start = on_call.shift.start.astimezone(ZoneInfo(on_call.schedule.time_zone))
-    return f"next on call: {on_call.schedule.name}, from {start:%a %H:%M}"
+def reasons_for(on_calls: Sequence[resolve.OnCall]) -> list[str]:
+    """Why schedules reached one person: ``on call: SRE primary, DB secondary`` for those they
+    are on call in, then ``next on call: Nights, from Mon 09:00`` for each they are next in
+    (the start in that schedule's zone)."""
+    now = [o.schedule.name for o in on_calls if not o.is_next]
+    reasons = [f"on call: {', '.join(now)}"] if now else []
+    for on_call in on_calls:
+        if on_call.is_next:
+            start = on_call.shift.start.astimezone(ZoneInfo(on_call.schedule.time_zone))
+            reasons.append(f"next on call: {on_call.schedule.name}, from {start:%a %H:%M}")
+    return reasons
 
 
 def nobody_on_call(schedule: Schedule) -> str:
