@@ -31,8 +31,8 @@ from django.utils import timezone
 
 from oncall.escalation_rules import rule_for
 from oncall.models import EscalationLevel, EscalationRule, Incident, TimelineEntry
-from oncall.platforms import LevelReport, platforms
-from oncall.timeline import Actor, display_name, record
+from oncall.platforms import LevelReport, platforms, reached_people
+from oncall.timeline import Actor, record
 
 logger = logging.getLogger(__name__)
 
@@ -43,17 +43,21 @@ SWEEP_BATCH = 500
 
 
 def _notify(
-    incident: Incident, rule: EscalationRule, level: EscalationLevel
+    incident: Incident, rule: EscalationRule, level: EscalationLevel, now: datetime
 ) -> tuple[LevelReport, list[int]]:
-    """Every platform notifies the level's people (resolved once, here) and its own targets.
-    Also the ids of the people some platform reached: the report names them, and a name is no
-    key to count someone's notifications by (insights' responders' load)."""
-    people = level.recipients()
+    """Every platform notifies the level's people (resolved once, here, with whoever is on
+    call ``now`` in its schedules) and its own targets; a schedule with nobody on call is
+    reported as unreachable. Also the ids of the people some platform reached: the report
+    names them, and a name is no key to count someone's notifications by (insights'
+    responders' load)."""
+    reach = level.reach(now)
     report = LevelReport.combine(
-        platform.notify(incident, rule, level, people) for platform in platforms()
+        [
+            *(platform.notify(incident, rule, level, reach.people) for platform in platforms()),
+            LevelReport([], reach.unreachable),
+        ]
     )
-    reached = set(report.notified)
-    return report, [user.pk for user in people if display_name(user) in reached]
+    return report, reached_people(reach.people, report)
 
 
 # --- Planning, inside the change's transaction -----------------------------------------------
@@ -143,7 +147,7 @@ def move_to_level(
     incident.escalation_level = index
     incident.escalation_repeats = incident.escalation_loops = 0
     incident.escalation_finished_at = None
-    notified = _notify(incident, rule, level)
+    notified = _notify(incident, rule, level, now)
     _plan_next(incident, rule, level, len(levels), now)
     _save(incident, "escalation_rule")
     _schedule(incident)
@@ -210,7 +214,7 @@ def _run_level(incident: Incident, now: datetime) -> None:
             )
         return
     level = levels[incident.escalation_level]
-    report, notified_users = _notify(incident, rule, level)
+    report, notified_users = _notify(incident, rule, level, now)
     record(
         incident,
         Kind.NOTIFIED,

@@ -6,6 +6,7 @@ from oncall.models.schedules import (
     Schedule,
     ScheduleLayer,
     ScheduleOverride,
+    ShiftNotice,
 )
 from oncall.models.sources import AlertSource, InboundEvent, Route
 from oncall.models.tokens import ApiToken
@@ -26,5 +27,6 @@ __all__ = [
     "Schedule",
     "ScheduleLayer",
     "ScheduleOverride",
+    "ShiftNotice",
     "TimelineEntry",
 ]

@@ -2,7 +2,8 @@
 
 ``COMMANDS`` maps a command word to ``(usage, description, handler)``; the handler takes the app
 and the ``IncomingMessage`` and returns the text to answer (the incident commands are
-``integrations.feishu.inbound.incident_commands``). ``help`` is built in, and anything the bot
+``integrations.feishu.inbound.incident_commands``, ``oncall`` is ``schedule_commands``);
+``ALIASES`` gives a command other words (``值班``). ``help`` is built in, and anything the bot
 does not understand is answered with the help text.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from integrations.feishu.inbound import incident_commands
+from integrations.feishu.inbound import incident_commands, schedule_commands
 from integrations.feishu.inbound.events import IncomingMessage
 from integrations.feishu.models import FeishuApp
 
@@ -47,9 +48,15 @@ COMMANDS: dict[str, tuple[str, str, Command]] = {
         "assign N level 2 hands it to a level of its escalation rule",
         incident_commands.assign,
     ),
+    "oncall": (
+        "oncall (or 值班)",
+        "who is on call now and next in your channels' schedules",
+        schedule_commands.on_call,
+    ),
 }
-# Other words for a command (Chinese), shown with the command's own description.
-ALIASES: dict[str, str] = {"新建": "new", "分派": "assign"}
+# Other words for a command (Chinese): command word -> its name in ``COMMANDS``, shown with the
+# command's own description.
+ALIASES: dict[str, str] = {"新建": "new", "分派": "assign", "值班": "oncall"}
 
 
 def answer(app: FeishuApp, message: IncomingMessage) -> str:
