@@ -62,7 +62,7 @@ class SourceRefSerializer(serializers.Serializer):
     kind = serializers.CharField()
 
 
-class PersonSerializer(serializers.Serializer):
+class ResponderSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
     name = serializers.CharField()
@@ -127,7 +127,7 @@ class InsightsSerializer(serializers.Serializer):
     responders = inline_serializer(
         "InsightsResponder",
         {
-            "user": PersonSerializer(),
+            "user": ResponderSerializer(),
             "notifications": serializers.IntegerField(),
             "night_notifications": serializers.IntegerField(),
             "claims": serializers.IntegerField(),
