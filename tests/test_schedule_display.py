@@ -33,3 +33,23 @@ def test_who_is_on_call_looking_a_short_way_first_is_who_the_whole_horizon_says(
 
     expected = None if chosen is None else (chosen, current is None)
     assert resolve.on_call_or_next(spec, at) == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(specs())
+def test_asking_for_the_person_only_names_the_same_person_as_the_whole_shift(drawn):
+    spec, at, _ = drawn
+    whole = resolve.on_call_or_next(spec, at)
+    person_only = resolve.on_call_or_next(spec, at, whole=False)
+
+    if whole is None:
+        assert person_only is None
+    else:
+        (shift, is_next), (piece, piece_is_next) = whole, person_only
+        assert (piece.user, piece.layer, piece.override, piece_is_next) == (
+            shift.user,
+            shift.layer,
+            shift.override,
+            is_next,
+        )
+        assert piece.start == (shift.start if is_next else at)

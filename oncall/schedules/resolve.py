@@ -31,6 +31,7 @@ from oncall.schedules.rotation import (
     Shift,
     Unit,
     final_shifts,
+    on_call_at,
 )
 
 # How far ahead "the next person" is looked for when nobody is on call now.
@@ -118,26 +119,37 @@ def final(schedule: Schedule, start: datetime, end: datetime) -> list[Shift]:
     return final_shifts(spec_of(load(schedule, start, end)), start, end)
 
 
-def responder(schedule: Schedule, at: datetime, *, loaded: bool = False) -> OnCall | None:
+def responder(
+    schedule: Schedule, at: datetime, *, loaded: bool = False, whole: bool = True
+) -> OnCall | None:
     """Whoever is on call at ``at``, or else the next person within :data:`NEXT_HORIZON`; None
     when the schedule has nobody in that time. The shift is whole (not cut at ``at``) up to a
-    day back."""
+    day back; with ``whole=False`` the shift of someone on call at ``at`` is that moment only,
+    for callers that need the person and not the shift (escalation), at a fraction of the
+    work."""
     if not loaded:
         schedule = load(schedule, at - timedelta(days=1), at + NEXT_HORIZON)
-    found = on_call_or_next(spec_of(schedule), at)
+    found = on_call_or_next(spec_of(schedule), at, whole=whole)
     if found is None:
         return None
     shift, is_next = found
     return OnCall(schedule, _people_in(schedule)[shift.user], shift, is_next=is_next)
 
 
-def on_call_or_next(spec: ScheduleSpec, at: datetime) -> tuple[Shift, bool] | None:
+def on_call_or_next(
+    spec: ScheduleSpec, at: datetime, *, whole: bool = True
+) -> tuple[Shift, bool] | None:
     """The piece of the final schedule at ``at`` (whole up to a day back), or else the first
     one after ``at`` within :data:`NEXT_HORIZON` (then ``True``: it is the next person's).
 
     It is looked for in :data:`FIRST_LOOK` first, a fraction of the work of the whole
     horizon: the answer is the same whenever the piece found ends within that look (one cut
-    by the look's end might go on), and only otherwise is the whole horizon drawn."""
+    by the look's end might go on), and only otherwise is the whole horizon drawn. Without
+    ``whole``, someone on call at ``at`` is answered from that moment alone."""
+    if not whole:
+        piece = on_call_at(spec, at)
+        if piece is not None:
+            return piece, False
     for ahead in (FIRST_LOOK, NEXT_HORIZON):
         end = at + ahead
         shifts = final_shifts(spec, at - timedelta(days=1), end)
@@ -148,14 +160,14 @@ def on_call_or_next(spec: ScheduleSpec, at: datetime) -> tuple[Shift, bool] | No
     return None if chosen is None else (chosen, current is None)
 
 
-def responders(schedules: Iterable[Schedule], at: datetime) -> list[OnCall]:
+def responders(schedules: Iterable[Schedule], at: datetime, *, whole: bool = True) -> list[OnCall]:
     """:func:`responder` for many schedules, loaded together; schedules without anyone are
     left out."""
     ids = [s.pk for s in schedules]
     loaded = with_rows(
         Schedule.objects.filter(pk__in=ids), at - timedelta(days=1), at + NEXT_HORIZON
     )
-    found = [responder(s, at, loaded=True) for s in loaded]
+    found = [responder(s, at, loaded=True, whole=whole) for s in loaded]
     return [o for o in found if o is not None]
 
 

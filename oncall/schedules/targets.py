@@ -48,7 +48,8 @@ class OnCallReach:
 
 
 def on_call_for(schedules: Sequence[Schedule], at: datetime) -> OnCallReach:
-    found = {o.schedule.pk: o for o in resolve.responders(schedules, at)}
+    # The person is what a level needs: their shift's extent is not worked out for it.
+    found = {o.schedule.pk: o for o in resolve.responders(schedules, at, whole=False)}
     people: dict[int, Any] = {}
     reached: dict[int, list[resolve.OnCall]] = {}
     unreachable: list[str] = []
