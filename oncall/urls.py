@@ -11,6 +11,7 @@ from oncall.views import (
     home,
     incident_actions,
     incident_list,
+    incident_notes,
     incidents,
     metrics,
     push,
@@ -42,6 +43,17 @@ urlpatterns = [
             name=f"incident-{name}",
         )
         for name in ("claim", "unclaim", "close", "reopen", "snooze", "wake")
+    ),
+    path("incidents/<uuid:public_id>/notes/", incident_notes.add, name="incident-note-add"),
+    path(
+        "incidents/<uuid:public_id>/notes/<uuid:note_id>/edit/",
+        incident_notes.edit,
+        name="incident-note-edit",
+    ),
+    path(
+        "incidents/<uuid:public_id>/notes/<uuid:note_id>/delete/",
+        incident_notes.delete,
+        name="incident-note-delete",
     ),
     path("push/<str:token>", push.push, name="push"),
     # URLs alert sources declare (SourceKind.urls), each under push/<kind>/.

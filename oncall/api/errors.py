@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import ProtectedError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -25,10 +25,13 @@ class Conflict(exceptions.APIException):
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, lifecycle.TransitionRefused):
-        exc = Conflict(exc.message, code="transition_refused")
+        exc = Conflict(exc.message, code=exc.code)
     elif isinstance(exc, lifecycle.InvalidRequest):
         exc = exceptions.ValidationError({"detail": exc.message}, code="invalid")
-    elif isinstance(exc, Http404):
+    elif isinstance(exc, lifecycle.NotYours):
+        exc = exceptions.PermissionDenied(exc.message, code=exc.code)
+    elif isinstance(exc, Http404 | ObjectDoesNotExist):
+        # ObjectDoesNotExist: deleted between the look-up and the action (a note, an incident).
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)

@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
-from oncall import escalation
+from oncall import escalation, lifecycle
 from oncall.durations import parse_duration
 from oncall.events import Severity
 from oncall.matchers import parse_matchers
@@ -21,10 +21,12 @@ from oncall.models import (
     EscalationLevel,
     EscalationRule,
     Incident,
+    IncidentNote,
     Route,
     TimelineEntry,
 )
 from oncall.models.escalation import validate_days, validate_severities
+from oncall.notes import MAX_NOTE_CHARS
 from oncall.platforms import (
     level_has_platform_targets,
     platform_level_fields,
@@ -146,12 +148,78 @@ class RouteSerializer(serializers.ModelSerializer):
         return attrs
 
 
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable, for programs: invalid, not_found, ...")
+    message = serializers.CharField(help_text="For people: what is wrong.")
+    fields = serializers.JSONField(
+        required=False, help_text="Per field, what is wrong with it (400 only)."
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one shape of every API error (``oncall.api.errors``)."""
+
+    error = ErrorDetailSerializer()
+
+
+class IncidentNoteSerializer(serializers.ModelSerializer):
+    """A note: ``body`` is what its author wrote (Markdown), ``html`` how pages show it."""
+
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    incident = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+    author = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    author_name = serializers.SerializerMethodField()
+    body = serializers.CharField(
+        allow_blank=True,  # the lifecycle says what an empty note lacks
+        trim_whitespace=False,  # the lifecycle's rule trims, and measures what it keeps
+        help_text=f"Markdown (CommonMark), at most {MAX_NOTE_CHARS:,} characters. Raw "
+        "HTML shows as typed; links only to http, https and mailto.",
+    )
+    html = serializers.SerializerMethodField(help_text="The body rendered, safe to show.")
+    source = serializers.CharField(read_only=True, help_text="web, api, or a chat platform.")
+    editable_until = serializers.DateTimeField(
+        read_only=True,
+        help_text="Until when its author may edit or delete it (NOTE_EDIT_WINDOW_MINUTES).",
+    )
+
+    class Meta:
+        model = IncidentNote
+        fields = [
+            "id",
+            "incident",
+            "author",
+            "author_name",
+            "body",
+            "html",
+            "source",
+            "created_at",
+            "edited_at",
+            "editable_until",
+        ]
+        read_only_fields = ["created_at", "edited_at"]
+
+    def get_author_name(self, note: IncidentNote) -> str:
+        return display_name(note.author) if note.author_id else "a deleted user"
+
+    def get_html(self, note: IncidentNote) -> str:
+        return str(note.html)
+
+    def validate_body(self, value: str) -> str:
+        try:
+            return lifecycle.clean_note_body(value)
+        except lifecycle.InvalidRequest as exc:
+            raise serializers.ValidationError(exc.message) from None
+
+
 class TimelineEntrySerializer(serializers.ModelSerializer):
     actor = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    note = IncidentNoteSerializer(
+        read_only=True, allow_null=True, help_text="The note, for entries of kind note."
+    )
 
     class Meta:
         model = TimelineEntry
-        fields = ["kind", "message", "actor", "source", "data", "created_at"]
+        fields = ["kind", "message", "actor", "source", "data", "created_at", "note"]
 
 
 class AlertSerializer(serializers.ModelSerializer):

@@ -1,6 +1,7 @@
 from oncall.models.channels import Channel
 from oncall.models.escalation import EscalationLevel, EscalationRule
 from oncall.models.incidents import ActionSource, Alert, Counter, Incident, TimelineEntry
+from oncall.models.notes import IncidentNote
 from oncall.models.sources import AlertSource, InboundEvent, Route
 from oncall.models.tokens import ApiToken
 
@@ -15,6 +16,7 @@ __all__ = [
     "EscalationRule",
     "InboundEvent",
     "Incident",
+    "IncidentNote",
     "Route",
     "TimelineEntry",
 ]
