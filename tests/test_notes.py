@@ -459,3 +459,10 @@ def test_the_schema_documents_the_notes_and_their_errors(client):
     assert {"400", "403", "404", "409"} <= set(path["patch"]["responses"])
     create = schema["paths"]["/api/v1/incidents/{incident_id}/notes/"]["post"]
     assert "201" in create["responses"]
+
+
+def test_the_admin_shows_the_notes_read_only(admin_client, incident, responder):
+    lifecycle.add_note(incident, web(responder), "Failing over to db-3")
+    page = admin_client.get(f"/admin/oncall/incident/{incident.pk}/change/").content.decode()
+    assert "Failing over to db-3" in page
+    assert 'name="notes-0-body"' not in page  # shown, not editable
