@@ -174,7 +174,7 @@ def edit_note(note_ref: IncidentNote | UUID, actor: Actor, body: str) -> NoteOut
     with transaction.atomic():
         incident, note = _lock_note(note_ref)
         now = timezone.now()
-        _check_may_change(incident, note, actor, now)
+        check_may_change_note(incident, note, actor, now)
         if note.body == text:
             return NoteOutcome(incident, False, _("The note already says this."), note)
         note.body, note.edited_at = text, now
@@ -191,7 +191,7 @@ def delete_note(note_ref: IncidentNote | UUID, actor: Actor) -> NoteOutcome:
     _refuse_if_not_a_person(actor)
     with transaction.atomic():
         incident, note = _lock_note(note_ref)
-        _check_may_change(incident, note, actor, timezone.now())
+        check_may_change_note(incident, note, actor, timezone.now())
         note.delete()  # its timeline entry too (TimelineEntry.note cascades)
         incident.save(update_fields=["updated_at"])
         announce(incident.pk, Kind.NOTE, actor, incident)
@@ -245,7 +245,11 @@ def _lock_note(note_ref: IncidentNote | UUID) -> tuple[Incident, IncidentNote]:
     return incident, found.select_related("author").get(incident=incident)
 
 
-def _check_may_change(incident: Incident, note: IncidentNote, actor: Actor, now: datetime) -> None:
+def check_may_change_note(
+    incident: Incident, note: IncidentNote, actor: Actor, now: datetime
+) -> None:
+    """Raise why ``actor`` may not edit or delete ``note`` now (``PermissionDenied``,
+    ``NotYours``, ``EditWindowPassed``); pages ask it before offering the form."""
     _check_may_act(incident, actor)
     if note.author_id is None or note.author_id != _user_id(actor):
         raise NotYours(

@@ -335,6 +335,13 @@ def test_the_author_edits_and_deletes_from_the_page(signed_in, incident, respond
     assert not IncidentNote.objects.exists()
 
 
+def test_the_edit_form_is_not_offered_for_someone_elses_note(signed_in, incident, bob):
+    theirs = lifecycle.add_note(incident, web(bob), "Bob's").note
+    response = signed_in.get(f"{page(incident)}notes/{theirs.public_id}/edit/")
+    assert response.status_code == 302
+    assert said(response) == ["Only its author can change a note; this one is by Bob."]
+
+
 def test_the_page_refuses_someone_elses_note_and_a_late_edit(signed_in, incident, bob, responder):
     theirs = lifecycle.add_note(incident, web(bob), "Bob's").note
     response = signed_in.post(f"{page(incident)}notes/{theirs.public_id}/edit/", {"body": "x"})

@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -50,6 +51,15 @@ def add(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def edit(request: HttpRequest, public_id: UUID, note_id: UUID) -> HttpResponse:
     note = _visible_note(request, public_id, note_id)
+    if request.method == "GET":
+        # Someone else's note, or too late: say so rather than offer a form that would fail.
+        try:
+            lifecycle.check_may_change_note(note.incident, note, _actor(request), timezone.now())
+        except PermissionDenied:
+            raise Http404 from None
+        except lifecycle.LifecycleError as refused:
+            messages.warning(request, refused.message)
+            return redirect("incident-detail", public_id=public_id)
     form = NoteForm(request.POST if request.method == "POST" else None, initial={"body": note.body})
     if request.method == "POST" and form.is_valid():
         body = form.cleaned_data["body"]
