@@ -27,7 +27,10 @@ class IncidentNote(models.Model):
     """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    incident = models.ForeignKey("oncall.Incident", on_delete=models.CASCADE, related_name="notes")
+    # Indexed by ``note_incident_time``, whose first column it is.
+    incident = models.ForeignKey(
+        "oncall.Incident", on_delete=models.CASCADE, related_name="notes", db_index=False
+    )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -44,7 +47,8 @@ class IncidentNote(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["incident", "created_at"], name="note_incident_time")]
+        # An incident's notes in timeline order, and its latest note (cards), read backwards.
+        indexes = [models.Index(fields=["incident", "created_at", "id"], name="note_incident_time")]
         constraints = [
             models.UniqueConstraint(
                 fields=["incident", "source", "origin"],

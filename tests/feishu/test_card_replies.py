@@ -302,3 +302,11 @@ def test_a_note_on_an_old_card_of_another_incident_is_not_mixed_up(app, alice, c
     # The nearest card wins: the reply's parent, not the root of its thread.
     reply(app, "@_user_1 this one", parent_id="om_other_card", root_id="om_card")
     assert IncidentNote.objects.get().incident == other
+
+
+def test_the_card_names_a_deleted_author_as_such(incident, alice):
+    lifecycle.add_note(incident, Actor(alice, ActionSource.WEB), "written before leaving")
+    alice.delete()
+    text = card_text(incident_card(incident))
+    assert "**Latest note** · a deleted user, " in text
+    assert "written before leaving" in text
