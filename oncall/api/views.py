@@ -241,32 +241,32 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
     wake = _lifecycle_action("wake", lifecycle.wake, doc="End a snooze now.")
 
 
-def _errors(**described: str) -> dict[int, OpenApiResponse]:
+def _errors(described: dict[int, str]) -> dict[int, OpenApiResponse]:
     """Documented error answers, by status code, in the API's one error shape."""
     return {
-        int(code.removeprefix("e")): OpenApiResponse(s.ErrorSerializer, description=text)
-        for code, text in described.items()
+        status_code: OpenApiResponse(s.ErrorSerializer, description=text)
+        for status_code, text in described.items()
     }
 
 
-_NOTE_NOT_FOUND = "No such incident (or note) among those you can see."
-_NOTE_PATH = [
-    OpenApiParameter("incident_id", OpenApiTypes.UUID, OpenApiParameter.PATH),
-]
+_NOTE_NOT_FOUND = {404: "not_found: no such incident (or note) among those you can see."}
+_NOTE_PATH = [OpenApiParameter("incident_id", OpenApiTypes.UUID, OpenApiParameter.PATH)]
 _NOTE_ID = [OpenApiParameter("note_id", OpenApiTypes.UUID, OpenApiParameter.PATH)]
 _NOTE_REFUSALS = _errors(
-    e400="invalid: the body is empty or too long (fields.body says which).",
-    e403="permission_denied: not a member of the incident's channel; not_your_note: "
-    "someone else's note.",
-    e404=_NOTE_NOT_FOUND,
-    e409="edit_window_passed: NOTE_EDIT_WINDOW_MINUTES have passed since it was written.",
+    {
+        400: "invalid: the body is empty or too long (fields.body says which).",
+        403: "permission_denied: not a member of the incident's channel; not_your_note: "
+        "someone else's note.",
+        **_NOTE_NOT_FOUND,
+        409: "edit_window_passed: NOTE_EDIT_WINDOW_MINUTES have passed since it was written.",
+    }
 )
 
 
 @extend_schema_view(
     list=extend_schema(
         parameters=_NOTE_PATH,
-        responses={200: s.IncidentNoteSerializer(many=True), **_errors(e404=_NOTE_NOT_FOUND)},
+        responses={200: s.IncidentNoteSerializer(many=True), **_errors(_NOTE_NOT_FOUND)},
     ),
     create=extend_schema(
         parameters=_NOTE_PATH,
@@ -274,14 +274,15 @@ _NOTE_REFUSALS = _errors(
     ),
     retrieve=extend_schema(
         parameters=_NOTE_PATH + _NOTE_ID,
-        responses={200: s.IncidentNoteSerializer, **_errors(e404=_NOTE_NOT_FOUND)},
+        responses={200: s.IncidentNoteSerializer, **_errors(_NOTE_NOT_FOUND)},
     ),
     partial_update=extend_schema(
         parameters=_NOTE_PATH + _NOTE_ID,
         responses={200: s.IncidentNoteSerializer, **_NOTE_REFUSALS},
     ),
     destroy=extend_schema(
-        parameters=_NOTE_PATH + _NOTE_ID, responses={204: None, **_NOTE_REFUSALS}
+        parameters=_NOTE_PATH + _NOTE_ID,
+        responses={204: None, **{c: r for c, r in _NOTE_REFUSALS.items() if c != 400}},
     ),
 )
 class IncidentNoteViewSet(
