@@ -37,6 +37,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from oncall import escalation
 from oncall.models import Incident, IncidentNote, TimelineEntry
@@ -146,7 +147,6 @@ def add_note(ref: IncidentRef, actor: Actor, body: str) -> NoteOutcome:
     """Write a note on the incident, shown on its timeline. A note made from a chat message
     (``actor.via["message_id"]``) is made once however often the message is handled."""
     text = clean_note_body(body)
-    _refuse_if_not_a_person(actor)
     with transaction.atomic():
         incident = _lock(ref)
         _check_may_act(incident, actor)
@@ -188,7 +188,6 @@ def delete_note(note_ref: IncidentNote | UUID, actor: Actor) -> NoteOutcome:
     """Take a note back: its author only, within ``NOTE_EDIT_WINDOW_MINUTES``. The note and
     its timeline entry go without a trace: a note taken back minutes after it was written is
     a mistake (the wrong incident, a pasted secret), not history."""
-    _refuse_if_not_a_person(actor)
     with transaction.atomic():
         incident, note = _lock_note(note_ref)
         check_may_change_note(incident, note, actor, timezone.now())
@@ -221,6 +220,7 @@ def _refuse_if_not_a_person(actor: Actor) -> None:
 
 
 def _check_may_act(incident: Incident, actor: Actor) -> None:
+    _refuse_if_not_a_person(actor)
     if not can_act_on_channel(actor.user, incident.channel_id):
         raise PermissionDenied("You are not a member of this incident's channel.")
 
@@ -257,12 +257,16 @@ def check_may_change_note(
             % {"name": display_name(note.author) if note.author_id else _("a deleted user")}
         )
     if now > note.editable_until:
+        minutes = settings.NOTE_EDIT_WINDOW_MINUTES
         raise EditWindowPassed(
-            _(
+            ngettext(
+                "Notes can be changed for %(minutes)s minute after they are written; this one "
+                "was written at %(time)s.",
                 "Notes can be changed for %(minutes)s minutes after they are written; this one "
-                "was written at %(time)s."
+                "was written at %(time)s.",
+                minutes,
             )
-            % {"minutes": settings.NOTE_EDIT_WINDOW_MINUTES, "time": _when(note.created_at)},
+            % {"minutes": minutes, "time": _when(note.created_at)},
             incident,
         )
 

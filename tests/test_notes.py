@@ -142,9 +142,27 @@ def test_a_non_member_cannot_write_a_note(incident, outsider):
     assert not incident.timeline.exists()
 
 
-def test_the_system_writes_no_notes(incident):
+def test_the_system_writes_and_changes_no_notes(incident, responder):
     with pytest.raises(lifecycle.InvalidRequest):
         lifecycle.add_note(incident, Actor.system(), "hello")
+    note = lifecycle.add_note(incident, web(responder), "mine").note
+    with pytest.raises(lifecycle.InvalidRequest):
+        lifecycle.edit_note(note, Actor.system(), "rewritten")
+    with pytest.raises(lifecycle.InvalidRequest):
+        lifecycle.delete_note(note, Actor.system())
+
+
+def test_the_refusal_after_the_window_is_translated(incident, responder, settings):
+    from django.utils import translation
+
+    settings.NOTE_EDIT_WINDOW_MINUTES = 1
+    note = written_minutes_ago(lifecycle.add_note(incident, web(responder), "old").note, 2)
+    with translation.override("zh-hans"), pytest.raises(lifecycle.EditWindowPassed) as refused:
+        lifecycle.edit_note(note, web(responder), "new")
+    assert refused.value.message.startswith("备注只能在发布后 1 分钟内修改")
+    with pytest.raises(lifecycle.EditWindowPassed) as refused:
+        lifecycle.edit_note(note, web(responder), "new")
+    assert refused.value.message.startswith("Notes can be changed for 1 minute after they")
 
 
 @pytest.mark.parametrize("body", ["", "   \n\t "])
