@@ -14,6 +14,7 @@ from oncall import lifecycle
 from oncall.durations import snooze_choices
 from oncall.events import Severity
 from oncall.models import Channel, EscalationRule, Incident
+from oncall.notes import MAX_NOTE_CHARS
 from oncall.permissions import assignable_people, visible_channels
 from oncall.timeline import Actor, display_name
 
@@ -167,3 +168,14 @@ class AssignChoice:
             return lifecycle.assign_person(incident, actor, self.user)
         assert self.level is not None  # AssignForm makes one or the other
         return lifecycle.assign_level(incident, actor, self.level, self.rule)
+
+
+class NoteForm(forms.Form):
+    """A note's text (new or edited); the lifecycle service checks it again and stores it."""
+
+    body = forms.CharField(
+        label=gettext_lazy("Note"),
+        max_length=MAX_NOTE_CHARS,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=gettext_lazy("Markdown: **bold**, `code`, lists and links."),
+    )

@@ -22,10 +22,16 @@ involved, and take ingestion's locks first (see "Merge and split" below).
 
 Opening an incident by hand (``open_incident``) and assigning one (``assign_person``,
 ``assign_level``) follow the same rules; their semantics are described where they are defined.
+
+Notes (``add_note``, ``edit_note``, ``delete_note``) follow the same steps: the incident row
+is locked (so a note and a concurrent action are ordered), only people who may act on the
+channel write notes, and only a note's author changes it, within ``NOTE_EDIT_WINDOW_MINUTES``
+(``oncall.notes``). A note changes no state and plans no escalation.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,22 +44,28 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from oncall import escalation
 from oncall.escalation_rules import rule_for
 from oncall.events import Severity
-from oncall.models import Alert, Channel, EscalationRule, Incident, TimelineEntry
+from oncall.models import Alert, Channel, EscalationRule, Incident, IncidentNote, TimelineEntry
 from oncall.models.incidents import MANUAL_GROUP_PREFIX
+from oncall.notes import MAX_NOTE_CHARS
 from oncall.permissions import can_act_on_channel, can_be_assigned, can_open_incident
 from oncall.platforms import LevelReport, describe_notified, notify_people, reached_people
-from oncall.timeline import Actor, claimed_by_person, claimer_name, display_name, record
+from oncall.timeline import Actor, announce, claimed_by_person, claimer_name, display_name, record
 
 Kind = TimelineEntry.Kind
 Status = Incident.Status
 
 
 class LifecycleError(Exception):
-    """Base of the errors an action can end in; ``message`` is meant for the person acting."""
+    """Base of the errors an action can end in; ``message`` is meant for the person acting,
+    ``code`` for programs (the API's error code)."""
+
+    code = "error"
 
     def __init__(self, message: str, incident: Incident | None = None) -> None:
         super().__init__(message)
@@ -64,9 +76,25 @@ class LifecycleError(Exception):
 class TransitionRefused(LifecycleError):
     """The incident's current state does not allow the action; ``incident`` is that state."""
 
+    code = "transition_refused"
+
 
 class InvalidRequest(LifecycleError):
     """The request itself is wrong (e.g. a snooze duration out of range)."""
+
+    code = "invalid"
+
+
+class NotYours(LifecycleError):
+    """The actor may act on the incident, but this belongs to someone else (another's note)."""
+
+    code = "not_your_note"
+
+
+class EditWindowPassed(TransitionRefused):
+    """A note can no longer be changed: ``NOTE_EDIT_WINDOW_MINUTES`` have passed."""
+
+    code = "edit_window_passed"
 
 
 @dataclass(frozen=True)
@@ -356,6 +384,142 @@ def _rule_to_assign(incident: Incident, rule: EscalationRule | None) -> Escalati
     return chosen
 
 
+# --- notes ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NoteOutcome(Outcome):
+    note: IncidentNote | None = None  # None once deleted
+
+
+def add_note(ref: IncidentRef, actor: Actor, body: str) -> NoteOutcome:
+    """Write a note on the incident, shown on its timeline. A note made from a chat message
+    (``actor.via["message_id"]``) is made once however often the message is handled."""
+    text = clean_note_body(body)
+    with transaction.atomic():
+        incident = _lock(ref)
+        _check_may_act(incident, actor)
+        origin = str(actor.via.get("message_id") or "")[:128]
+        if origin and (noted := _note_of_message(incident, actor, origin)) is not None:
+            return NoteOutcome(incident, False, f"Already noted on #{incident.number}", noted)
+        now = timezone.now()
+        note = IncidentNote.objects.create(
+            incident=incident,
+            author=actor.user,
+            body=text,
+            source=actor.source,
+            origin=origin,
+            created_at=now,
+        )
+        incident.save(update_fields=["updated_at"])
+        record(incident, Kind.NOTE, actor, f"Note by {actor.name}", at=now, note=note)
+        return NoteOutcome(incident, True, f"Noted on #{incident.number}", note)
+
+
+def edit_note(note_ref: IncidentNote | UUID, actor: Actor, body: str) -> NoteOutcome:
+    """Replace a note's text: its author only, within ``NOTE_EDIT_WINDOW_MINUTES``. The note
+    keeps its place on the timeline and shows that it was edited."""
+    text = clean_note_body(body)
+    with transaction.atomic():
+        incident, note = _lock_note(note_ref)
+        now = timezone.now()
+        check_may_change_note(incident, note, actor, now)
+        if note.body == text:
+            return NoteOutcome(incident, False, _("The note already says this."), note)
+        note.body, note.edited_at = text, now
+        note.save(update_fields=["body", "edited_at"])
+        incident.save(update_fields=["updated_at"])
+        announce(incident.pk, Kind.NOTE, actor, incident)
+        return NoteOutcome(incident, True, _("Note saved."), note)
+
+
+def delete_note(note_ref: IncidentNote | UUID, actor: Actor) -> NoteOutcome:
+    """Take a note back: its author only, within ``NOTE_EDIT_WINDOW_MINUTES``. The note and
+    its timeline entry go without a trace: a note taken back minutes after it was written is
+    a mistake (the wrong incident, a pasted secret), not history."""
+    with transaction.atomic():
+        incident, note = _lock_note(note_ref)
+        check_may_change_note(incident, note, actor, timezone.now())
+        note.delete()  # its timeline entry too (TimelineEntry.note cascades)
+        incident.save(update_fields=["updated_at"])
+        announce(incident.pk, Kind.NOTE, actor, incident)
+        return NoteOutcome(incident, True, _("Note deleted."), None)
+
+
+def clean_note_body(body: str) -> str:
+    """The note's text as stored: trimmed, with the characters a database cannot store (NUL,
+    unpaired surrogates) replaced by U+FFFD; ``InvalidRequest`` when empty or too long."""
+    text = _UNSTORABLE.sub("\ufffd", body if isinstance(body, str) else "").strip()
+    if not text:
+        raise InvalidRequest(_("A note needs some text."))
+    if len(text) > MAX_NOTE_CHARS:
+        raise InvalidRequest(
+            _("A note is at most %(limit)s characters long; this one has %(count)s.")
+            % {"limit": f"{MAX_NOTE_CHARS:,}", "count": f"{len(text):,}"}
+        )
+    return text
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _refuse_if_not_a_person(actor: Actor) -> None:
+    if not actor.is_person:
+        raise InvalidRequest("Notes are written by people.")
+
+
+def _check_may_act(incident: Incident, actor: Actor) -> None:
+    _refuse_if_not_a_person(actor)
+    if not can_act_on_channel(actor.user, incident.channel_id):
+        raise PermissionDenied("You are not a member of this incident's channel.")
+
+
+def _note_of_message(incident: Incident, actor: Actor, origin: str) -> IncidentNote | None:
+    return IncidentNote.objects.filter(
+        incident=incident, source=actor.source, origin=origin
+    ).first()
+
+
+def _lock_note(note_ref: IncidentNote | UUID) -> tuple[Incident, IncidentNote]:
+    """Lock the note's incident (every change of the incident and its notes is ordered by that
+    lock), then read the note as it is now. ``IncidentNote.DoesNotExist`` when it is gone."""
+    if isinstance(note_ref, IncidentNote):
+        found = IncidentNote.objects.filter(pk=note_ref.pk)
+    else:
+        found = IncidentNote.objects.filter(public_id=note_ref)
+    incident_id = found.values_list("incident_id", flat=True).first()
+    if incident_id is None:
+        raise IncidentNote.DoesNotExist
+    incident = _lock(incident_id)
+    return incident, found.select_related("author").get(incident=incident)
+
+
+def check_may_change_note(
+    incident: Incident, note: IncidentNote, actor: Actor, now: datetime
+) -> None:
+    """Raise why ``actor`` may not edit or delete ``note`` now (``PermissionDenied``,
+    ``NotYours``, ``EditWindowPassed``); pages ask it before offering the form."""
+    _check_may_act(incident, actor)
+    if note.author_id is None or note.author_id != _user_id(actor):
+        raise NotYours(
+            _("Only its author can change a note; this one is by %(name)s.")
+            % {"name": display_name(note.author) if note.author_id else _("a deleted user")}
+        )
+    if now > note.editable_until:
+        minutes = settings.NOTE_EDIT_WINDOW_MINUTES
+        raise EditWindowPassed(
+            ngettext(
+                "Notes can be changed for %(minutes)s minute after they are written; this one "
+                "was written at %(time)s.",
+                "Notes can be changed for %(minutes)s minutes after they are written; this one "
+                "was written at %(time)s.",
+                minutes,
+            )
+            % {"minutes": minutes, "time": _when(note.created_at)},
+            incident,
+        )
+
+
 # --- the transitions -------------------------------------------------------------------------
 # Each takes the locked incident, mutates it, and returns (timeline kind, message, fields) for a
 # change, or an unchanged Outcome; it raises TransitionRefused when the action is not possible.
@@ -629,7 +793,7 @@ def split(alert_ref: AlertRef, actor: Actor) -> Outcome:
 
 
 def _retrying(attempt: Callable[[], Outcome]) -> Outcome:
-    for _ in range(MERGE_ATTEMPTS):
+    for _attempt in range(MERGE_ATTEMPTS):
         try:
             with transaction.atomic():
                 return attempt()

@@ -323,6 +323,11 @@ SNOOZE_MAX_MINUTES = env_int("SNOOZE_MAX_MINUTES", 24 * 60, minimum=1)
 # People are told this many minutes before a shift of theirs starts, through the chat
 # platforms (``oncall.schedules.notices``); 0 sends no notices.
 SCHEDULE_NOTICE_MINUTES = env_int("SCHEDULE_NOTICE_MINUTES", 30, minimum=0)
+
+# How long after writing a note its author may edit or delete it (0: never). Long enough to
+# fix a typo or take back a note posted on the wrong incident; short enough that what the team
+# read during the incident, and may have acted on, stays as it was written.
+NOTE_EDIT_WINDOW_MINUTES = env_int("NOTE_EDIT_WINDOW_MINUTES", 15, minimum=0)
 # The chat platforms the console speaks through (``oncall.platforms``): one class each, by
 # dotted path. Escalation, the admin, the API, the pages, the URLs and Celery ask these.
 # A platform's Django app is in INSTALLED_APPS above.

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from oncall.models import ActionSource, Incident, TimelineEntry
+from oncall.models import ActionSource, Incident, IncidentNote, TimelineEntry
 from oncall.signals import send_incident_changed
 
 User = get_user_model()
@@ -64,9 +64,11 @@ def record(
     *,
     data: dict[str, Any] | None = None,
     at: datetime | None = None,
+    note: IncidentNote | None = None,
 ) -> TimelineEntry:
     """Write one timeline entry and announce the change once the transaction commits."""
     entry = build(incident, kind, actor, message, data=data, at=at)
+    entry.note = note
     entry.save()
     announce(incident.pk, kind, actor, incident)
     return entry

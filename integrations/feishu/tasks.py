@@ -41,6 +41,8 @@ def answer_message(self, app_id: int, message: dict) -> None:
         return
     incoming = IncomingMessage(**message)
     text = chat_commands.answer(app, incoming)
+    if text is None:
+        return  # not for the bot (a group message replying to something else)
     try:
         app.client().reply_text(
             incoming.message_id,

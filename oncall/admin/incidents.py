@@ -19,6 +19,7 @@ from oncall.models import (
     ActionSource,
     Alert,
     Incident,
+    IncidentNote,
     TimelineEntry,
 )
 from oncall.platforms import (
@@ -40,6 +41,18 @@ class AlertInline(admin.TabularInline):
 class TimelineInline(admin.TabularInline):
     model = TimelineEntry
     fields = ["created_at", "kind", "message", "actor", "source"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+
+class NoteInline(admin.TabularInline):
+    """Responders' notes, read-only: only their authors change them, through the lifecycle
+    service (the page, the API, a chat platform), within ``NOTE_EDIT_WINDOW_MINUTES``."""
+
+    model = IncidentNote
+    fields = ["created_at", "author", "source", "body", "edited_at"]
     readonly_fields = fields
     extra = 0
     max_num = 0
@@ -84,7 +97,7 @@ class IncidentAdmin(admin.ModelAdmin):
     readonly_fields = [*INCIDENT_STATE_FIELDS, "channel", "escalation"]
     fields = ["title", "channel", *INCIDENT_STATE_FIELDS, "escalation"]
     list_select_related = ["channel", "claimed_by"]
-    inlines = [AlertInline, TimelineInline]
+    inlines = [AlertInline, TimelineInline, NoteInline]
     actions = ["claim", "unclaim", "close", "reopen", "wake"]
     date_hierarchy = "created_at"
     Media = AdminMedia

@@ -25,11 +25,13 @@ class Conflict(exceptions.APIException):
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, lifecycle.TransitionRefused):
-        exc = Conflict(exc.message, code="transition_refused")
+        exc = Conflict(exc.message, code=exc.code)
     elif isinstance(exc, lifecycle.InvalidRequest):
         exc = exceptions.ValidationError({"detail": exc.message}, code="invalid")
+    elif isinstance(exc, lifecycle.NotYours):
+        exc = exceptions.PermissionDenied(exc.message, code=exc.code)
     elif isinstance(exc, Http404 | ObjectDoesNotExist):
-        # ObjectDoesNotExist: deleted while an action ran (a merge's incidents, say).
+        # ObjectDoesNotExist: deleted between the look-up and the action (a note, an incident).
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)

@@ -22,11 +22,13 @@ from oncall.models import (
     EscalationLevel,
     EscalationRule,
     Incident,
+    IncidentNote,
     Route,
     Schedule,
     TimelineEntry,
 )
 from oncall.models.escalation import validate_days, validate_severities
+from oncall.notes import MAX_NOTE_CHARS
 from oncall.platforms import (
     level_has_platform_targets,
     platform_level_fields,
@@ -148,12 +150,78 @@ class RouteSerializer(serializers.ModelSerializer):
         return attrs
 
 
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable, for programs: invalid, not_found, ...")
+    message = serializers.CharField(help_text="For people: what is wrong.")
+    fields = serializers.JSONField(
+        required=False, help_text="Per field, what is wrong with it (400 only)."
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one shape of every API error (``oncall.api.errors``)."""
+
+    error = ErrorDetailSerializer()
+
+
+class IncidentNoteSerializer(serializers.ModelSerializer):
+    """A note: ``body`` is what its author wrote (Markdown), ``html`` how pages show it."""
+
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    incident = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+    author = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    author_name = serializers.SerializerMethodField()
+    body = serializers.CharField(
+        allow_blank=True,  # the lifecycle says what an empty note lacks
+        trim_whitespace=False,  # the lifecycle's rule trims, and measures what it keeps
+        help_text=f"Markdown (CommonMark), at most {MAX_NOTE_CHARS:,} characters. Raw "
+        "HTML shows as typed; links only to http, https and mailto.",
+    )
+    html = serializers.SerializerMethodField(help_text="The body rendered, safe to show.")
+    source = serializers.CharField(read_only=True, help_text="web, api, or a chat platform.")
+    editable_until = serializers.DateTimeField(
+        read_only=True,
+        help_text="Until when its author may edit or delete it (NOTE_EDIT_WINDOW_MINUTES).",
+    )
+
+    class Meta:
+        model = IncidentNote
+        fields = [
+            "id",
+            "incident",
+            "author",
+            "author_name",
+            "body",
+            "html",
+            "source",
+            "created_at",
+            "edited_at",
+            "editable_until",
+        ]
+        read_only_fields = ["created_at", "edited_at"]
+
+    def get_author_name(self, note: IncidentNote) -> str:
+        return display_name(note.author) if note.author_id else "a deleted user"
+
+    def get_html(self, note: IncidentNote) -> str:
+        return str(note.html)
+
+    def validate_body(self, value: str) -> str:
+        try:
+            return lifecycle.clean_note_body(value)
+        except lifecycle.InvalidRequest as exc:
+            raise serializers.ValidationError(exc.message) from None
+
+
 class TimelineEntrySerializer(serializers.ModelSerializer):
     actor = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    note = IncidentNoteSerializer(
+        read_only=True, allow_null=True, help_text="The note, for entries of kind note."
+    )
 
     class Meta:
         model = TimelineEntry
-        fields = ["kind", "message", "actor", "source", "data", "created_at"]
+        fields = ["kind", "message", "actor", "source", "data", "created_at", "note"]
 
 
 class AlertSerializer(serializers.ModelSerializer):
@@ -282,20 +350,6 @@ class DurationField(serializers.Field):
 
 class SnoozeSerializer(serializers.Serializer):
     duration = DurationField(help_text="30m, 2h, 1h30m, 1d, or minutes as a number.")
-
-
-class ErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="Stable: invalid, not_found, transition_refused, ...")
-    message = serializers.CharField(help_text="Why, for people.")
-    fields = serializers.DictField(
-        required=False, help_text="With code invalid: the reasons, by field."
-    )
-
-
-class ErrorSerializer(serializers.Serializer):
-    """The API's one error shape (``oncall.api.errors``)."""
-
-    error = ErrorDetailSerializer()
 
 
 # An incident number fits PostgreSQL's bigint (and SQLite's integer); a larger one names none.

@@ -12,6 +12,9 @@ router.register("alert-sources", views.AlertSourceViewSet, basename="alert-sourc
 router.register("routes", views.RouteViewSet, basename="route")
 router.register("users", views.UserViewSet, basename="user")
 router.register("incidents", views.IncidentViewSet, basename="incident")
+router.register(
+    r"incidents/(?P<incident_id>[^/.]+)/notes", views.IncidentNoteViewSet, basename="incident-note"
+)
 router.register("alerts", views.AlertViewSet, basename="alert")
 router.register("tokens", views.ApiTokenViewSet, basename="token")
 router.register("escalation-rules", views.EscalationRuleViewSet, basename="escalation-rule")

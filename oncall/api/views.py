@@ -11,10 +11,17 @@ from uuid import UUID
 import django_filters
 from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, Q, QuerySet
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, permissions, viewsets
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -30,6 +37,7 @@ from oncall.models import (
     ApiToken,
     EscalationRule,
     Incident,
+    IncidentNote,
     Route,
     TimelineEntry,
 )
@@ -299,6 +307,106 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
         return _action_result(request.user, outcome)
 
 
+def _errors(described: dict[int, str]) -> dict[int, OpenApiResponse]:
+    """Documented error answers, by status code, in the API's one error shape."""
+    return {
+        status_code: OpenApiResponse(s.ErrorSerializer, description=text)
+        for status_code, text in described.items()
+    }
+
+
+_NOTE_NOT_FOUND = {404: "not_found: no such incident (or note) among those you can see."}
+_NOTE_PATH = [OpenApiParameter("incident_id", OpenApiTypes.UUID, OpenApiParameter.PATH)]
+_NOTE_ID = [OpenApiParameter("note_id", OpenApiTypes.UUID, OpenApiParameter.PATH)]
+_NOTE_REFUSALS = _errors(
+    {
+        400: "invalid: the body is empty or too long (fields.body says which).",
+        403: "permission_denied: not a member of the incident's channel; not_your_note: "
+        "someone else's note.",
+        **_NOTE_NOT_FOUND,
+        409: "edit_window_passed: NOTE_EDIT_WINDOW_MINUTES have passed since it was written.",
+    }
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=_NOTE_PATH,
+        responses={200: s.IncidentNoteSerializer(many=True), **_errors(_NOTE_NOT_FOUND)},
+    ),
+    create=extend_schema(
+        parameters=_NOTE_PATH,
+        responses={201: s.IncidentNoteSerializer, **_NOTE_REFUSALS},
+    ),
+    retrieve=extend_schema(
+        parameters=_NOTE_PATH + _NOTE_ID,
+        responses={200: s.IncidentNoteSerializer, **_errors(_NOTE_NOT_FOUND)},
+    ),
+    partial_update=extend_schema(
+        parameters=_NOTE_PATH + _NOTE_ID,
+        responses={200: s.IncidentNoteSerializer, **_NOTE_REFUSALS},
+    ),
+    destroy=extend_schema(
+        parameters=_NOTE_PATH + _NOTE_ID,
+        responses={204: None, **{c: r for c, r in _NOTE_REFUSALS.items() if c != 400}},
+    ),
+)
+class IncidentNoteViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Notes on an incident, oldest first, as its timeline shows them. Anyone who may act on
+    the incident's channel writes notes; a note's author edits (PATCH) or deletes it within
+    ``NOTE_EDIT_WINDOW_MINUTES``. Every write goes through the lifecycle service."""
+
+    serializer_class = s.IncidentNoteSerializer
+    lookup_field = "public_id"
+    lookup_url_kwarg = "note_id"
+    filter_backends: list = []  # one incident's notes, in timeline order
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    queryset = IncidentNote.objects.none()  # for the schema; requests use get_queryset
+
+    def incident(self) -> Incident:
+        incidents = visible_incidents(self.request.user).select_related("channel")
+        return get_object_or_404(incidents, public_id=self.kwargs["incident_id"])
+
+    def get_queryset(self) -> QuerySet:
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return IncidentNote.objects.none()
+        return (
+            IncidentNote.objects.filter(incident=self.incident())
+            .select_related("author", "incident")
+            .order_by("created_at", "id")
+        )
+
+    def _actor(self) -> Actor:
+        return Actor(self.request.user, ActionSource.API)
+
+    def create(self, request: Request, *args: object, **kwargs: object) -> Response:
+        incident = self.incident()  # 404 before the body is looked at
+        payload = self.get_serializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        outcome = lifecycle.add_note(incident, self._actor(), payload.validated_data["body"])
+        return Response(self.get_serializer(outcome.note).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, *args: object, **kwargs: object) -> Response:
+        note = self.get_object()
+        payload = self.get_serializer(note, data=request.data, partial=True)
+        payload.is_valid(raise_exception=True)
+        if "body" not in payload.validated_data:
+            raise ValidationError({"body": ["Give the note's new text."]})
+        outcome = lifecycle.edit_note(note, self._actor(), payload.validated_data["body"])
+        return Response(self.get_serializer(outcome.note).data)
+
+    def destroy(self, request: Request, *args: object, **kwargs: object) -> Response:
+        lifecycle.delete_note(self.get_object(), self._actor())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class AlertCursorPagination(NewestFirstCursorPagination):
     ordering = ("-first_seen", "-id")
 
@@ -348,7 +456,12 @@ def _incident_details(user: Any) -> QuerySet:
         .select_related("channel", "merged_into")
         .prefetch_related(
             Prefetch("alerts", Alert.objects.select_related("channel", "source", "incident")),
-            Prefetch("timeline", TimelineEntry.objects.order_by("created_at", "id")),
+            Prefetch(
+                "timeline",
+                TimelineEntry.objects.select_related("note__author", "note__incident").order_by(
+                    "created_at", "id"
+                ),
+            ),
         )
     )
 

@@ -1,6 +1,7 @@
 from oncall.models.channels import Channel
 from oncall.models.escalation import EscalationLevel, EscalationRule
 from oncall.models.incidents import ActionSource, Alert, Counter, Incident, TimelineEntry
+from oncall.models.notes import IncidentNote
 from oncall.models.schedules import (
     LayerParticipant,
     Schedule,
@@ -22,6 +23,7 @@ __all__ = [
     "EscalationRule",
     "InboundEvent",
     "Incident",
+    "IncidentNote",
     "LayerParticipant",
     "Route",
     "Schedule",

@@ -227,6 +227,8 @@ class TimelineEntry(models.Model):
         MERGED_INTO = "merged_into", _("merged into another incident")
         SPLIT = "split", _("alert split out")
         ASSIGNED = "assigned", _("assigned")
+        # A responder's note: the entry points at its ``IncidentNote``, which holds the text.
+        NOTE = "note", _("note")
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -242,6 +244,15 @@ class TimelineEntry(models.Model):
     message = models.TextField()
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Kind NOTE only. The note is its own row (it is edited and deleted; entries are history
+    # and never change); deleting the note deletes its entry with it.
+    note = models.OneToOneField(
+        "oncall.IncidentNote",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="timeline_entry",
+    )
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -254,10 +265,15 @@ class TimelineEntry(models.Model):
     @property
     def source_label(self) -> str:
         """Where the entry came from, for people: "web", "API", or the platform's label."""
-        if self.source in ActionSource.values:
-            return str(ActionSource(self.source).label)
-        platform = platform_named(self.source)
-        return str(platform.label) if platform is not None else self.source
+        return source_label(self.source)
+
+
+def source_label(source: str) -> str:
+    """An action's source for people: "web", "API", or the chat platform's label."""
+    if source in ActionSource.values:
+        return str(ActionSource(source).label)
+    platform = platform_named(source)
+    return str(platform.label) if platform is not None else source
 
 
 class Counter(models.Model):

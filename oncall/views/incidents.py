@@ -2,8 +2,9 @@
 
 It shows the incident, its alerts with links back to their source, its timeline, what
 chat platforms add (who was notified, ``oncall.sections``) and the actions its state
-allows (``incident_actions``). One query each for the session, the user, the incident (with
-channel and people), its alerts and its timeline (with actors), however many there are.
+allows (``incident_actions``), and the form to add a note (``incident_notes``). One query
+each for the session, the user, the incident (with channel and people), its alerts and its
+timeline (with actors, and notes with their authors), however many there are.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
@@ -19,7 +21,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from oncall.forms import SnoozeForm
+from oncall.forms import NoteForm, SnoozeForm
 from oncall.models import Alert, Incident, TimelineEntry
 from oncall.permissions import visible_incidents
 from oncall.sections import incident_sections
@@ -50,6 +52,7 @@ def render_detail(
     public_id: UUID,
     *,
     snooze_form: Any = None,
+    note_form: Any = None,
     status: int = 200,
 ) -> HttpResponse:
     incidents = visible_incidents(request.user).select_related(
@@ -58,7 +61,10 @@ def render_detail(
     incident = get_object_or_404(
         incidents.prefetch_related(
             Prefetch("alerts", queryset=Alert.objects.order_by("first_seen", "pk")),
-            Prefetch("timeline", queryset=TimelineEntry.objects.select_related("actor")),
+            Prefetch(
+                "timeline",
+                queryset=TimelineEntry.objects.select_related("actor", "note__author"),
+            ),
         ),
         public_id=public_id,
     )
@@ -72,10 +78,20 @@ def render_detail(
         "status_line": status_line(incident, now),
         "closed_by": closer_name(incident) if incident.status == Incident.Status.CLOSED else "",
         "alerts": [_alert_row(alert) for alert in incident.alerts.all()],
-        "timeline": incident.timeline.all(),
+        "timeline": _timeline(incident, request.user, now),
         "sections": incident_sections(request, incident),
+        "note_form": note_form or NoteForm(),
+        "note_edit_minutes": settings.NOTE_EDIT_WINDOW_MINUTES,
     }
     return render(request, "oncall/incident_detail.html", context, status=status)
+
+
+def _timeline(incident: Incident, user: Any, now: Any) -> list[TimelineEntry]:
+    """The entries in order; a note's entry knows whether the reader may still edit it."""
+    entries = list(incident.timeline.all())
+    for entry in entries:
+        entry.note_editable = entry.note is not None and entry.note.editable_by(user, now)
+    return entries
 
 
 def _action(name: str) -> dict[str, Any]:

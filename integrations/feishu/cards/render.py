@@ -10,8 +10,12 @@ buttons that act on it, built again after every change and patched into every se
 * Buttons carry ``{"action": ..., "incident": <public id>}`` and nothing else: the callback looks
   the incident up and checks who clicked; nothing in a value is trusted or secret.
 * Feishu refuses cards over 30 KB: the body (text, then labels) is cut to fit.
+* Responders' notes show as their count and the latest one (its first lines, escaped like
+  everything else: a note cannot mention people or hide a link either). Adding, editing or
+  deleting a note is announced like any change, which makes the stored card stale
+  (``render_cache``) and updates every sent copy.
 
-``incident_card`` reads the incident and its alerts and writes nothing.
+``incident_card`` reads the incident, its alerts and its notes and writes nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone, translation
 from django.utils.translation import gettext
@@ -32,7 +37,7 @@ from django.utils.translation import gettext
 from oncall.durations import snooze_choices
 from oncall.events import Severity
 from oncall.links import incident_url
-from oncall.models import Alert, Incident
+from oncall.models import Alert, Incident, IncidentNote
 from oncall.timeline import display_name
 from oncall.wording import (
     ONE_CLICK_BUTTONS,
@@ -54,6 +59,9 @@ MAX_TEXT_CHARS = 2000
 MAX_LABEL_KEY_CHARS = 100
 MAX_LABEL_VALUE_CHARS = 500
 ELLIPSIS = "…"
+# The latest note on a card: a glance at where the work is; the page has the whole text.
+MAX_NOTE_CHARS = 300
+MAX_NOTE_LINES = 4
 # Labels the template shows first (resource) or as the text (body_text), not in the list.
 _SPECIAL_LABELS = ("body_text", "resource")
 
@@ -76,23 +84,29 @@ def incident_card(
     incident: Incident,
     *,
     alerts: Sequence[Alert] | None = None,
+    notes: Sequence[IncidentNote] | None = None,
     now: datetime | None = None,
 ) -> dict:
     """The card of ``incident`` as it is now: a dict ready to be sent as ``interactive``
-    content. ``alerts`` (all of the incident's alerts) saves the queries when the caller has
-    them; ``now`` decides what counts as snoozed and as today.
+    content. ``alerts`` and ``notes`` (all of the incident's) save the queries when the caller
+    has them; ``now`` decides what counts as snoozed and as today.
 
     One card is read by every recipient alike: it is written in the console's language, not
     in the language of whoever's click or page made it change."""
     with translation.override(settings.LANGUAGE_CODE):
-        return _incident_card(incident, alerts=alerts, now=now)
+        return _incident_card(incident, alerts=alerts, notes=notes, now=now)
 
 
 def _incident_card(
-    incident: Incident, *, alerts: Sequence[Alert] | None, now: datetime | None
+    incident: Incident,
+    *,
+    alerts: Sequence[Alert] | None,
+    notes: Sequence[IncidentNote] | None,
+    now: datetime | None,
 ) -> dict:
     now = now or timezone.now()
     summary = _summarise(incident, alerts)
+    notes_shown = _notes_element(_notes_summary(incident, notes), now)
     state = display_state(incident, now)
     card = {
         "config": {"update_multi": True, "wide_screen_mode": True},
@@ -105,6 +119,7 @@ def _incident_card(
             {"tag": "hr"},
             _lark_md_div(""),  # _BODY_INDEX: the body, once the rest of the card is measured
             *_merged_into(incident),
+            *notes_shown,
             _lark_md_div(f"[Open in console]({incident_url(incident)})"),
             *_action_row(incident, state),
             {"tag": "note", "elements": [_plain(_note(incident, now))]},
@@ -218,6 +233,87 @@ def _aware(value: datetime | str) -> datetime:
     if isinstance(value, datetime):
         return value
     return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+# --- Notes ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _NotesSummary:
+    total: int
+    latest: IncidentNote | None  # with ``author_name`` set
+
+
+def _notes_summary(incident: Incident, notes: Sequence[IncidentNote] | None) -> _NotesSummary:
+    if notes is not None:
+        latest = max(notes, key=lambda n: (n.created_at, n.pk or 0), default=None)
+        if latest is not None:
+            latest.author_name = _author_name(latest.author if latest.author_id else None)
+        return _NotesSummary(len(notes), latest)
+    if incident.pk is None:  # an example incident (the admin's test card)
+        return _NotesSummary(0, None)
+    latest = next(iter(IncidentNote.objects.raw(_latest_note_sql(), [incident.pk] * 2)), None)
+    if latest is None:
+        return _NotesSummary(0, None)
+    author = None
+    if latest.author_id:
+        author = get_user_model()(
+            first_name=latest.author_first_name,
+            last_name=latest.author_last_name,
+            username=latest.author_username,
+        )
+    latest.author_name = _author_name(author)
+    return _NotesSummary(latest.notes_total, latest)
+
+
+def _author_name(author: Any) -> str:
+    return display_name(author) if author is not None else "a deleted user"
+
+
+@lru_cache(maxsize=1)
+def _latest_note_sql() -> str:
+    """The latest note with its author's names, and the count of all, in one query written in
+    SQL (as ``_summary_sql``, and for the same reason: Django's compiling a join with a window
+    or subquery costs more CPU than running it). The top note comes from the (incident,
+    created_at, id) index read backwards; the count from the same index."""
+    quote = connection.ops.quote_name
+    notes, users = quote(IncidentNote._meta.db_table), quote(get_user_model()._meta.db_table)
+
+    def column(model: Any, name: str) -> str:
+        return quote(model._meta.get_field(name).column)
+
+    incident, author = column(IncidentNote, "incident"), column(IncidentNote, "author")
+    user = get_user_model()
+    # Names from the models, quoted; the values are parameters.
+    return (
+        f"SELECT n.*, u.{column(user, 'first_name')} AS author_first_name, "  # noqa: S608
+        f"u.{column(user, 'last_name')} AS author_last_name, "
+        f"u.{column(user, 'username')} AS author_username, "
+        f"(SELECT COUNT(*) FROM {notes} c WHERE c.{incident} = %s) AS notes_total "
+        f"FROM {notes} n LEFT JOIN {users} u ON u.{column(user, 'id')} = n.{author} "
+        f"WHERE n.{incident} = %s "
+        f"ORDER BY n.{column(IncidentNote, 'created_at')} DESC, "
+        f"n.{column(IncidentNote, 'id')} DESC LIMIT 1"
+    )
+
+
+def _notes_element(notes: _NotesSummary, now: datetime) -> list[dict]:
+    """The latest note under a heading with the count, or nothing when there is none."""
+    latest = notes.latest
+    if latest is None:
+        return []
+    author = latest.author_name
+    heading = "**Latest note**" if notes.total == 1 else f"**Latest of {notes.total} notes**"
+    byline = escape_lark_md(f"{author}, {moment(latest.created_at, now)}")
+    return [_lark_md_div(f"{heading} · {byline}\n{escape_lark_md(_note_excerpt(latest.body))}")]
+
+
+def _note_excerpt(body: str) -> str:
+    lines = [line for line in body.splitlines() if line.strip()]
+    excerpt = "\n".join(lines[:MAX_NOTE_LINES])
+    if len(lines) > MAX_NOTE_LINES:
+        excerpt += f"\n{ELLIPSIS}"
+    return _clip(excerpt, MAX_NOTE_CHARS)
 
 
 # --- Header, fields, note ------------------------------------------------------------------

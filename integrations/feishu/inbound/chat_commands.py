@@ -5,13 +5,18 @@ and the ``IncomingMessage`` and returns the text to answer (the incident command
 ``integrations.feishu.inbound.incident_commands``, ``oncall`` is ``schedule_commands``);
 ``ALIASES`` gives a command other words (``值班``). ``help`` is built in, and anything the bot
 does not understand is answered with the help text.
+
+A reply to an incident's card is a command only when it is one: a command word followed by no
+more words than its usage shows ("close", "snooze 2h", "claim 12"). Any other text replying to
+the card, "Close to done, checking replicas" included, becomes a note on the incident
+(``card_replies``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from integrations.feishu.inbound import incident_commands, schedule_commands
+from integrations.feishu.inbound import card_replies, incident_commands, schedule_commands
 from integrations.feishu.inbound.events import IncomingMessage
 from integrations.feishu.models import FeishuApp
 
@@ -59,14 +64,33 @@ COMMANDS: dict[str, tuple[str, str, Command]] = {
 ALIASES: dict[str, str] = {"新建": "new", "分派": "assign", "值班": "oncall"}
 
 
-def answer(app: FeishuApp, message: IncomingMessage) -> str:
+def answer(app: FeishuApp, message: IncomingMessage) -> str | None:
+    """The bot's answer to ``message``, or None when it is not for the bot (a group message
+    that mentions nobody and is neither a note nor a command replying to an incident's card)."""
     words = message.words
     command = words[0].lower().lstrip("/") if words else "help"
     entry = COMMANDS.get(ALIASES.get(command, command))
+    is_command = _is_command(words, entry, command)
+    if words and not is_command:
+        incident = incident_commands.incident_of_reply(app, message)
+        if incident is not None:
+            return card_replies.note(app, message, incident)
+    if not message.addressed and not (
+        words and is_command and incident_commands.incident_of_reply(app, message)
+    ):
+        return None
     if entry is None:
         return help_text(app)
     _usage, _description, handler = entry
     return handler(app, message)
+
+
+def _is_command(words: list[str], entry: tuple | None, command: str) -> bool:
+    """Whether the words are a command as written: its word and at most its usage's words
+    ("snooze N 2h": three)."""
+    if command == "help":
+        return len(words) <= 1
+    return entry is not None and len(words) <= len(entry[0].split())
 
 
 def help_text(app: FeishuApp) -> str:
@@ -79,5 +103,6 @@ def help_text(app: FeishuApp) -> str:
     ]
     lines += [f"{usage}: {description}" for usage, description, _ in COMMANDS.values()]
     lines += ["N is an incident's number; in a reply to an incident's card it may be left out."]
+    lines += ["Any other reply to an incident's card becomes a note on the incident."]
     lines += ["", f"Open the console: {app.web_url}"]
     return "\n".join(lines)

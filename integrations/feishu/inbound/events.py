@@ -34,12 +34,17 @@ class IncomingMessage:
     chat_type: str  # "p2p" or "group"
     sender_open_id: str
     text: str
-    # The message this one replies to (a card, for "reply to the card" commands).
+    # The message this one replies to (a card, for "reply to the card" commands and notes),
+    # and the first message of its thread (the card, when this replies to a reply to it).
     parent_id: str = ""
+    root_id: str = ""
     # Each mention's key in ``text`` -> {"open_id", "name"} of whom it mentions (the bot, in a
     # group, and the people a command names: ``assign 12 @Bob``). Plain JSON: the message
     # travels to the answering task as a dict.
     mentions: dict[str, dict[str, str]] = field(default_factory=dict)
+    # False for a group message that mentions nobody: it reaches the console only when the app
+    # may read every group message, and is for the bot only if it replies to a card.
+    addressed: bool = True
 
     @property
     def words(self) -> list[str]:
@@ -52,6 +57,11 @@ class IncomingMessage:
         command = re.search(r"(?:^|\s)(?!@_user_\d)\S", self.text)
         rest = self.text[command.end() :] if command else ""
         return [self.mentions[key] for key in MENTION_KEY.findall(rest) if key in self.mentions]
+
+    @property
+    def replied_to(self) -> list[str]:
+        """The messages this one replies to, the nearest first."""
+        return [m for m in (self.parent_id, self.root_id) if m]
 
 
 def handle(app: FeishuApp, event_type: str, event: dict) -> bool:
@@ -99,9 +109,10 @@ def message_received(app: FeishuApp, event: dict) -> None:
 
 
 def incoming_message(event: dict) -> IncomingMessage | None:
-    """The text message addressed to the bot, or None: other message types, and group
-    messages that do not mention anyone (an app allowed to read every group message gets
-    those too), are not for the bot."""
+    """The text message that may be for the bot, or None: group messages that mention
+    nobody and reply to nothing (an app allowed to read every group message gets those too)
+    are not. One that mentions nobody but replies to something may reply to an incident's
+    card (a note): ``addressed`` is False, and the command task decides."""
     message = event.get("message")
     sender = event.get("sender")
     if not isinstance(message, dict) or not isinstance(sender, dict):
@@ -109,7 +120,9 @@ def incoming_message(event: dict) -> IncomingMessage | None:
     if sender.get("sender_type") not in (None, "user"):
         return None  # another bot, or the system
     chat_type = message.get("chat_type")
-    if chat_type == "group" and not message.get("mentions"):
+    parent_id, root_id = _str(message, "parent_id"), _str(message, "root_id")
+    addressed = chat_type != "group" or bool(message.get("mentions"))
+    if not addressed and not (parent_id or root_id):
         return None
     message_id = _str(message, "message_id")
     if not message_id:
@@ -122,8 +135,10 @@ def incoming_message(event: dict) -> IncomingMessage | None:
         chat_type=str(chat_type),
         sender_open_id=_sender(sender),
         text=_text_content(message.get("content")) if is_text else "",
-        parent_id=_str(message, "parent_id"),
+        parent_id=parent_id,
+        root_id=root_id,
         mentions=_mentions(message.get("mentions")),
+        addressed=addressed,
     )
 
 

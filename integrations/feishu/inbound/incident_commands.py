@@ -104,7 +104,7 @@ def merge(app: FeishuApp, message: IncomingMessage) -> str:
         numbers = [int(n) for n in re.findall(r"\d+", match["sources"])]
         if numbers:
             sources = [_incident(app, user, message, number) for number in numbers]
-        elif (replied := _incident_of_card(app, message.parent_id)) is not None:
+        elif (replied := incident_of_reply(app, message)) is not None:
             sources = [replied]
         else:
             return _merge_usage(command)
@@ -348,23 +348,27 @@ def _incident(app: FeishuApp, user: Any, message: IncomingMessage, number: int |
         if incident is None:
             raise _Answer(_not_found(number))
         return incident
-    incident = _incident_of_card(app, message.parent_id)
+    incident = incident_of_reply(app, message)
     if incident is None:
         command = message.words[0].lower().lstrip("/")
         raise _Answer(_usage(command, command == "snooze"))
     return incident
 
 
-def _incident_of_card(app: FeishuApp, message_id: str) -> Incident | None:
-    """The incident whose card (any copy sent through ``app``) is ``message_id``."""
-    if not message_id:
+def incident_of_reply(app: FeishuApp, message: IncomingMessage) -> Incident | None:
+    """The incident whose card (any copy sent through ``app``) the message replies to: its
+    parent, else the root of its thread (a reply to a reply to the card)."""
+    replied_to = message.replied_to
+    if not replied_to:
         return None
-    sent = (
-        SentCard.objects.filter(message_id=message_id, delivery__app=app)
-        .select_related("delivery__incident__channel")
-        .first()
-    )
-    return sent.delivery.incident if sent else None
+    sent = {
+        card.message_id: card
+        for card in SentCard.objects.filter(
+            message_id__in=replied_to, delivery__app=app
+        ).select_related("delivery__incident__channel")
+    }
+    nearest = next((sent[m] for m in replied_to if m in sent), None)
+    return nearest.delivery.incident if nearest else None
 
 
 def _apply(incident: Incident, actor: Actor, duration: timedelta | None, act: Act) -> str:
