@@ -398,7 +398,7 @@ def add_note(ref: IncidentRef, actor: Actor, body: str) -> NoteOutcome:
     text = clean_note_body(body)
     with transaction.atomic():
         incident = _lock(ref)
-        _check_may_act(incident, actor)
+        _check_may_note(incident, actor)
         origin = str(actor.via.get("message_id") or "")[:128]
         if origin and (noted := _note_of_message(incident, actor, origin)) is not None:
             return NoteOutcome(incident, False, f"Already noted on #{incident.number}", noted)
@@ -468,7 +468,7 @@ def _refuse_if_not_a_person(actor: Actor) -> None:
         raise InvalidRequest("Notes are written by people.")
 
 
-def _check_may_act(incident: Incident, actor: Actor) -> None:
+def _check_may_note(incident: Incident, actor: Actor) -> None:
     _refuse_if_not_a_person(actor)
     if not can_act_on_channel(actor.user, incident.channel_id):
         raise PermissionDenied("You are not a member of this incident's channel.")
@@ -499,7 +499,7 @@ def check_may_change_note(
 ) -> None:
     """Raise why ``actor`` may not edit or delete ``note`` now (``PermissionDenied``,
     ``NotYours``, ``EditWindowPassed``); pages ask it before offering the form."""
-    _check_may_act(incident, actor)
+    _check_may_note(incident, actor)
     if note.author_id is None or note.author_id != _user_id(actor):
         raise NotYours(
             _("Only its author can change a note; this one is by %(name)s.")
