@@ -401,7 +401,7 @@ def add_note(ref: IncidentRef, actor: Actor, body: str) -> NoteOutcome:
         _check_may_note(incident, actor)
         origin = str(actor.via.get("message_id") or "")[:128]
         if origin and (noted := _note_of_message(incident, actor, origin)) is not None:
-            return NoteOutcome(incident, False, f"Already noted on #{incident.number}", noted)
+            return NoteOutcome(incident, False, f"Already noted on #{incident.number}", note=noted)
         now = timezone.now()
         note = IncidentNote.objects.create(
             incident=incident,
@@ -413,7 +413,7 @@ def add_note(ref: IncidentRef, actor: Actor, body: str) -> NoteOutcome:
         )
         incident.save(update_fields=["updated_at"])
         record(incident, Kind.NOTE, actor, f"Note by {actor.name}", at=now, note=note)
-        return NoteOutcome(incident, True, f"Noted on #{incident.number}", note)
+        return NoteOutcome(incident, True, f"Noted on #{incident.number}", note=note)
 
 
 def edit_note(note_ref: IncidentNote | UUID, actor: Actor, body: str) -> NoteOutcome:
@@ -425,12 +425,12 @@ def edit_note(note_ref: IncidentNote | UUID, actor: Actor, body: str) -> NoteOut
         now = timezone.now()
         check_may_change_note(incident, note, actor, now)
         if note.body == text:
-            return NoteOutcome(incident, False, _("The note already says this."), note)
+            return NoteOutcome(incident, False, _("The note already says this."), note=note)
         note.body, note.edited_at = text, now
         note.save(update_fields=["body", "edited_at"])
         incident.save(update_fields=["updated_at"])
         announce(incident.pk, Kind.NOTE, actor, incident)
-        return NoteOutcome(incident, True, _("Note saved."), note)
+        return NoteOutcome(incident, True, _("Note saved."), note=note)
 
 
 def delete_note(note_ref: IncidentNote | UUID, actor: Actor) -> NoteOutcome:
@@ -443,7 +443,7 @@ def delete_note(note_ref: IncidentNote | UUID, actor: Actor) -> NoteOutcome:
         note.delete()  # its timeline entry too (TimelineEntry.note cascades)
         incident.save(update_fields=["updated_at"])
         announce(incident.pk, Kind.NOTE, actor, incident)
-        return NoteOutcome(incident, True, _("Note deleted."), None)
+        return NoteOutcome(incident, True, _("Note deleted."), note=None)
 
 
 def clean_note_body(body: str) -> str:

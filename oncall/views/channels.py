@@ -68,7 +68,9 @@ def channel_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     listed = incident_list(
         IncidentFilterForm({"channel": str(channel.public_id)}, request.user), now
     )
-    levels = EscalationLevel.objects.prefetch_related("users").order_by("position", "pk")
+    levels = EscalationLevel.objects.prefetch_related("users", "schedules").order_by(
+        "position", "pk"
+    )
     rules = list(
         prefetch_rules(
             EscalationRule.objects.filter(channel=channel)

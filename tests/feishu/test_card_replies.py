@@ -111,7 +111,10 @@ def test_a_reply_to_a_reply_to_the_card_is_a_note_on_its_incident(app, alice, in
 
 
 def test_other_mentions_keep_the_name_feishu_showed(app, alice, incident, card):
-    mentions = {"@_user_1": "Ops bot", "@_user_2": "Bob Li"}
+    mentions = {
+        "@_user_1": {"open_id": "ou_bot", "name": "Ops bot"},
+        "@_user_2": {"open_id": "ou_bob", "name": "Bob Li"},
+    }
     reply(app, "@_user_1 handing over to @_user_2 now", mentions=mentions)
     assert IncidentNote.objects.get().body == "handing over to @Bob Li now"
 
