@@ -3,7 +3,12 @@ tokens and escalation rules, one module per area. Django's autodiscovery imports
 which registers them all; a chat platform's admin builds on ``AdminMedia`` and ``copy_field``.
 """
 
-from oncall.admin import configuration, escalation_rules, incidents  # noqa: F401 (registers)
+from oncall.admin import (  # noqa: F401 (registers)
+    configuration,
+    escalation_rules,
+    incidents,
+    schedule_swaps,
+)
 from oncall.admin.shared import AdminMedia, copy_field, severity_badge
 
 __all__ = ["AdminMedia", "copy_field", "severity_badge"]

@@ -1,3 +1,4 @@
+from oncall.models.calendars import CalendarFeed
 from oncall.models.channels import Channel
 from oncall.models.escalation import EscalationLevel, EscalationRule
 from oncall.models.incidents import ActionSource, Alert, Counter, Incident, TimelineEntry
@@ -7,6 +8,7 @@ from oncall.models.schedules import (
     ScheduleLayer,
     ScheduleOverride,
 )
+from oncall.models.shift_swaps import ShiftSwap
 from oncall.models.sources import AlertSource, InboundEvent, Route
 from oncall.models.tokens import ApiToken
 
@@ -15,6 +17,7 @@ __all__ = [
     "Alert",
     "AlertSource",
     "ApiToken",
+    "CalendarFeed",
     "Channel",
     "Counter",
     "EscalationLevel",
@@ -26,5 +29,6 @@ __all__ = [
     "Schedule",
     "ScheduleLayer",
     "ScheduleOverride",
+    "ShiftSwap",
     "TimelineEntry",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from integrations.feishu.inbound import incident_commands
+from integrations.feishu.inbound import incident_commands, swap_commands
 from integrations.feishu.inbound.events import IncomingMessage
 from integrations.feishu.models import FeishuApp
 
@@ -29,13 +29,21 @@ COMMANDS: dict[str, tuple[str, str, Command]] = {
     "wake": ("wake N", "end the snooze of #N", incident_commands.wake),
     "close": ("close N", "close incident #N", incident_commands.close),
     "reopen": ("reopen N", "reopen closed incident #N", incident_commands.reopen),
+    "swaps": (
+        "swaps (换班)",
+        "open shift swap requests you can take",
+        swap_commands.list_takeable,
+    ),
+    "take": ("take N (接班 N)", "take shift swap request #N", swap_commands.take),
 }
+# Other words for the same commands: command -> the command of COMMANDS it means.
+ALIASES = {"换班": "swaps", "接班": "take"}
 
 
 def answer(app: FeishuApp, message: IncomingMessage) -> str:
     words = message.words
     command = words[0].lower().lstrip("/") if words else "help"
-    entry = COMMANDS.get(command)
+    entry = COMMANDS.get(ALIASES.get(command, command))
     if entry is None:
         return help_text(app)
     _usage, _description, handler = entry
