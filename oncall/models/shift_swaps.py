@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from oncall.models.schedules import Schedule, ScheduleOverride
 
@@ -21,10 +22,10 @@ SWAP_NOTE_MAX_CHARS = 200
 
 class ShiftSwap(models.Model):
     class Status(models.TextChoices):
-        OPEN = "open", _("open")
-        TAKEN = "taken", _("taken")
-        CANCELLED = "cancelled", _("cancelled")
-        EXPIRED = "expired", _("expired")
+        OPEN = "open", pgettext_lazy("shift swap", "open")
+        TAKEN = "taken", pgettext_lazy("shift swap", "taken")
+        CANCELLED = "cancelled", pgettext_lazy("shift swap", "cancelled")
+        EXPIRED = "expired", pgettext_lazy("shift swap", "expired")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="swaps")
@@ -32,13 +33,18 @@ class ShiftSwap(models.Model):
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         related_name="shift_swaps_asked",
-        verbose_name=_("asked by"),
+        verbose_name=pgettext_lazy("shift swap", "asked by"),
     )
-    start = models.DateTimeField(_("start"))
-    end = models.DateTimeField(_("end"))
-    note = models.CharField(_("note"), max_length=SWAP_NOTE_MAX_CHARS, blank=True)
+    start = models.DateTimeField(pgettext_lazy("shift swap", "start"))
+    end = models.DateTimeField(pgettext_lazy("shift swap", "end"))
+    note = models.CharField(
+        pgettext_lazy("shift swap", "note"), max_length=SWAP_NOTE_MAX_CHARS, blank=True
+    )
     status = models.CharField(
-        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+        pgettext_lazy("shift swap", "status"),
+        max_length=10,
+        choices=Status.choices,
+        default=Status.OPEN,
     )
     taken_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -46,9 +52,9 @@ class ShiftSwap(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="shift_swaps_taken",
-        verbose_name=_("taken by"),
+        verbose_name=pgettext_lazy("shift swap", "taken by"),
     )
-    taken_at = models.DateTimeField(_("taken at"), null=True, blank=True)
+    taken_at = models.DateTimeField(pgettext_lazy("shift swap", "taken at"), null=True, blank=True)
     # The override the swap made; kept (SET_NULL) if an admin deletes the override later, so
     # the history of who agreed stays.
     override = models.OneToOneField(
@@ -57,10 +63,14 @@ class ShiftSwap(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="swap",
-        verbose_name=_("override"),
+        verbose_name=pgettext_lazy("shift swap", "override"),
     )
-    created_at = models.DateTimeField(_("asked at"), default=timezone.now, editable=False)
-    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    created_at = models.DateTimeField(
+        pgettext_lazy("shift swap", "asked at"), default=timezone.now, editable=False
+    )
+    closed_at = models.DateTimeField(
+        pgettext_lazy("shift swap", "closed at"), null=True, blank=True
+    )
 
     class Meta:
         ordering = ["start", "id"]

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from icalendar import Calendar, Event, vDuration
 
 from oncall.models import CalendarFeed, Schedule, ScheduleLayer, ScheduleOverride
@@ -205,7 +206,11 @@ class _Sources:
     def describe(self, shift: Shift) -> str:
         if shift.override is not None:
             note = self.overrides.get(shift.override, "")
-            return _("Override: %(note)s") % {"note": note} if note else _("Override")
+            return (
+                _("Override: %(note)s") % {"note": note}
+                if note
+                else pgettext("calendar event", "Override")
+            )
         return _("Layer: %(layer)s") % {"layer": self.layers.get(shift.layer or 0, "")}
 
 

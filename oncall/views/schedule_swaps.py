@@ -21,7 +21,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from oncall.models import Schedule, ShiftSwap
@@ -40,17 +40,17 @@ class AskSwapForm(forms.Form):
     times in the schedule's zone, as a ``datetime-local`` input sends them)."""
 
     shift = forms.ChoiceField(
-        label=gettext_lazy("Shift"),
+        label=pgettext_lazy("shift swap", "Shift"),
         error_messages={
             "invalid_choice": gettext_lazy(
                 "That shift is no longer yours (the schedule changed): choose again."
             )
         },
     )
-    start = forms.CharField(label=gettext_lazy("From"), required=False)
-    end = forms.CharField(label=gettext_lazy("To"), required=False)
+    start = forms.CharField(label=pgettext_lazy("shift swap", "From"), required=False)
+    end = forms.CharField(label=pgettext_lazy("shift swap", "To"), required=False)
     note = forms.CharField(
-        label=gettext_lazy("Note"),
+        label=pgettext_lazy("shift swap", "Note"),
         required=False,
         max_length=SWAP_NOTE_MAX_CHARS,
         help_text=gettext_lazy("Optional, e.g. “family trip, happy to swap back”."),
