@@ -258,11 +258,10 @@ def cancel(swap: ShiftSwap | int, person: Any, now: datetime | None = None) -> S
 
 def _lock(swap: ShiftSwap | int) -> ShiftSwap:
     pk = swap.pk if isinstance(swap, ShiftSwap) else swap
-    return (
-        ShiftSwap.objects.select_for_update(of=("self",))
-        .select_related("schedule", "requester", "taken_by")
-        .get(pk=pk)
-    )
+    # The row alone: after waiting for another taker's lock, PostgreSQL re-reads the locked
+    # row but not the rows joined to it, so a joined ``taken_by`` would still be the old
+    # (empty) one. The related rows are read afterwards, by statements that see the winner.
+    return ShiftSwap.objects.select_for_update().get(pk=pk)
 
 
 def _refuse_unless_open(swap: ShiftSwap, now: datetime) -> None:
