@@ -143,6 +143,14 @@ def test_time_that_has_begun_cannot_be_given_away(schedule, alice, alices_day):
     assert (refused.value.code, refused.value.kind) == ("in_the_past", "invalid")
 
 
+def test_a_period_beyond_the_horizon_is_refused_before_any_arithmetic(schedule, alice):
+    now = timezone.now()
+    with pytest.raises(swaps.SwapRefused) as refused:
+        swaps.ask(schedule, alice, now + timedelta(days=1), datetime(9999, 1, 1, tzinfo=SHANGHAI))
+    assert (refused.value.code, refused.value.kind) == ("too_far", "invalid")
+    assert "the next 90 days" in refused.value.message
+
+
 def test_an_end_before_the_start_is_refused(schedule, alice, alices_day):
     start, end = alices_day
     with pytest.raises(swaps.SwapRefused) as refused:
@@ -451,6 +459,19 @@ def test_strangers_see_no_swaps_and_anonymous_callers_are_refused(schedule, alic
     assert stranger.get("/api/v1/shift-swaps/").json()["results"] == []
     assert stranger.post(f"/api/v1/shift-swaps/{swap.public_id}/take/").status_code == 404
     assert APIClient().get("/api/v1/shift-swaps/").status_code in (401, 403)
+
+
+def test_the_admin_lists_swaps_read_only(schedule, alice, alices_day):
+    swap = swaps.ask(schedule, alice, *alices_day)
+    admin = signed_in_as(UserFactory(is_staff=True, is_superuser=True))
+
+    listed = admin.get(reverse("admin:oncall_shiftswap_changelist"))
+    shown = admin.get(reverse("admin:oncall_shiftswap_change", args=[swap.pk]))
+
+    assert listed.status_code == shown.status_code == 200
+    assert "SRE primary" in listed.content.decode()
+    assert 'name="_save"' not in shown.content.decode()
+    assert admin.get(reverse("admin:oncall_shiftswap_add")).status_code == 403
 
 
 def test_the_schema_documents_the_swap_endpoints():

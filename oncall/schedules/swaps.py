@@ -1,10 +1,11 @@
 """Shift swaps: the one service every surface (pages, API, chat commands) goes through.
 
 * **Asking**: a person gives away time they are on call for in a schedule's final shifts: a
-  whole upcoming shift or a part of it, starting now or later, in one piece (several shifts:
-  several requests). Time covered by an override (including one a swap made) cannot be given
-  away here: an admin changes overrides. Someone with an open request for overlapping time of
-  the same schedule is told so instead of asking twice.
+  whole upcoming shift or a part of it, starting now or later and ending within
+  :data:`ASK_HORIZON`, in one piece (several shifts: several requests). Time covered by an
+  override (including one a swap made) cannot be given away here: an admin changes overrides.
+  Someone with an open request for overlapping time of the same schedule is told so instead of
+  asking twice.
 * **Who may take**: every active participant of the schedule's layers other than the
   requester: the people who share the rotation, and so know the work. Whoever else should
   cover is put in by an admin with an override.
@@ -129,6 +130,14 @@ def ask(
     if start < now:
         raise SwapRefused(
             "in_the_past", _("That time has begun: give away time from now on."), "invalid"
+        )
+    if end > now + ASK_HORIZON:
+        # Also bounds the arithmetic a request costs (the final shifts of its period).
+        raise SwapRefused(
+            "too_far",
+            _("Swaps are for the next %(days)s days: ask for a period that ends before then.")
+            % {"days": ASK_HORIZON.days},
+            "invalid",
         )
     with transaction.atomic():
         Schedule.objects.select_for_update().filter(pk=schedule.pk).first()
