@@ -14,6 +14,7 @@ from django.utils import timezone
 from icalendar import Calendar
 from rest_framework.test import APIClient
 
+from oncall import logfilters
 from oncall.models import CalendarFeed, ScheduleOverride
 from oncall.schedules import calendars, resolve
 from tests.factories import ScheduleLayerFactory, UserFactory
@@ -215,6 +216,19 @@ def test_a_rotated_url_is_404_at_once_and_like_an_unknown_one(client, soon):
     assert (gone.status_code, unknown.status_code) == (404, 404)
     assert gone.content == unknown.content
     assert client.get(path_of(feed)).status_code == 200
+
+
+def test_a_feed_url_is_redacted_in_log_lines(client, soon, caplog):
+    path = path_of(calendars.feed_of_schedule(soon))
+    token = path.removeprefix("/calendars/").removesuffix(".ics")
+
+    assert (
+        logfilters.redact(f'"GET {path} HTTP/1.1" 200') == '"GET /calendars/<token> HTTP/1.1" 200'
+    )
+    with caplog.at_level("WARNING"):
+        client.get("/calendars/nope-" + token + ".ics")
+    assert "Not Found: /calendars/<token>" in caplog.text
+    assert token not in caplog.text
 
 
 def test_a_deactivated_persons_feed_is_404(client, people):
