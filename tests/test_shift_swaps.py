@@ -327,6 +327,22 @@ def test_asking_for_part_of_a_shift_from_the_page(schedule, alice, alices_day):
     )
 
 
+def test_a_link_from_a_shift_preselects_it_and_the_part(schedule, alice, alices_day):
+    start, _ = alices_day
+    part_end = start + timedelta(hours=4)
+
+    page = signed_in_as(alice).get(
+        swaps_url(schedule), {"start": start.isoformat(), "end": part_end.isoformat()}
+    )
+
+    form = page.context["form"]
+    shift = swaps.upcoming_shifts(schedule, alice)[0]
+    assert form["shift"].value() == f"{shift.start.isoformat()}/{shift.end.isoformat()}"
+    assert form["start"].value() is None
+    assert form["end"].value() == part_end.astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")
+    assert signed_in_as(alice).get(swaps_url(schedule), {"start": "garbage"}).status_code == 200
+
+
 def test_a_period_outside_the_chosen_shift_is_refused_on_the_page(schedule, alice, alices_day):
     start, _ = alices_day
     shift = swaps.upcoming_shifts(schedule, alice)[0]

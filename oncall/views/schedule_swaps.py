@@ -9,7 +9,7 @@ and the latest swaps. Asking, taking and cancelling are POSTs through ``oncall.s
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -91,6 +91,34 @@ class AskSwapForm(forms.Form):
         return data
 
 
+def _preselected(request: HttpRequest, schedule: Schedule, shifts: list[Shift]) -> dict[str, str]:
+    """``?start=...&end=...`` (ISO 8601, as the schedule page's shifts carry them): the shift
+    holding that period chosen in the form, and the period itself when it is only a part."""
+    start, end = _moment(request.GET.get("start")), _moment(request.GET.get("end"))
+    if start is None:
+        return {}
+    # Overlapping rather than holding: the shift under way starts now in ``shifts``.
+    until = end if end is not None and end > start else start + timedelta(microseconds=1)
+    shift = next((s for s in shifts if s.start < until and start < s.end), None)
+    if shift is None:
+        return {}
+    initial = {"shift": _shift_key(shift)}
+    zone = ZoneInfo(schedule.time_zone)
+    if start > shift.start:
+        initial["start"] = start.astimezone(zone).strftime(LOCAL_INPUT_FORMAT)
+    if end is not None and start < end < shift.end:
+        initial["end"] = end.astimezone(zone).strftime(LOCAL_INPUT_FORMAT)
+    return initial
+
+
+def _moment(value: str | None) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(value or "")
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
 def _shift_key(shift: Shift) -> str:
     return f"{shift.start.isoformat()}/{shift.end.isoformat()}"
 
@@ -107,7 +135,10 @@ def swap_list(request: HttpRequest, public_id: UUID) -> HttpResponse:
     now = timezone.now()
     shifts = swaps.upcoming_shifts(schedule, request.user, now)
     form = AskSwapForm(
-        request.POST if request.method == "POST" else None, schedule=schedule, shifts=shifts
+        request.POST if request.method == "POST" else None,
+        schedule=schedule,
+        shifts=shifts,
+        initial=_preselected(request, schedule, shifts),
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
