@@ -63,6 +63,7 @@ urlpatterns = [
         schedule_calendars.schedule_calendar_rotate,
         name="schedule-calendar-rotate",
     ),
+    path("schedules/swaps/", schedule_swaps.hub, name="swap-hub"),
     path("schedules/<uuid:public_id>/swaps/", schedule_swaps.swap_list, name="schedule-swaps"),
     path(
         "schedules/<uuid:public_id>/swaps/<uuid:swap_id>/take/",

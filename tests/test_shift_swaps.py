@@ -4,6 +4,7 @@ their page (``/schedules/<id>/swaps/``) and API (``/api/v1/shift-swaps/``)."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -341,6 +342,25 @@ def test_a_link_from_a_shift_preselects_it_and_the_part(schedule, alice, alices_
     assert form["start"].value() is None
     assert form["end"].value() == part_end.astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")
     assert signed_in_as(alice).get(swaps_url(schedule), {"start": "garbage"}).status_code == 200
+
+
+def test_the_hub_lists_what_i_can_take_my_requests_and_my_shifts(schedule, alice, bob, alices_day):
+    swap = swaps.ask(schedule, alice, *alices_day)
+    take_url = reverse("schedule-swap-take", args=[schedule.public_id, swap.public_id])
+
+    as_bob = signed_in_as(bob).get(reverse("swap-hub")).content.decode()
+    as_alice = signed_in_as(alice).get(reverse("swap-hub")).content.decode()
+
+    assert take_url in as_bob
+    assert 'name="back" value="hub"' in as_bob
+    assert take_url not in as_alice
+    assert reverse("schedule-swap-cancel", args=[schedule.public_id, swap.public_id]) in as_alice
+    # Bob's own next turn (the day after Alice's) can be given away from its schedule's page.
+    bobs = swaps.upcoming_shifts(schedule, bob)[0]
+    assert f"?start={quote(timezone.localtime(bobs.start).isoformat())}" in as_bob
+
+    taken = signed_in_as(bob).post(take_url, {"back": "hub"})
+    assert taken.url == reverse("swap-hub")
 
 
 def test_a_period_outside_the_chosen_shift_is_refused_on_the_page(schedule, alice, alices_day):

@@ -22,12 +22,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from oncall.models import Schedule, ShiftSwap
 from oncall.models.shift_swaps import SWAP_NOTE_MAX_CHARS
 from oncall.permissions import visible_swaps
-from oncall.schedules import swaps
+from oncall.schedules import resolve, swaps
 from oncall.schedules.rotation import Shift, wall_clock_moment
 from oncall.timeline import display_name
 
@@ -209,6 +209,41 @@ def _page(
     return render(request, "oncall/schedule_swaps.html", context, status=status)
 
 
+@login_required
+@require_GET
+def hub(request: HttpRequest) -> HttpResponse:
+    """``/schedules/swaps/``: across schedules, the requests I may take, my own open ones, and
+    my upcoming shifts, each linked to its schedule's swaps page to give it away."""
+    now = timezone.now()
+    takeable = list(swaps.takeable_by(request.user, now))
+    mine = list(
+        ShiftSwap.objects.filter(requester=request.user, status=ShiftSwap.Status.OPEN)
+        .select_related("schedule", "requester")
+        .order_by("start", "id")
+    )
+    shifts = [
+        {
+            "schedule": schedule,
+            "period": swaps.period_text(schedule, shift.start, shift.end),
+            "start": shift.start,
+            "end": shift.end,
+        }
+        for schedule, shift in resolve.shifts_of(request.user, now, now + swaps.ASK_HORIZON)
+        if shift.override is None
+    ]
+    context = {
+        "takeable": [_row(swap, may_take=True) for swap in takeable],
+        "mine": [_row(swap, mine=True) for swap in mine],
+        "shifts": shifts,
+    }
+    return render(request, "oncall/swap_hub.html", context)
+
+
+def _row(swap: ShiftSwap, *, may_take: bool = False, mine: bool = False) -> dict[str, Any]:
+    period = swaps.period_text(swap.schedule, swap.start, swap.end)
+    return {"swap": swap, "period": period, "may_take": may_take, "mine": mine}
+
+
 def _act(request: HttpRequest, public_id: UUID, swap_id: UUID, act: str) -> HttpResponse:
     schedule = _schedule(public_id)
     swap = get_object_or_404(visible_swaps(request.user), schedule=schedule, public_id=swap_id)
@@ -228,6 +263,8 @@ def _act(request: HttpRequest, public_id: UUID, swap_id: UUID, act: str) -> Http
             messages.success(request, _("Your request is cancelled."))
     except swaps.SwapRefused as refused:
         messages.warning(request, refused.message)
+    if request.POST.get("back") == "hub":
+        return redirect("swap-hub")
     return redirect("schedule-swaps", public_id=schedule.public_id)
 
 
