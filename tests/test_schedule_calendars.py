@@ -198,6 +198,16 @@ def test_an_unchanged_feed_answers_304_to_its_etag(client, soon):
     assert changed["ETag"] != etag
 
 
+def test_an_unchanged_feed_is_written_once_for_many_subscribers(client, soon, monkeypatch):
+    written = []
+    to_ical = calendars.to_ical
+    monkeypatch.setattr(calendars, "to_ical", lambda *a: written.append(1) or to_ical(*a))
+    path = path_of(calendars.feed_of_schedule(soon))
+
+    assert client.get(path).content == client.get(path).content
+    assert len(written) == 1
+
+
 def test_uids_are_the_same_in_two_fetches_of_the_url(client, soon):
     path = path_of(calendars.feed_of_schedule(soon))
     first = [str(e["UID"]) for e in parsed(client.get(path).content)]

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotFound
 from django.shortcuts import get_object_or_404, redirect, render
@@ -41,9 +42,7 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
     if etag in _etags(request.headers.get("If-None-Match", "")):
         response = HttpResponse(status=304)
     else:
-        response = HttpResponse(
-            calendars.to_ical(content), content_type="text/calendar; charset=utf-8"
-        )
+        response = HttpResponse(_body(content), content_type="text/calendar; charset=utf-8")
         response["Content-Disposition"] = 'inline; filename="on-call.ics"'
     response["ETag"] = etag
     # A client polls every hour or so; an answer may be reused for a quarter of an hour, but
@@ -52,6 +51,13 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
     response["X-Robots-Tag"] = "noindex, nofollow"
     response["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def _body(content: calendars.Feed) -> bytes:
+    """The iCalendar text, kept by its ETag for a while: a team subscribing to one schedule
+    polls the same feed, and writing it out costs more than working out its shifts."""
+    key = f"calendar-feed:{content.etag.strip(chr(34))}"
+    return cache.get_or_set(key, lambda: calendars.to_ical(content), calendars.CACHE_SECONDS)
 
 
 def _etags(header: str) -> set[str]:
