@@ -289,6 +289,14 @@ def signed_in_as(user) -> Client:
     return client
 
 
+def choice_of(user, schedule, shift) -> str:
+    """The value of ``shift`` among the form's choices on ``user``'s page (labelled by it)."""
+    form = signed_in_as(user).get(swaps_url(schedule)).context["form"]
+    label = swaps.period_text(schedule, shift.start, shift.end)
+    (value,) = [value for value, text in form.fields["shift"].choices if text == label]
+    return value
+
+
 def test_the_page_lists_open_requests_with_take_for_others_and_cancel_for_mine(
     schedule, alice, bob, alices_day
 ):
@@ -311,7 +319,7 @@ def test_the_page_lists_open_requests_with_take_for_others_and_cancel_for_mine(
 def test_asking_for_part_of_a_shift_from_the_page(schedule, alice, alices_day):
     start, end = alices_day
     shifts = swaps.upcoming_shifts(schedule, alice)
-    shift_key = f"{shifts[0].start.isoformat()}/{shifts[0].end.isoformat()}"
+    shift_key = choice_of(alice, schedule, shifts[0])
     local_from = (start + timedelta(hours=2)).astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")
 
     response = signed_in_as(alice).post(
@@ -328,6 +336,25 @@ def test_asking_for_part_of_a_shift_from_the_page(schedule, alice, alices_day):
     )
 
 
+def test_the_rest_of_the_shift_under_way_can_be_given_away_from_the_page(alice, bob):
+    """Its start on the page is the moment the page was drawn; the POST, later, still finds
+    it and gives away from the POST's moment."""
+    yesterday = timezone.now().astimezone(SHANGHAI).date() - timedelta(days=1)
+    schedule = ScheduleLayerFactory(
+        people=[alice, bob], rotation_unit="weeks", start_date=yesterday
+    ).schedule
+    (under_way, *_) = swaps.upcoming_shifts(schedule, alice)
+    choice = choice_of(alice, schedule, under_way)
+    before = timezone.now()
+
+    response = signed_in_as(alice).post(swaps_url(schedule), {"shift": choice})
+
+    assert response.status_code == 302
+    swap = ShiftSwap.objects.get()
+    assert before <= swap.start <= timezone.now()
+    assert swap.end == under_way.end
+
+
 def test_a_link_from_a_shift_preselects_it_and_the_part(schedule, alice, alices_day):
     start, _ = alices_day
     part_end = start + timedelta(hours=4)
@@ -338,7 +365,7 @@ def test_a_link_from_a_shift_preselects_it_and_the_part(schedule, alice, alices_
 
     form = page.context["form"]
     shift = swaps.upcoming_shifts(schedule, alice)[0]
-    assert form["shift"].value() == f"{shift.start.isoformat()}/{shift.end.isoformat()}"
+    assert form["shift"].value() == choice_of(alice, schedule, shift)
     assert form["start"].value() is None
     assert form["end"].value() == part_end.astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")
     assert signed_in_as(alice).get(swaps_url(schedule), {"start": "garbage"}).status_code == 200
@@ -370,7 +397,7 @@ def test_a_period_outside_the_chosen_shift_is_refused_on_the_page(schedule, alic
 
     response = signed_in_as(alice).post(
         swaps_url(schedule),
-        {"shift": f"{shift.start.isoformat()}/{shift.end.isoformat()}", "start": before},
+        {"shift": choice_of(alice, schedule, shift), "start": before},
     )
 
     assert response.status_code == 400

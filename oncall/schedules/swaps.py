@@ -110,10 +110,11 @@ def takeable_by(user: Any, now: datetime | None = None) -> QuerySet[ShiftSwap]:
 
 def upcoming_shifts(schedule: Schedule, user: Any, now: datetime | None = None) -> list[Shift]:
     """``user``'s final shifts of ``schedule`` from now (the one under way cut at now) that
-    they could give away: not through an override."""
+    they could give away: not through an override, and ending within :data:`ASK_HORIZON`."""
     now = now or timezone.now()
-    shifts = resolve.final(schedule, now, now + ASK_HORIZON)
-    return [s for s in shifts if s.user == user.pk and s.override is None]
+    horizon = now + ASK_HORIZON
+    shifts = resolve.final(schedule, now, horizon)
+    return [s for s in shifts if s.user == user.pk and s.override is None and s.end < horizon]
 
 
 def ask(

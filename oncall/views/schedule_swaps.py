@@ -120,7 +120,9 @@ def _moment(value: str | None) -> datetime | None:
 
 
 def _shift_key(shift: Shift) -> str:
-    return f"{shift.start.isoformat()}/{shift.end.isoformat()}"
+    """A shift as the form's choice: by its layer and end, which stay the same from the page
+    to its POST (the start of the shift under way is "now", which does not)."""
+    return f"{shift.layer}/{shift.end.isoformat()}"
 
 
 def _schedule(public_id: UUID) -> Schedule:
@@ -149,7 +151,7 @@ def swap_list(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 data["period_start"],
                 data["period_end"],
                 data["note"],
-                now=timezone.now(),
+                now=now,  # the shifts' now: the one under way starts then
             )
         except swaps.SwapRefused as refused:
             form.add_error(None, refused.message)
