@@ -137,11 +137,18 @@ def test_you_can_only_give_away_time_you_are_on_call_for(schedule, alice, alices
     assert not ShiftSwap.objects.exists()
 
 
-def test_time_that_has_begun_cannot_be_given_away(schedule, alice, alices_day):
+def test_time_that_has_passed_cannot_be_given_away(schedule, alice, alices_day):
     start, end = alices_day
     with pytest.raises(swaps.SwapRefused) as refused:
-        swaps.ask(schedule, alice, start, end, now=start + timedelta(minutes=1))
+        swaps.ask(schedule, alice, start, end, now=end)
     assert (refused.value.code, refused.value.kind) == ("in_the_past", "invalid")
+
+
+def test_a_period_that_has_begun_gives_away_its_rest(schedule, alice, alices_day):
+    start, end = alices_day
+    now = start + timedelta(hours=2)
+    swap = swaps.ask(schedule, alice, start, end, now=now)
+    assert (swap.start, swap.end) == (now, end)
 
 
 def test_a_period_beyond_the_horizon_is_refused_before_any_arithmetic(schedule, alice):

@@ -1,7 +1,7 @@
 """Shift swaps: the one service every surface (pages, API, chat commands) goes through.
 
 * **Asking**: a person gives away time they are on call for in a schedule's final shifts: a
-  whole upcoming shift or a part of it, starting now or later and ending within
+  whole upcoming shift or a part of it (the rest of one under way), ending within
   :data:`ASK_HORIZON`, in one piece (several shifts: several requests). Time covered by an
   override (including one a swap made) cannot be given away here: an admin changes overrides.
   Someone with an open request for overlapping time of the same schedule is told so instead of
@@ -128,10 +128,13 @@ def ask(
     now = now or timezone.now()
     if end <= start:
         raise SwapRefused("invalid_period", _("The end must be after the start."), "invalid")
-    if start < now:
+    if end <= now:
         raise SwapRefused(
-            "in_the_past", _("That time has begun: give away time from now on."), "invalid"
+            "in_the_past", _("That time has passed: give away time from now on."), "invalid"
         )
+    # A period that has begun gives away its rest (the page's "the rest of my shift", an API
+    # client's "from now", both a moment old when they arrive).
+    start = max(start, now)
     if end > now + ASK_HORIZON:
         # Also bounds the arithmetic a request costs (the final shifts of its period).
         raise SwapRefused(
