@@ -281,6 +281,9 @@ def test_takeable_lists_the_others_requests_of_my_schedules(schedule, alice, bob
 
     assert list(swaps.takeable_by(bob)) == [swap]
     assert list(swaps.takeable_by(alice)) == []
+    alice.is_active = False
+    alice.save()
+    assert list(swaps.takeable_by(bob)) == []  # her turns are gaps now: nothing to take
 
 
 # --- The page ------------------------------------------------------------------------------------

@@ -98,7 +98,8 @@ def takeable_by(user: Any, now: datetime | None = None) -> QuerySet[ShiftSwap]:
     """Open requests ``user`` may take, soonest first."""
     expire_passed(now)
     return (
-        ShiftSwap.objects.filter(_participates(user), status=Status.OPEN)
+        # A deactivated requester's turns are gaps: their requests cannot be taken.
+        ShiftSwap.objects.filter(_participates(user), status=Status.OPEN, requester__is_active=True)
         .exclude(requester_id=user.pk)
         .select_related("schedule", "requester")
         .order_by("start", "id")
