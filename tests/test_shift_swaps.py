@@ -8,11 +8,13 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.test import Client
+from django.contrib import admin as django_admin
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from oncall.admin.schedule_swaps import ShiftSwapInline
 from oncall.models import ScheduleOverride, ShiftSwap
 from oncall.schedules import resolve, swaps
 from tests.factories import ScheduleLayerFactory, UserFactory
@@ -545,6 +547,25 @@ def test_the_admin_lists_swaps_read_only(schedule, alice, alices_day):
     assert "SRE primary" in listed.content.decode()
     assert 'name="_save"' not in shown.content.decode()
     assert admin.get(reverse("admin:oncall_shiftswap_add")).status_code == 403
+
+
+def test_the_schedule_admins_inline_shows_open_and_recent_swaps(schedule, alice, bob, alices_day):
+    start, end = alices_day
+    old = swaps.ask(schedule, alice, start, start + timedelta(hours=1))
+    swaps.cancel(old, alice)
+    ShiftSwap.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=31))
+    recent = swaps.ask(schedule, alice, start + timedelta(hours=1), start + timedelta(hours=2))
+    swaps.cancel(recent, alice)
+    still_open = swaps.ask(schedule, alice, start + timedelta(hours=2), end)
+    ShiftSwap.objects.filter(pk=still_open.pk).update(
+        created_at=timezone.now() - timedelta(days=40)
+    )
+    request = RequestFactory().get("/")
+    request.user = UserFactory(is_staff=True, is_superuser=True)
+
+    shown = ShiftSwapInline(type(schedule), django_admin.site).get_queryset(request)
+
+    assert set(shown) == {recent, still_open}
 
 
 def test_the_schema_documents_the_swap_endpoints():
