@@ -41,6 +41,10 @@ CORE_SCHEDULE = {
         "task": "oncall.tasks.sweep_snoozed_incidents",
         "schedule": 30.0,
     },
+    "send-shift-notices": {
+        "task": "oncall.tasks.send_shift_notices",
+        "schedule": 60.0,
+    },
     "purge-old-inbound-events": {
         "task": "oncall.tasks.purge_inbound_events",
         "schedule": crontab(minute=17, hour=3),

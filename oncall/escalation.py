@@ -42,11 +42,18 @@ SWEEP_GRACE = timedelta(seconds=15)
 SWEEP_BATCH = 500
 
 
-def _notify(incident: Incident, rule: EscalationRule, level: EscalationLevel) -> LevelReport:
-    """Every platform notifies the level's people (resolved once, here) and its own targets."""
-    people = level.recipients()
+def _notify(
+    incident: Incident, rule: EscalationRule, level: EscalationLevel, now: datetime
+) -> LevelReport:
+    """Every platform notifies the level's people (resolved once, here, with whoever is on
+    call ``now`` in its schedules) and its own targets; a schedule with nobody on call is
+    reported as unreachable."""
+    reach = level.reach(now)
     return LevelReport.combine(
-        platform.notify(incident, rule, level, people) for platform in platforms()
+        [
+            *(platform.notify(incident, rule, level, reach.people) for platform in platforms()),
+            LevelReport([], reach.unreachable),
+        ]
     )
 
 
@@ -170,7 +177,7 @@ def _run_level(incident: Incident, now: datetime) -> None:
             )
         return
     level = levels[incident.escalation_level]
-    report = _notify(incident, rule, level)
+    report = _notify(incident, rule, level, now)
     record(
         incident,
         Kind.NOTIFIED,

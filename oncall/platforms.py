@@ -6,6 +6,8 @@ order. Everything a platform adds to the console goes through :class:`ChatPlatfo
 
 * escalation asks it to notify a level (``notify``) and tells it about every incident change
   (``incident_changed``), so that it updates every copy of the card it sent;
+* schedules ask it to give people a notice in words (``send_notice``: "You are on call for SRE
+  primary from 18:00");
 * the admin, the REST API, the responder pages, the URLconf and Celery (beat and queues) ask it
   for what it contributes (admin inlines, API routes, page sections, URL patterns, periodic
   tasks, the task names that belong on the cards queue);
@@ -51,8 +53,9 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class LevelReport:
-    """What a platform did for one escalation level: whom it notified (people and its own
-    targets, by name) and who could not be reached, each with the reason in words."""
+    """What a platform did for one escalation level (or one notice): whom it notified (people
+    and its own targets, by name) and who could not be reached, each with the reason in
+    words."""
 
     notified: list[str] = field(default_factory=list)
     unreachable: list[str] = field(default_factory=list)
@@ -120,11 +123,23 @@ class ChatPlatform(Protocol):
     ) -> LevelReport:
         """Deliver one level's notification, inside the escalation step's transaction (slow
         work goes to tasks queued on commit). ``people`` are the level's active recipients,
-        resolved once by the core; the platform reports on them and on its own targets."""
+        resolved once by the core (its users, its schedules' on-call, the channel's members);
+        the platform reports on them, named with :func:`person_name` (which says why a
+        schedule reached them), and on its own targets."""
         ...
 
     def incident_changed(self, incident_id: int, kind: str, incident: Incident | None) -> None:
         """After a committed change (any surface): refresh every copy of what was sent."""
+        ...
+
+    def send_notice(self, people: list[Any], text: str, *, key: str) -> LevelReport:
+        """Send ``text`` (plain words, not about an incident: e.g. a shift about to start) to
+        each of ``people`` directly, e.g. a direct message to their linked account. Called
+        inside a transaction: the sending goes to tasks queued on commit, retried like the
+        platform's other sends. ``key`` is unique to this notice and the same if it is ever
+        asked for again, so that a retried send posts once. Reports whom it will reach and
+        who cannot be reached, and why (named with :func:`person_name`); a platform that has
+        no way to reach a person leaves them out of both."""
         ...
 
     def rule_problems(self, rule: EscalationRule, memo: dict[str, Any] | None = None) -> list[str]:
@@ -187,6 +202,9 @@ class PlatformBase:
     def incident_changed(self, incident_id: int, kind: str, incident: Incident | None) -> None:
         return None
 
+    def send_notice(self, people: list[Any], text: str, *, key: str) -> LevelReport:
+        return LevelReport()
+
     def rule_problems(self, rule: EscalationRule, memo: dict[str, Any] | None = None) -> list[str]:
         return []
 
@@ -222,6 +240,16 @@ class PlatformBase:
 
     def card_task_names(self) -> frozenset[str]:
         return frozenset()
+
+
+def person_name(user: Any) -> str:
+    """How a level's report names a person: their name, and why a schedule reached them when
+    one did (``Alice (on call: SRE primary)``; see ``oncall.schedules.targets``)."""
+    from oncall.schedules.targets import reasons_of  # they import the models
+    from oncall.timeline import display_name
+
+    reasons = reasons_of(user)
+    return f"{display_name(user)} ({'; '.join(reasons)})" if reasons else display_name(user)
 
 
 # --- The registry ---------------------------------------------------------------------------------

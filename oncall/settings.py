@@ -320,6 +320,9 @@ INBOUND_EVENT_RETENTION_DAYS = env_int("INBOUND_EVENT_RETENTION_DAYS", 7, minimu
 # An inbound event still unprocessed after this long is handed to a worker again by the sweep.
 INBOUND_EVENT_REQUEUE_SECONDS = env_int("INBOUND_EVENT_REQUEUE_SECONDS", 60, minimum=5)
 SNOOZE_MAX_MINUTES = env_int("SNOOZE_MAX_MINUTES", 24 * 60, minimum=1)
+# People are told this many minutes before a shift of theirs starts, through the chat
+# platforms (``oncall.schedules.notices``); 0 sends no notices.
+SCHEDULE_NOTICE_MINUTES = env_int("SCHEDULE_NOTICE_MINUTES", 30, minimum=0)
 # The chat platforms the console speaks through (``oncall.platforms``): one class each, by
 # dotted path. Escalation, the admin, the API, the pages, the URLs and Celery ask these.
 # A platform's Django app is in INSTALLED_APPS above.

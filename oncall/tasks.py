@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from oncall import escalation, ingest, lifecycle
 from oncall.models import InboundEvent, Incident
+from oncall.schedules import notices
 from oncall.timeline import Actor
 
 logger = logging.getLogger(__name__)
@@ -97,3 +98,9 @@ def sweep_escalations() -> int:
     """Hand out every overdue escalation step: its task was lost (worker killed, broker
     restarted) or the process that committed it died before handing it out."""
     return escalation.sweep()
+
+
+@shared_task(ignore_result=True)
+def send_shift_notices() -> int:
+    """Periodic: tell people their shift starts soon (``SCHEDULE_NOTICE_MINUTES``), once."""
+    return notices.send_due()

@@ -172,6 +172,12 @@ class EscalationLevelFactory(factory.django.DjangoModelFactory):
             self.users.set(extracted)
 
     @factory.post_generation
+    def schedules(self, create: bool, extracted: list | None, **kwargs) -> None:
+        """``schedules=[...]``: the schedules whose on-call the level notifies."""
+        if create and extracted:
+            self.schedules.set(extracted)
+
+    @factory.post_generation
     def chats(self, create: bool, extracted: list | None, **kwargs) -> None:
         """``chats=[...]``: the level's Feishu group chats."""
         if create and extracted:

@@ -16,7 +16,13 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy
 
 from integrations.feishu import PLATFORM_NAME
-from oncall.platforms import LevelReport, PlatformBase, TargetFields, notifications_failed
+from oncall.platforms import (
+    LevelReport,
+    PlatformBase,
+    TargetFields,
+    notifications_failed,
+    person_name,
+)
 
 if TYPE_CHECKING:
     from django.contrib.admin.options import InlineModelAdmin
@@ -50,10 +56,9 @@ class FeishuPlatform(PlatformBase):
         chats, through the app that delivers the rule."""
         from integrations.feishu import escalation_targets
         from integrations.feishu.cards import delivery
-        from oncall.timeline import display_name
 
         chats = escalation_targets.level_chats(level)
-        names = [display_name(u) for u in people] + [str(c) for c in chats]
+        names = [person_name(u) for u in people] + [str(c) for c in chats]
         app = escalation_targets.delivering_app(rule)
         if app is None:
             if names:
@@ -67,6 +72,13 @@ class FeishuPlatform(PlatformBase):
         from integrations.feishu.cards import delivery
 
         delivery.follow_change(incident_id, kind)
+
+    def send_notice(self, people: list[Any], text: str, *, key: str) -> LevelReport:
+        """A direct message to each person's linked account (in the only enabled app when
+        they have several, else the first they linked), sent by a task after commit."""
+        from integrations.feishu import notices
+
+        return notices.send(people, text, key)
 
     def rule_problems(self, rule: EscalationRule, memo: dict[str, Any] | None = None) -> list[str]:
         from integrations.feishu import escalation_targets
@@ -156,4 +168,11 @@ class FeishuPlatform(PlatformBase):
         }
 
     def card_task_names(self) -> frozenset[str]:
-        return frozenset({f"{TASKS}.send_cards", f"{TASKS}.send_card", f"{TASKS}.sync_cards"})
+        return frozenset(
+            {
+                f"{TASKS}.send_cards",
+                f"{TASKS}.send_card",
+                f"{TASKS}.sync_cards",
+                f"{TASKS}.send_notice",
+            }
+        )

@@ -14,13 +14,14 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from integrations.feishu import chats
+from integrations.feishu import PLATFORM_NAME, chats
 from integrations.feishu.cards import delivery
 from integrations.feishu.client import errors
 from integrations.feishu.client.ratelimit import DatabaseLimiter
 from integrations.feishu.inbound import chat_commands
 from integrations.feishu.inbound.events import IncomingMessage
 from integrations.feishu.models import CallbackReceipt, FeishuApp
+from oncall import platforms
 
 logger = logging.getLogger(__name__)
 
@@ -131,3 +132,36 @@ def sync_cards(self, incident_id: int) -> None:
         delivery.sync(incident_id)
     except delivery.Retry as retry:
         raise self.retry(countdown=retry.countdown) from None
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=MAX_RETRIES)
+def send_notice(self, app_id: int, open_id: str, text: str, uuid: str) -> None:
+    """A notice in words (``FeishuPlatform.send_notice``: a shift about to start) to one
+    person's linked account. The ``uuid`` is the notice's, so a retried (or twice-delivered)
+    task posts once; transient failures are retried with backoff, permanent ones logged."""
+    app = FeishuApp.objects.filter(pk=app_id, enabled=True).first()
+    if app is None:
+        platforms.notifications_failed(PLATFORM_NAME, "app_disabled")
+        return
+    client = app.client()
+    try:
+        client.send_text("open_id", open_id, text, uuid)
+    except errors.RateLimited as exc:
+        raise self.retry(countdown=exc.retry_after) from None
+    except errors.TransientError as exc:
+        if self.request.retries >= MAX_RETRIES:
+            _notice_failed(app, exc)
+            return
+        platforms.notification_retried(PLATFORM_NAME, delivery.failure_reason(exc))
+        raise self.retry(countdown=_backoff(self.request.retries)) from exc
+    except errors.FeishuError as exc:
+        _notice_failed(app, exc)
+        return
+    finally:
+        client.session.close()
+    platforms.notifications_sent(PLATFORM_NAME)
+
+
+def _notice_failed(app: FeishuApp, exc: errors.FeishuError) -> None:
+    platforms.notifications_failed(PLATFORM_NAME, delivery.failure_reason(exc))
+    logger.warning("Feishu app %s: notice not delivered: %s", app.pk, exc)

@@ -8,6 +8,7 @@ from oncall.admin import (  # noqa: F401 (registers)
     escalation_rules,
     incidents,
     schedule_swaps,
+    shift_notices,
 )
 from oncall.admin.shared import AdminMedia, copy_field, severity_badge
 

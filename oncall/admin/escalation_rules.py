@@ -94,6 +94,7 @@ class EscalationLevelFormSet(forms.BaseInlineFormSet):
             try:
                 EscalationLevel.validate_targets(
                     users=form.cleaned_data.get("users") or [],
+                    schedules=form.cleaned_data.get("schedules") or [],
                     notify_channel_members=form.cleaned_data.get("notify_channel_members", False),
                     platform_targets=level_has_platform_targets(form.cleaned_data),
                 )
@@ -134,6 +135,7 @@ class EscalationLevelInline(admin.StackedInline):
     fields = [
         "position",
         "users",
+        "schedules",
         "notify_channel_members",
         "escalate_after_minutes",
         ("repeat_every_minutes", "repeat_times"),

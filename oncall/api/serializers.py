@@ -22,6 +22,7 @@ from oncall.models import (
     EscalationRule,
     Incident,
     Route,
+    Schedule,
     TimelineEntry,
 )
 from oncall.models.escalation import validate_days, validate_severities
@@ -292,6 +293,13 @@ class EscalationLevelSerializer(serializers.ModelSerializer):
         required=False,
         help_text="User ids, notified in the direct messages of their linked Feishu account.",
     )
+    schedules = public_id_field(
+        Schedule.objects.all(),
+        many=True,
+        required=False,
+        help_text="Schedule ids: whoever is on call in each when the level runs (the next "
+        "person when nobody is).",
+    )
     summary = serializers.CharField(source="describe", read_only=True)
 
     class Meta:
@@ -299,6 +307,7 @@ class EscalationLevelSerializer(serializers.ModelSerializer):
         fields = [
             "position",
             "users",
+            "schedules",
             "notify_channel_members",
             "escalate_after_minutes",
             "repeat_every_minutes",
@@ -417,6 +426,7 @@ class EscalationRuleSerializer(serializers.ModelSerializer):
             try:
                 EscalationLevel.validate_targets(
                     users=level.get("users", []),
+                    schedules=level.get("schedules", []),
                     notify_channel_members=level.get("notify_channel_members", False),
                     platform_targets=level_has_platform_targets(level),
                 )
@@ -455,8 +465,9 @@ class EscalationRuleSerializer(serializers.ModelSerializer):
         written = []
         for position, data in enumerate(levels):
             theirs = {k: data.pop(k) for k in platform_names if k in data}
-            users = data.pop("users", [])
+            users, schedules = data.pop("users", []), data.pop("schedules", [])
             level = EscalationLevel.objects.create(rule=rule, position=position, **data)
             level.users.set(users)
+            level.schedules.set(schedules)
             written.append((level, theirs))
         save_platform_targets(rule, platform_values, written)

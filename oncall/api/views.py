@@ -299,6 +299,6 @@ class EscalationRuleViewSet(viewsets.ModelViewSet):
         return prefetch_rules(
             EscalationRule.objects.filter(channel__in=readable)
             .select_related("channel")
-            .prefetch_related("levels__users")
+            .prefetch_related("levels__users", "levels__schedules")
             .order_by("channel__name", "position", "id")
         )

@@ -7,6 +7,7 @@ from oncall.models.schedules import (
     Schedule,
     ScheduleLayer,
     ScheduleOverride,
+    ShiftNotice,
 )
 from oncall.models.shift_swaps import ShiftSwap
 from oncall.models.sources import AlertSource, InboundEvent, Route
@@ -29,6 +30,7 @@ __all__ = [
     "Schedule",
     "ScheduleLayer",
     "ScheduleOverride",
+    "ShiftNotice",
     "ShiftSwap",
     "TimelineEntry",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, time
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -271,6 +272,15 @@ class EscalationLevel(models.Model):
         related_name="escalation_levels",
         help_text=_("Notified through each chat platform, e.g. their linked Feishu account."),
     )
+    schedules = models.ManyToManyField(
+        "oncall.Schedule",
+        blank=True,
+        related_name="escalation_levels",
+        help_text=_(
+            "Notify whoever is on call in each schedule when the level runs (the override "
+            "when there is one), or the next person when nobody is."
+        ),
+    )
     notify_channel_members = models.BooleanField(
         default=False,
         help_text=_(
@@ -344,37 +354,62 @@ class EscalationLevel(models.Model):
 
     @staticmethod
     def validate_targets(
-        *, users: Iterable[Any], notify_channel_members: bool, platform_targets: bool
+        *,
+        users: Iterable[Any],
+        notify_channel_members: bool,
+        platform_targets: bool,
+        schedules: Iterable[Any] = (),
     ) -> None:
-        """A level notifies someone: people, the channel's members, or a chat platform's
-        targets (``platform_targets``: e.g. Feishu group chats). Many-to-many values are only
-        known to forms and serializers, so they call this."""
-        if not list(users) and not notify_channel_members and not platform_targets:
+        """A level notifies someone: people, schedules' on-call, the channel's members, or a
+        chat platform's targets (``platform_targets``: e.g. Feishu group chats). Many-to-many
+        values are only known to forms and serializers, so they call this."""
+        if (
+            not list(users)
+            and not list(schedules)
+            and not notify_channel_members
+            and not platform_targets
+        ):
             raise ValidationError(
-                _("Choose at least one target: users, the channel's members, or chats.")
+                _("Choose at least one target: users, schedules, the channel's members, or chats.")
             )
 
-    def recipients(self) -> list[AbstractBaseUser]:
-        """The active users this level notifies: its users, and the channel's members (direct
-        or through a team) when flagged; each once."""
+    def recipients(self, at: datetime | None = None) -> list[AbstractBaseUser]:
+        """The active users this level notifies at ``at`` (now): see :meth:`reach`."""
+        return self.reach(at).people
+
+    def reach(self, at: datetime | None = None) -> Reach:
+        """Whom this level reaches at ``at`` (now): its users, whoever is on call then in each
+        of its schedules (or the next person when nobody is), and the channel's members
+        (direct or through a team) when flagged; each once, active, by username. A person a
+        schedule reached carries why (``oncall.schedules.targets.REACHED_AS``); a schedule with
+        nobody at all is in ``unreachable``, in words."""
         from oncall.permissions import channel_member  # it imports the models
+        from oncall.schedules.targets import on_call_for  # it imports the models
 
         user_model = get_user_model()
         chosen = Q(escalation_levels=self)
         if self.notify_channel_members:
             chosen |= channel_member(self.rule.channel_id)
-        return list(
+        people = list(
             user_model.objects.filter(chosen, is_active=True)
             .distinct()
             .order_by(user_model.USERNAME_FIELD)
         )
+        schedules = list(self.schedules.all()) if self.pk else []
+        if not schedules:
+            return Reach(people, [])
+        on_call = on_call_for(schedules, at or django_timezone.now())
+        return Reach(_by_username(on_call.merged_into(people)), on_call.unreachable)
 
     def describe(self) -> str:
-        """One line for people, e.g. ``Notify Alice, channel members and SRE on-call; escalate
-        after 30 min; repeat every 10 min`` followed by the repeat count."""
+        """One line for people, e.g. ``Notify Alice, the on-call of SRE primary, channel members
+        and SRE on-call; escalate after 30 min; repeat every 10 min`` followed by the repeat
+        count."""
         from oncall.timeline import display_name  # oncall.timeline imports the models
 
         targets = [display_name(user) for user in self.users.all()] if self.pk else []
+        if self.pk:
+            targets.extend(f"the on-call of {schedule}" for schedule in self.schedules.all())
         if self.notify_channel_members:
             targets.append("channel members")
         if self.pk:
@@ -387,6 +422,19 @@ class EscalationLevel(models.Model):
             times = f"\N{MULTIPLICATION SIGN}{self.repeat_times}"
             parts.append(f"repeat every {self.repeat_every_minutes} min {times}")
         return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Whom a level reaches when it runs (:meth:`EscalationLevel.reach`)."""
+
+    people: list[Any]
+    unreachable: list[str]  # schedules with nobody on call, in words
+
+
+def _by_username(people: Iterable[Any]) -> list[Any]:
+    field = get_user_model().USERNAME_FIELD
+    return sorted(people, key=lambda user: getattr(user, field))
 
 
 # --- The default rule ---------------------------------------------------------------------------

@@ -264,3 +264,36 @@ class ScheduleOverride(models.Model):
             .exclude(pk=self.pk)
             .select_related("user")
         )
+
+
+class ShiftNotice(models.Model):
+    """A shift-start notice given to a person (``oncall.schedules.notices``): one per schedule,
+    person and shift start, inserted before it is sent, so that overlapping runs of the task
+    and restarts send it once."""
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="notices")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="shift_notices",
+        verbose_name=_("person"),
+    )
+    shift_start = models.DateTimeField(_("shift start"))
+    shift_end = models.DateTimeField(_("shift end"), null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    outcome = models.TextField(
+        _("outcome"), blank=True, help_text=_("What the chat platforms reported.")
+    )
+
+    class Meta:
+        ordering = ["-shift_start", "id"]
+        verbose_name = _("shift notice")
+        verbose_name_plural = _("shift notices")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["schedule", "user", "shift_start"], name="one_notice_per_shift_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schedule}: {self.user} {self.shift_start:%Y-%m-%d %H:%M}"

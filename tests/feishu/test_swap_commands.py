@@ -150,8 +150,8 @@ def test_an_unlinked_person_is_told_how_to_link(app, request_of_alice):
 
 def test_help_lists_the_swap_commands(app):
     help_text = say(app, "help")
-    assert "swaps (换班): open shift swap requests you can take" in help_text
-    assert "take N (接班 N): take shift swap request #N" in help_text
+    assert "swaps (or 换班): open shift swap requests you can take" in help_text
+    assert "take N (or 接班 N): take shift swap request #N" in help_text
 
 
 def test_a_swap_accepted_from_a_chat_command_changes_who_is_notified(

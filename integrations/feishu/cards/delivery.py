@@ -114,7 +114,7 @@ def notify(
         if user.pk not in unlinked:
             to_send.append(delivery.pk)
         else:
-            unreachable.append(display_name(user))
+            unreachable.append(platforms.person_name(user))
             refused.append((delivery, State.NOT_LINKED, _not_linked_message(user, app)))
     for chat in chats:
         delivery = rows[("chat", chat.pk)]

@@ -2,7 +2,8 @@
 
 ``COMMANDS`` maps a command word to ``(usage, description, handler)``; the handler takes the app
 and the ``IncomingMessage`` and returns the text to answer (the incident commands are
-``integrations.feishu.inbound.incident_commands``). ``help`` is built in, and anything the bot
+``integrations.feishu.inbound.incident_commands``, ``oncall`` is ``schedule_commands``);
+``ALIASES`` gives a command other words (``值班``). ``help`` is built in, and anything the bot
 does not understand is answered with the help text.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from integrations.feishu.inbound import incident_commands, swap_commands
+from integrations.feishu.inbound import incident_commands, schedule_commands, swap_commands
 from integrations.feishu.inbound.events import IncomingMessage
 from integrations.feishu.models import FeishuApp
 
@@ -29,15 +30,20 @@ COMMANDS: dict[str, tuple[str, str, Command]] = {
     "wake": ("wake N", "end the snooze of #N", incident_commands.wake),
     "close": ("close N", "close incident #N", incident_commands.close),
     "reopen": ("reopen N", "reopen closed incident #N", incident_commands.reopen),
+    "oncall": (
+        "oncall (or 值班)",
+        "who is on call now and next in your channels' schedules",
+        schedule_commands.on_call,
+    ),
     "swaps": (
-        "swaps (换班)",
+        "swaps (or 换班)",
         "open shift swap requests you can take",
         swap_commands.list_takeable,
     ),
-    "take": ("take N (接班 N)", "take shift swap request #N", swap_commands.take),
+    "take": ("take N (or 接班 N)", "take shift swap request #N", swap_commands.take),
 }
-# Other words for the same commands: command -> the command of COMMANDS it means.
-ALIASES = {"换班": "swaps", "接班": "take"}
+# Other words for a command: command word -> its name in ``COMMANDS``.
+ALIASES = {"值班": "oncall", "换班": "swaps", "接班": "take"}
 
 
 def answer(app: FeishuApp, message: IncomingMessage) -> str:
