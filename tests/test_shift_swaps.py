@@ -3,7 +3,9 @@ their page (``/schedules/<id>/swaps/``) and API (``/api/v1/shift-swaps/``)."""
 
 from __future__ import annotations
 
+import importlib
 from datetime import date, datetime, time, timedelta
+from typing import Any, ClassVar
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -16,6 +18,7 @@ from rest_framework.test import APIClient
 
 from oncall.admin.schedule_swaps import ShiftSwapInline
 from oncall.models import ScheduleOverride, ShiftSwap
+from oncall.platforms import LevelReport, PlatformBase, person_name
 from oncall.schedules import resolve, swaps
 from tests.factories import ScheduleLayerFactory, UserFactory
 
@@ -286,6 +289,48 @@ def test_takeable_lists_the_others_requests_of_my_schedules(schedule, alice, bob
     alice.is_active = False
     alice.save()
     assert list(swaps.takeable_by(bob)) == []  # her turns are gaps now: nothing to take
+
+
+class RecordingPlatform(PlatformBase):
+    """Records every notice it is asked to send."""
+
+    name = "recording"
+    sent: ClassVar[list[tuple[list[str], str, str]]] = []
+
+    def send_notice(self, people: list[Any], text: str, *, key: str) -> LevelReport:
+        self.sent.append(([user.username for user in people], text, key))
+        return LevelReport([person_name(u) for u in people])
+
+
+@pytest.fixture
+def notices(settings):
+    importlib.import_module(settings.ROOT_URLCONF)  # built with the console's platforms first
+    settings.CHAT_PLATFORMS = ["tests.test_shift_swaps.RecordingPlatform"]
+    RecordingPlatform.sent.clear()
+    return RecordingPlatform.sent
+
+
+def test_the_others_hear_of_a_request_and_the_requester_of_its_taker(
+    notices, schedule, alice, bob, carol, alices_day
+):
+    start, end = alices_day
+    swap = swaps.ask(schedule, alice, start, end, "wedding")
+    swaps.take(swap, bob)
+
+    period = swaps.period_text(schedule, start, end)
+    (asked_people, asked_text, asked_key), (taken_people, taken_text, taken_key) = notices
+    assert sorted(asked_people) == ["bob", "carol"]
+    assert asked_text.startswith(
+        f"Alice Chen asks someone to take SRE primary, {period} (request #{swap.pk}). Take it at "
+    )
+    assert asked_text.endswith("/swaps/\n“wedding”")
+    assert f"/schedules/{schedule.public_id}/swaps/" in asked_text
+    assert (taken_people, taken_text) == (
+        ["alice"],
+        f"Bob Li took your shift of SRE primary, {period}: they are on call then instead of you.",
+    )
+    assert asked_key != taken_key
+    assert len(f"{asked_key}-{2**31}") <= 50  # a Feishu message uuid
 
 
 # --- The page ------------------------------------------------------------------------------------

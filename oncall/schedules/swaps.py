@@ -17,6 +17,8 @@
 * **Expiry**: a request whose start has passed can no longer be taken (the requester has been
   on call since); it is marked expired when anyone next looks at it.
 * **Cancelling**: only the requester, only while it is open.
+* **Notices**: a new request goes to everyone who may take it, a taken one to the requester,
+  through every chat platform (``send_notice``: a direct message on Feishu).
 
 Refusals raise :class:`SwapRefused` with a stable ``code`` and a message for the person.
 """
@@ -30,12 +32,15 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from oncall.models import LayerParticipant, Schedule, ScheduleOverride, ShiftSwap
+from oncall.platforms import platforms
 from oncall.schedules import resolve
 from oncall.schedules.rotation import Shift
 from oncall.timeline import display_name
@@ -164,7 +169,7 @@ def ask(
                     "number": earlier.pk,
                 },
             )
-        return ShiftSwap.objects.create(
+        swap = ShiftSwap.objects.create(
             schedule=schedule,
             requester=requester,
             start=start,
@@ -172,6 +177,8 @@ def ask(
             note=note.strip(),
             created_at=now,
         )
+        _tell_the_others(swap)
+        return swap
 
 
 def _refuse_unless_on_call(schedule: Schedule, person: Any, start: datetime, end: datetime) -> None:
@@ -253,6 +260,7 @@ def take(swap: ShiftSwap | int, taker: Any, now: datetime | None = None) -> Take
         locked.status, locked.taken_by, locked.taken_at = Status.TAKEN, taker, now
         locked.override, locked.closed_at = override, now
         locked.save(update_fields=["status", "taken_by", "taken_at", "override", "closed_at"])
+        _tell_the_requester(locked)
     return Taken(locked, override)
 
 
@@ -303,6 +311,59 @@ def expire_passed(now: datetime | None = None) -> int:
     return ShiftSwap.objects.filter(status=Status.OPEN, start__lte=now).update(
         status=Status.EXPIRED, closed_at=now
     )
+
+
+# --- Notices -------------------------------------------------------------------------------------
+#
+# Through every chat platform's ``send_notice``, inside the change's transaction (the platforms
+# send after commit). Keys are short: a platform may add the person to make its own.
+
+
+def _tell_the_others(swap: ShiftSwap) -> None:
+    """The request, to everyone who may take it."""
+    others = list(
+        get_user_model().objects.filter(
+            pk__in=participant_ids(swap.schedule_id) - {swap.requester_id}
+        )
+    )
+    if not others:
+        return
+    with translation.override(settings.LANGUAGE_CODE):
+        text = _(
+            "%(person)s asks someone to take %(schedule)s, %(period)s (request #%(number)s). "
+            "Take it at %(url)s"
+        ) % {
+            "person": display_name(swap.requester),
+            "schedule": swap.schedule.name,
+            "period": period_text(swap.schedule, swap.start, swap.end),
+            "number": swap.pk,
+            "url": swaps_url(swap.schedule),
+        }
+    if swap.note:
+        text += f"\n“{swap.note}”"
+    _send(others, text, f"sw-{swap.public_id.hex}-a")
+
+
+def _tell_the_requester(swap: ShiftSwap) -> None:
+    with translation.override(settings.LANGUAGE_CODE):
+        text = _(
+            "%(person)s took your shift of %(schedule)s, %(period)s: they are on call then "
+            "instead of you."
+        ) % {
+            "person": display_name(swap.taken_by),
+            "schedule": swap.schedule.name,
+            "period": period_text(swap.schedule, swap.start, swap.end),
+        }
+    _send([swap.requester], text, f"sw-{swap.public_id.hex}-t")
+
+
+def _send(people: list[Any], text: str, key: str) -> None:
+    for platform in platforms():
+        platform.send_notice(people, text, key=key)
+
+
+def swaps_url(schedule: Schedule) -> str:
+    return settings.PUBLIC_BASE_URL + reverse("schedule-swaps", args=[schedule.public_id])
 
 
 # --- Wording -------------------------------------------------------------------------------------
