@@ -229,18 +229,35 @@ def test_an_override_in_the_period_is_refused_saying_which(schedule, alice, bob,
     assert ScheduleOverride.objects.count() == 1
 
 
-def test_a_request_whose_time_has_begun_expires(schedule, alice, bob, alices_day):
+def test_a_request_under_way_gives_the_taker_the_rest_of_it(schedule, alice, bob, alices_day):
+    start, end = alices_day
+    swap = swaps.ask(schedule, alice, start, end)
+    later = start + timedelta(hours=5)
+
+    taken = swaps.take(swap, bob, now=later)
+
+    assert (taken.override.start, taken.override.end) == (later, end)
+    assert on_call_at(schedule, later - timedelta(minutes=1)) == alice
+    assert on_call_at(schedule, later) == bob
+
+
+def test_a_request_whose_end_has_passed_expires(schedule, alice, bob, alices_day):
     start, end = alices_day
     swap = swaps.ask(schedule, alice, start, end)
 
     with pytest.raises(swaps.SwapRefused) as refused:
-        swaps.take(swap, bob, now=start + timedelta(minutes=5))
-    assert refused.value.code == "expired"
+        swaps.take(swap, bob, now=end)
+    assert (refused.value.code, refused.value.message) == (
+        "expired",
+        "This request has expired: its time is over.",
+    )
 
-    assert swaps.expire_passed(start + timedelta(minutes=5)) == 1
+    assert swaps.expire_passed(end - timedelta(minutes=1)) == 0
+    assert swaps.expire_passed(end) == 1
     swap.refresh_from_db()
     assert swap.status == Status.EXPIRED
-    assert list(swaps.takeable_by(bob, start + timedelta(minutes=5))) == []
+    assert list(swaps.takeable_by(bob, end)) == []
+    assert not ScheduleOverride.objects.exists()
 
 
 def test_the_requester_may_cancel_an_open_request_and_nobody_else(schedule, alice, bob, alices_day):

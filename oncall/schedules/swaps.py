@@ -14,8 +14,10 @@
   requester's and free of overrides, and creates the override for the taker, with a note saying
   it is a swap and who agreed. Taking twice, or two people at once, gives one override: the
   others are told who was first.
-* **Expiry**: a request whose start has passed can no longer be taken (the requester has been
-  on call since); it is marked expired when anyone next looks at it.
+* **Expiry**: a request can be taken until its end; taken after its start, the taker takes
+  the rest of it (the requester has been on call until then: "someone take the rest of my
+  shift" is the common case). Once its end has passed it is marked expired when anyone next
+  looks at it.
 * **Cancelling**: only the requester, only while it is open.
 * **Notices**: a new request goes to everyone who may take it, a taken one to the requester,
   through every chat platform (``send_notice``: a direct message on Feishu).
@@ -247,11 +249,12 @@ def take(swap: ShiftSwap | int, taker: Any, now: datetime | None = None) -> Take
             )
         # Two swaps of one schedule make their overrides one after the other.
         Schedule.objects.select_for_update().filter(pk=locked.schedule_id).first()
-        _refuse_unless_on_call(locked.schedule, locked.requester, locked.start, locked.end)
+        start = max(locked.start, now)  # a request under way: the rest of it
+        _refuse_unless_on_call(locked.schedule, locked.requester, start, locked.end)
         override = ScheduleOverride.objects.create(
             schedule=locked.schedule,
             user=taker,
-            start=locked.start,
+            start=start,
             end=locked.end,
             note=override_note(locked.requester, taker),
             created_by=taker,
@@ -260,7 +263,7 @@ def take(swap: ShiftSwap | int, taker: Any, now: datetime | None = None) -> Take
         locked.status, locked.taken_by, locked.taken_at = Status.TAKEN, taker, now
         locked.override, locked.closed_at = override, now
         locked.save(update_fields=["status", "taken_by", "taken_at", "override", "closed_at"])
-        _tell_the_requester(locked)
+        _tell_the_requester(locked, override)
     return Taken(locked, override)
 
 
@@ -301,14 +304,14 @@ def _refuse_unless_open(swap: ShiftSwap, now: datetime) -> None:
             "cancelled",
             _("%(person)s cancelled this request.") % {"person": display_name(swap.requester)},
         )
-    if swap.status == Status.EXPIRED or swap.start <= now:
-        raise SwapRefused("expired", _("This request has expired: its time has begun."))
+    if swap.status == Status.EXPIRED or swap.end <= now:
+        raise SwapRefused("expired", _("This request has expired: its time is over."))
 
 
 def expire_passed(now: datetime | None = None) -> int:
-    """Marks the open requests whose start has passed as expired."""
+    """Marks the open requests whose end has passed as expired."""
     now = now or timezone.now()
-    return ShiftSwap.objects.filter(status=Status.OPEN, start__lte=now).update(
+    return ShiftSwap.objects.filter(status=Status.OPEN, end__lte=now).update(
         status=Status.EXPIRED, closed_at=now
     )
 
@@ -344,7 +347,7 @@ def _tell_the_others(swap: ShiftSwap) -> None:
     _send(others, text, f"sw-{swap.public_id.hex}-a")
 
 
-def _tell_the_requester(swap: ShiftSwap) -> None:
+def _tell_the_requester(swap: ShiftSwap, override: ScheduleOverride) -> None:
     with translation.override(settings.LANGUAGE_CODE):
         text = _(
             "%(person)s took your shift of %(schedule)s, %(period)s: they are on call then "
@@ -352,7 +355,7 @@ def _tell_the_requester(swap: ShiftSwap) -> None:
         ) % {
             "person": display_name(swap.taken_by),
             "schedule": swap.schedule.name,
-            "period": period_text(swap.schedule, swap.start, swap.end),
+            "period": period_text(swap.schedule, override.start, override.end),
         }
     _send([swap.requester], text, f"sw-{swap.public_id.hex}-t")
 

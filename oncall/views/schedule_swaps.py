@@ -256,7 +256,7 @@ def _act(request: HttpRequest, public_id: UUID, swap_id: UUID, act: str) -> Http
                 request,
                 _("You are on call for %(period)s instead of %(person)s.")
                 % {
-                    "period": swaps.period_text(schedule, swap.start, swap.end),
+                    "period": swaps.period_text(schedule, taken.override.start, taken.override.end),
                     "person": display_name(taken.swap.requester),
                 },
             )

@@ -3,7 +3,7 @@ sender may take, each with its number; ``take N`` (``接班 N``) takes request `
 
 Numbers are the requests' own (they stay the same while a request is open, whatever else is
 asked or taken meanwhile), so ``take 12`` takes the request listed as ``#12`` or is refused with
-the reason: someone was first, the requester cancelled it, its time has begun. Taking goes
+the reason: someone was first, the requester cancelled it, its time is over. Taking goes
 through ``oncall.schedules.swaps`` like the page and the API. Answers are in the console's
 language.
 """
@@ -62,7 +62,7 @@ def take(app: FeishuApp, message: IncomingMessage) -> str:
             return f"#{number} {refused.message}"
         except ShiftSwap.DoesNotExist:  # deleted since it was looked up
             return f"No shift swap request #{number} that you can see."
-        period = swaps.period_text(taken.swap.schedule, taken.swap.start, taken.swap.end)
+        period = swaps.period_text(taken.swap.schedule, taken.override.start, taken.override.end)
     return (
         f"#{number} Taken: you are on call for {taken.swap.schedule.name} {period} instead of "
         f"{display_name(taken.swap.requester)}."
