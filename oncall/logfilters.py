@@ -1,13 +1,13 @@
 """Secrets out of every log line.
 
-Push URLs carry a source's secret token, PagerDuty events their routing key, API calls an
-``Authorization`` header, Feishu callbacks a verification token, OAuth callbacks a one-time code
-and state; and Django, runserver and gunicorn log request paths (``Bad Request: /push/<token>``,
-access lines). Rather than trusting each handler to carry a filter (caplog's, Celery's and
-gunicorn's do not carry ours), the redaction happens where a record is made:
-:func:`install` wraps logging's record factory, so whatever handler writes a record writes it
-redacted. Django installs it through ``LOGGING_CONFIG`` (:func:`configure`), gunicorn's
-processes through ``oncall.gunicorn_logging``.
+Push URLs carry a source's secret token, calendar feed URLs theirs, PagerDuty events their
+routing key, API calls an ``Authorization`` header, Feishu callbacks a verification token, OAuth
+callbacks a one-time code and state; and Django, runserver and gunicorn log request paths
+(``Bad Request: /push/<token>``, access lines). Rather than trusting each handler to carry a
+filter (caplog's, Celery's and gunicorn's do not carry ours), the redaction happens where a
+record is made: :func:`install` wraps logging's record factory, so whatever handler writes a
+record writes it redacted. Django installs it through ``LOGGING_CONFIG`` (:func:`configure`),
+gunicorn's processes through ``oncall.gunicorn_logging``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ REDACTED = "<redacted>"
 # token is 32 URL-safe characters of mixed case. Everything up to the next separator goes,
 # percent-escapes included.
 PUSH_TOKEN = re.compile(r"/push/(?![a-z]+/)[^/?#\s\"'<>]+")
+# /calendars/<token>.ics: a schedule's or a person's calendar feed, whose token is the key.
+CALENDAR_TOKEN = re.compile(r"/calendars/[^/?#\s\"'<>]+")
 # code=... and state=... in any query string, or a query string on its own (gunicorn's %(q)s):
 # the OAuth callback's; useless once used, but nobody needs to read them in a log either.
 OAUTH_PARAMS = re.compile(r"((?:^|[?&\s])(?:code|state)=)[^&\s\"']+")
@@ -47,6 +49,7 @@ API_KEY = re.compile(r"\boc_[A-Za-z0-9_\-]{16,}")
 def redact(text: str) -> str:
     """``text`` with every secret this module knows how to spot replaced."""
     text = PUSH_TOKEN.sub("/push/<token>", text)
+    text = CALENDAR_TOKEN.sub("/calendars/<token>", text)
     text = OAUTH_PARAMS.sub(rf"\1{REDACTED}", text)
     text = SECRET_FIELDS.sub(rf"\1{REDACTED}", text)
     text = AUTHORIZATION.sub(rf"\1\2{REDACTED}", text)

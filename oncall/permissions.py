@@ -12,6 +12,9 @@
 * Sign-in: who may be signed in by an e-mail match (``may_sign_in_by_email``).
 * On-call schedules: every signed-in person reads them all (``visible_schedules``); changing
   them takes the admin's model permissions, as other configuration.
+* Shift swaps and calendar feeds: who sees swaps (``visible_swaps``; who may take one is the
+  swap service's rule, ``oncall.schedules.swaps``), who sees and rotates a schedule's calendar
+  URL (``may_see_schedule_calendar``, ``may_rotate_schedule_calendar``).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from rest_framework import permissions as drf_permissions
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from oncall.models import Channel, Incident, Schedule
+from oncall.models import Channel, Incident, LayerParticipant, Schedule, ShiftSwap
 
 
 def visible_channels(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Channel]:
@@ -243,6 +246,34 @@ def may_sign_in_by_email(user: AbstractBaseUser) -> bool:
     address in the platform's directory (its tenant administrator, a recycled mailbox) would
     become an administrator of the console. They link from a session they signed in to."""
     return not (user.is_staff or user.is_superuser)
+
+
+# --- Schedules: shift swaps and calendar feeds ------------------------------------------------
+
+
+def visible_swaps(user: AbstractBaseUser | AnonymousUser) -> QuerySet[ShiftSwap]:
+    """The swaps of schedules ``user`` takes part in (is in a layer's turn order), and their
+    own requests; every swap for staff with the view permission on shift swaps."""
+    if not user.is_authenticated or not user.is_active:
+        return ShiftSwap.objects.none()
+    if has_model_permission(user, ShiftSwap, "view"):
+        return ShiftSwap.objects.all()
+    taking_part = LayerParticipant.objects.filter(
+        layer__schedule_id=OuterRef("schedule_id"), user_id=user.pk
+    )
+    return ShiftSwap.objects.filter(Q(Exists(taking_part)) | Q(requester_id=user.pk))
+
+
+def may_see_schedule_calendar(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Whether ``user`` may see schedules' calendar URLs: everyone signed in, as everyone sees
+    the schedules' pages (the feed holds what the page shows)."""
+    return bool(user.is_authenticated and user.is_active)
+
+
+def may_rotate_schedule_calendar(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Rotating a schedule's URL breaks everyone's subscription to it, so it takes the
+    permission to change schedules (whoever has seen the URL and should no longer: a leaver)."""
+    return has_model_permission(user, Schedule, "change")
 
 
 # --- /metrics -----------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ from oncall.views import (
     insights,
     metrics,
     push,
+    schedule_calendars,
+    schedule_swaps,
     schedules,
 )
 
@@ -32,7 +34,14 @@ urlpatterns = [
         account.revoke_token,
         name="account-token-revoke",
     ),
+    path("account/calendar/", schedule_calendars.account_calendar, name="account-calendar"),
+    path(
+        "account/calendar/rotate/",
+        schedule_calendars.account_calendar_rotate,
+        name="account-calendar-rotate",
+    ),
     path("api/", include("oncall.api.urls")),
+    path("calendars/<str:token>.ics", schedule_calendars.feed, name="calendar-feed"),
     path("healthz", health.healthz, name="healthz"),
     path("channels/", channels.channel_index, name="channel-list"),
     path("channels/<uuid:public_id>/", channels.channel_detail, name="channel-detail"),
@@ -72,6 +81,28 @@ urlpatterns = [
     path("push/<str:token>", push.push, name="push"),
     path("schedules/", schedules.schedule_index, name="schedule-list"),
     path("schedules/<uuid:public_id>/", schedules.schedule_detail, name="schedule-detail"),
+    path(
+        "schedules/<uuid:public_id>/calendar/",
+        schedule_calendars.schedule_calendar,
+        name="schedule-calendar",
+    ),
+    path(
+        "schedules/<uuid:public_id>/calendar/rotate/",
+        schedule_calendars.schedule_calendar_rotate,
+        name="schedule-calendar-rotate",
+    ),
+    path("schedules/swaps/", schedule_swaps.hub, name="swap-hub"),
+    path("schedules/<uuid:public_id>/swaps/", schedule_swaps.swap_list, name="schedule-swaps"),
+    path(
+        "schedules/<uuid:public_id>/swaps/<uuid:swap_id>/take/",
+        schedule_swaps.take,
+        name="schedule-swap-take",
+    ),
+    path(
+        "schedules/<uuid:public_id>/swaps/<uuid:swap_id>/cancel/",
+        schedule_swaps.cancel,
+        name="schedule-swap-cancel",
+    ),
     # URLs alert sources declare (SourceKind.urls), each under push/<kind>/.
     *source_urls(),
     # Each chat platform's pages and callbacks (Feishu: /feishu/..., /account/feishu/).

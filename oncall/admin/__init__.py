@@ -8,6 +8,7 @@ from oncall.admin import (  # noqa: F401 (registers)
     configuration,
     escalation_rules,
     incidents,
+    schedule_swaps,
     schedules,
     shift_notices,
 )

@@ -31,6 +31,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from oncall.admin.schedule_swaps import ShiftSwapInline
 from oncall.admin.shared import AdminMedia
 from oncall.models import Schedule, ScheduleLayer, ScheduleOverride
 from oncall.models.escalation import known_time_zones, validate_time_zone
@@ -223,7 +224,7 @@ class ScheduleAdmin(admin.ModelAdmin):
     form = ScheduleForm
     list_display = ["name", "time_zone", "layer_count", "on_call_now"]
     search_fields = ["name", "description"]
-    inlines = [LayerInline, OverrideInline]
+    inlines = [LayerInline, OverrideInline, ShiftSwapInline]
     readonly_fields = ["warnings", "preview", "responder_page"]
     fieldsets = [
         (None, {"fields": ["name", "description", "time_zone", "responder_page"]}),

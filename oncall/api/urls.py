@@ -2,7 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from oncall.api import schedules, views
+from oncall.api import schedule_swaps, schedules, views
 from oncall.api.insights import InsightsView
 from oncall.platforms import platforms
 
@@ -22,13 +22,34 @@ router.register("schedules", schedules.ScheduleViewSet, basename="schedule")
 router.register(
     "schedule-overrides", schedules.ScheduleOverrideViewSet, basename="schedule-override"
 )
+router.register("shift-swaps", schedule_swaps.ShiftSwapViewSet, basename="shift-swap")
 # Chat platforms add their own resources; the core does not import them by name.
 for platform in platforms():
     platform.register_api(router)
 
+calendar_feeds = [
+    path("me/", schedule_swaps.MyCalendarFeedView.as_view(), name="my-calendar-feed"),
+    path(
+        "me/rotate/",
+        schedule_swaps.MyCalendarFeedRotateView.as_view(),
+        name="my-calendar-feed-rotate",
+    ),
+    path(
+        "schedules/<uuid:public_id>/",
+        schedule_swaps.ScheduleCalendarFeedView.as_view(),
+        name="schedule-calendar-feed",
+    ),
+    path(
+        "schedules/<uuid:public_id>/rotate/",
+        schedule_swaps.ScheduleCalendarFeedRotateView.as_view(),
+        name="schedule-calendar-feed-rotate",
+    ),
+]
+
 urlpatterns = [
     path("v1/insights/", InsightsView.as_view(), name="api-insights"),
     path("v1/", include(router.urls)),
+    path("v1/calendar-feeds/", include(calendar_feeds)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

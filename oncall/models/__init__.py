@@ -1,3 +1,4 @@
+from oncall.models.calendars import CalendarFeed
 from oncall.models.channels import Channel
 from oncall.models.escalation import EscalationLevel, EscalationRule
 from oncall.models.incidents import ActionSource, Alert, Counter, Incident, TimelineEntry
@@ -9,6 +10,7 @@ from oncall.models.schedules import (
     ScheduleOverride,
     ShiftNotice,
 )
+from oncall.models.shift_swaps import ShiftSwap
 from oncall.models.sources import AlertSource, InboundEvent, Route
 from oncall.models.tokens import ApiToken
 
@@ -17,6 +19,7 @@ __all__ = [
     "Alert",
     "AlertSource",
     "ApiToken",
+    "CalendarFeed",
     "Channel",
     "Counter",
     "EscalationLevel",
@@ -30,5 +33,6 @@ __all__ = [
     "ScheduleLayer",
     "ScheduleOverride",
     "ShiftNotice",
+    "ShiftSwap",
     "TimelineEntry",
 ]

@@ -54,6 +54,7 @@ def schedule_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
         "on_call": display.now_and_next(loaded, now),
         "drawing": display.drawing(loaded, first_day, now),
         "error": error,
+        "now": now,
         "today": today,
         "previous_day": first_day - PAGE_STEP,
         "next_day": first_day + PAGE_STEP,

@@ -16,7 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from integrations.feishu.inbound import card_replies, incident_commands, schedule_commands
+from integrations.feishu.inbound import (
+    card_replies,
+    incident_commands,
+    schedule_commands,
+    swap_commands,
+)
 from integrations.feishu.inbound.events import IncomingMessage
 from integrations.feishu.models import FeishuApp
 
@@ -58,10 +63,22 @@ COMMANDS: dict[str, tuple[str, str, Command]] = {
         "who is on call now and next in your channels' schedules",
         schedule_commands.on_call,
     ),
+    "swaps": (
+        "swaps (or 换班)",
+        "open shift swap requests you can take",
+        swap_commands.list_takeable,
+    ),
+    "take": ("take N (or 接班 N)", "take shift swap request #N", swap_commands.take),
 }
 # Other words for a command (Chinese): command word -> its name in ``COMMANDS``, shown with the
 # command's own description.
-ALIASES: dict[str, str] = {"新建": "new", "分派": "assign", "值班": "oncall"}
+ALIASES: dict[str, str] = {
+    "新建": "new",
+    "分派": "assign",
+    "值班": "oncall",
+    "换班": "swaps",
+    "接班": "take",
+}
 
 
 def answer(app: FeishuApp, message: IncomingMessage) -> str | None:
