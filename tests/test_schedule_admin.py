@@ -47,6 +47,7 @@ def schedule_form(*layers: dict[str, str], overrides: tuple = (), **values: str)
         "time_zone": "Asia/Shanghai",
         **management("layers", len(layers)),
         **management("overrides", len(overrides)),
+        **management("swaps", 0),  # the read-only list of the schedule's swaps
         **values,
     }
     for layer in layers:

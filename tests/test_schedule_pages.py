@@ -188,3 +188,20 @@ def test_staff_who_may_change_schedules_get_a_link_to_the_admin(frozen, client, 
 
     client.force_login(UserFactory(username="boss", is_staff=True, is_superuser=True))
     assert admin_link in client.get(page).content.decode()
+
+
+def test_ones_own_coming_shifts_offer_to_give_them_away_and_nobody_elses(frozen, client, primary):
+    ann, ben = (primary.layers.get().participants.get(position=p).user for p in (0, 1))
+    swaps = reverse("schedule-swaps", args=[primary.public_id])
+
+    client.force_login(ben)
+    html = client.get(reverse("schedule-detail", args=[primary.public_id])).content.decode()
+
+    # Ben's turns in the two weeks: the one from Mon 12 Jan 09:00 (01:00 UTC) is offered.
+    assert f"{swaps}?start=2026-01-12T01%3A00%3A00%2B00%3A00" in html
+    bens = [li for li in html.split('<li class="shift') if f'data-user="{ben.pk}"' in li]
+    anns = [li for li in html.split('<li class="shift') if f'data-user="{ann.pk}"' in li]
+    assert bens
+    assert all("Give this shift away" in li for li in bens)
+    assert anns
+    assert not any("Give this shift away" in li for li in anns)

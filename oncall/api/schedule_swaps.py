@@ -46,7 +46,7 @@ class SwapRefusedError(exceptions.APIException):
 # --- Serializers ---------------------------------------------------------------------------------
 
 
-class PersonSerializer(serializers.Serializer):
+class SwapPersonSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.SerializerMethodField()
 
@@ -65,8 +65,8 @@ class ShiftSwapSerializer(serializers.ModelSerializer):
         source="pk", read_only=True, help_text="What the chat command `take N` takes."
     )
     schedule = ScheduleRefSerializer(read_only=True)
-    requester = PersonSerializer(read_only=True)
-    taken_by = PersonSerializer(read_only=True, allow_null=True)
+    requester = SwapPersonSerializer(read_only=True)
+    taken_by = SwapPersonSerializer(read_only=True, allow_null=True)
     override = serializers.IntegerField(source="override_id", read_only=True, allow_null=True)
     can_take = serializers.SerializerMethodField()
 
