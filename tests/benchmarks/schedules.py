@@ -6,7 +6,8 @@ nights across midnight, weekends) and overrides over the next two weeks; then me
 this process (no web server: what is measured is the console's own work, queries included):
 
 * ``resolve.responders`` for all the schedules at once (``--rounds`` times);
-* ``resolve.responder`` for one schedule (each schedule once: what an escalation level asks);
+* ``resolve.responder`` for one schedule (each schedule once), and the same asking for the
+  person only (``whole=False``: what an escalation level asks), one and all at once;
 * the schedule page (``/schedules/<id>/``, two weeks drawn) for each schedule, through
   Django's request handling (middleware, session, template);
 * the list page (``/schedules/``, who is on call now and next for all of them).
@@ -130,6 +131,9 @@ def measure(schedules: list, rounds: int) -> list[list[str]]:
     def all_at_once() -> None:
         resolve.responders(schedules, timezone.now())
 
+    def all_people_only() -> None:
+        resolve.responders(schedules, timezone.now(), whole=False)
+
     timed(all_at_once)  # warm-up: imports, the zone files, the connection
     measured = {
         "resolve.responders, all schedules": (
@@ -139,6 +143,17 @@ def measure(schedules: list, rounds: int) -> list[list[str]]:
         "resolve.responder, one schedule": (
             [timed(lambda s=s: resolve.responder(s, timezone.now())) for s in schedules],
             queries(lambda: resolve.responder(schedules[0], timezone.now())),
+        ),
+        "person only (escalation), all": (
+            [timed(all_people_only) for _ in range(rounds)],
+            queries(all_people_only),
+        ),
+        "person only (escalation), one": (
+            [
+                timed(lambda s=s: resolve.responder(s, timezone.now(), whole=False))
+                for s in schedules
+            ],
+            queries(lambda: resolve.responder(schedules[0], timezone.now(), whole=False)),
         ),
         "schedule page (two weeks drawn)": (
             [timed(page(f"/schedules/{s.public_id}/")) for s in schedules],
