@@ -470,8 +470,7 @@ def _refuse_if_not_a_person(actor: Actor) -> None:
 
 def _check_may_note(incident: Incident, actor: Actor) -> None:
     _refuse_if_not_a_person(actor)
-    if not can_act_on_channel(actor.user, incident.channel_id):
-        raise PermissionDenied("You are not a member of this incident's channel.")
+    _check_may_act(actor, [incident])
 
 
 def _note_of_message(incident: Incident, actor: Actor, origin: str) -> IncidentNote | None:
@@ -673,8 +672,7 @@ def _plan_escalation(incident: Incident, kind: TimelineEntry.Kind, now: datetime
 def _lock_for(ref: IncidentRef, actor: Actor) -> Incident:
     """The incident, locked, once the actor is known to be allowed to act on it."""
     incident = _lock(ref)
-    if actor.is_person and not can_act_on_channel(actor.user, incident.channel_id):
-        raise PermissionDenied("You are not a member of this incident's channel.")
+    _check_may_act(actor, [incident])
     return incident
 
 
@@ -1020,6 +1018,8 @@ def _lock_all(pks: list[int]) -> dict[int, Incident]:
 
 
 def _check_may_act(actor: Actor, incidents: Iterable[Incident]) -> None:
+    """Every action's permission check: a person must be able to act on the channel of each
+    incident involved (``oncall.permissions``); the system and alert sources may."""
     if not actor.is_person:
         return
     for channel_id in sorted({incident.channel_id for incident in incidents}):

@@ -44,6 +44,11 @@ def display_name(user: Any) -> str:
     return (user.get_full_name() or user.get_username()) if user else "nobody"
 
 
+def person_fields(user: Any) -> dict[str, Any]:
+    """A person as answers (API, insights) name them: ``id``, ``username`` and ``name``."""
+    return {"id": user.pk, "username": user.get_username(), "name": display_name(user)}
+
+
 def claimer_name(incident: Incident) -> str:
     """Who holds a claimed incident: its person, or the alert source that acknowledged it
     (PagerDuty's ``acknowledge``)."""

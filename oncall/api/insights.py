@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from oncall.api.serializers import PersonSerializer
 from oncall.insights.figures import compute
 from oncall.insights.query import TARGET_MAX_MINUTES, BadRequest, api_scope
 
@@ -60,12 +61,6 @@ class SourceRefSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
     kind = serializers.CharField()
-
-
-class ResponderSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    username = serializers.CharField()
-    name = serializers.CharField()
 
 
 class InsightsSerializer(serializers.Serializer):
@@ -127,7 +122,7 @@ class InsightsSerializer(serializers.Serializer):
     responders = inline_serializer(
         "InsightsResponder",
         {
-            "user": ResponderSerializer(),
+            "user": PersonSerializer(),
             "notifications": serializers.IntegerField(),
             "night_notifications": serializers.IntegerField(),
             "claims": serializers.IntegerField(),

@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from oncall.api.serializers import PersonSerializer
 from oncall.models import CalendarFeed, Schedule, ShiftSwap
 from oncall.models.shift_swaps import SWAP_NOTE_MAX_CHARS
 from oncall.permissions import (
@@ -28,7 +29,6 @@ from oncall.permissions import (
     visible_swaps,
 )
 from oncall.schedules import calendars, swaps
-from oncall.timeline import display_name
 
 _REFUSAL_STATUS = {
     "invalid": status.HTTP_400_BAD_REQUEST,
@@ -46,14 +46,6 @@ class SwapRefusedError(exceptions.APIException):
 # --- Serializers ---------------------------------------------------------------------------------
 
 
-class SwapPersonSerializer(serializers.Serializer):
-    id = serializers.IntegerField(read_only=True)
-    name = serializers.SerializerMethodField()
-
-    def get_name(self, user: Any) -> str:
-        return display_name(user)
-
-
 class ScheduleRefSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     name = serializers.CharField(read_only=True)
@@ -65,8 +57,8 @@ class ShiftSwapSerializer(serializers.ModelSerializer):
         source="pk", read_only=True, help_text="What the chat command `take N` takes."
     )
     schedule = ScheduleRefSerializer(read_only=True)
-    requester = SwapPersonSerializer(read_only=True)
-    taken_by = SwapPersonSerializer(read_only=True, allow_null=True)
+    requester = PersonSerializer(read_only=True)
+    taken_by = PersonSerializer(read_only=True, allow_null=True)
     override = serializers.IntegerField(source="override_id", read_only=True, allow_null=True)
     can_take = serializers.SerializerMethodField()
 

@@ -28,13 +28,13 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from oncall.api.serializers import _drf_detail
+from oncall.api.serializers import PersonSerializer, _drf_detail
 from oncall.models import LayerParticipant, Schedule, ScheduleLayer, ScheduleOverride
 from oncall.permissions import MembersReadModelPermissionsWrite, visible_schedules
 from oncall.schedules import resolve
 from oncall.schedules.checks import check_turn_order, schedule_warnings
 from oncall.schedules.rotation import Shift, final_shifts, layer_shifts, wall_clock_moment
-from oncall.timeline import display_name
+from oncall.timeline import person_fields
 
 User = get_user_model()
 
@@ -173,12 +173,6 @@ def _schedules_with_rows(queryset: QuerySet[Schedule]) -> QuerySet[Schedule]:
 
 
 # --- Answers: who is on call, shifts ------------------------------------------------------------
-
-
-class PersonSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    username = serializers.CharField()
-    name = serializers.CharField()
 
 
 class LayerRefSerializer(serializers.Serializer):
@@ -365,7 +359,7 @@ def _shift(schedule: Schedule, shift: Shift, user: Any) -> dict[str, Any]:
         (o for o in getattr(schedule, "overrides_in_range", ()) if o.pk == shift.override), None
     )
     return {
-        "user": {"id": user.pk, "username": user.get_username(), "name": display_name(user)},
+        "user": person_fields(user),
         "start": _iso(shift.start, zone),
         "end": _iso(shift.end, zone),
         "layer": {"id": layer.pk, "name": layer.name} if layer else None,

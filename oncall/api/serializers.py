@@ -37,13 +37,25 @@ from oncall.platforms import (
     save_platform_targets,
     validate_platform_targets,
 )
-from oncall.timeline import display_name
+from oncall.timeline import display_name, person_fields
 
 User = get_user_model()
 
 
 def public_id_field(queryset: Any, **kwargs: Any) -> serializers.SlugRelatedField:
     return serializers.SlugRelatedField(slug_field="public_id", queryset=queryset, **kwargs)
+
+
+class PersonSerializer(serializers.Serializer):
+    """A person named in an answer (``oncall.timeline.person_fields``): a shift's, a swap's,
+    a line of insights."""
+
+    id = serializers.IntegerField(read_only=True)
+    username = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return instance if isinstance(instance, dict) else person_fields(instance)
 
 
 class UserSerializer(serializers.ModelSerializer):

@@ -46,7 +46,7 @@ from django.db.models.lookups import GreaterThanOrEqual, LessThan, LessThanOrEqu
 from oncall.insights.period import Period
 from oncall.insights.sql import Percentile, SecondsBetween
 from oncall.models import Alert, AlertSource, Channel, Incident, TimelineEntry
-from oncall.timeline import display_name
+from oncall.timeline import person_fields
 
 TOP = 10
 # Per kind and person: the entries, and how many of those were at night. A claim names its
@@ -309,7 +309,7 @@ def _responders(incidents: QuerySet[Incident], scope: Scope) -> list[dict[str, A
     users = get_user_model().objects.in_bulk(list(load))
     rows = [
         {
-            "user": {"id": user.pk, "username": user.get_username(), "name": display_name(user)},
+            "user": person_fields(user),
             **figures,
         }
         for user_id, figures in load.items()

@@ -103,15 +103,6 @@ def today_in(schedule: Schedule, now: datetime) -> date:
     return local_naive(ZoneInfo(schedule.time_zone), now).date()
 
 
-def people_in(schedule: Schedule) -> dict[int, Any]:
-    """The users a schedule loaded by ``resolve.with_rows`` names, by id, without a query."""
-    people = {
-        p.user_id: p.user for layer in schedule.layers.all() for p in layer.participants.all()
-    }
-    people.update((o.user_id, o.user) for o in getattr(schedule, "overrides_in_range", ()))
-    return people
-
-
 def _through(schedule: Schedule, shift: Shift) -> str:
     if shift.override is not None:
         note = next(
@@ -144,7 +135,7 @@ def now_and_next(schedule: Schedule, at: datetime) -> NowNext:
     least ``[at - 1 day, at + NEXT_HORIZON)``. The same person carrying on through another
     layer is one stretch, not "next"."""
     current, following = current_and_next(resolve.spec_of(schedule), at)
-    people = people_in(schedule)
+    people = resolve.people_in(schedule)
     return NowNext(
         _piece(schedule, people, current) if current else None,
         _piece(schedule, people, following) if following else None,
@@ -206,7 +197,7 @@ def drawing(schedule: Schedule, first_day: date, now: datetime, days: int = WIND
     zone = ZoneInfo(schedule.time_zone)
     start, end = period(schedule, first_day, days)
     spec = resolve.spec_of(schedule)
-    people = people_in(schedule)
+    people = resolve.people_in(schedule)
     span = (end - start).total_seconds()
 
     def placed(shifts: Sequence[Shift]) -> list[Piece]:

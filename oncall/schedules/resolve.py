@@ -133,7 +133,7 @@ def responder(
     if found is None:
         return None
     shift, is_next = found
-    return OnCall(schedule, _people_in(schedule)[shift.user], shift, is_next=is_next)
+    return OnCall(schedule, people_in(schedule)[shift.user], shift, is_next=is_next)
 
 
 def on_call_or_next(
@@ -185,8 +185,8 @@ def shifts_of(user: Any, start: datetime, end: datetime) -> list[tuple[Schedule,
     )
 
 
-def _people_in(schedule: Schedule) -> dict[int, Any]:
-    """The users a loaded schedule's rows name, by id, without another query."""
+def people_in(schedule: Schedule) -> dict[int, Any]:
+    """The users a schedule loaded by :func:`with_rows` names, by id, without a query."""
     people = {
         p.user_id: p.user for layer in schedule.layers.all() for p in layer.participants.all()
     }
@@ -196,8 +196,4 @@ def _people_in(schedule: Schedule) -> dict[int, Any]:
 
 def people_of(shifts: Sequence[Shift]) -> dict[int, Any]:
     """The users the shifts name, by id, in one query."""
-    return _users(s.user for s in shifts)
-
-
-def _users(ids: Iterable[int]) -> dict[int, Any]:
-    return get_user_model().objects.in_bulk(set(ids))
+    return get_user_model().objects.in_bulk({s.user for s in shifts})
