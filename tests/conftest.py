@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import socket
+from importlib import import_module
 from typing import Any
 
 import pytest
@@ -41,6 +42,19 @@ def _default_language():
     translation.deactivate()
     yield
     translation.deactivate()
+
+
+@pytest.fixture
+def recording_platform(settings):
+    """The chat platforms are the recording stub alone (``tests.stub_platform``), its records
+    cleared. The URLconf reads the platforms once, when first imported: it is imported first,
+    with the installed ones, as in every other test."""
+    from tests.stub_platform.platform import NOTIFIED_LEVELS, NOTIFIED_PEOPLE, RECORDING
+
+    import_module(settings.ROOT_URLCONF)
+    settings.CHAT_PLATFORMS = [RECORDING]
+    NOTIFIED_LEVELS.clear()
+    NOTIFIED_PEOPLE.clear()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ the incident page and the REST API (the Feishu command is in
 from __future__ import annotations
 
 from datetime import timedelta
-from importlib import import_module
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -30,22 +29,12 @@ from tests.factories import (
 )
 from tests.stub_platform.platform import NOTIFIED_LEVELS as notified_levels
 from tests.stub_platform.platform import NOTIFIED_PEOPLE as notified_people
-from tests.stub_platform.platform import RECORDING, UNREACHABLE
+from tests.stub_platform.platform import UNREACHABLE
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("recording_platform")]
 
 Kind = TimelineEntry.Kind
 Status = Incident.Status
-
-
-@pytest.fixture(autouse=True)
-def _recording(settings):
-    # The URLconf reads the platforms once, when imported: with the installed ones, as in
-    # every other test, before the recording platform replaces them for this test.
-    import_module(settings.ROOT_URLCONF)
-    settings.CHAT_PLATFORMS = [RECORDING]
-    notified_levels.clear()
-    notified_people.clear()
 
 
 @pytest.fixture

@@ -19,16 +19,12 @@ from oncall.timeline import Actor
 from tests import payloads
 from tests.factories import AlertSourceFactory, UserFactory
 from tests.stub_platform.platform import NOTIFIED_LEVELS as notified_levels
-from tests.stub_platform.platform import RECORDING
 
 # Real commits: the steps a change plans are handed out after commit.
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _recording(settings):
-    settings.CHAT_PLATFORMS = [RECORDING]
-    notified_levels.clear()
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("recording_platform"),
+]
 
 
 @pytest.fixture

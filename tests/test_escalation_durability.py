@@ -22,15 +22,8 @@ from oncall.timeline import Actor
 from tests import payloads
 from tests.factories import AlertSourceFactory, UserFactory
 from tests.stub_platform.platform import NOTIFIED_LEVELS as notified_levels
-from tests.stub_platform.platform import RECORDING
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _recording(settings):
-    settings.CHAT_PLATFORMS = [RECORDING]
-    notified_levels.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("recording_platform")]
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ an incident like any other, with one alert that no alert source sent, and escala
 
 from __future__ import annotations
 
-from importlib import import_module
-
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.test import Client
@@ -24,21 +22,11 @@ from tests import payloads
 from tests.factories import AlertSourceFactory, ChannelFactory, UserFactory, api_as
 from tests.stub_platform.platform import NOTIFIED_LEVELS as notified_levels
 from tests.stub_platform.platform import NOTIFIED_PEOPLE as notified_people
-from tests.stub_platform.platform import RECORDING, UNREACHABLE
+from tests.stub_platform.platform import UNREACHABLE
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("recording_platform")]
 
 Kind = TimelineEntry.Kind
-
-
-@pytest.fixture(autouse=True)
-def _recording(settings):
-    # The URLconf reads the platforms once, when imported: with the installed ones, as in
-    # every other test, before the recording platform replaces them for this test.
-    import_module(settings.ROOT_URLCONF)
-    settings.CHAT_PLATFORMS = [RECORDING]
-    notified_levels.clear()
-    notified_people.clear()
 
 
 @pytest.fixture
