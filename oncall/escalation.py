@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from oncall.escalation_rules import rule_for
 from oncall.models import EscalationLevel, EscalationRule, Incident, TimelineEntry
-from oncall.platforms import LevelReport, platforms, reached_people
+from oncall.platforms import LevelReport, platforms
 from oncall.timeline import Actor, record
 
 logger = logging.getLogger(__name__)
@@ -44,20 +44,17 @@ SWEEP_BATCH = 500
 
 def _notify(
     incident: Incident, rule: EscalationRule, level: EscalationLevel, now: datetime
-) -> tuple[LevelReport, list[int]]:
+) -> LevelReport:
     """Every platform notifies the level's people (resolved once, here, with whoever is on
     call ``now`` in its schedules) and its own targets; a schedule with nobody on call is
-    reported as unreachable. Also the ids of the people some platform reached: the report
-    names them, and a name is no key to count someone's notifications by (insights'
-    responders' load)."""
+    reported as unreachable."""
     reach = level.reach(now)
-    report = LevelReport.combine(
+    return LevelReport.combine(
         [
             *(platform.notify(incident, rule, level, reach.people) for platform in platforms()),
             LevelReport([], reach.unreachable),
         ]
     )
-    return report, reached_people(reach.people, report)
 
 
 # --- Planning, inside the change's transaction -----------------------------------------------
@@ -134,13 +131,12 @@ def _back_to_last_notified(incident: Incident) -> None:
 
 def move_to_level(
     incident: Incident, rule: EscalationRule, index: int, now: datetime
-) -> tuple[LevelReport, list[int]]:
+) -> LevelReport:
     """Assign the incident to level ``index`` (from 0) of ``rule`` (``lifecycle.assign_level``):
     notify that level now and go on from it as if the escalation had just reached it: its
     repeats, then the next levels after their times, then the rule's rounds. Inside the
     change's transaction with the row locked, like the planning above; the caller records the
-    timeline (one entry for the assignment and whom it notified): the report, and the ids of
-    the people reached, as ``_notify`` gives them."""
+    timeline (one entry for the assignment and whom it notified)."""
     levels = list(rule.levels.order_by("position", "id"))
     level = levels[index]
     incident.escalation_rule = rule
@@ -214,7 +210,7 @@ def _run_level(incident: Incident, now: datetime) -> None:
             )
         return
     level = levels[incident.escalation_level]
-    report, notified_users = _notify(incident, rule, level, now)
+    report = _notify(incident, rule, level, now)
     record(
         incident,
         Kind.NOTIFIED,
@@ -223,7 +219,7 @@ def _run_level(incident: Incident, now: datetime) -> None:
         data={
             "level": incident.escalation_level + 1,
             "notified": report.notified,
-            "notified_users": notified_users,
+            "notified_users": report.reached,
             "unreachable": report.unreachable,
         },
     )

@@ -54,7 +54,7 @@ from oncall.models import Alert, Channel, EscalationRule, Incident, IncidentNote
 from oncall.models.incidents import MANUAL_GROUP_PREFIX
 from oncall.notes import MAX_NOTE_CHARS
 from oncall.permissions import can_act_on_channel, can_be_assigned, can_open_incident
-from oncall.platforms import LevelReport, describe_notified, notify_people, reached_people
+from oncall.platforms import LevelReport, describe_notified, notify_people
 from oncall.timeline import Actor, announce, claimed_by_person, claimer_name, display_name, record
 
 Kind = TimelineEntry.Kind
@@ -257,7 +257,7 @@ def _notified_data(people: Sequence[Any], report: LevelReport) -> dict[str, Any]
     return {
         "people": [person.pk for person in people],
         "notified": report.notified,
-        "notified_users": reached_people(people, report),
+        "notified_users": report.reached,
         "unreachable": report.unreachable,
     }
 
@@ -324,7 +324,7 @@ def assign_level(
         incident.assigned_to, incident.assigned_at = None, None
         incident.snoozed_until = None
         incident.save(update_fields=[*_HANDOVER_FIELDS, "updated_at"])
-        report, reached = escalation.move_to_level(incident, rule, number - 1, now)
+        report = escalation.move_to_level(incident, rule, number - 1, now)
         message = (
             f"Assigned to level {number} of “{rule.name}” by {actor.name}{released}; "
             f"{describe_notified(report)}"
@@ -333,7 +333,7 @@ def assign_level(
             "rule": str(rule.public_id),
             "level": number,
             "notified": report.notified,
-            "notified_users": reached,
+            "notified_users": report.reached,
             "unreachable": report.unreachable,
         }
         record(incident, Kind.ASSIGNED, actor, message, data=data, at=now)

@@ -57,19 +57,23 @@ logger = logging.getLogger(__name__)
 class LevelReport:
     """What a platform did for one escalation level (or one notice): whom it notified (people
     and its own targets, by name) and who could not be reached, each with the reason in
-    words."""
+    words; and the ids of the people it reached (``reached``), by which insights count each
+    person's notifications (names are for reading, not for counting)."""
 
     notified: list[str] = field(default_factory=list)
     unreachable: list[str] = field(default_factory=list)
+    reached: list[int] = field(default_factory=list)
 
     @classmethod
     def combine(cls, reports: Iterable[LevelReport]) -> LevelReport:
         notified: list[str] = []
         unreachable: list[str] = []
+        reached: list[int] = []
         for report in reports:
             notified.extend(n for n in report.notified if n not in notified)
             unreachable.extend(u for u in report.unreachable if u not in unreachable)
-        return cls(notified, unreachable)
+            reached.extend(pk for pk in report.reached if pk not in reached)
+        return cls(notified, unreachable, reached)
 
 
 class TargetFields(Protocol):
@@ -306,7 +310,11 @@ def notify_people(incident: Incident, people: Sequence[Any], reason: str) -> Lev
     for platform in platforms():
         report = platform.notify_people(incident, people, reason)
         label = platform.label or platform.name
-        reports.append(LevelReport([f"{n} ({label})" for n in report.notified], report.unreachable))
+        reports.append(
+            LevelReport(
+                [f"{n} ({label})" for n in report.notified], report.unreachable, report.reached
+            )
+        )
     combined = LevelReport.combine(reports)
     reported = combined.notified + combined.unreachable
     silent = [
@@ -314,18 +322,7 @@ def notify_people(incident: Incident, people: Sequence[Any], reason: str) -> Lev
         for name in map(display_name, people)
         if not any(entry == name or entry.startswith(f"{name} (") for entry in reported)
     ]
-    return LevelReport(combined.notified, combined.unreachable + silent)
-
-
-def reached_people(people: Sequence[Any], report: LevelReport) -> list[int]:
-    """The ids of ``people`` whom :func:`notify_people`'s report names as notified ("Bob Li"
-    or "Bob Li (Feishu)")."""
-    from oncall.timeline import display_name  # the timeline imports the models, which import us
-
-    def reached(name: str) -> bool:
-        return any(entry == name or entry.startswith(f"{name} (") for entry in report.notified)
-
-    return [person.pk for person in people if reached(display_name(person))]
+    return LevelReport(combined.notified, combined.unreachable + silent, combined.reached)
 
 
 def describe_notified(report: LevelReport) -> str:

@@ -303,7 +303,11 @@ class NamingPlatform(PlatformBase):
 
     def notify(self, incident: Any, rule: Any, level: Any, people: list[Any]) -> LevelReport:
         names = [display_name(p) for p in people]
-        return LevelReport([n for n in names if n != "Bob"], [n for n in names if n == "Bob"])
+        return LevelReport(
+            [n for n in names if n != "Bob"],
+            [n for n in names if n == "Bob"],
+            [p.pk for p in people if display_name(p) != "Bob"],
+        )
 
 
 @pytest.mark.django_db(transaction=True)

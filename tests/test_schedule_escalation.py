@@ -49,7 +49,7 @@ class NamingPlatform(PlatformBase):
 
     def notify(self, incident: Any, rule: Any, level: Any, people: list[Any]) -> LevelReport:
         NAMED.append([person_name(user) for user in people])
-        return LevelReport([person_name(user) for user in people], [])
+        return LevelReport([person_name(user) for user in people], [], [u.pk for u in people])
 
 
 @pytest.fixture(autouse=True)
@@ -203,6 +203,8 @@ def test_the_timeline_says_which_schedule_reached_whom(people, monkeypatch):
         "(schedule: nobody on call now or in the next 14 days)."
     )
     assert entry.data["notified"] == ["Alice (on call: SRE primary)", "Carol"]
+    # Counted by id, whatever the reason the name carries (insights' responders' load).
+    assert sorted(entry.data["notified_users"]) == sorted([people["alice"].pk, people["carol"].pk])
 
 
 # --- Description, validation, admin, API --------------------------------------------------------

@@ -26,17 +26,18 @@ UUID_MAX_CHARS = 50
 
 def send(people: Sequence[Any], text: str, key: str) -> LevelReport:
     accounts = _accounts_of(people)
-    notified, unreachable = [], []
+    notified, unreachable, reached = [], [], []
     for user in people:
         account = accounts.get(user.pk)
         if account is None:
             unreachable.append(f"{person_name(user)} (no linked Feishu account)")
             continue
         notified.append(person_name(user))
+        reached.append(user.pk)
         _send_on_commit(account, text, f"{key}-{user.pk}"[:UUID_MAX_CHARS])
     if unreachable:
         platforms.notifications_failed(PLATFORM_NAME, "not_linked", len(unreachable))
-    return LevelReport(notified, unreachable)
+    return LevelReport(notified, unreachable, reached)
 
 
 def _accounts_of(people: Sequence[Any]) -> dict[int, LinkedAccount]:

@@ -66,7 +66,11 @@ class FeishuPlatform(PlatformBase):
             return LevelReport([], [f"{n} (no Feishu app is set on the rule)" for n in names])
         outcome = delivery.notify(incident, app, people, chats)
         unreachable = set(outcome.unreachable)
-        return LevelReport([n for n in names if n not in unreachable], outcome.unreachable)
+        return LevelReport(
+            [n for n in names if n not in unreachable],
+            outcome.unreachable,
+            [u.pk for u in people if person_name(u) not in unreachable],
+        )
 
     def notify_people(self, incident: Incident, people: list[Any], reason: str) -> LevelReport:
         """The incident's card to each person's linked account, through the app that delivers
@@ -92,6 +96,7 @@ class FeishuPlatform(PlatformBase):
         return LevelReport(
             [n for n in names if n not in unreachable],
             [f"{n} (no linked Feishu account in {app})" for n in outcome.unreachable],
+            [u.pk for u in people if display_name(u) not in unreachable],
         )
 
     def incident_changed(self, incident_id: int, kind: str, incident: Incident | None) -> None:

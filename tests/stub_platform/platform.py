@@ -104,5 +104,7 @@ class RecordingPlatform(PlatformBase):
         reached = [p for p in people if p.get_username() != UNREACHABLE]
         missed = [p for p in people if p.get_username() == UNREACHABLE]
         return LevelReport(
-            [display_name(p) for p in reached], [f"{display_name(p)} (no address)" for p in missed]
+            [display_name(p) for p in reached],
+            [f"{display_name(p)} (no address)" for p in missed],
+            [p.pk for p in reached],
         )

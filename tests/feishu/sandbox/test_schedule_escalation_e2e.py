@@ -98,6 +98,9 @@ def test_the_card_reaches_whoever_is_on_call_at_that_moment(client, world):
 
     wait_for(lambda: cards() == {"Bob Li": 1}, "the card to Bob only")
     assert notified_line(incident) == "Level 1: notified Bob (on call: SRE primary)."
+    # Feishu reports whom it reached by id too: insights count Bob's notification.
+    entry = incident.timeline.get(kind=TimelineEntry.Kind.NOTIFIED)
+    assert entry.data["notified_users"] == [users["bob"].pk]
 
 
 def test_an_override_wins_and_its_person_is_notified(client, world):
