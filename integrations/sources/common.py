@@ -387,3 +387,66 @@ def truncated_alerts(payload: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         return 0
     return max(value, 0)
+
+
+# --- Cloud-vendor callbacks (severity tables, epoch times, embedded JSON) ----------------------
+
+
+def table_severity(
+    raw: Any, table: Iterable[tuple[str, Severity]], default: Severity = Severity.WARNING
+) -> Severity:
+    """The severity a knowledge-base table gives the sender's word ``raw`` (compared
+    case-insensitively, blanks ignored; numbers by their text), else ``default``.
+
+    For senders whose words mean something else than :data:`SEVERITY_ALIASES` says (Huawei's
+    "Major" is critical for Cloud Eye but a warning for LTS)."""
+    if raw is None or isinstance(raw, dict | list | bool):
+        return default
+    word = str(raw).strip().lower()
+    return next((severity for key, severity in table if key.lower() == word), default)
+
+
+# Past this many, a number is taken as milliseconds: 10^11 seconds is the year 5138.
+_MILLISECONDS_FROM = 10**11
+
+
+def parse_epoch_time(raw: Any, *, field: str) -> datetime | None:
+    """A Unix time in seconds or milliseconds (told apart by size), given as a number or a
+    string of digits, as an aware UTC ``datetime``. Missing, null, empty and 0 give ``None``
+    (cloud senders send 0 for "not yet", e.g. a recovery time while firing)."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, str):
+        try:
+            raw = float(raw.strip())
+        except ValueError:
+            raise PayloadError(
+                f"{field} must be a Unix time in seconds or milliseconds, not "
+                f"{truncate(raw, 40)!r}",
+                field=field,
+            ) from None
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise PayloadError(
+            f"{field} must be a Unix time in seconds or milliseconds, not {json_type(raw)}",
+            field=field,
+        )
+    if raw <= 0:
+        return None
+    seconds = raw / 1000 if raw >= _MILLISECONDS_FROM else raw
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise PayloadError(f"{field} is out of range: {raw}", field=field) from None
+
+
+def embedded_json(raw: Any, *, field: str) -> Any:
+    """A value some senders send as JSON *text* inside the payload (Alibaba's ``dimensions``,
+    Huawei SMN's ``message``): decoded when it is a string, returned as it is otherwise."""
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise PayloadError(
+            f"{field} must be JSON text, not {truncate(raw, 64)!r}", field=field
+        ) from None
