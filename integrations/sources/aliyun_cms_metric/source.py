@@ -37,11 +37,11 @@ class AliyunCmsMetricSource(SourceKind):
                 _(
                     "Under the advanced settings, set the alert callback to {url} and confirm. "
                     "Repeat for every rule that should reach this source."
-                ),
+                ).format(url=push_url),
                 _(
                     "Or, for every rule of a contact: Alerts → Alert Contacts, edit the contact "
                     "and set its webhook to {url}."
-                ),
+                ).format(url=push_url),
             ],
             snippets=[
                 Snippet(
