@@ -311,6 +311,7 @@ ALERT_SOURCES = {
     # Chinese cloud vendors and their monitoring services (issue 19, parts 1, 2, 3, 5):
     "aliyun_arms": "integrations.sources.aliyun_arms.source.AliyunArmsSource",
     "aliyun_cms_metric": "integrations.sources.aliyun_cms_metric.source.AliyunCmsMetricSource",
+    "aliyun_cms_event": "integrations.sources.aliyun_cms_event.source.AliyunCmsEventSource",
     "aliyun_sls": "integrations.sources.aliyun_sls.source.AliyunSlsSource",
 }
 PUSH_MAX_BODY_BYTES = env_int("PUSH_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
