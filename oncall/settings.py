@@ -316,6 +316,7 @@ ALERT_SOURCES = {
     "huawei_ces": "integrations.sources.huawei_ces.source.HuaweiCesSource",
     "huawei_lts": "integrations.sources.huawei_lts.source.HuaweiLtsSource",
     "baidu_bcm": "integrations.sources.baidu_bcm.source.BaiduBcmSource",
+    "guance": "integrations.sources.guance.source.GuanceSource",
 }
 PUSH_MAX_BODY_BYTES = env_int("PUSH_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 # At most this many alerts in one push: more is refused with a 413 naming the cap, nothing
