@@ -317,6 +317,7 @@ ALERT_SOURCES = {
     "huawei_lts": "integrations.sources.huawei_lts.source.HuaweiLtsSource",
     "baidu_bcm": "integrations.sources.baidu_bcm.source.BaiduBcmSource",
     "guance": "integrations.sources.guance.source.GuanceSource",
+    "zstack": "integrations.sources.zstack.source.ZStackSource",
 }
 PUSH_MAX_BODY_BYTES = env_int("PUSH_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 # At most this many alerts in one push: more is refused with a 413 naming the cap, nothing
