@@ -316,6 +316,7 @@ ALERT_SOURCES = {
     "huawei_ces": "integrations.sources.huawei_ces.source.HuaweiCesSource",
     "huawei_lts": "integrations.sources.huawei_lts.source.HuaweiLtsSource",
     "baidu_bcm": "integrations.sources.baidu_bcm.source.BaiduBcmSource",
+    "ctyun": "integrations.sources.ctyun.source.CtyunSource",
     "guance": "integrations.sources.guance.source.GuanceSource",
     "zstack": "integrations.sources.zstack.source.ZStackSource",
 }
