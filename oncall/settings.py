@@ -315,6 +315,7 @@ ALERT_SOURCES = {
     "aliyun_sls": "integrations.sources.aliyun_sls.source.AliyunSlsSource",
     "huawei_ces": "integrations.sources.huawei_ces.source.HuaweiCesSource",
     "huawei_lts": "integrations.sources.huawei_lts.source.HuaweiLtsSource",
+    "huawei_apm": "integrations.sources.huawei_apm.source.HuaweiApmSource",
     "baidu_bcm": "integrations.sources.baidu_bcm.source.BaiduBcmSource",
     "ctyun": "integrations.sources.ctyun.source.CtyunSource",
     "guance": "integrations.sources.guance.source.GuanceSource",
