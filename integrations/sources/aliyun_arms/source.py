@@ -16,8 +16,8 @@ class AliyunArmsSource(SourceKind):
     kind = "aliyun_arms"
     label = "Alibaba Cloud ARMS"
     sender = "ARMS alert management webhook whose body is $alertmanager_content"
-    identity = "Each alert's fingerprint"
-    recovery = "An alert with status resolved"
+    identity = "fingerprint of each alert"
+    recovery = "status resolved (per alert)"
     severity_table = parser.SEVERITY_TABLE
 
     def parse(self, payload: Any) -> list[AlertEvent]:
