@@ -26,7 +26,11 @@ def test_it_reads_a_firing_alert(load_fixture):
     )
     assert event.starts_at == datetime(2026, 11, 20, 3, 14, 7, 512000, tzinfo=UTC)
     assert event.ends_at is None
-    assert Link("https://wiki.example.com/runbooks/pod-memory", "Runbook") in event.links
+    assert event.links == (
+        Link("https://arms.console.aliyun.com/#/alarm/rule/2207", "Source"),
+        Link("https://wiki.example.com/runbooks/pod-memory", "Runbook"),
+        Link("https://arms.console.aliyun.com/#/alarm/history?regionId=cn-hangzhou", "ARMS"),
+    )
 
 
 def test_it_keeps_the_changing_values_out_of_the_labels(load_fixture):

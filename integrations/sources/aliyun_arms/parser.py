@@ -11,6 +11,7 @@ remaining annotations as labels, ``startsAt`` / ``endsAt``, ``generatorURL`` as 
   (``P1`` critical, ``P2`` and ``P3`` warning, ``P4`` info); older ARMS versions put a word
   there (``ERROR``, ``WARN``) or only a ``severity`` label, read as common words;
 * the default title is "ARMS alert";
+* the top-level ``externalURL`` (the alert's page in the ARMS console) is a link ("ARMS");
 * ``_aliyun_arms_alert_now_value`` (the value when the notification was made) goes at the end
   of the description as a ``Value: ...`` line; the other value annotations change on every
   evaluation and are left out of the labels, which routes match on.
@@ -28,10 +29,11 @@ from integrations.sources.common import (
     at,
     clean_annotations,
     map_severity,
+    optional_link,
     require_object,
     table_severity,
 )
-from oncall.events import AlertEvent, Severity
+from oncall.events import AlertEvent, Link, Severity
 
 SEVERITY_TABLE: tuple[tuple[str, Severity], ...] = (
     ("P1", Severity.CRITICAL),
@@ -52,8 +54,10 @@ _VOLATILE_ANNOTATIONS = (
 def parse(payload: Any) -> list[AlertEvent]:
     """One event per ``alerts`` entry (see the module docstring)."""
     body = require_object(payload, None)
+    console = optional_link(body.get("externalURL"), "ARMS")
     return [
-        _event(item, field=at("alerts", index)) for index, item in enumerate(alert_entries(body))
+        _event(item, field=at("alerts", index), console=console)
+        for index, item in enumerate(alert_entries(body))
     ]
 
 
@@ -66,7 +70,7 @@ def recognises(payload: Any) -> bool:
         return False
 
 
-def _event(item: Any, *, field: str) -> AlertEvent:
+def _event(item: Any, *, field: str, console: tuple[Link, ...]) -> AlertEvent:
     entry = require_object(item, field)
     annotations = clean_annotations(entry.get("annotations"), field=at(field, "annotations"))
     now_value = annotations.get("_aliyun_arms_alert_now_value", "").strip()
@@ -85,4 +89,5 @@ def _event(item: Any, *, field: str) -> AlertEvent:
         event,
         raw_severity=raw,
         severity=table_severity(raw, SEVERITY_TABLE, default=map_severity(raw)),
+        links=event.links + console,
     )
