@@ -40,61 +40,70 @@ def test_it_reads_an_alarm_in_its_smn_envelope(load_fixture):
         Severity.CRITICAL,
         "Major",
     )
-    assert event.alert_key == stable_key("huawei_ces", "al1795406000123AbCdEfGhI", RESOURCE)
+    assert event.alert_key == stable_key("huawei_ces", "ecs-cpu-high", RESOURCE, "CPU Usage")
     assert event.title == "ecs-cpu-high - web-prod-03"
-    assert event.description == (
-        "CPU Usage: 93.10%\nRule: Average >= 80% for 3 consecutive periods of 5 minutes"
-    )
+    assert event.description == ("CPU Usage: 93.10%\nCondition: Average >= 80%, 3 time(s) in a row")
     assert event.labels == {
-        "namespace": "SYS.ECS",
-        "metric_name": "cpu_util",
-        "dimension": f"instance_id:{RESOURCE}",
-        "Region": "CN North-Beijing4",
+        "Namespace": "Elastic Cloud Server",
+        "DimensionName": "ECS",
         "ResourceName": "web-prod-03",
         "ResourceId": RESOURCE,
+        "MetricName": "CPU Usage",
+        "AlarmRuleName": "ecs-cpu-high",
+        "Region": "CN North-Beijing4",
+        "RegionId": "cn-north-4",
         "PrivateIp": "192.168.0.12",
-        "DimensionName": "ECS",
         "EpName": "default",
         "AccountName": "acme-ops",
     }
-    assert event.links == (
-        Link(
-            "https://console.huaweicloud.com/ces/?region=cn-north-4#/alarms/detail"
-            "?alarmId=al1795406000123AbCdEfGhI",
-            "Cloud Eye",
-        ),
-    )
     assert event.starts_at == datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
 
 
-def test_the_cleared_alarm_resolves_the_same_alert(load_fixture):
+def test_is_alarm_false_resolves_the_same_alert(load_fixture):
     (firing,) = ces.parse(load_fixture("huawei_ces/firing"))
     (cleared,) = ces.parse(load_fixture("huawei_ces/recovered"))
 
     assert (cleared.kind, cleared.alert_key) == (EventKind.RESOLVED, firing.alert_key)
 
 
-def test_without_a_status_is_alarm_false_resolves(load_fixture):
-    payload = load_fixture("huawei_ces/recovered")
+def test_the_preview_s_broken_escape_of_the_operator_is_mended(load_fixture):
+    payload = load_fixture("huawei_ces/firing")
     message = json.loads(payload["message"])
-    del message["alarm_status"]
+    message["data"]["ComparisonOperator"] = "u003e="
     payload["message"] = json.dumps(message)
 
     (event,) = ces.parse(payload)
 
-    assert event.kind == EventKind.RESOLVED
+    assert "Condition: Average >= 80%" in event.description
+
+
+def set_level(payload: dict, level: str) -> dict:
+    message = json.loads(payload["message"])
+    message["data"]["AlarmLevel"] = level
+    payload["message"] = json.dumps(message)
+    return payload
 
 
 @pytest.mark.parametrize(("level", "severity"), ces.SEVERITY_TABLE)
 def test_it_maps_the_knowledge_bases_levels(load_fixture, level, severity):
-    payload = load_fixture("huawei_ces/firing")
-    message = json.loads(payload["message"])
-    message["template_variable"]["AlarmLevel"] = level
-    payload["message"] = json.dumps(message)
-
-    (event,) = ces.parse(payload)
+    (event,) = ces.parse(set_level(load_fixture("huawei_ces/firing"), level))
 
     assert (event.severity, event.raw_severity) == (severity, level)
+
+
+@pytest.mark.parametrize(
+    ("word", "severity"),
+    [
+        ("紧急", Severity.CRITICAL),
+        ("重要", Severity.CRITICAL),
+        ("次要", Severity.WARNING),
+        ("提示", Severity.INFO),
+    ],
+)
+def test_the_chinese_consoles_levels_are_the_same(load_fixture, word, severity):
+    (event,) = ces.parse(set_level(load_fixture("huawei_ces/firing"), word))
+
+    assert event.severity == severity
 
 
 def test_the_table_is_the_knowledge_bases():
@@ -106,20 +115,55 @@ def test_the_table_is_the_knowledge_bases():
     ]
 
 
+def test_the_older_template_variable_shape_is_read(load_fixture):
+    (event,) = ces.parse(load_fixture("huawei_ces/legacy_template_variable"))
+
+    assert (event.kind, event.severity, event.raw_severity) == (
+        EventKind.FIRING,
+        Severity.CRITICAL,
+        "紧急",
+    )
+    assert event.alert_key == stable_key(
+        "huawei_ces", "al1795406000123AbCdEfGhI", "9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f", "CPU Usage"
+    )
+    assert event.title == "rds-cpu-high - rds-orders"
+    assert event.description == "CPU Usage: 97.00%\nRule: Max >= 95% for 1 period of 5 minutes"
+    assert event.links == (
+        Link(
+            "https://console.huaweicloud.com/ces/?region=cn-north-4#/alarms/detail"
+            "?alarmId=al1795406000123AbCdEfGhI",
+            "Cloud Eye",
+        ),
+    )
+    assert event.labels["dimension"] == "rds_cluster_id:9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f"
+    assert event.starts_at == datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
+
+
 def test_a_bare_body_with_a_numbered_level_is_read(load_fixture):
     (event,) = ces.parse(load_fixture("huawei_ces/bare_insufficient_data"))
 
     assert (event.kind, event.severity, event.raw_severity) == (
         EventKind.FIRING,
         Severity.WARNING,
-        "Minor",
+        "3",
     )
     assert event.alert_key == stable_key(
-        "huawei_ces", "al1795406000999ZyXwVuTs", "rds_cluster_id:9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f"
+        "huawei_ces",
+        "al1795406000999ZyXwVuTs",
+        "rds_cluster_id:9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f",
+        "rds039_disk_util",
     )
     assert event.title == "rds-disk-usage"
     assert event.description == "rds-disk-usage: no data for 3 periods on rds-orders"
-    assert event.links == ()
+
+
+def test_a_cleared_status_without_is_alarm_resolves(load_fixture):
+    payload = load_fixture("huawei_ces/bare_insufficient_data")
+    payload["alarm_status"] = "ok"
+
+    (event,) = ces.parse(payload)
+
+    assert event.kind == EventKind.RESOLVED
 
 
 @pytest.mark.parametrize(
@@ -128,7 +172,8 @@ def test_a_bare_body_with_a_numbered_level_is_read(load_fixture):
         ("bad_message_text", "message"),
         ("bad_message_broken_json", "message"),
         ("bad_status", "alarm_status"),
-        ("bad_no_alarm_id", "alarm_id"),
+        ("bad_no_rule", "data.AlarmRuleName"),
+        ("bad_data_not_object", "data"),
     ],
 )
 def test_it_refuses_bad_input_naming_the_field(load_fixture, case, field):
@@ -146,6 +191,7 @@ def test_a_confirmation_is_not_an_alarm():
 def test_it_recognises_its_own_payloads_only(load_fixture):
     assert ces.recognises(load_fixture("huawei_ces/firing"))
     assert ces.recognises(load_fixture("huawei_ces/bare_insufficient_data"))
+    assert ces.recognises(load_fixture("huawei_ces/legacy_template_variable"))
     assert not ces.recognises(confirmation())
     assert not ces.recognises(load_fixture("aliyun_cms_event/firing"))
 

@@ -15,9 +15,9 @@ from oncall.sources import Answer, PushRequest, SetupGuide, SourceKind
 class HuaweiCesSource(SourceKind):
     kind = "huawei_ces"
     label = "Huawei Cloud CES"
-    sender = "Cloud Eye alarm notification through an SMN HTTPS subscription"
-    identity = "alarm_id and the resource (ResourceId, else dimension)"
-    recovery = "alarm_status ok"
+    sender = "Cloud Eye HTTP(S) notification object (an SMN subscription), JSON content template"
+    identity = "the alarm rule, the resource (ResourceId) and the metric"
+    recovery = "IsAlarm false (older notifications: alarm_status ok)"
     severity_table = parser.SEVERITY_TABLE
 
     def parse(self, payload: Any) -> list[AlertEvent]:
@@ -33,6 +33,11 @@ class HuaweiCesSource(SourceKind):
         return SetupGuide(
             steps=[
                 _(
+                    "In the Cloud Eye console open Alarm Notifications → Notification Content "
+                    "Templates and create one: channel HTTP/HTTPS, data format JSON (its preview "
+                    'starts with {"version": "v1", "data": ...}).'
+                ),
+                _(
                     "In the Cloud Eye console open Alarm Notifications → Notification Objects "
                     "and create one: protocol HTTPS, name flashduty, endpoint {url}."
                 ).format(url=push_url),
@@ -42,8 +47,9 @@ class HuaweiCesSource(SourceKind):
                     "object's status turns to Confirmed."
                 ),
                 _(
-                    "In each alarm rule, pick that notification group and tick both "
-                    '"Alarm triggered" and "Cleared", so that recoveries resolve alerts.'
+                    "In each alarm rule (or a notification policy), pick that notification "
+                    "group and that content template, and notify both when the alarm is "
+                    "triggered and when it is cleared, so that recoveries resolve alerts."
                 ),
             ],
             snippets=[],
