@@ -83,6 +83,25 @@ def test_a_name_without_a_stage_is_kept_whole(load_fixture):
     assert event.labels["state"] == "Stopping"
 
 
+def test_capitalised_keys_and_a_millisecond_time_are_read(load_fixture):
+    (event,) = events.parse(load_fixture("aliyun_cms_event/capitalised_keys"))
+
+    assert (event.kind, event.severity, event.raw_severity) == (
+        EventKind.FIRING,
+        Severity.WARNING,
+        "WARN",
+    )
+    assert event.alert_key == stable_key(
+        "aliyun_cms_event",
+        "ECS",
+        "acs:ecs:cn-beijing:1408836512270013:instance/i-2ze9x8w7v6u5t4s3r2q1",
+        "Instance:SystemMaintenance.Reboot",
+    )
+    assert event.title == "ECS Instance:SystemMaintenance.Reboot:Executing - db-proxy-02"
+    assert event.labels["regionId"] == "cn-beijing"
+    assert event.starts_at == datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
+
+
 @pytest.mark.parametrize(
     ("case", "field"),
     [
@@ -99,6 +118,7 @@ def test_it_refuses_bad_input_naming_the_field(load_fixture, case, field):
 
 def test_it_recognises_its_own_payloads_only(load_fixture):
     assert events.recognises(load_fixture("aliyun_cms_event/firing"))
+    assert events.recognises(load_fixture("aliyun_cms_event/capitalised_keys"))
     assert not events.recognises(load_fixture("aliyun_cms_metric/json_body"))
     assert not events.recognises(load_fixture("aliyun_sls/firing"))
 

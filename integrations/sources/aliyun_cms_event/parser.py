@@ -15,7 +15,12 @@ Field mapping
     * description: the event's ``content`` object, one ``key: value`` line per field.
     * labels: ``product``, ``name``, ``regionId``, ``instanceName``, ``resourceId``,
       ``groupId``, ``status``, then the scalar fields of ``content`` in free slots.
-    * time: ``eventTime`` (ISO 8601, or Alibaba's ``20241112T103000.123+0800``) when present.
+    * time: ``eventTime`` or ``time``: Unix milliseconds, ISO 8601, or Alibaba's
+      ``20241112T103000.123+0800``, when present.
+
+Keys are read whatever the case of their first letter: the callback documents ``product``,
+``resourceId``, ...; events as other Alibaba services document them say ``Product``,
+``ResourceId``, ``Time``.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from integrations.sources.common import (
     map_severity,
     merge_extra_labels,
     optional_object,
+    parse_epoch_time,
     parse_time,
     require_object,
     table_severity,
@@ -57,7 +63,7 @@ _LABEL_FIELDS = ("product", "name", "regionId", "instanceName", "resourceId", "g
 
 def parse(payload: Any) -> list[AlertEvent]:
     """The one event of a push (see the module docstring)."""
-    body = require_object(payload, None)
+    body = _normalised(require_object(payload, None))
     name = get_str(body, "name", field="name", required=True).strip()
     fields = {key: get_str(body, key, field=key).strip() for key in _LABEL_FIELDS if key != "name"}
     content = optional_object(body, "content", field="content")
@@ -65,7 +71,7 @@ def parse(payload: Any) -> list[AlertEvent]:
     closing = {fields["status"].lower(), phase.lower()} & CLOSING_STAGES
     resource = first_nonblank(fields["resourceId"], fields["instanceName"])
     raw_severity = _level(body)
-    when = _event_time(body.get("eventTime"))
+    when = _event_time(body.get("eventTime", body.get("time")))
     kind = EventKind.RESOLVED if closing else EventKind.FIRING
     return [
         AlertEvent(
@@ -88,11 +94,19 @@ def parse(payload: Any) -> list[AlertEvent]:
 
 def recognises(payload: Any) -> bool:
     """A system event: ``product``, ``name``, ``level`` and a ``resourceId`` or ``content``."""
-    return (
-        isinstance(payload, dict)
-        and all(key in payload for key in ("product", "name", "level"))
-        and ("resourceId" in payload or "content" in payload)
+    if not isinstance(payload, dict):
+        return False
+    body = _normalised(payload)
+    return all(key in body for key in ("product", "name", "level")) and (
+        "resourceId" in body or "content" in body
     )
+
+
+def _normalised(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with each key's first letter in lower case (``ResourceId`` -> ``resourceId``)."""
+    return {
+        (key[:1].lower() + key[1:] if isinstance(key, str) else key): v for key, v in body.items()
+    }
 
 
 def _split_phase(name: str) -> tuple[str, str]:
@@ -109,6 +123,8 @@ def _level(body: dict[str, Any]) -> str:
 
 
 def _event_time(raw: Any) -> datetime | None:
+    if isinstance(raw, int | float) or (isinstance(raw, str) and raw.strip().isdigit()):
+        return parse_epoch_time(raw, field="eventTime")
     if not isinstance(raw, str) or not raw.strip():
         return parse_time(raw, field="eventTime")
     try:
