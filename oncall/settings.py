@@ -308,6 +308,13 @@ ALERT_SOURCES = {
     "alertmanager": "integrations.sources.alertmanager.source.AlertmanagerSource",
     "grafana": "integrations.sources.grafana.source.GrafanaSource",
     "pagerduty": "integrations.sources.pagerduty.source.PagerDutySource",
+    # Group b (issue 19): Tencent, Volcengine, OceanBase, Zilliz, Jiankongbao.
+    "blueking": "integrations.sources.blueking.source.BluekingSource",
+    "tencent_cls": "integrations.sources.tencent_cls.source.TencentClsSource",
+    "tencent_cm": "integrations.sources.tencent_cm.source.TencentCmSource",
+    "tencent_eventbridge": "integrations.sources.tencent_eventbridge.source.TencentEventbridgeSource",
+    "volc_cm_metric": "integrations.sources.volc_cm_metric.source.VolcCmMetricSource",
+    "volc_cm_event": "integrations.sources.volc_cm_event.source.VolcCmEventSource",
 }
 PUSH_MAX_BODY_BYTES = env_int("PUSH_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 # At most this many alerts in one push: more is refused with a 413 naming the cap, nothing

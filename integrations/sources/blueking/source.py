@@ -45,5 +45,5 @@ class BluekingSource(SourceKind):
                     "defense rules."
                 ),
             ),
-            snippets=(Snippet(_("Callback body"), "text", CALLBACK_BODY),),
+            snippets=(Snippet(str(_("Callback body")), "text", CALLBACK_BODY),),
         )

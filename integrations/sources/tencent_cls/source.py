@@ -64,5 +64,5 @@ class TencentClsSource(SourceKind):
                 ),
                 _("In the policy's custom callback content, paste the body below."),
             ),
-            snippets=(Snippet(_("Callback body"), "json", CALLBACK_BODY),),
+            snippets=(Snippet(str(_("Callback body")), "json", CALLBACK_BODY),),
         )

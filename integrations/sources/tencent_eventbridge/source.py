@@ -43,5 +43,5 @@ class TencentEventbridgeSource(SourceKind):
                 ).format(url=push_url),
                 _("Send a test event from the event set to check that it arrives."),
             ),
-            snippets=(Snippet(_("Event pattern"), "json", EVENT_PATTERN),),
+            snippets=(Snippet(str(_("Event pattern")), "json", EVENT_PATTERN),),
         )
