@@ -312,7 +312,7 @@ ALERT_SOURCES = {
     "blueking": "integrations.sources.blueking.source.BluekingSource",
     "tencent_cls": "integrations.sources.tencent_cls.source.TencentClsSource",
     "tencent_cm": "integrations.sources.tencent_cm.source.TencentCmSource",
-    "tencent_eventbridge": "integrations.sources.tencent_eventbridge.source.TencentEventbridgeSource",
+    "tencent_eventbridge": "integrations.sources.tencent_eventbridge.source.TencentEbSource",
     "volc_cm_metric": "integrations.sources.volc_cm_metric.source.VolcCmMetricSource",
     "volc_cm_event": "integrations.sources.volc_cm_event.source.VolcCmEventSource",
 }

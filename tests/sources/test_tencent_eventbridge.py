@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from integrations.sources.tencent_eventbridge import parser as eb
-from integrations.sources.tencent_eventbridge.source import TencentEventbridgeSource
+from integrations.sources.tencent_eventbridge.source import TencentEbSource
 from oncall.events import EventKind, PayloadError, Severity
 
 
@@ -55,7 +55,7 @@ def test_every_event_is_a_warning_as_the_knowledge_base_says(load_fixture, statu
     [event] = eb.parse(payload)
 
     assert event.severity == Severity.WARNING
-    assert dict(TencentEventbridgeSource.severity_table) == {"any event": Severity.WARNING}
+    assert dict(TencentEbSource.severity_table) == {"any event": Severity.WARNING}
 
 
 def test_the_same_event_type_on_another_resource_is_another_alert(load_fixture):

@@ -16,7 +16,7 @@ EVENT_PATTERN = """{
 }"""
 
 
-class TencentEventbridgeSource(SourceKind):
+class TencentEbSource(SourceKind):
     kind = "tencent_eventbridge"
     label = "Tencent Cloud EventBridge"
     sender = "EventBridge event rule, target message push to a custom webhook (API callback)"
