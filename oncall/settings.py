@@ -319,6 +319,7 @@ ALERT_SOURCES = {
     "volc_cloud_detect": "integrations.sources.volc_cloud_detect.source.VolcCloudDetectSource",
     "oceanbase": "integrations.sources.oceanbase.source.OceanbaseSource",
     "zilliz": "integrations.sources.zilliz.source.ZillizSource",
+    "jiankongbao": "integrations.sources.jiankongbao.source.JiankongbaoSource",
 }
 PUSH_MAX_BODY_BYTES = env_int("PUSH_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 # At most this many alerts in one push: more is refused with a 413 naming the cap, nothing
