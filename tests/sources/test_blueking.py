@@ -7,6 +7,8 @@ import pytest
 from integrations.sources.blueking import parser as blueking
 from integrations.sources.blueking.source import BluekingSource
 from oncall.events import EventKind, PayloadError, Severity
+from tests.factories import AlertSourceFactory
+from tests.sources.push_checks import assert_fires_then_resolves, assert_refused_with_hint
 
 
 def test_it_reads_an_anomaly_notice_as_a_firing_alert(load_fixture):
@@ -119,3 +121,24 @@ def test_it_recognises_its_own_payloads_only(load_fixture):
     assert blueking.recognises(load_fixture("blueking/firing"))
     assert not blueking.recognises(load_fixture("alertmanager/firing"))
     assert not blueking.recognises(["not", "an", "object"])
+
+
+@pytest.mark.django_db
+def test_a_push_opens_an_incident_and_the_recovery_resolves_it(push, channel, load_fixture):
+    source = AlertSourceFactory(channel=channel, kind="blueking")
+
+    assert_fires_then_resolves(
+        push, source, load_fixture("blueking/firing"), load_fixture("blueking/recovered")
+    )
+
+
+@pytest.mark.django_db
+def test_a_payload_of_another_kind_is_refused_with_the_hint(push, channel, load_fixture):
+    source = AlertSourceFactory(channel=channel, kind="blueking")
+
+    assert_refused_with_hint(
+        push,
+        source,
+        load_fixture("tencent_cm/firing"),
+        "This looks like a Tencent Cloud Monitor payload; this source expects Tencent BlueKing.",
+    )

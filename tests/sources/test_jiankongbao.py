@@ -8,6 +8,8 @@ from integrations.sources.jiankongbao import parser as jkb
 from integrations.sources.jiankongbao.source import JiankongbaoSource
 from oncall.events import EventKind, PayloadError, Severity
 from oncall.sources import PushRequest, SourceRefused
+from tests.factories import AlertSourceFactory
+from tests.sources.push_checks import assert_fires_then_resolves, assert_refused_with_hint
 
 
 def test_it_reads_an_alarm_as_a_firing_alert(load_fixture):
@@ -108,3 +110,24 @@ def test_it_recognises_its_own_payloads_only(load_fixture):
     assert jkb.recognises(load_fixture("jiankongbao/reminder_numbers"))
     assert not jkb.recognises(load_fixture("volc_cloud_detect/firing"))
     assert not jkb.recognises(load_fixture("zilliz/firing"))
+
+
+@pytest.mark.django_db
+def test_a_push_opens_an_incident_and_the_recovery_resolves_it(push, channel, load_fixture):
+    source = AlertSourceFactory(channel=channel, kind="jiankongbao")
+
+    assert_fires_then_resolves(
+        push, source, load_fixture("jiankongbao/firing"), load_fixture("jiankongbao/recovered")
+    )
+
+
+@pytest.mark.django_db
+def test_a_payload_of_another_kind_is_refused_with_the_hint(push, channel, load_fixture):
+    source = AlertSourceFactory(channel=channel, kind="jiankongbao")
+
+    assert_refused_with_hint(
+        push,
+        source,
+        load_fixture("volc_cloud_detect/firing"),
+        "This looks like a Volcengine Cloud-Detect payload; this source expects Jiankongbao.",
+    )

@@ -10,6 +10,8 @@ import pytest
 from integrations.sources.oceanbase import parser as ob
 from integrations.sources.oceanbase.source import SCRIPT, OceanbaseSource
 from oncall.events import EventKind, Link, PayloadError, Severity
+from tests.factories import AlertSourceFactory
+from tests.sources.push_checks import assert_fires_then_resolves, assert_refused_with_hint
 
 
 def test_it_reads_an_active_alarm_as_a_firing_alert(load_fixture):
@@ -129,3 +131,24 @@ def test_the_shipped_script_posts_what_the_parser_reads(tmp_path):
     assert event.title == 'observer "down"'
     assert event.description == "line one\nline two\twith a \\ backslash"
     assert event.starts_at == datetime(2024, 12, 3, 8, 0, tzinfo=UTC)
+
+
+@pytest.mark.django_db
+def test_a_push_opens_an_incident_and_the_recovery_resolves_it(push, channel, load_fixture):
+    source = AlertSourceFactory(channel=channel, kind="oceanbase")
+
+    assert_fires_then_resolves(
+        push, source, load_fixture("oceanbase/firing"), load_fixture("oceanbase/recovered")
+    )
+
+
+@pytest.mark.django_db
+def test_a_payload_of_another_kind_is_refused_with_the_hint(push, channel, load_fixture):
+    source = AlertSourceFactory(channel=channel, kind="oceanbase")
+
+    assert_refused_with_hint(
+        push,
+        source,
+        load_fixture("zilliz/firing"),
+        "This looks like a Zilliz Cloud payload; this source expects OceanBase (OCP).",
+    )

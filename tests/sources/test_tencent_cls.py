@@ -7,6 +7,8 @@ import pytest
 from integrations.sources.tencent_cls import parser as cls
 from integrations.sources.tencent_cls.source import TencentClsSource
 from oncall.events import EventKind, Link, PayloadError, Severity
+from tests.factories import AlertSourceFactory
+from tests.sources.push_checks import assert_fires_then_resolves, assert_refused_with_hint
 
 
 def test_it_reads_an_alarm_as_a_firing_alert(load_fixture):
@@ -105,3 +107,25 @@ def test_it_recognises_its_own_payloads_only(load_fixture):
     assert cls.recognises(load_fixture("tencent_cls/firing"))
     assert not cls.recognises(load_fixture("blueking/firing"))
     assert not cls.recognises(load_fixture("alertmanager/firing"))
+
+
+@pytest.mark.django_db
+def test_a_push_opens_an_incident_and_the_recovery_resolves_it(push, channel, load_fixture):
+    source = AlertSourceFactory(channel=channel, kind="tencent_cls")
+
+    assert_fires_then_resolves(
+        push, source, load_fixture("tencent_cls/firing"), load_fixture("tencent_cls/recovered")
+    )
+
+
+@pytest.mark.django_db
+def test_a_payload_of_another_kind_is_refused_with_the_hint(push, channel, load_fixture):
+    source = AlertSourceFactory(channel=channel, kind="tencent_cls")
+
+    assert_refused_with_hint(
+        push,
+        source,
+        load_fixture("volc_tls/firing"),
+        "This looks like a Volcengine Log Service (TLS) payload; "
+        "this source expects Tencent Cloud CLS.",
+    )

@@ -6,6 +6,8 @@ import pytest
 
 from integrations.sources.tencent_cm import parser as cm
 from oncall.events import EventKind, PayloadError, Severity
+from tests.factories import AlertSourceFactory
+from tests.sources.push_checks import assert_fires_then_resolves, assert_refused_with_hint
 
 
 def test_it_reads_a_metric_alarm_as_a_firing_alert(load_fixture):
@@ -121,3 +123,24 @@ def test_it_recognises_its_own_payloads_only(load_fixture):
     assert cm.recognises(load_fixture("tencent_cm/event_no_level"))
     assert not cm.recognises(load_fixture("tencent_cls/firing"))
     assert not cm.recognises(load_fixture("blueking/firing"))
+
+
+@pytest.mark.django_db
+def test_a_push_opens_an_incident_and_the_recovery_resolves_it(push, channel, load_fixture):
+    source = AlertSourceFactory(channel=channel, kind="tencent_cm")
+
+    assert_fires_then_resolves(
+        push, source, load_fixture("tencent_cm/firing"), load_fixture("tencent_cm/recovered")
+    )
+
+
+@pytest.mark.django_db
+def test_a_payload_of_another_kind_is_refused_with_the_hint(push, channel, load_fixture):
+    source = AlertSourceFactory(channel=channel, kind="tencent_cm")
+
+    assert_refused_with_hint(
+        push,
+        source,
+        load_fixture("blueking/firing"),
+        "This looks like a Tencent BlueKing payload; this source expects Tencent Cloud Monitor.",
+    )

@@ -7,6 +7,8 @@ import pytest
 from integrations.sources.tencent_eventbridge import parser as eb
 from integrations.sources.tencent_eventbridge.source import TencentEbSource
 from oncall.events import EventKind, PayloadError, Severity
+from tests.factories import AlertSourceFactory
+from tests.sources.push_checks import assert_fires_then_resolves, assert_refused_with_hint
 
 
 def test_it_reads_an_abnormal_event_as_a_firing_warning(load_fixture):
@@ -84,3 +86,28 @@ def test_it_recognises_tencent_cloud_events_only(load_fixture):
     assert eb.recognises(load_fixture("tencent_eventbridge/stateless_event"))
     assert not eb.recognises(load_fixture("tencent_cm/firing"))
     assert not eb.recognises({"specversion": "1.0", "source": "aws.ec2"})
+
+
+@pytest.mark.django_db
+def test_a_push_opens_an_incident_and_the_recovery_resolves_it(push, channel, load_fixture):
+    source = AlertSourceFactory(channel=channel, kind="tencent_eventbridge")
+
+    assert_fires_then_resolves(
+        push,
+        source,
+        load_fixture("tencent_eventbridge/firing"),
+        load_fixture("tencent_eventbridge/recovered"),
+    )
+
+
+@pytest.mark.django_db
+def test_a_payload_of_another_kind_is_refused_with_the_hint(push, channel, load_fixture):
+    source = AlertSourceFactory(channel=channel, kind="tencent_eventbridge")
+
+    assert_refused_with_hint(
+        push,
+        source,
+        load_fixture("volc_cm_event/firing"),
+        "This looks like a Volcengine Cloud Monitor events payload; "
+        "this source expects Tencent Cloud EventBridge.",
+    )

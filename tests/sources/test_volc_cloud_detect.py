@@ -7,6 +7,8 @@ import pytest
 from integrations.sources.volc_cloud_detect import parser as detect
 from integrations.sources.volc_cloud_detect.source import VolcCloudDetectSource
 from oncall.events import EventKind, PayloadError, Severity
+from tests.factories import AlertSourceFactory
+from tests.sources.push_checks import assert_refused_with_hint, assert_repeats_merge
 
 
 def test_it_reads_one_firing_alert_per_probe_task(load_fixture):
@@ -93,3 +95,27 @@ def test_it_recognises_its_own_payloads_only(load_fixture):
     assert detect.recognises(load_fixture("volc_cloud_detect/two_probes_p2"))
     assert not detect.recognises(load_fixture("volc_cm_event/firing"))
     assert not detect.recognises(load_fixture("blueking/firing"))
+
+
+@pytest.mark.django_db
+def test_a_push_opens_an_incident_and_a_repeat_merges_into_it(push, channel, load_fixture):
+    source = AlertSourceFactory(channel=channel, kind="volc_cloud_detect")
+
+    assert_repeats_merge(
+        push,
+        source,
+        load_fixture("volc_cloud_detect/firing"),
+        load_fixture("volc_cloud_detect/repeat"),
+    )
+
+
+@pytest.mark.django_db
+def test_a_payload_of_another_kind_is_refused_with_the_hint(push, channel, load_fixture):
+    source = AlertSourceFactory(channel=channel, kind="volc_cloud_detect")
+
+    assert_refused_with_hint(
+        push,
+        source,
+        load_fixture("jiankongbao/firing"),
+        "This looks like a Jiankongbao payload; this source expects Volcengine Cloud-Detect.",
+    )

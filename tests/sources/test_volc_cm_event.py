@@ -7,6 +7,8 @@ import pytest
 from integrations.sources.volc_cm_event import parser as volc
 from integrations.sources.volc_cm_event.source import VolcCmEventSource
 from oncall.events import EventKind, PayloadError, Severity
+from tests.factories import AlertSourceFactory
+from tests.sources.push_checks import assert_refused_with_hint, assert_repeats_merge
 
 
 def test_it_reads_an_event_as_a_firing_alert_at_its_most_urgent_rule(load_fixture):
@@ -100,3 +102,25 @@ def test_it_recognises_event_callbacks_only(load_fixture):
     assert volc.recognises(load_fixture("volc_cm_event/details_as_string"))
     assert not volc.recognises(load_fixture("volc_cm_metric/firing"))
     assert not volc.recognises(load_fixture("tencent_eventbridge/firing"))
+
+
+@pytest.mark.django_db
+def test_a_push_opens_an_incident_and_a_repeat_merges_into_it(push, channel, load_fixture):
+    source = AlertSourceFactory(channel=channel, kind="volc_cm_event")
+
+    assert_repeats_merge(
+        push, source, load_fixture("volc_cm_event/firing"), load_fixture("volc_cm_event/repeat")
+    )
+
+
+@pytest.mark.django_db
+def test_a_payload_of_another_kind_is_refused_with_the_hint(push, channel, load_fixture):
+    source = AlertSourceFactory(channel=channel, kind="volc_cm_event")
+
+    assert_refused_with_hint(
+        push,
+        source,
+        load_fixture("tencent_eventbridge/firing"),
+        "This looks like a Tencent Cloud EventBridge payload; "
+        "this source expects Volcengine Cloud Monitor events.",
+    )

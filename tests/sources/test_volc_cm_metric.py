@@ -7,6 +7,8 @@ import pytest
 from integrations.sources.volc_cm_metric import parser as volc
 from integrations.sources.volc_cm_metric.source import VolcCmMetricSource
 from oncall.events import EventKind, PayloadError, Severity
+from tests.factories import AlertSourceFactory
+from tests.sources.push_checks import assert_fires_then_resolves, assert_refused_with_hint
 
 
 def test_it_reads_one_firing_alert_per_resource(load_fixture):
@@ -94,3 +96,25 @@ def test_it_recognises_metric_callbacks_only(load_fixture):
     assert volc.recognises(load_fixture("volc_cm_metric/mixed_nodata"))
     assert not volc.recognises(load_fixture("tencent_cm/firing"))
     assert not volc.recognises({"Type": "Event", "RuleId": "1"})
+
+
+@pytest.mark.django_db
+def test_a_push_opens_an_incident_and_the_recovery_resolves_it(push, channel, load_fixture):
+    source = AlertSourceFactory(channel=channel, kind="volc_cm_metric")
+    firing = load_fixture("volc_cm_metric/firing")
+    del firing["Resources"][1]  # one resource: one alert, one incident
+
+    assert_fires_then_resolves(push, source, firing, load_fixture("volc_cm_metric/recovered"))
+
+
+@pytest.mark.django_db
+def test_a_payload_of_another_kind_is_refused_with_the_hint(push, channel, load_fixture):
+    source = AlertSourceFactory(channel=channel, kind="volc_cm_metric")
+
+    assert_refused_with_hint(
+        push,
+        source,
+        load_fixture("tencent_cls/firing"),
+        "This looks like a Tencent Cloud CLS payload; "
+        "this source expects Volcengine Cloud Monitor metrics.",
+    )

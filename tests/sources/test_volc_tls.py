@@ -7,6 +7,8 @@ import pytest
 from integrations.sources.volc_tls import parser as tls
 from integrations.sources.volc_tls.source import VolcTlsSource
 from oncall.events import EventKind, Link, PayloadError, Severity
+from tests.factories import AlertSourceFactory
+from tests.sources.push_checks import assert_fires_then_resolves, assert_refused_with_hint
 
 
 def test_it_reads_an_alarm_as_a_firing_alert(load_fixture):
@@ -94,3 +96,25 @@ def test_it_recognises_its_own_payloads_only(load_fixture):
     assert tls.recognises(load_fixture("volc_tls/untitled_info"))
     assert not tls.recognises(load_fixture("tencent_cls/firing"))
     assert not tls.recognises(load_fixture("volc_cm_metric/firing"))
+
+
+@pytest.mark.django_db
+def test_a_push_opens_an_incident_and_the_recovery_resolves_it(push, channel, load_fixture):
+    source = AlertSourceFactory(channel=channel, kind="volc_tls")
+
+    assert_fires_then_resolves(
+        push, source, load_fixture("volc_tls/firing"), load_fixture("volc_tls/recovered")
+    )
+
+
+@pytest.mark.django_db
+def test_a_payload_of_another_kind_is_refused_with_the_hint(push, channel, load_fixture):
+    source = AlertSourceFactory(channel=channel, kind="volc_tls")
+
+    assert_refused_with_hint(
+        push,
+        source,
+        load_fixture("tencent_cls/firing"),
+        "This looks like a Tencent Cloud CLS payload; "
+        "this source expects Volcengine Log Service (TLS).",
+    )

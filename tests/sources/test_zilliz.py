@@ -7,6 +7,8 @@ import pytest
 from integrations.sources.zilliz import parser as zilliz
 from integrations.sources.zilliz.source import ZillizSource
 from oncall.events import EventKind, PayloadError, Severity
+from tests.factories import AlertSourceFactory
+from tests.sources.push_checks import assert_fires_then_resolves, assert_refused_with_hint
 
 
 def test_it_reads_a_firing_alert(load_fixture):
@@ -91,3 +93,24 @@ def test_it_recognises_its_own_payloads_only(load_fixture):
     assert zilliz.recognises(load_fixture("zilliz/critical_unix_time"))
     assert not zilliz.recognises(load_fixture("oceanbase/firing"))
     assert not zilliz.recognises(load_fixture("alertmanager/firing"))
+
+
+@pytest.mark.django_db
+def test_a_push_opens_an_incident_and_the_recovery_resolves_it(push, channel, load_fixture):
+    source = AlertSourceFactory(channel=channel, kind="zilliz")
+
+    assert_fires_then_resolves(
+        push, source, load_fixture("zilliz/firing"), load_fixture("zilliz/recovered")
+    )
+
+
+@pytest.mark.django_db
+def test_a_payload_of_another_kind_is_refused_with_the_hint(push, channel, load_fixture):
+    source = AlertSourceFactory(channel=channel, kind="zilliz")
+
+    assert_refused_with_hint(
+        push,
+        source,
+        load_fixture("oceanbase/firing"),
+        "This looks like a OceanBase (OCP) payload; this source expects Zilliz Cloud.",
+    )
