@@ -16,9 +16,9 @@ CALLBACK_BODY = "{{alarm.callback_message}}"
 class BluekingSource(SourceKind):
     kind = "blueking"
     label = "Tencent BlueKing"
-    sender = "BlueKing Monitor V6/V7 action plan of type HTTP callback (POST, JSON body below)"
-    identity = "bk_biz_id and event.id (the BlueKing alert's id)"
-    recovery = "type recovery_notice or close_notice"
+    sender = "BlueKing Monitor V6/V7 HTTP-callback action plan, body `{{alarm.callback_message}}`"
+    identity = "`bk_biz_id` and `event.id` (the BlueKing alert's id)"
+    recovery = "`type` `recovery_notice` or `close_notice`"
     severity_table = (
         ("1 (fatal)", Severity.CRITICAL),
         ("2 (warning)", Severity.WARNING),

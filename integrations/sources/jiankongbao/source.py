@@ -16,8 +16,8 @@ class JiankongbaoSource(SourceKind):
     kind = "jiankongbao"
     label = "Jiankongbao"
     sender = "Jiankongbao URL callback (POST, JSON or form fields)"
-    identity = "task_id (the monitoring task)"
-    recovery = "message_status 2"
+    identity = "`task_id` (the monitoring task)"
+    recovery = "`message_status` 2"
     severity_table = (("1 (fault)", Severity.WARNING), ("2 (reminder)", Severity.INFO))
     # Jiankongbao's callback may post form fields; JSON bodies are still read as JSON.
     form_body = True

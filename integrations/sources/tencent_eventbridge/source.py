@@ -20,8 +20,8 @@ class TencentEbSource(SourceKind):
     kind = "tencent_eventbridge"
     label = "Tencent Cloud EventBridge"
     sender = "EventBridge event rule, target message push to a custom webhook (API callback)"
-    identity = "source, type and subject (the event type on one resource)"
-    recovery = 'status "0" (the product reports the resource back to normal)'
+    identity = "`source`, `type` and `subject` (the event type on one resource)"
+    recovery = '`status` "0" (the product reports the resource back to normal)'
     severity_table = (("any event", Severity.WARNING),)
 
     def parse(self, payload: Any) -> list[AlertEvent]:

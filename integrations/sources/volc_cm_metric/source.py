@@ -15,8 +15,8 @@ class VolcCmMetricSource(SourceKind):
     kind = "volc_cm_metric"
     label = "Volcengine Cloud Monitor metrics"
     sender = "Cloud Monitor alarm policy with an alert callback to a general callback URL"
-    identity = "RuleId and the resource's Id (no-data alarms apart)"
-    recovery = "the resource is listed in RecoveredResources or NoDataRecoveredResources"
+    identity = "`RuleId` and the resource's `Id` (no-data alarms apart)"
+    recovery = "the resource is listed in `RecoveredResources` or `NoDataRecoveredResources`"
     severity_table = (
         ("critical", Severity.CRITICAL),
         ("warning", Severity.WARNING),

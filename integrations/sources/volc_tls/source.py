@@ -32,9 +32,11 @@ CONTENT_TEMPLATE = """{
 class VolcTlsSource(SourceKind):
     kind = "volc_tls"
     label = "Volcengine Log Service (TLS)"
-    sender = "TLS alarm policy, notification group with a custom webhook and the template below"
-    identity = "AlarmID (the alarm policy)"
-    recovery = "NotifyType 2"
+    sender = (
+        "TLS alarm policy, notification group with a custom webhook (template in the set-up guide)"
+    )
+    identity = "`AlarmID` (the alarm policy)"
+    recovery = "`NotifyType` 2"
     severity_table = (
         ("critical", Severity.CRITICAL),
         ("warning", Severity.WARNING),

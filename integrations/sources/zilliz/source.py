@@ -15,8 +15,8 @@ class ZillizSource(SourceKind):
     kind = "zilliz"
     label = "Zilliz Cloud"
     sender = "Zilliz Cloud project alert sent to a webhook (payload not published by Zilliz)"
-    identity = "ruleId and clusterId (one alert per rule and cluster)"
-    recovery = "status RESOLVED (turn on alert resolution notifications)"
+    identity = "`ruleId` and `clusterId` (one alert per rule and cluster)"
+    recovery = "`status` `RESOLVED` (turn on alert resolution notifications)"
     severity_table = (("CRITICAL", Severity.CRITICAL), ("WARNING", Severity.WARNING))
 
     def parse(self, payload: Any) -> list[AlertEvent]:
