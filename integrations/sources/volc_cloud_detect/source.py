@@ -14,7 +14,7 @@ from oncall.sources import SetupGuide, SourceKind
 class VolcCloudDetectSource(SourceKind):
     kind = "volc_cloud_detect"
     label = "Volcengine Cloud-Detect"
-    sender = "Cloud-Detect alarm with a callback URL (or a system-integration notify object)"
+    sender = "Cloud-Detect alarm callback (or an Alert Manager system-integration notify object)"
     identity = "`task_id`, `subtask_id` and the probe's `filters` (carrier, province)"
     recovery = "none: Cloud-Detect documents no recovery callback (close it, or auto-close)"
     severity_table = (("P0", Severity.CRITICAL), ("P2", Severity.WARNING))
