@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 import pytest
 
 from integrations.sources.jiankongbao import parser as jkb
 from integrations.sources.jiankongbao.source import JiankongbaoSource
 from oncall.events import EventKind, PayloadError, Severity
+from oncall.models import Alert
 from oncall.sources import PushRequest, SourceRefused
 from tests.factories import AlertSourceFactory
 from tests.sources.push_checks import assert_fires_then_resolves, assert_refused_with_hint
@@ -131,3 +133,23 @@ def test_a_payload_of_another_kind_is_refused_with_the_hint(push, channel, load_
         load_fixture("volc_cloud_detect/firing"),
         "This looks like a Volcengine Cloud-Detect payload; this source expects Jiankongbao.",
     )
+
+
+@pytest.mark.django_db
+def test_a_form_encoded_callback_is_read_like_json(
+    client, channel, load_fixture, django_capture_on_commit_callbacks
+):
+    source = AlertSourceFactory(channel=channel, kind="jiankongbao")
+    fields = load_fixture("jiankongbao/firing")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/push/{source.token}",
+            data=urlencode(fields),
+            content_type="application/x-www-form-urlencoded",
+        )
+
+    assert response.status_code == 200, response.json()
+    alert = Alert.objects.get()
+    assert (alert.alert_key, alert.status) == ("jiankongbao:316540", Alert.Status.FIRING)
+    assert alert.description == "网站不可用: HTTP 503 from 3 of 5 probes"
