@@ -6,6 +6,7 @@ import pytest
 
 from integrations.sources.tencent_cm import parser as cm
 from oncall.events import EventKind, PayloadError, Severity
+from oncall.models import InboundEvent
 from tests.factories import AlertSourceFactory
 from tests.sources.push_checks import assert_fires_then_resolves, assert_refused_with_hint
 
@@ -143,4 +144,29 @@ def test_a_payload_of_another_kind_is_refused_with_the_hint(push, channel, load_
         source,
         load_fixture("blueking/firing"),
         "This looks like a Tencent BlueKing payload; this source expects Tencent Cloud Monitor.",
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("check", [{}, {"sessionId": "verify-1"}])
+def test_the_url_check_is_answered_200_and_stores_nothing(push, channel, check):
+    source = AlertSourceFactory(channel=channel, kind="tencent_cm")
+
+    response = push(source, check)
+
+    assert response.status_code == 200
+    assert response.json()["retCode"] == 0
+    assert not InboundEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_accepted_alarm_is_answered_with_ret_code_0(push, channel, load_fixture):
+    source = AlertSourceFactory(channel=channel, kind="tencent_cm")
+
+    response = push(source, load_fixture("tencent_cm/firing"))
+
+    assert (response.status_code, response.json()["retCode"], response.json()["accepted"]) == (
+        200,
+        0,
+        1,
     )

@@ -7,8 +7,8 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from integrations.sources.tencent_cm import parser
-from oncall.events import AlertEvent, Severity
-from oncall.sources import SetupGuide, SourceKind
+from oncall.events import AcceptResult, AlertEvent, Severity
+from oncall.sources import Answer, PushRequest, SetupGuide, SourceKind
 
 
 class TencentCmSource(SourceKind):
@@ -30,6 +30,19 @@ class TencentCmSource(SourceKind):
 
     def recognises(self, payload: Any) -> bool:
         return parser.recognises(payload)
+
+    def handshake(self, payload: Any, push: PushRequest) -> Answer | None:
+        """Cloud Monitor checks a callback URL once when it is saved and wants a 200; the check
+        carries no alarm (an empty object, or only a ``sessionId``), so nothing is stored."""
+        if isinstance(payload, dict) and set(payload) <= {"sessionId"}:
+            return Answer(200, {"sessionId": str(payload.get("sessionId", "")), "retCode": 0})
+        return None
+
+    def accepted_answer(self, result: AcceptResult) -> Answer:
+        """The console's answer plus ``retCode`` 0, which Cloud Monitor's callback reads as
+        "received" (without it, it sends the alarm again, up to three times)."""
+        answer = super().accepted_answer(result)
+        return Answer(answer.status, {**answer.body, "retCode": 0})
 
     def setup_guide(self, push_url: str) -> SetupGuide:
         return SetupGuide(
