@@ -54,7 +54,7 @@ def test_a_recovery_notice_resolves_the_same_alert(load_fixture):
     assert recovered.ends_at == datetime(2024, 10, 16, 4, 5, tzinfo=UTC)
 
 
-def test_a_close_notice_resolves_and_text_ids_and_levels_are_read(load_fixture):
+def test_a_closed_notice_resolves_and_text_ids_and_levels_are_read(load_fixture):
     [event] = blueking.parse(load_fixture("blueking/closed_notice_level"))
 
     assert event.alert_key == "blueking:7:172905200100031"

@@ -5,9 +5,9 @@ One callback is one notice about one BlueKing alert:
 
 * ``alert_key``: ``blueking:<bk_biz_id>:<event.id>``; ``event.id`` is the alert's own id, the
   same in its anomaly, recovery and close notices, so repeats and the recovery merge.
-* ``kind``: ``type`` (case-insensitive) ``anomaly_notice`` fires; ``recovery_notice`` and
-  ``close_notice`` resolve; any other notice (``ack_notice``, ...) carries nothing to act on
-  and gives no event (200, nothing accepted).
+* ``kind``: ``type`` (case-insensitive) ``anomaly_notice`` fires (abnormal and no-data
+  signals); ``recovery_notice`` and ``closed`` (or ``close_notice``) resolve; any other notice
+  (acknowledgement, ...) carries nothing to act on and gives no event (200, nothing accepted).
 * ``severity``: ``event.level`` 1 (fatal) critical, 2 (warning) warning, 3 (notice) info; the
   raw severity is the English level name. Another level is a ``PayloadError``.
 * ``title``: ``strategy.name``, else "BlueKing alert".
@@ -52,9 +52,13 @@ LEVELS: dict[int, tuple[str, Severity]] = {
     2: ("warning", Severity.WARNING),
     3: ("notice", Severity.INFO),
 }
+# BlueKing Monitor maps its signals to these notice types (ActionSignal.ACTION_SIGNAL_MAPPING
+# in its source): abnormal and no-data -> ANOMALY_NOTICE, recovered -> RECOVERY_NOTICE,
+# closed -> "closed". ``close_notice`` is read too, in case a version spells it so.
 NOTICE_KINDS = {
     "anomaly_notice": EventKind.FIRING,
     "recovery_notice": EventKind.RESOLVED,
+    "closed": EventKind.RESOLVED,
     "close_notice": EventKind.RESOLVED,
 }
 

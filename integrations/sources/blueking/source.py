@@ -18,7 +18,7 @@ class BluekingSource(SourceKind):
     label = "Tencent BlueKing"
     sender = "BlueKing Monitor V6/V7 HTTP-callback action plan, body `{{alarm.callback_message}}`"
     identity = "`bk_biz_id` and `event.id` (the BlueKing alert's id)"
-    recovery = "`type` `recovery_notice` or `close_notice`"
+    recovery = "`type` `recovery_notice` or `closed`"
     severity_table = (
         ("1 (fatal)", Severity.CRITICAL),
         ("2 (warning)", Severity.WARNING),
