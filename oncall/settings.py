@@ -320,6 +320,18 @@ ALERT_SOURCES = {
     "ctyun": "integrations.sources.ctyun.source.CtyunSource",
     "guance": "integrations.sources.guance.source.GuanceSource",
     "zstack": "integrations.sources.zstack.source.ZStackSource",
+    # Group b (issue 19): Tencent, Volcengine, OceanBase, Zilliz, Jiankongbao.
+    "blueking": "integrations.sources.blueking.source.BluekingSource",
+    "tencent_cls": "integrations.sources.tencent_cls.source.TencentClsSource",
+    "tencent_cm": "integrations.sources.tencent_cm.source.TencentCmSource",
+    "tencent_eventbridge": "integrations.sources.tencent_eventbridge.source.TencentEbSource",
+    "volc_cm_metric": "integrations.sources.volc_cm_metric.source.VolcCmMetricSource",
+    "volc_cm_event": "integrations.sources.volc_cm_event.source.VolcCmEventSource",
+    "volc_tls": "integrations.sources.volc_tls.source.VolcTlsSource",
+    "volc_cloud_detect": "integrations.sources.volc_cloud_detect.source.VolcCloudDetectSource",
+    "oceanbase": "integrations.sources.oceanbase.source.OceanbaseSource",
+    "zilliz": "integrations.sources.zilliz.source.ZillizSource",
+    "jiankongbao": "integrations.sources.jiankongbao.source.JiankongbaoSource",
 }
 PUSH_MAX_BODY_BYTES = env_int("PUSH_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 # At most this many alerts in one push: more is refused with a 413 naming the cap, nothing

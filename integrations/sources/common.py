@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from oncall.events import (
@@ -84,6 +84,19 @@ def map_severity(raw: Any, default: Severity = Severity.WARNING) -> Severity:
     if raw is None or isinstance(raw, dict | list):
         return default
     return SEVERITY_ALIASES.get(str(raw).strip().lower(), default)
+
+
+def severity_from_table(
+    raw: Any, table: Mapping[str, Severity], default: Severity = Severity.WARNING
+) -> Severity:
+    """``raw`` looked up (as text, case-insensitively, blanks ignored) in a sender's own
+    severity table, whose keys are lower-case; anything else gives ``default``.
+
+    For senders whose knowledge-base table differs from :data:`SEVERITY_ALIASES` (OceanBase's
+    "critical" is a warning, Jiankongbao's levels are numbers)."""
+    if raw is None or isinstance(raw, dict | list):
+        return default
+    return table.get(str(raw).strip().lower(), default)
 
 
 # --- Field paths and JSON types ---------------------------------------------------------------
@@ -310,6 +323,48 @@ def parse_time(raw: Any, *, field: str) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return None if parsed == _ZERO_TIME else parsed
+
+
+def parse_unix_time(raw: Any, *, field: str) -> datetime | None:
+    """A Unix timestamp (a number or a string of digits; seconds, or milliseconds when it is
+    too large to be seconds) as an aware UTC ``datetime``. Missing, null, empty and ``0`` mean
+    "not set" and give ``None``."""
+    if raw is None or raw == "" or raw == 0 or raw == "0":
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise PayloadError(f"{field} must be a Unix timestamp, not {json_type(raw)}", field=field)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise PayloadError(
+            f"{field} is not a Unix timestamp: {truncate(str(raw), 64)!r}", field=field
+        ) from None
+    # Seconds reach 1e11 only in the year 5138; anything larger is milliseconds.
+    if value > 1e11:
+        value /= 1000
+    try:
+        return datetime.fromtimestamp(value, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise PayloadError(
+            f"{field} is out of range: {truncate(str(raw), 64)!r}", field=field
+        ) from None
+
+
+def parse_local_time(raw: Any, *, field: str, tz: tzinfo) -> datetime | None:
+    """Like :func:`parse_time`, but a time without an offset is taken in ``tz``: for senders
+    that write their own wall-clock time (``"2024-03-29 09:33:00"``, China Standard Time)."""
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str):
+        raise PayloadError(f"{field} must be a time string, not {json_type(raw)}", field=field)
+    try:
+        parsed = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise PayloadError(
+            f"{field} is not a time such as '2024-03-29 09:33:00': {truncate(raw, 64)!r}",
+            field=field,
+        ) from None
+    return parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed
 
 
 # --- Links and images -------------------------------------------------------------------------
