@@ -387,3 +387,44 @@ def truncated_alerts(payload: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         return 0
     return max(value, 0)
+
+
+# --- Severity tables and epoch times (senders with their own words and clocks) -----------------
+
+
+def severity_from_table(
+    raw: Any,
+    table: Iterable[tuple[str, Severity]],
+    default: Severity = Severity.WARNING,
+) -> Severity:
+    """The severity a source's documented table gives ``raw`` (compared as text, ignoring case
+    and surrounding blanks; a number matches its digits), else ``default``.
+
+    For senders whose words mean something else than :data:`SEVERITY_ALIASES` says (Graylog's
+    priority ``3`` is critical, SkyWalking's unknown levels are info)."""
+    if raw is None or isinstance(raw, bool | dict | list):
+        return default
+    word = str(raw).strip().lower()
+    return next((severity for key, severity in table if key.lower() == word), default)
+
+
+_EPOCH_DIVISORS = {"s": 1, "ms": 1_000, "ns": 1_000_000_000}
+
+
+def parse_epoch_time(raw: Any, *, field: str, unit: str = "s") -> datetime | None:
+    """A Unix time (a number, or a string of digits) in ``unit`` ("s", "ms" or "ns") as an aware
+    UTC ``datetime``. Missing, null, empty and 0 mean "not set" and give ``None``."""
+    if raw is None or raw == "" or raw == 0:
+        return None
+    if isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
+        raw = int(raw.strip())
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise PayloadError(
+            f"{field} must be a Unix time in {unit}, not {json_type(raw)}", field=field
+        )
+    if raw == 0:
+        return None
+    try:
+        return datetime.fromtimestamp(raw / _EPOCH_DIVISORS[unit], tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise PayloadError(f"{field} is not a usable Unix time: {raw!r}", field=field) from None
