@@ -310,6 +310,7 @@ ALERT_SOURCES = {
     "pagerduty": "integrations.sources.pagerduty.source.PagerDutySource",
     # Group d (issue 19): open-source monitors, log alerters and on-call relays.
     "n9e": "integrations.sources.n9e.source.NightingaleSource",
+    "zabbix": "integrations.sources.zabbix.source.ZabbixSource",
 }
 PUSH_MAX_BODY_BYTES = env_int("PUSH_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 # At most this many alerts in one push: more is refused with a 413 naming the cap, nothing

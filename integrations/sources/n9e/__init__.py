@@ -1,1 +1,1 @@
-"""Nightingale (n9e) / Flashcat alert events, by callback or the Flashduty media type; see README.md."""
+"""Nightingale (n9e) / Flashcat alert events posted to a callback URL; see README.md."""
