@@ -311,6 +311,7 @@ ALERT_SOURCES = {
     # Group d (issue 19): open-source monitors, log alerters and on-call relays.
     "n9e": "integrations.sources.n9e.source.NightingaleSource",
     "zabbix": "integrations.sources.zabbix.source.ZabbixSource",
+    "uptime_kuma": "integrations.sources.uptime_kuma.source.UptimeKumaSource",
 }
 PUSH_MAX_BODY_BYTES = env_int("PUSH_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 # At most this many alerts in one push: more is refused with a 413 naming the cap, nothing
