@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from integrations.sources.uptime_kuma import parser as kuma
 from integrations.sources.uptime_kuma.source import UptimeKumaSource
 from oncall.events import EventKind, Link, PayloadError, Severity
-from oncall.models import Alert, Incident
+from oncall.models import Alert, InboundEvent, Incident
 from tests.factories import AlertSourceFactory
 
 
@@ -77,8 +78,24 @@ def test_pending_heartbeats_and_the_test_button_carry_no_alert(case, load_fixtur
     assert kuma.parse(load_fixture(f"uptime_kuma/{case}")) == []
 
 
-def test_the_flashduty_type_is_read_as_the_standard_protocol_with_the_same_key(load_fixture):
-    [event] = kuma.parse(load_fixture("uptime_kuma/flashduty_type_down"))
+# What Uptime Kuma's FlashDuty type posts (server/notification-providers/flashduty.js) when its
+# integration key is the push URL: the standard protocol, so no fixture (the standard kind
+# recognises it).
+FLASHDUTY_TYPE_DOWN = {
+    "description": "[Uptime Kuma Monitor 🔴 Down] [Checkout API] Request failed with status code 503",
+    "title": "Uptime Kuma Monitor 🔴 Down",
+    "event_status": "Warning",
+    "alert_key": "12",
+    "labels": {
+        "resource": "https://shop.example.org/api/health",
+        "check": "Checkout API",
+        "team": "shop",
+    },
+}
+
+
+def test_the_flashduty_type_is_read_as_the_standard_protocol_with_the_same_key():
+    [event] = kuma.parse(FLASHDUTY_TYPE_DOWN)
 
     assert (event.alert_key, event.kind, event.severity) == (
         "12",
@@ -89,9 +106,8 @@ def test_the_flashduty_type_is_read_as_the_standard_protocol_with_the_same_key(l
     assert event.labels["check"] == "Checkout API"
 
 
-def test_the_flashduty_types_ok_resolves(load_fixture):
-    payload = load_fixture("uptime_kuma/flashduty_type_down")
-    payload.update(event_status="Ok", title="Uptime Kuma Monitor ✅ Up")
+def test_the_flashduty_types_ok_resolves():
+    payload = dict(FLASHDUTY_TYPE_DOWN, event_status="Ok", title="Uptime Kuma Monitor ✅ Up")
 
     [event] = kuma.parse(payload)
 
@@ -124,9 +140,10 @@ def test_every_bad_fixture_has_an_expectation(fixture_cases):
     assert fixture_cases("uptime_kuma", "bad_") == sorted(BAD_CASES)
 
 
-def test_it_recognises_both_types_and_nothing_else(load_fixture):
+def test_it_recognises_the_webhook_type_and_nothing_else(load_fixture):
     assert kuma.recognises(load_fixture("uptime_kuma/firing"))
-    assert kuma.recognises(load_fixture("uptime_kuma/flashduty_type_down"))
+    assert kuma.recognises(load_fixture("uptime_kuma/test_button"))
+    assert not kuma.recognises(FLASHDUTY_TYPE_DOWN)
     assert not kuma.recognises(load_fixture("standard/firing"))
     assert not kuma.recognises(load_fixture("zabbix/firing"))
 
@@ -152,3 +169,40 @@ def test_a_bad_push_is_a_400_naming_the_field(push, channel, load_fixture):
 
     assert response.status_code == 400
     assert response.json()["error"]["field"] == "heartbeat.status"
+
+
+@pytest.mark.django_db
+def test_the_sources_severity_option_applies_to_a_push(push, channel, load_fixture):
+    source = AlertSourceFactory(channel=channel, kind="uptime_kuma", options={"severity": "Info"})
+
+    assert push(source, load_fixture("uptime_kuma/firing")).status_code == 200
+
+    assert Alert.objects.get().severity == "info"
+
+
+@pytest.mark.django_db
+def test_the_test_button_is_answered_without_storing_anything(push, channel, load_fixture):
+    source = AlertSourceFactory(channel=channel, kind="uptime_kuma")
+
+    response = push(source, load_fixture("uptime_kuma/test_button"))
+
+    assert response.status_code == 200
+    assert not InboundEvent.objects.exists()
+    assert not Alert.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "reason"),
+    [({"severity": "High"}, "severity must be one of"), ({"colour": "red"}, "Unknown option")],
+)
+def test_it_refuses_bad_options(options, reason):
+    with pytest.raises(ValidationError) as excinfo:
+        UptimeKumaSource().clean_options(options)
+
+    assert reason in str(excinfo.value)
+
+
+def test_it_takes_its_default_options():
+    source = UptimeKumaSource()
+
+    assert source.clean_options(source.default_options()) == {"severity": "Critical"}

@@ -99,13 +99,9 @@ def parse(payload: Any, *, severity: str = DEFAULT_SEVERITY) -> list[AlertEvent]
 
 
 def recognises(payload: Any) -> bool:
-    """Webhook: ``heartbeat`` and ``monitor``; FlashDuty type: its "Uptime Kuma …" title."""
-    if not isinstance(payload, dict):
-        return False
-    if "heartbeat" in payload and "monitor" in payload:
-        return True
-    title = payload.get("title")
-    return "event_status" in payload and isinstance(title, str) and title.startswith("Uptime Kuma")
+    """The Webhook type's ``heartbeat`` and ``monitor``. (The FlashDuty type's body is the
+    standard protocol, which the ``standard`` kind recognises.)"""
+    return isinstance(payload, dict) and "heartbeat" in payload and "monitor" in payload
 
 
 def _kind(heartbeat: dict[str, Any]) -> EventKind | None:
