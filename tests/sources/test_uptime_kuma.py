@@ -82,7 +82,9 @@ def test_pending_heartbeats_and_the_test_button_carry_no_alert(case, load_fixtur
 # integration key is the push URL: the standard protocol, so no fixture (the standard kind
 # recognises it).
 FLASHDUTY_TYPE_DOWN = {
-    "description": "[Uptime Kuma Monitor 🔴 Down] [Checkout API] Request failed with status code 503",
+    "description": (
+        "[Uptime Kuma Monitor 🔴 Down] [Checkout API] Request failed with status code 503"
+    ),
     "title": "Uptime Kuma Monitor 🔴 Down",
     "event_status": "Warning",
     "alert_key": "12",
