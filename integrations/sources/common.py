@@ -428,3 +428,13 @@ def parse_epoch_time(raw: Any, *, field: str, unit: str = "s") -> datetime | Non
         return datetime.fromtimestamp(raw / _EPOCH_DIVISORS[unit], tz=UTC)
     except (OverflowError, OSError, ValueError):
         raise PayloadError(f"{field} is not a usable Unix time: {raw!r}", field=field) from None
+
+
+# --- Push URLs --------------------------------------------------------------------------------
+
+
+def integration_key_url(push_url: str) -> str:
+    """``…/push/<token>`` as ``…/push/?integration_key=<token>``: the form senders documented
+    with a query-string key (Keep, ElastAlert 2) are set up with. Both forms reach the source."""
+    base, _sep, token = push_url.rstrip("/").rpartition("/")
+    return f"{base}/?integration_key={token}" if token and base else push_url

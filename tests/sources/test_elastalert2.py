@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from integrations.sources.common import integration_key_url
 from integrations.sources.elastalert2 import parser as elastalert
-from integrations.sources.elastalert2.source import ElastAlert2Source, query_url
+from integrations.sources.elastalert2.source import ElastAlert2Source
 from oncall.events import EventKind, PayloadError, Severity, stable_key
 from oncall.models import Alert, Incident
 from tests.factories import AlertSourceFactory
@@ -133,7 +134,7 @@ def test_the_guide_gives_the_query_string_url_in_the_rule():
     [rule] = guide.snippets
     assert 'http_post2_url: "https://oncall.example.org/push/?integration_key=T0KEN"' in rule.text
     assert 'alert_subject: "Nginx 5xx burst on {{ host.name }}"' in rule.text
-    assert query_url("https://oncall.example.org/push/T0KEN") in str(guide.steps[0])
+    assert integration_key_url("https://oncall.example.org/push/T0KEN") in str(guide.steps[0])
 
 
 @pytest.mark.django_db

@@ -6,16 +6,10 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from integrations.sources.common import integration_key_url
 from integrations.sources.elastalert2 import parser
 from oncall.events import AlertEvent
 from oncall.sources import SetupGuide, Snippet, SourceKind
-
-
-def query_url(push_url: str) -> str:
-    """The push URL in its ``/push/?integration_key=<token>`` form, as ElastAlert 2 is
-    documented with (``…/push/<token>`` works as well)."""
-    base, _sep, token = push_url.rstrip("/").rpartition("/")
-    return f"{base}/?integration_key={token}" if token else push_url
 
 
 class ElastAlert2Source(SourceKind):
@@ -33,7 +27,7 @@ class ElastAlert2Source(SourceKind):
         return parser.recognises(payload)
 
     def setup_guide(self, push_url: str) -> SetupGuide:
-        url = query_url(push_url)
+        url = integration_key_url(push_url)
         return SetupGuide(
             steps=[
                 _(
