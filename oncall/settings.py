@@ -319,6 +319,7 @@ ALERT_SOURCES = {
     "influxdb": "integrations.sources.influxdb.source.InfluxDBSource",
     "elastalert2": "integrations.sources.elastalert2.source.ElastAlert2Source",
     "keep": "integrations.sources.keep.source.KeepSource",
+    "monit": "integrations.sources.monit.source.MonitSource",
 }
 PUSH_MAX_BODY_BYTES = env_int("PUSH_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 # At most this many alerts in one push: more is refused with a 413 naming the cap, nothing
