@@ -320,6 +320,7 @@ ALERT_SOURCES = {
     "elastalert2": "integrations.sources.elastalert2.source.ElastAlert2Source",
     "keep": "integrations.sources.keep.source.KeepSource",
     "monit": "integrations.sources.monit.source.MonitSource",
+    "rum": "integrations.sources.rum.source.RUMSource",
 }
 PUSH_MAX_BODY_BYTES = env_int("PUSH_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 # At most this many alerts in one push: more is refused with a 413 naming the cap, nothing
