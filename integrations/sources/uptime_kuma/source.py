@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -9,9 +10,15 @@ from django.utils.translation import gettext_lazy as _
 
 from integrations.sources.uptime_kuma import parser
 from oncall.events import AlertEvent
-from oncall.sources import Answer, PushRequest, SetupGuide, Snippet, SourceKind
+from oncall.sources import Answer, PushRequest, SetupGuide, SourceKind, curl_snippet
 
 _SEVERITIES = [name for name, _severity in parser.SEVERITY_TABLE]
+# What the Webhook type posts for a monitor going down, trimmed to the fields that are read.
+_EXAMPLE = {
+    "heartbeat": {"monitorID": 1, "status": 0, "msg": "Connection refused"},
+    "monitor": {"id": 1, "name": "Example", "type": "http", "url": "https://example.org"},
+    "msg": "[Example] [Down] Connection refused",
+}
 
 
 class UptimeKumaSource(SourceKind):
@@ -80,15 +87,5 @@ class UptimeKumaSource(SourceKind):
                     "labels; a monitor going down fires, coming up resolves."
                 ),
             ],
-            snippets=[
-                Snippet(
-                    title=_("Try it"),
-                    language="shell",
-                    text=(
-                        f"curl -X POST '{push_url}' -H 'Content-Type: application/json' "
-                        '-d \'{"heartbeat": {"monitorID": 1, "status": 0, "msg": "test"}, '
-                        '"monitor": {"id": 1, "name": "Example"}, "msg": "test"}\''
-                    ),
-                )
-            ],
+            snippets=[curl_snippet(push_url, json.dumps(_EXAMPLE))],
         )
