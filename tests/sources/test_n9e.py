@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from integrations.sources.n9e import parser as n9e
 from integrations.sources.n9e.source import NightingaleSource
@@ -182,3 +183,37 @@ def test_a_bad_push_is_a_400_naming_the_field(push, channel, load_fixture):
     assert response.status_code == 400
     assert response.json()["error"]["field"] == "is_recovered"
     assert not Alert.objects.exists()
+
+
+def test_the_console_url_option_links_the_events_page(load_fixture):
+    [event] = n9e.parse(load_fixture("n9e/recovered"), console_url="https://n9e.example.org/")
+
+    assert event.links[-1] == Link("https://n9e.example.org/alert-his-events/40211", "Nightingale")
+
+
+def test_without_the_console_url_there_is_no_event_link(load_fixture):
+    [event] = n9e.parse(load_fixture("n9e/firing"))
+
+    assert [link.text for link in event.links] == ["Runbook"]
+
+
+@pytest.mark.parametrize(
+    ("options", "reason"),
+    [({"console_url": "n9e.local"}, "http(s) URL"), ({"colour": "red"}, "only option")],
+)
+def test_it_refuses_bad_options(options, reason):
+    with pytest.raises(ValidationError) as excinfo:
+        NightingaleSource().clean_options(options)
+
+    assert reason in str(excinfo.value)
+
+
+@pytest.mark.django_db
+def test_a_push_links_the_event_with_the_sources_console_url(push, channel, load_fixture):
+    source = AlertSourceFactory(
+        channel=channel, kind="n9e", options={"console_url": "https://n9e.example.org"}
+    )
+
+    assert push(source, load_fixture("n9e/firing")).status_code == 200
+
+    assert "https://n9e.example.org/alert-his-events/40211" in str(Alert.objects.get().links)

@@ -16,7 +16,10 @@ Mapping of one event:
   lines when they are set.
 * ``labels``: ``tags_map``, else the ``tags`` list of ``key=value`` strings; then, in free
   slots, ``rule_name``, ``group_name``, ``cluster``, ``target_ident`` and the ``annotations``.
-* ``links``: ``runbook_url`` ("Runbook").
+* ``links``: ``runbook_url`` ("Runbook"); with the source's ``console_url`` option (as the
+  knowledge base's "Console URL"), the event's page ``<console_url>/alert-his-events/<id>``
+  ("Nightingale"): Nightingale gives the current event its history event's id, so the page
+  exists for a firing and a recovered event alike.
 * ``starts_at``: ``first_trigger_time``, else ``trigger_time`` (Unix seconds);
   ``ends_at``: ``last_eval_time`` of a recovery.
 """
@@ -58,13 +61,17 @@ SEVERITY_TABLE = (
 _EXTRA_FIELDS = ("rule_name", "group_name", "cluster", "target_ident")
 
 
-def parse(payload: Any) -> list[AlertEvent]:
-    """One event per Nightingale alert event (an object, or a list of them)."""
+def parse(payload: Any, *, console_url: str = "") -> list[AlertEvent]:
+    """One event per Nightingale alert event (an object, or a list of them); ``console_url``
+    is the source's option (Nightingale's address, for links to the events)."""
     if isinstance(payload, list):
         if not payload:
             raise PayloadError("the list of events is empty", field=None)
-        return [event_from(item, field=at(None, index)) for index, item in enumerate(payload)]
-    return [event_from(payload, field=None)]
+        return [
+            event_from(item, field=at(None, index), console_url=console_url)
+            for index, item in enumerate(payload)
+        ]
+    return [event_from(payload, field=None, console_url=console_url)]
 
 
 def recognises(payload: Any) -> bool:
@@ -73,7 +80,7 @@ def recognises(payload: Any) -> bool:
     return isinstance(first, dict) and {"rule_id", "hash", "is_recovered"} <= first.keys()
 
 
-def event_from(item: Any, *, field: str | None) -> AlertEvent:
+def event_from(item: Any, *, field: str | None, console_url: str = "") -> AlertEvent:
     event = require_object(item, field)
     recovered = _is_recovered(event, field=at(field, "is_recovered"))
     labels = _labels(event, field=field)
@@ -87,8 +94,9 @@ def event_from(item: Any, *, field: str | None) -> AlertEvent:
         raw_severity=raw_severity,
         description=truncate(_description(event, field=field), MAX_DESCRIPTION_CHARS),
         labels=labels,
-        links=optional_link(
-            get_str(event, "runbook_url", field=at(field, "runbook_url")), "Runbook"
+        links=(
+            optional_link(get_str(event, "runbook_url", field=at(field, "runbook_url")), "Runbook")
+            + optional_link(_event_page(event, console_url), "Nightingale")
         ),
         starts_at=parse_epoch_time(
             event.get("first_trigger_time") or event.get("trigger_time"),
@@ -168,3 +176,15 @@ def _description(event: dict[str, Any], *, field: str | None) -> str:
     if query:
         lines.append(f"Query: {query}")
     return "\n".join(line for line in lines if line)
+
+
+def _event_page(event: dict[str, Any], console_url: str) -> str:
+    event_id = event.get("id")
+    if (
+        not console_url
+        or isinstance(event_id, bool)
+        or not isinstance(event_id, int)
+        or event_id <= 0
+    ):
+        return ""
+    return f"{console_url.rstrip('/')}/alert-his-events/{event_id}"

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from integrations.sources.common import is_web_url
 from integrations.sources.n9e import parser
 from oncall.events import AlertEvent
-from oncall.sources import SetupGuide, Snippet, SourceKind
+from oncall.sources import PushRequest, SetupGuide, Snippet, SourceKind
 
 
 class NightingaleSource(SourceKind):
@@ -21,6 +23,29 @@ class NightingaleSource(SourceKind):
 
     def parse(self, payload: Any) -> list[AlertEvent]:
         return parser.parse(payload)
+
+    def parse_push(self, payload: Any, push: PushRequest) -> list[AlertEvent]:
+        return parser.parse(payload, console_url=push.options.get("console_url") or "")
+
+    def default_options(self) -> dict[str, Any]:
+        return {"console_url": ""}
+
+    def clean_options(self, options: Any) -> dict[str, Any]:
+        options = options or {}
+        if not isinstance(options, dict) or set(options) - {"console_url"}:
+            raise ValidationError(_('The only option is {"console_url": "https://…"}.'))
+        url = options.get("console_url") or ""
+        if url and not is_web_url(url):
+            raise ValidationError(_("console_url must be an http(s) URL."))
+        return {"console_url": url.strip()}
+
+    def options_help(self) -> str:
+        return str(
+            _(
+                '{"console_url": "https://n9e.example.org"}: Nightingale\'s address; each alert '
+                "then links to its event's page."
+            )
+        )
 
     def recognises(self, payload: Any) -> bool:
         return parser.recognises(payload)
