@@ -52,6 +52,11 @@ class ZabbixSource(SourceKind):
                     "end, HTTPProxy only if Zabbix needs a proxy) and paste the script into Script."
                 ).format(url=push_url),
                 _(
+                    "On the media type's Message templates tab, add Problem, Problem recovery and "
+                    "Problem update (Zabbix's default texts are fine): they fill alert_subject and "
+                    "alert_message."
+                ),
+                _(
                     "Link the media type to a user who can read the hosts (Users > Users > Media; "
                     "Send to: on-call)."
                 ),
