@@ -332,6 +332,19 @@ ALERT_SOURCES = {
     "oceanbase": "integrations.sources.oceanbase.source.OceanbaseSource",
     "zilliz": "integrations.sources.zilliz.source.ZillizSource",
     "jiankongbao": "integrations.sources.jiankongbao.source.JiankongbaoSource",
+    # Group d (issue 19): open-source monitors, log alerters and on-call relays.
+    "n9e": "integrations.sources.n9e.source.NightingaleSource",
+    "zabbix": "integrations.sources.zabbix.source.ZabbixSource",
+    "uptime_kuma": "integrations.sources.uptime_kuma.source.UptimeKumaSource",
+    "skywalking": "integrations.sources.skywalking.source.SkyWalkingSource",
+    "open_falcon": "integrations.sources.open_falcon.source.OpenFalconSource",
+    "graylog": "integrations.sources.graylog.source.GraylogSource",
+    "opmanager": "integrations.sources.opmanager.source.OpManagerSource",
+    "influxdb": "integrations.sources.influxdb.source.InfluxDBSource",
+    "elastalert2": "integrations.sources.elastalert2.source.ElastAlert2Source",
+    "keep": "integrations.sources.keep.source.KeepSource",
+    "monit": "integrations.sources.monit.source.MonitSource",
+    "rum": "integrations.sources.rum.source.RUMSource",
 }
 PUSH_MAX_BODY_BYTES = env_int("PUSH_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 # At most this many alerts in one push: more is refused with a 413 naming the cap, nothing
