@@ -308,6 +308,14 @@ ALERT_SOURCES = {
     "alertmanager": "integrations.sources.alertmanager.source.AlertmanagerSource",
     "grafana": "integrations.sources.grafana.source.GrafanaSource",
     "pagerduty": "integrations.sources.pagerduty.source.PagerDutySource",
+    # Issue 19, clouds and APM (helper c):
+    "gcp_monitoring": "integrations.sources.gcp_monitoring.source.GcpMonitoringSource",
+    "cloudflare": "integrations.sources.cloudflare.source.CloudflareSource",
+    "dynatrace": "integrations.sources.dynatrace.source.DynatraceSource",
+    "splunk": "integrations.sources.splunk.source.SplunkSource",
+    "appdynamics": "integrations.sources.appdynamics.source.AppDynamicsSource",
+    "solarwinds": "integrations.sources.solarwinds.source.SolarWindsSource",
+    "meraki": "integrations.sources.meraki.source.MerakiSource",
 }
 PUSH_MAX_BODY_BYTES = env_int("PUSH_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 # At most this many alerts in one push: more is refused with a 413 naming the cap, nothing
