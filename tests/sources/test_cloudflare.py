@@ -82,7 +82,8 @@ def test_the_test_message_is_answered_without_an_event(load_fixture):
 
     answer = source.handshake(TEST_MESSAGE, push_request())
 
-    assert answer is not None and answer.status == 200
+    assert answer is not None
+    assert answer.status == 200
     assert source.handshake(load_fixture("cloudflare/firing"), push_request()) is None
     assert source.handshake(load_fixture("splunk/firing"), push_request()) is None
 

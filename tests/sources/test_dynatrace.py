@@ -22,7 +22,12 @@ def test_it_opens_a_problem_with_its_details(load_fixture):
     )
     assert event.title == "Response time degradation"
     assert event.description.startswith("Response time degradation on service checkout-api")
-    assert event.links == (Link(href=f"https://abc12345.live.dynatrace.com/#problems/problemdetails;pid={PID}", text="Problem"),)
+    assert event.links == (
+        Link(
+            href=f"https://abc12345.live.dynatrace.com/#problems/problemdetails;pid={PID}",
+            text="Problem",
+        ),
+    )
     assert event.labels == {
         "problem_id": "P-2412031",
         "impact": "SERVICE",
@@ -103,7 +108,11 @@ def test_a_pushed_problem_opens_an_incident_and_its_closing_resolves_it(
     push, channel, load_fixture
 ):
     alert = fire_then_resolve(
-        push, channel, "dynatrace", load_fixture("dynatrace/firing"), load_fixture("dynatrace/recovered")
+        push,
+        channel,
+        "dynatrace",
+        load_fixture("dynatrace/firing"),
+        load_fixture("dynatrace/recovered"),
     )
     assert alert.alert_key == f"dynatrace:{PID}"
     assert alert.status == Alert.Status.RESOLVED

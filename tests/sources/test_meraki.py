@@ -79,7 +79,9 @@ def test_bad_input_names_the_field(load_fixture, case, field):
 
 
 def test_a_matching_shared_secret_is_accepted(load_fixture):
-    events = MerakiSource().parse_push(load_fixture("meraki/firing"), push_request("meraki-shared-1"))
+    events = MerakiSource().parse_push(
+        load_fixture("meraki/firing"), push_request("meraki-shared-1")
+    )
     assert [event.alert_key for event in events] == [DEVICE_KEY]
 
 

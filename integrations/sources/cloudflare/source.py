@@ -50,7 +50,7 @@ class CloudflareSource(SourceKind):
     def setup_guide(self, push_url: str) -> SetupGuide:
         return SetupGuide(
             steps=[
-                _("In the Cloudflare dashboard, open Notifications → Destinations → Webhooks → Create."),
+                _("In the Cloudflare dashboard, open Notifications → Destinations → Webhooks."),
                 _("URL: %(url)s; optionally a secret, the same as this source's signing secret.")
                 % {"url": push_url},
                 _("Save and Test (the test message is answered and not stored)."),

@@ -1,1 +1,1 @@
-"""Google Cloud Monitoring alerting policies through a webhook notification channel; see README.md."""
+"""Google Cloud Monitoring alerting policies through a webhook channel; see README.md."""

@@ -134,7 +134,9 @@ def _epoch(incident: dict[str, Any], key: str) -> datetime | None:
     try:
         return datetime.fromtimestamp(value, tz=UTC)
     except (OverflowError, OSError, ValueError):
-        raise PayloadError(f"incident.{key} is not a usable time", field=at(INCIDENT, key)) from None
+        raise PayloadError(
+            f"incident.{key} is not a usable time", field=at(INCIDENT, key)
+        ) from None
 
 
 def _labels(incident: dict[str, Any]) -> dict[str, str]:

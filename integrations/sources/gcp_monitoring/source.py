@@ -33,7 +33,7 @@ class GcpMonitoringSource(SourceKind):
     def setup_guide(self, push_url: str) -> SetupGuide:
         return SetupGuide(
             steps=[
-                _("In the Google Cloud console, open Monitoring → Alerting → Edit notification channels."),
+                _("In Google Cloud, open Monitoring → Alerting → Edit notification channels."),
                 _("Under Webhooks, Add new: Endpoint URL %(url)s, display name of your choice.")
                 % {"url": push_url},
                 _("Test connection (answered, not stored), then save."),

@@ -79,6 +79,7 @@ def parse(payload: Any) -> list[AlertEvent]:
         raise PayloadError("alertTypeId is required", field="alertTypeId")
     raw_level = _text(body, "alertLevel")
     recovering = type_id in RECOVERY_PAIRS
+    occurred = parse_time(body.get("occurredAt"), field="occurredAt")
     data = optional_object(body, "alertData", field="alertData")
     return [
         AlertEvent(
@@ -94,8 +95,8 @@ def parse(payload: Any) -> list[AlertEvent]:
             labels=_labels(body),
             links=optional_link(_text(body, "deviceUrl"), "Device")
             + optional_link(_text(body, "networkUrl"), "Network"),
-            starts_at=None if recovering else parse_time(body.get("occurredAt"), field="occurredAt"),
-            ends_at=parse_time(body.get("occurredAt"), field="occurredAt") if recovering else None,
+            starts_at=None if recovering else occurred,
+            ends_at=occurred if recovering else None,
         )
     ]
 

@@ -28,7 +28,7 @@ class SolarWindsSource(SourceKind):
     def setup_guide(self, push_url: str) -> SetupGuide:
         return SetupGuide(
             steps=[
-                _("In SolarWinds, open Alerts & Activity → Alerts → Manage Alerts and edit an alert."),
+                _("In SolarWinds, open Alerts & Activity → Alerts → Manage Alerts; edit an alert."),
                 _(
                     "Trigger Actions: add “Send a GET or POST Request to a Web Server”, POST to "
                     "%(url)s, content type application/json, with the trigger body below."
