@@ -287,6 +287,8 @@ CELERY_TASK_QUEUES = [
     for _name in dict.fromkeys((CELERY_TASK_DEFAULT_QUEUE, CELERY_CARDS_QUEUE))
 ]
 CELERY_TASK_ROUTES = ("oncall.celery.route_task",)
+# Task modules outside INSTALLED_APPS (autodiscovery finds only the apps'): alert sources' own.
+CELERY_IMPORTS = ("integrations.sources.aws_cloudwatch.tasks",)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # Celery's Django fix-up closes the database connection around every task unless told to reuse
 # it: a new PostgreSQL backend per task halves ingestion throughput. Reconnect every 100 tasks.
@@ -309,6 +311,7 @@ ALERT_SOURCES = {
     "grafana": "integrations.sources.grafana.source.GrafanaSource",
     "pagerduty": "integrations.sources.pagerduty.source.PagerDutySource",
     # Issue 19, clouds and APM (helper c):
+    "aws_cloudwatch": "integrations.sources.aws_cloudwatch.source.AwsCloudWatchSource",
     "gcp_monitoring": "integrations.sources.gcp_monitoring.source.GcpMonitoringSource",
     "cloudflare": "integrations.sources.cloudflare.source.CloudflareSource",
     "dynatrace": "integrations.sources.dynatrace.source.DynatraceSource",
