@@ -312,6 +312,7 @@ ALERT_SOURCES = {
     "pagerduty": "integrations.sources.pagerduty.source.PagerDutySource",
     # Issue 19, clouds and APM (helper c):
     "aws_cloudwatch": "integrations.sources.aws_cloudwatch.source.AwsCloudWatchSource",
+    "aws_eventbridge": "integrations.sources.aws_eventbridge.source.AwsEventBridgeSource",
     "gcp_monitoring": "integrations.sources.gcp_monitoring.source.GcpMonitoringSource",
     "cloudflare": "integrations.sources.cloudflare.source.CloudflareSource",
     "dynatrace": "integrations.sources.dynatrace.source.DynatraceSource",

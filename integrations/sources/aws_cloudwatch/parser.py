@@ -35,6 +35,7 @@ from urllib.parse import quote
 from integrations.sources.aws_cloudwatch import sns
 from integrations.sources.common import (
     at,
+    bounded_alert_key,
     clean_labels,
     first_nonblank,
     get_list,
@@ -104,7 +105,7 @@ def other_message_event(note: sns.Notification) -> AlertEvent:
     title = first_nonblank(note.subject, first_line, "Amazon SNS message")
     labels = {"topic_arn": note.topic_arn} if note.topic_arn else {}
     return AlertEvent(
-        alert_key=f"sns:{note.message_id}",
+        alert_key=bounded_alert_key(f"sns:{note.message_id}"),
         kind=EventKind.FIRING,
         title=truncate(title.strip(), MAX_TITLE_CHARS),
         severity=Severity.WARNING,
@@ -127,13 +128,13 @@ def alarm_event(alarm: Any, *, field: str | None) -> AlertEvent:
             field=at(field, "NewStateValue"),
         )
     description = get_str(alarm, "AlarmDescription", field=at(field, "AlarmDescription"))
-    severity, raw_severity = _severity(description, state)
+    severity, raw_severity = alarm_severity(description, state)
     changed = parse_time(_time(alarm.get("StateChangeTime")), field=at(field, "StateChangeTime"))
     kind = _STATES[state]
     name = get_str(alarm, "AlarmName", field=at(field, "AlarmName")).strip()
     reason = get_str(alarm, "NewStateReason", field=at(field, "NewStateReason")).strip()
     return AlertEvent(
-        alert_key=arn,
+        alert_key=bounded_alert_key(arn),
         kind=kind,
         title=truncate(name or arn, MAX_TITLE_CHARS),
         severity=severity,
@@ -148,7 +149,9 @@ def alarm_event(alarm: Any, *, field: str | None) -> AlertEvent:
     )
 
 
-def _severity(description: str, state: str) -> tuple[Severity, str]:
+def alarm_severity(description: str, state: str) -> tuple[Severity, str]:
+    """An alarm's severity and the word it came from: the description's
+    ``flashduty_severity`` mark, else warning for the state (``raw`` is then the state)."""
     mark = _SEVERITY_MARK.search(description)
     if mark:
         word = mark.group(1).lower()
