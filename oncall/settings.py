@@ -313,6 +313,7 @@ ALERT_SOURCES = {
     # Issue 19, clouds and APM (helper c):
     "aws_cloudwatch": "integrations.sources.aws_cloudwatch.source.AwsCloudWatchSource",
     "aws_eventbridge": "integrations.sources.aws_eventbridge.source.AwsEventBridgeSource",
+    "azure_monitor": "integrations.sources.azure_monitor.source.AzureMonitorSource",
     "gcp_monitoring": "integrations.sources.gcp_monitoring.source.GcpMonitoringSource",
     "cloudflare": "integrations.sources.cloudflare.source.CloudflareSource",
     "dynatrace": "integrations.sources.dynatrace.source.DynatraceSource",
