@@ -314,6 +314,7 @@ ALERT_SOURCES = {
     "aws_cloudwatch": "integrations.sources.aws_cloudwatch.source.AwsCloudWatchSource",
     "aws_eventbridge": "integrations.sources.aws_eventbridge.source.AwsEventBridgeSource",
     "azure_monitor": "integrations.sources.azure_monitor.source.AzureMonitorSource",
+    "sentry": "integrations.sources.sentry.source.SentrySource",
     "gcp_monitoring": "integrations.sources.gcp_monitoring.source.GcpMonitoringSource",
     "cloudflare": "integrations.sources.cloudflare.source.CloudflareSource",
     "dynatrace": "integrations.sources.dynatrace.source.DynatraceSource",
