@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 
 from integrations.sources.dynatrace import parser
 from integrations.sources.dynatrace.source import DynatraceSource
@@ -116,3 +117,11 @@ def test_a_pushed_problem_opens_an_incident_and_its_closing_resolves_it(
     )
     assert alert.alert_key == f"dynatrace:{PID}"
     assert alert.status == Alert.Status.RESOLVED
+
+
+def test_the_setup_guide_speaks_the_admins_language():
+    with translation.override("zh-hans"):
+        guide = DynatraceSource().setup_guide("https://oncall.example/push/tok")
+        steps = [str(step) for step in guide.steps]
+    assert steps[0].startswith("在 Dynatrace 中打开")
+    assert "https://oncall.example/push/tok" in steps[2]

@@ -29,7 +29,7 @@ class AppDynamicsSource(SourceKind):
         return SetupGuide(
             steps=[
                 _("In AppDynamics, open Alert & Respond → HTTP Request Templates → New."),
-                _("Method POST, Raw URL: %(url)s") % {"url": push_url},
+                _("Method POST, Raw URL: {url}").format(url=push_url),
                 _("Payload: MIME type application/json, UTF-8; paste the payload below."),
                 _("Response handling: success on 200, failure on 400; save."),
                 _(

@@ -32,7 +32,7 @@ class AwsCloudWatchSource(SourceKind):
         return SetupGuide(
             steps=[
                 _("In Amazon SNS, create a Standard topic for this console."),
-                _("Create a subscription: protocol HTTPS, endpoint %(url)s") % {"url": push_url},
+                _("Create a subscription: protocol HTTPS, endpoint {url}").format(url=push_url),
                 _(
                     "The console confirms the subscription by itself within seconds (see this "
                     "source's recent events); the subscription then shows Confirmed."

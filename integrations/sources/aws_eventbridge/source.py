@@ -47,13 +47,13 @@ class AwsEventBridgeSource(SourceKind):
                     "EventBridge → API destinations → Connections: create one with API key "
                     "authorization (any name and value: the push URL carries the token)."
                 ),
-                _("Create an API destination: endpoint %(url)s, method POST, that connection.")
-                % {"url": push_url},
                 _(
-                    "Or relay through Amazon SNS: an HTTPS subscription to %(url)s (the console "
+                    "Create an API destination: endpoint {url}, method POST, that connection."
+                ).format(url=push_url),
+                _(
+                    "Or relay through Amazon SNS: an HTTPS subscription to {url} (the console "
                     "confirms it) with the topic as the rule's target."
-                )
-                % {"url": push_url},
+                ).format(url=push_url),
                 _(
                     "In the rule, target the destination (or topic) with the whole event: no "
                     "input transformer, and no pattern that drops recovery states."

@@ -30,10 +30,9 @@ class AzureMonitorSource(SourceKind):
             steps=[
                 _("In the Azure portal, open Monitor → Alerts → Action groups → Create."),
                 _(
-                    "Add an action of type Webhook with the URI %(url)s and “Enable the common "
+                    "Add an action of type Webhook with the URI {url} and “Enable the common "
                     "alert schema” set to Yes."
-                )
-                % {"url": push_url},
+                ).format(url=push_url),
                 _("Select the action group in the alert rules that should page, and save."),
             ],
         )

@@ -51,8 +51,9 @@ class CloudflareSource(SourceKind):
         return SetupGuide(
             steps=[
                 _("In the Cloudflare dashboard, open Notifications → Destinations → Webhooks."),
-                _("URL: %(url)s; optionally a secret, the same as this source's signing secret.")
-                % {"url": push_url},
+                _(
+                    "URL: {url}; optionally a secret, the same as this source's signing secret."
+                ).format(url=push_url),
                 _("Save and Test (the test message is answered and not stored)."),
                 _("Add the webhook to the notification policies that should page."),
             ],

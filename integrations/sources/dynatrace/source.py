@@ -30,8 +30,9 @@ class DynatraceSource(SourceKind):
             steps=[
                 _("In Dynatrace, open Settings → Integration → Problem notifications."),
                 _("Add a notification of type Custom Integration named after this console."),
-                _("Webhook URL: %(url)s; keep “Call webhook if problem is closed” on.")
-                % {"url": push_url},
+                _("Webhook URL: {url}; keep “Call webhook if problem is closed” on.").format(
+                    url=push_url
+                ),
                 _("Paste the payload below into Custom payload and save."),
             ],
             snippets=[Snippet(_("Custom payload"), "json", parser.PAYLOAD_TEMPLATE)],

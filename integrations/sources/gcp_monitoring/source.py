@@ -34,8 +34,9 @@ class GcpMonitoringSource(SourceKind):
         return SetupGuide(
             steps=[
                 _("In Google Cloud, open Monitoring → Alerting → Edit notification channels."),
-                _("Under Webhooks, Add new: Endpoint URL %(url)s, display name of your choice.")
-                % {"url": push_url},
+                _(
+                    "Under Webhooks, Add new: Endpoint URL {url}, display name of your choice."
+                ).format(url=push_url),
                 _("Test connection (answered, not stored), then save."),
                 _(
                     "In each alerting policy, select this channel and tick “Notify on incident "

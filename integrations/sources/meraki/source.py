@@ -42,8 +42,9 @@ class MerakiSource(SourceKind):
         return SetupGuide(
             steps=[
                 _("In the Meraki dashboard, open Network-wide → Alerts → Webhooks."),
-                _("Add an HTTPS receiver with the URL %(url)s and the payload template Meraki.")
-                % {"url": push_url},
+                _(
+                    "Add an HTTPS receiver with the URL {url} and the payload template Meraki."
+                ).format(url=push_url),
                 _(
                     "Shared secret: optional; when set, enter the same value as this source's "
                     "signing secret, and requests carrying another are refused."

@@ -54,7 +54,7 @@ class SentrySource(SourceKind):
         return SetupGuide(
             steps=[
                 _("In Sentry, open Settings → Custom Integrations; create an internal one."),
-                _("Webhook URL: %(url)s; turn on Alert Rule Action.") % {"url": push_url},
+                _("Webhook URL: {url}; turn on Alert Rule Action.").format(url=push_url),
                 _(
                     "Permissions: Issue & Event read; Webhooks: tick issue (so that resolving "
                     "an issue in Sentry resolves its alert here)."

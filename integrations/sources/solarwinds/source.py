@@ -31,9 +31,8 @@ class SolarWindsSource(SourceKind):
                 _("In SolarWinds, open Alerts & Activity → Alerts → Manage Alerts; edit an alert."),
                 _(
                     "Trigger Actions: add “Send a GET or POST Request to a Web Server”, POST to "
-                    "%(url)s, content type application/json, with the trigger body below."
-                )
-                % {"url": push_url},
+                    "{url}, content type application/json, with the trigger body below."
+                ).format(url=push_url),
                 _(
                     "Reset Actions: add the same action with the reset body below, so that the "
                     "alert resolves here when SolarWinds resets it."

@@ -29,8 +29,9 @@ class SplunkSource(SourceKind):
         return SetupGuide(
             steps=[
                 _("In Splunk, save the search as an alert (Save As → Alert)."),
-                _("Under Trigger Actions, add the Webhook action with the URL %(url)s")
-                % {"url": push_url},
+                _("Under Trigger Actions, add the Webhook action with the URL {url}").format(
+                    url=push_url
+                ),
                 _(
                     "Splunk 9 and later: add the push URL to the webhook allow list "
                     "(Settings → Server settings → Webhook allow list)."
