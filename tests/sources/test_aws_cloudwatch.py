@@ -327,3 +327,21 @@ def test_a_pushed_alarm_opens_an_incident_and_ok_resolves_it(push, channel, load
     )
     assert alert.status == Alert.Status.RESOLVED
     assert alert.alert_key == ALARM_ARN
+
+
+def test_a_cost_anomaly_is_one_warning_per_anomaly(load_fixture):
+    payload = load_fixture("aws_cloudwatch/cost_anomaly")
+    (event,) = parser.parse(payload)
+
+    assert event.alert_key == "cost-anomaly:6f4b2e1c-7d8a-4c3b-9e0f-1a2b3c4d5e6f"
+    assert (event.kind, event.severity) == (EventKind.FIRING, Severity.WARNING)
+    assert event.title == "Cost anomaly: Amazon Elastic Compute Cloud - Compute"
+    assert event.labels == {
+        "account_id": "210987654321",
+        "monitor_name": "Services",
+        "total_impact": "412.5",
+        "root_cause_services": "Amazon Elastic Compute Cloud - Compute",
+    }
+    assert [link.text for link in event.links] == ["Cost anomaly"]
+    again = payload | {"MessageId": "another-notification-of-the-same-anomaly"}
+    assert parser.parse(again)[0].alert_key == event.alert_key

@@ -20,7 +20,13 @@ message delivery on it is the whole body)
     * ``links``: the alarm in the CloudWatch console.
     * ``starts_at`` / ``ends_at``: ``StateChangeTime``.
 
-Any other message (plain text, other JSON: AWS Budgets, Cost Anomaly Detection, ...)
+Cost Anomaly Detection (the ``Message`` is JSON with ``anomalyId``)
+    ``alert_key`` ``cost-anomaly:<anomalyId>``: later notifications of one anomaly merge; a
+    warning that never resolves by itself (AWS sends nothing when an anomaly ends). Title "Cost
+    anomaly: <dimensionalValue>"; labels ``account_id``, ``monitor_name``, ``total_impact``,
+    ``root_cause_services``; link ``anomalyDetailsLink``.
+
+Any other message (plain text, other JSON: AWS Budgets, ...)
     One warning alert that never resolves by itself, ``alert_key`` ``sns:<MessageId>`` (an SNS
     retry of the same message merges), title the ``Subject`` or the message's first line,
     description the message.
@@ -41,6 +47,7 @@ from integrations.sources.common import (
     get_list,
     get_str,
     merge_extra_labels,
+    optional_link,
     optional_object,
     parse_time,
     require_object,
@@ -96,7 +103,38 @@ def parse(payload: Any) -> list[AlertEvent]:
     message = sns.message_json(payload)
     if is_alarm(message):
         return [alarm_event(message, field="Message")]
+    if isinstance(message, dict) and message.get("anomalyId"):
+        return [cost_anomaly_event(message, note)]
     return [other_message_event(note)]
+
+
+def cost_anomaly_event(anomaly: dict[str, Any], note: sns.Notification) -> AlertEvent:
+    """One Cost Anomaly Detection notification (individual alerts, through SNS)."""
+    anomaly_id = to_text(anomaly["anomalyId"]).strip()
+    dimension = to_text(anomaly.get("dimensionalValue") or anomaly.get("dimensionValue") or "")
+    impact = anomaly.get("impact") if isinstance(anomaly.get("impact"), dict) else {}
+    causes = anomaly.get("rootCauses") if isinstance(anomaly.get("rootCauses"), list) else []
+    services = {
+        to_text(c.get("service")) for c in causes if isinstance(c, dict) and c.get("service")
+    }
+    own = {
+        "account_id": to_text(anomaly.get("accountId") or ""),
+        "monitor_name": to_text(anomaly.get("monitorName") or ""),
+        "total_impact": to_text(impact.get("totalImpact") or ""),
+        "root_cause_services": ", ".join(sorted(services)),
+    }
+    return AlertEvent(
+        alert_key=bounded_alert_key(f"cost-anomaly:{anomaly_id}"),
+        kind=EventKind.FIRING,
+        title=truncate(
+            f"Cost anomaly: {dimension}" if dimension else note.subject or "Cost anomaly",
+            MAX_TITLE_CHARS,
+        ),
+        severity=Severity.WARNING,
+        description=truncate(note.subject, MAX_DESCRIPTION_CHARS),
+        labels=clean_labels({k: v for k, v in own.items() if v}, field="labels", lenient=True),
+        links=optional_link(anomaly.get("anomalyDetailsLink"), "Cost anomaly"),
+    )
 
 
 def other_message_event(note: sns.Notification) -> AlertEvent:
