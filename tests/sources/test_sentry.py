@@ -54,6 +54,12 @@ def test_other_issue_actions_and_resources_give_no_event(load_fixture):
     assert parser.parse(installation, "installation") == []
 
 
+def test_a_body_of_no_sentry_resource_is_refused():
+    with pytest.raises(PayloadError) as caught:
+        parser.parse({"action": "triggered", "data": {"something": "else"}})
+    assert caught.value.field == "data"
+
+
 def test_a_metric_alert_fires_and_its_resolved_action_resolves_it(load_fixture):
     (fired,) = parser.parse(load_fixture("sentry/metric_alert_critical"))
     (resolved,) = parser.parse(load_fixture("sentry/metric_alert_resolved"))

@@ -17,7 +17,8 @@ Metric alert (``metric_alert``; ``data.metric_alert``)
 Issue (``issue``; ``data.issue``)
     ``resolved`` resolves ``sentry:issue:<issue.id>`` (the alert an issue alert opened); every
     other action (created, assigned, archived, unresolved) is understood and gives no event, as
-    do the other resources (installation, error, comment).
+    do the other resources (installation, error, comment). A body that is none of these is a
+    ``PayloadError`` naming ``data``.
 
 An unknown ``action`` of a known resource is a ``PayloadError``.
 """
@@ -54,6 +55,8 @@ SEVERITY_TABLE: tuple[tuple[str, Severity], ...] = (
 )
 _SEVERITIES = dict(SEVERITY_TABLE)
 EVENT_ALERT, METRIC_ALERT, ISSUE = "event_alert", "metric_alert", "issue"
+# The integration's other webhooks: understood, nothing to page about.
+IGNORED_RESOURCES = {"installation", "error", "comment"}
 
 
 def resource_of(payload: Any, header: str = "") -> str:
@@ -88,7 +91,13 @@ def parse(payload: Any, resource: str = "") -> list[AlertEvent]:
         return [_metric_alert(data, action)]
     if kind == ISSUE:
         return _issue(data, action)
-    return []  # installation, error, comment: nothing to page about
+    if kind in IGNORED_RESOURCES:
+        return []  # nothing to page about
+    raise PayloadError(
+        "data holds no event (an issue alert), metric_alert or issue, and the "
+        "Sentry-Hook-Resource header names no other Sentry resource",
+        field="data",
+    )
 
 
 def _check_action(action: str, allowed: tuple[str, ...]) -> None:
