@@ -103,3 +103,10 @@ def test_a_pushed_splunk_alert_opens_an_incident_and_a_resolving_run_resolves_it
     )
     assert alert.status == Alert.Status.RESOLVED
     assert alert.event_count == 2
+
+
+def test_a_very_long_search_name_still_gives_a_key_that_fits(load_fixture):
+    payload = load_fixture("splunk/firing") | {"search_name": "errors " * 100}
+    (event,) = parser.parse(payload)
+    assert len(event.alert_key) <= 255
+    assert event.alert_key == parser.parse(payload)[0].alert_key

@@ -24,6 +24,7 @@ from typing import Any
 
 from integrations.sources.common import (
     at,
+    bounded_alert_key,
     clean_labels,
     get_str,
     merge_extra_labels,
@@ -88,7 +89,7 @@ def parse(payload: Any) -> list[AlertEvent]:
     resolving = any(marker in event_type for marker in _RESOLVING_MARKERS)
     return [
         AlertEvent(
-            alert_key=_key(body, details),
+            alert_key=bounded_alert_key(_key(body, details)),
             kind=EventKind.RESOLVED if resolving else EventKind.FIRING,
             title=truncate(title, MAX_TITLE_CHARS),
             severity=_SEVERITIES.get(raw_severity.upper(), Severity.WARNING),

@@ -135,6 +135,8 @@ def events_of(event: dict[str, Any], field: str | None) -> list[AlertEvent]:
 
 
 class _Common(NamedTuple):
+    """One event, where it sits in the body (for error paths) and readers for its fields."""
+
     event: dict[str, Any]
     field: str | None
     detail_type: str

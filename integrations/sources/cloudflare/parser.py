@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from integrations.sources.common import (
+    bounded_alert_key,
     clean_labels,
     get_str,
     json_type,
@@ -71,7 +72,7 @@ def parse(payload: Any) -> list[AlertEvent]:
     policy = _text(body, "policy_name") or _text(body, "name")
     return [
         AlertEvent(
-            alert_key=_key(body, alert_type),
+            alert_key=bounded_alert_key(_key(body, alert_type)),
             kind=EventKind.RESOLVED if ending else EventKind.FIRING,
             title=truncate(f"{policy}: {alert_type}" if policy else alert_type, MAX_TITLE_CHARS),
             severity=Severity.WARNING,

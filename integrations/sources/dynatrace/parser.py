@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from integrations.sources.common import (
+    bounded_alert_key,
     clean_labels,
     get_str,
     merge_extra_labels,
@@ -87,7 +88,7 @@ def parse(payload: Any) -> list[AlertEvent]:
     title = get_str(body, "ProblemTitle", field="ProblemTitle").strip() or "Dynatrace problem"
     return [
         AlertEvent(
-            alert_key=f"dynatrace:{pid}",
+            alert_key=bounded_alert_key(f"dynatrace:{pid}"),
             kind=_STATES[state],
             title=truncate(title, MAX_TITLE_CHARS),
             severity=_SEVERITIES.get(raw_severity.upper(), Severity.WARNING),

@@ -33,6 +33,7 @@ from typing import Any
 
 from integrations.sources.common import (
     at,
+    bounded_alert_key,
     clean_labels,
     first_nonblank,
     get_list,
@@ -93,7 +94,7 @@ def parse(payload: Any) -> list[AlertEvent]:
     summary = _text(incident, "summary")
     return [
         AlertEvent(
-            alert_key=f"gcp:{incident_id}",
+            alert_key=bounded_alert_key(f"gcp:{incident_id}"),
             kind=_STATES[raw_state.lower()],
             title=truncate(_title(incident, docs, summary), MAX_TITLE_CHARS),
             severity=_SEVERITIES.get(raw_severity.lower(), Severity.INFO),

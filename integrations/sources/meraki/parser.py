@@ -27,6 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 from integrations.sources.common import (
+    bounded_alert_key,
     clean_labels,
     get_list,
     get_str,
@@ -83,7 +84,9 @@ def parse(payload: Any) -> list[AlertEvent]:
     data = optional_object(body, "alertData", field="alertData")
     return [
         AlertEvent(
-            alert_key=f"meraki:{RECOVERY_PAIRS.get(type_id, type_id)}:{_scope(body)}",
+            alert_key=bounded_alert_key(
+                f"meraki:{RECOVERY_PAIRS.get(type_id, type_id)}:{_scope(body)}"
+            ),
             kind=EventKind.RESOLVED if recovering else EventKind.FIRING,
             title=truncate(_title(body, type_id), MAX_TITLE_CHARS),
             severity=_SEVERITIES.get(raw_level.lower(), Severity.WARNING),

@@ -28,6 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 from integrations.sources.common import (
+    bounded_alert_key,
     clean_labels,
     get_list,
     get_str,
@@ -124,7 +125,7 @@ def _issue_alert(data: dict[str, Any], action: str) -> AlertEvent:
     }
     labels = clean_labels({k: v for k, v in own.items() if v}, field="labels", lenient=True)
     return AlertEvent(
-        alert_key=f"sentry:issue:{issue_id}",
+        alert_key=bounded_alert_key(f"sentry:issue:{issue_id}"),
         kind=EventKind.FIRING,
         title=truncate(title, MAX_TITLE_CHARS),
         severity=_SEVERITIES[action],
@@ -165,7 +166,7 @@ def _metric_alert(data: dict[str, Any], action: str) -> AlertEvent:
     }
     resolved = action == "resolved"
     return AlertEvent(
-        alert_key=f"sentry:metric:{incident_id}",
+        alert_key=bounded_alert_key(f"sentry:metric:{incident_id}"),
         kind=EventKind.RESOLVED if resolved else EventKind.FIRING,
         title=truncate(title, MAX_TITLE_CHARS),
         severity=Severity.WARNING if resolved else _SEVERITIES[action],
@@ -187,7 +188,7 @@ def _issue(data: dict[str, Any], action: str) -> list[AlertEvent]:
     title = get_str(issue, "title", field="data.issue.title").strip() or "Sentry issue"
     return [
         AlertEvent(
-            alert_key=f"sentry:issue:{issue_id}",
+            alert_key=bounded_alert_key(f"sentry:issue:{issue_id}"),
             kind=EventKind.RESOLVED,
             title=truncate(title, MAX_TITLE_CHARS),
             severity=Severity.WARNING,

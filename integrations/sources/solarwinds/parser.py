@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from integrations.sources.common import (
+    bounded_alert_key,
     clean_labels,
     get_str,
     optional_link,
@@ -88,7 +89,7 @@ def parse(payload: Any) -> list[AlertEvent]:
     raw_severity = _text(body, "Severity")
     return [
         AlertEvent(
-            alert_key=_key(body),
+            alert_key=bounded_alert_key(_key(body)),
             kind=_STATUSES[raw_status.lower()],
             title=truncate(_title(body), MAX_TITLE_CHARS),
             severity=_SEVERITIES.get(raw_severity.lower(), Severity.WARNING),

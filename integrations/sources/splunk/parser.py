@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from integrations.sources.common import (
+    bounded_alert_key,
     clean_labels,
     get_str,
     merge_extra_labels,
@@ -66,7 +67,7 @@ def parse(payload: Any) -> list[AlertEvent]:
     status = result.get("oncall_status", "").strip().lower()
     return [
         AlertEvent(
-            alert_key=_key(body, search_name),
+            alert_key=bounded_alert_key(_key(body, search_name)),
             kind=EventKind.RESOLVED if status in _RESOLVING else EventKind.FIRING,
             title=truncate(search_name or "Splunk alert", MAX_TITLE_CHARS),
             severity=_SEVERITIES.get(raw_severity.lower(), Severity.WARNING),
