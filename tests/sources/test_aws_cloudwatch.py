@@ -4,9 +4,11 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from celery.exceptions import Retry
 
 from integrations.sources.aws_cloudwatch import parser, sns
 from integrations.sources.aws_cloudwatch.source import AwsCloudWatchSource
+from integrations.sources.aws_cloudwatch.tasks import confirm_subscription
 from oncall.events import EventKind, PayloadError, Severity
 from oncall.models import Alert, InboundEvent, Incident
 from oncall.sources import PushRequest
@@ -345,3 +347,43 @@ def test_a_cost_anomaly_is_one_warning_per_anomaly(load_fixture):
     assert [link.text for link in event.links] == ["Cost anomaly"]
     again = payload | {"MessageId": "another-notification-of-the-same-anomaly"}
     assert parser.parse(again)[0].alert_key == event.alert_key
+
+
+@pytest.fixture
+def closed_sns_url(fake_dns, settings) -> str:
+    """A SubscribeURL whose host resolves to a loopback port nobody listens on any more."""
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    fake_dns.answers[SNS_HOST] = ["127.0.0.1"]
+    with Listener() as listener:
+        return f"http://{SNS_HOST}:{listener.port}/?Action=ConfirmSubscription"
+
+
+@pytest.mark.django_db
+def test_a_confirmation_that_cannot_connect_is_retried(channel, closed_sns_url):
+    source = AlertSourceFactory(channel=channel, kind="aws_cloudwatch")
+
+    with pytest.raises(Retry):
+        confirm_subscription.apply(args=(source.pk, closed_sns_url, TOPIC))
+
+    assert not InboundEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_last_failed_try_is_noted(channel, closed_sns_url):
+    source = AlertSourceFactory(channel=channel, kind="aws_cloudwatch")
+
+    confirm_subscription.apply(
+        args=(source.pk, closed_sns_url, TOPIC), retries=confirm_subscription.max_retries
+    )
+
+    (note,) = InboundEvent.objects.get(source=source).notes
+    assert note == (
+        f"Amazon SNS subscription to {TOPIC} not confirmed: the request failed (ConnectionError)."
+    )
+
+
+@pytest.mark.django_db
+def test_a_confirmation_for_a_deleted_source_does_nothing(fake_dns):
+    confirm_subscription.apply(args=(987654, f"https://{SNS_HOST}/?Action=X", TOPIC))
+    assert fake_dns.lookups == []
+    assert not InboundEvent.objects.exists()

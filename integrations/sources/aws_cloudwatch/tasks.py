@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 import requests
-from celery import shared_task
+from celery import Task, shared_task
 from django.utils import timezone
 
 from integrations.sources.aws_cloudwatch.sns import subscribe_url_problem
@@ -16,16 +16,14 @@ from oncall.models import AlertSource, InboundEvent
 logger = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 10
+RETRY_SECONDS = 30
 
 
-@shared_task(
-    ignore_result=True,
-    autoretry_for=(requests.ConnectionError, requests.Timeout),
-    retry_backoff=5,
-    max_retries=3,
-)
-def confirm_subscription(source_id: int, subscribe_url: str, topic_arn: str) -> None:
-    """GET the ``SubscribeURL`` (SNS's ConfirmSubscription action) and note how it went."""
+@shared_task(bind=True, ignore_result=True, max_retries=3)
+def confirm_subscription(self: Task, source_id: int, subscribe_url: str, topic_arn: str) -> None:
+    """GET the ``SubscribeURL`` (SNS's ConfirmSubscription action) and note how it went.
+    A connection error or a timeout is retried (SNS's URL stays valid for three days); the
+    last one is noted like any other failure."""
     source = AlertSource.objects.filter(pk=source_id).first()
     if source is None:
         return
@@ -39,10 +37,15 @@ def confirm_subscription(source_id: int, subscribe_url: str, topic_arn: str) -> 
     except outbound.OutboundRefused as refused:
         note(source, f"Amazon SNS subscription to {topic_arn} not confirmed: {refused}.")
         return
-    except (requests.ConnectionError, requests.Timeout):
-        raise  # retried; the last failure is logged by Celery
+    except (requests.ConnectionError, requests.Timeout) as error:
+        if self.request.retries < self.max_retries:
+            raise self.retry(
+                exc=error, countdown=RETRY_SECONDS * 2**self.request.retries
+            ) from error
+        note(source, f"Amazon SNS subscription to {topic_arn} not confirmed: {_reason(error)}.")
+        return
     except requests.RequestException as error:
-        note(source, f"Amazon SNS subscription to {topic_arn} not confirmed: {error}.")
+        note(source, f"Amazon SNS subscription to {topic_arn} not confirmed: {_reason(error)}.")
         return
     if response.ok:
         note(source, f"Amazon SNS subscription to {topic_arn} confirmed.")
@@ -52,6 +55,11 @@ def confirm_subscription(source_id: int, subscribe_url: str, topic_arn: str) -> 
             f"Amazon SNS subscription to {topic_arn} not confirmed: SNS answered "
             f"{response.status_code}.",
         )
+
+
+def _reason(error: requests.RequestException) -> str:
+    # The exception's class says what happened; its text can carry the whole URL and token.
+    return f"the request failed ({type(error).__name__})"
 
 
 def note(source: AlertSource, text: str) -> None:
