@@ -362,9 +362,10 @@ def closed_sns_url(fake_dns, settings) -> str:
 def test_a_confirmation_that_cannot_connect_is_retried(channel, closed_sns_url):
     source = AlertSourceFactory(channel=channel, kind="aws_cloudwatch")
 
-    with pytest.raises(Retry):
+    with pytest.raises(Retry) as retried:
         confirm_subscription.apply(args=(source.pk, closed_sns_url, TOPIC))
 
+    assert "ConfirmSubscription" not in str(retried.value)  # no URL, no token in the logs
     assert not InboundEvent.objects.exists()
 
 

@@ -39,9 +39,9 @@ def confirm_subscription(self: Task, source_id: int, subscribe_url: str, topic_a
         return
     except (requests.ConnectionError, requests.Timeout) as error:
         if self.request.retries < self.max_retries:
-            raise self.retry(
-                exc=error, countdown=RETRY_SECONDS * 2**self.request.retries
-            ) from error
+            # Retried with a bare reason: the error's text holds the URL and its token.
+            bare = type(error)(_reason(error))
+            raise self.retry(exc=bare, countdown=RETRY_SECONDS * 2**self.request.retries) from None
         note(source, f"Amazon SNS subscription to {topic_arn} not confirmed: {_reason(error)}.")
         return
     except requests.RequestException as error:
