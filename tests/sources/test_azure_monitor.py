@@ -126,3 +126,39 @@ def test_a_payload_of_another_kind_gets_a_400_naming_that_kind(push, channel, lo
     error = response.json()["error"]
     assert error["field"] == "schemaId"
     assert "looks like a Google Cloud Monitoring payload" in error["message"]
+
+
+def test_service_health_updates_merge_per_tracking_id_and_resolve_at_their_last_stage(
+    load_fixture,
+):
+    (active,) = parser.parse(load_fixture("azure_monitor/service_health_active"))
+    (resolved,) = parser.parse(load_fixture("azure_monitor/service_health_resolved"))
+
+    assert active.alert_key == f"azure:servicehealth:{SUB}:VT2K-5PX"
+    assert resolved.alert_key == active.alert_key  # although Azure gave each its own alertId
+    assert (active.kind, resolved.kind) == (EventKind.FIRING, EventKind.RESOLVED)
+    assert active.severity == Severity.INFO  # Sev4, as Azure sends every activity log alert
+    assert active.labels["tracking_id"] == "VT2K-5PX"
+    assert active.labels["impacted_services"] == "Storage"
+    assert active.labels["impacted_regions"] == "West Europe"
+
+
+@pytest.mark.parametrize("stage", ["RCA", "Complete", "Canceled"])
+def test_service_health_is_over_at_these_stages(load_fixture, stage):
+    payload = load_fixture("azure_monitor/service_health_active")
+    payload["data"]["alertContext"]["properties"]["stage"] = stage
+    assert parser.parse(payload)[0].kind == EventKind.RESOLVED
+
+
+def test_resource_health_merges_per_resource_and_resolves_when_available(load_fixture):
+    (down,) = parser.parse(load_fixture("azure_monitor/resource_health_unavailable"))
+    (up,) = parser.parse(load_fixture("azure_monitor/resource_health_available"))
+
+    assert down.alert_key == (
+        f"azure:resourcehealth:/subscriptions/{SUB}/resourcegroups/shop-prod/providers/"
+        "microsoft.compute/virtualmachines/checkout-vm-2"
+    )
+    assert up.alert_key == down.alert_key
+    assert (down.kind, up.kind) == (EventKind.FIRING, EventKind.RESOLVED)
+    assert down.labels["current_health_status"] == "Unavailable"
+    assert down.labels["health_event_cause"] == "PlatformInitiated"

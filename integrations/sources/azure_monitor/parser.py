@@ -21,13 +21,22 @@ schema** on: ``schemaId`` ``azureMonitorCommonAlertSchema`` and ``data`` with ``
   ("Search results").
 * ``starts_at`` / ``ends_at``: ``firedDateTime`` / ``resolvedDateTime``.
 
+Service Health and Resource Health (activity log alerts, which Azure fires anew at every
+update and never resolves) are keyed and resolved as the knowledge base says:
+``azure:servicehealth:<subscription>:<trackingId>``, resolved at the ``stage`` Resolved, RCA,
+Complete or Canceled; ``azure:resourcehealth:<resource id, lower case>``, resolved when
+``currentHealthStatus`` is Available or the activity's ``status`` Resolved. Their properties
+become labels (``tracking_id``, ``stage``, ``incident_type``, ``impacted_services``,
+``impacted_regions``; ``current_health_status``, ``previous_health_status``,
+``health_event_type``, ``health_event_cause``).
+
 A payload without the common schema is refused with a 400 asking to enable it (field
 ``schemaId``): Azure's older per-signal shapes are not read.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from integrations.sources.common import (
     at,
@@ -64,6 +73,8 @@ SEVERITY_TABLE: tuple[tuple[str, Severity], ...] = (
 _SEVERITIES = {raw.lower(): severity for raw, severity in SEVERITY_TABLE}
 _CONDITIONS = {"fired": EventKind.FIRING, "resolved": EventKind.RESOLVED}
 ESSENTIALS = "data.essentials"
+# Service Health notification stages after which the event is over.
+_HEALTH_DONE = {"resolved", "rca", "complete", "canceled"}
 
 
 def recognises(payload: Any) -> bool:
@@ -91,15 +102,20 @@ def parse(payload: Any) -> list[AlertEvent]:
         )
     raw_severity = _text(essentials, "severity")
     resource_id = _target(essentials)
+    health = _health(essentials, context, resource_id)
     return [
         AlertEvent(
-            alert_key=bounded_alert_key(alert_id),
-            kind=_CONDITIONS[raw_condition.lower()],
+            alert_key=bounded_alert_key(health.key if health else alert_id),
+            kind=health.kind if health else _CONDITIONS[raw_condition.lower()],
             title=truncate(_title(essentials, resource_id), MAX_TITLE_CHARS),
             severity=_SEVERITIES.get(raw_severity.lower(), Severity.WARNING),
             raw_severity=raw_severity,
             description=truncate(_description(essentials, context), MAX_DESCRIPTION_CHARS),
-            labels=_labels(essentials, context, data, resource_id),
+            labels=merge_extra_labels(
+                health.labels, _labels(essentials, context, data, resource_id)
+            )
+            if health
+            else _labels(essentials, context, data, resource_id),
             links=optional_link(essentials.get("investigationLink"), "Azure portal")
             + _search_link(context),
             starts_at=parse_time(
@@ -110,6 +126,53 @@ def parse(payload: Any) -> list[AlertEvent]:
             ),
         )
     ]
+
+
+class _Health(NamedTuple):
+    key: str
+    kind: EventKind
+    labels: dict[str, str]
+
+
+def _health(
+    essentials: dict[str, Any], context: dict[str, Any], resource_id: str
+) -> _Health | None:
+    """Service Health and Resource Health alerts: activity log alerts, which Azure fires anew
+    (a new ``alertId``) at every update and never "resolves"; the knowledge base keys them by
+    the event and reads recovery from the event itself."""
+    service = _text(essentials, "monitoringService")
+    properties = context.get("properties") if isinstance(context.get("properties"), dict) else {}
+    read = {key: to_text(value) for key, value in properties.items() if value is not None}
+    if service == "ServiceHealth" and read.get("trackingId"):
+        subscription = _resource_parts(resource_id).get("subscription_id", resource_id)
+        stage = read.get("stage", "")
+        labels = {
+            "tracking_id": read["trackingId"],
+            "stage": stage,
+            "incident_type": read.get("incidentType", ""),
+            "impacted_services": read.get("service", ""),
+            "impacted_regions": read.get("region", ""),
+        }
+        return _Health(
+            key=f"azure:servicehealth:{subscription}:{read['trackingId']}",
+            kind=EventKind.RESOLVED if stage.lower() in _HEALTH_DONE else EventKind.FIRING,
+            labels={k: v for k, v in labels.items() if v},
+        )
+    if service == "Resource Health" and resource_id:
+        status = read.get("currentHealthStatus", "")
+        resolved = status == "Available" or to_text(context.get("status") or "") == "Resolved"
+        labels = {
+            "current_health_status": status,
+            "previous_health_status": read.get("previousHealthStatus", ""),
+            "health_event_type": read.get("type", ""),
+            "health_event_cause": read.get("cause", ""),
+        }
+        return _Health(
+            key=f"azure:resourcehealth:{resource_id.lower()}",
+            kind=EventKind.RESOLVED if resolved else EventKind.FIRING,
+            labels={k: v for k, v in labels.items() if v},
+        )
+    return None
 
 
 def _text(essentials: dict[str, Any], key: str, *, required: bool = False) -> str:

@@ -15,8 +15,14 @@ class AzureMonitorSource(SourceKind):
     kind = "azure_monitor"
     label = "Azure Monitor"
     sender = "Azure Monitor action group, Webhook action with the common alert schema"
-    identity = "data.essentials.alertId"
-    recovery = "data.essentials.monitorCondition Resolved"
+    identity = (
+        "data.essentials.alertId; Service Health: subscription + Tracking ID; "
+        "Resource Health: the resource"
+    )
+    recovery = (
+        "monitorCondition Resolved; Service Health stage Resolved/RCA/Complete/Canceled; "
+        "Resource Health Available"
+    )
     severity_table = parser.SEVERITY_TABLE
 
     def parse(self, payload: Any) -> list[AlertEvent]:
