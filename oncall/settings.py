@@ -287,6 +287,8 @@ CELERY_TASK_QUEUES = [
     for _name in dict.fromkeys((CELERY_TASK_DEFAULT_QUEUE, CELERY_CARDS_QUEUE))
 ]
 CELERY_TASK_ROUTES = ("oncall.celery.route_task",)
+# Task modules outside INSTALLED_APPS (autodiscovery finds only the apps'): alert sources' own.
+CELERY_IMPORTS = ("integrations.sources.aws_cloudwatch.tasks",)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # Celery's Django fix-up closes the database connection around every task unless told to reuse
 # it: a new PostgreSQL backend per task halves ingestion throughput. Reconnect every 100 tasks.
@@ -345,6 +347,18 @@ ALERT_SOURCES = {
     "keep": "integrations.sources.keep.source.KeepSource",
     "monit": "integrations.sources.monit.source.MonitSource",
     "rum": "integrations.sources.rum.source.RUMSource",
+    # Issue 19, clouds and APM (helper c):
+    "aws_cloudwatch": "integrations.sources.aws_cloudwatch.source.AwsCloudWatchSource",
+    "aws_eventbridge": "integrations.sources.aws_eventbridge.source.AwsEventBridgeSource",
+    "azure_monitor": "integrations.sources.azure_monitor.source.AzureMonitorSource",
+    "sentry": "integrations.sources.sentry.source.SentrySource",
+    "gcp_monitoring": "integrations.sources.gcp_monitoring.source.GcpMonitoringSource",
+    "cloudflare": "integrations.sources.cloudflare.source.CloudflareSource",
+    "dynatrace": "integrations.sources.dynatrace.source.DynatraceSource",
+    "splunk": "integrations.sources.splunk.source.SplunkSource",
+    "appdynamics": "integrations.sources.appdynamics.source.AppDynamicsSource",
+    "solarwinds": "integrations.sources.solarwinds.source.SolarWindsSource",
+    "meraki": "integrations.sources.meraki.source.MerakiSource",
 }
 PUSH_MAX_BODY_BYTES = env_int("PUSH_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 # At most this many alerts in one push: more is refused with a 413 naming the cap, nothing

@@ -74,6 +74,9 @@ class PushRequest(NamedTuple):
     #: ``AlertSource.signing_secret``, decrypted; ``""`` when none is set.
     secret: str
     raw_body: bytes
+    #: The pushing ``AlertSource``'s primary key, for work a source hands to a task (an SNS
+    #: subscription confirmation, noted on the source's recent events); ``None`` in tests.
+    source_id: int | None = None
 
     @classmethod
     def bare(cls, options: Mapping[str, Any] | None = None, secret: str = "") -> PushRequest:

@@ -37,6 +37,7 @@ from oncall.events import (
     Link,
     PayloadError,
     Severity,
+    stable_key,
 )
 
 ELLIPSIS = "…"
@@ -423,6 +424,21 @@ def truncated_alerts(payload: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         return 0
     return max(value, 0)
+
+
+# --- Identities -------------------------------------------------------------------------------
+
+# ``Alert.alert_key``'s column width.
+ALERT_KEY_MAX_CHARS = 255
+
+
+def bounded_alert_key(key: str) -> str:
+    """``key`` itself when it fits ``Alert.alert_key`` (255 characters), else its first 200
+    characters and a digest of the whole: a sender's identity built from ARNs or ids (an AWS
+    alarm ARN, a Security Hub finding) can be longer, and must still be stable and distinct."""
+    if len(key) <= ALERT_KEY_MAX_CHARS:
+        return key
+    return f"{key[:200]}~{stable_key(key)}"
 
 
 # --- Epoch times and embedded JSON (senders with their own clocks) --------------------------

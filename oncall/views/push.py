@@ -121,6 +121,7 @@ def push_request(request: HttpRequest, source: AlertSource) -> PushRequest:
         options=source.options or {},
         secret=source.signing_secret or "",
         raw_body=b"",
+        source_id=source.pk,
     )
 
 
