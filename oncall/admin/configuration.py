@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib import admin, messages
@@ -14,6 +15,8 @@ from django.utils.formats import localize
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from oncall.admin.shared import AdminMedia, copy_field
 from oncall.models import (
@@ -22,6 +25,7 @@ from oncall.models import (
     Channel,
     InboundEvent,
     Incident,
+    RefusedPush,
     Route,
 )
 
@@ -101,7 +105,7 @@ class AlertSourceAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "routing", "enabled", "created_at"]
     list_filter = ["kind", "enabled", ("channel", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "description"]
-    readonly_fields = ["push_url_field", "recent_events"]
+    readonly_fields = ["push_url_field", "recent_events", "recent_failures"]
     autocomplete_fields = ["channel"]
     actions = ["rotate_tokens"]
     fieldsets = [
@@ -110,6 +114,7 @@ class AlertSourceAdmin(admin.ModelAdmin):
         ("Push URL", {"fields": ["push_url_field"]}),
         ("Severity", {"fields": ["severity_overrides"]}),
         ("Recent events", {"fields": ["recent_events"]}),
+        (_("Recent failures"), {"fields": ["recent_failures"]}),
     ]
     Media = AdminMedia
 
@@ -175,11 +180,58 @@ class AlertSourceAdmin(admin.ModelAdmin):
             rows,
         )
 
+    @admin.display(description=_("refused pushes (newest first)"))
+    def recent_failures(self, source: AlertSource) -> SafeString | str:
+        if not source.pk:
+            return ""
+        return refused_pushes_table(source.refused_pushes.order_by("-id")[: RefusedPush.KEEP])
+
     @admin.action(description="Rotate the push token (the old push URL stops working)")
     def rotate_tokens(self, request: HttpRequest, queryset: QuerySet[AlertSource]) -> None:
         for source in queryset:
             source.rotate_token()
         self.message_user(request, f"New push URLs for {queryset.count()} source(s).")
+
+
+def refused_pushes_table(refused: Iterable[RefusedPush]) -> SafeString | str:
+    """The refusals with their reason, the field named, and the payload as received (cut to
+    ``RefusedPush.MAX_PAYLOAD_BYTES``) behind a disclosure."""
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{} <code>{}</code></td><td>{}{}</td><td><details><summary>{}"
+        '</summary><pre class="refused-payload">{}</pre></details></td></tr>',
+        (
+            (
+                localize(localtime(r.received_at)),
+                r.status,
+                r.code,
+                r.message,
+                format_html(" <code>{}</code>", r.field) if r.field else "",
+                _payload_summary(r),
+                r.payload,
+            )
+            for r in refused
+        ),
+    )
+    if not rows:
+        return _("No refused pushes.")
+    return format_html(
+        "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>"
+        "<tbody>{}</tbody></table>",
+        _("received"),
+        _("answer"),
+        _("reason"),
+        _("payload"),
+        rows,
+    )
+
+
+def _payload_summary(refused: RefusedPush) -> str:
+    if not refused.payload:
+        return gettext("(not kept: %(bytes)s bytes)") % {"bytes": refused.body_bytes}
+    if refused.payload_truncated:
+        return gettext("%(bytes)s bytes, the first 16 KB shown") % {"bytes": refused.body_bytes}
+    return gettext("%(bytes)s bytes") % {"bytes": refused.body_bytes}
 
 
 def _lands_on_the_list(request: HttpRequest) -> bool:

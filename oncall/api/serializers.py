@@ -23,6 +23,7 @@ from oncall.models import (
     EscalationRule,
     Incident,
     IncidentNote,
+    RefusedPush,
     Route,
     Schedule,
     TimelineEntry,
@@ -126,6 +127,25 @@ class AlertSourceSerializer(serializers.ModelSerializer):
             "push_url",
             "created_at",
         ]
+
+
+class RefusedPushSerializer(serializers.ModelSerializer):
+    """A push the source refused (400 or 413 because of its body), newest first; the payload
+    is cut to 16 KB (``payload_truncated``) and no header is kept."""
+
+    class Meta:
+        model = RefusedPush
+        fields = [
+            "received_at",
+            "status",
+            "code",
+            "message",
+            "field",
+            "payload",
+            "payload_truncated",
+            "body_bytes",
+        ]
+        read_only_fields = fields
 
 
 class RouteSerializer(serializers.ModelSerializer):

@@ -38,6 +38,7 @@ from oncall.models import (
     EscalationRule,
     Incident,
     IncidentNote,
+    RefusedPush,
     Route,
     TimelineEntry,
 )
@@ -95,6 +96,14 @@ class AlertSourceViewSet(viewsets.ModelViewSet):
         source = self.get_object()
         source.rotate_token()
         return Response(self.get_serializer(source).data)
+
+    @extend_schema(request=None, responses=s.RefusedPushSerializer(many=True))
+    @action(detail=True, methods=["get"], url_path="failures")
+    def failures(self, request: Request, public_id: str | None = None) -> Response:
+        """The source's last refused pushes (400, 413), newest first, with their payloads."""
+        source = self.get_object()
+        refused = source.refused_pushes.order_by("-id")[: RefusedPush.KEEP]
+        return Response(s.RefusedPushSerializer(refused, many=True).data)
 
 
 class RouteViewSet(viewsets.ModelViewSet):

@@ -22,9 +22,12 @@ from django.views.decorators.csrf import csrf_exempt
 
 from oncall import ingest, jsonbody, metrics
 from oncall.events import PayloadError
-from oncall.models import AlertSource
+from oncall.models import AlertSource, RefusedPush
 from oncall.models.sources import hash_token
 from oncall.sources import Answer, console_error, source_kind
+
+# Refusals of a push's body, kept on its source's page (``RefusedPush``).
+RECORDED_STATUSES = (400, 413)
 
 
 class Rejected(Exception):
@@ -38,11 +41,26 @@ class Rejected(Exception):
         *,
         kind: str = metrics.UNKNOWN,
         headers: dict[str, str] | None = None,
+        raw_body: bytes | None = None,
     ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.kind = kind  # the source's, when it is known (``/metrics`` counts by kind)
         self.headers = headers or {}
+        self.raw_body = raw_body  # the body it could not read, for the source's page
+
+    def record(self, source: AlertSource | None) -> None:
+        """Keep a refused body (400, 413) for its source's page; refused methods and tokens
+        are not the body's fault, and a refused token names no source."""
+        if source is not None and self.status in RECORDED_STATUSES:
+            RefusedPush.record(
+                source,
+                status=self.status,
+                code=self.code,
+                message=self.message,
+                raw_body=self.raw_body,
+                body_bytes=len(self.raw_body or b""),
+            )
 
     def response(self, source: AlertSource | None = None) -> JsonResponse:
         kind = source.kind if source else self.kind
@@ -66,6 +84,7 @@ def push(request: HttpRequest, token: str) -> JsonResponse:
         source = authenticate(token)
         body = read_json(request)
     except Rejected as rejected:
+        rejected.record(source)
         return rejected.response(source)
     return accept(source, body)
 
@@ -78,14 +97,31 @@ def accept(source: AlertSource, body: Body) -> JsonResponse:
     try:
         result = ingest.accept(source, body.payload, body_bytes=body.size, edge_notes=body.notes)
     except ingest.TooManyAlerts as error:
+        _record_refusal(source, body, 413, "too_many_alerts", error)
         answer = console_error(
             413, "too_many_alerts", error.message, limit=error.limit, count=error.count
         )
         return _respond(answer, source.kind)
     except PayloadError as error:
+        _record_refusal(source, body, 400, "invalid_payload", error)
         # The source's own shape may carry no code (PagerDuty's): named here.
         return _respond(kind.invalid_answer(error), source.kind, "invalid_payload")
     return _respond(kind.accepted_answer(result), source.kind)
+
+
+def _record_refusal(
+    source: AlertSource, body: Body, status: int, code: str, error: PayloadError
+) -> None:
+    # After ``ingest.accept`` gave up: none of the push is stored, and this is written apart.
+    RefusedPush.record(
+        source,
+        status=status,
+        code=code,
+        message=error.message,
+        field=error.field,
+        payload=body.payload,
+        body_bytes=body.size,
+    )
 
 
 def _respond(
@@ -151,6 +187,6 @@ def read_json(request: HttpRequest) -> Body:
     try:
         decoded = jsonbody.decode(body)
     except jsonbody.InvalidJSON as invalid:
-        raise Rejected(400, "invalid_json", invalid.reason) from None
+        raise Rejected(400, "invalid_json", invalid.reason, raw_body=body) from None
     note = jsonbody.replacement_note(decoded.replaced)
     return Body(decoded.value, len(body), [note] if note else [])
