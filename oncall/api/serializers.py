@@ -180,6 +180,24 @@ class AlertSourceSerializer(serializers.ModelSerializer):
         return attrs
 
 
+class TryPushSerializer(serializers.Serializer):
+    sample = serializers.JSONField(help_text="A body the sender posts, as JSON.")
+    options = serializers.JSONField(
+        required=False,
+        help_text="The kind's options to read it with (a custom webhook's mapping); "
+        "default: the saved ones.",
+    )
+
+
+class TriedPushSerializer(serializers.Serializer):
+    MAX_EVENTS = 50
+
+    count = serializers.IntegerField(help_text="How many events the sample gives.")
+    events = serializers.ListField(
+        child=serializers.DictField(), help_text="The first 50, as they would be stored."
+    )
+
+
 class RefusedPushSerializer(serializers.ModelSerializer):
     """A push the source refused (400 or 413 because of its body), newest first; the payload
     is cut to 16 KB (``payload_truncated``) and no header is kept."""
