@@ -107,13 +107,17 @@ class LimitExceeded(SecurityError):
     """A mapping went past a time or size limit while rendering."""
 
 
-_deadline: ContextVar[float] = ContextVar("custom_webhook_deadline", default=float("inf"))
+# (deadline, the limit it came from) of the render in progress in this thread or task.
+_deadline: ContextVar[tuple[float, float]] = ContextVar(
+    "custom_webhook_deadline", default=(float("inf"), 0.0)
+)
 
 
 @contextlib.contextmanager
-def time_limit(seconds: float = RENDER_SECONDS) -> Iterator[None]:
+def time_limit(seconds: float | None = None) -> Iterator[None]:
     """Everything rendered inside shares one deadline (one push: all its alerts)."""
-    token = _deadline.set(time.monotonic() + seconds)
+    seconds = RENDER_SECONDS if seconds is None else seconds
+    token = _deadline.set((time.monotonic() + seconds, seconds))
     try:
         yield
     finally:
@@ -121,8 +125,9 @@ def time_limit(seconds: float = RENDER_SECONDS) -> Iterator[None]:
 
 
 def check_deadline() -> None:
-    if time.monotonic() > _deadline.get():
-        raise LimitExceeded(f"the mapping took longer than {RENDER_SECONDS:g} s to render")
+    deadline, seconds = _deadline.get()
+    if time.monotonic() > deadline:
+        raise LimitExceeded(f"the mapping took longer than {seconds:g} s to render")
 
 
 def _check_size(value: Any) -> Any:
