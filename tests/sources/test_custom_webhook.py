@@ -266,22 +266,25 @@ def test_values_and_output_are_bounded_in_size(template):
 
 
 @pytest.mark.parametrize(
-    "template",
+    ("template", "reason"),
     [
-        "{{ alert.__class__.__mro__ }}",
-        "{{ ''.__class__.__subclasses__() }}",
-        "{{ alert.check.name.ljust(100000000) }}",
-        "{{ '{:>100000000}'.format(1) }}",
-        "{{ '%s' % alert }}",
+        ("{{ ''.__class__.__subclasses__() }}", "'__class__' of 'str' object is unsafe"),
+        ("{{ alert.check.name.ljust(100000000) }}", "'ljust' of 'str' object is unsafe"),
+        ("{{ '{:>100000000}'.format(1) }}", "'format' of 'str' object is unsafe"),
+        ("{{ '%s' % alert }}", "'%' formatting of strings is not available"),
     ],
 )
-def test_the_sandbox_keeps_python_out_of_reach(template):
-    try:
-        [event] = parse({"results": [{"check": {"name": "x"}}]}, description=template)
-    except PayloadError as error:
-        assert error.field == "mapping.description"
-    else:
-        assert event.description == ""  # an unsafe attribute is undefined, rendering nothing
+def test_the_sandbox_refuses_what_reaches_into_python(template, reason):
+    error = refusal({"results": [{"check": {"name": "x"}}]}, description=template)
+
+    assert error.field == "mapping.description"
+    assert reason in error.message
+
+
+def test_a_private_attribute_is_undefined_and_renders_nothing():
+    [event] = parse({"results": [{"check": {"name": "x"}}]}, description="{{ alert.__class__ }}")
+
+    assert event.description == ""
 
 
 # --- checks when the mapping is saved ------------------------------------------------------------
