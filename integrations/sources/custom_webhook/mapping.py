@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from jinja2.exceptions import TemplateSyntaxError
 
 from integrations.sources.common import json_type
-from integrations.sources.custom_webhook.sandbox import ENVIRONMENT
+from integrations.sources.custom_webhook.sandbox import ENVIRONMENT, Compiled
 from oncall.events import MAX_LABEL_KEY_CHARS, MAX_LABELS, Severity
 
 MAX_SOURCE_CHARS = 4000
@@ -138,14 +138,12 @@ def _compile(frozen: str) -> CompiledMapping:
     )
 
 
-def _template(source: str) -> Any:
+def _template(source: str) -> Compiled | None:
     return ENVIRONMENT.compile_template(source) if source.strip() else None
 
 
-def _expression(source: str) -> Any:
-    if not source.strip():
-        return None
-    return ENVIRONMENT.compile_expression(source.strip(), undefined_to_none=True)
+def _expression(source: str) -> Compiled | None:
+    return ENVIRONMENT.compile_value(source.strip()) if source.strip() else None
 
 
 # --- checks ------------------------------------------------------------------------------------

@@ -52,7 +52,8 @@ def parse(payload: Any, options: Mapping[str, Any]) -> list[AlertEvent]:
 def _batch(mapping: CompiledMapping, payload: Any) -> list[Any]:
     if mapping.alerts is None:
         return [payload]
-    value = _run("alerts", "", lambda: mapping.alerts(body=payload))
+    shared = sandbox.variables(body=payload, alert=payload, index=0)
+    value = _run("alerts", "", lambda: mapping.alerts.run(shared))
     if isinstance(value, list):
         return value
     if isinstance(value, dict):
@@ -71,7 +72,7 @@ class _Alert:
         self, mapping: CompiledMapping, body: Any, element: Any, index: int, count: int
     ) -> None:
         self.mapping = mapping
-        self.context = {"body": body, "alert": element, "index": index}
+        self.variables = sandbox.variables(body=body, alert=element, index=index)
         self.where = f" (alert {index + 1} of {count})" if count > 1 else ""
 
     def event(self) -> AlertEvent:
@@ -101,13 +102,13 @@ class _Alert:
         template = template or getattr(self.mapping, name)
         if template is None:
             return ""
-        return _run(name, self.where, lambda: sandbox.render_limited(template, self.context))
+        return _run(name, self.where, lambda: template.run(self.variables))
 
     def value(self, name: str) -> Any:
         expression = getattr(self.mapping, name)
         if expression is None:
             return None
-        return _run(name, self.where, lambda: expression(**self.context))
+        return _run(name, self.where, lambda: expression.run(self.variables))
 
     def kind(self) -> EventKind:
         status = self.text("status").strip().lower()
