@@ -354,3 +354,22 @@ def test_the_api_test_mapping_needs_the_change_permission(source):
     response = api_as(viewer).post(mapping_url(source), {"sample": {}}, format="json")
 
     assert response.status_code == 403
+
+
+def test_changing_the_kind_starts_from_the_new_kinds_options(admin_client, source):
+    form = page_form(source) | {"kind": "alertmanager"}
+
+    response = admin_client.post(change_url(source), form)
+
+    assert response.status_code == 302
+    source.refresh_from_db()
+    assert (source.kind, source.options) == ("alertmanager", {})
+
+
+def test_a_mapping_saved_past_the_checks_refuses_pushes_rather_than_failing(push, channel):
+    broken = AlertSourceFactory(channel=channel, kind="custom_webhook", options={"title": "{{"})
+
+    response = push(broken, {"title": "x"})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == "mapping"

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from oncall import ingest, jsonbody
 from oncall.events import PayloadError
 from oncall.models import AlertSource, RefusedPush
-from oncall.sources import OptionsForm, SourceKind, SourceRefused
+from oncall.sources import OptionsForm, SourceKind, SourceRefused, source_kind
 
 # The kind's option fields are named ``option_<name>`` in the source's form.
 OPTION_PREFIX = "option_"
@@ -50,6 +50,11 @@ class OptionFieldsMixin(forms.ModelForm):
         return cleaned
 
     def _compose_options(self, cleaned: dict[str, Any]) -> None:
+        new_kind = cleaned.get("kind")
+        if new_kind and new_kind != self.instance.kind:
+            # The fields are the old kind's: a new kind starts from its own defaults.
+            self.instance.options = source_kind(new_kind).default_options()
+            return
         names = list(self.options_form.base_fields)
         if any(OPTION_PREFIX + name in self.errors for name in names):
             return  # a field's own check failed: it says why

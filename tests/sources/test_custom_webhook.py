@@ -381,3 +381,21 @@ def test_the_plain_fields_name_the_field_at_fault():
     ]
     assert errors["severity_map"] == ["line 1: write it as name = value"]
     assert errors["extra_labels"][0].startswith("a: template syntax error")
+
+
+def test_expressions_may_filter_the_batch_and_the_links():
+    body = {
+        "results": [
+            {"check": {"name": "a"}, "state": "FAILING", "dashboard": "https://x.example/a"},
+            {"check": {"name": "b"}, "state": "SKIPPED"},
+        ]
+    }
+
+    [event] = parse(
+        body,
+        alerts="body.results|rejectattr('state', 'equalto', 'SKIPPED')",
+        links="[alert]|map(attribute='dashboard')",
+    )
+
+    assert event.title == "a"
+    assert event.links == (Link("https://x.example/a"),)

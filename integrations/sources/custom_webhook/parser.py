@@ -40,7 +40,14 @@ MAX_ALERT_KEY_CHARS = 255
 def parse(payload: Any, options: Mapping[str, Any]) -> list[AlertEvent]:
     """The events ``options`` (a mapping that ``mapping.problems`` accepts) finds in
     ``payload``; one shared time limit for the whole push."""
-    mapping = compile_mapping(options)
+    try:
+        mapping = compile_mapping(options)
+    except Exception as error:  # saved past the checks (a script, an old row): refuse, not 500
+        raise PayloadError(
+            f"The source's mapping is not valid ({truncate(str(error), 200)}): save it again "
+            "on the source's page, which says what to fix.",
+            field="mapping",
+        ) from None
     with sandbox.time_limit():
         elements = _batch(mapping, payload)
         return [

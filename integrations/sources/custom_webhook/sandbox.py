@@ -275,7 +275,13 @@ class Compiled:
         for _ in chunks:
             pass
         value = context.vars.get("result")
-        return None if isinstance(value, Undefined) else value
+        if isinstance(value, Undefined):
+            return None
+        if isinstance(value, Iterator | tuple):
+            # map(), select(), dict.items() give iterators and views: a list, counted out
+            # under the deadline like a loop.
+            return list(ENVIRONMENT.bounded_iter(value))
+        return value
 
 
 def variables(**values: Any) -> dict[str, Any]:
