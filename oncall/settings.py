@@ -359,6 +359,8 @@ ALERT_SOURCES = {
     "appdynamics": "integrations.sources.appdynamics.source.AppDynamicsSource",
     "solarwinds": "integrations.sources.solarwinds.source.SolarWindsSource",
     "meraki": "integrations.sources.meraki.source.MerakiSource",
+    # Any JSON, by mapping (issue 19, part 4)
+    "custom_webhook": "integrations.sources.custom_webhook.source.CustomWebhookSource",
 }
 PUSH_MAX_BODY_BYTES = env_int("PUSH_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 # At most this many alerts in one push: more is refused with a 413 naming the cap, nothing

@@ -39,6 +39,7 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any, ClassVar, NamedTuple
 
+from django import forms
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.urls import URLPattern, URLResolver, include, path
@@ -116,6 +117,23 @@ def curl_snippet(push_url: str, body: str) -> Snippet:
         "sh",
         f"curl -sS '{push_url}' -H 'Content-Type: application/json' -d '{quoted}'",
     )
+
+
+class OptionsForm(forms.Form):
+    """Plain fields for a kind's options, which the admin page shows instead of the options'
+    JSON (a mapping editor, say). The admin adds these fields to the source's form and, on
+    save, turns their values into ``AlertSource.options`` with :meth:`options_from`."""
+
+    @classmethod
+    def initial_from(cls, options: Mapping[str, Any]) -> dict[str, Any]:
+        """The fields' values for stored ``options``."""
+        raise NotImplementedError
+
+    @classmethod
+    def options_from(cls, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The options the fields' cleaned ``values`` say, checked as ``clean_options``
+        checks them. Raises ``ValidationError`` with a dict naming the fields at fault."""
+        raise NotImplementedError
 
 
 class SourceKind(ABC):
@@ -196,6 +214,10 @@ class SourceKind(ABC):
     def options_help(self) -> str:
         """What this kind's options mean, shown under the field."""
         return ""
+
+    def options_form(self) -> type[OptionsForm] | None:
+        """Plain fields for the options on the admin page; ``None``: the options' JSON."""
+        return None
 
     def refused_answer(self, error: SourceRefused) -> Answer:
         """The answer to a push :meth:`parse_push` refused (401 / 403)."""

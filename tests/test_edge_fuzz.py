@@ -133,6 +133,8 @@ def fixtures(kind: str) -> list[Any]:
     a payload that gets past the parser and into the merge."""
     valid, refusals = [], []
     for path in sorted((SOURCES_DIR / kind / "fixtures").glob("*.json")):
+        if path.name.startswith("_"):  # _options.json: the source's settings, not a body
+            continue
         document = json.loads(path.read_text(encoding="utf-8"))
         if path.name.startswith(("invalid_", "bad_")):
             refusals.append(document)
@@ -140,6 +142,12 @@ def fixtures(kind: str) -> list[Any]:
             valid += [document] * 3
     # Valid ones first: hypothesis's first draws pick the first element.
     return valid + refusals
+
+
+def fixture_options(kind: str) -> dict[str, Any]:
+    """The options the kind's fixtures are read with (``_options.json``: a mapping), else {}."""
+    path = SOURCES_DIR / kind / "fixtures" / "_options.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
 @st.composite
@@ -251,7 +259,10 @@ def world(db):
         LinkedAccount.objects.create(user=clicker, app=app, open_id="ou_clicker")
     disabled = FeishuAppFactory(enabled=False)
     return {
-        "sources": {kind: AlertSourceFactory(channel=channel, kind=kind) for kind in KINDS},
+        "sources": {
+            kind: AlertSourceFactory(channel=channel, kind=kind, options=fixture_options(kind))
+            for kind in KINDS
+        },
         "apps": [plain, encrypted],
         "disabled_app": disabled,
         "incident": IncidentFactory(channel=channel),

@@ -23,6 +23,7 @@ from oncall.models import (
     EscalationRule,
     Incident,
     IncidentNote,
+    RefusedPush,
     Route,
     Schedule,
     TimelineEntry,
@@ -177,6 +178,43 @@ class AlertSourceSerializer(serializers.ModelSerializer):
         except DjangoValidationError as error:
             raise serializers.ValidationError({"options": error.messages}) from None
         return attrs
+
+
+class TryPushSerializer(serializers.Serializer):
+    sample = serializers.JSONField(help_text="A body the sender posts, as JSON.")
+    options = serializers.JSONField(
+        required=False,
+        help_text="The kind's options to read it with (a custom webhook's mapping); "
+        "default: the saved ones.",
+    )
+
+
+class TriedPushSerializer(serializers.Serializer):
+    MAX_EVENTS = 50
+
+    count = serializers.IntegerField(help_text="How many events the sample gives.")
+    events = serializers.ListField(
+        child=serializers.DictField(), help_text="The first 50, as they would be stored."
+    )
+
+
+class RefusedPushSerializer(serializers.ModelSerializer):
+    """A push the source refused (400 or 413 because of its body), newest first; the payload
+    is cut to 16 KB (``payload_truncated``) and no header is kept."""
+
+    class Meta:
+        model = RefusedPush
+        fields = [
+            "received_at",
+            "status",
+            "code",
+            "message",
+            "field",
+            "payload",
+            "payload_truncated",
+            "body_bytes",
+        ]
+        read_only_fields = fields
 
 
 class RouteSerializer(serializers.ModelSerializer):

@@ -3,6 +3,7 @@ from oncall.models.channels import Channel
 from oncall.models.escalation import EscalationLevel, EscalationRule
 from oncall.models.incidents import ActionSource, Alert, Counter, Incident, TimelineEntry
 from oncall.models.notes import IncidentNote
+from oncall.models.refused_pushes import RefusedPush
 from oncall.models.schedules import (
     LayerParticipant,
     Schedule,
@@ -28,6 +29,7 @@ __all__ = [
     "Incident",
     "IncidentNote",
     "LayerParticipant",
+    "RefusedPush",
     "Route",
     "Schedule",
     "ScheduleLayer",

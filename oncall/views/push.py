@@ -24,7 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from oncall import ingest, jsonbody, metrics
 from oncall.events import PayloadError
-from oncall.models import AlertSource
+from oncall.models import AlertSource, RefusedPush
 from oncall.models.sources import hash_token
 from oncall.sources import (
     Answer,
@@ -35,6 +35,9 @@ from oncall.sources import (
     source_kind,
     wrong_kind_hint,
 )
+
+# Refusals of a push's body, kept on its source's page (``RefusedPush``).
+RECORDED_STATUSES = (400, 413)
 
 
 class Rejected(Exception):
@@ -48,11 +51,26 @@ class Rejected(Exception):
         *,
         kind: str = metrics.UNKNOWN,
         headers: dict[str, str] | None = None,
+        raw_body: bytes | None = None,
     ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.kind = kind  # the source's, when it is known (``/metrics`` counts by kind)
         self.headers = headers or {}
+        self.raw_body = raw_body  # the body it could not read, for the source's page
+
+    def record(self, source: AlertSource | None) -> None:
+        """Keep a refused body (400, 413) for its source's page; refused methods and tokens
+        are not the body's fault, and a refused token names no source."""
+        if source is not None and self.status in RECORDED_STATUSES:
+            RefusedPush.record(
+                source,
+                status=self.status,
+                code=self.code,
+                message=self.message,
+                raw_body=self.raw_body,
+                body_bytes=len(self.raw_body or b""),
+            )
 
     def response(self, source: AlertSource | None = None) -> JsonResponse:
         kind = source.kind if source else self.kind
@@ -102,6 +120,7 @@ def _push(request: HttpRequest, token: str) -> JsonResponse:
             return _answer_get(source, kind, pushed)
         body = read_body(request, form=kind.form_body)
     except Rejected as rejected:
+        rejected.record(source)
         return rejected.response(source)
     return accept(source, body, pushed._replace(raw_body=body.raw))
 
@@ -141,6 +160,7 @@ def accept(source: AlertSource, body: Body, pushed: PushRequest | None = None) -
             source, body.payload, body_bytes=body.size, edge_notes=body.notes, push=pushed
         )
     except ingest.TooManyAlerts as error:
+        _record_refusal(source, body, 413, "too_many_alerts", error)
         answer = console_error(
             413, "too_many_alerts", error.message, limit=error.limit, count=error.count
         )
@@ -148,10 +168,27 @@ def accept(source: AlertSource, body: Body, pushed: PushRequest | None = None) -
     except SourceRefused as refused:
         return _respond(kind.refused_answer(refused), source.kind, refused.code)
     except PayloadError as error:
+        error = _with_hint(error, body.payload, kind)
+        _record_refusal(source, body, 400, "invalid_payload", error)
         # The source's own shape may carry no code (PagerDuty's): named here.
-        answer = kind.invalid_answer(_with_hint(error, body.payload, kind))
+        answer = kind.invalid_answer(error)
         return _respond(answer, source.kind, "invalid_payload")
     return _respond(kind.accepted_answer(result), source.kind)
+
+
+def _record_refusal(
+    source: AlertSource, body: Body, status: int, code: str, error: PayloadError
+) -> None:
+    # After ``ingest.accept`` gave up: none of the push is stored, and this is written apart.
+    RefusedPush.record(
+        source,
+        status=status,
+        code=code,
+        message=error.message,
+        field=error.field,
+        raw_body=body.raw,
+        body_bytes=body.size,
+    )
 
 
 def _with_hint(error: PayloadError, payload: Any, kind: SourceKind) -> PayloadError:
@@ -239,7 +276,7 @@ def read_body(request: HttpRequest, *, form: bool) -> Body:
     try:
         decoded = jsonbody.decode(text)
     except jsonbody.InvalidJSON as invalid:
-        raise Rejected(400, "invalid_json", invalid.reason) from None
+        raise Rejected(400, "invalid_json", invalid.reason, raw_body=body) from None
     note = jsonbody.replacement_note(decoded.replaced)
     return Body(decoded.value, len(body), [note] if note else [], body)
 
