@@ -74,6 +74,9 @@ class PushRequest(NamedTuple):
     #: ``AlertSource.signing_secret``, decrypted; ``""`` when none is set.
     secret: str
     raw_body: bytes
+    #: The pushed source's primary key, for a source that keeps state of its own per source (a
+    #: heartbeat records its pings); ``None`` when the push came over no source's URL.
+    source_id: int | None = None
 
     @classmethod
     def bare(cls, options: Mapping[str, Any] | None = None, secret: str = "") -> PushRequest:
@@ -193,6 +196,17 @@ class SourceKind(ABC):
     def options_help(self) -> str:
         """What this kind's options mean, shown under the field."""
         return ""
+
+    def periodic_tasks(self) -> dict[str, dict[str, Any]]:
+        """Celery beat entries (name -> {"task", "schedule"}) of a source that watches for
+        something that did not come (a heartbeat's sweep), merged into the console's."""
+        return {}
+
+    def status(self, source: Any) -> Sequence[tuple[str, str]]:
+        """Rows (label, value) the source's admin page shows about its state now, for a kind
+        that keeps state of its own (a heartbeat: its last ping). ``source`` is the
+        ``AlertSource``."""
+        return ()
 
     def refused_answer(self, error: SourceRefused) -> Answer:
         """The answer to a push :meth:`parse_push` refused (401 / 403)."""

@@ -23,6 +23,9 @@ and a body) fits it too.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -74,6 +77,7 @@ DEFAULT_SEVERITY_KEYWORDS: Mapping[str, tuple[str, ...]] = {
 # Status words that a firing title carries and its recovery does not: left out of the identity.
 FIRING_WORDS = ("firing", "problem", "alerting", "triggered", "告警", "触发", "故障")
 
+_TIMESTAMP = re.compile(r"[0-9]{1,16}")
 _ASCII_WORD = re.compile(r"[A-Za-z0-9]")
 _DIGITS = re.compile(r"\d+")
 _WORD = re.compile(r"\w+")
@@ -282,9 +286,32 @@ def _pattern(value: Any) -> str:
 # --- signatures -------------------------------------------------------------------------------
 
 
+def hmac_sha256_base64(key: str, message: str) -> str:
+    """Base64 of HMAC-SHA256: what both robots' signatures are made of (with different keys
+    and messages: see each source)."""
+    digest = hmac.new(key.encode(), message.encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def signature_matches(expected: str, given: str) -> bool:
+    """Constant-time comparison, so that a wrong signature says nothing about the right one."""
+    return hmac.compare_digest(expected.encode(), given.encode())
+
+
 def timestamp_within_window(timestamp: float, now: float) -> bool:
     """Whether a signed timestamp (seconds) is within the robots' hour of ``now``."""
     return abs(now - timestamp) <= SIGNATURE_WINDOW_SECONDS
+
+
+def integer(value: Any) -> int | None:
+    """A timestamp sent as a number or as digits, else ``None``."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and _TIMESTAMP.fullmatch(value.strip()):
+        return int(value.strip())
+    return None
 
 
 # --- text -------------------------------------------------------------------------------------
@@ -327,3 +354,55 @@ def bare_urls(text: str) -> tuple[Link, ...]:
     """The http(s) URLs written out in plain text, each once, in order."""
     urls = dict.fromkeys(url.rstrip(_TRAILING_PUNCTUATION) for url in _BARE_URL.findall(text))
     return tuple(Link(href=url, text=url) for url in urls)
+
+
+# --- the options, for a source kind -----------------------------------------------------------
+
+
+class MessageRulesOptions:
+    """A source kind's options are :class:`MessageRules` (mixed into a ``SourceKind``)."""
+
+    identity = (
+        "the title's words, without numbers and status or severity words (or what "
+        "`alert_key_pattern` takes out of the title)"
+    )
+    recovery = (
+        "a recovery word in the title (`recovery_keywords`: resolved, recovered, 已恢复, 恢复, "
+        "已解决)"
+    )
+    severity_table = (
+        *((", ".join(words), Severity(sev)) for sev, words in DEFAULT_SEVERITY_KEYWORDS.items()),
+        ("none of these words", Severity.WARNING),
+    )
+
+    def default_options(self) -> dict[str, Any]:
+        return MessageRules.defaults()
+
+    def clean_options(self, options: Any) -> dict[str, Any]:
+        if options in (None, {}):
+            return MessageRules.defaults()
+        if not isinstance(options, dict):
+            raise ValidationError(_("The options must be an object."))
+        MessageRules.from_options(options)
+        return {**MessageRules.defaults(), **options}
+
+    def options_help(self) -> str:
+        return str(
+            _(
+                "recovery_keywords: words that make a message a recovery; severity_keywords: "
+                "words per severity (critical, warning, info), the most urgent found wins; "
+                "default_severity: when none is found; match_body: look for the words in the "
+                "text too, not only the title; alert_key_pattern: a regular expression whose "
+                "first group (or match) in the title is the alert's identity, else the title's "
+                "words without numbers."
+            )
+        )
+
+
+def rules_of(options: Mapping[str, Any]) -> MessageRules:
+    """The rules of a source's stored options; the defaults if they were stored invalid (the
+    admin refuses them, but a message must still be read)."""
+    try:
+        return MessageRules.from_options(options)
+    except ValidationError:
+        return MessageRules()

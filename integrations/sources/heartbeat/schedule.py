@@ -1,0 +1,138 @@
+"""A heartbeat's schedule (its options) and what the console says about it (a :class:`Signal`),
+made into the heartbeat's one alert event. No models here: the source class imports this module
+while the registry is read, before the models are ready.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from oncall.events import AlertEvent, EventKind, Severity
+
+KIND = "heartbeat"
+ALERT_KEY = "heartbeat"
+DEFAULT_INTERVAL_MINUTES = 60
+DEFAULT_GRACE_MINUTES = 10
+MAX_MINUTES = 31 * 24 * 60  # a monthly job is the slowest one worth watching
+OPTION_KEYS = ("interval_minutes", "grace_minutes", "severity")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A heartbeat's options: a ping every ``interval``, missing after ``grace`` more."""
+
+    interval: timedelta
+    grace: timedelta
+    severity: Severity = Severity.CRITICAL
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        return {
+            "interval_minutes": DEFAULT_INTERVAL_MINUTES,
+            "grace_minutes": DEFAULT_GRACE_MINUTES,
+            "severity": str(Severity.CRITICAL),
+        }
+
+    @classmethod
+    def from_options(cls, options: Any) -> Schedule:
+        """The schedule an options object sets (missing keys keep their defaults), else a
+        ``ValidationError`` with the reason."""
+        if not isinstance(options, dict):
+            raise ValidationError(_("The options must be an object."))
+        unknown = sorted(set(options) - set(OPTION_KEYS))
+        if unknown:
+            raise ValidationError(_("Unknown option(s): %(keys)s.") % {"keys": ", ".join(unknown)})
+        values = {**cls.defaults(), **options}
+        severity = values["severity"]
+        if severity not in Severity.values:
+            raise ValidationError(
+                _("severity must be one of %(severities)s.")
+                % {"severities": ", ".join(Severity.values)}
+            )
+        return cls(
+            interval=timedelta(minutes=_minutes(values, "interval_minutes", minimum=1)),
+            grace=timedelta(minutes=_minutes(values, "grace_minutes", minimum=0)),
+            severity=Severity(severity),
+        )
+
+    @property
+    def interval_minutes(self) -> int:
+        return int(self.interval.total_seconds() // 60)
+
+    @property
+    def grace_minutes(self) -> int:
+        return int(self.grace.total_seconds() // 60)
+
+    @property
+    def silence_minutes(self) -> int:
+        """How long a heartbeat is silent when it is declared missing."""
+        return int((self.interval + self.grace).total_seconds() // 60)
+
+
+def _minutes(values: dict[str, Any], key: str, *, minimum: int) -> int:
+    value = values[key]
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_MINUTES:
+        raise ValidationError(
+            _("%(key)s must be a whole number of minutes from %(minimum)d to %(maximum)d.")
+            % {"key": key, "minimum": minimum, "maximum": MAX_MINUTES}
+        )
+    return value
+
+
+def schedule_of(options: Any) -> Schedule:
+    """A source's schedule; the defaults if its options were stored invalid (the admin refuses
+    them, but a heartbeat must keep watching whatever happened to its row)."""
+    try:
+        return Schedule.from_options(options or {})
+    except ValidationError:
+        return Schedule.from_options({})
+
+
+@dataclass(frozen=True)
+class Signal:
+    """What the console itself says about a heartbeat: gone missing, or back."""
+
+    missing: bool
+    name: str
+    schedule: Schedule
+    last_ping_at: datetime
+    at: datetime  # when it went missing (the ping's due time), or when it came back
+
+
+def event_of(signal: Signal) -> AlertEvent:
+    """The heartbeat's alert event: firing when it went missing, resolved when it is back."""
+    labels = {
+        "heartbeat": signal.name,
+        "interval_minutes": str(signal.schedule.interval_minutes),
+        "grace_minutes": str(signal.schedule.grace_minutes),
+    }
+    last = f"{signal.last_ping_at:%Y-%m-%d %H:%M:%S %Z}".strip()
+    if signal.missing:
+        return AlertEvent(
+            alert_key=ALERT_KEY,
+            kind=EventKind.FIRING,
+            title=f"No heartbeat from {signal.name} for {signal.schedule.silence_minutes} min",
+            severity=signal.schedule.severity,
+            raw_severity="missing",
+            description=(
+                f"Expected a ping every {signal.schedule.interval_minutes} min, with "
+                f"{signal.schedule.grace_minutes} min of grace; the last one arrived at {last}."
+            ),
+            labels=labels,
+            starts_at=signal.at,
+        )
+    silent = int((signal.at - signal.last_ping_at).total_seconds() // 60)
+    return AlertEvent(
+        alert_key=ALERT_KEY,
+        kind=EventKind.RESOLVED,
+        title=f"Heartbeat from {signal.name} is back",
+        severity=Severity.INFO,
+        description=f"A ping arrived after {silent} min of silence (the last one before: {last}).",
+        labels=labels,
+        ends_at=signal.at,
+    )
