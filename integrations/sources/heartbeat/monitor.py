@@ -6,7 +6,8 @@ ping a ``Signal`` "back", and the source (``source.py``) turns either into the h
 alert event (``schedule.event_of``). So routing, merging, incidents and escalation are the
 usual ones, and the incident closes like any other.
 
-A ``Signal`` is a Python object: no request body decodes to one, so no sender can forge it.
+No sender can push a signal: every request on a heartbeat's URL is a ping (see
+``schedule.py``).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def record_ping(source: AlertSource, now: datetime | None = None) -> Heartbeat:
         )
         if was_missing and previous is not None:
             signal = Signal(False, source.name, schedule_of(source.options), previous, now)
-            ingest.accept(source, signal, body_bytes=0)
+            ingest.accept(source, signal.to_payload(), body_bytes=0)
     heartbeat.refresh_from_db()
     return heartbeat
 
@@ -89,5 +90,5 @@ def _declare_missing(pk: int, now: datetime) -> bool:
         heartbeat.save(update_fields=["missing_since"])
         source = heartbeat.source
         signal = Signal(True, source.name, schedule_of(source.options), heartbeat.last_ping_at, due)
-        ingest.accept(source, signal, body_bytes=0)
+        ingest.accept(source, signal.to_payload(), body_bytes=0)
     return True

@@ -1,6 +1,12 @@
 """A heartbeat's schedule (its options) and what the console says about it (a :class:`Signal`),
 made into the heartbeat's one alert event. No models here: the source class imports this module
 while the registry is read, before the models are ready.
+
+A signal reaches ingestion as the JSON object ``{"heartbeat": {"state": "missing" | "back",
+"name", "interval_minutes", "grace_minutes", "severity", "last_ping_at", "at"}}`` (the push
+that the sweep or a ping makes; ``fixtures/`` has both). No sender can post one: every request
+on a heartbeat's URL is a ping, answered before its body is read as a push
+(``HeartbeatSource.handshake``).
 """
 
 from __future__ import annotations
@@ -12,7 +18,14 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from oncall.events import AlertEvent, EventKind, Severity
+from integrations.sources.common import (
+    get_str,
+    optional_object,
+    parse_time,
+    require_object,
+    truncate,
+)
+from oncall.events import AlertEvent, EventKind, PayloadError, Severity
 
 KIND = "heartbeat"
 ALERT_KEY = "heartbeat"
@@ -102,6 +115,51 @@ class Signal:
     schedule: Schedule
     last_ping_at: datetime
     at: datetime  # when it went missing (the ping's due time), or when it came back
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "heartbeat": {
+                "state": "missing" if self.missing else "back",
+                "name": self.name,
+                "interval_minutes": self.schedule.interval_minutes,
+                "grace_minutes": self.schedule.grace_minutes,
+                "severity": str(self.schedule.severity),
+                "last_ping_at": self.last_ping_at.isoformat(),
+                "at": self.at.isoformat(),
+            }
+        }
+
+    @classmethod
+    def from_payload(cls, payload: Any) -> Signal:
+        """The signal a payload holds, else a ``PayloadError``."""
+        body = optional_object(require_object(payload, None), "heartbeat", field="heartbeat")
+        state = get_str(body, "state", field="heartbeat.state", required=True)
+        if state not in ("missing", "back"):
+            raise PayloadError(
+                "heartbeat.state must be missing or back, not " + repr(truncate(state, 40)),
+                field="heartbeat.state",
+            )
+        try:
+            schedule = Schedule.from_options({key: body.get(key) for key in OPTION_KEYS})
+        except ValidationError as error:
+            raise PayloadError(" ".join(error.messages), field="heartbeat") from None
+        last_ping_at = parse_time(body.get("last_ping_at"), field="heartbeat.last_ping_at")
+        at = parse_time(body.get("at"), field="heartbeat.at")
+        if last_ping_at is None or at is None:
+            raise PayloadError(
+                "heartbeat.last_ping_at and heartbeat.at are required", field="heartbeat"
+            )
+        name = get_str(body, "name", field="heartbeat.name", required=True)
+        return cls(state == "missing", name, schedule, last_ping_at, at)
+
+
+def recognises(payload: Any) -> bool:
+    """A signal's JSON: an object whose ``heartbeat`` object has a ``state``."""
+    return (
+        isinstance(payload, dict)
+        and isinstance(payload.get("heartbeat"), dict)
+        and "state" in payload["heartbeat"]
+    )
 
 
 def event_of(signal: Signal) -> AlertEvent:

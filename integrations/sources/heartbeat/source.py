@@ -25,9 +25,10 @@ from integrations.sources.heartbeat.schedule import (
     Schedule,
     Signal,
     event_of,
+    recognises,
     schedule_of,
 )
-from oncall.events import AlertEvent, PayloadError, Severity
+from oncall.events import AlertEvent, Severity
 from oncall.sources import Answer, PushRequest, SetupGuide, Snippet, SourceKind
 
 SWEEP_SECONDS = 60.0
@@ -77,11 +78,10 @@ class HeartbeatSource(SourceKind):
     form_body = True
 
     def parse(self, payload: Any) -> list[AlertEvent]:
-        if isinstance(payload, Signal):
-            return [event_of(payload)]
-        raise PayloadError(
-            "A heartbeat is pinged (GET or POST on its push URL), not sent alerts", field=None
-        )
+        return [event_of(Signal.from_payload(payload))]
+
+    def recognises(self, payload: Any) -> bool:
+        return recognises(payload)
 
     def handshake(self, payload: Any, push: PushRequest) -> Answer | None:
         """Every POST is a ping: answered 200, never stored as a push."""
