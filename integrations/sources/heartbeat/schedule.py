@@ -171,10 +171,11 @@ def event_of(signal: Signal) -> AlertEvent:
     }
     last = f"{signal.last_ping_at:%Y-%m-%d %H:%M:%S %Z}".strip()
     if signal.missing:
+        silence = duration(signal.schedule.silence_minutes)
         return AlertEvent(
             alert_key=ALERT_KEY,
             kind=EventKind.FIRING,
-            title=f"No heartbeat from {signal.name} for {signal.schedule.silence_minutes} min",
+            title=f"No heartbeat from {signal.name} for {silence}",
             severity=signal.schedule.severity,
             raw_severity="missing",
             description=(
@@ -190,7 +191,21 @@ def event_of(signal: Signal) -> AlertEvent:
         kind=EventKind.RESOLVED,
         title=f"Heartbeat from {signal.name} is back",
         severity=Severity.INFO,
-        description=f"A ping arrived after {silent} min of silence (the last one before: {last}).",
+        description=(
+            f"A ping arrived after {duration(silent)} of silence (the last one before: {last})."
+        ),
         labels=labels,
         ends_at=signal.at,
     )
+
+
+def duration(minutes: int) -> str:
+    """``35 min``, ``3 h``, ``2 h 30 min``, ``7 d``: minutes below two hours, hours below two
+    days, days beyond."""
+    if minutes < 120:
+        return f"{minutes} min"
+    if minutes < 2 * 24 * 60:
+        hours, rest = divmod(minutes, 60)
+        return f"{hours} h {rest} min" if rest else f"{hours} h"
+    days, rest = divmod(minutes, 24 * 60)
+    return f"{days} d {rest // 60} h" if rest >= 60 else f"{days} d"
