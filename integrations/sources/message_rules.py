@@ -327,9 +327,10 @@ def _first_line(text: str) -> str:
 
 
 _MARKDOWN_LINK = re.compile(r"(!?)\[([^\]\n]*)\]\((https?://[^\s)]+)\)")
-# A URL ends at a blank, a quote, a bracket or a full-width parenthesis (Chinese text).
-_BARE_URL = re.compile(r"https?://[^\s<>\"'\uff09)\]]+")
-_TRAILING_PUNCTUATION = ".,;:!?\u3002\uff0c"
+# A written-out URL: RFC 3986's characters but quotes and parentheses, so that it ends at a
+# blank, a bracket or Chinese text (which tools write right after it: "面板：https://...，请查看").
+_BARE_URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&*+,;=%]+")
+_TRAILING_PUNCTUATION = ".,;:!?]"
 
 
 def markdown_links(text: str) -> tuple[Link, ...]:
