@@ -328,7 +328,7 @@ def _first_line(text: str) -> str:
 
 _MARKDOWN_LINK = re.compile(r"(!?)\[([^\]\n]*)\]\((https?://[^\s)]+)\)")
 # A written-out URL: RFC 3986's characters but quotes and parentheses, so that it ends at a
-# blank, a bracket or Chinese text (which tools write right after it: "面板：https://...，请查看").
+# blank, a bracket or Chinese text and punctuation, which tools write right after it.
 _BARE_URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&*+,;=%]+")
 _TRAILING_PUNCTUATION = ".,;:!?]"
 
@@ -372,7 +372,7 @@ class MessageRulesOptions:
         "已解决)"
     )
     severity_table = (
-        *((", ".join(words), Severity(sev)) for sev, words in DEFAULT_SEVERITY_KEYWORDS.items()),
+        *((" / ".join(words), Severity(sev)) for sev, words in DEFAULT_SEVERITY_KEYWORDS.items()),
         ("none of these words", Severity.WARNING),
     )
 

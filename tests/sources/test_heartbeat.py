@@ -72,7 +72,7 @@ def test_anything_but_a_signal_is_refused(load_fixture, case):
         HeartbeatSource().parse(load_fixture(f"heartbeat/{case}"))
 
 
-# --- options ---------------------------------------------------------------------------------------
+# --- options -------------------------------------------------------------------------------------
 
 
 def test_the_options_default_to_an_hour_and_ten_minutes():

@@ -134,9 +134,9 @@ def test_links_images_and_urls_of_text():
 
     assert markdown_links(text) == (Link("https://wiki.example.com/r", "runbook"),)
     assert markdown_images(text) == (Image("https://c.example.com/a.png", "chart"),)
-    assert bare_urls("面板：https://g.example.com/d/1，请查看. https://g.example.com/d/1") == (
-        Link("https://g.example.com/d/1", "https://g.example.com/d/1"),
-    )
+    # Chinese punctuation right after a URL ends it (full-width colon and comma, escaped here).
+    text = "面板\uff1ahttps://g.example.com/d/1\uff0c请查看. https://g.example.com/d/1"
+    assert bare_urls(text) == (Link("https://g.example.com/d/1", "https://g.example.com/d/1"),)
 
 
 @pytest.mark.parametrize(

@@ -59,7 +59,7 @@ class DingTalkRobotSource(MessageRulesOptions, SourceKind):
     sender = (
         "any tool that notifies a DingTalk custom robot (text, markdown, link, actionCard or "
         "feedCard messages), pointed at the push URL or at "
-        "/push/dingtalk_robot/robot/send?access_token=<token>"
+        "`/push/dingtalk_robot/robot/send?access_token=<token>`"
     )
 
     def recognises(self, payload: Any) -> bool:

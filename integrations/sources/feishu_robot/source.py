@@ -68,7 +68,7 @@ class FeishuRobotSource(MessageRulesOptions, SourceKind):
     label = "Feishu / Lark robot format"
     sender = (
         "any tool that notifies a Feishu / Lark custom robot (text, post or card messages), "
-        "pointed at the push URL or at /push/feishu_robot/open-apis/bot/v2/hook/<token>"
+        "pointed at the push URL or at `/push/feishu_robot/open-apis/bot/v2/hook/<token>`"
     )
 
     def recognises(self, payload: Any) -> bool:
