@@ -1,4 +1,4 @@
-"""Heartbeats: pings by GET and POST (any body, never stored as a push), the sweep that opens an
+"""Heartbeats: pings by GET and POST (whatever the body, never stored as a push), the sweep that opens an
 incident when the pings stop (time driven by the sweep's ``now`` and by back-dated pings), and
 the next ping that recovers it."""
 

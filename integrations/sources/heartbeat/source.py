@@ -1,8 +1,9 @@
 """Heartbeats (a dead man's switch) as an alert source.
 
-A job pings the source's push URL, by GET or by POST with any body (a cron job's ``curl``,
-Alertmanager's always-firing Watchdog alert through a webhook receiver): every ping is
-answered 200 and stored as the heartbeat's last ping (``models.Heartbeat``), never as a push.
+A job pings the source's push URL, by GET or by POST with no body, form fields or JSON, which
+is not read (a cron job's ``curl``, Alertmanager's always-firing Watchdog alert through a
+webhook receiver): every ping is answered 200 and stored as the heartbeat's last ping
+(``models.Heartbeat``), never as a push.
 A minute's sweep (``tasks.sweep_heartbeats``) opens an incident through the normal ingestion
 when no ping came within the interval plus the grace ("No heartbeat from nightly-backup for 35
 min"), and the next ping recovers it (``monitor.py``). A heartbeat that was never pinged is
