@@ -1,6 +1,6 @@
-"""Heartbeats: pings by GET and POST (whatever the body, never stored as a push), the sweep that opens an
-incident when the pings stop (time driven by the sweep's ``now`` and by back-dated pings), and
-the next ping that recovers it."""
+"""Heartbeats: pings by GET and POST (whatever the body, never stored as a push), the sweep
+that opens an incident when the pings stop (time driven by the sweep's ``now`` and by
+back-dated pings), and the next ping that recovers it."""
 
 from __future__ import annotations
 
