@@ -146,6 +146,23 @@ def test_markdown_images_in_a_card_are_the_alerts_images():
     assert event.links == ()
 
 
+def test_a_button_beside_a_div_is_a_link():
+    div = {
+        "tag": "div",
+        "text": {"tag": "lark_md", "content": "db-7 lag 42s"},
+        "extra": {
+            "tag": "button",
+            "text": {"tag": "lark_md", "content": "Silence"},
+            "multi_url": {"url": "https://am.example.com/#/silences/new", "pc_url": ""},
+        },
+    }
+
+    [event] = feishu.parse({"msg_type": "interactive", "card": {"elements": [div]}})
+
+    assert event.title == "db-7 lag 42s"
+    assert event.links == (Link("https://am.example.com/#/silences/new", "Silence"),)
+
+
 def test_an_empty_text_gets_the_knowledge_bases_default_title():
     [event] = feishu.parse({"msg_type": "post", "content": {"post": {"zh_cn": {"content": []}}}})
 

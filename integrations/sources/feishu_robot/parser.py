@@ -254,11 +254,14 @@ def _element_texts(element: dict[str, Any], links: list[Link], *, depth: int) ->
             if isinstance(behavior, dict) and behavior.get("type") == "open_url":
                 label = _plain(element.get("text"))
                 links.extend(optional_link(behavior.get("default_url"), label))
-    # Containers: a note's, an action's, a column set's and a column's children.
+    # Containers: a note's, an action's, a column set's and a column's children, and the
+    # button or image a div carries on its right (``extra``).
     for key in ("elements", "actions", "columns"):
         children = element.get(key)
         if isinstance(children, list):
             yield from _card_texts(children, links, depth=depth + 1)
+    if isinstance(element.get("extra"), dict):
+        yield from _card_texts([element["extra"]], links, depth=depth + 1)
 
 
 def _plain(value: Any) -> str:
