@@ -315,3 +315,11 @@ def test_the_setup_guide_gives_the_robots_url_shape():
         "https://oncall.example.com/push/dingtalk_robot/robot/send?access_token=T0KEN"
         in guide.steps[0]
     )
+
+
+@pytest.mark.django_db
+def test_the_source_page_gives_the_robots_address_and_the_options(admin_client, source):
+    page = admin_client.get(f"/admin/oncall/alertsource/{source.pk}/change/").content.decode()
+
+    assert f"/push/dingtalk_robot/robot/send?access_token={source.token}" in page
+    assert "recovery_keywords" in page
