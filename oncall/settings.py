@@ -97,6 +97,8 @@ INSTALLED_APPS = [
     "oncall",
     # The chat platforms' Django apps (CHAT_PLATFORMS lists the platforms themselves).
     "integrations.feishu",
+    # Alert sources that keep state of their own (group g: a heartbeat's last ping).
+    "integrations.sources.heartbeat",
     # The local Feishu stand-in, with its tables, only where it is enabled.
     *(["integrations.feishu_sandbox"] if FEISHU_SANDBOX_ENABLED else []),
 ]
@@ -361,6 +363,10 @@ ALERT_SOURCES = {
     "meraki": "integrations.sources.meraki.source.MerakiSource",
     # Any JSON, by mapping (issue 19, part 4)
     "custom_webhook": "integrations.sources.custom_webhook.source.CustomWebhookSource",
+    # Group g: chat-robot formats and heartbeats (issue 20, parts 2 and 4).
+    "feishu_robot": "integrations.sources.feishu_robot.source.FeishuRobotSource",
+    "dingtalk_robot": "integrations.sources.dingtalk_robot.source.DingTalkRobotSource",
+    "heartbeat": "integrations.sources.heartbeat.source.HeartbeatSource",
 }
 PUSH_MAX_BODY_BYTES = env_int("PUSH_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 # At most this many alerts in one push: more is refused with a 413 naming the cap, nothing

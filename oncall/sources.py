@@ -76,7 +76,8 @@ class PushRequest(NamedTuple):
     secret: str
     raw_body: bytes
     #: The pushing ``AlertSource``'s primary key, for work a source hands to a task (an SNS
-    #: subscription confirmation, noted on the source's recent events); ``None`` in tests.
+    #: subscription confirmation, noted on the source's recent events) or state it keeps per
+    #: source (a heartbeat's pings); ``None`` when the push came over no source's URL.
     source_id: int | None = None
 
     @classmethod
@@ -218,6 +219,16 @@ class SourceKind(ABC):
     def options_form(self) -> type[OptionsForm] | None:
         """Plain fields for the options on the admin page; ``None``: the options' JSON."""
         return None
+    def periodic_tasks(self) -> dict[str, dict[str, Any]]:
+        """Celery beat entries (name -> {"task", "schedule"}) of a source that watches for
+        something that did not come (a heartbeat's sweep), merged into the console's."""
+        return {}
+
+    def status(self, source: Any) -> Sequence[tuple[str, str]]:
+        """Rows (label, value) the source's admin page shows about its state now, for a kind
+        that keeps state of its own (a heartbeat: its last ping). ``source`` is the
+        ``AlertSource``."""
+        return ()
 
     def refused_answer(self, error: SourceRefused) -> Answer:
         """The answer to a push :meth:`parse_push` refused (401 / 403)."""

@@ -230,6 +230,8 @@ class AlertSourceAdmin(admin.ModelAdmin):
                 ", ".join(f"{raw} → {Severity(sev).label}" for raw, sev in kind.severity_table),
             ),
         ]
+        if source.pk:
+            rows += list(kind.status(source))  # what the kind knows of it now (a heartbeat)
         return format_html(
             "<table>{}</table>",
             format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", ((k, v) for k, v in rows if v)),

@@ -151,7 +151,9 @@ def accept(source: AlertSource, body: Body, pushed: PushRequest | None = None) -
     Public for the views a source declares in its ``urls()``."""
     kind = source_kind(source.kind)
     if pushed is None:
-        pushed = PushRequest.bare(source.options, source.signing_secret)._replace(raw_body=body.raw)
+        pushed = PushRequest.bare(source.options, source.signing_secret)._replace(
+            raw_body=body.raw, source_id=source.pk
+        )
     try:
         control = kind.handshake(body.payload, pushed)
         if control is not None:
@@ -270,7 +272,8 @@ def read_body(request: HttpRequest, *, form: bool) -> Body:
     if body is None:
         raise Rejected(413, "payload_too_large", f"The body is larger than {limit} bytes.")
     text: bytes | str = body
-    if form and request.content_type == "application/x-www-form-urlencoded":
+    # An empty body (curl -X POST with no data) is no fields, for a kind that takes forms.
+    if form and (request.content_type == "application/x-www-form-urlencoded" or not body):
         # Through the same reader as JSON, so unstorable text is replaced and noted alike.
         text = json.dumps(_form_fields(body, request.encoding or "utf-8"))
     try:
