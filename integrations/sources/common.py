@@ -312,6 +312,25 @@ def parse_time(raw: Any, *, field: str) -> datetime | None:
     return None if parsed == _ZERO_TIME else parsed
 
 
+def parse_epoch_time(raw: Any, *, field: str, millis: bool = False) -> datetime | None:
+    """A Unix timestamp (seconds, or milliseconds with ``millis``) as an aware UTC ``datetime``.
+
+    Missing or null give ``None``. Used by the change sources (the custom change protocol's
+    ``event_time`` in seconds, Jira's ``timestamp`` in milliseconds)."""
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or raw <= 0:
+        unit = "milliseconds" if millis else "seconds"
+        raise PayloadError(
+            f"{field} must be a positive Unix time in {unit}, not {truncate(to_text(raw), 64)}",
+            field=field,
+        )
+    try:
+        return datetime.fromtimestamp(raw / 1000 if millis else raw, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise PayloadError(f"{field} is out of range: {raw}", field=field) from None
+
+
 # --- Links and images -------------------------------------------------------------------------
 
 
