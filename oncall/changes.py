@@ -26,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Subquery
 from django.utils import timezone
 
 from oncall.change_events import ChangeAcceptResult, ChangeRecord, ChangeSourceKind
@@ -35,8 +35,6 @@ from oncall.routing import RoutingTable
 
 # An incident shows at most this many changes; the channel's change list has the rest.
 MAX_CHANGES_SHOWN = 20
-# The ``service`` label values of an incident's alerts looked at (a storm can have thousands).
-MAX_SERVICES = 20
 SERVICE_LABEL = "service"
 
 
@@ -132,10 +130,15 @@ def changes_before(incident: Incident, *, limit: int = MAX_CHANGES_SHOWN) -> lis
         return []
     opened = incident.created_at
     window_start = opened - timedelta(minutes=settings.CHANGE_LOOKBACK_MINUTES)
-    scope = Q(channel_id=incident.channel_id)
-    services = _services(incident)
-    if services:
-        scope |= Q(**{f"labels__{SERVICE_LABEL}__in": services})
+    # One query: the services of its alerts are a subquery (a storm can have thousands).
+    services = (
+        Alert.objects.filter(incident=incident, **{f"labels__{SERVICE_LABEL}__isnull": False})
+        .values(f"labels__{SERVICE_LABEL}")
+        .order_by()
+    )
+    scope = Q(channel_id=incident.channel_id) | Q(
+        **{f"labels__{SERVICE_LABEL}__in": Subquery(services)}
+    )
     found = (
         ChangeEvent.objects.filter(scope, started_at__lte=opened, changed_at__gte=window_start)
         .select_related("source", "channel")
@@ -148,16 +151,6 @@ def changes_before(incident: Incident, *, limit: int = MAX_CHANGES_SHOWN) -> lis
             seen.add(identity)
             shown.append(change)
     return shown[:limit]
-
-
-def _services(incident: Incident) -> list[str]:
-    values = (
-        Alert.objects.filter(incident=incident)
-        .values_list(f"labels__{SERVICE_LABEL}", flat=True)
-        .order_by()
-        .distinct()[:MAX_SERVICES]
-    )
-    return [value for value in values if isinstance(value, str) and value]
 
 
 def channel_changes(

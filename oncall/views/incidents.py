@@ -4,7 +4,7 @@ It shows the incident, its alerts with links back to their source, its timeline,
 chat platforms add (who was notified, ``oncall.sections``) and the actions its state
 allows (``incident_actions``), and the form to add a note (``incident_notes``). One query
 each for the session, the user, the incident (with channel and people), its alerts and its
-timeline (with actors, and notes with their authors), however many there are, and two for the
+timeline (with actors, and notes with their authors), however many there are, and one for the
 changes under way before it opened (``oncall.changes``).
 """
 
