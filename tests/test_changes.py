@@ -232,9 +232,7 @@ def test_a_change_of_another_channel_shows_when_its_service_label_matches(push, 
     other = AlertSourceFactory(kind="change_custom", channel=ChannelFactory(name="Platform"))
     push(other, custom_change("SVC-1", labels={"service": "checkout-api"}))
     push(other, custom_change("SVC-2", labels={"service": "search-api"}))
-    response = push(
-        alert_source, payloads.alertmanager(payloads.am_alert(service="checkout-api"))
-    )
+    response = push(alert_source, payloads.alertmanager(payloads.am_alert(service="checkout-api")))
     assert response.status_code == 200
     incident = Incident.objects.get()
 
