@@ -9,13 +9,15 @@ How a change source fits the source contract
     channel or shared with routes, the same ``POST /push/<token>`` endpoint), so that the admin,
     the API, token rotation and routing serve it unchanged. Its kind subclasses
     :class:`ChangeSourceKind`, a sibling contract of ``SourceKind``: it implements
-    :meth:`ChangeSourceKind.parse_changes` (pure, like ``parse``) and its ``parse`` yields no
-    alert event at all. The push view asks "is this a change kind?" of the contract
-    (``isinstance``), never of a kind's name, and hands the push to ``oncall.changes.accept``
-    instead of ``oncall.ingest.accept``. Two reasons for a subclass rather than a flag on
-    ``SourceKind``: a change kind cannot forget ``parse_changes`` (it is abstract here), and
-    ``SourceKind`` keeps one job (alerts), while everything it offers (``setup_guide``,
-    ``recognises``, answers, ``urls``) still applies to change kinds.
+    :meth:`ChangeSourceKind.parse_changes` (pure, like ``parse``; ``parse_changes_push`` when
+    it needs headers, options or the secret, like ``parse_push``), and its ``parse`` and
+    ``parse_push`` yield no alert event at all. The push view asks "is this a change kind?" of
+    the contract (``isinstance``), never of a kind's name, and hands the push to
+    ``oncall.changes.accept`` instead of ``oncall.ingest.accept``. Why a subclass rather than a
+    flag on ``SourceKind``: a change kind cannot forget ``parse_changes`` (it is abstract
+    here), and ``SourceKind`` keeps one job (alerts), while everything else it offers
+    (``handshake``, ``recognises``, ``setup_guide``, options, answers, ``urls``) applies to
+    change kinds as it is.
 
 This module is pure (no database): parsers import it; ``oncall.changes`` stores and queries.
 """
@@ -31,7 +33,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from oncall.events import AlertEvent
-from oncall.sources import Answer, SourceKind
+from oncall.sources import Answer, PushRequest, SourceKind
 
 MAX_CHANGE_KEY_CHARS = 255
 MAX_CHANGE_TITLE_CHARS = 512
@@ -97,6 +99,17 @@ class ChangeSourceKind(SourceKind):
         that whoever calls this learns of a bad payload as a ``PayloadError``."""
         self.parse_changes(payload)
         return []
+
+    def parse_push(self, payload: Any, push: PushRequest) -> list[AlertEvent]:
+        """No alert event either (see :meth:`parse`)."""
+        self.parse_changes_push(payload, push)
+        return []
+
+    def parse_changes_push(self, payload: Any, push: PushRequest) -> list[ChangeRecord]:
+        """The changes of one push, for a change kind that needs more than the body (headers,
+        query, options, secret: ``SourceKind.parse_push``'s reasons). Raises ``PayloadError``
+        or ``SourceRefused``."""
+        return self.parse_changes(payload)
 
     @abstractmethod
     def parse_changes(self, payload: Any) -> list[ChangeRecord]:

@@ -32,6 +32,7 @@ from django.utils import timezone
 from oncall.change_events import ChangeAcceptResult, ChangeRecord, ChangeSourceKind
 from oncall.models import Alert, AlertSource, ChangeEvent, InboundEvent, Incident
 from oncall.routing import RoutingTable
+from oncall.sources import PushRequest
 
 # An incident shows at most this many changes; the channel's change list has the rest.
 MAX_CHANGES_SHOWN = 20
@@ -45,9 +46,11 @@ def accept(
     *,
     body_bytes: int,
     edge_notes: Sequence[str] = (),
+    push: PushRequest | None = None,
 ) -> ChangeAcceptResult:
-    """Parse, route and record a change push. Raises ``PayloadError``; records nothing then."""
-    records = kind.parse_changes(payload)
+    """Parse, route and record a change push. Raises ``PayloadError`` (or the kind's
+    ``SourceRefused``); records nothing then."""
+    records = kind.parse_changes_push(payload, push or PushRequest.bare(source.options))
     table = RoutingTable.load(source)
     routed = [(record, table.channels_for_change(record)) for record in records]
     unrouted = [record.change_key for record, channel_ids in routed if not channel_ids]

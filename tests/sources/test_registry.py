@@ -16,6 +16,7 @@ from django.urls import resolve, reverse
 from integrations.sources.pagerduty.source import PagerDutySource
 from oncall.change_events import ChangeSourceKind
 from oncall.sources import (
+    PushRequest,
     SourceKind,
     UnknownSourceKind,
     source_kind,
@@ -52,11 +53,15 @@ def test_every_registered_source_has_a_readme_citing_the_senders_documentation(k
 def test_every_registered_source_has_a_fixture_that_parses_into_events(kind):
     source = source_kind(kind)
     fixtures = sorted((folder_of(source) / "fixtures").glob("*.json"))
-    valid = [path for path in fixtures if not path.name.startswith(("invalid_", "bad_"))]
-    # A change kind's events are changes (its ``parse`` yields no alert, by design).
-    parse = source.parse_changes if isinstance(source, ChangeSourceKind) else source.parse
+    valid = [path for path in fixtures if not path.name.startswith(("invalid_", "bad_", "_"))]
+    options = folder_of(source) / "fixtures" / "_options.json"
+    push = PushRequest.bare(
+        source.clean_options(json.loads(options.read_text("utf-8")) if options.is_file() else {})
+    )
+    # A change kind's events are changes (its ``parse_push`` yields no alert, by design).
+    parse = source.parse_changes_push if isinstance(source, ChangeSourceKind) else source.parse_push
 
-    parsed = [parse(json.loads(path.read_text(encoding="utf-8"))) for path in valid]
+    parsed = [parse(json.loads(path.read_text(encoding="utf-8")), push) for path in valid]
 
     assert any(parsed), f"{kind}: no fixture parses into at least one event"
 
