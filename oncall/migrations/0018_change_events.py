@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('oncall', '0016_shift_swaps_calendar_feeds'),
+        ('oncall', '0017_source_options_and_signing_secret'),
     ]
 
     operations = [
