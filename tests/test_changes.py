@@ -303,3 +303,14 @@ def test_the_admin_lists_changes_read_only(push, change_source, admin_client):
     assert "DEPLOY-7" in listed.content.decode()
     assert shown.status_code == 200
     assert admin_client.get("/admin/oncall/changeevent/add/").status_code == 403
+
+
+def test_the_readme_s_curl_example_records_a_change(push, change_source):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
+    section = readme.split("### Change events", 1)[1]
+    body = section.split("-d '", 1)[1].split("'\n", 1)[0]
+
+    response = push(change_source, json.loads(body))
+
+    assert response.status_code == 200
+    assert ChangeEvent.objects.get().change_key == "DEPLOY-2041"

@@ -12,6 +12,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_GET
 
 from oncall.changes import channel_changes
@@ -26,7 +27,7 @@ class ChangeFilterForm(forms.Form):
     """From and until (in the console's time zone), both optional."""
 
     since = forms.DateTimeField(
-        label=_("From"),
+        label=pgettext_lazy("change list", "From"),
         required=False,
         input_formats=_INPUT_FORMATS,
         widget=forms.DateTimeInput(attrs=_LOCAL_INPUT, format="%Y-%m-%dT%H:%M"),
