@@ -314,3 +314,21 @@ def test_the_readme_s_curl_example_records_a_change(push, change_source):
 
     assert response.status_code == 200
     assert ChangeEvent.objects.get().change_key == "DEPLOY-2041"
+
+
+def test_a_change_source_s_admin_page_shows_its_set_up_and_its_changes(
+    push, change_source, jira_source, admin_client
+):
+    push(change_source, custom_change())
+
+    page = admin_client.get(f"/admin/oncall/alertsource/{change_source.pk}/change/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "curl -sS" in html
+    assert "change_status" in html
+    assert f"?source__id__exact={change_source.pk}" in html
+    assert "1 change(s)" in html
+
+    jira = admin_client.get(f"/admin/oncall/alertsource/{jira_source.pk}/change/").content
+    assert "Create a WebHook" in jira.decode()
+    assert "No change recorded yet." in jira.decode()

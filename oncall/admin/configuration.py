@@ -18,6 +18,7 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from oncall.admin.shared import AdminMedia, copy_block, copy_field
+from oncall.change_events import ChangeSourceKind
 from oncall.events import Severity
 from oncall.models import (
     AlertSource,
@@ -145,7 +146,13 @@ class AlertSourceAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "routing", "enabled", "created_at"]
     list_filter = ["kind", "enabled", ("channel", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "description"]
-    readonly_fields = ["push_url_field", "kind_details", "setup_steps", "recent_events"]
+    readonly_fields = [
+        "push_url_field",
+        "kind_details",
+        "setup_steps",
+        "recent_events",
+        "recorded_changes",
+    ]
     autocomplete_fields = ["channel"]
     actions = ["rotate_tokens"]
     fieldsets = [
@@ -161,6 +168,23 @@ class AlertSourceAdmin(admin.ModelAdmin):
         ("Recent events", {"fields": ["recent_events"]}),
     ]
     Media = AdminMedia
+
+    def get_fieldsets(self, request: HttpRequest, obj: AlertSource | None = None) -> list:
+        """A change source's page also links to the changes it recorded."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if not isinstance(_kind_of(obj), ChangeSourceKind):
+            return fieldsets
+        return [*fieldsets, ("Changes", {"fields": ["recorded_changes"]})]
+
+    @admin.display(description="recorded changes")
+    def recorded_changes(self, source: AlertSource) -> SafeString | str:
+        count = source.changes.count()
+        if not count:
+            return "No change recorded yet."
+        url = reverse("admin:oncall_changeevent_changelist")
+        return format_html(
+            '<a href="{}?source__id__exact={}">{} change(s)</a>', url, source.pk, count
+        )
 
     def get_form(self, request: HttpRequest, obj: AlertSource | None = None, **kwargs: Any):
         form = super().get_form(request, obj, **kwargs)
