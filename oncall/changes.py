@@ -50,7 +50,8 @@ def accept(
 ) -> ChangeAcceptResult:
     """Parse, route and record a change push. Raises ``PayloadError`` (or the kind's
     ``SourceRefused``); records nothing then."""
-    records = kind.parse_changes_push(payload, push or PushRequest.bare(source.options))
+    push = push or PushRequest.bare(source.options, source.signing_secret)
+    records = kind.parse_changes_push(payload, push)
     table = RoutingTable.load(source)
     routed = [(record, table.channels_for_change(record)) for record in records]
     unrouted = [record.change_key for record, channel_ids in routed if not channel_ids]
