@@ -367,6 +367,9 @@ ALERT_SOURCES = {
     "feishu_robot": "integrations.sources.feishu_robot.source.FeishuRobotSource",
     "dingtalk_robot": "integrations.sources.dingtalk_robot.source.DingTalkRobotSource",
     "heartbeat": "integrations.sources.heartbeat.source.HeartbeatSource",
+    # Change events (issue 20, part 3): they record changes, never open incidents.
+    "change_custom": "integrations.sources.change_custom.source.CustomChangeSource",
+    "change_jira": "integrations.sources.change_jira.source.JiraChangeSource",
 }
 PUSH_MAX_BODY_BYTES = env_int("PUSH_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 # At most this many alerts in one push: more is refused with a 413 naming the cap, nothing
@@ -387,6 +390,9 @@ SCHEDULE_NOTICE_MINUTES = env_int("SCHEDULE_NOTICE_MINUTES", 30, minimum=0)
 # fix a typo or take back a note posted on the wrong incident; short enough that what the team
 # read during the incident, and may have acted on, stays as it was written.
 NOTE_EDIT_WINDOW_MINUTES = env_int("NOTE_EDIT_WINDOW_MINUTES", 15, minimum=0)
+# An incident shows the changes of its channel (or of its alerts' ``service``) that were under
+# way in this many minutes before it opened: "what changed right before this broke".
+CHANGE_LOOKBACK_MINUTES = env_int("CHANGE_LOOKBACK_MINUTES", 60, minimum=1)
 # The chat platforms the console speaks through (``oncall.platforms``): one class each, by
 # dotted path. Escalation, the admin, the API, the pages, the URLs and Celery ask these.
 # A platform's Django app is in INSTALLED_APPS above.

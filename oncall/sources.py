@@ -219,6 +219,7 @@ class SourceKind(ABC):
     def options_form(self) -> type[OptionsForm] | None:
         """Plain fields for the options on the admin page; ``None``: the options' JSON."""
         return None
+
     def periodic_tasks(self) -> dict[str, dict[str, Any]]:
         """Celery beat entries (name -> {"task", "schedule"}) of a source that watches for
         something that did not come (a heartbeat's sweep), merged into the console's."""

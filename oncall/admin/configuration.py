@@ -27,6 +27,7 @@ from oncall.admin.source_tools import (
     try_sample_answer,
     try_sample_box,
 )
+from oncall.change_events import ChangeSourceKind
 from oncall.events import Severity
 from oncall.models import (
     AlertSource,
@@ -162,6 +163,7 @@ class AlertSourceAdmin(admin.ModelAdmin):
         "recent_events",
         "recent_failures",
         "try_sample",
+        "recorded_changes",
     ]
     autocomplete_fields = ["channel"]
     actions = ["rotate_tokens"]
@@ -184,7 +186,8 @@ class AlertSourceAdmin(admin.ModelAdmin):
 
     def get_fieldsets(self, request: HttpRequest, obj: AlertSource | None = None) -> list:
         """A kind with plain option fields (a mapping editor) shows them instead of the
-        options' JSON, and a saved source gets "Try on a sample"."""
+        options' JSON, a saved source gets "Try on a sample", and a change source links to
+        the changes it recorded."""
         fieldsets = copy.deepcopy(super().get_fieldsets(request, obj))
         options_form = _options_form_of(obj)
         for _name, options in fieldsets:
@@ -196,7 +199,20 @@ class AlertSourceAdmin(admin.ModelAdmin):
                     replacement = [*replacement, "try_sample"]
                 fields[at : at + 1] = replacement
             options["fields"] = fields
+        if isinstance(_kind_of(obj), ChangeSourceKind):
+            # A change source's page also links to the changes it recorded.
+            fieldsets.append(("Changes", {"fields": ["recorded_changes"]}))
         return fieldsets
+
+    @admin.display(description="recorded changes")
+    def recorded_changes(self, source: AlertSource) -> SafeString | str:
+        count = source.changes.count()
+        if not count:
+            return "No change recorded yet."
+        url = reverse("admin:oncall_changeevent_changelist")
+        return format_html(
+            '<a href="{}?source__id__exact={}">{} change(s)</a>', url, source.pk, count
+        )
 
     def get_form(self, request: HttpRequest, obj: AlertSource | None = None, **kwargs: Any):
         base = kwargs.get("form", self.form)

@@ -11,6 +11,7 @@ from rest_framework import serializers
 from rest_framework.settings import api_settings
 
 from oncall import escalation, lifecycle
+from oncall.changes import changes_before
 from oncall.durations import parse_duration
 from oncall.events import Severity
 from oncall.matchers import parse_matchers
@@ -18,6 +19,7 @@ from oncall.models import (
     Alert,
     AlertSource,
     ApiToken,
+    ChangeEvent,
     Channel,
     EscalationLevel,
     EscalationRule,
@@ -355,6 +357,40 @@ class AlertSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ChangeEventSerializer(serializers.ModelSerializer):
+    """A change a change source reported (a deployment, a change ticket): never an incident."""
+
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    channel = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+    source = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+    started_at = serializers.DateTimeField(
+        read_only=True, help_text="The time of its first event, as the sender gave it."
+    )
+    changed_at = serializers.DateTimeField(
+        read_only=True, help_text="The time of its latest event, as the sender gave it."
+    )
+
+    class Meta:
+        model = ChangeEvent
+        fields = [
+            "id",
+            "channel",
+            "source",
+            "change_key",
+            "title",
+            "description",
+            "link",
+            "labels",
+            "status",
+            "started_at",
+            "changed_at",
+            "event_count",
+            "received_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
 class IncidentSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     channel = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
@@ -421,10 +457,24 @@ class IncidentDetailSerializer(IncidentSerializer):
     alerts = AlertSerializer(many=True, read_only=True)
     timeline = TimelineEntrySerializer(many=True, read_only=True)
     escalation = EscalationStateSerializer(source="*", read_only=True)
+    changes_before = serializers.SerializerMethodField(
+        help_text="The changes of its channel (or with a service label of its alerts) under way "
+        "in the CHANGE_LOOKBACK_MINUTES before it opened, latest first."
+    )
 
     class Meta(IncidentSerializer.Meta):
-        fields = [*IncidentSerializer.Meta.fields, "alerts", "timeline", "escalation"]
+        fields = [
+            *IncidentSerializer.Meta.fields,
+            "alerts",
+            "timeline",
+            "escalation",
+            "changes_before",
+        ]
         read_only_fields = fields
+
+    @extend_schema_field(ChangeEventSerializer(many=True))
+    def get_changes_before(self, incident: Incident) -> list[dict[str, Any]]:
+        return ChangeEventSerializer(changes_before(incident), many=True).data
 
 
 class ActionResultSerializer(serializers.Serializer):

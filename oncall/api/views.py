@@ -29,6 +29,7 @@ from rest_framework.response import Response
 from oncall import ingest, lifecycle
 from oncall.api import serializers as s
 from oncall.api.pagination import NewestFirstCursorPagination
+from oncall.change_events import ChangeStatus
 from oncall.events import PayloadError, Severity
 from oncall.incident_list import search_condition
 from oncall.models import (
@@ -36,6 +37,7 @@ from oncall.models import (
     Alert,
     AlertSource,
     ApiToken,
+    ChangeEvent,
     EscalationRule,
     Incident,
     IncidentNote,
@@ -440,6 +442,39 @@ class IncidentNoteViewSet(
     def destroy(self, request: Request, *args: object, **kwargs: object) -> Response:
         lifecycle.delete_note(self.get_object(), self._actor())
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ChangeFilter(django_filters.FilterSet):
+    channel = django_filters.UUIDFilter(field_name="channel__public_id")
+    source = django_filters.UUIDFilter(field_name="source__public_id")
+    status = django_filters.MultipleChoiceFilter(choices=ChangeStatus.choices)
+    changed_after = UtcDateTimeFilter(field_name="changed_at", lookup_expr="gte")
+    changed_before = UtcDateTimeFilter(field_name="changed_at", lookup_expr="lt")
+
+    class Meta:
+        model = ChangeEvent
+        fields = ["channel", "source", "status", "change_key"]
+
+
+class ChangeCursorPagination(NewestFirstCursorPagination):
+    ordering = ("-changed_at", "-id")
+
+
+class ChangeEventViewSet(viewsets.ReadOnlyModelViewSet):
+    """Changes (deployments, configuration changes, change tickets) that change sources
+    reported in the caller's channels, latest first. Changes never open incidents; an
+    incident's detail lists those under way before it opened (``changes_before``)."""
+
+    serializer_class = s.ChangeEventSerializer
+    lookup_field = "public_id"
+    pagination_class = ChangeCursorPagination
+    filterset_class = ChangeFilter
+
+    def get_queryset(self) -> QuerySet:
+        queryset = ChangeEvent.objects.select_related("channel", "source")
+        if self.request.user.is_superuser:
+            return queryset
+        return queryset.filter(channel__in=visible_channels(self.request.user).values("pk"))
 
 
 class AlertCursorPagination(NewestFirstCursorPagination):

@@ -1,4 +1,5 @@
 from oncall.models.calendars import CalendarFeed
+from oncall.models.changes import ChangeEvent
 from oncall.models.channels import Channel
 from oncall.models.escalation import EscalationLevel, EscalationRule
 from oncall.models.incidents import ActionSource, Alert, Counter, Incident, TimelineEntry
@@ -21,6 +22,7 @@ __all__ = [
     "AlertSource",
     "ApiToken",
     "CalendarFeed",
+    "ChangeEvent",
     "Channel",
     "Counter",
     "EscalationLevel",

@@ -5,7 +5,8 @@ routes and stores (see ``oncall.ingest.accept``); merging into incidents happens
 Anything it cannot use gets a 4xx JSON answer with the reason and nothing is stored. The answers
 to a parsed push are the source's (``oncall.sources.SourceKind``); a source with a URL of its own
 (PagerDuty's ``/v2/enqueue``) builds its view from ``require_post``, ``authenticate``,
-``read_json`` and ``accept``.
+``read_json`` and ``accept``. A change source's push (``oncall.change_events``) takes the same
+door and is recorded as changes by ``oncall.changes.accept``: it never becomes an alert.
 
 Bodies are read by ``oncall.jsonbody``, the one reader for the edge: JSON too deep or with
 numbers Python cannot read is a 400 ``invalid_json`` with the reason, and text the console
@@ -22,7 +23,8 @@ from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from oncall import ingest, jsonbody, metrics
+from oncall import changes, ingest, jsonbody, metrics
+from oncall.change_events import ChangeSourceKind
 from oncall.events import PayloadError
 from oncall.models import AlertSource, RefusedPush
 from oncall.models.sources import hash_token
@@ -158,6 +160,8 @@ def accept(source: AlertSource, body: Body, pushed: PushRequest | None = None) -
         control = kind.handshake(body.payload, pushed)
         if control is not None:
             return _respond(control, source.kind)
+        if isinstance(kind, ChangeSourceKind):
+            return _accept_changes(source, kind, body, pushed)
         result = ingest.accept(
             source, body.payload, body_bytes=body.size, edge_notes=body.notes, push=pushed
         )
@@ -191,6 +195,17 @@ def _record_refusal(
         raw_body=body.raw,
         body_bytes=body.size,
     )
+
+
+def _accept_changes(
+    source: AlertSource, kind: ChangeSourceKind, body: Body, pushed: PushRequest
+) -> JsonResponse:
+    """A change source's push: recorded as changes, never as alerts (``oncall.change_events``).
+    Raises what ``accept`` answers for every kind (``PayloadError``, ``SourceRefused``)."""
+    result = changes.accept(
+        source, kind, body.payload, body_bytes=body.size, edge_notes=body.notes, push=pushed
+    )
+    return _respond(kind.accepted_changes_answer(result), source.kind)
 
 
 def _with_hint(error: PayloadError, payload: Any, kind: SourceKind) -> PayloadError:
