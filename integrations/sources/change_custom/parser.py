@@ -22,6 +22,7 @@ Anything else is refused with the field and the reason (our own protocol: nothin
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from integrations.sources.common import (
@@ -66,7 +67,7 @@ def parse(payload: Any) -> list[ChangeRecord]:
             ),
             link=_link(body),
             labels=clean_labels(body.get("labels"), field="labels"),
-            event_time=parse_epoch_time(body.get("event_time"), field="event_time", unit="s"),
+            event_time=_event_time(body.get("event_time")),
         )
     ]
 
@@ -87,3 +88,12 @@ def _link(body: dict[str, Any]) -> str:
     if link and not is_web_url(link):
         raise PayloadError(f"link must be an http(s) URL, not {truncate(link, 64)!r}", field="link")
     return link
+
+
+def _event_time(raw: Any) -> datetime | None:
+    """``event_time``: positive Unix seconds (0 or less is a sender's mistake, said so)."""
+    if isinstance(raw, int | float) and not isinstance(raw, bool) and raw <= 0:
+        raise PayloadError(
+            f"event_time must be a positive Unix time in seconds, not {raw}", field="event_time"
+        )
+    return parse_epoch_time(raw, field="event_time", unit="s")
