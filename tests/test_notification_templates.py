@@ -347,3 +347,157 @@ def test_a_failing_template_falls_back_and_says_so_once(incident, body, reason):
     assert template.error_count == 2
     assert template.last_error_incident == incident
     assert reason in template.last_error
+
+
+# --- The admin's editor -------------------------------------------------------------------------
+
+
+def test_the_editor_starts_from_the_default_and_keeps_following_it(admin_client):
+    page = admin_client.get("/admin/oncall/notificationtemplate/add/")
+
+    assert page.status_code == 200
+    assert "joinAlertLabels(root, &quot;resource&quot;" in page.content.decode()
+
+    response = admin_client.post(
+        "/admin/oncall/notificationtemplate/add/",
+        {"name": "Unchanged", "description": "", "body_feishu_card": FEISHU_CARD.default},
+    )
+
+    assert response.status_code == 302
+    assert NotificationTemplate.objects.get(name="Unchanged").bodies == {}
+
+
+def test_a_broken_body_is_refused_with_its_line(admin_client):
+    response = admin_client.post(
+        "/admin/oncall/notificationtemplate/add/",
+        {"name": "Broken", "body_feishu_card": "fine\n{% if %}"},
+    )
+
+    assert response.status_code == 200
+    assert "line 2" in response.content.decode()
+    assert not NotificationTemplate.objects.exists()
+
+
+def test_unknown_names_are_refused_by_name(admin_client):
+    response = admin_client.post(
+        "/admin/oncall/notificationtemplate/add/",
+        {"name": "Typo", "body_feishu_card": "{{ Titel }}"},
+    )
+
+    assert "Unknown variables or functions: Titel." in response.content.decode()
+
+
+def test_reset_puts_the_default_back(admin_client):
+    template = NotificationTemplate.objects.create(name="Mine", bodies={"feishu_card": "x"})
+
+    admin_client.post(
+        f"/admin/oncall/notificationtemplate/{template.pk}/change/",
+        {"name": "Mine", "body_feishu_card": "x", "reset_feishu_card": "on"},
+    )
+
+    template.refresh_from_db()
+    assert template.bodies == {}
+
+
+def test_the_preview_renders_without_saving(admin_client, incident):
+    response = admin_client.post(
+        "/admin/oncall/notificationtemplate/preview/",
+        {"body_feishu_card": "**{{ Title }}** ({{ AlertCnt }})", "preview_incident": incident.pk},
+    )
+
+    assert response.json()["media"]["feishu_card"] == {
+        "text": "**Disk 95% full on db-1** (3)",
+        "error": "",
+        "default": False,
+    }
+    assert not NotificationTemplate.objects.exists()
+
+
+def test_the_preview_on_the_sample_says_what_fails(admin_client):
+    response = admin_client.post(
+        "/admin/oncall/notificationtemplate/preview/", {"body_feishu_card": "{{ 1 / 0 }}"}
+    )
+
+    assert "ZeroDivisionError" in response.json()["media"]["feishu_card"]["error"]
+
+
+def test_the_preview_needs_the_permission_and_a_csrf_token(client, admin_user):
+    from django.test import Client
+
+    staff = UserFactory(username="viewer", is_staff=True)
+    client.force_login(staff)
+    assert client.post("/admin/oncall/notificationtemplate/preview/").status_code == 403
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(admin_user)
+    assert strict.post("/admin/oncall/notificationtemplate/preview/").status_code == 403
+
+
+def test_the_page_shows_the_last_failure(admin_client, incident):
+    template = NotificationTemplate.objects.create(
+        name="Failing", bodies={"feishu_card": "{{ 1 / 0 }}"}
+    )
+    incident.channel.notification_template = template
+    incident.channel.save()
+    incident_card(incident, now=NOW)
+
+    page = admin_client.get(f"/admin/oncall/notificationtemplate/{template.pk}/change/")
+
+    text = page.content.decode()
+    assert "ZeroDivisionError" in text
+    assert f"#{incident.number}" in text
+    assert "Databases" in text  # used by
+
+
+# --- The API ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def api():
+    from tests.factories import api_as, staff_user
+
+    return api_as(
+        staff_user(
+            "ada",
+            "oncall.add_notificationtemplate",
+            "oncall.change_notificationtemplate",
+            "oncall.view_notificationtemplate",
+            "oncall.change_channel",
+            "oncall.view_channel",
+        )
+    )
+
+
+def test_the_api_creates_checks_and_previews_templates(api, incident):
+    bad = api.post(
+        "/api/v1/notification-templates/",
+        {"name": "Bad", "bodies": {"feishu_card": "{% for %}", "telex": "x"}},
+        format="json",
+    )
+    assert bad.status_code == 400
+    assert set(bad.json()["error"]["fields"]) == {"bodies"}
+    assert "line 1" in str(bad.json()["error"])
+    assert "telex" in str(bad.json()["error"])
+
+    good = api.post(
+        "/api/v1/notification-templates/",
+        {"name": "Good", "bodies": {"feishu_card": "{{ Title }}"}},
+        format="json",
+    )
+    assert good.status_code == 201, good.json()
+
+    shown = api.post(
+        "/api/v1/notification-templates/preview/",
+        {"bodies": {"feishu_card": "#{{ Num }}"}, "incident": str(incident.public_id)},
+        format="json",
+    )
+    assert shown.json()["media"]["feishu_card"]["text"] == f"#{incident.number}"
+
+    channel = api.patch(
+        f"/api/v1/channels/{incident.channel.public_id}/",
+        {"notification_template": good.json()["id"]},
+        format="json",
+    )
+    assert channel.status_code == 200, channel.json()
+    incident.channel.refresh_from_db()
+    assert body_of(incident_card(incident, now=NOW)) == "Disk 95% full on db-1"
