@@ -82,9 +82,7 @@ class NotificationTemplateForm(forms.ModelForm):
         stored = self.instance.bodies or {}
         for medium in media():
             if body_field(medium) in self.fields:
-                self.fields[body_field(medium)].initial = (
-                    stored.get(medium.name) or medium.default
-                )
+                self.fields[body_field(medium)].initial = stored.get(medium.name) or medium.default
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
