@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from rest_framework.routers import BaseRouter
 
     from oncall.models import EscalationLevel, EscalationRule, Incident
+    from oncall.notify.engine import Medium
     from oncall.sections import Section
 
 logger = logging.getLogger(__name__)
@@ -176,6 +177,15 @@ class ChatPlatform(Protocol):
         its Feishu app); for every rule of the page at once, in a fixed number of queries."""
         ...
 
+    # --- Notification templates ---------------------------------------------------------
+
+    def template_media(self) -> list[Medium]:
+        """The media this platform renders notification templates for (a card body), each
+        with its escaping, size limit and built-in default (``oncall.notify``). The platform
+        adds its header, status and buttons around the rendered body, so no template can
+        remove or break them."""
+        ...
+
     # --- Surfaces ---------------------------------------------------------------------------
 
     def url_patterns(self) -> list[URLPattern | URLResolver]: ...
@@ -233,6 +243,9 @@ class PlatformBase:
 
     def rule_facts(self, rules: Sequence[EscalationRule]) -> dict[int, list[tuple[str, str]]]:
         return {}
+
+    def template_media(self) -> list[Medium]:
+        return []
 
     def url_patterns(self) -> list[URLPattern | URLResolver]:
         return []

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from rest_framework.routers import BaseRouter
 
     from oncall.models import EscalationLevel, EscalationRule, Incident
+    from oncall.notify.engine import Medium
     from oncall.sections import Section
 
 TASKS = "integrations.feishu.tasks"
@@ -46,6 +47,13 @@ class FeishuPlatform(PlatformBase):
         from integrations.feishu.escalation_targets import FeishuTargets
 
         return FeishuTargets()
+
+    # --- Notification templates ---------------------------------------------------------
+
+    def template_media(self) -> list[Medium]:
+        from integrations.feishu.cards.body import FEISHU_CARD
+
+        return [FEISHU_CARD]
 
     # --- Escalation ------------------------------------------------------------------------
 

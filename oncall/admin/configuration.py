@@ -57,6 +57,7 @@ class ChannelAdmin(admin.ModelAdmin):
             {"fields": ["group_by_labels", "group_window_minutes", "auto_close"]},
         ),
         ("Escalation", {"fields": ["escalation_rule_links"]}),
+        ("Notifications", {"fields": ["notification_template"]}),
     ]
     readonly_fields = ["escalation_rule_links"]
 

@@ -72,6 +72,7 @@ class EscalationRuleForm(forms.ModelForm):
             "timezone",
             "stop_when",
             "repeat_rule_times",
+            "notification_template",
         ]
 
 
@@ -182,7 +183,7 @@ class EscalationRuleAdmin(admin.ModelAdmin):
         (None, {"fields": ["channel", "name", "position", "enabled", "delivery_warnings"]}),
         ("Which incidents", {"fields": ["severities", "matchers"]}),
         ("When", {"fields": ["days", ("start_time", "end_time"), "timezone"]}),
-        ("Delivery", {"fields": ["stop_when", "repeat_rule_times"]}),
+        ("Delivery", {"fields": ["stop_when", "repeat_rule_times", "notification_template"]}),
     ]
     Media = AdminMedia
 

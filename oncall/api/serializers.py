@@ -25,6 +25,7 @@ from oncall.models import (
     EscalationRule,
     Incident,
     IncidentNote,
+    NotificationTemplate,
     RefusedPush,
     Route,
     Schedule,
@@ -32,6 +33,8 @@ from oncall.models import (
 )
 from oncall.models.escalation import validate_days, validate_severities
 from oncall.notes import MAX_NOTE_CHARS
+from oncall.notify.media import media
+from oncall.notify.preview import check
 from oncall.platforms import (
     level_has_platform_targets,
     platform_level_fields,
@@ -81,6 +84,15 @@ class UserSerializer(serializers.ModelSerializer):
         return user.email if getattr(user, "email_visible", False) else None
 
 
+def notification_template_field() -> serializers.SlugRelatedField:
+    return public_id_field(
+        NotificationTemplate.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="The notification template's id; null: the built-in template.",
+    )
+
+
 class ChannelSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     members = serializers.PrimaryKeyRelatedField(
@@ -89,6 +101,7 @@ class ChannelSerializer(serializers.ModelSerializer):
         required=False,
         help_text="User ids of the people who may act on the channel's incidents.",
     )
+    notification_template = notification_template_field()
 
     class Meta:
         model = Channel
@@ -100,6 +113,7 @@ class ChannelSerializer(serializers.ModelSerializer):
             "group_by_labels",
             "group_window_minutes",
             "auto_close",
+            "notification_template",
             "created_at",
         ]
 
@@ -699,6 +713,7 @@ class EscalationRuleSerializer(serializers.ModelSerializer):
     levels = EscalationLevelSerializer(
         many=True, allow_empty=False, help_text="Replaces all levels; the order is theirs."
     )
+    notification_template = notification_template_field()
     conditions = serializers.CharField(source="describe_conditions", read_only=True)
     warnings = serializers.SerializerMethodField(
         help_text="Targets that won't receive anything (no app, chats the bot left)."
@@ -725,6 +740,7 @@ class EscalationRuleSerializer(serializers.ModelSerializer):
             "timezone",
             "stop_when",
             "repeat_rule_times",
+            "notification_template",
             "levels",
             "conditions",
             "warnings",
@@ -818,3 +834,74 @@ class EscalationRuleSerializer(serializers.ModelSerializer):
             level.schedules.set(schedules)
             written.append((level, theirs))
         save_platform_targets(rule, platform_values, written)
+
+
+class NotificationTemplateSerializer(serializers.ModelSerializer):
+    """A template's bodies by medium (a medium left out: its built-in default), checked on
+    save as in the admin: syntax with the line, unknown names, a trial render."""
+
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    last_error_incident = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+
+    class Meta:
+        model = NotificationTemplate
+        fields = [
+            "id",
+            "name",
+            "description",
+            "bodies",
+            "last_error",
+            "last_error_at",
+            "last_error_incident",
+            "error_count",
+            "updated_at",
+        ]
+        read_only_fields = ["last_error", "last_error_at", "error_count", "updated_at"]
+
+    def validate_bodies(self, bodies: Any) -> dict[str, str]:
+        return check_bodies(bodies)
+
+
+class TemplatePreviewSerializer(serializers.Serializer):
+    bodies = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        help_text="Medium → template text; a medium left out renders its default.",
+    )
+    incident = serializers.SlugRelatedField(
+        slug_field="public_id",
+        queryset=Incident.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Render on this incident; else on the built-in sample.",
+    )
+
+    def validate_bodies(self, bodies: Any) -> dict[str, str]:
+        known = {medium.name for medium in media()}
+        unknown = sorted(set(bodies) - known)
+        if unknown:
+            raise serializers.ValidationError(f"Unknown media {unknown}: use {sorted(known)}.")
+        return bodies
+
+
+class RenderedSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    error = serializers.CharField()
+    default = serializers.BooleanField(help_text="Rendered with the built-in default.")
+
+
+def check_bodies(bodies: Any) -> dict[str, str]:
+    """Bodies by medium name, each checked; errors by medium, each naming the problem."""
+    if not isinstance(bodies, dict):
+        raise serializers.ValidationError("Enter an object of medium → template text.")
+    by_name = {medium.name: medium for medium in media()}
+    errors: dict[str, list[str]] = {}
+    for name, body in bodies.items():
+        if name not in by_name:
+            errors[name] = [f"Unknown medium: use one of {sorted(by_name)}."]
+        elif not isinstance(body, str):
+            errors[name] = ["Enter the template as text."]
+        elif problems := check(body, by_name[name]):
+            errors[name] = problems
+    if errors:
+        raise serializers.ValidationError(errors)
+    return {name: body for name, body in bodies.items() if body.strip()}

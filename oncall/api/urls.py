@@ -10,6 +10,9 @@ router = DefaultRouter()
 router.register("channels", views.ChannelViewSet, basename="channel")
 router.register("alert-sources", views.AlertSourceViewSet, basename="alert-source")
 router.register("routes", views.RouteViewSet, basename="route")
+router.register(
+    "notification-templates", views.NotificationTemplateViewSet, basename="notification-template"
+)
 router.register("users", views.UserViewSet, basename="user")
 router.register("incidents", views.IncidentViewSet, basename="incident")
 router.register(

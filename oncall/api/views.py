@@ -18,8 +18,9 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
+    inline_serializer,
 )
-from rest_framework import mixins, permissions, status, viewsets
+from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import get_object_or_404
@@ -41,10 +42,12 @@ from oncall.models import (
     EscalationRule,
     Incident,
     IncidentNote,
+    NotificationTemplate,
     RefusedPush,
     Route,
     TimelineEntry,
 )
+from oncall.notify.preview import preview
 from oncall.permissions import (
     MembersReadModelPermissionsWrite,
     ModelPermissions,
@@ -132,6 +135,32 @@ class AlertSourceViewSet(viewsets.ModelViewSet):
         source = self.get_object()
         refused = source.refused_pushes.order_by("-id")[: RefusedPush.KEEP]
         return Response(s.RefusedPushSerializer(refused, many=True).data)
+
+
+class NotificationTemplateViewSet(viewsets.ModelViewSet):
+    """What notifications say, per medium. Staff with the permissions only."""
+
+    serializer_class = s.NotificationTemplateSerializer
+    permission_classes = [permissions.IsAuthenticated, ModelPermissions]
+    lookup_field = "public_id"
+    ordering_fields = ["name", "updated_at"]
+
+    def get_queryset(self) -> QuerySet:
+        return NotificationTemplate.objects.select_related("last_error_incident").order_by("name")
+
+    @extend_schema(
+        request=s.TemplatePreviewSerializer,
+        responses=inline_serializer(
+            "TemplatePreview", {"media": serializers.DictField(child=s.RenderedSerializer())}
+        ),
+    )
+    @action(detail=False, methods=["post"])
+    def preview(self, request: Request) -> Response:
+        """Render bodies without saving them, on an incident or the built-in sample."""
+        serializer = s.TemplatePreviewSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        incident = serializer.validated_data.get("incident")
+        return Response({"media": preview(serializer.validated_data["bodies"], incident)})
 
 
 class RouteViewSet(viewsets.ModelViewSet):

@@ -24,6 +24,7 @@ from oncall.metrics.instruments import (
     notification_sent,
     push_answered,
     push_processed,
+    template_failed,
 )
 
 __all__ = [
@@ -34,4 +35,5 @@ __all__ = [
     "notification_sent",
     "push_answered",
     "push_processed",
+    "template_failed",
 ]

@@ -63,6 +63,11 @@ NOTIFICATIONS_FAILED = Counter(
     "Notifications that will not arrive (given up on), by platform and reason.",
     ["platform", "reason"],
 )
+TEMPLATE_FAILURES = Counter(
+    "oncall_template_failures",
+    "Notifications rendered with the built-in template because the custom one failed, by medium.",
+    ["medium"],
+)
 NOTIFICATION_RETRIES = Counter(
     "oncall_notification_retries",
     "Notification attempts that failed and will be tried again, by platform and reason.",
@@ -105,6 +110,11 @@ def notification_sent(platform: str, count: int = 1) -> None:
 @_never_fails
 def notification_failed(platform: str, reason: str, count: int = 1) -> None:
     NOTIFICATIONS_FAILED.labels(platform, reason).inc(count)
+
+
+@_never_fails
+def template_failed(medium: str) -> None:
+    TEMPLATE_FAILURES.labels(medium).inc()
 
 
 @_never_fails

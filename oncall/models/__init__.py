@@ -14,6 +14,7 @@ from oncall.models.schedules import (
 )
 from oncall.models.shift_swaps import ShiftSwap
 from oncall.models.sources import AlertSource, InboundEvent, Route
+from oncall.models.templates import NotificationTemplate
 from oncall.models.tokens import ApiToken
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "Incident",
     "IncidentNote",
     "LayerParticipant",
+    "NotificationTemplate",
     "RefusedPush",
     "Route",
     "Schedule",

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 def _validate_label_names(value: object) -> None:
@@ -48,6 +49,14 @@ class Channel(models.Model):
     auto_close = models.BooleanField(
         default=True,
         help_text="Close an incident by itself once every one of its alerts has recovered.",
+    )
+    notification_template = models.ForeignKey(
+        "oncall.NotificationTemplate",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="channels",
+        help_text=_("What its notifications say; empty: the built-in template."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -172,6 +172,14 @@ class EscalationRule(models.Model):
         default=0,
         help_text=_("After the last level, run the rule again from its first level this often."),
     )
+    notification_template = models.ForeignKey(
+        "oncall.NotificationTemplate",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="escalation_rules",
+        help_text=_("Overrides the channel's template for incidents this rule escalates."),
+    )
 
     class Meta:
         ordering = ["channel", "position", "id"]

@@ -229,6 +229,8 @@ class TimelineEntry(models.Model):
         ASSIGNED = "assigned", _("assigned")
         # A responder's note: the entry points at its ``IncidentNote``, which holds the text.
         NOTE = "note", _("note")
+        # A custom notification template failed; the built-in one was sent instead.
+        TEMPLATE_FAILED = "template_failed", _("notification template failed")
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(max_length=32, choices=Kind.choices)

@@ -418,7 +418,7 @@ def test_it_cuts_labels_that_do_not_fit_and_says_how_many(incident):
     assert serialised_size(card) < FEISHU_LIMIT
     lines = body_of(card).split("\n")
     shown = [line for line in lines if line.startswith("**label")]
-    hidden = re.fullmatch(r"…(\d+) more labels", lines[-1])
+    hidden = re.fullmatch(r"…(\d+) more lines", lines[-1])
     assert hidden is not None
     assert len(shown) + int(hidden.group(1)) == 500
     assert shown[0].startswith("**label000**: value 0 ")
@@ -431,7 +431,7 @@ def test_it_keeps_a_card_of_escaped_and_wide_characters_under_30_kb(incident):
     card = card_of(incident, alert)
 
     assert len(json.dumps(card).encode()) < FEISHU_LIMIT
-    assert body_of(card).split("\n")[-1].endswith("more labels")
+    assert body_of(card).split("\n")[-1].endswith("more lines")
 
 
 # --- Fingerprint -------------------------------------------------------------------------------

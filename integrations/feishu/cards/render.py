@@ -3,19 +3,22 @@ buttons that act on it, built again after every change and patched into every se
 
 * ``config.update_multi`` is on: Feishu updates a sent card only when it is shared (FEISHU.md,
   "update card").
-* The body follows the knowledge base's default Feishu template: the first alert's
-  ``body_text`` label (else its description), its ``resource`` label, then every other label.
-  Everything an alert or a person wrote is escaped for lark_md, so an alert cannot mention
-  people or show a link of its own.
+* The body is the incident's notification template for the ``feishu_card`` medium
+  (``body.py``; by default the knowledge base's: the first alert's ``body_text`` label, else
+  its description, the ``resource`` label, then every other label). Everything an alert or a
+  person wrote is escaped for lark_md, so an alert cannot mention people or show a link of
+  its own.
 * Buttons carry ``{"action": ..., "incident": <public id>}`` and nothing else: the callback looks
   the incident up and checks who clicked; nothing in a value is trusted or secret.
-* Feishu refuses cards over 30 KB: the body (text, then labels) is cut to fit.
+* Feishu refuses cards over 30 KB: the body is cut to fit, visibly.
 * Responders' notes show as their count and the latest one (its first lines, escaped like
   everything else: a note cannot mention people or hide a link either). Adding, editing or
   deleting a note is announced like any change, which makes the stored card stale
   (``render_cache``) and updates every sent copy.
 
-``incident_card`` reads the incident, its alerts and its notes and writes nothing.
+``incident_card`` reads the incident, its alerts and its notes, and writes nothing unless the
+incident's custom template fails (``oncall.notify.choose`` records that once, and the
+built-in body is shown).
 """
 
 from __future__ import annotations
@@ -34,11 +37,13 @@ from django.db import connection
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from integrations.feishu.cards.body import FEISHU_CARD, escape_lark_md, fit
 from oncall.changes import changes_before
 from oncall.durations import snooze_choices
 from oncall.events import Severity
 from oncall.links import incident_url
 from oncall.models import Alert, ChangeEvent, Incident, IncidentNote
+from oncall.notify.choose import render_for
 from oncall.timeline import display_name
 from oncall.wording import (
     ONE_CLICK_BUTTONS,
@@ -55,31 +60,17 @@ from oncall.wording import (
 CARD_BUDGET_BYTES = 28 * 1024
 
 MAX_TITLE_CHARS = 120
-# A card summarises; the incident page has the whole text.
-MAX_TEXT_CHARS = 2000
-MAX_LABEL_KEY_CHARS = 100
-MAX_LABEL_VALUE_CHARS = 500
 ELLIPSIS = "…"
-# The latest note on a card: a glance at where the work is; the page has the whole text.
+# A card summarises; the incident page has the whole text.
 MAX_NOTE_CHARS = 300
 MAX_NOTE_LINES = 4
 # Changes before the incident on a card: a hint of what to look at; the page lists them all.
 MAX_CHANGES_ON_CARD = 5
 MAX_CHANGE_TITLE_CHARS = 100
-# Labels the template shows first (resource) or as the text (body_text), not in the list.
-_SPECIAL_LABELS = ("body_text", "resource")
 
 _SEVERITY_COLOURS = {Severity.CRITICAL: "red", Severity.WARNING: "orange", Severity.INFO: "blue"}
 _STATE_COLOURS = {DisplayState.CLOSED: "green", DisplayState.SNOOZED: "grey"}
 
-# Characters lark_md gives a meaning to: mentions and font tags (<), links ([...](...)),
-# emphasis (* _ ~), code (`), escapes (\\) and entities (&). Feishu documents HTML numeric
-# entities as the way to show them literally ("特殊字符转义说明" in the card Markdown docs:
-# https://open.feishu.cn/document/feishu-cards/card-components/content-components/rich-text).
-_LARK_MD_SPECIALS = "&<>*_~`[]\\"
-_LARK_MD_ESCAPES = str.maketrans({char: f"&#{ord(char)};" for char in _LARK_MD_SPECIALS})
-# "\n" inside a JSON string costs two bytes.
-_NEWLINE_COST = 2
 # Where the body goes among the card's elements (after the fields and a rule).
 _BODY_INDEX = 2
 
@@ -136,7 +127,7 @@ def _incident_card(
             {"tag": "note", "elements": [_plain(_note(incident, now))]},
         ],
     }
-    _fill_body(card, summary.first)
+    _fill_body(card, incident, alerts, summary.first, now)
     return card
 
 
@@ -161,11 +152,6 @@ def card_fingerprint(card: dict) -> str:
 def card_size(card: dict) -> int:
     """The card's size in bytes as the budget counts it (ASCII-escaped JSON)."""
     return len(json.dumps(card).encode())
-
-
-def escape_lark_md(text: str) -> str:
-    """``text`` shown literally inside lark_md: no mention, link, emphasis or tag survives."""
-    return text.translate(_LARK_MD_ESCAPES)
 
 
 # --- Alerts --------------------------------------------------------------------------------
@@ -457,85 +443,24 @@ def _snooze_menu(ref: str) -> list[dict]:
 # --- Body ----------------------------------------------------------------------------------
 
 
-def _fill_body(card: dict, alert: Alert | None) -> None:
-    """Put the body into the card's placeholder, cut to the room the rest leaves; drop the
-    placeholder when there is nothing to show (Feishu refuses empty text)."""
+def _fill_body(
+    card: dict,
+    incident: Incident,
+    alerts: Sequence[Alert] | None,
+    first: Alert | None,
+    now: datetime,
+) -> None:
+    """Put the template's body into the card's placeholder, fitted to the room the rest
+    leaves; drop the placeholder when there is nothing to show (Feishu refuses empty text)."""
     room = CARD_BUDGET_BYTES - card_size(card)
-    body = _body(alert, room) if alert is not None else ""
-    if body:
-        card["elements"][_BODY_INDEX] = _lark_md_div(body)
+    if incident.pk is None or (alerts is None and first is None):
+        alerts = alerts or []  # nothing stored (the admin's test card), or no alert at all
+    rendered = render_for(incident, FEISHU_CARD, alerts=alerts, first=first, now=now)
+    text = fit(rendered.text, room)
+    if text:
+        card["elements"][_BODY_INDEX] = _lark_md_div(text)
     else:
         del card["elements"][_BODY_INDEX]
-
-
-def _body(alert: Alert, room: int) -> str:
-    labels = alert.labels if isinstance(alert.labels, dict) else {}
-    text = _label_value(labels.get("body_text")) or alert.description or ""
-    lines = [_label_line(key, labels[key]) for key in _label_order(labels)]
-    return _fit(_clip(text.strip(), MAX_TEXT_CHARS), lines, room)
-
-
-def _label_order(labels: dict) -> list[str]:
-    rest = sorted(key for key in labels if key not in _SPECIAL_LABELS)
-    return (["resource"] if _label_value(labels.get("resource")) else []) + rest
-
-
-def _label_line(key: str, value: Any) -> str:
-    name = escape_lark_md(_one_line(_clip(str(key), MAX_LABEL_KEY_CHARS)))
-    text = escape_lark_md(_one_line(_clip(_label_value(value), MAX_LABEL_VALUE_CHARS)))
-    return f"**{name}**: {text}"
-
-
-def _label_value(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _fit(text: str, lines: list[str], room: int) -> str:
-    """The text, then as many label lines as fit in ``room`` bytes, then "…N more labels".
-    When the labels do not all fit, the text may take at most half of the room."""
-    if _cost([escape_lark_md(text), *lines]) <= room:
-        return "\n".join(part for part in (escape_lark_md(text), *lines) if part)
-    reserve = _cost([_more_labels(len(lines))]) + _NEWLINE_COST
-    text_room = room - reserve if not lines else (room - reserve) // 2
-    parts = [part for part in (_escaped_within(text, text_room),) if part]
-    used = _cost(parts)
-    for shown, line in enumerate(lines):
-        extra = _cost([line]) + (_NEWLINE_COST if parts else 0)
-        if used + extra > room - reserve:
-            parts.append(_more_labels(len(lines) - shown))
-            break
-        parts.append(line)
-        used += extra
-    return "\n".join(part for part in parts if part)
-
-
-def _escaped_within(raw: str, limit: int) -> str:
-    """``raw`` escaped, cut (with an ellipsis) to cost at most ``limit`` bytes."""
-    if limit <= 0:
-        return ""
-    escaped = escape_lark_md(raw)
-    while raw and _cost([escaped]) > limit:
-        # Proportional cut: escaping makes the cost uneven, so re-measure until it fits.
-        raw = raw[: len(raw) * limit // (_cost([escaped]) + 1)]
-        escaped = escape_lark_md(raw) + ELLIPSIS
-    return escaped if _cost([escaped]) <= limit else ""
-
-
-def _more_labels(count: int) -> str:
-    return f"{ELLIPSIS}{count} more label{'s' if count != 1 else ''}"
-
-
-def _cost(parts: Sequence[str]) -> int:
-    """Bytes the parts add to the card, joined by newlines, inside one JSON string."""
-    present = [part for part in parts if part]
-    if not present:
-        return 0
-    text = sum(len(json.dumps(part)) - 2 for part in present)
-    return text + _NEWLINE_COST * (len(present) - 1)
 
 
 # --- Small pieces --------------------------------------------------------------------------
