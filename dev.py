@@ -13,6 +13,9 @@
                            the fault drill: alerts pushed while the broker, a worker,
                            PostgreSQL connections and Feishu fail; a table of lost and
                            duplicated alerts, incidents and cards per fault (--help)
+    python3 dev.py kinds [--write]
+                           the README's table of alert-source kinds, from the registered
+                           classes; --write puts it into README.md (a test keeps them equal)
     python3 dev.py lock [uv options]
                            re-lock requirements.lock (runtime) and requirements-dev.lock (tests,
                            tools) from pyproject.toml with hashes, keeping every pin it can;
@@ -274,6 +277,9 @@ def main(argv: list[str]) -> None:
             cmd_drill(rest)
         case "lock":
             cmd_lock(rest)
+        case "kinds":
+            ensure_venv()
+            sys.exit(run_until_done([PY, "manage.py", "source_kinds", *rest]))
         case _:
             print(__doc__)
             sys.exit(0 if command in {"help", "-h", "--help"} else 2)

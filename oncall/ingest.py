@@ -52,7 +52,7 @@ from oncall.events import AcceptResult, AlertEvent, PayloadError
 from oncall.merge import Merger, plan_left_waiting, touched_names
 from oncall.models import AlertSource, Channel, InboundEvent
 from oncall.routing import RoutingTable
-from oncall.sources import SourceKind, source_kind
+from oncall.sources import PushRequest, SourceKind, source_kind
 
 logger = logging.getLogger(__name__)
 
@@ -77,15 +77,23 @@ class TooManyAlerts(PayloadError):
 
 
 def accept(
-    source: AlertSource, payload: Any, *, body_bytes: int, edge_notes: Sequence[str] = ()
+    source: AlertSource,
+    payload: Any,
+    *,
+    body_bytes: int,
+    edge_notes: Sequence[str] = (),
+    push: PushRequest | None = None,
 ) -> AcceptResult:
-    """Parse, route and store a push. Raises ``PayloadError`` (``TooManyAlerts`` past the cap);
-    stores nothing in that case.
+    """Parse, route and store a push. Raises ``PayloadError`` (``TooManyAlerts`` past the cap)
+    or ``SourceRefused`` (a wrong signature); stores nothing in that case.
 
     ``edge_notes`` say what reading the body changed (``oncall.jsonbody``); they are stored and
-    answered with the push's own notes."""
+    answered with the push's own notes. ``push`` is the request as the source may read it (none
+    for events that did not come over HTTP: the source's options and secret only)."""
     kind = source_kind(source.kind)
-    parsed = kind.parse(payload)
+    if push is None:
+        push = PushRequest.bare(source.options, source.signing_secret)
+    parsed = kind.parse_push(payload, push)
     if len(parsed) > settings.PUSH_MAX_ALERTS:
         raise TooManyAlerts(len(parsed), settings.PUSH_MAX_ALERTS)
     events = [_with_overrides(source, event) for event in parsed]

@@ -13,21 +13,41 @@ What the core does with a source, in request order (``oncall.views.push``, ``onc
 2. ``truncated_count(payload)`` to tell the sender how many alerts it left out;
 3. answer with ``accepted_answer(result)``, or ``invalid_answer(error)`` for a ``PayloadError``;
 4. ``urls()`` are mounted under ``push/<kind>/`` by the core URLconf (:func:`source_urls`).
+
+Some senders need more than their body read (contract v2, every hook optional):
+
+* ``parse_push(payload, push)`` sees the request's headers, query string, raw body and the
+  source's own ``options`` and ``signing_secret`` (:class:`PushRequest`): a signature to check
+  (raise :class:`SourceRefused` for a 401 / 403), a mapping the admin wrote;
+* ``handshake(payload, push)`` answers a sender's control message (SNS's subscription
+  confirmation, a test ping) without storing anything; ``answer_get(push)`` answers a sender
+  that checks its URL with GET (a heartbeat ping);
+* ``form_body`` says the sender posts ``application/x-www-form-urlencoded`` fields;
+* ``recognises(payload)`` lets the core tell a sender that posted to the wrong kind what its
+  payload looks like ("this looks like a Zabbix payload; this source expects Sentry");
+* ``sender``, ``identity``, ``recovery``, ``severity_table`` and ``setup_guide(push_url)`` are
+  what the admin page and the README's kinds list (``python3 dev.py kinds``) show;
+* ``default_options`` / ``clean_options`` / ``options_help`` validate ``AlertSource.options``,
+  the kind's own settings.
 """
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any, ClassVar, NamedTuple
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.urls import URLPattern, URLResolver, include, path
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
 
-from oncall.events import AcceptResult, AlertEvent, PayloadError
+from oncall.events import AcceptResult, AlertEvent, PayloadError, Severity
+
+logger = logging.getLogger(__name__)
 
 
 class Answer(NamedTuple):
@@ -40,6 +60,59 @@ class Answer(NamedTuple):
 def console_error(status: int, code: str, message: str, **extra: Any) -> Answer:
     """The console's own error shape: ``{"error": {"code", "message", ...}}``."""
     return Answer(status, {"error": {"code": code, "message": message, **extra}})
+
+
+class PushRequest(NamedTuple):
+    """What a source may read of a push besides its decoded body."""
+
+    #: Header names in lower case (``content-type``, ``sentry-hook-signature``).
+    headers: Mapping[str, str]
+    #: The URL's query string; the last value wins for a repeated name.
+    query: Mapping[str, str]
+    #: ``AlertSource.options``: the kind's own settings, checked by ``clean_options``.
+    options: Mapping[str, Any]
+    #: ``AlertSource.signing_secret``, decrypted; ``""`` when none is set.
+    secret: str
+    raw_body: bytes
+
+    @classmethod
+    def bare(cls, options: Mapping[str, Any] | None = None, secret: str = "") -> PushRequest:
+        """A push with no headers, query or raw body (tests, the e-mail listener)."""
+        return cls({}, {}, options or {}, secret, b"")
+
+
+class SourceRefused(Exception):
+    """A source refuses a push it authenticated but will not take (a wrong signature: 401; a
+    request that is not for it: 403). Nothing is stored; ``refused_answer`` shapes the reply."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+class Snippet(NamedTuple):
+    """A block the admin copies into the sender: a curl line, YAML, a script."""
+
+    title: str
+    language: str  # "sh", "yaml", "json", "javascript", ... (for the reader; nothing highlights)
+    text: str
+
+
+class SetupGuide(NamedTuple):
+    """How to point the sender at the console: short steps, then copyable snippets."""
+
+    steps: Sequence[str]
+    snippets: Sequence[Snippet] = ()
+
+
+def curl_snippet(push_url: str, body: str) -> Snippet:
+    """A curl line posting ``body`` (JSON text) to the push URL: a test the admin can run."""
+    quoted = body.replace("'", "'\\''")
+    return Snippet(
+        str(_("Send a test event")),
+        "sh",
+        f"curl -sS '{push_url}' -H 'Content-Type: application/json' -d '{quoted}'",
+    )
 
 
 class SourceKind(ABC):
@@ -55,6 +128,16 @@ class SourceKind(ABC):
     kind: ClassVar[str]
     #: The human name shown in the admin's kind choices.
     label: ClassVar[str]
+    #: For the admin page and the README's kinds list, one short sentence each: what sends
+    #: it, which fields make the alert's identity, how a recovery is recognised.
+    sender: ClassVar[str] = ""
+    identity: ClassVar[str] = ""
+    recovery: ClassVar[str] = ""
+    #: The sender's severity values and what they become (the knowledge base's table).
+    severity_table: ClassVar[Sequence[tuple[str, Severity]]] = ()
+    #: The sender posts ``application/x-www-form-urlencoded`` fields, read as ``dict[str, str]``
+    #: (JSON bodies are still read as JSON).
+    form_body: ClassVar[bool] = False
 
     @abstractmethod
     def parse(self, payload: Any) -> list[AlertEvent]:
@@ -62,6 +145,58 @@ class SourceKind(ABC):
 
         Raises :class:`~oncall.events.PayloadError` (naming the field) for anything the console
         cannot use; an empty list means "understood, nothing to act on"."""
+
+    def parse_push(self, payload: Any, push: PushRequest) -> list[AlertEvent]:
+        """The events of one push, for a source that needs more than the body (headers, query,
+        its options or secret). Raises ``PayloadError`` or :class:`SourceRefused`."""
+        return self.parse(payload)
+
+    def handshake(self, payload: Any, push: PushRequest) -> Answer | None:
+        """The answer to a sender's control message (a subscription confirmation, a test
+        ping), which is answered without storing anything; ``None`` for an ordinary push."""
+        return None
+
+    def answer_get(self, push: PushRequest) -> Answer | None:
+        """The answer to a GET on the push URL (a sender that checks its URL, a heartbeat
+        ping); ``None``: GET is refused with a 405 like any other method but POST."""
+        return None
+
+    def recognises(self, payload: Any) -> bool:
+        """Whether ``payload`` is, by its distinctive fields, what this kind's sender posts.
+        Cheap and never raises: the core asks every kind when a push was refused, to tell the
+        sender which kind its payload looks like."""
+        return False
+
+    def setup_guide(self, push_url: str) -> SetupGuide:
+        """How to configure the sender, with the push URL filled in (the admin page)."""
+        return SetupGuide(
+            [
+                str(
+                    _("In the sender, add a webhook that POSTs JSON to the push URL: {url}").format(
+                        url=push_url
+                    )
+                ),
+            ]
+        )
+
+    def default_options(self) -> dict[str, Any]:
+        """``AlertSource.options`` for a new source of this kind."""
+        return {}
+
+    def clean_options(self, options: Any) -> dict[str, Any]:
+        """``options`` checked for this kind (raise ``ValidationError`` with the reason). A
+        kind without settings takes none."""
+        if options not in ({}, None):
+            raise ValidationError(_("This kind of source has no options: leave them empty."))
+        return {}
+
+    def options_help(self) -> str:
+        """What this kind's options mean, shown under the field."""
+        return ""
+
+    def refused_answer(self, error: SourceRefused) -> Answer:
+        """The answer to a push :meth:`parse_push` refused (401 / 403)."""
+        return console_error(error.status, error.code, error.message)
 
     def truncated_count(self, payload: Any) -> int:
         """How many alerts the sender left out of this batch (Alertmanager's
@@ -111,6 +246,49 @@ def source_kind(kind: str) -> SourceKind:
 def source_kinds() -> list[SourceKind]:
     """Every registered source, in the order of ``settings.ALERT_SOURCES``."""
     return [source_kind(kind) for kind in settings.ALERT_SOURCES]
+
+
+def kinds_recognising(payload: Any, *, besides: str) -> list[SourceKind]:
+    """The registered kinds other than ``besides`` that recognise ``payload`` as theirs."""
+    found = []
+    for source in source_kinds():
+        if source.kind == besides:
+            continue
+        try:
+            if source.recognises(payload):
+                found.append(source)
+        except Exception:  # a hint must never turn a 400 into a 500
+            logger.exception("%s.recognises raised", source.kind)
+    return found
+
+
+def wrong_kind_hint(payload: Any, kind: SourceKind) -> str:
+    """``"This looks like a Zabbix payload; this source expects Sentry."``, or ``""``."""
+    others = kinds_recognising(payload, besides=kind.kind)
+    if not others:
+        return ""
+    names = " or ".join(str(other.label) for other in others[:3])
+    return str(
+        _("This looks like a {others} payload; this source expects {kind}.").format(
+            others=names, kind=kind.label
+        )
+    )
+
+
+def kinds_table() -> str:
+    """The README's kinds list (``python3 dev.py kinds``), from the registered classes."""
+    rows = [
+        "| kind | sender | identity (`alert_key`) | severity | recovery |",
+        "|---|---|---|---|---|",
+    ]
+    for source in source_kinds():
+        severities = ", ".join(
+            f"{raw} → {Severity(severity).value}" for raw, severity in source.severity_table
+        )
+        cells = [f"`{source.kind}`", source.sender or str(source.label), source.identity]
+        cells += [severities, source.recovery]
+        rows.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(rows) + "\n"
 
 
 def source_kind_choices() -> list[tuple[str, str]]:

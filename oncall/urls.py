@@ -78,6 +78,7 @@ urlpatterns = [
         incident_notes.delete,
         name="incident-note-delete",
     ),
+    path("push/", push.push_by_query, name="push-by-query"),
     path("push/<str:token>", push.push, name="push"),
     path("schedules/", schedules.schedule_index, name="schedule-list"),
     path("schedules/<uuid:public_id>/", schedules.schedule_detail, name="schedule-detail"),

@@ -12,6 +12,6 @@ from oncall.admin import (  # noqa: F401 (registers)
     schedules,
     shift_notices,
 )
-from oncall.admin.shared import AdminMedia, copy_field, severity_badge
+from oncall.admin.shared import AdminMedia, copy_block, copy_field, severity_badge
 
-__all__ = ["AdminMedia", "copy_field", "severity_badge"]
+__all__ = ["AdminMedia", "copy_block", "copy_field", "severity_badge"]

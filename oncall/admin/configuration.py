@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.db.models import QuerySet
@@ -14,8 +15,10 @@ from django.utils.formats import localize
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
+from django.utils.translation import gettext_lazy as _
 
-from oncall.admin.shared import AdminMedia, copy_field
+from oncall.admin.shared import AdminMedia, copy_block, copy_field
+from oncall.events import Severity
 from oncall.models import (
     AlertSource,
     ApiToken,
@@ -24,6 +27,7 @@ from oncall.models import (
     Incident,
     Route,
 )
+from oncall.sources import SourceKind, UnknownSourceKind, source_kind
 
 RECENT_EVENTS = 20
 
@@ -96,22 +100,119 @@ class RouteInline(admin.StackedInline):
     ordering = ["is_default", "position"]
 
 
+class AlertSourceForm(forms.ModelForm):
+    """The signing secret is write-only: never rendered back, blank keeps the stored one."""
+
+    new_signing_secret = forms.CharField(
+        label=_("Signing secret"),
+        widget=forms.PasswordInput,
+        required=False,
+        strip=True,
+        help_text=_(
+            "Only for senders that sign their pushes (the set-up steps say when). "
+            "Leave blank to keep the current value."
+        ),
+    )
+    clear_signing_secret = forms.BooleanField(label=_("Remove the signing secret"), required=False)
+
+    class Meta:
+        model = AlertSource
+        fields = [
+            "name",
+            "kind",
+            "description",
+            "enabled",
+            "channel",
+            "severity_overrides",
+            "options",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        new = cleaned.get("new_signing_secret")
+        if new and cleaned.get("clear_signing_secret"):
+            self.add_error("clear_signing_secret", _("Either enter a new secret or remove it."))
+        elif new:
+            self.instance.signing_secret = new
+        elif cleaned.get("clear_signing_secret"):
+            self.instance.signing_secret = ""
+        return cleaned
+
+
 @admin.register(AlertSource)
 class AlertSourceAdmin(admin.ModelAdmin):
+    form = AlertSourceForm
     list_display = ["name", "kind", "routing", "enabled", "created_at"]
     list_filter = ["kind", "enabled", ("channel", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "description"]
-    readonly_fields = ["push_url_field", "recent_events"]
+    readonly_fields = ["push_url_field", "kind_details", "setup_steps", "recent_events"]
     autocomplete_fields = ["channel"]
     actions = ["rotate_tokens"]
     fieldsets = [
         (None, {"fields": ["name", "kind", "description", "enabled"]}),
         ("Where alerts go", {"fields": ["channel"]}),
         ("Push URL", {"fields": ["push_url_field"]}),
+        ("Set up the sender", {"fields": ["kind_details", "setup_steps"]}),
         ("Severity", {"fields": ["severity_overrides"]}),
+        (
+            "Options of this kind",
+            {"fields": ["options", "new_signing_secret", "clear_signing_secret"]},
+        ),
         ("Recent events", {"fields": ["recent_events"]}),
     ]
     Media = AdminMedia
+
+    def get_form(self, request: HttpRequest, obj: AlertSource | None = None, **kwargs: Any):
+        form = super().get_form(request, obj, **kwargs)
+        kind = _kind_of(obj)
+        if kind is not None and "options" in form.base_fields:
+            extra = kind.options_help()
+            if extra:
+                form.base_fields["options"].help_text = extra
+        return form
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        initial = super().get_changeform_initial_data(request)
+        kind = _kind_of(None, initial.get("kind"))
+        if kind is not None:
+            initial.setdefault("options", kind.default_options())
+        return initial
+
+    @admin.display(description="this kind")
+    def kind_details(self, source: AlertSource) -> SafeString | str:
+        kind = _kind_of(source)
+        if kind is None:
+            return "Choose a kind and save: its set-up steps appear here."
+        rows = [
+            (_("Sender"), kind.sender or kind.label),
+            (_("Identity"), kind.identity),
+            (_("Recovery"), kind.recovery),
+            (
+                _("Severity"),
+                ", ".join(f"{raw} → {Severity(sev).label}" for raw, sev in kind.severity_table),
+            ),
+        ]
+        return format_html(
+            "<table>{}</table>",
+            format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", ((k, v) for k, v in rows if v)),
+        )
+
+    @admin.display(description="steps")
+    def setup_steps(self, source: AlertSource) -> SafeString | str:
+        kind = _kind_of(source)
+        if kind is None or not source.pk:
+            return "Shown after saving, with the push URL filled in."
+        guide = kind.setup_guide(source.push_url)
+        steps = format_html_join("", "<li>{}</li>", ((step,) for step in guide.steps))
+        snippets = format_html_join(
+            "",
+            "<p><b>{}</b></p>{}",
+            (
+                (snippet.title, copy_block(f"snippet-{source.pk}-{n}", snippet.text))
+                for n, snippet in enumerate(guide.snippets)
+            ),
+        )
+        return format_html("<ol>{}</ol>{}", steps, snippets)
 
     def get_inlines(self, request: HttpRequest, obj: AlertSource | None) -> list:
         if obj is None:
@@ -180,6 +281,16 @@ class AlertSourceAdmin(admin.ModelAdmin):
         for source in queryset:
             source.rotate_token()
         self.message_user(request, f"New push URLs for {queryset.count()} source(s).")
+
+
+def _kind_of(source: AlertSource | None, kind: str | None = None) -> SourceKind | None:
+    name = source.kind if source is not None else kind
+    if not name:
+        return None
+    try:
+        return source_kind(name)
+    except UnknownSourceKind:
+        return None
 
 
 def _lands_on_the_list(request: HttpRequest) -> bool:

@@ -31,5 +31,19 @@ def copy_field(element_id: str, value: str) -> SafeString:
     )
 
 
+def copy_block(element_id: str, text: str) -> SafeString:
+    """A read-only block of several lines (a YAML receiver, a script) with a Copy button."""
+    rows = min(max(text.count("\n") + 1, 2), 24)
+    return format_html(
+        '<span class="copy-field copy-block"><textarea id="{}" readonly rows="{}" cols="80" '
+        'aria-label="snippet">{}</textarea><button type="button" class="button" '
+        'data-copy-target="{}">Copy</button></span>',
+        element_id,
+        rows,
+        text,
+        element_id,
+    )
+
+
 def severity_badge(severity: str, label: str) -> SafeString:
     return format_html('<span class="severity-{}">{}</span>', severity, label)

@@ -37,6 +37,7 @@ from oncall.platforms import (
     save_platform_targets,
     validate_platform_targets,
 )
+from oncall.sources import source_kind
 from oncall.timeline import display_name, person_fields
 
 User = get_user_model()
@@ -100,6 +101,17 @@ class ChannelSerializer(serializers.ModelSerializer):
         ]
 
 
+class SnippetSerializer(serializers.Serializer):
+    title = serializers.CharField()
+    language = serializers.CharField()
+    text = serializers.CharField()
+
+
+class SetupGuideSerializer(serializers.Serializer):
+    steps = serializers.ListField(child=serializers.CharField())
+    snippets = SnippetSerializer(many=True)
+
+
 class AlertSourceSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     channel = public_id_field(
@@ -111,6 +123,18 @@ class AlertSourceSerializer(serializers.ModelSerializer):
     )
     routes = serializers.SlugRelatedField(slug_field="public_id", many=True, read_only=True)
     push_url = serializers.CharField(read_only=True, help_text="POST alerts here. Secret.")
+    signing_secret = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        trim_whitespace=True,
+        help_text="For senders that sign their pushes. Write-only: never returned; "
+        'omit to keep the current one, "" to remove it.',
+    )
+    has_signing_secret = serializers.SerializerMethodField()
+    setup = serializers.SerializerMethodField(
+        help_text="How to configure the sender: steps and copyable snippets."
+    )
 
     class Meta:
         model = AlertSource
@@ -123,9 +147,36 @@ class AlertSourceSerializer(serializers.ModelSerializer):
             "routes",
             "enabled",
             "severity_overrides",
+            "options",
+            "signing_secret",
+            "has_signing_secret",
             "push_url",
+            "setup",
             "created_at",
         ]
+
+    def get_has_signing_secret(self, source: AlertSource) -> bool:
+        return bool(source.signing_secret)
+
+    @extend_schema_field(SetupGuideSerializer)
+    def get_setup(self, source: AlertSource) -> dict[str, Any]:
+        guide = source_kind(source.kind).setup_guide(source.push_url)
+        return {
+            "steps": [str(step) for step in guide.steps],
+            "snippets": [snippet._asdict() for snippet in guide.snippets],
+        }
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """The kind's own check of its options (the admin runs it through ``model.clean``)."""
+        kind_name = attrs.get("kind") or (self.instance.kind if self.instance else None)
+        if kind_name is None:
+            return attrs
+        options = attrs.get("options", self.instance.options if self.instance else {})
+        try:
+            attrs["options"] = source_kind(kind_name).clean_options(options)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError({"options": error.messages}) from None
+        return attrs
 
 
 class RouteSerializer(serializers.ModelSerializer):

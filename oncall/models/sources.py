@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from oncall.crypto import EncryptedTextField
 from oncall.events import Severity
 from oncall.matchers import parse_matchers
-from oncall.sources import source_kind_choices
+from oncall.sources import UnknownSourceKind, source_kind, source_kind_choices
 
 
 def new_push_token() -> str:
@@ -61,6 +61,14 @@ class AlertSource(models.Model):
         help_text="Map the sender's own severity words to critical / warning / info, "
         'e.g. {"P1": "critical", "disaster": "critical"}. Applied after the default mapping.',
     )
+    options = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Settings of this kind of source (its page says which); empty for most kinds.",
+    )
+    # A secret the sender signs its pushes with (Sentry's client secret, a robot's signing
+    # key), kept like the push token: encrypted at rest, never shown back.
+    signing_secret = EncryptedTextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -72,6 +80,19 @@ class AlertSource(models.Model):
     def save(self, *args, **kwargs) -> None:
         self.token_hash = hash_token(self.token)
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        super().clean()
+        if not self.kind:
+            return
+        try:
+            kind = source_kind(self.kind)
+        except UnknownSourceKind:
+            return  # the field's own choices say so
+        try:
+            self.options = kind.clean_options(self.options)
+        except ValidationError as error:
+            raise ValidationError({"options": error.messages}) from None
 
     @property
     def is_shared(self) -> bool:

@@ -14,7 +14,9 @@ cannot store (NUL, lone surrogates) is replaced with U+FFFD and noted on the sto
 
 from __future__ import annotations
 
+import json
 from typing import Any, NamedTuple
+from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
@@ -24,7 +26,15 @@ from oncall import ingest, jsonbody, metrics
 from oncall.events import PayloadError
 from oncall.models import AlertSource
 from oncall.models.sources import hash_token
-from oncall.sources import Answer, console_error, source_kind
+from oncall.sources import (
+    Answer,
+    PushRequest,
+    SourceKind,
+    SourceRefused,
+    console_error,
+    source_kind,
+    wrong_kind_hint,
+)
 
 
 class Rejected(Exception):
@@ -51,41 +61,104 @@ class Rejected(Exception):
 
 
 class Body(NamedTuple):
-    """A push's decoded JSON, its size in bytes, and notes on what reading it changed."""
+    """A push's decoded JSON, its size in bytes, notes on what reading it changed, and the
+    bytes as they came (for a source that checks a signature over them)."""
 
     payload: Any
     size: int
     notes: list[str]
+    raw: bytes = b""
 
 
 @csrf_exempt
 def push(request: HttpRequest, token: str) -> JsonResponse:
+    return _push(request, token)
+
+
+@csrf_exempt
+def push_by_query(request: HttpRequest) -> JsonResponse:
+    """``POST /push/?integration_key=<token>``: the same push, for senders documented with the
+    token in the query string (Keep, ElastAlert2) or whose URL field mangles paths."""
+    token = request.GET.get("integration_key", "")
+    if not token:
+        return Rejected(
+            401,
+            "invalid_token",
+            "Give the source's push token as integration_key in the query string, "
+            "or push to /push/<token>.",
+        ).response()
+    return _push(request, token)
+
+
+def _push(request: HttpRequest, token: str) -> JsonResponse:
     source = None
     try:
-        require_post(request)
+        if request.method != "GET":
+            require_post(request)
         source = authenticate(token)
-        body = read_json(request)
+        kind = source_kind(source.kind)
+        pushed = push_request(request, source)
+        if request.method == "GET":
+            return _answer_get(source, kind, pushed)
+        body = read_body(request, form=kind.form_body)
     except Rejected as rejected:
         return rejected.response(source)
-    return accept(source, body)
+    return accept(source, body, pushed._replace(raw_body=body.raw))
 
 
-def accept(source: AlertSource, body: Body) -> JsonResponse:
-    """Parse, route and store an authenticated push; answer as its source's sender expects.
+def _answer_get(source: AlertSource, kind: SourceKind, pushed: PushRequest) -> JsonResponse:
+    answer = kind.answer_get(pushed)
+    if answer is None:
+        raise _method_not_allowed("GET")
+    return _respond(answer, source.kind)
+
+
+def push_request(request: HttpRequest, source: AlertSource) -> PushRequest:
+    """What the source may read of this request besides its body (the body comes later)."""
+    return PushRequest(
+        headers={name.lower(): value for name, value in request.headers.items()},
+        query=dict(request.GET.items()),
+        options=source.options or {},
+        secret=source.signing_secret or "",
+        raw_body=b"",
+    )
+
+
+def accept(source: AlertSource, body: Body, pushed: PushRequest | None = None) -> JsonResponse:
+    """Answer a control message, or parse, route and store an authenticated push; answer as
+    its source's sender expects.
 
     Public for the views a source declares in its ``urls()``."""
     kind = source_kind(source.kind)
+    if pushed is None:
+        pushed = PushRequest.bare(source.options, source.signing_secret)._replace(raw_body=body.raw)
     try:
-        result = ingest.accept(source, body.payload, body_bytes=body.size, edge_notes=body.notes)
+        control = kind.handshake(body.payload, pushed)
+        if control is not None:
+            return _respond(control, source.kind)
+        result = ingest.accept(
+            source, body.payload, body_bytes=body.size, edge_notes=body.notes, push=pushed
+        )
     except ingest.TooManyAlerts as error:
         answer = console_error(
             413, "too_many_alerts", error.message, limit=error.limit, count=error.count
         )
         return _respond(answer, source.kind)
+    except SourceRefused as refused:
+        return _respond(kind.refused_answer(refused), source.kind, refused.code)
     except PayloadError as error:
         # The source's own shape may carry no code (PagerDuty's): named here.
-        return _respond(kind.invalid_answer(error), source.kind, "invalid_payload")
+        answer = kind.invalid_answer(_with_hint(error, body.payload, kind))
+        return _respond(answer, source.kind, "invalid_payload")
     return _respond(kind.accepted_answer(result), source.kind)
+
+
+def _with_hint(error: PayloadError, payload: Any, kind: SourceKind) -> PayloadError:
+    """The refusal, saying which kind the payload looks like when it is another kind's."""
+    hint = wrong_kind_hint(payload, kind)
+    if not hint:
+        return error
+    return PayloadError(f"{error.message} {hint}", field=error.field)
 
 
 def _respond(
@@ -109,12 +182,16 @@ def require_post(request: HttpRequest) -> None:
     """``Rejected`` (405, in JSON like every other refusal) unless the request is a POST.
     Django's ``require_POST`` answers an empty HTML page, which a sender's log shows as nothing."""
     if request.method != "POST":
-        raise Rejected(
-            405,
-            "method_not_allowed",
-            f"Alerts are pushed with POST; {request.method} is not accepted here.",
-            headers={"Allow": "POST"},
-        )
+        raise _method_not_allowed(request.method or "")
+
+
+def _method_not_allowed(method: str) -> Rejected:
+    return Rejected(
+        405,
+        "method_not_allowed",
+        f"Alerts are pushed with POST; {method} is not accepted here.",
+        headers={"Allow": "POST"},
+    )
 
 
 def authenticate(token: str, *, kind: str | None = None) -> AlertSource:
@@ -144,13 +221,31 @@ def authenticate(token: str, *, kind: str | None = None) -> AlertSource:
 
 def read_json(request: HttpRequest) -> Body:
     """The decoded JSON body, else ``Rejected`` (413, or 400 with the reason)."""
+    return read_body(request, form=False)
+
+
+def read_body(request: HttpRequest, *, form: bool) -> Body:
+    """The decoded body, else ``Rejected`` (413, or 400 with the reason): JSON, or, when the
+    source takes them (``form``) and the request says so, form fields as ``dict[str, str]``."""
     limit = settings.PUSH_MAX_BODY_BYTES
     body = jsonbody.read_limited(request, limit)
     if body is None:
         raise Rejected(413, "payload_too_large", f"The body is larger than {limit} bytes.")
+    text: bytes | str = body
+    if form and request.content_type == "application/x-www-form-urlencoded":
+        # Through the same reader as JSON, so unstorable text is replaced and noted alike.
+        text = json.dumps(_form_fields(body, request.encoding or "utf-8"))
     try:
-        decoded = jsonbody.decode(body)
+        decoded = jsonbody.decode(text)
     except jsonbody.InvalidJSON as invalid:
         raise Rejected(400, "invalid_json", invalid.reason) from None
     note = jsonbody.replacement_note(decoded.replaced)
-    return Body(decoded.value, len(body), [note] if note else [])
+    return Body(decoded.value, len(body), [note] if note else [], body)
+
+
+def _form_fields(body: bytes, encoding: str) -> dict[str, str]:
+    try:
+        text = body.decode(encoding, errors="replace")
+    except LookupError:  # a charset Python does not know
+        text = body.decode("utf-8", errors="replace")
+    return dict(parse_qsl(text, keep_blank_values=True))

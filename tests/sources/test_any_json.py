@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from oncall.events import AlertEvent, PayloadError
-from oncall.sources import source_kind
+from oncall.sources import PushRequest, SourceKind, source_kind
 
 SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
 JSON = st.recursive(
@@ -64,15 +64,18 @@ SHAPED = st.recursive(
 )
 @given(payload=JSON | SHAPED)
 def test_any_json_gives_events_or_a_payload_error(kind, payload):
-    outcome = parse_or_error(source_kind(kind), payload)
+    source = source_kind(kind)
+    outcome = parse_or_error(source, payload)
     if isinstance(outcome, PayloadError):
         assert outcome.message
     else:
         assert all(isinstance(event, AlertEvent) and event.alert_key for event in outcome)
+    assert source.recognises(payload) in (True, False)  # and never raises
 
 
-def parse_or_error(parser, payload) -> list[AlertEvent] | PayloadError:
+def parse_or_error(source: SourceKind, payload) -> list[AlertEvent] | PayloadError:
+    push = PushRequest.bare(source.clean_options(source.default_options()))
     try:
-        return parser.parse(payload)
+        return source.parse_push(payload, push)
     except PayloadError as error:
         return error

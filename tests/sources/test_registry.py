@@ -15,6 +15,7 @@ from django.urls import resolve, reverse
 
 from integrations.sources.pagerduty.source import PagerDutySource
 from oncall.sources import (
+    PushRequest,
     SourceKind,
     UnknownSourceKind,
     source_kind,
@@ -51,9 +52,15 @@ def test_every_registered_source_has_a_readme_citing_the_senders_documentation(k
 def test_every_registered_source_has_a_fixture_that_parses_into_events(kind):
     source = source_kind(kind)
     fixtures = sorted((folder_of(source) / "fixtures").glob("*.json"))
-    valid = [path for path in fixtures if not path.name.startswith("invalid_")]
+    valid = [path for path in fixtures if not path.name.startswith(("invalid_", "bad_", "_"))]
+    options = folder_of(source) / "fixtures" / "_options.json"
+    push = PushRequest.bare(
+        source.clean_options(json.loads(options.read_text("utf-8")) if options.is_file() else {})
+    )
 
-    parsed = [source.parse(json.loads(path.read_text(encoding="utf-8"))) for path in valid]
+    parsed = [
+        source.parse_push(json.loads(path.read_text(encoding="utf-8")), push) for path in valid
+    ]
 
     assert any(parsed), f"{kind}: no fixture parses into at least one event"
 

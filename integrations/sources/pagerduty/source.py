@@ -13,16 +13,45 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
 from django.urls import URLPattern, path
+from django.utils.translation import gettext_lazy as _
 
 from integrations.sources.pagerduty import parser
-from oncall.events import AcceptResult, AlertEvent, PayloadError
-from oncall.sources import Answer, SourceKind
+from oncall.events import AcceptResult, AlertEvent, PayloadError, Severity
+from oncall.sources import Answer, SetupGuide, SourceKind
 
 
 class PagerDutySource(SourceKind):
     kind = "pagerduty"
     label = "PagerDuty Events API v2"
+    sender = "anything speaking PagerDuty's Events API v2"
+    identity = "`dedup_key`"
+    recovery = "`event_action` `resolve` (`acknowledge` claims)"
+    severity_table = (
+        ("critical", Severity.CRITICAL),
+        ("error", Severity.CRITICAL),
+        ("warning", Severity.WARNING),
+        ("info", Severity.INFO),
+    )
+
+    def recognises(self, payload: Any) -> bool:
+        return isinstance(payload, dict) and "event_action" in payload and "routing_key" in payload
+
+    def setup_guide(self, push_url: str) -> SetupGuide:
+        enqueue = f"{settings.PUBLIC_BASE_URL}/push/pagerduty/v2/enqueue"
+        return SetupGuide(
+            [
+                str(_("Post Events API v2 bodies to the push URL: {url}").format(url=push_url)),
+                str(
+                    _(
+                        "Or, in a tool where only the Events API address can be changed, use "
+                        "{enqueue} with this source's push token (the end of the push URL) as "
+                        "the routing key."
+                    ).format(enqueue=enqueue)
+                ),
+            ]
+        )
 
     def parse(self, payload: Any) -> list[AlertEvent]:
         return parser.parse(payload)
