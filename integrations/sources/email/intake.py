@@ -23,6 +23,7 @@ from integrations.sources.email.parser import mail_payload
 from oncall import ingest
 from oncall.events import PayloadError
 from oncall.models import AlertSource
+from oncall.sources import PushRequest
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +144,13 @@ def _read(mail: InboundMail) -> None:
     mail.processed_at = timezone.now()
     try:
         result = ingest.accept(
-            mail.source, mail_payload(parsed), body_bytes=len(raw), edge_notes=notes
+            mail.source,
+            mail_payload(parsed),
+            body_bytes=len(raw),
+            edge_notes=notes,
+            # Its options, but no signing secret: that is for relays' posts, and the SMTP
+            # listener has already checked the address.
+            push=PushRequest.bare(mail.source.options),
         )
     except PayloadError as error:
         # The source's settings refused it: kept, with the reason, for a human to read.

@@ -131,11 +131,12 @@ async def serve(
 async def _sweep_forever() -> None:
     sweep = sync_to_async(intake.sweep)
     while True:
+        # First after a pause: a mail stored just before a restart is not "lost" yet.
+        await asyncio.sleep(SWEEP_SECONDS)
         try:
             await sweep()
         except Exception:
             logger.exception("the inbound mail sweep failed")
-        await asyncio.sleep(SWEEP_SECONDS)
 
 
 class Listener:
