@@ -60,7 +60,8 @@ _DROPPED = re.compile(
     "|".join(
         (
             # ISO and numeric dates, with an optional time after a T or a blank
-            r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[t ]\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?)?",
+            r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"
+            r"(?:[t ]\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?(?:z|[+-]\d{2}:?\d{2})?)?",
             r"\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}",
             # month names: "Dec 3 2026", "3 Dec 2026", "Dec 3"
             rf"(?<![a-z])(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?(?:\s+\d{{4}})?",
