@@ -51,10 +51,19 @@ def events_of(payload, **options):
         ("[FIRING:2] Disk full (event 0x7f3a9c21)", "[RESOLVED] Disk full (event 0x7f3a9d07)"),
         ("Problem: High CPU on web01", "Resolved in 12m 40s: High CPU on web01"),
         ("Backup failed on 2026-12-03T04:00:00Z, job #4411", "Backup OK on 2026-12-04, job #4412"),
-        ("Job 3c1f0e2a-1b2c-4d5e-8f90-123456789abc stuck", "Job 9d8e7f6a-1b2c-4d5e-8f90-a1b2c3d4e5f6 stuck"),
+        (
+            "Job 3c1f0e2a-1b2c-4d5e-8f90-123456789abc stuck",
+            "Job 9d8e7f6a-1b2c-4d5e-8f90-a1b2c3d4e5f6 stuck",
+        ),
         ("Re: Fwd: Queue depth 18234 on mq-2", "Queue depth 310 on mq-2"),
-        ("** PROBLEM Service Alert: db-1/Disk is CRITICAL **", "** RECOVERY Service Alert: db-1/Disk is OK **"),
-        ("【告警】数据库 db-1 CPU 使用率 95% 2026年12月3日", "【已恢复】数据库 db-1 CPU 使用率 40%"),
+        (
+            "** PROBLEM Service Alert: db-1/Disk is CRITICAL **",
+            "** RECOVERY Service Alert: db-1/Disk is OK **",
+        ),
+        (
+            "【告警】数据库 db-1 CPU 使用率 95% 2026年12月3日",
+            "【已恢复】数据库 db-1 CPU 使用率 40%",
+        ),
         ("Sync lag on Thu, 3 Dec 2026 16:45", "Sync lag on Fri, 4 Dec 2026 09:00"),
     ],
 )
@@ -396,9 +405,7 @@ def test_the_ordinary_push_url_takes_a_urlencoded_mail(
 def test_the_relay_url_takes_only_email_sources(client, channel):
     other = AlertSourceFactory(kind="alertmanager", channel=channel)
 
-    response = client.post(
-        f"/push/email/{other.token}", data="{}", content_type="application/json"
-    )
+    response = client.post(f"/push/email/{other.token}", data="{}", content_type="application/json")
 
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "wrong_source_kind"
@@ -464,9 +471,11 @@ def test_the_admin_page_and_the_api_show_the_address(admin_client, source, setti
     assert address in page.content.decode()
     assert f"swaks --server 127.0.0.1:2525 --to {address}" in page.content.decode()
 
-    body = api_as(admin_client.get("/admin/").wsgi_request.user).get(
-        f"/api/v1/alert-sources/{source.public_id}/"
-    ).json()
+    body = (
+        api_as(admin_client.get("/admin/").wsgi_request.user)
+        .get(f"/api/v1/alert-sources/{source.public_id}/")
+        .json()
+    )
     assert body["setup"]["snippets"][0] == {
         "title": "E-mail address",
         "language": "text",
