@@ -481,3 +481,17 @@ def test_the_admin_page_and_the_api_show_the_address(admin_client, source, setti
         "language": "text",
         "text": address,
     }
+
+
+@pytest.mark.django_db
+def test_the_token_in_the_relay_url_never_reaches_a_log_line(client, source, caplog):
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        response = client.post(
+            f"/push/email/{source.token}/mime", data="{", content_type="application/json"
+        )
+
+    assert response.status_code == 400
+    assert "Bad Request: /push/email/<token>/mime" in caplog.text
+    assert source.token not in caplog.text

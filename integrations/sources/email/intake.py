@@ -82,7 +82,7 @@ def store(raw: bytes, recipients: list[Recipient], *, envelope_from: str, peer: 
                 received_at=now,
                 raw=raw,
                 envelope_from=envelope_from[:320],
-                envelope_to=address[:320],
+                envelope_to=masked(address)[:320],
                 peer=peer[:64],
             )
             for source_id, address in _one_per_source(recipients)
@@ -92,6 +92,13 @@ def store(raw: bytes, recipients: list[Recipient], *, envelope_from: str, peer: 
             # sender would send it again); the sweep hands it out later.
             transaction.on_commit(lambda pk=mail.pk: enqueue(pk), robust=True)
     return [mail.pk for mail in mails]
+
+
+def masked(address: str) -> str:
+    """An address fit for a log line or a stored record: the mailbox is its source's secret
+    (encrypted at rest), so only its first characters are kept, enough to tell two apart."""
+    mailbox, at, domain = address.rpartition("@")
+    return f"{mailbox[:4]}…{at}{domain}" if mailbox else address[:4] + "…"
 
 
 def _one_per_source(recipients: list[Recipient]) -> list[tuple[int, str]]:

@@ -57,7 +57,8 @@ class AlertMailHandler:
         try:
             found = await self._recipient(address)
         except intake.Refused as refused:
-            logger.info("refused RCPT TO %s from %s: %s", address, session.peer, refused.reply)
+            masked = intake.masked(address)
+            logger.info("refused RCPT TO %s from %s: %s", masked, session.peer, refused.reply)
             return refused.reply
         except Exception:
             logger.exception("looking up RCPT TO %s failed", address)
@@ -112,6 +113,9 @@ async def serve(
 ) -> None:
     """Listen until cancelled, sweeping lost mails every ``SWEEP_SECONDS``; ``on_ready`` is
     told the bound (host, port) once connections are taken."""
+    # aiosmtpd logs every command at INFO, the RCPT TO addresses (each a source's secret)
+    # among them: its warnings and errors are enough.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(_factory, host=host, port=port)
     bound = server.sockets[0].getsockname()[:2]
