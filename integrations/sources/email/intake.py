@@ -2,7 +2,8 @@
 ``250``, reading it in a worker, and the sweep that hands out what a lost task left pending.
 
 Synchronous Django code: the listener (``smtp``) calls it from its event loop through
-``sync_to_async``, the task (``tasks``) directly.
+``sync_to_async`` (and manages its connections as a request would), the task (``tasks``)
+directly.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from kombu.exceptions import OperationalError
@@ -53,7 +54,6 @@ def recipient(address: str) -> Recipient:
 
     ``mailbox+anything@domain`` reaches ``mailbox``: a sender may tag its mail (sub-addressing,
     RFC 5233), and the tag is not part of the secret."""
-    close_old_connections()  # a long-lived process: drop a connection the server closed
     local, _, domain = address.rpartition("@")
     if domain.casefold() != settings.ALERT_EMAIL_DOMAIN.casefold():
         raise Refused(f"550 5.1.2 This server takes mail for {settings.ALERT_EMAIL_DOMAIN} only")
@@ -73,7 +73,6 @@ def recipient(address: str) -> Recipient:
 def store(raw: bytes, recipients: list[Recipient], *, envelope_from: str, peer: str) -> list[int]:
     """Store the message once per recipient source, durably, and queue each for reading once
     committed. The caller answers ``250`` only after this returns."""
-    close_old_connections()
     now = timezone.now()
     with transaction.atomic():
         mails = [
@@ -185,7 +184,6 @@ def sweep() -> tuple[int, int]:
     """Hand out again the mails still pending a while after they arrived (their task was
     lost: a broker or a worker down); drop read mails past the retention period. Returns
     (re-queued, deleted)."""
-    close_old_connections()
     now = timezone.now()
     cutoff = now - timedelta(seconds=settings.INBOUND_EVENT_REQUEUE_SECONDS)
     stale = list(

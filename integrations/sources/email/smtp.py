@@ -20,16 +20,19 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import close_old_connections, connections
 
 from integrations.sources.email import intake
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 MAX_RECIPIENTS = 50
 SWEEP_SECONDS = 30.0
@@ -46,8 +49,8 @@ class AlertMailHandler:
     """aiosmtpd's handler hooks; the database work runs in Django's one sync thread."""
 
     def __init__(self) -> None:
-        self._recipient = sync_to_async(intake.recipient)
-        self._store = sync_to_async(intake.store)
+        self._recipient = in_django(intake.recipient)
+        self._store = in_django(intake.store)
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list
@@ -81,6 +84,18 @@ class AlertMailHandler:
             return "451 4.3.0 Temporary failure: try again later"
         logger.info("stored %d byte(s) from %s as mail %s", len(raw), session.peer, stored)
         return "250 OK: queued as " + ",".join(str(pk) for pk in stored)
+
+
+def in_django(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    """``function`` run in Django's sync thread, its database connection checked first as
+    Django does at each request: a long-lived process must drop a connection the database
+    server closed (a restart, ``CONN_MAX_AGE``) instead of failing on it."""
+
+    def fresh(*args: Any, **kwargs: Any) -> T:
+        close_old_connections()
+        return function(*args, **kwargs)
+
+    return sync_to_async(fresh)
 
 
 def _recipients(envelope: Envelope) -> list[intake.Recipient]:
@@ -130,10 +145,13 @@ async def serve(
         sweeper.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sweeper
+        # The sync thread's connection would outlive the listener (and keep a test database
+        # from being dropped).
+        await sync_to_async(connections.close_all)()
 
 
 async def _sweep_forever() -> None:
-    sweep = sync_to_async(intake.sweep)
+    sweep = in_django(intake.sweep)
     while True:
         # First after a pause: a mail stored just before a restart is not "lost" yet.
         await asyncio.sleep(SWEEP_SECONDS)
