@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from oncall.events import Severity
 
@@ -62,20 +63,22 @@ def clean_options(options: Any) -> dict[str, Any]:
     if options in (None, ""):
         options = {}
     if not isinstance(options, dict):
-        raise ValidationError("The options must be a JSON object.")
+        raise ValidationError(_("The options must be a JSON object."))
     unknown = sorted(set(options) - _KEYS)
     if unknown:
         raise ValidationError(
-            f"Unknown option(s) {', '.join(unknown)}: the e-mail options are "
-            f"{', '.join(sorted(_KEYS))}."
+            _("Unknown option(s) %(unknown)s: the e-mail options are %(known)s.")
+            % {"unknown": ", ".join(unknown), "known": ", ".join(sorted(_KEYS))}
         )
     cleaned = {**default_options(), **options}
     cleaned["recovery_words"] = _words(cleaned["recovery_words"], "recovery_words")
     cleaned["severity_words"] = _severity_words(cleaned["severity_words"])
     if not isinstance(cleaned["search_body"], bool):
-        raise ValidationError("search_body must be true or false.")
+        raise ValidationError(_("search_body must be true or false."))
     if cleaned["identity"] not in IDENTITIES:
-        raise ValidationError(f"identity must be one of {', '.join(IDENTITIES)}.")
+        raise ValidationError(
+            _("identity must be one of %(choices)s.") % {"choices": ", ".join(IDENTITIES)}
+        )
     _pattern(cleaned["key_pattern"])
     return cleaned
 
@@ -104,37 +107,50 @@ def read_options(options: Any) -> MailOptions:
 
 def _words(value: Any, name: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(word, str) for word in value):
-        raise ValidationError(f'{name} must be a list of words, e.g. ["resolved", "ok"].')
+        raise ValidationError(
+            _('%(name)s must be a list of words, e.g. ["resolved", "ok"].') % {"name": name}
+        )
     words = [word.strip() for word in value if word.strip()]
     if len(words) > MAX_WORDS:
-        raise ValidationError(f"{name} holds {len(words)} words; at most {MAX_WORDS}.")
+        raise ValidationError(
+            _("%(name)s holds %(count)d words; at most %(limit)d.")
+            % {"name": name, "count": len(words), "limit": MAX_WORDS}
+        )
     too_long = [word for word in words if len(word) > MAX_WORD_CHARS]
     if too_long:
-        raise ValidationError(f"{name}: {too_long[0]!r} is longer than {MAX_WORD_CHARS}.")
+        raise ValidationError(
+            _("%(name)s: “%(word)s” is longer than %(limit)d characters.")
+            % {"name": name, "word": too_long[0], "limit": MAX_WORD_CHARS}
+        )
     return words
 
 
 def _severity_words(value: Any) -> dict[str, list[str]]:
     if not isinstance(value, dict):
         raise ValidationError(
-            'severity_words must be an object such as {"critical": ["p1", "down"]}.'
+            _('severity_words must be an object such as {"critical": ["p1", "down"]}.')
         )
     unknown = sorted(set(value) - set(Severity.values))
     if unknown:
         raise ValidationError(
-            f"severity_words: unknown severity {unknown[0]!r}; use {', '.join(Severity.values)}."
+            _("severity_words: unknown severity “%(name)s”; use %(choices)s.")
+            % {"name": unknown[0], "choices": ", ".join(Severity.values)}
         )
     return {key: _words(words, f"severity_words.{key}") for key, words in value.items()}
 
 
 def _pattern(value: Any) -> re.Pattern[str] | None:
     if not isinstance(value, str):
-        raise ValidationError("key_pattern must be a regular expression (a string).")
+        raise ValidationError(_("key_pattern must be a regular expression (a string)."))
     if not value:
         return None
     if len(value) > MAX_PATTERN_CHARS:
-        raise ValidationError(f"key_pattern is longer than {MAX_PATTERN_CHARS} characters.")
+        raise ValidationError(
+            _("key_pattern is longer than %(limit)d characters.") % {"limit": MAX_PATTERN_CHARS}
+        )
     try:
         return re.compile(value, re.IGNORECASE)
     except re.error as error:
-        raise ValidationError(f"key_pattern is not a valid regular expression: {error}.") from None
+        raise ValidationError(
+            _("key_pattern is not a valid regular expression: %(error)s.") % {"error": error}
+        ) from None
