@@ -222,3 +222,30 @@ def test_one_mail_to_two_sources_is_stored_once_for_each(listener, address, chan
 
     assert InboundMail.objects.count() == 2
     assert Alert.objects.count() == 2
+
+
+def test_a_mail_the_database_cannot_take_gets_451_so_the_sender_retries(
+    listener, address, monkeypatch
+):
+    def down(*args, **kwargs):
+        raise OSError("database unreachable")
+
+    monkeypatch.setattr(intake, "store", down)
+
+    with pytest.raises(smtplib.SMTPDataError) as deferred:
+        send(listener, address, mail("Disk full"))
+
+    assert deferred.value.smtp_code == 451
+    assert not InboundMail.objects.exists()
+
+
+def test_no_log_line_holds_a_whole_address(listener, address, source, caplog):
+    import logging
+
+    source.enabled = False
+    source.save()
+    with caplog.at_level(logging.DEBUG), pytest.raises(smtplib.SMTPRecipientsRefused):
+        send(listener, address, mail("Disk full"))
+
+    assert f"{address[:4]}…@{DOMAIN}" in caplog.text
+    assert address not in caplog.text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
@@ -29,5 +30,16 @@ class Command(BaseCommand):
             f"Alert mail on {host}:{port} for *@{settings.ALERT_EMAIL_DOMAIN} "
             f"(at most {settings.ALERT_EMAIL_MAX_BYTES} bytes a message); Ctrl-C stops it."
         )
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(serve(host, port))
+        with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
+            asyncio.run(_until_stopped(host, port))
+
+
+async def _until_stopped(host: str, port: int) -> None:
+    """Serve until SIGTERM (a supervisor, ``dev.py up``) or SIGINT: the listener stops taking
+    connections and closes its database connection instead of dying mid-transaction."""
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(stop, task.cancel)
+    await serve(host, port)
