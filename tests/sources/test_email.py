@@ -495,3 +495,33 @@ def test_the_token_in_the_relay_url_never_reaches_a_log_line(client, source, cap
     assert response.status_code == 400
     assert "Bad Request: /push/email/<token>/mime" in caplog.text
     assert source.token not in caplog.text
+
+
+@pytest.mark.django_db
+def test_the_admin_lists_received_mails_and_shows_one_as_it_came(admin_client, source):
+    recipient = intake.Recipient("x@example.com", source.pk)
+    [mail_id] = intake.store(raw("broken_mime.eml"), [recipient], envelope_from="", peer="")
+
+    listing = admin_client.get("/admin/source_email/inboundmail/")
+    page = admin_client.get(f"/admin/source_email/inboundmail/{mail_id}/change/")
+
+    assert listing.status_code == 200
+    assert str(len(raw("broken_mime.eml"))) in listing.content.decode()
+    assert "UXVldWUgZGVwdGggMTgyMzQgb24gbXEtMiBleGNlZWRzIDEwMDAw" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_admin_rotates_an_address(admin_client, source):
+    old = intake.source_address(source)
+    address = source.mail_address
+
+    response = admin_client.post(
+        "/admin/source_email/mailaddress/",
+        {"action": "rotate", "_selected_action": [address.pk]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert intake.source_address(source) != old
+    with pytest.raises(intake.Refused):
+        intake.recipient(old)

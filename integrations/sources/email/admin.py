@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
+from django.db.models.functions import Length
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -51,6 +52,7 @@ class MailAddressAdmin(admin.ModelAdmin):
 @admin.register(InboundMail)
 class InboundMailAdmin(admin.ModelAdmin):
     list_display = ["received_at", "source", "subject", "envelope_from", "status", "size"]
+    list_select_related = ["source"]
     list_filter = ["status", ("source", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["subject", "envelope_from"]
     date_hierarchy = "received_at"
@@ -72,8 +74,16 @@ class InboundMailAdmin(admin.ModelAdmin):
     readonly_fields = fields
     Media = AdminMedia
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[InboundMail]:
+        # The list shows each message's size, not its bytes (up to ALERT_EMAIL_MAX_BYTES each).
+        return super().get_queryset(request).defer("raw").annotate(raw_size=Length("raw"))
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.display(description=_("size (bytes)"), ordering="raw_size")
+    def size(self, mail: InboundMail) -> int:
+        return mail.raw_size
 
     def has_change_permission(self, request: HttpRequest, obj: InboundMail | None = None) -> bool:
         return False

@@ -56,7 +56,9 @@ def _read_multipart(request: HttpRequest) -> Body:
     try:
         fields = dict(request.POST.items())
         files = len(request.FILES)
-    except (MultiPartParserError, RequestDataTooBig, TooManyFieldsSent) as error:
+    except RequestDataTooBig:
+        raise Rejected(413, "payload_too_large", "The form's text fields are too large.") from None
+    except (MultiPartParserError, TooManyFieldsSent) as error:
         raise Rejected(400, "invalid_form", f"The multipart form cannot be read: {error}") from None
     if files and not fields.get("attachments", "").strip().isdigit():
         fields.setdefault("attachment-count", str(files))
