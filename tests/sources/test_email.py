@@ -170,7 +170,7 @@ def test_a_long_body_is_cut_and_labelled():
 
 
 def test_sendgrids_parsed_post_fires_a_warning(load_fixture):
-    [event] = events_of(load_fixture("email/sendgrid_firing"))
+    [event] = events_of(load_fixture("email/firing_sendgrid"))
 
     assert event.kind == EventKind.FIRING
     assert event.severity == Severity.WARNING
@@ -180,8 +180,8 @@ def test_sendgrids_parsed_post_fires_a_warning(load_fixture):
 
 
 def test_mailguns_recovery_resolves_the_same_alert(load_fixture):
-    [firing] = events_of(load_fixture("email/sendgrid_firing"))
-    [resolved] = events_of(load_fixture("email/mailgun_recovered"))
+    [firing] = events_of(load_fixture("email/firing_sendgrid"))
+    [resolved] = events_of(load_fixture("email/recovered_mailgun"))
 
     assert resolved.kind == EventKind.RESOLVED
     assert resolved.alert_key == firing.alert_key
@@ -189,7 +189,7 @@ def test_mailguns_recovery_resolves_the_same_alert(load_fixture):
 
 
 def test_postmarks_html_only_post_is_read_as_text(load_fixture):
-    [event] = events_of(load_fixture("email/postmark_html_only"))
+    [event] = events_of(load_fixture("email/html_only_postmark"))
 
     assert event.title == "[FIRING:2] Disk usage above 90% (db-1 /var)"
     assert "track()" not in event.description
@@ -198,7 +198,7 @@ def test_postmarks_html_only_post_is_read_as_text(load_fixture):
 
 
 def test_a_raw_message_posted_by_a_relay_is_read_like_smtp_mail(load_fixture):
-    [event] = events_of(load_fixture("email/sendgrid_raw_chinese"))
+    [event] = events_of(load_fixture("email/raw_mime_chinese_sendgrid"))
 
     assert event.title == "【已恢复】数据库 db-1 CPU 使用率 40%"
     assert event.kind == EventKind.RESOLVED
@@ -207,13 +207,20 @@ def test_a_raw_message_posted_by_a_relay_is_read_like_smtp_mail(load_fixture):
 
 
 @pytest.mark.parametrize(
-    ("case", "field"), [("bad_not_a_mail", "subject"), ("bad_subject_not_text", "subject")]
+    ("case", "field"), [("invalid_not_a_mail", "subject"), ("invalid_not_an_object", None)]
 )
 def test_a_post_that_is_no_mail_is_refused_naming_the_field(load_fixture, case, field):
     with pytest.raises(PayloadError) as refused:
         events_of(load_fixture(f"email/{case}"))
 
     assert refused.value.field == field
+
+
+def test_a_field_of_the_wrong_type_is_passed_over_not_refused():
+    [event] = events_of({"subject": {"text": "?"}, "text": "Disk /var is full.", "html": 7})
+
+    assert event.title == "E-mail"
+    assert event.description == "Disk /var is full."
 
 
 # --- options -----------------------------------------------------------------------------------
@@ -295,7 +302,7 @@ def signed(secret: str, payload: dict) -> dict:
 
 
 def test_with_a_signing_secret_a_mailgun_signature_is_checked(email, load_fixture):
-    payload = load_fixture("email/mailgun_recovered")
+    payload = load_fixture("email/recovered_mailgun")
     push = PushRequest.bare({}, secret="mailgun-key")
 
     assert email.parse_push(signed("mailgun-key", payload), push)
@@ -328,7 +335,7 @@ def test_a_relays_json_post_opens_an_incident(
         client,
         django_capture_on_commit_callbacks,
         f"/push/email/{source.token}",
-        data=json.dumps(load_fixture("email/sendgrid_firing")),
+        data=json.dumps(load_fixture("email/firing_sendgrid")),
         content_type="application/json",
     )
 
@@ -370,14 +377,14 @@ def test_a_mailgun_form_post_resolves_what_sendgrid_fired(
         client,
         django_capture_on_commit_callbacks,
         f"/push/{source.token}",
-        data=json.dumps(load_fixture("email/sendgrid_firing")),
+        data=json.dumps(load_fixture("email/firing_sendgrid")),
         content_type="application/json",
     )
     response = relay(
         client,
         django_capture_on_commit_callbacks,
         f"/push/email/{source.token}/mime",
-        data=urlencode(load_fixture("email/mailgun_recovered")),
+        data=urlencode(load_fixture("email/recovered_mailgun")),
         content_type="application/x-www-form-urlencoded",
     )
 
