@@ -19,6 +19,7 @@ from integrations.sources.email.models import InboundMail
 from integrations.sources.email.options import DEFAULT_RECOVERY_WORDS, read_options
 from integrations.sources.email.parser import mail_events
 from integrations.sources.email.subject import TRIGGER_WORDS, find_word, identity
+from oncall import jsonbody
 from oncall.events import MAX_DESCRIPTION_CHARS, EventKind, PayloadError, Severity
 from oncall.models import Alert, InboundEvent, Incident
 from oncall.sources import PushRequest, SourceRefused, source_kind
@@ -148,13 +149,17 @@ def test_it_reads_a_broken_message_as_far_as_it_goes_and_says_so():
         b"Content-Type: multipart/mixed; boundary=\r\n\r\n--\r\n--",
         b"From: <<<@@@>>>\r\nSubject: only headers",
         b"Subject: " + b"x" * 100_000,
+        b"Subject: =?utf-8?q?a=00b=ED=A0=80?=\r\nFrom: <a\x00@b>\r\n\r\nbody\x00\xff",
+        b"Subject: x\r\nContent-Type: text/plain; charset=utf-16\r\n\r\n\x00\xd8\x00a",
     ],
 )
-def test_reading_a_message_never_raises(junk):
+def test_reading_a_message_never_raises_and_gives_storable_text(junk):
     mail = read_mime(junk)
 
     [event] = mail_events(mail, read_options({}))
     assert event.title
+    texts = [event.title, event.description, *event.labels.values()]
+    assert not any(jsonbody.unstorable(text) for text in texts)
 
 
 def test_a_long_body_is_cut_and_labelled():

@@ -249,3 +249,17 @@ def test_no_log_line_holds_a_whole_address(listener, address, source, caplog):
 
     assert f"{address[:4]}…@{DOMAIN}" in caplog.text
     assert address not in caplog.text
+
+
+def test_text_the_database_cannot_store_is_replaced(listener, address):
+    raw = (
+        f"From: monitor@ops.example.com\r\nTo: {address}\r\n"
+        "Subject: =?utf-8?q?Disk=00full_on_db-1?=\r\n\r\n"
+    ).encode() + b"caf\xc3\xa9 \xff\x00 end\r\n"
+
+    send(listener, address, raw)
+
+    alert = Alert.objects.get()
+    assert alert.title == "Disk\ufffdfull on db-1"
+    assert alert.description == "café \ufffd\ufffd end"
+    assert bytes(InboundMail.objects.get().raw) == raw

@@ -113,7 +113,17 @@ def _header(message: Message, name: str, notes: list[str]) -> str:
     except Exception as error:
         notes.append(f"The {name.title()} header could not be read ({type(error).__name__}).")
         return ""
-    return " ".join(str(value).split()) if value is not None else ""
+    return storable(" ".join(str(value).split())) if value is not None else ""
+
+
+def storable(text: str) -> str:
+    """``text`` as the database can store it: an encoded word may decode to NUL (``=00``),
+    and bytes the parser kept escaped come back as lone surrogates; both are replaced."""
+    try:
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # surrogates other than the escaped bytes'
+        text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text.replace("\x00", "\ufffd")
 
 
 def _date(value: str) -> datetime | None:
@@ -147,8 +157,8 @@ def _unreadable(raw: bytes, reason: str) -> Mail:
             name = match.group(1).decode("ascii").lower()
             headers.setdefault(name, match.group(2).decode("utf-8", errors="replace").strip())
     return Mail(
-        subject=headers.get("subject", ""),
-        sender=parseaddr(headers.get("from", ""))[1].lower(),
+        subject=storable(headers.get("subject", "")),
+        sender=storable(parseaddr(headers.get("from", ""))[1].lower()),
         text=tidy_text(rest.decode("utf-8", errors="replace")),
         notes=(
             f"The message could not be parsed ({reason}): read as plain text; the raw "
@@ -216,7 +226,7 @@ def html_to_text(html: str) -> str:
 
 def tidy_text(text: str) -> str:
     """Line endings unified, runs of blanks folded, trailing blanks and extra empty lines
-    dropped; NULs removed (the database cannot store them)."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    dropped; what the database cannot store replaced (:func:`storable`)."""
+    text = storable(text).replace("\r\n", "\n").replace("\r", "\n")
     lines = [_BLANKS.sub(" ", line).strip() for line in text.split("\n")]
     return _MANY_NEWLINES.sub("\n\n", "\n".join(lines)).strip()

@@ -40,7 +40,7 @@ from oncall.events import (
     stable_key,
 )
 
-# Each relay's field names: (subject, plain text, HTML, sender, raw MIME message).
+# The relays' field names, SendGrid's, Mailgun's and Postmark's, of each thing a mail has.
 RAW_FIELDS = ("email", "body-mime", "RawEmail")
 _SUBJECT_FIELDS = ("subject", "Subject")
 _TEXT_FIELDS = ("text", "body-plain", "TextBody")
@@ -54,7 +54,8 @@ _MESSAGE_ID_FIELDS = ("message_id", "Message-Id", "MessageID")
 
 def mail_events(mail: Mail, options: MailOptions) -> list[AlertEvent]:
     """The one event a mail makes (see the module docstring)."""
-    subject = " ".join(mail.subject.split())
+    # Cut first: the title holds no more, and the words are looked for in what is shown.
+    subject = truncate(" ".join(mail.subject.split()), MAX_TITLE_CHARS)
     recovered = bool(find_word(subject, options.recovery_words))
     severity, raw_severity = _severity(subject, mail.text, options)
     description, cut = _description(mail.text)
@@ -67,7 +68,7 @@ def mail_events(mail: Mail, options: MailOptions) -> list[AlertEvent]:
         AlertEvent(
             alert_key=_alert_key(mail, subject, options),
             kind=EventKind.RESOLVED if recovered else EventKind.FIRING,
-            title=truncate(subject or _untitled(mail), MAX_TITLE_CHARS),
+            title=subject or _untitled(mail),
             severity=severity,
             raw_severity=raw_severity,
             description=description,
@@ -96,7 +97,8 @@ def _description(text: str) -> tuple[str, bool]:
 
 
 def _untitled(mail: Mail) -> str:
-    return f"E-mail from {mail.sender} without a subject" if mail.sender else "E-mail"
+    title = f"E-mail from {mail.sender} without a subject" if mail.sender else "E-mail"
+    return truncate(title, MAX_TITLE_CHARS)
 
 
 def _alert_key(mail: Mail, subject: str, options: MailOptions) -> str:
