@@ -133,7 +133,7 @@ def fixtures(kind: str) -> list[Any]:
     documents = []
     for path in sorted((SOURCES_DIR / kind / "fixtures").glob("*.json")):
         document = json.loads(path.read_text(encoding="utf-8"))
-        documents += [document] if path.name.startswith("invalid_") else [document] * 3
+        documents += [document] if path.name.startswith(("bad_", "invalid_")) else [document] * 3
     return documents
 
 

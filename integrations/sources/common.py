@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from oncall.events import (
@@ -84,6 +84,19 @@ def map_severity(raw: Any, default: Severity = Severity.WARNING) -> Severity:
     if raw is None or isinstance(raw, dict | list):
         return default
     return SEVERITY_ALIASES.get(str(raw).strip().lower(), default)
+
+
+def severity_from_table(
+    raw: Any, table: Mapping[str, Severity], default: Severity = Severity.WARNING
+) -> Severity:
+    """``raw`` looked up (as text, case-insensitively, blanks ignored) in a sender's own
+    severity table, whose keys are lower-case; anything else gives ``default``.
+
+    For senders whose knowledge-base table differs from :data:`SEVERITY_ALIASES` (OceanBase's
+    "critical" is a warning, Jiankongbao's levels are numbers)."""
+    if raw is None or isinstance(raw, dict | list):
+        return default
+    return table.get(str(raw).strip().lower(), default)
 
 
 # --- Field paths and JSON types ---------------------------------------------------------------
@@ -312,6 +325,48 @@ def parse_time(raw: Any, *, field: str) -> datetime | None:
     return None if parsed == _ZERO_TIME else parsed
 
 
+def parse_unix_time(raw: Any, *, field: str) -> datetime | None:
+    """A Unix timestamp (a number or a string of digits; seconds, or milliseconds when it is
+    too large to be seconds) as an aware UTC ``datetime``. Missing, null, empty and ``0`` mean
+    "not set" and give ``None``."""
+    if raw is None or raw == "" or raw == 0 or raw == "0":
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise PayloadError(f"{field} must be a Unix timestamp, not {json_type(raw)}", field=field)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise PayloadError(
+            f"{field} is not a Unix timestamp: {truncate(str(raw), 64)!r}", field=field
+        ) from None
+    # Seconds reach 1e11 only in the year 5138; anything larger is milliseconds.
+    if value > 1e11:
+        value /= 1000
+    try:
+        return datetime.fromtimestamp(value, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise PayloadError(
+            f"{field} is out of range: {truncate(str(raw), 64)!r}", field=field
+        ) from None
+
+
+def parse_local_time(raw: Any, *, field: str, tz: tzinfo) -> datetime | None:
+    """Like :func:`parse_time`, but a time without an offset is taken in ``tz``: for senders
+    that write their own wall-clock time (``"2024-03-29 09:33:00"``, China Standard Time)."""
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str):
+        raise PayloadError(f"{field} must be a time string, not {json_type(raw)}", field=field)
+    try:
+        parsed = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise PayloadError(
+            f"{field} is not a time such as '2024-03-29 09:33:00': {truncate(raw, 64)!r}",
+            field=field,
+        ) from None
+    return parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed
+
+
 # --- Links and images -------------------------------------------------------------------------
 
 
@@ -387,3 +442,66 @@ def truncated_alerts(payload: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         return 0
     return max(value, 0)
+
+
+# --- Cloud-vendor callbacks (severity tables, epoch times, embedded JSON) ----------------------
+
+
+def table_severity(
+    raw: Any, table: Iterable[tuple[str, Severity]], default: Severity = Severity.WARNING
+) -> Severity:
+    """The severity a knowledge-base table gives the sender's word ``raw`` (compared
+    case-insensitively, blanks ignored; numbers by their text), else ``default``.
+
+    For senders whose words mean something else than :data:`SEVERITY_ALIASES` says (Huawei's
+    "Major" is critical for Cloud Eye but a warning for LTS)."""
+    if raw is None or isinstance(raw, dict | list | bool):
+        return default
+    word = str(raw).strip().lower()
+    return next((severity for key, severity in table if key.lower() == word), default)
+
+
+# Past this many, a number is taken as milliseconds: 10^11 seconds is the year 5138.
+_MILLISECONDS_FROM = 10**11
+
+
+def parse_epoch_time(raw: Any, *, field: str) -> datetime | None:
+    """A Unix time in seconds or milliseconds (told apart by size), given as a number or a
+    string of digits, as an aware UTC ``datetime``. Missing, null, empty and 0 give ``None``
+    (cloud senders send 0 for "not yet", e.g. a recovery time while firing)."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, str):
+        try:
+            raw = float(raw.strip())
+        except ValueError:
+            raise PayloadError(
+                f"{field} must be a Unix time in seconds or milliseconds, not "
+                f"{truncate(raw, 40)!r}",
+                field=field,
+            ) from None
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise PayloadError(
+            f"{field} must be a Unix time in seconds or milliseconds, not {json_type(raw)}",
+            field=field,
+        )
+    if raw <= 0:
+        return None
+    seconds = raw / 1000 if raw >= _MILLISECONDS_FROM else raw
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise PayloadError(f"{field} is out of range: {raw}", field=field) from None
+
+
+def embedded_json(raw: Any, *, field: str) -> Any:
+    """A value some senders send as JSON *text* inside the payload (Alibaba's ``dimensions``,
+    Huawei SMN's ``message``): decoded when it is a string, returned as it is otherwise."""
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise PayloadError(
+            f"{field} must be JSON text, not {truncate(raw, 64)!r}", field=field
+        ) from None

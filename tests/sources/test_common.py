@@ -8,15 +8,18 @@ from integrations.sources.common import (
     at,
     clean_annotations,
     clean_labels,
+    embedded_json,
     get_list,
     get_str,
     map_severity,
     merge_extra_labels,
     optional_link,
+    parse_epoch_time,
     parse_images,
     parse_links,
     parse_time,
     require_object,
+    table_severity,
     to_text,
     truncate,
     truncated_alerts,
@@ -375,3 +378,57 @@ def test_it_keeps_a_sender_url_only_when_it_is_http():
 )
 def test_it_reads_the_truncated_alerts_count_leniently(payload, count):
     assert truncated_alerts(payload) == count
+
+
+# --- Cloud-vendor helpers: table_severity, parse_epoch_time, embedded_json --------------------
+
+HUAWEI_LTS_TABLE = (("Critical", Severity.CRITICAL), ("Major", Severity.WARNING))
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Major", Severity.WARNING),
+        (" major ", Severity.WARNING),
+        ("CRITICAL", Severity.CRITICAL),
+        ("Minor", Severity.INFO),
+        (None, Severity.INFO),
+        (["Major"], Severity.INFO),
+        (True, Severity.INFO),
+    ],
+)
+def test_table_severity_reads_the_table_case_insensitively(raw, expected):
+    assert table_severity(raw, HUAWEI_LTS_TABLE, default=Severity.INFO) == expected
+
+
+def test_table_severity_reads_numbers_by_their_text():
+    assert table_severity(8, (("8", Severity.CRITICAL),)) == Severity.CRITICAL
+    assert table_severity(3, (("8", Severity.CRITICAL),)) == Severity.WARNING
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [1795406400, 1795406400000, "1795406400", "1795406400000", 1795406400.0],
+)
+def test_parse_epoch_time_tells_seconds_from_milliseconds(raw):
+    assert parse_epoch_time(raw, field="t") == datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("raw", [None, "", 0, "0", -5])
+def test_parse_epoch_time_reads_nothing_as_not_set(raw):
+    assert parse_epoch_time(raw, field="t") is None
+
+
+@pytest.mark.parametrize("raw", ["soon", True, {"s": 1}, 10**20])
+def test_parse_epoch_time_refuses_what_is_not_a_time(raw):
+    with pytest.raises(PayloadError) as refused:
+        parse_epoch_time(raw, field="alerts[0].time")
+    assert refused.value.field == "alerts[0].time"
+
+
+def test_embedded_json_decodes_text_and_passes_objects_through():
+    assert embedded_json('{"host": "a"}', field="m") == {"host": "a"}
+    assert embedded_json({"host": "a"}, field="m") == {"host": "a"}
+    with pytest.raises(PayloadError) as refused:
+        embedded_json("{broken", field="message")
+    assert refused.value.field == "message"

@@ -1,0 +1,1 @@
+"""Tencent BlueKing Monitor's HTTP-callback action plan; see README.md."""

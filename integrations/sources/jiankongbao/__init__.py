@@ -1,0 +1,1 @@
+"""Jiankongbao (监控宝) URL-callback alarms; see README.md."""

@@ -1,0 +1,1 @@
+"""Tencent Cloud Log Service (CLS) alarm policies' custom callback; see README.md."""

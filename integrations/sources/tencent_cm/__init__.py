@@ -1,0 +1,1 @@
+"""Tencent Cloud Monitor (CM) alarm callbacks; see README.md."""

@@ -1,0 +1,1 @@
+"""Tencent Cloud EventBridge events pushed to a custom webhook; see README.md."""

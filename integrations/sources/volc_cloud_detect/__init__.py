@@ -1,0 +1,1 @@
+"""Volcengine Cloud-Detect (synthetic probing) alarm callbacks; see README.md."""

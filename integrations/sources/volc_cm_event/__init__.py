@@ -1,0 +1,1 @@
+"""Volcengine Cloud Monitor event-alarm callbacks (Event Center); see README.md."""

@@ -1,0 +1,1 @@
+"""Volcengine Cloud Monitor metric-alarm callbacks; see README.md."""

@@ -1,0 +1,1 @@
+"""Volcengine Log Service (TLS) alarms through a custom webhook; see README.md."""

@@ -1,0 +1,1 @@
+"""Zilliz Cloud project alerts through the webhook alert channel; see README.md."""
