@@ -221,6 +221,13 @@ def test_a_post_that_is_no_mail_is_refused_naming_the_field(load_fixture, case, 
     assert refused.value.field == field
 
 
+@pytest.mark.parametrize("count", ["\x1f0", "²", "-1", True, "1e3", " 2 x"])
+def test_an_attachment_count_that_is_no_count_is_passed_over(count):
+    [event] = events_of({"subject": "Disk full", "text": "", "attachments": count})
+
+    assert "attachment_stripped" not in event.labels
+
+
 def test_a_field_of_the_wrong_type_is_passed_over_not_refused():
     [event] = events_of({"subject": {"text": "?"}, "text": "Disk /var is full.", "html": 7})
 

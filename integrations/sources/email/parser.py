@@ -20,6 +20,7 @@ Two doors lead here, both into :func:`mail_events`:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from email.utils import parseaddr, parsedate_to_datetime
@@ -47,6 +48,7 @@ _TEXT_FIELDS = ("text", "body-plain", "TextBody")
 _HTML_FIELDS = ("html", "body-html", "HtmlBody")
 _SENDER_FIELDS = ("from", "From", "sender")
 _MESSAGE_ID_FIELDS = ("message_id", "Message-Id", "MessageID")
+_COUNT = re.compile(r"[ ]*[0-9]{1,9}[ ]*")
 
 
 # --- events ------------------------------------------------------------------------------------
@@ -201,7 +203,11 @@ def _attachment_count(payload: Mapping[str, Any]) -> int:
     form); Postmark's ``Attachments`` is a list."""
     for name in ("attachments", "attachment-count"):
         value = payload.get(name)
-        if isinstance(value, int | str) and str(value).strip().isdigit():
+        if isinstance(value, int) and not isinstance(value, bool):
+            return max(value, 0)
+        # ASCII digits only: str.isdigit() holds for "²", and strip() drops control characters
+        # that int() refuses.
+        if isinstance(value, str) and _COUNT.fullmatch(value):
             return int(value)
     attachments = payload.get("Attachments")
     return len(attachments) if isinstance(attachments, list) else 0
