@@ -12,6 +12,9 @@ from urllib.parse import urlencode
 
 import pytest
 from django.core.exceptions import ValidationError
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from integrations.sources.email import intake
 from integrations.sources.email.mime import html_to_text, read_mime
@@ -544,3 +547,77 @@ def test_the_admin_rotates_an_address(admin_client, source):
     assert intake.source_address(source) != old
     with pytest.raises(intake.Refused):
         intake.recipient(old)
+
+
+# --- properties: no bytes break the reader, no request breaks the relay door --------------------
+
+MIME_PIECES = st.sampled_from(
+    [
+        b"Subject: ",
+        b"From: ",
+        b"Content-Type: multipart/mixed; boundary=b\r\n",
+        b"Content-Type: text/html; charset=x-nope\r\n",
+        b"Content-Transfer-Encoding: base64\r\n",
+        b"Content-Transfer-Encoding: quoted-printable\r\n",
+        b"--b\r\n",
+        b"--b--\r\n",
+        b"=?utf-8?b?",
+        b"=?utf-8?q?=00?=",
+        b"\r\n",
+        b"\r\n\r\n",
+        b"<p>&amp;</p>",
+        b"\x00",
+        b"\xff\xfe",
+    ]
+)
+
+
+@hypothesis_settings(max_examples=150, deadline=None, derandomize=True, database=None)
+@given(pieces=st.lists(st.one_of(MIME_PIECES, st.binary(max_size=20)), max_size=30))
+def test_no_bytes_break_the_mime_reader(pieces):
+    [event] = mail_events(read_mime(b"".join(pieces)), read_options({}))
+
+    texts = [event.title, event.description, *event.labels.values()]
+    assert not any(jsonbody.unstorable(text) for text in texts)
+
+
+@pytest.mark.django_db
+def test_no_request_gets_a_5xx_from_the_relay_door(client, source, load_fixture):
+    documents = [load_fixture(f"email/{name}") for name in ("firing_sendgrid", "recovered_mailgun")]
+    content_types = [
+        "application/json",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=xyz",
+        "multipart/form-data",
+        "text/plain",
+    ]
+
+    @hypothesis_settings(
+        max_examples=120,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(
+        document=st.sampled_from(documents),
+        drop=st.sets(st.sampled_from(["subject", "text", "from", "body-plain", "html"])),
+        junk=st.dictionaries(st.text(max_size=8), st.text(max_size=20), max_size=3),
+        content_type=st.sampled_from(content_types),
+        raw=st.binary(max_size=100),
+        suffix=st.sampled_from(["", "/mime"]),
+    )
+    def case(document, drop, junk, content_type, raw, suffix):
+        fields = {k: v for k, v in document.items() if k not in drop} | junk
+        if content_type == "application/json":
+            body = json.dumps(fields).encode()
+        elif content_type.startswith("application/x-www"):
+            body = urlencode(fields).encode()
+        else:
+            body = raw
+        response = client.generic(
+            "POST", f"/push/email/{source.token}{suffix}", body, content_type=content_type
+        )
+        assert response.status_code < 500, (content_type, body[:200])
+
+    case()
