@@ -37,7 +37,7 @@ OAUTH_PARAMS = re.compile(r"((?:^|[?&\s])(?:code|state)=)[^&\s\"']+")
 # and query strings or forms (``token=...``).
 SECRET_FIELDS = re.compile(
     r"(?<![A-Za-z0-9_])"
-    r"((?:routing_key|app_secret|client_secret|encrypt_key|verification_token|token"
+    r"((?:routing_key|integration_key|app_secret|client_secret|encrypt_key|verification_token|token"
     r"|access_token|refresh_token|tenant_access_token|app_access_token|user_access_token"
     r"|password|secret)"
     r"[\"']?\s*[:=]\s*[\"']?)"
