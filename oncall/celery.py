@@ -54,9 +54,9 @@ CORE_SCHEDULE = {
 
 @app.on_after_configure.connect
 def set_beat_schedule(sender: Celery, **_: object) -> None:
-    """The core's sweeps and each chat platform's periodic tasks, set once the settings are
-    read (the platforms are listed there). Nothing above touches ``app.conf``, which would
-    read the settings before this receiver is connected.
+    """The core's sweeps and the chat platforms' and alert sources' periodic tasks, set once
+    the settings are read (the platforms and sources are listed there). Nothing above touches
+    ``app.conf``, which would read the settings before this receiver is connected.
 
     ``celery -A oncall beat`` (and ``worker``) read the configuration before Celery's Django
     fix-up sets Django up, and building the platforms needs the app registry (their models):
@@ -68,10 +68,13 @@ def set_beat_schedule(sender: Celery, **_: object) -> None:
     if not apps.ready:
         django.setup()
     from oncall.platforms import platforms
+    from oncall.sources import source_kinds
 
     schedule = dict(CORE_SCHEDULE)
     for platform in platforms():
         schedule.update(platform.periodic_tasks())
+    for source in source_kinds():
+        schedule.update(source.periodic_tasks())
     sender.conf.beat_schedule = schedule
 
 

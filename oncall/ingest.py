@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -92,7 +92,7 @@ def accept(
     for events that did not come over HTTP: the source's options and secret only)."""
     kind = source_kind(source.kind)
     if push is None:
-        push = PushRequest.bare(source.options, source.signing_secret)
+        push = PushRequest.bare(source.options, source.signing_secret)._replace(source_id=source.pk)
     parsed = kind.parse_push(payload, push)
     if len(parsed) > settings.PUSH_MAX_ALERTS:
         raise TooManyAlerts(len(parsed), settings.PUSH_MAX_ALERTS)
@@ -128,6 +128,19 @@ def accept(
     return AcceptResult(
         request_id=str(inbound.request_id), events=events, unrouted=unrouted, notes=notes
     )
+
+
+def preview(
+    source: AlertSource, payload: Any, options: Mapping[str, Any] | None = None
+) -> list[AlertEvent]:
+    """The events a push of ``payload`` would bring, read with ``options`` (checked by the
+    kind) instead of the saved ones when given: for trying a mapping on a sample before saving
+    it. Nothing is routed or stored. Raises ``PayloadError`` or ``SourceRefused`` as a push
+    would (a kind that checks a signature refuses a sample, which has none)."""
+    kind = source_kind(source.kind)
+    chosen = source.options if options is None else options
+    push = PushRequest.bare(chosen, source.signing_secret)
+    return [_with_overrides(source, event) for event in kind.parse_push(payload, push)]
 
 
 def _with_overrides(source: AlertSource, event: AlertEvent) -> AlertEvent:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from oncall.change_events import ChangeRecord
 from oncall.events import AlertEvent
 from oncall.matchers import Matcher, all_match, parse_matchers, subject_of
 from oncall.models import AlertSource, Route
@@ -41,15 +43,33 @@ class RoutingTable:
 
     def channels_for(self, event: AlertEvent) -> list[int]:
         """Channel ids in route order; empty when nothing matched and there is no default."""
+        return self._channels_for_subject(
+            lambda: subject_of(
+                title=event.title,
+                description=event.description,
+                severity=event.severity,
+                alert_key=event.alert_key,
+                labels=event.labels,
+            )
+        )
+
+    def channels_for_change(self, change: ChangeRecord) -> list[int]:
+        """A change's channels, by the same routes as alerts: matchers see its title,
+        description and labels, its key as ``alert_key``, and no severity."""
+        return self._channels_for_subject(
+            lambda: subject_of(
+                title=change.title,
+                description=change.description,
+                severity="",
+                alert_key=change.change_key,
+                labels=change.labels,
+            )
+        )
+
+    def _channels_for_subject(self, subject_for: Callable[[], dict[str, str]]) -> list[int]:
         if self.private_channel_id is not None:
             return [self.private_channel_id]
-        subject = subject_of(
-            title=event.title,
-            description=event.description,
-            severity=event.severity,
-            alert_key=event.alert_key,
-            labels=event.labels,
-        )
+        subject = subject_for()
         matched: list[int] = []
         for route in self.routes:
             if all_match(route.matchers, subject):

@@ -97,7 +97,9 @@ INSTALLED_APPS = [
     "oncall",
     # The chat platforms' Django apps (CHAT_PLATFORMS lists the platforms themselves).
     "integrations.feishu",
-    # Alert sources with tables of their own (ALERT_SOURCES lists the sources themselves).
+    # Alert sources that keep state of their own (group g: a heartbeat's last ping).
+    "integrations.sources.heartbeat",
+    # E-mail sources: their addresses and the messages received (issue 20, part 1).
     "integrations.sources.email",
     # The local Feishu stand-in, with its tables, only where it is enabled.
     *(["integrations.feishu_sandbox"] if FEISHU_SANDBOX_ENABLED else []),
@@ -289,6 +291,8 @@ CELERY_TASK_QUEUES = [
     for _name in dict.fromkeys((CELERY_TASK_DEFAULT_QUEUE, CELERY_CARDS_QUEUE))
 ]
 CELERY_TASK_ROUTES = ("oncall.celery.route_task",)
+# Task modules outside INSTALLED_APPS (autodiscovery finds only the apps'): alert sources' own.
+CELERY_IMPORTS = ("integrations.sources.aws_cloudwatch.tasks",)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # Celery's Django fix-up closes the database connection around every task unless told to reuse
 # it: a new PostgreSQL backend per task halves ingestion throughput. Reconnect every 100 tasks.
@@ -334,6 +338,40 @@ ALERT_SOURCES = {
     "oceanbase": "integrations.sources.oceanbase.source.OceanbaseSource",
     "zilliz": "integrations.sources.zilliz.source.ZillizSource",
     "jiankongbao": "integrations.sources.jiankongbao.source.JiankongbaoSource",
+    # Group d (issue 19): open-source monitors, log alerters and on-call relays.
+    "n9e": "integrations.sources.n9e.source.NightingaleSource",
+    "zabbix": "integrations.sources.zabbix.source.ZabbixSource",
+    "uptime_kuma": "integrations.sources.uptime_kuma.source.UptimeKumaSource",
+    "skywalking": "integrations.sources.skywalking.source.SkyWalkingSource",
+    "open_falcon": "integrations.sources.open_falcon.source.OpenFalconSource",
+    "graylog": "integrations.sources.graylog.source.GraylogSource",
+    "opmanager": "integrations.sources.opmanager.source.OpManagerSource",
+    "influxdb": "integrations.sources.influxdb.source.InfluxDBSource",
+    "elastalert2": "integrations.sources.elastalert2.source.ElastAlert2Source",
+    "keep": "integrations.sources.keep.source.KeepSource",
+    "monit": "integrations.sources.monit.source.MonitSource",
+    "rum": "integrations.sources.rum.source.RUMSource",
+    # Issue 19, clouds and APM (helper c):
+    "aws_cloudwatch": "integrations.sources.aws_cloudwatch.source.AwsCloudWatchSource",
+    "aws_eventbridge": "integrations.sources.aws_eventbridge.source.AwsEventBridgeSource",
+    "azure_monitor": "integrations.sources.azure_monitor.source.AzureMonitorSource",
+    "sentry": "integrations.sources.sentry.source.SentrySource",
+    "gcp_monitoring": "integrations.sources.gcp_monitoring.source.GcpMonitoringSource",
+    "cloudflare": "integrations.sources.cloudflare.source.CloudflareSource",
+    "dynatrace": "integrations.sources.dynatrace.source.DynatraceSource",
+    "splunk": "integrations.sources.splunk.source.SplunkSource",
+    "appdynamics": "integrations.sources.appdynamics.source.AppDynamicsSource",
+    "solarwinds": "integrations.sources.solarwinds.source.SolarWindsSource",
+    "meraki": "integrations.sources.meraki.source.MerakiSource",
+    # Any JSON, by mapping (issue 19, part 4)
+    "custom_webhook": "integrations.sources.custom_webhook.source.CustomWebhookSource",
+    # Group g: chat-robot formats and heartbeats (issue 20, parts 2 and 4).
+    "feishu_robot": "integrations.sources.feishu_robot.source.FeishuRobotSource",
+    "dingtalk_robot": "integrations.sources.dingtalk_robot.source.DingTalkRobotSource",
+    "heartbeat": "integrations.sources.heartbeat.source.HeartbeatSource",
+    # Change events (issue 20, part 3): they record changes, never open incidents.
+    "change_custom": "integrations.sources.change_custom.source.CustomChangeSource",
+    "change_jira": "integrations.sources.change_jira.source.JiraChangeSource",
     # E-mail in (issue 20): the SMTP listener `manage.py alert_smtpd` and the relay door.
     "email": "integrations.sources.email.source.EmailSource",
 }
@@ -363,6 +401,9 @@ SCHEDULE_NOTICE_MINUTES = env_int("SCHEDULE_NOTICE_MINUTES", 30, minimum=0)
 # fix a typo or take back a note posted on the wrong incident; short enough that what the team
 # read during the incident, and may have acted on, stays as it was written.
 NOTE_EDIT_WINDOW_MINUTES = env_int("NOTE_EDIT_WINDOW_MINUTES", 15, minimum=0)
+# An incident shows the changes of its channel (or of its alerts' ``service``) that were under
+# way in this many minutes before it opened: "what changed right before this broke".
+CHANGE_LOOKBACK_MINUTES = env_int("CHANGE_LOOKBACK_MINUTES", 60, minimum=1)
 # The chat platforms the console speaks through (``oncall.platforms``): one class each, by
 # dotted path. Escalation, the admin, the API, the pages, the URLs and Celery ask these.
 # A platform's Django app is in INSTALLED_APPS above.

@@ -39,6 +39,7 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any, ClassVar, NamedTuple
 
+from django import forms
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.urls import URLPattern, URLResolver, include, path
@@ -74,6 +75,10 @@ class PushRequest(NamedTuple):
     #: ``AlertSource.signing_secret``, decrypted; ``""`` when none is set.
     secret: str
     raw_body: bytes
+    #: The pushing ``AlertSource``'s primary key, for work a source hands to a task (an SNS
+    #: subscription confirmation, noted on the source's recent events) or state it keeps per
+    #: source (a heartbeat's pings); ``None`` when the push came over no source's URL.
+    source_id: int | None = None
 
     @classmethod
     def bare(cls, options: Mapping[str, Any] | None = None, secret: str = "") -> PushRequest:
@@ -113,6 +118,23 @@ def curl_snippet(push_url: str, body: str) -> Snippet:
         "sh",
         f"curl -sS '{push_url}' -H 'Content-Type: application/json' -d '{quoted}'",
     )
+
+
+class OptionsForm(forms.Form):
+    """Plain fields for a kind's options, which the admin page shows instead of the options'
+    JSON (a mapping editor, say). The admin adds these fields to the source's form and, on
+    save, turns their values into ``AlertSource.options`` with :meth:`options_from`."""
+
+    @classmethod
+    def initial_from(cls, options: Mapping[str, Any]) -> dict[str, Any]:
+        """The fields' values for stored ``options``."""
+        raise NotImplementedError
+
+    @classmethod
+    def options_from(cls, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The options the fields' cleaned ``values`` say, checked as ``clean_options``
+        checks them. Raises ``ValidationError`` with a dict naming the fields at fault."""
+        raise NotImplementedError
 
 
 class SourceKind(ABC):
@@ -199,6 +221,21 @@ class SourceKind(ABC):
     def options_help(self) -> str:
         """What this kind's options mean, shown under the field."""
         return ""
+
+    def options_form(self) -> type[OptionsForm] | None:
+        """Plain fields for the options on the admin page; ``None``: the options' JSON."""
+        return None
+
+    def periodic_tasks(self) -> dict[str, dict[str, Any]]:
+        """Celery beat entries (name -> {"task", "schedule"}) of a source that watches for
+        something that did not come (a heartbeat's sweep), merged into the console's."""
+        return {}
+
+    def status(self, source: Any) -> Sequence[tuple[str, str]]:
+        """Rows (label, value) the source's admin page shows about its state now, for a kind
+        that keeps state of its own (a heartbeat: its last ping). ``source`` is the
+        ``AlertSource``."""
+        return ()
 
     def refused_answer(self, error: SourceRefused) -> Answer:
         """The answer to a push :meth:`parse_push` refused (401 / 403)."""

@@ -5,6 +5,7 @@ from oncall.platforms import platforms
 from oncall.sources import source_urls
 from oncall.views import (
     account,
+    changes,
     channels,
     errors,
     health,
@@ -45,6 +46,11 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("channels/", channels.channel_index, name="channel-list"),
     path("channels/<uuid:public_id>/", channels.channel_detail, name="channel-detail"),
+    path(
+        "channels/<uuid:public_id>/changes/",
+        changes.channel_change_list,
+        name="channel-changes",
+    ),
     path("metrics", metrics.metrics, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("incidents/", incident_list.incident_index, name="incident-list"),

@@ -37,6 +37,7 @@ from oncall.events import (
     Link,
     PayloadError,
     Severity,
+    stable_key,
 )
 
 ELLIPSIS = "…"
@@ -87,16 +88,22 @@ def map_severity(raw: Any, default: Severity = Severity.WARNING) -> Severity:
 
 
 def severity_from_table(
-    raw: Any, table: Mapping[str, Severity], default: Severity = Severity.WARNING
+    raw: Any,
+    table: Mapping[str, Severity] | Iterable[tuple[str, Severity]],
+    default: Severity = Severity.WARNING,
 ) -> Severity:
-    """``raw`` looked up (as text, case-insensitively, blanks ignored) in a sender's own
-    severity table, whose keys are lower-case; anything else gives ``default``.
+    """The severity a sender's own documented table gives ``raw`` (compared as text, ignoring
+    case and surrounding blanks; a number matches its digits), else ``default``. ``table`` is
+    a mapping or (word, severity) pairs, such as a source's ``severity_table``.
 
-    For senders whose knowledge-base table differs from :data:`SEVERITY_ALIASES` (OceanBase's
-    "critical" is a warning, Jiankongbao's levels are numbers)."""
-    if raw is None or isinstance(raw, dict | list):
+    For senders whose words mean something else than :data:`SEVERITY_ALIASES` says (Huawei's
+    "Major" is critical for Cloud Eye but a warning for LTS; OceanBase's "critical" is a
+    warning; Graylog's priority ``3`` is critical)."""
+    if raw is None or isinstance(raw, bool | dict | list):
         return default
-    return table.get(str(raw).strip().lower(), default)
+    word = str(raw).strip().lower()
+    pairs = table.items() if isinstance(table, Mapping) else table
+    return next((severity for key, severity in pairs if key.lower() == word), default)
 
 
 # --- Field paths and JSON types ---------------------------------------------------------------
@@ -325,31 +332,6 @@ def parse_time(raw: Any, *, field: str) -> datetime | None:
     return None if parsed == _ZERO_TIME else parsed
 
 
-def parse_unix_time(raw: Any, *, field: str) -> datetime | None:
-    """A Unix timestamp (a number or a string of digits; seconds, or milliseconds when it is
-    too large to be seconds) as an aware UTC ``datetime``. Missing, null, empty and ``0`` mean
-    "not set" and give ``None``."""
-    if raw is None or raw == "" or raw == 0 or raw == "0":
-        return None
-    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raise PayloadError(f"{field} must be a Unix timestamp, not {json_type(raw)}", field=field)
-    try:
-        value = float(raw)
-    except ValueError:
-        raise PayloadError(
-            f"{field} is not a Unix timestamp: {truncate(str(raw), 64)!r}", field=field
-        ) from None
-    # Seconds reach 1e11 only in the year 5138; anything larger is milliseconds.
-    if value > 1e11:
-        value /= 1000
-    try:
-        return datetime.fromtimestamp(value, tz=UTC)
-    except (OverflowError, OSError, ValueError):
-        raise PayloadError(
-            f"{field} is out of range: {truncate(str(raw), 64)!r}", field=field
-        ) from None
-
-
 def parse_local_time(raw: Any, *, field: str, tz: tzinfo) -> datetime | None:
     """Like :func:`parse_time`, but a time without an offset is taken in ``tz``: for senders
     that write their own wall-clock time (``"2024-03-29 09:33:00"``, China Standard Time)."""
@@ -444,54 +426,56 @@ def truncated_alerts(payload: Any) -> int:
     return max(value, 0)
 
 
-# --- Cloud-vendor callbacks (severity tables, epoch times, embedded JSON) ----------------------
+# --- Identities -------------------------------------------------------------------------------
+
+# ``Alert.alert_key``'s column width.
+ALERT_KEY_MAX_CHARS = 255
 
 
-def table_severity(
-    raw: Any, table: Iterable[tuple[str, Severity]], default: Severity = Severity.WARNING
-) -> Severity:
-    """The severity a knowledge-base table gives the sender's word ``raw`` (compared
-    case-insensitively, blanks ignored; numbers by their text), else ``default``.
-
-    For senders whose words mean something else than :data:`SEVERITY_ALIASES` says (Huawei's
-    "Major" is critical for Cloud Eye but a warning for LTS)."""
-    if raw is None or isinstance(raw, dict | list | bool):
-        return default
-    word = str(raw).strip().lower()
-    return next((severity for key, severity in table if key.lower() == word), default)
+def bounded_alert_key(key: str) -> str:
+    """``key`` itself when it fits ``Alert.alert_key`` (255 characters), else its first 200
+    characters and a digest of the whole: a sender's identity built from ARNs or ids (an AWS
+    alarm ARN, a Security Hub finding) can be longer, and must still be stable and distinct."""
+    if len(key) <= ALERT_KEY_MAX_CHARS:
+        return key
+    return f"{key[:200]}~{stable_key(key)}"
 
 
-# Past this many, a number is taken as milliseconds: 10^11 seconds is the year 5138.
+# --- Epoch times and embedded JSON (senders with their own clocks) --------------------------
+
+
+# Past this many, an "auto" time is taken as milliseconds: 10^11 seconds is the year 5138.
 _MILLISECONDS_FROM = 10**11
+_EPOCH_DIVISORS = {"s": 1, "ms": 1_000, "ns": 1_000_000_000}
 
 
-def parse_epoch_time(raw: Any, *, field: str) -> datetime | None:
-    """A Unix time in seconds or milliseconds (told apart by size), given as a number or a
-    string of digits, as an aware UTC ``datetime``. Missing, null, empty and 0 give ``None``
-    (cloud senders send 0 for "not yet", e.g. a recovery time while firing)."""
+def parse_epoch_time(raw: Any, *, field: str, unit: str = "auto") -> datetime | None:
+    """A Unix time (a number, or a string of digits) in ``unit`` ("s", "ms", "ns", or "auto":
+    seconds, or milliseconds when too large to be seconds) as an aware UTC ``datetime``.
+    Missing, null, empty and 0 give ``None`` (cloud senders send 0 for "not yet", e.g. a
+    recovery time while firing)."""
     if raw is None or raw == "":
         return None
+    expected = "a Unix time" if unit == "auto" else f"a Unix time in {unit}"
     if isinstance(raw, str):
         try:
             raw = float(raw.strip())
         except ValueError:
             raise PayloadError(
-                f"{field} must be a Unix time in seconds or milliseconds, not "
-                f"{truncate(raw, 40)!r}",
-                field=field,
+                f"{field} must be {expected}, not {truncate(raw, 40)!r}", field=field
             ) from None
     if isinstance(raw, bool) or not isinstance(raw, int | float):
-        raise PayloadError(
-            f"{field} must be a Unix time in seconds or milliseconds, not {json_type(raw)}",
-            field=field,
-        )
+        raise PayloadError(f"{field} must be {expected}, not {json_type(raw)}", field=field)
     if raw <= 0:
         return None
-    seconds = raw / 1000 if raw >= _MILLISECONDS_FROM else raw
+    if unit == "auto":
+        seconds = raw / 1000 if raw >= _MILLISECONDS_FROM else raw
+    else:
+        seconds = raw / _EPOCH_DIVISORS[unit]
     try:
         return datetime.fromtimestamp(seconds, tz=UTC)
     except (OverflowError, OSError, ValueError):
-        raise PayloadError(f"{field} is out of range: {raw}", field=field) from None
+        raise PayloadError(f"{field} is out of range: {raw!r}", field=field) from None
 
 
 def embedded_json(raw: Any, *, field: str) -> Any:
@@ -505,3 +489,13 @@ def embedded_json(raw: Any, *, field: str) -> Any:
         raise PayloadError(
             f"{field} must be JSON text, not {truncate(raw, 64)!r}", field=field
         ) from None
+
+
+# --- Push URLs --------------------------------------------------------------------------------
+
+
+def integration_key_url(push_url: str) -> str:
+    """``…/push/<token>`` as ``…/push/?integration_key=<token>``: the form senders documented
+    with a query-string key (Keep, ElastAlert 2) are set up with. Both forms reach the source."""
+    base, _sep, token = push_url.rstrip("/").rpartition("/")
+    return f"{base}/?integration_key={token}" if token and base else push_url

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.formats import localize
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -18,6 +20,14 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from oncall.admin.shared import AdminMedia, copy_block, copy_field
+from oncall.admin.source_tools import (
+    form_with_option_fields,
+    option_field_names,
+    refused_pushes_table,
+    try_sample_answer,
+    try_sample_box,
+)
+from oncall.change_events import ChangeSourceKind
 from oncall.events import Severity
 from oncall.models import (
     AlertSource,
@@ -25,9 +35,10 @@ from oncall.models import (
     Channel,
     InboundEvent,
     Incident,
+    RefusedPush,
     Route,
 )
-from oncall.sources import SourceKind, UnknownSourceKind, source_kind
+from oncall.sources import OptionsForm, SourceKind, UnknownSourceKind, source_kind
 
 RECENT_EVENTS = 20
 
@@ -145,7 +156,15 @@ class AlertSourceAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "routing", "enabled", "created_at"]
     list_filter = ["kind", "enabled", ("channel", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "description"]
-    readonly_fields = ["push_url_field", "kind_details", "setup_steps", "recent_events"]
+    readonly_fields = [
+        "push_url_field",
+        "kind_details",
+        "setup_steps",
+        "recent_events",
+        "recent_failures",
+        "try_sample",
+        "recorded_changes",
+    ]
     autocomplete_fields = ["channel"]
     actions = ["rotate_tokens"]
     fieldsets = [
@@ -159,10 +178,45 @@ class AlertSourceAdmin(admin.ModelAdmin):
             {"fields": ["options", "new_signing_secret", "clear_signing_secret"]},
         ),
         ("Recent events", {"fields": ["recent_events"]}),
+        (_("Recent failures"), {"fields": ["recent_failures"]}),
     ]
-    Media = AdminMedia
+
+    class Media(AdminMedia):
+        js = [*AdminMedia.js, "oncall/try_sample.js"]
+
+    def get_fieldsets(self, request: HttpRequest, obj: AlertSource | None = None) -> list:
+        """A kind with plain option fields (a mapping editor) shows them instead of the
+        options' JSON, a saved source gets "Try on a sample", and a change source links to
+        the changes it recorded."""
+        fieldsets = copy.deepcopy(super().get_fieldsets(request, obj))
+        options_form = _options_form_of(obj)
+        for _name, options in fieldsets:
+            fields = list(options["fields"])
+            if "options" in fields:
+                at = fields.index("options")
+                replacement = option_field_names(options_form) if options_form else ["options"]
+                if obj is not None and obj.pk:
+                    replacement = [*replacement, "try_sample"]
+                fields[at : at + 1] = replacement
+            options["fields"] = fields
+        if isinstance(_kind_of(obj), ChangeSourceKind):
+            # A change source's page also links to the changes it recorded.
+            fieldsets.append(("Changes", {"fields": ["recorded_changes"]}))
+        return fieldsets
+
+    @admin.display(description="recorded changes")
+    def recorded_changes(self, source: AlertSource) -> SafeString | str:
+        count = source.changes.count()
+        if not count:
+            return "No change recorded yet."
+        url = reverse("admin:oncall_changeevent_changelist")
+        return format_html(
+            '<a href="{}?source__id__exact={}">{} change(s)</a>', url, source.pk, count
+        )
 
     def get_form(self, request: HttpRequest, obj: AlertSource | None = None, **kwargs: Any):
+        base = kwargs.get("form", self.form)
+        kwargs["form"] = form_with_option_fields(base, _options_form_of(obj))
         form = super().get_form(request, obj, **kwargs)
         kind = _kind_of(obj)
         if kind is not None and "options" in form.base_fields:
@@ -192,6 +246,8 @@ class AlertSourceAdmin(admin.ModelAdmin):
                 ", ".join(f"{raw} → {Severity(sev).label}" for raw, sev in kind.severity_table),
             ),
         ]
+        if source.pk:
+            rows += list(kind.status(source))  # what the kind knows of it now (a heartbeat)
         return format_html(
             "<table>{}</table>",
             format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", ((k, v) for k, v in rows if v)),
@@ -276,11 +332,54 @@ class AlertSourceAdmin(admin.ModelAdmin):
             rows,
         )
 
+    def get_urls(self) -> list:
+        try_sample = path(
+            "<path:object_id>/try-sample/",
+            self.admin_site.admin_view(self.try_sample_view),
+            name="oncall_alertsource_try_sample",
+        )
+        return [try_sample, *super().get_urls()]
+
+    def try_sample_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """POST (with the page's CSRF token): the pasted sample read with the options as
+        they are on the page, unsaved. Whoever may change the source may try it."""
+        if request.method != "POST":
+            return JsonResponse({"error": {"message": "POST only"}}, status=405)
+        source = self.get_object(request, object_id)
+        if source is None:
+            raise Http404
+        if not self.has_change_permission(request, source):
+            raise PermissionDenied
+        kind = _kind_of(source)
+        if kind is None:
+            raise Http404
+        # A fresh copy: validating a form writes the posted values onto its instance.
+        form_class = self.get_form(request, source, change=True)
+        form = form_class(request.POST, instance=AlertSource.objects.get(pk=source.pk))
+        return try_sample_answer(form, kind, source, request.POST.get("sample", ""))
+
+    @admin.display(description=_("try on a sample"))
+    def try_sample(self, source: AlertSource) -> SafeString | str:
+        if not source.pk:
+            return ""
+        return try_sample_box(reverse("admin:oncall_alertsource_try_sample", args=[source.pk]))
+
+    @admin.display(description=_("refused pushes (newest first)"))
+    def recent_failures(self, source: AlertSource) -> SafeString | str:
+        if not source.pk:
+            return ""
+        return refused_pushes_table(source.refused_pushes.order_by("-id")[: RefusedPush.KEEP])
+
     @admin.action(description="Rotate the push token (the old push URL stops working)")
     def rotate_tokens(self, request: HttpRequest, queryset: QuerySet[AlertSource]) -> None:
         for source in queryset:
             source.rotate_token()
         self.message_user(request, f"New push URLs for {queryset.count()} source(s).")
+
+
+def _options_form_of(source: AlertSource | None) -> type[OptionsForm] | None:
+    kind = _kind_of(source)
+    return kind.options_form() if kind is not None else None
 
 
 def _kind_of(source: AlertSource | None, kind: str | None = None) -> SourceKind | None:

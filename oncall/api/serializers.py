@@ -11,6 +11,7 @@ from rest_framework import serializers
 from rest_framework.settings import api_settings
 
 from oncall import escalation, lifecycle
+from oncall.changes import changes_before
 from oncall.durations import parse_duration
 from oncall.events import Severity
 from oncall.matchers import parse_matchers
@@ -18,11 +19,13 @@ from oncall.models import (
     Alert,
     AlertSource,
     ApiToken,
+    ChangeEvent,
     Channel,
     EscalationLevel,
     EscalationRule,
     Incident,
     IncidentNote,
+    RefusedPush,
     Route,
     Schedule,
     TimelineEntry,
@@ -179,6 +182,43 @@ class AlertSourceSerializer(serializers.ModelSerializer):
         return attrs
 
 
+class TryPushSerializer(serializers.Serializer):
+    sample = serializers.JSONField(help_text="A body the sender posts, as JSON.")
+    options = serializers.JSONField(
+        required=False,
+        help_text="The kind's options to read it with (a custom webhook's mapping); "
+        "default: the saved ones.",
+    )
+
+
+class TriedPushSerializer(serializers.Serializer):
+    MAX_EVENTS = 50
+
+    count = serializers.IntegerField(help_text="How many events the sample gives.")
+    events = serializers.ListField(
+        child=serializers.DictField(), help_text="The first 50, as they would be stored."
+    )
+
+
+class RefusedPushSerializer(serializers.ModelSerializer):
+    """A push the source refused (400 or 413 because of its body), newest first; the payload
+    is cut to 16 KB (``payload_truncated``) and no header is kept."""
+
+    class Meta:
+        model = RefusedPush
+        fields = [
+            "received_at",
+            "status",
+            "code",
+            "message",
+            "field",
+            "payload",
+            "payload_truncated",
+            "body_bytes",
+        ]
+        read_only_fields = fields
+
+
 class RouteSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     source = public_id_field(AlertSource.objects.all())
@@ -317,6 +357,40 @@ class AlertSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ChangeEventSerializer(serializers.ModelSerializer):
+    """A change a change source reported (a deployment, a change ticket): never an incident."""
+
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    channel = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+    source = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+    started_at = serializers.DateTimeField(
+        read_only=True, help_text="The time of its first event, as the sender gave it."
+    )
+    changed_at = serializers.DateTimeField(
+        read_only=True, help_text="The time of its latest event, as the sender gave it."
+    )
+
+    class Meta:
+        model = ChangeEvent
+        fields = [
+            "id",
+            "channel",
+            "source",
+            "change_key",
+            "title",
+            "description",
+            "link",
+            "labels",
+            "status",
+            "started_at",
+            "changed_at",
+            "event_count",
+            "received_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
 class IncidentSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     channel = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
@@ -383,10 +457,24 @@ class IncidentDetailSerializer(IncidentSerializer):
     alerts = AlertSerializer(many=True, read_only=True)
     timeline = TimelineEntrySerializer(many=True, read_only=True)
     escalation = EscalationStateSerializer(source="*", read_only=True)
+    changes_before = serializers.SerializerMethodField(
+        help_text="The changes of its channel (or with a service label of its alerts) under way "
+        "in the CHANGE_LOOKBACK_MINUTES before it opened, latest first."
+    )
 
     class Meta(IncidentSerializer.Meta):
-        fields = [*IncidentSerializer.Meta.fields, "alerts", "timeline", "escalation"]
+        fields = [
+            *IncidentSerializer.Meta.fields,
+            "alerts",
+            "timeline",
+            "escalation",
+            "changes_before",
+        ]
         read_only_fields = fields
+
+    @extend_schema_field(ChangeEventSerializer(many=True))
+    def get_changes_before(self, incident: Incident) -> list[dict[str, Any]]:
+        return ChangeEventSerializer(changes_before(incident), many=True).data
 
 
 class ActionResultSerializer(serializers.Serializer):

@@ -16,6 +16,7 @@ router.register(
     r"incidents/(?P<incident_id>[^/.]+)/notes", views.IncidentNoteViewSet, basename="incident-note"
 )
 router.register("alerts", views.AlertViewSet, basename="alert")
+router.register("changes", views.ChangeEventViewSet, basename="change")
 router.register("tokens", views.ApiTokenViewSet, basename="token")
 router.register("escalation-rules", views.EscalationRuleViewSet, basename="escalation-rule")
 router.register("schedules", schedules.ScheduleViewSet, basename="schedule")

@@ -10,6 +10,7 @@ from uuid import UUID
 
 import django_filters
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch, Q, QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -25,19 +26,22 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from oncall import lifecycle
+from oncall import ingest, lifecycle
 from oncall.api import serializers as s
 from oncall.api.pagination import NewestFirstCursorPagination
-from oncall.events import Severity
+from oncall.change_events import ChangeStatus
+from oncall.events import PayloadError, Severity
 from oncall.incident_list import search_condition
 from oncall.models import (
     ActionSource,
     Alert,
     AlertSource,
     ApiToken,
+    ChangeEvent,
     EscalationRule,
     Incident,
     IncidentNote,
+    RefusedPush,
     Route,
     TimelineEntry,
 )
@@ -51,6 +55,7 @@ from oncall.permissions import (
     with_email_visibility,
 )
 from oncall.platforms import prefetch_rules
+from oncall.sources import SourceRefused, source_kind
 from oncall.timeline import Actor
 
 User = get_user_model()
@@ -95,6 +100,38 @@ class AlertSourceViewSet(viewsets.ModelViewSet):
         source = self.get_object()
         source.rotate_token()
         return Response(self.get_serializer(source).data)
+
+    @extend_schema(request=s.TryPushSerializer, responses=s.TriedPushSerializer)
+    @action(detail=True, methods=["post"], url_path="test-mapping")
+    def test_mapping(self, request: Request, public_id: str | None = None) -> Response:
+        """Read ``sample`` as a push to this source would be read, with ``options`` (a
+        mapping, for a custom webhook) instead of the saved ones when given. Nothing is
+        saved. 200 with the events; 400 naming the option or the field at fault."""
+        source = self.get_object()
+        serializer = s.TryPushSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        options = serializer.validated_data.get("options")
+        if options is not None:
+            try:
+                options = source_kind(source.kind).clean_options(options)
+            except DjangoValidationError as error:
+                raise ValidationError({"options": error.messages}) from None
+        try:
+            events = ingest.preview(source, serializer.validated_data["sample"], options)
+        except PayloadError as error:
+            raise ValidationError({error.field or "sample": [error.message]}) from None
+        except SourceRefused as refused:
+            raise ValidationError({"sample": [refused.message]}) from None
+        shown = [event.to_json() for event in events[: s.TriedPushSerializer.MAX_EVENTS]]
+        return Response({"count": len(events), "events": shown})
+
+    @extend_schema(request=None, responses=s.RefusedPushSerializer(many=True))
+    @action(detail=True, methods=["get"], url_path="failures")
+    def failures(self, request: Request, public_id: str | None = None) -> Response:
+        """The source's last refused pushes (400, 413), newest first, with their payloads."""
+        source = self.get_object()
+        refused = source.refused_pushes.order_by("-id")[: RefusedPush.KEEP]
+        return Response(s.RefusedPushSerializer(refused, many=True).data)
 
 
 class RouteViewSet(viewsets.ModelViewSet):
@@ -405,6 +442,39 @@ class IncidentNoteViewSet(
     def destroy(self, request: Request, *args: object, **kwargs: object) -> Response:
         lifecycle.delete_note(self.get_object(), self._actor())
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ChangeFilter(django_filters.FilterSet):
+    channel = django_filters.UUIDFilter(field_name="channel__public_id")
+    source = django_filters.UUIDFilter(field_name="source__public_id")
+    status = django_filters.MultipleChoiceFilter(choices=ChangeStatus.choices)
+    changed_after = UtcDateTimeFilter(field_name="changed_at", lookup_expr="gte")
+    changed_before = UtcDateTimeFilter(field_name="changed_at", lookup_expr="lt")
+
+    class Meta:
+        model = ChangeEvent
+        fields = ["channel", "source", "status", "change_key"]
+
+
+class ChangeCursorPagination(NewestFirstCursorPagination):
+    ordering = ("-changed_at", "-id")
+
+
+class ChangeEventViewSet(viewsets.ReadOnlyModelViewSet):
+    """Changes (deployments, configuration changes, change tickets) that change sources
+    reported in the caller's channels, latest first. Changes never open incidents; an
+    incident's detail lists those under way before it opened (``changes_before``)."""
+
+    serializer_class = s.ChangeEventSerializer
+    lookup_field = "public_id"
+    pagination_class = ChangeCursorPagination
+    filterset_class = ChangeFilter
+
+    def get_queryset(self) -> QuerySet:
+        queryset = ChangeEvent.objects.select_related("channel", "source")
+        if self.request.user.is_superuser:
+            return queryset
+        return queryset.filter(channel__in=visible_channels(self.request.user).values("pk"))
 
 
 class AlertCursorPagination(NewestFirstCursorPagination):

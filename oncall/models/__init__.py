@@ -1,8 +1,10 @@
 from oncall.models.calendars import CalendarFeed
+from oncall.models.changes import ChangeEvent
 from oncall.models.channels import Channel
 from oncall.models.escalation import EscalationLevel, EscalationRule
 from oncall.models.incidents import ActionSource, Alert, Counter, Incident, TimelineEntry
 from oncall.models.notes import IncidentNote
+from oncall.models.refused_pushes import RefusedPush
 from oncall.models.schedules import (
     LayerParticipant,
     Schedule,
@@ -20,6 +22,7 @@ __all__ = [
     "AlertSource",
     "ApiToken",
     "CalendarFeed",
+    "ChangeEvent",
     "Channel",
     "Counter",
     "EscalationLevel",
@@ -28,6 +31,7 @@ __all__ = [
     "Incident",
     "IncidentNote",
     "LayerParticipant",
+    "RefusedPush",
     "Route",
     "Schedule",
     "ScheduleLayer",

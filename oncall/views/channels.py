@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from oncall.changes import channel_changes
 from oncall.incident_list import (
     IncidentFilterForm,
     incident_list,
@@ -26,6 +27,7 @@ from oncall.permissions import channel_member, visible_channels
 from oncall.platforms import prefetch_rules, rule_facts
 
 OPEN_INCIDENTS_SHOWN = 20
+RECENT_CHANGES_SHOWN = 5
 
 
 def _open_counts(channels: QuerySet[Channel]) -> dict[int, dict[str, int]]:
@@ -96,5 +98,6 @@ def channel_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
         "rules": rules,
         "people": people,
         "teams": channel.teams.order_by("name"),
+        "recent_changes": channel_changes([channel.pk])[:RECENT_CHANGES_SHOWN],
     }
     return render(request, "oncall/channel_detail.html", context)

@@ -4,7 +4,8 @@ It shows the incident, its alerts with links back to their source, its timeline,
 chat platforms add (who was notified, ``oncall.sections``) and the actions its state
 allows (``incident_actions``), and the form to add a note (``incident_notes``). One query
 each for the session, the user, the incident (with channel and people), its alerts and its
-timeline (with actors, and notes with their authors), however many there are.
+timeline (with actors, and notes with their authors), however many there are, and one for the
+changes under way before it opened (``oncall.changes``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from oncall.changes import changes_before
 from oncall.forms import NoteForm, SnoozeForm
 from oncall.models import Alert, Incident, TimelineEntry
 from oncall.permissions import visible_incidents
@@ -82,6 +84,8 @@ def render_detail(
         "sections": incident_sections(request, incident),
         "note_form": note_form or NoteForm(),
         "note_edit_minutes": settings.NOTE_EDIT_WINDOW_MINUTES,
+        "changes": changes_before(incident),
+        "change_lookback_minutes": settings.CHANGE_LOOKBACK_MINUTES,
     }
     return render(request, "oncall/incident_detail.html", context, status=status)
 

@@ -5,7 +5,8 @@ routes and stores (see ``oncall.ingest.accept``); merging into incidents happens
 Anything it cannot use gets a 4xx JSON answer with the reason and nothing is stored. The answers
 to a parsed push are the source's (``oncall.sources.SourceKind``); a source with a URL of its own
 (PagerDuty's ``/v2/enqueue``) builds its view from ``require_post``, ``authenticate``,
-``read_json`` and ``accept``.
+``read_json`` and ``accept``. A change source's push (``oncall.change_events``) takes the same
+door and is recorded as changes by ``oncall.changes.accept``: it never becomes an alert.
 
 Bodies are read by ``oncall.jsonbody``, the one reader for the edge: JSON too deep or with
 numbers Python cannot read is a 400 ``invalid_json`` with the reason, and text the console
@@ -22,9 +23,10 @@ from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from oncall import ingest, jsonbody, metrics
+from oncall import changes, ingest, jsonbody, metrics
+from oncall.change_events import ChangeSourceKind
 from oncall.events import PayloadError
-from oncall.models import AlertSource
+from oncall.models import AlertSource, RefusedPush
 from oncall.models.sources import hash_token
 from oncall.sources import (
     Answer,
@@ -35,6 +37,9 @@ from oncall.sources import (
     source_kind,
     wrong_kind_hint,
 )
+
+# Refusals of a push's body, kept on its source's page (``RefusedPush``).
+RECORDED_STATUSES = (400, 413)
 
 
 class Rejected(Exception):
@@ -48,11 +53,26 @@ class Rejected(Exception):
         *,
         kind: str = metrics.UNKNOWN,
         headers: dict[str, str] | None = None,
+        raw_body: bytes | None = None,
     ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.kind = kind  # the source's, when it is known (``/metrics`` counts by kind)
         self.headers = headers or {}
+        self.raw_body = raw_body  # the body it could not read, for the source's page
+
+    def record(self, source: AlertSource | None) -> None:
+        """Keep a refused body (400, 413) for its source's page; refused methods and tokens
+        are not the body's fault, and a refused token names no source."""
+        if source is not None and self.status in RECORDED_STATUSES:
+            RefusedPush.record(
+                source,
+                status=self.status,
+                code=self.code,
+                message=self.message,
+                raw_body=self.raw_body,
+                body_bytes=len(self.raw_body or b""),
+            )
 
     def response(self, source: AlertSource | None = None) -> JsonResponse:
         kind = source.kind if source else self.kind
@@ -102,6 +122,7 @@ def _push(request: HttpRequest, token: str) -> JsonResponse:
             return _answer_get(source, kind, pushed)
         body = read_body(request, form=kind.form_body)
     except Rejected as rejected:
+        rejected.record(source)
         return rejected.response(source)
     return accept(source, body, pushed._replace(raw_body=body.raw))
 
@@ -121,6 +142,7 @@ def push_request(request: HttpRequest, source: AlertSource) -> PushRequest:
         options=source.options or {},
         secret=source.signing_secret or "",
         raw_body=b"",
+        source_id=source.pk,
     )
 
 
@@ -131,15 +153,20 @@ def accept(source: AlertSource, body: Body, pushed: PushRequest | None = None) -
     Public for the views a source declares in its ``urls()``."""
     kind = source_kind(source.kind)
     if pushed is None:
-        pushed = PushRequest.bare(source.options, source.signing_secret)._replace(raw_body=body.raw)
+        pushed = PushRequest.bare(source.options, source.signing_secret)._replace(
+            raw_body=body.raw, source_id=source.pk
+        )
     try:
         control = kind.handshake(body.payload, pushed)
         if control is not None:
             return _respond(control, source.kind)
+        if isinstance(kind, ChangeSourceKind):
+            return _accept_changes(source, kind, body, pushed)
         result = ingest.accept(
             source, body.payload, body_bytes=body.size, edge_notes=body.notes, push=pushed
         )
     except ingest.TooManyAlerts as error:
+        _record_refusal(source, body, 413, "too_many_alerts", error)
         answer = console_error(
             413, "too_many_alerts", error.message, limit=error.limit, count=error.count
         )
@@ -147,10 +174,38 @@ def accept(source: AlertSource, body: Body, pushed: PushRequest | None = None) -
     except SourceRefused as refused:
         return _respond(kind.refused_answer(refused), source.kind, refused.code)
     except PayloadError as error:
+        error = _with_hint(error, body.payload, kind)
+        _record_refusal(source, body, 400, "invalid_payload", error)
         # The source's own shape may carry no code (PagerDuty's): named here.
-        answer = kind.invalid_answer(_with_hint(error, body.payload, kind))
+        answer = kind.invalid_answer(error)
         return _respond(answer, source.kind, "invalid_payload")
     return _respond(kind.accepted_answer(result), source.kind)
+
+
+def _record_refusal(
+    source: AlertSource, body: Body, status: int, code: str, error: PayloadError
+) -> None:
+    # After ``ingest.accept`` gave up: none of the push is stored, and this is written apart.
+    RefusedPush.record(
+        source,
+        status=status,
+        code=code,
+        message=error.message,
+        field=error.field,
+        raw_body=body.raw,
+        body_bytes=body.size,
+    )
+
+
+def _accept_changes(
+    source: AlertSource, kind: ChangeSourceKind, body: Body, pushed: PushRequest
+) -> JsonResponse:
+    """A change source's push: recorded as changes, never as alerts (``oncall.change_events``).
+    Raises what ``accept`` answers for every kind (``PayloadError``, ``SourceRefused``)."""
+    result = changes.accept(
+        source, kind, body.payload, body_bytes=body.size, edge_notes=body.notes, push=pushed
+    )
+    return _respond(kind.accepted_changes_answer(result), source.kind)
 
 
 def _with_hint(error: PayloadError, payload: Any, kind: SourceKind) -> PayloadError:
@@ -232,13 +287,14 @@ def read_body(request: HttpRequest, *, form: bool) -> Body:
     if body is None:
         raise Rejected(413, "payload_too_large", f"The body is larger than {limit} bytes.")
     text: bytes | str = body
-    if form and request.content_type == "application/x-www-form-urlencoded":
+    # An empty body (curl -X POST with no data) is no fields, for a kind that takes forms.
+    if form and (request.content_type == "application/x-www-form-urlencoded" or not body):
         # Through the same reader as JSON, so unstorable text is replaced and noted alike.
         text = json.dumps(_form_fields(body, request.encoding or "utf-8"))
     try:
         decoded = jsonbody.decode(text)
     except jsonbody.InvalidJSON as invalid:
-        raise Rejected(400, "invalid_json", invalid.reason) from None
+        raise Rejected(400, "invalid_json", invalid.reason, raw_body=body) from None
     note = jsonbody.replacement_note(decoded.replaced)
     return Body(decoded.value, len(body), [note] if note else [], body)
 

@@ -8,6 +8,9 @@ open incidents:
 
 1. *flat out*: ``--clients`` threads push batches of ``--batch`` alerts as fast as answers come;
 2. *paced*: pushes at ``--rate`` events per second;
+3. *custom webhook, flat out*: the same bodies as 1, pushed to a ``custom_webhook`` source whose
+   mapping reads Alertmanager's fields (``CUSTOM_WEBHOOK_MAPPING``), so that the difference with
+   1 is what a mapping costs over a parser (leave it out with ``--kinds alertmanager``);
 
 and prints events accepted per second, p50 / p99 accept latency, events fully processed (the
 incident up to date) per second -- events divided by the time from the first push until the
@@ -70,6 +73,37 @@ def environment(data_dir: str) -> dict[str, str]:
     return common.environment(
         db_name=DB_NAME, redis_url=REDIS_URL, port=PORT, queue="bench", data_dir=data_dir
     )
+
+
+# A custom webhook reading the bodies ``batch_body`` makes as the Alertmanager parser reads them.
+CUSTOM_WEBHOOK_MAPPING = {
+    "alerts": "body.alerts",
+    "title": "{{ alert.labels.alertname }}: {{ alert.annotations.summary }}",
+    "description": "{{ alert.annotations.description }}",
+    "alert_key": "{{ alert.fingerprint }}",
+    "severity": "{{ alert.labels.severity }}",
+    "status": "{{ alert.status }}",
+    "recovery_values": ["resolved"],
+    "labels": "alert.labels",
+    "links": "[{'href': alert.generatorURL, 'text': 'Source'}]",
+}
+
+
+def custom_webhook_path(channel_name: str = "Bench") -> str:
+    """The push path of the benchmark's custom webhook source (created once)."""
+    from oncall.models import AlertSource, Channel
+
+    source = AlertSource.objects.filter(name="Bench custom webhook").first()
+    if source is None:
+        source = AlertSource(
+            name="Bench custom webhook",
+            kind="custom_webhook",
+            channel=Channel.objects.get(name=channel_name),
+            options=CUSTOM_WEBHOOK_MAPPING,
+        )
+        source.clean()  # the mapping checked and filled in, as the admin saves it
+        source.save()
+    return f"/push/{source.token}"
 
 
 def seed(open_incidents: int) -> str:
@@ -187,8 +221,16 @@ def wait_processed(timeout: float = 600) -> float:
     sys.exit("events were still pending after the timeout")
 
 
-def run_phase(name: str, path: str, args: argparse.Namespace, rate: float | None) -> PhaseResult:
-    rng = random.Random(name)
+def run_phase(
+    name: str,
+    path: str,
+    args: argparse.Namespace,
+    rate: float | None,
+    *,
+    bodies_of: str | None = None,
+) -> PhaseResult:
+    """One phase; ``bodies_of`` names the phase whose bodies to push again (same random seed)."""
+    rng = random.Random(bodies_of or name)
     total_batches = int((rate or 10_000) * args.seconds / args.batch) if rate else None
     per_client: list[list[bytes]] = [[] for _ in range(args.clients)]
     schedules: list[list[float] | None] = [None] * args.clients
@@ -258,6 +300,11 @@ def main() -> None:
     parser.add_argument("--open-incidents", default="0,10000")
     parser.add_argument("--web-workers", type=int, default=3)
     parser.add_argument("--task-workers", type=int, default=2)
+    parser.add_argument(
+        "--kinds",
+        default="alertmanager,custom_webhook",
+        help="custom_webhook adds a flat-out phase pushing the same bodies through a mapping",
+    )
     args = parser.parse_args()
 
     data_dir = tempfile.mkdtemp(prefix="oncall-bench-")
@@ -275,13 +322,20 @@ def run_level(level: int, env: dict[str, str], args: argparse.Namespace) -> list
     open incidents is the only thing that differs between levels."""
     common.reset_state(DB_NAME, REDIS_URL)
     path = seed(level)
+    kinds = args.kinds.split(",")
+    mapped = custom_webhook_path() if "custom_webhook" in kinds else None
     with common.Servers(
         env, port=PORT, web_workers=args.web_workers, task_workers=args.task_workers
     ):
-        return [
+        results = [
             run_phase(f"flat out, {level:,} open", path, args, rate=None),
             run_phase(f"{args.rate:.0f} ev/s, {level:,} open", path, args, rate=args.rate),
         ]
+        if mapped:
+            name = f"custom webhook, flat out, {level:,} open"
+            flat = f"flat out, {level:,} open"
+            results.append(run_phase(name, mapped, args, rate=None, bodies_of=flat))
+        return results
 
 
 if __name__ == "__main__":

@@ -82,3 +82,36 @@ def test_a_sources_push_url_is_shown_whole(
         "return arguments[0].scrollWidth <= arguments[0].clientWidth", box
     )
     assert script_errors(browser) == []
+
+
+@pytest.mark.parametrize("browser", [DESKTOP_SCREEN], indirect=True, ids=["desktop"])
+def test_a_custom_webhook_mapping_is_tried_on_a_pasted_sample(
+    transactional_db, browser, screenshot, console_over_http, live_server
+):
+    import json
+
+    from integrations.sources.custom_webhook.source import example_options
+    from tests.sources.conftest import _read as read_fixture
+
+    source = factories.AlertSourceFactory(
+        channel=factories.ChannelFactory(), kind="custom_webhook", options=example_options()
+    )
+    sign_in_to_the_admin(browser, live_server)
+    browser.get(f"{live_server.url}/admin/oncall/alertsource/{source.pk}/change/")
+
+    sample = browser.find_element(By.CSS_SELECTOR, "[data-try-sample-body]")
+    sample.send_keys(json.dumps(read_fixture("custom_webhook/firing")))
+    browser.find_element(By.CSS_SELECTOR, "[data-try-sample-run]").click()
+    result = (By.CSS_SELECTOR, "[data-try-sample-result]")
+    wait_until(browser, EC.text_to_be_present_in_element(result, "Checkout API latency"))
+    screenshot("sample-mapped")
+    rows = browser.find_elements(By.CSS_SELECTOR, ".try-sample-events tr")
+    assert len(rows) == 3  # the headings and two events
+
+    title = browser.find_element(By.ID, "id_option_title")
+    title.clear()
+    title.send_keys("{{ alert.check.name }")
+    browser.find_element(By.CSS_SELECTOR, "[data-try-sample-run]").click()
+    wait_until(browser, EC.text_to_be_present_in_element(result, "template syntax error"))
+    screenshot("mapping-error")
+    assert script_errors(browser) == []

@@ -450,17 +450,17 @@ def test_it_fingerprints_equal_cards_alike_and_changed_cards_differently(inciden
 # --- Reading -----------------------------------------------------------------------------------
 
 
-def test_it_needs_no_query_when_given_the_alerts_and_notes(
+def test_it_needs_no_query_when_given_the_alerts_notes_and_changes(
     incident, alice, django_assert_num_queries
 ):
     alert = make_alert(incident, labels={"host": "db-1"})
     claimed(incident, alice, NOW)
 
     with django_assert_num_queries(0):
-        incident_card(incident, alerts=[alert], notes=[], now=NOW)
+        incident_card(incident, alerts=[alert], notes=[], changes=[], now=NOW)
 
 
-def test_it_reads_the_alerts_itself_in_one_query_and_the_notes_in_another(
+def test_it_reads_the_alerts_notes_and_changes_itself_in_one_query_each(
     incident, django_assert_num_queries
 ):
     make_alert(incident, description="second", first_seen=NOW - timedelta(minutes=3))
@@ -473,7 +473,7 @@ def test_it_reads_the_alerts_itself_in_one_query_and_the_notes_in_another(
     for _ in range(5):
         make_alert(incident, first_seen=NOW - timedelta(minutes=10))
 
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         card = incident_card(incident, now=NOW)
 
     assert fields_of(card)["Alerts"] == "6 firing / 7 total"
@@ -482,7 +482,7 @@ def test_it_reads_the_alerts_itself_in_one_query_and_the_notes_in_another(
 
 
 def test_a_stored_incident_without_alerts_shows_none(incident, django_assert_num_queries):
-    with django_assert_num_queries(2):  # its alerts, its notes
+    with django_assert_num_queries(3):  # its alerts, its notes, the changes before it
         card = incident_card(incident, now=NOW)
 
     assert fields_of(card)["Alerts"] == "0 firing / 0 total"

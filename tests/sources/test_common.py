@@ -19,7 +19,7 @@ from integrations.sources.common import (
     parse_links,
     parse_time,
     require_object,
-    table_severity,
+    severity_from_table,
     to_text,
     truncate,
     truncated_alerts,
@@ -380,7 +380,7 @@ def test_it_reads_the_truncated_alerts_count_leniently(payload, count):
     assert truncated_alerts(payload) == count
 
 
-# --- Cloud-vendor helpers: table_severity, parse_epoch_time, embedded_json --------------------
+# --- Cloud-vendor helpers: severity_from_table, parse_epoch_time, embedded_json ---
 
 HUAWEI_LTS_TABLE = (("Critical", Severity.CRITICAL), ("Major", Severity.WARNING))
 
@@ -398,12 +398,12 @@ HUAWEI_LTS_TABLE = (("Critical", Severity.CRITICAL), ("Major", Severity.WARNING)
     ],
 )
 def test_table_severity_reads_the_table_case_insensitively(raw, expected):
-    assert table_severity(raw, HUAWEI_LTS_TABLE, default=Severity.INFO) == expected
+    assert severity_from_table(raw, HUAWEI_LTS_TABLE, default=Severity.INFO) == expected
 
 
 def test_table_severity_reads_numbers_by_their_text():
-    assert table_severity(8, (("8", Severity.CRITICAL),)) == Severity.CRITICAL
-    assert table_severity(3, (("8", Severity.CRITICAL),)) == Severity.WARNING
+    assert severity_from_table(8, (("8", Severity.CRITICAL),)) == Severity.CRITICAL
+    assert severity_from_table(3, (("8", Severity.CRITICAL),)) == Severity.WARNING
 
 
 @pytest.mark.parametrize(

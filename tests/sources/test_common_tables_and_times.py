@@ -1,5 +1,5 @@
 """The helpers the Tencent / Volcengine / OceanBase / Jiankongbao parsers share:
-``severity_from_table``, ``parse_unix_time`` and ``parse_local_time``."""
+``severity_from_table``, ``parse_epoch_time`` and ``parse_local_time``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from integrations.sources.common import parse_local_time, parse_unix_time, severity_from_table
+from integrations.sources.common import parse_epoch_time, parse_local_time, severity_from_table
 from oncall.events import PayloadError, Severity
 
 CHINA = timezone(timedelta(hours=8))
@@ -31,18 +31,18 @@ def test_severity_from_table_falls_back_to_the_callers_default():
     "raw", [1733212931, "1733212931", 1733212931000, "1733212931000", 1733212931.0]
 )
 def test_parse_unix_time_reads_seconds_and_milliseconds(raw):
-    assert parse_unix_time(raw, field="t") == datetime(2024, 12, 3, 8, 2, 11, tzinfo=UTC)
+    assert parse_epoch_time(raw, field="t") == datetime(2024, 12, 3, 8, 2, 11, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("raw", [None, "", 0, "0"])
 def test_parse_unix_time_treats_zero_and_empty_as_unset(raw):
-    assert parse_unix_time(raw, field="t") is None
+    assert parse_epoch_time(raw, field="t") is None
 
 
 @pytest.mark.parametrize("raw", ["noon", True, [1], {"s": 1}, 1e30])
 def test_parse_unix_time_refuses_what_is_no_timestamp(raw):
     with pytest.raises(PayloadError) as error:
-        parse_unix_time(raw, field="fault_time")
+        parse_epoch_time(raw, field="fault_time")
 
     assert error.value.field == "fault_time"
 

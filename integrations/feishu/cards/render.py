@@ -34,10 +34,11 @@ from django.db import connection
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from oncall.changes import changes_before
 from oncall.durations import snooze_choices
 from oncall.events import Severity
 from oncall.links import incident_url
-from oncall.models import Alert, Incident, IncidentNote
+from oncall.models import Alert, ChangeEvent, Incident, IncidentNote
 from oncall.timeline import display_name
 from oncall.wording import (
     ONE_CLICK_BUTTONS,
@@ -62,6 +63,9 @@ ELLIPSIS = "…"
 # The latest note on a card: a glance at where the work is; the page has the whole text.
 MAX_NOTE_CHARS = 300
 MAX_NOTE_LINES = 4
+# Changes before the incident on a card: a hint of what to look at; the page lists them all.
+MAX_CHANGES_ON_CARD = 5
+MAX_CHANGE_TITLE_CHARS = 100
 # Labels the template shows first (resource) or as the text (body_text), not in the list.
 _SPECIAL_LABELS = ("body_text", "resource")
 
@@ -85,16 +89,18 @@ def incident_card(
     *,
     alerts: Sequence[Alert] | None = None,
     notes: Sequence[IncidentNote] | None = None,
+    changes: Sequence[ChangeEvent] | None = None,
     now: datetime | None = None,
 ) -> dict:
     """The card of ``incident`` as it is now: a dict ready to be sent as ``interactive``
-    content. ``alerts`` and ``notes`` (all of the incident's) save the queries when the caller
-    has them; ``now`` decides what counts as snoozed and as today.
+    content. ``alerts`` and ``notes`` (all of the incident's) and ``changes`` (the core's
+    ``changes_before``) save the queries when the caller has them; ``now`` decides what counts
+    as snoozed and as today.
 
     One card is read by every recipient alike: it is written in the console's language, not
     in the language of whoever's click or page made it change."""
     with translation.override(settings.LANGUAGE_CODE):
-        return _incident_card(incident, alerts=alerts, notes=notes, now=now)
+        return _incident_card(incident, alerts=alerts, notes=notes, changes=changes, now=now)
 
 
 def _incident_card(
@@ -102,11 +108,15 @@ def _incident_card(
     *,
     alerts: Sequence[Alert] | None,
     notes: Sequence[IncidentNote] | None,
+    changes: Sequence[ChangeEvent] | None,
     now: datetime | None,
 ) -> dict:
     now = now or timezone.now()
     summary = _summarise(incident, alerts)
     notes_shown = _notes_element(_notes_summary(incident, notes), now)
+    changes_shown = _changes_element(
+        changes if changes is not None else changes_before(incident), now
+    )
     state = display_state(incident, now)
     card = {
         "config": {"update_multi": True, "wide_screen_mode": True},
@@ -120,6 +130,7 @@ def _incident_card(
             _lark_md_div(""),  # _BODY_INDEX: the body, once the rest of the card is measured
             *_merged_into(incident),
             *notes_shown,
+            *changes_shown,
             _lark_md_div(f"[Open in console]({incident_url(incident)})"),
             *_action_row(incident, state),
             {"tag": "note", "elements": [_plain(_note(incident, now))]},
@@ -314,6 +325,31 @@ def _note_excerpt(body: str) -> str:
     if len(lines) > MAX_NOTE_LINES:
         excerpt += f"\n{ELLIPSIS}"
     return _clip(excerpt, MAX_NOTE_CHARS)
+
+
+# --- Changes -------------------------------------------------------------------------------
+
+
+def _changes_element(changes: Sequence[ChangeEvent], now: datetime) -> list[dict]:
+    """The changes under way just before the incident opened (``oncall.changes``): the first
+    few, each its status, title (a link to the change when it has one) and time."""
+    if not changes:
+        return []
+    heading = gettext("Changes before this incident")
+    lines = [f"**{escape_lark_md(heading)}** ({len(changes)})"]
+    lines += [_change_line(change, now) for change in changes[:MAX_CHANGES_ON_CARD]]
+    if len(changes) > MAX_CHANGES_ON_CARD:
+        lines.append(f"{ELLIPSIS}{len(changes) - MAX_CHANGES_ON_CARD} more")
+    return [_lark_md_div("\n".join(lines))]
+
+
+def _change_line(change: ChangeEvent, now: datetime) -> str:
+    title = escape_lark_md(_one_line(_clip(change.title, MAX_CHANGE_TITLE_CHARS)))
+    if change.link.lower().startswith(("https://", "http://")):
+        # Checked again, as the page does (an href is executable); a parenthesis would end it.
+        title = f"[{title}]({change.link.replace(')', '%29')})"
+    status = escape_lark_md(str(change.get_status_display()))
+    return f"- {status} · {title} · {escape_lark_md(moment(change.changed_at, now))}"
 
 
 # --- Header, fields, note ------------------------------------------------------------------

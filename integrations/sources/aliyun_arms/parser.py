@@ -31,7 +31,7 @@ from integrations.sources.common import (
     map_severity,
     optional_link,
     require_object,
-    table_severity,
+    severity_from_table,
 )
 from oncall.events import AlertEvent, Link, Severity
 
@@ -88,6 +88,6 @@ def _event(item: Any, *, field: str, console: tuple[Link, ...]) -> AlertEvent:
     return dataclasses.replace(
         event,
         raw_severity=raw,
-        severity=table_severity(raw, SEVERITY_TABLE, default=map_severity(raw)),
+        severity=severity_from_table(raw, SEVERITY_TABLE, default=map_severity(raw)),
         links=event.links + console,
     )

@@ -37,7 +37,7 @@ from integrations.sources.common import (
     parse_epoch_time,
     parse_time,
     require_object,
-    table_severity,
+    severity_from_table,
     to_text,
     truncate,
 )
@@ -80,7 +80,7 @@ def parse(payload: Any) -> list[AlertEvent]:
             title=truncate(
                 _title(fields["product"], name, fields["instanceName"]), MAX_TITLE_CHARS
             ),
-            severity=table_severity(
+            severity=severity_from_table(
                 raw_severity, SEVERITY_TABLE, default=map_severity(raw_severity)
             ),
             raw_severity=raw_severity,

@@ -38,7 +38,7 @@ from integrations.sources.common import (
     merge_extra_labels,
     parse_epoch_time,
     require_object,
-    table_severity,
+    severity_from_table,
     to_text,
     truncate,
 )
@@ -98,7 +98,7 @@ def parse(payload: Any) -> list[AlertEvent]:
             alert_key=stable_key("aliyun_cms_metric", rule, namespace, metric, dimensions),
             kind=kind,
             title=truncate(_title(fields, metric), MAX_TITLE_CHARS),
-            severity=table_severity(raw_severity, SEVERITY_TABLE),
+            severity=severity_from_table(raw_severity, SEVERITY_TABLE),
             raw_severity=raw_severity,
             description=truncate(_description(fields, metric), MAX_DESCRIPTION_CHARS),
             labels=_labels(dimensions, fields, namespace),

@@ -33,7 +33,7 @@ from integrations.sources.common import (
     optional_link,
     parse_epoch_time,
     require_object,
-    table_severity,
+    severity_from_table,
     to_text,
     truncate,
 )
@@ -75,7 +75,7 @@ def parse(payload: Any) -> list[AlertEvent]:
             alert_key=fingerprint or stable_key("aliyun_sls", project, alert_id, labels),
             kind=kind,
             title=truncate(_title(body, annotations, alert_id), MAX_TITLE_CHARS),
-            severity=table_severity(raw_severity, SEVERITY_TABLE),
+            severity=severity_from_table(raw_severity, SEVERITY_TABLE),
             raw_severity=raw_severity,
             description=truncate(annotations.get("desc", "").strip(), MAX_DESCRIPTION_CHARS),
             labels=_labels(body, labels, annotations, project=project, alert_id=alert_id),

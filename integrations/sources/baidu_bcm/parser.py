@@ -29,7 +29,7 @@ from integrations.sources.common import (
     optional_object,
     parse_time,
     require_object,
-    table_severity,
+    severity_from_table,
     to_text,
     truncate,
 )
@@ -76,7 +76,7 @@ def parse(payload: Any) -> list[AlertEvent]:
             alert_key=stable_key("baidu_bcm", service, policy, region, identifiers),
             kind=kind,
             title=truncate(_title(policy, resource, identifiers), MAX_TITLE_CHARS),
-            severity=table_severity(level, SEVERITY_TABLE),
+            severity=severity_from_table(level, SEVERITY_TABLE),
             raw_severity=raw_severity,
             description=truncate(
                 get_str(body, "content", field="content").strip(), MAX_DESCRIPTION_CHARS

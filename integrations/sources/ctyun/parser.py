@@ -29,7 +29,7 @@ from integrations.sources.common import (
     merge_extra_labels,
     parse_epoch_time,
     require_object,
-    table_severity,
+    severity_from_table,
     to_text,
     truncate,
 )
@@ -77,7 +77,7 @@ def parse(payload: Any) -> list[AlertEvent]:
             alert_key=_key(fields, resources),
             kind=kind,
             title=truncate(_title(fields, resources), MAX_TITLE_CHARS),
-            severity=table_severity(level, SEVERITY_TABLE),
+            severity=severity_from_table(level, SEVERITY_TABLE),
             raw_severity=raw_severity,
             description=truncate(_description(fields), MAX_DESCRIPTION_CHARS),
             labels=merge_extra_labels(

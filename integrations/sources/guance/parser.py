@@ -29,7 +29,7 @@ from integrations.sources.common import (
     optional_link,
     parse_epoch_time,
     require_object,
-    table_severity,
+    severity_from_table,
     to_text,
     truncate,
 )
@@ -77,7 +77,7 @@ def parse(payload: Any) -> list[AlertEvent]:
             alert_key=_key(body, dimensions),
             kind=kind,
             title=truncate(_title(body), MAX_TITLE_CHARS),
-            severity=table_severity(status, SEVERITY_TABLE, default=Severity.INFO),
+            severity=severity_from_table(status, SEVERITY_TABLE, default=Severity.INFO),
             raw_severity=status,
             description=truncate(
                 get_str(body, "df_message", field="df_message").strip(), MAX_DESCRIPTION_CHARS

@@ -30,7 +30,7 @@ from integrations.sources.common import (
     first_nonblank,
     json_type,
     merge_extra_labels,
-    table_severity,
+    severity_from_table,
     to_text,
     truncate,
 )
@@ -103,7 +103,9 @@ def parse(payload: Any) -> list[AlertEvent]:
             alert_key=_key(pairs, subject or title),
             kind=_kind(pairs, subject),
             title=truncate(title.strip(), MAX_TITLE_CHARS),
-            severity=table_severity(LEVEL_ALIASES.get(raw_severity, raw_severity), SEVERITY_TABLE),
+            severity=severity_from_table(
+                LEVEL_ALIASES.get(raw_severity, raw_severity), SEVERITY_TABLE
+            ),
             raw_severity=raw_severity,
             description=truncate(text.strip(), MAX_DESCRIPTION_CHARS),
             labels=merge_extra_labels({}, pairs),

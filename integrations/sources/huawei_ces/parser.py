@@ -43,7 +43,7 @@ from integrations.sources.common import (
     optional_link,
     optional_object,
     parse_epoch_time,
-    table_severity,
+    severity_from_table,
     to_text,
     truncate,
 )
@@ -121,7 +121,9 @@ def parse(payload: Any) -> list[AlertEvent]:
             alert_key=stable_key("huawei_ces", rule, resource, metric),
             kind=_kind(message, variables),
             title=truncate(_title(message, values), MAX_TITLE_CHARS),
-            severity=table_severity(LEVEL_ALIASES.get(raw_severity, raw_severity), SEVERITY_TABLE),
+            severity=severity_from_table(
+                LEVEL_ALIASES.get(raw_severity, raw_severity), SEVERITY_TABLE
+            ),
             raw_severity=raw_severity,
             description=truncate(_description(message, values, metric), MAX_DESCRIPTION_CHARS),
             labels=_labels(message, values),
@@ -137,8 +139,12 @@ def recognises(payload: Any) -> bool:
     if message is None:
         return False
     data = message.get("data")
+    # The older shape names Cloud Eye's metric namespace (SYS.ECS, ...): OceanBase's OCP also
+    # posts alarm_id and alarm_status, never a namespace.
     return (isinstance(data, dict) and "AlarmRuleName" in data and "IsAlarm" in data) or (
-        "alarm_id" in message and ("template_variable" in message or "alarm_status" in message)
+        "alarm_id" in message
+        and "namespace" in message
+        and ("template_variable" in message or "alarm_status" in message)
     )
 
 

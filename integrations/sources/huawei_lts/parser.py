@@ -32,7 +32,7 @@ from integrations.sources.common import (
     optional_link,
     optional_object,
     parse_epoch_time,
-    table_severity,
+    severity_from_table,
     to_text,
     truncate,
 )
@@ -80,7 +80,7 @@ def parse(payload: Any) -> list[AlertEvent]:
             alert_key=_key(message, meta, name),
             kind=kind,
             title=truncate(name, MAX_TITLE_CHARS),
-            severity=table_severity(raw_severity, SEVERITY_TABLE),
+            severity=severity_from_table(raw_severity, SEVERITY_TABLE),
             raw_severity=raw_severity,
             description=truncate(_description(annotations), MAX_DESCRIPTION_CHARS),
             labels=merge_extra_labels(

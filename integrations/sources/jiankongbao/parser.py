@@ -28,7 +28,7 @@ from urllib.parse import unquote_plus
 from integrations.sources.common import (
     get_str,
     json_type,
-    parse_unix_time,
+    parse_epoch_time,
     require_object,
     severity_from_table,
     to_text,
@@ -81,7 +81,7 @@ def parse(payload: Any) -> list[AlertEvent]:
                 if (value := field_text(body, key))
             },
             starts_at=(
-                parse_unix_time(body.get("fault_time"), field="fault_time")
+                parse_epoch_time(body.get("fault_time"), field="fault_time")
                 if kind == EventKind.FIRING
                 else None
             ),

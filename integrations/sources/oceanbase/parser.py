@@ -28,7 +28,7 @@ from integrations.sources.common import (
     first_nonblank,
     get_str,
     optional_link,
-    parse_unix_time,
+    parse_epoch_time,
     require_object,
     severity_from_table,
     to_text,
@@ -100,8 +100,8 @@ def parse(payload: Any) -> list[AlertEvent]:
                 if body.get(key) not in (None, "")
             },
             links=optional_link(body.get("alarm_url"), "OCP"),
-            starts_at=parse_unix_time(body.get("active_at"), field="active_at"),
-            ends_at=parse_unix_time(body.get("resolved_at"), field="resolved_at"),
+            starts_at=parse_epoch_time(body.get("active_at"), field="active_at"),
+            ends_at=parse_epoch_time(body.get("resolved_at"), field="resolved_at"),
         )
     ]
 

@@ -28,7 +28,7 @@ from integrations.sources.common import (
     get_str,
     merge_extra_labels,
     optional_link,
-    parse_unix_time,
+    parse_epoch_time,
     require_object,
     severity_from_table,
     to_text,
@@ -72,7 +72,7 @@ def parse(payload: Any) -> list[AlertEvent]:
                 *optional_link(body.get("detail_url"), "Alarm details"),
                 *optional_link(body.get("query_url"), "Query"),
             ),
-            starts_at=parse_unix_time(body.get("start_time_unix"), field="start_time_unix"),
+            starts_at=parse_epoch_time(body.get("start_time_unix"), field="start_time_unix"),
         )
     ]
 

@@ -25,7 +25,7 @@ from integrations.sources.common import (
     get_str,
     merge_extra_labels,
     optional_object,
-    parse_unix_time,
+    parse_epoch_time,
     require_object,
     to_text,
     truncate,
@@ -71,7 +71,7 @@ def parse(payload: Any) -> list[AlertEvent]:
                 MAX_DESCRIPTION_CHARS,
             ),
             labels=_labels(body, source, event_type, subject, data),
-            starts_at=parse_unix_time(body.get("time"), field="time"),
+            starts_at=parse_epoch_time(body.get("time"), field="time"),
         )
     ]
 

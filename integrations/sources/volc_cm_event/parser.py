@@ -32,7 +32,7 @@ from integrations.sources.common import (
     get_str,
     json_type,
     merge_extra_labels,
-    parse_unix_time,
+    parse_epoch_time,
     require_object,
     severity_from_table,
     to_text,
@@ -82,7 +82,7 @@ def parse(payload: Any) -> list[AlertEvent]:
             raw_severity=raw_severity,
             description=truncate(_description(rules, details), MAX_DESCRIPTION_CHARS),
             labels=_labels(body, source, event_type, resource, rules),
-            starts_at=parse_unix_time(body.get("HappenedAt"), field="HappenedAt"),
+            starts_at=parse_epoch_time(body.get("HappenedAt"), field="HappenedAt"),
         )
     ]
 

@@ -30,7 +30,7 @@ from integrations.sources.common import (
     get_list,
     get_str,
     merge_extra_labels,
-    parse_unix_time,
+    parse_epoch_time,
     require_object,
     severity_from_table,
     to_text,
@@ -103,7 +103,7 @@ def _event(
             _description(body, resource, field=field, no_data=no_data), MAX_DESCRIPTION_CHARS
         ),
         labels=_labels(body, resource, resource_id, name),
-        starts_at=parse_unix_time(
+        starts_at=parse_epoch_time(
             resource.get("FirstAlertTime"), field=at(field, "FirstAlertTime")
         ),
     )

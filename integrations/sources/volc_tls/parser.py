@@ -24,7 +24,7 @@ from typing import Any
 from integrations.sources.common import (
     get_str,
     optional_link,
-    parse_unix_time,
+    parse_epoch_time,
     require_object,
     severity_from_table,
     to_text,
@@ -59,7 +59,7 @@ def parse(payload: Any) -> list[AlertEvent]:
     severity = get_str(body, "Severity", field="Severity").strip()
     kind = _kind(body)
     title = get_str(body, "Alarm", field="Alarm").strip() or "TLS alarm"
-    notified = parse_unix_time(body.get("NotifyTimeUnix"), field="NotifyTimeUnix")
+    notified = parse_epoch_time(body.get("NotifyTimeUnix"), field="NotifyTimeUnix")
     return [
         AlertEvent(
             alert_key=f"volc_tls:{alarm_id}",

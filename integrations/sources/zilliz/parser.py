@@ -29,8 +29,8 @@ from typing import Any
 from integrations.sources.common import (
     get_str,
     optional_link,
+    parse_epoch_time,
     parse_time,
-    parse_unix_time,
     require_object,
     severity_from_table,
     to_text,
@@ -128,5 +128,5 @@ def _description(body: dict[str, Any]) -> str:
 def _time(body: dict[str, Any], key: str) -> datetime | None:
     value = body.get(key)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return parse_unix_time(value, field=key)
+        return parse_epoch_time(value, field=key)
     return parse_time(value, field=key)

@@ -32,7 +32,7 @@ from integrations.sources.common import (
     merge_extra_labels,
     parse_epoch_time,
     require_object,
-    table_severity,
+    severity_from_table,
     to_text,
     truncate,
 )
@@ -73,7 +73,7 @@ def parse(payload: Any) -> list[AlertEvent]:
             alert_key=stable_key("zstack", *alarm, fields.get("resourceUuid", "")),
             kind=kind,
             title=truncate(_title(fields), MAX_TITLE_CHARS),
-            severity=table_severity(level, SEVERITY_TABLE),
+            severity=severity_from_table(level, SEVERITY_TABLE),
             raw_severity=raw_severity,
             description=truncate(_description(fields), MAX_DESCRIPTION_CHARS),
             labels=merge_extra_labels(

@@ -1,0 +1,1 @@
+"""AppDynamics alerts through an HTTP request template; see README.md."""

@@ -1,0 +1,1 @@
+"""AWS CloudWatch alarms (and other notifications) through an Amazon SNS topic; see README.md."""

@@ -1,0 +1,1 @@
+"""Amazon EventBridge events (API destination, or relayed by an SNS topic); see README.md."""

@@ -1,0 +1,2 @@
+"""Azure Monitor alerts in the common alert schema, through an action group's webhook; see
+README.md."""

@@ -1,0 +1,1 @@
+"""The custom change event protocol: your own systems push changes; see README.md."""

@@ -1,0 +1,1 @@
+"""Cloudflare notifications through a generic webhook destination; see README.md."""

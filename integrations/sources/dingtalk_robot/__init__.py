@@ -1,0 +1,1 @@
+"""The DingTalk custom robot's message format as an alert source; see README.md."""

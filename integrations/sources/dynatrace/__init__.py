@@ -1,0 +1,1 @@
+"""Dynatrace problem notifications through a custom integration; see README.md."""

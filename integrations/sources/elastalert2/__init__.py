@@ -1,0 +1,1 @@
+"""ElastAlert 2 alerts (its post2 and flashduty alerters); see README.md."""

@@ -1,0 +1,1 @@
+"""The Feishu / Lark custom robot's message format as an alert source; see README.md."""

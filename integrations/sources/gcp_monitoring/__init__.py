@@ -1,0 +1,1 @@
+"""Google Cloud Monitoring alerting policies through a webhook channel; see README.md."""

@@ -1,0 +1,1 @@
+"""Graylog HTTP notifications of event definitions; see README.md."""

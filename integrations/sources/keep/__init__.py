@@ -1,0 +1,1 @@
+"""Keep (keephq) workflows posting alerts through the webhook provider; see README.md."""

@@ -1,0 +1,1 @@
+"""Cisco Meraki webhooks (the "Meraki (included)" payload template); see README.md."""

@@ -1,0 +1,1 @@
+"""Nightingale (n9e) / Flashcat alert events posted to a callback URL; see README.md."""

@@ -1,0 +1,1 @@
+"""Open-Falcon alarm callbacks; see README.md."""

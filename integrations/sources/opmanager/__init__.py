@@ -1,0 +1,1 @@
+"""ManageEngine OpManager "Invoke a Webhook" notification profiles; see README.md."""

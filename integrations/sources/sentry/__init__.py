@@ -1,0 +1,1 @@
+"""Sentry internal-integration webhooks (issue alerts, metric alerts, issues); see README.md."""

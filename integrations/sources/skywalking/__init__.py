@@ -1,0 +1,1 @@
+"""Apache SkyWalking alarm webhooks (hooks); see README.md."""

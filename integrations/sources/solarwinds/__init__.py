@@ -1,0 +1,1 @@
+"""SolarWinds Platform (Orion) alerts through an HTTP POST action; see README.md."""

@@ -1,0 +1,1 @@
+"""Splunk's webhook alert action; see README.md."""

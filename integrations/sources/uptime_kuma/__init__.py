@@ -1,0 +1,1 @@
+"""Uptime Kuma notifications (its Webhook and FlashDuty types); see README.md."""

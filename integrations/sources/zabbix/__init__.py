@@ -1,0 +1,1 @@
+"""Zabbix's webhook media type, with the script the user pastes into Zabbix; see README.md."""
