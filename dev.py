@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The console's development entry point; needs only Python 3.11.
 
-    python3 dev.py up      run the console: web + worker + beat on the embedded default
+    python3 dev.py up      run the console: web + worker + beat + the alert e-mail listener
+                           (SMTP on 127.0.0.1:2525) on the embedded default
     python3 dev.py test    ruff, import contracts, the suite on SQLite, then PostgreSQL + Redis
     python3 dev.py bench [ingest|delivery|clicks|big-push|insights|schedules] [args...]
                            a benchmark (PostgreSQL, Redis, gunicorn, workers): ingestion
@@ -127,8 +128,13 @@ def cmd_up() -> None:
             "--concurrency",
             env.get("WORKER_CONCURRENCY", "2"),
         ],
+        # E-mail in: the SMTP listener of the e-mail sources (README: E-mail), on
+        # ALERT_SMTPD_HOST:ALERT_SMTPD_PORT (127.0.0.1:2525 unless set).
+        "smtpd": [PY, "manage.py", "alert_smtpd"],
     }
-    say(f"console on {env['PUBLIC_BASE_URL']}/ (Ctrl-C stops web, worker and beat)")
+    smtpd = f"{env.get('ALERT_SMTPD_HOST', '127.0.0.1')}:{env.get('ALERT_SMTPD_PORT', '2525')}"
+    say(f"console on {env['PUBLIC_BASE_URL']}/ (Ctrl-C stops web, worker, beat and smtpd)")
+    say(f"alert e-mail by SMTP on {smtpd} (swaks --server {smtpd} --to <a source's address>)")
     say(f"administration on {env['PUBLIC_BASE_URL']}/admin/")
     say(f"Prometheus metrics on {env['PUBLIC_BASE_URL']}/metrics (README: Metrics)")
     supervise(processes, env)

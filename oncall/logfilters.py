@@ -24,6 +24,10 @@ REDACTED = "<redacted>"
 # token is 32 URL-safe characters of mixed case. Everything up to the next separator goes,
 # percent-escapes included.
 PUSH_TOKEN = re.compile(r"/push/(?![a-z]+/)[^/?#\s\"'<>]+")
+# /push/<kind>/<token>: a kind's own URL that carries the token in its path (the e-mail relay
+# door, /push/email/<token>). Only a segment as long as a token (20+ URL-safe characters), so
+# that /push/pagerduty/v2/enqueue stays readable.
+KIND_PUSH_TOKEN = re.compile(r"(/push/[a-z][a-z0-9_]*/)[A-Za-z0-9_\-]{20,}")
 # /calendars/<token>.ics: a schedule's or a person's calendar feed, whose token is the key.
 CALENDAR_TOKEN = re.compile(r"/calendars/[^/?#\s\"'<>]+")
 # code=... and state=... in any query string, or a query string on its own (gunicorn's %(q)s):
@@ -33,7 +37,7 @@ OAUTH_PARAMS = re.compile(r"((?:^|[?&\s])(?:code|state)=)[^&\s\"']+")
 # and query strings or forms (``token=...``).
 SECRET_FIELDS = re.compile(
     r"(?<![A-Za-z0-9_])"
-    r"((?:routing_key|app_secret|client_secret|encrypt_key|verification_token|token"
+    r"((?:routing_key|integration_key|app_secret|client_secret|encrypt_key|verification_token|token"
     r"|access_token|refresh_token|tenant_access_token|app_access_token|user_access_token"
     r"|password|secret)"
     r"[\"']?\s*[:=]\s*[\"']?)"
@@ -49,6 +53,7 @@ API_KEY = re.compile(r"\boc_[A-Za-z0-9_\-]{16,}")
 def redact(text: str) -> str:
     """``text`` with every secret this module knows how to spot replaced."""
     text = PUSH_TOKEN.sub("/push/<token>", text)
+    text = KIND_PUSH_TOKEN.sub(r"\1<token>", text)
     text = CALENDAR_TOKEN.sub("/calendars/<token>", text)
     text = OAUTH_PARAMS.sub(rf"\1{REDACTED}", text)
     text = SECRET_FIELDS.sub(rf"\1{REDACTED}", text)

@@ -99,6 +99,8 @@ INSTALLED_APPS = [
     "integrations.feishu",
     # Alert sources that keep state of their own (group g: a heartbeat's last ping).
     "integrations.sources.heartbeat",
+    # E-mail sources: their addresses and the messages received (issue 20, part 1).
+    "integrations.sources.email",
     # The local Feishu stand-in, with its tables, only where it is enabled.
     *(["integrations.feishu_sandbox"] if FEISHU_SANDBOX_ENABLED else []),
 ]
@@ -370,7 +372,16 @@ ALERT_SOURCES = {
     # Change events (issue 20, part 3): they record changes, never open incidents.
     "change_custom": "integrations.sources.change_custom.source.CustomChangeSource",
     "change_jira": "integrations.sources.change_jira.source.JiraChangeSource",
+    # E-mail in (issue 20): the SMTP listener `manage.py alert_smtpd` and the relay door.
+    "email": "integrations.sources.email.source.EmailSource",
 }
+# E-mail sources (integrations/sources/email): each has the address <mailbox>@ALERT_EMAIL_DOMAIN,
+# received by `manage.py alert_smtpd` on ALERT_SMTPD_HOST:ALERT_SMTPD_PORT (README: "E-mail").
+ALERT_EMAIL_DOMAIN = (env_str("ALERT_EMAIL_DOMAIN") or _public.hostname or "localhost").lower()
+ALERT_SMTPD_HOST = env_str("ALERT_SMTPD_HOST") or "127.0.0.1"
+ALERT_SMTPD_PORT = env_int("ALERT_SMTPD_PORT", 2525, minimum=1)
+# A larger message is refused with 552 (the knowledge base's limit: 5 MB).
+ALERT_EMAIL_MAX_BYTES = env_int("ALERT_EMAIL_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
 PUSH_MAX_BODY_BYTES = env_int("PUSH_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 # At most this many alerts in one push: more is refused with a 413 naming the cap, nothing
 # stored (``oncall.ingest.TooManyAlerts``; Alertmanager: set the webhook's max_alerts).

@@ -201,6 +201,12 @@ class SourceKind(ABC):
             ]
         )
 
+    def source_setup_guide(self, source: Any) -> SetupGuide:
+        """The guide of one saved ``AlertSource`` (the admin page, the API): :meth:`setup_guide`
+        with its push URL, unless the kind has more of the source's own to show, such as an
+        e-mail source's address (each snippet gets a Copy button)."""
+        return self.setup_guide(source.push_url)
+
     def default_options(self) -> dict[str, Any]:
         """``AlertSource.options`` for a new source of this kind."""
         return {}

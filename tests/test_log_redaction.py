@@ -157,3 +157,18 @@ def test_gunicorn_started_from_the_checkout_uses_the_redacting_logger():
         check=True,
     ).stdout
     assert "logger_class                       = oncall.gunicorn_logging.RedactingLogger" in printed
+
+
+def test_it_redacts_the_token_in_the_query_string_push_url(caplog):
+    line = '"POST /push/?integration_key=AbCdEf0123456789AbCdEf0123456789 HTTP/1.1" 200 61'
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("django.server").info(line)
+    assert caplog.records[-1].getMessage() == (
+        '"POST /push/?integration_key=<redacted> HTTP/1.1" 200 61'
+    )
+
+
+def test_it_redacts_a_token_in_a_source_kinds_own_url(caplog):
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("x").info("Bad Request: /push/email/AbCdEf0123456789AbCdEf0123/mime")
+    assert caplog.records[-1].getMessage() == "Bad Request: /push/email/<token>/mime"

@@ -259,7 +259,7 @@ class AlertSourceAdmin(admin.ModelAdmin):
         kind = _kind_of(source)
         if kind is None or not source.pk:
             return "Shown after saving, with the push URL filled in."
-        guide = kind.setup_guide(source.push_url)
+        guide = kind.source_setup_guide(source)
         steps = format_html_join("", "<li>{}</li>", ((step,) for step in guide.steps))
         snippets = format_html_join(
             "",

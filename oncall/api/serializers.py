@@ -177,7 +177,7 @@ class AlertSourceSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(SetupGuideSerializer)
     def get_setup(self, source: AlertSource) -> dict[str, Any]:
-        guide = source_kind(source.kind).setup_guide(source.push_url)
+        guide = source_kind(source.kind).source_setup_guide(source)
         return {
             "steps": [str(step) for step in guide.steps],
             "snippets": [snippet._asdict() for snippet in guide.snippets],
