@@ -841,7 +841,9 @@ class NotificationTemplateSerializer(serializers.ModelSerializer):
     save as in the admin: syntax with the line, unknown names, a trial render."""
 
     id = serializers.UUIDField(source="public_id", read_only=True)
-    last_error_incident = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+    last_error_incident = serializers.SlugRelatedField(
+        slug_field="public_id", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = NotificationTemplate
