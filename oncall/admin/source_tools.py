@@ -139,13 +139,15 @@ def try_sample_box(url: str) -> SafeString:
 
 
 def try_sample_answer(form: OptionFieldsMixin, kind: SourceKind, source: AlertSource, sample: str):
-    """What the sample becomes with the form's options: 200 with the events, else 400 with
-    the reason (``errors`` by option field, or ``error`` with the field a parser names)."""
+    """What the sample becomes with the form's options: the events, or the reason it gives
+    none (``errors`` by option field, or ``error`` with the field a parser names). Always a
+    200: the try worked, whatever it found (a 4xx would read as the page's own failure in the
+    browser's console)."""
     form.is_valid()  # fills errors and the composed options; nothing is saved
     try:
         options = form.posted_options(kind)
     except ValidationError as error:
-        return JsonResponse({"errors": _message_dict(error)}, status=400)
+        return JsonResponse({"errors": _message_dict(error)})
     if not sample.strip():
         return _refusal(gettext("Paste a sample body first."), "sample")
     try:
@@ -163,7 +165,7 @@ def try_sample_answer(form: OptionFieldsMixin, kind: SourceKind, source: AlertSo
 
 
 def _refusal(message: str, field: str | None) -> JsonResponse:
-    return JsonResponse({"error": {"message": message, "field": field}}, status=400)
+    return JsonResponse({"error": {"message": message, "field": field}})
 
 
 def _message_dict(error: ValidationError) -> dict[str, list[str]]:
