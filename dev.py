@@ -194,8 +194,10 @@ def cmd_test(extra: list[str]) -> None:
     base_env = {
         k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL"}
     }
-    say("tests on SQLite with the filesystem broker")
-    run(PY, "-m", "pytest", "-m", "not postgres", *extra, env=base_env)
+    say("tests on SQLite with the filesystem broker, in two processes (pytest-xdist)")
+    # Each process has its own SQLite files and broker folder; the PostgreSQL run below stays
+    # in one process: its tests share Redis queues with a real Celery worker.
+    run(PY, "-m", "pytest", "-m", "not postgres", "-n", "2", *extra, env=base_env)
     if not (answers("127.0.0.1", 5432) and answers("127.0.0.1", 6379)):
         if os.environ.get("CI"):
             say("PostgreSQL or Redis does not answer on loopback: CI needs both")
