@@ -22,7 +22,8 @@ Some senders need more than their body read (contract v2, every hook optional):
 * ``handshake(payload, push)`` answers a sender's control message (SNS's subscription
   confirmation, a test ping) without storing anything; ``answer_get(push)`` answers a sender
   that checks its URL with GET (a heartbeat ping);
-* ``form_body`` says the sender posts ``application/x-www-form-urlencoded`` fields;
+* ``form_body`` says the sender posts ``application/x-www-form-urlencoded`` fields, and
+  ``get_body`` that it calls back with GET and its fields in the query string;
 * ``recognises(payload)`` lets the core tell a sender that posted to the wrong kind what its
   payload looks like ("this looks like a Zabbix payload; this source expects Sentry");
 * ``sender``, ``identity``, ``recovery``, ``severity_table`` and ``setup_guide(push_url)`` are
@@ -160,6 +161,11 @@ class SourceKind(ABC):
     #: The sender posts ``application/x-www-form-urlencoded`` fields, read as ``dict[str, str]``
     #: (JSON bodies are still read as JSON).
     form_body: ClassVar[bool] = False
+    #: The sender calls its callback URL with GET and the fields in the query string
+    #: (Open-Falcon's alarm module): such a GET is a push whose body is the query's fields as
+    #: ``dict[str, str]`` (the push token's ``integration_key`` left out), parsed, stored and
+    #: answered as a POST is. A GET with no other field is still :meth:`answer_get`'s.
+    get_body: ClassVar[bool] = False
 
     @abstractmethod
     def parse(self, payload: Any) -> list[AlertEvent]:

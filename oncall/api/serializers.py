@@ -129,6 +129,11 @@ class SetupGuideSerializer(serializers.Serializer):
     snippets = SnippetSerializer(many=True)
 
 
+class SourceStatusRowSerializer(serializers.Serializer):
+    label = serializers.CharField(help_text="What the row is about, e.g. “Last ping”.")
+    value = serializers.CharField(help_text="Its value now, as the source's page shows it.")
+
+
 class AlertSourceSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     channel = public_id_field(
@@ -152,6 +157,10 @@ class AlertSourceSerializer(serializers.ModelSerializer):
     setup = serializers.SerializerMethodField(
         help_text="How to configure the sender: steps and copyable snippets."
     )
+    status = serializers.SerializerMethodField(
+        help_text="The source's state now, for a kind that keeps one (a heartbeat: its state, "
+        "last ping and when it is missing), as the source's page shows it; empty for others."
+    )
 
     class Meta:
         model = AlertSource
@@ -169,6 +178,7 @@ class AlertSourceSerializer(serializers.ModelSerializer):
             "has_signing_secret",
             "push_url",
             "setup",
+            "status",
             "created_at",
         ]
 
@@ -182,6 +192,11 @@ class AlertSourceSerializer(serializers.ModelSerializer):
             "steps": [str(step) for step in guide.steps],
             "snippets": [snippet._asdict() for snippet in guide.snippets],
         }
+
+    @extend_schema_field(SourceStatusRowSerializer(many=True))
+    def get_status(self, source: AlertSource) -> list[dict[str, str]]:
+        rows = source_kind(source.kind).status(source)
+        return [{"label": str(label), "value": str(value)} for label, value in rows]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """The kind's own check of its options (the admin runs it through ``model.clean``)."""

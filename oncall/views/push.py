@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from typing import Any, NamedTuple
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
@@ -40,6 +40,8 @@ from oncall.sources import (
 
 # Refusals of a push's body, kept on its source's page (``RefusedPush``).
 RECORDED_STATUSES = (400, 413)
+# The query string's name for the push token (``push_by_query``).
+KEY_PARAMETER = "integration_key"
 
 
 class Rejected(Exception):
@@ -99,7 +101,7 @@ def push(request: HttpRequest, token: str) -> JsonResponse:
 def push_by_query(request: HttpRequest) -> JsonResponse:
     """``POST /push/?integration_key=<token>``: the same push, for senders documented with the
     token in the query string (Keep, ElastAlert2) or whose URL field mangles paths."""
-    token = request.GET.get("integration_key", "")
+    token = request.GET.get(KEY_PARAMETER, "")
     if not token:
         return Rejected(
             401,
@@ -119,8 +121,12 @@ def _push(request: HttpRequest, token: str) -> JsonResponse:
         kind = source_kind(source.kind)
         pushed = push_request(request, source)
         if request.method == "GET":
-            return _answer_get(source, kind, pushed)
-        body = read_body(request, form=kind.form_body)
+            # A sender that calls back with GET pushes its fields in the query string.
+            body = read_query(request) if kind.get_body else None
+            if body is None:
+                return _answer_get(source, kind, pushed)
+        else:
+            body = read_body(request, form=kind.form_body)
     except Rejected as rejected:
         rejected.record(source)
         return rejected.response(source)
@@ -297,6 +303,25 @@ def read_body(request: HttpRequest, *, form: bool) -> Body:
         raise Rejected(400, "invalid_json", invalid.reason, raw_body=body) from None
     note = jsonbody.replacement_note(decoded.replaced)
     return Body(decoded.value, len(body), [note] if note else [], body)
+
+
+def read_query(request: HttpRequest) -> Body | None:
+    """A GET's query string as the push's body (``SourceKind.get_body``): its fields as
+    ``dict[str, str]`` without the push token, else ``Rejected`` (414 past the body's limit);
+    ``None`` when it holds no field but the token (a GET to be answered by ``answer_get``)."""
+    limit = settings.PUSH_MAX_BODY_BYTES
+    # WSGI gives the query string as latin-1 text: one character per byte sent.
+    if len(request.META.get("QUERY_STRING", "")) > limit:
+        raise Rejected(414, "query_too_long", f"The query string is longer than {limit} bytes.")
+    fields = {name: value for name, value in request.GET.items() if name != KEY_PARAMETER}
+    if not fields:
+        return None
+    # Through the same reader as a body, so unstorable text (%00) is replaced and noted alike.
+    decoded = jsonbody.decode(json.dumps(fields))
+    note = jsonbody.replacement_note(decoded.replaced)
+    # The fields as sent, for a refusal kept on the source's page; never the token.
+    raw = urlencode(decoded.value).encode()
+    return Body(decoded.value, len(raw), [note] if note else [], raw)
 
 
 def _form_fields(body: bytes, encoding: str) -> dict[str, str]:

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -20,7 +21,7 @@ from integrations.sources.email import intake
 from integrations.sources.email.mime import html_to_text, read_mime
 from integrations.sources.email.models import InboundMail
 from integrations.sources.email.options import DEFAULT_RECOVERY_WORDS, read_options
-from integrations.sources.email.parser import mail_events
+from integrations.sources.email.parser import mail_events, relay_mail, relay_sender
 from integrations.sources.email.subject import TRIGGER_WORDS, find_word, identity
 from oncall import jsonbody
 from oncall.events import MAX_DESCRIPTION_CHARS, EventKind, PayloadError, Severity
@@ -308,6 +309,112 @@ def test_the_default_options_are_complete(email):
     assert email.clean_options({}) == email.default_options()
 
 
+# --- allowed_senders ---------------------------------------------------------------------------
+
+
+def test_allowed_senders_default_to_anyone(email):
+    assert email.default_options()["allowed_senders"] == []
+    assert read_options({}).allows("anyone@anywhere.example")
+    assert read_options({}).allows("")
+
+
+def test_allowed_senders_are_kept_casefolded_without_repeats(email):
+    cleaned = email.clean_options(
+        {"allowed_senders": [" Zabbix@Ops.Example.com ", "@Example.ORG", "zabbix@ops.example.com"]}
+    )
+
+    assert cleaned["allowed_senders"] == ["zabbix@ops.example.com", "@example.org"]
+
+
+@pytest.mark.parametrize(
+    ("senders", "reason"),
+    [
+        ("zabbix@ops.example.com", "allowed_senders must be a list"),
+        ([42], "allowed_senders must be a list"),
+        (["zabbix"], "“zabbix” is neither an address"),
+        (["a@b.example, c@d.example"], "is neither an address"),
+        (["Zabbix <zabbix@ops.example.com>"], "is neither an address"),
+        (["@"], "“@” is neither an address"),
+        (["a@@b.example"], "is neither an address"),
+        (["@example..com"], "is neither an address"),
+        ([f"user{n}@example.com" for n in range(101)], "holds 101 entries; at most 100"),
+    ],
+)
+def test_bad_allowed_senders_are_refused_with_a_reason(email, senders, reason):
+    with pytest.raises(ValidationError) as refused:
+        email.clean_options({"allowed_senders": senders})
+
+    assert reason in refused.value.messages[0]
+
+
+@pytest.mark.parametrize(
+    ("sender", "allowed"),
+    [
+        ("zabbix@ops.example.com", True),
+        ("ZABBIX@OPS.EXAMPLE.COM", True),
+        ("<zabbix@ops.example.com>", True),
+        ("grafana@monitoring.example.com", True),
+        ("grafana@Monitoring.Example.com", True),
+        ("grafana@ops.example.com", False),
+        ("zabbix@eu.monitoring.example.com", False),  # a domain entry is that domain only
+        ("zabbix@ops.example.com.evil.example", False),
+        ("", False),
+        ("monitoring.example.com", False),
+    ],
+)
+def test_allowed_senders_match_addresses_and_domains(sender, allowed):
+    options = read_options(
+        {"allowed_senders": ["zabbix@ops.example.com", "@monitoring.example.com"]}
+    )
+
+    assert options.allows(sender) is allowed
+
+
+@pytest.mark.parametrize(
+    ("fixture", "sender"),
+    [
+        ("firing_sendgrid", "zabbix@ops.example.com"),  # its envelope's from
+        ("recovered_mailgun", "zabbix@ops.example.com"),  # its sender
+        ("html_only_postmark", "grafana@ops.example.com"),  # no envelope: its From
+    ],
+)
+def test_a_relays_sender_is_its_envelope_sender_else_its_from(load_fixture, fixture, sender):
+    payload = load_fixture(f"email/{fixture}")
+
+    assert relay_sender(payload, relay_mail(payload)) == sender
+
+
+def test_the_envelope_sender_wins_over_the_from_header(load_fixture):
+    payload = {
+        **load_fixture("email/firing_sendgrid"),
+        "from": "Boss <boss@example.org>",
+        "envelope": '{"to": ["x@alerts.example.com"], "from": "Bounces@Ops.Example.com"}',
+    }
+
+    assert relay_sender(payload, relay_mail(payload)) == "bounces@ops.example.com"
+
+
+def test_a_relayed_mail_from_another_sender_is_refused_with_403(email, load_fixture):
+    push = PushRequest.bare({"allowed_senders": ["@monitoring.example.com"]})._replace(source_id=1)
+
+    with pytest.raises(SourceRefused) as refused:
+        email.parse_push(load_fixture("email/firing_sendgrid"), push)
+
+    assert (refused.value.status, refused.value.code) == (403, "sender_not_allowed")
+    assert "zabbix@ops.example.com is not among this source's allowed_senders" in (
+        refused.value.message
+    )
+
+
+def test_the_smtp_doors_reading_is_not_checked_again(email, load_fixture):
+    # The listener checked the envelope sender at RCPT; the worker's push has no source_id.
+    push = PushRequest.bare({"allowed_senders": ["@monitoring.example.com"]})
+
+    [event] = email.parse_push(load_fixture("email/firing_sendgrid"), push)
+
+    assert event.title == "Problem: High CPU load on web-3"
+
+
 # --- Mailgun's signature -----------------------------------------------------------------------
 
 
@@ -421,6 +528,51 @@ def test_the_ordinary_push_url_takes_a_urlencoded_mail(
 
     assert response.status_code == 200
     assert Alert.objects.get().description == "it is full"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("door", ["/push/email/{token}", "/push/{token}"])
+def test_relayed_mail_from_a_sender_not_allowed_is_a_403_and_nothing_is_stored(
+    client, django_capture_on_commit_callbacks, source, load_fixture, door
+):
+    source.options = {**source.options, "allowed_senders": ["@monitoring.example.com"]}
+    source.save()
+
+    response = relay(
+        client,
+        django_capture_on_commit_callbacks,
+        door.format(token=source.token),
+        data=urlencode(load_fixture("email/recovered_mailgun")),
+        content_type="application/x-www-form-urlencoded",
+    )
+
+    assert response.status_code == 403
+    assert response.json()["error"] == {
+        "code": "sender_not_allowed",
+        "message": "The sender zabbix@ops.example.com is not among this source's "
+        "allowed_senders: the mail is refused.",
+    }
+    assert not InboundEvent.objects.exists()
+    assert not Alert.objects.exists()
+
+
+@pytest.mark.django_db
+def test_relayed_mail_from_an_allowed_sender_opens_an_incident(
+    client, django_capture_on_commit_callbacks, source, load_fixture
+):
+    source.options = {**source.options, "allowed_senders": ["@OPS.example.com"]}
+    source.save()
+
+    response = relay(
+        client,
+        django_capture_on_commit_callbacks,
+        f"/push/email/{source.token}",
+        data=json.dumps(load_fixture("email/firing_sendgrid")),
+        content_type="application/json",
+    )
+
+    assert response.status_code == 200, response.json()
+    assert Incident.objects.count() == 1
 
 
 @pytest.mark.django_db
@@ -621,3 +773,22 @@ def test_no_request_gets_a_5xx_from_the_relay_door(client, source, load_fixture)
         assert response.status_code < 500, (content_type, body[:200])
 
     case()
+
+
+def test_the_options_help_explains_allowed_senders_in_both_languages(email):
+    assert "allowed_senders: addresses and @domain entries" in email.options_help()
+    assert "does not prove who sent it" in email.options_help()
+    with translation.override("zh-hans"):
+        assert "不能证明发件人的身份" in email.options_help()
+
+
+@pytest.mark.django_db
+def test_the_source_page_shows_allowed_senders_and_what_they_mean(admin_client, source):
+    source.options = {**source.options, "allowed_senders": ["zabbix@ops.example.com"]}
+    source.save()
+    url = f"/admin/oncall/alertsource/{source.pk}/change/"
+
+    page = admin_client.get(url).content.decode()
+
+    assert "zabbix@ops.example.com" in page
+    assert "allowed_senders: addresses and @domain entries" in page

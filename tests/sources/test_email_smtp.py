@@ -263,3 +263,84 @@ def test_text_the_database_cannot_store_is_replaced(listener, address):
     assert alert.title == "Disk\ufffdfull on db-1"
     assert alert.description == "café \ufffd\ufffd end"
     assert bytes(InboundMail.objects.get().raw) == raw
+
+
+# --- allowed_senders: checked at RCPT against the envelope sender (MAIL FROM) -------------------
+
+
+def allow(source, *senders: str) -> None:
+    source.options = {**source.options, "allowed_senders": list(senders)}
+    source.save()
+
+
+def test_an_allowed_envelope_sender_is_taken_whatever_the_from_header(listener, address, source):
+    allow(source, "monitor@ops.example.com")
+    message = mail("Disk full on db-1")
+    message.replace_header("From", "Someone Else <else@elsewhere.example.org>")
+
+    refused = send(listener, address, message)
+
+    assert refused == {}
+    stored = InboundMail.objects.get()
+    assert (stored.envelope_from, stored.status) == ("monitor@ops.example.com", "processed")
+    assert Alert.objects.get().labels["from"] == "else@elsewhere.example.org"
+    assert Incident.objects.count() == 1
+
+
+def test_a_domain_entry_takes_its_senders_case_blind(listener, address, source):
+    allow(source, "@OPS.example.com")
+
+    with smtplib.SMTP(*listener, timeout=10) as client:
+        client.send_message(mail("Disk full"), "Monitor@Ops.Example.COM", [address])
+
+    assert Alert.objects.count() == 1
+
+
+def test_another_sender_is_refused_at_rcpt_with_550_5_7_1(listener, address, source):
+    allow(source, "zabbix@ops.example.com", "@monitoring.example.com")
+
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+        send(listener, address, mail("Disk full"))
+
+    code, reason = refused.value.recipients[address]
+    assert code == 550
+    assert reason.startswith(b"5.7.1 This alert source takes mail only from its allowed senders")
+    assert not InboundMail.objects.exists()
+    assert not Alert.objects.exists()
+
+
+def test_a_subdomain_of_an_allowed_domain_is_another_sender(listener, address, source):
+    allow(source, "@example.com")
+
+    with (
+        smtplib.SMTP(*listener, timeout=10) as client,
+        pytest.raises(smtplib.SMTPRecipientsRefused),
+    ):
+        client.send_message(mail("Disk full"), "monitor@ops.example.com", [address])
+
+    assert not InboundMail.objects.exists()
+
+
+def test_a_bounce_with_no_sender_is_refused_when_senders_are_listed(listener, address, source):
+    allow(source, "@ops.example.com")
+    with smtplib.SMTP(*listener, timeout=10) as client:
+        client.ehlo()
+        client.mail("")
+        code, reason = client.rcpt(address)
+
+    assert code == 550
+    assert b"5.7.1" in reason
+
+
+def test_one_sources_refusal_spares_the_other_recipient(listener, address, source, channel):
+    allow(source, "zabbix@ops.example.com")
+    open_source = AlertSourceFactory(kind="email", channel=channel, name="Open")
+    open_address = intake.source_address(open_source)
+
+    with smtplib.SMTP(*listener, timeout=10) as client:
+        refused = client.send_message(
+            mail("Disk full"), "monitor@ops.example.com", [address, open_address]
+        )
+
+    assert refused[address][0] == 550
+    assert list(InboundMail.objects.values_list("source", flat=True)) == [open_source.pk]

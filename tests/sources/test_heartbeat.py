@@ -18,7 +18,7 @@ from integrations.sources.heartbeat.source import HeartbeatSource
 from oncall.events import EventKind, PayloadError, Severity
 from oncall.models import Alert, InboundEvent, Incident
 from oncall.sources import source_kind
-from tests.factories import AlertSourceFactory
+from tests.factories import AlertSourceFactory, api_as
 
 OPTIONS = {"interval_minutes": 30, "grace_minutes": 5, "severity": "critical"}
 
@@ -334,6 +334,47 @@ def test_the_source_page_shows_the_state_and_the_last_ping(
     assert "<th>Last ping</th>" in page
     assert "(120 min ago)" in page
     assert "curl -fsS -m 10" in page  # the cron snippet of the set-up guide
+
+
+@pytest.mark.django_db
+def test_the_api_shows_the_state_and_the_last_ping(
+    admin_user, source, django_capture_on_commit_callbacks
+):
+    api = api_as(admin_user)
+    url = f"/api/v1/alert-sources/{source.public_id}/"
+    assert api.get(url).json()["status"][0] == {
+        "label": "Heartbeat",
+        "value": "waiting for the first ping",
+    }
+
+    ping(django_capture_on_commit_callbacks, source, timezone.now() - timedelta(hours=2))
+    sweep(django_capture_on_commit_callbacks)
+    rows = api.get(url).json()["status"]
+
+    assert [row["label"] for row in rows] == ["Heartbeat", "Last ping", "Missing after"]
+    assert rows[0]["value"] == "missing"
+    assert rows[1]["value"].endswith("(120 min ago)")
+    listed = api.get("/api/v1/alert-sources/").json()["results"]
+    assert [item["status"] for item in listed] == [rows]
+
+
+@pytest.mark.django_db
+def test_the_api_shows_no_status_for_kinds_without_state(admin_user, channel):
+    other = AlertSourceFactory(channel=channel, kind="alertmanager")
+
+    response = api_as(admin_user).get(f"/api/v1/alert-sources/{other.public_id}/")
+
+    assert response.status_code == 200
+    assert response.json()["status"] == []
+
+
+@pytest.mark.django_db
+def test_the_api_gives_the_status_in_the_callers_language(admin_user, source):
+    response = api_as(admin_user).get(
+        f"/api/v1/alert-sources/{source.public_id}/", HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+
+    assert response.json()["status"][0]["label"] == "心跳"
 
 
 @pytest.mark.django_db

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -9,7 +11,7 @@ import pytest
 from integrations.sources.open_falcon import parser as falcon
 from integrations.sources.open_falcon.source import OpenFalconSource
 from oncall.events import EventKind, PayloadError, Severity, stable_key
-from oncall.models import Alert, Incident
+from oncall.models import Alert, InboundEvent, Incident, RefusedPush
 from oncall.sources import PushRequest
 from tests.factories import AlertSourceFactory
 
@@ -140,3 +142,130 @@ def test_a_bad_form_push_is_a_400_naming_the_field(
 
     assert response.status_code == 400
     assert response.json()["error"]["field"] == "status"
+
+
+# --- GET callbacks: falcon-plus's alarm module (cron/callback.go) calls with GET ---------------
+
+
+def _get(client, capture, url, fields):
+    with capture(execute=True):
+        return client.get(url, data=fields)
+
+
+@pytest.mark.django_db
+def test_get_callbacks_open_an_incident_and_ok_resolves_it(
+    client, django_capture_on_commit_callbacks, channel, load_fixture
+):
+    source = AlertSourceFactory(channel=channel, kind="open_falcon")
+    url = f"/push/{source.token}"
+
+    response = _get(
+        client, django_capture_on_commit_callbacks, url, load_fixture("open_falcon/firing")
+    )
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["alert_keys"] == [KEY]
+    alert = Alert.objects.get()
+    assert (alert.alert_key, alert.status, alert.severity) == (KEY, "firing", "critical")
+    assert Incident.objects.get().channel == channel
+    [stored] = InboundEvent.objects.get().events
+    assert stored["event"]["labels"]["endpoint"] == "web-03.bj"
+
+    recovered = load_fixture("open_falcon/recovered")
+    response = _get(client, django_capture_on_commit_callbacks, url, recovered)
+
+    assert response.status_code == 200
+    alert.refresh_from_db()
+    assert alert.status == "resolved"
+
+
+@pytest.mark.django_db
+def test_a_get_callback_with_the_token_in_the_query_stores_no_token(
+    client, django_capture_on_commit_callbacks, channel, load_fixture
+):
+    source = AlertSourceFactory(channel=channel, kind="open_falcon")
+    fields = {"integration_key": source.token, **load_fixture("open_falcon/firing")}
+
+    response = _get(client, django_capture_on_commit_callbacks, "/push/", fields)
+
+    assert response.status_code == 200, response.json()
+    assert Alert.objects.get().alert_key == KEY
+    assert source.token not in json.dumps(InboundEvent.objects.get().events)
+
+
+@pytest.mark.django_db
+def test_a_bad_get_callback_is_a_400_kept_without_the_token(client, channel, load_fixture):
+    source = AlertSourceFactory(channel=channel, kind="open_falcon")
+    fields = {"integration_key": source.token, **load_fixture("open_falcon/bad_status")}
+
+    response = client.get("/push/", data=fields)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == "status"
+    refused = RefusedPush.objects.get()
+    assert "status=ALARM" in refused.payload
+    assert source.token not in refused.payload
+    assert not InboundEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_unstorable_text_in_a_get_callback_is_replaced_and_noted(
+    client, django_capture_on_commit_callbacks, channel, load_fixture
+):
+    source = AlertSourceFactory(channel=channel, kind="open_falcon")
+    fields = {**load_fixture("open_falcon/firing"), "endpoint": "web\x00-03"}
+
+    response = _get(client, django_capture_on_commit_callbacks, f"/push/{source.token}", fields)
+
+    assert response.status_code == 200, response.json()
+    assert Alert.objects.get().labels["endpoint"] == "web\ufffd-03"
+    assert "endpoint" in response.json()["notes"][0]
+
+
+@pytest.mark.django_db
+def test_a_get_callback_longer_than_the_body_limit_is_refused_with_414(
+    client, settings, channel, load_fixture
+):
+    settings.PUSH_MAX_BODY_BYTES = 1024
+    source = AlertSourceFactory(channel=channel, kind="open_falcon")
+    fields = {**load_fixture("open_falcon/firing"), "tags": "k:" + "v" * 1024}
+
+    response = client.get(f"/push/{source.token}", data=fields)
+
+    assert response.status_code == 414
+    assert response.json()["error"] == {
+        "code": "query_too_long",
+        "message": "The query string is longer than 1024 bytes.",
+    }
+    assert not InboundEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_get_with_no_fields_is_still_refused_with_405(client, channel):
+    source = AlertSourceFactory(channel=channel, kind="open_falcon")
+
+    for url in (f"/push/{source.token}", f"/push/?integration_key={source.token}"):
+        response = client.get(url)
+
+        assert response.status_code == 405
+        assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+@pytest.mark.django_db
+def test_a_get_with_fields_on_a_kind_without_get_bodies_answers_405(client, channel, load_fixture):
+    source = AlertSourceFactory(channel=channel, kind="alertmanager")
+
+    response = client.get(f"/push/{source.token}", data=load_fixture("open_falcon/firing"))
+
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "POST"
+    assert not InboundEvent.objects.exists()
+
+
+def test_the_core_names_no_kind_for_get_callbacks():
+    core = Path(__file__).resolve().parents[2] / "oncall"
+    for module in (core / "views" / "push.py", core / "sources.py"):
+        text = module.read_text(encoding="utf-8")
+
+        assert "open_falcon" not in text
+        assert "integrations.sources" not in text

@@ -20,6 +20,7 @@ from kombu.exceptions import OperationalError
 
 from integrations.sources.email.mime import read_mime
 from integrations.sources.email.models import InboundMail, MailAddress, hash_mailbox
+from integrations.sources.email.options import read_options
 from integrations.sources.email.parser import mail_payload
 from oncall import ingest
 from oncall.events import PayloadError
@@ -49,8 +50,9 @@ class Refused(Exception):
         self.reply = reply
 
 
-def recipient(address: str) -> Recipient:
-    """The e-mail source ``address`` belongs to, else ``Refused`` with the 550 to answer.
+def recipient(address: str, sender: str = "") -> Recipient:
+    """The e-mail source ``address`` belongs to, else ``Refused`` with the 550 to answer: also
+    when the source's ``allowed_senders`` do not hold ``sender``, the envelope's ``MAIL FROM``.
 
     ``mailbox+anything@domain`` reaches ``mailbox``: a sender may tag its mail (sub-addressing,
     RFC 5233), and the tag is not part of the secret."""
@@ -67,6 +69,12 @@ def recipient(address: str) -> Recipient:
         raise Refused("550 5.1.1 No alert source has this address")
     if not found.source.enabled:
         raise Refused(f"550 5.7.1 The alert source {found.source.name!r} is disabled")
+    if not read_options(found.source.options).allows(sender):
+        # The sender is not echoed: the reply may not be able to carry its characters.
+        raise Refused(
+            "550 5.7.1 This alert source takes mail only from its allowed senders "
+            "(the envelope sender, MAIL FROM, is not one)"
+        )
     return Recipient(address, found.source_id)
 
 
@@ -155,7 +163,9 @@ def _read(mail: InboundMail) -> None:
             body_bytes=len(raw),
             edge_notes=notes,
             # Its options, but no signing secret: that is for relays' posts, and the SMTP
-            # listener has already checked the address.
+            # listener has already checked the address and the envelope sender. No source_id
+            # either: with one, parse_push would check allowed_senders again, against the
+            # From header, and a changed option would fail a mail already answered 250.
             push=PushRequest.bare(mail.source.options),
         )
     except PayloadError as error:

@@ -5,7 +5,8 @@
       "severity_words": {"critical": ["p1", "down"], "info": ["notice"]},
       "search_body": false,
       "identity": "subject",
-      "key_pattern": ""
+      "key_pattern": "",
+      "allowed_senders": ["zabbix@ops.example.com", "@monitoring.example.com"]
     }
 
 ``recovery_words``: a subject holding one of them resolves the alert (an ASCII word must stand
@@ -15,7 +16,11 @@ none: Warning, as the knowledge base says. ``search_body``: look for severity wo
 too. ``identity``: ``subject`` (the normalised subject, so that the same problem merges) or
 ``message`` (every mail a new alert). ``key_pattern``: a regular expression searched in the
 subject; its first group (else the whole match) is the alert's identity, and a subject it does
-not match falls back to the normalised subject.
+not match falls back to the normalised subject. ``allowed_senders``: addresses and ``@domain``
+entries (case-insensitive; a domain entry is that domain only, not its subdomains) whose mail
+the source takes; empty, the default: anyone's. It is checked against the envelope sender (SMTP's
+``MAIL FROM``; a relay's envelope sender, else the mail's From), which the sending side chooses:
+it keeps stray mail out, it is not proof of who sent it (the address stays the secret).
 """
 
 from __future__ import annotations
@@ -34,7 +39,19 @@ IDENTITIES = ("subject", "message")
 MAX_WORDS = 50
 MAX_WORD_CHARS = 64
 MAX_PATTERN_CHARS = 200
-_KEYS = {"recovery_words", "severity_words", "search_body", "identity", "key_pattern"}
+MAX_SENDERS = 100
+MAX_ADDRESS_CHARS = 254  # RFC 5321's longest forward path, less its angle brackets
+_KEYS = {
+    "recovery_words",
+    "severity_words",
+    "search_body",
+    "identity",
+    "key_pattern",
+    "allowed_senders",
+}
+# local@domain or @domain: no spaces, no second "@", no angle brackets or commas (a list
+# pasted as one entry), a domain of one or more dot-separated labels.
+_SENDER_ENTRY = re.compile(r"([^\s@<>,;]+)?@([^\s@<>,;.]+(?:\.[^\s@<>,;.]+)*)")
 
 
 @dataclass(frozen=True)
@@ -45,6 +62,18 @@ class MailOptions:
     search_body: bool = False
     identity: str = "subject"
     key_pattern: re.Pattern[str] | None = None
+    # casefolded addresses and "@domain" entries; empty: anyone's mail
+    allowed_senders: tuple[str, ...] = ()
+
+    def allows(self, sender: str) -> bool:
+        """Whether mail from ``sender`` (an address; ``""``: none, a bounce) is taken."""
+        if not self.allowed_senders:
+            return True
+        address = sender.strip().strip("<>").casefold()
+        local, at, domain = address.rpartition("@")
+        if not (local and at and domain):
+            return False
+        return address in self.allowed_senders or f"@{domain}" in self.allowed_senders
 
 
 def default_options() -> dict[str, Any]:
@@ -54,6 +83,7 @@ def default_options() -> dict[str, Any]:
         "search_body": False,
         "identity": "subject",
         "key_pattern": "",
+        "allowed_senders": [],
     }
 
 
@@ -80,6 +110,7 @@ def clean_options(options: Any) -> dict[str, Any]:
             _("identity must be one of %(choices)s.") % {"choices": ", ".join(IDENTITIES)}
         )
     _pattern(cleaned["key_pattern"])
+    cleaned["allowed_senders"] = _senders(cleaned["allowed_senders"])
     return cleaned
 
 
@@ -102,6 +133,7 @@ def read_options(options: Any) -> MailOptions:
         search_body=cleaned["search_body"],
         identity=cleaned["identity"],
         key_pattern=_pattern(cleaned["key_pattern"]),
+        allowed_senders=tuple(cleaned["allowed_senders"]),
     )
 
 
@@ -154,3 +186,27 @@ def _pattern(value: Any) -> re.Pattern[str] | None:
         raise ValidationError(
             _("key_pattern is not a valid regular expression: %(error)s.") % {"error": error}
         ) from None
+
+
+def _senders(value: Any) -> list[str]:
+    """``allowed_senders`` casefolded, without repeats, each an address or an ``@domain``."""
+    if not isinstance(value, list) or not all(isinstance(entry, str) for entry in value):
+        raise ValidationError(
+            _('allowed_senders must be a list such as ["zabbix@example.com", "@example.org"].')
+        )
+    entries = list(dict.fromkeys(entry.strip().casefold() for entry in value if entry.strip()))
+    if len(entries) > MAX_SENDERS:
+        raise ValidationError(
+            _("allowed_senders holds %(count)d entries; at most %(limit)d.")
+            % {"count": len(entries), "limit": MAX_SENDERS}
+        )
+    for entry in entries:
+        if len(entry) > MAX_ADDRESS_CHARS or not _SENDER_ENTRY.fullmatch(entry):
+            raise ValidationError(
+                _(
+                    "allowed_senders: “%(entry)s” is neither an address (name@example.com) "
+                    "nor a domain (@example.com)."
+                )
+                % {"entry": entry[:80]}
+            )
+    return entries

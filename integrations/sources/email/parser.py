@@ -20,6 +20,7 @@ Two doors lead here, both into :func:`mail_events`:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -164,6 +165,24 @@ def relay_mail(payload: Any) -> Mail:
         date=_date(payload),
         attachments=_attachment_count(payload),
     )
+
+
+def relay_sender(payload: Mapping[str, Any], mail: Mail) -> str:
+    """The envelope sender a relay reports (SendGrid's ``envelope`` JSON ``from``, Mailgun's
+    ``sender``), else the mail's From address: what ``allowed_senders`` is checked against, as
+    SMTP's ``MAIL FROM`` is at the listener."""
+    envelope = payload.get("envelope")
+    if isinstance(envelope, str):  # SendGrid posts it as JSON text
+        try:
+            envelope = json.loads(envelope)
+        except ValueError:
+            envelope = None
+    if isinstance(envelope, Mapping) and isinstance(envelope.get("from"), str):
+        return _sender(envelope["from"])
+    mailgun = payload.get("sender")
+    if isinstance(mailgun, str) and mailgun.strip():
+        return _sender(mailgun)
+    return mail.sender
 
 
 def _text_field(payload: Mapping[str, Any], names: tuple[str, ...]) -> str:

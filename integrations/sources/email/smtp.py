@@ -4,7 +4,8 @@ else, stores each message before answering ``250``, and leaves the reading to a 
 Answers, by step of the SMTP conversation:
 
 * ``RCPT TO`` an address of another domain: ``550 5.1.2``; of no e-mail source: ``550 5.1.1``;
-  of a disabled source: ``550 5.7.1`` naming it; past ``MAX_RECIPIENTS``: ``452 4.5.3``.
+  of a disabled source: ``550 5.7.1`` naming it; of a source whose ``allowed_senders`` do not
+  hold the ``MAIL FROM``: ``550 5.7.1``; past ``MAX_RECIPIENTS``: ``452 4.5.3``.
 * ``MAIL FROM ... SIZE=`` above ``ALERT_EMAIL_MAX_BYTES``, or DATA that grows past it: ``552``
   (aiosmtpd counts as it reads and keeps nothing past the limit).
 * DATA stored: ``250``; the database unreachable: ``451 4.3.0``, so that the sending server
@@ -58,7 +59,9 @@ class AlertMailHandler:
         if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
             return "452 4.5.3 Too many recipients"
         try:
-            found = await self._recipient(address)
+            # MAIL FROM came first (aiosmtpd refuses RCPT before it): each recipient source's
+            # allowed_senders are checked here, so that one source's refusal spares the others.
+            found = await self._recipient(address, envelope.mail_from or "")
         except intake.Refused as refused:
             masked = intake.masked(address)
             logger.info("refused RCPT TO %s from %s: %s", masked, session.peer, refused.reply)

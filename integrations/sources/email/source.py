@@ -46,7 +46,12 @@ class EmailSource(SourceKind):
         if push.secret:
             _check_mailgun_signature(payload, push.secret)
         mail = parser.relay_mail(payload)
-        return parser.mail_events(mail, mail_options.read_options(push.options))
+        options = mail_options.read_options(push.options)
+        # A push over a URL (a relay's post) has a source_id; the SMTP door's reading has none,
+        # its envelope sender was checked at RCPT (intake.recipient).
+        if push.source_id is not None:
+            _check_sender(parser.relay_sender(payload, mail), options)
+        return parser.mail_events(mail, options)
 
     def recognises(self, payload: Any) -> bool:
         return parser.recognises(payload)
@@ -101,16 +106,20 @@ class EmailSource(SourceKind):
         return mail_options.clean_options(options)
 
     def options_help(self) -> str:
-        return str(
-            _(
-                "recovery_words: subject words that resolve the alert. severity_words: "
-                '{"critical": [...], "info": [...]}, subject words that set the severity '
-                "(none: Warning). search_body: look for severity words in the body too. "
-                'identity: "subject" (the same problem merges) or "message" (every mail a '
-                "new alert). key_pattern: a regular expression whose first group in the "
-                "subject is the alert's identity."
-            )
+        words = _(
+            "recovery_words: subject words that resolve the alert. severity_words: "
+            '{"critical": [...], "info": [...]}, subject words that set the severity '
+            "(none: Warning). search_body: look for severity words in the body too. "
+            'identity: "subject" (the same problem merges) or "message" (every mail a '
+            "new alert). key_pattern: a regular expression whose first group in the "
+            "subject is the alert's identity."
         )
+        senders = _(
+            "allowed_senders: addresses and @domain entries whose mail is taken (empty: "
+            "anyone's), checked against the envelope sender (MAIL FROM), which the sender "
+            "chooses: it keeps stray mail out, it does not prove who sent it."
+        )
+        return f"{words} {senders}"
 
     def urls(self) -> Sequence[URLPattern]:
         from integrations.sources.email import views
@@ -138,6 +147,16 @@ def swaks_line(address: str) -> str:
         "--header 'Subject: [FIRING] Disk 91% full on db-1' "
         "--body 'Disk /var on db-1 is 91% full.'"
     )
+
+
+def _check_sender(sender: str, options: mail_options.MailOptions) -> None:
+    if not options.allows(sender):
+        who = f"The sender {sender}" if sender else "A mail without a sender"
+        raise SourceRefused(
+            403,
+            "sender_not_allowed",
+            f"{who} is not among this source's allowed_senders: the mail is refused.",
+        )
 
 
 def _check_mailgun_signature(payload: Any, secret: str) -> None:

@@ -18,7 +18,9 @@ class OpenFalconSource(SourceKind):
     identity = _("strategy (or expression) id, endpoint, metric and tags")
     recovery = _("status OK")
     severity_table = parser.SEVERITY_TABLE
-    # The alarm module's parameters may arrive as form fields.
+    # falcon-plus's alarm module calls the callback URL with GET and the parameters in the
+    # query string (modules/alarm/cron/callback.go); forks and proxies POST them as a form.
+    get_body = True
     form_body = True
 
     def parse(self, payload: Any) -> list[AlertEvent]:
@@ -44,7 +46,7 @@ class OpenFalconSource(SourceKind):
                     title=_("Try it"),
                     language="sh",
                     text=(
-                        f"curl -sS '{push_url}' --data-urlencode endpoint=web-01 "
+                        f"curl -sS -G '{push_url}' --data-urlencode endpoint=web-01 "
                         "--data-urlencode metric=cpu.idle --data-urlencode status=PROBLEM "
                         "--data-urlencode priority=1 --data-urlencode stra_id=1 "
                         "--data-urlencode tags=idc:bj"
