@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import requests
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
 from integrations.feishu.client import errors
@@ -43,6 +44,8 @@ MAX_UPLOADS_PER_CARD = 3
 UPLOAD_BUDGET_SECONDS = 8.0
 FETCH_TIMEOUT = (2.0, 4.0)  # connect, read (between bytes)
 FETCH_SECONDS = 5.0  # the whole download
+# A failed image is not tried again for this long: every card refresh would wait for it.
+FAILED_SECONDS = 600
 CHUNK_BYTES = 64 * 1024
 # What Feishu's image keys look like (img_v2_..., img_v3_...; the sandbox's img_...): the
 # only text printed unescaped into a card, so it is checked before it is trusted.
@@ -175,9 +178,13 @@ class CardImages:
         for src in self.wanted[:MAX_UPLOADS_PER_CARD]:
             if time.monotonic() > deadline:
                 break
+            if cache.get(self._failed_key(src)):
+                continue
             if client is None:
                 client = self.app.client(max_wait=0, timeout=(2.0, 5.0))
             self.keys[src] = key = self._upload(client, src)
+            if not key:
+                cache.set(self._failed_key(src), True, timeout=FAILED_SECONDS)
             uploaded = uploaded or bool(key)
         for src in self.wanted:
             self.keys.setdefault(src, "")
@@ -185,6 +192,9 @@ class CardImages:
         if client is not None:
             client.session.close()
         return uploaded
+
+    def _failed_key(self, src: str) -> str:
+        return f"feishu:image-failed:{self.app.pk if self.app else 0}:{source_hash(src)}"
 
     def _upload(self, client: object, src: str) -> str:
         from integrations.feishu.models import UploadedImage
