@@ -181,7 +181,8 @@ class CardImages:
             if cache.get(self._failed_key(src)):
                 continue
             if client is None:
-                client = self.app.client(max_wait=0, timeout=(2.0, 5.0))
+                # A short wait for the console's own rate limits (a window's edge), never long.
+                client = self.app.client(max_wait=1.0, timeout=(2.0, 5.0))
             self.keys[src] = key = self._upload(client, src)
             if not key:
                 cache.set(self._failed_key(src), True, timeout=FAILED_SECONDS)
