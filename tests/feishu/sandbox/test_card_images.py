@@ -24,7 +24,9 @@ from integrations.feishu.client import errors
 from integrations.feishu.models import UploadedImage
 from integrations.feishu_sandbox.models import ApiCall, Fault, SandboxImage, SandboxMessage
 from integrations.feishu_sandbox.render import render_card
+from oncall import lifecycle
 from oncall.models import Incident
+from oncall.timeline import Actor
 from tests.factories import AlertSourceFactory, UserFactory
 from tests.feishu.sandbox.world import link
 
@@ -290,3 +292,15 @@ def test_feishu_refusing_the_upload_leaves_the_image_out_and_the_card_arrives(
     assert "Checkout 5xx above 5%" in json.dumps(card)
     assert "refused by Feishu" in caplog.text
     assert not UploadedImage.objects.exists()
+
+
+def test_a_card_updated_after_a_change_keeps_its_image_without_uploading_again(
+    console_app, alice, sandbox_people, image_host, push
+):
+    incident = open_incident(push, alice, [{"src": f"{image_host}/graph.png", "alt": "graph"}])
+    (sent,) = img_elements(delivered_card(incident, console_app, alice, sandbox_people))
+    lifecycle.claim(incident, Actor(alice, "api"))  # every sent copy is patched (eager tasks)
+    updated = delivered_card(incident, console_app, alice, sandbox_people)
+    assert "Claimed by Alice" in json.dumps(updated)
+    assert img_elements(updated) == [sent]
+    assert uploads() == 1
