@@ -483,14 +483,20 @@ def _fill_body(
     if incident.pk is None or (alerts is None and first is None):
         alerts = alerts or []  # nothing stored (the admin's test card), or no alert at all
 
-    def render_body() -> str:
+    def render_body(*, again: bool = False) -> str:
         return render_for(
-            incident, FEISHU_CARD, alerts=alerts, first=first, now=now, upload=images.lookup
+            incident,
+            FEISHU_CARD,
+            alerts=alerts,
+            first=first,
+            now=now,
+            upload=images.lookup,
+            record=not again,
         ).text
 
     text = render_body()
     if images.upload_wanted():
-        text = render_body()  # again, now with the keys just uploaded
+        text = render_body(again=True)  # with the keys just uploaded
     text, shown = split_images(text, images.shown)
     room -= sum(IMAGE_ELEMENT_COST + len(json.dumps(shown_image)) for shown_image in shown)
     elements = [

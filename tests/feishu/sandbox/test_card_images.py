@@ -25,7 +25,7 @@ from integrations.feishu.models import UploadedImage
 from integrations.feishu_sandbox.models import ApiCall, Fault, SandboxImage, SandboxMessage
 from integrations.feishu_sandbox.render import render_card
 from oncall import lifecycle
-from oncall.models import Incident
+from oncall.models import Incident, NotificationTemplate
 from oncall.timeline import Actor
 from tests.factories import AlertSourceFactory, UserFactory
 from tests.feishu.sandbox.world import link
@@ -304,3 +304,32 @@ def test_a_card_updated_after_a_change_keeps_its_image_without_uploading_again(
     assert "Claimed by Alice" in json.dumps(updated)
     assert img_elements(updated) == [sent]
     assert uploads() == 1
+
+
+def test_a_custom_template_places_images_and_a_failing_one_is_recorded_once(
+    console_app, alice, sandbox_people, image_host, push
+):
+    incident = open_incident(push, alice, [{"src": f"{image_host}/graph.png", "alt": "graph"}])
+    channel = incident.channel
+    channel.notification_template = NotificationTemplate.objects.create(
+        name="Pictures",
+        bodies={
+            "feishu_card": "{% for v in Images %}{{ Title }}\n"
+            "![{{ v.Alt }}]({{ transferImage(root, v.Src) }})\n"
+            "![theirs](img_v2_someone_else){% endfor %}"
+        },
+    )
+    channel.save()
+    card = incident_card(incident, app=console_app)
+    (image,) = img_elements(card)
+    assert image["img_key"] == SandboxImage.objects.get().image_key
+    assert "!&#91;theirs&#93;(img&#95;v2&#95;someone&#95;else)" in json.dumps(card)
+
+    # A body that fails falls back to the default (which uploads a new image): one failure.
+    channel.notification_template.bodies = {"feishu_card": "{{ 1 / 0 }}"}
+    channel.notification_template.save()
+    incident.alerts.update(images=[{"src": f"{image_host}/spinner.gif", "alt": "spinner"}])
+    card = incident_card(incident, app=console_app)
+    assert [e["alt"]["content"] for e in img_elements(card)] == ["spinner"]
+    channel.notification_template.refresh_from_db()
+    assert channel.notification_template.error_count == 1
