@@ -16,9 +16,12 @@ buttons that act on it, built again after every change and patched into every se
   deleting a note is announced like any change, which makes the stored card stale
   (``render_cache``) and updates every sent copy.
 
+* Alert images the body places (``transferImage``) are uploaded by the app that sends the
+  card and shown as ``img`` elements (``images``); the rest of the card is the same.
+
 ``incident_card`` reads the incident, its alerts and its notes, and writes nothing unless the
 incident's custom template fails (``oncall.notify.choose`` records that once, and the
-built-in body is shown).
+built-in body is shown) or it uploads an image (its key, ``UploadedImage``).
 """
 
 from __future__ import annotations
@@ -99,8 +102,9 @@ def incident_card(
     content. ``alerts`` and ``notes`` (all of the incident's) and ``changes`` (the core's
     ``changes_before``) save the queries when the caller has them; ``now`` decides what counts
     as snoozed and as today; ``app``, the app that sends it, uploads the images the body shows
-    (``images``: without one, the card shows none; with ``upload_images`` off, only those
-    it uploaded before; ``images``, to learn whether it showed any).
+    (without one, the card shows none; with ``upload_images`` off, only those it uploaded
+    before); ``images``, the uploader to use instead (its caller learns whether the body asked
+    for any image).
 
     One card is read by every recipient alike: it is written in the console's language, not
     in the language of whoever's click or page made it change."""
