@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
@@ -98,7 +99,8 @@ def fetch(url: str, *, session: outbound.GuardedSession | None = None) -> bytes:
             body = _read_capped(response)
     except outbound.OutboundRefused as exc:
         raise ImageRefused(str(exc)) from None
-    except requests.RequestException as exc:
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+        # read1 reads urllib3's response directly: its errors are not wrapped by requests.
         raise ImageRefused(f"could not be fetched ({type(exc).__name__})") from None
     finally:
         if own:
@@ -109,11 +111,13 @@ def fetch(url: str, *, session: outbound.GuardedSession | None = None) -> bytes:
 
 
 def _read_capped(response: requests.Response) -> bytes:
-    """The body, stopping as soon as it passes the cap or the time allowed."""
+    """The body, stopping as soon as it passes the cap or the time allowed. ``read1`` returns
+    what has arrived, so a server sending a byte now and then is stopped by the deadline (a
+    read of a whole chunk would wait for all of it, one read timeout per byte)."""
     deadline = time.monotonic() + FETCH_SECONDS
     parts: list[bytes] = []
     size = 0
-    for chunk in response.iter_content(CHUNK_BYTES):
+    while chunk := response.raw.read1(CHUNK_BYTES, decode_content=True):
         size += len(chunk)
         if size > MAX_IMAGE_BYTES:
             raise ImageRefused("larger than 10 MB")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections import Counter
 from html import unescape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -51,6 +52,19 @@ class _Images(BaseHTTPRequestHandler):
             self.send_header("Location", "/graph.png")
             self.send_header("Content-Length", "0")
             self.end_headers()
+        elif path == "/slow.png":
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(PNG) + 40))
+            self.end_headers()
+            self.wfile.write(PNG)
+            try:
+                for _ in range(40):
+                    self.wfile.write(b"\x00")
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
         elif path == "/huge.png":
             # No Content-Length: only reading past the cap can tell.
             self.send_response(200)
@@ -333,3 +347,13 @@ def test_a_custom_template_places_images_and_a_failing_one_is_recorded_once(
     assert [e["alt"]["content"] for e in img_elements(card)] == ["spinner"]
     channel.notification_template.refresh_from_db()
     assert channel.notification_template.error_count == 1
+
+
+def test_a_server_sending_an_image_slowly_is_given_up_on_in_time(image_host, settings, monkeypatch):
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    monkeypatch.setattr(images, "FETCH_SECONDS", 1.0)
+    started = time.monotonic()
+    with pytest.raises(images.ImageRefused, match="too long"):
+        images.fetch(f"{image_host}/slow.png")
+    assert time.monotonic() - started < 3
+    assert images.fetch(f"{image_host}/graph.png") == PNG
