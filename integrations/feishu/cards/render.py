@@ -511,7 +511,8 @@ def _fill_body(
 
 
 def _image(key: str, alt: str) -> dict:
-    return {"tag": "img", "img_key": key, "alt": _plain(alt)}
+    # Feishu shows ``alt`` on hover and to screen readers; an image without one still says so.
+    return {"tag": "img", "img_key": key, "alt": _plain(alt or gettext("Image"))}
 
 
 # --- Small pieces --------------------------------------------------------------------------

@@ -357,3 +357,11 @@ def test_a_server_sending_an_image_slowly_is_given_up_on_in_time(image_host, set
         images.fetch(f"{image_host}/slow.png")
     assert time.monotonic() - started < 3
     assert images.fetch(f"{image_host}/graph.png") == PNG
+
+
+def test_an_image_without_alt_text_still_says_it_is_an_image(
+    console_app, alice, sandbox_people, image_host, push
+):
+    incident = open_incident(push, alice, [{"src": f"{image_host}/graph.png"}])
+    (element,) = img_elements(delivered_card(incident, console_app, alice, sandbox_people))
+    assert element["alt"] == {"tag": "plain_text", "content": "Image"}
