@@ -46,7 +46,8 @@ CHECKLIST = [
     "and add the card action callback.",
     "Security Settings: add the <b>redirect URL</b>.",
     "Permissions: request <code>im:chat</code>, <code>im:message</code> and "
-    "<code>contact:user.id:readonly</code>.",
+    "<code>contact:user.id:readonly</code> (and <code>im:resource</code>, for cards to show "
+    "alert images).",
     "Availability: all employees. Then create a version and publish it.",
     "In Feishu, add the bot to each group that should receive cards, then sync chats here.",
     "Each person opens the app once from the Feishu workplace to link their account.",

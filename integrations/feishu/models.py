@@ -395,3 +395,25 @@ class RateWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.count}"
+
+
+class UploadedImage(models.Model):
+    """An alert's image that an app uploaded to Feishu (the image API's ``image_key``), kept
+    per app and source URL: a card refreshed twenty times uploads its images once. A key
+    belongs to the app that uploaded it, so another app uploads again."""
+
+    app = models.ForeignKey(FeishuApp, on_delete=models.CASCADE, related_name="+")
+    # SHA-256 of the URL: the unique index stays small however long the URL is.
+    source_hash = models.CharField(max_length=64)
+    source_url = models.TextField()
+    image_key = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("uploaded image")
+        constraints = [
+            models.UniqueConstraint(fields=["app", "source_hash"], name="feishu_image_once")
+        ]
+
+    def __str__(self) -> str:
+        return self.image_key

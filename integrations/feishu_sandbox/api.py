@@ -192,7 +192,9 @@ def record_call(request: HttpRequest, app_id: str, http_status: int, code: int) 
 
 
 def parse_body(request: HttpRequest) -> dict[str, Any]:
-    if request.method == "GET" or not request.body:
+    if request.method == "GET" or request.content_type == "multipart/form-data":
+        return {}  # a form (an upload): the endpoint reads request.POST and request.FILES
+    if not request.body:
         return {}
     try:
         body = json.loads(request.body)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from integrations.feishu_sandbox import api_auth, api_chats, api_messages, oauth
+from integrations.feishu_sandbox import api_auth, api_chats, api_images, api_messages, oauth
 
 urlpatterns = [
     path(
@@ -10,6 +10,7 @@ urlpatterns = [
         api_auth.tenant_access_token,
         name="api-tenant-access-token",
     ),
+    path("im/v1/images", api_images.upload_image, name="api-images"),
     path("im/v1/messages", api_messages.create_message, name="api-messages"),
     path("im/v1/messages/<str:message_id>", api_messages.patch_message, name="api-message"),
     path(

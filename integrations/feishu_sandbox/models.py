@@ -303,3 +303,22 @@ class ApiCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} -> {self.code}"
+
+
+def new_image_key() -> str:
+    return "img_sandbox_" + _random_hex(16)
+
+
+class SandboxImage(models.Model):
+    """An image an app uploaded (``POST /open-apis/im/v1/images``), shown on cards by its
+    ``image_key``. Feishu keeps them on its servers; the sandbox keeps the bytes here."""
+
+    image_key = models.CharField(max_length=64, unique=True, default=new_image_key)
+    app = models.ForeignKey(SandboxApp, on_delete=models.CASCADE, related_name="+")
+    image_type = models.CharField(max_length=16, default="message")
+    content_type = models.CharField(max_length=32)
+    data = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.image_key

@@ -3,7 +3,7 @@ chat client (namespace ``feishu_sandbox``, mounted at ``/sandbox/feishu/``)."""
 
 from django.urls import path
 
-from integrations.feishu_sandbox import pages, pages_client
+from integrations.feishu_sandbox import api_images, pages, pages_client
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -19,6 +19,7 @@ urlpatterns = [
     path("faults/", pages.faults, name="faults"),
     path("faults/<int:pk>/delete", pages.fault_delete, name="fault-delete"),
     path("calls/", pages.calls, name="calls"),
+    path("images/<str:image_key>", api_images.image, name="image"),
     path("client/", pages_client.client, name="client"),
     path("client/<str:user_id>/", pages_client.client_home, name="client-home"),
     path("client/<str:user_id>/bot/<str:app_id>/", pages_client.direct_chat, name="client-direct"),

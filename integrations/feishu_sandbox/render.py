@@ -15,10 +15,12 @@ the page.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -59,6 +61,8 @@ BUTTON_TYPES = frozenset(
     {"default", "primary", "danger", "text", "laser", "primary_filled", "danger_filled"}
 )
 INTERACTIVE_TAGS = frozenset({"button", "select_static", "overflow"})
+# The keys of images uploaded to the sandbox (``models.new_image_key``).
+SANDBOX_IMAGE_KEY = re.compile(r"^img_sandbox_[0-9a-f]{32}$")
 
 
 class MalformedCard(ValueError):
@@ -284,6 +288,12 @@ def _markdown(element: dict, pointer: str, context: _Context) -> str:
 
 
 def _img(element: dict, pointer: str, context: _Context) -> str:
+    key = element.get("img_key")
+    if isinstance(key, str) and SANDBOX_IMAGE_KEY.match(key):
+        # An image uploaded to this sandbox: shown as Feishu would (others: the placeholder).
+        alt = plain(element.get("alt"))
+        src = reverse("feishu_sandbox:image", args=[key])
+        return f'<img class="card-img-upload" src="{escape(src)}" alt="{escape(alt)}">'
     return image_placeholder(element, small=False)
 
 

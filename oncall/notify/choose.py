@@ -84,8 +84,11 @@ def render_for(
     first: Any = None,
     now: datetime | None = None,
     upload: Callable[[str], str] | None = None,
+    record: bool = True,
 ) -> Rendered:
-    """The incident's notification text for ``medium``, from its template or the default."""
+    """The incident's notification text for ``medium``, from its template or the default.
+    ``record=False``: a failure is not recorded again (a second pass of the same render, once
+    its images are uploaded)."""
     template = template_for(incident)
     data = variables(incident, medium, alerts=alerts, first=first, now=now, upload=upload)
     body = template.bodies.get(medium.name) if template is not None else None
@@ -95,7 +98,8 @@ def render_for(
             # platform fits the text to its message, cutting visibly.
             return Rendered(render(body, data, medium, cut=False))
         except TemplateFailure as failure:
-            record_failure(template, incident, medium, str(failure))
+            if record:
+                record_failure(template, incident, medium, str(failure))
             return Rendered(render(medium.default, data, medium), template, str(failure))
     return Rendered(render(medium.default, data, medium))
 

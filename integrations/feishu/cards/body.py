@@ -13,8 +13,10 @@ refused.
 
 from __future__ import annotations
 
+import html
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Collection, Sequence
 
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -52,6 +54,12 @@ DEFAULT_BODY = """\
 {% for key, value in Labels|dictsort(true) if key not in ["resource", "body_text"] %}
 **{{ oneLine(clip(key, 100)) }}**: {{ oneLine(clip(value, 500)) }}
 {% endfor %}
+{% for v in Images %}
+{% set key = transferImage(root, v.Src) %}
+{% if key %}
+![{{ oneLine(clip(v.Alt, 100)) }}]({{ key }})
+{% endif %}
+{% endfor %}
 """
 
 FEISHU_CARD = Medium(
@@ -62,8 +70,61 @@ FEISHU_CARD = Medium(
     # the rest visibly and says how many lines it hid.
     max_chars=256_000,
     default=DEFAULT_BODY,
-    syntax="lark_md: **bold**, *italic*, ~~strike~~, [text](https://...), line breaks",
+    syntax=(
+        "lark_md: **bold**, *italic*, ~~strike~~, [text](https://...), line breaks; an image: "
+        "![alt](key) with the key transferImage(root, src) returned"
+    ),
 )
+
+# ``![alt](img_...)``: an image the template placed. Values are escaped (``[`` is ``&#91;``),
+# so only the template's own text can write one, and only with a key this card's uploads
+# returned (``keys``) is it shown as an image.
+_IMAGE = re.compile(r"!\[([^\]\n]{0,300})\]\((img_[A-Za-z0-9_-]{1,190})\)")
+_ANY_IMAGE = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)")
+# Stands for an image on its own line while the text is fitted (a private-use character,
+# removed from the text first, so no value can pose as one).
+_MARK = "\ue000"
+# What an ``img`` element adds to the card, beside its key and alt text.
+IMAGE_ELEMENT_COST = 80
+
+
+def split_images(text: str, keys: Collection[str]) -> tuple[str, list[tuple[str, str]]]:
+    """``text`` with each image the card may show on a line of its own as a mark
+    (``\\ue000<n>``), and the images ``[(key, alt), ...]`` by ``n``. Any other
+    ``![...](...)`` is shown as text."""
+    images: list[tuple[str, str]] = []
+
+    def mark(match: re.Match[str]) -> str:
+        key = match.group(2)
+        if key not in keys:
+            return escape_lark_md(match.group(0))
+        images.append((key, html.unescape(match.group(1)).strip()))
+        return f"\n{_MARK}{len(images) - 1}\n"
+
+    def replace(match: re.Match[str]) -> str:
+        found = _IMAGE.fullmatch(match.group(0))
+        return mark(found) if found else escape_lark_md(match.group(0))
+
+    text = _ANY_IMAGE.sub(replace, text.replace(_MARK, ""))
+    return text, images
+
+
+def pieces(fitted: str) -> list[str | int]:
+    """The fitted text as runs of text and images (by their number), in order."""
+    out: list[str | int] = []
+    run: list[str] = []
+    for line in fitted.split("\n"):
+        number = line[len(_MARK) :] if line.startswith(_MARK) else ""
+        if number.isdigit():
+            if run:
+                out.append("\n".join(run))
+                run = []
+            out.append(int(number))
+        elif line:
+            run.append(line)
+    if run:
+        out.append("\n".join(run))
+    return out
 
 
 def fit(body: str, room: int) -> str:

@@ -280,7 +280,7 @@ def _send_owed(
     while delivery.sent < delivery.requested and delivery.app.enabled:
         number = delivery.sent + 1
         card = held.pop(delivery.pk, None) or render_cache.current(
-            delivery.incident_id, load=_incident_loader(delivery.incident_id)
+            delivery.incident_id, load=_incident_loader(delivery.incident_id), app=delivery.app
         )
         if card is None:
             return  # deleted meanwhile
@@ -472,32 +472,47 @@ def schedule_sync(incident_id: int) -> None:
 def sync(incident_id: int) -> int:
     """Patch every sent copy whose content is out of date; returns the copies patched."""
     cache.delete(_sync_key(incident_id))  # changes from now on schedule another run
-    card = render_cache.current(incident_id, load=_incident_loader(incident_id))
-    if card is None:
-        return 0  # deleted meanwhile: its deliveries went with it
+    load = _incident_loader(incident_id)
     # One client (one HTTP session, so one connection) per app for every copy, not one each.
     clients: dict[int, FeishuClient] = {}
     patched = 0
     try:
-        for copy in _stale_copies(incident_id, card.fingerprint):
-            app = copy.delivery.app
-            if app.pk not in clients:
-                clients[app.pk] = app.client(max_wait=TASK_MAX_WAIT_SECONDS)
-            if _patch_copy(clients[app.pk], copy, card.card):
-                _record_patched(copy, card.fingerprint)
-                patched += 1
+        # Each app's card: its images are that app's uploads (the same card when none).
+        for app in _apps_with_copies(incident_id):
+            card = render_cache.current(incident_id, load=load, app=app)
+            if card is None:
+                return patched  # deleted meanwhile: its deliveries went with it
+            for copy in _stale_copies(incident_id, app, card.fingerprint):
+                if app.pk not in clients:
+                    clients[app.pk] = app.client(max_wait=TASK_MAX_WAIT_SECONDS)
+                if _patch_copy(clients[app.pk], copy, card.card):
+                    _record_patched(copy, card.fingerprint)
+                    patched += 1
     finally:
         for client in clients.values():
             client.session.close()
     return patched
 
 
-def _stale_copies(incident_id: int, current: str) -> list[SentCard]:
-    """The incident's sent copies that show another card than ``current`` and that Feishu
-    still lets us update, oldest first."""
+def _updatable(incident_id: int) -> Any:
+    """The incident's sent copies that Feishu still lets us update."""
+    return SentCard.objects.filter(
+        delivery__incident_id=incident_id, sent_at__gt=timezone.now() - CARD_UPDATE_WINDOW
+    )
+
+
+def _apps_with_copies(incident_id: int) -> list[FeishuApp]:
+    sending = _updatable(incident_id).values("delivery__app")
+    return list(FeishuApp.objects.filter(pk__in=sending).order_by("pk"))
+
+
+def _stale_copies(incident_id: int, app: FeishuApp, current: str) -> list[SentCard]:
+    """``app``'s sent copies of the incident that show another card than ``current`` and that
+    Feishu still lets us update, oldest first."""
     return list(
-        SentCard.objects.select_related("delivery__app")
-        .filter(delivery__incident_id=incident_id, sent_at__gt=timezone.now() - CARD_UPDATE_WINDOW)
+        _updatable(incident_id)
+        .select_related("delivery")
+        .filter(delivery__app=app)
         .exclude(fingerprint=current)
         .order_by("delivery_id", "sent_at", "id")
     )

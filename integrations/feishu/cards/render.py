@@ -16,9 +16,12 @@ buttons that act on it, built again after every change and patched into every se
   deleting a note is announced like any change, which makes the stored card stale
   (``render_cache``) and updates every sent copy.
 
+* Alert images the body places (``transferImage``) are uploaded by the app that sends the
+  card and shown as ``img`` elements (``images``); the rest of the card is the same.
+
 ``incident_card`` reads the incident, its alerts and its notes, and writes nothing unless the
 incident's custom template fails (``oncall.notify.choose`` records that once, and the
-built-in body is shown).
+built-in body is shown) or it uploads an image (its key, ``UploadedImage``).
 """
 
 from __future__ import annotations
@@ -37,7 +40,16 @@ from django.db import connection
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
-from integrations.feishu.cards.body import FEISHU_CARD, escape_lark_md, fit
+from integrations.feishu.cards.body import (
+    FEISHU_CARD,
+    IMAGE_ELEMENT_COST,
+    escape_lark_md,
+    fit,
+    pieces,
+    split_images,
+)
+from integrations.feishu.cards.images import CardImages
+from integrations.feishu.models import FeishuApp
 from oncall.changes import changes_before
 from oncall.durations import snooze_choices
 from oncall.events import Severity
@@ -82,16 +94,29 @@ def incident_card(
     notes: Sequence[IncidentNote] | None = None,
     changes: Sequence[ChangeEvent] | None = None,
     now: datetime | None = None,
+    app: FeishuApp | None = None,
+    upload_images: bool = True,
+    images: CardImages | None = None,
 ) -> dict:
     """The card of ``incident`` as it is now: a dict ready to be sent as ``interactive``
     content. ``alerts`` and ``notes`` (all of the incident's) and ``changes`` (the core's
     ``changes_before``) save the queries when the caller has them; ``now`` decides what counts
-    as snoozed and as today.
+    as snoozed and as today; ``app``, the app that sends it, uploads the images the body shows
+    (without one, the card shows none; with ``upload_images`` off, only those it uploaded
+    before); ``images``, the uploader to use instead (its caller learns whether the body asked
+    for any image).
 
     One card is read by every recipient alike: it is written in the console's language, not
     in the language of whoever's click or page made it change."""
     with translation.override(settings.LANGUAGE_CODE):
-        return _incident_card(incident, alerts=alerts, notes=notes, changes=changes, now=now)
+        return _incident_card(
+            incident,
+            alerts=alerts,
+            notes=notes,
+            changes=changes,
+            now=now,
+            images=images or CardImages(app, upload=upload_images),
+        )
 
 
 def _incident_card(
@@ -101,6 +126,7 @@ def _incident_card(
     notes: Sequence[IncidentNote] | None,
     changes: Sequence[ChangeEvent] | None,
     now: datetime | None,
+    images: CardImages,
 ) -> dict:
     now = now or timezone.now()
     summary = _summarise(incident, alerts)
@@ -127,7 +153,7 @@ def _incident_card(
             {"tag": "note", "elements": [_plain(_note(incident, now))]},
         ],
     }
-    _fill_body(card, incident, alerts, summary.first, now)
+    _fill_body(card, incident, alerts, summary.first, now, images)
     return card
 
 
@@ -449,18 +475,44 @@ def _fill_body(
     alerts: Sequence[Alert] | None,
     first: Alert | None,
     now: datetime,
+    images: CardImages,
 ) -> None:
     """Put the template's body into the card's placeholder, fitted to the room the rest
-    leaves; drop the placeholder when there is nothing to show (Feishu refuses empty text)."""
+    leaves; drop the placeholder when there is nothing to show (Feishu refuses empty text).
+
+    The body's text goes in lark_md ``div`` elements, as it always has; an image the template
+    placed (``![alt](key)``, the key ``transferImage`` returned) becomes an ``img`` element
+    where it stands, splitting the text around it (lark_md in a ``div`` shows no image)."""
     room = CARD_BUDGET_BYTES - card_size(card)
     if incident.pk is None or (alerts is None and first is None):
         alerts = alerts or []  # nothing stored (the admin's test card), or no alert at all
-    rendered = render_for(incident, FEISHU_CARD, alerts=alerts, first=first, now=now)
-    text = fit(rendered.text, room)
-    if text:
-        card["elements"][_BODY_INDEX] = _lark_md_div(text)
-    else:
-        del card["elements"][_BODY_INDEX]
+
+    def render_body(*, again: bool = False) -> str:
+        return render_for(
+            incident,
+            FEISHU_CARD,
+            alerts=alerts,
+            first=first,
+            now=now,
+            upload=images.lookup,
+            record=not again,
+        ).text
+
+    text = render_body()
+    if images.upload_wanted():
+        text = render_body(again=True)  # with the keys just uploaded
+    text, shown = split_images(text, images.shown)
+    room -= sum(IMAGE_ELEMENT_COST + len(json.dumps(shown_image)) for shown_image in shown)
+    elements = [
+        _image(*shown[piece]) if isinstance(piece, int) else _lark_md_div(piece)
+        for piece in pieces(fit(text, room))
+    ]
+    card["elements"][_BODY_INDEX : _BODY_INDEX + 1] = elements
+
+
+def _image(key: str, alt: str) -> dict:
+    # Feishu shows ``alt`` on hover and to screen readers; an image without one still says so.
+    return {"tag": "img", "img_key": key, "alt": _plain(alt or gettext("Image"))}
 
 
 # --- Small pieces --------------------------------------------------------------------------

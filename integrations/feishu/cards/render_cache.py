@@ -11,6 +11,10 @@ change committed later gets a new version (and its own sync) when it is announce
 Time changes a card too ("10:42" becomes a date tomorrow, a snooze ends): a stored card lives
 at most ``MAX_SECONDS``, and never past the next local midnight or the end of the snooze it
 shows. Without a version (a cache emptied, an incident nobody announced) nothing is reused.
+
+A card that shows alert images is stored per app: its images are uploaded by, and belong to,
+the app that sends it (``images``), so two apps' cards of one incident may differ. A card
+whose body asked for no image is the same for every app and is stored once for all.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ from datetime import datetime, timedelta
 from django.core.cache import cache
 from django.utils import timezone
 
+from integrations.feishu.cards.images import CardImages
 from integrations.feishu.cards.render import card_fingerprint, incident_card
+from integrations.feishu.models import FeishuApp
 from oncall.models import Incident
 
 MAX_SECONDS = 60
@@ -49,19 +55,26 @@ def version(incident_id: int) -> str | None:
     return cache.get(_version_key(incident_id))
 
 
-def current(incident_id: int, load: Callable[[], Incident | None]) -> Rendered | None:
-    """The incident's current card: the stored one while its version holds, else rendered
-    from ``load()`` (None when the incident is gone) and stored. ``load`` must read the
-    incident now, after the version: a copy read earlier may miss a change it names."""
-    found = cache.get_many([_version_key(incident_id), _card_key(incident_id)])
+def current(
+    incident_id: int, load: Callable[[], Incident | None], app: FeishuApp | None = None
+) -> Rendered | None:
+    """The incident's current card as ``app`` sends it: the stored one while its version
+    holds, else rendered from ``load()`` (None when the incident is gone) and stored. ``load``
+    must read the incident now, after the version: a copy read earlier may miss a change it
+    names."""
+    card_keys = (
+        [_card_key(incident_id, app), _card_key(incident_id)] if app else [_card_key(incident_id)]
+    )
+    found = cache.get_many([_version_key(incident_id), *card_keys])
     now_version = found.get(_version_key(incident_id))
-    stored = found.get(_card_key(incident_id))
-    if now_version is not None and stored and stored["version"] == now_version:
-        return Rendered(incident_id, stored["card"], stored["fingerprint"], now_version)
+    for card_key in card_keys:  # the app's own card first, then the one for every app
+        stored = found.get(card_key)
+        if now_version is not None and stored and stored["version"] == now_version:
+            return Rendered(incident_id, stored["card"], stored["fingerprint"], now_version)
     incident = load()
     if incident is None:
         return None
-    return _render(incident, now_version)
+    return _render(incident, now_version, app)
 
 
 def changed_since(rendered: Rendered) -> bool:
@@ -69,13 +82,15 @@ def changed_since(rendered: Rendered) -> bool:
     return rendered.version is None or version(rendered.incident_id) != rendered.version
 
 
-def _render(incident: Incident, at_version: str | None) -> Rendered:
+def _render(incident: Incident, at_version: str | None, app: FeishuApp | None) -> Rendered:
     now = timezone.now()
-    card = incident_card(incident, now=now)
+    images = CardImages(app)
+    card = incident_card(incident, now=now, images=images)
     rendered = Rendered(incident.pk, card, card_fingerprint(card), at_version)
     if at_version is not None:
         stored = {"version": at_version, "card": card, "fingerprint": rendered.fingerprint}
-        cache.set(_card_key(incident.pk), stored, timeout=_lifetime(incident, now))
+        key = _card_key(incident.pk, app if images.asked else None)
+        cache.set(key, stored, timeout=_lifetime(incident, now))
     return rendered
 
 
@@ -96,5 +111,7 @@ def _version_key(incident_id: int) -> str:
     return f"feishu:card-version:{incident_id}"
 
 
-def _card_key(incident_id: int) -> str:
-    return f"feishu:card:{incident_id}"
+def _card_key(incident_id: int, app: FeishuApp | None = None) -> str:
+    if app is None:
+        return f"feishu:card:{incident_id}"
+    return f"feishu:card:{incident_id}:{app.pk}"

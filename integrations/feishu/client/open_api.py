@@ -219,6 +219,24 @@ class FeishuClient:
             limits=[_message_limit(message_id or "token:" + _digest(token))],
         )
 
+    # --- Images ---------------------------------------------------------------------------
+
+    # https://open.feishu.cn/document/server-docs/im-v1/image/create
+    def upload_image(self, image: bytes, filename: str = "image") -> str:
+        """Upload an image for messages and cards (multipart, ``image_type=message``); returns
+        its ``image_key``. Feishu takes at most 10 MB of JPG, JPEG, PNG, WEBP, GIF, BMP, ICO,
+        TIFF or HEIC."""
+        data = self._api(
+            "POST",
+            "/open-apis/im/v1/images",
+            data={"image_type": "message"},
+            files={"image": (filename, image, "application/octet-stream")},
+        )
+        key = data.get("image_key")
+        if not isinstance(key, str) or not key:
+            raise errors.TransientError("Feishu's image answer has no image_key")
+        return key
+
     # --- Chats ----------------------------------------------------------------------------
 
     # https://open.feishu.cn/document/server-docs/group/chat/list
@@ -360,6 +378,8 @@ class FeishuClient:
         params: dict | None = None,
         json: dict | None = None,
         limits: list[Limit] | None = None,
+        data: dict | None = None,
+        files: dict | None = None,
     ) -> dict:
         """A call with the tenant token; returns ``data``. A rejected token is refreshed and
         the call retried once; a second rejection is raised as ``TokenInvalid``."""
@@ -374,6 +394,8 @@ class FeishuClient:
                     json=json,
                     headers={"Authorization": f"Bearer {token}"},
                     limits=limits,
+                    data=data,
+                    files=files,
                 )
             except errors.TokenInvalid:
                 if attempt == 2:
@@ -393,6 +415,8 @@ class FeishuClient:
         json: dict | None = None,
         headers: dict | None = None,
         limits: Iterable[Limit] = (),
+        data: dict | None = None,
+        files: dict | None = None,
     ) -> dict:
         """One HTTP exchange: wait for the rate limits, send, parse, map errors."""
         if self.limiter is not None:
@@ -400,7 +424,14 @@ class FeishuClient:
         url = self.credentials.open_api_base + path
         try:
             response = self.session.request(
-                method, url, params=params, json=json, headers=headers, timeout=self.timeout
+                method,
+                url,
+                params=params,
+                json=json,
+                data=data,
+                files=files,
+                headers=headers,
+                timeout=self.timeout,
             )
         except outbound.OutboundRefused as exc:
             logger.warning("Feishu %s %s refused by the outbound guard: %s", method, path, exc)

@@ -60,13 +60,13 @@ def _perform(action: CardAction, public_id: uuid.UUID, actor: Actor) -> CardResp
     except lifecycle.TransitionRefused as refused:
         # Refused after the membership check, under the lock: the clicker may see the card.
         incident = refused.incident or _incident(public_id)
-        return _refused(incident, refused.message) if incident else _gone()
+        return _refused(incident, refused.message, action) if incident else _gone()
     except lifecycle.InvalidRequest as invalid:
         # Possibly refused before the membership check (a snooze's duration): no card.
         return CardResponse(invalid.message, "error")
     if not outcome.changed:
-        return CardResponse(outcome.message, "info", _card(outcome.incident))
-    return CardResponse(str(DONE[action.name]), "success", _card(outcome.incident))
+        return CardResponse(outcome.message, "info", _card(outcome.incident, action))
+    return CardResponse(str(DONE[action.name]), "success", _card(outcome.incident, action))
 
 
 def _transition(action: CardAction) -> Callable[[lifecycle.IncidentRef, Actor], lifecycle.Outcome]:
@@ -110,12 +110,13 @@ def _test_card() -> CardResponse:
         )
 
 
-def _refused(incident: Incident, message: str) -> CardResponse:
+def _refused(incident: Incident, message: str, action: CardAction) -> CardResponse:
     """A click that changes nothing still gets the card as it is now (it may be stale)."""
-    return CardResponse(message, "warning", _card(incident))
+    return CardResponse(message, "warning", _card(incident, action))
 
 
-def _card(incident: Incident) -> dict[str, Any]:
+def _card(incident: Incident, action: CardAction) -> dict[str, Any]:
     # Not stored for reuse (``render_cache``): this copy was read before the change's version was
     # set, so a later change's version may already be the current one.
-    return incident_card(incident)
+    # The clicking app's images, those already uploaded only: Feishu waits for this answer.
+    return incident_card(incident, app=action.app, upload_images=False)
