@@ -249,6 +249,7 @@ def test_unknown_names_are_listed_for_the_editor(incident):
         "Titel",
         "joinLabels",
     ]
+    assert unknown_names("{% for i in range(3) %}{{ i }}{{ loop.index }}{% endfor %}", known) == []
 
 
 # --- Escaping ------------------------------------------------------------------------------------

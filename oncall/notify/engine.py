@@ -245,7 +245,11 @@ def unknown_names(body: str, known: Mapping[str, Any]) -> list[str]:
         raise TemplateFailure(error.message or "syntax error", error.lineno) from None
     undeclared = meta.find_undeclared_variables(tree)
     names = [node.name for node in tree.find_all(nodes.Name) if node.name in undeclared]
-    return [name for name in dict.fromkeys(names) if name not in known]
+    return [
+        name
+        for name in dict.fromkeys(names)
+        if name not in known and name not in ENVIRONMENT.globals
+    ]
 
 
 def render(
