@@ -7,6 +7,15 @@ import tempfile
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "test-encryption-key")
 os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="oncall-test-"))
+# Under pytest-xdist every process gets a data folder of its own (the file cache, the broker's
+# folders, SQLite's files): the processes inherit the first one's environment, and sharing them
+# lets one process's cache.clear() empty another's throttle counts and card versions. (A
+# subprocess a test starts inherits the folder already chosen and keeps it.)
+os.environ["DATA_DIR"] = (
+    os.environ["DATA_DIR"]
+    if os.environ["DATA_DIR"].endswith(os.sep + os.environ.get("PYTEST_XDIST_WORKER", "-"))
+    else os.path.join(os.environ["DATA_DIR"], os.environ.get("PYTEST_XDIST_WORKER", ""))
+).rstrip(os.sep)
 os.environ.setdefault("PUBLIC_BASE_URL", "https://oncall.example.com")
 os.environ.setdefault("FEISHU_SANDBOX_ENABLED", "true")
 
