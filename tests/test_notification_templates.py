@@ -209,15 +209,15 @@ def test_a_loop_past_the_time_limit_is_stopped(incident):
     )
     started = time.monotonic()
 
-    with pytest.raises(TemplateFailure, match="too long"):
-        render(endless, variables(incident, PLAIN, now=NOW), PLAIN, time_limit=0.2)
+    with pytest.raises(TemplateFailure, match=r"longer than 0\.2 s"):
+        render(endless, variables(incident, PLAIN, now=NOW), PLAIN, time_limit_seconds=0.2)
 
     assert time.monotonic() - started < 5
 
 
 @pytest.mark.parametrize(
     "template",
-    ['{{ "x" * 100000000 }}', "{{ 2 ** 100000 }}", '{{ Title|replace("", "x" * 3000) }}'],
+    ['{{ "x" * 100000000 }}', "{{ 2 ** 100000 }}", '{{ Title|replace("", "x" * 100000) }}'],
 )
 def test_values_cannot_grow_past_the_limit(incident, template):
     with pytest.raises(TemplateFailure):

@@ -1,19 +1,7 @@
-"""The Jinja2 sandbox a custom-webhook mapping runs in, with limits on time and size.
-
-Jinja2's ``ImmutableSandboxedEnvironment`` already stops a mapping from reaching Python's
-internals (no ``__class__``, no private attributes, no ``list.append``). It does not stop a
-mapping from being slow or huge, and a mapping runs inside the push request, so this module adds:
-
-* **a deadline** per push (``RENDER_SECONDS``), checked on every attribute or item lookup, every
-  call (filters' arguments, macros, ``range``) and every turn of a ``{% for %}`` loop: each
-  ``for`` is rewritten at compile time to iterate through :meth:`MappingEnvironment.bounded_iter`,
-  which a template cannot name, so nested loops cannot run on unchecked;
-* **sizes**: ``*``, ``**``, ``+`` and ``%`` refuse results past ``MAX_VALUE_CHARS``, a rendered
-  field stops at ``MAX_OUTPUT_CHARS``, ``range`` gives at most ``MAX_RANGE`` numbers;
-* **fewer tools**: the filters, globals and string methods that make output of a size chosen by
-  a number (``center``, ``indent``, ``wordwrap``, ``batch``, ``slice``, ``format``,
-  ``lipsum``, ``str.ljust``...) are gone; ``join`` and ``replace`` check the size first;
-  recursive loops, ``include``, ``extends`` and ``import`` are refused when the mapping is saved.
+"""The sandbox a custom-webhook mapping runs in: the console's one Jinja2 sandbox
+(:mod:`oncall.sandbox`: a deadline checked on every lookup, call and loop turn, size limits,
+bounded filters), with what mappings add: expressions whose value is kept (not only text),
+``namespace``, ``None`` rendered as nothing, and a 2 s deadline per push shared by its alerts.
 
 What is left is bounded by the body (``PUSH_MAX_BODY_BYTES``) times the mapping's own length.
 """
@@ -21,149 +9,32 @@ What is left is bounded by the body (``PUSH_MAX_BODY_BYTES``) times the mapping'
 from __future__ import annotations
 
 import contextlib
-import time
-from collections.abc import Callable, Iterable, Iterator
-from contextvars import ContextVar
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from jinja2 import ChainableUndefined, Undefined, nodes, pass_eval_context
-from jinja2.exceptions import SecurityError, TemplateSyntaxError
-from jinja2.filters import do_join, do_replace
+from jinja2 import ChainableUndefined, Undefined, nodes
+from jinja2.exceptions import TemplateSyntaxError
 from jinja2.lexer import describe_token
-from jinja2.nodes import EvalContext
 from jinja2.parser import Parser
-from jinja2.runtime import Context
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import Namespace
+
+from oncall.sandbox import BOUNDED_FILTERS, LimitedSandbox, LimitExceeded
+from oncall.sandbox import time_limit as sandbox_time_limit
+
+__all__ = ["ENVIRONMENT", "Compiled", "LimitExceeded", "is_unset", "time_limit", "variables"]
 
 RENDER_SECONDS = 2.0
 MAX_OUTPUT_CHARS = 64 * 1024
-MAX_VALUE_CHARS = 1024 * 1024
 MAX_RANGE = 10_000
-MAX_EXPONENT = 256
-
-# Filters kept from Jinja2's defaults: each one's output is bounded by its input.
-_FILTERS = {
-    "abs",
-    "attr",
-    "capitalize",
-    "count",
-    "d",
-    "default",
-    "dictsort",
-    "e",
-    "escape",
-    "filesizeformat",
-    "first",
-    "float",
-    "groupby",
-    "int",
-    "items",
-    "last",
-    "length",
-    "list",
-    "lower",
-    "map",
-    "max",
-    "min",
-    "reject",
-    "rejectattr",
-    "reverse",
-    "round",
-    "select",
-    "selectattr",
-    "sort",
-    "string",
-    "striptags",
-    "sum",
-    "title",
-    "tojson",
-    "trim",
-    "truncate",
-    "unique",
-    "upper",
-    "urlencode",
-    "wordcount",
-}
-# String methods whose output size is chosen by an argument (or that the sandbox would have to
-# re-check): the filters above do the same jobs within the limits.
-_STR_METHODS_REFUSED = {
-    "center",
-    "expandtabs",
-    "format",
-    "format_map",
-    "join",
-    "ljust",
-    "replace",
-    "rjust",
-    "zfill",
-}
-_STATEMENTS_REFUSED = {
-    nodes.Extends: "extends",
-    nodes.Include: "include",
-    nodes.Import: "import",
-    nodes.FromImport: "from ... import",
-}
-
-
-class LimitExceeded(SecurityError):
-    """A mapping went past a time or size limit while rendering."""
-
-
-# (deadline, the limit it came from) of the render in progress in this thread or task.
-_deadline: ContextVar[tuple[float, float]] = ContextVar(
-    "custom_webhook_deadline", default=(float("inf"), 0.0)
-)
+# ``batch``, ``slice`` and the like make output of a size a mapping chooses: not offered.
+_FILTERS = frozenset(BOUNDED_FILTERS)
 
 
 @contextlib.contextmanager
 def time_limit(seconds: float | None = None) -> Iterator[None]:
     """Everything rendered inside shares one deadline (one push: all its alerts)."""
-    seconds = RENDER_SECONDS if seconds is None else seconds
-    token = _deadline.set((time.monotonic() + seconds, seconds))
-    try:
+    with sandbox_time_limit(RENDER_SECONDS if seconds is None else seconds):
         yield
-    finally:
-        _deadline.reset(token)
-
-
-def check_deadline() -> None:
-    deadline, seconds = _deadline.get()
-    if time.monotonic() > deadline:
-        raise LimitExceeded(f"the mapping took longer than {seconds:g} s to render")
-
-
-def _check_size(value: Any) -> Any:
-    if isinstance(value, str | list | tuple) and len(value) > MAX_VALUE_CHARS:
-        raise LimitExceeded(f"a value grew past {MAX_VALUE_CHARS:,} characters")
-    return value
-
-
-def _bounded_range(*args: int) -> range:
-    numbers = range(*args)
-    if len(numbers) > MAX_RANGE:
-        raise LimitExceeded(f"range() may give at most {MAX_RANGE:,} numbers")
-    return numbers
-
-
-@pass_eval_context
-def _checked_join(
-    eval_ctx: EvalContext, value: Iterable[Any], d: str = "", attribute: Any = None
-) -> str:
-    items = list(value)
-    if len(items) * len(d) > MAX_VALUE_CHARS:
-        raise LimitExceeded(f"join would make more than {MAX_VALUE_CHARS:,} characters")
-    return _check_size(do_join(eval_ctx, items, d, attribute))
-
-
-@pass_eval_context
-def _checked_replace(
-    eval_ctx: EvalContext, value: str, old: str, new: str, count: int | None = None
-) -> str:
-    text, old, new = str(value), str(old), str(new)
-    hits = text.count(old) if old else len(text) + 1
-    if len(text) + hits * max(len(new) - len(old), 0) > MAX_VALUE_CHARS:
-        raise LimitExceeded(f"replace would make more than {MAX_VALUE_CHARS:,} characters")
-    return do_replace(eval_ctx, text, old, new, count)
 
 
 class _Undefined(ChainableUndefined):
@@ -171,72 +42,24 @@ class _Undefined(ChainableUndefined):
     because senders leave fields out; the mapping's required fields say when that matters."""
 
 
-class MappingEnvironment(ImmutableSandboxedEnvironment):
-    intercepted_binops = frozenset({"*", "**", "+", "%"})
+class MappingEnvironment(LimitedSandbox):
+    allowed_filters = _FILTERS
+    max_range = MAX_RANGE
 
     def __init__(self) -> None:
         super().__init__(
             undefined=_Undefined,
-            autoescape=False,
             # None renders as "" (JSON null is "not set"), not as the word "None".
             finalize=lambda value: "" if value is None else value,
         )
-        self.filters = {name: self.filters[name] for name in _FILTERS}
-        self.filters["join"] = _checked_join
-        self.filters["replace"] = _checked_replace
-        self.globals = {
-            "range": _bounded_range,
-            "dict": dict,
-            "namespace": self.globals["namespace"],
-        }
-
-    # --- the limits, checked where a template does work ------------------------------------
-
-    def bounded_iter(self, iterable: Any) -> Iterator[Any]:
-        """Every ``{% for %}`` iterates through here (see :func:`_bound_loops`)."""
-        for item in iterable:
-            check_deadline()
-            yield item
-
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        check_deadline()
-        return super().getattr(obj, attribute)
-
-    def getitem(self, obj: Any, argument: Any) -> Any:
-        check_deadline()
-        return super().getitem(obj, argument)
-
-    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
-        check_deadline()
-        return _check_size(super().call(__context, __obj, *args, **kwargs))
-
-    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
-        check_deadline()
-        if operator == "%" and isinstance(left, str):
-            raise SecurityError("'%' formatting of strings is not available: use ~ to join")
-        if operator == "**" and isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
-            raise LimitExceeded(f"an exponent may be at most {MAX_EXPONENT}")
-        if operator == "*":
-            _check_repeat(left, right)
-        return _check_size(super().call_binop(context, operator, left, right))
-
-    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
-        if isinstance(obj, str) and attr in _STR_METHODS_REFUSED:
-            return False
-        return super().is_safe_attribute(obj, attr, value)
-
-    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
-        return None  # str.format is refused (is_safe_attribute), not sandboxed
+        self.globals["namespace"] = Namespace
 
     # --- compiling ---------------------------------------------------------------------------
 
     def compile_template(self, source: str) -> Compiled:
         """``source`` as a template with its loops bounded; ``TemplateSyntaxError`` for a
         statement the mapping may not use."""
-        tree = self.parse(source)
-        _refuse_statements(tree)
-        _bound_loops(tree)
-        return Compiled(self.from_string(tree), expression=False)
+        return Compiled(self.compile_bounded(source, what="a mapping"), expression=False)
 
     def compile_value(self, source: str) -> Compiled:
         """``source`` as one expression whose value is kept (as ``compile_expression`` does,
@@ -287,36 +110,6 @@ class Compiled:
 def variables(**values: Any) -> dict[str, Any]:
     """The variables of one alert, with the environment's globals (``range``...)."""
     return {**ENVIRONMENT.globals, **values}
-
-
-def _check_repeat(left: Any, right: Any) -> None:
-    for seq, times in ((left, right), (right, left)):
-        sized = isinstance(seq, str | list | tuple) and isinstance(times, int)
-        if sized and len(seq) * times > MAX_VALUE_CHARS:
-            raise LimitExceeded(f"a value would grow past {MAX_VALUE_CHARS:,} characters")
-
-
-def _refuse_statements(tree: nodes.Template) -> None:
-    for node_type, name in _STATEMENTS_REFUSED.items():
-        for node in tree.find_all(node_type):
-            raise TemplateSyntaxError(f"{{% {name} %}} is not available in a mapping", node.lineno)
-    for loop in tree.find_all(nodes.For):
-        if loop.recursive:
-            raise TemplateSyntaxError("recursive loops are not available in a mapping", loop.lineno)
-
-
-def _bound_loops(tree: nodes.Template) -> None:
-    # An EnvironmentAttribute compiles to ``environment.bounded_iter``: no template can name
-    # it, so no template can shadow it.
-    for loop in tree.find_all(nodes.For):
-        loop.iter = nodes.Call(
-            nodes.EnvironmentAttribute("bounded_iter", lineno=loop.lineno),
-            [loop.iter],
-            [],
-            None,
-            None,
-            lineno=loop.lineno,
-        )
 
 
 ENVIRONMENT = MappingEnvironment()
