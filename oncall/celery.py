@@ -49,6 +49,10 @@ CORE_SCHEDULE = {
         "task": "oncall.tasks.purge_inbound_events",
         "schedule": crontab(minute=17, hour=3),
     },
+    "purge-old-change-events": {
+        "task": "oncall.tasks.purge_change_events",
+        "schedule": crontab(minute=27, hour=3),
+    },
 }
 
 

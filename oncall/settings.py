@@ -404,6 +404,9 @@ NOTE_EDIT_WINDOW_MINUTES = env_int("NOTE_EDIT_WINDOW_MINUTES", 15, minimum=0)
 # An incident shows the changes of its channel (or of its alerts' ``service``) that were under
 # way in this many minutes before it opened: "what changed right before this broke".
 CHANGE_LOOKBACK_MINUTES = env_int("CHANGE_LOOKBACK_MINUTES", 60, minimum=1)
+# Change events last heard of longer ago than this are purged (daily): a change is a clue for
+# the incidents that follow it, and older incidents' pages then show no changes before them.
+CHANGE_RETENTION_DAYS = env_int("CHANGE_RETENTION_DAYS", 180, minimum=1)
 # The chat platforms the console speaks through (``oncall.platforms``): one class each, by
 # dotted path. Escalation, the admin, the API, the pages, the URLs and Celery ask these.
 # A platform's Django app is in INSTALLED_APPS above.

@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from oncall import escalation, ingest, lifecycle
-from oncall.models import InboundEvent, Incident
+from oncall.models import ChangeEvent, InboundEvent, Incident
 from oncall.schedules import notices
 from oncall.timeline import Actor
 
@@ -85,6 +85,14 @@ def purge_inbound_events() -> int:
         .exclude(status=InboundEvent.Status.PENDING)
         .delete()
     )
+    return deleted
+
+
+@shared_task(ignore_result=True)
+def purge_change_events() -> int:
+    """Drop change events last heard of before the retention period (``CHANGE_RETENTION_DAYS``)."""
+    cutoff = timezone.now() - timedelta(days=settings.CHANGE_RETENTION_DAYS)
+    deleted, _ = ChangeEvent.objects.filter(changed_at__lt=cutoff).delete()
     return deleted
 
 

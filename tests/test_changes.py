@@ -12,6 +12,7 @@ import pytest
 from django.utils import timezone
 
 from integrations.feishu.cards.render import incident_card
+from oncall import tasks
 from oncall.models import Alert, ChangeEvent, InboundEvent, Incident
 from tests import payloads
 from tests.factories import AlertSourceFactory, ChannelFactory, RouteFactory, api_as
@@ -332,3 +333,23 @@ def test_a_change_source_s_admin_page_shows_its_set_up_and_its_changes(
     jira = admin_client.get(f"/admin/oncall/alertsource/{jira_source.pk}/change/").content
     assert "Create a WebHook" in jira.decode()
     assert "No change recorded yet." in jira.decode()
+
+
+def test_changes_past_their_retention_are_purged(change_source, channel, settings):
+    settings.CHANGE_RETENTION_DAYS = 30
+    now = timezone.now()
+    for key, days in (("OLD", 31), ("RECENT", 29)):
+        ChangeEvent.objects.create(
+            channel=channel,
+            source=change_source,
+            change_key=key,
+            title=key,
+            status="done",
+            started_at=now - timedelta(days=days),
+            changed_at=now - timedelta(days=days),
+            received_at=now,
+            updated_at=now,
+        )
+
+    assert tasks.purge_change_events() == 1
+    assert list(ChangeEvent.objects.values_list("change_key", flat=True)) == ["RECENT"]
