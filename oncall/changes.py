@@ -50,7 +50,7 @@ def accept(
 ) -> ChangeAcceptResult:
     """Parse, route and record a change push. Raises ``PayloadError`` (or the kind's
     ``SourceRefused``); records nothing then."""
-    push = push or PushRequest.bare(source.options, source.signing_secret)
+    push = push or PushRequest.of_source(source)
     records = kind.parse_changes_push(payload, push)
     table = RoutingTable.load(source)
     routed = [(record, table.channels_for_change(record)) for record in records]

@@ -92,7 +92,7 @@ def accept(
     for events that did not come over HTTP: the source's options and secret only)."""
     kind = source_kind(source.kind)
     if push is None:
-        push = PushRequest.bare(source.options, source.signing_secret)._replace(source_id=source.pk)
+        push = PushRequest.of_source(source)
     parsed = kind.parse_push(payload, push)
     if len(parsed) > settings.PUSH_MAX_ALERTS:
         raise TooManyAlerts(len(parsed), settings.PUSH_MAX_ALERTS)

@@ -86,6 +86,12 @@ class PushRequest(NamedTuple):
         """A push with no headers, query or raw body (tests, the e-mail listener)."""
         return cls({}, {}, options or {}, secret, b"")
 
+    @classmethod
+    def of_source(cls, source: Any, raw_body: bytes = b"") -> PushRequest:
+        """A push of ``source`` (an ``AlertSource``) that came with no headers or query: its
+        options, secret and id, for events that did not arrive over the push view."""
+        return cls({}, {}, source.options or {}, source.signing_secret or "", raw_body, source.pk)
+
 
 class SourceRefused(Exception):
     """A source refuses a push it authenticated but will not take (a wrong signature: 401; a

@@ -22,11 +22,12 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from oncall import metrics
+from oncall import metrics, timeline
 from oncall.models import Incident, NotificationTemplate, TimelineEntry
 from oncall.notify import context as context_module
 from oncall.notify.engine import Medium, TemplateFailure, render
 from oncall.notify.functions import functions
+from oncall.timeline import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -129,13 +130,13 @@ def record_failure(
             data__template=str(template.public_id),
         ).exists()
         if not already:
-            TimelineEntry.objects.create(
-                incident=incident,
-                kind=TimelineEntry.Kind.TEMPLATE_FAILED,
-                source="system",
-                message=(
-                    f"The notification template {template.name!r} could not be rendered "
-                    f"({reason}); the built-in template was used instead."
-                ),
+            # Built like every entry (``timeline.build``), saved without announcing a change:
+            # the announcement would refresh every card, which would render this again.
+            timeline.build(
+                incident,
+                TimelineEntry.Kind.TEMPLATE_FAILED,
+                Actor.system(),
+                f"The notification template {template.name!r} could not be rendered "
+                f"({reason}); the built-in template was used instead.",
                 data={"template": str(template.public_id), "medium": medium.name},
-            )
+            ).save()

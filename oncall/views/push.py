@@ -142,13 +142,9 @@ def _answer_get(source: AlertSource, kind: SourceKind, pushed: PushRequest) -> J
 
 def push_request(request: HttpRequest, source: AlertSource) -> PushRequest:
     """What the source may read of this request besides its body (the body comes later)."""
-    return PushRequest(
+    return PushRequest.of_source(source)._replace(
         headers={name.lower(): value for name, value in request.headers.items()},
         query=dict(request.GET.items()),
-        options=source.options or {},
-        secret=source.signing_secret or "",
-        raw_body=b"",
-        source_id=source.pk,
     )
 
 
@@ -159,9 +155,7 @@ def accept(source: AlertSource, body: Body, pushed: PushRequest | None = None) -
     Public for the views a source declares in its ``urls()``."""
     kind = source_kind(source.kind)
     if pushed is None:
-        pushed = PushRequest.bare(source.options, source.signing_secret)._replace(
-            raw_body=body.raw, source_id=source.pk
-        )
+        pushed = PushRequest.of_source(source, body.raw)
     try:
         control = kind.handshake(body.payload, pushed)
         if control is not None:
