@@ -13,3 +13,8 @@ def incident_url(incident: Incident) -> str:
     changed setting take effect)."""
     path = reverse("incident-detail", kwargs={"public_id": incident.public_id})
     return f"{settings.PUBLIC_BASE_URL}{path}"
+
+
+def absolute_url(url: str) -> str:
+    """``url`` as is when absolute, else under ``PUBLIC_BASE_URL`` (a site-relative path)."""
+    return f"{settings.PUBLIC_BASE_URL}{url}" if url.startswith("/") else url

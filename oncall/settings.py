@@ -411,6 +411,9 @@ CHANGE_RETENTION_DAYS = env_int("CHANGE_RETENTION_DAYS", 180, minimum=1)
 # dotted path. Escalation, the admin, the API, the pages, the URLs and Celery ask these.
 # A platform's Django app is in INSTALLED_APPS above.
 CHAT_PLATFORMS = ["integrations.feishu.platform.FeishuPlatform"]
+# What incidents offer beyond claim / close / snooze (``oncall.offers``): links and actions,
+# one provider class each, by dotted path, shown in this order on pages, in the API and on cards.
+INCIDENT_OFFERS: list[str] = []
 # How often an open incident list asks for news (seconds); the page pauses while hidden.
 INCIDENT_LIST_REFRESH_SECONDS = env_int("INCIDENT_LIST_REFRESH_SECONDS", 10, minimum=1)
 # Insights: the time to acknowledge an incident should stay within (the page may ask another),

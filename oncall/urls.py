@@ -15,6 +15,7 @@ from oncall.views import (
     incident_merge,
     incident_new,
     incident_notes,
+    incident_offers,
     incidents,
     insights,
     metrics,
@@ -65,6 +66,11 @@ urlpatterns = [
             name=f"incident-{name}",
         )
         for name in ("claim", "unclaim", "close", "reopen", "snooze", "wake", "assign")
+    ),
+    path(
+        "incidents/<uuid:public_id>/actions/<str:key>/",
+        incident_offers.run,
+        name="incident-run-action",
     ),
     path("incidents/<uuid:public_id>/merge/", incident_merge.merge, name="incident-merge"),
     path(

@@ -35,6 +35,7 @@ from oncall.models.escalation import validate_days, validate_severities
 from oncall.notes import MAX_NOTE_CHARS
 from oncall.notify.media import media
 from oncall.notify.preview import check
+from oncall.offers import incident_actions, incident_links
 from oncall.platforms import (
     level_has_platform_targets,
     platform_level_fields,
@@ -482,6 +483,23 @@ class EscalationStateSerializer(serializers.Serializer):
         return escalation.next_level(incident)
 
 
+class OfferedLinkSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="Stable: who offers it and which (``link:3``).")
+    label = serializers.CharField()
+    url = serializers.CharField(help_text="Absolute, or a path of this console.")
+
+
+class OfferedActionSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="What to POST to .../actions/{key}/ to run it.")
+    label = serializers.CharField()
+    style = serializers.ChoiceField(choices=["default", "primary", "danger"])
+    confirm = serializers.CharField(
+        allow_blank=True, help_text="The question to ask before running it; empty: run at once."
+    )
+    colour = serializers.CharField(allow_blank=True)
+    icon = serializers.CharField(allow_blank=True)
+
+
 class IncidentDetailSerializer(IncidentSerializer):
     alerts = AlertSerializer(many=True, read_only=True)
     timeline = TimelineEntrySerializer(many=True, read_only=True)
@@ -489,6 +507,13 @@ class IncidentDetailSerializer(IncidentSerializer):
     changes_before = serializers.SerializerMethodField(
         help_text="The changes of its channel (or with a service label of its alerts) under way "
         "in the CHANGE_LOOKBACK_MINUTES before it opened, latest first."
+    )
+    links = serializers.SerializerMethodField(
+        help_text="Links it offers beyond its own page: link integrations, runbooks, a war room."
+    )
+    actions = serializers.SerializerMethodField(
+        help_text="Actions it offers beyond the lifecycle ones (custom actions, quick silence, "
+        "a war room); run one with POST .../actions/{key}/."
     )
 
     class Meta(IncidentSerializer.Meta):
@@ -498,12 +523,29 @@ class IncidentDetailSerializer(IncidentSerializer):
             "timeline",
             "escalation",
             "changes_before",
+            "links",
+            "actions",
         ]
         read_only_fields = fields
 
     @extend_schema_field(ChangeEventSerializer(many=True))
     def get_changes_before(self, incident: Incident) -> list[dict[str, Any]]:
         return ChangeEventSerializer(changes_before(incident), many=True).data
+
+    @extend_schema_field(OfferedLinkSerializer(many=True))
+    def get_links(self, incident: Incident) -> list[dict[str, Any]]:
+        return OfferedLinkSerializer(incident_links(incident), many=True).data
+
+    @extend_schema_field(OfferedActionSerializer(many=True))
+    def get_actions(self, incident: Incident) -> list[dict[str, Any]]:
+        return OfferedActionSerializer(incident_actions(incident), many=True).data
+
+
+class OfferedActionResultSerializer(serializers.Serializer):
+    ok = serializers.BooleanField(help_text="False when the action ran and failed.")
+    message = serializers.CharField(help_text="What it did, or why it failed, in words.")
+    url = serializers.CharField(allow_blank=True, help_text="A link the action made, if any.")
+    incident = IncidentDetailSerializer()
 
 
 class ActionResultSerializer(serializers.Serializer):

@@ -22,12 +22,12 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from oncall import ingest, lifecycle
+from oncall import ingest, lifecycle, offers
 from oncall.api import serializers as s
 from oncall.api.pagination import NewestFirstCursorPagination
 from oncall.change_events import ChangeStatus
@@ -325,6 +325,36 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
         "(notified now, escalation goes on from there). Either is notified at once; a claim by "
         "anyone else is released and a snooze ends. 400 when the person is not a member.",
     )
+
+    @extend_schema(
+        request=None,
+        responses=s.OfferedActionResultSerializer,
+        parameters=[OpenApiParameter("key", str, OpenApiParameter.PATH)],
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"actions/(?P<key>[^/]+)",
+        url_name="run-action",
+    )
+    def run_action(self, request: Request, public_id: str | None = None, key: str = "") -> Response:
+        """Run an action the incident offers (its ``actions``: a custom action, quick silence,
+        a war room): 404 when it offers none of that key, 403 outside its channel's members.
+        ``ok`` is false when the action ran and failed (the receiver answered an error)."""
+        incident = self.get_object()  # 404 outside the user's channels
+        try:
+            result = offers.run_action(incident, key, Actor(request.user, ActionSource.API))
+        except offers.UnknownAction as unknown:
+            raise NotFound(str(unknown)) from None
+        detail = _incident_details(request.user).get(pk=incident.pk)
+        return Response(
+            {
+                "ok": result.ok,
+                "message": result.message,
+                "url": result.url,
+                "incident": s.IncidentDetailSerializer(detail).data,
+            }
+        )
 
     @extend_schema(request=s.NewIncidentSerializer, responses={201: s.IncidentDetailSerializer})
     def create(self, request: Request) -> Response:

@@ -27,6 +27,7 @@ from oncall.forms import NoteForm, SnoozeForm
 from oncall.models import Alert, Incident, TimelineEntry
 from oncall.permissions import visible_incidents
 from oncall.sections import incident_sections
+from oncall.views.incident_offers import offered_context
 from oncall.wording import (
     ONE_CLICK_BUTTONS,
     available_actions,
@@ -86,6 +87,7 @@ def render_detail(
         "note_edit_minutes": settings.NOTE_EDIT_WINDOW_MINUTES,
         "changes": changes_before(incident),
         "change_lookback_minutes": settings.CHANGE_LOOKBACK_MINUTES,
+        **offered_context(incident),
     }
     return render(request, "oncall/incident_detail.html", context, status=status)
 

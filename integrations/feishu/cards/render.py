@@ -53,9 +53,10 @@ from integrations.feishu.models import FeishuApp
 from oncall.changes import changes_before
 from oncall.durations import snooze_choices
 from oncall.events import Severity
-from oncall.links import incident_url
+from oncall.links import absolute_url, incident_url
 from oncall.models import Alert, ChangeEvent, Incident, IncidentNote
 from oncall.notify.choose import render_for
+from oncall.offers import OfferedAction, incident_actions, incident_links
 from oncall.timeline import display_name
 from oncall.wording import (
     ONE_CLICK_BUTTONS,
@@ -148,13 +149,25 @@ def _incident_card(
             *_merged_into(incident),
             *notes_shown,
             *changes_shown,
-            _lark_md_div(f"[Open in console]({incident_url(incident)})"),
+            _lark_md_div(_links_line(incident)),
             *_action_row(incident, state),
             {"tag": "note", "elements": [_plain(_note(incident, now))]},
         ],
     }
     _fill_body(card, incident, alerts, summary.first, now, images)
     return card
+
+
+def _links_line(incident: Incident) -> str:
+    """ "Open in console" and the links the incident offers (``oncall.offers``), on one line."""
+    links = [(gettext("Open in console"), incident_url(incident))]
+    links += [(link.label, absolute_url(link.url)) for link in incident_links(incident)]
+    return " · ".join(f"[{_md_text(label)}]({url})" for label, url in links)
+
+
+def _md_text(text: str) -> str:
+    # A label inside [...] must not close the bracket or start another link.
+    return _one_line(text).replace("[", "(").replace("]", ")")
 
 
 def _merged_into(incident: Incident) -> list[dict]:
@@ -423,7 +436,23 @@ def _actions(incident: Incident, state: DisplayState) -> list[dict]:
             elements.append(_close_button(ref))
         else:
             elements.append(_one_click(name, ref))
+    if incident.merged_into_id is None:
+        elements += [_offered_button(offered, ref) for offered in incident_actions(incident)]
     return elements
+
+
+def _offered_button(offered: OfferedAction, ref: str) -> dict:
+    """An action the incident offers beyond its lifecycle (``oncall.offers``): its click names
+    the offer's key, and Feishu asks first when the action wants a confirmation."""
+    label = f"{offered.icon} {offered.label}" if offered.icon else offered.label
+    button = _button(label, "offer", ref, kind=_OFFER_KINDS.get(offered.style, "default"))
+    button["value"]["key"] = offered.key
+    if offered.confirm:
+        button["confirm"] = {"title": _plain(offered.label), "text": _plain(offered.confirm)}
+    return button
+
+
+_OFFER_KINDS = {"primary": "primary", "danger": "danger"}
 
 
 def _one_click(action: str, ref: str) -> dict:

@@ -38,6 +38,7 @@ CARD_ACTIONS: dict[str, Callable[[CardAction], CardResponse]] = {
     "reopen": incident_buttons.handle,
     "snooze": incident_buttons.handle,
     "wake": incident_buttons.handle,
+    "offer": incident_buttons.handle_offer,
 }
 
 

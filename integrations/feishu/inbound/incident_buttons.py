@@ -26,7 +26,7 @@ from integrations.feishu.cards.render import incident_card
 from integrations.feishu.cards.sample import EXAMPLE_INCIDENT_ID
 from integrations.feishu.inbound.card_actions import CardAction, CardResponse
 from integrations.feishu.inbound.identity import feishu_actor, how_to_link, linked_user
-from oncall import lifecycle
+from oncall import lifecycle, offers
 from oncall.durations import SNOOZE_PRESETS
 from oncall.models import Incident
 from oncall.timeline import Actor
@@ -47,6 +47,33 @@ def handle(action: CardAction) -> CardResponse:
     # (PermissionDenied): nothing is read or checked here first, so a click costs one read.
     actor = feishu_actor(user, action.app, message_id=action.message_id, via="card")
     return _perform(action, public_id, actor)
+
+
+def handle_offer(action: CardAction) -> CardResponse:
+    """The handler of the buttons of actions the incident offers (``oncall.offers``): the
+    button's value names the offer's key; ``offers.run_action`` checks the clicker may act and
+    that the incident still offers it. The answer is the action's message and the current card
+    (running an action may change what the card offers, a war room's link say)."""
+    public_id = _public_id(action)
+    key = action.value.get("key")
+    if public_id is None or not isinstance(key, str):
+        return _gone()
+    incident = _incident(public_id)
+    if incident is None:
+        return _gone()
+    user = linked_user(action.app, action.open_id)
+    if user is None:
+        return CardResponse(how_to_link(action.app), "warning")
+    actor = feishu_actor(user, action.app, message_id=action.message_id, via="card")
+    try:
+        result = offers.run_action(incident, key, actor)
+    except PermissionDenied as denied:
+        return CardResponse(str(denied), "warning")
+    except offers.UnknownAction as unknown:
+        return _refused(incident, str(unknown), action)
+    incident.refresh_from_db()
+    toast_type = "success" if result.ok else "error"
+    return CardResponse(result.message, toast_type, _card(incident, action))
 
 
 def _perform(action: CardAction, public_id: uuid.UUID, actor: Actor) -> CardResponse:

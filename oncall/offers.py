@@ -1,0 +1,153 @@
+"""What an incident offers beyond its lifecycle buttons: links and actions, from providers.
+
+Claim, close, snooze and the other lifecycle transitions are the same on every surface and live
+in ``oncall.lifecycle``. Around them an incident offers more, and who offers it varies:
+
+* **links**: the channel's link integrations (a Grafana dashboard for ``labels.service``), the
+  alerts' runbooks, a war room a chat platform opened for it;
+* **actions**: the channel's custom actions (roll back a release), quick silence, "open a war
+  room" on a platform that has war rooms.
+
+Each of those is an :class:`OfferProvider`, named by dotted path in ``settings.INCIDENT_OFFERS``
+(the core's own and the platforms'); this module gathers them so the incident page, the REST API
+and every platform's card show the same list without knowing who offers what, and so a click on
+any surface runs an action through one function, :func:`run_action`, which checks the actor may
+act on the incident's channel before the provider runs it.
+
+An action's ``key`` is stable and short (``"action:7"``, ``"quick_silence"``, ``"war_room"``):
+cards carry it in their button values, pages in a form field, the API in its path. A provider
+answers only for the keys it offered; the first provider that knows a key runs it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+
+from oncall.permissions import can_act_on_channel
+
+if TYPE_CHECKING:
+    from oncall.models import Incident
+    from oncall.timeline import Actor
+
+
+@dataclass(frozen=True)
+class OfferedLink:
+    """A link shown with the incident. ``url`` is absolute or site-relative; a surface that
+    needs absolute URLs (a card) makes it so."""
+
+    key: str
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class OfferedAction:
+    """A button beside the lifecycle ones. ``style`` is ``"default"``, ``"primary"`` or
+    ``"danger"``; ``confirm`` is the question asked before running it, or empty to run at once.
+    ``colour`` and ``icon`` are hints a surface may use (``"#d83931"``, an emoji)."""
+
+    key: str
+    label: str
+    style: str = "default"
+    confirm: str = ""
+    colour: str = ""
+    icon: str = ""
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What running an action did, in words for the person who clicked (``message``), and a
+    link to follow where the action made one (a war room)."""
+
+    ok: bool
+    message: str
+    url: str = ""
+
+
+class UnknownAction(LookupError):
+    """No provider offers this action for this incident (removed, or not for its channel)."""
+
+
+@runtime_checkable
+class OfferProvider(Protocol):
+    def links(self, incident: Incident) -> list[OfferedLink]: ...
+
+    def actions(self, incident: Incident) -> list[OfferedAction]: ...
+
+    def run(self, incident: Incident, key: str, actor: Actor) -> ActionResult | None:
+        """Run the action ``key`` for ``actor`` and return its result, or None when this
+        provider does not know ``key`` (the next provider is asked). The caller has checked
+        that the actor may act on the incident's channel."""
+        ...
+
+
+def providers() -> tuple[OfferProvider, ...]:
+    """The providers in ``settings.INCIDENT_OFFERS`` order, built once per value of the
+    setting (a test's override takes effect)."""
+    return _build(tuple(getattr(settings, "INCIDENT_OFFERS", ())))
+
+
+@lru_cache(maxsize=8)
+def _build(paths: tuple[str, ...]) -> tuple[OfferProvider, ...]:
+    built = []
+    for path in paths:
+        provider = import_string(path)()
+        if not isinstance(provider, OfferProvider):
+            raise TypeError(f"{path} does not fulfil oncall.offers.OfferProvider")
+        built.append(provider)
+    return tuple(built)
+
+
+def incident_links(incident: Incident) -> list[OfferedLink]:
+    """Every provider's links for ``incident``, in provider order; only web links (http,
+    https, or a path of this console) are kept, since a link's URL becomes an ``href``."""
+    return [
+        link
+        for provider in providers()
+        for link in provider.links(incident)
+        if _is_web_link(link.url)
+    ]
+
+
+def _is_web_link(url: str) -> bool:
+    # "//host/..." is another site, not a path of this console.
+    return url.lower().startswith(("https://", "http://")) or (
+        url.startswith("/") and not url.startswith("//")
+    )
+
+
+def incident_actions(incident: Incident) -> list[OfferedAction]:
+    """Every provider's actions for ``incident``, in provider order. A colour that is not a
+    ``#rrggbb`` hex is dropped: pages put it in a style attribute."""
+    return [
+        action if _HEX_COLOUR.fullmatch(action.colour or "#000000") else replace(action, colour="")
+        for provider in providers()
+        for action in provider.actions(incident)
+    ]
+
+
+_HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+def run_action(incident: Incident, key: str, actor: Actor) -> ActionResult:
+    """Run the offered action ``key``: the one way every surface runs one. Refuses an actor who
+    may not act on the incident's channel (``PermissionDenied``) and a key no provider offers
+    for this incident (:class:`UnknownAction`)."""
+    user: Any = actor.user
+    if user is None or not can_act_on_channel(user, incident.channel_id):
+        raise PermissionDenied(_("Only members of the incident's channel can run its actions."))
+    if key not in {action.key for action in incident_actions(incident)}:
+        raise UnknownAction(_("This incident offers no action “%(key)s”.") % {"key": key})
+    for provider in providers():
+        result = provider.run(incident, key, actor)
+        if result is not None:
+            return result
+    raise UnknownAction(_("This incident offers no action “%(key)s”.") % {"key": key})

@@ -1,0 +1,59 @@
+"""Running an action an incident offers from its page: ``/incidents/<id>/actions/<key>/``.
+
+The actions come from ``oncall.offers`` (custom actions, quick silence, a war room). One that
+asks for a confirmation is a question first (GET), like closing; its form's POST runs it, and an
+action without one is a button that POSTs at once. Either way it runs through
+``offers.run_action`` and the page comes back with what it did as a message (post, redirect,
+get: a reload never runs it again).
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from oncall import offers
+from oncall.models import ActionSource, Incident
+from oncall.permissions import visible_incidents
+from oncall.timeline import Actor
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def run(request: HttpRequest, public_id: UUID, key: str) -> HttpResponse:
+    incident = get_object_or_404(
+        visible_incidents(request.user).select_related("channel"), public_id=public_id
+    )
+    offered = next((a for a in offers.incident_actions(incident) if a.key == key), None)
+    if offered is None:
+        raise Http404("The incident offers no such action.")
+    if request.method == "GET":
+        return render(
+            request, "oncall/incident_offer_confirm.html", {"incident": incident, "action": offered}
+        )
+    try:
+        result = offers.run_action(incident, key, Actor(request.user, ActionSource.WEB))
+    except PermissionDenied as denied:
+        messages.error(request, str(denied))
+    except offers.UnknownAction as unknown:
+        messages.warning(request, str(unknown))
+    else:
+        (messages.success if result.ok else messages.error)(request, result.message)
+    return redirect("incident-detail", public_id=incident.public_id)
+
+
+def offered_context(incident: Incident) -> dict[str, object]:
+    """What the incident page shows of ``oncall.offers``: its links and its actions (none on a
+    merged incident, which is closed and holds no alerts)."""
+    if incident.merged_into_id is not None:
+        return {"offered_links": [], "offered_actions": []}
+    return {
+        "offered_links": offers.incident_links(incident),
+        "offered_actions": offers.incident_actions(incident),
+    }

@@ -1,0 +1,171 @@
+"""What an incident offers beyond its lifecycle (``oncall.offers``): the same links and actions
+on the page, in the API and on the Feishu card, each action run through ``offers.run_action``
+(members only, keys the incident offers only)."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.messages import get_messages
+from rest_framework.test import APIClient
+
+from oncall import offers
+from oncall.models import ActionSource, Incident
+from oncall.timeline import Actor
+from tests.factories import ChannelFactory, IncidentFactory
+
+pytestmark = pytest.mark.django_db
+
+PROVIDER = "tests.offers_provider.RunbookOffers"
+
+
+@pytest.fixture(autouse=True)
+def provided(settings):
+    settings.INCIDENT_OFFERS = [PROVIDER]
+
+
+@pytest.fixture
+def incident(channel) -> Incident:
+    return IncidentFactory(channel=channel, title="Replication lag")
+
+
+@pytest.fixture
+def api(responder) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(responder)
+    return client
+
+
+def notes(incident: Incident) -> list[str]:
+    return list(incident.notes.values_list("body", flat=True))
+
+
+def said(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def action_url(incident: Incident, key: str) -> str:
+    return f"/incidents/{incident.public_id}/actions/{key}/"
+
+
+# --- The gathering --------------------------------------------------------------------------
+
+
+def test_links_keep_only_web_addresses_and_colours_only_hex(incident):
+    assert [link.key for link in offers.incident_links(incident)] == ["runbook"]
+    colours = {action.key: action.colour for action in offers.incident_actions(incident)}
+    assert colours["test:fail"] == ""
+
+
+def test_a_channel_without_offers_shows_none(db):
+    quiet = IncidentFactory(channel=ChannelFactory(name="Quiet"))
+    assert offers.incident_links(quiet) == []
+    assert offers.incident_actions(quiet) == []
+
+
+def test_a_non_member_may_not_run_an_action(incident, outsider):
+    with pytest.raises(offers.PermissionDenied):
+        offers.run_action(incident, "test:note", Actor(outsider, ActionSource.API))
+    assert notes(incident) == []
+
+
+def test_a_key_the_incident_does_not_offer_is_refused(incident, responder):
+    with pytest.raises(offers.UnknownAction):
+        offers.run_action(incident, "test:unknown", Actor(responder, ActionSource.API))
+
+
+def test_the_system_may_not_run_an_action(incident):
+    with pytest.raises(offers.PermissionDenied):
+        offers.run_action(incident, "test:note", Actor.system())
+
+
+def test_a_provider_that_is_not_one_is_refused(settings, incident):
+    settings.INCIDENT_OFFERS = ["oncall.offers.UnknownAction"]
+    with pytest.raises(TypeError, match="does not fulfil"):
+        offers.incident_links(incident)
+
+
+# --- The page -------------------------------------------------------------------------------
+
+
+def test_the_page_shows_the_links_and_actions(signed_in, incident):
+    body = signed_in.get(f"/incidents/{incident.public_id}/").content.decode()
+    assert 'href="https://runbooks.example/' in body
+    assert "javascript:" not in body
+    assert f'action="{action_url(incident, "test:note")}"' in body
+    # One that asks first is a link to its question, not a form that runs it.
+    assert f'href="{action_url(incident, "test:ask")}"' in body
+    assert "url(x)" not in body
+
+
+def test_the_page_runs_an_action_once_and_says_what_it_did(signed_in, incident):
+    response = signed_in.post(action_url(incident, "test:note"))
+    assert response.status_code == 302
+    assert said(response) == ["Noted."]
+    assert notes(incident) == ["ran by web"]
+
+
+def test_an_action_that_asks_first_shows_its_question(signed_in, incident):
+    response = signed_in.get(action_url(incident, "test:ask"))
+    assert response.status_code == 200
+    assert "Roll back v2?" in response.content.decode()
+    assert notes(incident) == []
+    signed_in.post(action_url(incident, "test:ask"))
+    assert notes(incident) == ["rolled back"]
+
+
+def test_a_failed_action_is_said_as_an_error(signed_in, incident):
+    response = signed_in.post(action_url(incident, "test:fail"))
+    assert said(response) == ["Status page answered 500."]
+    message = next(iter(get_messages(response.wsgi_request)))
+    assert message.level_tag == "error"
+
+
+def test_the_page_refuses_an_unknown_action_and_outsiders(signed_in, incident, client, outsider):
+    assert signed_in.post(action_url(incident, "test:unknown")).status_code == 404
+    client.force_login(outsider)
+    assert client.post(action_url(incident, "test:note")).status_code == 404
+    assert notes(incident) == []
+
+
+def test_the_page_needs_csrf(responder, incident):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(responder)
+    assert client.post(action_url(incident, "test:note")).status_code == 403
+    assert notes(incident) == []
+
+
+# --- The API --------------------------------------------------------------------------------
+
+
+def test_the_api_lists_the_links_and_actions(api, incident):
+    body = api.get(f"/api/v1/incidents/{incident.public_id}/").json()
+    assert body["links"] == [
+        {"key": "runbook", "label": "Runbook", "url": f"https://runbooks.example/{incident.number}"}
+    ]
+    assert [a["key"] for a in body["actions"]] == ["test:note", "test:ask", "test:fail"]
+    assert body["actions"][1]["confirm"] == "Roll back v2?"
+
+
+def test_the_api_runs_an_action(api, incident):
+    response = api.post(f"/api/v1/incidents/{incident.public_id}/actions/test:ask/")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["ok"], body["message"], body["url"]) == (
+        True,
+        "Rolled back.",
+        "https://deploy.example/1",
+    )
+    assert body["incident"]["id"] == str(incident.public_id)
+    assert notes(incident) == ["rolled back"]
+
+
+def test_the_api_answers_404_for_an_unknown_action_or_incident(api, incident, outsider):
+    response = api.post(f"/api/v1/incidents/{incident.public_id}/actions/nope/")
+    assert response.status_code == 404
+    assert "nope" in str(response.json())
+    api.force_authenticate(outsider)
+    response = api.post(f"/api/v1/incidents/{incident.public_id}/actions/test:note/")
+    assert response.status_code == 404
+    assert notes(incident) == []
