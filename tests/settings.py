@@ -16,6 +16,17 @@ os.environ["DATA_DIR"] = (
     if os.environ["DATA_DIR"].endswith(os.sep + os.environ.get("PYTEST_XDIST_WORKER", "-"))
     else os.path.join(os.environ["DATA_DIR"], os.environ.get("PYTEST_XDIST_WORKER", ""))
 ).rstrip(os.sep)
+# ... and, on Redis, a database of its own (the broker's queues, the cache, the rate limits): one
+# process's cache.clear() would otherwise empty the queues another's real worker is reading.
+# gw0 keeps the given database, gw1 the one below it, and so on; a subprocess (a test's Celery
+# worker) inherits the base and so computes the same one.
+if os.environ.get("CELERY_BROKER_URL", "").startswith("redis://"):
+    _base = os.environ.setdefault("ONCALL_TEST_BROKER_BASE", os.environ["CELERY_BROKER_URL"])
+    _url, _, _db = _base.rpartition("/")
+    if not _db.isdigit():  # redis://host:port, no database named: database 0
+        _url, _db = _base.rstrip("/"), "0"
+    _worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    os.environ["CELERY_BROKER_URL"] = f"{_url}/{int(_db or 0) - _worker}"
 os.environ.setdefault("PUBLIC_BASE_URL", "https://oncall.example.com")
 os.environ.setdefault("FEISHU_SANDBOX_ENABLED", "true")
 
