@@ -15,12 +15,14 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from integrations.feishu import chats, escalation_targets, setup_check
+from integrations.feishu import budget, chats, escalation_targets, setup_check
 from integrations.feishu.cards import sample
 from integrations.feishu.client import errors
 from integrations.feishu.models import (
+    ApiPlan,
     CardDelivery,
     FeishuApp,
     FeishuChat,
@@ -48,6 +50,11 @@ CHECKLIST = [
     "Permissions: request <code>im:chat</code>, <code>im:message</code> and "
     "<code>contact:user.id:readonly</code> (and <code>im:resource</code>, for cards to show "
     "alert images).",
+    # Linking (issue 16, item 5): Feishu leaves these fields out of the user info without them.
+    "Permissions, for linking accounts: request <code>contact:user.email:readonly</code> "
+    "(获取用户邮箱信息): people are matched to console accounts by email, which Feishu's user "
+    "info carries only with it. <code>contact:user.phone:readonly</code> (获取用户手机号) adds "
+    "the mobile number; the console does not match by mobile, so it is optional.",
     "Availability: all employees. Then create a version and publish it.",
     "In Feishu, add the bot to each group that should receive cards, then sync chats here.",
     "Each person opens the app once from the Feishu workplace to link their account.",
@@ -65,6 +72,13 @@ class FeishuAppForm(forms.ModelForm):
         required=False,
         help_text="Optional but recommended: with it Feishu encrypts and signs every callback.",
     )
+    # Not required: a form posted without it (a script, an older page) keeps the current plan.
+    api_plan = forms.ChoiceField(
+        label=_("Feishu edition"),
+        choices=ApiPlan.choices,
+        required=False,
+        help_text=FeishuApp._meta.get_field("api_plan").help_text,
+    )
     clear_encrypt_key = forms.BooleanField(
         label="Remove the Encrypt Key", required=False, help_text="After removing it in Feishu."
     )
@@ -72,7 +86,16 @@ class FeishuAppForm(forms.ModelForm):
     class Meta:
         model = FeishuApp
         # The secrets are the form's own write-only fields above, copied in by clean().
-        fields = ["name", "platform", "app_id", "enabled", "war_room_enabled", "api_base_url"]
+        fields = [
+            "name",
+            "platform",
+            "app_id",
+            "enabled",
+            "war_room_enabled",
+            "api_base_url",
+            "api_plan",
+            "api_monthly_quota",
+        ]
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -85,6 +108,7 @@ class FeishuAppForm(forms.ModelForm):
             self.fields["app_secret"].required = True
             self.fields["verification_token"].required = True
             self.fields.pop("clear_encrypt_key", None)
+            self.fields.pop("api_plan", None)  # the guide's step 2 only; the default plan
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -94,6 +118,8 @@ class FeishuAppForm(forms.ModelForm):
             value = (cleaned.get(name) or "").strip() or getattr(self.instance, name) or ""
             cleaned[name] = value
             setattr(self.instance, name, value)
+        if not cleaned.get("api_plan"):
+            cleaned["api_plan"] = self.instance.api_plan or ApiPlan.FREE
         if cleaned.get("clear_encrypt_key"):
             if (self.data.get("encrypt_key") or "").strip():
                 self.add_error("clear_encrypt_key", "Either enter a new key or remove it.")
@@ -121,6 +147,7 @@ class FeishuAppAdmin(admin.ModelAdmin):
         "last_check",
         "chats_summary",
         "unlinked_people",
+        "api_usage_field",
     ]
     add_fieldsets = [
         (
@@ -160,6 +187,18 @@ class FeishuAppAdmin(admin.ModelAdmin):
         ("Setup checklist", {"fields": ["checklist", "last_check", "chats_summary"]}),
         ("Linked accounts", {"fields": ["unlinked_people"]}),
         ("Options", {"fields": ["war_room_enabled", "api_base_url"]}),
+        (
+            _("API budget (调用量)"),
+            {
+                "fields": ["api_plan", "api_monthly_quota", "api_usage_field"],
+                "description": _(
+                    "Feishu counts every Open API call of the tenant's custom apps: the basic "
+                    "free edition allows 10,000 a month (refreshed on the 1st), the other "
+                    "editions are unlimited. The console counts this app's calls and warns at "
+                    "80 % and 100 %."
+                ),
+            },
+        ),
     ]
     Media = AdminMedia
 
@@ -219,6 +258,23 @@ class FeishuAppAdmin(admin.ModelAdmin):
             counts[FeishuChat.Status(status)] += 1
         parts = ", ".join(f"{n} {s.label}" for s, n in counts.items() if n) or "none yet"
         return format_html('<a href="{}">{}</a>', url, parts)
+
+    @admin.display(description=_("Open API calls this month"))
+    def api_usage_field(self, app: FeishuApp) -> SafeString:
+        current = budget.usage(app)
+        css = "check-failed" if current.level else "check-ok"
+        return format_html('<span class="{}">{}</span>', css, budget.describe(app, current))
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None
+    ) -> HttpResponse:
+        """Say it at the top of the page when this month's calls reach 80 % or are spent."""
+        app = self.get_object(request, object_id)
+        if app is not None and request.method == "GET":
+            current = budget.usage(app)
+            if current.level:
+                self.message_user(request, budget.describe(app, current), messages.WARNING)
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="people not linked yet")
     def unlinked_people(self, app: FeishuApp) -> SafeString | str:

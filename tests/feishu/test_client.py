@@ -543,13 +543,13 @@ def test_it_waits_as_the_limiter_says_before_a_call(rsps):
 
     assert slept == [0.25, 0.5]
     assert limiter.asked[-1] == [
-        Limit("feishu:cli_a1b2c3:send", 50, 1, guard_ms=200),
         Limit("feishu:cli_a1b2c3:send", 1000, 60, guard_ms=200),
         Limit("feishu:receiver:chat_id:oc_123", 5, 1, guard_ms=200),
+        Limit("feishu:cli_a1b2c3:api", 50, 1, guard_ms=200),
     ]
 
 
-def test_card_updates_are_limited_per_message_and_other_calls_per_app(rsps):
+def test_card_updates_are_limited_per_message_and_by_the_apps_50_per_second(rsps):
     cache.set(token_cache_key(FEISHU), TOKEN)
     rsps.patch(f"{MESSAGES_URL}/om_1", json={"code": 0})
     rsps.get(f"{OPEN}/open-apis/im/v1/chats", json={"code": 0, "data": {"items": []}})
@@ -559,9 +559,10 @@ def test_card_updates_are_limited_per_message_and_other_calls_per_app(rsps):
     client.patch_message("om_1", CARD)
     client.list_chats()
 
+    app_wide = Limit("feishu:cli_a1b2c3:api", 50, 1, guard_ms=200)
     assert limiter.asked == [
-        [Limit("feishu:message:om_1", 5, 1, guard_ms=200)],
-        [Limit("feishu:cli_a1b2c3:api", 50, 1, guard_ms=200)],
+        [Limit("feishu:message:om_1", 5, 1, guard_ms=200), app_wide],
+        [app_wide],
     ]
 
 
