@@ -121,10 +121,17 @@ class DatabaseMeter:
         limit = self.app.monthly_call_limit
         if limit is None:
             return
-        for percent, warned_for in zip(THRESHOLDS, warned, strict=True):
-            reached = calls >= threshold_calls(limit, percent) and warned_for != limit
-            if reached and self._claim(month, percent, limit):
+        reached = [
+            percent
+            for percent, warned_for in zip(THRESHOLDS, warned, strict=True)
+            if calls >= threshold_calls(limit, percent) and warned_for != limit
+        ]
+        # Past both at once (a lowered limit): the higher one is announced, the lower claimed.
+        announced = False
+        for percent in sorted(reached, reverse=True):
+            if self._claim(month, percent, limit) and not announced:
                 self.crossings.append(percent)
+                announced = True
 
     def quota_refused(self, exc: errors.QuotaExhausted) -> errors.QuotaExhausted:
         ApiUsage.objects.filter(app=self.app, month=quota_month(self._clock())).update(
