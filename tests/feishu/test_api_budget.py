@@ -291,3 +291,23 @@ def test_threads_counting_at_once_lose_no_call_and_warn_once_each():
 
     assert calls_of(app) == 200
     assert sorted(crossed) == [80, 100]
+
+
+def test_the_admin_form_sets_the_plan_and_the_checklist_names_the_linking_scopes(app, admin_client):
+    url = reverse("admin:integrations_feishuapp_change", args=[app.pk])
+    form = {
+        "name": app.name,
+        "platform": "feishu",
+        "app_id": app.app_id,
+        "enabled": "on",
+        "api_plan": "unlimited",
+        "api_monthly_quota": "",
+    }
+
+    assert admin_client.post(url, form).status_code == 302
+
+    app.refresh_from_db()
+    assert (app.api_plan, app.monthly_call_limit) == (ApiPlan.UNLIMITED, None)
+    page = admin_client.get(url).content.decode()
+    assert "contact:user.email:readonly" in page
+    assert "contact:user.phone:readonly" in page
