@@ -18,7 +18,8 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from integrations.feishu import budget, chats, escalation_targets, setup_check
+from integrations.feishu import chats, escalation_targets, setup_check
+from integrations.feishu.budget_admin import BUDGET_FIELDSET, ApiBudgetAdmin
 from integrations.feishu.cards import sample
 from integrations.feishu.client import errors
 from integrations.feishu.models import (
@@ -128,7 +129,7 @@ class FeishuAppForm(forms.ModelForm):
 
 
 @admin.register(FeishuApp)
-class FeishuAppAdmin(admin.ModelAdmin):
+class FeishuAppAdmin(ApiBudgetAdmin, admin.ModelAdmin):
     form = FeishuAppForm
     list_display = ["name", "platform", "app_id", "enabled", "configuration", "active_chats"]
     list_filter = ["platform", "enabled"]
@@ -187,18 +188,7 @@ class FeishuAppAdmin(admin.ModelAdmin):
         ("Setup checklist", {"fields": ["checklist", "last_check", "chats_summary"]}),
         ("Linked accounts", {"fields": ["unlinked_people"]}),
         ("Options", {"fields": ["war_room_enabled", "api_base_url"]}),
-        (
-            _("API budget (调用量)"),
-            {
-                "fields": ["api_plan", "api_monthly_quota", "api_usage_field"],
-                "description": _(
-                    "Feishu counts every Open API call of the tenant's custom apps: the basic "
-                    "free edition allows 10,000 a month (refreshed on the 1st), the other "
-                    "editions are unlimited. The console counts this app's calls and warns at "
-                    "80 % and 100 %."
-                ),
-            },
-        ),
+        BUDGET_FIELDSET,
     ]
     Media = AdminMedia
 
@@ -258,23 +248,6 @@ class FeishuAppAdmin(admin.ModelAdmin):
             counts[FeishuChat.Status(status)] += 1
         parts = ", ".join(f"{n} {s.label}" for s, n in counts.items() if n) or "none yet"
         return format_html('<a href="{}">{}</a>', url, parts)
-
-    @admin.display(description=_("Open API calls this month"))
-    def api_usage_field(self, app: FeishuApp) -> SafeString:
-        current = budget.usage(app)
-        css = "check-failed" if current.level else "check-ok"
-        return format_html('<span class="{}">{}</span>', css, budget.describe(app, current))
-
-    def change_view(
-        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None
-    ) -> HttpResponse:
-        """Say it at the top of the page when this month's calls reach 80 % or are spent."""
-        app = self.get_object(request, object_id)
-        if app is not None and request.method == "GET":
-            current = budget.usage(app)
-            if current.level:
-                self.message_user(request, budget.describe(app, current), messages.WARNING)
-        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="people not linked yet")
     def unlinked_people(self, app: FeishuApp) -> SafeString | str:
