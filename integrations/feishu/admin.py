@@ -15,12 +15,15 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from integrations.feishu import chats, escalation_targets, setup_check
+from integrations.feishu.budget_admin import BUDGET_FIELDSET, ApiBudgetAdmin
 from integrations.feishu.cards import sample
 from integrations.feishu.client import errors
 from integrations.feishu.models import (
+    ApiPlan,
     CardDelivery,
     FeishuApp,
     FeishuChat,
@@ -48,6 +51,11 @@ CHECKLIST = [
     "Permissions: request <code>im:chat</code>, <code>im:message</code> and "
     "<code>contact:user.id:readonly</code> (and <code>im:resource</code>, for cards to show "
     "alert images).",
+    # Linking (issue 16, item 5): Feishu leaves these fields out of the user info without them.
+    "Permissions, for linking accounts: request <code>contact:user.email:readonly</code> "
+    "(获取用户邮箱信息): people are matched to console accounts by email, which Feishu's user "
+    "info carries only with it. <code>contact:user.phone:readonly</code> (获取用户手机号) adds "
+    "the mobile number; the console does not match by mobile, so it is optional.",
     "Availability: all employees. Then create a version and publish it.",
     "In Feishu, add the bot to each group that should receive cards, then sync chats here.",
     "Each person opens the app once from the Feishu workplace to link their account.",
@@ -65,6 +73,13 @@ class FeishuAppForm(forms.ModelForm):
         required=False,
         help_text="Optional but recommended: with it Feishu encrypts and signs every callback.",
     )
+    # Not required: a form posted without it (a script, an older page) keeps the current plan.
+    api_plan = forms.ChoiceField(
+        label=_("Feishu edition"),
+        choices=ApiPlan.choices,
+        required=False,
+        help_text=FeishuApp._meta.get_field("api_plan").help_text,
+    )
     clear_encrypt_key = forms.BooleanField(
         label="Remove the Encrypt Key", required=False, help_text="After removing it in Feishu."
     )
@@ -72,7 +87,16 @@ class FeishuAppForm(forms.ModelForm):
     class Meta:
         model = FeishuApp
         # The secrets are the form's own write-only fields above, copied in by clean().
-        fields = ["name", "platform", "app_id", "enabled", "war_room_enabled", "api_base_url"]
+        fields = [
+            "name",
+            "platform",
+            "app_id",
+            "enabled",
+            "war_room_enabled",
+            "api_base_url",
+            "api_plan",
+            "api_monthly_quota",
+        ]
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -85,6 +109,7 @@ class FeishuAppForm(forms.ModelForm):
             self.fields["app_secret"].required = True
             self.fields["verification_token"].required = True
             self.fields.pop("clear_encrypt_key", None)
+            self.fields.pop("api_plan", None)  # the guide's step 2 only; the default plan
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -94,6 +119,8 @@ class FeishuAppForm(forms.ModelForm):
             value = (cleaned.get(name) or "").strip() or getattr(self.instance, name) or ""
             cleaned[name] = value
             setattr(self.instance, name, value)
+        if not cleaned.get("api_plan"):
+            cleaned["api_plan"] = self.instance.api_plan or ApiPlan.FREE
         if cleaned.get("clear_encrypt_key"):
             if (self.data.get("encrypt_key") or "").strip():
                 self.add_error("clear_encrypt_key", "Either enter a new key or remove it.")
@@ -102,7 +129,7 @@ class FeishuAppForm(forms.ModelForm):
 
 
 @admin.register(FeishuApp)
-class FeishuAppAdmin(admin.ModelAdmin):
+class FeishuAppAdmin(ApiBudgetAdmin, admin.ModelAdmin):
     form = FeishuAppForm
     list_display = ["name", "platform", "app_id", "enabled", "configuration", "active_chats"]
     list_filter = ["platform", "enabled"]
@@ -121,6 +148,7 @@ class FeishuAppAdmin(admin.ModelAdmin):
         "last_check",
         "chats_summary",
         "unlinked_people",
+        "api_usage_field",
     ]
     add_fieldsets = [
         (
@@ -160,6 +188,7 @@ class FeishuAppAdmin(admin.ModelAdmin):
         ("Setup checklist", {"fields": ["checklist", "last_check", "chats_summary"]}),
         ("Linked accounts", {"fields": ["unlinked_people"]}),
         ("Options", {"fields": ["war_room_enabled", "api_base_url"]}),
+        BUDGET_FIELDSET,
     ]
     Media = AdminMedia
 

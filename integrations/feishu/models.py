@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import connections, models
 from django.urls import reverse
 from django.utils import timezone
@@ -32,6 +33,18 @@ PLATFORM_HOSTS = {
     Platform.FEISHU: ("https://open.feishu.cn", "https://accounts.feishu.cn"),
     Platform.LARK: ("https://open.larksuite.com", "https://accounts.larksuite.com"),
 }
+
+
+class ApiPlan(models.TextChoices):
+    """The Feishu edition of the app's tenant, for its monthly Open API quota (the setup guide's
+    table "调用量限制": the basic free edition 10,000 calls a month, refreshed on the 1st; the
+    other editions unlimited)."""
+
+    FREE = "free", _("Basic free edition (基础免费版): 10,000 calls a month")
+    UNLIMITED = "unlimited", _("Other editions (其他版本): no monthly limit")
+
+
+FREE_PLAN_MONTHLY_CALLS = 10_000
 
 
 def validate_api_base_url(value: str) -> None:
@@ -76,6 +89,27 @@ class FeishuApp(models.Model):
         default=False,
         help_text=_("Create a Feishu group chat for an incident on request."),
     )
+    # --- The API budget (integrations.feishu.budget) ---
+    api_plan = models.CharField(
+        _("Feishu edition"),
+        max_length=16,
+        choices=ApiPlan.choices,
+        default=ApiPlan.FREE,
+        help_text=_(
+            "The tenant's Feishu edition sets how many Open API calls its custom apps may make "
+            "a month. Feishu's admin console shows it under Billing → Equity data."
+        ),
+    )
+    api_monthly_quota = models.PositiveIntegerField(
+        _("monthly API quota override"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "Calls a month, when Feishu granted the tenant a quota other than its edition's "
+            "(the equity data page shows it). Leave blank to use the edition's."
+        ),
+    )
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -84,6 +118,11 @@ class FeishuApp(models.Model):
     check_ok = models.BooleanField(null=True, editable=False)
     check_message = models.TextField(blank=True, editable=False)
     chats_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Whether the user info of the last Feishu sign-in carried an email / a mobile number:
+    # Feishu leaves them out unless the app has contact:user.email:readonly /
+    # contact:user.phone:readonly. None: nobody signed in yet. "Check configuration" reports it.
+    user_info_has_email = models.BooleanField(null=True, editable=False)
+    user_info_has_mobile = models.BooleanField(null=True, editable=False)
 
     class Meta:
         verbose_name = _("Feishu app")
@@ -124,9 +163,22 @@ class FeishuApp(models.Model):
         )
 
     def client(self, **options) -> FeishuClient:
-        """A client with the console's shared rate limits (build one per task)."""
+        """A client with the console's shared rate limits and the app's monthly call meter
+        (build one per task)."""
+        from integrations.feishu.budget import DatabaseMeter
+
         options.setdefault("limiter", default_limiter())
+        options.setdefault("meter", DatabaseMeter(self))
         return FeishuClient(self.credentials(), **options)
+
+    @property
+    def monthly_call_limit(self) -> int | None:
+        """The tenant's Open API calls a month; None when unlimited."""
+        if self.api_monthly_quota:
+            return self.api_monthly_quota
+        if self.api_plan == ApiPlan.FREE:
+            return FREE_PLAN_MONTHLY_CALLS
+        return None
 
     # --- The URLs the admin pastes into the Feishu developer console -----------------------
 
@@ -417,3 +469,32 @@ class UploadedImage(models.Model):
 
     def __str__(self) -> str:
         return self.image_key
+
+
+class ApiUsage(models.Model):
+    """One app's Open API calls in one calendar month (Feishu's quota month, which starts on
+    the 1st in China's time), counted by ``budget.DatabaseMeter`` with one upsert per call.
+
+    ``exhausted_plan`` is the plan (``budget.plan_key``) under which Feishu answered 99991403:
+    while the app keeps that plan, calls stop until the month ends; a changed plan calls
+    again. ``warned_80`` / ``warned_100`` hold the limit each warning was given for, so that
+    each threshold is announced once a month (and again only if the limit changes)."""
+
+    app = models.ForeignKey(FeishuApp, on_delete=models.CASCADE, related_name="api_usage")
+    month = models.DateField(help_text=_("The first day of the month."))
+    calls = models.PositiveBigIntegerField(default=0)
+    exhausted_plan = models.CharField(max_length=40, blank=True)
+    exhausted_at = models.DateTimeField(null=True, blank=True)
+    warned_80 = models.PositiveIntegerField(null=True, blank=True)
+    warned_100 = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Feishu API usage")
+        verbose_name_plural = _("Feishu API usage")
+        ordering = ["app", "-month"]
+        constraints = [
+            models.UniqueConstraint(fields=["app", "month"], name="feishu_usage_once_a_month")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.app} {self.month:%Y-%m}: {self.calls}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException
@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
-from integrations.feishu import chats, setup_check
+from integrations.feishu import budget, chats, setup_check
 from integrations.feishu.client import errors
 from integrations.feishu.models import CardDelivery, FeishuApp, FeishuChat, LinkedAccount
 from oncall.permissions import ModelPermissions, visible_incidents
@@ -48,6 +48,7 @@ class FeishuAppSerializer(serializers.ModelSerializer):
     has_encrypt_key = serializers.SerializerMethodField()
     urls = serializers.SerializerMethodField()
     last_check = serializers.SerializerMethodField()
+    api_usage = serializers.SerializerMethodField()
 
     class Meta:
         model = FeishuApp
@@ -65,6 +66,9 @@ class FeishuAppSerializer(serializers.ModelSerializer):
             "enabled",
             "urls",
             "last_check",
+            "api_plan",
+            "api_monthly_quota",
+            "api_usage",
             "chats_synced_at",
             "created_at",
         ]
@@ -97,6 +101,38 @@ class FeishuAppSerializer(serializers.ModelSerializer):
         if app.checked_at is None:
             return None
         return {"at": app.checked_at, "ok": app.check_ok, "message": app.check_message}
+
+    @extend_schema_field(
+        inline_serializer(
+            "FeishuApiUsage",
+            {
+                "month": serializers.DateField(help_text="First day of the quota month."),
+                "calls": serializers.IntegerField(help_text="Open API calls counted so far."),
+                "limit": serializers.IntegerField(
+                    allow_null=True, help_text="Calls a month; null when unlimited."
+                ),
+                "percent": serializers.FloatField(allow_null=True),
+                "warning": serializers.ChoiceField(
+                    choices=["", "80", "100", "spent"],
+                    help_text="80 or 100: that share of the quota is used; spent: Feishu "
+                    "refused a call for the quota (cards fail until next month or a plan "
+                    "change).",
+                ),
+                "message": serializers.CharField(),
+            },
+        )
+    )
+    def get_api_usage(self, app: FeishuApp) -> dict:
+        """This month's Open API calls against the tenant's quota (the API budget)."""
+        current = budget.usage(app)
+        return {
+            "month": current.month,
+            "calls": current.calls,
+            "limit": current.limit,
+            "percent": current.percent,
+            "warning": current.level,
+            "message": budget.describe(app, current),
+        }
 
     def validate(self, attrs: dict) -> dict:
         for name in ("app_secret", "verification_token", "encrypt_key"):

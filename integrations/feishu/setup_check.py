@@ -6,10 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from integrations.feishu import chats
 from integrations.feishu.client import errors
 from integrations.feishu.models import FeishuApp, FeishuChat
+
+EMAIL_SCOPE = "contact:user.email:readonly"
+PHONE_SCOPE = "contact:user.phone:readonly"
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,8 @@ def check_configuration(app: FeishuApp) -> CheckResult:
             if app.encrypt_key
             else (" Consider setting an Encrypt Key: without one, callbacks are not signed.")
         )
-        outcome = CheckResult(True, f"Credentials work. {result}{listed}.{advice}")
+        scopes = f" {linking_scopes_note(app)}" if linking_scopes_note(app) else ""
+        outcome = CheckResult(True, f"Credentials work. {result}{listed}.{advice}{scopes}")
     FeishuApp.objects.filter(pk=app.pk).update(
         checked_at=timezone.now(), check_ok=outcome.ok, check_message=outcome.message
     )
@@ -45,3 +50,22 @@ def check_configuration(app: FeishuApp) -> CheckResult:
 
 def _explain(exc: errors.FeishuError) -> str:
     return errors.explain(exc, doing="listing the bot's chats", scopes="im:chat and im:message")
+
+
+def linking_scopes_note(app: FeishuApp) -> str:
+    """What the last Feishu sign-in's user info says about the scopes linking needs: Feishu
+    leaves ``email`` out without ``contact:user.email:readonly``, and people are matched to
+    console accounts by email. Empty when nothing needs saying."""
+    if app.user_info_has_email is False:
+        return _(
+            "Warning: the user info of the last Feishu sign-in had no email address, so people "
+            "cannot be matched to console accounts by email. Request the permission "
+            "%(scope)s (获取用户邮箱信息) under Permissions & Scopes (权限管理) in the Feishu "
+            "developer console and publish a new version (unless that person has no email in "
+            "Feishu)."
+        ) % {"scope": EMAIL_SCOPE}
+    if app.user_info_has_email is None:
+        return _("The email permission (%(scope)s) is checked at the first Feishu sign-in.") % {
+            "scope": EMAIL_SCOPE
+        }
+    return ""

@@ -230,7 +230,23 @@ def take_fault(path: str) -> ApiError | None:
     return None
 
 
+# Feishu's messages for the codes a fault is most often given (generic-error-code page).
+FAULT_CODE_MESSAGES = {
+    99991403: "This month's API call quota has been exceeded.",
+    99991661: "Missing access token for authorization.",
+    99991663: "Invalid access token for authorization.",
+    99991664: "Invalid app access token.",
+    99991665: "Invalid tenant access token.",
+    99991668: "Invalid access token for authorization.",
+    99991671: "Invalid token format.",
+    99991677: "Authentication token expired.",
+}
+
+
 def fault_answer(fault: Fault) -> ApiError:
+    if fault.code is not None:
+        msg = FAULT_CODE_MESSAGES.get(fault.code, "injected fault")
+        return ApiError(fault.code, msg, status=fault.status)
     if fault.status == 429:
         return rate_limited(max(1, fault.retry_after))
     code, msg = FAULT_ANSWERS.get(fault.status, (2200, "Internal Error"))

@@ -58,6 +58,25 @@ class CallbackFormat(models.TextChoices):
     OLD = "old", "card.action.trigger_v1 (old format)"
 
 
+# Permissions (scopes) a sandbox app can be granted: those the console asks for. Only the contact
+# ones change answers: the signed-in user's email and mobile come with their scope only, as on
+# Feishu (https://open.feishu.cn/document/server-docs/authentication-management/login-state-management/get).
+EMAIL_SCOPE = "contact:user.email:readonly"
+PHONE_SCOPE = "contact:user.phone:readonly"
+SCOPES = [
+    ("im:chat", "im:chat: read and create group chats"),
+    ("im:message", "im:message: send messages as the bot"),
+    ("im:resource", "im:resource: upload images"),
+    ("contact:user.id:readonly", "contact:user.id:readonly: find users by email or mobile"),
+    (EMAIL_SCOPE, f"{EMAIL_SCOPE}: read users' email addresses"),
+    (PHONE_SCOPE, f"{PHONE_SCOPE}: read users' mobile numbers"),
+]
+
+
+def all_scopes() -> list[str]:
+    return [scope for scope, _ in SCOPES]
+
+
 class SandboxApp(models.Model):
     """A custom app as the Feishu developer console holds it."""
 
@@ -82,6 +101,8 @@ class SandboxApp(models.Model):
     redirect_urls = models.JSONField(
         default=list, blank=True, help_text="OAuth redirect URLs (Security Settings)."
     )
+    # Permissions (Permissions & Scopes) the tenant's admin granted; new apps get them all.
+    scopes = models.JSONField(default=all_scopes, blank=True)
     # Availability range: everyone, or only the people listed.
     available_to_all = models.BooleanField(default=True)
     available_users = models.ManyToManyField("SandboxUser", blank=True, related_name="+")
@@ -273,10 +294,19 @@ class AuthorizationCode(models.Model):
 
 class Fault(models.Model):
     """Make the next ``remaining`` API calls whose path starts with ``path_prefix`` fail:
-    HTTP 5xx, or 429 with code 99991400 (fault tests and demos of retries)."""
+    HTTP 5xx, or 429 with code 99991400, or any status with a chosen ``code`` (fault tests and
+    demos of retries, token refreshes, a spent quota)."""
 
     path_prefix = models.CharField(max_length=200, default="/open-apis/")
-    status = models.PositiveSmallIntegerField(default=503, help_text="500, 502, 503 or 429.")
+    status = models.PositiveSmallIntegerField(
+        default=503, help_text="500, 502, 503, 429 or 400 (with a code)."
+    )
+    code = models.IntegerField(
+        null=True,
+        blank=True,
+        help_text="Feishu's code to answer with, e.g. 99991664 (tenant token rejected) or "
+        "99991403 (the month's API quota is spent). Blank: the status's usual code.",
+    )
     retry_after = models.PositiveIntegerField(default=1, help_text="Seconds, for 429.")
     remaining = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)

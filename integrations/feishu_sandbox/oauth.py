@@ -41,6 +41,8 @@ from integrations.feishu_sandbox.api import (
     tenant_key,
 )
 from integrations.feishu_sandbox.models import (
+    EMAIL_SCOPE,
+    PHONE_SCOPE,
     AccessToken,
     AuthorizationCode,
     SandboxApp,
@@ -288,11 +290,21 @@ def user_info(call: Call) -> dict[str, Any]:
             "avatar_big": avatar,
             "open_id": app.open_id_of(person),
             "union_id": person.union_id,
-            "email": person.email,
             "enterprise_email": "",
             "user_id": person.user_id,
-            "mobile": person.mobile,
             "tenant_key": tenant_key(),
             "employee_no": "",
+            **granted_contact_fields(app, person),
         }
     )
+
+
+def granted_contact_fields(app: SandboxApp, person: SandboxUser) -> dict[str, str]:
+    """``email`` and ``mobile`` come only with their scopes; without one, Feishu leaves the
+    field out of the answer (it does not send it empty)."""
+    fields = {}
+    if EMAIL_SCOPE in app.scopes:
+        fields["email"] = person.email
+    if PHONE_SCOPE in app.scopes:
+        fields["mobile"] = person.mobile
+    return fields

@@ -8,6 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from integrations.feishu_sandbox.models import (
+    SCOPES,
     CallbackFormat,
     Fault,
     SandboxApp,
@@ -74,6 +75,14 @@ class AppSettingsForm(forms.Form):
         label="Redirect URLs",
         help_text="One per line.",
     )
+    scopes = forms.MultipleChoiceField(
+        choices=SCOPES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Permissions (scopes)",
+        help_text="What the tenant's admin granted. Without the email or the mobile scope, "
+        "the signed-in user's info comes without that field.",
+    )
     available_to_all = forms.TypedChoiceField(
         choices=[("true", "All employees"), ("false", "Only the people chosen below")],
         coerce=lambda value: value == "true",
@@ -94,6 +103,7 @@ class AppSettingsForm(forms.Form):
                 "card_request_url": app.card_request_url,
                 "card_callback_format": app.card_callback_format,
                 "redirect_urls": "\n".join(app.redirect_urls),
+                "scopes": list(app.scopes),
                 "available_to_all": "true" if app.available_to_all else "false",
                 "available_users": list(app.available_users.all()),
             }
@@ -112,6 +122,7 @@ class AppSettingsForm(forms.Form):
             setattr(app, name, data[name])
         app.card_callback_format = data["card_callback_format"]
         app.redirect_urls = data["redirect_urls"]
+        app.scopes = [scope for scope, _ in SCOPES if scope in data["scopes"]]
         app.available_to_all = data["available_to_all"]
         app.save()
         app.available_users.set(data["available_users"])
@@ -159,13 +170,19 @@ class DisbandForm(forms.Form):
 
 class FaultForm(forms.ModelForm):
     status = forms.TypedChoiceField(
-        choices=[(503, "503"), (502, "502"), (500, "500"), (429, "429 (rate limited)")],
+        choices=[
+            (503, "503"),
+            (502, "502"),
+            (500, "500"),
+            (429, "429 (rate limited)"),
+            (400, "400 (a business error: give its code)"),
+        ],
         coerce=int,
     )
 
     class Meta:
         model = Fault
-        fields = ["path_prefix", "status", "retry_after", "remaining"]
+        fields = ["path_prefix", "status", "code", "retry_after", "remaining"]
         labels = {"remaining": "Count"}
 
 

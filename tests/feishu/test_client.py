@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import re
 import threading
 
 import pytest
@@ -20,7 +22,7 @@ from integrations.feishu.client.open_api import (
     pooled_session,
     token_cache_key,
 )
-from integrations.feishu.client.ratelimit import Limit
+from integrations.feishu.client.ratelimit import DatabaseLimiter, Limit
 
 SECRET = "app-secret-9f8e7d6c5b4a"
 TOKEN = "t-tenant-token-0123456789"
@@ -345,7 +347,12 @@ def test_it_does_not_cache_a_token_that_expires_within_5_minutes(rsps, client):
     assert fetch.call_count == 2
 
 
-@pytest.mark.parametrize("code", [99991663, 99991661, 99991671])
+def test_every_documented_tenant_token_code_is_a_token_invalid():
+    documented = {99991661, 99991663, 99991664, 99991665, 99991666, 99991668, 99991671, 99991677}
+    assert documented == errors.TOKEN_INVALID_CODES
+
+
+@pytest.mark.parametrize("code", sorted(errors.TOKEN_INVALID_CODES))
 def test_it_refreshes_the_token_once_on(code, rsps, client):
     first = token_answer(rsps, token=TOKEN)
     rejected = rsps.post(
@@ -543,13 +550,13 @@ def test_it_waits_as_the_limiter_says_before_a_call(rsps):
 
     assert slept == [0.25, 0.5]
     assert limiter.asked[-1] == [
-        Limit("feishu:cli_a1b2c3:send", 50, 1, guard_ms=200),
         Limit("feishu:cli_a1b2c3:send", 1000, 60, guard_ms=200),
         Limit("feishu:receiver:chat_id:oc_123", 5, 1, guard_ms=200),
+        Limit("feishu:cli_a1b2c3:api", 50, 1, guard_ms=200),
     ]
 
 
-def test_card_updates_are_limited_per_message_and_other_calls_per_app(rsps):
+def test_card_updates_are_limited_per_message_and_by_the_apps_50_per_second(rsps):
     cache.set(token_cache_key(FEISHU), TOKEN)
     rsps.patch(f"{MESSAGES_URL}/om_1", json={"code": 0})
     rsps.get(f"{OPEN}/open-apis/im/v1/chats", json={"code": 0, "data": {"items": []}})
@@ -559,10 +566,49 @@ def test_card_updates_are_limited_per_message_and_other_calls_per_app(rsps):
     client.patch_message("om_1", CARD)
     client.list_chats()
 
+    app_wide = Limit("feishu:cli_a1b2c3:api", 50, 1, guard_ms=200)
     assert limiter.asked == [
-        [Limit("feishu:message:om_1", 5, 1, guard_ms=200)],
-        [Limit("feishu:cli_a1b2c3:api", 50, 1, guard_ms=200)],
+        [Limit("feishu:message:om_1", 5, 1, guard_ms=200), app_wide],
+        [app_wide],
     ]
+
+
+def test_delayed_card_updates_and_token_fetches_share_the_apps_50_per_second(rsps):
+    token_answer(rsps)
+    rsps.post(f"{OPEN}/open-apis/interactive/v1/card/update", json={"code": 0})
+    limiter = ScriptedLimiter()
+    client = FeishuClient(FEISHU, limiter=limiter)
+
+    client.update_card_delayed("c-token", CARD, message_id="om_1")
+
+    app_wide = Limit("feishu:cli_a1b2c3:api", 50, 1, guard_ms=200)
+    assert limiter.asked == [
+        [app_wide],  # the tenant token
+        [Limit("feishu:message:om_1", 5, 1, guard_ms=200), app_wide],
+    ]
+
+
+@pytest.mark.django_db
+def test_sends_and_card_updates_together_get_no_more_than_50_calls_in_a_second(rsps):
+    cache.set(token_cache_key(FEISHU), TOKEN)
+    rsps.post(MESSAGES_URL, json={"code": 0, "data": {"message_id": "om_1"}})
+    rsps.patch(re.compile(f"{MESSAGES_URL}/om_.*"), json={"code": 0})
+    limiter = DatabaseLimiter(clock=lambda: 1_000.0)  # one second for every call
+    client = FeishuClient(FEISHU, limiter=limiter, max_wait=0)
+    admitted = 0
+
+    calls = []
+    for n in range(40):
+        calls.append(functools.partial(client.send_message, "open_id", f"ou_{n}", CARD, f"u{n}"))
+        calls.append(functools.partial(client.patch_message, f"om_{n}", CARD))
+    for call in calls:
+        try:
+            call()
+        except errors.RateLimited:
+            continue
+        admitted += 1
+
+    assert admitted == 50
 
 
 def test_it_raises_rate_limited_instead_of_waiting_past_max_wait(rsps):

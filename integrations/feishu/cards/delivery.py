@@ -39,7 +39,7 @@ from django.db import transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from integrations.feishu import PLATFORM_NAME, escalation_targets
+from integrations.feishu import PLATFORM_NAME, budget, escalation_targets
 from integrations.feishu.cards import render_cache
 from integrations.feishu.cards.render import card_fingerprint as fingerprint
 from integrations.feishu.chats import record_gone
@@ -297,6 +297,9 @@ def _send_owed(
         except errors.FeishuError as exc:
             _permanent_failure(delivery, exc)
             return
+        finally:
+            # The 80 % / 100 % of the month's calls that this send reached, on its timeline.
+            budget.announce(client, delivery.incident_id)
         if not _record_sent(delivery, number, message_id, card.fingerprint):
             # A twin task recorded this number first: go on from the row as it is now.
             try:
@@ -421,6 +424,7 @@ FAILURE_REASONS: tuple[tuple[type[errors.FeishuError], str], ...] = (
     (errors.ChatDisbanded, "chat_disbanded"),
     (errors.UserOutsideAvailability, "user_outside_availability"),
     (errors.AuthError, "app_credentials_refused"),
+    (errors.QuotaExhausted, "quota_spent"),
     (errors.RateLimited, "rate_limited"),
     (errors.TransientError, "transient_error"),
     (errors.PermanentError, "refused"),
@@ -485,7 +489,11 @@ def sync(incident_id: int) -> int:
             for copy in _stale_copies(incident_id, app, card.fingerprint):
                 if app.pk not in clients:
                     clients[app.pk] = app.client(max_wait=TASK_MAX_WAIT_SECONDS)
-                if _patch_copy(clients[app.pk], copy, card.card):
+                try:
+                    updated = _patch_copy(clients[app.pk], copy, card.card)
+                finally:
+                    budget.announce(clients[app.pk], incident_id)
+                if updated:
                     _record_patched(copy, card.fingerprint)
                     patched += 1
     finally:

@@ -112,7 +112,37 @@ class CardTooOld(PermanentError):
     """230031: a card older than 14 days can no longer be updated."""
 
 
-TOKEN_INVALID_CODES = frozenset({99991663, 99991661, 99991671})
+class QuotaExhausted(PermanentError):
+    """99991403: the tenant's Open API calls for this month are spent (the free edition allows
+    10,000 a month). Nothing goes through until the quota refreshes on the 1st or the tenant
+    changes its Feishu edition. ``explanation`` (``integrations.feishu.budget`` writes it, with
+    the app's plan) replaces Feishu's terse message for the people who read it."""
+
+    def __init__(
+        self,
+        msg: str,
+        *,
+        code: int | None = None,
+        http_status: int | None = None,
+        explanation: str = "",
+    ):
+        self.explanation = explanation
+        super().__init__(msg, code=code, http_status=http_status)
+
+    def _describe(self) -> str:
+        return self.explanation or super()._describe()
+
+
+# Feishu's documented codes for a tenant token that is missing, malformed, expired or not valid
+# (https://open.feishu.cn/document/server-docs/api-call-guide/generic-error-code):
+# 99991661 missing, 99991663 invalid or expired, 99991664 invalid app access token, 99991665
+# invalid tenant access token, 99991671 not a t-/u- token, 99991677 expired; 99991666 and
+# 99991668 are answered to a rejected token too (the official lark-oapi SDK refreshes on them).
+# Each is answered by fetching a new token and retrying the call once.
+TOKEN_INVALID_CODES = frozenset(
+    {99991661, 99991663, 99991664, 99991665, 99991666, 99991668, 99991671, 99991677}
+)
+QUOTA_EXHAUSTED_CODE = 99991403
 RATE_LIMIT_CODES = frozenset({99991400, 230020})
 PERMANENT_CODES: dict[int, type[PermanentError]] = {
     230002: BotNotInChat,
@@ -135,7 +165,7 @@ def explain(exc: FeishuError, *, doing: str, scopes: str, nothing_done: str = ""
     then = f" {nothing_done}" if nothing_done else ""
     if isinstance(exc, AuthError):
         return f"{exc}{then}"
-    if isinstance(exc, DestinationRefused):
+    if isinstance(exc, (DestinationRefused, QuotaExhausted)):
         return f"{exc}{then}"
     if isinstance(exc, RateLimited):
         return f"Feishu is rate limiting this app.{then} Try again in {exc.retry_after:g} s."
@@ -200,6 +230,8 @@ def from_response(
 
     if code in TOKEN_INVALID_CODES:
         return TokenInvalid(msg, code=code, http_status=http_status)
+    if code == QUOTA_EXHAUSTED_CODE:  # before the 429 check: Feishu may send it with HTTP 429
+        return QuotaExhausted(msg, code=code, http_status=http_status)
     if code in RATE_LIMIT_CODES or http_status == 429:
         return RateLimited(
             msg, retry_after=retry_after_from(headers), code=code, http_status=http_status

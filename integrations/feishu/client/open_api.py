@@ -3,8 +3,11 @@
 ``FeishuClient`` wraps one ``requests.Session``: every answer is parsed as JSON and judged by its
 ``code`` (0 = success), never by the HTTP status; failures become the typed errors of
 ``integrations.feishu.client.errors``. The tenant token is cached in the Django cache and refreshed
-once when Feishu says it is invalid. With a limiter, every call first waits for the console's
-shared rate limits (``integrations.feishu.client.ratelimit``).
+once when Feishu says it is invalid (any of the token codes Feishu documents). With a limiter,
+every call first waits for the console's shared rate limits
+(``integrations.feishu.client.ratelimit``), the app-wide 50/s included; with a meter, every call
+that leaves is counted against the tenant's monthly quota (``Meter``, kept by
+``integrations.feishu.budget``).
 
 Every session is the core's guarded one (``oncall.outbound``): an app's base URL is set by an
 admin, so each connection goes only to an address checked against the SSRF rules, and no
@@ -24,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import requests
@@ -86,6 +89,18 @@ def token_cache_key(credentials: AppCredentials) -> str:
     return "feishu:tenant-token:" + hashlib.sha256(material.encode()).hexdigest()
 
 
+class Meter(Protocol):
+    """Counts an app's Open API calls against its tenant's monthly quota (Feishu's free
+    edition: 10,000 calls a month)."""
+
+    def count_call(self) -> None:
+        """Count one call about to be sent; raise ``QuotaExhausted`` instead (counting nothing)
+        when Feishu already said this month's quota is spent."""
+
+    def quota_refused(self, exc: errors.QuotaExhausted) -> errors.QuotaExhausted:
+        """Feishu answered 99991403: remember it, and return the error to raise."""
+
+
 class FeishuClient:
     """Typed calls to the Open API for one app. Not tied to a request: build one per task."""
 
@@ -98,8 +113,10 @@ class FeishuClient:
         limiter: Limiter | None = None,
         sleep: Callable[[float], object] = time.sleep,
         max_wait: float = DEFAULT_MAX_WAIT,
+        meter: Meter | None = None,
     ):
         self.credentials = credentials
+        self.meter = meter
         self.session = session or outbound.session()
         self.timeout = timeout
         self.limiter = limiter
@@ -121,8 +138,8 @@ class FeishuClient:
         body = {"app_id": self.credentials.app_id, "app_secret": self.credentials.app_secret}
         try:
             payload = self._call("POST", TENANT_AUTH_PATH, json=body, limits=self._app_limits())
-        except errors.DestinationRefused:
-            raise  # the host is wrong, not the App ID / App Secret
+        except (errors.DestinationRefused, errors.QuotaExhausted):
+            raise  # the host is wrong, or the month's calls are spent: not the credentials
         except errors.PermanentError as exc:
             raise errors.AuthError(
                 exc.msg, code=exc.code, http_status=exc.http_status, app_id=self.credentials.app_id
@@ -166,11 +183,10 @@ class FeishuClient:
         return data["message_id"]
 
     def _send_limits(self, receive_id_type: str = "", receive_id: str = "") -> list[Limit]:
+        # The 50/s is the app's, shared with every other call (``_call`` adds it); sends
+        # also have their own 1000/min.
         app = self.credentials.app_id
-        limits = [
-            Limit(f"feishu:{app}:send", 50, 1, EDGE_GUARD_MS),
-            Limit(f"feishu:{app}:send", 1000, 60, EDGE_GUARD_MS),
-        ]
+        limits = [Limit(f"feishu:{app}:send", 1000, 60, EDGE_GUARD_MS)]
         if receive_id:
             # 5/s per receiver; a group's budget is shared by all bots in it: no app id.
             receiver = f"feishu:receiver:{receive_id_type}:{receive_id}"
@@ -368,6 +384,8 @@ class FeishuClient:
     # --- Plumbing -------------------------------------------------------------------------
 
     def _app_limits(self) -> list[Limit]:
+        """Feishu's 50 calls/s per app, for every Open API call (the guide's table: "所有接口",
+        "每个应用最高频率 50 次/秒"): sends, card updates, tokens, chats, contacts, OAuth."""
         return [Limit(f"feishu:{self.credentials.app_id}:api", 50, 1, EDGE_GUARD_MS)]
 
     def _api(
@@ -418,9 +436,13 @@ class FeishuClient:
         data: dict | None = None,
         files: dict | None = None,
     ) -> dict:
-        """One HTTP exchange: wait for the rate limits, send, parse, map errors."""
+        """One HTTP exchange: wait for the rate limits (the call's own and the app's 50/s,
+        which covers every Open API call), count it, send, parse, map errors."""
         if self.limiter is not None:
-            wait_for(self.limiter, list(limits), sleep=self._sleep, max_wait=self._max_wait)
+            every = list(dict.fromkeys([*limits, *self._app_limits()]))
+            wait_for(self.limiter, every, sleep=self._sleep, max_wait=self._max_wait)
+        if self.meter is not None:
+            self.meter.count_call()
         url = self.credentials.open_api_base + path
         try:
             response = self.session.request(
@@ -452,9 +474,12 @@ class FeishuClient:
         logger.warning(
             "Feishu %s %s failed: code %s, HTTP %s", method, path, code, response.status_code
         )
-        raise errors.from_response(
+        error = errors.from_response(
             response.status_code, payload, response.headers, secrets=self._secrets
         )
+        if isinstance(error, errors.QuotaExhausted) and self.meter is not None:
+            error = self.meter.quota_refused(error)
+        raise error
 
 
 def _is_oauth_success(payload: object) -> bool:

@@ -112,7 +112,21 @@ class FeishuOAuth2Adapter(OAuth2Adapter):
     ) -> SocialLogin:
         """The signed-in Feishu user as an (unsaved) ``SocialLogin``. Raises ``FeishuError``."""
         info = self.feishu_app.client().user_info(token.token)
+        note_contact_fields(self.feishu_app, info)
         return self.get_provider().sociallogin_from_response(request, info)
+
+
+def note_contact_fields(app: FeishuApp, info: dict) -> None:
+    """Remember whether Feishu's user info carried ``email`` and ``mobile``: it leaves each
+    out when the app lacks its scope, and matching people by email needs the email. "Check
+    configuration" reports it. Written only when it changes."""
+    has_email, has_mobile = "email" in info, "mobile" in info
+    if (app.user_info_has_email, app.user_info_has_mobile) == (has_email, has_mobile):
+        return
+    app.user_info_has_email, app.user_info_has_mobile = has_email, has_mobile
+    FeishuApp.objects.filter(pk=app.pk).update(
+        user_info_has_email=has_email, user_info_has_mobile=has_mobile
+    )
 
 
 class FeishuProvider(OAuth2Provider):
