@@ -39,7 +39,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import Case, F, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 
 from integrations.feishu import PLATFORM_NAME, escalation_targets
@@ -548,10 +548,15 @@ def _incident_loader(incident_id: int) -> Callable[[], Incident | None]:
 
 def record_shown(app: FeishuApp, message_id: str, card: dict) -> None:
     """``card`` replaced the copy ``message_id`` (a click's answer did): a sync that finds
-    the same card current does not patch that copy again."""
+    the same card current does not patch that copy again. A superseded copy shows the card
+    for now, and the sync the click planned turns it back into the short form."""
     if message_id:
+        shown = Case(
+            When(superseded_at__isnull=True, then=Value(fingerprint(card))),
+            default=Value(""),  # not the short form: the next sync puts it back
+        )
         SentCard.objects.filter(message_id=message_id, delivery__app=app).update(
-            fingerprint=fingerprint(card), updated_at=timezone.now()
+            fingerprint=shown, updated_at=timezone.now()
         )
 
 
