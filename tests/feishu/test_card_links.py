@@ -126,7 +126,8 @@ def test_first_seen_is_when_the_alert_started_at_its_source(app, incident):
         last_seen=NOW - timedelta(minutes=5),
     )
     for alerts in ([alert], None):
-        assert fields_of(incident_card(incident, alerts=alerts, now=NOW))["First seen"] == "2026-11-20 23:00"
+        card = incident_card(incident, alerts=alerts, now=NOW)
+        assert fields_of(card)["First seen"] == "2026-11-20 23:00"
 
 
 def test_the_body_joins_resource_and_leaves_out_the_table_text(app, incident):
