@@ -51,9 +51,7 @@ def test_a_start_later_than_the_console_heard_of_it_is_not_believed(push, source
     assert alert.started == alert.first_seen
 
 
-def test_the_page_shows_the_start_as_first_seen_and_when_it_was_received(
-    push, source, signed_in
-):
+def test_the_page_shows_the_start_as_first_seen_and_when_it_was_received(push, source, signed_in):
     push(source, payloads.alertmanager(payloads.am_alert()))
     alert = Alert.objects.get()
 
