@@ -355,6 +355,13 @@ class CardDelivery(models.Model):
         makes this free for a list of deliveries)."""
         return [sent.message_id for sent in self.sent_messages.all()]
 
+    @property
+    def current_message_id(self) -> str | None:
+        """The one copy still kept current (the others were superseded by newer ones), or None
+        before any was sent (a prefetch of ``sent_messages`` makes this free)."""
+        live = [sent for sent in self.sent_messages.all() if sent.superseded_at is None]
+        return live[-1].message_id if live else None
+
 
 class SentCard(models.Model):
     """One message a delivery sent: a copy of the incident's card in someone's chat.

@@ -186,3 +186,15 @@ def test_the_short_form_links_to_the_incident_through_the_web_entry(console_app,
     text = json.dumps(card)
     assert f"#{incident.number}" in text
     assert console_app.web_entry_url(f"/incidents/{incident.public_id}/") in text
+
+
+def test_the_api_names_the_copy_kept_current(client, console_app, sandbox_people, people, incident):
+    for _ in range(2):
+        delivery.notify(incident, console_app, [people["alice"]], [])
+    old, new = cards_of(sandbox_people["alice"])
+    client.force_login(people["alice"])
+
+    (row,) = client.get("/api/v1/feishu-card-deliveries/").json()["results"]
+
+    assert row["message_ids"] == [old.message_id, new.message_id]
+    assert row["current_message_id"] == new.message_id
