@@ -64,6 +64,7 @@ ALERT_EVENT_FIELDS = [
     "images",
     "status",
     "resolved_at",
+    "started_at",
     "last_seen",
     "event_count",
 ]
@@ -285,6 +286,10 @@ class Merger:
         alert.labels = event.labels
         alert.links = [{"href": link.href, "text": link.text} for link in event.links]
         alert.images = [{"src": i.src, "alt": i.alt, "href": i.href} for i in event.images]
+        if event.starts_at is not None:
+            # The source's own start (a refire brings the new episode's); an event without
+            # one keeps the time known.
+            alert.started_at = event.starts_at
 
     def _count_event(self, alert: Alert) -> None:
         """Count the event on the alert, to be written with the batch's other changed alerts.

@@ -529,7 +529,7 @@ class SentCardInline(admin.TabularInline):
     """The messages a delivery sent, and which card content each copy shows (read-only)."""
 
     model = SentCard
-    fields = ["message_id", "fingerprint", "sent_at", "updated_at"]
+    fields = ["message_id", "fingerprint", "sent_at", "updated_at", "superseded_at"]
     readonly_fields = fields
     extra = 0
     can_delete = False

@@ -8,6 +8,7 @@ Secrets (App Secret, Verification Token, Encrypt Key) are encrypted at rest by
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -189,6 +190,11 @@ class FeishuApp(models.Model):
     def web_url(self) -> str:
         """Web app → desktop and mobile homepage."""
         return self._absolute("feishu:web")
+
+    def web_entry_url(self, path: str) -> str:
+        """The web entry that opens the console page ``path`` (site-relative) signed in:
+        inside Feishu, the sign-in round trip needs no typing (the links on cards)."""
+        return f"{self.web_url}?{urlencode({'next': path})}"
 
     @property
     def redirect_url(self) -> str:
@@ -401,6 +407,13 @@ class CardDelivery(models.Model):
         makes this free for a list of deliveries)."""
         return [sent.message_id for sent in self.sent_messages.all()]
 
+    @property
+    def current_message_id(self) -> str | None:
+        """The one copy still kept current (the others were superseded by newer ones), or None
+        before any was sent (a prefetch of ``sent_messages`` makes this free)."""
+        live = [sent for sent in self.sent_messages.all() if sent.superseded_at is None]
+        return live[-1].message_id if live else None
+
 
 class SentCard(models.Model):
     """One message a delivery sent: a copy of the incident's card in someone's chat.
@@ -421,6 +434,13 @@ class SentCard(models.Model):
     sent_at = models.DateTimeField(default=timezone.now)
     # Last PATCH of this copy, or the click answer that replaced it.
     updated_at = models.DateTimeField(default=timezone.now)
+    # A newer copy went to the same recipient: this one shows the short "see the newer card"
+    # form (``cards.supersede``) and later changes no longer update it.
+    superseded_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_("A newer copy was sent to the same recipient; this one points to it."),
+    )
 
     class Meta:
         verbose_name = _("sent card")

@@ -252,6 +252,11 @@ class CardDeliverySerializer(serializers.ModelSerializer):
     app = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
     recipient = serializers.CharField(source="recipient_name", read_only=True)
     message_ids = serializers.ListField(child=serializers.CharField(), read_only=True)
+    current_message_id = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="The copy kept current; older copies to the same recipient point to it.",
+    )
 
     class Meta:
         model = CardDelivery
@@ -268,6 +273,7 @@ class CardDeliverySerializer(serializers.ModelSerializer):
             "attempts",
             "last_error",
             "message_ids",
+            "current_message_id",
             "updated_at",
         ]
         read_only_fields = fields

@@ -362,6 +362,12 @@ class AlertSerializer(serializers.ModelSerializer):
     incident = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
     channel = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
     source = serializers.SlugRelatedField(slug_field="public_id", read_only=True, allow_null=True)
+    started_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="When the source says the alert started (Alertmanager's startsAt); null when "
+        "it gave no time. first_seen is when the console first received it.",
+    )
 
     class Meta:
         model = Alert
@@ -379,6 +385,7 @@ class AlertSerializer(serializers.ModelSerializer):
             "labels",
             "links",
             "images",
+            "started_at",
             "first_seen",
             "last_seen",
             "resolved_at",

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
@@ -190,6 +191,10 @@ class Alert(models.Model):
     images = models.JSONField(default=list, blank=True)
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
+    # When the source says the problem started (Alertmanager's startsAt, a sender's own
+    # timestamp); ``first_seen`` is when the console first heard of it. None: the source
+    # gave no time. ``started`` gives the one to show.
+    started_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     event_count = models.PositiveIntegerField(default=1)
 
@@ -204,6 +209,14 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def started(self) -> datetime:
+        """When the alert started: the source's own time when it gave one (never later than
+        the console heard of it), else when the console first heard of it."""
+        if self.started_at is None:
+            return self.first_seen
+        return min(self.started_at, self.first_seen)
 
 
 class TimelineEntry(models.Model):

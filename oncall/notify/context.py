@@ -210,7 +210,7 @@ def _alert(alert: Alert) -> dict[str, Any]:
         "Description": alert.description,
         "AlertSeverity": _severity(alert.severity),
         "AlertStatus": status,
-        "StartTime": _seconds(alert.first_seen),
+        "StartTime": _seconds(alert.started),
         "LastTime": _seconds(alert.last_seen),
         "EndTime": _seconds(alert.resolved_at),
         "Labels": _labels(alert.labels),

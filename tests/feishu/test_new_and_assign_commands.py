@@ -96,7 +96,8 @@ def test_new_opens_an_incident_in_the_sender_s_only_channel(app, alice, channel)
     assert answer.startswith(
         f"#{incident.number} opened in Databases (warning): Checkout is slow\n"
     )
-    assert answer.endswith(f"/incidents/{incident.public_id}/")
+    # The link opens the incident through the app's web entry: signed in, inside Feishu.
+    assert answer.endswith(app.web_entry_url(f"/incidents/{incident.public_id}/"))
     assert (incident.channel, incident.created_by, incident.severity) == (channel, alice, "warning")
     created = incident.timeline.get(kind=Kind.CREATED)
     assert (created.message, created.source, created.data["via"]) == (

@@ -39,9 +39,10 @@ def escape_lark_md(text: str) -> str:
     return text.translate(_LARK_MD_ESCAPES)
 
 
-# The knowledge base's default Feishu body, as the card has always shown it: the first
-# alert's body_text label (else its description), the resource label (over every alert),
-# then every other label, one per line.
+# The knowledge base's default Feishu body (its 1.3.4 template): the first alert's body_text
+# label (else its description), the resource label joined over every alert, then every other
+# label but body_text_with_table (the same text laid out as a table, for media that show
+# one), one per line, then the alert's images.
 DEFAULT_BODY = """\
 {% if Labels.body_text %}
 {{ clip(Labels.body_text, 2000) }}
@@ -51,7 +52,8 @@ DEFAULT_BODY = """\
 {% if Labels.resource %}
 **resource**: {{ oneLine(clip(joinAlertLabels(root, "resource", ", "), 500)) }}
 {% endif %}
-{% for key, value in Labels|dictsort(true) if key not in ["resource", "body_text"] %}
+{% for key, value in Labels|dictsort(true)
+   if key not in ["resource", "body_text", "body_text_with_table"] %}
 **{{ oneLine(clip(key, 100)) }}**: {{ oneLine(clip(value, 500)) }}
 {% endfor %}
 {% for v in Images %}

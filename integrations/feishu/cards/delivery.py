@@ -4,16 +4,19 @@
   notification per recipient (a ``CardDelivery`` row each) and hands the sending to tasks. A
   person without a linked account for the app, or a chat the bot is not in, is recorded on the
   timeline instead (the setup guide's FAQ: "app not linked").
-* ``send(delivery_id)`` sends what was asked for. Each message carries the uuid
-  ``oncall-<delivery>-<n>``, which Feishu delivers at most once per hour, so a send retried after
-  a crash, or run twice, posts once. No transaction is open during the HTTP call (the embedded
-  run's SQLite would block the sandbox answering it).
+* ``send(delivery_id)`` sends what was asked for: the current card, once, however many
+  notifications were asked for since the last send (a person refused three times as "app not
+  linked" who then links gets one card, not four). The message carries the uuid
+  ``oncall-<delivery>-<n>``, ``n`` the notification it answers, which Feishu delivers at most
+  once per hour, so a send retried after a crash, or run twice, posts once. No transaction is
+  open during the HTTP call (the embedded run's SQLite would block the sandbox answering it).
 * Every message sent is a ``SentCard`` row, written in the step that records the send, with
-  the fingerprint of the card it shows.
+  the fingerprint of the card it shows; the recipient's older copies are superseded in the
+  same step (``supersede``): one current card per recipient and incident.
 * ``sync(incident_id)`` patches every sent copy of the card with the incident's current state:
   the copies whose fingerprint differs from the current card's (one query), except cards older
-  than Feishu's 14 days. ``schedule_sync`` coalesces bursts: changes within a second give each
-  card one update.
+  than Feishu's 14 days; a superseded copy gets the short card once and nothing after.
+  ``schedule_sync`` coalesces bursts: changes within a second give each card one update.
 * ``record_shown(app, message_id, card)``: a card click's answer replaces the clicked copy, so
   the sync that follows the click leaves that copy alone while it still shows the current card.
 
@@ -36,11 +39,11 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import Case, F, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 
 from integrations.feishu import PLATFORM_NAME, budget, escalation_targets
-from integrations.feishu.cards import render_cache
+from integrations.feishu.cards import render_cache, supersede
 from integrations.feishu.cards.render import card_fingerprint as fingerprint
 from integrations.feishu.chats import record_gone
 from integrations.feishu.client import errors
@@ -271,14 +274,15 @@ def _send_owed(
     client: FeishuClient,
     held: dict[int, render_cache.Rendered],
 ) -> None:
-    """Send ``delivery``'s notifications not sent yet, keeping the object in step with its row.
-    Raises ``Retry``; permanent failures are recorded and end it. A notification asked for
-    later (``requested`` + 1) comes with a task of its own, so the row is not read again.
+    """Send ``delivery``'s notifications not sent yet as one message (the current card
+    answers them all), keeping the object in step with its row. Raises ``Retry``; permanent
+    failures are recorded and end it. A notification asked for later (``requested`` + 1)
+    comes with a task of its own, so the row is not read again.
 
     ``held``: cards rendered for sends a rate limit put off, by delivery, sent as they are
     when the send is tried again (as when the limiter slept), then checked for changes."""
     while delivery.sent < delivery.requested and delivery.app.enabled:
-        number = delivery.sent + 1
+        number = delivery.requested
         card = held.pop(delivery.pk, None) or render_cache.current(
             delivery.incident_id, load=_incident_loader(delivery.incident_id), app=delivery.app
         )
@@ -335,16 +339,18 @@ def _post(delivery: CardDelivery, card: dict, number: int, client: FeishuClient)
 def _record_sent(
     delivery: CardDelivery, number: int, message_id: str, card_fingerprint: str
 ) -> bool:
-    """Record message ``number`` (on the row and on ``delivery``) and its ``SentCard``; False
-    when a twin task recorded it first (Feishu answered both with the same message). A
-    conditional UPDATE (``sent`` still ``number - 1``) decides which task writes the message's
-    row, in the same transaction."""
+    """Record message ``number`` (on the row and on ``delivery``) and its ``SentCard``, the
+    recipient's older copies superseded; False when a task recorded this number or a later
+    one first. A conditional UPDATE (``sent`` still below ``number``) decides which task
+    writes the message's row, in the same transaction. A message that lost to a later one is
+    kept as a superseded copy (``supersede.record_late``)."""
     now = timezone.now()
     with transaction.atomic():
-        recorded = CardDelivery.objects.filter(pk=delivery.pk, sent=number - 1).update(
+        recorded = CardDelivery.objects.filter(pk=delivery.pk, sent__lt=number).update(
             sent=number, state=State.SENT, last_error="", attempts=0, updated_at=now
         )
         if recorded:
+            superseded = supersede.supersede_older(delivery.pk, now)
             SentCard.objects.create(
                 delivery_id=delivery.pk,
                 message_id=message_id,
@@ -352,6 +358,10 @@ def _record_sent(
                 sent_at=now,
                 updated_at=now,
             )
+        else:
+            superseded = supersede.record_late(delivery.pk, message_id, card_fingerprint, now)
+    if superseded:
+        schedule_sync(delivery.incident_id)  # the older copies get the short card
     if recorded:
         delivery.sent, delivery.state = number, State.SENT
         delivery.last_error, delivery.attempts = "", 0
@@ -489,12 +499,16 @@ def sync(incident_id: int) -> int:
             for copy in _stale_copies(incident_id, app, card.fingerprint):
                 if app.pk not in clients:
                     clients[app.pk] = app.client(max_wait=TASK_MAX_WAIT_SECONDS)
+                shown, shows = card.card, card.fingerprint
+                if copy.superseded_at is not None:
+                    shown = supersede.short_card(copy.delivery.incident, app)
+                    shows = supersede.SUPERSEDED_FINGERPRINT
                 try:
-                    updated = _patch_copy(clients[app.pk], copy, card.card)
+                    updated = _patch_copy(clients[app.pk], copy, shown)
                 finally:
                     budget.announce(clients[app.pk], incident_id)
                 if updated:
-                    _record_patched(copy, card.fingerprint)
+                    _record_patched(copy, shows)
                     patched += 1
     finally:
         for client in clients.values():
@@ -515,13 +529,16 @@ def _apps_with_copies(incident_id: int) -> list[FeishuApp]:
 
 
 def _stale_copies(incident_id: int, app: FeishuApp, current: str) -> list[SentCard]:
-    """``app``'s sent copies of the incident that show another card than ``current`` and that
-    Feishu still lets us update, oldest first."""
+    """``app``'s sent copies of the incident that Feishu still lets us update and that show
+    another card than they should: a live copy ``current``, a superseded one the short card.
+    Oldest first."""
+    live = Q(superseded_at__isnull=True) & ~Q(fingerprint=current)
+    superseded = Q(superseded_at__isnull=False) & ~Q(fingerprint=supersede.SUPERSEDED_FINGERPRINT)
     return list(
         _updatable(incident_id)
-        .select_related("delivery")
+        .select_related("delivery__incident")
         .filter(delivery__app=app)
-        .exclude(fingerprint=current)
+        .filter(live | superseded)
         .order_by("delivery_id", "sent_at", "id")
     )
 
@@ -539,10 +556,15 @@ def _incident_loader(incident_id: int) -> Callable[[], Incident | None]:
 
 def record_shown(app: FeishuApp, message_id: str, card: dict) -> None:
     """``card`` replaced the copy ``message_id`` (a click's answer did): a sync that finds
-    the same card current does not patch that copy again."""
+    the same card current does not patch that copy again. A superseded copy shows the card
+    for now, and the sync the click planned turns it back into the short form."""
     if message_id:
+        shown = Case(
+            When(superseded_at__isnull=True, then=Value(fingerprint(card))),
+            default=Value(""),  # not the short form: the next sync puts it back
+        )
         SentCard.objects.filter(message_id=message_id, delivery__app=app).update(
-            fingerprint=fingerprint(card), updated_at=timezone.now()
+            fingerprint=shown, updated_at=timezone.now()
         )
 
 

@@ -30,7 +30,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -40,6 +40,7 @@ from django.db import connection
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from integrations.feishu.cards.alert_summary import AlertSummary, alert_links, summarise
 from integrations.feishu.cards.body import (
     FEISHU_CARD,
     IMAGE_ELEMENT_COST,
@@ -120,6 +121,23 @@ def incident_card(
         )
 
 
+def console_url(url: str, app: FeishuApp | None) -> str:
+    """``url`` as a card links it. A console page (a site-relative path, or an address under
+    ``PUBLIC_BASE_URL``) goes through ``app``'s web entry, which signs the person in with
+    Feishu (no typing inside Feishu) and then opens the page; the entry takes only a
+    same-site path as ``next``. Another site's address stays as it is."""
+    base = settings.PUBLIC_BASE_URL
+    path = url[len(base) :] if base and url.startswith(f"{base}/") else url
+    if not path.startswith("/") or path.startswith(("//", "/\\")):
+        return url
+    return app.web_entry_url(path) if app is not None else absolute_url(path)
+
+
+def console_link(incident: Incident, app: FeishuApp | None) -> str:
+    """The incident's page, as a card links it (``console_url``)."""
+    return console_url(incident_url(incident), app)
+
+
 def _incident_card(
     incident: Incident,
     *,
@@ -130,7 +148,8 @@ def _incident_card(
     images: CardImages,
 ) -> dict:
     now = now or timezone.now()
-    summary = _summarise(incident, alerts)
+    app = images.app
+    summary = summarise(incident, alerts)
     notes_shown = _notes_element(_notes_summary(incident, notes), now)
     changes_shown = _changes_element(
         changes if changes is not None else changes_before(incident), now
@@ -146,10 +165,10 @@ def _incident_card(
             {"tag": "div", "fields": _fields(incident, summary, now)},
             {"tag": "hr"},
             _lark_md_div(""),  # _BODY_INDEX: the body, once the rest of the card is measured
-            *_merged_into(incident),
+            *_merged_into(incident, app),
             *notes_shown,
             *changes_shown,
-            _lark_md_div(_links_line(incident)),
+            _lark_md_div(_links_line(incident, app, alert_links(summary.first))),
             *_action_row(incident, state),
             {"tag": "note", "elements": [_plain(_note(incident, now))]},
         ],
@@ -158,10 +177,13 @@ def _incident_card(
     return card
 
 
-def _links_line(incident: Incident) -> str:
-    """ "Open in console" and the links the incident offers (``oncall.offers``), on one line."""
-    links = [(gettext("Open in console"), incident_url(incident))]
-    links += [(link.label, absolute_url(link.url)) for link in incident_links(incident)]
+def _links_line(incident: Incident, app: FeishuApp | None, of_alert: list[tuple[str, str]]) -> str:
+    """ "Open in console", the links the incident offers (``oncall.offers``) and those of
+    the alert the body shows (runbook, source, dashboard), on one line; those into the
+    console through the app's web entry (``console_url``), the others as they are."""
+    links = [(gettext("Open in console"), console_link(incident, app))]
+    links += [(link.label, console_url(link.url, app)) for link in incident_links(incident)]
+    links += [(text, console_url(href, app)) for text, href in of_alert]
     return " · ".join(f"[{_md_text(label)}]({url})" for label, url in links)
 
 
@@ -170,14 +192,14 @@ def _md_text(text: str) -> str:
     return _one_line(text).replace("[", "(").replace("]", ")")
 
 
-def _merged_into(incident: Incident) -> list[dict]:
+def _merged_into(incident: Incident, app: FeishuApp | None) -> list[dict]:
     """A merged incident's card says where its alerts went, and links there."""
     if incident.merged_into_id is None:
         return []
     target = incident.merged_into
     title = escape_lark_md(_one_line(_clip(target.title, MAX_TITLE_CHARS)))
     text = gettext("Merged into %(link)s: its alerts are handled there.") % {
-        "link": f"[#{target.number} {title}]({incident_url(target)})"
+        "link": f"[#{target.number} {title}]({console_link(target, app)})"
     }
     return [_lark_md_div(f"**{text}**")]
 
@@ -191,84 +213,6 @@ def card_fingerprint(card: dict) -> str:
 def card_size(card: dict) -> int:
     """The card's size in bytes as the budget counts it (ASCII-escaped JSON)."""
     return len(json.dumps(card).encode())
-
-
-# --- Alerts --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _AlertSummary:
-    firing: int
-    total: int
-    first_seen: datetime | None
-    last_seen: datetime | None
-    first: Alert | None  # the alert that opened the incident: the body shows it
-
-
-def _summarise(incident: Incident, alerts: Sequence[Alert] | None) -> _AlertSummary:
-    if alerts is not None:
-        return _summary_of(alerts)
-    if incident.pk is None:  # an example incident (the admin's test card) has no alerts stored
-        return _summary_of([])
-    return _summary_from_database(incident)
-
-
-def _summary_of(alerts: Sequence[Alert]) -> _AlertSummary:
-    if not alerts:
-        return _AlertSummary(0, 0, None, None, None)
-    return _AlertSummary(
-        firing=sum(1 for alert in alerts if alert.status == Alert.Status.FIRING),
-        total=len(alerts),
-        first_seen=min(alert.first_seen for alert in alerts),
-        last_seen=max(alert.last_seen for alert in alerts),
-        first=min(alerts, key=lambda alert: (alert.first_seen, alert.pk or 0)),
-    )
-
-
-def _summary_from_database(incident: Incident) -> _AlertSummary:
-    # One query however many alerts the incident has (a storm can merge thousands): the first
-    # alert, with the totals over all of them as window aggregates. Ordered by first_seen, the
-    # first alert's own first_seen is the earliest.
-    rows = Alert.objects.raw(_summary_sql(), [Alert.Status.FIRING, incident.pk])
-    first = next(iter(rows), None)
-    if first is None:
-        return _summary_of([])
-    return _AlertSummary(
-        firing=first.alerts_firing,
-        total=first.alerts_total,
-        first_seen=first.first_seen,
-        last_seen=_aware(first.alerts_last_seen),
-        first=first,
-    )
-
-
-@lru_cache(maxsize=1)
-def _summary_sql() -> str:
-    """The summary query, written in SQL: every card click and card sync runs it, and Django
-    took about 2 ms of CPU to compile it from the ORM's window expressions (four of them),
-    three times what running it costs. PostgreSQL and SQLite (3.30+) both take it."""
-    quote = connection.ops.quote_name
-
-    def column(name: str) -> str:
-        return quote(Alert._meta.get_field(name).column)
-
-    first_seen, last_seen = column("first_seen"), column("last_seen")
-    # Names from the model, quoted; the values are parameters.
-    return (
-        f"SELECT *, COUNT(*) OVER () AS alerts_total, "  # noqa: S608
-        f"COUNT(*) FILTER (WHERE {column('status')} = %s) OVER () AS alerts_firing, "
-        f"MAX({last_seen}) OVER () AS alerts_last_seen "
-        f"FROM {quote(Alert._meta.db_table)} WHERE {column('incident')} = %s "
-        f"ORDER BY {first_seen}, {column('id')} LIMIT 1"
-    )
-
-
-def _aware(value: datetime | str) -> datetime:
-    """A timestamp computed in SQL, which Django does not convert as it converts a column:
-    PostgreSQL gives a datetime, SQLite the text Django stored (UTC)."""
-    if isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
 # --- Notes ---------------------------------------------------------------------------------
@@ -386,7 +330,7 @@ def _header_colour(incident: Incident, state: DisplayState) -> str:
     return _SEVERITY_COLOURS.get(incident.severity, "blue")
 
 
-def _fields(incident: Incident, summary: _AlertSummary, now: datetime) -> list[dict]:
+def _fields(incident: Incident, summary: AlertSummary, now: datetime) -> list[dict]:
     first_seen = summary.first_seen or incident.created_at
     last_seen = summary.last_seen or incident.last_alert_at or first_seen
     alerts = f"{summary.firing} firing / {summary.total} total"

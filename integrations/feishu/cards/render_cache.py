@@ -12,9 +12,10 @@ Time changes a card too ("10:42" becomes a date tomorrow, a snooze ends): a stor
 at most ``MAX_SECONDS``, and never past the next local midnight or the end of the snooze it
 shows. Without a version (a cache emptied, an incident nobody announced) nothing is reused.
 
-A card that shows alert images is stored per app: its images are uploaded by, and belong to,
-the app that sends it (``images``), so two apps' cards of one incident may differ. A card
-whose body asked for no image is the same for every app and is stored once for all.
+A card is stored per app: its links into the console go through that app's web entry (so
+Feishu opens them signed in), and its images are uploaded by, and belong to, the app that
+sends it (``images``), so two apps' cards of one incident differ. A card rendered for no app
+(links straight to the console) is stored apart.
 """
 
 from __future__ import annotations
@@ -62,15 +63,12 @@ def current(
     holds, else rendered from ``load()`` (None when the incident is gone) and stored. ``load``
     must read the incident now, after the version: a copy read earlier may miss a change it
     names."""
-    card_keys = (
-        [_card_key(incident_id, app), _card_key(incident_id)] if app else [_card_key(incident_id)]
-    )
-    found = cache.get_many([_version_key(incident_id), *card_keys])
+    card_key = _card_key(incident_id, app)
+    found = cache.get_many([_version_key(incident_id), card_key])
     now_version = found.get(_version_key(incident_id))
-    for card_key in card_keys:  # the app's own card first, then the one for every app
-        stored = found.get(card_key)
-        if now_version is not None and stored and stored["version"] == now_version:
-            return Rendered(incident_id, stored["card"], stored["fingerprint"], now_version)
+    stored = found.get(card_key)
+    if now_version is not None and stored and stored["version"] == now_version:
+        return Rendered(incident_id, stored["card"], stored["fingerprint"], now_version)
     incident = load()
     if incident is None:
         return None
@@ -89,7 +87,7 @@ def _render(incident: Incident, at_version: str | None, app: FeishuApp | None) -
     rendered = Rendered(incident.pk, card, card_fingerprint(card), at_version)
     if at_version is not None:
         stored = {"version": at_version, "card": card, "fingerprint": rendered.fingerprint}
-        key = _card_key(incident.pk, app if images.asked else None)
+        key = _card_key(incident.pk, app)
         cache.set(key, stored, timeout=_lifetime(incident, now))
     return rendered
 

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone, translation
 
+from integrations.feishu.cards.render import console_link
 from integrations.feishu.inbound.events import IncomingMessage
 from integrations.feishu.inbound.identity import feishu_actor, how_to_link, linked_user
 from integrations.feishu.models import FeishuApp, SentCard
@@ -35,7 +36,6 @@ from oncall import lifecycle
 from oncall.durations import parse_duration, snooze_choices
 from oncall.events import Severity
 from oncall.incident_list import IncidentFilterForm, incident_list
-from oncall.links import incident_url
 from oncall.models import Channel, Incident
 from oncall.permissions import visible_channels, visible_incidents
 from oncall.timeline import Actor
@@ -175,7 +175,7 @@ def new_incident(app: FeishuApp, message: IncomingMessage) -> str:
     incident = outcome.incident
     return (
         f"#{incident.number} opened in {channel.name} ({incident.severity}): {incident.title}\n"
-        f"{incident_url(incident)}"
+        f"{console_link(incident, app)}"  # opens signed in, inside Feishu
     )
 
 

@@ -20,6 +20,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
+from integrations.feishu.cards import supersede
 from integrations.feishu.client import errors
 from integrations.feishu.models import FeishuApp, LinkedAccount
 from oncall.permissions import may_sign_in_by_email
@@ -132,6 +133,7 @@ def _link(
         # constraints decide, and the loser is reported rather than failing the whole batch.
         with transaction.atomic():
             LinkedAccount.objects.create(user=user, app=app, open_id=open_id, email=email)
+            supersede.after_linking(user, app)  # the cards they were refused, once each
     except IntegrityError:
         holder = LinkedAccount.objects.filter(app=app, open_id=open_id).select_related("user")
         found = holder.first()

@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from integrations.feishu.cards import supersede
 from integrations.feishu.models import FeishuApp, LinkedAccount
 from integrations.feishu.oauth.provider import FeishuIdentity
 from oncall.permissions import may_sign_in_by_email
@@ -64,7 +65,10 @@ def link(user: AbstractBaseUser, app: FeishuApp, identity: FeishuIdentity) -> Li
     if link is None:
         link = LinkedAccount(user=user, app=app)
     link.open_id = identity.open_id
-    return refresh(link, identity)
+    refresh(link, identity)
+    # The cards they were refused meanwhile: one each, the current one.
+    supersede.after_linking(user, app)
+    return link
 
 
 def match_by_email(app: FeishuApp, identity: FeishuIdentity) -> AbstractBaseUser | None:

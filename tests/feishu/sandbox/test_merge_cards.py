@@ -8,10 +8,10 @@ import json
 import pytest
 
 from integrations.feishu.cards import delivery
+from integrations.feishu.cards.render import console_link
 from integrations.feishu.models import SentCard
 from integrations.feishu_sandbox.models import SandboxMessage
 from oncall import lifecycle
-from oncall.links import incident_url
 from oncall.models import Alert
 from oncall.timeline import Actor
 from tests.factories import AlertFactory, ChannelFactory, IncidentFactory, UserFactory
@@ -55,7 +55,8 @@ def test_a_merge_updates_the_cards_of_both_incidents(console_app, alice, inciden
     lifecycle.merge(target, [source], Actor(alice, "web"))
 
     merged = copy_of(source)
-    assert f"Merged into [#{target.number} Database down]({incident_url(target)})" in merged
+    entry = console_link(target, console_app)  # through the app's web entry: signed in
+    assert f"Merged into [#{target.number} Database down]({entry})" in merged
     assert f"moved to #{target.number}" in merged
     assert '"tag": "action"' not in merged
     assert "3 firing / 3 total" in copy_of(target)
