@@ -69,9 +69,12 @@ def run_until_settled(limit: timedelta = timedelta(days=2)) -> datetime:
     end = moment + limit
     while moment <= end:
         run_due(moment)
-        pending = WebhookDelivery.objects.filter(status="pending").order_by("next_attempt_at")
-        upcoming = pending.values_list("next_attempt_at", flat=True).first()
-        if upcoming is None:
+        pending = WebhookDelivery.objects.filter(status="pending")
+        if not pending.exists():
             break
-        moment = max(upcoming, moment + timedelta(seconds=1))
+        later = pending.filter(next_attempt_at__gt=moment).order_by("next_attempt_at")
+        upcoming = later.values_list("next_attempt_at", flat=True).first()
+        if upcoming is None:
+            break  # what is pending waits for nothing time brings
+        moment = upcoming
     return moment
