@@ -4,13 +4,14 @@
     python3 dev.py up      run the console: web + worker + beat + the alert e-mail listener
                            (SMTP on 127.0.0.1:2525) on the embedded default
     python3 dev.py test    ruff, import contracts, the suite on SQLite, then PostgreSQL + Redis
-    python3 dev.py bench [ingest|delivery|clicks|big-push|insights|schedules|templates] [args...]
+    python3 dev.py bench [ingest|delivery|clicks|...|templates|webhooks] [args...]
                            a benchmark (PostgreSQL, Redis, gunicorn, workers): ingestion
                            (the default), Feishu card delivery, card clicks, one big push
                            and the small ones behind it, the insights page and API over a
                            year of incidents, resolving and drawing on-call schedules (no
                            servers; --sqlite for SQLite), or rendering cards from notification
-                           templates (SQLite, no servers); --help lists its options
+                           templates (SQLite, no servers), or outbound webhooks (deliveries
+                           per second; ingestion with a dead receiver); --help lists options
     python3 dev.py drill [args...]
                            the fault drill: alerts pushed while the broker, a worker,
                            PostgreSQL connections and Feishu fail; a table of lost and
@@ -241,6 +242,7 @@ BENCHMARKS = (
     "insights",
     "schedules",
     "templates",
+    "webhooks",
 )
 
 
