@@ -186,12 +186,15 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             messages.WARNING,
         )
 
-    @admin.action(description=_("Rotate the signing secret (the old one signs for a while)"))
+    @admin.action(
+        description=_("Rotate the signing secret (the old one signs for a while)"),
+        permissions=["change"],
+    )
     def rotate_secrets(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
         for endpoint in queryset:
             self._show_secret(request, endpoint, endpoints.rotate_secret(endpoint))
 
-    @admin.action(description=_("Send a test event"))
+    @admin.action(description=_("Send a test event"), permissions=["change"])
     def send_test_events(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
         for endpoint in queryset:
             delivery.send_test_event(endpoint)

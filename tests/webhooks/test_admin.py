@@ -120,3 +120,23 @@ def test_send_again_is_an_action(admin_client, receiver, django_capture_on_commi
 
     assert WebhookDelivery.objects.filter(status="delivered").count() == 2
     assert len(receiver.received) == 2
+
+
+def test_a_viewer_can_neither_rotate_nor_send(client, receiver):
+    from tests.factories import staff_user
+
+    endpoint, old = make_endpoint(receiver.url)
+    client.force_login(staff_user("vic", "oncall.view_webhookendpoint"))
+
+    client.post(
+        "/admin/oncall/webhookendpoint/",
+        {"action": "rotate_secrets", "_selected_action": [endpoint.pk]},
+    )
+    client.post(
+        "/admin/oncall/webhookendpoint/",
+        {"action": "send_test_events", "_selected_action": [endpoint.pk]},
+    )
+
+    endpoint.refresh_from_db()
+    assert endpoint.secret == old
+    assert not WebhookDelivery.objects.exists()
