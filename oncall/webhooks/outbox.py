@@ -157,9 +157,16 @@ def _channels_of(endpoints: list[WebhookEndpoint]) -> dict[int, set[int]]:
 
 def reserve_sequences(counts: Counter[int]) -> dict[int, int]:
     """The first of ``counts[incident]`` new sequence numbers of each incident, taken in one
-    statement that locks the incidents' sequence rows (in id order) until commit."""
+    statement that locks the incidents' sequence rows (in id order) until commit.
+
+    The incidents' rows are locked first, in id order: every writer takes an incident's row
+    before its sequence row (the lifecycle and the escalation step hold the row already).
+    Without it, a merge batch holding a sequence row and then waiting for the incident's row
+    (to close it when every alert recovered) deadlocks with an escalation step holding that
+    row and waiting for the sequence row."""
     table = connection.ops.quote_name(WebhookSequence._meta.db_table)
     ids = sorted(counts)
+    list(Incident.objects.select_for_update().filter(pk__in=ids).order_by("pk").values("pk"))
     values = ", ".join(["(%s, %s)"] * len(ids))
     # Identifiers come from the model; every value is a parameter.
     sql = (

@@ -186,6 +186,7 @@ def main() -> None:
     parser.add_argument("--task-workers", type=int, default=2)
     parser.add_argument("--web-workers", type=int, default=3)
     parser.add_argument("--redis-db", type=int, default=13)
+    parser.add_argument("--parts", default="deliveries,ingestion")
     # The ingestion benchmark's knobs, small by default.
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--batch", type=int, default=10)
@@ -200,16 +201,17 @@ def main() -> None:
     env = environment(tempfile.mkdtemp(prefix="oncall-bench-webhooks-"), redis_url)
     common.setup_django(env)
     common.stop_on_sigterm()
-    delivered = measure_deliveries(env, args, redis_url)
-    ingestion = measure_ingestion(env, args, redis_url)
-    print(
-        f"\nDeliveries to a local receiver ({args.webhook_workers} webhook worker processes, "
-        f"PostgreSQL + Redis, {os.cpu_count()} cores)"
-    )
-    common.print_rows(
-        [["events of", "deliveries", "seconds", "deliveries/s", "receiver check"], delivered]
-    )
-    ingest.print_table(ingestion, args)
+    parts = args.parts.split(",")
+    if "deliveries" in parts:
+        delivered = measure_deliveries(env, args, redis_url)
+        print(
+            f"\nDeliveries to a local receiver ({args.webhook_workers} webhook worker "
+            f"processes, PostgreSQL + Redis, {os.cpu_count()} cores)"
+        )
+        header = ["events of", "deliveries", "seconds", "deliveries/s", "receiver check"]
+        common.print_rows([header, delivered])
+    if "ingestion" in parts:
+        ingest.print_table(measure_ingestion(env, args, redis_url), args)
 
 
 if __name__ == "__main__":
