@@ -4,13 +4,14 @@
     python3 dev.py up      run the console: web + worker + beat + the alert e-mail listener
                            (SMTP on 127.0.0.1:2525) on the embedded default
     python3 dev.py test    ruff, import contracts, the suite on SQLite, then PostgreSQL + Redis
-    python3 dev.py bench [ingest|delivery|clicks|big-push|insights|schedules|templates] [args...]
+    python3 dev.py bench [ingest|delivery|clicks|...|templates|webhooks] [args...]
                            a benchmark (PostgreSQL, Redis, gunicorn, workers): ingestion
                            (the default), Feishu card delivery, card clicks, one big push
                            and the small ones behind it, the insights page and API over a
                            year of incidents, resolving and drawing on-call schedules (no
                            servers; --sqlite for SQLite), or rendering cards from notification
-                           templates (SQLite, no servers); --help lists its options
+                           templates (SQLite, no servers), or outbound webhooks (deliveries
+                           per second; ingestion with a dead receiver); --help lists options
     python3 dev.py drill [args...]
                            the fault drill: alerts pushed while the broker, a worker,
                            PostgreSQL connections and Feishu fail; a table of lost and
@@ -97,6 +98,11 @@ def answers(url_host: str, port: int) -> bool:
 # --- up --------------------------------------------------------------------------------------
 
 
+def webhooks_queue(env: dict[str, str]) -> str:
+    """The outbound webhooks' queue, named as oncall/settings.py names it."""
+    return env.get("CELERY_WEBHOOKS_QUEUE") or f"{env.get('CELERY_QUEUE') or 'oncall'}-webhooks"
+
+
 def cmd_up() -> None:
     ensure_venv()
     env = {**os.environ, "DEBUG": os.environ.get("DEBUG", "true")}
@@ -129,12 +135,28 @@ def cmd_up() -> None:
             "--concurrency",
             env.get("WORKER_CONCURRENCY", "2"),
         ],
+        # Outbound webhooks: their own worker on their own queue, which the worker above does
+        # not consume, so that a slow or dead receiver never holds ingestion or cards.
+        "webhooks": [
+            BIN / "celery",
+            "-A",
+            "oncall",
+            "worker",
+            "-Q",
+            webhooks_queue(env),
+            "-n",
+            "webhooks@%h",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            env.get("WEBHOOK_WORKER_CONCURRENCY", "4"),
+        ],
         # E-mail in: the SMTP listener of the e-mail sources (README: E-mail), on
         # ALERT_SMTPD_HOST:ALERT_SMTPD_PORT (127.0.0.1:2525 unless set).
         "smtpd": [PY, "manage.py", "alert_smtpd"],
     }
     smtpd = f"{env.get('ALERT_SMTPD_HOST', '127.0.0.1')}:{env.get('ALERT_SMTPD_PORT', '2525')}"
-    say(f"console on {env['PUBLIC_BASE_URL']}/ (Ctrl-C stops web, worker, beat and smtpd)")
+    say(f"console on {env['PUBLIC_BASE_URL']}/ (Ctrl-C stops them all)")
     say(f"alert e-mail by SMTP on {smtpd} (swaks --server {smtpd} --to <a source's address>)")
     say(f"administration on {env['PUBLIC_BASE_URL']}/admin/")
     say(f"Prometheus metrics on {env['PUBLIC_BASE_URL']}/metrics (README: Metrics)")
@@ -220,6 +242,7 @@ BENCHMARKS = (
     "insights",
     "schedules",
     "templates",
+    "webhooks",
 )
 
 

@@ -9,15 +9,21 @@ from celery.schedules import crontab
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oncall.settings")
 
 
+WEBHOOK_TASKS = "oncall.webhooks.tasks."
+
+
 def route_task(
     name: str, args: object, kwargs: object, options: object, **_: object
 ) -> dict | None:
-    """``task_routes``: the chat platforms' card tasks to the cards queue (read when a task is
-    sent: a test worker moves it), everything else to the default one."""
+    """``task_routes``: the chat platforms' card tasks to the cards queue, outbound webhook
+    tasks to the webhooks queue (read when a task is sent: a test worker moves them),
+    everything else to the default one."""
     from django.conf import settings
 
     from oncall.platforms import platforms
 
+    if name.startswith(WEBHOOK_TASKS):
+        return {"queue": settings.CELERY_WEBHOOKS_QUEUE}
     if any(name in platform.card_task_names() for platform in platforms()):
         return {"queue": settings.CELERY_CARDS_QUEUE}
     return None
@@ -48,6 +54,14 @@ CORE_SCHEDULE = {
     "purge-old-inbound-events": {
         "task": "oncall.tasks.purge_inbound_events",
         "schedule": crontab(minute=17, hour=3),
+    },
+    "resend-lost-webhook-deliveries": {
+        "task": "oncall.webhooks.tasks.sweep_deliveries",
+        "schedule": 30.0,
+    },
+    "purge-old-webhook-deliveries": {
+        "task": "oncall.webhooks.tasks.purge_deliveries",
+        "schedule": crontab(minute=37, hour=3),
     },
     "purge-old-change-events": {
         "task": "oncall.tasks.purge_change_events",

@@ -47,7 +47,9 @@ from oncall import escalation, lifecycle
 from oncall.events import AlertEvent, EventKind, Severity, stable_key
 from oncall.models import ActionSource, Alert, AlertSource, Channel, Counter, Incident
 from oncall.models import TimelineEntry as Entry
+from oncall.models import WebhookEventType as Hook
 from oncall.timeline import Actor, build, record_many
+from oncall.webhooks import outbox
 
 Kind = Entry.Kind
 OPEN = (Incident.Status.TRIGGERED, Incident.Status.ACKNOWLEDGED)
@@ -97,6 +99,8 @@ class Merger:
     touched: dict[int, IncidentTouch] = field(default_factory=dict)
     dirty: dict[int, Alert] = field(default_factory=dict)
     entries: list[Entry] = field(default_factory=list)
+    # Webhook events, in the order they happened (``oncall.webhooks.outbox``).
+    happened: list[outbox.Happening] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.actor = Actor(None, ActionSource.INTEGRATION, {"name": self.source.name})
@@ -116,7 +120,8 @@ class Merger:
             self.apply(channel, event)
         self._write_alerts()
         self._write_touches()
-        record_many(self.entries)
+        self._write_webhook_events()
+        record_many(self.entries, webhook_events=False)
         self._plan_escalations()
 
     def apply(self, channel: Channel, event: AlertEvent) -> None:
@@ -179,6 +184,7 @@ class Merger:
         alert.resolved_at = None
         self._count_event(alert)
         self._touch(alert.incident, event.severity)
+        self._happen(Hook.ALERT_UPDATED, alert)
         if refired:
             self._note(
                 alert.incident,
@@ -213,6 +219,7 @@ class Merger:
             alert=alert,
             severity=event.severity,
         )
+        self._happen(Hook.ALERT_CREATED, alert)
 
     def _new_incident(self, channel: Channel, key: str, event: AlertEvent) -> Incident:
         incident = Incident.objects.create(
@@ -234,6 +241,7 @@ class Merger:
         alert.status = Alert.Status.RESOLVED
         alert.resolved_at = event.ends_at or self.at
         self._count_event(alert)
+        self._happen(Hook.ALERT_RECOVERED, alert)
         incident = alert.incident
         if not incident.is_open:
             return
@@ -241,10 +249,12 @@ class Merger:
         self._write_alerts()  # the question below must see this batch's alert changes
         all_recovered = not incident.alerts.filter(status=Alert.Status.FIRING).exists()
         if all_recovered and channel.auto_close:
+            self._write_webhook_events()  # before the close's own, which come after them
             outcome = lifecycle.close(incident, Actor.system(), reason="every alert recovered")
             incident.status = outcome.incident.status
 
     def _acknowledge(self, alert: Alert) -> None:
+        self._write_webhook_events()  # before the claim's own, which come after them
         try:
             outcome = lifecycle.claim(alert.incident, self.actor)
         except lifecycle.TransitionRefused:
@@ -319,7 +329,21 @@ class Merger:
     ) -> None:
         if alert is not None:
             data["alert"] = str(alert.public_id)
-        self.entries.append(build(incident, kind, self.actor, message, data=data, at=self.at))
+        entry = build(incident, kind, self.actor, message, data=data, at=self.at)
+        self.entries.append(entry)
+        happening = outbox.for_entry(entry)
+        if happening is not None:
+            self.happened.append(happening)
+
+    def _happen(self, event_type: str, alert: Alert) -> None:
+        self.happened.append(outbox.for_alert(event_type, alert, self.at))
+
+    def _write_webhook_events(self) -> None:
+        """The webhook events so far, with the alerts they show written first."""
+        if self.happened:
+            self._write_alerts()
+            outbox.write(self.happened)
+            self.happened = []
 
     def _write_alerts(self) -> None:
         if self.dirty:

@@ -290,9 +290,14 @@ CELERY_TASK_QUEUES = [
     Queue(_name, Exchange(_name), routing_key=_name)
     for _name in dict.fromkeys((CELERY_TASK_DEFAULT_QUEUE, CELERY_CARDS_QUEUE))
 ]
+# Outbound webhook deliveries (``oncall.webhooks``) have a queue of their own, deliberately not
+# in CELERY_TASK_QUEUES, so that a worker started without ``-Q`` does not consume it: a slow or
+# dead receiver holds a worker process up to 15 s per attempt and must never hold ingestion,
+# escalation or cards. Run a worker with ``-Q`` this queue (``dev.py up`` does).
+CELERY_WEBHOOKS_QUEUE = env_str("CELERY_WEBHOOKS_QUEUE") or f"{CELERY_TASK_DEFAULT_QUEUE}-webhooks"
 CELERY_TASK_ROUTES = ("oncall.celery.route_task",)
 # Task modules outside INSTALLED_APPS (autodiscovery finds only the apps'): alert sources' own.
-CELERY_IMPORTS = ("integrations.sources.aws_cloudwatch.tasks",)
+CELERY_IMPORTS = ("integrations.sources.aws_cloudwatch.tasks", "oncall.webhooks.tasks")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # Celery's Django fix-up closes the database connection around every task unless told to reuse
 # it: a new PostgreSQL backend per task halves ingestion throughput. Reconnect every 100 tasks.
@@ -433,6 +438,24 @@ if max(INSIGHTS_NIGHT_START_HOUR, INSIGHTS_NIGHT_END_HOUR) > 23 or (
 # which may then be reached over plain http: e.g. an egress proxy at 10.1.2.3/32, or the Feishu
 # sandbox on loopback (127.0.0.1/32) in development. Networks, not names: DNS can lie.
 OUTBOUND_ALLOWED_NETWORKS = env_networks("OUTBOUND_ALLOWED_NETWORKS", [])
+
+# --- Outbound webhooks (oncall/webhooks/) ------------------------------------------------------
+# How long a rotated-out signing secret keeps signing besides the new one.
+WEBHOOK_SECRET_OVERLAP_HOURS = env_int("WEBHOOK_SECRET_OVERLAP_HOURS", 24, minimum=0)
+# Seconds to wait before each retry of a delivery (an answer's Retry-After, if longer, wins):
+# 8 attempts over about 20 hours.
+WEBHOOK_RETRY_SECONDS = [
+    int(value)
+    for value in env_list(
+        "WEBHOOK_RETRY_SECONDS", ["15", "60", "300", "1800", "7200", "21600", "43200"]
+    )
+]
+# An endpoint whose every attempt failed for this long is disabled, with a notice on its page.
+WEBHOOK_DISABLE_AFTER_HOURS = env_int("WEBHOOK_DISABLE_AFTER_HOURS", 24, minimum=1)
+# A due delivery this late is presumed lost with its task and handed out again by a sweep.
+WEBHOOK_REQUEUE_SECONDS = env_int("WEBHOOK_REQUEUE_SECONDS", 60, minimum=5)
+# Delivery records (events, deliveries, attempts) are kept this long.
+WEBHOOK_RETENTION_DAYS = env_int("WEBHOOK_RETENTION_DAYS", 30, minimum=1)
 
 # --- Feishu / Lark --------------------------------------------------------------------------
 # Where apps whose platform is "Sandbox" send their Open API and OAuth calls.

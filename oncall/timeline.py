@@ -1,5 +1,6 @@
 """The one place that writes an incident's timeline and announces the change (to refresh
-cards and pages: see ``oncall.signals``)."""
+cards and pages: see ``oncall.signals``). The webhook events an entry stands for are written
+with it, in the same transaction (``oncall.webhooks.outbox``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.utils import timezone
 
 from oncall.models import ActionSource, Incident, IncidentNote, TimelineEntry
 from oncall.signals import send_incident_changed
+from oncall.webhooks import outbox
 
 User = get_user_model()
 
@@ -75,13 +77,18 @@ def record(
     entry = build(incident, kind, actor, message, data=data, at=at)
     entry.note = note
     entry.save()
+    outbox.write_entries([entry])
     announce(incident.pk, kind, actor, incident)
     return entry
 
 
-def record_many(entries: list[TimelineEntry]) -> None:
-    """Write entries made with :func:`build` in one query and announce each change."""
+def record_many(entries: list[TimelineEntry], *, webhook_events: bool = True) -> None:
+    """Write entries made with :func:`build` in one query and announce each change. Without
+    ``webhook_events`` the caller writes the entries' webhook events itself (the merge, in
+    order with its alerts' events)."""
     TimelineEntry.objects.bulk_create(entries)
+    if webhook_events:
+        outbox.write_entries(entries)
     for entry in entries:
         announce(entry.incident_id, entry.kind, Actor(entry.actor, entry.source))
 

@@ -32,3 +32,10 @@ def test_the_queues_a_worker_consumes_without_q_are_both():
     # real worker per queue is tested in tests/feishu/sandbox (consume=...).
     names = [queue.name for queue in celery_app.conf.task_queues]
     assert names == [settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_CARDS_QUEUE]
+
+
+def test_webhook_tasks_go_to_the_webhooks_queue_which_no_plain_worker_consumes():
+    for name in ("send_delivery", "hand_out", "sweep_deliveries"):
+        assert queue_of(f"oncall.webhooks.tasks.{name}") == settings.CELERY_WEBHOOKS_QUEUE
+    consumed = [queue.name for queue in celery_app.conf.task_queues]
+    assert settings.CELERY_WEBHOOKS_QUEUE not in consumed

@@ -13,6 +13,7 @@ from oncall.admin import (  # noqa: F401 (registers)
     schedules,
     shift_notices,
     templates,
+    webhooks,
 )
 from oncall.admin.shared import AdminMedia, copy_block, copy_field, severity_badge
 

@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 from oncall.api import schedule_swaps, schedules, views
 from oncall.api.insights import InsightsView
 from oncall.platforms import platforms
+from oncall.webhooks.api import WebhookEndpointViewSet
 
 router = DefaultRouter()
 router.register("channels", views.ChannelViewSet, basename="channel")
@@ -27,6 +28,7 @@ router.register(
     "schedule-overrides", schedules.ScheduleOverrideViewSet, basename="schedule-override"
 )
 router.register("shift-swaps", schedule_swaps.ShiftSwapViewSet, basename="shift-swap")
+router.register("webhooks", WebhookEndpointViewSet, basename="webhook")
 # Chat platforms add their own resources; the core does not import them by name.
 for platform in platforms():
     platform.register_api(router)

@@ -16,6 +16,14 @@ from oncall.models.shift_swaps import ShiftSwap
 from oncall.models.sources import AlertSource, InboundEvent, Route
 from oncall.models.templates import NotificationTemplate
 from oncall.models.tokens import ApiToken
+from oncall.models.webhooks import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+    WebhookEventType,
+    WebhookSequence,
+)
 
 __all__ = [
     "ActionSource",
@@ -41,4 +49,10 @@ __all__ = [
     "ShiftNotice",
     "ShiftSwap",
     "TimelineEntry",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
+    "WebhookEventType",
+    "WebhookSequence",
 ]

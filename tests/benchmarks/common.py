@@ -163,6 +163,13 @@ def queues() -> tuple[str, str]:
     return settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_CARDS_QUEUE
 
 
+def webhooks() -> str:
+    """The outbound webhooks' queue (no worker consumes it unless told to)."""
+    from django.conf import settings
+
+    return settings.CELERY_WEBHOOKS_QUEUE
+
+
 # The Feishu sandbox's own server (``Servers(sandbox_port=...)``): as Feishu's servers are not
 # the console's, its work (every send and card update) does not take the console's web workers.
 SANDBOX_WEB_WORKERS = 2
@@ -201,7 +208,9 @@ class Servers:
     method, path, status and time (µs) there. With ``worker_log``, the Celery workers log at
     INFO there (one "succeeded in" line per task, with its time). With ``beat``, Celery beat
     runs too (its sweeps repair what a lost task left undone), as a process of its own. With
-    ``output``, the servers write their logs there rather than to the terminal. ``kill`` and
+    ``output``, the servers write their logs there rather than to the terminal. With
+    ``webhook_workers``, a Celery worker of that many processes takes the outbound webhooks'
+    queue, as ``dev.py up`` runs one. ``kill`` and
     ``respawn`` stop and start one server again (the fault drill)."""
 
     def __init__(
@@ -218,6 +227,7 @@ class Servers:
         worker_log: Path | None = None,
         beat: bool = False,
         output: Path | None = None,
+        webhook_workers: int = 0,
     ):
         self.env = env
         self.port = port
@@ -229,6 +239,7 @@ class Servers:
         self.access_log = access_log
         self.worker_log = worker_log
         self.beat = beat
+        self.webhook_workers = webhook_workers
         self.output = output.open("ab") if output else None
         self.processes: list[subprocess.Popen] = []
         self.names: list[str] = []
@@ -249,6 +260,8 @@ class Servers:
                 self._spawn("card workers", self._celery(self.card_workers, cards))
             else:
                 self._spawn("workers", self._celery(self.task_workers))
+            if self.webhook_workers:
+                self._spawn("webhook workers", self._celery(self.webhook_workers, webhooks()))
             if self.beat:
                 self._spawn("beat", self._celery_beat())
             wait_for_web(self.port)
