@@ -12,7 +12,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('oncall', '0020_notification_templates'),
+        ('oncall', '0021_alert_started_at'),
     ]
 
     operations = [
