@@ -48,6 +48,9 @@ CHECKLIST = [
     "Permissions: request <code>im:chat</code>, <code>im:message</code> and "
     "<code>contact:user.id:readonly</code> (and <code>im:resource</code>, for cards to show "
     "alert images).",
+    "War rooms (when enabled below): the bot creates a group per incident with "
+    "<code>im:chat</code>, finds people with <code>contact:user.id:readonly</code> and pins the "
+    "card with <code>im:message</code>; people outside the app's availability cannot be invited.",
     "Availability: all employees. Then create a version and publish it.",
     "In Feishu, add the bot to each group that should receive cards, then sync chats here.",
     "Each person opens the app once from the Feishu workplace to link their account.",
@@ -573,3 +576,7 @@ class CardDeliveryInline(admin.TabularInline):
     @admin.display(description="recipient")
     def recipient(self, delivery: CardDelivery) -> str:
         return delivery.recipient_name
+
+
+# The war rooms' list lives in its own module (this one is long enough).
+from integrations.feishu import admin_war_rooms  # noqa: E402, F401

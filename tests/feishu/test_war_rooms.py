@@ -198,3 +198,17 @@ def test_the_rule_option_is_set_and_shown_through_the_api(channel):
     assert war_room_option(rule) == ""
     bad = staff_api.patch(url, {"feishu_war_room": "sometimes"}, format="json")
     assert bad.status_code == 400
+
+
+def test_the_admin_lists_rooms_and_the_rule_form_has_the_option(admin_client, app, incident):
+    WarRoom.objects.create(
+        incident=incident, app=app, state=WarRoom.State.FAILED, last_error="No scope."
+    )
+    listing = admin_client.get("/admin/integrations/warroom/").content.decode()
+    assert "failed" in listing
+    room = WarRoom.objects.get()
+    detail = admin_client.get(f"/admin/integrations/warroom/{room.pk}/change/").content.decode()
+    assert "No scope." in detail
+    form = admin_client.get("/admin/oncall/escalationrule/add/").content.decode()
+    assert 'name="feishu_war_room"' in form
+    assert "for critical incidents" in form
