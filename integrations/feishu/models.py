@@ -14,6 +14,7 @@ from django.db import connections, models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from integrations.feishu.client.open_api import AppCredentials, FeishuClient
 from integrations.feishu.client.ratelimit import default_limiter
@@ -430,9 +431,9 @@ class WarRoom(models.Model):
     a task run twice, or handed out again by the sweep, creates one chat."""
 
     class State(models.TextChoices):
-        OPENING = "opening", _("opening")
-        OPEN = "open", _("open")
-        FAILED = "failed", _("failed")
+        OPENING = "opening", pgettext_lazy("war room", "opening")
+        OPEN = "open", pgettext_lazy("war room", "open")
+        FAILED = "failed", pgettext_lazy("war room", "failed")
 
     incident = models.ForeignKey(
         "oncall.Incident", on_delete=models.CASCADE, related_name="feishu_war_rooms"
@@ -479,7 +480,7 @@ class WarRoom(models.Model):
 class AutoWarRoom(models.TextChoices):
     """When an escalation rule opens a war room by itself (its first notification)."""
 
-    NEVER = "", _("never")
+    NEVER = "", pgettext_lazy("war room", "never")
     CRITICAL = "critical", _("for critical incidents")
     WARNING = "warning", _("for critical and warning incidents")
     ALWAYS = "always", _("for every incident")

@@ -7,6 +7,7 @@ import pytest
 import responses
 
 from integrations.feishu import war_rooms
+from integrations.feishu.client import errors
 from integrations.feishu.escalation_targets import war_room_option
 from integrations.feishu.models import Platform, WarRoom
 from oncall import offers
@@ -212,3 +213,12 @@ def test_the_admin_lists_rooms_and_the_rule_form_has_the_option(admin_client, ap
     form = admin_client.get("/admin/oncall/escalationrule/add/").content.decode()
     assert 'name="feishu_war_room"' in form
     assert "for critical incidents" in form
+
+
+def test_it_speaks_chinese(app, incident):
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        assert [a.label for a in offers.incident_actions(incident)] == ["创建作战室"]
+        refusal = war_rooms.explain(errors.PermanentError("scope", code=99991672))
+        assert refusal.startswith("飞书应用无权创建群聊")
