@@ -75,6 +75,12 @@ def level_chats(level: EscalationLevel) -> list[FeishuChat]:
     return list(level.feishu_chats.all())
 
 
+def standing_chats() -> Any:
+    """The chats a level may notify: not war rooms, which live and die with one incident (the
+    knowledge base: a war room is never a standing notification target)."""
+    return FeishuChat.objects.filter(war_rooms__isnull=True)
+
+
 def default_delivering_app() -> FeishuApp | None:
     """The only enabled app (None for zero or several): what a rule without one uses."""
     apps = list(FeishuApp.objects.filter(enabled=True)[:2])
@@ -216,9 +222,7 @@ class FeishuTargets:
     def level_fields(self) -> dict[str, serializers.Field]:
         return {
             LEVEL_CHATS: _LevelChatsField(
-                child_relation=serializers.PrimaryKeyRelatedField(
-                    queryset=FeishuChat.objects.all()
-                ),
+                child_relation=serializers.PrimaryKeyRelatedField(queryset=standing_chats()),
                 required=False,
                 help_text="Feishu chat ids (see /api/v1/feishu-chats/), of the rule's Feishu app.",
             )
@@ -252,7 +256,7 @@ class FeishuTargets:
         initial = level_chats(level) if level is not None and level.pk else []
         return {
             LEVEL_CHATS: forms.ModelMultipleChoiceField(
-                FeishuChat.objects.select_related("app").order_by("app__name", "name"),
+                standing_chats().select_related("app").order_by("app__name", "name"),
                 required=False,
                 initial=initial,
                 label=_("Feishu chats"),

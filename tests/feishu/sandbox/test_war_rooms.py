@@ -12,7 +12,7 @@ import pytest
 from django.contrib.messages import get_messages
 from rest_framework.test import APIClient
 
-from integrations.feishu import war_rooms
+from integrations.feishu import escalation_targets, war_rooms
 from integrations.feishu.cards import delivery
 from integrations.feishu.cards.render import incident_card
 from integrations.feishu.client.open_api import pooled_session
@@ -103,7 +103,7 @@ def offered_keys(card: dict) -> list[str]:
 # --- From a card ------------------------------------------------------------------------------
 
 
-def test_a_card_click_opens_a_room_with_the_right_members_and_a_pinned_live_card(world):
+def test_a_card_click_opens_a_room_with_the_right_members_and_a_pinned_live_card(world, client):
     assert "war_room" in offered_keys(incident_card(world["incident"]))
     answer = click_war_room(world)
     assert not answer.failed, answer
@@ -131,6 +131,12 @@ def test_a_card_click_opens_a_room_with_the_right_members_and_a_pinned_live_card
         "Carol (no linked Feishu account in Sandbox), Dave (outside the app's availability, "
         "or unknown to Feishu).",
     ]
+    # The sandbox's page of the chat: its members, its creator and uuid, the pinned card.
+    page = client.get(f"/sandbox/feishu/chats/{chat.chat_id}/").content.decode()
+    assert all(name in page for name in ("Alice Chen", "Bob Li", room.create_uuid))
+    assert card.message_id in page
+    # A war room is no standing target: a level's chat choices leave it out.
+    assert not escalation_targets.standing_chats().filter(pk=room.chat.pk).exists()
     claimed = send_card_action(
         world["app"], world["people"]["bob"], card, Click("button", _claim(world))
     )
