@@ -451,6 +451,8 @@ class WarRoom(models.Model):
     requested_via = models.CharField(max_length=32, blank=True)
     # People chosen when asking for the room, besides those the escalation notified.
     chosen_people = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    # Console users invited so far (ids), so that a later level invites only newcomers.
+    invited_user_ids = models.JSONField(default=list, blank=True)
     # Bumped by each new attempt after a failure: Feishu's uuid dedupes one attempt's retries.
     attempt = models.PositiveIntegerField(default=1)
     pinned_message_id = models.CharField(max_length=64, blank=True)

@@ -210,8 +210,8 @@ def open_for_rule(incident: Incident, rule: Any, app: FeishuApp) -> WarRoom | No
     transaction)."""
     if not app.war_room_enabled or not app.enabled or not rule_wants_room(rule, incident):
         return None
-    if WarRoom.objects.filter(incident=incident, app=app).exclude(state=State.FAILED).exists():
-        return None
+    if WarRoom.objects.filter(incident=incident, app=app).exists():
+        return None  # open, opening, or refused by Feishu: a person may ask again
     return request(incident, app, Actor(None, "system", {"name": f"rule “{rule.name}”"}))
 
 
@@ -245,10 +245,11 @@ def _enqueue_invite(room_id: int, user_ids: list[int]) -> None:
 
 @dataclass(frozen=True)
 class Invitation:
-    """Who was invited (names) and who could not be, each with why."""
+    """Who was invited (names, and ids in ``user_ids``) and who could not be, with why."""
 
     invited: list[str]
     refused: list[str]
+    user_ids: list[int]
 
 
 def open_room(room_id: int) -> None:
@@ -319,7 +320,7 @@ def invite(client: Any, app: FeishuApp, chat_id: str, people: Iterable[Any]) -> 
     refused_ids = (
         set(client.add_chat_members(chat_id, list(open_ids.values()))) if open_ids else set()
     )
-    invited, refused = [], []
+    invited, refused, user_ids = [], [], []
     for person in people:
         name = display_name(person)
         open_id = open_ids.get(person.pk)
@@ -329,7 +330,8 @@ def invite(client: Any, app: FeishuApp, chat_id: str, people: Iterable[Any]) -> 
             refused.append(f"{name} (outside the app's availability, or unknown to Feishu)")
         else:
             invited.append(name)
-    return Invitation(invited, refused)
+            user_ids.append(person.pk)
+    return Invitation(invited, refused, user_ids)
 
 
 def _opened(room: WarRoom, chat_id: str, invitation: Invitation) -> None:
@@ -347,7 +349,12 @@ def _opened(room: WarRoom, chat_id: str, invitation: Invitation) -> None:
         )
         now = timezone.now()
         WarRoom.objects.filter(pk=room.pk).update(
-            state=State.OPEN, chat=chat, name=chat.name, opened_at=now, updated_at=now
+            state=State.OPEN,
+            chat=chat,
+            name=chat.name,
+            invited_user_ids=invitation.user_ids,
+            opened_at=now,
+            updated_at=now,
         )
         record(
             incident, TimelineEntry.Kind.WAR_ROOM, _asker(room), _opened_message(chat, invitation)
@@ -455,7 +462,11 @@ def invite_later(room_id: int, user_ids: Sequence[int]) -> None:
     room = _load(room_id)
     if room is None or room.state != State.OPEN or room.chat is None:
         return
-    people = list(get_user_model().objects.filter(pk__in=list(user_ids), is_active=True))
+    people = list(
+        get_user_model()
+        .objects.filter(pk__in=list(user_ids), is_active=True)
+        .exclude(pk__in=room.invited_user_ids)
+    )
     if not people:
         return
     client = room.app.client()
@@ -463,6 +474,10 @@ def invite_later(room_id: int, user_ids: Sequence[int]) -> None:
         invitation = invite(client, room.app, room.chat.chat_id, people)
     finally:
         client.session.close()
+    with transaction.atomic():
+        locked = WarRoom.objects.select_for_update().get(pk=room.pk)
+        locked.invited_user_ids = list(dict.fromkeys(locked.invited_user_ids + invitation.user_ids))
+        locked.save(update_fields=["invited_user_ids"])
     text = f"Invited to the war room: {', '.join(invitation.invited) or 'nobody'}"
     if invitation.refused:
         text += f"; not invited: {', '.join(invitation.refused)}"
@@ -473,9 +488,9 @@ def invite_newly_notified(incident: Incident, app: FeishuApp, people: Sequence[A
     """A later level notified ``people``: invite them to the incident's open room in ``app``
     (inside the escalation step's transaction; the invitation goes after commit)."""
     room = WarRoom.objects.filter(incident=incident, app=app, state=State.OPEN).first()
-    if room is None or not people:
+    ids = [p.pk for p in people if room is not None and p.pk not in room.invited_user_ids]
+    if room is None or not ids:
         return
-    ids = [p.pk for p in people]
     transaction.on_commit(lambda: _enqueue_invite(room.pk, ids))
 
 

@@ -282,3 +282,24 @@ def test_a_rule_opens_a_room_for_critical_incidents(world, console_app):
     assert set(members) == {"Alice Chen", "Bob Li"}
     entries = critical.timeline.filter(kind=TimelineEntry.Kind.WAR_ROOM)
     assert entries.first().message == "War room requested by rule “Page the DBAs”."
+
+
+def test_a_later_level_invites_only_the_newly_notified(world, console_app, sandbox_app):
+    rule = EscalationRuleFactory(
+        channel=world["incident"].channel, name="Page everyone", feishu_app=console_app
+    )
+    RuleWarRoom.objects.create(rule=rule, when="always")
+    alice, carol = world["users"]["alice"], world["users"]["carol"]
+    first = EscalationLevelFactory(rule=rule, position=1, users=[alice])
+    second = EscalationLevelFactory(rule=rule, position=2, users=[alice, carol])
+    incident = IncidentFactory(channel=rule.channel, title="Checkout errors", severity="info")
+    FeishuPlatform().notify(incident, rule, first, [alice])
+    room = WarRoom.objects.get(incident=incident)
+    link(carol, console_app, sandbox_app, world["people"]["carol"])
+    FeishuPlatform().notify(incident, rule, second, [alice, carol])
+    FeishuPlatform().notify(incident, rule, second, [alice, carol])  # a repeat: nobody new
+    members = sandbox_chat_of(room).members.values_list("name", flat=True)
+    assert set(members) == {"Alice Chen", "Carol Wang"}
+    entries = incident.timeline.filter(kind=TimelineEntry.Kind.WAR_ROOM).order_by("id")
+    assert [e.message for e in entries][-1] == "Invited to the war room: Carol."
+    assert entries.count() == 3
