@@ -47,6 +47,7 @@ from integrations.feishu.models import (
     WarRoom,
 )
 from oncall.events import Severity
+from oncall.links import incident_url
 from oncall.models import Incident, TimelineEntry
 from oncall.offers import ActionResult, OfferedAction, OfferedLink
 from oncall.timeline import Actor, display_name, record
@@ -285,7 +286,7 @@ def _load(room_id: int) -> WarRoom | None:
 
 
 def _description(incident: Incident) -> str:
-    return f"{incident.channel.name} · {settings.PUBLIC_BASE_URL}/incidents/{incident.public_id}/"
+    return f"{incident.channel.name} · {incident_url(incident)}"
 
 
 def members(room: WarRoom) -> list[Any]:
