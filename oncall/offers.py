@@ -22,6 +22,7 @@ answers only for the keys it offered; the first provider that knows a key runs i
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -52,7 +53,9 @@ class OfferedLink:
 class OfferedAction:
     """A button beside the lifecycle ones. ``style`` is ``"default"``, ``"primary"`` or
     ``"danger"``; ``confirm`` is the question asked before running it, or empty to run at once.
-    ``colour`` and ``icon`` are hints a surface may use (``"#d83931"``, an emoji)."""
+    ``colour`` and ``icon`` are hints a surface may use (``"#d83931"``, an emoji).
+    ``takes_people``: whoever runs it may name people it concerns (a war room's members): the
+    page asks (the channel's members), the API takes ``people``; a card runs it without."""
 
     key: str
     label: str
@@ -60,6 +63,7 @@ class OfferedAction:
     confirm: str = ""
     colour: str = ""
     icon: str = ""
+    takes_people: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,8 @@ class OfferProvider(Protocol):
     def run(self, incident: Incident, key: str, actor: Actor) -> ActionResult | None:
         """Run the action ``key`` for ``actor`` and return its result, or None when this
         provider does not know ``key`` (the next provider is asked). The caller has checked
-        that the actor may act on the incident's channel."""
+        that the actor may act on the incident's channel. A provider whose actions take
+        options (see :func:`run_action`) accepts them as a fourth argument, ``options``."""
         ...
 
 
@@ -137,17 +142,24 @@ def incident_actions(incident: Incident) -> list[OfferedAction]:
 _HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 
 
-def run_action(incident: Incident, key: str, actor: Actor) -> ActionResult:
+def run_action(
+    incident: Incident, key: str, actor: Actor, options: Mapping[str, Any] | None = None
+) -> ActionResult:
     """Run the offered action ``key``: the one way every surface runs one. Refuses an actor who
     may not act on the incident's channel (``PermissionDenied``) and a key no provider offers
-    for this incident (:class:`UnknownAction`)."""
+    for this incident (:class:`UnknownAction`).
+
+    ``options`` are what the surface collected for the action, by name (``"people"``: users,
+    for an action that ``takes_people``); they reach the provider only when given, so that a
+    provider whose actions take none keeps the three-argument ``run``."""
     user: Any = actor.user
     if user is None or not can_act_on_channel(user, incident.channel_id):
         raise PermissionDenied(_("Only members of the incident's channel can run its actions."))
     if key not in {action.key for action in incident_actions(incident)}:
         raise UnknownAction(_("This incident offers no action “%(key)s”.") % {"key": key})
+    extra = {"options": dict(options)} if options else {}
     for provider in providers():
-        result = provider.run(incident, key, actor)
+        result = provider.run(incident, key, actor, **extra)
         if result is not None:
             return result
     raise UnknownAction(_("This incident offers no action “%(key)s”.") % {"key": key})

@@ -56,6 +56,9 @@ CHECKLIST = [
     "(获取用户邮箱信息): people are matched to console accounts by email, which Feishu's user "
     "info carries only with it. <code>contact:user.phone:readonly</code> (获取用户手机号) adds "
     "the mobile number; the console does not match by mobile, so it is optional.",
+    "War rooms (when enabled below): the bot creates a group per incident with "
+    "<code>im:chat</code>, finds people with <code>contact:user.id:readonly</code> and pins the "
+    "card with <code>im:message</code>; people outside the app's availability cannot be invited.",
     "Availability: all employees. Then create a version and publish it.",
     "In Feishu, add the bot to each group that should receive cards, then sync chats here.",
     "Each person opens the app once from the Feishu workplace to link their account.",
@@ -602,3 +605,7 @@ class CardDeliveryInline(admin.TabularInline):
     @admin.display(description="recipient")
     def recipient(self, delivery: CardDelivery) -> str:
         return delivery.recipient_name
+
+
+# The war rooms' list lives in its own module (this one is long enough).
+from integrations.feishu import admin_war_rooms  # noqa: E402, F401

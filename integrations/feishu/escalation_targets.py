@@ -15,11 +15,19 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from integrations.feishu.models import FeishuApp, FeishuChat, LinkedAccount, RuleApp
+from integrations.feishu.models import (
+    AutoWarRoom,
+    FeishuApp,
+    FeishuChat,
+    LinkedAccount,
+    RuleApp,
+    RuleWarRoom,
+)
 from oncall.models import EscalationLevel, EscalationRule
 from oncall.timeline import display_name
 
 RULE_APP = "feishu_app"
+RULE_WAR_ROOM = "feishu_war_room"
 LEVEL_CHATS = "chats"
 # "Not given: look it up" (None is a valid answer: no app delivers).
 LOOK_UP: Any = object()
@@ -47,8 +55,30 @@ def choose_app(rule: EscalationRule, app: FeishuApp | None) -> None:
     rule._state.fields_cache.pop("feishu_delivery", None)
 
 
+def war_room_option(rule: EscalationRule) -> str:
+    """When the rule opens a war room by itself (``AutoWarRoom``; "" never)."""
+    try:
+        return rule.feishu_war_room.when
+    except ObjectDoesNotExist:
+        return AutoWarRoom.NEVER
+
+
+def choose_war_room_option(rule: EscalationRule, when: str) -> None:
+    if when:
+        RuleWarRoom.objects.update_or_create(rule=rule, defaults={"when": when})
+    else:
+        RuleWarRoom.objects.filter(rule=rule).delete()
+    rule._state.fields_cache.pop("feishu_war_room", None)
+
+
 def level_chats(level: EscalationLevel) -> list[FeishuChat]:
     return list(level.feishu_chats.all())
+
+
+def standing_chats() -> Any:
+    """The chats a level may notify: not war rooms, which live and die with one incident (the
+    knowledge base: a war room is never a standing notification target)."""
+    return FeishuChat.objects.filter(war_rooms__isnull=True)
 
 
 def default_delivering_app() -> FeishuApp | None:
@@ -155,6 +185,11 @@ class _RuleAppField(serializers.SlugRelatedField):
         return chosen_app(rule)
 
 
+class _WarRoomField(serializers.ChoiceField):
+    def get_attribute(self, rule: EscalationRule) -> str:
+        return war_room_option(rule)
+
+
 class _LevelChatsField(serializers.ManyRelatedField):
     def get_attribute(self, level: EscalationLevel) -> list[FeishuChat]:
         return level_chats(level)
@@ -173,15 +208,21 @@ class FeishuTargets:
                 required=False,
                 help_text="Id of the Feishu app that delivers the cards. Null: the only "
                 "enabled app.",
-            )
+            ),
+            RULE_WAR_ROOM: _WarRoomField(
+                choices=AutoWarRoom.choices,
+                required=False,
+                allow_blank=True,
+                help_text='Open a Feishu war room with the rule\'s first notification: "critical"'
+                ', "warning" (critical and warning), "always", or "" (never). Needs an '
+                "app with war rooms enabled.",
+            ),
         }
 
     def level_fields(self) -> dict[str, serializers.Field]:
         return {
             LEVEL_CHATS: _LevelChatsField(
-                child_relation=serializers.PrimaryKeyRelatedField(
-                    queryset=FeishuChat.objects.all()
-                ),
+                child_relation=serializers.PrimaryKeyRelatedField(queryset=standing_chats()),
                 required=False,
                 help_text="Feishu chat ids (see /api/v1/feishu-chats/), of the rule's Feishu app.",
             )
@@ -198,14 +239,24 @@ class FeishuTargets:
                     "The Feishu app that delivers this rule's cards. Empty: the only enabled "
                     "app, when exactly one exists."
                 ),
-            )
+            ),
+            RULE_WAR_ROOM: forms.ChoiceField(
+                choices=AutoWarRoom.choices,
+                required=False,
+                initial=war_room_option(rule) if rule is not None and rule.pk else "",
+                label=_("Open a war room"),
+                help_text=_(
+                    "Open a Feishu group chat for the incident with the rule's first "
+                    "notification (the Feishu app must have war rooms enabled)."
+                ),
+            ),
         }
 
     def level_form_fields(self, level: EscalationLevel | None) -> dict[str, forms.Field]:
         initial = level_chats(level) if level is not None and level.pk else []
         return {
             LEVEL_CHATS: forms.ModelMultipleChoiceField(
-                FeishuChat.objects.select_related("app").order_by("app__name", "name"),
+                standing_chats().select_related("app").order_by("app__name", "name"),
                 required=False,
                 initial=initial,
                 label=_("Feishu chats"),
@@ -242,6 +293,8 @@ class FeishuTargets:
     ) -> None:
         if RULE_APP in rule_values and chosen_app(rule) != rule_values[RULE_APP]:
             choose_app(rule, rule_values[RULE_APP])
+        if RULE_WAR_ROOM in rule_values and war_room_option(rule) != rule_values[RULE_WAR_ROOM]:
+            choose_war_room_option(rule, rule_values[RULE_WAR_ROOM] or "")
         for level, values in levels:
             if LEVEL_CHATS in values:
                 level.feishu_chats.set(values[LEVEL_CHATS] or [])

@@ -16,6 +16,7 @@ from django.db import connections, models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from integrations.feishu.client.open_api import AppCredentials, FeishuClient
 from integrations.feishu.client.ratelimit import default_limiter
@@ -518,3 +519,85 @@ class ApiUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.app} {self.month:%Y-%m}: {self.calls}"
+# --- War rooms ------------------------------------------------------------------------------
+
+
+class WarRoom(models.Model):
+    """An incident's Feishu group chat (the knowledge base's "war room"), one per incident and
+    app: the unique constraint and a row lock make a second request, or two at once, find the
+    first one's room. The row is written in the transaction that asks for the room; a task
+    creates the chat (``war_rooms.open_room``) with Feishu's ``uuid`` derived from the row, so
+    a task run twice, or handed out again by the sweep, creates one chat."""
+
+    class State(models.TextChoices):
+        OPENING = "opening", pgettext_lazy("war room", "opening")
+        OPEN = "open", pgettext_lazy("war room", "open")
+        FAILED = "failed", pgettext_lazy("war room", "failed")
+
+    incident = models.ForeignKey(
+        "oncall.Incident", on_delete=models.CASCADE, related_name="feishu_war_rooms"
+    )
+    app = models.ForeignKey(FeishuApp, on_delete=models.CASCADE, related_name="war_rooms")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.OPENING)
+    chat = models.ForeignKey(
+        FeishuChat, null=True, blank=True, on_delete=models.SET_NULL, related_name="war_rooms"
+    )
+    name = models.CharField(max_length=255, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Where the request came from (an ``ActionSource`` value, or "feishu").
+    requested_via = models.CharField(max_length=32, blank=True)
+    # People chosen when asking for the room, besides those the escalation notified.
+    chosen_people = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    # Console users invited so far (ids), so that a later level invites only newcomers.
+    invited_user_ids = models.JSONField(default=list, blank=True)
+    # Bumped by each new attempt after a failure: Feishu's uuid dedupes one attempt's retries.
+    attempt = models.PositiveIntegerField(default=1)
+    pinned_message_id = models.CharField(max_length=64, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    opened_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("war room")
+        ordering = ["-created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "app"], name="one_war_room_per_incident_app"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name or f"#{self.incident_id}"
+
+    @property
+    def create_uuid(self) -> str:
+        """Feishu creates at most one chat per uuid in 10 h (at most 50 characters)."""
+        return f"oncall-war-room-{self.pk}-{self.attempt}"
+
+
+class AutoWarRoom(models.TextChoices):
+    """When an escalation rule opens a war room by itself (its first notification)."""
+
+    NEVER = "", pgettext_lazy("war room", "never")
+    CRITICAL = "critical", _("for critical incidents")
+    WARNING = "warning", _("for critical and warning incidents")
+    ALWAYS = "always", _("for every incident")
+
+
+class RuleWarRoom(models.Model):
+    """An escalation rule's "open a war room" option (Feishu's part of the rule, kept here so
+    that the core's rules know no platform); no row: never."""
+
+    rule = models.OneToOneField(
+        "oncall.EscalationRule", on_delete=models.CASCADE, related_name="feishu_war_room"
+    )
+    when = models.CharField(max_length=16, choices=AutoWarRoom.choices, default=AutoWarRoom.NEVER)
+
+    class Meta:
+        verbose_name = _("war room option of an escalation rule")
+
+    def __str__(self) -> str:
+        return f"{self.rule}: {self.get_when_display()}"

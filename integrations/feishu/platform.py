@@ -74,10 +74,12 @@ class FeishuPlatform(PlatformBase):
             return LevelReport([], [f"{n} (no Feishu app is set on the rule)" for n in names])
         outcome = delivery.notify(incident, app, people, chats)
         unreachable = set(outcome.unreachable)
+        reached = [u for u in people if person_name(u) not in unreachable]
+        _follow_war_room(incident, rule, app, reached)
         return LevelReport(
             [n for n in names if n not in unreachable],
             outcome.unreachable,
-            [u.pk for u in people if person_name(u) not in unreachable],
+            [u.pk for u in reached],
         )
 
     def notify_people(self, incident: Incident, people: list[Any], reason: str) -> LevelReport:
@@ -135,7 +137,9 @@ class FeishuPlatform(PlatformBase):
         return [str(chat) for chat in escalation_targets.level_chats(level)]
 
     def prefetch_rules(self, rules: QuerySet[EscalationRule]) -> QuerySet[EscalationRule]:
-        return rules.select_related("feishu_delivery__app").prefetch_related("levels__feishu_chats")
+        return rules.select_related("feishu_delivery__app", "feishu_war_room").prefetch_related(
+            "levels__feishu_chats"
+        )
 
     def rule_facts(self, rules: Sequence[EscalationRule]) -> dict[int, list[tuple[str, str]]]:
         from django.utils.translation import gettext
@@ -204,6 +208,10 @@ class FeishuPlatform(PlatformBase):
                 "task": f"{TASKS}.purge_rate_windows",
                 "schedule": crontab(minute=7),
             },
+            "open-stalled-war-rooms": {
+                "task": f"{TASKS}.hand_out_stalled_war_rooms",
+                "schedule": 60.0,
+            },
         }
 
     def card_task_names(self) -> frozenset[str]:
@@ -215,3 +223,14 @@ class FeishuPlatform(PlatformBase):
                 f"{TASKS}.send_notice",
             }
         )
+
+
+def _follow_war_room(
+    incident: Incident, rule: EscalationRule, app: Any, reached: list[Any]
+) -> None:
+    """A rule's notification opens the incident's war room when the rule says so, and people
+    a later level reaches are invited to a room already open."""
+    from integrations.feishu import war_rooms
+
+    if war_rooms.open_for_rule(incident, rule, app) is None:
+        war_rooms.invite_newly_notified(incident, app, reached)

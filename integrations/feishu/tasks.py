@@ -167,3 +167,67 @@ def send_notice(self, app_id: int, open_id: str, text: str, uuid: str) -> None:
 def _notice_failed(app: FeishuApp, exc: errors.FeishuError) -> None:
     platforms.notifications_failed(PLATFORM_NAME, delivery.failure_reason(exc))
     logger.warning("Feishu app %s: notice not delivered: %s", app.pk, exc)
+
+
+# --- War rooms ------------------------------------------------------------------------------
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=MAX_RETRIES)
+def open_war_room(self, room_id: int) -> None:
+    """Create a war room's chat, invite its members and post its card (``war_rooms``).
+    Transient failures are retried with backoff (the uuid keeps it one chat); after the last
+    one the room is recorded as failed, so that it can be asked for again."""
+    from integrations.feishu import war_rooms
+
+    try:
+        war_rooms.open_room(room_id)
+    except errors.RateLimited as exc:
+        raise self.retry(countdown=exc.retry_after) from None
+    except errors.TransientError as exc:
+        if self.request.retries >= MAX_RETRIES:
+            war_rooms.give_up(room_id, exc)
+            return
+        raise self.retry(countdown=_backoff(self.request.retries)) from exc
+
+
+# A card is usually sent within a second or two of its room opening.
+PIN_RETRIES = 10
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=PIN_RETRIES)
+def pin_war_room_card(self, room_id: int) -> None:
+    """Pin a war room's card once it is sent."""
+    from integrations.feishu import war_rooms
+
+    try:
+        war_rooms.pin_card(room_id)
+    except war_rooms.CardNotSentYet:
+        if self.request.retries < PIN_RETRIES:
+            raise self.retry(countdown=2) from None
+    except errors.RateLimited as exc:
+        raise self.retry(countdown=exc.retry_after) from None
+    except errors.TransientError as exc:
+        raise self.retry(countdown=_backoff(self.request.retries)) from exc
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=MAX_RETRIES)
+def invite_to_war_room(self, room_id: int, user_ids: list[int]) -> None:
+    """Invite people to an open war room (chosen later, or notified by a later level)."""
+    from integrations.feishu import war_rooms
+
+    try:
+        war_rooms.invite_later(room_id, user_ids)
+    except errors.RateLimited as exc:
+        raise self.retry(countdown=exc.retry_after) from None
+    except errors.TransientError as exc:
+        raise self.retry(countdown=_backoff(self.request.retries)) from exc
+    except errors.FeishuError as exc:
+        logger.warning("war room %s: invitation failed: %s", room_id, exc)
+
+
+@shared_task(ignore_result=True)
+def hand_out_stalled_war_rooms() -> int:
+    """Periodic: open again the war rooms whose task was lost with a worker."""
+    from integrations.feishu import war_rooms
+
+    return war_rooms.hand_out_stalled()

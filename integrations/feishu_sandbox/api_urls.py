@@ -2,7 +2,14 @@
 
 from django.urls import path
 
-from integrations.feishu_sandbox import api_auth, api_chats, api_images, api_messages, oauth
+from integrations.feishu_sandbox import (
+    api_auth,
+    api_chats,
+    api_images,
+    api_messages,
+    api_pins,
+    oauth,
+)
 
 urlpatterns = [
     path(
@@ -19,6 +26,7 @@ urlpatterns = [
         name="api-message-reply",
     ),
     path("interactive/v1/card/update", api_messages.update_card, name="api-card-update"),
+    path("im/v1/pins", api_pins.create_pin, name="api-pins"),
     path("im/v1/chats", api_chats.chats, name="api-chats"),
     path("im/v1/chats/<str:chat_id>/members", api_chats.add_members, name="api-chat-members"),
     path("contact/v3/users/batch_get_id", api_chats.batch_get_id, name="api-batch-get-id"),

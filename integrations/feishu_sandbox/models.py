@@ -218,6 +218,8 @@ class SandboxMessage(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(null=True, blank=True)
     update_count = models.PositiveIntegerField(default=0)
+    # Pinned in its chat (im/v1/pins), and when.
+    pinned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

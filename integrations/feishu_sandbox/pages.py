@@ -211,6 +211,7 @@ def chat_detail(request: HttpRequest, chat_id: str) -> HttpResponse:
         "other_people": SandboxUser.objects.exclude(chats=chat),
         "people": SandboxUser.objects.all(),
         "default_operator": chat.owner or chat.members.first(),
+        "pinned": chat.messages.filter(pinned_at__isnull=False).order_by("pinned_at"),
     }
     return page(request, "chat.html", context)
 

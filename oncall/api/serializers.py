@@ -505,6 +505,9 @@ class OfferedActionSerializer(serializers.Serializer):
     )
     colour = serializers.CharField(allow_blank=True)
     icon = serializers.CharField(allow_blank=True)
+    takes_people = serializers.BooleanField(
+        help_text="Whether POSTing it reads ``people`` (ids of members of the channel)."
+    )
 
 
 class IncidentDetailSerializer(IncidentSerializer):
@@ -546,6 +549,18 @@ class IncidentDetailSerializer(IncidentSerializer):
     @extend_schema_field(OfferedActionSerializer(many=True))
     def get_actions(self, incident: Incident) -> list[dict[str, Any]]:
         return OfferedActionSerializer(incident_actions(incident), many=True).data
+
+
+class OfferedActionRequestSerializer(serializers.Serializer):
+    """Options of an offered action; only an action that ``takes_people`` reads ``people``."""
+
+    people = serializers.PrimaryKeyRelatedField(
+        many=True,
+        required=False,
+        queryset=User.objects.filter(is_active=True),
+        help_text="Ids of people the action concerns (a war room invites them); members of "
+        "the incident's channel.",
+    )
 
 
 class OfferedActionResultSerializer(serializers.Serializer):

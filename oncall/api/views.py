@@ -327,7 +327,7 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
     )
 
     @extend_schema(
-        request=None,
+        request=s.OfferedActionRequestSerializer,
         responses=s.OfferedActionResultSerializer,
         parameters=[OpenApiParameter("key", str, OpenApiParameter.PATH)],
     )
@@ -340,10 +340,15 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
     def run_action(self, request: Request, public_id: str | None = None, key: str = "") -> Response:
         """Run an action the incident offers (its ``actions``: a custom action, quick silence,
         a war room): 404 when it offers none of that key, 403 outside its channel's members.
-        ``ok`` is false when the action ran and failed (the receiver answered an error)."""
+        ``ok`` is false when the action ran and failed (the receiver answered an error).
+        An action that ``takes_people`` reads ``people`` (members of the incident's channel;
+        400 for anyone else)."""
         incident = self.get_object()  # 404 outside the user's channels
+        options = _offer_options(incident, key, request.data)
         try:
-            result = offers.run_action(incident, key, Actor(request.user, ActionSource.API))
+            result = offers.run_action(
+                incident, key, Actor(request.user, ActionSource.API), options
+            )
         except offers.UnknownAction as unknown:
             raise NotFound(str(unknown)) from None
         detail = _incident_details(request.user).get(pk=incident.pk)
@@ -673,3 +678,21 @@ class EscalationRuleViewSet(viewsets.ModelViewSet):
             .prefetch_related("levels__users", "levels__schedules")
             .order_by("channel__name", "position", "id")
         )
+
+
+def _offer_options(incident: Incident, key: str, data: Any) -> dict[str, Any]:
+    """The body's options for the offered action ``key`` (``people`` for one that takes
+    people, each a member of the incident's channel): 400 for a bad one."""
+    payload = s.OfferedActionRequestSerializer(data=data)
+    payload.is_valid(raise_exception=True)
+    people = payload.validated_data.get("people") or []
+    offered = next((a for a in offers.incident_actions(incident) if a.key == key), None)
+    if offered is None or not offered.takes_people or not people:
+        return {}
+    members = set(incident.channel.members.values_list("pk", flat=True))
+    outsiders = [str(p) for p in people if p.pk not in members]
+    if outsiders:
+        raise ValidationError(
+            {"people": [f"Not members of the incident's channel: {', '.join(outsiders)}."]}
+        )
+    return {"people": people}

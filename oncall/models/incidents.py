@@ -244,6 +244,9 @@ class TimelineEntry(models.Model):
         NOTE = "note", _("note")
         # A custom notification template failed; the built-in one was sent instead.
         TEMPLATE_FAILED = "template_failed", _("notification template failed")
+        # A chat platform opened a group chat for the incident (or could not), and whom it
+        # invited (``oncall.offers``' "war_room" action, or an escalation rule's option).
+        WAR_ROOM = "war_room", _("war room")
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(max_length=32, choices=Kind.choices)

@@ -9,6 +9,7 @@ get: a reload never runs it again).
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
@@ -34,11 +35,11 @@ def run(request: HttpRequest, public_id: UUID, key: str) -> HttpResponse:
     if offered is None:
         raise Http404("The incident offers no such action.")
     if request.method == "GET":
-        return render(
-            request, "oncall/incident_offer_confirm.html", {"incident": incident, "action": offered}
-        )
+        context = {"incident": incident, "action": offered, "people": _people(incident)}
+        return render(request, "oncall/incident_offer_confirm.html", context)
+    options = {"people": _chosen(request, incident)} if offered.takes_people else {}
     try:
-        result = offers.run_action(incident, key, Actor(request.user, ActionSource.WEB))
+        result = offers.run_action(incident, key, Actor(request.user, ActionSource.WEB), options)
     except PermissionDenied as denied:
         messages.error(request, str(denied))
     except offers.UnknownAction as unknown:
@@ -46,6 +47,17 @@ def run(request: HttpRequest, public_id: UUID, key: str) -> HttpResponse:
     else:
         (messages.success if result.ok else messages.error)(request, result.message)
     return redirect("incident-detail", public_id=incident.public_id)
+
+
+def _people(incident: Incident) -> list[Any]:
+    """Whom an action that takes people may name: the channel's active members."""
+    return list(incident.channel.members.filter(is_active=True).order_by("first_name", "username"))
+
+
+def _chosen(request: HttpRequest, incident: Incident) -> list[Any]:
+    """The people the form named, kept to the channel's members (others are ignored)."""
+    ids = [value for value in request.POST.getlist("people") if value.isdigit()]
+    return list(incident.channel.members.filter(is_active=True, pk__in=ids))
 
 
 def offered_context(incident: Incident) -> dict[str, object]:

@@ -307,6 +307,18 @@ class FeishuClient:
             refused += data.get("not_existed_id_list") or []
         return refused
 
+    # https://open.feishu.cn/document/server-docs/im-v1/pin/create
+    def pin_message(self, message_id: str) -> None:
+        """Pin a message in its chat (the bot must be in it). Pinning a pinned message answers
+        the existing pin, so a retry is harmless. Any of ``im:message``,
+        ``im:message.pins:write_only`` or ``im:message:send_as_bot`` allows it."""
+        self._api(
+            "POST",
+            "/open-apis/im/v1/pins",
+            json={"message_id": message_id},
+            limits=[*self._app_limits(), _message_limit(message_id)],
+        )
+
     # --- Contacts -------------------------------------------------------------------------
 
     # https://open.feishu.cn/document/server-docs/contact-v3/user/batch_get_id

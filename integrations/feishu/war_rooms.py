@@ -1,0 +1,517 @@
+"""War rooms: a Feishu group chat for one incident (the knowledge base's "Configure war room").
+
+* **Asking** (``request``): a responder runs the incident's "war_room" action (``oncall.offers``:
+  the card's button, the incident page, ``POST /api/v1/incidents/<id>/actions/war_room/``), or
+  an escalation rule whose option says so opens one with its first notification
+  (``open_for_rule``). Either writes the ``WarRoom`` row, under its unique constraint and a
+  row lock, in the asking transaction, and hands the Feishu calls to a task after commit: a
+  second request, or two at once, finds the first one's room.
+* **Opening** (``open_room``, in a task): create the chat with Feishu's ``uuid`` derived from
+  the row (one chat per uuid in 10 h, so a retried or re-handed task creates one chat), invite
+  the members, record the chat as one of the bot's chats, write the timeline, and post the
+  incident's card there as one more ``CardDelivery``: every later change updates that copy
+  like every other one, and its buttons work there like anywhere. The card is then pinned
+  (``pin_card``).
+* **Members**: the bot, whoever asked, the claimer, everyone the escalation notified (the
+  incident's card deliveries to people) and the people chosen when asking; each through their
+  linked account in the app. Who could not be invited is said on the timeline, with why.
+* A room stuck opening (a lost task) is handed out again by ``hand_out_stalled``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from integrations.feishu import escalation_targets
+from integrations.feishu.client import errors
+from integrations.feishu.models import (
+    AutoWarRoom,
+    CardDelivery,
+    FeishuApp,
+    FeishuChat,
+    LinkedAccount,
+    Platform,
+    RuleWarRoom,
+    SentCard,
+    WarRoom,
+)
+from oncall.events import Severity
+from oncall.links import incident_url
+from oncall.models import Incident, TimelineEntry
+from oncall.offers import ActionResult, OfferedAction, OfferedLink
+from oncall.timeline import Actor, display_name, record
+
+logger = logging.getLogger(__name__)
+
+KEY = "war_room"
+State = WarRoom.State
+# Feishu's group name limit (create chat: ``name``). 60 is the documented figure we rely on;
+# a shorter name is always accepted.
+NAME_LIMIT = 60
+# A room still opening after this long lost its task: the sweep hands it out again.
+STALLED_AFTER = timedelta(minutes=2)
+# Feishu codes of the create-chat page (https://open.feishu.cn/document/server-docs/group/chat/create).
+BOT_NOT_ENABLED = 232025
+APP_UNAVAILABLE = 232034
+USERS_NOT_VISIBLE = 232024
+
+
+# --- Which app opens rooms ------------------------------------------------------------------
+
+
+def app_for(incident: Incident) -> FeishuApp | None:
+    """The app that opens the incident's war room: of the enabled apps with war rooms on, the
+    only one (the knowledge base: one IM integration at a time has war rooms), or else the one
+    delivering the incident's cards. One query while no app has war rooms on."""
+    rooms = list(FeishuApp.objects.filter(enabled=True, war_room_enabled=True))
+    if len(rooms) <= 1:
+        return rooms[0] if rooms else None
+    rule = incident.escalation_rule
+    delivering = (
+        escalation_targets.delivering_app(rule)
+        if rule is not None
+        else escalation_targets.default_delivering_app()
+    )
+    return next((app for app in rooms if delivering and app.pk == delivering.pk), None)
+
+
+def room_of(incident: Incident) -> WarRoom | None:
+    return (
+        WarRoom.objects.filter(incident=incident)
+        .exclude(state=State.FAILED)
+        .select_related("app", "chat")
+        .first()
+    )
+
+
+def chat_link(app: FeishuApp, chat_id: str) -> str:
+    """Where "War room" leads: Feishu's applink that opens the chat in the client (desktop and
+    mobile); for the sandbox, its page of the chat.
+    https://open.feishu.cn/document/client-docs/deep-link/open-a-chat"""
+    if app.platform == Platform.SANDBOX:
+        if apps.is_installed("integrations.feishu_sandbox"):
+            return settings.PUBLIC_BASE_URL + reverse("feishu_sandbox:chat", args=[chat_id])
+        return f"{app.open_api_base}/chats/{chat_id}/"
+    host = "applink.larksuite.com" if app.platform == Platform.LARK else "applink.feishu.cn"
+    return f"https://{host}/client/chat/open?openChatId={chat_id}"
+
+
+def room_name(incident: Incident) -> str:
+    """``#<number> <title>``, cut to Feishu's limit."""
+    name = f"#{incident.number} {' '.join(incident.title.split())}"
+    return name if len(name) <= NAME_LIMIT else name[: NAME_LIMIT - 1] + "…"
+
+
+# --- What the incident offers (oncall.offers) ----------------------------------------------------
+
+
+class WarRoomOffers:
+    """``oncall.offers.OfferProvider``: "Open a war room" while the incident has none (or the
+    last attempt failed), the link "War room" once it has one."""
+
+    def links(self, incident: Incident) -> list[OfferedLink]:
+        room = room_of(incident) if incident.pk else None  # a sample card's incident: none
+        if room is None or room.state != State.OPEN or room.chat is None:
+            return []
+        return [OfferedLink(KEY, _("War room"), chat_link(room.app, room.chat.chat_id))]
+
+    def actions(self, incident: Incident) -> list[OfferedAction]:
+        if incident.pk is None or incident.merged_into_id is not None:
+            return []
+        if app_for(incident) is None or room_of(incident) is not None:
+            return []
+        return [OfferedAction(KEY, _("Open a war room"), icon="💬", takes_people=True)]
+
+    def run(
+        self, incident: Incident, key: str, actor: Actor, options: dict[str, Any] | None = None
+    ) -> ActionResult | None:
+        if key != KEY:
+            return None
+        app = app_for(incident)
+        if app is None:
+            return ActionResult(
+                False, _("No Feishu app with war rooms enabled serves this incident.")
+            )
+        people = list((options or {}).get("people") or [])
+        room = request(incident, app, actor, people)
+        return outcome(room)
+
+
+def outcome(room: WarRoom) -> ActionResult:
+    """What asking for ``room`` did, in words for whoever asked (the room as it is now: the
+    task may have opened it already)."""
+    room.refresh_from_db()
+    if room.state == State.OPEN and room.chat_id:
+        link = chat_link(room.app, room.chat.chat_id)
+        return ActionResult(True, _("The war room “%(name)s” is open.") % {"name": room.name}, link)
+    if room.state == State.FAILED:
+        return ActionResult(False, room.last_error)
+    return ActionResult(
+        True, _("Opening the war room: its link appears on the incident in a moment.")
+    )
+
+
+# --- Asking for a room ---------------------------------------------------------------------------
+
+
+def request(
+    incident: Incident, app: FeishuApp, actor: Actor, people: Sequence[Any] = ()
+) -> WarRoom:
+    """The incident's room in ``app``: the existing one (people chosen now are invited to it), or
+    a new one planned in this transaction and opened by a task after commit."""
+    with transaction.atomic():
+        room, planned = _lock_or_create(incident, app, actor)
+        if people:
+            room.chosen_people.add(*people)
+        if planned:
+            record(
+                incident,
+                TimelineEntry.Kind.WAR_ROOM,
+                actor,
+                f"War room requested by {actor.name}.",
+            )
+            transaction.on_commit(lambda: _enqueue_open(room.pk))
+        elif people and room.state == State.OPEN:
+            transaction.on_commit(lambda: _enqueue_invite(room.pk, [p.pk for p in people]))
+    return room
+
+
+def _lock_or_create(incident: Incident, app: FeishuApp, actor: Actor) -> tuple[WarRoom, bool]:
+    """(the row, locked; whether a room is to be opened now). A failed room is tried again."""
+    fields = {"requested_by": actor.user, "requested_via": actor.source}
+    try:
+        with transaction.atomic():
+            return WarRoom.objects.create(incident=incident, app=app, **fields), True
+    except IntegrityError:
+        pass  # asked for before, or by a concurrent request that committed first
+    room = WarRoom.objects.select_for_update().get(incident=incident, app=app)
+    if room.state != State.FAILED:
+        return room, False
+    room.state, room.attempt, room.last_error = State.OPENING, room.attempt + 1, ""
+    room.requested_by, room.requested_via = actor.user, actor.source
+    room.updated_at = timezone.now()
+    room.save()
+    return room, True
+
+
+def open_for_rule(incident: Incident, rule: Any, app: FeishuApp) -> WarRoom | None:
+    """Called with a rule's notification: open the room when the rule's option covers the
+    incident's severity and the app has war rooms enabled (inside the escalation step's
+    transaction)."""
+    if not app.war_room_enabled or not app.enabled or not rule_wants_room(rule, incident):
+        return None
+    if WarRoom.objects.filter(incident=incident, app=app).exists():
+        return None  # open, opening, or refused by Feishu: a person may ask again
+    return request(incident, app, Actor(None, "system", {"name": f"rule “{rule.name}”"}))
+
+
+SEVERITIES_OF = {
+    AutoWarRoom.CRITICAL: {Severity.CRITICAL},
+    AutoWarRoom.WARNING: {Severity.CRITICAL, Severity.WARNING},
+}
+
+
+def rule_wants_room(rule: Any, incident: Incident) -> bool:
+    option = RuleWarRoom.objects.filter(rule=rule).values_list("when", flat=True).first()
+    if not option:
+        return False
+    return option == AutoWarRoom.ALWAYS or incident.severity in SEVERITIES_OF.get(option, set())
+
+
+def _enqueue_open(room_id: int) -> None:
+    from integrations.feishu.tasks import open_war_room
+
+    open_war_room.delay(room_id)
+
+
+def _enqueue_invite(room_id: int, user_ids: list[int]) -> None:
+    from integrations.feishu.tasks import invite_to_war_room
+
+    invite_to_war_room.delay(room_id, user_ids)
+
+
+# --- Opening it (a task) ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """Who was invited (names, and ids in ``user_ids``) and who could not be, with why."""
+
+    invited: list[str]
+    refused: list[str]
+    user_ids: list[int]
+
+
+def open_room(room_id: int) -> None:
+    """Create the room's chat, invite its members, post and pin the card. Raises
+    ``errors.RateLimited`` / ``errors.TransientError`` for the task to retry; a permanent
+    refusal is recorded on the row and the timeline, in plain words."""
+    room = _load(room_id)
+    if room is None or room.state != State.OPENING:
+        return
+    client = room.app.client()
+    people = members(room)
+    try:
+        chat_id = client.create_chat(
+            room_name(room.incident), _description(room.incident), [], room.create_uuid
+        )
+        invitation = invite(client, room.app, chat_id, people)
+    except (errors.RateLimited, errors.TransientError):
+        raise
+    except errors.FeishuError as exc:
+        _failed(room, explain(exc))
+        return
+    finally:
+        client.session.close()
+    _opened(room, chat_id, invitation)
+
+
+def _load(room_id: int) -> WarRoom | None:
+    return (
+        WarRoom.objects.select_related("app", "incident", "incident__channel", "requested_by")
+        .filter(pk=room_id)
+        .first()
+    )
+
+
+def _description(incident: Incident) -> str:
+    return f"{incident.channel.name} · {incident_url(incident)}"
+
+
+def members(room: WarRoom) -> list[Any]:
+    """Whoever asked, the claimer, everyone the escalation notified, the people chosen: once
+    each, in that order."""
+    from django.contrib.auth import get_user_model
+
+    incident = room.incident
+    ids: list[int] = []
+    ids += [room.requested_by_id] if room.requested_by_id else []
+    ids += [incident.claimed_by_id] if incident.claimed_by_id else []
+    ids += list(
+        CardDelivery.objects.filter(incident=incident, user__isnull=False, requested__gt=0)
+        .order_by("created_at", "id")
+        .values_list("user_id", flat=True)
+    )
+    ids += list(room.chosen_people.values_list("pk", flat=True))
+    ordered = list(dict.fromkeys(ids))
+    users = get_user_model().objects.in_bulk(ordered)
+    return [users[pk] for pk in ordered if pk in users and users[pk].is_active]
+
+
+def invite(client: Any, app: FeishuApp, chat_id: str, people: Iterable[Any]) -> Invitation:
+    """Add ``people`` to the chat through their linked accounts (Feishu adds whom it can and
+    lists the ids it could not: outside the app's availability, or unknown)."""
+    people = list(people)
+    open_ids = dict(
+        LinkedAccount.objects.filter(app=app, user__in=[p.pk for p in people]).values_list(
+            "user_id", "open_id"
+        )
+    )
+    refused_ids = (
+        set(client.add_chat_members(chat_id, list(open_ids.values()))) if open_ids else set()
+    )
+    invited, refused, user_ids = [], [], []
+    for person in people:
+        name = display_name(person)
+        open_id = open_ids.get(person.pk)
+        if open_id is None:
+            refused.append(f"{name} (no linked Feishu account in {app})")
+        elif open_id in refused_ids:
+            refused.append(f"{name} (outside the app's availability, or unknown to Feishu)")
+        else:
+            invited.append(name)
+            user_ids.append(person.pk)
+    return Invitation(invited, refused, user_ids)
+
+
+def _opened(room: WarRoom, chat_id: str, invitation: Invitation) -> None:
+    from integrations.feishu.cards import delivery
+
+    incident = room.incident
+    with transaction.atomic():
+        locked = WarRoom.objects.select_for_update().get(pk=room.pk)
+        if locked.state != State.OPENING:
+            return  # a twin task opened it first
+        chat, _created = FeishuChat.objects.update_or_create(
+            app=room.app,
+            chat_id=chat_id,
+            defaults={"name": room_name(incident), "status": FeishuChat.Status.ACTIVE},
+        )
+        now = timezone.now()
+        WarRoom.objects.filter(pk=room.pk).update(
+            state=State.OPEN,
+            chat=chat,
+            name=chat.name,
+            invited_user_ids=invitation.user_ids,
+            opened_at=now,
+            updated_at=now,
+        )
+        record(
+            incident, TimelineEntry.Kind.WAR_ROOM, _asker(room), _opened_message(chat, invitation)
+        )
+        delivery.notify(incident, room.app, [], [chat])
+        transaction.on_commit(lambda: _enqueue_pin(room.pk))
+
+
+def _asker(room: WarRoom) -> Actor:
+    if room.requested_by is not None:
+        return Actor(room.requested_by, room.requested_via or "system")
+    return Actor.system()
+
+
+def _opened_message(chat: FeishuChat, invitation: Invitation) -> str:
+    text = f"War room “{chat.name}” opened; invited {', '.join(invitation.invited) or 'nobody'}"
+    if invitation.refused:
+        text += f"; not invited: {', '.join(invitation.refused)}"
+    return text + "."
+
+
+def _failed(room: WarRoom, reason: str) -> None:
+    with transaction.atomic():
+        WarRoom.objects.filter(pk=room.pk).update(
+            state=State.FAILED, last_error=reason, updated_at=timezone.now()
+        )
+        record(
+            room.incident,
+            TimelineEntry.Kind.WAR_ROOM,
+            Actor.system(),
+            f"War room not opened: {reason}",
+        )
+    logger.warning("war room %s: %s", room.pk, reason)
+
+
+def _enqueue_pin(room_id: int) -> None:
+    from integrations.feishu.tasks import pin_war_room_card
+
+    pin_war_room_card.delay(room_id)
+
+
+def explain(exc: errors.FeishuError) -> str:
+    """A refused room in words an admin can act on."""
+    if exc.code in errors.MISSING_SCOPE_CODES:
+        return _(
+            "The Feishu app may not create group chats: request the im:chat permission under "
+            "Permissions in the Feishu developer console and publish a new version."
+        )
+    if exc.code == BOT_NOT_ENABLED:
+        return _(
+            "The Feishu app's bot may not create group chats: enable the Bot feature of the "
+            "app in the Feishu developer console and publish a new version."
+        )
+    if exc.code == APP_UNAVAILABLE:
+        return _(
+            "The Feishu app is unavailable or disabled in its tenant: a Feishu administrator "
+            "must enable it before it can create group chats."
+        )
+    return errors.explain(exc, doing=_("creating a group chat"), scopes="im:chat")
+
+
+# --- Pinning the card, inviting later, the sweep --------------------------------------------
+
+
+class CardNotSentYet(Exception):
+    """The room's card has no message yet: pinning waits for the send."""
+
+
+def pin_card(room_id: int) -> bool:
+    """Pin the room's card; False when there is nothing (more) to pin. Raises
+    ``CardNotSentYet`` while the card is on its way."""
+    room = WarRoom.objects.select_related("app").filter(pk=room_id, state=State.OPEN).first()
+    if room is None or room.pinned_message_id or room.chat_id is None:
+        return False
+    copy = (
+        SentCard.objects.filter(
+            delivery__incident_id=room.incident_id,
+            delivery__app_id=room.app_id,
+            delivery__chat_id=room.chat_id,
+        )
+        .order_by("sent_at", "id")
+        .first()
+    )
+    if copy is None:
+        raise CardNotSentYet(room_id)
+    client = room.app.client()
+    try:
+        client.pin_message(copy.message_id)
+    except (errors.RateLimited, errors.TransientError):
+        raise
+    except errors.FeishuError as exc:
+        # The card is there, unpinned: worth a line in the log, not a failed room.
+        logger.warning("war room %s: card not pinned: %s", room.pk, exc)
+        return False
+    finally:
+        client.session.close()
+    WarRoom.objects.filter(pk=room.pk).update(pinned_message_id=copy.message_id)
+    return True
+
+
+def invite_later(room_id: int, user_ids: Sequence[int]) -> None:
+    """Invite people to an open room (chosen after it opened, or newly notified)."""
+    from django.contrib.auth import get_user_model
+
+    room = _load(room_id)
+    if room is None or room.state != State.OPEN or room.chat is None:
+        return
+    people = list(
+        get_user_model()
+        .objects.filter(pk__in=list(user_ids), is_active=True)
+        .exclude(pk__in=room.invited_user_ids)
+    )
+    if not people:
+        return
+    client = room.app.client()
+    try:
+        invitation = invite(client, room.app, room.chat.chat_id, people)
+    finally:
+        client.session.close()
+    with transaction.atomic():
+        locked = WarRoom.objects.select_for_update().get(pk=room.pk)
+        locked.invited_user_ids = list(dict.fromkeys(locked.invited_user_ids + invitation.user_ids))
+        locked.save(update_fields=["invited_user_ids"])
+    text = f"Invited to the war room: {', '.join(invitation.invited) or 'nobody'}"
+    if invitation.refused:
+        text += f"; not invited: {', '.join(invitation.refused)}"
+    record(room.incident, TimelineEntry.Kind.WAR_ROOM, Actor.system(), text + ".")
+
+
+def invite_newly_notified(incident: Incident, app: FeishuApp, people: Sequence[Any]) -> None:
+    """A later level notified ``people``: invite them to the incident's open room in ``app``
+    (inside the escalation step's transaction; the invitation goes after commit)."""
+    room = WarRoom.objects.filter(incident=incident, app=app, state=State.OPEN).first()
+    ids = [p.pk for p in people if room is not None and p.pk not in room.invited_user_ids]
+    if room is None or not ids:
+        return
+    transaction.on_commit(lambda: _enqueue_invite(room.pk, ids))
+
+
+def hand_out_stalled(now: Any = None) -> int:
+    """Hand out again the rooms whose opening task was lost (a killed worker): their uuid makes
+    the second try find the chat the first one may have made. Returns how many."""
+    now = now or timezone.now()
+    stalled = list(
+        WarRoom.objects.filter(state=State.OPENING, updated_at__lt=now - STALLED_AFTER).values_list(
+            "pk", flat=True
+        )
+    )
+    WarRoom.objects.filter(pk__in=stalled).update(updated_at=now)
+    for pk in stalled:
+        _enqueue_open(pk)
+    return len(stalled)
+
+
+def give_up(room_id: int, exc: errors.FeishuError) -> None:
+    """The task's last retry failed: the room is recorded as failed (and may be asked again)."""
+    room = _load(room_id)
+    if room is not None and room.state == State.OPENING:
+        _failed(room, explain(exc))

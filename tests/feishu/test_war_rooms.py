@@ -1,0 +1,224 @@
+"""War rooms against Feishu's own answers (mocked at the HTTP level with ``responses``): its
+refusals said in plain words, the room's name and link, and the rule option in the API."""
+
+from __future__ import annotations
+
+import pytest
+import responses
+
+from integrations.feishu import war_rooms
+from integrations.feishu.client import errors
+from integrations.feishu.escalation_targets import war_room_option
+from integrations.feishu.models import Platform, WarRoom
+from oncall import offers
+from oncall.models import ActionSource, TimelineEntry
+from oncall.timeline import Actor
+from tests.factories import (
+    ESCALATION_RULE_PERMISSIONS,
+    ChannelFactory,
+    FeishuAppFactory,
+    IncidentFactory,
+    UserFactory,
+    staff_user,
+)
+from tests.test_api import api_as
+
+pytestmark = pytest.mark.django_db
+
+OPEN = "https://open.feishu.cn"
+CHATS_URL = f"{OPEN}/open-apis/im/v1/chats"
+TOKEN = {"code": 0, "msg": "ok", "tenant_access_token": "t-token", "expire": 7200}
+
+
+@pytest.fixture(autouse=True)
+def offered(settings):
+    settings.INCIDENT_OFFERS = ["integrations.feishu.war_rooms.WarRoomOffers"]
+
+
+@pytest.fixture
+def app():
+    return FeishuAppFactory(war_room_enabled=True)
+
+
+@pytest.fixture
+def alice():
+    return UserFactory(username="alice", first_name="Alice")
+
+
+@pytest.fixture
+def incident(alice):
+    channel = ChannelFactory(name="Databases")
+    channel.members.add(alice)
+    return IncidentFactory(channel=channel, title="Replication lag", severity="critical")
+
+
+@pytest.fixture
+def rsps():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.post(f"{OPEN}/open-apis/auth/v3/tenant_access_token/internal", json=TOKEN)
+        yield mock
+
+
+def refuse_create(rsps, code: int, msg: str) -> None:
+    rsps.post(CHATS_URL, status=400, json={"code": code, "msg": msg})
+
+
+def ask(incident, alice, capture) -> offers.ActionResult:
+    """Run the action, then its task (on commit), and say what the room came to."""
+    with capture(execute=True):
+        offers.run_action(incident, "war_room", Actor(alice, ActionSource.API))
+    return war_rooms.outcome(WarRoom.objects.get(incident=incident))
+
+
+REFUSALS = [
+    (
+        99991672,
+        "Access denied. One of the following scopes is required: [im:chat].",
+        "The Feishu app may not create group chats: request the im:chat permission under "
+        "Permissions in the Feishu developer console and publish a new version.",
+    ),
+    (
+        232025,
+        "Bot ability is not activated.",
+        "The Feishu app's bot may not create group chats: enable the Bot feature of the app in "
+        "the Feishu developer console and publish a new version.",
+    ),
+    (
+        232034,
+        "The app is unavailable or inactivated by the tenant.",
+        "The Feishu app is unavailable or disabled in its tenant: a Feishu administrator must "
+        "enable it before it can create group chats.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("code", "msg", "words"), REFUSALS)
+def test_feishus_refusals_are_said_in_plain_words(
+    rsps, app, incident, alice, django_capture_on_commit_callbacks, code, msg, words
+):
+    refuse_create(rsps, code, msg)
+    result = ask(incident, alice, django_capture_on_commit_callbacks)
+    assert (result.ok, result.message) == (False, words)
+    room = WarRoom.objects.get(incident=incident)
+    assert (room.state, room.last_error) == (WarRoom.State.FAILED, words)
+    entries = incident.timeline.filter(kind=TimelineEntry.Kind.WAR_ROOM).order_by("id")
+    assert [e.message for e in entries] == [
+        "War room requested by Alice.",
+        f"War room not opened: {words}",
+    ]
+
+
+def test_a_failed_room_is_offered_again_and_tried_with_a_new_uuid(
+    rsps, app, incident, alice, django_capture_on_commit_callbacks
+):
+    refuse_create(rsps, 99991672, "scope")
+    ask(incident, alice, django_capture_on_commit_callbacks)
+    assert [a.key for a in offers.incident_actions(incident)] == ["war_room"]
+    first_uuid = WarRoom.objects.get(incident=incident).create_uuid
+    rsps.replace(responses.POST, CHATS_URL, json={"code": 0, "data": {"chat_id": "oc_room"}})
+    rsps.post(
+        f"{CHATS_URL}/oc_room/members",
+        json={"code": 0, "data": {"invalid_id_list": [], "not_existed_id_list": []}},
+    )
+    rsps.post(
+        f"{OPEN}/open-apis/im/v1/messages",
+        json={"code": 0, "data": {"message_id": "om_card"}},
+    )
+    rsps.post(f"{OPEN}/open-apis/im/v1/pins", json={"code": 0, "data": {"pin": {}}})
+    result = ask(incident, alice, django_capture_on_commit_callbacks)
+    room = WarRoom.objects.get(incident=incident)
+    assert room.state == WarRoom.State.OPEN
+    assert result.url == "https://applink.feishu.cn/client/chat/open?openChatId=oc_room"
+    assert room.create_uuid != first_uuid
+    creates = [c for c in rsps.calls if c.request.url.startswith(CHATS_URL + "?")]
+    create = creates[-1]
+    assert f"uuid={room.create_uuid}" in create.request.url
+    assert room.pinned_message_id == "om_card"
+
+
+def test_the_name_is_the_number_and_title_within_feishus_limit(incident):
+    assert war_rooms.room_name(incident) == f"#{incident.number} Replication lag"
+    incident.title = "Replication lag " * 10
+    name = war_rooms.room_name(incident)
+    assert len(name) == war_rooms.NAME_LIMIT
+    assert name.startswith(f"#{incident.number} Replication lag Replication")
+    assert name.endswith("…")
+
+
+def test_the_link_is_the_platforms_applink():
+    feishu = FeishuAppFactory.build(platform=Platform.FEISHU)
+    lark = FeishuAppFactory.build(platform=Platform.LARK)
+    assert war_rooms.chat_link(feishu, "oc_1").startswith("https://applink.feishu.cn/")
+    assert war_rooms.chat_link(lark, "oc_1") == (
+        "https://applink.larksuite.com/client/chat/open?openChatId=oc_1"
+    )
+
+
+def test_without_an_app_with_war_rooms_nothing_is_offered(incident):
+    FeishuAppFactory(war_room_enabled=False)
+    assert offers.incident_actions(incident) == []
+    assert offers.incident_links(incident) == []
+
+
+def test_a_stalled_room_is_handed_out_again(app, incident, alice, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    room = WarRoom.objects.create(incident=incident, app=app, requested_by=alice)
+    WarRoom.objects.filter(pk=room.pk).update(updated_at=timezone.now() - timedelta(minutes=5))
+    handed: list[int] = []
+    monkeypatch.setattr(war_rooms, "_enqueue_open", handed.append)
+    assert war_rooms.hand_out_stalled() == 1
+    assert handed == [room.pk]
+    assert war_rooms.hand_out_stalled() == 0
+
+
+def test_the_rule_option_is_set_and_shown_through_the_api(channel):
+    staff_api = api_as(staff_user("root", *ESCALATION_RULE_PERMISSIONS))
+    response = staff_api.post(
+        "/api/v1/escalation-rules/",
+        {
+            "channel": str(channel.public_id),
+            "name": "Critical",
+            "position": 1,
+            "levels": [{"notify_channel_members": True}],
+            "feishu_war_room": "critical",
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["feishu_war_room"] == "critical"
+    from oncall.models import EscalationRule
+
+    rule = EscalationRule.objects.get(public_id=response.json()["id"])
+    assert war_room_option(rule) == "critical"
+    url = f"/api/v1/escalation-rules/{rule.public_id}/"
+    assert staff_api.patch(url, {"feishu_war_room": ""}, format="json").status_code == 200
+    rule.refresh_from_db()
+    assert war_room_option(rule) == ""
+    bad = staff_api.patch(url, {"feishu_war_room": "sometimes"}, format="json")
+    assert bad.status_code == 400
+
+
+def test_the_admin_lists_rooms_and_the_rule_form_has_the_option(admin_client, app, incident):
+    WarRoom.objects.create(
+        incident=incident, app=app, state=WarRoom.State.FAILED, last_error="No scope."
+    )
+    listing = admin_client.get("/admin/integrations/warroom/").content.decode()
+    assert "failed" in listing
+    room = WarRoom.objects.get()
+    detail = admin_client.get(f"/admin/integrations/warroom/{room.pk}/change/").content.decode()
+    assert "No scope." in detail
+    form = admin_client.get("/admin/oncall/escalationrule/add/").content.decode()
+    assert 'name="feishu_war_room"' in form
+    assert "for critical incidents" in form
+
+
+def test_it_speaks_chinese(app, incident):
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        assert [a.label for a in offers.incident_actions(incident)] == ["创建作战室"]
+        refusal = war_rooms.explain(errors.PermanentError("scope", code=99991672))
+        assert refusal.startswith("飞书应用无权创建群聊")
