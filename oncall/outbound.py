@@ -246,6 +246,16 @@ def validate_base_url(value: str) -> None:
     """A Django validator for a user-set base URL: absolute https (http only in DEBUG or for an
     allow-listed network), no credentials, query or fragment, and a host that resolves now to
     outward addresses only."""
+    _validate(value, query_allowed=False)
+
+
+def validate_url(value: str) -> None:
+    """A Django validator for a user-set URL the console calls as it is (an outbound webhook):
+    as :func:`validate_base_url`, but a query string is allowed (receivers route on it)."""
+    _validate(value, query_allowed=True)
+
+
+def _validate(value: str, *, query_allowed: bool) -> None:
     try:
         parts = urlsplit(value)
     except ValueError:  # "https://[::1" and other broken brackets
@@ -253,8 +263,12 @@ def validate_base_url(value: str) -> None:
     if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
         raise ValidationError(_("Enter an absolute https:// URL, e.g. https://proxy.example.com"))
     # An empty "?" or "#" counts too: paths are appended to the base, and would land after it.
-    if "?" in value or "#" in value or parts.username is not None:
-        raise ValidationError(_("A base URL takes no credentials, query or fragment."))
+    if "#" in value or parts.username is not None or ("?" in value and not query_allowed):
+        raise ValidationError(
+            _("A URL takes no credentials or fragment.")
+            if query_allowed
+            else _("A base URL takes no credentials, query or fragment.")
+        )
     try:
         port = parts.port or DEFAULT_PORTS[parts.scheme]
     except ValueError:

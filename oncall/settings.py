@@ -434,6 +434,21 @@ if max(INSIGHTS_NIGHT_START_HOUR, INSIGHTS_NIGHT_END_HOUR) > 23 or (
 # sandbox on loopback (127.0.0.1/32) in development. Networks, not names: DNS can lie.
 OUTBOUND_ALLOWED_NETWORKS = env_networks("OUTBOUND_ALLOWED_NETWORKS", [])
 
+# --- Custom incident actions and link integrations (oncall/custom_actions/) ------------------
+# How long a rotated-out action secret keeps signing besides the new one.
+CUSTOM_ACTION_SECRET_OVERLAP_HOURS = env_int("CUSTOM_ACTION_SECRET_OVERLAP_HOURS", 24, minimum=0)
+# How long a click waits for the action's answer (the call runs in a worker) before it answers
+# "running; its result goes on the timeline": under the 3 s a chat platform waits for a click.
+CUSTOM_ACTION_ANSWER_WAIT_MS = env_int("CUSTOM_ACTION_ANSWER_WAIT_MS", 2000, minimum=0)
+# A second click on the same action of the same incident this soon after a call finished is a
+# double click (or a retried request): it calls nothing and says what the first call did.
+CUSTOM_ACTION_REPEAT_SECONDS = env_int("CUSTOM_ACTION_REPEAT_SECONDS", 5, minimum=0)
+# A click no worker took within this long is not called any more (a roll back asked for ten
+# minutes ago may no longer be wanted); a call still unfinished this long is recorded as lost.
+CUSTOM_ACTION_EXPIRY_SECONDS = env_int("CUSTOM_ACTION_EXPIRY_SECONDS", 60, minimum=20)
+INCIDENT_OFFERS.append("oncall.custom_actions.offers.ChannelOffers")
+CELERY_IMPORTS = (*CELERY_IMPORTS, "oncall.custom_actions.tasks")
+
 # --- Feishu / Lark --------------------------------------------------------------------------
 # Where apps whose platform is "Sandbox" send their Open API and OAuth calls.
 FEISHU_SANDBOX_BASE_URL = (

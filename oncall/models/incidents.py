@@ -231,6 +231,8 @@ class TimelineEntry(models.Model):
         NOTE = "note", _("note")
         # A custom notification template failed; the built-in one was sent instead.
         TEMPLATE_FAILED = "template_failed", _("notification template failed")
+        # A custom action was called (``oncall.custom_actions``): by whom, and its answer.
+        ACTION_CALLED = "action_called", _("custom action called")
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(max_length=32, choices=Kind.choices)
