@@ -10,7 +10,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -21,6 +23,16 @@ from oncall.webhooks.signing import new_secret
 #: The knowledge base's limits: five custom actions and three link integrations per channel.
 MAX_ACTIONS_PER_CHANNEL = 5
 MAX_LINKS_PER_CHANNEL = 3
+
+validate_colour = RegexValidator(
+    r"^#[0-9a-fA-F]{6}$", _("Enter a colour as #rrggbb, e.g. #d83931.")
+)
+
+
+def _validate_url_template(value: str) -> None:
+    from oncall.custom_actions.templates import validate_url_template
+
+    validate_url_template(value)
 
 
 class CustomAction(models.Model):
@@ -60,6 +72,7 @@ class CustomAction(models.Model):
         _("colour"),
         max_length=7,
         blank=True,
+        validators=[validate_colour],
         help_text=_("A #rrggbb colour for the button on the incident page."),
     )
     style = models.CharField(
@@ -111,6 +124,19 @@ class CustomAction(models.Model):
         if not self.signing_secret:
             self.signing_secret = new_secret()
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        from oncall.custom_actions.templates import check_body
+
+        if self.body_kind == self.BodyKind.TEMPLATE:
+            if not self.body_template.strip():
+                raise ValidationError(
+                    {"body_template": _("Write the body, or send the incident as JSON.")}
+                )
+            try:
+                check_body(self.body_template, self.content_type)
+            except ValidationError as error:
+                raise ValidationError({"body_template": error.messages}) from None
 
     @property
     def key(self) -> str:
@@ -221,6 +247,7 @@ class LinkIntegration(models.Model):
     url_template = models.CharField(
         _("URL template"),
         max_length=2000,
+        validators=[_validate_url_template],
         help_text=_(
             "An http(s) URL; {{ Labels.service }}, {{ Num }}, {{ Title }} and the other "
             "notification template variables are replaced by the incident's values, "
@@ -237,3 +264,25 @@ class LinkIntegration(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Counted under the channel's row lock: two links added at once cannot make four."""
+        from oncall.models import Channel
+
+        with transaction.atomic():
+            Channel.objects.select_for_update().filter(pk=self.channel_id).first()
+            if self._others().count() >= MAX_LINKS_PER_CHANNEL:
+                raise ValidationError(self._too_many())
+            super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        if self.channel_id is not None and self._others().count() >= MAX_LINKS_PER_CHANNEL:
+            raise ValidationError(self._too_many())
+
+    def _others(self) -> models.QuerySet[LinkIntegration]:
+        return LinkIntegration.objects.filter(channel_id=self.channel_id).exclude(pk=self.pk)
+
+    def _too_many(self) -> str:
+        return _(
+            "A channel has at most %(limit)s link integrations: remove one before adding another."
+        ) % {"limit": MAX_LINKS_PER_CHANNEL}
