@@ -27,9 +27,7 @@ router.register(
     "schedule-overrides", schedules.ScheduleOverrideViewSet, basename="schedule-override"
 )
 router.register("shift-swaps", schedule_swaps.ShiftSwapViewSet, basename="shift-swap")
-router.register(
-    "incident-actions", custom_actions.CustomActionViewSet, basename="incident-action"
-)
+router.register("incident-actions", custom_actions.CustomActionViewSet, basename="incident-action")
 router.register("channel-links", custom_actions.LinkIntegrationViewSet, basename="channel-link")
 # Chat platforms add their own resources; the core does not import them by name.
 for platform in platforms():

@@ -14,7 +14,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from oncall.models import CustomAction, Incident
+from oncall.models import Alert, CustomAction, Incident
 from oncall.notify.context import incident_context
 from oncall.timeline import person_fields
 
@@ -32,8 +32,16 @@ _ALERT_FIELDS = {
 }
 
 
-def body(action: CustomAction, incident: Incident, user: Any, message_id: str, at: datetime) -> str:
-    """The event as JSON text (the bytes that are signed and sent)."""
+def body(
+    action: CustomAction,
+    incident: Incident,
+    user: Any,
+    message_id: str,
+    at: datetime,
+    alerts: list[Alert] | None = None,
+) -> str:
+    """The event as JSON text (the bytes that are signed and sent); ``alerts``: the
+    incident's, when the caller has them (the sample incident's)."""
     event = {
         "event_id": message_id,
         "event_type": EVENT_TYPE,
@@ -43,7 +51,7 @@ def body(action: CustomAction, incident: Incident, user: Any, message_id: str, a
             "integration_name": action.name,
         },
         "person": _person(user),
-        "incident": incident_fields(incident),
+        "incident": incident_fields(incident, alerts),
     }
     return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
 
@@ -55,8 +63,8 @@ def _person(user: Any) -> dict[str, Any] | None:
     return {"person_id": fields["id"], "person_name": fields["name"], "email": user.email or ""}
 
 
-def incident_fields(incident: Incident) -> dict[str, Any]:
-    known = incident_context(incident)
+def incident_fields(incident: Incident, alerts: list[Alert] | None = None) -> dict[str, Any]:
+    known = incident_context(incident, alerts)
     return {
         "incident_id": known["ID"],
         "num": known["Num"],
@@ -65,7 +73,7 @@ def incident_fields(incident: Incident) -> dict[str, Any]:
         "incident_severity": known["IncidentSeverity"],
         "incident_status": known["IncidentStatus"],
         "progress": known["Progress"],
-        "created_at": int(incident.created_at.timestamp()),
+        "created_at": known["StartTime"],
         "updated_at": int(incident.updated_at.timestamp()) if incident.updated_at else 0,
         "start_time": known["StartTime"],
         "last_time": known["LastTime"],

@@ -105,6 +105,11 @@ def validate_url_template(value: str) -> None:
         raise ValidationError(_("On the sample incident this is not a web address."))
 
 
+def link_on_sample(url_template: str) -> str:
+    """The link the template makes for the sample incident; ``ValidationError`` if none."""
+    return _trial(url_template, LINK_URL)
+
+
 def _trial(body: str, medium: Medium) -> str:
     incident, alerts = sample_incident()
     known = variables(incident, medium, alerts=alerts)

@@ -33,7 +33,7 @@ def test_simultaneous_clicks_call_once(channel, receiver):
         try:
             barrier.wait(timeout=10)
             results.append(offers.run_action(incident, action.key, Actor(person, ActionSource.API)))
-        except BaseException as error:  # noqa: BLE001 (reported below)
+        except BaseException as error:
             errors.append(error)
         finally:
             connection.close()

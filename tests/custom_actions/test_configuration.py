@@ -168,9 +168,7 @@ def test_a_json_body_escapes_what_it_prints(channel):
     assert json.loads(text) == {"t": 'He said "stop"\n'}
 
 
-def test_rotation_keeps_the_old_secret_signing_during_the_overlap(
-    admin_api, channel, fake_public
-):
+def test_rotation_keeps_the_old_secret_signing_during_the_overlap(admin_api, channel, fake_public):
     created = new_action(admin_api, channel).json()
     old = created["signing_secret"]
 
@@ -284,7 +282,8 @@ def test_links_are_readable_by_members_and_filtered_by_channel(admin_api, channe
     assert [link["url_template"] for link in api.get(LINKS).json()["results"]] == [
         "https://grafana.example.com/d/a"
     ]
-    assert admin_api.get(f"{LINKS}?channel={other.public_id}").json()["results"][0][
-        "url_template"
-    ] == "https://grafana.example.com/d/b"
+    assert (
+        admin_api.get(f"{LINKS}?channel={other.public_id}").json()["results"][0]["url_template"]
+        == "https://grafana.example.com/d/b"
+    )
     assert new_link(api, channel, "https://grafana.example.com/d/c").status_code == 403

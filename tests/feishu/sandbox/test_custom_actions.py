@@ -115,5 +115,5 @@ def test_a_slow_receiver_does_not_fail_the_click(world, receiver, monkeypatch): 
     for thread in workers:
         thread.join(timeout=30)
     assert len(receiver.calls) == 1
-    [(source, message)] = called(world)
+    [(_source, message)] = called(world)
     assert message.startswith("Roll back called by Alice: 200 in ")
