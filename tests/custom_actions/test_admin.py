@@ -4,7 +4,6 @@ links per channel."""
 
 from __future__ import annotations
 
-
 import pytest
 from django.urls import reverse
 
@@ -120,10 +119,8 @@ def test_a_fourth_link_is_refused_in_the_admin_with_its_reason(admin_client, cha
             "position": n,
         }
         assert admin_client.post(add, form).status_code == 302
-    response = admin_client.post(
-        add,
-        {"channel": channel.pk, "name": "4", "url_template": "https://4.example.com/", "position": 4},
-    )
+    fourth = {"channel": channel.pk, "name": "4", "url_template": "https://4.example.com/"}
+    response = admin_client.post(add, {**fourth, "position": 4})
     assert "at most 3 link integrations" in response.content.decode()
     assert LinkIntegration.objects.count() == 3
 
