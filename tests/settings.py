@@ -36,3 +36,9 @@ SILENCED_SYSTEM_CHECKS = ["oncall.W101"]
 # A test-only chat platform with targets of its own (tests/stub_platform): its table exists in
 # every test database; the tests that exercise it list it in CHAT_PLATFORMS.
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.stub_platform"]  # noqa: F405
+
+# What incidents offer (``oncall.offers``): none unless a test lists its providers (the console's
+# default lists ``oncall.custom_actions.offers.ChannelOffers``, which reads a channel's actions
+# and links: one query each per page or card, counted in tests/custom_actions/test_links.py), so
+# that the pages' and cards' own query counts are measured alone.
+INCIDENT_OFFERS: list[str] = []

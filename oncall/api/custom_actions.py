@@ -29,7 +29,11 @@ from oncall.api.serializers import public_id_field
 from oncall.custom_actions import calls, templates
 from oncall.models import Channel, CustomAction, CustomActionRun, Incident, LinkIntegration
 from oncall.models.custom_actions import MAX_ACTIONS_PER_CHANNEL
-from oncall.permissions import MembersReadModelPermissionsWrite, configuration_channels
+from oncall.permissions import (
+    MembersReadModelPermissionsWrite,
+    configuration_channels,
+    has_model_permission,
+)
 from oncall.timeline import display_name
 
 # A header name is an RFC 9110 token; a value holds no line break (no header injection).
@@ -213,13 +217,11 @@ class CustomActionViewSet(viewsets.ModelViewSet):
     ordering_fields = ["name", "created_at"]
 
     def get_queryset(self) -> QuerySet:
+        actions = CustomAction.objects.prefetch_related("channels").order_by("name", "id")
+        if has_model_permission(self.request.user, CustomAction, "view"):
+            return actions  # those offered in no channel (yet) too
         readable = configuration_channels(self.request.user, CustomAction).values("pk")
-        return (
-            CustomAction.objects.filter(channels__in=readable)
-            .distinct()
-            .prefetch_related("channels")
-            .order_by("name", "id")
-        )
+        return actions.filter(channels__in=readable).distinct()
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)

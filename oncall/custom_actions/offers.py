@@ -22,10 +22,12 @@ class ChannelOffers:
     its link integrations, as links (key ``link:<id>``)."""
 
     def links(self, incident: Incident) -> list[OfferedLink]:
-        shown = []
+        shown: list[OfferedLink] = []
+        data = None  # the incident's variables, read once for all links, if there are any
         for link in LinkIntegration.objects.filter(channel_id=incident.channel_id):
+            data = data if data is not None else templates.link_variables(incident)
             try:
-                url = templates.render_link(link.url_template, incident)
+                url = templates.render_link(link.url_template, incident, data)
             except TemplateFailure as failure:
                 # Checked at save; a budget exceeded now costs this link, not the card.
                 logger.warning("link integration %s failed: %s", link.pk, failure)

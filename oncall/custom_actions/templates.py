@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 from urllib.parse import quote, quote_plus, urlsplit
 
 from django.core.exceptions import ValidationError
@@ -66,10 +67,15 @@ def render_body(body: str, content_type: str, incident: Incident) -> str:
     return render(from_go(body), variables(incident, medium), medium, cut=False)
 
 
-def render_link(url_template: str, incident: Incident) -> str:
-    """The link for ``incident``. Raises ``TemplateFailure``."""
-    data = variables(incident, LINK_URL)
+def render_link(url_template: str, incident: Incident, data: dict[str, Any] | None = None) -> str:
+    """The link for ``incident``; ``data``: its variables (``link_variables``), when the caller
+    renders several links. Raises ``TemplateFailure``."""
+    data = data if data is not None else link_variables(incident)
     return render(from_go(url_template), data, LINK_URL, cut=False).strip()
+
+
+def link_variables(incident: Incident) -> dict[str, Any]:
+    return variables(incident, LINK_URL)
 
 
 # --- Checked at save ----------------------------------------------------------------------------

@@ -209,6 +209,12 @@ def test_members_read_their_channels_actions_and_change_nothing(channel, fake_pu
     assert api.delete(f"{ACTIONS}{action.public_id}/").status_code == 403
 
 
+def test_staff_see_an_action_offered_in_no_channel(admin_api, fake_public):
+    CustomAction.objects.create(name="Parked", url="https://hooks.example.com/p")
+
+    assert [a["name"] for a in admin_api.get(ACTIONS).json()["results"]] == ["Parked"]
+
+
 def test_staff_with_the_permission_may_add_one(channel, fake_public):
     staff = UserFactory(username="ops", is_staff=True)
     staff.user_permissions.add(

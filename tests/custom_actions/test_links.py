@@ -104,3 +104,26 @@ def test_a_fourth_link_is_refused_even_past_the_form(channel):
         LinkIntegration(channel=channel, name="4", url_template="https://4.example.com/").save()
     assert "at most 3" in str(refused.value)
     assert LinkIntegration.objects.filter(channel=channel).count() == 3
+
+
+def test_the_console_offers_them_by_default():
+    import oncall.settings
+
+    assert "oncall.custom_actions.offers.ChannelOffers" in oncall.settings.INCIDENT_OFFERS
+
+
+def test_a_channels_offers_cost_one_query_each_however_many(
+    incident, channel, django_assert_num_queries
+):
+    from oncall.models import CustomAction
+
+    for n in range(3):
+        add_link(channel, f"https://{n}.example.com/{{{{ Labels.service }}}}", f"L{n}")
+        action = CustomAction.objects.create(name=f"A{n}", url="https://hooks.example.com/")
+        action.channels.add(channel)
+
+    with django_assert_num_queries(1):
+        assert len(offers.incident_actions(incident)) == 3
+    # The links' query, and the first alert whose labels the templates read (once).
+    with django_assert_num_queries(2):
+        assert len(offers.incident_links(incident)) == 3
