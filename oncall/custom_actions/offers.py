@@ -24,7 +24,8 @@ class ChannelOffers:
     def links(self, incident: Incident) -> list[OfferedLink]:
         shown: list[OfferedLink] = []
         data = None  # the incident's variables, read once for all links, if there are any
-        for link in LinkIntegration.objects.filter(channel_id=incident.channel_id):
+        channel_links = LinkIntegration.objects.filter(channel_id=incident.channel_id)
+        for link in channel_links.order_by("position", "id"):
             data = data if data is not None else templates.link_variables(incident)
             try:
                 url = templates.render_link(link.url_template, incident, data)

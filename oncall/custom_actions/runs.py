@@ -21,6 +21,7 @@ may have been fixed since.
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,6 +40,7 @@ from oncall.timeline import Actor, display_name
 from oncall.webhooks.signing import new_message_id
 
 Status = CustomActionRun.Status
+logger = logging.getLogger(__name__)
 POLL_SECONDS = 0.05
 
 
@@ -71,9 +73,16 @@ def start(action: CustomAction, incident: Incident, actor: Actor) -> ActionResul
 
 
 def _enqueue(run_id: int) -> None:
+    """Hand the run to a worker. With the broker unreachable the run is finished at once as
+    not called, with the reason, rather than left for the sweep to find a minute later."""
     from oncall.custom_actions.tasks import call_action
 
-    call_action.delay(run_id)
+    try:
+        call_action.delay(run_id)
+    except Exception:  # the broker's errors are many (kombu, redis, OSError): each means "down"
+        logger.exception("custom action run %s could not be handed to a worker", run_id)
+        run = CustomActionRun.objects.select_related("action", "incident", "actor").get(pk=run_id)
+        _finish(run, Status.PENDING, Status.NOT_CALLED, error="the task queue could not be reached")
 
 
 def _latest_repeatable(

@@ -250,3 +250,26 @@ def test_a_click_no_worker_took_in_time_is_not_called_and_says_so(
         f"Roll back by Alice was not called: no worker took it within "
         f"{settings.CUSTOM_ACTION_EXPIRY_SECONDS} s"
     ]
+
+
+def test_with_the_task_queue_down_the_click_says_so_and_calls_nothing(
+    monkeypatch, responder, incident, channel, receiver
+):
+    from kombu.exceptions import OperationalError
+
+    from oncall.custom_actions import tasks
+
+    def down(run_id: int) -> None:
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.call_action, "delay", down)
+    action = make_action(channel, receiver)
+
+    result = offers.run_action(incident, action.key, Actor(responder, ActionSource.API))
+
+    assert not result.ok
+    assert result.message == "Roll back was not called: the task queue could not be reached."
+    assert receiver.calls == []
+    assert called(incident) == [
+        "Roll back by Alice was not called: the task queue could not be reached"
+    ]
