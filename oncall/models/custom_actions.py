@@ -29,6 +29,12 @@ validate_colour = RegexValidator(
 )
 
 
+validate_content_type = RegexValidator(
+    r"^[\w.+-]+/[\w.+-]+(\s*;\s*[\w.+-]+=[\w.+-]+)*$",
+    _("Enter a media type, e.g. application/json or text/plain; charset=utf-8."),
+)
+
+
 def _validate_url_template(value: str) -> None:
     from oncall.custom_actions.templates import validate_url_template
 
@@ -104,7 +110,12 @@ class CustomAction(models.Model):
             "body are escaped as JSON strings."
         ),
     )
-    content_type = models.CharField(_("content type"), max_length=100, default="application/json")
+    content_type = models.CharField(
+        _("content type"),
+        max_length=100,
+        default="application/json",
+        validators=[validate_content_type],
+    )
     signing_secret = EncryptedTextField(editable=False)
     # The secret before the last rotation, which keeps signing until ``previous_secret_until``.
     previous_secret = EncryptedTextField(blank=True, default="", editable=False)

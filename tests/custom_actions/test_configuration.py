@@ -293,3 +293,23 @@ def test_links_are_readable_by_members_and_filtered_by_channel(admin_api, channe
         == "https://grafana.example.com/d/b"
     )
     assert new_link(api, channel, "https://grafana.example.com/d/c").status_code == 403
+
+
+def test_a_content_type_is_a_media_type(admin_api, channel, fake_public):
+    response = new_action(
+        admin_api,
+        channel,
+        body_kind="template",
+        body_template="{{ Title }}",
+        content_type="text/plain\r\nX-Evil: 1",
+    )
+    assert response.status_code == 400
+    assert "content_type" in fields(response)
+    good = new_action(
+        admin_api,
+        channel,
+        body_kind="template",
+        body_template="{{ Title }}",
+        content_type="text/plain; charset=utf-8",
+    )
+    assert good.status_code == 201, good.json()
