@@ -47,6 +47,10 @@ CORE_SCHEDULE = {
         "task": "oncall.tasks.sweep_snoozed_incidents",
         "schedule": 30.0,
     },
+    "retire-stale-custom-action-runs": {
+        "task": "oncall.custom_actions.tasks.sweep_action_runs",
+        "schedule": 30.0,
+    },
     "send-shift-notices": {
         "task": "oncall.tasks.send_shift_notices",
         "schedule": 60.0,

@@ -297,7 +297,11 @@ CELERY_TASK_QUEUES = [
 CELERY_WEBHOOKS_QUEUE = env_str("CELERY_WEBHOOKS_QUEUE") or f"{CELERY_TASK_DEFAULT_QUEUE}-webhooks"
 CELERY_TASK_ROUTES = ("oncall.celery.route_task",)
 # Task modules outside INSTALLED_APPS (autodiscovery finds only the apps'): alert sources' own.
-CELERY_IMPORTS = ("integrations.sources.aws_cloudwatch.tasks", "oncall.webhooks.tasks")
+CELERY_IMPORTS = (
+    "integrations.sources.aws_cloudwatch.tasks",
+    "oncall.webhooks.tasks",
+    "oncall.custom_actions.tasks",
+)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # Celery's Django fix-up closes the database connection around every task unless told to reuse
 # it: a new PostgreSQL backend per task halves ingestion throughput. Reconnect every 100 tasks.
@@ -419,6 +423,8 @@ CHAT_PLATFORMS = ["integrations.feishu.platform.FeishuPlatform"]
 # What incidents offer beyond claim / close / snooze (``oncall.offers``): links and actions,
 # one provider class each, by dotted path, shown in this order on pages, in the API and on cards.
 INCIDENT_OFFERS: list[str] = [
+    # The channel's custom actions and link integrations (oncall/custom_actions/).
+    "oncall.custom_actions.offers.ChannelOffers",
     # Feishu war rooms: "Open a war room", then the link into it.
     "integrations.feishu.war_rooms.WarRoomOffers",
 ]
@@ -459,6 +465,18 @@ WEBHOOK_DISABLE_AFTER_HOURS = env_int("WEBHOOK_DISABLE_AFTER_HOURS", 24, minimum
 WEBHOOK_REQUEUE_SECONDS = env_int("WEBHOOK_REQUEUE_SECONDS", 60, minimum=5)
 # Delivery records (events, deliveries, attempts) are kept this long.
 WEBHOOK_RETENTION_DAYS = env_int("WEBHOOK_RETENTION_DAYS", 30, minimum=1)
+# --- Custom incident actions and link integrations (oncall/custom_actions/) ------------------
+# How long a rotated-out action secret keeps signing besides the new one.
+CUSTOM_ACTION_SECRET_OVERLAP_HOURS = env_int("CUSTOM_ACTION_SECRET_OVERLAP_HOURS", 24, minimum=0)
+# How long a click waits for the action's answer (the call runs in a worker) before it answers
+# "running; its result goes on the timeline": under the 3 s a chat platform waits for a click.
+CUSTOM_ACTION_ANSWER_WAIT_MS = env_int("CUSTOM_ACTION_ANSWER_WAIT_MS", 2000, minimum=0)
+# A second click on the same action of the same incident this soon after a call finished is a
+# double click (or a retried request): it calls nothing and says what the first call did.
+CUSTOM_ACTION_REPEAT_SECONDS = env_int("CUSTOM_ACTION_REPEAT_SECONDS", 5, minimum=0)
+# A click no worker took within this long is not called any more (a roll back asked for ten
+# minutes ago may no longer be wanted); a call still unfinished this long is recorded as lost.
+CUSTOM_ACTION_EXPIRY_SECONDS = env_int("CUSTOM_ACTION_EXPIRY_SECONDS", 60, minimum=20)
 
 # --- Feishu / Lark --------------------------------------------------------------------------
 # Where apps whose platform is "Sandbox" send their Open API and OAuth calls.

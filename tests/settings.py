@@ -48,7 +48,8 @@ SILENCED_SYSTEM_CHECKS = ["oncall.W101"]
 # every test database; the tests that exercise it list it in CHAT_PLATFORMS.
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.stub_platform"]  # noqa: F405
 
-# What incidents offer (``oncall.offers``) costs queries of its own on every card and page; the
-# tests of an offer list its provider (the war rooms' tests, tests/test_offers.py), so that the
-# others count only their own queries.
+# What incidents offer (``oncall.offers``): none unless a test lists its providers (the console's
+# default lists ``oncall.custom_actions.offers.ChannelOffers``, which reads a channel's actions
+# and links: one query each per page or card, counted in tests/custom_actions/test_links.py), so
+# that the pages' and cards' own query counts are measured alone.
 INCIDENT_OFFERS: list[str] = []

@@ -519,6 +519,8 @@ class ApiUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.app} {self.month:%Y-%m}: {self.calls}"
+
+
 # --- War rooms ------------------------------------------------------------------------------
 
 

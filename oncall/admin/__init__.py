@@ -1,12 +1,14 @@
 """The admins' screen: channels, alert sources with their routes, alerts and incidents, API
-tokens, escalation rules, on-call schedules and the changes change sources report, one module
-per area. Django's autodiscovery imports this package, which registers them all; a chat
-platform's admin builds on ``AdminMedia`` and ``copy_field``.
+tokens, escalation rules, custom incident actions and link integrations, on-call schedules and
+the changes change sources report, one module per area. Django's autodiscovery imports this
+package, which registers them all; a chat platform's admin builds on ``AdminMedia`` and
+``copy_field``.
 """
 
 from oncall.admin import (  # noqa: F401 (registers)
     changes,
     configuration,
+    custom_actions,
     escalation_rules,
     incidents,
     schedule_swaps,

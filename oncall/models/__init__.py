@@ -1,6 +1,7 @@
 from oncall.models.calendars import CalendarFeed
 from oncall.models.changes import ChangeEvent
 from oncall.models.channels import Channel
+from oncall.models.custom_actions import CustomAction, CustomActionRun, LinkIntegration
 from oncall.models.escalation import EscalationLevel, EscalationRule
 from oncall.models.incidents import ActionSource, Alert, Counter, Incident, TimelineEntry
 from oncall.models.notes import IncidentNote
@@ -34,12 +35,15 @@ __all__ = [
     "ChangeEvent",
     "Channel",
     "Counter",
+    "CustomAction",
+    "CustomActionRun",
     "EscalationLevel",
     "EscalationRule",
     "InboundEvent",
     "Incident",
     "IncidentNote",
     "LayerParticipant",
+    "LinkIntegration",
     "NotificationTemplate",
     "RefusedPush",
     "Route",

@@ -247,6 +247,8 @@ class TimelineEntry(models.Model):
         # A chat platform opened a group chat for the incident (or could not), and whom it
         # invited (``oncall.offers``' "war_room" action, or an escalation rule's option).
         WAR_ROOM = "war_room", _("war room")
+        # A custom action was called (``oncall.custom_actions``): by whom, and its answer.
+        ACTION_CALLED = "action_called", _("custom action called")
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(max_length=32, choices=Kind.choices)

@@ -1,0 +1,133 @@
+"""Custom actions and link integrations in the admin: the guard and the checks at save with
+their reasons, headers write-only, the secret shown once on a page of its own, at most three
+links per channel."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from oncall.custom_actions import calls
+from oncall.models import CustomAction, LinkIntegration
+from tests.factories import IncidentFactory
+
+pytestmark = pytest.mark.django_db
+
+ADD_ACTION = "admin:oncall_customaction_add"
+
+
+def action_form(channel, **fields) -> dict:
+    return {
+        "name": "Roll back",
+        "description": "",
+        "enabled": "on",
+        "channels": [channel.pk],
+        "style": "danger",
+        "url": "http://127.0.0.1:9/rollback",
+        "method": "POST",
+        "headers": "Authorization: Bearer s3cret\nX-Team: sre",
+        "body_kind": "payload",
+        "body_template": "",
+        "content_type": "application/json",
+        **fields,
+    }
+
+
+def test_an_admin_adds_an_action_and_sees_its_secret_once(admin_client, channel):
+    response = admin_client.post(reverse(ADD_ACTION), action_form(channel))
+
+    assert response.status_code == 200
+    action = CustomAction.objects.get()
+    page = response.content.decode()
+    assert action.signing_secret in page
+    assert calls.headers_of(action) == {"Authorization": "Bearer s3cret", "X-Team": "sre"}
+    change = admin_client.get(reverse("admin:oncall_customaction_change", args=[action.pk]))
+    shown = change.content.decode()
+    assert "Authorization, X-Team" in shown
+    assert "s3cret" not in shown
+    assert action.signing_secret not in shown
+    assert "&quot;event_type&quot;: &quot;i_custom&quot;" in shown
+
+
+def test_editing_without_headers_keeps_them(admin_client, channel):
+    admin_client.post(reverse(ADD_ACTION), action_form(channel))
+    action = CustomAction.objects.get()
+
+    admin_client.post(
+        reverse("admin:oncall_customaction_change", args=[action.pk]),
+        action_form(channel, name="Roll back v2", headers=""),
+    )
+
+    action.refresh_from_db()
+    assert action.name == "Roll back v2"
+    assert calls.headers_of(action)["Authorization"] == "Bearer s3cret"
+
+
+def test_an_inward_url_is_refused_with_its_reason(admin_client, channel, settings):
+    settings.OUTBOUND_ALLOWED_NETWORKS = []
+
+    response = admin_client.post(
+        reverse(ADD_ACTION), action_form(channel, url="http://0x7f000001/rollback")
+    )
+
+    assert "a loopback address (this machine)" in response.content.decode()
+    assert not CustomAction.objects.exists()
+
+
+def test_a_broken_body_template_is_refused_with_its_reason(admin_client, channel):
+    response = admin_client.post(
+        reverse(ADD_ACTION),
+        action_form(channel, body_kind="template", body_template='{"t": "{{ Title }"}'),
+    )
+
+    assert "The template fails on the sample incident" in response.content.decode()
+    assert not CustomAction.objects.exists()
+
+
+def test_rotating_shows_the_new_secret_once(admin_client, channel):
+    admin_client.post(reverse(ADD_ACTION), action_form(channel))
+    action = CustomAction.objects.get()
+    old = action.signing_secret
+
+    response = admin_client.post(
+        reverse("admin:oncall_customaction_changelist"),
+        {"action": "rotate_secrets", "_selected_action": [action.pk]},
+    )
+
+    action.refresh_from_db()
+    assert action.signing_secret != old
+    assert action.signing_secrets() == [action.signing_secret, old]
+    assert action.signing_secret in response.content.decode()
+
+
+def test_the_lists_render_with_a_channel_filter(admin_client, channel):
+    admin_client.post(reverse(ADD_ACTION), action_form(channel))
+    IncidentFactory(channel=channel)
+    for model in ("customaction", "linkintegration"):
+        url = reverse(f"admin:oncall_{model}_changelist")
+        key = "channels__id__exact" if model == "customaction" else "channel__id__exact"
+        assert admin_client.get(f"{url}?{key}={channel.pk}").status_code == 200
+
+
+def test_a_fourth_link_is_refused_in_the_admin_with_its_reason(admin_client, channel):
+    add = reverse("admin:oncall_linkintegration_add")
+    for n in range(3):
+        form = {
+            "channel": channel.pk,
+            "name": f"L{n}",
+            "url_template": f"https://{n}.example.com/",
+            "position": n,
+        }
+        assert admin_client.post(add, form).status_code == 302
+    fourth = {"channel": channel.pk, "name": "4", "url_template": "https://4.example.com/"}
+    response = admin_client.post(add, {**fourth, "position": 4})
+    assert "at most 3 link integrations" in response.content.decode()
+    assert LinkIntegration.objects.count() == 3
+
+
+def test_a_link_shows_what_it_makes_of_the_sample(admin_client, channel):
+    link = LinkIntegration.objects.create(
+        channel=channel, name="Grafana", url_template="https://g.example.com/{{ Labels.service }}"
+    )
+    page = admin_client.get(reverse("admin:oncall_linkintegration_change", args=[link.pk]))
+    assert "https://g.example.com/postgres" in page.content.decode()

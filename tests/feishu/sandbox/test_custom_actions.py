@@ -1,0 +1,119 @@
+"""A channel's custom action on the Feishu card: a sandbox click calls the receiver once, as the
+linked clicker, and the call is recorded once on the timeline; a slow receiver does not make
+the click fail (Feishu waits 3 s for its answer, and so does the sandbox)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from integrations.feishu.cards.render import incident_card
+from integrations.feishu_sandbox.send import Click, send_card_action
+from oncall.custom_actions import runs, tasks
+from oncall.models import TimelineEntry
+from tests.custom_actions.conftest import make_action
+from tests.custom_actions.receiver import Receiver
+from tests.feishu.sandbox.test_card_interactions import world  # noqa: F401 (a fixture)
+from tests.feishu.sandbox.test_offered_actions import offered_buttons
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def offered(settings):
+    settings.INCIDENT_OFFERS = ["oncall.custom_actions.offers.ChannelOffers"]
+    settings.OUTBOUND_ALLOWED_NETWORKS = [*settings.OUTBOUND_ALLOWED_NETWORKS, "127.0.0.1/32"]
+
+
+@pytest.fixture
+def receiver():
+    with Receiver() as running:
+        yield running
+
+
+def click(world, who: str, key: str):  # noqa: F811 (the fixture's value)
+    value = {"action": "offer", "key": key, "incident": str(world["incident"].public_id)}
+    return send_card_action(
+        world["app"], world["people"][who], world["card"], Click("button", value)
+    )
+
+
+def called(world) -> list[tuple[str, str]]:  # noqa: F811
+    entries = TimelineEntry.objects.filter(
+        incident=world["incident"], kind=TimelineEntry.Kind.ACTION_CALLED
+    )
+    return list(entries.values_list("source", "message"))
+
+
+def test_the_card_offers_the_action_and_asks_first(world, receiver):  # noqa: F811
+    incident = world["incident"]
+    action = make_action(incident.channel, receiver, style="danger", confirm=True)
+
+    button = offered_buttons(incident_card(incident))[action.key]
+
+    assert button["type"] == "danger"
+    assert button["confirm"]["text"]["content"] == f"Run “Roll back” on #{incident.number}?"
+
+
+def test_a_click_calls_once_and_is_recorded_once(world, receiver):  # noqa: F811
+    action = make_action(world["incident"].channel, receiver)
+
+    answer = click(world, "alice", action.key)
+
+    assert not answer.failed, answer
+    assert answer.toast_type == "success"
+    assert answer.toast.startswith("Roll back: 200 in ")
+    assert [call.verified for call in receiver.calls] == [True]
+    [(source, message)] = called(world)
+    assert source == "feishu"
+    assert message.startswith("Roll back called by Alice: 200 in ")
+
+
+def test_an_outsider_click_calls_nothing(world, receiver):  # noqa: F811
+    action = make_action(world["incident"].channel, receiver)
+
+    assert click(world, "dave", action.key).toast_type == "warning"
+
+    assert receiver.calls == []
+    assert called(world) == []
+
+
+def test_a_slow_receiver_does_not_fail_the_click(world, receiver, monkeypatch):  # noqa: F811
+    """The worker (a thread here) makes the call; the click answers within Feishu's 3 s that
+    the action is running, and the result reaches the timeline when the receiver answers."""
+    receiver.delay = 4.0
+    workers: list[threading.Thread] = []
+
+    def perform(run_id: int) -> None:
+        try:
+            runs.perform(run_id)
+        finally:
+            connection.close()
+
+    def worker(run_id: int) -> None:
+        thread = threading.Thread(target=perform, args=(run_id,))
+        workers.append(thread)
+        thread.start()
+
+    monkeypatch.setattr(tasks.call_action, "delay", worker)
+    action = make_action(world["incident"].channel, receiver)
+
+    answer = click(world, "alice", action.key)
+    assert not answer.failed, answer
+    assert (answer.toast, answer.toast_type) == (
+        "Roll back is running; its result goes on the timeline.",
+        "success",
+    )
+    assert called(world) == []
+    again = click(world, "bob", action.key)
+    assert again.toast == (
+        "Roll back is already running (started by Alice); its result goes on the timeline."
+    )
+
+    for thread in workers:
+        thread.join(timeout=30)
+    assert len(receiver.calls) == 1
+    [(_source, message)] = called(world)
+    assert message.startswith("Roll back called by Alice: 200 in ")
