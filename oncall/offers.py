@@ -86,11 +86,13 @@ class OfferProvider(Protocol):
 
     def actions(self, incident: Incident) -> list[OfferedAction]: ...
 
-    def run(self, incident: Incident, key: str, actor: Actor) -> ActionResult | None:
+    def run(
+        self, incident: Incident, key: str, actor: Actor, options: Mapping[str, Any]
+    ) -> ActionResult | None:
         """Run the action ``key`` for ``actor`` and return its result, or None when this
         provider does not know ``key`` (the next provider is asked). The caller has checked
-        that the actor may act on the incident's channel. A provider whose actions take
-        options (see :func:`run_action`) accepts them as a fourth argument, ``options``."""
+        that the actor may act on the incident's channel. ``options``: what the surface
+        collected for the action (see :func:`run_action`), empty when nothing."""
         ...
 
 
@@ -150,16 +152,14 @@ def run_action(
     for this incident (:class:`UnknownAction`).
 
     ``options`` are what the surface collected for the action, by name (``"people"``: users,
-    for an action that ``takes_people``); they reach the provider only when given, so that a
-    provider whose actions take none keeps the three-argument ``run``."""
+    for an action that ``takes_people``)."""
     user: Any = actor.user
     if user is None or not can_act_on_channel(user, incident.channel_id):
         raise PermissionDenied(_("Only members of the incident's channel can run its actions."))
     if key not in {action.key for action in incident_actions(incident)}:
         raise UnknownAction(_("This incident offers no action “%(key)s”.") % {"key": key})
-    extra = {"options": dict(options)} if options else {}
     for provider in providers():
-        result = provider.run(incident, key, actor, **extra)
+        result = provider.run(incident, key, actor, dict(options or {}))
         if result is not None:
             return result
     raise UnknownAction(_("This incident offers no action “%(key)s”.") % {"key": key})

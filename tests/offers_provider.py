@@ -4,6 +4,9 @@ channel but one named "Quiet"."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from oncall import lifecycle
 from oncall.models import Incident
 from oncall.offers import ActionResult, OfferedAction, OfferedLink
@@ -28,7 +31,9 @@ class RunbookOffers:
             OfferedAction("test:fail", "Status page", colour="red; background: url(x)"),
         ]
 
-    def run(self, incident: Incident, key: str, actor: Actor) -> ActionResult | None:
+    def run(
+        self, incident: Incident, key: str, actor: Actor, options: Mapping[str, Any]
+    ) -> ActionResult | None:
         if key == "test:note":
             lifecycle.add_note(incident, actor, f"ran by {actor.source}")
             return ActionResult(True, "Noted.")
@@ -38,3 +43,22 @@ class RunbookOffers:
         if key == "test:fail":
             return ActionResult(False, "Status page answered 500.")
         return None
+
+
+class PeopleOffers:
+    """An action that takes people, offered after ``RunbookOffers``'s: the options pass the
+    first provider by on their way to this one."""
+
+    def links(self, incident: Incident) -> list[OfferedLink]:
+        return []
+
+    def actions(self, incident: Incident) -> list[OfferedAction]:
+        return [OfferedAction("test:people", "Invite", takes_people=True)]
+
+    def run(
+        self, incident: Incident, key: str, actor: Actor, options: Mapping[str, Any]
+    ) -> ActionResult | None:
+        if key != "test:people":
+            return None
+        names = ", ".join(sorted(person.username for person in options.get("people", [])))
+        return ActionResult(True, f"Invited {names or 'nobody'}.")

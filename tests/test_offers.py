@@ -169,3 +169,11 @@ def test_the_api_answers_404_for_an_unknown_action_or_incident(api, incident, ou
     response = api.post(f"/api/v1/incidents/{incident.public_id}/actions/test:note/")
     assert response.status_code == 404
     assert notes(incident) == []
+
+
+def test_options_reach_the_provider_that_offers_the_action(settings, incident, responder):
+    settings.INCIDENT_OFFERS = [PROVIDER, "tests.offers_provider.PeopleOffers"]
+    actor = Actor(responder, ActionSource.API)
+    result = offers.run_action(incident, "test:people", actor, {"people": [responder]})
+    assert result.message == "Invited alice."
+    assert offers.run_action(incident, "test:people", actor).message == "Invited nobody."

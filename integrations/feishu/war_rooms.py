@@ -21,7 +21,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -134,7 +134,7 @@ class WarRoomOffers:
         return [OfferedAction(KEY, _("Open a war room"), icon="💬", takes_people=True)]
 
     def run(
-        self, incident: Incident, key: str, actor: Actor, options: dict[str, Any] | None = None
+        self, incident: Incident, key: str, actor: Actor, options: Mapping[str, Any]
     ) -> ActionResult | None:
         if key != KEY:
             return None

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from django.utils.translation import gettext as _
 
@@ -39,7 +41,9 @@ class ChannelOffers:
     def actions(self, incident: Incident) -> list[OfferedAction]:
         return [_offered(action, incident) for action in _offered_in(incident)]
 
-    def run(self, incident: Incident, key: str, actor: Actor) -> ActionResult | None:
+    def run(
+        self, incident: Incident, key: str, actor: Actor, options: Mapping[str, Any]
+    ) -> ActionResult | None:
         if not key.startswith(KEY_PREFIX) or not key[len(KEY_PREFIX) :].isdigit():
             return None
         action = _offered_in(incident).filter(pk=int(key[len(KEY_PREFIX) :])).first()
