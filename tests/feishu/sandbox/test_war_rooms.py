@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from integrations.feishu import escalation_targets, tasks, war_rooms
 from integrations.feishu.cards import delivery
-from integrations.feishu.cards.render import incident_card
+from integrations.feishu.cards.render import console_url, incident_card
 from integrations.feishu.client.open_api import pooled_session
 from integrations.feishu.models import FeishuChat, RuleWarRoom, WarRoom
 from integrations.feishu.platform import FeishuPlatform
@@ -137,10 +137,11 @@ def test_a_card_click_opens_a_room_with_the_right_members_and_a_pinned_live_card
     assert set(chat.members.values_list("name", flat=True)) == {"Alice Chen", "Bob Li"}
     assert list(chat.bots.all()) == [world["app"]]
     assert chat.create_uuid == room.create_uuid
-    # The clicker's card, brought up to date, carries the link.
+    # The clicker's card, brought up to date, carries the link (the sandbox's chat page is on
+    # the console's host, so the card links it through the web entry, as every console page).
     link = war_rooms.chat_link(world["console_app"], chat.chat_id)
     delivery.sync(world["incident"].pk)
-    assert f"({link})" in dm_card(world, "alice").content
+    assert f"({console_url(link, world['console_app'])})" in dm_card(world, "alice").content
     # The card in the room, pinned, with working buttons.
     card = room_card(room)
     assert card.pinned_at is not None
