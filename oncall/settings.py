@@ -436,6 +436,8 @@ OUTBOUND_ALLOWED_NETWORKS = env_networks("OUTBOUND_ALLOWED_NETWORKS", [])
 FEISHU_SANDBOX_BASE_URL = (
     env_str("FEISHU_SANDBOX_BASE_URL") or f"{PUBLIC_BASE_URL}/sandbox/feishu"
 ).rstrip("/")
+# Where the sandbox's long-connection server (manage.py sandbox_socket) listens: host:port.
+FEISHU_SANDBOX_SOCKET_ADDRESS = env_str("FEISHU_SANDBOX_SOCKET_ADDRESS") or "127.0.0.1:8766"
 # A signed callback whose X-Lark-Request-Timestamp is further than this from now is refused
 # (Feishu documents no window; this is ours). Deduplication keeps receipts far longer.
 FEISHU_CALLBACK_MAX_SKEW_SECONDS = env_int("FEISHU_CALLBACK_MAX_SKEW_SECONDS", 300, minimum=30)

@@ -12,8 +12,8 @@ import requests
 from django.utils import timezone
 
 from integrations.feishu.client import errors
-from integrations.feishu.client.ratelimit import default_limiter
 from integrations.feishu_sandbox.api import app_limits, p2p_chat_id
+from integrations.feishu_sandbox.sliding_window import sandbox_limiter
 from integrations.feishu_sandbox.models import (
     AccessToken,
     ApiCall,
@@ -851,7 +851,7 @@ def test_a_sixth_update_of_one_card_within_a_second_gets_230020(sandbox_client, 
 def test_over_50_calls_a_second_to_one_api_get_429_with_the_reset_header(
     sandbox_base_url, sandbox_app, token
 ):
-    limiter = default_limiter()  # the one the sandbox counts with: Redis in CI, else the DB
+    limiter = sandbox_limiter()  # the one the sandbox counts with: Redis in CI, else the DB
     start_of_a_fresh_second()
     for _ in range(50):
         assert limiter.acquire(app_limits(sandbox_app.app_id, "im.v1.chat.list")) == 0
@@ -865,7 +865,7 @@ def test_over_50_calls_a_second_to_one_api_get_429_with_the_reset_header(
 
 def test_the_client_raises_rate_limited_with_the_sandboxs_retry_after(sandbox_client, sandbox_app):
     sandbox_client.tenant_access_token()
-    limiter = default_limiter()  # the one the sandbox counts with: Redis in CI, else the DB
+    limiter = sandbox_limiter()  # the one the sandbox counts with: Redis in CI, else the DB
     start_of_a_fresh_second()
     for _ in range(50):
         limiter.acquire(app_limits(sandbox_app.app_id, "im.v1.chat.list"))
@@ -880,7 +880,7 @@ def test_the_client_raises_rate_limited_with_the_sandboxs_retry_after(sandbox_cl
 
 def test_limits_are_per_api(sandbox_client, sandbox_app, sandbox_chat):
     sandbox_client.tenant_access_token()
-    limiter = default_limiter()  # the one the sandbox counts with: Redis in CI, else the DB
+    limiter = sandbox_limiter()  # the one the sandbox counts with: Redis in CI, else the DB
     start_of_a_fresh_second()
     for _ in range(50):
         limiter.acquire(app_limits(sandbox_app.app_id, "im.v1.chat.list"))
