@@ -13,6 +13,10 @@ events and new-format cards must carry a valid SHA-256 signature; old-format car
 their SHA-1 one. A signed request whose timestamp is more than
 ``FEISHU_CALLBACK_MAX_SKEW_SECONDS`` from now is refused: Feishu documents no window, so this is
 our own replay bound (a replay inside it is still caught by the receipt of its event id).
+The window is 8 hours, not minutes, on purpose: Feishu re-sends an event it got no answer to
+after about 15 s, 5 min, 1 h and 6 h, and such a re-send (which may carry its first timestamp)
+must be processed once, not refused. Receipts outlive the window (days, a system check holds
+it), so nothing signed is ever accepted twice.
 
 Bodies, plain or decrypted, are read by the console's one edge reader (``oncall.jsonbody``): JSON
 too deep or with numbers that cannot be read is a 400 with the reason, and text the database

@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from integrations.feishu.client import errors
 from integrations.feishu_sandbox.api import app_limits, p2p_chat_id
-from integrations.feishu_sandbox.sliding_window import sandbox_limiter
 from integrations.feishu_sandbox.models import (
     AccessToken,
     ApiCall,
@@ -24,6 +23,7 @@ from integrations.feishu_sandbox.models import (
     SandboxMessage,
     secret_hash,
 )
+from integrations.feishu_sandbox.sliding_window import sandbox_limiter
 from tests.feishu.sandbox.conftest import start_of_a_fresh_second
 
 SHARED_CARD = {

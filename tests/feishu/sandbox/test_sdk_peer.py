@@ -82,7 +82,7 @@ def test_the_sdk_accepts_the_sandboxs_origin_as_its_domain(origin):
     builder = lark.Client.builder().domain(origin)  # raises for anything with a path
 
     assert builder._config.domain == origin
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="origin"):
         lark.Client.builder().domain(origin + "/sandbox/feishu")
 
 
@@ -110,7 +110,8 @@ def test_the_sdk_gets_a_tenant_and_an_app_token(sdk, sandbox_app):
 
     tenant_answer = json.loads(tenant.raw.content)
     app_answer = json.loads(app.raw.content)
-    assert tenant.success() and app.success()
+    assert tenant.success()
+    assert app.success()
     assert tenant_answer["tenant_access_token"].startswith("t-")
     assert app_answer["app_access_token"].startswith("t-")
     assert app_answer["app_access_token"] != tenant_answer["tenant_access_token"]
@@ -236,9 +237,7 @@ class Receiver:
 
 def dispatcher(sandbox_app, receiver: Receiver) -> lark.EventDispatcherHandler:
     return (
-        lark.EventDispatcherHandler.builder(
-            sandbox_app.encrypt_key, sandbox_app.verification_token
-        )
+        lark.EventDispatcherHandler.builder(sandbox_app.encrypt_key, sandbox_app.verification_token)
         .register_p2_im_message_receive_v1(receiver.on_message)
         .register_p2_card_action_trigger(receiver.on_click)
         .build()
