@@ -445,6 +445,10 @@ FEISHU_SANDBOX_SOCKET_ADDRESS = env_str("FEISHU_SANDBOX_SOCKET_ADDRESS") or "127
 # are kept for days (FEISHU_CALLBACK_RECEIPT_RETENTION_DAYS), longer than the window, so a
 # replay inside it is caught as a repeat and one after it by the window (system check E103).
 FEISHU_CALLBACK_MAX_SKEW_SECONDS = env_int("FEISHU_CALLBACK_MAX_SKEW_SECONDS", 8 * 3600, minimum=30)
+# manage.py feishu_connect (apps in long-connection mode): how often it records that each
+# socket is open and picks up apps added, changed or removed. An app whose last heartbeat is
+# older than four of these shows as disconnected.
+FEISHU_CONNECT_HEARTBEAT_SECONDS = env_int("FEISHU_CONNECT_HEARTBEAT_SECONDS", 15, minimum=1)
 FEISHU_CALLBACK_RECEIPT_RETENTION_DAYS = env_int(
     "FEISHU_CALLBACK_RECEIPT_RETENTION_DAYS", 7, minimum=1
 )

@@ -22,11 +22,12 @@ import logging
 import random
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from lark_oapi.ws.pb.pbbp2_pb2 import Frame
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
@@ -59,8 +60,13 @@ def _frame(method: int, service: int, headers: dict[str, str], payload: bytes = 
     return frame.SerializeToString()
 
 
-def _db(function, *args):
-    """Run ORM work from a worker thread, leaving no stale connection behind."""
+def _db_thread() -> ThreadPoolExecutor:
+    """The one thread that does the server's database work: Django refuses ORM calls in a
+    thread with a running event loop, and one thread holds one connection, closed at the end."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-socket-db")
+
+
+def _checked(function, *args):
     try:
         return function(*args)
     finally:
@@ -84,6 +90,11 @@ class SocketServer:
     server: Server | None = None
     # Deliveries in flight (asyncio keeps only weak references to tasks).
     tasks: set[asyncio.Task] = field(default_factory=set)
+    database: ThreadPoolExecutor = field(default_factory=_db_thread)
+
+    async def _db(self, function, *args):
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.database, _checked, function, *args)
 
     # --- Handshake ----------------------------------------------------------------------------
 
@@ -140,7 +151,7 @@ class SocketServer:
         while True:
             connected = [app_id for app_id, clients in self.clients.items() if clients]
             try:
-                rows = await asyncio.to_thread(_db, long_connection.take_pending, connected)
+                rows = await self._db(long_connection.take_pending, connected)
             except Exception:
                 logger.exception("sandbox long connection: reading pushes failed")
                 rows = []
@@ -154,9 +165,7 @@ class SocketServer:
         """Send one push to one connected client of its app and record the answer."""
         clients = list(self.clients.get(row.app.app_id, {}).values())
         if not clients:
-            await asyncio.to_thread(
-                _db, long_connection.record_answer, row.pk, "", None, "", "no client connected"
-            )
+            await self._db(long_connection.record_answer, row.pk, "", None, "", "no client")
             return
         client = random.choice(clients)  # noqa: S311 - which client, not a secret
         message_id = uuid.uuid4().hex
@@ -182,9 +191,7 @@ class SocketServer:
             error = "no answer within 3 s" if isinstance(exc, TimeoutError) else "disconnected"
         finally:
             self.waiting.pop(message_id, None)
-        await asyncio.to_thread(
-            _db, long_connection.record_answer, row.pk, client.device_id, code, answer, error
-        )
+        await self._db(long_connection.record_answer, row.pk, client.device_id, code, answer, error)
 
     # --- Running ------------------------------------------------------------------------------
 
@@ -196,7 +203,11 @@ class SocketServer:
             self.port = server.sockets[0].getsockname()[1]
             if started is not None:
                 started.set()
-            await self.dispatch_forever()
+            try:
+                await self.dispatch_forever()
+            finally:
+                self.database.submit(connections.close_all)
+                self.database.shutdown(wait=True)
 
 
 @dataclass
@@ -206,13 +217,15 @@ class Running:
     server: SocketServer
     loop: asyncio.AbstractEventLoop
     task: asyncio.Task
+    thread: threading.Thread
 
     @property
     def address(self) -> str:
         return f"{self.server.host}:{self.server.port}"
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10) -> None:
         self.loop.call_soon_threadsafe(self.task.cancel)
+        self.thread.join(timeout=timeout)
 
 
 def start_in_thread(host: str = "127.0.0.1", port: int = 0) -> Running:
@@ -227,7 +240,8 @@ def start_in_thread(host: str = "127.0.0.1", port: int = 0) -> Running:
         with contextlib.suppress(asyncio.CancelledError):
             loop.run_until_complete(task)
 
-    threading.Thread(target=main, name="sandbox-socket-server", daemon=True).start()
+    thread = threading.Thread(target=main, name="sandbox-socket-server", daemon=True)
+    thread.start()
     if not started.wait(timeout=10):
         raise RuntimeError("the sandbox's long-connection server did not start")
-    return Running(server, loop, task)
+    return Running(server, loop, task, thread)

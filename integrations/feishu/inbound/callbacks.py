@@ -78,6 +78,19 @@ def open_callback(app: FeishuApp, headers: Mapping[str, str], body: bytes) -> Ca
     return callback
 
 
+def open_pushed(app: FeishuApp, body: bytes) -> Callback:
+    """An event or new-format card callback that came over the app's long connection.
+
+    No signature or timestamp to check: the connection itself was opened with the App Secret,
+    and Feishu sends plaintext over it (an ``{"encrypt"}`` body is still decrypted). Challenges
+    and old-format card callbacks never travel this way, so they are refused."""
+    payload = _decrypted_payload(app, _json_object(body, "The body"), "sha256")
+    callback = _classify(payload)
+    if callback.kind == "challenge" or callback.type == CARD_V1:
+        raise Rejected(400, f"A {callback.type} does not come over the long connection.")
+    return callback
+
+
 # --- Steps -------------------------------------------------------------------------------------
 
 
