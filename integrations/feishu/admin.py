@@ -20,6 +20,8 @@ from django.views.decorators.http import require_POST
 from integrations.feishu import chats, escalation_targets, setup_check
 from integrations.feishu.cards import sample
 from integrations.feishu.client import errors
+from integrations.feishu.long_connection import setup as long_connection_setup
+from integrations.feishu.long_connection.admin_fields import LongConnectionAdminMixin
 from integrations.feishu.models import (
     CardDelivery,
     FeishuApp,
@@ -72,7 +74,15 @@ class FeishuAppForm(forms.ModelForm):
     class Meta:
         model = FeishuApp
         # The secrets are the form's own write-only fields above, copied in by clean().
-        fields = ["name", "platform", "app_id", "enabled", "war_room_enabled", "api_base_url"]
+        fields = [
+            "name",
+            "platform",
+            "app_id",
+            "enabled",
+            "war_room_enabled",
+            "api_base_url",
+            "inbound_mode",
+        ]
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -102,10 +112,18 @@ class FeishuAppForm(forms.ModelForm):
 
 
 @admin.register(FeishuApp)
-class FeishuAppAdmin(admin.ModelAdmin):
+class FeishuAppAdmin(LongConnectionAdminMixin, admin.ModelAdmin):
     form = FeishuAppForm
-    list_display = ["name", "platform", "app_id", "enabled", "configuration", "active_chats"]
-    list_filter = ["platform", "enabled"]
+    list_display = [
+        "name",
+        "platform",
+        "app_id",
+        "enabled",
+        "configuration",
+        "active_chats",
+        "connection_state",
+    ]
+    list_filter = ["platform", "enabled", "inbound_mode"]
     search_fields = ["name", "app_id"]
     actions = [
         "check_configuration_action",
@@ -121,6 +139,7 @@ class FeishuAppAdmin(admin.ModelAdmin):
         "last_check",
         "chats_summary",
         "unlinked_people",
+        "long_connection_field",
     ]
     add_fieldsets = [
         (
@@ -142,6 +161,10 @@ class FeishuAppAdmin(admin.ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["name", "platform", "app_id", "enabled"]}),
+        (
+            "How Feishu reaches the console",
+            {"fields": ["inbound_mode", "long_connection_field"]},
+        ),
         (
             "Credentials",
             {"fields": ["app_secret", "verification_token", "encrypt_key", "clear_encrypt_key"]},
@@ -168,7 +191,8 @@ class FeishuAppAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[FeishuApp]:
         active = Count("chats", filter=Q(chats__status=FeishuChat.Status.ACTIVE))
-        return super().get_queryset(request).annotate(active_chat_count=active)
+        queryset = super().get_queryset(request).select_related("heartbeat")
+        return queryset.annotate(active_chat_count=active)
 
     # --- Read-only fields -------------------------------------------------------------------
 
@@ -189,19 +213,18 @@ class FeishuAppAdmin(admin.ModelAdmin):
 
     @admin.display(description="message card request URL")
     def card_callback_url_field(self, app: FeishuApp) -> SafeString:
-        return self._url(app, "card_callback_url", "Events & Callbacks → Callback Configuration.")
+        note = "Events & Callbacks → Callback Configuration."
+        return self._url(app, "card_callback_url", long_connection_setup.url_note(app) or note)
 
     @admin.display(description="event request URL")
     def event_callback_url_field(self, app: FeishuApp) -> SafeString:
-        return self._url(
-            app,
-            "event_callback_url",
-            "Events & Callbacks → Event Configuration. It accepts card callbacks too.",
-        )
+        note = "Events & Callbacks → Event Configuration. It accepts card callbacks too."
+        return self._url(app, "event_callback_url", long_connection_setup.url_note(app) or note)
 
     @admin.display(description="in Feishu")
     def checklist(self, app: FeishuApp) -> SafeString:
-        items = format_html_join("", "<li>{}</li>", ((SafeString(i),) for i in CHECKLIST))
+        steps = long_connection_setup.checklist_for(app, CHECKLIST)
+        items = format_html_join("", "<li>{}</li>", ((SafeString(i),) for i in steps))
         return format_html('<ol class="setup-checklist">{}</ol>', items)
 
     @admin.display(description="last check")

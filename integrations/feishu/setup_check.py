@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from integrations.feishu import chats
 from integrations.feishu.client import errors
+from integrations.feishu.long_connection import setup as long_connection_setup
 from integrations.feishu.models import FeishuApp, FeishuChat
 
 
@@ -37,6 +38,9 @@ def check_configuration(app: FeishuApp) -> CheckResult:
             else (" Consider setting an Encrypt Key: without one, callbacks are not signed.")
         )
         outcome = CheckResult(True, f"Credentials work. {result}{listed}.{advice}")
+    mode = long_connection_setup.check_note(app)
+    if mode:
+        outcome = CheckResult(outcome.ok, f"{outcome.message} {mode}")
     FeishuApp.objects.filter(pk=app.pk).update(
         checked_at=timezone.now(), check_ok=outcome.ok, check_message=outcome.message
     )

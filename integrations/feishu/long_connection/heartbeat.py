@@ -63,10 +63,18 @@ class ConnectionStatus:
     last_error: str = ""
 
 
+def _heartbeat_of(app: FeishuApp) -> ConnectionHeartbeat | None:
+    """The row as joined by the admin's list (``select_related``), else read now: a cached one
+    would show a connection as it was when the app was loaded."""
+    if FeishuApp.heartbeat.related.is_cached(app):
+        return getattr(app, "heartbeat", None)
+    return ConnectionHeartbeat.objects.filter(app_id=app.pk).first()
+
+
 def connection_status(app: FeishuApp) -> ConnectionStatus:
     if app.inbound_mode != InboundMode.LONG_CONNECTION:
         return ConnectionStatus("not_used", _("Not used: Feishu calls the request URLs."))
-    beat = ConnectionHeartbeat.objects.filter(app=app).first()
+    beat = _heartbeat_of(app)
     if beat is None:
         return ConnectionStatus(
             "down", _("Never connected: run “python manage.py feishu_connect”.")
