@@ -26,6 +26,7 @@ from integrations.feishu.models import (
     CardDelivery,
     FeishuApp,
     FeishuChat,
+    InboundMode,
     LinkedAccount,
     SentCard,
 )
@@ -67,6 +68,14 @@ class FeishuAppForm(forms.ModelForm):
         required=False,
         help_text="Optional but recommended: with it Feishu encrypts and signs every callback.",
     )
+    # Not required: a form posted without it (a script, an older page) keeps the current mode.
+    inbound_mode = forms.ChoiceField(
+        label=FeishuApp._meta.get_field("inbound_mode").verbose_name,
+        choices=InboundMode.choices,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text=FeishuApp._meta.get_field("inbound_mode").help_text,
+    )
     clear_encrypt_key = forms.BooleanField(
         label="Remove the Encrypt Key", required=False, help_text="After removing it in Feishu."
     )
@@ -95,6 +104,11 @@ class FeishuAppForm(forms.ModelForm):
             self.fields["app_secret"].required = True
             self.fields["verification_token"].required = True
             self.fields.pop("clear_encrypt_key", None)
+            self.fields.pop("inbound_mode", None)  # request URL until changed on the app's page
+
+    def clean_inbound_mode(self) -> str:
+        chosen = self.cleaned_data.get("inbound_mode")
+        return chosen or self.instance.inbound_mode or InboundMode.REQUEST_URL
 
     def clean(self) -> dict:
         cleaned = super().clean()
