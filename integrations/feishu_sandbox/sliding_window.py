@@ -9,7 +9,8 @@ calls (at most ``limit`` per key), which is small for Feishu's limits (50/s, 100
 
 ``acquire(limits)`` keeps the console limiter's contract (the ``Limiter`` protocol): 0.0 when
 the call was admitted and counted against every limit, else the seconds until the oldest call
-that fills the fullest window leaves it, with nothing counted. Two backends:
+that fills the fullest window leaves it, with nothing counted. ``count`` admits that many calls
+at once (all or none), as a burst arriving together. Two backends:
 
 - Redis (``settings.REDIS_URL``): one sorted set per key, trimmed, counted and added to in one
   Lua script, with the Redis server's clock.
@@ -51,8 +52,8 @@ def _short(storage_key: str) -> str:
 
 # KEYS: one sorted set per limit (members are unique ids, scores the admitted times in ms);
 # the last key is a counter that makes members unique. ARGV[1]: now in ms, or "" for the Redis
-# server's clock; then (limit, period ms) per limit.
-# Returns 0 after adding the call to every set, else the ms to wait (nothing added).
+# server's clock; ARGV[2]: how many calls; then (limit, period ms) per limit.
+# Returns 0 after adding the calls to every set, else the ms to wait (nothing added).
 _ACQUIRE_LUA = """
 local now
 if ARGV[1] ~= '' then
@@ -61,25 +62,33 @@ else
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+local calls = tonumber(ARGV[2])
 local wait = 0
 local n = #KEYS - 1
 for i = 1, n do
-  local limit = tonumber(ARGV[2 * i])
-  local period = tonumber(ARGV[2 * i + 1])
+  local limit = tonumber(ARGV[2 * i + 1])
+  local period = tonumber(ARGV[2 * i + 2])
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - period)
   local count = redis.call('ZCARD', KEYS[i])
-  if count >= limit then
-    local oldest = redis.call('ZRANGE', KEYS[i], count - limit, count - limit, 'WITHSCORES')
-    local leaves = tonumber(oldest[2]) + period - now
+  if count + calls > limit then
+    -- the calls that must leave first: the oldest count + calls - limit
+    local index = count + calls - limit - 1
+    local leaves = period
+    if index < count then
+      local oldest = redis.call('ZRANGE', KEYS[i], index, index, 'WITHSCORES')
+      leaves = tonumber(oldest[2]) + period - now
+    end
     if leaves < 1 then leaves = 1 end
     if leaves > wait then wait = leaves end
   end
 end
 if wait > 0 then return wait end
-local id = redis.call('INCR', KEYS[#KEYS])
+local last = redis.call('INCRBY', KEYS[#KEYS], calls)
 for i = 1, n do
-  local period = tonumber(ARGV[2 * i + 1])
-  redis.call('ZADD', KEYS[i], now, now .. '-' .. id)
+  local period = tonumber(ARGV[2 * i + 2])
+  for id = last - calls + 1, last do
+    redis.call('ZADD', KEYS[i], now, now .. '-' .. id)
+  end
   redis.call('PEXPIRE', KEYS[i], period + 1000)
 end
 return 0
@@ -97,12 +106,12 @@ class RedisSlidingWindow:
         self._prefix = prefix
         self._clock = clock  # None: the Redis server's clock
 
-    def acquire(self, limits: Sequence[Limit]) -> float:
+    def acquire(self, limits: Sequence[Limit], *, count: int = 1) -> float:
         chosen = _unique(limits)
         if not chosen:
             return 0.0
         keys = [self._prefix + _short(key) for key in chosen] + [self._prefix + "#seq"]
-        args: list[int | str] = [int(self._clock() * 1000) if self._clock else ""]
+        args: list[int | str] = [int(self._clock() * 1000) if self._clock else "", count]
         for limit in chosen.values():
             args += [limit.limit, limit.per_seconds * 1000]
         return int(self._script(keys=keys, args=args)) / 1000
@@ -115,7 +124,7 @@ class DatabaseSlidingWindow:
     def __init__(self, *, clock: Clock = time.time):
         self._clock = clock
 
-    def acquire(self, limits: Sequence[Limit]) -> float:
+    def acquire(self, limits: Sequence[Limit], *, count: int = 1) -> float:
         from integrations.feishu_sandbox.models import RateHit
 
         chosen = {_short(key): limit for key, limit in _unique(limits).items()}
@@ -124,10 +133,12 @@ class DatabaseSlidingWindow:
         now = int(self._clock() * 1000)
         with transaction.atomic():
             self._lock(sorted(chosen))
-            wait = max(self._wait_ms(key, limit, now) for key, limit in chosen.items())
+            wait = max(self._wait_ms(key, limit, now, count) for key, limit in chosen.items())
             if wait > 0:
                 return wait / 1000
-            RateHit.objects.bulk_create([RateHit(key=key, at_ms=now) for key in chosen])
+            RateHit.objects.bulk_create(
+                [RateHit(key=key, at_ms=now) for key in chosen for _ in range(count)]
+            )
             old = now - LONGEST_WINDOW_MS
             RateHit.objects.filter(key__in=list(chosen), at_ms__lte=old).delete()
         return 0.0
@@ -140,20 +151,23 @@ class DatabaseSlidingWindow:
         list(RateKey.objects.select_for_update().filter(key__in=keys).order_by("key"))
 
     @staticmethod
-    def _wait_ms(key: str, limit: Limit, now: int) -> int:
-        """0 when the window ending now holds fewer than ``limit`` hits, else the ms until the
-        hit that makes it full leaves."""
+    def _wait_ms(key: str, limit: Limit, now: int, count: int) -> int:
+        """0 when the window ending now has room for ``count`` more hits, else the ms until
+        enough of its hits have left."""
         from integrations.feishu_sandbox.models import RateHit
 
         period = limit.per_seconds * 1000
+        if count > limit.limit:
+            return period
         recent = list(
             RateHit.objects.filter(key=key, at_ms__gt=now - period)
             .order_by("-at_ms")
             .values_list("at_ms", flat=True)[: limit.limit]
         )
-        if len(recent) < limit.limit:
+        room = limit.limit - count  # hits that may stay
+        if len(recent) <= room:
             return 0
-        return max(1, recent[-1] + period - now)
+        return max(1, recent[room] + period - now)
 
 
 def sandbox_limiter() -> Limiter:

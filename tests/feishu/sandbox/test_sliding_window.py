@@ -102,3 +102,15 @@ def test_a_per_minute_limit_slides_too(window, clock):
     clock.advance(30)
 
     assert window.acquire([per_minute]) == pytest.approx(30, abs=0.01)
+
+
+def test_a_burst_is_admitted_whole_or_not_at_all(window, clock):
+    assert window.acquire([PER_SECOND], count=30) == 0
+    clock.advance(0.4)
+
+    refused = window.acquire([PER_SECOND], count=21)
+    admitted = window.acquire([PER_SECOND], count=20)
+
+    assert refused == pytest.approx(0.6, abs=0.002)  # until the first 30 leave
+    assert admitted == 0
+    assert window.acquire([PER_SECOND]) > 0
