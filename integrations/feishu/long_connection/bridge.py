@@ -34,21 +34,27 @@ class PushRefused(Exception):
 
 def handle_pushed(app_pk: int, payload: bytes) -> dict[str, Any]:
     """Run one pushed event or card callback through ``endpoint.respond``; its JSON answer."""
+    app = FeishuApp.objects.filter(pk=app_pk, enabled=True).first()
+    if app is None:
+        raise PushRefused("the app is disabled or gone")
+    try:
+        opened = open_pushed(app, payload)
+    except Rejected as rejected:
+        logger.warning("Feishu app %s: pushed event refused: %s", app_pk, rejected.reason)
+        raise PushRefused(rejected.reason) from None
+    response = endpoint.respond(app, opened)
+    answer = json.loads(response.content)
+    if response.status_code != 200:
+        raise PushRefused(answer.get("error", f"HTTP {response.status_code}"))
+    return answer
+
+
+def _in_request(app_pk: int, payload: bytes) -> dict[str, Any]:
+    """``handle_pushed`` as Django runs a request: stale connections closed before and after
+    (the worker thread lives as long as the connection, days)."""
     close_old_connections()
     try:
-        app = FeishuApp.objects.filter(pk=app_pk, enabled=True).first()
-        if app is None:
-            raise PushRefused("the app is disabled or gone")
-        try:
-            opened = open_pushed(app, payload)
-        except Rejected as rejected:
-            logger.warning("Feishu app %s: pushed event refused: %s", app_pk, rejected.reason)
-            raise PushRefused(rejected.reason) from None
-        response = endpoint.respond(app, opened)
-        answer = json.loads(response.content)
-        if response.status_code != 200:
-            raise PushRefused(answer.get("error", f"HTTP {response.status_code}"))
-        return answer
+        return handle_pushed(app_pk, payload)
     finally:
         close_old_connections()
 
@@ -65,5 +71,5 @@ class ConsoleEventHandler(lark.EventDispatcherHandler):
 
     def _do_without_validation(self, payload: bytes) -> dict[str, Any]:
         self._on_message()
-        future = self._worker.submit(handle_pushed, self._app_pk, payload)
+        future = self._worker.submit(_in_request, self._app_pk, payload)
         return future.result(timeout=HANDLER_TIMEOUT_SECONDS)
