@@ -121,15 +121,13 @@ def test_a_card_click_travels_over_the_long_connection_and_claims(world, connect
     assert (push.state, push.answer_code) == (SocketPush.State.ANSWERED, 200)
 
 
-def test_the_heartbeat_shows_the_connection_up_then_down(world, connected):
-    app = world["incident"].channel and connected.connections  # the supervisor is running
-    console_app = next(iter(app.values()))._app
-
+def test_the_heartbeat_shows_the_connection_up_then_down(world, connected, long_connection_app):
     claim(world)
-    up = connection_status(console_app)
+    up = connection_status(long_connection_app)
     connected.shutdown()
     down = eventually(
-        lambda: (s := connection_status(console_app)).state == "down" and s, "the disconnection"
+        lambda: (s := connection_status(long_connection_app)).state == "down" and s,
+        "the disconnection",
     )
 
     assert up.state == "up"
