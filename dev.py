@@ -154,7 +154,13 @@ def cmd_up() -> None:
         # E-mail in: the SMTP listener of the e-mail sources (README: E-mail), on
         # ALERT_SMTPD_HOST:ALERT_SMTPD_PORT (127.0.0.1:2525 unless set).
         "smtpd": [PY, "manage.py", "alert_smtpd"],
+        # Feishu apps in long-connection mode: their sockets to Feishu (README: Feishu / Lark).
+        "feishu_connect": [PY, "manage.py", "feishu_connect"],
     }
+    if sandbox not in {"0", "false", "no", "off"}:
+        # The sandbox's long-connection server, which feishu_connect's clients connect to for
+        # Sandbox apps, on FEISHU_SANDBOX_SOCKET_ADDRESS (127.0.0.1:8766 unless set).
+        processes["sandbox_socket"] = [PY, "manage.py", "sandbox_socket"]
     smtpd = f"{env.get('ALERT_SMTPD_HOST', '127.0.0.1')}:{env.get('ALERT_SMTPD_PORT', '2525')}"
     say(f"console on {env['PUBLIC_BASE_URL']}/ (Ctrl-C stops them all)")
     say(f"alert e-mail by SMTP on {smtpd} (swaks --server {smtpd} --to <a source's address>)")

@@ -483,9 +483,19 @@ CUSTOM_ACTION_EXPIRY_SECONDS = env_int("CUSTOM_ACTION_EXPIRY_SECONDS", 60, minim
 FEISHU_SANDBOX_BASE_URL = (
     env_str("FEISHU_SANDBOX_BASE_URL") or f"{PUBLIC_BASE_URL}/sandbox/feishu"
 ).rstrip("/")
+# Where the sandbox's long-connection server (manage.py sandbox_socket) listens: host:port.
+FEISHU_SANDBOX_SOCKET_ADDRESS = env_str("FEISHU_SANDBOX_SOCKET_ADDRESS") or "127.0.0.1:8766"
 # A signed callback whose X-Lark-Request-Timestamp is further than this from now is refused
-# (Feishu documents no window; this is ours). Deduplication keeps receipts far longer.
-FEISHU_CALLBACK_MAX_SKEW_SECONDS = env_int("FEISHU_CALLBACK_MAX_SKEW_SECONDS", 300, minimum=30)
+# (Feishu documents no window; this is ours). Feishu re-sends an unanswered event after about
+# 15 s, 5 min, 1 h and 6 h, and a re-send must be accepted (once): 8 h covers the last one even
+# counted from the first attempt (7 h 5 min), with margin for clock skew. Receipts of event ids
+# are kept for days (FEISHU_CALLBACK_RECEIPT_RETENTION_DAYS), longer than the window, so a
+# replay inside it is caught as a repeat and one after it by the window (system check E103).
+FEISHU_CALLBACK_MAX_SKEW_SECONDS = env_int("FEISHU_CALLBACK_MAX_SKEW_SECONDS", 8 * 3600, minimum=30)
+# manage.py feishu_connect (apps in long-connection mode): how often it records that each
+# socket is open and picks up apps added, changed or removed. An app whose last heartbeat is
+# older than four of these shows as disconnected.
+FEISHU_CONNECT_HEARTBEAT_SECONDS = env_int("FEISHU_CONNECT_HEARTBEAT_SECONDS", 15, minimum=1)
 FEISHU_CALLBACK_RECEIPT_RETENTION_DAYS = env_int(
     "FEISHU_CALLBACK_RECEIPT_RETENTION_DAYS", 7, minimum=1
 )

@@ -22,11 +22,14 @@ from integrations.feishu import chats, escalation_targets, setup_check
 from integrations.feishu.budget_admin import BUDGET_FIELDSET, ApiBudgetAdmin
 from integrations.feishu.cards import sample
 from integrations.feishu.client import errors
+from integrations.feishu.long_connection import setup as long_connection_setup
+from integrations.feishu.long_connection.admin_fields import LongConnectionAdminMixin
 from integrations.feishu.models import (
     ApiPlan,
     CardDelivery,
     FeishuApp,
     FeishuChat,
+    InboundMode,
     LinkedAccount,
     SentCard,
 )
@@ -83,6 +86,14 @@ class FeishuAppForm(forms.ModelForm):
         required=False,
         help_text=FeishuApp._meta.get_field("api_plan").help_text,
     )
+    # Not required: a form posted without it (a script, an older page) keeps the current mode.
+    inbound_mode = forms.ChoiceField(
+        label=FeishuApp._meta.get_field("inbound_mode").verbose_name,
+        choices=InboundMode.choices,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text=FeishuApp._meta.get_field("inbound_mode").help_text,
+    )
     clear_encrypt_key = forms.BooleanField(
         label="Remove the Encrypt Key", required=False, help_text="After removing it in Feishu."
     )
@@ -99,6 +110,7 @@ class FeishuAppForm(forms.ModelForm):
             "api_base_url",
             "api_plan",
             "api_monthly_quota",
+            "inbound_mode",
         ]
 
     def __init__(self, *args, **kwargs) -> None:
@@ -113,6 +125,11 @@ class FeishuAppForm(forms.ModelForm):
             self.fields["verification_token"].required = True
             self.fields.pop("clear_encrypt_key", None)
             self.fields.pop("api_plan", None)  # the guide's step 2 only; the default plan
+            self.fields.pop("inbound_mode", None)  # request URL until changed on the app's page
+
+    def clean_inbound_mode(self) -> str:
+        chosen = self.cleaned_data.get("inbound_mode")
+        return chosen or self.instance.inbound_mode or InboundMode.REQUEST_URL
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -132,10 +149,18 @@ class FeishuAppForm(forms.ModelForm):
 
 
 @admin.register(FeishuApp)
-class FeishuAppAdmin(ApiBudgetAdmin, admin.ModelAdmin):
+class FeishuAppAdmin(ApiBudgetAdmin, LongConnectionAdminMixin, admin.ModelAdmin):
     form = FeishuAppForm
-    list_display = ["name", "platform", "app_id", "enabled", "configuration", "active_chats"]
-    list_filter = ["platform", "enabled"]
+    list_display = [
+        "name",
+        "platform",
+        "app_id",
+        "enabled",
+        "configuration",
+        "active_chats",
+        "connection_state",
+    ]
+    list_filter = ["platform", "enabled", "inbound_mode"]
     search_fields = ["name", "app_id"]
     actions = [
         "check_configuration_action",
@@ -152,6 +177,7 @@ class FeishuAppAdmin(ApiBudgetAdmin, admin.ModelAdmin):
         "chats_summary",
         "unlinked_people",
         "api_usage_field",
+        "long_connection_field",
     ]
     add_fieldsets = [
         (
@@ -173,6 +199,10 @@ class FeishuAppAdmin(ApiBudgetAdmin, admin.ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["name", "platform", "app_id", "enabled"]}),
+        (
+            "How Feishu reaches the console",
+            {"fields": ["inbound_mode", "long_connection_field"]},
+        ),
         (
             "Credentials",
             {"fields": ["app_secret", "verification_token", "encrypt_key", "clear_encrypt_key"]},
@@ -200,7 +230,8 @@ class FeishuAppAdmin(ApiBudgetAdmin, admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[FeishuApp]:
         active = Count("chats", filter=Q(chats__status=FeishuChat.Status.ACTIVE))
-        return super().get_queryset(request).annotate(active_chat_count=active)
+        queryset = super().get_queryset(request).select_related("heartbeat")
+        return queryset.annotate(active_chat_count=active)
 
     # --- Read-only fields -------------------------------------------------------------------
 
@@ -221,19 +252,18 @@ class FeishuAppAdmin(ApiBudgetAdmin, admin.ModelAdmin):
 
     @admin.display(description="message card request URL")
     def card_callback_url_field(self, app: FeishuApp) -> SafeString:
-        return self._url(app, "card_callback_url", "Events & Callbacks → Callback Configuration.")
+        note = "Events & Callbacks → Callback Configuration."
+        return self._url(app, "card_callback_url", long_connection_setup.url_note(app) or note)
 
     @admin.display(description="event request URL")
     def event_callback_url_field(self, app: FeishuApp) -> SafeString:
-        return self._url(
-            app,
-            "event_callback_url",
-            "Events & Callbacks → Event Configuration. It accepts card callbacks too.",
-        )
+        note = "Events & Callbacks → Event Configuration. It accepts card callbacks too."
+        return self._url(app, "event_callback_url", long_connection_setup.url_note(app) or note)
 
     @admin.display(description="in Feishu")
     def checklist(self, app: FeishuApp) -> SafeString:
-        items = format_html_join("", "<li>{}</li>", ((SafeString(i),) for i in CHECKLIST))
+        steps = long_connection_setup.checklist_for(app, CHECKLIST)
+        items = format_html_join("", "<li>{}</li>", ((SafeString(i),) for i in steps))
         return format_html('<ol class="setup-checklist">{}</ol>', items)
 
     @admin.display(description="last check")

@@ -13,9 +13,11 @@ class FeishuConfig(AppConfig):
 
     def ready(self) -> None:
         from integrations.feishu.system_checks import (
+            receipts_outlive_the_replay_window,
             sandbox_in_production,
             sandbox_outside_the_allow_list,
         )
 
         checks.register(sandbox_in_production, checks.Tags.security, deploy=False)
         checks.register(sandbox_outside_the_allow_list, deploy=False)
+        checks.register(receipts_outlive_the_replay_window)

@@ -49,6 +49,15 @@ class ApiPlan(models.TextChoices):
 FREE_PLAN_MONTHLY_CALLS = 10_000
 
 
+class InboundMode(models.TextChoices):
+    """How Feishu reaches the console: it POSTs to the console's request URLs (a public URL is
+    needed), or the console opens a long connection (长连接) to Feishu and receives events and
+    new-format card callbacks over it (``manage.py feishu_connect``; no public URL)."""
+
+    REQUEST_URL = "request_url", _("Request URL (Feishu calls the console)")
+    LONG_CONNECTION = "long_connection", _("Long connection (the console connects to Feishu)")
+
+
 def validate_api_base_url(value: str) -> None:
     """An admin-chosen outbound URL: the core's SSRF guard (``oncall.outbound``) decides. Kept
     under this name because migrations refer to it."""
@@ -113,6 +122,17 @@ class FeishuApp(models.Model):
         ),
     )
     enabled = models.BooleanField(default=True)
+    inbound_mode = models.CharField(
+        _("how Feishu reaches the console"),
+        max_length=16,
+        choices=InboundMode.choices,
+        default=InboundMode.REQUEST_URL,
+        help_text=_(
+            "Long connection: for a console Feishu cannot reach (behind a firewall). Run "
+            "“python manage.py feishu_connect”; in Feishu choose “Receive events through "
+            "persistent connection” for events and callbacks."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # The last "check configuration", for the admin's list.
@@ -211,6 +231,28 @@ class FeishuApp(models.Model):
     def event_callback_url(self) -> str:
         """Events & Callbacks → Event Configuration → request URL."""
         return self._absolute("feishu:event-callback")
+
+
+class ConnectionHeartbeat(models.Model):
+    """The long connection of an app in long-connection mode, as ``feishu_connect`` last saw
+    it: written on connecting and disconnecting, on every message, and every
+    ``FEISHU_CONNECT_HEARTBEAT_SECONDS`` while the socket is open. Its own row, so that these
+    frequent writes never touch (or race with an admin saving) the app's."""
+
+    app = models.OneToOneField(FeishuApp, on_delete=models.CASCADE, related_name="heartbeat")
+    connected = models.BooleanField(default=False)
+    connected_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    # host:pid of the feishu_connect process that wrote last.
+    process = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        verbose_name = _("Feishu long connection")
+
+    def __str__(self) -> str:
+        return f"{self.app} ({'connected' if self.connected else 'not connected'})"
 
 
 class FeishuChat(models.Model):

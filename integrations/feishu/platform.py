@@ -161,6 +161,8 @@ class FeishuPlatform(PlatformBase):
         ]
         if apps.is_installed("integrations.feishu_sandbox"):
             patterns.append(path("sandbox/feishu/", include("integrations.feishu_sandbox.urls")))
+            # The same Open API at the host's root: the origin the official SDK accepts.
+            patterns.append(path("", include("integrations.feishu_sandbox.origin_urls")))
         return patterns
 
     def register_api(self, router: BaseRouter) -> None:

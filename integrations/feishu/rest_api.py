@@ -19,6 +19,7 @@ from rest_framework.routers import BaseRouter
 
 from integrations.feishu import budget, chats, setup_check
 from integrations.feishu.client import errors
+from integrations.feishu.long_connection.heartbeat import connection_status
 from integrations.feishu.models import CardDelivery, FeishuApp, FeishuChat, LinkedAccount
 from oncall.permissions import ModelPermissions, visible_incidents
 
@@ -49,6 +50,7 @@ class FeishuAppSerializer(serializers.ModelSerializer):
     urls = serializers.SerializerMethodField()
     last_check = serializers.SerializerMethodField()
     api_usage = serializers.SerializerMethodField()
+    connection = serializers.SerializerMethodField()
 
     class Meta:
         model = FeishuApp
@@ -64,6 +66,8 @@ class FeishuAppSerializer(serializers.ModelSerializer):
             "api_base_url",
             "war_room_enabled",
             "enabled",
+            "inbound_mode",
+            "connection",
             "urls",
             "last_check",
             "api_plan",
@@ -95,6 +99,32 @@ class FeishuAppSerializer(serializers.ModelSerializer):
             "redirect": app.redirect_url,
             "card_callback": app.card_callback_url,
             "event_callback": app.event_callback_url,
+        }
+
+    @extend_schema_field(
+        inline_serializer(
+            "FeishuLongConnection",
+            {
+                "state": serializers.ChoiceField(choices=["up", "down", "not_used"]),
+                "message": serializers.CharField(),
+                "connected_at": serializers.DateTimeField(allow_null=True),
+                "heartbeat_at": serializers.DateTimeField(allow_null=True),
+                "last_message_at": serializers.DateTimeField(allow_null=True),
+                "last_error": serializers.CharField(),
+            },
+        )
+    )
+    def get_connection(self, app: FeishuApp) -> dict:
+        """The long connection (``inbound_mode`` long_connection), as ``feishu_connect`` last
+        recorded it: ``up`` while its heartbeat is fresh."""
+        status = connection_status(app)
+        return {
+            "state": status.state,
+            "message": status.message,
+            "connected_at": status.connected_at,
+            "heartbeat_at": status.heartbeat_at,
+            "last_message_at": status.last_message_at,
+            "last_error": status.last_error,
         }
 
     def get_last_check(self, app: FeishuApp) -> dict | None:

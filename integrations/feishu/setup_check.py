@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from integrations.feishu import chats
 from integrations.feishu.client import errors
+from integrations.feishu.long_connection import setup as long_connection_setup
 from integrations.feishu.models import FeishuApp, FeishuChat
 
 EMAIL_SCOPE = "contact:user.email:readonly"
@@ -42,6 +43,9 @@ def check_configuration(app: FeishuApp) -> CheckResult:
         )
         scopes = f" {linking_scopes_note(app)}" if linking_scopes_note(app) else ""
         outcome = CheckResult(True, f"Credentials work. {result}{listed}.{advice}{scopes}")
+    mode = long_connection_setup.check_note(app)
+    if mode:
+        outcome = CheckResult(outcome.ok, f"{outcome.message} {mode}")
     FeishuApp.objects.filter(pk=app.pk).update(
         checked_at=timezone.now(), check_ok=outcome.ok, check_message=outcome.message
     )

@@ -6,7 +6,7 @@ import ipaddress
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Warning
+from django.core.checks import CheckMessage, Error, Warning
 
 from oncall import outbound
 
@@ -47,5 +47,22 @@ def sandbox_outside_the_allow_list(app_configs: object, **kwargs: object) -> lis
             hint="Allow its network, e.g. OUTBOUND_ALLOWED_NETWORKS=127.0.0.0/8,::1/128 for "
             "this machine (python3 dev.py up sets this).",
             id="oncall.W102",
+        )
+    ]
+
+
+def receipts_outlive_the_replay_window(app_configs: object, **kwargs: object) -> list[CheckMessage]:
+    """A signed event older than the receipts of event ids but inside the replay window would
+    be processed a second time: the receipts must be kept longer than the window."""
+    kept = settings.FEISHU_CALLBACK_RECEIPT_RETENTION_DAYS * 86400
+    if kept > settings.FEISHU_CALLBACK_MAX_SKEW_SECONDS:
+        return []
+    return [
+        Error(
+            "FEISHU_CALLBACK_RECEIPT_RETENTION_DAYS keeps event ids for less time than "
+            "FEISHU_CALLBACK_MAX_SKEW_SECONDS accepts a signed callback.",
+            hint="A replayed event could then be processed twice. Keep receipts longer than "
+            "the replay window (README: Feishu / Lark).",
+            id="oncall.E103",
         )
     ]

@@ -6,9 +6,13 @@ then the per-app, per-API rate limit (1000/min and 50/s, Feishu's tier 4); then 
 runs. Whatever the outcome, one ``ApiCall`` row records it. Endpoints raise ``ApiError`` with
 Feishu's code; business errors are HTTP 400 with a non-zero ``code``, as on Feishu.
 
-Rate limits are counted by the project's limiter (``integrations.feishu.client.ratelimit``)
-under keys that start with ``sandbox:``, so that they never share counters with the console's
-own client-side limiter, which counts the same calls from the other end.
+Rate limits are sliding windows (``sliding_window``), as a server counts: the console's own
+client-side limiter uses windows aligned to the clock, which would let twice a limit through
+at a window's edge unnoticed. Keys start with ``sandbox:``, so that they never share counters
+with the console's limiter, which counts the same calls from the other end.
+
+Unknown paths under ``/open-apis/`` get Feishu's JSON (``not_found``), never an HTML page: a
+client reads ``code`` and ``msg`` from every answer.
 
 Facts: https://open.feishu.cn/document/server-docs/api-call-guide/frequency-control (429,
 ``x-ogw-ratelimit-reset``, limits per API, per app, per tenant) and /work/shared/FEISHU.md.
@@ -33,7 +37,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from integrations.feishu.client.errors import RETRY_AFTER_HEADER
-from integrations.feishu.client.ratelimit import Limit, default_limiter
+from integrations.feishu.client.ratelimit import Limit
 from integrations.feishu_sandbox.limits import API_PER_MINUTE, API_PER_SECOND, RATE_LIMITED
 from integrations.feishu_sandbox.models import (
     AccessToken,
@@ -44,6 +48,7 @@ from integrations.feishu_sandbox.models import (
     SandboxUser,
     secret_hash,
 )
+from integrations.feishu_sandbox.sliding_window import sandbox_limiter
 
 OPEN_APIS = "/open-apis/"
 TOKEN_LIFETIME = timedelta(seconds=7200)
@@ -205,6 +210,18 @@ def parse_body(request: HttpRequest) -> dict[str, Any]:
     return body
 
 
+# Feishu's answer to a path its gateway does not know: HTTP 404 with this code (as captured in
+# PGYER/fir-cli#324: {"code":99991201,"msg":"resource not find"}).
+RESOURCE_NOT_FOUND = 99991201
+
+
+@csrf_exempt
+def not_found(request: HttpRequest, unknown: str = "") -> JsonResponse:
+    """Any path under ``/open-apis/`` the sandbox does not serve, in Feishu's shape."""
+    record_call(request, "", 404, RESOURCE_NOT_FOUND)
+    return JsonResponse({"code": RESOURCE_NOT_FOUND, "msg": "resource not find"}, status=404)
+
+
 # --- Faults -----------------------------------------------------------------------------------
 
 # A plausible body for each injected status: Feishu's "internal error" family for 5xx.
@@ -274,7 +291,7 @@ def app_limits(app_id: str, api: str) -> list[Limit]:
 
 
 def enforce_app_limit(app_id: str, api: str) -> None:
-    wait = default_limiter().acquire(app_limits(app_id, api))
+    wait = sandbox_limiter().acquire(app_limits(app_id, api))
     if wait > 0:
         raise rate_limited(wait)
 
@@ -337,13 +354,15 @@ def authenticate_user(request: HttpRequest) -> tuple[SandboxApp, SandboxUser]:
     return found.app, found.user
 
 
-def derived_tenant_token(app: SandboxApp, row_id: int, expires_at_epoch: int) -> str:
+def derived_tenant_token(
+    app: SandboxApp, row_id: int, expires_at_epoch: int, *, kind: str = "tenant"
+) -> str:
     """The tenant token stored as row ``row_id``, which expires at ``expires_at_epoch``.
 
     Feishu hands back the same token while it has 30 minutes or more left. The sandbox stores
     tokens hashed only, so it derives them (HMAC under SECRET_KEY, keyed by the app's current
     secret and the row) and can compute the same one again; a new secret yields new tokens."""
-    material = f"tenant:{app.app_id}:{app.app_secret}:{row_id}:{expires_at_epoch}".encode()
+    material = f"{kind}:{app.app_id}:{app.app_secret}:{row_id}:{expires_at_epoch}".encode()
     digest = hmac.new(settings.SECRET_KEY.encode(), material, hashlib.sha256).hexdigest()
     return "t-" + digest[:40]
 

@@ -22,7 +22,7 @@ from typing import Any
 from django.db.models import F
 from django.utils import timezone
 
-from integrations.feishu.client.ratelimit import Limit, default_limiter
+from integrations.feishu.client.ratelimit import Limit
 from integrations.feishu_sandbox.api import (
     ApiError,
     Call,
@@ -53,6 +53,7 @@ from integrations.feishu_sandbox.models import (
 )
 from integrations.feishu_sandbox.render import looks_like_card
 from integrations.feishu_sandbox.render_markup import json_object_or_none
+from integrations.feishu_sandbox.sliding_window import sandbox_limiter
 
 INVALID_PARAM = 230001
 BOT_NOT_IN_CHAT = 230002
@@ -257,7 +258,7 @@ def p2p_user(app: SandboxApp, chat_id: str) -> SandboxUser | None:
 
 
 def throttle_receiver(conversation: Conversation) -> None:
-    if default_limiter().acquire([Limit(conversation.limit_key, PER_RECEIVER_PER_SECOND, 1)]):
+    if sandbox_limiter().acquire([Limit(conversation.limit_key, PER_RECEIVER_PER_SECOND, 1)]):
         raise frequency_limited(1)
 
 
@@ -380,7 +381,7 @@ def check_updatable(app: SandboxApp, message: SandboxMessage) -> None:
 def throttle_message(message: SandboxMessage, *, answer: Any) -> None:
     """5 updates per second per message, shared by PATCH and the delayed update."""
     key = f"sandbox:message:{message.message_id}"
-    wait = default_limiter().acquire([Limit(key, PER_MESSAGE_PER_SECOND, 1)])
+    wait = sandbox_limiter().acquire([Limit(key, PER_MESSAGE_PER_SECOND, 1)])
     if wait > 0:
         raise answer(wait)
 

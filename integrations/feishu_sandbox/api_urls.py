@@ -1,8 +1,9 @@
 """Feishu's Open API and OAuth paths, relative to ``/sandbox/feishu/open-apis/``."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from integrations.feishu_sandbox import (
+    api,
     api_auth,
     api_chats,
     api_images,
@@ -16,6 +17,11 @@ urlpatterns = [
         "auth/v3/tenant_access_token/internal",
         api_auth.tenant_access_token,
         name="api-tenant-access-token",
+    ),
+    path(
+        "auth/v3/app_access_token/internal",
+        api_auth.app_access_token,
+        name="api-app-access-token",
     ),
     path("im/v1/images", api_images.upload_image, name="api-images"),
     path("im/v1/messages", api_messages.create_message, name="api-messages"),
@@ -33,4 +39,6 @@ urlpatterns = [
     path("authen/v1/authorize", oauth.authorize, name="api-oauth-authorize"),
     path("authen/v2/oauth/token", oauth.token, name="api-oauth-token"),
     path("authen/v1/user_info", oauth.user_info, name="api-user-info"),
+    # Last: any other path answers in Feishu's JSON shape, not the console's HTML 404.
+    re_path(r"^(?P<unknown>.*)$", api.not_found, name="api-not-found"),
 ]

@@ -77,6 +77,14 @@ def all_scopes() -> list[str]:
     return [scope for scope, _ in SCOPES]
 
 
+class SubscriptionMode(models.TextChoices):
+    """How the developer console's Events & Callbacks page sends events and callbacks: to the
+    developer's server (the request URLs), or over a long connection (长连接) the app opened."""
+
+    REQUEST_URL = "request_url", "Send to developer's server (request URL)"
+    LONG_CONNECTION = "long_connection", "Receive through a long connection (长连接)"
+
+
 class SandboxApp(models.Model):
     """A custom app as the Feishu developer console holds it."""
 
@@ -97,6 +105,13 @@ class SandboxApp(models.Model):
     )
     card_callback_format = models.CharField(
         max_length=8, choices=CallbackFormat.choices, default=CallbackFormat.NEW
+    )
+    subscription_mode = models.CharField(
+        max_length=16,
+        choices=SubscriptionMode.choices,
+        default=SubscriptionMode.REQUEST_URL,
+        help_text="Long connection: events and new-format card callbacks go to a connected "
+        "client; old-format card callbacks still go to the card request URL.",
     )
     redirect_urls = models.JSONField(
         default=list, blank=True, help_text="OAuth redirect URLs (Security Settings)."
@@ -266,6 +281,7 @@ class AccessToken(models.Model):
     class Kind(models.TextChoices):
         TENANT = "tenant"
         USER = "user"
+        APP = "app"
 
     token_hash = models.CharField(max_length=64, unique=True)
     kind = models.CharField(max_length=8, choices=Kind.choices)
@@ -354,3 +370,58 @@ class SandboxImage(models.Model):
 
     def __str__(self) -> str:
         return self.image_key
+
+
+class RateHit(models.Model):
+    """One call a sliding-window limit admitted (``sliding_window.DatabaseSlidingWindow``):
+    the log a window is counted from when there is no Redis. Deleted once older than the
+    longest window (a minute)."""
+
+    key = models.CharField(max_length=255)
+    at_ms = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "at_ms"])]
+
+    def __str__(self) -> str:
+        return f"{self.key} @ {self.at_ms}"
+
+
+class RateKey(models.Model):
+    """One row per limited key, locked while its window is counted, so that two processes
+    counting the same key take turns (PostgreSQL; SQLite serialises writers anyway)."""
+
+    key = models.CharField(max_length=255, unique=True)
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class SocketPush(models.Model):
+    """An event or card callback for an app in long-connection mode, queued for the sandbox's
+    long-connection server (``socket_server``), which hands it to one connected client and
+    writes the client's answer back here. The database is the queue because the click comes
+    in a web process and the socket lives in another."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        SENT = "sent"
+        ANSWERED = "answered"
+        FAILED = "failed"
+
+    app = models.ForeignKey(SandboxApp, on_delete=models.CASCADE, related_name="+")
+    payload = models.TextField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    # The client's answer frame: its HTTP-like code and the decoded data (a card answer).
+    answer_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    answer = models.TextField(blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    device_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"push {self.pk} to {self.app_id} ({self.state})"

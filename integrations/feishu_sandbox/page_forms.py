@@ -14,6 +14,7 @@ from integrations.feishu_sandbox.models import (
     SandboxApp,
     SandboxChat,
     SandboxUser,
+    SubscriptionMode,
 )
 
 MAX_TEXT = 4000
@@ -69,6 +70,13 @@ class AppSettingsForm(forms.Form):
     card_callback_format = forms.ChoiceField(
         choices=CallbackFormat.choices, widget=forms.RadioSelect
     )
+    subscription_mode = forms.ChoiceField(
+        label="Subscription mode (events and callbacks)",
+        choices=SubscriptionMode.choices,
+        widget=forms.RadioSelect,
+        help_text="Long connection: a client connected with the app's credentials "
+        "(python manage.py feishu_connect) gets events and new-format card callbacks.",
+    )
     redirect_urls = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -102,6 +110,7 @@ class AppSettingsForm(forms.Form):
                 "event_request_url": app.event_request_url,
                 "card_request_url": app.card_request_url,
                 "card_callback_format": app.card_callback_format,
+                "subscription_mode": app.subscription_mode,
                 "redirect_urls": "\n".join(app.redirect_urls),
                 "scopes": list(app.scopes),
                 "available_to_all": "true" if app.available_to_all else "false",
@@ -121,6 +130,7 @@ class AppSettingsForm(forms.Form):
         for name in ("name", "bot_name", "event_request_url", "card_request_url"):
             setattr(app, name, data[name])
         app.card_callback_format = data["card_callback_format"]
+        app.subscription_mode = data["subscription_mode"]
         app.redirect_urls = data["redirect_urls"]
         app.scopes = [scope for scope, _ in SCOPES if scope in data["scopes"]]
         app.available_to_all = data["available_to_all"]

@@ -34,6 +34,7 @@ from typing import Literal
 import requests
 
 from integrations.feishu.client import crypto
+from integrations.feishu_sandbox import long_connection
 from integrations.feishu_sandbox.api import tenant_key
 from integrations.feishu_sandbox.api_messages import chat_id_of, root_of
 from integrations.feishu_sandbox.models import (
@@ -43,6 +44,8 @@ from integrations.feishu_sandbox.models import (
     SandboxChat,
     SandboxMessage,
     SandboxUser,
+    SocketPush,
+    SubscriptionMode,
 )
 from integrations.feishu_sandbox.render import looks_like_card
 from integrations.feishu_sandbox.render_markup import json_object_or_none
@@ -328,8 +331,28 @@ def post(push: Push) -> Delivery:
 # --- What the pages call ------------------------------------------------------------------------
 
 
+# What a delivery over the long connection shows where a URL would be.
+OVER_SOCKET = "long connection"
+
+
+def over_socket(app: SandboxApp, payload: dict) -> Delivery:
+    """Hand ``payload`` (plaintext: the socket is the authentication, as on Feishu) to one of
+    the app's connected clients and read its answer like an HTTP one."""
+    row = long_connection.push(app, payload)
+    if row.state != SocketPush.State.ANSWERED:
+        return Delivery(OVER_SOCKET, None, error=row.error, sent=payload)
+    return Delivery(OVER_SOCKET, row.answer_code, answer=row.answer, sent=payload)
+
+
+def uses_socket(app: SandboxApp) -> bool:
+    return app.subscription_mode == SubscriptionMode.LONG_CONNECTION
+
+
 def send_event(app: SandboxApp, payload: dict) -> Delivery | None:
-    """Push an event envelope to the app's event request URL (None when it has none)."""
+    """Push an event envelope to the app's event request URL, or over its long connection
+    (None when it has neither)."""
+    if uses_socket(app):
+        return over_socket(app, payload)
     if not app.event_request_url:
         return None
     return post(prepare(app, app.event_request_url, payload, signing="event"))
@@ -359,15 +382,20 @@ def send_card_action(
     callback_format: str = "",
 ) -> CardAnswer:
     """Deliver one click in ``callback_format`` (the app's own when blank) and read the answer.
-    Each click gets its own card-update token, as on Feishu."""
+    Each click gets its own card-update token, as on Feishu. In long-connection mode a
+    new-format callback travels over the socket; an old-format one still needs the card
+    request URL (Feishu does not send those over the long connection)."""
     url = card_request_url(app)
-    if not url:
-        return CardAnswer(None, "This app has no card request URL.", "error", failed=True)
     callback_format = callback_format or app.card_callback_format
+    socket = uses_socket(app) and callback_format != CallbackFormat.OLD
+    if not url and not socket:
+        return CardAnswer(None, "This app has no card request URL.", "error", failed=True)
     token = CardUpdateToken.objects.create(token=CardUpdateToken.new_token(), message=message)
     if callback_format == CallbackFormat.OLD:
         payload = card_action_trigger_v1(app, user, message, click, token.token)
         delivery = post(prepare(app, url, payload, signing="card_v1"))
+    elif socket:
+        delivery = over_socket(app, card_action_trigger(app, user, message, click, token.token))
     else:
         payload = card_action_trigger(app, user, message, click, token.token)
         delivery = post(prepare(app, url, payload, signing="event"))

@@ -13,6 +13,10 @@ events and new-format cards must carry a valid SHA-256 signature; old-format car
 their SHA-1 one. A signed request whose timestamp is more than
 ``FEISHU_CALLBACK_MAX_SKEW_SECONDS`` from now is refused: Feishu documents no window, so this is
 our own replay bound (a replay inside it is still caught by the receipt of its event id).
+The window is 8 hours, not minutes, on purpose: Feishu re-sends an event it got no answer to
+after about 15 s, 5 min, 1 h and 6 h, and such a re-send (which may carry its first timestamp)
+must be processed once, not refused. Receipts outlive the window (days, a system check holds
+it), so nothing signed is ever accepted twice.
 
 Bodies, plain or decrypted, are read by the console's one edge reader (``oncall.jsonbody``): JSON
 too deep or with numbers that cannot be read is a 400 with the reason, and text the database
@@ -71,6 +75,19 @@ def open_callback(app: FeishuApp, headers: Mapping[str, str], body: bytes) -> Ca
     _authenticate(app, callback, signed)
     if signed:
         _check_timestamp(headers)
+    return callback
+
+
+def open_pushed(app: FeishuApp, body: bytes) -> Callback:
+    """An event or new-format card callback that came over the app's long connection.
+
+    No signature or timestamp to check: the connection itself was opened with the App Secret,
+    and Feishu sends plaintext over it (an ``{"encrypt"}`` body is still decrypted). Challenges
+    and old-format card callbacks never travel this way, so they are refused."""
+    payload = _decrypted_payload(app, _json_object(body, "The body"), "sha256")
+    callback = _classify(payload)
+    if callback.kind == "challenge" or callback.type == CARD_V1:
+        raise Rejected(400, f"A {callback.type} does not come over the long connection.")
     return callback
 
 

@@ -75,6 +75,12 @@ def callback(request: HttpRequest, public_id: UUID) -> JsonResponse:
             "Feishu app %s: callback refused (%s): %s", app.pk, rejected.status, rejected.reason
         )
         return _error(rejected.status, rejected.reason)
+    return respond(app, opened)
+
+
+def respond(app: FeishuApp, opened: Callback) -> JsonResponse:
+    """Handle an authenticated event or callback and build the answer Feishu expects. The
+    request URLs (above) and the long connection (``feishu_connect``) both end here."""
     if opened.kind == "challenge":
         return JsonResponse({"challenge": opened.challenge})
     if opened.kind == "card":

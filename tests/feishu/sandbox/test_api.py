@@ -12,7 +12,6 @@ import requests
 from django.utils import timezone
 
 from integrations.feishu.client import errors
-from integrations.feishu.client.ratelimit import default_limiter
 from integrations.feishu_sandbox.api import app_limits, p2p_chat_id
 from integrations.feishu_sandbox.models import (
     AccessToken,
@@ -24,6 +23,7 @@ from integrations.feishu_sandbox.models import (
     SandboxMessage,
     secret_hash,
 )
+from integrations.feishu_sandbox.sliding_window import sandbox_limiter
 from tests.feishu.sandbox.conftest import start_of_a_fresh_second
 
 SHARED_CARD = {
@@ -851,10 +851,9 @@ def test_a_sixth_update_of_one_card_within_a_second_gets_230020(sandbox_client, 
 def test_over_50_calls_a_second_to_one_api_get_429_with_the_reset_header(
     sandbox_base_url, sandbox_app, token
 ):
-    limiter = default_limiter()  # the one the sandbox counts with: Redis in CI, else the DB
+    limiter = sandbox_limiter()  # the one the sandbox counts with: Redis in CI, else the DB
     start_of_a_fresh_second()
-    for _ in range(50):
-        assert limiter.acquire(app_limits(sandbox_app.app_id, "im.v1.chat.list")) == 0
+    assert limiter.acquire(app_limits(sandbox_app.app_id, "im.v1.chat.list"), count=50) == 0
 
     status, payload, headers = call(sandbox_base_url, "GET", "im/v1/chats", token=token)
 
@@ -865,10 +864,9 @@ def test_over_50_calls_a_second_to_one_api_get_429_with_the_reset_header(
 
 def test_the_client_raises_rate_limited_with_the_sandboxs_retry_after(sandbox_client, sandbox_app):
     sandbox_client.tenant_access_token()
-    limiter = default_limiter()  # the one the sandbox counts with: Redis in CI, else the DB
+    limiter = sandbox_limiter()  # the one the sandbox counts with: Redis in CI, else the DB
     start_of_a_fresh_second()
-    for _ in range(50):
-        limiter.acquire(app_limits(sandbox_app.app_id, "im.v1.chat.list"))
+    limiter.acquire(app_limits(sandbox_app.app_id, "im.v1.chat.list"), count=50)
 
     with pytest.raises(errors.RateLimited) as raised:
         sandbox_client.list_chats()
@@ -880,10 +878,9 @@ def test_the_client_raises_rate_limited_with_the_sandboxs_retry_after(sandbox_cl
 
 def test_limits_are_per_api(sandbox_client, sandbox_app, sandbox_chat):
     sandbox_client.tenant_access_token()
-    limiter = default_limiter()  # the one the sandbox counts with: Redis in CI, else the DB
+    limiter = sandbox_limiter()  # the one the sandbox counts with: Redis in CI, else the DB
     start_of_a_fresh_second()
-    for _ in range(50):
-        limiter.acquire(app_limits(sandbox_app.app_id, "im.v1.chat.list"))
+    limiter.acquire(app_limits(sandbox_app.app_id, "im.v1.chat.list"), count=50)
 
     assert sandbox_client.send_message("chat_id", sandbox_chat.chat_id, SHARED_CARD, "x")
 

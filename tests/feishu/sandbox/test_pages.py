@@ -177,6 +177,7 @@ def test_it_saves_request_urls_format_redirect_urls_and_availability(
             "event_request_url": "http://console:8000/feishu/abc/events",
             "card_request_url": "https://console.example.com/feishu/abc/cards",
             "card_callback_format": "old",
+            "subscription_mode": "long_connection",
             "redirect_urls": "https://console.example.com/a\n\n  https://console.example.com/b  \n",
             "available_to_all": "false",
             "available_users": [sandbox_people["bob"].pk],
@@ -189,6 +190,7 @@ def test_it_saves_request_urls_format_redirect_urls_and_availability(
     assert sandbox_app.event_request_url == "http://console:8000/feishu/abc/events"
     assert sandbox_app.card_request_url == "https://console.example.com/feishu/abc/cards"
     assert sandbox_app.card_callback_format == "old"
+    assert sandbox_app.subscription_mode == "long_connection"
     assert sandbox_app.redirect_urls == [
         "https://console.example.com/a",
         "https://console.example.com/b",

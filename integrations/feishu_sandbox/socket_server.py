@@ -1,0 +1,247 @@
+"""The sandbox's long-connection server: a small asyncio ``websockets`` server speaking the
+frames of Feishu's long connection, so that the official SDK's client connects to it unchanged.
+
+Frames are the protobuf ``Frame`` of ``lark_oapi/ws/pb/pbbp2.proto`` (the wire schema; the
+sandbox takes the generated class from the SDK rather than a copy): ``method`` 0 is a control
+frame (``type`` header ``ping`` / ``pong``), 1 a data frame (``type`` ``event``, with
+``message_id``, ``trace_id``, ``sum`` and ``seq`` headers). The client pings every
+``PingInterval`` seconds and gets a pong carrying the client configuration; it answers each
+event with the same frame, its payload replaced by ``{"code": 200, "data": "<base64 JSON>"}``.
+
+Run by ``manage.py sandbox_socket`` (``dev.py up`` starts it with the sandbox) and, in tests, in
+a thread (``start_in_thread``). Pushes come from the database (``long_connection.push``): the
+server polls for pending ones of the apps it has clients for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from urllib.parse import parse_qs, urlsplit
+
+from django.db import close_old_connections, connections
+from lark_oapi.ws.pb.pbbp2_pb2 import Frame
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from integrations.feishu_sandbox import long_connection
+from integrations.feishu_sandbox.models import SocketPush
+
+logger = logging.getLogger(__name__)
+
+CONTROL, DATA = 0, 1
+POLL_SECONDS = 0.03
+
+
+def _header(frame: Frame, key: str) -> str:
+    for header in frame.headers:
+        if header.key == key:
+            return header.value
+    return ""
+
+
+def _frame(method: int, service: int, headers: dict[str, str], payload: bytes = b"") -> bytes:
+    frame = Frame()
+    frame.SeqID, frame.LogID, frame.service, frame.method = 0, 0, service, method
+    for key, value in headers.items():
+        added = frame.headers.add()
+        added.key, added.value = key, value
+    frame.payload = payload
+    return frame.SerializeToString()
+
+
+def _db_thread() -> ThreadPoolExecutor:
+    """The one thread that does the server's database work: Django refuses ORM calls in a
+    thread with a running event loop, and one thread holds one connection, closed at the end."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-socket-db")
+
+
+def _checked(function, *args):
+    try:
+        return function(*args)
+    finally:
+        close_old_connections()
+
+
+@dataclass
+class Client:
+    app_id: str
+    device_id: str
+    service: int
+    socket: ServerConnection
+
+
+@dataclass
+class SocketServer:
+    host: str
+    port: int
+    clients: dict[str, dict[str, Client]] = field(default_factory=dict)
+    waiting: dict[str, asyncio.Future] = field(default_factory=dict)
+    server: Server | None = None
+    # Deliveries in flight (asyncio keeps only weak references to tasks).
+    tasks: set[asyncio.Task] = field(default_factory=set)
+    database: ThreadPoolExecutor = field(default_factory=_db_thread)
+
+    async def _db(self, function, *args):
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.database, _checked, function, *args)
+
+    # --- Handshake ----------------------------------------------------------------------------
+
+    def _refuse(self, status: int, message: str) -> Response:
+        """The SDK reads these headers from a refused handshake (lark_oapi/ws/client.py)."""
+        headers = Headers(
+            {"handshake-status": str(status), "handshake-msg": message, "Content-Length": "0"}
+        )
+        return Response(status, HTTPStatus(status).phrase, headers, b"")
+
+    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        url = urlsplit(request.path)
+        query = parse_qs(url.query)
+        device_id = (query.get("device_id") or [""])[0]
+        app_id = long_connection.read_ticket((query.get("ticket") or [""])[0], device_id)
+        if url.path != "/ws/v2" or app_id is None:
+            return self._refuse(403, "invalid or expired ticket: ask /callback/ws/endpoint again")
+        return None
+
+    # --- Connections --------------------------------------------------------------------------
+
+    async def handle(self, socket: ServerConnection) -> None:
+        query = parse_qs(urlsplit(socket.request.path).query)
+        device_id = query["device_id"][0]
+        app_id = long_connection.read_ticket(query["ticket"][0], device_id) or ""
+        client = Client(app_id, device_id, int(query.get("service_id", ["0"])[0]), socket)
+        self.clients.setdefault(app_id, {})[device_id] = client
+        logger.info("sandbox long connection: %s connected (%s)", app_id, device_id)
+        try:
+            async for message in socket:
+                if isinstance(message, bytes):
+                    await self._receive(client, message)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.clients.get(app_id, {}).pop(device_id, None)
+            logger.info("sandbox long connection: %s disconnected (%s)", app_id, device_id)
+
+    async def _receive(self, client: Client, message: bytes) -> None:
+        frame = Frame()
+        frame.ParseFromString(message)
+        kind = _header(frame, "type")
+        if frame.method == CONTROL and kind == "ping":
+            config = json.dumps(long_connection.CLIENT_CONFIG).encode()
+            await client.socket.send(_frame(CONTROL, client.service, {"type": "pong"}, config))
+        elif frame.method == DATA:
+            waiting = self.waiting.pop(_header(frame, "message_id"), None)
+            if waiting is not None and not waiting.done():
+                waiting.set_result(bytes(frame.payload))
+
+    # --- Pushes -------------------------------------------------------------------------------
+
+    async def dispatch_forever(self) -> None:
+        while True:
+            connected = [app_id for app_id, clients in self.clients.items() if clients]
+            try:
+                rows = await self._db(long_connection.take_pending, connected)
+            except Exception:
+                logger.exception("sandbox long connection: reading pushes failed")
+                rows = []
+            for row in rows:
+                task = asyncio.create_task(self.deliver(row))
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+            await asyncio.sleep(POLL_SECONDS)
+
+    async def deliver(self, row: SocketPush) -> None:
+        """Send one push to one connected client of its app and record the answer."""
+        clients = list(self.clients.get(row.app.app_id, {}).values())
+        if not clients:
+            await self._db(long_connection.record_answer, row.pk, "", None, "", "no client")
+            return
+        client = random.choice(clients)  # noqa: S311 - which client, not a secret
+        message_id = uuid.uuid4().hex
+        answered = asyncio.get_running_loop().create_future()
+        self.waiting[message_id] = answered
+        headers = {
+            "type": "event",
+            "message_id": message_id,
+            "trace_id": uuid.uuid4().hex,
+            "sum": "1",
+            "seq": "0",
+        }
+        code, answer, error = None, "", ""
+        try:
+            await client.socket.send(
+                _frame(DATA, client.service, headers, row.payload.encode("utf-8"))
+            )
+            payload = await asyncio.wait_for(
+                answered, timeout=long_connection.ANSWER_TIMEOUT_SECONDS
+            )
+            code, answer = long_connection.decode_answer(payload)
+        except (TimeoutError, ConnectionClosed) as exc:
+            error = "no answer within 3 s" if isinstance(exc, TimeoutError) else "disconnected"
+        finally:
+            self.waiting.pop(message_id, None)
+        await self._db(long_connection.record_answer, row.pk, client.device_id, code, answer, error)
+
+    # --- Running ------------------------------------------------------------------------------
+
+    async def run(self, started: threading.Event | None = None) -> None:
+        async with serve(
+            self.handle, self.host, self.port, process_request=self.process_request
+        ) as server:
+            self.server = server
+            self.port = server.sockets[0].getsockname()[1]
+            if started is not None:
+                started.set()
+            try:
+                await self.dispatch_forever()
+            finally:
+                self.database.submit(connections.close_all)
+                self.database.shutdown(wait=True)
+
+
+@dataclass
+class Running:
+    """A server running in a thread of its own (tests)."""
+
+    server: SocketServer
+    loop: asyncio.AbstractEventLoop
+    task: asyncio.Task
+    thread: threading.Thread
+
+    @property
+    def address(self) -> str:
+        return f"{self.server.host}:{self.server.port}"
+
+    def stop(self, timeout: float = 10) -> None:
+        self.loop.call_soon_threadsafe(self.task.cancel)
+        self.thread.join(timeout=timeout)
+
+
+def start_in_thread(host: str = "127.0.0.1", port: int = 0) -> Running:
+    """Run a server in a daemon thread; returns once it listens (``port`` 0: any free one)."""
+    server = SocketServer(host, port)
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    task = loop.create_task(server.run(started))
+
+    def main() -> None:
+        asyncio.set_event_loop(loop)
+        with contextlib.suppress(asyncio.CancelledError):
+            loop.run_until_complete(task)
+
+    thread = threading.Thread(target=main, name="sandbox-socket-server", daemon=True)
+    thread.start()
+    if not started.wait(timeout=10):
+        raise RuntimeError("the sandbox's long-connection server did not start")
+    return Running(server, loop, task, thread)
