@@ -222,6 +222,7 @@ def test_the_sandbox_app_page_sets_the_apps_scopes(client, sandbox_app):
         "event_request_url": "",
         "card_request_url": "",
         "card_callback_format": sandbox_app.card_callback_format,
+        "subscription_mode": sandbox_app.subscription_mode,
         "redirect_urls": "",
         "available_to_all": "true",
         "scopes": ["im:chat", "im:message", PHONE_SCOPE],
