@@ -2,7 +2,9 @@ from oncall.models.calendars import CalendarFeed
 from oncall.models.changes import ChangeEvent
 from oncall.models.channels import Channel
 from oncall.models.escalation import EscalationLevel, EscalationRule
+from oncall.models.flapping import FlapState
 from oncall.models.incidents import ActionSource, Alert, Counter, Incident, TimelineEntry
+from oncall.models.inhibition import InhibitRule
 from oncall.models.notes import IncidentNote
 from oncall.models.refused_pushes import RefusedPush
 from oncall.models.schedules import (
@@ -28,9 +30,11 @@ __all__ = [
     "Counter",
     "EscalationLevel",
     "EscalationRule",
+    "FlapState",
     "InboundEvent",
     "Incident",
     "IncidentNote",
+    "InhibitRule",
     "LayerParticipant",
     "NotificationTemplate",
     "RefusedPush",

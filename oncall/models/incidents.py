@@ -96,6 +96,12 @@ class Incident(models.Model):
     assigned_at = models.DateTimeField(null=True, blank=True)
     alert_count = models.PositiveIntegerField(default=0)
     last_alert_at = models.DateTimeField(null=True, blank=True)
+    # Noise reduction (``oncall.noise``). Flapping: one of its alert keys keeps triggering and
+    # recovering (since when); ``flapping_quiet``: so its notifications stopped after the first.
+    flapping_since = models.DateTimeField(null=True, blank=True, editable=False)
+    flapping_quiet = models.BooleanField(default=False, editable=False)
+    # The highest alert storm threshold of its channel its alert count reached (0: none).
+    storm_alerts = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     # The escalation engine's state (``oncall.escalation``), kept here so that no lost task
@@ -160,6 +166,14 @@ class Incident(models.Model):
         """Opened by a person rather than by an alert source: the group key says so for as
         long as the incident exists, even once its creator's account is deleted."""
         return self.group_key.startswith(MANUAL_GROUP_PREFIX)
+
+    @property
+    def is_flapping(self) -> bool:
+        return self.flapping_since is not None
+
+    @property
+    def is_storm(self) -> bool:
+        return self.storm_alerts > 0
 
     @property
     def is_snoozed(self) -> bool:
@@ -260,6 +274,9 @@ class TimelineEntry(models.Model):
         NOTE = "note", _("note")
         # A custom notification template failed; the built-in one was sent instead.
         TEMPLATE_FAILED = "template_failed", _("notification template failed")
+        # Noise reduction: the alert count reached a storm threshold; an alert key flaps.
+        ALERT_STORM = "alert_storm", _("alert storm")
+        FLAPPING = "flapping", _("flapping")
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(max_length=32, choices=Kind.choices)
