@@ -9,6 +9,7 @@ from oncall.admin import (  # noqa: F401 (registers)
     configuration,
     escalation_rules,
     incidents,
+    inhibition,
     schedule_swaps,
     schedules,
     shift_notices,
