@@ -122,6 +122,7 @@ class Merger:
         )
         self._reload_incidents()
         self.inhibitor = inhibition.Inhibitor(self.source, self.at, {c.pk for c, _ in self.pairs})
+        self.inhibitor.prepare(self.pairs)
         for channel, event in self.pairs:
             self.apply(channel, event)
         self._write_alerts()

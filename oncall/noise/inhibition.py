@@ -8,10 +8,11 @@ The inhibited alert is dropped, or kept and marked (``Alert.suppressed``, with t
 inhibiting incident in ``suppressed_detail``): it opens no incident and notifies nobody. A later
 event of a kept one is judged again: once nothing inhibits it any more, it opens its incident.
 
-Cost. A batch (:class:`Inhibitor`) reads the rules of its channels and source once; a rule's
-active alerts are read once per batch, and only when a new alert matched its new-alert
-condition, into a table keyed by the ``equal`` values, so each later new alert is a lookup.
-Alerts the batch itself opens join those tables.
+Cost. A batch (:class:`Inhibitor`) reads the rules of its channels and source once. Before the
+batch is merged, each rule that some firing event of the batch matches reads, in one query, the
+active alerts with those events' ``equal`` values (not every open alert of the channel) into a
+table keyed by the values, so each new alert is then a lookup. Alerts the batch itself opens
+join those tables.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Q
+from django.db.models import Q, TextField
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 
-from oncall.events import AlertEvent
+from oncall.events import AlertEvent, EventKind
 from oncall.matchers import subject_of
 from oncall.noise.conditions import Condition, parse_condition
 
@@ -83,16 +86,32 @@ class Inhibitor:
         )
         self.rules = [_compile(row) for row in rows.order_by("pk")]
 
+    def prepare(self, pairs: list[tuple[Channel, AlertEvent]]) -> None:
+        """Read, per rule, the active alerts the batch's firing events may be inhibited by."""
+        wanted: dict[int, set[tuple[str, ...]]] = {}
+        for channel, event in pairs:
+            if event.kind != EventKind.FIRING:
+                continue
+            subject = _event_subject(event)
+            for rule in self._rules_for(channel):
+                if rule.new.matches(subject):
+                    wanted.setdefault(rule.pk, set()).add(_values(rule, subject))
+        for rule in self.rules:
+            rule.active_alerts = {}
+            values = wanted.get(rule.pk)
+            if values:
+                for alert in _active_alerts(rule, self.at, values):
+                    _add(rule, _alert_subject(alert), alert.incident)
+
+    def _rules_for(self, channel: Channel) -> list[_Rule]:
+        return [r for r in self.rules if r.channel_id in (None, channel.pk)]
+
     def check(self, channel: Channel, event: AlertEvent) -> Inhibition | None:
         """The inhibition of a new alert of ``channel`` made of ``event``, if any."""
         if not self.rules:
             return None
-        subject = _subject(
-            event.title, event.description, event.severity, event.alert_key, event.labels
-        )
-        for rule in self.rules:
-            if rule.channel_id not in (None, channel.pk):
-                continue  # another channel's rule
+        subject = _event_subject(event)
+        for rule in self._rules_for(channel):
             if not rule.new.matches(subject):
                 continue
             incident = self._active(rule).get(_values(rule, subject))
@@ -109,9 +128,9 @@ class Inhibitor:
                 _add(rule, _alert_subject(alert), alert.incident)
 
     def _active(self, rule: _Rule) -> dict[tuple[str, ...], Incident]:
-        if rule.active_alerts is None:
+        if rule.active_alerts is None:  # not prepared: read them all
             rule.active_alerts = {}
-            for alert in _active_alerts(rule, self.at):
+            for alert in _active_alerts(rule, self.at, None):
                 _add(rule, _alert_subject(alert), alert.incident)
         return rule.active_alerts
 
@@ -130,9 +149,10 @@ def _compile(row: Any) -> _Rule:
     )
 
 
-def _active_alerts(rule: _Rule, at: datetime) -> Any:
-    """Firing alerts of open incidents in the rule's scope, last seen within its window,
-    newest first (the newest inhibiting incident is the one linked)."""
+def _active_alerts(rule: _Rule, at: datetime, values: set[tuple[str, ...]] | None) -> Any:
+    """Firing alerts of open incidents in the rule's scope, last seen within its window, with
+    one of ``values`` for the rule's ``equal`` keys (None: any), oldest first (later rows
+    overwrite: the newest inhibiting incident is the one linked)."""
     from oncall.models import Alert, Incident
 
     alerts = Alert.objects.filter(
@@ -144,6 +164,8 @@ def _active_alerts(rule: _Rule, at: datetime) -> Any:
         alerts = alerts.filter(channel_id=rule.channel_id)
     else:
         alerts = alerts.filter(source_id=rule.source_id)
+    if values is not None and rule.equal:
+        alerts = _with_values(alerts, rule.equal, values)
     return (
         alerts.select_related("incident")
         .only(
@@ -160,6 +182,29 @@ def _active_alerts(rule: _Rule, at: datetime) -> Any:
         )
         .order_by("last_seen", "pk")  # later rows overwrite: the newest wins
     )
+
+
+def _with_values(alerts: Any, keys: tuple[str, ...], values: set[tuple[str, ...]]) -> Any:
+    """Only alerts whose ``keys`` have one of the ``values`` tuples (a label missing counts
+    as empty). Labels are read with ``KeyTextTransform``, whatever their names hold."""
+    names = {}
+    for index, key in enumerate(keys):
+        if key.startswith("labels."):
+            names[key] = f"_equal_{index}"
+            # Cast: SQLite compares a bare key transform with the value read as JSON.
+            label = Cast(KeyTextTransform(key[len("labels.") :], "labels"), TextField())
+            alerts = alerts.alias(**{names[key]: label})
+    wanted = Q()
+    for row in values:
+        one = Q()
+        for key, value in zip(keys, row, strict=True):
+            column = names.get(key, key)
+            same = Q(**{column: value})
+            if value == MISSING and key in names:
+                same |= Q(**{f"{column}__isnull": True})
+            one &= same
+        wanted |= one
+    return alerts.filter(wanted)
 
 
 def _add(rule: _Rule, subject: dict[str, str], incident: Incident) -> None:
@@ -182,6 +227,10 @@ def _subject(title: str, description: str, severity: str, key: str, labels: Any)
     return subject_of(
         title=title, description=description, severity=severity, alert_key=key, labels=labels
     )
+
+
+def _event_subject(event: AlertEvent) -> dict[str, str]:
+    return _subject(event.title, event.description, event.severity, event.alert_key, event.labels)
 
 
 def _alert_subject(alert: Alert) -> dict[str, str]:

@@ -212,3 +212,13 @@ def test_it_refuses_a_rule_that_makes_no_sense(channel, fields, reason):
     with pytest.raises(ValidationError) as refused:
         rule(**values)
     assert reason in str(refused.value)
+
+
+def test_equal_keys_may_be_fields_and_oddly_named_labels(fire, channel):
+    rule(channel, equal=["labels.app.kubernetes.io/name", "labels.odd__name", "description"])
+    odd = {"app.kubernetes.io/name": "db", "odd__name": "x"}
+    fire(am_alert("NodeDown", severity="critical", **odd))
+    fire(am_alert("Other", severity="warning", **{**odd, "odd__name": "y"}))
+    fire(am_alert("HighLatency", severity="warning", **odd))
+    inhibited = Alert.objects.filter(suppressed="inhibited").values_list("title", flat=True)
+    assert list(inhibited) == ["HighLatency on db-1:9100"]
