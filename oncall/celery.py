@@ -71,6 +71,10 @@ CORE_SCHEDULE = {
         "task": "oncall.tasks.purge_change_events",
         "schedule": crontab(minute=27, hour=3),
     },
+    "purge-old-flap-states": {
+        "task": "oncall.tasks.purge_flap_states",
+        "schedule": crontab(minute=37, hour=3),
+    },
 }
 
 

@@ -162,6 +162,37 @@ def leave_rule(incident: Incident) -> None:
     _save(incident, "escalation_rule")
 
 
+def last_notified_level(incident: Incident) -> int | None:
+    """The index of the level of its rule the incident's last step notified (what
+    ``_back_to_last_notified`` points back at), without changing anything; None when no
+    level was notified yet or it has no rule."""
+    rule = incident.escalation_rule
+    if rule is None:
+        return None
+    count = rule.levels.count()
+    index = incident.escalation_level
+    if incident.escalation_repeats == 0:
+        if index > 0:
+            index -= 1
+        elif incident.escalation_loops > 0:
+            index = count - 1
+        else:
+            return None
+    return min(index, count - 1) if count else None
+
+
+def notify_current_level(incident: Incident, now: datetime) -> tuple[int, LevelReport]:
+    """Notify once more the level the incident's escalation last notified (an alert storm),
+    inside the caller's transaction; its plan is unchanged. (level from 1, report); level 0
+    when there is none."""
+    index = last_notified_level(incident)
+    if index is None:
+        return 0, LevelReport()
+    rule = incident.escalation_rule
+    level = list(rule.levels.order_by("position", "id"))[index]
+    return index + 1, _notify(incident, rule, level, now)
+
+
 def next_level(incident: Incident) -> int | None:
     """The level (from 1) the next planned step notifies; None when nothing is planned or
     only the closing step of a rule whose every level was notified is left."""
@@ -268,8 +299,15 @@ def _describe(incident: Incident, report: LevelReport) -> str:
     return text + "."
 
 
+def may_escalate(incident: Incident) -> bool:
+    """Whether the incident may be notified now (the rule every step applies)."""
+    return _may_escalate(incident)
+
+
 def _may_escalate(incident: Incident) -> bool:
     if not incident.is_open or incident.is_snoozed:
+        return False
+    if incident.flapping_quiet:  # flapping, in a channel that stops notifying then
         return False
     if incident.status != Incident.Status.ACKNOWLEDGED:
         return True

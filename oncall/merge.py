@@ -44,10 +44,12 @@ from django.db.models import F, Model, Q
 from django.utils import timezone
 
 from oncall import escalation, lifecycle
-from oncall.events import AlertEvent, EventKind, Severity, stable_key
+from oncall.events import AlertEvent, EventKind, Severity
 from oncall.models import ActionSource, Alert, AlertSource, Channel, Counter, Incident
 from oncall.models import TimelineEntry as Entry
 from oncall.models import WebhookEventType as Hook
+from oncall.noise import flapping, inhibition, storms
+from oncall.noise.grouping import group_key
 from oncall.timeline import Actor, build, record_many
 from oncall.webhooks import outbox
 
@@ -101,24 +103,35 @@ class Merger:
     entries: list[Entry] = field(default_factory=list)
     # Webhook events, in the order they happened (``oncall.webhooks.outbox``).
     happened: list[outbox.Happening] = field(default_factory=list)
+    # Noise reduction (``oncall.noise``): the batch's inhibition rules, its flapping triggers.
+    inhibitor: inhibition.Inhibitor = field(init=False)
+    flaps: flapping.FlapWatch = field(init=False)
 
     def __post_init__(self) -> None:
         self.actor = Actor(None, ActionSource.INTEGRATION, {"name": self.source.name})
+        self.flaps = flapping.FlapWatch(self.at)
 
     def run(self) -> None:
         advisory_lock(alert_lock(c.pk, self.source.pk, e.alert_key) for c, e in self.pairs)
         self._prefetch_alerts()
         advisory_lock(
             [group_lock(c.pk, group_key(c, self.source, e)) for c, e in self.pairs]
-            + [group_lock(a.channel_id, a.incident.group_key) for a in self.alerts.values()]
+            + [
+                group_lock(a.channel_id, a.incident.group_key)
+                for a in self.alerts.values()
+                if a.incident is not None  # a suppressed alert has no incident (no group)
+            ]
             # the waiting incidents are planned under their row locks, taken at the end:
             # holding their group locks first keeps every other batch off those rows
             + [group_lock(c, k) for c, k in group_names(self.waiting)]
         )
         self._reload_incidents()
+        self.inhibitor = inhibition.Inhibitor(self.source, self.at, {c.pk for c, _ in self.pairs})
+        self.inhibitor.prepare(self.pairs)
         for channel, event in self.pairs:
             self.apply(channel, event)
         self._write_alerts()
+        self._mark_flapping()
         self._write_touches()
         self._write_webhook_events()
         record_many(self.entries, webhook_events=False)
@@ -126,10 +139,12 @@ class Merger:
 
     def apply(self, channel: Channel, event: AlertEvent) -> None:
         alert = self.alerts.get((channel.pk, event.alert_key))
-        incident_open = alert is not None and alert.incident.is_open
+        incident_open = alert is not None and alert.incident is not None and alert.incident.is_open
         match event.kind:
             case EventKind.FIRING if incident_open:
-                self._merge_firing(alert, event)
+                self._merge_firing(channel, alert, event)
+            case EventKind.FIRING if alert is not None and alert.incident is None:
+                self._merge_suppressed(channel, alert, event)
             case EventKind.FIRING:
                 self._open_alert(channel, event)
             case EventKind.RESOLVED if alert and alert.status == Alert.Status.FIRING:
@@ -160,12 +175,13 @@ class Merger:
 
     def _reload_incidents(self) -> None:
         """Read the incidents again now that their group locks are held."""
-        self.incidents = Incident.objects.in_bulk({a.incident_id for a in self.alerts.values()})
+        ids = {a.incident_id for a in self.alerts.values() if a.incident_id is not None}
+        self.incidents = Incident.objects.in_bulk(ids)
         for alert in self.alerts.values():
-            alert.incident = self.incidents[alert.incident_id]
+            alert.incident = self.incidents.get(alert.incident_id)
 
     def _open_incident_for(self, channel: Channel, key: str) -> Incident | None:
-        if not channel.group_by_labels:
+        if key.startswith("alert:"):
             # One incident per alert: the key is the alert's identity, whose open incident
             # the prefetch would have found, so there is none.
             return None
@@ -177,7 +193,7 @@ class Merger:
 
     # --- changing -----------------------------------------------------------------------------
 
-    def _merge_firing(self, alert: Alert, event: AlertEvent) -> None:
+    def _merge_firing(self, channel: Channel, alert: Alert, event: AlertEvent) -> None:
         refired = alert.status == Alert.Status.RESOLVED
         self._copy_event(alert, event)
         alert.status = Alert.Status.FIRING
@@ -186,6 +202,7 @@ class Merger:
         self._touch(alert.incident, event.severity)
         self._happen(Hook.ALERT_UPDATED, alert)
         if refired:
+            self.flaps.trigger(channel, alert, alert.incident)
             self._note(
                 alert.incident,
                 Kind.ALERT_REFIRED,
@@ -193,23 +210,54 @@ class Merger:
                 alert=alert,
             )
 
+    def _merge_suppressed(self, channel: Channel, alert: Alert, event: AlertEvent) -> None:
+        """A further event of a firing suppressed alert: counted on it, which stays
+        suppressed (it opens no incident and notifies nobody); an inhibited one that nothing
+        inhibits any more opens its incident now."""
+        self._copy_event(alert, event)
+        self._count_event(alert)
+        inhibited = alert.suppressed == Alert.Suppression.INHIBITED
+        if inhibited and self.inhibitor.check(channel, event) is None:
+            alert.suppressed, alert.suppressed_detail = None, {}
+            self._place(channel, alert, event)
+
     def _open_alert(self, channel: Channel, event: AlertEvent) -> None:
-        key = group_key(channel, self.source, event)
-        incident = self._open_incident_for(channel, key)
-        joins_existing = incident is not None
-        if incident is None:
-            incident = self._new_incident(channel, key, event)
         alert = Alert(
             channel=channel,
             source=self.source,
-            incident=incident,
             alert_key=event.alert_key,
             first_seen=self.at,
             last_seen=self.at,
         )
         self._copy_event(alert, event)
+        inhibited = self.inhibitor.check(channel, event)
+        if inhibited is not None:
+            self._inhibit(channel, alert, inhibited)
+        else:
+            self._place(channel, alert, event)
+
+    def _inhibit(self, channel: Channel, alert: Alert, inhibited: inhibition.Inhibition) -> None:
+        """Keep the alert marked as inhibited, with no incident; or drop it."""
+        if inhibited.drop:
+            return
+        alert.suppressed = Alert.Suppression.INHIBITED
+        alert.suppressed_detail = inhibited.detail()
+        alert.save()
+        self.alerts[(channel.pk, alert.alert_key)] = alert
+
+    def _place(self, channel: Channel, alert: Alert, event: AlertEvent) -> None:
+        """Put a new (or no longer suppressed) alert into the open incident of its group, or
+        into a new incident."""
+        key = group_key(channel, self.source, event)
+        incident = self._open_incident_for(channel, key)
+        joins_existing = incident is not None
+        if incident is None:
+            incident = self._new_incident(channel, key, event)
+        alert.incident = incident
         alert.save()
         self.alerts[(channel.pk, event.alert_key)] = alert
+        self.inhibitor.opened(alert)
+        self.flaps.trigger(channel, alert, incident)
         if joins_existing:  # a new incident is written with its first alert counted
             self._touch(incident, event.severity, new_alert=True)
         self._note(
@@ -243,8 +291,8 @@ class Merger:
         self._count_event(alert)
         self._happen(Hook.ALERT_RECOVERED, alert)
         incident = alert.incident
-        if not incident.is_open:
-            return
+        if incident is None or not incident.is_open:
+            return  # suppressed (no incident), or its incident was closed meanwhile
         self._note(incident, Kind.ALERT_RESOLVED, f"Alert recovered: {alert.title}", alert=alert)
         self._write_alerts()  # the question below must see this batch's alert changes
         all_recovered = not incident.alerts.filter(status=Alert.Status.FIRING).exists()
@@ -356,7 +404,44 @@ class Merger:
             if touch.new_alerts:
                 changes["alert_count"] = F("alert_count") + touch.new_alerts
                 changes["last_alert_at"] = self.at
+                changes.update(self._storm_warning(self.incidents[incident_id], touch.new_alerts))
             Incident.objects.filter(pk=incident_id).update(**changes)
+
+    def _storm_warning(self, incident: Incident, new_alerts: int) -> dict[str, Any]:
+        """Once the incident's alert count reaches a storm threshold of its channel: the
+        timeline says so and its current level is notified once more (``oncall.noise.storms``);
+        the field to write with the incident's other changes."""
+        count = incident.alert_count + new_alerts  # read under the group lock: the true count
+        channel = next(c for c, _ in self.pairs if c.pk == incident.channel_id)
+        threshold = storms.reached(channel, incident, count)
+        if threshold is None:
+            return {}
+        incident.storm_alerts = threshold
+        level, report = 0, None
+        if incident not in self.opened and incident.pk not in self.waiting:
+            level, report = storms.notify_again(incident, count, timezone.now())
+        self._note(
+            incident,
+            Kind.ALERT_STORM,
+            storms.describe(count, level, report),
+            **{
+                "alerts": count,
+                "threshold": threshold,
+                "level": level,
+                "notified": report.notified if report else [],
+            },
+        )
+        return {"storm_alerts": threshold}
+
+    def _mark_flapping(self) -> None:
+        """Mark the incidents whose alert keys the batch found flapping
+        (``oncall.noise.flapping``); a quiet one stops notifying."""
+        for flap in self.flaps.flush():
+            planned = flap.incident in self.opened or flap.incident.pk in self.waiting
+            flapping.mark(flap, self.at, stop_planned=not planned)
+            self._note(
+                flap.incident, Kind.FLAPPING, flapping.describe(flap), triggers=flap.triggers
+            )
 
 
 def update_rows(model: type[Model], rows: list[Model], fields: list[str]) -> None:
@@ -406,14 +491,6 @@ def plan_left_waiting(incident_ids: list[int]) -> None:
     incidents = Incident.objects.select_for_update().filter(pk__in=incident_ids, status__in=OPEN)
     for incident in incidents.order_by("pk"):
         escalation.plan_start(incident, now)
-
-
-def group_key(channel: Channel, source: AlertSource, event: AlertEvent) -> str:
-    """Alerts with equal keys share one open incident of the channel."""
-    if not channel.group_by_labels:
-        return "alert:" + stable_key(source.pk, event.alert_key)
-    values = [event.labels.get(name, "") for name in channel.group_by_labels]
-    return "labels:" + stable_key(channel.group_by_labels, values)
 
 
 def alert_lock(channel_id: int, source_id: int | None, alert_key: str) -> str:

@@ -97,6 +97,14 @@ def purge_change_events() -> int:
 
 
 @shared_task(ignore_result=True)
+def purge_flap_states() -> int:
+    """Drop flapping states nobody triggered for a day (``oncall.noise.flapping``)."""
+    from oncall.noise import flapping
+
+    return flapping.purge(timezone.now())
+
+
+@shared_task(ignore_result=True)
 def escalation_step(incident_id: int, due_iso: str) -> None:
     escalation.step(incident_id, due_iso)
 

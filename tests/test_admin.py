@@ -137,6 +137,12 @@ def test_a_channel_can_be_created_with_grouping(admin_client):
             "group_by_labels": '["cluster"]',
             "group_window_minutes": "30",
             "auto_close": "on",
+            # noise reduction, as the form shows them by default
+            "grouping_branches": "[]",
+            "storm_thresholds": "[]",
+            "flapping": "off",
+            "flapping_times": "3",
+            "flapping_minutes": "60",
         },
     )
     assert response.status_code == 302

@@ -11,6 +11,7 @@ from oncall.admin import (  # noqa: F401 (registers)
     custom_actions,
     escalation_rules,
     incidents,
+    inhibition,
     schedule_swaps,
     schedules,
     shift_notices,

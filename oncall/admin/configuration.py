@@ -56,10 +56,40 @@ class ChannelAdmin(admin.ModelAdmin):
             "Grouping and closing",
             {"fields": ["group_by_labels", "group_window_minutes", "auto_close"]},
         ),
+        # Noise reduction (oncall.noise)
+        (
+            "Grouping, finer",
+            {"fields": ["grouping_branches", "strict_grouping", "storm_thresholds"]},
+        ),
+        ("Flapping", {"fields": ["flapping", "flapping_times", "flapping_minutes"]}),
+        ("Inhibition", {"fields": ["inhibit_rule_links"]}),
         ("Escalation", {"fields": ["escalation_rule_links"]}),
         ("Notifications", {"fields": ["notification_template"]}),
     ]
-    readonly_fields = ["escalation_rule_links"]
+    readonly_fields = ["escalation_rule_links", "inhibit_rule_links"]
+
+    @admin.display(description="inhibition rules")
+    def inhibit_rule_links(self, channel: Channel) -> SafeString | str:
+        if not channel.pk:
+            return "Add inhibition rules once the channel is saved."
+        items = format_html_join(
+            "",
+            '<li><a href="{}">{}</a>{}</li>',
+            (
+                (
+                    reverse("admin:oncall_inhibitrule_change", args=[rule.pk]),
+                    rule.name,
+                    "" if rule.enabled else " (disabled)",
+                )
+                for rule in channel.inhibit_rules.order_by("name", "id")
+            ),
+        )
+        add_url = reverse("admin:oncall_inhibitrule_add") + f"?channel={channel.pk}"
+        return format_html(
+            '<ul>{}</ul><a href="{}">Add an inhibition rule</a>',
+            items or format_html("<li>{}</li>", "None."),
+            add_url,
+        )
 
     @admin.display(description="escalation rules (first match wins)")
     def escalation_rule_links(self, channel: Channel) -> SafeString | str:

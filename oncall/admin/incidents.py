@@ -76,7 +76,28 @@ INCIDENT_STATE_FIELDS = [
     "last_alert_at",
     "created_at",
     "public_id",
+    # noise reduction (oncall.noise)
+    "flapping_since",
+    "flapping_quiet",
+    "storm_alerts",
 ]
+
+
+class NoiseFilter(admin.SimpleListFilter):
+    """Incidents noise reduction marked: flapping, or in an alert storm."""
+
+    title = "noise"
+    parameter_name = "noise"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [("flapping", "flapping"), ("storm", "alert storm")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "flapping":
+            return queryset.filter(flapping_since__isnull=False)
+        if self.value() == "storm":
+            return queryset.filter(storm_alerts__gt=0)
+        return queryset
 
 
 @admin.register(Incident)
@@ -92,7 +113,7 @@ class IncidentAdmin(admin.ModelAdmin):
         "created_at",
     ]
     list_display_links = ["number_label", "title"]
-    list_filter = ["status", "severity", "channel"]
+    list_filter = ["status", "severity", NoiseFilter, "channel"]
     search_fields = ["title", "=number"]
     readonly_fields = [*INCIDENT_STATE_FIELDS, "channel", "escalation"]
     fields = ["title", "channel", *INCIDENT_STATE_FIELDS, "escalation"]
@@ -173,10 +194,17 @@ class AlertAdmin(admin.ModelAdmin):
         "status",
         "channel",
         "incident",
+        "suppressed",
         "event_count",
         "last_seen",
     ]
-    list_filter = ["status", "severity", "channel", ("source", admin.RelatedOnlyFieldListFilter)]
+    list_filter = [
+        "status",
+        "severity",
+        "suppressed",
+        "channel",
+        ("source", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["title", "alert_key"]
     list_select_related = ["channel", "incident"]
     readonly_fields = [
@@ -196,6 +224,8 @@ class AlertAdmin(admin.ModelAdmin):
         "last_seen",
         "resolved_at",
         "event_count",
+        "suppressed",
+        "suppressed_detail",
     ]
     date_hierarchy = "last_seen"
 

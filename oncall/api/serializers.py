@@ -116,6 +116,13 @@ class ChannelSerializer(serializers.ModelSerializer):
             "auto_close",
             "notification_template",
             "created_at",
+            # noise reduction (oncall.noise)
+            "grouping_branches",
+            "strict_grouping",
+            "storm_thresholds",
+            "flapping",
+            "flapping_times",
+            "flapping_minutes",
         ]
 
 
@@ -359,7 +366,12 @@ class TimelineEntrySerializer(serializers.ModelSerializer):
 
 class AlertSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
-    incident = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+    incident = serializers.SlugRelatedField(
+        slug_field="public_id",
+        read_only=True,
+        allow_null=True,
+        help_text="Empty for a suppressed alert: it opened no incident.",
+    )
     channel = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
     source = serializers.SlugRelatedField(slug_field="public_id", read_only=True, allow_null=True)
     started_at = serializers.DateTimeField(
@@ -390,6 +402,8 @@ class AlertSerializer(serializers.ModelSerializer):
             "last_seen",
             "resolved_at",
             "event_count",
+            "suppressed",
+            "suppressed_detail",
         ]
         read_only_fields = fields
 
@@ -445,6 +459,12 @@ class IncidentSerializer(serializers.ModelSerializer):
         help_text="Who opened it by hand; null when an alert source opened it.",
     )
     is_snoozed = serializers.BooleanField(read_only=True)
+    is_flapping = serializers.BooleanField(
+        read_only=True, help_text="One of its alert keys keeps triggering and recovering."
+    )
+    is_storm = serializers.BooleanField(
+        read_only=True, help_text="Its alert count reached an alert storm threshold."
+    )
     merged_into = serializers.SlugRelatedField(
         slug_field="public_id",
         read_only=True,
@@ -475,6 +495,11 @@ class IncidentSerializer(serializers.ModelSerializer):
             "last_alert_at",
             "created_at",
             "updated_at",
+            "is_flapping",
+            "flapping_since",
+            "flapping_quiet",
+            "is_storm",
+            "storm_alerts",
         ]
         read_only_fields = fields
 

@@ -2,7 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from oncall.api import custom_actions, schedule_swaps, schedules, views
+from oncall.api import custom_actions, noise, schedule_swaps, schedules, views
 from oncall.api.insights import InsightsView
 from oncall.platforms import platforms
 from oncall.webhooks.api import WebhookEndpointViewSet
@@ -31,6 +31,7 @@ router.register("shift-swaps", schedule_swaps.ShiftSwapViewSet, basename="shift-
 router.register("webhooks", WebhookEndpointViewSet, basename="webhook")
 router.register("incident-actions", custom_actions.CustomActionViewSet, basename="incident-action")
 router.register("channel-links", custom_actions.LinkIntegrationViewSet, basename="channel-link")
+router.register("inhibit-rules", noise.InhibitRuleViewSet, basename="inhibit-rule")
 # Chat platforms add their own resources; the core does not import them by name.
 for platform in platforms():
     platform.register_api(router)

@@ -237,6 +237,10 @@ class IncidentFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="filter_q", label="Search: title words, or an incident number (#123 or 123)"
     )
+    flapping = django_filters.BooleanFilter(
+        field_name="flapping_since", lookup_expr="isnull", exclude=True, label="Flapping"
+    )
+    storm = django_filters.BooleanFilter(method="filter_storm", label="Alert storm")
 
     class Meta:
         model = Incident
@@ -245,6 +249,11 @@ class IncidentFilter(django_filters.FilterSet):
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         # The web list's search, so that the same words find the same incidents.
         return queryset.filter(search_condition(value)) if value else queryset
+
+    def filter_storm(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        if value is None:
+            return queryset
+        return queryset.filter(storm_alerts__gt=0) if value else queryset.filter(storm_alerts=0)
 
     def filter_mine(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
         if value is None:
@@ -555,6 +564,9 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
         "channel__public_id": ["exact"],
         "incident__public_id": ["exact"],
         "alert_key": ["exact"],
+        # Noise reduction: ?suppressed=inhibited (or silenced, pipeline_dropped) lists the
+        # alerts that opened no incident for that reason; ?suppressed__isnull=true the others.
+        "suppressed": ["exact", "isnull"],
     }
 
     def get_queryset(self) -> QuerySet:

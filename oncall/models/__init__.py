@@ -3,7 +3,9 @@ from oncall.models.changes import ChangeEvent
 from oncall.models.channels import Channel
 from oncall.models.custom_actions import CustomAction, CustomActionRun, LinkIntegration
 from oncall.models.escalation import EscalationLevel, EscalationRule
+from oncall.models.flapping import FlapState
 from oncall.models.incidents import ActionSource, Alert, Counter, Incident, TimelineEntry
+from oncall.models.inhibition import InhibitRule
 from oncall.models.notes import IncidentNote
 from oncall.models.refused_pushes import RefusedPush
 from oncall.models.schedules import (
@@ -39,9 +41,11 @@ __all__ = [
     "CustomActionRun",
     "EscalationLevel",
     "EscalationRule",
+    "FlapState",
     "InboundEvent",
     "Incident",
     "IncidentNote",
+    "InhibitRule",
     "LayerParticipant",
     "LinkIntegration",
     "NotificationTemplate",

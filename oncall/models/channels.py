@@ -6,8 +6,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from oncall.noise.grouping import validate_branches
 
 
 def _validate_label_names(value: object) -> None:
@@ -15,8 +18,24 @@ def _validate_label_names(value: object) -> None:
         raise ValidationError('Enter a list of label names, e.g. ["alertname", "cluster"].')
 
 
+def _validate_thresholds(value: object) -> None:
+    if not isinstance(value, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 2 for v in value
+    ):
+        raise ValidationError(_("Enter a list of alert counts of at least 2, e.g. [50, 200]."))
+    if len(set(value)) != len(value):
+        raise ValidationError(_("Each alert count may appear once."))
+
+
 class Channel(models.Model):
     """A team's collaboration space: its alert sources, escalation rules and incidents."""
+
+    class Flapping(models.TextChoices):
+        """What an alert key that keeps triggering and recovering does to its incident."""
+
+        OFF = "off", _("off")
+        MARK = "mark", _("mark as flapping")
+        QUIET = "quiet", _("mark as flapping and stop notifying after the first")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=120, unique=True)
@@ -45,6 +64,52 @@ class Channel(models.Model):
         blank=True,
         help_text="Only group into an incident opened less than this many minutes ago. "
         "Empty: group into the open incident however old it is.",
+    )
+    # --- Noise reduction (``oncall.noise``): finer grouping, storms, flapping ----------------
+    grouping_branches = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_branches],
+        help_text=_(
+            "Group some alerts by other labels: a list of "
+            '{"condition": [matchers], "group_by": ["label", ...]}, tried in order; the first '
+            "whose condition holds gives the labels. Other alerts: group by labels above."
+        ),
+    )
+    strict_grouping = models.BooleanField(
+        default=False,
+        help_text=_(
+            "An alert missing a grouping label (or with it empty) gets an incident of its "
+            "own. Off: an empty value groups like any other value."
+        ),
+    )
+    storm_thresholds = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[_validate_thresholds],
+        help_text=_(
+            "Alert storm warning: when an incident's alert count reaches one of these numbers, "
+            "its timeline says so and its current escalation level is notified once more."
+        ),
+    )
+    flapping = models.CharField(
+        max_length=8,
+        choices=Flapping.choices,
+        default=Flapping.OFF,
+        help_text=_(
+            "An alert key that triggers again more than the times below within the minutes "
+            "below marks its incident flapping."
+        ),
+    )
+    flapping_times = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=_("Flapping: more than this many triggers after recoveries..."),
+    )
+    flapping_minutes = models.PositiveSmallIntegerField(
+        default=60,
+        validators=[MinValueValidator(1), MaxValueValidator(1440)],
+        help_text=_("...within this many minutes."),
     )
     auto_close = models.BooleanField(
         default=True,

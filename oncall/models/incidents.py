@@ -97,6 +97,12 @@ class Incident(models.Model):
     assigned_at = models.DateTimeField(null=True, blank=True)
     alert_count = models.PositiveIntegerField(default=0)
     last_alert_at = models.DateTimeField(null=True, blank=True)
+    # Noise reduction (``oncall.noise``). Flapping: one of its alert keys keeps triggering and
+    # recovering (since when); ``flapping_quiet``: so its notifications stopped after the first.
+    flapping_since = models.DateTimeField(null=True, blank=True, editable=False)
+    flapping_quiet = models.BooleanField(default=False, editable=False)
+    # The highest alert storm threshold of its channel its alert count reached (0: none).
+    storm_alerts = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     # The escalation engine's state (``oncall.escalation``), kept here so that no lost task
@@ -163,23 +169,44 @@ class Incident(models.Model):
         return self.group_key.startswith(MANUAL_GROUP_PREFIX)
 
     @property
+    def is_flapping(self) -> bool:
+        return self.flapping_since is not None
+
+    @property
+    def is_storm(self) -> bool:
+        return self.storm_alerts > 0
+
+    @property
     def is_snoozed(self) -> bool:
         return self.snoozed_until is not None and self.snoozed_until > timezone.now()
 
 
 class Alert(models.Model):
-    """One monitored problem, merged from every event with its ``alert_key``."""
+    """One monitored problem, merged from every event with its ``alert_key``.
+
+    A *suppressed* alert (silenced, inhibited, or dropped by a pipeline and kept to be seen)
+    opens no incident and notifies nobody: ``incident`` is empty, ``suppressed`` says why and
+    ``suppressed_detail`` what decided it (the rule, the inhibiting incident), so that the alert
+    list can show and filter it."""
 
     class Status(models.TextChoices):
         FIRING = "firing", _("firing")
         RESOLVED = "resolved", _("resolved")
+
+    class Suppression(models.TextChoices):
+        SILENCED = "silenced", _("silenced")
+        INHIBITED = "inhibited", _("inhibited")
+        PIPELINE_DROPPED = "pipeline_dropped", _("dropped by pipeline")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     channel = models.ForeignKey("oncall.Channel", on_delete=models.CASCADE, related_name="alerts")
     source = models.ForeignKey(
         "oncall.AlertSource", null=True, on_delete=models.SET_NULL, related_name="alerts"
     )
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="alerts")
+    # Empty only while the alert is suppressed (``suppressed``): it opened no incident.
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+    )
     alert_key = models.CharField(max_length=255)
     title = models.CharField(max_length=512)
     description = models.TextField(blank=True)
@@ -197,6 +224,17 @@ class Alert(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     event_count = models.PositiveIntegerField(default=1)
+    # Null, not "": the shape agreed with the silences and pipelines (``suppressed__isnull``).
+    suppressed = models.CharField(  # noqa: DJ001
+        max_length=16,
+        choices=Suppression.choices,
+        null=True,
+        blank=True,
+        default=None,
+        help_text=_("Why it opened no incident; empty: it was not suppressed."),
+    )
+    # What suppressed it, for people and links: {"rule": ..., "incident": <public id>, ...}.
+    suppressed_detail = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-last_seen"]
@@ -205,6 +243,11 @@ class Alert(models.Model):
             # key leading, no stale planner estimate can turn the key into a mere filter.
             models.Index(fields=["alert_key", "source", "channel"], name="alert_identity"),
             models.Index(fields=["incident", "status"], name="alert_incident_status"),
+            models.Index(
+                fields=["channel", "suppressed"],
+                name="alert_suppressed",
+                condition=models.Q(suppressed__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -249,6 +292,9 @@ class TimelineEntry(models.Model):
         WAR_ROOM = "war_room", _("war room")
         # A custom action was called (``oncall.custom_actions``): by whom, and its answer.
         ACTION_CALLED = "action_called", _("custom action called")
+        # Noise reduction: the alert count reached a storm threshold; an alert key flaps.
+        ALERT_STORM = "alert_storm", _("alert storm")
+        FLAPPING = "flapping", _("flapping")
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(max_length=32, choices=Kind.choices)

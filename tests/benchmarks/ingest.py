@@ -305,6 +305,11 @@ def main() -> None:
         default="alertmanager,custom_webhook",
         help="custom_webhook adds a flat-out phase pushing the same bodies through a mapping",
     )
+    parser.add_argument(
+        "--noise-rules",
+        action="store_true",
+        help="configure noise reduction on the channel first (tests/benchmarks/noise_rules.py)",
+    )
     args = parser.parse_args()
 
     data_dir = tempfile.mkdtemp(prefix="oncall-bench-")
@@ -322,6 +327,10 @@ def run_level(level: int, env: dict[str, str], args: argparse.Namespace) -> list
     open incidents is the only thing that differs between levels."""
     common.reset_state(DB_NAME, REDIS_URL)
     path = seed(level)
+    if args.noise_rules:
+        from tests.benchmarks import noise_rules
+
+        noise_rules.seed_inhibition_and_grouping()
     kinds = args.kinds.split(",")
     mapped = custom_webhook_path() if "custom_webhook" in kinds else None
     with common.Servers(

@@ -166,6 +166,7 @@ def _incident_card(
             {"tag": "hr"},
             _lark_md_div(""),  # _BODY_INDEX: the body, once the rest of the card is measured
             *_merged_into(incident, app),
+            *_noise_badges(incident),
             *notes_shown,
             *changes_shown,
             _lark_md_div(_links_line(incident, app, alert_links(summary.first))),
@@ -202,6 +203,16 @@ def _merged_into(incident: Incident, app: FeishuApp | None) -> list[dict]:
         "link": f"[#{target.number} {title}]({console_link(target, app)})"
     }
     return [_lark_md_div(f"**{text}**")]
+
+
+def _noise_badges(incident: Incident) -> list[dict]:
+    """One line of the badges noise reduction gave the incident (flapping, alert storm)."""
+    badges = []
+    if incident.is_flapping:
+        badges.append(gettext("Flapping"))
+    if incident.is_storm:
+        badges.append(gettext("Alert storm: %(count)s alerts") % {"count": incident.alert_count})
+    return [_lark_md_div("⚠️ " + " · ".join(f"**{b}**" for b in badges))] if badges else []
 
 
 def card_fingerprint(card: dict) -> str:

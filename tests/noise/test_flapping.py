@@ -1,0 +1,118 @@
+"""Flapping: an alert key triggering and recovering more than N times in M minutes marks its
+incident; per channel: off, mark only, or mark and stop notifying after the first."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from oncall.models import Channel, FlapState, Incident, TimelineEntry
+from oncall.tasks import purge_flap_states
+from tests.payloads import am_alert
+from tests.stub_platform.platform import NOTIFIED_LEVELS
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("recording_platform")]
+Kind = TimelineEntry.Kind
+
+
+def watch(channel, mode: str, times: int = 2, minutes: int = 60) -> None:
+    channel.flapping, channel.flapping_times, channel.flapping_minutes = mode, times, minutes
+    channel.full_clean()
+    channel.save()
+
+
+def flap(fire, cycles: int) -> None:
+    """Trigger and recover ``cycles`` times, then trigger once more."""
+    for _ in range(cycles):
+        fire(am_alert("Flappy"))
+        fire(am_alert("Flappy", status="resolved"))
+    fire(am_alert("Flappy"))
+
+
+def latest() -> Incident:
+    return Incident.objects.order_by("-pk").first()
+
+
+def test_more_triggers_than_the_threshold_mark_the_incident(fire, channel):
+    watch(channel, Channel.Flapping.MARK, times=2)
+    flap(fire, 2)  # three triggers in the window: more than two
+    incident = latest()
+    assert incident.is_flapping
+    assert not incident.flapping_quiet
+    entry = incident.timeline.get(kind=Kind.FLAPPING)
+    assert entry.message == "Flapping: “Flappy on db-1:9100” triggered 3 times within 60 minutes."
+    assert (incident.pk, 0) in NOTIFIED_LEVELS  # mark only: notified as usual
+
+
+def test_exactly_the_threshold_is_not_flapping(fire, channel):
+    watch(channel, Channel.Flapping.MARK, times=2)
+    flap(fire, 1)  # two triggers
+    assert not Incident.objects.filter(flapping_since__isnull=False).exists()
+
+
+def test_off_marks_nothing_and_keeps_no_state(fire, channel):
+    flap(fire, 4)
+    assert not Incident.objects.filter(flapping_since__isnull=False).exists()
+    assert not FlapState.objects.exists()
+
+
+def test_quiet_stops_notifying_after_the_first(fire, channel):
+    watch(channel, Channel.Flapping.QUIET, times=2)
+    flap(fire, 2)
+    incidents = list(Incident.objects.order_by("pk"))
+    assert len(incidents) == 3  # auto close: every trigger opened one
+    notified = {pk for pk, _ in NOTIFIED_LEVELS}
+    assert incidents[0].pk in notified
+    assert incidents[2].pk not in notified
+    assert incidents[2].flapping_quiet
+    assert incidents[2].next_escalation_at is None
+    assert "notifications stopped" in incidents[2].timeline.get(kind=Kind.FLAPPING).message
+
+
+def test_quiet_stops_an_open_incidents_escalation(fire, channel):
+    channel.auto_close = False
+    watch(channel, Channel.Flapping.QUIET, times=2)
+    flap(fire, 2)  # the alert recovers and fires again within one incident
+    incident = Incident.objects.get()
+    assert incident.flapping_quiet
+    assert incident.next_escalation_at is None
+    assert incident.timeline.filter(kind=Kind.ALERT_REFIRED).count() == 2
+
+
+def test_triggers_older_than_the_window_do_not_count(fire, channel):
+    watch(channel, Channel.Flapping.MARK, times=2, minutes=30)
+    flap(fire, 1)
+    old = (timezone.now() - timedelta(minutes=31)).isoformat()
+    FlapState.objects.update(triggers=[old, old])
+    fire(am_alert("Flappy", status="resolved"))
+    fire(am_alert("Flappy"))
+    assert not Incident.objects.filter(flapping_since__isnull=False).exists()
+    assert len(FlapState.objects.get().triggers) == 1
+
+
+def test_an_incident_is_marked_once(fire, channel):
+    channel.auto_close = False
+    watch(channel, Channel.Flapping.MARK, times=1)
+    flap(fire, 4)
+    assert Incident.objects.get().timeline.filter(kind=Kind.FLAPPING).count() == 1
+
+
+def test_other_keys_do_not_add_up(fire, channel):
+    watch(channel, Channel.Flapping.MARK, times=2)
+    for name in ("A", "B", "C", "D"):
+        fire(am_alert(name))
+        fire(am_alert(name, status="resolved"))
+    assert not Incident.objects.filter(flapping_since__isnull=False).exists()
+
+
+def test_states_not_triggered_for_a_day_are_purged(fire, channel):
+    watch(channel, Channel.Flapping.MARK)
+    fire(am_alert("A"))
+    fire(am_alert("B"))
+    FlapState.objects.filter(alert_key__contains="-A-").update(
+        updated_at=timezone.now() - timedelta(days=2)
+    )
+    assert purge_flap_states() == 1
+    assert FlapState.objects.count() == 1
