@@ -899,6 +899,8 @@ def _absorb(
 
 def _split(alert_pk: int, actor: Actor) -> Outcome:
     incident_pk = Alert.objects.values_list("incident_id", flat=True).get(pk=alert_pk)
+    if incident_pk is None:
+        raise InvalidRequest("This alert was suppressed: it belongs to no incident to split.")
     _lock_alerts_and_groups([incident_pk], [incident_pk], only_alert=alert_pk)
     incident = _lock_all([incident_pk])[incident_pk]
     alert = Alert.objects.get(pk=alert_pk)

@@ -105,7 +105,11 @@ class Merger:
         self._prefetch_alerts()
         advisory_lock(
             [group_lock(c.pk, group_key(c, self.source, e)) for c, e in self.pairs]
-            + [group_lock(a.channel_id, a.incident.group_key) for a in self.alerts.values()]
+            + [
+                group_lock(a.channel_id, a.incident.group_key)
+                for a in self.alerts.values()
+                if a.incident is not None  # a suppressed alert has no incident (no group)
+            ]
             # the waiting incidents are planned under their row locks, taken at the end:
             # holding their group locks first keeps every other batch off those rows
             + [group_lock(c, k) for c, k in group_names(self.waiting)]
@@ -120,10 +124,12 @@ class Merger:
 
     def apply(self, channel: Channel, event: AlertEvent) -> None:
         alert = self.alerts.get((channel.pk, event.alert_key))
-        incident_open = alert is not None and alert.incident.is_open
+        incident_open = alert is not None and alert.incident is not None and alert.incident.is_open
         match event.kind:
             case EventKind.FIRING if incident_open:
                 self._merge_firing(alert, event)
+            case EventKind.FIRING if alert is not None and alert.incident is None:
+                self._merge_suppressed(alert, event)
             case EventKind.FIRING:
                 self._open_alert(channel, event)
             case EventKind.RESOLVED if alert and alert.status == Alert.Status.FIRING:
@@ -154,9 +160,10 @@ class Merger:
 
     def _reload_incidents(self) -> None:
         """Read the incidents again now that their group locks are held."""
-        self.incidents = Incident.objects.in_bulk({a.incident_id for a in self.alerts.values()})
+        ids = {a.incident_id for a in self.alerts.values() if a.incident_id is not None}
+        self.incidents = Incident.objects.in_bulk(ids)
         for alert in self.alerts.values():
-            alert.incident = self.incidents[alert.incident_id]
+            alert.incident = self.incidents.get(alert.incident_id)
 
     def _open_incident_for(self, channel: Channel, key: str) -> Incident | None:
         if not channel.group_by_labels:
@@ -185,6 +192,12 @@ class Merger:
                 f"Alert firing again: {event.title}",
                 alert=alert,
             )
+
+    def _merge_suppressed(self, alert: Alert, event: AlertEvent) -> None:
+        """A further event of a firing suppressed alert: counted on it, which stays
+        suppressed (it opens no incident and notifies nobody)."""
+        self._copy_event(alert, event)
+        self._count_event(alert)
 
     def _open_alert(self, channel: Channel, event: AlertEvent) -> None:
         key = group_key(channel, self.source, event)
@@ -234,8 +247,8 @@ class Merger:
         alert.resolved_at = event.ends_at or self.at
         self._count_event(alert)
         incident = alert.incident
-        if not incident.is_open:
-            return
+        if incident is None or not incident.is_open:
+            return  # suppressed (no incident), or its incident was closed meanwhile
         self._note(incident, Kind.ALERT_RESOLVED, f"Alert recovered: {alert.title}", alert=alert)
         self._write_alerts()  # the question below must see this batch's alert changes
         all_recovered = not incident.alerts.filter(status=Alert.Status.FIRING).exists()

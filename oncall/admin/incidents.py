@@ -173,10 +173,17 @@ class AlertAdmin(admin.ModelAdmin):
         "status",
         "channel",
         "incident",
+        "suppressed",
         "event_count",
         "last_seen",
     ]
-    list_filter = ["status", "severity", "channel", ("source", admin.RelatedOnlyFieldListFilter)]
+    list_filter = [
+        "status",
+        "severity",
+        "suppressed",
+        "channel",
+        ("source", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["title", "alert_key"]
     list_select_related = ["channel", "incident"]
     readonly_fields = [
@@ -196,6 +203,8 @@ class AlertAdmin(admin.ModelAdmin):
         "last_seen",
         "resolved_at",
         "event_count",
+        "suppressed",
+        "suppressed_detail",
     ]
     date_hierarchy = "last_seen"
 

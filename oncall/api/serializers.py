@@ -359,7 +359,12 @@ class TimelineEntrySerializer(serializers.ModelSerializer):
 
 class AlertSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
-    incident = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+    incident = serializers.SlugRelatedField(
+        slug_field="public_id",
+        read_only=True,
+        allow_null=True,
+        help_text="Empty for a suppressed alert: it opened no incident.",
+    )
     channel = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
     source = serializers.SlugRelatedField(slug_field="public_id", read_only=True, allow_null=True)
 
@@ -383,6 +388,8 @@ class AlertSerializer(serializers.ModelSerializer):
             "last_seen",
             "resolved_at",
             "event_count",
+            "suppressed",
+            "suppressed_detail",
         ]
         read_only_fields = fields
 

@@ -550,6 +550,9 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
         "channel__public_id": ["exact"],
         "incident__public_id": ["exact"],
         "alert_key": ["exact"],
+        # Noise reduction: ?suppressed=inhibited (or silenced, pipeline_dropped) lists the
+        # alerts that opened no incident for that reason; ?suppressed__isnull=true the others.
+        "suppressed": ["exact", "isnull"],
     }
 
     def get_queryset(self) -> QuerySet:

@@ -167,18 +167,31 @@ class Incident(models.Model):
 
 
 class Alert(models.Model):
-    """One monitored problem, merged from every event with its ``alert_key``."""
+    """One monitored problem, merged from every event with its ``alert_key``.
+
+    A *suppressed* alert (silenced, inhibited, or dropped by a pipeline and kept to be seen)
+    opens no incident and notifies nobody: ``incident`` is empty, ``suppressed`` says why and
+    ``suppressed_detail`` what decided it (the rule, the inhibiting incident), so that the alert
+    list can show and filter it."""
 
     class Status(models.TextChoices):
         FIRING = "firing", _("firing")
         RESOLVED = "resolved", _("resolved")
+
+    class Suppression(models.TextChoices):
+        SILENCED = "silenced", _("silenced")
+        INHIBITED = "inhibited", _("inhibited")
+        PIPELINE_DROPPED = "pipeline_dropped", _("dropped by pipeline")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     channel = models.ForeignKey("oncall.Channel", on_delete=models.CASCADE, related_name="alerts")
     source = models.ForeignKey(
         "oncall.AlertSource", null=True, on_delete=models.SET_NULL, related_name="alerts"
     )
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="alerts")
+    # Empty only while the alert is suppressed (``suppressed``): it opened no incident.
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+    )
     alert_key = models.CharField(max_length=255)
     title = models.CharField(max_length=512)
     description = models.TextField(blank=True)
@@ -192,6 +205,17 @@ class Alert(models.Model):
     last_seen = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
     event_count = models.PositiveIntegerField(default=1)
+    # Null, not "": the shape agreed with the silences and pipelines (``suppressed__isnull``).
+    suppressed = models.CharField(  # noqa: DJ001
+        max_length=16,
+        choices=Suppression.choices,
+        null=True,
+        blank=True,
+        default=None,
+        help_text=_("Why it opened no incident; empty: it was not suppressed."),
+    )
+    # What suppressed it, for people and links: {"rule": ..., "incident": <public id>, ...}.
+    suppressed_detail = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-last_seen"]
@@ -200,6 +224,11 @@ class Alert(models.Model):
             # key leading, no stale planner estimate can turn the key into a mere filter.
             models.Index(fields=["alert_key", "source", "channel"], name="alert_identity"),
             models.Index(fields=["incident", "status"], name="alert_incident_status"),
+            models.Index(
+                fields=["channel", "suppressed"],
+                name="alert_suppressed",
+                condition=models.Q(suppressed__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
