@@ -41,6 +41,10 @@ CORE_SCHEDULE = {
         "task": "oncall.tasks.sweep_snoozed_incidents",
         "schedule": 30.0,
     },
+    "release-silenced-alerts": {
+        "task": "oncall.tasks.release_silenced_alerts",
+        "schedule": 30.0,
+    },
     "send-shift-notices": {
         "task": "oncall.tasks.send_shift_notices",
         "schedule": 60.0,

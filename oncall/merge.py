@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -47,6 +47,10 @@ from oncall import escalation, lifecycle
 from oncall.events import AlertEvent, EventKind, Severity, stable_key
 from oncall.models import ActionSource, Alert, AlertSource, Channel, Counter, Incident
 from oncall.models import TimelineEntry as Entry
+from oncall.noise.maintenance import MaintenanceBook
+from oncall.noise.maintenance import opened_message as maintenance_opened
+from oncall.noise.pipelines import pipeline_verdict
+from oncall.noise.silences import SilenceBook, Verdict, hold, unhold
 from oncall.timeline import Actor, build, record_many
 
 Kind = Entry.Kind
@@ -66,6 +70,7 @@ ALERT_EVENT_FIELDS = [
     "resolved_at",
     "last_seen",
     "event_count",
+    "pipeline",
 ]
 
 
@@ -96,11 +101,21 @@ class Merger:
     touched: dict[int, IncidentTouch] = field(default_factory=dict)
     dirty: dict[int, Alert] = field(default_factory=dict)
     entries: list[Entry] = field(default_factory=list)
+    # Noise reduction (``oncall.noise``): the batch's silences and maintenance windows, read
+    # the first time the batch opens an alert or an incident.
+    silences: SilenceBook | None = None
+    maintenance: MaintenanceBook | None = None
 
     def __post_init__(self) -> None:
         self.actor = Actor(None, ActionSource.INTEGRATION, {"name": self.source.name})
 
     def run(self) -> None:
+        self._lock_and_read()
+        for channel, event in self.pairs:
+            self.apply(channel, event)
+        self._finish()
+
+    def _lock_and_read(self) -> None:
         advisory_lock(alert_lock(c.pk, self.source.pk, e.alert_key) for c, e in self.pairs)
         self._prefetch_alerts()
         advisory_lock(
@@ -115,8 +130,19 @@ class Merger:
             + [group_lock(c, k) for c, k in group_names(self.waiting)]
         )
         self._reload_incidents()
+
+    def run_reconsider(self) -> None:
+        """Like ``run``, for alerts a silence kept (``pairs`` made by ``reconsider``): each
+        one still firing and silenced opens its incident now unless a silence still holds it.
+        No event is counted."""
+        self._lock_and_read()
         for channel, event in self.pairs:
-            self.apply(channel, event)
+            alert = self.alerts.get((channel.pk, event.alert_key))
+            if alert is not None and alert.incident is None:
+                self._recheck_suppressed(alert, event)
+        self._finish()
+
+    def _finish(self) -> None:
         self._write_alerts()
         self._write_touches()
         record_many(self.entries)
@@ -126,6 +152,8 @@ class Merger:
         alert = self.alerts.get((channel.pk, event.alert_key))
         incident_open = alert is not None and alert.incident is not None and alert.incident.is_open
         match event.kind:
+            case EventKind.FIRING if incident_open and event.dropped:
+                pass  # its source's pipeline dropped it: the incident does not hear of it
             case EventKind.FIRING if incident_open:
                 self._merge_firing(alert, event)
             case EventKind.FIRING if alert is not None and alert.incident is None:
@@ -198,13 +226,14 @@ class Merger:
         suppressed (it opens no incident and notifies nobody)."""
         self._copy_event(alert, event)
         self._count_event(alert)
+        self._recheck_suppressed(alert, event)
 
     def _open_alert(self, channel: Channel, event: AlertEvent) -> None:
-        key = group_key(channel, self.source, event)
-        incident = self._open_incident_for(channel, key)
-        joins_existing = incident is not None
-        if incident is None:
-            incident = self._new_incident(channel, key, event)
+        verdict = self._noise_verdict(channel, event)
+        if verdict is not None:
+            self._open_suppressed(channel, event, verdict)
+            return
+        incident, joins_existing = self._incident_for_new_alert(channel, event)
         alert = Alert(
             channel=channel,
             source=self.source,
@@ -216,6 +245,19 @@ class Merger:
         self._copy_event(alert, event)
         alert.save()
         self.alerts[(channel.pk, event.alert_key)] = alert
+        self._alert_joined(incident, alert, event, joins_existing)
+
+    def _incident_for_new_alert(self, channel: Channel, event: AlertEvent) -> tuple[Incident, bool]:
+        """The open incident of the event's group, or a new one; True when it was open."""
+        key = group_key(channel, self.source, event)
+        incident = self._open_incident_for(channel, key)
+        if incident is not None:
+            return incident, True
+        return self._new_incident(channel, key, event), False
+
+    def _alert_joined(
+        self, incident: Incident, alert: Alert, event: AlertEvent, joins_existing: bool
+    ) -> None:
         if joins_existing:  # a new incident is written with its first alert counted
             self._touch(incident, event.severity, new_alert=True)
         self._note(
@@ -226,8 +268,75 @@ class Merger:
             severity=event.severity,
         )
 
+    # --- noise reduction: pipelines' drops, silences (``oncall.noise``) -------------------------
+
+    def _noise_verdict(self, channel: Channel, event: AlertEvent) -> Verdict | None:
+        """Why a new alert opens no incident: its source's pipeline dropped it, or a silence
+        holds it; None when nothing does."""
+        if event.dropped:
+            return pipeline_verdict(event)
+        if self.silences is None:
+            self.silences = SilenceBook.load({c.pk for c, _ in self.pairs}, self.at)
+        return self.silences.verdict(channel.pk, event)
+
+    def _open_suppressed(self, channel: Channel, event: AlertEvent, verdict: Verdict) -> None:
+        """Store a suppressed alert (no incident, marked why), or nothing if dropped."""
+        if not verdict.keep:
+            return
+        alert = Alert(
+            channel=channel,
+            source=self.source,
+            incident=None,
+            alert_key=event.alert_key,
+            first_seen=self.at,
+            last_seen=self.at,
+            suppressed=verdict.why,
+            suppressed_detail=verdict.detail,
+        )
+        self._copy_event(alert, event)
+        alert.save()
+        self.alerts[(channel.pk, event.alert_key)] = alert
+        if verdict.why == Alert.Suppression.SILENCED:
+            hold(alert, verdict)
+
+    def _recheck_suppressed(self, alert: Alert, event: AlertEvent) -> None:
+        """A firing alert the pipeline dropped or a silence kept, seen again (a new event, or
+        the sweep once its silence ended): still suppressed, maybe for another reason, or its
+        incident opens now. Alerts suppressed by other means are left to them."""
+        if alert.suppressed not in (Alert.Suppression.SILENCED, Alert.Suppression.PIPELINE_DROPPED):
+            return
+        channel = next(c for c, _ in self.pairs if c.pk == alert.channel_id)
+        verdict = self._noise_verdict(channel, event)
+        if verdict is not None:
+            why = verdict.why  # a silence that drops keeps an alert already stored marked
+            Alert.objects.filter(pk=alert.pk).update(
+                suppressed=why, suppressed_detail=verdict.detail
+            )
+            alert.suppressed, alert.suppressed_detail = why, verdict.detail
+            if why == Alert.Suppression.SILENCED:
+                hold(alert, verdict)
+            else:
+                unhold(alert)
+            return
+        self._adopt(channel, alert, event)
+
+    def _adopt(self, channel: Channel, alert: Alert, event: AlertEvent) -> None:
+        """Open (or join) the incident of a suppressed alert that no longer is."""
+        incident, joins_existing = self._incident_for_new_alert(channel, event)
+        Alert.objects.filter(pk=alert.pk).update(
+            incident=incident, suppressed=None, suppressed_detail={}
+        )
+        alert.incident, alert.suppressed, alert.suppressed_detail = incident, None, {}
+        unhold(alert)
+        self._alert_joined(incident, alert, event, joins_existing)
+
     def _new_incident(self, channel: Channel, key: str, event: AlertEvent) -> Incident:
+        if self.maintenance is None:
+            self.maintenance = MaintenanceBook.load(self.at)
+        window = self.maintenance.window_for(channel.pk, self.source.pk)
         incident = Incident.objects.create(
+            maintenance_window=window,
+            in_maintenance=window is not None,
             number=next_incident_number(),
             channel=channel,
             title=event.title,
@@ -240,6 +349,8 @@ class Merger:
         self.incidents[incident.pk] = incident
         self.opened.append(incident)
         self._note(incident, Kind.CREATED, f"Incident opened by {self.source.name}")
+        if window is not None:
+            self._note(incident, Kind.MAINTENANCE, maintenance_opened(window), window=window.name)
         return incident
 
     def _resolve(self, channel: Channel, alert: Alert, event: AlertEvent) -> None:
@@ -298,6 +409,7 @@ class Merger:
         alert.labels = event.labels
         alert.links = [{"href": link.href, "text": link.text} for link in event.links]
         alert.images = [{"src": i.src, "alt": i.alt, "href": i.href} for i in event.images]
+        alert.pipeline = [asdict(step) for step in event.pipeline]
 
     def _count_event(self, alert: Alert) -> None:
         """Count the event on the alert, to be written with the batch's other changed alerts.
@@ -360,6 +472,27 @@ def update_rows(model: type[Model], rows: list[Model], fields: list[str]) -> Non
     ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
+
+
+def reconsider(source: AlertSource, channel: Channel, alerts: list[Alert], at: datetime) -> None:
+    """Re-examine alerts a silence kept, under the batch's locks (``oncall.noise.silences``
+    calls it when their silence ended): each opens its incident unless still silenced. Call it
+    in a transaction."""
+    pairs = [(channel, _event_of(alert)) for alert in alerts]
+    Merger(source, at, pairs).run_reconsider()
+
+
+def _event_of(alert: Alert) -> AlertEvent:
+    """The alert's latest state as a firing event: what silences and grouping look at."""
+    return AlertEvent(
+        alert_key=alert.alert_key,
+        kind=EventKind.FIRING,
+        title=alert.title,
+        severity=Severity(alert.severity),
+        raw_severity=alert.raw_severity,
+        description=alert.description,
+        labels=dict(alert.labels),
+    )
 
 
 def touched_names(

@@ -413,7 +413,10 @@ CHANGE_RETENTION_DAYS = env_int("CHANGE_RETENTION_DAYS", 180, minimum=1)
 CHAT_PLATFORMS = ["integrations.feishu.platform.FeishuPlatform"]
 # What incidents offer beyond claim / close / snooze (``oncall.offers``): links and actions,
 # one provider class each, by dotted path, shown in this order on pages, in the API and on cards.
-INCIDENT_OFFERS: list[str] = []
+INCIDENT_OFFERS: list[str] = [
+    # Noise reduction: "Quick silence (24 h)" silences alerts like the incident's own.
+    "oncall.noise.quick_silence.QuickSilenceOffers",
+]
 # How often an open incident list asks for news (seconds); the page pauses while hidden.
 INCIDENT_LIST_REFRESH_SECONDS = env_int("INCIDENT_LIST_REFRESH_SECONDS", 10, minimum=1)
 # Insights: the time to acknowledge an incident should stay within (the page may ask another),

@@ -4,6 +4,7 @@ from oncall.models.channels import Channel
 from oncall.models.escalation import EscalationLevel, EscalationRule
 from oncall.models.incidents import ActionSource, Alert, Counter, Incident, TimelineEntry
 from oncall.models.notes import IncidentNote
+from oncall.models.pipelines import PipelineRule
 from oncall.models.refused_pushes import RefusedPush
 from oncall.models.schedules import (
     LayerParticipant,
@@ -13,6 +14,7 @@ from oncall.models.schedules import (
     ShiftNotice,
 )
 from oncall.models.shift_swaps import ShiftSwap
+from oncall.models.silences import MaintenanceWindow, Silence, SilenceHold
 from oncall.models.sources import AlertSource, InboundEvent, Route
 from oncall.models.templates import NotificationTemplate
 from oncall.models.tokens import ApiToken
@@ -32,7 +34,9 @@ __all__ = [
     "Incident",
     "IncidentNote",
     "LayerParticipant",
+    "MaintenanceWindow",
     "NotificationTemplate",
+    "PipelineRule",
     "RefusedPush",
     "Route",
     "Schedule",
@@ -40,5 +44,7 @@ __all__ = [
     "ScheduleOverride",
     "ShiftNotice",
     "ShiftSwap",
+    "Silence",
+    "SilenceHold",
     "TimelineEntry",
 ]

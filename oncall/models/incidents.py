@@ -96,6 +96,17 @@ class Incident(models.Model):
     assigned_at = models.DateTimeField(null=True, blank=True)
     alert_count = models.PositiveIntegerField(default=0)
     last_alert_at = models.DateTimeField(null=True, blank=True)
+    # Opened during a maintenance window of its channel or source (``oncall.noise.maintenance``):
+    # marked on every surface; nothing notifies until the window ends.
+    maintenance_window = models.ForeignKey(
+        "oncall.MaintenanceWindow",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="incidents",
+        editable=False,
+    )
+    in_maintenance = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     # The escalation engine's state (``oncall.escalation``), kept here so that no lost task
@@ -205,6 +216,9 @@ class Alert(models.Model):
     last_seen = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
     event_count = models.PositiveIntegerField(default=1)
+    # The pipeline rules of its source that changed its latest event (``oncall.noise.pipelines``):
+    # [{"rule": <public id>, "name": ..., "action": ...}], in the order they ran.
+    pipeline = models.JSONField(default=list, blank=True, editable=False)
     # Null, not "": the shape agreed with the silences and pipelines (``suppressed__isnull``).
     suppressed = models.CharField(  # noqa: DJ001
         max_length=16,
@@ -260,6 +274,10 @@ class TimelineEntry(models.Model):
         NOTE = "note", _("note")
         # A custom notification template failed; the built-in one was sent instead.
         TEMPLATE_FAILED = "template_failed", _("notification template failed")
+        # Noise reduction (``oncall.noise``): a quick silence made from the incident; the
+        # incident opened in a maintenance window.
+        SILENCED = "silenced", _("silenced")
+        MAINTENANCE = "maintenance", _("maintenance")
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(max_length=32, choices=Kind.choices)
