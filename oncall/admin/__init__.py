@@ -12,6 +12,7 @@ from oncall.admin import (  # noqa: F401 (registers)
     schedule_swaps,
     schedules,
     shift_notices,
+    silences,
     templates,
 )
 from oncall.admin.shared import AdminMedia, copy_block, copy_field, severity_badge

@@ -76,6 +76,9 @@ INCIDENT_STATE_FIELDS = [
     "last_alert_at",
     "created_at",
     "public_id",
+    # Noise reduction: opened during a maintenance window (``oncall.noise.maintenance``).
+    "in_maintenance",
+    "maintenance_window",
 ]
 
 
@@ -92,7 +95,7 @@ class IncidentAdmin(admin.ModelAdmin):
         "created_at",
     ]
     list_display_links = ["number_label", "title"]
-    list_filter = ["status", "severity", "channel"]
+    list_filter = ["status", "severity", "channel", "in_maintenance"]
     search_fields = ["title", "=number"]
     readonly_fields = [*INCIDENT_STATE_FIELDS, "channel", "escalation"]
     fields = ["title", "channel", *INCIDENT_STATE_FIELDS, "escalation"]
@@ -205,6 +208,8 @@ class AlertAdmin(admin.ModelAdmin):
         "event_count",
         "suppressed",
         "suppressed_detail",
+        # The pipeline rules that changed its latest event (``oncall.noise.pipelines``).
+        "pipeline",
     ]
     date_hierarchy = "last_seen"
 

@@ -2,7 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from oncall.api import schedule_swaps, schedules, views
+from oncall.api import noise, schedule_swaps, schedules, views
 from oncall.api.insights import InsightsView
 from oncall.platforms import platforms
 
@@ -27,6 +27,12 @@ router.register(
     "schedule-overrides", schedules.ScheduleOverrideViewSet, basename="schedule-override"
 )
 router.register("shift-swaps", schedule_swaps.ShiftSwapViewSet, basename="shift-swap")
+# Noise reduction (``oncall.noise``): pipelines, silences, maintenance windows.
+router.register("pipeline-rules", noise.PipelineRuleViewSet, basename="pipeline-rule")
+router.register("silences", noise.SilenceViewSet, basename="silence")
+router.register(
+    "maintenance-windows", noise.MaintenanceWindowViewSet, basename="maintenance-window"
+)
 # Chat platforms add their own resources; the core does not import them by name.
 for platform in platforms():
     platform.register_api(router)

@@ -310,11 +310,13 @@ def test_it_offers_claim_close_and_snooze_on_a_triggered_incident(incident):
         ("button", "primary"),
         ("button", "danger"),
         ("select_static", None),
+        ("button", "default"),  # the offers' actions (INCIDENT_OFFERS): quick silence
     ]
     assert names_and_values(card_of(incident)) == [
         ("Claim", {"action": "claim", "incident": ref}),
         ("Close", {"action": "close", "incident": ref}),
         ("Snooze", {"action": "snooze", "incident": ref}),
+        ("🔕 Quick silence (24 h)", {"action": "offer", "incident": ref, "key": "quick_silence"}),
     ]
 
 

@@ -75,9 +75,11 @@ def test_a_drop_stops_the_pipeline_but_never_drops_a_recovery(source):
     rule(source, 2, Action.SET_TITLE, template="after")
     pipeline = Pipeline.load(source)
     firing = pipeline.run(event())
-    assert firing.dropped and [s.action for s in firing.pipeline] == ["drop"]
+    assert firing.dropped
+    assert [s.action for s in firing.pipeline] == ["drop"]
     recovery = pipeline.run(event(kind=EventKind.RESOLVED))
-    assert not recovery.dropped and recovery.title == "after"
+    assert not recovery.dropped
+    assert recovery.title == "after"
 
 
 def test_a_disabled_rule_does_not_run(source):
@@ -113,7 +115,9 @@ def test_it_runs_before_routing_so_a_label_it_adds_picks_the_channel(push, fire)
     payments, other = ChannelFactory(name="Payments"), ChannelFactory(name="Other")
     RouteFactory(source=shared, matchers=[eq("labels.team", "payments")], channels=[payments])
     RouteFactory(source=shared, is_default=True, channels=[other])
-    rule(shared, 1, Action.SET_LABELS, [eq("labels.service", "payment")], labels={"team": "payments"})
+    rule(
+        shared, 1, Action.SET_LABELS, [eq("labels.service", "payment")], labels={"team": "payments"}
+    )
 
     fire(to=shared, service="payment")
 

@@ -138,7 +138,8 @@ def test_a_dropping_silence_stores_nothing(fire, channel):
     once(channel, behaviour=Silence.Behaviour.DROP)
     fire()
     fire()
-    assert Alert.objects.count() == 0 and Incident.objects.count() == 0
+    assert Alert.objects.count() == 0
+    assert Incident.objects.count() == 0
 
 
 def test_an_alert_in_an_open_incident_is_not_silenced(fire, channel):
@@ -161,7 +162,8 @@ def test_a_silence_ending_while_the_alert_fires_opens_its_incident_then(
         release_due(silence.ends_at + timedelta(seconds=1))
 
     alert = Alert.objects.get()
-    assert alert.suppressed is None and alert.incident is not None
+    assert alert.suppressed is None
+    assert alert.incident is not None
     assert alert.incident.alerts.count() == 1
     assert not SilenceHold.objects.exists()
     assert len(NOTIFIED_LEVELS) == 1  # escalated as a new incident
@@ -183,7 +185,8 @@ def test_a_further_event_after_the_silence_ended_opens_the_incident_at_once(fire
     silence.save()
     fire()
     alert = Alert.objects.get()
-    assert alert.incident is not None and alert.event_count == 2
+    assert alert.incident is not None
+    assert alert.event_count == 2
 
 
 def test_another_silence_still_holding_moves_the_hold_on(fire, channel):
