@@ -92,9 +92,17 @@ class PipelineRuleSerializer(serializers.ModelSerializer):
         return {name: getattr(self.instance, name) for name in ("source", *RULE_FIELDS)}
 
 
+class TriedRuleSerializer(serializers.ModelSerializer):
+    """A rule to try: its fields' types checked here, the rule as a whole by the try."""
+
+    class Meta:
+        model = PipelineRule
+        fields = list(RULE_FIELDS)
+
+
 class TryPipelineSerializer(serializers.Serializer):
     source = public_id_field(AlertSource.objects.all())
-    rules = PipelineRuleSerializer(
+    rules = TriedRuleSerializer(
         many=True,
         required=False,
         help_text="The rules to try, unsaved, in order; omitted: the source's saved rules.",
@@ -141,25 +149,17 @@ class PipelineRuleViewSet(viewsets.ModelViewSet):
         given = TryPipelineSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         source = given.validated_data["source"]
-        rules = self._rules(source, request.data.get("rules"))
+        rules = self._rules(source, given.validated_data.get("rules"))
         event = self._event(source, given.validated_data)
         tried = try_rules(rules, event)
         if "errors" in tried:
             raise ValidationError({"rules": tried["errors"]})
         return Response(tried)
 
-    def _rules(self, source: AlertSource, raw: Any) -> list[PipelineRule]:
-        if raw is None:
+    def _rules(self, source: AlertSource, given: list[dict] | None) -> list[PipelineRule]:
+        if given is None:
             return list(source.pipeline_rules.order_by("position", "id"))
-        if not isinstance(raw, list):
-            raise ValidationError({"rules": ["A list of rules."]})
-        rules = []
-        for item in raw:
-            if not isinstance(item, dict):
-                raise ValidationError({"rules": ["Each rule is an object."]})
-            fields = {k: v for k, v in item.items() if k in RULE_FIELDS}
-            rules.append(PipelineRule(source=source, **fields))
-        return rules
+        return [PipelineRule(source=source, **fields) for fields in given]
 
     def _event(self, source: AlertSource, data: dict[str, Any]) -> AlertEvent:
         raw = data.get("event")
