@@ -105,7 +105,7 @@ def test_a_window_needs_a_channel_or_a_source_and_an_end_after_its_start(channel
 
 def test_the_channel_page_and_api_announce_windows(signed_in, channel, responder):
     window(channel=channel)
-    window(minutes_from=60 * 24, minutes_to=60 * 25, channel=channel).name
+    window(minutes_from=60 * 24, minutes_to=60 * 25, channel=channel)
     page = signed_in.get(f"/channels/{channel.public_id}/").content.decode()
     assert "DB upgrade" in page
     assert "Now:" in page
