@@ -98,8 +98,9 @@ class Pipeline:
         """The event as the rules leave it, with the rules that changed it; ``dropped`` when
         one dropped it (the rules after that one do not run)."""
         steps: list[PipelineStep] = []
+        subject = _subject(event)  # built again only when a rule changed the event
         for rule in self.rules:
-            if not condition_holds(rule.condition, _subject(event)):
+            if not condition_holds(rule.condition, subject):
                 continue
             if rule.action == Action.DROP:
                 if event.kind == EventKind.RESOLVED:
@@ -108,6 +109,7 @@ class Pipeline:
             changed = _apply(rule, event)
             if changed is not None and changed != event:
                 event = changed
+                subject = _subject(event)
                 steps.append(rule.step())
         return replace(event, pipeline=tuple(steps)) if steps else event
 
