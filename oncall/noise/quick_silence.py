@@ -38,6 +38,8 @@ from oncall.timeline import Actor, record
 
 KEY = "quick_silence"
 QUICK_SILENCE_HOURS = 24
+# The alerts whose labels are compared (the first ones: a storm's thousands add nothing).
+STABLE_LABELS_ALERTS = 500
 VOLATILE_NAMES = frozenset(
     {
         "value",
@@ -65,7 +67,8 @@ _MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 def stable_labels(incident: Incident) -> dict[str, str]:
     """Labels every alert of the incident carries with the same value, less volatile ones."""
     common: dict[str, str] | None = None
-    for labels in Alert.objects.filter(incident=incident).values_list("labels", flat=True):
+    alerts = Alert.objects.filter(incident=incident).order_by("pk")[:STABLE_LABELS_ALERTS]
+    for labels in alerts.values_list("labels", flat=True):
         labels = labels or {}
         if common is None:
             common = dict(labels)
