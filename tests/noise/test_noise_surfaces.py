@@ -211,3 +211,26 @@ def test_the_alert_list_filters_silenced_and_dropped_by_pipeline(
     assert Alert.objects.get(alert_key="silenced").silence_hold is not None
     answer = admin_api.get(f"/api/v1/alert-sources/{source.public_id}/").json()
     assert answer["pipeline_dropped_today"] == 1
+
+
+def test_the_admin_pages_of_silences_and_windows_render(admin_client, channel):
+    silence = Silence.objects.create(
+        channel=channel, name="Nights", kind="weekly", weekdays=[0, 1], time_zone="UTC"
+    )
+    page = admin_client.get(f"/admin/oncall/silence/{silence.pk}/change/")
+    assert page.status_code == 200
+    assert admin_client.get("/admin/oncall/silence/?state=current").status_code == 200
+    now = timezone.now()
+    added = admin_client.post(
+        "/admin/oncall/maintenancewindow/add/",
+        {
+            "name": "Upgrade",
+            "channel": channel.pk,
+            "starts_at_0": now.strftime("%Y-%m-%d"),
+            "starts_at_1": "00:00:00",
+            "ends_at_0": (now + timedelta(days=1)).strftime("%Y-%m-%d"),
+            "ends_at_1": "00:00:00",
+        },
+    )
+    assert added.status_code == 302, added.content.decode()[:2000]
+    assert admin_client.get("/admin/oncall/maintenancewindow/").status_code == 200
