@@ -114,36 +114,3 @@ def subject_of(
     subject = {f"labels.{name}": value for name, value in labels.items()}
     subject.update(title=title, description=description, severity=severity, alert_key=alert_key)
     return subject
-
-
-# --- Conditions: matchers joined with AND / OR -------------------------------------------------
-
-Condition = tuple[tuple[Matcher, ...], ...]
-
-
-def parse_condition(raw: Any) -> Condition:
-    """A condition of noise rules (pipelines, silences): groups of matchers, OR between the
-    groups and AND within each, ``[[m1, m2], [m3]]`` meaning (m1 AND m2) OR m3, as the knowledge
-    base's filter conditions read. A flat list of matchers is one group (AND); empty always
-    holds. Raises ``ValidationError`` with the group and matcher at fault."""
-    if raw in (None, "", []):
-        return ()
-    if not isinstance(raw, list):
-        raise ValidationError("A condition must be a list of matchers, or a list of such lists.")
-    if all(isinstance(item, dict) for item in raw):
-        return (tuple(parse_matchers(raw)),)
-    groups = []
-    for index, group in enumerate(raw):
-        if not isinstance(group, list) or not group:
-            raise ValidationError(
-                f"Group {index + 1}: each OR group must be a non-empty list of matchers."
-            )
-        try:
-            groups.append(tuple(parse_matchers(group)))
-        except ValidationError as error:
-            raise ValidationError(f"Group {index + 1}: {' '.join(error.messages)}") from None
-    return tuple(groups)
-
-
-def condition_holds(condition: Condition, subject: Mapping[str, str]) -> bool:
-    return not condition or any(all(m.matches(subject) for m in group) for group in condition)

@@ -5,7 +5,7 @@ it) and runs when a push is accepted (``oncall.ingest.accept``), before routing:
 adds can choose the channel. The rules are read once per push, and each rule runs on what the
 rules before it made of the event.
 
-What a rule does. Its condition (``oncall.matchers.parse_condition``: matchers on severity,
+What a rule does. Its condition (``oncall.noise.conditions``: matchers on severity,
 title, description, alert_key and labels, AND within a group, OR between groups) decides
 whether its action applies: set the severity, rewrite the title or the description (a template
 over the event, in the console's template sandbox: ``{{ Labels.host }}``, ``{{ Title }}``),
@@ -45,8 +45,9 @@ from oncall.events import (
     PipelineStep,
     Severity,
 )
-from oncall.matchers import Condition, condition_holds, parse_condition, subject_of
+from oncall.matchers import subject_of
 from oncall.models import Alert, AlertSource, InboundEvent, PipelineRule
+from oncall.noise.conditions import Condition, parse_condition
 from oncall.noise.silences import Verdict
 from oncall.notify.engine import Medium, TemplateFailure, compile_body, render, unknown_names
 from oncall.notify.functions import functions
@@ -100,7 +101,7 @@ class Pipeline:
         steps: list[PipelineStep] = []
         subject = _subject(event)  # built again only when a rule changed the event
         for rule in self.rules:
-            if not condition_holds(rule.condition, subject):
+            if not rule.condition.matches(subject):
                 continue
             if rule.action == Action.DROP:
                 if event.kind == EventKind.RESOLVED:

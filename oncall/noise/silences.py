@@ -2,7 +2,7 @@
 
 A silence is one time (from / to) or weekly (days, and hours of those days, in a time zone; an
 end earlier than the start runs into the next day; no hours: the whole day). Its condition is
-the matchers of ``oncall.matchers.parse_condition`` (AND within a group, OR between groups).
+the matchers of ``oncall.noise.conditions`` (AND within a group, OR between groups).
 Times are computed in the silence's zone and compared in UTC, so a weekly silence keeps its
 wall-clock hours across daylight-saving changes: 22:00-06:00 Europe/Berlin is 21:00-05:00 UTC
 in winter and 20:00-04:00 UTC in summer, and a night that loses or gains an hour is an hour
@@ -41,8 +41,9 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from oncall.events import AlertEvent
-from oncall.matchers import Condition, condition_holds, parse_condition, subject_of
+from oncall.matchers import subject_of
 from oncall.models import Alert, Silence, SilenceHold
+from oncall.noise.conditions import Condition, parse_condition
 
 Suppression = Alert.Suppression
 RELEASE_BATCH = 500
@@ -170,7 +171,7 @@ class SilenceBook:
             labels=event.labels,
         )
         for active in actives:
-            if condition_holds(active.condition, subject):
+            if active.condition.matches(subject):
                 return _verdict(active)
         return None
 

@@ -11,9 +11,16 @@ from django.utils import timezone
 from oncall import escalation
 from oncall.models import Incident, MaintenanceWindow, TimelineEntry
 from tests.factories import AlertSourceFactory, api_as
+from tests.noise.pushes import standard_source
 from tests.stub_platform.platform import NOTIFIED_LEVELS
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("recording_platform")]
+
+
+@pytest.fixture
+def source(channel):
+    """A standard-protocol source (this module pushes with ``emit``)."""
+    return standard_source(channel)
 
 
 def window(minutes_from: int = -5, minutes_to: int = 60, **where) -> MaintenanceWindow:
@@ -35,9 +42,9 @@ def run_due_step(incident: Incident) -> None:
     escalation.step(incident.pk, due.isoformat())
 
 
-def test_an_incident_opened_in_a_channel_window_is_marked_and_waits_for_its_end(fire, channel):
+def test_an_incident_opened_in_a_channel_window_is_marked_and_waits_for_its_end(emit, channel):
     running = window(channel=channel)
-    fire()
+    emit()
 
     incident = Incident.objects.get()
     assert incident.in_maintenance
@@ -48,9 +55,9 @@ def test_an_incident_opened_in_a_channel_window_is_marked_and_waits_for_its_end(
     assert kinds.count(TimelineEntry.Kind.MAINTENANCE) == 2  # opened in it; held by it
 
 
-def test_once_the_window_ended_a_still_open_incident_is_notified(fire, channel):
+def test_once_the_window_ended_a_still_open_incident_is_notified(emit, channel):
     running = window(channel=channel)
-    fire()
+    emit()
     incident = Incident.objects.get()
     running.ends_at = timezone.now() - timedelta(seconds=5)
     running.save()
@@ -60,28 +67,28 @@ def test_once_the_window_ended_a_still_open_incident_is_notified(fire, channel):
     assert [(incident.pk, 0)] == NOTIFIED_LEVELS
 
 
-def test_a_source_window_covers_the_incidents_of_its_alerts_only(fire, source, channel):
+def test_a_source_window_covers_the_incidents_of_its_alerts_only(emit, source, channel):
     window(source=source)
     other = AlertSourceFactory(channel=channel, kind="standard")
-    fire(key="other", to=other)
+    emit(key="other", to=other)
     assert not Incident.objects.get().in_maintenance
     assert len(NOTIFIED_LEVELS) == 1
 
-    fire(key="mine")
+    emit(key="mine")
     mine = Incident.objects.get(alerts__alert_key="mine")
     assert mine.in_maintenance
     assert len(NOTIFIED_LEVELS) == 1
 
 
-def test_a_window_that_has_not_started_changes_nothing(fire, channel):
+def test_a_window_that_has_not_started_changes_nothing(emit, channel):
     window(minutes_from=30, minutes_to=90, channel=channel)
-    fire()
+    emit()
     assert not Incident.objects.get().in_maintenance
     assert len(NOTIFIED_LEVELS) == 1
 
 
-def test_an_incident_opened_before_a_channel_window_is_held_during_it(fire, channel):
-    fire()
+def test_an_incident_opened_before_a_channel_window_is_held_during_it(emit, channel):
+    emit()
     incident = Incident.objects.get()
     window(channel=channel)
     run_due_step(incident)
@@ -115,9 +122,9 @@ def test_the_channel_page_and_api_announce_windows(signed_in, channel, responder
     assert [w["running"] for w in answer["maintenance"]] == [True, False]
 
 
-def test_the_incident_page_and_api_show_the_mark(fire, channel, signed_in, responder):
+def test_the_incident_page_and_api_show_the_mark(emit, channel, signed_in, responder):
     window(channel=channel)
-    fire()
+    emit()
     incident = Incident.objects.get()
     page = signed_in.get(f"/incidents/{incident.public_id}/").content.decode()
     assert "In maintenance" in page

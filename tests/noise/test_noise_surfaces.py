@@ -10,8 +10,16 @@ from django.utils import timezone
 
 from oncall.models import Alert, PipelineRule, Silence
 from tests.factories import api_as, staff_user
+from tests.noise.pushes import standard_source
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def source(channel):
+    """A standard-protocol source (this module pushes with ``emit``)."""
+    return standard_source(channel)
+
 
 DROP_DEV = [{"key": "labels.env", "op": "eq", "value": "dev"}]
 
@@ -36,9 +44,9 @@ def admin_api(db):
 # --- Admin -------------------------------------------------------------------------------------
 
 
-def test_the_source_page_lists_its_rules_and_what_they_dropped_today(admin_client, source, fire):
+def test_the_source_page_lists_its_rules_and_what_they_dropped_today(admin_client, source, emit):
     PipelineRule.objects.create(source=source, action="drop", condition=DROP_DEV, name="No dev")
-    fire(env="dev")
+    emit(env="dev")
     page = admin_client.get(f"/admin/oncall/alertsource/{source.pk}/change/").content.decode()
     assert "No dev" in page
     assert "Dropped by pipeline: 1 today." in page
@@ -50,8 +58,8 @@ def test_the_source_page_lists_its_rules_and_what_they_dropped_today(admin_clien
     assert "cpu-web-1" in listed.content.decode() or "CPU high on web-1" in listed.content.decode()
 
 
-def test_the_admin_tries_the_rules_on_the_page_unsaved(admin_client, source, fire):
-    fire(title="as sent")
+def test_the_admin_tries_the_rules_on_the_page_unsaved(admin_client, source, emit):
+    emit(title="as sent")
     form = {
         "pipeline_rules-TOTAL_FORMS": "1",
         "pipeline_rules-INITIAL_FORMS": "0",
@@ -111,8 +119,8 @@ def test_pipeline_rules_are_staff_configuration(admin_api, responder, source):
     assert [r["action"] for r in listed.json()["results"]] == ["set_severity"]
 
 
-def test_the_api_tries_rules_on_a_recent_or_a_given_event(admin_api, source, fire):
-    fire(title="as sent", env="dev")
+def test_the_api_tries_rules_on_a_recent_or_a_given_event(admin_api, source, emit):
+    emit(title="as sent", env="dev")
     rules = [{"action": "drop", "condition": DROP_DEV}]
     tried = admin_api.post(
         "/api/v1/pipeline-rules/try/",
@@ -186,7 +194,7 @@ def test_maintenance_windows_in_the_api(admin_api, responder, channel, source):
 
 
 def test_the_alert_list_filters_silenced_and_dropped_by_pipeline(
-    fire, source, channel, responder, admin_api
+    emit, source, channel, responder, admin_api
 ):
     PipelineRule.objects.create(source=source, action="drop", condition=DROP_DEV)
     Silence.objects.create(
@@ -195,9 +203,9 @@ def test_the_alert_list_filters_silenced_and_dropped_by_pipeline(
         ends_at=timezone.now() + timedelta(hours=1),
         condition=[{"key": "labels.env", "op": "eq", "value": "qa"}],
     )
-    fire(key="dropped", env="dev")
-    fire(key="silenced", env="qa")
-    fire(key="plain", env="prod")
+    emit(key="dropped", env="dev")
+    emit(key="silenced", env="qa")
+    emit(key="plain", env="prod")
     api = api_as(responder)
 
     def keys(query: str) -> list[str]:

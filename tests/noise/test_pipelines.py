@@ -10,8 +10,17 @@ from oncall.events import AlertEvent, EventKind, Severity
 from oncall.models import Alert, InboundEvent, Incident, PipelineRule
 from oncall.noise.pipelines import Pipeline, dropped_today, recent_events, try_rules
 from tests.factories import ChannelFactory, RouteFactory
+from tests.noise.pushes import standard_source
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def source(channel):
+    """A standard-protocol source (this module pushes with ``emit``)."""
+    return standard_source(channel)
+
+
 Action = PipelineRule.Action
 
 
@@ -108,7 +117,7 @@ def test_it_refuses_a_rule_it_could_not_run(source, fields, field):
 # --- Through ingestion --------------------------------------------------------------------------
 
 
-def test_it_runs_before_routing_so_a_label_it_adds_picks_the_channel(push, fire):
+def test_it_runs_before_routing_so_a_label_it_adds_picks_the_channel(push, emit):
     from tests.factories import AlertSourceFactory
 
     shared = AlertSourceFactory(channel=None, kind="standard", name="Shared")
@@ -119,14 +128,14 @@ def test_it_runs_before_routing_so_a_label_it_adds_picks_the_channel(push, fire)
         shared, 1, Action.SET_LABELS, [eq("labels.service", "payment")], labels={"team": "payments"}
     )
 
-    fire(to=shared, service="payment")
+    emit(to=shared, service="payment")
 
     assert Incident.objects.get().channel == payments
 
 
-def test_the_alert_records_which_rules_changed_its_event(fire, source, channel):
+def test_the_alert_records_which_rules_changed_its_event(emit, source, channel):
     made = rule(source, 1, Action.SET_SEVERITY, name="Payments are critical", severity="critical")
-    fire(status="Warning")
+    emit(status="Warning")
 
     alert = Alert.objects.get()
     assert alert.severity == "critical"
@@ -137,9 +146,9 @@ def test_the_alert_records_which_rules_changed_its_event(fire, source, channel):
     assert stored["original"]["severity"] == "warning"  # the event as sent, for the preview
 
 
-def test_a_dropped_event_is_kept_marked_with_no_incident_and_counted(fire, source):
+def test_a_dropped_event_is_kept_marked_with_no_incident_and_counted(emit, source):
     rule(source, 1, Action.DROP, [eq("labels.env", "dev")], name="No dev")
-    response = fire(env="dev")
+    response = emit(env="dev")
 
     alert = Alert.objects.get()
     assert alert.incident is None
@@ -147,37 +156,37 @@ def test_a_dropped_event_is_kept_marked_with_no_incident_and_counted(fire, sourc
     assert alert.suppressed_detail["rules"][0]["name"] == "No dev"
     assert Incident.objects.count() == 0
     assert "dropped by the source's pipeline" in " ".join(response.json()["notes"])
-    fire(env="dev")
+    emit(env="dev")
     alert.refresh_from_db()
     assert (alert.event_count, alert.incident) == (2, None)
     assert dropped_today(source) == 2
 
 
-def test_a_dropped_alert_recovers_and_one_no_longer_dropped_opens_its_incident(fire, source):
+def test_a_dropped_alert_recovers_and_one_no_longer_dropped_opens_its_incident(emit, source):
     dropping = rule(source, 1, Action.DROP)
-    fire()
-    fire(status="Ok")
+    emit()
+    emit(status="Ok")
     assert Alert.objects.get().status == "resolved"
-    fire(key="other")
+    emit(key="other")
     dropping.delete()
-    fire(key="other")
+    emit(key="other")
 
     alert = Alert.objects.get(alert_key="other")
     assert alert.suppressed is None
     assert alert.incident is not None
 
 
-def test_a_dropped_event_of_an_alert_with_an_open_incident_changes_nothing(fire, source):
-    fire(title="first")
+def test_a_dropped_event_of_an_alert_with_an_open_incident_changes_nothing(emit, source):
+    emit(title="first")
     rule(source, 1, Action.DROP)
-    fire(title="second")
+    emit(title="second")
     alert = Alert.objects.get()
     assert (alert.title, alert.event_count, alert.suppressed) == ("first", 1, None)
 
 
-def test_try_on_a_recent_event_starts_from_what_the_sender_sent(fire, source):
+def test_try_on_a_recent_event_starts_from_what_the_sender_sent(emit, source):
     rule(source, 1, Action.SET_TITLE, template="rewritten")
-    fire(title="as sent")
+    emit(title="as sent")
     [recent] = recent_events(source)
     assert recent.title == "as sent"
 

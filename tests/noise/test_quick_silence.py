@@ -13,8 +13,15 @@ from oncall.models import ActionSource, Alert, Incident, Silence, TimelineEntry
 from oncall.noise.quick_silence import quick_condition, stable_labels
 from oncall.timeline import Actor
 from tests.factories import AlertFactory, IncidentFactory, api_as
+from tests.noise.pushes import standard_source
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def source(channel):
+    """A standard-protocol source (this module pushes with ``emit``)."""
+    return standard_source(channel)
 
 
 @pytest.fixture
@@ -106,13 +113,13 @@ def test_only_members_may_silence_and_closed_incidents_offer_nothing(incident, o
     assert not Silence.objects.exists()
 
 
-def test_new_alerts_like_the_incidents_are_then_kept_silenced(fire, channel, responder, source):
-    fire(key="first", host="db-1", mount="/data", value="90.1")
+def test_new_alerts_like_the_incidents_are_then_kept_silenced(emit, channel, responder, source):
+    emit(key="first", host="db-1", mount="/data", value="90.1")
     incident = Incident.objects.get()
     offers.run_action(incident, "quick_silence", Actor(responder, ActionSource.API))
 
-    fire(key="second", host="db-1", mount="/data", value="95.0")
-    fire(key="third", host="db-2", mount="/data")
+    emit(key="second", host="db-1", mount="/data", value="95.0")
+    emit(key="third", host="db-2", mount="/data")
 
     second = Alert.objects.get(alert_key="second")
     assert second.suppressed == Alert.Suppression.SILENCED

@@ -11,9 +11,17 @@ from django.utils import timezone
 from oncall import ingest
 from oncall.models import Alert, InboundEvent, Incident, Silence, SilenceHold
 from oncall.noise.silences import release_due
+from tests.noise.pushes import standard_source
 from tests.test_concurrency import race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def source(channel):
+    """A standard-protocol source (this module pushes with ``emit``)."""
+    return standard_source(channel)
+
 
 ROUNDS = 6
 

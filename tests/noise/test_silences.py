@@ -11,9 +11,16 @@ from django.utils import timezone
 
 from oncall.models import Alert, Incident, Silence, SilenceHold
 from oncall.noise.silences import period_end, release_due
+from tests.noise.pushes import standard_source
 from tests.stub_platform.platform import NOTIFIED_LEVELS
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("recording_platform")]
+
+
+@pytest.fixture
+def source(channel):
+    """A standard-protocol source (this module pushes with ``emit``)."""
+    return standard_source(channel)
 
 
 def utc(*parts: int) -> datetime:
@@ -121,10 +128,10 @@ def test_it_refuses_a_silence_it_could_not_apply(channel, fields, field):
 # --- What it does to alerts ---------------------------------------------------------------------
 
 
-def test_a_kept_alert_is_listed_silenced_opens_no_incident_and_notifies_nobody(fire, channel):
+def test_a_kept_alert_is_listed_silenced_opens_no_incident_and_notifies_nobody(emit, channel):
     silence = once(channel, condition=[{"key": "labels.env", "op": "eq", "value": "dev"}])
-    fire(env="dev")
-    fire(key="prod-one", env="prod")
+    emit(env="dev")
+    emit(key="prod-one", env="prod")
 
     kept = Alert.objects.get(alert_key="cpu-web-1")
     assert (kept.incident, kept.suppressed) == (None, Alert.Suppression.SILENCED)
@@ -134,27 +141,27 @@ def test_a_kept_alert_is_listed_silenced_opens_no_incident_and_notifies_nobody(f
     assert len(NOTIFIED_LEVELS) == 1  # the prod incident only
 
 
-def test_a_dropping_silence_stores_nothing(fire, channel):
+def test_a_dropping_silence_stores_nothing(emit, channel):
     once(channel, behaviour=Silence.Behaviour.DROP)
-    fire()
-    fire()
+    emit()
+    emit()
     assert Alert.objects.count() == 0
     assert Incident.objects.count() == 0
 
 
-def test_an_alert_in_an_open_incident_is_not_silenced(fire, channel):
-    fire()
+def test_an_alert_in_an_open_incident_is_not_silenced(emit, channel):
+    emit()
     once(channel)
-    fire()
+    emit()
     assert Alert.objects.get().event_count == 2
     assert Alert.objects.get().suppressed is None
 
 
 def test_a_silence_ending_while_the_alert_fires_opens_its_incident_then(
-    fire, channel, django_capture_on_commit_callbacks
+    emit, channel, django_capture_on_commit_callbacks
 ):
     silence = once(channel, minutes=10)
-    fire()
+    emit()
     assert Incident.objects.count() == 0
     assert release_due(timezone.now()) == 0  # not due before the silence ends
 
@@ -169,29 +176,29 @@ def test_a_silence_ending_while_the_alert_fires_opens_its_incident_then(
     assert len(NOTIFIED_LEVELS) == 1  # escalated as a new incident
 
 
-def test_an_alert_that_recovered_during_the_silence_opens_nothing(fire, channel):
+def test_an_alert_that_recovered_during_the_silence_opens_nothing(emit, channel):
     silence = once(channel, minutes=10)
-    fire()
-    fire(status="Ok")
+    emit()
+    emit(status="Ok")
     release_due(silence.ends_at + timedelta(seconds=1))
     assert Incident.objects.count() == 0
     assert not SilenceHold.objects.exists()
 
 
-def test_a_further_event_after_the_silence_ended_opens_the_incident_at_once(fire, channel):
+def test_a_further_event_after_the_silence_ended_opens_the_incident_at_once(emit, channel):
     silence = once(channel, minutes=10)
-    fire()
+    emit()
     silence.ends_at = timezone.now() - timedelta(seconds=1)
     silence.save()
-    fire()
+    emit()
     alert = Alert.objects.get()
     assert alert.incident is not None
     assert alert.event_count == 2
 
 
-def test_another_silence_still_holding_moves_the_hold_on(fire, channel):
+def test_another_silence_still_holding_moves_the_hold_on(emit, channel):
     first = once(channel, minutes=10)
-    fire()
+    emit()
     second = once(channel, minutes=120)
     release_due(first.ends_at + timedelta(seconds=1))
     hold = SilenceHold.objects.get()
@@ -199,9 +206,9 @@ def test_another_silence_still_holding_moves_the_hold_on(fire, channel):
     assert Alert.objects.get().incident is None
 
 
-def test_deleting_the_silence_releases_its_alerts_at_the_next_sweep(fire, channel):
+def test_deleting_the_silence_releases_its_alerts_at_the_next_sweep(emit, channel):
     silence = once(channel, minutes=600)
-    fire()
+    emit()
     silence.delete()
     release_due(timezone.now())
     assert Alert.objects.get().incident is not None
