@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from oncall.escalation_rules import rule_for
 from oncall.models import EscalationLevel, EscalationRule, Incident, TimelineEntry
+from oncall.noise import maintenance
 from oncall.platforms import LevelReport, platforms
 from oncall.timeline import Actor, record
 
@@ -221,9 +222,24 @@ def step(incident_id: int, due_iso: str) -> None:
             incident.next_escalation_at = None
             _save(incident)
             return
+        if _held_by_maintenance(incident, now):
+            return
         _run_level(incident, now)
         _save(incident)
         _schedule(incident)
+
+
+def _held_by_maintenance(incident: Incident, now: datetime) -> bool:
+    """A maintenance window covers the incident (``oncall.noise.maintenance``): its step waits
+    for the window's end, planned here like any step, and the timeline says so."""
+    window = maintenance.covering(incident, now)
+    if window is None:
+        return False
+    incident.next_escalation_at = window.ends_at
+    _save(incident)
+    _schedule(incident)
+    record(incident, Kind.MAINTENANCE, Actor.system(), maintenance.hold_message(window))
+    return True
 
 
 def _run_level(incident: Incident, now: datetime) -> None:

@@ -74,6 +74,15 @@ class Image:
 
 
 @dataclass(frozen=True)
+class PipelineStep:
+    """A pipeline rule that changed an event (``oncall.noise.pipelines``)."""
+
+    rule: str  # its public id
+    name: str
+    action: str
+
+
+@dataclass(frozen=True)
 class AlertEvent:
     """One thing a monitoring system said about one alert.
 
@@ -93,9 +102,15 @@ class AlertEvent:
     images: tuple[Image, ...] = ()
     starts_at: datetime | None = None
     ends_at: datetime | None = None
+    # What the source's pipeline did to it: the rules that changed it, and whether one
+    # dropped it (it then opens no incident). Set at ingestion, never by a parser.
+    pipeline: tuple[PipelineStep, ...] = ()
+    dropped: bool = False
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
+        if not self.pipeline:  # most events: kept out of the stored push and the previews
+            del data["pipeline"], data["dropped"]
         data["kind"] = str(self.kind)
         data["severity"] = str(self.severity)
         data["starts_at"] = self.starts_at.isoformat() if self.starts_at else None
@@ -116,6 +131,8 @@ class AlertEvent:
             images=tuple(Image(**image) for image in data.get("images") or ()),
             starts_at=_parse_iso(data.get("starts_at")),
             ends_at=_parse_iso(data.get("ends_at")),
+            pipeline=tuple(PipelineStep(**step) for step in data.get("pipeline") or ()),
+            dropped=bool(data.get("dropped")),
         )
 
 

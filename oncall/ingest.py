@@ -51,6 +51,7 @@ from oncall import metrics
 from oncall.events import AcceptResult, AlertEvent, PayloadError
 from oncall.merge import Merger, plan_left_waiting, touched_names
 from oncall.models import AlertSource, Channel, InboundEvent
+from oncall.noise.pipelines import run_pipeline
 from oncall.routing import RoutingTable
 from oncall.sources import PushRequest, SourceKind, source_kind
 
@@ -96,14 +97,15 @@ def accept(
     parsed = kind.parse_push(payload, push)
     if len(parsed) > settings.PUSH_MAX_ALERTS:
         raise TooManyAlerts(len(parsed), settings.PUSH_MAX_ALERTS)
-    events = [_with_overrides(source, event) for event in parsed]
-    notes = [*edge_notes, *_sender_notes(kind, payload)]
+    sent = [_with_overrides(source, event) for event in parsed]
+    events = run_pipeline(source, sent)  # noise reduction: the source's pipeline, before routing
+    notes = [*edge_notes, *_sender_notes(kind, payload), *_pipeline_notes(events)]
     table = RoutingTable.load(source)
     routed, unrouted = [], []
-    for event in events:
+    for original, event in zip(sent, events, strict=True):
         channel_ids = table.channels_for(event)
         if channel_ids:
-            routed.append({"event": event.to_json(), "channels": channel_ids})
+            routed.append(_routed(original, event, channel_ids))
         else:
             unrouted.append(event.alert_key)
     if unrouted:
@@ -122,6 +124,7 @@ def accept(
             notes=notes,
             body_bytes=body_bytes,
             processed_at=None if routed else timezone.now(),
+            pipeline_dropped=sum(event.dropped for event in events),
         )
         if routed:
             _enqueue(inbound.pk)
@@ -146,6 +149,20 @@ def preview(
 def _with_overrides(source: AlertSource, event: AlertEvent) -> AlertEvent:
     severity = source.map_severity(event.raw_severity, event.severity)
     return event if severity == event.severity else replace(event, severity=severity)
+
+
+def _routed(original: AlertEvent, event: AlertEvent, channel_ids: list[int]) -> dict[str, Any]:
+    """A routed entry of the stored push; the event as sent too when the pipeline changed it
+    (what "try it on a recent event" starts from)."""
+    item: dict[str, Any] = {"event": event.to_json(), "channels": channel_ids}
+    if event is not original:
+        item["original"] = original.to_json()
+    return item
+
+
+def _pipeline_notes(events: list[AlertEvent]) -> list[str]:
+    dropped = sum(event.dropped for event in events)
+    return [f"{dropped} event(s) dropped by the source's pipeline."] if dropped else []
 
 
 def _sender_notes(kind: SourceKind, payload: Any) -> list[str]:

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -50,6 +50,10 @@ from oncall.models import TimelineEntry as Entry
 from oncall.models import WebhookEventType as Hook
 from oncall.noise import flapping, inhibition, storms
 from oncall.noise.grouping import group_key
+from oncall.noise.maintenance import MaintenanceBook
+from oncall.noise.maintenance import opened_message as maintenance_opened
+from oncall.noise.pipelines import pipeline_verdict
+from oncall.noise.silences import SilenceBook, Verdict, hold, unhold
 from oncall.timeline import Actor, build, record_many
 from oncall.webhooks import outbox
 
@@ -71,6 +75,7 @@ ALERT_EVENT_FIELDS = [
     "started_at",
     "last_seen",
     "event_count",
+    "pipeline",
 ]
 
 
@@ -106,12 +111,22 @@ class Merger:
     # Noise reduction (``oncall.noise``): the batch's inhibition rules, its flapping triggers.
     inhibitor: inhibition.Inhibitor = field(init=False)
     flaps: flapping.FlapWatch = field(init=False)
+    # Noise reduction (``oncall.noise``): the batch's silences and maintenance windows, read
+    # the first time the batch opens an alert or an incident.
+    silences: SilenceBook | None = None
+    maintenance: MaintenanceBook | None = None
 
     def __post_init__(self) -> None:
         self.actor = Actor(None, ActionSource.INTEGRATION, {"name": self.source.name})
         self.flaps = flapping.FlapWatch(self.at)
 
     def run(self) -> None:
+        self._lock_and_read()
+        for channel, event in self.pairs:
+            self.apply(channel, event)
+        self._finish()
+
+    def _lock_and_read(self) -> None:
         advisory_lock(alert_lock(c.pk, self.source.pk, e.alert_key) for c, e in self.pairs)
         self._prefetch_alerts()
         advisory_lock(
@@ -128,8 +143,19 @@ class Merger:
         self._reload_incidents()
         self.inhibitor = inhibition.Inhibitor(self.source, self.at, {c.pk for c, _ in self.pairs})
         self.inhibitor.prepare(self.pairs)
+
+    def run_reconsider(self) -> None:
+        """Like ``run``, for alerts a silence kept (``pairs`` made by ``reconsider``): each
+        one still firing and silenced opens its incident now unless a silence still holds it.
+        No event is counted."""
+        self._lock_and_read()
         for channel, event in self.pairs:
-            self.apply(channel, event)
+            alert = self.alerts.get((channel.pk, event.alert_key))
+            if alert is not None and alert.incident is None:
+                self._recheck_suppressed(channel, alert, event)
+        self._finish()
+
+    def _finish(self) -> None:
         self._write_alerts()
         self._mark_flapping()
         self._write_touches()
@@ -141,6 +167,8 @@ class Merger:
         alert = self.alerts.get((channel.pk, event.alert_key))
         incident_open = alert is not None and alert.incident is not None and alert.incident.is_open
         match event.kind:
+            case EventKind.FIRING if incident_open and event.dropped:
+                pass  # its source's pipeline dropped it: the incident does not hear of it
             case EventKind.FIRING if incident_open:
                 self._merge_firing(channel, alert, event)
             case EventKind.FIRING if alert is not None and alert.incident is None:
@@ -212,16 +240,17 @@ class Merger:
 
     def _merge_suppressed(self, channel: Channel, alert: Alert, event: AlertEvent) -> None:
         """A further event of a firing suppressed alert: counted on it, which stays
-        suppressed (it opens no incident and notifies nobody); an inhibited one that nothing
-        inhibits any more opens its incident now."""
+        suppressed (it opens no incident and notifies nobody) while something suppresses it,
+        and opens its incident once nothing does."""
         self._copy_event(alert, event)
         self._count_event(alert)
-        inhibited = alert.suppressed == Alert.Suppression.INHIBITED
-        if inhibited and self.inhibitor.check(channel, event) is None:
-            alert.suppressed, alert.suppressed_detail = None, {}
-            self._place(channel, alert, event)
+        self._recheck_suppressed(channel, alert, event)
 
     def _open_alert(self, channel: Channel, event: AlertEvent) -> None:
+        verdict = self._noise_verdict(channel, event)
+        if verdict is not None:
+            self._open_suppressed(channel, event, verdict)
+            return
         alert = Alert(
             channel=channel,
             source=self.source,
@@ -269,8 +298,73 @@ class Merger:
         )
         self._happen(Hook.ALERT_CREATED, alert)
 
+    # --- noise reduction: pipelines' drops, silences, inhibition (``oncall.noise``) -------------
+
+    def _noise_verdict(self, channel: Channel, event: AlertEvent) -> Verdict | None:
+        """Why a new alert opens no incident: its source's pipeline dropped it, or a silence
+        holds it; None when nothing does."""
+        if event.dropped:
+            return pipeline_verdict(event)
+        if self.silences is None:
+            self.silences = SilenceBook.load({c.pk for c, _ in self.pairs}, self.at)
+        return self.silences.verdict(channel.pk, event)
+
+    def _open_suppressed(self, channel: Channel, event: AlertEvent, verdict: Verdict) -> None:
+        """Store a suppressed alert (no incident, marked why), or nothing if dropped."""
+        if not verdict.keep:
+            return
+        alert = Alert(
+            channel=channel,
+            source=self.source,
+            incident=None,
+            alert_key=event.alert_key,
+            first_seen=self.at,
+            last_seen=self.at,
+            suppressed=verdict.why,
+            suppressed_detail=verdict.detail,
+        )
+        self._copy_event(alert, event)
+        alert.save()
+        self.alerts[(channel.pk, event.alert_key)] = alert
+        if verdict.why == Alert.Suppression.SILENCED:
+            hold(alert, verdict)
+
+    def _recheck_suppressed(self, channel: Channel, alert: Alert, event: AlertEvent) -> None:
+        """A firing suppressed alert seen again (a new event, or the sweep once its silence
+        ended): asked again, in the order a new alert is (its source's pipeline, the
+        channel's silences, then inhibition), whether it stays suppressed, maybe for another
+        reason, or its incident opens now. Once stored, an alert is kept marked even when
+        what suppresses it now would have dropped it."""
+        was_silenced = alert.suppressed == Alert.Suppression.SILENCED
+        verdict = self._noise_verdict(channel, event)
+        if verdict is not None:
+            self._mark_suppressed(alert, verdict.why, verdict.detail)
+            if verdict.why == Alert.Suppression.SILENCED:
+                hold(alert, verdict)
+            elif was_silenced:
+                unhold(alert)
+            return
+        if was_silenced:
+            unhold(alert)
+        inhibited = self.inhibitor.check(channel, event)
+        if inhibited is not None:
+            self._mark_suppressed(alert, Alert.Suppression.INHIBITED, inhibited.detail())
+            return
+        alert.suppressed, alert.suppressed_detail = None, {}
+        self._place(channel, alert, event)
+
+    def _mark_suppressed(self, alert: Alert, why: str, detail: dict[str, Any]) -> None:
+        if (alert.suppressed, alert.suppressed_detail) != (why, detail):
+            Alert.objects.filter(pk=alert.pk).update(suppressed=why, suppressed_detail=detail)
+            alert.suppressed, alert.suppressed_detail = why, detail
+
     def _new_incident(self, channel: Channel, key: str, event: AlertEvent) -> Incident:
+        if self.maintenance is None:
+            self.maintenance = MaintenanceBook.load(self.at)
+        window = self.maintenance.window_for(channel.pk, self.source.pk)
         incident = Incident.objects.create(
+            maintenance_window=window,
+            in_maintenance=window is not None,
             number=next_incident_number(),
             channel=channel,
             title=event.title,
@@ -283,6 +377,8 @@ class Merger:
         self.incidents[incident.pk] = incident
         self.opened.append(incident)
         self._note(incident, Kind.CREATED, f"Incident opened by {self.source.name}")
+        if window is not None:
+            self._note(incident, Kind.MAINTENANCE, maintenance_opened(window), window=window.name)
         return incident
 
     def _resolve(self, channel: Channel, alert: Alert, event: AlertEvent) -> None:
@@ -348,6 +444,7 @@ class Merger:
             # The source's own start (a refire brings the new episode's); an event without
             # one keeps the time known.
             alert.started_at = event.starts_at
+        alert.pipeline = [asdict(step) for step in event.pipeline]
 
     def _count_event(self, alert: Alert) -> None:
         """Count the event on the alert, to be written with the batch's other changed alerts.
@@ -461,6 +558,27 @@ def update_rows(model: type[Model], rows: list[Model], fields: list[str]) -> Non
     ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
+
+
+def reconsider(source: AlertSource, channel: Channel, alerts: list[Alert], at: datetime) -> None:
+    """Re-examine alerts a silence kept, under the batch's locks (``oncall.noise.silences``
+    calls it when their silence ended): each opens its incident unless still silenced. Call it
+    in a transaction."""
+    pairs = [(channel, _event_of(alert)) for alert in alerts]
+    Merger(source, at, pairs).run_reconsider()
+
+
+def _event_of(alert: Alert) -> AlertEvent:
+    """The alert's latest state as a firing event: what silences and grouping look at."""
+    return AlertEvent(
+        alert_key=alert.alert_key,
+        kind=EventKind.FIRING,
+        title=alert.title,
+        severity=Severity(alert.severity),
+        raw_severity=alert.raw_severity,
+        description=alert.description,
+        labels=dict(alert.labels),
+    )
 
 
 def touched_names(

@@ -427,6 +427,8 @@ INCIDENT_OFFERS: list[str] = [
     "oncall.custom_actions.offers.ChannelOffers",
     # Feishu war rooms: "Open a war room", then the link into it.
     "integrations.feishu.war_rooms.WarRoomOffers",
+    # Noise reduction: "Quick silence (24 h)" silences alerts like the incident's own.
+    "oncall.noise.quick_silence.QuickSilenceOffers",
 ]
 # How often an open incident list asks for news (seconds); the page pauses while hidden.
 INCIDENT_LIST_REFRESH_SECONDS = env_int("INCIDENT_LIST_REFRESH_SECONDS", 10, minimum=1)

@@ -120,3 +120,12 @@ def sweep_escalations() -> int:
 def send_shift_notices() -> int:
     """Periodic: tell people their shift starts soon (``SCHEDULE_NOTICE_MINUTES``), once."""
     return notices.send_due()
+
+
+@shared_task(ignore_result=True)
+def release_silenced_alerts() -> int:
+    """Open the incidents of alerts a silence kept that still fire now that it ended
+    (``oncall.noise.silences``)."""
+    from oncall.noise.silences import release_due
+
+    return release_due(timezone.now())

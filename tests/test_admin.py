@@ -64,6 +64,8 @@ def test_an_admin_creates_a_shared_source_with_routes(admin_client, channel):
         "routes-0-stop": "on",
         "routes-0-channels": [str(channel.pk)],
         "routes-0-matchers": '[{"key": "labels.team", "op": "eq", "value": "db"}]',
+        "pipeline_rules-TOTAL_FORMS": "0",
+        "pipeline_rules-INITIAL_FORMS": "0",
     }
     assert admin_client.post(change_url, form).status_code == 302
     route = Route.objects.get(source=source)
@@ -187,6 +189,7 @@ def test_saving_a_source_stays_on_its_push_url_and_the_other_buttons_keep_their_
     url = reverse("admin:oncall_alertsource_change", args=[source.pk])
     form = {"name": "Renamed", "kind": source.kind, "severity_overrides": "{}"}
     form["channel"] = source.channel_id
+    form |= {"pipeline_rules-TOTAL_FORMS": "0", "pipeline_rules-INITIAL_FORMS": "0"}
     assert admin_client.post(url, form)["Location"] == url
     add_another = admin_client.post(url, {**form, "_addanother": "1"})
     assert add_another["Location"] == reverse("admin:oncall_alertsource_add")

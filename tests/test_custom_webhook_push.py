@@ -53,6 +53,9 @@ def page_form(source: AlertSource, **changes: str) -> dict[str, str]:
         "option_labels": "alert.tags",
         "option_extra_labels": "origin = {{ body.origin }}",
         "option_links": "[{'href': alert.dashboard, 'text': 'Check'}]",
+        # The pipeline rules inline (none).
+        "pipeline_rules-TOTAL_FORMS": "0",
+        "pipeline_rules-INITIAL_FORMS": "0",
     }
     form.update({f"option_{key}": value for key, value in changes.items()})
     return form

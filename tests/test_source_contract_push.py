@@ -314,6 +314,8 @@ class TestAdmin:
             "severity_overrides": "{}",
             "options": '{"prefix": ""}',
             "routes-TOTAL_FORMS": "0",
+            "pipeline_rules-TOTAL_FORMS": "0",
+            "pipeline_rules-INITIAL_FORMS": "0",
             "routes-INITIAL_FORMS": "0",
         }
 

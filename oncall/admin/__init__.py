@@ -15,6 +15,7 @@ from oncall.admin import (  # noqa: F401 (registers)
     schedule_swaps,
     schedules,
     shift_notices,
+    silences,
     templates,
     webhooks,
 )

@@ -19,6 +19,12 @@ from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
+from oncall.admin.pipelines import (
+    PipelineRuleInline,
+    pipeline_summary,
+    try_pipeline_answer,
+    try_pipeline_box,
+)
 from oncall.admin.shared import AdminMedia, copy_block, copy_field
 from oncall.admin.source_tools import (
     form_with_option_fields,
@@ -195,6 +201,8 @@ class AlertSourceAdmin(admin.ModelAdmin):
         "recent_failures",
         "try_sample",
         "recorded_changes",
+        "pipeline_dropped",
+        "try_pipeline",
     ]
     autocomplete_fields = ["channel"]
     actions = ["rotate_tokens"]
@@ -210,10 +218,11 @@ class AlertSourceAdmin(admin.ModelAdmin):
         ),
         ("Recent events", {"fields": ["recent_events"]}),
         (_("Recent failures"), {"fields": ["recent_failures"]}),
+        (_("Alert pipeline"), {"fields": ["pipeline_dropped", "try_pipeline"]}),
     ]
 
     class Media(AdminMedia):
-        js = [*AdminMedia.js, "oncall/try_sample.js"]
+        js = [*AdminMedia.js, "oncall/try_sample.js", "oncall/try_pipeline.js"]
 
     def get_fieldsets(self, request: HttpRequest, obj: AlertSource | None = None) -> list:
         """A kind with plain option fields (a mapping editor) shows them instead of the
@@ -304,7 +313,8 @@ class AlertSourceAdmin(admin.ModelAdmin):
     def get_inlines(self, request: HttpRequest, obj: AlertSource | None) -> list:
         if obj is None:
             return []
-        return [RouteInline] if obj.is_shared else []
+        # Noise reduction: the source's pipeline, in order (``oncall.admin.pipelines``).
+        return [RouteInline, PipelineRuleInline] if obj.is_shared else [PipelineRuleInline]
 
     def response_add(
         self, request: HttpRequest, obj: AlertSource, post_url_continue: str | None = None
@@ -369,7 +379,33 @@ class AlertSourceAdmin(admin.ModelAdmin):
             self.admin_site.admin_view(self.try_sample_view),
             name="oncall_alertsource_try_sample",
         )
-        return [try_sample, *super().get_urls()]
+        try_pipeline = path(
+            "<path:object_id>/try-pipeline/",
+            self.admin_site.admin_view(self.try_pipeline_view),
+            name="oncall_alertsource_try_pipeline",
+        )
+        return [try_sample, try_pipeline, *super().get_urls()]
+
+    def try_pipeline_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """POST: the page's pipeline rules, unsaved, on one of the source's recent events."""
+        if request.method != "POST":
+            return JsonResponse({"error": {"message": "POST only"}}, status=405)
+        source = self.get_object(request, object_id)
+        if source is None:
+            raise Http404
+        if not self.has_change_permission(request, source):
+            raise PermissionDenied
+        return try_pipeline_answer(
+            request, source, PipelineRuleInline(AlertSource, self.admin_site)
+        )
+
+    @admin.display(description=_("dropped by pipeline"))
+    def pipeline_dropped(self, source: AlertSource) -> SafeString | str:
+        return pipeline_summary(source)
+
+    @admin.display(description=_("try it on a recent event"))
+    def try_pipeline(self, source: AlertSource) -> SafeString | str:
+        return try_pipeline_box(source)
 
     def try_sample_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """POST (with the page's CSRF token): the pasted sample read with the options as

@@ -80,6 +80,9 @@ INCIDENT_STATE_FIELDS = [
     "flapping_since",
     "flapping_quiet",
     "storm_alerts",
+    # Noise reduction: opened during a maintenance window (``oncall.noise.maintenance``).
+    "in_maintenance",
+    "maintenance_window",
 ]
 
 
@@ -113,7 +116,7 @@ class IncidentAdmin(admin.ModelAdmin):
         "created_at",
     ]
     list_display_links = ["number_label", "title"]
-    list_filter = ["status", "severity", NoiseFilter, "channel"]
+    list_filter = ["status", "severity", NoiseFilter, "channel", "in_maintenance"]
     search_fields = ["title", "=number"]
     readonly_fields = [*INCIDENT_STATE_FIELDS, "channel", "escalation"]
     fields = ["title", "channel", *INCIDENT_STATE_FIELDS, "escalation"]
@@ -226,6 +229,8 @@ class AlertAdmin(admin.ModelAdmin):
         "event_count",
         "suppressed",
         "suppressed_detail",
+        # The pipeline rules that changed its latest event (``oncall.noise.pipelines``).
+        "pipeline",
     ]
     date_hierarchy = "last_seen"
 

@@ -32,6 +32,8 @@ from oncall.models import (
     TimelineEntry,
 )
 from oncall.models.escalation import validate_days, validate_severities
+from oncall.noise.maintenance import announced
+from oncall.noise.pipelines import dropped_today
 from oncall.notes import MAX_NOTE_CHARS
 from oncall.notify.media import media
 from oncall.notify.preview import check
@@ -94,6 +96,15 @@ def notification_template_field() -> serializers.SlugRelatedField:
     )
 
 
+class AnnouncedMaintenanceSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    name = serializers.CharField()
+    description = serializers.CharField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    running = serializers.BooleanField(source="is_active")
+
+
 class ChannelSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     members = serializers.PrimaryKeyRelatedField(
@@ -123,7 +134,18 @@ class ChannelSerializer(serializers.ModelSerializer):
             "flapping",
             "flapping_times",
             "flapping_minutes",
+            "maintenance",
         ]
+
+    # Noise reduction: the channel's maintenance windows, announced (``oncall.noise``).
+    maintenance = serializers.SerializerMethodField(
+        help_text="Maintenance windows running now or to come that cover the channel (its "
+        "own and its sources'): nothing notifies during them. Soonest first."
+    )
+
+    @extend_schema_field(AnnouncedMaintenanceSerializer(many=True))
+    def get_maintenance(self, channel: Channel) -> list[dict[str, Any]]:
+        return AnnouncedMaintenanceSerializer(announced(channel), many=True).data
 
 
 class SnippetSerializer(serializers.Serializer):
@@ -162,6 +184,9 @@ class AlertSourceSerializer(serializers.ModelSerializer):
         'omit to keep the current one, "" to remove it.',
     )
     has_signing_secret = serializers.SerializerMethodField()
+    pipeline_dropped_today = serializers.SerializerMethodField(
+        help_text="Events its pipeline dropped since midnight (the console's time zone)."
+    )
     setup = serializers.SerializerMethodField(
         help_text="How to configure the sender: steps and copyable snippets."
     )
@@ -188,10 +213,14 @@ class AlertSourceSerializer(serializers.ModelSerializer):
             "setup",
             "status",
             "created_at",
+            "pipeline_dropped_today",
         ]
 
     def get_has_signing_secret(self, source: AlertSource) -> bool:
         return bool(source.signing_secret)
+
+    def get_pipeline_dropped_today(self, source: AlertSource) -> int:
+        return dropped_today(source)
 
     @extend_schema_field(SetupGuideSerializer)
     def get_setup(self, source: AlertSource) -> dict[str, Any]:
@@ -404,6 +433,7 @@ class AlertSerializer(serializers.ModelSerializer):
             "event_count",
             "suppressed",
             "suppressed_detail",
+            "pipeline",
         ]
         read_only_fields = fields
 
@@ -471,6 +501,13 @@ class IncidentSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="The incident this one was merged into (it is closed and holds no alerts).",
     )
+    maintenance_window = serializers.SlugRelatedField(
+        slug_field="public_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The maintenance window it opened in (``in_maintenance``): nobody is "
+        "notified before the window ends.",
+    )
 
     class Meta:
         model = Incident
@@ -500,6 +537,8 @@ class IncidentSerializer(serializers.ModelSerializer):
             "flapping_quiet",
             "is_storm",
             "storm_alerts",
+            "in_maintenance",
+            "maintenance_window",
         ]
         read_only_fields = fields
 

@@ -2,7 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from oncall.api import custom_actions, noise, schedule_swaps, schedules, views
+from oncall.api import custom_actions, inhibit_rules, noise, schedule_swaps, schedules, views
 from oncall.api.insights import InsightsView
 from oncall.platforms import platforms
 from oncall.webhooks.api import WebhookEndpointViewSet
@@ -31,7 +31,13 @@ router.register("shift-swaps", schedule_swaps.ShiftSwapViewSet, basename="shift-
 router.register("webhooks", WebhookEndpointViewSet, basename="webhook")
 router.register("incident-actions", custom_actions.CustomActionViewSet, basename="incident-action")
 router.register("channel-links", custom_actions.LinkIntegrationViewSet, basename="channel-link")
-router.register("inhibit-rules", noise.InhibitRuleViewSet, basename="inhibit-rule")
+router.register("inhibit-rules", inhibit_rules.InhibitRuleViewSet, basename="inhibit-rule")
+# Noise reduction (``oncall.noise``): pipelines, silences, maintenance windows.
+router.register("pipeline-rules", noise.PipelineRuleViewSet, basename="pipeline-rule")
+router.register("silences", noise.SilenceViewSet, basename="silence")
+router.register(
+    "maintenance-windows", noise.MaintenanceWindowViewSet, basename="maintenance-window"
+)
 # Chat platforms add their own resources; the core does not import them by name.
 for platform in platforms():
     platform.register_api(router)

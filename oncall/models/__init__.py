@@ -7,6 +7,7 @@ from oncall.models.flapping import FlapState
 from oncall.models.incidents import ActionSource, Alert, Counter, Incident, TimelineEntry
 from oncall.models.inhibition import InhibitRule
 from oncall.models.notes import IncidentNote
+from oncall.models.pipelines import PipelineRule
 from oncall.models.refused_pushes import RefusedPush
 from oncall.models.schedules import (
     LayerParticipant,
@@ -16,6 +17,7 @@ from oncall.models.schedules import (
     ShiftNotice,
 )
 from oncall.models.shift_swaps import ShiftSwap
+from oncall.models.silences import MaintenanceWindow, Silence, SilenceHold
 from oncall.models.sources import AlertSource, InboundEvent, Route
 from oncall.models.templates import NotificationTemplate
 from oncall.models.tokens import ApiToken
@@ -48,7 +50,9 @@ __all__ = [
     "InhibitRule",
     "LayerParticipant",
     "LinkIntegration",
+    "MaintenanceWindow",
     "NotificationTemplate",
+    "PipelineRule",
     "RefusedPush",
     "Route",
     "Schedule",
@@ -56,6 +60,8 @@ __all__ = [
     "ScheduleOverride",
     "ShiftNotice",
     "ShiftSwap",
+    "Silence",
+    "SilenceHold",
     "TimelineEntry",
     "WebhookAttempt",
     "WebhookDelivery",

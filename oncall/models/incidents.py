@@ -103,6 +103,17 @@ class Incident(models.Model):
     flapping_quiet = models.BooleanField(default=False, editable=False)
     # The highest alert storm threshold of its channel its alert count reached (0: none).
     storm_alerts = models.PositiveIntegerField(default=0, editable=False)
+    # Opened during a maintenance window of its channel or source (``oncall.noise.maintenance``):
+    # marked on every surface; nothing notifies until the window ends.
+    maintenance_window = models.ForeignKey(
+        "oncall.MaintenanceWindow",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="incidents",
+        editable=False,
+    )
+    in_maintenance = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     # The escalation engine's state (``oncall.escalation``), kept here so that no lost task
@@ -224,6 +235,9 @@ class Alert(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     event_count = models.PositiveIntegerField(default=1)
+    # The pipeline rules of its source that changed its latest event (``oncall.noise.pipelines``):
+    # [{"rule": <public id>, "name": ..., "action": ...}], in the order they ran.
+    pipeline = models.JSONField(default=list, blank=True, editable=False)
     # Null, not "": the shape agreed with the silences and pipelines (``suppressed__isnull``).
     suppressed = models.CharField(  # noqa: DJ001
         max_length=16,
@@ -295,6 +309,10 @@ class TimelineEntry(models.Model):
         # Noise reduction: the alert count reached a storm threshold; an alert key flaps.
         ALERT_STORM = "alert_storm", _("alert storm")
         FLAPPING = "flapping", _("flapping")
+        # Noise reduction (``oncall.noise``): a quick silence made from the incident; the
+        # incident opened in a maintenance window.
+        SILENCED = "silenced", _("silenced")
+        MAINTENANCE = "maintenance", _("maintenance")
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(max_length=32, choices=Kind.choices)

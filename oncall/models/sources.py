@@ -185,10 +185,16 @@ class InboundEvent(models.Model):
     merged = models.PositiveIntegerField(default=0)
     progressed_at = models.DateTimeField(null=True, blank=True)
     waiting_incidents = models.JSONField(default=list, blank=True)
+    # Events of the push its source's pipeline dropped (``oncall.noise.pipelines``): the
+    # source's "dropped by pipeline today" adds these up.
+    pipeline_dropped = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-received_at"]
-        indexes = [models.Index(fields=["status", "received_at"], name="inbound_status_received")]
+        indexes = [
+            models.Index(fields=["status", "received_at"], name="inbound_status_received"),
+            models.Index(fields=["source", "received_at"], name="inbound_source_received"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.source} @ {self.received_at:%Y-%m-%d %H:%M:%S} ({self.status})"

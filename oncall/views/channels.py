@@ -23,6 +23,7 @@ from oncall.incident_list import (
     state_conditions,
 )
 from oncall.models import Channel, EscalationLevel, EscalationRule, Incident
+from oncall.noise.maintenance import announced
 from oncall.permissions import channel_member, visible_channels
 from oncall.platforms import prefetch_rules, rule_facts
 
@@ -99,5 +100,7 @@ def channel_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
         "people": people,
         "teams": channel.teams.order_by("name"),
         "recent_changes": channel_changes([channel.pk])[:RECENT_CHANGES_SHOWN],
+        # Noise reduction: maintenance windows running or planned (``oncall.noise``).
+        "maintenance_windows": list(announced(channel, now)),
     }
     return render(request, "oncall/channel_detail.html", context)

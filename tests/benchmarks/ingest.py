@@ -38,9 +38,10 @@ from dataclasses import dataclass, field
 
 from tests.benchmarks import common
 
-PORT = 8765
-DB_NAME = "oncall_bench"
-REDIS_URL = "redis://127.0.0.1:6379/14"
+# Overridable, so that two checkouts on one machine can measure at the same time.
+PORT = int(os.environ.get("BENCH_PORT", "8765"))
+DB_NAME = os.environ.get("BENCH_DB_NAME", "oncall_bench")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
 @dataclass
@@ -153,6 +154,99 @@ def seed(open_incidents: int) -> str:
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     return f"/push/{source.token}"
+
+
+# --- --noise-rules: each part of noise reduction adds its own configuration ----------------------
+
+
+def noise_rules() -> None:
+    """Configure noise reduction on the benchmark's channel and sources (``--noise-rules``):
+    pipelines and silences (below), inhibition, grouping branches, storms and flapping
+    (``tests/benchmarks/noise_rules.py``)."""
+    from tests.benchmarks.noise_rules import seed_inhibition_and_grouping
+
+    seed_pipelines_and_silences()
+    seed_inhibition_and_grouping()
+
+
+def seed_pipelines_and_silences() -> None:
+    """50 pipeline rules on every source and 100 silences on the channel, as a busy console
+    has them: most match nothing in the benchmark's traffic (other teams' hosts), a few change
+    many events (a label, a title template, a severity), one drops 2 % of them (``Bench49``),
+    two silences keep 2 % of new alerts marked (``Bench48``). Weekly silences run all week in
+    time zones of their own, so they are active and their conditions are evaluated."""
+    from datetime import time as clock
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from oncall.models import AlertSource, Channel, PipelineRule, Silence
+
+    def eq(key: str, value: str, op: str = "eq") -> dict[str, str]:
+        return {"key": key, "op": op, "value": value}
+
+    rules = [
+        ("set_labels", [eq("labels.alertname", "Bench1.*", "re")], {"labels": {"tier": "gold"}}),
+        ("set_title", [eq("severity", "info")], {"template": "{{ Title }} (info)"}),
+        (
+            "set_severity",
+            [[eq("labels.tier", "gold"), eq("severity", "info")]],
+            {"severity": "warning"},
+        ),
+        ("remove_labels", [eq("labels.job", "node")], {"labels": ["job"]}),
+        ("drop", [eq("labels.alertname", "Bench49")], {}),
+    ]
+    for n in range(45):
+        team = [eq("labels.team", f"team-{n}")]
+        rules.append(
+            [
+                ("set_severity", team, {"severity": "critical"}),
+                ("set_labels", team, {"labels": {"owner": f"team-{n}"}}),
+                ("set_description", team, {"template": "Runbook: https://rb/{{ Labels.team }}"}),
+            ][n % 3]
+        )
+    now = timezone.now()
+    for source in AlertSource.objects.filter(name__startswith="Bench"):
+        PipelineRule.objects.bulk_create(
+            PipelineRule(source=source, position=i, action=a, condition=c, **f)
+            for i, (a, c, f) in enumerate(rules)
+        )
+    channel = Channel.objects.get(name="Bench")
+    silences = [
+        Silence(
+            channel=channel,
+            name=f"other host {n}",
+            starts_at=now,
+            ends_at=now + timedelta(days=1),
+            condition=[eq("labels.instance", f"other-{n}:9100")],
+        )
+        for n in range(90)
+    ]
+    zones = ["UTC", "Asia/Shanghai", "Europe/Berlin", "America/New_York"]
+    silences += [
+        Silence(
+            channel=channel,
+            name=f"weekly {n}",
+            kind=Silence.Kind.WEEKLY,
+            weekdays=list(range(7)),
+            start_time=clock(0),
+            end_time=clock(0),
+            time_zone=zones[n % len(zones)],
+            condition=[eq("labels.instance", f"weekly-{n}:9100")],
+        )
+        for n in range(8)
+    ]
+    silences += [
+        Silence(
+            channel=channel,
+            name=f"known noise {n}",
+            starts_at=now,
+            ends_at=now + timedelta(days=1),
+            condition=[[eq("labels.alertname", "Bench48"), eq("severity", sev)]],
+        )
+        for n, sev in enumerate(["critical", "warning"])
+    ]
+    Silence.objects.bulk_create(silences)
 
 
 def batch_body(rng: random.Random, batch: int, keys: int) -> bytes:
@@ -301,14 +395,16 @@ def main() -> None:
     parser.add_argument("--web-workers", type=int, default=3)
     parser.add_argument("--task-workers", type=int, default=2)
     parser.add_argument(
+        "--noise-rules",
+        action="store_true",
+        help="configure noise reduction as a busy console has it (noise_rules): the sources' "
+        "pipelines (50 rules), the channel's silences (100), 20 inhibit rules, grouping "
+        "branches, strict grouping, storm thresholds and flapping",
+    )
+    parser.add_argument(
         "--kinds",
         default="alertmanager,custom_webhook",
         help="custom_webhook adds a flat-out phase pushing the same bodies through a mapping",
-    )
-    parser.add_argument(
-        "--noise-rules",
-        action="store_true",
-        help="configure noise reduction on the channel first (tests/benchmarks/noise_rules.py)",
     )
     args = parser.parse_args()
 
@@ -327,12 +423,10 @@ def run_level(level: int, env: dict[str, str], args: argparse.Namespace) -> list
     open incidents is the only thing that differs between levels."""
     common.reset_state(DB_NAME, REDIS_URL)
     path = seed(level)
-    if args.noise_rules:
-        from tests.benchmarks import noise_rules
-
-        noise_rules.seed_inhibition_and_grouping()
     kinds = args.kinds.split(",")
     mapped = custom_webhook_path() if "custom_webhook" in kinds else None
+    if args.noise_rules:
+        noise_rules()
     with common.Servers(
         env, port=PORT, web_workers=args.web_workers, task_workers=args.task_workers
     ):

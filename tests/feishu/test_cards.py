@@ -297,6 +297,13 @@ def test_it_links_to_the_incidents_page(incident, settings):
     ]
 
 
+@pytest.fixture
+def lifecycle_buttons_only(settings):
+    """No ``oncall.offers`` provider: the card's lifecycle buttons alone (offers add theirs,
+    with a ``key`` in their values: quick silence, by default)."""
+    settings.INCIDENT_OFFERS = []
+
+
 def names_and_values(card: dict) -> list[tuple[str, dict]]:
     return [(a.get("text", a.get("placeholder"))["content"], a["value"]) for a in actions_of(card)]
 
@@ -310,20 +317,24 @@ def test_it_offers_claim_close_and_snooze_on_a_triggered_incident(incident):
         ("button", "primary"),
         ("button", "danger"),
         ("select_static", None),
+        ("button", "default"),  # the offers' actions (INCIDENT_OFFERS): quick silence
     ]
     assert names_and_values(card_of(incident)) == [
         ("Claim", {"action": "claim", "incident": ref}),
         ("Close", {"action": "close", "incident": ref}),
         ("Snooze", {"action": "snooze", "incident": ref}),
+        ("🔕 Quick silence (24 h)", {"action": "offer", "incident": ref, "key": "quick_silence"}),
     ]
 
 
+@pytest.mark.usefixtures("lifecycle_buttons_only")
 def test_it_offers_unclaim_close_and_snooze_on_a_claimed_incident(incident, alice):
     card = card_of(claimed(incident, alice, NOW))
 
     assert [name for name, _ in names_and_values(card)] == ["Unclaim", "Close", "Snooze"]
 
 
+@pytest.mark.usefixtures("lifecycle_buttons_only")
 def test_it_offers_wake_and_close_on_a_snoozed_incident(incident, alice):
     incident.snoozed_until = NOW + timedelta(hours=2)
     assert [name for name, _ in names_and_values(card_of(incident))] == ["Wake", "Close"]
@@ -346,6 +357,7 @@ def test_it_asks_before_closing(incident):
     assert close["confirm"]["title"]["content"] == "Close this incident?"
 
 
+@pytest.mark.usefixtures("lifecycle_buttons_only")
 def test_it_puts_only_the_action_and_the_incident_in_button_values(incident, alice):
     states = [
         card_of(incident),

@@ -358,6 +358,9 @@ def _fields(incident: Incident, summary: AlertSummary, now: datetime) -> list[di
     if incident.assigned_to_id is not None:
         # Whoever the card reaches knows who holds the incident (``lifecycle.assign_person``).
         fields.append(_field("Assigned to", display_name(incident.assigned_to)))
+    if incident.in_maintenance:
+        # Opened in a maintenance window (``oncall.noise.maintenance``): why nobody was paged.
+        fields.append(_field(gettext("Maintenance"), gettext("opened during maintenance")))
     return fields
 
 

@@ -1,0 +1,96 @@
+"""Maintenance windows: planned work on a channel or an alert source.
+
+From its start to its end a window keeps everyone's phones quiet without hiding anything:
+
+* incidents still open (the alert list, the incident list and their timelines stay whole), but
+  one opened during a window is marked "in maintenance" (``Incident.in_maintenance``) on its
+  page, in the API and on its card, with the window's name;
+* nothing notifies: an escalation step that comes due while a window covers the incident waits
+  until the window ends (its due time moves to the end, in the step's transaction, and a
+  timeline entry says why). An incident still open and unclaimed then is escalated as usual:
+  a problem that outlived the maintenance is a real one.
+
+A channel's window covers every incident of the channel; a source's window covers the incidents
+its alerts are in, whichever channel they went to. The windows are announced on the channel's
+page and in the channel API while they are planned or running.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.formats import localize
+from django.utils.timezone import localtime
+from django.utils.translation import gettext as _
+
+from oncall.models import Channel, Incident, MaintenanceWindow
+
+
+def active(at: datetime) -> QuerySet[MaintenanceWindow]:
+    return MaintenanceWindow.objects.filter(starts_at__lte=at, ends_at__gt=at)
+
+
+@dataclass
+class MaintenanceBook:
+    """The windows running at one moment, read once per merge batch."""
+
+    by_channel: dict[int, MaintenanceWindow] = field(default_factory=dict)
+    by_source: dict[int, MaintenanceWindow] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, at: datetime) -> MaintenanceBook:
+        book = cls()
+        for window in active(at).order_by("ends_at"):  # the longest one wins
+            if window.channel_id is not None:
+                book.by_channel[window.channel_id] = window
+            else:
+                book.by_source[window.source_id] = window
+        return book
+
+    def window_for(self, channel_id: int, source_id: int | None) -> MaintenanceWindow | None:
+        """The window a new incident of ``channel_id`` opened by ``source_id`` opens in."""
+        return self.by_channel.get(channel_id) or self.by_source.get(source_id or 0)
+
+
+def covering(incident: Incident, at: datetime) -> MaintenanceWindow | None:
+    """The running window that covers ``incident`` (its channel's, or one of its alerts'
+    sources'), the one ending last; None when none does."""
+    return (
+        active(at)
+        .filter(Q(channel_id=incident.channel_id) | Q(source__alerts__incident=incident))
+        .order_by("-ends_at")
+        .first()
+    )
+
+
+def hold_message(window: MaintenanceWindow) -> str:
+    return _("Maintenance “%(name)s” until %(end)s: notifications wait until it ends.") % {
+        "name": window.name,
+        "end": localize(localtime(window.ends_at)),
+    }
+
+
+def opened_message(window: MaintenanceWindow) -> str:
+    return _(
+        "Opened during maintenance “%(name)s” (until %(end)s): nobody is notified before it ends."
+    ) % {
+        "name": window.name,
+        "end": localize(localtime(window.ends_at)),
+    }
+
+
+def announced(channel: Channel, now: datetime | None = None) -> QuerySet[MaintenanceWindow]:
+    """The channel's windows (its own and those of the sources that feed it) running now or
+    still to come, soonest first: what its page and API announce."""
+    now = now or timezone.now()
+    sources = Q(source__channel=channel) | Q(source__routes__channels=channel)
+    return (
+        MaintenanceWindow.objects.filter(ends_at__gt=now)
+        .filter(Q(channel=channel) | sources)
+        .select_related("channel", "source")
+        .distinct()
+        .order_by("starts_at")
+    )
