@@ -23,6 +23,7 @@ silence never silences a whole severity of the channel.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -149,7 +150,9 @@ class QuickSilenceOffers:
             )
         ]
 
-    def run(self, incident: Incident, key: str, actor: Actor) -> ActionResult | None:
+    def run(
+        self, incident: Incident, key: str, actor: Actor, options: Mapping[str, Any]
+    ) -> ActionResult | None:
         if key != KEY:
             return None
         silence = quick_silence(incident, actor)

@@ -308,7 +308,8 @@ def names_and_values(card: dict) -> list[tuple[str, dict]]:
     return [(a.get("text", a.get("placeholder"))["content"], a["value"]) for a in actions_of(card)]
 
 
-def test_it_offers_claim_close_and_snooze_on_a_triggered_incident(incident):
+def test_it_offers_claim_close_and_snooze_on_a_triggered_incident(incident, settings):
+    settings.INCIDENT_OFFERS = ["oncall.noise.quick_silence.QuickSilenceOffers"]
     ref = str(incident.public_id)
 
     actions = actions_of(card_of(incident))

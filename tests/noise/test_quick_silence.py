@@ -18,6 +18,12 @@ from tests.noise.pushes import standard_source
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def quick_silence_offered(settings):
+    """The suite runs without offers (tests/settings.py); these tests are quick silence's."""
+    settings.INCIDENT_OFFERS = ["oncall.noise.quick_silence.QuickSilenceOffers"]
+
+
 @pytest.fixture
 def source(channel):
     """A standard-protocol source (this module pushes with ``emit``)."""
