@@ -240,6 +240,8 @@ SPECTACULAR_SETTINGS = {
         "SeverityEnum": "oncall.events.Severity",
         "IncidentStatusEnum": "oncall.models.incidents.Incident.Status",
         "AlertStatusEnum": "oncall.models.incidents.Alert.Status",
+        "InhibitActionEnum": "oncall.models.inhibition.InhibitRule.Action",
+        "PipelineActionEnum": "oncall.models.pipelines.PipelineRule.Action",
     },
 }
 
