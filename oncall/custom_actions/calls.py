@@ -1,29 +1,22 @@
-"""The HTTP call of a custom action: its request (method, headers, body, Standard Webhooks
-signature with the action's own secrets), sent through the outbound guard with a 5 s connect
-and 15 s total budget, no redirects followed, the answer read up to :data:`ANSWER_BYTES`; and
-what happened, in words a responder reads on the timeline.
+"""The HTTP call of a custom action: its request (method, headers, body), sent signed with the
+action's own secrets by ``oncall.webhooks.sending`` (the outbound guard, 5 s to connect and 15 s
+in all, no redirects, the answer read up to :data:`ANSWER_BYTES`), like a webhook; and what
+happened, in words a responder reads on the timeline.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from http import HTTPStatus
 from typing import Any
 
-import requests
-from urllib3.exceptions import NameResolutionError
-
-from oncall import outbound
 from oncall.custom_actions import payload, templates
 from oncall.models import CustomAction, Incident
 from oncall.notify.engine import TemplateFailure
-from oncall.webhooks import signing
+from oncall.webhooks import sending
 
-CONNECT_TIMEOUT = 5.0
-TOTAL_TIMEOUT = 15.0
 ANSWER_BYTES = 1024
 USER_AGENT = "oncall-custom-action/1"
 # Headers the console sets itself: an action's own headers may not replace them.
@@ -111,77 +104,18 @@ def call(action: CustomAction, body: bytes, message_id: str, now: datetime) -> A
         **own,
         "Content-Type": content_type,
         "User-Agent": USER_AGENT,
-        **signing.sign(action.signing_secrets(now), message_id, body),
     }
-    started = time.monotonic()
-    try:
-        with outbound.session() as session:
-            response = session.request(
-                action.method,
-                action.url,
-                data=body,
-                headers=headers,
-                timeout=(CONNECT_TIMEOUT, TOTAL_TIMEOUT),
-                stream=True,
-            )
-            with response:
-                text = _read_capped(response, started + TOTAL_TIMEOUT)
-    except outbound.OutboundRefused as refused:
-        return Answer(None, _since(started), f"refused by the console: {refused}")
-    except (requests.RequestException, TimeoutError) as error:
-        return Answer(None, _since(started), in_words(error))
-    return Answer(response.status_code, _since(started), text=text)
-
-
-def _read_capped(response: requests.Response, deadline: float) -> str:
-    """The first :data:`ANSWER_BYTES` of the answer, read before ``deadline``: a receiver can
-    neither make the console download a gigabyte nor keep it waiting past the budget."""
-    chunks, size = [], 0
-    for chunk in response.iter_content(chunk_size=1024):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= ANSWER_BYTES:
-            break
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no complete answer within {TOTAL_TIMEOUT:g} s")
-    return b"".join(chunks)[:ANSWER_BYTES].decode(errors="replace")
-
-
-def _since(started: float) -> int:
-    return int((time.monotonic() - started) * 1000)
-
-
-def in_words(error: BaseException) -> str:
-    """A network failure as a responder reads it (requests nests the cause several levels)."""
-    if isinstance(error, TimeoutError):
-        return str(error)
-    if isinstance(error, requests.ConnectTimeout):
-        return f"no connection within {CONNECT_TIMEOUT:g} s"
-    if isinstance(error, requests.ReadTimeout):
-        return f"no answer within {TOTAL_TIMEOUT:g} s"
-    if isinstance(error, requests.exceptions.SSLError):
-        return "the TLS handshake failed (is the certificate valid for this host?)"
-    causes = _causes(error)
-    if any(isinstance(cause, NameResolutionError) for cause in causes):
-        return "the host name could not be resolved"
-    if any(isinstance(cause, ConnectionRefusedError) for cause in causes) or "refused" in str(
-        error
-    ):
-        return "the connection was refused"
-    if isinstance(error, requests.ConnectionError):
-        return "the connection failed or was closed without an answer"
-    return f"the call failed ({type(error).__name__})"
-
-
-def _causes(error: BaseException) -> list[BaseException]:
-    seen: list[BaseException] = []
-    stack: list[Any] = [error]
-    while stack and len(seen) < 20:
-        current = stack.pop()
-        if current is None or current in seen:
-            continue
-        seen.append(current)
-        stack.extend([current.__cause__, current.__context__, *getattr(current, "args", ())])
-        stack.append(getattr(current, "reason", None))
-        stack = [item for item in stack if isinstance(item, BaseException) or item is None]
-    return seen
+    reply = sending.send_signed(
+        action.method,
+        action.url,
+        body,
+        headers,
+        secrets=action.signing_secrets(now),
+        message_id=message_id,
+        answer_bytes=ANSWER_BYTES,
+    )
+    if reply.refused:
+        return Answer(None, reply.duration_ms, f"refused by the console: {reply.refused}")
+    if reply.status_code is None:
+        return Answer(None, reply.duration_ms, reply.error)
+    return Answer(reply.status_code, reply.duration_ms, text=reply.text)

@@ -37,6 +37,7 @@ from oncall.custom_actions import calls
 from oncall.models import CustomAction, CustomActionRun, Incident, TimelineEntry
 from oncall.offers import ActionResult
 from oncall.timeline import Actor, display_name
+from oncall.webhooks import sending
 from oncall.webhooks.signing import new_message_id
 
 Status = CustomActionRun.Status
@@ -185,7 +186,7 @@ def retire_stale(now: datetime | None = None, **scope: Any) -> int:
     lost its worker (its result is unknown). Returns how many were retired."""
     now = now or timezone.now()
     expiry = timedelta(seconds=settings.CUSTOM_ACTION_EXPIRY_SECONDS)
-    lost_after = timedelta(seconds=2 * calls.TOTAL_TIMEOUT)
+    lost_after = timedelta(seconds=2 * sending.TOTAL_TIMEOUT)
     stale = CustomActionRun.objects.filter(**scope).filter(
         Q(status=Status.PENDING, created_at__lt=now - expiry)
         | Q(status=Status.CALLING, called_at__lt=now - lost_after)

@@ -22,28 +22,24 @@ from __future__ import annotations
 
 import json
 import logging
-import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-import requests
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from oncall import outbound
 from oncall.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from oncall.models.webhooks import TEST_EVENT_TYPE
-from oncall.webhooks import payload, signing
+from oncall.webhooks import payload, sending, signing
 from oncall.webhooks.outbox import hand_out_after_commit
 
 logger = logging.getLogger(__name__)
 
 Status = WebhookDelivery.Status
-CONNECT_TIMEOUT = 5.0
-TOTAL_TIMEOUT = 15.0
 # A sender holds a delivery this long: more than one attempt can take.
 LEASE = timedelta(seconds=60)
 ANSWER_BYTES = 4096
@@ -137,62 +133,24 @@ def _waits_for_earlier(delivery: WebhookDelivery) -> bool:
 
 
 def post(endpoint: WebhookEndpoint, event: WebhookEvent, now: datetime) -> Answer:
-    """POST the event's body to the endpoint through the SSRF guard, signed afresh."""
-    body = event.body.encode()
-    headers = {
-        **endpoint.headers,
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        **signing.sign(endpoint.signing_secrets(now), event.event_id, body),
-    }
-    started = time.monotonic()
-    try:
-        with outbound.session() as session:
-            response = session.post(
-                endpoint.url,
-                data=body,
-                headers=headers,
-                timeout=(CONNECT_TIMEOUT, TOTAL_TIMEOUT),
-                stream=True,
-            )
-            with response:
-                text = _read_capped(response, started + TOTAL_TIMEOUT)
-    except outbound.OutboundRefused as refused:
-        return Answer(None, "", REFUSED + str(refused), _since(started))
-    except (requests.RequestException, TimeoutError) as error:
-        return Answer(None, "", _error_text(error), _since(started))
-    return Answer(
-        response.status_code, text, "", _since(started), _retry_after(response.headers, now)
+    """POST the event's body to the endpoint (``sending.send_signed``), signed afresh."""
+    reply = sending.send_signed(
+        "POST",
+        endpoint.url,
+        event.body.encode(),
+        {**endpoint.headers, "Content-Type": "application/json", "User-Agent": USER_AGENT},
+        secrets=endpoint.signing_secrets(now),
+        message_id=event.event_id,
+        answer_bytes=ANSWER_BYTES,
     )
+    if reply.status_code is None:
+        error = REFUSED + reply.refused if reply.refused else reply.error
+        return Answer(None, "", error, reply.duration_ms)
+    retry_after = _retry_after(reply.headers, now)
+    return Answer(reply.status_code, reply.text, "", reply.duration_ms, retry_after)
 
 
-def _read_capped(response: requests.Response, deadline: float) -> str:
-    """The first ``ANSWER_BYTES`` of the answer, read before ``deadline`` (the rest is not
-    read: a receiver cannot make the console download a gigabyte or take forever)."""
-    chunks, size = [], 0
-    for chunk in response.iter_content(chunk_size=1024):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= ANSWER_BYTES:
-            break
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"The answer took longer than {TOTAL_TIMEOUT:.0f} s")
-    return b"".join(chunks)[:ANSWER_BYTES].decode(errors="replace")
-
-
-def _since(started: float) -> int:
-    return int((time.monotonic() - started) * 1000)
-
-
-def _error_text(error: BaseException) -> str:
-    """A network error in a sentence (requests' messages nest the cause several levels)."""
-    kind = type(error).__name__
-    return f"{kind}: {error}"[:1000]
-
-
-def _retry_after(
-    headers: requests.structures.CaseInsensitiveDict, now: datetime
-) -> timedelta | None:
+def _retry_after(headers: Mapping[str, str], now: datetime) -> timedelta | None:
     value = headers.get("Retry-After", "").strip()
     if not value:
         return None

@@ -192,10 +192,10 @@ def test_a_refused_connection_is_recorded_in_words(responder, incident, channel)
 def test_a_receiver_that_does_not_answer_in_time_is_recorded_as_a_timeout(
     monkeypatch, responder, incident, channel, receiver
 ):
-    from oncall.custom_actions import calls
+    from oncall.webhooks import sending
 
     # The budget, not the receiver, is what is tested: a shorter one keeps the test quick.
-    monkeypatch.setattr(calls, "TOTAL_TIMEOUT", 0.3)
+    monkeypatch.setattr(sending, "TOTAL_TIMEOUT", 0.3)
     receiver.delay = 1.5
     action = make_action(channel, receiver)
 
