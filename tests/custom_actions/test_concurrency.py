@@ -1,5 +1,6 @@
 """Clicks at the same moment (two people, a double click, a retried request) make one call:
-the database holds one run in flight per action and incident."""
+the database holds one run in flight per action and incident. On PostgreSQL: SQLite's shared
+in-memory test database answers simultaneous writers from threads with "table is locked"."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from oncall.timeline import Actor
 from tests.custom_actions.conftest import make_action
 from tests.factories import IncidentFactory, UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 CLICKS = 4
 
 
