@@ -9,7 +9,7 @@ as in Alertmanager's matchers.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -39,23 +39,33 @@ class Matcher:
     op: Op
     value: str = ""
 
+    def __post_init__(self) -> None:
+        # Matchers run per event against every rule of a source or channel: decide the
+        # comparison once, not per call.
+        object.__setattr__(self, "_test", _test_for(self.op, self.value))
+
     def matches(self, subject: Mapping[str, str]) -> bool:
         """``subject`` maps keys (``labels.x``, ``title``...) to values; absent means missing."""
-        actual = subject.get(self.key)
-        match self.op:
-            case Op.EXISTS:
-                return actual is not None
-            case Op.NOT_EXISTS:
-                return actual is None
-            case Op.EQUALS:
-                return actual == self.value
-            case Op.NOT_EQUALS:
-                return actual != self.value
-            case Op.REGEX:
-                return actual is not None and _compiled(self.value).fullmatch(actual) is not None
-            case Op.NOT_REGEX:
-                return actual is None or _compiled(self.value).fullmatch(actual) is None
-        raise AssertionError(f"unhandled op {self.op}")
+        return self._test(subject.get(self.key))  # type: ignore[attr-defined]
+
+
+def _test_for(op: Op, value: str) -> Callable[[str | None], bool]:
+    match op:
+        case Op.EXISTS:
+            return lambda actual: actual is not None
+        case Op.NOT_EXISTS:
+            return lambda actual: actual is None
+        case Op.EQUALS:
+            return lambda actual: actual == value
+        case Op.NOT_EQUALS:
+            return lambda actual: actual != value
+        case Op.REGEX:
+            whole = _compiled(value).fullmatch
+            return lambda actual: actual is not None and whole(actual) is not None
+        case Op.NOT_REGEX:
+            whole = _compiled(value).fullmatch
+            return lambda actual: actual is None or whole(actual) is None
+    raise AssertionError(f"unhandled op {op}")
 
 
 @lru_cache(maxsize=1024)
@@ -103,8 +113,12 @@ def _check_regex(pattern: str, where: str) -> None:
         raise ValidationError(f"{where}: invalid regex: {exc}.") from None
 
 
-def all_match(matchers: list[Matcher], subject: Mapping[str, str]) -> bool:
-    return all(m.matches(subject) for m in matchers)
+def all_match(matchers: Sequence[Matcher], subject: Mapping[str, str]) -> bool:
+    # A loop, not all(genexpr): this runs per event per rule, and the generator cost more.
+    for matcher in matchers:  # noqa: SIM110
+        if not matcher.matches(subject):
+            return False
+    return True
 
 
 def subject_of(

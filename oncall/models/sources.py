@@ -70,6 +70,10 @@ class AlertSource(models.Model):
     # key), kept like the push token: encrypted at rest, never shown back.
     signing_secret = EncryptedTextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
+    # A new value whenever the source's pipeline rules change (``PipelineRule``'s saves and
+    # queryset writes set it): a process keeps the compiled pipeline of the version it last
+    # saw, so that a push, which reads this row anyway, costs no query for its rules.
+    pipeline_version = models.UUIDField(default=uuid.uuid4, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -79,6 +83,14 @@ class AlertSource(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         self.token_hash = hash_token(self.token)
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            # A source loaded before its rules changed must not write its old pipeline
+            # version back: only the rules' writes set it.
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name != "pipeline_version"
+            ]
         super().save(*args, **kwargs)
 
     def clean(self) -> None:

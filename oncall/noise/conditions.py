@@ -27,7 +27,13 @@ class Condition:
     groups: tuple[tuple[Matcher, ...], ...] = ()
 
     def matches(self, subject: Mapping[str, str]) -> bool:
-        return not self.groups or any(all_match(list(g), subject) for g in self.groups)
+        if not self.groups:
+            return True
+        # A loop, not any(genexpr): this runs per event per rule (see ``all_match``).
+        for group in self.groups:  # noqa: SIM110
+            if all_match(group, subject):
+                return True
+        return False
 
 
 def parse_condition(raw: Any) -> Condition:

@@ -5,6 +5,10 @@ it) and runs when a push is accepted (``oncall.ingest.accept``), before routing:
 adds can choose the channel. The rules are read once per push, and each rule runs on what the
 rules before it made of the event.
 
+Compiled once. A process keeps each source's compiled rules for the source's
+``pipeline_version``, which every write of its rules changes: the push reads the source's row
+anyway, so a push whose rules did not change costs no query and no compiling for them.
+
 What a rule does. Its condition (``oncall.noise.conditions``: matchers on severity,
 title, description, alert_key and labels, AND within a group, OR between groups) decides
 whether its action applies: set the severity, rewrite the title or the description (a template
@@ -28,6 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db.models import Sum
@@ -95,6 +100,16 @@ class Pipeline:
         rows = PipelineRule.objects.filter(source=source, enabled=True).order_by("position", "id")
         return cls(tuple(_compiled(rule) for rule in rows))
 
+    @classmethod
+    def of(cls, source: AlertSource) -> Pipeline:
+        """The source's pipeline as of its ``pipeline_version``: compiled once per version."""
+        known = _compiled_pipelines.get(source.pk)
+        if known is not None and known[0] == source.pipeline_version:
+            return known[1]
+        pipeline = cls.load(source)
+        _compiled_pipelines[source.pk] = (source.pipeline_version, pipeline)
+        return pipeline
+
     def run(self, event: AlertEvent) -> AlertEvent:
         """The event as the rules leave it, with the rules that changed it; ``dropped`` when
         one dropped it (the rules after that one do not run)."""
@@ -115,12 +130,17 @@ class Pipeline:
         return replace(event, pipeline=tuple(steps)) if steps else event
 
 
+# Source id -> (pipeline version, its compiled pipeline). Replaced whole per source (a dict's
+# item assignment is atomic, so threads need no lock); one entry per source this process serves.
+_compiled_pipelines: dict[int, tuple[UUID, Pipeline]] = {}
+
+
 def run_pipeline(source: AlertSource, events: Iterable[AlertEvent]) -> list[AlertEvent]:
     """Every event of a push through its source's pipeline (the one call of ``ingest``)."""
     events = list(events)
     if not events:
         return events
-    pipeline = Pipeline.load(source)
+    pipeline = Pipeline.of(source)
     return [pipeline.run(event) for event in events] if pipeline.rules else events
 
 

@@ -7,9 +7,9 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from oncall.events import AlertEvent, EventKind, Severity
-from oncall.models import Alert, InboundEvent, Incident, PipelineRule
+from oncall.models import Alert, AlertSource, InboundEvent, Incident, PipelineRule
 from oncall.noise.pipelines import Pipeline, dropped_today, recent_events, try_rules
-from tests.factories import ChannelFactory, RouteFactory
+from tests.factories import AlertSourceFactory, ChannelFactory, RouteFactory
 from tests.noise.pushes import standard_source
 
 pytestmark = pytest.mark.django_db
@@ -196,3 +196,86 @@ def test_try_on_a_recent_event_starts_from_what_the_sender_sent(emit, source):
     assert tried["before"]["title"] == "as sent"
     broken = [PipelineRule(source=source, action=Action.SET_SEVERITY)]
     assert "severity" in try_rules(broken, recent)["errors"]["1"]
+
+
+# --- Compiled once per version of the rules -----------------------------------------------------
+
+
+def _titles_after_push(emit, title: str = "CPU high") -> str:
+    emit(title)
+    return Alert.objects.order_by("-id").first().title
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "save",
+        "delete",
+        "queryset_update",
+        "queryset_delete",
+        "bulk_create",
+        "bulk_update",
+    ],
+)
+def test_every_way_of_changing_rules_reaches_the_next_push(emit, source, change):
+    """The process keeps the compiled pipeline while the source's version stays, so each write
+    path must give the source a new version (or the push would run the old rules)."""
+    first = rule(source, 1, Action.SET_TITLE, template="[one] {{ Title }}")
+    assert _titles_after_push(emit) == "[one] CPU high"  # compiled and kept
+
+    match change:
+        case "save":
+            first.template = "[two] {{ Title }}"
+            first.save()
+        case "delete":
+            first.delete()
+        case "queryset_update":
+            PipelineRule.objects.filter(pk=first.pk).update(template="[two] {{ Title }}")
+        case "queryset_delete":
+            PipelineRule.objects.filter(source=source).delete()
+        case "bulk_create":
+            PipelineRule.objects.bulk_create(
+                [PipelineRule(source=source, position=0, action=Action.DROP)]
+            )
+        case "bulk_update":
+            first.template = "[two] {{ Title }}"
+            PipelineRule.objects.bulk_update([first], ["template"])
+
+    emit("Disk full", key="other")
+    latest = Alert.objects.get(alert_key="other")
+    expected = {
+        "save": ("[two] Disk full", False),
+        "delete": ("Disk full", False),
+        "queryset_update": ("[two] Disk full", False),
+        "queryset_delete": ("Disk full", False),
+        "bulk_create": ("Disk full", True),
+        "bulk_update": ("[two] Disk full", False),
+    }[change]
+    assert (latest.title, latest.suppressed == Alert.Suppression.PIPELINE_DROPPED) == expected
+
+
+def test_a_rule_moved_to_another_source_leaves_both_pipelines_current(emit, source, channel):
+    other = AlertSourceFactory(channel=channel, kind="standard", name="Other")
+    moved = rule(source, 1, Action.SET_TITLE, template="[moved] {{ Title }}")
+    assert _titles_after_push(emit) == "[moved] CPU high"
+    emit(to=other, key="before")  # the other source's empty pipeline, compiled and kept
+
+    moved.source = other
+    moved.save()
+
+    emit("Disk full", key="here")
+    emit("Disk full", key="there", to=other)
+    assert Alert.objects.get(alert_key="here").title == "Disk full"
+    assert Alert.objects.get(alert_key="there").title == "[moved] Disk full"
+
+
+def test_saving_a_source_loaded_before_its_rules_changed_keeps_the_new_version(emit, source):
+    stale = AlertSource.objects.get(pk=source.pk)
+    assert _titles_after_push(emit) == "CPU high"  # no rules: compiled and kept for this version
+    rule(source, 1, Action.SET_TITLE, template="[new] {{ Title }}")
+
+    stale.description = "edited in another tab"
+    stale.save()  # must not write back the version it loaded, whose pipeline is kept
+
+    assert _titles_after_push(emit, "Disk full") == "[new] Disk full"
+    assert AlertSource.objects.get(pk=source.pk).description == "edited in another tab"
