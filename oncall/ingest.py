@@ -115,19 +115,20 @@ def accept(
         )
     if not events:
         notes.append("The payload holds no alert to act on.")
-    with transaction.atomic():
-        inbound = InboundEvent.objects.create(
-            source=source,
-            received_at=timezone.now(),
-            status=_initial_status(routed, unrouted),
-            events=routed,
-            notes=notes,
-            body_bytes=body_bytes,
-            processed_at=None if routed else timezone.now(),
-            pipeline_dropped=sum(event.dropped for event in events),
-        )
-        if routed:
-            _enqueue(inbound.pk)
+    # One statement, no transaction around it: the push's single insert commits by itself
+    # (autocommit), and its task is sent after it (inside a caller's transaction, at commit).
+    inbound = InboundEvent.objects.create(
+        source=source,
+        received_at=timezone.now(),
+        status=_initial_status(routed, unrouted),
+        events=routed,
+        notes=notes,
+        body_bytes=body_bytes,
+        processed_at=None if routed else timezone.now(),
+        pipeline_dropped=sum(event.dropped for event in events),
+    )
+    if routed:
+        _enqueue(inbound.pk)
     return AcceptResult(
         request_id=str(inbound.request_id), events=events, unrouted=unrouted, notes=notes
     )
