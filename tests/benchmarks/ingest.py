@@ -53,6 +53,7 @@ class PhaseResult:
     drain_seconds: float
     latencies_ms: list[float] = field(default_factory=list)
     errors: int = 0
+    usage: common.Usage | None = None
 
     def row(self) -> list[str]:
         lat = sorted(self.latencies_ms)
@@ -66,7 +67,18 @@ class PhaseResult:
             f"{p99:.1f}",
             f"{self.events / self.process_seconds:,.0f}",
             f"{self.drain_seconds:.1f}",
+            *self._cpu_per_event(),
             str(self.errors),
+        ]
+
+    def _cpu_per_event(self) -> list[str]:
+        """Web and worker CPU milliseconds per event, so that a change in cost shows even when
+        the machine's other load moves the rates."""
+        if self.usage is None:
+            return ["", ""]
+        return [
+            f"{self.usage.web / self.events * 1000:.2f}",
+            f"{self.usage.workers / self.events * 1000:.2f}",
         ]
 
 
@@ -321,6 +333,7 @@ def run_phase(
     args: argparse.Namespace,
     rate: float | None,
     *,
+    servers: common.Servers | None = None,
     bodies_of: str | None = None,
 ) -> PhaseResult:
     """One phase; ``bodies_of`` names the phase whose bodies to push again (same random seed)."""
@@ -351,6 +364,7 @@ def run_phase(
         )
         for c in range(args.clients)
     ]
+    meter = common.CpuMeter(servers) if servers else None
     began = time.monotonic()
     for thread in threads:
         thread.start()
@@ -360,7 +374,14 @@ def run_phase(
     done = wait_processed()
     events = sum(len(bodies) for bodies in per_client) * args.batch
     return PhaseResult(
-        name, events, sent - began, done - began, done - sent, latencies, len(errors)
+        name,
+        events,
+        sent - began,
+        done - began,
+        done - sent,
+        latencies,
+        len(errors),
+        meter.read() if meter else None,
     )
 
 
@@ -373,6 +394,8 @@ def print_table(results: list[PhaseResult], args: argparse.Namespace) -> None:
         "p99 ms",
         "processed ev/s",
         "drain s",
+        "web CPU ms/ev",
+        "worker CPU ms/ev",
         "errors",
     ]
     print(
@@ -429,15 +452,18 @@ def run_level(level: int, env: dict[str, str], args: argparse.Namespace) -> list
         noise_rules()
     with common.Servers(
         env, port=PORT, web_workers=args.web_workers, task_workers=args.task_workers
-    ):
+    ) as servers:
+        paced = f"{args.rate:.0f} ev/s, {level:,} open"
         results = [
-            run_phase(f"flat out, {level:,} open", path, args, rate=None),
-            run_phase(f"{args.rate:.0f} ev/s, {level:,} open", path, args, rate=args.rate),
+            run_phase(f"flat out, {level:,} open", path, args, rate=None, servers=servers),
+            run_phase(paced, path, args, rate=args.rate, servers=servers),
         ]
         if mapped:
             name = f"custom webhook, flat out, {level:,} open"
             flat = f"flat out, {level:,} open"
-            results.append(run_phase(name, mapped, args, rate=None, bodies_of=flat))
+            results.append(
+                run_phase(name, mapped, args, rate=None, servers=servers, bodies_of=flat)
+            )
         return results
 
 
