@@ -191,6 +191,79 @@ def test_bad_filter_values_are_reported_and_the_rest_still_applies(
     assert numbers_on(response) == [shown.number]
 
 
+def filters_button(response) -> str:
+    """The words of the button that folds the filters away on a phone, tags left out."""
+    match = re.search(r"<summary[^>]*>(.*?)</summary>", response.content.decode(), re.S)
+    assert match, "no filters button"
+    return " ".join(re.sub(r"<[^>]+>", " ", match.group(1)).split())
+
+
+def test_the_filters_button_counts_the_filters_that_narrow_the_list(signed_in, channel):
+    # The order and the status tab choose how the list shows, not what it holds.
+    assert filters_button(signed_in.get(LIST, {"sort": "newest", "state": "all"})) == "Filters"
+
+    narrowed = signed_in.get(LIST, {"severity": "critical", "q": "disk", "sort": "newest"})
+
+    assert filters_button(narrowed) == "Filters 2 filters on"
+    assert "Clear filters" in narrowed.content.decode()
+
+
+def test_the_filters_unfold_when_a_value_needs_fixing(signed_in):
+    fine = signed_in.get(LIST, {"severity": "critical"}).content.decode()
+    wrong = signed_in.get(LIST, {"severity": "apocalyptic"}).content.decode()
+
+    assert '<details class="filters-fold">' in fine
+    assert '<details class="filters-fold" open>' in wrong
+
+
+def test_rows_and_results_carry_the_servers_times_for_the_new_marks(signed_in, channel):
+    created = timezone.now() - timedelta(minutes=3)
+    incident = IncidentFactory(channel=channel, created_at=created)
+    before = timezone.now()
+
+    for response in (signed_in.get(LIST), signed_in.get(LIST, HTTP_X_LIVE_REFRESH="1")):
+        body = response.content.decode()
+        assert f'data-created="{int(created.timestamp() * 1000)}"' in body
+        rendered = int(re.search(r'data-rendered-at="(\d+)"', body).group(1))
+        assert before.timestamp() * 1000 - 1 <= rendered <= timezone.now().timestamp() * 1000
+        assert f'data-number="{incident.number}"' in body
+
+
+@pytest.mark.parametrize(
+    ("query", "everything"),
+    [
+        ({}, True),
+        ({"sort": "newest"}, True),
+        ({"state": "closed"}, False),
+        ({"severity": "critical"}, False),
+        ({"page": "2"}, False),
+    ],
+)
+def test_only_the_whole_open_list_counts_as_a_look_at_everything_new(
+    signed_in, channel, query, everything
+):
+    for _ in range(51):
+        IncidentFactory(channel=channel)
+
+    body = signed_in.get(LIST, query).content.decode()
+
+    assert ("data-shows-everything-new" in body) is everything
+
+
+def test_the_new_marks_and_notifications_speak_the_readers_language(signed_in):
+    english = signed_in.get(LIST, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    chinese = signed_in.get(LIST, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+
+    assert "oncall/new_incidents" in english
+    assert "Notify me of new incidents" in english
+    assert 'data-new="New"' in english
+    assert "新故障时通知我" in chinese
+    assert 'data-new="新"' in chinese
+    assert 'data-blocked-label="通知已被阻止"' in chinese
+    assert "Notify me" not in chinese
+    assert "{#" not in english  # a template comment left unparsed would show on the page
+
+
 def test_the_live_refresh_gets_the_results_alone(signed_in, channel):
     incident = IncidentFactory(channel=channel, title="Queue backlog growing")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django import template
@@ -23,3 +24,10 @@ def login_sections(context: dict[str, Any]) -> list[Section]:
 def display_name(user: Any) -> str:
     """``{{ person|display_name }}``: a person named as cards and the timeline name them."""
     return timeline.display_name(user)
+
+
+@register.filter
+def epoch_ms(moment: datetime) -> int:
+    """``{{ when|epoch_ms }}``: milliseconds since 1970, for scripts that compare the server's
+    times (a row's creation with the list's rendering) whatever the page's time zone."""
+    return int(moment.timestamp() * 1000)

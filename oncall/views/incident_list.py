@@ -38,7 +38,9 @@ def incident_index(request: HttpRequest) -> HttpResponse:
         "state": listed.state,
         "refresh_seconds": settings.INCIDENT_LIST_REFRESH_SECONDS,
         "page_links": _page_links(request, page),
-        "filtered": _is_filtered(form),
+        "active_filters": _active_filter_count(form),
+        "rendered_at": now,
+        "shows_everything_new": _shows_everything_new(form, listed.state, page),
     }
     if request.headers.get(LIVE_HEADER):
         response = render(request, "oncall/_incident_results.html", context)
@@ -83,6 +85,15 @@ def _this_page_with(request: HttpRequest, **changes: str | None) -> str:
     return f"?{query.urlencode()}"
 
 
-def _is_filtered(form: IncidentFilterForm) -> bool:
+def _shows_everything_new(form: IncidentFilterForm, state: str, page: Page) -> bool:
+    """The list as it opens (open incidents, unfiltered, first page) holds every incident that
+    arrived lately: having seen it counts as having looked, which the "new" marks remember.
+    A closed tab or a filter seen since does not hide what arrived elsewhere."""
+    return state == "open" and not _active_filter_count(form) and page.number == 1
+
+
+def _active_filter_count(form: IncidentFilterForm) -> int:
+    """How many filters narrow the list (the order and the status tab do not): shown on the
+    button that folds the filters away on a phone."""
     names = ("channel", "severity", "period", "mine", "assigned", "q")
-    return any(form.value(name) for name in names)
+    return sum(1 for name in names if form.value(name))

@@ -2,6 +2,9 @@
 // same URL with the X-Live-Refresh header, which answers with the results alone, and swap them
 // in when they changed. New incidents are announced to screen readers; keyboard focus on a
 // link survives the swap. Without JavaScript the page still works: it just needs a reload.
+// After each swap the results fire "live:refreshed" (detail.before: the numbers shown before),
+// which new_incidents.js listens to; it sets data-watch-hidden on the results when someone
+// wants notifications, so that the refresh goes on while the tab is in the background.
 (function () {
   "use strict";
   var results = document.getElementById("incident-results");
@@ -59,7 +62,7 @@
   }
 
   function refresh() {
-    if (busy || document.visibilityState === "hidden") {
+    if (busy || (document.hidden && !results.dataset.watchHidden)) {
       return;
     }
     busy = true;
@@ -82,6 +85,7 @@
           lastHtml = html;
           restoreFocus(href);
           announceNew(before);
+          results.dispatchEvent(new CustomEvent("live:refreshed", { detail: { before: before } }));
         }
       })
       .catch(function () {

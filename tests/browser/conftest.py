@@ -31,7 +31,10 @@ from tests.feishu.sandbox.conftest import (  # noqa: F401
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 # Feishu's web-app frame on a phone: the pages must work at this size (CSS pixels).
 PHONE_SCREEN = {"width": 412, "height": 915, "pixelRatio": 2}
+# A smaller, common phone (iPhone 12 to 14): the incident list must start within its first screen.
+SMALL_PHONE_SCREEN = {"width": 390, "height": 844, "pixelRatio": 3}
 DESKTOP_SCREEN = {"width": 1280, "height": 900}
+LAPTOP_SCREEN = {"width": 1280, "height": 800}
 WAIT_SECONDS = 10
 
 
@@ -55,7 +58,7 @@ def _system_chromium() -> tuple[str, str]:
 @pytest.fixture
 def browser(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator:
     """A headless chromium with a fresh profile, sized like a phone; parametrize it
-    indirectly with ``DESKTOP_SCREEN`` for a desktop window."""
+    indirectly with another screen (a desktop window is one without a ``pixelRatio``)."""
     screen = getattr(request, "param", PHONE_SCREEN)
     browser_path, driver_path = _system_chromium()
     from selenium import webdriver
@@ -77,15 +80,26 @@ def browser(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator:
         "--disable-default-apps",
     ):
         options.add_argument(argument)
-    if screen is DESKTOP_SCREEN:
+    if "pixelRatio" not in screen:
         options.add_argument(f"--window-size={screen['width']},{screen['height']}")
     else:
         # Headless windows have a minimum width above a phone's: emulate the phone's screen.
         options.add_experimental_option("mobileEmulation", {"deviceMetrics": screen})
     driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
     driver.implicitly_wait(0)
+    if "pixelRatio" not in screen:
+        _size_the_viewport(driver, screen)
     yield driver
     driver.quit()
+
+
+def _size_the_viewport(driver, screen: dict) -> None:
+    """Make the page's viewport (not the window around it) the screen's size: even headless,
+    chromium's window keeps room for a toolbar."""
+    outer = driver.execute_script(
+        "return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight]"
+    )
+    driver.set_window_size(screen["width"] + outer[0], screen["height"] + outer[1])
 
 
 @pytest.fixture
@@ -136,9 +150,11 @@ def wait_for_heading(browser, text: str) -> None:
 
 
 def fits_the_screen(browser) -> bool:
-    """Nothing sticks out sideways (no horizontal scrolling on a phone)."""
+    """Nothing sticks out sideways (no horizontal scrolling on a phone). Measured against the
+    screen's width (clientWidth): a phone widens its window.innerWidth to whatever sticks out,
+    zooming the page out, which would hide the very overflow looked for."""
     return browser.execute_script(
-        "return document.documentElement.scrollWidth <= window.innerWidth"
+        "var page = document.documentElement; return page.scrollWidth <= page.clientWidth"
     )
 
 
