@@ -4,6 +4,8 @@ Celery (tests call task functions directly or capture on-commit callbacks)."""
 import os
 import tempfile
 
+from tests.xdist_databases import redis_url_for_worker
+
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "test-encryption-key")
 os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="oncall-test-"))
@@ -18,20 +20,24 @@ os.environ["DATA_DIR"] = (
 ).rstrip(os.sep)
 # ... and, on Redis, a database of its own (the broker's queues, the cache, the rate limits): one
 # process's cache.clear() would otherwise empty the queues another's real worker is reading.
-# gw0 keeps the given database, gw1 the one below it, and so on; a subprocess (a test's Celery
-# worker) inherits the base and so computes the same one.
-if os.environ.get("CELERY_BROKER_URL", "").startswith("redis://"):
-    _base = os.environ.setdefault("ONCALL_TEST_BROKER_BASE", os.environ["CELERY_BROKER_URL"])
-    _url, _, _db = _base.rpartition("/")
-    if not _db.isdigit():  # redis://host:port, no database named: database 0
-        _url, _db = _base.rstrip("/"), "0"
-    _worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
-    os.environ["CELERY_BROKER_URL"] = f"{_url}/{int(_db or 0) - _worker}"
+# gw0 keeps the given database (0 when the URL names none), gw1 the one below it, and so on,
+# wrapping from 0 to 15 (Redis has 16 databases unless configured otherwise), so that 15, the
+# one dev.py gives, is followed by 14. The URL as first given is kept in the environment: a
+# subprocess (a test's Celery worker) inherits it and PYTEST_XDIST_WORKER, and so computes the
+# same database as the process that started it. REDIS_URL, when set apart from the broker's,
+# gets the same treatment.
+for _name in ("CELERY_BROKER_URL", "REDIS_URL"):
+    if os.environ.get(_name, "").startswith(("redis://", "rediss://")):
+        os.environ[_name] = redis_url_for_worker(
+            os.environ.setdefault(f"ONCALL_TEST_{_name}_BASE", os.environ[_name]),
+            os.environ.get("PYTEST_XDIST_WORKER", "gw0"),
+        )
 os.environ.setdefault("PUBLIC_BASE_URL", "https://oncall.example.com")
 os.environ.setdefault("FEISHU_SANDBOX_ENABLED", "true")
 
-from oncall.env import env_bool
-from oncall.settings import *  # noqa: F403
+# The settings read the environment set above when imported.
+from oncall.env import env_bool  # noqa: E402
+from oncall.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast user creation
 
