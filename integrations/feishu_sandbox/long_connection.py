@@ -10,9 +10,12 @@ What the official SDK's client (``lark_oapi.ws.Client``) does, and what the sand
    with a response frame.
 
 An app whose subscription mode is "long connection" gets its events and new-format card
-callbacks as ``SocketPush`` rows (``push``), which the socket server hands to one connected
-client; ``push`` waits for the answer as Feishu waits for an HTTP answer (3 s). Old-format card
-callbacks never travel this way (Feishu sends them to the message card request URL only).
+callbacks through ``push``: the web process (where the click or event happens) opens a relay
+WebSocket to the socket server (``RELAY_PATH``, with a ticket of its own), sends the payload and
+waits for the answer, which the server relays from one connected client; Feishu waits 3 s for an
+HTTP answer, and so does the server for the client's. No database between them, and no polling.
+Old-format card callbacks never travel this way (Feishu sends them to the message card request
+URL only).
 
 When several clients of one app are connected, Feishu delivers each event to one of them, not
 to all (its long-connection guide: "cluster mode, no broadcast"); the sandbox picks one at
@@ -27,16 +30,17 @@ import hmac
 import json
 import secrets
 import time
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.http import HttpRequest, JsonResponse
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.sync.client import connect
 
-from integrations.feishu_sandbox.models import SandboxApp, SocketPush
+from integrations.feishu_sandbox.models import SandboxApp
 
 # The codes the SDK reads from the endpoint's answer (lark_oapi/ws/const.py): 0 is success;
 # 1 (system busy) and 1000040343 (internal error) make it retry; anything else stops it.
@@ -54,7 +58,10 @@ CLIENT_CONFIG = {
 TICKET_LIFETIME_SECONDS = 300
 # Feishu waits 3 s for the answer to a card callback.
 ANSWER_TIMEOUT_SECONDS = 3.0
-POLL_SECONDS = 0.03
+# Where the web process hands a push to the socket server; a ticket's purpose says which of
+# the two paths it opens.
+CLIENT_PATH, RELAY_PATH = "/ws/v2", "/relay"
+CLIENT, RELAY = "client", "relay"
 
 
 def socket_base_url() -> str:
@@ -64,22 +71,25 @@ def socket_base_url() -> str:
 # --- Tickets ----------------------------------------------------------------------------------
 
 
-def _sign(body: str) -> str:
-    return hmac.new(
-        settings.SECRET_KEY.encode(), b"sandbox-socket:" + body.encode(), hashlib.sha256
-    ).hexdigest()
+def _sign(body: str, purpose: str) -> str:
+    message = f"sandbox-socket:{purpose}:{body}".encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
 
 
-def make_ticket(app_id: str, device_id: str, *, now: float | None = None) -> str:
+def make_ticket(
+    app_id: str, device_id: str, *, purpose: str = CLIENT, now: float | None = None
+) -> str:
+    """A client's ticket (``CLIENT``, for ``CLIENT_PATH``) or the web process's (``RELAY``)."""
     expires = int((now or time.time()) + TICKET_LIFETIME_SECONDS)
     body = base64.urlsafe_b64encode(json.dumps([app_id, device_id, expires]).encode()).decode()
-    return f"{body}.{_sign(body)}"
+    return f"{body}.{_sign(body, purpose)}"
 
 
-def read_ticket(ticket: str, device_id: str) -> str | None:
-    """The App ID a valid, unexpired ticket for ``device_id`` was made for, else None."""
+def read_ticket(ticket: str, device_id: str, *, purpose: str = CLIENT) -> str | None:
+    """The App ID a valid, unexpired ticket for ``device_id`` and ``purpose`` was made for,
+    else None."""
     body, _, signature = ticket.partition(".")
-    if not body or not hmac.compare_digest(signature.encode(), _sign(body).encode()):
+    if not body or not hmac.compare_digest(signature.encode(), _sign(body, purpose).encode()):
         return None
     try:
         app_id, for_device, expires = json.loads(base64.urlsafe_b64decode(body.encode()))
@@ -112,7 +122,7 @@ def endpoint(request: HttpRequest) -> JsonResponse:
     device_id = secrets.token_hex(8)
     service_id = str(int.from_bytes(hashlib.sha256(app.app_id.encode()).digest()[:3], "big"))
     url = (
-        f"{socket_base_url()}/ws/v2?device_id={device_id}&service_id={service_id}"
+        f"{socket_base_url()}{CLIENT_PATH}?device_id={device_id}&service_id={service_id}"
         f"&ticket={make_ticket(app.app_id, device_id)}"
     )
     return JsonResponse(
@@ -123,54 +133,49 @@ def endpoint(request: HttpRequest) -> JsonResponse:
 # --- Pushing over the socket ------------------------------------------------------------------
 
 
-def push(app: SandboxApp, payload: dict, *, timeout: float = ANSWER_TIMEOUT_SECONDS) -> SocketPush:
-    """Queue ``payload`` for one of the app's connected clients and wait for its answer (or
-    for ``timeout``: the row is then failed, so that a late client does not act on it)."""
-    row = SocketPush.objects.create(app=app, payload=json.dumps(payload, ensure_ascii=False))
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        time.sleep(POLL_SECONDS)
-        row.refresh_from_db()
-        if row.state in (SocketPush.State.ANSWERED, SocketPush.State.FAILED):
-            return row
-    SocketPush.objects.filter(
-        pk=row.pk, state__in=[SocketPush.State.PENDING, SocketPush.State.SENT]
-    ).update(
-        state=SocketPush.State.FAILED,
-        error="no client of this app answered within 3 s",
-        answered_at=timezone.now(),
-    )
-    row.refresh_from_db()
-    return row
+@dataclass(frozen=True)
+class SocketAnswer:
+    """What came back for one push: the client's code and decoded answer, or an error."""
+
+    code: int | None = None
+    answer: str = ""
+    error: str = ""
+    device_id: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> SocketAnswer:
+        fields = json.loads(text)
+        return cls(fields["code"], fields["answer"], fields["error"], fields["device_id"])
 
 
-# --- What the socket server calls (from its worker threads) -----------------------------------
+# An answer is read whole up to this size, over the socket as over HTTP (send.py): a card
+# answer holds a whole card (up to 30 KB).
+ANSWER_CHARS = 64 * 1024
+# How long the web process waits: the server's own 3 s for the client, and a margin for the
+# relay itself, so that the server's reason ("no answer within 3 s") is what comes back.
+RELAY_MARGIN_SECONDS = 2.0
 
 
-def take_pending(app_ids: list[str], *, limit: int = 50) -> list[SocketPush]:
-    """Pending pushes of apps with a connected client, marked sent (each is taken once)."""
-    if not app_ids:
-        return []
-    with transaction.atomic():
-        rows = list(
-            SocketPush.objects.select_for_update(skip_locked=True)
-            .filter(state=SocketPush.State.PENDING, app__app_id__in=app_ids)
-            .select_related("app")[:limit]
+def push(app: SandboxApp, payload: dict) -> SocketAnswer:
+    """Hand ``payload`` to one of the app's connected clients through the socket server and
+    wait for its answer (3 s, as Feishu waits; a later answer is ignored)."""
+    ticket = make_ticket(app.app_id, "", purpose=RELAY)
+    url = f"{socket_base_url()}{RELAY_PATH}?ticket={ticket}"
+    wait = ANSWER_TIMEOUT_SECONDS + RELAY_MARGIN_SECONDS
+    try:
+        # proxy=None: websockets would otherwise honour HTTP(S)_PROXY for this local hop.
+        with connect(url, proxy=None, open_timeout=wait, close_timeout=1) as relay:
+            relay.send(json.dumps(payload, ensure_ascii=False))
+            return SocketAnswer.from_json(relay.recv(timeout=wait))
+    except TimeoutError:
+        return SocketAnswer(error="the long-connection server did not answer in time")
+    except (OSError, InvalidHandshake, ConnectionClosed):
+        return SocketAnswer(
+            error="the sandbox's long-connection server is not running (manage.py sandbox_socket)"
         )
-        SocketPush.objects.filter(pk__in=[r.pk for r in rows]).update(state=SocketPush.State.SENT)
-    return rows
-
-
-def record_answer(push_id: int, device_id: str, code: int | None, answer: str, error: str) -> None:
-    state = SocketPush.State.ANSWERED if code is not None else SocketPush.State.FAILED
-    SocketPush.objects.filter(pk=push_id, state=SocketPush.State.SENT).update(
-        state=state,
-        answer_code=code,
-        answer=answer[:65536],
-        error=error[:300],
-        device_id=device_id,
-        answered_at=timezone.now(),
-    )
 
 
 def decode_answer(frame_payload: bytes) -> tuple[int, str]:

@@ -395,33 +395,3 @@ class RateKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
-
-
-class SocketPush(models.Model):
-    """An event or card callback for an app in long-connection mode, queued for the sandbox's
-    long-connection server (``socket_server``), which hands it to one connected client and
-    writes the client's answer back here. The database is the queue because the click comes
-    in a web process and the socket lives in another."""
-
-    class State(models.TextChoices):
-        PENDING = "pending"
-        SENT = "sent"
-        ANSWERED = "answered"
-        FAILED = "failed"
-
-    app = models.ForeignKey(SandboxApp, on_delete=models.CASCADE, related_name="+")
-    payload = models.TextField()
-    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
-    # The client's answer frame: its HTTP-like code and the decoded data (a card answer).
-    answer_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    answer = models.TextField(blank=True)
-    error = models.CharField(max_length=300, blank=True)
-    device_id = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    answered_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-
-    def __str__(self) -> str:
-        return f"push {self.pk} to {self.app_id} ({self.state})"

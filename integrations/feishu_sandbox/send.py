@@ -44,7 +44,6 @@ from integrations.feishu_sandbox.models import (
     SandboxChat,
     SandboxMessage,
     SandboxUser,
-    SocketPush,
     SubscriptionMode,
 )
 from integrations.feishu_sandbox.render import looks_like_card
@@ -55,8 +54,6 @@ TIMEOUT_SECONDS = 3.0
 # What the Feishu client shows when the card request URL fails (its wording is localised;
 # this is the sense of it, not a copy).
 FAILURE_TOAST = "Something went wrong. Please try again later."
-# The answer is read whole up to this size: a card answer holds a whole card (up to 30 KB).
-ANSWER_PREVIEW_CHARS = 64 * 1024
 
 Signing = Literal["event", "card_v1", "none"]
 
@@ -324,7 +321,7 @@ def post(push: Push) -> Delivery:
         return Delivery(push.url, None, error="no answer within 3 s", sent=push.payload)
     except requests.RequestException as exc:
         return Delivery(push.url, None, error=type(exc).__name__, sent=push.payload)
-    answer = response.content[:ANSWER_PREVIEW_CHARS].decode("utf-8", errors="replace")
+    answer = response.content[: long_connection.ANSWER_CHARS].decode("utf-8", errors="replace")
     return Delivery(push.url, response.status_code, answer=answer, sent=push.payload)
 
 
@@ -338,10 +335,10 @@ OVER_SOCKET = "long connection"
 def over_socket(app: SandboxApp, payload: dict) -> Delivery:
     """Hand ``payload`` (plaintext: the socket is the authentication, as on Feishu) to one of
     the app's connected clients and read its answer like an HTTP one."""
-    row = long_connection.push(app, payload)
-    if row.state != SocketPush.State.ANSWERED:
-        return Delivery(OVER_SOCKET, None, error=row.error, sent=payload)
-    return Delivery(OVER_SOCKET, row.answer_code, answer=row.answer, sent=payload)
+    answer = long_connection.push(app, payload)
+    if answer.code is None:
+        return Delivery(OVER_SOCKET, None, error=answer.error, sent=payload)
+    return Delivery(OVER_SOCKET, answer.code, answer=answer.answer, sent=payload)
 
 
 def uses_socket(app: SandboxApp) -> bool:

@@ -9,8 +9,9 @@ frame (``type`` header ``ping`` / ``pong``), 1 a data frame (``type`` ``event``,
 event with the same frame, its payload replaced by ``{"code": 200, "data": "<base64 JSON>"}``.
 
 Run by ``manage.py sandbox_socket`` (``dev.py up`` starts it with the sandbox) and, in tests, in
-a thread (``start_in_thread``). Pushes come from the database (``long_connection.push``): the
-server polls for pending ones of the apps it has clients for.
+a thread (``start_in_thread``). Pushes come from the web process over a relay connection on the
+same port (``long_connection.push``): one payload in, one answer back, each relay connection
+waiting on its client's answer frame; the server needs no database.
 """
 
 from __future__ import annotations
@@ -22,12 +23,10 @@ import logging
 import random
 import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
-from django.db import close_old_connections, connections
 from lark_oapi.ws.pb.pbbp2_pb2 import Frame
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
@@ -35,12 +34,11 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from integrations.feishu_sandbox import long_connection
-from integrations.feishu_sandbox.models import SocketPush
+from integrations.feishu_sandbox.long_connection import SocketAnswer
 
 logger = logging.getLogger(__name__)
 
 CONTROL, DATA = 0, 1
-POLL_SECONDS = 0.03
 
 
 def _header(frame: Frame, key: str) -> str:
@@ -60,17 +58,18 @@ def _frame(method: int, service: int, headers: dict[str, str], payload: bytes = 
     return frame.SerializeToString()
 
 
-def _db_thread() -> ThreadPoolExecutor:
-    """The one thread that does the server's database work: Django refuses ORM calls in a
-    thread with a running event loop, and one thread holds one connection, closed at the end."""
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-socket-db")
-
-
-def _checked(function, *args):
-    try:
-        return function(*args)
-    finally:
-        close_old_connections()
+def _app_id(request: Request) -> str | None:
+    """The App ID the request's ticket was made for: a client's on ``CLIENT_PATH`` (bound to
+    its ``device_id``), the web process's on ``RELAY_PATH``; None when it opens neither."""
+    url = urlsplit(request.path)
+    query = parse_qs(url.query)
+    ticket = (query.get("ticket") or [""])[0]
+    if url.path == long_connection.RELAY_PATH:
+        return long_connection.read_ticket(ticket, "", purpose=long_connection.RELAY)
+    if url.path == long_connection.CLIENT_PATH:
+        device_id = (query.get("device_id") or [""])[0]
+        return long_connection.read_ticket(ticket, device_id)
+    return None
 
 
 @dataclass
@@ -88,13 +87,6 @@ class SocketServer:
     clients: dict[str, dict[str, Client]] = field(default_factory=dict)
     waiting: dict[str, asyncio.Future] = field(default_factory=dict)
     server: Server | None = None
-    # Deliveries in flight (asyncio keeps only weak references to tasks).
-    tasks: set[asyncio.Task] = field(default_factory=set)
-    database: ThreadPoolExecutor = field(default_factory=_db_thread)
-
-    async def _db(self, function, *args):
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.database, _checked, function, *args)
 
     # --- Handshake ----------------------------------------------------------------------------
 
@@ -106,20 +98,19 @@ class SocketServer:
         return Response(status, HTTPStatus(status).phrase, headers, b"")
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        url = urlsplit(request.path)
-        query = parse_qs(url.query)
-        device_id = (query.get("device_id") or [""])[0]
-        app_id = long_connection.read_ticket((query.get("ticket") or [""])[0], device_id)
-        if url.path != "/ws/v2" or app_id is None:
+        if _app_id(request) is None:
             return self._refuse(403, "invalid or expired ticket: ask /callback/ws/endpoint again")
         return None
 
     # --- Connections --------------------------------------------------------------------------
 
     async def handle(self, socket: ServerConnection) -> None:
+        app_id = _app_id(socket.request) or ""
+        if urlsplit(socket.request.path).path == long_connection.RELAY_PATH:
+            await self.relay(app_id, socket)
+            return
         query = parse_qs(urlsplit(socket.request.path).query)
         device_id = query["device_id"][0]
-        app_id = long_connection.read_ticket(query["ticket"][0], device_id) or ""
         client = Client(app_id, device_id, int(query.get("service_id", ["0"])[0]), socket)
         self.clients.setdefault(app_id, {})[device_id] = client
         logger.info("sandbox long connection: %s connected (%s)", app_id, device_id)
@@ -147,26 +138,20 @@ class SocketServer:
 
     # --- Pushes -------------------------------------------------------------------------------
 
-    async def dispatch_forever(self) -> None:
-        while True:
-            connected = [app_id for app_id, clients in self.clients.items() if clients]
-            try:
-                rows = await self._db(long_connection.take_pending, connected)
-            except Exception:
-                logger.exception("sandbox long connection: reading pushes failed")
-                rows = []
-            for row in rows:
-                task = asyncio.create_task(self.deliver(row))
-                self.tasks.add(task)
-                task.add_done_callback(self.tasks.discard)
-            await asyncio.sleep(POLL_SECONDS)
+    async def relay(self, app_id: str, socket: ServerConnection) -> None:
+        """One push from the web process: its payload in, the client's answer back."""
+        try:
+            payload = await socket.recv()
+            answer = await self.deliver(app_id, payload)
+            await socket.send(answer.to_json())
+        except ConnectionClosed:
+            pass  # the web process stopped waiting
 
-    async def deliver(self, row: SocketPush) -> None:
-        """Send one push to one connected client of its app and record the answer."""
-        clients = list(self.clients.get(row.app.app_id, {}).values())
+    async def deliver(self, app_id: str, payload: str | bytes) -> SocketAnswer:
+        """Send one push to one connected client of its app and wait for the answer."""
+        clients = list(self.clients.get(app_id, {}).values())
         if not clients:
-            await self._db(long_connection.record_answer, row.pk, "", None, "", "no client")
-            return
+            return SocketAnswer(error="no client of this app is connected")
         client = random.choice(clients)  # noqa: S311 - which client, not a secret
         message_id = uuid.uuid4().hex
         answered = asyncio.get_running_loop().create_future()
@@ -178,20 +163,20 @@ class SocketServer:
             "sum": "1",
             "seq": "0",
         }
-        code, answer, error = None, "", ""
+        data = payload.encode("utf-8") if isinstance(payload, str) else payload
         try:
-            await client.socket.send(
-                _frame(DATA, client.service, headers, row.payload.encode("utf-8"))
-            )
-            payload = await asyncio.wait_for(
+            await client.socket.send(_frame(DATA, client.service, headers, data))
+            answer = await asyncio.wait_for(
                 answered, timeout=long_connection.ANSWER_TIMEOUT_SECONDS
             )
-            code, answer = long_connection.decode_answer(payload)
-        except (TimeoutError, ConnectionClosed) as exc:
-            error = "no answer within 3 s" if isinstance(exc, TimeoutError) else "disconnected"
+        except TimeoutError:
+            return SocketAnswer(error="no answer within 3 s", device_id=client.device_id)
+        except ConnectionClosed:
+            return SocketAnswer(error="disconnected", device_id=client.device_id)
         finally:
             self.waiting.pop(message_id, None)
-        await self._db(long_connection.record_answer, row.pk, client.device_id, code, answer, error)
+        code, text = long_connection.decode_answer(answer)
+        return SocketAnswer(code, text[: long_connection.ANSWER_CHARS], device_id=client.device_id)
 
     # --- Running ------------------------------------------------------------------------------
 
@@ -203,11 +188,7 @@ class SocketServer:
             self.port = server.sockets[0].getsockname()[1]
             if started is not None:
                 started.set()
-            try:
-                await self.dispatch_forever()
-            finally:
-                self.database.submit(connections.close_all)
-                self.database.shutdown(wait=True)
+            await server.serve_forever()
 
 
 @dataclass
