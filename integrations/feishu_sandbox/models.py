@@ -389,7 +389,8 @@ class RateHit(models.Model):
 
 class RateKey(models.Model):
     """One row per limited key, locked while its window is counted, so that two processes
-    counting the same key take turns (PostgreSQL; SQLite serialises writers anyway)."""
+    counting the same key take turns (PostgreSQL; SQLite serialises writers anyway). Deleted
+    once no hit is left for it."""
 
     key = models.CharField(max_length=255, unique=True)
 

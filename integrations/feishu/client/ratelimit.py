@@ -73,7 +73,7 @@ class Limiter(Protocol):
         """0.0: the call may go now and was counted; else seconds to wait, nothing counted."""
 
 
-def _unique(limits: Sequence[Limit]) -> dict[str, Limit]:
+def strictest_per_key(limits: Sequence[Limit]) -> dict[str, Limit]:
     """One entry per storage key; of two limits on one key and period the stricter wins."""
     chosen: dict[str, Limit] = {}
     for limit in limits:
@@ -137,7 +137,7 @@ class RedisLimiter:
         self._clock = clock  # None: the Redis server's clock
 
     def acquire(self, limits: Sequence[Limit]) -> float:
-        chosen = _unique(limits)
+        chosen = strictest_per_key(limits)
         if not chosen:
             return 0.0
         keys = [self._prefix + storage_key for storage_key in chosen]
@@ -159,7 +159,7 @@ class DatabaseLimiter:
         self._using = using
 
     def acquire(self, limits: Sequence[Limit]) -> float:
-        chosen = _unique(limits)
+        chosen = strictest_per_key(limits)
         if not chosen:
             return 0.0
         now = int(self._clock() * 1000)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import gc
 import threading
-import time
 
 import pytest
 
 from integrations.feishu.client.open_api import AppCredentials, FeishuClient
+from integrations.feishu_sandbox import sliding_window
 from integrations.feishu_sandbox.models import SandboxApp, SandboxChat, SandboxUser
+from tests.clocks import FakeClock
 from tests.feishu.sandbox.world import console_app_for
 
 REDIRECT_URI = "https://console.example.com/feishu/oauth/callback/"
@@ -104,10 +105,13 @@ def sandbox_client(sandbox_app, make_sandbox_client) -> FeishuClient:
     return make_sandbox_client(sandbox_app)
 
 
-def start_of_a_fresh_second(margin: float = 0.05) -> None:
-    """Sleep until just after a whole second, so a burst of calls shares one 1-s window of the
-    fixed-window rate limiter instead of straddling two."""
-    time.sleep(1 - time.time() % 1 + margin)
+@pytest.fixture
+def stopped_clock(monkeypatch) -> FakeClock:
+    """The clock the sandbox's rate limits count with, stopped (``advance`` moves it): a burst
+    of calls all falls in one window, however slowly the machine makes them."""
+    clock = FakeClock()
+    monkeypatch.setattr(sliding_window, "CLOCK", clock)
+    return clock
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from integrations.feishu.client import errors
 from integrations.feishu_sandbox.api import app_limits, p2p_chat_id
+from integrations.feishu_sandbox.limits import API_PER_SECOND
 from integrations.feishu_sandbox.models import (
     AccessToken,
     ApiCall,
@@ -24,7 +25,6 @@ from integrations.feishu_sandbox.models import (
     secret_hash,
 )
 from integrations.feishu_sandbox.sliding_window import sandbox_limiter
-from tests.feishu.sandbox.conftest import start_of_a_fresh_second
 
 SHARED_CARD = {
     "config": {"update_multi": True},
@@ -802,11 +802,19 @@ def test_it_refuses_more_than_50_emails_with_99992402(sandbox_base_url, sandbox_
 
 
 # --- Rate limits -------------------------------------------------------------------------------
+# On a stopped clock (``stopped_clock``): however slow the machine, a burst is one second's.
 
 
+def use_up_the_second(app, api: str) -> None:
+    """Count an app's 50 calls a second to ``api``, as 50 calls would."""
+    limiter = sandbox_limiter()  # the one the sandbox counts with: Redis in CI, else the DB
+    for _ in range(API_PER_SECOND):
+        assert limiter.acquire(app_limits(app.app_id, api)) == 0
+
+
+@pytest.mark.usefixtures("stopped_clock")
 def test_a_sixth_message_to_one_person_within_a_second_gets_230020(sandbox_client, alice_open_id):
     sandbox_client.tenant_access_token()
-    start_of_a_fresh_second()
     for _ in range(5):
         sandbox_client.send_text("open_id", alice_open_id, "page", new_uuid())
 
@@ -818,6 +826,7 @@ def test_a_sixth_message_to_one_person_within_a_second_gets_230020(sandbox_clien
     assert SandboxMessage.objects.count() == 5
 
 
+@pytest.mark.usefixtures("stopped_clock")
 def test_a_chats_budget_is_shared_by_every_bot_in_it(
     sandbox_client, make_sandbox_client, sandbox_chat
 ):
@@ -826,7 +835,6 @@ def test_a_chats_budget_is_shared_by_every_bot_in_it(
     other_client = make_sandbox_client(other_app)
     for client in (sandbox_client, other_client):
         client.tenant_access_token()
-    start_of_a_fresh_second()
     for client in (sandbox_client, other_client, sandbox_client, other_client, sandbox_client):
         client.send_text("chat_id", sandbox_chat.chat_id, "page", new_uuid())
 
@@ -836,9 +844,9 @@ def test_a_chats_budget_is_shared_by_every_bot_in_it(
     assert raised.value.code == 230020
 
 
+@pytest.mark.usefixtures("stopped_clock")
 def test_a_sixth_update_of_one_card_within_a_second_gets_230020(sandbox_client, sandbox_chat):
     message_id = send_card(sandbox_client, sandbox_chat)
-    start_of_a_fresh_second()
     for _ in range(5):
         sandbox_client.patch_message(message_id, SHARED_CARD)
 
@@ -848,12 +856,11 @@ def test_a_sixth_update_of_one_card_within_a_second_gets_230020(sandbox_client, 
     assert raised.value.code == 230020
 
 
+@pytest.mark.usefixtures("stopped_clock")
 def test_over_50_calls_a_second_to_one_api_get_429_with_the_reset_header(
     sandbox_base_url, sandbox_app, token
 ):
-    limiter = sandbox_limiter()  # the one the sandbox counts with: Redis in CI, else the DB
-    start_of_a_fresh_second()
-    assert limiter.acquire(app_limits(sandbox_app.app_id, "im.v1.chat.list"), count=50) == 0
+    use_up_the_second(sandbox_app, "im.v1.chat.list")
 
     status, payload, headers = call(sandbox_base_url, "GET", "im/v1/chats", token=token)
 
@@ -862,11 +869,10 @@ def test_over_50_calls_a_second_to_one_api_get_429_with_the_reset_header(
     assert int(headers["x-ogw-ratelimit-reset"]) >= 1
 
 
+@pytest.mark.usefixtures("stopped_clock")
 def test_the_client_raises_rate_limited_with_the_sandboxs_retry_after(sandbox_client, sandbox_app):
     sandbox_client.tenant_access_token()
-    limiter = sandbox_limiter()  # the one the sandbox counts with: Redis in CI, else the DB
-    start_of_a_fresh_second()
-    limiter.acquire(app_limits(sandbox_app.app_id, "im.v1.chat.list"), count=50)
+    use_up_the_second(sandbox_app, "im.v1.chat.list")
 
     with pytest.raises(errors.RateLimited) as raised:
         sandbox_client.list_chats()
@@ -876,11 +882,10 @@ def test_the_client_raises_rate_limited_with_the_sandboxs_retry_after(sandbox_cl
     assert raised.value.retry_after >= 1
 
 
+@pytest.mark.usefixtures("stopped_clock")
 def test_limits_are_per_api(sandbox_client, sandbox_app, sandbox_chat):
     sandbox_client.tenant_access_token()
-    limiter = sandbox_limiter()  # the one the sandbox counts with: Redis in CI, else the DB
-    start_of_a_fresh_second()
-    limiter.acquire(app_limits(sandbox_app.app_id, "im.v1.chat.list"), count=50)
+    use_up_the_second(sandbox_app, "im.v1.chat.list")
 
     assert sandbox_client.send_message("chat_id", sandbox_chat.chat_id, SHARED_CARD, "x")
 

@@ -2,7 +2,7 @@
 whenever "now" is, so a burst straddling a second's edge is caught.
 
 Redis tests are marked ``postgres`` (the stage where Redis answers), with a key prefix of their
-own in db 15, deleted afterwards, as the console limiter's tests do."""
+own in the test run's Redis database, deleted afterwards."""
 
 from __future__ import annotations
 
@@ -11,21 +11,9 @@ import uuid
 import pytest
 
 from integrations.feishu.client.ratelimit import Limit
+from integrations.feishu_sandbox.models import RateHit, RateKey
 from integrations.feishu_sandbox.sliding_window import DatabaseSlidingWindow, RedisSlidingWindow
-
-REDIS_URL = "redis://127.0.0.1:6379/15"
-T0 = 1_700_000_000.9  # late in a clock-aligned second: where fixed windows let 2x through
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.clocks import FakeClock
 
 
 @pytest.fixture
@@ -34,15 +22,16 @@ def clock():
 
 
 @pytest.fixture(params=["database", pytest.param("redis", marks=pytest.mark.postgres)])
-def window(request, clock, db):
+def window(request, clock, db, settings):
     if request.param == "database":
         yield DatabaseSlidingWindow(clock=clock)
         return
     import redis
 
+    assert settings.REDIS_URL, "run with Redis (the PostgreSQL stage)"
     prefix = f"test:sandbox-window:{uuid.uuid4().hex}:"
-    yield RedisSlidingWindow(REDIS_URL, prefix=prefix, clock=clock)
-    connection = redis.Redis.from_url(REDIS_URL)
+    yield RedisSlidingWindow(settings.REDIS_URL, prefix=prefix, clock=clock)
+    connection = redis.Redis.from_url(settings.REDIS_URL)
     for key in connection.scan_iter(f"{prefix}*"):
         connection.delete(key)
 
@@ -104,13 +93,41 @@ def test_a_per_minute_limit_slides_too(window, clock):
     assert window.acquire([per_minute]) == pytest.approx(30, abs=0.01)
 
 
-def test_a_burst_is_admitted_whole_or_not_at_all(window, clock):
-    assert window.acquire([PER_SECOND], count=30) == 0
+def test_a_refused_call_is_told_when_the_oldest_call_leaves(window, clock):
+    window.acquire([PER_SECOND])
+    clock.advance(0.3)
+    for _ in range(49):
+        window.acquire([PER_SECOND])
     clock.advance(0.4)
 
-    refused = window.acquire([PER_SECOND], count=21)
-    admitted = window.acquire([PER_SECOND], count=20)
+    assert window.acquire([PER_SECOND]) == pytest.approx(0.3, abs=0.002)
+    clock.advance(0.3)
+    assert window.acquire([PER_SECOND]) == 0
 
-    assert refused == pytest.approx(0.6, abs=0.002)  # until the first 30 leave
-    assert admitted == 0
-    assert window.acquire([PER_SECOND]) > 0
+
+def test_old_hits_and_keys_left_without_hits_are_purged(clock, db):
+    window = DatabaseSlidingWindow(clock=clock)
+    per_message = [Limit(f"sandbox:message:om_{i}", 5, 1) for i in range(3)]
+    for limit in per_message:
+        window.acquire([limit])
+    window.acquire([PER_SECOND])
+    clock.advance(61)  # a minute later, every hit has left every window
+
+    window.acquire([Limit("sandbox:message:om_new", 5, 1)])  # a new key: time to purge
+
+    assert list(RateKey.objects.values_list("key", flat=True)) == ["sandbox:message:om_new/1s"]
+    assert list(RateHit.objects.values_list("key", flat=True)) == ["sandbox:message:om_new/1s"]
+
+
+def test_a_key_that_keeps_counting_keeps_only_its_window(clock, db):
+    window = DatabaseSlidingWindow(clock=clock)
+    for _ in range(10):
+        window.acquire([PER_SECOND])
+        clock.advance(0.5)
+
+    assert RateHit.objects.count() == 2  # the hits of the last second
+
+
+def test_it_refuses_windows_longer_than_it_purges(window):
+    with pytest.raises(ValueError, match="up to a minute"):
+        window.acquire([Limit("sandbox:app:cli_x:hourly", 10, 3600)])
