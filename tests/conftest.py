@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from importlib import import_module
 from typing import Any
 
@@ -9,9 +8,12 @@ import pytest
 from django.test import Client
 
 from tests import factories, network_guard
+from tests.fake_dns import FakeDNS
 
-# Fixtures shared beyond one folder: ``emit`` (a standard-protocol push, tests/noise).
-pytest_plugins = ["tests.noise.pushes"]
+# Fixtures shared beyond one folder: ``emit`` (a standard-protocol push, tests/noise), and a
+# Feishu sandbox tenant (its app, people and chat, the console's integration for it: the
+# sandbox's tests and the browser tests).
+pytest_plugins = ["tests.noise.pushes", "tests.feishu.sandbox.fixtures"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -73,6 +75,13 @@ def responder(channel):
 
 
 @pytest.fixture
+def staff():
+    """The API as staff who manage escalation rules (the permissions it asks for, as the
+    admin)."""
+    return factories.api_as(factories.staff_user("root", *factories.ESCALATION_RULE_PERMISSIONS))
+
+
+@pytest.fixture
 def signed_in(client, responder):
     """The test client, signed in as ``responder``."""
     client.force_login(responder)
@@ -94,26 +103,6 @@ def push(client: Client, django_capture_on_commit_callbacks):
             return client.post(f"/push/{source.token}", data=body, content_type="application/json")
 
     return _push
-
-
-class FakeDNS:
-    """Answers for host names in place of the outbound guard's resolver (``oncall.outbound.
-    getaddrinfo``, the one place the console resolves a user-set name itself): set
-    ``answers["proxy.example.com"] = ["93.184.216.34"]``; a name it does not know does not
-    resolve. ``lookups`` lists the names asked, in order."""
-
-    def __init__(self) -> None:
-        self.answers: dict[str, list[str]] = {}
-        self.lookups: list[str] = []
-
-    def getaddrinfo(self, host: str, port: int) -> list[tuple]:
-        self.lookups.append(host)
-        if host not in self.answers:
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return [
-            (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
-            for a in self.answers[host]
-        ]
 
 
 @pytest.fixture

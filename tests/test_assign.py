@@ -508,7 +508,7 @@ def test_the_admin_shows_the_assignee_and_why_no_rule_escalates(client, alice, b
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_simultaneous_assignments_and_a_claim_end_consistent(alice, bob, carol, channel, rule):
-    from tests.test_concurrency import race
+    from tests.concurrency import race
 
     for _ in range(5):
         incident = IncidentFactory(channel=channel)
@@ -537,7 +537,7 @@ def test_simultaneous_assignments_and_a_claim_end_consistent(alice, bob, carol, 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_simultaneous_manual_incidents_get_distinct_numbers(alice, channel, rule):
-    from tests.test_concurrency import race
+    from tests.concurrency import race
 
     results = race(
         *(

@@ -8,8 +8,8 @@ from django.db import connection
 from oncall import changes
 from oncall.models import ChangeEvent
 from oncall.sources import source_kind
+from tests.concurrency import race
 from tests.factories import AlertSourceFactory
-from tests.test_concurrency import race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 from django.db import connection
 
@@ -13,33 +9,10 @@ from oncall import ingest, lifecycle
 from oncall.models import ActionSource, Alert, InboundEvent, Incident, TimelineEntry
 from oncall.timeline import Actor
 from tests import payloads
+from tests.concurrency import ROUNDS, race
 from tests.factories import AlertSourceFactory, IncidentFactory, UserFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-ROUNDS = 10
-
-
-def race(*calls: Callable[[], Any]) -> list[Any]:
-    """Start the calls at the same moment, each on its own thread and database connection."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def runner(index: int, call: Callable[[], Any]) -> None:
-        barrier.wait()
-        try:
-            results[index] = call()
-        except Exception as exc:  # the loser's refusal is a result too
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
 
 
 @pytest.fixture

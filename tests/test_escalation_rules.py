@@ -18,8 +18,8 @@ from oncall.escalation_rules import rule_for
 from oncall.matchers import subject_of
 from oncall.models import Alert, Channel, EscalationLevel, EscalationRule
 from oncall.models.escalation import add_missing_default_rules
+from tests.escalation_rule_requests import MEMBERS, payload, rule_form
 from tests.factories import (
-    ESCALATION_RULE_PERMISSIONS,
     ChannelFactory,
     EscalationLevelFactory,
     EscalationRuleFactory,
@@ -27,9 +27,8 @@ from tests.factories import (
     FeishuChatFactory,
     IncidentFactory,
     UserFactory,
-    staff_user,
+    api_as,
 )
-from tests.test_api import api_as
 
 pytestmark = pytest.mark.django_db
 
@@ -281,34 +280,6 @@ class TestRecipients:
 # --- Admin --------------------------------------------------------------------------------------
 
 
-def rule_form(channel: Channel, *levels: dict, **fields) -> dict:
-    """The add / change form of a rule with its levels inline, as the browser posts it."""
-    form = {
-        "channel": channel.pk,
-        "name": "Databases, nights",
-        "position": "1",
-        "enabled": "on",
-        "severities": ["critical"],
-        "matchers": '[{"key": "labels.team", "op": "eq", "value": "db"}]',
-        "days": ["0", "4"],
-        "start_time": "22:00",
-        "end_time": "06:00",
-        "timezone": "Asia/Shanghai",
-        "feishu_app": "",
-        "stop_when": "claimed",
-        "repeat_rule_times": "1",
-        "levels-TOTAL_FORMS": str(len(levels)),
-        "levels-INITIAL_FORMS": "0",
-        "levels-MIN_NUM_FORMS": "0",
-        "levels-MAX_NUM_FORMS": "1000",
-        **fields,
-    }
-    for index, level in enumerate(levels):
-        level = {"repeat_times": "0", **level}  # the browser posts the initial value
-        form.update({f"levels-{index}-{name}": value for name, value in level.items()})
-    return form
-
-
 class TestAdmin:
     def test_an_admin_creates_a_rule_with_two_levels(self, admin_client, channel):
         app = FeishuAppFactory()
@@ -407,12 +378,6 @@ class TestAdmin:
 # --- API ----------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def staff():
-    """Staff who manage escalation rules (the permissions the API asks for, as the admin)."""
-    return api_as(staff_user("root", *ESCALATION_RULE_PERMISSIONS))
-
-
 def test_listing_rules_costs_the_same_queries_for_2_channels_and_12(staff):
     def queries_for_the_list() -> int:
         with CaptureQueriesContext(connection) as captured:
@@ -426,25 +391,6 @@ def test_listing_rules_costs_the_same_queries_for_2_channels_and_12(staff):
     for _ in range(10):
         ChannelFactory()
     assert queries_for_the_list() == few
-
-
-MEMBERS = {"notify_channel_members": True}
-
-
-def payload(channel: Channel, *levels: dict, **fields) -> dict:
-    return {
-        "channel": str(channel.public_id),
-        "name": "Critical in prod",
-        "position": 1,
-        "severities": ["critical"],
-        "matchers": [{"key": "labels.env", "op": "eq", "value": "prod"}],
-        "days": [0, 1, 2, 3, 4],
-        "start_time": "09:00",
-        "end_time": "18:00",
-        "timezone": "Asia/Shanghai",
-        "levels": list(levels) or [MEMBERS],
-        **fields,
-    }
 
 
 class TestApi:

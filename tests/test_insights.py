@@ -573,7 +573,7 @@ def test_the_schema_documents_the_insights_endpoint(client, dataset):
 
 @pytest.mark.django_db(transaction=True)
 def test_incidents_claimed_before_the_migration_take_their_first_claim_from_the_timeline():
-    from tests.test_migrations import migrate
+    from tests.migrating import migrate
 
     try:
         old = migrate([("oncall", "0008_incident_acknowledged_by_source")])

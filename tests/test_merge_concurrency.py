@@ -12,8 +12,8 @@ from oncall import ingest, lifecycle
 from oncall.models import ActionSource, Alert, InboundEvent, Incident, TimelineEntry
 from oncall.timeline import Actor
 from tests import payloads
+from tests.concurrency import race
 from tests.factories import AlertFactory, AlertSourceFactory, IncidentFactory, UserFactory
-from tests.test_concurrency import race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

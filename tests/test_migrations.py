@@ -8,26 +8,16 @@ from datetime import UTC, datetime
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from integrations.feishu.escalation_targets import chosen_app, level_chats
 from integrations.feishu.models import CardDelivery, FeishuApp, FeishuChat, LinkedAccount
 from oncall.models import EscalationLevel, EscalationRule, Incident, TimelineEntry
+from tests.migrating import migrate
 
 BEFORE = [
     ("oncall", "0005_escalation_finished_at"),
     ("integrations", "0003_feishu_linked_accounts_deliveries"),
 ]
-
-
-def migrate(targets: list[tuple[str, str]] | None = None):
-    """Migrate to ``targets`` (default: the latest); the apps of that state."""
-    executor = MigrationExecutor(connection)
-    targets = targets or executor.loader.graph.leaf_nodes()
-    executor.migrate(targets)
-    executor.loader.build_graph()
-    return executor.loader.project_state(targets).apps
 
 
 def populate_the_old_schema(old) -> dict[str, int]:

@@ -10,8 +10,8 @@ from django.db import connection
 from oncall import lifecycle
 from oncall.models import ActionSource, IncidentNote, TimelineEntry
 from oncall.timeline import Actor
+from tests.concurrency import ROUNDS, race
 from tests.factories import IncidentFactory, UserFactory
-from tests.test_concurrency import ROUNDS, race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from oncall import outbound
 from oncall.env import env_networks
-from tests.conftest import FakeDNS
+from tests.fake_dns import FakeDNS
 from tests.listener import Listener
 
 PUBLIC = "93.184.216.34"

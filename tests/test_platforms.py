@@ -16,15 +16,12 @@ from oncall.models import EscalationLevel, Incident, TimelineEntry
 from oncall.platforms import PlatformBase, platforms
 from oncall.signals import incident_changed
 from oncall.timeline import Actor
+from tests.escalation_rule_requests import payload, rule_form
 from tests.factories import (
-    ESCALATION_RULE_PERMISSIONS,
     IncidentFactory,
     UserFactory,
-    staff_user,
 )
 from tests.stub_platform.platform import CALLS, StubPlatform
-from tests.test_api import api_as
-from tests.test_escalation_rules import payload, rule_form
 
 pytestmark = pytest.mark.django_db
 
@@ -35,12 +32,6 @@ STUB = "tests.stub_platform.platform.StubPlatform"
 def _stub_installed(settings):
     settings.CHAT_PLATFORMS = [*settings.CHAT_PLATFORMS, STUB]
     CALLS.clear()
-
-
-@pytest.fixture
-def staff():
-    """Staff who manage escalation rules (the permissions the API asks for, as the admin)."""
-    return api_as(staff_user("root", *ESCALATION_RULE_PERMISSIONS))
 
 
 def test_the_registry_builds_the_listed_platforms_in_order():

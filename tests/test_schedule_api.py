@@ -346,7 +346,7 @@ def test_the_schema_documents_schedules(admin_api):
 def test_two_overlapping_overrides_sent_at_once_have_one_winner(team):
     from django.db import connection
 
-    from tests.test_concurrency import race
+    from tests.concurrency import race
 
     assert connection.vendor == "postgresql"
     schedule = ScheduleFactory(name="Raced")

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 
 from oncall.schedules import display, resolve
 from oncall.schedules.rotation import final_shifts
-from tests.test_schedule_rotation import specs
+from tests.schedule_strategies import specs
 
 
 @settings(max_examples=150, deadline=None)

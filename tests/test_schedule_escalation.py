@@ -18,6 +18,7 @@ from oncall import escalation
 from oncall.celery import app as celery_app
 from oncall.models import EscalationLevel, EscalationRule, ScheduleOverride
 from oncall.platforms import LevelReport, PlatformBase, person_name
+from tests.escalation_rule_requests import payload, rule_form
 from tests.factories import (
     ChannelFactory,
     EscalationLevelFactory,
@@ -27,7 +28,6 @@ from tests.factories import (
     ScheduleLayerFactory,
     UserFactory,
 )
-from tests.test_escalation_rules import payload, rule_form, staff  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -244,7 +244,7 @@ def test_the_admin_still_refuses_a_level_without_any_target(admin_client):
     assert "Choose at least one target: users, schedules" in response.content.decode()
 
 
-def test_the_api_sets_and_shows_a_levels_schedules(staff):  # noqa: F811
+def test_the_api_sets_and_shows_a_levels_schedules(staff):
     channel = ChannelFactory()
     primary = ScheduleFactory(name="SRE primary")
 
@@ -260,7 +260,7 @@ def test_the_api_sets_and_shows_a_levels_schedules(staff):  # noqa: F811
     assert level["summary"] == "Notify the on-call of SRE primary; escalate after 30 min"
 
 
-def test_the_api_refuses_an_unknown_schedule_and_a_level_without_targets(staff):  # noqa: F811
+def test_the_api_refuses_an_unknown_schedule_and_a_level_without_targets(staff):
     channel = ChannelFactory()
     unknown = "00000000-0000-0000-0000-000000000000"
 

@@ -18,8 +18,8 @@ from oncall.celery import app as celery_app
 from oncall.models import ScheduleOverride, ShiftNotice
 from oncall.platforms import LevelReport, PlatformBase, person_name
 from oncall.schedules import notices
+from tests.concurrency import race
 from tests.factories import ScheduleFactory, ScheduleLayerFactory, UserFactory
-from tests.test_concurrency import race
 
 pytestmark = pytest.mark.django_db
 

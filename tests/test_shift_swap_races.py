@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from oncall.models import ScheduleOverride, ShiftSwap
 from oncall.schedules import swaps
+from tests.concurrency import race
 from tests.factories import ScheduleLayerFactory, UserFactory
-from tests.test_concurrency import race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -1,5 +1,6 @@
 """Headless Debian chromium for the browser tests, driven by Selenium through Debian's own
-``chromedriver`` (``apt-get install chromium chromium-driver``; ``.ci/run`` installs both).
+``chromedriver`` (``apt-get install chromium chromium-driver``; ``.ci/run`` installs both;
+``chromium.py`` finds them). What the tests do with pages is in ``pages.py``.
 
 Selenium rather than Playwright: Debian's chromedriver is built from the same source as its
 chromium, so the pair always matches, while Playwright's Python package pins one Chromium
@@ -12,47 +13,15 @@ a CI that silently skipped them would prove nothing.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-# The Feishu sandbox's fixtures: an app, its directory, and the console's integration for it.
-from tests.feishu.sandbox.conftest import (  # noqa: F401
-    _drained_live_server,
-    console_app,
-    sandbox_app,
-    sandbox_base_url,
-    sandbox_people,
-)
+from tests.browser.chromium import system_chromium
+from tests.browser.pages import PHONE_SCREEN
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
-# Feishu's web-app frame on a phone: the pages must work at this size (CSS pixels).
-PHONE_SCREEN = {"width": 412, "height": 915, "pixelRatio": 2}
-# A smaller, common phone (iPhone 12 to 14): the incident list must start within its first screen.
-SMALL_PHONE_SCREEN = {"width": 390, "height": 844, "pixelRatio": 3}
-DESKTOP_SCREEN = {"width": 1280, "height": 900}
-LAPTOP_SCREEN = {"width": 1280, "height": 800}
-WAIT_SECONDS = 10
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
-
-
-def _system_chromium() -> tuple[str, str]:
-    """Paths of chromium and chromedriver; skip (fail in CI) when either is missing."""
-    browser = shutil.which("chromium")
-    driver = shutil.which("chromedriver")
-    if browser and driver:
-        return browser, driver
-    missing = " and ".join(n for n, p in (("chromium", browser), ("chromedriver", driver)) if not p)
-    message = f"{missing} not installed: apt-get install chromium chromium-driver"
-    if _in_ci():
-        pytest.fail(f"CI must run the browser tests, but {message} (see .ci/run).")
-    pytest.skip(message)
 
 
 @pytest.fixture
@@ -60,7 +29,7 @@ def browser(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator:
     """A headless chromium with a fresh profile, sized like a phone; parametrize it
     indirectly with another screen (a desktop window is one without a ``pixelRatio``)."""
     screen = getattr(request, "param", PHONE_SCREEN)
-    browser_path, driver_path = _system_chromium()
+    browser_path, driver_path = system_chromium()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -125,37 +94,6 @@ def console_over_http(settings):
     """The live server speaks plain http: cookies marked Secure would not come back."""
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
-
-
-def wait_until(browser, condition) -> None:
-    """Wait for ``condition`` across a page load. While the old page is torn down, chromium
-    may answer for an element it just detached with "Node with given id does not belong to
-    the document" (a plain WebDriverException): that is retried like a stale element, and
-    only the timeout fails the test."""
-    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
-    from selenium.webdriver.support.wait import WebDriverWait
-
-    WebDriverWait(
-        browser,
-        WAIT_SECONDS,
-        ignored_exceptions=(StaleElementReferenceException, WebDriverException),
-    ).until(condition)
-
-
-def wait_for_heading(browser, text: str) -> None:
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as EC
-
-    wait_until(browser, EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), text))
-
-
-def fits_the_screen(browser) -> bool:
-    """Nothing sticks out sideways (no horizontal scrolling on a phone). Measured against the
-    screen's width (clientWidth): a phone widens its window.innerWidth to whatever sticks out,
-    zooming the page out, which would hide the very overflow looked for."""
-    return browser.execute_script(
-        "var page = document.documentElement; return page.scrollWidth <= page.clientWidth"
-    )
 
 
 @pytest.hookimpl(wrapper=True)

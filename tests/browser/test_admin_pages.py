@@ -9,29 +9,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 
 from tests import factories
-from tests.browser.conftest import DESKTOP_SCREEN, wait_for_heading, wait_until
+from tests.browser.pages import DESKTOP_SCREEN, script_errors, sign_in_to_the_admin, wait_until
 
 pytestmark = pytest.mark.browser
-
-PASSWORD = "correct horse battery staple"
-
-
-def sign_in_to_the_admin(browser, live_server) -> None:
-    factories.UserFactory(username="root", password=PASSWORD, is_staff=True, is_superuser=True)
-    browser.get(f"{live_server.url}/admin/login/")
-    browser.find_element(By.ID, "id_username").send_keys("root")
-    browser.find_element(By.ID, "id_password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    wait_for_heading(browser, "administration")
-
-
-def script_errors(browser) -> list[str]:
-    """What the page's scripts threw (chromium's console at SEVERE, minus a missing favicon)."""
-    return [
-        entry["message"]
-        for entry in browser.get_log("browser")
-        if entry["level"] == "SEVERE" and "favicon.ico" not in entry["message"]
-    ]
 
 
 @pytest.mark.parametrize("browser", [DESKTOP_SCREEN], indirect=True, ids=["desktop"])

@@ -13,7 +13,7 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 from integrations.feishu.models import LinkedAccount
 from tests import factories
-from tests.browser.conftest import WAIT_SECONDS, fits_the_screen, wait_for_heading
+from tests.browser.pages import WAIT_SECONDS, fits_the_screen, wait_for_heading
 
 pytestmark = pytest.mark.browser
 

@@ -17,14 +17,16 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.select import Select
 
 from tests import factories
-from tests.browser.conftest import (
+from tests.browser.pages import (
     LAPTOP_SCREEN,
+    PASSWORD,
     SMALL_PHONE_SCREEN,
     fits_the_screen,
+    press,
     wait_for_heading,
+    wait_for_text,
     wait_until,
 )
-from tests.browser.test_responder_pages import PASSWORD, press, wait_for_text
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ from selenium.webdriver.common.by import By
 
 from oncall.models import IncidentNote
 from tests import factories
-from tests.browser.conftest import (
+from tests.browser.pages import (
     DESKTOP_SCREEN,
     PHONE_SCREEN,
     fits_the_screen,

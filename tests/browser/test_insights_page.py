@@ -13,7 +13,7 @@ from selenium.webdriver.common.by import By
 
 from oncall.models import Incident, TimelineEntry
 from tests import factories
-from tests.browser.conftest import DESKTOP_SCREEN, fits_the_screen, wait_for_heading
+from tests.browser.pages import DESKTOP_SCREEN, fits_the_screen, wait_for_heading
 
 pytestmark = pytest.mark.browser
 

@@ -10,13 +10,15 @@ from selenium.webdriver.support.select import Select
 
 from oncall.models import Incident
 from tests import factories
-from tests.browser.conftest import (
+from tests.browser.pages import (
     DESKTOP_SCREEN,
+    PASSWORD,
     PHONE_SCREEN,
     fits_the_screen,
+    press,
     wait_for_heading,
+    wait_for_text,
 )
-from tests.browser.test_responder_pages import PASSWORD, press, wait_for_text
 
 pytestmark = pytest.mark.browser
 

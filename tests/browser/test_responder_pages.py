@@ -6,36 +6,23 @@ from __future__ import annotations
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.select import Select
 
 from oncall.models import Incident, TimelineEntry
 from tests import factories
-from tests.browser.conftest import (
+from tests.browser.pages import (
     DESKTOP_SCREEN,
+    PASSWORD,
     PHONE_SCREEN,
     fits_the_screen,
+    press,
     wait_for_heading,
-    wait_until,
+    wait_for_text,
 )
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "correct horse battery staple"
 Kind = TimelineEntry.Kind
-
-
-def wait_for_text(browser, css: str, text: str) -> None:
-    wait_until(browser, EC.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
-
-
-def press(browser, label: str) -> None:
-    """Click the button (or button-like link) in the page's main part whose text is ``label``."""
-    xpath = (
-        f"//main//button[normalize-space()='{label}'] | "
-        f"//main//a[contains(@class, 'button')][normalize-space()='{label}']"
-    )
-    browser.find_element(By.XPATH, xpath).click()
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,13 @@ from selenium.webdriver.common.by import By
 
 from oncall.models import ScheduleOverride
 from tests import factories
-from tests.browser.conftest import DESKTOP_SCREEN, fits_the_screen, wait_for_heading
+from tests.browser.pages import (
+    DESKTOP_SCREEN,
+    fits_the_screen,
+    script_errors,
+    sign_in_to_the_admin,
+    wait_for_heading,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -104,8 +110,6 @@ def test_the_schedule_page_draws_two_weeks(
 def test_the_admins_preview_draws_the_same_timeline(
     transactional_db, browser, screenshot, console_over_http, live_server
 ):
-    from tests.browser.test_admin_pages import script_errors, sign_in_to_the_admin
-
     schedule, _ = a_schedule_with_two_layers_and_an_override()
     sign_in_to_the_admin(browser, live_server)
 

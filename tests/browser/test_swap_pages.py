@@ -13,7 +13,7 @@ from selenium.webdriver.support import expected_conditions as EC
 
 from oncall.models import ScheduleOverride, ShiftSwap
 from tests import factories
-from tests.browser.conftest import fits_the_screen, wait_for_heading, wait_until
+from tests.browser.pages import fits_the_screen, wait_for_heading, wait_until
 
 pytestmark = pytest.mark.browser
 

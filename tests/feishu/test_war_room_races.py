@@ -10,8 +10,8 @@ from integrations.feishu import war_rooms
 from integrations.feishu.models import WarRoom
 from oncall.models import ActionSource, TimelineEntry
 from oncall.timeline import Actor
+from tests.concurrency import race
 from tests.factories import ChannelFactory, FeishuAppFactory, IncidentFactory, UserFactory
-from tests.test_concurrency import race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -19,9 +19,9 @@ from tests.factories import (
     FeishuAppFactory,
     IncidentFactory,
     UserFactory,
+    api_as,
     staff_user,
 )
-from tests.test_api import api_as
 
 pytestmark = pytest.mark.django_db
 

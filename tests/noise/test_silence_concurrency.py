@@ -11,8 +11,8 @@ from django.utils import timezone
 from oncall import ingest
 from oncall.models import Alert, InboundEvent, Incident, Silence, SilenceHold
 from oncall.noise.silences import release_due
+from tests.concurrency import race
 from tests.noise.pushes import standard_source
-from tests.test_concurrency import race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -12,8 +12,8 @@ from django.utils import timezone
 from integrations.sources.heartbeat import monitor
 from integrations.sources.heartbeat.models import Heartbeat
 from oncall.models import InboundEvent, Incident
+from tests.concurrency import race
 from tests.factories import AlertSourceFactory
-from tests.test_concurrency import race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -12,8 +12,8 @@ from oncall import lifecycle
 from oncall.models import ActionSource, WebhookAttempt, WebhookDelivery, WebhookEvent
 from oncall.timeline import Actor
 from oncall.webhooks import delivery
+from tests.concurrency import ROUNDS, race
 from tests.factories import IncidentFactory, UserFactory
-from tests.test_concurrency import ROUNDS, race
 from tests.webhooks.conftest import make_endpoint
 from tests.webhooks.receiver import Receiver
 

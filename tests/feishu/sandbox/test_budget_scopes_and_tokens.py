@@ -24,7 +24,7 @@ from integrations.feishu_sandbox.models import (
 )
 from oncall.models import TimelineEntry
 from tests.factories import ChannelFactory, IncidentFactory, UserFactory
-from tests.feishu.sandbox.test_oauth import REDIRECT_URI, sign_in
+from tests.feishu.sandbox.oauth_steps import REDIRECT_URI, sign_in
 from tests.feishu.sandbox.world import link
 
 MESSAGES = "/open-apis/im/v1/messages"

@@ -4,8 +4,6 @@ answer arrives in the sandbox as a reply to that message."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from integrations.feishu.models import CardDelivery, FeishuChat, LinkedAccount, SentCard
@@ -13,6 +11,7 @@ from integrations.feishu_sandbox import send
 from integrations.feishu_sandbox.models import SandboxMessage
 from oncall.models import Incident, TimelineEntry
 from tests.factories import ChannelFactory, IncidentFactory, UserFactory
+from tests.feishu.sandbox.chat import reply_text, write
 
 
 @pytest.fixture
@@ -26,28 +25,6 @@ def incident(console_app, sandbox_app, sandbox_people):
     channel = ChannelFactory(name="Databases")
     channel.members.add(alice)
     return IncidentFactory(channel=channel, title="Disk full on db-1")
-
-
-def write(sandbox_app, sender, text: str, **where) -> SandboxMessage:
-    """``sender`` writes ``text`` (a direct message unless ``chat=`` is given) and the sandbox
-    delivers the event; returns the message."""
-    message = SandboxMessage.objects.create(
-        app=sandbox_app,
-        sender=sender,
-        msg_type="text",
-        content=json.dumps({"text": text}),
-        **where,
-    )
-    delivery = send.send_event(sandbox_app, send.message_received_event(sandbox_app, message, text))
-    assert delivery is not None
-    assert delivery.status == 200, delivery.summary()
-    return message
-
-
-def reply_text(message: SandboxMessage) -> str:
-    (reply,) = SandboxMessage.objects.filter(reply_to=message)
-    assert reply.sender is None  # the bot
-    return json.loads(reply.content)["text"]
 
 
 def test_a_direct_message_claims_and_the_bot_replies(sandbox_app, sandbox_people, incident):

@@ -15,8 +15,7 @@ from oncall.custom_actions import runs, tasks
 from oncall.models import TimelineEntry
 from tests.custom_actions.conftest import make_action
 from tests.custom_actions.receiver import Receiver
-from tests.feishu.sandbox.test_card_interactions import world  # noqa: F401 (a fixture)
-from tests.feishu.sandbox.test_offered_actions import offered_buttons
+from tests.feishu.sandbox.cards import offered_buttons
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,22 +32,22 @@ def receiver():
         yield running
 
 
-def click(world, who: str, key: str):  # noqa: F811 (the fixture's value)
-    value = {"action": "offer", "key": key, "incident": str(world["incident"].public_id)}
+def click(card_world, who: str, key: str):
+    value = {"action": "offer", "key": key, "incident": str(card_world["incident"].public_id)}
     return send_card_action(
-        world["app"], world["people"][who], world["card"], Click("button", value)
+        card_world["app"], card_world["people"][who], card_world["card"], Click("button", value)
     )
 
 
-def called(world) -> list[tuple[str, str]]:  # noqa: F811
+def called(card_world) -> list[tuple[str, str]]:
     entries = TimelineEntry.objects.filter(
-        incident=world["incident"], kind=TimelineEntry.Kind.ACTION_CALLED
+        incident=card_world["incident"], kind=TimelineEntry.Kind.ACTION_CALLED
     )
     return list(entries.values_list("source", "message"))
 
 
-def test_the_card_offers_the_action_and_asks_first(world, receiver):  # noqa: F811
-    incident = world["incident"]
+def test_the_card_offers_the_action_and_asks_first(card_world, receiver):
+    incident = card_world["incident"]
     action = make_action(incident.channel, receiver, style="danger", confirm=True)
 
     button = offered_buttons(incident_card(incident))[action.key]
@@ -57,30 +56,30 @@ def test_the_card_offers_the_action_and_asks_first(world, receiver):  # noqa: F8
     assert button["confirm"]["text"]["content"] == f"Run “Roll back” on #{incident.number}?"
 
 
-def test_a_click_calls_once_and_is_recorded_once(world, receiver):  # noqa: F811
-    action = make_action(world["incident"].channel, receiver)
+def test_a_click_calls_once_and_is_recorded_once(card_world, receiver):
+    action = make_action(card_world["incident"].channel, receiver)
 
-    answer = click(world, "alice", action.key)
+    answer = click(card_world, "alice", action.key)
 
     assert not answer.failed, answer
     assert answer.toast_type == "success"
     assert answer.toast.startswith("Roll back: 200 in ")
     assert [call.verified for call in receiver.calls] == [True]
-    [(source, message)] = called(world)
+    [(source, message)] = called(card_world)
     assert source == "feishu"
     assert message.startswith("Roll back called by Alice: 200 in ")
 
 
-def test_an_outsider_click_calls_nothing(world, receiver):  # noqa: F811
-    action = make_action(world["incident"].channel, receiver)
+def test_an_outsider_click_calls_nothing(card_world, receiver):
+    action = make_action(card_world["incident"].channel, receiver)
 
-    assert click(world, "dave", action.key).toast_type == "warning"
+    assert click(card_world, "dave", action.key).toast_type == "warning"
 
     assert receiver.calls == []
-    assert called(world) == []
+    assert called(card_world) == []
 
 
-def test_a_slow_receiver_does_not_fail_the_click(world, receiver, monkeypatch):  # noqa: F811
+def test_a_slow_receiver_does_not_fail_the_click(card_world, receiver, monkeypatch):
     """The worker (a thread here) makes the call; the click answers within Feishu's 3 s that
     the action is running, and the result reaches the timeline when the receiver answers."""
     receiver.delay = 4.0
@@ -98,16 +97,16 @@ def test_a_slow_receiver_does_not_fail_the_click(world, receiver, monkeypatch): 
         thread.start()
 
     monkeypatch.setattr(tasks.call_action, "delay", worker)
-    action = make_action(world["incident"].channel, receiver)
+    action = make_action(card_world["incident"].channel, receiver)
 
-    answer = click(world, "alice", action.key)
+    answer = click(card_world, "alice", action.key)
     assert not answer.failed, answer
     assert (answer.toast, answer.toast_type) == (
         "Roll back is running; its result goes on the timeline.",
         "success",
     )
-    assert called(world) == []
-    again = click(world, "bob", action.key)
+    assert called(card_world) == []
+    again = click(card_world, "bob", action.key)
     assert again.toast == (
         "Roll back is already running (started by Alice); its result goes on the timeline."
     )
@@ -115,5 +114,5 @@ def test_a_slow_receiver_does_not_fail_the_click(world, receiver, monkeypatch): 
     for thread in workers:
         thread.join(timeout=30)
     assert len(receiver.calls) == 1
-    [(_source, message)] = called(world)
+    [(_source, message)] = called(card_world)
     assert message.startswith("Roll back called by Alice: 200 in ")

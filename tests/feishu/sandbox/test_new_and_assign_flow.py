@@ -5,8 +5,6 @@ incident opened by hand, the assignee's for an assignment."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from integrations.feishu.models import FeishuChat
@@ -14,6 +12,7 @@ from integrations.feishu_sandbox import send
 from integrations.feishu_sandbox.models import SandboxMessage, SandboxUser
 from oncall.models import EscalationLevel, Incident, TimelineEntry
 from tests.factories import ChannelFactory, EscalationRuleFactory, UserFactory
+from tests.feishu.sandbox.chat import reply_text, write
 from tests.feishu.sandbox.world import link
 from tests.workers import wait_for
 
@@ -40,27 +39,6 @@ def world(console_app, sandbox_app, sandbox_people, sandbox_chat):
     level.users.add(users["bob"])
     level.feishu_chats.add(group)
     return {"users": users, "people": sandbox_people, "chat": sandbox_chat, "channel": channel}
-
-
-def write(sandbox_app, sender: SandboxUser, text: str, people=None, **where) -> SandboxMessage:
-    """``sender`` writes ``text`` (a direct message unless ``chat=`` is given), mentioning
-    ``people`` (key -> person); the sandbox delivers the event."""
-    message = SandboxMessage.objects.create(
-        app=sandbox_app, sender=sender, msg_type="text", content=json.dumps({"text": text}), **where
-    )
-    event = send.message_received_event(sandbox_app, message, text, people)
-    delivery = send.send_event(sandbox_app, event)
-    assert delivery is not None
-    assert delivery.status == 200, delivery.summary()
-    return message
-
-
-def reply_text(message: SandboxMessage) -> str:
-    reply = wait_for(
-        lambda: SandboxMessage.objects.filter(reply_to=message).first(), "the bot's answer"
-    )
-    assert reply.sender is None  # the bot
-    return json.loads(reply.content)["text"]
 
 
 def cards_to(person: SandboxUser) -> list[SandboxMessage]:

@@ -3,43 +3,23 @@ exchange and user_info (the console's FeishuClient against the live server)."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import secrets
 from datetime import timedelta
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
 
 import pytest
 from django.utils import timezone
 
 from integrations.feishu.client import errors
 from integrations.feishu_sandbox.models import AccessToken, ApiCall, AuthorizationCode, secret_hash
-from tests.feishu.sandbox.conftest import REDIRECT_URI
-
-AUTHORIZE = "/sandbox/feishu/open-apis/authen/v1/authorize"
-
-
-def authorize_url(app, *, redirect_uri=REDIRECT_URI, state="st-1", challenge=None, **extra):
-    query = {"client_id": app.app_id, "redirect_uri": redirect_uri, "state": state, **extra}
-    if challenge:
-        query |= {"code_challenge": challenge, "code_challenge_method": "S256"}
-    return f"{AUTHORIZE}?{urlencode(query)}"
-
-
-def pkce_pair():
-    verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
-def sign_in(client, app, person, **url_options):
-    """Choose ``person`` on the consent page; returns the redirect's query parameters."""
-    response = client.post(authorize_url(app, **url_options), {"user": person.pk})
-    assert response.status_code == 302, response.content
-    location = urlsplit(response["Location"])
-    assert f"{location.scheme}://{location.netloc}{location.path}" == REDIRECT_URI
-    return {key: values[0] for key, values in parse_qs(location.query).items()}
-
+from tests.feishu.sandbox.oauth_steps import (
+    AUTHORIZE,
+    REDIRECT_URI,
+    authorize_url,
+    pkce_pair,
+    sign_in,
+)
 
 # --- The consent page --------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from integrations.feishu.models import LinkedAccount
 from oncall.models import EscalationLevel, ScheduleOverride
 from tests.factories import ChannelFactory, EscalationRuleFactory, ScheduleFactory, UserFactory
-from tests.feishu.sandbox.test_chat_commands_flow import reply_text, write
+from tests.feishu.sandbox.chat import reply_text, write
 
 
 @pytest.fixture

@@ -31,8 +31,7 @@ from lark_oapi.core.model import RawRequest
 from integrations.feishu_sandbox import send
 from integrations.feishu_sandbox.models import SandboxMessage
 from integrations.feishu_sandbox.send import Click
-from tests.feishu.sandbox.conftest import REDIRECT_URI
-from tests.feishu.sandbox.test_oauth import sign_in
+from tests.feishu.sandbox.oauth_steps import REDIRECT_URI, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

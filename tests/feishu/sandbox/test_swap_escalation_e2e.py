@@ -24,7 +24,7 @@ from tests.factories import (
     ScheduleLayerFactory,
     UserFactory,
 )
-from tests.feishu.sandbox.test_chat_commands_flow import reply_text, write
+from tests.feishu.sandbox.chat import reply_text, write
 from tests.feishu.sandbox.world import link
 from tests.workers import wait_for
 

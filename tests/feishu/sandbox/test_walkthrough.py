@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from integrations.feishu.models import FeishuApp, FeishuChat
 from integrations.feishu_sandbox.models import SandboxApp, SandboxChat
-from tests.feishu.sandbox.conftest import LOOPBACK_NETWORKS
+from tests.feishu.sandbox.world import LOOPBACK_NETWORKS
 
 
 def flashed(response) -> list[str]:

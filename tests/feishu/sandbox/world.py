@@ -15,6 +15,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from integrations.feishu.models import FeishuApp, LinkedAccount, Platform
 from integrations.feishu_sandbox.models import SandboxApp, SandboxUser
 
+# The live server and the sandbox listen on loopback, which the outbound guard refuses unless
+# allowed (as ``dev.py up`` and the benchmarks allow it).
+LOOPBACK_NETWORKS = ["127.0.0.0/8", "::1/128"]
+
 
 def console_app_for(sandbox_app: SandboxApp, **overrides: Any) -> FeishuApp:
     """The integration an admin would create for ``sandbox_app``: platform Sandbox and all of
