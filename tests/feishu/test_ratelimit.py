@@ -24,25 +24,15 @@ from integrations.feishu.client.ratelimit import (
     default_limiter,
     wait_for,
 )
+from tests.clocks import FakeClock
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 T0 = 1_700_000_000.25  # a quarter of a second into a one-second window
 
 
-class FakeClock:
-    def __init__(self, now: float = T0):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
 def clock():
-    return FakeClock()
+    return FakeClock(T0)
 
 
 @pytest.fixture

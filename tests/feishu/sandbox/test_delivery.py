@@ -21,6 +21,7 @@ from integrations.feishu_sandbox.models import Fault, SandboxMessage
 from oncall import lifecycle
 from oncall.models import TimelineEntry
 from oncall.timeline import Actor
+from tests.clocks import FakeClock
 from tests.factories import ChannelFactory, IncidentFactory, UserFactory
 from tests.feishu.sandbox.world import link
 
@@ -462,21 +463,6 @@ def test_a_notification_is_sent_by_one_task_per_batch_of_deliveries(monkeypatch)
     assert [pk for batch in batches for pk in batch] == list(range(1, 24))
 
 
-class FakeTime:
-    """``sleep`` and ``clock`` for ``send_many``: sleeping moves the clock."""
-
-    def __init__(self):
-        self.now = 100.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(round(seconds, 3))
-        self.now += seconds
-
-
 @pytest.fixture
 def no_limiter(monkeypatch):
     """Sends that no real rate limiter (nor its clock) puts off: the test's windows alone."""
@@ -514,8 +500,8 @@ def test_a_batch_sends_to_others_while_a_receivers_window_is_closed(
 ):
     rows = [owed_card(incident, console_app, people[key]) for key in ("alice", "bob")]
     attempts = closed_window_for(people["alice"], 0.4)
-    clock = FakeTime()
-    later = delivery.send_many([r.pk for r in rows], sleep=clock.sleep, clock=clock.clock)
+    clock = FakeClock()
+    later = delivery.send_many([r.pk for r in rows], sleep=clock.sleep, clock=clock)
     assert later == delivery.Later()
     assert attempts == ["alice", "bob", "alice"]
     assert clock.slept == [0.4]  # only until alice's window opened
@@ -595,8 +581,8 @@ def test_a_send_put_off_by_a_rate_limit_goes_with_the_card_rendered_for_it(
     # Nobody announced the incident: without the card kept, the second try renders again.
     row = owed_card(incident, console_app, people["alice"])
     attempts = closed_window_for(people["alice"], 0.2)
-    clock = FakeTime()
-    assert delivery.send_many([row.pk], sleep=clock.sleep, clock=clock.clock) == delivery.Later()
+    clock = FakeClock()
+    assert delivery.send_many([row.pk], sleep=clock.sleep, clock=clock) == delivery.Later()
     assert attempts == ["alice", "alice"]
     assert renders == [incident.pk]  # not rendered again for the second try
     assert len(cards_of(sandbox_people["alice"])) == 1
