@@ -5,6 +5,8 @@ user's email and mobile come only with their scopes, and "Check configuration" s
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -234,4 +236,16 @@ def test_the_sandbox_app_page_sets_the_apps_scopes(client, sandbox_app):
     sandbox_app.refresh_from_db()
     assert sandbox_app.scopes == ["im:chat", "im:message", PHONE_SCOPE]
     page = client.get(reverse("feishu_sandbox:app", args=[sandbox_app.app_id])).content.decode()
-    assert EMAIL_SCOPE in page
+    offered = scope_boxes(page)
+    assert EMAIL_SCOPE in offered  # offered, and shown not granted
+    assert {scope for scope, checked in offered.items() if checked} == {
+        "im:chat",
+        "im:message",
+        PHONE_SCOPE,
+    }
+
+
+def scope_boxes(page: str) -> dict[str, bool]:
+    """The app page's scope checkboxes: scope -> checked."""
+    boxes = re.findall(r'<input type="checkbox" name="scopes"[^>]*>', page)
+    return {re.search(r'value="([^"]*)"', box)[1]: " checked" in box for box in boxes}

@@ -77,12 +77,18 @@ def send_card(sdk: lark.Client, open_id: str, message_uuid: str, card: dict = CA
 # --- The client -----------------------------------------------------------------------------
 
 
-def test_the_sdk_accepts_the_sandboxs_origin_as_its_domain(origin):
-    builder = lark.Client.builder().domain(origin)  # raises for anything with a path
-
-    assert builder._config.domain == origin
+def test_the_sdk_takes_an_origin_and_the_sandbox_answers_at_one(origin, sandbox_base_url):
+    """lark-oapi's ``domain`` must be an origin: it refuses the sandbox's base URL, which has a
+    path. So the sandbox answers at the root of the console's host (``origin_urls``) as it
+    does under its base URL."""
     with pytest.raises(ValueError, match="origin"):
-        lark.Client.builder().domain(origin + "/sandbox/feishu")
+        lark.Client.builder().domain(sandbox_base_url)
+
+    at_origin = requests.get(f"{origin}/open-apis/im/v1/chats", timeout=5)
+    under_base = requests.get(f"{sandbox_base_url}/open-apis/im/v1/chats", timeout=5)
+
+    assert at_origin.json()["code"] == 99991661  # no token: the sandbox's answer, not a page
+    assert (at_origin.status_code, at_origin.json()) == (under_base.status_code, under_base.json())
 
 
 def test_the_sdk_gets_a_tenant_and_an_app_token(sdk, sandbox_app):
