@@ -41,6 +41,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.sync.client import connect
 
 from integrations.feishu_sandbox.models import SandboxApp
+from integrations.feishu_sandbox.push_answers import ANSWER_TIMEOUT_SECONDS
 
 # The codes the SDK reads from the endpoint's answer (lark_oapi/ws/const.py): 0 is success;
 # 1 (system busy) and 1000040343 (internal error) make it retry; anything else stops it.
@@ -56,8 +57,6 @@ CLIENT_CONFIG = {
     "PingInterval": 20,
 }
 TICKET_LIFETIME_SECONDS = 300
-# Feishu waits 3 s for the answer to a card callback.
-ANSWER_TIMEOUT_SECONDS = 3.0
 # Where the web process hands a push to the socket server; a ticket's purpose says which of
 # the two paths it opens.
 CLIENT_PATH, RELAY_PATH = "/ws/v2", "/relay"
@@ -151,11 +150,8 @@ class SocketAnswer:
         return cls(fields["code"], fields["answer"], fields["error"], fields["device_id"])
 
 
-# An answer is read whole up to this size, over the socket as over HTTP (send.py): a card
-# answer holds a whole card (up to 30 KB).
-ANSWER_CHARS = 64 * 1024
 # How long the web process waits: the server's own 3 s for the client, and a margin for the
-# relay itself, so that the server's reason ("no answer within 3 s") is what comes back.
+# relay itself, so that the server's reason (``NO_ANSWER``) is what comes back.
 RELAY_MARGIN_SECONDS = 2.0
 
 

@@ -46,11 +46,10 @@ from integrations.feishu_sandbox.models import (
     SandboxUser,
     SubscriptionMode,
 )
+from integrations.feishu_sandbox.push_answers import ANSWER_CHARS, ANSWER_TIMEOUT_SECONDS, NO_ANSWER
 from integrations.feishu_sandbox.render import looks_like_card
 from integrations.feishu_sandbox.render_markup import json_object_or_none
 
-# Feishu waits 3 s for an answer to a card callback, and counts an event as failed after that.
-TIMEOUT_SECONDS = 3.0
 # What the Feishu client shows when the card request URL fails (its wording is localised;
 # this is the sense of it, not a copy).
 FAILURE_TOAST = "Something went wrong. Please try again later."
@@ -315,13 +314,13 @@ def post(push: Push) -> Delivery:
     """POST the push; a timeout or a refused connection is a Delivery without status."""
     try:
         response = requests.post(
-            push.url, data=push.body, headers=push.headers, timeout=TIMEOUT_SECONDS
+            push.url, data=push.body, headers=push.headers, timeout=ANSWER_TIMEOUT_SECONDS
         )
     except requests.Timeout:
-        return Delivery(push.url, None, error="no answer within 3 s", sent=push.payload)
+        return Delivery(push.url, None, error=NO_ANSWER, sent=push.payload)
     except requests.RequestException as exc:
         return Delivery(push.url, None, error=type(exc).__name__, sent=push.payload)
-    answer = response.content[: long_connection.ANSWER_CHARS].decode("utf-8", errors="replace")
+    answer = response.content[:ANSWER_CHARS].decode("utf-8", errors="replace")
     return Delivery(push.url, response.status_code, answer=answer, sent=push.payload)
 
 

@@ -35,6 +35,7 @@ from websockets.http11 import Request, Response
 
 from integrations.feishu_sandbox import long_connection
 from integrations.feishu_sandbox.long_connection import SocketAnswer
+from integrations.feishu_sandbox.push_answers import ANSWER_CHARS, ANSWER_TIMEOUT_SECONDS, NO_ANSWER
 
 logger = logging.getLogger(__name__)
 
@@ -166,17 +167,15 @@ class SocketServer:
         data = payload.encode("utf-8") if isinstance(payload, str) else payload
         try:
             await client.socket.send(_frame(DATA, client.service, headers, data))
-            answer = await asyncio.wait_for(
-                answered, timeout=long_connection.ANSWER_TIMEOUT_SECONDS
-            )
+            answer = await asyncio.wait_for(answered, timeout=ANSWER_TIMEOUT_SECONDS)
         except TimeoutError:
-            return SocketAnswer(error="no answer within 3 s", device_id=client.device_id)
+            return SocketAnswer(error=NO_ANSWER, device_id=client.device_id)
         except ConnectionClosed:
             return SocketAnswer(error="disconnected", device_id=client.device_id)
         finally:
             self.waiting.pop(message_id, None)
         code, text = long_connection.decode_answer(answer)
-        return SocketAnswer(code, text[: long_connection.ANSWER_CHARS], device_id=client.device_id)
+        return SocketAnswer(code, text[:ANSWER_CHARS], device_id=client.device_id)
 
     # --- Running ------------------------------------------------------------------------------
 

@@ -624,7 +624,7 @@ def test_a_failing_console_gets_the_failure_toast_and_the_card_stays(
 def test_a_console_slower_than_the_deadline_gets_the_failure_toast(
     client: Client, wired_app, receiver, alice, direct_card, monkeypatch
 ):
-    monkeypatch.setattr(send, "TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(send, "ANSWER_TIMEOUT_SECONDS", 0.2)
     receiver.delay = 0.6
 
     response = client.post(
