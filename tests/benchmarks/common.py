@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -450,18 +450,28 @@ def _signal_group(process: subprocess.Popen, signum: int) -> None:
         os.killpg(process.pid, signum)
 
 
-def wait_for_web(port: int, timeout: float = 60) -> None:
+def wait_until(done: Callable[[], bool], failure: str, *, timeout: float, every: float) -> float:
+    """Ask ``done`` every ``every`` seconds until it says yes; returns when it did (monotonic
+    seconds). Past ``timeout`` the benchmark ends with ``failure``: its figures would be wrong."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if done():
+            return time.monotonic()
+        time.sleep(every)
+    sys.exit(failure)
+
+
+def wait_for_web(port: int, timeout: float = 60) -> None:
+    def answers() -> bool:
         try:
             conn = http.client.HTTPConnection(HOST, port, timeout=2)
             conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
+            return conn.getresponse().status == 200
         except OSError:
-            pass
-        time.sleep(0.3)
-    sys.exit(f"gunicorn did not answer /healthz within {timeout:g} s")
+            return False
+
+    failure = f"gunicorn did not answer /healthz within {timeout:g} s"
+    wait_until(answers, failure, timeout=timeout, every=0.3)
 
 
 def print_rows(rows: Sequence[Sequence[Any]]) -> None:

@@ -30,7 +30,6 @@ import http.client
 import os
 import random
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -293,8 +292,10 @@ def push_loop(
     start_at: list[float] | None,
     latencies: list[float],
     errors: list[int],
+    *,
+    port: int = PORT,
 ) -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     for index, body in enumerate(bodies):
         if start_at is not None:
             delay = start_at[index] - time.monotonic()
@@ -308,7 +309,7 @@ def push_loop(
             ok = response.status == 200
         except OSError:
             conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             ok = False
         latencies.append((time.monotonic() - began) * 1000)
         if not ok:
@@ -319,12 +320,11 @@ def push_loop(
 def wait_processed(timeout: float = 600) -> float:
     from oncall.models import InboundEvent
 
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not InboundEvent.objects.filter(status=InboundEvent.Status.PENDING).exists():
-            return time.monotonic()
-        time.sleep(0.05)
-    sys.exit("events were still pending after the timeout")
+    def processed() -> bool:
+        return not InboundEvent.objects.filter(status=InboundEvent.Status.PENDING).exists()
+
+    failure = "events were still pending after the timeout"
+    return common.wait_until(processed, failure, timeout=timeout, every=0.05)
 
 
 def run_phase(
@@ -335,8 +335,10 @@ def run_phase(
     *,
     servers: common.Servers | None = None,
     bodies_of: str | None = None,
+    port: int = PORT,
 ) -> PhaseResult:
-    """One phase; ``bodies_of`` names the phase whose bodies to push again (same random seed)."""
+    """One phase; ``bodies_of`` names the phase whose bodies to push again (same random seed);
+    the pushes go to the server on ``port`` (this benchmark's unless another runs the phase)."""
     rng = random.Random(bodies_of or name)
     total_batches = int((rate or 10_000) * args.seconds / args.batch) if rate else None
     per_client: list[list[bytes]] = [[] for _ in range(args.clients)]
@@ -360,7 +362,9 @@ def run_phase(
     errors: list[int] = []
     threads = [
         threading.Thread(
-            target=push_loop, args=(path, per_client[c], schedules[c], latencies, errors)
+            target=push_loop,
+            args=(path, per_client[c], schedules[c], latencies, errors),
+            kwargs={"port": port},
         )
         for c in range(args.clients)
     ]

@@ -79,7 +79,7 @@ def push_incidents(count: int) -> None:
     ]
     latencies: list[float] = []
     errors: list[int] = []
-    ingest.push_loop(path, bodies, None, latencies, errors)
+    ingest.push_loop(path, bodies, None, latencies, errors, port=PORT)
     ingest.wait_processed()
     if errors:
         sys.exit(f"{len(errors)} pushes failed")
@@ -88,12 +88,11 @@ def push_incidents(count: int) -> None:
 def wait_delivered(timeout: float = 900) -> float:
     from oncall.models import WebhookDelivery
 
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not WebhookDelivery.objects.exclude(status="delivered").exists():
-            return time.monotonic()
-        time.sleep(0.1)
-    sys.exit("deliveries were still pending after the timeout")
+    def delivered() -> bool:
+        return not WebhookDelivery.objects.exclude(status="delivered").exists()
+
+    failure = "deliveries were still pending after the timeout"
+    return common.wait_until(delivered, failure, timeout=timeout, every=0.1)
 
 
 def check_received(receiver, endpoints: int, deliveries: int) -> str:
@@ -166,10 +165,11 @@ def measure_ingestion(env: dict[str, str], args: argparse.Namespace, redis_url: 
                 task_workers=args.task_workers,
                 webhook_workers=args.webhook_workers if label != "no endpoint" else 0,
             ):
-                results.append(ingest.run_phase(f"flat out, {label}", path, args, rate=None))
+                paced = f"{args.rate:.0f} ev/s, {label}"
                 results.append(
-                    ingest.run_phase(f"{args.rate:.0f} ev/s, {label}", path, args, rate=args.rate)
+                    ingest.run_phase(f"flat out, {label}", path, args, rate=None, port=PORT)
                 )
+                results.append(ingest.run_phase(paced, path, args, rate=args.rate, port=PORT))
             if label != "no endpoint":
                 results[-1].name += f" ({pending_summary()})"
     return results
@@ -204,7 +204,6 @@ def main() -> None:
     args = parser.parse_args()
 
     redis_url = f"redis://127.0.0.1:6379/{args.redis_db}"
-    ingest.PORT = PORT  # the ingestion phases push to this benchmark's server
     env = environment(tempfile.mkdtemp(prefix="oncall-bench-webhooks-"), redis_url)
     common.setup_django(env)
     common.stop_on_sigterm()
