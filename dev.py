@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """The console's development entry point; needs only Python 3.11.
 
-    python3 dev.py up      run the console: web + worker + beat + the alert e-mail listener
-                           (SMTP on 127.0.0.1:2525) on the embedded default
+    python3 dev.py up      run the console on the embedded default: web, a worker with beat,
+                           the outbound webhooks' worker, the alert e-mail listener (SMTP on
+                           127.0.0.1:2525), the Feishu long-connection client
+                           (feishu_connect) and, with the Feishu sandbox on, the sandbox's
+                           long-connection server; first it migrates, compiles the
+                           translations, creates the admin account and seeds the sandbox
     python3 dev.py test    ruff, import contracts, the suite on SQLite, then PostgreSQL + Redis
     python3 dev.py bench [ingest|delivery|clicks|...|templates|webhooks] [args...]
                            a benchmark (PostgreSQL, Redis, gunicorn, workers): ingestion
@@ -11,7 +15,8 @@
                            year of incidents, resolving and drawing on-call schedules (no
                            servers; --sqlite for SQLite), or rendering cards from notification
                            templates (SQLite, no servers), or outbound webhooks (deliveries
-                           per second; ingestion with a dead receiver); --help lists options
+                           per second; ingestion with a live and with a dead receiver);
+                           --help lists options
     python3 dev.py drill [args...]
                            the fault drill: alerts pushed while the broker, a worker,
                            PostgreSQL connections and Feishu fail; a table of lost and
