@@ -534,8 +534,7 @@ class Merger:
         """Mark the incidents whose alert keys the batch found flapping
         (``oncall.noise.flapping``); a quiet one stops notifying."""
         for flap in self.flaps.flush():
-            planned = flap.incident in self.opened or flap.incident.pk in self.waiting
-            flapping.mark(flap, self.at, stop_planned=not planned)
+            flapping.mark(flap, self.at)
             self._note(
                 flap.incident, Kind.FLAPPING, flapping.describe(flap), triggers=flap.triggers
             )
