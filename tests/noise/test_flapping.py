@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from oncall import escalation
 from oncall.models import Channel, FlapState, Incident, TimelineEntry
+from oncall.notify.context import incident_context
 from oncall.tasks import purge_flap_states, settle_flapping
 from tests.payloads import am_alert
 from tests.stub_platform.platform import NOTIFIED_LEVELS
@@ -204,3 +205,18 @@ def test_a_closed_incident_keeps_its_marks(fire, channel):
 
     assert settle_flapping() == 0
     assert Incident.objects.filter(flapping_quiet=True).count() == 1
+
+
+def test_notification_templates_see_whether_it_flaps_now(fire, channel):
+    channel.auto_close = False
+    watch(channel, Channel.Flapping.MARK, times=2, minutes=30)
+    fire(am_alert("Flappy"))
+    incident = Incident.objects.get()
+    assert incident_context(incident)["IsFlapping"] is False
+    flap(fire, 2)
+    incident.refresh_from_db()
+    assert incident_context(incident)["IsFlapping"] is True
+    age_triggers(31)
+    settle_flapping()
+    incident.refresh_from_db()
+    assert incident_context(incident)["IsFlapping"] is False
