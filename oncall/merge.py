@@ -364,7 +364,6 @@ class Merger:
         window = self.maintenance.window_for(channel.pk, self.source.pk)
         incident = Incident.objects.create(
             maintenance_window=window,
-            in_maintenance=window is not None,
             number=next_incident_number(),
             channel=channel,
             title=event.title,

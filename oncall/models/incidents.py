@@ -103,8 +103,8 @@ class Incident(models.Model):
     flapping_quiet = models.BooleanField(default=False, editable=False)
     # The highest alert storm threshold of its channel its alert count reached (0: none).
     storm_alerts = models.PositiveIntegerField(default=0, editable=False)
-    # Opened during a maintenance window of its channel or source (``oncall.noise.maintenance``):
-    # marked on every surface; nothing notifies until the window ends.
+    # The maintenance window of its channel or source it opened in (``oncall.noise.maintenance``):
+    # marked on every surface (``in_maintenance``); nothing notifies until the window ends.
     maintenance_window = models.ForeignKey(
         "oncall.MaintenanceWindow",
         null=True,
@@ -113,7 +113,6 @@ class Incident(models.Model):
         related_name="incidents",
         editable=False,
     )
-    in_maintenance = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     # The escalation engine's state (``oncall.escalation``), kept here so that no lost task
@@ -186,6 +185,13 @@ class Incident(models.Model):
     @property
     def is_storm(self) -> bool:
         return self.storm_alerts > 0
+
+    @property
+    def in_maintenance(self) -> bool:
+        """Opened during a maintenance window: read from the window's key on the row (no
+        query), not stored twice. A deleted window takes the mark with it (its timeline entry
+        stays): nobody can name or open a window that no longer exists."""
+        return self.maintenance_window_id is not None
 
     @property
     def is_snoozed(self) -> bool:
