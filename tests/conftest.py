@@ -10,9 +10,6 @@ from django.test import Client
 
 from tests import factories, network_guard
 
-# Fixtures shared beyond one folder: ``emit`` (a standard-protocol push, tests/noise).
-pytest_plugins = ["tests.noise.pushes"]
-
 
 def pytest_configure(config: pytest.Config) -> None:
     network_guard.install()
