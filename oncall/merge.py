@@ -441,8 +441,9 @@ class Merger:
         alert.images = [{"src": i.src, "alt": i.alt, "href": i.href} for i in event.images]
         if event.starts_at is not None:
             # The source's own start (a refire brings the new episode's); an event without
-            # one keeps the time known.
-            alert.started_at = event.starts_at
+            # one keeps the time known. Never later than the console first heard of it (a
+            # sender's fast clock): clamped here, once, so that every reader takes it as is.
+            alert.started_at = min(event.starts_at, alert.first_seen)
         alert.pipeline = [asdict(step) for step in event.pipeline]
 
     def _count_event(self, alert: Alert) -> None:

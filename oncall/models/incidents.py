@@ -236,8 +236,9 @@ class Alert(models.Model):
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
     # When the source says the problem started (Alertmanager's startsAt, a sender's own
-    # timestamp); ``first_seen`` is when the console first heard of it. None: the source
-    # gave no time. ``started`` gives the one to show.
+    # timestamp), never later than ``first_seen``, when the console first heard of it (the
+    # merge clamps it as it stores it). None: the source gave no time. ``started`` gives the
+    # one to show.
     started_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     event_count = models.PositiveIntegerField(default=1)
@@ -275,11 +276,9 @@ class Alert(models.Model):
 
     @property
     def started(self) -> datetime:
-        """When the alert started: the source's own time when it gave one (never later than
-        the console heard of it), else when the console first heard of it."""
-        if self.started_at is None:
-            return self.first_seen
-        return min(self.started_at, self.first_seen)
+        """When the alert started: the source's own time when it gave one, else when the
+        console first heard of it."""
+        return self.started_at or self.first_seen
 
 
 class TimelineEntry(models.Model):
