@@ -51,6 +51,10 @@ CORE_SCHEDULE = {
         "task": "oncall.custom_actions.tasks.sweep_action_runs",
         "schedule": 30.0,
     },
+    "settle-flapping-incidents": {
+        "task": "oncall.tasks.settle_flapping",
+        "schedule": 60.0,
+    },
     "release-silenced-alerts": {
         "task": "oncall.tasks.release_silenced_alerts",
         "schedule": 30.0,

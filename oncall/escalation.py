@@ -13,8 +13,9 @@ a new incident, run at once in the ingesting worker). That is only a shortcut: t
 beat, every 15 s) hands out every step overdue by ``SWEEP_GRACE``, so a lost task, a restarted
 broker or a process killed between the commit and its callbacks delays a notification by
 seconds and never drops it. A step locks the incident row and acts only if the incident still
-expects exactly that step, so a step delivered twice notifies once; it re-reads the incident,
-and a claimed, snoozed or closed one is not notified.
+expects exactly that step, so a step delivered twice notifies once; it re-reads the incident
+and passes the one gate (``gate``): a claimed, snoozed, closed or flapping-quiet one is not
+notified, and one a maintenance window covers waits for the window's end.
 
 Notifying is the chat platforms' business (``oncall.platforms``): each installed platform is
 asked to notify the level, inside the step's transaction; it must hand slow work to tasks that
@@ -24,13 +25,20 @@ run after commit.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from oncall.escalation_rules import rule_for
-from oncall.models import EscalationLevel, EscalationRule, Incident, TimelineEntry
+from oncall.models import (
+    EscalationLevel,
+    EscalationRule,
+    Incident,
+    MaintenanceWindow,
+    TimelineEntry,
+)
 from oncall.noise import maintenance
 from oncall.platforms import LevelReport, platforms
 from oncall.timeline import Actor, record
@@ -87,9 +95,10 @@ def plan_start(incident: Incident, now: datetime, *, run_at_commit: bool = False
 
 
 def plan_after_change(incident: Incident, now: datetime) -> None:
-    """After a claim, unclaim, snooze, wake or close, inside its transaction with the incident
-    row locked: decide from the incident's state alone (``_may_escalate``, the rule every step
-    applies), never from what the change was. A stopped incident plans nothing (the level
+    """After a claim, unclaim, snooze, wake or close (or flapping that starts or ends quieting
+    it), inside its transaction with the incident row locked: decide from the incident's
+    state alone (``_may_escalate``, the first half of ``gate``), never from what the change
+    was. A stopped incident plans nothing (the level
     reached is kept); one that may escalate again while nothing is planned has its last
     notified level notified again, due ``now`` (a wake, an unclaim, a claim that ended a snooze
     under "stop when closed"); one already planned keeps its plan, and one whose escalation ran
@@ -218,28 +227,26 @@ def step(incident_id: int, due_iso: str) -> None:
         now = timezone.now()
         if due > now:
             return  # delivered early (a broker without eta support): the sweep runs it on time
-        if not _may_escalate(incident):
+        passage = gate(incident, now)
+        if passage.stopped:
             incident.next_escalation_at = None
             _save(incident)
             return
-        if _held_by_maintenance(incident, now):
+        if passage.held_by is not None:
+            _hold_until_the_end(incident, passage.held_by)
             return
         _run_level(incident, now)
         _save(incident)
         _schedule(incident)
 
 
-def _held_by_maintenance(incident: Incident, now: datetime) -> bool:
+def _hold_until_the_end(incident: Incident, window: MaintenanceWindow) -> None:
     """A maintenance window covers the incident (``oncall.noise.maintenance``): its step waits
     for the window's end, planned here like any step, and the timeline says so."""
-    window = maintenance.covering(incident, now)
-    if window is None:
-        return False
     incident.next_escalation_at = window.ends_at
     _save(incident)
     _schedule(incident)
     record(incident, Kind.MAINTENANCE, Actor.system(), maintenance.hold_message(window))
-    return True
 
 
 def _run_level(incident: Incident, now: datetime) -> None:
@@ -315,12 +322,41 @@ def _describe(incident: Incident, report: LevelReport) -> str:
     return text + "."
 
 
-def may_escalate(incident: Incident) -> bool:
-    """Whether the incident may be notified now (the rule every step applies)."""
-    return _may_escalate(incident)
+# --- The gate: whether the incident may be notified now ---------------------------------------
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What the gate says about an incident now. ``stopped``: its own state stops its
+    notifications (``_may_escalate``), so nothing stays planned until a change (a wake, an
+    unclaim, flapping that ended) plans again. ``held_by``: a maintenance window covers it,
+    so what is due waits for the window's end. Open when neither."""
+
+    stopped: bool = False
+    held_by: MaintenanceWindow | None = None
+
+    @property
+    def open(self) -> bool:
+        return not self.stopped and self.held_by is None
+
+
+def gate(incident: Incident, now: datetime) -> Gate:
+    """The one rule every automatic notification of the incident passes, at the moment it
+    would go out: an escalation step (a level, a repeat, a round, a re-notification after a
+    wake or an unclaim) and an alert storm's notification again. Its state first, then the
+    maintenance windows (one query, asked only when its state lets it notify).
+
+    Planning (``plan_start``, ``plan_after_change``) reads the state alone: a step planned
+    during maintenance is held when it comes due, and moved to the window's end, rather than
+    dropped. What a person does by hand (assigning an incident to someone or to a level,
+    paging on opening one) is not gated: they chose to notify now."""
+    if not _may_escalate(incident):
+        return Gate(stopped=True)
+    return Gate(held_by=maintenance.covering(incident, now))
 
 
 def _may_escalate(incident: Incident) -> bool:
+    """The incident's own state lets it be notified (the first half of ``gate``)."""
     if not incident.is_open or incident.is_snoozed:
         return False
     if incident.flapping_quiet:  # flapping, in a channel that stops notifying then

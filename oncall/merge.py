@@ -364,7 +364,6 @@ class Merger:
         window = self.maintenance.window_for(channel.pk, self.source.pk)
         incident = Incident.objects.create(
             maintenance_window=window,
-            in_maintenance=window is not None,
             number=next_incident_number(),
             channel=channel,
             title=event.title,
@@ -442,8 +441,9 @@ class Merger:
         alert.images = [{"src": i.src, "alt": i.alt, "href": i.href} for i in event.images]
         if event.starts_at is not None:
             # The source's own start (a refire brings the new episode's); an event without
-            # one keeps the time known.
-            alert.started_at = event.starts_at
+            # one keeps the time known. Never later than the console first heard of it (a
+            # sender's fast clock): clamped here, once, so that every reader takes it as is.
+            alert.started_at = min(event.starts_at, alert.first_seen)
         alert.pipeline = [asdict(step) for step in event.pipeline]
 
     def _count_event(self, alert: Alert) -> None:
@@ -534,8 +534,7 @@ class Merger:
         """Mark the incidents whose alert keys the batch found flapping
         (``oncall.noise.flapping``); a quiet one stops notifying."""
         for flap in self.flaps.flush():
-            planned = flap.incident in self.opened or flap.incident.pk in self.waiting
-            flapping.mark(flap, self.at, stop_planned=not planned)
+            flapping.mark(flap, self.at)
             self._note(
                 flap.incident, Kind.FLAPPING, flapping.describe(flap), triggers=flap.triggers
             )

@@ -105,6 +105,15 @@ def purge_flap_states() -> int:
 
 
 @shared_task(ignore_result=True)
+def settle_flapping() -> int:
+    """Periodic: clear the marks of the open incidents that stopped flapping and re-plan their
+    escalation (``oncall.noise.flapping``)."""
+    from oncall.noise import flapping
+
+    return flapping.settle(timezone.now())
+
+
+@shared_task(ignore_result=True)
 def escalation_step(incident_id: int, due_iso: str) -> None:
     escalation.step(incident_id, due_iso)
 

@@ -10,10 +10,9 @@ from django.test import Client
 from tests import factories, network_guard
 from tests.fake_dns import FakeDNS
 
-# Fixtures shared beyond one folder: ``emit`` (a standard-protocol push, tests/noise), and a
-# Feishu sandbox tenant (its app, people and chat, the console's integration for it: the
-# sandbox's tests and the browser tests).
-pytest_plugins = ["tests.noise.pushes", "tests.feishu.sandbox.fixtures"]
+# Fixtures shared beyond one folder: a Feishu sandbox tenant (its app, people and chat, the
+# console's integration for it: the sandbox's tests and the browser tests).
+pytest_plugins = ["tests.feishu.sandbox.fixtures"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

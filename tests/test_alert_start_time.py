@@ -48,6 +48,7 @@ def test_a_start_later_than_the_console_heard_of_it_is_not_believed(push, source
     push(source, payloads.alertmanager(early))
 
     alert = Alert.objects.get()
+    assert alert.started_at == alert.first_seen  # stored so: every reader (API, SQL) agrees
     assert alert.started == alert.first_seen
 
 

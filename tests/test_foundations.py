@@ -229,3 +229,11 @@ def test_the_wsgi_entry_point_imports_what_a_first_request_would():
         "oncall.api.views",
         "kombu.transport.redis",
     ]
+
+
+def test_a_folders_fixtures_stay_in_their_folder(request):
+    # tests/noise's ``emit`` pushes to whatever ``source`` means there; elsewhere ``source``
+    # is another kind of source, and a test using ``emit`` by mistake must fail to start.
+    with pytest.raises(pytest.FixtureLookupError) as missing:
+        request.getfixturevalue("emit")
+    assert missing.value.argname == "emit"  # not found itself (not merely its ``source``)

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 
 from integrations.feishu.escalation_targets import chosen_app, level_chats
 from integrations.feishu.models import CardDelivery, FeishuApp, FeishuChat, LinkedAccount
-from oncall.models import EscalationLevel, EscalationRule, Incident, TimelineEntry
+from oncall.models import Alert, EscalationLevel, EscalationRule, Incident, TimelineEntry
 from tests.migrating import migrate
 
 BEFORE = [
@@ -141,5 +141,39 @@ def test_an_incident_a_source_acknowledged_before_keeps_the_sources_name():
         migrate()
 
         assert Incident.objects.get(number=41).acknowledged_by_source == "Legacy PD"
+    finally:
+        migrate()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_alerts_stored_with_a_start_after_their_arrival_are_clamped():
+    before = [("oncall", "0030_incident_in_maintenance_derived")]
+    try:
+        old = migrate(before)
+        channel = old.get_model("oncall", "Channel").objects.create(name="Payments")
+        arrived = datetime(2026, 11, 1, 10, tzinfo=UTC)
+        alerts = old.get_model("oncall", "Alert").objects
+
+        def alert(key: str, started_at: datetime | None) -> None:
+            alerts.create(
+                channel=channel,
+                alert_key=key,
+                title=key,
+                severity="warning",
+                first_seen=arrived,
+                last_seen=arrived,
+                started_at=started_at,
+            )
+
+        alert("fast-clock", datetime(2099, 1, 1, tzinfo=UTC))
+        alert("earlier", datetime(2026, 11, 1, 9, tzinfo=UTC))
+        alert("none", None)
+        migrate()
+        starts = dict(Alert.objects.values_list("alert_key", "started_at"))
+        assert starts == {
+            "fast-clock": arrived,
+            "earlier": datetime(2026, 11, 1, 9, tzinfo=UTC),
+            "none": None,
+        }
     finally:
         migrate()

@@ -222,7 +222,7 @@ class AlertSourceAdmin(admin.ModelAdmin):
     ]
 
     class Media(AdminMedia):
-        js = [*AdminMedia.js, "oncall/try_sample.js", "oncall/try_pipeline.js"]
+        js = [*AdminMedia.js, "oncall/try_box.js"]
 
     def get_fieldsets(self, request: HttpRequest, obj: AlertSource | None = None) -> list:
         """A kind with plain option fields (a mapping editor) shows them instead of the

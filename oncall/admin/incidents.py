@@ -116,7 +116,13 @@ class IncidentAdmin(admin.ModelAdmin):
         "created_at",
     ]
     list_display_links = ["number_label", "title"]
-    list_filter = ["status", "severity", NoiseFilter, "channel", "in_maintenance"]
+    list_filter = [
+        "status",
+        "severity",
+        NoiseFilter,
+        "channel",
+        ("maintenance_window", admin.EmptyFieldListFilter),
+    ]
     search_fields = ["title", "=number"]
     readonly_fields = [*INCIDENT_STATE_FIELDS, "channel", "escalation"]
     fields = ["title", "channel", *INCIDENT_STATE_FIELDS, "escalation"]

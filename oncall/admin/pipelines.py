@@ -1,5 +1,5 @@
 """An alert source's pipeline on its admin page: the rules inline, in order, "dropped by pipeline
-today", and "try it on a recent event" (``oncall/try_pipeline.js``), which runs the rules as
+today", and "try it on a recent event" (``oncall/try_box.js``), which runs the rules as
 they are on the page, unsaved, on one of the source's recent events."""
 
 from __future__ import annotations
@@ -67,10 +67,11 @@ def try_pipeline_box(source: AlertSource) -> SafeString | str:
     )
     url = reverse("admin:oncall_alertsource_try_pipeline", args=[source.pk])
     return format_html(
-        '<div class="try-pipeline" data-try-pipeline-url="{}">'
-        '<select data-try-pipeline-event aria-label="{}">{}</select> '
-        '<button type="button" class="button" data-try-pipeline-run>{}</button>'
-        '<pre class="try-pipeline-result" data-try-pipeline-result aria-live="polite"></pre></div>',
+        '<div class="try-pipeline" data-try-url="{}" data-try-field="event" '
+        'data-try-show="pipeline">'
+        '<select data-try-input aria-label="{}">{}</select> '
+        '<button type="button" class="button" data-try-run>{}</button>'
+        '<div data-try-result aria-live="polite"></div></div>',
         url,
         gettext("Recent event"),
         options,

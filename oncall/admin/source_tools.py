@@ -112,7 +112,7 @@ def option_field_names(options_form: type[OptionsForm]) -> list[str]:
 
 def try_sample_box(url: str) -> SafeString:
     """A box for a pasted body and a button that posts it, with the page's unsaved options,
-    to :func:`try_sample_answer` (``oncall/try_sample.js``); the textarea has no name, so
+    to :func:`try_sample_answer` (``oncall/try_box.js``); the textarea has no name, so
     saving the page does not send it."""
     headings = {
         "count": gettext("Events"),
@@ -125,11 +125,12 @@ def try_sample_box(url: str) -> SafeString:
         "links": gettext("Links"),
     }
     return format_html(
-        '<div class="try-sample" data-try-sample-url="{}" data-headings="{}">'
-        '<textarea rows="10" cols="80" class="vLargeTextField" data-try-sample-body '
+        '<div class="try-sample" data-try-url="{}" data-try-field="sample" data-try-show="events" '
+        'data-headings="{}">'
+        '<textarea rows="10" cols="80" class="vLargeTextField" data-try-input '
         'aria-label="{}" placeholder="{}"></textarea>'
-        '<p><button type="button" class="button" data-try-sample-run>{}</button></p>'
-        '<div class="try-sample-result" data-try-sample-result aria-live="polite"></div></div>',
+        '<p><button type="button" class="button" data-try-run>{}</button></p>'
+        '<div class="try-sample-result" data-try-result aria-live="polite"></div></div>',
         url,
         json.dumps(headings, ensure_ascii=False),
         _("Sample body"),

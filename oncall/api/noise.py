@@ -6,10 +6,11 @@ changed by staff with the permissions."""
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import permissions, serializers, viewsets
@@ -21,13 +22,13 @@ from rest_framework.response import Response
 from oncall.api.serializers import public_id_field
 from oncall.events import AlertEvent
 from oncall.models import AlertSource, Channel, MaintenanceWindow, PipelineRule, Silence
-from oncall.noise.pipelines import check_rule, recent_events, try_rules
-from oncall.noise.silences import check_silence, period_end
+from oncall.noise.pipelines import recent_events, try_rules
+from oncall.noise.silences import period_end
 from oncall.permissions import (
     MembersReadModelPermissionsWrite,
     ModelPermissions,
-    configuration_channels,
     has_model_permission,
+    visible_channels,
 )
 
 RULE_FIELDS = (
@@ -40,28 +41,88 @@ RULE_FIELDS = (
     "template",
     "labels",
 )
-SILENCE_FIELDS = (
-    "channel",
-    "name",
-    "enabled",
-    "kind",
-    "starts_at",
-    "ends_at",
-    "weekdays",
-    "start_time",
-    "end_time",
-    "time_zone",
-    "condition",
-    "behaviour",
-)
 
 
-def _model_errors(errors: dict[str, list[str]]) -> None:
-    if errors:
-        raise ValidationError(errors)
+# --- Shared by the noise resources -------------------------------------------------------------
 
 
-class PipelineRuleSerializer(serializers.ModelSerializer):
+class ModelCheckedSerializer(serializers.ModelSerializer):
+    """Validates the row as it would be saved (the current one with the request's changes) by
+    the model's own ``clean``: the admin and the API refuse the same things, with the same
+    reasons, by field where the model names one."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        row = copy.copy(self.instance) if self.instance is not None else self.Meta.model()
+        for name, value in attrs.items():
+            setattr(row, name, value)
+        try:
+            row.clean()
+        except DjangoValidationError as error:
+            detail = error.message_dict if hasattr(error, "error_dict") else error.messages
+            raise ValidationError(detail) from None
+        return attrs
+
+
+class ChannelRowsViewSet(viewsets.ModelViewSet):
+    """Configuration rows that belong to a channel, or to an alert source (``channel`` /
+    ``source`` fields): silences, maintenance windows, inhibition rules. Everyone signed in
+    reads the rows of their own channels (a source's rows through the channel it feeds);
+    staff with the view permission read all; changes take the admin's model permissions
+    (``MembersReadModelPermissionsWrite``), and a new or moved row must go to a channel (or a
+    source) the caller can read. The person who makes a row is recorded where it says who."""
+
+    model: ClassVar[type[Model]]
+    permission_classes = [permissions.IsAuthenticated, MembersReadModelPermissionsWrite]
+    lookup_field = "public_id"
+    ordering: ClassVar[tuple[str, ...]] = ("-id",)
+
+    def get_queryset(self) -> QuerySet:
+        rows = self.model.objects.select_related(*self._owners())
+        if not has_model_permission(self.request.user, self.model, "view"):
+            rows = rows.filter(self._readable(visible_channels(self.request.user).values("pk")))
+        return rows.order_by(*self.ordering)
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        self._check_readable_owner(serializer.validated_data)
+        extra = {"created_by": self.request.user} if self._says_who() else {}
+        serializer.save(**extra)
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        self._check_readable_owner(serializer.validated_data)
+        serializer.save()
+
+    def _owners(self) -> list[str]:
+        names = {field.name for field in self.model._meta.get_fields()}
+        return [name for name in ("channel", "source") if name in names]
+
+    def _says_who(self) -> bool:
+        return any(field.name == "created_by" for field in self.model._meta.get_fields())
+
+    def _readable(self, channels: QuerySet) -> Q:
+        where = Q(channel__in=channels)
+        if "source" in self._owners():
+            where |= Q(source__channel__in=channels)
+        return where
+
+    def _check_readable_owner(self, data: dict[str, Any]) -> None:
+        """Staff who hold the view permission read every row; anyone else (staff allowed
+        to add but not to view) may only give a row to a channel they are a member of: the
+        queryset hides the others' rows, and so does this."""
+        user = self.request.user
+        if has_model_permission(user, self.model, "view"):
+            return
+        readable = visible_channels(user)
+        channel, source = data.get("channel"), data.get("source")
+        if channel is not None and not readable.filter(pk=channel.pk).exists():
+            raise ValidationError({"channel": ["No such channel."]})
+        if source is not None and not readable.filter(pk=source.channel_id).exists():
+            raise ValidationError({"source": ["No such alert source."]})
+
+
+# --- Pipeline rules ----------------------------------------------------------------------------
+
+
+class PipelineRuleSerializer(ModelCheckedSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     source = public_id_field(AlertSource.objects.all())
 
@@ -80,16 +141,6 @@ class PipelineRuleSerializer(serializers.ModelSerializer):
             "labels",
             "updated_at",
         ]
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        rule = PipelineRule(**{**self._current(), **attrs})
-        _model_errors(check_rule(rule))
-        return attrs
-
-    def _current(self) -> dict[str, Any]:
-        if self.instance is None:
-            return {}
-        return {name: getattr(self.instance, name) for name in ("source", *RULE_FIELDS)}
 
 
 class TriedRuleSerializer(serializers.ModelSerializer):
@@ -174,7 +225,10 @@ class PipelineRuleViewSet(viewsets.ModelViewSet):
         return events[data["recent"]]
 
 
-class SilenceSerializer(serializers.ModelSerializer):
+# --- Silences and maintenance windows ----------------------------------------------------------
+
+
+class SilenceSerializer(ModelCheckedSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     channel = public_id_field(Channel.objects.all())
     from_incident = serializers.SlugRelatedField(
@@ -215,51 +269,23 @@ class SilenceSerializer(serializers.ModelSerializer):
         end = period_end(silence, timezone.now())
         return end.isoformat() if end else None
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        current = {}
-        if self.instance is not None:
-            current = {f: getattr(self.instance, f) for f in SILENCE_FIELDS}
-        _model_errors(check_silence(Silence(**{**current, **attrs})))
-        return attrs
 
-
-def _writable_channel(request: Request, channel: Channel, model: type) -> None:
-    """Staff with the model permission change any channel's rows; the queryset already hides
-    the others' rows, and a new row may only go to a channel the caller can read."""
-    if not configuration_channels(request.user, model).filter(pk=channel.pk).exists():
-        raise ValidationError({"channel": ["No such channel."]})
-
-
-class SilenceViewSet(viewsets.ModelViewSet):
+class SilenceViewSet(ChannelRowsViewSet):
     """Channels' silences: while one is active, new alerts that match open no incident and
     notify nobody (dropped, or kept and listed as silenced). Expired one-time silences stay
     listed until deleted (``?active=true`` lists those active now)."""
 
+    model = Silence
     serializer_class = SilenceSerializer
-    permission_classes = [permissions.IsAuthenticated, MembersReadModelPermissionsWrite]
-    lookup_field = "public_id"
     filterset_fields = {"channel__public_id": ["exact"], "kind": ["exact"], "enabled": ["exact"]}
     ordering_fields = ["created_at", "name"]
+    ordering = ("-created_at", "-id")
 
     def get_queryset(self) -> QuerySet:
-        readable = configuration_channels(self.request.user, Silence).values("pk")
-        return (
-            Silence.objects.filter(channel__in=readable)
-            .select_related("channel", "from_incident")
-            .order_by("-created_at", "-id")
-        )
-
-    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        _writable_channel(self.request, serializer.validated_data["channel"], Silence)
-        serializer.save(created_by=self.request.user)
-
-    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
-        if "channel" in serializer.validated_data:
-            _writable_channel(self.request, serializer.validated_data["channel"], Silence)
-        serializer.save()
+        return super().get_queryset().select_related("from_incident")
 
 
-class MaintenanceWindowSerializer(serializers.ModelSerializer):
+class MaintenanceWindowSerializer(ModelCheckedSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     channel = public_id_field(Channel.objects.all(), allow_null=True, required=False)
     source = public_id_field(AlertSource.objects.all(), allow_null=True, required=False)
@@ -281,38 +307,15 @@ class MaintenanceWindowSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["created_by", "created_at"]
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        merged = {}
-        if self.instance is not None:
-            merged = {
-                f: getattr(self.instance, f)
-                for f in ("name", "channel", "source", "starts_at", "ends_at")
-            }
-        window = MaintenanceWindow(**{**merged, **attrs})
-        try:
-            window.clean()
-        except DjangoValidationError as error:
-            raise ValidationError(error.message_dict) from None
-        return attrs
 
-
-class MaintenanceWindowViewSet(viewsets.ModelViewSet):
+class MaintenanceWindowViewSet(ChannelRowsViewSet):
     """Maintenance windows of a channel or an alert source: nothing notifies from start to
     end; incidents still open, marked ``in_maintenance``. Members read their channels'
-    windows; staff with the permissions read all and change them."""
+    windows (and those of the sources that feed them); staff with the permissions read all
+    and change them."""
 
+    model = MaintenanceWindow
     serializer_class = MaintenanceWindowSerializer
-    permission_classes = [permissions.IsAuthenticated, MembersReadModelPermissionsWrite]
-    lookup_field = "public_id"
     filterset_fields = {"channel__public_id": ["exact"], "source__public_id": ["exact"]}
     ordering_fields = ["starts_at", "ends_at"]
-
-    def get_queryset(self) -> QuerySet:
-        windows = MaintenanceWindow.objects.select_related("channel", "source")
-        if not has_model_permission(self.request.user, MaintenanceWindow, "view"):
-            readable = configuration_channels(self.request.user, MaintenanceWindow).values("pk")
-            windows = windows.filter(Q(channel__in=readable))
-        return windows.order_by("-starts_at", "-id")
-
-    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        serializer.save(created_by=self.request.user)
+    ordering = ("-starts_at", "-id")

@@ -501,6 +501,9 @@ class IncidentSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="The incident this one was merged into (it is closed and holds no alerts).",
     )
+    in_maintenance = serializers.BooleanField(
+        read_only=True, help_text="It opened during a maintenance window (``maintenance_window``)."
+    )
     maintenance_window = serializers.SlugRelatedField(
         slug_field="public_id",
         read_only=True,

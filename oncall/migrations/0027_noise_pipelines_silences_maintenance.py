@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import oncall.models.silences
+import oncall.models.escalation
 import uuid
 from django.conf import settings
 from django.db import migrations, models
@@ -60,10 +60,10 @@ class Migration(migrations.Migration):
                 ('kind', models.CharField(choices=[('once', 'one time (from / to)'), ('weekly', 'every week (days and hours)')], default='once', max_length=8)),
                 ('starts_at', models.DateTimeField(blank=True, help_text='One time: from (empty: now).', null=True)),
                 ('ends_at', models.DateTimeField(blank=True, help_text='One time: until.', null=True)),
-                ('weekdays', models.JSONField(blank=True, default=list, help_text='Every week: the days, 0 (Monday) to 6 (Sunday), e.g. [5, 6].', validators=[oncall.models.silences._validate_weekdays])),
+                ('weekdays', models.JSONField(blank=True, default=list, help_text='Every week: the days, 0 (Monday) to 6 (Sunday), e.g. [5, 6].', validators=[oncall.models.escalation.validate_days])),
                 ('start_time', models.TimeField(blank=True, help_text='Every week: from this time of those days.', null=True)),
                 ('end_time', models.TimeField(blank=True, help_text='Every week: until this time (earlier than the start: the next day).', null=True)),
-                ('time_zone', models.CharField(default='UTC', help_text='Every week: the days and times are in this time zone (IANA name).', max_length=64, validators=[oncall.models.silences._validate_time_zone])),
+                ('time_zone', models.CharField(default='UTC', help_text='Every week: the days and times are in this time zone (IANA name).', max_length=64, validators=[oncall.models.escalation.validate_time_zone])),
                 ('condition', models.JSONField(blank=True, default=list, help_text='Matchers on severity, title, description, alert_key and labels.<name>: a list is AND ([{"key": "labels.env", "op": "eq", "value": "dev"}]); a list of lists is OR between them ([[m1, m2], [m3]]: m1 and m2, or m3). Empty: every event.')),
                 ('behaviour', models.CharField(choices=[('mark', 'keep the alert, marked silenced'), ('drop', 'drop the alert')], default='mark', max_length=8)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),

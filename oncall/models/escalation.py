@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import available_timezones
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -33,6 +33,7 @@ from oncall.events import Severity
 from oncall.matchers import all_match, parse_matchers
 from oncall.models.channels import Channel
 from oncall.platforms import level_target_names
+from oncall.weekly import WeeklyWindow
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -211,22 +212,13 @@ class EscalationRule(models.Model):
         return self.in_window(at)
 
     def in_window(self, at: datetime) -> bool:
-        local = django_timezone.localtime(at, ZoneInfo(self.timezone))
-        if self.start_time is None or self.end_time is None:
-            return self._on_day(local.weekday())
-        now = local.time()
-        if self.start_time < self.end_time:
-            return self.start_time <= now < self.end_time and self._on_day(local.weekday())
-        # Crossing midnight: after the start, the window began today; before the end, it began
-        # yesterday, and ``days`` names the day a window starts.
-        if now >= self.start_time:
-            return self._on_day(local.weekday())
-        if now < self.end_time:
-            return self._on_day((local.weekday() - 1) % 7)
-        return False
+        """Whether its weekly window (days, hours, time zone; none: always) holds ``at``. A
+        window crossing midnight belongs to the day it starts: ``days`` name those days."""
+        return self.weekly_window().contains(at)
 
-    def _on_day(self, weekday: int) -> bool:
-        return not self.days or weekday in self.days
+    def weekly_window(self) -> WeeklyWindow:
+        """Its days and hours (both times empty: all day), as weekly silences are read."""
+        return WeeklyWindow.of(self.days, self.start_time, self.end_time, self.timezone)
 
     # --- Descriptions for people ------------------------------------------------------------
 

@@ -103,8 +103,8 @@ class Incident(models.Model):
     flapping_quiet = models.BooleanField(default=False, editable=False)
     # The highest alert storm threshold of its channel its alert count reached (0: none).
     storm_alerts = models.PositiveIntegerField(default=0, editable=False)
-    # Opened during a maintenance window of its channel or source (``oncall.noise.maintenance``):
-    # marked on every surface; nothing notifies until the window ends.
+    # The maintenance window of its channel or source it opened in (``oncall.noise.maintenance``):
+    # marked on every surface (``in_maintenance``); nothing notifies until the window ends.
     maintenance_window = models.ForeignKey(
         "oncall.MaintenanceWindow",
         null=True,
@@ -113,7 +113,6 @@ class Incident(models.Model):
         related_name="incidents",
         editable=False,
     )
-    in_maintenance = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     # The escalation engine's state (``oncall.escalation``), kept here so that no lost task
@@ -188,6 +187,13 @@ class Incident(models.Model):
         return self.storm_alerts > 0
 
     @property
+    def in_maintenance(self) -> bool:
+        """Opened during a maintenance window: read from the window's key on the row (no
+        query), not stored twice. A deleted window takes the mark with it (its timeline entry
+        stays): nobody can name or open a window that no longer exists."""
+        return self.maintenance_window_id is not None
+
+    @property
     def is_snoozed(self) -> bool:
         return self.snoozed_until is not None and self.snoozed_until > timezone.now()
 
@@ -230,8 +236,9 @@ class Alert(models.Model):
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
     # When the source says the problem started (Alertmanager's startsAt, a sender's own
-    # timestamp); ``first_seen`` is when the console first heard of it. None: the source
-    # gave no time. ``started`` gives the one to show.
+    # timestamp), never later than ``first_seen``, when the console first heard of it (the
+    # merge clamps it as it stores it). None: the source gave no time. ``started`` gives the
+    # one to show.
     started_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     event_count = models.PositiveIntegerField(default=1)
@@ -269,11 +276,9 @@ class Alert(models.Model):
 
     @property
     def started(self) -> datetime:
-        """When the alert started: the source's own time when it gave one (never later than
-        the console heard of it), else when the console first heard of it."""
-        if self.started_at is None:
-            return self.first_seen
-        return min(self.started_at, self.first_seen)
+        """When the alert started: the source's own time when it gave one, else when the
+        console first heard of it."""
+        return self.started_at or self.first_seen
 
 
 class TimelineEntry(models.Model):

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -9,21 +8,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from oncall.models.escalation import default_time_zone, validate_days, validate_time_zone
 from oncall.models.pipelines import CONDITION_HELP
-
-
-def _validate_weekdays(value: object) -> None:
-    if not isinstance(value, list) or not all(
-        isinstance(day, int) and not isinstance(day, bool) and 0 <= day <= 6 for day in value
-    ):
-        raise ValidationError(_("Enter a list of weekdays, 0 (Monday) to 6 (Sunday)."))
-
-
-def _validate_time_zone(value: str) -> None:
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(_("Unknown time zone: %(zone)s") % {"zone": value}) from None
+from oncall.weekly import WeeklyWindow
 
 
 class Silence(models.Model):
@@ -50,7 +37,7 @@ class Silence(models.Model):
     weekdays = models.JSONField(
         default=list,
         blank=True,
-        validators=[_validate_weekdays],
+        validators=[validate_days],
         help_text=_("Every week: the days, 0 (Monday) to 6 (Sunday), e.g. [5, 6]."),
     )
     start_time = models.TimeField(
@@ -63,8 +50,8 @@ class Silence(models.Model):
     )
     time_zone = models.CharField(
         max_length=64,
-        default=settings.TIME_ZONE,
-        validators=[_validate_time_zone],
+        default=default_time_zone,
+        validators=[validate_time_zone],
         help_text=_("Every week: the days and times are in this time zone (IANA name)."),
     )
     condition = models.JSONField(default=list, blank=True, help_text=CONDITION_HELP)
@@ -101,6 +88,10 @@ class Silence(models.Model):
         now, in the change's transaction (their holds come due)."""
         super().save(*args, **kwargs)
         SilenceHold.objects.filter(silence=self).update(recheck_at=timezone.now())
+
+    def weekly_window(self) -> WeeklyWindow:
+        """Its days and hours (``kind`` weekly), as escalation rules' windows are read."""
+        return WeeklyWindow.of(self.weekdays, self.start_time, self.end_time, self.time_zone)
 
     def clean(self) -> None:
         from oncall.noise.silences import check_silence

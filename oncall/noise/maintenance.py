@@ -5,10 +5,13 @@ From its start to its end a window keeps everyone's phones quiet without hiding 
 * incidents still open (the alert list, the incident list and their timelines stay whole), but
   one opened during a window is marked "in maintenance" (``Incident.in_maintenance``) on its
   page, in the API and on its card, with the window's name;
-* nothing notifies: an escalation step that comes due while a window covers the incident waits
+* nothing notifies: the escalation's one gate (``oncall.escalation.gate``) asks
+  :func:`covering` before anything automatic goes out. An escalation step (a level, a repeat,
+  a re-notification after a wake) that comes due while a window covers the incident waits
   until the window ends (its due time moves to the end, in the step's transaction, and a
-  timeline entry says why). An incident still open and unclaimed then is escalated as usual:
-  a problem that outlived the maintenance is a real one.
+  timeline entry says why); an alert storm is recorded without notifying anyone. An incident
+  still open and unclaimed then is escalated as usual: a problem that outlived the
+  maintenance is a real one.
 
 A channel's window covers every incident of the channel; a source's window covers the incidents
 its alerts are in, whichever channel they went to. The windows are announced on the channel's

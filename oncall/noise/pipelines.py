@@ -54,6 +54,7 @@ from oncall.matchers import subject_of
 from oncall.models import Alert, AlertSource, InboundEvent, PipelineRule
 from oncall.noise.conditions import Condition, parse_condition
 from oncall.noise.silences import Verdict
+from oncall.notify.context import template_severity
 from oncall.notify.engine import Medium, TemplateFailure, compile_body, render, unknown_names
 from oncall.notify.functions import functions
 
@@ -219,8 +220,8 @@ def _context(event: AlertEvent) -> dict[str, Any]:
     return {
         "Title": event.title,
         "Description": event.description,
-        "Severity": event.severity.label,
-        "EventSeverity": event.severity.label,
+        "Severity": template_severity(event.severity),
+        "EventSeverity": template_severity(event.severity),
         "AlertKey": event.alert_key,
         "Labels": dict(event.labels),
         "Status": "Ok" if event.kind == EventKind.RESOLVED else "Firing",

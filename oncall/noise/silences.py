@@ -1,12 +1,10 @@
 """Silences: while one is active, new alerts of its channel that match open no incident.
 
 A silence is one time (from / to) or weekly (days, and hours of those days, in a time zone; an
-end earlier than the start runs into the next day; no hours: the whole day). Its condition is
-the matchers of ``oncall.noise.conditions`` (AND within a group, OR between groups).
-Times are computed in the silence's zone and compared in UTC, so a weekly silence keeps its
-wall-clock hours across daylight-saving changes: 22:00-06:00 Europe/Berlin is 21:00-05:00 UTC
-in winter and 20:00-04:00 UTC in summer, and a night that loses or gains an hour is an hour
-shorter or longer.
+end earlier than the start runs into the next day; no hours: the whole day: the weekly windows
+of ``oncall.weekly``, which escalation rules use too, wall-clock hours kept across
+daylight-saving changes). Its condition is the matchers of ``oncall.noise.conditions`` (AND
+within a group, OR between groups).
 
 What it does to a new alert (``oncall.merge`` asks :class:`SilenceBook`, read once per batch):
 
@@ -28,11 +26,10 @@ Alerts already in an open incident are not silenced: the incident exists and peo
 
 from __future__ import annotations
 
-import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -47,9 +44,6 @@ from oncall.noise.conditions import Condition, parse_condition
 
 Suppression = Alert.Suppression
 RELEASE_BATCH = 500
-# A weekly silence on consecutive days (Saturday and Sunday, all day) is one period: followed
-# at most a week ahead.
-MAX_CHAINED_DAYS = 8
 
 
 # --- When a silence is active --------------------------------------------------------------------
@@ -63,40 +57,7 @@ def period_end(silence: Silence, at: datetime) -> datetime | None:
     if silence.kind == Silence.Kind.ONCE:
         start = silence.starts_at or silence.created_at
         return silence.ends_at if silence.ends_at and start <= at < silence.ends_at else None
-    end = _weekly_end(silence, at)
-    for _turn in range(MAX_CHAINED_DAYS):
-        if end is None:
-            return None
-        later = _weekly_end(silence, end)
-        if later is None or later <= end:
-            return end
-        end = later
-    return end
-
-
-def _weekly_end(silence: Silence, at: datetime) -> datetime | None:
-    zone = zoneinfo.ZoneInfo(silence.time_zone)
-    today = at.astimezone(zone).date()
-    for back in (0, 1):  # a period that started the day before may still run
-        day = today - timedelta(days=back)
-        if day.weekday() not in silence.weekdays:
-            continue
-        start, end = _occurrence(silence, day, zone)
-        if start <= at < end:
-            return end
-    return None
-
-
-def _occurrence(silence: Silence, day: date, zone: zoneinfo.ZoneInfo) -> tuple[datetime, datetime]:
-    """The UTC start and end of the silence's period on local ``day``. A wall time that does
-    not exist (a spring-forward gap) is read with the offset before the change, as zoneinfo
-    does; an ambiguous one (fall back) as its first occurrence."""
-    begins = silence.start_time or time(0)
-    ends = silence.end_time or time(0)
-    end_day = day if ends > begins else day + timedelta(days=1)
-    start = datetime.combine(day, begins, tzinfo=zone).astimezone(UTC)
-    end = datetime.combine(end_day, ends, tzinfo=zone).astimezone(UTC)
-    return start, end
+    return silence.weekly_window().period_end(at)
 
 
 def check_silence(silence: Silence) -> dict[str, list[str]]:

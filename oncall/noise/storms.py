@@ -6,9 +6,9 @@ highest threshold reached, in the batch's transaction, so no threshold is announ
 The notification goes through the chat platforms' contract, as every escalation step does
 (``ChatPlatform.notify``, inside the transaction, sending after commit); to the person the
 incident is assigned to when it left its rule. An incident the batch opened is not notified
-again (its level 1 is about to be), nor one that may not escalate now (claimed under "stop when
-claimed", snoozed, quietened by flapping): the timeline entry and the incident's storm badge
-say it all.
+again (its level 1 is about to be), nor one the escalation's gate keeps quiet now
+(``escalation.gate``: claimed under "stop when claimed", snoozed, quietened by flapping, or in a
+maintenance window): the timeline entry and the incident's storm badge say it all.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def notify_again(incident: Incident, alert_count: int, now: datetime) -> tuple[i
     when no level was notified."""
     from oncall import escalation
 
-    if not escalation.may_escalate(incident):
+    if not escalation.gate(incident, now).open:
         return 0, LevelReport()
     if incident.assigned_to_id is not None and incident.escalation_rule_id is None:
         return 0, notify_people(incident, [incident.assigned_to], message(alert_count))

@@ -56,7 +56,7 @@ VARIABLES: dict[str, str] = {
     "LastTime, EndTime, Labels",
     "Images": "the first alert's images: Src, Alt, Href",
     "FireType": "fire (first notification) or refire (a repeat)",
-    "IsFlapping": "whether it is flapping",
+    "IsFlapping": "whether it is flapping now (one of its alerts keeps triggering and recovering)",
     "Impact": "impact (after closing)",
     "RootCause": "root cause (after closing)",
     "Resolution": "resolution (after closing)",
@@ -116,10 +116,10 @@ def incident_context(
         "Title": incident.title,
         "Description": first.description if first else "",
         "DetailUrl": incident_url(incident),
-        "IncidentSeverity": _severity(incident.severity),
+        "IncidentSeverity": template_severity(incident.severity),
         "IncidentStatus": "Ok"
         if incident.status == Incident.Status.CLOSED
-        else _severity(incident.severity),
+        else template_severity(incident.severity),
         "Progress": _PROGRESS.get(incident.status, incident.status),
         "StartTime": _seconds(incident.created_at),
         "LastTime": _seconds(incident.last_alert_at or incident.created_at),
@@ -139,7 +139,7 @@ def incident_context(
         "Alerts": shown,
         "Images": _images(first.images) if first else [],
         "FireType": fire_type,
-        "IsFlapping": False,
+        "IsFlapping": incident.is_flapping,
         "Impact": "",
         "RootCause": "",
         "Resolution": "",
@@ -148,7 +148,10 @@ def incident_context(
     return context
 
 
-def _severity(value: str) -> str:
+def template_severity(value: str) -> str:
+    """``Critical`` / ``Warning`` / ``Info``, as the knowledge base names them, in whatever
+    language the console speaks: templates compare and show this stable value (a severity's
+    label is translated)."""
     return str(value).capitalize()
 
 
@@ -204,11 +207,11 @@ def _labels(labels: Any) -> dict[str, str]:
 
 
 def _alert(alert: Alert) -> dict[str, Any]:
-    status = "Ok" if alert.status == Alert.Status.RESOLVED else _severity(alert.severity)
+    status = "Ok" if alert.status == Alert.Status.RESOLVED else template_severity(alert.severity)
     return {
         "Title": alert.title,
         "Description": alert.description,
-        "AlertSeverity": _severity(alert.severity),
+        "AlertSeverity": template_severity(alert.severity),
         "AlertStatus": status,
         "StartTime": _seconds(alert.started),
         "LastTime": _seconds(alert.last_seen),

@@ -79,10 +79,10 @@ def test_a_custom_webhook_mapping_is_tried_on_a_pasted_sample(
     sign_in_to_the_admin(browser, live_server)
     browser.get(f"{live_server.url}/admin/oncall/alertsource/{source.pk}/change/")
 
-    sample = browser.find_element(By.CSS_SELECTOR, "[data-try-sample-body]")
+    sample = browser.find_element(By.CSS_SELECTOR, ".try-sample [data-try-input]")
     sample.send_keys(json.dumps(read_fixture("custom_webhook/firing")))
-    browser.find_element(By.CSS_SELECTOR, "[data-try-sample-run]").click()
-    result = (By.CSS_SELECTOR, "[data-try-sample-result]")
+    browser.find_element(By.CSS_SELECTOR, ".try-sample [data-try-run]").click()
+    result = (By.CSS_SELECTOR, ".try-sample [data-try-result]")
     wait_until(browser, EC.text_to_be_present_in_element(result, "Checkout API latency"))
     screenshot("sample-mapped")
     rows = browser.find_elements(By.CSS_SELECTOR, ".try-sample-events tr")
@@ -91,7 +91,32 @@ def test_a_custom_webhook_mapping_is_tried_on_a_pasted_sample(
     title = browser.find_element(By.ID, "id_option_title")
     title.clear()
     title.send_keys("{{ alert.check.name }")
-    browser.find_element(By.CSS_SELECTOR, "[data-try-sample-run]").click()
+    browser.find_element(By.CSS_SELECTOR, ".try-sample [data-try-run]").click()
     wait_until(browser, EC.text_to_be_present_in_element(result, "template syntax error"))
     screenshot("mapping-error")
+    assert script_errors(browser) == []
+
+
+@pytest.mark.parametrize("browser", [DESKTOP_SCREEN], indirect=True, ids=["desktop"])
+def test_the_pipeline_rules_on_the_page_are_tried_on_a_recent_event(
+    transactional_db, browser, screenshot, console_over_http, live_server
+):
+    from django.test import Client
+
+    from oncall.models import PipelineRule
+
+    source = factories.AlertSourceFactory(channel=factories.ChannelFactory(), kind="standard")
+    body = {"title_rule": "CPU high", "event_status": "Critical", "alert_key": "cpu"}
+    pushed = Client().post(f"/push/{source.token}", body, content_type="application/json")
+    assert pushed.status_code == 200
+    PipelineRule.objects.create(
+        source=source, position=1, action="set_title", template="[db] {{ Title }}"
+    )
+    sign_in_to_the_admin(browser, live_server)
+    browser.get(f"{live_server.url}/admin/oncall/alertsource/{source.pk}/change/")
+
+    browser.find_element(By.CSS_SELECTOR, ".try-pipeline [data-try-run]").click()
+    result = (By.CSS_SELECTOR, ".try-pipeline [data-try-result]")
+    wait_until(browser, EC.text_to_be_present_in_element(result, "CPU high → [db] CPU high"))
+    screenshot("pipeline-tried")
     assert script_errors(browser) == []

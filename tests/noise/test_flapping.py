@@ -8,8 +8,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from oncall import escalation
 from oncall.models import Channel, FlapState, Incident, TimelineEntry
-from oncall.tasks import purge_flap_states
+from oncall.notify.context import incident_context
+from oncall.tasks import purge_flap_states, settle_flapping
 from tests.payloads import am_alert
 from tests.stub_platform.platform import NOTIFIED_LEVELS
 
@@ -116,3 +118,105 @@ def test_states_not_triggered_for_a_day_are_purged(fire, channel):
     )
     assert purge_flap_states() == 1
     assert FlapState.objects.count() == 1
+
+
+# --- When flapping ends ---------------------------------------------------------------------------
+
+
+def age_triggers(minutes: int) -> None:
+    """As if every trigger so far happened ``minutes`` ago."""
+    old = (timezone.now() - timedelta(minutes=minutes)).isoformat()
+    for state in FlapState.objects.all():
+        state.triggers = [old for _ in state.triggers]
+        state.save()
+
+
+def notifications(incident: Incident) -> list[int]:
+    return [level for pk, level in NOTIFIED_LEVELS if pk == incident.pk]
+
+
+def test_a_quiet_incident_whose_flapping_ended_notifies_again(fire, channel):
+    channel.auto_close = False
+    watch(channel, Channel.Flapping.QUIET, times=2, minutes=30)
+    flap(fire, 2)
+    incident = Incident.objects.get()
+    assert incident.flapping_quiet
+    assert notifications(incident) == [0]
+    age_triggers(31)
+
+    assert settle_flapping() == 1
+
+    incident.refresh_from_db()
+    assert not incident.flapping_quiet
+    assert not incident.is_flapping
+    ended = incident.timeline.filter(kind=Kind.FLAPPING).order_by("pk").last()
+    assert ended.message == (
+        "Flapping ended: no alert triggered more than 2 times within 30 minutes; "
+        "notifications resume."
+    )
+    assert incident.next_escalation_at is not None  # planned like after a wake
+    escalation.step(incident.pk, incident.next_escalation_at.isoformat())
+    assert notifications(incident) == [0, 0]  # its last notified level, again
+
+
+def test_an_incident_still_flapping_keeps_its_marks(fire, channel):
+    channel.auto_close = False
+    watch(channel, Channel.Flapping.QUIET, times=2, minutes=30)
+    flap(fire, 2)
+    age_triggers(10)  # three triggers within the last 30 minutes: still more than two
+
+    assert settle_flapping() == 0
+
+    incident = Incident.objects.get()
+    assert incident.flapping_quiet
+    assert incident.next_escalation_at is None
+
+
+def test_a_marked_incident_is_unmarked_when_flapping_ends(fire, channel):
+    channel.auto_close = False
+    watch(channel, Channel.Flapping.MARK, times=2, minutes=30)
+    flap(fire, 2)
+    age_triggers(31)
+    planned = Incident.objects.get().next_escalation_at
+
+    assert settle_flapping() == 1
+
+    incident = Incident.objects.get()
+    assert not incident.is_flapping
+    assert incident.next_escalation_at == planned  # it never stopped: nothing re-planned
+    assert incident.timeline.filter(kind=Kind.FLAPPING).last().message.endswith("minutes.")
+
+
+def test_a_channel_that_stops_watching_ends_the_flapping(fire, channel):
+    channel.auto_close = False
+    watch(channel, Channel.Flapping.QUIET, times=2, minutes=30)
+    flap(fire, 2)
+    watch(channel, Channel.Flapping.OFF)
+
+    assert settle_flapping() == 1
+    assert not Incident.objects.get().flapping_quiet
+
+
+def test_a_closed_incident_keeps_its_marks(fire, channel):
+    watch(channel, Channel.Flapping.QUIET, times=2, minutes=30)
+    flap(fire, 2)
+    fire(am_alert("Flappy", status="resolved"))  # auto close
+    age_triggers(31)
+
+    assert settle_flapping() == 0
+    assert Incident.objects.filter(flapping_quiet=True).count() == 1
+
+
+def test_notification_templates_see_whether_it_flaps_now(fire, channel):
+    channel.auto_close = False
+    watch(channel, Channel.Flapping.MARK, times=2, minutes=30)
+    fire(am_alert("Flappy"))
+    incident = Incident.objects.get()
+    assert incident_context(incident)["IsFlapping"] is False
+    flap(fire, 2)
+    incident.refresh_from_db()
+    assert incident_context(incident)["IsFlapping"] is True
+    age_triggers(31)
+    settle_flapping()
+    incident.refresh_from_db()
+    assert incident_context(incident)["IsFlapping"] is False

@@ -80,6 +80,25 @@ def test_a_source_window_covers_the_incidents_of_its_alerts_only(emit, source, c
     assert len(NOTIFIED_LEVELS) == 1
 
 
+def test_the_mark_is_the_window_it_opened_in(emit, channel, admin_client):
+    running = window(channel=channel)
+    emit(key="in-it")
+    running.ends_at = timezone.now() - timedelta(seconds=1)
+    running.save()
+    emit(key="after-it")
+    marked = Incident.objects.get(alerts__alert_key="in-it")
+    assert marked.in_maintenance
+    assert not Incident.objects.get(alerts__alert_key="after-it").in_maintenance
+
+    listed = admin_client.get("/admin/oncall/incident/?maintenance_window__isempty=0")
+    assert [i.pk for i in listed.context["cl"].result_list] == [marked.pk]
+
+    running.delete()  # a window that no longer exists marks nothing
+    marked.refresh_from_db()
+    assert not marked.in_maintenance
+    assert marked.timeline.filter(kind=TimelineEntry.Kind.MAINTENANCE).exists()
+
+
 def test_a_window_that_has_not_started_changes_nothing(emit, channel):
     window(minutes_from=30, minutes_to=90, channel=channel)
     emit()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from oncall.events import AlertEvent, EventKind, Severity
 from oncall.models import Alert, AlertSource, InboundEvent, Incident, PipelineRule
@@ -72,6 +73,16 @@ def test_it_rewrites_the_description_and_removes_labels(source):
     out = Pipeline.load(source).run(event())
     assert out.description == "Runbook: https://rb/payment"
     assert out.labels == {"service": "payment"}
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_templates_see_the_severity_as_the_knowledge_base_names_it_in_any_language(
+    source, language
+):
+    rule(source, 1, Action.SET_TITLE, template="[{{ Severity }}/{{ EventSeverity }}] {{ Title }}")
+    with translation.override(language):
+        out = Pipeline.load(source).run(event(severity=Severity.CRITICAL))
+    assert out.title == "[Critical/Critical] CPU high"
 
 
 def test_a_rule_that_changes_nothing_is_not_recorded(source):

@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from oncall.models import Alert, Incident, Silence, SilenceHold
+from oncall.models import Alert, EscalationRule, Incident, Silence, SilenceHold
 from oncall.noise.silences import period_end, release_due
 from tests.noise.pushes import standard_source
 from tests.stub_platform.platform import NOTIFIED_LEVELS
@@ -99,6 +99,28 @@ def test_a_weekly_silence_reads_its_days_in_its_own_time_zone(channel):
 def test_consecutive_whole_days_are_one_period(channel):
     silence = weekly(channel, [5, 6], None, None, zone="UTC")  # the weekend
     assert period_end(silence, utc(2026, 12, 5, 10)) == utc(2026, 12, 7)
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        utc(2026, 3, 29, 1, 15),  # 03:15 CEST, just after the spring gap (02:00-03:00)
+        utc(2026, 3, 29, 1, 30),  # 02:30 read before the change: 01:30 UTC
+        utc(2026, 3, 29, 1, 59),
+        utc(2026, 3, 29, 2, 0),  # 04:00 CEST: the end, excluded
+        utc(2026, 10, 25, 0, 45),  # 02:45 CEST, before the autumn change
+        utc(2026, 10, 25, 1, 45),  # 02:45 CET, the second time that hour
+        utc(2026, 10, 25, 2, 59),
+    ],
+)
+def test_escalation_rules_read_the_weekly_window_as_silences_do(channel, moment):
+    # Sundays 02:30 to 04:00 in Berlin: hours that vanish or repeat at the changes.
+    silence = weekly(channel, [6], time(2, 30), time(4))
+    rule = EscalationRule(
+        channel=channel, name="r", days=[6], start_time=time(2, 30), end_time=time(4)
+    )
+    rule.timezone = "Europe/Berlin"
+    assert rule.in_window(moment) == (period_end(silence, moment) is not None)
 
 
 def test_a_one_time_silence_expires_by_itself(channel):

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from oncall import escalation, lifecycle
-from oncall.models import Incident, TimelineEntry
+from oncall.models import Incident, MaintenanceWindow, TimelineEntry
 from oncall.timeline import Actor
 from tests.payloads import am_alert
 from tests.stub_platform.platform import NOTIFIED_LEVELS
@@ -94,6 +94,23 @@ def test_a_snoozed_incident_records_the_storm_without_notifying(fire, grouped, r
     incident = Incident.objects.get()
     lifecycle.snooze(incident, Actor(responder, "web"), timedelta(minutes=30))
     fire(*alerts("B", "C"))
+    assert storms(incident) == ["Alert storm: 3 alerts."]
+    assert notifications(incident) == 1
+
+
+def test_a_storm_during_maintenance_records_it_without_notifying(fire, grouped, source):
+    fire(*alerts("A"))  # notified before the window
+    incident = Incident.objects.get()
+    now = timezone.now()
+    MaintenanceWindow.objects.create(
+        name="DB upgrade",
+        source=source,
+        starts_at=now - timedelta(minutes=5),
+        ends_at=now + timedelta(hours=1),
+    )
+    fire(*alerts("B", "C"))
+    incident.refresh_from_db()
+    assert incident.storm_alerts == 3
     assert storms(incident) == ["Alert storm: 3 alerts."]
     assert notifications(incident) == 1
 

@@ -81,11 +81,8 @@ def _summary_sql() -> str:
 
     first_seen, last_seen = column("first_seen"), column("last_seen")
     started_at = column("started_at")
-    # ``Alert.started``: the source's start when it gave one earlier than the console heard.
-    started = (
-        f"CASE WHEN {started_at} IS NOT NULL AND {started_at} < {first_seen} "
-        f"THEN {started_at} ELSE {first_seen} END"
-    )
+    # ``Alert.started``: the source's start when it gave one (stored no later than first_seen).
+    started = f"COALESCE({started_at}, {first_seen})"
     # Names from the model, quoted; the values are parameters.
     return (
         f"SELECT *, COUNT(*) OVER () AS alerts_total, "  # noqa: S608
