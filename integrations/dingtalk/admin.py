@@ -12,6 +12,7 @@ from datetime import datetime
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -32,6 +33,8 @@ from integrations.dingtalk.models import (
 from oncall.admin import AdminMedia, copy_field
 
 SECRET_FIELDS = ("client_secret", "aes_key", "signature_token")
+# Moments in the page's sentences, the same in every language (no "p.m." before a full stop).
+MOMENT_FORMAT = "Y-m-d H:i"
 KEEP = _("Leave blank to keep the current value.")
 
 # The setup guide's checklist (DingTalk developer console), in the order an admin works. HTML
@@ -48,7 +51,8 @@ CHECKLIST = [
     ),
     _(
         "Event Subscription (事件订阅): set the request URL to the <b>event subscription "
-        "request URL</b> and save; DingTalk checks it at once (“last event” below shows it)."
+        "request URL</b> and save; DingTalk checks it at once (“event subscription” below "
+        "shows it)."
     ),
     _(
         "Below its Save button, subscribe to the three group events: group chat name changed "
@@ -263,7 +267,7 @@ class DingTalkAppAdmin(admin.ModelAdmin):
         css = "check-ok" if app.check_ok else "check-failed"
         return format_html('<span class="{}">{}</span>', css, app.check_message)
 
-    @admin.display(description=_("last event"))
+    @admin.display(description=_("event subscription"))
     def event_subscription(self, app: DingTalkApp) -> str:
         if app.url_verified_at is None:
             return gettext("DingTalk has not checked the request URL yet.")
@@ -311,7 +315,12 @@ class DingTalkAppAdmin(admin.ModelAdmin):
 
     # --- Check configuration -----------------------------------------------------------------
 
-    @admin.action(description=_("Check configuration (fetch an access token)"))
+    # The change permission, as the button and the API's check ask (an action without
+    # allowed_permissions would be open to staff who may only view apps).
+    @admin.action(
+        description=_("Check configuration (fetch an access token)"),
+        permissions=["change"],
+    )
     def check_configuration_action(self, request: HttpRequest, queryset: QuerySet) -> None:
         for app in queryset:
             self._report_check(request, app)
@@ -335,13 +344,13 @@ class DingTalkAppAdmin(admin.ModelAdmin):
     def check_view(self, request: HttpRequest, pk: int) -> HttpResponseRedirect:
         app = get_object_or_404(DingTalkApp, pk=pk)
         if not self.has_change_permission(request, app):
-            raise admin.sites.PermissionDenied
+            raise PermissionDenied
         self._report_check(request, app)
         return HttpResponseRedirect(reverse("admin:dingtalk_dingtalkapp_change", args=[pk]))
 
 
 def _moment(value: datetime) -> str:
-    return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
+    return formats.date_format(timezone.localtime(value), MOMENT_FORMAT)
 
 
 @admin.register(DingTalkGroup)

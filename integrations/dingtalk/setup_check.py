@@ -56,7 +56,7 @@ def _subscription_notes(app: DingTalkApp) -> list[str]:
             )
         )
     else:
-        when = formats.date_format(timezone.localtime(app.url_verified_at), "DATETIME_FORMAT")
+        when = formats.date_format(timezone.localtime(app.url_verified_at), "Y-m-d H:i")
         notes.append(_("DingTalk checked the request URL on %(when)s.") % {"when": when})
     active = DingTalkGroup.objects.filter(app=app, status=DingTalkGroup.Status.ACTIVE).count()
     if active:

@@ -257,6 +257,20 @@ def test_the_check_action_reports_each_app(admin_client):
     assert DingTalkApp.objects.filter(check_ok=True).count() == 2
 
 
+def test_staff_who_may_only_view_apps_cannot_check_them(client):
+    viewer = UserFactory(is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_dingtalkapp"))
+    client.force_login(viewer)
+    app = DingTalkAppFactory()
+    listing = client.get(reverse("admin:dingtalk_dingtalkapp_changelist"))
+    assert listing.status_code == 200
+    assert "check_configuration_action" not in listing.content.decode()
+    response = client.post(reverse("admin:dingtalk_dingtalkapp_check", args=[app.pk]))
+    assert response.status_code == 403
+    app.refresh_from_db()
+    assert app.checked_at is None
+
+
 def test_the_group_list_shows_broken_groups_and_cannot_be_edited(admin_client):
     DingTalkGroupFactory(name="SRE", status="active")
     DingTalkGroupFactory(name="Old team", status="uninstalled")

@@ -6,11 +6,12 @@ most one small write and answers. The same answer completes the check-URL handsh
 makes when an admin saves the URL.
 
 Every signed request is remembered (``EventReceipt``): a second copy of a request the console
-already accepted is a replay, refused with 409 and nothing stored. DingTalk signs each push
-when it sends it, so it never sends the same signed request twice; when it pushes an *event*
-again (a new request, the same ``eventId``), the event is answered "success" and not acted on
-twice. A refused push stores nothing: the receipts are written in the transaction that handles
-the event, and rolled back with it.
+already accepted is a replay, refused with 409 and nothing stored. DingTalk signs a push when it
+sends it (the timestamp is the sending time), and when it pushes an *event* again (a new
+request, the same ``eventId``) the event is answered "success" and not acted on twice. Were
+DingTalk ever to resend a byte-identical request whose first answer it missed, that request was
+acted on already: refusing the copy loses nothing. A refused push stores nothing: the receipts
+are written in the transaction that handles the event, and rolled back with it.
 """
 
 from __future__ import annotations
