@@ -287,3 +287,28 @@ def test_the_seed_prints_no_secret(capsys):
     assert sandbox_app.client_id in printed
     for secret in (sandbox_app.client_secret, sandbox_app.aes_key, sandbox_app.signature_token):
         assert secret not in printed
+
+
+# --- System checks ------------------------------------------------------------------------------
+
+
+def test_the_sandbox_in_production_is_warned_about(settings):
+    from integrations.dingtalk import system_checks
+
+    settings.DEBUG, settings.DINGTALK_SANDBOX_ENABLED = False, True
+    (warning,) = system_checks.sandbox_in_production(None)
+    assert warning.id == "oncall.W111"
+    settings.DINGTALK_SANDBOX_ENABLED = False
+    assert system_checks.sandbox_in_production(None) == []
+
+
+def test_a_sandbox_on_loopback_outside_the_allow_list_is_warned_about(settings):
+    from integrations.dingtalk import system_checks
+
+    settings.DINGTALK_SANDBOX_ENABLED = True
+    settings.DINGTALK_SANDBOX_BASE_URL = "http://localhost:8000/sandbox/dingtalk"
+    settings.OUTBOUND_ALLOWED_NETWORKS = []
+    (warning,) = system_checks.sandbox_outside_the_allow_list(None)
+    assert warning.id == "oncall.W112"
+    settings.OUTBOUND_ALLOWED_NETWORKS = LOOPBACK_NETWORKS
+    assert system_checks.sandbox_outside_the_allow_list(None) == []
