@@ -147,9 +147,8 @@ class DingTalkAppSerializer(serializers.ModelSerializer):
         if self.instance is None:
             missing = [name for name in SECRETS if name not in attrs]
             if missing:
-                raise serializers.ValidationError(
-                    {name: "This field is required." for name in missing}
-                )
+                required = serializers.Field.default_error_messages["required"]
+                raise serializers.ValidationError({name: required for name in missing})
         return attrs
 
 
