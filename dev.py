@@ -125,6 +125,10 @@ def cmd_up() -> None:
         # unless the operator allows it (README: OUTBOUND_ALLOWED_NETWORKS).
         env.setdefault("OUTBOUND_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
         run(PY, "manage.py", "sandbox_seed", "--console-url", env["PUBLIC_BASE_URL"], env=env)
+        # One DingTalk app on its sandbox, wired to the console (README: DingTalk).
+        dingtalk = env.get("DINGTALK_SANDBOX_ENABLED", sandbox).strip().lower()
+        if dingtalk not in {"0", "false", "no", "off"}:
+            run(PY, "manage.py", "dingtalk_sandbox_seed", env=env)
     processes = {
         "web": [PY, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
         # -B runs beat inside the worker: one process fewer on the embedded default. Without

@@ -78,6 +78,8 @@ if _public.scheme == "https":
 # The local stand-in for the Open Platform (integrations/feishu_sandbox): on in the embedded
 # (DEBUG) run, off by default in production, where nobody should be able to fake a tenant.
 FEISHU_SANDBOX_ENABLED = env_bool("FEISHU_SANDBOX_ENABLED", DEBUG)
+# The DingTalk stand-in (integrations/dingtalk_sandbox): on wherever Feishu's is, unless set.
+DINGTALK_SANDBOX_ENABLED = env_bool("DINGTALK_SANDBOX_ENABLED", FEISHU_SANDBOX_ENABLED)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -97,12 +99,14 @@ INSTALLED_APPS = [
     "oncall",
     # The chat platforms' Django apps (CHAT_PLATFORMS lists the platforms themselves).
     "integrations.feishu",
+    "integrations.dingtalk",
     # Alert sources that keep state of their own (group g: a heartbeat's last ping).
     "integrations.sources.heartbeat",
     # E-mail sources: their addresses and the messages received (issue 20, part 1).
     "integrations.sources.email",
     # The local Feishu stand-in, with its tables, only where it is enabled.
     *(["integrations.feishu_sandbox"] if FEISHU_SANDBOX_ENABLED else []),
+    *(["integrations.dingtalk_sandbox"] if DINGTALK_SANDBOX_ENABLED else []),
 ]
 
 MIDDLEWARE = [
@@ -421,7 +425,10 @@ CHANGE_RETENTION_DAYS = env_int("CHANGE_RETENTION_DAYS", 180, minimum=1)
 # The chat platforms the console speaks through (``oncall.platforms``): one class each, by
 # dotted path. Escalation, the admin, the API, the pages, the URLs and Celery ask these.
 # A platform's Django app is in INSTALLED_APPS above.
-CHAT_PLATFORMS = ["integrations.feishu.platform.FeishuPlatform"]
+CHAT_PLATFORMS = [
+    "integrations.feishu.platform.FeishuPlatform",
+    "integrations.dingtalk.platform.DingTalkPlatform",
+]
 # What incidents offer beyond claim / close / snooze (``oncall.offers``): links and actions,
 # one provider class each, by dotted path, shown in this order on pages, in the API and on cards.
 INCIDENT_OFFERS: list[str] = [
@@ -518,6 +525,21 @@ FEISHU_LINK_BY_VERIFIED_EMAIL = env_bool("FEISHU_LINK_BY_VERIFIED_EMAIL", True)
 # they sign in to the console once with a local account to link it.
 FEISHU_CREATE_ACCOUNTS = env_bool("FEISHU_CREATE_ACCOUNTS", False)
 # --- end of Feishu / Lark sign-in ------------------------------------------------------------
+
+# --- DingTalk (integrations/dingtalk; README "DingTalk") -------------------------------------
+# Where apps whose platform is "Sandbox" send their API calls.
+DINGTALK_SANDBOX_BASE_URL = (
+    env_str("DINGTALK_SANDBOX_BASE_URL") or f"{PUBLIC_BASE_URL}/sandbox/dingtalk"
+).rstrip("/")
+# A signed event push whose timestamp is further than this from now is refused: DingTalk signs
+# every push when it sends it, so an honest push is seconds old; the window is the console's
+# replay bound, with margin for clock skew. Each signed request and event id is remembered for
+# DINGTALK_EVENT_RECEIPT_RETENTION_DAYS, longer than the window (a system check holds it).
+DINGTALK_EVENT_MAX_SKEW_SECONDS = env_int("DINGTALK_EVENT_MAX_SKEW_SECONDS", 3600, minimum=30)
+DINGTALK_EVENT_RECEIPT_RETENTION_DAYS = env_int(
+    "DINGTALK_EVENT_RECEIPT_RETENTION_DAYS", 7, minimum=1
+)
+DINGTALK_EVENT_MAX_BODY_BYTES = env_int("DINGTALK_EVENT_MAX_BODY_BYTES", 64 * 1024, minimum=1024)
 
 # --- Metrics (GET /metrics, for Prometheus; README "Metrics") --------------------------------
 # Off (404) unless one of these is set; with both set, a scrape must pass both. In the

@@ -35,8 +35,8 @@ def _stub_installed(settings):
 
 
 def test_the_registry_builds_the_listed_platforms_in_order():
-    assert [p.name for p in platforms()] == ["feishu", "stub"]
-    assert isinstance(platforms()[1], StubPlatform)
+    assert [p.name for p in platforms()] == ["feishu", "dingtalk", "stub"]
+    assert isinstance(platforms()[2], StubPlatform)
 
 
 def test_a_listed_class_that_is_not_a_platform_is_refused(settings):

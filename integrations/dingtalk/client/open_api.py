@@ -1,0 +1,184 @@
+"""The one seam between the console and the DingTalk Open API.
+
+``DingTalkClient`` wraps one guarded ``requests.Session`` (``oncall.outbound``: an app's host
+may be set by an admin, so every connection goes only to an address the SSRF rules allow, and
+no redirect is followed). Every answer is parsed as JSON and judged by DingTalk's code, never by
+the HTTP status alone; failures become the typed errors of ``integrations.dingtalk.client.errors``.
+
+The app's access token is cached in the Django cache (one fetch per app for every process, not
+one per process) until five minutes before DingTalk's ``expires_in``, and fetched anew when
+DingTalk says it is invalid. Token calls do not count against the organisation's monthly quota
+(DingTalk's 附录A lists the access-credential APIs among those not counted).
+
+Logs carry the method, the path and DingTalk's code: never a token, a secret or a body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from django.core.cache import cache
+
+from integrations.dingtalk.client import errors
+from oncall import outbound
+
+logger = logging.getLogger(__name__)
+
+# Fetch a new token this long before DingTalk's ``expires_in`` runs out (7200 s today).
+TOKEN_EARLY_REFRESH_SECONDS = 300
+GRANT_TYPE = "client_credentials"
+
+
+@dataclass(frozen=True)
+class AppCredentials:
+    """One internal app of one organisation. ``api_base`` (``https://api.dingtalk.com``) serves
+    the current API, ``oapi_base`` (``https://oapi.dingtalk.com``) the legacy one; no trailing
+    slash."""
+
+    corp_id: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    api_base: str
+    oapi_base: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "api_base", self.api_base.rstrip("/"))
+        object.__setattr__(self, "oapi_base", self.oapi_base.rstrip("/"))
+
+
+def token_cache_key(credentials: AppCredentials) -> str:
+    """Cache key of an app's access token: a hash, so the secret never appears in the key."""
+    material = "\0".join(
+        (
+            credentials.api_base,
+            credentials.corp_id,
+            credentials.client_id,
+            credentials.client_secret,
+        )
+    )
+    return "dingtalk:access-token:" + hashlib.sha256(material.encode()).hexdigest()
+
+
+class DingTalkClient:
+    """Typed calls to the Open API for one app. Not tied to a request: build one per task."""
+
+    def __init__(
+        self,
+        credentials: AppCredentials,
+        *,
+        session: outbound.GuardedSession | None = None,
+        timeout: float | tuple[float, float] = (3.05, 10),
+    ):
+        self.credentials = credentials
+        self.session = session or outbound.session()
+        self.timeout = timeout
+        self._secrets: set[str] = {credentials.client_secret}
+
+    # --- Access token ---------------------------------------------------------------------
+
+    # https://open.dingtalk.com/document/development/api-gettoken
+    def access_token(self) -> str:
+        """The app's access token, from the cache or fetched (and cached until 5 min before it
+        expires). Raises ``AuthError`` when DingTalk refuses the CorpId, Client ID or Client
+        Secret, with DingTalk's code (``invalid.client``, ``unauthorized.client``)."""
+        key = token_cache_key(self.credentials)
+        token = cache.get(key)
+        if token:
+            self._secrets.add(token)
+            return token
+        token, lifetime = self._fetch_token()
+        self._secrets.add(token)
+        if lifetime - TOKEN_EARLY_REFRESH_SECONDS > 0:
+            cache.set(key, token, timeout=lifetime - TOKEN_EARLY_REFRESH_SECONDS)
+        return token
+
+    def forget_token(self) -> None:
+        cache.delete(token_cache_key(self.credentials))
+
+    def _fetch_token(self) -> tuple[str, int]:
+        corp = quote(self.credentials.corp_id, safe="")
+        body = {
+            "client_id": self.credentials.client_id,
+            "client_secret": self.credentials.client_secret,
+            "grant_type": GRANT_TYPE,
+        }
+        try:
+            payload = self._call("POST", f"/v1.0/oauth2/{corp}/token", json=body)
+        except errors.PermanentError as exc:
+            if type(exc) is not errors.PermanentError:
+                raise  # already says what it is (credentials, allow list, host, ...)
+            # A refusal DingTalk's table does not name is about the app's credentials or
+            # organisation all the same: nothing else goes into a token request.
+            raise errors.AuthError(exc.msg, code=exc.code, http_status=exc.http_status) from None
+        token = payload.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise errors.TransientError("DingTalk's token answer has no access_token")
+        return token, _int(payload.get("expires_in"))
+
+    # --- One exchange ---------------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: dict | None = None,
+        headers: dict | None = None,
+        base: str | None = None,
+    ) -> dict[str, Any]:
+        """One HTTP exchange with the current API (or ``base``): send, parse, map errors."""
+        url = (base or self.credentials.api_base) + path
+        try:
+            response = self.session.request(
+                method, url, json=json, headers=headers, timeout=self.timeout
+            )
+        except outbound.OutboundRefused as exc:
+            logger.warning("DingTalk %s %s refused by the outbound guard: %s", method, path, exc)
+            raise errors.DestinationRefused(str(exc)) from None
+        except requests.RequestException as exc:
+            logger.warning("DingTalk %s %s failed: %s", method, path, type(exc).__name__)
+            raise errors.TransientError(
+                f"{method} {path} did not get an answer ({type(exc).__name__})"
+            ) from exc
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        if _succeeded(response.status_code, payload):
+            logger.debug("DingTalk %s %s: HTTP %s", method, path, response.status_code)
+            return payload  # type: ignore[return-value]
+        error = errors.from_response(response.status_code, payload, secrets=self._secrets)
+        logger.warning(
+            "DingTalk %s %s failed: code %s, HTTP %s",
+            method,
+            _path_only(path),
+            error.code,
+            response.status_code,
+        )
+        raise error
+
+
+def _succeeded(http_status: int, payload: object) -> bool:
+    """The current API says success with a 2xx and no ``code``; the legacy one with errcode 0."""
+    if not isinstance(payload, dict) or not 200 <= http_status < 300:
+        return False
+    if "errcode" in payload:
+        return payload["errcode"] == 0
+    return "code" not in payload
+
+
+def _path_only(path: str) -> str:
+    # The token path holds the CorpId: not a secret, but the log needs no organisation ids.
+    return "/v1.0/oauth2/<corpId>/token" if path.startswith("/v1.0/oauth2/") else path
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0

@@ -1,0 +1,338 @@
+"""The DingTalk app integration: one internal app per row (the guide's "DingTalk integration"),
+the groups where its cool app is installed, and the receipts that make the event subscription
+idempotent and refuse replays.
+
+Secrets (Client Secret, the event subscription's aes_key and Signature Token) are encrypted at
+rest by ``EncryptedTextField`` and never rendered back by the admin or the API.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connections, models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from integrations.dingtalk.client import crypto
+from integrations.dingtalk.client.open_api import AppCredentials, DingTalkClient
+from oncall.crypto import EncryptedTextField
+from oncall.outbound import validate_base_url
+
+
+class Platform(models.TextChoices):
+    DINGTALK = "dingtalk", _("DingTalk (api.dingtalk.com)")
+    SANDBOX = "sandbox", _("Sandbox (the console's local stand-in)")
+
+
+@dataclass(frozen=True)
+class Hosts:
+    """Where an app's calls go: the current API, the legacy API and the sign-in pages."""
+
+    api: str
+    oapi: str
+    login: str
+
+
+DINGTALK_HOSTS = Hosts(
+    api="https://api.dingtalk.com",
+    oapi="https://oapi.dingtalk.com",
+    login="https://login.dingtalk.com",
+)
+
+
+class ApiPlan(models.TextChoices):
+    """The DingTalk edition of the app's organisation, for its API budget (the guide's FAQ
+    "DingTalk custom application API call limits": calls a month, refreshed on the 1st, and
+    calls a second)."""
+
+    STANDARD = "standard", _("Standard edition (标准版): 10,000 calls a month, 20 a second")
+    PROFESSIONAL = (
+        "professional",
+        _("Professional edition (专业版): 500,000 calls a month, 40 a second"),
+    )
+    EXCLUSIVE = "exclusive", _("Exclusive edition (专属版): 5,500,000 calls a month, 60 a second")
+
+
+@dataclass(frozen=True)
+class PlanLimits:
+    calls_per_month: int
+    calls_per_second: int
+
+
+PLAN_LIMITS = {
+    ApiPlan.STANDARD: PlanLimits(10_000, 20),
+    ApiPlan.PROFESSIONAL: PlanLimits(500_000, 40),
+    ApiPlan.EXCLUSIVE: PlanLimits(5_500_000, 60),
+}
+
+# Ids DingTalk hands out: letters and digits (CorpId "ding9f50b15b...", Client ID "dingabc...").
+_PLAIN_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+
+
+def validate_plain_id(value: str) -> None:
+    if not _PLAIN_ID.match(value):
+        raise ValidationError(
+            _("Letters, digits, “-” and “_” only, as the DingTalk developer console shows it."),
+            code="invalid",
+        )
+
+
+def validate_agent_id(value: str) -> None:
+    if not value.isascii() or not value.isdigit():
+        raise ValidationError(_("The AgentId is a number."), code="invalid")
+
+
+def validate_aes_key(value: str) -> None:
+    if crypto.aes_key_problem(value):
+        raise ValidationError(
+            _(
+                "The aes_key is the 43 letters and digits DingTalk generates on the Events & "
+                "Callbacks page (事件与回调)."
+            ),
+            code="invalid",
+        )
+
+
+def validate_api_base_url(value: str) -> None:
+    """An admin-chosen outbound URL: the core's SSRF guard (``oncall.outbound``) decides."""
+    validate_base_url(value)
+
+
+class DingTalkApp(models.Model):
+    """An internal app of one DingTalk organisation (the guide's "DingTalk integration")."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=120)
+    platform = models.CharField(
+        _("platform"), max_length=16, choices=Platform.choices, default=Platform.DINGTALK
+    )
+    corp_id = models.CharField(
+        "CorpId",
+        max_length=64,
+        validators=[validate_plain_id],
+        help_text=_("The menu under the organisation's avatar in the developer console."),
+    )
+    agent_id = models.CharField(
+        "AgentId",
+        max_length=20,
+        validators=[validate_agent_id],
+        help_text=_("Credentials & Basic Info (凭证与基础信息)."),
+    )
+    client_id = models.CharField(
+        "Client ID (AppKey)",
+        max_length=64,
+        validators=[validate_plain_id],
+        help_text=_("Credentials & Basic Info (凭证与基础信息)."),
+    )
+    client_secret = EncryptedTextField("Client Secret (AppSecret)")
+    aes_key = EncryptedTextField(
+        _("Encryption aes_key"),
+        validators=[validate_aes_key],
+        help_text=_("Events & Callbacks (事件与回调), push method HTTP Push."),
+    )
+    signature_token = EncryptedTextField(
+        "Signature Token", help_text=_("Events & Callbacks (事件与回调), push method HTTP Push.")
+    )
+    # War rooms (a later slice): the scene group template's ids, from its published page.
+    war_room_template_id = models.CharField(
+        "Template ID",
+        max_length=128,
+        blank=True,
+        help_text=_("Scene Group (场景群) → Group Template: the published template's id."),
+    )
+    war_room_bot_id = models.CharField(
+        "Bot ID",
+        max_length=128,
+        blank=True,
+        help_text=_("The template's group bot (not the app's own bot): its Bot ID."),
+    )
+    api_base_url = models.CharField(
+        _("API base URL override"),
+        max_length=300,
+        blank=True,
+        validators=[validate_api_base_url],
+        help_text=_(
+            "Leave blank to use DingTalk's own hosts. Set it for an egress proxy; it then "
+            "serves the current API, the legacy API and sign-in."
+        ),
+    )
+    api_plan = models.CharField(
+        _("DingTalk edition"),
+        max_length=16,
+        choices=ApiPlan.choices,
+        default=ApiPlan.STANDARD,
+        help_text=_(
+            "The organisation's DingTalk edition sets how many API calls its internal apps "
+            "may make a month and a second."
+        ),
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # The last "check configuration", for the admin's list.
+    checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    check_ok = models.BooleanField(null=True, editable=False)
+    check_message = models.TextField(blank=True, editable=False)
+    # When DingTalk last checked the request URL (check_url, on saving it) and last pushed an
+    # event: the admin's proof that the subscription works.
+    url_verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_event_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("DingTalk app")
+        verbose_name_plural = _("DingTalk apps")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["platform", "client_id"], name="one_integration_per_dingtalk_app"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    # --- Where the app's calls go -------------------------------------------------------
+
+    @property
+    def hosts(self) -> Hosts:
+        if self.api_base_url:
+            base = self.api_base_url.rstrip("/")
+            return Hosts(base, base, base)
+        if self.platform == Platform.SANDBOX:
+            base = settings.DINGTALK_SANDBOX_BASE_URL
+            return Hosts(base, base, base)
+        return DINGTALK_HOSTS
+
+    def credentials(self) -> AppCredentials:
+        hosts = self.hosts
+        return AppCredentials(
+            corp_id=self.corp_id,
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            api_base=hosts.api,
+            oapi_base=hosts.oapi,
+        )
+
+    def client(self, **options) -> DingTalkClient:
+        """A client for this app's calls (build one per task)."""
+        return DingTalkClient(self.credentials(), **options)
+
+    @property
+    def plan_limits(self) -> PlanLimits:
+        return PLAN_LIMITS[ApiPlan(self.api_plan)]
+
+    # --- The URLs the admin pastes into the DingTalk developer console ---------------------
+
+    def _absolute(self, name: str) -> str:
+        return settings.PUBLIC_BASE_URL + reverse(name, args=[self.public_id])
+
+    @property
+    def event_url(self) -> str:
+        """Event Subscription (事件订阅) → request URL, push method HTTP Push."""
+        return self._absolute("dingtalk:events")
+
+    @property
+    def homepage_url(self) -> str:
+        """Web App (网页应用) → application homepage URL (mobile)."""
+        return self._absolute("dingtalk:homepage")
+
+    @property
+    def pc_homepage_url(self) -> str:
+        """Web App (网页应用) → PC homepage URL."""
+        return self._absolute("dingtalk:pc-homepage")
+
+    @property
+    def cool_app_url(self) -> str:
+        """Cool App → Group Quick Access: its desktop and mobile access address."""
+        return self._absolute("dingtalk:cool-app")
+
+
+class DingTalkGroup(models.Model):
+    """A group chat where the app's cool app is (or was) installed: what later slices offer as
+    escalation targets. Kept current by the group events; a group whose cool app was
+    uninstalled stays listed, as broken, so that whatever targets it can be fixed."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", pgettext_lazy("dingtalk group", "cool app installed")
+        UNINSTALLED = "uninstalled", pgettext_lazy("dingtalk group", "cool app uninstalled")
+
+    app = models.ForeignKey(DingTalkApp, on_delete=models.CASCADE, related_name="groups")
+    # The group's openConversationId ("cid..."): what the group APIs and cards address.
+    open_conversation_id = models.CharField("openConversationId", max_length=128)
+    name = models.CharField(_("name"), max_length=255, blank=True)
+    status = models.CharField(
+        pgettext_lazy("dingtalk group", "status"),
+        max_length=16,
+        choices=Status.choices,
+        default=Status.ACTIVE,
+    )
+    cool_app_code = models.CharField(max_length=128, blank=True)
+    robot_code = models.CharField(max_length=128, blank=True)
+    # The DingTalk userid of whoever last installed or uninstalled the cool app.
+    operator = models.CharField(max_length=128, blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    renamed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("DingTalk group")
+        verbose_name_plural = _("DingTalk groups")
+        ordering = ["app", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["app", "open_conversation_id"], name="one_row_per_dingtalk_group"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.open_conversation_id
+
+    @property
+    def usable(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+class EventReceiptManager(models.Manager["EventReceipt"]):
+    # Names fixed by EventReceipt's fields; double quotes work in PostgreSQL and SQLite.
+    _INSERT_FIRST = (
+        'INSERT INTO "dingtalk_eventreceipt" ("app_id", "key", "kind", "received_at") '
+        'VALUES (%s, %s, %s, %s) ON CONFLICT ("app_id", "key") DO NOTHING'
+    )
+
+    def record_first(self, app: DingTalkApp, key: str, kind: str) -> bool:
+        """Store the receipt of ``key``; False when it was stored before (a repeat). One
+        ``INSERT ... ON CONFLICT DO NOTHING``: two copies arriving at once cannot both win."""
+        connection = connections[self.db]
+        received_at = connection.ops.adapt_datetimefield_value(timezone.now())
+        with connection.cursor() as cursor:
+            cursor.execute(self._INSERT_FIRST, [app.pk, key[:128], kind[:80], received_at])
+            return cursor.rowcount == 1
+
+
+class EventReceipt(models.Model):
+    """A push already accepted: ``request:<digest>`` for each signed request (a second copy of
+    the same request is a replay), ``event:<eventId>`` for each event (DingTalk pushing an event
+    again is answered without acting twice). Kept ``DINGTALK_EVENT_RECEIPT_RETENTION_DAYS``."""
+
+    app = models.ForeignKey(DingTalkApp, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=128)
+    kind = models.CharField(max_length=80)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = EventReceiptManager()
+
+    class Meta:
+        verbose_name = _("DingTalk event receipt")
+        constraints = [
+            models.UniqueConstraint(fields=["app", "key"], name="one_receipt_per_dingtalk_push"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}"

@@ -1,0 +1,15 @@
+"""The URLs an admin pastes into the DingTalk developer console (see ``DingTalkApp``'s
+properties), under ``/dingtalk/<app>/``."""
+
+from django.urls import path
+
+from integrations.dingtalk import views
+from integrations.dingtalk.inbound import endpoint
+
+app_name = "dingtalk"
+urlpatterns = [
+    path("<uuid:public_id>/events", endpoint.event_subscription, name="events"),
+    path("<uuid:public_id>/web/", views.web_entry, name="homepage"),
+    path("<uuid:public_id>/web/pc/", views.web_entry, name="pc-homepage"),
+    path("<uuid:public_id>/cool-app/", views.web_entry, name="cool-app"),
+]

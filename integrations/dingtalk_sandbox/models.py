@@ -1,0 +1,127 @@
+"""The sandbox's own world: the "DingTalk side" of an organisation (its internal apps with their
+event subscriptions, the tokens it issued, its groups and where each app's cool app is
+installed), and a record of every event it pushed.
+
+Nothing here belongs to the console: the console only ever talks to these rows over HTTP, as it
+talks to DingTalk. Secrets of sandbox apps are encrypted at rest like the console's own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from integrations.dingtalk.client.crypto import AES_KEY_LENGTH, random_text
+from oncall.crypto import EncryptedTextField
+
+
+def new_corp_id() -> str:
+    return "ding" + secrets.token_hex(8)
+
+
+def new_client_id() -> str:
+    return "ding" + random_text(16).lower()
+
+
+def new_client_secret() -> str:
+    return secrets.token_urlsafe(48)
+
+
+def new_aes_key() -> str:
+    return random_text(AES_KEY_LENGTH)
+
+
+def new_signature_token() -> str:
+    return random_text(24)
+
+
+def new_agent_id() -> str:
+    return str(3_000_000_000 + secrets.randbelow(999_999_999))
+
+
+def new_open_conversation_id() -> str:
+    return "cid" + random_text(22)
+
+
+def secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class SandboxApp(models.Model):
+    """An internal app as the DingTalk developer console holds it: its credentials and its
+    event subscription (HTTP push)."""
+
+    name = models.CharField(_("name"), max_length=120)
+    corp_id = models.CharField("CorpId", max_length=64, default=new_corp_id)
+    agent_id = models.CharField("AgentId", max_length=20, default=new_agent_id)
+    client_id = models.CharField("Client ID", max_length=64, unique=True, default=new_client_id)
+    client_secret = EncryptedTextField("Client Secret", default=new_client_secret)
+    aes_key = EncryptedTextField("aes_key", default=new_aes_key)
+    signature_token = EncryptedTextField("Signature Token", default=new_signature_token)
+    event_request_url = models.URLField(
+        _("event subscription request URL"), max_length=500, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("sandbox DingTalk app")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.client_id})"
+
+    @property
+    def cool_app_code(self) -> str:
+        return f"COOLAPP-1-{self.client_id}"
+
+
+class SandboxToken(models.Model):
+    """An access token the sandbox issued, stored hashed; valid until ``expires_at``."""
+
+    app = models.ForeignKey(SandboxApp, on_delete=models.CASCADE, related_name="tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.app} until {self.expires_at}"
+
+
+class SandboxGroup(models.Model):
+    """A group chat of the organisation, and the apps whose cool app is installed in it."""
+
+    open_conversation_id = models.CharField(
+        max_length=64, unique=True, default=new_open_conversation_id
+    )
+    title = models.CharField(_("name"), max_length=120)
+    installed_apps = models.ManyToManyField(SandboxApp, blank=True, related_name="groups")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["title", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class PushRecord(models.Model):
+    """One event the sandbox pushed to an app's request URL, and how the console answered."""
+
+    app = models.ForeignKey(SandboxApp, on_delete=models.CASCADE, related_name="pushes")
+    event_type = models.CharField(max_length=64)
+    url = models.URLField(max_length=500)
+    http_status = models.PositiveIntegerField(null=True, blank=True)
+    ok = models.BooleanField(default=False)
+    # What the sandbox made of the answer: "success" decrypted, or why not.
+    outcome = models.TextField(blank=True)
+    seconds = models.FloatField(default=0)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} → {self.url}: {'ok' if self.ok else 'failed'}"

@@ -1,0 +1,21 @@
+"""URLs of the DingTalk sandbox, mounted at ``/sandbox/dingtalk/`` when DINGTALK_SANDBOX_ENABLED.
+
+``v1.0/...`` mirrors DingTalk's API paths (the sandbox is the ``api.dingtalk.com`` of a Sandbox
+app); everything else is the sandbox's own pages.
+"""
+
+from django.urls import path
+
+from integrations.dingtalk_sandbox import api, pages
+
+app_name = "dingtalk_sandbox"
+urlpatterns = [
+    path("v1.0/oauth2/<str:corp_id>/token", api.access_token, name="api-token"),
+    path("", pages.home, name="home"),
+    path("apps/<str:client_id>/", pages.app_detail, name="app"),
+    path("apps/<str:client_id>/verify", pages.app_verify, name="app-verify"),
+    path("groups/", pages.group_create, name="group-create"),
+    path("groups/<str:group_id>/rename", pages.group_rename, name="group-rename"),
+    path("groups/<str:group_id>/install", pages.group_install, name="group-install"),
+    path("groups/<str:group_id>/uninstall", pages.group_uninstall, name="group-uninstall"),
+]
