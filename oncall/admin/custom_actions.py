@@ -200,7 +200,9 @@ class CustomActionAdmin(admin.ModelAdmin):
     def response_add(self, request: HttpRequest, obj: CustomAction, *args: Any) -> HttpResponse:
         return _show_secret(request, self, [obj])
 
-    @admin.action(description=gettext_lazy("Rotate the signing secret"))
+    # A rotation changes the action (its receivers must be given the new secret): those who
+    # may only view it may not rotate.
+    @admin.action(description=gettext_lazy("Rotate the signing secret"), permissions=["change"])
     def rotate_secrets(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
         rotated = list(queryset)
         for action in rotated:

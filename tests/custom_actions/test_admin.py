@@ -131,3 +131,21 @@ def test_a_link_shows_what_it_makes_of_the_sample(admin_client, channel):
     )
     page = admin_client.get(reverse("admin:oncall_linkintegration_change", args=[link.pk]))
     assert "https://g.example.com/postgres" in page.content.decode()
+
+
+def test_a_viewer_cannot_rotate_the_secret(client, channel):
+    from tests.factories import staff_user
+
+    action = CustomAction.objects.create(name="Roll back", url="http://127.0.0.1:9/rollback")
+    old = action.signing_secret
+    client.force_login(staff_user("vic", "oncall.view_customaction"))
+
+    response = client.post(
+        reverse("admin:oncall_customaction_changelist"),
+        {"action": "rotate_secrets", "_selected_action": [action.pk]},
+    )
+
+    action.refresh_from_db()
+    assert action.signing_secret == old
+    assert action.previous_secret == ""
+    assert "Signing secrets" not in response.content.decode()
