@@ -9,11 +9,10 @@ import json
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.formats import localize
 from django.utils.html import format_html, format_html_join
@@ -22,7 +21,7 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from oncall.admin.shared import AdminMedia, copy_field
+from oncall.admin.secrets import SigningSecretAdmin
 from oncall.api.custom_actions import check_channel_room, check_headers
 from oncall.custom_actions import calls, payload, templates
 from oncall.custom_actions.runs import timeline_message
@@ -109,14 +108,14 @@ class CustomActionForm(forms.ModelForm):
 
 
 @admin.register(CustomAction)
-class CustomActionAdmin(admin.ModelAdmin):
+class CustomActionAdmin(SigningSecretAdmin):
     form = CustomActionForm
     list_display = ["name", "offered_in", "method", "url", "enabled", "last_call"]
     list_filter = ["enabled", "channels"]
     search_fields = ["name", "description", "url"]
     filter_horizontal = ["channels"]
     readonly_fields = ["header_names", "secret", "body_on_the_sample", "latest_calls"]
-    actions = ["rotate_secrets"]
+    actions = ["rotate_secrets"]  # SigningSecretAdmin's
     fieldsets = [
         (None, {"fields": ["name", "description", "enabled", "channels"]}),
         (gettext_lazy("Button"), {"fields": ["icon", "colour", "style", "confirm"]}),
@@ -139,9 +138,6 @@ class CustomActionAdmin(admin.ModelAdmin):
         ),
         (gettext_lazy("Latest calls"), {"fields": ["latest_calls"]}),
     ]
-
-    class Media(AdminMedia):
-        pass
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).prefetch_related("channels")
@@ -167,7 +163,7 @@ class CustomActionAdmin(admin.ModelAdmin):
             return _(
                 "Shown once, when made. Rotated: the previous secret signs too until %(until)s."
             ) % {"until": localize(localtime(action.previous_secret_until))}
-        return _("Shown once, when made; rotate it with the action “Rotate the signing secret”.")
+        return _("Shown once, when made; the button “Rotate the signing secret” makes a new one.")
 
     @admin.display(description=gettext_lazy("try it: the body on the sample incident"))
     def body_on_the_sample(self, action: CustomAction) -> SafeString | str:
@@ -197,35 +193,15 @@ class CustomActionAdmin(admin.ModelAdmin):
             format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
         )
 
-    def response_add(self, request: HttpRequest, obj: CustomAction, *args: Any) -> HttpResponse:
-        return _show_secret(request, self, [obj])
+    def rotate(self, obj: CustomAction) -> str:
+        return obj.rotate_secret()
 
-    # A rotation changes the action (its receivers must be given the new secret): those who
-    # may only view it may not rotate.
-    @admin.action(description=gettext_lazy("Rotate the signing secret"), permissions=["change"])
-    def rotate_secrets(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
-        rotated = list(queryset)
-        for action in rotated:
-            action.rotate_secret()
-        messages.success(request, _("Rotated %(count)s secret(s).") % {"count": len(rotated)})
-        return _show_secret(request, self, rotated)
+    def secret_of(self, obj: CustomAction) -> str:
+        return obj.signing_secret
 
 
 def _words(run: Any) -> str:
     return str(run.get_status_display()) if run.in_flight else timeline_message(run)
-
-
-def _show_secret(request: HttpRequest, model_admin: admin.ModelAdmin, actions: list) -> Any:
-    """The secrets, once, on a page of their own (never in a message kept in the session)."""
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "opts": model_admin.model._meta,
-        "title": _("Signing secrets"),
-        "secrets": [
-            (action, copy_field(f"secret-{action.pk}", action.signing_secret)) for action in actions
-        ],
-    }
-    return TemplateResponse(request, "admin/oncall/customaction/secret.html", context)
 
 
 class LinkIntegrationForm(forms.ModelForm):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -16,6 +16,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from oncall.admin.secrets import SigningSecretAdmin
 from oncall.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from oncall.models.webhooks import WebhookEventType
 from oncall.webhooks import delivery, endpoints
@@ -72,7 +73,7 @@ class WebhookEndpointForm(forms.ModelForm):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(SigningSecretAdmin):
     form = WebhookEndpointForm
     list_display = ["name", "url", "enabled", "failing_since", "subscriptions"]
     list_filter = ["enabled", "all_channels"]
@@ -85,7 +86,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         "failing_since",
         "recent_deliveries",
     ]
-    actions = ["rotate_secrets", "send_test_events"]
+    actions = ["rotate_secrets", "send_test_events"]  # rotate_secrets: SigningSecretAdmin's
     fieldsets = [
         (None, {"fields": ["notice", "name", "description", "url", "enabled"]}),
         (_("What is sent"), {"fields": ["event_types", "all_channels", "channels"]}),
@@ -158,7 +159,9 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             return gettext("Rotated: the previous secret signs too until %(when)s.") % {
                 "when": endpoint.previous_secret_until.strftime("%Y-%m-%d %H:%M UTC")
             }
-        return gettext("Shown once when created; use the “rotate” action for a new one.")
+        return gettext(
+            "Shown once, when made; the button “Rotate the signing secret” makes a new one."
+        )
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         return {
@@ -173,26 +176,15 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         return form
 
     def save_model(self, request: HttpRequest, obj: WebhookEndpoint, form, change: bool) -> None:
-        secret = None if change else endpoints.give_secret(obj)
+        if not change:
+            endpoints.give_secret(obj)
         super().save_model(request, obj, form, change)
-        if secret:
-            self._show_secret(request, obj, secret)
 
-    def _show_secret(self, request: HttpRequest, endpoint: WebhookEndpoint, secret: str) -> None:
-        self.message_user(
-            request,
-            gettext("Signing secret of “%(name)s”, shown this once: copy it now: %(secret)s")
-            % {"name": endpoint.name, "secret": secret},
-            messages.WARNING,
-        )
+    def rotate(self, obj: WebhookEndpoint) -> str:
+        return endpoints.rotate_secret(obj)
 
-    @admin.action(
-        description=_("Rotate the signing secret (the old one signs for a while)"),
-        permissions=["change"],
-    )
-    def rotate_secrets(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
-        for endpoint in queryset:
-            self._show_secret(request, endpoint, endpoints.rotate_secret(endpoint))
+    def secret_of(self, obj: WebhookEndpoint) -> str:
+        return obj.secret
 
     @admin.action(description=_("Send a test event"), permissions=["change"])
     def send_test_events(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:

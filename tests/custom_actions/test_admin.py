@@ -145,7 +145,24 @@ def test_a_viewer_cannot_rotate_the_secret(client, channel):
         {"action": "rotate_secrets", "_selected_action": [action.pk]},
     )
 
+    button = client.post(reverse("admin:oncall_customaction_rotate_secret", args=[action.pk]))
+
+    assert button.status_code == 403
     action.refresh_from_db()
     assert action.signing_secret == old
     assert action.previous_secret == ""
     assert "Signing secrets" not in response.content.decode()
+
+
+def test_the_change_page_rotates_with_a_button(admin_client, channel):
+    action = CustomAction.objects.create(name="Roll back", url="http://127.0.0.1:9/rollback")
+    old = action.signing_secret
+    url = reverse("admin:oncall_customaction_rotate_secret", args=[action.pk])
+    page = admin_client.get(reverse("admin:oncall_customaction_change", args=[action.pk]))
+    assert url in page.content.decode()
+
+    rotated = admin_client.post(url)
+
+    action.refresh_from_db()
+    assert action.signing_secrets() == [action.signing_secret, old]
+    assert action.signing_secret in rotated.content.decode()

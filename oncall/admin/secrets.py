@@ -1,0 +1,77 @@
+"""Signing secrets in the admin, the same for webhook endpoints and custom actions: a secret
+made when the object is added, or by a rotation, is shown once on a page of its own, rendered
+in the answer that made it. Never in a message: Django's messages travel in a cookie or the
+session, where a secret must not be. Rotating is a change (the receivers must be given the new
+secret), so it takes the change permission, from the list (an action) as from the object's page
+(a button)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from oncall.admin.shared import AdminMedia, copy_field
+
+SECRETS_PAGE = "admin/oncall/signing_secrets.html"
+
+
+class SigningSecretAdmin(admin.ModelAdmin):
+    """An admin of a model signed with a secret of its own. Subclasses say how to rotate one
+    (:meth:`rotate`) and what the secret of a new one is (:meth:`secret_of`)."""
+
+    change_form_template = "admin/oncall/signing_secret_change_form.html"
+
+    class Media(AdminMedia):
+        pass
+
+    def rotate(self, obj: Any) -> str:
+        """Rotate ``obj``'s secret; the new one."""
+        raise NotImplementedError
+
+    def secret_of(self, obj: Any) -> str:
+        raise NotImplementedError
+
+    def get_urls(self) -> list:
+        name = f"{self.opts.app_label}_{self.opts.model_name}_rotate_secret"
+        view = self.admin_site.admin_view(self.rotate_secret_view)
+        return [path("<path:object_id>/rotate-secret/", view, name=name), *super().get_urls()]
+
+    def rotate_secret_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The change page's "Rotate the signing secret" button (a POST, CSRF-checked)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        return self.secrets_page(request, [(obj, self.rotate(obj))])
+
+    @admin.action(
+        description=gettext_lazy("Rotate the signing secret (the old one signs for a while)"),
+        permissions=["change"],
+    )
+    def rotate_secrets(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
+        return self.secrets_page(request, [(obj, self.rotate(obj)) for obj in queryset])
+
+    def response_add(self, request: HttpRequest, obj: Any, *args: Any) -> HttpResponse:
+        return self.secrets_page(request, [(obj, self.secret_of(obj))])
+
+    def secrets_page(self, request: HttpRequest, shown: list[tuple[Model, str]]) -> HttpResponse:
+        """The secrets, once. The admin's views answer with ``Cache-Control: no-store``."""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Signing secrets"),
+            "secrets": [(obj, copy_field(f"secret-{obj.pk}", secret)) for obj, secret in shown],
+        }
+        return TemplateResponse(request, SECRETS_PAGE, context)
