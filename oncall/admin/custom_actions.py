@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy
 
 from oncall.admin.secrets import SigningSecretAdmin
 from oncall.api.custom_actions import check_channel_room, check_headers
-from oncall.custom_actions import calls, payload, templates
+from oncall.custom_actions import payload, templates
 from oncall.custom_actions.runs import timeline_message
 from oncall.models import CustomAction, LinkIntegration
 from oncall.notify.preview import sample_incident
@@ -98,9 +98,9 @@ class CustomActionForm(forms.ModelForm):
     def save(self, commit: bool = True) -> CustomAction:
         action = super().save(commit=False)
         if self.cleaned_data.get("clear_headers"):
-            action.headers_json = ""
+            action.headers = {}
         elif self.cleaned_data.get("headers") is not None:
-            action.headers_json = json.dumps(self.cleaned_data["headers"])
+            action.headers = self.cleaned_data["headers"]
         if commit:
             action.save()
             self.save_m2m()
@@ -153,7 +153,7 @@ class CustomActionAdmin(SigningSecretAdmin):
 
     @admin.display(description=gettext_lazy("header names"))
     def header_names(self, action: CustomAction) -> str:
-        return ", ".join(sorted(calls.headers_of(action))) or "-"
+        return ", ".join(sorted(action.headers)) or "-"
 
     @admin.display(description=gettext_lazy("signing secret"))
     def secret(self, action: CustomAction) -> str:
@@ -192,12 +192,6 @@ class CustomActionAdmin(SigningSecretAdmin):
             "<table>{}</table>",
             format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
         )
-
-    def rotate(self, obj: CustomAction) -> str:
-        return obj.rotate_secret()
-
-    def secret_of(self, obj: CustomAction) -> str:
-        return obj.signing_secret
 
 
 def _words(run: Any) -> str:

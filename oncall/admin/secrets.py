@@ -25,20 +25,12 @@ SECRETS_PAGE = "admin/oncall/signing_secrets.html"
 
 
 class SigningSecretAdmin(admin.ModelAdmin):
-    """An admin of a model signed with a secret of its own. Subclasses say how to rotate one
-    (:meth:`rotate`) and what the secret of a new one is (:meth:`secret_of`)."""
+    """The admin of a model with a signing secret of its own (``SignedReceiverMixin``)."""
 
     change_form_template = "admin/oncall/signing_secret_change_form.html"
 
     class Media(AdminMedia):
         pass
-
-    def rotate(self, obj: Any) -> str:
-        """Rotate ``obj``'s secret; the new one."""
-        raise NotImplementedError
-
-    def secret_of(self, obj: Any) -> str:
-        raise NotImplementedError
 
     def get_urls(self) -> list:
         name = f"{self.opts.app_label}_{self.opts.model_name}_rotate_secret"
@@ -54,17 +46,17 @@ class SigningSecretAdmin(admin.ModelAdmin):
             raise Http404
         if not self.has_change_permission(request, obj):
             raise PermissionDenied
-        return self.secrets_page(request, [(obj, self.rotate(obj))])
+        return self.secrets_page(request, [(obj, obj.rotate_secret())])
 
     @admin.action(
         description=gettext_lazy("Rotate the signing secret (the old one signs for a while)"),
         permissions=["change"],
     )
     def rotate_secrets(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
-        return self.secrets_page(request, [(obj, self.rotate(obj)) for obj in queryset])
+        return self.secrets_page(request, [(obj, obj.rotate_secret()) for obj in queryset])
 
     def response_add(self, request: HttpRequest, obj: Any, *args: Any) -> HttpResponse:
-        return self.secrets_page(request, [(obj, self.secret_of(obj))])
+        return self.secrets_page(request, [(obj, obj.current_secret)])
 
     def secrets_page(self, request: HttpRequest, shown: list[tuple[Model, str]]) -> HttpResponse:
         """The secrets, once. The admin's views answer with ``Cache-Control: no-store``."""

@@ -175,17 +175,6 @@ class WebhookEndpointAdmin(SigningSecretAdmin):
             form.base_fields["event_types"].initial = obj.event_types
         return form
 
-    def save_model(self, request: HttpRequest, obj: WebhookEndpoint, form, change: bool) -> None:
-        if not change:
-            endpoints.give_secret(obj)
-        super().save_model(request, obj, form, change)
-
-    def rotate(self, obj: WebhookEndpoint) -> str:
-        return endpoints.rotate_secret(obj)
-
-    def secret_of(self, obj: WebhookEndpoint) -> str:
-        return obj.secret
-
     @admin.action(description=_("Send a test event"), permissions=["change"])
     def send_test_events(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
         for endpoint in queryset:

@@ -10,7 +10,6 @@ rotated it.
 from __future__ import annotations
 
 import copy
-import json
 import re
 from typing import Any
 
@@ -122,7 +121,7 @@ class CustomActionSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_header_names(self, instance: CustomAction) -> list[str]:
-        return sorted(calls.headers_of(instance))
+        return sorted(instance.headers)
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_signing_secret(self, instance: CustomAction) -> str | None:
@@ -159,7 +158,7 @@ class CustomActionSerializer(serializers.ModelSerializer):
         for name, value in validated.items():
             setattr(instance, name, value)
         if headers is not None:
-            instance.headers_json = json.dumps(headers) if headers else ""
+            instance.headers = headers
         instance.save()
         if channels is not None:
             instance.channels.set(channels)

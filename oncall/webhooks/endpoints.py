@@ -1,19 +1,14 @@
-"""Endpoint configuration shared by the admin and the API: custom headers, and signing secrets
-(generated here, shown once, rotated with an overlap)."""
+"""Endpoint configuration shared by the admin and the API: custom headers, and enabling again.
+The signing secret is the model's (``oncall.models.signed_receivers``)."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from oncall.models import WebhookEndpoint
-from oncall.models.webhooks import overlap
-from oncall.webhooks import signing
 
 # RFC 9110's token: what a header name may hold.
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
@@ -61,26 +56,6 @@ def parse_header_lines(text: str) -> dict[str, str]:
             raise ValidationError(_("Write each header as “Name: value”."))
         headers[name.strip()] = value.strip()
     return clean_headers(headers)
-
-
-def give_secret(endpoint: WebhookEndpoint) -> str:
-    """A new endpoint's first secret, set on the unsaved row; returned to be shown once."""
-    endpoint.secret = signing.new_secret()
-    return endpoint.secret
-
-
-def rotate_secret(endpoint: WebhookEndpoint, now: datetime | None = None) -> str:
-    """A new signing secret; the current one keeps signing besides it for the overlap
-    (``WEBHOOK_SECRET_OVERLAP_HOURS``). Returned to be shown once, never stored in the clear."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
-        new = signing.new_secret()
-        locked.previous_secret, locked.previous_secret_until = locked.secret, now + overlap()
-        locked.secret = new
-        locked.save(update_fields=["secret", "previous_secret", "previous_secret_until"])
-    endpoint.refresh_from_db()
-    return new
 
 
 def enable(endpoint: WebhookEndpoint) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from oncall.custom_actions import calls
 from oncall.models import CustomAction, LinkIntegration
 from tests.factories import IncidentFactory
 
@@ -40,7 +39,7 @@ def test_an_admin_adds_an_action_and_sees_its_secret_once(admin_client, channel)
     action = CustomAction.objects.get()
     page = response.content.decode()
     assert action.signing_secret in page
-    assert calls.headers_of(action) == {"Authorization": "Bearer s3cret", "X-Team": "sre"}
+    assert action.headers == {"Authorization": "Bearer s3cret", "X-Team": "sre"}
     change = admin_client.get(reverse("admin:oncall_customaction_change", args=[action.pk]))
     shown = change.content.decode()
     assert "Authorization, X-Team" in shown
@@ -60,7 +59,7 @@ def test_editing_without_headers_keeps_them(admin_client, channel):
 
     action.refresh_from_db()
     assert action.name == "Roll back v2"
-    assert calls.headers_of(action)["Authorization"] == "Bearer s3cret"
+    assert action.headers["Authorization"] == "Bearer s3cret"
 
 
 def test_an_inward_url_is_refused_with_its_reason(admin_client, channel, settings):
