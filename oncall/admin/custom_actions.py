@@ -21,8 +21,8 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from oncall.admin.secrets import SigningSecretAdmin
-from oncall.api.custom_actions import check_channel_room, check_headers
+from oncall.admin.signed_receivers import HeadersForm, SigningSecretAdmin
+from oncall.api.custom_actions import check_channel_room
 from oncall.custom_actions import payload, templates
 from oncall.custom_actions.runs import timeline_message
 from oncall.models import CustomAction, LinkIntegration
@@ -31,33 +31,7 @@ from oncall.notify.preview import sample_incident
 RUNS_SHOWN = 10
 
 
-def parse_headers(text: str) -> dict[str, str]:
-    """``Name: value`` lines (blank lines skipped) as a dict; ``ValidationError`` naming the
-    line that is not one."""
-    headers: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        name, colon, value = line.partition(":")
-        if not colon:
-            raise ValidationError(_("Line %(line)s is not “Name: value”.") % {"line": number})
-        headers[name.strip()] = value.strip()
-    return check_headers(headers)
-
-
-class CustomActionForm(forms.ModelForm):
-    headers = forms.CharField(
-        label=gettext_lazy("headers"),
-        required=False,
-        strip=False,
-        widget=forms.Textarea(attrs={"rows": 4, "cols": 80, "spellcheck": "false"}),
-        help_text=gettext_lazy(
-            "One “Name: value” per line, e.g. “Authorization: Bearer …”. Stored encrypted and "
-            "never shown again: leave empty to keep the current headers."
-        ),
-    )
-    clear_headers = forms.BooleanField(label=gettext_lazy("Remove every header"), required=False)
-
+class CustomActionForm(HeadersForm, forms.ModelForm):
     class Meta:
         model = CustomAction
         fields = [
@@ -81,10 +55,6 @@ class CustomActionForm(forms.ModelForm):
             )
         }
 
-    def clean_headers(self) -> dict[str, str] | None:
-        text = self.cleaned_data.get("headers") or ""
-        return parse_headers(text) if text.strip() else None
-
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         channels = cleaned.get("channels")
@@ -94,17 +64,6 @@ class CustomActionForm(forms.ModelForm):
             except ValidationError as error:
                 self.add_error("channels", error)
         return cleaned
-
-    def save(self, commit: bool = True) -> CustomAction:
-        action = super().save(commit=False)
-        if self.cleaned_data.get("clear_headers"):
-            action.headers = {}
-        elif self.cleaned_data.get("headers") is not None:
-            action.headers = self.cleaned_data["headers"]
-        if commit:
-            action.save()
-            self.save_m2m()
-        return action
 
 
 @admin.register(CustomAction)
@@ -150,10 +109,6 @@ class CustomActionAdmin(SigningSecretAdmin):
     def last_call(self, action: CustomAction) -> str:
         run = action.runs.select_related("action", "actor").first()
         return timeline_message(run) if run and not run.in_flight else "-"
-
-    @admin.display(description=gettext_lazy("header names"))
-    def header_names(self, action: CustomAction) -> str:
-        return ", ".join(sorted(action.headers)) or "-"
 
     @admin.display(description=gettext_lazy("signing secret"))
     def secret(self, action: CustomAction) -> str:

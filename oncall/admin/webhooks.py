@@ -16,7 +16,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from oncall.admin.secrets import SigningSecretAdmin
+from oncall.admin.signed_receivers import HeadersForm, SigningSecretAdmin
 from oncall.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from oncall.models.webhooks import WebhookEventType
 from oncall.webhooks import delivery, endpoints
@@ -24,31 +24,17 @@ from oncall.webhooks import delivery, endpoints
 RECENT_DELIVERIES = 20
 
 
-class WebhookEndpointForm(forms.ModelForm):
+class WebhookEndpointForm(HeadersForm, forms.ModelForm):
     event_types = forms.MultipleChoiceField(
         label=_("event types"),
         choices=WebhookEventType.choices,
         widget=forms.CheckboxSelectMultiple,
         initial=list(WebhookEventType.values),
     )
-    new_headers = forms.CharField(
-        label=_("custom headers"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Authorization: Bearer …"}),
-        help_text=_(
-            "One “Name: value” per line, sent with every request. Values are encrypted and "
-            "never shown again: leave empty to keep the current headers."
-        ),
-    )
-    clear_headers = forms.BooleanField(label=_("remove the custom headers"), required=False)
 
     class Meta:
         model = WebhookEndpoint
         fields = ["name", "description", "url", "enabled", "all_channels", "channels"]
-
-    def clean_new_headers(self) -> dict[str, str] | None:
-        text = self.cleaned_data.get("new_headers", "")
-        return endpoints.parse_header_lines(text) if text.strip() else None
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -59,10 +45,6 @@ class WebhookEndpointForm(forms.ModelForm):
     def save(self, commit: bool = True) -> WebhookEndpoint:
         endpoint = super().save(commit=False)
         endpoint.event_types = self.cleaned_data["event_types"]
-        if self.cleaned_data.get("clear_headers"):
-            endpoint.headers = {}
-        elif self.cleaned_data.get("new_headers") is not None:
-            endpoint.headers = self.cleaned_data["new_headers"]
         was_enabled = self.initial.get("enabled", False)
         if endpoint.pk and endpoint.enabled and not was_enabled:
             endpoints.enable(endpoint)
@@ -92,7 +74,7 @@ class WebhookEndpointAdmin(SigningSecretAdmin):
         (_("What is sent"), {"fields": ["event_types", "all_channels", "channels"]}),
         (
             _("Request"),
-            {"fields": ["header_names", "new_headers", "clear_headers", "secret_rotation"]},
+            {"fields": ["header_names", "headers", "clear_headers", "secret_rotation"]},
         ),
         (_("Deliveries"), {"fields": ["recent_deliveries"]}),
     ]
@@ -147,11 +129,6 @@ class WebhookEndpointAdmin(SigningSecretAdmin):
     @admin.display(description=_("event types"))
     def subscriptions(self, endpoint: WebhookEndpoint) -> str:
         return ", ".join(endpoint.event_types)
-
-    @admin.display(description=_("current custom headers"))
-    def header_names(self, endpoint: WebhookEndpoint) -> str:
-        names = sorted(endpoint.headers)
-        return ", ".join(names) + gettext(" (values hidden)") if names else "—"
 
     @admin.display(description=_("signing secret"))
     def secret_rotation(self, endpoint: WebhookEndpoint) -> str:

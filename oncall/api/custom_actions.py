@@ -10,7 +10,6 @@ rotated it.
 from __future__ import annotations
 
 import copy
-import re
 from typing import Any
 
 import django_filters
@@ -25,7 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from oncall.api.serializers import public_id_field
-from oncall.custom_actions import calls, templates
+from oncall.custom_actions import templates
 from oncall.models import Channel, CustomAction, CustomActionRun, Incident, LinkIntegration
 from oncall.models.custom_actions import MAX_ACTIONS_PER_CHANNEL
 from oncall.permissions import (
@@ -34,35 +33,9 @@ from oncall.permissions import (
     has_model_permission,
 )
 from oncall.timeline import display_name
+from oncall.webhooks import headers as custom_headers
 
-# A header name is an RFC 9110 token; a value holds no line break (no header injection).
-_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,100}$")
-MAX_HEADERS = 20
 RUNS_SHOWN = 50
-
-
-def check_headers(value: Any) -> dict[str, str]:
-    """An action's own headers: at most :data:`MAX_HEADERS` names (tokens, none the console
-    sets itself) to one-line values. Raises Django's ``ValidationError`` with the reason."""
-    if not isinstance(value, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
-        raise DjangoValidationError(
-            _('Enter headers as an object of name → value, e.g. {"Authorization": "Bearer …"}.')
-        )
-    if len(value) > MAX_HEADERS:
-        raise DjangoValidationError(_("At most %(count)s headers.") % {"count": MAX_HEADERS})
-    for name, header in value.items():
-        if not _HEADER_NAME.match(name):
-            raise DjangoValidationError(_("“%(name)s” is not a header name.") % {"name": name})
-        if name.lower() in calls.RESERVED_HEADERS or name.lower() == "content-type":
-            raise DjangoValidationError(_("The console sets %(name)s itself.") % {"name": name})
-        if "\r" in header or "\n" in header or len(header) > 4000:
-            raise DjangoValidationError(
-                _("The value of %(name)s must be one line (at most 4000 characters).")
-                % {"name": name}
-            )
-    return dict(value)
 
 
 def check_channel_room(channels: list[Channel], action: CustomAction | None) -> None:
@@ -129,15 +102,15 @@ class CustomActionSerializer(serializers.ModelSerializer):
 
     def validate_headers(self, value: dict[str, str]) -> dict[str, str]:
         try:
-            return check_headers(value)
+            return custom_headers.check(value)
         except DjangoValidationError as error:
             raise ValidationError(error.messages) from None
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         candidate = copy.copy(self.instance) if self.instance else CustomAction()
         for name, value in attrs.items():
-            if name not in ("channels", "headers"):
-                setattr(candidate, name, value)
+            if name != "channels":
+                setattr(candidate, name, value)  # headers too: the model's clean checks them
         try:
             candidate.clean()
             if "channels" in attrs:

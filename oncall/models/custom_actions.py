@@ -136,6 +136,7 @@ class CustomAction(SignedReceiverMixin, models.Model):
     def clean(self) -> None:
         from oncall.custom_actions.templates import check_body
 
+        super().clean()
         if self.body_kind == self.BodyKind.TEMPLATE:
             if not self.body_template.strip():
                 raise ValidationError(

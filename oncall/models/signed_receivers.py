@@ -10,9 +10,11 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from oncall.webhooks import headers as custom_headers
 from oncall.webhooks.signing import new_secret
 
 
@@ -38,6 +40,13 @@ class SignedReceiverMixin:
         if not self.current_secret:
             setattr(self, self.secret_field, new_secret())
         super().save(*args, **kwargs)  # type: ignore[misc]
+
+    def clean(self) -> None:
+        super().clean()  # type: ignore[misc]
+        try:
+            custom_headers.check(self.headers)
+        except ValidationError as error:
+            raise ValidationError({"headers": error.messages}) from None
 
     def clean_fields(self, exclude: Any = None) -> None:
         # The secret is the console's, made at the first save: nothing a user gave to check.

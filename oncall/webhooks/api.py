@@ -18,6 +18,7 @@ from oncall.models import Channel, WebhookAttempt, WebhookDelivery, WebhookEndpo
 from oncall.models.webhooks import WebhookEventType
 from oncall.permissions import ModelPermissions
 from oncall.webhooks import delivery, endpoints
+from oncall.webhooks import headers as custom_headers
 from oncall.webhooks.schema import EVENT_CALLBACK
 
 
@@ -76,7 +77,7 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
 
     def validate_headers(self, value: dict[str, str]) -> dict[str, str]:
         try:
-            return endpoints.clean_headers(value)
+            return custom_headers.check(value)
         except DjangoValidationError as error:
             raise serializers.ValidationError(error.messages) from None
 

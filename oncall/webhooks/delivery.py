@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from oncall.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from oncall.models.webhooks import TEST_EVENT_TYPE
+from oncall.webhooks import headers as custom_headers
 from oncall.webhooks import payload, sending, signing
 from oncall.webhooks.outbox import hand_out_after_commit
 
@@ -138,7 +139,9 @@ def post(endpoint: WebhookEndpoint, event: WebhookEvent, now: datetime) -> Answe
         "POST",
         endpoint.url,
         event.body.encode(),
-        {**endpoint.headers, "Content-Type": "application/json", "User-Agent": USER_AGENT},
+        custom_headers.outgoing(
+            endpoint.headers, {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+        ),
         secrets=endpoint.signing_secrets(now),
         message_id=event.event_id,
         answer_bytes=ANSWER_BYTES,

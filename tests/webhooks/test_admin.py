@@ -40,7 +40,7 @@ def test_creating_shows_the_secret_once(admin_client, receiver, caplog):
             "enabled": "on",
             "all_channels": "on",
             "event_types": ["i_new", "i_rslv"],
-            "new_headers": "Authorization: Bearer abc",
+            "headers": "Authorization: Bearer abc",
         },
     )
 
