@@ -7,13 +7,15 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from oncall import ingest, lifecycle
-from oncall.models import InboundEvent, WebhookDelivery, WebhookEvent
+from oncall import ingest, lifecycle, timeline
+from oncall.models import InboundEvent, TimelineEntry, WebhookDelivery, WebhookEvent
 from oncall.timeline import Actor
 from tests import payloads
+from tests.factories import IncidentFactory
 from tests.webhooks.conftest import make_endpoint, run_due
 
 ALL_INCIDENT_AND_ALERT_TYPES = {
@@ -168,3 +170,67 @@ def test_a_lost_hand_out_is_sent_by_the_sweep_once(
     types = [e["event_type"] for e in receiver.accepted()]
     assert Counter(types)["i_new"] == 1
     assert Counter(types)["a_new"] == 1
+
+
+# --- The endpoints are read once per transaction ---------------------------------------------
+
+
+def assign_many(incident, count: int) -> None:
+    """``count`` timeline entries that each make an event (i_assign), one ``record`` each."""
+    for n in range(count):
+        timeline.record(
+            incident, TimelineEntry.Kind.ASSIGNED, Actor.system(), f"assigned {n}", data={}
+        )
+
+
+def endpoint_reads(queries) -> list[str]:
+    return [q["sql"] for q in queries if "webhookendpoint" in q["sql"].lower()]
+
+
+def queries_of(incident, count: int) -> list[dict]:
+    """The queries of one transaction writing ``count`` entries, after a change of the
+    endpoints (a new one: seen at once)."""
+    make_endpoint(f"https://127.0.0.1/{incident.pk}/{count}")
+    with CaptureQueriesContext(connection) as captured, transaction.atomic():
+        assign_many(incident, count)
+    return captured.captured_queries
+
+
+def test_n_timeline_entries_read_the_endpoints_once(channel, django_assert_num_queries):
+    some, _ = make_endpoint("https://127.0.0.1/some", all_channels=False)
+    some.channels.add(channel)
+    incident = IncidentFactory(channel=channel)
+    one, two = queries_of(incident, 1), queries_of(incident, 2)
+    per_entry = len(two) - len(one)
+    reads = endpoint_reads(one)
+    assert len(reads) == 2  # the endpoints, and the channels of the one covering some
+    assert endpoint_reads(two) == reads
+
+    make_endpoint("https://127.0.0.1/ten")
+    with django_assert_num_queries(len(one) + 9 * per_entry) as ten, transaction.atomic():
+        assign_many(incident, 10)
+
+    assert endpoint_reads(ten.captured_queries) == reads
+    # Every entry went to every endpoint: some, and the 1 + 1 + 1 added along the way.
+    assert WebhookDelivery.objects.count() == 1 * 2 + 2 * 3 + 10 * 4
+
+
+def test_endpoints_read_in_a_rolled_back_savepoint_are_read_again(channel):
+    incident = IncidentFactory(channel=channel)
+    made = []
+
+    def endpoint_and_event_then_fail() -> None:
+        with transaction.atomic():
+            made.append(make_endpoint("https://127.0.0.1/gone")[0])
+            assign_many(incident, 1)
+            raise RuntimeError("rolled back with the endpoint")
+
+    with transaction.atomic():
+        with pytest.raises(RuntimeError):
+            endpoint_and_event_then_fail()
+        for _ in range(3):  # other work of the transaction, with hooks of its own
+            transaction.on_commit(lambda: None)
+        assign_many(incident, 1)
+
+    assert not WebhookDelivery.objects.filter(endpoint_id=made[0].pk).exists()
+    assert not WebhookEvent.objects.exists()
