@@ -31,6 +31,8 @@ from weakref import WeakKeyDictionary, ref
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from oncall.models import (
@@ -299,10 +301,20 @@ def _build_events(
 
 
 def _alert_lists(incident_ids: set[int]) -> dict[int, list[Alert]]:
-    """Each incident's alerts, oldest first, the latest ``payload.MAX_ALERTS`` of them."""
+    """Each incident's latest ``payload.MAX_ALERTS`` alerts, oldest first: only those are read
+    (ranked in SQL), however many alerts an incident has."""
     lists: dict[int, list[Alert]] = defaultdict(list)
-    if incident_ids:
-        rows = Alert.objects.filter(incident_id__in=incident_ids).select_related("source")
-        for alert in rows.order_by("incident_id", "first_seen", "id"):
-            lists[alert.incident_id].append(alert)
-    return {pk: alerts[-payload.MAX_ALERTS :] for pk, alerts in lists.items()}
+    if not incident_ids:
+        return lists
+    latest_first = [F("first_seen").desc(), F("id").desc()]
+    rank = Window(RowNumber(), partition_by=[F("incident_id")], order_by=latest_first)
+    rows = (
+        Alert.objects.filter(incident_id__in=incident_ids)
+        .annotate(rank=rank)
+        .filter(rank__lte=payload.MAX_ALERTS)
+        .select_related("source")
+        .order_by("incident_id", "first_seen", "id")
+    )
+    for alert in rows:
+        lists[alert.incident_id].append(alert)
+    return lists

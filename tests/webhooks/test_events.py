@@ -3,19 +3,22 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
+from django.db.models.signals import post_init
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from oncall import ingest, lifecycle, timeline
-from oncall.models import InboundEvent, TimelineEntry, WebhookDelivery, WebhookEvent
+from oncall.models import Alert, InboundEvent, TimelineEntry, WebhookDelivery, WebhookEvent
 from oncall.timeline import Actor
+from oncall.webhooks import payload
 from tests import payloads
-from tests.factories import IncidentFactory
+from tests.factories import AlertFactory, IncidentFactory
 from tests.webhooks.conftest import make_endpoint, run_due
 
 ALL_INCIDENT_AND_ALERT_TYPES = {
@@ -234,3 +237,26 @@ def test_endpoints_read_in_a_rolled_back_savepoint_are_read_again(channel):
 
     assert not WebhookDelivery.objects.filter(endpoint_id=made[0].pk).exists()
     assert not WebhookEvent.objects.exists()
+
+
+def test_an_incident_event_reads_only_the_alerts_it_shows(channel):
+    make_endpoint("https://127.0.0.1/a")
+    incident = IncidentFactory(channel=channel)
+    start = timezone.now() - timedelta(hours=2)
+    keys = [f"alert-{n:02}" for n in range(payload.MAX_ALERTS + 10)]
+    for n, key in enumerate(keys):
+        AlertFactory(incident=incident, alert_key=key, first_seen=start + timedelta(minutes=n))
+    loaded = []
+
+    def count(sender, instance, **kwargs):
+        loaded.append(instance)
+
+    post_init.connect(count, sender=Alert)
+    try:
+        assign_many(incident, 1)
+    finally:
+        post_init.disconnect(count, sender=Alert)
+
+    body = json.loads(WebhookEvent.objects.get().body)
+    assert [a["alert_key"] for a in body["incident"]["alerts"]] == keys[-payload.MAX_ALERTS :]
+    assert len(loaded) == payload.MAX_ALERTS
