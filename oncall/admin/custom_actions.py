@@ -22,7 +22,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from oncall.admin.signed_receivers import HeadersForm, SigningSecretAdmin
-from oncall.api.custom_actions import check_channel_room
 from oncall.custom_actions import payload, templates
 from oncall.custom_actions.runs import timeline_message
 from oncall.models import CustomAction, LinkIntegration
@@ -60,9 +59,11 @@ class CustomActionForm(HeadersForm, forms.ModelForm):
         channels = cleaned.get("channels")
         if channels is not None:
             try:
-                check_channel_room(list(channels), self.instance if self.instance.pk else None)
+                # The admin's change view is one transaction: the channels' locks hold till
+                # the action is saved in them.
+                self.instance.check_room_in(channels)
             except ValidationError as error:
-                self.add_error("channels", error)
+                self.add_error(None, error)
         return cleaned
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
@@ -26,7 +27,6 @@ from rest_framework.response import Response
 from oncall.api.serializers import public_id_field
 from oncall.custom_actions import templates
 from oncall.models import Channel, CustomAction, CustomActionRun, Incident, LinkIntegration
-from oncall.models.custom_actions import MAX_ACTIONS_PER_CHANNEL
 from oncall.permissions import (
     MembersReadModelPermissionsWrite,
     configuration_channels,
@@ -36,18 +36,6 @@ from oncall.timeline import display_name
 from oncall.webhooks import headers as custom_headers
 
 RUNS_SHOWN = 50
-
-
-def check_channel_room(channels: list[Channel], action: CustomAction | None) -> None:
-    """Each channel offers at most :data:`MAX_ACTIONS_PER_CHANNEL` actions (the knowledge
-    base's limit: a card has room for so many buttons)."""
-    for channel in channels:
-        others = channel.custom_actions.exclude(pk=action.pk if action else None).count()
-        if others >= MAX_ACTIONS_PER_CHANNEL:
-            raise DjangoValidationError(
-                _("%(channel)s already offers %(limit)s custom actions, the most a channel may.")
-                % {"channel": channel.name, "limit": MAX_ACTIONS_PER_CHANNEL}
-            )
 
 
 class CustomActionSerializer(serializers.ModelSerializer):
@@ -113,11 +101,16 @@ class CustomActionSerializer(serializers.ModelSerializer):
                 setattr(candidate, name, value)  # headers too: the model's clean checks them
         try:
             candidate.clean()
-            if "channels" in attrs:
-                check_channel_room(attrs["channels"], self.instance)
         except DjangoValidationError as error:
             raise ValidationError(_as_detail(error)) from None
         return attrs
+
+    def save(self, **kwargs: Any) -> CustomAction:
+        try:
+            with transaction.atomic():  # the channels' locks held until the action is in them
+                return super().save(**kwargs)
+        except DjangoValidationError as error:  # the channels' room, counted under their locks
+            raise ValidationError(_as_detail(error)) from None
 
     def create(self, validated: dict[str, Any]) -> CustomAction:
         return self._save(CustomAction(), validated)
@@ -132,6 +125,8 @@ class CustomActionSerializer(serializers.ModelSerializer):
             setattr(instance, name, value)
         if headers is not None:
             instance.headers = headers
+        if channels is not None:
+            instance.check_room_in(channels)
         instance.save()
         if channels is not None:
             instance.channels.set(channels)

@@ -6,12 +6,13 @@ channel adds to its incidents beyond the lifecycle, offered through ``oncall.off
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -151,6 +152,29 @@ class CustomAction(SignedReceiverMixin, models.Model):
     def key(self) -> str:
         """Its key among the actions an incident offers (``oncall.offers``)."""
         return f"action:{self.pk}"
+
+    def check_room_in(self, channels: Iterable[Any]) -> None:
+        """Each channel offers at most :data:`MAX_ACTIONS_PER_CHANNEL` actions (the knowledge
+        base's limit: a card has room for so many buttons): ``ValidationError`` on
+        ``channels`` naming the full one. The admin's form and the API check with it before
+        offering the action in ``channels``. Inside a transaction the channels' rows are locked
+        first (in id order), so that two actions added at once count each other."""
+        from oncall.models import Channel
+
+        ids = sorted({channel.pk for channel in channels})
+        if connection.in_atomic_block:
+            list(Channel.objects.select_for_update().filter(pk__in=ids).order_by("pk").values("pk"))
+        for channel in Channel.objects.filter(pk__in=ids).order_by("name"):
+            if channel.custom_actions.exclude(pk=self.pk).count() >= MAX_ACTIONS_PER_CHANNEL:
+                raise ValidationError(
+                    {
+                        "channels": _(
+                            "%(channel)s already offers %(limit)s custom actions, the most a "
+                            "channel may."
+                        )
+                        % {"channel": channel.name, "limit": MAX_ACTIONS_PER_CHANNEL}
+                    }
+                )
 
 
 class CustomActionRun(models.Model):

@@ -5,6 +5,7 @@ links per channel."""
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from oncall.models import CustomAction, LinkIntegration
@@ -165,3 +166,34 @@ def test_the_change_page_rotates_with_a_button(admin_client, channel):
     action.refresh_from_db()
     assert action.signing_secrets() == [action.signing_secret, old]
     assert action.signing_secret in rotated.content.decode()
+
+
+def test_a_sixth_action_in_a_channel_is_refused_in_the_admin_with_its_reason(admin_client, channel):
+    for n in range(5):
+        assert (
+            admin_client.post(reverse(ADD_ACTION), action_form(channel, name=f"A{n}")).context[
+                "title"
+            ]
+            == "Signing secrets"
+        )
+
+    refused = admin_client.post(reverse(ADD_ACTION), action_form(channel, name="Sixth"))
+
+    assert "already offers 5 custom actions" in refused.content.decode()
+    assert CustomAction.objects.count() == 5
+    # Editing one of the five keeps it where it is: it does not count itself.
+    first = CustomAction.objects.get(name="A0")
+    change = reverse("admin:oncall_customaction_change", args=[first.pk])
+    admin_client.post(change, action_form(channel, name="A0 renamed", headers=""))
+    assert CustomAction.objects.filter(name="A0 renamed").exists()
+
+
+def test_the_model_says_when_a_channel_is_full(channel):
+    for n in range(5):
+        CustomAction.objects.create(name=f"A{n}", url="http://127.0.0.1:9/").channels.add(channel)
+
+    with pytest.raises(ValidationError) as full:
+        CustomAction(name="Sixth", url="http://127.0.0.1:9/").check_room_in([channel])
+
+    assert "already offers 5" in str(full.value.message_dict["channels"])
+    CustomAction.objects.get(name="A0").check_room_in([channel])  # one of the five: room
