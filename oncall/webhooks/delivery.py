@@ -60,11 +60,16 @@ class Result:
 
 @dataclass(frozen=True)
 class Answer:
+    """One attempt's outcome: the receiver's status and answer, or ``error`` in words, with
+    ``refused`` set when the outbound guard refused the address (final: asking again is
+    refused again)."""
+
     status_code: int | None
     body: str
     error: str
     duration_ms: int
     retry_after: timedelta | None = None
+    refused: bool = False
 
     @property
     def ok(self) -> bool:
@@ -73,11 +78,8 @@ class Answer:
     @property
     def retryable(self) -> bool:
         if self.status_code is None:
-            return not self.error.startswith(REFUSED)
+            return not self.refused
         return self.status_code in RETRIED_STATUSES or self.status_code >= 500
-
-
-REFUSED = "Refused: "
 
 
 def send(delivery_id: int, now: datetime | None = None) -> Result | None:
@@ -146,9 +148,10 @@ def post(endpoint: WebhookEndpoint, event: WebhookEvent, now: datetime) -> Answe
         message_id=event.event_id,
         answer_bytes=ANSWER_BYTES,
     )
+    if reply.refused:
+        return Answer(None, "", f"Refused: {reply.refused}", reply.duration_ms, refused=True)
     if reply.status_code is None:
-        error = REFUSED + reply.refused if reply.refused else reply.error
-        return Answer(None, "", error, reply.duration_ms)
+        return Answer(None, "", reply.error, reply.duration_ms)
     retry_after = _retry_after(reply.headers, now)
     return Answer(reply.status_code, reply.text, "", reply.duration_ms, retry_after)
 
