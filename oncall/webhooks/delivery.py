@@ -20,7 +20,6 @@ every attempt failed for ``WEBHOOK_DISABLE_AFTER_HOURS`` is disabled with a noti
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -89,7 +88,7 @@ def send(delivery_id: int, now: datetime | None = None) -> Result | None:
     if not _take(delivery_id, now):
         return None
     delivery = WebhookDelivery.objects.select_related("endpoint", "event").get(pk=delivery_id)
-    if _waits_for_earlier(delivery):
+    if _waits_for_earlier(delivery.pk):
         _release(delivery)
         return None
     endpoint = delivery.endpoint
@@ -124,15 +123,8 @@ def earlier_pending() -> Exists:
     )
 
 
-def _waits_for_earlier(delivery: WebhookDelivery) -> bool:
-    if delivery.incident_id is None:
-        return False
-    return WebhookDelivery.objects.filter(
-        endpoint_id=delivery.endpoint_id,
-        incident_id=delivery.incident_id,
-        sequence__lt=delivery.sequence,
-        status=Status.PENDING,
-    ).exists()
+def _waits_for_earlier(delivery_id: int) -> bool:
+    return WebhookDelivery.objects.filter(pk=delivery_id).filter(earlier_pending()).exists()
 
 
 def post(endpoint: WebhookEndpoint, event: WebhookEvent, now: datetime) -> Answer:
@@ -326,7 +318,3 @@ def send_test_event(endpoint: WebhookEndpoint) -> WebhookDelivery:
         )
         hand_out_after_commit([delivery.pk])
     return delivery
-
-
-def body_of(event: WebhookEvent) -> dict:
-    return json.loads(event.body)
