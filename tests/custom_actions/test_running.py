@@ -297,3 +297,53 @@ def test_the_incident_sent_is_the_one_webhook_events_carry(responder, incident, 
     assert sent["number"] == incident.number
     assert sent["claimer"]["person_name"] == "Alice"
     assert sent["alerts"][0]["labels"] == {"service": "checkout"}
+
+
+def test_the_sweep_records_once_the_runs_left_in_flight(
+    settings, responder, incident, channel, receiver
+):
+    """A click no worker took, and a call whose worker stopped: the sweep finishes each once,
+    with its reason on the timeline; a run still within its time is left alone."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from oncall.custom_actions import tasks
+    from oncall.webhooks import sending
+
+    action = make_action(channel, receiver)
+    other = IncidentFactory(channel=channel)
+    recent = IncidentFactory(channel=channel)
+    now = timezone.now()
+
+    def run(on, status: str, **times) -> CustomActionRun:
+        return CustomActionRun.objects.create(
+            action=action,
+            incident=on,
+            actor=responder,
+            source="web",
+            status=status,
+            message_id=f"msg_{on.pk}",
+            **times,
+        )
+
+    expiry = timedelta(seconds=settings.CUSTOM_ACTION_EXPIRY_SECONDS + 1)
+    untaken = run(incident, "pending", created_at=now - expiry)
+    lost_after = timedelta(seconds=2 * sending.TOTAL_TIMEOUT + 1)
+    stopped = run(other, "calling", called_at=now - lost_after)
+    running = run(recent, "calling", called_at=now)
+
+    assert tasks.sweep_action_runs() == 2
+    assert tasks.sweep_action_runs() == 0
+
+    statuses = dict(CustomActionRun.objects.values_list("pk", "status"))
+    assert statuses == {untaken.pk: "not_called", stopped.pk: "lost", running.pk: "calling"}
+    assert called(incident) == [
+        f"Roll back by Alice was not called: no worker took it within "
+        f"{settings.CUSTOM_ACTION_EXPIRY_SECONDS} s"
+    ]
+    assert called(other) == [
+        "Roll back called by Alice: its result is unknown: the worker stopped during the call"
+    ]
+    assert called(recent) == []
+    assert receiver.calls == []
