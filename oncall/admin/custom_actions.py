@@ -9,11 +9,10 @@ import json
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.formats import localize
 from django.utils.html import format_html, format_html_join
@@ -22,9 +21,8 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from oncall.admin.shared import AdminMedia, copy_field
-from oncall.api.custom_actions import check_channel_room, check_headers
-from oncall.custom_actions import calls, payload, templates
+from oncall.admin.signed_receivers import HeadersForm, SigningSecretAdmin
+from oncall.custom_actions import payload, templates
 from oncall.custom_actions.runs import timeline_message
 from oncall.models import CustomAction, LinkIntegration
 from oncall.notify.preview import sample_incident
@@ -32,33 +30,7 @@ from oncall.notify.preview import sample_incident
 RUNS_SHOWN = 10
 
 
-def parse_headers(text: str) -> dict[str, str]:
-    """``Name: value`` lines (blank lines skipped) as a dict; ``ValidationError`` naming the
-    line that is not one."""
-    headers: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        name, colon, value = line.partition(":")
-        if not colon:
-            raise ValidationError(_("Line %(line)s is not “Name: value”.") % {"line": number})
-        headers[name.strip()] = value.strip()
-    return check_headers(headers)
-
-
-class CustomActionForm(forms.ModelForm):
-    headers = forms.CharField(
-        label=gettext_lazy("headers"),
-        required=False,
-        strip=False,
-        widget=forms.Textarea(attrs={"rows": 4, "cols": 80, "spellcheck": "false"}),
-        help_text=gettext_lazy(
-            "One “Name: value” per line, e.g. “Authorization: Bearer …”. Stored encrypted and "
-            "never shown again: leave empty to keep the current headers."
-        ),
-    )
-    clear_headers = forms.BooleanField(label=gettext_lazy("Remove every header"), required=False)
-
+class CustomActionForm(HeadersForm, forms.ModelForm):
     class Meta:
         model = CustomAction
         fields = [
@@ -82,41 +54,28 @@ class CustomActionForm(forms.ModelForm):
             )
         }
 
-    def clean_headers(self) -> dict[str, str] | None:
-        text = self.cleaned_data.get("headers") or ""
-        return parse_headers(text) if text.strip() else None
-
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         channels = cleaned.get("channels")
         if channels is not None:
             try:
-                check_channel_room(list(channels), self.instance if self.instance.pk else None)
+                # The admin's change view is one transaction: the channels' locks hold till
+                # the action is saved in them.
+                self.instance.check_room_in(channels)
             except ValidationError as error:
-                self.add_error("channels", error)
+                self.add_error(None, error)
         return cleaned
-
-    def save(self, commit: bool = True) -> CustomAction:
-        action = super().save(commit=False)
-        if self.cleaned_data.get("clear_headers"):
-            action.headers_json = ""
-        elif self.cleaned_data.get("headers") is not None:
-            action.headers_json = json.dumps(self.cleaned_data["headers"])
-        if commit:
-            action.save()
-            self.save_m2m()
-        return action
 
 
 @admin.register(CustomAction)
-class CustomActionAdmin(admin.ModelAdmin):
+class CustomActionAdmin(SigningSecretAdmin):
     form = CustomActionForm
     list_display = ["name", "offered_in", "method", "url", "enabled", "last_call"]
     list_filter = ["enabled", "channels"]
     search_fields = ["name", "description", "url"]
     filter_horizontal = ["channels"]
     readonly_fields = ["header_names", "secret", "body_on_the_sample", "latest_calls"]
-    actions = ["rotate_secrets"]
+    actions = ["rotate_secrets"]  # SigningSecretAdmin's
     fieldsets = [
         (None, {"fields": ["name", "description", "enabled", "channels"]}),
         (gettext_lazy("Button"), {"fields": ["icon", "colour", "style", "confirm"]}),
@@ -140,9 +99,6 @@ class CustomActionAdmin(admin.ModelAdmin):
         (gettext_lazy("Latest calls"), {"fields": ["latest_calls"]}),
     ]
 
-    class Media(AdminMedia):
-        pass
-
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).prefetch_related("channels")
 
@@ -155,10 +111,6 @@ class CustomActionAdmin(admin.ModelAdmin):
         run = action.runs.select_related("action", "actor").first()
         return timeline_message(run) if run and not run.in_flight else "-"
 
-    @admin.display(description=gettext_lazy("header names"))
-    def header_names(self, action: CustomAction) -> str:
-        return ", ".join(sorted(calls.headers_of(action))) or "-"
-
     @admin.display(description=gettext_lazy("signing secret"))
     def secret(self, action: CustomAction) -> str:
         if not action.pk:
@@ -167,7 +119,7 @@ class CustomActionAdmin(admin.ModelAdmin):
             return _(
                 "Shown once, when made. Rotated: the previous secret signs too until %(until)s."
             ) % {"until": localize(localtime(action.previous_secret_until))}
-        return _("Shown once, when made; rotate it with the action “Rotate the signing secret”.")
+        return _("Shown once, when made; the button “Rotate the signing secret” makes a new one.")
 
     @admin.display(description=gettext_lazy("try it: the body on the sample incident"))
     def body_on_the_sample(self, action: CustomAction) -> SafeString | str:
@@ -197,33 +149,9 @@ class CustomActionAdmin(admin.ModelAdmin):
             format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
         )
 
-    def response_add(self, request: HttpRequest, obj: CustomAction, *args: Any) -> HttpResponse:
-        return _show_secret(request, self, [obj])
-
-    @admin.action(description=gettext_lazy("Rotate the signing secret"))
-    def rotate_secrets(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
-        rotated = list(queryset)
-        for action in rotated:
-            action.rotate_secret()
-        messages.success(request, _("Rotated %(count)s secret(s).") % {"count": len(rotated)})
-        return _show_secret(request, self, rotated)
-
 
 def _words(run: Any) -> str:
     return str(run.get_status_display()) if run.in_flight else timeline_message(run)
-
-
-def _show_secret(request: HttpRequest, model_admin: admin.ModelAdmin, actions: list) -> Any:
-    """The secrets, once, on a page of their own (never in a message kept in the session)."""
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "opts": model_admin.model._meta,
-        "title": _("Signing secrets"),
-        "secrets": [
-            (action, copy_field(f"secret-{action.pk}", action.signing_secret)) for action in actions
-        ],
-    }
-    return TemplateResponse(request, "admin/oncall/customaction/secret.html", context)
 
 
 class LinkIntegrationForm(forms.ModelForm):

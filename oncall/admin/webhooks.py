@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -16,6 +16,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from oncall.admin.signed_receivers import HeadersForm, SigningSecretAdmin
 from oncall.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from oncall.models.webhooks import WebhookEventType
 from oncall.webhooks import delivery, endpoints
@@ -23,31 +24,17 @@ from oncall.webhooks import delivery, endpoints
 RECENT_DELIVERIES = 20
 
 
-class WebhookEndpointForm(forms.ModelForm):
+class WebhookEndpointForm(HeadersForm, forms.ModelForm):
     event_types = forms.MultipleChoiceField(
         label=_("event types"),
         choices=WebhookEventType.choices,
         widget=forms.CheckboxSelectMultiple,
         initial=list(WebhookEventType.values),
     )
-    new_headers = forms.CharField(
-        label=_("custom headers"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Authorization: Bearer …"}),
-        help_text=_(
-            "One “Name: value” per line, sent with every request. Values are encrypted and "
-            "never shown again: leave empty to keep the current headers."
-        ),
-    )
-    clear_headers = forms.BooleanField(label=_("remove the custom headers"), required=False)
 
     class Meta:
         model = WebhookEndpoint
         fields = ["name", "description", "url", "enabled", "all_channels", "channels"]
-
-    def clean_new_headers(self) -> dict[str, str] | None:
-        text = self.cleaned_data.get("new_headers", "")
-        return endpoints.parse_header_lines(text) if text.strip() else None
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -58,10 +45,6 @@ class WebhookEndpointForm(forms.ModelForm):
     def save(self, commit: bool = True) -> WebhookEndpoint:
         endpoint = super().save(commit=False)
         endpoint.event_types = self.cleaned_data["event_types"]
-        if self.cleaned_data.get("clear_headers"):
-            endpoint.headers = {}
-        elif self.cleaned_data.get("new_headers") is not None:
-            endpoint.headers = self.cleaned_data["new_headers"]
         was_enabled = self.initial.get("enabled", False)
         if endpoint.pk and endpoint.enabled and not was_enabled:
             endpoints.enable(endpoint)
@@ -72,7 +55,7 @@ class WebhookEndpointForm(forms.ModelForm):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(SigningSecretAdmin):
     form = WebhookEndpointForm
     list_display = ["name", "url", "enabled", "failing_since", "subscriptions"]
     list_filter = ["enabled", "all_channels"]
@@ -85,13 +68,13 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         "failing_since",
         "recent_deliveries",
     ]
-    actions = ["rotate_secrets", "send_test_events"]
+    actions = ["rotate_secrets", "send_test_events"]  # rotate_secrets: SigningSecretAdmin's
     fieldsets = [
         (None, {"fields": ["notice", "name", "description", "url", "enabled"]}),
         (_("What is sent"), {"fields": ["event_types", "all_channels", "channels"]}),
         (
             _("Request"),
-            {"fields": ["header_names", "new_headers", "clear_headers", "secret_rotation"]},
+            {"fields": ["header_names", "headers", "clear_headers", "secret_rotation"]},
         ),
         (_("Deliveries"), {"fields": ["recent_deliveries"]}),
     ]
@@ -147,18 +130,15 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     def subscriptions(self, endpoint: WebhookEndpoint) -> str:
         return ", ".join(endpoint.event_types)
 
-    @admin.display(description=_("current custom headers"))
-    def header_names(self, endpoint: WebhookEndpoint) -> str:
-        names = sorted(endpoint.headers)
-        return ", ".join(names) + gettext(" (values hidden)") if names else "—"
-
     @admin.display(description=_("signing secret"))
     def secret_rotation(self, endpoint: WebhookEndpoint) -> str:
         if endpoint.previous_secret_until:
             return gettext("Rotated: the previous secret signs too until %(when)s.") % {
                 "when": endpoint.previous_secret_until.strftime("%Y-%m-%d %H:%M UTC")
             }
-        return gettext("Shown once when created; use the “rotate” action for a new one.")
+        return gettext(
+            "Shown once, when made; the button “Rotate the signing secret” makes a new one."
+        )
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         return {
@@ -171,28 +151,6 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         if obj is not None:
             form.base_fields["event_types"].initial = obj.event_types
         return form
-
-    def save_model(self, request: HttpRequest, obj: WebhookEndpoint, form, change: bool) -> None:
-        secret = None if change else endpoints.give_secret(obj)
-        super().save_model(request, obj, form, change)
-        if secret:
-            self._show_secret(request, obj, secret)
-
-    def _show_secret(self, request: HttpRequest, endpoint: WebhookEndpoint, secret: str) -> None:
-        self.message_user(
-            request,
-            gettext("Signing secret of “%(name)s”, shown this once: copy it now: %(secret)s")
-            % {"name": endpoint.name, "secret": secret},
-            messages.WARNING,
-        )
-
-    @admin.action(
-        description=_("Rotate the signing secret (the old one signs for a while)"),
-        permissions=["change"],
-    )
-    def rotate_secrets(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
-        for endpoint in queryset:
-            self._show_secret(request, endpoint, endpoints.rotate_secret(endpoint))
 
     @admin.action(description=_("Send a test event"), permissions=["change"])
     def send_test_events(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:

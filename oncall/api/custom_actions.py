@@ -10,12 +10,11 @@ rotated it.
 from __future__ import annotations
 
 import copy
-import json
-import re
 from typing import Any
 
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
@@ -26,56 +25,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from oncall.api.serializers import public_id_field
-from oncall.custom_actions import calls, templates
+from oncall.custom_actions import templates
 from oncall.models import Channel, CustomAction, CustomActionRun, Incident, LinkIntegration
-from oncall.models.custom_actions import MAX_ACTIONS_PER_CHANNEL
 from oncall.permissions import (
     MembersReadModelPermissionsWrite,
     configuration_channels,
     has_model_permission,
 )
 from oncall.timeline import display_name
+from oncall.webhooks import headers as custom_headers
 
-# A header name is an RFC 9110 token; a value holds no line break (no header injection).
-_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,100}$")
-MAX_HEADERS = 20
 RUNS_SHOWN = 50
-
-
-def check_headers(value: Any) -> dict[str, str]:
-    """An action's own headers: at most :data:`MAX_HEADERS` names (tokens, none the console
-    sets itself) to one-line values. Raises Django's ``ValidationError`` with the reason."""
-    if not isinstance(value, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
-        raise DjangoValidationError(
-            _('Enter headers as an object of name → value, e.g. {"Authorization": "Bearer …"}.')
-        )
-    if len(value) > MAX_HEADERS:
-        raise DjangoValidationError(_("At most %(count)s headers.") % {"count": MAX_HEADERS})
-    for name, header in value.items():
-        if not _HEADER_NAME.match(name):
-            raise DjangoValidationError(_("“%(name)s” is not a header name.") % {"name": name})
-        if name.lower() in calls.RESERVED_HEADERS or name.lower() == "content-type":
-            raise DjangoValidationError(_("The console sets %(name)s itself.") % {"name": name})
-        if "\r" in header or "\n" in header or len(header) > 4000:
-            raise DjangoValidationError(
-                _("The value of %(name)s must be one line (at most 4000 characters).")
-                % {"name": name}
-            )
-    return dict(value)
-
-
-def check_channel_room(channels: list[Channel], action: CustomAction | None) -> None:
-    """Each channel offers at most :data:`MAX_ACTIONS_PER_CHANNEL` actions (the knowledge
-    base's limit: a card has room for so many buttons)."""
-    for channel in channels:
-        others = channel.custom_actions.exclude(pk=action.pk if action else None).count()
-        if others >= MAX_ACTIONS_PER_CHANNEL:
-            raise DjangoValidationError(
-                _("%(channel)s already offers %(limit)s custom actions, the most a channel may.")
-                % {"channel": channel.name, "limit": MAX_ACTIONS_PER_CHANNEL}
-            )
 
 
 class CustomActionSerializer(serializers.ModelSerializer):
@@ -122,7 +82,7 @@ class CustomActionSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_header_names(self, instance: CustomAction) -> list[str]:
-        return sorted(calls.headers_of(instance))
+        return sorted(instance.headers)
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_signing_secret(self, instance: CustomAction) -> str | None:
@@ -130,22 +90,27 @@ class CustomActionSerializer(serializers.ModelSerializer):
 
     def validate_headers(self, value: dict[str, str]) -> dict[str, str]:
         try:
-            return check_headers(value)
+            return custom_headers.check(value)
         except DjangoValidationError as error:
             raise ValidationError(error.messages) from None
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         candidate = copy.copy(self.instance) if self.instance else CustomAction()
         for name, value in attrs.items():
-            if name not in ("channels", "headers"):
-                setattr(candidate, name, value)
+            if name != "channels":
+                setattr(candidate, name, value)  # headers too: the model's clean checks them
         try:
             candidate.clean()
-            if "channels" in attrs:
-                check_channel_room(attrs["channels"], self.instance)
         except DjangoValidationError as error:
             raise ValidationError(_as_detail(error)) from None
         return attrs
+
+    def save(self, **kwargs: Any) -> CustomAction:
+        try:
+            with transaction.atomic():  # the channels' locks held until the action is in them
+                return super().save(**kwargs)
+        except DjangoValidationError as error:  # the channels' room, counted under their locks
+            raise ValidationError(_as_detail(error)) from None
 
     def create(self, validated: dict[str, Any]) -> CustomAction:
         return self._save(CustomAction(), validated)
@@ -159,7 +124,9 @@ class CustomActionSerializer(serializers.ModelSerializer):
         for name, value in validated.items():
             setattr(instance, name, value)
         if headers is not None:
-            instance.headers_json = json.dumps(headers) if headers else ""
+            instance.headers = headers
+        if channels is not None:
+            instance.check_room_in(channels)
         instance.save()
         if channels is not None:
             instance.channels.set(channels)

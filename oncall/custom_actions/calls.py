@@ -6,7 +6,6 @@ happened, in words a responder reads on the timeline.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from http import HTTPStatus
@@ -15,23 +14,11 @@ from typing import Any
 from oncall.custom_actions import payload, templates
 from oncall.models import CustomAction, Incident
 from oncall.notify.engine import TemplateFailure
+from oncall.webhooks import headers as custom_headers
 from oncall.webhooks import sending
 
 ANSWER_BYTES = 1024
 USER_AGENT = "oncall-custom-action/1"
-# Headers the console sets itself: an action's own headers may not replace them.
-RESERVED_HEADERS = frozenset(
-    {
-        "content-length",
-        "host",
-        "user-agent",
-        "transfer-encoding",
-        "connection",
-        "webhook-id",
-        "webhook-timestamp",
-        "webhook-signature",
-    }
-)
 
 
 class NotCalled(Exception):
@@ -68,17 +55,6 @@ def _status_words(code: int) -> str:
         return str(code)
 
 
-def headers_of(action: CustomAction) -> dict[str, str]:
-    """The action's own headers (stored encrypted as a JSON object)."""
-    if not action.headers_json:
-        return {}
-    try:
-        loaded = json.loads(action.headers_json)
-    except ValueError:
-        return {}
-    return {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
-
-
 def request_body(
     action: CustomAction, incident: Incident, user: Any, message_id: str, at: datetime
 ) -> bytes:
@@ -99,12 +75,9 @@ def call(action: CustomAction, body: bytes, message_id: str, now: datetime) -> A
         if action.body_kind == CustomAction.BodyKind.PAYLOAD
         else action.content_type
     )
-    own = {k: v for k, v in headers_of(action).items() if k.lower() not in RESERVED_HEADERS}
-    headers = {
-        **own,
-        "Content-Type": content_type,
-        "User-Agent": USER_AGENT,
-    }
+    headers = custom_headers.outgoing(
+        action.headers, {"Content-Type": content_type, "User-Agent": USER_AGENT}
+    )
     reply = sending.send_signed(
         action.method,
         action.url,

@@ -6,19 +6,19 @@ channel adds to its incidents beyond the lifecycle, offered through ``oncall.off
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from oncall.crypto import EncryptedTextField
+from oncall.models.signed_receivers import SignedReceiverMixin
 from oncall.outbound import validate_url
-from oncall.webhooks.signing import new_secret
 
 #: The knowledge base's limits: five custom actions and three link integrations per channel.
 MAX_ACTIONS_PER_CHANNEL = 5
@@ -41,7 +41,7 @@ def _validate_url_template(value: str) -> None:
     validate_url_template(value)
 
 
-class CustomAction(models.Model):
+class CustomAction(SignedReceiverMixin, models.Model):
     """A button on the incidents of its channels that calls ``url``, signed the Standard
     Webhooks way with the action's own secret, and writes the answer on the timeline."""
 
@@ -128,17 +128,16 @@ class CustomAction(models.Model):
         verbose_name = _("custom action")
         verbose_name_plural = _("custom actions")
 
+    secret_field = "signing_secret"  # noqa: S105 (the field\'s name)
+    overlap_setting = "CUSTOM_ACTION_SECRET_OVERLAP_HOURS"
+
     def __str__(self) -> str:
         return self.name
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self.signing_secret:
-            self.signing_secret = new_secret()
-        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         from oncall.custom_actions.templates import check_body
 
+        super().clean()
         if self.body_kind == self.BodyKind.TEMPLATE:
             if not self.body_template.strip():
                 raise ValidationError(
@@ -154,28 +153,28 @@ class CustomAction(models.Model):
         """Its key among the actions an incident offers (``oncall.offers``)."""
         return f"action:{self.pk}"
 
-    def rotate_secret(self, now: datetime | None = None) -> str:
-        """A new signing secret; the old one keeps signing too for
-        ``CUSTOM_ACTION_SECRET_OVERLAP_HOURS``, so that a receiver keeps verifying until it is
-        given the new one. Returns the new secret (shown once)."""
-        now = now or timezone.now()
-        self.previous_secret = self.signing_secret
-        self.previous_secret_until = now + self.overlap()
-        self.signing_secret = new_secret()
-        self.save(update_fields=["previous_secret", "previous_secret_until", "signing_secret"])
-        return self.signing_secret
+    def check_room_in(self, channels: Iterable[Any]) -> None:
+        """Each channel offers at most :data:`MAX_ACTIONS_PER_CHANNEL` actions (the knowledge
+        base's limit: a card has room for so many buttons): ``ValidationError`` on
+        ``channels`` naming the full one. The admin's form and the API check with it before
+        offering the action in ``channels``. Inside a transaction the channels' rows are locked
+        first (in id order), so that two actions added at once count each other."""
+        from oncall.models import Channel
 
-    def signing_secrets(self, now: datetime | None = None) -> list[str]:
-        """The secrets that sign a call now: the current one, and the previous one during
-        its overlap."""
-        now = now or timezone.now()
-        secrets = [self.signing_secret]
-        if self.previous_secret and self.previous_secret_until and self.previous_secret_until > now:
-            secrets.append(self.previous_secret)
-        return secrets
-
-    def overlap(self) -> timedelta:
-        return timedelta(hours=settings.CUSTOM_ACTION_SECRET_OVERLAP_HOURS)
+        ids = sorted({channel.pk for channel in channels})
+        if connection.in_atomic_block:
+            list(Channel.objects.select_for_update().filter(pk__in=ids).order_by("pk").values("pk"))
+        for channel in Channel.objects.filter(pk__in=ids).order_by("name"):
+            if channel.custom_actions.exclude(pk=self.pk).count() >= MAX_ACTIONS_PER_CHANNEL:
+                raise ValidationError(
+                    {
+                        "channels": _(
+                            "%(channel)s already offers %(limit)s custom actions, the most a "
+                            "channel may."
+                        )
+                        % {"channel": channel.name, "limit": MAX_ACTIONS_PER_CHANNEL}
+                    }
+                )
 
 
 class CustomActionRun(models.Model):

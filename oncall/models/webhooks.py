@@ -4,16 +4,14 @@ to send it (``oncall.webhooks``)."""
 
 from __future__ import annotations
 
-import json
 import uuid
-from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from oncall.crypto import EncryptedTextField
+from oncall.models.signed_receivers import SignedReceiverMixin
 from oncall.outbound import validate_url
 
 
@@ -56,7 +54,7 @@ def _validate_event_types(value: object) -> None:
         )
 
 
-class WebhookEndpoint(models.Model):
+class WebhookEndpoint(SignedReceiverMixin, models.Model):
     """A URL that receives a signed POST for each event it subscribes to, in the channels it
     covers. Its signing secret is shown once (on creation and on rotation); during a rotation's
     overlap the previous secret signs too."""
@@ -99,25 +97,11 @@ class WebhookEndpoint(models.Model):
         verbose_name = _("webhook endpoint")
         verbose_name_plural = _("webhook endpoints")
 
+    secret_field = "secret"  # noqa: S105 (the field\'s name)
+    overlap_setting = "WEBHOOK_SECRET_OVERLAP_HOURS"
+
     def __str__(self) -> str:
         return self.name
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return json.loads(self.headers_json) if self.headers_json else {}
-
-    @headers.setter
-    def headers(self, value: dict[str, str]) -> None:
-        self.headers_json = json.dumps(value) if value else ""
-
-    def signing_secrets(self, now: datetime | None = None) -> list[str]:
-        """The secrets that sign a request now: the current one, and the previous one while
-        its rotation overlap lasts."""
-        now = now or timezone.now()
-        keys = [self.secret]
-        if self.previous_secret and self.previous_secret_until and self.previous_secret_until > now:
-            keys.append(self.previous_secret)
-        return keys
 
     def wants(self, event_type: str, channel_id: int | None, channel_ids: set[int]) -> bool:
         covered = self.all_channels or channel_id in channel_ids
@@ -222,7 +206,3 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.started_at:%Y-%m-%d %H:%M:%S} {self.status_code or self.error[:40]}"
-
-
-def overlap() -> timedelta:
-    return timedelta(hours=settings.WEBHOOK_SECRET_OVERLAP_HOURS)

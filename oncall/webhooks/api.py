@@ -18,6 +18,7 @@ from oncall.models import Channel, WebhookAttempt, WebhookDelivery, WebhookEndpo
 from oncall.models.webhooks import WebhookEventType
 from oncall.permissions import ModelPermissions
 from oncall.webhooks import delivery, endpoints
+from oncall.webhooks import headers as custom_headers
 from oncall.webhooks.schema import EVENT_CALLBACK
 
 
@@ -76,7 +77,7 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
 
     def validate_headers(self, value: dict[str, str]) -> dict[str, str]:
         try:
-            return endpoints.clean_headers(value)
+            return custom_headers.check(value)
         except DjangoValidationError as error:
             raise serializers.ValidationError(error.messages) from None
 
@@ -97,7 +98,6 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         headers = validated.pop("headers", {})
         endpoint = WebhookEndpoint(**validated)
         endpoint.headers = headers
-        self.secret = endpoints.give_secret(endpoint)
         endpoint.save()
         endpoint.channels.set(channels)
         return endpoint
@@ -183,7 +183,7 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         endpoint = serializer.save()
-        data = {**self.get_serializer(endpoint).data, "secret": serializer.secret}
+        data = {**self.get_serializer(endpoint).data, "secret": endpoint.current_secret}
         return Response(data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=RotatedSecretSerializer)
@@ -192,7 +192,7 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
         """A new signing secret, shown this once; the old one signs too for
         ``WEBHOOK_SECRET_OVERLAP_HOURS``."""
         endpoint = self.get_object()
-        secret = endpoints.rotate_secret(endpoint)
+        secret = endpoint.rotate_secret()
         return Response(
             {"secret": secret, "previous_secret_valid_until": endpoint.previous_secret_until}
         )

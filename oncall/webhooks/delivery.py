@@ -20,7 +20,6 @@ every attempt failed for ``WEBHOOK_DISABLE_AFTER_HOURS`` is disabled with a noti
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,8 +33,9 @@ from django.utils import timezone
 
 from oncall.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from oncall.models.webhooks import TEST_EVENT_TYPE
+from oncall.webhooks import headers as custom_headers
 from oncall.webhooks import payload, sending, signing
-from oncall.webhooks.outbox import hand_out_after_commit
+from oncall.webhooks.outbox import forget_subscribers, hand_out_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -59,11 +59,16 @@ class Result:
 
 @dataclass(frozen=True)
 class Answer:
+    """One attempt's outcome: the receiver's status and answer, or ``error`` in words, with
+    ``refused`` set when the outbound guard refused the address (final: asking again is
+    refused again)."""
+
     status_code: int | None
     body: str
     error: str
     duration_ms: int
     retry_after: timedelta | None = None
+    refused: bool = False
 
     @property
     def ok(self) -> bool:
@@ -72,11 +77,8 @@ class Answer:
     @property
     def retryable(self) -> bool:
         if self.status_code is None:
-            return not self.error.startswith(REFUSED)
+            return not self.refused
         return self.status_code in RETRIED_STATUSES or self.status_code >= 500
-
-
-REFUSED = "Refused: "
 
 
 def send(delivery_id: int, now: datetime | None = None) -> Result | None:
@@ -86,7 +88,7 @@ def send(delivery_id: int, now: datetime | None = None) -> Result | None:
     if not _take(delivery_id, now):
         return None
     delivery = WebhookDelivery.objects.select_related("endpoint", "event").get(pk=delivery_id)
-    if _waits_for_earlier(delivery):
+    if _waits_for_earlier(delivery.pk):
         _release(delivery)
         return None
     endpoint = delivery.endpoint
@@ -121,15 +123,8 @@ def earlier_pending() -> Exists:
     )
 
 
-def _waits_for_earlier(delivery: WebhookDelivery) -> bool:
-    if delivery.incident_id is None:
-        return False
-    return WebhookDelivery.objects.filter(
-        endpoint_id=delivery.endpoint_id,
-        incident_id=delivery.incident_id,
-        sequence__lt=delivery.sequence,
-        status=Status.PENDING,
-    ).exists()
+def _waits_for_earlier(delivery_id: int) -> bool:
+    return WebhookDelivery.objects.filter(pk=delivery_id).filter(earlier_pending()).exists()
 
 
 def post(endpoint: WebhookEndpoint, event: WebhookEvent, now: datetime) -> Answer:
@@ -138,14 +133,17 @@ def post(endpoint: WebhookEndpoint, event: WebhookEvent, now: datetime) -> Answe
         "POST",
         endpoint.url,
         event.body.encode(),
-        {**endpoint.headers, "Content-Type": "application/json", "User-Agent": USER_AGENT},
+        custom_headers.outgoing(
+            endpoint.headers, {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+        ),
         secrets=endpoint.signing_secrets(now),
         message_id=event.event_id,
         answer_bytes=ANSWER_BYTES,
     )
+    if reply.refused:
+        return Answer(None, "", f"Refused: {reply.refused}", reply.duration_ms, refused=True)
     if reply.status_code is None:
-        error = REFUSED + reply.refused if reply.refused else reply.error
-        return Answer(None, "", error, reply.duration_ms)
+        return Answer(None, "", reply.error, reply.duration_ms)
     retry_after = _retry_after(reply.headers, now)
     return Answer(reply.status_code, reply.text, "", reply.duration_ms, retry_after)
 
@@ -254,6 +252,7 @@ def _endpoint_health(endpoint: WebhookEndpoint, ok: bool, now: datetime) -> None
             "endpoint again (and send the failed deliveries again if they are needed)."
         )
         endpoints.update(enabled=False, disabled_reason=reason)
+        forget_subscribers()  # an update sends no signal
         logger.warning("webhook endpoint %s disabled after a day of failures", endpoint.pk)
 
 
@@ -319,7 +318,3 @@ def send_test_event(endpoint: WebhookEndpoint) -> WebhookDelivery:
         )
         hand_out_after_commit([delivery.pk])
     return delivery
-
-
-def body_of(event: WebhookEvent) -> dict:
-    return json.loads(event.body)

@@ -1,86 +1,10 @@
-"""Endpoint configuration shared by the admin and the API: custom headers, and signing secrets
-(generated here, shown once, rotated with an overlap)."""
+"""Endpoint configuration shared by the admin and the API: enabling one again. Its headers are
+checked by ``oncall.webhooks.headers``; its signing secret is the model's
+(``oncall.models.signed_receivers``)."""
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
-
-from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.utils import timezone
-from django.utils.translation import gettext as _
-
 from oncall.models import WebhookEndpoint
-from oncall.models.webhooks import overlap
-from oncall.webhooks import signing
-
-# RFC 9110's token: what a header name may hold.
-HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
-RESERVED = frozenset(
-    {"content-type", "content-length", "host", "user-agent", "transfer-encoding", "connection"}
-)
-MAX_HEADERS = 20
-MAX_VALUE_CHARS = 4000
-
-
-def clean_headers(value: object) -> dict[str, str]:
-    """Custom headers as ``{"name": "value"}``; raises ``ValidationError`` naming the fault.
-    The console's own headers (the signature, the content type) cannot be replaced."""
-    if not isinstance(value, dict):
-        raise ValidationError(_('Enter the headers as an object, e.g. {"X-Team": "payments"}.'))
-    if len(value) > MAX_HEADERS:
-        raise ValidationError(_("At most %(count)d headers.") % {"count": MAX_HEADERS})
-    cleaned: dict[str, str] = {}
-    for name, text in value.items():
-        if not isinstance(name, str) or not HEADER_NAME.match(name):
-            raise ValidationError(_("“%(name)s” is not a header name.") % {"name": name})
-        lowered = name.lower()
-        if lowered in RESERVED or lowered.startswith("webhook-"):
-            raise ValidationError(_("The console sets %(name)s itself.") % {"name": name})
-        if not isinstance(text, str) or len(text) > MAX_VALUE_CHARS or _has_control(text):
-            raise ValidationError(
-                _("The value of %(name)s must be one line of text.") % {"name": name}
-            )
-        cleaned[name] = text
-    return cleaned
-
-
-def _has_control(text: str) -> bool:
-    return any((ord(char) < 32 and char != "\t") or ord(char) == 127 for char in text)
-
-
-def parse_header_lines(text: str) -> dict[str, str]:
-    """``Name: value`` lines (the admin's form) as a dict, cleaned."""
-    headers: dict[str, str] = {}
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        name, colon, value = line.partition(":")
-        if not colon:
-            raise ValidationError(_("Write each header as “Name: value”."))
-        headers[name.strip()] = value.strip()
-    return clean_headers(headers)
-
-
-def give_secret(endpoint: WebhookEndpoint) -> str:
-    """A new endpoint's first secret, set on the unsaved row; returned to be shown once."""
-    endpoint.secret = signing.new_secret()
-    return endpoint.secret
-
-
-def rotate_secret(endpoint: WebhookEndpoint, now: datetime | None = None) -> str:
-    """A new signing secret; the current one keeps signing besides it for the overlap
-    (``WEBHOOK_SECRET_OVERLAP_HOURS``). Returned to be shown once, never stored in the clear."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
-        new = signing.new_secret()
-        locked.previous_secret, locked.previous_secret_until = locked.secret, now + overlap()
-        locked.secret = new
-        locked.save(update_fields=["secret", "previous_secret", "previous_secret_until"])
-    endpoint.refresh_from_db()
-    return new
 
 
 def enable(endpoint: WebhookEndpoint) -> None:

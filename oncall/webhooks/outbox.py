@@ -6,6 +6,13 @@ place entries are written, call :func:`write_entries`); alert events from the me
 order they happened. Nothing is written when no enabled endpoint wants the event, which keeps
 a console without webhooks exactly as fast as before.
 
+The enabled endpoints (and the channels of those that cover some) are read once per transaction,
+not once per timeline entry: a change that writes many entries pays for them once. The copy
+lives until the transaction ends (it is dropped on commit, and not trusted once its commit hook
+is gone, i.e. after a rollback); saving or deleting an endpoint, or changing its channels,
+drops it at once. Outside a transaction every write reads them afresh. So the database stays
+the truth: at worst a transaction uses the endpoints as they were at its first event.
+
 Each event gets the incident's next sequence number from its ``WebhookSequence`` row, locked
 until the transaction ends: two transactions that change one incident number their events in
 the order they commit, so receivers can order by ``sequence``. The event and one delivery per
@@ -16,11 +23,15 @@ webhooks queue (if that is lost, the sweep sends them).
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from weakref import WeakKeyDictionary, ref
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from oncall.models import (
     Alert,
@@ -90,13 +101,13 @@ def write(happenings: list[Happening]) -> None:
     the change's transaction."""
     if not happenings:
         return
-    endpoints = list(WebhookEndpoint.objects.filter(enabled=True))
-    if not endpoints:
+    subscribers = enabled_subscribers()
+    if not subscribers.endpoints:
         return
     incidents = Incident.objects.select_related(
         "channel", "claimed_by", "closed_by", "created_by", "assigned_to", "merged_into"
     ).in_bulk({h.incident_id for h in happenings})
-    wanted = _targets(happenings, endpoints, incidents)
+    wanted = _targets(happenings, subscribers, incidents)
     if not wanted:
         return
     numbers = reserve_sequences(Counter(h.incident_id for h, _ in wanted))
@@ -126,10 +137,10 @@ def hand_out_after_commit(delivery_ids: list[int]) -> None:
 
 def _targets(
     happenings: list[Happening],
-    endpoints: list[WebhookEndpoint],
+    subscribers: Subscribers,
     incidents: dict[int, Incident],
 ) -> list[tuple[Happening, list[WebhookEndpoint]]]:
-    covered = _channels_of(endpoints)
+    endpoints, covered = subscribers.endpoints, subscribers.covered
     wanted = []
     for happening in happenings:
         incident = incidents.get(happening.incident_id)
@@ -143,6 +154,74 @@ def _targets(
         if targets:
             wanted.append((happening, targets))
     return wanted
+
+
+# --- The enabled endpoints, read once per transaction ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Subscribers:
+    """The enabled endpoints, and the channels of each that covers only some."""
+
+    endpoints: list[WebhookEndpoint]
+    covered: dict[int, set[int]]
+
+
+@dataclass
+class _Kept:
+    """``subscribers`` read in the current transaction, with the commit hook that drops them,
+    found at ``hook_index`` of the connection's commit hooks while the transaction lasts."""
+
+    subscribers: Subscribers
+    drop: Callable[[], None]
+    hook_index: int
+
+    def still_current(self, current: BaseDatabaseWrapper) -> bool:
+        # A rollback (of the transaction, or of the savepoint the hook was added in) removes
+        # the hook: then the endpoints read may be what the rollback undid.
+        hooks = current.run_on_commit
+        return (
+            current.in_atomic_block
+            and self.hook_index < len(hooks)
+            and hooks[self.hook_index][1] is self.drop
+        )
+
+
+# Per connection object, which is the thread's own (``django.db.connection`` is a proxy shared
+# by every thread: not a key).
+_KEPT: WeakKeyDictionary[BaseDatabaseWrapper, _Kept] = WeakKeyDictionary()
+
+
+def enabled_subscribers() -> Subscribers:
+    """The enabled endpoints: read from the database once per transaction (see above)."""
+    current = connections[DEFAULT_DB_ALIAS]
+    kept = _KEPT.get(current)
+    if kept is not None and kept.still_current(current):
+        return kept.subscribers
+    endpoints = list(WebhookEndpoint.objects.filter(enabled=True))
+    subscribers = Subscribers(endpoints, _channels_of(endpoints))
+    if current.in_atomic_block:
+        held = ref(current)  # not the connection itself: the entry would keep its key alive
+
+        def drop() -> None:
+            if (wrapper := held()) is not None:
+                _KEPT.pop(wrapper, None)
+
+        transaction.on_commit(drop, robust=True)
+        _KEPT[current] = _Kept(subscribers, drop, len(current.run_on_commit) - 1)
+    return subscribers
+
+
+def forget_subscribers(**_: Any) -> None:
+    """Drop the endpoints read in this transaction: they changed."""
+    _KEPT.pop(connections[DEFAULT_DB_ALIAS], None)
+
+
+post_save.connect(forget_subscribers, sender=WebhookEndpoint, dispatch_uid="outbox-save")
+post_delete.connect(forget_subscribers, sender=WebhookEndpoint, dispatch_uid="outbox-delete")
+m2m_changed.connect(
+    forget_subscribers, sender=WebhookEndpoint.channels.through, dispatch_uid="outbox-channels"
+)
 
 
 def _channels_of(endpoints: list[WebhookEndpoint]) -> dict[int, set[int]]:
@@ -186,7 +265,7 @@ def _build_events(
     incidents: dict[int, Incident],
     numbers: dict[int, int],
 ) -> list[tuple[WebhookEvent, list[WebhookEndpoint]]]:
-    alert_lists = _alert_lists({h.incident_id for h, _ in wanted if h.alert_id is None})
+    alert_lists = payload.latest_alerts({h.incident_id for h, _ in wanted if h.alert_id is None})
     alerts = Alert.objects.select_related("source").in_bulk(
         {h.alert_id for h, _ in wanted if h.alert_id is not None}
     )
@@ -217,13 +296,3 @@ def _build_events(
         )
         events.append((event, targets))
     return events
-
-
-def _alert_lists(incident_ids: set[int]) -> dict[int, list[Alert]]:
-    """Each incident's alerts, oldest first, the latest ``payload.MAX_ALERTS`` of them."""
-    lists: dict[int, list[Alert]] = defaultdict(list)
-    if incident_ids:
-        rows = Alert.objects.filter(incident_id__in=incident_ids).select_related("source")
-        for alert in rows.order_by("incident_id", "first_seen", "id"):
-            lists[alert.incident_id].append(alert)
-    return {pk: alerts[-payload.MAX_ALERTS :] for pk, alerts in lists.items()}

@@ -5,9 +5,9 @@ links per channel."""
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from oncall.custom_actions import calls
 from oncall.models import CustomAction, LinkIntegration
 from tests.factories import IncidentFactory
 
@@ -40,7 +40,7 @@ def test_an_admin_adds_an_action_and_sees_its_secret_once(admin_client, channel)
     action = CustomAction.objects.get()
     page = response.content.decode()
     assert action.signing_secret in page
-    assert calls.headers_of(action) == {"Authorization": "Bearer s3cret", "X-Team": "sre"}
+    assert action.headers == {"Authorization": "Bearer s3cret", "X-Team": "sre"}
     change = admin_client.get(reverse("admin:oncall_customaction_change", args=[action.pk]))
     shown = change.content.decode()
     assert "Authorization, X-Team" in shown
@@ -60,7 +60,7 @@ def test_editing_without_headers_keeps_them(admin_client, channel):
 
     action.refresh_from_db()
     assert action.name == "Roll back v2"
-    assert calls.headers_of(action)["Authorization"] == "Bearer s3cret"
+    assert action.headers["Authorization"] == "Bearer s3cret"
 
 
 def test_an_inward_url_is_refused_with_its_reason(admin_client, channel, settings):
@@ -131,3 +131,69 @@ def test_a_link_shows_what_it_makes_of_the_sample(admin_client, channel):
     )
     page = admin_client.get(reverse("admin:oncall_linkintegration_change", args=[link.pk]))
     assert "https://g.example.com/postgres" in page.content.decode()
+
+
+def test_a_viewer_cannot_rotate_the_secret(client, channel):
+    from tests.factories import staff_user
+
+    action = CustomAction.objects.create(name="Roll back", url="http://127.0.0.1:9/rollback")
+    old = action.signing_secret
+    client.force_login(staff_user("vic", "oncall.view_customaction"))
+
+    response = client.post(
+        reverse("admin:oncall_customaction_changelist"),
+        {"action": "rotate_secrets", "_selected_action": [action.pk]},
+    )
+
+    button = client.post(reverse("admin:oncall_customaction_rotate_secret", args=[action.pk]))
+
+    assert button.status_code == 403
+    action.refresh_from_db()
+    assert action.signing_secret == old
+    assert action.previous_secret == ""
+    assert "Signing secrets" not in response.content.decode()
+
+
+def test_the_change_page_rotates_with_a_button(admin_client, channel):
+    action = CustomAction.objects.create(name="Roll back", url="http://127.0.0.1:9/rollback")
+    old = action.signing_secret
+    url = reverse("admin:oncall_customaction_rotate_secret", args=[action.pk])
+    page = admin_client.get(reverse("admin:oncall_customaction_change", args=[action.pk]))
+    assert url in page.content.decode()
+
+    rotated = admin_client.post(url)
+
+    action.refresh_from_db()
+    assert action.signing_secrets() == [action.signing_secret, old]
+    assert action.signing_secret in rotated.content.decode()
+
+
+def test_a_sixth_action_in_a_channel_is_refused_in_the_admin_with_its_reason(admin_client, channel):
+    for n in range(5):
+        assert (
+            admin_client.post(reverse(ADD_ACTION), action_form(channel, name=f"A{n}")).context[
+                "title"
+            ]
+            == "Signing secrets"
+        )
+
+    refused = admin_client.post(reverse(ADD_ACTION), action_form(channel, name="Sixth"))
+
+    assert "already offers 5 custom actions" in refused.content.decode()
+    assert CustomAction.objects.count() == 5
+    # Editing one of the five keeps it where it is: it does not count itself.
+    first = CustomAction.objects.get(name="A0")
+    change = reverse("admin:oncall_customaction_change", args=[first.pk])
+    admin_client.post(change, action_form(channel, name="A0 renamed", headers=""))
+    assert CustomAction.objects.filter(name="A0 renamed").exists()
+
+
+def test_the_model_says_when_a_channel_is_full(channel):
+    for n in range(5):
+        CustomAction.objects.create(name=f"A{n}", url="http://127.0.0.1:9/").channels.add(channel)
+
+    with pytest.raises(ValidationError) as full:
+        CustomAction(name="Sixth", url="http://127.0.0.1:9/").check_room_in([channel])
+
+    assert "already offers 5" in str(full.value.message_dict["channels"])
+    CustomAction.objects.get(name="A0").check_room_in([channel])  # one of the five: room

@@ -18,6 +18,7 @@ from tests.factories import IncidentFactory, UserFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 CLICKS = 4
+URL = "http://127.0.0.1:9/"
 
 
 def test_simultaneous_clicks_call_once(channel, receiver):
@@ -52,3 +53,40 @@ def test_simultaneous_clicks_call_once(channel, receiver):
     entries = TimelineEntry.objects.filter(kind=TimelineEntry.Kind.ACTION_CALLED)
     assert entries.count() == 1
     assert sum("already running" in r.message or "just called" in r.message for r in results) == 3
+
+
+def test_actions_added_at_once_to_a_full_channel_make_five(channel):
+    """Four actions, then three added through the API at the same moment: the channels' row
+    locks make them count each other, so one is added and two get a 400 with the reason."""
+    from rest_framework.test import APIClient
+
+    from oncall.models import CustomAction
+
+    for n in range(4):
+        CustomAction.objects.create(name=f"A{n}", url=URL).channels.add(channel)
+    admin = UserFactory(username="root", is_staff=True, is_superuser=True)
+    barrier = threading.Barrier(3)
+    statuses: list[int] = []
+    errors: list[BaseException] = []
+
+    def add(name: str) -> None:
+        try:
+            api = APIClient()
+            api.force_authenticate(admin)
+            body = {"name": name, "url": URL, "channels": [str(channel.public_id)]}
+            barrier.wait(timeout=10)
+            statuses.append(api.post("/api/v1/incident-actions/", body, format="json").status_code)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=add, args=(f"New {n}",)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert sorted(statuses) == [201, 400, 400]
+    assert channel.custom_actions.count() == 5

@@ -8,6 +8,7 @@ import json
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.utils import timezone
 from rest_framework.test import APIClient
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
@@ -15,6 +16,8 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from oncall.custom_actions import calls
 from oncall.models import CustomAction, LinkIntegration
 from oncall.webhooks import signing
+from tests.custom_actions.conftest import make_action
+from tests.custom_actions.receiver import Receiver
 from tests.factories import ChannelFactory, IncidentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -226,15 +229,35 @@ def test_staff_with_the_permission_may_add_one(channel, fake_public):
     assert new_action(api, channel).status_code == 201
 
 
-def test_the_call_sends_the_actions_headers_but_not_over_the_consoles(channel):
-    action = CustomAction(
-        name="x",
-        url="https://hooks.example.com/",
-        headers_json=json.dumps({"Authorization": "Bearer t", "webhook-id": "forged"}),
-    )
-    assert calls.headers_of(action) == {"Authorization": "Bearer t", "webhook-id": "forged"}
-    own = {k for k in calls.headers_of(action) if k.lower() not in calls.RESERVED_HEADERS}
-    assert own == {"Authorization"}
+def test_the_call_sends_the_actions_headers_but_not_over_the_consoles(settings, channel):
+    """Headers stored before a rule refused them (written past the checks here) are sent, but
+    never in place of the console's: the signature, its id, the content type and the host stay
+    its own."""
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    with Receiver() as receiver:
+        action = make_action(channel, receiver)
+        CustomAction.objects.filter(pk=action.pk).update(
+            headers_json=json.dumps(
+                {
+                    "Authorization": "Bearer t",
+                    "Webhook-Id": "forged",
+                    "webhook-signature": "v1,forged",
+                    "Content-Type": "text/evil",
+                    "Host": "intranet.example.com",
+                }
+            )
+        )
+        action.refresh_from_db()
+
+        answer = calls.call(action, b'{"ok": 1}', "msg_console", timezone.now())
+
+    assert answer.ok
+    (call,) = receiver.calls
+    assert call.headers["authorization"] == "Bearer t"
+    assert call.headers["webhook-id"] == "msg_console"
+    assert call.headers["content-type"] == "application/json"
+    assert call.headers["host"] == f"127.0.0.1:{receiver.port}"
+    assert call.verified
 
 
 # --- Links ----------------------------------------------------------------------------------

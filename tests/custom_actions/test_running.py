@@ -11,9 +11,15 @@ import pytest
 from django.contrib.messages import get_messages
 from rest_framework.test import APIClient
 
-from oncall import offers
+from oncall import lifecycle, offers
 from oncall.custom_actions import runs
-from oncall.models import ActionSource, CustomActionRun, Incident, TimelineEntry
+from oncall.models import (
+    ActionSource,
+    CustomActionRun,
+    Incident,
+    TimelineEntry,
+    WebhookEndpoint,
+)
 from oncall.timeline import Actor
 from tests.custom_actions.conftest import make_action
 from tests.factories import AlertFactory, IncidentFactory, UserFactory
@@ -273,3 +279,71 @@ def test_with_the_task_queue_down_the_click_says_so_and_calls_nothing(
     assert called(incident) == [
         "Roll back by Alice was not called: the task queue could not be reached"
     ]
+
+
+def test_the_incident_sent_is_the_one_webhook_events_carry(responder, incident, channel, receiver):
+    """A receiver of both (here: one) reads one incident shape, with the same values."""
+    WebhookEndpoint.objects.create(name="Same", url=receiver.url, event_types=["i_ack"])
+    action = make_action(channel, receiver)
+    lifecycle.claim(incident, Actor(responder, ActionSource.WEB))
+
+    offers.run_action(incident, action.key, Actor(responder, ActionSource.WEB))
+
+    events = {e["event_type"]: e for e in (json.loads(call.body) for call in receiver.calls)}
+    sent = events["i_custom"]["incident"]
+    assert sent == events["i_ack"]["incident"]
+    assert sent["progress"] == "acknowledged"
+    assert sent["incident_severity"] == incident.severity
+    assert sent["number"] == incident.number
+    assert sent["claimer"]["person_name"] == "Alice"
+    assert sent["alerts"][0]["labels"] == {"service": "checkout"}
+
+
+def test_the_sweep_records_once_the_runs_left_in_flight(
+    settings, responder, incident, channel, receiver
+):
+    """A click no worker took, and a call whose worker stopped: the sweep finishes each once,
+    with its reason on the timeline; a run still within its time is left alone."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from oncall.custom_actions import tasks
+    from oncall.webhooks import sending
+
+    action = make_action(channel, receiver)
+    other = IncidentFactory(channel=channel)
+    recent = IncidentFactory(channel=channel)
+    now = timezone.now()
+
+    def run(on, status: str, **times) -> CustomActionRun:
+        return CustomActionRun.objects.create(
+            action=action,
+            incident=on,
+            actor=responder,
+            source="web",
+            status=status,
+            message_id=f"msg_{on.pk}",
+            **times,
+        )
+
+    expiry = timedelta(seconds=settings.CUSTOM_ACTION_EXPIRY_SECONDS + 1)
+    untaken = run(incident, "pending", created_at=now - expiry)
+    lost_after = timedelta(seconds=2 * sending.TOTAL_TIMEOUT + 1)
+    stopped = run(other, "calling", called_at=now - lost_after)
+    running = run(recent, "calling", called_at=now)
+
+    assert tasks.sweep_action_runs() == 2
+    assert tasks.sweep_action_runs() == 0
+
+    statuses = dict(CustomActionRun.objects.values_list("pk", "status"))
+    assert statuses == {untaken.pk: "not_called", stopped.pk: "lost", running.pk: "calling"}
+    assert called(incident) == [
+        f"Roll back by Alice was not called: no worker took it within "
+        f"{settings.CUSTOM_ACTION_EXPIRY_SECONDS} s"
+    ]
+    assert called(other) == [
+        "Roll back called by Alice: its result is unknown: the worker stopped during the call"
+    ]
+    assert called(recent) == []
+    assert receiver.calls == []

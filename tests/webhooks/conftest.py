@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from oncall.models import WebhookDelivery, WebhookEndpoint
-from oncall.webhooks import delivery, endpoints
+from oncall.webhooks import delivery
 from tests import factories
 from tests.webhooks.receiver import Receiver
 
@@ -26,10 +26,9 @@ def source(channel):
 def make_endpoint(url: str, **fields) -> tuple[WebhookEndpoint, str]:
     """An endpoint and its secret (as the console shows it once)."""
     endpoint = WebhookEndpoint(name=fields.pop("name", "Receiver"), url=url, **fields)
-    secret = endpoints.give_secret(endpoint)
     endpoint.full_clean()
     endpoint.save()
-    return endpoint, secret
+    return endpoint, endpoint.secret
 
 
 @pytest.fixture

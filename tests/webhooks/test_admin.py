@@ -3,6 +3,8 @@ of a disabled endpoint, deliveries with their attempts and "send again"."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from django.contrib.messages import get_messages
 from django.utils.html import escape
@@ -17,7 +19,19 @@ def texts(response) -> str:
     return " ".join(str(m) for m in get_messages(response.wsgi_request))
 
 
-def test_creating_shows_the_secret_once(admin_client, receiver):
+def shown_only_in_the_page(response, secret: str, caplog) -> None:
+    """The secret is in the page answered, and nowhere it would be kept: not in a message
+    (kept in a cookie or the session), not in a cookie, not in a log record."""
+    assert response.status_code == 200
+    assert secret in response.content.decode()
+    assert "no-store" in response["Cache-Control"]
+    assert secret not in texts(response)
+    assert secret not in str(response.cookies)
+    assert secret not in caplog.text
+
+
+def test_creating_shows_the_secret_once(admin_client, receiver, caplog):
+    caplog.set_level(logging.DEBUG)
     created = admin_client.post(
         "/admin/oncall/webhookendpoint/add/",
         {
@@ -26,13 +40,12 @@ def test_creating_shows_the_secret_once(admin_client, receiver):
             "enabled": "on",
             "all_channels": "on",
             "event_types": ["i_new", "i_rslv"],
-            "new_headers": "Authorization: Bearer abc",
+            "headers": "Authorization: Bearer abc",
         },
-        follow=True,
     )
 
     endpoint = WebhookEndpoint.objects.get()
-    assert endpoint.secret in texts(created)
+    shown_only_in_the_page(created, endpoint.secret, caplog)
     assert endpoint.event_types == ["i_new", "i_rslv"]
     assert endpoint.headers == {"Authorization": "Bearer abc"}
     page = admin_client.get(f"/admin/oncall/webhookendpoint/{endpoint.pk}/change/")
@@ -55,17 +68,17 @@ def test_an_inward_url_is_refused_with_the_reason(admin_client, settings):
 
 
 def test_rotating_and_testing_are_actions(
-    admin_client, receiver, django_capture_on_commit_callbacks
+    admin_client, receiver, django_capture_on_commit_callbacks, caplog
 ):
+    caplog.set_level(logging.DEBUG)
     endpoint, old = make_endpoint(receiver.url)
 
     rotated = admin_client.post(
         "/admin/oncall/webhookendpoint/",
         {"action": "rotate_secrets", "_selected_action": [endpoint.pk]},
-        follow=True,
     )
     endpoint.refresh_from_db()
-    assert endpoint.secret in texts(rotated)
+    shown_only_in_the_page(rotated, endpoint.secret, caplog)
     assert endpoint.previous_secret == old
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -136,7 +149,26 @@ def test_a_viewer_can_neither_rotate_nor_send(client, receiver):
         "/admin/oncall/webhookendpoint/",
         {"action": "send_test_events", "_selected_action": [endpoint.pk]},
     )
+    button = client.post(f"/admin/oncall/webhookendpoint/{endpoint.pk}/rotate-secret/")
+    page = client.get(f"/admin/oncall/webhookendpoint/{endpoint.pk}/change/").content.decode()
 
+    assert button.status_code == 403
     endpoint.refresh_from_db()
     assert endpoint.secret == old
+    assert endpoint.previous_secret == ""
     assert not WebhookDelivery.objects.exists()
+    assert "rotate-secret" not in page
+
+
+def test_the_change_page_rotates_with_a_button(admin_client, receiver, caplog):
+    endpoint, old = make_endpoint(receiver.url)
+    url = f"/admin/oncall/webhookendpoint/{endpoint.pk}/rotate-secret/"
+    page = admin_client.get(f"/admin/oncall/webhookendpoint/{endpoint.pk}/change/")
+    assert url in page.content.decode()
+    assert admin_client.get(url).status_code == 405  # a GET changes nothing
+
+    rotated = admin_client.post(url)
+
+    endpoint.refresh_from_db()
+    assert endpoint.signing_secrets() == [endpoint.secret, old]
+    shown_only_in_the_page(rotated, endpoint.secret, caplog)

@@ -202,7 +202,7 @@ def test_rotation_keeps_old_receivers_working_during_the_overlap(push, source, s
     settings.WEBHOOK_SECRET_OVERLAP_HOURS = 24
     with Receiver() as receiver:
         endpoint, old = make_endpoint(receiver.url, event_types=["i_new"])
-        new = endpoints.rotate_secret(endpoint)
+        new = endpoint.rotate_secret()
         receiver.secrets = [old, new]
         fire(push, source, "First")
 
