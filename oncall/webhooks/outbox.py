@@ -31,6 +31,8 @@ from weakref import WeakKeyDictionary, ref
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from oncall.models import (
@@ -265,7 +267,7 @@ def _build_events(
     incidents: dict[int, Incident],
     numbers: dict[int, int],
 ) -> list[tuple[WebhookEvent, list[WebhookEndpoint]]]:
-    alert_lists = payload.latest_alerts({h.incident_id for h, _ in wanted if h.alert_id is None})
+    alert_lists = _alert_lists({h.incident_id for h, _ in wanted if h.alert_id is None})
     alerts = Alert.objects.select_related("source").in_bulk(
         {h.alert_id for h, _ in wanted if h.alert_id is not None}
     )
@@ -296,3 +298,23 @@ def _build_events(
         )
         events.append((event, targets))
     return events
+
+
+def _alert_lists(incident_ids: set[int]) -> dict[int, list[Alert]]:
+    """Each incident's latest ``payload.MAX_ALERTS`` alerts, oldest first: only those are read
+    (ranked in SQL), however many alerts an incident has."""
+    lists: dict[int, list[Alert]] = defaultdict(list)
+    if not incident_ids:
+        return lists
+    latest_first = [F("first_seen").desc(), F("id").desc()]
+    rank = Window(RowNumber(), partition_by=[F("incident_id")], order_by=latest_first)
+    rows = (
+        Alert.objects.filter(incident_id__in=incident_ids)
+        .annotate(rank=rank)
+        .filter(rank__lte=payload.MAX_ALERTS)
+        .select_related("source")
+        .order_by("incident_id", "first_seen", "id")
+    )
+    for alert in rows:
+        lists[alert.incident_id].append(alert)
+    return lists

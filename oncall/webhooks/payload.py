@@ -1,7 +1,5 @@
 """The JSON body of a webhook event: what receivers parse (README: Outbound webhooks, and the
-``WebhookEventBody`` component of the API schema). Its incident (:func:`incident_body`) is also
-the incident of a custom action's "the incident as JSON" body (``oncall.custom_actions.payload``):
-one incident object, with the same names and values, for every receiver.
+``WebhookEventBody`` component of the API schema).
 
 Field names are the knowledge base's (Flashduty's incident and alert webhooks: ``event_id``,
 ``event_type``, ``event_time`` in milliseconds, ``incident_id``, ``incident_severity``,
@@ -14,12 +12,8 @@ are the console's (severities ``critical`` / ``warning`` / ``info``, progress ``
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from datetime import datetime
 from typing import Any
-
-from django.db.models import F, Window
-from django.db.models.functions import RowNumber
 
 from oncall.links import incident_url
 from oncall.models import Alert, Incident
@@ -77,26 +71,6 @@ def incident_body(incident: Incident, alerts: list[Alert] | None) -> dict[str, A
         body["labels"] = alerts[-1].labels if alerts else {}
         body["alerts"] = [alert_body(alert) for alert in alerts]
     return body
-
-
-def latest_alerts(incident_ids: set[int]) -> dict[int, list[Alert]]:
-    """Each incident's latest :data:`MAX_ALERTS` alerts, oldest first: only those are read
-    (ranked in SQL), however many alerts an incident has."""
-    lists: dict[int, list[Alert]] = defaultdict(list)
-    if not incident_ids:
-        return lists
-    latest_first = [F("first_seen").desc(), F("id").desc()]
-    rank = Window(RowNumber(), partition_by=[F("incident_id")], order_by=latest_first)
-    rows = (
-        Alert.objects.filter(incident_id__in=incident_ids)
-        .annotate(rank=rank)
-        .filter(rank__lte=MAX_ALERTS)
-        .select_related("source")
-        .order_by("incident_id", "first_seen", "id")
-    )
-    for alert in rows:
-        lists[alert.incident_id].append(alert)
-    return lists
 
 
 def alert_body(alert: Alert) -> dict[str, Any]:

@@ -11,15 +11,9 @@ import pytest
 from django.contrib.messages import get_messages
 from rest_framework.test import APIClient
 
-from oncall import lifecycle, offers
+from oncall import offers
 from oncall.custom_actions import runs
-from oncall.models import (
-    ActionSource,
-    CustomActionRun,
-    Incident,
-    TimelineEntry,
-    WebhookEndpoint,
-)
+from oncall.models import ActionSource, CustomActionRun, Incident, TimelineEntry
 from oncall.timeline import Actor
 from tests.custom_actions.conftest import make_action
 from tests.factories import AlertFactory, IncidentFactory, UserFactory
@@ -279,24 +273,6 @@ def test_with_the_task_queue_down_the_click_says_so_and_calls_nothing(
     assert called(incident) == [
         "Roll back by Alice was not called: the task queue could not be reached"
     ]
-
-
-def test_the_incident_sent_is_the_one_webhook_events_carry(responder, incident, channel, receiver):
-    """A receiver of both (here: one) reads one incident shape, with the same values."""
-    WebhookEndpoint.objects.create(name="Same", url=receiver.url, event_types=["i_ack"])
-    action = make_action(channel, receiver)
-    lifecycle.claim(incident, Actor(responder, ActionSource.WEB))
-
-    offers.run_action(incident, action.key, Actor(responder, ActionSource.WEB))
-
-    events = {e["event_type"]: e for e in (json.loads(call.body) for call in receiver.calls)}
-    sent = events["i_custom"]["incident"]
-    assert sent == events["i_ack"]["incident"]
-    assert sent["progress"] == "acknowledged"
-    assert sent["incident_severity"] == incident.severity
-    assert sent["number"] == incident.number
-    assert sent["claimer"]["person_name"] == "Alice"
-    assert sent["alerts"][0]["labels"] == {"service": "checkout"}
 
 
 def test_the_sweep_records_once_the_runs_left_in_flight(
