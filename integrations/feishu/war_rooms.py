@@ -28,6 +28,7 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -42,7 +43,6 @@ from integrations.feishu.models import (
     FeishuChat,
     LinkedAccount,
     Platform,
-    RuleWarRoom,
     SentCard,
     WarRoom,
 )
@@ -61,10 +61,6 @@ State = WarRoom.State
 NAME_LIMIT = 60
 # A room still opening after this long lost its task: the sweep hands it out again.
 STALLED_AFTER = timedelta(minutes=2)
-# Feishu codes of the create-chat page (https://open.feishu.cn/document/server-docs/group/chat/create).
-BOT_NOT_ENABLED = 232025
-APP_UNAVAILABLE = 232034
-USERS_NOT_VISIBLE = 232024
 
 
 # --- Which app opens rooms ------------------------------------------------------------------
@@ -87,12 +83,26 @@ def app_for(incident: Incident) -> FeishuApp | None:
 
 
 def room_of(incident: Incident) -> WarRoom | None:
-    return (
-        WarRoom.objects.filter(incident=incident)
-        .exclude(state=State.FAILED)
-        .select_related("app", "chat")
-        .first()
-    )
+    """The incident's room, opening or open (not a failed one); from ``prefetch_rooms`` when
+    the incident was read with it."""
+    prefetched = getattr(incident, "_prefetched_objects_cache", {}).get(ROOMS)
+    rooms = prefetched if prefetched is not None else _rooms().filter(incident=incident)[:1]
+    return next((room for room in rooms if room.state != State.FAILED), None)
+
+
+ROOMS = "feishu_war_rooms"  # Incident's related name of WarRoom
+
+
+def _rooms() -> Any:
+    return WarRoom.objects.exclude(state=State.FAILED).select_related("app", "chat")
+
+
+def prefetch_rooms(incidents: Any) -> Any:
+    """``incidents`` (a queryset) with their rooms read along, for ``room_of``: one query for
+    all, and none at all while no app has war rooms on."""
+    from django.db.models import Prefetch
+
+    return incidents.prefetch_related(Prefetch(ROOMS, queryset=_rooms())) if in_use() else incidents
 
 
 def chat_link(app: FeishuApp, chat_id: str) -> str:
@@ -113,23 +123,60 @@ def room_name(incident: Incident) -> str:
     return name if len(name) <= NAME_LIMIT else name[: NAME_LIMIT - 1] + "…"
 
 
+# --- Whether any app has war rooms on -----------------------------------------------------------
+#
+# The war-room offer is asked on every incident page, card and API answer, and most consoles
+# have no app with war rooms on: the shared cache says whether one has, so that the answer is
+# "nothing" without a query. It is written by every save or delete of an app (``apps_changed``,
+# connected in ``FeishuConfig.ready``) and again by the minute's sweep (``hand_out_stalled``),
+# which also writes it back after the cache was emptied. Until then no room is offered; asking
+# for one (``WarRoomOffers.run``, a rule's ``open_for_rule``) always reads the apps themselves.
+
+IN_USE_KEY = "feishu:war-rooms-in-use"
+
+
+def in_use() -> bool:
+    """Whether an enabled app has war rooms on, as last counted (no query)."""
+    return bool(cache.get(IN_USE_KEY))
+
+
+def count_apps_in_use() -> bool:
+    """Count again whether an enabled app has war rooms on, and keep the answer."""
+    on = FeishuApp.objects.filter(enabled=True, war_room_enabled=True).exists()
+    cache.set(IN_USE_KEY, on, timeout=None)
+    return on
+
+
+def apps_changed(sender: Any, **kwargs: Any) -> None:
+    """``post_save`` / ``post_delete`` of ``FeishuApp``: counted now (this transaction sees
+    its own change) and again once it commits (a rollback leaves the sweep to correct it)."""
+    count_apps_in_use()
+    transaction.on_commit(count_apps_in_use, robust=True)
+
+
 # --- What the incident offers (oncall.offers) ----------------------------------------------------
 
 
 class WarRoomOffers:
-    """``oncall.offers.OfferProvider``: "Open a war room" while the incident has none (or the
-    last attempt failed), the link "War room" once it has one."""
+    """``oncall.offers.OfferProvider`` (``FeishuPlatform.offer_providers``): "Open a war room"
+    while the incident has none (or the last attempt failed), the link "War room" once it has
+    one. No query while no app has war rooms on (``in_use``); otherwise one for the link and
+    one or two for the action, none for the room when the caller prefetched
+    ``feishu_war_rooms`` (``prefetch_rooms``)."""
 
     def links(self, incident: Incident) -> list[OfferedLink]:
-        room = room_of(incident) if incident.pk else None  # a sample card's incident: none
+        # A sample card's incident (no pk) has no room.
+        if incident.pk is None or not in_use():
+            return []
+        room = room_of(incident)
         if room is None or room.state != State.OPEN or room.chat is None:
             return []
         return [OfferedLink(KEY, _("War room"), chat_link(room.app, room.chat.chat_id))]
 
     def actions(self, incident: Incident) -> list[OfferedAction]:
-        if incident.pk is None or incident.merged_into_id is not None:
+        if incident.pk is None or not in_use():
             return []
-        if app_for(incident) is None or room_of(incident) is not None:
+        if room_of(incident) is not None or app_for(incident) is None:
             return []
         return [OfferedAction(KEY, _("Open a war room"), icon="💬", takes_people=True)]
 
@@ -143,8 +190,8 @@ class WarRoomOffers:
             return ActionResult(
                 False, _("No Feishu app with war rooms enabled serves this incident.")
             )
-        people = list((options or {}).get("people") or [])
-        room = request(incident, app, actor, people)
+        # ``oncall.offers.run_action`` resolved them: active members of the channel.
+        room = request(incident, app, actor, list(options.get("people") or []))
         return outcome(room)
 
 
@@ -223,7 +270,9 @@ SEVERITIES_OF = {
 
 
 def rule_wants_room(rule: Any, incident: Incident) -> bool:
-    option = RuleWarRoom.objects.filter(rule=rule).values_list("when", flat=True).first()
+    """Whether ``rule``'s option covers ``incident``'s severity (the rule's ``feishu_war_room``
+    as prefetched by ``prefetch_rules``, else one query)."""
+    option = escalation_targets.war_room_option(rule)
     if not option:
         return False
     return option == AutoWarRoom.ALWAYS or incident.severity in SEVERITIES_OF.get(option, set())
@@ -398,22 +447,7 @@ def _enqueue_pin(room_id: int) -> None:
 
 
 def explain(exc: errors.FeishuError) -> str:
-    """A refused room in words an admin can act on."""
-    if exc.code in errors.MISSING_SCOPE_CODES:
-        return _(
-            "The Feishu app may not create group chats: request the im:chat permission under "
-            "Permissions in the Feishu developer console and publish a new version."
-        )
-    if exc.code == BOT_NOT_ENABLED:
-        return _(
-            "The Feishu app's bot may not create group chats: enable the Bot feature of the "
-            "app in the Feishu developer console and publish a new version."
-        )
-    if exc.code == APP_UNAVAILABLE:
-        return _(
-            "The Feishu app is unavailable or disabled in its tenant: a Feishu administrator "
-            "must enable it before it can create group chats."
-        )
+    """A refused room in words an admin can act on (``errors.explain``)."""
     return errors.explain(exc, doing=_("creating a group chat"), scopes="im:chat")
 
 
@@ -499,6 +533,7 @@ def hand_out_stalled(now: Any = None) -> int:
     """Hand out again the rooms whose opening task was lost (a killed worker): their uuid makes
     the second try find the chat the first one may have made. Returns how many."""
     now = now or timezone.now()
+    count_apps_in_use()  # brings back what an emptied cache forgot (see ``in_use``)
     stalled = list(
         WarRoom.objects.filter(state=State.OPENING, updated_at__lt=now - STALLED_AFTER).values_list(
             "pk", flat=True

@@ -30,11 +30,6 @@ CHATS_URL = f"{OPEN}/open-apis/im/v1/chats"
 TOKEN = {"code": 0, "msg": "ok", "tenant_access_token": "t-token", "expire": 7200}
 
 
-@pytest.fixture(autouse=True)
-def offered(settings):
-    settings.INCIDENT_OFFERS = ["integrations.feishu.war_rooms.WarRoomOffers"]
-
-
 @pytest.fixture
 def app():
     return FeishuAppFactory(war_room_enabled=True)
@@ -74,20 +69,20 @@ REFUSALS = [
     (
         99991672,
         "Access denied. One of the following scopes is required: [im:chat].",
-        "The Feishu app may not create group chats: request the im:chat permission under "
+        "The Feishu app lacks a permission for creating a group chat: request im:chat under "
         "Permissions in the Feishu developer console and publish a new version.",
     ),
     (
         232025,
         "Bot ability is not activated.",
-        "The Feishu app's bot may not create group chats: enable the Bot feature of the app in "
-        "the Feishu developer console and publish a new version.",
+        "The Feishu app's bot is not enabled: enable the Bot feature of the app in the Feishu "
+        "developer console and publish a new version.",
     ),
     (
         232034,
         "The app is unavailable or inactivated by the tenant.",
         "The Feishu app is unavailable or disabled in its tenant: a Feishu administrator must "
-        "enable it before it can create group chats.",
+        "enable it.",
     ),
 ]
 
@@ -160,6 +155,60 @@ def test_without_an_app_with_war_rooms_nothing_is_offered(incident):
     assert offers.incident_links(incident) == []
 
 
+def test_without_an_app_with_war_rooms_the_offer_costs_no_query(
+    incident, django_assert_num_queries
+):
+    FeishuAppFactory(war_room_enabled=False)
+    offer = war_rooms.WarRoomOffers()
+    with django_assert_num_queries(0):
+        assert (offer.links(incident), offer.actions(incident)) == ([], [])
+
+
+def test_turning_war_rooms_on_or_off_is_seen_at_once(incident):
+    app = FeishuAppFactory(war_room_enabled=False)
+    app.war_room_enabled = True
+    app.save()
+    assert [a.key for a in offers.incident_actions(incident)] == ["war_room"]
+    app.enabled = False
+    app.save()
+    assert offers.incident_actions(incident) == []
+    app.enabled = True
+    app.save()
+    app.delete()
+    assert offers.incident_actions(incident) == []
+
+
+def test_the_sweep_counts_again_what_an_emptied_cache_forgot(app, incident):
+    from django.core.cache import cache
+
+    cache.clear()
+    assert offers.incident_actions(incident) == []  # until the next sweep
+    war_rooms.hand_out_stalled()
+    assert [a.key for a in offers.incident_actions(incident)] == ["war_room"]
+
+
+def test_a_merged_incident_offers_no_room(app, incident):
+    target = IncidentFactory(channel=incident.channel)
+    incident.merged_into = target
+    incident.save()
+    assert offers.incident_actions(incident) == []
+
+
+def test_the_room_is_read_once_for_the_link_and_the_action(
+    app, incident, alice, django_assert_num_queries
+):
+    from integrations.feishu.models import FeishuChat
+    from oncall.models import Incident
+
+    chat = FeishuChat.objects.create(app=app, chat_id="oc_room", name="#1")
+    WarRoom.objects.create(incident=incident, app=app, state=WarRoom.State.OPEN, chat=chat)
+    loaded = war_rooms.prefetch_rooms(Incident.objects.filter(pk=incident.pk)).get()
+    offer = war_rooms.WarRoomOffers()
+    with django_assert_num_queries(0):
+        assert [link.key for link in offer.links(loaded)] == ["war_room"]
+        assert offer.actions(loaded) == []
+
+
 def test_a_stalled_room_is_handed_out_again(app, incident, alice, monkeypatch):
     from datetime import timedelta
 
@@ -221,4 +270,4 @@ def test_it_speaks_chinese(app, incident):
     with translation.override("zh-hans"):
         assert [a.label for a in offers.incident_actions(incident)] == ["创建作战室"]
         refusal = war_rooms.explain(errors.PermanentError("scope", code=99991672))
-        assert refusal.startswith("飞书应用无权创建群聊")
+        assert refusal.startswith("飞书应用缺少创建群聊所需的权限")
