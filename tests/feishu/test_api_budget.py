@@ -1,5 +1,6 @@
 """The API budget: every Open API call counted per app and quota month, warnings at 80 % and
-100 % claimed once, Feishu's 99991403 in plain words, and the admin page and the API showing it.
+100 % given once (by the call whose number reaches them), Feishu's 99991403 in plain words, and
+the admin page and the API showing it.
 The HTTP layer is mocked with ``responses``; the counter is the real database one."""
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ def test_each_month_has_its_own_count(app):
 # --- Warnings ---------------------------------------------------------------------------------
 
 
-def test_the_calls_that_reach_80_and_100_percent_each_claim_their_warning_once(app):
+def test_the_calls_that_reach_80_and_100_percent_each_warn_once(app):
     app.api_monthly_quota = 10
     with_calls(app, 6)
     meter = budget.DatabaseMeter(app)
@@ -138,12 +139,33 @@ def test_a_second_meter_does_not_warn_again_this_month(app):
     assert second.take_crossings() == []
 
 
+def test_meters_counting_in_turn_warn_once_between_them(app):
+    app.api_monthly_quota = 10
+    meters = [budget.DatabaseMeter(app) for _ in range(3)]
+    for n in range(12):
+        meters[n % 3].count_call()
+
+    # Calls 8 and 10 were the second and the first meter's.
+    assert [m.take_crossings() for m in meters] == [[100], [80], []]
+
+
+def test_a_limit_lowered_below_the_count_is_past_its_thresholds_without_a_warning(app):
+    with_calls(app, 500)
+    app.api_monthly_quota = 100
+    meter = budget.DatabaseMeter(app)
+
+    meter.count_call()
+
+    assert meter.take_crossings() == []
+    assert budget.usage(app).level == "100"  # the admin page and the API say it
+
+
 def test_a_raised_limit_warns_again_when_its_own_80_percent_is_reached(app):
     app.api_monthly_quota = 10
     with_calls(app, 9)
     meter = budget.DatabaseMeter(app)
     meter.count_call()
-    assert meter.take_crossings() == [100]  # 80 % was passed before the meter counted: claimed
+    assert meter.take_crossings() == [100]  # 80 % was the 8th call, before this meter
     app.api_monthly_quota = 50_000  # the tenant was given more (Feishu raised free tenants)
     with_calls(app, 39_999)
 
@@ -267,7 +289,7 @@ def test_the_admin_page_says_nothing_alarming_below_80_percent(app, admin_client
 @pytest.mark.django_db(transaction=True)
 def test_threads_counting_at_once_lose_no_call_and_warn_once_each():
     """Four connections x 50 calls at once, from an empty month: the count is exact and each
-    threshold is claimed by exactly one call."""
+    threshold is reached by exactly one call, which alone warns."""
     assert connection.vendor == "postgresql"
     app = FeishuAppFactory(api_monthly_quota=100)
     barrier = threading.Barrier(4)
