@@ -592,11 +592,13 @@ class WarRoom(models.Model):
     requested_via = models.CharField(max_length=32, blank=True)
     # People chosen when asking for the room, besides those the escalation notified.
     chosen_people = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
-    # Console users invited so far (ids), so that a later level invites only newcomers.
-    invited_user_ids = models.JSONField(default=list, blank=True)
+    # Console users invited so far, so that a later level invites only newcomers.
+    invited_people = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
     # Bumped by each new attempt after a failure: Feishu's uuid dedupes one attempt's retries.
     attempt = models.PositiveIntegerField(default=1)
     pinned_message_id = models.CharField(max_length=64, blank=True)
+    # Why Feishu refused to pin the card (the sweep then stops asking); empty otherwise.
+    pin_error = models.CharField(max_length=300, blank=True)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)

@@ -30,6 +30,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -402,10 +403,10 @@ def _opened(room: WarRoom, chat_id: str, invitation: Invitation) -> None:
             state=State.OPEN,
             chat=chat,
             name=chat.name,
-            invited_user_ids=invitation.user_ids,
             opened_at=now,
             updated_at=now,
         )
+        locked.invited_people.add(*invitation.user_ids)
         record(
             incident, TimelineEntry.Kind.WAR_ROOM, _asker(room), _opened_message(chat, invitation)
         )
@@ -459,18 +460,22 @@ class CardNotSentYet(Exception):
 
 
 def pin_card(room_id: int) -> bool:
-    """Pin the room's card; False when there is nothing (more) to pin. Raises
-    ``CardNotSentYet`` while the card is on its way."""
+    """Pin the room's card (its current copy in the room: a resent card supersedes the first);
+    False when there is nothing (more) to pin. Raises ``CardNotSentYet`` while the card is on
+    its way, and ``errors.RateLimited`` / ``errors.TransientError`` to be tried again; a room
+    whose pin is lost with its task (retries spent, a killed worker) is handed out again by
+    ``hand_out_stalled``. Feishu's refusal is kept on the row (``pin_error``), and ends it."""
     room = WarRoom.objects.select_related("app").filter(pk=room_id, state=State.OPEN).first()
-    if room is None or room.pinned_message_id or room.chat_id is None:
+    if room is None or room.pinned_message_id or room.pin_error or room.chat_id is None:
         return False
     copy = (
         SentCard.objects.filter(
             delivery__incident_id=room.incident_id,
             delivery__app_id=room.app_id,
             delivery__chat_id=room.chat_id,
+            superseded_at__isnull=True,
         )
-        .order_by("sent_at", "id")
+        .order_by("-sent_at", "-id")
         .first()
     )
     if copy is None:
@@ -481,13 +486,18 @@ def pin_card(room_id: int) -> bool:
     except (errors.RateLimited, errors.TransientError):
         raise
     except errors.FeishuError as exc:
-        # The card is there, unpinned: worth a line in the log, not a failed room.
+        # The card is there, unpinned: worth a line on the row and in the log, not a failed room.
         logger.warning("war room %s: card not pinned: %s", room.pk, exc)
+        _unpinned(room.pk).update(pin_error=str(exc)[:300])
         return False
     finally:
         client.session.close()
-    WarRoom.objects.filter(pk=room.pk).update(pinned_message_id=copy.message_id)
-    return True
+    # Pinned twice (a twin task) is still one pin: the first message recorded stays.
+    return _unpinned(room.pk).update(pinned_message_id=copy.message_id) == 1
+
+
+def _unpinned(room_id: int) -> Any:
+    return WarRoom.objects.filter(pk=room_id, pinned_message_id="", pin_error="")
 
 
 def invite_later(room_id: int, user_ids: Sequence[int]) -> None:
@@ -500,7 +510,7 @@ def invite_later(room_id: int, user_ids: Sequence[int]) -> None:
     people = list(
         get_user_model()
         .objects.filter(pk__in=list(user_ids), is_active=True)
-        .exclude(pk__in=room.invited_user_ids)
+        .exclude(pk__in=room.invited_people.values("pk"))
     )
     if not people:
         return
@@ -509,10 +519,7 @@ def invite_later(room_id: int, user_ids: Sequence[int]) -> None:
         invitation = invite(client, room.app, room.chat.chat_id, people)
     finally:
         client.session.close()
-    with transaction.atomic():
-        locked = WarRoom.objects.select_for_update().get(pk=room.pk)
-        locked.invited_user_ids = list(dict.fromkeys(locked.invited_user_ids + invitation.user_ids))
-        locked.save(update_fields=["invited_user_ids"])
+    room.invited_people.add(*invitation.user_ids)  # once each, however many tasks add them
     text = f"Invited to the war room: {', '.join(invitation.invited) or 'nobody'}"
     if invitation.refused:
         text += f"; not invited: {', '.join(invitation.refused)}"
@@ -523,26 +530,46 @@ def invite_newly_notified(incident: Incident, app: FeishuApp, people: Sequence[A
     """A later level notified ``people``: invite them to the incident's open room in ``app``
     (inside the escalation step's transaction; the invitation goes after commit)."""
     room = WarRoom.objects.filter(incident=incident, app=app, state=State.OPEN).first()
-    ids = [p.pk for p in people if room is not None and p.pk not in room.invited_user_ids]
-    if room is None or not ids:
+    if room is None:
+        return
+    invited = set(room.invited_people.values_list("pk", flat=True))
+    ids = [p.pk for p in people if p.pk not in invited]
+    if not ids:
         return
     transaction.on_commit(lambda: _enqueue_invite(room.pk, ids))
 
 
 def hand_out_stalled(now: Any = None) -> int:
     """Hand out again the rooms whose opening task was lost (a killed worker): their uuid makes
-    the second try find the chat the first one may have made. Returns how many."""
+    the second try find the chat the first one may have made; and the open rooms whose card
+    was sent but is not pinned yet, nor refused a pin (the pinning task gave up waiting for the
+    card, or was lost). Returns how many rooms were handed out."""
     now = now or timezone.now()
     count_apps_in_use()  # brings back what an emptied cache forgot (see ``in_use``)
-    stalled = list(
-        WarRoom.objects.filter(state=State.OPENING, updated_at__lt=now - STALLED_AFTER).values_list(
-            "pk", flat=True
+    stale = Q(updated_at__lt=now - STALLED_AFTER)
+    card_sent = Exists(
+        SentCard.objects.filter(
+            delivery__incident_id=OuterRef("incident_id"),
+            delivery__app_id=OuterRef("app_id"),
+            delivery__chat_id=OuterRef("chat_id"),
         )
     )
-    WarRoom.objects.filter(pk__in=stalled).update(updated_at=now)
-    for pk in stalled:
-        _enqueue_open(pk)
-    return len(stalled)
+    unpinned = Q(state=State.OPEN, pinned_message_id="", pin_error="") & Q(card_sent)
+    handed = {
+        _enqueue_open: _take(WarRoom.objects.filter(stale, state=State.OPENING), now),
+        _enqueue_pin: _take(WarRoom.objects.filter(stale & unpinned), now),
+    }
+    for enqueue, pks in handed.items():
+        for pk in pks:
+            enqueue(pk)
+    return sum(len(pks) for pks in handed.values())
+
+
+def _take(rooms: Any, now: Any) -> list[int]:
+    """The rooms' ids, marked as handed out now (the next sweep leaves them a while)."""
+    pks = list(rooms.values_list("pk", flat=True))
+    WarRoom.objects.filter(pk__in=pks).update(updated_at=now)
+    return pks
 
 
 def give_up(room_id: int, exc: errors.FeishuError) -> None:
