@@ -1,7 +1,7 @@
-"""The API budget: every Open API call counted per app and quota month, warnings at 80 % and
-100 % given once (by the call whose number reaches them), Feishu's 99991403 in plain words, and
-the admin page and the API showing it.
-The HTTP layer is mocked with ``responses``; the counter is the real database one."""
+"""The API budget: calls counted per app and quota month by the real database meter, warnings
+at 80 % and 100 % given once (by the call whose number reaches them), and the admin page and
+the API showing it. Counting a client's calls and Feishu's 99991403 are tested against the
+sandbox (``tests/feishu/sandbox/test_budget_spent.py``)."""
 
 from __future__ import annotations
 
@@ -9,46 +9,18 @@ import threading
 from datetime import UTC, date, datetime
 
 import pytest
-import responses
-from django.core.cache import cache
 from django.db import connection
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from integrations.feishu import budget
-from integrations.feishu.client import errors
-from integrations.feishu.client.open_api import token_cache_key
 from integrations.feishu.models import ApiPlan, ApiUsage
 from tests.factories import FeishuAppFactory
-
-OPEN = "https://open.feishu.cn"
-TOKEN_URL = f"{OPEN}/open-apis/auth/v3/tenant_access_token/internal"
-MESSAGES_URL = f"{OPEN}/open-apis/im/v1/messages"
-CARD = {"config": {"update_multi": True}, "elements": []}
-SENT = {"code": 0, "data": {"message_id": "om_1"}}
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 @pytest.fixture
 def app(db):
     return FeishuAppFactory(platform="feishu", api_base_url="")
-
-
-def client_of(app, **options):
-    """The app's client (its database meter), its token already cached, no rate limiter."""
-    options.setdefault("limiter", None)
-    client = app.client(**options)
-    cache.set(token_cache_key(client.credentials), "t-cached-token")
-    return client
-
-
-def send(client):
-    return client.send_message("open_id", "ou_1", CARD, "uuid-1")
 
 
 def calls_of(app) -> int:
@@ -62,29 +34,6 @@ def with_calls(app, calls: int) -> None:
 
 
 # --- Counting ---------------------------------------------------------------------------------
-
-
-def test_it_counts_every_call_per_app_including_the_token_fetch(rsps, app):
-    other = FeishuAppFactory(platform="feishu", api_base_url="")
-    rsps.post(TOKEN_URL, json={"code": 0, "tenant_access_token": "t-1", "expire": 7200})
-    rsps.post(MESSAGES_URL, json=SENT)
-    client = app.client(limiter=None)
-    client.forget_token()
-
-    send(client)
-    send(client)
-
-    assert calls_of(app) == 3  # one token, two sends
-    assert not ApiUsage.objects.filter(app=other).exists()
-
-
-def test_a_call_refused_by_feishu_is_counted_too(rsps, app):
-    rsps.post(MESSAGES_URL, status=400, json={"code": 230002, "msg": "bot not in chat"})
-
-    with pytest.raises(errors.BotNotInChat):
-        send(client_of(app))
-
-    assert calls_of(app) == 1
 
 
 @pytest.mark.parametrize(
@@ -191,47 +140,7 @@ def test_the_free_plan_is_the_default_with_10000_calls():
     assert (app.api_plan, app.monthly_call_limit) == (ApiPlan.FREE, 10_000)
 
 
-# --- Spent ------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("status", [400, 429])
-def test_feishus_99991403_is_a_spent_quota_in_plain_words(rsps, app, status):
-    rsps.post(MESSAGES_URL, status=status, json={"code": 99991403, "msg": "quota exceeded"})
-
-    with pytest.raises(errors.QuotaExhausted) as caught:
-        send(client_of(app))
-
-    assert caught.value.permanent
-    assert str(caught.value) == (
-        "Feishu's monthly API quota for this app is spent (10,000 calls on the free plan); "
-        "cards resume next month or after changing the plan."
-    )
-    assert budget.usage(app).level == "spent"
-
-
-def test_once_spent_it_stops_calling_until_the_plan_changes(rsps, app):
-    refused = rsps.post(MESSAGES_URL, status=400, json={"code": 99991403, "msg": "quota"})
-    with pytest.raises(errors.QuotaExhausted):
-        send(client_of(app))
-
-    with pytest.raises(errors.QuotaExhausted):
-        send(client_of(app))
-    assert (refused.call_count, calls_of(app)) == (1, 1)  # not sent, not counted
-
-    app.api_plan = ApiPlan.UNLIMITED  # the admin says the tenant upgraded
-    app.save()
-    rsps.replace(responses.POST, MESSAGES_URL, json=SENT)
-    assert send(client_of(app)) == "om_1"
-    assert budget.usage(app).level == ""
-
-
-def test_a_spent_quota_at_token_fetch_is_not_reported_as_wrong_credentials(rsps, app):
-    rsps.post(TOKEN_URL, status=400, json={"code": 99991403, "msg": "quota"})
-    client = app.client(limiter=None)
-    client.forget_token()
-
-    with pytest.raises(errors.QuotaExhausted):
-        send(client)
+# --- Spent: against the sandbox, in tests/feishu/sandbox/test_budget_spent.py ----------------
 
 
 # --- Showing it -------------------------------------------------------------------------------
