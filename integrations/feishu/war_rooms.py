@@ -30,7 +30,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -83,15 +83,15 @@ def app_for(incident: Incident) -> FeishuApp | None:
     return next((app for app in rooms if delivering and app.pk == delivering.pk), None)
 
 
+ROOMS = "feishu_war_rooms"  # the related name of an incident's rooms
+
+
 def room_of(incident: Incident) -> WarRoom | None:
     """The incident's room, opening or open (not a failed one); from ``prefetch_rooms`` when
     the incident was read with it."""
     prefetched = getattr(incident, "_prefetched_objects_cache", {}).get(ROOMS)
     rooms = prefetched if prefetched is not None else _rooms().filter(incident=incident)[:1]
     return next((room for room in rooms if room.state != State.FAILED), None)
-
-
-ROOMS = "feishu_war_rooms"  # Incident's related name of WarRoom
 
 
 def _rooms() -> Any:
@@ -101,8 +101,6 @@ def _rooms() -> Any:
 def prefetch_rooms(incidents: Any) -> Any:
     """``incidents`` (a queryset) with their rooms read along, for ``room_of``: one query for
     all, and none at all while no app has war rooms on."""
-    from django.db.models import Prefetch
-
     return incidents.prefetch_related(Prefetch(ROOMS, queryset=_rooms())) if in_use() else incidents
 
 
@@ -302,6 +300,11 @@ class Invitation:
     refused: list[str]
     user_ids: list[int]
 
+    def described(self) -> str:
+        """ "Alice, Bob; not invited: Carol (no linked Feishu account in Ops)"."""
+        text = ", ".join(self.invited) or "nobody"
+        return f"{text}; not invited: {', '.join(self.refused)}" if self.refused else text
+
 
 def open_room(room_id: int) -> None:
     """Create the room's chat, invite its members, post and pin the card. Raises
@@ -421,10 +424,7 @@ def _asker(room: WarRoom) -> Actor:
 
 
 def _opened_message(chat: FeishuChat, invitation: Invitation) -> str:
-    text = f"War room “{chat.name}” opened; invited {', '.join(invitation.invited) or 'nobody'}"
-    if invitation.refused:
-        text += f"; not invited: {', '.join(invitation.refused)}"
-    return text + "."
+    return f"War room “{chat.name}” opened; invited {invitation.described()}."
 
 
 def _failed(room: WarRoom, reason: str) -> None:
@@ -469,12 +469,8 @@ def pin_card(room_id: int) -> bool:
     if room is None or room.pinned_message_id or room.pin_error or room.chat_id is None:
         return False
     copy = (
-        SentCard.objects.filter(
-            delivery__incident_id=room.incident_id,
-            delivery__app_id=room.app_id,
-            delivery__chat_id=room.chat_id,
-            superseded_at__isnull=True,
-        )
+        _cards_in(room.incident_id, room.app_id, room.chat_id)
+        .filter(superseded_at__isnull=True)
         .order_by("-sent_at", "-id")
         .first()
     )
@@ -494,6 +490,13 @@ def pin_card(room_id: int) -> bool:
         client.session.close()
     # Pinned twice (a twin task) is still one pin: the first message recorded stays.
     return _unpinned(room.pk).update(pinned_message_id=copy.message_id) == 1
+
+
+def _cards_in(incident_id: Any, app_id: Any, chat_id: Any) -> Any:
+    """The copies of the incident's card sent to the room's chat (ids, or ``OuterRef``s)."""
+    return SentCard.objects.filter(
+        delivery__incident_id=incident_id, delivery__app_id=app_id, delivery__chat_id=chat_id
+    )
 
 
 def _unpinned(room_id: int) -> Any:
@@ -520,10 +523,8 @@ def invite_later(room_id: int, user_ids: Sequence[int]) -> None:
     finally:
         client.session.close()
     room.invited_people.add(*invitation.user_ids)  # once each, however many tasks add them
-    text = f"Invited to the war room: {', '.join(invitation.invited) or 'nobody'}"
-    if invitation.refused:
-        text += f"; not invited: {', '.join(invitation.refused)}"
-    record(room.incident, TimelineEntry.Kind.WAR_ROOM, Actor.system(), text + ".")
+    message = f"Invited to the war room: {invitation.described()}."
+    record(room.incident, TimelineEntry.Kind.WAR_ROOM, Actor.system(), message)
 
 
 def invite_newly_notified(incident: Incident, app: FeishuApp, people: Sequence[Any]) -> None:
@@ -547,13 +548,7 @@ def hand_out_stalled(now: Any = None) -> int:
     now = now or timezone.now()
     count_apps_in_use()  # brings back what an emptied cache forgot (see ``in_use``)
     stale = Q(updated_at__lt=now - STALLED_AFTER)
-    card_sent = Exists(
-        SentCard.objects.filter(
-            delivery__incident_id=OuterRef("incident_id"),
-            delivery__app_id=OuterRef("app_id"),
-            delivery__chat_id=OuterRef("chat_id"),
-        )
-    )
+    card_sent = Exists(_cards_in(OuterRef("incident_id"), OuterRef("app_id"), OuterRef("chat_id")))
     unpinned = Q(state=State.OPEN, pinned_message_id="", pin_error="") & Q(card_sent)
     handed = {
         _enqueue_open: _take(WarRoom.objects.filter(stale, state=State.OPENING), now),
