@@ -108,8 +108,10 @@ class OfferProvider(Protocol):
     ) -> ActionResult | None:
         """Run the action ``key`` for ``actor`` and return its result, or None when this
         provider does not know ``key`` (the next provider is asked). The caller has checked
-        that the actor may act on the incident's channel. ``options``: what the surface
-        collected for the action (see :func:`run_action`), empty when nothing."""
+        that the actor may act on the incident's channel and the people it names. ``options``:
+        what the surface collected for the action (see :func:`run_action`), empty when
+        nothing. A provider refuses options by its own rules with :class:`InvalidOptions`,
+        before it does anything; every surface says why."""
         ...
 
 

@@ -281,3 +281,14 @@ def test_a_platforms_providers_come_after_the_settings_ones(settings, incident):
     settings.CHAT_PLATFORMS = ["tests.test_offers.OfferingPlatform"]
     keys = [action.key for action in offers.incident_actions(incident)]
     assert keys == ["test:note", "test:ask", "test:fail", "test:people"]
+
+
+def test_a_providers_own_refusal_of_options_is_said_on_the_api_and_the_page(
+    settings, api, signed_in, incident
+):
+    settings.INCIDENT_OFFERS = ["tests.offers_provider.PickyOffers"]
+    response = api.post(f"/api/v1/incidents/{incident.public_id}/actions/test:picky/")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["people"] == ["Name someone to page."]
+    response = signed_in.post(action_url(incident, "test:picky"))
+    assert said(response) == ["Name someone to page."]
