@@ -122,28 +122,38 @@ def room_name(incident: Incident) -> str:
     return name if len(name) <= NAME_LIMIT else name[: NAME_LIMIT - 1] + "…"
 
 
-# --- Whether any app has war rooms on -----------------------------------------------------------
+# --- Which apps have war rooms on -----------------------------------------------------------------
 #
 # The war-room offer is asked on every incident page, card and API answer, and most consoles
-# have no app with war rooms on: the shared cache says whether one has, so that the answer is
-# "nothing" without a query. It is written by every save or delete of an app (``apps_changed``,
-# connected in ``FeishuConfig.ready``) and again by the minute's sweep (``hand_out_stalled``),
-# which also writes it back after the cache was emptied. Until then no room is offered; asking
-# for one (``WarRoomOffers.run``, a rule's ``open_for_rule``) always reads the apps themselves.
+# have no app with war rooms on: the shared cache keeps the ids of the enabled apps that have,
+# so that "nothing" (and, with one such app, "offered") costs no query. It is written by every
+# save or delete of an app (``apps_changed``, connected in ``FeishuConfig.ready``) and again by
+# the minute's sweep (``hand_out_stalled``), which also writes it back after the cache was
+# emptied. Until then no room is offered; asking for one (``WarRoomOffers.run``, a rule's
+# ``open_for_rule``) always reads the apps themselves.
 
-IN_USE_KEY = "feishu:war-rooms-in-use"
+APPS_KEY = "feishu:war-room-apps"
+
+
+def apps_in_use() -> list[int]:
+    """The ids of the enabled apps with war rooms on, as last counted (no query)."""
+    return list(cache.get(APPS_KEY) or [])
 
 
 def in_use() -> bool:
     """Whether an enabled app has war rooms on, as last counted (no query)."""
-    return bool(cache.get(IN_USE_KEY))
+    return bool(apps_in_use())
 
 
-def count_apps_in_use() -> bool:
-    """Count again whether an enabled app has war rooms on, and keep the answer."""
-    on = FeishuApp.objects.filter(enabled=True, war_room_enabled=True).exists()
-    cache.set(IN_USE_KEY, on, timeout=None)
-    return on
+def count_apps_in_use() -> list[int]:
+    """Count again the enabled apps with war rooms on, and keep their ids."""
+    ids = list(
+        FeishuApp.objects.filter(enabled=True, war_room_enabled=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    cache.set(APPS_KEY, ids, timeout=None)
+    return ids
 
 
 def apps_changed(sender: Any, **kwargs: Any) -> None:
@@ -159,9 +169,10 @@ def apps_changed(sender: Any, **kwargs: Any) -> None:
 class WarRoomOffers:
     """``oncall.offers.OfferProvider`` (``FeishuPlatform.offer_providers``): "Open a war room"
     while the incident has none (or the last attempt failed), the link "War room" once it has
-    one. No query while no app has war rooms on (``in_use``); otherwise one for the link and
-    one or two for the action, none for the room when the caller prefetched
-    ``feishu_war_rooms`` (``prefetch_rooms``)."""
+    one. No query while no app has war rooms on (``apps_in_use``); otherwise one for the room
+    (none when the caller prefetched ``feishu_war_rooms``: ``prefetch_rooms``), and for the
+    action, where several apps have war rooms, the look-up of the one that serves the
+    incident (``app_for``)."""
 
     def links(self, incident: Incident) -> list[OfferedLink]:
         # A sample card's incident (no pk) has no room.
@@ -173,9 +184,11 @@ class WarRoomOffers:
         return [OfferedLink(KEY, _("War room"), chat_link(room.app, room.chat.chat_id))]
 
     def actions(self, incident: Incident) -> list[OfferedAction]:
-        if incident.pk is None or not in_use():
+        apps_on = apps_in_use() if incident.pk is not None else []
+        if not apps_on or room_of(incident) is not None:
             return []
-        if room_of(incident) is not None or app_for(incident) is None:
+        # One app with war rooms serves every incident; among several, the delivering one.
+        if len(apps_on) > 1 and app_for(incident) is None:
             return []
         return [OfferedAction(KEY, _("Open a war room"), icon="💬", takes_people=True)]
 

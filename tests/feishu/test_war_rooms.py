@@ -74,6 +74,28 @@ def test_without_an_app_with_war_rooms_the_offer_costs_no_query(
         assert (offer.links(incident), offer.actions(incident)) == ([], [])
 
 
+def test_with_one_app_with_war_rooms_the_offer_reads_the_room_only(
+    app, incident, django_assert_num_queries
+):
+    offer = war_rooms.WarRoomOffers()
+    with django_assert_num_queries(1):
+        assert [action.key for action in offer.actions(incident)] == ["war_room"]
+    with django_assert_num_queries(1):
+        assert offer.links(incident) == []
+
+
+def test_with_several_apps_the_delivering_one_opens_the_room(app, incident):
+    from tests.factories import EscalationRuleFactory
+
+    other = FeishuAppFactory(war_room_enabled=True)
+    assert offers.incident_actions(incident) == []  # no rule chooses either
+    rule = EscalationRuleFactory(channel=incident.channel, feishu_app=other)
+    incident.escalation_rule = rule
+    incident.save()
+    assert [action.key for action in offers.incident_actions(incident)] == ["war_room"]
+    assert war_rooms.app_for(incident) == other
+
+
 def test_turning_war_rooms_on_or_off_is_seen_at_once(incident):
     app = FeishuAppFactory(war_room_enabled=False)
     app.war_room_enabled = True
