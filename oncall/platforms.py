@@ -13,6 +13,8 @@ order. Everything a platform adds to the console goes through :class:`ChatPlatfo
 * the admin, the REST API, the responder pages, the URLconf and Celery (beat and queues) ask it
   for what it contributes (admin inlines, API routes, page sections, URL patterns, periodic
   tasks, the task names that belong on the cards queue);
+* the incident's offers (``oncall.offers``) ask it for its providers (``offer_providers``: Feishu's
+  war rooms), shown and run like the core's own;
 * it reports what became of its notifications and card clicks (``notifications_sent``,
   ``notifications_failed``, ``counts_card_callbacks``, ...), which ``/metrics`` counts;
 * an escalation rule's and level's platform targets (which app delivers, group chats) live in
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
 
     from oncall.models import EscalationLevel, EscalationRule, Incident
     from oncall.notify.engine import Medium
+    from oncall.offers import OfferProvider
     from oncall.sections import Section
 
 logger = logging.getLogger(__name__)
@@ -200,6 +203,13 @@ class ChatPlatform(Protocol):
 
     def login_section(self, request: HttpRequest) -> Section | None: ...
 
+    def offer_providers(self) -> Sequence[OfferProvider]:
+        """What this platform offers on incidents beyond their lifecycle (``oncall.offers``:
+        links and actions, e.g. a war room), after the providers of
+        ``settings.INCIDENT_OFFERS``. Asked on every page, card and API answer: a provider
+        with nothing to offer should find that out without a query."""
+        ...
+
     # --- Celery -----------------------------------------------------------------------------
 
     def periodic_tasks(self) -> dict[str, dict[str, Any]]:
@@ -264,6 +274,9 @@ class PlatformBase:
 
     def login_section(self, request: HttpRequest) -> Section | None:
         return None
+
+    def offer_providers(self) -> Sequence[OfferProvider]:
+        return []
 
     def periodic_tasks(self) -> dict[str, dict[str, Any]]:
         return {}

@@ -430,12 +430,11 @@ CHAT_PLATFORMS = [
     "integrations.dingtalk.platform.DingTalkPlatform",
 ]
 # What incidents offer beyond claim / close / snooze (``oncall.offers``): links and actions,
-# one provider class each, by dotted path, shown in this order on pages, in the API and on cards.
+# one provider class each, by dotted path, shown in this order on pages, in the API and on cards,
+# before those the chat platforms add (``offer_providers``: Feishu's war rooms).
 INCIDENT_OFFERS: list[str] = [
     # The channel's custom actions and link integrations (oncall/custom_actions/).
     "oncall.custom_actions.offers.ChannelOffers",
-    # Feishu war rooms: "Open a war room", then the link into it.
-    "integrations.feishu.war_rooms.WarRoomOffers",
     # Noise reduction: "Quick silence (24 h)" silences alerts like the incident's own.
     "oncall.noise.quick_silence.QuickSilenceOffers",
 ]

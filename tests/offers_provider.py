@@ -9,7 +9,7 @@ from typing import Any
 
 from oncall import lifecycle
 from oncall.models import Incident
-from oncall.offers import ActionResult, OfferedAction, OfferedLink
+from oncall.offers import ActionResult, InvalidOptions, OfferedAction, OfferedLink
 from oncall.timeline import Actor
 
 
@@ -62,3 +62,22 @@ class PeopleOffers:
             return None
         names = ", ".join(sorted(person.username for person in options.get("people", [])))
         return ActionResult(True, f"Invited {names or 'nobody'}.")
+
+
+class PickyOffers:
+    """An action that takes people and refuses to run without any, by a rule of its own."""
+
+    def links(self, incident: Incident) -> list[OfferedLink]:
+        return []
+
+    def actions(self, incident: Incident) -> list[OfferedAction]:
+        return [OfferedAction("test:picky", "Page someone", takes_people=True)]
+
+    def run(
+        self, incident: Incident, key: str, actor: Actor, options: Mapping[str, Any]
+    ) -> ActionResult | None:
+        if key != "test:picky":
+            return None
+        if not options.get("people"):
+            raise InvalidOptions("people", "Name someone to page.")
+        return ActionResult(True, "Paged.")

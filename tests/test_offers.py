@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from oncall import offers
 from oncall.models import ActionSource, Incident
+from oncall.platforms import PlatformBase
 from oncall.timeline import Actor
 from tests.factories import ChannelFactory, IncidentFactory
 
@@ -177,3 +178,117 @@ def test_options_reach_the_provider_that_offers_the_action(settings, incident, r
     result = offers.run_action(incident, "test:people", actor, {"people": [responder]})
     assert result.message == "Invited alice."
     assert offers.run_action(incident, "test:people", actor).message == "Invited nobody."
+
+
+# --- What holds for every provider ------------------------------------------------------------
+
+
+def merged(incident: Incident) -> Incident:
+    target = IncidentFactory(channel=incident.channel, title="The main one")
+    Incident.objects.filter(pk=incident.pk).update(merged_into=target, status="closed")
+    return Incident.objects.get(pk=incident.pk)
+
+
+def test_a_merged_incident_offers_nothing_on_any_surface(signed_in, api, incident, responder):
+    gone = merged(incident)
+    assert offers.incident_links(gone) == []
+    assert offers.incident_actions(gone) == []
+    with pytest.raises(offers.UnknownAction):
+        offers.run_action(gone, "test:note", Actor(responder, ActionSource.API))
+    body = signed_in.get(f"/incidents/{gone.public_id}/").content.decode()
+    assert "runbooks.example" not in body
+    assert action_url(gone, "test:note") not in body
+    detail = api.get(f"/api/v1/incidents/{gone.public_id}/").json()
+    assert (detail["links"], detail["actions"]) == ([], [])
+    assert notes(gone) == []
+
+
+@pytest.fixture
+def people_offered(settings):
+    settings.INCIDENT_OFFERS = [PROVIDER, "tests.offers_provider.PeopleOffers"]
+
+
+def test_the_people_an_action_takes_are_the_channels_active_members(
+    people_offered, incident, responder, outsider
+):
+    from tests.factories import UserFactory
+
+    bob = UserFactory(username="bob")
+    gone = UserFactory(username="carol", is_active=False)
+    incident.channel.members.add(bob, gone)
+    actor = Actor(responder, ActionSource.API)
+    assert list(offers.eligible_people(incident).order_by("username")) == [responder, bob]
+    # Users or their ids, once each.
+    result = offers.run_action(incident, "test:people", actor, {"people": [bob.pk, bob, responder]})
+    assert result.message == "Invited alice, bob."
+    for refused in ([outsider], [gone.pk], [987654]):
+        with pytest.raises(offers.InvalidOptions) as invalid:
+            offers.run_action(incident, "test:people", actor, {"people": [bob, *refused]})
+        assert invalid.value.field == "people"
+        assert "Not active members of the incident's channel" in invalid.value.message
+    with pytest.raises(offers.InvalidOptions, match="must be a list"):
+        offers.run_action(incident, "test:people", actor, {"people": "bob"})
+
+
+def test_an_action_that_takes_no_people_refuses_them(incident, responder):
+    actor = Actor(responder, ActionSource.API)
+    with pytest.raises(offers.InvalidOptions, match="takes no people"):
+        offers.run_action(incident, "test:note", actor, {"people": [responder]})
+    assert notes(incident) == []
+    assert offers.run_action(incident, "test:note", actor, {"people": []}).message == "Noted."
+
+
+def test_the_api_refuses_an_outsider_with_a_reason(people_offered, api, incident, outsider):
+    url = f"/api/v1/incidents/{incident.public_id}/actions/test:people/"
+    response = api.post(url, {"people": [outsider.pk]}, format="json")
+    assert response.status_code == 400
+    reasons = response.json()["error"]["fields"]["people"]
+    assert reasons == ["Not active members of the incident's channel: mallory."]
+    response = api.post(
+        f"/api/v1/incidents/{incident.public_id}/actions/test:note/",
+        {"people": [outsider.pk]},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert notes(incident) == []
+
+
+def test_the_page_lists_the_members_and_says_why_it_refuses_someone(
+    people_offered, signed_in, incident, outsider
+):
+    question = signed_in.get(action_url(incident, "test:people")).content.decode()
+    assert 'name="people"' in question
+    assert "mallory" not in question
+    response = signed_in.post(action_url(incident, "test:people"), {"people": [outsider.pk]})
+    assert said(response) == ["Not active members of the incident's channel: mallory."]
+    signed_in.get(response["Location"])  # the message shown, and so taken
+    response = signed_in.post(action_url(incident, "test:people"), {"people": ["x"]})
+    assert said(response) == ["People must be a list of user ids."]
+
+
+class OfferingPlatform(PlatformBase):
+    """A chat platform whose only contribution is an offer provider."""
+
+    name = "offering"
+
+    def offer_providers(self):
+        from tests.offers_provider import PeopleOffers
+
+        return [PeopleOffers()]
+
+
+def test_a_platforms_providers_come_after_the_settings_ones(settings, incident):
+    settings.CHAT_PLATFORMS = ["tests.test_offers.OfferingPlatform"]
+    keys = [action.key for action in offers.incident_actions(incident)]
+    assert keys == ["test:note", "test:ask", "test:fail", "test:people"]
+
+
+def test_a_providers_own_refusal_of_options_is_said_on_the_api_and_the_page(
+    settings, api, signed_in, incident
+):
+    settings.INCIDENT_OFFERS = ["tests.offers_provider.PickyOffers"]
+    response = api.post(f"/api/v1/incidents/{incident.public_id}/actions/test:picky/")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["people"] == ["Name someone to page."]
+    response = signed_in.post(action_url(incident, "test:picky"))
+    assert said(response) == ["Name someone to page."]

@@ -5,8 +5,10 @@ month, refreshed on the 1st; the other editions are unlimited).
 * ``DatabaseMeter`` is the client's ``Meter``: one upsert per call (``INSERT ... ON CONFLICT DO
   UPDATE ... RETURNING``, on PostgreSQL and SQLite) adds the call to the app's row of the month
   and reads back the count, so two processes never lose a call and each call sees its own
-  number. The call that reaches 80 % or 100 % of the limit claims that warning with a
-  conditional UPDATE: one claim per threshold, month and limit, whatever the concurrency.
+  number. The one call whose number is exactly 80 % or 100 % of the limit is the one that
+  warns: no other state to claim, so no warning is lost or given twice, whatever the
+  concurrency. (A limit lowered below the count this month is past its thresholds without
+  reaching them: the admin page and the API show the level, the timeline gets no warning.)
 * ``announce(client, incident)``: a card send (or update) whose call crossed a threshold writes
   the warning on that incident's timeline; the admin page and the API show it too.
 * Spent: Feishu answers 99991403 once the tenant's quota is spent. The console counts, but does
@@ -46,7 +48,7 @@ _COUNT_CALL = (
     "VALUES (%s, %s, 1, '') "
     'ON CONFLICT ("app_id", "month") DO UPDATE SET "calls" = "integrations_apiusage"."calls" + '
     'CASE WHEN "integrations_apiusage"."exhausted_plan" = %s THEN 0 ELSE 1 END '
-    'RETURNING "calls", "exhausted_plan", "warned_80", "warned_100"'
+    'RETURNING "calls", "exhausted_plan"'
 )
 
 
@@ -111,8 +113,8 @@ class DatabaseMeter:
     def count_call(self) -> None:
         month = quota_month(self._clock())
         plan = plan_key(self.app)
-        calls, exhausted_plan, *warned = self._increment(month, plan)
-        if exhausted_plan == plan:
+        calls, exhausted_plan = self._increment(month, plan)
+        if exhausted_plan == plan:  # not counted either: ``calls`` repeats the last number
             raise errors.QuotaExhausted(
                 "quota spent (Feishu code 99991403 earlier this month)",
                 code=errors.QUOTA_EXHAUSTED_CODE,
@@ -121,17 +123,8 @@ class DatabaseMeter:
         limit = self.app.monthly_call_limit
         if limit is None:
             return
-        reached = [
-            percent
-            for percent, warned_for in zip(THRESHOLDS, warned, strict=True)
-            if calls >= threshold_calls(limit, percent) and warned_for != limit
-        ]
-        # Past both at once (a lowered limit): the higher one is announced, the lower claimed.
-        announced = False
-        for percent in sorted(reached, reverse=True):
-            if self._claim(month, percent, limit) and not announced:
-                self.crossings.append(percent)
-                announced = True
+        # Each counted call has a number of its own: exactly one call reaches a threshold.
+        self.crossings += [p for p in THRESHOLDS if calls == threshold_calls(limit, p)]
 
     def quota_refused(self, exc: errors.QuotaExhausted) -> errors.QuotaExhausted:
         ApiUsage.objects.filter(app=self.app, month=quota_month(self._clock())).update(
@@ -166,12 +159,6 @@ class DatabaseMeter:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
             cursor.execute(_COUNT_CALL, params)
             return tuple(cursor.fetchone())
-
-    def _claim(self, month: date, percent: int, limit: int) -> bool:
-        """True for the one call that records warning ``percent`` for ``limit``."""
-        field = f"warned_{percent}"
-        unclaimed = ApiUsage.objects.filter(app=self.app, month=month).exclude(**{field: limit})
-        return unclaimed.update(**{field: limit}) == 1
 
 
 def announce(client: Any, incident: Any) -> None:

@@ -540,16 +540,14 @@ class ApiUsage(models.Model):
 
     ``exhausted_plan`` is the plan (``budget.plan_key``) under which Feishu answered 99991403:
     while the app keeps that plan, calls stop until the month ends; a changed plan calls
-    again. ``warned_80`` / ``warned_100`` hold the limit each warning was given for, so that
-    each threshold is announced once a month (and again only if the limit changes)."""
+    again. The 80 % and 100 % warnings need no state: the call whose number reaches a
+    threshold exactly warns (``budget``)."""
 
     app = models.ForeignKey(FeishuApp, on_delete=models.CASCADE, related_name="api_usage")
     month = models.DateField(help_text=_("The first day of the month."))
     calls = models.PositiveBigIntegerField(default=0)
     exhausted_plan = models.CharField(max_length=40, blank=True)
     exhausted_at = models.DateTimeField(null=True, blank=True)
-    warned_80 = models.PositiveIntegerField(null=True, blank=True)
-    warned_100 = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("Feishu API usage")
@@ -594,11 +592,13 @@ class WarRoom(models.Model):
     requested_via = models.CharField(max_length=32, blank=True)
     # People chosen when asking for the room, besides those the escalation notified.
     chosen_people = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
-    # Console users invited so far (ids), so that a later level invites only newcomers.
-    invited_user_ids = models.JSONField(default=list, blank=True)
+    # Console users invited so far, so that a later level invites only newcomers.
+    invited_people = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
     # Bumped by each new attempt after a failure: Feishu's uuid dedupes one attempt's retries.
     attempt = models.PositiveIntegerField(default=1)
     pinned_message_id = models.CharField(max_length=64, blank=True)
+    # Why Feishu refused to pin the card (the sweep then stops asking); empty otherwise.
+    pin_error = models.CharField(max_length=300, blank=True)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from oncall.models import EscalationLevel, EscalationRule, Incident
     from oncall.notify.engine import Medium
+    from oncall.offers import OfferProvider
     from oncall.sections import Section
 
 TASKS = "integrations.feishu.tasks"
@@ -189,6 +190,17 @@ class FeishuPlatform(PlatformBase):
         from integrations.feishu import pages
 
         return pages.sign_in_buttons(request)
+
+    def offer_providers(self) -> Sequence[OfferProvider]:
+        """War rooms: "Open a war room", then the link into it (no query while no app has
+        war rooms on)."""
+        return self._offer_providers
+
+    @cached_property
+    def _offer_providers(self) -> tuple[OfferProvider, ...]:
+        from integrations.feishu.war_rooms import WarRoomOffers
+
+        return (WarRoomOffers(),)
 
     # --- Celery -----------------------------------------------------------------------------
 

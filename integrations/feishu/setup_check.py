@@ -53,7 +53,7 @@ def check_configuration(app: FeishuApp) -> CheckResult:
 
 
 def _explain(exc: errors.FeishuError) -> str:
-    return errors.explain(exc, doing="listing the bot's chats", scopes="im:chat and im:message")
+    return errors.explain(exc, doing=_("listing the bot's chats"), scopes="im:chat and im:message")
 
 
 def linking_scopes_note(app: FeishuApp) -> str:

@@ -196,7 +196,8 @@ PIN_RETRIES = 10
 
 @shared_task(bind=True, ignore_result=True, max_retries=PIN_RETRIES)
 def pin_war_room_card(self, room_id: int) -> None:
-    """Pin a war room's card once it is sent."""
+    """Pin a war room's card once it is sent. A pin this task gives up on (the card still on
+    its way after its retries) is not lost: the minute's sweep hands the room out again."""
     from integrations.feishu import war_rooms
 
     try:
@@ -204,6 +205,7 @@ def pin_war_room_card(self, room_id: int) -> None:
     except war_rooms.CardNotSentYet:
         if self.request.retries < PIN_RETRIES:
             raise self.retry(countdown=2) from None
+        logger.info("war room %s: card not sent yet; the sweep will pin it", room_id)
     except errors.RateLimited as exc:
         raise self.retry(countdown=exc.retry_after) from None
     except errors.TransientError as exc:
@@ -227,7 +229,8 @@ def invite_to_war_room(self, room_id: int, user_ids: list[int]) -> None:
 
 @shared_task(ignore_result=True)
 def hand_out_stalled_war_rooms() -> int:
-    """Periodic: open again the war rooms whose task was lost with a worker."""
+    """Periodic: open again the war rooms whose task was lost with a worker, and pin the cards
+    whose pinning was given up or lost."""
     from integrations.feishu import war_rooms
 
     return war_rooms.hand_out_stalled()

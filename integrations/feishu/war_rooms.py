@@ -28,7 +28,9 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -42,7 +44,6 @@ from integrations.feishu.models import (
     FeishuChat,
     LinkedAccount,
     Platform,
-    RuleWarRoom,
     SentCard,
     WarRoom,
 )
@@ -61,10 +62,6 @@ State = WarRoom.State
 NAME_LIMIT = 60
 # A room still opening after this long lost its task: the sweep hands it out again.
 STALLED_AFTER = timedelta(minutes=2)
-# Feishu codes of the create-chat page (https://open.feishu.cn/document/server-docs/group/chat/create).
-BOT_NOT_ENABLED = 232025
-APP_UNAVAILABLE = 232034
-USERS_NOT_VISIBLE = 232024
 
 
 # --- Which app opens rooms ------------------------------------------------------------------
@@ -86,13 +83,25 @@ def app_for(incident: Incident) -> FeishuApp | None:
     return next((app for app in rooms if delivering and app.pk == delivering.pk), None)
 
 
+ROOMS = "feishu_war_rooms"  # the related name of an incident's rooms
+
+
 def room_of(incident: Incident) -> WarRoom | None:
-    return (
-        WarRoom.objects.filter(incident=incident)
-        .exclude(state=State.FAILED)
-        .select_related("app", "chat")
-        .first()
-    )
+    """The incident's room, opening or open (not a failed one); from ``prefetch_rooms`` when
+    the incident was read with it."""
+    prefetched = getattr(incident, "_prefetched_objects_cache", {}).get(ROOMS)
+    rooms = prefetched if prefetched is not None else _rooms().filter(incident=incident)[:1]
+    return next((room for room in rooms if room.state != State.FAILED), None)
+
+
+def _rooms() -> Any:
+    return WarRoom.objects.exclude(state=State.FAILED).select_related("app", "chat")
+
+
+def prefetch_rooms(incidents: Any) -> Any:
+    """``incidents`` (a queryset) with their rooms read along, for ``room_of``: one query for
+    all, and none at all while no app has war rooms on."""
+    return incidents.prefetch_related(Prefetch(ROOMS, queryset=_rooms())) if in_use() else incidents
 
 
 def chat_link(app: FeishuApp, chat_id: str) -> str:
@@ -113,23 +122,73 @@ def room_name(incident: Incident) -> str:
     return name if len(name) <= NAME_LIMIT else name[: NAME_LIMIT - 1] + "…"
 
 
+# --- Which apps have war rooms on -----------------------------------------------------------------
+#
+# The war-room offer is asked on every incident page, card and API answer, and most consoles
+# have no app with war rooms on: the shared cache keeps the ids of the enabled apps that have,
+# so that "nothing" (and, with one such app, "offered") costs no query. It is written by every
+# save or delete of an app (``apps_changed``, connected in ``FeishuConfig.ready``) and again by
+# the minute's sweep (``hand_out_stalled``), which also writes it back after the cache was
+# emptied. Until then no room is offered; asking for one (``WarRoomOffers.run``, a rule's
+# ``open_for_rule``) always reads the apps themselves.
+
+APPS_KEY = "feishu:war-room-apps"
+
+
+def apps_in_use() -> list[int]:
+    """The ids of the enabled apps with war rooms on, as last counted (no query)."""
+    return list(cache.get(APPS_KEY) or [])
+
+
+def in_use() -> bool:
+    """Whether an enabled app has war rooms on, as last counted (no query)."""
+    return bool(apps_in_use())
+
+
+def count_apps_in_use() -> list[int]:
+    """Count again the enabled apps with war rooms on, and keep their ids."""
+    ids = list(
+        FeishuApp.objects.filter(enabled=True, war_room_enabled=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    cache.set(APPS_KEY, ids, timeout=None)
+    return ids
+
+
+def apps_changed(sender: Any, **kwargs: Any) -> None:
+    """``post_save`` / ``post_delete`` of ``FeishuApp``: counted now (this transaction sees
+    its own change) and again once it commits (a rollback leaves the sweep to correct it)."""
+    count_apps_in_use()
+    transaction.on_commit(count_apps_in_use, robust=True)
+
+
 # --- What the incident offers (oncall.offers) ----------------------------------------------------
 
 
 class WarRoomOffers:
-    """``oncall.offers.OfferProvider``: "Open a war room" while the incident has none (or the
-    last attempt failed), the link "War room" once it has one."""
+    """``oncall.offers.OfferProvider`` (``FeishuPlatform.offer_providers``): "Open a war room"
+    while the incident has none (or the last attempt failed), the link "War room" once it has
+    one. No query while no app has war rooms on (``apps_in_use``); otherwise one for the room
+    (none when the caller prefetched ``feishu_war_rooms``: ``prefetch_rooms``), and for the
+    action, where several apps have war rooms, the look-up of the one that serves the
+    incident (``app_for``)."""
 
     def links(self, incident: Incident) -> list[OfferedLink]:
-        room = room_of(incident) if incident.pk else None  # a sample card's incident: none
+        # A sample card's incident (no pk) has no room.
+        if incident.pk is None or not in_use():
+            return []
+        room = room_of(incident)
         if room is None or room.state != State.OPEN or room.chat is None:
             return []
         return [OfferedLink(KEY, _("War room"), chat_link(room.app, room.chat.chat_id))]
 
     def actions(self, incident: Incident) -> list[OfferedAction]:
-        if incident.pk is None or incident.merged_into_id is not None:
+        apps_on = apps_in_use() if incident.pk is not None else []
+        if not apps_on or room_of(incident) is not None:
             return []
-        if app_for(incident) is None or room_of(incident) is not None:
+        # One app with war rooms serves every incident; among several, the delivering one.
+        if len(apps_on) > 1 and app_for(incident) is None:
             return []
         return [OfferedAction(KEY, _("Open a war room"), icon="💬", takes_people=True)]
 
@@ -143,8 +202,8 @@ class WarRoomOffers:
             return ActionResult(
                 False, _("No Feishu app with war rooms enabled serves this incident.")
             )
-        people = list((options or {}).get("people") or [])
-        room = request(incident, app, actor, people)
+        # ``oncall.offers.run_action`` resolved them: active members of the channel.
+        room = request(incident, app, actor, list(options.get("people") or []))
         return outcome(room)
 
 
@@ -223,7 +282,9 @@ SEVERITIES_OF = {
 
 
 def rule_wants_room(rule: Any, incident: Incident) -> bool:
-    option = RuleWarRoom.objects.filter(rule=rule).values_list("when", flat=True).first()
+    """Whether ``rule``'s option covers ``incident``'s severity (the rule's ``feishu_war_room``
+    as prefetched by ``prefetch_rules``, else one query)."""
+    option = escalation_targets.war_room_option(rule)
     if not option:
         return False
     return option == AutoWarRoom.ALWAYS or incident.severity in SEVERITIES_OF.get(option, set())
@@ -251,6 +312,11 @@ class Invitation:
     invited: list[str]
     refused: list[str]
     user_ids: list[int]
+
+    def described(self) -> str:
+        """ "Alice, Bob; not invited: Carol (no linked Feishu account in Ops)"."""
+        text = ", ".join(self.invited) or "nobody"
+        return f"{text}; not invited: {', '.join(self.refused)}" if self.refused else text
 
 
 def open_room(room_id: int) -> None:
@@ -353,10 +419,10 @@ def _opened(room: WarRoom, chat_id: str, invitation: Invitation) -> None:
             state=State.OPEN,
             chat=chat,
             name=chat.name,
-            invited_user_ids=invitation.user_ids,
             opened_at=now,
             updated_at=now,
         )
+        locked.invited_people.add(*invitation.user_ids)
         record(
             incident, TimelineEntry.Kind.WAR_ROOM, _asker(room), _opened_message(chat, invitation)
         )
@@ -371,10 +437,7 @@ def _asker(room: WarRoom) -> Actor:
 
 
 def _opened_message(chat: FeishuChat, invitation: Invitation) -> str:
-    text = f"War room “{chat.name}” opened; invited {', '.join(invitation.invited) or 'nobody'}"
-    if invitation.refused:
-        text += f"; not invited: {', '.join(invitation.refused)}"
-    return text + "."
+    return f"War room “{chat.name}” opened; invited {invitation.described()}."
 
 
 def _failed(room: WarRoom, reason: str) -> None:
@@ -398,22 +461,7 @@ def _enqueue_pin(room_id: int) -> None:
 
 
 def explain(exc: errors.FeishuError) -> str:
-    """A refused room in words an admin can act on."""
-    if exc.code in errors.MISSING_SCOPE_CODES:
-        return _(
-            "The Feishu app may not create group chats: request the im:chat permission under "
-            "Permissions in the Feishu developer console and publish a new version."
-        )
-    if exc.code == BOT_NOT_ENABLED:
-        return _(
-            "The Feishu app's bot may not create group chats: enable the Bot feature of the "
-            "app in the Feishu developer console and publish a new version."
-        )
-    if exc.code == APP_UNAVAILABLE:
-        return _(
-            "The Feishu app is unavailable or disabled in its tenant: a Feishu administrator "
-            "must enable it before it can create group chats."
-        )
+    """A refused room in words an admin can act on (``errors.explain``)."""
     return errors.explain(exc, doing=_("creating a group chat"), scopes="im:chat")
 
 
@@ -425,18 +473,18 @@ class CardNotSentYet(Exception):
 
 
 def pin_card(room_id: int) -> bool:
-    """Pin the room's card; False when there is nothing (more) to pin. Raises
-    ``CardNotSentYet`` while the card is on its way."""
+    """Pin the room's card (its current copy in the room: a resent card supersedes the first);
+    False when there is nothing (more) to pin. Raises ``CardNotSentYet`` while the card is on
+    its way, and ``errors.RateLimited`` / ``errors.TransientError`` to be tried again; a room
+    whose pin is lost with its task (retries spent, a killed worker) is handed out again by
+    ``hand_out_stalled``. Feishu's refusal is kept on the row (``pin_error``), and ends it."""
     room = WarRoom.objects.select_related("app").filter(pk=room_id, state=State.OPEN).first()
-    if room is None or room.pinned_message_id or room.chat_id is None:
+    if room is None or room.pinned_message_id or room.pin_error or room.chat_id is None:
         return False
     copy = (
-        SentCard.objects.filter(
-            delivery__incident_id=room.incident_id,
-            delivery__app_id=room.app_id,
-            delivery__chat_id=room.chat_id,
-        )
-        .order_by("sent_at", "id")
+        _cards_in(room.incident_id, room.app_id, room.chat_id)
+        .filter(superseded_at__isnull=True)
+        .order_by("-sent_at", "-id")
         .first()
     )
     if copy is None:
@@ -447,13 +495,25 @@ def pin_card(room_id: int) -> bool:
     except (errors.RateLimited, errors.TransientError):
         raise
     except errors.FeishuError as exc:
-        # The card is there, unpinned: worth a line in the log, not a failed room.
+        # The card is there, unpinned: worth a line on the row and in the log, not a failed room.
         logger.warning("war room %s: card not pinned: %s", room.pk, exc)
+        _unpinned(room.pk).update(pin_error=str(exc)[:300])
         return False
     finally:
         client.session.close()
-    WarRoom.objects.filter(pk=room.pk).update(pinned_message_id=copy.message_id)
-    return True
+    # Pinned twice (a twin task) is still one pin: the first message recorded stays.
+    return _unpinned(room.pk).update(pinned_message_id=copy.message_id) == 1
+
+
+def _cards_in(incident_id: Any, app_id: Any, chat_id: Any) -> Any:
+    """The copies of the incident's card sent to the room's chat (ids, or ``OuterRef``s)."""
+    return SentCard.objects.filter(
+        delivery__incident_id=incident_id, delivery__app_id=app_id, delivery__chat_id=chat_id
+    )
+
+
+def _unpinned(room_id: int) -> Any:
+    return WarRoom.objects.filter(pk=room_id, pinned_message_id="", pin_error="")
 
 
 def invite_later(room_id: int, user_ids: Sequence[int]) -> None:
@@ -466,7 +526,7 @@ def invite_later(room_id: int, user_ids: Sequence[int]) -> None:
     people = list(
         get_user_model()
         .objects.filter(pk__in=list(user_ids), is_active=True)
-        .exclude(pk__in=room.invited_user_ids)
+        .exclude(pk__in=room.invited_people.values("pk"))
     )
     if not people:
         return
@@ -475,39 +535,49 @@ def invite_later(room_id: int, user_ids: Sequence[int]) -> None:
         invitation = invite(client, room.app, room.chat.chat_id, people)
     finally:
         client.session.close()
-    with transaction.atomic():
-        locked = WarRoom.objects.select_for_update().get(pk=room.pk)
-        locked.invited_user_ids = list(dict.fromkeys(locked.invited_user_ids + invitation.user_ids))
-        locked.save(update_fields=["invited_user_ids"])
-    text = f"Invited to the war room: {', '.join(invitation.invited) or 'nobody'}"
-    if invitation.refused:
-        text += f"; not invited: {', '.join(invitation.refused)}"
-    record(room.incident, TimelineEntry.Kind.WAR_ROOM, Actor.system(), text + ".")
+    room.invited_people.add(*invitation.user_ids)  # once each, however many tasks add them
+    message = f"Invited to the war room: {invitation.described()}."
+    record(room.incident, TimelineEntry.Kind.WAR_ROOM, Actor.system(), message)
 
 
 def invite_newly_notified(incident: Incident, app: FeishuApp, people: Sequence[Any]) -> None:
     """A later level notified ``people``: invite them to the incident's open room in ``app``
     (inside the escalation step's transaction; the invitation goes after commit)."""
     room = WarRoom.objects.filter(incident=incident, app=app, state=State.OPEN).first()
-    ids = [p.pk for p in people if room is not None and p.pk not in room.invited_user_ids]
-    if room is None or not ids:
+    if room is None:
+        return
+    invited = set(room.invited_people.values_list("pk", flat=True))
+    ids = [p.pk for p in people if p.pk not in invited]
+    if not ids:
         return
     transaction.on_commit(lambda: _enqueue_invite(room.pk, ids))
 
 
 def hand_out_stalled(now: Any = None) -> int:
     """Hand out again the rooms whose opening task was lost (a killed worker): their uuid makes
-    the second try find the chat the first one may have made. Returns how many."""
+    the second try find the chat the first one may have made; and the open rooms whose card
+    was sent but is not pinned yet, nor refused a pin (the pinning task gave up waiting for the
+    card, or was lost). Returns how many rooms were handed out."""
     now = now or timezone.now()
-    stalled = list(
-        WarRoom.objects.filter(state=State.OPENING, updated_at__lt=now - STALLED_AFTER).values_list(
-            "pk", flat=True
-        )
-    )
-    WarRoom.objects.filter(pk__in=stalled).update(updated_at=now)
-    for pk in stalled:
-        _enqueue_open(pk)
-    return len(stalled)
+    count_apps_in_use()  # brings back what an emptied cache forgot (see ``in_use``)
+    stale = Q(updated_at__lt=now - STALLED_AFTER)
+    card_sent = Exists(_cards_in(OuterRef("incident_id"), OuterRef("app_id"), OuterRef("chat_id")))
+    unpinned = Q(state=State.OPEN, pinned_message_id="", pin_error="") & Q(card_sent)
+    handed = {
+        _enqueue_open: _take(WarRoom.objects.filter(stale, state=State.OPENING), now),
+        _enqueue_pin: _take(WarRoom.objects.filter(stale & unpinned), now),
+    }
+    for enqueue, pks in handed.items():
+        for pk in pks:
+            enqueue(pk)
+    return sum(len(pks) for pks in handed.values())
+
+
+def _take(rooms: Any, now: Any) -> list[int]:
+    """The rooms' ids, marked as handed out now (the next sweep leaves them a while)."""
+    pks = list(rooms.values_list("pk", flat=True))
+    WarRoom.objects.filter(pk__in=pks).update(updated_at=now)
+    return pks
 
 
 def give_up(room_id: int, exc: errors.FeishuError) -> None:

@@ -353,13 +353,16 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
         An action that ``takes_people`` reads ``people`` (members of the incident's channel;
         400 for anyone else)."""
         incident = self.get_object()  # 404 outside the user's channels
-        options = _offer_options(incident, key, request.data)
+        payload = s.OfferedActionRequestSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
         try:
             result = offers.run_action(
-                incident, key, Actor(request.user, ActionSource.API), options
+                incident, key, Actor(request.user, ActionSource.API), payload.validated_data
             )
         except offers.UnknownAction as unknown:
             raise NotFound(str(unknown)) from None
+        except offers.InvalidOptions as invalid:
+            raise ValidationError({invalid.field: [invalid.message]}) from None
         detail = _incident_details(request.user).get(pk=incident.pk)
         return Response(
             {
@@ -690,21 +693,3 @@ class EscalationRuleViewSet(viewsets.ModelViewSet):
             .prefetch_related("levels__users", "levels__schedules")
             .order_by("channel__name", "position", "id")
         )
-
-
-def _offer_options(incident: Incident, key: str, data: Any) -> dict[str, Any]:
-    """The body's options for the offered action ``key`` (``people`` for one that takes
-    people, each a member of the incident's channel): 400 for a bad one."""
-    payload = s.OfferedActionRequestSerializer(data=data)
-    payload.is_valid(raise_exception=True)
-    people = payload.validated_data.get("people") or []
-    offered = next((a for a in offers.incident_actions(incident) if a.key == key), None)
-    if offered is None or not offered.takes_people or not people:
-        return {}
-    members = set(incident.channel.members.values_list("pk", flat=True))
-    outsiders = [str(p) for p in people if p.pk not in members]
-    if outsiders:
-        raise ValidationError(
-            {"people": [f"Not members of the incident's channel: {', '.join(outsiders)}."]}
-        )
-    return {"people": people}

@@ -37,11 +37,13 @@ def run(request: HttpRequest, public_id: UUID, key: str) -> HttpResponse:
     if request.method == "GET":
         context = {"incident": incident, "action": offered, "people": _people(incident)}
         return render(request, "oncall/incident_offer_confirm.html", context)
-    options = {"people": _chosen(request, incident)} if offered.takes_people else {}
+    options = {"people": _chosen(request)} if offered.takes_people else {}
     try:
         result = offers.run_action(incident, key, Actor(request.user, ActionSource.WEB), options)
     except PermissionDenied as denied:
         messages.error(request, str(denied))
+    except offers.InvalidOptions as invalid:
+        messages.error(request, invalid.message)
     except offers.UnknownAction as unknown:
         messages.warning(request, str(unknown))
     else:
@@ -50,21 +52,18 @@ def run(request: HttpRequest, public_id: UUID, key: str) -> HttpResponse:
 
 
 def _people(incident: Incident) -> list[Any]:
-    """Whom an action that takes people may name: the channel's active members."""
-    return list(incident.channel.members.filter(is_active=True).order_by("first_name", "username"))
+    """Whom an action that takes people may name (``offers.eligible_people``), by name."""
+    return list(offers.eligible_people(incident).order_by("first_name", "username"))
 
 
-def _chosen(request: HttpRequest, incident: Incident) -> list[Any]:
-    """The people the form named, kept to the channel's members (others are ignored)."""
-    ids = [value for value in request.POST.getlist("people") if value.isdigit()]
-    return list(incident.channel.members.filter(is_active=True, pk__in=ids))
+def _chosen(request: HttpRequest) -> list[int | str]:
+    """The people the form named, by id; ``offers.run_action`` refuses anyone it may not name
+    (and a value that is not an id)."""
+    return [int(value) if value.isdigit() else value for value in request.POST.getlist("people")]
 
 
 def offered_context(incident: Incident) -> dict[str, object]:
-    """What the incident page shows of ``oncall.offers``: its links and its actions (none on a
-    merged incident, which is closed and holds no alerts)."""
-    if incident.merged_into_id is not None:
-        return {"offered_links": [], "offered_actions": []}
+    """What the incident page shows of ``oncall.offers``: its links and its actions."""
     return {
         "offered_links": offers.incident_links(incident),
         "offered_actions": offers.incident_actions(incident),

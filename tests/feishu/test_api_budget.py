@@ -1,6 +1,7 @@
-"""The API budget: every Open API call counted per app and quota month, warnings at 80 % and
-100 % claimed once, Feishu's 99991403 in plain words, and the admin page and the API showing it.
-The HTTP layer is mocked with ``responses``; the counter is the real database one."""
+"""The API budget: calls counted per app and quota month by the real database meter, warnings
+at 80 % and 100 % given once (by the call whose number reaches them), and the admin page and
+the API showing it. Counting a client's calls and Feishu's 99991403 are tested against the
+sandbox (``tests/feishu/sandbox/test_budget_spent.py``)."""
 
 from __future__ import annotations
 
@@ -8,46 +9,18 @@ import threading
 from datetime import UTC, date, datetime
 
 import pytest
-import responses
-from django.core.cache import cache
 from django.db import connection
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from integrations.feishu import budget
-from integrations.feishu.client import errors
-from integrations.feishu.client.open_api import token_cache_key
 from integrations.feishu.models import ApiPlan, ApiUsage
 from tests.factories import FeishuAppFactory
-
-OPEN = "https://open.feishu.cn"
-TOKEN_URL = f"{OPEN}/open-apis/auth/v3/tenant_access_token/internal"
-MESSAGES_URL = f"{OPEN}/open-apis/im/v1/messages"
-CARD = {"config": {"update_multi": True}, "elements": []}
-SENT = {"code": 0, "data": {"message_id": "om_1"}}
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 @pytest.fixture
 def app(db):
     return FeishuAppFactory(platform="feishu", api_base_url="")
-
-
-def client_of(app, **options):
-    """The app's client (its database meter), its token already cached, no rate limiter."""
-    options.setdefault("limiter", None)
-    client = app.client(**options)
-    cache.set(token_cache_key(client.credentials), "t-cached-token")
-    return client
-
-
-def send(client):
-    return client.send_message("open_id", "ou_1", CARD, "uuid-1")
 
 
 def calls_of(app) -> int:
@@ -61,29 +34,6 @@ def with_calls(app, calls: int) -> None:
 
 
 # --- Counting ---------------------------------------------------------------------------------
-
-
-def test_it_counts_every_call_per_app_including_the_token_fetch(rsps, app):
-    other = FeishuAppFactory(platform="feishu", api_base_url="")
-    rsps.post(TOKEN_URL, json={"code": 0, "tenant_access_token": "t-1", "expire": 7200})
-    rsps.post(MESSAGES_URL, json=SENT)
-    client = app.client(limiter=None)
-    client.forget_token()
-
-    send(client)
-    send(client)
-
-    assert calls_of(app) == 3  # one token, two sends
-    assert not ApiUsage.objects.filter(app=other).exists()
-
-
-def test_a_call_refused_by_feishu_is_counted_too(rsps, app):
-    rsps.post(MESSAGES_URL, status=400, json={"code": 230002, "msg": "bot not in chat"})
-
-    with pytest.raises(errors.BotNotInChat):
-        send(client_of(app))
-
-    assert calls_of(app) == 1
 
 
 @pytest.mark.parametrize(
@@ -112,7 +62,7 @@ def test_each_month_has_its_own_count(app):
 # --- Warnings ---------------------------------------------------------------------------------
 
 
-def test_the_calls_that_reach_80_and_100_percent_each_claim_their_warning_once(app):
+def test_the_calls_that_reach_80_and_100_percent_each_warn_once(app):
     app.api_monthly_quota = 10
     with_calls(app, 6)
     meter = budget.DatabaseMeter(app)
@@ -138,12 +88,33 @@ def test_a_second_meter_does_not_warn_again_this_month(app):
     assert second.take_crossings() == []
 
 
+def test_meters_counting_in_turn_warn_once_between_them(app):
+    app.api_monthly_quota = 10
+    meters = [budget.DatabaseMeter(app) for _ in range(3)]
+    for n in range(12):
+        meters[n % 3].count_call()
+
+    # Calls 8 and 10 were the second and the first meter's.
+    assert [m.take_crossings() for m in meters] == [[100], [80], []]
+
+
+def test_a_limit_lowered_below_the_count_is_past_its_thresholds_without_a_warning(app):
+    with_calls(app, 500)
+    app.api_monthly_quota = 100
+    meter = budget.DatabaseMeter(app)
+
+    meter.count_call()
+
+    assert meter.take_crossings() == []
+    assert budget.usage(app).level == "100"  # the admin page and the API say it
+
+
 def test_a_raised_limit_warns_again_when_its_own_80_percent_is_reached(app):
     app.api_monthly_quota = 10
     with_calls(app, 9)
     meter = budget.DatabaseMeter(app)
     meter.count_call()
-    assert meter.take_crossings() == [100]  # 80 % was passed before the meter counted: claimed
+    assert meter.take_crossings() == [100]  # 80 % was the 8th call, before this meter
     app.api_monthly_quota = 50_000  # the tenant was given more (Feishu raised free tenants)
     with_calls(app, 39_999)
 
@@ -169,47 +140,7 @@ def test_the_free_plan_is_the_default_with_10000_calls():
     assert (app.api_plan, app.monthly_call_limit) == (ApiPlan.FREE, 10_000)
 
 
-# --- Spent ------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("status", [400, 429])
-def test_feishus_99991403_is_a_spent_quota_in_plain_words(rsps, app, status):
-    rsps.post(MESSAGES_URL, status=status, json={"code": 99991403, "msg": "quota exceeded"})
-
-    with pytest.raises(errors.QuotaExhausted) as caught:
-        send(client_of(app))
-
-    assert caught.value.permanent
-    assert str(caught.value) == (
-        "Feishu's monthly API quota for this app is spent (10,000 calls on the free plan); "
-        "cards resume next month or after changing the plan."
-    )
-    assert budget.usage(app).level == "spent"
-
-
-def test_once_spent_it_stops_calling_until_the_plan_changes(rsps, app):
-    refused = rsps.post(MESSAGES_URL, status=400, json={"code": 99991403, "msg": "quota"})
-    with pytest.raises(errors.QuotaExhausted):
-        send(client_of(app))
-
-    with pytest.raises(errors.QuotaExhausted):
-        send(client_of(app))
-    assert (refused.call_count, calls_of(app)) == (1, 1)  # not sent, not counted
-
-    app.api_plan = ApiPlan.UNLIMITED  # the admin says the tenant upgraded
-    app.save()
-    rsps.replace(responses.POST, MESSAGES_URL, json=SENT)
-    assert send(client_of(app)) == "om_1"
-    assert budget.usage(app).level == ""
-
-
-def test_a_spent_quota_at_token_fetch_is_not_reported_as_wrong_credentials(rsps, app):
-    rsps.post(TOKEN_URL, status=400, json={"code": 99991403, "msg": "quota"})
-    client = app.client(limiter=None)
-    client.forget_token()
-
-    with pytest.raises(errors.QuotaExhausted):
-        send(client)
+# --- Spent: against the sandbox, in tests/feishu/sandbox/test_budget_spent.py ----------------
 
 
 # --- Showing it -------------------------------------------------------------------------------
@@ -267,7 +198,7 @@ def test_the_admin_page_says_nothing_alarming_below_80_percent(app, admin_client
 @pytest.mark.django_db(transaction=True)
 def test_threads_counting_at_once_lose_no_call_and_warn_once_each():
     """Four connections x 50 calls at once, from an empty month: the count is exact and each
-    threshold is claimed by exactly one call."""
+    threshold is reached by exactly one call, which alone warns."""
     assert connection.vendor == "postgresql"
     app = FeishuAppFactory(api_monthly_quota=100)
     barrier = threading.Barrier(4)

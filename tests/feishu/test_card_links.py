@@ -142,3 +142,41 @@ def test_the_body_joins_resource_and_leaves_out_the_table_text(app, incident):
     assert "**resource**: db-1, db-2" in body
     assert "body&#95;text&#95;with&#95;table" not in body
     assert "body_text_with_table" not in body
+
+
+def test_a_click_whose_options_are_refused_is_answered_with_a_toast(settings):
+    """The card runs an action without options; a provider that wants some refuses it
+    (``offers.InvalidOptions``) and the clicker is told why."""
+    from integrations.feishu.inbound.card_actions import CardAction
+    from integrations.feishu.inbound.incident_buttons import handle_offer
+    from integrations.feishu.models import LinkedAccount
+    from tests.factories import FeishuAppFactory, UserFactory
+
+    settings.INCIDENT_OFFERS = ["tests.offers_provider.PickyOffers"]
+    app = FeishuAppFactory()
+    alice = UserFactory(username="alice")
+    LinkedAccount.objects.create(user=alice, app=app, open_id="ou_alice")
+    incident = IncidentFactory(channel=ChannelFactory())
+    incident.channel.members.add(alice)
+    value = {"action": "offer", "incident": str(incident.public_id), "key": "test:picky"}
+    click = CardAction(
+        app=app,
+        format="new",
+        open_id="ou_alice",
+        union_id="",
+        user_id="",
+        value=value,
+        tag="button",
+        option=None,
+        message_id="om_card",
+        chat_id="",
+        update_token="",
+    )
+
+    answer = handle_offer(click)
+
+    assert (answer.toast_type, answer.toast, answer.card) == (
+        "error",
+        "Name someone to page.",
+        None,
+    )

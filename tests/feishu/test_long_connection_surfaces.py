@@ -198,3 +198,52 @@ def test_a_push_for_a_disabled_app_is_refused(lc_app):
         handle_pushed(lc_app.pk, json.dumps(bot_added(lc_app)).encode())
 
     assert not FeishuChat.objects.exists()
+
+
+def test_a_pushed_event_the_handler_refuses_is_refused_with_its_reason(lc_app):
+    payload = bot_added(lc_app, chat_id="oc_ws", event_id="ev-bad")
+    payload["event"]["chat_id"] = ""  # the handler answers 400 to a request URL
+
+    with pytest.raises(PushRefused) as refused:
+        handle_pushed(lc_app.pk, json.dumps(payload).encode())
+
+    assert "im.chat.member.bot.added_v1" in str(refused.value)
+
+
+# --- The heartbeat row: written per heartbeat, not per frame ----------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_messages_are_written_once_a_heartbeat_not_once_a_frame(lc_app, settings, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from integrations.feishu.long_connection import client as client_module
+    from integrations.feishu.long_connection.heartbeat import record_alive
+
+    settings.FEISHU_CONNECT_HEARTBEAT_SECONDS = 15
+    clock = [1000.0]
+    monkeypatch.setattr(client_module.time, "monotonic", lambda: clock[0])
+    record_connected(lc_app.pk)
+    worker = ThreadPoolExecutor(max_workers=1)
+    client = client_module.ConsoleWsClient(lc_app, worker)
+
+    def written() -> object:
+        worker.submit(lambda: None).result()  # what was handed to the worker is done
+        return ConnectionHeartbeat.objects.get(app=lc_app).last_message_at
+
+    try:
+        client.message_received()
+        first = client.last_message_at
+        for _ in range(3):
+            client.message_received()
+        assert written() == first  # the frames after the first stayed in memory
+        assert client.last_message_at > first
+        clock[0] += 15
+        client.message_received()
+        assert written() == client.last_message_at  # a heartbeat later: written
+        client.message_received()
+        record_alive({lc_app.pk: client.last_message_at})  # the supervisor's heartbeat
+        assert written() == client.last_message_at
+    finally:
+        worker.shutdown(wait=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from integrations.feishu import war_rooms
+from integrations.feishu import tasks, war_rooms
 from integrations.feishu.models import WarRoom
 from oncall.models import ActionSource, TimelineEntry
 from oncall.timeline import Actor
@@ -21,7 +21,7 @@ ROUNDS = 5
 def test_two_simultaneous_requests_make_one_room_and_one_opening(monkeypatch):
     assert connection.vendor == "postgresql"
     opened: list[int] = []
-    monkeypatch.setattr(war_rooms, "_enqueue_open", opened.append)
+    monkeypatch.setattr(tasks.open_war_room, "delay", opened.append)  # the queue, not a worker
     app = FeishuAppFactory(war_room_enabled=True)
     alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
     channel = ChannelFactory()

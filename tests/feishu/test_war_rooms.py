@@ -1,18 +1,16 @@
-"""War rooms against Feishu's own answers (mocked at the HTTP level with ``responses``): its
-refusals said in plain words, the room's name and link, and the rule option in the API."""
+"""War rooms without Feishu: what the offer costs and when it is offered, the room's name and
+link, its refusals in words, and the rule option in the API and the admin (against the sandbox:
+``tests/feishu/sandbox/test_war_rooms.py`` and ``test_war_room_refusals_and_pins.py``)."""
 
 from __future__ import annotations
 
 import pytest
-import responses
 
 from integrations.feishu import war_rooms
 from integrations.feishu.client import errors
 from integrations.feishu.escalation_targets import war_room_option
 from integrations.feishu.models import Platform, WarRoom
 from oncall import offers
-from oncall.models import ActionSource, TimelineEntry
-from oncall.timeline import Actor
 from tests.factories import (
     ESCALATION_RULE_PERMISSIONS,
     ChannelFactory,
@@ -24,15 +22,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-OPEN = "https://open.feishu.cn"
-CHATS_URL = f"{OPEN}/open-apis/im/v1/chats"
-TOKEN = {"code": 0, "msg": "ok", "tenant_access_token": "t-token", "expire": 7200}
-
-
-@pytest.fixture(autouse=True)
-def offered(settings):
-    settings.INCIDENT_OFFERS = ["integrations.feishu.war_rooms.WarRoomOffers"]
 
 
 @pytest.fixture
@@ -50,90 +39,6 @@ def incident(alice):
     channel = ChannelFactory(name="Databases")
     channel.members.add(alice)
     return IncidentFactory(channel=channel, title="Replication lag", severity="critical")
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.post(f"{OPEN}/open-apis/auth/v3/tenant_access_token/internal", json=TOKEN)
-        yield mock
-
-
-def refuse_create(rsps, code: int, msg: str) -> None:
-    rsps.post(CHATS_URL, status=400, json={"code": code, "msg": msg})
-
-
-def ask(incident, alice, capture) -> offers.ActionResult:
-    """Run the action, then its task (on commit), and say what the room came to."""
-    with capture(execute=True):
-        offers.run_action(incident, "war_room", Actor(alice, ActionSource.API))
-    return war_rooms.outcome(WarRoom.objects.get(incident=incident))
-
-
-REFUSALS = [
-    (
-        99991672,
-        "Access denied. One of the following scopes is required: [im:chat].",
-        "The Feishu app may not create group chats: request the im:chat permission under "
-        "Permissions in the Feishu developer console and publish a new version.",
-    ),
-    (
-        232025,
-        "Bot ability is not activated.",
-        "The Feishu app's bot may not create group chats: enable the Bot feature of the app in "
-        "the Feishu developer console and publish a new version.",
-    ),
-    (
-        232034,
-        "The app is unavailable or inactivated by the tenant.",
-        "The Feishu app is unavailable or disabled in its tenant: a Feishu administrator must "
-        "enable it before it can create group chats.",
-    ),
-]
-
-
-@pytest.mark.parametrize(("code", "msg", "words"), REFUSALS)
-def test_feishus_refusals_are_said_in_plain_words(
-    rsps, app, incident, alice, django_capture_on_commit_callbacks, code, msg, words
-):
-    refuse_create(rsps, code, msg)
-    result = ask(incident, alice, django_capture_on_commit_callbacks)
-    assert (result.ok, result.message) == (False, words)
-    room = WarRoom.objects.get(incident=incident)
-    assert (room.state, room.last_error) == (WarRoom.State.FAILED, words)
-    entries = incident.timeline.filter(kind=TimelineEntry.Kind.WAR_ROOM).order_by("id")
-    assert [e.message for e in entries] == [
-        "War room requested by Alice.",
-        f"War room not opened: {words}",
-    ]
-
-
-def test_a_failed_room_is_offered_again_and_tried_with_a_new_uuid(
-    rsps, app, incident, alice, django_capture_on_commit_callbacks
-):
-    refuse_create(rsps, 99991672, "scope")
-    ask(incident, alice, django_capture_on_commit_callbacks)
-    assert [a.key for a in offers.incident_actions(incident)] == ["war_room"]
-    first_uuid = WarRoom.objects.get(incident=incident).create_uuid
-    rsps.replace(responses.POST, CHATS_URL, json={"code": 0, "data": {"chat_id": "oc_room"}})
-    rsps.post(
-        f"{CHATS_URL}/oc_room/members",
-        json={"code": 0, "data": {"invalid_id_list": [], "not_existed_id_list": []}},
-    )
-    rsps.post(
-        f"{OPEN}/open-apis/im/v1/messages",
-        json={"code": 0, "data": {"message_id": "om_card"}},
-    )
-    rsps.post(f"{OPEN}/open-apis/im/v1/pins", json={"code": 0, "data": {"pin": {}}})
-    result = ask(incident, alice, django_capture_on_commit_callbacks)
-    room = WarRoom.objects.get(incident=incident)
-    assert room.state == WarRoom.State.OPEN
-    assert result.url == "https://applink.feishu.cn/client/chat/open?openChatId=oc_room"
-    assert room.create_uuid != first_uuid
-    creates = [c for c in rsps.calls if c.request.url.startswith(CHATS_URL + "?")]
-    create = creates[-1]
-    assert f"uuid={room.create_uuid}" in create.request.url
-    assert room.pinned_message_id == "om_card"
 
 
 def test_the_name_is_the_number_and_title_within_feishus_limit(incident):
@@ -160,18 +65,80 @@ def test_without_an_app_with_war_rooms_nothing_is_offered(incident):
     assert offers.incident_links(incident) == []
 
 
-def test_a_stalled_room_is_handed_out_again(app, incident, alice, monkeypatch):
-    from datetime import timedelta
+def test_without_an_app_with_war_rooms_the_offer_costs_no_query(
+    incident, django_assert_num_queries
+):
+    FeishuAppFactory(war_room_enabled=False)
+    offer = war_rooms.WarRoomOffers()
+    with django_assert_num_queries(0):
+        assert (offer.links(incident), offer.actions(incident)) == ([], [])
 
-    from django.utils import timezone
 
-    room = WarRoom.objects.create(incident=incident, app=app, requested_by=alice)
-    WarRoom.objects.filter(pk=room.pk).update(updated_at=timezone.now() - timedelta(minutes=5))
-    handed: list[int] = []
-    monkeypatch.setattr(war_rooms, "_enqueue_open", handed.append)
-    assert war_rooms.hand_out_stalled() == 1
-    assert handed == [room.pk]
-    assert war_rooms.hand_out_stalled() == 0
+def test_with_one_app_with_war_rooms_the_offer_reads_the_room_only(
+    app, incident, django_assert_num_queries
+):
+    offer = war_rooms.WarRoomOffers()
+    with django_assert_num_queries(1):
+        assert [action.key for action in offer.actions(incident)] == ["war_room"]
+    with django_assert_num_queries(1):
+        assert offer.links(incident) == []
+
+
+def test_with_several_apps_the_delivering_one_opens_the_room(app, incident):
+    from tests.factories import EscalationRuleFactory
+
+    other = FeishuAppFactory(war_room_enabled=True)
+    assert offers.incident_actions(incident) == []  # no rule chooses either
+    rule = EscalationRuleFactory(channel=incident.channel, feishu_app=other)
+    incident.escalation_rule = rule
+    incident.save()
+    assert [action.key for action in offers.incident_actions(incident)] == ["war_room"]
+    assert war_rooms.app_for(incident) == other
+
+
+def test_turning_war_rooms_on_or_off_is_seen_at_once(incident):
+    app = FeishuAppFactory(war_room_enabled=False)
+    app.war_room_enabled = True
+    app.save()
+    assert [a.key for a in offers.incident_actions(incident)] == ["war_room"]
+    app.enabled = False
+    app.save()
+    assert offers.incident_actions(incident) == []
+    app.enabled = True
+    app.save()
+    app.delete()
+    assert offers.incident_actions(incident) == []
+
+
+def test_the_sweep_counts_again_what_an_emptied_cache_forgot(app, incident):
+    from django.core.cache import cache
+
+    cache.clear()
+    assert offers.incident_actions(incident) == []  # until the next sweep
+    war_rooms.hand_out_stalled()
+    assert [a.key for a in offers.incident_actions(incident)] == ["war_room"]
+
+
+def test_a_merged_incident_offers_no_room(app, incident):
+    target = IncidentFactory(channel=incident.channel)
+    incident.merged_into = target
+    incident.save()
+    assert offers.incident_actions(incident) == []
+
+
+def test_the_room_is_read_once_for_the_link_and_the_action(
+    app, incident, alice, django_assert_num_queries
+):
+    from integrations.feishu.models import FeishuChat
+    from oncall.models import Incident
+
+    chat = FeishuChat.objects.create(app=app, chat_id="oc_room", name="#1")
+    WarRoom.objects.create(incident=incident, app=app, state=WarRoom.State.OPEN, chat=chat)
+    loaded = war_rooms.prefetch_rooms(Incident.objects.filter(pk=incident.pk)).get()
+    offer = war_rooms.WarRoomOffers()
+    with django_assert_num_queries(0):
+        assert [link.key for link in offer.links(loaded)] == ["war_room"]
+        assert offer.actions(loaded) == []
 
 
 def test_the_rule_option_is_set_and_shown_through_the_api(channel):
@@ -221,4 +188,4 @@ def test_it_speaks_chinese(app, incident):
     with translation.override("zh-hans"):
         assert [a.label for a in offers.incident_actions(incident)] == ["创建作战室"]
         refusal = war_rooms.explain(errors.PermanentError("scope", code=99991672))
-        assert refusal.startswith("飞书应用无权创建群聊")
+        assert refusal.startswith("飞书应用缺少创建群聊所需的权限")

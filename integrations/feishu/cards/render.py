@@ -376,8 +376,8 @@ def _note(incident: Incident, now: datetime) -> str:
 
 
 def _action_row(incident: Incident, state: DisplayState) -> list[dict]:
-    """The buttons' row, left out when the incident offers no action (a merged one) rather
-    than sent as an empty row."""
+    """The buttons' row, left out when the incident offers no action (a merged one offers
+    none) rather than sent as an empty row."""
     actions = _actions(incident, state)
     return [{"tag": "action", "actions": actions}] if actions else []
 
@@ -394,8 +394,8 @@ def _actions(incident: Incident, state: DisplayState) -> list[dict]:
             elements.append(_close_button(ref))
         else:
             elements.append(_one_click(name, ref))
-    if incident.merged_into_id is None:
-        elements += [_offered_button(offered, ref) for offered in incident_actions(incident)]
+    # ``oncall.offers`` offers nothing on a merged incident.
+    elements += [_offered_button(offered, ref) for offered in incident_actions(incident)]
     return elements
 
 

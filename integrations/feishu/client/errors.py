@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 REDACTED = "[redacted]"
 DEFAULT_RETRY_AFTER = 1.0
 
@@ -155,30 +158,54 @@ RETRY_AFTER_HEADER = "x-ogw-ratelimit-reset"
 MISSING_SCOPE_CODES = frozenset({99991672, 99991679})
 # The App ID belongs to the other platform (a Lark app on Feishu's host, or the reverse).
 WRONG_PLATFORM_CODE = 1000040351
+# The create-chat page's (https://open.feishu.cn/document/server-docs/group/chat/create).
+BOT_NOT_ENABLED_CODE = 232025
+APP_UNAVAILABLE_CODE = 232034
+# Refusals that say what an admin must change, whatever the call: said in these words.
+EXPLAINED_CODES = {
+    WRONG_PLATFORM_CODE: gettext_lazy(
+        "The App ID belongs to the other platform: choose Feishu or Lark to match."
+    ),
+    BOT_NOT_ENABLED_CODE: gettext_lazy(
+        "The Feishu app's bot is not enabled: enable the Bot feature of the app in the Feishu "
+        "developer console and publish a new version."
+    ),
+    APP_UNAVAILABLE_CODE: gettext_lazy(
+        "The Feishu app is unavailable or disabled in its tenant: a Feishu administrator must "
+        "enable it."
+    ),
+}
 
 
 def explain(exc: FeishuError, *, doing: str, scopes: str, nothing_done: str = "") -> str:
-    """A failed call in words an admin can act on, for the admin's and the API's messages:
-    ``doing`` is what was tried ("listing the bot's chats"), ``scopes`` the permissions it
-    needs, ``nothing_done`` what did not happen because of it ("Nothing was linked.").
-    No secrets: the client redacts them from ``exc``."""
-    then = f" {nothing_done}" if nothing_done else ""
-    if isinstance(exc, AuthError):
-        return f"{exc}{then}"
-    if isinstance(exc, (DestinationRefused, QuotaExhausted)):
-        return f"{exc}{then}"
+    """A failed call in words an admin can act on, in the active language, for the admin's,
+    the API's and the timeline's messages: ``doing`` is what was tried ("listing the bot's
+    chats", translated by the caller), ``scopes`` the permissions it needs, ``nothing_done``
+    what did not happen because of it ("Nothing was linked."). The one table of Feishu's
+    codes in words (``EXPLAINED_CODES``, the scopes', the typed errors'). No secrets: the
+    client redacts them from ``exc``."""
+    return f"{_explained(exc, doing, scopes)}{f' {nothing_done}' if nothing_done else ''}"
+
+
+def _explained(exc: FeishuError, doing: str, scopes: str) -> str:
+    if isinstance(exc, (AuthError, DestinationRefused, QuotaExhausted)):
+        return str(exc)
     if isinstance(exc, RateLimited):
-        return f"Feishu is rate limiting this app.{then} Try again in {exc.retry_after:g} s."
+        return _("Feishu is rate limiting this app. Try again in %(seconds)s s.") % {
+            "seconds": f"{exc.retry_after:g}"
+        }
     if isinstance(exc, TransientError):
-        return f"Feishu could not be reached or failed: {exc}.{then} Try again later."
+        return _("Feishu could not be reached or failed: %(error)s. Try again later.") % {
+            "error": exc
+        }
     if exc.code in MISSING_SCOPE_CODES:
-        return (
-            f"The app may not be {doing}: request {scopes} under Permissions in the Feishu "
-            f"developer console and publish a new version.{then}"
-        )
-    if exc.code == WRONG_PLATFORM_CODE:
-        return f"The App ID belongs to the other platform: choose Feishu or Lark to match.{then}"
-    return f"Feishu refused {doing} ({exc}).{then}"
+        return _(
+            "The Feishu app lacks a permission for %(doing)s: request %(scopes)s under "
+            "Permissions in the Feishu developer console and publish a new version."
+        ) % {"doing": doing, "scopes": scopes}
+    if exc.code in EXPLAINED_CODES:
+        return str(EXPLAINED_CODES[exc.code])
+    return _("Feishu refused %(doing)s (%(error)s).") % {"doing": doing, "error": exc}
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:

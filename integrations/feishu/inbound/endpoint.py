@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
@@ -53,8 +55,23 @@ CLICK_OUTCOMES = {
 }
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What Feishu gets back for one event or callback: the JSON ``data`` and the HTTP
+    ``status`` it goes with (the request URLs send both; the long connection sends ``data`` as
+    the frame's answer); for a card click, ``click``: its button and outcome, for /metrics."""
+
+    data: dict[str, Any]
+    status: int = 200
+    click: tuple[str, str] | None = None
+
+
 def _error(status: int, reason: str) -> JsonResponse:
     return JsonResponse({"error": reason}, status=status)
+
+
+def _refused(status: int, reason: str, click: tuple[str, str] | None = None) -> Answer:
+    return Answer({"error": reason}, status, click)
 
 
 @csrf_exempt
@@ -75,14 +92,16 @@ def callback(request: HttpRequest, public_id: UUID) -> JsonResponse:
             "Feishu app %s: callback refused (%s): %s", app.pk, rejected.status, rejected.reason
         )
         return _error(rejected.status, rejected.reason)
-    return respond(app, opened)
+    found = answer(app, opened)
+    response = JsonResponse(found.data, status=found.status)
+    return card_callback(response, *found.click) if found.click else response
 
 
-def respond(app: FeishuApp, opened: Callback) -> JsonResponse:
+def answer(app: FeishuApp, opened: Callback) -> Answer:
     """Handle an authenticated event or callback and build the answer Feishu expects. The
     request URLs (above) and the long connection (``feishu_connect``) both end here."""
     if opened.kind == "challenge":
-        return JsonResponse({"challenge": opened.challenge})
+        return Answer({"challenge": opened.challenge})
     if opened.kind == "card":
         return _card_callback(app, opened)
     return _event(app, opened)
@@ -98,33 +117,31 @@ def _first_delivery(app: FeishuApp, opened: Callback) -> bool:
     return False
 
 
-def _event(app: FeishuApp, opened: Callback) -> JsonResponse:
+def _event(app: FeishuApp, opened: Callback) -> Answer:
     try:
         with transaction.atomic():
             if not _first_delivery(app, opened):
-                return JsonResponse({})
+                return Answer({})
             handled = events.handle(app, opened.type, opened.event)
     except ValueError as exc:
         # The receipt was rolled back with the rest: nothing of this event was kept.
-        return _error(400, f"{opened.type}: {exc}.")
+        return _refused(400, f"{opened.type}: {exc}.")
     if not handled:
         # 200 all the same, or Feishu keeps re-sending an event nobody here wants.
         logger.info("Feishu app %s: event type %s is not handled; ignored", app.pk, opened.type)
-    return JsonResponse({})
+    return Answer({})
 
 
-def _card_callback(app: FeishuApp, opened: Callback) -> JsonResponse:
+def _card_callback(app: FeishuApp, opened: Callback) -> Answer:
     try:
         action = card_actions.card_action(app, opened)
     except card_actions.MalformedAction as exc:
-        return card_callback(
-            _error(400, f"Malformed card callback: {exc}."), "unknown", "malformed"
-        )
+        return _refused(400, f"Malformed card callback: {exc}.", ("unknown", "malformed"))
     button = action.name if action.name in CARD_ACTIONS else "unknown"  # /metrics' label
     if not _first_delivery(app, opened):
         # Feishu does not re-send card callbacks: this is a replay or a double delivery of one
         # click, and the click has already been acted on. Keep the card as it is.
-        return card_callback(JsonResponse({}), button, "duplicate")
+        return Answer({}, click=(button, "duplicate"))
     try:
         response = _dispatch(action)
         outcome = CLICK_OUTCOMES[response.toast_type]
@@ -139,7 +156,7 @@ def _card_callback(app: FeishuApp, opened: Callback) -> JsonResponse:
     if response.card is not None:
         # The answer replaces the clicked copy: the sync this click scheduled can skip it.
         delivery.record_shown(app, action.message_id, response.card)
-    return card_callback(JsonResponse(response.body(action.format)), button, outcome)
+    return Answer(response.body(action.format), click=(button, outcome))
 
 
 def _dispatch(action: CardAction) -> CardResponse:

@@ -69,6 +69,8 @@ def handle_offer(action: CardAction) -> CardResponse:
         result = offers.run_action(incident, key, actor)
     except PermissionDenied as denied:
         return CardResponse(str(denied), "warning")
+    except offers.InvalidOptions as invalid:
+        return CardResponse(invalid.message, "error")
     except offers.UnknownAction as unknown:
         return _refused(incident, str(unknown), action)
     incident.refresh_from_db()

@@ -5,6 +5,6 @@ callback URL.
 ``manage.py feishu_connect`` runs ``supervisor.Supervisor``: one official-SDK client
 (``lark_oapi.ws.Client``, ``client``) per enabled app in long-connection mode, each in a thread
 of its own, feeding the same handler as the request URLs (``bridge`` ->
-``inbound.endpoint.respond``), recording a heartbeat per app (``ConnectionHeartbeat``) that the
+``inbound.endpoint.answer``), recording a heartbeat per app (``ConnectionHeartbeat``) that the
 admin page and the API show (``status``).
 """

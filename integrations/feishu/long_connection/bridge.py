@@ -9,7 +9,6 @@ goes to a worker thread and the loop waits for it (a card answer is due within 3
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +32,7 @@ class PushRefused(Exception):
 
 
 def handle_pushed(app_pk: int, payload: bytes) -> dict[str, Any]:
-    """Run one pushed event or card callback through ``endpoint.respond``; its JSON answer."""
+    """Run one pushed event or card callback through ``endpoint.answer``; its JSON answer."""
     app = FeishuApp.objects.filter(pk=app_pk, enabled=True).first()
     if app is None:
         raise PushRefused("the app is disabled or gone")
@@ -42,11 +41,10 @@ def handle_pushed(app_pk: int, payload: bytes) -> dict[str, Any]:
     except Rejected as rejected:
         logger.warning("Feishu app %s: pushed event refused: %s", app_pk, rejected.reason)
         raise PushRefused(rejected.reason) from None
-    response = endpoint.respond(app, opened)
-    answer = json.loads(response.content)
-    if response.status_code != 200:
-        raise PushRefused(answer.get("error", f"HTTP {response.status_code}"))
-    return answer
+    answer = endpoint.answer(app, opened)
+    if answer.status != 200:
+        raise PushRefused(answer.data.get("error", f"HTTP {answer.status}"))
+    return answer.data
 
 
 def _in_request(app_pk: int, payload: bytes) -> dict[str, Any]:

@@ -16,11 +16,15 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 import lark_oapi as lark
 import lark_oapi.ws.client as sdk_ws
+from django.conf import settings
 from django.db import close_old_connections, connections
+from django.utils import timezone
 
 from integrations.feishu.long_connection import heartbeat
 from integrations.feishu.long_connection.bridge import ConsoleEventHandler
@@ -66,12 +70,17 @@ def _in_worker(worker: ThreadPoolExecutor, function, *args) -> None:
 
 
 class ConsoleWsClient(lark.ws.Client):
-    """The SDK's client, telling the console when it connects and disconnects."""
+    """The SDK's client, telling the console when it connects and disconnects, and when
+    messages arrive: in memory (``last_message_at``, which the supervisor's heartbeat writes),
+    and to the database only for the first message after connecting and then at most once a
+    heartbeat interval, not once a frame."""
 
     def __init__(self, app: FeishuApp, worker: ThreadPoolExecutor):
         self._app_pk = app.pk
         self._worker = worker
-        handler = ConsoleEventHandler(app.pk, worker, self._message_received)
+        self.last_message_at: datetime | None = None
+        self._written_at: float | None = None  # monotonic time of the last message written
+        handler = ConsoleEventHandler(app.pk, worker, self.message_received)
         super().__init__(
             app.app_id,
             app.app_secret,
@@ -80,12 +89,18 @@ class ConsoleWsClient(lark.ws.Client):
             log_level=lark.LogLevel.WARNING,
         )
 
-    def _message_received(self) -> None:
-        _in_worker(self._worker, heartbeat.record_message, self._app_pk)
+    def message_received(self) -> None:
+        self.last_message_at = timezone.now()
+        now = time.monotonic()
+        interval = settings.FEISHU_CONNECT_HEARTBEAT_SECONDS
+        if self._written_at is None or now - self._written_at >= interval:
+            self._written_at = now
+            _in_worker(self._worker, heartbeat.record_message, self._app_pk, self.last_message_at)
 
     async def _connect(self) -> None:
         await super()._connect()
         if self._conn is not None:
+            self._written_at = None  # the first message on a new socket shows at once
             _in_worker(self._worker, heartbeat.record_connected, self._app_pk)
 
     async def _disconnect(self) -> None:
@@ -126,6 +141,10 @@ class AppConnection:
     @property
     def connected(self) -> bool:
         return self._client is not None and self._client.connected
+
+    @property
+    def last_message_at(self) -> datetime | None:
+        return self._client.last_message_at if self._client is not None else None
 
     def _run(self) -> None:
         self._loop = THREAD_LOOP.current()

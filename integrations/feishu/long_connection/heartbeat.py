@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
+from django.db.models import Case, DateTimeField, F, Value, When
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -39,16 +42,26 @@ def record_disconnected(app_pk: int, error: str = "") -> None:
     _write(app_pk, **fields)
 
 
-def record_message(app_pk: int) -> None:
-    now = timezone.now()
-    _write(app_pk, connected=True, heartbeat_at=now, last_message_at=now)
+def record_message(app_pk: int, at: datetime) -> None:
+    """A message arrived at ``at`` (the first since connecting, or since the last heartbeat:
+    the client writes at most one a heartbeat interval, ``ConsoleWsClient``)."""
+    _write(app_pk, connected=True, heartbeat_at=at, last_message_at=at)
 
 
-def record_alive(app_pks: list[int]) -> None:
-    """The sockets of these apps are open now."""
-    ConnectionHeartbeat.objects.filter(app_id__in=app_pks).update(
-        connected=True, heartbeat_at=timezone.now(), process=this_process()
-    )
+def record_alive(last_messages: Mapping[int, datetime | None]) -> None:
+    """The sockets of these apps (the keys) are open now; each app's last message, where one
+    came (kept in memory by its client between heartbeats). One UPDATE for all."""
+    fields: dict[str, Any] = {
+        "connected": True,
+        "heartbeat_at": timezone.now(),
+        "process": this_process(),
+    }
+    received = [When(app_id=pk, then=Value(at)) for pk, at in last_messages.items() if at]
+    if received:
+        fields["last_message_at"] = Case(
+            *received, default=F("last_message_at"), output_field=DateTimeField()
+        )
+    ConnectionHeartbeat.objects.filter(app_id__in=list(last_messages)).update(**fields)
 
 
 @dataclass(frozen=True)

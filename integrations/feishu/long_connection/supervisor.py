@@ -5,7 +5,8 @@ Every ``FEISHU_CONNECT_HEARTBEAT_SECONDS`` it starts connections for apps switch
 connection (or added, or enabled), stops those of apps switched away (disabled, deleted),
 restarts a connection whose App ID, App Secret or host changed, restarts a thread that ended
 (Feishu refused it: wrong secret, too many connections) after a back-off, and records a
-heartbeat for every open socket. The SDK reconnects a dropped socket by itself.
+heartbeat for every open socket, with the last message each received (kept in memory by the
+client between heartbeats). The SDK reconnects a dropped socket by itself.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class Supervisor:
                     self._stop(pk)
             for app in wanted.values():
                 self._ensure(app)
-            open_now = [pk for pk, c in self.connections.items() if c.connected]
+            open_now = {pk: c.last_message_at for pk, c in self.connections.items() if c.connected}
             if open_now:
                 heartbeat.record_alive(open_now)
         finally:

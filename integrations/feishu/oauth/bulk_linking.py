@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 
 from integrations.feishu.cards import supersede
 from integrations.feishu.client import errors
@@ -149,7 +150,7 @@ def describe_error(exc: errors.FeishuError) -> str:
     """A failed lookup in words an admin can act on."""
     return errors.explain(
         exc,
-        doing="looking people up",
+        doing=gettext("looking people up"),
         scopes="contact:user.id:readonly",
-        nothing_done="Nothing was linked.",
+        nothing_done=gettext("Nothing was linked."),
     )

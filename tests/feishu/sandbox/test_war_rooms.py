@@ -38,7 +38,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def world(console_app, sandbox_app, sandbox_people, settings):
     """Alice, Bob and Dave are linked; Carol is not; Dave is outside the app's availability.
     All four are members of the channel and were notified in Feishu by the escalation."""
-    settings.INCIDENT_OFFERS = ["integrations.feishu.war_rooms.WarRoomOffers"]
     console_app.war_room_enabled = True
     console_app.save()
     sandbox_app.card_request_url = console_app.card_callback_url

@@ -1,5 +1,6 @@
 """The Feishu app integration in the admin: the guide's step 2 form, the URLs to paste back into
-Feishu with copy buttons, the setup checklist, "check configuration" and "sync chats now".
+Feishu with copy buttons, the setup checklist, "check configuration", "sync chats now", "link by
+email" and "send a test card".
 
 Secrets are write-only: the form never renders them back ("leave blank to keep").
 """
@@ -19,20 +20,13 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from integrations.feishu import chats, escalation_targets, setup_check
-from integrations.feishu.budget_admin import BUDGET_FIELDSET, ApiBudgetAdmin
+from integrations.feishu.admin.budget import BUDGET_FIELDSET, ApiBudgetAdmin
+from integrations.feishu.admin.linking_report import bulk_link_report
 from integrations.feishu.cards import sample
 from integrations.feishu.client import errors
 from integrations.feishu.long_connection import setup as long_connection_setup
 from integrations.feishu.long_connection.admin_fields import LongConnectionAdminMixin
-from integrations.feishu.models import (
-    ApiPlan,
-    CardDelivery,
-    FeishuApp,
-    FeishuChat,
-    InboundMode,
-    LinkedAccount,
-    SentCard,
-)
+from integrations.feishu.models import ApiPlan, FeishuApp, FeishuChat, InboundMode
 from integrations.feishu.oauth import bulk_linking
 from oncall.admin import AdminMedia, copy_field
 from oncall.timeline import display_name
@@ -413,63 +407,6 @@ class FeishuAppAdmin(ApiBudgetAdmin, LongConnectionAdminMixin, admin.ModelAdmin)
         return TemplateResponse(request, "admin/integrations/feishuapp/test_card.html", context)
 
 
-# Names listed in one message before "and N more": the admin's messages are one line each.
-REPORT_NAMES = 20
-
-
-def _names(users: list) -> str:
-    shown = ", ".join(display_name(u) for u in users[:REPORT_NAMES])
-    rest = len(users) - REPORT_NAMES
-    return f"{shown} and {rest} more" if rest > 0 else shown
-
-
-def bulk_link_report(result: bulk_linking.BulkLinkResult) -> list[tuple[int, str]]:
-    """The admin's messages for one app's one-click linking, most useful first."""
-    if result.considered == 0:
-        return [(messages.INFO, "every active console user is already linked.")]
-    report = []
-    if result.linked:
-        report.append((messages.SUCCESS, f"linked {len(result.linked)}: {_names(result.linked)}."))
-    if result.not_found:
-        report.append(
-            (
-                messages.WARNING,
-                f"not found in Feishu by email: {_names(result.not_found)}. Console accounts "
-                "have no mobile number, so the lookup is by email only; check the email, or "
-                "that the person is in the app's availability range.",
-            )
-        )
-    if result.taken:
-        taken = "; ".join(
-            f"{display_name(t.user)} (already linked to {display_name(t.linked_to)})"
-            for t in result.taken
-        )
-        report.append((messages.WARNING, f"not linked, the Feishu account is taken: {taken}."))
-    if result.shared_email:
-        report.append(
-            (
-                messages.WARNING,
-                f"not linked, these console users share an email: {_names(result.shared_email)}.",
-            )
-        )
-    if result.without_email:
-        report.append(
-            (
-                messages.WARNING,
-                f"not looked up, no email on the console account: {_names(result.without_email)}.",
-            )
-        )
-    if result.staff:
-        report.append(
-            (
-                messages.INFO,
-                f"not linked by email, staff and superusers: {_names(result.staff)}. They link "
-                "their own Feishu account while signed in to the console (Account page).",
-            )
-        )
-    return report
-
-
 class TestCardForm(forms.Form):
     recipient = forms.ChoiceField(
         help_text="A person with a linked account (their direct messages), or a group chat "
@@ -487,155 +424,3 @@ class TestCardForm(forms.Form):
             for chat in app.chats.filter(status=FeishuChat.Status.ACTIVE)
         ]
         self.fields["recipient"].choices = [("People", people), ("Chats", chats)]
-
-
-@admin.register(FeishuChat)
-class FeishuChatAdmin(admin.ModelAdmin):
-    """Synced from Feishu: read-only here. A chat the bot left stays listed (as broken) so
-    that whatever targets it can be fixed."""
-
-    list_display = ["__str__", "app", "status_badge", "chat_id", "synced_at"]
-    list_filter = [("app", admin.RelatedOnlyFieldListFilter), "status"]
-    search_fields = ["name", "chat_id"]
-    list_select_related = ["app"]
-    readonly_fields = [
-        "app",
-        "chat_id",
-        "name",
-        "description",
-        "status",
-        "first_seen_at",
-        "synced_at",
-        "status_changed_at",
-    ]
-    Media = AdminMedia
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    @admin.display(description="status", ordering="status")
-    def status_badge(self, chat: FeishuChat) -> SafeString:
-        css = "check-ok" if chat.usable else "check-failed"
-        return format_html('<span class="{}">{}</span>', css, chat.get_status_display())
-
-
-@admin.register(LinkedAccount)
-class LinkedAccountAdmin(admin.ModelAdmin):
-    """Console users linked to Feishu identities, one per user per app. Linking happens when a
-    person opens the app from Feishu; removing a link here makes them link again."""
-
-    list_display = ["user", "name", "email", "app", "open_id", "linked_at"]
-    list_filter = [("app", admin.RelatedOnlyFieldListFilter)]
-    search_fields = [
-        "name",
-        "email",
-        "user__username",
-        "user__email",
-        "user__first_name",
-        "user__last_name",
-        "open_id",
-    ]
-    list_select_related = ["user", "app"]
-    autocomplete_fields = ["user"]
-    readonly_fields = ["linked_at", "updated_at"]
-
-
-class LastDeliveryFailed(admin.SimpleListFilter):
-    title = "delivery outcome"
-    parameter_name = "outcome"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
-        return [("failed", "not delivered (any reason)"), ("sent", "delivered")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() == "failed":
-            return queryset.exclude(state__in=[CardDelivery.State.SENT, CardDelivery.State.PENDING])
-        if self.value() == "sent":
-            return queryset.filter(state=CardDelivery.State.SENT)
-        return queryset
-
-
-class SentCardInline(admin.TabularInline):
-    """The messages a delivery sent, and which card content each copy shows (read-only)."""
-
-    model = SentCard
-    fields = ["message_id", "fingerprint", "sent_at", "updated_at", "superseded_at"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    verbose_name_plural = "sent copies"
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
-@admin.register(CardDelivery)
-class CardDeliveryAdmin(admin.ModelAdmin):
-    """Every card sent (or not) for an incident: who, through which app, and what went wrong."""
-
-    list_display = [
-        "incident",
-        "recipient",
-        "app",
-        "state_badge",
-        "sent",
-        "attempts",
-        "last_error",
-        "updated_at",
-    ]
-    list_filter = [LastDeliveryFailed, "state", ("app", admin.RelatedOnlyFieldListFilter)]
-    search_fields = [
-        "user__username",
-        "user__first_name",
-        "user__last_name",
-        "chat__name",
-        "last_error",
-        "=sent_messages__message_id",  # a message id pasted from Feishu finds its delivery
-    ]
-    list_select_related = ["incident", "app", "user", "chat"]
-    readonly_fields = [f.name for f in CardDelivery._meta.fields]
-    inlines = [SentCardInline]
-    Media = AdminMedia
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    @admin.display(description="recipient")
-    def recipient(self, delivery: CardDelivery) -> str:
-        return delivery.recipient_name
-
-    @admin.display(description="state", ordering="state")
-    def state_badge(self, delivery: CardDelivery) -> SafeString:
-        css = "check-ok" if delivery.state == CardDelivery.State.SENT else "check-failed"
-        if delivery.state == CardDelivery.State.PENDING:
-            css = ""
-        return format_html('<span class="{}">{}</span>', css, delivery.get_state_display())
-
-
-class CardDeliveryInline(admin.TabularInline):
-    """On the incident's admin page (listed in settings.INCIDENT_ADMIN_INLINES)."""
-
-    model = CardDelivery
-    fields = ["recipient", "app", "state", "sent", "attempts", "last_error", "updated_at"]
-    readonly_fields = fields
-    extra = 0
-    max_num = 0
-    can_delete = False
-    verbose_name_plural = "Feishu card deliveries"
-
-    @admin.display(description="recipient")
-    def recipient(self, delivery: CardDelivery) -> str:
-        return delivery.recipient_name
-
-
-# The war rooms' list lives in its own module (this one is long enough).
-from integrations.feishu import admin_war_rooms  # noqa: E402, F401
