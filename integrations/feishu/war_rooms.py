@@ -126,22 +126,22 @@ def room_name(incident: Incident) -> str:
 #
 # The war-room offer is asked on every incident page, card and API answer, and most consoles
 # have no app with war rooms on: the shared cache keeps the ids of the enabled apps that have,
-# so that "nothing" (and, with one such app, "offered") costs no query. It is written by every
-# save or delete of an app (``apps_changed``, connected in ``FeishuConfig.ready``) and again by
-# the minute's sweep (``hand_out_stalled``), which also writes it back after the cache was
-# emptied. Until then no room is offered; asking for one (``WarRoomOffers.run``, a rule's
-# ``open_for_rule``) always reads the apps themselves.
+# so that "nothing" (and, with one such app, "offered") costs no query once counted. The
+# database stays the truth: a missing entry is counted again from it, and every save or delete
+# of an app (``apps_changed``, connected in ``FeishuConfig.ready``) drops the entry, at once
+# and again once its transaction commits, so that no process keeps what another changed.
 
 APPS_KEY = "feishu:war-room-apps"
 
 
 def apps_in_use() -> list[int]:
-    """The ids of the enabled apps with war rooms on, as last counted (no query)."""
-    return list(cache.get(APPS_KEY) or [])
+    """The ids of the enabled apps with war rooms on (a query only when not counted yet)."""
+    ids = cache.get(APPS_KEY)
+    return count_apps_in_use() if ids is None else list(ids)
 
 
 def in_use() -> bool:
-    """Whether an enabled app has war rooms on, as last counted (no query)."""
+    """Whether an enabled app has war rooms on."""
     return bool(apps_in_use())
 
 
@@ -157,10 +157,15 @@ def count_apps_in_use() -> list[int]:
 
 
 def apps_changed(sender: Any, **kwargs: Any) -> None:
-    """``post_save`` / ``post_delete`` of ``FeishuApp``: counted now (this transaction sees
-    its own change) and again once it commits (a rollback leaves the sweep to correct it)."""
-    count_apps_in_use()
-    transaction.on_commit(count_apps_in_use, robust=True)
+    """``post_save`` / ``post_delete`` of ``FeishuApp``: the count is dropped now (this
+    transaction's next read counts its own change) and once it commits (another process may
+    have counted meanwhile without it); after a rollback the next read counts afresh too."""
+    forget_apps_in_use()
+    transaction.on_commit(forget_apps_in_use, robust=True)
+
+
+def forget_apps_in_use() -> None:
+    cache.delete(APPS_KEY)
 
 
 # --- What the incident offers (oncall.offers) ----------------------------------------------------
@@ -559,7 +564,6 @@ def hand_out_stalled(now: Any = None) -> int:
     was sent but is not pinned yet, nor refused a pin (the pinning task gave up waiting for the
     card, or was lost). Returns how many rooms were handed out."""
     now = now or timezone.now()
-    count_apps_in_use()  # brings back what an emptied cache forgot (see ``in_use``)
     stale = Q(updated_at__lt=now - STALLED_AFTER)
     card_sent = Exists(_cards_in(OuterRef("incident_id"), OuterRef("app_id"), OuterRef("chat_id")))
     unpinned = Q(state=State.OPEN, pinned_message_id="", pin_error="") & Q(card_sent)
