@@ -280,3 +280,21 @@ def test_a_sandbox_on_loopback_outside_the_allow_list_is_warned_about(settings):
     settings.FEISHU_SANDBOX_BASE_URL = "https://oncall.example.com/sandbox/feishu"
     settings.OUTBOUND_ALLOWED_NETWORKS = []
     assert sandbox_outside_the_allow_list(None) == []
+
+
+def test_staff_who_may_only_view_apps_cannot_check_sync_or_link_them(client):
+    from django.contrib.auth.models import Permission
+
+    viewer = UserFactory(is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_feishuapp"))
+    client.force_login(viewer)
+    app = FeishuAppFactory()
+
+    listing = client.get(reverse("admin:integrations_feishuapp_changelist")).content.decode()
+    for action in ("check_configuration_action", "sync_chats_action", "link_by_email_action"):
+        assert action not in listing
+    for name in ("check", "sync"):
+        response = client.post(reverse(f"admin:integrations_feishuapp_{name}", args=[app.pk]))
+        assert response.status_code == 403
+    app.refresh_from_db()
+    assert app.checked_at is None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -305,17 +306,21 @@ class FeishuAppAdmin(ApiBudgetAdmin, LongConnectionAdminMixin, admin.ModelAdmin)
 
     # --- Actions ------------------------------------------------------------------------------
 
-    @admin.action(description="Check configuration (token and the bot's chats)")
+    @admin.action(
+        description="Check configuration (token and the bot's chats)", permissions=["change"]
+    )
     def check_configuration_action(self, request: HttpRequest, queryset: QuerySet) -> None:
         for app in queryset:
             self._report_check(request, app)
 
-    @admin.action(description="Sync chats now")
+    @admin.action(description="Sync chats now", permissions=["change"])
     def sync_chats_action(self, request: HttpRequest, queryset: QuerySet) -> None:
         for app in queryset:
             self._report_sync(request, app)
 
-    @admin.action(description="Link console users by email (Feishu directory lookup)")
+    @admin.action(
+        description="Link console users by email (Feishu directory lookup)", permissions=["change"]
+    )
     def link_by_email_action(self, request: HttpRequest, queryset: QuerySet) -> None:
         for app in queryset:
             self._report_bulk_link(request, app)
@@ -370,7 +375,7 @@ class FeishuAppAdmin(ApiBudgetAdmin, LongConnectionAdminMixin, admin.ModelAdmin)
     def _app_for_change(self, request: HttpRequest, pk: int) -> FeishuApp:
         app = get_object_or_404(FeishuApp, pk=pk)
         if not self.has_change_permission(request, app):
-            raise admin.sites.PermissionDenied
+            raise PermissionDenied
         return app
 
     def check_view(self, request: HttpRequest, pk: int) -> HttpResponseRedirect:
