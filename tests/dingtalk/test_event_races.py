@@ -9,9 +9,9 @@ from django.db import connection
 from django.test import Client
 
 from integrations.dingtalk.models import DingTalkGroup, EventReceipt
+from tests.concurrency import race
 from tests.dingtalk.conftest import Pusher, install_event, uninstall_event
 from tests.dingtalk.factories import DingTalkAppFactory
-from tests.test_concurrency import race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -25,7 +25,6 @@ from integrations.dingtalk_sandbox.models import (
     SandboxToken,
     secret_hash,
 )
-from tests.feishu.sandbox.conftest import _drained_live_server  # noqa: F401 -- a fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +32,7 @@ LOOPBACK_NETWORKS = ["127.0.0.0/8", "::1/128"]
 
 
 @pytest.fixture
-def live(_drained_live_server, settings):  # noqa: F811
+def live(_drained_live_server, settings):  # the sandbox tenant plugin's (tests/conftest.py)
     """The live server as both the sandbox and the console (which the sandbox calls back)."""
     settings.OUTBOUND_ALLOWED_NETWORKS = LOOPBACK_NETWORKS
     settings.PUBLIC_BASE_URL = _drained_live_server.url
