@@ -35,7 +35,7 @@ from oncall.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, Webh
 from oncall.models.webhooks import TEST_EVENT_TYPE
 from oncall.webhooks import headers as custom_headers
 from oncall.webhooks import payload, sending, signing
-from oncall.webhooks.outbox import forget_subscribers, hand_out_after_commit
+from oncall.webhooks.outbox import hand_out_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -252,7 +252,6 @@ def _endpoint_health(endpoint: WebhookEndpoint, ok: bool, now: datetime) -> None
             "endpoint again (and send the failed deliveries again if they are needed)."
         )
         endpoints.update(enabled=False, disabled_reason=reason)
-        forget_subscribers()  # an update sends no signal
         logger.warning("webhook endpoint %s disabled after a day of failures", endpoint.pk)
 
 

@@ -6,13 +6,6 @@ place entries are written, call :func:`write_entries`); alert events from the me
 order they happened. Nothing is written when no enabled endpoint wants the event, which keeps
 a console without webhooks exactly as fast as before.
 
-The enabled endpoints (and the channels of those that cover some) are read once per transaction,
-not once per timeline entry: a change that writes many entries pays for them once. The copy
-lives until the transaction ends (it is dropped on commit, and not trusted once its commit hook
-is gone, i.e. after a rollback); saving or deleting an endpoint, or changing its channels,
-drops it at once. Outside a transaction every write reads them afresh. So the database stays
-the truth: at worst a transaction uses the endpoints as they were at its first event.
-
 Each event gets the incident's next sequence number from its ``WebhookSequence`` row, locked
 until the transaction ends: two transactions that change one incident number their events in
 the order they commit, so receivers can order by ``sequence``. The event and one delivery per
@@ -23,17 +16,13 @@ webhooks queue (if that is lost, the sweep sends them).
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from weakref import WeakKeyDictionary, ref
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
-from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db import connection, transaction
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
-from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from oncall.models import (
     Alert,
@@ -103,13 +92,13 @@ def write(happenings: list[Happening]) -> None:
     the change's transaction."""
     if not happenings:
         return
-    subscribers = enabled_subscribers()
-    if not subscribers.endpoints:
+    endpoints = list(WebhookEndpoint.objects.filter(enabled=True))
+    if not endpoints:
         return
     incidents = Incident.objects.select_related(
         "channel", "claimed_by", "closed_by", "created_by", "assigned_to", "merged_into"
     ).in_bulk({h.incident_id for h in happenings})
-    wanted = _targets(happenings, subscribers, incidents)
+    wanted = _targets(happenings, endpoints, incidents)
     if not wanted:
         return
     numbers = reserve_sequences(Counter(h.incident_id for h, _ in wanted))
@@ -139,10 +128,10 @@ def hand_out_after_commit(delivery_ids: list[int]) -> None:
 
 def _targets(
     happenings: list[Happening],
-    subscribers: Subscribers,
+    endpoints: list[WebhookEndpoint],
     incidents: dict[int, Incident],
 ) -> list[tuple[Happening, list[WebhookEndpoint]]]:
-    endpoints, covered = subscribers.endpoints, subscribers.covered
+    covered = _channels_of(endpoints)
     wanted = []
     for happening in happenings:
         incident = incidents.get(happening.incident_id)
@@ -156,74 +145,6 @@ def _targets(
         if targets:
             wanted.append((happening, targets))
     return wanted
-
-
-# --- The enabled endpoints, read once per transaction ------------------------------------------
-
-
-@dataclass(frozen=True)
-class Subscribers:
-    """The enabled endpoints, and the channels of each that covers only some."""
-
-    endpoints: list[WebhookEndpoint]
-    covered: dict[int, set[int]]
-
-
-@dataclass
-class _Kept:
-    """``subscribers`` read in the current transaction, with the commit hook that drops them,
-    found at ``hook_index`` of the connection's commit hooks while the transaction lasts."""
-
-    subscribers: Subscribers
-    drop: Callable[[], None]
-    hook_index: int
-
-    def still_current(self, current: BaseDatabaseWrapper) -> bool:
-        # A rollback (of the transaction, or of the savepoint the hook was added in) removes
-        # the hook: then the endpoints read may be what the rollback undid.
-        hooks = current.run_on_commit
-        return (
-            current.in_atomic_block
-            and self.hook_index < len(hooks)
-            and hooks[self.hook_index][1] is self.drop
-        )
-
-
-# Per connection object, which is the thread's own (``django.db.connection`` is a proxy shared
-# by every thread: not a key).
-_KEPT: WeakKeyDictionary[BaseDatabaseWrapper, _Kept] = WeakKeyDictionary()
-
-
-def enabled_subscribers() -> Subscribers:
-    """The enabled endpoints: read from the database once per transaction (see above)."""
-    current = connections[DEFAULT_DB_ALIAS]
-    kept = _KEPT.get(current)
-    if kept is not None and kept.still_current(current):
-        return kept.subscribers
-    endpoints = list(WebhookEndpoint.objects.filter(enabled=True))
-    subscribers = Subscribers(endpoints, _channels_of(endpoints))
-    if current.in_atomic_block:
-        held = ref(current)  # not the connection itself: the entry would keep its key alive
-
-        def drop() -> None:
-            if (wrapper := held()) is not None:
-                _KEPT.pop(wrapper, None)
-
-        transaction.on_commit(drop, robust=True)
-        _KEPT[current] = _Kept(subscribers, drop, len(current.run_on_commit) - 1)
-    return subscribers
-
-
-def forget_subscribers(**_: Any) -> None:
-    """Drop the endpoints read in this transaction: they changed."""
-    _KEPT.pop(connections[DEFAULT_DB_ALIAS], None)
-
-
-post_save.connect(forget_subscribers, sender=WebhookEndpoint, dispatch_uid="outbox-save")
-post_delete.connect(forget_subscribers, sender=WebhookEndpoint, dispatch_uid="outbox-delete")
-m2m_changed.connect(
-    forget_subscribers, sender=WebhookEndpoint.channels.through, dispatch_uid="outbox-channels"
-)
 
 
 def _channels_of(endpoints: list[WebhookEndpoint]) -> dict[int, set[int]]:

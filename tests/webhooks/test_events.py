@@ -3,24 +3,19 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
-from django.db.models.signals import post_init
-from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
-from oncall import ingest, lifecycle, timeline
-from oncall.models import Alert, InboundEvent, TimelineEntry, WebhookDelivery, WebhookEvent
+from oncall import ingest, lifecycle
+from oncall.models import InboundEvent, WebhookDelivery, WebhookEvent
 from oncall.timeline import Actor
-from oncall.webhooks import payload, tasks
+from oncall.webhooks import tasks
 from tests import payloads
-from tests.factories import AlertFactory, IncidentFactory
 from tests.webhooks.conftest import make_endpoint
 
 ALL_INCIDENT_AND_ALERT_TYPES = {
@@ -180,90 +175,3 @@ def test_a_lost_hand_out_is_sent_by_the_sweep_once(
     assert not pending.exists()
     assert tasks.sweep_deliveries() == 0
     assert len(receiver.received) == 2
-
-
-# --- The endpoints are read once per transaction ---------------------------------------------
-
-
-def assign_many(incident, count: int) -> None:
-    """``count`` timeline entries that each make an event (i_assign), one ``record`` each."""
-    for n in range(count):
-        timeline.record(
-            incident, TimelineEntry.Kind.ASSIGNED, Actor.system(), f"assigned {n}", data={}
-        )
-
-
-def endpoint_reads(queries) -> list[str]:
-    return [q["sql"] for q in queries if "webhookendpoint" in q["sql"].lower()]
-
-
-def queries_of(incident, count: int) -> list[dict]:
-    """The queries of one transaction writing ``count`` entries, after a change of the
-    endpoints (a new one: seen at once)."""
-    make_endpoint(f"https://127.0.0.1/{incident.pk}/{count}")
-    with CaptureQueriesContext(connection) as captured, transaction.atomic():
-        assign_many(incident, count)
-    return captured.captured_queries
-
-
-def test_n_timeline_entries_read_the_endpoints_once(channel, django_assert_num_queries):
-    some, _ = make_endpoint("https://127.0.0.1/some", all_channels=False)
-    some.channels.add(channel)
-    incident = IncidentFactory(channel=channel)
-    one, two = queries_of(incident, 1), queries_of(incident, 2)
-    per_entry = len(two) - len(one)
-    reads = endpoint_reads(one)
-    assert len(reads) == 2  # the endpoints, and the channels of the one covering some
-    assert endpoint_reads(two) == reads
-
-    make_endpoint("https://127.0.0.1/ten")
-    with django_assert_num_queries(len(one) + 9 * per_entry) as ten, transaction.atomic():
-        assign_many(incident, 10)
-
-    assert endpoint_reads(ten.captured_queries) == reads
-    # Every entry went to every endpoint: some, and the 1 + 1 + 1 added along the way.
-    assert WebhookDelivery.objects.count() == 1 * 2 + 2 * 3 + 10 * 4
-
-
-def test_endpoints_read_in_a_rolled_back_savepoint_are_read_again(channel):
-    incident = IncidentFactory(channel=channel)
-    made = []
-
-    def endpoint_and_event_then_fail() -> None:
-        with transaction.atomic():
-            made.append(make_endpoint("https://127.0.0.1/gone")[0])
-            assign_many(incident, 1)
-            raise RuntimeError("rolled back with the endpoint")
-
-    with transaction.atomic():
-        with pytest.raises(RuntimeError):
-            endpoint_and_event_then_fail()
-        for _ in range(3):  # other work of the transaction, with hooks of its own
-            transaction.on_commit(lambda: None)
-        assign_many(incident, 1)
-
-    assert not WebhookDelivery.objects.filter(endpoint_id=made[0].pk).exists()
-    assert not WebhookEvent.objects.exists()
-
-
-def test_an_incident_event_reads_only_the_alerts_it_shows(channel):
-    make_endpoint("https://127.0.0.1/a")
-    incident = IncidentFactory(channel=channel)
-    start = timezone.now() - timedelta(hours=2)
-    keys = [f"alert-{n:02}" for n in range(payload.MAX_ALERTS + 10)]
-    for n, key in enumerate(keys):
-        AlertFactory(incident=incident, alert_key=key, first_seen=start + timedelta(minutes=n))
-    loaded = []
-
-    def count(sender, instance, **kwargs):
-        loaded.append(instance)
-
-    post_init.connect(count, sender=Alert)
-    try:
-        assign_many(incident, 1)
-    finally:
-        post_init.disconnect(count, sender=Alert)
-
-    body = json.loads(WebhookEvent.objects.get().body)
-    assert [a["alert_key"] for a in body["incident"]["alerts"]] == keys[-payload.MAX_ALERTS :]
-    assert len(loaded) == payload.MAX_ALERTS
