@@ -79,7 +79,7 @@ def click_war_room(world, who: str = "alice"):
 def open_by_click(world, monkeypatch, who: str = "alice"):
     """Click "Open a war room", then run the opening task a worker would run."""
     held: list[int] = []
-    monkeypatch.setattr(war_rooms, "_enqueue_open", held.append)
+    monkeypatch.setattr(tasks.open_war_room, "delay", held.append)  # the queue, not a worker
     answer = click_war_room(world, who)
     tasks.open_war_room(held.pop())
     monkeypatch.undo()
@@ -118,7 +118,7 @@ def test_a_card_click_opens_a_room_with_the_right_members_and_a_pinned_live_card
     # The opening is a worker's task, as in production: the click is answered without it
     # (inline, it would run inside the 3 s Feishu gives the answer).
     held: list[int] = []
-    monkeypatch.setattr(war_rooms, "_enqueue_open", held.append)
+    monkeypatch.setattr(tasks.open_war_room, "delay", held.append)  # the queue, not a worker
     answer = click_war_room(world)
     assert not answer.failed, answer
     assert (answer.toast_type, answer.toast) == (
