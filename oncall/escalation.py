@@ -69,7 +69,13 @@ def _notify(
 # --- Planning, inside the change's transaction -----------------------------------------------
 
 
-def plan_start(incident: Incident, now: datetime, *, run_at_commit: bool = False) -> None:
+def plan_start(
+    incident: Incident,
+    now: datetime,
+    *,
+    run_at_commit: bool = False,
+    windows: maintenance.MaintenanceBook | None = None,
+) -> None:
     """Plan escalation from the first level of the first matching rule, due ``now`` (a new or
     reopened incident). Call it inside the change's transaction, with the incident row locked
     (or created by that transaction); it saves the escalation fields.
@@ -77,7 +83,9 @@ def plan_start(incident: Incident, now: datetime, *, run_at_commit: bool = False
     After commit the step goes to a task; with ``run_at_commit`` it runs in this process
     instead: ingestion runs in a worker, and a new incident's cards should not wait for a task
     queued behind a burst. A reopen comes from a person waiting for an answer (a card click),
-    so its level 1 is left to a task. Either way, if that is lost the sweep runs the step."""
+    so its level 1 is left to a task. Either way, if that is lost the sweep runs the step.
+    ``windows``: the maintenance windows running ``now``, for the step run at commit to ask
+    (``gate``) instead of the database."""
     rule = rule_for(incident, now)
     incident.escalation_rule = rule
     incident.escalation_level = incident.escalation_repeats = incident.escalation_loops = 0
@@ -91,7 +99,7 @@ def plan_start(incident: Incident, now: datetime, *, run_at_commit: bool = False
             Actor.system(),
             "No escalation rule of the channel matches: nobody is notified.",
         )
-    _schedule(incident, run_at_commit=run_at_commit)
+    _schedule(incident, run_at_commit=run_at_commit, windows=windows)
 
 
 def plan_after_change(incident: Incident, now: datetime) -> None:
@@ -217,8 +225,11 @@ def next_level(incident: Incident) -> int | None:
 # --- One step ------------------------------------------------------------------------------------
 
 
-def step(incident_id: int, due_iso: str) -> None:
-    """Run the step planned for ``due_iso``, if the incident still expects it."""
+def step(
+    incident_id: int, due_iso: str, windows: maintenance.MaintenanceBook | None = None
+) -> None:
+    """Run the step planned for ``due_iso``, if the incident still expects it (``windows``:
+    see ``gate``)."""
     due = datetime.fromisoformat(due_iso)
     with transaction.atomic():
         incident = _lock(incident_id)
@@ -227,7 +238,7 @@ def step(incident_id: int, due_iso: str) -> None:
         now = timezone.now()
         if due > now:
             return  # delivered early (a broker without eta support): the sweep runs it on time
-        passage = gate(incident, now)
+        passage = gate(incident, now, windows)
         if passage.stopped:
             incident.next_escalation_at = None
             _save(incident)
@@ -340,11 +351,14 @@ class Gate:
         return not self.stopped and self.held_by is None
 
 
-def gate(incident: Incident, now: datetime) -> Gate:
+def gate(
+    incident: Incident, now: datetime, windows: maintenance.MaintenanceBook | None = None
+) -> Gate:
     """The one rule every automatic notification of the incident passes, at the moment it
     would go out: an escalation step (a level, a repeat, a round, a re-notification after a
     wake or an unclaim) and an alert storm's notification again. Its state first, then the
-    maintenance windows (one query, asked only when its state lets it notify).
+    maintenance windows (one query, asked only when its state lets it notify; none when the
+    caller read the running ones moments ago, ``windows``).
 
     Planning (``plan_start``, ``plan_after_change``) reads the state alone: a step planned
     during maintenance is held when it comes due, and moved to the window's end, rather than
@@ -352,7 +366,8 @@ def gate(incident: Incident, now: datetime) -> Gate:
     paging on opening one) is not gated: they chose to notify now."""
     if not _may_escalate(incident):
         return Gate(stopped=True)
-    return Gate(held_by=maintenance.covering(incident, now))
+    covering = windows.covering if windows is not None else maintenance.covering
+    return Gate(held_by=covering(incident, now))
 
 
 def _may_escalate(incident: Incident) -> bool:
@@ -389,7 +404,12 @@ def _save(incident: Incident, *extra: str) -> None:
     )
 
 
-def _schedule(incident: Incident, *, run_at_commit: bool = False) -> None:
+def _schedule(
+    incident: Incident,
+    *,
+    run_at_commit: bool = False,
+    windows: maintenance.MaintenanceBook | None = None,
+) -> None:
     """Once the planned step is committed, hand it out: to a task with its due time as eta, or
     (``run_at_commit``) to ``step`` in this process. A shortcut only, hence ``robust``: if it
     fails (broker down) or never runs (process killed), the sweep hands the step out."""
@@ -398,7 +418,7 @@ def _schedule(incident: Incident, *, run_at_commit: bool = False) -> None:
         return
     incident_id, due_iso = incident.pk, due.isoformat()
     if run_at_commit:
-        transaction.on_commit(lambda: step(incident_id, due_iso), robust=True)
+        transaction.on_commit(lambda: step(incident_id, due_iso, windows), robust=True)
         return
     from oncall.tasks import escalation_step
 

@@ -141,8 +141,12 @@ class Merger:
             + [group_lock(c, k) for c, k in group_names(self.waiting)]
         )
         self._reload_incidents()
-        self.inhibitor = inhibition.Inhibitor(self.source, self.at, {c.pk for c, _ in self.pairs})
+        self.inhibitor = inhibition.Inhibitor(self.source, self.at, self._channels())
         self.inhibitor.prepare(self.pairs)
+
+    def _channels(self) -> list[Channel]:
+        """The batch's channels, each once."""
+        return list({channel.pk: channel for channel, _ in self.pairs}.values())
 
     def run_reconsider(self) -> None:
         """Like ``run``, for alerts a silence kept (``pairs`` made by ``reconsider``): each
@@ -306,7 +310,7 @@ class Merger:
         if event.dropped:
             return pipeline_verdict(event)
         if self.silences is None:
-            self.silences = SilenceBook.load({c.pk for c, _ in self.pairs}, self.at)
+            self.silences = SilenceBook.load(self._channels(), self.at)
         return self.silences.verdict(channel.pk, event)
 
     def _open_suppressed(self, channel: Channel, event: AlertEvent, verdict: Verdict) -> None:
@@ -414,9 +418,14 @@ class Merger:
         self.waiting = [incident.pk for incident in candidates if incident.pk in changed_later]
         ready = [i for i in candidates if i.pk not in changed_later and i.is_open]
         now = timezone.now()
+        # The windows running now, read once for the level 1 steps run at commit (each
+        # would otherwise ask the database whether one covers its incident).
+        windows = MaintenanceBook.load(now) if ready else None
         for index, incident in enumerate(ready):
             inline = index < INLINE_ESCALATION_STEPS
-            escalation.plan_start(incident, now, run_at_commit=inline)
+            escalation.plan_start(
+                incident, now, run_at_commit=inline, windows=windows if inline else None
+            )
 
     def _changed_later(self, incidents: list[Incident]) -> set[int]:
         """The incidents a later chunk of the push touches: its group, or one of its alerts."""

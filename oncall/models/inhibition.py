@@ -10,10 +10,11 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from oncall.models.versions import VersionedRule, VersionedRuleQuerySet, VersionOwner
 from oncall.noise.conditions import parse_condition, validate_condition, validate_keys
 
 
-class InhibitRule(models.Model):
+class InhibitRule(VersionedRule):
     """When a new alert matches ``new_alert_condition`` and a firing alert of an open incident
     of the same channel (or source) matches ``active_condition``, was seen within
     ``window_minutes`` and has the same values for every key of ``equal``, the new alert is
@@ -78,6 +79,13 @@ class InhibitRule(models.Model):
     )
     action = models.CharField(max_length=8, choices=Action.choices, default=Action.MARK)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = VersionedRuleQuerySet.as_manager()
+    # Every write gives its channel or source a new noise version (``oncall.models.versions``).
+    version_owners = (
+        VersionOwner("channel_id", "oncall.Channel", "noise_version"),
+        VersionOwner("source_id", "oncall.AlertSource", "noise_version"),
+    )
 
     class Meta:
         ordering = ["name", "id"]

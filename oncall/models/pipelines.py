@@ -1,14 +1,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from oncall.events import Severity
+from oncall.models.versions import VersionedRule, VersionedRuleQuerySet, VersionOwner
 
 CONDITION_HELP = _(
     "Matchers on severity, title, description, alert_key and labels.<name>: a list is AND "
@@ -17,49 +16,7 @@ CONDITION_HELP = _(
 )
 
 
-def new_pipeline_versions(source_ids: Iterable[int]) -> None:
-    """Tell every process that these sources' pipelines changed: new
-    ``AlertSource.pipeline_version`` values."""
-    from oncall.models.sources import AlertSource
-
-    ids = {pk for pk in source_ids if pk is not None}
-    if ids:
-        AlertSource.objects.filter(pk__in=ids).update(pipeline_version=uuid.uuid4())
-
-
-class PipelineRuleQuerySet(models.QuerySet):
-    """Rules' writes through a queryset give their sources a new pipeline version, as a rule's
-    own save and delete do, so that no write path leaves a process running stale rules."""
-
-    def bulk_create(self, objs: Iterable[PipelineRule], *args: Any, **kwargs: Any) -> list:
-        objs = list(objs)
-        created = super().bulk_create(objs, *args, **kwargs)
-        new_pipeline_versions(rule.source_id for rule in objs)
-        return created
-
-    def bulk_update(self, objs: Iterable[PipelineRule], *args: Any, **kwargs: Any) -> int:
-        objs = list(objs)
-        stored = self.filter(pk__in=[rule.pk for rule in objs])
-        before = set(stored.values_list("source_id", flat=True))
-        count = super().bulk_update(objs, *args, **kwargs)
-        new_pipeline_versions(before | {rule.source_id for rule in objs})
-        return count
-
-    def update(self, **kwargs: Any) -> int:
-        before = set(self.values_list("source_id", flat=True))
-        count = super().update(**kwargs)
-        moved_to = kwargs.get("source", kwargs.get("source_id"))
-        new_pipeline_versions(before | {getattr(moved_to, "pk", moved_to)})
-        return count
-
-    def delete(self) -> tuple[int, dict[str, int]]:
-        before = set(self.values_list("source_id", flat=True))
-        deleted = super().delete()
-        new_pipeline_versions(before)
-        return deleted
-
-
-class PipelineRule(models.Model):
+class PipelineRule(VersionedRule):
     """One step of an alert source's pipeline (``oncall.noise.pipelines``): when its condition
     holds for an event, its action changes the event, or drops it. Rules run in ``position``
     order, each on what the ones before it made."""
@@ -104,7 +61,9 @@ class PipelineRule(models.Model):
     )
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = PipelineRuleQuerySet.as_manager()
+    objects = VersionedRuleQuerySet.as_manager()
+    # Every write gives the source a new pipeline version (``oncall.models.versions``).
+    version_owners = (VersionOwner("source_id", "oncall.AlertSource", "pipeline_version"),)
 
     class Meta:
         ordering = ["source", "position", "id"]
@@ -112,26 +71,6 @@ class PipelineRule(models.Model):
 
     def __str__(self) -> str:
         return self.name or f"{self.get_action_display()} #{self.pk}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        moved_from = self._loaded_source_id
-        super().save(*args, **kwargs)
-        new_pipeline_versions({self.source_id, moved_from})
-        self._loaded_source_id = self.source_id
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        source_id = self.source_id
-        deleted = super().delete(*args, **kwargs)
-        new_pipeline_versions({source_id})
-        return deleted
-
-    @classmethod
-    def from_db(cls, db: str | None, field_names: Any, values: Any) -> PipelineRule:
-        rule = super().from_db(db, field_names, values)
-        rule._loaded_source_id = rule.__dict__.get("source_id")
-        return rule
-
-    _loaded_source_id: int | None = None
 
     def clean(self) -> None:
         from oncall.noise.pipelines import check_rule  # the pipeline knows what a rule needs

@@ -10,10 +10,11 @@ from django.utils.translation import gettext_lazy as _
 
 from oncall.models.escalation import default_time_zone, validate_days, validate_time_zone
 from oncall.models.pipelines import CONDITION_HELP
+from oncall.models.versions import VersionedRule, VersionedRuleQuerySet, VersionOwner
 from oncall.weekly import WeeklyWindow
 
 
-class Silence(models.Model):
+class Silence(VersionedRule):
     """While active, new alerts of the channel that match open no incident and notify nobody
     (``oncall.noise.silences``): dropped, or kept in the alert list marked silenced."""
 
@@ -75,6 +76,10 @@ class Silence(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = VersionedRuleQuerySet.as_manager()
+    # Every write gives the channel a new noise version (``oncall.models.versions``).
+    version_owners = (VersionOwner("channel_id", "oncall.Channel", "noise_version"),)
 
     class Meta:
         ordering = ["channel", "-created_at"]

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from oncall.crypto import EncryptedTextField
 from oncall.events import Severity
 from oncall.matchers import parse_matchers
+from oncall.models.versions import keep_versions
 from oncall.sources import UnknownSourceKind, source_kind, source_kind_choices
 
 
@@ -74,6 +75,8 @@ class AlertSource(models.Model):
     # queryset writes set it): a process keeps the compiled pipeline of the version it last
     # saw, so that a push, which reads this row anyway, costs no query for its rules.
     pipeline_version = models.UUIDField(default=uuid.uuid4, editable=False)
+    # The same for the source's own inhibit rules (``InhibitRule.source``).
+    noise_version = models.UUIDField(default=uuid.uuid4, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -83,14 +86,7 @@ class AlertSource(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         self.token_hash = hash_token(self.token)
-        if not self._state.adding and kwargs.get("update_fields") is None:
-            # A source loaded before its rules changed must not write its old pipeline
-            # version back: only the rules' writes set it.
-            kwargs["update_fields"] = [
-                f.name
-                for f in self._meta.concrete_fields
-                if not f.primary_key and f.name != "pipeline_version"
-            ]
+        keep_versions(self, ["pipeline_version", "noise_version"], kwargs)
         super().save(*args, **kwargs)
 
     def clean(self) -> None:

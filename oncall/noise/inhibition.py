@@ -8,7 +8,9 @@ The inhibited alert is dropped, or kept and marked (``Alert.suppressed``, with t
 inhibiting incident in ``suppressed_detail``): it opens no incident and notifies nobody. A later
 event of a kept one is judged again: once nothing inhibits it any more, it opens its incident.
 
-Cost. A batch (:class:`Inhibitor`) reads the rules of its channels and source once. Before the
+Cost. A batch (:class:`Inhibitor`) takes the rules of its channels and source as this process
+compiled them for their owners' versions (``noise_version``: no query while they stay as they
+were). Before the
 batch is merged, each rule that some firing event of the batch matches reads, in one query, the
 active alerts with those events' ``equal`` values (not every open alert of the channel) into a
 table keyed by the values, so each new alert is then a lookup. Alerts the batch itself opens
@@ -27,6 +29,7 @@ from django.db.models.functions import Cast
 
 from oncall.events import AlertEvent, EventKind
 from oncall.matchers import subject_of
+from oncall.noise.compiled import PerVersion
 from oncall.noise.conditions import Condition, parse_condition
 
 if TYPE_CHECKING:
@@ -54,7 +57,7 @@ class Inhibition:
         }
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Rule:
     pk: int
     name: str
@@ -65,26 +68,30 @@ class _Rule:
     equal: tuple[str, ...]
     window: timedelta
     drop: bool
-    # (equal values) -> the incident of the newest matching active alert; read on first need
-    active_alerts: dict[tuple[str, ...], Incident] | None = None
+
+
+# (equal values) -> the incident of the newest matching active alert
+Table = dict[tuple[str, ...], "Incident"]
 
 
 @dataclass
 class Inhibitor:
-    """The inhibition rules that apply to one merge batch (one source, some channels)."""
+    """The inhibition rules that apply to one merge batch (one source, some channels), as
+    compiled for their owners' versions (``noise_version``), and the active alerts each rule
+    may inhibit by, read for the batch."""
 
     source: AlertSource
     at: datetime
-    channel_ids: set[int]
+    channels: list[Channel]
     rules: list[_Rule] = field(default_factory=list)
+    # rule pk -> its table, read on first need (``prepare`` or ``_active``)
+    tables: dict[int, Table] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        from oncall.models import InhibitRule
-
-        rows = InhibitRule.objects.filter(enabled=True).filter(
-            Q(channel_id__in=self.channel_ids) | Q(source_id=self.source.pk)
-        )
-        self.rules = [_compile(row) for row in rows.order_by("pk")]
+        rules = [*_source_rules(self.source)]
+        for channel in self.channels:
+            rules.extend(_channel_rules(channel))
+        self.rules = sorted(rules, key=lambda rule: rule.pk)
 
     def prepare(self, pairs: list[tuple[Channel, AlertEvent]]) -> None:
         """Read, per rule, the active alerts the batch's firing events may be inhibited by."""
@@ -97,11 +104,11 @@ class Inhibitor:
                 if rule.new.matches(subject):
                     wanted.setdefault(rule.pk, set()).add(_values(rule, subject))
         for rule in self.rules:
-            rule.active_alerts = {}
+            table = self.tables[rule.pk] = {}
             values = wanted.get(rule.pk)
             if values:
                 for alert in _active_alerts(rule, self.at, values):
-                    _add(rule, _alert_subject(alert), alert.incident)
+                    _add(rule, table, _alert_subject(alert), alert.incident)
 
     def _rules_for(self, channel: Channel) -> list[_Rule]:
         return [r for r in self.rules if r.channel_id in (None, channel.pk)]
@@ -122,17 +129,40 @@ class Inhibitor:
     def opened(self, alert: Alert) -> None:
         """An alert the batch opened (not suppressed) may inhibit later alerts of the batch."""
         for rule in self.rules:
-            if rule.active_alerts is not None and _in_scope(
-                rule, alert.channel_id, alert.source_id
-            ):
-                _add(rule, _alert_subject(alert), alert.incident)
+            table = self.tables.get(rule.pk)
+            if table is not None and _in_scope(rule, alert.channel_id, alert.source_id):
+                _add(rule, table, _alert_subject(alert), alert.incident)
 
-    def _active(self, rule: _Rule) -> dict[tuple[str, ...], Incident]:
-        if rule.active_alerts is None:  # not prepared: read them all
-            rule.active_alerts = {}
+    def _active(self, rule: _Rule) -> Table:
+        table = self.tables.get(rule.pk)
+        if table is None:  # not prepared: read them all
+            table = self.tables[rule.pk] = {}
             for alert in _active_alerts(rule, self.at, None):
-                _add(rule, _alert_subject(alert), alert.incident)
-        return rule.active_alerts
+                _add(rule, table, _alert_subject(alert), alert.incident)
+        return table
+
+
+# Owner -> its enabled rules compiled, per noise version of the owner (the channel, the source).
+_compiled_rules: PerVersion[tuple[_Rule, ...]] = PerVersion()
+
+
+def _channel_rules(channel: Channel) -> tuple[_Rule, ...]:
+    return _compiled_rules.get(
+        ("channel", channel.pk), channel.noise_version, lambda: _read(channel_id=channel.pk)
+    )
+
+
+def _source_rules(source: AlertSource) -> tuple[_Rule, ...]:
+    return _compiled_rules.get(
+        ("source", source.pk), source.noise_version, lambda: _read(source_id=source.pk)
+    )
+
+
+def _read(**owner: int) -> tuple[_Rule, ...]:
+    from oncall.models import InhibitRule
+
+    rows = InhibitRule.objects.filter(enabled=True, **owner).order_by("pk")
+    return tuple(_compile(row) for row in rows)
 
 
 def _compile(row: Any) -> _Rule:
@@ -207,10 +237,9 @@ def _with_values(alerts: Any, keys: tuple[str, ...], values: set[tuple[str, ...]
     return alerts.filter(wanted)
 
 
-def _add(rule: _Rule, subject: dict[str, str], incident: Incident) -> None:
-    assert rule.active_alerts is not None
+def _add(rule: _Rule, table: Table, subject: dict[str, str], incident: Incident) -> None:
     if rule.active.matches(subject):
-        rule.active_alerts[_values(rule, subject)] = incident
+        table[_values(rule, subject)] = incident
 
 
 def _in_scope(rule: _Rule, channel_id: int, source_id: int | None) -> bool:

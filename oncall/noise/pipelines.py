@@ -32,7 +32,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db.models import Sum
@@ -52,6 +51,7 @@ from oncall.events import (
 )
 from oncall.matchers import subject_of
 from oncall.models import Alert, AlertSource, InboundEvent, PipelineRule
+from oncall.noise.compiled import PerVersion
 from oncall.noise.conditions import Condition, parse_condition
 from oncall.noise.silences import Verdict
 from oncall.notify.context import template_severity
@@ -104,12 +104,7 @@ class Pipeline:
     @classmethod
     def of(cls, source: AlertSource) -> Pipeline:
         """The source's pipeline as of its ``pipeline_version``: compiled once per version."""
-        known = _compiled_pipelines.get(source.pk)
-        if known is not None and known[0] == source.pipeline_version:
-            return known[1]
-        pipeline = cls.load(source)
-        _compiled_pipelines[source.pk] = (source.pipeline_version, pipeline)
-        return pipeline
+        return _compiled_pipelines.get(source.pk, source.pipeline_version, lambda: cls.load(source))
 
     def run(self, event: AlertEvent) -> AlertEvent:
         """The event as the rules leave it, with the rules that changed it; ``dropped`` when
@@ -131,9 +126,8 @@ class Pipeline:
         return replace(event, pipeline=tuple(steps)) if steps else event
 
 
-# Source id -> (pipeline version, its compiled pipeline). Replaced whole per source (a dict's
-# item assignment is atomic, so threads need no lock); one entry per source this process serves.
-_compiled_pipelines: dict[int, tuple[UUID, Pipeline]] = {}
+# Source id -> its compiled pipeline, per pipeline version; one entry per source served here.
+_compiled_pipelines: PerVersion[Pipeline] = PerVersion()
 
 
 def run_pipeline(source: AlertSource, events: Iterable[AlertEvent]) -> list[AlertEvent]:

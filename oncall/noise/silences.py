@@ -6,7 +6,8 @@ of ``oncall.weekly``, which escalation rules use too, wall-clock hours kept acro
 daylight-saving changes). Its condition is the matchers of ``oncall.noise.conditions`` (AND
 within a group, OR between groups).
 
-What it does to a new alert (``oncall.merge`` asks :class:`SilenceBook`, read once per batch):
+What it does to a new alert (``oncall.merge`` asks :class:`SilenceBook`, made once per batch
+from the channel's silences as compiled for their version, ``Channel.noise_version``):
 
 * ``drop``: the alert is not stored; its later events are dropped too while the silence lasts;
 * ``mark`` (the default): the alert is stored marked silenced, with no incident (the alert list
@@ -39,8 +40,10 @@ from django.utils.translation import gettext as _
 
 from oncall.events import AlertEvent
 from oncall.matchers import subject_of
-from oncall.models import Alert, Silence, SilenceHold
+from oncall.models import Alert, Channel, Silence, SilenceHold
+from oncall.noise.compiled import PerVersion
 from oncall.noise.conditions import Condition, parse_condition
+from oncall.weekly import WeeklyWindow
 
 Suppression = Alert.Suppression
 RELEASE_BATCH = 500
@@ -49,15 +52,18 @@ RELEASE_BATCH = 500
 # --- When a silence is active --------------------------------------------------------------------
 
 
-def period_end(silence: Silence, at: datetime) -> datetime | None:
+def period_end(
+    silence: Silence, at: datetime, window: WeeklyWindow | None = None
+) -> datetime | None:
     """When the period of ``silence`` that holds ``at`` ends; None when it is not active then
-    (disabled, outside its times). Weekly periods that follow on without a gap are one."""
+    (disabled, outside its times). Weekly periods that follow on without a gap are one.
+    ``window``: the silence's weekly window, when the caller has it built already."""
     if not silence.enabled:
         return None
     if silence.kind == Silence.Kind.ONCE:
         start = silence.starts_at or silence.created_at
         return silence.ends_at if silence.ends_at and start <= at < silence.ends_at else None
-    return silence.weekly_window().period_end(at)
+    return (window or silence.weekly_window()).period_end(at)
 
 
 def check_silence(silence: Silence) -> dict[str, list[str]]:
@@ -99,24 +105,70 @@ class _Active:
     until: datetime
 
 
+@dataclass(frozen=True)
+class _Compiled:
+    """A silence of a channel, its condition compiled and its weekly window built."""
+
+    silence: Silence
+    condition: Condition
+    window: WeeklyWindow | None
+
+    def active(self, at: datetime) -> _Active | None:
+        until = period_end(self.silence, at, self.window)
+        return None if until is None else _Active(self.silence, self.condition, until)
+
+
+@dataclass(frozen=True)
+class _ChannelSilences:
+    """A channel's enabled silences as of one version of them, oldest first. One-time
+    silences that had ended by ``since`` are left out: they hold nothing later."""
+
+    since: datetime
+    silences: tuple[_Compiled, ...]
+
+    @classmethod
+    def read(cls, channel_id: int, since: datetime) -> _ChannelSilences:
+        rows = Silence.objects.filter(channel_id=channel_id, enabled=True).filter(
+            Q(kind=Silence.Kind.WEEKLY) | Q(ends_at__gt=since)
+        )
+        return cls(since, tuple(_compile(s) for s in rows.order_by("created_at", "id")))
+
+
+def _compile(silence: Silence) -> _Compiled:
+    weekly = silence.kind == Silence.Kind.WEEKLY
+    window = silence.weekly_window() if weekly else None
+    return _Compiled(silence, parse_condition(silence.condition), window)
+
+
+# Channel id -> its compiled silences, per noise version (``Channel.noise_version``).
+_compiled_silences: PerVersion[_ChannelSilences] = PerVersion()
+
+
+def channel_silences(channel: Channel, at: datetime) -> tuple[_Compiled, ...]:
+    """The channel's silences that may hold at ``at``: compiled once per version of them (no
+    query while they stay as they were); read afresh for a moment before the compiled ones'."""
+    known = _compiled_silences.get(
+        channel.pk, channel.noise_version, lambda: _ChannelSilences.read(channel.pk, at)
+    )
+    if at < known.since:  # an older push merged late: silences ended since may hold for it
+        return _ChannelSilences.read(channel.pk, at).silences
+    return known.silences
+
+
 @dataclass
 class SilenceBook:
-    """The silences of a batch's channels active at the batch's moment, read once."""
+    """The silences of a batch's channels active at the batch's moment."""
 
     at: datetime
     by_channel: dict[int, list[_Active]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, channel_ids: Iterable[int], at: datetime) -> SilenceBook:
+    def load(cls, channels: Iterable[Channel], at: datetime) -> SilenceBook:
         book = cls(at)
-        maybe = Silence.objects.filter(channel_id__in=set(channel_ids), enabled=True).filter(
-            Q(kind=Silence.Kind.WEEKLY) | Q(ends_at__gt=at)
-        )
-        for silence in maybe.order_by("created_at", "id"):
-            until = period_end(silence, at)
-            if until is not None:
-                active = _Active(silence, parse_condition(silence.condition), until)
-                book.by_channel.setdefault(silence.channel_id, []).append(active)
+        for channel in channels:
+            actives = [a for c in channel_silences(channel, at) if (a := c.active(at))]
+            if actives:
+                book.by_channel[channel.pk] = actives
         return book
 
     def verdict(self, channel_id: int, event: AlertEvent) -> Verdict | None:

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from oncall import escalation
 from oncall.models import Incident, MaintenanceWindow, TimelineEntry
-from tests.factories import AlertSourceFactory, api_as
+from tests.factories import AlertSourceFactory, ChannelFactory, IncidentFactory, api_as
 from tests.noise.pushes import standard_source
 from tests.stub_platform.platform import NOTIFIED_LEVELS
 
@@ -150,3 +150,39 @@ def test_the_incident_page_and_api_show_the_mark(emit, channel, signed_in, respo
     answer = api_as(responder).get(f"/api/v1/incidents/{incident.public_id}/").json()
     assert answer["in_maintenance"] is True
     assert answer["maintenance_window"] == str(incident.maintenance_window.public_id)
+
+
+# --- The windows read once for a batch's level 1 steps -----------------------------------------
+
+
+def test_a_book_read_moments_ago_answers_as_the_database_does(channel, source):
+    """The merge reads the running windows once for the level 1 steps it runs at commit; the
+    book's answer must be the database's, a window that ended since included."""
+    from oncall.noise.maintenance import MaintenanceBook, covering
+
+    other = ChannelFactory(name="Elsewhere")
+    incident = IncidentFactory(channel=channel)
+    elsewhere = IncidentFactory(channel=other)
+    running = window(channel=channel, minutes_to=1)
+    now = timezone.now()
+    book = MaintenanceBook.load(now)
+
+    assert book.covering(incident, now) == covering(incident, now) == running
+    assert book.covering(elsewhere, now) is covering(elsewhere, now) is None
+    after_its_end = running.ends_at + timedelta(seconds=1)
+    assert book.covering(incident, after_its_end) is covering(incident, after_its_end) is None
+
+
+def test_while_a_source_window_runs_the_book_asks_the_database(emit, source, channel):
+    from oncall.noise.maintenance import MaintenanceBook
+
+    emit()
+    incident = Incident.objects.get()
+    book = MaintenanceBook.load(timezone.now())  # read before the window starts
+    running = window(source=source)
+    assert book.covering(incident, timezone.now()) is None  # nothing ran when it was read
+
+    book = MaintenanceBook.load(timezone.now())
+    assert book.covering(incident, timezone.now()) == running
+    unrelated = IncidentFactory(channel=channel)
+    assert book.covering(unrelated, timezone.now()) is None
