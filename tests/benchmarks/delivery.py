@@ -39,13 +39,13 @@ minimum from anywhere in a minute. Ten receivers at 5/s each allow 50/s as well,
 per-receiver limit adds nothing when sends are spread evenly.
 
 Under each table, a line says where the time went (the first card, the last incident's level 1,
-cards per minute window, the busiest second) and one the CPU used by the web and worker
-processes. Defaults: gunicorn 3 workers x 4 threads (it serves the pushes and the sandbox's Open
-API), 4 Celery processes on the default queue (ingestion, escalation) and 8 on the cards queue
-(card sends and updates, as a production deployment may dedicate workers to it, so that cards
-do not wait behind a burst of ingestion tasks; a task of up to ten cards sleeps in its process,
-for up to 2 s, when every card it has left waits for a rate-limit window). ``--card-workers 0``
-runs one worker on every queue.
+cards in each minute from the first card, the busiest second) and one the CPU used by the web and
+worker processes. Defaults: gunicorn 3 workers x 4 threads (it serves the pushes and the sandbox's
+Open API), 4 Celery processes on the default queue (ingestion, escalation) and 8 on the cards queue
+(card sends and updates, as a production deployment may dedicate workers to it, so that cards do
+not wait behind a burst of ingestion tasks; a task of up to ten cards sleeps in its process, for up
+to 2 s, when every card it has left waits for a rate-limit window). ``--card-workers 0`` runs one
+worker on every queue.
 
 Needs PostgreSQL on 127.0.0.1:5432 (user root, trust) and Redis on 127.0.0.1:6379; it sends
 traffic only to 127.0.0.1 and stops by itself (about three minutes), stopping its servers on
@@ -337,17 +337,18 @@ class FanOut:
         return [header, row]
 
     def details(self) -> str:
-        """Where the time went: the first card, cards per minute window, the busiest second."""
+        """Where the time went: the first card, cards in each minute from the first card (the
+        sandbox's minute slides), the busiest second."""
         if not self.cards_at:
             return "no card was sent"
-        per_minute = Counter(int(at // 60) for at in self.cards_at)
+        per_minute = Counter(int((at - self.cards_at[0]) // 60) for at in self.cards_at)
         per_second = Counter(int(at) for at in self.cards_at)
         minutes = ", ".join(str(per_minute[m]) for m in sorted(per_minute))
         return (
             f"first card {self.cards_at[0] - self.first_push:.2f} s after the first push, "
             f"the last incident's level 1 ran after "
             f"{self.last_level_run - self.first_push:.2f} s; "
-            f"cards per minute window: {minutes}; busiest second: "
+            f"cards in each minute from the first card: {minutes}; busiest second: "
             f"{max(per_second.values())}; send calls answered: {self.answers.sends}; "
             f"push errors: {self.push_errors}"
         )
@@ -380,8 +381,8 @@ def run_fan_out(env: dict[str, str], args: argparse.Namespace) -> FanOut:
 
 
 def sleep_until_second(second: int) -> None:
-    """Wait for the next time the clock shows ``second`` seconds into a minute (the minimum
-    depends on where in its minute window the fan-out starts)."""
+    """Wait for the next time the clock shows ``second`` seconds into a minute: the console
+    must reach the minimum wherever in a clock minute the fan-out starts."""
     time.sleep((second - time.time()) % 60)
 
 
