@@ -41,7 +41,7 @@ from uuid import UUID
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Value
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -53,12 +53,18 @@ from oncall.events import Severity
 from oncall.models import Alert, Channel, EscalationRule, Incident, IncidentNote, TimelineEntry
 from oncall.models.incidents import MANUAL_GROUP_PREFIX
 from oncall.notes import MAX_NOTE_CHARS
-from oncall.permissions import can_act_on_channel, can_be_assigned, can_open_incident
+from oncall.permissions import (
+    can_act_on_channel,
+    can_be_assigned,
+    can_open_incident,
+    may_act_on_incident_channel,
+)
 from oncall.platforms import LevelReport, describe_notified, notify_people
 from oncall.timeline import Actor, announce, claimed_by_person, claimer_name, display_name, record
 
 Kind = TimelineEntry.Kind
 Status = Incident.Status
+NOT_A_MEMBER = "You are not a member of this incident's channel."
 
 
 class LifecycleError(Exception):
@@ -670,18 +676,27 @@ def _plan_escalation(incident: Incident, kind: TimelineEntry.Kind, now: datetime
 
 
 def _lock_for(ref: IncidentRef, actor: Actor) -> Incident:
-    """The incident, locked, once the actor is known to be allowed to act on it."""
-    incident = _lock(ref)
-    _check_may_act(actor, [incident])
+    """The incident, locked, once the actor is known to be allowed to act on it. A person's
+    permission is read with the row (``_check_may_act``'s rule as an annotation): one query."""
+    if not actor.is_person:
+        return _lock(ref)
+    incident = _lock(ref, may_act=may_act_on_incident_channel(actor.user))
+    if not incident.actor_may_act:
+        raise PermissionDenied(NOT_A_MEMBER)
     return incident
 
 
-def _lock(ref: IncidentRef) -> Incident:
+def _lock(ref: IncidentRef, *, may_act: Q | Value | None = None) -> Incident:
     # Only the channel is joined, and only the incident row is locked: PostgreSQL re-reads a
     # row it waited to lock but not the rows joined to it, so the claimer or closer (which a
     # concurrent action changes) must be read afterwards; the channel (whose name whoever
-    # shows the outcome needs) is not something an action changes.
+    # shows the outcome needs) is not something an action changes. Nor is a membership, which
+    # ``may_act`` reads (as ``actor_may_act``) in the same statement.
     queryset = Incident.objects.select_related("channel").select_for_update(of=("self",))
+    if may_act is not None:
+        queryset = queryset.annotate(
+            actor_may_act=ExpressionWrapper(may_act, output_field=BooleanField())
+        )
     if isinstance(ref, Incident):
         return queryset.get(pk=ref.pk)
     if isinstance(ref, UUID):
@@ -1026,7 +1041,7 @@ def _check_may_act(actor: Actor, incidents: Iterable[Incident]) -> None:
         return
     for channel_id in sorted({incident.channel_id for incident in incidents}):
         if not can_act_on_channel(actor.user, channel_id):
-            raise PermissionDenied("You are not a member of this incident's channel.")
+            raise PermissionDenied(NOT_A_MEMBER)
 
 
 def _check_one_channel(target: Incident, sources: list[Incident]) -> None:

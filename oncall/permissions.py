@@ -77,6 +77,18 @@ def can_act_on_channel(user: AbstractBaseUser | AnonymousUser, channel_id: int) 
     return direct.exists() or through_team.exists()
 
 
+def may_act_on_incident_channel(user: AbstractBaseUser | AnonymousUser) -> Q | Value:
+    """``can_act_on_channel`` as a condition on incidents (their ``channel_id``), for a query
+    that reads the incident anyway: the lifecycle service annotates the row it locks with it,
+    so an action on the card, page or API costs no query of its own for the check."""
+    if not user.is_authenticated or not user.is_active:
+        return Value(False)
+    if user.is_superuser:
+        return Value(True)
+    direct, through_team = _memberships(user, OuterRef("channel_id"))
+    return Q(Exists(direct)) | Q(Exists(through_team))
+
+
 def can_open_incident(user: AbstractBaseUser | AnonymousUser, channel_id: int) -> bool:
     """Whether ``user`` may open an incident by hand in the channel: whoever may act on its
     incidents (a member, directly or through a team; a superuser)."""

@@ -324,3 +324,12 @@ def test_who_may_act_on_a_channel_is_who_may_see_it(channel, who):
     may_act = can_act_on_channel(user, channel.pk)
     assert may_act == visible_channels(user).filter(pk=channel.pk).exists()
     assert may_act is (who in ("member", "team member", "superuser"))
+    # The lifecycle service reads the same rule with the row it locks (one query, not two).
+    incident = IncidentFactory(channel=channel)
+    if may_act:
+        lifecycle.claim(incident, Actor(user, "web"))
+        assert Incident.objects.get(pk=incident.pk).claimed_by == user
+    else:
+        with pytest.raises(PermissionDenied, match="not a member of this incident's channel"):
+            lifecycle.claim(incident, Actor(user, "web"))
+        assert Incident.objects.get(pk=incident.pk).status == Incident.Status.TRIGGERED

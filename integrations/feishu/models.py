@@ -494,10 +494,12 @@ class SentCard(models.Model):
 
 
 class RateWindow(models.Model):
-    """One fixed window of one rate limit, used by ``ratelimit.DatabaseLimiter``.
+    """One rate limit's sliding window, or one place in it, for ``ratelimit.DatabaseLimiter``.
 
-    ``key`` is the limit's key plus its period (one row per limit, reused window after window);
-    times are milliseconds since the epoch so that every database compares them the same way.
+    ``key`` is the limit's key plus its period (the limit's row: ``count`` is its ring's next
+    place), or that plus ``#<place>`` (``window_start_ms``: when the call in that place was
+    admitted). Times are milliseconds since the epoch so that every database compares them the
+    same way; ``window_end_ms`` is when the row stops mattering.
     """
 
     key = models.CharField(max_length=255, unique=True)

@@ -60,6 +60,11 @@ largest number of PATCH calls within any one-second window (sliding); the maximu
 messages must stay within Feishu's 5 per second per message, and the sandbox's 230020 /
 99991400 answers are counted.
 
+**Cost per click.** Before the clock starts, one more clicker's 21 clicks go through the
+Django test client in this process (``tests.benchmarks.click_cost``): the SQL statements of
+each click, exactly, and the median CPU milliseconds per click, printed under the table with
+the servers' CPU per click, so that a regression shows even when the rates are noisy.
+
 Needs PostgreSQL on 127.0.0.1:5432 (user root, trust) and Redis on 127.0.0.1:6379; it sends
 traffic only to 127.0.0.1 and stops by itself (about a minute with the defaults), stopping its
 servers on Ctrl-C or failure too. Not part of the test run; it asserts nothing.
@@ -86,6 +91,7 @@ from integrations.feishu_sandbox.limits import (
     RATE_LIMITED,
 )
 from tests.benchmarks import common
+from tests.benchmarks.click_cost import CYCLE, ClickCost, click_in_process
 
 PORT = 8767
 SANDBOX_PORT = 8768
@@ -93,16 +99,6 @@ DB_NAME = "oncall_bench_clicks"
 REDIS_URL = "redis://127.0.0.1:6379/12"
 PATCH_PREFIX = "/open-apis/im/v1/messages/"
 GOAL_P99_MS = 200
-# claim, unclaim, claim, snooze 30m, wake, close, reopen: each valid after the one before.
-CYCLE: list[tuple[str, str | None]] = [
-    ("claim", None),
-    ("unclaim", None),
-    ("claim", None),
-    ("snooze", "30m"),
-    ("wake", None),
-    ("close", None),
-    ("reopen", None),
-]
 # How long the card syncs may take to settle after the last click, and the quiet that says so.
 SETTLE_TIMEOUT = 60.0
 SETTLE_QUIET = 3.0
@@ -142,7 +138,8 @@ class World:
 
 def seed(count: int) -> World:
     """The apps, one channel of ``count`` linked members (no escalation rule), one incident
-    per member, and the team's group chat (every member and the bot)."""
+    per member, and the team's group chat (every member and the bot). One more member, the
+    last clicker, is measured in this process (``measure_in_process``) and clicks no more."""
     from django.contrib.auth import get_user_model
 
     from integrations.feishu.models import FeishuChat
@@ -159,7 +156,7 @@ def seed(count: int) -> World:
     EscalationRule.objects.filter(channel=channel).delete()
     user_model = get_user_model()
     clickers = []
-    for i in range(count):
+    for i in range(count + 1):
         name = f"clicker-{i:02d}"
         person = SandboxUser.objects.create(name=name, email=f"{name}@example.com")
         user = user_model.objects.create_user(
@@ -208,6 +205,22 @@ def deliver_cards(world: World, timeout: float) -> None:
 
 
 # --- Clicking ---------------------------------------------------------------------------------
+
+
+def measure_in_process(world: World, cycles: int = 3) -> ClickCost:
+    """The last clicker's clicks through the Django test client in this process: SQL
+    statements and CPU per click, the console's own work without HTTP (its card syncs go to
+    the worker, as the served clicks' do). Taken before the clock starts, the clicker then
+    leaves the world: the timed clicks are the other ``--clickers``."""
+    clicker = world.clickers.pop()
+    return click_in_process(
+        world.sandbox_app,
+        clicker.person,
+        clicker.message,
+        clicker.incident,
+        CYCLE * cycles,
+        host=common.HOST,
+    )
 
 
 @dataclass(frozen=True)
@@ -471,6 +484,7 @@ def main() -> None:
     )
     with servers as running:
         deliver_cards(world, timeout=120)
+        in_process = measure_in_process(world)
         prepared = prepare_clicks(world, args.cycles)
         access_log.write_text("")  # only the clicks from here on (gunicorn appends)
         meter = common.CpuMeter(running)
@@ -503,6 +517,7 @@ def main() -> None:
     for (action, toast), n in unexpected.most_common(5):
         print(f"  {n} x {action}: {toast or '(no toast)'}")
     print(usage)
+    print(in_process.describe())
     print(
         f"the clickers (this process, sharing the cores) used {clicked.cpu:.1f} s of CPU, "
         f"{clicked.cpu * 1000 / max(len(answers), 1):.1f} ms per click"

@@ -550,9 +550,9 @@ def test_it_waits_as_the_limiter_says_before_a_call(rsps):
 
     assert slept == [0.25, 0.5]
     assert limiter.asked[-1] == [
-        Limit("feishu:cli_a1b2c3:send", 1000, 60, guard_ms=200),
-        Limit("feishu:receiver:chat_id:oc_123", 5, 1, guard_ms=200),
-        Limit("feishu:cli_a1b2c3:api", 50, 1, guard_ms=200),
+        Limit("feishu:cli_a1b2c3:send", 1000, 60, guard_ms=100),
+        Limit("feishu:receiver:chat_id:oc_123", 5, 1, guard_ms=100),
+        Limit("feishu:cli_a1b2c3:api", 50, 1, guard_ms=100),
     ]
 
 
@@ -566,9 +566,9 @@ def test_card_updates_are_limited_per_message_and_by_the_apps_50_per_second(rsps
     client.patch_message("om_1", CARD)
     client.list_chats()
 
-    app_wide = Limit("feishu:cli_a1b2c3:api", 50, 1, guard_ms=200)
+    app_wide = Limit("feishu:cli_a1b2c3:api", 50, 1, guard_ms=100)
     assert limiter.asked == [
-        [Limit("feishu:message:om_1", 5, 1, guard_ms=200), app_wide],
+        [Limit("feishu:message:om_1", 5, 1, guard_ms=100), app_wide],
         [app_wide],
     ]
 
@@ -581,10 +581,10 @@ def test_delayed_card_updates_and_token_fetches_share_the_apps_50_per_second(rsp
 
     client.update_card_delayed("c-token", CARD, message_id="om_1")
 
-    app_wide = Limit("feishu:cli_a1b2c3:api", 50, 1, guard_ms=200)
+    app_wide = Limit("feishu:cli_a1b2c3:api", 50, 1, guard_ms=100)
     assert limiter.asked == [
         [app_wide],  # the tenant token
-        [Limit("feishu:message:om_1", 5, 1, guard_ms=200), app_wide],
+        [Limit("feishu:message:om_1", 5, 1, guard_ms=100), app_wide],
     ]
 
 

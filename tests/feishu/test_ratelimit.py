@@ -1,4 +1,5 @@
-"""The shared rate limiter: one contract on the database and on Redis.
+"""The shared rate limiter: one contract on the database and on Redis. Windows slide: no span
+of a limit's period, wherever it starts, holds more than its limit of calls.
 
 Redis tests are marked ``postgres``: they run in the PostgreSQL + Redis stage, where Redis on
 127.0.0.1:6379 is guaranteed. Each Redis test uses its own key prefix in db 15 and deletes it.
@@ -61,7 +62,7 @@ def test_it_grants_up_to_the_limit_then_says_how_long_to_wait(limiter):
     three_per_second = [Limit("k", 3, 1)]
 
     assert [limiter.acquire(three_per_second) for _ in range(3)] == [0.0, 0.0, 0.0]
-    assert limiter.acquire(three_per_second) == pytest.approx(0.75)
+    assert limiter.acquire(three_per_second) == pytest.approx(1.0)  # the first call's second
 
 
 def test_a_refused_call_is_not_counted(limiter, clock):
@@ -70,23 +71,36 @@ def test_a_refused_call_is_not_counted(limiter, clock):
 
     for _ in range(5):
         assert limiter.acquire(one_per_second) > 0
-    clock.advance(0.75)
+    clock.advance(1.0)
 
     assert limiter.acquire(one_per_second) == 0.0
 
 
-def test_the_window_expires_and_the_count_starts_again(limiter, clock):
+def test_each_place_frees_a_period_after_its_own_call(limiter, clock):
     two_per_second = [Limit("k", 2, 1)]
     limiter.acquire(two_per_second)
-    limiter.acquire(two_per_second)
     clock.advance(0.5)  # binary fractions keep the fake clock exact
-    assert limiter.acquire(two_per_second) == pytest.approx(0.25)
+    limiter.acquire(two_per_second)
+    assert limiter.acquire(two_per_second) == pytest.approx(0.5)
 
-    clock.advance(0.25)
+    clock.advance(0.5)  # the first call has left the window; the second has not
 
     assert limiter.acquire(two_per_second) == 0.0
+    assert limiter.acquire(two_per_second) == pytest.approx(0.5)
+    clock.advance(0.5)
     assert limiter.acquire(two_per_second) == 0.0
-    assert limiter.acquire(two_per_second) == pytest.approx(1.0)
+
+
+def test_a_window_edge_of_the_clock_lets_nothing_more_through(limiter, clock):
+    """Aligned windows would admit a second full budget right after a minute's edge; the
+    calls made just before it still count until they are a minute old."""
+    clock.now = 1_700_000_059.5  # half a second before a minute's edge
+    three_per_minute = [Limit("k", 3, 60)]
+    assert [limiter.acquire(three_per_minute) for _ in range(3)] == [0.0] * 3
+
+    clock.advance(1.0)  # in the next clock minute
+
+    assert limiter.acquire(three_per_minute) == pytest.approx(59.0)
 
 
 def test_several_limits_are_all_or_nothing(limiter):
@@ -104,8 +118,8 @@ def test_it_waits_for_the_exhausted_window_that_ends_last(limiter):
     per_second, per_minute = Limit("app", 1, 1), Limit("app", 1, 60)
     limiter.acquire([per_second, per_minute])
 
-    # T0 is 20.25 s into its minute: the per-minute window ends 39.75 s later
-    assert limiter.acquire([per_second, per_minute]) == pytest.approx(39.75)
+    # the per-minute place frees a minute after the call, the per-second one a second after
+    assert limiter.acquire([per_second, per_minute]) == pytest.approx(60.0)
 
 
 def test_the_same_key_with_another_period_is_another_limit(limiter):
@@ -137,8 +151,8 @@ def test_wait_for_sleeps_until_the_limiter_grants(limiter, clock):
         slept.append(seconds)
         clock.advance(seconds)
 
-    assert wait_for(limiter, limits, sleep=sleep) == pytest.approx(0.75)
-    assert slept == [pytest.approx(0.75)]
+    assert wait_for(limiter, limits, sleep=sleep) == pytest.approx(1.0)
+    assert slept == [pytest.approx(1.0)]
     assert limiter.acquire(limits) > 0  # wait_for's call was counted
 
 
@@ -149,7 +163,7 @@ def test_wait_for_raises_rate_limited_rather_than_wait_past_max_wait(limiter):
     with pytest.raises(RateLimited) as caught:
         wait_for(limiter, limits, sleep=pytest.fail, max_wait=10)
 
-    assert caught.value.retry_after == pytest.approx(39.75)
+    assert caught.value.retry_after == pytest.approx(60.0)
 
 
 # --- Backend specifics ---------------------------------------------------------------------------
@@ -164,7 +178,11 @@ def test_the_database_limiter_deletes_stale_windows_when_new_keys_appear(db, clo
 
     limiter.acquire([Limit("feishu:message:om_new", 5, 1)])
 
-    assert list(RateWindow.objects.values_list("key", flat=True)) == ["feishu:message:om_new/1s"]
+    # the limit's row and the row of its one place
+    assert sorted(RateWindow.objects.values_list("key", flat=True)) == [
+        "feishu:message:om_new/1s",
+        "feishu:message:om_new/1s#0",
+    ]
 
 
 @pytest.mark.postgres
@@ -284,14 +302,16 @@ def test_threads_on_postgresql_never_exceed_the_limit_nor_lose_a_count(clock):
     assert RateWindow.objects.get(key="wide/60s").count == PER_SECOND
 
 
-def test_nothing_is_admitted_in_a_windows_guard_time(limiter, clock):
+def test_a_place_frees_its_guard_time_after_its_call_left_the_window(limiter, clock):
     guarded = Limit("guarded", 5, 1, guard_ms=200)
-    clock.now = 1_000.85  # 150 ms before the window ends
-    wait = limiter.acquire([guarded])
-    assert wait == pytest.approx(0.15, abs=0.002)
-    clock.now = 1_001.0  # the next window: admitted, and the refused call was not counted
-    for _ in range(5):
-        assert limiter.acquire([guarded]) == 0
+    clock.now = 1_000.5
+    assert [limiter.acquire([guarded]) for _ in range(5)] == [0.0] * 5
+
+    clock.now = 1_001.5  # a second later: still within the guard
+    assert limiter.acquire([guarded]) == pytest.approx(0.2, abs=0.002)
+
+    clock.now = 1_001.7  # admitted, and the refused call was not counted
+    assert [limiter.acquire([guarded]) for _ in range(5)] == [0.0] * 5
     assert limiter.acquire([guarded]) > 0
 
 

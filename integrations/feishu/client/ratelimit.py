@@ -1,21 +1,26 @@
 """Rate limits shared by every process of the console (web workers, Celery workers).
 
-Algorithm: **fixed windows**. A ``Limit(key, limit, per_seconds)`` allows ``limit`` calls in
-each window ``[k * per_seconds, (k + 1) * per_seconds)`` counted from the Unix epoch, so all
-processes agree on the window without talking to each other. Two neighbouring windows may hold
-``2 * limit`` calls within one period across their boundary; Feishu's occasional 99991400 /
-230020 answer for that is handled as ``RateLimited`` by the caller. It is chosen over a sliding
-log because the same counters work on the database (one row per limit, not one per call).
+Algorithm: **sliding windows**, counted as Feishu's gateway (and the sandbox) counts them: a
+``Limit(key, limit, per_seconds)`` admits a call when the call ``limit`` places before it was
+admitted at least ``per_seconds`` ago, so no span of ``per_seconds``, wherever it starts, holds
+more than ``limit`` calls. Each limit keeps the admission times of its last ``limit`` calls
+(a ring: a Redis list, or one database row per place) and reads one of them per call.
+
+Windows aligned to the clock (what this module counted before) let a run that starts late in a
+minute send its second thousand right after the minute's edge, while the first thousand are
+still inside Feishu's minute: a 2,000-card fan-out starting at :31 had 1,000 sends refused with
+99991400 and took 108 s where the limits allow 79 (tests/feishu/test_fanout_pacing.py).
 
 ``acquire(limits)`` is all-or-nothing: it counts one call against every limit, or, when any of
-them is exhausted, counts nothing and returns the seconds until the latest-ending exhausted
-window closes. Two backends:
+them is full, counts nothing and returns the seconds until the last of them has room. Two
+backends:
 
 - ``RedisLimiter``: one Lua script, atomic on the Redis server; time from Redis ``TIME`` so that
-  hosts with skewed clocks still share windows.
-- ``DatabaseLimiter``: rows of ``integrations.feishu.models.RateWindow`` locked with
-  ``select_for_update`` in one transaction (on SQLite the IMMEDIATE transaction mode of the
-  settings serialises writers instead); time from this host's clock.
+  hosts with skewed clocks still agree.
+- ``DatabaseLimiter``: ``integrations.feishu.models.RateWindow`` rows, one per limit (locked with
+  ``select_for_update``, its ``count`` the ring's next place) and one per place in the ring,
+  all in one transaction (on SQLite the IMMEDIATE transaction mode of the settings serialises
+  writers instead); time from this host's clock.
 """
 
 from __future__ import annotations
@@ -35,19 +40,19 @@ from integrations.feishu.client.errors import RateLimited
 Clock = Callable[[], float]
 DEFAULT_MAX_WAIT = 30.0
 MAX_KEY_LENGTH = 200
-# Windows whose end is older than this are deleted when new limit keys appear (per-message
-# and per-receiver keys would otherwise accumulate in the database).
+# Rows whose calls left their window longer ago than this are deleted when new limit keys
+# appear (per-message and per-receiver keys would otherwise accumulate in the database).
 STALE_AFTER_MS = 10 * 60 * 1000
 
 
 @dataclass(frozen=True)
 class Limit:
-    """At most ``limit`` calls per ``per_seconds`` for everything sharing ``key``.
+    """At most ``limit`` calls in any ``per_seconds`` for everything sharing ``key``.
 
-    ``guard_ms``: admit nothing in the last ``guard_ms`` of a window. A call counted here late in
-    a window reaches the server (which counts when it arrives) in the next one, on top of that
-    window's full budget: the server would refuse it. The guard keeps both counts in the same
-    window at the cost of at most ``guard_ms`` of waiting."""
+    ``guard_ms``: a call's place frees ``guard_ms`` after it left the window, not at once. The
+    server counts calls when they arrive, and two calls a window apart here may arrive less
+    than a window apart there when the first took longer to get there; the guard absorbs that
+    difference in latency."""
 
     key: str
     limit: int
@@ -83,7 +88,7 @@ def strictest_per_key(limits: Sequence[Limit]) -> dict[str, Limit]:
     return chosen
 
 
-# KEYS: one hash per limit ({w: window start ms, n: count}).
+# KEYS: one list per limit, the admission times (ms) of its last `limit` calls, newest first.
 # ARGV[1]: now in ms, or "" to use the Redis server's clock; then (limit, period ms, guard ms)
 # per key.
 # Returns 0 after counting the call against every key, else the ms to wait (nothing counted).
@@ -96,28 +101,24 @@ else
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 local wait = 0
-local starts = {}
-local counts = {}
 for i, key in ipairs(KEYS) do
   local limit = tonumber(ARGV[3 * i - 1])
   local period = tonumber(ARGV[3 * i])
   local guard = tonumber(ARGV[3 * i + 1])
-  local start = now - (now % period)
-  local stored = redis.call('HMGET', key, 'w', 'n')
-  local count = 0
-  if tonumber(stored[1]) == start then count = tonumber(stored[2]) or 0 end
-  starts[i] = start
-  counts[i] = count
-  local remaining = start + period - now
-  if count + 1 > limit or remaining <= guard then
-    if remaining > wait then wait = remaining end
+  local place = redis.call('LINDEX', key, limit - 1)
+  if place then
+    local frees = tonumber(place) + period + guard - now
+    if frees > wait then wait = frees end
   end
 end
 if wait > 0 then return wait end
 for i, key in ipairs(KEYS) do
+  local limit = tonumber(ARGV[3 * i - 1])
   local period = tonumber(ARGV[3 * i])
-  redis.call('HSET', key, 'w', starts[i], 'n', counts[i] + 1)
-  redis.call('PEXPIRE', key, period + 1000)
+  local guard = tonumber(ARGV[3 * i + 1])
+  redis.call('LPUSH', key, now)
+  redis.call('LTRIM', key, 0, limit - 1)
+  redis.call('PEXPIRE', key, period + guard + 1000)
 end
 return 0
 """
@@ -127,7 +128,13 @@ class RedisLimiter:
     """Limits counted in Redis by one atomic Lua script (see the module docstring)."""
 
     def __init__(
-        self, redis_url: str, *, prefix: str = "oncall:ratelimit:", clock: Clock | None = None
+        self,
+        redis_url: str,
+        *,
+        # Not the fixed windows' "oncall:ratelimit:" (hashes): during an upgrade, a process of
+        # either version must not meet the other's type under its key.
+        prefix: str = "oncall:ratelog:",
+        clock: Clock | None = None,
     ):
         import redis  # imported here: the embedded default runs without Redis
 
@@ -151,6 +158,11 @@ class RedisLimiter:
 class DatabaseLimiter:
     """Limits counted in ``RateWindow`` rows, for the embedded default without Redis.
 
+    A limit's own row (its storage key) is locked while it counts: its ``count`` is the ring's
+    next place, ``window_start_ms`` its last call. Place ``i`` is the row ``<key>#<i>``, whose
+    ``window_start_ms`` is the admission time of the call made there ``limit`` calls ago.
+    ``window_end_ms`` is when a row stops mattering (its call left the window), for ``purge``.
+
     Call it outside long transactions: inside one, the row locks it takes last until that
     transaction ends, and every other process acquiring the same limits waits for it."""
 
@@ -159,31 +171,53 @@ class DatabaseLimiter:
         self._using = using
 
     def acquire(self, limits: Sequence[Limit]) -> float:
+        from integrations.feishu.models import RateWindow
+
         chosen = strictest_per_key(limits)
         if not chosen:
             return 0.0
         now = int(self._clock() * 1000)
+        manager = RateWindow.objects.db_manager(self._using)
         with transaction.atomic(using=self._using):
-            rows, created = self._lock_rows(sorted(chosen))
+            heads, created = self._lock_rows(sorted(chosen))
+            place_keys = {
+                key: place_key(key, heads[key].count % limit.limit) for key, limit in chosen.items()
+            }
+            places = manager.in_bulk(list(place_keys.values()), field_name="key")
             wait = 0
-            plans = []
-            for storage_key, limit in chosen.items():
-                row = rows[storage_key]
-                period = limit.per_seconds * 1000
-                start = now - now % period
-                count = row.count if row.window_start_ms == start else 0
-                remaining = start + period - now
-                if count + 1 > limit.limit or remaining <= limit.guard_ms:
-                    wait = max(wait, remaining)
-                plans.append((row, start, period, count))
-            if wait:
+            for key, limit in chosen.items():
+                place = places.get(place_keys[key])
+                if place is not None:
+                    frees = place.window_start_ms + limit.per_seconds * 1000 + limit.guard_ms
+                    wait = max(wait, frees - now)
+            if wait > 0:
                 return wait / 1000
-            for row, start, period, count in plans:
-                row.window_start_ms, row.window_end_ms, row.count = start, start + period, count + 1
-                row.save(update_fields=["window_start_ms", "window_end_ms", "count"])
+            self._count(manager, chosen, heads, place_keys, now)
         if created:
             self.purge(now - STALE_AFTER_MS)
         return 0.0
+
+    @staticmethod
+    def _count(manager, chosen: dict[str, Limit], heads: dict, place_keys: dict, now: int) -> None:
+        """The call takes each ring's next place (one upsert); the rings move on (one update)."""
+        from integrations.feishu.models import RateWindow
+
+        taken = []
+        for key, limit in chosen.items():
+            end = now + limit.per_seconds * 1000 + limit.guard_ms
+            head = heads[key]
+            head.count = (head.count + 1) % limit.limit
+            head.window_start_ms, head.window_end_ms = now, end
+            taken.append(
+                RateWindow(key=place_keys[key], window_start_ms=now, window_end_ms=end, count=0)
+            )
+        manager.bulk_update(list(heads.values()), ["count", "window_start_ms", "window_end_ms"])
+        manager.bulk_create(
+            taken,
+            update_conflicts=True,
+            unique_fields=["key"],
+            update_fields=["window_start_ms", "window_end_ms"],
+        )
 
     def _lock_rows(self, storage_keys: list[str]) -> tuple[dict, bool]:
         """Lock one row per key, creating missing rows first; always locks in key order."""
@@ -211,7 +245,8 @@ class DatabaseLimiter:
         return {row.key: row for row in query}
 
     def purge(self, before_ms: int) -> int:
-        """Delete windows that ended before ``before_ms``, skipping rows another process holds."""
+        """Delete rows whose calls left their window before ``before_ms`` (limits and places
+        alike: a missing place is a free one), skipping rows another process holds."""
         from integrations.feishu.models import RateWindow
 
         manager = RateWindow.objects.db_manager(self._using)
@@ -225,6 +260,11 @@ class DatabaseLimiter:
                 return 0
             deleted, _ = manager.filter(pk__in=stale).delete()
         return deleted
+
+
+def place_key(storage_key: str, place: int) -> str:
+    """The row of one place in a limit's ring (``DatabaseLimiter``); fits ``RateWindow.key``."""
+    return f"{storage_key}#{place}"
 
 
 def default_limiter() -> Limiter:
