@@ -39,6 +39,7 @@ from django.db import transaction
 from django.utils.module_loading import import_string
 
 from oncall import metrics
+from oncall.timeline_messages import Phrase, people, phrase
 
 if TYPE_CHECKING:
     from django import forms
@@ -351,12 +352,12 @@ def notify_people(incident: Incident, people: Sequence[Any], reason: str) -> Lev
     return LevelReport(combined.notified, combined.unreachable + silent, combined.reached)
 
 
-def describe_notified(report: LevelReport) -> str:
+def describe_notified(report: LevelReport) -> Phrase:
     """ "notified Bob Li (Feishu); not reachable: Carol Wang (no linked Feishu account)"."""
-    text = f"notified {', '.join(report.notified) or 'nobody'}"
+    notified = people(report.notified)
     if report.unreachable:
-        text += f"; not reachable: {', '.join(report.unreachable)}"
-    return text
+        return phrase("notified.unreachable", people=notified, unreachable=report.unreachable)
+    return phrase("notified", people=notified)
 
 
 def target_fields() -> list[TargetFields]:

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from oncall.models import ActionSource, Incident, IncidentNote, TimelineEntry
 from oncall.signals import send_incident_changed
+from oncall.timeline_messages import Phrase
 from oncall.webhooks import outbox
 
 User = get_user_model()
@@ -67,13 +68,16 @@ def record(
     incident: Incident,
     kind: TimelineEntry.Kind,
     actor: Actor,
-    message: str,
+    message: Phrase | str,
     *,
     data: dict[str, Any] | None = None,
     at: datetime | None = None,
     note: IncidentNote | None = None,
 ) -> TimelineEntry:
-    """Write one timeline entry and announce the change once the transaction commits."""
+    """Write one timeline entry and announce the change once the transaction commits.
+
+    ``message`` is a :class:`~oncall.timeline_messages.Phrase`, shown in each reader's
+    language; a plain string is stored as it is and shows alike to everyone."""
     entry = build(incident, kind, actor, message, data=data, at=at)
     entry.note = note
     entry.save()
@@ -97,18 +101,22 @@ def build(
     incident: Incident,
     kind: TimelineEntry.Kind,
     actor: Actor,
-    message: str,
+    message: Phrase | str,
     *,
     data: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> TimelineEntry:
     """An unsaved entry, for callers that write many at once with :func:`record_many`."""
+    said = message if isinstance(message, Phrase) else None
     return TimelineEntry(
         incident=incident,
         kind=kind,
         actor=actor.user,
         source=actor.source,
-        message=message,
+        # In English whatever the writer's language: see ``oncall.timeline_messages``.
+        message=said.in_language("en") if said else message,
+        message_kind=said.kind if said else "",
+        params=said.stored()["params"] if said else {},
         data={**actor.via, **(data or {})},
         created_at=at or timezone.now(),
     )

@@ -30,6 +30,7 @@ from integrations.feishu.cards.render import console_link
 from integrations.feishu.models import CardDelivery, FeishuApp, SentCard
 from oncall.models import Incident, TimelineEntry
 from oncall.timeline import Actor, build, display_name, record_many
+from oncall.timeline_messages import phrase
 
 # What a superseded copy shows once the short card is on it. Not a SHA-256 digest, so no card
 # content can pose as it; the short card never changes, so it is patched once.
@@ -116,7 +117,7 @@ def after_linking(user: Any, app: FeishuApp) -> list[int]:
 
 
 def _linked_entry(incident: Incident, user: Any, app: FeishuApp) -> TimelineEntry:
-    message = f"{display_name(user)} linked their account in {app}: their card is sent now, once."
+    message = phrase("account_linked", person=display_name(user), app=str(app))
     return build(incident, TimelineEntry.Kind.NOTIFIED, Actor.system(), message)
 
 
