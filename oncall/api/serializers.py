@@ -126,6 +126,7 @@ class ChannelSerializer(serializers.ModelSerializer):
             "group_window_minutes",
             "auto_close",
             "notification_template",
+            "card_language",
             "created_at",
             # noise reduction (oncall.noise)
             "grouping_branches",
