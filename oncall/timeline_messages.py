@@ -73,6 +73,11 @@ MESSAGES: dict[str, Promise] = {
         "The notification template %(template)s could not be rendered (%(reason)s); the "
         "built-in template was used instead."
     ),
+    # Custom actions (``oncall.custom_actions.runs``); the error is the call's own words
+    "action.not_called": _("%(action)s by %(actor)s was not called: %(error)s"),
+    "action.lost": _("%(action)s called by %(actor)s: %(error)s"),
+    "action.failed": _("%(action)s called by %(actor)s: failed, %(error)s"),
+    "action.answered": _("%(action)s called by %(actor)s: %(answer)s"),
     # Durations inside other phrases (a snooze's)
     "duration.hours_minutes": _("%(hours)s h %(minutes)s min"),
     "duration.hours": _("%(hours)s h"),
