@@ -224,7 +224,7 @@ def open_incident(
         escalation.plan_start(incident, now)
         if paged:
             report = notify_people(incident, paged, f"Paged by {actor.name}")
-            message = phrase("paged", actor=actor.name, notified=describe_notified(report))
+            message = phrase("paged", actor=actor.said_name, notified=describe_notified(report))
             record(incident, Kind.NOTIFIED, actor, message, data=_notified_data(paged, report))
     return Outcome(incident, True, f"Opened #{incident.number}")
 
@@ -305,7 +305,7 @@ def assign_person(ref: IncidentRef, actor: Actor, user: Any) -> Outcome:
         message = phrase(
             "assigned.person",
             person=name,
-            actor=actor.name,
+            actor=actor.said_name,
             released=released,
             notified=describe_notified(report),
         )
@@ -338,7 +338,7 @@ def assign_level(
             "assigned.level",
             level=number,
             rule=rule.name,
-            actor=actor.name,
+            actor=actor.said_name,
             released=released,
             notified=describe_notified(report),
         )
@@ -579,7 +579,7 @@ def _unclaim(incident: Incident, actor: Actor, now: datetime) -> Change | Outcom
     incident.acknowledged_by_source = ""
     return (
         Kind.UNCLAIMED,
-        phrase("unclaimed", actor=actor.name, previous=previous),
+        phrase("unclaimed", actor=actor.said_name, previous=previous),
         [
             "status",
             "claimed_by",
@@ -601,7 +601,9 @@ def _close(incident: Incident, actor: Actor, now: datetime, reason: str) -> Chan
     incident.closed_at = now
     incident.snoozed_until = None
     message = (
-        phrase("closed.reason", actor=actor.name, reason=reason) if reason else _by(actor, "closed")
+        phrase("closed.reason", actor=actor.said_name, reason=reason)
+        if reason
+        else _by(actor, "closed")
     )
     return Kind.CLOSED, message, ["status", "closed_by", "closed_at", "snoozed_until"]
 
@@ -645,7 +647,7 @@ def _snooze(incident: Incident, actor: Actor, now: datetime, duration: timedelta
     _refuse_if_closed(incident, "snooze")
     incident.snoozed_until = now + duration
     _schedule_wake(incident)
-    message = phrase("snoozed", actor=actor.name, duration=_duration_phrase(duration))
+    message = phrase("snoozed", actor=actor.said_name, duration=_duration_phrase(duration))
     return Kind.SNOOZED, message, ["snoozed_until"]
 
 
@@ -873,7 +875,7 @@ def _close_as_merged(
         phrase(
             "merged_into",
             number=target.number,
-            actor=actor.name,
+            actor=actor.said_name,
             moved=_alerts_moved(len(alert_ids)),
         ),
         data={
@@ -908,7 +910,7 @@ def _absorb(
         phrase(
             "merged",
             numbers=_numbers(sources),
-            actor=actor.name,
+            actor=actor.said_name,
             moved=_alerts_moved(len(alert_ids)),
         ),
         data={
@@ -952,7 +954,7 @@ def _split(alert_pk: int, actor: Actor) -> Outcome:
         new,
         Kind.CREATED,
         actor,
-        phrase("created.split", actor=actor.name, alert=alert.title, number=incident.number),
+        phrase("created.split", actor=actor.said_name, alert=alert.title, number=incident.number),
         data={**data, "split_from": incident.number, "from_incident": str(incident.public_id)},
         at=now,
     )
@@ -960,7 +962,7 @@ def _split(alert_pk: int, actor: Actor) -> Outcome:
         incident,
         Kind.SPLIT,
         actor,
-        phrase("split", alert=alert.title, number=new.number, actor=actor.name),
+        phrase("split", alert=alert.title, number=new.number, actor=actor.said_name),
         data={**data, "split_into": new.number, "into_incident": str(new.public_id)},
         at=now,
     )
@@ -1095,7 +1097,7 @@ def _alerts_moved(count: int) -> Phrase:
 
 
 def _by(actor: Actor, kind: str) -> Phrase:
-    return phrase(kind, actor=actor.name)
+    return phrase(kind, actor=actor.said_name)
 
 
 def _duration_phrase(duration: timedelta) -> Phrase:

@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, wraps
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from django.conf import settings
@@ -126,6 +127,9 @@ class ChatPlatform(Protocol):
     name: str
     label: str
     targets: TargetFields | None
+    #: The platform's own timeline message kinds (``oncall.timeline_messages``), each key
+    #: starting with the platform's ``name`` and a dot ("feishu.not_linked").
+    timeline_messages: Mapping[str, Any]
 
     # --- Escalation ------------------------------------------------------------------------
 
@@ -228,6 +232,7 @@ class PlatformBase:
     name: ClassVar[str] = ""
     label: ClassVar[str] = ""
     targets: TargetFields | None = None
+    timeline_messages: Mapping[str, Any] = MappingProxyType({})
 
     def notify(
         self, incident: Incident, rule: EscalationRule, level: EscalationLevel, people: list[Any]

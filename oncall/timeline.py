@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from oncall.models import ActionSource, Incident, IncidentNote, TimelineEntry
 from oncall.signals import send_incident_changed
-from oncall.timeline_messages import Phrase
+from oncall.timeline_messages import MESSAGES, Phrase, phrase
 from oncall.webhooks import outbox
 
 User = get_user_model()
@@ -41,6 +41,15 @@ class Actor:
         if self.user is None:
             return self.via.get("name") or str(self.source.label)
         return display_name(self.user)
+
+    @property
+    def said_name(self) -> Phrase | str:
+        """The name as a timeline parameter: a person's or a sender's own name as it is, the
+        console's own sources ("system") in each reader's language."""
+        kind = f"actor.{self.source}"
+        if self.user is None and not self.via.get("name") and kind in MESSAGES:
+            return phrase(kind)
+        return self.name
 
 
 def display_name(user: Any) -> str:

@@ -1,6 +1,9 @@
 """What a timeline entry says, stored as a message kind plus parameters and put into words
 when someone reads it, in the reader's language (a page's, an API request's, a card's).
 
+The kinds are :data:`MESSAGES`, plus each chat platform's own
+(``ChatPlatform.timeline_messages``, keys prefixed with the platform's name).
+
 A writer hands ``oncall.timeline.record`` a :class:`Phrase` instead of a finished sentence.
 The entry keeps the phrase (``message_kind``, ``params``) and, in its ``message`` column, the
 phrase in English: exports, search, the outgoing webhooks' ``detail.message`` and the admin's
@@ -29,6 +32,11 @@ from django.utils.translation import pgettext_lazy
 # identifiers (stored in rows): rename one only with a data migration. Placeholders are named,
 # so that a translation may order them as its language needs.
 MESSAGES: dict[str, Promise] = {
+    # Who acted, when it was the console itself (``ActionSource``'s labels)
+    "actor.web": _("web"),
+    "actor.api": _("API"),
+    "actor.integration": _("alert source"),
+    "actor.system": _("system"),
     # Opening
     "created.by_person": _("Opened by %(actor)s"),
     "created.by_source": _("Incident opened by %(source)s"),
@@ -106,7 +114,7 @@ class Phrase:
     params: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.kind not in MESSAGES:  # a writer's typo fails its tests, not a reader's page
+        if _template(self.kind) is None:  # a writer's typo fails its tests, not a reader's page
             raise KeyError(f"unknown timeline message kind {self.kind!r}")
 
     def stored(self) -> dict[str, Any]:
@@ -132,7 +140,7 @@ def people(names: list[str]) -> list[str] | Phrase:
 
 def render(kind: str, params: Mapping[str, Any] | None) -> str | None:
     """The message kind in the active language, or None when the kind is not registered."""
-    template = MESSAGES.get(kind)
+    template = _template(kind)
     if template is None:
         return None
     values = {name: _word(value) for name, value in (params or {}).items()}
@@ -150,6 +158,17 @@ def render_entry(message_kind: str, params: Any, stored_text: str) -> str:
         return stored_text
     text = render(message_kind, params if isinstance(params, dict) else {})
     return stored_text if text is None else text
+
+
+def _template(kind: str) -> Promise | None:
+    """The core's sentence for ``kind``, or the installed chat platform's whose name the kind
+    starts with (``ChatPlatform.timeline_messages``: their words stay in their package)."""
+    if kind in MESSAGES:
+        return MESSAGES[kind]
+    from oncall.platforms import platform_named  # it imports this module
+
+    platform = platform_named(kind.split(".", 1)[0]) if "." in kind else None
+    return platform.timeline_messages.get(kind) if platform is not None else None
 
 
 def _word(value: Any) -> str:

@@ -111,12 +111,18 @@ def test_it_refuses_a_kind_the_registry_does_not_know():
         phrase("no.such.kind")
 
 
+# Kinds whose Chinese is the English word itself.
+SAME_IN_CHINESE = {"actor.api"}
+
+
 def test_every_message_kind_has_a_chinese_translation():
     with translation.override("zh-hans"):
         untranslated = [
             kind
             for kind, template in MESSAGES.items()
-            if str(template) == _english(template) and any(c.isalpha() for c in str(template))
+            if str(template) == _english(template)
+            and any(c.isalpha() for c in str(template))
+            and kind not in SAME_IN_CHINESE
         ]
     assert untranslated == []
 
@@ -124,3 +130,30 @@ def test_every_message_kind_has_a_chinese_translation():
 def _english(template) -> str:
     with translation.override("en"):
         return str(template)
+
+
+def test_a_platform_words_its_own_kinds_in_the_reader_language():
+    said = phrase("feishu.not_linked", person="Carol", app="Ops", url="https://x.example/")
+
+    assert said.in_language("en").startswith("App not linked: Carol has no linked account")
+    assert said.in_language("zh-hans").startswith("应用未关联：Carol 在 Ops 中没有关联账号")  # noqa: RUF001
+
+
+def test_a_kind_of_a_platform_that_is_not_installed_shows_the_stored_text(incident):
+    entry = TimelineEntryFactory(
+        incident=incident, message="Sent by pager", message_kind="pager.sent", params={}
+    )
+
+    assert entry.text == "Sent by pager"
+    with pytest.raises(KeyError):
+        phrase("pager.sent")
+
+
+def test_the_system_as_actor_is_named_in_the_reader_language(incident):
+    with translation.override("zh-hans"):  # a worker's language does not stick to the entry
+        lifecycle.close(incident, Actor.system(), reason="every alert recovered")
+    entry = incident.timeline.get(kind=TimelineEntry.Kind.CLOSED)
+
+    assert entry.message == "Closed by system: every alert recovered"
+    with translation.override("zh-hans"):
+        assert entry.text == "系统 已关闭：every alert recovered"  # noqa: RUF001
