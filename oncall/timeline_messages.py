@@ -108,13 +108,16 @@ LIST_SEPARATOR = pgettext_lazy("list separator", ", ")
 @dataclass(frozen=True)
 class Phrase:
     """One registered message kind with its parameters; ``str()`` says it in the active
-    language."""
+    language. A platform's phrase carries its ``template`` (from its own
+    ``timeline_messages``): writing it never depends on which platforms are installed."""
 
     kind: str
     params: Mapping[str, Any] = field(default_factory=dict)
+    template: Promise | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if _template(self.kind) is None:  # a writer's typo fails its tests, not a reader's page
+        if self.template is None and self.kind not in MESSAGES:
+            # A writer's typo fails its tests, not a reader's page.
             raise KeyError(f"unknown timeline message kind {self.kind!r}")
 
     def stored(self) -> dict[str, Any]:
@@ -122,7 +125,7 @@ class Phrase:
         return {"kind": self.kind, "params": _stored(self.params)}
 
     def __str__(self) -> str:
-        return render(self.kind, self.params) or ""
+        return _format(self.template or MESSAGES[self.kind], self.params)
 
     def in_language(self, language: str) -> str:
         with translation.override(language):
@@ -141,9 +144,11 @@ def people(names: list[str]) -> list[str] | Phrase:
 def render(kind: str, params: Mapping[str, Any] | None) -> str | None:
     """The message kind in the active language, or None when the kind is not registered."""
     template = _template(kind)
-    if template is None:
-        return None
-    values = {name: _word(value) for name, value in (params or {}).items()}
+    return None if template is None else _format(template, params or {})
+
+
+def _format(template: Promise, params: Mapping[str, Any]) -> str:
+    values = {name: _word(value) for name, value in params.items()}
     try:
         return str(template) % values
     except (KeyError, TypeError, ValueError):

@@ -8,9 +8,10 @@ from datetime import timedelta
 import pytest
 from django.utils import translation
 
+from integrations.feishu.timeline_words import feishu_phrase
 from oncall import lifecycle
 from oncall.models import TimelineEntry
-from oncall.timeline import Actor
+from oncall.timeline import Actor, record
 from oncall.timeline_messages import MESSAGES, phrase
 from tests.factories import IncidentFactory, TimelineEntryFactory, api_as
 
@@ -132,11 +133,24 @@ def _english(template) -> str:
         return str(template)
 
 
-def test_a_platform_words_its_own_kinds_in_the_reader_language():
-    said = phrase("feishu.not_linked", person="Carol", app="Ops", url="https://x.example/")
+def test_a_platform_words_its_own_kinds_in_the_reader_language(incident):
+    said = feishu_phrase("feishu.not_linked", person="Carol", app="Ops", url="https://x.example/")
+    entry = record(incident, TimelineEntry.Kind.DELIVERY_FAILED, Actor.system(), said)
 
-    assert said.in_language("en").startswith("App not linked: Carol has no linked account")
-    assert said.in_language("zh-hans").startswith("应用未关联：Carol 在 Ops 中没有关联账号")  # noqa: RUF001
+    assert entry.message.startswith("App not linked: Carol has no linked account")
+    with translation.override("zh-hans"):
+        assert entry.text.startswith("应用未关联：Carol 在 Ops 中没有关联账号")  # noqa: RUF001
+
+
+def test_a_platform_kind_is_written_even_where_the_platform_is_not_listed(incident, settings):
+    settings.CHAT_PLATFORMS = []  # a card task still running after Feishu was taken out
+    said = feishu_phrase("feishu.chat_disbanded", chat="Ops room")
+
+    entry = record(incident, TimelineEntry.Kind.DELIVERY_FAILED, Actor.system(), said)
+
+    assert entry.message == "Not sent to Ops room: the chat was disbanded."
+    with translation.override("zh-hans"):
+        assert entry.text == "Not sent to Ops room: the chat was disbanded."  # its stored text
 
 
 def test_a_kind_of_a_platform_that_is_not_installed_shows_the_stored_text(incident):

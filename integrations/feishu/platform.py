@@ -6,18 +6,17 @@ Everything is imported when asked for: the registry builds this class while Djan
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from functools import cached_property
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from celery.schedules import crontab
 from django.apps import apps
 from django.urls import include, path
-from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
 
 from integrations.feishu import PLATFORM_NAME
+from integrations.feishu.timeline_words import TIMELINE_MESSAGES
 from oncall.platforms import (
     LevelReport,
     PlatformBase,
@@ -39,25 +38,6 @@ if TYPE_CHECKING:
     from oncall.sections import Section
 
 TASKS = "integrations.feishu.tasks"
-
-
-# Feishu's own timeline message kinds (``oncall.timeline_messages``): why a card did not go out.
-TIMELINE_MESSAGES: Mapping[str, Promise] = MappingProxyType(
-    {
-        "feishu.not_linked": gettext_lazy(
-            "App not linked: %(person)s has no linked account in %(app)s. They should open the "
-            "app once from the Feishu workplace (%(url)s) to link it."
-        ),
-        "feishu.chat_disbanded": gettext_lazy("Not sent to %(chat)s: the chat was disbanded."),
-        "feishu.bot_not_in_chat": gettext_lazy(
-            "Not sent to %(chat)s: the bot is not in this chat; add it in Feishu, then sync chats."
-        ),
-        "feishu.not_delivered": gettext_lazy("Card not delivered to %(recipient)s: %(error)s"),
-        "feishu.not_delivered_after": gettext_lazy(
-            "Card not delivered to %(recipient)s after %(attempts)s attempts: %(error)s"
-        ),
-    }
-)
 
 
 class FeishuPlatform(PlatformBase):

@@ -55,10 +55,11 @@ from integrations.feishu.models import (
     LinkedAccount,
     SentCard,
 )
+from integrations.feishu.timeline_words import feishu_phrase
 from oncall import platforms
 from oncall.models import Incident, TimelineEntry
 from oncall.timeline import Actor, build, display_name, record, record_many
-from oncall.timeline_messages import Phrase, phrase
+from oncall.timeline_messages import Phrase
 
 logger = logging.getLogger(__name__)
 
@@ -180,13 +181,15 @@ def _refuse(incident: Incident, refused: list[tuple[CardDelivery, State, Phrase]
 
 
 def _not_linked_message(user: Any, app: FeishuApp) -> Phrase:
-    return phrase("feishu.not_linked", person=display_name(user), app=str(app), url=app.web_url)
+    return feishu_phrase(
+        "feishu.not_linked", person=display_name(user), app=str(app), url=app.web_url
+    )
 
 
 def _chat_gone(chat: FeishuChat) -> Phrase:
     if chat.status == FeishuChat.Status.DISBANDED:
-        return phrase("feishu.chat_disbanded", chat=str(chat))
-    return phrase("feishu.bot_not_in_chat", chat=str(chat))
+        return feishu_phrase("feishu.chat_disbanded", chat=str(chat))
+    return feishu_phrase("feishu.bot_not_in_chat", chat=str(chat))
 
 
 # The cards of one notification go out from tasks of this many deliveries each (a level of ten
@@ -416,9 +419,9 @@ def _permanent_failure(delivery: CardDelivery, exc: errors.FeishuError, after: i
         _mark_chat(delivery, FeishuChat.Status.DISBANDED)
     said = {"recipient": delivery.recipient_name, "error": str(exc)}
     if after:
-        message = phrase("feishu.not_delivered_after", attempts=after, **said)
+        message = feishu_phrase("feishu.not_delivered_after", attempts=after, **said)
     else:
-        message = phrase("feishu.not_delivered", **said)
+        message = feishu_phrase("feishu.not_delivered", **said)
     with transaction.atomic():
         CardDelivery.objects.filter(pk=delivery.pk).update(
             state=state, last_error=str(exc), sent=delivery.requested
