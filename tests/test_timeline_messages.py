@@ -171,3 +171,20 @@ def test_the_system_as_actor_is_named_in_the_reader_language(incident):
     assert entry.message == "Closed by system: every alert recovered"
     with translation.override("zh-hans"):
         assert entry.text == "系统 已关闭：every alert recovered"  # noqa: RUF001
+
+
+def test_the_feishu_budget_warning_reads_in_the_reader_language(incident):
+    from integrations.feishu.budget import warning_phrase
+    from integrations.feishu.models import ApiPlan
+    from tests.factories import FeishuAppFactory
+
+    app = FeishuAppFactory(name="Ops", api_plan=ApiPlan.FREE)
+    said = warning_phrase(app, 80)
+    entry = record(incident, TimelineEntry.Kind.ESCALATION, Actor.system(), said)
+
+    assert entry.message.startswith("Feishu API budget: Ops has made 80 % of its")
+    assert entry.message.endswith(
+        "(the free plan). Past the quota, Feishu refuses every card until the month ends."
+    )
+    with translation.override("zh-hans"):
+        assert entry.text.startswith("飞书 API 调用量：Ops 本月已使用其")  # noqa: RUF001

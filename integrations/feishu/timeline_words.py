@@ -24,6 +24,15 @@ TIMELINE_MESSAGES: Mapping[str, Promise] = MappingProxyType(
             "Not sent to %(chat)s: the bot is not in this chat; add it in Feishu, then sync chats."
         ),
         "feishu.not_delivered": gettext_lazy("Card not delivered to %(recipient)s: %(error)s"),
+        # The Open API budget (``integrations.feishu.budget``)
+        "feishu.budget_warning": gettext_lazy(
+            "Feishu API budget: %(app)s has made %(percent)s %% of its %(limit)s Open API calls "
+            "this month (%(plan)s). Past the quota, Feishu refuses every card until the month "
+            "ends."
+        ),
+        "feishu.plan.quota": gettext_lazy("the quota set for this app"),
+        "feishu.plan.free": gettext_lazy("the free plan"),
+        "feishu.plan.unlimited": gettext_lazy("an unlimited plan"),
         "feishu.not_delivered_after": gettext_lazy(
             "Card not delivered to %(recipient)s after %(attempts)s attempts: %(error)s"
         ),
