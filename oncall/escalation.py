@@ -40,8 +40,9 @@ from oncall.models import (
     TimelineEntry,
 )
 from oncall.noise import maintenance
-from oncall.platforms import LevelReport, platforms
+from oncall.platforms import LevelReport, describe_notified, platforms
 from oncall.timeline import Actor, record
+from oncall.timeline_messages import Phrase, phrase
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ def plan_start(
             incident,
             Kind.ESCALATION,
             Actor.system(),
-            "No escalation rule of the channel matches: nobody is notified.",
+            phrase("escalation.no_rule"),
         )
     _schedule(incident, run_at_commit=run_at_commit, windows=windows)
 
@@ -271,7 +272,7 @@ def _run_level(incident: Incident, now: datetime) -> None:
                 incident,
                 Kind.ESCALATION,
                 Actor.system(),
-                f"Escalation finished: every level of “{rule.name}” was notified.",
+                phrase("escalation.finished", rule=rule.name),
             )
         return
     level = levels[incident.escalation_level]
@@ -322,15 +323,16 @@ def _plan_next(
         incident.escalation_loops += 1
 
 
-def _describe(incident: Incident, report: LevelReport) -> str:
-    level = incident.escalation_level + 1
-    repeat = f" (repeat {incident.escalation_repeats})" if incident.escalation_repeats else ""
-    loop = f", round {incident.escalation_loops + 1}" if incident.escalation_loops else ""
-    who = ", ".join(report.notified) or "nobody"
-    text = f"Level {level}{repeat}{loop}: notified {who}"
-    if report.unreachable:
-        text += f"; not reachable: {', '.join(report.unreachable)}"
-    return text + "."
+def _describe(incident: Incident, report: LevelReport) -> Phrase:
+    """ "Level 2 (repeat 1), round 2: notified Bob; not reachable: Carol (...)."."""
+    repeats, loops = incident.escalation_repeats, incident.escalation_loops
+    return phrase(
+        "level",
+        level=incident.escalation_level + 1,
+        repeat=phrase("level.repeat", count=repeats) if repeats else "",
+        round=phrase("level.round", count=loops + 1) if loops else "",
+        notified=describe_notified(report),
+    )
 
 
 # --- The gate: whether the incident may be notified now ---------------------------------------

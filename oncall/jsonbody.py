@@ -37,6 +37,10 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django.utils.translation import gettext_lazy as _
+
+from oncall.languages import Said, in_english
+
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
@@ -58,9 +62,10 @@ _UNSTORABLE_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 class InvalidJSON(ValueError):
     """The body cannot be read; ``reason`` says why, for the sender."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    def __init__(self, reason: Said | str) -> None:
+        self.said = reason if isinstance(reason, Said) else Said(reason)
+        self.reason = in_english(reason)  # what is logged and stored
+        super().__init__(self.reason)
 
 
 @dataclass(frozen=True)
@@ -127,7 +132,7 @@ def _text(raw: bytes | str) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise InvalidJSON("The body is not UTF-8 text.") from None
+        raise InvalidJSON(Said(_("The body is not UTF-8 text."))) from None
 
 
 def _loads(text: str) -> Any:
@@ -140,18 +145,23 @@ def _loads(text: str) -> Any:
     except RecursionError:
         raise _too_deep() from None
     except json.JSONDecodeError as exc:
-        raise InvalidJSON(f"The body is not valid JSON: {exc}") from None
+        raise InvalidJSON(Said(_("The body is not valid JSON: %(reason)s"), reason=exc)) from None
 
 
 def _too_deep() -> InvalidJSON:
-    return InvalidJSON(f"The JSON is nested deeper than {MAX_DEPTH} levels.")
+    return InvalidJSON(
+        Said(_("The JSON is nested deeper than %(levels)s levels."), levels=MAX_DEPTH)
+    )
 
 
 def _bounded_int(digits: str) -> int:
     if len(digits.lstrip("-")) > MAX_INT_DIGITS:
         raise InvalidJSON(
-            f"A number in the body has {len(digits.lstrip('-'))} digits; "
-            f"at most {MAX_INT_DIGITS} digits are read."
+            Said(
+                _("A number in the body has %(digits)s digits; at most %(limit)s digits are read."),
+                digits=len(digits.lstrip("-")),
+                limit=MAX_INT_DIGITS,
+            )
         )
     return int(digits)
 
@@ -159,12 +169,14 @@ def _bounded_int(digits: str) -> int:
 def _finite_float(literal: str) -> float:
     number = float(literal)
     if not math.isfinite(number):
-        raise InvalidJSON(f"The number {literal[:40]} is too large to be read.")
+        raise InvalidJSON(
+            Said(_("The number %(number)s is too large to be read."), number=literal[:40])
+        )
     return number
 
 
 def _no_constant(name: str) -> Any:
-    raise InvalidJSON(f"{name} is not a JSON value.")
+    raise InvalidJSON(Said(_("%(name)s is not a JSON value."), name=name))
 
 
 def _deeper_than(value: Any, limit: int) -> bool:

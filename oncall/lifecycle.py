@@ -61,6 +61,7 @@ from oncall.permissions import (
 )
 from oncall.platforms import LevelReport, describe_notified, notify_people
 from oncall.timeline import Actor, announce, claimed_by_person, claimer_name, display_name, record
+from oncall.timeline_messages import Phrase, phrase
 
 Kind = TimelineEntry.Kind
 Status = Incident.Status
@@ -223,11 +224,13 @@ def open_incident(
             first_seen=now,
             last_seen=now,
         )
-        record(incident, Kind.CREATED, actor, f"Opened by {actor.name}", data={"manual": True})
+        record(
+            incident, Kind.CREATED, actor, _by(actor, "created.by_person"), data={"manual": True}
+        )
         escalation.plan_start(incident, now)
         if paged:
             report = notify_people(incident, paged, f"Paged by {actor.name}")
-            message = f"Paged by {actor.name}: {describe_notified(report)}"
+            message = phrase("paged", actor=actor.said_name, notified=describe_notified(report))
             record(incident, Kind.NOTIFIED, actor, message, data=_notified_data(paged, report))
     return Outcome(incident, True, f"Opened #{incident.number}")
 
@@ -305,10 +308,16 @@ def assign_person(ref: IncidentRef, actor: Actor, user: Any) -> Outcome:
         # the rule chose (its Feishu app).
         report = notify_people(incident, [user], f"Assigned to you by {actor.name}")
         escalation.leave_rule(incident)
-        message = f"Assigned to {name} by {actor.name}{released}; {describe_notified(report)}"
+        message = phrase(
+            "assigned.person",
+            person=name,
+            actor=actor.said_name,
+            released=released,
+            notified=describe_notified(report),
+        )
         data = {"assigned_to": user.pk, **_notified_data([user], report)}
         record(incident, Kind.ASSIGNED, actor, message, data=data, at=now)
-        return Outcome(incident, True, message, tuple(report.unreachable))
+        return Outcome(incident, True, str(message), tuple(report.unreachable))
 
 
 def assign_level(
@@ -331,9 +340,13 @@ def assign_level(
         incident.snoozed_until = None
         incident.save(update_fields=[*_HANDOVER_FIELDS, "updated_at"])
         report = escalation.move_to_level(incident, rule, number - 1, now)
-        message = (
-            f"Assigned to level {number} of “{rule.name}” by {actor.name}{released}; "
-            f"{describe_notified(report)}"
+        message = phrase(
+            "assigned.level",
+            level=number,
+            rule=rule.name,
+            actor=actor.said_name,
+            released=released,
+            notified=describe_notified(report),
         )
         data = {
             "rule": str(rule.public_id),
@@ -343,7 +356,7 @@ def assign_level(
             "unreachable": report.unreachable,
         }
         record(incident, Kind.ASSIGNED, actor, message, data=data, at=now)
-        return Outcome(incident, True, message, tuple(report.unreachable))
+        return Outcome(incident, True, str(message), tuple(report.unreachable))
 
 
 _HANDOVER_FIELDS = [
@@ -357,14 +370,14 @@ _HANDOVER_FIELDS = [
 ]
 
 
-def _release_claim(incident: Incident) -> str:
+def _release_claim(incident: Incident) -> Phrase:
     """Give the claim back (the incident is triggered again); says whose it was."""
-    verb = "claim" if claimed_by_person(incident) else "acknowledgement"
+    kind = "released.claim" if claimed_by_person(incident) else "released.acknowledgement"
     previous = claimer_name(incident)
     incident.status = Status.TRIGGERED
     incident.claimed_by, incident.claimed_at = None, None
     incident.acknowledged_by_source = ""
-    return f" ({verb} by {previous} released)"
+    return phrase(kind, previous=previous)
 
 
 def _rule_to_assign(incident: Incident, rule: EscalationRule | None) -> EscalationRule:
@@ -418,7 +431,7 @@ def add_note(ref: IncidentRef, actor: Actor, body: str) -> NoteOutcome:
             created_at=now,
         )
         incident.save(update_fields=["updated_at"])
-        record(incident, Kind.NOTE, actor, f"Note by {actor.name}", at=now, note=note)
+        record(incident, Kind.NOTE, actor, _by(actor, "note"), at=now, note=note)
         return NoteOutcome(incident, True, f"Noted on #{incident.number}", note=note)
 
 
@@ -529,7 +542,7 @@ def check_may_change_note(
 # Each takes the locked incident, mutates it, and returns (timeline kind, message, fields) for a
 # change, or an unchanged Outcome; it raises TransitionRefused when the action is not possible.
 
-Change = tuple[TimelineEntry.Kind, str, list[str]]
+Change = tuple[TimelineEntry.Kind, Phrase, list[str]]
 Step = Callable[[Incident, Actor, datetime], Change | Outcome]
 
 
@@ -557,8 +570,8 @@ def _claim(incident: Incident, actor: Actor, now: datetime) -> Change | Outcome:
         incident.snoozed_until = None
         fields.append("snoozed_until")
     # An alert source (PagerDuty's acknowledge) acknowledges; only a person claims.
-    verb = "Claimed" if actor.is_person else "Acknowledged"
-    return Kind.CLAIMED, f"{verb} by {actor.name}", fields
+    said = _by(actor, "claimed" if actor.is_person else "acknowledged")
+    return Kind.CLAIMED, said, fields
 
 
 def _unclaim(incident: Incident, actor: Actor, now: datetime) -> Change | Outcome:
@@ -572,7 +585,7 @@ def _unclaim(incident: Incident, actor: Actor, now: datetime) -> Change | Outcom
     incident.acknowledged_by_source = ""
     return (
         Kind.UNCLAIMED,
-        f"Unclaimed by {actor.name} (was {previous})",
+        phrase("unclaimed", actor=actor.said_name, previous=previous),
         [
             "status",
             "claimed_by",
@@ -593,7 +606,11 @@ def _close(incident: Incident, actor: Actor, now: datetime, reason: str) -> Chan
     incident.closed_by = actor.user
     incident.closed_at = now
     incident.snoozed_until = None
-    message = f"Closed by {actor.name}" + (f": {reason}" if reason else "")
+    message = (
+        phrase("closed.reason", actor=actor.said_name, reason=reason)
+        if reason
+        else _by(actor, "closed")
+    )
     return Kind.CLOSED, message, ["status", "closed_by", "closed_at", "snoozed_until"]
 
 
@@ -618,7 +635,7 @@ def _reopen(incident: Incident, actor: Actor, now: datetime) -> Change | Outcome
     incident.assigned_to, incident.assigned_at = None, None
     return (
         Kind.REOPENED,
-        f"Reopened by {actor.name}",
+        _by(actor, "reopened"),
         [
             "status",
             "closed_by",
@@ -636,7 +653,7 @@ def _snooze(incident: Incident, actor: Actor, now: datetime, duration: timedelta
     _refuse_if_closed(incident, "snooze")
     incident.snoozed_until = now + duration
     _schedule_wake(incident)
-    message = f"Snoozed by {actor.name} for {_humanize(duration)}"
+    message = phrase("snoozed", actor=actor.said_name, duration=_duration_phrase(duration))
     return Kind.SNOOZED, message, ["snoozed_until"]
 
 
@@ -646,7 +663,7 @@ def _wake(incident: Incident, actor: Actor, if_snoozed_until: datetime | None) -
     if if_snoozed_until is not None and incident.snoozed_until != if_snoozed_until:
         return Outcome(incident, False, "The snooze was changed since this wake-up was planned")
     incident.snoozed_until = None
-    message = f"Woken by {actor.name}" if actor.is_person else "Snooze ended"
+    message = _by(actor, "woken") if actor.is_person else phrase("woken.snooze_ended")
     return Kind.WOKEN, message, ["snoozed_until"]
 
 
@@ -664,7 +681,7 @@ def _apply(ref: IncidentRef, actor: Actor, step: Step) -> Outcome:
         incident.save(update_fields=[*fields, "updated_at"])
         record(incident, kind, actor, message, at=now)
         _plan_escalation(incident, kind, now)
-        return Outcome(incident, True, message)
+        return Outcome(incident, True, str(message))
 
 
 def _plan_escalation(incident: Incident, kind: TimelineEntry.Kind, now: datetime) -> None:
@@ -870,7 +887,12 @@ def _close_as_merged(
         source,
         Kind.MERGED_INTO,
         actor,
-        f"Merged into #{target.number} by {actor.name} ({_alerts_moved(len(alert_ids))})",
+        phrase(
+            "merged_into",
+            number=target.number,
+            actor=actor.said_name,
+            moved=_alerts_moved(len(alert_ids)),
+        ),
         data={
             "into": target.number,
             "into_incident": str(target.public_id),
@@ -900,8 +922,12 @@ def _absorb(
         target,
         Kind.MERGED,
         actor,
-        f"{_numbers(sources)} merged into this incident by {actor.name} "
-        f"({_alerts_moved(len(alert_ids))})",
+        phrase(
+            "merged",
+            numbers=_numbers(sources),
+            actor=actor.said_name,
+            moved=_alerts_moved(len(alert_ids)),
+        ),
         data={
             "merged": [s.number for s in sources],
             "incidents": [str(s.public_id) for s in sources],
@@ -943,7 +969,7 @@ def _split(alert_pk: int, actor: Actor) -> Outcome:
         new,
         Kind.CREATED,
         actor,
-        f"Opened by {actor.name} by splitting the alert “{alert.title}” out of #{incident.number}",
+        phrase("created.split", actor=actor.said_name, alert=alert.title, number=incident.number),
         data={**data, "split_from": incident.number, "from_incident": str(incident.public_id)},
         at=now,
     )
@@ -951,7 +977,7 @@ def _split(alert_pk: int, actor: Actor) -> Outcome:
         incident,
         Kind.SPLIT,
         actor,
-        f"Alert “{alert.title}” split out into #{new.number} by {actor.name}",
+        phrase("split", alert=alert.title, number=new.number, actor=actor.said_name),
         data={**data, "split_into": new.number, "into_incident": str(new.public_id)},
         at=now,
     )
@@ -1081,8 +1107,22 @@ def _numbers(incidents: Iterable[Incident]) -> str:
     return ", ".join(f"#{incident.number}" for incident in incidents)
 
 
-def _alerts_moved(count: int) -> str:
-    return f"{count} alert moved" if count == 1 else f"{count} alerts moved"
+def _alerts_moved(count: int) -> Phrase:
+    return phrase("moved.one" if count == 1 else "moved.many", count=count)
+
+
+def _by(actor: Actor, kind: str) -> Phrase:
+    return phrase(kind, actor=actor.said_name)
+
+
+def _duration_phrase(duration: timedelta) -> Phrase:
+    """A snooze's length as ``_humanize`` says it, in the reader's language."""
+    hours, minutes = divmod(int(duration.total_seconds() // 60), 60)
+    if hours and minutes:
+        return phrase("duration.hours_minutes", hours=hours, minutes=minutes)
+    if hours:
+        return phrase("duration.hours", hours=hours)
+    return phrase("duration.minutes", minutes=minutes)
 
 
 def _named_alerts(alert_ids: list[str]) -> dict[str, Any]:

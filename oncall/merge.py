@@ -55,6 +55,7 @@ from oncall.noise.maintenance import opened_message as maintenance_opened
 from oncall.noise.pipelines import pipeline_verdict
 from oncall.noise.silences import SilenceBook, Verdict, hold, unhold
 from oncall.timeline import Actor, build, record_many
+from oncall.timeline_messages import Phrase, phrase
 from oncall.webhooks import outbox
 
 Kind = Entry.Kind
@@ -238,7 +239,7 @@ class Merger:
             self._note(
                 alert.incident,
                 Kind.ALERT_REFIRED,
-                f"Alert firing again: {event.title}",
+                phrase("alert.refired", title=event.title),
                 alert=alert,
             )
 
@@ -296,7 +297,7 @@ class Merger:
         self._note(
             incident,
             Kind.ALERT_ADDED,
-            f"Alert added: {event.title}",
+            phrase("alert.added", title=event.title),
             alert=alert,
             severity=event.severity,
         )
@@ -379,7 +380,7 @@ class Merger:
         )
         self.incidents[incident.pk] = incident
         self.opened.append(incident)
-        self._note(incident, Kind.CREATED, f"Incident opened by {self.source.name}")
+        self._note(incident, Kind.CREATED, phrase("created.by_source", source=self.source.name))
         if window is not None:
             self._note(incident, Kind.MAINTENANCE, maintenance_opened(window), window=window.name)
         return incident
@@ -392,7 +393,8 @@ class Merger:
         incident = alert.incident
         if incident is None or not incident.is_open:
             return  # suppressed (no incident), or its incident was closed meanwhile
-        self._note(incident, Kind.ALERT_RESOLVED, f"Alert recovered: {alert.title}", alert=alert)
+        recovered = phrase("alert.recovered", title=alert.title)
+        self._note(incident, Kind.ALERT_RESOLVED, recovered, alert=alert)
         self._write_alerts()  # the question below must see this batch's alert changes
         all_recovered = not incident.alerts.filter(status=Alert.Status.FIRING).exists()
         if all_recovered and channel.auto_close:
@@ -476,7 +478,7 @@ class Merger:
         self,
         incident: Incident,
         kind: Entry.Kind,
-        message: str,
+        message: Phrase | str,
         *,
         alert: Alert | None = None,
         **data: Any,

@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, wraps
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from django.conf import settings
@@ -39,6 +40,7 @@ from django.db import transaction
 from django.utils.module_loading import import_string
 
 from oncall import metrics
+from oncall.timeline_messages import Phrase, people, phrase
 
 if TYPE_CHECKING:
     from django import forms
@@ -125,6 +127,9 @@ class ChatPlatform(Protocol):
     name: str
     label: str
     targets: TargetFields | None
+    #: The platform's own timeline message kinds (``oncall.timeline_messages``), each key
+    #: starting with the platform's ``name`` and a dot ("feishu.not_linked").
+    timeline_messages: Mapping[str, Any]
 
     # --- Escalation ------------------------------------------------------------------------
 
@@ -227,6 +232,7 @@ class PlatformBase:
     name: ClassVar[str] = ""
     label: ClassVar[str] = ""
     targets: TargetFields | None = None
+    timeline_messages: Mapping[str, Any] = MappingProxyType({})
 
     def notify(
         self, incident: Incident, rule: EscalationRule, level: EscalationLevel, people: list[Any]
@@ -351,12 +357,12 @@ def notify_people(incident: Incident, people: Sequence[Any], reason: str) -> Lev
     return LevelReport(combined.notified, combined.unreachable + silent, combined.reached)
 
 
-def describe_notified(report: LevelReport) -> str:
+def describe_notified(report: LevelReport) -> Phrase:
     """ "notified Bob Li (Feishu); not reachable: Carol Wang (no linked Feishu account)"."""
-    text = f"notified {', '.join(report.notified) or 'nobody'}"
+    notified = people(report.notified)
     if report.unreachable:
-        text += f"; not reachable: {', '.join(report.unreachable)}"
-    return text
+        return phrase("notified.unreachable", people=notified, unreachable=report.unreachable)
+    return phrase("notified", people=notified)
 
 
 def target_fields() -> list[TargetFields]:

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from oncall.models import ActionSource, Incident, IncidentNote, TimelineEntry
 from oncall.signals import send_incident_changed
+from oncall.timeline_messages import MESSAGES, Phrase, phrase
 from oncall.webhooks import outbox
 
 User = get_user_model()
@@ -41,6 +42,15 @@ class Actor:
             return self.via.get("name") or str(self.source.label)
         return display_name(self.user)
 
+    @property
+    def said_name(self) -> Phrase | str:
+        """The name as a timeline parameter: a person's or a sender's own name as it is, the
+        console's own sources ("system") in each reader's language."""
+        kind = f"actor.{self.source}"
+        if self.user is None and not self.via.get("name") and kind in MESSAGES:
+            return phrase(kind)
+        return self.name
+
 
 def display_name(user: Any) -> str:
     return (user.get_full_name() or user.get_username()) if user else "nobody"
@@ -67,13 +77,16 @@ def record(
     incident: Incident,
     kind: TimelineEntry.Kind,
     actor: Actor,
-    message: str,
+    message: Phrase | str,
     *,
     data: dict[str, Any] | None = None,
     at: datetime | None = None,
     note: IncidentNote | None = None,
 ) -> TimelineEntry:
-    """Write one timeline entry and announce the change once the transaction commits."""
+    """Write one timeline entry and announce the change once the transaction commits.
+
+    ``message`` is a :class:`~oncall.timeline_messages.Phrase`, shown in each reader's
+    language; a plain string is stored as it is and shows alike to everyone."""
     entry = build(incident, kind, actor, message, data=data, at=at)
     entry.note = note
     entry.save()
@@ -97,18 +110,22 @@ def build(
     incident: Incident,
     kind: TimelineEntry.Kind,
     actor: Actor,
-    message: str,
+    message: Phrase | str,
     *,
     data: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> TimelineEntry:
     """An unsaved entry, for callers that write many at once with :func:`record_many`."""
+    said = message if isinstance(message, Phrase) else None
     return TimelineEntry(
         incident=incident,
         kind=kind,
         actor=actor.user,
         source=actor.source,
-        message=message,
+        # In English whatever the writer's language: see ``oncall.timeline_messages``.
+        message=said.in_language("en") if said else message,
+        message_kind=said.kind if said else "",
+        params=said.stored()["params"] if said else {},
         data={**actor.via, **(data or {})},
         created_at=at or timezone.now(),
     )

@@ -37,6 +37,8 @@ from django.utils.translation import gettext as _
 
 from integrations.feishu.client import errors
 from integrations.feishu.models import ApiPlan, ApiUsage, FeishuApp
+from integrations.feishu.timeline_words import feishu_phrase
+from oncall.timeline_messages import Phrase
 
 QUOTA_TIMEZONE = ZoneInfo("Asia/Shanghai")
 THRESHOLDS = (80, 100)
@@ -69,11 +71,15 @@ def threshold_calls(limit: int, percent: int) -> int:
 
 
 def plan_words(app: FeishuApp) -> str:
+    return str(_plan_phrase(app))
+
+
+def _plan_phrase(app: FeishuApp) -> Phrase:
     if app.api_monthly_quota:
-        return _("the quota set for this app")
+        return feishu_phrase("feishu.plan.quota")
     if app.api_plan == ApiPlan.FREE:
-        return _("the free plan")
-    return _("an unlimited plan")
+        return feishu_phrase("feishu.plan.free")
+    return feishu_phrase("feishu.plan.unlimited")
 
 
 def spent_message(app: FeishuApp) -> str:
@@ -91,11 +97,19 @@ def spent_message(app: FeishuApp) -> str:
 
 
 def warning_message(app: FeishuApp, percent: int) -> str:
+    return str(warning_phrase(app, percent))
+
+
+def warning_phrase(app: FeishuApp, percent: int) -> Phrase:
+    """The warning as a timeline phrase: each reader reads it in their language."""
     limit = app.monthly_call_limit or 0
-    return _(
-        "Feishu API budget: %(app)s has made %(percent)s %% of its %(limit)s Open API calls "
-        "this month (%(plan)s). Past the quota, Feishu refuses every card until the month ends."
-    ) % {"app": app.name, "percent": percent, "limit": f"{limit:,}", "plan": plan_words(app)}
+    return feishu_phrase(
+        "feishu.budget_warning",
+        app=app.name,
+        percent=percent,
+        limit=f"{limit:,}",
+        plan=_plan_phrase(app),
+    )
 
 
 # --- Counting ---------------------------------------------------------------------------------
@@ -180,7 +194,7 @@ def announce(client: Any, incident: Any) -> None:
             incident,
             TimelineEntry.Kind.ESCALATION,
             Actor.system(),
-            warning_message(meter.app, percent),
+            warning_phrase(meter.app, percent),
             data={"feishu_api_budget": percent},
         )
 

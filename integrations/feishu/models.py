@@ -8,6 +8,7 @@ Secrets (App Secret, Verification Token, Encrypt Key) are encrypted at rest by
 from __future__ import annotations
 
 import uuid
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -20,7 +21,9 @@ from django.utils.translation import pgettext_lazy
 
 from integrations.feishu.client.open_api import AppCredentials, FeishuClient
 from integrations.feishu.client.ratelimit import default_limiter
+from oncall import languages
 from oncall.crypto import EncryptedTextField
+from oncall.languages import language_choices
 from oncall.outbound import validate_base_url
 
 
@@ -95,6 +98,18 @@ class FeishuApp(models.Model):
             "private deployment; it then serves both the Open API and OAuth."
         ),
     )
+    # Blank: the console's LANGUAGE_CODE (a channel may choose its own: ``oncall.languages``).
+    card_language = models.CharField(
+        _("card language"),
+        max_length=16,
+        blank=True,
+        default="",
+        choices=language_choices,
+        help_text=_(
+            "The language of the cards and chat answers this app sends; empty: the console's "
+            "language (ONCALL_LANGUAGE). A channel may set its own."
+        ),
+    )
     war_room_enabled = models.BooleanField(
         _("enable war room"),
         default=False,
@@ -157,6 +172,11 @@ class FeishuApp(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def language_for(self, incident: Any | None = None) -> str:
+        """The language of this app's cards and chat answers about ``incident`` (None: about
+        no incident): the core decides (``oncall.languages.card_language``)."""
+        return languages.card_language(incident, self.card_language)
 
     # --- Where the app's calls go -------------------------------------------------------
 

@@ -16,6 +16,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy
 
 from integrations.feishu import PLATFORM_NAME
+from integrations.feishu.timeline_words import TIMELINE_MESSAGES
 from oncall.platforms import (
     LevelReport,
     PlatformBase,
@@ -42,6 +43,7 @@ TASKS = "integrations.feishu.tasks"
 class FeishuPlatform(PlatformBase):
     name = PLATFORM_NAME
     label = gettext_lazy("Feishu")
+    timeline_messages = TIMELINE_MESSAGES
 
     @cached_property
     def targets(self) -> TargetFields:  # type: ignore[override]

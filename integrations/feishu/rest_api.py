@@ -65,6 +65,7 @@ class FeishuAppSerializer(serializers.ModelSerializer):
             "has_encrypt_key",
             "api_base_url",
             "war_room_enabled",
+            "card_language",
             "enabled",
             "inbound_mode",
             "connection",

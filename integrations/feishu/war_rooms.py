@@ -52,6 +52,7 @@ from oncall.links import incident_url
 from oncall.models import Incident, TimelineEntry
 from oncall.offers import ActionResult, OfferedAction, OfferedLink
 from oncall.timeline import Actor, display_name, record
+from oncall.timeline_messages import Phrase, people, phrase
 
 logger = logging.getLogger(__name__)
 
@@ -243,7 +244,7 @@ def request(
                 incident,
                 TimelineEntry.Kind.WAR_ROOM,
                 actor,
-                f"War room requested by {actor.name}.",
+                phrase("war_room.requested", actor=actor.name),
             )
             transaction.on_commit(lambda: _enqueue_open(room.pk))
         elif people and room.state == State.OPEN:
@@ -318,10 +319,12 @@ class Invitation:
     refused: list[str]
     user_ids: list[int]
 
-    def described(self) -> str:
+    def described(self) -> Phrase | list[str]:
         """ "Alice, Bob; not invited: Carol (no linked Feishu account in Ops)"."""
-        text = ", ".join(self.invited) or "nobody"
-        return f"{text}; not invited: {', '.join(self.refused)}" if self.refused else text
+        invited = people(list(self.invited))
+        if self.refused:
+            return phrase("invited.refused", people=invited, refused=list(self.refused))
+        return invited
 
 
 def open_room(room_id: int) -> None:
@@ -441,8 +444,8 @@ def _asker(room: WarRoom) -> Actor:
     return Actor.system()
 
 
-def _opened_message(chat: FeishuChat, invitation: Invitation) -> str:
-    return f"War room “{chat.name}” opened; invited {invitation.described()}."
+def _opened_message(chat: FeishuChat, invitation: Invitation) -> Phrase:
+    return phrase("war_room.opened", chat=chat.name, people=invitation.described())
 
 
 def _failed(room: WarRoom, reason: str) -> None:
@@ -454,7 +457,7 @@ def _failed(room: WarRoom, reason: str) -> None:
             room.incident,
             TimelineEntry.Kind.WAR_ROOM,
             Actor.system(),
-            f"War room not opened: {reason}",
+            phrase("war_room.failed", reason=reason),
         )
     logger.warning("war room %s: %s", room.pk, reason)
 
@@ -541,7 +544,7 @@ def invite_later(room_id: int, user_ids: Sequence[int]) -> None:
     finally:
         client.session.close()
     room.invited_people.add(*invitation.user_ids)  # once each, however many tasks add them
-    message = f"Invited to the war room: {invitation.described()}."
+    message = phrase("war_room.invited", people=invitation.described())
     record(room.incident, TimelineEntry.Kind.WAR_ROOM, Actor.system(), message)
 
 

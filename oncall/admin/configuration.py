@@ -70,7 +70,7 @@ class ChannelAdmin(admin.ModelAdmin):
         ("Flapping", {"fields": ["flapping", "flapping_times", "flapping_minutes"]}),
         ("Inhibition", {"fields": ["inhibit_rule_links"]}),
         ("Escalation", {"fields": ["escalation_rule_links"]}),
-        ("Notifications", {"fields": ["notification_template"]}),
+        ("Notifications", {"fields": ["notification_template", "card_language"]}),
     ]
     readonly_fields = ["escalation_rule_links", "inhibit_rule_links"]
 

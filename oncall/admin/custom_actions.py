@@ -109,7 +109,7 @@ class CustomActionAdmin(SigningSecretAdmin):
     @admin.display(description=gettext_lazy("last call"))
     def last_call(self, action: CustomAction) -> str:
         run = action.runs.select_related("action", "actor").first()
-        return timeline_message(run) if run and not run.in_flight else "-"
+        return str(timeline_message(run)) if run and not run.in_flight else "-"
 
     @admin.display(description=gettext_lazy("signing secret"))
     def secret(self, action: CustomAction) -> str:
@@ -151,7 +151,7 @@ class CustomActionAdmin(SigningSecretAdmin):
 
 
 def _words(run: Any) -> str:
-    return str(run.get_status_display()) if run.in_flight else timeline_message(run)
+    return str(run.get_status_display()) if run.in_flight else str(timeline_message(run))
 
 
 class LinkIntegrationForm(forms.ModelForm):

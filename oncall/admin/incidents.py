@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.utils.formats import localize
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
+from django.utils.translation import gettext_lazy as _
 
 from oncall import escalation, lifecycle
 from oncall.admin.shared import AdminMedia, severity_badge
@@ -40,11 +41,15 @@ class AlertInline(admin.TabularInline):
 
 class TimelineInline(admin.TabularInline):
     model = TimelineEntry
-    fields = ["created_at", "kind", "message", "actor", "source"]
+    fields = ["created_at", "kind", "said", "actor", "source"]
     readonly_fields = fields
     extra = 0
     max_num = 0
     can_delete = False
+
+    @admin.display(description=_("message"))
+    def said(self, entry: TimelineEntry) -> str:
+        return entry.text  # in the admin's language; the stored English is the fallback
 
 
 class NoteInline(admin.TabularInline):

@@ -1,6 +1,9 @@
 """One JSON error shape for the whole API:
 
 {"error": {"code": "invalid", "message": "...", "fields": {"name": ["This field is required."]}}}
+
+``code`` is a stable English identifier for programs; ``message`` and the field messages are in
+the request's language (``Accept-Language``, through Django's ``LocaleMiddleware``).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import ProtectedError
 from django.http import Http404
+from django.utils.translation import gettext
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -50,8 +54,11 @@ def _protected(exc: ProtectedError) -> Conflict:
     counts = Counter(str(row._meta.verbose_name_plural) for row in exc.protected_objects)
     held = ", ".join(f"{count} {name}" for name, count in sorted(counts.items()))
     return Conflict(
-        f"This cannot be deleted while {held} belong to it: deleting them would lose their "
-        "history.",
+        gettext(
+            "This cannot be deleted while %(held)s belong to it: deleting them would lose "
+            "their history."
+        )
+        % {"held": held},
         code="protected",
     )
 
@@ -60,7 +67,7 @@ def _error_body(exc: Exception, data: Any) -> dict[str, Any]:
     if isinstance(exc, exceptions.ValidationError):
         fields = data if isinstance(data, dict) else {"non_field_errors": data}
         detail = fields.pop("detail", None) if isinstance(fields, dict) else None
-        message = _first_message(detail) or "The request is not valid; see fields."
+        message = _first_message(detail) or gettext("The request is not valid; see fields.")
         body: dict[str, Any] = {"code": "invalid", "message": message}
         if fields:
             body["fields"] = fields

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import IO, Any
 
+from django.utils.translation import gettext
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
@@ -28,7 +29,9 @@ class JSONParser(parsers.JSONParser):
         try:
             decoded = jsonbody.decode(stream.read())
         except jsonbody.InvalidJSON as invalid:
-            raise ParseError(f"JSON parse error: {invalid.reason}") from None
+            raise ParseError(
+                gettext("JSON parse error: %(reason)s") % {"reason": invalid.said}
+            ) from None
         if decoded.replaced:
             raise ParseError(
                 "JSON parse error: text the console cannot store (NUL or an unpaired UTF-16 "

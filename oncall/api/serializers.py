@@ -126,6 +126,7 @@ class ChannelSerializer(serializers.ModelSerializer):
             "group_window_minutes",
             "auto_close",
             "notification_template",
+            "card_language",
             "created_at",
             # noise reduction (oncall.noise)
             "grouping_branches",
@@ -388,9 +389,34 @@ class TimelineEntrySerializer(serializers.ModelSerializer):
         read_only=True, allow_null=True, help_text="The note, for entries of kind note."
     )
 
+    message = serializers.CharField(
+        source="text",
+        read_only=True,
+        help_text="What the entry says, in the request's language (Accept-Language). Entries "
+        "written before message kinds existed show their stored English text.",
+    )
+    message_kind = serializers.CharField(
+        read_only=True,
+        help_text="A stable key of what the entry says (e.g. claimed, alert.added), with "
+        "params: for programs that word it themselves. Empty for older entries.",
+    )
+    params = serializers.JSONField(
+        read_only=True, help_text="The values of message_kind's placeholders."
+    )
+
     class Meta:
         model = TimelineEntry
-        fields = ["kind", "message", "actor", "source", "data", "created_at", "note"]
+        fields = [
+            "kind",
+            "message",
+            "message_kind",
+            "params",
+            "actor",
+            "source",
+            "data",
+            "created_at",
+            "note",
+        ]
 
 
 class AlertSerializer(serializers.ModelSerializer):

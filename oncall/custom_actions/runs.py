@@ -37,6 +37,7 @@ from oncall.custom_actions import calls
 from oncall.models import CustomAction, CustomActionRun, Incident, TimelineEntry
 from oncall.offers import ActionResult
 from oncall.timeline import Actor, display_name
+from oncall.timeline_messages import Phrase, phrase
 from oncall.webhooks import sending
 from oncall.webhooks.signing import new_message_id
 
@@ -234,16 +235,17 @@ def _finish(
     return True
 
 
-def timeline_message(run: CustomActionRun) -> str:
-    """ "Roll back called by Alice: 200 in 340 ms", or what went wrong."""
-    name, who = run.action.name, _who(run)
+def timeline_message(run: CustomActionRun) -> Phrase:
+    """ "Roll back called by Alice: 200 in 340 ms", or what went wrong (the error as the call
+    recorded it)."""
+    said = {"action": run.action.name, "actor": _who(run)}
     if run.status == Status.NOT_CALLED:
-        return f"{name} by {who} was not called: {run.error}"
+        return phrase("action.not_called", **said, error=run.error)
     if run.status == Status.LOST:
-        return f"{name} called by {who}: {run.error}"
+        return phrase("action.lost", **said, error=run.error)
     if run.status_code is None:
-        return f"{name} called by {who}: failed, {run.error}"
-    return f"{name} called by {who}: {_describe(run)}"
+        return phrase("action.failed", **said, error=run.error)
+    return phrase("action.answered", **said, answer=_describe(run))
 
 
 def _entry_data(run: CustomActionRun) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from oncall.languages import language_choices
 from oncall.models.versions import keep_versions
 from oncall.noise.grouping import validate_branches
 
@@ -123,6 +124,18 @@ class Channel(models.Model):
         on_delete=models.SET_NULL,
         related_name="channels",
         help_text=_("What its notifications say; empty: the built-in template."),
+    )
+    # Blank, not null: Django keeps one "no value" for text fields; blank follows the app.
+    card_language = models.CharField(
+        _("card language"),
+        max_length=16,
+        blank=True,
+        default="",
+        choices=language_choices,
+        help_text=_(
+            "The language of its incidents' cards and chat answers; empty: the chat app's "
+            "card language."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     # A new value whenever the channel's silences or inhibit rules are written (their saves

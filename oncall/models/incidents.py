@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from oncall.events import Severity
 from oncall.platforms import platform_named
+from oncall.timeline_messages import render_entry
 
 
 class ActionSource(models.TextChoices):
@@ -330,7 +331,13 @@ class TimelineEntry(models.Model):
     )
     # An ``ActionSource`` value, or the name of the chat platform the action came through.
     source = models.CharField(max_length=32)
+    # The entry in English, always written: exports, search and outgoing webhooks read it, and
+    # an entry without a ``message_kind`` (written before they existed) shows it as it is.
     message = models.TextField()
+    # What the entry says, put into words when read (``oncall.timeline_messages``): a key of
+    # its registry and the values of the sentence's placeholders.
+    message_kind = models.CharField(max_length=64, blank=True, default="")
+    params = models.JSONField(default=dict, blank=True)
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     # Kind NOTE only. The note is its own row (it is edited and deleted; entries are history
@@ -350,6 +357,11 @@ class TimelineEntry(models.Model):
 
     def __str__(self) -> str:
         return self.message
+
+    @property
+    def text(self) -> str:
+        """What the entry says in the active language (the reader's)."""
+        return render_entry(self.message_kind, self.params, self.message)
 
     @property
     def source_label(self) -> str:

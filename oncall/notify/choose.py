@@ -28,6 +28,7 @@ from oncall.notify import context as context_module
 from oncall.notify.engine import Medium, TemplateFailure, render
 from oncall.notify.functions import functions
 from oncall.timeline import Actor
+from oncall.timeline_messages import phrase
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +137,6 @@ def record_failure(
                 incident,
                 TimelineEntry.Kind.TEMPLATE_FAILED,
                 Actor.system(),
-                f"The notification template {template.name!r} could not be rendered "
-                f"({reason}); the built-in template was used instead.",
+                phrase("template_failed", template=repr(template.name), reason=reason),
                 data={"template": str(template.public_id), "medium": medium.name},
             ).save()

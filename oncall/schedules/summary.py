@@ -108,10 +108,10 @@ def _next_part(answer: NowAndNext, zone: ZoneInfo, at: datetime) -> str:
     }
 
 
-def answer_for(user: Any, at: datetime) -> str:
+def answer_for(user: Any, at: datetime, language: str | None = None) -> str:
     """The "oncall" command's answer for ``user``: a line per schedule of theirs, or what to do
-    when they have none; in the console's language."""
-    with translation.override(settings.LANGUAGE_CODE):
+    when they have none; in ``language`` (a chat's card language), else the console's."""
+    with translation.override(language or settings.LANGUAGE_CODE):
         schedules = list(schedules_of(user, at)[: MAX_SCHEDULES + 1])
         if not schedules:
             return gettext(

@@ -23,11 +23,13 @@ from urllib.parse import parse_qsl, urlencode
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
 from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 
 from oncall import changes, ingest, jsonbody, metrics
 from oncall.change_events import ChangeSourceKind
 from oncall.events import PayloadError
+from oncall.languages import Said, in_english
 from oncall.models import AlertSource, RefusedPush
 from oncall.models.sources import hash_token
 from oncall.sources import (
@@ -55,13 +57,14 @@ class Rejected(Exception):
         self,
         status: int,
         code: str,
-        message: str,
+        message: Said | str,
         *,
         kind: str = metrics.UNKNOWN,
         headers: dict[str, str] | None = None,
         raw_body: bytes | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(in_english(message))
+        # Said in the request's language (``response``), stored in English (``record``).
         self.status, self.code, self.message = status, code, message
         self.kind = kind  # the source's, when it is known (``/metrics`` counts by kind)
         self.headers = headers or {}
@@ -75,14 +78,14 @@ class Rejected(Exception):
                 source,
                 status=self.status,
                 code=self.code,
-                message=self.message,
+                message=in_english(self.message),
                 raw_body=self.raw_body,
                 body_bytes=len(self.raw_body or b""),
             )
 
     def response(self, source: AlertSource | None = None) -> JsonResponse:
         kind = source.kind if source else self.kind
-        answer = console_error(self.status, self.code, self.message)
+        answer = console_error(self.status, self.code, str(self.message))
         return _respond(answer, kind, headers=self.headers)
 
 
@@ -110,8 +113,12 @@ def push_by_query(request: HttpRequest) -> JsonResponse:
         return Rejected(
             401,
             "invalid_token",
-            "Give the source's push token as integration_key in the query string, "
-            "or push to /push/<token>.",
+            Said(
+                _(
+                    "Give the source's push token as integration_key in the query string, "
+                    "or push to /push/<token>."
+                )
+            ),
         ).response()
     return _push(request, token)
 
@@ -248,7 +255,7 @@ def _method_not_allowed(method: str) -> Rejected:
     return Rejected(
         405,
         "method_not_allowed",
-        f"Alerts are pushed with POST; {method} is not accepted here.",
+        Said(_("Alerts are pushed with POST; %(method)s is not accepted here."), method=method),
         headers={"Allow": "POST"},
     )
 
@@ -258,23 +265,33 @@ def authenticate(token: str, *, kind: str | None = None) -> AlertSource:
     # No token holds a character that cannot be stored (nor hashed: a lone surrogate has no
     # UTF-8 form), so such a token matches no source.
     if jsonbody.unstorable(token):
-        raise Rejected(401, "invalid_token", "No alert source has this push token.")
+        raise Rejected(401, "invalid_token", _no_such_token())
     source = _source_with_token(token)
     if source is None:
-        raise Rejected(401, "invalid_token", "No alert source has this push token.")
+        raise Rejected(401, "invalid_token", _no_such_token())
     if kind and source.kind != kind:
         # The sender holds a real token: say what is wrong with using it here (never the token).
         raise Rejected(
             403,
             "wrong_source_kind",
-            f"This push token belongs to a source of kind {source.kind!r}, and this URL takes "
-            f"only {kind!r} sources: push to the source's own URL, /push/<token>.",
+            Said(
+                _(
+                    "This push token belongs to a source of kind %(kind)s, and this URL takes "
+                    "only %(url_kind)s sources: push to the source's own URL, /push/<token>."
+                ),
+                kind=repr(source.kind),
+                url_kind=repr(kind),
+            ),
             kind=source.kind,
         )
     if not source.enabled:
-        message = f"The alert source {source.name!r} is disabled."
+        message = Said(_("The alert source %(name)s is disabled."), name=repr(source.name))
         raise Rejected(403, "source_disabled", message, kind=source.kind)
     return source
+
+
+def _no_such_token() -> Said:
+    return Said(_("No alert source has this push token."))
 
 
 def _source_with_token(token: str) -> AlertSource | None:
@@ -310,7 +327,8 @@ def read_body(request: HttpRequest, *, form: bool) -> Body:
     limit = settings.PUSH_MAX_BODY_BYTES
     body = jsonbody.read_limited(request, limit)
     if body is None:
-        raise Rejected(413, "payload_too_large", f"The body is larger than {limit} bytes.")
+        too_large = Said(_("The body is larger than %(limit)s bytes."), limit=limit)
+        raise Rejected(413, "payload_too_large", too_large)
     text: bytes | str = body
     # An empty body (curl -X POST with no data) is no fields, for a kind that takes forms.
     if form and (request.content_type == "application/x-www-form-urlencoded" or not body):
@@ -319,7 +337,7 @@ def read_body(request: HttpRequest, *, form: bool) -> Body:
     try:
         decoded = jsonbody.decode(text)
     except jsonbody.InvalidJSON as invalid:
-        raise Rejected(400, "invalid_json", invalid.reason, raw_body=body) from None
+        raise Rejected(400, "invalid_json", invalid.said, raw_body=body) from None
     note = jsonbody.replacement_note(decoded.replaced)
     return Body(decoded.value, len(body), [note] if note else [], body)
 
@@ -331,7 +349,8 @@ def read_query(request: HttpRequest) -> Body | None:
     limit = settings.PUSH_MAX_BODY_BYTES
     # WSGI gives the query string as latin-1 text: one character per byte sent.
     if len(request.META.get("QUERY_STRING", "")) > limit:
-        raise Rejected(414, "query_too_long", f"The query string is longer than {limit} bytes.")
+        too_long = Said(_("The query string is longer than %(limit)s bytes."), limit=limit)
+        raise Rejected(414, "query_too_long", too_long)
     fields = {name: value for name, value in request.GET.items() if name != KEY_PARAMETER}
     if not fields:
         return None

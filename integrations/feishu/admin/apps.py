@@ -102,6 +102,7 @@ class FeishuAppForm(forms.ModelForm):
             "app_id",
             "enabled",
             "war_room_enabled",
+            "card_language",
             "api_base_url",
             "api_plan",
             "api_monthly_quota",
@@ -215,7 +216,7 @@ class FeishuAppAdmin(ApiBudgetAdmin, LongConnectionAdminMixin, admin.ModelAdmin)
         ),
         ("Setup checklist", {"fields": ["checklist", "last_check", "chats_summary"]}),
         ("Linked accounts", {"fields": ["unlinked_people"]}),
-        ("Options", {"fields": ["war_room_enabled", "api_base_url"]}),
+        ("Options", {"fields": ["war_room_enabled", "card_language", "api_base_url"]}),
         BUDGET_FIELDSET,
     ]
     Media = AdminMedia

@@ -55,9 +55,11 @@ from integrations.feishu.models import (
     LinkedAccount,
     SentCard,
 )
+from integrations.feishu.timeline_words import feishu_phrase
 from oncall import platforms
 from oncall.models import Incident, TimelineEntry
 from oncall.timeline import Actor, build, display_name, record, record_many
+from oncall.timeline_messages import Phrase
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +113,7 @@ def notify(
     rows = _request(incident, app, users, chats)
     to_send: list[int] = []
     unreachable: list[str] = []
-    refused: list[tuple[CardDelivery, State, str]] = []
+    refused: list[tuple[CardDelivery, State, Phrase]] = []
     for user in users:
         delivery = rows[("user", user.pk)]
         if user.pk not in unlinked:
@@ -125,8 +127,7 @@ def notify(
             to_send.append(delivery.pk)
         else:
             unreachable.append(str(chat))
-            message = f"Not sent to {chat}: {_chat_gone(chat)}."
-            refused.append((delivery, State.BOT_NOT_IN_CHAT, message))
+            refused.append((delivery, State.BOT_NOT_IN_CHAT, _chat_gone(chat)))
     _refuse(incident, refused)
     if to_send:
         transaction.on_commit(lambda: _enqueue_sends(to_send))
@@ -157,7 +158,7 @@ def _request(
     return rows
 
 
-def _refuse(incident: Incident, refused: list[tuple[CardDelivery, State, str]]) -> None:
+def _refuse(incident: Incident, refused: list[tuple[CardDelivery, State, Phrase]]) -> None:
     """Record why recipients get nothing (one UPDATE); on the timeline once per change of
     reason (one INSERT), however many recipients: this runs under the incident's lock."""
     if not refused:
@@ -169,7 +170,8 @@ def _refuse(incident: Incident, refused: list[tuple[CardDelivery, State, str]]) 
     ]
     now = timezone.now()
     for delivery, state, message in refused:
-        delivery.state, delivery.last_error, delivery.updated_at = state, message, now
+        delivery.state, delivery.updated_at = state, now
+        delivery.last_error = message.in_language("en")  # the admin's column, as stored text
     CardDelivery.objects.bulk_update(
         [delivery for delivery, _, _ in refused], ["state", "last_error", "updated_at"]
     )
@@ -178,17 +180,16 @@ def _refuse(incident: Incident, refused: list[tuple[CardDelivery, State, str]]) 
         platforms.notifications_failed(PLATFORM_NAME, state.value, count)
 
 
-def _not_linked_message(user: Any, app: FeishuApp) -> str:
-    return (
-        f"App not linked: {display_name(user)} has no linked account in {app}. They should "
-        f"open the app once from the Feishu workplace ({app.web_url}) to link it."
+def _not_linked_message(user: Any, app: FeishuApp) -> Phrase:
+    return feishu_phrase(
+        "feishu.not_linked", person=display_name(user), app=str(app), url=app.web_url
     )
 
 
-def _chat_gone(chat: FeishuChat) -> str:
+def _chat_gone(chat: FeishuChat) -> Phrase:
     if chat.status == FeishuChat.Status.DISBANDED:
-        return "the chat was disbanded"
-    return "the bot is not in this chat; add it in Feishu, then sync chats"
+        return feishu_phrase("feishu.chat_disbanded", chat=str(chat))
+    return feishu_phrase("feishu.bot_not_in_chat", chat=str(chat))
 
 
 # The cards of one notification go out from tasks of this many deliveries each (a level of ten
@@ -416,15 +417,18 @@ def _permanent_failure(delivery: CardDelivery, exc: errors.FeishuError, after: i
         _mark_chat(delivery, FeishuChat.Status.BOT_REMOVED)
     elif isinstance(exc, errors.ChatDisbanded):
         _mark_chat(delivery, FeishuChat.Status.DISBANDED)
-    tries = f" after {after} attempts" if after else ""
-    message = f"Card not delivered to {delivery.recipient_name}{tries}: {exc}"
+    said = {"recipient": delivery.recipient_name, "error": str(exc)}
+    if after:
+        message = feishu_phrase("feishu.not_delivered_after", attempts=after, **said)
+    else:
+        message = feishu_phrase("feishu.not_delivered", **said)
     with transaction.atomic():
         CardDelivery.objects.filter(pk=delivery.pk).update(
             state=state, last_error=str(exc), sent=delivery.requested
         )
         record(delivery.incident, Kind.DELIVERY_FAILED, Actor.system(), message)
     platforms.notifications_failed(PLATFORM_NAME, failure_reason(exc))
-    logger.warning("delivery %s: %s", delivery.pk, message)
+    logger.warning("delivery %s: %s", delivery.pk, message.in_language("en"))
 
 
 # Why a send failed, for /metrics: the error's class, never its message (a label takes few

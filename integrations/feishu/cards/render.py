@@ -38,7 +38,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 
 from integrations.feishu.cards.alert_summary import AlertSummary, alert_links, summarise
 from integrations.feishu.cards.body import (
@@ -54,6 +54,7 @@ from integrations.feishu.models import FeishuApp
 from oncall.changes import changes_before
 from oncall.durations import snooze_choices
 from oncall.events import Severity
+from oncall.languages import card_language
 from oncall.links import absolute_url, incident_url
 from oncall.models import Alert, ChangeEvent, Incident, IncidentNote
 from oncall.notify.choose import render_for
@@ -108,9 +109,11 @@ def incident_card(
     before); ``images``, the uploader to use instead (its caller learns whether the body asked
     for any image).
 
-    One card is read by every recipient alike: it is written in the console's language, not
-    in the language of whoever's click or page made it change."""
-    with translation.override(settings.LANGUAGE_CODE):
+    One card is read by every recipient alike: it is written in the card language of the
+    incident's channel or of ``app`` (``FeishuApp.language_for``), not in the language of
+    whoever's click or page made it change."""
+    language = app.language_for(incident) if app else card_language(incident)
+    with translation.override(language):
         return _incident_card(
             incident,
             alerts=alerts,
@@ -344,20 +347,25 @@ def _header_colour(incident: Incident, state: DisplayState) -> str:
 def _fields(incident: Incident, summary: AlertSummary, now: datetime) -> list[dict]:
     first_seen = summary.first_seen or incident.created_at
     last_seen = summary.last_seen or incident.last_alert_at or first_seen
-    alerts = f"{summary.firing} firing / {summary.total} total"
+    alerts = gettext("%(firing)s firing / %(total)s total") % {
+        "firing": summary.firing,
+        "total": summary.total,
+    }
     if incident.merged_into_id is not None:
         alerts = gettext("moved to #%(number)s") % {"number": incident.merged_into.number}
     fields = [
-        _field("Channel", incident.channel.name),
-        _field("Status", status_line(incident, now)),
-        _field("Severity", incident.get_severity_display()),
-        _field("Alerts", alerts),
-        _field("First seen", moment(first_seen, now)),
-        _field("Last seen", moment(last_seen, now)),
+        _field(pgettext("card field", "Channel"), incident.channel.name),
+        _field(pgettext("card field", "Status"), status_line(incident, now)),
+        _field(pgettext("card field", "Severity"), incident.get_severity_display()),
+        _field(pgettext("card field", "Alerts"), alerts),
+        _field(pgettext("card field", "First seen"), moment(first_seen, now)),
+        _field(pgettext("card field", "Last seen"), moment(last_seen, now)),
     ]
     if incident.assigned_to_id is not None:
         # Whoever the card reaches knows who holds the incident (``lifecycle.assign_person``).
-        fields.append(_field("Assigned to", display_name(incident.assigned_to)))
+        fields.append(
+            _field(pgettext("card field", "Assigned to"), display_name(incident.assigned_to))
+        )
     if incident.in_maintenance:
         # Opened in a maintenance window (``oncall.noise.maintenance``): why nobody was paged.
         fields.append(_field(gettext("Maintenance"), gettext("opened during maintenance")))
@@ -369,7 +377,10 @@ def _field(name: str, value: str) -> dict:
 
 
 def _note(incident: Incident, now: datetime) -> str:
-    return f"Incident #{incident.number} · updated {moment(incident.updated_at or now, now)}"
+    return gettext("Incident #%(number)s · updated %(when)s") % {
+        "number": incident.number,
+        "when": moment(incident.updated_at or now, now),
+    }
 
 
 # --- Buttons -------------------------------------------------------------------------------
@@ -428,11 +439,11 @@ def _button(label: str, action: str, ref: str, *, kind: str = "default") -> dict
 
 
 def _close_button(ref: str) -> dict:
-    button = _button("Close", "close", ref, kind="danger")
+    button = _button(pgettext("card button", "Close"), "close", ref, kind="danger")
     # Closing stops escalation for everyone: Feishu asks before it sends the click.
     button["confirm"] = {
-        "title": _plain("Close this incident?"),
-        "text": _plain("Escalation stops and every copy of this card shows it closed."),
+        "title": _plain(gettext("Close this incident?")),
+        "text": _plain(gettext("Escalation stops and every copy of this card shows it closed.")),
     }
     return button
 
@@ -446,7 +457,7 @@ def _snooze_menu(ref: str) -> list[dict]:
     return [
         {
             "tag": "select_static",
-            "placeholder": _plain("Snooze"),
+            "placeholder": _plain(pgettext("card button", "Snooze")),
             "options": options,
             "value": {"action": "snooze", "incident": ref},
         }

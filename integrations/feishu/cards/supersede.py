@@ -20,7 +20,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone, translation
@@ -28,8 +27,10 @@ from django.utils.translation import gettext
 
 from integrations.feishu.cards.render import console_link
 from integrations.feishu.models import CardDelivery, FeishuApp, SentCard
+from oncall.languages import card_language
 from oncall.models import Incident, TimelineEntry
 from oncall.timeline import Actor, build, display_name, record_many
+from oncall.timeline_messages import phrase
 
 # What a superseded copy shows once the short card is on it. Not a SHA-256 digest, so no card
 # content can pose as it; the short card never changes, so it is patched once.
@@ -39,7 +40,8 @@ SUPERSEDED_FINGERPRINT = "superseded"
 def short_card(incident: Incident, app: FeishuApp | None) -> dict:
     """The card a superseded copy shows: which incident, that a newer card was sent, and a
     link to the incident. Nothing in it changes with the incident, so it is sent once."""
-    with translation.override(settings.LANGUAGE_CODE):
+    language = app.language_for(incident) if app else card_language(incident)
+    with translation.override(language):
         text = gettext(
             "A newer card for this incident was sent below: it shows the current state and "
             "its buttons. This copy is no longer updated."
@@ -116,7 +118,7 @@ def after_linking(user: Any, app: FeishuApp) -> list[int]:
 
 
 def _linked_entry(incident: Incident, user: Any, app: FeishuApp) -> TimelineEntry:
-    message = f"{display_name(user)} linked their account in {app}: their card is sent now, once."
+    message = phrase("account_linked", person=display_name(user), app=str(app))
     return build(incident, TimelineEntry.Kind.NOTIFIED, Actor.system(), message)
 
 

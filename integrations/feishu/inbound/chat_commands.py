@@ -16,6 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.utils import translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
 from integrations.feishu.inbound import (
     card_replies,
     incident_commands,
@@ -27,52 +32,68 @@ from integrations.feishu.models import FeishuApp
 
 Command = Callable[[FeishuApp, IncomingMessage], str]
 
-# command -> (usage, description, handler)
-COMMANDS: dict[str, tuple[str, str, Command]] = {
-    "list": ("list", "the open incidents of your channels", incident_commands.list_open),
-    "claim": ("claim N", "claim incident #N", incident_commands.claim),
-    "unclaim": ("unclaim N", "give incident #N back", incident_commands.unclaim),
+# command -> (usage, description, handler). The usage is translated for the help text; how
+# many words a command takes is counted on its English usage (``_arity``).
+COMMANDS: dict[str, tuple[Promise | str, Promise | str, Command]] = {
+    "list": (_("list"), _("the open incidents of your channels"), incident_commands.list_open),
+    "claim": (_("claim N"), _("claim incident #N"), incident_commands.claim),
+    "unclaim": (_("unclaim N"), _("give incident #N back"), incident_commands.unclaim),
     "snooze": (
-        "snooze N 2h",
-        "pause the escalation of #N (30m, 1h, 2h...)",
+        _("snooze N 2h"),
+        _("pause the escalation of #N (30m, 1h, 2h...)"),
         incident_commands.snooze,
     ),
-    "wake": ("wake N", "end the snooze of #N", incident_commands.wake),
-    "close": ("close N", "close incident #N", incident_commands.close),
-    "reopen": ("reopen N", "reopen closed incident #N", incident_commands.reopen),
+    "wake": (_("wake N"), _("end the snooze of #N"), incident_commands.wake),
+    "close": (_("close N"), _("close incident #N"), incident_commands.close),
+    "reopen": (_("reopen N"), _("reopen closed incident #N"), incident_commands.reopen),
     "merge": (
-        "merge N into M",
-        "move the alerts of #N into #M; #N closes as merged",
+        _("merge N into M"),
+        _("move the alerts of #N into #M; #N closes as merged"),
         incident_commands.merge,
     ),
     "合并": ("合并 N 到 M", "把 #N 的告警合并到 #M", incident_commands.merge),
     "new": (
-        "new <title>",
-        "open an incident (新建 <标题>); new #<channel> <title> chooses the channel, "
-        "new critical <title> the severity",
+        _("new <title>"),
+        _(
+            "open an incident (新建 <标题>); new #<channel> <title> chooses the channel, "
+            "new critical <title> the severity"
+        ),
         incident_commands.new_incident,
     ),
     "assign": (
-        "assign N @person",
-        "hand incident #N to a member of its channel, who is notified now (分派 N @某人); "
-        "assign N level 2 hands it to a level of its escalation rule",
+        _("assign N @person"),
+        _(
+            "hand incident #N to a member of its channel, who is notified now (分派 N @某人); "
+            "assign N level 2 hands it to a level of its escalation rule"
+        ),
         incident_commands.assign,
     ),
     "oncall": (
-        "oncall (or 值班)",
-        "who is on call now and next in your channels' schedules",
+        _("oncall (or 值班)"),
+        _("who is on call now and next in your channels' schedules"),
         schedule_commands.on_call,
     ),
     "swaps": (
-        "swaps (or 换班)",
-        "open shift swap requests you can take",
+        _("swaps (or 换班)"),
+        _("open shift swap requests you can take"),
         swap_commands.list_takeable,
     ),
-    "take": ("take N (or 接班 N)", "take shift swap request #N", swap_commands.take),
+    "take": (_("take N (or 接班 N)"), _("take shift swap request #N"), swap_commands.take),
 }
-# Other words for a command (Chinese): command word -> its name in ``COMMANDS``, shown with the
-# command's own description.
+# Other words for a command (Chinese): command word -> its name in ``COMMANDS`` (or "help"),
+# shown with the command's own description.
 ALIASES: dict[str, str] = {
+    "帮助": "help",
+    "列表": "list",
+    "认领": "claim",
+    "取消认领": "unclaim",
+    # A snooze pauses the incident's notifications (暂缓 on the card and the pages).
+    "暂缓": "snooze",
+    "暂停": "snooze",
+    "唤醒": "wake",
+    "关闭": "close",
+    "重新打开": "reopen",
+    "重开": "reopen",
     "新建": "new",
     "分派": "assign",
     "值班": "oncall",
@@ -83,11 +104,21 @@ ALIASES: dict[str, str] = {
 
 def answer(app: FeishuApp, message: IncomingMessage) -> str | None:
     """The bot's answer to ``message``, or None when it is not for the bot (a group message
-    that mentions nobody and is neither a note nor a command replying to an incident's card)."""
+    that mentions nobody and is neither a note nor a command replying to an incident's card).
+
+    Answers are in the card language (``FeishuApp.language_for``) of the incident whose card
+    the message replies to, else of the app: the chat reads them as it reads the cards."""
+    replied = incident_commands.incident_of_reply(app, message) if message.replied_to else None
+    with translation.override(app.language_for(replied)):
+        return _answer(app, message)
+
+
+def _answer(app: FeishuApp, message: IncomingMessage) -> str | None:
     words = message.words
     command = words[0].lower().lstrip("/") if words else "help"
-    entry = COMMANDS.get(ALIASES.get(command, command))
-    is_command = _is_command(words, entry, command)
+    name = ALIASES.get(command, command)
+    entry = COMMANDS.get(name)
+    is_command = _is_command(words, entry, name)
     if words and not is_command:
         incident = incident_commands.incident_of_reply(app, message)
         if incident is not None:
@@ -102,24 +133,34 @@ def answer(app: FeishuApp, message: IncomingMessage) -> str | None:
     return handler(app, message)
 
 
-def _is_command(words: list[str], entry: tuple | None, command: str) -> bool:
+def _is_command(words: list[str], entry: tuple | None, name: str) -> bool:
     """Whether the words are a command as written: its word and at most its usage's words
     ("snooze N 2h": three)."""
-    if command == "help":
+    if name == "help":
         return len(words) <= 1
-    return entry is not None and len(words) <= len(entry[0].split())
+    return entry is not None and len(words) <= _arity(entry[0])
+
+
+def _arity(usage: Promise | str) -> int:
+    with translation.override("en"):
+        return len(str(usage).split())
 
 
 def help_text(app: FeishuApp) -> str:
     lines = [
-        f"I am the on-call bot of {app.name}. I send incident cards to the people and groups "
-        "on call; use their buttons to claim, close or snooze an incident.",
+        gettext(
+            "I am the on-call bot of %(app)s. I send incident cards to the people and groups "
+            "on call; use their buttons to claim, close or snooze an incident."
+        )
+        % {"app": app.name},
         "",
-        "Commands (in a direct message, or @mention me in a group):",
-        "help: this text",
+        gettext("Commands (in a direct message, or @mention me in a group):"),
+        gettext("help: this text"),
     ]
     lines += [f"{usage}: {description}" for usage, description, _ in COMMANDS.values()]
-    lines += ["N is an incident's number; in a reply to an incident's card it may be left out."]
-    lines += ["Any other reply to an incident's card becomes a note on the incident."]
-    lines += ["", f"Open the console: {app.web_url}"]
+    lines += [
+        gettext("N is an incident's number; in a reply to an incident's card it may be left out.")
+    ]
+    lines += [gettext("Any other reply to an incident's card becomes a note on the incident.")]
+    lines += ["", gettext("Open the console: %(url)s") % {"url": app.web_url}]
     return "\n".join(lines)

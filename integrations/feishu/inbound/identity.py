@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist
+from django.utils.translation import gettext
 
 from integrations.feishu import PLATFORM_NAME
 from integrations.feishu.models import FeishuApp
@@ -37,7 +38,7 @@ def feishu_actor(user: Any, app: FeishuApp, *, message_id: str, via: str) -> Act
 
 def how_to_link(app: FeishuApp) -> str:
     """What an unlinked person is told (the setup guide's FAQ)."""
-    return (
-        f"Your Feishu account is not linked to the on-call console yet. Open the app "
-        f"“{app.name}” once from the Feishu workplace ({app.web_url}) to link it, then try again."
-    )
+    return gettext(
+        "Your Feishu account is not linked to the on-call console yet. Open the app "
+        "“%(app)s” once from the Feishu workplace (%(url)s) to link it, then try again."
+    ) % {"app": app.name, "url": app.web_url}

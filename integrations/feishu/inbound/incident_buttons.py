@@ -17,7 +17,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -34,7 +33,14 @@ from oncall.wording import DONE
 
 
 def handle(action: CardAction) -> CardResponse:
-    """The handler of every incident button (listed in ``endpoint.CARD_ACTIONS``)."""
+    """The handler of every incident button (listed in ``endpoint.CARD_ACTIONS``). Its toasts
+    are in the app's card language, like the card (the incident is not read before the
+    lifecycle service locks it, so a channel's own card language is not asked here)."""
+    with translation.override(action.app.language_for()):
+        return _handle(action)
+
+
+def _handle(action: CardAction) -> CardResponse:
     public_id = _public_id(action)
     if public_id is None:
         return _gone()
@@ -128,15 +134,14 @@ def _gone() -> CardResponse:
 
 
 def _test_card() -> CardResponse:
-    # In the console's language, as the card itself (one message for every recipient).
-    with translation.override(settings.LANGUAGE_CODE):
-        return CardResponse(
-            _(
-                "This is a test card from the admin's “send a test card”: its buttons do "
-                "nothing. On the card of a real incident they claim, snooze or close it."
-            ),
-            "info",
-        )
+    # In the app's card language (``handle``), as the card itself.
+    return CardResponse(
+        _(
+            "This is a test card from the admin's “send a test card”: its buttons do "
+            "nothing. On the card of a real incident they claim, snooze or close it."
+        ),
+        "info",
+    )
 
 
 def _refused(incident: Incident, message: str, action: CardAction) -> CardResponse:

@@ -24,9 +24,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.utils import timezone, translation
+from django.utils import timezone
+from django.utils.translation import gettext
 
 from integrations.feishu.cards.render import console_link
 from integrations.feishu.inbound.events import IncomingMessage
@@ -114,20 +114,22 @@ def merge(app: FeishuApp, message: IncomingMessage) -> str:
     try:
         return lifecycle.merge(target, sources, actor).message
     except PermissionDenied:
-        return f"You are not a member of the channel {target.channel.name} of #{target.number}."
+        return _not_a_member(target)
     except lifecycle.LifecycleError as exc:
         return exc.message
     except Incident.DoesNotExist:  # deleted since it was looked up
-        return f"#{target.number} or one of the incidents to merge is gone."
+        return gettext("#%(number)s or one of the incidents to merge is gone.") % {
+            "number": target.number
+        }
 
 
 def _merge_usage(command: str) -> str:
     word = command.lower().lstrip("/")
     into = "到" if word == "合并" else "into"
-    return (
-        f"Write “{word} N {into} M” to move the alerts of incident #N into #M (several N may "
-        f"be given), or reply “{word} {into} M” to the card of the incident to merge."
-    )
+    return gettext(
+        "Write “%(word)s N %(into)s M” to move the alerts of incident #N into #M (several N may "
+        "be given), or reply “%(word)s %(into)s M” to the card of the incident to merge."
+    ) % {"word": word, "into": into}
 
 
 def list_open(app: FeishuApp, message: IncomingMessage) -> str:
@@ -140,11 +142,11 @@ def list_open(app: FeishuApp, message: IncomingMessage) -> str:
     listed = incident_list(IncidentFilterForm({}, user), now)
     shown = list(listed.incidents[:LIST_LIMIT])
     if not shown:
-        return "No open incidents in your channels."
-    with translation.override(settings.LANGUAGE_CODE):
-        lines = [_list_line(incident, now) for incident in shown]
+        return gettext("No open incidents in your channels.")
+    # In the card language, which ``chat_commands.answer`` made the active one.
+    lines = [_list_line(incident, now) for incident in shown]
     if (more := listed.counts["open"] - len(shown)) > 0:
-        lines.append(f"and {more} more")
+        lines.append(gettext("and %(count)s more") % {"count": more})
     return "\n".join(lines)
 
 
@@ -305,7 +307,7 @@ def _run(
         return how_to_link(app)
     try:
         number, duration = _arguments(message, wants_duration)
-        incident = _incident(app, user, message, number)
+        incident = _incident(app, user, message, number, wants_duration=wants_duration)
         actor = feishu_actor(user, app, message_id=message.message_id, via="chat command")
         return _apply(incident, actor, duration, act)
     except _Answer as answer:
@@ -327,12 +329,14 @@ def _arguments(
 
 def _usage(command: str, wants_duration: bool) -> str:
     if not wants_duration:
-        return f"Write “{command} N” with the incident's number, or reply “{command}” to its card."
+        return gettext(
+            "Write “%(command)s N” with the incident's number, or reply “%(command)s” to its card."
+        ) % {"command": command}
     choices = ", ".join(value for value, _label in snooze_choices())
-    return (
-        f"Write “{command} N 2h” with the incident's number and a duration ({choices}), "
-        f"or reply “{command} 2h” to its card."
-    )
+    return gettext(
+        "Write “%(command)s N 2h” with the incident's number and a duration (%(choices)s), "
+        "or reply “%(command)s 2h” to its card."
+    ) % {"command": command, "choices": choices}
 
 
 def _duration(text: str) -> timedelta:
@@ -342,7 +346,14 @@ def _duration(text: str) -> timedelta:
         raise _Answer(str(exc)) from None
 
 
-def _incident(app: FeishuApp, user: Any, message: IncomingMessage, number: int | None) -> Incident:
+def _incident(
+    app: FeishuApp,
+    user: Any,
+    message: IncomingMessage,
+    number: int | None,
+    *,
+    wants_duration: bool = False,
+) -> Incident:
     if number is not None:
         incident = visible_incidents(user).filter(number=number).select_related("channel").first()
         if incident is None:
@@ -350,8 +361,7 @@ def _incident(app: FeishuApp, user: Any, message: IncomingMessage, number: int |
         return incident
     incident = incident_of_reply(app, message)
     if incident is None:
-        command = message.words[0].lower().lstrip("/")
-        raise _Answer(_usage(command, command == "snooze"))
+        raise _Answer(_usage(message.words[0].lower().lstrip("/"), wants_duration))
     return incident
 
 
@@ -375,7 +385,7 @@ def _apply(incident: Incident, actor: Actor, duration: timedelta | None, act: Ac
     try:
         outcome = act(incident, actor, duration)
     except PermissionDenied:
-        return f"You are not a member of the channel {incident.channel.name} of #{incident.number}."
+        return _not_a_member(incident)
     except lifecycle.LifecycleError as exc:
         return f"#{incident.number} {exc.message}"
     except Incident.DoesNotExist:  # deleted since it was looked up
@@ -384,7 +394,14 @@ def _apply(incident: Incident, actor: Actor, duration: timedelta | None, act: Ac
 
 
 def _not_found(number: int) -> str:
-    return f"No incident #{number} that you can see."
+    return gettext("No incident #%(number)s that you can see.") % {"number": number}
+
+
+def _not_a_member(incident: Incident) -> str:
+    return gettext("You are not a member of the channel %(channel)s of #%(number)s.") % {
+        "channel": incident.channel.name,
+        "number": incident.number,
+    }
 
 
 # --- the list --------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ the schedules that concern the sender (``oncall.schedules.summary``), one line e
 
 from __future__ import annotations
 
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from integrations.feishu.inbound.events import IncomingMessage
 from integrations.feishu.inbound.identity import how_to_link, linked_user
@@ -15,4 +15,5 @@ def on_call(app: FeishuApp, message: IncomingMessage) -> str:
     user = linked_user(app, message.sender_open_id)
     if user is None:
         return how_to_link(app)
-    return summary.answer_for(user, timezone.now())
+    # In the card language, which ``chat_commands.answer`` made the active one.
+    return summary.answer_for(user, timezone.now(), translation.get_language())

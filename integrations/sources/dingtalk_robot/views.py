@@ -44,4 +44,4 @@ def robot_refusal(rejected: Rejected) -> Answer:
     if rejected.status in (401, 403):
         # DingTalk's words for an access token it does not know; the console's reason follows.
         return answer(rejected.status, TOKEN_NOT_FOUND, f"token is not exist ({rejected.message})")
-    return answer(rejected.status, BAD_PARAMETER, rejected.message)
+    return answer(rejected.status, BAD_PARAMETER, str(rejected.message))

@@ -25,7 +25,11 @@ def enqueue(request: HttpRequest) -> JsonResponse:
         metrics.push_answered(PagerDutySource.kind, rejected.status, rejected.code)
         # Refusals in PagerDuty's shape too: the sender only knows that one.
         return JsonResponse(
-            {"status": "invalid event", "message": rejected.message, "errors": [rejected.code]},
+            {
+                "status": "invalid event",
+                "message": str(rejected.message),
+                "errors": [rejected.code],
+            },
             status=rejected.status,
             headers=rejected.headers,
         )
