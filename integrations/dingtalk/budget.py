@@ -80,13 +80,19 @@ class DatabaseMeter:
         if _increment(self.app, quota_month(self.clock()), limit) > limit:
             raise BudgetSpent(spent_message(self.app), code="budget")
 
-    def pace(self, *, sleep: Callable[[float], object] = time.sleep, max_wait: float = 1.0) -> None:
+    def pace(
+        self,
+        *,
+        sleep: Callable[[float], object] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        max_wait: float = 1.0,
+    ) -> None:
         """Hold the call until the app's second has room (the edition's calls a second);
         ``RateLimited`` when that would take longer than ``max_wait``."""
         per_second = self.app.plan_limits.calls_per_second
         waited = 0.0
         while True:
-            now = time.time()
+            now = clock()
             key = f"dingtalk:qps:{self.app.pk}:{int(now)}"
             cache.add(key, 0, timeout=5)
             try:
@@ -95,7 +101,7 @@ class DatabaseMeter:
                 continue
             if count <= per_second:
                 return
-            wait = math.ceil(now) - now
+            wait = math.floor(now) + 1 - now
             if waited + wait > max_wait:
                 raise errors.RateLimited(
                     f"the app's {per_second} calls a second are taken", retry_after=wait

@@ -30,6 +30,7 @@ from oncall.platforms import (
 )
 
 if TYPE_CHECKING:
+    from django.contrib.admin.options import InlineModelAdmin
     from django.db.models import QuerySet
     from django.urls import URLPattern, URLResolver
     from rest_framework.routers import BaseRouter
@@ -134,6 +135,11 @@ class DingTalkPlatform(PlatformBase):
 
         chosen = {rule.pk: escalation_targets.chosen_app(rule) for rule in rules}
         return {pk: [(gettext("DingTalk app"), app.name)] for pk, app in chosen.items() if app}
+
+    def incident_admin_inlines(self) -> list[type[InlineModelAdmin]]:
+        from integrations.dingtalk.admin_cards import DingTalkCardDeliveryInline
+
+        return [DingTalkCardDeliveryInline]
 
     def card_task_names(self) -> frozenset[str]:
         return frozenset({f"{TASKS}.send_card", f"{TASKS}.sync_cards"})
