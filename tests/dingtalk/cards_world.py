@@ -36,17 +36,26 @@ class World:
     rule: object
 
 
+def serve_from(settings, url: str) -> None:
+    """The live server at ``url`` is both the console and the sandbox (which calls it back)."""
+    settings.OUTBOUND_ALLOWED_NETWORKS = LOOPBACK_NETWORKS
+    settings.PUBLIC_BASE_URL = url
+    settings.DINGTALK_SANDBOX_BASE_URL = url + "/sandbox/dingtalk"
+
+
 @pytest.fixture
 def live(_drained_live_server, settings):
-    settings.OUTBOUND_ALLOWED_NETWORKS = LOOPBACK_NETWORKS
-    settings.PUBLIC_BASE_URL = _drained_live_server.url
-    settings.DINGTALK_SANDBOX_BASE_URL = _drained_live_server.url + "/sandbox/dingtalk"
+    serve_from(settings, _drained_live_server.url)
     yield _drained_live_server.url
     gc.collect()  # close kept-alive connections before the test database goes
 
 
 @pytest.fixture
 def world(live) -> World:
+    return build_world()
+
+
+def build_world() -> World:
     sandbox_app = SandboxApp.objects.create(name="On-call")
     sandbox_group = SandboxGroup.objects.create(title="SRE")
     sandbox_group.installed_apps.add(sandbox_app)

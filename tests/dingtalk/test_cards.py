@@ -67,19 +67,22 @@ def test_a_click_claims_through_the_lifecycle_and_every_copy_updates(world):
     (bobs,) = cards_to("bob")
 
     record = card_clicks.click(bobs, user_id_of("bob"), "claim")
+    closed = card_clicks.click(bobs, user_id_of("bob"), "close")
 
     assert record.ok, record.outcome
     assert record.outcome == "Claimed by you."
+    assert closed.outcome == "Closed."
     incident.refresh_from_db()
     assert incident.claimed_by == world.users["bob"]
+    assert incident.status == Incident.Status.CLOSED
     entry = incident.timeline.filter(kind=TimelineEntry.Kind.CLAIMED).get()
     assert entry.source == "dingtalk"
     copies = SandboxCard.objects.all()
     assert len(copies) == 3
-    assert all(shows(copy, "Claimed by Bob") for copy in copies)
-    assert all(STATE_COLOURS.get(DisplayState.CLAIMED, "") in json.dumps(c.data) for c in copies)
-    assert all("claim" not in {b["id"] for b in card_clicks.buttons(c)} for c in copies)
-    assert all(copy.updates == 1 for copy in copies)
+    assert all(shows(copy, "Closed by Bob") for copy in copies)
+    assert all(STATE_COLOURS[DisplayState.CLOSED] in json.dumps(c.data) for c in copies)
+    assert all({b["id"] for b in card_clicks.buttons(c)} == {"reopen"} for c in copies)
+    assert [copy.updates for copy in copies] == [2, 2, 2]  # the claim, then the close
 
 
 def test_a_click_by_someone_the_console_does_not_know_changes_nothing(world):
