@@ -161,6 +161,10 @@ class DingTalkPlatform(PlatformBase):
 
     def periodic_tasks(self) -> dict[str, dict[str, Any]]:
         return {
+            "resend-lost-dingtalk-cards": {
+                "task": f"{TASKS}.resend_stalled_cards",
+                "schedule": 30.0,
+            },
             "purge-dingtalk-event-receipts": {
                 "task": f"{TASKS}.purge_event_receipts",
                 "schedule": crontab(minute=37, hour=3),

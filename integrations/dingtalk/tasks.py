@@ -44,3 +44,9 @@ def sync_cards(self, incident_id: int) -> None:
         delivery.sync(incident_id)
     except delivery.Retry as retry:
         raise self.retry(countdown=retry.countdown) from None
+
+
+@shared_task(ignore_result=True)
+def resend_stalled_cards() -> int:
+    """Periodic: hand out again the card sends whose task was lost."""
+    return delivery.resend_stalled()

@@ -5,10 +5,11 @@ copy, a retried send that posts once, the API budget's refusal, and a broken gro
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from integrations.dingtalk import budget
 from integrations.dingtalk.cards import delivery
@@ -172,3 +173,20 @@ def test_the_card_body_comes_from_the_notification_template_medium(world):
 def test_the_month_counts_in_china_time():
     moment = datetime(2026, 1, 31, 17, 0, tzinfo=UTC)
     assert budget.quota_month(moment) == date(2026, 2, 1)
+
+
+def test_a_send_whose_task_was_lost_is_handed_out_again_once(world):
+    incident = IncidentFactory(channel=world.channel)
+    row = DingTalkCardDelivery.objects.create(
+        incident=incident, app=world.app, user=world.users["alice"], requested=1
+    )
+    long_ago = timezone.now() - timedelta(seconds=delivery.REQUEUE_SECONDS + 5)
+    DingTalkCardDelivery.objects.filter(pk=row.pk).update(updated_at=long_ago)
+    assert delivery.resend_stalled(now=long_ago + timedelta(seconds=30)) == 0  # not yet
+
+    assert delivery.resend_stalled() == 1
+    assert delivery.resend_stalled() == 0
+
+    assert len(cards_to("alice")) == 1
+    row.refresh_from_db()
+    assert (row.sent, row.state) == (1, "sent")

@@ -24,6 +24,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -260,6 +261,34 @@ def _record_sent(delivery: DingTalkCardDelivery, number: int, card: dict) -> boo
     return recorded == 1
 
 
+# A send still owed this long after its row last moved (plus its backoff) lost its task (a worker
+# killed mid-send, a broker restarted): the sweep hands it out again. A send handed out twice
+# posts once (one card per outTrackId, the conditional "record card n").
+REQUEUE_SECONDS = 60
+
+
+def resend_stalled(now: datetime | None = None) -> int:
+    """Hand out again the sends whose task was lost; returns how many."""
+    now = now or timezone.now()
+    grace = timedelta(seconds=REQUEUE_SECONDS)
+    owed = DingTalkCardDelivery.objects.filter(
+        sent__lt=F("requested"), state__in=[State.PENDING, State.SENT], updated_at__lt=now - grace
+    ).values_list("pk", "attempts", "updated_at")
+    stalled = [
+        pk
+        for pk, attempts, updated_at in owed
+        if updated_at + timedelta(seconds=_backoff(attempts) if attempts else 0) + grace < now
+    ]
+    # Touched, so that the next sweep leaves them to the tasks handed out now.
+    DingTalkCardDelivery.objects.filter(pk__in=stalled).update(updated_at=now)
+    _enqueue_sends(stalled)
+    return len(stalled)
+
+
+def _backoff(attempts: int) -> float:
+    return min(2.0**attempts, 300.0)
+
+
 def _transient_failure(delivery: DingTalkCardDelivery, exc: errors.DingTalkError) -> float | None:
     attempts = delivery.attempts + 1
     DingTalkCardDelivery.objects.filter(pk=delivery.pk).update(
@@ -270,7 +299,7 @@ def _transient_failure(delivery: DingTalkCardDelivery, exc: errors.DingTalkError
         _permanent_failure(delivery, exc, after=attempts)
         return None
     platforms.notification_retried(PLATFORM_NAME, "transient_error")
-    return min(2.0**attempts, 300.0)
+    return _backoff(attempts)
 
 
 def _permanent_failure(
