@@ -78,6 +78,8 @@ class DingTalkPlatform(PlatformBase):
         uses_dingtalk = bool(groups) or escalation_targets.chosen_app(rule) is not None
         known = escalation_targets.user_ids(app, people)
         recipients = people if uses_dingtalk else [u for u in people if u.pk in known]
+        if not recipients and not groups:
+            return LevelReport()
         outcome = delivery.notify(incident, app, recipients, groups)
         unreachable = set(outcome.unreachable)
         names = [person_name(u) for u in recipients] + [str(g) for g in groups]

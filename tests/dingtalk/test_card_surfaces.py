@@ -9,10 +9,16 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from integrations.dingtalk import budget
-from integrations.dingtalk.models import DingTalkApiUsage, DingTalkGroup, DingTalkIdentity
+from integrations.dingtalk.models import (
+    DingTalkApiUsage,
+    DingTalkCardDelivery,
+    DingTalkGroup,
+    DingTalkIdentity,
+)
+from integrations.dingtalk.platform import DingTalkPlatform
 from tests.dingtalk.factories import DingTalkAppFactory, DingTalkGroupFactory
 from tests.escalation_rule_requests import MEMBERS, payload
-from tests.factories import ChannelFactory, UserFactory
+from tests.factories import ChannelFactory, IncidentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -113,3 +119,17 @@ def test_admins_set_peoples_dingtalk_user_ids(admin_client):
     response = admin_client.post(reverse("admin:dingtalk_dingtalkidentity_add"), form)
     assert response.status_code == 302
     assert DingTalkIdentity.objects.get().dingtalk_user_id == "staff-alice"
+
+
+def test_a_rule_that_does_not_use_dingtalk_reports_nobody_unreachable_there():
+    DingTalkAppFactory()  # the only enabled app, but the rule names no app and no group
+    alice = UserFactory(username="alice")
+    channel = ChannelFactory()
+    rule = channel.escalation_rules.get()
+    level = rule.levels.get()
+    incident = IncidentFactory(channel=channel)
+
+    report = DingTalkPlatform().notify(incident, rule, level, [alice])
+
+    assert (report.notified, report.unreachable) == ([], [])
+    assert not DingTalkCardDelivery.objects.exists()
