@@ -32,11 +32,13 @@ from oncall.platforms import (
 if TYPE_CHECKING:
     from django.contrib.admin.options import InlineModelAdmin
     from django.db.models import QuerySet
+    from django.http import HttpRequest
     from django.urls import URLPattern, URLResolver
     from rest_framework.routers import BaseRouter
 
     from oncall.models import EscalationLevel, EscalationRule, Incident
     from oncall.notify.engine import Medium
+    from oncall.sections import Section
 
 TASKS = "integrations.dingtalk.tasks"
 
@@ -137,6 +139,20 @@ class DingTalkPlatform(PlatformBase):
 
         chosen = {rule.pk: escalation_targets.chosen_app(rule) for rule in rules}
         return {pk: [(gettext("DingTalk app"), app.name)] for pk, app in chosen.items() if app}
+
+    def incident_section(self, request: HttpRequest, incident: Incident) -> Section | None:
+        """Whom the incident's DingTalk cards reached, and what failed."""
+        from integrations.dingtalk.models import DingTalkCardDelivery
+        from oncall.sections import Section
+
+        deliveries = list(
+            DingTalkCardDelivery.objects.filter(incident=incident)
+            .select_related("app", "user", "group")
+            .order_by("created_at", "pk")
+        )
+        if not deliveries:
+            return None
+        return Section("dingtalk/_incident_deliveries.html", {"deliveries": deliveries})
 
     def incident_admin_inlines(self) -> list[type[InlineModelAdmin]]:
         from integrations.dingtalk.admin_cards import DingTalkCardDeliveryInline

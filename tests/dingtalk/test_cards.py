@@ -24,6 +24,7 @@ from integrations.dingtalk.platform import DingTalkPlatform
 from integrations.dingtalk_sandbox import card_clicks
 from integrations.dingtalk_sandbox.models import PushRecord, SandboxCard
 from oncall import platforms
+from oncall.links import incident_url
 from oncall.models import EscalationLevel, Incident, TimelineEntry
 from oncall.wording import DisplayState
 from tests.dingtalk.cards_world import cards_to, group_cards, shows, user_id_of
@@ -59,6 +60,7 @@ def test_a_level_sends_a_card_to_a_person_and_to_its_group(world):
     assert SEVERITY_COLOURS["critical"] in json.dumps(card.data)
     assert {b["id"] for b in card_clicks.buttons(card)} >= {"claim", "close", "snooze:1h"}
     assert DingTalkSentCard.objects.count() == 2
+    assert f"]({incident_url(incident)})" in json.dumps(card.data)
 
 
 def test_a_click_claims_through_the_lifecycle_and_every_copy_updates(world):
@@ -157,6 +159,9 @@ def test_the_sandbox_shows_the_cards_it_received(world, client):
     page = client.get(reverse("dingtalk_sandbox:card", args=[card.pk]))
 
     assert "Disk full" in listing.content.decode()
+    client.force_login(world.users["alice"])
+    console = client.get(f"/incidents/{incident.public_id}/")
+    assert "DingTalk notifications" in console.content.decode()
     assert f'value="{user_id_of("alice")}"' in page.content.decode()
     assert PushRecord.objects.filter(event_type="card_callback").count() == 0
 

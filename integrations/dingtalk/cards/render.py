@@ -96,7 +96,7 @@ def _facts(incident: Incident) -> str:
 
 
 def _link(incident: Incident) -> str:
-    return settings.PUBLIC_BASE_URL + incident_url(incident)
+    return incident_url(incident)  # absolute, under PUBLIC_BASE_URL
 
 
 def _buttons(incident: Incident, state: DisplayState) -> list[dict]:
