@@ -4,11 +4,14 @@ sibling of ``integrations.feishu`` with the same inner shape.
 * ``client/``: the Open API client, its typed errors and the event subscription's encryption
   and signature;
 * ``inbound/``: the event subscription request URL (HTTP push) and the group events;
-* the Django app around them: ``models``, ``admin``, ``rest_api``, ``urls`` and ``views``,
-  ``tasks``, ``setup_check`` (the admin's "check configuration") and ``system_checks``.
+* ``cards/``: incident cards (render, the template medium, delivery and keeping copies
+  current); ``inbound/card_callback``: their clicks; ``escalation_targets``: a rule's app and
+  its levels' groups; ``budget``: the edition's API budget, enforced;
+* the Django app around them: ``models``, ``admin`` (and ``admin_cards``), ``rest_api``,
+  ``urls`` and ``views``, ``tasks``, ``setup_check`` (the admin's "check configuration") and
+  ``system_checks``.
 
-Still to come (README, "DingTalk"): cards, account linking, group chats as escalation targets,
-war rooms, Stream mode and the API budget's enforcement.
+Still to come (README, "DingTalk"): account linking, war rooms and Stream mode.
 """
 
 # The platform's name: its key in the registry and the timeline's source for what people do

@@ -24,7 +24,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from integrations.dingtalk import setup_check
+from integrations.dingtalk import admin_cards, setup_check
 from integrations.dingtalk.models import (
     DingTalkApp,
     DingTalkGroup,
@@ -172,6 +172,7 @@ class DingTalkAppAdmin(admin.ModelAdmin):
         "event_subscription",
         "groups_summary",
         "plan_limits",
+        "api_usage",
     ]
     add_fieldsets = [
         (
@@ -215,7 +216,7 @@ class DingTalkAppAdmin(admin.ModelAdmin):
             {"fields": ["checklist", "last_check", "event_subscription", "groups_summary"]},
         ),
         (_("War room (group template)"), {"fields": ["war_room_template_id", "war_room_bot_id"]}),
-        (_("API budget (调用量)"), {"fields": ["api_plan", "plan_limits"]}),
+        (_("API budget (调用量)"), {"fields": ["api_plan", "plan_limits", "api_usage"]}),
         (_("Options"), {"fields": ["api_base_url"]}),
     ]
     Media = AdminMedia
@@ -298,6 +299,20 @@ class DingTalkAppAdmin(admin.ModelAdmin):
             "month": f"{limits.calls_per_month:,}",
             "second": limits.calls_per_second,
         }
+
+    @admin.display(description=_("Open API calls this month"))
+    def api_usage(self, app: DingTalkApp) -> SafeString:
+        return admin_cards.api_usage_field(app)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None
+    ):
+        """Say it at the top of the page when this month's calls reach 80 % or are spent."""
+        app = self.get_object(request, object_id)
+        warning = admin_cards.budget_warning(app) if app and request.method == "GET" else None
+        if warning:
+            self.message_user(request, warning, messages.WARNING)
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=_("configuration"))
     def configuration(self, app: DingTalkApp) -> SafeString | str:

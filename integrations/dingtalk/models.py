@@ -336,3 +336,164 @@ class EventReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key}"
+
+
+# --- Cards, group targets and the API budget (integrations.dingtalk.cards, .budget,
+# .escalation_targets) -------------------------------------------------------------------------
+
+
+class DingTalkIdentity(models.Model):
+    """A console user's DingTalk ``userId`` in one app's organisation: whom the app bot's
+    one-to-one cards go to, and who clicked a card. A small mapping, kept by admins, until
+    account linking (OAuth at the application homepage) fills the same facts in by itself."""
+
+    app = models.ForeignKey(DingTalkApp, on_delete=models.CASCADE, related_name="identities")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dingtalk_identities"
+    )
+    # The organisation's userid (staffId): what robot one-to-one messages address.
+    dingtalk_user_id = models.CharField("userId", max_length=64, validators=[validate_plain_id])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("DingTalk identity")
+        verbose_name_plural = _("DingTalk identities")
+        constraints = [
+            models.UniqueConstraint(fields=["app", "user"], name="one_dingtalk_identity_per_user"),
+            models.UniqueConstraint(
+                fields=["app", "dingtalk_user_id"], name="one_user_per_dingtalk_userid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} = {self.dingtalk_user_id} ({self.app})"
+
+
+class DingTalkRuleApp(models.Model):
+    """The app that delivers an escalation rule's DingTalk cards (none: the only enabled app)."""
+
+    rule = models.OneToOneField(
+        "oncall.EscalationRule", on_delete=models.CASCADE, related_name="dingtalk_delivery"
+    )
+    app = models.ForeignKey(DingTalkApp, on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self) -> str:
+        return f"{self.rule} → {self.app}"
+
+
+class DingTalkLevelGroup(models.Model):
+    """A DingTalk group notified by an escalation level (where the app's cool app is installed)."""
+
+    level = models.ForeignKey(
+        "oncall.EscalationLevel", on_delete=models.CASCADE, related_name="dingtalk_targets"
+    )
+    group = models.ForeignKey(DingTalkGroup, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["level", "group"], name="one_row_per_dingtalk_target"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.level} → {self.group}"
+
+
+class DingTalkCardDelivery(models.Model):
+    """The incident's card for one recipient (a person or a group) through one app:
+    ``requested`` notifications asked for, ``sent`` the last one answered by a card."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", pgettext_lazy("dingtalk delivery", "pending")
+        SENT = "sent", pgettext_lazy("dingtalk delivery", "sent")
+        FAILED = "failed", pgettext_lazy("dingtalk delivery", "failed")
+        NOT_LINKED = "not_linked", pgettext_lazy("dingtalk delivery", "no DingTalk userId")
+        GROUP_UNINSTALLED = (
+            "group_uninstalled",
+            pgettext_lazy("dingtalk delivery", "cool app uninstalled"),
+        )
+        BUDGET_SPENT = "budget_spent", pgettext_lazy("dingtalk delivery", "API budget spent")
+
+    incident = models.ForeignKey(
+        "oncall.Incident", on_delete=models.CASCADE, related_name="dingtalk_deliveries"
+    )
+    app = models.ForeignKey(DingTalkApp, on_delete=models.CASCADE, related_name="deliveries")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    group = models.ForeignKey(
+        DingTalkGroup, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    requested = models.PositiveIntegerField(default=0)
+    sent = models.PositiveIntegerField(default=0)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("DingTalk card delivery")
+        verbose_name_plural = _("DingTalk card deliveries")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "app", "user"],
+                condition=models.Q(user__isnull=False),
+                name="one_dingtalk_delivery_per_person",
+            ),
+            models.UniqueConstraint(
+                fields=["incident", "app", "group"],
+                condition=models.Q(group__isnull=False),
+                name="one_dingtalk_delivery_per_group",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=True) ^ models.Q(group__isnull=True),
+                name="dingtalk_delivery_has_one_recipient",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.incident_id} → {self.recipient_name}"
+
+    @property
+    def recipient_name(self) -> str:
+        from oncall.timeline import display_name
+
+        return str(self.group) if self.group_id else display_name(self.user)
+
+
+class DingTalkSentCard(models.Model):
+    """One card DingTalk holds for a delivery, by its ``outTrackId`` (the console's send record,
+    written in the step that records the send): what every later change updates, and what a
+    retried send finds instead of posting twice. ``fingerprint`` is the card it shows."""
+
+    delivery = models.ForeignKey(
+        DingTalkCardDelivery, on_delete=models.CASCADE, related_name="cards"
+    )
+    out_track_id = models.CharField(max_length=64, unique=True)
+    fingerprint = models.CharField(max_length=64)
+    sent_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("DingTalk sent card")
+
+    def __str__(self) -> str:
+        return self.out_track_id
+
+
+class DingTalkApiUsage(models.Model):
+    """One app's Open API calls in one month (DingTalk's month starts on the 1st, China time),
+    counted by ``budget.DatabaseMeter`` with one upsert per call."""
+
+    app = models.ForeignKey(DingTalkApp, on_delete=models.CASCADE, related_name="api_usage")
+    month = models.DateField(help_text=_("The first day of the month."))
+    calls = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("DingTalk API usage")
+        constraints = [
+            models.UniqueConstraint(fields=["app", "month"], name="one_dingtalk_usage_per_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.app} {self.month:%Y-%m}: {self.calls}"

@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
-from integrations.dingtalk import setup_check
+from integrations.dingtalk import budget, setup_check
 from integrations.dingtalk.models import DingTalkApp, DingTalkGroup, validate_aes_key
 from oncall.permissions import ModelPermissions
 
@@ -45,6 +45,7 @@ class DingTalkAppSerializer(serializers.ModelSerializer):
     signature_token = _secret("The event subscription's Signature Token")
     urls = serializers.SerializerMethodField()
     api_limits = serializers.SerializerMethodField()
+    api_usage = serializers.SerializerMethodField()
     last_check = serializers.SerializerMethodField()
     event_subscription = serializers.SerializerMethodField()
 
@@ -65,6 +66,7 @@ class DingTalkAppSerializer(serializers.ModelSerializer):
             "api_base_url",
             "api_plan",
             "api_limits",
+            "api_usage",
             "enabled",
             "urls",
             "last_check",
@@ -108,6 +110,31 @@ class DingTalkAppSerializer(serializers.ModelSerializer):
         return {
             "calls_per_month": limits.calls_per_month,
             "calls_per_second": limits.calls_per_second,
+        }
+
+    @extend_schema_field(
+        inline_serializer(
+            "DingTalkApiUsage",
+            {
+                "month": serializers.DateField(),
+                "calls": serializers.IntegerField(),
+                "limit": serializers.IntegerField(),
+                "percent": serializers.FloatField(),
+                "level": serializers.ChoiceField(choices=["ok", "warning", "spent"]),
+                "message": serializers.CharField(),
+            },
+        )
+    )
+    def get_api_usage(self, app: DingTalkApp) -> dict:
+        """This month's Open API calls against the edition's budget (refused past it)."""
+        current = budget.usage(app)
+        return {
+            "month": budget.quota_month(),
+            "calls": current.calls,
+            "limit": current.limit,
+            "percent": current.percent,
+            "level": current.level,
+            "message": budget.describe(app, current),
         }
 
     @extend_schema_field(

@@ -11,9 +11,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from integrations.dingtalk.client import errors
+from integrations.dingtalk.client.open_api import DingTalkClient
 from integrations.dingtalk.models import DingTalkApp, DingTalkGroup
 
 FETCHING_A_TOKEN = gettext_lazy("the request for an access token")
+REGISTERING_CALLBACK = gettext_lazy("registering the card callback URL")
 
 
 @dataclass(frozen=True)
@@ -31,11 +33,28 @@ def check_configuration(app: DingTalkApp) -> CheckResult:
     except errors.DingTalkError as exc:
         outcome = CheckResult(False, errors.explain(exc, doing=FETCHING_A_TOKEN))
     else:
-        outcome = CheckResult(True, " ".join([_credentials_work(app), *_subscription_notes(app)]))
+        outcome = _register_card_callback(app, client)
+        if outcome.ok:
+            notes = [_credentials_work(app), outcome.message, *_subscription_notes(app)]
+            outcome = CheckResult(True, " ".join(notes))
     DingTalkApp.objects.filter(pk=app.pk).update(
         checked_at=timezone.now(), check_ok=outcome.ok, check_message=outcome.message
     )
     return outcome
+
+
+def _register_card_callback(app: DingTalkApp, client: DingTalkClient) -> CheckResult:
+    """Card clicks reach the console only once its card callback URL is registered under the
+    app's route key: checking the configuration (re)registers it."""
+    from integrations.dingtalk.cards.delivery import callback_route_key, card_callback_url
+
+    try:
+        client.register_card_callback(card_callback_url(app), callback_route_key(app))
+    except errors.DingTalkError as exc:
+        return CheckResult(False, errors.explain(exc, doing=REGISTERING_CALLBACK))
+    return CheckResult(
+        True, _("Card clicks come back to %(url)s.") % {"url": card_callback_url(app)}
+    )
 
 
 def _credentials_work(app: DingTalkApp) -> str:

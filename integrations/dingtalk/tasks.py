@@ -1,4 +1,8 @@
-"""Celery tasks of the DingTalk integration."""
+"""Celery tasks of the DingTalk integration: sending and updating cards, purging receipts.
+
+Only named transient errors are retried (network, 5xx, rate limits), a bounded number of times:
+the delivery's own attempt count ends a send's retries (``delivery.MAX_SEND_ATTEMPTS``).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,10 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from integrations.dingtalk.cards import delivery
 from integrations.dingtalk.models import EventReceipt
+
+SYNC_MAX_RETRIES = 5
 
 
 @shared_task(ignore_result=True)
@@ -19,3 +26,27 @@ def purge_event_receipts() -> int:
     cutoff = timezone.now() - timedelta(days=settings.DINGTALK_EVENT_RECEIPT_RETENTION_DAYS)
     deleted, _ = EventReceipt.objects.filter(received_at__lt=cutoff).delete()
     return deleted
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=delivery.MAX_SEND_ATTEMPTS)
+def send_card(self, delivery_id: int) -> None:
+    """Send the card a delivery is owed (a task per recipient: a level names a few)."""
+    try:
+        delivery.send(delivery_id)
+    except delivery.Retry as retry:
+        raise self.retry(countdown=retry.countdown) from None
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=SYNC_MAX_RETRIES)
+def sync_cards(self, incident_id: int) -> None:
+    """Update every sent copy of the incident's card that is out of date."""
+    try:
+        delivery.sync(incident_id)
+    except delivery.Retry as retry:
+        raise self.retry(countdown=retry.countdown) from None
+
+
+@shared_task(ignore_result=True)
+def resend_stalled_cards() -> int:
+    """Periodic: hand out again the card sends whose task was lost."""
+    return delivery.resend_stalled()

@@ -125,3 +125,53 @@ class PushRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} → {self.url}: {'ok' if self.ok else 'failed'}"
+
+
+class SandboxCardCallback(models.Model):
+    """Where an app's card clicks go: the callback URL registered under a route key
+    (``/topapi/im/chat/scencegroup/interactivecard/callback/register``)."""
+
+    app = models.ForeignKey(SandboxApp, on_delete=models.CASCADE, related_name="card_callbacks")
+    route_key = models.CharField(max_length=128)
+    url = models.URLField(max_length=500)
+    registered_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["app", "route_key"], name="one_sandbox_route_per_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.route_key} → {self.url}"
+
+
+class SandboxCard(models.Model):
+    """An interactive card an app's robot sent (``StandardCard``), to a person or a group,
+    as it shows now."""
+
+    app = models.ForeignKey(SandboxApp, on_delete=models.CASCADE, related_name="cards")
+    card_biz_id = models.CharField(max_length=128)
+    process_query_key = models.CharField(max_length=64)
+    # A one-to-one card's receiver, or the group it went to.
+    user_id = models.CharField(max_length=64, blank=True)
+    group = models.ForeignKey(
+        SandboxGroup, null=True, blank=True, on_delete=models.CASCADE, related_name="cards"
+    )
+    route_key = models.CharField(max_length=128, blank=True)
+    data = models.JSONField()
+    updates = models.PositiveIntegerField(default=0)
+    sent_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["app", "card_biz_id"], name="one_sandbox_card_per_id")
+        ]
+
+    def __str__(self) -> str:
+        return self.card_biz_id
+
+    @property
+    def receiver(self) -> str:
+        return str(self.group) if self.group_id else self.user_id

@@ -6,11 +6,21 @@ app); everything else is the sandbox's own pages.
 
 from django.urls import path
 
-from integrations.dingtalk_sandbox import api, pages
+from integrations.dingtalk_sandbox import api, api_cards, card_pages, pages
 
 app_name = "dingtalk_sandbox"
 urlpatterns = [
     path("v1.0/oauth2/<str:corp_id>/token", api.access_token, name="api-token"),
+    path("v1.0/im/v1.0/robot/interactiveCards/send", api_cards.send_card, name="api-card-send"),
+    path("v1.0/im/robots/interactiveCards", api_cards.update_card, name="api-card-update"),
+    path(
+        "topapi/im/chat/scencegroup/interactivecard/callback/register",
+        api_cards.register_card_callback,
+        name="api-card-callback-register",
+    ),
+    path("cards/", card_pages.cards, name="cards"),
+    path("cards/<int:card_id>/", card_pages.card, name="card"),
+    path("cards/<int:card_id>/click", card_pages.click, name="card-click"),
     path("", pages.home, name="home"),
     path("apps/<str:client_id>/", pages.app_detail, name="app"),
     path("apps/<str:client_id>/verify", pages.app_verify, name="app-verify"),

@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from integrations.dingtalk.client import crypto
 from integrations.dingtalk.models import DingTalkApp
+from tests.dingtalk.cards_world import live, world  # noqa: F401 -- the card tests' fixtures
 from tests.dingtalk.factories import DingTalkAppFactory
 
 

@@ -57,6 +57,10 @@ def token_url(app: DingTalkApp) -> str:
     return f"{DINGTALK_HOSTS.api}/v1.0/oauth2/{app.corp_id}/token"
 
 
+def register_url(app: DingTalkApp) -> str:
+    return f"{DINGTALK_HOSTS.oapi}/topapi/im/chat/scencegroup/interactivecard/callback/register"
+
+
 # --- Admin ------------------------------------------------------------------------------------
 
 
@@ -212,6 +216,7 @@ def test_the_check_button_reports_that_the_credentials_work(admin_client):
     app = DingTalkAppFactory()
     DingTalkGroupFactory(app=app)
     responses.post(token_url(app), json={"access_token": "t-1", "expires_in": 7200})
+    responses.post(register_url(app), json={"errcode": 0, "errmsg": "ok"})
 
     response = admin_client.post(
         reverse("admin:dingtalk_dingtalkapp_check", args=[app.pk]), follow=True
@@ -248,6 +253,7 @@ def test_the_check_action_reports_each_app(admin_client):
     apps = [DingTalkAppFactory(), DingTalkAppFactory()]
     for app in apps:
         responses.post(token_url(app), json={"access_token": f"t-{app.pk}", "expires_in": 7200})
+        responses.post(register_url(app), json={"errcode": 0, "errmsg": "ok"})
     response = admin_client.post(
         reverse("admin:dingtalk_dingtalkapp_changelist"),
         {"action": "check_configuration_action", "_selected_action": [a.pk for a in apps]},

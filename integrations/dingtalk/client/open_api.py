@@ -16,9 +16,10 @@ Logs carry the method, the path and DingTalk's code: never a token, a secret or 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import requests
@@ -64,6 +65,21 @@ def token_cache_key(credentials: AppCredentials) -> str:
     return "dingtalk:access-token:" + hashlib.sha256(material.encode()).hexdigest()
 
 
+class Meter(Protocol):
+    """The app's API budget (``integrations.dingtalk.budget``): ``count_call`` before each
+    counted call (raises ``QuotaExhausted`` when the month is spent), ``pace`` to keep within
+    the edition's calls a second (raises ``RateLimited`` when that would wait too long)."""
+
+    def count_call(self) -> None: ...
+
+    def pace(self) -> None: ...
+
+
+# The robot's interactive card without a template of the card builder: its JSON is the card
+# (https://open.dingtalk.com/document/orgapp/robots-send-interactive-cards).
+STANDARD_CARD = "StandardCard"
+
+
 class DingTalkClient:
     """Typed calls to the Open API for one app. Not tied to a request: build one per task."""
 
@@ -73,11 +89,85 @@ class DingTalkClient:
         *,
         session: outbound.GuardedSession | None = None,
         timeout: float | tuple[float, float] = (3.05, 10),
+        meter: Meter | None = None,
     ):
         self.credentials = credentials
         self.session = session or outbound.session()
         self.timeout = timeout
+        self.meter = meter
         self._secrets: set[str] = {credentials.client_secret}
+
+    # --- Interactive cards ----------------------------------------------------------------
+
+    # https://open.dingtalk.com/document/orgapp/robots-send-interactive-cards
+    def send_card(
+        self,
+        card_biz_id: str,
+        card: dict,
+        *,
+        robot_code: str,
+        callback_route_key: str,
+        user_id: str = "",
+        open_conversation_id: str = "",
+    ) -> str:
+        """Send ``card`` from the app's robot to one person (their ``userId``, a one-to-one
+        chat) or one group (its ``openConversationId``, where the cool app is installed).
+        ``card_biz_id`` is the card's own id (outTrackId): every later update names it, and
+        DingTalk holds one card per id, so a send repeated with it does not post a second
+        card. Returns DingTalk's ``processQueryKey``."""
+        body: dict[str, Any] = {
+            "cardTemplateId": STANDARD_CARD,
+            "cardBizId": card_biz_id,
+            "robotCode": robot_code,
+            "callbackRouteKey": callback_route_key,
+            "cardData": json.dumps(card, ensure_ascii=False),
+            "pullStrategy": False,
+        }
+        if open_conversation_id:
+            body["openConversationId"] = open_conversation_id
+        else:
+            body["singleChatReceiver"] = json.dumps({"userId": user_id})
+        payload = self._with_token("POST", "/v1.0/im/v1.0/robot/interactiveCards/send", body)
+        key = payload.get("processQueryKey")
+        return key if isinstance(key, str) else ""
+
+    # https://open.dingtalk.com/document/orgapp/update-dingtalk-interactive-cards-1
+    def update_card(self, card_biz_id: str, card: dict) -> None:
+        """Replace the content of the card ``card_biz_id`` for everyone who sees it."""
+        body = {"cardBizId": card_biz_id, "cardData": json.dumps(card, ensure_ascii=False)}
+        self._with_token("PUT", "/v1.0/im/robots/interactiveCards", body)
+
+    # https://open.dingtalk.com/document/orgapp/register-an-interaction-card-callback-address
+    def register_card_callback(self, url: str, route_key: str) -> None:
+        """Make DingTalk call ``url`` back with clicks on cards sent under ``route_key``
+        (replacing what the key pointed at). A legacy API: the token is a query parameter."""
+        body = {"callback_url": url, "callbackRouteKey": route_key, "forceUpdate": True}
+        path = "/topapi/im/chat/scencegroup/interactivecard/callback/register"
+        for attempt in range(2):
+            params = {"access_token": self.access_token()}
+            try:
+                self._call("POST", path, json=body, params=params, base=self.credentials.oapi_base)
+                return
+            except errors.TokenInvalid:
+                self.forget_token()
+                if attempt:
+                    raise
+
+    def _with_token(self, method: str, path: str, body: dict) -> dict[str, Any]:
+        """A call with the app's token, counted against its budget; a rejected token is
+        fetched again and the call made once more."""
+        if self.meter is not None:
+            self.meter.pace()
+            self.meter.count_call()
+        for attempt in range(2):
+            headers = {"x-acs-dingtalk-access-token": self.access_token()}
+            try:
+                return self._call(method, path, json=body, headers=headers)
+            except errors.TokenInvalid:
+                self.forget_token()
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # --- Access token ---------------------------------------------------------------------
 
@@ -129,13 +219,14 @@ class DingTalkClient:
         *,
         json: dict | None = None,
         headers: dict | None = None,
+        params: dict | None = None,
         base: str | None = None,
     ) -> dict[str, Any]:
         """One HTTP exchange with the current API (or ``base``): send, parse, map errors."""
         url = (base or self.credentials.api_base) + path
         try:
             response = self.session.request(
-                method, url, json=json, headers=headers, timeout=self.timeout
+                method, url, json=json, headers=headers, params=params, timeout=self.timeout
             )
         except outbound.OutboundRefused as exc:
             logger.warning("DingTalk %s %s refused by the outbound guard: %s", method, path, exc)

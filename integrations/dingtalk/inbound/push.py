@@ -61,9 +61,21 @@ class Push:
         return self.type == CHECK_URL
 
 
-def open_push(
+@dataclass(frozen=True)
+class Sealed:
+    """An authenticated, fresh, decrypted request: its JSON object, its text, and the key that
+    makes a second copy of the request recognisable (its signed triple)."""
+
+    payload: dict = field(repr=False)
+    plaintext: str = field(repr=False)
+    request_key: str
+
+
+def open_sealed(
     app: DingTalkApp, query: Mapping[str, str], body: bytes, *, now: float | None = None
-) -> Push:
+) -> Sealed:
+    """Check the signature, the timestamp and the sealing of a request DingTalk signed and
+    encrypted with the app's keys (event pushes and card callbacks alike), and open it."""
     signature, timestamp, nonce = _signed_params(query)
     encrypted = _encrypted_text(body)
     expected = crypto.signature(app.signature_token, timestamp, nonce, encrypted)
@@ -78,14 +90,25 @@ def open_push(
         plaintext = crypto.decrypt(app.aes_key, app.client_id, encrypted)
     except crypto.CryptoError as error:
         raise Refused(401, "undecryptable", f"The message does not open: {error}.") from None
-    payload = _json_object(plaintext)
+    return Sealed(
+        payload=_json_object(plaintext),
+        plaintext=plaintext,
+        request_key="request:" + _digest(f"{signature.strip().lower()}\n{timestamp}\n{nonce}"),
+    )
+
+
+def open_push(
+    app: DingTalkApp, query: Mapping[str, str], body: bytes, *, now: float | None = None
+) -> Push:
+    sealed = open_sealed(app, query, body, now=now)
+    payload = sealed.payload
     event_type = payload.get("EventType") or payload.get("eventType")
     if not isinstance(event_type, str) or not event_type:
         raise Refused(400, "malformed", "The decrypted message has no EventType.")
     return Push(
         type=event_type,
-        request_key="request:" + _digest(f"{signature.strip().lower()}\n{timestamp}\n{nonce}"),
-        event_key="" if event_type == CHECK_URL else _event_key(payload, plaintext),
+        request_key=sealed.request_key,
+        event_key="" if event_type == CHECK_URL else _event_key(payload, sealed.plaintext),
         payload=payload,
     )
 

@@ -1,0 +1,60 @@
+"""The admin's part of DingTalk cards: people's DingTalk userIds (whom one-to-one cards reach
+and who clicked), the cards of an incident (an inline on its page, through the platform), and
+the app's API budget this month (``budget``), with a warning from 80 %."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+
+from integrations.dingtalk import budget
+from integrations.dingtalk.models import DingTalkApp, DingTalkCardDelivery, DingTalkIdentity
+from oncall.admin import AdminMedia
+
+
+@admin.register(DingTalkIdentity)
+class DingTalkIdentityAdmin(admin.ModelAdmin):
+    """A console user's DingTalk userId in one app's organisation (the address book's
+    userid / staffId): their one-to-one cards go there, and their clicks act as them."""
+
+    list_display = ["user", "dingtalk_user_id", "app", "created_at"]
+    list_filter = [("app", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["dingtalk_user_id", "user__username", "user__first_name", "user__last_name"]
+    autocomplete_fields = ["user"]
+    list_select_related = ["app", "user"]
+    Media = AdminMedia
+
+
+class DingTalkCardDeliveryInline(admin.TabularInline):
+    """On the incident's admin page (``DingTalkPlatform.incident_admin_inlines``)."""
+
+    model = DingTalkCardDelivery
+    fields = ["recipient", "app", "state", "sent", "attempts", "last_error", "updated_at"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    verbose_name_plural = _("DingTalk card deliveries")
+
+    @admin.display(description=_("recipient"))
+    def recipient(self, delivery: DingTalkCardDelivery) -> str:
+        return delivery.recipient_name
+
+
+def api_usage_field(app: DingTalkApp) -> SafeString:
+    """This month's calls against the edition's budget, for the app's page."""
+    current = budget.usage(app)
+    css = "check-ok" if current.level == "ok" else "check-failed"
+    return format_html('<span class="{}">{}</span>', css, budget.describe(app, current))
+
+
+def budget_warning(app: DingTalkApp) -> str | None:
+    """What the top of the app's page says from 80 % of the month's calls, else None."""
+    current = budget.usage(app)
+    if current.level == "ok":
+        return None
+    if current.level == "spent":
+        return budget.spent_message(app)
+    return str(budget.describe(app, current))

@@ -1,0 +1,391 @@
+"""Delivering incident cards through a DingTalk app, and keeping every sent copy current.
+
+* ``notify(incident, app, users, groups)`` is what escalation calls: one more notification per
+  recipient (a ``DingTalkCardDelivery`` row each), the sending handed to a task after commit.
+  A person without a DingTalk userId in the app's organisation, or a group whose cool app was
+  uninstalled, is recorded on the timeline instead.
+* ``send(delivery_id)`` sends what was asked for: the current card, once, however many
+  notifications were asked since the last send. The card's id (DingTalk's outTrackId,
+  ``cardBizId``) is ``oncall-<delivery>-<n>``, ``n`` the notification it answers: DingTalk
+  holds one card per id, so a send retried after a crash names the same card; and the console's
+  own send record decides which task records it (a conditional UPDATE on ``sent``, in the step
+  that writes the ``DingTalkSentCard``), so a task run twice posts once and records once.
+* ``sync(incident_id)`` puts the incident's current card into every sent copy whose fingerprint
+  differs (one query finds them). ``follow_change`` plans it after every change, coalesced: the
+  changes of one second give each copy one update.
+
+The cache holds no correctness: "a sync is planned" only spares tasks; flushed, one sync more
+finds the copies current and updates nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from integrations.dingtalk import PLATFORM_NAME, escalation_targets
+from integrations.dingtalk.budget import DatabaseMeter
+from integrations.dingtalk.cards.render import card_fingerprint, incident_card
+from integrations.dingtalk.client import errors
+from integrations.dingtalk.client.open_api import DingTalkClient
+from integrations.dingtalk.models import (
+    DingTalkApp,
+    DingTalkCardDelivery,
+    DingTalkGroup,
+    DingTalkSentCard,
+)
+from oncall import platforms
+from oncall.models import Incident, TimelineEntry
+from oncall.timeline import Actor, build, display_name, record, record_many
+
+logger = logging.getLogger(__name__)
+
+State = DingTalkCardDelivery.State
+Kind = TimelineEntry.Kind
+MAX_SEND_ATTEMPTS = 8
+SYNC_DELAY_SECONDS = 1.0
+SYNC_PLANNED_SECONDS = int(SYNC_DELAY_SECONDS) + 3
+# The route key the app's card callback URL is registered under (``callback_route_key``).
+ROUTE_KEY_PREFIX = "oncall-"
+
+
+class Retry(Exception):
+    """Try again after ``countdown`` seconds (the task reschedules itself)."""
+
+    def __init__(self, countdown: float, reason: str):
+        super().__init__(reason)
+        self.countdown = countdown
+
+
+def callback_route_key(app: DingTalkApp) -> str:
+    """The key DingTalk routes the app's card clicks by, to the card callback URL registered
+    under it (``POST /topapi/im/chat/scencegroup/interactivecard/callback/register``)."""
+    return f"{ROUTE_KEY_PREFIX}{app.public_id.hex}"
+
+
+def card_callback_url(app: DingTalkApp) -> str:
+    """The URL DingTalk calls back with card clicks, registered under ``callback_route_key``."""
+    return settings.PUBLIC_BASE_URL + reverse("dingtalk:card-callback", args=[app.public_id])
+
+
+def client_for(app: DingTalkApp) -> DingTalkClient:
+    """A client that counts every call against the app's budget and paces its second."""
+    return app.client(meter=DatabaseMeter(app))
+
+
+# --- Asking for notifications -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Notified:
+    delivery_ids: list[int]
+    unreachable: list[str]
+
+
+@transaction.atomic
+def notify(
+    incident: Incident, app: DingTalkApp, users: Iterable[Any], groups: Iterable[DingTalkGroup]
+) -> Notified:
+    """One more notification of ``incident`` for each recipient; sends after commit."""
+    users, groups = list(users), list(groups)
+    reachable = escalation_targets.user_ids(app, users)
+    rows = _request(incident, app, users, groups)
+    to_send: list[int] = []
+    unreachable: list[str] = []
+    refused: list[tuple[DingTalkCardDelivery, State, str]] = []
+    for user in users:
+        delivery = rows[("user", user.pk)]
+        if user.pk in reachable:
+            to_send.append(delivery.pk)
+        else:
+            unreachable.append(platforms.person_name(user))
+            refused.append((delivery, State.NOT_LINKED, _not_linked_message(user, app)))
+    for group in groups:
+        delivery = rows[("group", group.pk)]
+        if group.usable:
+            to_send.append(delivery.pk)
+        else:
+            unreachable.append(str(group))
+            message = (
+                f"Not sent to the DingTalk group {group}: the cool app was uninstalled there; "
+                "install it in the group again."
+            )
+            refused.append((delivery, State.GROUP_UNINSTALLED, message))
+    _refuse(incident, refused)
+    if to_send:
+        transaction.on_commit(lambda: _enqueue_sends(to_send))
+    return Notified(to_send, unreachable)
+
+
+def _request(
+    incident: Incident, app: DingTalkApp, users: list[Any], groups: list[DingTalkGroup]
+) -> dict[tuple[str, int], DingTalkCardDelivery]:
+    DingTalkCardDelivery.objects.bulk_create(
+        [DingTalkCardDelivery(incident=incident, app=app, user=user) for user in users]
+        + [DingTalkCardDelivery(incident=incident, app=app, group=group) for group in groups],
+        ignore_conflicts=True,
+    )
+    mine = DingTalkCardDelivery.objects.filter(incident=incident, app=app).filter(
+        Q(user__in=[u.pk for u in users]) | Q(group__in=[g.pk for g in groups])
+    )
+    mine.update(requested=F("requested") + 1, updated_at=timezone.now())
+    rows: dict[tuple[str, int], DingTalkCardDelivery] = {}
+    for delivery in mine.select_related("group"):
+        delivery.incident = incident
+        key = ("group", delivery.group_id) if delivery.group_id else ("user", delivery.user_id)
+        rows[key] = delivery
+    return rows
+
+
+def _refuse(incident: Incident, refused: list[tuple[DingTalkCardDelivery, State, str]]) -> None:
+    """Record why recipients get nothing; on the timeline once per change of reason."""
+    if not refused:
+        return
+    entries = [
+        build(incident, Kind.DELIVERY_FAILED, Actor.system(), message)
+        for delivery, state, message in refused
+        if delivery.state != state
+    ]
+    for delivery, state, message in refused:
+        delivery.state, delivery.last_error = state, message
+    DingTalkCardDelivery.objects.bulk_update(
+        [delivery for delivery, _, _ in refused], ["state", "last_error"]
+    )
+    record_many(entries)
+    for state, count in Counter(state for _, state, _ in refused).items():
+        platforms.notifications_failed(PLATFORM_NAME, state.value, count)
+
+
+def _not_linked_message(user: Any, app: DingTalkApp) -> str:
+    return (
+        f"App not linked: {display_name(user)} has no DingTalk account in {app}. They should "
+        f"open the app once from the DingTalk workbench ({app.homepage_url}) to link it."
+    )
+
+
+def _enqueue_sends(delivery_ids: list[int]) -> None:
+    from integrations.dingtalk.tasks import send_card
+
+    for pk in delivery_ids:
+        send_card.delay(pk)
+
+
+# --- Sending ------------------------------------------------------------------------------------
+
+
+def out_track_id(delivery: DingTalkCardDelivery, number: int) -> str:
+    return f"oncall-{delivery.pk}-{number}"
+
+
+def send(delivery_id: int, *, client: DingTalkClient | None = None) -> None:
+    """Send what the delivery is owed (see the module's docstring). Raises ``Retry``;
+    permanent failures are recorded and end it."""
+    delivery = (
+        DingTalkCardDelivery.objects.select_related("app", "group", "user", "incident__channel")
+        .filter(pk=delivery_id)
+        .first()
+    )
+    if delivery is None or not delivery.app.enabled:
+        return
+    while delivery.sent < delivery.requested:
+        number = delivery.requested
+        card = incident_card(delivery.incident)
+        try:
+            _post(delivery, number, card, client or client_for(delivery.app))
+        except errors.RateLimited as exc:
+            raise Retry(exc.retry_after, str(exc)) from None
+        except errors.TransientError as exc:
+            countdown = _transient_failure(delivery, exc)
+            if countdown is None:
+                return
+            raise Retry(countdown, str(exc)) from None
+        except errors.DingTalkError as exc:
+            _permanent_failure(delivery, exc)
+            return
+        if not _record_sent(delivery, number, card):
+            delivery.refresh_from_db(fields=["requested", "sent"])
+
+
+def _post(delivery: DingTalkCardDelivery, number: int, card: dict, client: DingTalkClient) -> None:
+    app = delivery.app
+    common = {
+        "robot_code": app.client_id,  # an internal app's robot code is its Client ID
+        "callback_route_key": callback_route_key(app),
+    }
+    track = out_track_id(delivery, number)
+    if delivery.group_id:
+        client.send_card(
+            track, card, open_conversation_id=delivery.group.open_conversation_id, **common
+        )
+        return
+    user_id = escalation_targets.user_ids(app, [delivery.user]).get(delivery.user_id)
+    if user_id is None:
+        raise errors.PermanentError(_not_linked_message(delivery.user, app))
+    client.send_card(track, card, user_id=user_id, **common)
+
+
+def _record_sent(delivery: DingTalkCardDelivery, number: int, card: dict) -> bool:
+    """Record card ``number`` and its ``DingTalkSentCard``; False when a twin task recorded
+    this number or a later one first (its card is the same card: DingTalk holds one per id)."""
+    now = timezone.now()
+    with transaction.atomic():
+        recorded = DingTalkCardDelivery.objects.filter(pk=delivery.pk, sent__lt=number).update(
+            sent=number, state=State.SENT, last_error="", attempts=0, updated_at=now
+        )
+        if recorded:
+            DingTalkSentCard.objects.get_or_create(
+                out_track_id=out_track_id(delivery, number),
+                defaults={
+                    "delivery": delivery,
+                    "fingerprint": card_fingerprint(card),
+                    "sent_at": now,
+                    "updated_at": now,
+                },
+            )
+    if recorded:
+        delivery.sent, delivery.state = number, State.SENT
+        platforms.notifications_sent(PLATFORM_NAME)
+        # A change while the card was on its way may have found nothing to update.
+        schedule_sync(delivery.incident_id)
+    return recorded == 1
+
+
+# A send still owed this long after its row last moved (plus its backoff) lost its task (a worker
+# killed mid-send, a broker restarted): the sweep hands it out again. A send handed out twice
+# posts once (one card per outTrackId, the conditional "record card n").
+REQUEUE_SECONDS = 60
+
+
+def resend_stalled(now: datetime | None = None) -> int:
+    """Hand out again the sends whose task was lost; returns how many."""
+    now = now or timezone.now()
+    grace = timedelta(seconds=REQUEUE_SECONDS)
+    owed = DingTalkCardDelivery.objects.filter(
+        sent__lt=F("requested"), state__in=[State.PENDING, State.SENT], updated_at__lt=now - grace
+    ).values_list("pk", "attempts", "updated_at")
+    stalled = [
+        pk
+        for pk, attempts, updated_at in owed
+        if updated_at + timedelta(seconds=_backoff(attempts) if attempts else 0) + grace < now
+    ]
+    # Touched, so that the next sweep leaves them to the tasks handed out now.
+    DingTalkCardDelivery.objects.filter(pk__in=stalled).update(updated_at=now)
+    _enqueue_sends(stalled)
+    return len(stalled)
+
+
+def _backoff(attempts: int) -> float:
+    return min(2.0**attempts, 300.0)
+
+
+def _transient_failure(delivery: DingTalkCardDelivery, exc: errors.DingTalkError) -> float | None:
+    attempts = delivery.attempts + 1
+    DingTalkCardDelivery.objects.filter(pk=delivery.pk).update(
+        attempts=attempts, last_error=str(exc), updated_at=timezone.now()
+    )
+    delivery.attempts = attempts
+    if attempts >= MAX_SEND_ATTEMPTS:
+        _permanent_failure(delivery, exc, after=attempts)
+        return None
+    platforms.notification_retried(PLATFORM_NAME, "transient_error")
+    return _backoff(attempts)
+
+
+def _permanent_failure(
+    delivery: DingTalkCardDelivery, exc: errors.DingTalkError, after: int = 0
+) -> None:
+    state = State.BUDGET_SPENT if isinstance(exc, errors.QuotaExhausted) else State.FAILED
+    tries = f" after {after} attempts" if after else ""
+    message = f"DingTalk card not delivered to {delivery.recipient_name}{tries}: {exc}"
+    with transaction.atomic():
+        DingTalkCardDelivery.objects.filter(pk=delivery.pk).update(
+            state=state, last_error=str(exc), sent=delivery.requested
+        )
+        record(delivery.incident, Kind.DELIVERY_FAILED, Actor.system(), message)
+    reason = "quota_spent" if state == State.BUDGET_SPENT else "refused"
+    platforms.notifications_failed(PLATFORM_NAME, reason)
+    logger.warning("DingTalk delivery %s: %s", delivery.pk, message)
+
+
+# --- Keeping cards current ----------------------------------------------------------------------
+
+# The timeline's own bookkeeping: nothing the card shows.
+CARD_NEUTRAL_KINDS = frozenset({Kind.NOTIFIED, Kind.DELIVERY_FAILED, Kind.ESCALATION})
+
+
+def _sync_key(incident_id: int) -> str:
+    return f"dingtalk:card-sync:{incident_id}"
+
+
+def follow_change(incident_id: int, kind: str) -> None:
+    """``DingTalkPlatform.incident_changed``: every change that the card shows refreshes the
+    incident's sent cards (coalesced). A new incident has no card yet."""
+    if kind in CARD_NEUTRAL_KINDS or kind == Kind.CREATED:
+        return
+    schedule_sync(incident_id)
+
+
+def schedule_sync(incident_id: int) -> None:
+    if not DingTalkSentCard.objects.filter(delivery__incident_id=incident_id).exists():
+        return
+    if cache.add(_sync_key(incident_id), 1, timeout=SYNC_PLANNED_SECONDS):
+        from integrations.dingtalk.tasks import sync_cards
+
+        transaction.on_commit(
+            lambda: sync_cards.apply_async((incident_id,), countdown=SYNC_DELAY_SECONDS),
+            robust=True,
+        )
+
+
+def sync(incident_id: int, *, clients: dict[int, DingTalkClient] | None = None) -> int:
+    """Put the current card into every sent copy that shows another; returns how many. A copy
+    updated is recorded at once, so a retry after a rate limit updates only the rest."""
+    cache.delete(_sync_key(incident_id))
+    incident = Incident.objects.select_related("channel").filter(pk=incident_id).first()
+    if incident is None:
+        return 0
+    card = incident_card(incident)
+    current = card_fingerprint(card)
+    clients = {} if clients is None else clients
+    updated = 0
+    stale = (
+        DingTalkSentCard.objects.filter(delivery__incident_id=incident_id)
+        .exclude(fingerprint=current)
+        .select_related("delivery__app")
+        .order_by("pk")
+    )
+    for copy in stale:
+        app = copy.delivery.app
+        if not app.enabled:
+            continue
+        client = clients.setdefault(app.pk, client_for(app))
+        try:
+            client.update_card(copy.out_track_id, card)
+        except errors.RateLimited as exc:
+            raise Retry(exc.retry_after, str(exc)) from None
+        except errors.TransientError as exc:
+            raise Retry(2, str(exc)) from None
+        except errors.DingTalkError as exc:
+            logger.warning("DingTalk card %s not updated: %s", copy.out_track_id, exc)
+            continue
+        record_shown(copy.out_track_id, card)
+        updated += 1
+    return updated
+
+
+def record_shown(track_id: str, card: dict) -> None:
+    """``card`` is what the copy ``track_id`` shows now (an update, or a click's answer)."""
+    DingTalkSentCard.objects.filter(out_track_id=track_id).update(
+        fingerprint=card_fingerprint(card), updated_at=timezone.now()
+    )

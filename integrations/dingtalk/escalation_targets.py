@@ -1,0 +1,229 @@
+"""DingTalk's part of escalation rules and levels (``oncall.platforms.TargetFields``): which
+app delivers a rule's cards (``dingtalk_app``) and each level's groups (``dingtalk_groups``),
+the groups where the app's cool app is installed.
+
+A rule without a chosen app is delivered by the only enabled app, when there is exactly one.
+A group whose cool app was uninstalled stays a target, shown as broken (``rule_problems``), so
+that the admin sees why it gets nothing; it cannot be chosen anew.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ObjectDoesNotExist
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from integrations.dingtalk.models import (
+    DingTalkApp,
+    DingTalkGroup,
+    DingTalkIdentity,
+    DingTalkLevelGroup,
+    DingTalkRuleApp,
+)
+from oncall.models import EscalationLevel, EscalationRule
+from oncall.timeline import display_name
+
+RULE_APP = "dingtalk_app"
+LEVEL_GROUPS = "dingtalk_groups"
+LOOK_UP: Any = object()
+
+
+# --- Storage ------------------------------------------------------------------------------------
+
+
+def chosen_app(rule: EscalationRule) -> DingTalkApp | None:
+    try:
+        return rule.dingtalk_delivery.app
+    except ObjectDoesNotExist:
+        return None
+
+
+def choose_app(rule: EscalationRule, app: DingTalkApp | None) -> None:
+    if app is None:
+        DingTalkRuleApp.objects.filter(rule=rule).delete()
+    else:
+        DingTalkRuleApp.objects.update_or_create(rule=rule, defaults={"app": app})
+    rule._state.fields_cache.pop("dingtalk_delivery", None)
+
+
+def default_delivering_app() -> DingTalkApp | None:
+    apps = list(DingTalkApp.objects.filter(enabled=True)[:2])
+    return apps[0] if len(apps) == 1 else None
+
+
+def delivering_app(rule: EscalationRule | None, default_app: Any = LOOK_UP) -> DingTalkApp | None:
+    app = chosen_app(rule) if rule is not None else None
+    if app is not None:
+        return app
+    return default_delivering_app() if default_app is LOOK_UP else default_app
+
+
+def level_groups(level: EscalationLevel) -> list[DingTalkGroup]:
+    """The level's groups (a prefetch of ``dingtalk_targets__group`` is used when made)."""
+    return [target.group for target in level.dingtalk_targets.all()]
+
+
+def set_level_groups(level: EscalationLevel, groups: Iterable[DingTalkGroup]) -> None:
+    wanted = {group.pk for group in groups}
+    DingTalkLevelGroup.objects.filter(level=level).exclude(group__in=wanted).delete()
+    DingTalkLevelGroup.objects.bulk_create(
+        [DingTalkLevelGroup(level=level, group_id=pk) for pk in wanted], ignore_conflicts=True
+    )
+
+
+def user_ids(app: DingTalkApp, people: Iterable[Any]) -> dict[int, str]:
+    """Each person's DingTalk userId in ``app``'s organisation, by user pk (those without one
+    are missing): the one look-up of whom a one-to-one card can reach."""
+    people = list(people)
+    return dict(
+        DingTalkIdentity.objects.filter(app=app, user__in=[u.pk for u in people]).values_list(
+            "user_id", "dingtalk_user_id"
+        )
+    )
+
+
+def rule_problems(rule: EscalationRule, default_app: Any = LOOK_UP) -> list[str]:
+    """Why some DingTalk targets of the rule won't receive anything, in words for admins."""
+    levels = sorted(rule.levels.all(), key=lambda level: (level.position, level.pk))
+    targeted = [(number, level_groups(level)) for number, level in enumerate(levels, start=1)]
+    if not any(groups for _, groups in targeted):
+        return []  # the rule does not use DingTalk groups: nothing of DingTalk's to report
+    app = delivering_app(rule, default_app)
+    problems = []
+    if app is None:
+        problems.append(
+            gettext(
+                "No DingTalk app is chosen and there is not exactly one enabled app: choose "
+                "the app that delivers this rule's cards."
+            )
+        )
+    elif not app.enabled:
+        problems.append(gettext("The DingTalk app %(app)s is disabled.") % {"app": app})
+    for number, groups in targeted:
+        for group in groups:
+            if not group.usable:
+                problems.append(
+                    gettext(
+                        "Level %(n)s: DingTalk group %(group)s (the cool app was uninstalled: "
+                        "install it in the group again)."
+                    )
+                    % {"n": number, "group": group}
+                )
+            elif app is not None and group.app_id != app.pk:
+                problems.append(
+                    gettext("Level %(n)s: DingTalk group %(group)s belongs to another app.")
+                    % {"n": number, "group": group}
+                )
+    return problems
+
+
+def unreachable_names(app: DingTalkApp, people: Sequence[Any]) -> list[str]:
+    known = user_ids(app, people)
+    return [display_name(user) for user in people if user.pk not in known]
+
+
+# --- Fields for the API and the admin -------------------------------------------------------------
+
+
+class _RuleAppField(serializers.SlugRelatedField):
+    def get_attribute(self, rule: EscalationRule) -> DingTalkApp | None:
+        return chosen_app(rule)
+
+
+class _LevelGroupsField(serializers.ManyRelatedField):
+    def get_attribute(self, level: EscalationLevel) -> list[DingTalkGroup]:
+        return level_groups(level)
+
+
+def _choosable_groups() -> Any:
+    return DingTalkGroup.objects.filter(status=DingTalkGroup.Status.ACTIVE)
+
+
+class DingTalkTargets:
+    """``oncall.platforms.TargetFields`` for DingTalk."""
+
+    def rule_fields(self) -> dict[str, serializers.Field]:
+        return {
+            RULE_APP: _RuleAppField(
+                slug_field="public_id",
+                queryset=DingTalkApp.objects.all(),
+                allow_null=True,
+                required=False,
+                help_text="Id of the DingTalk app that delivers the cards. Null: the only "
+                "enabled app.",
+            )
+        }
+
+    def level_fields(self) -> dict[str, serializers.Field]:
+        return {
+            LEVEL_GROUPS: _LevelGroupsField(
+                child_relation=serializers.PrimaryKeyRelatedField(queryset=_choosable_groups()),
+                required=False,
+                help_text="DingTalk group ids (groups where the app's cool app is installed).",
+            )
+        }
+
+    def rule_form_fields(self, rule: EscalationRule | None) -> dict[str, forms.Field]:
+        return {
+            RULE_APP: forms.ModelChoiceField(
+                DingTalkApp.objects.order_by("name"),
+                required=False,
+                initial=chosen_app(rule) if rule is not None and rule.pk else None,
+                label=_("DingTalk app"),
+                help_text=_(
+                    "The DingTalk app that delivers this rule's cards. Empty: the only enabled "
+                    "app, when exactly one exists."
+                ),
+            )
+        }
+
+    def level_form_fields(self, level: EscalationLevel | None) -> dict[str, forms.Field]:
+        initial = level_groups(level) if level is not None and level.pk else []
+        return {
+            LEVEL_GROUPS: forms.ModelMultipleChoiceField(
+                _choosable_groups().select_related("app").order_by("app__name", "name"),
+                required=False,
+                initial=initial,
+                label=_("DingTalk groups"),
+                help_text=_("Groups where the rule's DingTalk app has its cool app installed."),
+            )
+        }
+
+    def level_has_targets(self, level_values: dict[str, Any]) -> bool:
+        return bool(level_values.get(LEVEL_GROUPS))
+
+    def validate(
+        self, rule: EscalationRule, rule_values: dict[str, Any], levels: list[dict[str, Any]]
+    ) -> dict[int | str, Any]:
+        app = rule_values[RULE_APP] if RULE_APP in rule_values else chosen_app(rule)
+        app = app or default_delivering_app()
+        errors: dict[int | str, Any] = {}
+        if app is None:
+            return errors
+        for index, values in enumerate(levels):
+            foreign = [str(g) for g in values.get(LEVEL_GROUPS) or [] if g.app_id != app.pk]
+            if foreign:
+                errors[index] = {
+                    LEVEL_GROUPS: [
+                        _("%(groups)s belong to another DingTalk app than %(app)s.")
+                        % {"groups": ", ".join(foreign), "app": app}
+                    ]
+                }
+        return errors
+
+    def save(
+        self,
+        rule: EscalationRule,
+        rule_values: dict[str, Any],
+        levels: Sequence[tuple[EscalationLevel, dict[str, Any]]],
+    ) -> None:
+        if RULE_APP in rule_values and chosen_app(rule) != rule_values[RULE_APP]:
+            choose_app(rule, rule_values[RULE_APP])
+        for level, values in levels:
+            if LEVEL_GROUPS in values:
+                set_level_groups(level, values[LEVEL_GROUPS] or [])

@@ -1,0 +1,135 @@
+"""Where DingTalk's cards show beside Feishu's: the escalation rule's DingTalk app and groups in
+the REST API (a group whose cool app was uninstalled is a problem of the rule), the API budget
+on the app's admin page and in the API, and people's DingTalk userIds in the admin."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from integrations.dingtalk import budget
+from integrations.dingtalk.models import (
+    DingTalkApiUsage,
+    DingTalkCardDelivery,
+    DingTalkGroup,
+    DingTalkIdentity,
+)
+from integrations.dingtalk.platform import DingTalkPlatform
+from tests.dingtalk.factories import DingTalkAppFactory, DingTalkGroupFactory
+from tests.escalation_rule_requests import MEMBERS, payload
+from tests.factories import ChannelFactory, IncidentFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api(admin_user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(admin_user)
+    return client
+
+
+def test_a_rule_targets_groups_and_an_uninstalled_one_is_shown_broken(api):
+    app = DingTalkAppFactory()
+    group = DingTalkGroupFactory(app=app, name="SRE")
+    channel = ChannelFactory()
+    level = {**MEMBERS, "dingtalk_groups": [group.pk]}
+    body = payload(channel, level, dingtalk_app=str(app.public_id))
+
+    created = api.post("/api/v1/escalation-rules/", body, format="json")
+
+    assert created.status_code == 201, created.json()
+    assert created.json()["levels"][0]["dingtalk_groups"] == [group.pk]
+    assert created.json()["dingtalk_app"] == str(app.public_id)
+    DingTalkGroup.objects.filter(pk=group.pk).update(status=DingTalkGroup.Status.UNINSTALLED)
+    shown = api.get(f"/api/v1/escalation-rules/{created.json()['id']}/").json()
+    assert any("SRE" in p and "uninstalled" in p for p in shown["warnings"])
+
+
+def test_a_group_of_another_app_is_refused_with_the_reason(api):
+    app = DingTalkAppFactory()
+    elsewhere = DingTalkGroupFactory(name="Elsewhere")
+    body = payload(
+        ChannelFactory(),
+        {**MEMBERS, "dingtalk_groups": [elsewhere.pk]},
+        dingtalk_app=str(app.public_id),
+    )
+    response = api.post("/api/v1/escalation-rules/", body, format="json")
+    assert response.status_code == 400
+    assert "Elsewhere belong to another DingTalk app" in str(response.json())
+
+
+def test_an_uninstalled_group_cannot_be_chosen_anew(api):
+    group = DingTalkGroupFactory(status=DingTalkGroup.Status.UNINSTALLED)
+    body = payload(ChannelFactory(), {**MEMBERS, "dingtalk_groups": [group.pk]})
+    assert api.post("/api/v1/escalation-rules/", body, format="json").status_code == 400
+
+
+def test_the_budget_shows_in_the_api_and_warns_on_the_admin_page(api, admin_client):
+    app = DingTalkAppFactory()
+    DingTalkApiUsage.objects.create(app=app, month=budget.quota_month(), calls=8_500)
+
+    usage = api.get(f"/api/v1/dingtalk-apps/{app.public_id}/").json()["api_usage"]
+    page = admin_client.get(reverse("admin:dingtalk_dingtalkapp_change", args=[app.pk]))
+
+    assert (usage["calls"], usage["limit"], usage["level"]) == (8_500, 10_000, "warning")
+    assert [str(m) for m in page.context["messages"]] == [budget.describe(app)]
+    assert "8,500 of 10,000 calls this month" in page.content.decode()
+
+
+def test_the_meter_refuses_past_the_editions_month_and_counts_no_further(settings):
+    app = DingTalkAppFactory(api_plan="standard")
+    DingTalkApiUsage.objects.create(app=app, month=budget.quota_month(), calls=9_999)
+    meter = budget.DatabaseMeter(app)
+
+    meter.count_call()  # the 10,000th: allowed
+    for _ in range(3):
+        with pytest.raises(budget.BudgetSpent):
+            meter.count_call()
+
+    assert DingTalkApiUsage.objects.get(app=app).calls == 10_001
+    assert budget.usage(app).calls == 10_000
+
+
+def test_the_meter_holds_the_editions_calls_a_second():
+    app = DingTalkAppFactory(api_plan="standard")  # 20 a second
+    meter = budget.DatabaseMeter(app)
+    now = [1_700_000_000.25]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    for _ in range(20):
+        meter.pace(sleep=sleep, clock=lambda: now[0], max_wait=0)
+    with pytest.raises(budget.errors.RateLimited) as refused:
+        meter.pace(sleep=sleep, clock=lambda: now[0], max_wait=0)
+    meter.pace(sleep=sleep, clock=lambda: now[0], max_wait=1)  # waits for the next second
+
+    assert refused.value.retry_after == pytest.approx(0.75)
+    assert slept == [pytest.approx(0.75)]
+
+
+def test_admins_set_peoples_dingtalk_user_ids(admin_client):
+    app = DingTalkAppFactory()
+    alice = UserFactory(username="alice")
+    form = {"app": app.pk, "user": alice.pk, "dingtalk_user_id": "staff-alice"}
+    response = admin_client.post(reverse("admin:dingtalk_dingtalkidentity_add"), form)
+    assert response.status_code == 302
+    assert DingTalkIdentity.objects.get().dingtalk_user_id == "staff-alice"
+
+
+def test_a_rule_that_does_not_use_dingtalk_reports_nobody_unreachable_there():
+    DingTalkAppFactory()  # the only enabled app, but the rule names no app and no group
+    alice = UserFactory(username="alice")
+    channel = ChannelFactory()
+    rule = channel.escalation_rules.get()
+    level = rule.levels.get()
+    incident = IncidentFactory(channel=channel)
+
+    report = DingTalkPlatform().notify(incident, rule, level, [alice])
+
+    assert (report.notified, report.unreachable) == ([], [])
+    assert not DingTalkCardDelivery.objects.exists()
