@@ -195,3 +195,35 @@ def test_a_send_whose_task_was_lost_is_handed_out_again_once(world):
     assert len(cards_to("alice")) == 1
     row.refresh_from_db()
     assert (row.sent, row.state) == (1, "sent")
+
+
+def test_the_card_speaks_its_channel_card_language(world):
+    """One card for every recipient, in the channel's card language (``ONCALL_LANGUAGE``
+    otherwise), as Feishu's cards are."""
+    incident = IncidentFactory(channel=world.channel)
+    labels = lambda card: [b["label"]["text"] for b in _all_buttons(card)]  # noqa: E731
+    assert "Claim" in labels(incident_card(incident))
+
+    world.channel.card_language = "zh-hans"
+    world.channel.save()
+    incident.refresh_from_db()
+    chinese = labels(incident_card(incident))
+    assert "认领" in chinese
+    assert "Claim" not in chinese
+
+
+def _all_buttons(card: dict) -> list[dict]:
+    found: list[dict] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "button":
+                found.append(node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(card)
+    return found

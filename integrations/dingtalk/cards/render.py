@@ -17,13 +17,13 @@ import hashlib
 import json
 from datetime import datetime
 
-from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from integrations.dingtalk.cards.body import DINGTALK_CARD, escape_markdown
 from oncall.durations import snooze_choices
 from oncall.events import Severity
+from oncall.languages import card_language
 from oncall.links import incident_url
 from oncall.models import Incident
 from oncall.notify.choose import render_for
@@ -52,10 +52,10 @@ def colour(incident: Incident, state: DisplayState) -> str:
 
 
 def incident_card(incident: Incident, *, now: datetime | None = None) -> dict:
-    """The card of ``incident`` as it is now, in the console's language (one card for every
-    recipient alike)."""
+    """The card of ``incident`` as it is now, in the card language of its channel (else the
+    console's, ``oncall.languages.card_language``): one card for every recipient alike."""
     now = now or timezone.now()
-    with translation.override(settings.LANGUAGE_CODE):
+    with translation.override(card_language(incident)):
         state = display_state(incident, now)
         title = f"#{incident.number} {_clip(incident.title, MAX_TITLE_CHARS)}"
         body = render_for(incident, DINGTALK_CARD, now=now).text
