@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 
 from integrations.dingtalk import setup_check
 from integrations.dingtalk.models import (
+    DingTalkAccount,
     DingTalkApp,
     DingTalkGroup,
     validate_aes_key,
@@ -167,6 +168,7 @@ class DingTalkAppAdmin(admin.ModelAdmin):
         "homepage_url_field",
         "pc_homepage_url_field",
         "cool_app_url_field",
+        "oauth_redirect_url_field",
         "checklist",
         "last_check",
         "event_subscription",
@@ -207,6 +209,7 @@ class DingTalkAppAdmin(admin.ModelAdmin):
                     "homepage_url_field",
                     "pc_homepage_url_field",
                     "cool_app_url_field",
+                    "oauth_redirect_url_field",
                 ]
             },
         ),
@@ -253,6 +256,11 @@ class DingTalkAppAdmin(admin.ModelAdmin):
     def cool_app_url_field(self, app: DingTalkApp) -> SafeString:
         note = gettext("Cool App → Group Quick Access: desktop and mobile access address.")
         return self._url(app, "cool_app_url", note)
+
+    @admin.display(description=_("sign-in redirect URL"))
+    def oauth_redirect_url_field(self, app: DingTalkApp) -> SafeString:
+        note = gettext("Login & Share (登录与分享) → redirect URL (回调域名).")
+        return self._url(app, "oauth_redirect_url", note)
 
     @admin.display(description=_("in DingTalk"))
     def checklist(self, app: DingTalkApp) -> SafeString:
@@ -386,3 +394,38 @@ class DingTalkGroupAdmin(admin.ModelAdmin):
     def status_badge(self, group: DingTalkGroup) -> SafeString:
         css = "check-ok" if group.usable else "check-failed"
         return format_html('<span class="{}">{}</span>', css, group.get_status_display())
+
+
+@admin.register(DingTalkAccount)
+class DingTalkAccountAdmin(admin.ModelAdmin):
+    """Who is linked to which DingTalk app. Links are made by the people themselves (the app's
+    homepage or "My account"); an admin may remove one (the person then links again)."""
+
+    list_display = ["user", "app", "name", "union_id", "dingtalk_user_id", "linked_at"]
+    list_filter = [("app", admin.RelatedOnlyFieldListFilter)]
+    search_fields = [
+        "user__username",
+        "user__email",
+        "name",
+        "email",
+        "union_id",
+        "dingtalk_user_id",
+    ]
+    list_select_related = ["user", "app"]
+    readonly_fields = [
+        "user",
+        "app",
+        "union_id",
+        "dingtalk_user_id",
+        "name",
+        "email",
+        "avatar_url",
+        "linked_at",
+        "updated_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

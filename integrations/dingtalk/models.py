@@ -249,6 +249,11 @@ class DingTalkApp(models.Model):
         return self._absolute("dingtalk:pc-homepage")
 
     @property
+    def oauth_redirect_url(self) -> str:
+        """Login & Share (登录与分享) → redirect URL (回调域名): where sign-in comes back."""
+        return self._absolute("dingtalk:oauth-callback")
+
+    @property
     def cool_app_url(self) -> str:
         """Cool App → Group Quick Access: its desktop and mobile access address."""
         return self._absolute("dingtalk:cool-app")
@@ -336,3 +341,39 @@ class EventReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key}"
+
+
+# --- Account linking -------------------------------------------------------------------------
+
+
+class DingTalkAccount(models.Model):
+    """A console user's identity in one DingTalk app's organisation, linked through the app's
+    sign-in (OAuth): what one-to-one cards are addressed to, and how a click is traced back to
+    a person. ``union_id`` is what sign-in reveals (``/v1.0/contact/users/me``);
+    ``dingtalk_user_id`` is the organisation's userid (what the robot's one-to-one messages
+    and events name), found from the unionId through the contacts API."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dingtalk_accounts"
+    )
+    app = models.ForeignKey(DingTalkApp, on_delete=models.CASCADE, related_name="accounts")
+    union_id = models.CharField("unionId", max_length=64)
+    dingtalk_user_id = models.CharField("userid", max_length=64, blank=True)
+    name = models.CharField(_("name"), max_length=255, blank=True)
+    email = models.EmailField(blank=True)
+    avatar_url = models.URLField(max_length=1000, blank=True)
+    linked_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("linked DingTalk account")
+        ordering = ["app", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "app"], name="one_dingtalk_link_per_user"),
+            models.UniqueConstraint(
+                fields=["app", "union_id"], name="one_user_per_dingtalk_union_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ↔ {self.name or self.union_id} ({self.app})"

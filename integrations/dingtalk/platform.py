@@ -21,8 +21,11 @@ from integrations.dingtalk import PLATFORM_NAME
 from oncall.platforms import PlatformBase
 
 if TYPE_CHECKING:
+    from django.http import HttpRequest
     from django.urls import URLPattern, URLResolver
     from rest_framework.routers import BaseRouter
+
+    from oncall.sections import Section
 
 TASKS = "integrations.dingtalk.tasks"
 
@@ -45,6 +48,11 @@ class DingTalkPlatform(PlatformBase):
         from integrations.dingtalk import rest_api
 
         rest_api.register(router)
+
+    def account_section(self, request: HttpRequest) -> Section | None:
+        from integrations.dingtalk.oauth import account_page
+
+        return account_page.section(request)
 
     def periodic_tasks(self) -> dict[str, dict[str, Any]]:
         return {

@@ -6,11 +6,17 @@ app); everything else is the sandbox's own pages.
 
 from django.urls import path
 
-from integrations.dingtalk_sandbox import api, pages
+from integrations.dingtalk_sandbox import api, oauth, pages
 
 app_name = "dingtalk_sandbox"
 urlpatterns = [
     path("v1.0/oauth2/<str:corp_id>/token", api.access_token, name="api-token"),
+    path("v1.0/oauth2/userAccessToken", oauth.user_access_token, name="api-user-token"),
+    path("v1.0/contact/users/me", oauth.users_me, name="api-users-me"),
+    path("topapi/user/getbyunionid", oauth.user_by_unionid, name="api-user-by-unionid"),
+    path("topapi/v2/user/getbymobile", oauth.user_by_mobile, name="api-user-by-mobile"),
+    path("topapi/v2/user/get", oauth.user_detail, name="api-user-detail"),
+    path("oauth2/auth", oauth.authorize, name="oauth-authorize"),
     path("", pages.home, name="home"),
     path("apps/<str:client_id>/", pages.app_detail, name="app"),
     path("apps/<str:client_id>/verify", pages.app_verify, name="app-verify"),

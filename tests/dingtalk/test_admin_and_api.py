@@ -302,14 +302,14 @@ def test_the_urls_are_absolute_and_distinct_per_app():
     assert first.event_url != second.event_url
 
 
-def test_the_web_entries_open_the_console(client):
+def test_the_web_entries_start_the_sign_in_with_dingtalk(client):
+    # Where the person lands afterwards (``next``, same site only): tests/dingtalk/test_linking.py.
     app = DingTalkAppFactory()
     for url in (app.homepage_url, app.pc_homepage_url, app.cool_app_url):
         path = url.removeprefix("https://oncall.example.com")
-        assert client.get(path)["Location"] == "/"
-        assert client.get(path, {"next": "/incidents/"})["Location"] == "/incidents/"
-        assert client.get(path, {"next": "https://evil.example/"})["Location"] == "/"
-        assert client.get(path, {"next": "//evil.example/"})["Location"] == "/"
+        location = client.get(path, {"next": "/incidents/"})["Location"]
+        assert location.startswith("https://login.dingtalk.com/oauth2/auth?")
+        assert f"client_id={app.client_id}" in location
 
 
 def test_a_disabled_apps_web_entry_is_not_found(client):
