@@ -116,6 +116,7 @@ class DingTalkAppForm(forms.ModelForm):
             "agent_id",
             "client_id",
             "enabled",
+            "event_mode",
             "war_room_template_id",
             "war_room_bot_id",
             "api_base_url",
@@ -200,7 +201,10 @@ class DingTalkAppAdmin(admin.ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["name", "platform", "corp_id", "agent_id", "client_id", "enabled"]}),
-        (_("Credentials"), {"fields": ["client_secret", "aes_key", "signature_token"]}),
+        (
+            _("Credentials"),
+            {"fields": ["client_secret", "aes_key", "signature_token", "event_mode"]},
+        ),
         (
             _("Paste these into the DingTalk developer console"),
             {

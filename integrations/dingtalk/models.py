@@ -47,6 +47,13 @@ DINGTALK_HOSTS = Hosts(
 )
 
 
+class EventMode(models.TextChoices):
+    """How DingTalk delivers the app's events (Events & Callbacks → push method)."""
+
+    HTTP = "http", _("HTTP push to the event subscription request URL")
+    STREAM = "stream", _("Stream mode (the console opens the connection; no public URL)")
+
+
 class ApiPlan(models.TextChoices):
     """The DingTalk edition of the app's organisation, for its API budget (the guide's FAQ
     "DingTalk custom application API call limits": calls a month, refreshed on the 1st, and
@@ -184,6 +191,18 @@ class DingTalkApp(models.Model):
     # event: the admin's proof that the subscription works.
     url_verified_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_event_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Stream mode: ``manage.py dingtalk_connect`` holds the connection of every enabled app in
+    # this mode (README, DingTalk, "Stream mode").
+    event_mode = models.CharField(
+        _("event push method"),
+        max_length=8,
+        choices=EventMode.choices,
+        default=EventMode.HTTP,
+        help_text=_(
+            "Events & Callbacks (事件与回调) → push method: HTTP push to the request URL, or "
+            "Stream mode, where manage.py dingtalk_connect opens the connection."
+        ),
+    )
 
     class Meta:
         verbose_name = _("DingTalk app")

@@ -64,6 +64,9 @@ class SandboxApp(models.Model):
     event_request_url = models.URLField(
         _("event subscription request URL"), max_length=500, blank=True
     )
+    # Events & Callbacks → push method: HTTP push to the request URL, or Stream mode (the
+    # sandbox's Stream server, to whichever client of the app is connected).
+    stream_mode = models.BooleanField(_("push by Stream mode"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

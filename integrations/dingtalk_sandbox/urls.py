@@ -6,7 +6,7 @@ app); everything else is the sandbox's own pages.
 
 from django.urls import path
 
-from integrations.dingtalk_sandbox import api, oauth, pages
+from integrations.dingtalk_sandbox import api, oauth, pages, stream
 
 app_name = "dingtalk_sandbox"
 urlpatterns = [
@@ -16,6 +16,7 @@ urlpatterns = [
     path("topapi/user/getbyunionid", oauth.user_by_unionid, name="api-user-by-unionid"),
     path("topapi/v2/user/getbymobile", oauth.user_by_mobile, name="api-user-by-mobile"),
     path("topapi/v2/user/get", oauth.user_detail, name="api-user-detail"),
+    path("v1.0/gateway/connections/open", stream.open_connection, name="api-stream-open"),
     path("oauth2/auth", oauth.authorize, name="oauth-authorize"),
     path("", pages.home, name="home"),
     path("apps/<str:client_id>/", pages.app_detail, name="app"),

@@ -163,6 +163,7 @@ def test_blank_secrets_keep_the_stored_ones_and_new_ones_replace_them(admin_clie
         "client_secret": "",
         "aes_key": "",
         "signature_token": "",
+        "event_mode": "stream",
         "war_room_template_id": "tpl-001",
         "war_room_bot_id": "bot-002",
         "api_plan": "professional",
@@ -174,10 +175,11 @@ def test_blank_secrets_keep_the_stored_ones_and_new_ones_replace_them(admin_clie
         "Renamed",
         *SECRETS.values(),
     )
-    assert (app.war_room_template_id, app.war_room_bot_id, app.api_plan) == (
+    assert (app.war_room_template_id, app.war_room_bot_id, app.api_plan, app.event_mode) == (
         "tpl-001",
         "bot-002",
         "professional",
+        "stream",
     )
     assert admin_client.post(url, form | {"signature_token": "new-token-1"}).status_code == 302
     app.refresh_from_db()
@@ -337,7 +339,9 @@ def test_the_api_creates_an_app_with_write_only_secrets(api):
         "homepage": app.homepage_url,
         "pc_homepage": app.pc_homepage_url,
         "cool_app": app.cool_app_url,
+        "oauth_redirect": app.oauth_redirect_url,
     }
+    assert body["event_mode"] == "http"
     assert body["api_limits"] == {"calls_per_month": 10000, "calls_per_second": 20}
     assert body["last_check"] is None
     assert body["event_subscription"] == {"url_verified_at": None, "last_event_at": None}

@@ -51,6 +51,14 @@ class AppCredentials:
         object.__setattr__(self, "oapi_base", self.oapi_base.rstrip("/"))
 
 
+@dataclass(frozen=True)
+class StreamTicket:
+    """Where a Stream mode connection opens, and the ticket that opens it once."""
+
+    endpoint: str
+    ticket: str = field(repr=False)
+
+
 def token_cache_key(credentials: AppCredentials) -> str:
     """Cache key of an app's access token: a hash, so the secret never appears in the key."""
     material = "\0".join(
@@ -242,6 +250,25 @@ class DingTalkClient:
         return self._call(
             "POST", f"{path}?access_token={token}", json=body, base=self.credentials.oapi_base
         )
+
+    # --- Stream mode -----------------------------------------------------------------------
+
+    # https://open.dingtalk.com/document/direction/stream-mode-protocol-access-description
+    def open_stream_connection(self, subscriptions: list[dict[str, str]], ua: str) -> StreamTicket:
+        """Ask for a Stream mode connection: the WebSocket endpoint and the one-use ticket to
+        open it with. ``subscriptions`` are ``{"type": "EVENT" | "CALLBACK", "topic"}``."""
+        body = {
+            "clientId": self.credentials.client_id,
+            "clientSecret": self.credentials.client_secret,
+            "subscriptions": subscriptions,
+            "ua": ua,
+        }
+        payload = self._call("POST", "/v1.0/gateway/connections/open", json=body)
+        endpoint, ticket = payload.get("endpoint"), payload.get("ticket")
+        if not isinstance(endpoint, str) or not isinstance(ticket, str) or not ticket:
+            raise errors.TransientError("DingTalk's connection answer has no endpoint or ticket")
+        self._secrets.add(ticket)
+        return StreamTicket(endpoint, ticket)
 
 
 def _succeeded(http_status: int, payload: object) -> bool:
