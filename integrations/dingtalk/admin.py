@@ -14,8 +14,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
@@ -31,6 +32,7 @@ from integrations.dingtalk.models import (
     DingTalkGroup,
     validate_aes_key,
 )
+from integrations.dingtalk.oauth import bulk_linking
 from oncall.admin import AdminMedia, copy_field
 
 SECRET_FIELDS = ("client_secret", "aes_key", "signature_token")
@@ -147,6 +149,27 @@ class DingTalkAppForm(forms.ModelForm):
             cleaned[name] = value
             setattr(self.instance, name, value)
         return cleaned
+
+
+class LinkByMobileForm(forms.Form):
+    people = forms.CharField(
+        label=_("people"),
+        widget=forms.Textarea(attrs={"rows": 10, "cols": 60}),
+        help_text=_(
+            "One person a line: their console username or e-mail, then their mobile number as "
+            "DingTalk has it (alice, 13800000001). At most 200; each costs two API calls."
+        ),
+    )
+
+    def clean_people(self) -> list[tuple[str, str]]:
+        pairs = bulk_linking.parse(self.cleaned_data["people"])
+        if not pairs:
+            raise forms.ValidationError(_("Write at least one person."))
+        if len(pairs) > bulk_linking.MAX_PEOPLE:
+            raise forms.ValidationError(
+                _("At most %(count)s people at once.") % {"count": bulk_linking.MAX_PEOPLE}
+            )
+        return pairs
 
 
 @admin.register(DingTalkApp)
@@ -350,8 +373,34 @@ class DingTalkAppAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(require_POST(self.check_view)),
                 name="dingtalk_dingtalkapp_check",
             ),
+            path(
+                "<int:pk>/link-by-mobile/",
+                self.admin_site.admin_view(self.link_by_mobile_view),
+                name="dingtalk_dingtalkapp_link_by_mobile",
+            ),
         ]
         return own + super().get_urls()
+
+    def link_by_mobile_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """One-click linking (``oauth.bulk_linking``): the form (GET), the result per person
+        (POST)."""
+        app = get_object_or_404(DingTalkApp, pk=pk)
+        if not self.has_change_permission(request, app):
+            raise PermissionDenied
+        form = LinkByMobileForm(request.POST or None)
+        rows = None
+        if request.method == "POST" and form.is_valid():
+            rows = bulk_linking.link_by_mobile(app, form.cleaned_data["people"])
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "app": app,
+            "form": form,
+            "rows": rows,
+            "linked": sum(row.linked for row in rows or []),
+            "title": gettext("Link console users by mobile number"),
+        }
+        return TemplateResponse(request, "admin/dingtalk/dingtalkapp/link_by_mobile.html", context)
 
     def check_view(self, request: HttpRequest, pk: int) -> HttpResponseRedirect:
         app = get_object_or_404(DingTalkApp, pk=pk)

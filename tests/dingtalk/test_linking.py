@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from integrations.dingtalk.client import errors
@@ -238,3 +239,65 @@ def test_the_client_finds_members_by_mobile_without_logging_the_token(app, caplo
     token = client.access_token()
     assert token not in caplog.text
     client.session.close()
+
+
+# --- One-click linking by mobile (admin) ------------------------------------------------------
+
+
+def test_an_admin_links_console_users_by_mobile_with_a_result_per_person(app, admin_client):
+    bob = SandboxUser.objects.create(name="Bob Li", mobile="13800000002", email="bob@example.com")
+    carol = SandboxUser.objects.create(name="Carol Wu", mobile="13800000003")
+    users = get_user_model().objects
+    bob_user = users.create_user("bob", "bob@example.com", "pw")
+    carol_user = users.create_user("carol", "carol@example.com", "pw")
+    users.create_user("dave", "dave@example.com", "pw")
+    users.create_user("staffer", "staff@example.com", "pw", is_staff=True)
+    other = users.create_user("other", "o@example.com", "pw")
+    DingTalkAccount.objects.create(user=other, app=app, union_id=carol.union_id)
+    url = reverse("admin:dingtalk_dingtalkapp_link_by_mobile", args=[app.pk])
+    people = "\n".join(
+        [
+            "bob@example.com, 13800000002",
+            "carol 13800000003",
+            "dave\t13900000000",
+            "staffer, 13800000004",
+            "nobody, 13800000005",
+            "dave, not-a-number",
+        ]
+    )
+    response = admin_client.post(url, {"people": people})
+    assert response.status_code == 200
+    outcomes = [(row.line, row.outcome) for row in response.context["rows"]]
+    assert outcomes == [
+        ("bob@example.com, 13800000002", "linked"),
+        ("carol, 13800000003", "taken"),
+        ("dave, 13900000000", "not found in DingTalk"),
+        ("staffer, 13800000004", "staff"),
+        ("nobody, 13800000005", "no such console user"),
+        ("dave, not-a-number", "unreadable line"),
+    ]
+    link = DingTalkAccount.objects.get(user=bob_user)
+    assert (link.union_id, link.dingtalk_user_id, link.name) == (
+        bob.union_id,
+        bob.user_id,
+        "Bob Li",
+    )
+    assert not DingTalkAccount.objects.filter(user=carol_user).exists()
+    assert b"1 person linked" in response.content
+
+
+def test_linking_by_mobile_needs_the_change_permission(app, client):
+    viewer = get_user_model().objects.create_user("viewer", "v@example.com", "pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_dingtalkapp"))
+    client.force_login(viewer)
+    url = reverse("admin:dingtalk_dingtalkapp_link_by_mobile", args=[app.pk])
+    assert client.get(url).status_code == 403
+    assert client.post(url, {"people": "x, 13800000002"}).status_code == 403
+
+
+def test_an_empty_list_is_refused_with_the_reason(app, admin_client):
+    url = reverse("admin:dingtalk_dingtalkapp_link_by_mobile", args=[app.pk])
+    response = admin_client.post(url, {"people": "  \n "})
+    assert response.status_code == 200
+    assert response.context["rows"] is None
+    assert response.context["form"].errors
