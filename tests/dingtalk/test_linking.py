@@ -301,3 +301,13 @@ def test_an_empty_list_is_refused_with_the_reason(app, admin_client):
     assert response.status_code == 200
     assert response.context["rows"] is None
     assert response.context["form"].errors
+
+
+def test_the_dingtalk_panel_and_sign_in_page_speak_chinese(client, app, console_user):
+    client.force_login(console_user)
+    page = client.get(reverse("account"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "已关联的钉钉账号" in page
+    client.logout()
+    authorize = to_dingtalk(client, app)
+    page = client.get(path_of(authorize), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "请在组织成员中选择你的身份" in page
