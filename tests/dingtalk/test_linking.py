@@ -311,3 +311,35 @@ def test_the_dingtalk_panel_and_sign_in_page_speak_chinese(client, app, console_
     authorize = to_dingtalk(client, app)
     page = client.get(path_of(authorize), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "请在组织成员中选择你的身份" in page
+
+
+def test_the_sandbox_refuses_wrong_secrets_codes_and_tokens(client, sandbox_app, alice):
+    token_url = reverse("dingtalk_sandbox:api-user-token")
+    body = {"clientId": sandbox_app.client_id, "clientSecret": "wrong", "code": "x"}
+    answer = client.post(token_url, body | {"grantType": "authorization_code"}, "application/json")
+    assert (answer.status_code, answer.json()["code"]) == (400, "invalid.client")
+    body["clientSecret"] = sandbox_app.client_secret
+    answer = client.post(token_url, body | {"grantType": "authorization_code"}, "application/json")
+    assert (answer.status_code, answer.json()["code"]) == (400, "invalid.authCode")
+    answer = client.post(token_url, body | {"grantType": "password"}, "application/json")
+    assert answer.json()["code"] == "unsupported.grant.type"
+    me = reverse("dingtalk_sandbox:api-users-me")
+    assert client.get(me, HTTP_X_ACS_DINGTALK_ACCESS_TOKEN="forged").status_code == 401
+    assert client.get(me).status_code == 401
+    by_unionid = reverse("dingtalk_sandbox:api-user-by-unionid") + "?access_token=forged"
+    answer = client.post(by_unionid, {"unionid": alice.union_id}, "application/json")
+    assert answer.json()["errcode"] == 40014
+
+
+def test_the_sandbox_sign_in_page_refuses_a_wrong_link(client, sandbox_app):
+    url = reverse("dingtalk_sandbox:oauth-authorize")
+    good = {
+        "client_id": sandbox_app.client_id,
+        "response_type": "code",
+        "scope": "openid",
+        "redirect_uri": "https://oncall.example.com/cb/",
+        "state": "s",
+    }
+    assert client.get(url, good).status_code == 200
+    for wrong in ({"client_id": "nobody"}, {"scope": "contact"}, {"redirect_uri": "ftp://x/"}):
+        assert client.get(url, good | wrong).status_code == 400
