@@ -9,8 +9,8 @@ the SSRF guard, typed errors, and no secret in a log. The SDK reads its host onc
 from an environment variable shared by every app in the process; the console's apps do not all
 live on one host.
 
-Events are handed to ``stream.events.accept`` in the thread Django's ``sync_to_async`` keeps for
-database work, and acknowledged with the SDK's codes: 200 when the console has it (acted on, a
+Events are handed to ``stream.events.accept`` in a worker thread (``sync_to_async``), and
+acknowledged with the SDK's codes: 200 when the console has it (acted on, a
 repeat, stale, or a type it does not handle: DingTalk must stop re-delivering those), 400 for an
 event it cannot use.
 """
@@ -24,7 +24,7 @@ from typing import Any
 import dingtalk_stream
 from asgiref.sync import sync_to_async
 from dingtalk_stream import AckMessage, DingTalkStreamClient, EventMessage
-from django.db import close_old_connections
+from django.db import connections
 
 from integrations.dingtalk.client import errors
 from integrations.dingtalk.models import DingTalkApp
@@ -45,11 +45,12 @@ def fingerprint(app: DingTalkApp) -> str:
 
 
 def _accept_in_django(app_pk: int, event: StreamEvent) -> str:
-    close_old_connections()
+    # Events are rare (a group renamed, a cool app installed): a connection per event costs
+    # little and leaves none open in an executor thread nobody else closes.
     try:
         return events.accept(app_pk, event)
     finally:
-        close_old_connections()
+        connections.close_all()
 
 
 class ConsoleEventHandler(dingtalk_stream.EventHandler):
@@ -60,7 +61,8 @@ class ConsoleEventHandler(dingtalk_stream.EventHandler):
         self.app_pk = app_pk
 
     async def process(self, event: EventMessage) -> tuple[int, str]:
-        outcome = await sync_to_async(_accept_in_django)(self.app_pk, stream_event(event))
+        accept = sync_to_async(_accept_in_django, thread_sensitive=False)
+        outcome = await accept(self.app_pk, stream_event(event))
         if outcome == Outcome.MALFORMED:
             return AckMessage.STATUS_BAD_REQUEST, outcome
         return AckMessage.STATUS_OK, outcome

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import connections
 
 from integrations.dingtalk.models import DingTalkApp, EventMode
 from integrations.dingtalk.stream.connection import client_for, fingerprint
@@ -35,9 +35,13 @@ class Running:
 
 
 def wanted_apps() -> dict[int, tuple[DingTalkApp, str]]:
-    close_old_connections()
-    apps = DingTalkApp.objects.filter(enabled=True, event_mode=EventMode.STREAM)
-    return {app.pk: (app, fingerprint(app)) for app in apps}
+    """The apps to hold a connection for. Read in a worker thread whose database connection
+    is closed after, as each event's is (``connection._accept_in_django``)."""
+    try:
+        apps = DingTalkApp.objects.filter(enabled=True, event_mode=EventMode.STREAM)
+        return {app.pk: (app, fingerprint(app)) for app in apps}
+    finally:
+        connections.close_all()
 
 
 class Supervisor:
@@ -46,7 +50,7 @@ class Supervisor:
 
     async def tick(self) -> None:
         """Bring the running connections in line with the database."""
-        wanted = await sync_to_async(wanted_apps)()
+        wanted = await sync_to_async(wanted_apps, thread_sensitive=False)()
         for pk in list(self.running):
             if pk not in wanted or wanted[pk][1] != self.running[pk].fingerprint:
                 await self._stop(pk)
