@@ -1,9 +1,10 @@
 """DingTalk as a chat platform of the console (``oncall.platforms.ChatPlatform``): the one object
 the core reaches DingTalk through, listed in ``settings.CHAT_PLATFORMS``.
 
-This first slice contributes the app's pages and event subscription URL, its REST resources and
-the receipts' sweep; everything else answers as ``PlatformBase`` does (nobody is notified
-through DingTalk yet: cards, linked accounts and group targets come in later slices).
+It contributes the app's pages (sign-in, event subscription URL), its REST resources, the
+receipts' sweep and "My account"'s linked DingTalk accounts; everything else answers as
+``PlatformBase`` does (nobody is notified through DingTalk yet: cards and group targets come in
+later slices).
 
 Everything is imported when asked for: the registry builds this class while Django starts.
 """
