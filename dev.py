@@ -4,8 +4,10 @@
     python3 dev.py up      run the console on the embedded default: web, a worker with beat,
                            the outbound webhooks' worker, the alert e-mail listener (SMTP on
                            127.0.0.1:2525), the Feishu long-connection client
-                           (feishu_connect) and, with the Feishu sandbox on, the sandbox's
-                           long-connection server; first it migrates, compiles the
+                           (feishu_connect), the DingTalk Stream mode client
+                           (dingtalk_connect) and, with the sandboxes on, the Feishu sandbox's
+                           long-connection server and the DingTalk sandbox's Stream server;
+                           first it migrates, compiles the
                            translations, creates the admin account and seeds the sandbox
     python3 dev.py test    ruff, import contracts, the suite on SQLite, then PostgreSQL + Redis
     python3 dev.py bench [ingest|delivery|clicks|...|templates|webhooks] [args...]
@@ -120,14 +122,14 @@ def cmd_up() -> None:
     # A demo tenant in the Feishu sandbox (people, chats, an app to connect) and its URL. The
     # sandbox is installed (and has its command) unless FEISHU_SANDBOX_ENABLED turns it off.
     sandbox = env.get("FEISHU_SANDBOX_ENABLED", env["DEBUG"]).strip().lower()
+    dingtalk_sandbox = env.get("DINGTALK_SANDBOX_ENABLED", sandbox).strip().lower()
     if sandbox not in {"0", "false", "no", "off"}:
         # The console calls its sandbox on loopback, which the outbound (SSRF) guard refuses
         # unless the operator allows it (README: OUTBOUND_ALLOWED_NETWORKS).
         env.setdefault("OUTBOUND_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
         run(PY, "manage.py", "sandbox_seed", "--console-url", env["PUBLIC_BASE_URL"], env=env)
         # One DingTalk app on its sandbox, wired to the console (README: DingTalk).
-        dingtalk = env.get("DINGTALK_SANDBOX_ENABLED", sandbox).strip().lower()
-        if dingtalk not in {"0", "false", "no", "off"}:
+        if dingtalk_sandbox not in {"0", "false", "no", "off"}:
             run(PY, "manage.py", "dingtalk_sandbox_seed", env=env)
     processes = {
         "web": [PY, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
@@ -165,11 +167,17 @@ def cmd_up() -> None:
         "smtpd": [PY, "manage.py", "alert_smtpd"],
         # Feishu apps in long-connection mode: their sockets to Feishu (README: Feishu / Lark).
         "feishu_connect": [PY, "manage.py", "feishu_connect"],
+        # DingTalk apps in Stream mode: their connections to DingTalk (README: DingTalk).
+        "dingtalk_connect": [PY, "manage.py", "dingtalk_connect"],
     }
     if sandbox not in {"0", "false", "no", "off"}:
         # The sandbox's long-connection server, which feishu_connect's clients connect to for
         # Sandbox apps, on FEISHU_SANDBOX_SOCKET_ADDRESS (127.0.0.1:8766 unless set).
         processes["sandbox_socket"] = [PY, "manage.py", "sandbox_socket"]
+    if {sandbox, dingtalk_sandbox}.isdisjoint({"0", "false", "no", "off"}):
+        # The DingTalk sandbox's Stream server, which dingtalk_connect's clients connect to for
+        # Sandbox apps, on DINGTALK_SANDBOX_STREAM_ADDRESS (127.0.0.1:8767 unless set).
+        processes["dingtalk_sandbox_stream"] = [PY, "manage.py", "dingtalk_sandbox_stream"]
     smtpd = f"{env.get('ALERT_SMTPD_HOST', '127.0.0.1')}:{env.get('ALERT_SMTPD_PORT', '2525')}"
     say(f"console on {env['PUBLIC_BASE_URL']}/ (Ctrl-C stops them all)")
     say(f"alert e-mail by SMTP on {smtpd} (swaks --server {smtpd} --to <a source's address>)")

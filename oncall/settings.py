@@ -541,6 +541,11 @@ DINGTALK_EVENT_RECEIPT_RETENTION_DAYS = env_int(
     "DINGTALK_EVENT_RECEIPT_RETENTION_DAYS", 7, minimum=1
 )
 DINGTALK_EVENT_MAX_BODY_BYTES = env_int("DINGTALK_EVENT_MAX_BODY_BYTES", 64 * 1024, minimum=1024)
+# manage.py dingtalk_connect (apps in Stream mode): how often it looks for apps switched to or
+# from Stream mode, or whose credentials changed.
+DINGTALK_CONNECT_REFRESH_SECONDS = env_int("DINGTALK_CONNECT_REFRESH_SECONDS", 30, minimum=1)
+# Where the DingTalk sandbox's Stream server (manage.py dingtalk_sandbox_stream) listens.
+DINGTALK_SANDBOX_STREAM_ADDRESS = env_str("DINGTALK_SANDBOX_STREAM_ADDRESS") or "127.0.0.1:8767"
 
 # --- Metrics (GET /metrics, for Prometheus; README "Metrics") --------------------------------
 # Off (404) unless one of these is set; with both set, a scrape must pass both. In the

@@ -7,11 +7,15 @@ sibling of ``integrations.feishu`` with the same inner shape.
 * ``cards/``: incident cards (render, the template medium, delivery and keeping copies
   current); ``inbound/card_callback``: their clicks; ``escalation_targets``: a rule's app and
   its levels' groups; ``budget``: the edition's API budget, enforced;
+* ``stream/``: Stream mode, the same events over a connection the console opens
+  (``manage.py dingtalk_connect``, the official ``dingtalk-stream`` SDK);
+* ``oauth/``: signing in with DingTalk at the app's homepage URLs, the linked accounts it keeps,
+  "My account"'s panel and the admin's one-click linking by mobile;
 * the Django app around them: ``models``, ``admin`` (and ``admin_cards``), ``rest_api``,
   ``urls`` and ``views``, ``tasks``, ``setup_check`` (the admin's "check configuration") and
   ``system_checks``.
 
-Still to come (README, "DingTalk"): account linking, war rooms and Stream mode.
+Still to come (README, "DingTalk"): war rooms.
 """
 
 # The platform's name: its key in the registry and the timeline's source for what people do

@@ -14,8 +14,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
@@ -26,10 +27,12 @@ from django.views.decorators.http import require_POST
 
 from integrations.dingtalk import admin_cards, setup_check
 from integrations.dingtalk.models import (
+    DingTalkAccount,
     DingTalkApp,
     DingTalkGroup,
     validate_aes_key,
 )
+from integrations.dingtalk.oauth import bulk_linking
 from oncall.admin import AdminMedia, copy_field
 
 SECRET_FIELDS = ("client_secret", "aes_key", "signature_token")
@@ -115,6 +118,7 @@ class DingTalkAppForm(forms.ModelForm):
             "agent_id",
             "client_id",
             "enabled",
+            "event_mode",
             "war_room_template_id",
             "war_room_bot_id",
             "api_base_url",
@@ -147,6 +151,27 @@ class DingTalkAppForm(forms.ModelForm):
         return cleaned
 
 
+class LinkByMobileForm(forms.Form):
+    people = forms.CharField(
+        label=_("people"),
+        widget=forms.Textarea(attrs={"rows": 10, "cols": 60}),
+        help_text=_(
+            "One person a line: their console username or e-mail, then their mobile number as "
+            "DingTalk has it (alice, 13800000001). At most 200; each costs two API calls."
+        ),
+    )
+
+    def clean_people(self) -> list[tuple[str, str]]:
+        pairs = bulk_linking.parse(self.cleaned_data["people"])
+        if not pairs:
+            raise forms.ValidationError(_("Write at least one person."))
+        if len(pairs) > bulk_linking.MAX_PEOPLE:
+            raise forms.ValidationError(
+                _("At most %(count)s people at once.") % {"count": bulk_linking.MAX_PEOPLE}
+            )
+        return pairs
+
+
 @admin.register(DingTalkApp)
 class DingTalkAppAdmin(admin.ModelAdmin):
     form = DingTalkAppForm
@@ -167,6 +192,7 @@ class DingTalkAppAdmin(admin.ModelAdmin):
         "homepage_url_field",
         "pc_homepage_url_field",
         "cool_app_url_field",
+        "oauth_redirect_url_field",
         "checklist",
         "last_check",
         "event_subscription",
@@ -199,7 +225,10 @@ class DingTalkAppAdmin(admin.ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["name", "platform", "corp_id", "agent_id", "client_id", "enabled"]}),
-        (_("Credentials"), {"fields": ["client_secret", "aes_key", "signature_token"]}),
+        (
+            _("Credentials"),
+            {"fields": ["client_secret", "aes_key", "signature_token", "event_mode"]},
+        ),
         (
             _("Paste these into the DingTalk developer console"),
             {
@@ -208,6 +237,7 @@ class DingTalkAppAdmin(admin.ModelAdmin):
                     "homepage_url_field",
                     "pc_homepage_url_field",
                     "cool_app_url_field",
+                    "oauth_redirect_url_field",
                 ]
             },
         ),
@@ -254,6 +284,11 @@ class DingTalkAppAdmin(admin.ModelAdmin):
     def cool_app_url_field(self, app: DingTalkApp) -> SafeString:
         note = gettext("Cool App → Group Quick Access: desktop and mobile access address.")
         return self._url(app, "cool_app_url", note)
+
+    @admin.display(description=_("sign-in redirect URL"))
+    def oauth_redirect_url_field(self, app: DingTalkApp) -> SafeString:
+        note = gettext("Login & Share (登录与分享) → redirect URL (回调域名).")
+        return self._url(app, "oauth_redirect_url", note)
 
     @admin.display(description=_("in DingTalk"))
     def checklist(self, app: DingTalkApp) -> SafeString:
@@ -353,8 +388,34 @@ class DingTalkAppAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(require_POST(self.check_view)),
                 name="dingtalk_dingtalkapp_check",
             ),
+            path(
+                "<int:pk>/link-by-mobile/",
+                self.admin_site.admin_view(self.link_by_mobile_view),
+                name="dingtalk_dingtalkapp_link_by_mobile",
+            ),
         ]
         return own + super().get_urls()
+
+    def link_by_mobile_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """One-click linking (``oauth.bulk_linking``): the form (GET), the result per person
+        (POST)."""
+        app = get_object_or_404(DingTalkApp, pk=pk)
+        if not self.has_change_permission(request, app):
+            raise PermissionDenied
+        form = LinkByMobileForm(request.POST or None)
+        rows = None
+        if request.method == "POST" and form.is_valid():
+            rows = bulk_linking.link_by_mobile(app, form.cleaned_data["people"])
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "app": app,
+            "form": form,
+            "rows": rows,
+            "linked": sum(row.linked for row in rows or []),
+            "title": gettext("Link console users by mobile number"),
+        }
+        return TemplateResponse(request, "admin/dingtalk/dingtalkapp/link_by_mobile.html", context)
 
     def check_view(self, request: HttpRequest, pk: int) -> HttpResponseRedirect:
         app = get_object_or_404(DingTalkApp, pk=pk)
@@ -401,3 +462,38 @@ class DingTalkGroupAdmin(admin.ModelAdmin):
     def status_badge(self, group: DingTalkGroup) -> SafeString:
         css = "check-ok" if group.usable else "check-failed"
         return format_html('<span class="{}">{}</span>', css, group.get_status_display())
+
+
+@admin.register(DingTalkAccount)
+class DingTalkAccountAdmin(admin.ModelAdmin):
+    """Who is linked to which DingTalk app. Links are made by the people themselves (the app's
+    homepage or "My account"); an admin may remove one (the person then links again)."""
+
+    list_display = ["user", "app", "name", "union_id", "dingtalk_user_id", "linked_at"]
+    list_filter = [("app", admin.RelatedOnlyFieldListFilter)]
+    search_fields = [
+        "user__username",
+        "user__email",
+        "name",
+        "email",
+        "union_id",
+        "dingtalk_user_id",
+    ]
+    list_select_related = ["user", "app"]
+    readonly_fields = [
+        "user",
+        "app",
+        "union_id",
+        "dingtalk_user_id",
+        "name",
+        "email",
+        "avatar_url",
+        "linked_at",
+        "updated_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

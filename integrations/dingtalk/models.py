@@ -47,6 +47,13 @@ DINGTALK_HOSTS = Hosts(
 )
 
 
+class EventMode(models.TextChoices):
+    """How DingTalk delivers the app's events (Events & Callbacks → push method)."""
+
+    HTTP = "http", _("HTTP push to the event subscription request URL")
+    STREAM = "stream", _("Stream mode (the console opens the connection; no public URL)")
+
+
 class ApiPlan(models.TextChoices):
     """The DingTalk edition of the app's organisation, for its API budget (the guide's FAQ
     "DingTalk custom application API call limits": calls a month, refreshed on the 1st, and
@@ -184,6 +191,18 @@ class DingTalkApp(models.Model):
     # event: the admin's proof that the subscription works.
     url_verified_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_event_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Stream mode: ``manage.py dingtalk_connect`` holds the connection of every enabled app in
+    # this mode (README, DingTalk, "Stream mode").
+    event_mode = models.CharField(
+        _("event push method"),
+        max_length=8,
+        choices=EventMode.choices,
+        default=EventMode.HTTP,
+        help_text=_(
+            "Events & Callbacks (事件与回调) → push method: HTTP push to the request URL, or "
+            "Stream mode, where manage.py dingtalk_connect opens the connection."
+        ),
+    )
 
     class Meta:
         verbose_name = _("DingTalk app")
@@ -247,6 +266,11 @@ class DingTalkApp(models.Model):
     def pc_homepage_url(self) -> str:
         """Web App (网页应用) → PC homepage URL."""
         return self._absolute("dingtalk:pc-homepage")
+
+    @property
+    def oauth_redirect_url(self) -> str:
+        """Login & Share (登录与分享) → redirect URL (回调域名): where sign-in comes back."""
+        return self._absolute("dingtalk:oauth-callback")
 
     @property
     def cool_app_url(self) -> str:
@@ -497,3 +521,39 @@ class DingTalkApiUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.app} {self.month:%Y-%m}: {self.calls}"
+
+
+# --- Account linking -------------------------------------------------------------------------
+
+
+class DingTalkAccount(models.Model):
+    """A console user's identity in one DingTalk app's organisation, linked through the app's
+    sign-in (OAuth): what one-to-one cards are addressed to, and how a click is traced back to
+    a person. ``union_id`` is what sign-in reveals (``/v1.0/contact/users/me``);
+    ``dingtalk_user_id`` is the organisation's userid (what the robot's one-to-one messages
+    and events name), found from the unionId through the contacts API."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dingtalk_accounts"
+    )
+    app = models.ForeignKey(DingTalkApp, on_delete=models.CASCADE, related_name="accounts")
+    union_id = models.CharField("unionId", max_length=64)
+    dingtalk_user_id = models.CharField("userid", max_length=64, blank=True)
+    name = models.CharField(_("name"), max_length=255, blank=True)
+    email = models.EmailField(blank=True)
+    avatar_url = models.URLField(max_length=1000, blank=True)
+    linked_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("linked DingTalk account")
+        ordering = ["app", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "app"], name="one_dingtalk_link_per_user"),
+            models.UniqueConstraint(
+                fields=["app", "union_id"], name="one_user_per_dingtalk_union_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ↔ {self.name or self.union_id} ({self.app})"

@@ -1,10 +1,11 @@
 """DingTalk as a chat platform of the console (``oncall.platforms.ChatPlatform``): the one object
 the core reaches DingTalk through, listed in ``settings.CHAT_PLATFORMS``.
 
-It contributes the app's pages, event subscription and card callback URLs, its REST resources,
-the receipts' sweep, and incident cards: to people (the app bot's one-to-one chats, by their
-DingTalk userId) and to the groups where the cool app is installed (a level's targets), kept
-current on every change. The rest answers as ``PlatformBase`` does.
+It contributes the app's pages (sign-in, event subscription and card callback URLs), its REST
+resources, the receipts' sweep, "My account"'s linked DingTalk accounts, and incident cards: to
+people (the app bot's one-to-one chats, by their DingTalk userId) and to the groups where the
+cool app is installed (a level's targets), kept current on every change. The rest answers as
+``PlatformBase`` does.
 
 Everything is imported when asked for: the registry builds this class while Django starts.
 """
@@ -176,6 +177,11 @@ class DingTalkPlatform(PlatformBase):
         from integrations.dingtalk import rest_api
 
         rest_api.register(router)
+
+    def account_section(self, request: HttpRequest) -> Section | None:
+        from integrations.dingtalk.oauth import account_page
+
+        return account_page.section(request)
 
     def periodic_tasks(self) -> dict[str, dict[str, Any]]:
         return {

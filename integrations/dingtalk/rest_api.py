@@ -61,6 +61,7 @@ class DingTalkAppSerializer(serializers.ModelSerializer):
             "client_secret",
             "aes_key",
             "signature_token",
+            "event_mode",
             "war_room_template_id",
             "war_room_bot_id",
             "api_base_url",
@@ -83,6 +84,7 @@ class DingTalkAppSerializer(serializers.ModelSerializer):
                 "homepage": serializers.URLField(),
                 "pc_homepage": serializers.URLField(),
                 "cool_app": serializers.URLField(),
+                "oauth_redirect": serializers.URLField(),
             },
         )
     )
@@ -93,6 +95,7 @@ class DingTalkAppSerializer(serializers.ModelSerializer):
             "homepage": app.homepage_url,
             "pc_homepage": app.pc_homepage_url,
             "cool_app": app.cool_app_url,
+            "oauth_redirect": app.oauth_redirect_url,
         }
 
     @extend_schema_field(

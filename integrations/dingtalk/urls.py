@@ -13,4 +13,8 @@ urlpatterns = [
     path("<uuid:public_id>/web/", views.web_entry, name="homepage"),
     path("<uuid:public_id>/web/pc/", views.web_entry, name="pc-homepage"),
     path("<uuid:public_id>/cool-app/", views.web_entry, name="cool-app"),
+    path("<uuid:public_id>/oauth/callback/", views.oauth_callback, name="oauth-callback"),
+    path("<uuid:public_id>/link/", views.link, name="link"),
+    path("<uuid:public_id>/unlink/", views.unlink, name="unlink"),
+    path("<uuid:public_id>/link/resume/", views.link_resume, name="link-resume"),
 ]

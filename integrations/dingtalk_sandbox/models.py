@@ -64,6 +64,9 @@ class SandboxApp(models.Model):
     event_request_url = models.URLField(
         _("event subscription request URL"), max_length=500, blank=True
     )
+    # Events & Callbacks → push method: HTTP push to the request URL, or Stream mode (the
+    # sandbox's Stream server, to whichever client of the app is connected).
+    stream_mode = models.BooleanField(_("push by Stream mode"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -175,3 +178,59 @@ class SandboxCard(models.Model):
     @property
     def receiver(self) -> str:
         return str(self.group) if self.group_id else self.user_id
+
+
+# --- People and their sign-in ------------------------------------------------------------------
+
+
+def new_union_id() -> str:
+    return random_text(22) + "iE"
+
+
+def new_user_id() -> str:
+    return "manager" + str(1000 + secrets.randbelow(9000))
+
+
+class SandboxUser(models.Model):
+    """A member of the organisation: ``userid`` (the organisation's id), ``unionId`` (the
+    same for every app of the developer), name, mobile and e-mail."""
+
+    user_id = models.CharField("userid", max_length=64, unique=True, default=new_user_id)
+    union_id = models.CharField("unionId", max_length=64, unique=True, default=new_union_id)
+    name = models.CharField(_("name"), max_length=120)
+    mobile = models.CharField(_("mobile"), max_length=32, blank=True)
+    email = models.EmailField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("sandbox DingTalk user")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SandboxAuthCode(models.Model):
+    """An authorization code the sign-in page handed to an app's redirect URL (stored hashed):
+    valid for five minutes and once, as DingTalk's."""
+
+    app = models.ForeignKey(SandboxApp, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(SandboxUser, on_delete=models.CASCADE, related_name="+")
+    code_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    used = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"code for {self.user} in {self.app}"
+
+
+class SandboxUserToken(models.Model):
+    """A person's own access token (``userAccessToken``), stored hashed."""
+
+    app = models.ForeignKey(SandboxApp, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(SandboxUser, on_delete=models.CASCADE, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"token of {self.user} in {self.app}"

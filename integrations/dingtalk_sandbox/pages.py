@@ -9,6 +9,8 @@ is a POST with a CSRF token, answered by a redirect; what the push met is in a m
 
 from __future__ import annotations
 
+import time
+
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -17,7 +19,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from integrations.dingtalk_sandbox import push
+from integrations.dingtalk_sandbox import push, stream
 from integrations.dingtalk_sandbox.models import PushRecord, SandboxApp, SandboxGroup
 
 RECENT_PUSHES = 20
@@ -39,7 +41,7 @@ class EventUrlForm(forms.ModelForm):
 
     class Meta:
         model = SandboxApp
-        fields = ["event_request_url"]
+        fields = ["stream_mode", "event_request_url"]
 
 
 class GroupForm(forms.ModelForm):
@@ -73,7 +75,25 @@ def _report(request: HttpRequest, record: PushRecord | None, what: str) -> None:
 
 
 def _push(app: SandboxApp, event: dict) -> PushRecord | None:
+    if app.stream_mode:
+        # Stream mode has no request URL to check: DingTalk checks nothing on saving it.
+        return None if event["EventType"] == "check_url" else _stream(app, event)
     return push.push(app, event) if app.event_request_url else None
+
+
+def _stream(app: SandboxApp, event: dict) -> PushRecord:
+    """Deliver ``event`` over the Stream server and record the client's acknowledgement."""
+    started = time.monotonic()
+    answer = stream.deliver(app, stream.event_message(app, event))
+    return PushRecord.objects.create(
+        app=app,
+        event_type=event["EventType"],
+        url=stream.socket_base_url() + stream.CLIENT_PATH,
+        http_status=answer.code,
+        ok=answer.ok,
+        outcome=answer.error or answer.message,
+        seconds=time.monotonic() - started,
+    )
 
 
 @require_http_methods(["GET", "POST"])

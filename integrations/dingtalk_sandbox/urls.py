@@ -6,7 +6,7 @@ app); everything else is the sandbox's own pages.
 
 from django.urls import path
 
-from integrations.dingtalk_sandbox import api, api_cards, card_pages, pages
+from integrations.dingtalk_sandbox import api, api_cards, card_pages, oauth, pages, stream
 
 app_name = "dingtalk_sandbox"
 urlpatterns = [
@@ -21,6 +21,13 @@ urlpatterns = [
     path("cards/", card_pages.cards, name="cards"),
     path("cards/<int:card_id>/", card_pages.card, name="card"),
     path("cards/<int:card_id>/click", card_pages.click, name="card-click"),
+    path("v1.0/oauth2/userAccessToken", oauth.user_access_token, name="api-user-token"),
+    path("v1.0/contact/users/me", oauth.users_me, name="api-users-me"),
+    path("topapi/user/getbyunionid", oauth.user_by_unionid, name="api-user-by-unionid"),
+    path("topapi/v2/user/getbymobile", oauth.user_by_mobile, name="api-user-by-mobile"),
+    path("topapi/v2/user/get", oauth.user_detail, name="api-user-detail"),
+    path("v1.0/gateway/connections/open", stream.open_connection, name="api-stream-open"),
+    path("oauth2/auth", oauth.authorize, name="oauth-authorize"),
     path("", pages.home, name="home"),
     path("apps/<str:client_id>/", pages.app_detail, name="app"),
     path("apps/<str:client_id>/verify", pages.app_verify, name="app-verify"),

@@ -167,6 +167,7 @@ def test_blank_secrets_keep_the_stored_ones_and_new_ones_replace_them(admin_clie
         "client_secret": "",
         "aes_key": "",
         "signature_token": "",
+        "event_mode": "stream",
         "war_room_template_id": "tpl-001",
         "war_room_bot_id": "bot-002",
         "api_plan": "professional",
@@ -178,10 +179,11 @@ def test_blank_secrets_keep_the_stored_ones_and_new_ones_replace_them(admin_clie
         "Renamed",
         *SECRETS.values(),
     )
-    assert (app.war_room_template_id, app.war_room_bot_id, app.api_plan) == (
+    assert (app.war_room_template_id, app.war_room_bot_id, app.api_plan, app.event_mode) == (
         "tpl-001",
         "bot-002",
         "professional",
+        "stream",
     )
     assert admin_client.post(url, form | {"signature_token": "new-token-1"}).status_code == 302
     app.refresh_from_db()
@@ -308,14 +310,14 @@ def test_the_urls_are_absolute_and_distinct_per_app():
     assert first.event_url != second.event_url
 
 
-def test_the_web_entries_open_the_console(client):
+def test_the_web_entries_start_the_sign_in_with_dingtalk(client):
+    # Where the person lands afterwards (``next``, same site only): tests/dingtalk/test_linking.py.
     app = DingTalkAppFactory()
     for url in (app.homepage_url, app.pc_homepage_url, app.cool_app_url):
         path = url.removeprefix("https://oncall.example.com")
-        assert client.get(path)["Location"] == "/"
-        assert client.get(path, {"next": "/incidents/"})["Location"] == "/incidents/"
-        assert client.get(path, {"next": "https://evil.example/"})["Location"] == "/"
-        assert client.get(path, {"next": "//evil.example/"})["Location"] == "/"
+        location = client.get(path, {"next": "/incidents/"})["Location"]
+        assert location.startswith("https://login.dingtalk.com/oauth2/auth?")
+        assert f"client_id={app.client_id}" in location
 
 
 def test_a_disabled_apps_web_entry_is_not_found(client):
@@ -343,7 +345,9 @@ def test_the_api_creates_an_app_with_write_only_secrets(api):
         "homepage": app.homepage_url,
         "pc_homepage": app.pc_homepage_url,
         "cool_app": app.cool_app_url,
+        "oauth_redirect": app.oauth_redirect_url,
     }
+    assert body["event_mode"] == "http"
     assert body["api_limits"] == {"calls_per_month": 10000, "calls_per_second": 20}
     assert body["last_check"] is None
     assert body["event_subscription"] == {"url_verified_at": None, "last_event_at": None}

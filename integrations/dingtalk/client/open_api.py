@@ -20,7 +20,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import requests
 from django.core.cache import cache
@@ -50,6 +50,14 @@ class AppCredentials:
     def __post_init__(self) -> None:
         object.__setattr__(self, "api_base", self.api_base.rstrip("/"))
         object.__setattr__(self, "oapi_base", self.oapi_base.rstrip("/"))
+
+
+@dataclass(frozen=True)
+class StreamTicket:
+    """Where a Stream mode connection opens, and the ticket that opens it once."""
+
+    endpoint: str
+    ticket: str = field(repr=False)
 
 
 def token_cache_key(credentials: AppCredentials) -> str:
@@ -229,19 +237,23 @@ class DingTalkClient:
                 method, url, json=json, headers=headers, params=params, timeout=self.timeout
             )
         except outbound.OutboundRefused as exc:
-            logger.warning("DingTalk %s %s refused by the outbound guard: %s", method, path, exc)
+            logger.warning(
+                "DingTalk %s %s refused by the outbound guard: %s", method, _path_only(path), exc
+            )
             raise errors.DestinationRefused(str(exc)) from None
         except requests.RequestException as exc:
-            logger.warning("DingTalk %s %s failed: %s", method, path, type(exc).__name__)
+            logger.warning(
+                "DingTalk %s %s failed: %s", method, _path_only(path), type(exc).__name__
+            )
             raise errors.TransientError(
-                f"{method} {path} did not get an answer ({type(exc).__name__})"
+                f"{method} {_path_only(path)} did not get an answer ({type(exc).__name__})"
             ) from exc
         try:
             payload = response.json()
         except ValueError:
             payload = None
         if _succeeded(response.status_code, payload):
-            logger.debug("DingTalk %s %s: HTTP %s", method, path, response.status_code)
+            logger.debug("DingTalk %s %s: HTTP %s", method, _path_only(path), response.status_code)
             return payload  # type: ignore[return-value]
         error = errors.from_response(response.status_code, payload, secrets=self._secrets)
         logger.warning(
@@ -252,6 +264,102 @@ class DingTalkClient:
             response.status_code,
         )
         raise error
+
+    # --- Sign-in (a person's own token) and the contacts it leads to ----------------------
+
+    # https://open.dingtalk.com/document/orgapp/tutorial-obtaining-user-personal-information
+    def authorize_url(self, login_base: str, redirect_uri: str, state: str) -> str:
+        """DingTalk's consent page (``login.dingtalk.com/oauth2/auth``) for this app.
+        ``prompt=consent`` is the value DingTalk's guide requires; ``scope=openid`` asks for
+        who the person is (the unionId), nothing of the organisation's data."""
+        query = urlencode(
+            {
+                "redirect_uri": redirect_uri,
+                "response_type": "code",
+                "client_id": self.credentials.client_id,
+                "scope": "openid",
+                "state": state,
+                "prompt": "consent",
+            }
+        )
+        return f"{login_base.rstrip('/')}/oauth2/auth?{query}"
+
+    # https://open.dingtalk.com/document/orgapp/obtain-user-token
+    def user_access_token(self, code: str) -> str:
+        """Trade a sign-in's authorization code (once) for the person's own access token."""
+        body = {
+            "clientId": self.credentials.client_id,
+            "clientSecret": self.credentials.client_secret,
+            "code": code,
+            "grantType": "authorization_code",
+        }
+        payload = self._call("POST", "/v1.0/oauth2/userAccessToken", json=body)
+        token = payload.get("accessToken")
+        if not isinstance(token, str) or not token:
+            raise errors.TransientError("DingTalk's user token answer has no accessToken")
+        self._secrets.add(token)
+        return token
+
+    # https://open.dingtalk.com/document/orgapp/dingtalk-retrieve-user-information
+    def current_user(self, user_token: str) -> dict[str, Any]:
+        """Who signed in (``nick``, ``unionId``, ``openId``, ``email``, ``avatarUrl``, ...),
+        asked with their own token; ``mobile`` and ``email`` only with the matching scopes."""
+        headers = {"x-acs-dingtalk-access-token": user_token}
+        return self._call("GET", "/v1.0/contact/users/me", headers=headers)
+
+    # https://open.dingtalk.com/document/orgapp/query-a-user-by-the-union-id
+    def userid_by_unionid(self, union_id: str) -> str:
+        """The organisation's userid of a person known by unionId. Raises ``PermanentError``
+        (DingTalk's 60121 "not found") for someone outside the organisation."""
+        return self._legacy_userid("/topapi/user/getbyunionid", {"unionid": union_id})
+
+    # https://open.dingtalk.com/document/orgapp/query-users-by-phone-number
+    def userid_by_mobile(self, mobile: str) -> str:
+        """The userid of the organisation's member with this mobile number (needs the
+        ``qyapi_get_member_by_mobile`` permission)."""
+        return self._legacy_userid("/topapi/v2/user/getbymobile", {"mobile": mobile})
+
+    # https://open.dingtalk.com/document/orgapp/query-user-details
+    def user_detail(self, user_id: str) -> dict[str, Any]:
+        """A member's details (``userid``, ``unionid``, ``name``, ``email``, ``avatar``...)."""
+        payload = self._legacy("/topapi/v2/user/get", {"userid": user_id, "language": "en_US"})
+        result = payload.get("result")
+        if not isinstance(result, dict):
+            raise errors.TransientError("DingTalk's user answer has no result")
+        return result
+
+    def _legacy_userid(self, path: str, body: dict[str, str]) -> str:
+        result = self._legacy(path, body).get("result")
+        user_id = result.get("userid") if isinstance(result, dict) else None
+        if not isinstance(user_id, str) or not user_id:
+            raise errors.PermanentError("DingTalk's answer names no userid", code="60121")
+        return user_id
+
+    def _legacy(self, path: str, body: dict[str, str]) -> dict[str, Any]:
+        """One call to the legacy API, with the app's token in the query as it wants it."""
+        token = quote(self.access_token(), safe="")
+        return self._call(
+            "POST", f"{path}?access_token={token}", json=body, base=self.credentials.oapi_base
+        )
+
+    # --- Stream mode -----------------------------------------------------------------------
+
+    # https://open.dingtalk.com/document/direction/stream-mode-protocol-access-description
+    def open_stream_connection(self, subscriptions: list[dict[str, str]], ua: str) -> StreamTicket:
+        """Ask for a Stream mode connection: the WebSocket endpoint and the one-use ticket to
+        open it with. ``subscriptions`` are ``{"type": "EVENT" | "CALLBACK", "topic"}``."""
+        body = {
+            "clientId": self.credentials.client_id,
+            "clientSecret": self.credentials.client_secret,
+            "subscriptions": subscriptions,
+            "ua": ua,
+        }
+        payload = self._call("POST", "/v1.0/gateway/connections/open", json=body)
+        endpoint, ticket = payload.get("endpoint"), payload.get("ticket")
+        if not isinstance(endpoint, str) or not isinstance(ticket, str) or not ticket:
+            raise errors.TransientError("DingTalk's connection answer has no endpoint or ticket")
+        self._secrets.add(ticket)
+        return StreamTicket(endpoint, ticket)
 
 
 def _succeeded(http_status: int, payload: object) -> bool:
@@ -264,8 +372,11 @@ def _succeeded(http_status: int, payload: object) -> bool:
 
 
 def _path_only(path: str) -> str:
+    # The legacy API's query holds the access token: never logged.
+    path = path.partition("?")[0]
     # The token path holds the CorpId: not a secret, but the log needs no organisation ids.
-    return "/v1.0/oauth2/<corpId>/token" if path.startswith("/v1.0/oauth2/") else path
+    corp_token = path.startswith("/v1.0/oauth2/") and path.endswith("/token")
+    return "/v1.0/oauth2/<corpId>/token" if corp_token else path
 
 
 def _int(value: Any) -> int:

@@ -1,11 +1,12 @@
 """``manage.py dingtalk_sandbox_seed``: one DingTalk app on the sandbox, safe to run again.
 
-On the sandbox's side: the internal app "On-call demo" and two groups, "SRE on-call" and
-"Database team", without the cool app yet. On the console's side: the DingTalk app "DingTalk
-sandbox" with the platform Sandbox and the sandbox app's credentials, as an admin would enter
-them, and its event subscription request URL pasted into the sandbox app. What is left is what
-a person does on DingTalk: have DingTalk check the request URL, install the cool app in a group
-(the sandbox's page), and "Check configuration" in the console.
+On the sandbox's side: the internal app "On-call demo", two groups, "SRE on-call" and
+"Database team", without the cool app yet, and two members to sign in as. On the console's
+side: the DingTalk app "DingTalk sandbox" with the platform Sandbox and the sandbox app's
+credentials, as an admin would enter them, and its event subscription request URL pasted into
+the sandbox app. What is left is what a person does on DingTalk: have DingTalk check the request
+URL, install the cool app in a group (the sandbox's page), and "Check configuration" in the
+console.
 
 Running it again changes nothing that exists (the apps and groups are found by name). Secrets
 are never printed: the sandbox's app page shows them, as DingTalk's developer console does.
@@ -20,11 +21,13 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from integrations.dingtalk.models import DingTalkApp, Platform
-from integrations.dingtalk_sandbox.models import SandboxApp, SandboxGroup
+from integrations.dingtalk_sandbox.models import SandboxApp, SandboxGroup, SandboxUser
 
 APP_NAME = "On-call demo"
 CONSOLE_APP_NAME = "DingTalk sandbox"
 GROUPS = ["SRE on-call", "Database team"]
+# Members to sign in as (the sign-in page lists them); found by name when run again.
+PEOPLE = [("Alice Wang", "13800000001", "alice@example.com"), ("Bob Li", "13800000002", "")]
 
 
 class Command(BaseCommand):
@@ -53,6 +56,9 @@ def seed() -> tuple[SandboxApp, DingTalkApp]:
     for title in GROUPS:
         if not SandboxGroup.objects.filter(title=title).exists():
             SandboxGroup.objects.create(title=title)
+    for name, mobile, email in PEOPLE:
+        if not SandboxUser.objects.filter(name=name).exists():
+            SandboxUser.objects.create(name=name, mobile=mobile, email=email)
     console_app = console_app_for(sandbox_app)
     if not sandbox_app.event_request_url:
         sandbox_app.event_request_url = console_app.event_url

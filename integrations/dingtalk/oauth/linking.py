@@ -1,0 +1,97 @@
+"""Which console account a DingTalk identity belongs to, and keeping ``DingTalkAccount`` rows.
+
+One link per (user, app) and per (app, unionId): linking a user who already has a link for the
+app replaces it ("switch account"). Who a first-time visitor is cannot be guessed from DingTalk
+alone: the console's users have no DingTalk identity until they link, so a person with no link
+signs in to the console once (``keep_pending`` holds the identity meanwhile) and is linked.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from integrations.dingtalk.models import DingTalkAccount, DingTalkApp
+from integrations.dingtalk.oauth.provider import DingTalkIdentity
+
+PENDING_SESSION_KEY = "dingtalk_pending_link"
+# As long as an OAuth state lives: the person signs in locally right after the round trip.
+PENDING_TTL_SECONDS = 600
+
+
+def safe_next(value: str | None, default: str) -> str:
+    """``value`` when it is a same-site relative path (``/incidents/…``), else ``default``: a
+    ``next`` pointing elsewhere would make the sign-in an open redirect."""
+    if (
+        value
+        and value.startswith("/")
+        and not value.startswith(("//", "/\\"))
+        and url_has_allowed_host_and_scheme(value, allowed_hosts=None)
+    ):
+        return value
+    return default
+
+
+def linked_account(app: DingTalkApp, union_id: str) -> DingTalkAccount | None:
+    return DingTalkAccount.objects.select_related("user").filter(app=app, union_id=union_id).first()
+
+
+def account_of(user: AbstractBaseUser, app: DingTalkApp) -> DingTalkAccount | None:
+    """``user``'s link to ``app``: whom that app's cards to this person are addressed to."""
+    return DingTalkAccount.objects.filter(user=user, app=app).first()
+
+
+def refresh(link: DingTalkAccount, identity: DingTalkIdentity) -> DingTalkAccount:
+    """Keep the stored profile as DingTalk last described it (a userid found once is kept
+    when a later look-up could not repeat it)."""
+    link.dingtalk_user_id = identity.user_id or link.dingtalk_user_id
+    link.name = identity.name
+    link.email = identity.email
+    link.avatar_url = identity.avatar_url
+    link.save()
+    return link
+
+
+@transaction.atomic
+def link(user: AbstractBaseUser, app: DingTalkApp, identity: DingTalkIdentity) -> DingTalkAccount:
+    """Link ``user`` to ``identity`` in ``app``, replacing the user's earlier link for the app.
+    The caller has checked that the unionId is not linked to somebody else; a concurrent link
+    of it raises ``IntegrityError`` (the (app, union_id) constraint)."""
+    account = DingTalkAccount.objects.select_for_update().filter(user=user, app=app).first()
+    if account is None:
+        account = DingTalkAccount(user=user, app=app)
+    account.union_id = identity.union_id
+    return refresh(account, identity)
+
+
+# --- The identity waiting for a local sign-in ---------------------------------------------------
+
+
+def keep_pending(
+    request: HttpRequest, app: DingTalkApp, identity: DingTalkIdentity, next_url: str
+) -> None:
+    """Keep the DingTalk identity in the session (never in a URL) while the person signs in."""
+    request.session[PENDING_SESSION_KEY] = {
+        "app": str(app.public_id),
+        "identity": identity.as_dict(),
+        "next": next_url,
+        "at": time.time(),
+    }
+
+
+def take_pending(request: HttpRequest, app: DingTalkApp) -> tuple[DingTalkIdentity, str] | None:
+    """The pending identity for ``app`` and its ``next``, removed from the session; None when
+    there is none, it is another app's, or it is older than ``PENDING_TTL_SECONDS``."""
+    pending: Any = request.session.pop(PENDING_SESSION_KEY, None)
+    if not isinstance(pending, dict) or pending.get("app") != str(app.public_id):
+        return None
+    if time.time() - float(pending.get("at") or 0) > PENDING_TTL_SECONDS:
+        return None
+    if not isinstance(pending.get("identity"), dict):
+        return None
+    return DingTalkIdentity.from_dict(pending["identity"]), str(pending.get("next") or "/")
