@@ -18,7 +18,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy
 
 from integrations.dingtalk import PLATFORM_NAME
-from oncall.platforms import PlatformBase
+from oncall.platforms import AppStatus, PlatformBase, app_statuses
 
 if TYPE_CHECKING:
     from django.urls import URLPattern, URLResolver
@@ -45,6 +45,11 @@ class DingTalkPlatform(PlatformBase):
         from integrations.dingtalk import rest_api
 
         rest_api.register(router)
+
+    def admin_apps(self, user: Any) -> list[AppStatus]:
+        from integrations.dingtalk.models import DingTalkApp
+
+        return app_statuses(user, DingTalkApp.objects.order_by("name", "pk"))
 
     def periodic_tasks(self) -> dict[str, dict[str, Any]]:
         return {
