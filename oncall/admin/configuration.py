@@ -33,6 +33,12 @@ from oncall.admin.source_tools import (
     try_sample_answer,
     try_sample_box,
 )
+from oncall.admin.structured import (
+    MatchersField,
+    alert_counts_field,
+    label_names_field,
+    severity_overrides_field,
+)
 from oncall.change_events import ChangeSourceKind
 from oncall.events import Severity
 from oncall.models import (
@@ -49,8 +55,21 @@ from oncall.sources import OptionsForm, SourceKind, UnknownSourceKind, source_ki
 RECENT_EVENTS = 20
 
 
+class ChannelForm(forms.ModelForm):
+    """Group-by labels and storm warnings as rows, not JSON."""
+
+    class Meta:
+        model = Channel
+        fields = ["group_by_labels", "storm_thresholds"]  # the admin's fieldsets add the rest
+        field_classes = {
+            "group_by_labels": label_names_field,
+            "storm_thresholds": alert_counts_field,
+        }
+
+
 @admin.register(Channel)
 class ChannelAdmin(admin.ModelAdmin):
+    form = ChannelForm
     list_display = ["name", "member_count", "open_incidents", "auto_close", "grouping"]
     list_filter = ["auto_close"]
     search_fields = ["name", "description"]
@@ -140,8 +159,16 @@ class ChannelAdmin(admin.ModelAdmin):
         return f"by {', '.join(channel.group_by_labels)}{window}"
 
 
+class RouteForm(forms.ModelForm):
+    class Meta:
+        model = Route
+        fields = ["matchers"]  # the inline's fields add the rest
+        field_classes = {"matchers": MatchersField}
+
+
 class RouteInline(admin.StackedInline):
     model = Route
+    form = RouteForm
     extra = 0
     fields = ["position", "name", "matchers", "channels", "stop", "is_default"]
     filter_horizontal = ["channels"]
@@ -174,6 +201,7 @@ class AlertSourceForm(forms.ModelForm):
             "severity_overrides",
             "options",
         ]
+        field_classes = {"severity_overrides": severity_overrides_field}
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
@@ -14,14 +15,23 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from oncall.admin.structured import ConditionField
 from oncall.models import Alert, AlertSource, PipelineRule
 from oncall.noise.pipelines import dropped_today, recent_events, try_rules
 
 RECENT_EVENTS = 20
 
 
+class PipelineRuleForm(forms.ModelForm):
+    class Meta:
+        model = PipelineRule
+        fields = ["condition"]  # the inline's fields add the rest
+        field_classes = {"condition": ConditionField}
+
+
 class PipelineRuleInline(admin.StackedInline):
     model = PipelineRule
+    form = PipelineRuleForm
     extra = 0
     fields = [
         "position",
