@@ -18,6 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from oncall.admin.pipelines import (
     PipelineRuleInline,
@@ -278,9 +279,8 @@ class AlertSourceAdmin(admin.ModelAdmin):
         if not count:
             return "No change recorded yet."
         url = reverse("admin:oncall_changeevent_changelist")
-        return format_html(
-            '<a href="{}?source__id__exact={}">{} change(s)</a>', url, source.pk, count
-        )
+        words = ngettext("%(count)d change", "%(count)d changes", count) % {"count": count}
+        return format_html('<a href="{}?source__id__exact={}">{}</a>', url, source.pk, words)
 
     def get_form(self, request: HttpRequest, obj: AlertSource | None = None, **kwargs: Any):
         base = kwargs.get("form", self.form)
@@ -467,9 +467,14 @@ class AlertSourceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Rotate the push token (the old push URL stops working)")
     def rotate_tokens(self, request: HttpRequest, queryset: QuerySet[AlertSource]) -> None:
+        count = 0
         for source in queryset:
             source.rotate_token()
-        self.message_user(request, f"New push URLs for {queryset.count()} source(s).")
+            count += 1
+        message = ngettext(
+            "A new push URL for %(count)d source.", "New push URLs for %(count)d sources.", count
+        )
+        self.message_user(request, message % {"count": count})
 
 
 def _options_form_of(source: AlertSource | None) -> type[OptionsForm] | None:
