@@ -244,3 +244,47 @@ def test_only_staff_who_may_change_sources_can_post_rows(client, channel):
 @pytest.fixture
 def channel():
     return ChannelFactory(name="Databases team")
+
+
+def pipeline_form(action: str, labels: dict[str, str]) -> dict:
+    return {
+        "pipeline_rules-TOTAL_FORMS": "1",
+        "pipeline_rules-INITIAL_FORMS": "0",
+        "pipeline_rules-0-position": "1",
+        "pipeline_rules-0-enabled": "on",
+        "pipeline_rules-0-action": action,
+        "pipeline_rules-0-template": "",
+        **matcher_rows("pipeline_rules-0-condition", MATCHERS[:1]),
+        "pipeline_rules-0-labels-rows": "1",
+        "pipeline_rules-0-labels-key": list(labels),
+        "pipeline_rules-0-labels-value": list(labels.values()),
+    }
+
+
+@pytest.mark.parametrize(
+    ("action", "labels", "stored"),
+    [
+        ("set_labels", {"team": "db", "where": "{{ Labels.dc }}"}, None),
+        ("remove_labels", {"pod": "", "value": ""}, ["pod", "value"]),
+    ],
+)
+def test_pipeline_labels_are_pairs_or_names(admin_client, channel, action, labels, stored):
+    source = AlertSourceFactory(channel=channel, name="Private")
+    url = reverse("admin:oncall_alertsource_change", args=[source.pk])
+    form = {"name": source.name, "kind": source.kind, "channel": channel.pk}
+    form |= {"severity_overrides-rows": "1", **pipeline_form(action, labels)}
+    assert admin_client.post(url, form).status_code == 302
+    rule = source.pipeline_rules.get()
+    assert rule.condition == MATCHERS[:1]
+    assert rule.labels == (labels if stored is None else stored)
+    page = admin_client.get(url).content.decode()
+    assert 'name="pipeline_rules-0-labels-key" value="pod"' in page or action == "set_labels"
+
+
+def test_trying_the_pipeline_reads_the_rows_as_posted(admin_client, channel):
+    source = AlertSourceFactory(channel=channel)
+    url = reverse("admin:oncall_alertsource_try_pipeline", args=[source.pk])
+    bad = pipeline_form("set_labels", {"team": "db"})
+    bad["pipeline_rules-0-condition-op"] = ["like"]
+    answer = admin_client.post(url, {**bad, "event": "0"}).json()
+    assert answer["errors"]["1 condition"] == ["Correct the row marked below."]

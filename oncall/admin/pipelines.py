@@ -15,7 +15,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from oncall.admin.structured import ConditionField
+from oncall.admin.structured import ConditionField, pipeline_labels_field
 from oncall.models import Alert, AlertSource, PipelineRule
 from oncall.noise.pipelines import dropped_today, recent_events, try_rules
 
@@ -23,10 +23,20 @@ RECENT_EVENTS = 20
 
 
 class PipelineRuleForm(forms.ModelForm):
+    """The condition and the labels as rows: a rule that removes labels stores their names
+    alone (a list), as the API takes them; one that sets them, names and values (a dict)."""
+
     class Meta:
         model = PipelineRule
-        fields = ["condition"]  # the inline's fields add the rest
-        field_classes = {"condition": ConditionField}
+        fields = ["condition", "labels"]  # the inline's fields add the rest
+        field_classes = {"condition": ConditionField, "labels": pipeline_labels_field}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        labels = cleaned.get("labels")
+        if cleaned.get("action") == PipelineRule.Action.REMOVE_LABELS and isinstance(labels, dict):
+            cleaned["labels"] = list(labels)
+        return cleaned
 
 
 class PipelineRuleInline(admin.StackedInline):

@@ -19,6 +19,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import zip_longest
 from typing import Any
 
 from django import forms
@@ -76,7 +77,8 @@ class RowsWidget(forms.Widget):
             return None
         columns = [data.getlist(f"{name}-{c.name}") for c in self.columns]
         rows = []
-        for values in zip(*columns, strict=False):
+        # A column a client left out (a script posting no group numbers) reads as empty.
+        for values in zip_longest(*columns, fillvalue=""):
             row = {c.name: v.strip() for c, v in zip(self.columns, values, strict=True)}
             if any(row.values()):
                 rows.append(row)
@@ -450,6 +452,8 @@ class PairsField(RowsField):
         super().__init__(**kwargs)
 
     def to_rows(self, value: Any) -> list[Row]:
+        if isinstance(value, list):  # names alone (labels a pipeline rule removes)
+            return [{"key": str(name), "value": ""} for name in value]
         return [{"key": str(k), "value": str(v)} for k, v in value.items()]
 
     def from_rows(self, rows: list[Row]) -> tuple[Any, dict[int, str]]:
@@ -481,6 +485,22 @@ def severity_overrides_field(**kwargs: Any) -> PairsField:
         rows_help=gettext_lazy(
             "Map the sender's own severity words to the console's; applied after the default "
             "mapping."
+        ),
+        **kwargs,
+    )
+
+
+def pipeline_labels_field(**kwargs: Any) -> PairsField:
+    """A pipeline rule's labels: names with values (templates) to set, or names to remove
+    (``PipelineRuleForm`` keeps the names alone for "remove labels")."""
+    return PairsField(
+        key_label=gettext_lazy("Label"),
+        value_label=gettext_lazy("Value (a template)"),
+        add_label=gettext_lazy("Add a label"),
+        key_placeholder="team",
+        rows_help=gettext_lazy(
+            "Add or change labels: a value for each (a template such as {{ Labels.dc }}). "
+            "Remove labels: the names alone."
         ),
         **kwargs,
     )
