@@ -288,3 +288,16 @@ def test_trying_the_pipeline_reads_the_rows_as_posted(admin_client, channel):
     bad["pipeline_rules-0-condition-op"] = ["like"]
     answer = admin_client.post(url, {**bad, "event": "0"}).json()
     assert answer["errors"]["1 condition"] == ["Correct the row marked below."]
+
+
+def test_a_new_inline_form_with_its_hidden_initial_value_saves(admin_client, channel):
+    """The browser posts ``initial-…`` for a model field with a callable default (Django's
+    show_hidden_initial); a rows editor has no such input and must not trip on one."""
+    source = AlertSourceFactory(channel=None, name="Shared")
+    url = reverse("admin:oncall_alertsource_change", args=[source.pk])
+    rows = matcher_rows("routes-0-matchers", MATCHERS[:1])
+    form = shared_source_form(source, channel, **rows, **{"initial-routes-0-matchers": "[]"})
+    assert admin_client.post(url, form).status_code == 302
+    assert Route.objects.get().matchers == MATCHERS[:1]
+    page = admin_client.get(url).content.decode()
+    assert 'name="initial-routes-0-matchers"' not in page

@@ -197,6 +197,9 @@ class RowsField(forms.Field):
         # builds these fields from the model's, with its label and help text).
         kwargs.pop("encoder", None)
         kwargs.pop("decoder", None)
+        # A callable model default (``default=list``) asks for the initial value in a hidden
+        # input, which a rows editor has no text for: changes are told from ``initial``.
+        kwargs.pop("show_hidden_initial", None)
         kwargs.setdefault("required", False)
         kwargs.setdefault("widget", RowsWidget(self.columns, self.add_label))
         if self.rows_help:
@@ -225,6 +228,8 @@ class RowsField(forms.Field):
     def to_python(self, rows: Any) -> Any:
         if rows is None:
             return self.empty()
+        if not (isinstance(rows, list) and _are_rows(rows, self.columns)):
+            rows = self.prepare_value(rows)  # a stored value (an initial one), not posted rows
         value, problems = self.from_rows(rows)
         self.widget.row_errors = problems
         if problems:
