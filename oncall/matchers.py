@@ -16,18 +16,19 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 FIELDS = ("title", "description", "severity", "alert_key")
 MAX_REGEX_CHARS = 512
 
 
 class Op(models.TextChoices):
-    EQUALS = "eq", "equals"
-    NOT_EQUALS = "neq", "does not equal"
-    REGEX = "re", "matches regex"
-    NOT_REGEX = "nre", "does not match regex"
-    EXISTS = "exists", "exists"
-    NOT_EXISTS = "absent", "does not exist"
+    EQUALS = "eq", _("equals")
+    NOT_EQUALS = "neq", _("does not equal")
+    REGEX = "re", _("matches regex")
+    NOT_REGEX = "nre", _("does not match regex")
+    EXISTS = "exists", _("exists")
+    NOT_EXISTS = "absent", _("does not exist")
 
 
 VALUELESS_OPS = {Op.EXISTS, Op.NOT_EXISTS}
@@ -87,7 +88,7 @@ def _parse_one(item: Any, index: int) -> Matcher:
     if not isinstance(item, dict):
         raise ValidationError(f"{where} must be an object with key, op and value.")
     key, op, value = item.get("key"), item.get("op", Op.EQUALS), item.get("value", "")
-    if not isinstance(key, str) or not _valid_key(key):
+    if not isinstance(key, str) or not valid_key(key):
         allowed = ", ".join(FIELDS)
         raise ValidationError(f"{where}: key must be 'labels.<name>' or one of {allowed}.")
     if op not in Op.values:
@@ -100,7 +101,8 @@ def _parse_one(item: Any, index: int) -> Matcher:
     return Matcher(key=key, op=op, value="" if op in VALUELESS_OPS else value)
 
 
-def _valid_key(key: str) -> bool:
+def valid_key(key: str) -> bool:
+    """``labels.<name>`` or one of :data:`FIELDS`."""
     return key in FIELDS or (key.startswith("labels.") and len(key) > len("labels."))
 
 

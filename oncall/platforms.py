@@ -15,6 +15,9 @@ order. Everything a platform adds to the console goes through :class:`ChatPlatfo
   tasks, the task names that belong on the cards queue);
 * the incident's offers (``oncall.offers``) ask it for its providers (``offer_providers``: Feishu's
   war rooms), shown and run like the core's own;
+* the admin's home page asks it for its apps with their last check (``admin_apps``), the
+  notifications it could not deliver (``failed_notifications``) and who has linked an account
+  with it (``linked_people``);
 * it reports what became of its notifications and card clicks (``notifications_sent``,
   ``notifications_failed``, ``counts_card_callbacks``, ...), which ``/metrics`` counts;
 * an escalation rule's and level's platform targets (which app delivers, group chats) live in
@@ -31,6 +34,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache, wraps
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
@@ -80,6 +84,41 @@ class LevelReport:
             unreachable.extend(u for u in report.unreachable if u not in unreachable)
             reached.extend(pk for pk in report.reached if pk not in reached)
         return cls(notified, unreachable, reached)
+
+
+@dataclass(frozen=True)
+class AppStatus:
+    """One of a platform's apps as the admin's home page lists it: its last "check
+    configuration" (``ok`` is None before any check) and the admin page that checks it."""
+
+    name: str
+    enabled: bool
+    checked_at: datetime | None
+    ok: bool | None
+    message: str
+    url: str
+
+
+@dataclass(frozen=True)
+class FailedNotification:
+    """A notification that will not arrive: to whom, about which incident, and why."""
+
+    incident_id: int
+    incident_number: int
+    incident_title: str
+    recipient: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class FailedNotifications:
+    """How many notifications a platform could not deliver, the newest of them, and the
+    admin list that shows them all (empty when the reader may not see it)."""
+
+    total: int = 0
+    newest: list[FailedNotification] = field(default_factory=list)
+    url: str = ""
 
 
 class TargetFields(Protocol):
@@ -185,6 +224,23 @@ class ChatPlatform(Protocol):
         its Feishu app); for every rule of the page at once, in a fixed number of queries."""
         ...
 
+    # --- The admin's home page -----------------------------------------------------------
+
+    def admin_apps(self, user: Any) -> list[AppStatus]:
+        """The platform's apps with their last check, for an admin who may see them (else
+        none), in one query."""
+        ...
+
+    def failed_notifications(self, user: Any, limit: int) -> FailedNotifications:
+        """The notifications it gave up on (not linked, bot not in the chat, errors), the
+        ``limit`` newest of them, for an admin who may see them; a fixed number of queries."""
+        ...
+
+    def linked_people(self) -> QuerySet | None:
+        """The ids of the users who linked an account with this platform (a ``values``
+        query the core combines, not evaluated here), or None when it links nobody."""
+        ...
+
     # --- Notification templates ---------------------------------------------------------
 
     def template_media(self) -> list[Medium]:
@@ -259,6 +315,15 @@ class PlatformBase:
 
     def rule_facts(self, rules: Sequence[EscalationRule]) -> dict[int, list[tuple[str, str]]]:
         return {}
+
+    def admin_apps(self, user: Any) -> list[AppStatus]:
+        return []
+
+    def failed_notifications(self, user: Any, limit: int) -> FailedNotifications:
+        return FailedNotifications()
+
+    def linked_people(self) -> QuerySet | None:
+        return None
 
     def template_media(self) -> list[Medium]:
         return []
@@ -363,6 +428,40 @@ def describe_notified(report: LevelReport) -> Phrase:
     if report.unreachable:
         return phrase("notified.unreachable", people=notified, unreachable=report.unreachable)
     return phrase("notified", people=notified)
+
+
+def may_view(user: Any, model: Any) -> bool:
+    """Whether ``user`` has the admin's view (or change) permission on ``model``."""
+    from django.contrib.auth import get_permission_codename
+
+    opts = model._meta
+    return any(
+        user.has_perm(f"{opts.app_label}.{get_permission_codename(action, opts)}")
+        for action in ("view", "change")
+    )
+
+
+def app_statuses(user: Any, apps: QuerySet) -> list[AppStatus]:
+    """A platform's app rows (each with ``name``, ``enabled`` and the last check's
+    ``checked_at``, ``check_ok``, ``check_message``) as :class:`AppStatus`, linked to their
+    admin pages; none for a user who may not see them. One query."""
+    from django.urls import reverse
+
+    if not may_view(user, apps.model):
+        return []
+    opts = apps.model._meta
+    fields = ("pk", "name", "enabled", "checked_at", "check_ok", "check_message")
+    return [
+        AppStatus(
+            name=name,
+            enabled=enabled,
+            checked_at=checked_at,
+            ok=ok if checked_at else None,
+            message=message,
+            url=reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[pk]),
+        )
+        for pk, name, enabled, checked_at, ok, message in apps.values_list(*fields)
+    ]
 
 
 def target_fields() -> list[TargetFields]:

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from oncall.models import Incident
 from oncall.timeline import claimed_by_person, claimer_name, display_name
@@ -138,3 +138,22 @@ def moment(value: datetime | None, now: datetime) -> str:
     if local.date() == timezone.localtime(now, zone).date():
         return local.strftime("%H:%M")
     return local.strftime("%Y-%m-%d %H:%M")
+
+
+def ago(value: datetime | None, now: datetime) -> str:
+    """How long ago ``value`` was, in the largest whole unit: "just now" under a minute,
+    "1 minute ago", "3 hours ago", "2 days ago" (Django's ``timesince`` says "0 minutes"). A
+    time a little ahead of ``now`` (another server's clock) is "just now" too."""
+    if value is None:
+        return _("never")
+    seconds = int((now - value).total_seconds())
+    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
+    if minutes < 1:
+        return _("just now")
+    if hours < 1:
+        return ngettext("%(count)d minute ago", "%(count)d minutes ago", minutes) % {
+            "count": minutes
+        }
+    if days < 1:
+        return ngettext("%(count)d hour ago", "%(count)d hours ago", hours) % {"count": hours}
+    return ngettext("%(count)d day ago", "%(count)d days ago", days) % {"count": days}

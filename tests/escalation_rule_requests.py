@@ -13,7 +13,11 @@ def rule_form(channel: Channel, *levels: dict, **fields) -> dict:
         "position": "1",
         "enabled": "on",
         "severities": ["critical"],
-        "matchers": '[{"key": "labels.team", "op": "eq", "value": "db"}]',
+        # The matchers as the form's rows post them (oncall.admin.structured).
+        "matchers-rows": "1",
+        "matchers-key": ["labels.team"],
+        "matchers-op": ["eq"],
+        "matchers-value": ["db"],
         "days": ["0", "4"],
         "start_time": "22:00",
         "end_time": "06:00",

@@ -63,19 +63,24 @@ def test_an_admin_creates_a_shared_source_with_routes(admin_client, channel):
         "routes-0-name": "db team",
         "routes-0-stop": "on",
         "routes-0-channels": [str(channel.pk)],
-        "routes-0-matchers": '[{"key": "labels.team", "op": "eq", "value": "db"}]',
+        # The matchers as the admin's rows post them (oncall.admin.structured).
+        "routes-0-matchers-rows": "1",
+        "routes-0-matchers-key": ["labels.team"],
+        "routes-0-matchers-op": ["eq"],
+        "routes-0-matchers-value": ["db"],
         "pipeline_rules-TOTAL_FORMS": "0",
         "pipeline_rules-INITIAL_FORMS": "0",
     }
     assert admin_client.post(change_url, form).status_code == 302
     route = Route.objects.get(source=source)
     assert list(route.channels.all()) == [channel]
+    assert route.matchers == [{"key": "labels.team", "op": "eq", "value": "db"}]
 
-    form["routes-0-matchers"] = '[{"key": "labels.team", "op": "like", "value": "db"}]'
+    form["routes-0-matchers-op"] = ["like"]
     form["routes-0-name"] = "broken"
     response = admin_client.post(change_url, form)
     assert response.status_code == 200
-    assert "op must be one of" in response.content.decode()
+    assert "Choose an operator." in response.content.decode()
     assert not Route.objects.filter(name="broken").exists()
 
 
@@ -86,11 +91,13 @@ def test_invalid_severity_overrides_are_refused(admin_client, channel):
             "name": "Bad",
             "kind": "alertmanager",
             "channel": channel.pk,
-            "severity_overrides": '{"P1": "urgent"}',
+            "severity_overrides-rows": "1",
+            "severity_overrides-key": ["P1"],
+            "severity_overrides-value": ["urgent"],
         },
     )
     assert response.status_code == 200
-    assert "Unknown severities" in response.content.decode()
+    assert "Choose one of the values offered." in response.content.decode()
     assert not AlertSource.objects.filter(name="Bad").exists()
 
 
@@ -136,12 +143,13 @@ def test_a_channel_can_be_created_with_grouping(admin_client):
         reverse("admin:oncall_channel_add"),
         {
             "name": "Databases",
-            "group_by_labels": '["cluster"]',
+            "group_by_labels-rows": "1",
+            "group_by_labels-item": ["cluster"],
             "group_window_minutes": "30",
             "auto_close": "on",
             # noise reduction, as the form shows them by default
             "grouping_branches": "[]",
-            "storm_thresholds": "[]",
+            "storm_thresholds-rows": "1",
             "flapping": "off",
             "flapping_times": "3",
             "flapping_minutes": "60",

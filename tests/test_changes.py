@@ -328,7 +328,7 @@ def test_a_change_source_s_admin_page_shows_its_set_up_and_its_changes(
     assert "curl -sS" in html
     assert "change_status" in html
     assert f"?source__id__exact={change_source.pk}" in html
-    assert "1 change(s)" in html
+    assert "1 change<" in html
 
     jira = admin_client.get(f"/admin/oncall/alertsource/{jira_source.pk}/change/").content
     assert "Create a WebHook" in jira.decode()

@@ -306,7 +306,9 @@ class TestAdmin:
         first, second = created.levels.order_by("position")
         assert list(first.users.all()) == [alice]
         assert second.describe() == (
-            "Notify channel members and SRE on-call; escalate after 30 min; repeat every 10 min ×2"  # noqa: RUF001
+            # the last level: the rule starts again (once) after it, nothing to escalate to
+            "Notify channel members and SRE on-call; repeat every 10 min ×2; "  # noqa: RUF001
+            "start again after 30 min"
         )
         page = admin_client.get(reverse("admin:oncall_escalationrule_change", args=[created.pk]))
         assert "Notify Alice; escalate after 15 min" in page.content.decode()

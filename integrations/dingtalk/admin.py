@@ -21,7 +21,7 @@ from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -34,6 +34,7 @@ from integrations.dingtalk.models import (
 )
 from integrations.dingtalk.oauth import bulk_linking
 from oncall.admin import AdminMedia, copy_field
+from oncall.admin.shared import counted_by_state
 
 SECRET_FIELDS = ("client_secret", "aes_key", "signature_token")
 # Moments in the page's sentences, the same in every language (no "p.m." before a full stop).
@@ -324,8 +325,9 @@ class DingTalkAppAdmin(admin.ModelAdmin):
         counts = {status: 0 for status in DingTalkGroup.Status}
         for status in app.groups.values_list("status", flat=True):
             counts[DingTalkGroup.Status(status)] += 1
-        parts = ", ".join(f"{n} {s.label}" for s, n in counts.items() if n) or gettext("none yet")
-        return format_html('<a href="{}">{}</a>', url, parts)
+        total = sum(counts.values())
+        words = ngettext("%(count)d group", "%(count)d groups", total) % {"count": total}
+        return format_html('<a href="{}">{}</a>', url, counted_by_state(words, counts))
 
     @admin.display(description=_("limits of this edition"))
     def plan_limits(self, app: DingTalkApp) -> str:

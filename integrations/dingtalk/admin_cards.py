@@ -4,6 +4,8 @@ the app's API budget this month (``budget``), with a warning from 80 %."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -12,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from integrations.dingtalk import budget
 from integrations.dingtalk.models import DingTalkApp, DingTalkCardDelivery, DingTalkIdentity
 from oncall.admin import AdminMedia
+from oncall.platforms import FailedNotification, FailedNotifications, may_view
 
 
 @admin.register(DingTalkIdentity)
@@ -58,3 +61,35 @@ def budget_warning(app: DingTalkApp) -> str | None:
     if current.level == "spent":
         return budget.spent_message(app)
     return str(budget.describe(app, current))
+
+
+# The states of a card that will not arrive (the admin home's "undelivered notifications").
+NOT_DELIVERED = [
+    DingTalkCardDelivery.State.FAILED,
+    DingTalkCardDelivery.State.NOT_LINKED,
+    DingTalkCardDelivery.State.GROUP_UNINSTALLED,
+    DingTalkCardDelivery.State.BUDGET_SPENT,
+]
+
+
+def failed_notifications(user: Any, limit: int) -> FailedNotifications:
+    """The DingTalk cards that will not arrive, for the admin's home page: how many and the
+    ``limit`` newest (their incidents' pages list them all). Two queries."""
+    if not may_view(user, DingTalkCardDelivery):
+        return FailedNotifications()
+    failed = DingTalkCardDelivery.objects.filter(state__in=NOT_DELIVERED)
+    newest = failed.select_related("incident", "user", "group").order_by("-updated_at", "-pk")
+    return FailedNotifications(
+        total=failed.count(),
+        newest=[
+            FailedNotification(
+                incident_id=delivery.incident_id,
+                incident_number=delivery.incident.number,
+                incident_title=delivery.incident.title,
+                recipient=delivery.recipient_name,
+                reason=delivery.last_error or delivery.get_state_display(),
+                at=delivery.updated_at,
+            )
+            for delivery in newest[:limit]
+        ],
+    )

@@ -23,9 +23,12 @@ from django.utils.translation import gettext_lazy
 
 from integrations.dingtalk import PLATFORM_NAME
 from oncall.platforms import (
+    AppStatus,
+    FailedNotifications,
     LevelReport,
     PlatformBase,
     TargetFields,
+    app_statuses,
     notifications_failed,
     person_name,
 )
@@ -182,6 +185,21 @@ class DingTalkPlatform(PlatformBase):
         from integrations.dingtalk.oauth import account_page
 
         return account_page.section(request)
+
+    def admin_apps(self, user: Any) -> list[AppStatus]:
+        from integrations.dingtalk.models import DingTalkApp
+
+        return app_statuses(user, DingTalkApp.objects.order_by("name", "pk"))
+
+    def failed_notifications(self, user: Any, limit: int) -> FailedNotifications:
+        from integrations.dingtalk.admin_cards import failed_notifications
+
+        return failed_notifications(user, limit)
+
+    def linked_people(self) -> QuerySet:
+        from integrations.dingtalk.models import DingTalkAccount
+
+        return DingTalkAccount.objects.values("user_id")
 
     def periodic_tasks(self) -> dict[str, dict[str, Any]]:
         return {

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from integrations.feishu.models import FeishuApp, FeishuChat
 
@@ -25,16 +26,19 @@ class SyncResult:
     total: int
 
     def __str__(self) -> str:
-        parts = [f"{self.total} chat(s) with the bot"]
+        parts = [
+            ngettext("%(count)d chat with the bot", "%(count)d chats with the bot", self.total)
+            % {"count": self.total}
+        ]
         for count, label in (
-            (self.added, "new"),
-            (self.renamed, "renamed"),
-            (self.returned, "back"),
-            (self.gone, "no longer with the bot"),
+            (self.added, gettext("%(count)d new")),
+            (self.renamed, gettext("%(count)d renamed")),
+            (self.returned, gettext("%(count)d back")),
+            (self.gone, gettext("%(count)d no longer with the bot")),
         ):
             if count:
-                parts.append(f"{count} {label}")
-        return ", ".join(parts)
+                parts.append(label % {"count": count})
+        return gettext(", ").join(parts)
 
 
 def record_bot_added(app: FeishuApp, chat_id: str, name: str) -> FeishuChat:

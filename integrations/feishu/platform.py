@@ -18,6 +18,8 @@ from django.utils.translation import gettext_lazy
 from integrations.feishu import PLATFORM_NAME
 from integrations.feishu.timeline_words import TIMELINE_MESSAGES
 from oncall.platforms import (
+    AppStatus,
+    FailedNotifications,
     LevelReport,
     PlatformBase,
     TargetFields,
@@ -152,6 +154,24 @@ class FeishuPlatform(PlatformBase):
         # ``prefetch_rules`` joined the chosen apps: no query here.
         chosen = {rule.pk: escalation_targets.chosen_app(rule) for rule in rules}
         return {pk: [(gettext("Feishu app"), app.name)] for pk, app in chosen.items() if app}
+
+    # --- The admin's home page -----------------------------------------------------------
+
+    def admin_apps(self, user: Any) -> list[AppStatus]:
+        from integrations.feishu.models import FeishuApp
+        from oncall.platforms import app_statuses
+
+        return app_statuses(user, FeishuApp.objects.order_by("name", "pk"))
+
+    def failed_notifications(self, user: Any, limit: int) -> FailedNotifications:
+        from integrations.feishu.admin.deliveries import failed_notifications
+
+        return failed_notifications(user, limit)
+
+    def linked_people(self) -> QuerySet:
+        from integrations.feishu.models import LinkedAccount
+
+        return LinkedAccount.objects.values("user_id")
 
     # --- Surfaces ---------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """The admins' screen: channels, alert sources with their routes, alerts and incidents, API
 tokens, escalation rules, custom incident actions and link integrations, on-call schedules and
-the changes change sources report, one module per area. Django's autodiscovery imports this
+the changes change sources report, one module per area; ``site`` names the admin after the
+console and ``home`` is its home page's overview. Django's autodiscovery imports this
 package, which registers them all; a chat platform's admin builds on ``AdminMedia`` and
 ``copy_field``.
 """
@@ -16,6 +17,7 @@ from oncall.admin import (  # noqa: F401 (registers)
     schedules,
     shift_notices,
     silences,
+    site,
     templates,
     webhooks,
 )

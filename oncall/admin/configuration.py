@@ -18,6 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from oncall.admin.pipelines import (
     PipelineRuleInline,
@@ -32,6 +33,12 @@ from oncall.admin.source_tools import (
     refused_pushes_table,
     try_sample_answer,
     try_sample_box,
+)
+from oncall.admin.structured import (
+    MatchersField,
+    alert_counts_field,
+    label_names_field,
+    severity_overrides_field,
 )
 from oncall.change_events import ChangeSourceKind
 from oncall.events import Severity
@@ -49,8 +56,21 @@ from oncall.sources import OptionsForm, SourceKind, UnknownSourceKind, source_ki
 RECENT_EVENTS = 20
 
 
+class ChannelForm(forms.ModelForm):
+    """Group-by labels and storm warnings as rows, not JSON."""
+
+    class Meta:
+        model = Channel
+        fields = ["group_by_labels", "storm_thresholds"]  # the admin's fieldsets add the rest
+        field_classes = {
+            "group_by_labels": label_names_field,
+            "storm_thresholds": alert_counts_field,
+        }
+
+
 @admin.register(Channel)
 class ChannelAdmin(admin.ModelAdmin):
+    form = ChannelForm
     list_display = ["name", "member_count", "open_incidents", "auto_close", "grouping"]
     list_filter = ["auto_close"]
     search_fields = ["name", "description"]
@@ -140,8 +160,16 @@ class ChannelAdmin(admin.ModelAdmin):
         return f"by {', '.join(channel.group_by_labels)}{window}"
 
 
+class RouteForm(forms.ModelForm):
+    class Meta:
+        model = Route
+        fields = ["matchers"]  # the inline's fields add the rest
+        field_classes = {"matchers": MatchersField}
+
+
 class RouteInline(admin.StackedInline):
     model = Route
+    form = RouteForm
     extra = 0
     fields = ["position", "name", "matchers", "channels", "stop", "is_default"]
     filter_horizontal = ["channels"]
@@ -174,6 +202,7 @@ class AlertSourceForm(forms.ModelForm):
             "severity_overrides",
             "options",
         ]
+        field_classes = {"severity_overrides": severity_overrides_field}
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -250,9 +279,8 @@ class AlertSourceAdmin(admin.ModelAdmin):
         if not count:
             return "No change recorded yet."
         url = reverse("admin:oncall_changeevent_changelist")
-        return format_html(
-            '<a href="{}?source__id__exact={}">{} change(s)</a>', url, source.pk, count
-        )
+        words = ngettext("%(count)d change", "%(count)d changes", count) % {"count": count}
+        return format_html('<a href="{}?source__id__exact={}">{}</a>', url, source.pk, words)
 
     def get_form(self, request: HttpRequest, obj: AlertSource | None = None, **kwargs: Any):
         base = kwargs.get("form", self.form)
@@ -439,9 +467,14 @@ class AlertSourceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Rotate the push token (the old push URL stops working)")
     def rotate_tokens(self, request: HttpRequest, queryset: QuerySet[AlertSource]) -> None:
+        count = 0
         for source in queryset:
             source.rotate_token()
-        self.message_user(request, f"New push URLs for {queryset.count()} source(s).")
+            count += 1
+        message = ngettext(
+            "A new push URL for %(count)d source.", "New push URLs for %(count)d sources.", count
+        )
+        self.message_user(request, message % {"count": count})
 
 
 def _options_form_of(source: AlertSource | None) -> type[OptionsForm] | None:

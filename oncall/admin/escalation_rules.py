@@ -13,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from oncall.admin.shared import AdminMedia
+from oncall.admin.structured import MatchersField
 from oncall.events import Severity
 from oncall.models import (
     EscalationLevel,
@@ -40,7 +41,8 @@ def _model_help(field: str) -> str:
 
 
 class EscalationRuleForm(forms.ModelForm):
-    """Severities and days as tick boxes, the time zone from a list, instead of raw JSON."""
+    """Severities and days as tick boxes, matchers as rows, the time zone from a list, instead
+    of raw JSON."""
 
     severities = forms.TypedMultipleChoiceField(
         choices=Severity.choices,
@@ -74,6 +76,7 @@ class EscalationRuleForm(forms.ModelForm):
             "repeat_rule_times",
             "notification_template",
         ]
+        field_classes = {"matchers": MatchersField}
 
 
 class EscalationLevelFormSet(forms.BaseInlineFormSet):

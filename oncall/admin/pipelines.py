@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
@@ -14,14 +15,33 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from oncall.admin.structured import ConditionField, pipeline_labels_field
 from oncall.models import Alert, AlertSource, PipelineRule
 from oncall.noise.pipelines import dropped_today, recent_events, try_rules
 
 RECENT_EVENTS = 20
 
 
+class PipelineRuleForm(forms.ModelForm):
+    """The condition and the labels as rows: a rule that removes labels stores their names
+    alone (a list), as the API takes them; one that sets them, names and values (a dict)."""
+
+    class Meta:
+        model = PipelineRule
+        fields = ["condition", "labels"]  # the inline's fields add the rest
+        field_classes = {"condition": ConditionField, "labels": pipeline_labels_field}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        labels = cleaned.get("labels")
+        if cleaned.get("action") == PipelineRule.Action.REMOVE_LABELS and isinstance(labels, dict):
+            cleaned["labels"] = list(labels)
+        return cleaned
+
+
 class PipelineRuleInline(admin.StackedInline):
     model = PipelineRule
+    form = PipelineRuleForm
     extra = 0
     fields = [
         "position",

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext
 
 
 class AdminMedia:
@@ -47,3 +51,13 @@ def copy_block(element_id: str, text: str) -> SafeString:
 
 def severity_badge(severity: str, label: str) -> SafeString:
     return format_html('<span class="severity-{}">{}</span>', severity, label)
+
+
+def counted_by_state(total_words: str, counts: Mapping[Any, int]) -> str:
+    """``3 chats (2 active, 1 gone)``: ``total_words`` is the total in words, with its plural
+    (``ngettext``), and ``counts`` maps each state (a choice, named by its label) to a count;
+    "none yet" when they are all 0."""
+    parts = [f"{n} {getattr(state, 'label', state)}" for state, n in counts.items() if n]
+    if not parts:
+        return gettext("none yet")
+    return f"{total_words} ({gettext(', ').join(parts)})"

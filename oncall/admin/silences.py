@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from oncall.admin.shared import AdminMedia
+from oncall.admin.structured import ConditionField
 from oncall.models import MaintenanceWindow, Silence
 from oncall.models.escalation import DAY_NAMES, known_time_zones
 from oncall.noise.silences import period_end
@@ -20,7 +21,8 @@ def _time_zone_choices() -> list[tuple[str, str]]:
 
 
 class SilenceForm(forms.ModelForm):
-    """Days as tick boxes and the time zone from a list, instead of raw JSON."""
+    """Days as tick boxes, the condition as rows and the time zone from a list, instead of
+    raw JSON."""
 
     weekdays = forms.TypedMultipleChoiceField(
         choices=list(enumerate(DAY_NAMES)),
@@ -48,6 +50,7 @@ class SilenceForm(forms.ModelForm):
             "end_time",
             "time_zone",
         ]
+        field_classes = {"condition": ConditionField}
 
 
 class ActiveFilter(admin.SimpleListFilter):

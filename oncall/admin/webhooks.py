@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from oncall.admin.signed_receivers import HeadersForm, SigningSecretAdmin
@@ -154,12 +154,18 @@ class WebhookEndpointAdmin(SigningSecretAdmin):
 
     @admin.action(description=_("Send a test event"), permissions=["change"])
     def send_test_events(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
+        count = 0
         for endpoint in queryset:
             delivery.send_test_event(endpoint)
+            count += 1
         self.message_user(
             request,
-            gettext("Test events queued for %(count)d endpoint(s): see their deliveries.")
-            % {"count": queryset.count()},
+            ngettext(
+                "Test event queued for %(count)d endpoint: see its deliveries.",
+                "Test events queued for %(count)d endpoints: see their deliveries.",
+                count,
+            )
+            % {"count": count},
         )
 
 
@@ -246,8 +252,11 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Send again"), permissions=["send_again"])
     def send_again(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        count = 0
         for row in queryset.select_related("endpoint", "event"):
             delivery.redeliver(row)
-        self.message_user(
-            request, gettext("%(count)d delivery(ies) queued again.") % {"count": queryset.count()}
+            count += 1
+        message = ngettext(
+            "%(count)d delivery queued again.", "%(count)d deliveries queued again.", count
         )
+        self.message_user(request, message % {"count": count})

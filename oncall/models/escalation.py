@@ -27,6 +27,7 @@ from django.db.models import Q
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone as django_timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from oncall.events import Severity
@@ -98,10 +99,15 @@ def validate_matchers(value: Any) -> None:
 
 
 def _join_names(names: list[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
-    if len(names) <= 1:
-        return "".join(names)
-    return f"{', '.join(names[:-1])} and {names[-1]}"
+    """``a``, ``a and b``, ``a, b and c``; ``nobody`` for none."""
+    if not names:
+        return gettext("nobody")
+    if len(names) == 1:
+        return names[0]
+    return gettext("%(names)s and %(last)s") % {
+        "names": gettext(", ").join(names[:-1]),
+        "last": names[-1],
+    }
 
 
 # --- Rules --------------------------------------------------------------------------------------
@@ -338,10 +344,14 @@ class EscalationLevel(models.Model):
         ):
             raise ValidationError(
                 {
-                    "repeat_times": _(
-                        "Repeating %(times)s time(s) every %(every)s min takes %(total)s min, "
+                    "repeat_times": ngettext(
+                        "Repeating %(times)s time every %(every)s min takes %(total)s min, "
                         "but the level escalates after %(after)s min: repeat less often or "
-                        "escalate later."
+                        "escalate later.",
+                        "Repeating %(times)s times every %(every)s min takes %(total)s min, "
+                        "but the level escalates after %(after)s min: repeat less often or "
+                        "escalate later.",
+                        times,
                     )
                     % {
                         "times": times,
@@ -401,27 +411,48 @@ class EscalationLevel(models.Model):
         on_call = on_call_for(schedules, at or django_timezone.now())
         return Reach(_by_username(on_call.merged_into(people)), on_call.unreachable)
 
-    def describe(self) -> str:
+    def describe(self, last: bool | None = None) -> str:
         """One line for people, e.g. ``Notify Alice, the on-call of SRE primary, channel members
-        and SRE on-call; escalate after 30 min; repeat every 10 min`` followed by the repeat
-        count."""
+        and SRE on-call; escalate after 30 min; repeat every 10 min`` and its count. The last level
+        says what happens after it only when the rule starts again ("start again after 30
+        min"); ``last`` says whether it is the last (None: this level finds out, without a
+        query when its rule's levels were prefetched)."""
         from oncall.timeline import display_name  # oncall.timeline imports the models
 
         targets = [display_name(user) for user in self.users.all()] if self.pk else []
         if self.pk:
-            targets.extend(f"the on-call of {schedule}" for schedule in self.schedules.all())
+            targets.extend(
+                gettext("the on-call of %(schedule)s") % {"schedule": schedule}
+                for schedule in self.schedules.all()
+            )
         if self.notify_channel_members:
-            targets.append("channel members")
+            targets.append(gettext("channel members"))
         if self.pk:
             targets.extend(level_target_names(self))
-        parts = [
-            f"Notify {_join_names(targets) or 'nobody'}",
-            f"escalate after {self.escalate_after_minutes} min",
-        ]
+        minutes = {"minutes": self.escalate_after_minutes}
+        parts = [gettext("Notify %(targets)s") % {"targets": _join_names(targets)}]
         if self.repeat_every_minutes and self.repeat_times:
-            times = f"\N{MULTIPLICATION SIGN}{self.repeat_times}"
-            parts.append(f"repeat every {self.repeat_every_minutes} min {times}")
+            parts.append(
+                gettext("repeat every %(minutes)s min ×%(times)s")  # noqa: RUF001
+                % {"minutes": self.repeat_every_minutes, "times": self.repeat_times}
+            )
+        if not (self.is_last() if last is None else last):
+            parts.insert(1, gettext("escalate after %(minutes)s min") % minutes)
+        elif self.rule.repeat_rule_times:
+            parts.append(gettext("start again after %(minutes)s min") % minutes)
         return "; ".join(parts)
+
+    def is_last(self) -> bool:
+        """Whether no level of the rule comes after this one (nothing to escalate to)."""
+        if self.pk is None:
+            return False
+        rule = self.rule if EscalationLevel.rule.is_cached(self) else None
+        prefetched = getattr(rule, "_prefetched_objects_cache", {}).get("levels")
+        if prefetched is not None:
+            ordered = sorted(prefetched, key=lambda level: (level.position, level.pk))
+            return ordered[-1].pk == self.pk
+        after = Q(position__gt=self.position) | Q(position=self.position, pk__gt=self.pk)
+        return not EscalationLevel.objects.filter(after, rule_id=self.rule_id).exists()
 
 
 @dataclass(frozen=True)

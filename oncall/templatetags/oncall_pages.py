@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from django import template
+from django.utils import timezone
 
-from oncall import sections, timeline
+from oncall import sections, timeline, wording
 from oncall.sections import Section
 
 register = template.Library()
@@ -31,3 +32,9 @@ def epoch_ms(moment: datetime) -> int:
     """``{{ when|epoch_ms }}``: milliseconds since 1970, for scripts that compare the server's
     times (a row's creation with the list's rendering) whatever the page's time zone."""
     return int(moment.timestamp() * 1000)
+
+
+@register.filter
+def ago(moment: datetime | None) -> str:
+    """``{{ when|ago }}``: "just now", "5 minutes ago", "2 hours ago" (``wording.ago``)."""
+    return wording.ago(moment, timezone.now())

@@ -332,7 +332,7 @@ def test_the_source_page_shows_the_state_and_the_last_ping(
 
     assert "<th>Heartbeat</th><td>missing</td>" in page
     assert "<th>Last ping</th>" in page
-    assert "(120 min ago)" in page
+    assert "(2 hours ago)" in page
     assert "curl -fsS -m 10" in page  # the cron snippet of the set-up guide
 
 
@@ -353,7 +353,7 @@ def test_the_api_shows_the_state_and_the_last_ping(
 
     assert [row["label"] for row in rows] == ["Heartbeat", "Last ping", "Missing after"]
     assert rows[0]["value"] == "missing"
-    assert rows[1]["value"].endswith("(120 min ago)")
+    assert rows[1]["value"].endswith("(2 hours ago)")
     listed = api.get("/api/v1/alert-sources/").json()["results"]
     assert [item["status"] for item in listed] == [rows]
 

@@ -18,6 +18,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from integrations.feishu import chats, escalation_targets, setup_check
@@ -30,6 +31,7 @@ from integrations.feishu.long_connection.admin_fields import LongConnectionAdmin
 from integrations.feishu.models import ApiPlan, FeishuApp, FeishuChat, InboundMode
 from integrations.feishu.oauth import bulk_linking
 from oncall.admin import AdminMedia, copy_field
+from oncall.admin.shared import counted_by_state
 from oncall.timeline import display_name
 
 SECRET_FIELDS = ("app_secret", "verification_token", "encrypt_key")
@@ -275,8 +277,9 @@ class FeishuAppAdmin(ApiBudgetAdmin, LongConnectionAdminMixin, admin.ModelAdmin)
         counts = {s: 0 for s in FeishuChat.Status}
         for status in app.chats.values_list("status", flat=True):
             counts[FeishuChat.Status(status)] += 1
-        parts = ", ".join(f"{n} {s.label}" for s, n in counts.items() if n) or "none yet"
-        return format_html('<a href="{}">{}</a>', url, parts)
+        total = sum(counts.values())
+        words = ngettext("%(count)d chat", "%(count)d chats", total) % {"count": total}
+        return format_html('<a href="{}">{}</a>', url, counted_by_state(words, counts))
 
     @admin.display(description="people not linked yet")
     def unlinked_people(self, app: FeishuApp) -> SafeString | str:

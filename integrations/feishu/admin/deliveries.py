@@ -3,14 +3,25 @@ listed on their own and inline on the incident (``FeishuPlatform.incident_admin_
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from integrations.feishu.models import CardDelivery, SentCard
 from oncall.admin import AdminMedia
+from oncall.platforms import FailedNotification, FailedNotifications, may_view
+
+# Not delivered, for any reason: pending deliveries are still on their way.
+NOT_DELIVERED = [
+    CardDelivery.State.FAILED,
+    CardDelivery.State.NOT_LINKED,
+    CardDelivery.State.BOT_NOT_IN_CHAT,
+]
 
 
 class LastDeliveryFailed(admin.SimpleListFilter):
@@ -22,7 +33,7 @@ class LastDeliveryFailed(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value() == "failed":
-            return queryset.exclude(state__in=[CardDelivery.State.SENT, CardDelivery.State.PENDING])
+            return queryset.filter(state__in=NOT_DELIVERED)
         if self.value() == "sent":
             return queryset.filter(state=CardDelivery.State.SENT)
         return queryset
@@ -108,3 +119,29 @@ class CardDeliveryInline(admin.TabularInline):
 
 
 # The war rooms' list lives in its own module (this one is long enough).
+
+
+def failed_notifications(user: Any, limit: int) -> FailedNotifications:
+    """The deliveries that will not arrive, for the admin's home page (``FeishuPlatform``):
+    how many, the ``limit`` newest, and this list filtered to them. Two queries."""
+    if not may_view(user, CardDelivery):
+        return FailedNotifications()
+    failed = CardDelivery.objects.filter(state__in=NOT_DELIVERED)
+    newest = failed.select_related("incident", "user", "chat").order_by("-updated_at", "-pk")
+    url = reverse("admin:integrations_carddelivery_changelist") + "?outcome=failed"
+    return FailedNotifications(
+        total=failed.count(),
+        newest=[_failed(delivery) for delivery in newest[:limit]],
+        url=url,
+    )
+
+
+def _failed(delivery: CardDelivery) -> FailedNotification:
+    return FailedNotification(
+        incident_id=delivery.incident_id,
+        incident_number=delivery.incident.number,
+        incident_title=delivery.incident.title,
+        recipient=delivery.recipient_name,
+        reason=delivery.last_error or delivery.get_state_display(),
+        at=delivery.updated_at,
+    )

@@ -189,10 +189,13 @@ class HeartbeatSource(SourceKind):
 
 
 def _when(moment: Any) -> str:
+    """``2026-01-01 10:00:00 (2 hours ago)``, ``... (just now)`` or, ahead, ``(in 5 min)``."""
+    from oncall.wording import ago  # it imports the models
+
     if moment is None:
         return "—"
-    local = timezone.localtime(moment)
-    ago = timezone.now() - moment
-    if ago >= timedelta(0):
-        return f"{local:%Y-%m-%d %H:%M:%S} ({int(ago.total_seconds() // 60)} min ago)"
-    return f"{local:%Y-%m-%d %H:%M:%S} (in {int(-ago.total_seconds() // 60)} min)"
+    local, now = timezone.localtime(moment), timezone.now()
+    if moment <= now + timedelta(minutes=1):
+        return f"{local:%Y-%m-%d %H:%M:%S} ({ago(moment, now)})"
+    ahead = int((moment - now).total_seconds() // 60)
+    return f"{local:%Y-%m-%d %H:%M:%S} ({_('in %(minutes)d min') % {'minutes': ahead}})"

@@ -64,7 +64,7 @@ def test_the_walkthrough(admin_client, live_server, settings):
     # 5. Sync chats now: the console lists it.
     response = admin_client.post(reverse("admin:integrations_feishuapp_sync", args=[app.pk]))
     message = flashed(response)[-1]
-    assert "2 chat(s) with the bot, 1 new" in message
+    assert "2 chats with the bot, 1 new" in message
     chat_list = admin_client.get(
         reverse("admin:integrations_feishuchat_changelist") + f"?app__id__exact={app.pk}"
     ).content.decode()
