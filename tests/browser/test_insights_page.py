@@ -23,12 +23,13 @@ Kind = TimelineEntry.Kind
 
 
 def seed_a_week(channel, people) -> None:
-    """An incident every few hours over the last week, most claimed and closed, each with an
-    alert or two and a notification of both people."""
+    """An incident every few hours over the last days, most claimed and closed, each with an
+    alert or two and a notification of both people. All inside "Last 7 days" at any hour:
+    that period starts at midnight six days back, so it may hold only 6 days and a minute."""
     now = timezone.now()
     source = factories.AlertSourceFactory(channel=channel, name="Prometheus")
     for n in range(40):
-        opened = now - timedelta(hours=4 * n + 1)
+        opened = now - timedelta(hours=3 * n + 1)  # at most 118 h ago
         claimer = people[n % 2]
         incident = factories.IncidentFactory(channel=channel, created_at=opened)
         if n % 5:
