@@ -408,7 +408,8 @@ class DingTalkCardDelivery(models.Model):
         PENDING = "pending", pgettext_lazy("dingtalk delivery", "pending")
         SENT = "sent", pgettext_lazy("dingtalk delivery", "sent")
         FAILED = "failed", pgettext_lazy("dingtalk delivery", "failed")
-        NOT_LINKED = "not_linked", pgettext_lazy("dingtalk delivery", "no DingTalk userId")
+        # No linked account in the app, or one without a userid (the timeline says which).
+        NOT_LINKED = "not_linked", pgettext_lazy("dingtalk delivery", "not linked (no userId)")
         GROUP_UNINSTALLED = (
             "group_uninstalled",
             pgettext_lazy("dingtalk delivery", "cool app uninstalled"),
@@ -511,7 +512,7 @@ class DingTalkAccount(models.Model):
     ``union_id`` is what sign-in reveals (``/v1.0/contact/users/me``); ``dingtalk_user_id`` is
     the organisation's userid (what the robot's one-to-one messages and card clicks name),
     found from the unionId through the contacts API. A link without a userid receives no
-    one-to-one card (its deliveries say "no DingTalk userId")."""
+    one-to-one card (its deliveries say "not linked (no userId)")."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dingtalk_accounts"
@@ -528,7 +529,7 @@ class DingTalkAccount(models.Model):
         help_text=_(
             "The organisation's userid (staffId), where one-to-one cards go. Filled in by "
             "sign-in and by linking by mobile; without it the person's cards are refused as "
-            "“no DingTalk userId”."
+            "“not linked (no userId)”."
         ),
     )
     name = models.CharField(_("name"), max_length=255, blank=True)

@@ -64,7 +64,7 @@ class Migration(migrations.Migration):
                 blank=True,
                 help_text="The organisation's userid (staffId), where one-to-one cards go. "
                 "Filled in by sign-in and by linking by mobile; without it the person's cards "
-                "are refused as “no DingTalk userId”.",
+                "are refused as “not linked (no userId)”.",
                 max_length=64,
                 validators=[integrations.dingtalk.models.validate_plain_id],
                 verbose_name="userid",
@@ -76,6 +76,22 @@ class Migration(migrations.Migration):
                 condition=models.Q(("union_id", ""), _negated=True),
                 fields=("app", "union_id"),
                 name="one_user_per_dingtalk_union_id",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="dingtalkcarddelivery",
+            name="state",
+            field=models.CharField(
+                choices=[
+                    ("pending", "pending"),
+                    ("sent", "sent"),
+                    ("failed", "failed"),
+                    ("not_linked", "not linked (no userId)"),
+                    ("group_uninstalled", "cool app uninstalled"),
+                    ("budget_spent", "API budget spent"),
+                ],
+                default="pending",
+                max_length=20,
             ),
         ),
         migrations.RunPython(copy_identities, migrations.RunPython.noop),
