@@ -6,11 +6,14 @@ sibling of ``integrations.feishu`` with the same inner shape.
 * ``inbound/``: the event subscription request URL (HTTP push) and the group events;
 * ``cards/``: incident cards (render, the template medium, delivery and keeping copies
   current); ``inbound/card_callback``: their clicks; ``escalation_targets``: a rule's app and
-  its levels' groups; ``budget``: the edition's API budget, enforced;
-* ``stream/``: Stream mode, the same events over a connection the console opens
+  its levels' groups; ``budget``: the edition's API budget, enforced; ``timeline_words``: why a
+  card did not go out ("app not linked", with the app's sign-in), in the reader's language;
+* ``stream/``: Stream mode, the same events and card clicks over a connection the console opens
   (``manage.py dingtalk_connect``, the official ``dingtalk-stream`` SDK);
-* ``oauth/``: signing in with DingTalk at the app's homepage URLs, the linked accounts it keeps,
-  "My account"'s panel and the admin's one-click linking by mobile;
+* ``oauth/``: signing in with DingTalk at the app's homepage URLs, the linked accounts it keeps
+  (``DingTalkAccount``: the one record of a person's DingTalk userid, which cards address and
+  clicks are traced back to; admins may also enter one by userid), "My account"'s panel and the
+  admin's one-click linking by mobile;
 * the Django app around them: ``models``, ``admin`` (and ``admin_cards``), ``rest_api``,
   ``urls`` and ``views``, ``tasks``, ``setup_check`` (the admin's "check configuration") and
   ``system_checks``.

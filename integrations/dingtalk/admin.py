@@ -469,7 +469,10 @@ class DingTalkGroupAdmin(admin.ModelAdmin):
 @admin.register(DingTalkAccount)
 class DingTalkAccountAdmin(admin.ModelAdmin):
     """Who is linked to which DingTalk app. Links are made by the people themselves (the app's
-    homepage or "My account"); an admin may remove one (the person then links again)."""
+    homepage or "My account") or by linking by mobile; an admin may remove one (the person then
+    links again), and may enter a person by their userid (the address book's userid / staffId)
+    or correct a userid: that is where one-to-one cards go and whose clicks act as them. What
+    sign-in reveals (unionId, name, email, avatar) is never typed in."""
 
     list_display = ["user", "app", "name", "union_id", "dingtalk_user_id", "linked_at"]
     list_filter = [("app", admin.RelatedOnlyFieldListFilter)]
@@ -482,20 +485,21 @@ class DingTalkAccountAdmin(admin.ModelAdmin):
         "dingtalk_user_id",
     ]
     list_select_related = ["user", "app"]
-    readonly_fields = [
+    autocomplete_fields = ["user"]
+    fields = [
         "user",
         "app",
-        "union_id",
         "dingtalk_user_id",
+        "union_id",
         "name",
         "email",
         "avatar_url",
         "linked_at",
         "updated_at",
     ]
+    _SIGN_IN_FIELDS = ["union_id", "name", "email", "avatar_url", "linked_at", "updated_at"]
+    Media = AdminMedia
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        # Whose link it is and to which app are fixed once made: relinking is the person's.
+        return self._SIGN_IN_FIELDS if obj is None else ["user", "app", *self._SIGN_IN_FIELDS]

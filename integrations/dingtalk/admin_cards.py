@@ -1,6 +1,5 @@
-"""The admin's part of DingTalk cards: people's DingTalk userIds (whom one-to-one cards reach
-and who clicked), the cards of an incident (an inline on its page, through the platform), and
-the app's API budget this month (``budget``), with a warning from 80 %."""
+"""The admin's part of DingTalk cards: the cards of an incident (an inline on its page, through
+the platform), and the app's API budget this month (``budget``), with a warning from 80 %."""
 
 from __future__ import annotations
 
@@ -12,22 +11,8 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from integrations.dingtalk import budget
-from integrations.dingtalk.models import DingTalkApp, DingTalkCardDelivery, DingTalkIdentity
-from oncall.admin import AdminMedia
+from integrations.dingtalk.models import DingTalkApp, DingTalkCardDelivery
 from oncall.platforms import FailedNotification, FailedNotifications, may_view
-
-
-@admin.register(DingTalkIdentity)
-class DingTalkIdentityAdmin(admin.ModelAdmin):
-    """A console user's DingTalk userId in one app's organisation (the address book's
-    userid / staffId): their one-to-one cards go there, and their clicks act as them."""
-
-    list_display = ["user", "dingtalk_user_id", "app", "created_at"]
-    list_filter = [("app", admin.RelatedOnlyFieldListFilter)]
-    search_fields = ["dingtalk_user_id", "user__username", "user__first_name", "user__last_name"]
-    autocomplete_fields = ["user"]
-    list_select_related = ["app", "user"]
-    Media = AdminMedia
 
 
 class DingTalkCardDeliveryInline(admin.TabularInline):

@@ -19,9 +19,9 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from integrations.dingtalk.models import (
+    DingTalkAccount,
     DingTalkApp,
     DingTalkGroup,
-    DingTalkIdentity,
     DingTalkLevelGroup,
     DingTalkRuleApp,
 )
@@ -76,15 +76,17 @@ def set_level_groups(level: EscalationLevel, groups: Iterable[DingTalkGroup]) ->
     )
 
 
+def linked_user_ids(app: DingTalkApp, people: Iterable[Any]) -> dict[int, str]:
+    """Each person linked to ``app``, by user pk: their DingTalk userId in the app's
+    organisation, blank when they linked without one (those not linked are missing)."""
+    linked = DingTalkAccount.objects.filter(app=app, user__in=[u.pk for u in people])
+    return dict(linked.values_list("user_id", "dingtalk_user_id"))
+
+
 def user_ids(app: DingTalkApp, people: Iterable[Any]) -> dict[int, str]:
-    """Each person's DingTalk userId in ``app``'s organisation, by user pk (those without one
-    are missing): the one look-up of whom a one-to-one card can reach."""
-    people = list(people)
-    return dict(
-        DingTalkIdentity.objects.filter(app=app, user__in=[u.pk for u in people]).values_list(
-            "user_id", "dingtalk_user_id"
-        )
-    )
+    """Each person's DingTalk userId in ``app``'s organisation, by user pk (those without a
+    linked account, or linked without a userid, are missing): whom a one-to-one card reaches."""
+    return {pk: user_id for pk, user_id in linked_user_ids(app, people).items() if user_id}
 
 
 def rule_problems(rule: EscalationRule, default_app: Any = LOOK_UP) -> list[str]:

@@ -263,6 +263,11 @@ class DingTalkApp(models.Model):
         return self._absolute("dingtalk:homepage")
 
     @property
+    def link_url(self) -> str:
+        """Where a signed-in console user links their DingTalk account (the app's sign-in)."""
+        return self._absolute("dingtalk:link")
+
+    @property
     def pc_homepage_url(self) -> str:
         """Web App (网页应用) → PC homepage URL."""
         return self._absolute("dingtalk:pc-homepage")
@@ -366,33 +371,6 @@ class EventReceipt(models.Model):
 # .escalation_targets) -------------------------------------------------------------------------
 
 
-class DingTalkIdentity(models.Model):
-    """A console user's DingTalk ``userId`` in one app's organisation: whom the app bot's
-    one-to-one cards go to, and who clicked a card. A small mapping, kept by admins, until
-    account linking (OAuth at the application homepage) fills the same facts in by itself."""
-
-    app = models.ForeignKey(DingTalkApp, on_delete=models.CASCADE, related_name="identities")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dingtalk_identities"
-    )
-    # The organisation's userid (staffId): what robot one-to-one messages address.
-    dingtalk_user_id = models.CharField("userId", max_length=64, validators=[validate_plain_id])
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("DingTalk identity")
-        verbose_name_plural = _("DingTalk identities")
-        constraints = [
-            models.UniqueConstraint(fields=["app", "user"], name="one_dingtalk_identity_per_user"),
-            models.UniqueConstraint(
-                fields=["app", "dingtalk_user_id"], name="one_user_per_dingtalk_userid"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.user} = {self.dingtalk_user_id} ({self.app})"
-
-
 class DingTalkRuleApp(models.Model):
     """The app that delivers an escalation rule's DingTalk cards (none: the only enabled app)."""
 
@@ -430,7 +408,8 @@ class DingTalkCardDelivery(models.Model):
         PENDING = "pending", pgettext_lazy("dingtalk delivery", "pending")
         SENT = "sent", pgettext_lazy("dingtalk delivery", "sent")
         FAILED = "failed", pgettext_lazy("dingtalk delivery", "failed")
-        NOT_LINKED = "not_linked", pgettext_lazy("dingtalk delivery", "no DingTalk userId")
+        # No linked account in the app, or one without a userid (the timeline says which).
+        NOT_LINKED = "not_linked", pgettext_lazy("dingtalk delivery", "not linked (no userId)")
         GROUP_UNINSTALLED = (
             "group_uninstalled",
             pgettext_lazy("dingtalk delivery", "cool app uninstalled"),
@@ -528,17 +507,31 @@ class DingTalkApiUsage(models.Model):
 
 class DingTalkAccount(models.Model):
     """A console user's identity in one DingTalk app's organisation, linked through the app's
-    sign-in (OAuth): what one-to-one cards are addressed to, and how a click is traced back to
-    a person. ``union_id`` is what sign-in reveals (``/v1.0/contact/users/me``);
-    ``dingtalk_user_id`` is the organisation's userid (what the robot's one-to-one messages
-    and events name), found from the unionId through the contacts API."""
+    sign-in (OAuth), by an admin's linking by mobile, or entered by an admin with its userid:
+    what one-to-one cards are addressed to, and how a click is traced back to a person.
+    ``union_id`` is what sign-in reveals (``/v1.0/contact/users/me``); ``dingtalk_user_id`` is
+    the organisation's userid (what the robot's one-to-one messages and card clicks name),
+    found from the unionId through the contacts API. A link without a userid receives no
+    one-to-one card (its deliveries say "not linked (no userId)")."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dingtalk_accounts"
     )
     app = models.ForeignKey(DingTalkApp, on_delete=models.CASCADE, related_name="accounts")
-    union_id = models.CharField("unionId", max_length=64)
-    dingtalk_user_id = models.CharField("userid", max_length=64, blank=True)
+    # Blank for a person an admin entered by userid (or carried over from the userid mapping
+    # that preceded linking): sign-in fills it in when the person links.
+    union_id = models.CharField("unionId", max_length=64, blank=True)
+    dingtalk_user_id = models.CharField(
+        "userid",
+        max_length=64,
+        blank=True,
+        validators=[validate_plain_id],
+        help_text=_(
+            "The organisation's userid (staffId), where one-to-one cards go. Filled in by "
+            "sign-in and by linking by mobile; without it the person's cards are refused as "
+            "“not linked (no userId)”."
+        ),
+    )
     name = models.CharField(_("name"), max_length=255, blank=True)
     email = models.EmailField(blank=True)
     avatar_url = models.URLField(max_length=1000, blank=True)
@@ -551,7 +544,15 @@ class DingTalkAccount(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "app"], name="one_dingtalk_link_per_user"),
             models.UniqueConstraint(
-                fields=["app", "union_id"], name="one_user_per_dingtalk_union_id"
+                fields=["app", "union_id"],
+                condition=~models.Q(union_id=""),
+                name="one_user_per_dingtalk_union_id",
+            ),
+            # A click names its clicker by userid: one person per userid in an app.
+            models.UniqueConstraint(
+                fields=["app", "dingtalk_user_id"],
+                condition=~models.Q(dingtalk_user_id=""),
+                name="one_user_per_dingtalk_userid",
             ),
         ]
 

@@ -22,6 +22,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy
 
 from integrations.dingtalk import PLATFORM_NAME
+from integrations.dingtalk.timeline_words import TIMELINE_MESSAGES
 from oncall.platforms import (
     AppStatus,
     FailedNotifications,
@@ -50,6 +51,7 @@ TASKS = "integrations.dingtalk.tasks"
 class DingTalkPlatform(PlatformBase):
     name = PLATFORM_NAME
     label = gettext_lazy("DingTalk")
+    timeline_messages = TIMELINE_MESSAGES
 
     @cached_property
     def targets(self) -> TargetFields:  # type: ignore[override]
@@ -68,9 +70,10 @@ class DingTalkPlatform(PlatformBase):
         self, incident: Incident, rule: EscalationRule, level: EscalationLevel, people: list[Any]
     ) -> LevelReport:
         """A card for each of the level's people who have a DingTalk userId in the rule's app
-        and each of the level's groups. People nobody set up in DingTalk are reported only
-        when the rule uses DingTalk (an app chosen, or groups), so that a Feishu-only console
-        does not read "unreachable in DingTalk" for everyone."""
+        and each of the level's groups. People not linked to the app are reported ("app not
+        linked", on the timeline with the app's sign-in) only when the rule uses DingTalk (an
+        app chosen, or groups), so that a Feishu-only console does not read "unreachable in
+        DingTalk" for everyone."""
         from integrations.dingtalk import escalation_targets
         from integrations.dingtalk.cards import delivery
 
@@ -82,8 +85,9 @@ class DingTalkPlatform(PlatformBase):
                 notifications_failed(self.name, "no_app", len(names))
             return LevelReport([], [f"{n} (no DingTalk app delivers the rule)" for n in names])
         uses_dingtalk = bool(groups) or escalation_targets.chosen_app(rule) is not None
-        known = escalation_targets.user_ids(app, people)
-        recipients = people if uses_dingtalk else [u for u in people if u.pk in known]
+        # Linked people are DingTalk's to report on, a missing userid too ("no DingTalk userId").
+        linked = escalation_targets.linked_user_ids(app, people)
+        recipients = people if uses_dingtalk else [u for u in people if u.pk in linked]
         if not recipients and not groups:
             return LevelReport()
         outcome = delivery.notify(incident, app, recipients, groups)

@@ -11,10 +11,12 @@
    "data": "<the event's JSON>"}``, and the client acknowledges each with ``{"code": 200,
    "headers": {"messageId"}, "message", "data"}``.
 
-The sandbox's pages deliver an app's events this way when its push method is Stream
-(``deliver``): the web process opens a relay WebSocket to the Stream server (``RELAY_PATH``,
-with a ticket of its own), sends the message and waits for the acknowledgement, which the server
-relays from one connected client (DingTalk delivers each event to one of an app's connections).
+The sandbox's pages deliver an app's events, and card clicks (``callback_message``, the
+callback topic ``/v1.0/card/instances/callback``, answered with ``{"response": ...}`` in the
+acknowledgement's data), this way when its push method is Stream (``deliver``): the web process
+opens a relay WebSocket to the Stream server (``RELAY_PATH``, with a ticket of its own), sends
+the message and waits for the acknowledgement, which the server relays from one connected
+client (DingTalk delivers each event to one of an app's connections).
 """
 
 from __future__ import annotations
@@ -116,6 +118,8 @@ class StreamAnswer:
     code: int | None = None
     message: str = ""
     error: str = ""
+    # The acknowledgement's data (JSON text): a callback's answer, ``{"response": ...}``.
+    data: str = ""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
@@ -123,7 +127,12 @@ class StreamAnswer:
     @classmethod
     def from_json(cls, text: str | bytes) -> StreamAnswer:
         fields = json.loads(text)
-        return cls(fields.get("code"), fields.get("message") or "", fields.get("error") or "")
+        return cls(
+            fields.get("code"),
+            fields.get("message") or "",
+            fields.get("error") or "",
+            fields.get("data") or "",
+        )
 
     @property
     def ok(self) -> bool:
@@ -151,6 +160,20 @@ def event_message(app: SandboxApp, event: dict[str, Any]) -> dict[str, Any]:
     }
     data = {key: value for key, value in event.items() if key not in envelope}
     return {"specVersion": "1.0", "type": "EVENT", "headers": headers, "data": json.dumps(data)}
+
+
+def callback_message(app: SandboxApp, topic: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A callback (``type`` CALLBACK) of ``topic`` as DingTalk sends it over the Stream: a
+    card click's fields, as its HTTP callback has them, in ``data``."""
+    headers = {
+        "appId": app.client_id,
+        "connectionId": "",
+        "contentType": "application/json",
+        "messageId": uuid.uuid4().hex,
+        "time": str(int(time.time() * 1000)),
+        "topic": topic,
+    }
+    return {"specVersion": "1.0", "type": "CALLBACK", "headers": headers, "data": json.dumps(data)}
 
 
 def deliver(app: SandboxApp, message: dict[str, Any]) -> StreamAnswer:

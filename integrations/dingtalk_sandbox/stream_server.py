@@ -139,7 +139,8 @@ class StreamServer:
         finally:
             self.waiting.pop(message_id, None)
         code = ack.get("code") if isinstance(ack.get("code"), int) else None
-        return StreamAnswer(code, str(ack.get("message") or "")[:200])
+        data = ack.get("data") if isinstance(ack.get("data"), str) else ""
+        return StreamAnswer(code, str(ack.get("message") or "")[:200], data=data[:10_000])
 
     # --- Running ------------------------------------------------------------------------------
 

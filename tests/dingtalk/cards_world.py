@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 
 from integrations.dingtalk import setup_check
-from integrations.dingtalk.models import DingTalkApp, DingTalkGroup, DingTalkIdentity
+from integrations.dingtalk.models import DingTalkAccount, DingTalkApp, DingTalkGroup
 from integrations.dingtalk_sandbox.management.commands import dingtalk_sandbox_seed
 from integrations.dingtalk_sandbox.models import SandboxApp, SandboxCard, SandboxGroup
 from tests.factories import ChannelFactory, EscalationRuleFactory, UserFactory
@@ -67,9 +67,7 @@ def build_world() -> World:
     users = {}
     for name in PEOPLE:
         users[name] = UserFactory(username=name, first_name=name.title())
-        DingTalkIdentity.objects.create(
-            app=app, user=users[name], dingtalk_user_id=user_id_of(name)
-        )
+        DingTalkAccount.objects.create(app=app, user=users[name], dingtalk_user_id=user_id_of(name))
     channel = ChannelFactory(name="Databases")
     channel.members.add(*users.values())
     channel.escalation_rules.all().delete()

@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.dingtalk.models import (
+    DingTalkAccount,
     DingTalkCardDelivery,
-    DingTalkIdentity,
     DingTalkSentCard,
 )
 from oncall.models import Incident
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 def clicked(app):
     """Alice's card of an incident of her channel, sent through ``app``."""
     alice = UserFactory(username="alice", first_name="Alice")
-    DingTalkIdentity.objects.create(app=app, user=alice, dingtalk_user_id="staff-alice")
+    DingTalkAccount.objects.create(app=app, user=alice, dingtalk_user_id="staff-alice")
     channel = ChannelFactory()
     channel.members.add(alice)
     incident = IncidentFactory(channel=channel)

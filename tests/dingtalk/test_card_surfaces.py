@@ -1,6 +1,7 @@
-"""Where DingTalk's cards show beside Feishu's: the escalation rule's DingTalk app and groups in
-the REST API (a group whose cool app was uninstalled is a problem of the rule), the API budget
-on the app's admin page and in the API, and people's DingTalk userIds in the admin."""
+"""Where DingTalk's cards show beside Feishu's: the escalation rule's DingTalk app and groups
+in the REST API (a group whose cool app was uninstalled is a problem of the rule), the API
+budget on the app's admin page and in the API, and people's DingTalk userIds in the linked
+accounts' admin."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from integrations.dingtalk import budget
+from integrations.dingtalk.cards import delivery
 from integrations.dingtalk.models import (
+    DingTalkAccount,
     DingTalkApiUsage,
     DingTalkCardDelivery,
     DingTalkGroup,
-    DingTalkIdentity,
 )
 from integrations.dingtalk.platform import DingTalkPlatform
 from tests.dingtalk.factories import DingTalkAppFactory, DingTalkGroupFactory
@@ -112,13 +114,52 @@ def test_the_meter_holds_the_editions_calls_a_second():
     assert slept == [pytest.approx(0.75)]
 
 
-def test_admins_set_peoples_dingtalk_user_ids(admin_client):
+def test_admins_enter_a_person_by_dingtalk_user_id(admin_client):
     app = DingTalkAppFactory()
     alice = UserFactory(username="alice")
     form = {"app": app.pk, "user": alice.pk, "dingtalk_user_id": "staff-alice"}
-    response = admin_client.post(reverse("admin:dingtalk_dingtalkidentity_add"), form)
+    response = admin_client.post(reverse("admin:dingtalk_dingtalkaccount_add"), form)
     assert response.status_code == 302
-    assert DingTalkIdentity.objects.get().dingtalk_user_id == "staff-alice"
+    account = DingTalkAccount.objects.get()
+    assert (account.user, account.dingtalk_user_id, account.union_id) == (alice, "staff-alice", "")
+
+
+def test_admins_correct_a_linked_persons_user_id_but_not_what_sign_in_said(admin_client):
+    app = DingTalkAppFactory()
+    alice = UserFactory(username="alice")
+    account = DingTalkAccount.objects.create(app=app, user=alice, union_id="u-alice", name="A")
+    url = reverse("admin:dingtalk_dingtalkaccount_change", args=[account.pk])
+    form = {"dingtalk_user_id": "staff-alice", "union_id": "forged", "name": "Mallory"}
+    response = admin_client.post(url, form)
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert (account.dingtalk_user_id, account.union_id, account.name) == (
+        "staff-alice",
+        "u-alice",
+        "A",
+    )
+
+
+def test_a_user_id_names_one_person_in_an_app(admin_client):
+    app = DingTalkAppFactory()
+    DingTalkAccount.objects.create(app=app, user=UserFactory(), dingtalk_user_id="staff-alice")
+    form = {"app": app.pk, "user": UserFactory().pk, "dingtalk_user_id": "staff-alice"}
+    response = admin_client.post(reverse("admin:dingtalk_dingtalkaccount_add"), form)
+    assert response.status_code == 200  # the form again, with the reason
+    assert DingTalkAccount.objects.count() == 1
+
+
+def test_a_person_linked_without_a_user_id_is_not_sent_a_card():
+    app = DingTalkAppFactory()
+    alice = UserFactory(username="alice", first_name="Alice")
+    DingTalkAccount.objects.create(app=app, user=alice, union_id="u-alice")  # no userid found
+    incident = IncidentFactory()
+
+    notified = delivery.notify(incident, app, [alice], [])
+
+    assert notified.delivery_ids == []
+    assert notified.unreachable == ["Alice"]
+    assert DingTalkCardDelivery.objects.get().state == DingTalkCardDelivery.State.NOT_LINKED
 
 
 def test_a_rule_that_does_not_use_dingtalk_reports_nobody_unreachable_there():

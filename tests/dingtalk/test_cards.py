@@ -9,12 +9,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from integrations.dingtalk import budget
+from integrations.dingtalk import budget, escalation_targets
 from integrations.dingtalk.cards import delivery
 from integrations.dingtalk.cards.render import SEVERITY_COLOURS, STATE_COLOURS, incident_card
 from integrations.dingtalk.models import (
+    DingTalkAccount,
     DingTalkApiUsage,
     DingTalkCardDelivery,
     DingTalkGroup,
@@ -134,6 +135,27 @@ def test_a_spent_budget_refuses_the_call_and_says_so_on_the_timeline(world):
     assert "10,000" in failed.message
     assert DingTalkApiUsage.objects.get(app=world.app, month=month).calls == 10_001
     assert budget.usage(world.app).level == "spent"
+
+
+def test_a_person_without_a_linked_account_is_app_not_linked_on_the_timeline(world):
+    DingTalkAccount.objects.filter(user=world.users["bob"]).delete()
+    escalation_targets.choose_app(world.rule, world.app)  # the rule uses DingTalk
+    incident = IncidentFactory(channel=world.channel)
+
+    report = notify(world, level_with(world, "alice", "bob"), incident, "alice", "bob")
+
+    assert report.unreachable == ["Bob"]
+    assert cards_to("bob") == []
+    row = DingTalkCardDelivery.objects.get(user=world.users["bob"])
+    assert row.state == DingTalkCardDelivery.State.NOT_LINKED
+    entry = incident.timeline.get(kind=TimelineEntry.Kind.DELIVERY_FAILED)
+    link_url = world.app.link_url
+    assert link_url.endswith(reverse("dingtalk:link", args=[world.app.public_id]))
+    assert entry.message.startswith("App not linked: Bob has no linked DingTalk account")
+    assert link_url in entry.message
+    with translation.override("zh-hans"):
+        assert entry.text.startswith("应用未关联：Bob 在")  # noqa: RUF001
+        assert link_url in entry.text
 
 
 def test_an_uninstalled_group_is_a_broken_target(world):

@@ -125,6 +125,27 @@ def test_a_signed_in_person_is_linked_at_once(client, app, alice, console_user):
     assert DingTalkAccount.objects.get().user == console_user
 
 
+def test_someone_an_admin_entered_by_userid_signs_in_into_the_same_account(
+    client, app, alice, console_user
+):
+    DingTalkAccount.objects.create(user=console_user, app=app, dingtalk_user_id=alice.user_id)
+    other = get_user_model().objects.create_user("bob", "bob@example.com", "pw")
+    DingTalkAccount.objects.create(user=other, app=app, dingtalk_user_id="staff-bob")
+
+    # The entered accounts have no unionId yet: a first sign-in signs nobody in by it.
+    callback = sign_in_at_dingtalk(client, to_dingtalk(client, app), alice)
+    response = client.get(path_of(callback))
+    assert "_auth_user_id" not in client.session
+    client.force_login(console_user)
+    link = client.get(reverse("dingtalk:link", args=[app.public_id]), {"next": DEEP_LINK})
+    callback = sign_in_at_dingtalk(client, link["Location"], alice)
+    assert client.get(path_of(callback))["Location"] == DEEP_LINK
+
+    account = DingTalkAccount.objects.get(user=console_user)
+    assert (account.union_id, account.dingtalk_user_id) == (alice.union_id, alice.user_id)
+    assert response.status_code == 302  # to the console's sign-in, to link afterwards
+
+
 def test_a_next_pointing_elsewhere_lands_home(client, app, alice, console_user):
     DingTalkAccount.objects.create(user=console_user, app=app, union_id=alice.union_id)
     callback = sign_in_at_dingtalk(client, to_dingtalk(client, app, "https://evil.example/"), alice)

@@ -24,11 +24,15 @@ from websockets.sync.client import connect
 from integrations.dingtalk.client import errors
 from integrations.dingtalk.client.open_api import AppCredentials, DingTalkClient
 from integrations.dingtalk.models import DingTalkApp, DingTalkGroup, EventMode
+from integrations.dingtalk.platform import DingTalkPlatform
 from integrations.dingtalk.stream.connection import AppStreamClient
 from integrations.dingtalk.stream.supervisor import Supervisor
-from integrations.dingtalk_sandbox import push, stream, stream_server
+from integrations.dingtalk_sandbox import card_clicks, push, stream, stream_server
 from integrations.dingtalk_sandbox.management.commands import dingtalk_sandbox_seed
-from integrations.dingtalk_sandbox.models import PushRecord, SandboxApp, SandboxGroup
+from integrations.dingtalk_sandbox.models import PushRecord, SandboxApp, SandboxCard, SandboxGroup
+from oncall.models import EscalationLevel, Incident, TimelineEntry
+from tests.dingtalk.cards_world import cards_to, shows, user_id_of
+from tests.factories import IncidentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -225,6 +229,72 @@ def test_the_supervisor_follows_the_apps_push_method(live, server, sandbox_app, 
         wait_for(lambda: server.connected(app.client_id) == 1, "Stream mode connects")
         DingTalkApp.objects.filter(pk=app.pk).update(event_mode=EventMode.HTTP)
         wait_for(lambda: server.connected(app.client_id) == 0, "HTTP push disconnects")
+
+
+# --- Card clicks by Stream ---------------------------------------------------------------------
+
+
+def stream_mode(world) -> None:
+    SandboxApp.objects.filter(pk=world.sandbox_app.pk).update(stream_mode=True)
+    DingTalkApp.objects.filter(pk=world.app.pk).update(event_mode=EventMode.STREAM)
+
+
+def card_for(world, name: str) -> tuple[Incident, SandboxCard]:
+    incident = IncidentFactory(channel=world.channel, severity="warning")
+    level = EscalationLevel.objects.create(rule=world.rule, position=1, escalate_after_minutes=5)
+    level.users.add(world.users[name])
+    DingTalkPlatform().notify(incident, world.rule, level, [world.users[name]])
+    (card,) = cards_to(name)
+    return incident, card
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_card_click_by_stream_claims_the_incident(server, world):
+    stream_mode(world)
+    incident, card = card_for(world, "bob")
+    with running(AppStreamClient(world.app).start):
+        wait_for(lambda: server.connected(world.app.client_id) == 1, "the console connects")
+        record = card_clicks.click(card, user_id_of("bob"), "claim")
+    assert (record.ok, record.outcome) == (True, "Claimed by you.")
+    assert record.url.endswith(stream.CLIENT_PATH)  # by the Stream, not the callback URL
+    incident.refresh_from_db()
+    assert incident.claimed_by == world.users["bob"]
+    assert incident.timeline.get(kind=TimelineEntry.Kind.CLAIMED).source == "dingtalk"
+    card.refresh_from_db()
+    assert shows(card, "Claimed by Bob")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_click_by_stream_is_acted_on_once_and_only_for_linked_people(server, world):
+    stream_mode(world)
+    incident, card = card_for(world, "bob")
+    claim = card_clicks.click_payload(card, user_id_of("bob"), "claim")
+    message = stream.callback_message(world.sandbox_app, card_clicks.STREAM_TOPIC, claim)
+    stranger = card_clicks.click_payload(card, "staff-stranger", "close")
+    with running(AppStreamClient(world.app).start):
+        wait_for(lambda: server.connected(world.app.client_id) == 1, "the console connects")
+        first = stream.deliver(world.sandbox_app, message)
+        again = stream.deliver(world.sandbox_app, message)  # DingTalk delivering it again
+        unknown = stream.deliver(
+            world.sandbox_app,
+            stream.callback_message(world.sandbox_app, card_clicks.STREAM_TOPIC, stranger),
+        )
+        malformed = stream.deliver(
+            world.sandbox_app,
+            stream.callback_message(world.sandbox_app, card_clicks.STREAM_TOPIC, {"userId": "x"}),
+        )
+    assert card_clicks.judge_stream(first) == (True, "Claimed by you.")
+    assert card_clicks.judge_stream(again) == (
+        True,
+        "This click was received before; it was acted on once.",
+    )
+    ok, said = card_clicks.judge_stream(unknown)
+    assert ok
+    assert "not linked" in said
+    assert malformed.code == 400
+    incident.refresh_from_db()
+    assert incident.status == Incident.Status.ACKNOWLEDGED
+    assert incident.timeline.filter(kind=TimelineEntry.Kind.CLAIMED).count() == 1
 
 
 # --- The sandbox's pages ------------------------------------------------------------------------

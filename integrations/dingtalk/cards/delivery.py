@@ -2,8 +2,9 @@
 
 * ``notify(incident, app, users, groups)`` is what escalation calls: one more notification per
   recipient (a ``DingTalkCardDelivery`` row each), the sending handed to a task after commit.
-  A person without a DingTalk userId in the app's organisation, or a group whose cool app was
-  uninstalled, is recorded on the timeline instead.
+  A person without a linked DingTalk account in the app ("app not linked", with the app's
+  sign-in to link it), linked without a userid, or a group whose cool app was uninstalled, is
+  recorded on the timeline instead.
 * ``send(delivery_id)`` sends what was asked for: the current card, once, however many
   notifications were asked since the last send. The card's id (DingTalk's outTrackId,
   ``cardBizId``) is ``oncall-<delivery>-<n>``, ``n`` the notification it answers: DingTalk
@@ -45,9 +46,11 @@ from integrations.dingtalk.models import (
     DingTalkGroup,
     DingTalkSentCard,
 )
+from integrations.dingtalk.timeline_words import dingtalk_phrase
 from oncall import platforms
 from oncall.models import Incident, TimelineEntry
 from oncall.timeline import Actor, build, display_name, record, record_many
+from oncall.timeline_messages import Phrase
 
 logger = logging.getLogger(__name__)
 
@@ -99,28 +102,25 @@ def notify(
 ) -> Notified:
     """One more notification of ``incident`` for each recipient; sends after commit."""
     users, groups = list(users), list(groups)
-    reachable = escalation_targets.user_ids(app, users)
+    linked = escalation_targets.linked_user_ids(app, users)
     rows = _request(incident, app, users, groups)
     to_send: list[int] = []
     unreachable: list[str] = []
-    refused: list[tuple[DingTalkCardDelivery, State, str]] = []
+    refused: list[tuple[DingTalkCardDelivery, State, Phrase]] = []
     for user in users:
         delivery = rows[("user", user.pk)]
-        if user.pk in reachable:
+        if linked.get(user.pk):
             to_send.append(delivery.pk)
         else:
             unreachable.append(platforms.person_name(user))
-            refused.append((delivery, State.NOT_LINKED, _not_linked_message(user, app)))
+            refused.append((delivery, State.NOT_LINKED, unlinked_phrase(user, app, linked)))
     for group in groups:
         delivery = rows[("group", group.pk)]
         if group.usable:
             to_send.append(delivery.pk)
         else:
             unreachable.append(str(group))
-            message = (
-                f"Not sent to the DingTalk group {group}: the cool app was uninstalled there; "
-                "install it in the group again."
-            )
+            message = dingtalk_phrase("dingtalk.group_uninstalled", group=str(group))
             refused.append((delivery, State.GROUP_UNINSTALLED, message))
     _refuse(incident, refused)
     if to_send:
@@ -148,7 +148,7 @@ def _request(
     return rows
 
 
-def _refuse(incident: Incident, refused: list[tuple[DingTalkCardDelivery, State, str]]) -> None:
+def _refuse(incident: Incident, refused: list[tuple[DingTalkCardDelivery, State, Phrase]]) -> None:
     """Record why recipients get nothing; on the timeline once per change of reason."""
     if not refused:
         return
@@ -158,7 +158,8 @@ def _refuse(incident: Incident, refused: list[tuple[DingTalkCardDelivery, State,
         if delivery.state != state
     ]
     for delivery, state, message in refused:
-        delivery.state, delivery.last_error = state, message
+        delivery.state = state
+        delivery.last_error = message.in_language("en")  # the admin's column, as stored text
     DingTalkCardDelivery.objects.bulk_update(
         [delivery for delivery, _, _ in refused], ["state", "last_error"]
     )
@@ -167,11 +168,12 @@ def _refuse(incident: Incident, refused: list[tuple[DingTalkCardDelivery, State,
         platforms.notifications_failed(PLATFORM_NAME, state.value, count)
 
 
-def _not_linked_message(user: Any, app: DingTalkApp) -> str:
-    return (
-        f"App not linked: {display_name(user)} has no DingTalk account in {app}. They should "
-        f"open the app once from the DingTalk workbench ({app.homepage_url}) to link it."
-    )
+def unlinked_phrase(user: Any, app: DingTalkApp, linked: dict[int, str]) -> Phrase:
+    """Why ``user`` gets no one-to-one card from ``app``: no linked account ("app not linked",
+    with the app's sign-in to link it), or one without a userid. ``linked``: the people's
+    ``escalation_targets.linked_user_ids``."""
+    kind = "dingtalk.no_user_id" if user.pk in linked else "dingtalk.not_linked"
+    return dingtalk_phrase(kind, person=display_name(user), app=str(app), url=app.link_url)
 
 
 def _enqueue_sends(delivery_ids: list[int]) -> None:
@@ -229,9 +231,11 @@ def _post(delivery: DingTalkCardDelivery, number: int, card: dict, client: DingT
             track, card, open_conversation_id=delivery.group.open_conversation_id, **common
         )
         return
-    user_id = escalation_targets.user_ids(app, [delivery.user]).get(delivery.user_id)
-    if user_id is None:
-        raise errors.PermanentError(_not_linked_message(delivery.user, app))
+    linked = escalation_targets.linked_user_ids(app, [delivery.user])
+    user_id = linked.get(delivery.user_id)
+    if not user_id:  # unlinked since the notification was asked for
+        reason = unlinked_phrase(delivery.user, app, linked).in_language("en")
+        raise errors.PermanentError(reason)
     client.send_card(track, card, user_id=user_id, **common)
 
 
@@ -306,8 +310,13 @@ def _permanent_failure(
     delivery: DingTalkCardDelivery, exc: errors.DingTalkError, after: int = 0
 ) -> None:
     state = State.BUDGET_SPENT if isinstance(exc, errors.QuotaExhausted) else State.FAILED
-    tries = f" after {after} attempts" if after else ""
-    message = f"DingTalk card not delivered to {delivery.recipient_name}{tries}: {exc}"
+    recipient, error = delivery.recipient_name, str(exc)
+    if after:
+        message = dingtalk_phrase(
+            "dingtalk.not_delivered_after", recipient=recipient, attempts=after, error=error
+        )
+    else:
+        message = dingtalk_phrase("dingtalk.not_delivered", recipient=recipient, error=error)
     with transaction.atomic():
         DingTalkCardDelivery.objects.filter(pk=delivery.pk).update(
             state=state, last_error=str(exc), sent=delivery.requested

@@ -8,11 +8,12 @@ with the app's event subscription keys, as its event pushes are (``push.open_sea
 signature first, then the timestamp's window, then the aes_key and the Client ID), and refuses
 a second copy of a signed request (a replay) with 409.
 
-Nothing in the click is trusted: the incident is the one of the card the console sent with
-that id (``DingTalkSentCard``), the clicker is looked up by userId among the app's people, and
-the lifecycle service checks what that person may do. The answer is 200 with a toast in words
-(``{"toast": {"type", "content"}}``) within DingTalk's 3 s; every copy of the card, the clicked
-one too, is updated by the change's announcement (``delivery.follow_change``).
+Nothing in the click is trusted: the incident is the one of the card the console sent with that
+id (``DingTalkSentCard``), the clicker is looked up by userId among the app's linked accounts
+(``DingTalkAccount``), and the lifecycle service checks what that person may do. The answer is
+200 with a toast in words (``{"toast": {"type", "content"}}``) within DingTalk's 3 s; every
+copy of the card, the clicked one too, is updated by the change's announcement
+(``delivery.follow_change``).
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ from django.views.decorators.csrf import csrf_exempt
 from integrations.dingtalk import PLATFORM_NAME
 from integrations.dingtalk.inbound.push import Refused, open_sealed
 from integrations.dingtalk.models import (
+    DingTalkAccount,
     DingTalkApp,
-    DingTalkIdentity,
     DingTalkSentCard,
     EventReceipt,
 )
@@ -70,16 +71,16 @@ def card_callback(request: HttpRequest, public_id: UUID) -> JsonResponse:
         return _refusal(413, "too_large", "The body is too large for a card callback.")
     try:
         sealed = open_sealed(app, request.GET, body)
-        track_id, user_id, action = _click(sealed.payload)
+        track_id, user_id, action = click_of(sealed.payload)
     except Refused as refused:
         logger.warning("DingTalk app %s: card callback refused: %s", app.pk, refused.reason)
         return _refusal(refused.status, refused.code, refused.reason)
     if not EventReceipt.objects.record_first(app, sealed.request_key, "card_callback"):
         return _refusal(409, "replayed", "This signed request was received before (a replay).")
-    return _perform(app, track_id, user_id, action)
+    return perform(app, track_id, user_id, action)
 
 
-def _click(payload: dict[str, Any]) -> tuple[str, str, str]:
+def click_of(payload: dict[str, Any]) -> tuple[str, str, str]:
     """(outTrackId, userId, the button's action) of a click; ``Refused`` 400 without them."""
     track_id, user_id, content = (payload.get(k) for k in ("outTrackId", "userId", "content"))
     if not isinstance(track_id, str) or not track_id or not isinstance(user_id, str):
@@ -94,7 +95,8 @@ def _click(payload: dict[str, Any]) -> tuple[str, str, str]:
     return track_id, user_id, action_ids[0]
 
 
-def _perform(app: DingTalkApp, track_id: str, user_id: str, action: str) -> JsonResponse:
+def perform(app: DingTalkApp, track_id: str, user_id: str, action: str) -> JsonResponse:
+    """Apply a verified click (by HTTP, or by Stream: ``stream.card_clicks``) as its clicker."""
     name, _, option = action.partition(":")
     copy = (
         DingTalkSentCard.objects.filter(out_track_id=track_id, delivery__app=app)
@@ -103,18 +105,19 @@ def _perform(app: DingTalkApp, track_id: str, user_id: str, action: str) -> Json
     )
     if copy is None or name not in ACTIONS:
         return _toast("warning", "This card is not one the console can act on.", name, "gone")
-    identity = (
-        DingTalkIdentity.objects.filter(app=app, dingtalk_user_id=user_id)
+    account = (
+        DingTalkAccount.objects.filter(app=app, dingtalk_user_id=user_id)
+        .exclude(dingtalk_user_id="")
         .select_related("user")
         .first()
     )
-    if identity is None or not identity.user.is_active:
+    if account is None or not account.user.is_active:
         words = (
             f"Your DingTalk account is not linked to the console: open {app.name} once from "
             f"the DingTalk workbench ({app.homepage_url}) to link it."
         )
         return _toast("warning", words, name, "not_linked")
-    actor = Actor(identity.user, PLATFORM_NAME, {"app": str(app.public_id), "card": track_id})
+    actor = Actor(account.user, PLATFORM_NAME, {"app": str(app.public_id), "card": track_id})
     return _transition(copy.delivery.incident_id, actor, name, option)
 
 

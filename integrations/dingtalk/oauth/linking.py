@@ -38,6 +38,10 @@ def safe_next(value: str | None, default: str) -> str:
 
 
 def linked_account(app: DingTalkApp, union_id: str) -> DingTalkAccount | None:
+    """Whose account ``union_id`` is in ``app``. A blank unionId is nobody's: accounts an admin
+    entered by userid have a blank one until their person signs in."""
+    if not union_id:
+        return None
     return DingTalkAccount.objects.select_related("user").filter(app=app, union_id=union_id).first()
 
 

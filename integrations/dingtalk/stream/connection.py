@@ -12,23 +12,26 @@ live on one host.
 Events are handed to ``stream.events.accept`` in a worker thread (``sync_to_async``), and
 acknowledged with the SDK's codes: 200 when the console has it (acted on, a
 repeat, stale, or a type it does not handle: DingTalk must stop re-delivering those), 400 for an
-event it cannot use.
+event it cannot use. Card clicks (the callback topic ``/v1.0/card/instances/callback``) go to
+``stream.card_clicks.accept`` the same way, their toast returned as the callback's response.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from typing import Any
 
 import dingtalk_stream
 from asgiref.sync import sync_to_async
-from dingtalk_stream import AckMessage, DingTalkStreamClient, EventMessage
+from dingtalk_stream import AckMessage, CallbackMessage, DingTalkStreamClient, EventMessage
 from django.db import connections
 
 from integrations.dingtalk.client import errors
 from integrations.dingtalk.models import DingTalkApp
-from integrations.dingtalk.stream import events
+from integrations.dingtalk.stream import card_clicks, events
+from integrations.dingtalk.stream.card_clicks import StreamClick
 from integrations.dingtalk.stream.events import Outcome, StreamEvent
 
 logger = logging.getLogger(__name__)
@@ -79,6 +82,45 @@ def stream_event(event: EventMessage) -> StreamEvent:
     )
 
 
+def _click_in_django(app_pk: int, click: StreamClick) -> tuple[bool, dict]:
+    try:
+        return card_clicks.accept(app_pk, click)
+    finally:
+        connections.close_all()
+
+
+class ConsoleCardClickHandler(dingtalk_stream.CallbackHandler):
+    """Card clicks (``card_clicks.TOPIC``) to the HTTP card callback's handler; the answer
+    (a toast) goes back as the callback's response."""
+
+    def __init__(self, app_pk: int):
+        super().__init__()
+        self.app_pk = app_pk
+
+    async def process(self, message: CallbackMessage) -> tuple[int, dict]:
+        accept = sync_to_async(_click_in_django, thread_sensitive=False)
+        usable, answer = await accept(self.app_pk, stream_click(message))
+        return (AckMessage.STATUS_OK if usable else AckMessage.STATUS_BAD_REQUEST), answer
+
+
+def stream_click(message: CallbackMessage) -> StreamClick:
+    data: Any = message.data
+    if isinstance(data, str | bytes):
+        try:
+            data = json.loads(data)
+        except ValueError:
+            data = {}
+    try:
+        sent_ms = int(message.headers.time) if message.headers.time else None
+    except (TypeError, ValueError):
+        sent_ms = None
+    return StreamClick(
+        message_id=str(message.headers.message_id or ""),
+        sent_ms=sent_ms,
+        data=data if isinstance(data, dict) else {},
+    )
+
+
 class AppStreamClient(DingTalkStreamClient):
     """The SDK's client for one console app, its connection opened through the console's
     client (see the module's docstring)."""
@@ -89,6 +131,7 @@ class AppStreamClient(DingTalkStreamClient):
         self.app_pk = app.pk
         self.api = app.client()
         self.register_all_event_handler(ConsoleEventHandler(app.pk))
+        self.register_callback_handler(card_clicks.TOPIC, ConsoleCardClickHandler(app.pk))
 
     def open_connection(self) -> dict[str, Any] | None:
         """``{"endpoint", "ticket"}``, or None (the SDK then waits and asks again)."""

@@ -56,7 +56,7 @@ def accept(app_pk: int, event: StreamEvent, *, now: float | None = None) -> str:
         return Outcome.UNKNOWN_APP
     if not event.event_id or not event.event_type:
         return Outcome.MALFORMED
-    if _stale(event.born_ms, time.time() if now is None else now):
+    if is_stale(event.born_ms, time.time() if now is None else now):
         logger.warning(
             "DingTalk app %s: a stale %s event by Stream; ignored", app.pk, event.event_type
         )
@@ -68,7 +68,7 @@ def accept(app_pk: int, event: StreamEvent, *, now: float | None = None) -> str:
         return Outcome.MALFORMED
 
 
-def _stale(born_ms: int | None, now: float) -> bool:
+def is_stale(born_ms: int | None, now: float) -> bool:
     return born_ms is not None and now - born_ms / 1000 > settings.DINGTALK_EVENT_MAX_SKEW_SECONDS
 
 
