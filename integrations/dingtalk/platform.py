@@ -203,7 +203,8 @@ class DingTalkPlatform(PlatformBase):
     def linked_people(self) -> QuerySet:
         from integrations.dingtalk.models import DingTalkAccount
 
-        return DingTalkAccount.objects.values("user_id")
+        # A link without a userid reaches nobody (one-to-one cards need it): not linked yet.
+        return DingTalkAccount.objects.exclude(dingtalk_user_id="").values("user_id")
 
     def periodic_tasks(self) -> dict[str, dict[str, Any]]:
         return {
