@@ -14,6 +14,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
 
 from oncall.admin.shared import AdminMedia
 from oncall.models import ShiftSwap
@@ -44,7 +45,7 @@ class ShiftSwapAdmin(admin.ModelAdmin):
     readonly_fields = fields
     Media = AdminMedia
 
-    @admin.display(description="override")
+    @admin.display(description=_("override"))
     def override_link(self, swap: ShiftSwap) -> SafeString | str:
         if swap.override_id is None:
             return "—"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext
 
 
 class AdminMedia:
@@ -22,12 +23,13 @@ def copy_field(element_id: str, value: str) -> SafeString:
     URL can be read before it is copied."""
     return format_html(
         '<span class="copy-field"><input id="{}" type="text" readonly value="{}" size="{}" '
-        'aria-label="URL"><button type="button" class="button" data-copy-target="{}">Copy'
+        'aria-label="URL"><button type="button" class="button" data-copy-target="{}">{}'
         "</button></span>",
         element_id,
         value,
         len(value) + 2,
         element_id,
+        gettext("Copy"),
     )
 
 
@@ -37,11 +39,12 @@ def copy_block(element_id: str, text: str) -> SafeString:
     return format_html(
         '<span class="copy-field copy-block"><textarea id="{}" readonly rows="{}" cols="80" '
         'aria-label="snippet">{}</textarea><button type="button" class="button" '
-        'data-copy-target="{}">Copy</button></span>',
+        'data-copy-target="{}">{}</button></span>',
         element_id,
         rows,
         text,
         element_id,
+        gettext("Copy"),
     )
 
 

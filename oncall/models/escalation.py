@@ -115,20 +115,28 @@ class EscalationRule(models.Model):
         CLAIMED = "claimed", _("the incident is claimed")
         CLOSED = "closed", _("the incident is closed")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
+    )
     channel = models.ForeignKey(
-        "oncall.Channel", on_delete=models.CASCADE, related_name="escalation_rules"
+        "oncall.Channel",
+        on_delete=models.CASCADE,
+        related_name="escalation_rules",
+        verbose_name=_("channel"),
     )
     position = models.PositiveIntegerField(
-        default=0, help_text=_("Rules are tried in this order; the first that matches wins.")
+        default=0,
+        help_text=_("Rules are tried in this order; the first that matches wins."),
+        verbose_name=_("position"),
     )
-    name = models.CharField(max_length=120)
-    enabled = models.BooleanField(default=True)
+    name = models.CharField(max_length=120, verbose_name=_("name"))
+    enabled = models.BooleanField(default=True, verbose_name=_("enabled"))
     severities = models.JSONField(
         default=list,
         blank=True,
         validators=[validate_severities],
         help_text=_('Only incidents of these severities, e.g. ["critical"]. Empty: any.'),
+        verbose_name=_("severities"),
     )
     matchers = models.JSONField(
         default=list,
@@ -139,6 +147,7 @@ class EscalationRule(models.Model):
             '[{"key": "labels.env", "op": "eq", "value": "prod"}]. Ops: eq, neq, re, nre, '
             "exists, absent. Keys: labels.<name>, title, description, severity, alert_key."
         ),
+        verbose_name=_("matchers"),
     )
     days = models.JSONField(
         default=list,
@@ -148,30 +157,38 @@ class EscalationRule(models.Model):
             "Days of the week, 0 = Monday ... 6 = Sunday, on which the time window starts. "
             "Empty: every day."
         ),
+        verbose_name=_("days"),
     )
     start_time = models.TimeField(
-        null=True, blank=True, help_text=_("Leave start and end empty for all day.")
+        null=True,
+        blank=True,
+        help_text=_("Leave start and end empty for all day."),
+        verbose_name=_("start time"),
     )
     end_time = models.TimeField(
         null=True,
         blank=True,
         help_text=_("Excluded. An end before the start crosses midnight, e.g. 22:00-06:00."),
+        verbose_name=_("end time"),
     )
     timezone = models.CharField(
         max_length=64,
         default=default_time_zone,
         validators=[validate_time_zone],
         help_text=_("The time zone of the days and times, e.g. Asia/Shanghai."),
+        verbose_name=_("timezone"),
     )
     stop_when = models.CharField(
         max_length=16,
         choices=StopWhen.choices,
         default=StopWhen.CLAIMED,
         help_text=_("Stop escalating to the next level when..."),
+        verbose_name=_("stop when"),
     )
     repeat_rule_times = models.PositiveIntegerField(
         default=0,
         help_text=_("After the last level, run the rule again from its first level this often."),
+        verbose_name=_("repeat rule times"),
     )
     notification_template = models.ForeignKey(
         "oncall.NotificationTemplate",
@@ -180,10 +197,13 @@ class EscalationRule(models.Model):
         on_delete=models.SET_NULL,
         related_name="escalation_rules",
         help_text=_("Overrides the channel's template for incidents this rule escalates."),
+        verbose_name=_("notification template"),
     )
 
     class Meta:
         ordering = ["channel", "position", "id"]
+        verbose_name = _("escalation rule")
+        verbose_name_plural = _("escalation rules")
 
     def __str__(self) -> str:
         return f"{self.channel}: {self.name}"
@@ -264,13 +284,18 @@ class EscalationLevel(models.Model):
     """One step of a rule: whom to notify when it starts, how often to remind them, and when
     to move on to the next level."""
 
-    rule = models.ForeignKey(EscalationRule, on_delete=models.CASCADE, related_name="levels")
-    position = models.PositiveIntegerField(default=0, help_text=_("Levels run in this order."))
+    rule = models.ForeignKey(
+        EscalationRule, on_delete=models.CASCADE, related_name="levels", verbose_name=_("rule")
+    )
+    position = models.PositiveIntegerField(
+        default=0, help_text=_("Levels run in this order."), verbose_name=_("position")
+    )
     users = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
         related_name="escalation_levels",
         help_text=_("Notified through each chat platform, e.g. their linked Feishu account."),
+        verbose_name=_("users"),
     )
     schedules = models.ManyToManyField(
         "oncall.Schedule",
@@ -280,6 +305,7 @@ class EscalationLevel(models.Model):
             "Notify whoever is on call in each schedule when the level runs (the override "
             "when there is one), or the next person when nobody is."
         ),
+        verbose_name=_("schedules"),
     )
     notify_channel_members = models.BooleanField(
         default=False,
@@ -287,25 +313,31 @@ class EscalationLevel(models.Model):
             "Also notify every member of the channel, direct or through its teams, as they "
             "are when the level runs."
         ),
+        verbose_name=_("notify channel members"),
     )
     escalate_after_minutes = models.PositiveIntegerField(
         default=DEFAULT_ESCALATE_AFTER_MINUTES,
         validators=[MinValueValidator(1)],
         help_text=_("Move on to the next level after this many minutes unless stopped."),
+        verbose_name=_("escalate after minutes"),
     )
     repeat_every_minutes = models.PositiveIntegerField(
         null=True,
         blank=True,
         validators=[MinValueValidator(1)],
         help_text=_("Notify this level again every this many minutes. Empty: no repeat."),
+        verbose_name=_("repeat every minutes"),
     )
     repeat_times = models.PositiveIntegerField(
         default=0,
         help_text=_("How many times to repeat, within the level's time."),
+        verbose_name=_("repeat times"),
     )
 
     class Meta:
         ordering = ["rule", "position", "id"]
+        verbose_name = _("escalation level")
+        verbose_name_plural = _("escalation levels")
 
     def __str__(self) -> str:
         return f"{self.rule}: level {self.number}"
