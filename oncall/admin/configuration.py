@@ -17,6 +17,7 @@ from django.utils.formats import localize
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from oncall.admin.pipelines import (
@@ -92,9 +93,10 @@ class ChannelAdmin(admin.ModelAdmin):
         )
         add_url = reverse("admin:oncall_inhibitrule_add") + f"?channel={channel.pk}"
         return format_html(
-            '<ul>{}</ul><a href="{}">Add an inhibition rule</a>',
+            '<ul>{}</ul><a href="{}">{}</a>',
             items or format_html("<li>{}</li>", _("None.")),
             add_url,
+            _("Add an inhibition rule"),
         )
 
     @admin.display(description=_("escalation rules (first match wins)"))
@@ -117,9 +119,10 @@ class ChannelAdmin(admin.ModelAdmin):
         )
         add_url = reverse("admin:oncall_escalationrule_add") + f"?channel={channel.pk}"
         return format_html(
-            '<ol class="escalation-rules">{}</ol><a href="{}">Add a rule</a>',
+            '<ol class="escalation-rules">{}</ol><a href="{}">{}</a>',
             items or format_html("<li>{}</li>", _("None: nobody is notified.")),
             add_url,
+            _("Add a rule"),
         )
 
     @admin.display(description=_("members"))
@@ -340,7 +343,9 @@ class AlertSourceAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("routing"))
     def routing(self, source: AlertSource) -> str:
-        return f"private: {source.channel}" if source.channel_id else _("shared (routes)")
+        if source.channel_id:
+            return gettext("private: %(channel)s") % {"channel": source.channel}
+        return _("shared (routes)")
 
     @admin.display(description=_("push URL"))
     def push_url_field(self, source: AlertSource) -> SafeString | str:

@@ -37,7 +37,8 @@ def _time_zone_choices() -> list[tuple[str, str]]:
 
 
 def _model_help(field: str) -> str:
-    return str(EscalationRule._meta.get_field(field).help_text)
+    # The lazy text itself: str() here would fix it in the language of the import.
+    return EscalationRule._meta.get_field(field).help_text
 
 
 class EscalationRuleForm(forms.ModelForm):
@@ -47,6 +48,7 @@ class EscalationRuleForm(forms.ModelForm):
         choices=Severity.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
+        label=_("severities"),
         help_text=_("None ticked: any severity."),
     )
     days = forms.TypedMultipleChoiceField(
@@ -54,9 +56,12 @@ class EscalationRuleForm(forms.ModelForm):
         coerce=int,
         required=False,
         widget=forms.CheckboxSelectMultiple,
+        label=_("weekdays"),
         help_text=_("The days the window starts on. None ticked: every day."),
     )
-    timezone = forms.ChoiceField(choices=_time_zone_choices, help_text=_model_help("timezone"))
+    timezone = forms.ChoiceField(
+        choices=_time_zone_choices, label=_("timezone"), help_text=_model_help("timezone")
+    )
 
     class Meta:
         model = EscalationRule
@@ -120,10 +125,8 @@ class EscalationLevelForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # An ordering key, not the number people read ("Level 1" on the timeline, "level 1"
         # in the header above): levels are numbered from 1 in this order.
-        self.fields["position"].label = "Order"
-        self.fields[
-            "position"
-        ].help_text = (
+        self.fields["position"].label = _("Order")
+        self.fields["position"].help_text = _(
             "Levels run from the lowest to the highest, and are numbered 1, 2, … in that order."
         )
         if self.instance.pk:

@@ -75,7 +75,7 @@ class ShiftSwapInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
-    verbose_name_plural = "shift swaps (open, and of the last 30 days)"
+    verbose_name_plural = _("shift swaps (open, and of the last 30 days)")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ShiftSwap]:
         since = timezone.now() - timedelta(days=RECENT_DAYS)

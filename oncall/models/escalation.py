@@ -27,6 +27,8 @@ from django.db.models import Q
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone as django_timezone
+from django.utils.dates import WEEKDAYS_ABBR
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from oncall.events import Severity
@@ -38,7 +40,8 @@ from oncall.weekly import WeeklyWindow
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+# Django's own abbreviations, translated in its catalogs: 0 = Monday as in ``days``.
+DAY_NAMES = tuple(WEEKDAYS_ABBR[day] for day in range(7))
 DEFAULT_RULE_NAME = "Default"
 DEFAULT_ESCALATE_AFTER_MINUTES = 30
 
@@ -254,10 +257,10 @@ class EscalationRule(models.Model):
         window = self.describe_window()
         if window:
             parts.append(window)
-        return " · ".join(parts) or "any incident, any time"
+        return " · ".join(parts) or gettext("any incident, any time")
 
     def describe_window(self) -> str:
-        days = ", ".join(DAY_NAMES[d] for d in sorted(self.days)) if self.days else ""
+        days = ", ".join(str(DAY_NAMES[d]) for d in sorted(self.days)) if self.days else ""
         hours = ""
         if self.start_time is not None and self.end_time is not None:
             hours = f"{_hhmm(self.start_time)}-{_hhmm(self.end_time)}"

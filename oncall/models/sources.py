@@ -259,3 +259,6 @@ class InboundEvent(models.Model):
     @property
     def event_count(self) -> int:
         return len(self.events)
+
+    # The admin's column title for the property (Django reads it from the getter).
+    event_count.fget.short_description = _("event count")  # type: ignore[attr-defined]

@@ -34,6 +34,12 @@ from oncall.admin import AdminMedia, copy_field
 from oncall.timeline import display_name
 
 SECRET_FIELDS = ("app_secret", "verification_token", "encrypt_key")
+# The guide's 一、2 and 一、3: where the add form's and the credentials' values come from.
+WHERE_CREDENTIALS_ARE = _(
+    "Copy these from the Feishu developer console: Credentials & Basic Info "
+    "(凭证与基础信息: App ID, App Secret) and Events & Callbacks → Encryption "
+    "Strategy (事件与回调 → 加密策略: Verification Token, Encrypt Key)."
+)
 KEEP = _("Leave blank to keep the current value.")
 
 # The setup guide's checklist (Feishu developer console), in the order an admin works. Each
@@ -216,11 +222,7 @@ class FeishuAppAdmin(ApiBudgetAdmin, LongConnectionAdminMixin, admin.ModelAdmin)
                     "verification_token",
                     "encrypt_key",
                 ],
-                "description": _(
-                    "Copy these from the Feishu developer console: Credentials & Basic Info "
-                    "(凭证与基础信息: App ID, App Secret) and Events & Callbacks → Encryption "
-                    "Strategy (事件与回调 → 加密策略: Verification Token, Encrypt Key)."
-                ),
+                "description": WHERE_CREDENTIALS_ARE,
             },
         ),
     ]
@@ -232,7 +234,10 @@ class FeishuAppAdmin(ApiBudgetAdmin, LongConnectionAdminMixin, admin.ModelAdmin)
         ),
         (
             _("Credentials"),
-            {"fields": ["app_secret", "verification_token", "encrypt_key", "clear_encrypt_key"]},
+            {
+                "fields": ["app_secret", "verification_token", "encrypt_key", "clear_encrypt_key"],
+                "description": WHERE_CREDENTIALS_ARE,
+            },
         ),
         (
             _("Paste these into the Feishu developer console"),

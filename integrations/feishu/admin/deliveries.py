@@ -37,7 +37,7 @@ class SentCardInline(admin.TabularInline):
     readonly_fields = fields
     extra = 0
     can_delete = False
-    verbose_name_plural = "sent copies"
+    verbose_name_plural = _("sent copies")
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
@@ -101,7 +101,7 @@ class CardDeliveryInline(admin.TabularInline):
     extra = 0
     max_num = 0
     can_delete = False
-    verbose_name_plural = "Feishu card deliveries"
+    verbose_name_plural = _("Feishu card deliveries")
 
     @admin.display(description=_("recipient"))
     def recipient(self, delivery: CardDelivery) -> str:
