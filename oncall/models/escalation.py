@@ -343,7 +343,7 @@ class EscalationLevel(models.Model):
         verbose_name_plural = _("escalation levels")
 
     def __str__(self) -> str:
-        return f"{self.rule}: level {self.number}"
+        return gettext("%(rule)s: level %(number)s") % {"rule": self.rule, "number": self.number}
 
     @property
     def number(self) -> int | None:

@@ -254,7 +254,8 @@ class InboundEvent(models.Model):
         verbose_name_plural = _("inbound events")
 
     def __str__(self) -> str:
-        return f"{self.source} @ {self.received_at:%Y-%m-%d %H:%M:%S} ({self.status})"
+        when = f"{self.received_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.source} @ {when} ({self.get_status_display()})"
 
     @property
     def event_count(self) -> int:
