@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class OncallConfig(AppConfig):
     name = "oncall"
-    verbose_name = "On-call"
+    verbose_name = _("On-call")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

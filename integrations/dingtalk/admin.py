@@ -97,7 +97,7 @@ CHECKLIST = [
 
 class DingTalkAppForm(forms.ModelForm):
     client_secret = forms.CharField(
-        label="Client Secret (AppSecret)", widget=forms.PasswordInput, required=False
+        label=_("Client Secret (AppSecret)"), widget=forms.PasswordInput, required=False
     )
     aes_key = forms.CharField(
         label=_("Encryption aes_key"),
@@ -106,7 +106,7 @@ class DingTalkAppForm(forms.ModelForm):
         validators=[validate_aes_key],
     )
     signature_token = forms.CharField(
-        label="Signature Token", widget=forms.PasswordInput, required=False
+        label=_("Signature Token"), widget=forms.PasswordInput, required=False
     )
 
     class Meta:

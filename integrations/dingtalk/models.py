@@ -115,47 +115,49 @@ def validate_api_base_url(value: str) -> None:
 class DingTalkApp(models.Model):
     """An internal app of one DingTalk organisation (the guide's "DingTalk integration")."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
+    )
     name = models.CharField(_("name"), max_length=120)
     platform = models.CharField(
         _("platform"), max_length=16, choices=Platform.choices, default=Platform.DINGTALK
     )
     corp_id = models.CharField(
-        "CorpId",
+        _("CorpId"),
         max_length=64,
         validators=[validate_plain_id],
         help_text=_("The menu under the organisation's avatar in the developer console."),
     )
     agent_id = models.CharField(
-        "AgentId",
+        _("AgentId"),
         max_length=20,
         validators=[validate_agent_id],
         help_text=_("Credentials & Basic Info (凭证与基础信息)."),
     )
     client_id = models.CharField(
-        "Client ID (AppKey)",
+        _("Client ID (AppKey)"),
         max_length=64,
         validators=[validate_plain_id],
         help_text=_("Credentials & Basic Info (凭证与基础信息)."),
     )
-    client_secret = EncryptedTextField("Client Secret (AppSecret)")
+    client_secret = EncryptedTextField(_("Client Secret (AppSecret)"))
     aes_key = EncryptedTextField(
         _("Encryption aes_key"),
         validators=[validate_aes_key],
         help_text=_("Events & Callbacks (事件与回调), push method HTTP Push."),
     )
     signature_token = EncryptedTextField(
-        "Signature Token", help_text=_("Events & Callbacks (事件与回调), push method HTTP Push.")
+        _("Signature Token"), help_text=_("Events & Callbacks (事件与回调), push method HTTP Push.")
     )
     # War rooms (a later slice): the scene group template's ids, from its published page.
     war_room_template_id = models.CharField(
-        "Template ID",
+        _("Template ID"),
         max_length=128,
         blank=True,
         help_text=_("Scene Group (场景群) → Group Template: the published template's id."),
     )
     war_room_bot_id = models.CharField(
-        "Bot ID",
+        _("Bot ID"),
         max_length=128,
         blank=True,
         help_text=_("The template's group bot (not the app's own bot): its Bot ID."),
@@ -181,16 +183,22 @@ class DingTalkApp(models.Model):
         ),
     )
     enabled = models.BooleanField(_("enabled"), default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
     # The last "check configuration", for the admin's list.
-    checked_at = models.DateTimeField(null=True, blank=True, editable=False)
-    check_ok = models.BooleanField(null=True, editable=False)
-    check_message = models.TextField(blank=True, editable=False)
+    checked_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("checked at")
+    )
+    check_ok = models.BooleanField(null=True, editable=False, verbose_name=_("check ok"))
+    check_message = models.TextField(blank=True, editable=False, verbose_name=_("check message"))
     # When DingTalk last checked the request URL (check_url, on saving it) and last pushed an
     # event: the admin's proof that the subscription works.
-    url_verified_at = models.DateTimeField(null=True, blank=True, editable=False)
-    last_event_at = models.DateTimeField(null=True, blank=True, editable=False)
+    url_verified_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("url verified at")
+    )
+    last_event_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("last event at")
+    )
     # Stream mode: ``manage.py dingtalk_connect`` holds the connection of every enabled app in
     # this mode (README, DingTalk, "Stream mode").
     event_mode = models.CharField(
@@ -292,9 +300,11 @@ class DingTalkGroup(models.Model):
         ACTIVE = "active", pgettext_lazy("dingtalk group", "cool app installed")
         UNINSTALLED = "uninstalled", pgettext_lazy("dingtalk group", "cool app uninstalled")
 
-    app = models.ForeignKey(DingTalkApp, on_delete=models.CASCADE, related_name="groups")
+    app = models.ForeignKey(
+        DingTalkApp, on_delete=models.CASCADE, related_name="groups", verbose_name=_("app")
+    )
     # The group's openConversationId ("cid..."): what the group APIs and cards address.
-    open_conversation_id = models.CharField("openConversationId", max_length=128)
+    open_conversation_id = models.CharField(_("openConversationId"), max_length=128)
     name = models.CharField(_("name"), max_length=255, blank=True)
     status = models.CharField(
         pgettext_lazy("dingtalk group", "status"),
@@ -302,13 +312,15 @@ class DingTalkGroup(models.Model):
         choices=Status.choices,
         default=Status.ACTIVE,
     )
-    cool_app_code = models.CharField(max_length=128, blank=True)
-    robot_code = models.CharField(max_length=128, blank=True)
+    cool_app_code = models.CharField(max_length=128, blank=True, verbose_name=_("cool app code"))
+    robot_code = models.CharField(max_length=128, blank=True, verbose_name=_("robot code"))
     # The DingTalk userid of whoever last installed or uninstalled the cool app.
-    operator = models.CharField(max_length=128, blank=True)
-    first_seen_at = models.DateTimeField(default=timezone.now)
-    status_changed_at = models.DateTimeField(null=True, blank=True)
-    renamed_at = models.DateTimeField(null=True, blank=True)
+    operator = models.CharField(max_length=128, blank=True, verbose_name=_("operator"))
+    first_seen_at = models.DateTimeField(default=timezone.now, verbose_name=_("first seen at"))
+    status_changed_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("status changed at")
+    )
+    renamed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("renamed at"))
 
     class Meta:
         verbose_name = _("DingTalk group")
@@ -350,10 +362,14 @@ class EventReceipt(models.Model):
     the same request is a replay), ``event:<eventId>`` for each event (DingTalk pushing an event
     again is answered without acting twice). Kept ``DINGTALK_EVENT_RECEIPT_RETENTION_DAYS``."""
 
-    app = models.ForeignKey(DingTalkApp, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=128)
-    kind = models.CharField(max_length=80)
-    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    app = models.ForeignKey(
+        DingTalkApp, on_delete=models.CASCADE, related_name="+", verbose_name=_("app")
+    )
+    key = models.CharField(max_length=128, verbose_name=_("key"))
+    kind = models.CharField(max_length=80, verbose_name=_("kind"))
+    received_at = models.DateTimeField(
+        auto_now_add=True, db_index=True, verbose_name=_("received at")
+    )
 
     objects = EventReceiptManager()
 
@@ -362,6 +378,7 @@ class EventReceipt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["app", "key"], name="one_receipt_per_dingtalk_push"),
         ]
+        verbose_name_plural = _("DingTalk event receipts")
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key}"

@@ -70,18 +70,22 @@ def validate_api_base_url(value: str) -> None:
 class FeishuApp(models.Model):
     """A custom app of one Feishu or Lark tenant (the "IM integration" of the setup guide)."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    name = models.CharField(max_length=120)
-    platform = models.CharField(max_length=16, choices=Platform.choices, default=Platform.FEISHU)
-    app_id = models.CharField(
-        "App ID", max_length=64, help_text=_("Credentials & Basic Info, e.g. cli_a1b2c3d4e5f6")
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
     )
-    app_secret = EncryptedTextField("App Secret")
+    name = models.CharField(max_length=120, verbose_name=_("name"))
+    platform = models.CharField(
+        max_length=16, choices=Platform.choices, default=Platform.FEISHU, verbose_name=_("platform")
+    )
+    app_id = models.CharField(
+        _("App ID"), max_length=64, help_text=_("Credentials & Basic Info, e.g. cli_a1b2c3d4e5f6")
+    )
+    app_secret = EncryptedTextField(_("App Secret"))
     verification_token = EncryptedTextField(
-        "Verification Token", help_text=_("Events & Callbacks → Encryption Strategy.")
+        _("Verification Token"), help_text=_("Events & Callbacks → Encryption Strategy.")
     )
     encrypt_key = EncryptedTextField(
-        "Encrypt Key",
+        _("Encrypt Key"),
         blank=True,
         help_text=_(
             "Events & Callbacks → Encryption Strategy. Optional but recommended: with it "
@@ -89,7 +93,7 @@ class FeishuApp(models.Model):
         ),
     )
     api_base_url = models.CharField(
-        "API base URL override",
+        _("API base URL override"),
         max_length=300,
         blank=True,
         validators=[validate_api_base_url],
@@ -136,7 +140,7 @@ class FeishuApp(models.Model):
             "(the equity data page shows it). Leave blank to use the edition's."
         ),
     )
-    enabled = models.BooleanField(default=True)
+    enabled = models.BooleanField(default=True, verbose_name=_("enabled"))
     inbound_mode = models.CharField(
         _("how Feishu reaches the console"),
         max_length=16,
@@ -148,18 +152,26 @@ class FeishuApp(models.Model):
             "persistent connection” for events and callbacks."
         ),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
     # The last "check configuration", for the admin's list.
-    checked_at = models.DateTimeField(null=True, blank=True, editable=False)
-    check_ok = models.BooleanField(null=True, editable=False)
-    check_message = models.TextField(blank=True, editable=False)
-    chats_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
+    checked_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("checked at")
+    )
+    check_ok = models.BooleanField(null=True, editable=False, verbose_name=_("check ok"))
+    check_message = models.TextField(blank=True, editable=False, verbose_name=_("check message"))
+    chats_synced_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("chats synced at")
+    )
     # Whether the user info of the last Feishu sign-in carried an email / a mobile number:
     # Feishu leaves them out unless the app has contact:user.email:readonly /
     # contact:user.phone:readonly. None: nobody signed in yet. "Check configuration" reports it.
-    user_info_has_email = models.BooleanField(null=True, editable=False)
-    user_info_has_mobile = models.BooleanField(null=True, editable=False)
+    user_info_has_email = models.BooleanField(
+        null=True, editable=False, verbose_name=_("user info has email")
+    )
+    user_info_has_mobile = models.BooleanField(
+        null=True, editable=False, verbose_name=_("user info has mobile")
+    )
 
     class Meta:
         verbose_name = _("Feishu app")
@@ -169,6 +181,7 @@ class FeishuApp(models.Model):
                 fields=["platform", "app_id"], name="one_integration_per_feishu_app"
             ),
         ]
+        verbose_name_plural = _("Feishu apps")
 
     def __str__(self) -> str:
         return self.name
@@ -259,17 +272,20 @@ class ConnectionHeartbeat(models.Model):
     ``FEISHU_CONNECT_HEARTBEAT_SECONDS`` while the socket is open. Its own row, so that these
     frequent writes never touch (or race with an admin saving) the app's."""
 
-    app = models.OneToOneField(FeishuApp, on_delete=models.CASCADE, related_name="heartbeat")
-    connected = models.BooleanField(default=False)
-    connected_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    last_message_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.CharField(max_length=300, blank=True)
+    app = models.OneToOneField(
+        FeishuApp, on_delete=models.CASCADE, related_name="heartbeat", verbose_name=_("app")
+    )
+    connected = models.BooleanField(default=False, verbose_name=_("connected"))
+    connected_at = models.DateTimeField(null=True, blank=True, verbose_name=_("connected at"))
+    heartbeat_at = models.DateTimeField(null=True, blank=True, verbose_name=_("heartbeat at"))
+    last_message_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last message at"))
+    last_error = models.CharField(max_length=300, blank=True, verbose_name=_("last error"))
     # host:pid of the feishu_connect process that wrote last.
-    process = models.CharField(max_length=120, blank=True)
+    process = models.CharField(max_length=120, blank=True, verbose_name=_("process"))
 
     class Meta:
         verbose_name = _("Feishu long connection")
+        verbose_name_plural = _("Feishu long connections")
 
     def __str__(self) -> str:
         return f"{self.app} ({'connected' if self.connected else 'not connected'})"
@@ -283,17 +299,26 @@ class FeishuChat(models.Model):
         BOT_REMOVED = "bot_removed", _("bot removed")
         DISBANDED = "disbanded", _("disbanded")
 
-    app = models.ForeignKey(FeishuApp, on_delete=models.CASCADE, related_name="chats")
-    chat_id = models.CharField(max_length=64)
-    name = models.CharField(max_length=255, blank=True)
-    description = models.TextField(blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
-    first_seen_at = models.DateTimeField(auto_now_add=True)
-    synced_at = models.DateTimeField(null=True, blank=True)
-    status_changed_at = models.DateTimeField(null=True, blank=True)
+    app = models.ForeignKey(
+        FeishuApp, on_delete=models.CASCADE, related_name="chats", verbose_name=_("app")
+    )
+    chat_id = models.CharField(max_length=64, verbose_name=_("chat id"))
+    name = models.CharField(max_length=255, blank=True, verbose_name=_("name"))
+    description = models.TextField(blank=True, verbose_name=_("description"))
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.ACTIVE, verbose_name=_("status")
+    )
+    first_seen_at = models.DateTimeField(auto_now_add=True, verbose_name=_("first seen at"))
+    synced_at = models.DateTimeField(null=True, blank=True, verbose_name=_("synced at"))
+    status_changed_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("status changed at")
+    )
     # Escalation levels that notify this chat (the core's levels know no platform).
     escalation_levels = models.ManyToManyField(
-        "oncall.EscalationLevel", blank=True, related_name="feishu_chats"
+        "oncall.EscalationLevel",
+        blank=True,
+        related_name="feishu_chats",
+        verbose_name=_("escalation levels"),
     )
 
     class Meta:
@@ -302,6 +327,7 @@ class FeishuChat(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["app", "chat_id"], name="one_row_per_app_chat"),
         ]
+        verbose_name_plural = _("Feishu chats")
 
     def __str__(self) -> str:
         return self.name or self.chat_id
@@ -316,12 +342,18 @@ class RuleApp(models.Model):
     by the only enabled app, when there is exactly one (``escalation_targets``)."""
 
     rule = models.OneToOneField(
-        "oncall.EscalationRule", on_delete=models.CASCADE, related_name="feishu_delivery"
+        "oncall.EscalationRule",
+        on_delete=models.CASCADE,
+        related_name="feishu_delivery",
+        verbose_name=_("rule"),
     )
-    app = models.ForeignKey(FeishuApp, on_delete=models.CASCADE, related_name="rule_choices")
+    app = models.ForeignKey(
+        FeishuApp, on_delete=models.CASCADE, related_name="rule_choices", verbose_name=_("app")
+    )
 
     class Meta:
         verbose_name = _("Feishu app of an escalation rule")
+        verbose_name_plural = _("Feishu apps of escalation rules")
 
     def __str__(self) -> str:
         return f"{self.rule} → {self.app}"
@@ -352,11 +384,15 @@ class CallbackReceipt(models.Model):
     """One event or card callback already accepted: Feishu re-sends events it thinks were not
     answered, and a second copy must be answered 200 without being processed again."""
 
-    app = models.ForeignKey(FeishuApp, on_delete=models.CASCADE, related_name="+")
+    app = models.ForeignKey(
+        FeishuApp, on_delete=models.CASCADE, related_name="+", verbose_name=_("app")
+    )
     # header.event_id (schema 2.0), uuid (schema 1.0), or a digest of an old card callback.
-    key = models.CharField(max_length=128)
-    kind = models.CharField(max_length=80)
-    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    key = models.CharField(max_length=128, verbose_name=_("key"))
+    kind = models.CharField(max_length=80, verbose_name=_("kind"))
+    received_at = models.DateTimeField(
+        auto_now_add=True, db_index=True, verbose_name=_("received at")
+    )
 
     objects = CallbackReceiptManager()
 
@@ -365,6 +401,7 @@ class CallbackReceipt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["app", "key"], name="one_receipt_per_callback"),
         ]
+        verbose_name_plural = _("Feishu callback receipts")
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key}"
@@ -376,17 +413,22 @@ class LinkedAccount(models.Model):
     one developer's apps; ``feishu_user_id`` is the tenant's employee id."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="feishu_accounts"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="feishu_accounts",
+        verbose_name=_("user"),
     )
-    app = models.ForeignKey(FeishuApp, on_delete=models.CASCADE, related_name="linked_accounts")
-    open_id = models.CharField(max_length=64)
-    union_id = models.CharField(max_length=64, blank=True)
-    feishu_user_id = models.CharField("Feishu user ID", max_length=64, blank=True)
-    name = models.CharField(max_length=255, blank=True)
-    email = models.EmailField(blank=True)
-    avatar_url = models.URLField(max_length=1000, blank=True)
-    linked_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    app = models.ForeignKey(
+        FeishuApp, on_delete=models.CASCADE, related_name="linked_accounts", verbose_name=_("app")
+    )
+    open_id = models.CharField(max_length=64, verbose_name=_("open id"))
+    union_id = models.CharField(max_length=64, blank=True, verbose_name=_("union id"))
+    feishu_user_id = models.CharField(_("Feishu user ID"), max_length=64, blank=True)
+    name = models.CharField(max_length=255, blank=True, verbose_name=_("name"))
+    email = models.EmailField(blank=True, verbose_name=_("email"))
+    avatar_url = models.URLField(max_length=1000, blank=True, verbose_name=_("avatar url"))
+    linked_at = models.DateTimeField(auto_now_add=True, verbose_name=_("linked at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("linked Feishu account")
@@ -395,6 +437,7 @@ class LinkedAccount(models.Model):
             models.UniqueConstraint(fields=["user", "app"], name="one_link_per_user_and_app"),
             models.UniqueConstraint(fields=["app", "open_id"], name="one_user_per_open_id"),
         ]
+        verbose_name_plural = _("linked Feishu accounts")
 
     def __str__(self) -> str:
         return f"{self.user} ↔ {self.name or self.open_id} ({self.app})"
@@ -415,22 +458,39 @@ class CardDelivery(models.Model):
         BOT_NOT_IN_CHAT = "bot_not_in_chat", _("bot not in chat")
 
     incident = models.ForeignKey(
-        "oncall.Incident", on_delete=models.CASCADE, related_name="feishu_deliveries"
+        "oncall.Incident",
+        on_delete=models.CASCADE,
+        related_name="feishu_deliveries",
+        verbose_name=_("incident"),
     )
-    app = models.ForeignKey(FeishuApp, on_delete=models.CASCADE, related_name="deliveries")
+    app = models.ForeignKey(
+        FeishuApp, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("app")
+    )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("user"),
     )
     chat = models.ForeignKey(
-        FeishuChat, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+        FeishuChat,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("chat"),
     )
-    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
-    requested = models.PositiveIntegerField(default=0)
-    sent = models.PositiveIntegerField(default=0)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    state = models.CharField(
+        max_length=16, choices=State.choices, default=State.PENDING, verbose_name=_("state")
+    )
+    requested = models.PositiveIntegerField(default=0, verbose_name=_("requested"))
+    sent = models.PositiveIntegerField(default=0, verbose_name=_("sent"))
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
+    last_error = models.TextField(blank=True, verbose_name=_("last error"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("card delivery")
@@ -487,27 +547,35 @@ class SentCard(models.Model):
     its incident by ``message_id``, all without asking a cache."""
 
     delivery = models.ForeignKey(
-        CardDelivery, on_delete=models.CASCADE, related_name="sent_messages"
+        CardDelivery,
+        on_delete=models.CASCADE,
+        related_name="sent_messages",
+        verbose_name=_("delivery"),
     )
     # Feishu's om_... ids are unique across tenants; unique also makes the look-up indexed.
-    message_id = models.CharField(max_length=64, unique=True)
+    message_id = models.CharField(max_length=64, unique=True, verbose_name=_("message id"))
     fingerprint = models.CharField(
-        max_length=64, blank=True, help_text=_("The card content this copy shows.")
+        max_length=64,
+        blank=True,
+        help_text=_("The card content this copy shows."),
+        verbose_name=_("fingerprint"),
     )
-    sent_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(default=timezone.now, verbose_name=_("sent at"))
     # Last PATCH of this copy, or the click answer that replaced it.
-    updated_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now, verbose_name=_("updated at"))
     # A newer copy went to the same recipient: this one shows the short "see the newer card"
     # form (``cards.supersede``) and later changes no longer update it.
     superseded_at = models.DateTimeField(
         null=True,
         blank=True,
         help_text=_("A newer copy was sent to the same recipient; this one points to it."),
+        verbose_name=_("superseded at"),
     )
 
     class Meta:
         verbose_name = _("sent card")
         ordering = ["sent_at", "id"]
+        verbose_name_plural = _("sent cards")
 
     def __str__(self) -> str:
         return self.message_id
@@ -522,13 +590,14 @@ class RateWindow(models.Model):
     same way; ``window_end_ms`` is when the row stops mattering.
     """
 
-    key = models.CharField(max_length=255, unique=True)
-    window_start_ms = models.BigIntegerField()
-    window_end_ms = models.BigIntegerField(db_index=True)
-    count = models.PositiveIntegerField(default=0)
+    key = models.CharField(max_length=255, unique=True, verbose_name=_("key"))
+    window_start_ms = models.BigIntegerField(verbose_name=_("window start ms"))
+    window_end_ms = models.BigIntegerField(db_index=True, verbose_name=_("window end ms"))
+    count = models.PositiveIntegerField(default=0, verbose_name=_("count"))
 
     class Meta:
-        verbose_name = "rate-limit window"
+        verbose_name = _("rate-limit window")
+        verbose_name_plural = _("rate-limit windows")
 
     def __str__(self) -> str:
         return f"{self.key}: {self.count}"
@@ -539,18 +608,21 @@ class UploadedImage(models.Model):
     per app and source URL: a card refreshed twenty times uploads its images once. A key
     belongs to the app that uploaded it, so another app uploads again."""
 
-    app = models.ForeignKey(FeishuApp, on_delete=models.CASCADE, related_name="+")
+    app = models.ForeignKey(
+        FeishuApp, on_delete=models.CASCADE, related_name="+", verbose_name=_("app")
+    )
     # SHA-256 of the URL: the unique index stays small however long the URL is.
-    source_hash = models.CharField(max_length=64)
-    source_url = models.TextField()
-    image_key = models.CharField(max_length=200)
-    created_at = models.DateTimeField(default=timezone.now)
+    source_hash = models.CharField(max_length=64, verbose_name=_("source hash"))
+    source_url = models.TextField(verbose_name=_("source url"))
+    image_key = models.CharField(max_length=200, verbose_name=_("image key"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("uploaded image")
         constraints = [
             models.UniqueConstraint(fields=["app", "source_hash"], name="feishu_image_once")
         ]
+        verbose_name_plural = _("uploaded images")
 
     def __str__(self) -> str:
         return self.image_key
@@ -565,11 +637,13 @@ class ApiUsage(models.Model):
     again. The 80 % and 100 % warnings need no state: the call whose number reaches a
     threshold exactly warns (``budget``)."""
 
-    app = models.ForeignKey(FeishuApp, on_delete=models.CASCADE, related_name="api_usage")
-    month = models.DateField(help_text=_("The first day of the month."))
-    calls = models.PositiveBigIntegerField(default=0)
-    exhausted_plan = models.CharField(max_length=40, blank=True)
-    exhausted_at = models.DateTimeField(null=True, blank=True)
+    app = models.ForeignKey(
+        FeishuApp, on_delete=models.CASCADE, related_name="api_usage", verbose_name=_("app")
+    )
+    month = models.DateField(help_text=_("The first day of the month."), verbose_name=_("month"))
+    calls = models.PositiveBigIntegerField(default=0, verbose_name=_("calls"))
+    exhausted_plan = models.CharField(max_length=40, blank=True, verbose_name=_("exhausted plan"))
+    exhausted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("exhausted at"))
 
     class Meta:
         verbose_name = _("Feishu API usage")
@@ -599,32 +673,55 @@ class WarRoom(models.Model):
         FAILED = "failed", pgettext_lazy("war room", "failed")
 
     incident = models.ForeignKey(
-        "oncall.Incident", on_delete=models.CASCADE, related_name="feishu_war_rooms"
+        "oncall.Incident",
+        on_delete=models.CASCADE,
+        related_name="feishu_war_rooms",
+        verbose_name=_("incident"),
     )
-    app = models.ForeignKey(FeishuApp, on_delete=models.CASCADE, related_name="war_rooms")
-    state = models.CharField(max_length=16, choices=State.choices, default=State.OPENING)
+    app = models.ForeignKey(
+        FeishuApp, on_delete=models.CASCADE, related_name="war_rooms", verbose_name=_("app")
+    )
+    state = models.CharField(
+        max_length=16, choices=State.choices, default=State.OPENING, verbose_name=_("state")
+    )
     chat = models.ForeignKey(
-        FeishuChat, null=True, blank=True, on_delete=models.SET_NULL, related_name="war_rooms"
+        FeishuChat,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="war_rooms",
+        verbose_name=_("chat"),
     )
-    name = models.CharField(max_length=255, blank=True)
+    name = models.CharField(max_length=255, blank=True, verbose_name=_("name"))
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("requested by"),
     )
     # Where the request came from (an ``ActionSource`` value, or "feishu").
-    requested_via = models.CharField(max_length=32, blank=True)
+    requested_via = models.CharField(max_length=32, blank=True, verbose_name=_("requested via"))
     # People chosen when asking for the room, besides those the escalation notified.
-    chosen_people = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    chosen_people = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="+", verbose_name=_("chosen people")
+    )
     # Console users invited so far, so that a later level invites only newcomers.
-    invited_people = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    invited_people = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="+", verbose_name=_("invited people")
+    )
     # Bumped by each new attempt after a failure: Feishu's uuid dedupes one attempt's retries.
-    attempt = models.PositiveIntegerField(default=1)
-    pinned_message_id = models.CharField(max_length=64, blank=True)
+    attempt = models.PositiveIntegerField(default=1, verbose_name=_("attempt"))
+    pinned_message_id = models.CharField(
+        max_length=64, blank=True, verbose_name=_("pinned message id")
+    )
     # Why Feishu refused to pin the card (the sweep then stops asking); empty otherwise.
-    pin_error = models.CharField(max_length=300, blank=True)
-    last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
-    opened_at = models.DateTimeField(null=True, blank=True)
+    pin_error = models.CharField(max_length=300, blank=True, verbose_name=_("pin error"))
+    last_error = models.TextField(blank=True, verbose_name=_("last error"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(default=timezone.now, verbose_name=_("updated at"))
+    opened_at = models.DateTimeField(null=True, blank=True, verbose_name=_("opened at"))
 
     class Meta:
         verbose_name = _("war room")
@@ -634,6 +731,7 @@ class WarRoom(models.Model):
                 fields=["incident", "app"], name="one_war_room_per_incident_app"
             )
         ]
+        verbose_name_plural = _("war rooms")
 
     def __str__(self) -> str:
         return self.name or f"#{self.incident_id}"
@@ -658,12 +756,21 @@ class RuleWarRoom(models.Model):
     that the core's rules know no platform); no row: never."""
 
     rule = models.OneToOneField(
-        "oncall.EscalationRule", on_delete=models.CASCADE, related_name="feishu_war_room"
+        "oncall.EscalationRule",
+        on_delete=models.CASCADE,
+        related_name="feishu_war_room",
+        verbose_name=_("rule"),
     )
-    when = models.CharField(max_length=16, choices=AutoWarRoom.choices, default=AutoWarRoom.NEVER)
+    when = models.CharField(
+        max_length=16,
+        choices=AutoWarRoom.choices,
+        default=AutoWarRoom.NEVER,
+        verbose_name=_("when"),
+    )
 
     class Meta:
         verbose_name = _("war room option of an escalation rule")
+        verbose_name_plural = _("war room options of escalation rules")
 
     def __str__(self) -> str:
         return f"{self.rule}: {self.get_when_display()}"

@@ -39,10 +39,14 @@ def check_configuration(app: FeishuApp) -> CheckResult:
         advice = (
             ""
             if app.encrypt_key
-            else (" Consider setting an Encrypt Key: without one, callbacks are not signed.")
+            else " "
+            + _(
+                "Consider setting an Encrypt Key (加密策略): without one, callbacks are not signed."
+            )
         )
         scopes = f" {linking_scopes_note(app)}" if linking_scopes_note(app) else ""
-        outcome = CheckResult(True, f"Credentials work. {result}{listed}.{advice}{scopes}")
+        works = _("Credentials work.")
+        outcome = CheckResult(True, f"{works} {result}{listed}.{advice}{scopes}")
     mode = long_connection_setup.check_note(app)
     if mode:
         outcome = CheckResult(outcome.ok, f"{outcome.message} {mode}")

@@ -17,8 +17,8 @@ from django.utils.formats import localize
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from oncall.admin.pipelines import (
     PipelineRuleInline,
@@ -77,27 +77,27 @@ class ChannelAdmin(admin.ModelAdmin):
     filter_horizontal = ["members", "teams"]
     fieldsets = [
         (None, {"fields": ["name", "description"]}),
-        ("Who may act on its incidents", {"fields": ["members", "teams"]}),
+        (_("Who may act on its incidents"), {"fields": ["members", "teams"]}),
         (
-            "Grouping and closing",
+            _("Grouping and closing"),
             {"fields": ["group_by_labels", "group_window_minutes", "auto_close"]},
         ),
         # Noise reduction (oncall.noise)
         (
-            "Grouping, finer",
+            _("Grouping, finer"),
             {"fields": ["grouping_branches", "strict_grouping", "storm_thresholds"]},
         ),
-        ("Flapping", {"fields": ["flapping", "flapping_times", "flapping_minutes"]}),
-        ("Inhibition", {"fields": ["inhibit_rule_links"]}),
-        ("Escalation", {"fields": ["escalation_rule_links"]}),
-        ("Notifications", {"fields": ["notification_template", "card_language"]}),
+        (_("Flapping"), {"fields": ["flapping", "flapping_times", "flapping_minutes"]}),
+        (_("Inhibition"), {"fields": ["inhibit_rule_links"]}),
+        (_("Escalation"), {"fields": ["escalation_rule_links"]}),
+        (_("Notifications"), {"fields": ["notification_template", "card_language"]}),
     ]
     readonly_fields = ["escalation_rule_links", "inhibit_rule_links"]
 
-    @admin.display(description="inhibition rules")
+    @admin.display(description=_("inhibition rules"))
     def inhibit_rule_links(self, channel: Channel) -> SafeString | str:
         if not channel.pk:
-            return "Add inhibition rules once the channel is saved."
+            return _("Add inhibition rules once the channel is saved.")
         items = format_html_join(
             "",
             '<li><a href="{}">{}</a>{}</li>',
@@ -105,22 +105,23 @@ class ChannelAdmin(admin.ModelAdmin):
                 (
                     reverse("admin:oncall_inhibitrule_change", args=[rule.pk]),
                     rule.name,
-                    "" if rule.enabled else " (disabled)",
+                    "" if rule.enabled else _(" (disabled)"),
                 )
                 for rule in channel.inhibit_rules.order_by("name", "id")
             ),
         )
         add_url = reverse("admin:oncall_inhibitrule_add") + f"?channel={channel.pk}"
         return format_html(
-            '<ul>{}</ul><a href="{}">Add an inhibition rule</a>',
-            items or format_html("<li>{}</li>", "None."),
+            '<ul>{}</ul><a href="{}">{}</a>',
+            items or format_html("<li>{}</li>", _("None.")),
             add_url,
+            _("Add an inhibition rule"),
         )
 
-    @admin.display(description="escalation rules (first match wins)")
+    @admin.display(description=_("escalation rules (first match wins)"))
     def escalation_rule_links(self, channel: Channel) -> SafeString | str:
         if not channel.pk:
-            return "A Default rule is created with the channel."
+            return _("A Default rule is created with the channel.")
         rules = channel.escalation_rules.order_by("position", "id")
         items = format_html_join(
             "",
@@ -129,7 +130,7 @@ class ChannelAdmin(admin.ModelAdmin):
                 (
                     reverse("admin:oncall_escalationrule_change", args=[rule.pk]),
                     rule.name,
-                    "" if rule.enabled else " (disabled)",
+                    "" if rule.enabled else _(" (disabled)"),
                     rule.describe_conditions(),
                 )
                 for rule in rules
@@ -137,23 +138,24 @@ class ChannelAdmin(admin.ModelAdmin):
         )
         add_url = reverse("admin:oncall_escalationrule_add") + f"?channel={channel.pk}"
         return format_html(
-            '<ol class="escalation-rules">{}</ol><a href="{}">Add a rule</a>',
-            items or format_html("<li>{}</li>", "None: nobody is notified."),
+            '<ol class="escalation-rules">{}</ol><a href="{}">{}</a>',
+            items or format_html("<li>{}</li>", _("None: nobody is notified.")),
             add_url,
+            _("Add a rule"),
         )
 
-    @admin.display(description="members")
+    @admin.display(description=_("members"))
     def member_count(self, channel: Channel) -> int:
         return channel.members.count()
 
-    @admin.display(description="open incidents")
+    @admin.display(description=_("open incidents"))
     def open_incidents(self, channel: Channel) -> int:
         return channel.incidents.exclude(status=Incident.Status.CLOSED).count()
 
-    @admin.display(description="grouping")
+    @admin.display(description=_("grouping"))
     def grouping(self, channel: Channel) -> str:
         if not channel.group_by_labels:
-            return "one incident per alert"
+            return _("one incident per alert")
         window = (
             f" within {channel.group_window_minutes} min" if channel.group_window_minutes else ""
         )
@@ -237,15 +239,15 @@ class AlertSourceAdmin(admin.ModelAdmin):
     actions = ["rotate_tokens"]
     fieldsets = [
         (None, {"fields": ["name", "kind", "description", "enabled"]}),
-        ("Where alerts go", {"fields": ["channel"]}),
-        ("Push URL", {"fields": ["push_url_field"]}),
-        ("Set up the sender", {"fields": ["kind_details", "setup_steps"]}),
-        ("Severity", {"fields": ["severity_overrides"]}),
+        (_("Where alerts go"), {"fields": ["channel"]}),
+        (_("Push URL"), {"fields": ["push_url_field"]}),
+        (_("Set up the sender"), {"fields": ["kind_details", "setup_steps"]}),
+        (_("Severity"), {"fields": ["severity_overrides"]}),
         (
-            "Options of this kind",
+            _("Options of this kind"),
             {"fields": ["options", "new_signing_secret", "clear_signing_secret"]},
         ),
-        ("Recent events", {"fields": ["recent_events"]}),
+        (_("Recent events"), {"fields": ["recent_events"]}),
         (_("Recent failures"), {"fields": ["recent_failures"]}),
         (_("Alert pipeline"), {"fields": ["pipeline_dropped", "try_pipeline"]}),
     ]
@@ -273,11 +275,11 @@ class AlertSourceAdmin(admin.ModelAdmin):
             fieldsets.append(("Changes", {"fields": ["recorded_changes"]}))
         return fieldsets
 
-    @admin.display(description="recorded changes")
+    @admin.display(description=_("recorded changes"))
     def recorded_changes(self, source: AlertSource) -> SafeString | str:
         count = source.changes.count()
         if not count:
-            return "No change recorded yet."
+            return _("No change recorded yet.")
         url = reverse("admin:oncall_changeevent_changelist")
         words = ngettext("%(count)d change", "%(count)d changes", count) % {"count": count}
         return format_html('<a href="{}?source__id__exact={}">{}</a>', url, source.pk, words)
@@ -300,11 +302,11 @@ class AlertSourceAdmin(admin.ModelAdmin):
             initial.setdefault("options", kind.default_options())
         return initial
 
-    @admin.display(description="this kind")
+    @admin.display(description=_("this kind"))
     def kind_details(self, source: AlertSource) -> SafeString | str:
         kind = _kind_of(source)
         if kind is None:
-            return "Choose a kind and save: its set-up steps appear here."
+            return _("Choose a kind and save: its set-up steps appear here.")
         rows = [
             (_("Sender"), kind.sender or kind.label),
             (_("Identity"), kind.identity),
@@ -321,11 +323,11 @@ class AlertSourceAdmin(admin.ModelAdmin):
             format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", ((k, v) for k, v in rows if v)),
         )
 
-    @admin.display(description="steps")
+    @admin.display(description=_("steps"))
     def setup_steps(self, source: AlertSource) -> SafeString | str:
         kind = _kind_of(source)
         if kind is None or not source.pk:
-            return "Shown after saving, with the push URL filled in."
+            return _("Shown after saving, with the push URL filled in.")
         guide = kind.source_setup_guide(source)
         steps = format_html_join("", "<li>{}</li>", ((step,) for step in guide.steps))
         snippets = format_html_join(
@@ -366,17 +368,19 @@ class AlertSourceAdmin(admin.ModelAdmin):
         )
         return redirect("admin:oncall_alertsource_change", source.pk)
 
-    @admin.display(description="routing")
+    @admin.display(description=_("routing"))
     def routing(self, source: AlertSource) -> str:
-        return f"private: {source.channel}" if source.channel_id else "shared (routes)"
+        if source.channel_id:
+            return gettext("private: %(channel)s") % {"channel": source.channel}
+        return _("shared (routes)")
 
-    @admin.display(description="push URL")
+    @admin.display(description=_("push URL"))
     def push_url_field(self, source: AlertSource) -> SafeString | str:
         if not source.pk:
-            return "Shown after saving."
+            return _("Shown after saving.")
         return copy_field(f"push-url-{source.pk}", source.push_url)
 
-    @admin.display(description="recent events (newest first)")
+    @admin.display(description=_("recent events (newest first)"))
     def recent_events(self, source: AlertSource) -> SafeString | str:
         events = source.inbound_events.order_by("-received_at")[:RECENT_EVENTS]
         rows = format_html_join(
@@ -394,7 +398,7 @@ class AlertSourceAdmin(admin.ModelAdmin):
             ),
         )
         if not rows:
-            return "Nothing received yet."
+            return _("Nothing received yet.")
         return format_html(
             "<table><thead><tr><th>received</th><th>status</th><th>events</th><th>notes</th>"
             "</tr></thead><tbody>{}</tbody></table>",
@@ -465,7 +469,7 @@ class AlertSourceAdmin(admin.ModelAdmin):
             return ""
         return refused_pushes_table(source.refused_pushes.order_by("-id")[: RefusedPush.KEEP])
 
-    @admin.action(description="Rotate the push token (the old push URL stops working)")
+    @admin.action(description=_("Rotate the push token (the old push URL stops working)"))
     def rotate_tokens(self, request: HttpRequest, queryset: QuerySet[AlertSource]) -> None:
         count = 0
         for source in queryset:

@@ -11,6 +11,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
 
 from oncall.admin.shared import AdminMedia
 from oncall.admin.structured import MatchersField
@@ -37,7 +38,8 @@ def _time_zone_choices() -> list[tuple[str, str]]:
 
 
 def _model_help(field: str) -> str:
-    return str(EscalationRule._meta.get_field(field).help_text)
+    # The lazy text itself: str() here would fix it in the language of the import.
+    return EscalationRule._meta.get_field(field).help_text
 
 
 class EscalationRuleForm(forms.ModelForm):
@@ -48,16 +50,20 @@ class EscalationRuleForm(forms.ModelForm):
         choices=Severity.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="None ticked: any severity.",
+        label=_("severities"),
+        help_text=_("None ticked: any severity."),
     )
     days = forms.TypedMultipleChoiceField(
         choices=WEEKDAYS,
         coerce=int,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="The days the window starts on. None ticked: every day.",
+        label=_("weekdays"),
+        help_text=_("The days the window starts on. None ticked: every day."),
     )
-    timezone = forms.ChoiceField(choices=_time_zone_choices, help_text=_model_help("timezone"))
+    timezone = forms.ChoiceField(
+        choices=_time_zone_choices, label=_("timezone"), help_text=_model_help("timezone")
+    )
 
     class Meta:
         model = EscalationRule
@@ -92,7 +98,7 @@ class EscalationLevelFormSet(forms.BaseInlineFormSet):
             if form.cleaned_data and not (self.can_delete and self._should_delete_form(form))
         ]
         if not levels:
-            raise ValidationError("A rule needs at least one level.")
+            raise ValidationError(_("A rule needs at least one level."))
         valid = [form for form in levels if not form.errors]
         for form in valid:
             try:
@@ -122,10 +128,8 @@ class EscalationLevelForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # An ordering key, not the number people read ("Level 1" on the timeline, "level 1"
         # in the header above): levels are numbered from 1 in this order.
-        self.fields["position"].label = "Order"
-        self.fields[
-            "position"
-        ].help_text = (
+        self.fields["position"].label = _("Order")
+        self.fields["position"].help_text = _(
             "Levels run from the lowest to the highest, and are numbered 1, 2, … in that order."
         )
         if self.instance.pk:
@@ -165,9 +169,9 @@ class EscalationLevelInline(admin.StackedInline):
     def get_extra(self, request: HttpRequest, obj: EscalationRule | None = None, **kwargs) -> int:
         return 1 if obj is None else 0  # a new rule starts with one empty level
 
-    @admin.display(description="summary")
+    @admin.display(description=_("summary"))
     def summary(self, level: EscalationLevel) -> str:
-        return level.describe() if level.pk else "Shown after saving."
+        return level.describe() if level.pk else _("Shown after saving.")
 
 
 @admin.register(EscalationRule)
@@ -184,9 +188,9 @@ class EscalationRuleAdmin(admin.ModelAdmin):
     inlines = [EscalationLevelInline]
     fieldsets = [
         (None, {"fields": ["channel", "name", "position", "enabled", "delivery_warnings"]}),
-        ("Which incidents", {"fields": ["severities", "matchers"]}),
-        ("When", {"fields": ["days", ("start_time", "end_time"), "timezone"]}),
-        ("Delivery", {"fields": ["stop_when", "repeat_rule_times", "notification_template"]}),
+        (_("Which incidents"), {"fields": ["severities", "matchers"]}),
+        (_("When"), {"fields": ["days", ("start_time", "end_time"), "timezone"]}),
+        (_("Delivery"), {"fields": ["stop_when", "repeat_rule_times", "notification_template"]}),
     ]
     Media = AdminMedia
 
@@ -226,21 +230,21 @@ class EscalationRuleAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[EscalationRule]:
         return super().get_queryset(request).annotate(level_total=Count("levels"))
 
-    @admin.display(description="conditions")
+    @admin.display(description=_("conditions"))
     def conditions(self, rule: EscalationRule) -> str:
         return rule.describe_conditions()
 
-    @admin.display(description="levels", ordering="level_total")
+    @admin.display(description=_("levels"), ordering="level_total")
     def level_count(self, rule: EscalationRule) -> int:
         return rule.level_total
 
-    @admin.display(description="targets that won't receive anything")
+    @admin.display(description=_("targets that won't receive anything"))
     def delivery_warnings(self, rule: EscalationRule) -> SafeString | str:
         if not rule.pk:
-            return "Checked after saving."
+            return _("Checked after saving.")
         problems = rule_problems(rule)
         if not problems:
-            return "None: every target is reachable."
+            return _("None: every target is reachable.")
         return format_html(
             '<ul class="delivery-warnings errorlist">{}</ul>',
             format_html_join("", "<li>{}</li>", ((problem,) for problem in problems)),

@@ -94,11 +94,11 @@ INCIDENT_STATE_FIELDS = [
 class NoiseFilter(admin.SimpleListFilter):
     """Incidents noise reduction marked: flapping, or in an alert storm."""
 
-    title = "noise"
+    title = _("noise")
     parameter_name = "noise"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
-        return [("flapping", "flapping"), ("storm", "alert storm")]
+        return [("flapping", _("flapping")), ("storm", _("alert storm"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value() == "flapping":
@@ -145,13 +145,13 @@ class IncidentAdmin(admin.ModelAdmin):
         extra = [inline for p in platforms() for inline in p.incident_admin_inlines()]
         return [*self.inlines, *extra]
 
-    @admin.display(description="escalation")
+    @admin.display(description=_("escalation"))
     def escalation(self, incident: Incident) -> str:
         rule = incident.escalation_rule
         if rule is None and incident.assigned_to_id is not None:
             return f"Assigned to {display_name(incident.assigned_to)}: no rule escalates it."
         if rule is None:
-            return "No rule matched."
+            return _("No rule matched.")
         if incident.next_escalation_at is None:
             return f"“{rule.name}”: nothing planned."
         when = localize(localtime(incident.next_escalation_at))
@@ -164,7 +164,7 @@ class IncidentAdmin(admin.ModelAdmin):
     def number_label(self, incident: Incident) -> str:
         return f"#{incident.number}"
 
-    @admin.display(description="severity", ordering="severity")
+    @admin.display(description=_("severity"), ordering="severity")
     def severity_label(self, incident: Incident) -> SafeString:
         return severity_badge(incident.severity, incident.get_severity_display())
 
@@ -179,23 +179,23 @@ class IncidentAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, f"#{incident.number}: {outcome.message}")
 
-    @admin.action(description="Claim selected incidents")
+    @admin.action(description=_("Claim selected incidents"))
     def claim(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
         self._run(request, queryset, lifecycle.claim)
 
-    @admin.action(description="Unclaim selected incidents")
+    @admin.action(description=_("Unclaim selected incidents"))
     def unclaim(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
         self._run(request, queryset, lifecycle.unclaim)
 
-    @admin.action(description="Close selected incidents")
+    @admin.action(description=_("Close selected incidents"))
     def close(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
         self._run(request, queryset, lifecycle.close)
 
-    @admin.action(description="Reopen selected incidents")
+    @admin.action(description=_("Reopen selected incidents"))
     def reopen(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
         self._run(request, queryset, lifecycle.reopen)
 
-    @admin.action(description="Wake selected snoozed incidents")
+    @admin.action(description=_("Wake selected snoozed incidents"))
     def wake(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
         self._run(request, queryset, lifecycle.wake)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from oncall.admin.structured import ConditionField, keys_field
 from oncall.models import InhibitRule
@@ -33,12 +34,12 @@ class InhibitRuleAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "enabled", "channel", "source"]}),
         (
-            "When a new alert matches…",
+            _("When a new alert matches…"),
             {"fields": ["new_alert_condition"]},
         ),
         (
-            "…and an alert of an open incident matches, with equal values…",
+            _("…and an alert of an open incident matches, with equal values…"),
             {"fields": ["active_condition", "equal", "window_minutes"]},
         ),
-        ("…then the new alert is", {"fields": ["action"]}),
+        (_("…then the new alert is"), {"fields": ["action"]}),
     ]

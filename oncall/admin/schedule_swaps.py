@@ -14,6 +14,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
 
 from oncall.admin.shared import AdminMedia
 from oncall.models import ShiftSwap
@@ -44,7 +45,7 @@ class ShiftSwapAdmin(admin.ModelAdmin):
     readonly_fields = fields
     Media = AdminMedia
 
-    @admin.display(description="override")
+    @admin.display(description=_("override"))
     def override_link(self, swap: ShiftSwap) -> SafeString | str:
         if swap.override_id is None:
             return "—"
@@ -74,7 +75,7 @@ class ShiftSwapInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
-    verbose_name_plural = "shift swaps (open, and of the last 30 days)"
+    verbose_name_plural = _("shift swaps (open, and of the last 30 days)")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ShiftSwap]:
         since = timezone.now() - timedelta(days=RECENT_DAYS)

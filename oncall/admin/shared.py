@@ -26,12 +26,13 @@ def copy_field(element_id: str, value: str) -> SafeString:
     URL can be read before it is copied."""
     return format_html(
         '<span class="copy-field"><input id="{}" type="text" readonly value="{}" size="{}" '
-        'aria-label="URL"><button type="button" class="button" data-copy-target="{}">Copy'
+        'aria-label="URL"><button type="button" class="button" data-copy-target="{}">{}'
         "</button></span>",
         element_id,
         value,
         len(value) + 2,
         element_id,
+        gettext("Copy"),
     )
 
 
@@ -41,11 +42,12 @@ def copy_block(element_id: str, text: str) -> SafeString:
     return format_html(
         '<span class="copy-field copy-block"><textarea id="{}" readonly rows="{}" cols="80" '
         'aria-label="snippet">{}</textarea><button type="button" class="button" '
-        'data-copy-target="{}">Copy</button></span>',
+        'data-copy-target="{}">{}</button></span>',
         element_id,
         rows,
         text,
         element_id,
+        gettext("Copy"),
     )
 
 

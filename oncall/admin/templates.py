@@ -178,7 +178,10 @@ class NotificationTemplateAdmin(admin.ModelAdmin):
             "", "<tr><td><code>{}</code></td><td>{}</td></tr>", VARIABLES.items()
         )
         return format_html(
-            "<table>{}</table><p><b>{}</b> {}</p>", rows, _("Functions:"), FUNCTIONS_HELP
+            "<table>{}</table><p><b>{}</b> <code>{}</code></p>",
+            rows,
+            _("Functions:"),
+            FUNCTIONS_HELP,
         )
 
     def preview_view(self, request: HttpRequest) -> JsonResponse:

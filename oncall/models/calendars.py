@@ -41,6 +41,7 @@ class CalendarFeed(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="calendar_feed",
+        verbose_name=_("schedule"),
     )
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -48,11 +49,18 @@ class CalendarFeed(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="calendar_feed",
+        verbose_name=_("user"),
     )
-    token = EncryptedTextField(default=new_feed_token, editable=False)
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    token = EncryptedTextField(default=new_feed_token, editable=False, verbose_name=_("token"))
+    token_hash = models.CharField(
+        max_length=64, unique=True, editable=False, verbose_name=_("token hash")
+    )
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("created at")
+    )
+    rotated_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("rotated at")
+    )
 
     class Meta:
         verbose_name = _("calendar feed")

@@ -39,33 +39,43 @@ class Channel(models.Model):
         MARK = "mark", _("mark as flapping")
         QUIET = "quiet", _("mark as flapping and stop notifying after the first")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    name = models.CharField(max_length=120, unique=True)
-    description = models.TextField(blank=True)
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
+    )
+    name = models.CharField(max_length=120, unique=True, verbose_name=_("name"))
+    description = models.TextField(blank=True, verbose_name=_("description"))
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
         related_name="oncall_channels",
-        help_text="People who may act on this channel's incidents.",
+        help_text=_("People who may act on this channel's incidents."),
+        verbose_name=_("members"),
     )
     teams = models.ManyToManyField(
         Group,
         blank=True,
         related_name="oncall_channels",
-        help_text="Every member of these groups may act on this channel's incidents too.",
+        help_text=_("Every member of these groups may act on this channel's incidents too."),
+        verbose_name=_("teams"),
     )
     group_by_labels = models.JSONField(
         default=list,
         blank=True,
         validators=[_validate_label_names],
-        help_text="Alerts whose values of these labels are equal share one open incident. "
-        "Empty: every alert gets an incident of its own.",
+        help_text=_(
+            "Alerts whose values of these labels are equal share one open incident. "
+            "Empty: every alert gets an incident of its own."
+        ),
+        verbose_name=_("group by labels"),
     )
     group_window_minutes = models.PositiveIntegerField(
         null=True,
         blank=True,
-        help_text="Only group into an incident opened less than this many minutes ago. "
-        "Empty: group into the open incident however old it is.",
+        help_text=_(
+            "Only group into an incident opened less than this many minutes ago. "
+            "Empty: group into the open incident however old it is."
+        ),
+        verbose_name=_("group window minutes"),
     )
     # --- Noise reduction (``oncall.noise``): finer grouping, storms, flapping ----------------
     grouping_branches = models.JSONField(
@@ -77,6 +87,7 @@ class Channel(models.Model):
             '{"condition": [matchers], "group_by": ["label", ...]}, tried in order; the first '
             "whose condition holds gives the labels. Other alerts: group by labels above."
         ),
+        verbose_name=_("grouping branches"),
     )
     strict_grouping = models.BooleanField(
         default=False,
@@ -84,6 +95,7 @@ class Channel(models.Model):
             "An alert missing a grouping label (or with it empty) gets an incident of its "
             "own. Off: an empty value groups like any other value."
         ),
+        verbose_name=_("strict grouping"),
     )
     storm_thresholds = models.JSONField(
         default=list,
@@ -93,6 +105,7 @@ class Channel(models.Model):
             "Alert storm warning: when an incident's alert count reaches one of these numbers, "
             "its timeline says so and its current escalation level is notified once more."
         ),
+        verbose_name=_("storm thresholds"),
     )
     flapping = models.CharField(
         max_length=8,
@@ -102,20 +115,24 @@ class Channel(models.Model):
             "An alert key that triggers again more than the times below within the minutes "
             "below marks its incident flapping."
         ),
+        verbose_name=_("flapping"),
     )
     flapping_times = models.PositiveSmallIntegerField(
         default=3,
         validators=[MinValueValidator(1), MaxValueValidator(100)],
         help_text=_("Flapping: more than this many triggers after recoveries..."),
+        verbose_name=_("flapping times"),
     )
     flapping_minutes = models.PositiveSmallIntegerField(
         default=60,
         validators=[MinValueValidator(1), MaxValueValidator(1440)],
         help_text=_("...within this many minutes."),
+        verbose_name=_("flapping minutes"),
     )
     auto_close = models.BooleanField(
         default=True,
-        help_text="Close an incident by itself once every one of its alerts has recovered.",
+        help_text=_("Close an incident by itself once every one of its alerts has recovered."),
+        verbose_name=_("auto close"),
     )
     notification_template = models.ForeignKey(
         "oncall.NotificationTemplate",
@@ -124,6 +141,7 @@ class Channel(models.Model):
         on_delete=models.SET_NULL,
         related_name="channels",
         help_text=_("What its notifications say; empty: the built-in template."),
+        verbose_name=_("notification template"),
     )
     # Blank, not null: Django keeps one "no value" for text fields; blank follows the app.
     card_language = models.CharField(
@@ -137,7 +155,7 @@ class Channel(models.Model):
             "card language."
         ),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     # A new value whenever the channel's silences or inhibit rules are written (their saves
     # and queryset writes set it, ``oncall.models.versions``): a worker keeps them compiled per
     # version, so that merging a chunk of alerts costs no query for them.
@@ -145,6 +163,8 @@ class Channel(models.Model):
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("channel")
+        verbose_name_plural = _("channels")
 
     def __str__(self) -> str:
         return self.name

@@ -46,9 +46,9 @@ class CustomAction(SignedReceiverMixin, models.Model):
     Webhooks way with the action's own secret, and writes the answer on the timeline."""
 
     class Method(models.TextChoices):
-        POST = "POST", "POST"
-        PUT = "PUT", "PUT"
-        PATCH = "PATCH", "PATCH"
+        POST = "POST", _("POST")
+        PUT = "PUT", _("PUT")
+        PATCH = "PATCH", _("PATCH")
 
     class Style(models.TextChoices):
         DEFAULT = "default", _("default")
@@ -59,7 +59,9 @@ class CustomAction(SignedReceiverMixin, models.Model):
         PAYLOAD = "payload", _("the incident as JSON (the knowledge base's i_custom event)")
         TEMPLATE = "template", _("a template over the incident")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
+    )
     name = models.CharField(
         _("name"), max_length=60, help_text=_("The button's label, e.g. “Roll back”.")
     )
@@ -116,12 +118,16 @@ class CustomAction(SignedReceiverMixin, models.Model):
         default="application/json",
         validators=[validate_content_type],
     )
-    signing_secret = EncryptedTextField(editable=False)
+    signing_secret = EncryptedTextField(editable=False, verbose_name=_("signing secret"))
     # The secret before the last rotation, which keeps signing until ``previous_secret_until``.
-    previous_secret = EncryptedTextField(blank=True, default="", editable=False)
-    previous_secret_until = models.DateTimeField(null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    previous_secret = EncryptedTextField(
+        blank=True, default="", editable=False, verbose_name=_("previous secret")
+    )
+    previous_secret_until = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("previous secret until")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         ordering = ["name", "id"]
@@ -192,26 +198,41 @@ class CustomActionRun(models.Model):
 
     IN_FLIGHT = (Status.PENDING, Status.CALLING)
 
-    action = models.ForeignKey(CustomAction, on_delete=models.CASCADE, related_name="runs")
+    action = models.ForeignKey(
+        CustomAction, on_delete=models.CASCADE, related_name="runs", verbose_name=_("action")
+    )
     incident = models.ForeignKey(
-        "oncall.Incident", on_delete=models.CASCADE, related_name="custom_action_runs"
+        "oncall.Incident",
+        on_delete=models.CASCADE,
+        related_name="custom_action_runs",
+        verbose_name=_("incident"),
     )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("actor"),
     )
     # Where the click came from: an ActionSource value or a chat platform's name.
-    source = models.CharField(max_length=32)
-    via = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    source = models.CharField(max_length=32, verbose_name=_("source"))
+    via = models.JSONField(default=dict, blank=True, verbose_name=_("via"))
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, verbose_name=_("status")
+    )
     # The call's ``webhook-id``: receivers deduplicate with it.
-    message_id = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    called_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    duration_ms = models.PositiveIntegerField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    answer = models.TextField(blank=True, help_text=_("The first KB of the receiver's answer."))
+    message_id = models.CharField(max_length=64, unique=True, verbose_name=_("message id"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    called_at = models.DateTimeField(null=True, blank=True, verbose_name=_("called at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    status_code = models.PositiveSmallIntegerField(
+        null=True, blank=True, verbose_name=_("status code")
+    )
+    duration_ms = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("duration ms"))
+    error = models.TextField(blank=True, verbose_name=_("error"))
+    answer = models.TextField(
+        blank=True, help_text=_("The first KB of the receiver's answer."), verbose_name=_("answer")
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -232,6 +253,8 @@ class CustomActionRun(models.Model):
                 condition=models.Q(status__in=["pending", "calling"]),
             ),
         ]
+        verbose_name = _("custom action run")
+        verbose_name_plural = _("custom action runs")
 
     def __str__(self) -> str:
         return f"{self.action_id} on {self.incident_id}: {self.status}"
@@ -246,7 +269,9 @@ class LinkIntegration(models.Model):
     template over the incident: ``https://grafana.example.com/d/svc?var-service={{
     Labels.service }}``. A value the incident lacks is left empty: the link still opens."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
+    )
     channel = models.ForeignKey(
         "oncall.Channel",
         on_delete=models.CASCADE,
@@ -265,7 +290,7 @@ class LinkIntegration(models.Model):
         ),
     )
     position = models.PositiveSmallIntegerField(_("position"), default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["channel", "position", "id"]

@@ -27,6 +27,7 @@ from django.db.models import Q
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone as django_timezone
+from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -39,7 +40,8 @@ from oncall.weekly import WeeklyWindow
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+# Django's own abbreviations, translated in its catalogs: 0 = Monday as in ``days``.
+DAY_NAMES = tuple(WEEKDAYS_ABBR[day] for day in range(7))
 DEFAULT_RULE_NAME = "Default"
 DEFAULT_ESCALATE_AFTER_MINUTES = 30
 
@@ -121,20 +123,28 @@ class EscalationRule(models.Model):
         CLAIMED = "claimed", _("the incident is claimed")
         CLOSED = "closed", _("the incident is closed")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
+    )
     channel = models.ForeignKey(
-        "oncall.Channel", on_delete=models.CASCADE, related_name="escalation_rules"
+        "oncall.Channel",
+        on_delete=models.CASCADE,
+        related_name="escalation_rules",
+        verbose_name=_("channel"),
     )
     position = models.PositiveIntegerField(
-        default=0, help_text=_("Rules are tried in this order; the first that matches wins.")
+        default=0,
+        help_text=_("Rules are tried in this order; the first that matches wins."),
+        verbose_name=_("position"),
     )
-    name = models.CharField(max_length=120)
-    enabled = models.BooleanField(default=True)
+    name = models.CharField(max_length=120, verbose_name=_("name"))
+    enabled = models.BooleanField(default=True, verbose_name=_("enabled"))
     severities = models.JSONField(
         default=list,
         blank=True,
         validators=[validate_severities],
         help_text=_('Only incidents of these severities, e.g. ["critical"]. Empty: any.'),
+        verbose_name=_("severities"),
     )
     matchers = models.JSONField(
         default=list,
@@ -145,6 +155,7 @@ class EscalationRule(models.Model):
             '[{"key": "labels.env", "op": "eq", "value": "prod"}]. Ops: eq, neq, re, nre, '
             "exists, absent. Keys: labels.<name>, title, description, severity, alert_key."
         ),
+        verbose_name=_("matchers"),
     )
     days = models.JSONField(
         default=list,
@@ -154,30 +165,38 @@ class EscalationRule(models.Model):
             "Days of the week, 0 = Monday ... 6 = Sunday, on which the time window starts. "
             "Empty: every day."
         ),
+        verbose_name=_("days"),
     )
     start_time = models.TimeField(
-        null=True, blank=True, help_text=_("Leave start and end empty for all day.")
+        null=True,
+        blank=True,
+        help_text=_("Leave start and end empty for all day."),
+        verbose_name=_("start time"),
     )
     end_time = models.TimeField(
         null=True,
         blank=True,
         help_text=_("Excluded. An end before the start crosses midnight, e.g. 22:00-06:00."),
+        verbose_name=_("end time"),
     )
     timezone = models.CharField(
         max_length=64,
         default=default_time_zone,
         validators=[validate_time_zone],
         help_text=_("The time zone of the days and times, e.g. Asia/Shanghai."),
+        verbose_name=_("timezone"),
     )
     stop_when = models.CharField(
         max_length=16,
         choices=StopWhen.choices,
         default=StopWhen.CLAIMED,
         help_text=_("Stop escalating to the next level when..."),
+        verbose_name=_("stop when"),
     )
     repeat_rule_times = models.PositiveIntegerField(
         default=0,
         help_text=_("After the last level, run the rule again from its first level this often."),
+        verbose_name=_("repeat rule times"),
     )
     notification_template = models.ForeignKey(
         "oncall.NotificationTemplate",
@@ -186,10 +205,13 @@ class EscalationRule(models.Model):
         on_delete=models.SET_NULL,
         related_name="escalation_rules",
         help_text=_("Overrides the channel's template for incidents this rule escalates."),
+        verbose_name=_("notification template"),
     )
 
     class Meta:
         ordering = ["channel", "position", "id"]
+        verbose_name = _("escalation rule")
+        verbose_name_plural = _("escalation rules")
 
     def __str__(self) -> str:
         return f"{self.channel}: {self.name}"
@@ -240,10 +262,10 @@ class EscalationRule(models.Model):
         window = self.describe_window()
         if window:
             parts.append(window)
-        return " · ".join(parts) or "any incident, any time"
+        return " · ".join(parts) or gettext("any incident, any time")
 
     def describe_window(self) -> str:
-        days = ", ".join(DAY_NAMES[d] for d in sorted(self.days)) if self.days else ""
+        days = ", ".join(str(DAY_NAMES[d]) for d in sorted(self.days)) if self.days else ""
         hours = ""
         if self.start_time is not None and self.end_time is not None:
             hours = f"{_hhmm(self.start_time)}-{_hhmm(self.end_time)}"
@@ -270,13 +292,18 @@ class EscalationLevel(models.Model):
     """One step of a rule: whom to notify when it starts, how often to remind them, and when
     to move on to the next level."""
 
-    rule = models.ForeignKey(EscalationRule, on_delete=models.CASCADE, related_name="levels")
-    position = models.PositiveIntegerField(default=0, help_text=_("Levels run in this order."))
+    rule = models.ForeignKey(
+        EscalationRule, on_delete=models.CASCADE, related_name="levels", verbose_name=_("rule")
+    )
+    position = models.PositiveIntegerField(
+        default=0, help_text=_("Levels run in this order."), verbose_name=_("position")
+    )
     users = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
         related_name="escalation_levels",
         help_text=_("Notified through each chat platform, e.g. their linked Feishu account."),
+        verbose_name=_("users"),
     )
     schedules = models.ManyToManyField(
         "oncall.Schedule",
@@ -286,6 +313,7 @@ class EscalationLevel(models.Model):
             "Notify whoever is on call in each schedule when the level runs (the override "
             "when there is one), or the next person when nobody is."
         ),
+        verbose_name=_("schedules"),
     )
     notify_channel_members = models.BooleanField(
         default=False,
@@ -293,28 +321,34 @@ class EscalationLevel(models.Model):
             "Also notify every member of the channel, direct or through its teams, as they "
             "are when the level runs."
         ),
+        verbose_name=_("notify channel members"),
     )
     escalate_after_minutes = models.PositiveIntegerField(
         default=DEFAULT_ESCALATE_AFTER_MINUTES,
         validators=[MinValueValidator(1)],
         help_text=_("Move on to the next level after this many minutes unless stopped."),
+        verbose_name=_("escalate after minutes"),
     )
     repeat_every_minutes = models.PositiveIntegerField(
         null=True,
         blank=True,
         validators=[MinValueValidator(1)],
         help_text=_("Notify this level again every this many minutes. Empty: no repeat."),
+        verbose_name=_("repeat every minutes"),
     )
     repeat_times = models.PositiveIntegerField(
         default=0,
         help_text=_("How many times to repeat, within the level's time."),
+        verbose_name=_("repeat times"),
     )
 
     class Meta:
         ordering = ["rule", "position", "id"]
+        verbose_name = _("escalation level")
+        verbose_name_plural = _("escalation levels")
 
     def __str__(self) -> str:
-        return f"{self.rule}: level {self.number}"
+        return gettext("%(rule)s: level %(number)s") % {"rule": self.rule, "number": self.number}
 
     @property
     def number(self) -> int | None:

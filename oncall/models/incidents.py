@@ -36,38 +36,51 @@ class Incident(models.Model):
         ACKNOWLEDGED = "acknowledged", _("acknowledged")
         CLOSED = "closed", _("closed")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    number = models.PositiveBigIntegerField(unique=True, editable=False)
-    channel = models.ForeignKey(
-        "oncall.Channel", on_delete=models.PROTECT, related_name="incidents"
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
     )
-    title = models.CharField(max_length=512)
-    severity = models.CharField(max_length=16, choices=Severity.choices)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.TRIGGERED)
-    group_key = models.CharField(max_length=128, editable=False)
-    snoozed_until = models.DateTimeField(null=True, blank=True)
+    number = models.PositiveBigIntegerField(unique=True, editable=False, verbose_name=_("number"))
+    channel = models.ForeignKey(
+        "oncall.Channel",
+        on_delete=models.PROTECT,
+        related_name="incidents",
+        verbose_name=_("channel"),
+    )
+    title = models.CharField(max_length=512, verbose_name=_("title"))
+    severity = models.CharField(max_length=16, choices=Severity.choices, verbose_name=_("severity"))
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.TRIGGERED, verbose_name=_("status")
+    )
+    group_key = models.CharField(max_length=128, editable=False, verbose_name=_("group key"))
+    snoozed_until = models.DateTimeField(null=True, blank=True, verbose_name=_("snoozed until"))
     claimed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        verbose_name=_("claimed by"),
     )
-    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("claimed at"))
     # When it was first claimed or acknowledged (kept through unclaims and reopens, which
     # clear ``claimed_at``): insights' time to acknowledge, without reading the timeline.
-    first_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    first_claimed_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("first claimed at")
+    )
     # Who acknowledged it when no person did (an alert source, e.g. PagerDuty's acknowledge):
     # kept on the row so that every list and card can name it without reading the timeline.
-    acknowledged_by_source = models.CharField(max_length=200, blank=True, default="")
+    acknowledged_by_source = models.CharField(
+        max_length=200, blank=True, default="", verbose_name=_("acknowledged by source")
+    )
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        verbose_name=_("closed by"),
     )
-    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
     # Set when a responder merged this incident's alerts into another one (``lifecycle.merge``):
     # it is closed, holds no alerts, and every surface says "merged into #N" and links there.
     merged_into = models.ForeignKey(
@@ -77,6 +90,7 @@ class Incident(models.Model):
         on_delete=models.SET_NULL,
         related_name="merged_incidents",
         editable=False,
+        verbose_name=_("merged into"),
     )
     # Who opened it by hand (``lifecycle.open_incident``); empty when an alert source did.
     created_by = models.ForeignKey(
@@ -85,6 +99,7 @@ class Incident(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        verbose_name=_("created by"),
     )
     # Whom it was handed to (``lifecycle.assign``): that person alone is expected to act.
     # Empty when the escalation rule decides who is notified (also after assigning a level).
@@ -94,16 +109,23 @@ class Incident(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        verbose_name=_("assigned to"),
     )
-    assigned_at = models.DateTimeField(null=True, blank=True)
-    alert_count = models.PositiveIntegerField(default=0)
-    last_alert_at = models.DateTimeField(null=True, blank=True)
+    assigned_at = models.DateTimeField(null=True, blank=True, verbose_name=_("assigned at"))
+    alert_count = models.PositiveIntegerField(default=0, verbose_name=_("alert count"))
+    last_alert_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last alert at"))
     # Noise reduction (``oncall.noise``). Flapping: one of its alert keys keeps triggering and
     # recovering (since when); ``flapping_quiet``: so its notifications stopped after the first.
-    flapping_since = models.DateTimeField(null=True, blank=True, editable=False)
-    flapping_quiet = models.BooleanField(default=False, editable=False)
+    flapping_since = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("flapping since")
+    )
+    flapping_quiet = models.BooleanField(
+        default=False, editable=False, verbose_name=_("flapping quiet")
+    )
     # The highest alert storm threshold of its channel its alert count reached (0: none).
-    storm_alerts = models.PositiveIntegerField(default=0, editable=False)
+    storm_alerts = models.PositiveIntegerField(
+        default=0, editable=False, verbose_name=_("storm alerts")
+    )
     # The maintenance window of its channel or source it opened in (``oncall.noise.maintenance``):
     # marked on every surface (``in_maintenance``); nothing notifies until the window ends.
     maintenance_window = models.ForeignKey(
@@ -113,9 +135,12 @@ class Incident(models.Model):
         on_delete=models.SET_NULL,
         related_name="incidents",
         editable=False,
+        verbose_name=_("maintenance window"),
     )
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(
+        default=timezone.now, db_index=True, verbose_name=_("created at")
+    )
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
     # The escalation engine's state (``oncall.escalation``), kept here so that no lost task
     # loses a step: the rule chosen, where in it the incident is, and when the next step is due.
     escalation_rule = models.ForeignKey(
@@ -124,21 +149,29 @@ class Incident(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        verbose_name=_("escalation rule"),
     )
     escalation_level = models.PositiveSmallIntegerField(
-        default=0, help_text=_("Index into the rule's levels, by position.")
+        default=0,
+        help_text=_("Index into the rule's levels, by position."),
+        verbose_name=_("escalation level"),
     )
     escalation_repeats = models.PositiveSmallIntegerField(
-        default=0, help_text=_("Notifications already sent at this level beyond the first.")
+        default=0,
+        help_text=_("Notifications already sent at this level beyond the first."),
+        verbose_name=_("escalation repeats"),
     )
     escalation_loops = models.PositiveSmallIntegerField(
-        default=0, help_text=_("Times the rule was started again after its last level.")
+        default=0,
+        help_text=_("Times the rule was started again after its last level."),
+        verbose_name=_("escalation loops"),
     )
     next_escalation_at = models.DateTimeField(
         null=True,
         blank=True,
         db_index=True,
         help_text=_("When the next escalation step is due; empty: nothing planned."),
+        verbose_name=_("next escalation at"),
     )
     escalation_finished_at = models.DateTimeField(
         null=True,
@@ -146,6 +179,7 @@ class Incident(models.Model):
         help_text=_(
             "When the rule's last level (and round) ran out; empty while escalating or paused."
         ),
+        verbose_name=_("escalation finished at"),
     )
 
     class Meta:
@@ -161,6 +195,8 @@ class Incident(models.Model):
                 condition=models.Q(snoozed_until__isnull=False),
             ),
         ]
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
 
     def __str__(self) -> str:
         return f"#{self.number} {self.title}"
@@ -216,36 +252,53 @@ class Alert(models.Model):
         INHIBITED = "inhibited", _("inhibited")
         PIPELINE_DROPPED = "pipeline_dropped", _("dropped by pipeline")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    channel = models.ForeignKey("oncall.Channel", on_delete=models.CASCADE, related_name="alerts")
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
+    )
+    channel = models.ForeignKey(
+        "oncall.Channel", on_delete=models.CASCADE, related_name="alerts", verbose_name=_("channel")
+    )
     source = models.ForeignKey(
-        "oncall.AlertSource", null=True, on_delete=models.SET_NULL, related_name="alerts"
+        "oncall.AlertSource",
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="alerts",
+        verbose_name=_("source"),
     )
     # Empty only while the alert is suppressed (``suppressed``): it opened no incident.
     incident = models.ForeignKey(
-        Incident, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+        Incident,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="alerts",
+        verbose_name=_("incident"),
     )
-    alert_key = models.CharField(max_length=255)
-    title = models.CharField(max_length=512)
-    description = models.TextField(blank=True)
-    severity = models.CharField(max_length=16, choices=Severity.choices)
-    raw_severity = models.CharField(max_length=64, blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.FIRING)
-    labels = models.JSONField(default=dict, blank=True)
-    links = models.JSONField(default=list, blank=True)
-    images = models.JSONField(default=list, blank=True)
-    first_seen = models.DateTimeField()
-    last_seen = models.DateTimeField()
+    alert_key = models.CharField(max_length=255, verbose_name=_("alert key"))
+    title = models.CharField(max_length=512, verbose_name=_("title"))
+    description = models.TextField(blank=True, verbose_name=_("description"))
+    severity = models.CharField(max_length=16, choices=Severity.choices, verbose_name=_("severity"))
+    raw_severity = models.CharField(max_length=64, blank=True, verbose_name=_("raw severity"))
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.FIRING, verbose_name=_("status")
+    )
+    labels = models.JSONField(default=dict, blank=True, verbose_name=_("labels"))
+    links = models.JSONField(default=list, blank=True, verbose_name=_("links"))
+    images = models.JSONField(default=list, blank=True, verbose_name=_("images"))
+    first_seen = models.DateTimeField(verbose_name=_("first seen"))
+    last_seen = models.DateTimeField(verbose_name=_("last seen"))
     # When the source says the problem started (Alertmanager's startsAt, a sender's own
     # timestamp), never later than ``first_seen``, when the console first heard of it (the
     # merge clamps it as it stores it). None: the source gave no time. ``started`` gives the
     # one to show.
-    started_at = models.DateTimeField(null=True, blank=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    event_count = models.PositiveIntegerField(default=1)
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("resolved at"))
+    event_count = models.PositiveIntegerField(default=1, verbose_name=_("event count"))
     # The pipeline rules of its source that changed its latest event (``oncall.noise.pipelines``):
     # [{"rule": <public id>, "name": ..., "action": ...}], in the order they ran.
-    pipeline = models.JSONField(default=list, blank=True, editable=False)
+    pipeline = models.JSONField(
+        default=list, blank=True, editable=False, verbose_name=_("pipeline")
+    )
     # Null, not "": the shape agreed with the silences and pipelines (``suppressed__isnull``).
     suppressed = models.CharField(  # noqa: DJ001
         max_length=16,
@@ -254,9 +307,12 @@ class Alert(models.Model):
         blank=True,
         default=None,
         help_text=_("Why it opened no incident; empty: it was not suppressed."),
+        verbose_name=_("suppressed"),
     )
     # What suppressed it, for people and links: {"rule": ..., "incident": <public id>, ...}.
-    suppressed_detail = models.JSONField(default=dict, blank=True)
+    suppressed_detail = models.JSONField(
+        default=dict, blank=True, verbose_name=_("suppressed detail")
+    )
 
     class Meta:
         ordering = ["-last_seen"]
@@ -271,6 +327,8 @@ class Alert(models.Model):
                 condition=models.Q(suppressed__isnull=False),
             ),
         ]
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
 
     def __str__(self) -> str:
         return self.title
@@ -320,26 +378,29 @@ class TimelineEntry(models.Model):
         SILENCED = "silenced", _("silenced")
         MAINTENANCE = "maintenance", _("maintenance")
 
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
-    kind = models.CharField(max_length=32, choices=Kind.choices)
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="timeline", verbose_name=_("incident")
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices, verbose_name=_("kind"))
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        verbose_name=_("actor"),
     )
     # An ``ActionSource`` value, or the name of the chat platform the action came through.
-    source = models.CharField(max_length=32)
+    source = models.CharField(max_length=32, verbose_name=_("source"))
     # The entry in English, always written: exports, search and outgoing webhooks read it, and
     # an entry without a ``message_kind`` (written before they existed) shows it as it is.
-    message = models.TextField()
+    message = models.TextField(verbose_name=_("message"))
     # What the entry says, put into words when read (``oncall.timeline_messages``): a key of
     # its registry and the values of the sentence's placeholders.
     message_kind = models.CharField(max_length=64, blank=True, default="")
     params = models.JSONField(default=dict, blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    data = models.JSONField(default=dict, blank=True, verbose_name=_("data"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
     # Kind NOTE only. The note is its own row (it is edited and deleted; entries are history
     # and never change); deleting the note deletes its entry with it.
     note = models.OneToOneField(
@@ -348,12 +409,14 @@ class TimelineEntry(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="timeline_entry",
+        verbose_name=_("note"),
     )
 
     class Meta:
         ordering = ["created_at", "id"]
-        verbose_name_plural = "timeline entries"
+        verbose_name_plural = _("timeline entries")
         indexes = [models.Index(fields=["incident", "created_at"], name="timeline_incident_time")]
+        verbose_name = _("timeline entry")
 
     def __str__(self) -> str:
         return self.message
@@ -380,8 +443,12 @@ def source_label(source: str) -> str:
 class Counter(models.Model):
     """A named, transactionally incremented number (incident numbers: #1, #2, ...)."""
 
-    name = models.CharField(max_length=32, primary_key=True)
-    value = models.PositiveBigIntegerField(default=0)
+    name = models.CharField(max_length=32, primary_key=True, verbose_name=_("name"))
+    value = models.PositiveBigIntegerField(default=0, verbose_name=_("value"))
+
+    class Meta:
+        verbose_name = _("counter")
+        verbose_name_plural = _("counters")
 
     def __str__(self) -> str:
         return f"{self.name}={self.value}"

@@ -25,8 +25,10 @@ class InhibitRule(VersionedRule):
         MARK = "mark", _("keep and mark as inhibited")
         DROP = "drop", _("drop")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    name = models.CharField(max_length=200)
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
+    )
+    name = models.CharField(max_length=200, verbose_name=_("name"))
     channel = models.ForeignKey(
         "oncall.Channel",
         null=True,
@@ -34,6 +36,7 @@ class InhibitRule(VersionedRule):
         on_delete=models.CASCADE,
         related_name="inhibit_rules",
         help_text=_("Alerts of this channel. Give a channel or a source, not both."),
+        verbose_name=_("channel"),
     )
     source = models.ForeignKey(
         "oncall.AlertSource",
@@ -42,8 +45,9 @@ class InhibitRule(VersionedRule):
         on_delete=models.CASCADE,
         related_name="inhibit_rules",
         help_text=_("Alerts of this alert source, in whichever channel."),
+        verbose_name=_("source"),
     )
-    enabled = models.BooleanField(default=True)
+    enabled = models.BooleanField(default=True, verbose_name=_("enabled"))
     new_alert_condition = models.JSONField(
         default=list,
         blank=True,
@@ -53,6 +57,7 @@ class InhibitRule(VersionedRule):
             '[{"key": "severity", "op": "re", "value": "warning|info"}]. '
             "A list of matchers (all must hold) or of lists (one list must hold). Empty: any."
         ),
+        verbose_name=_("new alert condition"),
     )
     active_condition = models.JSONField(
         default=list,
@@ -62,6 +67,7 @@ class InhibitRule(VersionedRule):
             "Which alerts of open incidents inhibit them, e.g. "
             '[{"key": "severity", "op": "eq", "value": "critical"}]. Empty: any.'
         ),
+        verbose_name=_("active condition"),
     )
     equal = models.JSONField(
         default=list,
@@ -71,14 +77,18 @@ class InhibitRule(VersionedRule):
             'Keys whose values must be equal in both alerts, e.g. ["labels.host", '
             '"labels.alertname"]; a key missing from both counts as equal.'
         ),
+        verbose_name=_("equal"),
     )
     window_minutes = models.PositiveSmallIntegerField(
         default=10,
         validators=[MinValueValidator(1), MaxValueValidator(1440)],
         help_text=_("Only an alert whose last event came less than this many minutes ago."),
+        verbose_name=_("window minutes"),
     )
-    action = models.CharField(max_length=8, choices=Action.choices, default=Action.MARK)
-    created_at = models.DateTimeField(auto_now_add=True)
+    action = models.CharField(
+        max_length=8, choices=Action.choices, default=Action.MARK, verbose_name=_("action")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     objects = VersionedRuleQuerySet.as_manager()
     # Every write gives its channel or source a new noise version (``oncall.models.versions``).
@@ -96,6 +106,8 @@ class InhibitRule(VersionedRule):
                 name="inhibit_rule_channel_or_source",
             )
         ]
+        verbose_name = _("inhibit rule")
+        verbose_name_plural = _("inhibit rules")
 
     def __str__(self) -> str:
         return self.name

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
 
 from oncall.models.incidents import source_label
 from oncall.notes import editable_until, render_markdown
@@ -26,10 +27,16 @@ class IncidentNote(models.Model):
     otherwise): a message handled twice (a retried task) makes one note.
     """
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
+    )
     # Indexed by ``note_incident_time``, whose first column it is.
     incident = models.ForeignKey(
-        "oncall.Incident", on_delete=models.CASCADE, related_name="notes", db_index=False
+        "oncall.Incident",
+        on_delete=models.CASCADE,
+        related_name="notes",
+        db_index=False,
+        verbose_name=_("incident"),
     )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -37,13 +44,14 @@ class IncidentNote(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        verbose_name=_("author"),
     )
-    body = models.TextField()
+    body = models.TextField(verbose_name=_("body"))
     # An ``ActionSource`` value (web, API), or the name of the chat platform it came through.
-    source = models.CharField(max_length=32)
-    origin = models.CharField(max_length=128, blank=True, default="")
-    created_at = models.DateTimeField(default=timezone.now)
-    edited_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=32, verbose_name=_("source"))
+    origin = models.CharField(max_length=128, blank=True, default="", verbose_name=_("origin"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    edited_at = models.DateTimeField(null=True, blank=True, verbose_name=_("edited at"))
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -56,6 +64,8 @@ class IncidentNote(models.Model):
                 name="note_one_per_message",
             )
         ]
+        verbose_name = _("incident note")
+        verbose_name_plural = _("incident notes")
 
     def __str__(self) -> str:
         return self.body[:80]

@@ -29,20 +29,30 @@ class PipelineRule(VersionedRule):
         REMOVE_LABELS = "remove_labels", _("remove labels")
         DROP = "drop", _("drop the event")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    source = models.ForeignKey(
-        "oncall.AlertSource", on_delete=models.CASCADE, related_name="pipeline_rules"
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
     )
-    position = models.PositiveIntegerField(default=0, help_text=_("Rules run in this order."))
-    name = models.CharField(max_length=120, blank=True)
-    enabled = models.BooleanField(default=True)
-    condition = models.JSONField(default=list, blank=True, help_text=CONDITION_HELP)
-    action = models.CharField(max_length=16, choices=Action.choices)
+    source = models.ForeignKey(
+        "oncall.AlertSource",
+        on_delete=models.CASCADE,
+        related_name="pipeline_rules",
+        verbose_name=_("source"),
+    )
+    position = models.PositiveIntegerField(
+        default=0, help_text=_("Rules run in this order."), verbose_name=_("position")
+    )
+    name = models.CharField(max_length=120, blank=True, verbose_name=_("name"))
+    enabled = models.BooleanField(default=True, verbose_name=_("enabled"))
+    condition = models.JSONField(
+        default=list, blank=True, help_text=CONDITION_HELP, verbose_name=_("condition")
+    )
+    action = models.CharField(max_length=16, choices=Action.choices, verbose_name=_("action"))
     severity = models.CharField(
         max_length=16,
         choices=Severity.choices,
         blank=True,
         help_text=_("The new severity (set the severity)."),
+        verbose_name=_("severity"),
     )
     template = models.TextField(
         blank=True,
@@ -50,6 +60,7 @@ class PipelineRule(VersionedRule):
             "The new title or description, a template over the event: {{ Title }}, "
             "{{ Description }}, {{ Severity }}, {{ AlertKey }}, {{ Labels.host }}."
         ),
+        verbose_name=_("template"),
     )
     labels = models.JSONField(
         default=dict,
@@ -58,8 +69,9 @@ class PipelineRule(VersionedRule):
             'Add or change labels: {"team": "payments", "where": "{{ Labels.dc }}-{{ '
             'Labels.rack }}"} (values are templates). Remove labels: ["value", "pod"].'
         ),
+        verbose_name=_("labels"),
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = VersionedRuleQuerySet.as_manager()
     # Every write gives the source a new pipeline version (``oncall.models.versions``).
@@ -68,6 +80,8 @@ class PipelineRule(VersionedRule):
     class Meta:
         ordering = ["source", "position", "id"]
         indexes = [models.Index(fields=["source", "position"], name="pipeline_rule_order")]
+        verbose_name = _("pipeline rule")
+        verbose_name_plural = _("pipeline rules")
 
     def __str__(self) -> str:
         return self.name or f"{self.get_action_display()} #{self.pk}"

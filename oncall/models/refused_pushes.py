@@ -23,16 +23,19 @@ class RefusedPush(models.Model):
     MAX_PAYLOAD_BYTES = 16 * 1024
 
     source = models.ForeignKey(
-        "oncall.AlertSource", on_delete=models.CASCADE, related_name="refused_pushes"
+        "oncall.AlertSource",
+        on_delete=models.CASCADE,
+        related_name="refused_pushes",
+        verbose_name=_("source"),
     )
-    received_at = models.DateTimeField(default=timezone.now)
+    received_at = models.DateTimeField(default=timezone.now, verbose_name=_("received at"))
     status = models.PositiveSmallIntegerField(_("status"))
     code = models.CharField(_("code"), max_length=64)
     message = models.TextField(_("reason"))
     field = models.CharField(_("field"), max_length=255, blank=True)
     payload = models.TextField(_("payload"), blank=True)
     body_bytes = models.PositiveIntegerField(_("body size in bytes"), default=0)
-    payload_truncated = models.BooleanField(default=False)
+    payload_truncated = models.BooleanField(default=False, verbose_name=_("payload truncated"))
 
     class Meta:
         ordering = ["-id"]

@@ -89,7 +89,9 @@ def validate_restrictions(value: Any) -> None:
 
 
 class Schedule(models.Model):
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
+    )
     name = models.CharField(_("name"), max_length=120, unique=True)
     description = models.TextField(_("description"), blank=True)
     time_zone = models.CharField(
@@ -99,8 +101,10 @@ class Schedule(models.Model):
         validators=[validate_time_zone],
         help_text=_("Hand-offs, restrictions and the pages' times are in this zone."),
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("created at")
+    )
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         ordering = ["name"]
@@ -119,7 +123,9 @@ class ScheduleLayer(models.Model):
         DAYS = Unit.DAYS.value, _("days")
         WEEKS = Unit.WEEKS.value, _("weeks")
 
-    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="layers")
+    schedule = models.ForeignKey(
+        Schedule, on_delete=models.CASCADE, related_name="layers", verbose_name=_("schedule")
+    )
     position = models.PositiveIntegerField(
         _("position"),
         default=0,
@@ -180,7 +186,12 @@ class LayerParticipant(models.Model):
     """A person's place in a layer's turn order. The same person may appear more than once
     (e.g. a short team taking two turns each)."""
 
-    layer = models.ForeignKey(ScheduleLayer, on_delete=models.CASCADE, related_name="participants")
+    layer = models.ForeignKey(
+        ScheduleLayer,
+        on_delete=models.CASCADE,
+        related_name="participants",
+        verbose_name=_("layer"),
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -201,7 +212,9 @@ class LayerParticipant(models.Model):
 class ScheduleOverride(models.Model):
     """Someone on call instead of whoever the layers say, for a period."""
 
-    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="overrides")
+    schedule = models.ForeignKey(
+        Schedule, on_delete=models.CASCADE, related_name="overrides", verbose_name=_("schedule")
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -219,7 +232,9 @@ class ScheduleOverride(models.Model):
         related_name="+",
         verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("created at")
+    )
 
     class Meta:
         ordering = ["schedule", "start", "id"]
@@ -271,7 +286,9 @@ class ShiftNotice(models.Model):
     person and shift start, inserted before it is sent, so that overlapping runs of the task
     and restarts send it once."""
 
-    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="notices")
+    schedule = models.ForeignKey(
+        Schedule, on_delete=models.CASCADE, related_name="notices", verbose_name=_("schedule")
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
@@ -280,7 +297,9 @@ class ShiftNotice(models.Model):
     )
     shift_start = models.DateTimeField(_("shift start"))
     shift_end = models.DateTimeField(_("shift end"), null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("created at")
+    )
     outcome = models.TextField(
         _("outcome"), blank=True, help_text=_("What the chat platforms reported.")
     )

@@ -27,8 +27,12 @@ class ShiftSwap(models.Model):
         CANCELLED = "cancelled", pgettext_lazy("shift swap", "cancelled")
         EXPIRED = "expired", pgettext_lazy("shift swap", "expired")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="swaps")
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
+    )
+    schedule = models.ForeignKey(
+        Schedule, on_delete=models.CASCADE, related_name="swaps", verbose_name=_("schedule")
+    )
     requester = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,

@@ -26,37 +26,61 @@ class Silence(VersionedRule):
         MARK = "mark", _("keep the alert, marked silenced")
         DROP = "drop", _("drop the alert")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    channel = models.ForeignKey("oncall.Channel", on_delete=models.CASCADE, related_name="silences")
-    name = models.CharField(max_length=200)
-    enabled = models.BooleanField(default=True)
-    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.ONCE)
-    starts_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("One time: from (empty: now).")
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
     )
-    ends_at = models.DateTimeField(null=True, blank=True, help_text=_("One time: until."))
+    channel = models.ForeignKey(
+        "oncall.Channel",
+        on_delete=models.CASCADE,
+        related_name="silences",
+        verbose_name=_("channel"),
+    )
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    enabled = models.BooleanField(default=True, verbose_name=_("enabled"))
+    kind = models.CharField(
+        max_length=8, choices=Kind.choices, default=Kind.ONCE, verbose_name=_("kind")
+    )
+    starts_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_("One time: from (empty: now)."),
+        verbose_name=_("starts at"),
+    )
+    ends_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("One time: until."), verbose_name=_("ends at")
+    )
     weekdays = models.JSONField(
         default=list,
         blank=True,
         validators=[validate_days],
         help_text=_("Every week: the days, 0 (Monday) to 6 (Sunday), e.g. [5, 6]."),
+        verbose_name=_("weekdays"),
     )
     start_time = models.TimeField(
-        null=True, blank=True, help_text=_("Every week: from this time of those days.")
+        null=True,
+        blank=True,
+        help_text=_("Every week: from this time of those days."),
+        verbose_name=_("start time"),
     )
     end_time = models.TimeField(
         null=True,
         blank=True,
         help_text=_("Every week: until this time (earlier than the start: the next day)."),
+        verbose_name=_("end time"),
     )
     time_zone = models.CharField(
         max_length=64,
         default=default_time_zone,
         validators=[validate_time_zone],
         help_text=_("Every week: the days and times are in this time zone (IANA name)."),
+        verbose_name=_("time zone"),
     )
-    condition = models.JSONField(default=list, blank=True, help_text=CONDITION_HELP)
-    behaviour = models.CharField(max_length=8, choices=Behaviour.choices, default=Behaviour.MARK)
+    condition = models.JSONField(
+        default=list, blank=True, help_text=CONDITION_HELP, verbose_name=_("condition")
+    )
+    behaviour = models.CharField(
+        max_length=8, choices=Behaviour.choices, default=Behaviour.MARK, verbose_name=_("behaviour")
+    )
     # Made by "quick silence" on this incident: using it again edits this rule.
     from_incident = models.OneToOneField(
         "oncall.Incident",
@@ -65,6 +89,7 @@ class Silence(VersionedRule):
         on_delete=models.SET_NULL,
         related_name="quick_silence",
         editable=False,
+        verbose_name=_("from incident"),
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -73,9 +98,12 @@ class Silence(VersionedRule):
         on_delete=models.SET_NULL,
         related_name="+",
         editable=False,
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("created at")
+    )
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = VersionedRuleQuerySet.as_manager()
     # Every write gives the channel a new noise version (``oncall.models.versions``).
@@ -84,6 +112,8 @@ class Silence(VersionedRule):
     class Meta:
         ordering = ["channel", "-created_at"]
         indexes = [models.Index(fields=["channel", "enabled"], name="silence_channel")]
+        verbose_name = _("silence")
+        verbose_name_plural = _("silences")
 
     def __str__(self) -> str:
         return self.name
@@ -113,11 +143,24 @@ class SilenceHold(models.Model):
     task never leaves an alert silenced for good."""
 
     alert = models.OneToOneField(
-        "oncall.Alert", on_delete=models.CASCADE, related_name="silence_hold"
+        "oncall.Alert",
+        on_delete=models.CASCADE,
+        related_name="silence_hold",
+        verbose_name=_("alert"),
     )
     # Empty once the silence is deleted: due at once.
-    silence = models.ForeignKey(Silence, null=True, on_delete=models.SET_NULL, related_name="holds")
-    recheck_at = models.DateTimeField(db_index=True)
+    silence = models.ForeignKey(
+        Silence,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="holds",
+        verbose_name=_("silence"),
+    )
+    recheck_at = models.DateTimeField(db_index=True, verbose_name=_("recheck at"))
+
+    class Meta:
+        verbose_name = _("silence hold")
+        verbose_name_plural = _("silence holds")
 
     def __str__(self) -> str:
         return f"alert {self.alert_id} until {self.recheck_at:%Y-%m-%d %H:%M}"
@@ -127,9 +170,11 @@ class MaintenanceWindow(models.Model):
     """Planned work on a channel or an alert source: from start to end nothing notifies;
     incidents still open, marked "in maintenance" (``oncall.noise.maintenance``)."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
+    )
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    description = models.TextField(blank=True, verbose_name=_("description"))
     channel = models.ForeignKey(
         "oncall.Channel",
         null=True,
@@ -137,6 +182,7 @@ class MaintenanceWindow(models.Model):
         on_delete=models.CASCADE,
         related_name="maintenance_windows",
         help_text=_("The whole channel; or leave empty and choose a source."),
+        verbose_name=_("channel"),
     )
     source = models.ForeignKey(
         "oncall.AlertSource",
@@ -145,9 +191,10 @@ class MaintenanceWindow(models.Model):
         on_delete=models.CASCADE,
         related_name="maintenance_windows",
         help_text=_("Incidents its alerts open, whichever channel they go to."),
+        verbose_name=_("source"),
     )
-    starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField()
+    starts_at = models.DateTimeField(verbose_name=_("starts at"))
+    ends_at = models.DateTimeField(verbose_name=_("ends at"))
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -155,8 +202,11 @@ class MaintenanceWindow(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         editable=False,
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("created at")
+    )
 
     class Meta:
         ordering = ["-starts_at"]
@@ -168,6 +218,8 @@ class MaintenanceWindow(models.Model):
                 name="maintenance_channel_or_source",
             )
         ]
+        verbose_name = _("maintenance window")
+        verbose_name_plural = _("maintenance windows")
 
     def __str__(self) -> str:
         return self.name

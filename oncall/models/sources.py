@@ -37,49 +37,64 @@ def _validate_severity_overrides(value: object) -> None:
 class AlertSource(models.Model):
     """An inbound integration: monitoring systems POST alerts to its push URL."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    name = models.CharField(max_length=120)
-    kind = models.CharField(max_length=32, choices=source_kind_choices)
-    description = models.TextField(blank=True)
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
+    )
+    name = models.CharField(max_length=120, verbose_name=_("name"))
+    kind = models.CharField(max_length=32, choices=source_kind_choices, verbose_name=_("kind"))
+    description = models.TextField(blank=True, verbose_name=_("description"))
     channel = models.ForeignKey(
         "oncall.Channel",
         null=True,
         blank=True,
         on_delete=models.CASCADE,
         related_name="alert_sources",
-        help_text="Private source: every alert goes to this channel. "
-        "Leave empty for a shared source that routes alerts with its routes.",
+        help_text=_(
+            "Private source: every alert goes to this channel. "
+            "Leave empty for a shared source that routes alerts with its routes."
+        ),
+        verbose_name=_("channel"),
     )
-    enabled = models.BooleanField(default=True)
+    enabled = models.BooleanField(default=True, verbose_name=_("enabled"))
     # The token is part of the push URL an admin copies, so it must be readable: encrypted at
     # rest, looked up by its SHA-256 (a random 192-bit token needs no slower hash).
-    token = EncryptedTextField(default=new_push_token, editable=False)
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token = EncryptedTextField(default=new_push_token, editable=False, verbose_name=_("token"))
+    token_hash = models.CharField(
+        max_length=64, unique=True, editable=False, verbose_name=_("token hash")
+    )
     severity_overrides = models.JSONField(
         default=dict,
         blank=True,
         validators=[_validate_severity_overrides],
-        help_text="Map the sender's own severity words to critical / warning / info, "
-        'e.g. {"P1": "critical", "disaster": "critical"}. Applied after the default mapping.',
+        help_text=_(
+            "Map the sender's own severity words to critical / warning / info, "
+            'e.g. {"P1": "critical", "disaster": "critical"}. Applied after the default mapping.'
+        ),
+        verbose_name=_("severity overrides"),
     )
     options = models.JSONField(
         default=dict,
         blank=True,
-        help_text="Settings of this kind of source (its page says which); empty for most kinds.",
+        help_text=_("Settings of this kind of source (its page says which); empty for most kinds."),
+        verbose_name=_("options"),
     )
     # A secret the sender signs its pushes with (Sentry's client secret, a robot's signing
     # key), kept like the push token: encrypted at rest, never shown back.
-    signing_secret = EncryptedTextField(blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
+    signing_secret = EncryptedTextField(blank=True, default="", verbose_name=_("signing secret"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     # A new value whenever the source's pipeline rules change (``PipelineRule``'s saves and
     # queryset writes set it): a process keeps the compiled pipeline of the version it last
     # saw, so that a push, which reads this row anyway, costs no query for its rules.
-    pipeline_version = models.UUIDField(default=uuid.uuid4, editable=False)
+    pipeline_version = models.UUIDField(
+        default=uuid.uuid4, editable=False, verbose_name=_("pipeline version")
+    )
     # The same for the source's own inhibit rules (``InhibitRule.source``).
     noise_version = models.UUIDField(default=uuid.uuid4, editable=False)
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("alert source")
+        verbose_name_plural = _("alert sources")
 
     def __str__(self) -> str:
         return self.name
@@ -123,25 +138,40 @@ class AlertSource(models.Model):
 class Route(models.Model):
     """A shared source's routing rule: when every matcher holds, the alert goes to channels."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    source = models.ForeignKey(AlertSource, on_delete=models.CASCADE, related_name="routes")
-    position = models.PositiveIntegerField(default=0, help_text="Routes are tried in this order.")
-    name = models.CharField(max_length=120, blank=True)
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
+    )
+    source = models.ForeignKey(
+        AlertSource, on_delete=models.CASCADE, related_name="routes", verbose_name=_("source")
+    )
+    position = models.PositiveIntegerField(
+        default=0, help_text=_("Routes are tried in this order."), verbose_name=_("position")
+    )
+    name = models.CharField(max_length=120, blank=True, verbose_name=_("name"))
     matchers = models.JSONField(
         default=list,
         blank=True,
-        help_text='All must hold, e.g. [{"key": "labels.team", "op": "eq", "value": "db"}]. '
-        "Ops: eq, neq, re, nre, exists, absent. Keys: labels.<name>, title, description, "
-        "severity, alert_key.",
+        help_text=_(
+            'All must hold, e.g. [{"key": "labels.team", "op": "eq", "value": "db"}]. '
+            "Ops: eq, neq, re, nre, exists, absent. Keys: labels.<name>, title, description, "
+            "severity, alert_key."
+        ),
+        verbose_name=_("matchers"),
     )
-    channels = models.ManyToManyField("oncall.Channel", related_name="routes")
+    channels = models.ManyToManyField(
+        "oncall.Channel", related_name="routes", verbose_name=_("channels")
+    )
     stop = models.BooleanField(
         default=True,
-        help_text="Stop at this route when it matches; otherwise try the next ones.",
+        help_text=_("Stop at this route when it matches; otherwise try the next ones."),
+        verbose_name=_("stop"),
     )
     is_default = models.BooleanField(
         default=False,
-        help_text="The default route takes alerts that no other route matched (matchers ignored).",
+        help_text=_(
+            "The default route takes alerts that no other route matched (matchers ignored)."
+        ),
+        verbose_name=_("is default"),
     )
 
     class Meta:
@@ -153,6 +183,8 @@ class Route(models.Model):
                 name="one_default_route_per_source",
             ),
         ]
+        verbose_name = _("route")
+        verbose_name_plural = _("routes")
 
     def __str__(self) -> str:
         if self.is_default:
@@ -175,27 +207,38 @@ class InboundEvent(models.Model):
         UNROUTED = "unrouted", _("matched no route")
         FAILED = "failed", _("failed")
 
-    request_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    source = models.ForeignKey(AlertSource, on_delete=models.CASCADE, related_name="inbound_events")
-    received_at = models.DateTimeField(db_index=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    request_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("request id")
+    )
+    source = models.ForeignKey(
+        AlertSource,
+        on_delete=models.CASCADE,
+        related_name="inbound_events",
+        verbose_name=_("source"),
+    )
+    received_at = models.DateTimeField(db_index=True, verbose_name=_("received at"))
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, verbose_name=_("status")
+    )
     # [{"event": AlertEvent.to_json(), "channels": [channel ids]}]
-    events = models.JSONField(default=list)
-    notes = models.JSONField(default=list, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    error = models.TextField(blank=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
-    body_bytes = models.PositiveIntegerField(default=0)
+    events = models.JSONField(default=list, verbose_name=_("events"))
+    notes = models.JSONField(default=list, blank=True, verbose_name=_("notes"))
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    error = models.TextField(blank=True, verbose_name=_("error"))
+    processed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("processed at"))
+    body_bytes = models.PositiveIntegerField(default=0, verbose_name=_("body bytes"))
     # A big push is merged in chunks, each its own transaction (``oncall.ingest.process``):
     # how many entries of ``events`` are merged, when the last chunk committed (the sweep
     # leaves a push that is moving alone), and the incidents its chunks opened whose
     # escalation waits for a later chunk that may still change them.
-    merged = models.PositiveIntegerField(default=0)
-    progressed_at = models.DateTimeField(null=True, blank=True)
-    waiting_incidents = models.JSONField(default=list, blank=True)
+    merged = models.PositiveIntegerField(default=0, verbose_name=_("merged"))
+    progressed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("progressed at"))
+    waiting_incidents = models.JSONField(
+        default=list, blank=True, verbose_name=_("waiting incidents")
+    )
     # Events of the push its source's pipeline dropped (``oncall.noise.pipelines``): the
     # source's "dropped by pipeline today" adds these up.
-    pipeline_dropped = models.PositiveIntegerField(default=0)
+    pipeline_dropped = models.PositiveIntegerField(default=0, verbose_name=_("pipeline dropped"))
 
     class Meta:
         ordering = ["-received_at"]
@@ -203,10 +246,16 @@ class InboundEvent(models.Model):
             models.Index(fields=["status", "received_at"], name="inbound_status_received"),
             models.Index(fields=["source", "received_at"], name="inbound_source_received"),
         ]
+        verbose_name = _("inbound event")
+        verbose_name_plural = _("inbound events")
 
     def __str__(self) -> str:
-        return f"{self.source} @ {self.received_at:%Y-%m-%d %H:%M:%S} ({self.status})"
+        when = f"{self.received_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.source} @ {when} ({self.get_status_display()})"
 
     @property
     def event_count(self) -> int:
         return len(self.events)
+
+    # The admin's column title for the property (Django reads it from the getter).
+    event_count.fget.short_description = _("event count")  # type: ignore[attr-defined]

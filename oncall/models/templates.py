@@ -21,7 +21,9 @@ class NotificationTemplate(models.Model):
     A medium without a body uses the built-in default. A channel chooses its template; an
     escalation rule may override it."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
+    )
     name = models.CharField(_("name"), max_length=120, unique=True)
     description = models.TextField(_("description"), blank=True)
     bodies = models.JSONField(
@@ -32,8 +34,10 @@ class NotificationTemplate(models.Model):
         help_text=_("One template per medium; a medium left out uses the built-in default."),
     )
     # The last time rendering failed at send time (the built-in default was sent instead).
-    last_error = models.TextField(blank=True, editable=False)
-    last_error_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.TextField(blank=True, editable=False, verbose_name=_("last error"))
+    last_error_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("last error at")
+    )
     last_error_incident = models.ForeignKey(
         "oncall.Incident",
         null=True,
@@ -41,9 +45,12 @@ class NotificationTemplate(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         editable=False,
+        verbose_name=_("last error incident"),
     )
-    error_count = models.PositiveIntegerField(default=0, editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
+    error_count = models.PositiveIntegerField(
+        default=0, editable=False, verbose_name=_("error count")
+    )
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         ordering = ["name"]

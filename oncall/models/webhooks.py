@@ -59,7 +59,9 @@ class WebhookEndpoint(SignedReceiverMixin, models.Model):
     covers. Its signing secret is shown once (on creation and on rotation); during a rotation's
     overlap the previous secret signs too."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
+    )
     name = models.CharField(_("name"), max_length=120)
     description = models.TextField(_("description"), blank=True)
     url = models.CharField(
@@ -77,20 +79,33 @@ class WebhookEndpoint(SignedReceiverMixin, models.Model):
         blank=True,
         related_name="webhook_endpoints",
         help_text=_("Without “all channels”: only these channels' events."),
+        verbose_name=_("channels"),
     )
     event_types = models.JSONField(
         _("event types"), default=all_event_types, validators=[_validate_event_types]
     )
     # Custom headers, {"name": "value"}, as JSON: values may be credentials, so encrypted.
-    headers_json = EncryptedTextField(blank=True, default="", editable=False)
-    secret = EncryptedTextField(editable=False)
-    previous_secret = EncryptedTextField(blank=True, default="", editable=False)
-    previous_secret_until = models.DateTimeField(null=True, blank=True, editable=False)
+    headers_json = EncryptedTextField(
+        blank=True, default="", editable=False, verbose_name=_("headers json")
+    )
+    secret = EncryptedTextField(editable=False, verbose_name=_("secret"))
+    previous_secret = EncryptedTextField(
+        blank=True, default="", editable=False, verbose_name=_("previous secret")
+    )
+    previous_secret_until = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("previous secret until")
+    )
     # Since when every attempt failed (none succeeded since); a day of it disables the endpoint.
-    failing_since = models.DateTimeField(null=True, blank=True, editable=False)
-    disabled_reason = models.TextField(blank=True, editable=False)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
+    failing_since = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("failing since")
+    )
+    disabled_reason = models.TextField(
+        blank=True, editable=False, verbose_name=_("disabled reason")
+    )
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("created at")
+    )
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         ordering = ["name"]
@@ -113,9 +128,17 @@ class WebhookSequence(models.Model):
     locks this row until the transaction ends, so numbers follow commit order."""
 
     incident = models.OneToOneField(
-        "oncall.Incident", primary_key=True, on_delete=models.CASCADE, related_name="+"
+        "oncall.Incident",
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("incident"),
     )
-    value = models.PositiveBigIntegerField(default=0)
+    value = models.PositiveBigIntegerField(default=0, verbose_name=_("value"))
+
+    class Meta:
+        verbose_name = _("webhook sequence")
+        verbose_name_plural = _("webhook sequences")
 
     def __str__(self) -> str:
         return f"{self.incident_id}: {self.value}"
@@ -125,18 +148,25 @@ class WebhookEvent(models.Model):
     """One event, written in the transaction of the change it reports (the outbox), with its
     body as sent: the same bytes on every attempt and to every endpoint."""
 
-    id = models.BigAutoField(primary_key=True)
-    event_id = models.CharField(max_length=64, unique=True)
-    event_type = models.CharField(max_length=16, db_index=True)
+    id = models.BigAutoField(primary_key=True, verbose_name=_("id"))
+    event_id = models.CharField(max_length=64, unique=True, verbose_name=_("event id"))
+    event_type = models.CharField(max_length=16, db_index=True, verbose_name=_("event type"))
     incident = models.ForeignKey(
-        "oncall.Incident", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "oncall.Incident",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("incident"),
     )
-    sequence = models.PositiveBigIntegerField(default=0)
-    occurred_at = models.DateTimeField()
-    body = models.TextField()
+    sequence = models.PositiveBigIntegerField(default=0, verbose_name=_("sequence"))
+    occurred_at = models.DateTimeField(verbose_name=_("occurred at"))
+    body = models.TextField(verbose_name=_("body"))
 
     class Meta:
         ordering = ["-id"]
+        verbose_name = _("webhook event")
+        verbose_name_plural = _("webhook events")
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"
@@ -152,26 +182,35 @@ class WebhookDelivery(models.Model):
         DELIVERED = "delivered", _("delivered")
         FAILED = "failed", _("failed")
 
-    id = models.BigAutoField(primary_key=True)
+    id = models.BigAutoField(primary_key=True, verbose_name=_("id"))
     endpoint = models.ForeignKey(
-        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+        WebhookEndpoint,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("endpoint"),
     )
-    event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
-    incident_id = models.BigIntegerField(null=True, blank=True)
-    sequence = models.PositiveBigIntegerField(default=0)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    event = models.ForeignKey(
+        WebhookEvent, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("event")
+    )
+    incident_id = models.BigIntegerField(null=True, blank=True, verbose_name=_("incident id"))
+    sequence = models.PositiveBigIntegerField(default=0, verbose_name=_("sequence"))
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, verbose_name=_("status")
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    next_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next attempt at"))
     # A sender holds the delivery until then; past it, the sender is presumed lost.
-    leased_until = models.DateTimeField(null=True, blank=True)
-    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    leased_until = models.DateTimeField(null=True, blank=True, verbose_name=_("leased until"))
+    last_status_code = models.PositiveSmallIntegerField(
+        null=True, blank=True, verbose_name=_("last status code")
+    )
+    last_error = models.TextField(blank=True, verbose_name=_("last error"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
 
     class Meta:
         ordering = ["-id"]
-        verbose_name_plural = "webhook deliveries"
+        verbose_name_plural = _("webhook deliveries")
         indexes = [
             models.Index(
                 fields=["endpoint", "incident_id", "sequence"],
@@ -184,6 +223,7 @@ class WebhookDelivery(models.Model):
                 condition=models.Q(status="pending"),
             ),
         ]
+        verbose_name = _("webhook delivery")
 
     def __str__(self) -> str:
         return f"{self.event.event_type} → {self.endpoint}"
@@ -193,16 +233,22 @@ class WebhookAttempt(models.Model):
     """One try at sending a delivery: when, how long, what came back (the first 4 KB) or why
     nothing did."""
 
-    id = models.BigAutoField(primary_key=True)
-    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="tries")
-    started_at = models.DateTimeField()
-    duration_ms = models.PositiveIntegerField(default=0)
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.TextField(blank=True)
-    error = models.TextField(blank=True)
+    id = models.BigAutoField(primary_key=True, verbose_name=_("id"))
+    delivery = models.ForeignKey(
+        WebhookDelivery, on_delete=models.CASCADE, related_name="tries", verbose_name=_("delivery")
+    )
+    started_at = models.DateTimeField(verbose_name=_("started at"))
+    duration_ms = models.PositiveIntegerField(default=0, verbose_name=_("duration ms"))
+    status_code = models.PositiveSmallIntegerField(
+        null=True, blank=True, verbose_name=_("status code")
+    )
+    response_body = models.TextField(blank=True, verbose_name=_("response body"))
+    error = models.TextField(blank=True, verbose_name=_("error"))
 
     class Meta:
         ordering = ["id"]
+        verbose_name = _("webhook attempt")
+        verbose_name_plural = _("webhook attempts")
 
     def __str__(self) -> str:
         return f"{self.started_at:%Y-%m-%d %H:%M:%S} {self.status_code or self.error[:40]}"

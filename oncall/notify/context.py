@@ -14,6 +14,9 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
+
 from oncall.links import incident_url
 from oncall.models import Alert, Incident
 
@@ -28,39 +31,49 @@ _PROGRESS = {
 
 #: Every variable and its meaning, for the editor's help and the README (names as the
 #: knowledge base's).
-VARIABLES: dict[str, str] = {
-    "ID": "incident id (a UUID)",
-    "Num": "incident number",
-    "Title": "incident title",
-    "Description": "the first alert's description",
-    "DetailUrl": "the incident's page",
-    "IncidentSeverity": "Critical / Warning / Info",
-    "IncidentStatus": "Critical / Warning / Info, or Ok once closed",
-    "Progress": "Triggered / Processing / Closed",
-    "StartTime": "when it was triggered (Unix seconds)",
-    "LastTime": "its latest alert event (Unix seconds)",
-    "EndTime": "when it recovered (Unix seconds), 0 if it has not",
-    "SnoozedBefore": "snoozed until (Unix seconds), 0 if not snoozed",
-    "AckTime": "first claimed (Unix seconds), 0 if never",
-    "CloseTime": "closed (Unix seconds), 0 if open",
-    "Creator": "who opened it by hand: person_id, person_name, email (empty for alerts)",
-    "Closer": "who closed it: person_id, person_name, email (empty when it recovered)",
-    "AssignedTo": "assignment: Type, EscalateRuleID, EscalateRuleName, LayerIdx, PersonIDs",
-    "Responders": "PersonID, PersonName, Email, AssignedAt, AcknowledgedAt of each",
-    "ChannelID": "channel id",
-    "ChannelName": "channel name",
-    "GroupMethod": "n (one incident per alert) or p (grouped by labels)",
-    "Labels": "the first alert's labels (a missing one is empty)",
-    "AlertCnt": "number of alerts",
-    "Alerts": "the alerts: Title, Description, AlertSeverity, AlertStatus, StartTime, "
-    "LastTime, EndTime, Labels",
-    "Images": "the first alert's images: Src, Alt, Href",
-    "FireType": "fire (first notification) or refire (a repeat)",
-    "IsFlapping": "whether it is flapping now (one of its alerts keeps triggering and recovering)",
-    "Impact": "impact (after closing)",
-    "RootCause": "root cause (after closing)",
-    "Resolution": "resolution (after closing)",
-    "root": "all of the above, for the functions that take Go's `.`",
+VARIABLES: dict[str, str | Promise] = {
+    "ID": gettext_lazy("incident id (a UUID)"),
+    "Num": gettext_lazy("incident number"),
+    "Title": gettext_lazy("incident title"),
+    "Description": gettext_lazy("the first alert's description"),
+    "DetailUrl": gettext_lazy("the incident's page"),
+    "IncidentSeverity": gettext_lazy("Critical / Warning / Info"),
+    "IncidentStatus": gettext_lazy("Critical / Warning / Info, or Ok once closed"),
+    "Progress": gettext_lazy("Triggered / Processing / Closed"),
+    "StartTime": gettext_lazy("when it was triggered (Unix seconds)"),
+    "LastTime": gettext_lazy("its latest alert event (Unix seconds)"),
+    "EndTime": gettext_lazy("when it recovered (Unix seconds), 0 if it has not"),
+    "SnoozedBefore": gettext_lazy("snoozed until (Unix seconds), 0 if not snoozed"),
+    "AckTime": gettext_lazy("first claimed (Unix seconds), 0 if never"),
+    "CloseTime": gettext_lazy("closed (Unix seconds), 0 if open"),
+    "Creator": gettext_lazy(
+        "who opened it by hand: person_id, person_name, email (empty for alerts)"
+    ),
+    "Closer": gettext_lazy(
+        "who closed it: person_id, person_name, email (empty when it recovered)"
+    ),
+    "AssignedTo": gettext_lazy(
+        "assignment: Type, EscalateRuleID, EscalateRuleName, LayerIdx, PersonIDs"
+    ),
+    "Responders": gettext_lazy("PersonID, PersonName, Email, AssignedAt, AcknowledgedAt of each"),
+    "ChannelID": gettext_lazy("channel id"),
+    "ChannelName": gettext_lazy("channel name"),
+    "GroupMethod": gettext_lazy("n (one incident per alert) or p (grouped by labels)"),
+    "Labels": gettext_lazy("the first alert's labels (a missing one is empty)"),
+    "AlertCnt": gettext_lazy("number of alerts"),
+    "Alerts": gettext_lazy(
+        "the alerts: Title, Description, AlertSeverity, AlertStatus, StartTime, "
+        "LastTime, EndTime, Labels"
+    ),
+    "Images": gettext_lazy("the first alert's images: Src, Alt, Href"),
+    "FireType": gettext_lazy("fire (first notification) or refire (a repeat)"),
+    "IsFlapping": gettext_lazy(
+        "whether it is flapping now (one of its alerts keeps triggering and recovering)"
+    ),
+    "Impact": gettext_lazy("impact (after closing)"),
+    "RootCause": gettext_lazy("root cause (after closing)"),
+    "Resolution": gettext_lazy("resolution (after closing)"),
+    "root": gettext_lazy("all of the above, for the functions that take Go's `.`"),
 }
 
 

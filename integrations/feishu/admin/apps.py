@@ -17,8 +17,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext, gettext_noop, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from integrations.feishu import chats, escalation_targets, setup_check
@@ -35,46 +35,79 @@ from oncall.admin.shared import counted_by_state
 from oncall.timeline import display_name
 
 SECRET_FIELDS = ("app_secret", "verification_token", "encrypt_key")
-KEEP = "Leave blank to keep the current value."
+# The guide's 一、2 and 一、3: where the add form's and the credentials' values come from.
+WHERE_CREDENTIALS_ARE = _(
+    "Copy these from the Feishu developer console: Credentials & Basic Info "
+    "(凭证与基础信息: App ID, App Secret) and Events & Callbacks → Encryption "
+    "Strategy (事件与回调 → 加密策略: Verification Token, Encrypt Key)."
+)
+KEEP = _("Leave blank to keep the current value.")
 
-# The setup guide's checklist (Feishu developer console), in the order an admin works.
+# The setup guide's checklist (Feishu developer console), in the order an admin works. Each
+# step names the console's pages in English and, in brackets, as the Chinese guide and console
+# do (添加应用能力, 事件与回调 ...): the Chinese page shows the guide's words alone. Translated
+# when shown, so that ``checklist_for`` reads the English ("request URL") whatever the language.
 CHECKLIST = [
-    "Add Features: enable <b>Web App</b> and <b>Bot</b>.",
-    "Web App: set the desktop and the mobile homepage to the <b>web configuration URL</b>.",
-    "Events &amp; Callbacks → Event Configuration: set the request URL to the <b>event request "
-    "URL</b>; add the events <code>im.message.receive_v1</code> and "
-    "<code>im.chat.disbanded_v1</code> (and, to follow groups at once, "
-    "<code>im.chat.member.bot.added_v1</code> / <code>im.chat.member.bot.deleted_v1</code>).",
-    "Events &amp; Callbacks → Callback Configuration: set the <b>message card request URL</b> "
-    "and add the card action callback.",
-    "Security Settings: add the <b>redirect URL</b>.",
-    "Permissions: request <code>im:chat</code>, <code>im:message</code> and "
-    "<code>contact:user.id:readonly</code> (and <code>im:resource</code>, for cards to show "
-    "alert images).",
+    gettext_noop(
+        "Add Features (添加应用能力 → 按能力添加): enable <b>Web App</b> (网页应用) and "
+        "<b>Bot</b> (机器人)."
+    ),
+    gettext_noop(
+        "Web App (网页应用): set the desktop and the mobile homepage (桌面端主页, 移动端主页) to "
+        "the <b>web configuration URL</b> (网页配置)."
+    ),
+    gettext_noop(
+        "Events &amp; Callbacks → Event Configuration (事件与回调 → 事件配置): set the request "
+        "URL to the <b>event request URL</b>; add the events <code>im.message.receive_v1</code> "
+        "and <code>im.chat.disbanded_v1</code> (and, to follow groups at once, "
+        "<code>im.chat.member.bot.added_v1</code> / <code>im.chat.member.bot.deleted_v1</code>)."
+    ),
+    gettext_noop(
+        "Events &amp; Callbacks → Callback Configuration (事件与回调 → 回调配置): set the "
+        "<b>message card request URL</b> (消息卡片请求网址) and add the card action callback."
+    ),
+    gettext_noop("Security Settings (安全设置): add the <b>redirect URL</b> (重定向 URL)."),
+    gettext_noop(
+        "Permissions (权限管理): request <code>im:chat</code>, <code>im:message</code> and "
+        "<code>contact:user.id:readonly</code> (and <code>im:resource</code>, for cards to show "
+        "alert images)."
+    ),
     # Linking (issue 16, item 5): Feishu leaves these fields out of the user info without them.
-    "Permissions, for linking accounts: request <code>contact:user.email:readonly</code> "
-    "(获取用户邮箱信息): people are matched to console accounts by email, which Feishu's user "
-    "info carries only with it. <code>contact:user.phone:readonly</code> (获取用户手机号) adds "
-    "the mobile number; the console does not match by mobile, so it is optional.",
-    "War rooms (when enabled below): the bot creates a group per incident with "
-    "<code>im:chat</code>, finds people with <code>contact:user.id:readonly</code> and pins the "
-    "card with <code>im:message</code>; people outside the app's availability cannot be invited.",
-    "Availability: all employees. Then create a version and publish it.",
-    "In Feishu, add the bot to each group that should receive cards, then sync chats here.",
-    "Each person opens the app once from the Feishu workplace to link their account.",
+    gettext_noop(
+        "Permissions, for linking accounts: request <code>contact:user.email:readonly</code> "
+        "(获取用户邮箱信息): people are matched to console accounts by email, which Feishu's user "
+        "info carries only with it. <code>contact:user.phone:readonly</code> (获取用户手机号) adds "
+        "the mobile number; the console does not match by mobile, so it is optional."
+    ),
+    gettext_noop(
+        "War rooms (when enabled below): the bot creates a group per incident with "
+        "<code>im:chat</code>, finds people with <code>contact:user.id:readonly</code> and pins "
+        "the card with <code>im:message</code>; people outside the app's availability cannot be "
+        "invited."
+    ),
+    gettext_noop(
+        "Availability (可见范围): all employees. Then create a version and publish it (应用发布)."
+    ),
+    gettext_noop(
+        "In Feishu, add the bot to each group that should receive cards, then sync chats here."
+    ),
+    gettext_noop(
+        "Each person opens the app once from the Feishu workplace (飞书 → 工作台) to link their "
+        "account."
+    ),
 ]
 
 
 class FeishuAppForm(forms.ModelForm):
-    app_secret = forms.CharField(label="App Secret", widget=forms.PasswordInput, required=False)
+    app_secret = forms.CharField(label=_("App Secret"), widget=forms.PasswordInput, required=False)
     verification_token = forms.CharField(
-        label="Verification Token", widget=forms.PasswordInput, required=False
+        label=_("Verification Token"), widget=forms.PasswordInput, required=False
     )
     encrypt_key = forms.CharField(
-        label="Encrypt Key",
+        label=_("Encrypt Key"),
         widget=forms.PasswordInput,
         required=False,
-        help_text="Optional but recommended: with it Feishu encrypts and signs every callback.",
+        help_text=_("Optional but recommended: with it Feishu encrypts and signs every callback."),
     )
     # Not required: a form posted without it (a script, an older page) keeps the current plan.
     api_plan = forms.ChoiceField(
@@ -92,7 +125,9 @@ class FeishuAppForm(forms.ModelForm):
         help_text=FeishuApp._meta.get_field("inbound_mode").help_text,
     )
     clear_encrypt_key = forms.BooleanField(
-        label="Remove the Encrypt Key", required=False, help_text="After removing it in Feishu."
+        label=_("Remove the Encrypt Key"),
+        required=False,
+        help_text=_("After removing it in Feishu."),
     )
 
     class Meta:
@@ -141,7 +176,7 @@ class FeishuAppForm(forms.ModelForm):
             cleaned["api_plan"] = self.instance.api_plan or ApiPlan.FREE
         if cleaned.get("clear_encrypt_key"):
             if (self.data.get("encrypt_key") or "").strip():
-                self.add_error("clear_encrypt_key", "Either enter a new key or remove it.")
+                self.add_error("clear_encrypt_key", _("Either enter a new key or remove it."))
             cleaned["encrypt_key"] = self.instance.encrypt_key = ""
         return cleaned
 
@@ -189,24 +224,25 @@ class FeishuAppAdmin(ApiBudgetAdmin, LongConnectionAdminMixin, admin.ModelAdmin)
                     "verification_token",
                     "encrypt_key",
                 ],
-                "description": "Copy these from the Feishu developer console: Credentials & "
-                "Basic Info (App ID, App Secret) and Events & Callbacks → Encryption Strategy "
-                "(Verification Token, Encrypt Key).",
+                "description": WHERE_CREDENTIALS_ARE,
             },
         ),
     ]
     fieldsets = [
         (None, {"fields": ["name", "platform", "app_id", "enabled"]}),
         (
-            "How Feishu reaches the console",
+            _("How Feishu reaches the console"),
             {"fields": ["inbound_mode", "long_connection_field"]},
         ),
         (
-            "Credentials",
-            {"fields": ["app_secret", "verification_token", "encrypt_key", "clear_encrypt_key"]},
+            _("Credentials"),
+            {
+                "fields": ["app_secret", "verification_token", "encrypt_key", "clear_encrypt_key"],
+                "description": WHERE_CREDENTIALS_ARE,
+            },
         ),
         (
-            "Paste these into the Feishu developer console",
+            _("Paste these into the Feishu developer console"),
             {
                 "fields": [
                     "web_url_field",
@@ -216,9 +252,9 @@ class FeishuAppAdmin(ApiBudgetAdmin, LongConnectionAdminMixin, admin.ModelAdmin)
                 ]
             },
         ),
-        ("Setup checklist", {"fields": ["checklist", "last_check", "chats_summary"]}),
-        ("Linked accounts", {"fields": ["unlinked_people"]}),
-        ("Options", {"fields": ["war_room_enabled", "card_language", "api_base_url"]}),
+        (_("Setup checklist"), {"fields": ["checklist", "last_check", "chats_summary"]}),
+        (_("Linked accounts"), {"fields": ["unlinked_people"]}),
+        (_("Options"), {"fields": ["war_room_enabled", "card_language", "api_base_url"]}),
         BUDGET_FIELDSET,
     ]
     Media = AdminMedia
@@ -240,38 +276,52 @@ class FeishuAppAdmin(ApiBudgetAdmin, LongConnectionAdminMixin, admin.ModelAdmin)
             note,
         )
 
-    @admin.display(description="web configuration URL")
+    @admin.display(description=_("web configuration URL (网页配置)"))
     def web_url_field(self, app: FeishuApp) -> SafeString:
-        return self._url(app, "web_url", "Web App → desktop homepage and mobile homepage.")
+        return self._url(
+            app,
+            "web_url",
+            _(
+                "Web App → desktop homepage and mobile homepage "
+                "(网页应用 → 桌面端主页, 移动端主页)."
+            ),
+        )
 
-    @admin.display(description="redirect URL")
+    @admin.display(description=_("redirect URL (重定向 URL)"))
     def redirect_url_field(self, app: FeishuApp) -> SafeString:
-        return self._url(app, "redirect_url", "Security Settings → Redirect URLs (OAuth).")
+        return self._url(
+            app,
+            "redirect_url",
+            _("Security Settings → Redirect URLs (安全设置 → 重定向 URL; OAuth)."),
+        )
 
-    @admin.display(description="message card request URL")
+    @admin.display(description=_("message card request URL (消息卡片请求网址)"))
     def card_callback_url_field(self, app: FeishuApp) -> SafeString:
-        note = "Events & Callbacks → Callback Configuration."
+        note = _("Events & Callbacks → Callback Configuration (事件与回调 → 回调配置).")
         return self._url(app, "card_callback_url", long_connection_setup.url_note(app) or note)
 
-    @admin.display(description="event request URL")
+    @admin.display(description=_("event request URL (事件配置 → 请求地址)"))
     def event_callback_url_field(self, app: FeishuApp) -> SafeString:
-        note = "Events & Callbacks → Event Configuration. It accepts card callbacks too."
+        note = _(
+            "Events & Callbacks → Event Configuration (事件与回调 → 事件配置). It accepts card "
+            "callbacks too."
+        )
         return self._url(app, "event_callback_url", long_connection_setup.url_note(app) or note)
 
-    @admin.display(description="in Feishu")
+    @admin.display(description=_("in Feishu"))
     def checklist(self, app: FeishuApp) -> SafeString:
-        steps = long_connection_setup.checklist_for(app, CHECKLIST)
+        steps = [gettext(step) for step in long_connection_setup.checklist_for(app, CHECKLIST)]
         items = format_html_join("", "<li>{}</li>", ((SafeString(i),) for i in steps))
         return format_html('<ol class="setup-checklist">{}</ol>', items)
 
-    @admin.display(description="last check")
+    @admin.display(description=_("last check"))
     def last_check(self, app: FeishuApp) -> SafeString | str:
         if app.checked_at is None:
-            return "Not checked yet: use “Check configuration” above."
+            return _("Not checked yet: use “Check configuration” above.")
         css = "check-ok" if app.check_ok else "check-failed"
         return format_html('<span class="{}">{}</span>', css, app.check_message)
 
-    @admin.display(description="chats with the bot")
+    @admin.display(description=_("chats with the bot"))
     def chats_summary(self, app: FeishuApp) -> SafeString:
         url = reverse("admin:integrations_feishuchat_changelist") + f"?app__id__exact={app.pk}"
         counts = {s: 0 for s in FeishuChat.Status}
@@ -281,49 +331,53 @@ class FeishuAppAdmin(ApiBudgetAdmin, LongConnectionAdminMixin, admin.ModelAdmin)
         words = ngettext("%(count)d chat", "%(count)d chats", total) % {"count": total}
         return format_html('<a href="{}">{}</a>', url, counted_by_state(words, counts))
 
-    @admin.display(description="people not linked yet")
+    @admin.display(description=_("people not linked yet"))
     def unlinked_people(self, app: FeishuApp) -> SafeString | str:
         targeted = escalation_targets.people_targeted_through(app)
         missing = escalation_targets.not_linked(app, targeted)
         if not missing:
-            return "Everyone the escalation rules notify through this app has linked an account."
+            return _("Everyone the escalation rules notify through this app has linked an account.")
         names = format_html_join(", ", "{}", ((display_name(u),) for u in missing))
         return format_html(
-            '<span class="check-failed">{}</span>: cards to them are recorded as “app not '
-            "linked” until each opens the app once from the Feishu workplace.",
+            '<span class="check-failed">{}</span>: {}',
             names,
+            gettext(
+                "cards to them are recorded as “app not linked” until each opens the app once "
+                "from the Feishu workplace (飞书 → 工作台)."
+            ),
         )
 
-    @admin.display(description="configuration")
+    @admin.display(description=_("configuration"))
     def configuration(self, app: FeishuApp) -> SafeString | str:
         if app.checked_at is None:
-            return "not checked"
+            return _("not checked")
         if app.check_ok:
-            return format_html('<span class="check-ok">{}</span>', "works")
+            return format_html('<span class="check-ok">{}</span>', _("works"))
         return format_html(
-            '<span class="check-failed" title="{}">{}</span>', app.check_message, "failing"
+            '<span class="check-failed" title="{}">{}</span>', app.check_message, _("failing")
         )
 
-    @admin.display(description="active chats", ordering="active_chat_count")
+    @admin.display(description=_("active chats"), ordering="active_chat_count")
     def active_chats(self, app: FeishuApp) -> int:
         return app.active_chat_count
 
     # --- Actions ------------------------------------------------------------------------------
 
     @admin.action(
-        description="Check configuration (token and the bot's chats)", permissions=["change"]
+        description=_("Check configuration (token and the bot's chats)"), permissions=["change"]
     )
     def check_configuration_action(self, request: HttpRequest, queryset: QuerySet) -> None:
         for app in queryset:
             self._report_check(request, app)
 
-    @admin.action(description="Sync chats now", permissions=["change"])
+    @admin.action(description=_("Sync chats now"), permissions=["change"])
     def sync_chats_action(self, request: HttpRequest, queryset: QuerySet) -> None:
         for app in queryset:
             self._report_sync(request, app)
 
     @admin.action(
-        description="Link console users by email (Feishu directory lookup)", permissions=["change"]
+        description=_("Link console users by email (Feishu directory lookup)"),
+        permissions=["change"],
     )
     def link_by_email_action(self, request: HttpRequest, queryset: QuerySet) -> None:
         for app in queryset:
@@ -332,7 +386,11 @@ class FeishuAppAdmin(ApiBudgetAdmin, LongConnectionAdminMixin, admin.ModelAdmin)
     def _report_bulk_link(self, request: HttpRequest, app: FeishuApp) -> None:
         """One message per outcome, each naming the people it concerns."""
         if not app.enabled:
-            self.message_user(request, f"{app}: disabled; nobody was linked.", messages.WARNING)
+            self.message_user(
+                request,
+                gettext("%(app)s: disabled; nobody was linked.") % {"app": app},
+                messages.WARNING,
+            )
             return
         try:
             result = bulk_linking.link_by_email(app)
@@ -351,7 +409,11 @@ class FeishuAppAdmin(ApiBudgetAdmin, LongConnectionAdminMixin, admin.ModelAdmin)
         try:
             result = chats.sync_chats(app)
         except errors.FeishuError as exc:
-            self.message_user(request, f"{app}: chats not synced: {exc}", messages.ERROR)
+            self.message_user(
+                request,
+                gettext("%(app)s: chats not synced: %(error)s") % {"app": app, "error": exc},
+                messages.ERROR,
+            )
         else:
             self.message_user(request, f"{app}: {result}.", messages.SUCCESS)
 
@@ -400,15 +462,21 @@ class FeishuAppAdmin(ApiBudgetAdmin, LongConnectionAdminMixin, admin.ModelAdmin)
             try:
                 message_id = sample.send_test_card(app, form.cleaned_data["recipient"])
             except errors.FeishuError as exc:
-                self.message_user(request, f"Test card not sent: {exc}", messages.ERROR)
+                self.message_user(
+                    request,
+                    gettext("Test card not sent: %(error)s") % {"error": exc},
+                    messages.ERROR,
+                )
             else:
-                self.message_user(request, f"Test card sent (message {message_id}).")
+                self.message_user(
+                    request, gettext("Test card sent (message %(id)s).") % {"id": message_id}
+                )
                 return HttpResponseRedirect(
                     reverse("admin:integrations_feishuapp_change", args=[pk])
                 )
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Send a test card through {app}",
+            "title": gettext("Send a test card through %(app)s") % {"app": app},
             "opts": self.model._meta,
             "original": app,
             "form": form,
@@ -418,8 +486,9 @@ class FeishuAppAdmin(ApiBudgetAdmin, LongConnectionAdminMixin, admin.ModelAdmin)
 
 class TestCardForm(forms.Form):
     recipient = forms.ChoiceField(
-        help_text="A person with a linked account (their direct messages), or a group chat "
-        "the bot is in."
+        help_text=_(
+            "A person with a linked account (their direct messages), or a group chat the bot is in."
+        )
     )
 
     def __init__(self, app: FeishuApp, *args, **kwargs) -> None:

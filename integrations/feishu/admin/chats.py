@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
 
 from integrations.feishu.models import FeishuChat, LinkedAccount
 from oncall.admin import AdminMedia
@@ -38,7 +39,7 @@ class FeishuChatAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    @admin.display(description="status", ordering="status")
+    @admin.display(description=_("status"), ordering="status")
     def status_badge(self, chat: FeishuChat) -> SafeString:
         css = "check-ok" if chat.usable else "check-failed"
         return format_html('<span class="{}">{}</span>', css, chat.get_status_display())

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
 
 from integrations.feishu.models import CardDelivery, SentCard
 from oncall.admin import AdminMedia
@@ -25,11 +26,11 @@ NOT_DELIVERED = [
 
 
 class LastDeliveryFailed(admin.SimpleListFilter):
-    title = "delivery outcome"
+    title = _("delivery outcome")
     parameter_name = "outcome"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
-        return [("failed", "not delivered (any reason)"), ("sent", "delivered")]
+        return [("failed", _("not delivered (any reason)")), ("sent", _("delivered"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value() == "failed":
@@ -47,7 +48,7 @@ class SentCardInline(admin.TabularInline):
     readonly_fields = fields
     extra = 0
     can_delete = False
-    verbose_name_plural = "sent copies"
+    verbose_name_plural = _("sent copies")
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
@@ -90,11 +91,11 @@ class CardDeliveryAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    @admin.display(description="recipient")
+    @admin.display(description=_("recipient"))
     def recipient(self, delivery: CardDelivery) -> str:
         return delivery.recipient_name
 
-    @admin.display(description="state", ordering="state")
+    @admin.display(description=_("state"), ordering="state")
     def state_badge(self, delivery: CardDelivery) -> SafeString:
         css = "check-ok" if delivery.state == CardDelivery.State.SENT else "check-failed"
         if delivery.state == CardDelivery.State.PENDING:
@@ -111,9 +112,9 @@ class CardDeliveryInline(admin.TabularInline):
     extra = 0
     max_num = 0
     can_delete = False
-    verbose_name_plural = "Feishu card deliveries"
+    verbose_name_plural = _("Feishu card deliveries")
 
-    @admin.display(description="recipient")
+    @admin.display(description=_("recipient"))
     def recipient(self, delivery: CardDelivery) -> str:
         return delivery.recipient_name
 

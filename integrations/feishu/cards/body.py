@@ -72,7 +72,7 @@ FEISHU_CARD = Medium(
     # the rest visibly and says how many lines it hid.
     max_chars=256_000,
     default=DEFAULT_BODY,
-    syntax=(
+    syntax=gettext_lazy(
         "lark_md: **bold**, *italic*, ~~strike~~, [text](https://...), line breaks; an image: "
         "![alt](key) with the key transferImage(root, src) returned"
     ),

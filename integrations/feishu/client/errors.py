@@ -55,11 +55,11 @@ class AuthError(FeishuError):
         super().__init__(msg, code=code, http_status=http_status)
 
     def _describe(self) -> str:
-        return (
-            f"Feishu refused the App ID / App Secret of app {self.app_id or '(unknown)'} "
-            f"(Feishu code {self.code}: {self.msg}). Check both values in the integration "
-            "settings, and that the app belongs to this platform (Feishu or Lark)."
-        )
+        return _(
+            "Feishu refused the App ID / App Secret of app %(app_id)s (Feishu code %(code)s: "
+            "%(msg)s). Check both values in the integration settings (凭证与基础信息, "
+            "Credentials & Basic Info), and that the app belongs to this platform (Feishu or Lark)."
+        ) % {"app_id": self.app_id or _("(unknown)"), "code": self.code, "msg": self.msg}
 
 
 class TokenInvalid(FeishuError):
@@ -81,7 +81,10 @@ class RateLimited(FeishuError):
         super().__init__(msg, code=code, http_status=http_status)
 
     def _describe(self) -> str:
-        return f"{super()._describe()} (retry after {self.retry_after:g} s)"
+        return _("%(error)s (retry after %(seconds)s s)") % {
+            "error": super()._describe(),
+            "seconds": f"{self.retry_after:g}",
+        }
 
 
 class TransientError(FeishuError):

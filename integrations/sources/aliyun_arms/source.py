@@ -14,7 +14,7 @@ from oncall.sources import SetupGuide, Snippet, SourceKind
 
 class AliyunArmsSource(SourceKind):
     kind = "aliyun_arms"
-    label = "Alibaba Cloud ARMS"
+    label = _("Alibaba Cloud ARMS")
     sender = "ARMS alert management webhook whose body is $alertmanager_content"
     identity = "fingerprint of each alert"
     recovery = "status resolved (per alert)"

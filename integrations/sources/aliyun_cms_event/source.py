@@ -14,7 +14,7 @@ from oncall.sources import SetupGuide, SourceKind
 
 class AliyunCmsEventSource(SourceKind):
     kind = "aliyun_cms_event"
-    label = "Alibaba Cloud CloudMonitor (events)"
+    label = _("Alibaba Cloud CloudMonitor (events)")
     sender = "CloudMonitor event subscription, webhook push channel (POST, JSON)"
     identity = "product, resourceId and the event name without its stage"
     recovery = "status (or the name's stage) Executed, Resolved, Recovered, Canceled or Avoided"

@@ -14,7 +14,7 @@ from oncall.sources import SetupGuide, Snippet, SourceKind
 
 class AliyunCmsMetricSource(SourceKind):
     kind = "aliyun_cms_metric"
-    label = "Alibaba Cloud CloudMonitor (metrics)"
+    label = _("Alibaba Cloud CloudMonitor (metrics)")
     sender = "CloudMonitor alert rule callback URL or alert contact webhook (form fields)"
     identity = "ruleId (or alertName), metric and dimensions"
     recovery = "alertState OK"

@@ -14,7 +14,7 @@ from oncall.sources import SetupGuide, Snippet, SourceKind
 
 class AliyunSlsSource(SourceKind):
     kind = "aliyun_sls"
-    label = "Alibaba Cloud SLS"
+    label = _("Alibaba Cloud SLS")
     sender = "SLS generic webhook, content template {{ alert | to_json }}, sent individually"
     identity = "fingerprint (else project, alert_id and labels)"
     recovery = "status resolved"

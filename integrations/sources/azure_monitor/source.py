@@ -13,7 +13,7 @@ from oncall.sources import SetupGuide, SourceKind
 
 class AzureMonitorSource(SourceKind):
     kind = "azure_monitor"
-    label = "Azure Monitor"
+    label = _("Azure Monitor")
     sender = "Azure Monitor action group, Webhook action with the common alert schema"
     identity = (
         "data.essentials.alertId; Service Health: subscription + Tracking ID; "

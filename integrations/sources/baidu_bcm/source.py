@@ -14,7 +14,7 @@ from oncall.sources import SetupGuide, SourceKind
 
 class BaiduBcmSource(SourceKind):
     kind = "baidu_bcm"
-    label = "Baidu Cloud BCM"
+    label = _("Baidu Cloud BCM")
     sender = "BCM alarm policy callback URL"
     identity = "serviceName, policyName, region and the resource's identifiers"
     recovery = "type OK"

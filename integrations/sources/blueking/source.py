@@ -15,7 +15,7 @@ CALLBACK_BODY = "{{alarm.callback_message}}"
 
 class BluekingSource(SourceKind):
     kind = "blueking"
-    label = "Tencent BlueKing"
+    label = _("Tencent BlueKing")
     sender = "BlueKing Monitor V6/V7 HTTP-callback action plan, body `{{alarm.callback_message}}`"
     identity = "`bk_biz_id` and `event.id` (the BlueKing alert's id)"
     recovery = "`type` `recovery_notice` or `closed`"

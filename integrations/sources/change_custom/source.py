@@ -23,7 +23,7 @@ EXAMPLE = {
 
 class CustomChangeSource(ChangeSourceKind):
     kind = "change_custom"
-    label = "Custom change event"
+    label = _("Custom change event")
     sender = (
         "your deployment scripts, CI/CD pipelines and change tickets, in the console's change "
         "protocol (a change, never an incident)"

@@ -13,7 +13,7 @@ from oncall.sources import SetupGuide, Snippet
 
 class JiraChangeSource(ChangeSourceKind):
     kind = "change_jira"
-    label = "Jira issue events (changes)"
+    label = _("Jira issue events (changes)")
     sender = (
         "a Jira Cloud or Data Center / Server webhook on issue created, updated and deleted "
         "(a change, never an incident)"

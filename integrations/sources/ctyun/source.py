@@ -14,7 +14,7 @@ from oncall.sources import SetupGuide, SourceKind
 
 class CtyunSource(SourceKind):
     kind = "ctyun"
-    label = "State Cloud (CTyun)"
+    label = _("State Cloud (CTyun)")
     sender = "CTyun Cloud Eye alarm rule callback"
     identity = "issueID (else alarmRuleID and the resources)"
     recovery = "status 1 (recovered)"

@@ -32,7 +32,7 @@ EXAMPLE_BODY = {
 
 class CustomWebhookSource(SourceKind):
     kind = "custom_webhook"
-    label = "Custom webhook (any JSON, by mapping)"
+    label = _("Custom webhook (any JSON, by mapping)")
     sender = "any tool that POSTs JSON; a mapping on the source's page says where each field is"
     identity = "the mapping's alert key template, or derived from the title and labels"
     recovery = "the mapping's status renders one of its recovery values"

@@ -55,7 +55,7 @@ def answer(status: int, errcode: int, errmsg: str, **extra: Any) -> Answer:
 
 class DingTalkRobotSource(MessageRulesOptions, SourceKind):
     kind = "dingtalk_robot"
-    label = "DingTalk robot format"
+    label = _("DingTalk robot format")
     sender = (
         "any tool that notifies a DingTalk custom robot (text, markdown, link, actionCard or "
         "feedCard messages), pointed at the push URL or at "

@@ -36,10 +36,15 @@ class MailAddress(models.Model):
     rest and looked up by its SHA-256."""
 
     source = models.OneToOneField(
-        "oncall.AlertSource", on_delete=models.CASCADE, related_name="mail_address"
+        "oncall.AlertSource",
+        on_delete=models.CASCADE,
+        related_name="mail_address",
+        verbose_name=_("source"),
     )
-    mailbox = EncryptedTextField(default=new_mailbox, editable=False)
-    mailbox_hash = models.CharField(max_length=64, unique=True, editable=False)
+    mailbox = EncryptedTextField(default=new_mailbox, editable=False, verbose_name=_("mailbox"))
+    mailbox_hash = models.CharField(
+        max_length=64, unique=True, editable=False, verbose_name=_("mailbox hash")
+    )
 
     class Meta:
         verbose_name = _("e-mail address")
@@ -72,22 +77,27 @@ class InboundMail(models.Model):
         FAILED = "failed", _("failed")
 
     source = models.ForeignKey(
-        "oncall.AlertSource", on_delete=models.CASCADE, related_name="inbound_mails"
+        "oncall.AlertSource",
+        on_delete=models.CASCADE,
+        related_name="inbound_mails",
+        verbose_name=_("source"),
     )
-    received_at = models.DateTimeField(db_index=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    received_at = models.DateTimeField(db_index=True, verbose_name=_("received at"))
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, verbose_name=_("status")
+    )
     # The message exactly as it came (SMTP DATA, dot-unstuffed), however malformed.
-    raw = models.BinaryField()
-    envelope_from = models.CharField(max_length=320, blank=True)
-    envelope_to = models.CharField(max_length=320)
-    peer = models.CharField(max_length=64, blank=True)
-    subject = models.CharField(max_length=512, blank=True)
-    notes = models.JSONField(default=list, blank=True)
+    raw = models.BinaryField(verbose_name=_("raw"))
+    envelope_from = models.CharField(max_length=320, blank=True, verbose_name=_("envelope from"))
+    envelope_to = models.CharField(max_length=320, verbose_name=_("envelope to"))
+    peer = models.CharField(max_length=64, blank=True, verbose_name=_("peer"))
+    subject = models.CharField(max_length=512, blank=True, verbose_name=_("subject"))
+    notes = models.JSONField(default=list, blank=True, verbose_name=_("notes"))
     # The push it became (``InboundEvent.request_id``), once read.
-    request_id = models.CharField(max_length=36, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    error = models.TextField(blank=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
+    request_id = models.CharField(max_length=36, blank=True, verbose_name=_("request id"))
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    error = models.TextField(blank=True, verbose_name=_("error"))
+    processed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("processed at"))
 
     class Meta:
         ordering = ["-received_at"]

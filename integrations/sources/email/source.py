@@ -24,7 +24,7 @@ _SAMPLE_MAIL = (
 
 class EmailSource(SourceKind):
     kind = "email"
-    label = "E-mail"
+    label = _("E-mail")
     sender = (
         "Any tool that sends alert e-mail, by SMTP to the source's own address (manage.py "
         "alert_smtpd); or an inbound-mail relay (SendGrid Inbound Parse, Mailgun routes, "

@@ -13,7 +13,7 @@ from oncall.sources import Answer, PushRequest, SetupGuide, SourceKind
 
 class GcpMonitoringSource(SourceKind):
     kind = "gcp_monitoring"
-    label = "Google Cloud Monitoring"
+    label = _("Google Cloud Monitoring")
     sender = "Google Cloud Monitoring alerting policy, Webhook notification channel"
     identity = "incident.incident_id"
     recovery = "incident.state closed (“Notify on incident closure”)"

@@ -14,7 +14,7 @@ from oncall.sources import SetupGuide, SourceKind
 
 class GuanceSource(SourceKind):
     kind = "guance"
-    label = "Guance"
+    label = _("Guance")
     sender = "Guance Webhook notification target"
     identity = "df_monitor_checker_event_ref (else the checker and its dimension tags)"
     recovery = "df_status ok"

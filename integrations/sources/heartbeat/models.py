@@ -27,12 +27,13 @@ class Heartbeat(models.Model):
         on_delete=models.CASCADE,
         primary_key=True,
         related_name="heartbeat",
+        verbose_name=_("source"),
     )
-    last_ping_at = models.DateTimeField(null=True, blank=True)
-    pings = models.PositiveBigIntegerField(default=0)
+    last_ping_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last ping at"))
+    pings = models.PositiveBigIntegerField(default=0, verbose_name=_("pings"))
     # Set when the sweep opened the incident (the moment the ping was due), cleared by the next
     # ping, which recovers it: while set, the sweep leaves the heartbeat alone.
-    missing_since = models.DateTimeField(null=True, blank=True)
+    missing_since = models.DateTimeField(null=True, blank=True, verbose_name=_("missing since"))
 
     class Meta:
         verbose_name = _("heartbeat")

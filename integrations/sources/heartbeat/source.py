@@ -67,7 +67,7 @@ receivers:
 
 class HeartbeatSource(SourceKind):
     kind = KIND
-    label = "Heartbeat (dead man's switch)"
+    label = _("Heartbeat (dead man's switch)")
     sender = (
         "a job that pings the push URL by GET or POST every N minutes: a cron job "
         "(`curl -fsS -m 10 <url>`), Alertmanager's Watchdog alert"

@@ -15,7 +15,7 @@ from oncall.sources import Answer, PushRequest, SetupGuide, Snippet, SourceKind
 
 class HuaweiApmSource(SourceKind):
     kind = "huawei_apm"
-    label = "Huawei Cloud APM"
+    label = _("Huawei Cloud APM")
     sender = "APM alarm policy notifications through an SMN topic's HTTPS subscription"
     identity = "the policy, app, host, instance and metric pairs of the notification content"
     recovery = "a status pair ok / resolved / recovered / cleared (or a subject saying so)"

@@ -14,7 +14,7 @@ from oncall.sources import Answer, PushRequest, SetupGuide, SourceKind
 
 class HuaweiCesSource(SourceKind):
     kind = "huawei_ces"
-    label = "Huawei Cloud CES"
+    label = _("Huawei Cloud CES")
     sender = "Cloud Eye HTTP(S) notification object (an SMN subscription), JSON content template"
     identity = "the alarm rule, the resource (ResourceId) and the metric"
     recovery = "IsAlarm false (older notifications: alarm_status ok)"

@@ -15,7 +15,7 @@ from oncall.sources import Answer, PushRequest, SetupGuide, SourceKind
 
 class HuaweiLtsSource(SourceKind):
     kind = "huawei_lts"
-    label = "Huawei Cloud LTS"
+    label = _("Huawei Cloud LTS")
     sender = "LTS alarm action rule through an SMN topic's HTTPS subscription (JSON template)"
     identity = "event_sn (else the rule, log group and log stream)"
     recovery = "ends_at set, or alarm_status ok / resolved / cleared / recovered"

@@ -14,7 +14,7 @@ from oncall.sources import PushRequest, SetupGuide, SourceKind, SourceRefused
 
 class JiankongbaoSource(SourceKind):
     kind = "jiankongbao"
-    label = "Jiankongbao"
+    label = _("Jiankongbao")
     sender = "Jiankongbao URL callback (POST, JSON or form fields)"
     identity = "`task_id` (the monitoring task)"
     recovery = "`message_status` 2"

@@ -15,7 +15,7 @@ from oncall.sources import PushRequest, SetupGuide, Snippet, SourceKind
 
 class NightingaleSource(SourceKind):
     kind = "n9e"
-    label = "Nightingale / Flashcat"
+    label = _("Nightingale / Flashcat")
     sender = _("Nightingale (n9e) or Flashcat v5 and later: a callback URL or notification media")
     identity = _("the event's hash (rule and series)")
     recovery = _("is_recovered is true")

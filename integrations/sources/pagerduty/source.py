@@ -24,7 +24,7 @@ from oncall.sources import Answer, SetupGuide, SourceKind
 
 class PagerDutySource(SourceKind):
     kind = "pagerduty"
-    label = "PagerDuty Events API v2"
+    label = _("PagerDuty Events API v2")
     sender = "anything speaking PagerDuty's Events API v2"
     identity = "`dedup_key`"
     recovery = "`event_action` `resolve` (`acknowledge` claims)"

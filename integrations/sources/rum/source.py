@@ -21,7 +21,7 @@ _EXAMPLE = {
 
 class RUMSource(SourceKind):
     kind = "rum"
-    label = "RUM (real user monitoring) issues"
+    label = _("RUM (real user monitoring) issues")
     sender = _("a RUM tool or relay posting Issue events (the shape in the README)")
     identity = _("the Issue's id")
     recovery = _("the Issue is closed (event issue.closed)")

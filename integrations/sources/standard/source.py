@@ -22,7 +22,7 @@ EXAMPLE = {
 
 class StandardSource(SourceKind):
     kind = "standard"
-    label = "Standard alert event"
+    label = _("Standard alert event")
     sender = "anything that can POST the console's JSON protocol (scripts, cron jobs, your code)"
     identity = "`alert_key`, or derived from the title and labels"
     recovery = "`event_status` `Ok`"

@@ -34,7 +34,7 @@ CALLBACK_BODY = """{
 
 class TencentClsSource(SourceKind):
     kind = "tencent_cls"
-    label = "Tencent Cloud CLS"
+    label = _("Tencent Cloud CLS")
     sender = (
         "CLS alarm policy, channel group of type custom API callback (body in the set-up guide)"
     )

@@ -13,7 +13,7 @@ from oncall.sources import Answer, PushRequest, SetupGuide, SourceKind
 
 class TencentCmSource(SourceKind):
     kind = "tencent_cm"
-    label = "Tencent Cloud Monitor"
+    label = _("Tencent Cloud Monitor")
     sender = "Cloud Monitor notification template with a callback URL (English)"
     identity = "`alarmPolicyInfo.policyId` with the alarm type, region, metric or event and object"
     recovery = "event alarms: `recoverTime` is not 0; other alarms: `alarmStatus` is 0"

@@ -18,7 +18,7 @@ EVENT_PATTERN = """{
 
 class TencentEbSource(SourceKind):
     kind = "tencent_eventbridge"
-    label = "Tencent Cloud EventBridge"
+    label = _("Tencent Cloud EventBridge")
     sender = "EventBridge event rule, target message push to a custom webhook (API callback)"
     identity = "`source`, `type` and `subject` (the event type on one resource)"
     recovery = '`status` "0" (the product reports the resource back to normal)'

@@ -13,7 +13,7 @@ from oncall.sources import SetupGuide, SourceKind
 
 class VolcCloudDetectSource(SourceKind):
     kind = "volc_cloud_detect"
-    label = "Volcengine Cloud-Detect"
+    label = _("Volcengine Cloud-Detect")
     sender = "Cloud-Detect alarm callback (or an Alert Manager system-integration notify object)"
     identity = "`task_id`, `subtask_id` and the probe's `filters` (carrier, province)"
     recovery = "none: Cloud-Detect documents no recovery callback (close it, or auto-close)"

@@ -13,7 +13,7 @@ from oncall.sources import SetupGuide, SourceKind
 
 class VolcCmEventSource(SourceKind):
     kind = "volc_cm_event"
-    label = "Volcengine Cloud Monitor events"
+    label = _("Volcengine Cloud Monitor events")
     sender = "Cloud Monitor Event Center rule with an alert callback to a general callback URL"
     identity = "`Source`, `EventType` and the resource (`Details.subject` or `volcresourcename`)"
     recovery = "none: Volcengine sends no recovery for an event (close it, or auto-close)"

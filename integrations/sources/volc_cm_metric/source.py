@@ -13,7 +13,7 @@ from oncall.sources import SetupGuide, SourceKind
 
 class VolcCmMetricSource(SourceKind):
     kind = "volc_cm_metric"
-    label = "Volcengine Cloud Monitor metrics"
+    label = _("Volcengine Cloud Monitor metrics")
     sender = "Cloud Monitor alarm policy with an alert callback to a general callback URL"
     identity = "`RuleId` and the resource's `Id` (no-data alarms apart)"
     recovery = "the resource is listed in `RecoveredResources` or `NoDataRecoveredResources`"

@@ -31,7 +31,7 @@ CONTENT_TEMPLATE = """{
 
 class VolcTlsSource(SourceKind):
     kind = "volc_tls"
-    label = "Volcengine Log Service (TLS)"
+    label = _("Volcengine Log Service (TLS)")
     sender = (
         "TLS alarm policy, notification group with a custom webhook (template in the set-up guide)"
     )

@@ -13,7 +13,7 @@ from oncall.sources import SetupGuide, SourceKind
 
 class ZillizSource(SourceKind):
     kind = "zilliz"
-    label = "Zilliz Cloud"
+    label = _("Zilliz Cloud")
     sender = "Zilliz Cloud project alert sent to a webhook (payload not published by Zilliz)"
     identity = "`ruleId` and `clusterId` (one alert per rule and cluster)"
     recovery = "`status` `RESOLVED` (turn on alert resolution notifications)"
