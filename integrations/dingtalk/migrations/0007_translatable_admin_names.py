@@ -5,6 +5,8 @@ import django.utils.timezone
 import uuid
 from django.db import migrations, models
 
+from oncall.migration_labels import Relabel
+
 
 class Migration(migrations.Migration):
 
@@ -13,103 +15,30 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterModelOptions(
-            name='eventreceipt',
-            options={'verbose_name': 'DingTalk event receipt', 'verbose_name_plural': 'DingTalk event receipts'},
-        ),
-        migrations.AlterField(
-            model_name='dingtalkapp',
-            name='check_message',
-            field=models.TextField(blank=True, editable=False, verbose_name='check message'),
-        ),
-        migrations.AlterField(
-            model_name='dingtalkapp',
-            name='check_ok',
-            field=models.BooleanField(editable=False, null=True, verbose_name='check ok'),
-        ),
-        migrations.AlterField(
-            model_name='dingtalkapp',
-            name='checked_at',
-            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='checked at'),
-        ),
-        migrations.AlterField(
-            model_name='dingtalkapp',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='dingtalkapp',
-            name='last_event_at',
-            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='last event at'),
-        ),
-        migrations.AlterField(
-            model_name='dingtalkapp',
-            name='public_id',
-            field=models.UUIDField(default=uuid.uuid4, editable=False, unique=True, verbose_name='public id'),
-        ),
-        migrations.AlterField(
-            model_name='dingtalkapp',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated at'),
-        ),
-        migrations.AlterField(
-            model_name='dingtalkapp',
-            name='url_verified_at',
-            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='url verified at'),
-        ),
-        migrations.AlterField(
-            model_name='dingtalkgroup',
-            name='app',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='groups', to='dingtalk.dingtalkapp', verbose_name='app'),
-        ),
-        migrations.AlterField(
-            model_name='dingtalkgroup',
-            name='cool_app_code',
-            field=models.CharField(blank=True, max_length=128, verbose_name='cool app code'),
-        ),
-        migrations.AlterField(
-            model_name='dingtalkgroup',
-            name='first_seen_at',
-            field=models.DateTimeField(default=django.utils.timezone.now, verbose_name='first seen at'),
-        ),
-        migrations.AlterField(
-            model_name='dingtalkgroup',
-            name='operator',
-            field=models.CharField(blank=True, max_length=128, verbose_name='operator'),
-        ),
-        migrations.AlterField(
-            model_name='dingtalkgroup',
-            name='renamed_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='renamed at'),
-        ),
-        migrations.AlterField(
-            model_name='dingtalkgroup',
-            name='robot_code',
-            field=models.CharField(blank=True, max_length=128, verbose_name='robot code'),
-        ),
-        migrations.AlterField(
-            model_name='dingtalkgroup',
-            name='status_changed_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='status changed at'),
-        ),
-        migrations.AlterField(
-            model_name='eventreceipt',
-            name='app',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='dingtalk.dingtalkapp', verbose_name='app'),
-        ),
-        migrations.AlterField(
-            model_name='eventreceipt',
-            name='key',
-            field=models.CharField(max_length=128, verbose_name='key'),
-        ),
-        migrations.AlterField(
-            model_name='eventreceipt',
-            name='kind',
-            field=models.CharField(max_length=80, verbose_name='kind'),
-        ),
-        migrations.AlterField(
-            model_name='eventreceipt',
-            name='received_at',
-            field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='received at'),
+        Relabel(
+            options={
+                'eventreceipt': {'verbose_name': 'DingTalk event receipt', 'verbose_name_plural': 'DingTalk event receipts'},
+            },
+            fields=[
+                ('dingtalkapp', 'check_message', models.TextField(blank=True, editable=False, verbose_name='check message')),
+                ('dingtalkapp', 'check_ok', models.BooleanField(editable=False, null=True, verbose_name='check ok')),
+                ('dingtalkapp', 'checked_at', models.DateTimeField(blank=True, editable=False, null=True, verbose_name='checked at')),
+                ('dingtalkapp', 'created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
+                ('dingtalkapp', 'last_event_at', models.DateTimeField(blank=True, editable=False, null=True, verbose_name='last event at')),
+                ('dingtalkapp', 'public_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True, verbose_name='public id')),
+                ('dingtalkapp', 'updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
+                ('dingtalkapp', 'url_verified_at', models.DateTimeField(blank=True, editable=False, null=True, verbose_name='url verified at')),
+                ('dingtalkgroup', 'app', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='groups', to='dingtalk.dingtalkapp', verbose_name='app')),
+                ('dingtalkgroup', 'cool_app_code', models.CharField(blank=True, max_length=128, verbose_name='cool app code')),
+                ('dingtalkgroup', 'first_seen_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='first seen at')),
+                ('dingtalkgroup', 'operator', models.CharField(blank=True, max_length=128, verbose_name='operator')),
+                ('dingtalkgroup', 'renamed_at', models.DateTimeField(blank=True, null=True, verbose_name='renamed at')),
+                ('dingtalkgroup', 'robot_code', models.CharField(blank=True, max_length=128, verbose_name='robot code')),
+                ('dingtalkgroup', 'status_changed_at', models.DateTimeField(blank=True, null=True, verbose_name='status changed at')),
+                ('eventreceipt', 'app', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='dingtalk.dingtalkapp', verbose_name='app')),
+                ('eventreceipt', 'key', models.CharField(max_length=128, verbose_name='key')),
+                ('eventreceipt', 'kind', models.CharField(max_length=80, verbose_name='kind')),
+                ('eventreceipt', 'received_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='received at')),
+            ],
         ),
     ]

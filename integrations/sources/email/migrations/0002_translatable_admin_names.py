@@ -5,6 +5,8 @@ import integrations.sources.email.models
 import oncall.crypto
 from django.db import migrations, models
 
+from oncall.migration_labels import Relabel
+
 
 class Migration(migrations.Migration):
 
@@ -14,84 +16,26 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name='inboundmail',
-            name='attempts',
-            field=models.PositiveSmallIntegerField(default=0, verbose_name='attempts'),
-        ),
-        migrations.AlterField(
-            model_name='inboundmail',
-            name='envelope_from',
-            field=models.CharField(blank=True, max_length=320, verbose_name='envelope from'),
-        ),
-        migrations.AlterField(
-            model_name='inboundmail',
-            name='envelope_to',
-            field=models.CharField(max_length=320, verbose_name='envelope to'),
-        ),
-        migrations.AlterField(
-            model_name='inboundmail',
-            name='error',
-            field=models.TextField(blank=True, verbose_name='error'),
-        ),
-        migrations.AlterField(
-            model_name='inboundmail',
-            name='notes',
-            field=models.JSONField(blank=True, default=list, verbose_name='notes'),
-        ),
-        migrations.AlterField(
-            model_name='inboundmail',
-            name='peer',
-            field=models.CharField(blank=True, max_length=64, verbose_name='peer'),
-        ),
-        migrations.AlterField(
-            model_name='inboundmail',
-            name='processed_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='processed at'),
-        ),
-        migrations.AlterField(
-            model_name='inboundmail',
-            name='raw',
-            field=models.BinaryField(verbose_name='raw'),
-        ),
-        migrations.AlterField(
-            model_name='inboundmail',
-            name='received_at',
-            field=models.DateTimeField(db_index=True, verbose_name='received at'),
-        ),
-        migrations.AlterField(
-            model_name='inboundmail',
-            name='request_id',
-            field=models.CharField(blank=True, max_length=36, verbose_name='request id'),
-        ),
-        migrations.AlterField(
-            model_name='inboundmail',
-            name='source',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='inbound_mails', to='oncall.alertsource', verbose_name='source'),
-        ),
-        migrations.AlterField(
-            model_name='inboundmail',
-            name='status',
-            field=models.CharField(choices=[('pending', 'pending'), ('processed', 'processed'), ('failed', 'failed')], default='pending', max_length=16, verbose_name='status'),
-        ),
-        migrations.AlterField(
-            model_name='inboundmail',
-            name='subject',
-            field=models.CharField(blank=True, max_length=512, verbose_name='subject'),
-        ),
-        migrations.AlterField(
-            model_name='mailaddress',
-            name='mailbox',
-            field=oncall.crypto.EncryptedTextField(default=integrations.sources.email.models.new_mailbox, editable=False, verbose_name='mailbox'),
-        ),
-        migrations.AlterField(
-            model_name='mailaddress',
-            name='mailbox_hash',
-            field=models.CharField(editable=False, max_length=64, unique=True, verbose_name='mailbox hash'),
-        ),
-        migrations.AlterField(
-            model_name='mailaddress',
-            name='source',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='mail_address', to='oncall.alertsource', verbose_name='source'),
+        Relabel(
+            options={
+            },
+            fields=[
+                ('inboundmail', 'attempts', models.PositiveSmallIntegerField(default=0, verbose_name='attempts')),
+                ('inboundmail', 'envelope_from', models.CharField(blank=True, max_length=320, verbose_name='envelope from')),
+                ('inboundmail', 'envelope_to', models.CharField(max_length=320, verbose_name='envelope to')),
+                ('inboundmail', 'error', models.TextField(blank=True, verbose_name='error')),
+                ('inboundmail', 'notes', models.JSONField(blank=True, default=list, verbose_name='notes')),
+                ('inboundmail', 'peer', models.CharField(blank=True, max_length=64, verbose_name='peer')),
+                ('inboundmail', 'processed_at', models.DateTimeField(blank=True, null=True, verbose_name='processed at')),
+                ('inboundmail', 'raw', models.BinaryField(verbose_name='raw')),
+                ('inboundmail', 'received_at', models.DateTimeField(db_index=True, verbose_name='received at')),
+                ('inboundmail', 'request_id', models.CharField(blank=True, max_length=36, verbose_name='request id')),
+                ('inboundmail', 'source', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='inbound_mails', to='oncall.alertsource', verbose_name='source')),
+                ('inboundmail', 'status', models.CharField(choices=[('pending', 'pending'), ('processed', 'processed'), ('failed', 'failed')], default='pending', max_length=16, verbose_name='status')),
+                ('inboundmail', 'subject', models.CharField(blank=True, max_length=512, verbose_name='subject')),
+                ('mailaddress', 'mailbox', oncall.crypto.EncryptedTextField(default=integrations.sources.email.models.new_mailbox, editable=False, verbose_name='mailbox')),
+                ('mailaddress', 'mailbox_hash', models.CharField(editable=False, max_length=64, unique=True, verbose_name='mailbox hash')),
+                ('mailaddress', 'source', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='mail_address', to='oncall.alertsource', verbose_name='source')),
+            ],
         ),
     ]

@@ -3,6 +3,8 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from oncall.migration_labels import Relabel
+
 
 class Migration(migrations.Migration):
 
@@ -12,24 +14,14 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name='heartbeat',
-            name='last_ping_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='last ping at'),
-        ),
-        migrations.AlterField(
-            model_name='heartbeat',
-            name='missing_since',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='missing since'),
-        ),
-        migrations.AlterField(
-            model_name='heartbeat',
-            name='pings',
-            field=models.PositiveBigIntegerField(default=0, verbose_name='pings'),
-        ),
-        migrations.AlterField(
-            model_name='heartbeat',
-            name='source',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='heartbeat', serialize=False, to='oncall.alertsource', verbose_name='source'),
+        Relabel(
+            options={
+            },
+            fields=[
+                ('heartbeat', 'last_ping_at', models.DateTimeField(blank=True, null=True, verbose_name='last ping at')),
+                ('heartbeat', 'missing_since', models.DateTimeField(blank=True, null=True, verbose_name='missing since')),
+                ('heartbeat', 'pings', models.PositiveBigIntegerField(default=0, verbose_name='pings')),
+                ('heartbeat', 'source', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='heartbeat', serialize=False, to='oncall.alertsource', verbose_name='source')),
+            ],
         ),
     ]
