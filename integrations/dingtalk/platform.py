@@ -74,9 +74,11 @@ class DingTalkPlatform(PlatformBase):
         linked", on the timeline with the app's sign-in) only when the rule uses DingTalk (an
         app chosen, or groups), so that a Feishu-only console does not read "unreachable in
         DingTalk" for everyone."""
-        from integrations.dingtalk import escalation_targets
+        from integrations.dingtalk import escalation_targets, presence
         from integrations.dingtalk.cards import delivery
 
+        if not presence.has_apps():  # no app: no group, no linked person, nothing to send
+            return LevelReport()
         groups = escalation_targets.level_groups(level)
         app = escalation_targets.delivering_app(rule)
         if app is None:

@@ -249,3 +249,28 @@ def _all_buttons(card: dict) -> list[dict]:
 
     walk(card)
     return found
+
+
+def test_a_console_without_dingtalk_apps_pays_no_query_for_dingtalk(django_assert_num_queries):
+    """Every escalation step and every incident change asks DingTalk; with no app there can be
+    no group, linked person or sent card, and once counted that costs nothing."""
+    from integrations.dingtalk import presence
+    from integrations.dingtalk.platform import DingTalkPlatform
+    from tests.dingtalk.factories import DingTalkAppFactory
+    from tests.factories import EscalationLevelFactory, EscalationRuleFactory, UserFactory
+
+    platform = DingTalkPlatform()
+    incident = IncidentFactory()
+    rule = EscalationRuleFactory(channel=incident.channel)
+    level = EscalationLevelFactory(rule=rule)
+    people = [UserFactory()]
+    presence.forget()
+    assert presence.has_apps() is False  # counted once
+    with django_assert_num_queries(0):
+        assert platform.notify(incident, rule, level, people).notified == []
+        platform.incident_changed(incident.pk, "claimed", incident)
+
+    app = DingTalkAppFactory()
+    assert presence.has_apps() is True  # an app saved: counted again
+    app.delete()
+    assert presence.has_apps() is False

@@ -35,7 +35,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations.dingtalk import PLATFORM_NAME, escalation_targets
+from integrations.dingtalk import PLATFORM_NAME, escalation_targets, presence
 from integrations.dingtalk.budget import DatabaseMeter
 from integrations.dingtalk.cards.render import card_fingerprint, incident_card
 from integrations.dingtalk.client import errors
@@ -340,8 +340,8 @@ def _sync_key(incident_id: int) -> str:
 def follow_change(incident_id: int, kind: str) -> None:
     """``DingTalkPlatform.incident_changed``: every change that the card shows refreshes the
     incident's sent cards (coalesced). A new incident has no card yet."""
-    if kind in CARD_NEUTRAL_KINDS or kind == Kind.CREATED:
-        return
+    if kind in CARD_NEUTRAL_KINDS or kind == Kind.CREATED or not presence.has_apps():
+        return  # (no app: no card was ever sent)
     schedule_sync(incident_id)
 
 

@@ -56,5 +56,9 @@ def test_a_click_costs_a_bounded_number_of_statements(card_world, syncs_queued):
             print(f"--- {action}")
             print("\n".join(sql[:220] for sql in statements))
     assert set(syncs_queued) == {card_world["incident"].pk}  # coalesced: one a second
-    for action, statements in zip(cost.actions, cost.statements, strict=True):
-        assert statements <= MOST_STATEMENTS[action], (action, cost.sql[cost.actions.index(action)])
+    # The second round: the first fills what a running console keeps counted once (e.g. whether
+    # it has DingTalk apps at all), which a click pays once per process, not per click.
+    steady = range(len(CYCLE), len(cost.actions))
+    for index in steady:
+        action, statements = cost.actions[index], cost.statements[index]
+        assert statements <= MOST_STATEMENTS[action], (action, cost.sql[index])
