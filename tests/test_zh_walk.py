@@ -72,6 +72,7 @@ SEEDED_NAMES = [
     "CI",
     "Default",  # the rule every channel is created with, a row's name
     "alertname instance severity critical",  # the pushed alert's labels
+    "team",  # the seeded matchers' label (labels.team), shown in their rows
 ]
 
 # The monitoring systems a source kind receives from, named as their makers write them, in
@@ -207,17 +208,20 @@ def english_left(client, pages: dict[str, str], allow: set[str]) -> dict[str, se
     return found
 
 
+# Terms the platforms' own Chinese consoles use as they are: DingTalk's identifiers (userid,
+# unionId) and its "Stream 模式"; a matcher key's syntax, labels.<name>; Markdown.
+PLATFORM_TERMS = {"userid", "Userid", "Stream", "labels", "Markdown"}
+
+
 def seeded_words() -> set[str]:
-    """The seeded names' words, and the time zones' (IANA names are codes: "Japan", "Zulu")."""
+    """The seeded names' words, the time zones' (IANA names are codes: "Japan", "Zulu") and the
+    platforms' own terms."""
     zones = set().union(*(words_of(zone) for zone in zoneinfo.available_timezones()))
-    return zones.union(PRODUCT_NAMES, *(words_of(name) for name in SEEDED_NAMES))
+    return zones.union(PRODUCT_NAMES, PLATFORM_TERMS, *(words_of(name) for name in SEEDED_NAMES))
 
 
 # English still shown, by page, and the work that removes it. The walk fails on any other
 # English word, and on a word listed here that is gone (strike it: the list only shrinks).
-# An escalation level's one-line description ("Notify Alice; escalate after 30 min"), being
-# reworded for levels without a next level (the admin wording work).
-LEVEL_SUMMARY = {"Notify", "after", "channel", "escalate", "members", "min"}
 # Timeline entries, stored as English sentences; the timeline work stores a kind and its
 # parameters and renders them in the reader's language.
 TIMELINE = {"Alert", "Incident", "Level", "added", "app", "by", "is", "no", "nobody", "not"}
@@ -233,15 +237,15 @@ KNOWN_ADMIN_ENGLISH: dict[str, set[str]] = {
     "oncall.alertsource change": {"Firing", "alert's", "else", "events", "info", "label"}
     | {"notes", "received", "receiver", "set", "status", "the", "version"}
     | {"warning", "webhook"},
-    "oncall.escalationrule change": LEVEL_SUMMARY,
     # The timeline, and the incident page's read-only status lines beside it (not traced yet,
     # one by one: "False", "maintenance … ends", "integration").
     "oncall.incident change": TIMELINE
     | {"False", "In", "at", "ends", "every", "integration", "level", "maintenance", "system"},
 }
 KNOWN_RESPONDER_ENGLISH: dict[str, set[str]] = {
-    "incident page": TIMELINE | {"Source"},
-    "channel page": LEVEL_SUMMARY | {"and"},
+    # The responder page renders the timeline's message kinds in Chinese; what is left are
+    # parameters stored in English (a reason, a provider's answer).
+    "incident page": {"Source", "app", "is", "no", "on", "set", "the"},
 }
 
 

@@ -444,12 +444,14 @@ class DingTalkCardDelivery(models.Model):
         DingTalkGroup, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
     )
     requested = models.PositiveIntegerField(default=0)
-    sent = models.PositiveIntegerField(default=0)
-    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
+    sent = models.PositiveIntegerField(_("sent"), default=0)
+    state = models.CharField(
+        _("state"), max_length=20, choices=State.choices, default=State.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("DingTalk card delivery")
@@ -496,6 +498,7 @@ class DingTalkSentCard(models.Model):
 
     class Meta:
         verbose_name = _("DingTalk sent card")
+        verbose_name_plural = _("DingTalk sent cards")
 
     def __str__(self) -> str:
         return self.out_track_id
@@ -511,6 +514,7 @@ class DingTalkApiUsage(models.Model):
 
     class Meta:
         verbose_name = _("DingTalk API usage")
+        verbose_name_plural = _("DingTalk API usage")
         constraints = [
             models.UniqueConstraint(fields=["app", "month"], name="one_dingtalk_usage_per_month"),
         ]
@@ -532,7 +536,10 @@ class DingTalkAccount(models.Model):
     one-to-one card (its deliveries say "not linked (no userId)")."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dingtalk_accounts"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="dingtalk_accounts",
+        verbose_name=_("user"),
     )
     app = models.ForeignKey(DingTalkApp, on_delete=models.CASCADE, related_name="accounts")
     # Blank for a person an admin entered by userid (or carried over from the userid mapping
@@ -550,13 +557,14 @@ class DingTalkAccount(models.Model):
         ),
     )
     name = models.CharField(_("name"), max_length=255, blank=True)
-    email = models.EmailField(blank=True)
-    avatar_url = models.URLField(max_length=1000, blank=True)
-    linked_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    avatar_url = models.URLField(_("avatar URL"), max_length=1000, blank=True)
+    linked_at = models.DateTimeField(_("linked at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("linked DingTalk account")
+        verbose_name_plural = _("linked DingTalk accounts")
         ordering = ["app", "name"]
         constraints = [
             models.UniqueConstraint(fields=["user", "app"], name="one_dingtalk_link_per_user"),

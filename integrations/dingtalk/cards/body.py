@@ -57,5 +57,7 @@ DINGTALK_CARD = Medium(
     escape=escape_markdown,
     max_chars=BODY_MAX_CHARS,
     default=DEFAULT_BODY,
-    syntax="Markdown: **bold**, [text](https://...), ![alt](https://image...), line breaks",
+    syntax=gettext_lazy(
+        "Markdown: **bold**, [text](https://...), ![alt](https://image...), line breaks"
+    ),
 )
