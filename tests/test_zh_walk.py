@@ -209,8 +209,9 @@ def english_left(client, pages: dict[str, str], allow: set[str]) -> dict[str, se
 
 
 # Terms the platforms' own Chinese consoles use as they are: DingTalk's identifiers (userid,
-# unionId) and its "Stream 模式"; a matcher key's syntax, labels.<name>; Markdown.
-PLATFORM_TERMS = {"userid", "Userid", "Stream", "labels", "Markdown"}
+# unionId) and its "Stream 模式"; a matcher key's syntax, labels.<name>; Markdown; and JSON's
+# null, which a read-only JSON field shows for a stored null on PostgreSQL.
+PLATFORM_TERMS = {"userid", "Userid", "Stream", "labels", "Markdown", "null"}
 
 
 def seeded_words() -> set[str]:
