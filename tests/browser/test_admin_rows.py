@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from oncall.models import Route
 from tests import factories
@@ -47,6 +47,8 @@ def test_an_admin_adds_a_route_with_matcher_rows(
     rows[2].find_element(By.CSS_SELECTOR, "[data-rows-remove]").click()
     screenshot("matcher-rows")
     browser.find_element(By.NAME, "_continue").click()
+    # The click only sends the form: wait for the admin to have saved it.
+    WebDriverWait(browser, 15).until(lambda _: Route.objects.filter(source=source).exists())
 
     route = Route.objects.get(source=source)
     assert route.matchers == [
