@@ -240,8 +240,7 @@ def cmd_test(extra: list[str]) -> None:
         k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL"}
     }
     say("tests on SQLite with the filesystem broker, in two processes (pytest-xdist)")
-    # Each process has its own SQLite files and broker folder; the PostgreSQL run below stays
-    # in one process: its tests share Redis queues with a real Celery worker.
+    # Each process has its own SQLite files and broker folder.
     run(PY, "-m", "pytest", "-m", "not postgres", "-n", "2", *extra, env=base_env)
     if not (answers("127.0.0.1", 5432) and answers("127.0.0.1", 6379)):
         if os.environ.get("CI"):
@@ -251,7 +250,9 @@ def cmd_test(extra: list[str]) -> None:
         return
     say("tests on PostgreSQL with Redis as the broker (and a real Celery worker)")
     pg_env = {**base_env, "DATABASE_URL": PG_URL, "CELERY_BROKER_URL": REDIS_URL}
-    run(PY, "-m", "pytest", *extra, env=pg_env)
+    # Two processes here too: pytest-django gives each its own test database (test_test_gw0,
+    # test_test_gw1) and tests/settings.py its own Redis database (queues, cache, limits).
+    run(PY, "-m", "pytest", "-n", "2", *extra, env=pg_env)
 
 
 # --- bench, lock -----------------------------------------------------------------------------

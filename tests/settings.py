@@ -41,6 +41,11 @@ from oncall.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast user creation
 
+# On PostgreSQL, transactional tests end with a DELETE of every table instead of a TRUNCATE
+# (tests/postgresql_backend/base.py: 20-50 ms instead of 1.5-2.5 s per test).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+    DATABASES["default"]["ENGINE"] = "tests.postgresql_backend"  # noqa: F405
+
 # Tasks enqueued on commit run inline when a test executes the captured callbacks
 # (django_capture_on_commit_callbacks(execute=True)); the real-worker test turns this off.
 # A test worker runs the tasks its tasks send inline too, unless its test says otherwise.

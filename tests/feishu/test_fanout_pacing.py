@@ -30,10 +30,11 @@ from integrations.feishu_sandbox.api import ApiError, enforce_app_limit
 from integrations.feishu_sandbox.limits import PER_RECEIVER_PER_SECOND
 from tests.benchmarks.delivery import minimum_send_seconds
 from tests.clocks import FakeClock
+from tests.xdist_databases import own_redis_url
 
 CARDS = 2000
 RECEIVERS = 10  # ten people at 5/s each allow the app's 50/s: the receivers add no wait
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = own_redis_url()  # the database of this xdist process
 MINUTE = 1_700_000_040  # a Unix time at the start of a minute (divisible by 60)
 
 

@@ -2,7 +2,8 @@
 of a limit's period, wherever it starts, holds more than its limit of calls.
 
 Redis tests are marked ``postgres``: they run in the PostgreSQL + Redis stage, where Redis on
-127.0.0.1:6379 is guaranteed. Each Redis test uses its own key prefix in db 15 and deletes it.
+127.0.0.1:6379 is guaranteed. Each Redis test uses its own key prefix in its process's
+database (15 for the first) and deletes it.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from integrations.feishu.client.ratelimit import (
     wait_for,
 )
 from tests.clocks import FakeClock
+from tests.xdist_databases import own_redis_url
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = own_redis_url()  # the database of this xdist process
 T0 = 1_700_000_000.25  # a quarter of a second into a one-second window
 
 
