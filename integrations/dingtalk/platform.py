@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
     from oncall.models import EscalationLevel, EscalationRule, Incident
     from oncall.notify.engine import Medium
+    from oncall.offers import OfferProvider
     from oncall.sections import Section
 
 TASKS = "integrations.dingtalk.tasks"
@@ -208,8 +209,23 @@ class DingTalkPlatform(PlatformBase):
         # A link without a userid reaches nobody (one-to-one cards need it): not linked yet.
         return DingTalkAccount.objects.exclude(dingtalk_user_id="").values("user_id")
 
+    def offer_providers(self) -> Sequence[OfferProvider]:
+        """War rooms (``war_rooms.WarRoomOffers``): no query while no app has a group
+        template."""
+        return self._offer_providers
+
+    @cached_property
+    def _offer_providers(self) -> tuple[OfferProvider, ...]:
+        from integrations.dingtalk.war_rooms import WarRoomOffers
+
+        return (WarRoomOffers(),)
+
     def periodic_tasks(self) -> dict[str, dict[str, Any]]:
         return {
+            "open-stalled-dingtalk-war-rooms": {
+                "task": f"{TASKS}.open_stalled_war_rooms",
+                "schedule": 60.0,
+            },
             "resend-lost-dingtalk-cards": {
                 "task": f"{TASKS}.resend_stalled_cards",
                 "schedule": 30.0,

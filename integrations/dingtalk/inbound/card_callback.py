@@ -31,6 +31,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from integrations.dingtalk import PLATFORM_NAME
+from integrations.dingtalk.inbound import offered_action
 from integrations.dingtalk.inbound.push import Refused, open_sealed
 from integrations.dingtalk.models import (
     DingTalkAccount,
@@ -47,7 +48,7 @@ from oncall.wording import DONE
 
 logger = logging.getLogger(__name__)
 
-ACTIONS = frozenset({"claim", "unclaim", "close", "reopen", "wake", "snooze"})
+ACTIONS = frozenset({"claim", "unclaim", "close", "reopen", "wake", "snooze", "offer"})
 
 
 def _refusal(status: int, code: str, reason: str) -> JsonResponse:
@@ -122,6 +123,8 @@ def perform(app: DingTalkApp, track_id: str, user_id: str, action: str) -> JsonR
 
 
 def _transition(incident_id: int, actor: Actor, name: str, option: str) -> JsonResponse:
+    if name == "offer":
+        return offered_action.run(incident_id, actor, option)
     try:
         with transaction.atomic():
             if name == "snooze":
