@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
+from django.utils.translation import gettext
 
 from oncall import offers, platforms
 from oncall.models import Incident
@@ -27,7 +28,7 @@ def run(incident_id: int, actor: Actor, key: str) -> JsonResponse:
     options: an action that takes people takes none from a card)."""
     incident = Incident.objects.select_related("channel").filter(pk=incident_id).first()
     if incident is None:
-        return _toast("warning", "This incident no longer exists.", "gone")
+        return _toast("warning", gettext("This incident no longer exists."), "gone")
     try:
         result = offers.run_action(incident, key, actor)
     except PermissionDenied as denied:
