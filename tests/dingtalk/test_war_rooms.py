@@ -250,3 +250,25 @@ def test_the_room_name_is_cut_to_the_limit():
     assert len(name) == war_rooms.NAME_LIMIT
     assert name.startswith("#12 Replication lag")
     assert name.endswith("…")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_page_asks_whom_else_to_invite_and_opens_the_room(world, client):
+    war_rooms_on(world)
+    incident = notified(world, "alice")
+    client.force_login(world.users["bob"])
+    url = f"/incidents/{incident.public_id}/actions/{KEY}/"
+    assert f'href="{url}"' in client.get(f"/incidents/{incident.public_id}/").content.decode()
+    assert 'name="people"' in client.get(url).content.decode()
+
+    response = client.post(url, {"people": [world.users["carol"].pk]})
+
+    assert response.status_code == 302
+    room = the_room(incident)
+    assert room.requested_via == ActionSource.WEB
+    group = scene_group(room)
+    # Bob asked (the owner), Alice was notified, Carol was chosen.
+    assert group.owner_user_id == user_id_of("bob")
+    assert sorted(group.member_user_ids) == sorted(user_id_of(n) for n in ("alice", "bob", "carol"))
+    page = client.get(f"/incidents/{incident.public_id}/").content.decode()
+    assert war_rooms.group_link(world.app, group.open_conversation_id).replace("&", "&amp;") in page
