@@ -75,7 +75,7 @@ class DingTalkPlatform(PlatformBase):
         linked", on the timeline with the app's sign-in) only when the rule uses DingTalk (an
         app chosen, or groups), so that a Feishu-only console does not read "unreachable in
         DingTalk" for everyone."""
-        from integrations.dingtalk import escalation_targets, presence
+        from integrations.dingtalk import escalation_targets, presence, war_rooms
         from integrations.dingtalk.cards import delivery
 
         if not presence.has_apps():  # no app: no group, no linked person, nothing to send
@@ -95,6 +95,10 @@ class DingTalkPlatform(PlatformBase):
             return LevelReport()
         outcome = delivery.notify(incident, app, recipients, groups)
         unreachable = set(outcome.unreachable)
+        # A war room already open takes the newly notified (none while no app has a template).
+        war_rooms.invite_newly_notified(
+            incident, app, [u for u in recipients if person_name(u) not in unreachable]
+        )
         names = [person_name(u) for u in recipients] + [str(g) for g in groups]
         return LevelReport(
             [n for n in names if n not in unreachable],

@@ -71,6 +71,16 @@ def open_war_room(self, room_id: int) -> None:
         raise self.retry(countdown=countdown) from None
 
 
+@shared_task(bind=True, ignore_result=True, max_retries=WAR_ROOM_MAX_RETRIES)
+def invite_to_war_room(self, room_id: int, user_ids: list[int]) -> None:
+    """Add people to an open war room (chosen later, or notified by a later level)."""
+    try:
+        war_rooms.invite_later(room_id, user_ids)
+    except (errors.RateLimited, errors.TransientError) as exc:
+        countdown = getattr(exc, "retry_after", 0) or 2.0 ** (self.request.retries + 1)
+        raise self.retry(countdown=countdown) from None
+
+
 @shared_task(ignore_result=True)
 def open_stalled_war_rooms() -> int:
     """Periodic: hand out again the war rooms whose opening task was lost."""

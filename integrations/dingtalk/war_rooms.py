@@ -231,6 +231,9 @@ def request(
                 phrase("war_room.requested", actor=actor.name),
             )
             transaction.on_commit(lambda: _enqueue_open(room.pk))
+        elif chosen and room.state == State.OPEN:
+            ids = [person.pk for person in chosen]
+            transaction.on_commit(lambda: _enqueue_invite(room.pk, ids))
     return room
 
 
@@ -258,6 +261,12 @@ def _enqueue_open(room_id: int) -> None:
     from integrations.dingtalk.tasks import open_war_room
 
     open_war_room.delay(room_id)
+
+
+def _enqueue_invite(room_id: int, user_ids: list[int]) -> None:
+    from integrations.dingtalk.tasks import invite_to_war_room
+
+    invite_to_war_room.delay(room_id, user_ids)
 
 
 # --- Opening it (a task) ------------------------------------------------------------------------
@@ -317,7 +326,7 @@ def open_room(room_id: int, *, client: DingTalkClient | None = None) -> None:
 def _load(room_id: int) -> DingTalkWarRoom | None:
     return (
         DingTalkWarRoom.objects.select_related(
-            "app", "incident", "incident__channel", "requested_by"
+            "app", "group", "incident", "incident__channel", "requested_by"
         )
         .filter(pk=room_id)
         .first()
@@ -480,6 +489,65 @@ def give_up(room_id: int, exc: errors.DingTalkError) -> None:
     room = _load(room_id)
     if room is not None and room.state == State.OPENING:
         _failed(room, explain(exc))
+
+
+# --- Inviting later --------------------------------------------------------------------------
+
+
+def invite_newly_notified(incident: Incident, app: DingTalkApp, notified: Sequence[Any]) -> None:
+    """A later level sent ``notified`` a card: invite them to the incident's open room in
+    ``app`` (inside the escalation step's transaction; the invitation goes after commit). No
+    query while no app has a group template."""
+    if not notified or app.pk not in apps_in_use():
+        return
+    room = DingTalkWarRoom.objects.filter(incident=incident, app=app, state=State.OPEN).first()
+    if room is None:
+        return
+    invited = set(room.invited_people.values_list("pk", flat=True))
+    ids = [person.pk for person in notified if person.pk not in invited]
+    if ids:
+        transaction.on_commit(lambda: _enqueue_invite(room.pk, ids))
+
+
+def invite_later(room_id: int, user_ids: Sequence[int], *, client: Any = None) -> None:
+    """Add people to an open room (chosen after it opened, or notified by a later level).
+    Raises ``RateLimited`` / ``TransientError`` for the task to retry; DingTalk's refusal is
+    said on the timeline."""
+    from django.contrib.auth import get_user_model
+
+    from integrations.dingtalk.cards.delivery import client_for
+
+    room = _load(room_id)
+    if room is None or room.state != State.OPEN or room.group is None:
+        return
+    chosen = list(
+        get_user_model()
+        .objects.filter(pk__in=list(user_ids), is_active=True)
+        .exclude(pk__in=room.invited_people.values("pk"))
+    )
+    if not chosen:
+        return
+    client = client or client_for(room.app)
+    invitation = invitation_for(client, room.app, chosen)
+    if invitation.user_ids:
+        try:
+            client.add_scene_group_members(
+                room.group.open_conversation_id, list(invitation.user_ids.values())
+            )
+        except (errors.RateLimited, errors.TransientError):
+            raise
+        except errors.DingTalkError as exc:
+            reason = errors.explain(exc, doing=gettext_lazy("adding people to the war room"))
+            invitation = Invitation(
+                {}, [], [*invitation.refused, *_refused_all(invitation, reason)]
+            )
+    room.invited_people.add(*invitation.user_ids)  # once each, however many tasks add them
+    message = phrase("war_room.invited", people=invitation.described())
+    record(room.incident, TimelineEntry.Kind.WAR_ROOM, Actor.system(), message)
+
+
+def _refused_all(invitation: Invitation, reason: str) -> list[str]:
+    return [f"{name} ({reason})" for name in invitation.names]
 
 
 def hand_out_stalled(now: Any = None) -> int:

@@ -10,6 +10,10 @@ template; 60121 (找不到该用户) for an owner who is no member of the organi
 missing title. Members the organisation does not know are left out, as the owner is not. The
 same ``uuid`` from the same app answers the group it made before (DingTalk's "建群去重的业务id").
 The group then shows on the sandbox's pages like any other, with the cards its bot sends.
+
+``POST /topapi/im/chat/scenegroup/member/add?access_token=`` ``{open_conversation_id,
+user_ids}`` adds the organisation's members it names to a scene group the app made (60121 when
+it names none the organisation knows; 40035 for a group that is not the app's).
 """
 
 from __future__ import annotations
@@ -75,3 +79,22 @@ def _made(app: SandboxApp, title: str, owner: str, members: list[str], uuid: str
         member_user_ids=members,
         create_uuid=uuid,
     )
+
+
+@csrf_exempt
+@require_POST
+def add_members(request: HttpRequest) -> JsonResponse:
+    app, body = _legacy(request)
+    if app is None:
+        return _refused(TOKEN_INVALID, "不合法的access_token")
+    group = SandboxGroup.objects.filter(
+        template_app=app, open_conversation_id=str(body.get("open_conversation_id") or "")
+    ).first()
+    if group is None:
+        return _refused(MISSING_PARAMETER, "open_conversation_id 不合法")
+    added = _members(body, "")  # the empty owner is no member: only the ones named
+    if not added:
+        return _refused(NOT_FOUND, "找不到该用户")
+    group.member_user_ids = list(dict.fromkeys([*group.member_user_ids, *added]))
+    group.save(update_fields=["member_user_ids"])
+    return JsonResponse({"errcode": 0, "errmsg": "ok", "success": True})

@@ -27,6 +27,11 @@ urlpatterns = [
         name="api-card-callback-register",
     ),
     path("topapi/im/chat/scenegroup/create", scene_groups.create, name="api-scene-group-create"),
+    path(
+        "topapi/im/chat/scenegroup/member/add",
+        scene_groups.add_members,
+        name="api-scene-group-add-members",
+    ),
     path("cards/", card_pages.cards, name="cards"),
     path("cards/<int:card_id>/", card_pages.card, name="card"),
     path("cards/<int:card_id>/click", card_pages.click, name="card-click"),

@@ -272,3 +272,25 @@ def test_the_page_asks_whom_else_to_invite_and_opens_the_room(world, client):
     assert sorted(group.member_user_ids) == sorted(user_id_of(n) for n in ("alice", "bob", "carol"))
     page = client.get(f"/incidents/{incident.public_id}/").content.decode()
     assert war_rooms.group_link(world.app, group.open_conversation_id).replace("&", "&amp;") in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_later_level_invites_its_people_to_the_open_room(world):
+    from integrations.dingtalk.platform import DingTalkPlatform
+    from oncall.models import EscalationLevel
+
+    war_rooms_on(world)
+    incident = notified(world, "alice")
+    offers.run_action(incident, KEY, Actor(world.users["alice"], ActionSource.WEB))
+    room = the_room(incident)
+    assert scene_group(room).member_user_ids == [user_id_of("alice")]
+    level = EscalationLevel.objects.create(rule=world.rule, position=2, escalate_after_minutes=5)
+
+    DingTalkPlatform().notify(incident, world.rule, level, [world.users["dave"]])
+
+    assert scene_group(room).member_user_ids == [user_id_of("alice"), user_id_of("dave")]
+    assert set(room.invited_people.all()) == {world.users["alice"], world.users["dave"]}
+    invited = incident.timeline.filter(kind=TimelineEntry.Kind.WAR_ROOM).order_by("pk").last()
+    assert invited.message == "Invited to the war room: Dave."
+    # Dave's card went to him as well: the room's card and his own.
+    assert len(cards_to("dave")) == 1
