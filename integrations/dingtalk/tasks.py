@@ -37,6 +37,10 @@ def send_card(self, delivery_id: int) -> None:
     try:
         delivery.send(delivery_id)
     except delivery.Paced as paced:
+        if self.request.is_eager:
+            # Run in place (CELERY_TASK_ALWAYS_EAGER): a task sent again would run at once,
+            # and again, with no queue to wait in; a retry at least ends.
+            raise self.retry(countdown=paced.countdown) from None
         # A receiver's pacing is a wait, not a failure: sent again, no retry spent.
         send_card.apply_async((delivery_id,), countdown=paced.countdown)
     except delivery.Retry as retry:

@@ -126,3 +126,25 @@ def test_a_card_past_the_groups_limit_is_held_back_not_failed(monkeypatch):
         0,
         "",
     )
+
+
+def test_the_card_task_sends_a_paced_card_again_later_without_spending_a_retry(monkeypatch):
+    from integrations.dingtalk import tasks
+
+    app = DingTalkAppFactory()
+    group = DingTalkGroup.objects.create(app=app, open_conversation_id="cidWarRoom", name="SRE")
+    clock = Clock(6000.0)
+    monkeypatch.setattr(receivers, "CLOCK", clock)
+    for _ in range(LIMIT):
+        pace(app, GROUP, clock)
+    delivery.notify(IncidentFactory(), app, [], [group])
+    row = DingTalkCardDelivery.objects.get(group=group)
+    queued: list[tuple] = []
+    # The queue is the seam: what the task hands the broker is recorded, not run.
+    monkeypatch.setattr(
+        tasks.send_card, "apply_async", lambda args, countdown: queued.append((args, countdown))
+    )
+
+    tasks.send_card.run(row.pk)  # as a worker runs it (not eagerly)
+
+    assert queued == [((row.pk,), pytest.approx(60.0))]
