@@ -294,3 +294,18 @@ def test_a_later_level_invites_its_people_to_the_open_room(world):
     assert invited.message == "Invited to the war room: Dave."
     # Dave's card went to him as well: the room's card and his own.
     assert len(cards_to("dave")) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sandbox_shows_the_room_as_the_apps_war_room_with_its_cards(world, client):
+    war_rooms_on(world)
+    incident = notified(world, "alice")
+    offers.run_action(incident, KEY, Actor(world.users["alice"], ActionSource.WEB))
+    group = scene_group(the_room(incident))
+
+    home = client.get("/sandbox/dingtalk/").content.decode()
+    cards = client.get(war_rooms.group_link(world.app, group.open_conversation_id))
+
+    assert f"War room of {world.sandbox_app.name}" in home
+    assert cards.status_code == 200
+    assert [c["card"].group for c in cards.context["cards"]] == [group]
