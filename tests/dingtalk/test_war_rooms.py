@@ -232,6 +232,18 @@ def test_without_a_group_template_the_offer_costs_no_query(django_assert_num_que
 
 
 @pytest.mark.django_db
+def test_with_a_group_template_the_offer_reads_the_room_only(django_assert_num_queries):
+    DingTalkAppFactory(war_room_template_id="tpl-1", war_room_bot_id="bot-1")
+    incident = IncidentFactory()
+    offer = war_rooms.WarRoomOffers()
+    war_rooms.apps_in_use()  # counted once, then kept
+    with django_assert_num_queries(1):
+        assert [action.key for action in offer.actions(incident)] == [KEY]
+    with django_assert_num_queries(1):
+        assert offer.links(incident) == []
+
+
+@pytest.mark.django_db
 def test_a_group_template_set_or_removed_is_seen_at_once():
     app = DingTalkAppFactory(war_room_template_id="", war_room_bot_id="")
     incident = IncidentFactory()
