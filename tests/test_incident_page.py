@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from integrations.dingtalk import war_rooms as dingtalk_war_rooms
 from integrations.feishu import war_rooms
 from oncall.links import incident_url
 from oncall.models import Alert, Incident
@@ -194,6 +195,7 @@ def test_it_reads_the_same_number_of_rows_however_long_the_incident_is(
 
     add(1)
     war_rooms.apps_in_use()  # the count of apps with war rooms, read once and kept
+    dingtalk_war_rooms.apps_in_use()  # and DingTalk's (apps with a group template)
     # 8: the changes before it (one query), and each chat platform's deliveries (Feishu, DingTalk)
     with django_assert_max_num_queries(8) as few:
         assert client.get(page_of(incident)).status_code == 200

@@ -14,11 +14,12 @@ sibling of ``integrations.feishu`` with the same inner shape.
   (``DingTalkAccount``: the one record of a person's DingTalk userid, which cards address and
   clicks are traced back to; admins may also enter one by userid), "My account"'s panel and the
   admin's one-click linking by mobile;
-* the Django app around them: ``models``, ``admin`` (and ``admin_cards``), ``rest_api``,
-  ``urls`` and ``views``, ``tasks``, ``setup_check`` (the admin's "check configuration") and
-  ``system_checks``.
-
-Still to come (README, "DingTalk"): war rooms.
+* ``war_rooms``: a scene group from the app's group template for one incident (offered through
+  ``oncall.offers``), its card posted and kept live; ``receivers``: each person's and group's
+  messages a minute, paced;
+* the Django app around them: ``models``, ``admin`` (and ``admin_cards``, ``admin_war_rooms``),
+  ``rest_api``, ``urls`` and ``views``, ``tasks``, ``setup_check`` (the admin's "check
+  configuration") and ``system_checks``.
 """
 
 # The platform's name: its key in the registry and the timeline's source for what people do

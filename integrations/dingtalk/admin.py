@@ -25,7 +25,11 @@ from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from integrations.dingtalk import admin_cards, setup_check
+from integrations.dingtalk import (
+    admin_cards,
+    admin_war_rooms,  # noqa: F401 -- registers its admin
+    setup_check,
+)
 from integrations.dingtalk.models import (
     DingTalkAccount,
     DingTalkApp,
@@ -447,6 +451,7 @@ class DingTalkGroupAdmin(admin.ModelAdmin):
         "status",
         "cool_app_code",
         "robot_code",
+        "scene_group",
         "operator",
         "first_seen_at",
         "status_changed_at",
@@ -490,6 +495,7 @@ class DingTalkAccountAdmin(admin.ModelAdmin):
         "user",
         "app",
         "dingtalk_user_id",
+        "mobile",
         "union_id",
         "name",
         "email",

@@ -23,5 +23,12 @@ class DingTalkConfig(AppConfig):
         checks.register(sandbox_in_production, checks.Tags.security, deploy=False)
         checks.register(sandbox_outside_the_allow_list, deploy=False)
         checks.register(receipts_outlive_the_replay_window)
+        from integrations.dingtalk import war_rooms
+
         for signal in (post_save, post_delete):
             signal.connect(presence.apps_changed, sender=DingTalkApp, dispatch_uid="dingtalk-apps")
+            # Whether an app has a group template is counted too (``war_rooms.in_use``), so
+            # the war-room offer costs no query on a console without DingTalk war rooms.
+            signal.connect(
+                war_rooms.apps_changed, sender=DingTalkApp, dispatch_uid="dingtalk-war-room-apps"
+            )

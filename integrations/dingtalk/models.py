@@ -321,6 +321,9 @@ class DingTalkGroup(models.Model):
         null=True, blank=True, verbose_name=_("status changed at")
     )
     renamed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("renamed at"))
+    # A scene group the console made from the app's group template (a war room): its cards come
+    # from the template's group bot (``robot_code``), not from the app's own robot.
+    scene_group = models.BooleanField(_("war room (scene group)"), default=False)
 
     class Meta:
         verbose_name = _("DingTalk group")
@@ -558,6 +561,16 @@ class DingTalkAccount(models.Model):
     )
     name = models.CharField(_("name"), max_length=255, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
+    # What a war room finds the userid by when the link has none (``topapi/v2/user/getbymobile``).
+    mobile = models.CharField(
+        _("mobile"),
+        max_length=32,
+        blank=True,
+        help_text=_(
+            "The person's mobile number in DingTalk. A war room finds their userid by it when "
+            "the link has none."
+        ),
+    )
     avatar_url = models.URLField(_("avatar URL"), max_length=1000, blank=True)
     linked_at = models.DateTimeField(_("linked at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -583,3 +596,83 @@ class DingTalkAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ↔ {self.name or self.union_id} ({self.app})"
+
+
+# --- War rooms (integrations.dingtalk.war_rooms) ------------------------------------------------
+
+
+class DingTalkWarRoom(models.Model):
+    """An incident's DingTalk scene group, made from the app's group template (the guide's
+    "Configure War Room"): one per incident and app. The row is written in the transaction
+    that asks for the room, under the unique constraint and a row lock, so a second request (or
+    two at once) finds the first one's room; a task creates the group with DingTalk's ``uuid``
+    (its "建群去重的业务id") derived from the row, so a task run twice creates one group."""
+
+    class State(models.TextChoices):
+        OPENING = "opening", pgettext_lazy("war room", "opening")
+        OPEN = "open", pgettext_lazy("war room", "open")
+        FAILED = "failed", pgettext_lazy("war room", "failed")
+
+    incident = models.ForeignKey(
+        "oncall.Incident",
+        on_delete=models.CASCADE,
+        related_name="dingtalk_war_rooms",
+        verbose_name=_("incident"),
+    )
+    app = models.ForeignKey(
+        DingTalkApp, on_delete=models.CASCADE, related_name="war_rooms", verbose_name=_("app")
+    )
+    state = models.CharField(
+        max_length=16, choices=State.choices, default=State.OPENING, verbose_name=_("state")
+    )
+    group = models.ForeignKey(
+        DingTalkGroup,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="war_rooms",
+        verbose_name=_("group"),
+    )
+    # DingTalk's chatid of the group (what its applink opens), besides the openConversationId.
+    chat_id = models.CharField(max_length=128, blank=True, verbose_name="chatid")
+    name = models.CharField(max_length=255, blank=True, verbose_name=_("name"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    # Where the request came from (an ``ActionSource`` value, or "dingtalk").
+    requested_via = models.CharField(max_length=32, blank=True, verbose_name=_("requested via"))
+    chosen_people = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="+", verbose_name=_("chosen people")
+    )
+    invited_people = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="+", verbose_name=_("invited people")
+    )
+    # Bumped by each new attempt after a failure: the uuid dedupes one attempt's retries.
+    attempt = models.PositiveIntegerField(default=1, verbose_name=_("attempt"))
+    last_error = models.TextField(blank=True, verbose_name=_("last error"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(default=timezone.now, verbose_name=_("updated at"))
+    opened_at = models.DateTimeField(null=True, blank=True, verbose_name=_("opened at"))
+
+    class Meta:
+        verbose_name = _("DingTalk war room")
+        verbose_name_plural = _("DingTalk war rooms")
+        ordering = ["-created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "app"], name="one_dingtalk_war_room_per_incident_app"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name or f"#{self.incident_id}"
+
+    @property
+    def create_uuid(self) -> str:
+        """DingTalk's ``uuid`` for creating the group: one group per value."""
+        return f"oncall-war-room-{self.pk}-{self.attempt}"

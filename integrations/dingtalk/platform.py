@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
     from oncall.models import EscalationLevel, EscalationRule, Incident
     from oncall.notify.engine import Medium
+    from oncall.offers import OfferProvider
     from oncall.sections import Section
 
 TASKS = "integrations.dingtalk.tasks"
@@ -74,7 +75,7 @@ class DingTalkPlatform(PlatformBase):
         linked", on the timeline with the app's sign-in) only when the rule uses DingTalk (an
         app chosen, or groups), so that a Feishu-only console does not read "unreachable in
         DingTalk" for everyone."""
-        from integrations.dingtalk import escalation_targets, presence
+        from integrations.dingtalk import escalation_targets, presence, war_rooms
         from integrations.dingtalk.cards import delivery
 
         if not presence.has_apps():  # no app: no group, no linked person, nothing to send
@@ -94,6 +95,10 @@ class DingTalkPlatform(PlatformBase):
             return LevelReport()
         outcome = delivery.notify(incident, app, recipients, groups)
         unreachable = set(outcome.unreachable)
+        # A war room already open takes the newly notified (none while no app has a template).
+        war_rooms.invite_newly_notified(
+            incident, app, [u for u in recipients if person_name(u) not in unreachable]
+        )
         names = [person_name(u) for u in recipients] + [str(g) for g in groups]
         return LevelReport(
             [n for n in names if n not in unreachable],
@@ -208,8 +213,23 @@ class DingTalkPlatform(PlatformBase):
         # A link without a userid reaches nobody (one-to-one cards need it): not linked yet.
         return DingTalkAccount.objects.exclude(dingtalk_user_id="").values("user_id")
 
+    def offer_providers(self) -> Sequence[OfferProvider]:
+        """War rooms (``war_rooms.WarRoomOffers``): no query while no app has a group
+        template."""
+        return self._offer_providers
+
+    @cached_property
+    def _offer_providers(self) -> tuple[OfferProvider, ...]:
+        from integrations.dingtalk.war_rooms import WarRoomOffers
+
+        return (WarRoomOffers(),)
+
     def periodic_tasks(self) -> dict[str, dict[str, Any]]:
         return {
+            "open-stalled-dingtalk-war-rooms": {
+                "task": f"{TASKS}.open_stalled_war_rooms",
+                "schedule": 60.0,
+            },
             "resend-lost-dingtalk-cards": {
                 "task": f"{TASKS}.resend_stalled_cards",
                 "schedule": 30.0,

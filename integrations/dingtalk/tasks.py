@@ -12,10 +12,13 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from integrations.dingtalk import war_rooms
 from integrations.dingtalk.cards import delivery
+from integrations.dingtalk.client import errors
 from integrations.dingtalk.models import EventReceipt
 
 SYNC_MAX_RETRIES = 5
+WAR_ROOM_MAX_RETRIES = 5
 
 
 @shared_task(ignore_result=True)
@@ -33,6 +36,13 @@ def send_card(self, delivery_id: int) -> None:
     """Send the card a delivery is owed (a task per recipient: a level names a few)."""
     try:
         delivery.send(delivery_id)
+    except delivery.Paced as paced:
+        if self.request.is_eager:
+            # Run in place (CELERY_TASK_ALWAYS_EAGER): a task sent again would run at once,
+            # and again, with no queue to wait in; a retry at least ends.
+            raise self.retry(countdown=paced.countdown) from None
+        # A receiver's pacing is a wait, not a failure: sent again, no retry spent.
+        send_card.apply_async((delivery_id,), countdown=paced.countdown)
     except delivery.Retry as retry:
         raise self.retry(countdown=retry.countdown) from None
 
@@ -50,3 +60,32 @@ def sync_cards(self, incident_id: int) -> None:
 def resend_stalled_cards() -> int:
     """Periodic: hand out again the card sends whose task was lost."""
     return delivery.resend_stalled()
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=WAR_ROOM_MAX_RETRIES)
+def open_war_room(self, room_id: int) -> None:
+    """Make a war room's scene group and post the incident's card there."""
+    try:
+        war_rooms.open_room(room_id)
+    except (errors.RateLimited, errors.TransientError) as exc:
+        if self.request.retries >= WAR_ROOM_MAX_RETRIES:
+            war_rooms.give_up(room_id, exc)
+            return
+        countdown = getattr(exc, "retry_after", 0) or 2.0 ** (self.request.retries + 1)
+        raise self.retry(countdown=countdown) from None
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=WAR_ROOM_MAX_RETRIES)
+def invite_to_war_room(self, room_id: int, user_ids: list[int]) -> None:
+    """Add people to an open war room (chosen later, or notified by a later level)."""
+    try:
+        war_rooms.invite_later(room_id, user_ids)
+    except (errors.RateLimited, errors.TransientError) as exc:
+        countdown = getattr(exc, "retry_after", 0) or 2.0 ** (self.request.retries + 1)
+        raise self.retry(countdown=countdown) from None
+
+
+@shared_task(ignore_result=True)
+def open_stalled_war_rooms() -> int:
+    """Periodic: hand out again the war rooms whose opening task was lost."""
+    return war_rooms.hand_out_stalled()

@@ -5,6 +5,8 @@
   ``{"userId": ...}``) or to a group where the app's cool app is installed
   (``openConversationId``); answers ``{"processQueryKey"}``. DingTalk holds one card per
   ``cardBizId`` (the outTrackId): sending an id again posts nothing and answers the same key.
+  A scene group the app made from its group template takes the template's group bot instead
+  (``robotCode`` its Bot ID).
 * ``PUT /v1.0/im/robots/interactiveCards``: new ``cardData`` for the card ``cardBizId``.
 * ``POST /topapi/im/chat/scencegroup/interactivecard/callback/register?access_token=``: the
   legacy API (``errcode``); the card callback URL for a route key.
@@ -75,7 +77,7 @@ def send_card(request: HttpRequest) -> JsonResponse:
         return error(400, "invalidParameter", "the body is not a JSON object")
     if body.get("cardTemplateId") != STANDARD_CARD:
         return error(400, "invalidParameter.cardTemplateId", "the sandbox knows StandardCard")
-    if body.get("robotCode") != app.client_id:
+    if body.get("robotCode") not in (app.client_id, app.group_bot_id):
         return error(400, "invalidParameter.robotCode", "robotCode is not this app's robot")
     biz_id = body.get("cardBizId")
     data = _card_data(body)
@@ -102,7 +104,7 @@ def _target(app: SandboxApp, body: dict) -> dict | JsonResponse:
     group_id = body.get("openConversationId")
     if group_id:
         group = SandboxGroup.objects.filter(open_conversation_id=group_id).first()
-        if group is None or not group.installed_apps.filter(pk=app.pk).exists():
+        if group is None or not _robot_in(group, app, str(body.get("robotCode"))):
             return error(
                 400, "invalidParameter.openConversationId", "the app's robot is not in the group"
             )
@@ -114,6 +116,14 @@ def _target(app: SandboxApp, body: dict) -> dict | JsonResponse:
     if not isinstance(user_id, str) or not user_id:
         return error(400, "invalidParameter", "openConversationId or singleChatReceiver is needed")
     return {"user_id": user_id}
+
+
+def _robot_in(group: SandboxGroup, app: SandboxApp, robot_code: str) -> bool:
+    """The app's robot is in a group where its cool app is installed; the template's group bot
+    is in the scene groups the app made from its template (a war room), and only there."""
+    if group.template_app_id is not None:
+        return group.template_app_id == app.pk and robot_code == group.robot_code
+    return robot_code == app.client_id and group.installed_apps.filter(pk=app.pk).exists()
 
 
 @csrf_exempt

@@ -61,8 +61,13 @@ def shown(card: SandboxCard) -> dict:
 
 @require_GET
 def cards(request: HttpRequest) -> HttpResponse:
-    recent = SandboxCard.objects.select_related("app", "group")[:RECENT_CARDS]
-    return render(request, "dingtalk_sandbox/cards.html", {"cards": [shown(c) for c in recent]})
+    """The recent cards; ``?group=<openConversationId>``: one group's (a war room's link)."""
+    recent = SandboxCard.objects.select_related("app", "group")
+    group = request.GET.get("group", "")
+    if group:
+        recent = recent.filter(group__open_conversation_id=group)
+    context = {"cards": [shown(c) for c in recent[:RECENT_CARDS]]}
+    return render(request, "dingtalk_sandbox/cards.html", context)
 
 
 @require_GET

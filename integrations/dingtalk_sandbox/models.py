@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -46,6 +47,18 @@ def new_open_conversation_id() -> str:
     return "cid" + random_text(22)
 
 
+def new_template_id() -> str:
+    return str(uuid.uuid4())
+
+
+def new_bot_id() -> str:
+    return "ding" + random_text(16).lower()
+
+
+def new_chat_id() -> str:
+    return "chat" + secrets.token_hex(16)
+
+
 def secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -67,6 +80,12 @@ class SandboxApp(models.Model):
     # Events & Callbacks → push method: HTTP push to the request URL, or Stream mode (the
     # sandbox's Stream server, to whichever client of the app is connected).
     stream_mode = models.BooleanField(_("push by Stream mode"), default=False)
+    # Scene Group → its published group template (for this app) and the template's group bot:
+    # what the guide's "Template ID" and "Bot ID" are copied from.
+    group_template_id = models.CharField(
+        _("group template id"), max_length=64, default=new_template_id
+    )
+    group_bot_id = models.CharField(_("group bot id"), max_length=64, default=new_bot_id)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -102,6 +121,17 @@ class SandboxGroup(models.Model):
     title = models.CharField(_("name"), max_length=120)
     installed_apps = models.ManyToManyField(SandboxApp, blank=True, related_name="groups")
     created_at = models.DateTimeField(auto_now_add=True)
+    # A scene group an app made from its group template (``topapi/im/chat/scenegroup/create``):
+    # the template's bot is its robot, the owner and members are userids, and ``create_uuid``
+    # is the caller's dedupe id (one group per app and uuid).
+    template_app = models.ForeignKey(
+        SandboxApp, null=True, blank=True, on_delete=models.CASCADE, related_name="scene_groups"
+    )
+    robot_code = models.CharField(max_length=64, blank=True)
+    chat_id = models.CharField(max_length=64, blank=True)
+    owner_user_id = models.CharField(max_length=64, blank=True)
+    member_user_ids = models.JSONField(default=list, blank=True)
+    create_uuid = models.CharField(max_length=128, blank=True)
 
     class Meta:
         ordering = ["title", "id"]

@@ -106,7 +106,9 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("dingtalk_sandbox:app", app.client_id)
     context = {
         "apps": SandboxApp.objects.all(),
-        "groups": SandboxGroup.objects.prefetch_related("installed_apps"),
+        "groups": SandboxGroup.objects.select_related("template_app").prefetch_related(
+            "installed_apps"
+        ),
         "pushes": PushRecord.objects.select_related("app")[:RECENT_PUSHES],
         "form": form,
         "group_form": GroupForm(),

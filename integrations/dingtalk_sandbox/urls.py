@@ -6,7 +6,15 @@ app); everything else is the sandbox's own pages.
 
 from django.urls import path
 
-from integrations.dingtalk_sandbox import api, api_cards, card_pages, oauth, pages, stream
+from integrations.dingtalk_sandbox import (
+    api,
+    api_cards,
+    card_pages,
+    oauth,
+    pages,
+    scene_groups,
+    stream,
+)
 
 app_name = "dingtalk_sandbox"
 urlpatterns = [
@@ -17,6 +25,12 @@ urlpatterns = [
         "topapi/im/chat/scencegroup/interactivecard/callback/register",
         api_cards.register_card_callback,
         name="api-card-callback-register",
+    ),
+    path("topapi/im/chat/scenegroup/create", scene_groups.create, name="api-scene-group-create"),
+    path(
+        "topapi/im/chat/scenegroup/member/add",
+        scene_groups.add_members,
+        name="api-scene-group-add-members",
     ),
     path("cards/", card_pages.cards, name="cards"),
     path("cards/<int:card_id>/", card_pages.card, name="card"),

@@ -9,6 +9,7 @@ import json
 import pytest
 from rest_framework.test import APIClient
 
+from integrations.dingtalk import war_rooms as dingtalk_war_rooms
 from integrations.feishu import war_rooms
 from integrations.feishu.cards.render import incident_card
 from oncall import offers
@@ -123,6 +124,7 @@ def test_a_channels_offers_cost_one_query_each_however_many(
         action = CustomAction.objects.create(name=f"A{n}", url="https://hooks.example.com/")
         action.channels.add(channel)
     war_rooms.apps_in_use()  # the count of apps with war rooms, read once and kept
+    dingtalk_war_rooms.apps_in_use()  # and DingTalk's (apps with a group template)
 
     with django_assert_num_queries(1):
         assert len(offers.incident_actions(incident)) == 3

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from integrations.dingtalk import war_rooms as dingtalk_war_rooms
 from integrations.feishu import war_rooms
 from integrations.feishu.cards.render import (
     card_fingerprint,
@@ -470,6 +471,7 @@ def test_it_needs_no_query_when_given_the_alerts_notes_and_changes(
     alert = make_alert(incident, labels={"host": "db-1"})
     claimed(incident, alice, NOW)
     war_rooms.apps_in_use()  # the count of apps with war rooms, read once and kept
+    dingtalk_war_rooms.apps_in_use()  # and DingTalk's (apps with a group template)
 
     with django_assert_num_queries(0):
         incident_card(incident, alerts=[alert], notes=[], changes=[], now=NOW)
@@ -488,6 +490,7 @@ def test_it_reads_the_alerts_notes_and_changes_itself_in_one_query_each(
     for _ in range(5):
         make_alert(incident, first_seen=NOW - timedelta(minutes=10))
     war_rooms.apps_in_use()  # the count of apps with war rooms, read once and kept
+    dingtalk_war_rooms.apps_in_use()  # and DingTalk's (apps with a group template)
 
     with django_assert_num_queries(3):
         card = incident_card(incident, now=NOW)
@@ -499,6 +502,7 @@ def test_it_reads_the_alerts_notes_and_changes_itself_in_one_query_each(
 
 def test_a_stored_incident_without_alerts_shows_none(incident, django_assert_num_queries):
     war_rooms.apps_in_use()  # the count of apps with war rooms, read once and kept
+    dingtalk_war_rooms.apps_in_use()  # and DingTalk's (apps with a group template)
     with django_assert_num_queries(3):  # its alerts, its notes, the changes before it
         card = incident_card(incident, now=NOW)
 

@@ -35,7 +35,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations.dingtalk import PLATFORM_NAME, escalation_targets, presence
+from integrations.dingtalk import PLATFORM_NAME, escalation_targets, presence, receivers
 from integrations.dingtalk.budget import DatabaseMeter
 from integrations.dingtalk.cards.render import card_fingerprint, incident_card
 from integrations.dingtalk.client import errors
@@ -69,6 +69,12 @@ class Retry(Exception):
     def __init__(self, countdown: float, reason: str):
         super().__init__(reason)
         self.countdown = countdown
+
+
+class Paced(Retry):
+    """The receiver has had its messages for now (``receivers``): send again after
+    ``countdown`` seconds, a wait that is no failed attempt (the task is sent again, not
+    retried, so no number of waits ends it)."""
 
 
 def callback_route_key(app: DingTalkApp) -> str:
@@ -205,6 +211,8 @@ def send(delivery_id: int, *, client: DingTalkClient | None = None) -> None:
         card = incident_card(delivery.incident)
         try:
             _post(delivery, number, card, client or client_for(delivery.app))
+        except receivers.ReceiverBusy as exc:
+            raise Paced(exc.retry_after, str(exc)) from None
         except errors.RateLimited as exc:
             raise Retry(exc.retry_after, str(exc)) from None
         except errors.TransientError as exc:
@@ -227,15 +235,19 @@ def _post(delivery: DingTalkCardDelivery, number: int, card: dict, client: DingT
     }
     track = out_track_id(delivery, number)
     if delivery.group_id:
-        client.send_card(
-            track, card, open_conversation_id=delivery.group.open_conversation_id, **common
-        )
+        group = delivery.group
+        if group.scene_group and group.robot_code:
+            # A war room: the group template's bot is the robot there (the guide's "Bot ID").
+            common["robot_code"] = group.robot_code
+        receivers.pace(app, receivers.group_receiver(group.open_conversation_id))
+        client.send_card(track, card, open_conversation_id=group.open_conversation_id, **common)
         return
     linked = escalation_targets.linked_user_ids(app, [delivery.user])
     user_id = linked.get(delivery.user_id)
     if not user_id:  # unlinked since the notification was asked for
         reason = unlinked_phrase(delivery.user, app, linked).in_language("en")
         raise errors.PermanentError(reason)
+    receivers.pace(app, receivers.person_receiver(user_id))
     client.send_card(track, card, user_id=user_id, **common)
 
 

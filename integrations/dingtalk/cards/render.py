@@ -17,6 +17,7 @@ import hashlib
 import json
 from datetime import datetime
 
+from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
@@ -27,6 +28,7 @@ from oncall.languages import card_language
 from oncall.links import incident_url
 from oncall.models import Incident
 from oncall.notify.choose import render_for
+from oncall.offers import OfferedAction, incident_actions, incident_links
 from oncall.wording import (
     ONE_CLICK_BUTTONS,
     DisplayState,
@@ -66,8 +68,8 @@ def incident_card(incident: Incident, *, now: datetime | None = None) -> dict:
         ]
         if body.strip():
             contents.append(_markdown("body", body))
-        contents.append(_markdown("link", f"[{gettext('Open in the console')}]({_link(incident)})"))
-        buttons = _buttons(incident, state)
+        contents.append(_markdown("link", _links_line(incident)))
+        buttons = _buttons(incident, state) + _offered_buttons(incident)
         if buttons:
             contents.append({"type": "action", "id": "actions", "actions": buttons})
         return {
@@ -97,6 +99,34 @@ def _facts(incident: Incident) -> str:
 
 def _link(incident: Incident) -> str:
     return incident_url(incident)  # absolute, under PUBLIC_BASE_URL
+
+
+def _links_line(incident: Incident) -> str:
+    """ "Open in the console", then the links the incident offers (``oncall.offers``: a war
+    room, runbooks, dashboards), made absolute for DingTalk."""
+    links = [(gettext("Open in the console"), _link(incident))]
+    links += [(link.label, _absolute(link.url)) for link in incident_links(incident)]
+    return " · ".join(f"[{escape_markdown(label)}]({url})" for label, url in links)
+
+
+def _absolute(url: str) -> str:
+    return settings.PUBLIC_BASE_URL + url if url.startswith("/") else url
+
+
+def _offered_buttons(incident: Incident) -> list[dict]:
+    """The actions the incident offers beyond its lifecycle (``oncall.offers``: a war room, the
+    channel's custom actions), each a button whose id names the offer (``offer:<key>``). An
+    action that asks for a confirmation first is left to the web page: DingTalk's card button
+    has no confirmation step, and a click would run it at once."""
+    return [
+        _button(f"offer:{offered.key}", _offer_label(offered))
+        for offered in incident_actions(incident)
+        if not offered.confirm
+    ]
+
+
+def _offer_label(offered: OfferedAction) -> str:
+    return f"{offered.icon} {offered.label}" if offered.icon else offered.label
 
 
 def _buttons(incident: Incident, state: DisplayState) -> list[dict]:

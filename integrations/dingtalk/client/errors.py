@@ -201,6 +201,22 @@ CODES: dict[str, Meaning] = {
     "90002": _GLOBAL_QPS,
     "Forbidden.AccessDenied.ApiCountLimitForOrg": _QUOTA,
     "90020": _QUOTA,
+    # Scene groups (war rooms): https://open.dingtalk.com/document/orgapp/enable-a-group-template
+    # (665036 群模板不存在或停用) and the contacts pages (60121 找不到该用户).
+    "665036": Meaning(
+        PermanentError,
+        _("DingTalk has no published group template with this Template ID, or it is disabled."),
+        _(
+            "Copy the Template ID again from the published template's page (Open Capability "
+            "→ Scene Group → Group Template, 开放能力 → 场景群 → 群模板) into the app here, "
+            "and check that the template is published with the app chosen."
+        ),
+    ),
+    "60121": Meaning(
+        PermanentError,
+        _("DingTalk has no member of the organisation with this userid or mobile number."),
+        _("Check the person's linked DingTalk account (its userid or mobile number)."),
+    ),
 }
 
 

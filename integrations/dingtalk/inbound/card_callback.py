@@ -28,9 +28,12 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, JsonResponse
+from django.utils import translation
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 
 from integrations.dingtalk import PLATFORM_NAME
+from integrations.dingtalk.inbound import offered_action
 from integrations.dingtalk.inbound.push import Refused, open_sealed
 from integrations.dingtalk.models import (
     DingTalkAccount,
@@ -40,6 +43,7 @@ from integrations.dingtalk.models import (
 )
 from oncall import jsonbody, lifecycle, platforms
 from oncall.durations import SNOOZE_PRESETS
+from oncall.languages import card_language
 from oncall.models import Incident
 from oncall.timeline import Actor
 from oncall.views.errors import json_methods
@@ -47,7 +51,7 @@ from oncall.wording import DONE
 
 logger = logging.getLogger(__name__)
 
-ACTIONS = frozenset({"claim", "unclaim", "close", "reopen", "wake", "snooze"})
+ACTIONS = frozenset({"claim", "unclaim", "close", "reopen", "wake", "snooze", "offer"})
 
 
 def _refusal(status: int, code: str, reason: str) -> JsonResponse:
@@ -96,38 +100,48 @@ def click_of(payload: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def perform(app: DingTalkApp, track_id: str, user_id: str, action: str) -> JsonResponse:
-    """Apply a verified click (by HTTP, or by Stream: ``stream.card_clicks``) as its clicker."""
+    """Apply a verified click (by HTTP, or by Stream: ``stream.card_clicks``) as its clicker.
+    The answer is in the card's language (``oncall.languages.card_language``: the incident's
+    channel's, else the console's), as the card it answers is."""
     name, _, option = action.partition(":")
     copy = (
         DingTalkSentCard.objects.filter(out_track_id=track_id, delivery__app=app)
-        .select_related("delivery")
+        .select_related("delivery__incident__channel")
         .first()
     )
-    if copy is None or name not in ACTIONS:
-        return _toast("warning", "This card is not one the console can act on.", name, "gone")
-    account = (
-        DingTalkAccount.objects.filter(app=app, dingtalk_user_id=user_id)
-        .exclude(dingtalk_user_id="")
-        .select_related("user")
-        .first()
-    )
-    if account is None or not account.user.is_active:
-        words = (
-            f"Your DingTalk account is not linked to the console: open {app.name} once from "
-            f"the DingTalk workbench ({app.homepage_url}) to link it."
+    incident = copy.delivery.incident if copy is not None else None
+    with translation.override(card_language(incident)):
+        if copy is None or name not in ACTIONS:
+            words = gettext("This card is not one the console can act on.")
+            return _toast("warning", words, name, "gone")
+        account = (
+            DingTalkAccount.objects.filter(app=app, dingtalk_user_id=user_id)
+            .exclude(dingtalk_user_id="")
+            .select_related("user")
+            .first()
         )
-        return _toast("warning", words, name, "not_linked")
-    actor = Actor(account.user, PLATFORM_NAME, {"app": str(app.public_id), "card": track_id})
-    return _transition(copy.delivery.incident_id, actor, name, option)
+        if account is None or not account.user.is_active:
+            return _toast("warning", not_linked_words(app), name, "not_linked")
+        actor = Actor(account.user, PLATFORM_NAME, {"app": str(app.public_id), "card": track_id})
+        return _transition(copy.delivery.incident_id, actor, name, option)
+
+
+def not_linked_words(app: DingTalkApp) -> str:
+    return gettext(
+        "Your DingTalk account is not linked to the console: open %(app)s once from the "
+        "DingTalk workbench (%(url)s) to link it."
+    ) % {"app": app.name, "url": app.homepage_url}
 
 
 def _transition(incident_id: int, actor: Actor, name: str, option: str) -> JsonResponse:
+    if name == "offer":
+        return offered_action.run(incident_id, actor, option)
     try:
         with transaction.atomic():
             if name == "snooze":
                 minutes = SNOOZE_PRESETS.get(option)
                 if minutes is None:
-                    raise lifecycle.InvalidRequest("Choose how long to snooze.")
+                    raise lifecycle.InvalidRequest(gettext("Choose how long to snooze."))
                 outcome = lifecycle.snooze(incident_id, actor, timedelta(minutes=minutes))
             else:
                 outcome = lifecycle.BY_NAME[name](incident_id, actor)
@@ -136,7 +150,7 @@ def _transition(incident_id: int, actor: Actor, name: str, option: str) -> JsonR
     except lifecycle.LifecycleError as refused:
         return _toast("warning", getattr(refused, "message", str(refused)), name, "refused")
     except Incident.DoesNotExist:
-        return _toast("warning", "This incident no longer exists.", name, "gone")
+        return _toast("warning", gettext("This incident no longer exists."), name, "gone")
     if not outcome.changed:
         return _toast("info", outcome.message, name, "unchanged")
     return _toast("success", str(DONE[name]), name, "changed")

@@ -3,10 +3,10 @@
 On the sandbox's side: the internal app "On-call demo", two groups, "SRE on-call" and
 "Database team", without the cool app yet, and two members to sign in as. On the console's
 side: the DingTalk app "DingTalk sandbox" with the platform Sandbox and the sandbox app's
-credentials, as an admin would enter them, and its event subscription request URL pasted into
-the sandbox app. What is left is what a person does on DingTalk: have DingTalk check the request
-URL, install the cool app in a group (the sandbox's page), and "Check configuration" in the
-console.
+credentials, as an admin would enter them (the group template's Template ID and Bot ID too, so
+war rooms work), and its event subscription request URL pasted into the sandbox app. What is
+left is what a person does on DingTalk: have DingTalk check the request URL, install the cool
+app in a group (the sandbox's page), and "Check configuration" in the console.
 
 Running it again changes nothing that exists (the apps and groups are found by name). Secrets
 are never printed: the sandbox's app page shows them, as DingTalk's developer console does.
@@ -60,6 +60,11 @@ def seed() -> tuple[SandboxApp, DingTalkApp]:
         if not SandboxUser.objects.filter(name=name).exists():
             SandboxUser.objects.create(name=name, mobile=mobile, email=email)
     console_app = console_app_for(sandbox_app)
+    if not console_app.war_room_template_id:
+        # War rooms on, as the guide's step "Configure War Room" leaves the app.
+        console_app.war_room_template_id = sandbox_app.group_template_id
+        console_app.war_room_bot_id = sandbox_app.group_bot_id
+        console_app.save(update_fields=["war_room_template_id", "war_room_bot_id"])
     if not sandbox_app.event_request_url:
         sandbox_app.event_request_url = console_app.event_url
         sandbox_app.save(update_fields=["event_request_url"])
