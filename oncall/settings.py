@@ -588,6 +588,11 @@ def _check_metrics_directory() -> None:
 _check_metrics_directory()
 # --- end of metrics --------------------------------------------------------------------------
 
+# For the benchmarks (tests/benchmarks): a folder where every process keeps the number of SQL
+# statements it ran (oncall.statement_count), so that each benchmark row can say statements
+# per event. Unset (the default and in production): nothing is counted.
+STATEMENT_COUNT_DIR = env_str("STATEMENT_COUNT_DIR") or ""
+
 LOG_LEVEL = (env_str("LOG_LEVEL") or "INFO").upper()
 # Celery's received / sent / succeeded lines about the periodic sweeps: DEBUG unless this is on
 # (oncall.quiet_sweeps), so that a dozen sweeps a minute do not bury the lines that matter.
