@@ -262,6 +262,7 @@ BENCHMARKS = (
     "delivery",
     "clicks",
     "big-push",
+    "push-cost",
     "insights",
     "schedules",
     "templates",

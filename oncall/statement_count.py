@@ -1,13 +1,15 @@
 """Counts the SQL statements each process runs, for the benchmarks (``STATEMENT_COUNT_DIR``).
 
 Off unless the setting names a folder: nothing is installed then. When on, every database
-connection of the process gets an execute wrapper that adds one per statement (an
-``executemany`` is one) and keeps the process's running total in a file of its own in that
-folder, named by its pid: 8 bytes, little-endian, written in place through a shared memory map,
-so that a statement costs no system call. A benchmark sums the files before and after a phase
-(``read_total``), while the processes run; a process that ended (a recycled worker) leaves its
-last total behind, so the sums only grow. A forked child (gunicorn's and Celery's workers) starts
-a file of its own from zero.
+connection of the process gets an execute wrapper that adds one per statement run through a
+Django cursor (an ``executemany`` is one): queries, writes, savepoints. What the driver sends
+by itself is not seen: a transaction's BEGIN and COMMIT, and Django's connection health check.
+It keeps the process's running total in a file of its own in that folder, named by its pid:
+8 bytes, little-endian, written in place through a shared memory map, so that a statement costs
+no system call. A benchmark sums the files before and after a phase (``read_total``), while the
+processes run; a process that ended (a recycled worker) leaves its last total behind, so the
+sums only grow. A forked child (gunicorn's and Celery's workers) starts a file of its own from
+zero.
 """
 
 from __future__ import annotations
