@@ -30,6 +30,7 @@ traffic only to 127.0.0.1 and stops by itself. Not part of the test run.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import http.client
 import os
 import random
@@ -370,8 +371,15 @@ def run_phase(
     for thread in threads:
         thread.join()
     sent = time.monotonic()
+    # The web's share is read at the last answer: while the workers drain, the web servers
+    # only idle, and a short phase would charge that to each push.
+    answered = meter.read() if meter else None
     done = wait_processed()
     events = sum(len(bodies) for bodies in per_client) * args.batch
+    usage = None
+    if meter and answered:
+        web = {"web": answered.web, "web_statements": answered.web_statements}
+        usage = dataclasses.replace(meter.read(), **web)
     return PhaseResult(
         name,
         events,
@@ -380,7 +388,7 @@ def run_phase(
         done - sent,
         latencies,
         len(errors),
-        meter.read() if meter else None,
+        usage,
     )
 
 
