@@ -263,6 +263,7 @@ BENCHMARKS = (
     "delivery",
     "clicks",
     "big-push",
+    "push-cost",
     "insights",
     "schedules",
     "templates",

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 
@@ -19,3 +20,7 @@ class OncallConfig(AppConfig):
         incident_changed.connect(announce_change, dispatch_uid="oncall-platforms")
         # Insights' percentile on SQLite, which has none (PostgreSQL's is built in).
         connection_created.connect(register_sqlite_functions, dispatch_uid="oncall-insights-sql")
+        if settings.STATEMENT_COUNT_DIR:  # the benchmarks' statements per event
+            from oncall.statement_count import count_statements
+
+            connection_created.connect(count_statements, dispatch_uid="oncall-statement-count")

@@ -52,6 +52,7 @@ from oncall.events import AcceptResult, AlertEvent, PayloadError
 from oncall.merge import Merger, plan_left_waiting, touched_names
 from oncall.models import AlertSource, Channel, InboundEvent
 from oncall.noise.pipelines import run_pipeline
+from oncall.reconnect import once_more_if_connection_lost
 from oncall.routing import RoutingTable
 from oncall.sources import PushRequest, SourceKind, source_kind
 
@@ -115,9 +116,7 @@ def accept(
         )
     if not events:
         notes.append("The payload holds no alert to act on.")
-    # One statement, no transaction around it: the push's single insert commits by itself
-    # (autocommit), and its task is sent after it (inside a caller's transaction, at commit).
-    inbound = InboundEvent.objects.create(
+    inbound = InboundEvent(
         source=source,
         received_at=timezone.now(),
         status=_initial_status(routed, unrouted),
@@ -127,6 +126,7 @@ def accept(
         processed_at=None if routed else timezone.now(),
         pipeline_dropped=sum(event.dropped for event in events),
     )
+    _store(inbound)
     if routed:
         _enqueue(inbound.pk)
     return AcceptResult(
@@ -174,6 +174,25 @@ def _sender_notes(kind: SourceKind, payload: Any) -> list[str]:
             "raise its max_alerts to receive them."
         ]
     return []
+
+
+def _store(inbound: InboundEvent) -> None:
+    """Insert the push: one statement, no transaction around it (it commits by itself, and its
+    task is sent after it; inside a caller's transaction, at commit).
+
+    If the connection turns out to be lost, the insert is made again on a fresh one
+    (``oncall.reconnect``), and stores the push once even if the first insert reached the
+    database and only its answer was lost: the row carries the request id it was made with."""
+    once_more_if_connection_lost(
+        lambda: inbound.save(force_insert=True), lambda: _store_unless_stored(inbound)
+    )
+
+
+def _store_unless_stored(inbound: InboundEvent) -> None:
+    stored = InboundEvent.objects.filter(request_id=inbound.request_id)
+    inbound.pk = stored.values_list("pk", flat=True).first()
+    if inbound.pk is None:
+        inbound.save(force_insert=True)
 
 
 def _initial_status(routed: list, unrouted: list) -> InboundEvent.Status:

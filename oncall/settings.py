@@ -150,6 +150,13 @@ def _databases() -> dict:
         db = dj_database_url.parse(url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0))
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL is not usable: {exc}") from None
+    # Before a request's first query on a kept connection, Django checks it with a SELECT 1 and
+    # replaces it if the server closed it meanwhile. Kept for every view but the push URL, whose
+    # queries run without it and are retried once on a fresh connection instead
+    # (``oncall.reconnect``): a push is the hot path, and its two statements (a lookup and an
+    # insert made idempotent by its request id) may safely run twice. Pages, the API and the
+    # chat platforms' callbacks write through the lifecycle service in transactions, which
+    # cannot be resumed on another connection; for them the round trip is cheap beside the work.
     db["CONN_HEALTH_CHECKS"] = True
     if db["ENGINE"] == "django.db.backends.sqlite3":
         # One process writes at a time on SQLite; IMMEDIATE takes the write lock when the
@@ -580,6 +587,11 @@ def _check_metrics_directory() -> None:
 
 _check_metrics_directory()
 # --- end of metrics --------------------------------------------------------------------------
+
+# For the benchmarks (tests/benchmarks): a folder where every process keeps the number of SQL
+# statements it ran (oncall.statement_count), so that each benchmark row can say statements
+# per event. Unset (the default and in production): nothing is counted.
+STATEMENT_COUNT_DIR = env_str("STATEMENT_COUNT_DIR") or ""
 
 LOG_LEVEL = (env_str("LOG_LEVEL") or "INFO").upper()
 # Celery's received / sent / succeeded lines about the periodic sweeps: DEBUG unless this is on

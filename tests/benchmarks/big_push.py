@@ -107,6 +107,7 @@ class Measured:
     alerts: int
     incidents: int
     failed: int
+    usage: common.Usage
 
 
 def processed_after(request_ids: list[str]) -> list[float]:
@@ -145,10 +146,12 @@ def run(env: dict[str, str], args: argparse.Namespace, log: Path) -> Measured:
     path = seed([label for label in args.group_by.split(",") if label])
     with common.Servers(
         env, port=PORT, web_workers=2, task_workers=args.task_workers, worker_log=log
-    ):
+    ) as servers:
         post(path, common.alertmanager_body([alert("warm-up", 0)]))
         wait_processed()
+        meter = common.CpuMeter(servers)
         answer_s, big_id, small_ids = measure(path, args)
+        usage = meter.read()
     return Measured(
         big_answer_s=answer_s,
         big_processed_s=processed_after([big_id])[0],
@@ -157,6 +160,7 @@ def run(env: dict[str, str], args: argparse.Namespace, log: Path) -> Measured:
         alerts=Alert.objects.count(),
         incidents=Incident.objects.count(),
         failed=InboundEvent.objects.filter(status=InboundEvent.Status.FAILED).count(),
+        usage=usage,
     )
 
 
@@ -180,6 +184,14 @@ def print_table(result: Measured, args: argparse.Namespace) -> None:
             ["alerts stored / expected", f"{result.alerts} / {expected}"],
             ["incidents", str(result.incidents)],
             ["pushes failed", str(result.failed)],
+            *(
+                [name, cell]
+                for name, cell in zip(
+                    common.cost_header("alert"),
+                    result.usage.cost_cells(args.alerts + args.small),
+                    strict=True,
+                )
+            ),
         ]
     )
 

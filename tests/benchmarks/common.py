@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -211,7 +212,8 @@ class Servers:
     ``output``, the servers write their logs there rather than to the terminal. With
     ``webhook_workers``, a Celery worker of that many processes takes the outbound webhooks'
     queue, as ``dev.py up`` runs one. ``kill`` and
-    ``respawn`` stop and start one server again (the fault drill)."""
+    ``respawn`` stop and start one server again (the fault drill). Every server counts the SQL
+    statements its processes run (``STATEMENT_COUNT_DIR``, ``statements``)."""
 
     def __init__(
         self,
@@ -244,6 +246,7 @@ class Servers:
         self.processes: list[subprocess.Popen] = []
         self.names: list[str] = []
         self.commands: list[Sequence[str]] = []
+        self.statements_dir = Path(tempfile.mkdtemp(prefix="oncall-bench-statements-"))
 
     def __enter__(self) -> Servers:
         try:
@@ -312,17 +315,18 @@ class Servers:
         ]
 
     def _spawn(self, name: str, command: Sequence[str]) -> None:
-        self.processes.append(self._start(command))
+        self.processes.append(self._start(name, command))
         self.names.append(name)
         self.commands.append(command)
 
-    def _start(self, command: Sequence[str]) -> subprocess.Popen:
+    def _start(self, name: str, command: Sequence[str]) -> subprocess.Popen:
         # A session of its own: the terminal's Ctrl-C goes to the benchmark alone, which stops
         # the whole group, pool children included.
+        counted = self.statements_dir / _kind(name)
         return subprocess.Popen(
             command,
             cwd=ROOT,
-            env=self.env,
+            env={**self.env, "STATEMENT_COUNT_DIR": str(counted)},
             start_new_session=True,
             stdout=self.output,
             stderr=self.output,
@@ -338,7 +342,7 @@ class Servers:
     def respawn(self, name: str) -> None:
         """Start server ``name`` again with the command it was started with."""
         index = self.names.index(name)
-        self.processes[index] = self._start(self.commands[index])
+        self.processes[index] = self._start(name, self.commands[index])
 
     def ended(self) -> list[str]:
         """The servers whose main process has ended (crashed, or killed and not started again)."""
@@ -348,10 +352,17 @@ class Servers:
         """CPU time used so far by the web server ("web"), all Celery workers ("workers", card
         workers included) and the sandbox's own server, if any ("sandbox")."""
         used = {"web": 0.0, "workers": 0.0, "sandbox": 0.0}
+        groups = groups_cpu_seconds({process.pid for process in self.processes})
         for name, process in zip(self.names, self.processes, strict=True):
-            kind = name if name in ("web", "sandbox") else "workers"
-            used[kind] += group_cpu_seconds(process.pid)
+            used[_kind(name)] += groups[process.pid]
         return used
+
+    def statements(self) -> dict[str, int]:
+        """SQL statements run so far by the web server, the Celery workers and the sandbox's
+        own server, as ``cpu_seconds`` groups them (processes that ended included)."""
+        from oncall.statement_count import read_total
+
+        return {kind: read_total(self.statements_dir / kind) for kind in SERVER_KINDS}
 
     def stop(self) -> None:
         """SIGTERM to each server's main process (gunicorn and Celery stop their own workers),
@@ -372,19 +383,34 @@ class Servers:
             self.output = None
 
 
+SERVER_KINDS = ("web", "workers", "sandbox")
+
+
+def _kind(name: str) -> str:
+    """How a server's costs are grouped: its web server, the sandbox's, or a Celery worker."""
+    return name if name in ("web", "sandbox") else "workers"
+
+
 def group_cpu_seconds(pgid: int) -> float:
     """User + system CPU seconds of the live processes of group ``pgid`` and of the children
     they reaped (Linux ``/proc``; 0.0 elsewhere)."""
-    ticks = 0
+    return groups_cpu_seconds({pgid})[pgid]
+
+
+def groups_cpu_seconds(pgids: set[int]) -> dict[int, float]:
+    """``group_cpu_seconds`` of each group, in one pass over ``/proc`` (a pass takes about 10 ms
+    on a busy machine: a benchmark reads them between two of its timings)."""
+    ticks = dict.fromkeys(pgids, 0)
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             # Fields after the command name (which may hold spaces) start at "state" (3rd).
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue  # the process ended meanwhile
-        if int(fields[2]) == pgid:
-            ticks += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
-    return ticks / os.sysconf("SC_CLK_TCK")
+        group = int(fields[2])
+        if group in ticks:
+            ticks[group] += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    return {group: value / os.sysconf("SC_CLK_TCK") for group, value in ticks.items()}
 
 
 def machine_cpu() -> tuple[float, float]:
@@ -402,12 +428,28 @@ def machine_cpu() -> tuple[float, float]:
 class Usage:
     """CPU used while a phase ran: by the web (console, and the sandbox unless it has a server
     of its own), by the task workers, by the sandbox's own server, and how busy the whole
-    machine was (PostgreSQL, Redis and anything else included)."""
+    machine was (PostgreSQL, Redis and anything else included); and the SQL statements the web
+    and the workers ran."""
 
     web: float
     workers: float
     machine_busy: float
     sandbox: float = 0.0
+    web_statements: int = 0
+    worker_statements: int = 0
+
+    def cost_cells(self, count: int) -> list[str]:
+        """Per event (of ``count``): web and worker CPU milliseconds and SQL statements, the
+        cells under ``cost_header``. So that a change in cost shows at once, even when the
+        machine's other load moves the rates."""
+        if not count:
+            return ["-"] * len(cost_header())
+        return [
+            f"{self.web / count * 1000:.2f}",
+            f"{self.workers / count * 1000:.2f}",
+            f"{self.web_statements / count:.1f}",
+            f"{self.worker_statements / count:.1f}",
+        ]
 
     def describe(self, during: str, count: int, unit: str) -> str:
         """One line; ``count`` ``unit``s (cards, clicks) share the cost."""
@@ -418,23 +460,35 @@ class Usage:
         )
         web_name = "web (console)" if self.sandbox else "web (console + sandbox)"
         apart = f"; the sandbox (Feishu's part) {self.sandbox:.1f} s" if self.sandbox else ""
+        statements = self.web_statements + self.worker_statements
+        per = f"{statements / count:.1f}" if count else "-"
         return (
             f"CPU {during}: {web_name} {self.web:.1f} s, workers "
             f"{self.workers:.1f} s, per {unit} {web:.1f} ms web + {workers:.1f} ms workers"
-            f"{apart}; the machine was {self.machine_busy:.0%} busy ({os.cpu_count()} cores)"
+            f"{apart}; the machine was {self.machine_busy:.0%} busy ({os.cpu_count()} cores); "
+            f"SQL statements {self.web_statements:,} web + {self.worker_statements:,} workers, "
+            f"{per} per {unit}"
         )
 
 
+def cost_header(unit: str = "ev") -> list[str]:
+    """The column titles of ``Usage.cost_cells``, per ``unit`` (ev, card, click)."""
+    return [f"web CPU ms/{unit}", f"worker CPU ms/{unit}", f"web SQL/{unit}", f"worker SQL/{unit}"]
+
+
 class CpuMeter:
-    """Measures ``Usage`` of ``servers`` and of the machine from its creation until ``read``."""
+    """Measures ``Usage`` of ``servers`` and of the machine from its creation until ``read``:
+    CPU time from ``/proc`` and statements from the servers' counts."""
 
     def __init__(self, servers: Servers):
         self.servers = servers
         self.groups = servers.cpu_seconds()
+        self.statements = servers.statements()
         self.machine = machine_cpu()
 
     def read(self) -> Usage:
         groups = self.servers.cpu_seconds()
+        statements = self.servers.statements()
         busy, total = machine_cpu()
         spent = total - self.machine[1]
         return Usage(
@@ -442,6 +496,8 @@ class CpuMeter:
             workers=groups["workers"] - self.groups["workers"],
             sandbox=groups["sandbox"] - self.groups["sandbox"],
             machine_busy=(busy - self.machine[0]) / spent if spent else float("nan"),
+            web_statements=statements["web"] - self.statements["web"],
+            worker_statements=statements["workers"] - self.statements["workers"],
         )
 
 

@@ -320,6 +320,7 @@ class FanOut:
             "total s",
             "minimum s",
             "ratio",
+            *common.cost_header("card"),
         ]
         minimum = self.minimum(count)
         row = [
@@ -333,6 +334,7 @@ class FanOut:
             f"{self.total:.1f}",
             f"{minimum:.1f}",
             f"{self.total / minimum:.3f}" if minimum > 0 else "-",
+            *self.usage.cost_cells(self.cards),
         ]
         return [header, row]
 
@@ -402,7 +404,7 @@ class Latency:
 
     def rows(self, rate: float) -> list[list[str]]:
         header = ["alerts", "alerts/s", "cards", "failed", "owing", "99991400", "230020"]
-        header += ["p50 ms", "p99 ms", "max ms"]
+        header += ["p50 ms", "p99 ms", "max ms", *common.cost_header("card")]
         lat = sorted(self.latencies_ms)
         row = [
             str(self.alerts),
@@ -415,6 +417,7 @@ class Latency:
             f"{statistics.median(lat):.0f}" if lat else "-",
             f"{common.percentile(lat, 0.99):.0f}",
             f"{lat[-1]:.0f}" if lat else "-",
+            *self.usage.cost_cells(self.cards),
         ]
         return [header, row]
 

@@ -16,8 +16,12 @@ and prints events accepted per second, p50 / p99 accept latency, events fully pr
 incident up to date) per second -- events divided by the time from the first push until the
 last push of the phase is processed -- and the drain time, from the last answer until the last
 push is processed (how far processing lags behind; for a paced phase the processed rate cannot
-exceed the pace). Alerts come from a pool of ``--keys`` identities, 80 %
-firing and 20 % resolved, so pushes open, merge into, recover and auto-close incidents.
+exceed the pace), and next to them what each event cost: web and worker CPU milliseconds (from
+``/proc``, per gunicorn and Celery process group) and SQL statements (counted in those
+processes, ``oncall.statement_count``). ``--batch 1`` pushes one alert per request, as
+Alertmanager usually posts: the web columns are then the cost of a one-alert push. Alerts come
+from a pool of ``--keys`` identities, 80 % firing and 20 % resolved, so pushes open, merge
+into, recover and auto-close incidents.
 
 Needs PostgreSQL on 127.0.0.1:5432 (user root, trust) and Redis on 127.0.0.1:6379; it sends
 traffic only to 127.0.0.1 and stops by itself. Not part of the test run.
@@ -26,6 +30,7 @@ traffic only to 127.0.0.1 and stops by itself. Not part of the test run.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import http.client
 import os
 import random
@@ -66,18 +71,9 @@ class PhaseResult:
             f"{p99:.1f}",
             f"{self.events / self.process_seconds:,.0f}",
             f"{self.drain_seconds:.1f}",
-            *self._cpu_per_event(),
+            # CPU and statements per event; with --batch 1 the web's are a one-alert push's.
+            *(self.usage.cost_cells(self.events) if self.usage else [""] * 4),
             str(self.errors),
-        ]
-
-    def _cpu_per_event(self) -> list[str]:
-        """Web and worker CPU milliseconds per event, so that a change in cost shows even when
-        the machine's other load moves the rates."""
-        if self.usage is None:
-            return ["", ""]
-        return [
-            f"{self.usage.web / self.events * 1000:.2f}",
-            f"{self.usage.workers / self.events * 1000:.2f}",
         ]
 
 
@@ -375,8 +371,15 @@ def run_phase(
     for thread in threads:
         thread.join()
     sent = time.monotonic()
+    # The web's share is read at the last answer: while the workers drain, the web servers
+    # only idle, and a short phase would charge that to each push.
+    answered = meter.read() if meter else None
     done = wait_processed()
     events = sum(len(bodies) for bodies in per_client) * args.batch
+    usage = None
+    if meter and answered:
+        web = {"web": answered.web, "web_statements": answered.web_statements}
+        usage = dataclasses.replace(meter.read(), **web)
     return PhaseResult(
         name,
         events,
@@ -385,7 +388,7 @@ def run_phase(
         done - sent,
         latencies,
         len(errors),
-        meter.read() if meter else None,
+        usage,
     )
 
 
@@ -398,8 +401,7 @@ def print_table(results: list[PhaseResult], args: argparse.Namespace) -> None:
         "p99 ms",
         "processed ev/s",
         "drain s",
-        "web CPU ms/ev",
-        "worker CPU ms/ev",
+        *common.cost_header(),
         "errors",
     ]
     print(

@@ -163,12 +163,15 @@ def measure_ingestion(env: dict[str, str], args: argparse.Namespace, redis_url: 
                 web_workers=args.web_workers,
                 task_workers=args.task_workers,
                 webhook_workers=args.webhook_workers if label != "no endpoint" else 0,
-            ):
+            ) as servers:
                 paced = f"{args.rate:.0f} ev/s, {label}"
+                flat = f"flat out, {label}"
                 results.append(
-                    ingest.run_phase(f"flat out, {label}", path, args, rate=None, port=PORT)
+                    ingest.run_phase(flat, path, args, rate=None, servers=servers, port=PORT)
                 )
-                results.append(ingest.run_phase(paced, path, args, rate=args.rate, port=PORT))
+                results.append(
+                    ingest.run_phase(paced, path, args, rate=args.rate, servers=servers, port=PORT)
+                )
             if label != "no endpoint":
                 results[-1].name += f" ({pending_summary()})"
     return results
