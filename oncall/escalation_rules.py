@@ -28,7 +28,8 @@ LEVEL_FIELDS = tuple(f.attname for f in EscalationLevel._meta.concrete_fields)
 @dataclass(frozen=True)
 class _StoredRule:
     values: tuple[Any, ...]
-    levels: tuple[tuple[Any, ...], ...]
+    # Each level's values, and whether it had schedules (see ``_built``).
+    levels: tuple[tuple[tuple[Any, ...], bool], ...]
 
 
 # Channel id -> its rules (enabled or not, by position) with their levels, per escalation version.
@@ -36,19 +37,24 @@ _stored: PerVersion[tuple[_StoredRule, ...]] = PerVersion()
 
 
 def _read(channel_id: int) -> tuple[_StoredRule, ...]:
-    """Two queries: the channel's rules, their levels."""
+    """Three queries: the channel's rules, their levels, which levels have schedules."""
     rules = list(
         EscalationRule.objects.filter(channel_id=channel_id)
         .order_by("position", "id")
         .values_list(*RULE_FIELDS)
     )
-    levels: dict[int, list[tuple[Any, ...]]] = {values[0]: [] for values in rules}
+    levels: dict[int, list[tuple[tuple[Any, ...], bool]]] = {values[0]: [] for values in rules}
     rule_index = LEVEL_FIELDS.index("rule_id")
     rows = EscalationLevel.objects.filter(rule__channel_id=channel_id).order_by(
         "rule_id", "position", "id"
     )
+    scheduled = set(
+        EscalationLevel.schedules.through.objects.filter(
+            escalationlevel__rule__channel_id=channel_id
+        ).values_list("escalationlevel_id", flat=True)
+    )
     for values in rows.values_list(*LEVEL_FIELDS):
-        levels[values[rule_index]].append(values)
+        levels[values[rule_index]].append((values, values[0] in scheduled))
     return tuple(_StoredRule(values, tuple(levels[values[0]])) for values in rules)
 
 
@@ -62,9 +68,12 @@ def channel_rules(channel: Channel) -> list[EscalationRule]:
 def _built(stored: _StoredRule) -> EscalationRule:
     rule = EscalationRule.from_db("default", RULE_FIELDS, stored.values)
     levels = []
-    for values in stored.levels:
+    for values, had_schedules in stored.levels:
         level = EscalationLevel.from_db("default", LEVEL_FIELDS, values)
         level.rule = rule
+        # Adding a schedule to a level renews the version; a schedule deleted since (its link
+        # goes without a signal) only costs the level a query that finds none.
+        level.may_have_schedules = had_schedules
         levels.append(level)
     rule.ordered_levels = levels
     return rule

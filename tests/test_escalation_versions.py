@@ -10,7 +10,14 @@ from oncall import tasks
 from oncall.models import EscalationLevel, EscalationRule, Incident, NotificationTemplate
 from oncall.models import TimelineEntry as Entry
 from tests import payloads
-from tests.factories import AlertSourceFactory, IncidentFactory, api_as
+from tests.factories import (
+    AlertSourceFactory,
+    IncidentFactory,
+    ScheduleFactory,
+    ScheduleLayerFactory,
+    UserFactory,
+    api_as,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -111,6 +118,28 @@ def test_every_way_of_changing_levels_reaches_the_next_step(fire, channel, chang
             expected = 7
 
     assert minutes_to_next_step(fire()) == expected
+
+
+@pytest.mark.parametrize("side", ["level", "schedule"])
+def test_a_schedule_given_to_a_level_reaches_the_next_step(fire, channel, side):
+    level = EscalationLevel.objects.get(rule__channel=channel)
+    assert "alice" not in reached(fire())  # the kept level has no schedule
+    alice = UserFactory(username="alice")
+    schedule = ScheduleFactory(name="Primary")
+    ScheduleLayerFactory(schedule=schedule, people=[alice])
+
+    if side == "level":
+        level.schedules.add(schedule)
+    else:
+        schedule.escalation_levels.add(level)
+
+    assert "alice (on call: Primary" in reached(fire())
+
+
+def reached(incident: Incident) -> str:
+    """Whom level 1 reached or could not reach (no chat app here), in words."""
+    data = incident.timeline.get(kind=Entry.Kind.NOTIFIED).data
+    return " ".join(data["notified"] + data["unreachable"])
 
 
 def test_a_rule_moved_to_another_channel_leaves_both_current(fire, channel):

@@ -24,7 +24,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.db.models.signals import post_save, pre_delete
+from django.db.models.signals import m2m_changed, post_save, pre_delete
 from django.dispatch import receiver
 from django.utils import timezone as django_timezone
 from django.utils.dates import WEEKDAYS_ABBR
@@ -461,7 +461,9 @@ class EscalationLevel(VersionedRule):
             .distinct()
             .order_by(user_model.USERNAME_FIELD)
         )
-        schedules = list(self.schedules.all()) if self.pk else []
+        # ``may_have_schedules``: set on the levels ``oncall.escalation_rules`` keeps.
+        asks = self.pk and getattr(self, "may_have_schedules", True)
+        schedules = list(self.schedules.all()) if asks else []
         if not schedules:
             return Reach(people, [])
         on_call = on_call_for(schedules, at or django_timezone.now())
@@ -571,3 +573,20 @@ def renew_versions_of_rules_using_template(sender: Any, instance: Any, **_: Any)
     # must still renew the version under which the rules are kept.
     channels = EscalationRule.objects.filter(notification_template=instance)
     new_versions(EscalationRule.version_owners[0], channels.values_list("channel_id", flat=True))
+
+
+@receiver(
+    m2m_changed, sender=EscalationLevel.schedules.through, dispatch_uid="oncall.level_schedules"
+)
+def renew_versions_of_levels_given_schedules(
+    sender: Any, instance: Any, action: str, reverse: bool, pk_set: Any, **_: Any
+) -> None:
+    # The kept levels know whether they have schedules (``oncall.escalation_rules``): one
+    # that had none and is given one must be read again.
+    if action != "post_add":
+        return
+    if reverse:  # schedule.escalation_levels.add(level, ...)
+        rules = EscalationLevel.objects.filter(pk__in=pk_set).values_list("rule_id", flat=True)
+    else:
+        rules = [instance.rule_id]
+    new_versions(EscalationLevel.version_owners[0], rules)
