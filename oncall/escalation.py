@@ -8,14 +8,18 @@ new incident, the lifecycle calls ``plan_start`` for a reopen and ``plan_after_c
 every other change (claim, unclaim, snooze, wake, close). A planned step commits with its change
 or not at all; nothing waits for an announcement.
 
-After commit, the step is handed to a Celery task scheduled for ``next_escalation_at`` (or, for
-a new incident, run at once in the ingesting worker). That is only a shortcut: the sweep (Celery
+After commit, the step is handed to a Celery task scheduled for ``next_escalation_at`` (for a
+new or reopened incident, ``escalation_start`` on the cards queue, a few incidents per task, so
+that ingestion never waits for notifications). That is only a shortcut: the sweep (Celery
 beat, every 15 s) hands out every step overdue by ``SWEEP_GRACE``, so a lost task, a restarted
 broker or a process killed between the commit and its callbacks delays a notification by
 seconds and never drops it. A step locks the incident row and acts only if the incident still
 expects exactly that step, so a step delivered twice notifies once; it re-reads the incident
 and passes the one gate (``gate``): a claimed, snoozed, closed or flapping-quiet one is not
 notified, and one a maintenance window covers waits for the window's end.
+
+A step reads its incident's rule and levels from the channel's rules as kept for their version
+(``oncall.escalation_rules``), with no query while they stay as they are.
 
 Notifying is the chat platforms' business (``oncall.platforms``): each installed platform is
 asked to notify the level, inside the step's transaction; it must hand slow work to tasks that

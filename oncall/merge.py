@@ -292,8 +292,7 @@ class Merger:
             incident = self._new_incident(channel, key, event)
         alert.incident = incident
         alert.save()
-        if not joins_existing:
-            self.first_alerts[incident.pk] = alert
+        self._note_first_alert(incident, alert, opened=not joins_existing)
         self.alerts[(channel.pk, event.alert_key)] = alert
         self.inhibitor.opened(alert)
         self.flaps.trigger(channel, alert, incident)
@@ -307,6 +306,15 @@ class Merger:
             severity=event.severity,
         )
         self._happen(Hook.ALERT_CREATED, alert)
+
+    def _note_first_alert(self, incident: Incident, alert: Alert, *, opened: bool) -> None:
+        """Keep the first alert (by first seen, then id, as ``incident_subject`` reads it) of
+        each incident the batch opened: a suppressed alert let go may join one and be older."""
+        known = self.first_alerts.get(incident.pk)
+        if opened or (
+            known is not None and (alert.first_seen, alert.pk) < (known.first_seen, known.pk)
+        ):
+            self.first_alerts[incident.pk] = alert
 
     # --- noise reduction: pipelines' drops, silences, inhibition (``oncall.noise``) -------------
 
