@@ -15,16 +15,18 @@ WEBHOOK_TASKS = "oncall.webhooks.tasks."
 def route_task(
     name: str, args: object, kwargs: object, options: object, **_: object
 ) -> dict | None:
-    """``task_routes``: the chat platforms' card tasks to the cards queue, outbound webhook
+    """``task_routes``: the core's and the chat platforms' card tasks (a new incident's first
+    escalation step among them) to the cards queue, outbound webhook
     tasks to the webhooks queue (read when a task is sent: a test worker moves them),
     everything else to the default one."""
     from django.conf import settings
 
     from oncall.platforms import platforms
+    from oncall.tasks import CARD_TASKS
 
     if name.startswith(WEBHOOK_TASKS):
         return {"queue": settings.CELERY_WEBHOOKS_QUEUE}
-    if any(name in platform.card_task_names() for platform in platforms()):
+    if name in CARD_TASKS or any(name in p.card_task_names() for p in platforms()):
         return {"queue": settings.CELERY_CARDS_QUEUE}
     return None
 

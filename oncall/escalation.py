@@ -8,14 +8,18 @@ new incident, the lifecycle calls ``plan_start`` for a reopen and ``plan_after_c
 every other change (claim, unclaim, snooze, wake, close). A planned step commits with its change
 or not at all; nothing waits for an announcement.
 
-After commit, the step is handed to a Celery task scheduled for ``next_escalation_at`` (or, for
-a new incident, run at once in the ingesting worker). That is only a shortcut: the sweep (Celery
+After commit, the step is handed to a Celery task scheduled for ``next_escalation_at`` (for a
+new or reopened incident, ``escalation_start`` on the cards queue, a few incidents per task, so
+that ingestion never waits for notifications). That is only a shortcut: the sweep (Celery
 beat, every 15 s) hands out every step overdue by ``SWEEP_GRACE``, so a lost task, a restarted
 broker or a process killed between the commit and its callbacks delays a notification by
 seconds and never drops it. A step locks the incident row and acts only if the incident still
 expects exactly that step, so a step delivered twice notifies once; it re-reads the incident
 and passes the one gate (``gate``): a claimed, snoozed, closed or flapping-quiet one is not
 notified, and one a maintenance window covers waits for the window's end.
+
+A step reads its incident's rule and levels from the channel's rules as kept for their version
+(``oncall.escalation_rules``), with no query while they stay as they are.
 
 Notifying is the chat platforms' business (``oncall.platforms``): each installed platform is
 asked to notify the level, inside the step's transaction; it must hand slow work to tasks that
@@ -31,7 +35,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from oncall.escalation_rules import rule_for
+from oncall.escalation_rules import levels_of, rule_for, rule_of
 from oncall.models import (
     EscalationLevel,
     EscalationRule,
@@ -50,6 +54,8 @@ Kind = TimelineEntry.Kind
 # A step this late is presumed lost and handed out again by the sweep.
 SWEEP_GRACE = timedelta(seconds=15)
 SWEEP_BATCH = 500
+# New incidents' first steps per task (``hand_out_starts``).
+START_STEPS_PER_TASK = 20
 
 
 def _notify(
@@ -70,37 +76,75 @@ def _notify(
 # --- Planning, inside the change's transaction -----------------------------------------------
 
 
-def plan_start(
-    incident: Incident,
-    now: datetime,
-    *,
-    run_at_commit: bool = False,
-    windows: maintenance.MaintenanceBook | None = None,
-) -> None:
+def plan_start(incident: Incident, now: datetime) -> None:
     """Plan escalation from the first level of the first matching rule, due ``now`` (a new or
     reopened incident). Call it inside the change's transaction, with the incident row locked
-    (or created by that transaction); it saves the escalation fields.
-
-    After commit the step goes to a task; with ``run_at_commit`` it runs in this process
-    instead: ingestion runs in a worker, and a new incident's cards should not wait for a task
-    queued behind a burst. A reopen comes from a person waiting for an answer (a card click),
-    so its level 1 is left to a task. Either way, if that is lost the sweep runs the step.
-    ``windows``: the maintenance windows running ``now``, for the step run at commit to ask
-    (``gate``) instead of the database."""
+    (or created by that transaction); it saves the escalation fields. After commit the step
+    goes to a task (``hand_out_starts``); if that is lost the sweep runs the step."""
     rule = rule_for(incident, now)
+    start_plan(incident, rule, now)
+    save_plan(incident)
+    if rule is None:
+        record(incident, Kind.ESCALATION, Actor.system(), no_rule_message())
+    hand_out_starts([incident])
+
+
+def start_plan(incident: Incident, rule: EscalationRule | None, now: datetime) -> None:
+    """Point the incident at the first level of ``rule``, due ``now`` when it may escalate;
+    nothing is saved (``save_plan``)."""
     incident.escalation_rule = rule
     incident.escalation_level = incident.escalation_repeats = incident.escalation_loops = 0
     incident.escalation_finished_at = None
     incident.next_escalation_at = now if rule is not None and _may_escalate(incident) else None
+
+
+def planned_as(incident: Incident, rule: EscalationRule | None) -> bool:
+    """Whether the incident's escalation fields already say what ``start_plan`` with ``rule``
+    would (the merge plans a new incident when it writes it, and checks at the end of the
+    batch that nothing it did since changed the plan)."""
+    return (
+        incident.escalation_rule_id == (rule.pk if rule is not None else None)
+        and incident.escalation_level == incident.escalation_repeats == 0
+        and incident.escalation_loops == 0
+        and incident.escalation_finished_at is None
+        and (incident.next_escalation_at is not None)
+        == (rule is not None and _may_escalate(incident))
+    )
+
+
+def save_plan(incident: Incident) -> None:
     _save(incident, "escalation_rule")
-    if rule is None:
-        record(
-            incident,
-            Kind.ESCALATION,
-            Actor.system(),
-            phrase("escalation.no_rule"),
-        )
-    _schedule(incident, run_at_commit=run_at_commit, windows=windows)
+
+
+def no_rule_message() -> Phrase:
+    return phrase("escalation.no_rule")
+
+
+def hand_out_starts(incidents: list[Incident]) -> None:
+    """Once committed, hand the incidents' planned first steps to tasks on the cards queue, a
+    few incidents per task (``START_STEPS_PER_TASK``): what they notify should not wait
+    behind ingestion, and ingestion should not wait for it. A shortcut only, hence
+    ``robust``: if the task is lost, the sweep hands the steps out."""
+    steps = [
+        (incident.pk, incident.next_escalation_at.isoformat())
+        for incident in incidents
+        if incident.next_escalation_at is not None
+    ]
+    if not steps:
+        return
+    from oncall.tasks import escalation_start
+
+    for start in range(0, len(steps), START_STEPS_PER_TASK):
+        chunk = steps[start : start + START_STEPS_PER_TASK]
+        transaction.on_commit(lambda c=chunk: escalation_start.delay(c), robust=True)
+
+
+def run_starts(steps: list[tuple[int, str]]) -> None:
+    """Run first steps handed out by ``hand_out_starts``, each in its own transaction; the
+    maintenance windows running now are read once for all of them."""
+    windows = maintenance.MaintenanceBook.load(timezone.now())
+    for incident_id, due_iso in steps:
+        step(incident_id, due_iso, windows)
 
 
 def plan_after_change(incident: Incident, now: datetime) -> None:
@@ -263,7 +307,7 @@ def _hold_until_the_end(incident: Incident, window: MaintenanceWindow) -> None:
 
 def _run_level(incident: Incident, now: datetime) -> None:
     rule = incident.escalation_rule
-    levels = list(rule.levels.order_by("position", "id")) if rule else []
+    levels = levels_of(rule) if rule else []
     if rule is None or incident.escalation_level >= len(levels):
         incident.next_escalation_at = None
         if rule is not None:
@@ -388,9 +432,20 @@ def _may_escalate(incident: Incident) -> bool:
 
 
 def _lock(incident_id: int) -> Incident | None:
-    # Nothing joined: PostgreSQL refuses FOR UPDATE on the nullable side of an outer join, and
-    # would not re-read a joined row after waiting for the lock anyway.
-    return Incident.objects.select_for_update().filter(pk=incident_id).first()
+    """The incident, its row locked, with its channel and its rule (and the rule's levels)
+    from the channel's kept rules (``oncall.escalation_rules``): one query."""
+    # FOR UPDATE of the incident alone: PostgreSQL refuses it on the nullable side of an outer
+    # join, and the channel row (for its rules' version) needs no lock: read moments before a
+    # rule changed, it is as good as read before the change.
+    incident = (
+        Incident.objects.select_for_update(of=("self",))
+        .select_related("channel")
+        .filter(pk=incident_id)
+        .first()
+    )
+    if incident is not None and incident.escalation_rule_id is not None:
+        incident.escalation_rule = rule_of(incident.channel, incident.escalation_rule_id)
+    return incident
 
 
 def _save(incident: Incident, *extra: str) -> None:
@@ -406,22 +461,14 @@ def _save(incident: Incident, *extra: str) -> None:
     )
 
 
-def _schedule(
-    incident: Incident,
-    *,
-    run_at_commit: bool = False,
-    windows: maintenance.MaintenanceBook | None = None,
-) -> None:
-    """Once the planned step is committed, hand it out: to a task with its due time as eta, or
-    (``run_at_commit``) to ``step`` in this process. A shortcut only, hence ``robust``: if it
-    fails (broker down) or never runs (process killed), the sweep hands the step out."""
+def _schedule(incident: Incident) -> None:
+    """Once the planned step is committed, hand it to a task with its due time as eta. A
+    shortcut only, hence ``robust``: if it fails (broker down) or never runs (process killed),
+    the sweep hands the step out."""
     due = incident.next_escalation_at
     if due is None:
         return
     incident_id, due_iso = incident.pk, due.isoformat()
-    if run_at_commit:
-        transaction.on_commit(lambda: step(incident_id, due_iso, windows), robust=True)
-        return
     from oncall.tasks import escalation_step
 
     transaction.on_commit(

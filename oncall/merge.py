@@ -15,11 +15,12 @@ incidents of a group are joined), so a new alert of its group opens an incident 
 after any close.
 
 Escalation. Every incident a batch opens has its level 1 planned, due now, in the batch's
-transaction (``escalation.plan_start``); right after the commit this worker runs that step
-itself rather than queueing a task, for the first ``INLINE_ESCALATION_STEPS`` incidents (the
-rest go to tasks, which other workers can take: a batch that opens hundreds of incidents must
-not hold its worker for their notifications). A worker killed in between leaves a due step the
-escalation sweep hands out.
+transaction: its rule is chosen from the channel's rules as kept for their version
+(``oncall.escalation_rules``: no query while they stay as they are) and written with the
+incident's own insert; at the end of the batch it is chosen again (its severity may have
+changed) and written again only if it differs. After the commit the steps go to tasks on the
+cards queue (``escalation.hand_out_starts``), which notify the level: the merge's worker does
+not wait for notifications. A lost task leaves a due step the escalation sweep hands out.
 
 Chunks. A big push is merged in chunks, one batch each (``oncall.ingest``). An incident a chunk
 opens waits for its plan while a later chunk of the push may still change it (``later``: an
@@ -43,7 +44,7 @@ from django.db import connection
 from django.db.models import F, Model, Q
 from django.utils import timezone
 
-from oncall import escalation, lifecycle
+from oncall import escalation, escalation_rules, lifecycle
 from oncall.events import AlertEvent, EventKind, Severity
 from oncall.models import ActionSource, Alert, AlertSource, Channel, Counter, Incident
 from oncall.models import TimelineEntry as Entry
@@ -61,8 +62,6 @@ from oncall.webhooks import outbox
 Kind = Entry.Kind
 OPEN = (Incident.Status.TRIGGERED, Incident.Status.ACKNOWLEDGED)
 PREFETCH_CHUNK = 500
-# Level-1 steps a batch runs in its own worker right after commit; the rest go to tasks.
-INLINE_ESCALATION_STEPS = 20
 ALERT_EVENT_FIELDS = [
     "title",
     "description",
@@ -116,6 +115,10 @@ class Merger:
     # the first time the batch opens an alert or an incident.
     silences: SilenceBook | None = None
     maintenance: MaintenanceBook | None = None
+    # Escalation: the first alert of each incident the batch opened (what its rule's matchers
+    # read), and those whose level 1 was planned with their insert.
+    first_alerts: dict[int, Alert] = field(default_factory=dict)
+    planned: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.actor = Actor(None, ActionSource.INTEGRATION, {"name": self.source.name})
@@ -164,9 +167,9 @@ class Merger:
         self._write_alerts()
         self._mark_flapping()
         self._write_touches()
+        self._plan_escalations()
         self._write_webhook_events()
         record_many(self.entries, webhook_events=False)
-        self._plan_escalations()
 
     def apply(self, channel: Channel, event: AlertEvent) -> None:
         alert = self.alerts.get((channel.pk, event.alert_key))
@@ -289,6 +292,7 @@ class Merger:
             incident = self._new_incident(channel, key, event)
         alert.incident = incident
         alert.save()
+        self._note_first_alert(incident, alert, opened=not joins_existing)
         self.alerts[(channel.pk, event.alert_key)] = alert
         self.inhibitor.opened(alert)
         self.flaps.trigger(channel, alert, incident)
@@ -302,6 +306,15 @@ class Merger:
             severity=event.severity,
         )
         self._happen(Hook.ALERT_CREATED, alert)
+
+    def _note_first_alert(self, incident: Incident, alert: Alert, *, opened: bool) -> None:
+        """Keep the first alert (by first seen, then id, as ``incident_subject`` reads it) of
+        each incident the batch opened: a suppressed alert let go may join one and be older."""
+        known = self.first_alerts.get(incident.pk)
+        if opened or (
+            known is not None and (alert.first_seen, alert.pk) < (known.first_seen, known.pk)
+        ):
+            self.first_alerts[incident.pk] = alert
 
     # --- noise reduction: pipelines' drops, silences, inhibition (``oncall.noise``) -------------
 
@@ -367,7 +380,7 @@ class Merger:
         if self.maintenance is None:
             self.maintenance = MaintenanceBook.load(self.at)
         window = self.maintenance.window_for(channel.pk, self.source.pk)
-        incident = Incident.objects.create(
+        incident = Incident(
             maintenance_window=window,
             number=next_incident_number(),
             channel=channel,
@@ -378,6 +391,14 @@ class Merger:
             alert_count=1,
             last_alert_at=self.at,
         )
+        if not self.later:  # else a later chunk may change it: it is planned at the end
+            rule = escalation_rules.rule_for(
+                incident, timezone.now(), channel=channel, first_alert=_first(event, self.at)
+            )
+            escalation.start_plan(incident, rule, timezone.now())
+        incident.save(force_insert=True)
+        if not self.later:
+            self.planned.add(incident.pk)
         self.incidents[incident.pk] = incident
         self.opened.append(incident)
         self._note(incident, Kind.CREATED, phrase("created.by_source", source=self.source.name))
@@ -412,22 +433,38 @@ class Merger:
 
     def _plan_escalations(self) -> None:
         """Level 1 of each incident the batch (or an earlier chunk) opened and did not close
-        again, once its alerts and severity are written, since they decide which rule
-        escalates it; an incident a later chunk may still change waits (``waiting``)."""
+        again, once its alerts and severity are known, since they decide which rule escalates
+        it; an incident a later chunk may still change waits (``waiting``). One planned with
+        its insert is written again only if its plan changed (its severity chose another
+        rule, flapping quieted it)."""
         waiting = Incident.objects.select_for_update().filter(pk__in=self.waiting).order_by("pk")
         candidates = self.opened + list(waiting)
         changed_later = self._changed_later(candidates)
         self.waiting = [incident.pk for incident in candidates if incident.pk in changed_later]
         ready = [i for i in candidates if i.pk not in changed_later and i.is_open]
         now = timezone.now()
-        # The windows running now, read once for the level 1 steps run at commit (each
-        # would otherwise ask the database whether one covers its incident).
-        windows = MaintenanceBook.load(now) if ready else None
-        for index, incident in enumerate(ready):
-            inline = index < INLINE_ESCALATION_STEPS
-            escalation.plan_start(
-                incident, now, run_at_commit=inline, windows=windows if inline else None
+        self._unplan_closed([i for i in self.opened if i.pk in self.planned and not i.is_open])
+        channels = {channel.pk: channel for channel, _ in self.pairs}
+        for incident in ready:
+            rule = escalation_rules.rule_for(
+                incident,
+                now,
+                channel=channels.get(incident.channel_id),
+                first_alert=self.first_alerts.get(incident.pk),
             )
+            if incident.pk not in self.planned or not escalation.planned_as(incident, rule):
+                escalation.start_plan(incident, rule, now)
+                escalation.save_plan(incident)
+            if rule is None:
+                self._note(incident, Kind.ESCALATION, escalation.no_rule_message(), system=True)
+        escalation.hand_out_starts(ready)
+
+    def _unplan_closed(self, incidents: list[Incident]) -> None:
+        """An incident planned with its insert and closed again in the batch (its alerts all
+        recovered) keeps no rule: as a merge that plans at the end leaves it."""
+        for incident in incidents:
+            escalation.start_plan(incident, None, timezone.now())
+            escalation.save_plan(incident)
 
     def _changed_later(self, incidents: list[Incident]) -> set[int]:
         """The incidents a later chunk of the push touches: its group, or one of its alerts."""
@@ -481,11 +518,13 @@ class Merger:
         message: Phrase | str,
         *,
         alert: Alert | None = None,
+        system: bool = False,
         **data: Any,
     ) -> None:
         if alert is not None:
             data["alert"] = str(alert.public_id)
-        entry = build(incident, kind, self.actor, message, data=data, at=self.at)
+        actor = Actor.system() if system else self.actor
+        entry = build(incident, kind, actor, message, data=data, at=self.at)
         self.entries.append(entry)
         happening = outbox.for_entry(entry)
         if happening is not None:
@@ -576,6 +615,17 @@ def reconsider(source: AlertSource, channel: Channel, alerts: list[Alert], at: d
     in a transaction."""
     pairs = [(channel, _event_of(alert)) for alert in alerts]
     Merger(source, at, pairs).run_reconsider()
+
+
+def _first(event: AlertEvent, at: datetime) -> Alert:
+    """The alert ``event`` opens, as far as an escalation rule's matchers read it."""
+    return Alert(
+        title=event.title,
+        description=event.description,
+        alert_key=event.alert_key,
+        labels=event.labels,
+        first_seen=at,
+    )
 
 
 def _event_of(alert: Alert) -> AlertEvent:

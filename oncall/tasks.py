@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.db import OperationalError
 from django.db.models import Q
 from django.utils import timezone
 
@@ -116,6 +117,22 @@ def settle_flapping() -> int:
 @shared_task(ignore_result=True)
 def escalation_step(incident_id: int, due_iso: str) -> None:
     escalation.step(incident_id, due_iso)
+
+
+@shared_task(
+    ignore_result=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def escalation_start(steps: list[tuple[int, str]]) -> None:
+    """New incidents' first steps (``escalation.hand_out_starts``), on the cards queue. A retry
+    runs again only the steps still due: a step done already is stale and does nothing."""
+    escalation.run_starts([(incident_id, due_iso) for incident_id, due_iso in steps])
+
+
+# Core tasks that send cards: routed to the cards queue like the platforms' own.
+CARD_TASKS = frozenset({escalation_start.name})
 
 
 @shared_task(ignore_result=True)

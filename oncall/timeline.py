@@ -102,8 +102,12 @@ def record_many(entries: list[TimelineEntry], *, webhook_events: bool = True) ->
     TimelineEntry.objects.bulk_create(entries)
     if webhook_events:
         outbox.write_entries(entries)
+    # An incident created by these entries is announced once, as created: nothing was sent
+    # about it before this transaction, so its other entries have nothing to refresh.
+    created = {e.incident_id for e in entries if e.kind == TimelineEntry.Kind.CREATED}
     for entry in entries:
-        announce(entry.incident_id, entry.kind, Actor(entry.actor, entry.source))
+        if entry.kind == TimelineEntry.Kind.CREATED or entry.incident_id not in created:
+            announce(entry.incident_id, entry.kind, Actor(entry.actor, entry.source))
 
 
 def build(

@@ -99,16 +99,16 @@ def test_a_new_incident_is_notified_by_the_ingesting_worker_itself_not_by_a_step
     assert minutes_to_next(incident) == 3.0
 
 
-def test_a_reopen_starts_level_1_in_a_step_task(incident, alice, monkeypatch):
+def test_a_reopen_starts_level_1_in_a_cards_task(incident, alice, monkeypatch):
     lifecycle.close(incident, Actor(alice, "web"))
     from oncall import tasks
 
     planned = []
-    monkeypatch.setattr(tasks.escalation_step, "apply_async", lambda args, eta: planned.append(eta))
+    monkeypatch.setattr(tasks.escalation_start, "delay", planned.append)
     notified_levels.clear()
     lifecycle.reopen(incident, Actor(alice, "web"))
     assert notified_levels == []  # the person reopening does not wait for the notifying
-    assert len(planned) == 1
+    assert [incident_id for incident_id, _ in planned[0]] == [incident.pk]
 
 
 def test_repeats_then_the_next_level_then_the_end(incident):

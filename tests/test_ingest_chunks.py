@@ -12,7 +12,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oncall import ingest, merge, tasks
+from oncall import escalation, ingest, merge, tasks
 from oncall.models import Alert, InboundEvent, Incident, TimelineEntry
 from tests import payloads
 from tests.factories import (
@@ -214,22 +214,21 @@ def test_a_push_marked_failed_escalates_what_its_earlier_chunks_opened(
     assert incident.next_escalation_at is not None  # due: a task or the sweep runs it
 
 
-def test_a_batch_opening_many_incidents_hands_most_of_their_first_steps_to_tasks(
+def test_a_batch_opening_many_incidents_hands_their_first_steps_to_card_tasks(
     push, source, monkeypatch
 ):
-    monkeypatch.setattr(merge, "INLINE_ESCALATION_STEPS", 2)
+    monkeypatch.setattr(escalation, "START_STEPS_PER_TASK", 2)
     handed_out = []
-    monkeypatch.setattr(
-        tasks.escalation_step, "apply_async", lambda args, eta: handed_out.append((args[0], eta))
-    )
+    monkeypatch.setattr(tasks.escalation_start, "delay", handed_out.append)
 
     push(source, payloads.alertmanager(*alerts(5)))
 
+    assert not Incident.objects.filter(timeline__kind=Kind.NOTIFIED).exists()  # not inline
+    assert [len(steps) for steps in handed_out] == [2, 2, 1]
+    for steps in handed_out:
+        tasks.escalation_start(steps)
     notified = Incident.objects.filter(timeline__kind=Kind.NOTIFIED)
-    assert notified.count() == 2  # in the ingesting worker, right after the commit
-    first_steps = [pk for pk, eta in handed_out if eta <= timezone.now()]  # not level 2's
-    assert len(first_steps) == 3
-    assert not notified.filter(pk__in=first_steps).exists()
+    assert notified.count() == 5
 
 
 # --- chunked and one-shot merges store the same ---------------------------------------------

@@ -98,7 +98,7 @@ def test_escalation_asks_every_platform_to_notify_a_level(
     incident = IncidentFactory(channel=channel)
 
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        escalation.plan_start(incident, timezone.now(), run_at_commit=True)
+        escalation.plan_start(incident, timezone.now())
 
     assert ("notify", incident.pk, level.pk, ["ops.stub"]) in CALLS
     entry = TimelineEntry.objects.get(incident=incident, kind=TimelineEntry.Kind.NOTIFIED)

@@ -160,6 +160,10 @@ class Channel(models.Model):
     # and queryset writes set it, ``oncall.models.versions``): a worker keeps them compiled per
     # version, so that merging a chunk of alerts costs no query for them.
     noise_version = models.UUIDField(default=uuid.uuid4, editable=False)
+    # The same for its escalation rules and their levels (``oncall.escalation_rules``): a
+    # worker keeps them per version, so that choosing an incident's rule and level costs no
+    # query while they stay as they are.
+    escalation_version = models.UUIDField(default=uuid.uuid4, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -170,7 +174,7 @@ class Channel(models.Model):
         return self.name
 
     def save(self, *args, **kwargs) -> None:
-        keep_versions(self, ["noise_version"], kwargs)
+        keep_versions(self, ["noise_version", "escalation_version"], kwargs)
         super().save(*args, **kwargs)
 
     @property

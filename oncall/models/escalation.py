@@ -24,7 +24,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.db.models.signals import post_save
+from django.db.models.signals import m2m_changed, post_save, pre_delete
 from django.dispatch import receiver
 from django.utils import timezone as django_timezone
 from django.utils.dates import WEEKDAYS_ABBR
@@ -34,6 +34,12 @@ from django.utils.translation import gettext_lazy as _
 from oncall.events import Severity
 from oncall.matchers import all_match, parse_matchers
 from oncall.models.channels import Channel
+from oncall.models.versions import (
+    VersionedRule,
+    VersionedRuleQuerySet,
+    VersionOwner,
+    new_versions,
+)
 from oncall.platforms import level_target_names
 from oncall.weekly import WeeklyWindow
 
@@ -115,9 +121,11 @@ def _join_names(names: list[str]) -> str:
 # --- Rules --------------------------------------------------------------------------------------
 
 
-class EscalationRule(models.Model):
+class EscalationRule(VersionedRule):
     """Who is notified about a channel's incidents, and when: the first enabled rule of the
-    channel (by ``position``) whose conditions hold escalates an incident along its levels."""
+    channel (by ``position``) whose conditions hold escalates an incident along its levels.
+    Every write renews the channel's ``escalation_version`` (``oncall.escalation_rules`` keeps
+    the rules per version)."""
 
     class StopWhen(models.TextChoices):
         CLAIMED = "claimed", _("the incident is claimed")
@@ -208,6 +216,10 @@ class EscalationRule(models.Model):
         verbose_name=_("notification template"),
     )
 
+    objects = VersionedRuleQuerySet.as_manager()
+
+    version_owners = (VersionOwner("channel_id", "oncall.Channel", "escalation_version"),)
+
     class Meta:
         ordering = ["channel", "position", "id"]
         verbose_name = _("escalation rule")
@@ -288,9 +300,11 @@ def _hhmm(value: time) -> str:
 # --- Levels -------------------------------------------------------------------------------------
 
 
-class EscalationLevel(models.Model):
+class EscalationLevel(VersionedRule):
     """One step of a rule: whom to notify when it starts, how often to remind them, and when
-    to move on to the next level."""
+    to move on to the next level. Its writes renew its rule's channel's
+    ``escalation_version``; its people (users, schedules, the channel's members) are read
+    when it runs, so they need not."""
 
     rule = models.ForeignKey(
         EscalationRule, on_delete=models.CASCADE, related_name="levels", verbose_name=_("rule")
@@ -340,6 +354,14 @@ class EscalationLevel(models.Model):
         default=0,
         help_text=_("How many times to repeat, within the level's time."),
         verbose_name=_("repeat times"),
+    )
+
+    objects = VersionedRuleQuerySet.as_manager()
+
+    version_owners = (
+        VersionOwner(
+            "rule_id", "oncall.Channel", "escalation_version", lookup="escalation_rules__in"
+        ),
     )
 
     class Meta:
@@ -439,7 +461,9 @@ class EscalationLevel(models.Model):
             .distinct()
             .order_by(user_model.USERNAME_FIELD)
         )
-        schedules = list(self.schedules.all()) if self.pk else []
+        # ``may_have_schedules``: set on the levels ``oncall.escalation_rules`` keeps.
+        asks = self.pk and getattr(self, "may_have_schedules", True)
+        schedules = list(self.schedules.all()) if asks else []
         if not schedules:
             return Reach(people, [])
         on_call = on_call_for(schedules, at or django_timezone.now())
@@ -541,3 +565,28 @@ def give_new_channel_its_default_rule(
     # ``raw``: loaddata restores a channel together with its own rules.
     if created and not raw:
         create_default_rule(instance)
+
+
+@receiver(pre_delete, sender="oncall.NotificationTemplate", dispatch_uid="oncall.template_versions")
+def renew_versions_of_rules_using_template(sender: Any, instance: Any, **_: Any) -> None:
+    # Deleting a template sets its rules' field to null without their save: their channels
+    # must still renew the version under which the rules are kept.
+    channels = EscalationRule.objects.filter(notification_template=instance)
+    new_versions(EscalationRule.version_owners[0], channels.values_list("channel_id", flat=True))
+
+
+@receiver(
+    m2m_changed, sender=EscalationLevel.schedules.through, dispatch_uid="oncall.level_schedules"
+)
+def renew_versions_of_levels_given_schedules(
+    sender: Any, instance: Any, action: str, reverse: bool, pk_set: Any, **_: Any
+) -> None:
+    # The kept levels know whether they have schedules (``oncall.escalation_rules``): one
+    # that had none and is given one must be read again.
+    if action != "post_add":
+        return
+    if reverse:  # schedule.escalation_levels.add(level, ...)
+        rules = EscalationLevel.objects.filter(pk__in=pk_set).values_list("rule_id", flat=True)
+    else:
+        rules = [instance.rule_id]
+    new_versions(EscalationLevel.version_owners[0], rules)

@@ -38,6 +38,9 @@ class VersionOwner:
     attname: str
     model: str
     field: str
+    # How the owner model finds its rows from the rule's foreign key values: its own pks, or
+    # a relation for an owner reached through another row (a level's rule's channel).
+    lookup: str = "pk__in"
 
     @property
     def name(self) -> str:
@@ -49,7 +52,7 @@ def new_versions(owner: VersionOwner, ids: Iterable[Any]) -> None:
     pks = {pk for pk in ids if pk is not None}
     if pks:
         model = apps.get_model(owner.model)
-        model.objects.filter(pk__in=pks).update(**{owner.field: uuid.uuid4()})
+        model.objects.filter(**{owner.lookup: pks}).update(**{owner.field: uuid.uuid4()})
 
 
 def keep_versions(instance: models.Model, versions: Iterable[str], kwargs: dict[str, Any]) -> None:
