@@ -10,8 +10,6 @@ class DingTalkConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_delete, post_save
-
         from integrations.dingtalk import presence
         from integrations.dingtalk.models import DingTalkApp
         from integrations.dingtalk.system_checks import (
@@ -23,5 +21,4 @@ class DingTalkConfig(AppConfig):
         checks.register(sandbox_in_production, checks.Tags.security, deploy=False)
         checks.register(sandbox_outside_the_allow_list, deploy=False)
         checks.register(receipts_outlive_the_replay_window)
-        for signal in (post_save, post_delete):
-            signal.connect(presence.apps_changed, sender=DingTalkApp, dispatch_uid="dingtalk-apps")
+        presence.HAS_APPS.connect(DingTalkApp, dispatch_uid="dingtalk-apps")
