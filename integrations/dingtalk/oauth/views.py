@@ -22,13 +22,13 @@ from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from integrations.chatkit.oauth import safe_next
 from integrations.dingtalk.client import errors
 from integrations.dingtalk.models import DingTalkApp
 from integrations.dingtalk.oauth import linking
@@ -43,7 +43,7 @@ SESSION_BACKEND = "django.contrib.auth.backends.ModelBackend"
 def start_sign_in(request: HttpRequest, app: DingTalkApp) -> HttpResponse:
     """The homepage URL: signed in already with a link, straight to ``next``; otherwise
     DingTalk's consent page, then back to ``next`` (or home), signed in."""
-    next_url = linking.safe_next(request.GET.get("next"), reverse("home"))
+    next_url = safe_next(request.GET.get("next"), reverse("home"))
     if request.user.is_authenticated and linking.account_of(request.user, app) is not None:
         return redirect(next_url)
     return DingTalkProvider.for_app(request, app).redirect(request, AuthProcess.LOGIN, next_url)
@@ -53,14 +53,14 @@ def start_linking(request: HttpRequest, app: DingTalkApp) -> HttpResponse:
     """Link (or switch) the signed-in user's DingTalk account for ``app``."""
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    next_url = linking.safe_next(request.GET.get("next"), reverse("home"))
+    next_url = safe_next(request.GET.get("next"), reverse("home"))
     return DingTalkProvider.for_app(request, app).redirect(request, AuthProcess.CONNECT, next_url)
 
 
 def finish(request: HttpRequest, app: DingTalkApp) -> HttpResponse:
     """The OAuth redirect URL: check the state, exchange the code once, then link or sign in."""
     provider = DingTalkProvider.for_app(request, app)
-    state = _take_state(request, provider)
+    state = provider.take_state(request)
     if state is None:
         return problem(request, app, 400, "state", _("This sign-in link expired or was used."))
     code = request.GET.get("authCode") or request.GET.get("code")
@@ -73,21 +73,10 @@ def finish(request: HttpRequest, app: DingTalkApp) -> HttpResponse:
         return problem(request, app, 502, f"dingtalk:{exc.code}", reason, state)
     if not identity.union_id:
         return problem(request, app, 502, "no_identity", _("DingTalk did not say who you are."))
-    next_url = linking.safe_next(state.get("next"), reverse("home"))
+    next_url = safe_next(state.get("next"), reverse("home"))
     if state.get("process") == AuthProcess.CONNECT and request.user.is_authenticated:
         return _connect(request, app, identity, next_url, state)
     return _sign_in(request, app, identity, next_url, state)
-
-
-def _take_state(request: HttpRequest, provider: DingTalkProvider) -> dict[str, Any] | None:
-    """The stashed state named by ``?state=``, consumed: a second use finds nothing."""
-    state_id = request.GET.get("state")
-    if not state_id:
-        return None
-    try:
-        return provider.unstash_redirect_state(request, state_id)
-    except PermissionDenied:
-        return None
 
 
 def _identify(

@@ -18,12 +18,12 @@ from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from integrations.chatkit.oauth import safe_next
 from integrations.feishu.client import errors
 from integrations.feishu.models import FeishuApp, LinkedAccount
 from integrations.feishu.oauth import linking, problems
@@ -41,7 +41,7 @@ SESSION_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 def start_sign_in(request: HttpRequest, app: FeishuApp) -> HttpResponse:
     """The web entry: Feishu's consent page, then back to ``next`` (or home), signed in."""
-    next_url = linking.safe_next(request.GET.get("next"), reverse("home"))
+    next_url = safe_next(request.GET.get("next"), reverse("home"))
     return FeishuProvider.for_app(request, app).redirect(request, AuthProcess.LOGIN, next_url)
 
 
@@ -49,7 +49,7 @@ def start_linking(request: HttpRequest, app: FeishuApp) -> HttpResponse:
     """Link (or switch) the signed-in user's Feishu account for ``app``."""
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    next_url = linking.safe_next(request.GET.get("next"), reverse("home"))
+    next_url = safe_next(request.GET.get("next"), reverse("home"))
     return FeishuProvider.for_app(request, app).redirect(request, AuthProcess.CONNECT, next_url)
 
 
@@ -59,7 +59,7 @@ def start_linking(request: HttpRequest, app: FeishuApp) -> HttpResponse:
 def finish(request: HttpRequest, app: FeishuApp) -> HttpResponse:
     """The OAuth redirect URL: check the state, exchange the code once, then link or sign in."""
     provider = FeishuProvider.for_app(request, app)
-    state = _take_state(request, provider)
+    state = provider.take_state(request)
     if request.GET.get("error"):
         problem = problems.from_authorize_error(request.GET["error"])
         return problem_page(request, app, problem, state)
@@ -71,21 +71,10 @@ def finish(request: HttpRequest, app: FeishuApp) -> HttpResponse:
         return problem_page(request, app, problems.from_feishu_error(exc), state, exc)
     if not identity.open_id:
         return problem_page(request, app, problems.NO_IDENTITY, state)
-    next_url = linking.safe_next(state.get("next"), reverse("home"))
+    next_url = safe_next(state.get("next"), reverse("home"))
     if state.get("process") == AuthProcess.CONNECT and request.user.is_authenticated:
         return _connect(request, app, identity, next_url, state)
     return _sign_in(request, app, identity, next_url, state)
-
-
-def _take_state(request: HttpRequest, provider: FeishuProvider) -> dict[str, Any] | None:
-    """The stashed state named by ``?state=``, consumed: a second use finds nothing."""
-    state_id = request.GET.get("state")
-    if not state_id:
-        return None
-    try:
-        return provider.unstash_redirect_state(request, state_id)
-    except PermissionDenied:
-        return None
 
 
 def _identify(
