@@ -7,6 +7,7 @@ pieces with its own endpoints, models and field names (import-linter holds both 
 * ``sign_in`` — the round trip's decisions: linked people signed in login-free to ``next``,
   first visits linked, taken links and disabled accounts refused;
 * ``targets`` — ``TargetFields`` for "a rule's app, a level's groups of that app";
+* ``deliveries`` — card delivery rows per recipient, and refusals recorded on them;
 * ``counted`` — a per-console answer ("does any app use X?") counted once, kept in the shared
   cache and dropped on every save and delete of the model it counts;
 * ``system_checks`` — whether the outbound guard will refuse a sandbox's host;

@@ -21,10 +21,12 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 
 from allauth.socialaccount.models import SocialApp
 from allauth.socialaccount.providers.base import ProviderAccount
+from allauth.socialaccount.providers.base.constants import AuthProcess
 from allauth.socialaccount.providers.oauth2.provider import OAuth2Provider
+from allauth.socialaccount.providers.oauth2.utils import generate_code_challenge
 from allauth.socialaccount.providers.oauth2.views import OAuth2Adapter
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.http import url_has_allowed_host_and_scheme
 
 
@@ -63,10 +65,12 @@ class AppOAuth2Adapter(OAuth2Adapter, Generic[AppT]):
 
 class AppOAuth2Provider(OAuth2Provider, Generic[AppT]):
     """Sign in through one platform app. Subclasses set ``id``, ``name``, ``account_class``,
-    ``oauth2_adapter_class`` and ``pkce_enabled_default``, and say which of the app's fields are
-    its OAuth client id and secret (``credentials``)."""
+    ``oauth2_adapter_class``, ``pkce_enabled_default`` and ``uid_field``, say which of the app's
+    fields are its OAuth client id and secret (``credentials``) and where its consent page is
+    (``consent_url``), and read the profile (``extract_extra_data``, …)."""
 
     account_class = AppAccount
+    uid_field: str  # the profile's key of the person's id in the app
     oauth2_adapter_class: type[AppOAuth2Adapter]  # type: ignore[assignment]
 
     def __init__(self, request: HttpRequest, app: SocialApp, platform_app: AppT):
@@ -92,6 +96,36 @@ class AppOAuth2Provider(OAuth2Provider, Generic[AppT]):
 
     def get_oauth2_adapter(self, request: HttpRequest) -> AppOAuth2Adapter:
         return self.oauth2_adapter_class(request, self)
+
+    def consent_url(self, state_id: str, code_challenge: str | None) -> str:
+        """The app's consent page for ``state_id`` (and the PKCE S256 challenge, when the
+        platform uses PKCE)."""
+        raise NotImplementedError(f"{type(self).__name__} names its consent page")
+
+    def redirect(
+        self,
+        request: HttpRequest,
+        process: str = AuthProcess.LOGIN,
+        next_url: str | None = None,
+        data: dict | None = None,
+        **kwargs: Any,
+    ) -> HttpResponseRedirect:
+        """Stash a fresh state in the session and send the browser to the app's consent page.
+        With PKCE (``pkce_enabled_default``) the state keeps the verifier: it never leaves the
+        session; only its S256 does."""
+        challenge: str | bytes | None = None
+        extra: dict[str, Any] = {}
+        if self.pkce_enabled_default:
+            pkce = generate_code_challenge()
+            extra["pkce_code_verifier"] = pkce["code_verifier"]
+            challenge = pkce["code_challenge"]
+        state_id = self.stash_redirect_state(request, process, next_url, data, **extra)
+        if isinstance(challenge, bytes):
+            challenge = challenge.decode("ascii")
+        return HttpResponseRedirect(self.consent_url(state_id, challenge))
+
+    def extract_uid(self, data: dict[str, Any]) -> str:
+        return str(data.get(self.uid_field) or "")
 
     def take_state(self, request: HttpRequest) -> dict[str, Any] | None:
         """The stashed state named by ``?state=``, consumed: a second use finds nothing, and

@@ -19,8 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from allauth.socialaccount.models import SocialApp, SocialLogin, SocialToken
-from allauth.socialaccount.providers.base.constants import AuthProcess
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest
 
 from integrations.chatkit.oauth import AppOAuth2Adapter, AppOAuth2Provider
 from integrations.dingtalk.models import DingTalkApp
@@ -101,28 +100,15 @@ class DingTalkProvider(AppOAuth2Provider[DingTalkApp]):
     name = "DingTalk"
     oauth2_adapter_class = DingTalkOAuth2Adapter
     pkce_enabled_default = False
+    uid_field = "unionId"
 
     @classmethod
     def credentials(cls, platform_app: DingTalkApp) -> tuple[str, str]:
         return platform_app.client_id, platform_app.client_secret
 
-    def redirect(
-        self,
-        request: HttpRequest,
-        process: str = AuthProcess.LOGIN,
-        next_url: str | None = None,
-        data: dict | None = None,
-        **kwargs: Any,
-    ) -> HttpResponseRedirect:
-        """Stash a fresh state in the session and send the browser to DingTalk's consent
-        page."""
-        state_id = self.stash_redirect_state(request, process, next_url, data)
+    def consent_url(self, state_id: str, code_challenge: str | None) -> str:
         app = self.platform_app
-        url = app.client().authorize_url(app.hosts.login, app.oauth_redirect_url, state_id)
-        return HttpResponseRedirect(url)
-
-    def extract_uid(self, data: dict[str, Any]) -> str:
-        return str(data.get("unionId") or "")
+        return app.client().authorize_url(app.hosts.login, app.oauth_redirect_url, state_id)
 
     def extract_extra_data(self, data: dict[str, Any]) -> dict[str, str]:
         return DingTalkIdentity.from_profile(data).as_dict()

@@ -20,9 +20,7 @@ from typing import Any
 
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialApp, SocialLogin, SocialToken
-from allauth.socialaccount.providers.base.constants import AuthProcess
-from allauth.socialaccount.providers.oauth2.utils import generate_code_challenge
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest
 
 from integrations.chatkit.oauth import AppAccount, AppOAuth2Adapter, AppOAuth2Provider
 from integrations.feishu.models import FeishuApp
@@ -126,35 +124,15 @@ class FeishuProvider(AppOAuth2Provider[FeishuApp]):
     account_class = FeishuAccount
     oauth2_adapter_class = FeishuOAuth2Adapter
     pkce_enabled_default = True
+    uid_field = "open_id"
 
     @classmethod
     def credentials(cls, platform_app: FeishuApp) -> tuple[str, str]:
         return platform_app.app_id, platform_app.app_secret
 
-    def redirect(
-        self,
-        request: HttpRequest,
-        process: str = AuthProcess.LOGIN,
-        next_url: str | None = None,
-        data: dict | None = None,
-        **kwargs: Any,
-    ) -> HttpResponseRedirect:
-        """Stash a fresh state (with the PKCE verifier) in the session and send the browser to
-        the app's consent page. The verifier never leaves the session; only its S256 does."""
-        pkce = generate_code_challenge()
-        state_id = self.stash_redirect_state(
-            request, process, next_url, data, pkce_code_verifier=pkce["code_verifier"]
-        )
-        challenge = pkce["code_challenge"]
-        if isinstance(challenge, bytes):
-            challenge = challenge.decode("ascii")
-        url = self.platform_app.client().authorize_url(
-            self.platform_app.redirect_url, state_id, challenge
-        )
-        return HttpResponseRedirect(url)
-
-    def extract_uid(self, data: dict[str, Any]) -> str:
-        return str(data.get("open_id") or "")
+    def consent_url(self, state_id: str, code_challenge: str | None) -> str:
+        app = self.platform_app
+        return app.client().authorize_url(app.redirect_url, state_id, code_challenge)
 
     def extract_extra_data(self, data: dict[str, Any]) -> dict[str, str]:
         return FeishuIdentity.from_user_info(data).as_dict()
