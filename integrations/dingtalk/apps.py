@@ -10,8 +10,6 @@ class DingTalkConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_delete, post_save
-
         from integrations.dingtalk import presence
         from integrations.dingtalk.models import DingTalkApp
         from integrations.dingtalk.system_checks import (
@@ -25,10 +23,7 @@ class DingTalkConfig(AppConfig):
         checks.register(receipts_outlive_the_replay_window)
         from integrations.dingtalk import war_rooms
 
-        for signal in (post_save, post_delete):
-            signal.connect(presence.apps_changed, sender=DingTalkApp, dispatch_uid="dingtalk-apps")
-            # Whether an app has a group template is counted too (``war_rooms.in_use``), so
-            # the war-room offer costs no query on a console without DingTalk war rooms.
-            signal.connect(
-                war_rooms.apps_changed, sender=DingTalkApp, dispatch_uid="dingtalk-war-room-apps"
-            )
+        presence.HAS_APPS.connect(DingTalkApp, dispatch_uid="dingtalk-apps")
+        # Whether an app has a group template is counted too (``war_rooms.in_use``), so the
+        # war-room offer costs no query on a console without DingTalk war rooms.
+        war_rooms.APPS_IN_USE.connect(DingTalkApp, dispatch_uid="dingtalk-war-room-apps")

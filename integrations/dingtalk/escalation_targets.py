@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django import forms
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from rest_framework import serializers
 
+from integrations.chatkit.targets import AppAndGroupTargets
 from integrations.dingtalk.models import (
     DingTalkAccount,
     DingTalkApp,
@@ -132,100 +131,35 @@ def unreachable_names(app: DingTalkApp, people: Sequence[Any]) -> list[str]:
 # --- Fields for the API and the admin -------------------------------------------------------------
 
 
-class _RuleAppField(serializers.SlugRelatedField):
-    def get_attribute(self, rule: EscalationRule) -> DingTalkApp | None:
-        return chosen_app(rule)
-
-
-class _LevelGroupsField(serializers.ManyRelatedField):
-    def get_attribute(self, level: EscalationLevel) -> list[DingTalkGroup]:
-        return level_groups(level)
-
-
 def _choosable_groups() -> Any:
     return DingTalkGroup.objects.filter(status=DingTalkGroup.Status.ACTIVE)
 
 
-class DingTalkTargets:
+class DingTalkTargets(AppAndGroupTargets):
     """``oncall.platforms.TargetFields`` for DingTalk."""
 
-    def rule_fields(self) -> dict[str, serializers.Field]:
-        return {
-            RULE_APP: _RuleAppField(
-                slug_field="public_id",
-                queryset=DingTalkApp.objects.all(),
-                allow_null=True,
-                required=False,
-                help_text="Id of the DingTalk app that delivers the cards. Null: the only "
-                "enabled app.",
-            )
+    rule_field = RULE_APP
+    level_field = LEVEL_GROUPS
+    api_app_help = "Id of the DingTalk app that delivers the cards. Null: the only enabled app."
+    api_groups_help = "DingTalk group ids (groups where the app's cool app is installed)."
+    form_app_label = _("DingTalk app")
+    form_app_help = _(
+        "The DingTalk app that delivers this rule's cards. Empty: the only enabled "
+        "app, when exactly one exists."
+    )
+    form_groups_label = _("DingTalk groups")
+    form_groups_help = _("Groups where the rule's DingTalk app has its cool app installed.")
+
+    apps = staticmethod(DingTalkApp.objects.all)
+    choosable_groups = staticmethod(_choosable_groups)
+    chosen_app = staticmethod(chosen_app)
+    choose_app = staticmethod(choose_app)
+    default_delivering_app = staticmethod(default_delivering_app)
+    read_level_groups = staticmethod(level_groups)
+    write_level_groups = staticmethod(set_level_groups)
+
+    def foreign_groups_error(self, names: str, app: DingTalkApp) -> str:
+        return _("%(groups)s belong to another DingTalk app than %(app)s.") % {
+            "groups": names,
+            "app": app,
         }
-
-    def level_fields(self) -> dict[str, serializers.Field]:
-        return {
-            LEVEL_GROUPS: _LevelGroupsField(
-                child_relation=serializers.PrimaryKeyRelatedField(queryset=_choosable_groups()),
-                required=False,
-                help_text="DingTalk group ids (groups where the app's cool app is installed).",
-            )
-        }
-
-    def rule_form_fields(self, rule: EscalationRule | None) -> dict[str, forms.Field]:
-        return {
-            RULE_APP: forms.ModelChoiceField(
-                DingTalkApp.objects.order_by("name"),
-                required=False,
-                initial=chosen_app(rule) if rule is not None and rule.pk else None,
-                label=_("DingTalk app"),
-                help_text=_(
-                    "The DingTalk app that delivers this rule's cards. Empty: the only enabled "
-                    "app, when exactly one exists."
-                ),
-            )
-        }
-
-    def level_form_fields(self, level: EscalationLevel | None) -> dict[str, forms.Field]:
-        initial = level_groups(level) if level is not None and level.pk else []
-        return {
-            LEVEL_GROUPS: forms.ModelMultipleChoiceField(
-                _choosable_groups().select_related("app").order_by("app__name", "name"),
-                required=False,
-                initial=initial,
-                label=_("DingTalk groups"),
-                help_text=_("Groups where the rule's DingTalk app has its cool app installed."),
-            )
-        }
-
-    def level_has_targets(self, level_values: dict[str, Any]) -> bool:
-        return bool(level_values.get(LEVEL_GROUPS))
-
-    def validate(
-        self, rule: EscalationRule, rule_values: dict[str, Any], levels: list[dict[str, Any]]
-    ) -> dict[int | str, Any]:
-        app = rule_values[RULE_APP] if RULE_APP in rule_values else chosen_app(rule)
-        app = app or default_delivering_app()
-        errors: dict[int | str, Any] = {}
-        if app is None:
-            return errors
-        for index, values in enumerate(levels):
-            foreign = [str(g) for g in values.get(LEVEL_GROUPS) or [] if g.app_id != app.pk]
-            if foreign:
-                errors[index] = {
-                    LEVEL_GROUPS: [
-                        _("%(groups)s belong to another DingTalk app than %(app)s.")
-                        % {"groups": ", ".join(foreign), "app": app}
-                    ]
-                }
-        return errors
-
-    def save(
-        self,
-        rule: EscalationRule,
-        rule_values: dict[str, Any],
-        levels: Sequence[tuple[EscalationLevel, dict[str, Any]]],
-    ) -> None:
-        if RULE_APP in rule_values and chosen_app(rule) != rule_values[RULE_APP]:
-            choose_app(rule, rule_values[RULE_APP])
-        for level, values in levels:
-            if LEVEL_GROUPS in values:
-                set_level_groups(level, values[LEVEL_GROUPS] or [])

@@ -36,13 +36,13 @@ from urllib.parse import urlencode
 
 from django.apps import apps
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from integrations.chatkit.counted import CountedInCache
 from integrations.dingtalk import escalation_targets
 from integrations.dingtalk.client import errors
 from integrations.dingtalk.client.open_api import DingTalkClient, SceneGroup
@@ -99,36 +99,27 @@ def group_link(app: DingTalkApp, open_conversation_id: str) -> str:
 APPS_KEY = "dingtalk:war-room-apps"
 
 
-def apps_in_use() -> list[int]:
-    """The ids of the enabled apps with a group template (a query only when not counted yet)."""
-    ids = cache.get(APPS_KEY)
-    return count_apps_in_use() if ids is None else list(ids)
-
-
-def in_use() -> bool:
-    return bool(apps_in_use())
-
-
-def count_apps_in_use() -> list[int]:
-    ids = list(
+def _enabled_apps_with_a_template() -> list[int]:
+    return list(
         DingTalkApp.objects.filter(enabled=True)
         .exclude(war_room_template_id="")
         .exclude(war_room_bot_id="")
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    cache.set(APPS_KEY, ids, timeout=None)
-    return ids
 
 
-def apps_changed(sender: Any, **kwargs: Any) -> None:
-    """``post_save`` / ``post_delete`` of ``DingTalkApp``: dropped now and once it commits."""
-    forget_apps_in_use()
-    transaction.on_commit(forget_apps_in_use, robust=True)
+# The ids of the enabled apps with a group template, forgotten on every save or delete of an app.
+APPS_IN_USE = CountedInCache(APPS_KEY, _enabled_apps_with_a_template)
 
 
-def forget_apps_in_use() -> None:
-    cache.delete(APPS_KEY)
+def apps_in_use() -> list[int]:
+    """The ids of the enabled apps with a group template (a query only when not counted yet)."""
+    return list(APPS_IN_USE.get())
+
+
+def in_use() -> bool:
+    return bool(apps_in_use())
 
 
 def app_for(incident: Incident) -> DingTalkApp | None:

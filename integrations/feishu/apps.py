@@ -26,11 +26,7 @@ class FeishuConfig(AppConfig):
     def _count_war_rooms_on_app_changes(self) -> None:
         """Whether any app has war rooms on is kept counted (``war_rooms.in_use``), so that the
         war-room offer costs no query on the pages and cards of a console without them."""
-        from django.db.models.signals import post_delete, post_save
-
         from integrations.feishu import war_rooms
         from integrations.feishu.models import FeishuApp
 
-        for signal, name in ((post_save, "saved"), (post_delete, "deleted")):
-            uid = f"feishu-war-rooms-app-{name}"
-            signal.connect(war_rooms.apps_changed, sender=FeishuApp, dispatch_uid=uid)
+        war_rooms.APPS_IN_USE.connect(FeishuApp, dispatch_uid="feishu-war-rooms-app")

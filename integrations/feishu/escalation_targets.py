@@ -15,6 +15,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from integrations.chatkit.targets import AppAndGroupTargets
 from integrations.feishu.models import (
     AutoWarRoom,
     FeishuApp,
@@ -151,13 +152,6 @@ def not_linked(app: FeishuApp, people: Iterable[Any]) -> list[Any]:
     return [user for user in people if user.pk not in linked]
 
 
-def foreign_chats(chats: Sequence[FeishuChat], app: FeishuApp | None) -> list[str]:
-    """The chats that belong to another app than ``app`` (none when no app delivers)."""
-    if app is None:
-        return []
-    return [str(chat) for chat in chats if chat.app_id != app.pk]
-
-
 def people_targeted_through(app: FeishuApp) -> list[Any]:
     """Everyone an escalation rule delivering through ``app`` would notify (for the admin's
     list of people who still have to link their account)."""
@@ -180,35 +174,47 @@ def people_targeted_through(app: FeishuApp) -> list[Any]:
 # --- Fields for the API and the admin -------------------------------------------------------------
 
 
-class _RuleAppField(serializers.SlugRelatedField):
-    def get_attribute(self, rule: EscalationRule) -> FeishuApp | None:
-        return chosen_app(rule)
-
-
 class _WarRoomField(serializers.ChoiceField):
     def get_attribute(self, rule: EscalationRule) -> str:
         return war_room_option(rule)
 
 
-class _LevelChatsField(serializers.ManyRelatedField):
-    def get_attribute(self, level: EscalationLevel) -> list[FeishuChat]:
-        return level_chats(level)
+def _set_level_chats(level: EscalationLevel, chats: Sequence[FeishuChat]) -> None:
+    level.feishu_chats.set(chats)
 
 
-class FeishuTargets:
-    """``oncall.platforms.TargetFields`` for Feishu: ``feishu_app`` on a rule, ``chats`` on a
-    level. API values and admin form values are the same model instances."""
+class FeishuTargets(AppAndGroupTargets):
+    """``oncall.platforms.TargetFields`` for Feishu: ``feishu_app`` and ``feishu_war_room`` on a
+    rule, ``chats`` on a level. API values and admin form values are the same model instances."""
 
-    def rule_fields(self) -> dict[str, serializers.Field]:
+    rule_field = RULE_APP
+    level_field = LEVEL_CHATS
+    api_app_help = "Id of the Feishu app that delivers the cards. Null: the only enabled app."
+    api_groups_help = "Feishu chat ids (see /api/v1/feishu-chats/), of the rule's Feishu app."
+    form_app_label = _("Feishu app")
+    form_app_help = _(
+        "The Feishu app that delivers this rule's cards. Empty: the only enabled "
+        "app, when exactly one exists."
+    )
+    form_groups_label = _("Feishu chats")
+    form_groups_help = _("Feishu group chats of the rule's Feishu app.")
+
+    apps = staticmethod(FeishuApp.objects.all)
+    choosable_groups = staticmethod(standing_chats)
+    chosen_app = staticmethod(chosen_app)
+    choose_app = staticmethod(choose_app)
+    default_delivering_app = staticmethod(default_delivering_app)
+    read_level_groups = staticmethod(level_chats)
+    write_level_groups = staticmethod(_set_level_chats)
+
+    def foreign_groups_error(self, names: str, app: FeishuApp) -> str:
+        return _("%(chats)s belong to another Feishu app than %(app)s.") % {
+            "chats": names,
+            "app": app,
+        }
+
+    def extra_rule_fields(self) -> dict[str, serializers.Field]:
         return {
-            RULE_APP: _RuleAppField(
-                slug_field="public_id",
-                queryset=FeishuApp.objects.all(),
-                allow_null=True,
-                required=False,
-                help_text="Id of the Feishu app that delivers the cards. Null: the only "
-                "enabled app.",
-            ),
             RULE_WAR_ROOM: _WarRoomField(
                 choices=AutoWarRoom.choices,
                 required=False,
@@ -219,27 +225,8 @@ class FeishuTargets:
             ),
         }
 
-    def level_fields(self) -> dict[str, serializers.Field]:
+    def extra_rule_form_fields(self, rule: EscalationRule | None) -> dict[str, forms.Field]:
         return {
-            LEVEL_CHATS: _LevelChatsField(
-                child_relation=serializers.PrimaryKeyRelatedField(queryset=standing_chats()),
-                required=False,
-                help_text="Feishu chat ids (see /api/v1/feishu-chats/), of the rule's Feishu app.",
-            )
-        }
-
-    def rule_form_fields(self, rule: EscalationRule | None) -> dict[str, forms.Field]:
-        return {
-            RULE_APP: forms.ModelChoiceField(
-                FeishuApp.objects.order_by("name"),
-                required=False,
-                initial=chosen_app(rule) if rule is not None and rule.pk else None,
-                label=_("Feishu app"),
-                help_text=_(
-                    "The Feishu app that delivers this rule's cards. Empty: the only enabled "
-                    "app, when exactly one exists."
-                ),
-            ),
             RULE_WAR_ROOM: forms.ChoiceField(
                 choices=AutoWarRoom.choices,
                 required=False,
@@ -252,49 +239,6 @@ class FeishuTargets:
             ),
         }
 
-    def level_form_fields(self, level: EscalationLevel | None) -> dict[str, forms.Field]:
-        initial = level_chats(level) if level is not None and level.pk else []
-        return {
-            LEVEL_CHATS: forms.ModelMultipleChoiceField(
-                standing_chats().select_related("app").order_by("app__name", "name"),
-                required=False,
-                initial=initial,
-                label=_("Feishu chats"),
-                help_text=_("Feishu group chats of the rule's Feishu app."),
-            )
-        }
-
-    def level_has_targets(self, level_values: dict[str, Any]) -> bool:
-        return bool(level_values.get(LEVEL_CHATS))
-
-    def validate(
-        self, rule: EscalationRule, rule_values: dict[str, Any], levels: list[dict[str, Any]]
-    ) -> dict[int | str, Any]:
-        app = rule_values[RULE_APP] if RULE_APP in rule_values else chosen_app(rule)
-        if app is None:
-            app = default_delivering_app()
-        errors: dict[int | str, Any] = {}
-        for index, values in enumerate(levels):
-            foreign = foreign_chats(values.get(LEVEL_CHATS) or [], app)
-            if foreign:
-                errors[index] = {
-                    LEVEL_CHATS: [
-                        _("%(chats)s belong to another Feishu app than %(app)s.")
-                        % {"chats": ", ".join(foreign), "app": app}
-                    ]
-                }
-        return errors
-
-    def save(
-        self,
-        rule: EscalationRule,
-        rule_values: dict[str, Any],
-        levels: Sequence[tuple[EscalationLevel, dict[str, Any]]],
-    ) -> None:
-        if RULE_APP in rule_values and chosen_app(rule) != rule_values[RULE_APP]:
-            choose_app(rule, rule_values[RULE_APP])
+    def save_extra(self, rule: EscalationRule, rule_values: dict[str, Any]) -> None:
         if RULE_WAR_ROOM in rule_values and war_room_option(rule) != rule_values[RULE_WAR_ROOM]:
             choose_war_room_option(rule, rule_values[RULE_WAR_ROOM] or "")
-        for level, values in levels:
-            if LEVEL_CHATS in values:
-                level.feishu_chats.set(values[LEVEL_CHATS] or [])

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import ipaddress
-from urllib.parse import urlsplit
-
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 
-from oncall import outbound
+from integrations.chatkit.system_checks import host_the_guard_refuses
 
 
 def sandbox_in_production(app_configs: object, **kwargs: object) -> list[CheckMessage]:
@@ -26,20 +23,11 @@ def sandbox_in_production(app_configs: object, **kwargs: object) -> list[CheckMe
 
 def sandbox_outside_the_allow_list(app_configs: object, **kwargs: object) -> list[CheckMessage]:
     """The sandbox on this machine is refused by the outbound guard unless its network is
-    allow-listed: say so at start-up, not at the first "check configuration". Only literal
-    addresses and ``localhost`` are judged (a system check does not query DNS)."""
+    allow-listed: say so at start-up, not at the first "check configuration"."""
     if not settings.FEISHU_SANDBOX_ENABLED:
         return []
-    host = urlsplit(settings.FEISHU_SANDBOX_BASE_URL).hostname or ""
-    if host == "localhost":
-        address: outbound.IPAddress | None = ipaddress.ip_address("127.0.0.1")
-    else:
-        address = outbound.literal_address(host)
-    if (
-        address is None
-        or outbound.inward_reason(address) is None
-        or outbound.is_allow_listed(address, outbound.allowed_networks())
-    ):
+    host = host_the_guard_refuses(settings.FEISHU_SANDBOX_BASE_URL)
+    if host is None:
         return []
     return [
         Warning(

@@ -28,13 +28,13 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from integrations.chatkit.counted import CountedInCache
 from integrations.feishu import escalation_targets
 from integrations.feishu.client import errors
 from integrations.feishu.models import (
@@ -135,38 +135,29 @@ def room_name(incident: Incident) -> str:
 APPS_KEY = "feishu:war-room-apps"
 
 
+def _count_apps_in_use() -> list[int]:
+    return list(
+        FeishuApp.objects.filter(enabled=True, war_room_enabled=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+# The ids of the enabled apps with war rooms on (``chatkit.counted``).
+APPS_IN_USE = CountedInCache(APPS_KEY, _count_apps_in_use)
+count_apps_in_use = APPS_IN_USE.count_again
+apps_changed = APPS_IN_USE.changed
+forget_apps_in_use = APPS_IN_USE.forget
+
+
 def apps_in_use() -> list[int]:
     """The ids of the enabled apps with war rooms on (a query only when not counted yet)."""
-    ids = cache.get(APPS_KEY)
-    return count_apps_in_use() if ids is None else list(ids)
+    return list(APPS_IN_USE.get())
 
 
 def in_use() -> bool:
     """Whether an enabled app has war rooms on."""
     return bool(apps_in_use())
-
-
-def count_apps_in_use() -> list[int]:
-    """Count again the enabled apps with war rooms on, and keep their ids."""
-    ids = list(
-        FeishuApp.objects.filter(enabled=True, war_room_enabled=True)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    cache.set(APPS_KEY, ids, timeout=None)
-    return ids
-
-
-def apps_changed(sender: Any, **kwargs: Any) -> None:
-    """``post_save`` / ``post_delete`` of ``FeishuApp``: the count is dropped now (this
-    transaction's next read counts its own change) and once it commits (another process may
-    have counted meanwhile without it); after a rollback the next read counts afresh too."""
-    forget_apps_in_use()
-    transaction.on_commit(forget_apps_in_use, robust=True)
-
-
-def forget_apps_in_use() -> None:
-    cache.delete(APPS_KEY)
 
 
 # --- What the incident offers (oncall.offers) ----------------------------------------------------

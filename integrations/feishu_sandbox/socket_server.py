@@ -11,33 +11,30 @@ event with the same frame, its payload replaced by ``{"code": 200, "data": "<bas
 Run by ``manage.py sandbox_socket`` (``dev.py up`` starts it with the sandbox) and, in tests, in
 a thread (``start_in_thread``). Pushes come from the web process over a relay connection on the
 same port (``long_connection.push``): one payload in, one answer back, each relay connection
-waiting on its client's answer frame; the server needs no database.
+waiting on its client's answer frame; the server needs no database. The frame of the server
+(clients held, answers awaited, running in a thread) is the toolkit's
+(``chatkit.sandbox.socket_server``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import logging
-import random
-import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
 from lark_oapi.ws.pb.pbbp2_pb2 import Frame
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from integrations.chatkit.sandbox import socket_server as chatkit_socket_server
+from integrations.chatkit.sandbox.socket_server import Running
 from integrations.feishu_sandbox import long_connection
 from integrations.feishu_sandbox.long_connection import SocketAnswer
 from integrations.feishu_sandbox.push_answers import ANSWER_CHARS, ANSWER_TIMEOUT_SECONDS, NO_ANSWER
-
-logger = logging.getLogger(__name__)
 
 CONTROL, DATA = 0, 1
 
@@ -82,12 +79,8 @@ class Client:
 
 
 @dataclass
-class SocketServer:
-    host: str
-    port: int
-    clients: dict[str, dict[str, Client]] = field(default_factory=dict)
-    waiting: dict[str, asyncio.Future] = field(default_factory=dict)
-    server: Server | None = None
+class SocketServer(chatkit_socket_server.SocketServer[Client]):
+    log_name = "sandbox long connection"
 
     # --- Handshake ----------------------------------------------------------------------------
 
@@ -113,19 +106,11 @@ class SocketServer:
         query = parse_qs(urlsplit(socket.request.path).query)
         device_id = query["device_id"][0]
         client = Client(app_id, device_id, int(query.get("service_id", ["0"])[0]), socket)
-        self.clients.setdefault(app_id, {})[device_id] = client
-        logger.info("sandbox long connection: %s connected (%s)", app_id, device_id)
-        try:
-            async for message in socket:
-                if isinstance(message, bytes):
-                    await self._receive(client, message)
-        except ConnectionClosed:
-            pass
-        finally:
-            self.clients.get(app_id, {}).pop(device_id, None)
-            logger.info("sandbox long connection: %s disconnected (%s)", app_id, device_id)
+        await self.hold(app_id, device_id, client, socket)
 
-    async def _receive(self, client: Client, message: bytes) -> None:
+    async def receive(self, client: Client, message: str | bytes) -> None:
+        if not isinstance(message, bytes):
+            return
         frame = Frame()
         frame.ParseFromString(message)
         kind = _header(frame, "type")
@@ -133,9 +118,7 @@ class SocketServer:
             config = json.dumps(long_connection.CLIENT_CONFIG).encode()
             await client.socket.send(_frame(CONTROL, client.service, {"type": "pong"}, config))
         elif frame.method == DATA:
-            waiting = self.waiting.pop(_header(frame, "message_id"), None)
-            if waiting is not None and not waiting.done():
-                waiting.set_result(bytes(frame.payload))
+            self.answered(_header(frame, "message_id"), bytes(frame.payload))
 
     # --- Pushes -------------------------------------------------------------------------------
 
@@ -150,13 +133,10 @@ class SocketServer:
 
     async def deliver(self, app_id: str, payload: str | bytes) -> SocketAnswer:
         """Send one push to one connected client of its app and wait for the answer."""
-        clients = list(self.clients.get(app_id, {}).values())
-        if not clients:
+        client = self.pick_client(app_id)
+        if client is None:
             return SocketAnswer(error="no client of this app is connected")
-        client = random.choice(clients)  # noqa: S311 - which client, not a secret
         message_id = uuid.uuid4().hex
-        answered = asyncio.get_running_loop().create_future()
-        self.waiting[message_id] = answered
         headers = {
             "type": "event",
             "message_id": message_id,
@@ -165,63 +145,19 @@ class SocketServer:
             "seq": "0",
         }
         data = payload.encode("utf-8") if isinstance(payload, str) else payload
+        frame = _frame(DATA, client.service, headers, data)
         try:
-            await client.socket.send(_frame(DATA, client.service, headers, data))
-            answer = await asyncio.wait_for(answered, timeout=ANSWER_TIMEOUT_SECONDS)
+            answer = await self.send_and_wait(
+                client.socket, message_id, frame, ANSWER_TIMEOUT_SECONDS
+            )
         except TimeoutError:
             return SocketAnswer(error=NO_ANSWER, device_id=client.device_id)
         except ConnectionClosed:
             return SocketAnswer(error="disconnected", device_id=client.device_id)
-        finally:
-            self.waiting.pop(message_id, None)
         code, text = long_connection.decode_answer(answer)
         return SocketAnswer(code, text[:ANSWER_CHARS], device_id=client.device_id)
-
-    # --- Running ------------------------------------------------------------------------------
-
-    async def run(self, started: threading.Event | None = None) -> None:
-        async with serve(
-            self.handle, self.host, self.port, process_request=self.process_request
-        ) as server:
-            self.server = server
-            self.port = server.sockets[0].getsockname()[1]
-            if started is not None:
-                started.set()
-            await server.serve_forever()
-
-
-@dataclass
-class Running:
-    """A server running in a thread of its own (tests)."""
-
-    server: SocketServer
-    loop: asyncio.AbstractEventLoop
-    task: asyncio.Task
-    thread: threading.Thread
-
-    @property
-    def address(self) -> str:
-        return f"{self.server.host}:{self.server.port}"
-
-    def stop(self, timeout: float = 10) -> None:
-        self.loop.call_soon_threadsafe(self.task.cancel)
-        self.thread.join(timeout=timeout)
 
 
 def start_in_thread(host: str = "127.0.0.1", port: int = 0) -> Running:
     """Run a server in a daemon thread; returns once it listens (``port`` 0: any free one)."""
-    server = SocketServer(host, port)
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    task = loop.create_task(server.run(started))
-
-    def main() -> None:
-        asyncio.set_event_loop(loop)
-        with contextlib.suppress(asyncio.CancelledError):
-            loop.run_until_complete(task)
-
-    thread = threading.Thread(target=main, name="sandbox-socket-server", daemon=True)
-    thread.start()
-    if not started.wait(timeout=10):
-        raise RuntimeError("the sandbox's long-connection server did not start")
-    return Running(server, loop, task, thread)
+    return chatkit_socket_server.start_in_thread(SocketServer(host, port), "sandbox-socket-server")

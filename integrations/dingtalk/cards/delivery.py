@@ -22,7 +22,6 @@ finds the copies current and updates nothing.
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,10 +30,11 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from integrations.chatkit import deliveries
 from integrations.dingtalk import PLATFORM_NAME, escalation_targets, presence, receivers
 from integrations.dingtalk.budget import DatabaseMeter
 from integrations.dingtalk.cards.render import card_fingerprint, incident_card
@@ -49,7 +49,7 @@ from integrations.dingtalk.models import (
 from integrations.dingtalk.timeline_words import dingtalk_phrase
 from oncall import platforms
 from oncall.models import Incident, TimelineEntry
-from oncall.timeline import Actor, build, display_name, record, record_many
+from oncall.timeline import Actor, display_name, record
 from oncall.timeline_messages import Phrase
 
 logger = logging.getLogger(__name__)
@@ -137,41 +137,14 @@ def notify(
 def _request(
     incident: Incident, app: DingTalkApp, users: list[Any], groups: list[DingTalkGroup]
 ) -> dict[tuple[str, int], DingTalkCardDelivery]:
-    DingTalkCardDelivery.objects.bulk_create(
-        [DingTalkCardDelivery(incident=incident, app=app, user=user) for user in users]
-        + [DingTalkCardDelivery(incident=incident, app=app, group=group) for group in groups],
-        ignore_conflicts=True,
+    return deliveries.request(
+        DingTalkCardDelivery, incident, app, users, groups, group_field="group", related=["group"]
     )
-    mine = DingTalkCardDelivery.objects.filter(incident=incident, app=app).filter(
-        Q(user__in=[u.pk for u in users]) | Q(group__in=[g.pk for g in groups])
-    )
-    mine.update(requested=F("requested") + 1, updated_at=timezone.now())
-    rows: dict[tuple[str, int], DingTalkCardDelivery] = {}
-    for delivery in mine.select_related("group"):
-        delivery.incident = incident
-        key = ("group", delivery.group_id) if delivery.group_id else ("user", delivery.user_id)
-        rows[key] = delivery
-    return rows
 
 
 def _refuse(incident: Incident, refused: list[tuple[DingTalkCardDelivery, State, Phrase]]) -> None:
     """Record why recipients get nothing; on the timeline once per change of reason."""
-    if not refused:
-        return
-    entries = [
-        build(incident, Kind.DELIVERY_FAILED, Actor.system(), message)
-        for delivery, state, message in refused
-        if delivery.state != state
-    ]
-    for delivery, state, message in refused:
-        delivery.state = state
-        delivery.last_error = message.in_language("en")  # the admin's column, as stored text
-    DingTalkCardDelivery.objects.bulk_update(
-        [delivery for delivery, _, _ in refused], ["state", "last_error"]
-    )
-    record_many(entries)
-    for state, count in Counter(state for _, state, _ in refused).items():
-        platforms.notifications_failed(PLATFORM_NAME, state.value, count)
+    deliveries.refuse(DingTalkCardDelivery, PLATFORM_NAME, incident, refused)
 
 
 def unlinked_phrase(user: Any, app: DingTalkApp, linked: dict[int, str]) -> Phrase:

@@ -8,33 +8,18 @@ signs in to the console once (``keep_pending`` holds the identity meanwhile) and
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils.http import url_has_allowed_host_and_scheme
 
+from integrations.chatkit.oauth import PendingIdentity
 from integrations.dingtalk.models import DingTalkAccount, DingTalkApp
 from integrations.dingtalk.oauth.provider import DingTalkIdentity
 
 PENDING_SESSION_KEY = "dingtalk_pending_link"
+_PENDING = PendingIdentity(PENDING_SESSION_KEY)
 # As long as an OAuth state lives: the person signs in locally right after the round trip.
 PENDING_TTL_SECONDS = 600
-
-
-def safe_next(value: str | None, default: str) -> str:
-    """``value`` when it is a same-site relative path (``/incidents/…``), else ``default``: a
-    ``next`` pointing elsewhere would make the sign-in an open redirect."""
-    if (
-        value
-        and value.startswith("/")
-        and not value.startswith(("//", "/\\"))
-        and url_has_allowed_host_and_scheme(value, allowed_hosts=None)
-    ):
-        return value
-    return default
 
 
 def linked_account(app: DingTalkApp, union_id: str) -> DingTalkAccount | None:
@@ -80,22 +65,13 @@ def keep_pending(
     request: HttpRequest, app: DingTalkApp, identity: DingTalkIdentity, next_url: str
 ) -> None:
     """Keep the DingTalk identity in the session (never in a URL) while the person signs in."""
-    request.session[PENDING_SESSION_KEY] = {
-        "app": str(app.public_id),
-        "identity": identity.as_dict(),
-        "next": next_url,
-        "at": time.time(),
-    }
+    _PENDING.keep(request, app, identity.as_dict(), next_url)
 
 
 def take_pending(request: HttpRequest, app: DingTalkApp) -> tuple[DingTalkIdentity, str] | None:
     """The pending identity for ``app`` and its ``next``, removed from the session; None when
     there is none, it is another app's, or it is older than ``PENDING_TTL_SECONDS``."""
-    pending: Any = request.session.pop(PENDING_SESSION_KEY, None)
-    if not isinstance(pending, dict) or pending.get("app") != str(app.public_id):
+    pending = _PENDING.take(request, app, PENDING_TTL_SECONDS)
+    if pending is None:
         return None
-    if time.time() - float(pending.get("at") or 0) > PENDING_TTL_SECONDS:
-        return None
-    if not isinstance(pending.get("identity"), dict):
-        return None
-    return DingTalkIdentity.from_dict(pending["identity"]), str(pending.get("next") or "/")
+    return DingTalkIdentity.from_dict(pending[0]), pending[1]

@@ -4,7 +4,8 @@ allauth's bundled ``dingtalk`` provider is one global ``SocialApp`` on DingTalk'
 every ``DingTalkApp`` is its own OAuth client: ``DingTalkProvider.for_app`` wraps an in-memory
 ``SocialApp`` with that app's Client ID / Client Secret, and its ``provider_id``
 (``dingtalk_app:<public_id>``) is what allauth's state store binds each ``state`` to, so a state
-issued for one app is refused at another app's callback. Hosts come from the app (DingTalk, the
+issued for one app is refused at another app's callback (``chatkit.oauth``, shared with the other
+platforms). Hosts come from the app (DingTalk, the
 sandbox or the admin's override); the code exchange and the profile go through the console's
 ``DingTalkClient`` (SSRF guard, typed errors, secrets kept out of logs).
 
@@ -18,12 +19,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from allauth.socialaccount.models import SocialApp, SocialLogin, SocialToken
-from allauth.socialaccount.providers.base import ProviderAccount
-from allauth.socialaccount.providers.base.constants import AuthProcess
-from allauth.socialaccount.providers.oauth2.provider import OAuth2Provider
-from allauth.socialaccount.providers.oauth2.views import OAuth2Adapter
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest
 
+from integrations.chatkit.oauth import AppOAuth2Adapter, AppOAuth2Provider
 from integrations.dingtalk.models import DingTalkApp
 
 PROVIDER_ID = "dingtalk_app"
@@ -60,42 +58,30 @@ class DingTalkIdentity:
         return asdict(self)
 
 
-class DingTalkAccount(ProviderAccount):
-    def to_str(self) -> str:
-        return self.account.extra_data.get("name") or super().to_str()
-
-
-class DingTalkOAuth2Adapter(OAuth2Adapter):
+class DingTalkOAuth2Adapter(AppOAuth2Adapter[DingTalkApp]):
     """The OAuth2 endpoints and calls of one ``DingTalkApp``."""
 
     provider_id = PROVIDER_ID
 
-    def __init__(self, request: HttpRequest, dingtalk_app: DingTalkApp):
-        super().__init__(request)
-        self.dingtalk_app = dingtalk_app
-
     @property
     def authorize_url(self) -> str:  # type: ignore[override]
-        return self.dingtalk_app.hosts.login + "/oauth2/auth"
+        return self.platform_app.hosts.login + "/oauth2/auth"
 
     @property
     def access_token_url(self) -> str:  # type: ignore[override]
-        return self.dingtalk_app.hosts.api + "/v1.0/oauth2/userAccessToken"
+        return self.platform_app.hosts.api + "/v1.0/oauth2/userAccessToken"
 
     @property
     def profile_url(self) -> str:
-        return self.dingtalk_app.hosts.api + "/v1.0/contact/users/me"
-
-    def get_provider(self) -> DingTalkProvider:
-        return DingTalkProvider.for_app(self.request, self.dingtalk_app)
+        return self.platform_app.hosts.api + "/v1.0/contact/users/me"
 
     def get_callback_url(self, request: HttpRequest, app: SocialApp) -> str:
-        return self.dingtalk_app.oauth_redirect_url
+        return self.platform_app.oauth_redirect_url
 
     def exchange_code(self, code: str) -> SocialToken:
         """Trade the authorization code (once) for the person's token. Raises
         ``DingTalkError``."""
-        token = self.dingtalk_app.client().user_access_token(code)
+        token = self.platform_app.client().user_access_token(code)
         self.did_fetch_access_token = True
         return SocialToken(token=token)
 
@@ -103,53 +89,26 @@ class DingTalkOAuth2Adapter(OAuth2Adapter):
         self, request: HttpRequest, app: SocialApp, token: SocialToken, **kwargs: Any
     ) -> SocialLogin:
         """The signed-in person as an (unsaved) ``SocialLogin``. Raises ``DingTalkError``."""
-        profile = self.dingtalk_app.client().current_user(token.token)
+        profile = self.platform_app.client().current_user(token.token)
         return self.get_provider().sociallogin_from_response(request, profile)
 
 
-class DingTalkProvider(OAuth2Provider):
+class DingTalkProvider(AppOAuth2Provider[DingTalkApp]):
     """Sign in with DingTalk through one ``DingTalkApp``."""
 
     id = PROVIDER_ID
     name = "DingTalk"
-    account_class = DingTalkAccount
+    oauth2_adapter_class = DingTalkOAuth2Adapter
     pkce_enabled_default = False
-
-    def __init__(self, request: HttpRequest, app: SocialApp, dingtalk_app: DingTalkApp):
-        super().__init__(request, app)
-        self.dingtalk_app = dingtalk_app
+    uid_field = "unionId"
 
     @classmethod
-    def for_app(cls, request: HttpRequest, dingtalk_app: DingTalkApp) -> DingTalkProvider:
-        social_app = SocialApp(
-            provider=PROVIDER_ID,
-            provider_id=f"{PROVIDER_ID}:{dingtalk_app.public_id}",
-            name=dingtalk_app.name,
-            client_id=dingtalk_app.client_id,
-            secret=dingtalk_app.client_secret,
-        )
-        return cls(request, social_app, dingtalk_app)
+    def credentials(cls, platform_app: DingTalkApp) -> tuple[str, str]:
+        return platform_app.client_id, platform_app.client_secret
 
-    def get_oauth2_adapter(self, request: HttpRequest) -> DingTalkOAuth2Adapter:
-        return DingTalkOAuth2Adapter(request, self.dingtalk_app)
-
-    def redirect(
-        self,
-        request: HttpRequest,
-        process: str = AuthProcess.LOGIN,
-        next_url: str | None = None,
-        data: dict | None = None,
-        **kwargs: Any,
-    ) -> HttpResponseRedirect:
-        """Stash a fresh state in the session and send the browser to DingTalk's consent
-        page."""
-        state_id = self.stash_redirect_state(request, process, next_url, data)
-        app = self.dingtalk_app
-        url = app.client().authorize_url(app.hosts.login, app.oauth_redirect_url, state_id)
-        return HttpResponseRedirect(url)
-
-    def extract_uid(self, data: dict[str, Any]) -> str:
-        return str(data.get("unionId") or "")
+    def consent_url(self, state_id: str, code_challenge: str | None) -> str:
+        app = self.platform_app
+        return app.client().authorize_url(app.hosts.login, app.oauth_redirect_url, state_id)
 
     def extract_extra_data(self, data: dict[str, Any]) -> dict[str, str]:
         return DingTalkIdentity.from_profile(data).as_dict()

@@ -19,50 +19,93 @@ from urllib.parse import urlencode
 
 from allauth.socialaccount.providers.base.constants import AuthProcess
 from django.conf import settings
-from django.contrib.auth import login
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from integrations.chatkit.oauth import safe_next
+from integrations.chatkit.sign_in import SignInFlow
 from integrations.dingtalk.client import errors
-from integrations.dingtalk.models import DingTalkApp
+from integrations.dingtalk.models import DingTalkAccount, DingTalkApp
 from integrations.dingtalk.oauth import linking
 from integrations.dingtalk.oauth.provider import DingTalkIdentity, DingTalkProvider
 
 logger = logging.getLogger(__name__)
 
-# The backend a DingTalk sign-in is recorded with (the person proved who they are to DingTalk).
-SESSION_BACKEND = "django.contrib.auth.backends.ModelBackend"
-
 
 def start_sign_in(request: HttpRequest, app: DingTalkApp) -> HttpResponse:
     """The homepage URL: signed in already with a link, straight to ``next``; otherwise
     DingTalk's consent page, then back to ``next`` (or home), signed in."""
-    next_url = linking.safe_next(request.GET.get("next"), reverse("home"))
+    next_url = safe_next(request.GET.get("next"), reverse("home"))
     if request.user.is_authenticated and linking.account_of(request.user, app) is not None:
         return redirect(next_url)
     return DingTalkProvider.for_app(request, app).redirect(request, AuthProcess.LOGIN, next_url)
 
 
-def start_linking(request: HttpRequest, app: DingTalkApp) -> HttpResponse:
-    """Link (or switch) the signed-in user's DingTalk account for ``app``."""
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    next_url = linking.safe_next(request.GET.get("next"), reverse("home"))
-    return DingTalkProvider.for_app(request, app).redirect(request, AuthProcess.CONNECT, next_url)
+class DingTalkSignIn(SignInFlow):
+    """The round trip's decisions (``chatkit.sign_in``) with DingTalk's links and problem
+    pages; a first visit signs in to the console once to link."""
+
+    provider_class = DingTalkProvider
+    platform_name = "DingTalk"
+
+    def uid(self, identity: DingTalkIdentity) -> str:
+        return identity.union_id
+
+    def linked_account(self, app: DingTalkApp, uid: str) -> DingTalkAccount | None:
+        return linking.linked_account(app, uid)
+
+    def refresh(self, account: DingTalkAccount, identity: DingTalkIdentity) -> DingTalkAccount:
+        return linking.refresh(account, identity)
+
+    def link(
+        self, user: AbstractBaseUser, app: DingTalkApp, identity: DingTalkIdentity
+    ) -> DingTalkAccount:
+        return linking.link(user, app, identity)
+
+    def take_pending(
+        self, request: HttpRequest, app: DingTalkApp
+    ) -> tuple[DingTalkIdentity, str] | None:
+        return linking.take_pending(request, app)
+
+    def first_visit(
+        self,
+        request: HttpRequest,
+        app: DingTalkApp,
+        identity: DingTalkIdentity,
+        next_url: str,
+        state: dict[str, Any],
+    ) -> HttpResponse:
+        linking.keep_pending(request, app, identity, next_url)
+        resume_url = reverse("dingtalk:link-resume", args=[app.public_id])
+        return redirect(reverse(settings.LOGIN_URL) + "?" + urlencode({"next": resume_url}))
+
+    def taken(self, request: HttpRequest, app: DingTalkApp, state: dict[str, Any]) -> HttpResponse:
+        reason = _("This DingTalk account is linked to another console user.")
+        return problem(request, app, 409, "taken", reason, state)
+
+    def inactive(
+        self, request: HttpRequest, app: DingTalkApp, state: dict[str, Any]
+    ) -> HttpResponse:
+        return problem(request, app, 403, "inactive", _("Your console account is disabled."))
+
+    def state_invalid(self, request: HttpRequest, app: DingTalkApp) -> HttpResponse:
+        return problem(request, app, 400, "state", _("This sign-in link expired or was used."))
+
+
+FLOW = DingTalkSignIn()
+start_linking = FLOW.start_linking
+resume_after_sign_in = FLOW.resume_after_sign_in
 
 
 def finish(request: HttpRequest, app: DingTalkApp) -> HttpResponse:
     """The OAuth redirect URL: check the state, exchange the code once, then link or sign in."""
     provider = DingTalkProvider.for_app(request, app)
-    state = _take_state(request, provider)
+    state = provider.take_state(request)
     if state is None:
-        return problem(request, app, 400, "state", _("This sign-in link expired or was used."))
+        return FLOW.state_invalid(request, app)
     code = request.GET.get("authCode") or request.GET.get("code")
     if not code:
         return problem(request, app, 400, "no_code", _("DingTalk sent no authorization code."))
@@ -73,21 +116,7 @@ def finish(request: HttpRequest, app: DingTalkApp) -> HttpResponse:
         return problem(request, app, 502, f"dingtalk:{exc.code}", reason, state)
     if not identity.union_id:
         return problem(request, app, 502, "no_identity", _("DingTalk did not say who you are."))
-    next_url = linking.safe_next(state.get("next"), reverse("home"))
-    if state.get("process") == AuthProcess.CONNECT and request.user.is_authenticated:
-        return _connect(request, app, identity, next_url, state)
-    return _sign_in(request, app, identity, next_url, state)
-
-
-def _take_state(request: HttpRequest, provider: DingTalkProvider) -> dict[str, Any] | None:
-    """The stashed state named by ``?state=``, consumed: a second use finds nothing."""
-    state_id = request.GET.get("state")
-    if not state_id:
-        return None
-    try:
-        return provider.unstash_redirect_state(request, state_id)
-    except PermissionDenied:
-        return None
+    return FLOW.identified(request, app, identity, state)
 
 
 def _identify(
@@ -110,68 +139,6 @@ def _user_id(app: DingTalkApp, union_id: str) -> str:
     except errors.DingTalkError as exc:
         logger.warning("DingTalk app %s: no userid for a sign-in (code %s)", app.pk, exc.code)
         return ""
-
-
-def _connect(
-    request: HttpRequest,
-    app: DingTalkApp,
-    identity: DingTalkIdentity,
-    next_url: str,
-    state: dict[str, Any],
-) -> HttpResponse:
-    existing = linking.linked_account(app, identity.union_id)
-    taken = _("This DingTalk account is linked to another console user.")
-    if existing is not None and existing.user_id != request.user.pk:
-        return problem(request, app, 409, "taken", taken, state)
-    try:
-        linking.link(request.user, app, identity)
-    except IntegrityError:  # linked to someone else between our check and our write
-        return problem(request, app, 409, "taken", taken, state)
-    logger.info("DingTalk app %s: console user %s linked", app.pk, request.user.pk)
-    return redirect(next_url)
-
-
-def _sign_in(
-    request: HttpRequest,
-    app: DingTalkApp,
-    identity: DingTalkIdentity,
-    next_url: str,
-    state: dict[str, Any],
-) -> HttpResponse:
-    existing = linking.linked_account(app, identity.union_id)
-    if existing is not None:
-        linking.refresh(existing, identity)
-        return _log_in(request, app, existing.user, next_url, state)
-    if request.user.is_authenticated:
-        return _connect(request, app, identity, next_url, state)
-    linking.keep_pending(request, app, identity, next_url)
-    resume_url = reverse("dingtalk:link-resume", args=[app.public_id])
-    return redirect(reverse(settings.LOGIN_URL) + "?" + urlencode({"next": resume_url}))
-
-
-def _log_in(
-    request: HttpRequest,
-    app: DingTalkApp,
-    user: AbstractBaseUser,
-    next_url: str,
-    state: dict[str, Any],
-) -> HttpResponse:
-    if not user.is_active:
-        return problem(request, app, 403, "inactive", _("Your console account is disabled."))
-    login(request, user, backend=SESSION_BACKEND)
-    return redirect(next_url)
-
-
-def resume_after_sign_in(request: HttpRequest, app: DingTalkApp) -> HttpResponse:
-    """Back from the console's login: link the waiting DingTalk identity to the signed-in
-    user, then on to the page first asked for."""
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    pending = linking.take_pending(request, app)
-    if pending is None:
-        return problem(request, app, 400, "state", _("This sign-in link expired or was used."))
-    identity, next_url = pending
-    return _connect(request, app, identity, next_url, {"process": AuthProcess.LOGIN})
 
 
 def problem(

@@ -30,7 +30,7 @@ from __future__ import annotations
 import heapq
 import logging
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -42,6 +42,7 @@ from django.db import transaction
 from django.db.models import Case, F, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 
+from integrations.chatkit import deliveries
 from integrations.feishu import PLATFORM_NAME, budget, escalation_targets
 from integrations.feishu.cards import render_cache, supersede
 from integrations.feishu.cards.render import card_fingerprint as fingerprint
@@ -58,7 +59,7 @@ from integrations.feishu.models import (
 from integrations.feishu.timeline_words import feishu_phrase
 from oncall import platforms
 from oncall.models import Incident, TimelineEntry
-from oncall.timeline import Actor, build, display_name, record, record_many
+from oncall.timeline import Actor, display_name, record
 from oncall.timeline_messages import Phrase
 
 logger = logging.getLogger(__name__)
@@ -138,46 +139,13 @@ def _request(
     incident: Incident, app: FeishuApp, users: list[Any], chats: list[FeishuChat]
 ) -> dict[tuple[str, int], CardDelivery]:
     """One more notification asked of each recipient's delivery (made when missing), in
-    three queries however many recipients: a level of ten people used to take fifty. The
-    insert skips rows that exist (or that a concurrent notify just made), and the increment
-    is one UPDATE, which locks the rows as the former SELECT ... FOR UPDATE did."""
-    CardDelivery.objects.bulk_create(
-        [CardDelivery(incident=incident, app=app, user=user) for user in users]
-        + [CardDelivery(incident=incident, app=app, chat=chat) for chat in chats],
-        ignore_conflicts=True,
-    )
-    mine = CardDelivery.objects.filter(incident=incident, app=app).filter(
-        Q(user__in=[u.pk for u in users]) | Q(chat__in=[c.pk for c in chats])
-    )
-    mine.update(requested=F("requested") + 1, updated_at=timezone.now())
-    rows: dict[tuple[str, int], CardDelivery] = {}
-    for delivery in mine:
-        delivery.incident = incident  # the caller's, not read again
-        key = ("chat", delivery.chat_id) if delivery.chat_id else ("user", delivery.user_id)
-        rows[key] = delivery
-    return rows
+    three queries however many recipients: a level of ten people used to take fifty."""
+    return deliveries.request(CardDelivery, incident, app, users, chats, group_field="chat")
 
 
 def _refuse(incident: Incident, refused: list[tuple[CardDelivery, State, Phrase]]) -> None:
-    """Record why recipients get nothing (one UPDATE); on the timeline once per change of
-    reason (one INSERT), however many recipients: this runs under the incident's lock."""
-    if not refused:
-        return
-    entries = [
-        build(incident, Kind.DELIVERY_FAILED, Actor.system(), message)
-        for delivery, state, message in refused
-        if delivery.state != state
-    ]
-    now = timezone.now()
-    for delivery, state, message in refused:
-        delivery.state, delivery.updated_at = state, now
-        delivery.last_error = message.in_language("en")  # the admin's column, as stored text
-    CardDelivery.objects.bulk_update(
-        [delivery for delivery, _, _ in refused], ["state", "last_error", "updated_at"]
-    )
-    record_many(entries)
-    for state, count in Counter(state for _, state, _ in refused).items():
-        platforms.notifications_failed(PLATFORM_NAME, state.value, count)
+    """Record why recipients get nothing (``chatkit.deliveries.refuse``)."""
+    deliveries.refuse(CardDelivery, PLATFORM_NAME, incident, refused, stamp=True)
 
 
 def _not_linked_message(user: Any, app: FeishuApp) -> Phrase:

@@ -7,8 +7,6 @@ app replaces it (the guide's "switch account").
 from __future__ import annotations
 
 import re
-import time
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -16,30 +14,18 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
-from django.utils.http import url_has_allowed_host_and_scheme
 
+from integrations.chatkit.oauth import PendingIdentity
 from integrations.feishu.cards import supersede
 from integrations.feishu.models import FeishuApp, LinkedAccount
 from integrations.feishu.oauth.provider import FeishuIdentity
 from oncall.permissions import may_sign_in_by_email
 
 PENDING_SESSION_KEY = "feishu_pending_link"
+_PENDING = PendingIdentity(PENDING_SESSION_KEY)
 # As long as an OAuth state lives: the person signs in locally right after the round trip.
 PENDING_TTL_SECONDS = 600
 USERNAME_MAX_LENGTH = 150
-
-
-def safe_next(value: str | None, default: str) -> str:
-    """``value`` when it is a same-site relative path (``/incidents/…``), else ``default``: a
-    ``next`` pointing elsewhere would make the sign-in an open redirect."""
-    if (
-        value
-        and value.startswith("/")
-        and not value.startswith(("//", "/\\"))
-        and url_has_allowed_host_and_scheme(value, allowed_hosts=None)
-    ):
-        return value
-    return default
 
 
 def linked_account(app: FeishuApp, open_id: str) -> LinkedAccount | None:
@@ -138,36 +124,19 @@ def keep_pending(
     request: HttpRequest, app: FeishuApp, identity: FeishuIdentity, next_url: str
 ) -> None:
     """Keep the Feishu identity in the session (never in a URL) while the person signs in."""
-    request.session[PENDING_SESSION_KEY] = {
-        "app": str(app.public_id),
-        "identity": identity.as_dict(),
-        "next": next_url,
-        "at": time.time(),
-    }
+    _PENDING.keep(request, app, identity.as_dict(), next_url)
 
 
 def take_pending(request: HttpRequest, app: FeishuApp) -> tuple[FeishuIdentity, str] | None:
     """The pending identity for ``app`` and its ``next``, removed from the session; None when
     there is none, it is another app's, or it is older than ``PENDING_TTL_SECONDS``."""
-    pending = _pending(request, app)
-    request.session.pop(PENDING_SESSION_KEY, None)
+    pending = _PENDING.take(request, app, PENDING_TTL_SECONDS)
     if pending is None:
         return None
-    return FeishuIdentity.from_user_info(pending["identity"]), str(pending["next"])
+    return FeishuIdentity.from_user_info(pending[0]), pending[1]
 
 
 def peek_pending(request: HttpRequest, app: FeishuApp) -> FeishuIdentity | None:
     """The pending identity for ``app``, left in the session."""
-    pending = _pending(request, app)
-    return None if pending is None else FeishuIdentity.from_user_info(pending["identity"])
-
-
-def _pending(request: HttpRequest, app: FeishuApp) -> dict[str, Any] | None:
-    pending: Any = request.session.get(PENDING_SESSION_KEY)
-    if not isinstance(pending, dict) or pending.get("app") != str(app.public_id):
-        return None
-    if time.time() - float(pending.get("at") or 0) > PENDING_TTL_SECONDS:
-        return None
-    if not isinstance(pending.get("identity"), dict):
-        return None
-    return pending
+    pending = _PENDING.peek(request, app, PENDING_TTL_SECONDS)
+    return None if pending is None else FeishuIdentity.from_user_info(pending)

@@ -4,7 +4,8 @@ allauth's bundled ``feishu`` provider speaks the legacy endpoints, one host and 
 ``SocialApp``. Here every ``FeishuApp`` is its own OAuth client: ``FeishuProvider.for_app`` wraps
 an in-memory ``SocialApp`` carrying that app's App ID / App Secret, and its ``provider_id``
 (``feishu_app:<public_id>``) is what allauth's state store binds each ``state`` to, so a state
-issued for one app is refused at another app's callback. Hosts come from the app (Feishu, Lark,
+issued for one app is refused at another app's callback (``chatkit.oauth``, shared with the other
+platforms). Hosts come from the app (Feishu, Lark,
 the sandbox or the admin's override); the token exchange and ``user_info`` go through the
 console's ``FeishuClient`` so rate limits, typed errors and secret redaction are shared.
 
@@ -19,13 +20,9 @@ from typing import Any
 
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialApp, SocialLogin, SocialToken
-from allauth.socialaccount.providers.base import ProviderAccount
-from allauth.socialaccount.providers.base.constants import AuthProcess
-from allauth.socialaccount.providers.oauth2.provider import OAuth2Provider
-from allauth.socialaccount.providers.oauth2.utils import generate_code_challenge
-from allauth.socialaccount.providers.oauth2.views import OAuth2Adapter
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest
 
+from integrations.chatkit.oauth import AppAccount, AppOAuth2Adapter, AppOAuth2Provider
 from integrations.feishu.models import FeishuApp
 
 PROVIDER_ID = "feishu_app"
@@ -64,46 +61,36 @@ class FeishuIdentity:
         return found
 
 
-class FeishuAccount(ProviderAccount):
+class FeishuAccount(AppAccount):
     def get_avatar_url(self) -> str | None:
         return self.account.extra_data.get("avatar_url") or None
 
-    def to_str(self) -> str:
-        return self.account.extra_data.get("name") or super().to_str()
 
-
-class FeishuOAuth2Adapter(OAuth2Adapter):
+class FeishuOAuth2Adapter(AppOAuth2Adapter[FeishuApp]):
     """The OAuth2 endpoints and calls of one ``FeishuApp``."""
 
     provider_id = PROVIDER_ID
 
-    def __init__(self, request: HttpRequest, feishu_app: FeishuApp):
-        super().__init__(request)
-        self.feishu_app = feishu_app
-
     @property
     def authorize_url(self) -> str:  # type: ignore[override]
-        return self.feishu_app.accounts_base + AUTHORIZE_PATH
+        return self.platform_app.accounts_base + AUTHORIZE_PATH
 
     @property
     def access_token_url(self) -> str:  # type: ignore[override]
-        return self.feishu_app.open_api_base + TOKEN_PATH
+        return self.platform_app.open_api_base + TOKEN_PATH
 
     @property
     def profile_url(self) -> str:
-        return self.feishu_app.open_api_base + USER_INFO_PATH
-
-    def get_provider(self) -> FeishuProvider:
-        return FeishuProvider.for_app(self.request, self.feishu_app)
+        return self.platform_app.open_api_base + USER_INFO_PATH
 
     def get_callback_url(self, request: HttpRequest, app: SocialApp) -> str:
         # The URL registered in the app's Security Settings, exactly: Feishu compares strings.
-        return self.feishu_app.redirect_url
+        return self.platform_app.redirect_url
 
     def exchange_code(self, code: str, code_verifier: str | None) -> SocialToken:
         """Trade the authorization code (once) for a user token. Raises ``FeishuError``."""
-        client = self.feishu_app.client()
-        data = client.exchange_code(code, self.feishu_app.redirect_url, code_verifier)
+        client = self.platform_app.client()
+        data = client.exchange_code(code, self.platform_app.redirect_url, code_verifier)
         self.did_fetch_access_token = True
         return self.parse_token(data)
 
@@ -111,8 +98,8 @@ class FeishuOAuth2Adapter(OAuth2Adapter):
         self, request: HttpRequest, app: SocialApp, token: SocialToken, **kwargs: Any
     ) -> SocialLogin:
         """The signed-in Feishu user as an (unsaved) ``SocialLogin``. Raises ``FeishuError``."""
-        info = self.feishu_app.client().user_info(token.token)
-        note_contact_fields(self.feishu_app, info)
+        info = self.platform_app.client().user_info(token.token)
+        note_contact_fields(self.platform_app, info)
         return self.get_provider().sociallogin_from_response(request, info)
 
 
@@ -129,56 +116,23 @@ def note_contact_fields(app: FeishuApp, info: dict) -> None:
     )
 
 
-class FeishuProvider(OAuth2Provider):
+class FeishuProvider(AppOAuth2Provider[FeishuApp]):
     """Sign in with Feishu or Lark through one ``FeishuApp`` (PKCE S256 always on)."""
 
     id = PROVIDER_ID
     name = "Feishu / Lark"
     account_class = FeishuAccount
+    oauth2_adapter_class = FeishuOAuth2Adapter
     pkce_enabled_default = True
-
-    def __init__(self, request: HttpRequest, app: SocialApp, feishu_app: FeishuApp):
-        super().__init__(request, app)
-        self.feishu_app = feishu_app
+    uid_field = "open_id"
 
     @classmethod
-    def for_app(cls, request: HttpRequest, feishu_app: FeishuApp) -> FeishuProvider:
-        social_app = SocialApp(
-            provider=PROVIDER_ID,
-            provider_id=f"{PROVIDER_ID}:{feishu_app.public_id}",
-            name=feishu_app.name,
-            client_id=feishu_app.app_id,
-            secret=feishu_app.app_secret,
-        )
-        return cls(request, social_app, feishu_app)
+    def credentials(cls, platform_app: FeishuApp) -> tuple[str, str]:
+        return platform_app.app_id, platform_app.app_secret
 
-    def get_oauth2_adapter(self, request: HttpRequest) -> FeishuOAuth2Adapter:
-        return FeishuOAuth2Adapter(request, self.feishu_app)
-
-    def redirect(
-        self,
-        request: HttpRequest,
-        process: str = AuthProcess.LOGIN,
-        next_url: str | None = None,
-        data: dict | None = None,
-        **kwargs: Any,
-    ) -> HttpResponseRedirect:
-        """Stash a fresh state (with the PKCE verifier) in the session and send the browser to
-        the app's consent page. The verifier never leaves the session; only its S256 does."""
-        pkce = generate_code_challenge()
-        state_id = self.stash_redirect_state(
-            request, process, next_url, data, pkce_code_verifier=pkce["code_verifier"]
-        )
-        challenge = pkce["code_challenge"]
-        if isinstance(challenge, bytes):
-            challenge = challenge.decode("ascii")
-        url = self.feishu_app.client().authorize_url(
-            self.feishu_app.redirect_url, state_id, challenge
-        )
-        return HttpResponseRedirect(url)
-
-    def extract_uid(self, data: dict[str, Any]) -> str:
-        return str(data.get("open_id") or "")
+    def consent_url(self, state_id: str, code_challenge: str | None) -> str:
+        app = self.platform_app
+        return app.client().authorize_url(app.redirect_url, state_id, code_challenge)
 
     def extract_extra_data(self, data: dict[str, Any]) -> dict[str, str]:
         return FeishuIdentity.from_user_info(data).as_dict()

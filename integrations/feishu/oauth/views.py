@@ -15,15 +15,13 @@ from urllib.parse import urlencode
 
 from allauth.socialaccount.providers.base.constants import AuthProcess
 from django.conf import settings
-from django.contrib.auth import login
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from integrations.chatkit.oauth import safe_next
+from integrations.chatkit.sign_in import SignInFlow
 from integrations.feishu.client import errors
 from integrations.feishu.models import FeishuApp, LinkedAccount
 from integrations.feishu.oauth import linking, problems
@@ -32,25 +30,75 @@ from integrations.feishu.oauth.provider import FeishuIdentity, FeishuProvider
 
 logger = logging.getLogger(__name__)
 
-# The backend a Feishu sign-in is recorded with (the person proved who they are to Feishu).
-SESSION_BACKEND = "django.contrib.auth.backends.ModelBackend"
-
-
 # --- Starting the round trip ---------------------------------------------------------------
 
 
 def start_sign_in(request: HttpRequest, app: FeishuApp) -> HttpResponse:
     """The web entry: Feishu's consent page, then back to ``next`` (or home), signed in."""
-    next_url = linking.safe_next(request.GET.get("next"), reverse("home"))
+    next_url = safe_next(request.GET.get("next"), reverse("home"))
     return FeishuProvider.for_app(request, app).redirect(request, AuthProcess.LOGIN, next_url)
 
 
-def start_linking(request: HttpRequest, app: FeishuApp) -> HttpResponse:
-    """Link (or switch) the signed-in user's Feishu account for ``app``."""
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    next_url = linking.safe_next(request.GET.get("next"), reverse("home"))
-    return FeishuProvider.for_app(request, app).redirect(request, AuthProcess.CONNECT, next_url)
+class FeishuSignIn(SignInFlow):
+    """The round trip's decisions (``chatkit.sign_in``) with Feishu's links and problem pages;
+    a first visit is matched by e-mail, or given a new account, or signs in to link."""
+
+    provider_class = FeishuProvider
+    platform_name = "Feishu"
+
+    def uid(self, identity: FeishuIdentity) -> str:
+        return identity.open_id
+
+    def linked_account(self, app: FeishuApp, uid: str) -> LinkedAccount | None:
+        return linking.linked_account(app, uid)
+
+    def refresh(self, account: LinkedAccount, identity: FeishuIdentity) -> LinkedAccount:
+        return linking.refresh(account, identity)
+
+    def link(self, user: AbstractBaseUser, app: FeishuApp, identity: FeishuIdentity) -> Any:
+        return linking.link(user, app, identity)
+
+    def take_pending(
+        self, request: HttpRequest, app: FeishuApp
+    ) -> tuple[FeishuIdentity, str] | None:
+        return linking.take_pending(request, app)
+
+    def first_visit(
+        self,
+        request: HttpRequest,
+        app: FeishuApp,
+        identity: FeishuIdentity,
+        next_url: str,
+        state: dict[str, Any],
+    ) -> HttpResponse:
+        user = linking.match_by_email(app, identity)
+        if (
+            user is None
+            and settings.FEISHU_CREATE_ACCOUNTS
+            and not linking.is_staff_address(identity)
+        ):
+            user = linking.create_account(identity)
+            logger.info("Feishu app %s: created console user %s for a new person", app.pk, user.pk)
+        if user is None:
+            linking.keep_pending(request, app, identity, next_url)
+            return redirect("feishu:link-sign-in", app.public_id)
+        if self.link_safely(user, app, identity) is None:
+            return self.taken(request, app, state)
+        return self.log_in(request, app, user, next_url, state)
+
+    def taken(self, request: HttpRequest, app: FeishuApp, state: dict[str, Any]) -> HttpResponse:
+        return problem_page(request, app, problems.LINKED_TO_SOMEONE_ELSE, state)
+
+    def inactive(self, request: HttpRequest, app: FeishuApp, state: dict[str, Any]) -> HttpResponse:
+        return problem_page(request, app, problems.ACCOUNT_INACTIVE, state)
+
+    def state_invalid(self, request: HttpRequest, app: FeishuApp) -> HttpResponse:
+        return problem_page(request, app, problems.STATE_INVALID, None)
+
+
+FLOW = FeishuSignIn()
+start_linking = FLOW.start_linking
+resume_after_sign_in = FLOW.resume_after_sign_in
 
 
 # --- The callback --------------------------------------------------------------------------
@@ -59,7 +107,7 @@ def start_linking(request: HttpRequest, app: FeishuApp) -> HttpResponse:
 def finish(request: HttpRequest, app: FeishuApp) -> HttpResponse:
     """The OAuth redirect URL: check the state, exchange the code once, then link or sign in."""
     provider = FeishuProvider.for_app(request, app)
-    state = _take_state(request, provider)
+    state = provider.take_state(request)
     if request.GET.get("error"):
         problem = problems.from_authorize_error(request.GET["error"])
         return problem_page(request, app, problem, state)
@@ -71,21 +119,7 @@ def finish(request: HttpRequest, app: FeishuApp) -> HttpResponse:
         return problem_page(request, app, problems.from_feishu_error(exc), state, exc)
     if not identity.open_id:
         return problem_page(request, app, problems.NO_IDENTITY, state)
-    next_url = linking.safe_next(state.get("next"), reverse("home"))
-    if state.get("process") == AuthProcess.CONNECT and request.user.is_authenticated:
-        return _connect(request, app, identity, next_url, state)
-    return _sign_in(request, app, identity, next_url, state)
-
-
-def _take_state(request: HttpRequest, provider: FeishuProvider) -> dict[str, Any] | None:
-    """The stashed state named by ``?state=``, consumed: a second use finds nothing."""
-    state_id = request.GET.get("state")
-    if not state_id:
-        return None
-    try:
-        return provider.unstash_redirect_state(request, state_id)
-    except PermissionDenied:
-        return None
+    return FLOW.identified(request, app, identity, state)
 
 
 def _identify(
@@ -98,70 +132,6 @@ def _identify(
     token = adapter.exchange_code(code, state.get("pkce_code_verifier"))
     sociallogin = adapter.complete_login(request, provider.app, token)
     return FeishuIdentity.from_user_info(sociallogin.account.extra_data)
-
-
-def _connect(
-    request: HttpRequest,
-    app: FeishuApp,
-    identity: FeishuIdentity,
-    next_url: str,
-    state: dict[str, Any],
-) -> HttpResponse:
-    existing = linking.linked_account(app, identity.open_id)
-    if existing is not None and existing.user_id != request.user.pk:
-        return problem_page(request, app, problems.LINKED_TO_SOMEONE_ELSE, state)
-    if _link(request.user, app, identity) is None:
-        return problem_page(request, app, problems.LINKED_TO_SOMEONE_ELSE, state)
-    return redirect(next_url)
-
-
-def _sign_in(
-    request: HttpRequest,
-    app: FeishuApp,
-    identity: FeishuIdentity,
-    next_url: str,
-    state: dict[str, Any],
-) -> HttpResponse:
-    existing = linking.linked_account(app, identity.open_id)
-    if existing is not None:
-        linking.refresh(existing, identity)
-        return _log_in(request, app, existing.user, next_url, state)
-    if request.user.is_authenticated:
-        return _connect(request, app, identity, next_url, state)
-    user = linking.match_by_email(app, identity)
-    if user is None and settings.FEISHU_CREATE_ACCOUNTS and not linking.is_staff_address(identity):
-        user = linking.create_account(identity)
-        logger.info("Feishu app %s: created console user %s for a new person", app.pk, user.pk)
-    if user is None:
-        linking.keep_pending(request, app, identity, next_url)
-        return redirect("feishu:link-sign-in", app.public_id)
-    if _link(user, app, identity) is None:
-        return problem_page(request, app, problems.LINKED_TO_SOMEONE_ELSE, state)
-    return _log_in(request, app, user, next_url, state)
-
-
-def _link(user: AbstractBaseUser, app: FeishuApp, identity: FeishuIdentity) -> LinkedAccount | None:
-    """The new link; None when a concurrent sign-in linked this open_id to someone else
-    between our check and our write (the (app, open_id) constraint refused it)."""
-    try:
-        account = linking.link(user, app, identity)
-    except IntegrityError:
-        return None
-    logger.info("Feishu app %s: console user %s linked", app.pk, user.pk)
-    return account
-
-
-def _log_in(
-    request: HttpRequest,
-    app: FeishuApp,
-    user: AbstractBaseUser,
-    next_url: str,
-    state: dict[str, Any],
-) -> HttpResponse:
-    if not user.is_active:
-        return problem_page(request, app, problems.ACCOUNT_INACTIVE, state)
-    login(request, user, backend=SESSION_BACKEND)
-    return redirect(next_url)
 
 
 # --- Signing in locally to link --------------------------------------------------------------
@@ -177,17 +147,6 @@ def sign_in_to_link(request: HttpRequest, app: FeishuApp) -> HttpResponse:
     login_url = reverse(settings.LOGIN_URL) + "?" + urlencode({"next": resume_url})
     context = {"app": app, "identity": identity, "login_url": login_url}
     return render(request, "feishu/link_sign_in.html", context)
-
-
-def resume_after_sign_in(request: HttpRequest, app: FeishuApp) -> HttpResponse:
-    """Back from the console's login: link the waiting Feishu identity to the signed-in user."""
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    pending = linking.take_pending(request, app)
-    if pending is None:
-        return problem_page(request, app, problems.STATE_INVALID, None)
-    identity, next_url = pending
-    return _connect(request, app, identity, next_url, {"process": AuthProcess.LOGIN})
 
 
 # --- Problems ----------------------------------------------------------------------------------

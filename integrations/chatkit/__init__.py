@@ -1,0 +1,15 @@
+"""What every chat platform (``feishu/``, ``dingtalk/``, and the next ones) would otherwise write
+again: the platform toolkit. It knows no platform: a platform subclasses or instantiates its
+pieces with its own endpoints, models and field names (import-linter holds both directions).
+
+* ``oauth`` — the allauth OAuth2 provider and adapter of one platform app (one OAuth client per
+  app row), the state taken once, ``safe_next``, and the identity waiting in the session;
+* ``sign_in`` — the round trip's decisions: linked people signed in login-free to ``next``,
+  first visits linked, taken links and disabled accounts refused;
+* ``targets`` — ``TargetFields`` for "a rule's app, a level's groups of that app";
+* ``deliveries`` — card delivery rows per recipient, and refusals recorded on them;
+* ``counted`` — a per-console answer ("does any app use X?") counted once, kept in the shared
+  cache and dropped on every save and delete of the model it counts;
+* ``system_checks`` — whether the outbound guard will refuse a sandbox's host;
+* ``sandbox/`` — for the sandboxes only: the socket server an official SDK client connects to.
+"""
