@@ -44,7 +44,7 @@ from django.db import transaction
 from django.utils.module_loading import import_string
 
 from oncall import metrics
-from oncall.timeline_messages import Phrase, people, phrase
+from oncall.timeline_messages import Phrase, people, phrase, worded
 
 if TYPE_CHECKING:
     from django import forms
@@ -415,7 +415,7 @@ def notify_people(incident: Incident, people: Sequence[Any], reason: str) -> Lev
     combined = LevelReport.combine(reports)
     reported = combined.notified + combined.unreachable
     silent = [
-        f"{name} (no chat platform can reach them)"
+        worded("unreachable.no_platform", name=name)
         for name in map(display_name, people)
         if not any(entry == name or entry.startswith(f"{name} (") for entry in reported)
     ]

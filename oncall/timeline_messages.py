@@ -96,6 +96,9 @@ MESSAGES: dict[str, Promise] = {
     "war_room.invited": _("Invited to the war room: %(people)s."),
     "invited.refused": _("%(people)s; not invited: %(refused)s"),
     "war_room.failed": _("War room not opened: %(reason)s"),
+    # Why a person was not reached (a level report's "not reachable" names; each platform
+    # words its own reasons)
+    "unreachable.no_platform": _("%(name)s (no chat platform can reach them)"),
     "account_linked": _(
         "%(person)s linked their account in %(app)s: their card is sent now, once."
     ),
@@ -134,6 +137,24 @@ class Phrase:
 
 def phrase(kind: str, **params: Any) -> Phrase:
     return Phrase(kind, params)
+
+
+class Worded(str):
+    """A phrase that goes where a string goes: it reads as its English words when joined,
+    compared or kept in an entry's JSON ``data`` (a level report's "not reachable" names pass
+    through code that handles them as text), and as a timeline parameter it keeps the phrase,
+    so the entry says it in each reader's language."""
+
+    phrase: Phrase
+
+    def __new__(cls, said: Phrase) -> Worded:
+        text = super().__new__(cls, said.in_language("en"))
+        text.phrase = said
+        return text
+
+
+def worded(kind: str, **params: Any) -> Worded:
+    return Worded(phrase(kind, **params))
 
 
 def people(names: list[str]) -> list[str] | Phrase:
@@ -177,6 +198,8 @@ def _template(kind: str) -> Promise | None:
 
 
 def _word(value: Any) -> str:
+    if isinstance(value, Worded):
+        return str(value.phrase)
     if isinstance(value, Phrase):
         return str(value)
     if isinstance(value, dict) and "kind" in value:
@@ -187,6 +210,8 @@ def _word(value: Any) -> str:
 
 
 def _stored(value: Any) -> Any:
+    if isinstance(value, Worded):
+        return value.phrase.stored()
     if isinstance(value, Phrase):
         return value.stored()
     if isinstance(value, Mapping):

@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.formats import localize
+from django.utils.functional import Promise
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
@@ -54,6 +55,19 @@ from oncall.models import (
 from oncall.sources import OptionsForm, SourceKind, UnknownSourceKind, source_kind
 
 RECENT_EVENTS = 20
+
+
+def severity_rows(kind: SourceKind) -> SafeString:
+    """The kind's severity table: the sender's own words as code (they are its values, typed as
+    it sends them), a description of a case (translated) as text, each with the console's."""
+    return format_html_join(
+        ", ",
+        "{} → {}",
+        (
+            (raw if isinstance(raw, Promise) else format_html("<code>{}</code>", raw), sev.label)
+            for raw, sev in ((raw, Severity(sev)) for raw, sev in kind.severity_table)
+        ),
+    )
 
 
 class ChannelForm(forms.ModelForm):
@@ -311,10 +325,7 @@ class AlertSourceAdmin(admin.ModelAdmin):
             (_("Sender"), kind.sender or kind.label),
             (_("Identity"), kind.identity),
             (_("Recovery"), kind.recovery),
-            (
-                _("Severity"),
-                ", ".join(f"{raw} → {Severity(sev).label}" for raw, sev in kind.severity_table),
-            ),
+            (_("Severity"), severity_rows(kind)),
         ]
         if source.pk:
             rows += list(kind.status(source))  # what the kind knows of it now (a heartbeat)
@@ -400,8 +411,12 @@ class AlertSourceAdmin(admin.ModelAdmin):
         if not rows:
             return _("Nothing received yet.")
         return format_html(
-            "<table><thead><tr><th>received</th><th>status</th><th>events</th><th>notes</th>"
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th>"
             "</tr></thead><tbody>{}</tbody></table>",
+            _("received"),
+            _("status"),
+            _("events"),
+            _("notes"),
             rows,
         )
 
