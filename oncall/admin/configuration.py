@@ -36,6 +36,7 @@ from oncall.admin.source_tools import (
     try_sample_box,
 )
 from oncall.admin.structured import (
+    BranchesField,
     MatchersField,
     alert_counts_field,
     label_names_field,
@@ -71,13 +72,15 @@ def severity_rows(kind: SourceKind) -> SafeString:
 
 
 class ChannelForm(forms.ModelForm):
-    """Group-by labels and storm warnings as rows, not JSON."""
+    """Group-by labels, grouping branches and storm warnings as rows, not JSON."""
 
     class Meta:
         model = Channel
-        fields = ["group_by_labels", "storm_thresholds"]  # the admin's fieldsets add the rest
+        # The admin's fieldsets add the rest.
+        fields = ["group_by_labels", "grouping_branches", "storm_thresholds"]
         field_classes = {
             "group_by_labels": label_names_field,
+            "grouping_branches": BranchesField,
             "storm_thresholds": alert_counts_field,
         }
 

@@ -354,23 +354,88 @@ class ConditionField(RowsField):
     )
 
     def to_rows(self, value: Any) -> list[Row]:
-        if all(isinstance(item, dict) for item in value):
-            return [_matcher_row(m, 1) for m in value]
-        return [_matcher_row(m, n) for n, group in enumerate(value, 1) for m in group]
+        return condition_rows(value)
+
+    def from_rows(self, rows: list[Row]) -> tuple[Any, dict[int, str]]:
+        return condition_from_rows(rows)
+
+
+def condition_rows(value: Any) -> list[Row]:
+    """A stored condition as rows with their group numbers."""
+    if all(isinstance(item, dict) for item in value):
+        return [_matcher_row(m, 1) for m in value]
+    return [_matcher_row(m, n) for n, group in enumerate(value, 1) for m in group]
+
+
+def condition_from_rows(rows: list[Row]) -> tuple[Any, dict[int, str]]:
+    """Rows as a condition: one group as a flat list, several as a list of lists."""
+    problems: dict[int, str] = {}
+    groups: dict[int, list[dict[str, str]]] = {}
+    for index, row in enumerate(rows):
+        group = row.get("group") or "1"
+        if not group.isdigit() or int(group) < 1:
+            problems[index] = gettext("The group is a number from 1.")
+            continue
+        if problem := matcher_problem(row):
+            problems[index] = problem
+        groups.setdefault(int(group), []).append(_matcher(row))
+    ordered = [groups[n] for n in sorted(groups)]
+    return (ordered[0] if len(ordered) == 1 else ordered), problems
+
+
+class BranchesField(RowsField):
+    """A channel's grouping branches (``oncall.noise.grouping``): rows of a numbered branch,
+    the labels it groups by, and its condition's matchers in OR groups (as
+    :class:`ConditionField`'s). The rows of one branch name its labels once or alike on each
+    row; branches keep their numbers' order, the order they are tried in."""
+
+    columns = (
+        Column("branch", gettext_lazy("Branch"), number=True, placeholder="1"),
+        Column("group_by", gettext_lazy("Group by labels"), placeholder="k8s_cluster"),
+        *ConditionField.columns,
+    )
+    add_label = gettext_lazy("Add a matcher")
+    rows_help = gettext_lazy(
+        "Alerts that match a branch's condition are grouped by its labels instead of the "
+        "channel's; branches are tried in their numbers' order and the first that holds "
+        "counts. A branch's rows share its number: each row one matcher (every row of a group "
+        "must hold, and one group must), the labels (separated by spaces) on any of them."
+    )
+
+    def to_rows(self, value: Any) -> list[Row]:
+        rows = []
+        for number, branch in enumerate(value, 1):
+            labels = " ".join(branch.get("group_by", []))
+            for row in condition_rows(branch.get("condition") or []):
+                rows.append({"branch": str(number), "group_by": labels, **row})
+        return rows
 
     def from_rows(self, rows: list[Row]) -> tuple[Any, dict[int, str]]:
         problems: dict[int, str] = {}
-        groups: dict[int, list[dict[str, str]]] = {}
+        branches: dict[int, dict[str, Any]] = {}
         for index, row in enumerate(rows):
-            group = row.get("group") or "1"
-            if not group.isdigit() or int(group) < 1:
-                problems[index] = gettext("The group is a number from 1.")
+            number = row.get("branch") or "1"
+            if not number.isdigit() or int(number) < 1:
+                problems[index] = gettext("The branch is a number from 1.")
                 continue
-            if problem := matcher_problem(row):
-                problems[index] = problem
-            groups.setdefault(int(group), []).append(_matcher(row))
-        ordered = [groups[n] for n in sorted(groups)]
-        return (ordered[0] if len(ordered) == 1 else ordered), problems
+            branch = branches.setdefault(int(number), {"labels": [], "rows": [], "first": index})
+            labels = row.get("group_by", "").replace(",", " ").split()
+            if labels and branch["labels"] and labels != branch["labels"]:
+                problems[index] = gettext("Another row of this branch groups by other labels.")
+            branch["labels"] = branch["labels"] or labels
+            branch["rows"].append((index, row))
+        value = []
+        for number in sorted(branches):
+            branch = branches[number]
+            if not branch["labels"]:
+                problems.setdefault(
+                    branch["first"], gettext("Give the branch the labels to group by.")
+                )
+            condition, found = condition_from_rows([row for _, row in branch["rows"]])
+            for position, problem in found.items():
+                problems.setdefault(branch["rows"][position][0], problem)
+            value.append({"condition": condition, "group_by": branch["labels"]})
+        return value, problems
 
 
 # --- Lists and mappings ------------------------------------------------------------------------

@@ -7,9 +7,8 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
-from oncall import sections, timeline, wording
+from oncall import links, sections, timeline, wording
 from oncall.sections import Section
 
 register = template.Library()
@@ -28,24 +27,10 @@ def display_name(user: Any) -> str:
     return timeline.display_name(user)
 
 
-# The names the console's parsers give the links they take from a payload (Alertmanager's
-# generatorURL is "Source", Grafana's panelURL "Panel"): stored with the alert in English,
-# shown in the reader's language. A sender's own link text is shown as it is.
-CONSOLE_LINK_NAMES = {
-    "Source": _("Source"),
-    "Runbook": _("Runbook"),
-    "Dashboard": _("Dashboard"),
-    "Panel": _("Panel"),
-    "Silence": _("Silence"),
-    "Rule": _("Rule"),
-    "CloudWatch alarm": _("CloudWatch alarm"),
-}
-
-
 @register.filter
 def link_text(text: str) -> str:
     """``{{ link.text|link_text }}``: a link's name, translated where the console named it."""
-    return str(CONSOLE_LINK_NAMES.get(text, text))
+    return links.link_name(text)
 
 
 @register.filter
