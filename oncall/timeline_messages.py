@@ -96,6 +96,30 @@ MESSAGES: dict[str, Promise] = {
     "war_room.invited": _("Invited to the war room: %(people)s."),
     "invited.refused": _("%(people)s; not invited: %(refused)s"),
     "war_room.failed": _("War room not opened: %(reason)s"),
+    # Noise reduction (``oncall.noise``): storms, flapping, maintenance, quick silences
+    "storm": _("Alert storm: %(count)s alerts%(again)s%(unreachable)s."),
+    "storm.level_again": _("; level %(level)s notified again: %(people)s"),
+    "storm.again": _("; notified again: %(people)s"),
+    "storm.unreachable": _("; not reachable: %(people)s"),
+    "flapping": _("Flapping: “%(title)s” triggered %(count)s times within %(minutes)s minutes."),
+    "flapping.quiet": _(
+        "Flapping: “%(title)s” triggered %(count)s times within %(minutes)s minutes; "
+        "notifications stopped."
+    ),
+    "flapping.ended": _(
+        "Flapping ended: no alert triggered more than %(count)s times within %(minutes)s minutes."
+    ),
+    "flapping.ended.quiet": _(
+        "Flapping ended: no alert triggered more than %(count)s times within %(minutes)s "
+        "minutes; notifications resume."
+    ),
+    "maintenance.hold": _(
+        "Maintenance “%(name)s” until %(end)s: notifications wait until it ends."
+    ),
+    "maintenance.opened": _(
+        "Opened during maintenance “%(name)s” (until %(end)s): nobody is notified before it ends."
+    ),
+    "silenced": _("Alerts like this one silenced until %(end)s."),
     # Why a person was not reached (a level report's "not reachable" names; each platform
     # words its own reasons)
     "unreachable.no_platform": _("%(name)s (no chat platform can reach them)"),

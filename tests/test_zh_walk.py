@@ -122,9 +122,10 @@ def seeded(push, django_capture_on_commit_callbacks) -> dict[str, Any]:
     EscalationLevelFactory(rule=rule, users=[alice], chats=[chat])
     now = timezone.now()
     Silence.objects.create(channel=channel, name="Quiet hosts", ends_at=now + timedelta(hours=1))
-    MaintenanceWindow.objects.create(
+    window = MaintenanceWindow.objects.create(
         channel=channel, name="Deploy freeze", starts_at=now, ends_at=now + timedelta(hours=2)
     )
+    record_noise(incident, window)
     InhibitRule.objects.create(channel=channel, name="Same host", equal=["labels.host"])
     NotificationTemplate.objects.create(name="Short card")
     WebhookEndpoint.objects.create(name="Audit hook", url="https://hooks.example.com/a", secret="s")
@@ -137,6 +138,30 @@ def seeded(push, django_capture_on_commit_callbacks) -> dict[str, Any]:
     ApiToken.issue(user=alice, name="CI")
     MailAddress.objects.create(source=source)
     return {"channel": channel, "incident": incident, "schedule": schedule}
+
+
+def record_noise(incident: Incident, window: MaintenanceWindow) -> None:
+    """What noise reduction writes on a timeline, as its writers word it: a storm that
+    notified a level again (one person not reachable), flapping and its end, a maintenance
+    hold and a quick silence."""
+    from integrations.feishu.timeline_words import feishu_phrase
+    from oncall.models import TimelineEntry
+    from oncall.noise import flapping, maintenance, storms
+    from oncall.platforms import LevelReport
+    from oncall.timeline import Actor, record
+    from oncall.timeline_messages import Worded, phrase
+
+    Kind, system = TimelineEntry.Kind, Actor.system()
+    not_linked = Worded(feishu_phrase("feishu.unreachable.not_linked", name="Alice", app="Ops bot"))
+    report = LevelReport(["Alice"], [not_linked])
+    flap = flapping.Flap(incident, triggers=3, minutes=60, quiet=True, title=incident.title)
+    record(incident, Kind.ALERT_STORM, system, storms.describe(57, 1, report))
+    record(incident, Kind.FLAPPING, system, flapping.describe(flap))
+    record(incident, Kind.FLAPPING, system, flapping.ended_message(incident.channel, True))
+    record(incident, Kind.MAINTENANCE, system, maintenance.hold_message(window))
+    record(
+        incident, Kind.SILENCED, system, phrase("silenced", end=maintenance.moment(window.ends_at))
+    )
 
 
 @pytest.fixture
