@@ -362,8 +362,13 @@ def person_name(user: Any) -> str:
     from oncall.schedules.targets import reasons_of  # they import the models
     from oncall.timeline import display_name
 
-    reasons = reasons_of(user)
-    return f"{display_name(user)} ({'; '.join(reasons)})" if reasons else display_name(user)
+    reasons = list(reasons_of(user))
+    if not reasons:
+        return display_name(user)
+    said: Any = reasons[-1]
+    for reason in reversed(reasons[:-1]):  # "on call: SRE; next on call: DB, from Mon 09:00"
+        said = phrase("reached_as.more", first=reason, rest=said)
+    return worded("reached_as", name=display_name(user), reasons=said)
 
 
 # --- The registry ---------------------------------------------------------------------------------

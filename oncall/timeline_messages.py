@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils import translation
+from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -96,6 +97,13 @@ MESSAGES: dict[str, Promise] = {
     "war_room.invited": _("Invited to the war room: %(people)s."),
     "invited.refused": _("%(people)s; not invited: %(refused)s"),
     "war_room.failed": _("War room not opened: %(reason)s"),
+    # Why a schedule reached a person (``oncall.schedules.targets``): "Alice (on call: SRE)"
+    "reached_as": _("%(name)s (%(reasons)s)"),
+    "reached_as.more": pgettext_lazy("reasons a schedule reached someone", "%(first)s; %(rest)s"),
+    "reached_as.on_call": _("on call: %(schedules)s"),
+    "reached_as.next_on_call": _("next on call: %(schedule)s, from %(day)s %(time)s"),
+    # Days of the week, Monday first (a shift's start in a reason above)
+    **{f"weekday.{day}": name for day, name in WEEKDAYS_ABBR.items()},
     # Noise reduction (``oncall.noise``): storms, flapping, maintenance, quick silences
     "storm": _("Alert storm: %(count)s alerts%(again)s%(unreachable)s."),
     "storm.level_again": _("; level %(level)s notified again: %(people)s"),
@@ -123,6 +131,9 @@ MESSAGES: dict[str, Promise] = {
     # Why a person was not reached (a level report's "not reachable" names; each platform
     # words its own reasons)
     "unreachable.no_platform": _("%(name)s (no chat platform can reach them)"),
+    "unreachable.nobody_on_call": _(
+        "%(schedule)s (schedule: nobody on call now or in the next %(days)s days)"
+    ),
     "account_linked": _(
         "%(person)s linked their account in %(app)s: their card is sent now, once."
     ),
@@ -175,6 +186,9 @@ class Worded(str):
         text = super().__new__(cls, said.in_language("en"))
         text.phrase = said
         return text
+
+    def __getnewargs__(self) -> tuple[Phrase]:  # type: ignore[override]
+        return (self.phrase,)  # copied or pickled with its phrase, not as its English
 
 
 def worded(kind: str, **params: Any) -> Worded:
