@@ -38,7 +38,9 @@ NAMES = {"SRE", "Databases", "db", "Sandbox", "test", "app"}
 def chinese_incident(channel):
     channel.card_language = "zh-hans"
     channel.save(update_fields=["card_language"])
-    incident = IncidentFactory(channel=channel, title="数据库主从延迟 db-3", severity="critical")
+    incident = IncidentFactory(
+        channel=channel, title="数据库主从延迟 db-3", severity="critical", alert_count=1
+    )
     AlertFactory(incident=incident, title="数据库主从延迟 db-3", description="延迟超过 30 秒")
     return incident
 
