@@ -26,10 +26,11 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext, gettext_lazy, ngettext
+from django.utils.translation import gettext, gettext_lazy, ngettext, pgettext_lazy
 
 from oncall.events import Severity
 from oncall.matchers import FIELDS, MAX_REGEX_CHARS, VALUELESS_OPS, Op, parse_matchers, valid_key
+from oncall.models.schedules import parse_restrictions
 
 Row = dict[str, str]
 
@@ -539,6 +540,70 @@ class PairsField(RowsField):
                 problems[index] = gettext("Choose one of the values offered.")
             pairs[key] = row.get("value", "")
         return pairs, problems
+
+
+class RestrictionsField(RowsField):
+    """A schedule layer's restrictions (``oncall.models.schedules.parse_restrictions``): one
+    window a row, its days written as numbers and ranges (``0-4`` is Monday to Friday)."""
+
+    columns = (
+        Column("days", gettext_lazy("Days (0 = Monday ... 6 = Sunday)"), placeholder="0-4"),
+        Column("start", pgettext_lazy("time window", "From"), placeholder="09:00"),
+        Column("end", pgettext_lazy("time window", "Until"), placeholder="18:00"),
+    )
+    add_label = gettext_lazy("Add a window")
+    rows_help = gettext_lazy(
+        "Turns count only inside these windows (times in the schedule's zone); an end before "
+        "the start crosses midnight, an end equal to it is the whole day. No rows: always."
+    )
+
+    def to_rows(self, value: Any) -> list[Row]:
+        return [
+            {"days": _day_ranges(window["days"]), "start": window["start"], "end": window["end"]}
+            for window in value
+        ]
+
+    def from_rows(self, rows: list[Row]) -> tuple[Any, dict[int, str]]:
+        windows: list[dict[str, Any]] = []
+        problems: dict[int, str] = {}
+        for index, row in enumerate(rows):
+            days = _days(row.get("days", ""))
+            if days is None:
+                problems[index] = gettext("Write days as numbers from 0 to 6, or ranges (0-4).")
+                continue
+            window = {"days": days, "start": row.get("start", ""), "end": row.get("end", "")}
+            try:
+                parse_restrictions([window])
+            except ValidationError as error:
+                problems[index] = " ".join(error.messages)
+            windows.append(window)
+        return windows, problems
+
+
+def _days(text: str) -> list[int] | None:
+    """``"0-4 6"`` as ``[0, 1, 2, 3, 4, 6]``; None when it is not such a list."""
+    days: set[int] = set()
+    for part in text.replace(",", " ").split():
+        first, _dash, last = part.partition("-")
+        if not (first.isdigit() and (last or first).isdigit()):
+            return None
+        low, high = int(first), int(last or first)
+        if not 0 <= low <= high <= 6:
+            return None
+        days.update(range(low, high + 1))
+    return sorted(days)
+
+
+def _day_ranges(days: Any) -> str:
+    """``[0, 1, 2, 3, 4, 6]`` as ``"0-4 6"``."""
+    numbers = sorted({int(day) for day in days})
+    runs: list[list[int]] = []
+    for day in numbers:
+        if runs and day == runs[-1][-1] + 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return " ".join(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]) for run in runs)
 
 
 # --- The console's fields, for ``Meta.field_classes`` (called like a field class) --------------
