@@ -42,10 +42,10 @@ class Severity(models.TextChoices):
 
 
 class EventKind(models.TextChoices):
-    FIRING = "firing", "Firing"
-    RESOLVED = "resolved", "Resolved"
+    FIRING = "firing", _("Firing")
+    RESOLVED = "resolved", _("Resolved")
     # Only PagerDuty-compatible senders say this: the alert is being handled elsewhere.
-    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
 
 
 class PayloadError(ValueError):

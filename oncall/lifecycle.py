@@ -45,7 +45,7 @@ from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Value
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from oncall import escalation
 from oncall.escalation_rules import rule_for
@@ -65,7 +65,7 @@ from oncall.timeline_messages import Phrase, phrase
 
 Kind = TimelineEntry.Kind
 Status = Incident.Status
-NOT_A_MEMBER = "You are not a member of this incident's channel."
+NOT_A_MEMBER = gettext_lazy("You are not a member of this incident's channel.")
 
 
 class LifecycleError(Exception):
@@ -189,13 +189,16 @@ def open_incident(
     someone who is not a member of the channel and ``InvalidRequest`` for a title, severity or
     person to page that cannot be used; nothing is written then."""
     if not actor.is_person:
-        raise InvalidRequest("Only a person opens an incident by hand")
+        raise InvalidRequest(_("Only a person opens an incident by hand"))
     if not can_open_incident(actor.user, channel.pk):
-        raise PermissionDenied("You are not a member of this channel.")
+        raise PermissionDenied(_("You are not a member of this channel."))
     title, description = _checked_text(title, description)
     if severity not in Severity.values:
-        raise InvalidRequest(f"Unknown severity “{severity}”: use {', '.join(Severity.values)}")
-    paged = _checked_people(channel, page, "paged about its incidents")
+        raise InvalidRequest(
+            _("Unknown severity “%(severity)s”: use %(known)s")
+            % {"severity": severity, "known": ", ".join(Severity.values)}
+        )
+    paged = _checked_people(channel, page, _("paged about its incidents"))
     from oncall.merge import next_incident_number  # the merge imports this module
 
     with transaction.atomic():
@@ -232,18 +235,23 @@ def open_incident(
             report = notify_people(incident, paged, f"Paged by {actor.name}")
             message = phrase("paged", actor=actor.said_name, notified=describe_notified(report))
             record(incident, Kind.NOTIFIED, actor, message, data=_notified_data(paged, report))
-    return Outcome(incident, True, f"Opened #{incident.number}")
+    return Outcome(incident, True, _("Opened #%(number)s") % {"number": incident.number})
 
 
 def _checked_text(title: str, description: str) -> tuple[str, str]:
     title = " ".join(str(title).split())  # one line: it heads cards and lists
     description = str(description).strip()
     if not title:
-        raise InvalidRequest("Give the incident a title")
+        raise InvalidRequest(_("Give the incident a title"))
     if len(title) > MANUAL_TITLE_MAX_CHARS:
-        raise InvalidRequest(f"A title has at most {MANUAL_TITLE_MAX_CHARS} characters")
+        raise InvalidRequest(
+            _("A title has at most %(count)s characters") % {"count": MANUAL_TITLE_MAX_CHARS}
+        )
     if len(description) > MANUAL_DESCRIPTION_MAX_CHARS:
-        raise InvalidRequest(f"A description has at most {MANUAL_DESCRIPTION_MAX_CHARS} characters")
+        raise InvalidRequest(
+            _("A description has at most %(count)s characters")
+            % {"count": MANUAL_DESCRIPTION_MAX_CHARS}
+        )
     return title, description
 
 
@@ -254,8 +262,11 @@ def _checked_people(channel: Channel, people: Sequence[Any], purpose: str) -> li
     if outsiders:
         names = ", ".join(display_name(p) for p in outsiders)
         raise InvalidRequest(
-            f"Not a member of the channel {channel.name}: {names}. Only its members can be "
-            f"{purpose}."
+            _(
+                "Not a member of the channel %(channel)s: %(names)s. Only its members can be "
+                "%(purpose)s."
+            )
+            % {"channel": channel.name, "names": names, "purpose": purpose}
         )
     return unique
 
@@ -294,11 +305,11 @@ def assign_person(ref: IncidentRef, actor: Actor, user: Any) -> Outcome:
     with transaction.atomic():
         incident = _lock_for(ref, actor)
         _refuse_if_closed(incident, "assign")
-        _checked_people(incident.channel, [user], "assigned its incidents")
+        _checked_people(incident.channel, [user], _("assigned its incidents"))
         name = display_name(user)
         held_by_other = incident.status == Status.ACKNOWLEDGED and incident.claimed_by_id != user.pk
         if incident.assigned_to_id == user.pk and not held_by_other and not incident.snoozed_until:
-            return Outcome(incident, False, f"Already assigned to {name}")
+            return Outcome(incident, False, _("Already assigned to %(name)s") % {"name": name})
         now = timezone.now()
         released = _release_claim(incident) if held_by_other else ""
         incident.assigned_to, incident.assigned_at = user, now
@@ -332,7 +343,9 @@ def assign_level(
         count = rule.levels.count()
         if not 1 <= number <= count:
             raise InvalidRequest(
-                f"“{rule.name}” has levels 1 to {count}; there is no level {number}", incident
+                _("“%(rule)s” has levels 1 to %(count)s; there is no level %(number)s")
+                % {"rule": rule.name, "count": count, "number": number},
+                incident,
             )
         now = timezone.now()
         released = _release_claim(incident) if incident.status == Status.ACKNOWLEDGED else ""
@@ -384,8 +397,8 @@ def _rule_to_assign(incident: Incident, rule: EscalationRule | None) -> Escalati
     if rule is not None:
         if rule.channel_id != incident.channel_id or not rule.enabled:
             raise InvalidRequest(
-                f"“{rule.name}” is not an enabled escalation rule of the channel "
-                f"{incident.channel.name}",
+                _("“%(rule)s” is not an enabled escalation rule of the channel %(channel)s")
+                % {"rule": rule.name, "channel": incident.channel.name},
                 incident,
             )
         return rule
@@ -398,7 +411,9 @@ def _rule_to_assign(incident: Incident, rule: EscalationRule | None) -> Escalati
         )
     if chosen is None:
         raise InvalidRequest(
-            f"The channel {incident.channel.name} has no enabled escalation rule", incident
+            _("The channel %(channel)s has no enabled escalation rule")
+            % {"channel": incident.channel.name},
+            incident,
         )
     return chosen
 
@@ -420,7 +435,8 @@ def add_note(ref: IncidentRef, actor: Actor, body: str) -> NoteOutcome:
         _check_may_note(incident, actor)
         origin = str(actor.via.get("message_id") or "")[:128]
         if origin and (noted := _note_of_message(incident, actor, origin)) is not None:
-            return NoteOutcome(incident, False, f"Already noted on #{incident.number}", note=noted)
+            said = _("Already noted on #%(number)s") % {"number": incident.number}
+            return NoteOutcome(incident, False, said, note=noted)
         now = timezone.now()
         note = IncidentNote.objects.create(
             incident=incident,
@@ -432,7 +448,8 @@ def add_note(ref: IncidentRef, actor: Actor, body: str) -> NoteOutcome:
         )
         incident.save(update_fields=["updated_at"])
         record(incident, Kind.NOTE, actor, _by(actor, "note"), at=now, note=note)
-        return NoteOutcome(incident, True, f"Noted on #{incident.number}", note=note)
+        said = _("Noted on #%(number)s") % {"number": incident.number}
+        return NoteOutcome(incident, True, said, note=note)
 
 
 def edit_note(note_ref: IncidentNote | UUID, actor: Actor, body: str) -> NoteOutcome:
@@ -484,7 +501,7 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 def _refuse_if_not_a_person(actor: Actor) -> None:
     if not actor.is_person:
-        raise InvalidRequest("Notes are written by people.")
+        raise InvalidRequest(_("Notes are written by people."))
 
 
 def _check_may_note(incident: Incident, actor: Actor) -> None:
@@ -550,12 +567,15 @@ def _claim(incident: Incident, actor: Actor, now: datetime) -> Change | Outcome:
     _refuse_if_closed(incident, "claim")
     if incident.status == Status.ACKNOWLEDGED:
         if incident.claimed_by_id == _user_id(actor):
-            return Outcome(
-                incident, False, f"Already claimed by you at {_when(incident.claimed_at)}"
-            )
-        verb = "claimed" if claimed_by_person(incident) else "acknowledged"
+            said = _("Already claimed by you at %(when)s") % {"when": _when(incident.claimed_at)}
+            return Outcome(incident, False, said)
+        refusal = (
+            _("Already claimed by %(name)s at %(when)s")
+            if claimed_by_person(incident)
+            else _("Already acknowledged by %(name)s at %(when)s")
+        )
         raise TransitionRefused(
-            f"Already {verb} by {claimer_name(incident)} at {_when(incident.claimed_at)}",
+            refusal % {"name": claimer_name(incident), "when": _when(incident.claimed_at)},
             incident,
         )
     incident.status = Status.ACKNOWLEDGED
@@ -577,7 +597,7 @@ def _claim(incident: Incident, actor: Actor, now: datetime) -> Change | Outcome:
 def _unclaim(incident: Incident, actor: Actor, now: datetime) -> Change | Outcome:
     _refuse_if_closed(incident, "unclaim")
     if incident.status != Status.ACKNOWLEDGED:
-        raise TransitionRefused("Nobody has claimed this incident", incident)
+        raise TransitionRefused(_("Nobody has claimed this incident"), incident)
     previous = claimer_name(incident)
     incident.status = Status.TRIGGERED
     incident.claimed_by = None
@@ -600,7 +620,8 @@ def _close(incident: Incident, actor: Actor, now: datetime, reason: str) -> Chan
         return Outcome(
             incident,
             False,
-            f"Already closed by {_closer(incident)} at {_when(incident.closed_at)}",
+            _("Already closed by %(name)s at %(when)s")
+            % {"name": _closer(incident), "when": _when(incident.closed_at)},
         )
     incident.status = Status.CLOSED
     incident.closed_by = actor.user
@@ -617,14 +638,18 @@ def _close(incident: Incident, actor: Actor, now: datetime, reason: str) -> Chan
 def _reopen(incident: Incident, actor: Actor, now: datetime) -> Change | Outcome:
     if incident.status != Status.CLOSED:
         raise TransitionRefused(
-            f"This incident is open ({incident.get_status_display()})", incident
+            _("This incident is open (%(status)s)") % {"status": incident.get_status_display()},
+            incident,
         )
     if incident.is_merged:
         # Its alerts live on in the incident it was merged into; reopened, it would escalate
         # with nothing in it. Splitting an alert out of the target is the way back.
         raise TransitionRefused(
-            f"Cannot reopen: merged into #{incident.merged_into.number}, which holds its alerts "
-            "now (split an alert out of it to handle it apart)",
+            _(
+                "Cannot reopen: merged into #%(number)s, which holds its alerts now (split an "
+                "alert out of it to handle it apart)"
+            )
+            % {"number": incident.merged_into.number},
             incident,
         )
     incident.status = Status.TRIGGERED
@@ -659,9 +684,9 @@ def _snooze(incident: Incident, actor: Actor, now: datetime, duration: timedelta
 
 def _wake(incident: Incident, actor: Actor, if_snoozed_until: datetime | None) -> Change | Outcome:
     if incident.snoozed_until is None:
-        raise TransitionRefused("This incident is not snoozed", incident)
+        raise TransitionRefused(_("This incident is not snoozed"), incident)
     if if_snoozed_until is not None and incident.snoozed_until != if_snoozed_until:
-        return Outcome(incident, False, "The snooze was changed since this wake-up was planned")
+        return Outcome(incident, False, _("The snooze was changed since this wake-up was planned"))
     incident.snoozed_until = None
     message = _by(actor, "woken") if actor.is_person else phrase("woken.snooze_ended")
     return Kind.WOKEN, message, ["snoozed_until"]
@@ -721,15 +746,27 @@ def _lock(ref: IncidentRef, *, may_act: Q | Value | None = None) -> Incident:
     return queryset.get(pk=ref)
 
 
+# What ``_refuse_if_closed`` says an action was, in the refusal ("Cannot snooze: ...").
+REFUSED_ACTIONS = {
+    "claim": pgettext_lazy("refused action", "claim"),
+    "unclaim": pgettext_lazy("refused action", "unclaim"),
+    "snooze": pgettext_lazy("refused action", "snooze"),
+    "assign": pgettext_lazy("refused action", "assign"),
+}
+
+
 def _refuse_if_closed(incident: Incident, action: str) -> None:
+    said = REFUSED_ACTIONS[action]
     if incident.is_merged:
         raise TransitionRefused(
-            f"Cannot {action}: merged into #{incident.merged_into.number}", incident
+            _("Cannot %(action)s: merged into #%(number)s")
+            % {"action": said, "number": incident.merged_into.number},
+            incident,
         )
     if incident.status == Status.CLOSED:
         raise TransitionRefused(
-            f"Cannot {action}: already closed by {_closer(incident)} at "
-            f"{_when(incident.closed_at)}",
+            _("Cannot %(action)s: already closed by %(name)s at %(when)s")
+            % {"action": said, "name": _closer(incident), "when": _when(incident.closed_at)},
             incident,
         )
 
@@ -737,7 +774,9 @@ def _refuse_if_closed(incident: Incident, action: str) -> None:
 def _check_snooze_duration(duration: timedelta) -> None:
     longest = timedelta(minutes=settings.SNOOZE_MAX_MINUTES)
     if not timedelta(minutes=1) <= duration <= longest:
-        raise InvalidRequest(f"A snooze lasts from 1 minute to {_humanize(longest)}")
+        raise InvalidRequest(
+            _("A snooze lasts from 1 minute to %(longest)s") % {"longest": _humanize(longest)}
+        )
 
 
 def _schedule_wake(incident: Incident) -> None:
@@ -748,7 +787,7 @@ def _schedule_wake(incident: Incident) -> None:
 
 
 def _closer(incident: Incident) -> str:
-    return display_name(incident.closed_by) if incident.closed_by_id else "the system"
+    return display_name(incident.closed_by) if incident.closed_by_id else _("the system")
 
 
 def _user_id(actor: Actor) -> int | None:
@@ -757,15 +796,12 @@ def _user_id(actor: Actor) -> int | None:
 
 def _when(moment: datetime | None) -> str:
     if moment is None:
-        return "an unknown time"
+        return _("an unknown time")
     return date_format(timezone.localtime(moment), "Y-m-d H:i")
 
 
 def _humanize(duration: timedelta) -> str:
-    minutes = int(duration.total_seconds() // 60)
-    hours, minutes = divmod(minutes, 60)
-    parts = [f"{hours} h" if hours else "", f"{minutes} min" if minutes else ""]
-    return " ".join(p for p in parts if p) or "0 min"
+    return str(_duration_phrase(duration))
 
 
 # --- Merge and split -------------------------------------------------------------------------
@@ -808,9 +844,9 @@ def merge(target_ref: IncidentRef, source_refs: Iterable[IncidentRef], actor: Ac
     target_pk = _incident_pk(target_ref)
     source_pks = sorted({_incident_pk(ref) for ref in source_refs})
     if not source_pks:
-        raise InvalidRequest("Choose at least one incident to merge.")
+        raise InvalidRequest(_("Choose at least one incident to merge."))
     if target_pk in source_pks:
-        raise InvalidRequest("An incident cannot be merged into itself.")
+        raise InvalidRequest(_("An incident cannot be merged into itself."))
     return _retrying(lambda: _merge(target_pk, source_pks, actor))
 
 
@@ -829,7 +865,7 @@ def _retrying(attempt: Callable[[], Outcome]) -> Outcome:
                 return attempt()
         except _LocksOutdated:
             continue
-    raise TransitionRefused("Alerts keep arriving for these incidents: try again in a moment.")
+    raise TransitionRefused(_("Alerts keep arriving for these incidents: try again in a moment."))
 
 
 def _merge(target_pk: int, source_pks: list[int], actor: Actor) -> Outcome:
@@ -840,15 +876,22 @@ def _merge(target_pk: int, source_pks: list[int], actor: Actor) -> Outcome:
     _check_one_channel(target, [incidents[pk] for pk in source_pks])
     if not target.is_open:
         raise TransitionRefused(
-            f"Cannot merge into #{target.number}: {_why_closed(target)}", target
+            _("Cannot merge into #%(number)s: %(why)s")
+            % {"number": target.number, "why": _why_closed(target)},
+            target,
         )
     sources = [incidents[pk] for pk in source_pks if incidents[pk].merged_into_id != target.pk]
     if not sources:
         numbers = _numbers(incidents[pk] for pk in source_pks)
-        return Outcome(target, False, f"{numbers} already merged into #{target.number}")
+        said = _("%(numbers)s already merged into #%(number)s")
+        return Outcome(target, False, said % {"numbers": numbers, "number": target.number})
     for source in sources:
         if not source.is_open:
-            raise TransitionRefused(f"Cannot merge #{source.number}: {_why_closed(source)}", target)
+            raise TransitionRefused(
+                _("Cannot merge #%(number)s: %(why)s")
+                % {"number": source.number, "why": _why_closed(source)},
+                target,
+            )
     moved = _alerts_under_locks([s.pk for s in sources], locked_alerts)
     now = timezone.now()
     Alert.objects.filter(incident__in=[s.pk for s in sources]).update(incident=target)
@@ -859,7 +902,8 @@ def _merge(target_pk: int, source_pks: list[int], actor: Actor) -> Outcome:
     return Outcome(
         target,
         True,
-        f"Merged {_numbers(sources)} into #{target.number} ({_alerts_moved(count)})",
+        _("Merged %(numbers)s into #%(number)s (%(moved)s)")
+        % {"numbers": _numbers(sources), "number": target.number, "moved": _alerts_moved(count)},
     )
 
 
@@ -941,7 +985,7 @@ def _absorb(
 def _split(alert_pk: int, actor: Actor) -> Outcome:
     incident_pk = Alert.objects.values_list("incident_id", flat=True).get(pk=alert_pk)
     if incident_pk is None:
-        raise InvalidRequest("This alert was suppressed: it belongs to no incident to split.")
+        raise InvalidRequest(_("This alert was suppressed: it belongs to no incident to split."))
     _lock_alerts_and_groups([incident_pk], [incident_pk], only_alert=alert_pk)
     incident = _lock_all([incident_pk])[incident_pk]
     alert = Alert.objects.get(pk=alert_pk)
@@ -950,12 +994,15 @@ def _split(alert_pk: int, actor: Actor) -> Outcome:
     _check_may_act(actor, [incident])
     if not incident.is_open:
         raise TransitionRefused(
-            f"Cannot split an alert of #{incident.number}: {_why_closed(incident)}", incident
+            _("Cannot split an alert of #%(number)s: %(why)s")
+            % {"number": incident.number, "why": _why_closed(incident)},
+            incident,
         )
     remaining = list(incident.alerts.exclude(pk=alert.pk).values_list("severity", "first_seen"))
     if not remaining:
         raise TransitionRefused(
-            f"Cannot split: this is the only alert of #{incident.number}", incident
+            _("Cannot split: this is the only alert of #%(number)s") % {"number": incident.number},
+            incident,
         )
     now = timezone.now()
     new = _incident_for_split(incident, alert, now)
@@ -983,8 +1030,9 @@ def _split(alert_pk: int, actor: Actor) -> Outcome:
     )
     escalation.plan_after_change(incident, now)
     escalation.plan_start(new, now)  # a person is waiting: level 1 goes to a task
+    said = _("Alert “%(title)s” split out of #%(number)s into #%(new)s")
     return Outcome(
-        new, True, f"Alert “{alert.title}” split out of #{incident.number} into #{new.number}"
+        new, True, said % {"title": alert.title, "number": incident.number, "new": new.number}
     )
 
 
@@ -1074,17 +1122,27 @@ def _check_one_channel(target: Incident, sources: list[Incident]) -> None:
     for source in sources:
         if source.channel_id != target.channel_id:
             raise InvalidRequest(
-                f"#{source.number} belongs to the channel {source.channel.name} and "
-                f"#{target.number} to {target.channel.name}: only incidents of one channel "
-                "can be merged.",
+                _(
+                    "#%(number)s belongs to the channel %(channel)s and #%(target)s to "
+                    "%(target_channel)s: only incidents of one channel can be merged."
+                )
+                % {
+                    "number": source.number,
+                    "channel": source.channel.name,
+                    "target": target.number,
+                    "target_channel": target.channel.name,
+                },
                 target,
             )
 
 
 def _why_closed(incident: Incident) -> str:
     if incident.is_merged:
-        return f"it was merged into #{incident.merged_into.number}"
-    return f"it was closed by {_closer(incident)} at {_when(incident.closed_at)}"
+        return _("it was merged into #%(number)s") % {"number": incident.merged_into.number}
+    return _("it was closed by %(name)s at %(when)s") % {
+        "name": _closer(incident),
+        "when": _when(incident.closed_at),
+    }
 
 
 def _incident_pk(ref: IncidentRef) -> int:

@@ -44,7 +44,7 @@ from django.db import transaction
 from django.utils.module_loading import import_string
 
 from oncall import metrics
-from oncall.timeline_messages import Phrase, people, phrase
+from oncall.timeline_messages import Phrase, people, phrase, worded
 
 if TYPE_CHECKING:
     from django import forms
@@ -362,8 +362,13 @@ def person_name(user: Any) -> str:
     from oncall.schedules.targets import reasons_of  # they import the models
     from oncall.timeline import display_name
 
-    reasons = reasons_of(user)
-    return f"{display_name(user)} ({'; '.join(reasons)})" if reasons else display_name(user)
+    reasons = list(reasons_of(user))
+    if not reasons:
+        return display_name(user)
+    said: Any = reasons[-1]
+    for reason in reversed(reasons[:-1]):  # "on call: SRE; next on call: DB, from Mon 09:00"
+        said = phrase("reached_as.more", first=reason, rest=said)
+    return worded("reached_as", name=display_name(user), reasons=said)
 
 
 # --- The registry ---------------------------------------------------------------------------------
@@ -415,7 +420,7 @@ def notify_people(incident: Incident, people: Sequence[Any], reason: str) -> Lev
     combined = LevelReport.combine(reports)
     reported = combined.notified + combined.unreachable
     silent = [
-        f"{name} (no chat platform can reach them)"
+        worded("unreachable.no_platform", name=name)
         for name in map(display_name, people)
         if not any(entry == name or entry.startswith(f"{name} (") for entry in reported)
     ]

@@ -44,6 +44,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.urls import URLPattern, URLResolver, include, path
+from django.utils import translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
@@ -332,6 +333,11 @@ def wrong_kind_hint(payload: Any, kind: SourceKind) -> str:
 
 def kinds_table() -> str:
     """The README's kinds list (``python3 dev.py kinds``), from the registered classes."""
+    with translation.override("en"):  # the README is in English, whatever the shell's language
+        return _kinds_table()
+
+
+def _kinds_table() -> str:
     rows = [
         "| kind | sender | identity (`alert_key`) | severity | recovery |",
         "|---|---|---|---|---|",
@@ -340,8 +346,8 @@ def kinds_table() -> str:
         severities = ", ".join(
             f"{raw} → {Severity(severity).value}" for raw, severity in source.severity_table
         )
-        cells = [f"`{source.kind}`", source.sender or str(source.label), source.identity]
-        cells += [severities, source.recovery]
+        cells = [f"`{source.kind}`", str(source.sender or source.label), str(source.identity)]
+        cells += [severities, str(source.recovery)]
         rows.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "\n".join(rows) + "\n"
 

@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from oncall.models import ActionSource, Incident, IncidentNote, TimelineEntry
 from oncall.signals import send_incident_changed
@@ -53,7 +54,7 @@ class Actor:
 
 
 def display_name(user: Any) -> str:
-    return (user.get_full_name() or user.get_username()) if user else "nobody"
+    return (user.get_full_name() or user.get_username()) if user else gettext("nobody")
 
 
 def person_fields(user: Any) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils import translation
+from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -96,6 +97,43 @@ MESSAGES: dict[str, Promise] = {
     "war_room.invited": _("Invited to the war room: %(people)s."),
     "invited.refused": _("%(people)s; not invited: %(refused)s"),
     "war_room.failed": _("War room not opened: %(reason)s"),
+    # Why a schedule reached a person (``oncall.schedules.targets``): "Alice (on call: SRE)"
+    "reached_as": _("%(name)s (%(reasons)s)"),
+    "reached_as.more": pgettext_lazy("reasons a schedule reached someone", "%(first)s; %(rest)s"),
+    "reached_as.on_call": _("on call: %(schedules)s"),
+    "reached_as.next_on_call": _("next on call: %(schedule)s, from %(day)s %(time)s"),
+    # Days of the week, Monday first (a shift's start in a reason above)
+    **{f"weekday.{day}": name for day, name in WEEKDAYS_ABBR.items()},
+    # Noise reduction (``oncall.noise``): storms, flapping, maintenance, quick silences
+    "storm": _("Alert storm: %(count)s alerts%(again)s%(unreachable)s."),
+    "storm.level_again": _("; level %(level)s notified again: %(people)s"),
+    "storm.again": _("; notified again: %(people)s"),
+    "storm.unreachable": _("; not reachable: %(people)s"),
+    "flapping": _("Flapping: “%(title)s” triggered %(count)s times within %(minutes)s minutes."),
+    "flapping.quiet": _(
+        "Flapping: “%(title)s” triggered %(count)s times within %(minutes)s minutes; "
+        "notifications stopped."
+    ),
+    "flapping.ended": _(
+        "Flapping ended: no alert triggered more than %(count)s times within %(minutes)s minutes."
+    ),
+    "flapping.ended.quiet": _(
+        "Flapping ended: no alert triggered more than %(count)s times within %(minutes)s "
+        "minutes; notifications resume."
+    ),
+    "maintenance.hold": _(
+        "Maintenance “%(name)s” until %(end)s: notifications wait until it ends."
+    ),
+    "maintenance.opened": _(
+        "Opened during maintenance “%(name)s” (until %(end)s): nobody is notified before it ends."
+    ),
+    "silenced": _("Alerts like this one silenced until %(end)s."),
+    # Why a person was not reached (a level report's "not reachable" names; each platform
+    # words its own reasons)
+    "unreachable.no_platform": _("%(name)s (no chat platform can reach them)"),
+    "unreachable.nobody_on_call": _(
+        "%(schedule)s (schedule: nobody on call now or in the next %(days)s days)"
+    ),
     "account_linked": _(
         "%(person)s linked their account in %(app)s: their card is sent now, once."
     ),
@@ -134,6 +172,27 @@ class Phrase:
 
 def phrase(kind: str, **params: Any) -> Phrase:
     return Phrase(kind, params)
+
+
+class Worded(str):
+    """A phrase that goes where a string goes: it reads as its English words when joined,
+    compared or kept in an entry's JSON ``data`` (a level report's "not reachable" names pass
+    through code that handles them as text), and as a timeline parameter it keeps the phrase,
+    so the entry says it in each reader's language."""
+
+    phrase: Phrase
+
+    def __new__(cls, said: Phrase) -> Worded:
+        text = super().__new__(cls, said.in_language("en"))
+        text.phrase = said
+        return text
+
+    def __getnewargs__(self) -> tuple[Phrase]:  # type: ignore[override]
+        return (self.phrase,)  # copied or pickled with its phrase, not as its English
+
+
+def worded(kind: str, **params: Any) -> Worded:
+    return Worded(phrase(kind, **params))
 
 
 def people(names: list[str]) -> list[str] | Phrase:
@@ -177,6 +236,8 @@ def _template(kind: str) -> Promise | None:
 
 
 def _word(value: Any) -> str:
+    if isinstance(value, Worded):
+        return str(value.phrase)
     if isinstance(value, Phrase):
         return str(value)
     if isinstance(value, dict) and "kind" in value:
@@ -187,6 +248,8 @@ def _word(value: Any) -> str:
 
 
 def _stored(value: Any) -> Any:
+    if isinstance(value, Worded):
+        return value.phrase.stored()
     if isinstance(value, Phrase):
         return value.stored()
     if isinstance(value, Mapping):

@@ -221,6 +221,83 @@ def test_group_by_labels_are_a_list_and_a_repeated_label_is_refused(admin_client
     assert not Channel.objects.filter(name="Web").exists()
 
 
+CHANNEL_FORM = {
+    "name": "Databases",
+    "group_by_labels-rows": "1",
+    "storm_thresholds-rows": "1",
+    "flapping": "off",
+    "flapping_times": "3",
+    "flapping_minutes": "60",
+}
+
+
+def branch_rows(rows: list[tuple[str, str, str, str, str, str]]) -> dict:
+    """What the browser posts for grouping branch rows (branch, labels, group, key, op, value)."""
+    columns = ["branch", "group_by", "group", "key", "op", "value"]
+    return {
+        "grouping_branches-rows": "1",
+        **{f"grouping_branches-{c}": [row[i] for row in rows] for i, c in enumerate(columns)},
+    }
+
+
+def test_grouping_branches_are_rows_of_numbered_branches(admin_client):
+    rows = [
+        ("1", "cluster", "1", "labels.team", "eq", "db"),
+        ("1", "", "2", "title", "re", "Disk .*"),
+        ("2", "service region", "1", "labels.env", "eq", "prod"),
+    ]
+    form = {**CHANNEL_FORM, **branch_rows(rows)}
+
+    assert admin_client.post(reverse("admin:oncall_channel_add"), form).status_code == 302
+
+    channel = Channel.objects.get(name="Databases")
+    assert channel.grouping_branches == [
+        {
+            "condition": [
+                [{"key": "labels.team", "op": "eq", "value": "db"}],
+                [{"key": "title", "op": "re", "value": "Disk .*"}],
+            ],
+            "group_by": ["cluster"],
+        },
+        {
+            "condition": [{"key": "labels.env", "op": "eq", "value": "prod"}],
+            "group_by": ["service", "region"],
+        },
+    ]
+    page = admin_client.get(reverse("admin:oncall_channel_change", args=[channel.pk]))
+    assert page.context["adminform"].form["grouping_branches"].value() == [
+        {"branch": "1", "group_by": "cluster", **row}
+        for row in [
+            {"group": "1", "key": "labels.team", "op": "eq", "value": "db"},
+            {"group": "2", "key": "title", "op": "re", "value": "Disk .*"},
+        ]
+    ] + [
+        {"branch": "2", "group_by": "service region", "group": "1", "key": "labels.env"}
+        | {"op": "eq", "value": "prod"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rows", "problem"),
+    [
+        ([("1", "", "1", "labels.team", "eq", "db")], "Give the branch the labels to group by."),
+        (
+            [("1", "cluster", "1", "labels.a", "eq", "x"), ("1", "host", "1", "title", "eq", "y")],
+            "Another row of this branch groups by other labels.",
+        ),
+        ([("first", "cluster", "1", "title", "eq", "x")], "The branch is a number from 1."),
+        ([("1", "cluster", "1", "nonsense", "eq", "x")], "The key must be labels."),
+    ],
+)
+def test_a_bad_branch_row_is_refused_at_its_row(admin_client, rows, problem):
+    form = {**CHANNEL_FORM, **branch_rows(rows)}
+
+    response = admin_client.post(reverse("admin:oncall_channel_add"), form)
+
+    assert problem in response.content.decode()
+    assert not Channel.objects.exists()
+
+
 def test_the_rows_read_in_chinese(admin_client, channel):
     source = AlertSourceFactory(channel=None)
     RouteFactory(source=source, matchers=MATCHERS, channels=[channel])

@@ -119,7 +119,10 @@ def test_a_person_may_come_back_later_in_the_order(admin_client, team):
     ("values", "message"),
     [
         ({"end_date": "2026-01-01"}, "The layer would end before its first turn"),
-        ({"restrictions": '[{"days": [], "start": "09:00", "end": "18:00"}]'}, "leaves no time"),
+        (
+            {"restrictions-rows": "1", "restrictions-start": "09:00", "restrictions-end": "18:00"},
+            "leaves no time",
+        ),
     ],
 )
 def test_a_layer_that_makes_no_sense_is_refused(admin_client, team, values, message):
@@ -130,6 +133,34 @@ def test_a_layer_that_makes_no_sense_is_refused(admin_client, team, values, mess
     assert response.status_code == 200
     assert message in response.content.decode()
     assert not Schedule.objects.exists()
+
+
+def test_restrictions_are_rows_of_days_and_times(admin_client, team):
+    windows = {
+        "restrictions-rows": "1",
+        "restrictions-days": ["0-4", "5 6"],
+        "restrictions-start": ["09:00", "10:00"],
+        "restrictions-end": ["18:00", "16:00"],
+    }
+    form = schedule_form(layer_fields(0, people="ann", **windows))
+
+    assert admin_client.post(reverse("admin:oncall_schedule_add"), form).status_code == 302
+
+    schedule = Schedule.objects.get()
+    assert schedule.layers.get().restrictions == [
+        {"days": [0, 1, 2, 3, 4], "start": "09:00", "end": "18:00"},
+        {"days": [5, 6], "start": "10:00", "end": "16:00"},
+    ]
+    page = admin_client.get(reverse("admin:oncall_schedule_change", args=[schedule.pk]))
+    assert page.context["inline_admin_formsets"][0].formset.forms[0]["restrictions"].value() == [
+        {"days": "0-4", "start": "09:00", "end": "18:00"},
+        {"days": "5-6", "start": "10:00", "end": "16:00"},
+    ]
+    bad = {**windows, "restrictions-days": ["Monday", "5 6"]}
+    response = admin_client.post(
+        reverse("admin:oncall_schedule_add"), schedule_form(layer_fields(0, people="ann", **bad))
+    )
+    assert "Write days as numbers from 0 to 6, or ranges (0-4)." in response.content.decode()
 
 
 def override(user, start: str, end: str, note: str = "") -> dict[str, str]:

@@ -3,6 +3,7 @@ language; entries without a known kind show their stored text."""
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 
 import pytest
@@ -188,3 +189,27 @@ def test_the_feishu_budget_warning_reads_in_the_reader_language(incident):
     )
     with translation.override("zh-hans"):
         assert entry.text.startswith("飞书 API 调用量：Ops 本月已使用其")  # noqa: RUF001
+
+
+def test_a_worded_reason_is_english_text_and_a_phrase_on_the_timeline():
+    from oncall.timeline_messages import Worded
+
+    reason = Worded(feishu_phrase("feishu.unreachable.not_linked", name="Alice", app="Ops"))
+    incident = IncidentFactory()
+
+    entry = record(
+        incident,
+        TimelineEntry.Kind.NOTIFIED,
+        Actor.system(),
+        phrase("notified.unreachable", people=["Bob"], unreachable=[reason]),
+        data={"unreachable": [reason]},
+    )
+
+    assert reason == "Alice (no linked Feishu account in Ops)"
+    assert ", ".join([reason, "Carol"]).startswith("Alice (no linked")  # text where text goes
+    entry.refresh_from_db()
+    assert entry.data["unreachable"] == ["Alice (no linked Feishu account in Ops)"]
+    assert entry.message == "notified Bob; not reachable: Alice (no linked Feishu account in Ops)"
+    with translation.override("zh-hans"):
+        assert "Alice（在 Ops 中没有关联的飞书账号）" in entry.text  # noqa: RUF001
+    assert copy.deepcopy(reason).phrase == reason.phrase  # copied with its phrase

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from django.contrib import admin
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from integrations.feishu.models import CardDelivery, LinkedAccount, WarRoom
 from integrations.sources.email.models import MailAddress
@@ -122,9 +122,10 @@ def seeded(push, django_capture_on_commit_callbacks) -> dict[str, Any]:
     EscalationLevelFactory(rule=rule, users=[alice], chats=[chat])
     now = timezone.now()
     Silence.objects.create(channel=channel, name="Quiet hosts", ends_at=now + timedelta(hours=1))
-    MaintenanceWindow.objects.create(
+    window = MaintenanceWindow.objects.create(
         channel=channel, name="Deploy freeze", starts_at=now, ends_at=now + timedelta(hours=2)
     )
+    record_noise(incident, window)
     InhibitRule.objects.create(channel=channel, name="Same host", equal=["labels.host"])
     NotificationTemplate.objects.create(name="Short card")
     WebhookEndpoint.objects.create(name="Audit hook", url="https://hooks.example.com/a", secret="s")
@@ -137,6 +138,30 @@ def seeded(push, django_capture_on_commit_callbacks) -> dict[str, Any]:
     ApiToken.issue(user=alice, name="CI")
     MailAddress.objects.create(source=source)
     return {"channel": channel, "incident": incident, "schedule": schedule}
+
+
+def record_noise(incident: Incident, window: MaintenanceWindow) -> None:
+    """What noise reduction writes on a timeline, as its writers word it: a storm that
+    notified a level again (one person not reachable), flapping and its end, a maintenance
+    hold and a quick silence."""
+    from integrations.feishu.timeline_words import feishu_phrase
+    from oncall.models import TimelineEntry
+    from oncall.noise import flapping, maintenance, storms
+    from oncall.platforms import LevelReport
+    from oncall.timeline import Actor, record
+    from oncall.timeline_messages import Worded, phrase
+
+    Kind, system = TimelineEntry.Kind, Actor.system()
+    not_linked = Worded(feishu_phrase("feishu.unreachable.not_linked", name="Alice", app="Ops bot"))
+    report = LevelReport(["Alice"], [not_linked])
+    flap = flapping.Flap(incident, triggers=3, minutes=60, quiet=True, title=incident.title)
+    record(incident, Kind.ALERT_STORM, system, storms.describe(57, 1, report))
+    record(incident, Kind.FLAPPING, system, flapping.describe(flap))
+    record(incident, Kind.FLAPPING, system, flapping.ended_message(incident.channel, True))
+    record(incident, Kind.MAINTENANCE, system, maintenance.hold_message(window))
+    record(
+        incident, Kind.SILENCED, system, phrase("silenced", end=maintenance.moment(window.ends_at))
+    )
 
 
 @pytest.fixture
@@ -223,31 +248,8 @@ def seeded_words() -> set[str]:
 
 # English still shown, by page, and the work that removes it. The walk fails on any other
 # English word, and on a word listed here that is gone (strike it: the list only shrinks).
-# Timeline entries, stored as English sentences; the timeline work stores a kind and its
-# parameters and renders them in the reader's language.
-TIMELINE = {"Alert", "Incident", "Level", "added", "app", "by", "is", "no", "nobody", "not"}
-TIMELINE |= {"notified", "on", "opened", "reachable", "set", "the"}
-KNOWN_ADMIN_ENGLISH: dict[str, set[str]] = {
-    # django-allauth's own admin pages (models the console does not use, to be hidden from the
-    # admin): allauth does not mark these field names for translation.
-    "socialaccount.socialapp add": {"Provider", "Settings"},
-    "socialaccount.socialtoken add": {"Account"},
-    "socialaccount.socialaccount add": {"User"},
-    # What each source kind says of its sender, identity and recovery: English in the 55
-    # source modules (``sender``, ``identity``, ``recovery``), not yet marked for translation.
-    "oncall.alertsource change": {"Firing", "alert's", "else", "events", "info", "label"}
-    | {"notes", "received", "receiver", "set", "status", "the", "version"}
-    | {"warning", "webhook"},
-    # The timeline, and the incident page's read-only status lines beside it (not traced yet,
-    # one by one: "False", "maintenance … ends", "integration").
-    "oncall.incident change": TIMELINE
-    | {"False", "In", "at", "ends", "every", "integration", "level", "maintenance", "system"},
-}
-KNOWN_RESPONDER_ENGLISH: dict[str, set[str]] = {
-    # The responder page renders the timeline's message kinds in Chinese; what is left are
-    # parameters stored in English (a reason, a provider's answer).
-    "incident page": {"Source", "app", "is", "no", "on", "set", "the"},
-}
+KNOWN_ADMIN_ENGLISH: dict[str, set[str]] = {}
+KNOWN_RESPONDER_ENGLISH: dict[str, set[str]] = {}
 
 
 def test_it_leaves_no_english_on_any_admin_page(chinese_admin):
@@ -287,3 +289,141 @@ def test_english_words_keeps_codes_names_and_data_out():
     )
 
     assert english_words(html, allow={"Payments"}) == ["left", "over"]
+
+
+# --- Cards --------------------------------------------------------------------------------------
+# Every state a card shows, on each platform's card, for a channel whose cards speak Chinese.
+
+CARD_TEXT_KEYS = {"content", "text", "title", "placeholder"}
+MARKDOWN_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+MARKDOWN_MARKS = re.compile(r"\*\*|~~|<[^>]+>")
+
+
+def card_text(card: object) -> list[str]:
+    """What a person reads on a card: the strings under its text keys (Feishu's ``content``,
+    DingTalk's ``text``), Markdown's marks and links' targets taken out."""
+    if isinstance(card, dict):
+        found = []
+        for key, value in card.items():
+            if key in CARD_TEXT_KEYS and isinstance(value, str):
+                found.append(MARKDOWN_MARKS.sub(" ", MARKDOWN_LINK.sub(r"\1", value)))
+            else:
+                found += card_text(value)
+        return found
+    if isinstance(card, list):
+        return [text for item in card for text in card_text(item)]
+    return []
+
+
+def card_states(seeded: dict[str, Any]) -> dict[str, Incident]:
+    """One incident in each state a card shows, all in the seeded channel (cards in zh-hans):
+    triggered and escalated, claimed, acknowledged by an alert source, snoozed, closed with a
+    reason, merged into another, and with a war room open."""
+    from oncall import lifecycle
+    from oncall.models import ActionSource
+    from oncall.timeline import Actor
+
+    channel = seeded["channel"]
+    channel.card_language = "zh-hans"
+    channel.save(update_fields=["card_language"])
+    alice = channel.members.get()
+    person = Actor(alice, ActionSource.WEB)
+    source = Actor(None, ActionSource.INTEGRATION, {"name": "Prometheus prod"})
+
+    def opened(title: str) -> Incident:
+        outcome = lifecycle.open_incident(channel, person, title=title, severity="warning")
+        return outcome.incident
+
+    states = {"triggered and escalated": seeded["incident"]}
+    states["claimed"] = lifecycle.claim(opened("数据库主从延迟"), person).incident
+    states["acknowledged"] = lifecycle.claim(opened("磁盘将满"), source).incident
+    states["snoozed"] = lifecycle.snooze(opened("证书将过期"), person, timedelta(hours=1)).incident
+    states["closed"] = lifecycle.close(opened("接口超时"), person, reason="已回滚").incident
+    into = opened("订单服务报错")
+    lifecycle.merge(into, [opened("支付服务报错")], person)
+    states["merged"] = Incident.objects.get(merged_into=into)
+    states["merged into"] = into
+    war_room = opened("全站不可用")
+    WarRoom.objects.create(
+        incident=war_room,
+        app=WarRoom.objects.get().app,
+        state=WarRoom.State.OPEN,
+        chat=FeishuChatFactory(app=WarRoom.objects.get().app, name="Oncall group"),
+    )
+    states["war room"] = war_room
+    return {name: Incident.objects.get(pk=incident.pk) for name, incident in states.items()}
+
+
+def platform_cards(incident: Incident) -> dict[str, dict]:
+    from integrations.dingtalk.cards.render import incident_card as dingtalk_card
+    from integrations.feishu.cards.render import incident_card as feishu_card
+    from integrations.feishu.cards.supersede import short_card
+
+    app = FeishuAppFactory._meta.model.objects.get(name="Ops bot")
+    with translation.override("en"):  # a card speaks its channel's language, not the reader's
+        return {
+            "feishu": feishu_card(incident, app=app, upload_images=False),
+            "feishu superseded": short_card(incident, app),
+            "dingtalk": dingtalk_card(incident),
+        }
+
+
+def test_it_leaves_no_english_on_any_card_state(seeded):
+    states = card_states(seeded)
+    allow = seeded_words() | words_of("Ops bot Oncall group Prometheus prod")
+
+    left = {}
+    for state, incident in states.items():
+        for platform, card in platform_cards(incident).items():
+            words = english_words("\n".join(card_text(card)), allow)
+            if words:
+                left[f"{platform}: {state}"] = sorted(set(words))
+
+    assert len(states) == 8
+    assert left == {}
+
+
+# --- What the lifecycle service answers --------------------------------------------------------
+# Its refusals and answers are shown as they are on card toasts, pages and the API's
+# ``message``: in the language of the request (a card's click, a page, ``Accept-Language``).
+
+
+def lifecycle_answers(seeded: dict[str, Any]) -> dict[str, str]:
+    from oncall import lifecycle
+    from oncall.models import ActionSource
+    from oncall.timeline import Actor
+
+    channel = seeded["channel"]
+    person = Actor(channel.members.get(), ActionSource.WEB)
+    closed = lifecycle.open_incident(channel, person, title="接口超时", severity="warning").incident
+    lifecycle.close(closed, person)
+    open_one = seeded["incident"]
+    attempts = {
+        "claim a closed incident": lambda: lifecycle.claim(closed, person),
+        "snooze a closed incident": lambda: lifecycle.snooze(closed, person, timedelta(hours=1)),
+        "close a closed incident": lambda: lifecycle.close(closed, person),
+        "reopen an open incident": lambda: lifecycle.reopen(open_one, person),
+        "wake an incident not snoozed": lambda: lifecycle.wake(open_one, person),
+        "unclaim an unclaimed incident": lambda: lifecycle.unclaim(open_one, person),
+        "snooze too long": lambda: lifecycle.snooze(open_one, person, timedelta(days=400)),
+        "merge into itself": lambda: lifecycle.merge(open_one, [open_one], person),
+        "merge into a closed incident": lambda: lifecycle.merge(closed, [open_one], person),
+        "assign a missing level": lambda: lifecycle.assign_level(open_one, person, 9),
+        "claim twice": lambda: [lifecycle.claim(open_one, person) for _ in "12"][-1],
+    }
+    answers = {}
+    for name, attempt in attempts.items():
+        try:
+            answers[name] = attempt().message
+        except lifecycle.LifecycleError as refused:
+            answers[name] = refused.message
+    return answers
+
+
+def test_the_lifecycle_answers_in_the_requests_language(seeded):
+    with translation.override("zh-hans"):
+        answers = lifecycle_answers(seeded)
+
+    english = {name: english_words(said, seeded_words()) for name, said in answers.items()}
+    assert {name: words for name, words in english.items() if words} == {}
+    assert len(answers) == 11

@@ -16,7 +16,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy
 
 from integrations.feishu import PLATFORM_NAME
-from integrations.feishu.timeline_words import TIMELINE_MESSAGES
+from integrations.feishu.timeline_words import TIMELINE_MESSAGES, feishu_phrase
 from oncall.platforms import (
     AppStatus,
     FailedNotifications,
@@ -26,6 +26,7 @@ from oncall.platforms import (
     notifications_failed,
     person_name,
 )
+from oncall.timeline_messages import Worded
 
 if TYPE_CHECKING:
     from django.contrib.admin.options import InlineModelAdmin
@@ -76,7 +77,7 @@ class FeishuPlatform(PlatformBase):
         if app is None:
             if names:
                 notifications_failed(self.name, "no_app", len(names))
-            return LevelReport([], [f"{n} (no Feishu app is set on the rule)" for n in names])
+            return LevelReport([], [_unreachable("no_app_on_rule", n) for n in names])
         outcome = delivery.notify(incident, app, people, chats)
         unreachable = set(outcome.unreachable)
         reached = [u for u in people if person_name(u) not in unreachable]
@@ -105,12 +106,12 @@ class FeishuPlatform(PlatformBase):
         if app is None:
             if names:
                 notifications_failed(self.name, "no_app", len(names))
-            return LevelReport([], [f"{n} (no Feishu app delivers this incident)" for n in names])
+            return LevelReport([], [_unreachable("no_app_for_incident", n) for n in names])
         outcome = delivery.notify(incident, app, people, [])
         unreachable = set(outcome.unreachable)
         return LevelReport(
             [n for n in names if n not in unreachable],
-            [f"{n} (no linked Feishu account in {app})" for n in outcome.unreachable],
+            [_unreachable("not_linked", n, app=str(app)) for n in outcome.unreachable],
             [u.pk for u in people if display_name(u) not in unreachable],
         )
 
@@ -270,3 +271,9 @@ def _follow_war_room(
 
     if war_rooms.open_for_rule(incident, rule, app) is None:
         war_rooms.invite_newly_notified(incident, app, reached)
+
+
+def _unreachable(why: str, name: str, **params: str) -> Worded:
+    """Why ``name`` was not reached: text in the level report, in each reader's language on
+    the timeline."""
+    return Worded(feishu_phrase(f"feishu.unreachable.{why}", name=name, **params))

@@ -33,6 +33,16 @@ TIMELINE_MESSAGES: Mapping[str, Promise] = MappingProxyType(
         "feishu.plan.quota": gettext_lazy("the quota set for this app"),
         "feishu.plan.free": gettext_lazy("the free plan"),
         "feishu.plan.unlimited": gettext_lazy("an unlimited plan"),
+        # Why a level could not reach someone through Feishu (``FeishuPlatform.notify``)
+        "feishu.unreachable.no_app_on_rule": gettext_lazy(
+            "%(name)s (no Feishu app is set on the rule)"
+        ),
+        "feishu.unreachable.no_app_for_incident": gettext_lazy(
+            "%(name)s (no Feishu app delivers this incident)"
+        ),
+        "feishu.unreachable.not_linked": gettext_lazy(
+            "%(name)s (no linked Feishu account in %(app)s)"
+        ),
         "feishu.not_delivered_after": gettext_lazy(
             "Card not delivered to %(recipient)s after %(attempts)s attempts: %(error)s"
         ),

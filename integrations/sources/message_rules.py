@@ -363,17 +363,17 @@ def bare_urls(text: str) -> tuple[Link, ...]:
 class MessageRulesOptions:
     """A source kind's options are :class:`MessageRules` (mixed into a ``SourceKind``)."""
 
-    identity = (
+    identity = _(
         "the title's words, without numbers and status or severity words (or what "
         "`alert_key_pattern` takes out of the title)"
     )
-    recovery = (
+    recovery = _(
         "a recovery word in the title (`recovery_keywords`: resolved, recovered, 已恢复, 恢复, "
         "已解决)"
     )
     severity_table = (
         *((" / ".join(words), Severity(sev)) for sev, words in DEFAULT_SEVERITY_KEYWORDS.items()),
-        ("none of these words", Severity.WARNING),
+        (_("none of these words"), Severity.WARNING),
     )
 
     def default_options(self) -> dict[str, Any]:

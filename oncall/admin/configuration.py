@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.formats import localize
+from django.utils.functional import Promise
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
@@ -35,6 +36,7 @@ from oncall.admin.source_tools import (
     try_sample_box,
 )
 from oncall.admin.structured import (
+    BranchesField,
     MatchersField,
     alert_counts_field,
     label_names_field,
@@ -56,14 +58,29 @@ from oncall.sources import OptionsForm, SourceKind, UnknownSourceKind, source_ki
 RECENT_EVENTS = 20
 
 
+def severity_rows(kind: SourceKind) -> SafeString:
+    """The kind's severity table: the sender's own words as code (they are its values, typed as
+    it sends them), a description of a case (translated) as text, each with the console's."""
+    return format_html_join(
+        ", ",
+        "{} → {}",
+        (
+            (raw if isinstance(raw, Promise) else format_html("<code>{}</code>", raw), sev.label)
+            for raw, sev in ((raw, Severity(sev)) for raw, sev in kind.severity_table)
+        ),
+    )
+
+
 class ChannelForm(forms.ModelForm):
-    """Group-by labels and storm warnings as rows, not JSON."""
+    """Group-by labels, grouping branches and storm warnings as rows, not JSON."""
 
     class Meta:
         model = Channel
-        fields = ["group_by_labels", "storm_thresholds"]  # the admin's fieldsets add the rest
+        # The admin's fieldsets add the rest.
+        fields = ["group_by_labels", "grouping_branches", "storm_thresholds"]
         field_classes = {
             "group_by_labels": label_names_field,
+            "grouping_branches": BranchesField,
             "storm_thresholds": alert_counts_field,
         }
 
@@ -311,10 +328,7 @@ class AlertSourceAdmin(admin.ModelAdmin):
             (_("Sender"), kind.sender or kind.label),
             (_("Identity"), kind.identity),
             (_("Recovery"), kind.recovery),
-            (
-                _("Severity"),
-                ", ".join(f"{raw} → {Severity(sev).label}" for raw, sev in kind.severity_table),
-            ),
+            (_("Severity"), severity_rows(kind)),
         ]
         if source.pk:
             rows += list(kind.status(source))  # what the kind knows of it now (a heartbeat)
@@ -400,8 +414,12 @@ class AlertSourceAdmin(admin.ModelAdmin):
         if not rows:
             return _("Nothing received yet.")
         return format_html(
-            "<table><thead><tr><th>received</th><th>status</th><th>events</th><th>notes</th>"
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th>"
             "</tr></thead><tbody>{}</tbody></table>",
+            _("received"),
+            _("status"),
+            _("events"),
+            _("notes"),
             rows,
         )
 

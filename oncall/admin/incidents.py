@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.utils.formats import localize
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from oncall import escalation, lifecycle
@@ -41,7 +42,7 @@ class AlertInline(admin.TabularInline):
 
 class TimelineInline(admin.TabularInline):
     model = TimelineEntry
-    fields = ["created_at", "kind", "said", "actor", "source"]
+    fields = ["created_at", "kind", "said", "actor", "came_from"]
     readonly_fields = fields
     extra = 0
     max_num = 0
@@ -50,6 +51,10 @@ class TimelineInline(admin.TabularInline):
     @admin.display(description=_("message"))
     def said(self, entry: TimelineEntry) -> str:
         return entry.text  # in the admin's language; the stored English is the fallback
+
+    @admin.display(description=_("via"))
+    def came_from(self, entry: TimelineEntry) -> str:
+        return entry.source_label  # "system", "alert source", a platform's name: translated
 
 
 class NoteInline(admin.TabularInline):
@@ -86,7 +91,7 @@ INCIDENT_STATE_FIELDS = [
     "flapping_quiet",
     "storm_alerts",
     # Noise reduction: opened during a maintenance window (``oncall.noise.maintenance``).
-    "in_maintenance",
+    "opened_in_maintenance",  # a property: named and shown as a yes/no mark here
     "maintenance_window",
 ]
 
@@ -149,16 +154,29 @@ class IncidentAdmin(admin.ModelAdmin):
     def escalation(self, incident: Incident) -> str:
         rule = incident.escalation_rule
         if rule is None and incident.assigned_to_id is not None:
-            return f"Assigned to {display_name(incident.assigned_to)}: no rule escalates it."
+            return gettext("Assigned to %(person)s: no rule escalates it.") % {
+                "person": display_name(incident.assigned_to)
+            }
         if rule is None:
-            return _("No rule matched.")
+            return gettext("No rule matched.")
         if incident.next_escalation_at is None:
-            return f"“{rule.name}”: nothing planned."
+            return gettext("“%(rule)s”: nothing planned.") % {"rule": rule.name}
         when = localize(localtime(incident.next_escalation_at))
         level = escalation.next_level(incident)
         if level is None:
-            return f"“{rule.name}”: every level notified; ends at {when}."
-        return f"“{rule.name}”: level {level} at {when}."
+            return gettext("“%(rule)s”: every level notified; ends at %(when)s.") % {
+                "rule": rule.name,
+                "when": when,
+            }
+        return gettext("“%(rule)s”: level %(level)s at %(when)s.") % {
+            "rule": rule.name,
+            "level": level,
+            "when": when,
+        }
+
+    @admin.display(description=_("in maintenance"), boolean=True)
+    def opened_in_maintenance(self, incident: Incident) -> bool:
+        return incident.in_maintenance
 
     @admin.display(description="#", ordering="number")
     def number_label(self, incident: Incident) -> str:

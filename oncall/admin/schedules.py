@@ -33,6 +33,7 @@ from django.utils.translation import gettext_lazy
 
 from oncall.admin.schedule_swaps import ShiftSwapInline
 from oncall.admin.shared import AdminMedia
+from oncall.admin.structured import RestrictionsField
 from oncall.models import Schedule, ScheduleLayer, ScheduleOverride
 from oncall.models.escalation import known_time_zones, validate_time_zone
 from oncall.schedules import display, resolve
@@ -85,7 +86,7 @@ class LayerForm(forms.ModelForm):
             "end_date",
             "restrictions",
         ]
-        widgets = {"restrictions": forms.Textarea(attrs={"rows": 2, "cols": 60})}
+        field_classes = {"restrictions": RestrictionsField}  # windows as rows, not JSON
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -26,10 +26,11 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext, gettext_lazy, ngettext
+from django.utils.translation import gettext, gettext_lazy, ngettext, pgettext_lazy
 
 from oncall.events import Severity
 from oncall.matchers import FIELDS, MAX_REGEX_CHARS, VALUELESS_OPS, Op, parse_matchers, valid_key
+from oncall.models.schedules import parse_restrictions
 
 Row = dict[str, str]
 
@@ -354,23 +355,88 @@ class ConditionField(RowsField):
     )
 
     def to_rows(self, value: Any) -> list[Row]:
-        if all(isinstance(item, dict) for item in value):
-            return [_matcher_row(m, 1) for m in value]
-        return [_matcher_row(m, n) for n, group in enumerate(value, 1) for m in group]
+        return condition_rows(value)
+
+    def from_rows(self, rows: list[Row]) -> tuple[Any, dict[int, str]]:
+        return condition_from_rows(rows)
+
+
+def condition_rows(value: Any) -> list[Row]:
+    """A stored condition as rows with their group numbers."""
+    if all(isinstance(item, dict) for item in value):
+        return [_matcher_row(m, 1) for m in value]
+    return [_matcher_row(m, n) for n, group in enumerate(value, 1) for m in group]
+
+
+def condition_from_rows(rows: list[Row]) -> tuple[Any, dict[int, str]]:
+    """Rows as a condition: one group as a flat list, several as a list of lists."""
+    problems: dict[int, str] = {}
+    groups: dict[int, list[dict[str, str]]] = {}
+    for index, row in enumerate(rows):
+        group = row.get("group") or "1"
+        if not group.isdigit() or int(group) < 1:
+            problems[index] = gettext("The group is a number from 1.")
+            continue
+        if problem := matcher_problem(row):
+            problems[index] = problem
+        groups.setdefault(int(group), []).append(_matcher(row))
+    ordered = [groups[n] for n in sorted(groups)]
+    return (ordered[0] if len(ordered) == 1 else ordered), problems
+
+
+class BranchesField(RowsField):
+    """A channel's grouping branches (``oncall.noise.grouping``): rows of a numbered branch,
+    the labels it groups by, and its condition's matchers in OR groups (as
+    :class:`ConditionField`'s). The rows of one branch name its labels once or alike on each
+    row; branches keep their numbers' order, the order they are tried in."""
+
+    columns = (
+        Column("branch", gettext_lazy("Branch"), number=True, placeholder="1"),
+        Column("group_by", gettext_lazy("Group by labels"), placeholder="k8s_cluster"),
+        *ConditionField.columns,
+    )
+    add_label = gettext_lazy("Add a matcher")
+    rows_help = gettext_lazy(
+        "Alerts that match a branch's condition are grouped by its labels instead of the "
+        "channel's; branches are tried in their numbers' order and the first that holds "
+        "counts. A branch's rows share its number: each row one matcher (every row of a group "
+        "must hold, and one group must), the labels (separated by spaces) on any of them."
+    )
+
+    def to_rows(self, value: Any) -> list[Row]:
+        rows = []
+        for number, branch in enumerate(value, 1):
+            labels = " ".join(branch.get("group_by", []))
+            for row in condition_rows(branch.get("condition") or []):
+                rows.append({"branch": str(number), "group_by": labels, **row})
+        return rows
 
     def from_rows(self, rows: list[Row]) -> tuple[Any, dict[int, str]]:
         problems: dict[int, str] = {}
-        groups: dict[int, list[dict[str, str]]] = {}
+        branches: dict[int, dict[str, Any]] = {}
         for index, row in enumerate(rows):
-            group = row.get("group") or "1"
-            if not group.isdigit() or int(group) < 1:
-                problems[index] = gettext("The group is a number from 1.")
+            number = row.get("branch") or "1"
+            if not number.isdigit() or int(number) < 1:
+                problems[index] = gettext("The branch is a number from 1.")
                 continue
-            if problem := matcher_problem(row):
-                problems[index] = problem
-            groups.setdefault(int(group), []).append(_matcher(row))
-        ordered = [groups[n] for n in sorted(groups)]
-        return (ordered[0] if len(ordered) == 1 else ordered), problems
+            branch = branches.setdefault(int(number), {"labels": [], "rows": [], "first": index})
+            labels = row.get("group_by", "").replace(",", " ").split()
+            if labels and branch["labels"] and labels != branch["labels"]:
+                problems[index] = gettext("Another row of this branch groups by other labels.")
+            branch["labels"] = branch["labels"] or labels
+            branch["rows"].append((index, row))
+        value = []
+        for number in sorted(branches):
+            branch = branches[number]
+            if not branch["labels"]:
+                problems.setdefault(
+                    branch["first"], gettext("Give the branch the labels to group by.")
+                )
+            condition, found = condition_from_rows([row for _, row in branch["rows"]])
+            for position, problem in found.items():
+                problems.setdefault(branch["rows"][position][0], problem)
+            value.append({"condition": condition, "group_by": branch["labels"]})
+        return value, problems
 
 
 # --- Lists and mappings ------------------------------------------------------------------------
@@ -474,6 +540,70 @@ class PairsField(RowsField):
                 problems[index] = gettext("Choose one of the values offered.")
             pairs[key] = row.get("value", "")
         return pairs, problems
+
+
+class RestrictionsField(RowsField):
+    """A schedule layer's restrictions (``oncall.models.schedules.parse_restrictions``): one
+    window a row, its days written as numbers and ranges (``0-4`` is Monday to Friday)."""
+
+    columns = (
+        Column("days", gettext_lazy("Days (0 = Monday ... 6 = Sunday)"), placeholder="0-4"),
+        Column("start", pgettext_lazy("time window", "From"), placeholder="09:00"),
+        Column("end", pgettext_lazy("time window", "Until"), placeholder="18:00"),
+    )
+    add_label = gettext_lazy("Add a window")
+    rows_help = gettext_lazy(
+        "Turns count only inside these windows (times in the schedule's zone); an end before "
+        "the start crosses midnight, an end equal to it is the whole day. No rows: always."
+    )
+
+    def to_rows(self, value: Any) -> list[Row]:
+        return [
+            {"days": _day_ranges(window["days"]), "start": window["start"], "end": window["end"]}
+            for window in value
+        ]
+
+    def from_rows(self, rows: list[Row]) -> tuple[Any, dict[int, str]]:
+        windows: list[dict[str, Any]] = []
+        problems: dict[int, str] = {}
+        for index, row in enumerate(rows):
+            days = _days(row.get("days", ""))
+            if days is None:
+                problems[index] = gettext("Write days as numbers from 0 to 6, or ranges (0-4).")
+                continue
+            window = {"days": days, "start": row.get("start", ""), "end": row.get("end", "")}
+            try:
+                parse_restrictions([window])
+            except ValidationError as error:
+                problems[index] = " ".join(error.messages)
+            windows.append(window)
+        return windows, problems
+
+
+def _days(text: str) -> list[int] | None:
+    """``"0-4 6"`` as ``[0, 1, 2, 3, 4, 6]``; None when it is not such a list."""
+    days: set[int] = set()
+    for part in text.replace(",", " ").split():
+        first, _dash, last = part.partition("-")
+        if not (first.isdigit() and (last or first).isdigit()):
+            return None
+        low, high = int(first), int(last or first)
+        if not 0 <= low <= high <= 6:
+            return None
+        days.update(range(low, high + 1))
+    return sorted(days)
+
+
+def _day_ranges(days: Any) -> str:
+    """``[0, 1, 2, 3, 4, 6]`` as ``"0-4 6"``."""
+    numbers = sorted({int(day) for day in days})
+    runs: list[list[int]] = []
+    for day in numbers:
+        if runs and day == runs[-1][-1] + 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return " ".join(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]) for run in runs)
 
 
 # --- The console's fields, for ``Meta.field_classes`` (called like a field class) --------------

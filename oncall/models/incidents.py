@@ -419,7 +419,7 @@ class TimelineEntry(models.Model):
         verbose_name = _("timeline entry")
 
     def __str__(self) -> str:
-        return self.message
+        return self.text  # the admin names a row by it: in the reader's language too
 
     @property
     def text(self) -> str:

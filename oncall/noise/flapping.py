@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 
+from oncall.timeline_messages import Phrase, phrase
+
 if TYPE_CHECKING:
     from oncall.models import Alert, Channel, FlapState, Incident
 
@@ -230,14 +232,11 @@ def _replan(incident: Incident) -> None:
     escalation.plan_after_change(incident, timezone.now())
 
 
-def describe(flap: Flap) -> str:
-    text = f"Flapping: “{flap.title}” triggered {flap.triggers} times within {flap.minutes} minutes"
-    return text + ("; notifications stopped." if flap.quiet else ".")
+def describe(flap: Flap) -> Phrase:
+    kind = "flapping.quiet" if flap.quiet else "flapping"
+    return phrase(kind, title=flap.title, count=flap.triggers, minutes=flap.minutes)
 
 
-def ended_message(channel: Channel, was_quiet: bool) -> str:
-    text = (
-        f"Flapping ended: no alert triggered more than {channel.flapping_times} times within "
-        f"{channel.flapping_minutes} minutes"
-    )
-    return text + ("; notifications resume." if was_quiet else ".")
+def ended_message(channel: Channel, was_quiet: bool) -> Phrase:
+    kind = "flapping.ended.quiet" if was_quiet else "flapping.ended"
+    return phrase(kind, count=channel.flapping_times, minutes=channel.flapping_minutes)

@@ -25,11 +25,11 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from django.utils.formats import localize
+from django.utils.formats import date_format
 from django.utils.timezone import localtime
-from django.utils.translation import gettext as _
 
 from oncall.models import Channel, Incident, MaintenanceWindow
+from oncall.timeline_messages import Phrase, phrase
 
 
 def active(at: datetime) -> QuerySet[MaintenanceWindow]:
@@ -80,20 +80,17 @@ def covering(incident: Incident, at: datetime) -> MaintenanceWindow | None:
     )
 
 
-def hold_message(window: MaintenanceWindow) -> str:
-    return _("Maintenance “%(name)s” until %(end)s: notifications wait until it ends.") % {
-        "name": window.name,
-        "end": localize(localtime(window.ends_at)),
-    }
+def hold_message(window: MaintenanceWindow) -> Phrase:
+    return phrase("maintenance.hold", name=window.name, end=moment(window.ends_at))
 
 
-def opened_message(window: MaintenanceWindow) -> str:
-    return _(
-        "Opened during maintenance “%(name)s” (until %(end)s): nobody is notified before it ends."
-    ) % {
-        "name": window.name,
-        "end": localize(localtime(window.ends_at)),
-    }
+def opened_message(window: MaintenanceWindow) -> Phrase:
+    return phrase("maintenance.opened", name=window.name, end=moment(window.ends_at))
+
+
+def moment(when: datetime) -> str:
+    """A time as the timeline's parameters keep it: the same digits in every language."""
+    return date_format(localtime(when), "Y-m-d H:i")
 
 
 def announced(channel: Channel, now: datetime | None = None) -> QuerySet[MaintenanceWindow]:

@@ -34,8 +34,10 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
 from oncall.models import Alert, Incident, Silence, TimelineEntry
+from oncall.noise.maintenance import moment
 from oncall.offers import ActionResult, OfferedAction, OfferedLink
 from oncall.timeline import Actor, record
+from oncall.timeline_messages import phrase
 
 KEY = "quick_silence"
 QUICK_SILENCE_HOURS = 24
@@ -119,7 +121,7 @@ def quick_silence(incident: Incident, actor: Actor) -> Silence:
             incident,
             TimelineEntry.Kind.SILENCED,
             actor,
-            _("Alerts like this one silenced until %(end)s.") % {"end": _when(silence)},
+            phrase("silenced", end=moment(silence.ends_at)),
             data={"silence": str(silence.public_id), "condition": silence.condition},
         )
     return silence

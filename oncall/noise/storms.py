@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from oncall.platforms import LevelReport, notify_people
+from oncall.timeline_messages import Phrase, people, phrase
 
 if TYPE_CHECKING:
     from oncall.models import Channel, Incident
@@ -44,15 +45,17 @@ def notify_again(incident: Incident, alert_count: int, now: datetime) -> tuple[i
     return escalation.notify_current_level(incident, now)
 
 
-def describe(alert_count: int, level: int, report: LevelReport | None) -> str:
-    text = message(alert_count)
-    if report is None:
-        return text + "."
-    who = ", ".join(report.notified) or "nobody"
-    if level:
-        text += f"; level {level} notified again: {who}"
-    elif report.notified or report.unreachable:
-        text += f"; notified again: {who}"
-    if report.unreachable:
-        text += f"; not reachable: {', '.join(report.unreachable)}"
-    return text + "."
+def describe(alert_count: int, level: int, report: LevelReport | None) -> Phrase:
+    """The timeline's words for the storm, and whom it notified again (in each reader's
+    language)."""
+    again: Phrase | str = ""
+    unreachable: Phrase | str = ""
+    if report is not None:
+        who = people(report.notified)
+        if level:
+            again = phrase("storm.level_again", level=level, people=who)
+        elif report.notified or report.unreachable:
+            again = phrase("storm.again", people=who)
+        if report.unreachable:
+            unreachable = phrase("storm.unreachable", people=report.unreachable)
+    return phrase("storm", count=alert_count, again=again, unreachable=unreachable)

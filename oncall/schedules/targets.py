@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from oncall.models.schedules import Schedule
 from oncall.schedules import resolve
+from oncall.timeline_messages import phrase, worded
 
 # The attribute of a user object that says why a level reaches them (a tuple of words).
 REACHED_AS = "reached_as"
@@ -69,17 +70,23 @@ def reasons_for(on_calls: Sequence[resolve.OnCall]) -> list[str]:
     are on call in, then ``next on call: Nights, from Mon 09:00`` for each they are next in
     (the start in that schedule's zone)."""
     now = [o.schedule.name for o in on_calls if not o.is_next]
-    reasons = [f"on call: {', '.join(now)}"] if now else []
+    reasons = [worded("reached_as.on_call", schedules=", ".join(now))] if now else []
     for on_call in on_calls:
         if on_call.is_next:
             start = on_call.shift.start.astimezone(ZoneInfo(on_call.schedule.time_zone))
-            reasons.append(f"next on call: {on_call.schedule.name}, from {start:%a %H:%M}")
+            said = worded(
+                "reached_as.next_on_call",
+                schedule=on_call.schedule.name,
+                day=phrase(f"weekday.{start.weekday()}"),
+                time=f"{start:%H:%M}",
+            )
+            reasons.append(said)
     return reasons
 
 
 def nobody_on_call(schedule: Schedule) -> str:
     days = resolve.NEXT_HORIZON.days
-    return f"{schedule.name} (schedule: nobody on call now or in the next {days} days)"
+    return worded("unreachable.nobody_on_call", schedule=schedule.name, days=days)
 
 
 def reasons_of(user: Any) -> tuple[str, ...]:

@@ -8,7 +8,7 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
-from oncall import sections, timeline, wording
+from oncall import links, sections, timeline, wording
 from oncall.sections import Section
 
 register = template.Library()
@@ -25,6 +25,12 @@ def login_sections(context: dict[str, Any]) -> list[Section]:
 def display_name(user: Any) -> str:
     """``{{ person|display_name }}``: a person named as cards and the timeline name them."""
     return timeline.display_name(user)
+
+
+@register.filter
+def link_text(text: str) -> str:
+    """``{{ link.text|link_text }}``: a link's name, translated where the console named it."""
+    return links.link_name(text)
 
 
 @register.filter

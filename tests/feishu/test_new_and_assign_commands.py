@@ -94,7 +94,7 @@ def test_new_opens_an_incident_in_the_sender_s_only_channel(app, alice, channel)
 
     incident = Incident.objects.get()
     assert answer.startswith(
-        f"#{incident.number} opened in Databases (warning): Checkout is slow\n"
+        f"#{incident.number} opened in Databases (Warning): Checkout is slow\n"
     )
     # The link opens the incident through the app's web entry: signed in, inside Feishu.
     assert answer.endswith(app.web_entry_url(f"/incidents/{incident.public_id}/"))
@@ -112,7 +112,7 @@ def test_xinjian_is_new_in_chinese_and_a_severity_may_lead(app, alice, channel):
 
     incident = Incident.objects.get()
     assert (incident.title, incident.severity) == ("数据库 磁盘满", "critical")
-    assert answer.startswith(f"#{incident.number} opened in Databases (critical)")
+    assert answer.startswith(f"#{incident.number} opened in Databases (Critical)")
 
 
 def test_new_asks_which_channel_when_the_sender_has_several(app, alice, channel):

@@ -17,6 +17,7 @@ from integrations.feishu.models import LinkedAccount
 from oncall.models import ScheduleOverride, ShiftSwap
 from oncall.schedules import resolve, swaps
 from tests.factories import FeishuAppFactory, ScheduleLayerFactory, UserFactory
+from tests.zh_text import english_words, words_of
 
 pytestmark = pytest.mark.django_db
 
@@ -164,3 +165,26 @@ def test_a_swap_accepted_from_a_chat_command_changes_who_is_notified(
 
     on_call = resolve.responder(schedule, middle)
     assert (on_call.user, on_call.shift.override) == (bob, ScheduleOverride.objects.get().pk)
+
+
+def test_the_answers_speak_the_card_language(app, bob, request_of_alice):
+    app.card_language = "zh-hans"
+    app.save()
+    number = request_of_alice.pk
+    carol = linked(app, "carol", "Carol", "Wu")
+    request_of_alice.schedule.layers.get().participants.create(user=carol, position=5)
+
+    listed = say(app, "换班")
+    taken = say(app, f"接班 {number}")
+    refused = say(app, f"接班 {number}", sender="ou_carol")
+    nothing = say(app, "接班 99999")
+    unclear = say(app, "接班")
+
+    assert listed.splitlines()[-1] == "发送“接班 N”接下第 N 号换班请求。"
+    assert taken.startswith(f"#{number} 已接班：")  # noqa: RUF001
+    assert refused.startswith(f"#{number} 已由 Bob Li 于 ")
+    assert nothing == "没有你能看到的第 99999 号换班请求。"
+    assert unclear == "发送“接班 N”，N 为“换班”列出的编号。"  # noqa: RUF001
+    names = words_of("SRE primary Alice Chen Bob Li Asia Shanghai wedding")
+    answers = [listed, taken, refused, nothing, unclear]
+    assert [english_words(said, names) for said in answers] == [[]] * 5

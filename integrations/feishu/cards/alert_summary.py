@@ -15,6 +15,7 @@ from functools import lru_cache
 from django.db import connection
 from django.utils.translation import gettext
 
+from oncall.links import link_name
 from oncall.models import Alert, Incident
 
 # The alert's links on a card, at most.
@@ -111,6 +112,6 @@ def alert_links(alert: Alert | None) -> list[tuple[str, str]]:
     for link in links:
         href = str(link.get("href") or "") if isinstance(link, dict) else ""
         if href.lower().startswith(("https://", "http://")) and href not in found:
-            found[href] = str(link.get("text") or "") or gettext("Link")
+            found[href] = link_name(str(link.get("text") or "")) or gettext("Link")
     # A parenthesis would end the lark_md link early.
     return [(text, href.replace(")", "%29")) for href, text in found.items()][:MAX_ALERT_LINKS]

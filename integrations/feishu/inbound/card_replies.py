@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext
 
 from integrations.feishu.inbound.events import MENTION_KEY, IncomingMessage
 from integrations.feishu.inbound.identity import feishu_actor, how_to_link, linked_user
@@ -36,12 +37,15 @@ def note(app: FeishuApp, message: IncomingMessage, incident: Incident) -> str:
     try:
         lifecycle.add_note(incident, actor, note_text(message))
     except PermissionDenied:
-        return f"You are not a member of the channel {incident.channel.name} of #{incident.number}."
+        return gettext("You are not a member of the channel %(channel)s of #%(number)s.") % {
+            "channel": incident.channel.name,
+            "number": incident.number,
+        }
     except lifecycle.LifecycleError as exc:  # empty, or too long
         return f"#{incident.number} {exc.message}"
     except Incident.DoesNotExist:  # deleted since the card was looked up
-        return f"No incident #{incident.number} that you can see."
-    return f"Noted on #{incident.number}"
+        return gettext("No incident #%(number)s that you can see.") % {"number": incident.number}
+    return gettext("Noted on #%(number)s") % {"number": incident.number}
 
 
 def note_text(message: IncomingMessage) -> str:

@@ -171,14 +171,19 @@ def new_incident(app: FeishuApp, message: IncomingMessage) -> str:
             channel, actor, title=" ".join(words), severity=severity or Severity.WARNING
         )
     except PermissionDenied:
-        return f"You are not a member of the channel {channel.name}."
+        return gettext("You are not a member of the channel %(channel)s.") % {
+            "channel": channel.name
+        }
     except lifecycle.LifecycleError as exc:
         return exc.message
     incident = outcome.incident
-    return (
-        f"#{incident.number} opened in {channel.name} ({incident.severity}): {incident.title}\n"
-        f"{console_link(incident, app)}"  # opens signed in, inside Feishu
-    )
+    opened = gettext("#%(number)s opened in %(channel)s (%(severity)s): %(title)s") % {
+        "number": incident.number,
+        "channel": channel.name,
+        "severity": incident.get_severity_display(),
+        "title": incident.title,
+    }
+    return f"{opened}\n{console_link(incident, app)}"  # the link opens signed in, inside Feishu
 
 
 def _leading_severity(words: list[str], found: str = "") -> tuple[str, list[str]]:
@@ -240,14 +245,19 @@ def _channels_of_chat(
 
 def _which_channel(command: str, channels: list[Channel]) -> str:
     names = ", ".join(channel.name for channel in channels)
-    return f"Which channel? Write “{command} #<channel> <title>” with one of: {names}."
+    return gettext(
+        "Which channel? Write “%(command)s #<channel> <title>” with one of: %(names)s."
+    ) % {
+        "command": command,
+        "names": names,
+    }
 
 
 def _new_usage(command: str) -> str:
-    return (
-        f"Write “{command} <title>” to open an incident; “{command} #<channel> <title>” to "
-        f"choose its channel, “{command} critical <title>” for its severity (warning otherwise)."
-    )
+    return gettext(
+        "Write “%(command)s <title>” to open an incident; “%(command)s #<channel> <title>” to "
+        "choose its channel, “%(command)s critical <title>” for its severity (warning otherwise)."
+    ) % {"command": command}
 
 
 def assign(app: FeishuApp, message: IncomingMessage) -> str:

@@ -26,9 +26,9 @@ route:
 class AlertmanagerSource(SourceKind):
     kind = "alertmanager"
     label = "Prometheus Alertmanager"
-    sender = "Prometheus Alertmanager webhook receiver (version 4)"
-    identity = "`fingerprint` (else the label set)"
-    recovery = "the alert's `status` `resolved` (`send_resolved: true`)"
+    sender = _("Prometheus Alertmanager webhook receiver (version 4)")
+    identity = _("`fingerprint` (else the label set)")
+    recovery = _("the alert's `status` `resolved` (`send_resolved: true`)")
     severity_table = (
         ("critical", Severity.CRITICAL),
         ("warning", Severity.WARNING),

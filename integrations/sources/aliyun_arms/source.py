@@ -15,9 +15,9 @@ from oncall.sources import SetupGuide, Snippet, SourceKind
 class AliyunArmsSource(SourceKind):
     kind = "aliyun_arms"
     label = _("Alibaba Cloud ARMS")
-    sender = "ARMS alert management webhook whose body is $alertmanager_content"
-    identity = "fingerprint of each alert"
-    recovery = "status resolved (per alert)"
+    sender = _("ARMS alert management webhook whose body is $alertmanager_content")
+    identity = _("fingerprint of each alert")
+    recovery = _("status resolved (per alert)")
     severity_table = parser.SEVERITY_TABLE
 
     def parse(self, payload: Any) -> list[AlertEvent]:

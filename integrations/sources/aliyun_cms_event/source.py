@@ -15,9 +15,9 @@ from oncall.sources import SetupGuide, SourceKind
 class AliyunCmsEventSource(SourceKind):
     kind = "aliyun_cms_event"
     label = _("Alibaba Cloud CloudMonitor (events)")
-    sender = "CloudMonitor event subscription, webhook push channel (POST, JSON)"
-    identity = "product, resourceId and the event name without its stage"
-    recovery = "status (or the name's stage) Executed, Resolved, Recovered, Canceled or Avoided"
+    sender = _("CloudMonitor event subscription, webhook push channel (POST, JSON)")
+    identity = _("product, resourceId and the event name without its stage")
+    recovery = _("status (or the name's stage) Executed, Resolved, Recovered, Canceled or Avoided")
     severity_table = parser.SEVERITY_TABLE
 
     def parse(self, payload: Any) -> list[AlertEvent]:

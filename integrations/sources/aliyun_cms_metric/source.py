@@ -15,9 +15,9 @@ from oncall.sources import SetupGuide, Snippet, SourceKind
 class AliyunCmsMetricSource(SourceKind):
     kind = "aliyun_cms_metric"
     label = _("Alibaba Cloud CloudMonitor (metrics)")
-    sender = "CloudMonitor alert rule callback URL or alert contact webhook (form fields)"
-    identity = "ruleId (or alertName), metric and dimensions"
-    recovery = "alertState OK"
+    sender = _("CloudMonitor alert rule callback URL or alert contact webhook (form fields)")
+    identity = _("ruleId (or alertName), metric and dimensions")
+    recovery = _("alertState OK")
     severity_table = parser.SEVERITY_TABLE
     form_body = True
 

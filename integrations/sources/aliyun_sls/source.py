@@ -15,9 +15,9 @@ from oncall.sources import SetupGuide, Snippet, SourceKind
 class AliyunSlsSource(SourceKind):
     kind = "aliyun_sls"
     label = _("Alibaba Cloud SLS")
-    sender = "SLS generic webhook, content template {{ alert | to_json }}, sent individually"
-    identity = "fingerprint (else project, alert_id and labels)"
-    recovery = "status resolved"
+    sender = _("SLS generic webhook, content template {{ alert | to_json }}, sent individually")
+    identity = _("fingerprint (else project, alert_id and labels)")
+    recovery = _("status resolved")
     severity_table = parser.SEVERITY_TABLE
 
     def parse(self, payload: Any) -> list[AlertEvent]:

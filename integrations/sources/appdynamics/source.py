@@ -14,9 +14,9 @@ from oncall.sources import SetupGuide, Snippet, SourceKind
 class AppDynamicsSource(SourceKind):
     kind = "appdynamics"
     label = "AppDynamics"
-    sender = "AppDynamics HTTP request template (payload below) used by a policy's action"
-    identity = "incident_id (the health-rule violation), else details.event_id"
-    recovery = "details.event_type is a _CLOSE_ or _CANCELED_ event"
+    sender = _("AppDynamics HTTP request template (payload below) used by a policy's action")
+    identity = _("incident_id (the health-rule violation), else details.event_id")
+    recovery = _("details.event_type is a _CLOSE_ or _CANCELED_ event")
     severity_table = parser.SEVERITY_TABLE
 
     def parse(self, payload: Any) -> list[AlertEvent]:

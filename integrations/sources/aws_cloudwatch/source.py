@@ -14,9 +14,9 @@ from oncall.sources import Answer, PushRequest, SetupGuide, SourceKind
 class AwsCloudWatchSource(SourceKind):
     kind = "aws_cloudwatch"
     label = "AWS CloudWatch (SNS)"
-    sender = "Amazon SNS topic (HTTPS subscription) that CloudWatch alarms notify"
-    identity = "AlarmArn; other messages: the SNS MessageId"
-    recovery = "NewStateValue OK; other messages do not recover"
+    sender = _("Amazon SNS topic (HTTPS subscription) that CloudWatch alarms notify")
+    identity = _("AlarmArn; other messages: the SNS MessageId")
+    recovery = _("NewStateValue OK; other messages do not recover")
     severity_table = parser.SEVERITY_TABLE
 
     def parse(self, payload: Any) -> list[AlertEvent]:

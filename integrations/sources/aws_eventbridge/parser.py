@@ -45,6 +45,8 @@ import json
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from django.utils.translation import gettext_lazy as _
+
 from integrations.sources.aws_cloudwatch import sns
 from integrations.sources.aws_cloudwatch.parser import SEVERITY_TABLE as ALARM_SEVERITIES
 from integrations.sources.aws_cloudwatch.parser import alarm_severity
@@ -71,7 +73,7 @@ from oncall.events import (
 )
 
 SEVERITY_TABLE: tuple[tuple[str, Severity], ...] = (
-    ("any event", Severity.WARNING),
+    (_("any event"), Severity.WARNING),
     *((raw, severity) for raw, severity in ALARM_SEVERITIES if raw.startswith("flashduty")),
 )
 _EVENT_MARKERS = ("detail-type", "source", "detail")

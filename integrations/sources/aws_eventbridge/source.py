@@ -20,12 +20,12 @@ EVENT_PATTERN = """{
 class AwsEventBridgeSource(SourceKind):
     kind = "aws_eventbridge"
     label = "AWS EventBridge"
-    sender = "Amazon EventBridge rule target: API destination, or an SNS topic"
-    identity = (
+    sender = _("Amazon EventBridge rule target: API destination, or an SNS topic")
+    identity = _(
         "per source: alarm ARN, GuardDuty / Inspector / Security Hub finding, Health event, "
         "Config rule + resource, DevOps Guru insight; else the event id"
     )
-    recovery = (
+    recovery = _(
         "alarm OK, Security Hub RESOLVED/SUPPRESSED/ARCHIVED, Health closed, Inspector "
         "CLOSED/SUPPRESSED, Config COMPLIANT/NOT_APPLICABLE, DevOps Guru Insight Closed"
     )

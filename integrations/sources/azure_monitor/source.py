@@ -14,12 +14,12 @@ from oncall.sources import SetupGuide, SourceKind
 class AzureMonitorSource(SourceKind):
     kind = "azure_monitor"
     label = _("Azure Monitor")
-    sender = "Azure Monitor action group, Webhook action with the common alert schema"
-    identity = (
+    sender = _("Azure Monitor action group, Webhook action with the common alert schema")
+    identity = _(
         "data.essentials.alertId; Service Health: subscription + Tracking ID; "
         "Resource Health: the resource"
     )
-    recovery = (
+    recovery = _(
         "monitorCondition Resolved; Service Health stage Resolved/RCA/Complete/Canceled; "
         "Resource Health Available"
     )

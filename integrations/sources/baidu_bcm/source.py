@@ -15,9 +15,9 @@ from oncall.sources import SetupGuide, SourceKind
 class BaiduBcmSource(SourceKind):
     kind = "baidu_bcm"
     label = _("Baidu Cloud BCM")
-    sender = "BCM alarm policy callback URL"
-    identity = "serviceName, policyName, region and the resource's identifiers"
-    recovery = "type OK"
+    sender = _("BCM alarm policy callback URL")
+    identity = _("serviceName, policyName, region and the resource's identifiers")
+    recovery = _("type OK")
     severity_table = parser.SEVERITY_TABLE
 
     def parse(self, payload: Any) -> list[AlertEvent]:

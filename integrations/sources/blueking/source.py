@@ -16,9 +16,11 @@ CALLBACK_BODY = "{{alarm.callback_message}}"
 class BluekingSource(SourceKind):
     kind = "blueking"
     label = _("Tencent BlueKing")
-    sender = "BlueKing Monitor V6/V7 HTTP-callback action plan, body `{{alarm.callback_message}}`"
-    identity = "`bk_biz_id` and `event.id` (the BlueKing alert's id)"
-    recovery = "`type` `recovery_notice` or `closed`"
+    sender = _(
+        "BlueKing Monitor V6/V7 HTTP-callback action plan, body `{{alarm.callback_message}}`"
+    )
+    identity = _("`bk_biz_id` and `event.id` (the BlueKing alert's id)")
+    recovery = _("`type` `recovery_notice` or `closed`")
     severity_table = (
         ("1 (fatal)", Severity.CRITICAL),
         ("2 (warning)", Severity.WARNING),

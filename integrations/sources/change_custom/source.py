@@ -24,12 +24,12 @@ EXAMPLE = {
 class CustomChangeSource(ChangeSourceKind):
     kind = "change_custom"
     label = _("Custom change event")
-    sender = (
+    sender = _(
         "your deployment scripts, CI/CD pipelines and change tickets, in the console's change "
         "protocol (a change, never an incident)"
     )
-    identity = "`change_key` (events with the same key update one change)"
-    recovery = "none: a change opens no incident; `change_status` Done or Canceled ends it"
+    identity = _("`change_key` (events with the same key update one change)")
+    recovery = _("none: a change opens no incident; `change_status` Done or Canceled ends it")
 
     def recognises(self, payload: Any) -> bool:
         return isinstance(payload, dict) and "change_key" in payload and "change_status" in payload

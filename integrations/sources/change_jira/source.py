@@ -14,12 +14,12 @@ from oncall.sources import SetupGuide, Snippet
 class JiraChangeSource(ChangeSourceKind):
     kind = "change_jira"
     label = _("Jira issue events (changes)")
-    sender = (
+    sender = _(
         "a Jira Cloud or Data Center / Server webhook on issue created, updated and deleted "
         "(a change, never an incident)"
     )
-    identity = "`issue.key` (OPS-123): every push about one issue updates one change"
-    recovery = (
+    identity = _("`issue.key` (OPS-123): every push about one issue updates one change")
+    recovery = _(
         "none: a change opens no incident; its status follows `issue.fields.status.name` "
         "(Done, Resolved, Closed → done)"
     )

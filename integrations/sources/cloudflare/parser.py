@@ -24,6 +24,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from integrations.sources.common import (
     bounded_alert_key,
     clean_labels,
@@ -45,7 +47,7 @@ from oncall.events import (
 )
 
 # The knowledge base: every Cloudflare notification is a warning.
-SEVERITY_TABLE: tuple[tuple[str, Severity], ...] = (("any alert_type", Severity.WARNING),)
+SEVERITY_TABLE: tuple[tuple[str, Severity], ...] = ((_("any `alert_type`"), Severity.WARNING),)
 END_EVENT = "ALERT_STATE_EVENT_END"
 _TEST_MESSAGE_KEYS = {"name", "text", "ts", "data", "account_id", "policy_id", "policy_name"}
 

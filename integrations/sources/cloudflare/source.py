@@ -15,9 +15,9 @@ from oncall.sources import Answer, PushRequest, SetupGuide, SourceKind, SourceRe
 class CloudflareSource(SourceKind):
     kind = "cloudflare"
     label = "Cloudflare"
-    sender = "Cloudflare notifications, generic webhook destination"
-    identity = "alert_correlation_id, else policy_id and alert_type"
-    recovery = "alert_event ALERT_STATE_EVENT_END"
+    sender = _("Cloudflare notifications, generic webhook destination")
+    identity = _("alert_correlation_id, else policy_id and alert_type")
+    recovery = _("alert_event ALERT_STATE_EVENT_END")
     severity_table = parser.SEVERITY_TABLE
 
     def parse(self, payload: Any) -> list[AlertEvent]:

@@ -15,9 +15,9 @@ from oncall.sources import SetupGuide, SourceKind
 class CtyunSource(SourceKind):
     kind = "ctyun"
     label = _("State Cloud (CTyun)")
-    sender = "CTyun Cloud Eye alarm rule callback"
-    identity = "issueID (else alarmRuleID and the resources)"
-    recovery = "status 1 (recovered)"
+    sender = _("CTyun Cloud Eye alarm rule callback")
+    identity = _("issueID (else alarmRuleID and the resources)")
+    recovery = _("status 1 (recovered)")
     severity_table = parser.SEVERITY_TABLE
 
     def parse(self, payload: Any) -> list[AlertEvent]:

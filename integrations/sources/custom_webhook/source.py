@@ -33,9 +33,9 @@ EXAMPLE_BODY = {
 class CustomWebhookSource(SourceKind):
     kind = "custom_webhook"
     label = _("Custom webhook (any JSON, by mapping)")
-    sender = "any tool that POSTs JSON; a mapping on the source's page says where each field is"
-    identity = "the mapping's alert key template, or derived from the title and labels"
-    recovery = "the mapping's status renders one of its recovery values"
+    sender = _("any tool that POSTs JSON; a mapping on the source's page says where each field is")
+    identity = _("the mapping's alert key template, or derived from the title and labels")
+    recovery = _("the mapping's status renders one of its recovery values")
     # No fixed table: each source has its own (``severity_map`` in its mapping).
     severity_table = ()
 

@@ -56,7 +56,7 @@ def answer(status: int, errcode: int, errmsg: str, **extra: Any) -> Answer:
 class DingTalkRobotSource(MessageRulesOptions, SourceKind):
     kind = "dingtalk_robot"
     label = _("DingTalk robot format")
-    sender = (
+    sender = _(
         "any tool that notifies a DingTalk custom robot (text, markdown, link, actionCard or "
         "feedCard messages), pointed at the push URL or at "
         "`/push/dingtalk_robot/robot/send?access_token=<token>`"

@@ -14,9 +14,9 @@ from oncall.sources import SetupGuide, Snippet, SourceKind
 class DynatraceSource(SourceKind):
     kind = "dynatrace"
     label = "Dynatrace"
-    sender = "Dynatrace problem notification, Custom Integration (payload template below)"
-    identity = "PID (the problem's id)"
-    recovery = "State RESOLVED, CLOSED or MERGED"
+    sender = _("Dynatrace problem notification, Custom Integration (payload template below)")
+    identity = _("PID (the problem's id)")
+    recovery = _("State RESOLVED, CLOSED or MERGED")
     severity_table = parser.SEVERITY_TABLE
 
     def parse(self, payload: Any) -> list[AlertEvent]:

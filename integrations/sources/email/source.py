@@ -25,17 +25,19 @@ _SAMPLE_MAIL = (
 class EmailSource(SourceKind):
     kind = "email"
     label = _("E-mail")
-    sender = (
+    sender = _(
         "Any tool that sends alert e-mail, by SMTP to the source's own address (manage.py "
         "alert_smtpd); or an inbound-mail relay (SendGrid Inbound Parse, Mailgun routes, "
         "Postmark) posting to the source's relay URL"
     )
-    identity = (
+    identity = _(
         "The subject without its numbers, dates, times, hex ids and state words, so the same "
         "problem merges (or the options' key_pattern)"
     )
-    recovery = "A recovery word in the subject: resolved, recovered, OK, 恢复... (recovery_words)"
-    severity_table = (("every mail, unless severity_words match", Severity.WARNING),)
+    recovery = _(
+        "A recovery word in the subject: resolved, recovered, OK, 恢复... (recovery_words)"
+    )
+    severity_table = ((_("every mail, unless `severity_words` match"), Severity.WARNING),)
     # Relays post form fields (Mailgun always, SendGrid as multipart: see views.relay).
     form_body = True
 

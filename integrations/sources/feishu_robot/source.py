@@ -66,7 +66,7 @@ def answer(status: int, code: int, msg: str) -> Answer:
 class FeishuRobotSource(MessageRulesOptions, SourceKind):
     kind = "feishu_robot"
     label = _("Feishu / Lark robot format")
-    sender = (
+    sender = _(
         "any tool that notifies a Feishu / Lark custom robot (text, post or card messages), "
         "pointed at the push URL or at `/push/feishu_robot/open-apis/bot/v2/hook/<token>`"
     )

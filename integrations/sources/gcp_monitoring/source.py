@@ -14,9 +14,9 @@ from oncall.sources import Answer, PushRequest, SetupGuide, SourceKind
 class GcpMonitoringSource(SourceKind):
     kind = "gcp_monitoring"
     label = _("Google Cloud Monitoring")
-    sender = "Google Cloud Monitoring alerting policy, Webhook notification channel"
-    identity = "incident.incident_id"
-    recovery = "incident.state closed (“Notify on incident closure”)"
+    sender = _("Google Cloud Monitoring alerting policy, Webhook notification channel")
+    identity = _("incident.incident_id")
+    recovery = _("incident.state closed (“Notify on incident closure”)")
     severity_table = parser.SEVERITY_TABLE
 
     def parse(self, payload: Any) -> list[AlertEvent]:

@@ -15,9 +15,9 @@ from oncall.sources import SetupGuide, SourceKind
 class GrafanaSource(SourceKind):
     kind = "grafana"
     label = "Grafana"
-    sender = "Grafana webhook contact point (unified alerting; legacy alerting too)"
-    identity = "`fingerprint` (unified), the rule id (legacy)"
-    recovery = "the alert's `status` `resolved`; legacy `state` `ok`"
+    sender = _("Grafana webhook contact point (unified alerting; legacy alerting too)")
+    identity = _("`fingerprint` (unified), the rule id (legacy)")
+    recovery = _("the alert's `status` `resolved`; legacy `state` `ok`")
     severity_table = (
         ("critical", Severity.CRITICAL),
         ("warning", Severity.WARNING),

@@ -15,9 +15,9 @@ from oncall.sources import SetupGuide, SourceKind
 class GuanceSource(SourceKind):
     kind = "guance"
     label = _("Guance")
-    sender = "Guance Webhook notification target"
-    identity = "df_monitor_checker_event_ref (else the checker and its dimension tags)"
-    recovery = "df_status ok"
+    sender = _("Guance Webhook notification target")
+    identity = _("df_monitor_checker_event_ref (else the checker and its dimension tags)")
+    recovery = _("df_status ok")
     severity_table = parser.SEVERITY_TABLE
 
     def parse(self, payload: Any) -> list[AlertEvent]:

@@ -68,13 +68,13 @@ receivers:
 class HeartbeatSource(SourceKind):
     kind = KIND
     label = _("Heartbeat (dead man's switch)")
-    sender = (
+    sender = _(
         "a job that pings the push URL by GET or POST every N minutes: a cron job "
         "(`curl -fsS -m 10 <url>`), Alertmanager's Watchdog alert"
     )
-    identity = "one alert per heartbeat source"
-    recovery = "the first ping after the heartbeat was declared missing"
-    severity_table = (("a missing heartbeat (the `severity` option)", Severity.CRITICAL),)
+    identity = _("one alert per heartbeat source")
+    recovery = _("the first ping after the heartbeat was declared missing")
+    severity_table = ((_("a missing heartbeat (the `severity` option)"), Severity.CRITICAL),)
     # A ping may carry anything (curl -d sends form fields): it is never read.
     form_body = True
 

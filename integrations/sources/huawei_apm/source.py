@@ -16,9 +16,9 @@ from oncall.sources import Answer, PushRequest, SetupGuide, Snippet, SourceKind
 class HuaweiApmSource(SourceKind):
     kind = "huawei_apm"
     label = _("Huawei Cloud APM")
-    sender = "APM alarm policy notifications through an SMN topic's HTTPS subscription"
-    identity = "the policy, app, host, instance and metric pairs of the notification content"
-    recovery = "a status pair ok / resolved / recovered / cleared (or a subject saying so)"
+    sender = _("APM alarm policy notifications through an SMN topic's HTTPS subscription")
+    identity = _("the policy, app, host, instance and metric pairs of the notification content")
+    recovery = _("a status pair ok / resolved / recovered / cleared (or a subject saying so)")
     severity_table = parser.SEVERITY_TABLE
 
     def parse(self, payload: Any) -> list[AlertEvent]:

@@ -15,9 +15,9 @@ from oncall.sources import Answer, PushRequest, SetupGuide, SourceKind
 class HuaweiCesSource(SourceKind):
     kind = "huawei_ces"
     label = _("Huawei Cloud CES")
-    sender = "Cloud Eye HTTP(S) notification object (an SMN subscription), JSON content template"
-    identity = "the alarm rule, the resource (ResourceId) and the metric"
-    recovery = "IsAlarm false (older notifications: alarm_status ok)"
+    sender = _("Cloud Eye HTTP(S) notification object (an SMN subscription), JSON content template")
+    identity = _("the alarm rule, the resource (ResourceId) and the metric")
+    recovery = _("IsAlarm false (older notifications: alarm_status ok)")
     severity_table = parser.SEVERITY_TABLE
 
     def parse(self, payload: Any) -> list[AlertEvent]:

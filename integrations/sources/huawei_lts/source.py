@@ -16,9 +16,9 @@ from oncall.sources import Answer, PushRequest, SetupGuide, SourceKind
 class HuaweiLtsSource(SourceKind):
     kind = "huawei_lts"
     label = _("Huawei Cloud LTS")
-    sender = "LTS alarm action rule through an SMN topic's HTTPS subscription (JSON template)"
-    identity = "event_sn (else the rule, log group and log stream)"
-    recovery = "ends_at set, or alarm_status ok / resolved / cleared / recovered"
+    sender = _("LTS alarm action rule through an SMN topic's HTTPS subscription (JSON template)")
+    identity = _("event_sn (else the rule, log group and log stream)")
+    recovery = _("ends_at set, or alarm_status ok / resolved / cleared / recovered")
     severity_table = parser.SEVERITY_TABLE
 
     def parse(self, payload: Any) -> list[AlertEvent]:

@@ -15,9 +15,9 @@ from oncall.sources import PushRequest, SetupGuide, SourceKind, SourceRefused
 class JiankongbaoSource(SourceKind):
     kind = "jiankongbao"
     label = _("Jiankongbao")
-    sender = "Jiankongbao URL callback (POST, JSON or form fields)"
-    identity = "`task_id` (the monitoring task)"
-    recovery = "`message_status` 2"
+    sender = _("Jiankongbao URL callback (POST, JSON or form fields)")
+    identity = _("`task_id` (the monitoring task)")
+    recovery = _("`message_status` 2")
     severity_table = (("1 (fault)", Severity.WARNING), ("2 (reminder)", Severity.INFO))
     # Jiankongbao's callback may post form fields; JSON bodies are still read as JSON.
     form_body = True

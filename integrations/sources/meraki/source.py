@@ -15,9 +15,11 @@ from oncall.sources import PushRequest, SetupGuide, SourceKind, SourceRefused
 class MerakiSource(SourceKind):
     kind = "meraki"
     label = "Cisco Meraki"
-    sender = "Cisco Meraki dashboard webhook (HTTPS receiver, payload template “Meraki”)"
-    identity = "alertTypeId on deviceSerial (else networkId)"
-    recovery = "a device's started_reporting resolves its stopped_reporting; others do not recover"
+    sender = _("Cisco Meraki dashboard webhook (HTTPS receiver, payload template “Meraki”)")
+    identity = _("alertTypeId on deviceSerial (else networkId)")
+    recovery = _(
+        "a device's started_reporting resolves its stopped_reporting; others do not recover"
+    )
     severity_table = parser.SEVERITY_TABLE
 
     def parse(self, payload: Any) -> list[AlertEvent]:

@@ -61,9 +61,11 @@ curl -sS -m 10 -X POST "${PUSH_URL}" -H 'Content-Type: application/json' --data-
 class OceanbaseSource(SourceKind):
     kind = "oceanbase"
     label = "OceanBase (OCP)"
-    sender = "OCP alarm channel of type custom script (the set-up guide's script posts the alarm)"
-    identity = "`alarm_id` (OCP's alarm)"
-    recovery = "`alarm_status` `Inactive`"
+    sender = _(
+        "OCP alarm channel of type custom script (the set-up guide's script posts the alarm)"
+    )
+    identity = _("`alarm_id` (OCP's alarm)")
+    recovery = _("`alarm_status` `Inactive`")
     severity_table = (
         ("Down", Severity.CRITICAL),
         ("Critical", Severity.CRITICAL),

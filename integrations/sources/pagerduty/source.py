@@ -25,9 +25,9 @@ from oncall.sources import Answer, SetupGuide, SourceKind
 class PagerDutySource(SourceKind):
     kind = "pagerduty"
     label = _("PagerDuty Events API v2")
-    sender = "anything speaking PagerDuty's Events API v2"
-    identity = "`dedup_key`"
-    recovery = "`event_action` `resolve` (`acknowledge` claims)"
+    sender = _("anything speaking PagerDuty's Events API v2")
+    identity = _("`dedup_key`")
+    recovery = _("`event_action` `resolve` (`acknowledge` claims)")
     severity_table = (
         ("critical", Severity.CRITICAL),
         ("error", Severity.CRITICAL),

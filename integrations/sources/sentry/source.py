@@ -26,9 +26,9 @@ def signature(secret: str, body: bytes) -> str:
 class SentrySource(SourceKind):
     kind = "sentry"
     label = "Sentry"
-    sender = "Sentry internal integration (alert rule action, issue webhooks)"
-    identity = "the issue id (issue alerts and issue webhooks); the metric alert's incident id"
-    recovery = "metric alert action resolved; issue webhook action resolved"
+    sender = _("Sentry internal integration (alert rule action, issue webhooks)")
+    identity = _("the issue id (issue alerts and issue webhooks); the metric alert's incident id")
+    recovery = _("metric alert action resolved; issue webhook action resolved")
     severity_table = parser.SEVERITY_TABLE
 
     def parse(self, payload: Any) -> list[AlertEvent]:

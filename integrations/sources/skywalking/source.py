@@ -17,7 +17,7 @@ class SkyWalkingSource(SourceKind):
     sender = _("Apache SkyWalking OAP alarm webhook (8.x to 10.x)")
     identity = _("scope, entity ids (id0, id1) and rule name")
     recovery = _("a recovery message (recoveryTime, SkyWalking 10+)")
-    severity_table = (*parser.SEVERITY_TABLE, ("other or none", Severity.INFO))
+    severity_table = (*parser.SEVERITY_TABLE, (_("other or none"), Severity.INFO))
 
     def parse(self, payload: Any) -> list[AlertEvent]:
         return parser.parse(payload)

@@ -14,9 +14,11 @@ from oncall.sources import SetupGuide, Snippet, SourceKind
 class SolarWindsSource(SourceKind):
     kind = "solarwinds"
     label = "SolarWinds"
-    sender = "SolarWinds Platform (Orion) alert action “Send a GET or POST Request” (bodies below)"
-    identity = "AlertID and ObjectID (the alert definition on one object)"
-    recovery = "Status reset (the reset action's body)"
+    sender = _(
+        "SolarWinds Platform (Orion) alert action “Send a GET or POST Request” (bodies below)"
+    )
+    identity = _("AlertID and ObjectID (the alert definition on one object)")
+    recovery = _("Status reset (the reset action's body)")
     severity_table = parser.SEVERITY_TABLE
 
     def parse(self, payload: Any) -> list[AlertEvent]:

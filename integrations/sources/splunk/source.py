@@ -14,9 +14,9 @@ from oncall.sources import SetupGuide, Snippet, SourceKind
 class SplunkSource(SourceKind):
     kind = "splunk"
     label = "Splunk"
-    sender = "Splunk alert's Webhook action"
-    identity = "app and search_name (the saved search), else sid"
-    recovery = "none from Splunk; a result field oncall_status=resolved resolves"
+    sender = _("Splunk alert's Webhook action")
+    identity = _("app and search_name (the saved search), else sid")
+    recovery = _("none from Splunk; a result field oncall_status=resolved resolves")
     severity_table = parser.SEVERITY_TABLE
 
     def parse(self, payload: Any) -> list[AlertEvent]:

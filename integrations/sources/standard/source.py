@@ -23,9 +23,9 @@ EXAMPLE = {
 class StandardSource(SourceKind):
     kind = "standard"
     label = _("Standard alert event")
-    sender = "anything that can POST the console's JSON protocol (scripts, cron jobs, your code)"
-    identity = "`alert_key`, or derived from the title and labels"
-    recovery = "`event_status` `Ok`"
+    sender = _("anything that can POST the console's JSON protocol (scripts, cron jobs, your code)")
+    identity = _("`alert_key`, or derived from the title and labels")
+    recovery = _("`event_status` `Ok`")
     severity_table = (
         ("Critical", Severity.CRITICAL),
         ("Warning", Severity.WARNING),

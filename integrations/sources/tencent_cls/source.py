@@ -35,11 +35,11 @@ CALLBACK_BODY = """{
 class TencentClsSource(SourceKind):
     kind = "tencent_cls"
     label = _("Tencent Cloud CLS")
-    sender = (
+    sender = _(
         "CLS alarm policy, channel group of type custom API callback (body in the set-up guide)"
     )
-    identity = "`alarm_id`, plus `record_group_id` when the policy groups its results"
-    recovery = "`notify_type` 2"
+    identity = _("`alarm_id`, plus `record_group_id` when the policy groups its results")
+    recovery = _("`notify_type` 2")
     severity_table = (
         ("Info", Severity.INFO),
         ("Warn", Severity.WARNING),

@@ -14,15 +14,17 @@ from oncall.sources import Answer, PushRequest, SetupGuide, SourceKind
 class TencentCmSource(SourceKind):
     kind = "tencent_cm"
     label = _("Tencent Cloud Monitor")
-    sender = "Cloud Monitor notification template with a callback URL (English)"
-    identity = "`alarmPolicyInfo.policyId` with the alarm type, region, metric or event and object"
-    recovery = "event alarms: `recoverTime` is not 0; other alarms: `alarmStatus` is 0"
+    sender = _("Cloud Monitor notification template with a callback URL (English)")
+    identity = _(
+        "`alarmPolicyInfo.policyId` with the alarm type, region, metric or event and object"
+    )
+    recovery = _("event alarms: `recoverTime` is not 0; other alarms: `alarmStatus` is 0")
     severity_table = (
         ("Remind", Severity.INFO),
         ("Warn", Severity.WARNING),
         ("Serious", Severity.CRITICAL),
-        ("no alarmLevel: metric", Severity.WARNING),
-        ("no alarmLevel: event, prometheus, other", Severity.CRITICAL),
+        (_("no `alarmLevel`: metric"), Severity.WARNING),
+        (_("no `alarmLevel`: event, prometheus, other"), Severity.CRITICAL),
     )
 
     def parse(self, payload: Any) -> list[AlertEvent]:

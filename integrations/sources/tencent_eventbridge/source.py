@@ -19,10 +19,10 @@ EVENT_PATTERN = """{
 class TencentEbSource(SourceKind):
     kind = "tencent_eventbridge"
     label = _("Tencent Cloud EventBridge")
-    sender = "EventBridge event rule, target message push to a custom webhook (API callback)"
-    identity = "`source`, `type` and `subject` (the event type on one resource)"
-    recovery = '`status` "0" (the product reports the resource back to normal)'
-    severity_table = (("any event", Severity.WARNING),)
+    sender = _("EventBridge event rule, target message push to a custom webhook (API callback)")
+    identity = _("`source`, `type` and `subject` (the event type on one resource)")
+    recovery = _('`status` "0" (the product reports the resource back to normal)')
+    severity_table = ((_("any event"), Severity.WARNING),)
 
     def parse(self, payload: Any) -> list[AlertEvent]:
         return parser.parse(payload)

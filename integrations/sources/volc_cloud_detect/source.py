@@ -14,9 +14,9 @@ from oncall.sources import SetupGuide, SourceKind
 class VolcCloudDetectSource(SourceKind):
     kind = "volc_cloud_detect"
     label = _("Volcengine Cloud-Detect")
-    sender = "Cloud-Detect alarm callback (or an Alert Manager system-integration notify object)"
-    identity = "`task_id`, `subtask_id` and the probe's `filters` (carrier, province)"
-    recovery = "none: Cloud-Detect documents no recovery callback (close it, or auto-close)"
+    sender = _("Cloud-Detect alarm callback (or an Alert Manager system-integration notify object)")
+    identity = _("`task_id`, `subtask_id` and the probe's `filters` (carrier, province)")
+    recovery = _("none: Cloud-Detect documents no recovery callback (close it, or auto-close)")
     severity_table = (("P0", Severity.CRITICAL), ("P2", Severity.WARNING))
 
     def parse(self, payload: Any) -> list[AlertEvent]:

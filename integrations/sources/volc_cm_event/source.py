@@ -14,9 +14,9 @@ from oncall.sources import SetupGuide, SourceKind
 class VolcCmEventSource(SourceKind):
     kind = "volc_cm_event"
     label = _("Volcengine Cloud Monitor events")
-    sender = "Cloud Monitor Event Center rule with an alert callback to a general callback URL"
-    identity = "`Source`, `EventType` and the resource (`Details.subject` or `volcresourcename`)"
-    recovery = "none: Volcengine sends no recovery for an event (close it, or auto-close)"
+    sender = _("Cloud Monitor Event Center rule with an alert callback to a general callback URL")
+    identity = _("`Source`, `EventType` and the resource (`Details.subject` or `volcresourcename`)")
+    recovery = _("none: Volcengine sends no recovery for an event (close it, or auto-close)")
     severity_table = (
         ("critical", Severity.CRITICAL),
         ("warning", Severity.WARNING),

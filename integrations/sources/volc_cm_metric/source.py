@@ -14,9 +14,9 @@ from oncall.sources import SetupGuide, SourceKind
 class VolcCmMetricSource(SourceKind):
     kind = "volc_cm_metric"
     label = _("Volcengine Cloud Monitor metrics")
-    sender = "Cloud Monitor alarm policy with an alert callback to a general callback URL"
-    identity = "`RuleId` and the resource's `Id` (no-data alarms apart)"
-    recovery = "the resource is listed in `RecoveredResources` or `NoDataRecoveredResources`"
+    sender = _("Cloud Monitor alarm policy with an alert callback to a general callback URL")
+    identity = _("`RuleId` and the resource's `Id` (no-data alarms apart)")
+    recovery = _("the resource is listed in `RecoveredResources` or `NoDataRecoveredResources`")
     severity_table = (
         ("critical", Severity.CRITICAL),
         ("warning", Severity.WARNING),

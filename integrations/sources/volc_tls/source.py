@@ -32,11 +32,11 @@ CONTENT_TEMPLATE = """{
 class VolcTlsSource(SourceKind):
     kind = "volc_tls"
     label = _("Volcengine Log Service (TLS)")
-    sender = (
+    sender = _(
         "TLS alarm policy, notification group with a custom webhook (template in the set-up guide)"
     )
-    identity = "`AlarmID` (the alarm policy)"
-    recovery = "`NotifyType` 2"
+    identity = _("`AlarmID` (the alarm policy)")
+    recovery = _("`NotifyType` 2")
     severity_table = (
         ("critical", Severity.CRITICAL),
         ("warning", Severity.WARNING),

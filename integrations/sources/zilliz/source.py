@@ -14,9 +14,9 @@ from oncall.sources import SetupGuide, SourceKind
 class ZillizSource(SourceKind):
     kind = "zilliz"
     label = _("Zilliz Cloud")
-    sender = "Zilliz Cloud project alert sent to a webhook (payload not published by Zilliz)"
-    identity = "`ruleId` and `clusterId` (one alert per rule and cluster)"
-    recovery = "`status` `RESOLVED` (turn on alert resolution notifications)"
+    sender = _("Zilliz Cloud project alert sent to a webhook (payload not published by Zilliz)")
+    identity = _("`ruleId` and `clusterId` (one alert per rule and cluster)")
+    recovery = _("`status` `RESOLVED` (turn on alert resolution notifications)")
     severity_table = (("CRITICAL", Severity.CRITICAL), ("WARNING", Severity.WARNING))
 
     def parse(self, payload: Any) -> list[AlertEvent]:

@@ -15,9 +15,9 @@ from oncall.sources import Answer, PushRequest, SetupGuide, SourceKind
 class ZStackSource(SourceKind):
     kind = "zstack"
     label = "ZStack"
-    sender = "ZStack Cloud Monitoring Webhook endpoint (resource and event alarms)"
-    identity = "alarmUuid (event alarms: subscriptionUuid and eventName) and resourceUuid"
-    recovery = "alarmStatus OK (resource alarms only)"
+    sender = _("ZStack Cloud Monitoring Webhook endpoint (resource and event alarms)")
+    identity = _("alarmUuid (event alarms: subscriptionUuid and eventName) and resourceUuid")
+    recovery = _("alarmStatus OK (resource alarms only)")
     severity_table = parser.SEVERITY_TABLE
 
     def parse(self, payload: Any) -> list[AlertEvent]:

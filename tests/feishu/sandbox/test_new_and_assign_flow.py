@@ -52,7 +52,7 @@ def test_new_opens_an_incident_whose_level_1_is_notified(sandbox_app, world):
 
     incident = wait_for(lambda: Incident.objects.first(), "the incident")
     assert reply_text(message).startswith(
-        f"#{incident.number} opened in Databases (critical): Checkout is slow"
+        f"#{incident.number} opened in Databases (Critical): Checkout is slow"
     )
     wait_for(
         lambda: (
@@ -82,7 +82,7 @@ def test_new_in_the_escalation_s_group_needs_no_channel(console_app, sandbox_app
         chat=world["chat"],
     )
 
-    assert "opened in Databases (warning): 数据库 复制延迟" in reply_text(message)
+    assert "opened in Databases (Warning): 数据库 复制延迟" in reply_text(message)
     assert Incident.objects.get().channel == world["channel"]
 
 
