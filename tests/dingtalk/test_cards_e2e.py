@@ -4,7 +4,8 @@ it, level 2 follows after its timeout, a click on Carol's card in the sandbox (a
 callback) claims it, every copy shows the claim, and level 3 never comes.
 
 It runs with tasks inline (any database) and, in the PostgreSQL + Redis stage, with a real
-Celery worker. Time passes by moving the planned step into the past.
+Celery worker, once with the click arriving by Stream mode through the official SDK. Time
+passes by moving the planned step into the past.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from integrations.dingtalk_sandbox import card_clicks
-from integrations.dingtalk_sandbox.models import SandboxCard
+from integrations.dingtalk.stream.connection import AppStreamClient
+from integrations.dingtalk_sandbox import card_clicks, stream
+from integrations.dingtalk_sandbox.models import PushRecord, SandboxCard
 from oncall import escalation
 from oncall.models import EscalationLevel, Incident
 from tests import payloads
 from tests.dingtalk.cards_world import cards_to, group_cards, shows, user_id_of
+from tests.dingtalk.streaming import running, serving_stream, stream_mode
 from tests.factories import AlertSourceFactory, EscalationRuleFactory
 from tests.workers import celery_worker, wait_for
 
@@ -93,3 +96,24 @@ def test_the_same_with_a_real_worker(client, world, escalating, monkeypatch, set
     # The worker calls the sandbox on the live server, as the world set it.
     with celery_worker(monkeypatch, DINGTALK_SANDBOX_BASE_URL=settings.DINGTALK_SANDBOX_BASE_URL):
         alert_to_level_2_to_a_claim_on_every_copy(client, world, escalating)
+
+
+@pytest.mark.postgres
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_the_same_with_the_click_through_stream_mode(
+    client, world, escalating, monkeypatch, settings
+):
+    """Stream mode end to end: the console's connection (the official ``dingtalk-stream``
+    client) is open to the sandbox's Stream endpoint, and the click reaches it there, not at
+    the card callback URL; the worker sends the cards and their updates."""
+    stream_mode(world)
+    with (
+        serving_stream(settings) as server,
+        running(AppStreamClient(world.app).start),
+        celery_worker(monkeypatch, DINGTALK_SANDBOX_BASE_URL=settings.DINGTALK_SANDBOX_BASE_URL),
+    ):
+        wait_for(lambda: server.connected(world.app.client_id) == 1, "the console connects")
+        alert_to_level_2_to_a_claim_on_every_copy(client, world, escalating)
+    (click,) = PushRecord.objects.filter(event_type=card_clicks.EVENT_TYPE)
+    assert click.url.endswith(stream.CLIENT_PATH)  # by the Stream, not the card callback URL

@@ -7,11 +7,9 @@ supervisor follows the apps' push method."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
-import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -27,11 +25,12 @@ from integrations.dingtalk.models import DingTalkApp, DingTalkGroup, EventMode
 from integrations.dingtalk.platform import DingTalkPlatform
 from integrations.dingtalk.stream.connection import AppStreamClient
 from integrations.dingtalk.stream.supervisor import Supervisor
-from integrations.dingtalk_sandbox import card_clicks, push, stream, stream_server
+from integrations.dingtalk_sandbox import card_clicks, push, stream
 from integrations.dingtalk_sandbox.management.commands import dingtalk_sandbox_seed
 from integrations.dingtalk_sandbox.models import PushRecord, SandboxApp, SandboxCard, SandboxGroup
 from oncall.models import EscalationLevel, Incident, TimelineEntry
 from tests.dingtalk.cards_world import cards_to, shows, user_id_of
+from tests.dingtalk.streaming import running, serving_stream, stream_mode
 from tests.factories import IncidentFactory
 
 pytestmark = pytest.mark.django_db
@@ -50,10 +49,8 @@ def live(_drained_live_server, settings):  # the sandbox tenant plugin's (tests/
 
 @pytest.fixture
 def server(settings):
-    running = stream_server.start_in_thread()
-    settings.DINGTALK_SANDBOX_STREAM_ADDRESS = running.address
-    yield running
-    running.stop()
+    with serving_stream(settings) as running:
+        yield running
 
 
 @pytest.fixture
@@ -67,44 +64,6 @@ def app(live, sandbox_app) -> DingTalkApp:
     DingTalkApp.objects.filter(pk=app.pk).update(event_mode=EventMode.STREAM)
     app.refresh_from_db()
     return app
-
-
-class InThread:
-    """A coroutine run in a loop of its own thread, stopped by cancelling until it ends (the
-    SDK's loop takes one cancellation for a network error and carries on)."""
-
-    def __init__(self, make: Callable[[], Coroutine[Any, Any, Any]]):
-        self.loop = asyncio.new_event_loop()
-        self.task = self.loop.create_task(make())
-        self.thread = threading.Thread(target=self._main, daemon=True)
-        self.thread.start()
-
-    def _main(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        with contextlib.suppress(BaseException):
-            self.loop.run_until_complete(self.task)
-        # What the SDK left running (its keepalive): ended before the loop closes.
-        left = asyncio.all_tasks(self.loop)
-        for task in left:
-            task.cancel()
-        self.loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
-        self.loop.close()
-
-    def stop(self) -> None:
-        for _attempt in range(100):
-            if not self.thread.is_alive():
-                return
-            self.loop.call_soon_threadsafe(self.task.cancel)
-            self.thread.join(timeout=0.1)
-
-
-@contextlib.contextmanager
-def running(make: Callable[[], Coroutine[Any, Any, Any]]):
-    held = InThread(make)
-    try:
-        yield held
-    finally:
-        held.stop()
 
 
 def wait_for(condition: Callable[[], bool], what: str) -> None:
@@ -232,11 +191,6 @@ def test_the_supervisor_follows_the_apps_push_method(live, server, sandbox_app, 
 
 
 # --- Card clicks by Stream ---------------------------------------------------------------------
-
-
-def stream_mode(world) -> None:
-    SandboxApp.objects.filter(pk=world.sandbox_app.pk).update(stream_mode=True)
-    DingTalkApp.objects.filter(pk=world.app.pk).update(event_mode=EventMode.STREAM)
 
 
 def card_for(world, name: str) -> tuple[Incident, SandboxCard]:
