@@ -139,6 +139,11 @@ MESSAGES: dict[str, Promise] = {
     "account_linked": _(
         "%(person)s linked their account in %(app)s: their card is sent now, once."
     ),
+    # What the chat platforms reported on a shift-start notice (``ShiftNotice.outcome_kind``)
+    "shift_notice.sent": _("Sent to %(people)s."),
+    "shift_notice.unreachable": _("Not reachable: %(unreachable)s."),
+    "shift_notice.sent_unreachable": _("Sent to %(people)s. Not reachable: %(unreachable)s."),
+    "shift_notice.nobody": _("No chat platform could reach this person."),
 }
 
 # Joins a list parameter's items ("Alice, Bob"; Chinese lists take "、").
