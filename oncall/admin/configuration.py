@@ -28,6 +28,7 @@ from oncall.admin.pipelines import (
     try_pipeline_box,
 )
 from oncall.admin.shared import AdminMedia, copy_block, copy_field
+from oncall.admin.source_options import options_form_of
 from oncall.admin.source_tools import (
     form_with_option_fields,
     option_field_names,
@@ -273,9 +274,9 @@ class AlertSourceAdmin(admin.ModelAdmin):
         js = [*AdminMedia.js, "oncall/try_box.js"]
 
     def get_fieldsets(self, request: HttpRequest, obj: AlertSource | None = None) -> list:
-        """A kind with plain option fields (a mapping editor) shows them instead of the
-        options' JSON, a saved source gets "Try on a sample", and a change source links to
-        the changes it recorded."""
+        """A kind with plain option fields (its own, or its declared options') shows them
+        instead of the options' JSON, a kind without options shows none, a saved source gets
+        "Try on a sample", and a change source links to the changes it recorded."""
         fieldsets = copy.deepcopy(super().get_fieldsets(request, obj))
         options_form = _options_form_of(obj)
         for _name, options in fieldsets:
@@ -283,6 +284,8 @@ class AlertSourceAdmin(admin.ModelAdmin):
             if "options" in fields:
                 at = fields.index("options")
                 replacement = option_field_names(options_form) if options_form else ["options"]
+                if _has_no_options(obj):
+                    replacement = []  # nothing to set: no empty JSON box
                 if obj is not None and obj.pk:
                     replacement = [*replacement, "try_sample"]
                 fields[at : at + 1] = replacement
@@ -499,9 +502,21 @@ class AlertSourceAdmin(admin.ModelAdmin):
         self.message_user(request, message % {"count": count})
 
 
+def _has_no_options(source: AlertSource | None) -> bool:
+    """A saved source whose kind has no options (and none stored)."""
+    kind = _kind_of(source)
+    return (
+        source is not None
+        and kind is not None
+        and not source.options
+        and not kind.default_options()
+        and options_form_of(kind) is None
+    )
+
+
 def _options_form_of(source: AlertSource | None) -> type[OptionsForm] | None:
     kind = _kind_of(source)
-    return kind.options_form() if kind is not None else None
+    return options_form_of(kind) if kind is not None else None
 
 
 def _kind_of(source: AlertSource | None, kind: str | None = None) -> SourceKind | None:
