@@ -162,3 +162,24 @@ def test_a_severity_word_without_a_severity_is_said_at_its_row(admin_client, set
 
     assert response.status_code == 200
     assert "Choose one of the values offered." in response.content.decode()
+
+
+def test_every_declared_option_is_worded_in_chinese():
+    from django.utils import translation
+
+    from tests.zh_text import english_words
+
+    with translation.override("zh-hans"):
+        words = {
+            f"{kind.kind}.{option.name}": english_words(
+                " ".join(
+                    [str(option.label), str(option.help_text)]
+                    + [str(label) for _value, label in option.choices]
+                ),
+                allow={"userid", "Webhook", "FlashDuty", "MAIL", "FROM", "n9e", "org"},
+            )
+            for kind in source_kinds()
+            for option in kind.declared_options()
+        }
+
+    assert {name: found for name, found in words.items() if found} == {}

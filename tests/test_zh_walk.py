@@ -269,6 +269,10 @@ def test_it_leaves_no_english_on_any_responder_page(chinese_admin, seeded):
     left = english_left(chinese_admin, pages, seeded_words())
 
     assert_only_known_english(left, KNOWN_RESPONDER_ENGLISH, walked=set(pages))
+    # The storm's "not reachable" reasons, each platform's in Chinese (``record_noise``).
+    incident_page = chinese_admin.get(pages["incident page"], **CHINESE).content.decode()
+    assert "Alice（在 Ops bot 中没有关联的飞书账号）" in incident_page  # noqa: RUF001
+    assert "Alice（在 Ops DingTalk 中没有关联的钉钉账号）" in incident_page  # noqa: RUF001
 
 
 def assert_only_known_english(
