@@ -65,6 +65,21 @@ def test_a_kind_without_options_shows_no_options_box(admin_client):
     assert 'name="option_' not in page
 
 
+def test_a_new_source_starts_at_its_kinds_defaults_without_a_json_box(admin_client):
+    channel = ChannelFactory()
+    add_url = reverse("admin:oncall_alertsource_add")
+    assert 'name="options"' not in admin_client.get(add_url).content.decode()
+
+    response = admin_client.post(
+        add_url,
+        {"name": "Nightly", "kind": "heartbeat", "enabled": "on", "channel": channel.pk},
+    )
+
+    assert response.status_code == 302
+    source = AlertSource.objects.get(name="Nightly")
+    assert source.options == source_kind("heartbeat").default_options()
+
+
 def test_the_heartbeat_page_shows_plain_fields_and_saves_the_options(admin_client):
     source = source_of("heartbeat")
     page = admin_client.get(change_url(source)).content.decode()

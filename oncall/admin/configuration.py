@@ -226,6 +226,11 @@ class AlertSourceForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        kind = cleaned.get("kind")
+        if "options" not in self.fields and kind and kind != self.instance.kind:
+            # The page has no options' JSON (a new source, or fields for them): a new kind
+            # starts at its own defaults, which its ``clean_options`` takes.
+            self.instance.options = source_kind(kind).default_options()
         new = cleaned.get("new_signing_secret")
         if new and cleaned.get("clear_signing_secret"):
             self.add_error("clear_signing_secret", _("Either enter a new secret or remove it."))
@@ -284,8 +289,10 @@ class AlertSourceAdmin(admin.ModelAdmin):
             if "options" in fields:
                 at = fields.index("options")
                 replacement = option_field_names(options_form) if options_form else ["options"]
-                if _has_no_options(obj):
-                    replacement = []  # nothing to set: no empty JSON box
+                if obj is None or _has_no_options(obj):
+                    # Nothing to set (a kind without options), or a new source: it starts at
+                    # its kind's defaults, set in their fields once it is saved.
+                    replacement = []
                 if obj is not None and obj.pk:
                     replacement = [*replacement, "try_sample"]
                 fields[at : at + 1] = replacement
@@ -314,13 +321,6 @@ class AlertSourceAdmin(admin.ModelAdmin):
             if extra:
                 form.base_fields["options"].help_text = extra
         return form
-
-    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
-        initial = super().get_changeform_initial_data(request)
-        kind = _kind_of(None, initial.get("kind"))
-        if kind is not None:
-            initial.setdefault("options", kind.default_options())
-        return initial
 
     @admin.display(description=_("this kind"))
     def kind_details(self, source: AlertSource) -> SafeString | str:
