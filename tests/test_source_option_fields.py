@@ -198,3 +198,22 @@ def test_every_declared_option_is_worded_in_chinese():
         }
 
     assert {name: found for name, found in words.items() if found} == {}
+
+
+def test_trying_a_sample_reads_it_with_the_unsaved_fields(admin_client):
+    import json
+
+    from tests.sources.conftest import _read as read_fixture
+
+    source = source_of("uptime_kuma")  # saved with Critical
+    form = page_form(source, severity="Warning")
+    form["sample"] = json.dumps(read_fixture("uptime_kuma/firing"))
+
+    response = admin_client.post(
+        reverse("admin:oncall_alertsource_try_sample", args=[source.pk]), form
+    )
+
+    assert response.status_code == 200
+    assert response.json()["events"][0]["severity"] == "warning"
+    source.refresh_from_db()
+    assert source.options == {"severity": "Critical"}  # nothing saved
