@@ -411,10 +411,14 @@ def notify_people(incident: Incident, people: Sequence[Any], reason: str) -> Lev
     reports = []
     for platform in platforms():
         report = platform.notify_people(incident, people, reason)
-        label = platform.label or platform.name
         reports.append(
             LevelReport(
-                [f"{n} ({label})" for n in report.notified], report.unreachable, report.reached
+                [
+                    worded("notified.via", name=n, platform=label_phrase(platform))
+                    for n in report.notified
+                ],
+                report.unreachable,
+                report.reached,
             )
         )
     combined = LevelReport.combine(reports)
@@ -425,6 +429,12 @@ def notify_people(incident: Incident, people: Sequence[Any], reason: str) -> Lev
         if not any(entry == name or entry.startswith(f"{name} (") for entry in reported)
     ]
     return LevelReport(combined.notified, combined.unreachable + silent, combined.reached)
+
+
+def label_phrase(platform: ChatPlatform) -> Phrase:
+    """The platform's ``label`` as a phrase parameter: stored as its kind ("feishu.label"),
+    so that an entry names the platform in each reader's language."""
+    return Phrase(f"{platform.name}.label", {}, platform.label or platform.name)
 
 
 def describe_notified(report: LevelReport) -> Phrase:

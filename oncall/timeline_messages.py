@@ -72,6 +72,8 @@ MESSAGES: dict[str, Promise] = {
     "paged": _("Paged by %(actor)s: %(notified)s"),
     "notified": _("notified %(people)s"),
     "notified.unreachable": _("notified %(people)s; not reachable: %(unreachable)s"),
+    # A person a platform told outside a level; ``platform``: its label ("Bob Li (Feishu)")
+    "notified.via": _("%(name)s (%(platform)s)"),
     "nobody": pgettext_lazy("notified nobody", "nobody"),
     "level": _("Level %(level)s%(repeat)s%(round)s: %(notified)s."),
     "level.repeat": _(" (repeat %(count)s)"),
@@ -137,6 +139,11 @@ MESSAGES: dict[str, Promise] = {
     "account_linked": _(
         "%(person)s linked their account in %(app)s: their card is sent now, once."
     ),
+    # What the chat platforms reported on a shift-start notice (``ShiftNotice.outcome_kind``)
+    "shift_notice.sent": _("Sent to %(people)s."),
+    "shift_notice.unreachable": _("Not reachable: %(unreachable)s."),
+    "shift_notice.sent_unreachable": _("Sent to %(people)s. Not reachable: %(unreachable)s."),
+    "shift_notice.nobody": _("No chat platform could reach this person."),
 }
 
 # Joins a list parameter's items ("Alice, Bob"; Chinese lists take "、").
@@ -151,7 +158,7 @@ class Phrase:
 
     kind: str
     params: Mapping[str, Any] = field(default_factory=dict)
-    template: Promise | None = field(default=None, compare=False, repr=False)
+    template: Promise | str | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.template is None and self.kind not in MESSAGES:
@@ -206,7 +213,7 @@ def render(kind: str, params: Mapping[str, Any] | None) -> str | None:
     return None if template is None else _format(template, params or {})
 
 
-def _format(template: Promise, params: Mapping[str, Any]) -> str:
+def _format(template: Promise | str, params: Mapping[str, Any]) -> str:
     values = {name: _word(value) for name, value in params.items()}
     try:
         return str(template) % values
@@ -224,7 +231,7 @@ def render_entry(message_kind: str, params: Any, stored_text: str) -> str:
     return stored_text if text is None else text
 
 
-def _template(kind: str) -> Promise | None:
+def _template(kind: str) -> Promise | str | None:
     """The core's sentence for ``kind``, or the installed chat platform's whose name the kind
     starts with (``ChatPlatform.timeline_messages``: their words stay in their package)."""
     if kind in MESSAGES:
@@ -232,7 +239,11 @@ def _template(kind: str) -> Promise | None:
     from oncall.platforms import platform_named  # it imports this module
 
     platform = platform_named(kind.split(".", 1)[0]) if "." in kind else None
-    return platform.timeline_messages.get(kind) if platform is not None else None
+    if platform is None:
+        return None
+    if kind == f"{platform.name}.label":  # its name for people (``platforms.label_phrase``)
+        return platform.label or platform.name
+    return platform.timeline_messages.get(kind)
 
 
 def _word(value: Any) -> str:

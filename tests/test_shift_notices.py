@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 
 from oncall import tasks
 from oncall.celery import CORE_SCHEDULE
@@ -192,6 +193,10 @@ def test_the_admin_lists_the_notices_with_their_outcome(primary, admin_client):
     notices.send_due(BOBS_START - timedelta(minutes=5))
     page = admin_client.get(reverse("admin:oncall_shiftnotice_changelist"))
     assert "Sent to Bob." in page.content.decode()
+    chinese = admin_client.get(
+        reverse("admin:oncall_shiftnotice_changelist"), HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+    assert "已发送给 Bob。" in chinese.content.decode()
     assert admin_client.get(reverse("admin:oncall_shiftnotice_add")).status_code == 403
 
 
@@ -210,3 +215,22 @@ def test_two_runs_at_the_same_moment_give_each_notice_once(primary, people):
         assert sorted(given) == [0, 1], (round_, given)
         assert [who for who, _, _ in sent_notices] == [["bob"]]
         assert ShiftNotice.objects.count() == 1
+
+
+def test_a_notice_no_platform_could_give_says_so_in_each_readers_language(primary, settings):
+    settings.CHAT_PLATFORMS = []
+
+    notices.send_due(BOBS_START - timedelta(minutes=5))
+
+    notice = ShiftNotice.objects.get()
+    assert notice.outcome == "No chat platform could reach this person."
+    with translation.override("zh-hans"):
+        assert notice.outcome_text == "没有聊天平台能联系到此人。"
+
+
+def test_a_notice_given_before_outcomes_had_a_kind_shows_its_stored_words(primary, people):
+    notice = ShiftNotice.objects.create(
+        schedule=primary, user=people["bob"], shift_start=BOBS_START, outcome="Sent to Bob."
+    )
+    with translation.override("zh-hans"):
+        assert notice.outcome_text == "Sent to Bob."

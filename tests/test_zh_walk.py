@@ -142,8 +142,9 @@ def seeded(push, django_capture_on_commit_callbacks) -> dict[str, Any]:
 
 def record_noise(incident: Incident, window: MaintenanceWindow) -> None:
     """What noise reduction writes on a timeline, as its writers word it: a storm that
-    notified a level again (one person not reachable), flapping and its end, a maintenance
-    hold and a quick silence."""
+    notified a level again (one person not reachable through Feishu nor DingTalk), flapping
+    and its end, a maintenance hold and a quick silence."""
+    from integrations.dingtalk.timeline_words import unreachable
     from integrations.feishu.timeline_words import feishu_phrase
     from oncall.models import TimelineEntry
     from oncall.noise import flapping, maintenance, storms
@@ -153,7 +154,8 @@ def record_noise(incident: Incident, window: MaintenanceWindow) -> None:
 
     Kind, system = TimelineEntry.Kind, Actor.system()
     not_linked = Worded(feishu_phrase("feishu.unreachable.not_linked", name="Alice", app="Ops bot"))
-    report = LevelReport(["Alice"], [not_linked])
+    no_dingtalk = unreachable("not_linked", "Alice", app="Ops DingTalk")
+    report = LevelReport(["Alice"], [not_linked, no_dingtalk])
     flap = flapping.Flap(incident, triggers=3, minutes=60, quiet=True, title=incident.title)
     record(incident, Kind.ALERT_STORM, system, storms.describe(57, 1, report))
     record(incident, Kind.FLAPPING, system, flapping.describe(flap))
@@ -267,6 +269,10 @@ def test_it_leaves_no_english_on_any_responder_page(chinese_admin, seeded):
     left = english_left(chinese_admin, pages, seeded_words())
 
     assert_only_known_english(left, KNOWN_RESPONDER_ENGLISH, walked=set(pages))
+    # The storm's "not reachable" reasons, each platform's in Chinese (``record_noise``).
+    incident_page = chinese_admin.get(pages["incident page"], **CHINESE).content.decode()
+    assert "Alice（在 Ops bot 中没有关联的飞书账号）" in incident_page  # noqa: RUF001
+    assert "Alice（在 Ops DingTalk 中没有关联的钉钉账号）" in incident_page  # noqa: RUF001
 
 
 def assert_only_known_english(

@@ -22,7 +22,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy
 
 from integrations.dingtalk import PLATFORM_NAME
-from integrations.dingtalk.timeline_words import TIMELINE_MESSAGES
+from integrations.dingtalk.timeline_words import TIMELINE_MESSAGES, unreachable
 from oncall.platforms import (
     AppStatus,
     FailedNotifications,
@@ -86,7 +86,7 @@ class DingTalkPlatform(PlatformBase):
             names = [str(g) for g in groups]
             if names:
                 notifications_failed(self.name, "no_app", len(names))
-            return LevelReport([], [f"{n} (no DingTalk app delivers the rule)" for n in names])
+            return LevelReport([], [unreachable("no_app_for_rule", n) for n in names])
         uses_dingtalk = bool(groups) or escalation_targets.chosen_app(rule) is not None
         # Linked people are DingTalk's to report on, a missing userid too ("no DingTalk userId").
         linked = escalation_targets.linked_user_ids(app, people)
@@ -94,16 +94,16 @@ class DingTalkPlatform(PlatformBase):
         if not recipients and not groups:
             return LevelReport()
         outcome = delivery.notify(incident, app, recipients, groups)
-        unreachable = set(outcome.unreachable)
+        missed = set(outcome.unreachable)
         # A war room already open takes the newly notified (none while no app has a template).
         war_rooms.invite_newly_notified(
-            incident, app, [u for u in recipients if person_name(u) not in unreachable]
+            incident, app, [u for u in recipients if person_name(u) not in missed]
         )
         names = [person_name(u) for u in recipients] + [str(g) for g in groups]
         return LevelReport(
-            [n for n in names if n not in unreachable],
+            [n for n in names if n not in missed],
             outcome.unreachable,
-            [u.pk for u in recipients if person_name(u) not in unreachable],
+            [u.pk for u in recipients if person_name(u) not in missed],
         )
 
     def notify_people(self, incident: Incident, people: list[Any], reason: str) -> LevelReport:

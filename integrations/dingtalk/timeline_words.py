@@ -11,7 +11,7 @@ from typing import Any
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
 
-from oncall.timeline_messages import Phrase
+from oncall.timeline_messages import Phrase, Worded
 
 TIMELINE_MESSAGES: Mapping[str, Promise] = MappingProxyType(
     {
@@ -34,6 +34,21 @@ TIMELINE_MESSAGES: Mapping[str, Promise] = MappingProxyType(
         "dingtalk.not_delivered_after": gettext_lazy(
             "DingTalk card not delivered to %(recipient)s after %(attempts)s attempts: %(error)s"
         ),
+        # Why a level or a war room could not reach someone through DingTalk
+        "dingtalk.unreachable.no_app_for_rule": gettext_lazy(
+            "%(name)s (no DingTalk app delivers the rule)"
+        ),
+        "dingtalk.unreachable.not_linked": gettext_lazy(
+            "%(name)s (no linked DingTalk account in %(app)s)"
+        ),
+        "dingtalk.unreachable.no_mobile": gettext_lazy(
+            "%(name)s (linked without a userid, and no mobile number on the link)"
+        ),
+        "dingtalk.unreachable.mobile_not_found": gettext_lazy(
+            "%(name)s (no member of the organisation has their mobile number)"
+        ),
+        # ``reason``: DingTalk's refusal in words (``client.errors.explain``)
+        "dingtalk.unreachable.refused": gettext_lazy("%(name)s (%(reason)s)"),
     }
 )
 
@@ -41,3 +56,9 @@ TIMELINE_MESSAGES: Mapping[str, Promise] = MappingProxyType(
 def dingtalk_phrase(kind: str, **params: Any) -> Phrase:
     """A timeline phrase of DingTalk's own kind (a typo fails here, with a KeyError)."""
     return Phrase(kind, params, TIMELINE_MESSAGES[kind])
+
+
+def unreachable(why: str, name: str, **params: Any) -> Worded:
+    """Why ``name`` was not reached through DingTalk: text where a name is expected (a level
+    report, a war room's refusals), in each reader's language on the timeline."""
+    return Worded(dingtalk_phrase(f"dingtalk.unreachable.{why}", name=name, **params))

@@ -28,9 +28,10 @@ Feishu's count), so a console without DingTalk war rooms pays no query for the o
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -54,10 +55,11 @@ from integrations.dingtalk.models import (
     DingTalkWarRoom,
     Platform,
 )
+from integrations.dingtalk.timeline_words import unreachable
 from oncall.models import Incident, TimelineEntry
 from oncall.offers import ActionResult, OfferedAction, OfferedLink
 from oncall.timeline import Actor, display_name, record
-from oncall.timeline_messages import Phrase, people, phrase
+from oncall.timeline_messages import Phrase, Worded, people, phrase
 
 logger = logging.getLogger(__name__)
 
@@ -358,34 +360,36 @@ def invitation_for(client: DingTalkClient, app: DingTalkApp, chosen: Sequence[An
     for person in chosen:
         name = display_name(person)
         found, why = _user_id_of(client, app, accounts.get(person.pk))
-        if found:
+        if why is None:
             user_ids[person.pk] = found
             names.append(name)
         else:
-            refused.append(f"{name} ({why})")
+            refused.append(why(name))
     return Invitation(user_ids, names, refused)
 
 
 def _user_id_of(
     client: DingTalkClient, app: DingTalkApp, account: DingTalkAccount | None
-) -> tuple[str, str]:
-    """(the userid, or "" and why not, in words)."""
+) -> tuple[str, Callable[[str], Worded] | None]:
+    """(the userid and None, or "" and why not: a person's name in, the name and why out, in
+    each reader's language on the timeline)."""
     if account is None:
-        return "", f"no linked DingTalk account in {app}"
+        return "", partial(unreachable, "not_linked", app=str(app))
     if account.dingtalk_user_id:
-        return account.dingtalk_user_id, ""
+        return account.dingtalk_user_id, None
     if not account.mobile:
-        return "", "linked without a userid, and no mobile number on the link"
+        return "", partial(unreachable, "no_mobile")
     try:
         user_id = client.userid_by_mobile(account.mobile)
     except (errors.RateLimited, errors.TransientError):
         raise
     except errors.DingTalkError as exc:
         if exc.code == NOT_FOUND_CODE:
-            return "", "no member of the organisation has their mobile number"
-        return "", errors.explain(exc, doing=gettext_lazy("looking the person up by mobile"))
+            return "", partial(unreachable, "mobile_not_found")
+        reason = errors.explain(exc, doing=gettext_lazy("looking the person up by mobile"))
+        return "", partial(unreachable, "refused", reason=reason)
     _keep_user_id(account, user_id)
-    return user_id, ""
+    return user_id, None
 
 
 def _keep_user_id(account: DingTalkAccount, user_id: str) -> None:
@@ -538,7 +542,7 @@ def invite_later(room_id: int, user_ids: Sequence[int], *, client: Any = None) -
 
 
 def _refused_all(invitation: Invitation, reason: str) -> list[str]:
-    return [f"{name} ({reason})" for name in invitation.names]
+    return [unreachable("refused", name, reason=reason) for name in invitation.names]
 
 
 def hand_out_stalled(now: Any = None) -> int:

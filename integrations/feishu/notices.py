@@ -17,8 +17,10 @@ from django.db import transaction
 from integrations.feishu import PLATFORM_NAME
 from integrations.feishu.escalation_targets import default_delivering_app
 from integrations.feishu.models import LinkedAccount
+from integrations.feishu.timeline_words import feishu_phrase
 from oncall import platforms
 from oncall.platforms import LevelReport, person_name
+from oncall.timeline_messages import Worded
 
 # Feishu's uuid of a message is at most 50 characters.
 UUID_MAX_CHARS = 50
@@ -26,11 +28,15 @@ UUID_MAX_CHARS = 50
 
 def send(people: Sequence[Any], text: str, key: str) -> LevelReport:
     accounts = _accounts_of(people)
-    notified, unreachable, reached = [], [], []
+    notified: list[str] = []
+    unreachable: list[str] = []
+    reached: list[int] = []
     for user in people:
         account = accounts.get(user.pk)
         if account is None:
-            unreachable.append(f"{person_name(user)} (no linked Feishu account)")
+            unreachable.append(
+                Worded(feishu_phrase("feishu.unreachable.no_account", name=person_name(user)))
+            )
             continue
         notified.append(person_name(user))
         reached.append(user.pk)

@@ -43,6 +43,8 @@ TIMELINE_MESSAGES: Mapping[str, Promise] = MappingProxyType(
         "feishu.unreachable.not_linked": gettext_lazy(
             "%(name)s (no linked Feishu account in %(app)s)"
         ),
+        # Why a notice in words could not reach someone (``notices.send``)
+        "feishu.unreachable.no_account": gettext_lazy("%(name)s (no linked Feishu account)"),
         "feishu.not_delivered_after": gettext_lazy(
             "Card not delivered to %(recipient)s after %(attempts)s attempts: %(error)s"
         ),

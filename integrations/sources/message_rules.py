@@ -27,7 +27,7 @@ import base64
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +45,7 @@ from oncall.events import (
     Severity,
     stable_key,
 )
+from oncall.sources import DeclaredOption, OptionType
 
 # Both robots refuse a signed timestamp more than an hour away from their clock.
 SIGNATURE_WINDOW_SECONDS = 3600
@@ -386,6 +387,44 @@ class MessageRulesOptions:
             raise ValidationError(_("The options must be an object."))
         MessageRules.from_options(options)
         return {**MessageRules.defaults(), **options}
+
+    def declared_options(self) -> Sequence[DeclaredOption]:
+        return (
+            DeclaredOption(
+                "recovery_keywords",
+                _("Recovery words"),
+                OptionType.WORDS,
+                _("A message with one of these words is a recovery."),
+            ),
+            DeclaredOption(
+                "severity_keywords",
+                _("Severity words"),
+                OptionType.SEVERITY_WORDS,
+                _("The most urgent severity with a word in the message wins."),
+            ),
+            DeclaredOption(
+                "default_severity",
+                _("Default severity"),
+                OptionType.CHOICE,
+                _("When no severity word is found."),
+                Severity.choices,
+            ),
+            DeclaredOption(
+                "match_body",
+                _("Look in the text too"),
+                OptionType.YES_NO,
+                _("Look for the words in the message's text, not only its title."),
+            ),
+            DeclaredOption(
+                "alert_key_pattern",
+                _("Alert key pattern"),
+                OptionType.TEXT,
+                _(
+                    "A regular expression whose first group (or match) in the title is the "
+                    "alert's identity; empty: the title's words without numbers."
+                ),
+            ),
+        )
 
     def options_help(self) -> str:
         return str(

@@ -28,6 +28,7 @@ from oncall.admin.pipelines import (
     try_pipeline_box,
 )
 from oncall.admin.shared import AdminMedia, copy_block, copy_field
+from oncall.admin.source_options import options_form_of
 from oncall.admin.source_tools import (
     form_with_option_fields,
     option_field_names,
@@ -225,6 +226,11 @@ class AlertSourceForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        kind = cleaned.get("kind")
+        if "options" not in self.fields and kind and kind != self.instance.kind:
+            # The page has no options' JSON (a new source, or fields for them): a new kind
+            # starts at its own defaults, which its ``clean_options`` takes.
+            self.instance.options = source_kind(kind).default_options()
         new = cleaned.get("new_signing_secret")
         if new and cleaned.get("clear_signing_secret"):
             self.add_error("clear_signing_secret", _("Either enter a new secret or remove it."))
@@ -273,9 +279,9 @@ class AlertSourceAdmin(admin.ModelAdmin):
         js = [*AdminMedia.js, "oncall/try_box.js"]
 
     def get_fieldsets(self, request: HttpRequest, obj: AlertSource | None = None) -> list:
-        """A kind with plain option fields (a mapping editor) shows them instead of the
-        options' JSON, a saved source gets "Try on a sample", and a change source links to
-        the changes it recorded."""
+        """A kind with plain option fields (its own, or its declared options') shows them
+        instead of the options' JSON, a kind without options shows none, a saved source gets
+        "Try on a sample", and a change source links to the changes it recorded."""
         fieldsets = copy.deepcopy(super().get_fieldsets(request, obj))
         options_form = _options_form_of(obj)
         for _name, options in fieldsets:
@@ -283,6 +289,10 @@ class AlertSourceAdmin(admin.ModelAdmin):
             if "options" in fields:
                 at = fields.index("options")
                 replacement = option_field_names(options_form) if options_form else ["options"]
+                if obj is None or _has_no_options(obj):
+                    # Nothing to set (a kind without options), or a new source: it starts at
+                    # its kind's defaults, set in their fields once it is saved.
+                    replacement = []
                 if obj is not None and obj.pk:
                     replacement = [*replacement, "try_sample"]
                 fields[at : at + 1] = replacement
@@ -311,13 +321,6 @@ class AlertSourceAdmin(admin.ModelAdmin):
             if extra:
                 form.base_fields["options"].help_text = extra
         return form
-
-    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
-        initial = super().get_changeform_initial_data(request)
-        kind = _kind_of(None, initial.get("kind"))
-        if kind is not None:
-            initial.setdefault("options", kind.default_options())
-        return initial
 
     @admin.display(description=_("this kind"))
     def kind_details(self, source: AlertSource) -> SafeString | str:
@@ -499,9 +502,21 @@ class AlertSourceAdmin(admin.ModelAdmin):
         self.message_user(request, message % {"count": count})
 
 
+def _has_no_options(source: AlertSource | None) -> bool:
+    """A saved source whose kind has no options (and none stored)."""
+    kind = _kind_of(source)
+    return (
+        source is not None
+        and kind is not None
+        and not source.options
+        and not kind.default_options()
+        and options_form_of(kind) is None
+    )
+
+
 def _options_form_of(source: AlertSource | None) -> type[OptionsForm] | None:
     kind = _kind_of(source)
-    return kind.options_form() if kind is not None else None
+    return options_form_of(kind) if kind is not None else None
 
 
 def _kind_of(source: AlertSource | None, kind: str | None = None) -> SourceKind | None:

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from oncall.models.escalation import default_time_zone, validate_time_zone
 from oncall.schedules.rotation import Unit, Window
+from oncall.timeline_messages import render_entry
 
 DAY_NUMBERS = range(7)
 
@@ -300,9 +301,14 @@ class ShiftNotice(models.Model):
     created_at = models.DateTimeField(
         default=timezone.now, editable=False, verbose_name=_("created at")
     )
+    # In English, always written; the notices given before ``outcome_kind`` show it as it is.
     outcome = models.TextField(
         _("outcome"), blank=True, help_text=_("What the chat platforms reported.")
     )
+    # The outcome put into words when read (``oncall.timeline_messages``), in the reader's
+    # language: a message kind and its placeholders' values.
+    outcome_kind = models.CharField(max_length=64, blank=True, default="")
+    outcome_params = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-shift_start", "id"]
@@ -316,3 +322,8 @@ class ShiftNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.schedule}: {self.user} {self.shift_start:%Y-%m-%d %H:%M}"
+
+    @property
+    def outcome_text(self) -> str:
+        """The outcome in the active language (the reader's)."""
+        return render_entry(self.outcome_kind, self.outcome_params, self.outcome)

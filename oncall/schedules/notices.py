@@ -35,6 +35,7 @@ from oncall.models import Schedule, ShiftNotice
 from oncall.platforms import LevelReport, platforms
 from oncall.schedules import resolve
 from oncall.schedules.rotation import Shift, final_shifts
+from oncall.timeline_messages import Phrase, phrase
 
 # A shift that started this recently and was not noticed yet still is (a missed minute).
 LATE_GRACE = timedelta(minutes=10)
@@ -121,8 +122,10 @@ def _give(start: Start, now: datetime) -> bool:
                 platform.send_notice([start.user], notice_text(start, now), key=_key(notice))
                 for platform in platforms()
             )
-            notice.outcome = _outcome(report)
-            notice.save(update_fields=["outcome"])
+            outcome = _outcome(report)
+            notice.outcome = outcome.in_language("en")
+            notice.outcome_kind, notice.outcome_params = outcome.kind, outcome.stored()["params"]
+            notice.save(update_fields=["outcome", "outcome_kind", "outcome_params"])
     except IntegrityError:
         return False  # given already: the unique (schedule, person, shift start) says so
     return True
@@ -132,13 +135,17 @@ def _key(notice: ShiftNotice) -> str:
     return f"oncall-shift-{notice.pk}"
 
 
-def _outcome(report: LevelReport) -> str:
-    parts = []
-    if report.notified:
-        parts.append(f"Sent to {', '.join(report.notified)}.")
-    if report.unreachable:
-        parts.append(f"Not reachable: {', '.join(report.unreachable)}.")
-    return " ".join(parts) or "No chat platform could reach this person."
+def _outcome(report: LevelReport) -> Phrase:
+    """What the platforms reported, said in each reader's language on the admin's page (the
+    platforms' reasons kept as their phrases)."""
+    sent, missed = list(report.notified), list(report.unreachable)
+    if sent and missed:
+        return phrase("shift_notice.sent_unreachable", people=sent, unreachable=missed)
+    if sent:
+        return phrase("shift_notice.sent", people=sent)
+    if missed:
+        return phrase("shift_notice.unreachable", unreachable=missed)
+    return phrase("shift_notice.nobody")
 
 
 def notice_text(start: Start, now: datetime) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from itertools import count
 
 import pytest
+from django.utils import translation
 
 from integrations.feishu.cards.render import incident_card
 from integrations.feishu.inbound import chat_commands
@@ -381,6 +382,17 @@ def test_notify_people_sends_the_card_to_linked_accounts_and_names_the_rest(
     assert report.unreachable == ["Carol Wang (no linked Feishu account in Ops)"]
     assert CardDelivery.objects.get(incident=incident, user=bob).requested == 1
     assert incident.timeline.filter(kind=Kind.DELIVERY_FAILED).exists()
+
+
+def test_an_assignment_names_the_platform_in_each_readers_language(app, alice, bob, incident):
+    with translation.override("zh-hans"):  # the writer's language does not stick to it
+        lifecycle.assign_person(incident, Actor(alice, "web"), bob)
+
+    entry = incident.timeline.filter(kind=Kind.ASSIGNED).get()
+    with translation.override("en"):
+        assert entry.text.endswith("notified Bob Li (Feishu)")
+    with translation.override("zh-hans"):
+        assert entry.text.endswith("已通知 Bob Li（飞书）")  # noqa: RUF001
 
 
 def test_notify_people_without_an_app_says_so(alice, bob, incident):

@@ -14,7 +14,15 @@ from django.utils.translation import gettext_lazy as _
 from integrations.sources.email import options as mail_options
 from integrations.sources.email import parser
 from oncall.events import AlertEvent, Severity
-from oncall.sources import PushRequest, SetupGuide, Snippet, SourceKind, SourceRefused
+from oncall.sources import (
+    DeclaredOption,
+    OptionType,
+    PushRequest,
+    SetupGuide,
+    Snippet,
+    SourceKind,
+    SourceRefused,
+)
 
 _SAMPLE_MAIL = (
     '{"subject": "[FIRING] Disk 91% full on db-1", "from": "monitor@example.com", '
@@ -106,6 +114,57 @@ class EmailSource(SourceKind):
 
     def clean_options(self, options: Any) -> dict[str, Any]:
         return mail_options.clean_options(options)
+
+    def declared_options(self) -> Sequence[DeclaredOption]:
+        return (
+            DeclaredOption(
+                "recovery_words",
+                _("Recovery words"),
+                OptionType.WORDS,
+                _("A subject with one of these words resolves the alert."),
+            ),
+            DeclaredOption(
+                "severity_words",
+                _("Severity words"),
+                OptionType.SEVERITY_WORDS,
+                _("The most urgent severity with a word in the subject wins; none: Warning."),
+            ),
+            DeclaredOption(
+                "search_body",
+                _("Look in the body too"),
+                OptionType.YES_NO,
+                _("Look for severity words in the body too."),
+            ),
+            DeclaredOption(
+                "identity",
+                _("Identity"),
+                OptionType.CHOICE,
+                _("What makes two mails the same alert."),
+                [
+                    ("subject", _("the subject, normalised")),
+                    ("message", _("each mail a new alert")),
+                ],
+            ),
+            DeclaredOption(
+                "key_pattern",
+                _("Key pattern"),
+                OptionType.TEXT,
+                _(
+                    "A regular expression searched in the subject: its first group (else the "
+                    "match) is the alert's identity."
+                ),
+            ),
+            DeclaredOption(
+                "allowed_senders",
+                _("Allowed senders"),
+                OptionType.WORDS,
+                _(
+                    "Addresses and @domain entries whose mail is taken (none: anyone's), "
+                    "checked against the envelope sender (MAIL FROM), which the sender "
+                    "chooses: it keeps stray mail out, it does not prove who sent it."
+                ),
+            ),
+        )
 
     def options_help(self) -> str:
         words = _(

@@ -30,7 +30,15 @@ from integrations.sources.heartbeat.schedule import (
     schedule_of,
 )
 from oncall.events import AlertEvent, Severity
-from oncall.sources import Answer, PushRequest, SetupGuide, Snippet, SourceKind
+from oncall.sources import (
+    Answer,
+    DeclaredOption,
+    OptionType,
+    PushRequest,
+    SetupGuide,
+    Snippet,
+    SourceKind,
+)
 
 SWEEP_SECONDS = 60.0
 
@@ -129,6 +137,29 @@ class HeartbeatSource(SourceKind):
                 "%(max)d); severity: of the incident a missing heartbeat opens."
             )
             % {"max": MAX_MINUTES}
+        )
+
+    def declared_options(self) -> Sequence[DeclaredOption]:
+        return (
+            DeclaredOption(
+                "interval_minutes",
+                _("Expected every (minutes)"),
+                OptionType.WHOLE_NUMBER,
+                _("A ping is expected at least this often."),
+            ),
+            DeclaredOption(
+                "grace_minutes",
+                _("Grace (minutes)"),
+                OptionType.WHOLE_NUMBER,
+                _("How much later a ping may come before the heartbeat is missing."),
+            ),
+            DeclaredOption(
+                "severity",
+                _("Severity"),
+                OptionType.CHOICE,
+                _("Of the incident a missing heartbeat opens."),
+                Severity.choices,
+            ),
         )
 
     def periodic_tasks(self) -> dict[str, dict[str, Any]]:

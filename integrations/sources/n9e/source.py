@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -10,7 +11,14 @@ from django.utils.translation import gettext_lazy as _
 from integrations.sources.common import is_web_url
 from integrations.sources.n9e import parser
 from oncall.events import AlertEvent
-from oncall.sources import PushRequest, SetupGuide, Snippet, SourceKind
+from oncall.sources import (
+    DeclaredOption,
+    OptionType,
+    PushRequest,
+    SetupGuide,
+    Snippet,
+    SourceKind,
+)
 
 
 class NightingaleSource(SourceKind):
@@ -45,6 +53,16 @@ class NightingaleSource(SourceKind):
                 '{"console_url": "https://n9e.example.org"}: Nightingale\'s address; each alert '
                 "then links to its event's page."
             )
+        )
+
+    def declared_options(self) -> Sequence[DeclaredOption]:
+        return (
+            DeclaredOption(
+                "console_url",
+                _("Nightingale's address"),
+                OptionType.TEXT,
+                _("https://n9e.example.org: each alert then links to its event's page."),
+            ),
         )
 
     def recognises(self, payload: Any) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -10,7 +11,15 @@ from django.utils.translation import gettext_lazy as _
 
 from integrations.sources.uptime_kuma import parser
 from oncall.events import AlertEvent
-from oncall.sources import Answer, PushRequest, SetupGuide, SourceKind, curl_snippet
+from oncall.sources import (
+    Answer,
+    DeclaredOption,
+    OptionType,
+    PushRequest,
+    SetupGuide,
+    SourceKind,
+    curl_snippet,
+)
 
 _SEVERITIES = [name for name, _severity in parser.SEVERITY_TABLE]
 # What the Webhook type posts for a monitor going down, trimmed to the fields that are read.
@@ -68,6 +77,20 @@ class UptimeKumaSource(SourceKind):
                 '{"severity": "Critical"}: the severity of a monitor going down through the '
                 "Webhook type (Critical, Warning or Info); the FlashDuty type sends its own."
             )
+        )
+
+    def declared_options(self) -> Sequence[DeclaredOption]:
+        return (
+            DeclaredOption(
+                "severity",
+                _("Severity"),
+                OptionType.CHOICE,
+                _(
+                    "Of a monitor going down through the Webhook type; the FlashDuty type "
+                    "sends its own."
+                ),
+                [(name, severity.label) for name, severity in parser.SEVERITY_TABLE],
+            ),
         )
 
     def setup_guide(self, push_url: str) -> SetupGuide:

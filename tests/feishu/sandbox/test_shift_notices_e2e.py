@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from integrations.feishu import tasks as feishu_tasks
 from integrations.feishu_sandbox.models import SandboxMessage
@@ -76,5 +76,8 @@ def test_a_person_without_a_linked_account_is_recorded_as_not_reachable(world):
 
     assert tasks.send_shift_notices() == 1
 
-    assert ShiftNotice.objects.get().outcome == "Not reachable: Bob (no linked Feishu account)."
+    notice = ShiftNotice.objects.get()
+    assert notice.outcome == "Not reachable: Bob (no linked Feishu account)."
+    with translation.override("zh-hans"):
+        assert notice.outcome_text == "无法联系：Bob（没有关联的飞书账号）。"  # noqa: RUF001
     assert not SandboxMessage.objects.filter(msg_type="text").exists()
