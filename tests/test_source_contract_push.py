@@ -301,7 +301,7 @@ class TestAdmin:
         assert f"Point it at {source.push_url}" in text
         assert "never-shown" not in text
         assert "prefix: put before every title" in text
-        assert "sev1 → Critical" in text
+        assert "<code>sev1</code> → Critical" in text  # the sender's word as code
 
     def test_a_new_secret_is_saved_and_blank_keeps_the_old(self, admin_client, source):
         url = f"/admin/oncall/alertsource/{source.pk}/change/"
