@@ -6,7 +6,8 @@ A Feishu card cannot show an image from a web address, only one uploaded with th
 or HEIC). The source URL comes from an alert, so it is fetched through the one outbound guard
 (``oncall.outbound``: no inward address, no redirect), with short timeouts and a hard size cap
 read as a stream, and its first bytes must be one of those formats. The key is kept per app
-and URL (``UploadedImage``): a card refreshed twenty times uploads once.
+and URL (``UploadedImage``): a card refreshed twenty times uploads once, and never more than
+``MAX_UPLOADS_PER_CARD`` images.
 
 A template renders within a time budget and must not wait for the network, so a render is
 done in two passes (``CardImages``): the first one only looks keys up (in this render's
@@ -179,7 +180,11 @@ class CardImages:
         deadline = time.monotonic() + UPLOAD_BUDGET_SECONDS
         client = None
         uploaded = False
-        for src in self.wanted[:MAX_UPLOADS_PER_CARD]:
+        # The cap is the card's, not one render's: a refresh finds the images an earlier
+        # render uploaded and must not upload a few more each time (a card with many images
+        # would grow with every change).
+        room = max(0, MAX_UPLOADS_PER_CARD - sum(1 for key in self.keys.values() if key))
+        for src in self.wanted[:room]:
             if time.monotonic() > deadline:
                 break
             if cache.get(self._failed_key(src)):
