@@ -4,23 +4,14 @@ the incident's "Open a DingTalk war room" action on every surface, never typed i
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpRequest
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
-from django.utils.translation import gettext_lazy as _
 
+from integrations.chatkit.admin_war_rooms import WarRoomAdmin
 from integrations.dingtalk.models import DingTalkWarRoom
-from oncall.admin import AdminMedia
-
-State = DingTalkWarRoom.State
 
 
 @admin.register(DingTalkWarRoom)
-class DingTalkWarRoomAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "incident", "app", "state_badge", "requested_by", "created_at"]
-    list_filter = [("app", admin.RelatedOnlyFieldListFilter), "state"]
+class DingTalkWarRoomAdmin(WarRoomAdmin):
     search_fields = ["name", "group__open_conversation_id", "chat_id", "incident__title"]
-    list_select_related = ["incident", "app", "requested_by"]
     readonly_fields = [
         "incident",
         "app",
@@ -37,18 +28,3 @@ class DingTalkWarRoomAdmin(admin.ModelAdmin):
         "created_at",
         "opened_at",
     ]
-    exclude = ["updated_at"]
-    Media = AdminMedia
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    @admin.display(description=_("state"), ordering="state")
-    def state_badge(self, room: DingTalkWarRoom) -> SafeString:
-        css = {State.OPEN: "check-ok", State.FAILED: "check-failed"}
-        return format_html(
-            '<span class="{}">{}</span>', css.get(room.state, ""), room.get_state_display()
-        )
