@@ -9,7 +9,8 @@ pieces with its own endpoints, models and field names (import-linter holds both 
 * ``targets`` — ``TargetFields`` for "a rule's app, a level's groups of that app";
 * ``deliveries`` — card delivery rows per recipient, and refusals recorded on them;
 * ``war_rooms`` — a group chat opened for one incident: asking, opening, members, inviting
-  later, the sweep, the incident's offer; ``admin_war_rooms``, their read-only admin list;
+  later, the sweep, the incident's offer; ``war_room_models``, the abstract model base of their
+  rows; ``admin_war_rooms``, their read-only admin list;
 * ``counted`` — a per-console answer ("does any app use X?") counted once, kept in the shared
   cache and dropped on every save and delete of the model it counts;
 * ``system_checks`` — whether the outbound guard will refuse a sandbox's host;

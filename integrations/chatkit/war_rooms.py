@@ -18,10 +18,9 @@ people invited, the incident's card posted there and kept live.
 
 A platform subclasses ``WarRooms`` with its models, field names, errors, words and API calls,
 and ``WarRoomOffers`` (the incident's "Open a war room" action and "War room" link) with its
-instance. Its war-room model has ``incident``, ``app``, ``state`` (``State``: opening, open,
-failed), a group foreign key (named by the platform: ``chat``, ``group``), ``name``,
-``requested_by``, ``requested_via``, ``chosen_people``, ``invited_people``, ``attempt``,
-``last_error``, ``updated_at`` and ``opened_at``.
+instance. Its war-room model subclasses ``war_room_models.WarRoomBase`` (the state, who asked
+and via what, the people chosen and invited, the attempt, the last error, the times) and adds
+``incident``, ``app`` and its group foreign key (named by the platform: ``chat``, ``group``).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from integrations.chatkit.war_room_models import WarRoomBase
 from integrations.dingtalk.client import crypto
 from integrations.dingtalk.client.open_api import AppCredentials, DingTalkClient
 from oncall.crypto import EncryptedTextField
@@ -601,17 +602,11 @@ class DingTalkAccount(models.Model):
 # --- War rooms (integrations.dingtalk.war_rooms) ------------------------------------------------
 
 
-class DingTalkWarRoom(models.Model):
+class DingTalkWarRoom(WarRoomBase):
     """An incident's DingTalk scene group, made from the app's group template (the guide's
-    "Configure War Room"): one per incident and app. The row is written in the transaction
-    that asks for the room, under the unique constraint and a row lock, so a second request (or
-    two at once) finds the first one's room; a task creates the group with DingTalk's ``uuid``
-    (its "建群去重的业务id") derived from the row, so a task run twice creates one group."""
-
-    class State(models.TextChoices):
-        OPENING = "opening", pgettext_lazy("war room", "opening")
-        OPEN = "open", pgettext_lazy("war room", "open")
-        FAILED = "failed", pgettext_lazy("war room", "failed")
+    "Configure War Room"): one per incident and app (``chatkit.war_room_models``). A task
+    creates the group with DingTalk's ``uuid`` (its "建群去重的业务id") derived from the row, so
+    a task run twice creates one group."""
 
     incident = models.ForeignKey(
         "oncall.Incident",
@@ -621,9 +616,6 @@ class DingTalkWarRoom(models.Model):
     )
     app = models.ForeignKey(
         DingTalkApp, on_delete=models.CASCADE, related_name="war_rooms", verbose_name=_("app")
-    )
-    state = models.CharField(
-        max_length=16, choices=State.choices, default=State.OPENING, verbose_name=_("state")
     )
     group = models.ForeignKey(
         DingTalkGroup,
@@ -635,44 +627,12 @@ class DingTalkWarRoom(models.Model):
     )
     # DingTalk's chatid of the group (what its applink opens), besides the openConversationId.
     chat_id = models.CharField(max_length=128, blank=True, verbose_name="chatid")
-    name = models.CharField(max_length=255, blank=True, verbose_name=_("name"))
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("requested by"),
-    )
-    # Where the request came from (an ``ActionSource`` value, or "dingtalk").
-    requested_via = models.CharField(max_length=32, blank=True, verbose_name=_("requested via"))
-    chosen_people = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="+", verbose_name=_("chosen people")
-    )
-    invited_people = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="+", verbose_name=_("invited people")
-    )
-    # Bumped by each new attempt after a failure: the uuid dedupes one attempt's retries.
-    attempt = models.PositiveIntegerField(default=1, verbose_name=_("attempt"))
-    last_error = models.TextField(blank=True, verbose_name=_("last error"))
-    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
-    updated_at = models.DateTimeField(default=timezone.now, verbose_name=_("updated at"))
-    opened_at = models.DateTimeField(null=True, blank=True, verbose_name=_("opened at"))
 
-    class Meta:
+    class Meta(WarRoomBase.Meta):
         verbose_name = _("DingTalk war room")
         verbose_name_plural = _("DingTalk war rooms")
-        ordering = ["-created_at", "id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["incident", "app"], name="one_dingtalk_war_room_per_incident_app"
             )
         ]
-
-    def __str__(self) -> str:
-        return self.name or f"#{self.incident_id}"
-
-    @property
-    def create_uuid(self) -> str:
-        """DingTalk's ``uuid`` for creating the group: one group per value."""
-        return f"oncall-war-room-{self.pk}-{self.attempt}"

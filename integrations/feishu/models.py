@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from integrations.chatkit.war_room_models import WarRoomBase
 from integrations.feishu.client.open_api import AppCredentials, FeishuClient
 from integrations.feishu.client.ratelimit import default_limiter
 from oncall import languages
@@ -660,17 +661,11 @@ class ApiUsage(models.Model):
 # --- War rooms ------------------------------------------------------------------------------
 
 
-class WarRoom(models.Model):
+class WarRoom(WarRoomBase):
     """An incident's Feishu group chat (the knowledge base's "war room"), one per incident and
-    app: the unique constraint and a row lock make a second request, or two at once, find the
-    first one's room. The row is written in the transaction that asks for the room; a task
-    creates the chat (``war_rooms.open_room``) with Feishu's ``uuid`` derived from the row, so
-    a task run twice, or handed out again by the sweep, creates one chat."""
-
-    class State(models.TextChoices):
-        OPENING = "opening", pgettext_lazy("war room", "opening")
-        OPEN = "open", pgettext_lazy("war room", "open")
-        FAILED = "failed", pgettext_lazy("war room", "failed")
+    app (``chatkit.war_room_models``): a task creates the chat (``war_rooms.open_room``) with
+    Feishu's ``uuid`` derived from the row, so a task run twice, or handed out again by the
+    sweep, creates one chat."""
 
     incident = models.ForeignKey(
         "oncall.Incident",
@@ -681,9 +676,6 @@ class WarRoom(models.Model):
     app = models.ForeignKey(
         FeishuApp, on_delete=models.CASCADE, related_name="war_rooms", verbose_name=_("app")
     )
-    state = models.CharField(
-        max_length=16, choices=State.choices, default=State.OPENING, verbose_name=_("state")
-    )
     chat = models.ForeignKey(
         FeishuChat,
         null=True,
@@ -692,54 +684,20 @@ class WarRoom(models.Model):
         related_name="war_rooms",
         verbose_name=_("chat"),
     )
-    name = models.CharField(max_length=255, blank=True, verbose_name=_("name"))
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("requested by"),
-    )
-    # Where the request came from (an ``ActionSource`` value, or "feishu").
-    requested_via = models.CharField(max_length=32, blank=True, verbose_name=_("requested via"))
-    # People chosen when asking for the room, besides those the escalation notified.
-    chosen_people = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="+", verbose_name=_("chosen people")
-    )
-    # Console users invited so far, so that a later level invites only newcomers.
-    invited_people = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="+", verbose_name=_("invited people")
-    )
-    # Bumped by each new attempt after a failure: Feishu's uuid dedupes one attempt's retries.
-    attempt = models.PositiveIntegerField(default=1, verbose_name=_("attempt"))
     pinned_message_id = models.CharField(
         max_length=64, blank=True, verbose_name=_("pinned message id")
     )
     # Why Feishu refused to pin the card (the sweep then stops asking); empty otherwise.
     pin_error = models.CharField(max_length=300, blank=True, verbose_name=_("pin error"))
-    last_error = models.TextField(blank=True, verbose_name=_("last error"))
-    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
-    updated_at = models.DateTimeField(default=timezone.now, verbose_name=_("updated at"))
-    opened_at = models.DateTimeField(null=True, blank=True, verbose_name=_("opened at"))
 
-    class Meta:
+    class Meta(WarRoomBase.Meta):
         verbose_name = _("war room")
-        ordering = ["-created_at", "id"]
+        verbose_name_plural = _("war rooms")
         constraints = [
             models.UniqueConstraint(
                 fields=["incident", "app"], name="one_war_room_per_incident_app"
             )
         ]
-        verbose_name_plural = _("war rooms")
-
-    def __str__(self) -> str:
-        return self.name or f"#{self.incident_id}"
-
-    @property
-    def create_uuid(self) -> str:
-        """Feishu creates at most one chat per uuid in 10 h (at most 50 characters)."""
-        return f"oncall-war-room-{self.pk}-{self.attempt}"
 
 
 class AutoWarRoom(models.TextChoices):
