@@ -66,7 +66,6 @@ State = DingTalkWarRoom.State
 # The group name DingTalk shows; the scene group page gives no limit, the plain group's create
 # page says 1-20 characters for its ``name``: the title is cut to that, which is always taken.
 NAME_LIMIT = 20
-STALLED_AFTER = kit.STALLED_AFTER
 NOT_FOUND_CODE = "60121"
 ROOMS = "dingtalk_war_rooms"  # the related name of an incident's rooms
 

@@ -60,7 +60,6 @@ State = WarRoom.State
 # Feishu's group name limit (create chat: ``name``). 60 is the documented figure we rely on;
 # a shorter name is always accepted.
 NAME_LIMIT = 60
-STALLED_AFTER = kit.STALLED_AFTER
 
 
 # --- Which app opens rooms ------------------------------------------------------------------
