@@ -143,16 +143,20 @@ class WarRooms(ABC):
         """A refusal of the platform in words an admin can act on."""
 
     @abstractmethod
-    def enqueue_open(self, room_id: int) -> None:
-        """Hand the room to the opening task."""
-
-    @abstractmethod
-    def enqueue_invite(self, room_id: int, user_ids: list[int]) -> None:
-        """Hand people to the inviting task."""
+    def tasks(self) -> Any:
+        """The platform's tasks module, with ``open_war_room(room_id)`` and
+        ``invite_to_war_room(room_id, user_ids)`` (imported when called: it imports the
+        platform's war rooms)."""
 
     def also_stalled(self, stale: Q) -> list[tuple[Callable[[int], None], Any]]:
         """More rooms the sweep hands out, and to what (``stale``: not handed out lately)."""
         return []
+
+    def enqueue_open(self, room_id: int) -> None:
+        self.tasks().open_war_room.delay(room_id)
+
+    def enqueue_invite(self, room_id: int, user_ids: list[int]) -> None:
+        self.tasks().invite_to_war_room.delay(room_id, user_ids)
 
     # --- Which apps open rooms, which room an incident has ------------------------------
 

@@ -24,6 +24,6 @@ class DingTalkConfig(AppConfig):
         from integrations.dingtalk import war_rooms
 
         presence.HAS_APPS.connect(DingTalkApp, dispatch_uid="dingtalk-apps")
-        # Whether an app has a group template is counted too (``war_rooms.in_use``), so the
+        # Whether an app has a group template is counted too (``war_rooms.apps_in_use``), so the
         # war-room offer costs no query on a console without DingTalk war rooms.
         war_rooms.APPS_IN_USE.connect(DingTalkApp, dispatch_uid="dingtalk-war-room-apps")

@@ -216,25 +216,17 @@ class DingTalkWarRooms(kit.WarRooms):
     def explain(self, exc: Exception) -> str:
         return explain(exc)
 
-    def enqueue_open(self, room_id: int) -> None:
-        from integrations.dingtalk.tasks import open_war_room
+    def tasks(self) -> Any:
+        from integrations.dingtalk import tasks
 
-        open_war_room.delay(room_id)
-
-    def enqueue_invite(self, room_id: int, user_ids: list[int]) -> None:
-        from integrations.dingtalk.tasks import invite_to_war_room
-
-        invite_to_war_room.delay(room_id, user_ids)
+        return tasks
 
 
 WAR_ROOMS = DingTalkWarRooms()
 apps_in_use = WAR_ROOMS.apps_in_use
-in_use = WAR_ROOMS.in_use
-room_of = WAR_ROOMS.room_of
 request = WAR_ROOMS.request
 outcome = WAR_ROOMS.outcome
 open_room = WAR_ROOMS.open_room
-members = WAR_ROOMS.members
 invite_later = WAR_ROOMS.invite_later
 hand_out_stalled = WAR_ROOMS.hand_out_stalled
 give_up = WAR_ROOMS.give_up

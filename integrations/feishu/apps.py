@@ -24,7 +24,7 @@ class FeishuConfig(AppConfig):
         self._count_war_rooms_on_app_changes()
 
     def _count_war_rooms_on_app_changes(self) -> None:
-        """Whether any app has war rooms on is kept counted (``war_rooms.in_use``), so that the
+        """Whether any app has war rooms on is kept counted (``war_rooms.apps_in_use``), so that the
         war-room offer costs no query on the pages and cards of a console without them."""
         from integrations.feishu import war_rooms
         from integrations.feishu.models import FeishuApp

@@ -190,15 +190,10 @@ class FeishuWarRooms(kit.WarRooms):
     def explain(self, exc: Exception) -> str:
         return explain(exc)
 
-    def enqueue_open(self, room_id: int) -> None:
-        from integrations.feishu.tasks import open_war_room
+    def tasks(self) -> Any:
+        from integrations.feishu import tasks
 
-        open_war_room.delay(room_id)
-
-    def enqueue_invite(self, room_id: int, user_ids: list[int]) -> None:
-        from integrations.feishu.tasks import invite_to_war_room
-
-        invite_to_war_room.delay(room_id, user_ids)
+        return tasks
 
     def also_stalled(self, stale: Q) -> list[tuple[Callable[[int], None], Any]]:
         """The open rooms whose card was sent but is not pinned yet, nor refused a pin (the
@@ -212,12 +207,9 @@ class FeishuWarRooms(kit.WarRooms):
 
 WAR_ROOMS = FeishuWarRooms()
 apps_in_use = WAR_ROOMS.apps_in_use
-in_use = WAR_ROOMS.in_use
-room_of = WAR_ROOMS.room_of
 request = WAR_ROOMS.request
 outcome = WAR_ROOMS.outcome
 open_room = WAR_ROOMS.open_room
-members = WAR_ROOMS.members
 invite_later = WAR_ROOMS.invite_later
 invite_newly_notified = WAR_ROOMS.invite_newly_notified
 hand_out_stalled = WAR_ROOMS.hand_out_stalled
@@ -225,9 +217,9 @@ give_up = WAR_ROOMS.give_up
 
 
 def prefetch_rooms(incidents: Any) -> Any:
-    """``incidents`` (a queryset) with their rooms read along, for ``room_of``: one query for
-    all, and none at all while no app has war rooms on."""
-    if not in_use():
+    """``incidents`` (a queryset) with their rooms read along, for ``WAR_ROOMS.room_of``: one
+    query for all, and none at all while no app has war rooms on."""
+    if not WAR_ROOMS.in_use():
         return incidents
     return incidents.prefetch_related(Prefetch(ROOMS, queryset=WAR_ROOMS.rooms()))
 
