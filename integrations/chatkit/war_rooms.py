@@ -136,7 +136,8 @@ class WarRooms(ABC):
 
     @abstractmethod
     def invite(self, room: Any, chosen: Sequence[Any]) -> Invitation:
-        """Add ``chosen`` to the open room; who could not be added is in the answer."""
+        """Add ``chosen`` to the open room; who could not be added is in the answer. The
+        platform's errors go up to the task."""
 
     @abstractmethod
     def explain(self, exc: Exception) -> str:
@@ -173,8 +174,8 @@ class WarRooms(ABC):
         return self.model.objects.exclude(state=failed).select_related("app", self.group_field)
 
     def room_of(self, incident: Incident) -> Any:
-        """The incident's room, opening or open (not a failed one); from ``prefetch_rooms`` when
-        the incident was read with it."""
+        """The incident's room, opening or open (not a failed one); from the prefetched rooms
+        when the incident was read with them (``prefetch_related(related_name)``)."""
         prefetched = getattr(incident, "_prefetched_objects_cache", {}).get(self.related_name)
         rooms = prefetched if prefetched is not None else self.rooms().filter(incident=incident)[:1]
         return next((room for room in rooms if room.state != self.model.State.FAILED), None)
