@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import tempfile
 import time
@@ -167,14 +168,22 @@ def run_scenario(
 ) -> tuple[list[str], dict[str, Tally]]:
     """Accept one push per key, then run every task it causes; the table row, and the tallies
     by part."""
+    bodies = [common.firing_alert_body(key, f"Bench {key}") for key in keys]
+    return run_pushes(name, source, bodies, len(keys), counter, broker)
+
+
+def run_pushes(
+    name: str, source: Any, bodies: list[bytes], events: int, counter: Counter, broker: Broker
+) -> tuple[list[str], dict[str, Tally]]:
+    """Accept each body as a push, then run every task it causes; the table row (per event),
+    and the tallies by part."""
     from celery import current_app
 
     from oncall import ingest
 
     worker, cards, other = Tally(), Tally(), Tally()
     tally_of = {}
-    for key in keys:
-        body = common.firing_alert_body(key, f"Bench {key}")
+    for body in bodies:
         ingest.accept(source, _json(body), body_bytes=len(body))
         queue = broker.take()
         while queue:
@@ -185,7 +194,6 @@ def run_scenario(
             tally = tally_of.setdefault(sent.queue, _tally_for(sent.queue, worker, cards, other))
             counter.measure(tally, lambda t=task, s=sent: t(*s.args, **s.kwargs))
             queue.extend(broker.take())
-    events = len(keys)
     row = [name, str(events)]
     for tally in (worker, cards):
         row += [
@@ -197,6 +205,20 @@ def run_scenario(
     total = worker.statements + cards.statements + other.statements
     row.append(f"{total / events:.1f}")
     return row, {"merge": worker, "cards": cards, "other": other}
+
+
+def run_mix(
+    source: Any, pushes: int, counter: Counter, broker: Broker
+) -> tuple[list[str], dict[str, Tally]]:
+    """The ingest benchmark's flat-out bodies (``ingest.batch_body``), per event."""
+    from tests.benchmarks.ingest import batch_body
+
+    rng = random.Random(7)
+    bodies = [batch_body(rng, MIX_BATCH, MIX_KEYS) for _ in range(pushes)]
+    return run_pushes("ingest mix", source, bodies, pushes * MIX_BATCH, counter, broker)
+
+
+MIX_BATCH, MIX_KEYS = 10, 2000
 
 
 def _tally_for(queue: str, worker: Tally, cards: Tally, other: Tally) -> Tally:
@@ -217,6 +239,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pushes", type=int, default=200)
     parser.add_argument("--members", type=int, default=0)
+    parser.add_argument(
+        "--mix",
+        type=int,
+        default=0,
+        metavar="PUSHES",
+        help="also this many pushes of the ingest benchmark's mix (batches of 10 alerts from "
+        "2,000 identities, 80 %% firing: mostly merges, some new incidents and recoveries)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="statements by kind")
     args = parser.parse_args()
 
@@ -237,17 +267,24 @@ def main() -> None:
         run_scenario("warm-up", source, [f"warm-{n}" for n in range(20)], counter, broker)
         new_row, new_tallies = run_scenario("new incident", source, keys, counter, broker)
         repeat_row, _ = run_scenario("repeat alert", source, keys, counter, broker)
-    header = ["per one-alert push", "events"]
+        rows = [new_row, repeat_row]
+        shown = {"new-incident pushes": (new_tallies, args.pushes)}
+        if args.mix:
+            mix_row, mix_tallies = run_mix(source, args.mix, counter, broker)
+            rows.append(mix_row)
+            shown["mix's events"] = (mix_tallies, args.mix * MIX_BATCH)
+    header = ["per event (one-alert pushes, then the mix)", "events"]
     for part in ("merge", "cards"):
         header += [f"{part} SQL", f"{part} commits", f"{part} CPU ms", f"{part} CPU p50"]
     header.append("SQL total")
     print(f"\nin process, PostgreSQL, {args.members} channel member(s) notified per incident")
-    common.print_rows([header, new_row, repeat_row])
+    common.print_rows([header, *rows])
     if args.verbose:
-        for part, tally in new_tallies.items():
-            print(f"\nstatements of the new-incident pushes, {part}:")
-            for sql, count in sorted(tally.sql.items(), key=lambda item: -item[1]):
-                print(f"{count / args.pushes:8.2f}  {sql}")
+        for scenario, (tallies, events) in shown.items():
+            for part, tally in tallies.items():
+                print(f"\nstatements per event of the {scenario}, {part}:")
+                for sql, count in sorted(tally.sql.items(), key=lambda item: -item[1]):
+                    print(f"{count / events:8.2f}  {sql}")
 
 
 if __name__ == "__main__":
