@@ -199,12 +199,12 @@ def open_incident(
             % {"severity": severity, "known": ", ".join(Severity.values)}
         )
     paged = _checked_people(channel, page, _("paged about its incidents"))
-    from oncall.merge import next_incident_number  # the merge imports this module
+    from oncall.merge import new_incident_number  # the merge imports this module
 
     with transaction.atomic():
         now = timezone.now()
         incident = Incident(
-            number=next_incident_number(),
+            number=new_incident_number(),
             channel=channel,
             title=title,
             severity=severity,
@@ -1037,10 +1037,10 @@ def _split(alert_pk: int, actor: Actor) -> Outcome:
 
 
 def _incident_for_split(incident: Incident, alert: Alert, now: datetime) -> Incident:
-    from oncall.merge import next_incident_number  # the merge imports this module
+    from oncall.merge import new_incident_number  # the merge imports this module
 
     return Incident.objects.create(
-        number=next_incident_number(),
+        number=new_incident_number(),
         channel=incident.channel,
         title=alert.title,
         severity=alert.severity,

@@ -42,6 +42,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import F, Model, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from oncall import escalation, escalation_rules, lifecycle
@@ -104,10 +105,15 @@ class Merger:
     incidents: dict[int, Incident] = field(default_factory=dict)
     opened: list[Incident] = field(default_factory=list)
     touched: dict[int, IncidentTouch] = field(default_factory=dict)
+    # Alerts to write at the end of the batch (or before anything reads them from the
+    # database): changed ones by ``id()`` (an UPDATE each, one round trip for all), and new
+    # ones placed in an incident, inserted together (one INSERT for all, ``_write_alerts``).
     dirty: dict[int, Alert] = field(default_factory=dict)
+    new_alerts: list[Alert] = field(default_factory=list)
     entries: list[Entry] = field(default_factory=list)
-    # Webhook events, in the order they happened (``oncall.webhooks.outbox``).
-    happened: list[outbox.Happening] = field(default_factory=list)
+    # Webhook events, in the order they happened (``oncall.webhooks.outbox``); an alert's
+    # is made once the alert is written (a new one has no id before).
+    happened: list[outbox.Happening | AlertHappening] = field(default_factory=list)
     # Noise reduction (``oncall.noise``): the batch's inhibition rules, its flapping triggers.
     inhibitor: inhibition.Inhibitor = field(init=False)
     flaps: flapping.FlapWatch = field(init=False)
@@ -291,7 +297,10 @@ class Merger:
         if incident is None:
             incident = self._new_incident(channel, key, event)
         alert.incident = incident
-        alert.save()
+        if alert.pk is None:
+            self.new_alerts.append(alert)
+        else:  # a suppressed alert let go
+            alert.save()
         self._note_first_alert(incident, alert, opened=not joins_existing)
         self.alerts[(channel.pk, event.alert_key)] = alert
         self.inhibitor.opened(alert)
@@ -311,9 +320,7 @@ class Merger:
         """Keep the first alert (by first seen, then id, as ``incident_subject`` reads it) of
         each incident the batch opened: a suppressed alert let go may join one and be older."""
         known = self.first_alerts.get(incident.pk)
-        if opened or (
-            known is not None and (alert.first_seen, alert.pk) < (known.first_seen, known.pk)
-        ):
+        if opened or (known is not None and _age(alert) < _age(known)):
             self.first_alerts[incident.pk] = alert
 
     # --- noise reduction: pipelines' drops, silences, inhibition (``oncall.noise``) -------------
@@ -382,7 +389,7 @@ class Merger:
         window = self.maintenance.window_for(channel.pk, self.source.pk)
         incident = Incident(
             maintenance_window=window,
-            number=next_incident_number(),
+            number=new_incident_number(),
             channel=channel,
             title=event.title,
             severity=event.severity,
@@ -424,6 +431,7 @@ class Merger:
             incident.status = outcome.incident.status
 
     def _acknowledge(self, alert: Alert) -> None:
+        self._write_alerts()  # the lifecycle service reads them
         self._write_webhook_events()  # before the claim's own, which come after them
         try:
             outcome = lifecycle.claim(alert.incident, self.actor)
@@ -499,7 +507,7 @@ class Merger:
         (The batch holds the alert's identity lock, so the count in memory is the true one.)"""
         alert.last_seen = self.at
         alert.event_count += 1
-        self.dirty[alert.pk] = alert
+        self.dirty[id(alert)] = alert
 
     def _touch(self, incident: Incident, severity: str, *, new_alert: bool = False) -> None:
         """An incident is as urgent as its most urgent alert."""
@@ -531,19 +539,29 @@ class Merger:
             self.happened.append(happening)
 
     def _happen(self, event_type: str, alert: Alert) -> None:
-        self.happened.append(outbox.for_alert(event_type, alert, self.at))
+        self.happened.append(AlertHappening(event_type, alert))
 
     def _write_webhook_events(self) -> None:
         """The webhook events so far, with the alerts they show written first."""
         if self.happened:
             self._write_alerts()
-            outbox.write(self.happened)
+            outbox.write(
+                [h.made(self.at) if isinstance(h, AlertHappening) else h for h in self.happened]
+            )
             self.happened = []
 
     def _write_alerts(self) -> None:
-        if self.dirty:
-            update_rows(Alert, list(self.dirty.values()), ALERT_EVENT_FIELDS)
-            self.dirty.clear()
+        """Write the batch's new and changed alerts: call it before anything reads alerts from
+        the database (a question, the lifecycle service) and at the end."""
+        inserted = set()
+        if self.new_alerts:
+            Alert.objects.bulk_create(self.new_alerts)
+            inserted = {id(alert) for alert in self.new_alerts}
+            self.new_alerts = []
+        changed = [alert for key, alert in self.dirty.items() if key not in inserted]
+        if changed:
+            update_rows(Alert, changed, ALERT_EVENT_FIELDS)
+        self.dirty.clear()
 
     def _write_touches(self) -> None:
         for incident_id, touch in self.touched.items():
@@ -588,6 +606,24 @@ class Merger:
             self._note(
                 flap.incident, Kind.FLAPPING, flapping.describe(flap), triggers=flap.triggers
             )
+
+
+@dataclass(frozen=True)
+class AlertHappening:
+    """An alert's webhook event, made once the alert is written (``Merger._happen``)."""
+
+    event_type: str
+    alert: Alert
+
+    def made(self, at: datetime) -> outbox.Happening:
+        return outbox.for_alert(self.event_type, self.alert, at)
+
+
+def _age(alert: Alert) -> tuple[datetime, bool, int]:
+    """What orders an incident's alerts, oldest first, as ``incident_subject`` reads them
+    (first seen, then id): one the batch has yet to insert comes after every stored one, and
+    is inserted in the order it was placed."""
+    return (alert.first_seen, alert.pk is None, alert.pk or 0)
 
 
 def update_rows(model: type[Model], rows: list[Model], fields: list[str]) -> None:
@@ -695,6 +731,16 @@ def advisory_lock(names: Iterable[str]) -> None:
             cursor.execute(
                 "SELECT pg_advisory_xact_lock(id) FROM unnest(%s::bigint[]) AS id", [ids]
             )
+
+
+def new_incident_number() -> int | RawSQL:
+    """What a new incident's ``number`` is inserted with: on PostgreSQL the sequence's next
+    value, taken by the INSERT itself and read back by its ``RETURNING`` (``Incident.number``
+    is a ``DatabaseNumberField``), which saves a round trip per new incident; elsewhere
+    ``next_incident_number()``."""
+    if connection.vendor == "postgresql":
+        return RawSQL("nextval('oncall_incident_number_seq')", ())
+    return next_incident_number()
 
 
 def next_incident_number() -> int:

@@ -24,6 +24,15 @@ class ActionSource(models.TextChoices):
     SYSTEM = "system", _("system")
 
 
+class DatabaseNumberField(models.PositiveBigIntegerField):
+    """A number the database may fill in within the INSERT itself (an expression such as a
+    sequence's ``nextval``, see ``oncall.merge.new_incident_number``), read back by the insert's
+    ``RETURNING`` as the primary key is, so that numbering a new row costs no round trip of its
+    own. (``db_returning`` is how Django's own auto fields ask for that.)"""
+
+    db_returning = True
+
+
 # The group key of an incident opened by hand: its own, so that no alert ever joins it.
 MANUAL_GROUP_PREFIX = "manual:"
 
@@ -39,7 +48,7 @@ class Incident(models.Model):
     public_id = models.UUIDField(
         default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public id")
     )
-    number = models.PositiveBigIntegerField(unique=True, editable=False, verbose_name=_("number"))
+    number = DatabaseNumberField(unique=True, editable=False, verbose_name=_("number"))
     channel = models.ForeignKey(
         "oncall.Channel",
         on_delete=models.PROTECT,
