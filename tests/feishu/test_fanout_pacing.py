@@ -22,9 +22,9 @@ import uuid
 
 import pytest
 
+from integrations.chatkit.ratelimit import Limit, RedisLimiter
 from integrations.feishu.client import errors
 from integrations.feishu.client.open_api import app_limits, send_limits
-from integrations.feishu.client.ratelimit import Limit, RedisLimiter
 from integrations.feishu_sandbox import sliding_window
 from integrations.feishu_sandbox.api import ApiError, enforce_app_limit
 from integrations.feishu_sandbox.limits import PER_RECEIVER_PER_SECOND
