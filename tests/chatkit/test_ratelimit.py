@@ -13,7 +13,6 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import time
-import uuid
 from collections import Counter
 
 import pytest
@@ -28,8 +27,8 @@ from integrations.chatkit.ratelimit import (
     default_limiter,
     wait_for,
 )
+from tests.chatkit.limiters import limiter_fixture, own_redis_prefix
 from tests.clocks import FakeClock
-from tests.stub_platform.models import StubRateWindow
 from tests.xdist_databases import own_redis_url
 
 REDIS_URL = own_redis_url()  # the database of this xdist process
@@ -43,21 +42,11 @@ def clock():
 
 @pytest.fixture
 def redis_prefix():
-    import redis
-
-    prefix = f"test:ratelimit:{uuid.uuid4().hex}:"
-    yield prefix
-    connection = redis.Redis.from_url(REDIS_URL)
-    for key in connection.scan_iter(f"{prefix}*"):
-        connection.delete(key)
+    with own_redis_prefix("ratelimit") as prefix:
+        yield prefix
 
 
-@pytest.fixture(params=["database", pytest.param("redis", marks=pytest.mark.postgres)])
-def limiter(request, clock, db):
-    # ``db`` for both: asked for lazily, the test database was not set up when a test ran alone.
-    if request.param == "database":
-        return DatabaseLimiter(StubRateWindow, clock=clock)
-    return RedisLimiter(REDIS_URL, prefix=request.getfixturevalue("redis_prefix"), clock=clock)
+limiter = limiter_fixture("stub_platform.StubRateWindow", "ratelimit")
 
 
 # --- The contract, on both backends ------------------------------------------------------------
@@ -206,6 +195,8 @@ def test_wait_for_raises_the_platforms_error_named_by_its_caller(limiter, clock)
 
 
 def test_the_database_limiter_deletes_stale_windows_when_new_keys_appear(db, clock):
+    from tests.stub_platform.models import StubRateWindow
+
     limiter = DatabaseLimiter(StubRateWindow, clock=clock)
     limiter.acquire([Limit("feishu:message:om_old", 5, 1)])
     clock.advance(ratelimit.STALE_AFTER_MS / 1000 + 2)
@@ -240,12 +231,16 @@ def test_redis_keys_expire_after_their_window(redis_prefix, clock):
 
 
 def test_default_limiter_is_redis_when_redis_url_is_set(settings):
+    from tests.stub_platform.models import StubRateWindow
+
     settings.REDIS_URL = REDIS_URL  # building the client does not connect
 
     assert isinstance(default_limiter(StubRateWindow), RedisLimiter)
 
 
 def test_the_redis_limiter_is_made_once_per_process_and_url(settings):
+    from tests.stub_platform.models import StubRateWindow
+
     settings.REDIS_URL = REDIS_URL
     first = default_limiter(StubRateWindow)
     assert default_limiter(StubRateWindow) is first  # one connection pool, not one per card
@@ -254,6 +249,8 @@ def test_the_redis_limiter_is_made_once_per_process_and_url(settings):
 
 
 def test_default_limiter_is_the_database_without_redis(settings):
+    from tests.stub_platform.models import StubRateWindow
+
     settings.REDIS_URL = None
 
     limiter = default_limiter(StubRateWindow)
@@ -311,10 +308,10 @@ def test_processes_sharing_redis_never_exceed_the_limit_in_any_window(redis_pref
 def test_threads_on_postgresql_never_exceed_the_limit_nor_lose_a_count(clock):
     """Row locks, not luck: 4 connections x 20 attempts in one window grant exactly 10,
     including the race to create the rows of two fresh keys."""
+    from tests.stub_platform.models import StubRateWindow
+
     assert connection.vendor == "postgresql"
-    limiter = DatabaseLimiter(
-        StubRateWindow, clock=clock
-    )  # the clock stands still: one window for everyone
+    limiter = DatabaseLimiter(StubRateWindow, clock=clock)  # a still clock: one window for all
     limits = [Limit("shared", PER_SECOND, 1), Limit("wide", 1000, 60)]
     barrier = threading.Barrier(PROCESSES)
     granted = Counter()

@@ -2,23 +2,21 @@
 a group's or a person's 20 messages in any minute, exactly (a sliding window), a wait instead of
 a drop, receivers and apps apart, and a card send held back (not failed) past the limit.
 
-Both backends of the toolkit's limiter count the same: the database on every run, Redis (its
-own database of this process, ``own_redis_url``) in the PostgreSQL + Redis stage."""
+Both backends of the toolkit's limiter count the same (``tests.chatkit.limiters``): the database
+on every run, Redis (this process's own database, ``own_redis_url``) in the PostgreSQL + Redis
+stage."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
-from integrations.chatkit.ratelimit import DatabaseLimiter, RedisLimiter
 from integrations.dingtalk import receivers
 from integrations.dingtalk.cards import delivery
-from integrations.dingtalk.models import DingTalkCardDelivery, DingTalkGroup, DingTalkRateWindow
+from integrations.dingtalk.models import DingTalkCardDelivery, DingTalkGroup
+from tests.chatkit.limiters import limiter_fixture
 from tests.clocks import FakeClock
 from tests.dingtalk.factories import DingTalkAppFactory
 from tests.factories import IncidentFactory
-from tests.xdist_databases import own_redis_url
 
 pytestmark = pytest.mark.django_db
 
@@ -32,23 +30,7 @@ def clock():
     return FakeClock(T0)
 
 
-@pytest.fixture
-def redis_prefix():
-    import redis
-
-    prefix = f"test:dingtalk-pacing:{uuid.uuid4().hex}:"
-    yield prefix
-    connection = redis.Redis.from_url(own_redis_url())
-    for key in connection.scan_iter(f"{prefix}*"):
-        connection.delete(key)
-
-
-@pytest.fixture(params=["database", pytest.param("redis", marks=pytest.mark.postgres)])
-def limiter(request, clock):
-    if request.param == "database":
-        return DatabaseLimiter(DingTalkRateWindow, clock=clock)
-    prefix = request.getfixturevalue("redis_prefix")
-    return RedisLimiter(own_redis_url(), prefix=prefix, clock=clock)
+limiter = limiter_fixture("dingtalk.DingTalkRateWindow", "dingtalk-pacing")
 
 
 @pytest.fixture
