@@ -13,6 +13,9 @@ pieces with its own endpoints, models and field names (import-linter holds both 
   rows; ``admin_war_rooms``, their read-only admin list;
 * ``counted`` — a per-console answer ("does any app use X?") counted once, kept in the shared
   cache and dropped on every save and delete of the model it counts;
+* ``ratelimit`` — rate limits shared by every process, over sliding windows (in Redis, or in a
+  platform's ``rate_windows.AbstractRateWindow`` rows without Redis), and ``wait_for``: wait in
+  place up to a limit, else raise the platform's rate-limit error with the wait;
 * ``system_checks`` — whether the outbound guard will refuse a sandbox's host;
 * ``sandbox/`` — for the sandboxes only: the socket server an official SDK client connects to.
 """

@@ -10,9 +10,11 @@ shown.
   apps once the month is spent (its 90020 / ``ApiCountLimitForOrg``) and the guide warns that
   cards then stop. DingTalk's own refusal is obeyed too: the client maps it to
   ``QuotaExhausted``, recorded the same way.
-* The edition's calls a second are held by ``pace``: a window per app and second in the shared
-  cache (a limiter, not a record: flushed, it lets one second through unpaced, and DingTalk's
-  own 90018 is a ``RateLimited`` that the task retries).
+* The edition's calls a second are held by ``pace``: a sliding one-second window per app,
+  counted by the toolkit's limiter shared by every process (``integrations.chatkit.ratelimit``:
+  in Redis, or else in ``DingTalkRateWindow`` rows; ``limiter``), which the receivers' pacing
+  counts in too. A call waits in place up to ``MAX_WAIT_SECONDS`` for room, else raises
+  ``RateLimited`` for the task to try again; DingTalk's own 90018 is a ``RateLimited`` too.
 * ``usage(app)`` is what the admin and the API show: calls this month, the limit, the level.
 
 Token calls do not count (DingTalk's 附录A lists the access-credential APIs among those not
@@ -21,23 +23,24 @@ counted): the client meters only the calls it makes with a token.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from django.core.cache import cache
 from django.db import connections, router
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from integrations.chatkit.ratelimit import Limit, Limiter, default_limiter, wait_for
 from integrations.dingtalk.client import errors
-from integrations.dingtalk.models import DingTalkApiUsage, DingTalkApp
+from integrations.dingtalk.models import DingTalkApiUsage, DingTalkApp, DingTalkRateWindow
 
 QUOTA_TIMEZONE = ZoneInfo("Asia/Shanghai")
 WARNING_PERCENT = 80
+# A call waits in place at most this long for the app's second; a longer wait is the task's.
+MAX_WAIT_SECONDS = 1.0
 
 # Names fixed by DingTalkApiUsage's fields; double quotes work in PostgreSQL and SQLite. The
 # count stops at the limit + 1: the one value that says "refused", so however many calls are
@@ -68,46 +71,50 @@ def spent_message(app: DingTalkApp) -> str:
     ) % {"app": app.name, "limit": f"{app.plan_limits.calls_per_month:,}"}
 
 
-class DatabaseMeter:
-    """Counts each call of one app before it is made, refusing it past the month's budget."""
+def limiter() -> Limiter:
+    """The limiter DingTalk's limits are counted in: Redis when configured, else the database."""
+    return default_limiter(DingTalkRateWindow)
 
-    def __init__(self, app: DingTalkApp, *, clock: Callable[[], datetime] = timezone.now):
+
+def app_limit(app: DingTalkApp) -> Limit:
+    """The edition's calls a second, for the whole app."""
+    return Limit(f"dingtalk:{app.pk}:api", app.plan_limits.calls_per_second, 1)
+
+
+class DatabaseMeter:
+    """Counts each call of one app before it is made, refusing it past the month's budget, and
+    paces the app's second (``limiter``: the default one unless given)."""
+
+    def __init__(
+        self,
+        app: DingTalkApp,
+        *,
+        clock: Callable[[], datetime] = timezone.now,
+        limiter: Limiter | None = None,
+        sleep: Callable[[float], object] = time.sleep,
+    ):
         self.app = app
         self.clock = clock
+        self.limiter = limiter
+        self.sleep = sleep
 
     def count_call(self) -> None:
         limit = self.app.plan_limits.calls_per_month
         if _increment(self.app, quota_month(self.clock()), limit) > limit:
             raise BudgetSpent(spent_message(self.app), code="budget")
 
-    def pace(
-        self,
-        *,
-        sleep: Callable[[float], object] = time.sleep,
-        clock: Callable[[], float] = time.time,
-        max_wait: float = 1.0,
-    ) -> None:
+    def pace(self, *, max_wait: float = MAX_WAIT_SECONDS) -> None:
         """Hold the call until the app's second has room (the edition's calls a second);
         ``RateLimited`` when that would take longer than ``max_wait``."""
-        per_second = self.app.plan_limits.calls_per_second
-        waited = 0.0
-        while True:
-            now = clock()
-            key = f"dingtalk:qps:{self.app.pk}:{int(now)}"
-            cache.add(key, 0, timeout=5)
-            try:
-                count = cache.incr(key)
-            except ValueError:  # expired between add and incr: a new second
-                continue
-            if count <= per_second:
-                return
-            wait = math.floor(now) + 1 - now
-            if waited + wait > max_wait:
-                raise errors.RateLimited(
-                    f"the app's {per_second} calls a second are taken", retry_after=wait
-                )
-            sleep(wait)
-            waited += wait
+        limit = app_limit(self.app)
+        wait_for(
+            self.limiter or limiter(),
+            [limit],
+            sleep=self.sleep,
+            max_wait=max_wait,
+            too_long=errors.RateLimited,
+            what=f"the app's {limit.limit} calls a second",
+        )
 
 
 def _calls(app: DingTalkApp, month: date) -> int | None:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from integrations.chatkit.rate_windows import AbstractRateWindow
 from integrations.chatkit.war_room_models import WarRoomBase
 from integrations.dingtalk.client import crypto
 from integrations.dingtalk.client.open_api import AppCredentials, DingTalkClient
@@ -525,6 +526,16 @@ class DingTalkApiUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.app} {self.month:%Y-%m}: {self.calls}"
+
+
+class DingTalkRateWindow(AbstractRateWindow):
+    """DingTalk's rate-limit windows (``integrations.chatkit.rate_windows`` says what a row is):
+    the app's calls a second (``budget``) and each receiver's messages a minute (``receivers``),
+    counted here when the console runs without Redis."""
+
+    class Meta:
+        verbose_name = _("rate-limit window")
+        verbose_name_plural = _("rate-limit windows")
 
 
 # --- Account linking -------------------------------------------------------------------------

@@ -19,9 +19,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from integrations.chatkit.rate_windows import AbstractRateWindow
+from integrations.chatkit.ratelimit import default_limiter
 from integrations.chatkit.war_room_models import WarRoomBase
 from integrations.feishu.client.open_api import AppCredentials, FeishuClient
-from integrations.feishu.client.ratelimit import default_limiter
 from oncall import languages
 from oncall.crypto import EncryptedTextField
 from oncall.languages import language_choices
@@ -223,7 +224,7 @@ class FeishuApp(models.Model):
         (build one per task)."""
         from integrations.feishu.budget import DatabaseMeter
 
-        options.setdefault("limiter", default_limiter())
+        options.setdefault("limiter", default_limiter(RateWindow))
         options.setdefault("meter", DatabaseMeter(self))
         return FeishuClient(self.credentials(), **options)
 
@@ -582,26 +583,13 @@ class SentCard(models.Model):
         return self.message_id
 
 
-class RateWindow(models.Model):
-    """One rate limit's sliding window, or one place in it, for ``ratelimit.DatabaseLimiter``.
-
-    ``key`` is the limit's key plus its period (the limit's row: ``count`` is its ring's next
-    place), or that plus ``#<place>`` (``window_start_ms``: when the call in that place was
-    admitted). Times are milliseconds since the epoch so that every database compares them the
-    same way; ``window_end_ms`` is when the row stops mattering.
-    """
-
-    key = models.CharField(max_length=255, unique=True, verbose_name=_("key"))
-    window_start_ms = models.BigIntegerField(verbose_name=_("window start ms"))
-    window_end_ms = models.BigIntegerField(db_index=True, verbose_name=_("window end ms"))
-    count = models.PositiveIntegerField(default=0, verbose_name=_("count"))
+class RateWindow(AbstractRateWindow):
+    """Feishu's rate-limit windows (``integrations.chatkit.rate_windows`` says what a row is),
+    counted by the client's ``DatabaseLimiter`` when the console runs without Redis."""
 
     class Meta:
         verbose_name = _("rate-limit window")
         verbose_name_plural = _("rate-limit windows")
-
-    def __str__(self) -> str:
-        return f"{self.key}: {self.count}"
 
 
 class UploadedImage(models.Model):

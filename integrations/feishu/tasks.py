@@ -14,13 +14,13 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from integrations.chatkit.ratelimit import DatabaseLimiter
 from integrations.feishu import PLATFORM_NAME, chats
 from integrations.feishu.cards import delivery
 from integrations.feishu.client import errors
-from integrations.feishu.client.ratelimit import DatabaseLimiter
 from integrations.feishu.inbound import chat_commands
 from integrations.feishu.inbound.events import IncomingMessage
-from integrations.feishu.models import CallbackReceipt, FeishuApp
+from integrations.feishu.models import CallbackReceipt, FeishuApp, RateWindow
 from oncall import platforms
 
 logger = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ def purge_callback_receipts() -> int:
 def purge_rate_windows() -> int:
     """Drop the database limiter's windows that ended over an hour ago (Redis expires its own)."""
     cutoff_ms = int((timezone.now() - timedelta(hours=1)).timestamp() * 1000)
-    return DatabaseLimiter().purge(cutoff_ms)
+    return DatabaseLimiter(RateWindow).purge(cutoff_ms)
 
 
 @shared_task(ignore_result=True)

@@ -36,8 +36,8 @@ from django.http import HttpRequest, JsonResponse, QueryDict
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from integrations.chatkit.ratelimit import Limit
 from integrations.feishu.client.errors import RETRY_AFTER_HEADER
-from integrations.feishu.client.ratelimit import Limit
 from integrations.feishu_sandbox.limits import API_PER_MINUTE, API_PER_SECOND, RATE_LIMITED
 from integrations.feishu_sandbox.models import (
     AccessToken,

@@ -22,7 +22,7 @@ from typing import Any
 from django.db.models import F
 from django.utils import timezone
 
-from integrations.feishu.client.ratelimit import Limit
+from integrations.chatkit.ratelimit import Limit
 from integrations.feishu_sandbox.api import (
     ApiError,
     Call,

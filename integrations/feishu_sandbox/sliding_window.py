@@ -1,8 +1,8 @@
 """The sandbox's rate limits: **sliding windows**, as a server that counts calls as they arrive.
 
 A ``Limit(key, limit, per_seconds)`` admits a call when fewer than ``limit`` calls were admitted
-in the ``per_seconds`` before it, whenever "now" is. Windows aligned to the clock (what the
-console's own client-side limiter uses, ``integrations.feishu.client.ratelimit``) let up to
+in the ``per_seconds`` before it, whenever "now" is (as the console's own client-side limiter,
+``integrations.chatkit.ratelimit``, counts too). Windows aligned to the clock would let up to
 twice the limit through across a window's edge: 50 calls at 0.9 s and 50 more at 1.1 s; a peer
 that is meant to catch a client going too fast must not. The price is a log of the admitted
 calls (at most ``limit`` per key), which is small for Feishu's limits (50/s, 1000/min, 5/s).
@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 
-from integrations.feishu.client.ratelimit import Limit, Limiter, strictest_per_key
+from integrations.chatkit.ratelimit import Limit, Limiter, strictest_per_key
 from integrations.feishu_sandbox.models import RateHit, RateKey
 
 Clock = Callable[[], float]

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from integrations.chatkit.ratelimit import DatabaseLimiter
 from integrations.dingtalk import budget
 from integrations.dingtalk.cards import delivery
 from integrations.dingtalk.models import (
@@ -16,8 +17,10 @@ from integrations.dingtalk.models import (
     DingTalkApiUsage,
     DingTalkCardDelivery,
     DingTalkGroup,
+    DingTalkRateWindow,
 )
 from integrations.dingtalk.platform import DingTalkPlatform
+from tests.clocks import FakeClock
 from tests.dingtalk.factories import DingTalkAppFactory, DingTalkGroupFactory
 from tests.escalation_rule_requests import MEMBERS, payload
 from tests.factories import ChannelFactory, IncidentFactory, UserFactory
@@ -95,23 +98,25 @@ def test_the_meter_refuses_past_the_editions_month_and_counts_no_further(setting
 
 
 def test_the_meter_holds_the_editions_calls_a_second():
+    """20 calls in any second, sliding: the 21st waits until the first is a second old."""
     app = DingTalkAppFactory(api_plan="standard")  # 20 a second
-    meter = budget.DatabaseMeter(app)
-    now = [1_700_000_000.25]
-    slept: list[float] = []
+    clock = FakeClock(1_700_000_000.25)
+    limiter = DatabaseLimiter(DingTalkRateWindow, clock=clock)
+    meter = budget.DatabaseMeter(app, limiter=limiter, sleep=clock.sleep)
 
-    def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        now[0] += seconds
-
-    for _ in range(20):
-        meter.pace(sleep=sleep, clock=lambda: now[0], max_wait=0)
+    meter.pace(max_wait=0)
+    clock.advance(0.5)
+    for _ in range(19):
+        meter.pace(max_wait=0)
     with pytest.raises(budget.errors.RateLimited) as refused:
-        meter.pace(sleep=sleep, clock=lambda: now[0], max_wait=0)
-    meter.pace(sleep=sleep, clock=lambda: now[0], max_wait=1)  # waits for the next second
+        meter.pace(max_wait=0)
+    meter.pace(max_wait=1)  # waits for the first call to leave its second
 
-    assert refused.value.retry_after == pytest.approx(0.75)
-    assert slept == [pytest.approx(0.75)]
+    assert refused.value.retry_after == pytest.approx(0.5)
+    assert clock.slept == [0.5]
+    with pytest.raises(budget.errors.RateLimited) as refused:
+        meter.pace(max_wait=0)
+    assert refused.value.retry_after == pytest.approx(0.5)  # the 19 of 0.5 s later
 
 
 def test_admins_enter_a_person_by_dingtalk_user_id(admin_client):

@@ -14,6 +14,7 @@ import responses
 from django.core.cache import cache
 from responses import matchers
 
+from integrations.chatkit.ratelimit import DatabaseLimiter, Limit
 from integrations.feishu.client import errors
 from integrations.feishu.client import open_api as client_module
 from integrations.feishu.client.open_api import (
@@ -22,7 +23,7 @@ from integrations.feishu.client.open_api import (
     pooled_session,
     token_cache_key,
 )
-from integrations.feishu.client.ratelimit import DatabaseLimiter, Limit
+from integrations.feishu.models import RateWindow
 
 SECRET = "app-secret-9f8e7d6c5b4a"
 TOKEN = "t-tenant-token-0123456789"
@@ -593,7 +594,7 @@ def test_sends_and_card_updates_together_get_no_more_than_50_calls_in_a_second(r
     cache.set(token_cache_key(FEISHU), TOKEN)
     rsps.post(MESSAGES_URL, json={"code": 0, "data": {"message_id": "om_1"}})
     rsps.patch(re.compile(f"{MESSAGES_URL}/om_.*"), json={"code": 0})
-    limiter = DatabaseLimiter(clock=lambda: 1_000.0)  # one second for every call
+    limiter = DatabaseLimiter(RateWindow, clock=lambda: 1_000.0)  # one second for every call
     client = FeishuClient(FEISHU, limiter=limiter, max_wait=0)
     admitted = 0
 

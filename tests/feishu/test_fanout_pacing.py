@@ -11,8 +11,8 @@ card back until the time it names), then the sandbox, whose refusal (99991400 / 
 by the client's error mapping and retried after the seconds it asks for. No HTTP, no Celery:
 the limiters, the limits the client asks for and the sandbox's answers are the real ones, on
 Redis (as in production and in the delivery benchmark; the database backends' windows are the
-same algorithms, checked in ``test_ratelimit``): marked ``postgres`` like the Redis limiter
-tests, it runs in the PostgreSQL + Redis stage, in a few seconds.
+same algorithms, checked in ``tests/chatkit/test_ratelimit.py``): marked ``postgres`` like the
+Redis limiter tests, it runs in the PostgreSQL + Redis stage, in a few seconds.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ import uuid
 
 import pytest
 
+from integrations.chatkit.ratelimit import Limit, RedisLimiter
 from integrations.feishu.client import errors
 from integrations.feishu.client.open_api import app_limits, send_limits
-from integrations.feishu.client.ratelimit import Limit, RedisLimiter
 from integrations.feishu_sandbox import sliding_window
 from integrations.feishu_sandbox.api import ApiError, enforce_app_limit
 from integrations.feishu_sandbox.limits import PER_RECEIVER_PER_SECOND

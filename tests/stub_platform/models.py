@@ -1,5 +1,7 @@
 from django.db import models
 
+from integrations.chatkit.rate_windows import AbstractRateWindow
+
 
 class StubAddress(models.Model):
     """A level's target on the stub platform: an address it "delivers" to."""
@@ -14,3 +16,7 @@ class StubAddress(models.Model):
 
     def __str__(self) -> str:
         return self.address
+
+
+class StubRateWindow(AbstractRateWindow):
+    """The toolkit limiter's rows in its own tests (tests/chatkit), of no real platform."""

@@ -4,10 +4,10 @@
 ``code`` (0 = success), never by the HTTP status; failures become the typed errors of
 ``integrations.feishu.client.errors``. The tenant token is cached in the Django cache and refreshed
 once when Feishu says it is invalid (any of the token codes Feishu documents). With a limiter,
-every call first waits for the console's shared rate limits
-(``integrations.feishu.client.ratelimit``), the app-wide 50/s included; with a meter, every call
-that leaves is counted against the tenant's monthly quota (``Meter``, kept by
-``integrations.feishu.budget``).
+every call first waits for the console's shared rate limits (the toolkit's
+``integrations.chatkit.ratelimit``, counting Feishu's figures named here), the app-wide 50/s
+included; with a meter, every call that leaves is counted against the tenant's monthly quota
+(``Meter``, kept by ``integrations.feishu.budget``).
 
 Every session is the core's guarded one (``oncall.outbound``): an app's base URL is set by an
 admin, so each connection goes only to an address checked against the SSRF rules, and no
@@ -33,8 +33,8 @@ from urllib.parse import urlencode
 import requests
 from django.core.cache import cache
 
+from integrations.chatkit.ratelimit import DEFAULT_MAX_WAIT, Limit, Limiter, wait_for
 from integrations.feishu.client import errors
-from integrations.feishu.client.ratelimit import DEFAULT_MAX_WAIT, Limit, Limiter, wait_for
 from oncall import outbound
 
 logger = logging.getLogger(__name__)
@@ -444,7 +444,13 @@ class FeishuClient:
         which covers every Open API call), count it, send, parse, map errors."""
         if self.limiter is not None:
             every = list(dict.fromkeys([*limits, *self._app_limits()]))
-            wait_for(self.limiter, every, sleep=self._sleep, max_wait=self._max_wait)
+            wait_for(
+                self.limiter,
+                every,
+                sleep=self._sleep,
+                max_wait=self._max_wait,
+                too_long=errors.RateLimited,
+            )
         if self.meter is not None:
             self.meter.count_call()
         url = self.credentials.open_api_base + path

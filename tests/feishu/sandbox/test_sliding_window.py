@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from integrations.feishu.client.ratelimit import Limit
+from integrations.chatkit.ratelimit import Limit
 from integrations.feishu_sandbox.models import RateHit, RateKey
 from integrations.feishu_sandbox.sliding_window import DatabaseSlidingWindow, RedisSlidingWindow
 from tests.clocks import FakeClock

@@ -1,9 +1,11 @@
-"""The shared rate limiter: one contract on the database and on Redis. Windows slide: no span
+"""The toolkit's rate limiter (``integrations.chatkit.ratelimit``), which every platform counts
+its limits with: one contract on the database and on Redis. Windows slide: no span
 of a limit's period, wherever it starts, holds more than its limit of calls.
 
 Redis tests are marked ``postgres``: they run in the PostgreSQL + Redis stage, where Redis on
 127.0.0.1:6379 is guaranteed. Each Redis test uses its own key prefix in its process's
-database (15 for the first) and deletes it.
+database (15 for the first) and deletes it. The database limiter counts in the stub platform's
+rate windows (``tests.stub_platform``), a platform's model like any other.
 """
 
 from __future__ import annotations
@@ -11,21 +13,21 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import time
-import uuid
 from collections import Counter
 
 import pytest
 from django.db import connection
 
-from integrations.feishu.client import ratelimit
-from integrations.feishu.client.errors import RateLimited
-from integrations.feishu.client.ratelimit import (
+from integrations.chatkit import ratelimit
+from integrations.chatkit.ratelimit import (
     DatabaseLimiter,
     Limit,
     RedisLimiter,
+    WaitTooLong,
     default_limiter,
     wait_for,
 )
+from tests.chatkit.limiters import limiter_fixture, own_redis_prefix
 from tests.clocks import FakeClock
 from tests.xdist_databases import own_redis_url
 
@@ -40,21 +42,11 @@ def clock():
 
 @pytest.fixture
 def redis_prefix():
-    import redis
-
-    prefix = f"test:ratelimit:{uuid.uuid4().hex}:"
-    yield prefix
-    connection = redis.Redis.from_url(REDIS_URL)
-    for key in connection.scan_iter(f"{prefix}*"):
-        connection.delete(key)
+    with own_redis_prefix("ratelimit") as prefix:
+        yield prefix
 
 
-@pytest.fixture(params=["database", pytest.param("redis", marks=pytest.mark.postgres)])
-def limiter(request, clock, db):
-    # ``db`` for both: asked for lazily, the test database was not set up when a test ran alone.
-    if request.param == "database":
-        return DatabaseLimiter(clock=clock)
-    return RedisLimiter(REDIS_URL, prefix=request.getfixturevalue("redis_prefix"), clock=clock)
+limiter = limiter_fixture("stub_platform.StubRateWindow", "ratelimit")
 
 
 # --- The contract, on both backends ------------------------------------------------------------
@@ -158,30 +150,61 @@ def test_wait_for_sleeps_until_the_limiter_grants(limiter, clock):
     assert limiter.acquire(limits) > 0  # wait_for's call was counted
 
 
-def test_wait_for_raises_rate_limited_rather_than_wait_past_max_wait(limiter):
+def test_wait_for_raises_rather_than_wait_past_max_wait(limiter):
     limits = [Limit("k", 1, 60)]
     limiter.acquire(limits)
 
-    with pytest.raises(RateLimited) as caught:
+    with pytest.raises(WaitTooLong) as caught:
         wait_for(limiter, limits, sleep=pytest.fail, max_wait=10)
 
     assert caught.value.retry_after == pytest.approx(60.0)
+    assert str(caught.value) == "the console's own rate limit would need more than 10 s of waiting"
+
+
+def test_wait_for_raises_the_platforms_error_named_by_its_caller(limiter, clock):
+    """A platform's tasks know its own rate-limit error: ``too_long`` makes it, ``what`` names
+    the limits; a wait that fits is still slept first."""
+
+    class Busy(Exception):
+        def __init__(self, msg: str, *, retry_after: float):
+            super().__init__(msg)
+            self.retry_after = retry_after
+
+    limits = [Limit("k", 2, 1)]
+    limiter.acquire(limits)
+    clock.advance(0.5)
+    limiter.acquire(limits)
+
+    assert wait_for(limiter, limits, sleep=clock.sleep, max_wait=0.5, too_long=Busy) == 0.5
+    with pytest.raises(Busy) as busy:
+        wait_for(
+            limiter,
+            limits,
+            sleep=clock.sleep,
+            max_wait=0.25,
+            too_long=Busy,
+            what="group:cid1's 2 messages",
+        )
+
+    assert str(busy.value) == "group:cid1's 2 messages would need more than 0.25 s of waiting"
+    assert busy.value.retry_after == pytest.approx(0.5)
+    assert clock.slept == [0.5]
 
 
 # --- Backend specifics ---------------------------------------------------------------------------
 
 
 def test_the_database_limiter_deletes_stale_windows_when_new_keys_appear(db, clock):
-    from integrations.feishu.models import RateWindow
+    from tests.stub_platform.models import StubRateWindow
 
-    limiter = DatabaseLimiter(clock=clock)
+    limiter = DatabaseLimiter(StubRateWindow, clock=clock)
     limiter.acquire([Limit("feishu:message:om_old", 5, 1)])
     clock.advance(ratelimit.STALE_AFTER_MS / 1000 + 2)
 
     limiter.acquire([Limit("feishu:message:om_new", 5, 1)])
 
     # the limit's row and the row of its one place
-    assert sorted(RateWindow.objects.values_list("key", flat=True)) == [
+    assert sorted(StubRateWindow.objects.values_list("key", flat=True)) == [
         "feishu:message:om_new/1s",
         "feishu:message:om_new/1s#0",
     ]
@@ -208,23 +231,32 @@ def test_redis_keys_expire_after_their_window(redis_prefix, clock):
 
 
 def test_default_limiter_is_redis_when_redis_url_is_set(settings):
+    from tests.stub_platform.models import StubRateWindow
+
     settings.REDIS_URL = REDIS_URL  # building the client does not connect
 
-    assert isinstance(default_limiter(), RedisLimiter)
+    assert isinstance(default_limiter(StubRateWindow), RedisLimiter)
 
 
 def test_the_redis_limiter_is_made_once_per_process_and_url(settings):
+    from tests.stub_platform.models import StubRateWindow
+
     settings.REDIS_URL = REDIS_URL
-    first = default_limiter()
-    assert default_limiter() is first  # one connection pool, not one per card
+    first = default_limiter(StubRateWindow)
+    assert default_limiter(StubRateWindow) is first  # one connection pool, not one per card
     settings.REDIS_URL = REDIS_URL + "0"
-    assert default_limiter() is not first
+    assert default_limiter(StubRateWindow) is not first
 
 
 def test_default_limiter_is_the_database_without_redis(settings):
+    from tests.stub_platform.models import StubRateWindow
+
     settings.REDIS_URL = None
 
-    assert isinstance(default_limiter(), DatabaseLimiter)
+    limiter = default_limiter(StubRateWindow)
+
+    assert isinstance(limiter, DatabaseLimiter)
+    assert limiter.model is StubRateWindow
 
 
 # --- Several OS processes ------------------------------------------------------------------------
@@ -276,8 +308,10 @@ def test_processes_sharing_redis_never_exceed_the_limit_in_any_window(redis_pref
 def test_threads_on_postgresql_never_exceed_the_limit_nor_lose_a_count(clock):
     """Row locks, not luck: 4 connections x 20 attempts in one window grant exactly 10,
     including the race to create the rows of two fresh keys."""
+    from tests.stub_platform.models import StubRateWindow
+
     assert connection.vendor == "postgresql"
-    limiter = DatabaseLimiter(clock=clock)  # the clock stands still: one window for everyone
+    limiter = DatabaseLimiter(StubRateWindow, clock=clock)  # a still clock: one window for all
     limits = [Limit("shared", PER_SECOND, 1), Limit("wide", 1000, 60)]
     barrier = threading.Barrier(PROCESSES)
     granted = Counter()
@@ -297,11 +331,9 @@ def test_threads_on_postgresql_never_exceed_the_limit_nor_lose_a_count(clock):
     for thread in threads:
         thread.join(timeout=30)
 
-    from integrations.feishu.models import RateWindow
-
     assert sum(granted.values()) == PER_SECOND
     # the wide limit counted exactly the granted calls: refusals counted nothing anywhere
-    assert RateWindow.objects.get(key="wide/60s").count == PER_SECOND
+    assert StubRateWindow.objects.get(key="wide/60s").count == PER_SECOND
 
 
 def test_a_place_frees_its_guard_time_after_its_call_left_the_window(limiter, clock):

@@ -1,13 +1,15 @@
-"""Rate limits shared by every process of the console (web workers, Celery workers).
+"""Rate limits shared by every process of the console (web workers, Celery workers), for every
+chat platform: a platform names its limits (its documented figures, in its own package) and
+asks here for room before each call or message.
 
-Algorithm: **sliding windows**, counted as Feishu's gateway (and the sandbox) counts them: a
-``Limit(key, limit, per_seconds)`` admits a call when the call ``limit`` places before it was
-admitted at least ``per_seconds`` ago, so no span of ``per_seconds``, wherever it starts, holds
-more than ``limit`` calls. Each limit keeps the admission times of its last ``limit`` calls
+Algorithm: **sliding windows**, counted as the platforms' gateways (and the sandboxes) count
+them: a ``Limit(key, limit, per_seconds)`` admits a call when the call ``limit`` places before it
+was admitted at least ``per_seconds`` ago, so no span of ``per_seconds``, wherever it starts,
+holds more than ``limit`` calls. Each limit keeps the admission times of its last ``limit`` calls
 (a ring: a Redis list, or one database row per place) and reads one of them per call.
 
-Windows aligned to the clock (what this module counted before) let a run that starts late in a
-minute send its second thousand right after the minute's edge, while the first thousand are
+Windows aligned to the clock (what Feishu's client counted before) let a run that starts late in
+a minute send its second thousand right after the minute's edge, while the first thousand are
 still inside Feishu's minute: a 2,000-card fan-out starting at :31 had 1,000 sends refused with
 99991400 and took 108 s where the limits allow 79 (tests/feishu/test_fanout_pacing.py).
 
@@ -17,10 +19,16 @@ backends:
 
 - ``RedisLimiter``: one Lua script, atomic on the Redis server; time from Redis ``TIME`` so that
   hosts with skewed clocks still agree.
-- ``DatabaseLimiter``: ``integrations.feishu.models.RateWindow`` rows, one per limit (locked with
-  ``select_for_update``, its ``count`` the ring's next place) and one per place in the ring,
-  all in one transaction (on SQLite the IMMEDIATE transaction mode of the settings serialises
-  writers instead); time from this host's clock.
+- ``DatabaseLimiter``: rows of the platform's rate-window model (an ``AbstractRateWindow`` of
+  ``integrations.chatkit.rate_windows``), one per limit (locked with ``select_for_update``, its
+  ``count`` the ring's next place) and one per place in the ring, all in one transaction (on
+  SQLite the IMMEDIATE transaction mode of the settings serialises writers instead); time from
+  this host's clock.
+
+``default_limiter(model)`` chooses between them; ``wait_for`` is the one "wait in place or give
+the wait back" decision: it sleeps while the wait fits in ``max_wait`` and otherwise raises the
+caller's error with ``retry_after``, so that a Celery task sends again later rather than hold a
+worker.
 """
 
 from __future__ import annotations
@@ -33,9 +41,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from django.conf import settings
-from django.db import transaction
-
-from integrations.feishu.client.errors import RateLimited
+from django.db import models, transaction
 
 Clock = Callable[[], float]
 DEFAULT_MAX_WAIT = 30.0
@@ -68,7 +74,7 @@ class Limit:
     @property
     def storage_key(self) -> str:
         key = self.key
-        if len(key) > MAX_KEY_LENGTH:  # fits RateWindow.key (255) whatever a receiver id is
+        if len(key) > MAX_KEY_LENGTH:  # fits a rate window's key (255) whatever a receiver id is
             key = key[:100] + "#" + hashlib.sha256(key.encode()).hexdigest()
         return f"{key}/{self.per_seconds}s"
 
@@ -156,7 +162,8 @@ class RedisLimiter:
 
 
 class DatabaseLimiter:
-    """Limits counted in ``RateWindow`` rows, for the embedded default without Redis.
+    """Limits counted in rows of ``model`` (a platform's ``AbstractRateWindow``), for the
+    embedded default without Redis.
 
     A limit's own row (its storage key) is locked while it counts: its ``count`` is the ring's
     next place, ``window_start_ms`` its last call. Place ``i`` is the row ``<key>#<i>``, whose
@@ -166,18 +173,23 @@ class DatabaseLimiter:
     Call it outside long transactions: inside one, the row locks it takes last until that
     transaction ends, and every other process acquiring the same limits waits for it."""
 
-    def __init__(self, *, clock: Clock = time.time, using: str | None = None):
+    def __init__(
+        self,
+        model: type[models.Model],
+        *,
+        clock: Clock = time.time,
+        using: str | None = None,
+    ):
+        self.model = model
         self._clock = clock
         self._using = using
 
     def acquire(self, limits: Sequence[Limit]) -> float:
-        from integrations.feishu.models import RateWindow
-
         chosen = strictest_per_key(limits)
         if not chosen:
             return 0.0
         now = int(self._clock() * 1000)
-        manager = RateWindow.objects.db_manager(self._using)
+        manager = self.model._default_manager.db_manager(self._using)
         with transaction.atomic(using=self._using):
             heads, created = self._lock_rows(sorted(chosen))
             place_keys = {
@@ -197,11 +209,10 @@ class DatabaseLimiter:
             self.purge(now - STALE_AFTER_MS)
         return 0.0
 
-    @staticmethod
-    def _count(manager, chosen: dict[str, Limit], heads: dict, place_keys: dict, now: int) -> None:
+    def _count(
+        self, manager, chosen: dict[str, Limit], heads: dict, place_keys: dict, now: int
+    ) -> None:
         """The call takes each ring's next place (one upsert); the rings move on (one update)."""
-        from integrations.feishu.models import RateWindow
-
         taken = []
         for key, limit in chosen.items():
             end = now + limit.per_seconds * 1000 + limit.guard_ms
@@ -209,7 +220,7 @@ class DatabaseLimiter:
             head.count = (head.count + 1) % limit.limit
             head.window_start_ms, head.window_end_ms = now, end
             taken.append(
-                RateWindow(key=place_keys[key], window_start_ms=now, window_end_ms=end, count=0)
+                self.model(key=place_keys[key], window_start_ms=now, window_end_ms=end, count=0)
             )
         manager.bulk_update(list(heads.values()), ["count", "window_start_ms", "window_end_ms"])
         manager.bulk_create(
@@ -221,16 +232,14 @@ class DatabaseLimiter:
 
     def _lock_rows(self, storage_keys: list[str]) -> tuple[dict, bool]:
         """Lock one row per key, creating missing rows first; always locks in key order."""
-        from integrations.feishu.models import RateWindow
-
-        manager = RateWindow.objects.db_manager(self._using)
+        manager = self.model._default_manager.db_manager(self._using)
         rows = self._select(manager, storage_keys)
         created = len(rows) < len(storage_keys)
         if created:
             # ignore_conflicts: another process may create the same row at the same moment.
             manager.bulk_create(
                 [
-                    RateWindow(key=key, window_start_ms=0, window_end_ms=0, count=0)
+                    self.model(key=key, window_start_ms=0, window_end_ms=0, count=0)
                     for key in storage_keys
                     if key not in rows
                 ],
@@ -247,9 +256,7 @@ class DatabaseLimiter:
     def purge(self, before_ms: int) -> int:
         """Delete rows whose calls left their window before ``before_ms`` (limits and places
         alike: a missing place is a free one), skipping rows another process holds."""
-        from integrations.feishu.models import RateWindow
-
-        manager = RateWindow.objects.db_manager(self._using)
+        manager = self.model._default_manager.db_manager(self._using)
         with transaction.atomic(using=self._using):
             stale = list(
                 manager.select_for_update(skip_locked=True)
@@ -263,12 +270,13 @@ class DatabaseLimiter:
 
 
 def place_key(storage_key: str, place: int) -> str:
-    """The row of one place in a limit's ring (``DatabaseLimiter``); fits ``RateWindow.key``."""
+    """The row of one place in a limit's ring (``DatabaseLimiter``); fits a rate window's key."""
     return f"{storage_key}#{place}"
 
 
-def default_limiter() -> Limiter:
-    """Redis when ``settings.REDIS_URL`` is set, else the database (read on every call).
+def default_limiter(model: type[models.Model]) -> Limiter:
+    """Redis when ``settings.REDIS_URL`` is set, else the database's ``model`` (the platform's
+    rate windows; the setting is read on every call).
 
     The Redis limiter is made once per process and URL: its connection pool is thread-safe
     and redis-py renews it in a forked child, while a new limiter per call (per card sent)
@@ -276,12 +284,27 @@ def default_limiter() -> Limiter:
     redis_url = getattr(settings, "REDIS_URL", None)
     if redis_url:
         return _redis_limiter(redis_url)
-    return DatabaseLimiter()
+    return DatabaseLimiter(model)
 
 
 @functools.lru_cache(maxsize=8)
 def _redis_limiter(redis_url: str) -> RedisLimiter:
     return RedisLimiter(redis_url)
+
+
+class WaitTooLong(Exception):
+    """The limits have no room within ``max_wait``: try again after ``retry_after`` seconds.
+    (A platform passes its own rate-limit error to ``wait_for`` instead, for its tasks.)"""
+
+    def __init__(self, msg: str, *, retry_after: float):
+        super().__init__(msg)
+        self.retry_after = retry_after
+
+
+class TooLong(Protocol):
+    """Makes the error ``wait_for`` raises: the message, and the wait it would have needed."""
+
+    def __call__(self, msg: str, *, retry_after: float) -> Exception: ...
 
 
 def wait_for(
@@ -290,11 +313,14 @@ def wait_for(
     *,
     sleep: Callable[[float], object] = time.sleep,
     max_wait: float = DEFAULT_MAX_WAIT,
+    too_long: TooLong = WaitTooLong,
+    what: str = "the console's own rate limit",
 ) -> float:
     """Acquire ``limits``, sleeping as the limiter says; returns the seconds slept.
 
-    Raises ``RateLimited`` (with ``retry_after``) instead of sleeping past ``max_wait`` in total,
-    so that a Celery task can reschedule itself rather than hold a worker.
+    Raises ``too_long(..., retry_after=wait)`` (a platform's rate-limit error) instead of
+    sleeping past ``max_wait`` in total, so that a Celery task can send again later rather than
+    hold a worker. ``what`` names the limits in its message.
     """
     waited = 0.0
     while True:
@@ -302,9 +328,8 @@ def wait_for(
         if wait <= 0:
             return waited
         if waited + wait > max_wait:
-            raise RateLimited(
-                f"the console's own rate limit would need more than {max_wait:g} s of waiting",
-                retry_after=wait,
+            raise too_long(
+                f"{what} would need more than {max_wait:g} s of waiting", retry_after=wait
             )
         sleep(wait)
         waited += wait
