@@ -713,7 +713,7 @@ def print_fan_out(result: FanOut, args: argparse.Namespace) -> None:
 def print_latency(result: Latency, args: argparse.Namespace) -> None:
     channels = latency_channels(args.latency_users, args.people_per_incident)
     people = "person" if args.people_per_incident == 1 else "people"
-    group = " and its group chat" if args.group else ""
+    group = " and their channel's group chat" if args.group else ""
     report(
         f"Latency: alert to first and to last card of level 1, {args.rate:g} alerts/s for "
         f"{args.seconds:g} s, {args.people_per_incident} linked {people}{group} per incident "
