@@ -72,6 +72,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import math
 import os
 import statistics
 import tempfile
@@ -464,9 +465,8 @@ class Spread:
         return cls(statistics.median(ordered), common.percentile(ordered, 0.99), ordered[-1])
 
     def cells(self) -> list[str]:
-        return [
-            "-" if value != value else f"{value:.0f}" for value in (self.p50, self.p99, self.max)
-        ]
+        values = (self.p50, self.p99, self.max)
+        return ["-" if math.isnan(value) else f"{value:.0f}" for value in values]
 
 
 @dataclass(frozen=True)
