@@ -1,11 +1,14 @@
 """Delivery benchmark: incident cards through one Feishu app, the sandbox enforcing Feishu's limits.
 
     python3 dev.py bench delivery [--incidents 200] [--recipients 10] [--rate 50] [--seconds 10]
-                                  [--latency-users 50] [--task-workers 4] [--card-workers 8]
+                                  [--latency-users 50] [--people-per-incident 1] [--group]
+                                  [--task-workers 4] [--card-workers 8]
                                   [--only fanout|latency] [--start-second 0-59]
 
-Each measurement starts gunicorn and Celery workers on a fresh PostgreSQL database
-(``oncall_bench_delivery``) with Redis database 13 as broker, cache and rate-limit store, and the
+Each measurement starts gunicorn (port 8766) and Celery workers on a fresh PostgreSQL database
+(``oncall_bench_delivery``) with Redis database 13 as broker, cache and rate-limit store
+(``BENCH_DELIVERY_PORT``, ``BENCH_DELIVERY_DB_NAME`` and ``BENCH_DELIVERY_REDIS_URL`` move them,
+so that two checkouts can measure at once), and the
 Feishu sandbox served by the console itself (``FEISHU_SANDBOX_ENABLED``); the console's Feishu
 app has platform Sandbox, so its client calls ``http://127.0.0.1:<port>/sandbox/feishu``. The
 sandbox answers as Feishu does past its limits (99991400 / HTTP 429 past 50/s or 1000/min of
@@ -20,11 +23,24 @@ notifies their members, and an Alertmanager source per channel.
    failures, the sandbox's 99991400 and 230020 answers, the time from the first push to the
    last card the sandbox accepted, the minimum that Feishu's limits allow, and their ratio.
    The issue's goal: no 99991400 at all, and a total within 10 % of the minimum.
-2. **Latency**: ``--rate`` alerts per second for ``--seconds`` (500 incidents), each to one of
-   ``--latency-users`` channels of one linked member, round robin (50 users: 1 card per second
-   each, so that the 5/s per receiver does not dominate). For each incident, the time from
-   sending its push to the sandbox accepting its first card (``SandboxMessage.created_at``,
-   found through the delivery's first ``SentCard``): p50, p99 and max.
+2. **Latency**: ``--rate`` alerts per second for ``--seconds`` (500 incidents), round robin over
+   channels whose members are ``--latency-users`` linked people, ``--people-per-incident`` in
+   each channel (default 1: 50 channels of one person, each receiving 1 card per second, so
+   that the 5/s per receiver does not dominate). ``--group`` adds to level 1 of each channel's
+   rule a Feishu group chat of its own (in the sandbox with the channel's people and the app's
+   bot, and known to the console as the app's chat), as a real rule notifies "two people and a
+   group": a chat shared by all channels would receive every incident against the sandbox's
+   5/s per chat. Each person and each group then receives ``rate x people-per-incident /
+   latency-users`` cards per second: 0.4/s for the issue's ``--rate 10 --seconds 20
+   --people-per-incident 2 --group``. For each incident, when the sandbox accepted
+   (``SandboxMessage.created_at``) the first copy sent to each recipient (each delivery's first
+   ``SentCard``): the time from sending its push to the **first** of them (the earliest card
+   anyone saw: what the columns "p50 ms / p99 ms / max ms" of earlier runs measured, the same
+   with one person per incident) and to the **last** of them, once all of level 1's cards
+   (people + group) were accepted; p50, p99 and max of each. Under the table: how many
+   incidents had all their copies, and a note when ``rate x copies`` passes the app's 50 sends
+   a second or 1000 in a minute (10 incidents/s of three copies do after 33 s): then Feishu's
+   limits, not the console, set the latency.
 
 **The minimum time for N sends from one app.** The sandbox counts as Feishu's gateway does, over
 sliding windows: at most 50 sends in any second and 1000 in any minute, wherever they start (the
@@ -56,13 +72,16 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import math
 import os
 import statistics
 import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 # Sends are one API (im.v1.message.create): the gateway's per-API limits are the send limits.
 from integrations.feishu_sandbox.limits import (
@@ -73,9 +92,10 @@ from integrations.feishu_sandbox.limits import (
 )
 from tests.benchmarks import common
 
-PORT = 8766
-DB_NAME = "oncall_bench_delivery"
-REDIS_URL = "redis://127.0.0.1:6379/13"
+# Overridable so that two checkouts can measure at once (as ``BENCH_DB_NAME`` moves ``ingest``).
+PORT = int(os.environ.get("BENCH_DELIVERY_PORT", "8766"))
+DB_NAME = os.environ.get("BENCH_DELIVERY_DB_NAME", "oncall_bench_delivery")
+REDIS_URL = os.environ.get("BENCH_DELIVERY_REDIS_URL", "redis://127.0.0.1:6379/13")
 SEND_PATH = "/open-apis/im/v1/messages"
 PUSH_CLIENTS = 8
 
@@ -113,16 +133,20 @@ def minimum_send_seconds(
 
 @dataclass
 class World:
-    """What a measurement pushes to: one push path per channel, and the app's App ID."""
+    """What a measurement pushes to: one push path per channel, the app's App ID, and how many
+    copies of a card each incident's level 1 sends (its people, and its group if any)."""
 
     push_paths: list[str]
     app_id: str
+    copies_per_incident: int
 
 
-def seed(channels: int, members_per_channel: int) -> World:
+def seed(channels: int, members_per_channel: int, *, group: bool = False) -> World:
     """A sandbox app and one person per console user, linked; ``channels`` channels of
     ``members_per_channel`` members each, with the default escalation rule (level 1 notifies
-    the channel's members) and an Alertmanager source."""
+    the channel's members) and an Alertmanager source. ``group``: level 1 also notifies a
+    Feishu group chat of the channel's own (its members and the app's bot in it), since a chat
+    shared by every channel would receive the whole rate against Feishu's 5/s per chat."""
     from django.contrib.auth import get_user_model
 
     from integrations.feishu_sandbox.models import SandboxApp, SandboxUser
@@ -135,17 +159,51 @@ def seed(channels: int, members_per_channel: int) -> World:
     paths = []
     for c in range(channels):
         channel = Channel.objects.create(name=f"Bench {c}")
+        people = []
         for m in range(members_per_channel):
             name = f"bench-{c}-{m}"
             person = SandboxUser.objects.create(name=name, email=f"{name}@example.com")
             user = user_model.objects.create_user(username=name, email=f"{name}@example.com")
             link(user, console_app, sandbox_app, person)
             channel.members.add(user)
+            people.append(person)
+        if group:
+            add_group_to_first_level(channel, people, sandbox_app, console_app)
         source = AlertSource.objects.create(
             name=f"Bench {c} Alertmanager", kind="alertmanager", channel=channel
         )
         paths.append(f"/push/{source.token}")
-    return World(paths, sandbox_app.app_id)
+    return World(paths, sandbox_app.app_id, members_per_channel + (1 if group else 0))
+
+
+def add_group_to_first_level(
+    channel: Any, people: list[Any], sandbox_app: Any, console_app: Any
+) -> None:
+    """A group chat in the sandbox (``people`` and the app's bot), known to the console as
+    the app's ``FeishuChat`` (as a sync of the bot's chats records it), notified by level 1 of
+    the channel's default rule (``FeishuChat.escalation_levels``, what the rule's level form
+    and the API write)."""
+    from integrations.feishu.models import FeishuChat
+    from integrations.feishu_sandbox.models import SandboxChat
+
+    name = f"{channel.name} on-call"
+    sandbox_chat = SandboxChat.objects.create(name=name, owner=people[0] if people else None)
+    sandbox_chat.members.add(*people)
+    sandbox_chat.bots.add(sandbox_app)
+    chat = FeishuChat.objects.create(app=console_app, chat_id=sandbox_chat.chat_id, name=name)
+    first_level = channel.escalation_rules.get().levels.order_by("position").first()
+    first_level.feishu_chats.add(chat)
+
+
+def latency_channels(users: int, people_per_incident: int) -> int:
+    """How many channels the latency phase spreads ``users`` people over, each channel's
+    incidents notifying its ``people_per_incident`` members."""
+    if people_per_incident < 1 or users < people_per_incident:
+        raise ValueError(
+            f"--latency-users ({users}) must be at least --people-per-incident "
+            f"({people_per_incident}), which must be at least 1"
+        )
+    return users // people_per_incident
 
 
 # --- Pushing ----------------------------------------------------------------------------------
@@ -391,21 +449,79 @@ def sleep_until_second(second: int) -> None:
 # --- Latency ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Spread:
+    """p50 (the median), p99 (nearest rank, ``common.percentile``) and max of milliseconds."""
+
+    p50: float
+    p99: float
+    max: float
+
+    @classmethod
+    def of(cls, values: Iterable[float]) -> Spread:
+        ordered = sorted(values)
+        if not ordered:
+            return cls(float("nan"), float("nan"), float("nan"))
+        return cls(statistics.median(ordered), common.percentile(ordered, 0.99), ordered[-1])
+
+    def cells(self) -> list[str]:
+        values = (self.p50, self.p99, self.max)
+        return ["-" if math.isnan(value) else f"{value:.0f}" for value in values]
+
+
+@dataclass(frozen=True)
+class IncidentCopies:
+    """One incident's push (Unix time), and the Unix times at which the sandbox accepted the
+    first copy of its card to each recipient (a person, or a group chat): level 1's copies."""
+
+    pushed_at: float
+    accepted_at: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class CopyLatencies:
+    """Milliseconds from each push to its incident's first card, and to its last card of level
+    1 for the incidents all of whose ``copies`` were accepted (``complete`` of them)."""
+
+    first_ms: list[float]
+    last_ms: list[float]
+
+    @property
+    def complete(self) -> int:
+        return len(self.last_ms)
+
+
+def copy_latencies(incidents: Iterable[IncidentCopies], copies: int) -> CopyLatencies:
+    """The first copy counts as soon as one was accepted; the last only once every one of the
+    ``copies`` was (an incident still missing a copy has no "last card" yet)."""
+    first, last = [], []
+    for incident in incidents:
+        if not incident.accepted_at:
+            continue
+        first.append((min(incident.accepted_at) - incident.pushed_at) * 1000)
+        if len(incident.accepted_at) >= copies:
+            last.append((max(incident.accepted_at) - incident.pushed_at) * 1000)
+    return CopyLatencies(first, last)
+
+
 @dataclass
 class Latency:
     alerts: int
+    copies_per_incident: int
     cards: int
     failed: int
     owing: int
     pushed: Pushed
     answers: Answers
-    latencies_ms: list[float]
+    latencies: CopyLatencies
     usage: common.Usage
 
     def rows(self, rate: float) -> list[list[str]]:
+        """The first card's columns mean what "p50 ms / p99 ms / max ms" meant before the
+        last card's were added: with one person per incident the two are the same."""
         header = ["alerts", "alerts/s", "cards", "failed", "owing", "99991400", "230020"]
-        header += ["p50 ms", "p99 ms", "max ms", *common.cost_header("card")]
-        lat = sorted(self.latencies_ms)
+        header += ["first p50 ms", "first p99 ms", "first max ms"]
+        header += ["last p50 ms", "last p99 ms", "last max ms", *common.cost_header("card")]
         row = [
             str(self.alerts),
             f"{rate:g}",
@@ -414,17 +530,27 @@ class Latency:
             str(self.owing),
             str(self.answers.codes[RATE_LIMITED]),
             str(self.answers.codes[FREQUENCY_LIMIT]),
-            f"{statistics.median(lat):.0f}" if lat else "-",
-            f"{common.percentile(lat, 0.99):.0f}",
-            f"{lat[-1]:.0f}" if lat else "-",
+            *Spread.of(self.latencies.first_ms).cells(),
+            *Spread.of(self.latencies.last_ms).cells(),
             *self.usage.cost_cells(self.cards),
         ]
         return [header, row]
 
+    def details(self) -> str:
+        return (
+            f"level 1 complete ({self.copies_per_incident} cards accepted) for "
+            f"{self.latencies.complete} of {self.alerts} incidents; pushes sent at "
+            f"{self.pushed.rate:.1f}/s; push errors: {self.pushed.errors}"
+        )
+
 
 def run_latency(env: dict[str, str], args: argparse.Namespace) -> Latency:
     common.reset_state(DB_NAME, REDIS_URL, skip_checks=True)
-    world = seed(channels=args.latency_users, members_per_channel=1)
+    world = seed(
+        channels=latency_channels(args.latency_users, args.people_per_incident),
+        members_per_channel=args.people_per_incident,
+        group=args.group,
+    )
     count = int(args.rate * args.seconds)
     with servers(env, args) as running:
         meter = common.CpuMeter(running)
@@ -438,22 +564,25 @@ def run_latency(env: dict[str, str], args: argparse.Namespace) -> Latency:
             for i in range(count)
         ]
         pushed = push_all(pushes, PUSH_CLIENTS)
-        owing = wait_delivered(count, args.timeout)
+        owing = wait_delivered(count * world.copies_per_incident, args.timeout)
         usage = meter.read()
     return Latency(
         alerts=count,
+        copies_per_incident=world.copies_per_incident,
         cards=len(card_times(world.app_id)),
         failed=failed_deliveries(),
         owing=owing,
         pushed=pushed,
         answers=sandbox_answers(world.app_id),
-        latencies_ms=first_card_latencies(pushed.sent_at),
+        latencies=copy_latencies(incident_copies(pushed.sent_at), world.copies_per_incident),
         usage=usage,
     )
 
 
-def first_card_latencies(sent_at: dict[str, float]) -> list[float]:
-    """Milliseconds from each push to the sandbox accepting its incident's first card."""
+def incident_copies(sent_at: dict[str, float]) -> list[IncidentCopies]:
+    """For each pushed fingerprint, when the sandbox accepted each of its incident's
+    deliveries' first copy (``SentCard``s are oldest first; a later one would be a new copy
+    to the same recipient, not level 1's)."""
     from integrations.feishu.models import CardDelivery
     from integrations.feishu_sandbox.models import SandboxMessage
     from oncall.models import Alert
@@ -461,21 +590,26 @@ def first_card_latencies(sent_at: dict[str, float]) -> list[float]:
     incident_of = dict(
         Alert.objects.filter(alert_key__in=sent_at).values_list("alert_key", "incident_id")
     )
-    first_message: dict[int, str] = {}
+    first_messages: dict[int, list[str]] = {}
     sent = CardDelivery.objects.filter(sent__gt=0).prefetch_related("sent_messages")
-    for delivery in sent.order_by("created_at"):
-        first_message.setdefault(delivery.incident_id, delivery.message_ids[0])
+    for delivery in sent:
+        if delivery.message_ids:
+            first_messages.setdefault(delivery.incident_id, []).append(delivery.message_ids[0])
+    wanted = [message_id for ids in first_messages.values() for message_id in ids]
     accepted = dict(
-        SandboxMessage.objects.filter(message_id__in=first_message.values()).values_list(
-            "message_id", "created_at"
-        )
+        SandboxMessage.objects.filter(message_id__in=wanted).values_list("message_id", "created_at")
     )
-    latencies = []
-    for fingerprint, pushed_at in sent_at.items():
-        message_id = first_message.get(incident_of.get(fingerprint, -1))
-        if message_id in accepted:
-            latencies.append((accepted[message_id].timestamp() - pushed_at) * 1000)
-    return latencies
+    return [
+        IncidentCopies(
+            pushed_at,
+            tuple(
+                accepted[message_id].timestamp()
+                for message_id in first_messages.get(incident_of.get(fingerprint, -1), [])
+                if message_id in accepted
+            ),
+        )
+        for fingerprint, pushed_at in sent_at.items()
+    ]
 
 
 # --- Running ----------------------------------------------------------------------------------
@@ -505,7 +639,23 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=10)
     parser.add_argument("--rate", type=float, default=50, help="alerts per second (latency)")
     parser.add_argument("--seconds", type=float, default=10, help="how long (latency)")
-    parser.add_argument("--latency-users", type=int, default=50)
+    parser.add_argument(
+        "--latency-users",
+        type=int,
+        default=50,
+        help="people the latency incidents go to, in channels of --people-per-incident",
+    )
+    parser.add_argument(
+        "--people-per-incident",
+        type=int,
+        default=1,
+        help="linked people each latency incident notifies (its channel's members)",
+    )
+    parser.add_argument(
+        "--group",
+        action="store_true",
+        help="level 1 also notifies a Feishu group chat (one per channel)",
+    )
     parser.add_argument("--web-workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=4, help="per gunicorn worker")
     parser.add_argument(
@@ -529,6 +679,10 @@ def main() -> None:
         help="start the fan-out at this second of a minute (default: at once)",
     )
     args = parser.parse_args()
+    try:
+        latency_channels(args.latency_users, args.people_per_incident)
+    except ValueError as error:
+        parser.error(str(error))
 
     env = environment(tempfile.mkdtemp(prefix="oncall-bench-delivery-"))
     common.setup_django(env)
@@ -557,13 +711,32 @@ def print_fan_out(result: FanOut, args: argparse.Namespace) -> None:
 
 
 def print_latency(result: Latency, args: argparse.Namespace) -> None:
+    channels = latency_channels(args.latency_users, args.people_per_incident)
+    people = "person" if args.people_per_incident == 1 else "people"
+    group = " and their channel's group chat" if args.group else ""
     report(
-        f"Latency: alert to first card, {args.rate:g} alerts/s for {args.seconds:g} s, "
-        f"one linked user per incident ({args.latency_users} users, round robin)",
+        f"Latency: alert to first and to last card of level 1, {args.rate:g} alerts/s for "
+        f"{args.seconds:g} s, {args.people_per_incident} linked {people}{group} per incident "
+        f"({channels} channels, round robin)",
         result.rows(args.rate),
-        f"pushes sent at {result.pushed.rate:.1f}/s; push errors: {result.pushed.errors}",
+        *send_limit_warnings(args.rate * result.copies_per_incident, args.seconds),
+        result.details(),
         result.usage.describe("while it ran", result.cards, "card"),
     )
+
+
+def send_limit_warnings(sends_per_second: float, seconds: float) -> list[str]:
+    """Say so when the app's own limits, rather than the console, must delay cards: then the
+    latencies measure Feishu's limits."""
+    in_a_minute = sends_per_second * min(seconds, 60)
+    warnings = []
+    if sends_per_second > API_PER_SECOND:
+        warnings.append(f"note: {sends_per_second:g} cards/s exceed the app's {API_PER_SECOND}/s")
+    if in_a_minute > API_PER_MINUTE:
+        warnings.append(
+            f"note: {in_a_minute:g} cards in a minute exceed the app's {API_PER_MINUTE}/min"
+        )
+    return warnings
 
 
 if __name__ == "__main__":
