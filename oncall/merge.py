@@ -423,12 +423,22 @@ class Merger:
             return  # suppressed (no incident), or its incident was closed meanwhile
         recovered = phrase("alert.recovered", title=alert.title)
         self._note(incident, Kind.ALERT_RESOLVED, recovered, alert=alert)
-        self._write_alerts()  # the question below must see this batch's alert changes
-        all_recovered = not incident.alerts.filter(status=Alert.Status.FIRING).exists()
-        if all_recovered and channel.auto_close:
+        if self._all_recovered(incident, alert) and channel.auto_close:
             self._write_webhook_events()  # before the close's own, which come after them
             outcome = lifecycle.close(incident, Actor.system(), reason="every alert recovered")
             incident.status = outcome.incident.status
+
+    def _all_recovered(self, incident: Incident, alert: Alert) -> bool:
+        """Whether none of the incident's alerts fires now that ``alert`` recovered. When the
+        incident holds that alert alone (its count, read under its group lock and with this
+        batch's additions, says so) the answer needs no query: the usual case of one alert per
+        incident. The alerts are written either way (what comes next reads them)."""
+        self._write_alerts()
+        touch = self.touched.get(incident.pk)
+        count = incident.alert_count + (touch.new_alerts if touch else 0)
+        if count == 1 and alert.incident_id == incident.pk:
+            return True
+        return not incident.alerts.filter(status=Alert.Status.FIRING).exists()
 
     def _acknowledge(self, alert: Alert) -> None:
         self._write_alerts()  # the lifecycle service reads them
