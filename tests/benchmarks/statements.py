@@ -13,8 +13,10 @@ minutes) are not run. Nothing is published: the broker is replaced by a list, so
 counted is the console's own work.
 
 Statements are counted at ``CursorWrapper.execute`` / ``executemany`` (an ``executemany`` is
-one round trip: psycopg pipelines it), transactions at commit, and CPU with
-``time.process_time``; the accept (the web side) is not counted. ``--members`` adds that many
+one round trip: psycopg pipelines it), transactions at commit, CPU with ``time.process_time``,
+and the PostgreSQL server's CPU for this process's connection from ``/proc`` (the server runs on
+this machine; it is what each statement costs beyond the round trip, and it shares the cores
+with the console); the accept (the web side) is not counted. ``--members`` adds that many
 members to the channel, whom its default rule notifies (none: the ingest benchmark's setup).
 
 Needs PostgreSQL on 127.0.0.1:5432 (user root, trust). Not part of the test run.
@@ -32,6 +34,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tests.benchmarks import common
@@ -48,6 +51,7 @@ class Tally:
     statements: int = 0
     commits: int = 0
     cpu: list[float] = field(default_factory=list)
+    server_cpu: float = 0.0  # seconds of the PostgreSQL backend serving this process
     sql: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # by first words
 
 
@@ -93,13 +97,30 @@ class Counter:
 
     def measure(self, tally: Tally, work: Callable[[], Any]) -> None:
         self.active = tally
-        began = time.process_time()
+        began, server_began = time.process_time(), backend_cpu_seconds()
         try:
             work()
         finally:
             tally.cpu.append(time.process_time() - began)
+            tally.server_cpu += backend_cpu_seconds() - server_began
             tally.runs += 1
             self.active = None
+
+
+def backend_cpu_seconds() -> float:
+    """CPU seconds the PostgreSQL backend of this process's connection has used (from
+    ``/proc``: the server runs on this machine); 0 before the first connection. Read in clock
+    ticks (10 ms), so only totals over many tasks mean something."""
+    from django.db import connection
+
+    if connection.connection is None:
+        return 0.0
+    pid = connection.connection.info.backend_pid
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -201,6 +222,7 @@ def run_pushes(
             f"{tally.commits / events:.1f}",
             f"{sum(tally.cpu) / events * 1000:.2f}",
             f"{statistics.median(tally.cpu) * 1000 if tally.cpu else 0:.2f}",
+            f"{tally.server_cpu / events * 1000:.2f}",
         ]
     total = worker.statements + cards.statements + other.statements
     row.append(f"{total / events:.1f}")
@@ -275,7 +297,13 @@ def main() -> None:
             shown["mix's events"] = (mix_tallies, args.mix * MIX_BATCH)
     header = ["per event (one-alert pushes, then the mix)", "events"]
     for part in ("merge", "cards"):
-        header += [f"{part} SQL", f"{part} commits", f"{part} CPU ms", f"{part} CPU p50"]
+        header += [
+            f"{part} SQL",
+            f"{part} commits",
+            f"{part} CPU ms",
+            f"{part} CPU p50",
+            f"{part} PG CPU ms",
+        ]
     header.append("SQL total")
     print(f"\nin process, PostgreSQL, {args.members} channel member(s) notified per incident")
     common.print_rows([header, *rows])
