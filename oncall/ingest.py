@@ -47,7 +47,7 @@ from django.db.models import F
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from oncall import metrics
+from oncall import early_resolves, metrics
 from oncall.events import AcceptResult, AlertEvent, PayloadError
 from oncall.merge import Merger, plan_left_waiting, touched_names
 from oncall.models import AlertSource, Channel, InboundEvent
@@ -283,6 +283,8 @@ def _merge_next_chunk(inbound: InboundEvent) -> None:
         waiting=inbound.waiting_incidents,
     )
     merger.run()
+    if merger.outdated:  # merged after a later push of their alerts: said where admins look
+        inbound.notes = [*inbound.notes, early_resolves.late_note(merger.outdated)]
     inbound.merged = min(end, len(inbound.events))
     inbound.waiting_incidents = merger.waiting
 
@@ -308,6 +310,7 @@ def _record_progress(inbound: InboundEvent) -> None:
             "error",
             "merged",
             "waiting_incidents",
+            "notes",
         ]
     )
 

@@ -27,6 +27,11 @@ opens waits for its plan while a later chunk of the push may still change it (``
 event of its group or of one of its alerts), so that its rule sees the severity and alerts a
 one-shot merge would have given it; the chunk that last touches it plans it.
 
+Order. Pushes are merged in the order workers take them, which may not be the order they were
+received in: an event received before one already merged into its alert changes nothing, and a
+firing that a resolve received after it ended already opens nothing (``oncall.early_resolves``).
+What a push's events left alone is said in its notes (``outdated``).
+
 Speed. The batch's current alerts are read in one query; changed alerts and timeline entries
 are written in one query each when the batch ends (alerts also before a query that must see
 them), and an incident only when its severity or alert count changes.
@@ -45,7 +50,7 @@ from django.db.models import F, Model, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from oncall import escalation, escalation_rules, lifecycle
+from oncall import early_resolves, escalation, escalation_rules, lifecycle
 from oncall.events import AlertEvent, EventKind, Severity
 from oncall.models import ActionSource, Alert, AlertSource, Channel, Counter, Incident
 from oncall.models import TimelineEntry as Entry
@@ -125,6 +130,12 @@ class Merger:
     # read), and those whose level 1 was planned with their insert.
     first_alerts: dict[int, Alert] = field(default_factory=dict)
     planned: set[int] = field(default_factory=set)
+    # Order (``oncall.early_resolves``): the identities the batch's resolves found no alert
+    # of; those a resolve received after the push ended, read the first time the batch would
+    # open an alert; the keys of the events that changed nothing for arriving late.
+    resolved_early: set[tuple[int, str]] = field(default_factory=set)
+    ended_later: set[tuple[int, str]] | None = None
+    outdated: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.actor = Actor(None, ActionSource.INTEGRATION, {"name": self.source.name})
@@ -171,6 +182,7 @@ class Merger:
 
     def _finish(self) -> None:
         self._write_alerts()
+        self._remember_early_resolves()
         self._mark_flapping()
         self._write_touches()
         self._plan_escalations()
@@ -181,16 +193,22 @@ class Merger:
         alert = self.alerts.get((channel.pk, event.alert_key))
         incident_open = alert is not None and alert.incident is not None and alert.incident.is_open
         match event.kind:
+            case EventKind.FIRING | EventKind.RESOLVED if alert and alert.last_seen > self.at:
+                self.outdated.append(event.alert_key)  # a later push's event changed it already
             case EventKind.FIRING if incident_open and event.dropped:
                 pass  # its source's pipeline dropped it: the incident does not hear of it
             case EventKind.FIRING if incident_open:
                 self._merge_firing(channel, alert, event)
             case EventKind.FIRING if alert is not None and alert.incident is None:
                 self._merge_suppressed(channel, alert, event)
+            case EventKind.FIRING if alert is None and self._ended_later(channel, event):
+                self.outdated.append(event.alert_key)
             case EventKind.FIRING:
                 self._open_alert(channel, event)
             case EventKind.RESOLVED if alert and alert.status == Alert.Status.FIRING:
                 self._resolve(channel, alert, event)
+            case EventKind.RESOLVED if alert is None:
+                self.resolved_early.add((channel.pk, event.alert_key))
             case EventKind.ACKNOWLEDGED if incident_open:
                 self._acknowledge(alert)
 
@@ -198,7 +216,9 @@ class Merger:
 
     def _prefetch_alerts(self) -> None:
         """The alert each event may change: per identity, the newest one that is firing or
-        belongs to an open incident (closed history is never needed, so never read)."""
+        belongs to an open incident, or that a push received after this one changed (which
+        this push's events leave alone); other closed history is never needed, so never
+        read."""
         keys = sorted({e.alert_key for _, e in self.pairs})
         channel_ids = {c.pk for c, _ in self.pairs}
         for start in range(0, len(keys), PREFETCH_CHUNK):
@@ -208,7 +228,11 @@ class Merger:
                     source=self.source,
                     alert_key__in=keys[start : start + PREFETCH_CHUNK],
                 )
-                .filter(Q(status=Alert.Status.FIRING) | Q(incident__status__in=OPEN))
+                .filter(
+                    Q(status=Alert.Status.FIRING)
+                    | Q(incident__status__in=OPEN)
+                    | Q(last_seen__gt=self.at)
+                )
                 .select_related("incident")
                 .order_by("-pk")
             )
@@ -322,6 +346,26 @@ class Merger:
         known = self.first_alerts.get(incident.pk)
         if opened or (known is not None and _age(alert) < _age(known)):
             self.first_alerts[incident.pk] = alert
+
+    # --- order: events merged after a later-received one (``oncall.early_resolves``) ------------
+
+    def _ended_later(self, channel: Channel, event: AlertEvent) -> bool:
+        """Whether a resolve received after this push, merged before it, ended the alert this
+        firing would open: read once, for every firing of the batch with no alert."""
+        if self.ended_later is None:
+            new = {(c.pk, e.alert_key) for c, e in self.pairs if e.kind == EventKind.FIRING}
+            self.ended_later = early_resolves.resolved_after(
+                self.source, self.at, new - set(self.alerts)
+            )
+        return (channel.pk, event.alert_key) in self.ended_later
+
+    def _remember_early_resolves(self) -> None:
+        """Remember the batch's resolves that found no alert (their firing may be merged
+        after them), unless the batch opened the alert after all."""
+        early = self.resolved_early - set(self.alerts)
+        if early:
+            early_resolves.remember(self.source, self.at, early)
+        self.resolved_early = set()
 
     # --- noise reduction: pipelines' drops, silences, inhibition (``oncall.noise``) -------------
 

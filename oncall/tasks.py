@@ -16,7 +16,7 @@ from django.db import OperationalError
 from django.db.models import Q
 from django.utils import timezone
 
-from oncall import escalation, ingest, lifecycle
+from oncall import early_resolves, escalation, ingest, lifecycle
 from oncall.models import ChangeEvent, InboundEvent, Incident
 from oncall.schedules import notices
 from oncall.timeline import Actor
@@ -79,14 +79,16 @@ def sweep_snoozed_incidents() -> int:
 
 @shared_task(ignore_result=True)
 def purge_inbound_events() -> int:
-    """Drop handled push records past the retention period (alerts and incidents stay)."""
-    cutoff = timezone.now() - timedelta(days=settings.INBOUND_EVENT_RETENTION_DAYS)
+    """Drop handled push records past the retention period (alerts and incidents stay), and
+    the resolves remembered from pushes for longer than ``oncall.early_resolves`` needs."""
+    now = timezone.now()
+    cutoff = now - timedelta(days=settings.INBOUND_EVENT_RETENTION_DAYS)
     deleted, _ = (
         InboundEvent.objects.filter(received_at__lt=cutoff)
         .exclude(status=InboundEvent.Status.PENDING)
         .delete()
     )
-    return deleted
+    return deleted + early_resolves.forget(now)
 
 
 @shared_task(ignore_result=True)

@@ -2,6 +2,7 @@ from oncall.models.calendars import CalendarFeed
 from oncall.models.changes import ChangeEvent
 from oncall.models.channels import Channel
 from oncall.models.custom_actions import CustomAction, CustomActionRun, LinkIntegration
+from oncall.models.early_resolves import EarlyResolve
 from oncall.models.escalation import EscalationLevel, EscalationRule
 from oncall.models.flapping import FlapState
 from oncall.models.incidents import ActionSource, Alert, Counter, Incident, TimelineEntry
@@ -41,6 +42,7 @@ __all__ = [
     "Counter",
     "CustomAction",
     "CustomActionRun",
+    "EarlyResolve",
     "EscalationLevel",
     "EscalationRule",
     "FlapState",
