@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("oncall", "0037_shift_notice_outcome_kind"),
+        ("oncall", "0038_incident_number_returned"),
     ]
 
     operations = [
