@@ -80,8 +80,10 @@ def plan_start(incident: Incident, now: datetime) -> None:
     """Plan escalation from the first level of the first matching rule, due ``now`` (a new or
     reopened incident). Call it inside the change's transaction, with the incident row locked
     (or created by that transaction); it saves the escalation fields. After commit the step
-    goes to a task (``hand_out_starts``); if that is lost the sweep runs the step."""
-    rule = rule_for(incident, now)
+    goes to a task (``hand_out_starts``); if that is lost the sweep runs the step. The
+    incident's ``channel`` must be current (read with the lock, or by the transaction that
+    creates it): its version says which kept rules to choose from."""
+    rule = rule_for(incident, now, channel=incident.channel)
     start_plan(incident, rule, now)
     save_plan(incident)
     if rule is None:

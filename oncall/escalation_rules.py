@@ -107,19 +107,23 @@ def rule_for(
 
     Matchers see the incident's first alert, as routing saw it when it arrived, except for the
     severity, which is the incident's (its worst alert's): ``severity`` matchers and the
-    rule's severities then agree. A caller that has the incident's ``channel`` row and its
-    ``first_alert`` in hand passes them: no query then while the channel's rules stay as they
-    are.
+    rule's severities then agree. The rules are always the channel's kept ones
+    (``channel_rules``) for its ``escalation_version``, so the row must be current: a caller
+    that read the incident's ``channel`` in its transaction (the merge, a locked incident's
+    ``select_related``) passes it, and its ``first_alert`` when it has it; without it the
+    channel is read here (one query), never taken from a copy that may predate a rule change.
     """
     at = at or timezone.now()
+    if channel is None:
+        channel = Channel.objects.get(pk=incident.channel_id)
     subject = incident_subject(incident, first_alert)
-    if channel is not None:
-        rules = [rule for rule in channel_rules(channel) if rule.enabled]
-    else:
-        rules = EscalationRule.objects.filter(
-            channel_id=incident.channel_id, enabled=True
-        ).order_by("position", "id")
+    rules = (rule for rule in channel_rules(channel) if rule.enabled)
     return next((rule for rule in rules if rule.matches(incident.severity, subject, at)), None)
+
+
+def first_enabled_rule(channel: Channel) -> EscalationRule | None:
+    """The channel's first enabled rule by position, matching or not, from the kept copy."""
+    return next((rule for rule in channel_rules(channel) if rule.enabled), None)
 
 
 def incident_subject(incident: Incident, first: Alert | None = None) -> Mapping[str, str]:

@@ -48,7 +48,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from oncall import escalation
-from oncall.escalation_rules import rule_for
+from oncall.escalation_rules import first_enabled_rule, levels_of, rule_for, rule_of
 from oncall.events import Severity
 from oncall.models import Alert, Channel, EscalationRule, Incident, IncidentNote, TimelineEntry
 from oncall.models.incidents import MANUAL_GROUP_PREFIX
@@ -340,7 +340,7 @@ def assign_level(
         incident = _lock_for(ref, actor)
         _refuse_if_closed(incident, "assign")
         rule = _rule_to_assign(incident, rule)
-        count = rule.levels.count()
+        count = len(levels_of(rule))
         if not 1 <= number <= count:
             raise InvalidRequest(
                 _("“%(rule)s” has levels 1 to %(count)s; there is no level %(number)s")
@@ -402,13 +402,14 @@ def _rule_to_assign(incident: Incident, rule: EscalationRule | None) -> Escalati
                 incident,
             )
         return rule
-    chosen = incident.escalation_rule or rule_for(incident)
-    if chosen is None:
-        chosen = (
-            EscalationRule.objects.filter(channel_id=incident.channel_id, enabled=True)
-            .order_by("position", "id")
-            .first()
-        )
+    # The locked row came with its channel (``_lock``): its kept rules, current for its
+    # version, give all three choices without a query.
+    channel = incident.channel
+    chosen = (
+        rule_of(channel, incident.escalation_rule_id)
+        or rule_for(incident, channel=channel)
+        or first_enabled_rule(channel)
+    )
     if chosen is None:
         raise InvalidRequest(
             _("The channel %(channel)s has no enabled escalation rule")

@@ -8,7 +8,7 @@ import pytest
 
 from oncall.models import InboundEvent
 from oncall.tasks import process_inbound_event
-from tests.benchmarks.push_cost import push_bodies, push_in_process, source_path
+from tests.benchmarks.push_cost import PushCost, push_bodies, push_in_process, source_path
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,7 +34,9 @@ def test_a_one_alert_push_costs_two_statements_and_one_task(tasks_sent):
     assert cost.statements == [2] * 5  # the source by its token's digest; the push's insert
     stored = InboundEvent.objects.order_by("pk").values_list("pk", flat=True)
     assert tasks_sent == list(stored)[-5:]  # one task each, for the row just stored
-    assert all(ms > 0 for ms in cost.cpu_ms)
+    # The CPU itself is the benchmark's to print, not a test's to hold (no timing assertions);
+    # what the test holds is that each push was measured once, so the median is per push.
+    assert len(cost.cpu_ms) == len(cost.statements) == 5
 
 
 def test_a_push_of_ten_alerts_costs_the_same_statements(tasks_sent):
@@ -45,3 +47,12 @@ def test_a_push_of_ten_alerts_costs_the_same_statements(tasks_sent):
 
     assert cost.statements == [2] * 3
     assert len(tasks_sent) == 6
+
+
+def test_the_summary_is_per_push_whatever_the_tasks_each_sent():
+    cost = PushCost(statements=[2, 2, 3], cpu_ms=[1.0, 5.0, 3.0], tasks=6)
+
+    assert cost.describe() == (
+        "per push, in process: 3.00 ms CPU (median of 3; mean 3.00), "
+        "2.3 SQL statements, 2.0 tasks sent"
+    )

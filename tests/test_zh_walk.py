@@ -143,9 +143,12 @@ def seeded(push, django_capture_on_commit_callbacks) -> dict[str, Any]:
 def record_noise(incident: Incident, window: MaintenanceWindow) -> None:
     """What noise reduction writes on a timeline, as its writers word it: a storm that
     notified a level again (one person not reachable through Feishu nor DingTalk), flapping
-    and its end, a maintenance hold and a quick silence."""
+    and its end, a maintenance hold and a quick silence; and a Feishu war room that could not
+    invite someone."""
+    from integrations.chatkit.war_rooms import Invitation
     from integrations.dingtalk.timeline_words import unreachable
     from integrations.feishu.timeline_words import feishu_phrase
+    from integrations.feishu.timeline_words import unreachable as feishu_unreachable
     from oncall.models import TimelineEntry
     from oncall.noise import flapping, maintenance, storms
     from oncall.platforms import LevelReport
@@ -164,6 +167,10 @@ def record_noise(incident: Incident, window: MaintenanceWindow) -> None:
     record(
         incident, Kind.SILENCED, system, phrase("silenced", end=maintenance.moment(window.ends_at))
     )
+    # A Feishu war room's refusal, as ``integrations.feishu.war_rooms.invite`` words it.
+    refused = Invitation({}, [], [feishu_unreachable("not_added", "Alice")])
+    opened = phrase("war_room.opened", chat="Oncall group", people=refused.described())
+    record(incident, Kind.WAR_ROOM, system, opened)
 
 
 @pytest.fixture
@@ -273,6 +280,8 @@ def test_it_leaves_no_english_on_any_responder_page(chinese_admin, seeded):
     incident_page = chinese_admin.get(pages["incident page"], **CHINESE).content.decode()
     assert "Alice（在 Ops bot 中没有关联的飞书账号）" in incident_page  # noqa: RUF001
     assert "Alice（在 Ops DingTalk 中没有关联的钉钉账号）" in incident_page  # noqa: RUF001
+    # A Feishu war room's refused invitation (``record_noise``), in Chinese too.
+    assert "Alice（不在应用的可见范围内，或飞书中没有此人）" in incident_page  # noqa: RUF001
 
 
 def assert_only_known_english(

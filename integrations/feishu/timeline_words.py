@@ -11,7 +11,7 @@ from typing import Any
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
 
-from oncall.timeline_messages import Phrase
+from oncall.timeline_messages import Phrase, Worded
 
 TIMELINE_MESSAGES: Mapping[str, Promise] = MappingProxyType(
     {
@@ -33,7 +33,8 @@ TIMELINE_MESSAGES: Mapping[str, Promise] = MappingProxyType(
         "feishu.plan.quota": gettext_lazy("the quota set for this app"),
         "feishu.plan.free": gettext_lazy("the free plan"),
         "feishu.plan.unlimited": gettext_lazy("an unlimited plan"),
-        # Why a level could not reach someone through Feishu (``FeishuPlatform.notify``)
+        # Why a level could not reach someone through Feishu (``FeishuPlatform.notify``), or a
+        # war room could not invite them (``war_rooms.invite``: ``not_linked`` and the next)
         "feishu.unreachable.no_app_on_rule": gettext_lazy(
             "%(name)s (no Feishu app is set on the rule)"
         ),
@@ -42,6 +43,9 @@ TIMELINE_MESSAGES: Mapping[str, Promise] = MappingProxyType(
         ),
         "feishu.unreachable.not_linked": gettext_lazy(
             "%(name)s (no linked Feishu account in %(app)s)"
+        ),
+        "feishu.unreachable.not_added": gettext_lazy(
+            "%(name)s (outside the app's availability, or unknown to Feishu)"
         ),
         # Why a notice in words could not reach someone (``notices.send``)
         "feishu.unreachable.no_account": gettext_lazy("%(name)s (no linked Feishu account)"),
@@ -55,3 +59,9 @@ TIMELINE_MESSAGES: Mapping[str, Promise] = MappingProxyType(
 def feishu_phrase(kind: str, **params: Any) -> Phrase:
     """A timeline phrase of Feishu's own kind (a typo fails here, with a KeyError)."""
     return Phrase(kind, params, TIMELINE_MESSAGES[kind])
+
+
+def unreachable(why: str, name: str, **params: Any) -> Worded:
+    """Why ``name`` was not reached through Feishu (a ``feishu.unreachable.*`` kind): text where
+    a name is expected (a war room's refusals), in each reader's language on the timeline."""
+    return Worded(feishu_phrase(f"feishu.unreachable.{why}", name=name, **params))

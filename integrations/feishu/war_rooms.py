@@ -48,10 +48,12 @@ from integrations.feishu.models import (
     SentCard,
     WarRoom,
 )
+from integrations.feishu.timeline_words import unreachable
 from oncall.events import Severity
 from oncall.links import incident_url
 from oncall.models import Incident
 from oncall.timeline import Actor, display_name
+from oncall.timeline_messages import Worded
 
 logger = logging.getLogger(__name__)
 
@@ -276,7 +278,9 @@ def _description(incident: Incident) -> str:
 
 def invite(client: Any, app: FeishuApp, chat_id: str, people: Iterable[Any]) -> Invitation:
     """Add ``people`` to the chat through their linked accounts (Feishu adds whom it can and
-    lists the ids it could not: outside the app's availability, or unknown)."""
+    lists the ids it could not: outside the app's availability, or unknown). Who was refused
+    is named with why as a ``feishu.unreachable.*`` phrase: the timeline says it in each
+    reader's language."""
     people = list(people)
     open_ids = dict(
         LinkedAccount.objects.filter(app=app, user__in=[p.pk for p in people]).values_list(
@@ -288,14 +292,14 @@ def invite(client: Any, app: FeishuApp, chat_id: str, people: Iterable[Any]) -> 
     )
     user_ids: dict[int, str] = {}
     invited: list[str] = []
-    refused: list[Any] = []
+    refused: list[str | Worded] = []
     for person in people:
         name = display_name(person)
         open_id = open_ids.get(person.pk)
         if open_id is None:
-            refused.append(f"{name} (no linked Feishu account in {app})")
+            refused.append(unreachable("not_linked", name, app=str(app)))
         elif open_id in refused_ids:
-            refused.append(f"{name} (outside the app's availability, or unknown to Feishu)")
+            refused.append(unreachable("not_added", name))
         else:
             invited.append(name)
             user_ids[person.pk] = open_id

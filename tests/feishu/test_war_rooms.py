@@ -5,13 +5,17 @@ link, its refusals in words, and the rule option in the API and the admin (again
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 
 from integrations.dingtalk import war_rooms as dingtalk_war_rooms
 from integrations.feishu import war_rooms
 from integrations.feishu.client import errors
 from integrations.feishu.escalation_targets import war_room_option
-from integrations.feishu.models import Platform, WarRoom
+from integrations.feishu.models import LinkedAccount, Platform, WarRoom
 from oncall import offers
+from oncall.models import TimelineEntry
+from oncall.timeline import Actor, record
+from oncall.timeline_messages import phrase
 from tests.factories import (
     ESCALATION_RULE_PERMISSIONS,
     ChannelFactory,
@@ -190,9 +194,58 @@ def test_the_admin_lists_rooms_and_the_rule_form_has_the_option(admin_client, ap
 
 
 def test_it_speaks_chinese(app, incident):
-    from django.utils import translation
-
     with translation.override("zh-hans"):
         assert [a.label for a in offers.incident_actions(incident)] == ["创建作战室"]
         refusal = war_rooms.explain(errors.PermanentError("scope", code=99991672))
         assert refusal.startswith("飞书应用缺少创建群聊所需的权限")
+
+
+# --- Who could not be invited, in each reader's language --------------------------------------
+
+
+class MembersClient:
+    """The client's one call ``invite`` makes: Feishu lists the ids it could not add."""
+
+    def __init__(self, not_added: list[str]):
+        self.not_added = not_added
+
+    def add_chat_members(self, chat_id: str, open_ids: list[str]) -> list[str]:
+        return [open_id for open_id in open_ids if open_id in self.not_added]
+
+
+def said(entry: TimelineEntry, language: str) -> str:
+    with translation.override(language):
+        return entry.text
+
+
+def test_it_says_why_a_war_room_could_not_invite_someone_in_each_readers_language(app, incident):
+    app.name = "Ops bot"
+    alice, carol, dave = (UserFactory(username=n, first_name=n.title()) for n in ("a", "c", "d"))
+    LinkedAccount.objects.create(user=alice, app=app, open_id="ou_alice")
+    LinkedAccount.objects.create(user=dave, app=app, open_id="ou_dave")  # carol: no account
+
+    invitation = war_rooms.invite(MembersClient(["ou_dave"]), app, "oc_1", [alice, carol, dave])
+    message = phrase("war_room.opened", chat="#1 Lag", people=invitation.described())
+    entry = record(incident, TimelineEntry.Kind.WAR_ROOM, Actor.system(), message)
+
+    assert invitation.user_ids == {alice.pk: "ou_alice"}
+    assert said(entry, "en") == (
+        "War room “#1 Lag” opened; invited A; not invited: C (no linked Feishu account in "
+        "Ops bot), D (outside the app's availability, or unknown to Feishu)."
+    )
+    assert entry.message == said(entry, "en")  # the stored English, for exports and search
+    chinese = said(entry, "zh-hans")
+    assert "C（在 Ops bot 中没有关联的飞书账号）" in chinese  # noqa: RUF001
+    assert "D（不在应用的可见范围内，或飞书中没有此人）" in chinese  # noqa: RUF001
+
+
+def test_a_refusal_stored_in_english_before_it_was_a_phrase_still_shows(incident):
+    older = phrase(
+        "war_room.opened",
+        chat="#1 Lag",
+        people=phrase("invited.refused", people=["A"], refused=["C (no linked Feishu account)"]),
+    )
+    entry = record(incident, TimelineEntry.Kind.WAR_ROOM, Actor.system(), older)
+    entry = TimelineEntry.objects.get(pk=entry.pk)  # as a page reads it
+
+    assert "C (no linked Feishu account)" in said(entry, "zh-hans")

@@ -9,6 +9,7 @@ import gc
 
 import pytest
 from django.contrib.messages import get_messages
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from integrations.feishu import escalation_targets, tasks, war_rooms
@@ -151,6 +152,11 @@ def test_a_card_click_opens_a_room_with_the_right_members_and_a_pinned_live_card
         "Carol (no linked Feishu account in Sandbox), Dave (outside the app's availability, "
         "or unknown to Feishu).",
     ]
+    # Who was not invited, and why, in a Chinese reader's words.
+    opened = world["incident"].timeline.filter(kind=TimelineEntry.Kind.WAR_ROOM).latest("pk")
+    with translation.override("zh-hans"):
+        assert "Carol（在 Sandbox 中没有关联的飞书账号）" in opened.text  # noqa: RUF001
+        assert "Dave（不在应用的可见范围内，或飞书中没有此人）" in opened.text  # noqa: RUF001
     # The sandbox's page of the chat: its members, its creator and uuid, the pinned card.
     page = client.get(f"/sandbox/feishu/chats/{chat.chat_id}/").content.decode()
     assert all(name in page for name in ("Alice Chen", "Bob Li", room.create_uuid))
