@@ -136,17 +136,36 @@ def _checked(provider: Any, named: str = "") -> OfferProvider:
     return provider
 
 
+@dataclass(frozen=True)
+class Offers:
+    """What an incident offers: its links and its actions (``incident_offers``)."""
+
+    links: list[OfferedLink]
+    actions: list[OfferedAction]
+
+
+def incident_offers(incident: Incident) -> Offers:
+    """Links and actions at once (``incident_links``, ``incident_actions``), for a surface
+    that shows both (a card's links line and its buttons): the providers are gathered once
+    and each asked once for each, whatever the surface builds from them."""
+    if incident.merged_into_id is not None:
+        return Offers([], [])
+    gathered = providers()
+    return Offers(_links(incident, gathered), _actions(incident, gathered))
+
+
 def incident_links(incident: Incident) -> list[OfferedLink]:
     """Every provider's links for ``incident``, in provider order; only web links (http,
     https, or a path of this console) are kept, since a link's URL becomes an ``href``. None
     for a merged incident."""
     if incident.merged_into_id is not None:
         return []
+    return _links(incident, providers())
+
+
+def _links(incident: Incident, gathered: tuple[OfferProvider, ...]) -> list[OfferedLink]:
     return [
-        link
-        for provider in providers()
-        for link in provider.links(incident)
-        if _is_web_link(link.url)
+        link for provider in gathered for link in provider.links(incident) if _is_web_link(link.url)
     ]
 
 
@@ -163,9 +182,13 @@ def incident_actions(incident: Incident) -> list[OfferedAction]:
     (it is closed and holds no alerts: nothing is left to act on)."""
     if incident.merged_into_id is not None:
         return []
+    return _actions(incident, providers())
+
+
+def _actions(incident: Incident, gathered: tuple[OfferProvider, ...]) -> list[OfferedAction]:
     return [
         action if _HEX_COLOUR.fullmatch(action.colour or "#000000") else replace(action, colour="")
-        for provider in providers()
+        for provider in gathered
         for action in provider.actions(incident)
     ]
 

@@ -4,8 +4,12 @@ on the page, in the API and on the Feishu card, each action run through ``offers
 
 from __future__ import annotations
 
+import json
+from typing import ClassVar
+
 import pytest
 from django.contrib.messages import get_messages
+from django.utils.module_loading import import_string
 from rest_framework.test import APIClient
 
 from oncall import offers
@@ -13,6 +17,7 @@ from oncall.models import ActionSource, Incident
 from oncall.platforms import PlatformBase
 from oncall.timeline import Actor
 from tests.factories import ChannelFactory, IncidentFactory
+from tests.offers_provider import RunbookOffers
 
 pytestmark = pytest.mark.django_db
 
@@ -292,3 +297,45 @@ def test_a_providers_own_refusal_of_options_is_said_on_the_api_and_the_page(
     assert response.json()["error"]["fields"]["people"] == ["Name someone to page."]
     response = signed_in.post(action_url(incident, "test:picky"))
     assert said(response) == ["Name someone to page."]
+
+
+class CountedOffers(RunbookOffers):
+    """``RunbookOffers``, counting what it is asked."""
+
+    asked: ClassVar[list[str]] = []
+
+    def links(self, incident: Incident) -> list[offers.OfferedLink]:
+        CountedOffers.asked.append("links")
+        return super().links(incident)
+
+    def actions(self, incident: Incident) -> list[offers.OfferedAction]:
+        CountedOffers.asked.append("actions")
+        return super().actions(incident)
+
+
+@pytest.fixture
+def counted(settings) -> list[str]:
+    settings.INCIDENT_OFFERS = ["tests.test_offers.CountedOffers"]
+    CountedOffers.asked.clear()
+    return CountedOffers.asked
+
+
+@pytest.mark.parametrize(
+    "card",
+    [
+        "integrations.feishu.cards.render.incident_card",
+        "integrations.dingtalk.cards.render.incident_card",
+    ],
+)
+def test_a_card_asks_for_the_offers_once_for_its_links_and_its_buttons(counted, incident, card):
+    rendered = json.dumps(import_string(card)(incident), ensure_ascii=False)
+    assert counted == ["links", "actions"]
+    assert "https://runbooks.example/" in rendered
+    assert "Write a note" in rendered
+
+
+def test_the_offers_at_once_are_the_links_and_the_actions(incident, counted):
+    both = offers.incident_offers(incident)
+    assert both.links == offers.incident_links(incident)
+    assert both.actions == offers.incident_actions(incident)
+    assert offers.incident_offers(merged(incident)) == offers.Offers([], [])

@@ -189,3 +189,25 @@ class AppAndGroupTargets(ABC):
         for level, values in levels:
             if self.level_field in values:
                 self.write_level_groups(level, values[self.level_field] or [])
+
+
+def delivering_app(rule: EscalationRule, apps: Any, choice: type[models.Model], name: str) -> Any:
+    """The app that delivers ``rule``'s cards, in one query: the one chosen for it (its row of
+    ``choice``, the rule's reverse one-to-one ``name``), else the only enabled app of ``apps``
+    (a queryset of the platform's apps); None when neither. Two look-ups in turn cost two
+    queries on every escalation step. The rule keeps what was found (its ``name`` relation),
+    so that asking for the chosen app again costs nothing."""
+    chosen = choice.objects.filter(rule=rule, app=models.OuterRef("pk"))
+    found = list(
+        apps.annotate(choice_pk=models.Subquery(chosen.values("pk")[:1]))
+        .filter(models.Q(choice_pk__isnull=False) | models.Q(enabled=True))
+        .order_by(models.F("choice_pk").desc(nulls_last=True), "pk")[:3]
+    )
+    if found and found[0].choice_pk is not None:
+        app = found[0]
+        getattr(type(rule), name).related.set_cached_value(
+            rule, choice(pk=app.choice_pk, rule=rule, app=app)
+        )
+        return app
+    getattr(type(rule), name).related.set_cached_value(rule, None)  # none chosen
+    return found[0] if len(found) == 1 else None

@@ -16,6 +16,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from integrations.chatkit import targets
 from integrations.chatkit.targets import AppAndGroupTargets
 from integrations.dingtalk.models import (
     DingTalkAccount,
@@ -56,6 +57,15 @@ def default_delivering_app() -> DingTalkApp | None:
 
 
 def delivering_app(rule: EscalationRule | None, default_app: Any = LOOK_UP) -> DingTalkApp | None:
+    if (
+        rule is not None
+        and default_app is LOOK_UP
+        and not EscalationRule.dingtalk_delivery.is_cached(rule)
+    ):
+        # One query; it keeps the choice on the rule (``chosen_app`` asks next, for free).
+        return targets.delivering_app(
+            rule, DingTalkApp.objects.all(), DingTalkRuleApp, "dingtalk_delivery"
+        )
     app = chosen_app(rule) if rule is not None else None
     if app is not None:
         return app

@@ -32,17 +32,19 @@ def purge_event_receipts() -> int:
 
 
 @shared_task(bind=True, ignore_result=True, max_retries=delivery.MAX_SEND_ATTEMPTS)
-def send_card(self, delivery_id: int) -> None:
-    """Send the card a delivery is owed (a task per recipient: a level names a few)."""
+def send_card(self, delivery_id: int, incident_id: int | None = None) -> None:
+    """Send the card a delivery is owed (a task per recipient: a level names a few);
+    ``incident_id``, its incident (None from a task queued before it was given)."""
     try:
-        delivery.send(delivery_id)
+        delivery.send(delivery_id, incident_id)
     except delivery.Paced as paced:
         if self.request.is_eager:
             # Run in place (CELERY_TASK_ALWAYS_EAGER): a task sent again would run at once,
             # and again, with no queue to wait in; a retry at least ends.
             raise self.retry(countdown=paced.countdown) from None
         # A receiver's pacing is a wait, not a failure: sent again, no retry spent.
-        send_card.apply_async((delivery_id,), countdown=paced.countdown)
+        again = (delivery_id,) if incident_id is None else (delivery_id, incident_id)
+        send_card.apply_async(again, countdown=paced.countdown)
     except delivery.Retry as retry:
         raise self.retry(countdown=retry.countdown) from None
 

@@ -15,6 +15,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from integrations.chatkit import targets
 from integrations.chatkit.targets import AppAndGroupTargets
 from integrations.feishu.models import (
     AutoWarRoom,
@@ -91,6 +92,8 @@ def default_delivering_app() -> FeishuApp | None:
 def delivering_app(rule: EscalationRule, default_app: Any = LOOK_UP) -> FeishuApp | None:
     """The app that delivers ``rule``'s cards: the chosen one, else the only enabled app. Whoever
     asks for many rules passes ``default_app`` (read once) instead of a query per rule."""
+    if default_app is LOOK_UP and not EscalationRule.feishu_delivery.is_cached(rule):
+        return targets.delivering_app(rule, FeishuApp.objects.all(), RuleApp, "feishu_delivery")
     app = chosen_app(rule)
     if app is not None:
         return app

@@ -23,7 +23,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from oncall import metrics, timeline
-from oncall.models import Incident, NotificationTemplate, TimelineEntry
+from oncall.escalation_rules import rule_of
+from oncall.models import EscalationRule, Incident, NotificationTemplate, TimelineEntry
 from oncall.notify import context as context_module
 from oncall.notify.engine import Medium, TemplateFailure, render
 from oncall.notify.functions import functions
@@ -44,19 +45,29 @@ class Rendered:
 def template_for(incident: Incident) -> NotificationTemplate | None:
     """The rule's template, else the channel's, else None (the built-in defaults). Reads
     nothing more for an incident of a channel and rule without one."""
-    if incident.escalation_rule_id is not None:
-        rule = incident.escalation_rule
-        if rule is not None and rule.notification_template_id:
-            return rule.notification_template
+    rule = _rule(incident)
+    if rule is not None and rule.notification_template_id:
+        return rule.notification_template
     if incident.channel.notification_template_id:
         return incident.channel.notification_template
     return None
 
 
+def _rule(incident: Incident) -> EscalationRule | None:
+    """The incident's rule: the one it was read with, else its channel's kept copy for the
+    channel's ``escalation_version`` (``oncall.escalation_rules``: no query while the rules
+    stay as they are; every card render asks), kept on the incident for the next question."""
+    if incident.escalation_rule_id is None:
+        return None
+    if not Incident.escalation_rule.is_cached(incident):
+        incident.escalation_rule = rule_of(incident.channel, incident.escalation_rule_id)
+    return incident.escalation_rule
+
+
 def time_zone_for(incident: Incident) -> tzinfo:
     """The escalation rule's time zone (the one its days and hours are in), else the
     console's."""
-    rule = incident.escalation_rule if incident.escalation_rule_id is not None else None
+    rule = _rule(incident)
     try:
         return ZoneInfo(rule.timezone if rule is not None else settings.TIME_ZONE)
     except (KeyError, ValueError):

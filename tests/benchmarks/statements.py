@@ -1,15 +1,16 @@
 """What one alert costs the worker side, measured in this process: SQL statements, transactions
 and CPU per event.
 
-    python -m tests.benchmarks.statements [--pushes 200] [--members 0]
+    python -m tests.benchmarks.statements [--pushes 200] [--members 0] [--feishu] [--group]
 
 On a fresh PostgreSQL database (``STATEMENTS_DB_NAME``, default ``oncall_statements``) with the
 ingest benchmark's channel and Alertmanager source, it accepts ``--pushes`` one-alert pushes
 (each a new alert, so a new incident: the first scenario) and then the same alerts again (each
 merged into its open incident: the second), and runs the tasks they cause here, one after the
 other, as the workers would: the push's merge (default queue), then what it queued for at once
-(the escalation start and its cards, on the cards queue). Tasks due later (the next level in 30
-minutes) are not run. Nothing is published: the broker is replaced by a list, so that what is
+(the escalation start and its cards, on the cards queue), and what is due within a few seconds
+(a card sync, planned a second after a change). Tasks due later (the next level in 30 minutes)
+are not run. Nothing is published: the broker is replaced by a list, so that what is
 counted is the console's own work.
 
 Statements are counted at ``CursorWrapper.execute`` / ``executemany`` (an ``executemany`` is
@@ -18,6 +19,14 @@ and the PostgreSQL server's CPU for this process's connection from ``/proc`` (th
 this machine; it is what each statement costs beyond the round trip, and it shares the cores
 with the console); the accept (the web side) is not counted. ``--members`` adds that many
 members to the channel, whom its default rule notifies (none: the ingest benchmark's setup).
+
+Without a chat platform app, nobody is reachable and no card is sent: the cards queue runs the
+escalation start alone. ``--feishu`` adds a Feishu app (platform Sandbox) in which every member
+is linked, so that level 1's cards are rendered and sent (``send_cards``, on the cards queue);
+``--group`` (implies ``--feishu``) also adds a group chat with the app's bot to level 1: the
+performance issue's "two people and a group" is ``--members 2 --group``. The sandbox answers in
+this process, through Django's test client instead of HTTP (``InProcessSandbox``); its own
+statements and CPU are not counted, as the real Feishu's are not.
 
 Needs PostgreSQL on 127.0.0.1:5432 (user root, trust). Not part of the test run.
 """
@@ -34,6 +43,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +51,12 @@ from tests.benchmarks import common
 
 DB_NAME = os.environ.get("STATEMENTS_DB_NAME", "oncall_statements")
 REDIS_URL = os.environ.get("STATEMENTS_REDIS_URL", "redis://127.0.0.1:6379/14")
+# A task due within this is run like one sent for now (a card sync planned a second after a
+# change is part of what the change costs); one due later (the next level) is not run.
+SOON_SECONDS = 5
+# Where the console's Feishu client thinks the sandbox is; never resolved (``InProcessSandbox``).
+SANDBOX_HOST = "127.0.0.1"
+SANDBOX_BASE_URL = f"http://{SANDBOX_HOST}{common.SANDBOX_PATH}"
 
 
 @dataclass
@@ -60,6 +76,7 @@ class Counter:
 
     def __init__(self) -> None:
         self.active: Tally | None = None
+        self.paused_cpu = 0.0
 
     @contextmanager
     def installed(self) -> Iterator[None]:
@@ -93,18 +110,40 @@ class Counter:
     def count(self, sql: str) -> None:
         if self.active is not None:
             self.active.statements += 1
-            self.active.sql[" ".join(sql.split()[:4])[:90]] += 1
+            self.active.sql[_kind_of(sql)] += 1
 
     def measure(self, tally: Tally, work: Callable[[], Any]) -> None:
         self.active = tally
+        self.paused_cpu = 0.0
+        self.paused_server_cpu = 0.0
         began, server_began = time.process_time(), backend_cpu_seconds()
         try:
             work()
         finally:
-            tally.cpu.append(time.process_time() - began)
-            tally.server_cpu += backend_cpu_seconds() - server_began
+            tally.cpu.append(time.process_time() - began - self.paused_cpu)
+            tally.server_cpu += backend_cpu_seconds() - server_began - self.paused_server_cpu
             tally.runs += 1
             self.active = None
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Nothing done inside counts (the sandbox answering, as Feishu's servers would)."""
+        active, self.active = self.active, None
+        began, server_began = time.process_time(), backend_cpu_seconds()
+        try:
+            yield
+        finally:
+            self.paused_cpu += time.process_time() - began
+            self.paused_server_cpu += backend_cpu_seconds() - server_began
+            self.active = active
+
+
+def _kind_of(sql: str) -> str:
+    """A statement's first words; a savepoint's without its (unique) name."""
+    words = sql.split()
+    if "SAVEPOINT" in words[:3]:
+        return " ".join(words[: words.index("SAVEPOINT") + 1])
+    return " ".join(words[:4])[:90]
 
 
 def backend_cpu_seconds() -> float:
@@ -151,7 +190,8 @@ class Broker:
 
         def apply_async(task: Any, args: Any = None, kwargs: Any = None, **options: Any) -> None:
             eta, countdown = options.get("eta"), options.get("countdown")
-            later = bool(countdown) or (eta is not None and eta > timezone.now())
+            soon = timezone.now() + timedelta(seconds=SOON_SECONDS)
+            later = (countdown or 0) > SOON_SECONDS or (eta is not None and eta > soon)
             route = route_task(task.name, args, kwargs, options) or {}
             queue = route.get("queue", settings.CELERY_TASK_DEFAULT_QUEUE)
             broker.sent.append(Sent(task.name, tuple(args or ()), dict(kwargs or {}), queue, later))
@@ -167,9 +207,100 @@ class Broker:
         return sent
 
 
-def seed(members: int) -> Any:
+class InProcessSandbox:
+    """The Feishu sandbox answering the console's client in this process: a request to
+    ``SANDBOX_BASE_URL`` goes to Django's test client (the sandbox's views, as the console
+    serves them) rather than over HTTP, with ``counter`` paused."""
+
+    def __init__(self, counter: Counter) -> None:
+        self.counter = counter
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        from django.test import Client
+
+        from oncall.outbound import GuardedSession
+
+        original = GuardedSession.send
+        client = Client(HTTP_HOST=SANDBOX_HOST)
+        sandbox = self
+
+        def send(session: Any, request: Any, **kwargs: Any) -> Any:
+            if not (request.url or "").startswith(SANDBOX_BASE_URL):
+                return original(session, request, **kwargs)
+            with sandbox.counter.paused():
+                return sandbox.answer(client, request)
+
+        GuardedSession.send = send
+        try:
+            yield
+        finally:
+            GuardedSession.send = original
+
+    @staticmethod
+    def answer(client: Any, request: Any) -> Any:
+        import requests
+
+        path = request.url[len(f"http://{SANDBOX_HOST}") :]
+        headers = {k: v for k, v in request.headers.items() if k.lower() != "content-length"}
+        content_type = headers.pop("Content-Type", "application/json")
+        answer = client.generic(
+            request.method,
+            path,
+            data=request.body or b"",
+            content_type=content_type,
+            headers=headers,
+        )
+        response = requests.Response()
+        response.status_code = answer.status_code
+        response._content = answer.content
+        response.headers.update(dict(answer.items()))
+        response.url = request.url
+        response.request = request
+        return response
+
+
+class Renders:
+    """Counts the incident cards rendered for sends and syncs (``render_cache`` renders each
+    card it does not find current): what a new incident's card costs in renders."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        from integrations.feishu.cards import render_cache
+
+        original = render_cache.incident_card
+        renders = self
+
+        def incident_card(*args: Any, **kwargs: Any) -> dict:
+            renders.count += 1
+            return original(*args, **kwargs)
+
+        render_cache.incident_card = incident_card
+        try:
+            yield
+        finally:
+            render_cache.incident_card = original
+
+    def take(self) -> int:
+        count, self.count = self.count, 0
+        return count
+
+
+@dataclass
+class Scenario:
+    """Who level 1 of the channel's default rule reaches."""
+
+    members: int = 0
+    feishu: bool = False  # members linked in a Feishu (sandbox) app: their cards are sent
+    group: bool = False  # and a group chat with the app's bot, on level 1
+
+
+def seed(scenario: Scenario) -> Any:
     """The ingest benchmark's channel and source (its default rule notifies the channel's
-    members), with ``members`` members."""
+    members), with ``scenario.members`` members, and their Feishu app and group chat."""
     from django.contrib.auth import get_user_model
 
     from oncall.models import AlertSource, Channel
@@ -179,22 +310,56 @@ def seed(members: int) -> Any:
         name="Bench Alertmanager", kind="alertmanager", channel=channel
     )
     users = get_user_model()
-    for n in range(members):
-        channel.members.add(users.objects.create(username=f"member{n}"))
+    members = [users.objects.create(username=f"member{n}") for n in range(scenario.members)]
+    channel.members.add(*members)
+    if scenario.feishu or scenario.group:
+        _seed_feishu(channel, members, group=scenario.group)
     return source
 
 
+def _seed_feishu(channel: Any, members: list[Any], *, group: bool) -> None:
+    """A sandbox app and the console's app for it (the only enabled one: the default rule's),
+    each member linked to a sandbox person; with ``group``, a chat with the bot on level 1."""
+    from integrations.feishu.models import FeishuChat
+    from integrations.feishu_sandbox.models import SandboxApp, SandboxChat, SandboxUser
+    from tests.feishu.sandbox.world import console_app_for, link
+
+    sandbox_app = SandboxApp.objects.create(name="Bench sandbox app")
+    console_app = console_app_for(sandbox_app)
+    people = []
+    for user in members:
+        person = SandboxUser.objects.create(
+            name=user.username, email=f"{user.username}@example.com"
+        )
+        link(user, console_app, sandbox_app, person)
+        people.append(person)
+    if not group:
+        return
+    chat = SandboxChat.objects.create(name="Bench SRE", owner=people[0] if people else None)
+    chat.members.add(*people)
+    chat.bots.add(sandbox_app)
+    feishu_chat = FeishuChat.objects.create(app=console_app, chat_id=chat.chat_id, name=chat.name)
+    for level in channel.escalation_rules.get().levels.all()[:1]:
+        level.feishu_chats.add(feishu_chat)
+
+
 def run_scenario(
-    name: str, source: Any, keys: list[str], counter: Counter, broker: Broker
+    name: str, source: Any, keys: list[str], counter: Counter, broker: Broker, renders: Renders
 ) -> tuple[list[str], dict[str, Tally]]:
     """Accept one push per key, then run every task it causes; the table row, and the tallies
     by part."""
     bodies = [common.firing_alert_body(key, f"Bench {key}") for key in keys]
-    return run_pushes(name, source, bodies, len(keys), counter, broker)
+    return run_pushes(name, source, bodies, len(keys), counter, broker, renders)
 
 
 def run_pushes(
-    name: str, source: Any, bodies: list[bytes], events: int, counter: Counter, broker: Broker
+    name: str,
+    source: Any,
+    bodies: list[bytes],
+    events: int,
+    counter: Counter,
+    broker: Broker,
+    renders: Renders,
 ) -> tuple[list[str], dict[str, Tally]]:
     """Accept each body as a push, then run every task it causes; the table row (per event),
     and the tallies by part."""
@@ -226,21 +391,31 @@ def run_pushes(
         ]
     total = worker.statements + cards.statements + other.statements
     row.append(f"{total / events:.1f}")
+    row.append(f"{renders.take() / events:.2f}")
     return row, {"merge": worker, "cards": cards, "other": other}
 
 
 def run_mix(
-    source: Any, pushes: int, counter: Counter, broker: Broker
+    source: Any, pushes: int, counter: Counter, broker: Broker, renders: Renders
 ) -> tuple[list[str], dict[str, Tally]]:
     """The ingest benchmark's flat-out bodies (``ingest.batch_body``), per event."""
     from tests.benchmarks.ingest import batch_body
 
     rng = random.Random(7)
     bodies = [batch_body(rng, MIX_BATCH, MIX_KEYS) for _ in range(pushes)]
-    return run_pushes("ingest mix", source, bodies, pushes * MIX_BATCH, counter, broker)
+    return run_pushes("ingest mix", source, bodies, pushes * MIX_BATCH, counter, broker, renders)
 
 
 MIX_BATCH, MIX_KEYS = 10, 2000
+
+
+def describe(scenario: Scenario) -> str:
+    said = f"{scenario.members} channel member(s)"
+    if scenario.feishu or scenario.group:
+        said += " linked in a Feishu app"
+    if scenario.group:
+        said += " and a group chat"
+    return said
 
 
 def _tally_for(queue: str, worker: Tally, cards: Tally, other: Tally) -> Tally:
@@ -269,6 +444,8 @@ def main() -> None:
         help="also this many pushes of the ingest benchmark's mix (batches of 10 alerts from "
         "2,000 identities, 80 %% firing: mostly merges, some new incidents and recoveries)",
     )
+    parser.add_argument("--feishu", action="store_true", help="members linked in a Feishu app")
+    parser.add_argument("--group", action="store_true", help="and a group chat (implies --feishu)")
     parser.add_argument("-v", "--verbose", action="store_true", help="statements by kind")
     args = parser.parse_args()
 
@@ -278,21 +455,31 @@ def main() -> None:
         port=0,
         queue="statements",
         data_dir=tempfile.mkdtemp(prefix="oncall-statements-"),
+        REDIS_URL=REDIS_URL,
+        FEISHU_SANDBOX_ENABLED="true",
+        FEISHU_SANDBOX_BASE_URL=SANDBOX_BASE_URL,
     )
     common.setup_django(env)
     common.reset_state(DB_NAME, REDIS_URL)
-    source = seed(args.members)
-    counter, broker = Counter(), Broker()
+    scenario = Scenario(args.members, feishu=args.feishu, group=args.group)
+    source = seed(scenario)
+    counter, broker, renders = Counter(), Broker(), Renders()
     keys = [f"stmt-{n:06d}" for n in range(args.pushes)]
-    with counter.installed(), broker.installed():
+    with (
+        counter.installed(),
+        broker.installed(),
+        InProcessSandbox(counter).installed(),
+        renders.installed(),
+    ):
         # A few pushes first, so that what a process loads once is not counted.
-        run_scenario("warm-up", source, [f"warm-{n}" for n in range(20)], counter, broker)
-        new_row, new_tallies = run_scenario("new incident", source, keys, counter, broker)
-        repeat_row, _ = run_scenario("repeat alert", source, keys, counter, broker)
+        warm = [f"warm-{n}" for n in range(20)]
+        run_scenario("warm-up", source, warm, counter, broker, renders)
+        new_row, new_tallies = run_scenario("new incident", source, keys, counter, broker, renders)
+        repeat_row, _ = run_scenario("repeat alert", source, keys, counter, broker, renders)
         rows = [new_row, repeat_row]
         shown = {"new-incident pushes": (new_tallies, args.pushes)}
         if args.mix:
-            mix_row, mix_tallies = run_mix(source, args.mix, counter, broker)
+            mix_row, mix_tallies = run_mix(source, args.mix, counter, broker, renders)
             rows.append(mix_row)
             shown["mix's events"] = (mix_tallies, args.mix * MIX_BATCH)
     header = ["per event (one-alert pushes, then the mix)", "events"]
@@ -304,8 +491,8 @@ def main() -> None:
             f"{part} CPU p50",
             f"{part} PG CPU ms",
         ]
-    header.append("SQL total")
-    print(f"\nin process, PostgreSQL, {args.members} channel member(s) notified per incident")
+    header += ["SQL total", "renders"]
+    print(f"\nin process, PostgreSQL, {describe(scenario)} notified per incident")
     common.print_rows([header, *rows])
     if args.verbose:
         for scenario, (tallies, events) in shown.items():

@@ -13,7 +13,10 @@
   that writes the ``DingTalkSentCard``), so a task run twice posts once and records once.
 * ``sync(incident_id)`` puts the incident's current card into every sent copy whose fingerprint
   differs (one query finds them). ``follow_change`` plans it after every change, coalesced: the
-  changes of one second give each copy one update.
+  changes of one second give each copy one update. A send plans one only when a change was
+  announced while its card was rendered and on its way (the incident's card version,
+  ``chatkit.card_versions``, read before the incident): a new incident's card is rendered for
+  its sends and not once more for a sync that cannot change it.
 
 The cache holds no correctness: "a sync is planned" only spares tasks; flushed, one sync more
 finds the copies current and updates nothing.
@@ -35,6 +38,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.chatkit import deliveries
+from integrations.chatkit.card_versions import CardVersions
 from integrations.dingtalk import PLATFORM_NAME, escalation_targets, presence, receivers
 from integrations.dingtalk.budget import DatabaseMeter
 from integrations.dingtalk.cards.render import card_fingerprint, incident_card
@@ -130,7 +134,8 @@ def notify(
             refused.append((delivery, State.GROUP_UNINSTALLED, message))
     _refuse(incident, refused)
     if to_send:
-        transaction.on_commit(lambda: _enqueue_sends(to_send))
+        incident_ids = [incident.pk] * len(to_send)
+        transaction.on_commit(lambda: _enqueue_sends(to_send, incident_ids))
     return Notified(to_send, unreachable)
 
 
@@ -155,11 +160,13 @@ def unlinked_phrase(user: Any, app: DingTalkApp, linked: dict[int, str]) -> Phra
     return dingtalk_phrase(kind, person=display_name(user), app=str(app), url=app.link_url)
 
 
-def _enqueue_sends(delivery_ids: list[int]) -> None:
+def _enqueue_sends(delivery_ids: list[int], incident_ids: list[int]) -> None:
+    """A task per delivery, told its incident (``incident_ids``, in the same order): the send
+    reads the incident's card version before the incident."""
     from integrations.dingtalk.tasks import send_card
 
-    for pk in delivery_ids:
-        send_card.delay(pk)
+    for pk, incident_id in zip(delivery_ids, incident_ids, strict=True):
+        send_card.delay(pk, incident_id)
 
 
 # --- Sending ------------------------------------------------------------------------------------
@@ -169,9 +176,14 @@ def out_track_id(delivery: DingTalkCardDelivery, number: int) -> str:
     return f"oncall-{delivery.pk}-{number}"
 
 
-def send(delivery_id: int, *, client: DingTalkClient | None = None) -> None:
+def send(
+    delivery_id: int, incident_id: int | None = None, *, client: DingTalkClient | None = None
+) -> None:
     """Send what the delivery is owed (see the module's docstring). Raises ``Retry``;
-    permanent failures are recorded and end it."""
+    permanent failures are recorded and end it. ``incident_id``: the delivery's incident,
+    whose card version is read before the incident is (without it, as from a task queued
+    before versions, every send plans a sync)."""
+    version = VERSIONS.at_render(incident_id) if incident_id is not None else None
     delivery = (
         DingTalkCardDelivery.objects.select_related("app", "group", "user", "incident__channel")
         .filter(pk=delivery_id)
@@ -196,7 +208,7 @@ def send(delivery_id: int, *, client: DingTalkClient | None = None) -> None:
         except errors.DingTalkError as exc:
             _permanent_failure(delivery, exc)
             return
-        if not _record_sent(delivery, number, card):
+        if not _record_sent(delivery, number, card, version):
             delivery.refresh_from_db(fields=["requested", "sent"])
 
 
@@ -224,9 +236,12 @@ def _post(delivery: DingTalkCardDelivery, number: int, card: dict, client: DingT
     client.send_card(track, card, user_id=user_id, **common)
 
 
-def _record_sent(delivery: DingTalkCardDelivery, number: int, card: dict) -> bool:
+def _record_sent(
+    delivery: DingTalkCardDelivery, number: int, card: dict, version: str | None
+) -> bool:
     """Record card ``number`` and its ``DingTalkSentCard``; False when a twin task recorded
-    this number or a later one first (its card is the same card: DingTalk holds one per id)."""
+    this number or a later one first (its card is the same card: DingTalk holds one per id).
+    ``version``: the incident's card version the card was rendered at."""
     now = timezone.now()
     with transaction.atomic():
         recorded = DingTalkCardDelivery.objects.filter(pk=delivery.pk, sent__lt=number).update(
@@ -246,7 +261,8 @@ def _record_sent(delivery: DingTalkCardDelivery, number: int, card: dict) -> boo
         delivery.sent, delivery.state = number, State.SENT
         platforms.notifications_sent(PLATFORM_NAME)
         # A change while the card was on its way may have found nothing to update.
-        schedule_sync(delivery.incident_id)
+        if VERSIONS.changed_since(delivery.incident_id, version):
+            schedule_sync(delivery.incident_id)
     return recorded == 1
 
 
@@ -262,15 +278,15 @@ def resend_stalled(now: datetime | None = None) -> int:
     grace = timedelta(seconds=REQUEUE_SECONDS)
     owed = DingTalkCardDelivery.objects.filter(
         sent__lt=F("requested"), state__in=[State.PENDING, State.SENT], updated_at__lt=now - grace
-    ).values_list("pk", "attempts", "updated_at")
-    stalled = [
-        pk
-        for pk, attempts, updated_at in owed
+    ).values_list("pk", "incident_id", "attempts", "updated_at")
+    stalled = {
+        pk: incident_id
+        for pk, incident_id, attempts, updated_at in owed
         if updated_at + timedelta(seconds=_backoff(attempts) if attempts else 0) + grace < now
-    ]
+    }
     # Touched, so that the next sweep leaves them to the tasks handed out now.
-    DingTalkCardDelivery.objects.filter(pk__in=stalled).update(updated_at=now)
-    _enqueue_sends(stalled)
+    DingTalkCardDelivery.objects.filter(pk__in=list(stalled)).update(updated_at=now)
+    _enqueue_sends(list(stalled), list(stalled.values()))
     return len(stalled)
 
 
@@ -316,6 +332,7 @@ def _permanent_failure(
 
 # The timeline's own bookkeeping: nothing the card shows.
 CARD_NEUTRAL_KINDS = frozenset({Kind.NOTIFIED, Kind.DELIVERY_FAILED, Kind.ESCALATION})
+VERSIONS = CardVersions("dingtalk")
 
 
 def _sync_key(incident_id: int) -> str:
@@ -327,6 +344,7 @@ def follow_change(incident_id: int, kind: str) -> None:
     incident's sent cards (coalesced). A new incident has no card yet."""
     if kind in CARD_NEUTRAL_KINDS or kind == Kind.CREATED or not presence.has_apps():
         return  # (no app: no card was ever sent)
+    VERSIONS.changed(incident_id)  # before the look for sent cards: a send may be on its way
     schedule_sync(incident_id)
 
 

@@ -28,7 +28,7 @@ from oncall.languages import card_language
 from oncall.links import incident_url
 from oncall.models import Incident
 from oncall.notify.choose import render_for
-from oncall.offers import OfferedAction, incident_actions, incident_links
+from oncall.offers import OfferedAction, OfferedLink, incident_offers
 from oncall.wording import (
     ONE_CLICK_BUTTONS,
     DisplayState,
@@ -68,8 +68,9 @@ def incident_card(incident: Incident, *, now: datetime | None = None) -> dict:
         ]
         if body.strip():
             contents.append(_markdown("body", body))
-        contents.append(_markdown("link", _links_line(incident)))
-        buttons = _buttons(incident, state) + _offered_buttons(incident)
+        offers = incident_offers(incident)  # once for the links line and the buttons
+        contents.append(_markdown("link", _links_line(incident, offers.links)))
+        buttons = _buttons(incident, state) + _offered_buttons(offers.actions)
         if buttons:
             contents.append({"type": "action", "id": "actions", "actions": buttons})
         return {
@@ -101,11 +102,11 @@ def _link(incident: Incident) -> str:
     return incident_url(incident)  # absolute, under PUBLIC_BASE_URL
 
 
-def _links_line(incident: Incident) -> str:
-    """ "Open in the console", then the links the incident offers (``oncall.offers``: a war
-    room, runbooks, dashboards), made absolute for DingTalk."""
+def _links_line(incident: Incident, offered: list[OfferedLink]) -> str:
+    """ "Open in the console", then the links the incident offers (``offered``,
+    ``oncall.offers``: a war room, runbooks, dashboards), made absolute for DingTalk."""
     links = [(gettext("Open in the console"), _link(incident))]
-    links += [(link.label, _absolute(link.url)) for link in incident_links(incident)]
+    links += [(link.label, _absolute(link.url)) for link in offered]
     return " · ".join(f"[{escape_markdown(label)}]({url})" for label, url in links)
 
 
@@ -113,15 +114,15 @@ def _absolute(url: str) -> str:
     return settings.PUBLIC_BASE_URL + url if url.startswith("/") else url
 
 
-def _offered_buttons(incident: Incident) -> list[dict]:
-    """The actions the incident offers beyond its lifecycle (``oncall.offers``: a war room, the
-    channel's custom actions), each a button whose id names the offer (``offer:<key>``). An
-    action that asks for a confirmation first is left to the web page: DingTalk's card button
-    has no confirmation step, and a click would run it at once."""
+def _offered_buttons(offered: list[OfferedAction]) -> list[dict]:
+    """The actions the incident offers beyond its lifecycle (``offered``, ``oncall.offers``: a
+    war room, the channel's custom actions), each a button whose id names the offer
+    (``offer:<key>``). An action that asks for a confirmation first is left to the web page:
+    DingTalk's card button has no confirmation step, and a click would run it at once."""
     return [
-        _button(f"offer:{offered.key}", _offer_label(offered))
-        for offered in incident_actions(incident)
-        if not offered.confirm
+        _button(f"offer:{action.key}", _offer_label(action))
+        for action in offered
+        if not action.confirm
     ]
 
 

@@ -517,13 +517,18 @@ def _stale_copies(incident_id: int, app: FeishuApp, current: str) -> list[SentCa
 
 def _incident_loader(incident_id: int) -> Callable[[], Incident | None]:
     """Reads the incident with what its card shows, when ``render_cache`` needs it (its war
-    room too, while an app has war rooms on)."""
-    from integrations.feishu.war_rooms import prefetch_rooms  # war rooms post cards
+    room too, while an app has war rooms on). Nothing is built until then: most sends reuse
+    the card, and asking whether war rooms are in use is a cache round trip."""
 
-    incidents = Incident.objects.select_related(
-        "channel", "claimed_by", "closed_by", "merged_into", "assigned_to"
-    )
-    return prefetch_rooms(incidents.filter(pk=incident_id)).first
+    def load() -> Incident | None:
+        from integrations.feishu.war_rooms import prefetch_rooms  # war rooms post cards
+
+        incidents = Incident.objects.select_related(
+            "channel", "claimed_by", "closed_by", "merged_into", "assigned_to"
+        )
+        return prefetch_rooms(incidents.filter(pk=incident_id)).first()
+
+    return load
 
 
 def record_shown(app: FeishuApp, message_id: str, card: dict) -> None:

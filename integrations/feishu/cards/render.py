@@ -58,7 +58,7 @@ from oncall.languages import card_language
 from oncall.links import absolute_url, incident_url
 from oncall.models import Alert, ChangeEvent, Incident, IncidentNote
 from oncall.notify.choose import render_for
-from oncall.offers import OfferedAction, incident_actions, incident_links
+from oncall.offers import OfferedAction, OfferedLink, incident_offers
 from oncall.timeline import display_name
 from oncall.wording import (
     ONE_CLICK_BUTTONS,
@@ -158,6 +158,7 @@ def _incident_card(
         changes if changes is not None else changes_before(incident), now
     )
     state = display_state(incident, now)
+    offers = incident_offers(incident)  # once for the links line and the buttons
     card = {
         "config": {"update_multi": True, "wide_screen_mode": True},
         "header": {
@@ -172,8 +173,8 @@ def _incident_card(
             *_noise_badges(incident),
             *notes_shown,
             *changes_shown,
-            _lark_md_div(_links_line(incident, app, alert_links(summary.first))),
-            *_action_row(incident, state),
+            _lark_md_div(_links_line(incident, app, offers.links, alert_links(summary.first))),
+            *_action_row(incident, state, offers.actions),
             {"tag": "note", "elements": [_plain(_note(incident, now))]},
         ],
     }
@@ -181,12 +182,17 @@ def _incident_card(
     return card
 
 
-def _links_line(incident: Incident, app: FeishuApp | None, of_alert: list[tuple[str, str]]) -> str:
-    """ "Open in console", the links the incident offers (``oncall.offers``) and those of
-    the alert the body shows (runbook, source, dashboard), on one line; those into the
-    console through the app's web entry (``console_url``), the others as they are."""
+def _links_line(
+    incident: Incident,
+    app: FeishuApp | None,
+    offered: list[OfferedLink],
+    of_alert: list[tuple[str, str]],
+) -> str:
+    """ "Open in console", the links the incident offers (``offered``, ``oncall.offers``) and
+    those of the alert the body shows (runbook, source, dashboard), on one line; those into
+    the console through the app's web entry (``console_url``), the others as they are."""
     links = [(gettext("Open in console"), console_link(incident, app))]
-    links += [(link.label, console_url(link.url, app)) for link in incident_links(incident)]
+    links += [(link.label, console_url(link.url, app)) for link in offered]
     links += [(text, console_url(href, app)) for text, href in of_alert]
     return " · ".join(f"[{_md_text(label)}]({url})" for label, url in links)
 
@@ -386,16 +392,18 @@ def _note(incident: Incident, now: datetime) -> str:
 # --- Buttons -------------------------------------------------------------------------------
 
 
-def _action_row(incident: Incident, state: DisplayState) -> list[dict]:
+def _action_row(
+    incident: Incident, state: DisplayState, offered: list[OfferedAction]
+) -> list[dict]:
     """The buttons' row, left out when the incident offers no action (a merged one offers
     none) rather than sent as an empty row."""
-    actions = _actions(incident, state)
+    actions = _actions(incident, state, offered)
     return [{"tag": "action", "actions": actions}] if actions else []
 
 
-def _actions(incident: Incident, state: DisplayState) -> list[dict]:
+def _actions(incident: Incident, state: DisplayState, offered: list[OfferedAction]) -> list[dict]:
     """The state's actions (``wording.available_actions``, the same the web page offers), as
-    buttons."""
+    buttons, then the actions the incident offers (``offered``, ``oncall.offers``)."""
     ref = str(incident.public_id)
     elements: list[dict] = []
     for name in available_actions(incident, state):
@@ -406,7 +414,7 @@ def _actions(incident: Incident, state: DisplayState) -> list[dict]:
         else:
             elements.append(_one_click(name, ref))
     # ``oncall.offers`` offers nothing on a merged incident.
-    elements += [_offered_button(offered, ref) for offered in incident_actions(incident)]
+    elements += [_offered_button(action, ref) for action in offered]
     return elements
 
 

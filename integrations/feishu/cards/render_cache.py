@@ -10,7 +10,9 @@ change committed later gets a new version (and its own sync) when it is announce
 
 Time changes a card too ("10:42" becomes a date tomorrow, a snooze ends): a stored card lives
 at most ``MAX_SECONDS``, and never past the next local midnight or the end of the snooze it
-shows. Without a version (a cache emptied, an incident nobody announced) nothing is reused.
+shows. The versions are the toolkit's (``chatkit.card_versions``): a render that finds none (a
+new incident whose creation is not announced yet, a cache emptied) starts one, so that a new
+incident's card is rendered once for all its first sends.
 
 A card is stored per app: its links into the console go through that app's web entry (so
 Feishu opens them signed in), and its images are uploaded by, and belong to, the app that
@@ -20,7 +22,6 @@ sends it (``images``), so two apps' cards of one incident differ. A card rendere
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,14 +29,14 @@ from datetime import datetime, timedelta
 from django.core.cache import cache
 from django.utils import timezone
 
+from integrations.chatkit.card_versions import CardVersions
 from integrations.feishu.cards.images import CardImages
 from integrations.feishu.cards.render import card_fingerprint, incident_card
 from integrations.feishu.models import FeishuApp
 from oncall.models import Incident
 
 MAX_SECONDS = 60
-# A version outlives any card stored under it; past that, nothing is reused until a change.
-VERSION_SECONDS = 24 * 3600
+VERSIONS = CardVersions("feishu")
 
 
 @dataclass(frozen=True)
@@ -49,11 +50,11 @@ class Rendered:
 
 def changed(incident_id: int) -> None:
     """The incident changed: cards stored before are stale from now on."""
-    cache.set(_version_key(incident_id), uuid.uuid4().hex, timeout=VERSION_SECONDS)
+    VERSIONS.changed(incident_id)
 
 
 def version(incident_id: int) -> str | None:
-    return cache.get(_version_key(incident_id))
+    return VERSIONS.current(incident_id)
 
 
 def current(
@@ -69,15 +70,17 @@ def current(
     stored = found.get(card_key)
     if now_version is not None and stored and stored["version"] == now_version:
         return Rendered(incident_id, stored["card"], stored["fingerprint"], now_version)
+    # Read (or started) before the incident: see the module's docstring.
+    at_version = VERSIONS.at_render(incident_id, now_version)
     incident = load()
     if incident is None:
         return None
-    return _render(incident, now_version, app)
+    return _render(incident, at_version, app)
 
 
 def changed_since(rendered: Rendered) -> bool:
     """Whether the incident may have changed after ``rendered`` was made."""
-    return rendered.version is None or version(rendered.incident_id) != rendered.version
+    return VERSIONS.changed_since(rendered.incident_id, rendered.version)
 
 
 def _render(incident: Incident, at_version: str | None, app: FeishuApp | None) -> Rendered:
@@ -106,7 +109,7 @@ def _next_local_midnight(now: datetime) -> datetime:
 
 
 def _version_key(incident_id: int) -> str:
-    return f"feishu:card-version:{incident_id}"
+    return VERSIONS.key(incident_id)
 
 
 def _card_key(incident_id: int, app: FeishuApp | None = None) -> str:

@@ -8,6 +8,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -398,12 +399,28 @@ def test_a_change_while_a_card_is_on_its_way_schedules_a_sync(
     assert syncs == [announced.pk]
 
 
-def test_an_incident_nobody_announced_is_rendered_for_every_send_and_synced_after(
+def test_an_incident_nobody_announced_yet_is_rendered_once_and_not_synced(
     console_app, incident, people, renders, syncs
 ):
+    # Its first render starts its card version (``chatkit.card_versions``): the next send
+    # reuses the card, and neither finds a change to sync.
     send_all(incident, console_app, [people["alice"], people["bob"]])
-    assert renders == [incident.pk, incident.pk]
-    assert syncs == [incident.pk, incident.pk]
+    assert renders == [incident.pk]
+    assert syncs == []
+
+
+def test_a_version_lost_with_the_cache_renders_again_and_syncs(
+    console_app, announced, people, renders, syncs, monkeypatch
+):
+    real_post = delivery._post
+
+    def post_after_a_flush(*args):
+        cache.clear()  # Redis flushed while the card was on its way: nobody knows any more
+        return real_post(*args)
+
+    monkeypatch.setattr(delivery, "_post", post_after_a_flush)
+    send_all(announced, console_app, [people["alice"]])
+    assert syncs == [announced.pk]
 
 
 def test_recipients_that_cannot_be_reached_cost_no_query_each(
