@@ -76,7 +76,7 @@ class Counter:
 
     def __init__(self) -> None:
         self.active: Tally | None = None
-        self.paused_cpu = 0.0
+        self.paused_cpu = self.paused_server_cpu = 0.0
 
     @contextmanager
     def installed(self) -> Iterator[None]:
