@@ -18,6 +18,11 @@ class OncallConfig(AppConfig):
         # Every chat platform refreshes what it sent (``ChatPlatform.incident_changed``).
         # Escalation is not a receiver: the lifecycle and the merge plan it in their change.
         incident_changed.connect(announce_change, dispatch_uid="oncall-platforms")
+        # Whether any webhook endpoint listens, kept in the cache (``webhooks.outbox``).
+        from oncall.models import WebhookEndpoint
+        from oncall.webhooks.outbox import ANY_ENABLED
+
+        ANY_ENABLED.connect(WebhookEndpoint, dispatch_uid="oncall-webhook-endpoints")
         # Insights' percentile on SQLite, which has none (PostgreSQL's is built in).
         connection_created.connect(register_sqlite_functions, dispatch_uid="oncall-insights-sql")
         if settings.STATEMENT_COUNT_DIR:  # the benchmarks' statements per event

@@ -11,11 +11,12 @@ pieces with its own endpoints, models and field names (import-linter holds both 
 * ``war_rooms`` — a group chat opened for one incident: asking, opening, members, inviting
   later, the sweep, the incident's offer; ``war_room_models``, the abstract model base of their
   rows; ``admin_war_rooms``, their read-only admin list;
-* ``counted`` — a per-console answer ("does any app use X?") counted once, kept in the shared
-  cache and dropped on every save and delete of the model it counts;
 * ``ratelimit`` — rate limits shared by every process, over sliding windows (in Redis, or in a
   platform's ``rate_windows.AbstractRateWindow`` rows without Redis), and ``wait_for``: wait in
   place up to a limit, else raise the platform's rate-limit error with the wait;
 * ``system_checks`` — whether the outbound guard will refuse a sandbox's host;
 * ``sandbox/`` — for the sandboxes only: the socket server an official SDK client connects to.
+
+(A per-console answer counted once and kept in the shared cache, such as "does any app use X?",
+is the core's ``oncall.counted``: the core asks such questions too.)
 """

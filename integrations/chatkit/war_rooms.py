@@ -37,7 +37,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from integrations.chatkit.counted import CountedInCache
+from oncall.counted import CountedInCache
 from oncall.models import Incident, TimelineEntry
 from oncall.offers import ActionResult, OfferedAction, OfferedLink
 from oncall.timeline import Actor, record

@@ -10,7 +10,7 @@ so no process keeps an answer another process changed. A miss counts again in th
 
 from __future__ import annotations
 
-from integrations.chatkit.counted import CountedInCache
+from oncall.counted import CountedInCache
 
 APPS_KEY = "dingtalk:has-apps"
 

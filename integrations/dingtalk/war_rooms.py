@@ -41,7 +41,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from integrations.chatkit import war_rooms as kit
-from integrations.chatkit.counted import CountedInCache
 from integrations.chatkit.war_rooms import Invitation, RoomRefused, RoomWords
 from integrations.dingtalk import escalation_targets
 from integrations.dingtalk.client import errors
@@ -55,6 +54,7 @@ from integrations.dingtalk.models import (
     Platform,
 )
 from integrations.dingtalk.timeline_words import unreachable
+from oncall.counted import CountedInCache
 from oncall.models import Incident
 from oncall.timeline import display_name
 from oncall.timeline_messages import Worded

@@ -34,7 +34,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from integrations.chatkit import war_rooms as kit
-from integrations.chatkit.counted import CountedInCache
 from integrations.chatkit.war_rooms import Invitation, RoomWords
 from integrations.feishu import escalation_targets
 from integrations.feishu.client import errors
@@ -49,6 +48,7 @@ from integrations.feishu.models import (
     WarRoom,
 )
 from integrations.feishu.timeline_words import unreachable
+from oncall.counted import CountedInCache
 from oncall.events import Severity
 from oncall.links import incident_url
 from oncall.models import Incident

@@ -34,7 +34,7 @@ from django.utils import timezone
 from oncall.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from oncall.models.webhooks import TEST_EVENT_TYPE
 from oncall.webhooks import headers as custom_headers
-from oncall.webhooks import payload, sending, signing
+from oncall.webhooks import outbox, payload, sending, signing
 from oncall.webhooks.outbox import hand_out_after_commit
 
 logger = logging.getLogger(__name__)
@@ -252,6 +252,7 @@ def _endpoint_health(endpoint: WebhookEndpoint, ok: bool, now: datetime) -> None
             "endpoint again (and send the failed deliveries again if they are needed)."
         )
         endpoints.update(enabled=False, disabled_reason=reason)
+        outbox.ANY_ENABLED.changed(WebhookEndpoint)  # no signal for an update()
         logger.warning("webhook endpoint %s disabled after a day of failures", endpoint.pk)
 
 

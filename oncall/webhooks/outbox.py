@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 
+from oncall.counted import CountedInCache
 from oncall.models import (
     Alert,
     Incident,
@@ -87,10 +88,20 @@ def write_entries(entries: list[TimelineEntry]) -> None:
     write([h for h in map(for_entry, entries) if h is not None])
 
 
+def _any_enabled() -> bool:
+    return WebhookEndpoint.objects.filter(enabled=True).exists()
+
+
+# Whether any endpoint is enabled, asked on every change: a console without webhooks (most)
+# pays a cache read for it, not a query. Forgotten on every save and delete of an endpoint
+# (``OncallConfig.ready``) and when one is disabled automatically (``delivery``).
+ANY_ENABLED = CountedInCache("oncall:webhook-endpoints-enabled", _any_enabled)
+
+
 def write(happenings: list[Happening]) -> None:
     """Write the events (and their deliveries) that enabled endpoints want. Call it inside
     the change's transaction."""
-    if not happenings:
+    if not happenings or not ANY_ENABLED.get():
         return
     endpoints = list(WebhookEndpoint.objects.filter(enabled=True))
     if not endpoints:

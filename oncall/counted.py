@@ -1,8 +1,9 @@
 """A per-console answer counted from the database once and kept in the shared cache.
 
 Every escalation step, card refresh and incident page asks each platform questions such as "is
-any app of yours in use?", and most consoles answer "no" for most platforms: counting that on
-every ask would cost a query each time for nothing. The database stays the truth: a missing
+any app of yours in use?", and the outbox asks "does any webhook endpoint listen?" on every
+change; most consoles answer "no" to most of them: counting that on every ask would cost a query
+each time for nothing. The database stays the truth: a missing
 entry is counted again from it, and every save or delete of the counted model (``changed``,
 connected by ``connect``) drops the entry, at once (this transaction's next read counts its own
 change) and again once its transaction commits (another process may have counted meanwhile
