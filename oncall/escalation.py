@@ -29,7 +29,7 @@ run after commit.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -45,7 +45,8 @@ from oncall.models import (
 )
 from oncall.noise import maintenance
 from oncall.platforms import LevelReport, describe_notified, platforms
-from oncall.timeline import Actor, record
+from oncall.rows import update_rows
+from oncall.timeline import Actor, build, record, record_many
 from oncall.timeline_messages import Phrase, phrase
 
 logger = logging.getLogger(__name__)
@@ -142,11 +143,30 @@ def hand_out_starts(incidents: list[Incident]) -> None:
 
 
 def run_starts(steps: list[tuple[int, str]]) -> None:
-    """Run first steps handed out by ``hand_out_starts``, each in its own transaction; the
-    maintenance windows running now are read once for all of them."""
+    """Run first steps handed out by ``hand_out_starts``; the maintenance windows running now
+    are read once for all of them. The incidents whose rows are free run together, in one
+    transaction (one lock query, one INSERT of their timeline entries, one round trip of
+    UPDATEs); one another transaction holds (a click, a merge closing it) runs after, on its
+    own as ``step`` does, so the batch never waits for a row while holding others (a merge
+    closes several incidents in its own order)."""
     windows = maintenance.MaintenanceBook.load(timezone.now())
-    for incident_id, due_iso in steps:
+    for incident_id, due_iso in _run_together(steps, windows):
         step(incident_id, due_iso, windows)
+
+
+def _run_together(
+    steps: list[tuple[int, str]], windows: maintenance.MaintenanceBook
+) -> list[tuple[int, str]]:
+    """Run the steps whose incidents' rows can be locked at once; the others, left."""
+    due = {incident_id: datetime.fromisoformat(due_iso) for incident_id, due_iso in steps}
+    with transaction.atomic():
+        incidents = _lock_free(list(due))
+        writes = StepWrites()
+        for incident in incidents:
+            _step_locked(incident, due[incident.pk], windows, writes)
+        writes.flush()
+    done = {incident.pk for incident in incidents}
+    return [(incident_id, due_iso) for incident_id, due_iso in steps if incident_id not in done]
 
 
 def plan_after_change(incident: Incident, now: datetime) -> None:
@@ -277,56 +297,87 @@ def step(
 ) -> None:
     """Run the step planned for ``due_iso``, if the incident still expects it (``windows``:
     see ``gate``)."""
-    due = datetime.fromisoformat(due_iso)
     with transaction.atomic():
         incident = _lock(incident_id)
-        if incident is None or incident.next_escalation_at != due:
-            return  # done already, or re-planned since: this copy of the task is stale
-        now = timezone.now()
-        if due > now:
-            return  # delivered early (a broker without eta support): the sweep runs it on time
-        passage = gate(incident, now, windows)
-        if passage.stopped:
-            incident.next_escalation_at = None
-            _save(incident)
+        if incident is None:
             return
-        if passage.held_by is not None:
-            _hold_until_the_end(incident, passage.held_by)
-            return
-        _run_level(incident, now)
-        _save(incident)
-        _schedule(incident)
+        writes = StepWrites()
+        _step_locked(incident, datetime.fromisoformat(due_iso), windows, writes)
+        writes.flush()
 
 
-def _hold_until_the_end(incident: Incident, window: MaintenanceWindow) -> None:
+def _step_locked(
+    incident: Incident,
+    due: datetime,
+    windows: maintenance.MaintenanceBook | None,
+    writes: StepWrites,
+) -> None:
+    """The step of a locked incident; what it changes goes to ``writes``."""
+    if incident.next_escalation_at != due:
+        return  # done already, or re-planned since: this copy of the task is stale
+    now = timezone.now()
+    if due > now:
+        return  # delivered early (a broker without eta support): the sweep runs it on time
+    passage = gate(incident, now, windows)
+    if passage.stopped:
+        incident.next_escalation_at = None
+        writes.save(incident)
+        return
+    if passage.held_by is not None:
+        _hold_until_the_end(incident, passage.held_by, writes)
+        return
+    _run_level(incident, now, writes)
+    writes.save(incident)
+
+
+@dataclass
+class StepWrites:
+    """What steps write, at the end of their transaction: the incidents' escalation fields
+    (one round trip for all), their timeline entries (one INSERT), and each planned next step
+    handed to a task once committed."""
+
+    incidents: list[Incident] = field(default_factory=list)
+    entries: list[TimelineEntry] = field(default_factory=list)
+
+    def save(self, incident: Incident) -> None:
+        self.incidents.append(incident)
+
+    def note(
+        self, incident: Incident, kind: str, message: Phrase, data: dict | None = None
+    ) -> None:
+        self.entries.append(build(incident, kind, Actor.system(), message, data=data))
+
+    def flush(self) -> None:
+        if self.incidents:
+            update_rows(Incident, self.incidents, ESCALATION_FIELDS)
+            for incident in self.incidents:
+                _schedule(incident)
+        if self.entries:
+            record_many(self.entries)
+
+
+def _hold_until_the_end(incident: Incident, window: MaintenanceWindow, writes: StepWrites) -> None:
     """A maintenance window covers the incident (``oncall.noise.maintenance``): its step waits
     for the window's end, planned here like any step, and the timeline says so."""
     incident.next_escalation_at = window.ends_at
-    _save(incident)
-    _schedule(incident)
-    record(incident, Kind.MAINTENANCE, Actor.system(), maintenance.hold_message(window))
+    writes.save(incident)
+    writes.note(incident, Kind.MAINTENANCE, maintenance.hold_message(window))
 
 
-def _run_level(incident: Incident, now: datetime) -> None:
+def _run_level(incident: Incident, now: datetime, writes: StepWrites) -> None:
     rule = incident.escalation_rule
     levels = levels_of(rule) if rule else []
     if rule is None or incident.escalation_level >= len(levels):
         incident.next_escalation_at = None
         if rule is not None:
             incident.escalation_finished_at = now
-            record(
-                incident,
-                Kind.ESCALATION,
-                Actor.system(),
-                phrase("escalation.finished", rule=rule.name),
-            )
+            writes.note(incident, Kind.ESCALATION, phrase("escalation.finished", rule=rule.name))
         return
     level = levels[incident.escalation_level]
     report = _notify(incident, rule, level, now)
-    record(
+    writes.note(
         incident,
         Kind.NOTIFIED,
-        Actor.system(),
         _describe(incident, report),
         data={
             "level": incident.escalation_level + 1,
@@ -433,6 +484,25 @@ def _may_escalate(incident: Incident) -> bool:
 # --- Plumbing --------------------------------------------------------------------------------
 
 
+def _lock_free(incident_ids: list[int]) -> list[Incident]:
+    """Those of the incidents whose rows no other transaction holds, locked now (in id
+    order), each as ``_lock`` reads it; the others are skipped, not waited for."""
+    incidents = list(
+        Incident.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("channel")
+        .filter(pk__in=incident_ids)
+        .order_by("pk")
+    )
+    for incident in incidents:
+        _with_kept_rule(incident)
+    return incidents
+
+
+def _with_kept_rule(incident: Incident) -> None:
+    if incident.escalation_rule_id is not None:
+        incident.escalation_rule = rule_of(incident.channel, incident.escalation_rule_id)
+
+
 def _lock(incident_id: int) -> Incident | None:
     """The incident, its row locked, with its channel and its rule (and the rule's levels)
     from the channel's kept rules (``oncall.escalation_rules``): one query."""
@@ -445,22 +515,22 @@ def _lock(incident_id: int) -> Incident | None:
         .filter(pk=incident_id)
         .first()
     )
-    if incident is not None and incident.escalation_rule_id is not None:
-        incident.escalation_rule = rule_of(incident.channel, incident.escalation_rule_id)
+    if incident is not None:
+        _with_kept_rule(incident)
     return incident
 
 
+ESCALATION_FIELDS = [
+    "escalation_level",
+    "escalation_repeats",
+    "escalation_loops",
+    "next_escalation_at",
+    "escalation_finished_at",
+]
+
+
 def _save(incident: Incident, *extra: str) -> None:
-    incident.save(
-        update_fields=[
-            *extra,
-            "escalation_level",
-            "escalation_repeats",
-            "escalation_loops",
-            "next_escalation_at",
-            "escalation_finished_at",
-        ]
-    )
+    incident.save(update_fields=[*extra, *ESCALATION_FIELDS])
 
 
 def _schedule(incident: Incident) -> None:

@@ -46,7 +46,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import F, Model, Q
+from django.db.models import F, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -61,6 +61,7 @@ from oncall.noise.maintenance import MaintenanceBook
 from oncall.noise.maintenance import opened_message as maintenance_opened
 from oncall.noise.pipelines import pipeline_verdict
 from oncall.noise.silences import SilenceBook, Verdict, hold, unhold
+from oncall.rows import update_rows
 from oncall.timeline import Actor, build, record_many
 from oncall.timeline_messages import Phrase, phrase
 from oncall.webhooks import outbox
@@ -678,25 +679,6 @@ def _age(alert: Alert) -> tuple[datetime, bool, int]:
     (first seen, then id): one the batch has yet to insert comes after every stored one, and
     is inserted in the order it was placed."""
     return (alert.first_seen, alert.pk is None, alert.pk or 0)
-
-
-def update_rows(model: type[Model], rows: list[Model], fields: list[str]) -> None:
-    """UPDATE each row's ``fields`` with one ``executemany`` (pipelined by psycopg).
-
-    ``QuerySet.bulk_update`` builds a CASE expression per field and row, which costs more
-    Python time than the whole rest of a batch; this sends the same values, prepared by the
-    fields themselves, as plain parameterised statements."""
-    concrete = [model._meta.get_field(name) for name in fields]
-    quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(f.column)} = %s" for f in concrete)
-    # Identifiers come from the model and are quoted; every value is a parameter.
-    sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {quote('id')} = %s"  # noqa: S608
-    params = [
-        [f.get_db_prep_save(getattr(row, f.attname), connection) for f in concrete] + [row.pk]
-        for row in rows
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
 
 
 def reconsider(source: AlertSource, channel: Channel, alerts: list[Alert], at: datetime) -> None:

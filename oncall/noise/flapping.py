@@ -125,8 +125,8 @@ def _count(state: FlapState, channel: Channel, at: datetime) -> int:
 
 
 def _write(new: list[FlapState], changed: list[FlapState]) -> None:
-    from oncall.merge import update_rows
     from oncall.models import FlapState
+    from oncall.rows import update_rows
 
     if new:
         FlapState.objects.bulk_create(new)

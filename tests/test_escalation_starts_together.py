@@ -1,0 +1,120 @@
+"""New incidents' first steps run together (``escalation.run_starts``): one transaction locks
+the free rows at once and writes their timeline entries and escalation fields in one go; an
+incident another transaction holds is not waited for by the others, and runs on its own once
+it is free."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from oncall import escalation
+from oncall.models import Incident, TimelineEntry
+from tests.factories import IncidentFactory, UserFactory
+from tests.stub_platform.platform import NOTIFIED_LEVELS as notified_levels
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("recording_platform"),
+]
+
+
+@pytest.fixture
+def due_incidents(channel):
+    """Three incidents whose level 1 (the channel's default rule: its members) is due."""
+    channel.members.add(UserFactory(username="alice"))
+    due = timezone.now() - timedelta(seconds=1)
+    incidents = [IncidentFactory(channel=channel, title=f"Disk {n}") for n in range(3)]
+    for incident in incidents:
+        escalation.start_plan(incident, escalation.rule_for(incident, due), due)
+        escalation.save_plan(incident)
+    notified_levels.clear()
+    return incidents
+
+
+def steps_of(incidents) -> list[tuple[int, str]]:
+    return [(i.pk, Incident.objects.get(pk=i.pk).next_escalation_at.isoformat()) for i in incidents]
+
+
+def notified_incidents() -> set[int]:
+    return {incident_id for incident_id, _level in notified_levels}
+
+
+def notified_entries(incident) -> int:
+    return incident.timeline.filter(kind=TimelineEntry.Kind.NOTIFIED).count()
+
+
+def test_the_steps_of_a_task_write_their_entries_and_plans_in_one_go(due_incidents):
+    with CaptureQueriesContext(connection) as queries:
+        escalation.run_starts(steps_of(due_incidents))
+
+    assert notified_incidents() == {i.pk for i in due_incidents}
+    for incident in due_incidents:
+        assert notified_entries(incident) == 1
+        incident.refresh_from_db()
+        assert incident.escalation_level == 1  # planned on: level 2 or the end
+    sql = [q["sql"] for q in queries]
+    assert sum(s.startswith('INSERT INTO "oncall_timelineentry"') for s in sql) == 1
+    # one executemany for the three (Django logs it as "3 times: UPDATE ...")
+    assert [s.split(": ", 1)[0] for s in sql if 'UPDATE "oncall_incident"' in s] == ["3 times"]
+
+
+def test_a_step_run_twice_notifies_once(due_incidents):
+    steps = steps_of(due_incidents)
+    escalation.run_starts(steps)
+    escalation.run_starts(steps)  # a retried task: every step is stale now
+
+    assert len(notified_levels) == 3
+    assert [notified_entries(i) for i in due_incidents] == [1, 1, 1]
+
+
+@pytest.mark.postgres
+def test_an_incident_held_elsewhere_does_not_hold_up_the_others(due_incidents):
+    held, others = due_incidents[1], [due_incidents[0], due_incidents[2]]
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_row() -> None:
+        try:
+            with transaction.atomic():
+                Incident.objects.select_for_update().get(pk=held.pk)
+                locked.set()
+                release.wait(timeout=20)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_row)
+    holder.start()
+    assert locked.wait(timeout=10)
+    steps = steps_of(due_incidents)
+    runner = threading.Thread(target=lambda: _run_and_close(steps))
+    runner.start()
+    try:
+        # The free incidents are notified and committed while the held one waits.
+        _wait_until(lambda: all(notified_entries(i) == 1 for i in others))
+        assert notified_entries(held) == 0
+    finally:
+        release.set()
+        holder.join(timeout=20)
+        runner.join(timeout=20)
+
+    assert notified_entries(held) == 1
+    assert notified_incidents() == {i.pk for i in due_incidents}
+
+
+def _run_and_close(steps: list[tuple[int, str]]) -> None:
+    try:
+        escalation.run_starts(steps)
+    finally:
+        connection.close()
+
+
+def _wait_until(condition, timeout: float = 10) -> None:
+    deadline = timezone.now() + timedelta(seconds=timeout)
+    while not condition():
+        assert timezone.now() < deadline, "timed out"
+        threading.Event().wait(0.05)
