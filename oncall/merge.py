@@ -195,7 +195,9 @@ class Merger:
         incident_open = alert is not None and alert.incident is not None and alert.incident.is_open
         match event.kind:
             case EventKind.FIRING | EventKind.RESOLVED if alert and alert.last_seen > self.at:
-                self.outdated.append(event.alert_key)  # a later push's event changed it already
+                # A later push's event changed it already: this one is counted, nothing more.
+                self._count_late_event(alert)
+                self.outdated.append(event.alert_key)
             case EventKind.FIRING if incident_open and event.dropped:
                 pass  # its source's pipeline dropped it: the incident does not hear of it
             case EventKind.FIRING if incident_open:
@@ -561,6 +563,13 @@ class Merger:
         """Count the event on the alert, to be written with the batch's other changed alerts.
         (The batch holds the alert's identity lock, so the count in memory is the true one.)"""
         alert.last_seen = self.at
+        alert.event_count += 1
+        self.dirty[id(alert)] = alert
+
+    def _count_late_event(self, alert: Alert) -> None:
+        """Count an event older than the alert's last one: it happened (two pushes of one
+        sender merged in the other order still make two events), but it neither changes the
+        alert nor moves its last-seen moment back."""
         alert.event_count += 1
         self.dirty[id(alert)] = alert
 
