@@ -16,7 +16,8 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy
 
 from integrations.feishu import PLATFORM_NAME
-from integrations.feishu.timeline_words import TIMELINE_MESSAGES, feishu_phrase
+from integrations.feishu.timeline_words import TIMELINE_MESSAGES
+from integrations.feishu.timeline_words import unreachable as not_reached
 from oncall.platforms import (
     AppStatus,
     FailedNotifications,
@@ -26,7 +27,6 @@ from oncall.platforms import (
     notifications_failed,
     person_name,
 )
-from oncall.timeline_messages import Worded
 
 if TYPE_CHECKING:
     from django.contrib.admin.options import InlineModelAdmin
@@ -77,7 +77,7 @@ class FeishuPlatform(PlatformBase):
         if app is None:
             if names:
                 notifications_failed(self.name, "no_app", len(names))
-            return LevelReport([], [_unreachable("no_app_on_rule", n) for n in names])
+            return LevelReport([], [not_reached("no_app_on_rule", n) for n in names])
         outcome = delivery.notify(incident, app, people, chats)
         unreachable = set(outcome.unreachable)
         reached = [u for u in people if person_name(u) not in unreachable]
@@ -106,12 +106,12 @@ class FeishuPlatform(PlatformBase):
         if app is None:
             if names:
                 notifications_failed(self.name, "no_app", len(names))
-            return LevelReport([], [_unreachable("no_app_for_incident", n) for n in names])
+            return LevelReport([], [not_reached("no_app_for_incident", n) for n in names])
         outcome = delivery.notify(incident, app, people, [])
         unreachable = set(outcome.unreachable)
         return LevelReport(
             [n for n in names if n not in unreachable],
-            [_unreachable("not_linked", n, app=str(app)) for n in outcome.unreachable],
+            [not_reached("not_linked", n, app=str(app)) for n in outcome.unreachable],
             [u.pk for u in people if display_name(u) not in unreachable],
         )
 
@@ -271,9 +271,3 @@ def _follow_war_room(
 
     if war_rooms.open_for_rule(incident, rule, app) is None:
         war_rooms.invite_newly_notified(incident, app, reached)
-
-
-def _unreachable(why: str, name: str, **params: str) -> Worded:
-    """Why ``name`` was not reached: text in the level report, in each reader's language on
-    the timeline."""
-    return Worded(feishu_phrase(f"feishu.unreachable.{why}", name=name, **params))
