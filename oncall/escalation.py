@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from oncall.batch_answers import keep_on, kept
 from oncall.escalation_rules import levels_of, rule_for, rule_of
 from oncall.models import (
     EscalationLevel,
@@ -64,8 +65,8 @@ def _notify(
 ) -> LevelReport:
     """Every platform notifies the level's people (resolved once, here, with whoever is on
     call ``now`` in its schedules) and its own targets; a schedule with nobody on call is
-    reported as unreachable."""
-    reach = level.reach(now)
+    reported as unreachable. A batch of steps asks once per level (``oncall.batch_answers``)."""
+    reach = kept(level, ("reach", now), lambda: level.reach(now))
     return LevelReport.combine(
         [
             *(platform.notify(incident, rule, level, reach.people) for platform in platforms()),
@@ -157,13 +158,18 @@ def run_starts(steps: list[tuple[int, str]]) -> None:
 def _run_together(
     steps: list[tuple[int, str]], windows: maintenance.MaintenanceBook
 ) -> list[tuple[int, str]]:
-    """Run the steps whose incidents' rows can be locked at once; the others, left."""
+    """Run the steps whose incidents' rows can be locked at once; the others, left. They run
+    at one moment, and the incidents of one rule share its instance, so that what their level
+    is asked (whom it reaches, its chats, its app) is asked once (``oncall.batch_answers``)."""
     due = {incident_id: datetime.fromisoformat(due_iso) for incident_id, due_iso in steps}
     with transaction.atomic():
         incidents = _lock_free(list(due))
+        for rule in _share_rules(incidents):
+            keep_on(rule, *levels_of(rule))
         writes = StepWrites()
+        now = timezone.now()
         for incident in incidents:
-            _step_locked(incident, due[incident.pk], windows, writes)
+            _step_locked(incident, due[incident.pk], windows, writes, now)
         writes.flush()
     done = {incident.pk for incident in incidents}
     return [(incident_id, due_iso) for incident_id, due_iso in steps if incident_id not in done]
@@ -311,11 +317,13 @@ def _step_locked(
     due: datetime,
     windows: maintenance.MaintenanceBook | None,
     writes: StepWrites,
+    now: datetime | None = None,
 ) -> None:
-    """The step of a locked incident; what it changes goes to ``writes``."""
+    """The step of a locked incident, run at ``now`` (default: now); what it changes goes to
+    ``writes``."""
     if incident.next_escalation_at != due:
         return  # done already, or re-planned since: this copy of the task is stale
-    now = timezone.now()
+    now = now or timezone.now()
     if due > now:
         return  # delivered early (a broker without eta support): the sweep runs it on time
     passage = gate(incident, now, windows)
@@ -486,16 +494,29 @@ def _may_escalate(incident: Incident) -> bool:
 
 def _lock_free(incident_ids: list[int]) -> list[Incident]:
     """Those of the incidents whose rows no other transaction holds, locked now (in id
-    order), each as ``_lock`` reads it; the others are skipped, not waited for."""
-    incidents = list(
+    order), with their channels; the others are skipped, not waited for. Their rules are
+    ``_share_rules``'."""
+    return list(
         Incident.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("channel")
         .filter(pk__in=incident_ids)
         .order_by("pk")
     )
+
+
+def _share_rules(incidents: list[Incident]) -> list[EscalationRule]:
+    """Give each incident its rule from its channel's kept rules (as ``_lock`` does), one
+    instance per rule for all of them; return those rules."""
+    shared: dict[tuple[int, int], EscalationRule | None] = {}
     for incident in incidents:
-        _with_kept_rule(incident)
-    return incidents
+        rule_id = incident.escalation_rule_id
+        if rule_id is None:
+            continue
+        key = (incident.channel_id, rule_id)
+        if key not in shared:
+            shared[key] = rule_of(incident.channel, rule_id)
+        incident.escalation_rule = shared[key]
+    return [rule for rule in shared.values() if rule is not None]
 
 
 def _with_kept_rule(incident: Incident) -> None:

@@ -62,6 +62,20 @@ def test_the_steps_of_a_task_write_their_entries_and_plans_in_one_go(due_inciden
     assert sum(s.startswith('INSERT INTO "oncall_timelineentry"') for s in sql) == 1
     # one executemany for the three (Django logs it as "3 times: UPDATE ...")
     assert [s.split(": ", 1)[0] for s in sql if 'UPDATE "oncall_incident"' in s] == ["3 times"]
+    # whom the shared level reaches is asked once for the three (``oncall.batch_answers``)
+    assert sum(s.startswith('SELECT DISTINCT "auth_user"') for s in sql) == 1
+
+
+def test_a_level_answers_again_outside_a_batch(due_incidents):
+    """An instance no batch marked asks every time: it may outlive a change."""
+    incident = Incident.objects.select_related("channel").get(pk=due_incidents[0].pk)
+    level = escalation.levels_of(escalation.rule_of(incident.channel, incident.escalation_rule_id))[
+        0
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        escalation._notify(incident, incident.escalation_rule, level, timezone.now())
+        escalation._notify(incident, incident.escalation_rule, level, timezone.now())
+    assert sum(q["sql"].startswith('SELECT DISTINCT "auth_user"') for q in queries) == 2
 
 
 def test_a_step_run_twice_notifies_once(due_incidents):

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 
 from integrations.dingtalk import PLATFORM_NAME
 from integrations.dingtalk.timeline_words import TIMELINE_MESSAGES, unreachable
+from oncall.batch_answers import kept
 from oncall.platforms import (
     AppStatus,
     FailedNotifications,
@@ -80,8 +81,9 @@ class DingTalkPlatform(PlatformBase):
 
         if not presence.has_apps():  # no app: no group, no linked person, nothing to send
             return LevelReport()
-        groups = escalation_targets.level_groups(level)
-        app = escalation_targets.delivering_app(rule)
+        # Asked once per batch of steps (``oncall.batch_answers``), else each time.
+        groups = kept(level, "dingtalk.groups", lambda: escalation_targets.level_groups(level))
+        app = kept(rule, "dingtalk.app", lambda: escalation_targets.delivering_app(rule))
         if app is None:
             names = [str(g) for g in groups]
             if names:
@@ -89,7 +91,11 @@ class DingTalkPlatform(PlatformBase):
             return LevelReport([], [unreachable("no_app_for_rule", n) for n in names])
         uses_dingtalk = bool(groups) or escalation_targets.chosen_app(rule) is not None
         # Linked people are DingTalk's to report on, a missing userid too ("no DingTalk userId").
-        linked = escalation_targets.linked_user_ids(app, people)
+        linked = kept(
+            level,
+            ("dingtalk.linked", app.pk, tuple(u.pk for u in people)),
+            lambda: escalation_targets.linked_user_ids(app, people),
+        )
         recipients = people if uses_dingtalk else [u for u in people if u.pk in linked]
         if not recipients and not groups:
             return LevelReport()

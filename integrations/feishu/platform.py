@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from integrations.feishu import PLATFORM_NAME
 from integrations.feishu.timeline_words import TIMELINE_MESSAGES
 from integrations.feishu.timeline_words import unreachable as not_reached
+from oncall.batch_answers import kept
 from oncall.platforms import (
     AppStatus,
     FailedNotifications,
@@ -71,9 +72,10 @@ class FeishuPlatform(PlatformBase):
         from integrations.feishu import escalation_targets
         from integrations.feishu.cards import delivery
 
-        chats = escalation_targets.level_chats(level)
+        # Asked once per batch of steps (``oncall.batch_answers``), else each time.
+        chats = kept(level, "feishu.chats", lambda: escalation_targets.level_chats(level))
         names = [person_name(u) for u in people] + [str(c) for c in chats]
-        app = escalation_targets.delivering_app(rule)
+        app = kept(rule, "feishu.app", lambda: escalation_targets.delivering_app(rule))
         if app is None:
             if names:
                 notifications_failed(self.name, "no_app", len(names))
