@@ -77,6 +77,9 @@ SYNC_PLANNED_SECONDS = int(SYNC_DELAY_SECONDS) + 3
 # How long "this incident has a sent card" is kept (it never stops being true; this only bounds
 # what the cache holds for incidents nobody changes any more).
 CARDS_SENT_SECONDS = 24 * 3600
+# How long "no card of this incident was sent yet" is kept (``_has_sent_cards``): a bound on
+# what the cache holds, and on how long a lost mark could hide a sent card from the syncs.
+NO_CARDS_SENT_SECONDS = 60
 MAX_SEND_ATTEMPTS = 8
 
 
@@ -314,6 +317,8 @@ def _record_sent(
     writes the message's row, in the same transaction. A message that lost to a later one is
     kept as a superseded copy (``supersede.record_late``)."""
     now = timezone.now()
+    # Before the commit that makes the card sent: a "none sent" counted meanwhile is not kept.
+    _remember_cards_sent(delivery.incident_id)
     with transaction.atomic():
         recorded = CardDelivery.objects.filter(pk=delivery.pk, sent__lt=number).update(
             sent=number, state=State.SENT, last_error="", attempts=0, updated_at=now
@@ -436,13 +441,26 @@ def _cards_sent_key(incident_id: int) -> str:
 def _has_sent_cards(incident_id: int) -> bool:
     """Whether any card of the incident was sent. Once true it stays true (deliveries go only
     with their incident), so the answer is kept in the shared cache once the database gave it:
-    every later change (each card click is one) asks Redis, not PostgreSQL."""
-    if cache.get(_cards_sent_key(incident_id)):
+    every later change (each card click is one) asks Redis, not PostgreSQL.
+
+    "None yet" is kept too, for a short while (``NO_CARDS_SENT_SECONDS``): an incident no chat
+    app notifies changes with every alert merged into it, and each change asked the database
+    again. It is added only where nothing is kept, and a send says "sent" before its commit
+    (``_remember_cards_sent``), so a "none" counted before a send's commit never outlives it:
+    either the send's mark is there first and the "none" is not added, or the mark replaces it.
+    """
+    known = cache.get(_cards_sent_key(incident_id))
+    if known is not None:
+        return bool(known)
+    if CardDelivery.objects.filter(incident_id=incident_id, sent__gt=0).exists():
+        _remember_cards_sent(incident_id)
         return True
-    if not CardDelivery.objects.filter(incident_id=incident_id, sent__gt=0).exists():
-        return False
+    cache.add(_cards_sent_key(incident_id), False, timeout=NO_CARDS_SENT_SECONDS)
+    return False
+
+
+def _remember_cards_sent(incident_id: int) -> None:
     cache.set(_cards_sent_key(incident_id), True, timeout=CARDS_SENT_SECONDS)
-    return True
 
 
 def schedule_sync(incident_id: int) -> None:

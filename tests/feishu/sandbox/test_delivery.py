@@ -292,8 +292,12 @@ def test_a_change_asks_the_database_about_sent_cards_until_it_has_found_one(
 ):
     monkeypatch.setattr(tasks.sync_cards, "apply_async", lambda *a, **k: None)
     with django_assert_num_queries(1):
-        delivery.schedule_sync(incident.pk)  # nothing sent: nothing to keep
+        delivery.schedule_sync(incident.pk)  # nothing sent
+    with django_assert_num_queries(0):
+        delivery.schedule_sync(incident.pk)  # "none yet" is kept a while
     send_all(incident, console_app, [people["alice"]])
+    with django_assert_num_queries(0):  # the send replaced "none yet"
+        assert delivery._has_sent_cards(incident.pk)
     delivery.cache.delete(delivery._cards_sent_key(incident.pk))  # evicted, say
     with django_assert_num_queries(1):
         delivery.schedule_sync(incident.pk)
