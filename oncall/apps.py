@@ -23,6 +23,10 @@ class OncallConfig(AppConfig):
         from oncall.webhooks.outbox import ANY_ENABLED
 
         ANY_ENABLED.connect(WebhookEndpoint, dispatch_uid="oncall-webhook-endpoints")
+        # Such answers are asked of the cache once per request or task.
+        from oncall.counted import connect_units
+
+        connect_units()
         # Insights' percentile on SQLite, which has none (PostgreSQL's is built in).
         connection_created.connect(register_sqlite_functions, dispatch_uid="oncall-insights-sql")
         if settings.STATEMENT_COUNT_DIR:  # the benchmarks' statements per event

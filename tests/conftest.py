@@ -31,9 +31,12 @@ def _empty_cache():
     that repeat, tenant tokens, card-sync flags): every test starts with it empty."""
     from django.core.cache import cache
 
+    from oncall.counted import end_request
+
     cache.clear()
     yield
     cache.clear()
+    end_request()  # nor does a unit of work a test left open (``oncall.counted``)
 
 
 @pytest.fixture(autouse=True)

@@ -64,3 +64,28 @@ def test_an_endpoint_disabled_automatically_is_forgotten(push, source):
 
     assert not WebhookEndpoint.objects.filter(enabled=True).exists()
     assert ANY_ENABLED.get() is False
+
+
+def test_within_a_task_the_cache_is_asked_once(db, monkeypatch):
+    """A unit of work (a task, a request: ``oncall.counted``) asks the shared cache once; its
+    own change is seen at once, and the next unit asks again."""
+    from oncall import counted
+
+    ANY_ENABLED.get()  # counted: kept in the cache
+    reads = []
+    real_get = counted.cache.get
+    monkeypatch.setattr(counted.cache, "get", lambda key, *a: reads.append(key) or real_get(key))
+
+    counted.begin_unit()
+    try:
+        assert [ANY_ENABLED.get() for _ in range(3)] == [False] * 3
+        assert len(reads) == 1
+        endpoint = WebhookEndpoint.objects.create(name="Ops", url="https://example.com/hook")
+        assert ANY_ENABLED.get() is True  # its own change, at once
+    finally:
+        counted.end_unit()
+    endpoint.delete()
+    reads.clear()
+    ANY_ENABLED.get()
+    ANY_ENABLED.get()
+    assert len(reads) == 2  # outside a unit: every ask is a read
