@@ -127,9 +127,16 @@ def unclaim(ref: IncidentRef, actor: Actor) -> Outcome:
     return _apply(ref, actor, _unclaim)
 
 
-def close(ref: IncidentRef, actor: Actor, *, reason: str = "") -> Outcome:
-    """Close the incident (by hand, or by the system when every alert recovered)."""
-    return _apply(ref, actor, lambda incident, actor, now: _close(incident, actor, now, reason))
+def close(ref: IncidentRef, actor: Actor, *, reason: str = "", savepoint: bool = True) -> Outcome:
+    """Close the incident (by hand, or by the system when every alert recovered).
+    ``savepoint=False``: the caller's transaction goes down with any error of the close (the
+    merge's does), so it needs no savepoint of its own, two round trips fewer."""
+    return _apply(
+        ref,
+        actor,
+        lambda incident, actor, now: _close(incident, actor, now, reason),
+        savepoint=savepoint,
+    )
 
 
 def reopen(ref: IncidentRef, actor: Actor) -> Outcome:
@@ -696,8 +703,8 @@ def _wake(incident: Incident, actor: Actor, if_snoozed_until: datetime | None) -
 # --- the machinery ---------------------------------------------------------------------------
 
 
-def _apply(ref: IncidentRef, actor: Actor, step: Step) -> Outcome:
-    with transaction.atomic():
+def _apply(ref: IncidentRef, actor: Actor, step: Step, *, savepoint: bool = True) -> Outcome:
+    with transaction.atomic(savepoint=savepoint):
         incident = _lock_for(ref, actor)
         now = timezone.now()
         result = step(incident, actor, now)

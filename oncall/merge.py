@@ -472,7 +472,9 @@ class Merger:
         self._note(incident, Kind.ALERT_RESOLVED, recovered, alert=alert)
         if self._all_recovered(incident, alert) and channel.auto_close:
             self._write_webhook_events()  # before the close's own, which come after them
-            outcome = lifecycle.close(incident, Actor.system(), reason="every alert recovered")
+            outcome = lifecycle.close(
+                incident, Actor.system(), reason="every alert recovered", savepoint=False
+            )
             incident.status = outcome.incident.status
 
     def _all_recovered(self, incident: Incident, alert: Alert) -> bool:

@@ -141,6 +141,22 @@ def test_recovery_of_every_alert_closes_the_incident(push, source):
     assert Incident.objects.exclude(status="closed").count() == 1  # B still firing
 
 
+def test_a_recovery_closes_its_incident_inside_the_merge_without_a_savepoint(push, source):
+    """The merge's transaction fails whole with any error of the close: a savepoint around
+    the close would be two round trips for nothing."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    fire(push, source, payloads.am_alert("A"))
+    with CaptureQueriesContext(connection) as queries:
+        fire(push, source, payloads.am_alert("A", status="resolved"))
+
+    assert Incident.objects.get().status == Incident.Status.CLOSED
+    # One: the processing's own transaction, a savepoint here only because the test runs
+    # inside one; the close adds none.
+    assert [q["sql"].startswith("SAVEPOINT") for q in queries].count(True) == 1
+
+
 def test_a_grouped_incident_closes_only_when_its_last_alert_recovers(push, source, channel):
     channel.group_by_labels = ["cluster"]
     channel.save()
