@@ -1,6 +1,6 @@
 """Answers kept for one batch of escalation steps.
 
-A batch of steps (``escalation.run_starts``: the first levels of the incidents a burst of
+A batch of steps (``escalation.run_due_steps``: the first levels of the incidents a burst of
 alerts opened) asks the same questions of the same level for every incident: whom it reaches
 now, its group chats, the app that delivers its rule. The answers cannot change within the
 batch's transaction in any way the batch should see, so the first incident's are kept for the

@@ -9,14 +9,15 @@ every other change (claim, unclaim, snooze, wake, close). A planned step commits
 or not at all; nothing waits for an announcement.
 
 After commit, the step is handed to a Celery task scheduled for ``next_escalation_at`` (for a
-new or reopened incident, ``escalation_start`` on the cards queue, a few incidents per task, so
-that ingestion never waits for notifications). That is only a shortcut: the sweep (Celery
-beat, every 15 s) hands out every step overdue by ``SWEEP_GRACE``, so a lost task, a restarted
-broker or a process killed between the commit and its callbacks delays a notification by
-seconds and never drops it. A step locks the incident row and acts only if the incident still
-expects exactly that step, so a step delivered twice notifies once; it re-reads the incident
-and passes the one gate (``gate``): a claimed, snoozed, closed or flapping-quiet one is not
-notified, and one a maintenance window covers waits for the window's end.
+new or reopened incident, the runner of due steps on the cards queue, which takes every due
+step in batches, so that ingestion never waits for notifications: ``ring``). That is only a
+shortcut: the sweep (Celery beat, every 15 s) hands out every step overdue by ``SWEEP_GRACE``,
+so a lost task, a restarted broker or a process killed between the commit and its callbacks
+delays a notification by seconds and never drops it. A step locks the incident row and acts
+only if the incident still expects exactly that step, so a step delivered twice notifies once;
+it re-reads the incident and passes the one gate (``gate``): a claimed, snoozed, closed or
+flapping-quiet one is not notified, and one a maintenance window covers waits for the window's
+end.
 
 A step reads its incident's rule and levels from the channel's rules as kept for their version
 (``oncall.escalation_rules``), with no query while they stay as they are.
@@ -32,7 +33,9 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.core.cache import cache
+from django.db import OperationalError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from oncall.batch_answers import keep_on, kept
@@ -56,8 +59,6 @@ Kind = TimelineEntry.Kind
 # A step this late is presumed lost and handed out again by the sweep.
 SWEEP_GRACE = timedelta(seconds=15)
 SWEEP_BATCH = 500
-# New incidents' first steps per task (``hand_out_starts``).
-START_STEPS_PER_TASK = 20
 
 
 def _notify(
@@ -125,31 +126,131 @@ def no_rule_message() -> Phrase:
 
 
 def hand_out_starts(incidents: list[Incident]) -> None:
-    """Once committed, hand the incidents' planned first steps to tasks on the cards queue, a
-    few incidents per task (``START_STEPS_PER_TASK``): what they notify should not wait
-    behind ingestion, and ingestion should not wait for it. A shortcut only, hence
-    ``robust``: if the task is lost, the sweep hands the steps out."""
-    steps = [
-        (incident.pk, incident.next_escalation_at.isoformat())
-        for incident in incidents
-        if incident.next_escalation_at is not None
-    ]
-    if not steps:
-        return
-    from oncall.tasks import escalation_start
+    """Once committed, have the incidents' planned first steps run from the cards queue
+    (``ring``): what they notify should not wait behind ingestion, and ingestion should not
+    wait for it. A shortcut only, hence ``robust``: if the ring is lost, the sweep hands the
+    steps out."""
+    if any(incident.next_escalation_at is not None for incident in incidents):
+        transaction.on_commit(ring, robust=True)
 
-    for start in range(0, len(steps), START_STEPS_PER_TASK):
-        chunk = steps[start : start + START_STEPS_PER_TASK]
-        transaction.on_commit(lambda c=chunk: escalation_start.delay(c), robust=True)
+
+# --- Due steps, run together -------------------------------------------------------------------
+#
+# A burst of alerts opens incidents in many merges, each a few. Rather than a task per merge,
+# each merge rings a bell (a key added to the shared cache): the first ring queues a runner on
+# the cards queue, the others find it rung and queue nothing. The runner unrings the bell
+# before it reads anything, so a step committed from then on rings again, and takes every due
+# step in batches, in one transaction each. The database says what is due; the bell only
+# saves tasks: flushed, it rings once more, and stuck (a runner lost with its worker), it
+# unrings by itself after ``RUNNER_RUNG_SECONDS`` while the sweep runs what was left.
+
+RUNNER_RUNG_KEY = "escalation:runner-rung"
+RUNNER_RUNG_SECONDS = 30
+# Due steps one transaction runs at most.
+RUNNER_BATCH = 100
+# A runner takes steps due this long at most; older ones are the sweep's (a step that fails
+# every time is then no longer retried by every runner).
+RUNNER_WINDOW = timedelta(minutes=10)
+# A runner that left due steps another transaction held rings again after this.
+RUNNER_AGAIN_SECONDS = 1.0
+
+
+def ring() -> None:
+    """Queue a runner of the due steps, unless one is queued and has not begun yet."""
+    if cache.add(RUNNER_RUNG_KEY, True, timeout=RUNNER_RUNG_SECONDS):
+        from oncall.tasks import escalation_start
+
+        escalation_start.delay()
+
+
+def run_due_steps() -> int:
+    """Run every step due now (within ``RUNNER_WINDOW``), a batch at a time; the maintenance
+    windows running now are read once for all. Rows another transaction holds are skipped, not
+    waited for (a merge closes several incidents in its own order), and rung for again in a
+    moment. Returns the steps run or tried."""
+    cache.delete(RUNNER_RUNG_KEY)  # a step committed from now on rings again
+    windows = maintenance.MaintenanceBook.load(timezone.now())
+    tried: set[int] = set()
+    failed: set[int] = set()
+    while True:
+        batch = _run_due_batch(windows, failed)
+        tried.update(batch)
+        if len(batch) < RUNNER_BATCH:
+            break
+    if _due_ids(timezone.now()) - tried:
+        from oncall.tasks import escalation_start
+
+        escalation_start.apply_async(countdown=RUNNER_AGAIN_SECONDS)
+    return len(tried)
+
+
+def _run_due_batch(windows: maintenance.MaintenanceBook, failed: set[int]) -> list[int]:
+    """One batch of due steps, in one transaction; when it fails, its steps one by one, each
+    in its own, so that one failing step does not hold up the others (the ones that fail are
+    added to ``failed``, and later batches leave them out). The ids tried."""
+    ids: list[int] = []
+    try:
+        with transaction.atomic():
+            now = timezone.now()
+            incidents = _lock_due(now, failed)
+            ids = [incident.pk for incident in incidents]
+            _run_locked(incidents, windows, now)
+    except OperationalError:
+        raise  # the database is away: the task is retried
+    except Exception:
+        if not ids:
+            raise
+        logger.exception("a batch of %d escalation steps failed: running them alone", len(ids))
+        failed.update(incident_id for incident_id in ids if not _run_alone(incident_id, windows))
+    return ids
+
+
+def _run_alone(incident_id: int, windows: maintenance.MaintenanceBook) -> bool:
+    """The incident's due step in a transaction of its own; False when it failed."""
+    try:
+        with transaction.atomic():
+            incident = _lock(incident_id)
+            if incident is None or incident.next_escalation_at is None:
+                return True
+            writes = StepWrites()
+            _step_locked(incident, incident.next_escalation_at, windows, writes)
+            writes.flush()
+    except OperationalError:
+        raise
+    except Exception:
+        logger.exception("escalation step of incident %s failed", incident_id)
+        return False
+    return True
+
+
+def _due(now: datetime) -> QuerySet[Incident]:
+    return (
+        Incident.objects.filter(
+            next_escalation_at__lte=now, next_escalation_at__gt=now - RUNNER_WINDOW
+        )
+        .exclude(status=Incident.Status.CLOSED)
+        .order_by("next_escalation_at", "pk")
+    )
+
+
+def _lock_due(now: datetime, leaving_out: set[int]) -> list[Incident]:
+    """The due steps' incidents no other transaction holds, locked, with their channels."""
+    due = _due(now).exclude(pk__in=leaving_out) if leaving_out else _due(now)
+    locked = due.select_for_update(skip_locked=True, of=("self",)).select_related("channel")
+    return list(locked[:RUNNER_BATCH])
+
+
+def _due_ids(now: datetime) -> set[int]:
+    return set(_due(now).values_list("pk", flat=True)[:RUNNER_BATCH])
 
 
 def run_starts(steps: list[tuple[int, str]]) -> None:
-    """Run first steps handed out by ``hand_out_starts``; the maintenance windows running now
-    are read once for all of them. The incidents whose rows are free run together, in one
-    transaction (one lock query, one INSERT of their timeline entries, one round trip of
-    UPDATEs); one another transaction holds (a click, a merge closing it) runs after, on its
-    own as ``step`` does, so the batch never waits for a row while holding others (a merge
-    closes several incidents in its own order)."""
+    """Run the given steps (the tasks ``hand_out_starts`` sent before the runner existed
+    carry them); the maintenance windows running now are read once for all of them. The
+    incidents whose rows are free run together, in one transaction (one lock query, one
+    INSERT of their timeline entries, one round trip of UPDATEs); one another transaction
+    holds (a click, a merge closing it) runs after, on its own as ``step`` does, so the batch
+    never waits for a row while holding others."""
     windows = maintenance.MaintenanceBook.load(timezone.now())
     for incident_id, due_iso in _run_together(steps, windows):
         step(incident_id, due_iso, windows)
@@ -158,21 +259,28 @@ def run_starts(steps: list[tuple[int, str]]) -> None:
 def _run_together(
     steps: list[tuple[int, str]], windows: maintenance.MaintenanceBook
 ) -> list[tuple[int, str]]:
-    """Run the steps whose incidents' rows can be locked at once; the others, left. They run
-    at one moment, and the incidents of one rule share its instance, so that what their level
-    is asked (whom it reaches, its chats, its app) is asked once (``oncall.batch_answers``)."""
+    """Run the steps whose incidents' rows can be locked at once; the others, left."""
     due = {incident_id: datetime.fromisoformat(due_iso) for incident_id, due_iso in steps}
     with transaction.atomic():
         incidents = _lock_free(list(due))
-        for rule in _share_rules(incidents):
-            keep_on(rule, *levels_of(rule))
-        writes = StepWrites()
-        now = timezone.now()
-        for incident in incidents:
-            _step_locked(incident, due[incident.pk], windows, writes, now)
-        writes.flush()
+        _run_locked([i for i in incidents if i.next_escalation_at == due[i.pk]], windows)
     done = {incident.pk for incident in incidents}
     return [(incident_id, due_iso) for incident_id, due_iso in steps if incident_id not in done]
+
+
+def _run_locked(
+    incidents: list[Incident], windows: maintenance.MaintenanceBook, now: datetime | None = None
+) -> None:
+    """The planned steps of locked incidents, at one moment. The incidents of one rule share
+    its instance, so that what their level is asked (whom it reaches, its chats, its app) is
+    asked once (``oncall.batch_answers``); their writes go in one round trip each."""
+    for rule in _share_rules(incidents):
+        keep_on(rule, *levels_of(rule))
+    writes = StepWrites()
+    now = now or timezone.now()
+    for incident in incidents:
+        _step_locked(incident, incident.next_escalation_at, windows, writes, now)
+    writes.flush()
 
 
 def plan_after_change(incident: Incident, now: datetime) -> None:

@@ -127,10 +127,13 @@ def escalation_step(incident_id: int, due_iso: str) -> None:
     retry_backoff=True,
     max_retries=5,
 )
-def escalation_start(steps: list[tuple[int, str]]) -> None:
-    """New incidents' first steps (``escalation.hand_out_starts``), on the cards queue. A retry
-    runs again only the steps still due: a step done already is stale and does nothing."""
-    escalation.run_starts([(incident_id, due_iso) for incident_id, due_iso in steps])
+def escalation_start(steps: list[tuple[int, str]] | None = None) -> None:
+    """The runner of due steps (``escalation.ring``): new incidents' first steps, on the cards
+    queue. A retry runs only the steps still due: a step done already is stale and does
+    nothing. ``steps``: a task queued by a console from before the runner names its steps."""
+    if steps:
+        escalation.run_starts([(incident_id, due_iso) for incident_id, due_iso in steps])
+    escalation.run_due_steps()
 
 
 # Core tasks that send cards: routed to the cards queue like the platforms' own.

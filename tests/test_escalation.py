@@ -103,12 +103,14 @@ def test_a_reopen_starts_level_1_in_a_cards_task(incident, alice, monkeypatch):
     lifecycle.close(incident, Actor(alice, "web"))
     from oncall import tasks
 
-    planned = []
-    monkeypatch.setattr(tasks.escalation_start, "delay", planned.append)
+    rung = []
+    monkeypatch.setattr(tasks.escalation_start, "delay", lambda *args: rung.append(args))
     notified_levels.clear()
     lifecycle.reopen(incident, Actor(alice, "web"))
     assert notified_levels == []  # the person reopening does not wait for the notifying
-    assert [incident_id for incident_id, _ in planned[0]] == [incident.pk]
+    assert rung == [()]
+    tasks.escalation_start()
+    assert notified_levels == [(incident.pk, 1)]
 
 
 def test_repeats_then_the_next_level_then_the_end(incident):

@@ -132,3 +132,77 @@ def _wait_until(condition, timeout: float = 10) -> None:
     while not condition():
         assert timezone.now() < deadline, "timed out"
         threading.Event().wait(0.05)
+
+
+# --- The runner of due steps (``escalation.run_due_steps``) ---------------------------------------
+
+
+def test_the_runner_takes_every_due_step_in_batches(due_incidents, monkeypatch):
+    monkeypatch.setattr(escalation, "RUNNER_BATCH", 2)
+    with CaptureQueriesContext(connection) as queries:
+        assert escalation.run_due_steps() == 3
+
+    assert notified_incidents() == {i.pk for i in due_incidents}
+    sql = [q["sql"] for q in queries]
+    assert sum(s.startswith('INSERT INTO "oncall_timelineentry"') for s in sql) == 2  # 2 + 1
+    assert escalation.run_due_steps() == 0  # nothing is due any more
+
+
+def test_a_step_failing_in_the_runner_does_not_hold_up_the_others(due_incidents, monkeypatch):
+    from tests.stub_platform import platform as stub
+
+    failing = due_incidents[1]
+    real_notify = stub.RecordingPlatform.notify
+
+    def notify(self, incident, rule, level, people):
+        if incident.pk == failing.pk:
+            raise RuntimeError("a bug in a platform")
+        return real_notify(self, incident, rule, level, people)
+
+    monkeypatch.setattr(stub.RecordingPlatform, "notify", notify)
+    escalation.run_due_steps()
+
+    assert [notified_entries(i) for i in due_incidents] == [1, 0, 1]
+    failing.refresh_from_db()
+    assert failing.next_escalation_at is not None  # still due: the sweep tries it again
+
+
+def test_a_step_due_long_ago_is_left_to_the_sweep(due_incidents):
+    old = timezone.now() - escalation.RUNNER_WINDOW - timedelta(minutes=1)
+    Incident.objects.filter(pk=due_incidents[0].pk).update(next_escalation_at=old)
+
+    assert escalation.run_due_steps() == 2
+    assert notified_entries(due_incidents[0]) == 0
+
+
+@pytest.mark.postgres
+def test_the_runner_skips_a_row_held_elsewhere_and_rings_again_for_it(due_incidents, monkeypatch):
+    from oncall import tasks
+
+    held = due_incidents[1]
+    again = []
+    monkeypatch.setattr(tasks.escalation_start, "apply_async", lambda **kw: again.append(kw))
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_row() -> None:
+        try:
+            with transaction.atomic():
+                Incident.objects.select_for_update().get(pk=held.pk)
+                locked.set()
+                release.wait(timeout=20)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_row)
+    holder.start()
+    assert locked.wait(timeout=10)
+    try:
+        assert escalation.run_due_steps() == 2  # not waiting for the held one
+    finally:
+        release.set()
+        holder.join(timeout=20)
+
+    assert notified_entries(held) == 0
+    assert again == [{"countdown": escalation.RUNNER_AGAIN_SECONDS}]
+    escalation.run_due_steps()  # the runner rung again
+    assert notified_entries(held) == 1

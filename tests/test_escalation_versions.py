@@ -202,8 +202,8 @@ def test_saving_a_channel_loaded_before_its_rules_changed_keeps_the_new_version(
 def test_a_new_incident_is_planned_in_the_merge_and_notified_by_a_cards_task(
     push, source, monkeypatch
 ):
-    handed_out = []
-    monkeypatch.setattr(tasks.escalation_start, "delay", handed_out.append)
+    rung = []
+    monkeypatch.setattr(tasks.escalation_start, "delay", lambda *args: rung.append(args))
 
     push(source, payloads.alertmanager(payloads.am_alert("Disk")))
 
@@ -211,16 +211,19 @@ def test_a_new_incident_is_planned_in_the_merge_and_notified_by_a_cards_task(
     assert incident.escalation_rule.name == "Default"
     assert incident.next_escalation_at is not None  # planned with the merge's commit
     assert not incident.timeline.filter(kind=Entry.Kind.NOTIFIED).exists()
-    assert handed_out == [[(incident.pk, incident.next_escalation_at.isoformat())]]
+    assert rung == [()]  # a runner of due steps, queued once
+    tasks.escalation_start()
+    assert incident.timeline.filter(kind=Entry.Kind.NOTIFIED).count() == 1
 
 
 def test_a_first_step_run_twice_notifies_once(push, source, monkeypatch):
-    handed_out = []
-    monkeypatch.setattr(tasks.escalation_start, "delay", handed_out.append)
+    rung = []
+    monkeypatch.setattr(tasks.escalation_start, "delay", lambda *args: rung.append(args))
     push(source, payloads.alertmanager(payloads.am_alert("Disk")))
 
-    tasks.escalation_start(*handed_out)
-    tasks.escalation_start(*handed_out)  # a retry, or the broker delivering it twice
+    assert rung == [()]
+    tasks.escalation_start()
+    tasks.escalation_start()  # a retry, or the broker delivering it twice
 
     incident = Incident.objects.get()
     assert incident.timeline.filter(kind=Entry.Kind.NOTIFIED).count() == 1
@@ -241,8 +244,8 @@ def test_a_new_incident_costs_the_merge_no_escalation_query_and_its_start_a_few(
     push, source, monkeypatch, django_capture_on_commit_callbacks
 ):
     push(source, payloads.alertmanager(payloads.am_alert("Warm")))  # the rules kept
-    handed_out = []
-    monkeypatch.setattr(tasks.escalation_start, "delay", handed_out.append)
+    rung = []
+    monkeypatch.setattr(tasks.escalation_start, "delay", lambda *args: rung.append(args))
     push(source, payloads.alertmanager(payloads.am_alert("Disk")), process=False)
     inbound = InboundEvent.objects.latest("pk")
 
@@ -252,7 +255,7 @@ def test_a_new_incident_costs_the_merge_no_escalation_query_and_its_start_a_few(
     ):
         tasks.process_inbound_event(inbound.pk)
     with CaptureQueriesContext(connection) as start:
-        tasks.escalation_start(*handed_out)
+        tasks.escalation_start(*rung[0])
 
     merged = " ".join(query["sql"] for query in merge.captured_queries)
     assert "oncall_escalationrule" not in merged

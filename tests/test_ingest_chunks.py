@@ -214,21 +214,23 @@ def test_a_push_marked_failed_escalates_what_its_earlier_chunks_opened(
     assert incident.next_escalation_at is not None  # due: a task or the sweep runs it
 
 
-def test_a_batch_opening_many_incidents_hands_their_first_steps_to_card_tasks(
+def test_a_batch_opening_many_incidents_rings_once_for_a_runner_of_their_first_steps(
     push, source, monkeypatch
 ):
-    monkeypatch.setattr(escalation, "START_STEPS_PER_TASK", 2)
-    handed_out = []
-    monkeypatch.setattr(tasks.escalation_start, "delay", handed_out.append)
+    monkeypatch.setattr(escalation, "RUNNER_BATCH", 2)
+    rung = []
+    monkeypatch.setattr(tasks.escalation_start, "delay", lambda *args: rung.append(args))
 
     push(source, payloads.alertmanager(*alerts(5)))
+    push(source, payloads.alertmanager(*alerts(7)[5:]))  # the runner has not begun yet
 
     assert not Incident.objects.filter(timeline__kind=Kind.NOTIFIED).exists()  # not inline
-    assert [len(steps) for steps in handed_out] == [2, 2, 1]
-    for steps in handed_out:
-        tasks.escalation_start(steps)
+    assert rung == [()]
+    assert tasks.escalation.run_due_steps() == 7  # in batches of 2
     notified = Incident.objects.filter(timeline__kind=Kind.NOTIFIED)
-    assert notified.count() == 5
+    assert notified.count() == 7
+    push(source, payloads.alertmanager(*alerts(8)[7:]))  # after the runner began: rings again
+    assert rung == [(), ()]
 
 
 # --- chunked and one-shot merges store the same ---------------------------------------------
