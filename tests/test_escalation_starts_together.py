@@ -140,9 +140,10 @@ def _wait_until(condition, timeout: float = 10) -> None:
 def test_the_runner_takes_every_due_step_in_batches(due_incidents, monkeypatch):
     monkeypatch.setattr(escalation, "RUNNER_BATCH", 2)
     with CaptureQueriesContext(connection) as queries:
-        assert escalation.run_due_steps() == 3
+        escalation.run_due_steps()
 
     assert notified_incidents() == {i.pk for i in due_incidents}
+    assert [notified_entries(i) for i in due_incidents] == [1, 1, 1]
     sql = [q["sql"] for q in queries]
     assert sum(s.startswith('INSERT INTO "oncall_timelineentry"') for s in sql) == 2  # 2 + 1
     assert escalation.run_due_steps() == 0  # nothing is due any more
@@ -206,3 +207,15 @@ def test_the_runner_skips_a_row_held_elsewhere_and_rings_again_for_it(due_incide
     assert again == [{"countdown": escalation.RUNNER_AGAIN_SECONDS}]
     escalation.run_due_steps()  # the runner rung again
     assert notified_entries(held) == 1
+
+
+def test_the_steps_a_batch_plans_share_one_timed_runner(due_incidents, monkeypatch):
+    from oncall import tasks
+
+    timed = []
+    monkeypatch.setattr(tasks.escalation_start, "apply_async", lambda **kw: timed.append(kw))
+    escalation.run_due_steps()
+
+    planned = {Incident.objects.get(pk=i.pk).next_escalation_at for i in due_incidents}
+    assert len(planned) == 1  # level 1 of the three ran at one moment: the same next step
+    assert timed == [{"eta": planned.pop()}]
