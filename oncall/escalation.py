@@ -292,16 +292,23 @@ def plan_after_change(incident: Incident, now: datetime) -> None:
     notified level notified again, due ``now`` (a wake, an unclaim, a claim that ended a snooze
     under "stop when closed"); one already planned keeps its plan, and one whose escalation ran
     out stays finished."""
+    if replan_after_change(incident, now):
+        _save(incident)
+        schedule(incident)
+
+
+def replan_after_change(incident: Incident, now: datetime) -> bool:
+    """``plan_after_change`` in memory: True when it changed the escalation fields, which the
+    caller then saves (``ESCALATION_FIELDS``, with its own change's in one UPDATE) and hands
+    to a task once committed (``schedule``)."""
     if not _replan_may_change(incident):
-        return
+        return False
     if incident.next_escalation_at is not None:  # stopped, with a step still planned
         incident.next_escalation_at = None
-        _save(incident)
-        return
+        return True
     _back_to_last_notified(incident)
     incident.next_escalation_at = now
-    _save(incident)
-    _schedule(incident)
+    return True
 
 
 def _replan_may_change(incident: Incident) -> bool:
@@ -345,7 +352,7 @@ def move_to_level(
     notified = _notify(incident, rule, level, now)
     _plan_next(incident, rule, level, len(levels), now)
     _save(incident, "escalation_rule")
-    _schedule(incident)
+    schedule(incident)
     return notified
 
 
@@ -661,7 +668,7 @@ def _save(incident: Incident, *extra: str) -> None:
     incident.save(update_fields=[*extra, *ESCALATION_FIELDS])
 
 
-def _schedule(incident: Incident) -> None:
+def schedule(incident: Incident) -> None:
     """Once the planned step is committed, hand it to a task with its due time as eta. A
     shortcut only, hence ``robust``: if it fails (broker down) or never runs (process killed),
     the sweep hands the step out."""
@@ -680,7 +687,7 @@ def _schedule_runners(dues: set[datetime]) -> None:
     """Once committed, a runner of due steps (``run_due_steps``) at each of these times: the
     steps a batch planned share a few (its incidents ran at one moment), so a burst of new
     incidents makes a task per level's delay, not one per incident. A shortcut only, as
-    ``_schedule``."""
+    ``schedule``."""
     from oncall.tasks import escalation_start
 
     for due in sorted(dues):

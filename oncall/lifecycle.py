@@ -711,18 +711,17 @@ def _apply(ref: IncidentRef, actor: Actor, step: Step, *, savepoint: bool = True
         if isinstance(result, Outcome):
             return result
         kind, message, fields = result
-        incident.save(update_fields=[*fields, "updated_at"])
+        # A reopen escalates from level 1 again (planned after its entry); any other change
+        # re-plans from the state, written with the change in one UPDATE.
+        replanned = kind != Kind.REOPENED and escalation.replan_after_change(incident, now)
+        escalation_fields = escalation.ESCALATION_FIELDS if replanned else []
+        incident.save(update_fields=[*fields, "updated_at", *escalation_fields])
         record(incident, kind, actor, message, at=now)
-        _plan_escalation(incident, kind, now)
+        if kind == Kind.REOPENED:
+            escalation.plan_start(incident, now)
+        elif replanned:
+            escalation.schedule(incident)
         return Outcome(incident, True, str(message))
-
-
-def _plan_escalation(incident: Incident, kind: TimelineEntry.Kind, now: datetime) -> None:
-    """A reopen escalates from level 1 again; any other change re-plans from the state."""
-    if kind == Kind.REOPENED:
-        escalation.plan_start(incident, now)
-    else:
-        escalation.plan_after_change(incident, now)
 
 
 def _lock_for(ref: IncidentRef, actor: Actor) -> Incident:

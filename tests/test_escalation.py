@@ -118,6 +118,18 @@ def test_a_reopen_starts_level_1_in_a_cards_task(incident, alice, monkeypatch):
     assert notified_levels == [(incident.pk, 1)]
 
 
+def test_a_claim_and_its_replan_are_one_update_of_the_incident(incident, alice):
+    with CaptureQueriesContext(connection) as queries:
+        lifecycle.claim(incident, Actor(alice, "web"))
+
+    updates = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "oncall_incident"')]
+    assert len(updates) == 1
+    assert '"next_escalation_at"' in updates[0]
+    assert '"status"' in updates[0]
+    incident.refresh_from_db()
+    assert incident.next_escalation_at is None  # claimed: escalation stops
+
+
 def test_repeats_then_the_next_level_then_the_end(incident):
     run_due_step(incident)  # repeat 1, 3 min later
     run_due_step(incident)  # repeat 2, 6 min in
