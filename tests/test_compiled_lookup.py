@@ -6,10 +6,12 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
+from django.db.models.signals import post_save
+from django.utils import timezone
 
-from oncall.compiled_lookup import CompiledLookup
-from oncall.models import AlertSource
+from oncall.compiled_lookup import CompiledInsert, CompiledLookup
+from oncall.models import AlertSource, InboundEvent
 from oncall.models.sources import hash_token
 from tests.factories import AlertSourceFactory
 
@@ -79,3 +81,68 @@ def test_another_thread_compiles_for_its_own_connection():
     thread.join()
 
     assert found == [source.pk]
+
+
+def _inbound(source: AlertSource, **fields) -> InboundEvent:
+    return InboundEvent(
+        source=source,
+        received_at=timezone.now(),
+        status=InboundEvent.Status.PENDING,
+        events=[{"event": {"title": "Disk full ✓"}, "channels": [1]}],
+        notes=["a note"],
+        body_bytes=120,
+        **fields,
+    )
+
+
+STORED = [f.attname for f in InboundEvent._meta.concrete_fields if f.attname != "request_id"]
+
+
+def test_an_insert_stores_the_row_save_would():
+    source = AlertSourceFactory()
+    by_save, by_insert = _inbound(source), _inbound(source)
+    by_save.received_at = by_insert.received_at
+    by_save.save(force_insert=True)
+
+    CompiledInsert(InboundEvent).insert(by_insert)
+
+    assert by_insert.pk is not None
+    assert not by_insert._state.adding
+    assert by_insert._state.db == "default"
+    saved, inserted = (InboundEvent.objects.get(pk=row.pk) for row in (by_save, by_insert))
+    assert {name: getattr(inserted, name) for name in STORED if name != "id"} == {
+        name: getattr(saved, name) for name in STORED if name != "id"
+    }
+    assert inserted.request_id == by_insert.request_id
+
+
+def test_a_model_with_save_receivers_is_saved_by_save():
+    source = AlertSourceFactory()
+    heard: list[int] = []
+
+    def receiver(sender, instance, created, **kwargs):
+        heard.append(instance.pk)
+
+    post_save.connect(receiver, sender=InboundEvent)
+    try:
+        inbound = _inbound(source)
+        CompiledInsert(InboundEvent).insert(inbound)
+    finally:
+        post_save.disconnect(receiver, sender=InboundEvent)
+
+    assert heard == [inbound.pk]
+
+
+def test_a_failed_insert_marks_its_transaction_for_rollback():
+    source = AlertSourceFactory()
+    first = _inbound(source)
+    first.save()
+    insert = CompiledInsert(InboundEvent)
+
+    with transaction.atomic():  # a savepoint, rolled back on the way out when marked
+        with pytest.raises(IntegrityError):
+            insert.insert(_inbound(source, request_id=first.request_id))
+        marked = transaction.get_rollback()
+
+    assert marked
+    assert InboundEvent.objects.count() == 1
