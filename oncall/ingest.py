@@ -48,6 +48,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from oncall import early_resolves, metrics
+from oncall.compiled_lookup import CompiledInsert
 from oncall.events import AcceptResult, AlertEvent, PayloadError
 from oncall.merge import Merger, plan_left_waiting, touched_names
 from oncall.models import AlertSource, Channel, InboundEvent
@@ -184,8 +185,13 @@ def _store(inbound: InboundEvent) -> None:
     (``oncall.reconnect``), and stores the push once even if the first insert reached the
     database and only its answer was lost: the row carries the request id it was made with."""
     once_more_if_connection_lost(
-        lambda: inbound.save(force_insert=True), lambda: _store_unless_stored(inbound)
+        lambda: _INSERT.insert(inbound), lambda: _store_unless_stored(inbound)
     )
+
+
+# ``save(force_insert=True)`` with its INSERT written once (``oncall.compiled_lookup``): building
+# it was a third of the insert's CPU.
+_INSERT = CompiledInsert(InboundEvent)
 
 
 def _store_unless_stored(inbound: InboundEvent) -> None:

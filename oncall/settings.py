@@ -292,6 +292,10 @@ if CELERY_BROKER_URL == "filesystem://":
         # Broadcast (worker control) messages; kombu's default is ./control in the checkout.
         "control_folder": str(_broker_dir / "control"),
     }
+elif CELERY_BROKER_URL.startswith("redis://"):
+    # kombu's Redis transport with one client per channel rather than one per message sent
+    # (``oncall.broker``): the same commands on the same connection pool.
+    CELERY_BROKER_TRANSPORT = "oncall.broker:Transport"
 # Redis for state shared by every process (Feishu rate limits); defaults to a Redis broker.
 REDIS_URL = env_str("REDIS_URL") or (
     CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else None

@@ -26,6 +26,10 @@ from oncall.views import (
 )
 
 urlpatterns = [
+    # First: a push is the most frequent request by far, and Django tries the patterns in
+    # order (no pattern before these could match a path under push/, nor these one elsewhere).
+    path("push/", push.push_by_query, name="push-by-query"),
+    path("push/<str:token>", push.push, name="push"),
     path("", home.home, name="home"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
@@ -90,8 +94,6 @@ urlpatterns = [
         incident_notes.delete,
         name="incident-note-delete",
     ),
-    path("push/", push.push_by_query, name="push-by-query"),
-    path("push/<str:token>", push.push, name="push"),
     path("schedules/", schedules.schedule_index, name="schedule-list"),
     path("schedules/<uuid:public_id>/", schedules.schedule_detail, name="schedule-detail"),
     path(
