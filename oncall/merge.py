@@ -481,12 +481,13 @@ class Merger:
         """Whether none of the incident's alerts fires now that ``alert`` recovered. When the
         incident holds that alert alone (its count, read under its group lock and with this
         batch's additions, says so) the answer needs no query: the usual case of one alert per
-        incident. The alerts are written either way (what comes next reads them)."""
-        self._write_alerts()
+        incident. The batch's alerts are written before the query; the close that may follow
+        reads none (its webhook events, which show them, write them first)."""
         touch = self.touched.get(incident.pk)
         count = incident.alert_count + (touch.new_alerts if touch else 0)
         if count == 1 and alert.incident_id == incident.pk:
             return True
+        self._write_alerts()
         return not incident.alerts.filter(status=Alert.Status.FIRING).exists()
 
     def _acknowledge(self, alert: Alert) -> None:
@@ -608,12 +609,14 @@ class Merger:
         self.happened.append(AlertHappening(event_type, alert))
 
     def _write_webhook_events(self) -> None:
-        """The webhook events so far, with the alerts they show written first."""
+        """The webhook events so far, with the alerts they show written first; while no
+        endpoint listens, neither (the alerts are written when something reads them)."""
         if self.happened:
-            self._write_alerts()
-            outbox.write(
-                [h.made(self.at) if isinstance(h, AlertHappening) else h for h in self.happened]
-            )
+            if outbox.ANY_ENABLED.get():
+                self._write_alerts()
+                outbox.write(
+                    [h.made(self.at) if isinstance(h, AlertHappening) else h for h in self.happened]
+                )
             self.happened = []
 
     def _write_alerts(self) -> None:
