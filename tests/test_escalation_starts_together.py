@@ -6,6 +6,8 @@ it is free."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -90,12 +92,28 @@ def test_a_step_run_twice_notifies_once(due_incidents):
 @pytest.mark.postgres
 def test_an_incident_held_elsewhere_does_not_hold_up_the_others(due_incidents):
     held, others = due_incidents[1], [due_incidents[0], due_incidents[2]]
+    steps = steps_of(due_incidents)
+    runner = threading.Thread(target=lambda: _run_and_close(steps))
+    with row_held_elsewhere(held):
+        runner.start()
+        # The free incidents are notified and committed while the held one waits.
+        _wait_until(lambda: all(notified_entries(i) == 1 for i in others))
+        assert notified_entries(held) == 0
+    runner.join(timeout=20)
+
+    assert notified_entries(held) == 1
+    assert notified_incidents() == {i.pk for i in due_incidents}
+
+
+@contextmanager
+def row_held_elsewhere(incident) -> Iterator[None]:
+    """The incident's row locked by another connection's transaction while the block runs."""
     locked, release = threading.Event(), threading.Event()
 
     def hold_the_row() -> None:
         try:
             with transaction.atomic():
-                Incident.objects.select_for_update().get(pk=held.pk)
+                Incident.objects.select_for_update().get(pk=incident.pk)
                 locked.set()
                 release.wait(timeout=20)
         finally:
@@ -104,20 +122,11 @@ def test_an_incident_held_elsewhere_does_not_hold_up_the_others(due_incidents):
     holder = threading.Thread(target=hold_the_row)
     holder.start()
     assert locked.wait(timeout=10)
-    steps = steps_of(due_incidents)
-    runner = threading.Thread(target=lambda: _run_and_close(steps))
-    runner.start()
     try:
-        # The free incidents are notified and committed while the held one waits.
-        _wait_until(lambda: all(notified_entries(i) == 1 for i in others))
-        assert notified_entries(held) == 0
+        yield
     finally:
         release.set()
         holder.join(timeout=20)
-        runner.join(timeout=20)
-
-    assert notified_entries(held) == 1
-    assert notified_incidents() == {i.pk for i in due_incidents}
 
 
 def _run_and_close(steps: list[tuple[int, str]]) -> None:
@@ -183,25 +192,8 @@ def test_the_runner_skips_a_row_held_elsewhere_and_rings_again_for_it(due_incide
     held = due_incidents[1]
     again = []
     monkeypatch.setattr(tasks.escalation_start, "apply_async", lambda **kw: again.append(kw))
-    locked, release = threading.Event(), threading.Event()
-
-    def hold_the_row() -> None:
-        try:
-            with transaction.atomic():
-                Incident.objects.select_for_update().get(pk=held.pk)
-                locked.set()
-                release.wait(timeout=20)
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=hold_the_row)
-    holder.start()
-    assert locked.wait(timeout=10)
-    try:
+    with row_held_elsewhere(held):
         assert escalation.run_due_steps() == 2  # not waiting for the held one
-    finally:
-        release.set()
-        holder.join(timeout=20)
 
     assert notified_entries(held) == 0
     assert again == [{"countdown": escalation.RUNNER_AGAIN_SECONDS}]
