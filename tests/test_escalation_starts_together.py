@@ -196,7 +196,10 @@ def test_the_runner_skips_a_row_held_elsewhere_and_rings_again_for_it(due_incide
         assert escalation.run_due_steps() == 2  # not waiting for the held one
 
     assert notified_entries(held) == 0
-    assert again == [{"countdown": escalation.RUNNER_AGAIN_SECONDS}]
+    # rung again in a moment (beside the timed runner of the steps it planned next)
+    assert [kw for kw in again if "eta" not in kw] == [
+        {"countdown": escalation.RUNNER_AGAIN_SECONDS}
+    ]
     escalation.run_due_steps()  # the runner rung again
     assert notified_entries(held) == 1
 
