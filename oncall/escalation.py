@@ -206,15 +206,10 @@ def _run_due_batch(windows: maintenance.MaintenanceBook, failed: set[int]) -> li
 
 
 def _run_alone(incident_id: int, windows: maintenance.MaintenanceBook) -> bool:
-    """The incident's due step in a transaction of its own; False when it failed."""
+    """The incident's planned step in a transaction of its own (``step``); False when it
+    failed."""
     try:
-        with transaction.atomic():
-            incident = _lock(incident_id)
-            if incident is None or incident.next_escalation_at is None:
-                return True
-            writes = StepWrites()
-            _step_locked(incident, incident.next_escalation_at, windows, writes)
-            writes.flush()
+        step(incident_id, None, windows)
     except OperationalError:
         raise
     except Exception:
@@ -244,32 +239,8 @@ def _due_ids(now: datetime) -> set[int]:
     return set(_due(now).values_list("pk", flat=True)[:RUNNER_BATCH])
 
 
-def run_starts(steps: list[tuple[int, str]]) -> None:
-    """Run the given steps (the tasks ``hand_out_starts`` sent before the runner existed
-    carry them); the maintenance windows running now are read once for all of them. The
-    incidents whose rows are free run together, in one transaction (one lock query, one
-    INSERT of their timeline entries, one round trip of UPDATEs); one another transaction
-    holds (a click, a merge closing it) runs after, on its own as ``step`` does, so the batch
-    never waits for a row while holding others."""
-    windows = maintenance.MaintenanceBook.load(timezone.now())
-    for incident_id, due_iso in _run_together(steps, windows):
-        step(incident_id, due_iso, windows)
-
-
-def _run_together(
-    steps: list[tuple[int, str]], windows: maintenance.MaintenanceBook
-) -> list[tuple[int, str]]:
-    """Run the steps whose incidents' rows can be locked at once; the others, left."""
-    due = {incident_id: datetime.fromisoformat(due_iso) for incident_id, due_iso in steps}
-    with transaction.atomic():
-        incidents = _lock_free(list(due))
-        _run_locked([i for i in incidents if i.next_escalation_at == due[i.pk]], windows)
-    done = {incident.pk for incident in incidents}
-    return [(incident_id, due_iso) for incident_id, due_iso in steps if incident_id not in done]
-
-
 def _run_locked(
-    incidents: list[Incident], windows: maintenance.MaintenanceBook, now: datetime | None = None
+    incidents: list[Incident], windows: maintenance.MaintenanceBook, now: datetime
 ) -> None:
     """The planned steps of locked incidents, at one moment. The incidents of one rule share
     its instance, so that what their level is asked (whom it reaches, its chats, its app) is
@@ -277,7 +248,6 @@ def _run_locked(
     for rule in _share_rules(incidents):
         keep_on(rule, *levels_of(rule))
     writes = StepWrites()
-    now = now or timezone.now()
     for incident in incidents:
         _step_locked(incident, incident.next_escalation_at, windows, writes, now)
     writes.flush()
@@ -414,16 +384,17 @@ def next_level(incident: Incident) -> int | None:
 
 
 def step(
-    incident_id: int, due_iso: str, windows: maintenance.MaintenanceBook | None = None
+    incident_id: int, due_iso: str | None, windows: maintenance.MaintenanceBook | None = None
 ) -> None:
-    """Run the step planned for ``due_iso``, if the incident still expects it (``windows``:
-    see ``gate``)."""
+    """Run the step planned for ``due_iso`` (None: whichever is planned), if the incident
+    still expects it (``windows``: see ``gate``)."""
     with transaction.atomic():
         incident = _lock(incident_id)
-        if incident is None:
+        if incident is None or incident.next_escalation_at is None:
             return
+        due = incident.next_escalation_at if due_iso is None else datetime.fromisoformat(due_iso)
         writes = StepWrites()
-        _step_locked(incident, datetime.fromisoformat(due_iso), windows, writes)
+        _step_locked(incident, due, windows, writes)
         writes.flush()
 
 
@@ -606,18 +577,6 @@ def _may_escalate(incident: Incident) -> bool:
 # --- Plumbing --------------------------------------------------------------------------------
 
 
-def _lock_free(incident_ids: list[int]) -> list[Incident]:
-    """Those of the incidents whose rows no other transaction holds, locked now (in id
-    order), with their channels; the others are skipped, not waited for. Their rules are
-    ``_share_rules``'."""
-    return list(
-        Incident.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("channel")
-        .filter(pk__in=incident_ids)
-        .order_by("pk")
-    )
-
-
 def _share_rules(incidents: list[Incident]) -> list[EscalationRule]:
     """Give each incident its rule from its channel's kept rules (as ``_lock`` does), one
     instance per rule for all of them; return those rules."""
@@ -633,11 +592,6 @@ def _share_rules(incidents: list[Incident]) -> list[EscalationRule]:
     return [rule for rule in shared.values() if rule is not None]
 
 
-def _with_kept_rule(incident: Incident) -> None:
-    if incident.escalation_rule_id is not None:
-        incident.escalation_rule = rule_of(incident.channel, incident.escalation_rule_id)
-
-
 def _lock(incident_id: int) -> Incident | None:
     """The incident, its row locked, with its channel and its rule (and the rule's levels)
     from the channel's kept rules (``oncall.escalation_rules``): one query."""
@@ -651,7 +605,7 @@ def _lock(incident_id: int) -> Incident | None:
         .first()
     )
     if incident is not None:
-        _with_kept_rule(incident)
+        _share_rules([incident])
     return incident
 
 

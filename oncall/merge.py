@@ -196,7 +196,7 @@ class Merger:
         match event.kind:
             case EventKind.FIRING | EventKind.RESOLVED if alert and alert.last_seen > self.at:
                 # A later push's event changed it already: this one is counted, nothing more.
-                self._count_late_event(alert)
+                self._count_event(alert)
                 self.outdated.append(event.alert_key)
             case EventKind.FIRING if incident_open and event.dropped:
                 pass  # its source's pipeline dropped it: the incident does not hear of it
@@ -564,15 +564,12 @@ class Merger:
 
     def _count_event(self, alert: Alert) -> None:
         """Count the event on the alert, to be written with the batch's other changed alerts.
-        (The batch holds the alert's identity lock, so the count in memory is the true one.)"""
-        alert.last_seen = self.at
-        alert.event_count += 1
-        self.dirty[id(alert)] = alert
-
-    def _count_late_event(self, alert: Alert) -> None:
-        """Count an event older than the alert's last one: it happened (two pushes of one
-        sender merged in the other order still make two events), but it neither changes the
-        alert nor moves its last-seen moment back."""
+        (The batch holds the alert's identity lock, so the count in memory is the true one.)
+        Its last-seen moment never moves back: an event older than the alert's last one (two
+        pushes of one sender merged in the other order still make two events) is counted and
+        changes nothing else."""
+        if alert.last_seen is None or alert.last_seen < self.at:
+            alert.last_seen = self.at
         alert.event_count += 1
         self.dirty[id(alert)] = alert
 
@@ -612,7 +609,7 @@ class Merger:
         """The webhook events so far, with the alerts they show written first; while no
         endpoint listens, neither (the alerts are written when something reads them)."""
         if self.happened:
-            if outbox.ANY_ENABLED.get():
+            if outbox.listening():
                 self._write_alerts()
                 outbox.write(
                     [h.made(self.at) if isinstance(h, AlertHappening) else h for h in self.happened]

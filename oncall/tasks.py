@@ -130,9 +130,8 @@ def escalation_step(incident_id: int, due_iso: str) -> None:
 def escalation_start(steps: list[tuple[int, str]] | None = None) -> None:
     """The runner of due steps (``escalation.ring``): new incidents' first steps, on the cards
     queue. A retry runs only the steps still due: a step done already is stale and does
-    nothing. ``steps``: a task queued by a console from before the runner names its steps."""
-    if steps:
-        escalation.run_starts([(incident_id, due_iso) for incident_id, due_iso in steps])
+    nothing. ``steps``: what a task queued by a console from before the runner names; the
+    runner finds them due (or the sweep, once older than its window)."""
     escalation.run_due_steps()
 
 

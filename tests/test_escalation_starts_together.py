@@ -1,7 +1,6 @@
-"""New incidents' first steps run together (``escalation.run_starts``): one transaction locks
-the free rows at once and writes their timeline entries and escalation fields in one go; an
-incident another transaction holds is not waited for by the others, and runs on its own once
-it is free."""
+"""Due steps run together (``escalation.run_due_steps``): one transaction locks the free rows
+at once and writes their timeline entries and escalation fields in one go; an incident another
+transaction holds is not waited for by the others, and is rung for again."""
 
 from __future__ import annotations
 
@@ -39,10 +38,6 @@ def due_incidents(channel):
     return incidents
 
 
-def steps_of(incidents) -> list[tuple[int, str]]:
-    return [(i.pk, Incident.objects.get(pk=i.pk).next_escalation_at.isoformat()) for i in incidents]
-
-
 def notified_incidents() -> set[int]:
     return {incident_id for incident_id, _level in notified_levels}
 
@@ -51,9 +46,9 @@ def notified_entries(incident) -> int:
     return incident.timeline.filter(kind=TimelineEntry.Kind.NOTIFIED).count()
 
 
-def test_the_steps_of_a_task_write_their_entries_and_plans_in_one_go(due_incidents):
+def test_due_steps_write_their_entries_and_plans_in_one_go(due_incidents):
     with CaptureQueriesContext(connection) as queries:
-        escalation.run_starts(steps_of(due_incidents))
+        escalation.run_due_steps()
 
     assert notified_incidents() == {i.pk for i in due_incidents}
     for incident in due_incidents:
@@ -81,28 +76,13 @@ def test_a_level_answers_again_outside_a_batch(due_incidents):
 
 
 def test_a_step_run_twice_notifies_once(due_incidents):
-    steps = steps_of(due_incidents)
-    escalation.run_starts(steps)
-    escalation.run_starts(steps)  # a retried task: every step is stale now
+    escalation.run_due_steps()
+    escalation.run_due_steps()  # a retried task: nothing is due any more
+    for incident in due_incidents:  # a step task of its own, too late: stale
+        escalation.step(incident.pk, incident.next_escalation_at.isoformat())
 
     assert len(notified_levels) == 3
     assert [notified_entries(i) for i in due_incidents] == [1, 1, 1]
-
-
-@pytest.mark.postgres
-def test_an_incident_held_elsewhere_does_not_hold_up_the_others(due_incidents):
-    held, others = due_incidents[1], [due_incidents[0], due_incidents[2]]
-    steps = steps_of(due_incidents)
-    runner = threading.Thread(target=lambda: _run_and_close(steps))
-    with row_held_elsewhere(held):
-        runner.start()
-        # The free incidents are notified and committed while the held one waits.
-        _wait_until(lambda: all(notified_entries(i) == 1 for i in others))
-        assert notified_entries(held) == 0
-    runner.join(timeout=20)
-
-    assert notified_entries(held) == 1
-    assert notified_incidents() == {i.pk for i in due_incidents}
 
 
 @contextmanager
@@ -127,20 +107,6 @@ def row_held_elsewhere(incident) -> Iterator[None]:
     finally:
         release.set()
         holder.join(timeout=20)
-
-
-def _run_and_close(steps: list[tuple[int, str]]) -> None:
-    try:
-        escalation.run_starts(steps)
-    finally:
-        connection.close()
-
-
-def _wait_until(condition, timeout: float = 10) -> None:
-    deadline = timezone.now() + timedelta(seconds=timeout)
-    while not condition():
-        assert timezone.now() < deadline, "timed out"
-        threading.Event().wait(0.05)
 
 
 # --- The runner of due steps (``escalation.run_due_steps``) ---------------------------------------

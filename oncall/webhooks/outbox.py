@@ -98,10 +98,16 @@ def _any_enabled() -> bool:
 ANY_ENABLED = CountedInCache("oncall:webhook-endpoints-enabled", _any_enabled)
 
 
+def listening() -> bool:
+    """Whether any endpoint may want an event: a caller that would prepare what ``write``
+    reads (the merge writes its alerts first) asks before it does."""
+    return ANY_ENABLED.get()
+
+
 def write(happenings: list[Happening]) -> None:
     """Write the events (and their deliveries) that enabled endpoints want. Call it inside
     the change's transaction."""
-    if not happenings or not ANY_ENABLED.get():
+    if not happenings or not listening():
         return
     endpoints = list(WebhookEndpoint.objects.filter(enabled=True))
     if not endpoints:
