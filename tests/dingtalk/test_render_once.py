@@ -17,6 +17,7 @@ from oncall.timeline import Actor
 from tests.dingtalk import test_cards_e2e as e2e
 from tests.dingtalk.cards_world import cards_to, group_cards, shows
 from tests.factories import IncidentFactory
+from tests.renders import count_renders
 from tests.workers import wait_for
 
 escalating = e2e.escalating  # its fixture: level 1 is Alice, Bob and the SRE group
@@ -25,15 +26,7 @@ escalating = e2e.escalating  # its fixture: level 1 is Alice, Bob and the SRE gr
 @pytest.fixture
 def renders(monkeypatch) -> list[int]:
     """The incident of every card the deliveries rendered, in order."""
-    rendered: list[int] = []
-    builder = delivery.incident_card
-
-    def counted(incident, **kwargs):
-        rendered.append(incident.pk)
-        return builder(incident, **kwargs)
-
-    monkeypatch.setattr(delivery, "incident_card", counted)
-    return rendered
+    return count_renders(monkeypatch, delivery)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -49,7 +42,6 @@ def test_it_renders_a_new_incidents_card_for_its_sends_and_no_sync(
     assert renders == [incident.pk] * 3
 
 
-@pytest.mark.django_db(transaction=True)
 @pytest.mark.django_db(transaction=True)
 def test_a_change_announced_while_a_card_is_on_its_way_still_reaches_it(world, monkeypatch):
     incident = IncidentFactory(channel=world.channel, title="Replication lag")

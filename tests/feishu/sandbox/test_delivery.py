@@ -25,6 +25,7 @@ from oncall.timeline import Actor
 from tests.clocks import FakeClock
 from tests.factories import ChannelFactory, IncidentFactory, UserFactory
 from tests.feishu.sandbox.world import link
+from tests.renders import count_renders
 
 State = CardDelivery.State
 
@@ -346,15 +347,7 @@ def announced(incident):
 @pytest.fixture
 def renders(monkeypatch) -> list[int]:
     """The incident ids whose card was rendered (not reused)."""
-    calls: list[int] = []
-    real = render_cache.incident_card
-
-    def counting(incident, **kwargs):
-        calls.append(incident.pk)
-        return real(incident, **kwargs)
-
-    monkeypatch.setattr(render_cache, "incident_card", counting)
-    return calls
+    return count_renders(monkeypatch, render_cache)
 
 
 @pytest.fixture
@@ -413,8 +406,8 @@ def test_an_incident_nobody_announced_yet_is_rendered_once_and_not_synced(
     assert syncs == []
 
 
-def test_a_version_lost_with_the_cache_renders_again_and_syncs(
-    console_app, announced, people, renders, syncs, monkeypatch
+def test_a_version_lost_with_the_cache_asks_for_a_sync(
+    console_app, announced, people, syncs, monkeypatch
 ):
     real_post = delivery._post
 

@@ -16,6 +16,7 @@ from integrations.feishu_sandbox.models import ApiCall
 from oncall import lifecycle
 from oncall.timeline import Actor
 from tests.feishu.sandbox import test_escalation_e2e as e2e
+from tests.renders import count_renders
 
 world = e2e.world  # its fixture: level 1 is Alice, Bob and the SRE group
 
@@ -23,15 +24,7 @@ world = e2e.world  # its fixture: level 1 is Alice, Bob and the SRE group
 @pytest.fixture
 def renders(monkeypatch) -> list[int]:
     """The incident of every card rendered, in order."""
-    rendered: list[int] = []
-    builder = render_cache.incident_card
-
-    def counted(incident, **kwargs):
-        rendered.append(incident.pk)
-        return builder(incident, **kwargs)
-
-    monkeypatch.setattr(render_cache, "incident_card", counted)
-    return rendered
+    return count_renders(monkeypatch, render_cache)
 
 
 def patches() -> int:
